@@ -1,0 +1,194 @@
+"""LLVM plumbing for the CPU backend: one-time init, the host target machine, O3 + MCJIT.
+
+Nothing here runs at import: ``llvmlite.binding`` is initialised on first use (``_init``), and
+the host ``TargetMachine`` is created once. ``llvm.initialize()`` raises on llvmlite 0.50 and is
+never called. Every module must come from ``new_module`` so that its triple and data layout match
+the target machine (without a triple LLVM neither turns libm calls into intrinsics nor picks the
+right vector costs; see /work/shared/PERF-NOTES.md).
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from dataclasses import dataclass, field
+
+import llvmlite.binding as llvm
+from llvmlite import ir
+
+PREFERRED_VECTOR_WIDTH = "512"  # x86 tuning otherwise stops at 256-bit vectors (PERF-NOTES 1)
+
+
+@functools.cache
+def _init() -> None:
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+    llvm.initialize_native_asmparser()  # inline asm needs it (PERF-NOTES 6)
+
+
+@functools.cache
+def host_cpu() -> tuple[str, str]:
+    """``(cpu name, feature string)`` of the machine we run on."""
+    _init()
+    return llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten()
+
+
+def new_target_machine() -> llvm.TargetMachine:
+    """A fresh host target machine (opt level 3, JIT code model)."""
+    _init()
+    cpu, features = host_cpu()
+    target = llvm.Target.from_default_triple()
+    return target.create_target_machine(cpu=cpu, features=features, opt=3, jit=True)
+
+
+@functools.cache
+def target_machine() -> llvm.TargetMachine:
+    """The shared host target machine, for data layouts and pass pipelines.
+
+    Never hand it to an execution engine: MCJIT takes ownership of its target machine and
+    deletes it with the engine (``compile_module`` makes one per engine).
+    """
+    return new_target_machine()
+
+
+def new_module(name: str) -> ir.Module:
+    """An empty ``ir.Module`` whose triple and data layout match the host target machine."""
+    tm = target_machine()
+    module = ir.Module(name=name)
+    module.triple = tm.triple
+    module.data_layout = str(tm.target_data)
+    return module
+
+
+# --- function attributes --------------------------------------------------------------------
+
+
+class _HostFunctionAttributes(ir.values.FunctionAttributes):
+    """llvmlite's function attributes plus ``"key"="value"`` string attributes."""
+
+    def __init__(self, args=()):
+        super().__init__(args)
+        self.strings: dict[str, str] = {}
+
+    def _to_list(self, ret_type):
+        pairs = [f'"{k}"="{v}"' for k, v in sorted(self.strings.items())]
+        return super()._to_list(ret_type) + pairs
+
+
+def _host_attributes(fn: ir.Function) -> _HostFunctionAttributes:
+    if not isinstance(fn.attributes, _HostFunctionAttributes):
+        old = fn.attributes
+        fn.attributes = _HostFunctionAttributes(sorted(old))
+        fn.attributes.alignstack, fn.attributes.personality = old.alignstack, old.personality
+    return fn.attributes
+
+
+def _pointer_arg_indices(fn: ir.Function, which) -> list[int]:
+    ptr_args = [i for i, a in enumerate(fn.args) if isinstance(a.type, ir.PointerType)]
+    if which is True:
+        return ptr_args
+    bad = [i for i in which if i not in ptr_args]
+    if bad:
+        raise ValueError(f"{fn.name}: arguments {bad} are not pointers (pointers: {ptr_args})")
+    return list(which)
+
+
+_ARG_ATTRS = {"noalias": "noalias", "nocapture": "captures(none)"}  # LLVM 21+ spelling
+_INLINE_ATTRS = {"always": "alwaysinline", "never": "noinline", None: None}
+
+
+def set_function_attributes(
+    fn: ir.Function, *, noalias=(), nocapture=(), inline: str | None = None, **strings: str
+) -> ir.Function:
+    """Mark ``fn`` for the host CPU and return it.
+
+    Adds ``nounwind``, ``"prefer-vector-width"="512"``, ``"target-cpu"`` and
+    ``"target-features"`` of the host. ``noalias``/``nocapture``: indices of pointer arguments
+    to mark, or ``True`` for every pointer argument. ``inline``: ``"always"``, ``"never"`` or
+    None. Extra keyword arguments become string attributes (``_`` in the key becomes ``-``).
+
+    >>> m = new_module("m")
+    >>> f = ir.Function(m, ir.FunctionType(ir.VoidType(), [ir.PointerType()]), "f")
+    >>> _ = set_function_attributes(f, noalias=True)
+    """
+    if inline not in _INLINE_ATTRS:
+        raise ValueError(f"inline must be one of {list(_INLINE_ATTRS)}, got {inline!r}")
+    cpu, features = host_cpu()
+    attrs = _host_attributes(fn)
+    attrs.add("nounwind")
+    if _INLINE_ATTRS[inline]:
+        attrs.add(_INLINE_ATTRS[inline])
+    attrs.strings.update({"prefer-vector-width": PREFERRED_VECTOR_WIDTH, "target-cpu": cpu,
+                          "target-features": features})
+    attrs.strings.update({k.replace("_", "-"): str(v) for k, v in strings.items()})
+    for kind, which in (("noalias", noalias), ("nocapture", nocapture)):
+        for i in _pointer_arg_indices(fn, which):
+            fn.args[i].add_attribute(_ARG_ATTRS[kind])
+    return fn
+
+
+# --- compilation ----------------------------------------------------------------------------
+
+
+@dataclass
+class CompiledModule:
+    """A module compiled to machine code. Keep it alive as long as its addresses are used."""
+
+    name: str
+    engine: llvm.ExecutionEngine
+    target_machine: llvm.TargetMachine
+    module_ref: llvm.ModuleRef
+    ir_opt: str
+    timings: dict[str, float] = field(default_factory=dict)
+    _asm: str | None = None
+
+    def address(self, fn_name: str) -> int:
+        addr = self.engine.get_function_address(fn_name)
+        if not addr:
+            raise KeyError(f"module {self.name!r} has no function {fn_name!r}")
+        return addr
+
+    @property
+    def asm(self) -> str:
+        if self._asm is None:
+            self._asm = self.target_machine.emit_assembly(self.module_ref)
+        return self._asm
+
+
+def optimize(mod: llvm.ModuleRef, speed_level: int = 3) -> None:
+    """Run the O``speed_level`` pipeline (loop and SLP vectorisation on) on ``mod`` in place."""
+    pto = llvm.create_pipeline_tuning_options(speed_level=speed_level)
+    pto.loop_vectorization = True
+    pto.slp_vectorization = True
+    pb = llvm.create_pass_builder(target_machine(), pto)
+    pb.getModulePassManager().run(mod, pb)
+
+
+def compile_module(llvm_ir_text: str | ir.Module, *, name: str = "fg_module") -> CompiledModule:
+    """Parse, verify, optimise (O3) and JIT-compile LLVM IR; return a ``CompiledModule``."""
+    if isinstance(llvm_ir_text, ir.Module):
+        llvm_ir_text = str(llvm_ir_text)
+    if not isinstance(llvm_ir_text, str):
+        raise TypeError(f"compile_module wants LLVM IR text, got {type(llvm_ir_text).__name__}")
+    _init()
+    t0 = time.perf_counter()
+    mod = _parse(llvm_ir_text, name)
+    t1 = time.perf_counter()
+    optimize(mod)
+    t2 = time.perf_counter()
+    tm = new_target_machine()  # owned (and freed) by the engine
+    engine = llvm.create_mcjit_compiler(mod, tm)
+    engine.finalize_object()
+    t3 = time.perf_counter()
+    timings = {"parse": t1 - t0, "opt": t2 - t1, "codegen": t3 - t2}
+    return CompiledModule(name, engine, tm, mod, str(mod), timings)
+
+
+def _parse(text: str, name: str) -> llvm.ModuleRef:
+    try:
+        mod = llvm.parse_assembly(text)
+        mod.verify()
+    except RuntimeError as e:
+        raise ValueError(f"invalid LLVM IR in module {name!r}: {e}") from None
+    mod.name = name
+    return mod

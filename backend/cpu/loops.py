@@ -1,0 +1,117 @@
+"""Small control-flow helpers for ``llvmlite.ir.IRBuilder`` (in the spirit of numba's cgutils).
+
+>>> from llvmlite import ir
+>>> from funcgrad.backend.cpu.engine import new_module
+>>> m = new_module("m")
+>>> fn = ir.Function(m, ir.FunctionType(ir.VoidType(), [ir.IntType(64)]), "f")
+>>> b = ir.IRBuilder(fn.append_basic_block("entry"))
+>>> with for_range(b, 0, fn.args[0], vectorize=True) as i:
+...     pass
+>>> _ = b.ret_void()
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator, Sequence
+
+from llvmlite import ir
+
+I64 = ir.IntType(64)
+
+
+def _as_index(value, ty: ir.Type = I64) -> ir.Value:
+    if isinstance(value, int):
+        return ir.Constant(ty, value)
+    if not isinstance(value, ir.Value) or not isinstance(value.type, ir.IntType):
+        raise TypeError(f"loop bounds must be ints or integer IR values, got {value!r}")
+    return value
+
+
+def _loop_metadata(module: ir.Module, vectorize: bool | None, unroll: bool | None):
+    """A self-referential ``!llvm.loop`` node with the requested hints (None: no hint)."""
+    hints = []
+    if vectorize is not None:
+        hints.append(module.add_metadata(
+            [ir.MetaDataString(module, "llvm.loop.vectorize.enable"), ir.IntType(1)(vectorize)]))
+    if unroll is False:
+        hints.append(module.add_metadata([ir.MetaDataString(module, "llvm.loop.unroll.disable")]))
+    if not hints:
+        return None
+    # llvmlite cannot build a self-referential node directly: make a distinct node whose first
+    # operand is later patched to point to itself.
+    node = module.add_metadata([None, *hints])
+    node.operands = (node, *hints)
+    return node
+
+
+@contextlib.contextmanager
+def for_range(
+    builder: ir.IRBuilder, start, stop=None, step: int = 1, *, vectorize: bool | None = None,
+    unroll: bool | None = None, name: str = "i"
+) -> Iterator[ir.Value]:
+    """Emit ``for (i = start; i < stop; i += step)`` (``step`` > 0); yields the index.
+
+    ``for_range(b, n)`` counts from 0. ``vectorize=True`` attaches
+    ``llvm.loop.vectorize.enable``; the body is emitted at the builder's position inside the
+    ``with`` block, and the builder is left after the loop when it exits.
+    """
+    if stop is None:
+        start, stop = 0, start
+    if not isinstance(step, int) or step <= 0:
+        raise ValueError(f"for_range needs a positive int step, got {step!r}")
+    stop = _as_index(stop)
+    start = _as_index(start, stop.type)
+    fn = builder.function
+    head, body, latch, done = (fn.append_basic_block(f"{name}.{s}")
+                               for s in ("head", "body", "latch", "done"))
+    pre = builder.block
+    builder.branch(head)
+    builder.position_at_end(head)
+    idx = builder.phi(stop.type, name=name)
+    idx.add_incoming(start, pre)
+    builder.cbranch(builder.icmp_signed("<", idx, stop), body, done)
+    builder.position_at_end(body)
+    yield idx
+    builder.branch(latch)
+    builder.position_at_end(latch)
+    nxt = builder.add(idx, ir.Constant(stop.type, step), name=f"{name}.next", flags=["nsw"])
+    br = builder.branch(head)
+    md = _loop_metadata(builder.module, vectorize, unroll)
+    if md is not None:
+        br.set_metadata("llvm.loop", md)
+    idx.add_incoming(nxt, latch)
+    builder.position_at_end(done)
+
+
+@contextlib.contextmanager
+def loop_nest(
+    builder: ir.IRBuilder, shape: Sequence, *, vectorize_inner: bool | None = None
+) -> Iterator[tuple[ir.Value, ...]]:
+    """Nested ``for_range`` loops over ``shape`` (outermost first); yields the index tuple."""
+    with contextlib.ExitStack() as stack:
+        idxs = []
+        for d, extent in enumerate(shape):
+            inner = d == len(shape) - 1
+            idxs.append(stack.enter_context(for_range(
+                builder, extent, vectorize=vectorize_inner if inner else None, name=f"i{d}")))
+        yield tuple(idxs)
+
+
+@contextlib.contextmanager
+def if_then(builder: ir.IRBuilder, pred: ir.Value, *, likely: bool | None = None):
+    """``if (pred) { <with body> }``; the builder continues after the ``if``."""
+    with builder.if_then(pred, likely=likely):
+        yield
+
+
+@contextlib.contextmanager
+def if_else(builder: ir.IRBuilder, pred: ir.Value, *, likely: bool | None = None):
+    """Yields ``(then, otherwise)`` context managers, as ``IRBuilder.if_else`` does.
+
+    >>> # with if_else(b, pred) as (then, otherwise):
+    >>> #     with then: ...
+    >>> #     with otherwise: ...
+    """
+    with builder.if_else(pred, likely=likely) as branches:
+        yield branches

@@ -1,0 +1,42 @@
+"""funcgrad: a functional deep-learning library with grad, jvp, vmap and an LLVM jit.
+
+>>> import funcgrad as fg
+>>> import funcgrad.numpy as fnp
+>>> fg.grad(lambda x: fnp.sum(fnp.sin(x)))(fnp.zeros(2))
+Array([1., 1.], dtype=float32)
+"""
+
+from funcgrad.config import config
+from funcgrad import tree_util
+from funcgrad import tree_util as tree
+from funcgrad._src.array import Array
+from funcgrad._src.core import ClosedJaxpr, ConcretizationTypeError, UnexpectedTracerError
+from funcgrad._src.core import TracerArrayConversionError
+from funcgrad._src import lax_elementwise as _le  # noqa: F401  (registers primitives)
+from funcgrad._src import lax_structural as _ls  # noqa: F401
+from funcgrad._src import lax_reductions as _lr  # noqa: F401
+from funcgrad._src import lax_indexing as _li  # noqa: F401
+from funcgrad._src import lax_dot as _ld  # noqa: F401
+from funcgrad._src import lax_call as _lc  # noqa: F401
+from funcgrad._src.api import (
+    ShapeDtypeStruct, checkpoint, custom_jvp, custom_vjp, eval_shape, grad, hessian, jacfwd,
+    jacobian, jacrev, jvp, linearize, make_jaxpr, remat, stop_gradient, value_and_grad, vjp,
+    vmap,
+)
+from funcgrad import numpy  # noqa: F401
+from funcgrad import lax  # noqa: F401
+
+__version__ = "0.1.0"
+
+# short aliases in fg.tree, like jax.tree
+tree.map = tree_util.tree_map
+tree.leaves = tree_util.tree_leaves
+tree.structure = tree_util.tree_structure
+tree.flatten = tree_util.tree_flatten
+tree.unflatten = tree_util.tree_unflatten
+tree.reduce = tree_util.tree_reduce
+tree.all = tree_util.tree_all
+tree.map_with_path = tree_util.tree_map_with_path
+tree.flatten_with_path = tree_util.tree_flatten_with_path
+tree.leaves_with_path = tree_util.tree_leaves_with_path
+tree.transpose = tree_util.tree_transpose

@@ -1,0 +1,327 @@
+"""``fg.Array``: an immutable array with numpy-like operators, and the eager evaluator."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from funcgrad._src import core, dtypes
+from funcgrad._src.core import ShapedArray, Tracer
+from funcgrad.config import config
+
+_fnp = None
+
+
+def _np_api():
+    global _fnp
+    if _fnp is None:
+        import funcgrad.numpy as fnp
+
+        _fnp = fnp
+    return _fnp
+
+
+class ArrayOps:
+    """Operators and methods shared by concrete Arrays and Tracers."""
+
+    __slots__ = ()
+    __array_priority__ = 1000
+
+    def __add__(self, o): return _np_api().add(self, o)
+    def __radd__(self, o): return _np_api().add(o, self)
+    def __sub__(self, o): return _np_api().subtract(self, o)
+    def __rsub__(self, o): return _np_api().subtract(o, self)
+    def __mul__(self, o): return _np_api().multiply(self, o)
+    def __rmul__(self, o): return _np_api().multiply(o, self)
+    def __truediv__(self, o): return _np_api().true_divide(self, o)
+    def __rtruediv__(self, o): return _np_api().true_divide(o, self)
+    def __floordiv__(self, o): return _np_api().floor_divide(self, o)
+    def __rfloordiv__(self, o): return _np_api().floor_divide(o, self)
+    def __mod__(self, o): return _np_api().remainder(self, o)
+    def __rmod__(self, o): return _np_api().remainder(o, self)
+    def __divmod__(self, o): return _np_api().divmod(self, o)
+    def __pow__(self, o): return _np_api().power(self, o)
+    def __rpow__(self, o): return _np_api().power(o, self)
+    def __matmul__(self, o): return _np_api().matmul(self, o)
+    def __rmatmul__(self, o): return _np_api().matmul(o, self)
+    def __neg__(self): return _np_api().negative(self)
+    def __pos__(self): return self
+    def __abs__(self): return _np_api().abs(self)
+    def __invert__(self): return _np_api().invert(self)
+    def __and__(self, o): return _np_api().bitwise_and(self, o)
+    def __rand__(self, o): return _np_api().bitwise_and(o, self)
+    def __or__(self, o): return _np_api().bitwise_or(self, o)
+    def __ror__(self, o): return _np_api().bitwise_or(o, self)
+    def __xor__(self, o): return _np_api().bitwise_xor(self, o)
+    def __rxor__(self, o): return _np_api().bitwise_xor(o, self)
+    def __lshift__(self, o): return _np_api().left_shift(self, o)
+    def __rshift__(self, o): return _np_api().right_shift(self, o)
+    def __eq__(self, o): return _np_api().equal(self, o)
+    def __ne__(self, o): return _np_api().not_equal(self, o)
+    def __lt__(self, o): return _np_api().less(self, o)
+    def __le__(self, o): return _np_api().less_equal(self, o)
+    def __gt__(self, o): return _np_api().greater(self, o)
+    def __ge__(self, o): return _np_api().greater_equal(self, o)
+
+    def __getitem__(self, idx):
+        from funcgrad._src import indexing
+
+        return indexing.getitem(self, idx)
+
+    @property
+    def at(self):
+        from funcgrad._src import indexing
+
+        return indexing.IndexUpdateHelper(self)
+
+    @property
+    def T(self): return _np_api().transpose(self)
+
+    @property
+    def mT(self): return _np_api().swapaxes(self, -1, -2)
+
+    @property
+    def real(self): return _np_api().real(self)
+
+    @property
+    def imag(self): return _np_api().imag(self)
+
+    def conj(self): return _np_api().conj(self)
+    def reshape(self, *shape, order="C"):
+        shape = shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape
+        return _np_api().reshape(self, shape, order=order)
+
+    def transpose(self, *axes):
+        axes = axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else axes
+        return _np_api().transpose(self, axes or None)
+
+    def astype(self, dtype): return _np_api().astype(self, dtype)
+    def sum(self, axis=None, dtype=None, keepdims=False): return _np_api().sum(self, axis, dtype, keepdims=keepdims)
+    def prod(self, axis=None, dtype=None, keepdims=False): return _np_api().prod(self, axis, dtype, keepdims=keepdims)
+    def mean(self, axis=None, dtype=None, keepdims=False): return _np_api().mean(self, axis, dtype, keepdims=keepdims)
+    def var(self, axis=None, ddof=0, keepdims=False): return _np_api().var(self, axis, ddof=ddof, keepdims=keepdims)
+    def std(self, axis=None, ddof=0, keepdims=False): return _np_api().std(self, axis, ddof=ddof, keepdims=keepdims)
+    def max(self, axis=None, keepdims=False): return _np_api().max(self, axis, keepdims=keepdims)
+    def min(self, axis=None, keepdims=False): return _np_api().min(self, axis, keepdims=keepdims)
+    def argmax(self, axis=None, keepdims=False): return _np_api().argmax(self, axis, keepdims=keepdims)
+    def argmin(self, axis=None, keepdims=False): return _np_api().argmin(self, axis, keepdims=keepdims)
+    def all(self, axis=None, keepdims=False): return _np_api().all(self, axis, keepdims=keepdims)
+    def any(self, axis=None, keepdims=False): return _np_api().any(self, axis, keepdims=keepdims)
+    def cumsum(self, axis=None): return _np_api().cumsum(self, axis)
+    def squeeze(self, axis=None): return _np_api().squeeze(self, axis)
+    def ravel(self): return _np_api().ravel(self)
+    def flatten(self): return _np_api().ravel(self)
+    def clip(self, min=None, max=None): return _np_api().clip(self, min, max)
+    def dot(self, o): return _np_api().dot(self, o)
+    def round(self, decimals=0): return _np_api().round(self, decimals)
+    def swapaxes(self, a, b): return _np_api().swapaxes(self, a, b)
+    def sort(self, axis=-1): return _np_api().sort(self, axis)
+    def argsort(self, axis=-1): return _np_api().argsort(self, axis)
+    def diagonal(self, offset=0, axis1=0, axis2=1): return _np_api().diagonal(self, offset, axis1, axis2)
+    def trace(self, offset=0): return _np_api().trace(self, offset)
+    def nonzero(self): return _np_api().nonzero(self)
+    def repeat(self, repeats, axis=None): return _np_api().repeat(self, repeats, axis)
+    def take(self, indices, axis=None): return _np_api().take(self, indices, axis)
+
+
+class Array(ArrayOps):
+    """An immutable n-dimensional array (funcgrad's ``jax.Array``)."""
+
+    __slots__ = ("_value", "_weak_type", "__weakref__")
+
+    def __init__(self, value: np.ndarray, weak_type: bool = False):
+        self._value = value
+        self._weak_type = weak_type
+
+    @property
+    def aval(self) -> ShapedArray:
+        return ShapedArray(self._value.shape, self._value.dtype, self._weak_type)
+
+    shape = property(lambda self: self._value.shape)
+    dtype = property(lambda self: self._value.dtype)
+    ndim = property(lambda self: self._value.ndim)
+    size = property(lambda self: self._value.size)
+    weak_type = property(lambda self: self._weak_type)
+    nbytes = property(lambda self: self._value.nbytes)
+    itemsize = property(lambda self: self._value.itemsize)
+
+    @property
+    def device(self):
+        from funcgrad._src import devices
+
+        return devices.cpu_device()
+
+    def devices(self):
+        return {self.device}
+
+    def block_until_ready(self):
+        return self
+
+    def __array__(self, dtype=None, copy=None):
+        v = self._value
+        if dtype is not None and np.dtype(dtype) != v.dtype:
+            return v.astype(dtype)
+        if copy:
+            return v.copy()
+        return v
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d array")
+        return self.shape[0]
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d array")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __bool__(self):
+        if self.size != 1:
+            raise ValueError(f"The truth value of an array with shape {self.shape} is "
+                             f"ambiguous. Use a.any() or a.all().")
+        return bool(self._value.reshape(()))
+
+    def __float__(self): return float(self._scalar("float"))
+    def __int__(self): return int(self._scalar("int"))
+    def __complex__(self): return complex(self._scalar("complex"))
+
+    def __index__(self):
+        if self.dtype.kind not in "iub":
+            raise TypeError(f"only integer arrays can be used as an index, not {self.dtype}")
+        return int(self._scalar("index"))
+
+    def _scalar(self, what):
+        if self.size != 1:
+            raise TypeError(f"only size-1 arrays can be converted to Python {what}s, "
+                            f"got shape {self.shape}")
+        return self._value.reshape(()).item()
+
+    def item(self, *args):
+        return self._value.item(*args)
+
+    def tolist(self):
+        return self._value.tolist()
+
+    def __hash__(self):
+        raise TypeError("funcgrad arrays are not hashable; use .item() or a tuple of values")
+
+    def __setitem__(self, idx, val):
+        raise TypeError("funcgrad arrays are immutable: x[idx] = y is not allowed. "
+                        "Use the functional update x = x.at[idx].set(y) instead "
+                        "(also .add, .multiply, .min, .max).")
+
+    def __repr__(self):
+        body = np.array2string(self._value, separator=", ", prefix="Array(")
+        extra = f", dtype={self.dtype.name}" if self.dtype not in (np.float32, np.int32, np.bool_) or self.size == 0 else ""
+        if self._weak_type:
+            extra += ", weak_type=True"
+        return f"Array({body}{extra})"
+
+    def __str__(self):
+        return str(self._value)
+
+    def __format__(self, spec):
+        if self.ndim == 0:
+            return format(self._value.item(), spec)
+        return format(str(self), spec)
+
+    def __reduce__(self):
+        raise TypeError("funcgrad arrays are not pickled (loading a pickle can run code); "
+                        "use fg.save / fg.load or np.asarray(x)")
+
+    def copy(self):
+        return self
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+def _readonly(v: np.ndarray) -> np.ndarray:
+    v.flags.writeable = False
+    return v
+
+
+def to_numpy(x) -> np.ndarray:
+    if isinstance(x, Array):
+        return x._value
+    if isinstance(x, Tracer):
+        raise core.TracerArrayConversionError("internal: tracer reached numpy")
+    return np.asarray(x)
+
+
+def wrap(value, weak: bool = False) -> Array:
+    """Wrap a fresh numpy result (no copy) as an Array."""
+    v = value if isinstance(value, np.ndarray) else np.asarray(value)
+    return Array(_readonly(v), weak)
+
+
+def array_from_user(x, dtype=None, weak=None) -> Array:
+    """Convert user data to an Array (copies, canonicalises the dtype)."""
+    if isinstance(x, Array) and dtype is None:
+        return x
+    if isinstance(x, (bool, int, float, complex)) and not isinstance(x, np.generic):
+        dt, w = dtypes.scalar_type(x)
+        if dtype is not None:
+            dt, w = dtypes.canonicalize(dtype), False
+        return wrap(np.array(x, dtype=dt), w if weak is None else weak)
+    v = np.asarray(x._value if isinstance(x, Array) else x)
+    if v.dtype == object:
+        raise TypeError(f"cannot convert {type(x).__name__} to a funcgrad array (object dtype)")
+    dt = dtypes.canonicalize(dtype if dtype is not None else v.dtype)
+    out = np.array(v, dtype=dt, copy=True)
+    return wrap(out, bool(weak) if weak is not None else False)
+
+
+def get_aval(x) -> ShapedArray:
+    if isinstance(x, Array):
+        return x.aval
+    if isinstance(x, Tracer):
+        return x.aval
+    if isinstance(x, (bool, int, float, complex)) and not isinstance(x, np.generic):
+        dt, w = dtypes.scalar_type(x)
+        return ShapedArray((), dt, w)
+    if isinstance(x, (np.ndarray, np.generic)):
+        return ShapedArray(np.shape(x), dtypes.canonicalize(x.dtype), False)
+    raise TypeError(f"Value {x!r} of type {type(x).__name__} is not a valid funcgrad type "
+                    f"(arrays, numpy arrays and Python scalars are)")
+
+
+weak_type_rules: dict = {}   # prim -> fn(weak_in: list[bool], **params) -> bool
+
+
+def apply_impl(prim, args, params):
+    vals = [to_numpy(a) for a in args]
+    impl = core.impl_rules.get(prim)
+    if impl is None:
+        raise core.missing_rule("evaluation (impl)", prim)
+    outs = impl(*vals, **params)
+    weak_in = [a._weak_type if isinstance(a, Array) else
+               (isinstance(a, (int, float, complex)) and not isinstance(a, (bool, np.generic)))
+               for a in args]
+    wr = weak_type_rules.get(prim)
+    weak = wr(weak_in, **params) if wr else (bool(weak_in) and all(weak_in))
+    if config.debug_nans:
+        _check_nans(prim, outs if prim.multiple_results else [outs])
+    if prim.multiple_results:
+        return [wrap(o, weak) for o in outs]
+    return wrap(outs, weak)
+
+
+def _check_nans(prim, outs):
+    for o in outs:
+        if o.dtype.kind in "fc" and np.isnan(o).any():
+            raise FloatingPointError(f"debug_nans: the primitive '{prim.name}' produced a NaN "
+                                     f"(output {o.dtype}{list(o.shape)})")
+
+
+core.eval_hooks["apply_impl"] = apply_impl
+core.eval_hooks["get_aval"] = get_aval
+core.eval_hooks["to_numpy"] = to_numpy
+
+# Tracers get the same operators as concrete arrays (Tracer keeps its own conversions).
+_SKIP = {"__slots__", "__module__", "__doc__", "__dict__", "__qualname__"}
+for _name, _fn in vars(ArrayOps).items():
+    if _name not in _SKIP and _name not in vars(Tracer):
+        setattr(Tracer, _name, _fn)

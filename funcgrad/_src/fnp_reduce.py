@@ -1,0 +1,314 @@
+"""funcgrad.numpy, part 2: reductions and cumulative operations."""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from funcgrad._src import dtypes
+from funcgrad._src import lax_elementwise as le
+from funcgrad._src import lax_reductions as lr
+from funcgrad._src import lax_structural as ls
+from funcgrad._src.array import get_aval
+from funcgrad._src.core import canonicalize_axis
+from funcgrad._src.fnp_base import (
+    _promote, _to_bool, asarray, astype, isnan, where, zeros_like,
+)
+
+
+def _axes(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (tuple, list)):
+        axes = tuple(canonicalize_axis(a, ndim) for a in axis)
+    else:
+        axes = (canonicalize_axis(axis, ndim),)
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"repeated axis in {axis}")
+    return axes
+
+
+def _keep(out, shape, axes, keepdims):
+    if not keepdims:
+        return out
+    return ls.reshape(out, tuple(1 if i in axes else s for i, s in enumerate(shape)))
+
+
+def _sum_dtype(dt):
+    """numpy/JAX: sums of bools and small ints accumulate in the default int."""
+    if dt.kind == "b" or (dt.kind in "iu" and dt.itemsize < dtypes.default_int().itemsize):
+        return dtypes.default_int() if dt.kind != "u" else dtypes.canonicalize(np.uint64)
+    return dt
+
+
+def _reduction(lax_fn, name, promote_sum=False, initial_op=None):
+    def f(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+        a = asarray(a)
+        shape = get_aval(a).shape
+        if dtype is not None:
+            a = astype(a, dtype)
+        elif promote_sum:
+            a = astype(a, _sum_dtype(get_aval(a).dtype))
+        if where is not None:
+            ident = {"sum": 0, "prod": 1}.get(name)
+            if ident is None:
+                ident = initial
+            a = _where_fill(a, where, ident)
+        axes = _axes(axis, len(shape))
+        if name in ("max", "min") and builtins.any(shape[i] == 0 for i in axes) \
+                and initial is None:
+            raise ValueError(f"zero-size array to reduction operation {name} which has no "
+                             f"identity (shape {shape}, axis {axis}); pass initial=")
+        res = lax_fn(a, axes)
+        if initial is not None:
+            res = initial_op(res, asarray(initial, get_aval(res).dtype))
+        return _keep(res, shape, axes, keepdims)
+
+    f.__name__ = name
+    return f
+
+
+def _where_fill(a, mask, ident):
+    from funcgrad._src.fnp_base import _broadcast, full_like
+
+    mask = _to_bool(mask)
+    m, a2 = _broadcast(mask, a)
+    return le.select(m, a2, full_like(a2, ident))
+
+
+def _bool_reduce(fn):
+    def f(a, axis=None, out=None, keepdims=False, where=None):
+        a = _to_bool(asarray(a))
+        return _reduction(fn, "all" if fn is lr.reduce_and else "any")(a, axis, None, None,
+                                                                         keepdims)
+
+    return f
+
+
+sum = _reduction(lr.reduce_sum, "sum", promote_sum=True, initial_op=le.add)
+prod = _reduction(lr.reduce_prod, "prod", promote_sum=True, initial_op=le.mul)
+max = amax = _reduction(lr.reduce_max, "max", initial_op=le.max)
+min = amin = _reduction(lr.reduce_min, "min", initial_op=le.min)
+all = _bool_reduce(lr.reduce_and)
+any = _bool_reduce(lr.reduce_or)
+
+
+def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
+    a = asarray(a)
+    shape = get_aval(a).shape
+    axes = _axes(axis, len(shape))
+    if dtype is None:
+        (a,) = _promote(a, to_inexact=True)
+    else:
+        a = astype(a, dtype)
+    if where is not None:
+        total = sum(a, axis, keepdims=keepdims, where=where)
+        count = sum(_where_fill(astype(_to_bool(asarray(1)), get_aval(a).dtype) *
+                                zeros_like(a) + 1, where, 0), axis, keepdims=keepdims)
+        return total / count
+    n = 1
+    for i in axes:
+        n *= shape[i]
+    s = lr.reduce_sum(a, axes)
+    res = le.div(s, ls.full(get_aval(s).shape, n if n else np.nan, get_aval(s).dtype))
+    return _keep(res, shape, axes, keepdims)
+
+
+def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, correction=None):
+    a = asarray(a)
+    ddof = correction if correction is not None else ddof
+    (a,) = _promote(a, to_inexact=True)
+    if dtype is not None:
+        a = astype(a, dtype)
+    m = mean(a, axis, keepdims=True)
+    d = a - m
+    if get_aval(d).dtype.kind == "c":
+        sq = le.real(d * le.conj(d))
+    else:
+        sq = d * d
+    shape = get_aval(a).shape
+    axes = _axes(axis, len(shape))
+    n = 1
+    for i in axes:
+        n *= shape[i]
+    s = sum(sq, axis, keepdims=keepdims)
+    return s / builtins.max(n - ddof, 0) if n - ddof > 0 else s * np.nan
+
+
+def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, correction=None):
+    return le.sqrt(var(a, axis, dtype, None, ddof, keepdims, correction=correction))
+
+
+def argmax(a, axis=None, out=None, keepdims=False):
+    return _arg(lr.argmax, a, axis, keepdims)
+
+
+def argmin(a, axis=None, out=None, keepdims=False):
+    return _arg(lr.argmin, a, axis, keepdims)
+
+
+def _arg(fn, a, axis, keepdims):
+    a = asarray(a)
+    if axis is None:
+        shape = get_aval(a).shape
+        res = fn(ls.reshape(a, (get_aval(a).size,)), 0, dtypes.default_int())
+        return ls.reshape(res, (1,) * len(shape)) if keepdims else res
+    ax = canonicalize_axis(axis, get_aval(a).ndim)
+    res = fn(a, ax, dtypes.default_int())
+    return ls.expand_dims(res, (ax,)) if keepdims else res
+
+
+def ptp(a, axis=None, out=None, keepdims=False):
+    return max(a, axis, keepdims=keepdims) - min(a, axis, keepdims=keepdims)
+
+
+def count_nonzero(a, axis=None, keepdims=False):
+    return sum(_to_bool(asarray(a)), axis, keepdims=keepdims)
+
+
+def nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    a = asarray(a)
+    return sum(where_(isnan(a), zeros_like(a), a), axis, dtype, keepdims=keepdims)
+
+
+def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
+    a = asarray(a)
+    ok = le.bitwise_not(isnan(a))
+    total = nansum(a, axis, dtype, keepdims=keepdims)
+    n = sum(ok, axis, keepdims=keepdims)
+    return total / astype(n, get_aval(total).dtype)
+
+
+def nanmax(a, axis=None, out=None, keepdims=False):
+    a = asarray(a)
+    return max(where_(isnan(a), ls.full(get_aval(a).shape, -np.inf, get_aval(a).dtype), a),
+               axis, keepdims=keepdims)
+
+
+def nanmin(a, axis=None, out=None, keepdims=False):
+    a = asarray(a)
+    return min(where_(isnan(a), ls.full(get_aval(a).shape, np.inf, get_aval(a).dtype), a),
+               axis, keepdims=keepdims)
+
+
+def where_(c, x, y):
+    return where(c, x, y)
+
+
+def average(a, axis=None, weights=None, returned=False, keepdims=False):
+    a = asarray(a)
+    if weights is None:
+        avg = mean(a, axis, keepdims=keepdims)
+        cnt = ls.full(get_aval(avg).shape, get_aval(a).size // builtins.max(get_aval(avg).size, 1),
+                      get_aval(avg).dtype)
+        return (avg, cnt) if returned else avg
+    w = asarray(weights)
+    if get_aval(w).shape != get_aval(a).shape:
+        if axis is None or get_aval(w).ndim != 1:
+            raise ValueError(f"average: weights of shape {get_aval(w).shape} need axis= and "
+                             f"must be 1-d along it, or match a's shape {get_aval(a).shape}")
+        ax = canonicalize_axis(axis, get_aval(a).ndim)
+        w = ls.broadcast_in_dim(astype(w, get_aval(a).dtype if get_aval(a).dtype.kind in "fc"
+                                       else dtypes.default_float()), get_aval(a).shape, (ax,))
+    a, w = _promote(a, w, to_inexact=True)
+    wsum = sum(w, axis, keepdims=keepdims)
+    avg = sum(a * w, axis, keepdims=keepdims) / wsum
+    return (avg, wsum) if returned else avg
+
+
+def _cum(kind):
+    def f(a, axis=None, dtype=None, out=None):
+        a = asarray(a)
+        if axis is None:
+            a = ls.reshape(a, (get_aval(a).size,))
+            axis = 0
+        if dtype is not None:
+            a = astype(a, dtype)
+        elif kind in ("sum", "prod"):
+            a = astype(a, _sum_dtype(get_aval(a).dtype))
+        ax = canonicalize_axis(axis, get_aval(a).ndim)
+        return {"sum": lr.cumsum, "prod": lr.cumprod, "max": lr.cummax,
+                "min": lr.cummin}[kind](a, ax)
+
+    f.__name__ = "cum" + kind
+    return f
+
+
+cumsum = cumulative_sum = _cum("sum")
+cumprod = cumulative_prod = _cum("prod")
+
+
+def nancumsum(a, axis=None, dtype=None):
+    a = asarray(a)
+    return cumsum(where(isnan(a), zeros_like(a), a), axis, dtype)
+
+
+def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    return quantile(a, 0.5, axis, keepdims=keepdims, method="linear")
+
+
+def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+               keepdims=False, interpolation=None):
+    return quantile(a, asarray(q) / 100.0, axis, method=method, keepdims=keepdims)
+
+
+def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+             keepdims=False, interpolation=None):
+    from funcgrad._src.fnp_search import sort
+
+    a = asarray(a)
+    (a,) = _promote(a, to_inexact=True)
+    if axis is None:
+        shape0 = get_aval(a).shape
+        a = ls.reshape(a, (get_aval(a).size,))
+        ax = 0
+    else:
+        shape0 = get_aval(a).shape
+        ax = canonicalize_axis(axis, get_aval(a).ndim)
+    s = sort(a, axis=ax)
+    n = get_aval(s).shape[ax]
+    q = astype(asarray(q), get_aval(a).dtype)
+    qs = ls.reshape(q, (get_aval(q).size,))
+    pos = qs * (n - 1)
+    if method == "linear":
+        lo = le.floor(pos)
+    elif method in ("lower", "nearest", "higher", "midpoint"):
+        lo = le.floor(pos)
+    else:
+        raise ValueError(f"quantile method {method!r} is not supported (linear, lower, higher, "
+                         f"nearest, midpoint)")
+    lo_i = astype(lo, dtypes.int32)
+    hi_i = le.min(lo_i + 1, ls.full(get_aval(lo_i).shape, n - 1, dtypes.int32))
+    from funcgrad._src.indexing import take
+
+    vlo, vhi = take(s, lo_i, axis=ax), take(s, hi_i, axis=ax)
+    frac = pos - lo
+    fshape = [1] * get_aval(vlo).ndim
+    fshape[ax] = get_aval(frac).shape[0]
+    frac = ls.reshape(frac, tuple(fshape))
+    if method == "lower":
+        res = vlo
+    elif method == "higher":
+        res = where(frac > 0, vhi, vlo)
+    elif method == "nearest":
+        res = where(frac > 0.5, vhi, vlo)
+    elif method == "midpoint":
+        res = where(frac > 0, (vlo + vhi) / 2, vlo)
+    else:
+        res = vlo + (vhi - vlo) * frac
+    # q axis goes first (numpy), then the remaining axes
+    from funcgrad._src.fnp_shape import moveaxis
+
+    res = moveaxis(res, ax, 0)
+    if keepdims:
+        kshape = list(shape0) if axis is not None else [1] * len(shape0)
+        if axis is not None:
+            kshape[ax] = 1
+        res = ls.reshape(res, (get_aval(res).shape[0],) + tuple(kshape))
+    if get_aval(q).ndim == 0:
+        res = ls.reshape(res, get_aval(res).shape[1:])
+    return res
+
+
+

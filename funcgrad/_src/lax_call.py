@@ -1,0 +1,270 @@
+"""Primitives that carry a jaxpr: jit's call, checkpoint (remat), custom_jvp, custom_vjp.
+
+Their derivative and batching rules transform the inner jaxpr (with small caches so a jitted
+function called in a loop under vmap/grad is not retraced every time).
+"""
+
+from __future__ import annotations
+
+import weakref
+
+from funcgrad._src import ad, batching, core
+from funcgrad._src.core import (
+    Jaxpr, Primitive, abstract_eval_rules, close_over_consts, eval_jaxpr, get_aval, impl_rules,
+    trace_to_jaxpr,
+)
+
+# ---- jaxpr-to-jaxpr transformations (cached) ------------------------------------------------------
+
+_jaxpr_cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _cached(kind, jaxpr, key, build):
+    per = _jaxpr_cache.setdefault(jaxpr, {})
+    k = (kind,) + key
+    if k not in per:
+        per[k] = build()
+    return per[k]
+
+
+def _closed(f, in_avals) -> Jaxpr:
+    jaxpr, consts = trace_to_jaxpr(f, in_avals)
+    if consts:
+        raise AssertionError("internal: a transformed jaxpr captured constants")
+    return jaxpr
+
+
+def _trace_closed(f, in_avals):
+    """Trace to a jaxpr whose constants become leading inputs: returns (jaxpr, consts)."""
+    jaxpr, consts = trace_to_jaxpr(f, in_avals)
+    return close_over_consts(jaxpr), consts
+
+
+def jvp_jaxpr(jaxpr: Jaxpr) -> tuple[Jaxpr, list]:
+    """(primals..., tangents...) -> (outs..., tangent_outs...)."""
+    n = len(jaxpr.invars)
+
+    def build():
+        def f(*args):
+            outs, touts = ad.jvp_flat(lambda *a: eval_jaxpr(jaxpr, [], a), list(args[:n]),
+                                      list(args[n:]))
+            return outs + touts
+
+        avals = jaxpr.in_avals + jaxpr.in_avals
+        return _trace_closed(f, avals)
+
+    return _cached("jvp", jaxpr, (), build)
+
+
+def vjp_jaxpr(jaxpr: Jaxpr) -> tuple[Jaxpr, list]:
+    """(primals..., cts...) -> (cts_in...): recomputes the forward pass (rematerialises)."""
+    n = len(jaxpr.invars)
+
+    def build():
+        def f(*args):
+            _, f_vjp = ad.vjp_flat(lambda *a: eval_jaxpr(jaxpr, [], a), list(args[:n]))
+            return f_vjp(list(args[n:]))
+
+        return _trace_closed(f, jaxpr.in_avals + jaxpr.out_avals)
+
+    return _cached("vjp", jaxpr, (), build)
+
+
+def _batched_aval(aval, d, size):
+    if d is None:
+        return aval
+    shape = list(aval.shape)
+    shape.insert(d, size)
+    return aval.update(shape=tuple(shape))
+
+
+def batch_jaxpr(jaxpr: Jaxpr, dims: tuple, axis_size: int, out_dims=None):
+    """A jaxpr over batched inputs (batch axes ``dims``); outputs batched at ``out_dims``."""
+    out_dims = tuple(out_dims) if out_dims is not None else (0,) * len(jaxpr.outvars)
+
+    def build():
+        def f(*args):
+            return batching.vmap_flat(lambda *a: eval_jaxpr(jaxpr, [], a), list(dims),
+                                      axis_size, list(args), list(out_dims))
+
+        avals = [_batched_aval(a, d, axis_size) for a, d in zip(jaxpr.in_avals, dims)]
+        return _trace_closed(f, avals)
+
+    return _cached("vmap", jaxpr, (tuple(dims), axis_size, out_dims), build)
+
+
+# ---- a family of call primitives -----------------------------------------------------------------
+
+
+def def_call_primitive(prim: Primitive, impl):
+    """Register abstract eval, jvp, vjp (by recomputation) and vmap for a jaxpr-carrying call."""
+    impl_rules[prim] = impl
+    abstract_eval_rules[prim] = lambda *avals, jaxpr, **p: list(jaxpr.out_avals)
+
+    def jvp(primals, tangents, jaxpr, **p):
+        jj, consts = jvp_jaxpr(jaxpr)
+        outs = prim.bind(*consts, *primals, *tangents, jaxpr=jj, **p)
+        n = len(jaxpr.outvars)
+        return outs[:n], outs[n:]
+
+    def vjp_fwd(primals, jaxpr, **p):
+        outs = prim.bind(*primals, jaxpr=jaxpr, **p)
+
+        def bwd(cts):
+            vj, consts = vjp_jaxpr(jaxpr)
+            cts_in = prim.bind(*consts, *primals, *cts, jaxpr=vj, **p)
+            return [c if get_aval(x).dtype.kind in "fc" else None
+                    for c, x in zip(cts_in, primals)]
+
+        return outs, bwd
+
+    def vmap(vals, dims, axis_size, jaxpr, **p):
+        bj, consts = batch_jaxpr(jaxpr, tuple(dims), axis_size)
+        outs = prim.bind(*consts, *vals, jaxpr=bj, **p)
+        return outs, [0] * len(outs)
+
+    ad.jvp_rules[prim] = jvp
+    ad.vjp_fwd_rules[prim] = vjp_fwd
+    ad.vjp_rules[prim] = lambda cts, primals, outs, **p: vjp_fwd(primals, **p)[1](cts)
+    batching.vmap_rules[prim] = vmap
+
+
+def _eval_call(*args, jaxpr, **params):
+    from funcgrad._src.array import wrap
+
+    return [core.eval_hooks["to_numpy"](o) for o in
+            eval_jaxpr(jaxpr, [], [wrap(a) for a in args])]
+
+
+# jit: the call the compiler sees. Its impl compiles (see api.jit) or evaluates.
+jit_p = Primitive("pjit", multiple_results=True)
+jit_impls: dict = {}   # backend name -> impl(*args, jaxpr, name, backend)
+
+
+def _jit_impl(*args, jaxpr, name="", backend=None, **kw):
+    impl = jit_impls.get(backend or "eval")
+    if impl is None:
+        return _eval_call(*args, jaxpr=jaxpr)
+    return impl(*args, jaxpr=jaxpr, name=name, backend=backend, **kw)
+
+
+def_call_primitive(jit_p, _jit_impl)
+
+# checkpoint: same as a call, but its reason to exist is the vjp rule (recompute in backward)
+remat_p = Primitive("checkpoint", multiple_results=True)
+def_call_primitive(remat_p, _eval_call)
+
+# ---- custom_jvp ----------------------------------------------------------------------------------
+
+custom_jvp_call_p = Primitive("custom_jvp_call", multiple_results=True)
+
+
+def _custom_jvp_impl(*args, jaxpr, jvp_fn, num_consts, symbolic_zeros=False):
+    return _eval_call(*args, jaxpr=jaxpr)
+
+
+impl_rules[custom_jvp_call_p] = _custom_jvp_impl
+abstract_eval_rules[custom_jvp_call_p] = lambda *avals, jaxpr, **p: list(jaxpr.out_avals)
+
+
+def _custom_jvp_jvp(primals, tangents, jaxpr, jvp_fn, num_consts, **p):
+    args, targs = primals[num_consts:], tangents[num_consts:]
+    outs, touts = jvp_fn(list(args), list(targs))
+    return list(outs), list(touts)
+
+
+def _custom_jvp_vjp_fwd(primals, jaxpr, jvp_fn, num_consts, **p):
+    outs = custom_jvp_call_p.bind(*primals, jaxpr=jaxpr, jvp_fn=jvp_fn, num_consts=num_consts)
+    args = list(primals[num_consts:])
+
+    def bwd(cts):
+        # The jvp is linear in the tangents: its vjp (at any tangent point) is its transpose.
+        zeros = [ad.zeros_like_aval(get_aval(a)) for a in args]
+        _, f_vjp = ad.vjp_flat(lambda *t: list(jvp_fn(args, list(t))[1]), zeros)
+        cts_in = f_vjp(list(cts))
+        return [None] * num_consts + [c if get_aval(a).dtype.kind in "fc" else None
+                                      for c, a in zip(cts_in, args)]
+
+    return outs, bwd
+
+
+def _custom_jvp_vmap(vals, dims, axis_size, jaxpr, jvp_fn, num_consts, **p):
+    vals = [batching.bdim_at_front(v, d, axis_size) for v, d in zip(vals, dims)]
+    bj, consts = batch_jaxpr(jaxpr, (0,) * len(vals), axis_size)
+    bj = _prepend_consts_as_inputs(bj, consts)
+    n = len(vals) - num_consts
+
+    def batched_jvp(ps, ts):
+        outs = batching.vmap_flat(lambda *a: list(_flat2(jvp_fn(list(a[:n]), list(a[n:])))),
+                                  [0] * (2 * n), axis_size, list(ps) + list(ts), None)
+        k = len(outs) // 2
+        return outs[:k], outs[k:]
+
+    outs = custom_jvp_call_p.bind(*consts, *vals, jaxpr=bj, jvp_fn=batched_jvp,
+                                  num_consts=num_consts + len(consts))
+    return outs, [0] * len(outs)
+
+
+def _flat2(pair):
+    outs, touts = pair
+    return list(outs) + list(touts)
+
+
+def _prepend_consts_as_inputs(jaxpr, consts):
+    return jaxpr  # batch_jaxpr already returns consts as leading inputs
+
+
+ad.jvp_rules[custom_jvp_call_p] = _custom_jvp_jvp
+ad.vjp_fwd_rules[custom_jvp_call_p] = _custom_jvp_vjp_fwd
+ad.vjp_rules[custom_jvp_call_p] = lambda cts, primals, outs, **p: _custom_jvp_vjp_fwd(
+    primals, **p)[1](cts)
+batching.vmap_rules[custom_jvp_call_p] = _custom_jvp_vmap
+
+# ---- custom_vjp ----------------------------------------------------------------------------------
+
+custom_vjp_call_p = Primitive("custom_vjp_call", multiple_results=True)
+impl_rules[custom_vjp_call_p] = lambda *args, jaxpr, **p: _eval_call(*args, jaxpr=jaxpr)
+abstract_eval_rules[custom_vjp_call_p] = lambda *avals, jaxpr, **p: list(jaxpr.out_avals)
+
+
+def _custom_vjp_fwd(primals, jaxpr, fwd_fn, bwd_fn, num_consts):
+    args = list(primals[num_consts:])
+    outs, res = fwd_fn(args)
+
+    def bwd(cts):
+        cts_in = bwd_fn(res, list(cts))
+        return [None] * num_consts + [c if get_aval(a).dtype.kind in "fc" else None
+                                      for c, a in zip(cts_in, args)]
+
+    return list(outs), bwd
+
+
+def _custom_vjp_jvp(primals, tangents, **p):
+    raise TypeError("can't apply forward-mode autodiff (jvp) to a custom_vjp function; "
+                    "use custom_jvp instead if you need forward mode (jacfwd, hessian, jvp)")
+
+
+def _custom_vjp_vmap(vals, dims, axis_size, jaxpr, fwd_fn, bwd_fn, num_consts):
+    vals = [batching.bdim_at_front(v, d, axis_size) for v, d in zip(vals, dims)]
+    bj, consts = batch_jaxpr(jaxpr, (0,) * len(vals), axis_size)
+    n = len(vals) - num_consts
+    from funcgrad._src.api import vmap as _vmap
+
+    def batched_fwd(args):
+        return _vmap(lambda *a: fwd_fn(list(a)), in_axes=0, out_axes=0,
+                     axis_size=axis_size)(*args)
+
+    def batched_bwd(res, cts):
+        return _vmap(lambda r, c: bwd_fn(r, list(c)), in_axes=0, out_axes=0,
+                     axis_size=axis_size)(res, list(cts))
+
+    outs = custom_vjp_call_p.bind(*consts, *vals, jaxpr=bj, fwd_fn=batched_fwd,
+                                  bwd_fn=batched_bwd, num_consts=num_consts + len(consts))
+    return outs, [0] * len(outs)
+
+
+ad.jvp_rules[custom_vjp_call_p] = _custom_vjp_jvp
+ad.vjp_fwd_rules[custom_vjp_call_p] = _custom_vjp_fwd
+ad.vjp_rules[custom_vjp_call_p] = lambda cts, primals, outs, **p: _custom_vjp_fwd(
+    primals, **p)[1](cts)
+batching.vmap_rules[custom_vjp_call_p] = _custom_vjp_vmap

@@ -1,0 +1,265 @@
+"""MetricTracker: host-side training metrics, a one-line progress display, CSV/JSON/PNG."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import time
+from typing import Callable
+
+import numpy as np
+
+__all__ = ["MetricTracker"]
+
+
+def _to_float(name: str, value) -> float:
+    """A metric value (Python number, numpy or funcgrad scalar/size-1 array) as a float."""
+    if isinstance(value, (int, float, np.generic)) and not isinstance(value, np.ndarray):
+        return float(value)
+    try:
+        arr = np.asarray(value)
+    except Exception:               # an array type without __array__: try __float__
+        arr = None
+    if arr is not None and arr.dtype.kind not in "biufO":
+        raise TypeError(f"metric {name!r} must be a number or a size-1 array, got "
+                        f"{type(value).__name__} of dtype {arr.dtype}")
+    if arr is None or arr.dtype == object:
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise TypeError(f"metric {name!r} must be a number or a size-1 array, got "
+                            f"{type(value).__name__}") from None
+    if arr.size != 1:
+        raise TypeError(f"metric {name!r} must be a scalar, got an array of shape {arr.shape};"
+                        " reduce it first (e.g. .mean())")
+    return float(arr.reshape(()))
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.4g}"
+
+
+def _fmt_duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "?"
+    seconds = int(round(seconds))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def _stats(vals: np.ndarray) -> dict:
+    """last/min/max/mean of a metric's values, ignoring NaNs (all NaN -> NaN)."""
+    finite = vals[~np.isnan(vals)]
+    if finite.size == 0:
+        nan = float("nan")
+        return {"last": float(vals[-1]), "min": nan, "max": nan, "mean": nan}
+    return {"last": float(vals[-1]), "min": float(finite.min()), "max": float(finite.max()),
+            "mean": float(finite.mean())}
+
+
+def _json_safe(v):
+    return v if not isinstance(v, float) or math.isfinite(v) else None
+
+
+class MetricTracker:
+    """Record training metrics on the host and show progress.
+
+    * ``log(step, **metrics)`` stores one row per call; every ``log_every`` steps (when
+      ``step % log_every == 0``, and at ``total_steps``) it prints one line: step/total,
+      rate in steps/s since the previous line, ETA, and the latest metrics.
+    * ``end_epoch(epoch, **metrics)`` stores (and prints) per-epoch metrics; with
+      ``out_dir`` the histories are also written there (``steps.csv``, ``epochs.csv``,
+      ``metrics.json``) after every epoch.
+    * ``to_csv``, ``to_json``, ``plot`` (PNG, only when matplotlib is installed), ``summary``.
+
+    Metric values may be Python numbers or numpy/funcgrad scalars (converted with float).
+
+    >>> lines = []
+    >>> tr = MetricTracker(log_every=2, total_steps=4, print_fn=lines.append)
+    >>> for step in range(1, 5):
+    ...     tr.log(step, loss=1.0 / step)
+    >>> len(tr.history), len(lines), lines[-1].startswith("step 4/4")
+    (4, 2, True)
+    >>> tr.summary()["metrics"]["loss"]["last"]
+    0.25
+    """
+
+    def __init__(self, log_every: int = 10, out_dir=None, total_steps: int | None = None,
+                 print_fn: Callable[[str], object] | None = print,
+                 clock: Callable[[], float] = time.perf_counter):
+        if not isinstance(log_every, int) or log_every < 1:
+            raise ValueError(f"MetricTracker: log_every must be a positive int, got {log_every!r}")
+        self.log_every = log_every
+        self.out_dir = None if out_dir is None else os.fspath(out_dir)
+        self.total_steps = total_steps
+        self.print_fn = print_fn
+        self._clock = clock
+        self._t0 = clock()
+        self._mark: tuple[float, int | None] = (self._t0, None)    # (time, step) of last line
+        self.history: list[dict] = []      # per step: {"step", "time", **metrics}
+        self.epochs: list[dict] = []       # per epoch: {"epoch", "time", **metrics}
+        if self.out_dir is not None:
+            os.makedirs(self.out_dir, exist_ok=True)
+
+    # -- recording --
+
+    def log(self, step: int, **metrics) -> None:
+        """Record ``metrics`` at ``step``; print a progress line every ``log_every`` steps."""
+        step = int(step)
+        now = self._clock()
+        row = {"step": step, "time": now - self._t0}
+        row.update({k: _to_float(k, v) for k, v in metrics.items()})
+        self.history.append(row)
+        if self._mark[1] is None:          # first call: count this step as done
+            self._mark = (self._mark[0], step - 1)
+        if step % self.log_every == 0 or step == self.total_steps:
+            self._emit(self.progress_line(step, now))
+            self._mark = (now, step)
+
+    def end_epoch(self, epoch: int, **metrics) -> None:
+        """Record per-epoch ``metrics`` (e.g. validation), print them, save to ``out_dir``."""
+        row = {"epoch": int(epoch), "time": self._clock() - self._t0}
+        row.update({k: _to_float(k, v) for k, v in metrics.items()})
+        self.epochs.append(row)
+        shown = " ".join(f"{k} {_fmt(v)}" for k, v in row.items() if k not in ("epoch", "time"))
+        self._emit(f"epoch {row['epoch']} | {_fmt_duration(row['time'])} elapsed"
+                   + (f" | {shown}" if shown else ""))
+        if self.out_dir is not None:
+            self.save()
+
+    def progress_line(self, step: int, now: float | None = None) -> str:
+        """The one-line display for ``step``: step/total, steps/s, ETA, latest metrics."""
+        now = self._clock() if now is None else now
+        t_mark, s_mark = self._mark
+        dt = now - t_mark
+        rate = (step - s_mark) / dt if s_mark is not None and dt > 0 else float("nan")
+        parts = [f"step {step}/{self.total_steps}" if self.total_steps else f"step {step}"]
+        parts.append(f"{rate:.2f} steps/s" if math.isfinite(rate) else "? steps/s")
+        if self.total_steps:
+            eta = (self.total_steps - step) / rate if rate > 0 else float("nan")
+            parts.append(f"ETA {_fmt_duration(max(eta, 0.0))}")
+        latest = self.latest
+        if latest:
+            parts.append(" ".join(f"{k} {_fmt(v)}" for k, v in latest.items()))
+        return " | ".join(parts)
+
+    def _emit(self, line: str) -> None:
+        if self.print_fn is not None:
+            self.print_fn(line)
+
+    # -- reading --
+
+    @property
+    def latest(self) -> dict:
+        """The most recent value of each step metric."""
+        out: dict = {}
+        for row in self.history:
+            out.update({k: v for k, v in row.items() if k not in ("step", "time")})
+        return out
+
+    def metric_names(self, which: str = "steps") -> list[str]:
+        """Metric names in first-seen order (``which``: ``"steps"`` or ``"epochs"``)."""
+        rows, skip = self._rows(which)
+        names: dict = {}
+        for row in rows:
+            names.update({k: None for k in row if k not in skip})
+        return list(names)
+
+    def _rows(self, which: str):
+        if which == "steps":
+            return self.history, ("step", "time")
+        if which == "epochs":
+            return self.epochs, ("epoch", "time")
+        raise ValueError(f"which must be 'steps' or 'epochs', got {which!r}")
+
+    def summary(self) -> dict:
+        """Counts, elapsed time and last/min/max/mean of each step metric, last epoch row.
+
+        >>> tr = MetricTracker(print_fn=None)
+        >>> tr.log(1, loss=3.0); tr.log(2, loss=1.0)
+        >>> s = tr.summary()
+        >>> s["steps"], s["metrics"]["loss"]["min"], s["metrics"]["loss"]["mean"]
+        (2, 1.0, 2.0)
+        """
+        stats = {}
+        for name in self.metric_names("steps"):
+            vals = np.array([r[name] for r in self.history if name in r], dtype=np.float64)
+            stats[name] = _stats(vals)
+        return {"steps": len(self.history),
+                "last_step": self.history[-1]["step"] if self.history else None,
+                "epochs": len(self.epochs), "elapsed_s": self._clock() - self._t0,
+                "metrics": stats, "last_epoch": dict(self.epochs[-1]) if self.epochs else None}
+
+    # -- writing --
+
+    def _path(self, path, default: str) -> str:
+        if path is not None:
+            return os.fspath(path)
+        if self.out_dir is None:
+            raise ValueError("no path given and the tracker has no out_dir: pass a path or "
+                             "MetricTracker(out_dir=...)")
+        return os.path.join(self.out_dir, default)
+
+    def to_csv(self, path=None, which: str = "steps") -> str:
+        """Write the step (or epoch) history as CSV; missing values are empty cells."""
+        rows, skip = self._rows(which)
+        path = self._path(path, f"{which}.csv")
+        fields = list(skip) + self.metric_names(which)
+        with open(path, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=fields, restval="")
+            writer.writeheader()
+            writer.writerows(rows)
+        return path
+
+    def to_json(self, path=None) -> str:
+        """Write ``{"steps": [...], "epochs": [...], "summary": {...}}`` (NaN/inf -> null)."""
+        path = self._path(path, "metrics.json")
+        clean = lambda rows: [{k: _json_safe(v) for k, v in r.items()} for r in rows]
+        summary = self.summary()
+        summary["metrics"] = {k: {s: _json_safe(v) for s, v in d.items()}
+                              for k, d in summary["metrics"].items()}
+        if summary["last_epoch"] is not None:
+            summary["last_epoch"] = clean([summary["last_epoch"]])[0]
+        with open(path, "w") as f:
+            json.dump({"steps": clean(self.history), "epochs": clean(self.epochs),
+                       "summary": summary}, f, indent=1, allow_nan=False)
+        return path
+
+    def save(self) -> None:
+        """Write steps.csv, epochs.csv and metrics.json into ``out_dir``."""
+        self.to_csv(which="steps")
+        self.to_csv(which="epochs")
+        self.to_json()
+
+    def plot(self, path=None) -> str | None:
+        """Plot each metric against step (and epoch metrics against epoch) into a PNG.
+
+        Needs matplotlib, which funcgrad does not depend on: without it, does nothing and
+        returns None. Otherwise returns the path written.
+        """
+        try:
+            from matplotlib.figure import Figure
+        except ImportError:
+            return None
+        path = self._path(path, "metrics.png")
+        panels = [("steps", n) for n in self.metric_names("steps")]
+        panels += [("epochs", n) for n in self.metric_names("epochs")]
+        fig = Figure(figsize=(5, 2.5 * max(len(panels), 1)))
+        for i, (which, name) in enumerate(panels):
+            rows, skip = self._rows(which)
+            ax = fig.add_subplot(len(panels), 1, i + 1)
+            pts = [(r[skip[0]], r[name]) for r in rows if name in r]
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o" if which == "epochs"
+                    else None)
+            ax.set_xlabel(skip[0])
+            ax.set_ylabel(name)
+        fig.tight_layout()
+        fig.savefig(path)
+        return path
+
+    def __repr__(self) -> str:
+        return (f"MetricTracker({len(self.history)} steps, {len(self.epochs)} epochs, "
+                f"metrics={self.metric_names()})")

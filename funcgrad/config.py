@@ -1,0 +1,101 @@
+"""All of funcgrad's settings in one place.
+
+Each setting has an environment variable (read once, at import), can be changed with
+``config.update(name, value)`` and temporarily with ``with config.override(name=value):``.
+Nothing else in funcgrad reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from typing import Any, Callable
+
+
+def _bool(s: str) -> bool:
+    return s.strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class _Setting:
+    name: str
+    env: str
+    default: Any
+    parse: Callable[[str], Any]
+    help: str
+    changes_code: bool  # part of the jit cache key
+
+
+_SETTINGS = [
+    _Setting("enable_x64", "FUNCGRAD_ENABLE_X64", False, _bool,
+             "Allow 64-bit floats and ints (default: 32-bit, like JAX).", True),
+    _Setting("debug_nans", "FUNCGRAD_DEBUG_NANS", False, _bool,
+             "Raise at the first operation that produces a NaN.", True),
+    _Setting("platform", "FUNCGRAD_PLATFORM", "cpu", str,
+             "Default backend for jit: 'cpu' or 'cuda'.", True),
+    _Setting("explain_cache_misses", "FUNCGRAD_EXPLAIN_CACHE_MISSES", False, _bool,
+             "Log why a jit call had to retrace/recompile.", False),
+    _Setting("dump_dir", "FUNCGRAD_DUMP_DIR", "", str,
+             "If set, jit writes every compilation stage to this folder.", False),
+    _Setting("compile_report", "FUNCGRAD_COMPILE_REPORT", False, _bool,
+             "Print a per-function compile report (trace, passes, LLVM time).", False),
+    _Setting("disk_cache_dir", "FUNCGRAD_CACHE_DIR", "", str,
+             "If set, compiled code is cached on disk in this (private) folder.", False),
+    _Setting("num_threads", "FUNCGRAD_NUM_THREADS", 0, int,
+             "Threads for large compiled kernels (0: all cores).", True),
+    _Setting("log_compiles", "FUNCGRAD_LOG_COMPILES", False, _bool,
+             "Log every jit compilation.", False),
+]
+
+
+class Config:
+    """Holds the current value of every setting."""
+
+    def __init__(self) -> None:
+        self._specs = {s.name: s for s in _SETTINGS}
+        self._values = {}
+        for s in _SETTINGS:
+            raw = os.environ.get(s.env)
+            self._values[s.name] = s.default if raw is None else s.parse(raw)
+
+    def __getattr__(self, name: str) -> Any:
+        values = self.__dict__.get("_values", {})
+        if name in values:
+            return values[name]
+        raise AttributeError(f"funcgrad.config has no setting {name!r}; "
+                             f"known settings: {sorted(values)}")
+
+    def update(self, name: str, value: Any) -> None:
+        """Set a setting, e.g. ``config.update("enable_x64", True)``."""
+        if name.startswith("jax_"):
+            name = name[4:]
+        if name not in self._specs:
+            raise ValueError(f"unknown setting {name!r}; known settings: {sorted(self._specs)}")
+        self._values[name] = value
+
+    def read(self, name: str) -> Any:
+        return getattr(self, name)
+
+    @contextlib.contextmanager
+    def override(self, **kwargs: Any):
+        """Temporarily change settings: ``with config.override(enable_x64=True): ...``."""
+        old = {k: getattr(self, k) for k in kwargs}
+        for k, v in kwargs.items():
+            self.update(k, v)
+        try:
+            yield
+        finally:
+            for k, v in old.items():
+                self._values[k] = v
+
+    def code_key(self) -> tuple:
+        """The settings that change generated code (part of every jit cache key)."""
+        return tuple((s.name, self._values[s.name]) for s in _SETTINGS if s.changes_code)
+
+    def describe(self) -> str:
+        return "\n".join(f"{s.name:22s} {s.env:32s} {self._values[s.name]!r:8}  {s.help}"
+                         for s in _SETTINGS)
+
+
+config = Config()

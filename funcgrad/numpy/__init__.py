@@ -1,0 +1,81 @@
+"""``funcgrad.numpy``: numpy's API over funcgrad arrays (``import funcgrad.numpy as fnp``).
+
+Every function here is written from ``funcgrad.lax`` primitives, so all of it works under
+grad, jvp, vmap and jit. Differences from numpy are listed in docs/numpy.md.
+"""
+
+import numpy as _np
+
+from funcgrad._src.array import Array as ndarray
+from funcgrad._src.dtypes import (
+    bfloat16, bool_, complex64, complex128, float16, float32, float64, int8, int16, int32,
+    int64, uint8, uint16, uint32, uint64,
+)
+from funcgrad._src.fnp_base import *  # noqa: F401,F403
+from funcgrad._src.fnp_base import (  # noqa: F401
+    abs, absolute, add, allclose, angle, arange, arccos, arccosh, arcsin, arcsinh, arctan,
+    arctan2, arctanh, around, array, array_equal, asarray, astype, broadcast_shapes,
+    broadcast_to, cbrt, ceil, clip, conj, conjugate, copysign, cos, cosh, deg2rad, degrees,
+    divide, divmod, empty, empty_like, equal, exp, exp2, expm1, eye, fabs, fix, float_power,
+    floor, floor_divide, fmax, fmin, fmod, full, full_like, greater, greater_equal, heaviside,
+    hypot, identity, imag, invert, isclose, isfinite, isinf, isnan, isneginf, isposinf,
+    left_shift, less, less_equal, linspace, log, log10, log1p, log2, logaddexp, logaddexp2,
+    logical_and, logical_not, logical_or, logical_xor, logspace, maximum, meshgrid, minimum,
+    mod, multiply, nan_to_num, negative, nextafter, not_equal, ones, ones_like, positive,
+    power, promote_types, rad2deg, radians, ravel, real, reciprocal, remainder, result_type,
+    right_shift, rint, round, sign, signbit, sin, sinc, sinh, sqrt, square, subtract, tan,
+    tanh, tri, true_divide, trunc, where, zeros, zeros_like, bitwise_and, bitwise_or,
+    bitwise_xor, bitwise_not, bitwise_invert, asin, acos, atan, asinh, acosh, atanh, atan2,
+)
+from funcgrad._src.fnp_reduce import (  # noqa: F401
+    all, amax, amin, any, argmax, argmin, average, count_nonzero, cumprod, cumsum,
+    cumulative_prod, cumulative_sum, max, mean, median, min, nancumsum, nanmax, nanmean,
+    nanmin, nansum, percentile, prod, ptp, quantile, std, sum, var,
+)
+from funcgrad._src.fnp_shape import (  # noqa: F401
+    array_split, atleast_1d, atleast_2d, atleast_3d, broadcast_arrays, column_stack, concat,
+    concatenate, diag, diagflat, diagonal, dstack, expand_dims, flip, fliplr, flipud, hsplit,
+    hstack, matrix_transpose, moveaxis, ndim, pad, permute_dims, repeat, reshape, roll, rot90,
+    row_stack, shape, size, split, squeeze, stack, swapaxes, tile, trace, transpose, tril,
+    triu, vsplit, vstack,
+)
+from funcgrad._src.fnp_linalg import (  # noqa: F401
+    dot, einsum, inner, kron, matmul, outer, tensordot, vdot, vecdot,
+)
+from funcgrad._src.fnp_search import (  # noqa: F401
+    argsort, argwhere, flatnonzero, nonzero, searchsorted, sort, unique,
+)
+from funcgrad._src.indexing import take, take_along_axis  # noqa: F401
+
+pi = _np.pi
+e = _np.e
+inf = _np.inf
+nan = _np.nan
+newaxis = None
+euler_gamma = _np.euler_gamma
+dtype = _np.dtype
+finfo = _np.finfo
+iinfo = _np.iinfo
+integer, floating, inexact, number, signedinteger, unsignedinteger, complexfloating = (
+    _np.integer, _np.floating, _np.inexact, _np.number, _np.signedinteger, _np.unsignedinteger,
+    _np.complexfloating)
+issubdtype = _np.issubdtype
+float_ = float64
+int_ = int64
+complex_ = complex128
+Array = ndarray
+
+
+def isscalar(x):
+    return _np.ndim(x) == 0 if not isinstance(x, ndarray) else x.ndim == 0
+
+
+def iscomplexobj(x):
+    return _np.dtype(getattr(x, "dtype", _np.asarray(x).dtype)).kind == "c"
+
+
+def copy(a, order=None):
+    return asarray(a)
+
+
+from funcgrad.numpy import linalg  # noqa: E402,F401

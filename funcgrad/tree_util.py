@@ -1,0 +1,364 @@
+"""Pytrees: nested containers of arrays, flattened at every API boundary.
+
+Built-in nodes: tuple, list, dict (sorted keys, like JAX), None (no leaves), namedtuples,
+and anything registered with :func:`register_pytree_node`, :func:`register_dataclass` or
+:func:`register_pytree_with_keys`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from dataclasses import dataclass
+from typing import Any, Callable, Hashable, NamedTuple
+
+__all__ = [
+    "PyTreeDef", "tree_flatten", "tree_unflatten", "tree_leaves", "tree_structure", "tree_map",
+    "tree_map_with_path", "tree_flatten_with_path", "tree_leaves_with_path", "tree_reduce",
+    "tree_all", "tree_transpose", "register_pytree_node", "register_pytree_with_keys",
+    "register_dataclass", "register_static", "SequenceKey", "DictKey", "GetAttrKey",
+    "FlattenedIndexKey", "keystr", "all_leaves", "treedef_is_leaf", "Partial",
+]
+
+
+# ---- key path entries -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SequenceKey:
+    idx: int
+
+    def __str__(self) -> str:
+        return f"[{self.idx}]"
+
+
+@dataclass(frozen=True)
+class DictKey:
+    key: Hashable
+
+    def __str__(self) -> str:
+        return f"[{self.key!r}]"
+
+
+@dataclass(frozen=True)
+class GetAttrKey:
+    name: str
+
+    def __str__(self) -> str:
+        return f".{self.name}"
+
+
+@dataclass(frozen=True)
+class FlattenedIndexKey:
+    key: int
+
+    def __str__(self) -> str:
+        return f"[<flat index {self.key}>]"
+
+
+def keystr(path: tuple) -> str:
+    """Readable string of a key path, e.g. ``['w'][0].bias``."""
+    return "".join(str(k) for k in path)
+
+
+# ---- the registry -----------------------------------------------------------------------
+
+class _NodeType(NamedTuple):
+    # to_iter(x) -> (children, aux); from_iter(aux, children) -> x
+    # keys(x, aux) -> tuple of key entries for the children
+    to_iter: Callable
+    from_iter: Callable
+    keys: Callable
+
+
+_registry: dict[type, _NodeType] = {}
+
+
+def register_pytree_node(nodetype: type, flatten_func: Callable, unflatten_func: Callable,
+                         flatten_with_keys_func: Callable | None = None) -> None:
+    """Register a container type: ``flatten(x) -> (children, aux)``, ``unflatten(aux, children)``."""
+    if nodetype in _registry:
+        raise ValueError(f"{nodetype.__name__} is already registered as a pytree node")
+    if flatten_with_keys_func is None:
+        keys = lambda x, aux: tuple(FlattenedIndexKey(i) for i in range(len(flatten_func(x)[0])))
+    else:
+        keys = lambda x, aux: tuple(k for k, _ in flatten_with_keys_func(x)[0])
+    _registry[nodetype] = _NodeType(flatten_func, unflatten_func, keys)
+
+
+def register_pytree_with_keys(nodetype: type, flatten_with_keys: Callable,
+                              unflatten_func: Callable, flatten_func: Callable | None = None):
+    """Register a type whose flatten returns ``([(key, child), ...], aux)``."""
+    def flat(x):
+        kc, aux = flatten_with_keys(x)
+        return [c for _, c in kc], aux
+    _registry[nodetype] = _NodeType(flatten_func or flat, unflatten_func,
+                                    lambda x, aux: tuple(k for k, _ in flatten_with_keys(x)[0]))
+    return nodetype
+
+
+def register_dataclass(nodetype=None, *, data_fields=None, meta_fields=None, drop_fields=()):
+    """Register a dataclass: ``data_fields`` are children, ``meta_fields`` are static (hashed).
+
+    Without explicit lists, fields marked ``field(metadata={"static": True})`` are meta fields
+    and all others data fields. Usable as a decorator.
+    """
+    if nodetype is None:
+        return functools.partial(register_dataclass, data_fields=data_fields,
+                                 meta_fields=meta_fields, drop_fields=drop_fields)
+    if data_fields is None:
+        fields = [f for f in dataclasses.fields(nodetype) if f.name not in drop_fields]
+        meta_fields = [f.name for f in fields if f.metadata.get("static", False)]
+        data_fields = [f.name for f in fields if not f.metadata.get("static", False)]
+    data_fields, meta_fields = tuple(data_fields), tuple(meta_fields or ())
+
+    def flatten(x):
+        return [getattr(x, n) for n in data_fields], tuple(getattr(x, n) for n in meta_fields)
+
+    def unflatten(aux, children):
+        obj = object.__new__(nodetype)
+        for n, v in zip(data_fields, children):
+            object.__setattr__(obj, n, v)
+        for n, v in zip(meta_fields, aux):
+            object.__setattr__(obj, n, v)
+        return obj
+
+    _registry[nodetype] = _NodeType(flatten, unflatten,
+                                    lambda x, aux: tuple(GetAttrKey(n) for n in data_fields))
+    return nodetype
+
+
+def register_static(cls: type) -> type:
+    """Register a type as a node with no children (the whole value is static metadata)."""
+    _registry[cls] = _NodeType(lambda x: ((), x), lambda aux, _: aux, lambda x, aux: ())
+    return cls
+
+
+def _dict_flatten(d):
+    keys = sorted(d, key=_sort_key)
+    return [d[k] for k in keys], tuple(keys)
+
+
+def _sort_key(k):
+    return (type(k).__name__, k) if not isinstance(k, (int, float)) else ("", k)
+
+
+_registry[tuple] = _NodeType(lambda x: (list(x), None), lambda _, c: tuple(c),
+                             lambda x, aux: tuple(SequenceKey(i) for i in range(len(x))))
+_registry[list] = _NodeType(lambda x: (list(x), None), lambda _, c: list(c),
+                            lambda x, aux: tuple(SequenceKey(i) for i in range(len(x))))
+_registry[dict] = _NodeType(_dict_flatten, lambda keys, c: dict(zip(keys, c)),
+                            lambda x, aux: tuple(DictKey(k) for k in aux))
+_registry[type(None)] = _NodeType(lambda x: ([], None), lambda _, c: None, lambda x, aux: ())
+
+
+def _is_namedtuple(x) -> bool:
+    return isinstance(x, tuple) and hasattr(type(x), "_fields") and type(x) is not tuple
+
+
+def _node_of(x) -> tuple[Any, _NodeType] | None:
+    t = type(x)
+    if t in _registry:
+        return t, _registry[t]
+    if _is_namedtuple(x):
+        return t, _NodeType(lambda v: (list(v), None), lambda _, c, t=t: t(*c),
+                            lambda v, aux: tuple(GetAttrKey(f) for f in type(v)._fields))
+    return None
+
+
+# ---- PyTreeDef --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PyTreeDef:
+    """The structure of a pytree: hashable, comparable, printable."""
+    node_type: Any            # None for a leaf
+    aux: Any
+    children: tuple
+
+    @property
+    def num_leaves(self) -> int:
+        if self.node_type is None:
+            return 1
+        return sum(c.num_leaves for c in self.children)
+
+    @property
+    def num_nodes(self) -> int:
+        return 1 + sum(c.num_nodes for c in self.children)
+
+    def unflatten(self, leaves):
+        return tree_unflatten(self, leaves)
+
+    def __repr__(self) -> str:
+        return f"PyTreeDef({self._str()})"
+
+    def _str(self) -> str:
+        if self.node_type is None:
+            return "*"
+        kids = [c._str() for c in self.children]
+        if self.node_type is tuple:
+            return "(" + ", ".join(kids) + ("," if len(kids) == 1 else "") + ")"
+        if self.node_type is list:
+            return "[" + ", ".join(kids) + "]"
+        if self.node_type is dict:
+            return "{" + ", ".join(f"{k!r}: {v}" for k, v in zip(self.aux, kids)) + "}"
+        if self.node_type is type(None):
+            return "None"
+        return f"CustomNode({self.node_type.__name__}[{self.aux!r}], [{', '.join(kids)}])"
+
+
+_LEAF = PyTreeDef(None, None, ())
+
+
+def _flatten(x, is_leaf, leaves):
+    if x is None and is_leaf is None:
+        return PyTreeDef(type(None), None, ())
+    if is_leaf is not None and is_leaf(x):
+        leaves.append(x)
+        return _LEAF
+    node = _node_of(x)
+    if node is None:
+        leaves.append(x)
+        return _LEAF
+    t, nt = node
+    children, aux = nt.to_iter(x)
+    return PyTreeDef(t, aux, tuple(_flatten(c, is_leaf, leaves) for c in children))
+
+
+def tree_flatten(tree, is_leaf: Callable | None = None):
+    """Flatten a pytree into ``(leaves, treedef)``."""
+    leaves: list = []
+    return leaves, _flatten(tree, is_leaf, leaves)
+
+
+def _unflatten(td: PyTreeDef, it):
+    if td.node_type is None:
+        return next(it)
+    children = [_unflatten(c, it) for c in td.children]
+    if td.node_type in _registry:
+        return _registry[td.node_type].from_iter(td.aux, children)
+    return td.node_type(*children)  # namedtuple
+
+
+def tree_unflatten(treedef: PyTreeDef, leaves):
+    """Rebuild a pytree with ``treedef``'s structure from ``leaves``."""
+    leaves = list(leaves)
+    if len(leaves) != treedef.num_leaves:
+        raise ValueError(f"tree_unflatten: the structure {treedef} has {treedef.num_leaves} "
+                         f"leaves but {len(leaves)} were given")
+    return _unflatten(treedef, iter(leaves))
+
+
+def tree_leaves(tree, is_leaf=None) -> list:
+    return tree_flatten(tree, is_leaf)[0]
+
+
+def tree_structure(tree, is_leaf=None) -> PyTreeDef:
+    return tree_flatten(tree, is_leaf)[1]
+
+
+def treedef_is_leaf(td: PyTreeDef) -> bool:
+    return td.node_type is None
+
+
+def all_leaves(iterable, is_leaf=None) -> bool:
+    return all(treedef_is_leaf(tree_structure(x, is_leaf)) for x in iterable)
+
+
+def structure_mismatch(what: str, a: PyTreeDef, b: PyTreeDef) -> ValueError:
+    return ValueError(f"{what}: pytree structures differ.\n  first:  {a}\n  second: {b}")
+
+
+def tree_map(f: Callable, tree, *rest, is_leaf: Callable | None = None):
+    """Apply ``f`` to each leaf (and the matching leaves of ``rest``), keeping the structure."""
+    leaves, td = tree_flatten(tree, is_leaf)
+    others = []
+    for r in rest:
+        rl, rtd = _flatten_up_to(td, r, is_leaf)
+        others.append(rl)
+    return tree_unflatten(td, [f(*xs) for xs in zip(leaves, *others)])
+
+
+def _flatten_up_to(td: PyTreeDef, tree, is_leaf):
+    """Flatten ``tree`` only as deep as ``td`` (its leaves may be subtrees)."""
+    out: list = []
+
+    def go(t, x):
+        if t.node_type is None:
+            out.append(x)
+            return
+        node = _node_of(x) if x is not None else (type(None), _registry[type(None)])
+        if node is None or node[0] is not t.node_type:
+            raise structure_mismatch("tree_map", td, tree_structure(tree, is_leaf))
+        children, aux = node[1].to_iter(x)
+        if aux != t.aux or len(children) != len(t.children):
+            raise structure_mismatch("tree_map", td, tree_structure(tree, is_leaf))
+        for ct, cx in zip(t.children, children):
+            go(ct, cx)
+
+    go(td, tree)
+    return out, td
+
+
+def _flatten_with_path(x, path, is_leaf, out):
+    if x is None:
+        return
+    if is_leaf is not None and is_leaf(x):
+        out.append((path, x))
+        return
+    node = _node_of(x)
+    if node is None:
+        out.append((path, x))
+        return
+    children, aux = node[1].to_iter(x)
+    keys = node[1].keys(x, aux)
+    for k, c in zip(keys, children):
+        _flatten_with_path(c, path + (k,), is_leaf, out)
+
+
+def tree_flatten_with_path(tree, is_leaf=None):
+    """Like tree_flatten, but leaves come as ``(key_path, leaf)`` pairs."""
+    out: list = []
+    _flatten_with_path(tree, (), is_leaf, out)
+    return out, tree_structure(tree, is_leaf)
+
+
+def tree_leaves_with_path(tree, is_leaf=None):
+    return tree_flatten_with_path(tree, is_leaf)[0]
+
+
+def tree_map_with_path(f: Callable, tree, *rest, is_leaf=None):
+    """Like tree_map, but ``f(path, leaf, *others)``."""
+    pl, td = tree_flatten_with_path(tree, is_leaf)
+    others = [_flatten_up_to(td, r, is_leaf)[0] for r in rest]
+    return tree_unflatten(td, [f(p, x, *o) for (p, x), *o in zip(pl, *others)])
+
+
+_NO_INIT = object()
+
+
+def tree_reduce(f: Callable, tree, initializer=_NO_INIT, is_leaf=None):
+    leaves = tree_leaves(tree, is_leaf)
+    if initializer is _NO_INIT:
+        return functools.reduce(f, leaves)
+    return functools.reduce(f, leaves, initializer)
+
+
+def tree_all(tree) -> bool:
+    return all(tree_leaves(tree))
+
+
+def tree_transpose(outer_treedef: PyTreeDef, inner_treedef: PyTreeDef, pytree_to_transpose):
+    flat = _flatten_up_to(outer_treedef, pytree_to_transpose, None)[0]
+    inner = [_flatten_up_to(inner_treedef, x, None)[0] for x in flat]
+    cols = [tree_unflatten(outer_treedef, list(col)) for col in zip(*inner)]
+    return tree_unflatten(inner_treedef, cols)
+
+
+class Partial(functools.partial):
+    """A ``functools.partial`` that is a pytree (its bound args are children)."""
+
+
+register_pytree_node(
+    Partial,
+    lambda p: ((p.args, p.keywords), p.func),
+    lambda func, c: Partial(func, *c[0], **c[1]),
+)
