@@ -25,6 +25,7 @@ from funcgrad._src.api import (
 )
 from funcgrad import numpy  # noqa: F401
 from funcgrad import lax  # noqa: F401
+from funcgrad import random  # noqa: F401
 
 __version__ = "0.1.0"
 

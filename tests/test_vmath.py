@@ -199,7 +199,7 @@ def _sample(rng, ranges, dtype, n):
             tiny = max(abs(lo), np.finfo(dtype).tiny) if lo > 0 else np.finfo(dtype).tiny
             mag = np.exp(rng.uniform(np.log(tiny), np.log(hi), k))
             sign = np.where(rng.random(k) < 0.5, -1, 1) if lo < 0 else 1
-            parts.append(mag * sign + (lo if lo < 0 and lo == -1 else 0) * 0)
+            parts.append(mag * sign)
         else:
             parts.append(rng.uniform(lo, hi, k))
     with np.errstate(over="ignore"):

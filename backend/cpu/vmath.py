@@ -235,7 +235,8 @@ def _unary(kernel: Callable[[_K, _F], _F]) -> Callable:
 def _binary(kernel: Callable[[_K, _F, _F], _F]) -> Callable:
     def emit(builder: ir.IRBuilder, x: ir.Value, y: ir.Value) -> ir.Value:
         if x.type != y.type:
-            raise TypeError(f"{kernel.__name__.lstrip('_')}: operand types differ: {x.type}, {y.type}")
+            name = kernel.__name__.lstrip("_")
+            raise TypeError(f"{name}: operand types differ: {x.type}, {y.type}")
         k = _K(builder, x.type)
         return kernel(k, _F(k, x), _F(k, y)).v
 
@@ -425,7 +426,7 @@ def _atanh(k: _K, x: _F) -> _F:
 def _trig_reduce(k: _K, x: _F):
     """x = q*pi/2 + r with |r| <= pi/4 (Cody-Waite, three parts, fma). Returns (q, r, z=r*r)."""
     nf = k.rint(x * TWO_OVER_PI)
-    nf = k.where(k.abs(nf) < 2.0**30, nf, 0.0)  # inf/nan/huge: keep fptosi defined
+    nf = k.where(k.abs(nf) < 2.0 ** (k.fmt.bits - 2), nf, 0.0)  # inf/nan/huge: fptosi defined
     p1, p2, p3 = k.fmt.pio2
     r = k.fma(-nf, p1, x)
     r = k.fma(-nf, p2, r)
@@ -443,8 +444,12 @@ def _cos_kernel(k: _K, z: _F) -> _F:
     return w + (((1.0 - w) - hz) + z * z * k.poly(z, _coeffs(k, "cos")))
 
 
+# Beyond these |x| the three-part reduction is not trusted: the result is NaN, not garbage.
+_TRIG_MAX = {32: 2.0**23, 64: 1e15}  # float32: float rounding of x * 2/pi limits it
+
+
 def _trig_finish(k: _K, x: _F, out: _F) -> _F:
-    out = k.where(k.abs(x).eq(float("inf")), float("nan"), out)
+    out = k.where(k.abs(x) >= _TRIG_MAX[k.fmt.bits], float("nan"), out)  # also inf; NaN stays
     return k.where(x.eq(0.0), x, out)  # keeps the sign of zero
 
 
@@ -461,7 +466,7 @@ def _cos(k: _K, x: _F) -> _F:
     v = k.where(k.int_flag(q, 1), _sin_kernel(k, r, z), _cos_kernel(k, z))
     neg = k.int_flag(k.b.add(q, k.i(1)), 2)
     out = k.where(neg, -v, v)
-    return k.where(k.abs(x).eq(float("inf")), float("nan"), out)
+    return k.where(k.abs(x) >= _TRIG_MAX[k.fmt.bits], float("nan"), out)
 
 
 def _tan(k: _K, x: _F) -> _F:
@@ -607,7 +612,10 @@ def _shift_up(k: _K, a: _F, step):
 
 def _lgamma_pos(k: _K, a: _F) -> _F:
     """lgamma(a) for a >= 0: Stirling series at y = a + n minus log(a (a+1) ... (a+n-1))."""
-    y, p = _shift_up(k, a, lambda m, p, y: k.where(m, y if p is None else p * y, 1.0 if p is None else p))
+    def step(m, p, y):  # p = a (a+1) ... over the shifted steps
+        return k.where(m, y, 1.0) if p is None else k.where(m, p * y, p)
+
+    y, p = _shift_up(k, a, step)
     r = 1.0 / y
     series = r * k.poly(r * r, _STIRLING[k.fmt.bits])
     return ((y - 0.5) * _log(k, y) - y) + (HALF_LOG_2PI + series) - _log(k, p)
