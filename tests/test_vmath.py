@@ -231,8 +231,8 @@ ABSOLUTE_BELOW_ONE = {"lgamma", "digamma"}
 
 def errors(got, ref, dtype, floor=0.0):
     """(error array for finite references, mask of mismatched non-finite values)."""
-    ref_c = np.asarray(ref, dtype=np.float64)
     with np.errstate(over="ignore", invalid="ignore"):
+        ref_c = np.asarray(ref, dtype=np.float64)
         ref_r = ref_c.astype(dtype).astype(np.float64)  # what the ideal result rounds to
     finite = np.isfinite(ref_r)
     bad = ~finite & ~((np.isnan(ref_r) & np.isnan(got)) | (ref_r == got))

@@ -75,3 +75,7 @@ def dynamic_update_slice_in_dim(operand, update, start_index, axis):
 def dynamic_index_in_dim(operand, index, axis=0, keepdims=True):
     out = dynamic_slice_in_dim(operand, index, 1, axis)
     return out if keepdims else squeeze(out, (axis,))
+
+from funcgrad._src.lax_control import (  # noqa: E402,F401
+    cond, fori_loop, map, scan, switch, while_loop,
+)
