@@ -41,3 +41,8 @@ tree.map_with_path = tree_util.tree_map_with_path
 tree.flatten_with_path = tree_util.tree_flatten_with_path
 tree.leaves_with_path = tree_util.tree_leaves_with_path
 tree.transpose = tree_util.tree_transpose
+from funcgrad._src.devices import (  # noqa: E402
+    Device, default_backend, device_count, device_get, device_put, devices, local_devices,
+)
+from funcgrad._src.checkpoint import load, save  # noqa: E402
+from funcgrad import data  # noqa: E402,F401
