@@ -126,15 +126,19 @@ class ArrayOps:
 class Array(ArrayOps):
     """An immutable n-dimensional array (funcgrad's ``jax.Array``)."""
 
-    __slots__ = ("_value", "_weak_type", "__weakref__")
+    __slots__ = ("_value", "_weak_type", "_aval", "__weakref__")
 
     def __init__(self, value: np.ndarray, weak_type: bool = False):
         self._value = value
         self._weak_type = weak_type
+        self._aval = None
 
     @property
     def aval(self) -> ShapedArray:
-        return ShapedArray(self._value.shape, self._value.dtype, self._weak_type)
+        a = self._aval
+        if a is None:
+            a = self._aval = ShapedArray(self._value.shape, self._value.dtype, self._weak_type)
+        return a
 
     shape = property(lambda self: self._value.shape)
     dtype = property(lambda self: self._value.dtype)

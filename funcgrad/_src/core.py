@@ -21,13 +21,30 @@ from funcgrad._src import dtypes
 # ---- abstract values ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class ShapedArray:
-    """The type of an array: shape, dtype and whether it is weakly typed."""
+    """The type of an array: shape, dtype and whether it is weakly typed (immutable)."""
 
-    shape: tuple
-    dtype: np.dtype
-    weak_type: bool = False
+    __slots__ = ("shape", "dtype", "weak_type", "_hash")
+
+    def __init__(self, shape: tuple, dtype, weak_type: bool = False):
+        object.__setattr__(self, "shape", tuple(shape))
+        object.__setattr__(self, "dtype", dtype)
+        object.__setattr__(self, "weak_type", weak_type)
+        object.__setattr__(self, "_hash", None)
+
+    def __setattr__(self, name, value):
+        raise AttributeError("ShapedArray is immutable")
+
+    def __eq__(self, other):
+        return (isinstance(other, ShapedArray) and self.shape == other.shape
+                and self.dtype == other.dtype and self.weak_type == other.weak_type)
+
+    def __hash__(self):
+        h = self._hash
+        if h is None:
+            h = hash((self.shape, self.dtype, self.weak_type))
+            object.__setattr__(self, "_hash", h)
+        return h
 
     @property
     def ndim(self) -> int:

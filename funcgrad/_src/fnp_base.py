@@ -13,8 +13,16 @@ import numpy as np
 from funcgrad._src import dtypes
 from funcgrad._src import lax_elementwise as le
 from funcgrad._src import lax_structural as ls
-from funcgrad._src.array import Array, array_from_user, get_aval
+from funcgrad._src import core
+from funcgrad._src.array import Array, _check_nans, array_from_user, get_aval, wrap
 from funcgrad._src.core import Tracer
+from funcgrad.config import config
+
+# lax wrappers whose primitive's numpy impl can run directly on broadcast operands
+_PRIMS = {le.add: le.add_p, le.sub: le.sub_p, le.mul: le.mul_p, le.max: le.max_p,
+          le.min: le.min_p, le.atan2: le.atan2_p, le.eq: le.eq_p, le.ne: le.ne_p,
+          le.lt: le.lt_p, le.le: le.le_p, le.gt: le.gt_p, le.ge: le.ge_p,
+          le.div: le.div_p, le.pow: le.pow_p, le.rem: le.rem_p}
 
 # ---- conversion -------------------------------------------------------------------------------
 
@@ -111,8 +119,41 @@ def _broadcast(*args):
     return [broadcast_to(a, shape) for a in args]
 
 
+def _eager_binary(lax_fn, x, y, to_inexact, name):
+    """Both operands concrete: promote, then call the primitive's numpy impl directly (numpy
+    broadcasting equals broadcast_in_dim + the primitive), skipping two binds."""
+    prim = _PRIMS.get(lax_fn)
+    (dx, wx), (dy, wy) = _typed(x), _typed(y)
+    dt, weak = dtypes.result_type((dx, wx), (dy, wy))
+    if to_inexact and dt.kind not in "fc":
+        dt, weak = dtypes.default_float(), weak and dt.kind != "b"
+    xv = _value_as(x, dt)
+    yv = _value_as(y, dt)
+    if xv.shape != yv.shape:
+        try:
+            np.broadcast_shapes(xv.shape, yv.shape)
+        except ValueError:
+            raise ValueError(f"{name}: shapes {xv.shape} and {yv.shape} cannot be broadcast "
+                             f"together") from None
+    out = core.impl_rules[prim](xv, yv)
+    if config.debug_nans:
+        _check_nans(prim, [out])
+    return wrap(np.asarray(out), weak and out.dtype != np.bool_)
+
+
+def _value_as(x, dt):
+    if isinstance(x, Array):
+        v = x._value
+        return v if v.dtype == dt else core.impl_rules[le.convert_element_type_p](
+            v, new_dtype=dt)
+    return np.asarray(x, dtype=dt)
+
+
 def _bin(lax_fn, to_inexact=False, name=None):
     def f(x, y, /):
+        if not isinstance(x, Tracer) and not isinstance(y, Tracer) and lax_fn in _PRIMS and (
+                isinstance(x, Array) or isinstance(y, Array)):
+            return _eager_binary(lax_fn, x, y, to_inexact, name or lax_fn.__name__)
         try:
             x, y = _promote(x, y, to_inexact=to_inexact)
             x, y = _broadcast(x, y)
@@ -325,6 +366,9 @@ bitwise_not = bitwise_invert = invert
 
 
 def true_divide(x, y, /):
+    if not isinstance(x, Tracer) and not isinstance(y, Tracer) and (
+            isinstance(x, Array) or isinstance(y, Array)):
+        return _eager_binary(le.div, x, y, True, "true_divide")
     x, y = _broadcast(*_promote(x, y, to_inexact=True))
     return le.div(x, y)
 
