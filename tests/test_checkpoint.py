@@ -36,7 +36,9 @@ def _assert_same(a, b):
             assert type(y) is type(x) and y == x
         else:
             xa, ya = _np(x), _np(y)
-            assert xa.shape == ya.shape and xa.dtype == ya.dtype
+            # loaded leaves are funcgrad arrays: 64-bit types become 32-bit unless x64 is on
+            from funcgrad._src.dtypes import canonicalize
+            assert xa.shape == ya.shape and canonicalize(xa.dtype) == ya.dtype
             np.testing.assert_array_equal(xa, ya)
 
 
