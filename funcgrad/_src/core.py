@@ -347,20 +347,41 @@ class Tracer:
             f"fnp.where for value-dependent control flow, or mark the argument static "
             f"with jit(..., static_argnums=...).")
 
+    def _to_concrete(self):
+        """The concrete value under forward/reverse-mode tracers (their primal), or None.
+
+        Differentiation tracers carry real values (as in JAX), so Python control flow on them
+        works inside grad/jvp; staging and batching tracers have no single value."""
+        x = self
+        while isinstance(x, Tracer):
+            x = getattr(x, "primal", None)
+            if x is None:
+                return None
+        return x
+
+    def _concrete_or_raise(self, what: str):
+        v = self._to_concrete()
+        if v is None:
+            raise self._concrete_error(what)
+        return v
+
     def __bool__(self):
-        raise self._concrete_error("bool()")
+        return bool(self._concrete_or_raise("bool()"))
 
     def __float__(self):
-        raise self._concrete_error("float()")
+        return float(self._concrete_or_raise("float()"))
 
     def __int__(self):
-        raise self._concrete_error("int()")
+        return int(self._concrete_or_raise("int()"))
+
+    def __complex__(self):
+        return complex(self._concrete_or_raise("complex()"))
 
     def __index__(self):
-        raise self._concrete_error("__index__ (use as an index or size)")
+        return self._concrete_or_raise("__index__ (use as an index or size)").__index__()
 
     def item(self):
-        raise self._concrete_error("item()")
+        return self._concrete_or_raise("item()").item()
 
     def __array__(self, dtype=None, copy=None):
         raise TracerArrayConversionError(
