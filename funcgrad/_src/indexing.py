@@ -81,6 +81,8 @@ def _has_advanced(items):
 def getitem(x, idx, mode=None, fill_value=None):
     x = asarray(x)
     items = _normalize(idx, get_aval(x).ndim)
+    if mode is not None:   # .at[...] paths: ints go through gather so `mode` applies to them
+        items = [np.asarray(i) if _is_int_scalar(i) else i for i in items]
     advanced = _has_advanced(items)
     shape = get_aval(x).shape
     d = 0
@@ -93,9 +95,10 @@ def getitem(x, idx, mode=None, fill_value=None):
             x = _apply_slice(x, d, it, n)
         elif _is_int_scalar(it) and not advanced:
             i = operator.index(it)
-            if not -n <= i < n:
-                raise IndexError(f"index {i} is out of bounds for axis {d} with size {n}")
-            x = ls.slice_in_dim(x, i % n, i % n + 1, axis=d)
+            if n == 0:
+                raise IndexError(f"index {i} is out of bounds for axis {d} with size 0")
+            i = min(max(i + n if i < 0 else i, 0), n - 1)   # clamped, like JAX
+            x = ls.slice_in_dim(x, i, i + 1, axis=d)
             squeeze_dims.append(d)
         elif isinstance(it, Tracer) and get_aval(it).ndim == 0 and not advanced:
             x = _dynamic_index(x, d, it, n)
