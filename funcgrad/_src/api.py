@@ -444,8 +444,9 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_name=None, axis_size=None,
                              f"called with {len(args)} positional arguments")
         if not isinstance(axes, tuple):
             axes = (axes,) * len(args)
-        flat_dims = []
+        flat_dims, arg_of_leaf = [], []
         for i, (ax, a) in enumerate(zip(axes, args)):
+            arg_of_leaf += [i] * len(tu.tree_leaves(a))
             try:
                 flat_dims += _broadcast_prefix(ax, a, "in_axes")
             except ValueError as e:
@@ -459,13 +460,14 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_name=None, axis_size=None,
                 continue
             nd = get_aval(x).ndim
             if not -nd <= d < nd:
-                raise ValueError(f"vmap in_axes={d} is out of bounds for an argument of "
-                                 f"shape {get_aval(x).shape} (leaf {i}, rank {nd})")
+                raise ValueError(f"vmap in_axes={d} is out of bounds for positional argument "
+                                 f"{arg_of_leaf[i]} of shape {get_aval(x).shape} (rank {nd})")
             dims.append(d % nd)
             sizes.add(get_aval(x).shape[d % nd])
         if len(sizes) > 1:
-            desc = ", ".join(f"axis {d} of {get_aval(x).shape}" for x, d in zip(flat, dims)
-                             if d is not None)
+            desc = ", ".join(f"argument {arg_of_leaf[i]} has size {get_aval(x).shape[d]} "
+                             f"on axis {d} (shape {get_aval(x).shape})"
+                             for i, (x, d) in enumerate(zip(flat, dims)) if d is not None)
             raise ValueError(f"vmap got inconsistent sizes for the mapped axes: {desc}")
         if not sizes and axis_size is None:
             raise ValueError("vmap needs at least one mapped input (an in_axes entry that is "
