@@ -192,9 +192,18 @@ def vjp_flat(f: Callable, primals: list) -> tuple[list, Callable]:
 
     def f_vjp(cts):
         cts_in = backward_pass(out_refs, list(cts), in_nodes)
-        return [instantiate(c, n.out_avals[0]) for c, n in zip(cts_in, in_nodes)]
+        return [_match_aval(instantiate(c, n.out_avals[0]), n.out_avals[0])
+                for c, n in zip(cts_in, in_nodes)]
 
     return primals_out, f_vjp
+
+
+def _match_aval(ct, aval):
+    """Cotangents take the primal's dtype and weak type (as in JAX)."""
+    a = get_aval(ct)
+    if (a.dtype, a.weak_type) != (aval.dtype, aval.weak_type) and aval.dtype.kind in "fc":
+        return ops["convert"](ct, aval.dtype, aval.weak_type)
+    return ct
 
 
 # ---- helpers for families of rules ----------------------------------------------------------

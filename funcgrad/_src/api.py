@@ -71,7 +71,7 @@ def vjp(fun: Callable, *primals, has_aux: bool = False):
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> y, f_vjp = fg.vjp(fnp.sin, 0.0)
     >>> f_vjp(1.0)
-    (Array(1., weak_type=True),)
+    (Array(1., dtype=float32, weak_type=True),)
     """
     flat, in_tree = _flatten_args(primals)
     out_store = {}
@@ -90,6 +90,8 @@ def vjp(fun: Callable, *primals, has_aux: bool = False):
 
     outs, f_vjp_flat = ad.vjp_flat(flat_fun, flat)
     out_tree = out_store["tree"]
+    if has_aux:
+        out_store["aux"] = _lower_finished(out_store["aux"])
 
     def vjp_fn(ct):
         ct_leaves, ct_tree = tu.tree_flatten(ct)
@@ -108,6 +110,16 @@ def vjp(fun: Callable, *primals, has_aux: bool = False):
     if has_aux:
         return out, vjp_fn, out_store["aux"]
     return out, vjp_fn
+
+
+def _lower_finished(tree):
+    """Aux outputs: strip differentiation tracers of transformations that have finished."""
+    def lower(x):
+        while isinstance(x, (ad.VJPTracer, ad.JVPTracer)) and not x._trace.main.active[0]:
+            x = x.primal
+        return x
+
+    return tu.tree_map(lower, tree)
 
 
 def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False, holomorphic=False,
@@ -164,7 +176,7 @@ def grad(fun: Callable, argnums=0, has_aux: bool = False, holomorphic=False,
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> fg.grad(fnp.tanh)(0.0)
-    Array(1., weak_type=True)
+    Array(1., dtype=float32, weak_type=True)
     """
     vg = value_and_grad(fun, argnums, has_aux, holomorphic, allow_int)
 
@@ -182,7 +194,7 @@ def jvp(fun: Callable, primals, tangents, has_aux: bool = False):
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> fg.jvp(fnp.sin, (0.0,), (2.0,))
-    (Array(0., weak_type=True), Array(2., weak_type=True))
+    (Array(0., dtype=float32, weak_type=True), Array(2., dtype=float32, weak_type=True))
     """
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError("jvp: primals and tangents must be tuples or lists, e.g. "
@@ -208,7 +220,7 @@ def jvp(fun: Callable, primals, tangents, has_aux: bool = False):
     t_flat = [_match_dtype(t, p) for t, p in zip(t_flat, p_flat)]
     outs, touts = ad.jvp_flat(flat_fun, p_flat, t_flat)
     res = (tu.tree_unflatten(store["tree"], outs), tu.tree_unflatten(store["tree"], touts))
-    return res + (store["aux"],) if has_aux else res
+    return res + (_lower_finished(store["aux"]),) if has_aux else res
 
 
 def _match_dtype(t, p):
@@ -617,7 +629,7 @@ class custom_jvp:
     ...     (x,), (t,) = primals, tangents
     ...     return f(x), 2.0 * t
     >>> fg.grad(f)(0.5)
-    Array(2., weak_type=True)
+    Array(2., dtype=float32, weak_type=True)
     """
 
     def __init__(self, fun: Callable, nondiff_argnums: Sequence[int] = ()):
@@ -693,7 +705,7 @@ class custom_vjp:
     ...     return x
     >>> clip_grad.defvjp(lambda x: (x, None), lambda res, g: (fnp.clip(g, -1.0, 1.0),))
     >>> fg.grad(lambda x: 5.0 * clip_grad(x))(2.0)
-    Array(1., weak_type=True)
+    Array(1., dtype=float32, weak_type=True)
     """
 
     def __init__(self, fun: Callable, nondiff_argnums: Sequence[int] = ()):

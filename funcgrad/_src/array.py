@@ -215,7 +215,7 @@ class Array(ArrayOps):
 
     def __repr__(self):
         body = np.array2string(self._value, separator=", ", prefix="Array(")
-        extra = f", dtype={self.dtype.name}" if self.dtype not in (np.float32, np.int32, np.bool_) or self.size == 0 else ""
+        extra = f", dtype={self.dtype.name}"
         if self._weak_type:
             extra += ", weak_type=True"
         return f"Array({body}{extra})"

@@ -597,6 +597,7 @@ def _convert_vjp(cts, primals, out, new_dtype, weak_type=False):
 
 
 ad.defjvp(convert_element_type_p, _convert_tangent)
+ad.ops["convert"] = convert_element_type
 ad.vjp_rules[convert_element_type_p] = _convert_vjp
 
 bitcast_convert_type_p = Primitive("bitcast_convert_type")
