@@ -302,6 +302,32 @@ abs_p, abs = unop("abs", _abs_impl, "iufc",
                   out_dtype=lambda d: np.dtype(d.char.lower()) if d.kind == "c" else d)
 # JAX's convention: d|x|/dx = 1 at x == 0 (select(x >= 0, t, -t)).
 _defunary_deriv(abs_p, lambda t, out, x: select(ge(x, full_like(x, 0)), t, neg(t)))
+
+
+def _abs_unit_conj(out, x):
+    """conj(z)/|z| as a complex array (|z| = 0 replaced by 1, as in JAX)."""
+    safe = select(eq(out, full_like(out, 0)), full_like(out, 1), out)
+    return div(conj(x), _complex(safe, full_like(safe, 0)))
+
+
+def _abs_jvp(primals, tangents):
+    # complex z: d|z| = Re(ż · conj(z)/|z|) (JAX's _abs_jvp_rule); real x: the rule above
+    x, = primals
+    out = abs(x)
+    if get_aval(x).dtype.kind != "c":
+        return out, select(ge(x, full_like(x, 0)), tangents[0], neg(tangents[0]))
+    return out, real(mul(tangents[0], _abs_unit_conj(out, x)))
+
+
+def _abs_vjp(cts, primals, out):
+    x, = primals
+    if get_aval(x).dtype.kind != "c":
+        return [select(ge(x, full_like(x, 0)), cts[0], neg(cts[0]))]
+    return [mul(_complex(cts[0], full_like(cts[0], 0)), _abs_unit_conj(out, x))]
+
+
+ad.jvp_rules[abs_p] = _abs_jvp
+ad.vjp_rules[abs_p] = _abs_vjp
 weak_type_rules[abs_p] = lambda w, **p: all(w)
 abstract_eval_rules[abs_p] = lambda x: ShapedArray(
     x.shape, np.dtype(f"f{x.dtype.itemsize // 2}") if x.dtype.kind == "c" else x.dtype,

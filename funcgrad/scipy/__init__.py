@@ -1,1 +1,3 @@
+"""``funcgrad.scipy``: the parts of scipy funcgrad provides (``funcgrad.scipy.special``)."""
 
+from funcgrad.scipy import special  # noqa: F401

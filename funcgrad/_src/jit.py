@@ -1,0 +1,403 @@
+"""``jit``: trace once per input signature, compile to native code, call the compiled code.
+
+The wrapper flattens its arguments (pytrees at the boundary), looks the signature up in a
+per-function cache, traces on a miss and binds ``jit_p`` (``pjit``) on the flat arguments.
+Everything else follows from ``jit_p``'s rules: under grad/vmap/another jit the call is
+transformed or staged like any primitive; at the top level its impl runs the backend
+registered in ``lax_call.jit_impls`` (here: ``"cpu"``, compiled by ``funcgrad.backend.cpu``).
+See docs/jit.md for the stages.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import time
+import weakref
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+
+from funcgrad import tree_util as tu
+from funcgrad._src import core, dtypes
+from funcgrad._src.array import Array, array_from_user, to_numpy, wrap
+from funcgrad._src.core import Tracer
+from funcgrad._src.lax_call import jit_impls, jit_p
+from funcgrad.config import config
+
+logger = logging.getLogger("funcgrad.jit")
+
+# ---- the backends ---------------------------------------------------------------------------
+
+
+def _cpu_impl(*args, jaxpr, name="", backend=None, **_):
+    from funcgrad.backend.cpu import executable
+
+    return executable.get_executable(jaxpr, name)(*args)
+
+
+jit_impls.setdefault("cpu", _cpu_impl)
+
+
+def _resolve_backend(backend: str | None) -> str:
+    b = backend or config.platform or "cpu"
+    if b not in jit_impls:
+        known = sorted(k for k in jit_impls if k != "eval")
+        raise ValueError(f"jit: backend {b!r} is not available (registered backends: {known}). "
+                         f"The CUDA backend registers itself when funcgrad.backend.cuda is "
+                         f"imported on a machine with a GPU; use backend='cpu' otherwise.")
+    return b
+
+
+# ---- argument handling ----------------------------------------------------------------------
+
+
+def _as_leaf(x, where: str):
+    """A valid dynamic argument: Array, Tracer, or numpy data of a canonical dtype."""
+    if isinstance(x, (Array, Tracer)):
+        return x
+    if isinstance(x, np.ndarray) and x.dtype == dtypes.canonicalize(x.dtype):
+        return x
+    if isinstance(x, (np.ndarray, np.generic, bool, int, float, complex)):
+        return array_from_user(x)
+    raise TypeError(f"jit: {where} is of type {type(x).__name__}, which is not an array type. "
+                    f"Non-array arguments must be marked static, e.g. "
+                    f"jit(f, static_argnums=...) or jit(f, static_argnames=...).")
+
+
+def _hashable(v, where: str):
+    try:
+        hash(v)
+    except TypeError:
+        raise TypeError(f"jit: static {where} must be hashable, got an unhashable "
+                        f"{type(v).__name__} ({v!r:.60}). Use a tuple instead of a list, or "
+                        f"pass it as a regular (traced) array argument.") from None
+    return v
+
+
+def _aval_key(x):
+    a = core.get_aval(x)
+    return (a.shape, a.dtype, a.weak_type)
+
+
+class _Entry(NamedTuple):
+    jaxpr: core.Jaxpr     # closed: consts first
+    consts: tuple
+    out_tree: Any
+    out_weak: tuple
+
+
+class _Signature(NamedTuple):
+    in_tree: Any
+    avals: tuple
+    static: tuple
+    code_key: tuple
+    backend: str
+
+
+# ---- the wrapper ----------------------------------------------------------------------------
+
+
+class _Jitted:
+    """What ``jit(f)`` returns: callable, plus ``lower``, ``clear_cache``, ``_cache_size``."""
+
+    def __init__(self, fun, static_argnums, static_argnames, donate_argnums, backend, inline):
+        self._fun = fun
+        self._backend = backend
+        self._inline = inline
+        self._donate = tuple(donate_argnums)  # accepted; outputs never alias inputs today
+        self._sig = _signature(fun)
+        self._static_nums, self._static_names = self._static_sets(static_argnums,
+                                                                  static_argnames)
+        self._cache: dict[_Signature, _Entry] = {}
+        functools.update_wrapper(self, fun)
+
+    def _static_sets(self, nums, names):
+        nums = {nums} if isinstance(nums, int) else set(nums)
+        names = {names} if isinstance(names, str) else set(names)
+        params = list(self._sig.parameters) if self._sig else []
+        for n in list(names):
+            if n in params and self._sig.parameters[n].kind in (
+                    inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.POSITIONAL_ONLY):
+                nums.add(params.index(n))
+        for i in list(nums):
+            if 0 <= i < len(params):
+                names.add(params[i])
+        return frozenset(nums), frozenset(names)
+
+    def __get__(self, obj, objtype=None):  # jit on methods
+        return self if obj is None else functools.partial(self, obj)
+
+    # -- splitting the arguments ---------------------------------------------------------
+
+    def _arg_name(self, i):
+        params = list(self._sig.parameters) if self._sig else []
+        return f"argument '{params[i]}' (position {i})" if i < len(params) else f"argument {i}"
+
+    def _split(self, args, kwargs):
+        n = len(args)
+        nums = {i % n if n else i for i in self._static_nums if -n <= i < n}
+        static = tuple((i, _hashable(args[i], self._arg_name(i))) for i in sorted(nums))
+        static += tuple((k, _hashable(kwargs[k], f"argument '{k}'"))
+                        for k in sorted(kwargs) if k in self._static_names)
+        dyn_args = tuple(a for i, a in enumerate(args) if i not in nums)
+        dyn_kw = {k: v for k, v in kwargs.items() if k not in self._static_names}
+        return static, dyn_args, dyn_kw, nums
+
+    def _flat_args(self, args, kwargs):
+        static, dyn_args, dyn_kw, nums = self._split(args, kwargs)
+        dyn_pos = [i for i in range(len(args)) if i not in nums]
+        flat, in_tree = [], None
+        leaves_args = [tu.tree_leaves(a) for a in dyn_args]
+        for i, leaves in zip(dyn_pos, leaves_args):
+            flat += [_as_leaf(x, self._arg_name(i)) for x in leaves]
+        for k in sorted(dyn_kw):
+            flat += [_as_leaf(x, f"argument '{k}'") for x in tu.tree_leaves(dyn_kw[k])]
+        in_tree = tu.tree_structure((dyn_args, {k: dyn_kw[k] for k in sorted(dyn_kw)}))
+        return flat, in_tree, static
+
+    # -- tracing and the cache -----------------------------------------------------------
+
+    def _signature_of(self, flat, in_tree, static):
+        avals = tuple(_aval_key(x) for x in flat)
+        return _Signature(in_tree, avals, static, config.code_key(),
+                          _resolve_backend(self._backend))
+
+    def _trace(self, sig: _Signature, static) -> _Entry:
+        t0 = time.perf_counter()
+        store = {}
+        static_d = dict(static)
+
+        def flat_fun(*xs):
+            dyn_args, dyn_kw = tu.tree_unflatten(sig.in_tree, xs)
+            it = iter(dyn_args)
+            n = len(dyn_args) + sum(1 for k in static_d if isinstance(k, int))
+            args = [static_d[i] if i in static_d else next(it) for i in range(n)]
+            kw = dict(dyn_kw, **{k: v for k, v in static_d.items() if isinstance(k, str)})
+            leaves, store["tree"] = tu.tree_flatten(self._fun(*args, **kw))
+            return [_as_out(x) for x in leaves]
+
+        avals = [core.ShapedArray(s, d, w) for s, d, w in sig.avals]
+        jaxpr, consts = core.trace_to_jaxpr(flat_fun, avals)
+        closed = core.close_over_consts(jaxpr)
+        entry = _Entry(closed, tuple(consts), store["tree"],
+                       tuple(v.aval.weak_type for v in closed.outvars))
+        ms = (time.perf_counter() - t0) * 1e3
+        _trace_times[closed] = ms
+        if config.log_compiles:
+            logger.warning("jit: traced %s for %s in %.1f ms", self.__name__,
+                           _sig_str(sig), ms)
+        return entry
+
+    def _lookup(self, sig: _Signature, static) -> _Entry:
+        entry = self._cache.get(sig)
+        if entry is None:
+            if config.explain_cache_misses:
+                _explain_miss(self.__name__, sig, list(self._cache))
+            entry = self._trace(sig, static)
+            self._cache[sig] = entry
+        return entry
+
+    # -- calling -------------------------------------------------------------------------
+
+    def __call__(self, *args, **kwargs):
+        flat, in_tree, static = self._flat_args(args, kwargs)
+        sig = self._signature_of(flat, in_tree, static)
+        entry = self._lookup(sig, static)
+        all_args = (*entry.consts, *flat)
+        outs = _call(entry, all_args, self.__name__, sig.backend)
+        return tu.tree_unflatten(entry.out_tree, outs)
+
+    def lower(self, *args, **kwargs) -> "Lowered":
+        """Trace for these arguments (arrays or ShapeDtypeStruct-likes) without running."""
+        flat, in_tree, static = self._flat_args(_abstractify(args), _abstractify(kwargs))
+        sig = self._signature_of(flat, in_tree, static)
+        return Lowered(self._lookup(sig, static), sig, self.__name__)
+
+    def eval_shape(self, *args, **kwargs):
+        lowered = self.lower(*args, **kwargs)
+        from funcgrad._src.api import ShapeDtypeStruct
+
+        return tu.tree_unflatten(lowered._entry.out_tree, [
+            ShapeDtypeStruct(a.shape, a.dtype) for a in lowered._entry.jaxpr.out_avals])
+
+    def clear_cache(self) -> None:
+        self._cache.clear()
+
+    def _cache_size(self) -> int:
+        return len(self._cache)
+
+    def __repr__(self):
+        return f"<jitted function {self.__name__}>"
+
+
+def _call(entry: _Entry, all_args, name: str, backend: str):
+    if any(isinstance(a, Tracer) for a in all_args):
+        return jit_p.bind(*all_args, jaxpr=entry.jaxpr, name=name, backend=backend)
+    # Top level: what EvalTrace would do, without the detour (per-call overhead matters).
+    vals = [a._value if isinstance(a, Array) else a for a in all_args]
+    outs = jit_impls[backend](*vals, jaxpr=entry.jaxpr, name=name, backend=backend)
+    if config.debug_nans:
+        for o in outs:
+            if o.dtype.kind in "fc" and np.isnan(o).any():
+                raise FloatingPointError(f"debug_nans: jitted function {name} produced a NaN")
+    return [wrap(o, w) for o, w in zip(outs, entry.out_weak)]
+
+
+def _as_out(x):
+    if isinstance(x, (Array, Tracer)):
+        return x
+    return array_from_user(x)
+
+
+_trace_times: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def trace_ms(jaxpr) -> float | None:
+    """How long tracing the function of this (closed) jaxpr took, for the compile report."""
+    return _trace_times.get(jaxpr)
+
+
+def _signature(fun):
+    try:
+        return inspect.signature(fun)
+    except (TypeError, ValueError):
+        return None
+
+
+def _abstractify(tree):
+    """ShapeDtypeStruct-likes become zero arrays of that shape (only their avals are used)."""
+    def one(x):
+        if hasattr(x, "shape") and hasattr(x, "dtype") and not isinstance(
+                x, (Array, Tracer, np.ndarray, np.generic)):
+            return np.zeros(x.shape, x.dtype)
+        return x
+
+    return tu.tree_map(one, tree)
+
+
+def _sig_str(sig: _Signature) -> str:
+    avals = ", ".join(core.ShapedArray(s, d, w).str_short() + ("~" if w else "")
+                      for s, d, w in sig.avals)
+    return f"({avals})" + (f" static={dict(sig.static)}" if sig.static else "")
+
+
+def _explain_miss(name: str, sig: _Signature, old: list) -> None:
+    if not old:
+        logger.warning("jit cache miss for %s: first call with %s", name, _sig_str(sig))
+        return
+    closest = min(old, key=lambda o: sum(a != b for a, b in zip(o, sig)))
+    diffs = [f"{field}: {getattr(closest, field)!r:.200} -> {getattr(sig, field)!r:.200}"
+             for field in sig._fields if getattr(closest, field) != getattr(sig, field)]
+    logger.warning("jit cache miss for %s (%d entries cached); vs the closest previous call: %s",
+                   name, len(old), "; ".join(diffs))
+
+
+# ---- ahead-of-time: Lowered / Compiled --------------------------------------------------------
+
+
+class Lowered:
+    """A traced function for one input signature; ``compile()`` it or read its stages."""
+
+    def __init__(self, entry: _Entry, sig: _Signature, name: str):
+        self._entry, self._sig, self._name = entry, sig, name
+
+    @property
+    def jaxpr(self) -> core.Jaxpr:
+        return self._entry.jaxpr
+
+    def compile(self) -> "Compiled":
+        return Compiled(self, self._executable())
+
+    def _executable(self):
+        if self._sig.backend != "cpu":
+            return None
+        from funcgrad.backend.cpu import executable
+
+        return executable.get_executable(self._entry.jaxpr, self._name)
+
+    def as_text(self, stage: str = "ir") -> str:
+        """``"ir"`` (the traced jaxpr), ``"ir-opt"``, ``"kernels"``, ``"llvm"``,
+        ``"llvm-opt"`` or ``"asm"``."""
+        if stage in ("ir", "jaxpr"):
+            return str(self._entry.jaxpr)
+        exe = self._executable()
+        if exe is None:
+            raise ValueError(f"stage {stage!r} is only available for the cpu backend")
+        return exe.as_text(stage)
+
+
+class Compiled:
+    """A compiled function for one input signature. Calling it with other shapes or dtypes
+    raises a TypeError (it never retraces)."""
+
+    def __init__(self, lowered: Lowered, exe):
+        self._lowered, self._exe = lowered, exe
+
+    def __call__(self, *args, **kwargs):
+        low = self._lowered
+        static_names = {k for k, _ in low._sig.static if isinstance(k, str)}
+        static_nums = {k for k, _ in low._sig.static if isinstance(k, int)}
+        dyn_args = tuple(a for i, a in enumerate(args) if i not in static_nums)
+        dyn_kw = {k: kwargs[k] for k in sorted(kwargs) if k not in static_names}
+        leaves, tree = tu.tree_flatten((dyn_args, dyn_kw))
+        if tree != low._sig.in_tree:
+            raise TypeError(f"Compiled {low._name}: argument structure {tree} differs from "
+                            f"the lowered {low._sig.in_tree}")
+        flat = [_as_leaf(x, f"argument {i}") for i, x in enumerate(leaves)]
+        for i, (x, (shape, dt, _)) in enumerate(zip(flat, low._sig.avals)):
+            a = core.get_aval(x)
+            if (a.shape, a.dtype) != (shape, dt):
+                raise TypeError(f"Compiled {low._name}: argument {i} is {a.str_short()}, but "
+                                f"it was compiled for "
+                                f"{core.ShapedArray(shape, dt).str_short()}; call the jitted "
+                                f"function instead to compile for new shapes")
+        return tu.tree_unflatten(low._entry.out_tree, _call(
+            low._entry, (*low._entry.consts, *flat), low._name, low._sig.backend))
+
+    def as_text(self, stage: str = "kernels") -> str:
+        return self._lowered.as_text(stage)
+
+    def memory_report(self) -> dict:
+        """Bytes: ``peak`` (workspace of intermediates), ``inputs``, ``outputs``."""
+        if self._exe is None:
+            return {}
+        return self._exe.memory_report()
+
+    @property
+    def peak_bytes(self) -> int:
+        return self.memory_report().get("peak", 0)
+
+
+# ---- the public function ----------------------------------------------------------------------
+
+
+def jit(fun: Callable | None = None, static_argnums=(), static_argnames=(), donate_argnums=(),
+        backend: str | None = None, inline: bool = False):
+    """Compile ``fun`` to native code, once per input signature (shapes, dtypes, statics).
+
+    Args:
+      fun: a function of arrays (pytrees of arrays) returning arrays (pytrees of arrays).
+      static_argnums / static_argnames: arguments that are Python values (hashable); a new
+        value retraces and recompiles.
+      donate_argnums: accepted for compatibility; inputs are never overwritten.
+      backend: ``"cpu"`` (default: ``config.platform``) or ``"cuda"`` when registered.
+      inline: accepted for compatibility; nested jit calls are always inlined when compiled.
+
+    >>> import funcgrad.numpy as fnp
+    >>> f = jit(lambda x: fnp.sin(x) * 2.0 + 1.0)
+    >>> f(fnp.zeros(3))
+    Array([1., 1., 1.], dtype=float32)
+    """
+    if fun is None:
+        return functools.partial(jit, static_argnums=static_argnums,
+                                 static_argnames=static_argnames, donate_argnums=donate_argnums,
+                                 backend=backend, inline=inline)
+    if not callable(fun):
+        raise TypeError(f"jit expects a callable, got {type(fun).__name__}")
+    return _Jitted(fun, static_argnums, static_argnames, donate_argnums, backend, inline)
+
+
+# keep imports used (to_numpy is handy for backends importing from here)
+__all__ = ["jit", "Lowered", "Compiled", "to_numpy"]

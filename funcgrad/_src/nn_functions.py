@@ -1,0 +1,208 @@
+"""Activation functions and friends (re-exported from ``funcgrad.nn``).
+
+Written from ``funcgrad.numpy`` / ``lax`` operations only (no rules). Stable in value and
+gradient for large ``|x|`` (logits of ±1e4 give finite values and gradients), with JAX's
+conventions at kinks: ``relu'(0) = 0``, ``relu6'(0) = relu6'(6) = 0``.
+
+>>> import funcgrad as fg
+>>> from funcgrad._src.nn_functions import relu, softplus
+>>> fg.grad(relu)(0.0)
+Array(0., dtype=float32, weak_type=True)
+>>> softplus(1e4)
+Array(10000., dtype=float32)
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from funcgrad._src import lax_elementwise as le
+from funcgrad._src.api import custom_jvp, stop_gradient
+from funcgrad._src.array import get_aval
+from funcgrad._src.core import canonicalize_axis
+from funcgrad._src.fnp_base import (
+    _promote, arange, asarray, astype, exp, expm1, full_like, isfinite, log, log1p, maximum,
+    minimum, sqrt, tanh, where, zeros_like,
+)
+from funcgrad._src.fnp_base import where as _where
+from funcgrad._src import fnp_reduce as r
+from funcgrad._src.fnp_shape import expand_dims
+from funcgrad.scipy.special import logsumexp  # noqa: F401  (re-exported)
+
+__all__ = ["celu", "elu", "gelu", "hard_tanh", "leaky_relu", "log_sigmoid", "log_softmax",
+           "logsumexp", "one_hot", "relu", "relu6", "selu", "sigmoid", "silu", "soft_sign",
+           "softmax", "softplus", "standardize", "swish"]
+
+
+def _f(x):
+    (x,) = _promote(x, to_inexact=True)
+    return x
+
+
+@custom_jvp
+def relu(x):
+    """``max(x, 0)``; its derivative at 0 is 0 (JAX's convention)."""
+    x = _f(x)
+    return maximum(x, zeros_like(x))
+
+
+relu.defjvps(lambda t, out, x: where(_f(x) > 0, t, zeros_like(t)))
+
+
+@custom_jvp
+def relu6(x):
+    """``min(max(x, 0), 6)``; derivative 0 at 0 and at 6 (as in JAX)."""
+    x = _f(x)
+    return minimum(maximum(x, zeros_like(x)), full_like(x, 6))
+
+
+relu6.defjvps(lambda t, out, x: where((_f(x) > 0) & (_f(x) < 6), t, zeros_like(t)))
+
+
+def sigmoid(x):
+    """``1 / (1 + exp(-x))``, stable for large ``|x|``."""
+    return le.logistic(_f(x))
+
+
+def softplus(x):
+    """``log(1 + exp(x))`` computed without overflow; gradient ``sigmoid(x)`` (0.5 at 0)."""
+    x = _f(x)
+    pos = x > 0
+    xp = where(pos, x, zeros_like(x))    # double where: the unused branch stays finite
+    xn = where(pos, zeros_like(x), x)
+    return where(pos, xp + log1p(exp(-xp)), log1p(exp(xn)))
+
+
+def log_sigmoid(x):
+    """``log(sigmoid(x)) = -softplus(-x)``, finite for very negative ``x``."""
+    return -softplus(-_f(x))
+
+
+def soft_sign(x):
+    """``x / (|x| + 1)``."""
+    x = _f(x)
+    return x / (le.abs(x) + 1)
+
+
+def silu(x):
+    """``x * sigmoid(x)`` (also called swish)."""
+    x = _f(x)
+    return x * sigmoid(x)
+
+
+swish = silu
+
+
+def gelu(x, approximate: bool = True):
+    """Gaussian error linear unit: the tanh approximation (default, as in JAX) or the exact
+    ``x * (1 + erf(x / sqrt(2))) / 2``."""
+    x = _f(x)
+    if approximate:
+        c = math.sqrt(2 / math.pi)
+        return 0.5 * x * (1 + tanh(c * (x + 0.044715 * (x * x * x))))
+    return x * (1 + le.erf(x * (1 / math.sqrt(2)))) / 2
+
+
+def hard_tanh(x):
+    """-1 below -1, 1 above 1, identity in between."""
+    x = _f(x)
+    return where(x > 1, full_like(x, 1), where(x < -1, full_like(x, -1), x))
+
+
+def leaky_relu(x, negative_slope: float = 1e-2):
+    """``x`` for ``x >= 0``, ``negative_slope * x`` below."""
+    x = _f(x)
+    return where(x >= 0, x, negative_slope * x)
+
+
+def elu(x, alpha: float = 1.0):
+    """``x`` for ``x > 0``, ``alpha * (exp(x) - 1)`` below (no overflow for large ``x``)."""
+    x = _f(x)
+    safe = where(x > 0, zeros_like(x), x)
+    return where(x > 0, x, alpha * expm1(safe))
+
+
+def celu(x, alpha: float = 1.0):
+    """Continuously differentiable ELU: ``max(x, 0) + alpha * expm1(min(x, 0) / alpha)``."""
+    x = _f(x)
+    return maximum(x, zeros_like(x)) + alpha * expm1(minimum(x, zeros_like(x)) / alpha)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(x):
+    """Scaled ELU with the self-normalising constants (Klambauer et al. 2017)."""
+    return _SELU_SCALE * elu(x, _SELU_ALPHA)
+
+
+def _max_shift(x, axis, where_):
+    """The stop-gradient max along ``axis`` (0 where it is not finite)."""
+    m = r.max(x, axis=axis, keepdims=True, where=where_, initial=-np.inf)
+    return stop_gradient(where(isfinite(m), m, zeros_like(m)))
+
+
+def softmax(x, axis=-1, where=None):
+    """``exp(x) / sum(exp(x))`` along ``axis``, shifted by the max (no overflow).
+
+    ``where`` (a boolean mask) leaves entries out: they get probability 0.
+
+    >>> import funcgrad.numpy as fnp
+    >>> softmax(fnp.array([0.0, 1e4]))
+    Array([0., 1.], dtype=float32)
+    """
+    x = _f(x)
+    mask = where
+    if mask is not None:
+        x = _where(mask, x, full_like(x, -np.inf))
+    unnorm = exp(x - _max_shift(x, axis, mask))
+    out = unnorm / r.sum(unnorm, axis=axis, keepdims=True, where=mask)
+    return out if mask is None else _where(mask, out, zeros_like(out))
+
+
+def log_softmax(x, axis=-1, where=None):
+    """``x - logsumexp(x)`` along ``axis``, computed stably; masked-out entries are
+    ``-inf``."""
+    x = _f(x)
+    mask = where
+    if mask is not None:
+        x = _where(mask, x, full_like(x, -np.inf))
+    shifted = x - _max_shift(x, axis, mask)
+    lse = log(r.sum(exp(shifted), axis=axis, keepdims=True, where=mask))
+    out = shifted - lse
+    return out if mask is None else _where(mask, out, full_like(out, -np.inf))
+
+
+
+def one_hot(x, num_classes: int, *, dtype=np.float32, axis=-1):
+    """One-hot encode integer labels: a new axis of size ``num_classes`` (at ``axis``).
+    Labels outside ``[0, num_classes)`` give all-zero rows.
+
+    >>> import funcgrad.numpy as fnp
+    >>> one_hot(fnp.array([0, 2]), 3)
+    Array([[1., 0., 0.],
+           [0., 0., 1.]], dtype=float32)
+    """
+    x = asarray(x)
+    nd = get_aval(x).ndim
+    ax = canonicalize_axis(axis, nd + 1)
+    xe = expand_dims(x, ax)
+    shape = [1] * (nd + 1)
+    shape[ax] = num_classes
+    classes = arange(num_classes, dtype=get_aval(x).dtype).reshape(tuple(shape))
+    return astype(xe == classes, dtype)
+
+
+def standardize(x, axis=-1, mean=None, variance=None, epsilon: float = 1e-5, where=None):
+    """``(x - mean) / sqrt(variance + epsilon)`` along ``axis`` (statistics computed when
+    not given; the variance as ``mean((x - mean)**2)``, which is never negative)."""
+    x = _f(x)
+    if mean is None:
+        mean = r.mean(x, axis=axis, keepdims=True, where=where)
+    if variance is None:
+        d = x - mean
+        variance = r.mean(d * d, axis=axis, keepdims=True, where=where)
+    return (x - mean) / sqrt(variance + epsilon)

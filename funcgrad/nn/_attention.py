@@ -1,0 +1,123 @@
+"""Multi-head attention on one sequence ``(length, features)`` (batch with ``fg.vmap``)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+import funcgrad.numpy as fnp
+from funcgrad import random as fr
+from funcgrad._src.api import stop_gradient
+from funcgrad.nn._layers import Dropout, Linear
+from funcgrad.nn._module import Module, static_field
+
+__all__ = ["MultiheadAttention", "dot_product_attention", "make_causal_mask"]
+
+
+def make_causal_mask(query_length: int, key_length: int | None = None):
+    """Boolean ``(query_length, key_length)`` mask, True where query ``i`` may see key ``j <= i``.
+
+    >>> make_causal_mask(3)
+    Array([[ True, False, False],
+           [ True,  True, False],
+           [ True,  True,  True]], dtype=bool)
+    """
+    key_length = query_length if key_length is None else key_length
+    return fnp.tril(fnp.ones((query_length, key_length), dtype=bool))
+
+
+def _masked_softmax(logits, mask):
+    """Softmax over the last axis; masked-out entries get probability 0 (and no NaN when a
+    whole row is masked: that row is all zeros)."""
+    if mask is not None:
+        logits = fnp.where(mask, logits, fnp.full_like(logits, -np.inf))
+    m = stop_gradient(fnp.max(logits, axis=-1, keepdims=True))
+    m = fnp.where(fnp.isfinite(m), m, fnp.zeros_like(m))
+    e = fnp.exp(logits - m)
+    s = fnp.sum(e, axis=-1, keepdims=True)
+    return e / fnp.where(s > 0, s, fnp.ones_like(s))
+
+
+def dot_product_attention(query, key_, value, mask=None):
+    """``softmax(q k^T / sqrt(d) + mask) v`` for one head: q ``(Lq, d)``, k ``(Lk, d)``,
+    v ``(Lk, dv)``, mask broadcastable to ``(Lq, Lk)`` (True = attend).
+
+    >>> import funcgrad.numpy as fnp
+    >>> dot_product_attention(fnp.ones((2, 4)), fnp.ones((3, 4)), fnp.ones((3, 5))).shape
+    (2, 5)
+    """
+    d = fnp.shape(query)[-1]
+    logits = (query @ fnp.swapaxes(key_, -1, -2)) / math.sqrt(d)
+    return _masked_softmax(logits, mask) @ value
+
+
+class MultiheadAttention(Module):
+    """Multi-head attention (Vaswani et al. 2017) on one sequence, Equinox's signature.
+
+    ``query (Lq, query_size)``, ``key_ (Lk, key_size)``, ``value (Lk, value_size)``;
+    ``mask`` is ``(Lq, Lk)`` or ``(num_heads, Lq, Lk)`` booleans (True = attend); ``causal=
+    True`` adds a causal mask. Projections are :class:`Linear` layers (default init).
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> mha = fg.nn.MultiheadAttention(num_heads=2, query_size=8, key=fg.random.key(0))
+    >>> x = fnp.ones((5, 8))
+    >>> mha(x, x, x, causal=True).shape
+    (5, 8)
+    """
+
+    query_proj: Linear
+    key_proj: Linear
+    value_proj: Linear
+    output_proj: Linear
+    dropout: Dropout
+    num_heads: int = static_field()
+    qk_size: int = static_field()
+    vo_size: int = static_field()
+
+    def __init__(self, num_heads: int, query_size: int, key_size: int | None = None,
+                 value_size: int | None = None, output_size: int | None = None,
+                 qk_size: int | None = None, vo_size: int | None = None,
+                 use_query_bias: bool = False, use_key_bias: bool = False,
+                 use_value_bias: bool = False, use_output_bias: bool = False,
+                 dropout_p: float = 0.0, *, key, dtype=np.float32):
+        key_size = key_size or query_size
+        value_size = value_size or query_size
+        output_size = output_size or query_size
+        self.qk_size = qk_size or query_size // num_heads
+        self.vo_size = vo_size or query_size // num_heads
+        self.num_heads = num_heads
+        kq, kk, kv, ko = fr.split(key, 4)
+        h, qk, vo = num_heads, self.qk_size, self.vo_size
+        self.query_proj = Linear(query_size, h * qk, use_query_bias, key=kq, dtype=dtype)
+        self.key_proj = Linear(key_size, h * qk, use_key_bias, key=kk, dtype=dtype)
+        self.value_proj = Linear(value_size, h * vo, use_value_bias, key=kv, dtype=dtype)
+        self.output_proj = Linear(h * vo, output_size, use_output_bias, key=ko, dtype=dtype)
+        self.dropout = Dropout(dropout_p)
+
+    def _heads(self, proj, x, size):
+        if fnp.ndim(x) != 2:
+            raise ValueError(f"MultiheadAttention takes one sequence (length, features), got "
+                             f"shape {tuple(fnp.shape(x))}; for a batch use fg.vmap.")
+        y = x @ proj.weight.T + (proj.bias if proj.bias is not None else 0.0)
+        return fnp.swapaxes(fnp.reshape(y, (fnp.shape(x)[0], self.num_heads, size)), 0, 1)
+
+    def __call__(self, query, key_, value, mask=None, *, causal: bool = False, key=None,
+                 inference: bool | None = None):
+        q = self._heads(self.query_proj, query, self.qk_size)     # (H, Lq, qk)
+        k = self._heads(self.key_proj, key_, self.qk_size)        # (H, Lk, qk)
+        v = self._heads(self.value_proj, value, self.vo_size)     # (H, Lk, vo)
+        if causal:
+            cm = make_causal_mask(fnp.shape(query)[0], fnp.shape(key_)[0])
+            mask = cm if mask is None else fnp.logical_and(mask, cm)
+        logits = q @ fnp.swapaxes(k, -1, -2) / math.sqrt(self.qk_size)
+        weights = self.dropout(_masked_softmax(logits, mask), key=key, inference=inference)
+        out = fnp.swapaxes(weights @ v, 0, 1)                       # (Lq, H, vo)
+        out = fnp.reshape(out, (fnp.shape(query)[0], self.num_heads * self.vo_size))
+        return fg_vmap(self.output_proj)(out)
+
+
+def fg_vmap(f):
+    from funcgrad._src.api import vmap
+    return vmap(f)

@@ -1,0 +1,312 @@
+"""Convolutions and pooling on ONE example ``(C, *spatial)`` (batch with ``fg.vmap``).
+
+Convolutions call ``fg.lax.conv_general_dilated`` (layouts NC.../OI...) after adding a batch
+axis of 1; pooling gathers the window's strided slices and reduces them (no new primitives).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any, Callable
+
+import numpy as np
+
+import funcgrad.numpy as fnp
+from funcgrad import lax
+from funcgrad import random as fr
+from funcgrad.nn._layers import _default_bias_init, default_kernel_init
+from funcgrad.nn._module import Module, static_field
+
+__all__ = ["Conv", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose", "ConvTranspose1d",
+           "ConvTranspose2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d",
+           "AdaptiveAvgPool2d"]
+
+
+def _tuple(v, n: int, what: str) -> tuple:
+    if isinstance(v, (int, np.integer)):
+        return (int(v),) * n
+    v = tuple(int(i) for i in v)
+    if len(v) != n:
+        raise ValueError(f"{what} needs {n} entries, got {v}")
+    return v
+
+
+def _padding(p, n: int):
+    """Ints, pairs, or 'SAME'/'VALID' -> what conv_general_dilated accepts."""
+    if isinstance(p, str):
+        return p.upper()
+    if isinstance(p, (int, np.integer)):
+        return ((int(p), int(p)),) * n
+    return tuple((q, q) if isinstance(q, (int, np.integer)) else tuple(q) for q in p)
+
+
+def _check_example(layer: str, x, channels: int, n: int):
+    shape = tuple(fnp.shape(x))
+    if len(shape) != n + 1 or shape[0] != channels:
+        raise ValueError(
+            f"{layer} expects one example of shape (C={channels}, {n} spatial dims) but got "
+            f"shape {shape}. Layers take ONE example; for a batch use fg.vmap(layer)(x).")
+
+
+class Conv(Module):
+    """N-d convolution of one example ``(C_in, *spatial) -> (C_out, *spatial')``.
+
+    Weight ``(C_out, C_in // groups, *kernel_size)``, default ``U(+-1/sqrt(fan_in))`` with
+    ``fan_in = C_in // groups * prod(kernel_size)`` (PyTorch's default); bias likewise.
+    ``padding``: int, per-dim ints or pairs, or "SAME"/"VALID".
+    """
+
+    weight: Any
+    bias: Any
+    num_spatial_dims: int = static_field()
+    in_channels: int = static_field()
+    out_channels: int = static_field()
+    kernel_size: tuple = static_field()
+    stride: tuple = static_field()
+    padding: Any = static_field()
+    dilation: tuple = static_field()
+    groups: int = static_field()
+
+    def __init__(self, num_spatial_dims: int, in_channels: int, out_channels: int,
+                 kernel_size, stride=1, padding=0, dilation=1, groups: int = 1,
+                 use_bias: bool = True, *, key, dtype=np.float32,
+                 weight_init: Callable | None = None, bias_init: Callable | None = None):
+        n = num_spatial_dims
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"in_channels {in_channels} and out_channels {out_channels} must "
+                             f"be divisible by groups {groups}")
+        self.num_spatial_dims, self.in_channels, self.out_channels = n, in_channels, out_channels
+        self.kernel_size = _tuple(kernel_size, n, "kernel_size")
+        self.stride, self.dilation = _tuple(stride, n, "stride"), _tuple(dilation, n, "dilation")
+        self.padding, self.groups = _padding(padding, n), groups
+        wshape = (out_channels, in_channels // groups) + self.kernel_size
+        wkey, bkey = fr.split(key)
+        self.weight = (weight_init or default_kernel_init)(wkey, wshape, dtype)
+        fan_in = math.prod(wshape[1:])
+        self.bias = (bias_init or _default_bias_init(fan_in))(bkey, (out_channels,), dtype) \
+            if use_bias else None
+
+    def __call__(self, x, *, key=None):
+        _check_example(type(self).__name__, x, self.in_channels, self.num_spatial_dims)
+        y = lax.conv_general_dilated(x[None], self.weight, self.stride, self.padding,
+                                     rhs_dilation=self.dilation,
+                                     feature_group_count=self.groups)[0]
+        if self.bias is not None:
+            y = y + fnp.reshape(self.bias, (-1,) + (1,) * self.num_spatial_dims)
+        return y
+
+
+class Conv1d(Conv):
+    """1-d convolution of one example ``(C, L)``; arguments as :class:`Conv` without the rank.
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> fg.nn.Conv1d(2, 4, 3, key=fg.random.key(0))(fnp.ones((2, 10))).shape
+    (4, 8)
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, *args, key, **kwargs):
+        super().__init__(1, in_channels, out_channels, kernel_size, *args, key=key, **kwargs)
+
+
+class Conv2d(Conv):
+    """2-d convolution of one example ``(C, H, W)``.
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> conv = fg.nn.Conv2d(3, 8, kernel_size=3, padding=1, key=fg.random.key(0))
+    >>> conv(fnp.ones((3, 32, 32))).shape
+    (8, 32, 32)
+    >>> fg.vmap(conv)(fnp.ones((4, 3, 32, 32))).shape
+    (4, 8, 32, 32)
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, *args, key, **kwargs):
+        super().__init__(2, in_channels, out_channels, kernel_size, *args, key=key, **kwargs)
+
+
+class Conv3d(Conv):
+    """3-d convolution of one example ``(C, D, H, W)``."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, *args, key, **kwargs):
+        super().__init__(3, in_channels, out_channels, kernel_size, *args, key=key, **kwargs)
+
+
+
+class ConvTranspose(Module):
+    """Transposed ("fractionally strided") convolution, the adjoint of :class:`Conv`.
+
+    Weight ``(C_in, C_out, *kernel_size)`` as in PyTorch; with the same weight, stride,
+    padding and dilation it computes the transpose of the matching ``Conv`` (``C_out ->
+    C_in``). Output size ``(n-1)*stride - 2*padding + dilation*(k-1) + output_padding + 1``.
+    """
+
+    weight: Any
+    bias: Any
+    num_spatial_dims: int = static_field()
+    in_channels: int = static_field()
+    out_channels: int = static_field()
+    kernel_size: tuple = static_field()
+    stride: tuple = static_field()
+    padding: tuple = static_field()
+    output_padding: tuple = static_field()
+    dilation: tuple = static_field()
+
+    def __init__(self, num_spatial_dims: int, in_channels: int, out_channels: int,
+                 kernel_size, stride=1, padding=0, output_padding=0, dilation=1,
+                 use_bias: bool = True, *, key, dtype=np.float32,
+                 weight_init: Callable | None = None, bias_init: Callable | None = None):
+        n = num_spatial_dims
+        self.num_spatial_dims, self.in_channels, self.out_channels = n, in_channels, out_channels
+        self.kernel_size = _tuple(kernel_size, n, "kernel_size")
+        self.stride, self.padding = _tuple(stride, n, "stride"), _tuple(padding, n, "padding")
+        self.output_padding = _tuple(output_padding, n, "output_padding")
+        self.dilation = _tuple(dilation, n, "dilation")
+        wshape = (in_channels, out_channels) + self.kernel_size
+        wkey, bkey = fr.split(key)
+        # PyTorch computes fans of this weight as if it were (O, I): fan_in = C_out * k
+        self.weight = (weight_init or default_kernel_init)(wkey, wshape, dtype)
+        fan_in = out_channels * math.prod(self.kernel_size)
+        self.bias = (bias_init or _default_bias_init(fan_in))(bkey, (out_channels,), dtype) \
+            if use_bias else None
+
+    def __call__(self, x, *, key=None):
+        n = self.num_spatial_dims
+        _check_example(type(self).__name__, x, self.in_channels, n)
+        w = fnp.flip(fnp.swapaxes(self.weight, 0, 1), axis=tuple(range(2, 2 + n)))
+        pads = [(d * (k - 1) - p, d * (k - 1) - p + op) for k, p, op, d in
+                zip(self.kernel_size, self.padding, self.output_padding, self.dilation)]
+        y = lax.conv_general_dilated(x[None], w, (1,) * n, pads, lhs_dilation=self.stride,
+                                     rhs_dilation=self.dilation)[0]
+        if self.bias is not None:
+            y = y + fnp.reshape(self.bias, (-1,) + (1,) * n)
+        return y
+
+
+class ConvTranspose1d(ConvTranspose):
+    """1-d transposed convolution of one example ``(C, L)``."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, *args, key, **kwargs):
+        super().__init__(1, in_channels, out_channels, kernel_size, *args, key=key, **kwargs)
+
+
+class ConvTranspose2d(ConvTranspose):
+    """2-d transposed convolution of one example ``(C, H, W)``.
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> up = fg.nn.ConvTranspose2d(8, 3, 4, stride=2, padding=1, key=fg.random.key(0))
+    >>> up(fnp.ones((8, 16, 16))).shape
+    (3, 32, 32)
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, *args, key, **kwargs):
+        super().__init__(2, in_channels, out_channels, kernel_size, *args, key=key, **kwargs)
+
+
+# ---- pooling --------------------------------------------------------------------------------------
+
+def _windows(x, kernel, stride, out_sp):
+    """The strided slices of ``x`` (C, *spatial), one per offset in the window."""
+    for off in itertools.product(*[range(k) for k in kernel]):
+        idx = (slice(None),) + tuple(slice(o, o + (n - 1) * s + 1, s)
+                                     for o, n, s in zip(off, out_sp, stride))
+        yield x[idx]
+
+
+def _pool(x, kernel, stride, padding, pad_value, reduce_fn):
+    pads = [(0, 0)] + [(p, p) for p in padding]
+    if any(padding):
+        x = fnp.pad(x, pads, constant_values=pad_value)
+    sp = fnp.shape(x)[1:]
+    out_sp = tuple((n - k) // s + 1 for n, k, s in zip(sp, kernel, stride))
+    if any(o < 1 for o in out_sp):
+        raise ValueError(f"pooling window {kernel} is larger than the (padded) input {sp}")
+    return reduce_fn(fnp.stack(list(_windows(x, kernel, stride, out_sp))), axis=0)
+
+
+class _Pool(Module):
+    kernel_size: tuple = static_field()
+    stride: tuple = static_field()
+    padding: tuple = static_field()
+    num_spatial_dims: int = static_field()
+
+    def __init__(self, kernel_size, stride=None, padding=0, *, num_spatial_dims: int = 2):
+        n = num_spatial_dims
+        self.num_spatial_dims = n
+        self.kernel_size = _tuple(kernel_size, n, "kernel_size")
+        self.stride = self.kernel_size if stride is None else _tuple(stride, n, "stride")
+        self.padding = _tuple(padding, n, "padding")
+
+    def _check(self, x):
+        if fnp.ndim(x) != self.num_spatial_dims + 1:
+            raise ValueError(f"{type(self).__name__} expects one example (C, {self.num_spatial_dims}"
+                             f" spatial dims) but got shape {tuple(fnp.shape(x))}; for a batch "
+                             f"use fg.vmap(layer)(x).")
+
+
+class MaxPool2d(_Pool):
+    """Max over ``kernel_size`` windows of one example ``(C, H, W)`` (stride defaults to the
+    kernel size; padding is with -inf).
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> fg.nn.MaxPool2d(2)(fnp.arange(16.0).reshape(1, 4, 4))
+    Array([[[ 5.,  7.],
+            [13., 15.]]], dtype=float32)
+    """
+
+    def __call__(self, x, *, key=None):
+        self._check(x)
+        return _pool(x, self.kernel_size, self.stride, self.padding, -np.inf, fnp.max)
+
+
+class AvgPool2d(_Pool):
+    """Mean over ``kernel_size`` windows of one example ``(C, H, W)`` (zero padding counts
+    towards the mean, PyTorch's ``count_include_pad=True``)."""
+
+    def __call__(self, x, *, key=None):
+        self._check(x)
+        return _pool(x, self.kernel_size, self.stride, self.padding, 0.0, fnp.mean)
+
+
+class MaxPool1d(MaxPool2d):
+    """Max pooling of one example ``(C, L)``."""
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__(kernel_size, stride, padding, num_spatial_dims=1)
+
+
+class AvgPool1d(AvgPool2d):
+    """Average pooling of one example ``(C, L)``."""
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__(kernel_size, stride, padding, num_spatial_dims=1)
+
+
+def _adaptive_bounds(n: int, m: int) -> list:
+    return [(i * n // m, -(-(i + 1) * n // m)) for i in range(m)]
+
+
+class AdaptiveAvgPool2d(Module):
+    """Averages one example ``(C, H, W)`` down to ``(C, *output_size)`` (PyTorch's bins).
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> fg.nn.AdaptiveAvgPool2d(1)(fnp.ones((4, 5, 5))).shape
+    (4, 1, 1)
+    """
+
+    output_size: tuple = static_field()
+
+    def __init__(self, output_size):
+        self.output_size = _tuple(output_size, 2, "output_size")
+
+    def __call__(self, x, *, key=None):
+        if fnp.ndim(x) != 3:
+            raise ValueError(f"AdaptiveAvgPool2d expects one example (C, H, W), got shape "
+                             f"{tuple(fnp.shape(x))}; for a batch use fg.vmap(layer)(x).")
+        (h, w), (oh, ow) = fnp.shape(x)[1:], self.output_size
+        if h % oh == 0 and w % ow == 0:
+            c = fnp.shape(x)[0]
+            return fnp.mean(fnp.reshape(x, (c, oh, h // oh, ow, w // ow)), axis=(2, 4))
+        rows = [fnp.stack([fnp.mean(x[:, a:b, c:d], axis=(1, 2))
+                           for c, d in _adaptive_bounds(w, ow)], axis=-1)
+                for a, b in _adaptive_bounds(h, oh)]
+        return fnp.stack(rows, axis=-2)

@@ -1,0 +1,371 @@
+"""``Module``: a frozen dataclass that is a pytree (Equinox's design), and tree utilities.
+
+Array fields are the children (parameters); fields marked ``static_field()`` are hashed
+metadata (hyperparameters). Modules are never mutated: "changing" one builds a new tree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any, Callable
+
+import numpy as np
+
+from funcgrad import tree_util as tu
+from funcgrad._src.array import Array, get_aval
+from funcgrad._src.core import Tracer
+
+__all__ = [
+    "Module", "static_field", "field", "is_array", "is_inexact_array", "filter", "partition",
+    "combine", "tree_at", "count_params", "inference_mode", "train_mode", "tree_pformat",
+]
+
+
+def field(*, static: bool = False, **kwargs) -> Any:
+    """A dataclass field; ``static=True`` makes it metadata (not a pytree child)."""
+    metadata = dict(kwargs.pop("metadata", {}) or {})
+    if static:
+        metadata["static"] = True
+    return dataclasses.field(metadata=metadata, **kwargs)
+
+
+def static_field(**kwargs) -> Any:
+    """A hyperparameter field: hashed into the tree structure, never a parameter.
+
+    >>> import funcgrad as fg
+    >>> class Scale(fg.nn.Module):
+    ...     factor: float = fg.nn.static_field()
+    ...     def __call__(self, x, *, key=None):
+    ...         return x * self.factor
+    >>> fg.tree.leaves(Scale(2.0))
+    []
+    """
+    return field(static=True, **kwargs)
+
+
+# ---- the Module class ---------------------------------------------------------------------------
+
+_initialising: dict[int, int] = {}     # id(module) -> depth of __init__ calls running on it
+
+
+def _wrap_init(init: Callable, cls: type) -> Callable:
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        _initialising[id(self)] = _initialising.get(id(self), 0) + 1
+        try:
+            init(self, *args, **kwargs)
+        finally:
+            _initialising[id(self)] -= 1
+            if not _initialising[id(self)]:
+                del _initialising[id(self)]
+        if type(self) is cls:
+            _check_all_set(self)
+    return __init__
+
+
+def _check_all_set(module) -> None:
+    missing = [f.name for f in dataclasses.fields(module) if f.name not in module.__dict__]
+    if missing:
+        raise TypeError(f"{type(module).__name__}.__init__ did not set the field(s) "
+                        f"{', '.join(missing)}")
+
+
+class Module:
+    """Base class of layers and models: a frozen dataclass registered as a pytree.
+
+    Subclasses are made dataclasses automatically. Declare parameters as plain annotated
+    fields and hyperparameters with :func:`static_field`. A custom ``__init__`` may assign
+    ``self.x = ...``; after it returns the module is immutable.
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> class Affine(fg.nn.Module):
+    ...     w: fg.Array
+    ...     b: fg.Array
+    ...     def __call__(self, x, *, key=None):
+    ...         return self.w * x + self.b
+    >>> m = Affine(fnp.ones(2), fnp.zeros(2))
+    >>> m
+    Affine(w=f32[2], b=f32[2])
+    >>> fg.grad(lambda m: fnp.sum(m(fnp.ones(2))))(m).w
+    Array([1., 1.], dtype=float32)
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # a hand-written __init__ (here or in a parent) is kept; otherwise dataclass writes one
+        cls._custom_init = "__init__" in cls.__dict__ or getattr(cls, "_custom_init", False)
+        dataclasses.dataclass(frozen=True, init=not cls._custom_init, repr=False,
+                              eq=False)(cls)
+        for name in ("__setattr__", "__delattr__"):   # ours say what to write instead
+            if name in cls.__dict__:
+                delattr(cls, name)
+        cls.__init__ = _wrap_init(cls.__init__, cls)
+        tu.register_dataclass(cls)
+
+    def __setattr__(self, name, value):
+        if _initialising.get(id(self)):
+            object.__setattr__(self, name, value)
+            return
+        raise dataclasses.FrozenInstanceError(
+            f"cannot assign {type(self).__name__}.{name}: modules are immutable. Build a new "
+            f"tree instead, e.g. fg.nn.tree_at(lambda m: m.{name}, model, new_value)")
+
+    def __delattr__(self, name):
+        raise dataclasses.FrozenInstanceError(f"cannot delete {type(self).__name__}.{name}: "
+                                              f"modules are immutable")
+
+    def __repr__(self) -> str:
+        return tree_pformat(self)
+
+
+# ---- pretty printing ----------------------------------------------------------------------------
+
+_WIDTH = 88
+
+
+def _short(x) -> str | None:
+    if is_array(x):
+        return get_aval(x).str_short() if not isinstance(x, (np.ndarray, np.generic)) else \
+            f"np:{np.dtype(x.dtype).name}{list(np.shape(x))}".replace(" ", "")
+    if isinstance(x, (functools.partial,)):
+        return f"partial({_short(x.func)})"
+    if callable(x) and hasattr(x, "__name__") and not isinstance(x, (type, Module)):
+        return f"<function {x.__name__}>"
+    return None
+
+
+def _items(x):
+    """(prefix, [(label, child)], suffix) for containers we print, else None."""
+    if isinstance(x, Module):
+        return f"{type(x).__name__}(", [(f.name + "=", getattr(x, f.name, None))
+                                         for f in dataclasses.fields(x) if f.repr], ")"
+    if isinstance(x, tuple) and hasattr(type(x), "_fields"):
+        return f"{type(x).__name__}(", [(k + "=", v) for k, v in zip(x._fields, x)], ")"
+    if isinstance(x, (list, tuple)):
+        o, c = ("[", "]") if isinstance(x, list) else ("(", ",)" if len(x) == 1 else ")")
+        return o, [("", v) for v in x], c
+    if isinstance(x, dict):
+        return "{", [(f"{k!r}: ", v) for k, v in x.items()], "}"
+    return None
+
+
+def tree_pformat(tree, indent: int = 0) -> str:
+    """A readable string of a pytree: arrays shown as ``f32[3,4]``, containers nested.
+
+    >>> import funcgrad as fg
+    >>> fg.nn.tree_pformat({"w": fg.numpy.zeros((2, 3)), "n": 3})
+    "{'w': f32[2,3], 'n': 3}"
+    """
+    short = _short(tree)
+    if short is not None:
+        return short
+    items = _items(tree)
+    if items is None:
+        return repr(tree)
+    open_, kids, close = items
+    parts = [label + tree_pformat(v, indent + 2) for label, v in kids]
+    one_line = open_ + ", ".join(parts) + close
+    if len(one_line) + indent <= _WIDTH and "\n" not in one_line:
+        return one_line
+    pad = " " * (indent + 2)
+    body = "".join(f"\n{pad}{p}," for p in parts)
+    return f"{open_}{body}\n{' ' * indent}{close.lstrip(',')}"
+
+
+# ---- filtering -----------------------------------------------------------------------------------
+
+def is_array(x) -> bool:
+    """True for funcgrad arrays, tracers and numpy arrays (the leaves that are parameters)."""
+    return isinstance(x, (Array, Tracer, np.ndarray, np.generic))
+
+
+def is_inexact_array(x) -> bool:
+    """True for floating (or complex) arrays: the leaves you differentiate."""
+    return is_array(x) and np.dtype(x.dtype).kind in "fc"
+
+
+def _leaf_mask(spec, subtree):
+    if isinstance(spec, bool):
+        return tu.tree_map(lambda _: spec, subtree, is_leaf=lambda x: x is None)
+    if callable(spec):
+        return tu.tree_map(spec, subtree, is_leaf=lambda x: x is None)
+    raise TypeError(f"a filter spec leaf must be a bool or a callable, got {spec!r}")
+
+
+def _mask(tree, filter_spec):
+    if isinstance(filter_spec, bool) or (callable(filter_spec) and
+                                         not isinstance(filter_spec, Module)):
+        return _leaf_mask(filter_spec, tree)
+    # a pytree prefix of ``tree`` whose leaves are bools or callables
+    return tu.tree_map(_leaf_mask, filter_spec, tree)
+
+
+def filter(tree, filter_spec: Any = is_array, inverse: bool = False, replace: Any = None):
+    """Keep the leaves where ``filter_spec`` is true; the others become ``replace`` (None).
+
+    ``filter_spec`` is a predicate on leaves, a bool, or a pytree prefix of ``tree`` whose
+    leaves are predicates or bools.
+
+    >>> import funcgrad as fg
+    >>> fg.nn.filter({"w": fg.numpy.ones(2), "act": "relu"})
+    {'act': None, 'w': Array([1., 1.], dtype=float32)}
+    """
+    none_leaf = lambda x: x is None  # noqa: E731
+    leaves, td = tu.tree_flatten(tree, is_leaf=none_leaf)
+    keep = tu.tree_leaves(_mask(tree, filter_spec), is_leaf=none_leaf)
+    return tu.tree_unflatten(td, [x if bool(k) != inverse else replace
+                                  for x, k in zip(leaves, keep)])
+
+
+def partition(tree, filter_spec: Any = is_array, replace: Any = None):
+    """Split ``tree`` into ``(matching, rest)``; :func:`combine` puts them back together.
+
+    >>> import funcgrad as fg
+    >>> params, static = fg.nn.partition([fg.numpy.ones(1), "tanh"])
+    >>> static
+    [None, 'tanh']
+    >>> fg.nn.combine(params, static)
+    [Array([1.], dtype=float32), 'tanh']
+    """
+    return (filter(tree, filter_spec, replace=replace),
+            filter(tree, filter_spec, inverse=True, replace=replace))
+
+
+def combine(*trees):
+    """Merge trees of the same structure, taking the first non-None leaf at each position."""
+    none_leaf = lambda x: x is None  # noqa: E731
+    first = lambda *xs: next((x for x in xs if x is not None), None)  # noqa: E731
+    return tu.tree_map(first, *trees, is_leaf=none_leaf)
+
+
+def count_params(tree, filter_spec: Any = is_inexact_array) -> int:
+    """The number of scalars in the (floating, by default) array leaves of ``tree``.
+
+    >>> import funcgrad as fg
+    >>> fg.nn.count_params(fg.nn.Linear(3, 2, key=fg.random.key(0)))
+    8
+    """
+    leaves = tu.tree_leaves(filter(tree, filter_spec))
+    return int(sum(int(np.prod(np.shape(x))) for x in leaves))
+
+
+# ---- tree surgery --------------------------------------------------------------------------------
+
+class _Marker:
+    __slots__ = ("index",)
+
+    def __init__(self, index):
+        self.index = index
+
+
+_NOTHING = object()
+
+
+def _one_level(node):
+    return tu.tree_flatten(node, is_leaf=lambda x: x is not node)
+
+
+def _rebuild(node, targets, leaves):
+    """Copy of the marked ``node`` with targets replaced and markers turned back into leaves."""
+    if id(node) in targets:
+        return targets[id(node)](node)
+    if isinstance(node, _Marker):
+        return leaves[node.index]
+    kids, td = _one_level(node)
+    if tu.treedef_is_leaf(td):
+        return node
+    return tu.tree_unflatten(td, [_rebuild(k, targets, leaves) for k in kids])
+
+
+def _ids(marked):
+    seen = set()
+
+    def walk(n):
+        seen.add(id(n))
+        if isinstance(n, _Marker):
+            return
+        kids, td = _one_level(n)
+        if not tu.treedef_is_leaf(td):
+            for k in kids:
+                walk(k)
+    walk(marked)
+    return seen
+
+
+def tree_at(where: Callable, pytree, replace: Any = _NOTHING, replace_fn: Callable = _NOTHING,
+            is_leaf: Callable | None = None):
+    """A copy of ``pytree`` with the node(s) selected by ``where`` replaced (Equinox's tree_at).
+
+    ``where(tree)`` returns one node or a tuple/list of nodes (children: arrays, None,
+    sub-modules). Give ``replace`` (a value, or a sequence matching the nodes) or
+    ``replace_fn`` (applied to each old node). Static fields are not children; to switch
+    train/inference behaviour use :func:`inference_mode`.
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> lin = fg.nn.Linear(2, 2, key=fg.random.key(0))
+    >>> lin2 = fg.nn.tree_at(lambda m: m.bias, lin, fnp.ones(2))
+    >>> lin2.bias
+    Array([1., 1.], dtype=float32)
+    """
+    if (replace is _NOTHING) == (replace_fn is _NOTHING):
+        raise ValueError("tree_at: give exactly one of replace= or replace_fn=")
+    leaf_pred = lambda x: x is None or (is_leaf is not None and is_leaf(x))  # noqa: E731
+    leaves, td = tu.tree_flatten(pytree, is_leaf=leaf_pred)
+    marked = tu.tree_unflatten(td, [_Marker(i) for i in range(len(leaves))])
+    nodes = where(marked)
+    known = _ids(marked)
+    single = id(nodes) in known or not isinstance(nodes, (tuple, list))
+    nodes = [nodes] if single else list(nodes)
+    bad = [n for n in nodes if id(n) not in known]
+    if bad:
+        raise ValueError("tree_at: `where` returned something that is not a node of the tree "
+                         "(a static field, or a value computed from the tree?). Only children "
+                         "(arrays, None, sub-modules, containers) can be replaced.")
+    if replace is not _NOTHING:
+        values = [replace] if single else list(replace)
+        if len(values) != len(nodes):
+            raise ValueError(f"tree_at: `where` selected {len(nodes)} nodes but replace has "
+                             f"{len(values)} entries")
+        fns = [lambda _, v=v: v for v in values]
+    else:
+        orig = lambda n: _rebuild(n, {}, leaves)  # noqa: E731
+        fns = [lambda n: replace_fn(orig(n))] * len(nodes)
+    targets = {id(n): f for n, f in zip(nodes, fns)}
+    return _rebuild(marked, targets, leaves)
+
+
+def _replace_fields(module, **changes):
+    new = object.__new__(type(module))
+    for f in dataclasses.fields(module):
+        object.__setattr__(new, f.name, changes.get(f.name, getattr(module, f.name)))
+    return new
+
+
+def inference_mode(tree, value: bool = True):
+    """A copy of ``tree`` where every module with an ``inference`` field has it set to ``value``.
+
+    Dropout becomes the identity and BatchNorm uses its running statistics. Nothing is mutated.
+
+    >>> import funcgrad as fg
+    >>> model = fg.nn.Sequential([fg.nn.Dropout(0.5)])
+    >>> fg.nn.inference_mode(model).layers[0].inference
+    True
+    """
+    def go(node):
+        if isinstance(node, Module):
+            kids = {f.name: go(getattr(node, f.name)) for f in dataclasses.fields(node)
+                    if not f.metadata.get("static", False)}
+            if any(f.name == "inference" for f in dataclasses.fields(node)):
+                kids["inference"] = value
+            return _replace_fields(node, **kids)
+        kids, td = _one_level(node)
+        if tu.treedef_is_leaf(td):
+            return node
+        return tu.tree_unflatten(td, [go(k) for k in kids])
+    return go(tree)
+
+
+def train_mode(tree):
+    """The inverse of :func:`inference_mode`: a copy with every ``inference`` field False."""
+    return inference_mode(tree, False)
