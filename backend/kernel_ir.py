@@ -272,3 +272,12 @@ def interpret(program: Program, inputs) -> list:
         else:
             run_fallback(s, bufs)
     return [bufs[o] for o in program.outputs]
+
+
+def gemm_layout(rows: int, cols: int, s_rows: int, s_cols: int):
+    """``(transposed, leading dimension)`` of a BLAS operand with these strides, or None."""
+    if (cols == 1 or s_cols == 1) and (rows == 1 or s_rows >= max(1, cols)):
+        return False, s_rows if rows > 1 else max(1, cols)
+    if (rows == 1 or s_rows == 1) and (cols == 1 or s_cols >= max(1, rows)):
+        return True, s_cols if cols > 1 else max(1, rows)
+    return None

@@ -26,6 +26,8 @@ from funcgrad._src.api import (
 from funcgrad import numpy  # noqa: F401
 from funcgrad import lax  # noqa: F401
 from funcgrad import random  # noqa: F401
+from funcgrad import debug  # noqa: F401
+from funcgrad import scipy  # noqa: F401
 
 __version__ = "0.1.0"
 

@@ -17,7 +17,8 @@ def test_debug_print_eager(capsys):
 
 def test_callback_gets_numpy_values_and_pytrees():
     seen = []
-    debug_callback(lambda d, k=None: seen.append((d, k)), {"a": fnp.ones(2)}, k=fnp.array(4, dtype=fnp.int32))
+    debug_callback(lambda d, k=None: seen.append((d, k)), {"a": fnp.ones(2)},
+                   k=fnp.array(4, dtype=fnp.int32))
     (d, k), = seen
     assert isinstance(d["a"], np.ndarray) and np.all(d["a"] == 1) and int(k) == 4
 

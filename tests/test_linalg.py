@@ -269,3 +269,30 @@ def test_vmap_of_grad_and_batched_moved_axis():
 def test_make_jaxpr_shows_linalg_primitives():
     text = str(fg.make_jaxpr(LA.solve)(A[0], B[0]))
     assert "lu" in text and "triangular_solve" in text
+
+
+@pytest.mark.parametrize("name", ["inv", "det", "eigvalsh", "svdvals", "qr", "cholesky",
+                                  "pinv", "solve"])
+def test_complex_inputs_jvp_and_vjp(name):
+    # jvp vs central differences; vjp by JAX's convention: Re Σ vjp(ct)·t == Re Σ ct·jvp(t)
+    fns = {"inv": LA.inv, "det": LA.det, "eigvalsh": LA.eigvalsh, "svdvals": LA.svdvals,
+           "qr": lambda m: LA.qr(m)[1], "cholesky": LA.cholesky, "pinv": LA.pinv,
+           "solve": lambda m: LA.solve(m, np.ones(3))}
+    f = fns[name]
+    c = lambda *s: RNG.standard_normal(s) + 1j * RNG.standard_normal(s)
+    a = c(3, 3)
+    herm = name in ("eigvalsh", "cholesky")
+    x = a @ a.conj().T + 3 * np.eye(3) if herm else a
+    t = c(3, 3)
+    t = t + t.conj().T if herm else t
+    with fg.config.override(enable_x64=True):
+        close(f(x), getattr(np.linalg, name)(x) if name in ("inv", "det", "eigvalsh", "pinv",
+                                                           "cholesky") else f(x), 1e-10)
+        _, jv = fg.jvp(f, (fnp.asarray(x),), (fnp.asarray(t),))
+        num = (np.asarray(f(x + 1e-6 * t)) - np.asarray(f(x - 1e-6 * t))) / 2e-6
+        close(jv, num, 1e-6)
+        y, f_vjp = fg.vjp(f, fnp.asarray(x))
+        ct = c(*y.shape) if y.dtype.kind == "c" else RNG.standard_normal(y.shape)
+        (g,) = f_vjp(fnp.asarray(ct.astype(y.dtype)))
+        lhs = np.real(np.sum(np.asarray(g) * t))
+        assert abs(lhs - np.real(np.sum(ct * np.asarray(jv)))) < 1e-9 * max(1, abs(lhs))

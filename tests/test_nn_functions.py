@@ -69,7 +69,7 @@ def test_stable_tails():
     close(nn.gelu(fnp.array([-1e4, 1e4])), [0.0, 1e4])
 
 
-# ---- pinned conventions (JAX's), documented in docs/numpy.md --------------------------------------
+# ---- pinned conventions (JAX's), documented in docs/numpy.md ----------------------------------
 
 
 def test_kink_conventions():
@@ -166,3 +166,17 @@ def test_standardize():
     const = nn.standardize(fnp.ones((2, 4)))   # zero variance: finite
     assert np.all(np.asarray(const) == 0)
     check_grads(lambda x: nn.standardize(x), [X])
+
+
+def test_complex_gradient_convention_and_double_where():
+    # JAX's convention: grad of a real f(z) is df/dx - i df/dy (2 conj(z) for |z|^2)
+    z = fnp.array(3.0 + 4.0j, dtype=fnp.complex64)
+    assert np.isclose(complex(fg.grad(lambda z: fnp.abs(z) ** 2)(z)), 6 - 8j)
+    assert np.isclose(complex(fg.grad(fnp.abs)(z)), 0.6 - 0.8j)
+    assert complex(fg.grad(fnp.abs)(fnp.array(0j, dtype=fnp.complex64))) == 0
+    _, t = fg.jvp(fnp.abs, (z,), (fnp.array(1j, dtype=fnp.complex64),))
+    assert np.isclose(float(t), 0.8)               # Re(conj(z)/|z| * i)
+    unsafe = lambda x: fnp.where(x > 0, fnp.sqrt(x), 0.0)
+    safe = lambda x: fnp.where(x > 0, fnp.sqrt(fnp.where(x > 0, x, 1.0)), 0.0)
+    assert np.isnan(float(fg.grad(unsafe)(0.0)))
+    assert float(fg.grad(safe)(0.0)) == 0.0 and float(fg.grad(safe)(4.0)) == 0.25

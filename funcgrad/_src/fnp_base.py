@@ -629,11 +629,34 @@ def hypot(x, y, /):
 
 def logaddexp(x, y, /):
     x, y = _broadcast(*_promote(x, y, to_inexact=True))
+    return _logaddexp(x, y)
+
+
+def _logaddexp_impl(x, y):
     m = le.max(x, y)
     m_safe = where(isfinite(m), m, zeros_like(m))
-    out = m_safe + log1p(exp(-le.abs(x - y)))
-    return where(isfinite(m), out, where(isnan(m), m, m + log1p(exp(-le.abs(where(
-        x == y, zeros_like(x), x - y))))))
+    d = where(x == y, zeros_like(x), x - y)        # inf - inf would be nan
+    out = m_safe + log1p(exp(-le.abs(d)))
+    return where(isfinite(m), out, where(isnan(m), m, m + log1p(exp(-le.abs(d)))))
+
+
+def _logaddexp_jvp(primals, tangents):
+    # d out = tx * exp(x - out) + ty * exp(y - out): 0.5 / 0.5 at ties, finite at -inf (JAX)
+    x, y = primals
+    tx, ty = tangents
+    out = _logaddexp(x, y)
+    safe = where(isfinite(out), out, zeros_like(out))
+    wx = where(x == -np.inf, zeros_like(x), exp(where(isfinite(x), x, zeros_like(x)) - safe))
+    wy = where(y == -np.inf, zeros_like(y), exp(where(isfinite(y), y, zeros_like(y)) - safe))
+    return out, tx * wx + ty * wy
+
+
+def _make_logaddexp():
+    from funcgrad._src.api import custom_jvp
+
+    f = custom_jvp(_logaddexp_impl)
+    f.defjvp(_logaddexp_jvp)
+    return f
 
 
 def logaddexp2(x, y, /):
@@ -740,3 +763,5 @@ def stack(arrays, axis=0, out=None, dtype=None):
 
     return _stack(arrays, axis, dtype=dtype)
 
+
+_logaddexp = _make_logaddexp()

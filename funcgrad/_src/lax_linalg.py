@@ -119,20 +119,19 @@ def _vjp_from_jvp(tangent_fn):
     """vjp = transpose of the linear tangent map ``tangent_fn(primals, outs, tangents)``."""
 
     def rule(cts, primals, outs, **params):
-        outs_l, cts_l = outs, cts
         diff_in = [i for i, p in enumerate(primals) if get_aval(p).dtype.kind in "fc"]
-        diff_out = [i for i, o in enumerate(outs_l) if get_aval(o).dtype.kind in "fc"]
+        diff_out = [i for i, o in enumerate(outs) if get_aval(o).dtype.kind in "fc"]
 
         def linear(*ts):
             full = [ad.zeros_like_aval(get_aval(p)) for p in primals]
             for i, t in zip(diff_in, ts):
                 full[i] = t
-            t_out = tangent_fn(primals, outs_l, full, **params)
+            t_out = tangent_fn(primals, outs, full, **params)
             return [t_out[i] for i in diff_out]
 
         zeros = [ad.zeros_like_aval(get_aval(primals[i])) for i in diff_in]
         _, f_vjp = ad.vjp_flat(linear, zeros)
-        got = f_vjp([cts_l[i] for i in diff_out])
+        got = f_vjp([cts[i] for i in diff_out])
         res = [None] * len(primals)
         for i, c in zip(diff_in, got):
             res[i] = c
@@ -190,6 +189,7 @@ def _per_matrix(fn, x, nan_outs):
             o[i] = r
     outs = [o.reshape(batch + o.shape[1:]) for o in outs]
     return outs[0] if len(outs) == 1 else tuple(outs)
+
 
 # ---- cholesky ---------------------------------------------------------------------------------
 

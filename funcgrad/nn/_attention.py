@@ -53,6 +53,12 @@ def dot_product_attention(query, key_, value, mask=None):
     return _masked_softmax(logits, mask) @ value
 
 
+def _rows(linear, x):
+    """``linear`` applied to each row of ``x`` (one matmul instead of a vmap)."""
+    y = x @ linear.weight.T
+    return y if linear.bias is None else y + linear.bias
+
+
 class MultiheadAttention(Module):
     """Multi-head attention (Vaswani et al. 2017) on one sequence, Equinox's signature.
 
@@ -100,7 +106,7 @@ class MultiheadAttention(Module):
         if fnp.ndim(x) != 2:
             raise ValueError(f"MultiheadAttention takes one sequence (length, features), got "
                              f"shape {tuple(fnp.shape(x))}; for a batch use fg.vmap.")
-        y = x @ proj.weight.T + (proj.bias if proj.bias is not None else 0.0)
+        y = _rows(proj, x)
         return fnp.swapaxes(fnp.reshape(y, (fnp.shape(x)[0], self.num_heads, size)), 0, 1)
 
     def __call__(self, query, key_, value, mask=None, *, causal: bool = False, key=None,
@@ -115,9 +121,4 @@ class MultiheadAttention(Module):
         weights = self.dropout(_masked_softmax(logits, mask), key=key, inference=inference)
         out = fnp.swapaxes(weights @ v, 0, 1)                       # (Lq, H, vo)
         out = fnp.reshape(out, (fnp.shape(query)[0], self.num_heads * self.vo_size))
-        return fg_vmap(self.output_proj)(out)
-
-
-def fg_vmap(f):
-    from funcgrad._src.api import vmap
-    return vmap(f)
+        return _rows(self.output_proj, out)

@@ -7,10 +7,14 @@ grad, jvp, vmap and jit. Differences from numpy are listed in docs/numpy.md.
 import numpy as _np
 
 from funcgrad._src.array import Array as ndarray
-from funcgrad._src.dtypes import (
-    bfloat16, bool_, complex64, complex128, float16, float32, float64, int8, int16, int32,
-    int64, uint8, uint16, uint32, uint64,
-)
+from funcgrad._src.dtypes import bfloat16  # noqa: F401  (a name only: numpy has no bfloat16)
+from funcgrad._src.scalar_types import TYPES as _TYPES
+
+bool_, int8, int16, int32, int64 = (_TYPES[n] for n in ("bool_", "int8", "int16", "int32",
+                                                        "int64"))
+uint8, uint16, uint32, uint64 = (_TYPES[n] for n in ("uint8", "uint16", "uint32", "uint64"))
+float16, float32, float64, complex64, complex128 = (
+    _TYPES[n] for n in ("float16", "float32", "float64", "complex64", "complex128"))
 from funcgrad._src.fnp_base import *  # noqa: F401,F403
 from funcgrad._src.fnp_base import (  # noqa: F401
     abs, absolute, add, allclose, angle, arange, arccos, arccosh, arcsin, arcsinh, arctan,

@@ -1,0 +1,421 @@
+"""Kernel program -> one LLVM module.
+
+Every ``LoopKernel`` / ``Dot`` becomes an internal function over the buffers it touches
+(``noalias`` pointers); the steps between two fallbacks become one entry function
+``run`` / ``run_1`` / ... of type ``void(ptr inputs, ptr outputs, ptr workspace)`` that calls them
+in order: a program without fallbacks is one native call. Temporaries live in one workspace at
+offsets chosen by liveness (``plan_memory``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from llvmlite import ir
+
+from funcgrad.backend import kernel_ir as K
+
+from . import blas, engine, parallel
+from .loops import for_range
+from .scalar import SCALAR_RULES, Emitter, convert, ir_type, storage_type
+
+I32, I64, PTR = ir.IntType(32), ir.IntType(64), ir.PointerType()
+ALIGN = 64
+PARALLEL_MIN_ELEMENTS = 1 << 18  # split loops with at least this many elements (~0.5 ms+)
+ENTRY_TYPE = ir.FunctionType(ir.VoidType(), [PTR, PTR, PTR])
+
+
+# ---- memory planning ----------------------------------------------------------------------------
+
+
+def _step_buffers(step) -> tuple[set, set]:
+    """(read, written) buffer ids of a step."""
+    if isinstance(step, K.LoopKernel):
+        reads = {n.buf for n in step.body if isinstance(n, K.Load)}
+        writes = {b for b, _ in step.stores} | ({step.reduce.out} if step.reduce else set())
+        return reads, writes
+    if isinstance(step, K.Dot):
+        return {step.lhs, step.rhs}, {step.out}
+    return {i for i in step.inputs if isinstance(i, int)}, set(step.outputs)
+
+
+def plan_memory(program: K.Program) -> tuple[dict, int]:
+    """Workspace offsets of the temporaries (first fit over live ranges) and the peak size."""
+    first, last = {}, {}
+    for t, step in enumerate(program.steps):
+        reads, writes = _step_buffers(step)
+        for b in writes | reads:
+            first.setdefault(b, t)
+            last[b] = t
+    live: list = []  # (offset, size, last step)
+    offsets, peak = {}, 0
+    tmps = sorted((b for b in program.buffers if b.kind == "tmp" and b.id in first),
+                  key=lambda b: first[b.id])
+    for b in tmps:
+        t = first[b.id]
+        live = [a for a in live if a[2] >= t]
+        size = -(-max(b.nbytes, 1) // ALIGN) * ALIGN
+        off = 0
+        for o, s, _ in sorted(live):
+            if off + size <= o:
+                break
+            off = max(off, o + s)
+        live.append((off, size, last[b.id]))
+        offsets[b.id] = off
+        peak = max(peak, off + size)
+    return offsets, peak
+
+
+# ---- module-level emission ------------------------------------------------------------------------
+
+
+@dataclass
+class Emitted:
+    module: ir.Module
+    entries: list  # [(entry function name, [step indices])] and fallbacks in between
+    offsets: dict
+    peak: int
+
+
+def emit_program(program: K.Program, num_threads: int = 2) -> Emitted:
+    module = engine.new_module(program.name)
+    offsets, peak = plan_memory(program)
+    kernels = {}
+    for i, step in enumerate(program.steps):
+        if isinstance(step, K.LoopKernel):
+            kernels[i] = _emit_loop_kernel(module, program, step, f"k{i}", num_threads)
+        elif isinstance(step, K.Dot):
+            kernels[i] = _emit_dot(module, program, step, f"k{i}")
+    plan, seg = [], []
+    for i, step in enumerate(program.steps):
+        if isinstance(step, K.Fallback):
+            if seg:
+                plan.append(("native", seg))
+            plan.append(("fallback", i))
+            seg = []
+        else:
+            seg.append(i)
+    if seg or not plan:
+        plan.append(("native", seg))
+    entries = []
+    for kind, what in plan:
+        if kind == "native":
+            name = "run" if not entries else f"run_{len(entries)}"
+            _emit_entry(module, program, kernels, what, offsets, name)
+            entries.append((name, what))
+        else:
+            entries.append(("fallback", what))
+    return Emitted(module, entries, offsets, peak)
+
+
+def _emit_entry(module, program, kernels, step_ids, offsets, name) -> None:
+    fn = ir.Function(module, ENTRY_TYPE, name)
+    engine.set_function_attributes(fn, nocapture=True)
+    ins, outs, ws = fn.args
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    cache: dict = {}
+
+    def ptr(buf_id):
+        if buf_id not in cache:
+            buf = program.buffer(buf_id)
+            if buf.kind == "tmp":
+                cache[buf_id] = b.gep(ws, [ir.Constant(I64, offsets.get(buf_id, 0))],
+                                      source_etype=ir.IntType(8))
+            else:
+                table = ins if buf.kind == "in" else outs
+                slot = b.gep(table, [ir.Constant(I64, buf.index)], source_etype=PTR)
+                cache[buf_id] = b.load(slot, typ=PTR)
+        return cache[buf_id]
+
+    for i in step_ids:
+        kfn, bufs = kernels[i]
+        b.call(kfn, [ptr(x) for x in bufs])
+    b.ret_void()
+
+
+# ---- loop kernels ---------------------------------------------------------------------------------
+
+
+def _strided_nodes(k: K.LoopKernel):
+    return [n for n in k.body if isinstance(n, (K.Load, K.Iota))]
+
+
+def merge_dims(shape, stride_sets, keep_apart=()):
+    """Drop size-1 dims and merge neighbours that every stride set walks contiguously.
+
+    ``keep_apart``: per-dim labels; dims with different labels are never merged. Returns
+    (new shape, new stride sets, new labels)."""
+    dims = [d for d in range(len(shape)) if shape[d] != 1]
+    labels = list(keep_apart) or [0] * len(shape)
+    groups: list = []
+    for d in dims:
+        if groups:
+            p = groups[-1][-1]
+            if labels[p] == labels[d] and all(s[p] == s[d] * shape[d] for s in stride_sets):
+                groups[-1].append(d)
+                continue
+        groups.append([d])
+    new_shape = tuple(int(np.prod([shape[d] for d in g], dtype=np.int64)) for g in groups)
+    new_sets = [tuple(s[g[-1]] for g in groups) for s in stride_sets]
+    return new_shape, new_sets, tuple(labels[g[0]] for g in groups)
+
+
+class _KernelCtx:
+    """Emission state of one loop kernel: buffer pointers by id, scalar emitter."""
+
+    def __init__(self, b, program, ptrs):
+        self.b, self.program, self.ptrs = b, program, ptrs
+        self.sc = Emitter(b)
+
+    def linear(self, idx, strides, offset):
+        acc = ir.Constant(I64, offset)
+        for i, s in zip(idx, strides):
+            if s:
+                acc = self.b.add(acc, self.b.mul(i, ir.Constant(I64, s)))
+        return acc
+
+    def load(self, buf_id, index, dtype):
+        st = storage_type(dtype)
+        p = self.b.gep(self.ptrs[buf_id], [index], source_etype=st, inbounds=True)
+        v = self.b.load(p, typ=st)
+        v.align = np.dtype(dtype).itemsize
+        return self.b.icmp_unsigned("!=", v, ir.Constant(st, 0)) if np.dtype(
+            dtype).kind == "b" else v
+
+    def store(self, buf_id, index, dtype, value):
+        st = storage_type(dtype)
+        if np.dtype(dtype).kind == "b":
+            value = self.b.zext(value, st)
+        p = self.b.gep(self.ptrs[buf_id], [index], source_etype=st, inbounds=True)
+        self.b.store(value, p).align = np.dtype(dtype).itemsize
+
+    def body(self, k: K.LoopKernel, idx, views) -> list:
+        """Emit the SSA body at loop indices ``idx`` (views: merged strides per strided node)."""
+        vals: list = []
+        for i, n in enumerate(k.body):
+            if isinstance(n, K.Load):
+                vals.append(self.load(n.buf, self.linear(idx, views[i], n.view.offset), n.dtype))
+            elif isinstance(n, K.Iota):
+                vals.append(self._iota(n, self.linear(idx, views[i], n.view.offset)))
+            elif isinstance(n, K.Const):
+                vals.append(self.sc.const(n.dtype, n.value))
+            else:
+                dts = [k.body[a].dtype for a in n.args]
+                vals.append(SCALAR_RULES[n.prim](self.sc, [vals[a] for a in n.args], dts,
+                                                 n.dtype, dict(n.params)))
+        return vals
+
+    def _iota(self, n: K.Iota, lin):
+        from .fusion import contiguous_strides
+
+        st = contiguous_strides(n.shape)[n.dimension]
+        q = self.b.sdiv(lin, ir.Constant(I64, st)) if st != 1 else lin
+        r = self.b.srem(q, ir.Constant(I64, n.shape[n.dimension]))
+        return convert(self.sc, r, np.int64, n.dtype)
+
+
+def _kernel_fn(module, name, nbufs):
+    fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [PTR] * nbufs), name)
+    fn.linkage = "internal"
+    engine.set_function_attributes(fn, noalias=True, nocapture=True)
+    return fn
+
+
+def _buffers_of(k: K.LoopKernel) -> list:
+    reads, writes = _step_buffers(k)
+    return sorted(reads | writes)
+
+
+def _emit_loop_kernel(module, program, k: K.LoopKernel, name, num_threads):
+    bufs = _buffers_of(k)
+    if k.reduce is None:
+        fn = _emit_elementwise(module, program, k, name, bufs, num_threads)
+    else:
+        fn = _emit_reduction(module, program, k, name, bufs)
+    return fn, bufs
+
+
+def _views(k: K.LoopKernel, extra):
+    """Stride sets: one per strided node (by body index), then the extra ones."""
+    idx = [i for i, n in enumerate(k.body) if isinstance(n, (K.Load, K.Iota))]
+    sets = [k.body[i].view.strides for i in idx] + list(extra)
+    return idx, sets
+
+
+def _emit_elementwise(module, program, k, name, bufs, num_threads):
+    from .fusion import contiguous_strides
+
+    idx_nodes, sets = _views(k, [contiguous_strides(k.shape)])
+    shape, new_sets, _ = merge_dims(k.shape, sets)
+    views = dict(zip(idx_nodes, new_sets))
+    out_strides = new_sets[-1]
+    size = int(np.prod(k.shape, dtype=np.int64))
+    threaded = num_threads > 1 and size >= PARALLEL_MIN_ELEMENTS and shape and shape[0] > 1
+
+    def emit_loops(b, ptrs, lo=None, hi=None):
+        ctx = _KernelCtx(b, program, ptrs)
+        with _nest(b, shape, lo, hi) as idx:
+            vals = ctx.body(k, idx, views)
+            lin = ctx.linear(idx, out_strides, 0)
+            for buf, v in k.stores:
+                ctx.store(buf, lin, k.body[v].dtype, vals[v])
+
+    return _kernel_with_optional_threads(module, name, bufs, emit_loops, threaded, shape,
+                                         num_threads)
+
+
+class _nest:
+    """Loop nest over ``shape`` with the outermost loop optionally limited to [lo, hi)."""
+
+    def __init__(self, b, shape, lo=None, hi=None):
+        self.b, self.shape, self.lo, self.hi = b, shape, lo, hi
+        self.cms = []
+
+    def __enter__(self):
+        idx = []
+        for d, n in enumerate(self.shape):
+            inner = d == len(self.shape) - 1
+            if d == 0 and self.lo is not None:
+                cm = for_range(self.b, self.lo, self.hi, vectorize=True if inner else None)
+            else:
+                cm = for_range(self.b, n, vectorize=True if inner else None, name=f"i{d}")
+            self.cms.append(cm)
+            idx.append(cm.__enter__())
+        return idx
+
+    def __exit__(self, *exc):
+        for cm in reversed(self.cms):
+            cm.__exit__(*exc)
+        return False
+
+
+def _kernel_with_optional_threads(module, name, bufs, emit_loops, threaded, shape, nthreads):
+    fn = _kernel_fn(module, name, len(bufs))
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    if not threaded:
+        emit_loops(b, dict(zip(bufs, fn.args)))
+        b.ret_void()
+        return fn
+    # worker(ctx, start, end) over the outermost dim; ctx = array of buffer pointers
+    worker = ir.Function(module, ir.FunctionType(ir.VoidType(), [PTR, I64, I64]), name + ".w")
+    worker.linkage = "internal"
+    engine.set_function_attributes(worker)
+    wb = ir.IRBuilder(worker.append_basic_block("entry"))
+    ctx, lo, hi = worker.args
+    ptrs = {}
+    for i, buf in enumerate(bufs):
+        ptrs[buf] = wb.load(wb.gep(ctx, [ir.Constant(I64, i)], source_etype=PTR), typ=PTR)
+    emit_loops(wb, ptrs, lo, hi)
+    wb.ret_void()
+    pfor = parallel.emit_parallel_for(module, worker, name + ".pfor")
+    arr = b.alloca(PTR, ir.Constant(I64, len(bufs)))
+    for i, a in enumerate(fn.args):
+        b.store(a, b.gep(arr, [ir.Constant(I64, i)], source_etype=PTR))
+    inner = int(np.prod(shape[1:], dtype=np.int64))
+    min_chunk = max(1, PARALLEL_MIN_ELEMENTS // 4 // max(inner, 1))
+    b.call(pfor, [arr, ir.Constant(I64, shape[0]), ir.Constant(I64, min_chunk),
+                  ir.Constant(I32, nthreads)])
+    b.ret_void()
+    return fn
+
+
+# ---- reductions -----------------------------------------------------------------------------------
+
+_RED_OPS = {"sum": ("fadd", "add"), "prod": ("fmul", "mul")}
+
+
+def _combine(sc: Emitter, op, acc, v, dtype):
+    dt = np.dtype(dtype)
+    b = sc.b
+    if op in _RED_OPS:
+        if dt.kind == "f":
+            return getattr(b, _RED_OPS[op][0])(acc, v, flags=("reassoc", "contract"))
+        if dt.kind == "b":
+            return b.or_(acc, v) if op == "sum" else b.and_(acc, v)
+        return getattr(b, _RED_OPS[op][1])(acc, v)
+    if op in ("and", "or"):
+        return b.and_(acc, v) if op == "and" else b.or_(acc, v)
+    return SCALAR_RULES[op](sc, [acc, v], [dt, dt], dt, {})
+
+
+def _emit_reduction(module, program, k: K.LoopKernel, name, bufs):
+    from .fusion import contiguous_strides
+
+    r = k.reduce
+    out_buf = program.buffer(r.out)
+    odt = out_buf.dtype
+    kept = [d for d in range(len(k.shape)) if d not in r.axes]
+    kept_strides = contiguous_strides(tuple(k.shape[d] for d in kept))
+    ostr = [0] * len(k.shape)
+    for d, s in zip(kept, kept_strides):
+        ostr[d] = s
+    labels = [1 if d in r.axes else 0 for d in range(len(k.shape))]
+    idx_nodes, sets = _views(k, [tuple(ostr)])
+    shape, new_sets, labels = merge_dims(k.shape, sets, labels)
+    views = dict(zip(idx_nodes, new_sets))
+    out_strides = new_sets[-1]
+    ident = K.reduce_identity(r.op, odt)
+    fn = _kernel_fn(module, name, len(bufs))
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    ctx = _KernelCtx(b, program, dict(zip(bufs, fn.args)))
+    nred = sum(labels)
+    if nred and all(labels[-nred:]):  # reduced dims innermost: accumulate in a register
+        outer = shape[: len(shape) - nred]
+        with _nest(b, outer) as oidx:
+            acc = b.alloca(ir_type(odt))
+            b.store(ctx.sc.const(odt, ident), acc)
+            with _nest(b, shape[len(outer):]) as ridx:
+                idx = list(oidx) + list(ridx)
+                v = _reduced_value(ctx, k, idx, views, odt)
+                b.store(_combine(ctx.sc, r.op, b.load(acc), v, odt), acc)
+            ctx.store(r.out, ctx.linear(oidx, out_strides[: len(outer)], 0), odt, b.load(acc))
+    else:  # initialise the output, then accumulate into it in the input's order
+        with for_range(b, max(out_buf.size, 0), vectorize=True, name="init") as i:
+            ctx.store(r.out, i, odt, ctx.sc.const(odt, ident))
+        with _nest(b, shape) as idx:
+            v = _reduced_value(ctx, k, idx, views, odt)
+            o = ctx.linear(idx, out_strides, 0)
+            ctx.store(r.out, o, odt, _combine(ctx.sc, r.op, ctx.load(r.out, o, odt), v, odt))
+    b.ret_void()
+    return fn
+
+
+def _reduced_value(ctx, k, idx, views, odt):
+    vals = ctx.body(k, idx, views)
+    src = k.body[k.reduce.value].dtype
+    return convert(ctx.sc, vals[k.reduce.value], src, odt)
+
+
+# ---- dot ------------------------------------------------------------------------------------------
+
+
+def _emit_dot(module, program, d: K.Dot, name):
+    bufs = sorted({d.lhs, d.rhs, d.out})
+    fn = _kernel_fn(module, name, len(bufs))
+    ptrs = dict(zip(bufs, fn.args))
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    dtype = program.buffer(d.out).dtype
+    gemm = blas.declare_gemm(module, dtype)
+    it = gemm.function_type.args[3]
+    bn, m, n, kk = d.bmnk
+    la = K.gemm_layout(m, kk, d.lhs_view.strides[1], d.lhs_view.strides[2])
+    lb = K.gemm_layout(kk, n, d.rhs_view.strides[1], d.rhs_view.strides[2])
+    fty = ir_type(dtype)
+    sz = dtype.itemsize
+    c = lambda v: ir.Constant(it, v)  # noqa: E731
+    with for_range(b, bn, name="batch") as bi:
+        def at(buf, off, bstride):
+            e = b.add(ir.Constant(I64, off), b.mul(bi, ir.Constant(I64, bstride)))
+            return b.gep(ptrs[buf], [b.mul(e, ir.Constant(I64, sz))],
+                         source_etype=ir.IntType(8))
+        pa = at(d.lhs, d.lhs_view.offset, d.lhs_view.strides[0])
+        pb = at(d.rhs, d.rhs_view.offset, d.rhs_view.strides[0])
+        pc = at(d.out, 0, m * n)
+        b.call(gemm, [ir.Constant(I32, blas.ROW_MAJOR),
+                      ir.Constant(I32, blas.TRANS if la[0] else blas.NO_TRANS),
+                      ir.Constant(I32, blas.TRANS if lb[0] else blas.NO_TRANS),
+                      c(m), c(n), c(kk), ir.Constant(fty, 1.0), pa, c(la[1]), pb, c(lb[1]),
+                      ir.Constant(fty, 0.0), pc, c(max(n, 1))])
+    b.ret_void()
+    return fn, bufs

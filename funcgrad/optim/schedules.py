@@ -1,0 +1,170 @@
+"""Schedules: functions ``step_count -> value`` (Optax's semantics), written with ``where``
+instead of Python branches so the count may be a traced array under ``jit``.
+
+>>> from funcgrad.optim import schedules
+>>> s = schedules.linear_schedule(1.0, 0.0, transition_steps=10)
+>>> [round(float(s(i)), 2) for i in (0, 5, 10, 20)]
+[1.0, 0.5, 0.0, 0.0]
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Sequence
+
+import numpy as np
+
+import funcgrad.numpy as fnp
+
+__all__ = [
+    "Schedule", "constant_schedule", "piecewise_constant_schedule", "exponential_decay",
+    "polynomial_schedule", "linear_schedule", "cosine_decay_schedule",
+    "warmup_cosine_decay_schedule", "cosine_onecycle_schedule", "one_cycle", "join_schedules",
+]
+
+Schedule = Callable  # (count) -> value
+
+
+def _f(count):
+    return fnp.asarray(count).astype(np.float32)
+
+
+def constant_schedule(value) -> Schedule:
+    """Always ``value``."""
+    return lambda count: fnp.full((), value, np.float32)
+
+
+def piecewise_constant_schedule(init_value, boundaries_and_scales: dict | None = None) -> Schedule:
+    """``init_value`` multiplied by ``scale`` from each ``boundary`` step on.
+
+    >>> s = piecewise_constant_schedule(1.0, {10: 0.1, 20: 0.5})
+    >>> [round(float(s(i)), 3) for i in (0, 10, 25)]
+    [1.0, 0.1, 0.05]
+    """
+    items = sorted((boundaries_and_scales or {}).items())
+
+    def schedule(count):
+        c, v = _f(count), fnp.full((), init_value, np.float32)
+        for boundary, s in items:
+            v = v * fnp.where(c < boundary, 1.0, s)
+        return v
+    return schedule
+
+
+def exponential_decay(init_value, transition_steps: int, decay_rate: float,
+                      transition_begin: int = 0, staircase: bool = False,
+                      end_value: float | None = None) -> Schedule:
+    """``init_value * decay_rate ** ((count - transition_begin) / transition_steps)``.
+
+    >>> float(exponential_decay(1.0, 10, 0.5)(20))
+    0.25
+    """
+    if transition_steps <= 0:
+        raise ValueError("exponential_decay: transition_steps must be positive")
+
+    def schedule(count):
+        p = fnp.maximum(_f(count) - transition_begin, 0.0) / transition_steps
+        if staircase:
+            p = fnp.floor(p)
+        v = init_value * fnp.power(fnp.asarray(decay_rate, np.float32), p)
+        if end_value is not None:
+            v = fnp.maximum(v, end_value) if decay_rate < 1 else fnp.minimum(v, end_value)
+        return v
+    return schedule
+
+
+def polynomial_schedule(init_value, end_value, power, transition_steps: int,
+                        transition_begin: int = 0) -> Schedule:
+    """``(init - end) * (1 - t / transition_steps) ** power + end``, ``t`` clipped to the
+    transition."""
+    def schedule(count):
+        t = fnp.clip(_f(count) - transition_begin, 0.0, float(transition_steps))
+        frac = 1.0 - t / max(1, transition_steps)
+        return (init_value - end_value) * frac ** power + end_value
+    return schedule
+
+
+def linear_schedule(init_value, end_value, transition_steps: int,
+                    transition_begin: int = 0) -> Schedule:
+    """Linear interpolation from ``init_value`` to ``end_value`` over ``transition_steps``."""
+    return polynomial_schedule(init_value, end_value, 1, transition_steps, transition_begin)
+
+
+def cosine_decay_schedule(init_value, decay_steps: int, alpha: float = 0.0,
+                          exponent: float = 1.0) -> Schedule:
+    """``init * ((1 - alpha) * (0.5 (1 + cos(pi t / decay_steps))) ** exponent + alpha)``.
+
+    >>> s = cosine_decay_schedule(1.0, 100)
+    >>> round(float(s(50)), 4), float(s(200))
+    (0.5, 0.0)
+    """
+    if decay_steps <= 0:
+        raise ValueError("cosine_decay_schedule: decay_steps must be positive")
+
+    def schedule(count):
+        t = fnp.minimum(_f(count), float(decay_steps))
+        cosine = 0.5 * (1.0 + fnp.cos(math.pi * t / decay_steps))
+        return init_value * ((1.0 - alpha) * cosine ** exponent + alpha)
+    return schedule
+
+
+def join_schedules(schedules: Sequence[Schedule], boundaries: Sequence[int]) -> Schedule:
+    """Switch to ``schedules[i+1]`` (restarted at 0) at step ``boundaries[i]``.
+
+    >>> s = join_schedules([constant_schedule(1.0), constant_schedule(2.0)], [5])
+    >>> float(s(4)), float(s(5))
+    (1.0, 2.0)
+    """
+    def schedule(count):
+        c = fnp.asarray(count)
+        out = schedules[0](c)
+        for b, s in zip(boundaries, schedules[1:]):
+            out = fnp.where(c < b, out, s(c - b))
+        return out
+    return schedule
+
+
+def warmup_cosine_decay_schedule(init_value, peak_value, warmup_steps: int, decay_steps: int,
+                                 end_value: float = 0.0, exponent: float = 1.0) -> Schedule:
+    """Linear warm-up from ``init_value`` to ``peak_value``, then cosine decay to
+    ``end_value``; ``decay_steps`` counts the warm-up too (as Optax).
+
+    >>> s = warmup_cosine_decay_schedule(0.0, 1.0, warmup_steps=10, decay_steps=110)
+    >>> [round(float(s(i)), 3) for i in (0, 5, 10, 60, 110)]
+    [0.0, 0.5, 1.0, 0.5, 0.0]
+    """
+    alpha = 0.0 if peak_value == 0 else end_value / peak_value
+    return join_schedules(
+        [linear_schedule(init_value, peak_value, warmup_steps),
+         cosine_decay_schedule(peak_value, max(1, decay_steps - warmup_steps), alpha, exponent)],
+        [warmup_steps])
+
+
+def _cos_interp(start, end, pct):
+    return end + (start - end) / 2.0 * (fnp.cos(math.pi * pct) + 1.0)
+
+
+def cosine_onecycle_schedule(transition_steps: int, peak_value, pct_start: float = 0.3,
+                             div_factor: float = 25.0,
+                             final_div_factor: float = 1e4) -> Schedule:
+    """One-cycle (Smith 2018): cosine up from ``peak/div_factor`` to ``peak`` over the first
+    ``pct_start`` of the steps, then cosine down to ``peak/(div_factor*final_div_factor)``.
+
+    >>> s = cosine_onecycle_schedule(100, 1.0)
+    >>> round(float(s(0)), 4), round(float(s(30)), 4), float(s(100)) < 1e-5
+    (0.04, 1.0, True)
+    """
+    start = peak_value / div_factor
+    end = start / final_div_factor
+    up = max(1, int(pct_start * transition_steps))
+    down = max(1, transition_steps - up)
+
+    def schedule(count):
+        c = _f(count)
+        rising = _cos_interp(start, peak_value, fnp.clip(c / up, 0.0, 1.0))
+        falling = _cos_interp(peak_value, end, fnp.clip((c - up) / down, 0.0, 1.0))
+        return fnp.where(c < up, rising, falling)
+    return schedule
+
+
+one_cycle = cosine_onecycle_schedule
