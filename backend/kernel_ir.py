@@ -249,7 +249,8 @@ def _run_dot(d: Dot, bufs) -> None:
 def run_fallback(f: Fallback, bufs) -> None:
     from funcgrad._src import core
 
-    args = [bufs[i] if isinstance(i, int) else i[1] for i in f.inputs]
+    args = [bufs[i].reshape(x.aval.shape) if isinstance(i, int) else i[1]
+            for i, x in zip(f.inputs, f.eqn.inputs)]
     outs = core.impl_rules[f.eqn.primitive](*args, **f.eqn.params)
     outs = outs if f.eqn.primitive.multiple_results else [outs]
     for o, val in zip(f.outputs, outs):

@@ -27,6 +27,8 @@ from funcgrad import numpy  # noqa: F401
 from funcgrad import lax  # noqa: F401
 from funcgrad import random  # noqa: F401
 from funcgrad import debug  # noqa: F401
+from funcgrad import nn, optim, metrics  # noqa: F401,E402
+from funcgrad._src.jit import jit  # noqa: E402
 from funcgrad import scipy  # noqa: F401
 
 __version__ = "0.1.0"

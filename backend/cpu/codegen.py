@@ -255,7 +255,7 @@ def _emit_elementwise(module, program, k, name, bufs, num_threads):
 
     def emit_loops(b, ptrs, lo=None, hi=None):
         ctx = _KernelCtx(b, program, ptrs)
-        with _nest(b, shape, lo, hi) as idx:
+        with _nest(b, shape, lo, hi, vec=True) as idx:
             vals = ctx.body(k, idx, views)
             lin = ctx.linear(idx, out_strides, 0)
             for buf, v in k.stores:
@@ -268,8 +268,8 @@ def _emit_elementwise(module, program, k, name, bufs, num_threads):
 class _nest:
     """Loop nest over ``shape`` with the outermost loop optionally limited to [lo, hi)."""
 
-    def __init__(self, b, shape, lo=None, hi=None):
-        self.b, self.shape, self.lo, self.hi = b, shape, lo, hi
+    def __init__(self, b, shape, lo=None, hi=None, vec=None):
+        self.b, self.shape, self.lo, self.hi, self.vec = b, shape, lo, hi, vec
         self.cms = []
 
     def __enter__(self):
@@ -277,9 +277,9 @@ class _nest:
         for d, n in enumerate(self.shape):
             inner = d == len(self.shape) - 1
             if d == 0 and self.lo is not None:
-                cm = for_range(self.b, self.lo, self.hi, vectorize=True if inner else None)
+                cm = for_range(self.b, self.lo, self.hi, vectorize=self.vec if inner else None)
             else:
-                cm = for_range(self.b, n, vectorize=True if inner else None, name=f"i{d}")
+                cm = for_range(self.b, n, vectorize=self.vec if inner else None, name=f"i{d}")
             self.cms.append(cm)
             idx.append(cm.__enter__())
         return idx
@@ -371,7 +371,7 @@ def _emit_reduction(module, program, k: K.LoopKernel, name, bufs):
                 b.store(_combine(ctx.sc, r.op, b.load(acc), v, odt), acc)
             ctx.store(r.out, ctx.linear(oidx, out_strides[: len(outer)], 0), odt, b.load(acc))
     else:  # initialise the output, then accumulate into it in the input's order
-        with for_range(b, max(out_buf.size, 0), vectorize=True, name="init") as i:
+        with for_range(b, max(out_buf.size, 0), name="init") as i:
             ctx.store(r.out, i, odt, ctx.sc.const(odt, ident))
         with _nest(b, shape) as idx:
             v = _reduced_value(ctx, k, idx, views, odt)

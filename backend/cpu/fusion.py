@@ -333,7 +333,8 @@ def linearize(root: N) -> tuple[tuple, int]:
         memo[id(n)] = keys[key]
         return keys[key]
 
-    return tuple(body), go(root)
+    index = go(root)
+    return tuple(body), index
 
 
 # ---- rules: (fuser, eqn, *input exprs) -> Expr | None (None: fall back) ---------------------

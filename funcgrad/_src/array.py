@@ -300,7 +300,13 @@ def apply_impl(prim, args, params):
     impl = core.impl_rules.get(prim)
     if impl is None:
         raise core.missing_rule("evaluation (impl)", prim)
-    outs = impl(*vals, **params)
+    try:
+        outs = impl(*vals, **params)
+    except (ValueError, IndexError, TypeError):
+        # numpy's message names neither the primitive nor the shapes: let the abstract-eval
+        # rule explain, if it finds the problem
+        core.abstract_eval(prim, *[get_aval(a) for a in args], **params)
+        raise
     weak_in = [a._weak_type if isinstance(a, Array) else
                (isinstance(a, (int, float, complex)) and not isinstance(a, (bool, np.generic)))
                for a in args]

@@ -103,6 +103,9 @@ class _Jitted:
     """What ``jit(f)`` returns: callable, plus ``lower``, ``clear_cache``, ``_cache_size``."""
 
     def __init__(self, fun, static_argnums, static_argnames, donate_argnums, backend, inline):
+        # first: update_wrapper copies fun.__dict__, which for a wrapped jitted function
+        # (grad(jit(f))) holds that function's own _fun/_cache
+        functools.update_wrapper(self, fun, updated=())
         self._fun = fun
         self._backend = backend
         self._inline = inline
@@ -111,7 +114,7 @@ class _Jitted:
         self._static_nums, self._static_names = self._static_sets(static_argnums,
                                                                   static_argnames)
         self._cache: dict[_Signature, _Entry] = {}
-        functools.update_wrapper(self, fun)
+        self._exes: dict = {}  # signature -> (entry, cpu Executable): the top-level fast path
 
     def _static_sets(self, nums, names):
         nums = {nums} if isinstance(nums, int) else set(nums)
@@ -146,21 +149,34 @@ class _Jitted:
         return static, dyn_args, dyn_kw, nums
 
     def _flat_args(self, args, kwargs):
-        static, dyn_args, dyn_kw, nums = self._split(args, kwargs)
-        dyn_pos = [i for i in range(len(args)) if i not in nums]
-        flat, in_tree = [], None
-        leaves_args = [tu.tree_leaves(a) for a in dyn_args]
-        for i, leaves in zip(dyn_pos, leaves_args):
-            flat += [_as_leaf(x, self._arg_name(i)) for x in leaves]
-        for k in sorted(dyn_kw):
-            flat += [_as_leaf(x, f"argument '{k}'") for x in tu.tree_leaves(dyn_kw[k])]
-        in_tree = tu.tree_structure((dyn_args, {k: dyn_kw[k] for k in sorted(dyn_kw)}))
+        if self._static_nums or self._static_names:
+            static, dyn_args, dyn_kw, _ = self._split(args, kwargs)
+        else:
+            static, dyn_args, dyn_kw = (), args, kwargs
+        leaves, in_tree = tu.tree_flatten((dyn_args, dyn_kw))
+        try:
+            flat = [x if type(x) is Array else _as_leaf(x, "an argument") for x in leaves]
+        except TypeError:
+            self._raise_named(args, kwargs)
+            raise
         return flat, in_tree, static
+
+    def _raise_named(self, args, kwargs):
+        """Re-find the first invalid argument, to raise an error that names it."""
+        _, dyn_args, dyn_kw, nums = self._split(args, kwargs)
+        dyn_pos = [i for i in range(len(args)) if i not in nums]
+        for i, a in zip(dyn_pos, dyn_args):
+            for x in tu.tree_leaves(a):
+                _as_leaf(x, self._arg_name(i))
+        for k, a in dyn_kw.items():
+            for x in tu.tree_leaves(a):
+                _as_leaf(x, f"argument '{k}'")
 
     # -- tracing and the cache -----------------------------------------------------------
 
     def _signature_of(self, flat, in_tree, static):
-        avals = tuple(_aval_key(x) for x in flat)
+        avals = tuple((x._value.shape, x._value.dtype, x._weak_type) if type(x) is Array
+                      else _aval_key(x) for x in flat)
         return _Signature(in_tree, avals, static, config.code_key(),
                           _resolve_backend(self._backend))
 
@@ -180,6 +196,7 @@ class _Jitted:
 
         avals = [core.ShapedArray(s, d, w) for s, d, w in sig.avals]
         jaxpr, consts = core.trace_to_jaxpr(flat_fun, avals)
+        jaxpr, consts = _unbroadcast_consts(jaxpr, consts)
         closed = core.close_over_consts(jaxpr)
         entry = _Entry(closed, tuple(consts), store["tree"],
                        tuple(v.aval.weak_type for v in closed.outvars))
@@ -204,9 +221,23 @@ class _Jitted:
     def __call__(self, *args, **kwargs):
         flat, in_tree, static = self._flat_args(args, kwargs)
         sig = self._signature_of(flat, in_tree, static)
-        entry = self._lookup(sig, static)
-        all_args = (*entry.consts, *flat)
-        outs = _call(entry, all_args, self.__name__, sig.backend)
+        fast = self._exes.get(sig)
+        if fast is not None and not any(isinstance(a, Tracer) for a in flat):
+            entry, exe = fast
+            all_args = (*entry.consts, *flat)
+            outs = exe(*[a._value if type(a) is Array else a for a in all_args])
+            outs = [wrap(o, w) for o, w in zip(outs, entry.out_weak)]
+            if config.debug_nans:
+                _check_nans(outs, self.__name__)
+        else:
+            entry = self._lookup(sig, static)
+            all_args = (*entry.consts, *flat)
+            outs = _call(entry, all_args, self.__name__, sig.backend)
+            if sig.backend == "cpu" and not any(isinstance(a, Tracer) for a in all_args):
+                from funcgrad.backend.cpu import executable
+
+                exe = executable.get_executable(entry.jaxpr, self.__name__)
+                self._exes[sig] = (entry, exe)
         return tu.tree_unflatten(entry.out_tree, outs)
 
     def lower(self, *args, **kwargs) -> "Lowered":
@@ -224,6 +255,7 @@ class _Jitted:
 
     def clear_cache(self) -> None:
         self._cache.clear()
+        self._exes.clear()
 
     def _cache_size(self) -> int:
         return len(self._cache)
@@ -238,11 +270,47 @@ def _call(entry: _Entry, all_args, name: str, backend: str):
     # Top level: what EvalTrace would do, without the detour (per-call overhead matters).
     vals = [a._value if isinstance(a, Array) else a for a in all_args]
     outs = jit_impls[backend](*vals, jaxpr=entry.jaxpr, name=name, backend=backend)
+    outs = [wrap(o, w) for o, w in zip(outs, entry.out_weak)]
     if config.debug_nans:
-        for o in outs:
-            if o.dtype.kind in "fc" and np.isnan(o).any():
-                raise FloatingPointError(f"debug_nans: jitted function {name} produced a NaN")
-    return [wrap(o, w) for o, w in zip(outs, entry.out_weak)]
+        _check_nans(outs, name)
+    return outs
+
+
+def _check_nans(outs, name):
+    for o in outs:
+        if o.dtype.kind in "fc" and np.isnan(o._value).any():
+            raise FloatingPointError(f"debug_nans: jitted function {name} produced a NaN")
+
+
+def _unbroadcast_consts(jaxpr: core.Jaxpr, consts):
+    """Constants that are broadcast views (``0.5`` broadcast to x's shape at trace time) become
+    a small constant (or a Literal) plus a ``broadcast_in_dim`` equation: no big constant is
+    kept alive, copied or read by the compiled code."""
+    from funcgrad._src.lax_structural import broadcast_in_dim_p
+
+    constvars, new_consts, pre = [], [], []
+    for v, c in zip(jaxpr.constvars, consts):
+        val = c._value if isinstance(c, Array) else c
+        if not isinstance(val, np.ndarray) or val.size <= 1 or 0 not in val.strides:
+            constvars.append(v)
+            new_consts.append(c)
+            continue
+        keep = tuple(i for i, s in enumerate(val.strides) if s != 0 and val.shape[i] != 1)
+        base = np.array(val[tuple(slice(None) if i in keep else 0 for i in range(val.ndim))])
+        aval = core.ShapedArray(base.shape, base.dtype, v.aval.weak_type)
+        if base.ndim == 0:
+            src = core.Literal(base, aval)
+        else:
+            src = core.Var(aval)
+            constvars.append(src)
+            new_consts.append(wrap(base, v.aval.weak_type))
+        pre.append(core.JaxprEqn(broadcast_in_dim_p, (src,), dict(
+            shape=tuple(val.shape), broadcast_dimensions=keep), (v,)))
+    if not pre:
+        return jaxpr, consts
+    new = core.Jaxpr(tuple(constvars), jaxpr.invars, tuple(pre) + jaxpr.eqns, jaxpr.outvars)
+    core.typecheck_jaxpr(new)
+    return new, new_consts
 
 
 def _as_out(x):

@@ -62,6 +62,9 @@ def binop(name: str, impl, kinds: str = "iufc", out_bool: bool = False):
 
     def wrapper(x, y):
         x, y = same_dtype(name, x, y)
+        ax, ay = get_aval(x), get_aval(y)
+        if ax.shape != ay.shape:   # eager numpy would broadcast silently: lax does not
+            raise shape_err(name, (ax, ay))
         return prim.bind(x, y)
 
     wrapper.__name__ = name
@@ -581,10 +584,13 @@ def _convert_impl(x, new_dtype, weak_type=False):
         info = np.iinfo(new_dtype)
         xr = np.real(x) if x.dtype.kind == "c" else x
         with np.errstate(all="ignore"):
-            # XLA semantics: NaN -> 0, saturate out-of-range values (never wrap)
-            y = np.where(np.isnan(xr), 0, np.clip(np.trunc(xr), info.min, info.max))
-            return np.where(y >= float(info.max), info.max, y.astype(np.float64)).astype(
-                new_dtype) if info.bits == 64 else y.astype(new_dtype)
+            # XLA semantics: NaN -> 0, saturate out-of-range values (never wrap). Work in
+            # float64 (exact for every int32 value); float(info.max) rounds up for 32/64-bit
+            # types in float32/float64, so values at or above it are set to max explicitly.
+            xr = xr.astype(np.float64)
+            y = np.where(np.isnan(xr), 0.0, np.clip(np.trunc(xr), info.min, info.max))
+            return np.where(y >= float(info.max), info.max, y.astype(new_dtype)).astype(
+                new_dtype)
     if x.dtype.kind == "c" and new_dtype.kind != "c":
         x = np.real(x)
     if new_dtype.kind == "b":

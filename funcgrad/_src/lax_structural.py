@@ -376,10 +376,20 @@ def _pad_transpose(ct, x, padval, padding_config):
 def _pad_batch(vals, dims, axis_size, padding_config):
     x, padval = vals
     xd, pd = dims
-    if pd is not None:
-        raise NotImplementedError("vmap of pad over a batched padding value")
-    cfg = padding_config[:xd] + ((0, 0, 0),) + padding_config[xd:]
-    return pad_p.bind(x, padval, padding_config=cfg), xd
+    if pd is None:
+        cfg = padding_config[:xd] + ((0, 0, 0),) + padding_config[xd:]
+        return pad_p.bind(x, padval, padding_config=cfg), xd
+    # a batched padding value: pad with zero, then select the value where nothing was copied
+    x = batching.bdim_at_front(x, xd, axis_size)
+    cfg = ((0, 0, 0),) + padding_config
+    dt = get_aval(x).dtype
+    padded = pad_p.bind(x, zeros((), dt), padding_config=cfg)
+    inside = pad_p.bind(full(get_aval(x).shape, True, dtypes.bool_), full((), False,
+                                                                          dtypes.bool_),
+                        padding_config=cfg)
+    shape = get_aval(padded).shape
+    vals_b = broadcast_in_dim(batching.bdim_at_front(padval, pd, axis_size), shape, (0,))
+    return select_n_p.bind(inside, vals_b, padded), 0
 
 
 ad.deflinear(pad_p, _pad_transpose)

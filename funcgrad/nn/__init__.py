@@ -10,24 +10,55 @@ needs an explicit ``key`` to build, and is batched with ``fg.vmap``. See docs/mo
 """
 
 try:  # activations (relu, softmax, ...) are written in parallel in funcgrad._src.nn_functions
-    from funcgrad._src.nn_functions import *  # noqa: F401,F403
+    from funcgrad._src.nn_functions import *
 except ImportError:  # pragma: no cover
     pass
 
 from funcgrad.nn import initializers, losses  # noqa: F401
 from funcgrad.nn._attention import (  # noqa: F401
-    MultiheadAttention, dot_product_attention, make_causal_mask,
+    MultiheadAttention,
+    dot_product_attention,
+    make_causal_mask,
 )
 from funcgrad.nn._conv import (  # noqa: F401
-    AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, Conv, Conv1d, Conv2d, Conv3d, ConvTranspose,
-    ConvTranspose1d, ConvTranspose2d, MaxPool1d, MaxPool2d,
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    Conv,
+    Conv1d,
+    Conv2d,
+    Conv3d,
+    ConvTranspose,
+    ConvTranspose1d,
+    ConvTranspose2d,
+    MaxPool1d,
+    MaxPool2d,
 )
 from funcgrad.nn._layers import (  # noqa: F401
-    MLP, Dropout, Embedding, Flatten, Identity, Lambda, Linear, Residual, Sequential,
+    MLP,
+    Dropout,
+    Embedding,
+    Flatten,
+    Identity,
+    Lambda,
+    Linear,
+    Residual,
+    Sequential,
 )
 from funcgrad.nn._module import (  # noqa: F401
-    Module, combine, count_params, field, filter, inference_mode, is_array, is_inexact_array,
-    partition, static_field, train_mode, tree_at, tree_pformat,
+    Module,
+    combine,
+    count_params,
+    field,
+    filter,
+    inference_mode,
+    is_array,
+    is_inexact_array,
+    partition,
+    static_field,
+    train_mode,
+    tree_at,
+    tree_pformat,
 )
 from funcgrad.nn._norm import BatchNorm, BatchNormState, GroupNorm, LayerNorm, RMSNorm  # noqa: F401
 from funcgrad.nn._recurrent import RNN, GRUCell, LSTMCell, RNNCell  # noqa: F401

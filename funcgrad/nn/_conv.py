@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -18,9 +19,20 @@ from funcgrad import random as fr
 from funcgrad.nn._layers import _default_bias_init, default_kernel_init
 from funcgrad.nn._module import Module, static_field
 
-__all__ = ["Conv", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose", "ConvTranspose1d",
-           "ConvTranspose2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d",
-           "AdaptiveAvgPool2d"]
+__all__ = [
+    "AdaptiveAvgPool2d",
+    "AvgPool1d",
+    "AvgPool2d",
+    "Conv",
+    "Conv1d",
+    "Conv2d",
+    "Conv3d",
+    "ConvTranspose",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "MaxPool1d",
+    "MaxPool2d",
+]
 
 
 def _tuple(v, n: int, what: str) -> tuple:
@@ -202,7 +214,7 @@ class ConvTranspose2d(ConvTranspose):
         super().__init__(2, in_channels, out_channels, kernel_size, *args, key=key, **kwargs)
 
 
-# ---- pooling --------------------------------------------------------------------------------------
+# ---- pooling ------------------------------------------------------------------------------------
 
 def _windows(x, kernel, stride, out_sp):
     """The strided slices of ``x`` (C, *spatial), one per offset in the window."""
@@ -238,8 +250,9 @@ class _Pool(Module):
 
     def _check(self, x):
         if fnp.ndim(x) != self.num_spatial_dims + 1:
-            raise ValueError(f"{type(self).__name__} expects one example (C, {self.num_spatial_dims}"
-                             f" spatial dims) but got shape {tuple(fnp.shape(x))}; for a batch "
+            n = self.num_spatial_dims
+            raise ValueError(f"{type(self).__name__} expects one example (C, {n} spatial dims)"
+                             f" but got shape {tuple(fnp.shape(x))}; for a batch "
                              f"use fg.vmap(layer)(x).")
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import math
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -13,8 +15,17 @@ from funcgrad._src.array import get_aval
 from funcgrad.nn import initializers as init
 from funcgrad.nn._module import Module, static_field
 
-__all__ = ["Linear", "MLP", "Sequential", "Residual", "Identity", "Lambda", "Flatten",
-           "Dropout", "Embedding"]
+__all__ = [
+    "MLP",
+    "Dropout",
+    "Embedding",
+    "Flatten",
+    "Identity",
+    "Lambda",
+    "Linear",
+    "Residual",
+    "Sequential",
+]
 
 
 def _relu(x):
@@ -182,7 +193,7 @@ class MLP(Module):
         keys = fr.split(key, depth + 1)
         self.layers = tuple(
             Linear(a, b, use_bias if i < depth else use_final_bias, key=keys[i], dtype=dtype)
-            for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])))
+            for i, (a, b) in enumerate(itertools.pairwise(sizes)))
         self.activation, self.final_activation = activation, final_activation
         self.dropout = Dropout(dropout_p) if dropout_p else None
 
@@ -225,6 +236,9 @@ class Dropout(Module):
         return fnp.where(keep, x / (1.0 - self.p), fnp.zeros_like(x))
 
 
+_embedding_init = init.normal(1.0)
+
+
 class Embedding(Module):
     """A lookup table: integer index (or array of indices) -> rows of ``weight``.
 
@@ -241,7 +255,7 @@ class Embedding(Module):
     embedding_size: int = static_field()
 
     def __init__(self, num_embeddings: int, embedding_size: int, *, key, dtype=np.float32,
-                 weight_init: Callable = init.normal(1.0)):
+                 weight_init: Callable = _embedding_init):
         self.weight = weight_init(key, (num_embeddings, embedding_size), dtype)
         self.num_embeddings, self.embedding_size = num_embeddings, embedding_size
 

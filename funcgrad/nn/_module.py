@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -17,8 +18,19 @@ from funcgrad._src.array import Array, get_aval
 from funcgrad._src.core import Tracer
 
 __all__ = [
-    "Module", "static_field", "field", "is_array", "is_inexact_array", "filter", "partition",
-    "combine", "tree_at", "count_params", "inference_mode", "train_mode", "tree_pformat",
+    "Module",
+    "combine",
+    "count_params",
+    "field",
+    "filter",
+    "inference_mode",
+    "is_array",
+    "is_inexact_array",
+    "partition",
+    "static_field",
+    "train_mode",
+    "tree_at",
+    "tree_pformat",
 ]
 
 
@@ -211,7 +223,7 @@ def filter(tree, filter_spec: Any = is_array, inverse: bool = False, replace: An
     >>> fg.nn.filter({"w": fg.numpy.ones(2), "act": "relu"})
     {'act': None, 'w': Array([1., 1.], dtype=float32)}
     """
-    none_leaf = lambda x: x is None  # noqa: E731
+    none_leaf = lambda x: x is None
     leaves, td = tu.tree_flatten(tree, is_leaf=none_leaf)
     keep = tu.tree_leaves(_mask(tree, filter_spec), is_leaf=none_leaf)
     return tu.tree_unflatten(td, [x if bool(k) != inverse else replace
@@ -234,8 +246,8 @@ def partition(tree, filter_spec: Any = is_array, replace: Any = None):
 
 def combine(*trees):
     """Merge trees of the same structure, taking the first non-None leaf at each position."""
-    none_leaf = lambda x: x is None  # noqa: E731
-    first = lambda *xs: next((x for x in xs if x is not None), None)  # noqa: E731
+    none_leaf = lambda x: x is None
+    first = lambda *xs: next((x for x in xs if x is not None), None)
     return tu.tree_map(first, *trees, is_leaf=none_leaf)
 
 
@@ -310,7 +322,7 @@ def tree_at(where: Callable, pytree, replace: Any = _NOTHING, replace_fn: Callab
     """
     if (replace is _NOTHING) == (replace_fn is _NOTHING):
         raise ValueError("tree_at: give exactly one of replace= or replace_fn=")
-    leaf_pred = lambda x: x is None or (is_leaf is not None and is_leaf(x))  # noqa: E731
+    leaf_pred = lambda x: x is None or (is_leaf is not None and is_leaf(x))
     leaves, td = tu.tree_flatten(pytree, is_leaf=leaf_pred)
     marked = tu.tree_unflatten(td, [_Marker(i) for i in range(len(leaves))])
     nodes = where(marked)
@@ -329,7 +341,7 @@ def tree_at(where: Callable, pytree, replace: Any = _NOTHING, replace_fn: Callab
                              f"{len(values)} entries")
         fns = [lambda _, v=v: v for v in values]
     else:
-        orig = lambda n: _rebuild(n, {}, leaves)  # noqa: E731
+        orig = lambda n: _rebuild(n, {}, leaves)
         fns = [lambda n: replace_fn(orig(n))] * len(nodes)
     targets = {id(n): f for n, f in zip(nodes, fns)}
     return _rebuild(marked, targets, leaves)

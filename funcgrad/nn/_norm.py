@@ -7,7 +7,7 @@ statistics are an explicit state pytree: ``y, state = bn(x, state)`` (see docs/m
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -15,7 +15,7 @@ import funcgrad.numpy as fnp
 from funcgrad._src.api import stop_gradient
 from funcgrad.nn._module import Module, static_field
 
-__all__ = ["LayerNorm", "GroupNorm", "RMSNorm", "BatchNorm", "BatchNormState"]
+__all__ = ["BatchNorm", "BatchNormState", "GroupNorm", "LayerNorm", "RMSNorm"]
 
 
 def _shape(s) -> tuple:

@@ -12,14 +12,14 @@ from funcgrad import lax
 from funcgrad import random as fr
 from funcgrad.nn._module import Module, static_field
 
-__all__ = ["RNNCell", "LSTMCell", "GRUCell", "RNN"]
+__all__ = ["RNN", "GRUCell", "LSTMCell", "RNNCell"]
 
 
 def _params(key, n_gates, input_size, hidden_size, use_bias, dtype):
     """PyTorch's init: every weight and bias ``U(+-1/sqrt(hidden_size))``."""
     lim = 1.0 / math.sqrt(hidden_size)
     k1, k2, k3 = fr.split(key, 3)
-    u = lambda k, shape: fr.uniform(k, shape, dtype, -lim, lim)  # noqa: E731
+    u = lambda k, shape: fr.uniform(k, shape, dtype, -lim, lim)
     g = n_gates * hidden_size
     bias = u(k3, (g,)) if use_bias else None
     return u(k1, (g, input_size)), u(k2, (g, hidden_size)), bias

@@ -8,7 +8,8 @@ inside, the per-example layers (convolutions, pooling, the head) are vmapped. Wi
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import funcgrad.numpy as fnp
 from funcgrad import random as fr

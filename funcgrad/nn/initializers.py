@@ -20,7 +20,7 @@ prod(shape[2:])``. A 1-d shape has ``fan_in = fan_out = shape[0]``. Pass ``in_ax
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -28,10 +28,26 @@ import funcgrad.numpy as fnp
 from funcgrad import random as fr
 
 __all__ = [
-    "Initializer", "zeros", "ones", "constant", "normal", "uniform", "truncated_normal",
-    "variance_scaling", "glorot_uniform", "glorot_normal", "xavier_uniform", "xavier_normal",
-    "he_uniform", "he_normal", "kaiming_uniform", "kaiming_normal", "lecun_uniform",
-    "lecun_normal", "orthogonal", "compute_fans",
+    "Initializer",
+    "compute_fans",
+    "constant",
+    "glorot_normal",
+    "glorot_uniform",
+    "he_normal",
+    "he_uniform",
+    "kaiming_normal",
+    "kaiming_uniform",
+    "lecun_normal",
+    "lecun_uniform",
+    "normal",
+    "ones",
+    "orthogonal",
+    "truncated_normal",
+    "uniform",
+    "variance_scaling",
+    "xavier_normal",
+    "xavier_uniform",
+    "zeros",
 ]
 
 Initializer = Callable  # (key, shape, dtype) -> array

@@ -18,9 +18,20 @@ import funcgrad.numpy as fnp
 from funcgrad._src.api import stop_gradient
 
 __all__ = [
-    "softmax_cross_entropy", "cross_entropy", "binary_cross_entropy_with_logits",
-    "sigmoid_binary_cross_entropy", "nll_loss", "mse_loss", "l2_loss", "l1_loss", "huber_loss",
-    "kl_divergence", "hinge_loss", "multiclass_hinge_loss", "log_softmax", "reduce_loss",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "hinge_loss",
+    "huber_loss",
+    "kl_divergence",
+    "l1_loss",
+    "l2_loss",
+    "log_softmax",
+    "mse_loss",
+    "multiclass_hinge_loss",
+    "nll_loss",
+    "reduce_loss",
+    "sigmoid_binary_cross_entropy",
+    "softmax_cross_entropy",
 ]
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -67,7 +78,8 @@ def _targets(logits, labels, axis, label_smoothing):
         if fnp.ndim(labels) != fnp.ndim(logits) - 1:
             raise ValueError(f"integer labels need shape {_drop(fnp.shape(logits), axis)} for "
                              f"logits {tuple(fnp.shape(logits))}, got {tuple(fnp.shape(labels))}")
-        classes = fnp.arange(n).reshape((n,) + (1,) * (fnp.ndim(logits) - 1 - axis % fnp.ndim(logits)))
+        trailing = fnp.ndim(logits) - 1 - axis % fnp.ndim(logits)
+        classes = fnp.arange(n).reshape((n,) + (1,) * trailing)
         labels = (fnp.expand_dims(labels, axis) == classes).astype(logits.dtype)
     elif tuple(fnp.shape(labels)) != tuple(fnp.shape(logits)):
         raise ValueError(f"probability/one-hot labels must have the logits' shape "

@@ -18,11 +18,18 @@ from __future__ import annotations
 
 from funcgrad.optim._base import GradientTransformation, chain, identity
 from funcgrad.optim._transforms import (
-    add_decayed_weights, scale_by_adam, scale_by_learning_rate, scale_by_lion, scale_by_rms,
-    scale_by_rss, scale_by_stddev, scale_by_trust_ratio, trace,
+    add_decayed_weights,
+    scale_by_adam,
+    scale_by_learning_rate,
+    scale_by_lion,
+    scale_by_rms,
+    scale_by_rss,
+    scale_by_stddev,
+    scale_by_trust_ratio,
+    trace,
 )
 
-__all__ = ["sgd", "adam", "adamw", "nadam", "rmsprop", "adagrad", "lion", "lamb"]
+__all__ = ["adagrad", "adam", "adamw", "lamb", "lion", "nadam", "rmsprop", "sgd"]
 
 
 def sgd(learning_rate, momentum=None, nesterov: bool = False) -> GradientTransformation:

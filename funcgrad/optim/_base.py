@@ -6,13 +6,22 @@ states are NamedTuples (pytrees you can print, save and pass through ``jit``).
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import funcgrad.numpy as fnp
 from funcgrad import tree_util as tu
 
-__all__ = ["GradientTransformation", "EmptyState", "chain", "apply_updates", "identity",
-           "set_to_zero", "stateless", "ChainState"]
+__all__ = [
+    "ChainState",
+    "EmptyState",
+    "GradientTransformation",
+    "apply_updates",
+    "chain",
+    "identity",
+    "set_to_zero",
+    "stateless",
+]
 
 
 class GradientTransformation(NamedTuple):

@@ -8,7 +8,8 @@ them from the state without recompiling.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -19,13 +20,37 @@ from funcgrad._src.core import Tracer
 from funcgrad.optim._base import GradientTransformation, stateless
 
 __all__ = [
-    "scale", "scale_by_schedule", "scale_by_learning_rate", "trace", "scale_by_adam",
-    "scale_by_rms", "scale_by_stddev", "scale_by_rss", "scale_by_lion", "scale_by_trust_ratio",
-    "add_decayed_weights", "clip", "clip_by_global_norm", "global_norm", "masked",
-    "multi_transform", "MultiSteps", "apply_if_finite", "inject_hyperparams",
-    "ScaleByScheduleState", "TraceState", "ScaleByAdamState", "ScaleByRmsState",
-    "ScaleByRStdDevState", "ScaleByRssState", "ScaleByLionState", "MaskedState",
-    "MultiTransformState", "MultiStepsState", "ApplyIfFiniteState", "InjectHyperparamsState",
+    "ApplyIfFiniteState",
+    "InjectHyperparamsState",
+    "MaskedState",
+    "MultiSteps",
+    "MultiStepsState",
+    "MultiTransformState",
+    "ScaleByAdamState",
+    "ScaleByLionState",
+    "ScaleByRStdDevState",
+    "ScaleByRmsState",
+    "ScaleByRssState",
+    "ScaleByScheduleState",
+    "TraceState",
+    "add_decayed_weights",
+    "apply_if_finite",
+    "clip",
+    "clip_by_global_norm",
+    "global_norm",
+    "inject_hyperparams",
+    "masked",
+    "multi_transform",
+    "scale",
+    "scale_by_adam",
+    "scale_by_learning_rate",
+    "scale_by_lion",
+    "scale_by_rms",
+    "scale_by_rss",
+    "scale_by_schedule",
+    "scale_by_stddev",
+    "scale_by_trust_ratio",
+    "trace",
 ]
 
 _tm = tu.tree_map
@@ -70,7 +95,7 @@ def scale_by_learning_rate(learning_rate, flip_sign: bool = True) -> GradientTra
     return scale(m * learning_rate)
 
 
-# ---- momentum and adaptive moments ----------------------------------------------------------------
+# ---- momentum and adaptive moments --------------------------------------------------------------
 
 class TraceState(NamedTuple):
     trace: Any
@@ -350,7 +375,7 @@ def multi_transform(transforms: dict, param_labels) -> GradientTransformation:
     return GradientTransformation(init, update)
 
 
-# ---- gradient accumulation and skipping -----------------------------------------------------------
+# ---- gradient accumulation and skipping ---------------------------------------------------------
 
 class MultiStepsState(NamedTuple):
     mini_step: Any

@@ -10,16 +10,24 @@ instead of Python branches so the count may be a traced array under ``jit``.
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 import funcgrad.numpy as fnp
 
 __all__ = [
-    "Schedule", "constant_schedule", "piecewise_constant_schedule", "exponential_decay",
-    "polynomial_schedule", "linear_schedule", "cosine_decay_schedule",
-    "warmup_cosine_decay_schedule", "cosine_onecycle_schedule", "one_cycle", "join_schedules",
+    "Schedule",
+    "constant_schedule",
+    "cosine_decay_schedule",
+    "cosine_onecycle_schedule",
+    "exponential_decay",
+    "join_schedules",
+    "linear_schedule",
+    "one_cycle",
+    "piecewise_constant_schedule",
+    "polynomial_schedule",
+    "warmup_cosine_decay_schedule",
 ]
 
 Schedule = Callable  # (count) -> value

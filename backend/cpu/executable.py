@@ -1,0 +1,255 @@
+"""The CPU runtime: jaxpr -> passes -> kernel program -> LLVM -> machine code, and the call.
+
+``get_executable(jaxpr, name)`` compiles once per jaxpr (cached weakly on the jaxpr object).
+An ``Executable`` validates its inputs (shape, dtype, C-contiguity) before any native code
+runs, allocates the outputs with ``np.empty``, reuses one workspace for the temporaries, and
+calls the native entry points (one when the program has no fallback step). If anything in the
+compiler fails, the whole jaxpr runs with the numpy ``impl_rules`` and the report says why.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import threading
+import time
+import weakref
+
+import numpy as np
+
+from funcgrad._src import core
+from funcgrad.backend import kernel_ir as K
+from funcgrad.config import config
+
+from . import codegen, engine, fusion, passes, scalar
+from . import blas
+
+logger = logging.getLogger("funcgrad.jit")
+_ENTRY = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
+_cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_dump_counter = [0]
+STRICT = False  # tests set this: compiler errors raise instead of falling back
+
+
+def get_executable(jaxpr: core.Jaxpr, name: str = "fn") -> "Executable":
+    key = (config.num_threads,)
+    per = _cache.setdefault(jaxpr, {})
+    exe = per.get(key)
+    if exe is None:
+        exe = per[key] = Executable(jaxpr, name)
+    return exe
+
+
+def _num_threads() -> int:
+    return config.num_threads or os.cpu_count() or 1
+
+
+def _can_dot(dtype) -> bool:
+    return np.dtype(dtype) in (np.dtype(np.float32), np.dtype(np.float64))
+
+
+class Executable:
+    """A compiled jaxpr. Call it with numpy arrays (consts first, as the jaxpr's invars)."""
+
+    def __init__(self, jaxpr: core.Jaxpr, name: str):
+        self.name = "".join(c if c.isalnum() or c == "_" else "_" for c in name) or "fn"
+        self.jaxpr = jaxpr
+        self.in_specs = [(v.aval.shape, np.dtype(v.aval.dtype)) for v in jaxpr.invars]
+        self.out_specs = [(tuple(v.aval.shape), np.dtype(v.aval.dtype)) for v in jaxpr.outvars]
+        self.timings: dict = {}
+        self.error: str | None = None
+        self.program = self.emitted = self.compiled = None
+        self.opt_jaxpr = jaxpr
+        self._ws, self._ws_lock = None, threading.Lock()
+        try:
+            self._build()
+        except Exception as e:  # never let the compiler break a program: evaluate instead
+            if STRICT:
+                raise
+            self.error = f"{type(e).__name__}: {e}"
+            logger.warning("jit: compiling %s failed, running it with numpy instead (%s)",
+                           self.name, self.error)
+        self._report()
+
+    # -- building ------------------------------------------------------------------------------
+
+    def _timed(self, what, fn, *args, **kw):
+        t0 = time.perf_counter()
+        out = fn(*args, **kw)
+        self.timings[what] = (time.perf_counter() - t0) * 1e3
+        return out
+
+    def _build(self) -> None:
+        self.opt_jaxpr = self._timed("passes", passes.optimize, self.jaxpr)
+        self.program = self._timed("fusion", fusion.fuse, self.opt_jaxpr, self.name,
+                                   scalar.can_emit, scalar.dtype_ok, _can_dot)
+        self.emitted = self._timed("codegen", codegen.emit_program, self.program,
+                                   _num_threads())
+        self.llvm_ir = str(self.emitted.module)
+        self.compiled = self._timed("llvm", engine.compile_module, self.llvm_ir, name=self.name)
+        self._entries = []
+        for kind, what in self.emitted.entries:
+            if kind == "fallback":
+                self._entries.append(("fallback", self.program.steps[what]))
+            else:
+                fn = _ENTRY(self.compiled.address(kind))
+                self._entries.append(("native", fn))
+        self._tmp_offsets = self.emitted.offsets
+        self._peak = self.emitted.peak
+        self._simple = len(self._entries) == 1 and self._entries[0][0] == "native"
+        self._in_t = ctypes.c_void_p * max(len(self.in_specs), 1)
+        self._out_t = ctypes.c_void_p * max(len(self.out_specs), 1)
+
+    # -- calling -------------------------------------------------------------------------------
+
+    def _check(self, args) -> list:
+        """Inputs as C-contiguous arrays of the compiled shapes and dtypes (or TypeError)."""
+        if len(args) != len(self.in_specs):
+            raise TypeError(f"{self.name}: expected {len(self.in_specs)} arrays, got {len(args)}")
+        out = []
+        for i, (x, (shape, dtype)) in enumerate(zip(args, self.in_specs)):
+            a = x if type(x) is np.ndarray else np.asarray(x)
+            if a.shape != shape or a.dtype != dtype:
+                raise TypeError(f"{self.name}: input {i} is {a.dtype.name}{list(a.shape)}, but "
+                                f"the code was compiled for {dtype.name}{list(shape)}")
+            out.append(a if a.flags.c_contiguous else np.ascontiguousarray(a))
+        return out
+
+    def __call__(self, *args) -> list:
+        arrs = self._check(args)
+        if self.compiled is None:
+            return self._evaluate(arrs)
+        outs = [np.empty(s, d) for s, d in self.out_specs]
+        in_ptrs = self._in_t(*[a.ctypes.data for a in arrs])
+        out_ptrs = self._out_t(*[o.ctypes.data for o in outs])
+        if self._simple and not self._peak:
+            self._entries[0][1](in_ptrs, out_ptrs, None)
+            return outs
+        locked = self._ws_lock.acquire(blocking=False)
+        try:
+            ws = self._workspace(locked)
+            wsp = ws.ctypes.data if ws is not None else None
+            if self._simple:
+                self._entries[0][1](in_ptrs, out_ptrs, wsp)
+            else:
+                self._run_steps(arrs, outs, ws, in_ptrs, out_ptrs, wsp)
+        finally:
+            if locked:
+                self._ws_lock.release()
+        return outs
+
+    def _workspace(self, reuse: bool):
+        if not self._peak:
+            return None
+        if reuse and self._ws is not None:
+            return self._ws
+        raw = np.empty(self._peak + 64, np.uint8)
+        ws = raw[(-raw.ctypes.data) % 64:][: self._peak]
+        if reuse:
+            self._ws = ws
+        return ws
+
+    def _run_steps(self, arrs, outs, ws, in_ptrs, out_ptrs, wsp) -> None:
+        views = self._buffer_views(arrs, outs, ws)
+        for kind, what in self._entries:
+            if kind == "native":
+                what(in_ptrs, out_ptrs, wsp)
+            else:
+                K.run_fallback(what, views)
+
+    def _buffer_views(self, arrs, outs, ws) -> dict:
+        views = {}
+        for b in self.program.buffers:
+            if b.kind == "in":
+                views[b.id] = arrs[b.index]
+            elif b.kind == "out":
+                views[b.id] = outs[b.index]
+            elif b.id in self._tmp_offsets:
+                off = self._tmp_offsets[b.id]
+                views[b.id] = ws[off: off + b.nbytes].view(b.dtype).reshape(b.shape)
+        return views
+
+    def _evaluate(self, arrs) -> list:
+        from funcgrad._src.array import wrap
+
+        outs = core.eval_jaxpr(self.jaxpr, [], [wrap(a) for a in arrs])
+        return [np.asarray(core.eval_hooks["to_numpy"](o)).astype(d, copy=False).reshape(s)
+                for o, (s, d) in zip(outs, self.out_specs)]
+
+    # -- inspection ------------------------------------------------------------------------------
+
+    def fallbacks(self) -> list[str]:
+        if self.compiled is None:
+            return [f"whole function ({self.error})"]
+        return [f"{s.eqn.primitive.name}: {s.reason}" for s in self.program.steps
+                if isinstance(s, K.Fallback)]
+
+    def as_text(self, stage: str) -> str:
+        if stage == "ir-opt":
+            return str(self.opt_jaxpr)
+        if self.compiled is None:
+            return f"# {self.name} runs with the numpy evaluator: {self.error}\n{self.jaxpr}"
+        if stage == "kernels":
+            return K.program_str(self.program)
+        if stage == "llvm":
+            return self.llvm_ir
+        if stage == "llvm-opt":
+            return self.compiled.ir_opt
+        if stage == "asm":
+            return self.compiled.asm
+        raise ValueError(f"unknown stage {stage!r}: use 'ir', 'ir-opt', 'kernels', 'llvm', "
+                         f"'llvm-opt' or 'asm'")
+
+    def memory_report(self) -> dict:
+        nbytes = lambda specs: sum(int(np.prod(s, dtype=np.int64)) * d.itemsize  # noqa: E731
+                                   for s, d in specs)
+        return {"peak": getattr(self, "_peak", 0), "inputs": nbytes(self.in_specs),
+                "outputs": nbytes(self.out_specs)}
+
+    def _report(self) -> None:
+        if config.dump_dir:
+            self._dump(config.dump_dir)
+        if config.compile_report:
+            print(self.report())
+        if config.log_compiles:
+            logger.warning("jit: compiled %s (%s)", self.name, _fmt_times(self.timings))
+
+    def report(self) -> str:
+        from funcgrad._src import jit as _jit
+
+        trace = _jit.trace_ms(self.jaxpr)
+        steps = self.program.steps if self.program else ()
+        nk = sum(isinstance(s, K.LoopKernel) for s in steps)
+        nd = sum(isinstance(s, K.Dot) for s in steps)
+        lines = [f"[funcgrad.jit] {self.name}: "
+                 + (f"trace {trace:.1f} ms, " if trace is not None else "")
+                 + _fmt_times(self.timings),
+                 f"  {len(self.jaxpr.eqns)} equations -> {len(self.opt_jaxpr.eqns)} after "
+                 f"passes -> {nk} loop kernels, {nd} BLAS calls "
+                 f"({'OpenBLAS' if blas.blas_available() else 'generated gemm'}), "
+                 f"workspace {getattr(self, '_peak', 0)} bytes"]
+        fb = self.fallbacks()
+        lines.append(f"  fallbacks (numpy): {', '.join(fb) if fb else 'none'}")
+        return "\n".join(lines)
+
+    def _dump(self, folder: str) -> None:
+        os.makedirs(folder, exist_ok=True)
+        _dump_counter[0] += 1
+        stem = os.path.join(folder, f"{_dump_counter[0]:03d}_{self.name}")
+        stages = ["ir-opt", "kernels", "llvm", "llvm-opt", "asm"]
+        with open(stem + ".ir.txt", "w") as f:
+            f.write(str(self.jaxpr) + "\n")
+        for st in stages:
+            try:
+                text = self.as_text(st)
+            except Exception as e:  # a dump must not break compilation
+                text = f"# {st} unavailable: {e}"
+            with open(f"{stem}.{st}.txt", "w") as f:
+                f.write(text + "\n")
+        with open(stem + ".report.txt", "w") as f:
+            f.write(self.report() + "\n")
+
+
+def _fmt_times(t: dict) -> str:
+    return ", ".join(f"{k} {v:.1f} ms" for k, v in t.items())

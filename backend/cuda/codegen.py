@@ -1,0 +1,569 @@
+"""kernel_ir ``Program`` -> one NVPTX LLVM module: one ``.entry`` kernel per step.
+
+- ``LoopKernel`` without a reduction: a grid-stride loop over the flattened iteration space;
+  each load's address is ``offset + sum(index[d] * strides[d])`` (a contiguous view reads at
+  the flat index directly); the body goes through the shared scalar rule table
+  (``backend/scalar_rules.py``, VMATH for transcendental functions).
+- ``LoopKernel`` with a reduction: one block per output element (threads stride over the
+  reduced elements, then warp shuffles and shared memory), or one thread per output element when
+  the reduced extent is small or the kept innermost dimension makes that the coalesced choice.
+- ``Dot``: a 64x64x16 shared-memory tiled matmul (4x4 outputs per thread) for float32/64 and
+  ints; ``mma.sync.m16n8k16`` tensor-core tiles (float32 accumulation) for float16.
+- ``Fallback``: not runnable on the GPU: ``CudaUnsupportedError`` names the primitive.
+
+Shapes are static, so sizes and strides are constants in the code; every kernel takes only the
+pointers of the buffers it touches (``Launch.buffers``). See docs/gpu.md.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+
+import numpy as np
+from funcgrad.backend import kernel_ir as K
+from funcgrad.backend import scalar_rules as S
+from llvmlite import ir
+
+from . import ptx
+from .ptx import i32, i64
+
+BLOCK = 256  # threads per block of elementwise and reduction kernels
+MAX_BLOCKS = 8192  # grid-stride loops cover the rest
+TILE_M = TILE_N = 64  # Dot: block tile; 16x16 threads, 4x4 outputs each
+TILE_K = 16
+F16 = np.dtype("float16")
+
+
+class CudaUnsupportedError(NotImplementedError):
+    """A program step the CUDA backend cannot run (it never falls back to the CPU)."""
+
+
+@dataclass(frozen=True)
+class Launch:
+    """How to launch one kernel: its name, the buffer ids passed as its pointer arguments, and
+    the launch shape (``grid`` with a 0 means: nothing to do, skip the launch)."""
+
+    name: str
+    step: int
+    kind: str  # "elementwise" | "reduce_block" | "reduce_thread" | "dot_tiled" | "dot_mma"
+    buffers: tuple
+    grid: tuple
+    block: tuple
+
+    @property
+    def signature(self) -> tuple:
+        return ("ptr",) * len(self.buffers)
+
+
+def cdiv(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def _prod(xs) -> int:
+    return int(np.prod(xs, dtype=np.int64))
+
+
+# ---- what the fusion pass may hand us -------------------------------------------------------------
+
+
+def dtype_ok(dtype) -> bool:
+    return S.dtype_ok(dtype)
+
+
+def can_dot(dtype) -> bool:
+    return S.dtype_ok(dtype) and np.dtype(dtype).kind in "iuf"
+
+
+def check_supported(program: K.Program) -> None:
+    """Raise ``CudaUnsupportedError`` for the first step that cannot run on the GPU."""
+    for i, step in enumerate(program.steps):
+        if isinstance(step, K.Fallback):
+            prim = step.eqn.primitive.name
+            raise CudaUnsupportedError(
+                f"the CUDA backend cannot compile primitive '{prim}' (step {i} of program "
+                f"{program.name!r}: {step.reason}). funcgrad never runs part of a CUDA program "
+                f"on the CPU; use jit(f, backend='cpu') for this function, or compute '{prim}' "
+                f"outside the CUDA-jitted function.")
+
+
+# ---- the program ----------------------------------------------------------------------------------
+
+
+def kernel_name(program: K.Program, step: int) -> str:
+    return re.sub(r"\W", "_", f"fg_{program.name}_{step}")
+
+
+def emit_program(program: K.Program, module: ir.Module | None = None,
+                 arch: str = ptx.DEFAULT_ARCH) -> tuple[ir.Module, list[Launch]]:
+    """Add one kernel per step of ``program`` to ``module`` (a new one by default)."""
+    check_supported(program)
+    module = module if module is not None else ptx.new_kernel_module(program.name, arch)
+    launches = [EMIT_STEP[type(step)](module, program, step, i)
+                for i, step in enumerate(program.steps)]
+    return module, launches
+
+
+def _new_kernel(module, program, step_index, buf_ids, written):
+    name = kernel_name(program, step_index)
+    fn, b = ptx.new_kernel(module, name, [ptx.ptr] * len(buf_ids), [f"b{i}" for i in buf_ids])
+    for arg in fn.args:
+        arg.add_attribute("noalias")  # buffers of a program never alias
+    return name, b, _Pointers(zip(buf_ids, fn.args), readonly=set(buf_ids) - set(written))
+
+
+class _Pointers(dict):
+    """buffer id -> kernel argument; ``readonly``: the buffers this kernel never writes."""
+
+    def __init__(self, items, readonly):
+        super().__init__(items)
+        self.readonly = frozenset(readonly)
+
+
+def _index_type(*sizes) -> ir.IntType:
+    """i32 index arithmetic when every offset fits (cheaper division by constants), else i64."""
+    return i32 if max(sizes, default=0) < 2**31 else i64
+
+
+# ---- index arithmetic -------------------------------------------------------------------------------
+
+
+def _row_major_scale(shape, dims, strides):
+    """``c`` when ``strides`` over ``dims`` read them as one row-major index times ``c``."""
+    dims = [d for d in dims if shape[d] != 1]
+    if not dims:
+        return 0
+    for a, b in itertools.pairwise(dims):
+        if strides[a] != strides[b] * shape[b]:
+            return None
+    return strides[dims[-1]]
+
+
+class _Index:
+    """One iteration point: flat indices over groups of dimensions (an elementwise kernel has
+    one group; a reduction has the kept and the reduced dimensions); per-dimension indices
+    are computed only when a view needs them."""
+
+    def __init__(self, b: ir.IRBuilder, shape, groups, ity):
+        self.b, self.shape, self.ity = b, tuple(shape), ity
+        self.groups = [(b.trunc(f, ity) if f.type.width > ity.width else f, tuple(dims))
+                       for f, dims in groups]
+        self._dims: dict = {}
+
+    def dim(self, d: int) -> ir.Value:
+        if d not in self._dims:
+            flat, dims = next(g for g in self.groups if d in g[1])
+            pos = dims.index(d)
+            inner = _prod([self.shape[e] for e in dims[pos + 1:]])
+            v = self.b.udiv(flat, self.ity(inner)) if inner > 1 else flat
+            if any(self.shape[e] != 1 for e in dims[:pos]):
+                v = self.b.urem(v, self.ity(self.shape[d]))
+            self._dims[d] = v
+        return self._dims[d]
+
+    def offset(self, view: K.View) -> ir.Value:
+        b, total = self.b, self.ity(view.offset)
+        for flat, dims in self.groups:
+            scale = _row_major_scale(self.shape, dims, view.strides)
+            if scale is not None:
+                terms = [(flat, scale)] if scale else []
+            else:
+                terms = [(self.dim(d), view.strides[d]) for d in dims
+                         if view.strides[d] and self.shape[d] != 1]
+            for v, stride in terms:
+                total = b.add(total, v if stride == 1 else b.mul(v, self.ity(stride)))
+        return total
+
+    def flat(self) -> ir.Value:
+        """Row-major position of the point in the whole iteration shape."""
+        return self.offset(K.View(_contiguous(self.shape), 0))
+
+
+def _contiguous(shape) -> tuple:
+    strides, acc = [], 1
+    for s in reversed(shape):
+        strides.append(acc)
+        acc *= s
+    return tuple(reversed(strides))
+
+
+def _elem_ptr(b, base, index, dtype):
+    return b.gep(base, [index], inbounds=True, source_etype=S.mem_type(dtype))
+
+
+def _store(b, ptrs, buf_dtype, buf, index, value):
+    b.store(S.to_memory(b, value, buf_dtype), _elem_ptr(b, ptrs[buf], index, buf_dtype))
+
+
+# ---- loop bodies --------------------------------------------------------------------------------
+
+
+def _emit_load(b, n: K.Load, idx, ptrs, body, vals):
+    ptr = _elem_ptr(b, ptrs[n.buf], idx.offset(n.view), n.dtype)
+    value = b.load(ptr, typ=S.mem_type(n.dtype))
+    if n.buf in ptrs.readonly:  # lets NVPTX use the read-only data cache (ld.global.nc)
+        value.set_metadata("invariant.load", b.module.add_metadata([]))
+    return S.to_register(b, value, n.dtype)
+
+
+def _emit_iota(b, n: K.Iota, idx, ptrs, body, vals):
+    v = idx.offset(n.view)  # position in the virtual contiguous array of n.shape
+    inner = _prod(n.shape[n.dimension + 1:])
+    v = b.udiv(v, v.type(inner)) if inner > 1 else v
+    v = b.urem(v, v.type(n.shape[n.dimension])) if n.dimension > 0 else v
+    return S.convert(b, v, np.int32 if v.type == i32 else np.int64, n.dtype)
+
+
+def _emit_const(b, n: K.Const, idx, ptrs, body, vals):
+    return S.const(n.dtype, n.value)
+
+
+def _emit_op(b, n: K.Op, idx, ptrs, body, vals):
+    return S.emit_scalar(b, n.prim, [vals[a] for a in n.args], [body[a].dtype for a in n.args],
+                         n.dtype, n.params)
+
+
+EMIT_NODE = {K.Load: _emit_load, K.Iota: _emit_iota, K.Const: _emit_const, K.Op: _emit_op}
+
+
+def emit_body(b: ir.IRBuilder, body, idx: _Index, ptrs) -> list:
+    vals: list = []
+    for n in body:
+        vals.append(EMIT_NODE[type(n)](b, n, idx, ptrs, body, vals))
+    return vals
+
+
+def _kernel_buffers(program, k: K.LoopKernel):
+    reads = {n.buf for n in k.body if isinstance(n, K.Load)}
+    written = {buf for buf, _ in k.stores} | ({k.reduce.out} if k.reduce else set())
+    ids = tuple(sorted(reads | written))
+    return ids, written, _index_type(_prod(k.shape), *[program.buffer(i).size for i in ids])
+
+
+def _store_all(b, program, k, ptrs, vals, flat):
+    for buf, v in k.stores:
+        _store(b, ptrs, program.buffer(buf).dtype, buf, flat, vals[v])
+
+
+# ---- elementwise kernels ------------------------------------------------------------------------
+
+
+def emit_loop(module, program: K.Program, k: K.LoopKernel, step: int) -> Launch:
+    if k.reduce is not None:
+        return emit_reduce(module, program, k, step)
+    ids, written, ity = _kernel_buffers(program, k)
+    name, b, ptrs = _new_kernel(module, program, step, ids, written)
+    n = _prod(k.shape)
+    with ptx.emit_grid_stride_loop(b, i64(n)) as i:
+        idx = _Index(b, k.shape, [(i, range(len(k.shape)))], ity)
+        vals = emit_body(b, k.body, idx, ptrs)
+        _store_all(b, program, k, ptrs, vals, idx.groups[0][0])
+    b.ret_void()
+    return Launch(name, step, "elementwise", ids, (min(cdiv(n, BLOCK), MAX_BLOCKS),), (BLOCK,))
+
+
+# ---- reductions ---------------------------------------------------------------------------------
+
+_COMBINE_PRIM = {"sum": "add", "prod": "mul", "max": "max", "min": "min", "and": "and",
+                 "or": "or"}
+
+
+class _Reducer:
+    """The accumulator of a reduction: float16 accumulates in float32, bool in int32 (0/1)."""
+
+    def __init__(self, op: str, out_dtype: np.dtype):
+        self.op, self.out_dtype = op, np.dtype(out_dtype)
+        kind = self.out_dtype.kind
+        self.acc = np.dtype("float32") if self.out_dtype == F16 else (
+            np.dtype("int32") if kind == "b" else self.out_dtype)
+        self.prim = {"max": "or", "min": "and"}.get(op, _COMBINE_PRIM[op]) if kind == "b" \
+            else _COMBINE_PRIM[op]
+        self.identity = S.const(self.acc, K.reduce_identity(op, self.out_dtype))
+
+    def combine(self, b, x, y):
+        return S.emit_scalar(b, self.prim, [x, y], [self.acc] * 2, self.acc, {})
+
+    def take(self, b, value, dtype):
+        """A body value as an accumulator value (through the output dtype, like numpy)."""
+        return S.convert(b, S.convert(b, value, dtype, self.out_dtype), self.out_dtype, self.acc)
+
+    def result(self, b, acc):
+        return S.convert(b, acc, self.acc, self.out_dtype)
+
+
+def _accumulator(b, ty, init):
+    with b.goto_entry_block():
+        slot = b.alloca(ty)
+    b.store(init, slot)
+    return slot
+
+
+def _shfl(b, value, lane_mask):
+    """``shfl.sync.bfly`` of a value of any width (split or widened to i32 registers)."""
+    ty = value.type
+    width = ty.width if isinstance(ty, ir.IntType) else {ir.HalfType: 16, ir.FloatType: 32,
+                                                          ir.DoubleType: 64}[type(ty)]
+    ity = ir.IntType(width)
+    x = value if isinstance(ty, ir.IntType) else b.bitcast(value, ity)
+    if width <= 32:
+        y = ptx.shfl_bfly(b, b.zext(x, i32) if width < 32 else x, lane_mask)
+        y = b.trunc(y, ity) if width < 32 else y
+    else:
+        lo = ptx.shfl_bfly(b, b.trunc(x, i32), lane_mask)
+        hi = ptx.shfl_bfly(b, b.trunc(b.lshr(x, ity(32)), i32), lane_mask)
+        y = b.or_(b.zext(lo, ity), b.shl(b.zext(hi, ity), ity(32)))
+    return y if isinstance(ty, ir.IntType) else b.bitcast(y, ty)
+
+
+def warp_reduce(b, value, combine):
+    for mask in (16, 8, 4, 2, 1):
+        value = combine(b, value, _shfl(b, value, mask))
+    return value
+
+
+def block_reduce(b, value, combine, identity):
+    """``ptx.block_reduce`` for any accumulator type and combine function."""
+    partials = ptx.shared_array(b.module, value.type, ptx.WARP_SIZE, "partials")
+    lane, warp = ptx.lane_and_warp(b)
+    value = warp_reduce(b, value, combine)
+    with b.if_then(b.icmp_unsigned("==", lane, i32(0))):
+        b.store(value, ptx.shared_ptr(b, partials, warp))
+    ptx.barrier(b)
+    in_range = b.icmp_unsigned("<", lane, b.lshr(ptx.block_dim(b), i32(5)))
+    slot = ptx.shared_ptr(b, partials, b.select(in_range, lane, i32(0)))
+    partial = b.select(in_range, b.load(slot, typ=value.type), identity)
+    total = warp_reduce(b, partial, combine)
+    ptx.barrier(b)
+    return total
+
+
+def _reduce_inner(b, program, k, ptrs, ity, red, o, start, step, n_red):
+    """Accumulate the reduced elements ``start, start+step, ...`` of output ``o``."""
+    axes = tuple(k.reduce.axes)
+    kept = tuple(d for d in range(len(k.shape)) if d not in axes)
+    acc = _accumulator(b, S.ir_type(red.acc), red.identity)
+    with ptx.for_range(b, start, i64(n_red), step, name="r") as r:
+        idx = _Index(b, k.shape, [(o, kept), (r, axes)], ity)
+        vals = emit_body(b, k.body, idx, ptrs)
+        value = red.take(b, vals[k.reduce.value], k.body[k.reduce.value].dtype)
+        b.store(red.combine(b, b.load(acc, typ=value.type), value), acc)
+        if k.stores:
+            _store_all(b, program, k, ptrs, vals, idx.flat())
+    return b.load(acc, typ=S.ir_type(red.acc))
+
+
+def emit_reduce(module, program: K.Program, k: K.LoopKernel, step: int) -> Launch:
+    ids, written, ity = _kernel_buffers(program, k)
+    name, b, ptrs = _new_kernel(module, program, step, ids, written)
+    r = k.reduce
+    out_dtype = program.buffer(r.out).dtype
+    red = _Reducer(r.op, out_dtype)
+    n_out = _prod([s for d, s in enumerate(k.shape) if d not in r.axes])
+    n_red = _prod([k.shape[d] for d in r.axes])
+    inner_kept = bool(k.shape) and (len(k.shape) - 1) not in r.axes and k.shape[-1] > 1
+    per_thread = n_red <= 32 or (inner_kept and n_out >= 4096)
+    if per_thread:  # thread per output: neighbouring threads read neighbouring elements
+        with ptx.emit_grid_stride_loop(b, i64(n_out)) as o:
+            acc = _reduce_inner(b, program, k, ptrs, ity, red, o, i64(0), i64(1), n_red)
+            _store(b, ptrs, out_dtype, r.out, o, red.result(b, acc))
+        grid, block, kind = (min(cdiv(n_out, BLOCK), MAX_BLOCKS),), (BLOCK,), "reduce_thread"
+    else:  # block per output: threads stride over the reduced elements
+        tid, ntid = b.zext(ptx.thread_idx(b), i64), b.zext(ptx.block_dim(b), i64)
+        first, every = b.zext(ptx.block_idx(b), i64), b.zext(ptx.grid_dim(b), i64)
+        with ptx.for_range(b, first, i64(n_out), every, name="o") as o:
+            acc = _reduce_inner(b, program, k, ptrs, ity, red, o, tid, ntid, n_red)
+            total = block_reduce(b, acc, red.combine, red.identity)
+            with b.if_then(b.icmp_unsigned("==", tid, i64(0))):
+                _store(b, ptrs, out_dtype, r.out, o, red.result(b, total))
+        threads = min(BLOCK, 32 * cdiv(n_red, 32))
+        grid, block, kind = (min(n_out, 65535 * 16),), (threads,), "reduce_block"
+    b.ret_void()
+    return Launch(name, step, kind, ids, grid if n_out else (0,), block)
+
+
+# ---- dot: tiled matmul ----------------------------------------------------------------------------
+
+
+def _operand_addr(b, view, batch, row, col):
+    """``offset + batch*s0 + row*s1 + col*s2`` (i64) for a (B, rows, cols) strided view."""
+    s0, s1, s2 = view.strides
+    total = i64(view.offset)
+    for v, s in ((batch, s0), (row, s1), (col, s2)):
+        if s:
+            total = b.add(total, b.mul(v, i64(s)))
+    return total
+
+
+def _load_or_zero(b, base, index, pred, dtype):
+    safe = b.select(pred, index, i64(0))  # reads element 0 when out of range, then drops it
+    value = b.load(_elem_ptr(b, base, safe, dtype), typ=S.mem_type(dtype))
+    return b.select(pred, S.to_register(b, value, dtype), S.const(dtype, 0))
+
+
+def _both(b, *preds):
+    out = preds[0]
+    for p in preds[1:]:
+        out = b.and_(out, p)
+    return out
+
+
+def _lt(b, x, n):
+    return b.icmp_signed("<", x, i64(n))
+
+
+def _fma(b, dtype):
+    if np.dtype(dtype).kind == "f":
+        s = S.Scalar(b, (np.dtype(dtype),), np.dtype(dtype))
+        return lambda acc, x, y: s.intrinsic("fma", x, y, acc)
+    return lambda acc, x, y: b.add(acc, b.mul(x, y))
+
+
+def _batch_loop(b, n_batch):
+    """``for batch in range(blockIdx.z, B, gridDim.z)``."""
+    return ptx.for_range(b, b.zext(ptx.block_idx(b, "z"), i64), i64(n_batch),
+                         b.zext(ptx.grid_dim(b, "z"), i64), name="batch")
+
+
+def emit_dot_tiled(module, program: K.Program, d: K.Dot, step: int) -> Launch:
+    dtype = program.buffer(d.lhs).dtype
+    B, M, N, Kd = d.bmnk
+    ids = tuple(sorted({d.lhs, d.rhs, d.out}))
+    name, b, ptrs = _new_kernel(module, program, step, ids, {d.out})
+    ety = S.ir_type(dtype)
+    fma = _fma(b, dtype)
+    tx, ty = b.zext(ptx.thread_idx(b, "x"), i64), b.zext(ptx.thread_idx(b, "y"), i64)
+    t = b.add(b.mul(ty, i64(16)), tx)
+    m0 = b.mul(b.zext(ptx.block_idx(b, "y"), i64), i64(TILE_M))
+    n0 = b.mul(b.zext(ptx.block_idx(b, "x"), i64), i64(TILE_N))
+    a_tile = ptx.shared_array(module, ety, TILE_K * TILE_M, "a_tile")  # [k][m]
+    b_tile = ptx.shared_array(module, ety, TILE_K * TILE_N, "b_tile")  # [k][n]
+    a_k_fast = abs(d.lhs_view.strides[2]) <= abs(d.lhs_view.strides[1])
+    b_n_fast = abs(d.rhs_view.strides[2]) <= abs(d.rhs_view.strides[1])
+    zero = S.const(dtype, 0)
+    with _batch_loop(b, B) as batch:
+        accs = [[_accumulator(b, ety, zero) for _ in range(4)] for _ in range(4)]
+        with ptx.for_range(b, i64(0), i64(Kd), i64(TILE_K), name="k0") as k0:
+            for q in range(TILE_K * TILE_M // 256):
+                e = b.add(t, i64(256 * q))
+                mm, kk = _tile_coords_ir(b, e, TILE_M, TILE_K, a_k_fast)
+                row, col = b.add(m0, mm), b.add(k0, kk)
+                a_val = _load_or_zero(b, ptrs[d.lhs], _operand_addr(b, d.lhs_view, batch, row,
+                                                                   col),
+                                      _both(b, _lt(b, row, M), _lt(b, col, Kd)), dtype)
+                b.store(a_val, ptx.shared_ptr(b, a_tile, b.add(b.mul(kk, i64(TILE_M)), mm)))
+                kk, nn = _tile_coords_ir(b, e, TILE_K, TILE_N, b_n_fast)
+                row, col = b.add(k0, kk), b.add(n0, nn)
+                b_val = _load_or_zero(b, ptrs[d.rhs], _operand_addr(b, d.rhs_view, batch, row,
+                                                                   col),
+                                      _both(b, _lt(b, row, Kd), _lt(b, col, N)), dtype)
+                b.store(b_val, ptx.shared_ptr(b, b_tile, b.add(b.mul(kk, i64(TILE_N)), nn)))
+            ptx.barrier(b)
+            vals = [[b.load(s, typ=ety) for s in row_] for row_ in accs]
+            for kk in range(TILE_K):
+                a_reg = [b.load(ptx.shared_ptr(b, a_tile, b.add(ty, i64(kk * TILE_M + 16 * i))),
+                                typ=ety) for i in range(4)]
+                b_reg = [b.load(ptx.shared_ptr(b, b_tile, b.add(tx, i64(kk * TILE_N + 16 * j))),
+                                typ=ety) for j in range(4)]
+                vals = [[fma(vals[i][j], a_reg[i], b_reg[j]) for j in range(4)]
+                        for i in range(4)]
+            for i in range(4):
+                for j in range(4):
+                    b.store(vals[i][j], accs[i][j])
+            ptx.barrier(b)
+        out_base = b.mul(batch, i64(M * N))
+        for i in range(4):
+            row = b.add(m0, b.add(ty, i64(16 * i)))
+            for j in range(4):
+                col = b.add(n0, b.add(tx, i64(16 * j)))
+                with b.if_then(_both(b, _lt(b, row, M), _lt(b, col, N))):
+                    index = b.add(out_base, b.add(b.mul(row, i64(N)), col))
+                    _store(b, ptrs, dtype, d.out, index, b.load(accs[i][j], typ=ety))
+    b.ret_void()
+    grid = (cdiv(N, TILE_N), cdiv(M, TILE_M), min(B, 65535))
+    return Launch(name, step, "dot_tiled", ids, grid if B * M * N else (0,), (16, 16))
+
+
+def _tile_coords_ir(b, e, rows, cols, row_major):
+    if row_major:  # consecutive threads walk the columns of a row
+        return b.udiv(e, i64(cols)), b.urem(e, i64(cols))
+    return b.urem(e, i64(rows)), b.udiv(e, i64(rows))
+
+
+# ---- dot: float16 tensor cores (mma.sync m16n8k16, float32 accumulation) -------------------------
+
+_MMA_ASM = ("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
+            "{$0,$1,$2,$3}, {$4,$5,$6,$7}, {$8,$9}, {$10,$11,$12,$13};")
+_MMA_CONSTRAINTS = ",".join(["=f"] * 4 + ["r"] * 6 + ["f"] * 4)
+MMA_WARPS = 4  # warps per block, each on its own 16x8 output tile (stacked along M)
+
+
+def _mma(b, a_regs, b_regs, c_vals):
+    fty = ir.FunctionType(ir.LiteralStructType([ptx.f32] * 4), [i32] * 6 + [ptx.f32] * 4)
+    asm = ir.InlineAsm(fty, _MMA_ASM, _MMA_CONSTRAINTS, side_effect=False)
+    out = b.call(asm, [*a_regs, *b_regs, *c_vals])
+    return [b.extract_value(out, j) for j in range(4)]
+
+
+def _pack_pair(b, base, idx0, idx1, in0, in1):
+    """Two f16 values -> one b32 register, the first in the low half (PTX's x2 order)."""
+    lo = b.zext(b.bitcast(_load_or_zero(b, base, idx0, in0, F16), ptx.i16), i32)
+    hi = b.zext(b.bitcast(_load_or_zero(b, base, idx1, in1, F16), ptx.i16), i32)
+    return b.or_(lo, b.shl(hi, i32(16)))
+
+
+def emit_dot_mma(module, program: K.Program, d: K.Dot, step: int) -> Launch:
+    """One warp per 16x8 output tile; fragments follow the PTX ISA m16n8k16 layouts with
+    ``group = lane // 4`` and ``pair = 2 * (lane % 4)``; out-of-range elements read as zero."""
+    B, M, N, Kd = d.bmnk
+    ids = tuple(sorted({d.lhs, d.rhs, d.out}))
+    name, b, ptrs = _new_kernel(module, program, step, ids, {d.out})
+    lane = b.zext(ptx.thread_idx(b, "x"), i64)
+    warp = b.zext(ptx.thread_idx(b, "y"), i64)
+    group, pair = b.lshr(lane, i64(2)), b.shl(b.and_(lane, i64(3)), i64(1))
+    tile_m = b.add(b.mul(b.zext(ptx.block_idx(b, "y"), i64), i64(MMA_WARPS)), warp)
+    row0 = b.add(b.mul(tile_m, i64(16)), group)
+    rows = (row0, b.add(row0, i64(8)))
+    col0 = b.mul(b.zext(ptx.block_idx(b, "x"), i64), i64(8))
+    bcol, ccols = b.add(col0, group), (b.add(col0, pair), b.add(col0, b.add(pair, i64(1))))
+    lhs, rhs = ptrs[d.lhs], ptrs[d.rhs]
+    with _batch_loop(b, B) as batch:
+        accs = [_accumulator(b, ptx.f32, ir.Constant(ptx.f32, 0.0)) for _ in range(4)]
+        with ptx.for_range(b, i64(0), i64(Kd), i64(16), name="k0") as k0:
+            ks = [b.add(k0, b.add(pair, i64(dk))) for dk in (0, 1, 8, 9)]
+
+            def a_reg(r, k_lo, k_hi):
+                idx = [_operand_addr(b, d.lhs_view, batch, rows[r], k) for k in (k_lo, k_hi)]
+                return _pack_pair(b, lhs, *idx, _both(b, _lt(b, rows[r], M), _lt(b, k_lo, Kd)),
+                                  _both(b, _lt(b, rows[r], M), _lt(b, k_hi, Kd)))
+
+            def b_reg(k_lo, k_hi):
+                idx = [_operand_addr(b, d.rhs_view, batch, k, bcol) for k in (k_lo, k_hi)]
+                return _pack_pair(b, rhs, *idx, _both(b, _lt(b, k_lo, Kd), _lt(b, bcol, N)),
+                                  _both(b, _lt(b, k_hi, Kd), _lt(b, bcol, N)))
+
+            a_regs = [a_reg(0, *ks[:2]), a_reg(1, *ks[:2]), a_reg(0, *ks[2:]),
+                      a_reg(1, *ks[2:])]
+            b_regs = [b_reg(*ks[:2]), b_reg(*ks[2:])]
+            out = _mma(b, a_regs, b_regs, [b.load(s, typ=ptx.f32) for s in accs])
+            for slot, value in zip(accs, out):
+                b.store(value, slot)
+        out_dtype = program.buffer(d.out).dtype
+        for j, slot in enumerate(accs):  # c0,c1: (row0, pair+0/1); c2,c3: (row0+8, pair+0/1)
+            r, cc = rows[j // 2], ccols[j % 2]
+            with b.if_then(_both(b, _lt(b, r, M), _lt(b, cc, N))):
+                index = b.add(b.mul(batch, i64(M * N)), b.add(b.mul(r, i64(N)), cc))
+                value = S.convert(b, b.load(slot, typ=ptx.f32), np.float32, out_dtype)
+                _store(b, ptrs, out_dtype, d.out, index, value)
+    b.ret_void()
+    grid = (cdiv(N, 8), cdiv(M, 16 * MMA_WARPS), min(B, 65535))
+    return Launch(name, step, "dot_mma", ids, grid if B * M * N else (0,), (32, MMA_WARPS))
+
+
+def emit_dot(module, program: K.Program, d: K.Dot, step: int) -> Launch:
+    if program.buffer(d.lhs).dtype == F16:
+        return emit_dot_mma(module, program, d, step)
+    return emit_dot_tiled(module, program, d, step)
+
+
+EMIT_STEP = {K.LoopKernel: emit_loop, K.Dot: emit_dot}

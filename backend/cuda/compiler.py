@@ -1,0 +1,180 @@
+"""Lowering (jaxpr -> kernel program -> PTX) and execution of CUDA programs.
+
+``lower_jaxpr(jaxpr)`` runs the CPU backend's jaxpr passes and fusion pass (the kernel program
+is backend-neutral), ``lower_program(program)`` renders it with ``codegen.py`` into one PTX
+module, and ``CudaLowered.compile()`` loads that module and returns a ``CudaExecutable`` that
+allocates buffers with the caching allocator and launches the kernels in order on one stream.
+Lowering needs no GPU (tests assemble the PTX with ``ptxas``); ``compile()`` does.
+
+>>> import numpy as np
+>>> import funcgrad as fg, funcgrad.numpy as fnp
+>>> lowered = lower_jaxpr(fg.make_jaxpr(lambda x: fnp.tanh(x) * 2.0)(np.ones(4, np.float32)))
+>>> ".entry" in lowered.as_text("ptx")
+True
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+import numpy as np
+from funcgrad.backend import kernel_ir as K
+from funcgrad.backend import scalar_rules
+
+from . import codegen, ptx
+from .codegen import CudaUnsupportedError, Launch  # noqa: F401 (re-export)
+
+# ---- lowering -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CudaLowered:
+    """A program rendered to PTX: ``as_text(stage)``, ``kernels``, ``compile()``."""
+
+    program: K.Program
+    llvm_ir: str
+    ptx: str
+    kernels: tuple  # Launch, one per program step, in order
+    arch: str
+    consts: tuple = field(default=())  # values of leading inputs (a ClosedJaxpr's consts)
+
+    def as_text(self, stage: str = "ptx") -> str:
+        """``"kernels"`` (the kernel program), ``"llvm"`` (NVPTX LLVM IR) or ``"ptx"``."""
+        texts = {"kernels": lambda: K.program_str(self.program), "llvm": lambda: self.llvm_ir,
+                 "ptx": lambda: self.ptx}
+        if stage not in texts:
+            raise ValueError(f"unknown stage {stage!r} for the CUDA backend; "
+                             f"use one of {sorted(texts)}")
+        return texts[stage]()
+
+    def compile(self, device_index: int = 0) -> CudaExecutable:
+        return CudaExecutable(self, device_index)
+
+
+def lower_program(program: K.Program, arch: str = ptx.DEFAULT_ARCH, consts=()) -> CudaLowered:
+    """Render ``program`` as one PTX module (raises ``CudaUnsupportedError`` for a Fallback)."""
+    module, launches = codegen.emit_program(program, arch=arch)
+    return CudaLowered(program, str(module), ptx.compile_ptx(module, arch), tuple(launches),
+                       arch, tuple(consts))
+
+
+def program_from_jaxpr(jaxpr, name: str = "jit") -> tuple[K.Program, tuple]:
+    """The kernel program of a jaxpr (or ClosedJaxpr, whose consts become leading inputs),
+    built by the CPU backend's passes and fusion pass with CUDA's capabilities."""
+    from funcgrad.backend.cpu import fusion, passes
+
+    from funcgrad._src import core
+
+    consts: tuple = ()
+    if isinstance(jaxpr, core.ClosedJaxpr):
+        jaxpr, consts = jaxpr.jaxpr, tuple(jaxpr.consts)
+    jaxpr = passes.optimize(core.close_over_consts(jaxpr))
+    program = fusion.fuse(jaxpr, name, scalar_rules.can_emit, codegen.dtype_ok, codegen.can_dot)
+    return program, consts
+
+
+def lower_jaxpr(jaxpr, name: str = "jit", arch: str = ptx.DEFAULT_ARCH) -> CudaLowered:
+    """jaxpr -> kernel program -> PTX (no GPU needed)."""
+    program, consts = program_from_jaxpr(jaxpr, name)
+    return lower_program(program, arch, consts)
+
+
+# ---- execution ------------------------------------------------------------------------------------
+
+
+class CudaExecutable:
+    """A loaded program. ``exe(*args)`` returns host numpy arrays; ``exe.call_device(*args)``
+    returns ``DeviceBuffer``s. Arguments are numpy arrays (copied in) or device arrays
+    (``funcgrad._src.cuda_array.CudaArray`` / ``DeviceBuffer``, used in place)."""
+
+    def __init__(self, lowered: CudaLowered, device_index: int = 0):
+        from . import runtime
+
+        self.lowered, self.device_index = lowered, device_index
+        self.module = runtime.Module.from_ptx(lowered.ptx)
+        self.functions = [self.module.get_function(k.name, k.signature)
+                          for k in lowered.kernels]
+        self.stream = _shared_stream(device_index)
+
+    def __call__(self, *args) -> list:
+        outs = self.call_device(*args)
+        return [buf.to_numpy(stream=self.stream) for buf in outs]
+
+    def call_device(self, *args, sync: bool = False) -> list:
+        from . import runtime
+
+        program = self.lowered.program
+        args = (*self.lowered.consts, *args)
+        if len(args) != len(program.inputs):
+            raise TypeError(f"{program.name} takes {len(program.inputs) - len(self.lowered.consts)}"
+                            f" arguments, got {len(args) - len(self.lowered.consts)}")
+        bufs = {i: self._input(program.buffer(i), a) for i, a in zip(program.inputs, args)}
+        for b in program.buffers:
+            if b.id not in bufs:
+                bufs[b.id] = runtime.DeviceBuffer.empty(b.shape, b.dtype)
+        for kernel, launch in zip(self.functions, self.lowered.kernels):
+            if 0 in launch.grid:
+                continue
+            runtime.launch(kernel, launch.grid, launch.block,
+                           [bufs[i] for i in launch.buffers], stream=self.stream, sync=sync)
+        # temporaries go back to the caching allocator here; their reuse is stream-ordered
+        return [bufs[i] for i in program.outputs]
+
+    def _input(self, buf: K.Buffer, arg):
+        from . import runtime
+
+        dev = getattr(arg, "device_buffer", arg)
+        if isinstance(dev, runtime.DeviceBuffer):
+            if dev.shape != buf.shape or dev.dtype != buf.dtype:
+                raise TypeError(f"input {buf.index} is a device array {dev.dtype}{dev.shape}, "
+                                f"but the program needs {buf.dtype}{buf.shape}")
+            return dev
+        host = np.ascontiguousarray(np.asarray(arg, dtype=buf.dtype).reshape(buf.shape))
+        return runtime.DeviceBuffer.from_numpy(host, stream=self.stream)
+
+    def synchronize(self) -> None:
+        self.stream.synchronize()
+
+
+@functools.cache
+def _shared_stream(device_index: int):
+    """One stream for every executable: the caching allocator reuses freed temporaries in host
+    order, which is only safe when all kernels that may touch them run on one stream."""
+    from . import runtime
+
+    runtime.context(device_index)
+    return runtime.Stream()
+
+
+@functools.lru_cache(maxsize=256)
+def _executable_for(jaxpr, name: str, device_index: int, arch: str) -> CudaExecutable:
+    return lower_jaxpr(jaxpr, name, arch).compile(device_index)
+
+
+def get_executable(jaxpr, name: str = "jit", device_index: int = 0) -> CudaExecutable:
+    """The compiled executable of a closed jaxpr, cached per jaxpr (what ``jit`` calls).
+
+    PTX is generated for sm_80, which every Ampere-or-newer GPU loads; older GPUs get their own
+    architecture."""
+    from . import runtime
+
+    dev = runtime.get_device(device_index)
+    arch = ptx.DEFAULT_ARCH if dev.compute_capability >= (8, 0) else dev.arch
+    return _executable_for(jaxpr, name, device_index, arch)
+
+
+# ---- the jit hook -----------------------------------------------------------------------------
+
+
+def jit_impl(*args, jaxpr, name: str = "", backend=None, **_) -> list:
+    """``lax_call.jit_impls["cuda"]``: run a closed jaxpr (consts first among ``args``) on GPU 0
+    and return host numpy arrays, as the CPU backend's impl does."""
+    return get_executable(jaxpr, name or "jit")(*args)
+
+
+def register_jit_backend() -> None:
+    """Make ``jit(f, backend="cuda")`` use this backend (idempotent)."""
+    from funcgrad._src.lax_call import jit_impls
+
+    jit_impls.setdefault("cuda", jit_impl)
