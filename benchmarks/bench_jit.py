@@ -71,7 +71,7 @@ def _fmt(t: float) -> str:
 
 def bench_elementwise(n):
     x = np.random.default_rng(0).standard_normal(n).astype(np.float32)
-    f = lambda x: fnp.tanh(x) * 0.5 + fnp.sin(x) ** 2 - fnp.exp(-x * x)  # noqa: E731
+    f = lambda x: fnp.tanh(x) * 0.5 + fnp.sin(x) ** 2 - fnp.exp(-x * x)
     jf = jit(f)
     r = {"numpy": median_time(lambda: np.tanh(x) * 0.5 + np.sin(x) ** 2 - np.exp(-x * x)),
          "funcgrad.jit": median_time(lambda: jf(x))}
@@ -213,7 +213,7 @@ def _jax_step(params, x, t):
 def bench_per_example():
     params = mlp_init([784, 128, 10])
     x, t = _mlp_data(64, 784, 10, seed=2)
-    one = lambda p, x, t: mlp_loss(p, x[None], t[None])  # noqa: E731
+    one = lambda p, x, t: mlp_loss(p, x[None], t[None])
     f = jit(fg.vmap(fg.grad(one), in_axes=(None, 0, 0)))
 
     def by_hand():

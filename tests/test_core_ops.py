@@ -479,7 +479,8 @@ OPS = [
        vmap=False),
     # -- indexing: gather / scatter
     Op("gather", lambda x, i: lax.gather(x, i, (0,)), lambda x, i: _gather_ref(x, i, (0,)),
-       [((5, 3), (4, 1)), ((5,), (2, 3, 1)), ((5, 3), (0, 1))], ("normal", "idx5")),
+       [((5, 3), (4, 1)), ((5,), (2, 3, 1)), ((5, 3), (0, 1)), ((5,), (1,))],
+       ("normal", "idx5")),
     Op("gather_axis1", lambda x, i: lax.gather(x, i, (1,)), lambda x, i: _gather_ref(x, i, (1,)),
        [((2, 4), (3, 1))], ("normal", "idx4")),
     Op("gather_2axes", lambda x, i: lax.gather(x, i, (0, 2)),

@@ -7,12 +7,12 @@ import re
 
 import numpy as np
 import pytest
+from funcgrad.backend.cpu import executable, passes
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import lax
 from funcgrad._src.jit import jit
-from funcgrad.backend.cpu import executable, passes
 from funcgrad.config import config
 
 
@@ -207,7 +207,7 @@ def test_nested_jit_and_jvp():
 
 
 def test_grad_grad_and_checkpoint_under_jit():
-    f = lambda x: fnp.sum(fnp.sin(x) ** 3)  # noqa: E731
+    f = lambda x: fnp.sum(fnp.sin(x) ** 3)
     x = _x(5)
     close(jit(fg.grad(fg.grad(lambda x: f(x))))(np.float32(0.3)),
           fg.grad(fg.grad(f))(np.float32(0.3)))

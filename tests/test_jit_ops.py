@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from funcgrad.backend import kernel_ir
+from funcgrad.backend.cpu import executable
 
 import funcgrad.numpy as fnp
 from funcgrad import lax
 from funcgrad._src.jit import jit
-from funcgrad.backend import kernel_ir
-from funcgrad.backend.cpu import executable
 
 SHAPES = [(7,), (3, 5), (2, 1, 4), (0, 3), (), (1,)]
 F32, I32, BOOL = np.float32, np.int32, np.bool_
@@ -169,7 +169,7 @@ def _check(fn, arity, dtypes, rng_range, tol, native, shapes, seed=0):
     rng = np.random.default_rng(seed)
     for dt in dtypes:
         args = [tuple(_rand(rng, s, dt, *rng_range) for _ in range(arity)) for s in shapes]
-        f = lambda xs: [fn(*a) for a in xs]  # noqa: E731
+        f = lambda xs: [fn(*a) for a in xs]
         jf = jit(f)
         want = f(args)
         got = jf(args)
@@ -220,7 +220,7 @@ def test_structural(fn, arity, dtypes, rng, tol, native, shapes):
 def test_dot(fn, shapes, dtype):
     rng = np.random.default_rng(1)
     args = [(_rand(rng, sa, dtype, -3, 3), _rand(rng, sb, dtype, -3, 3)) for sa, sb in shapes]
-    f = lambda xs: [fn(a, b) for a, b in xs]  # noqa: E731
+    f = lambda xs: [fn(a, b) for a, b in xs]
     got = jit(f)(args)
     for g, (a, b) in zip(got, args):
         want = np.asarray(fn(fnp.asarray(a), fnp.asarray(b)))
@@ -235,7 +235,7 @@ def test_conv_falls_back_visibly():
     rng = np.random.default_rng(2)
     x = rng.standard_normal((2, 3, 8, 8)).astype(F32)
     w = rng.standard_normal((4, 3, 3, 3)).astype(F32)
-    f = lambda x, w: fnp.tanh(lax.conv(x, w, (1, 1), "SAME"))  # noqa: E731
+    f = lambda x, w: fnp.tanh(lax.conv(x, w, (1, 1), "SAME"))
     np.testing.assert_allclose(np.asarray(jit(f)(x, w)), np.asarray(f(x, w)), rtol=1e-5,
                                atol=1e-5)
     text = jit(f).lower(x, w).as_text("kernels")
@@ -244,7 +244,7 @@ def test_conv_falls_back_visibly():
 
 def test_nan_and_inf_semantics():
     x = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e30, -1e30, 3.7], F32)
-    f = lambda x: [fnp.maximum(x, 0.0), fnp.minimum(x, 0.0), fnp.max(x),  # noqa: E731
+    f = lambda x: [fnp.maximum(x, 0.0), fnp.minimum(x, 0.0), fnp.max(x),
                    fnp.sign(x), fnp.isfinite(x), x != x, fnp.sum(x)]
     for g, w in zip(jit(f)(x), f(x)):
         np.testing.assert_array_equal(np.asarray(g), np.asarray(w))
@@ -257,6 +257,6 @@ def test_nan_and_inf_semantics():
 def test_integer_edge_cases():
     x = np.array([np.iinfo(np.int32).min, -7, -1, 0, 1, 7, 2**31 - 1], np.int32)
     y = np.array([-1, 0, 2, 0, -3, 3, 0], np.int32)
-    f = lambda x, y: [lax.div(x, y), lax.rem(x, y), x * y, -x, fnp.abs(x)]  # noqa: E731
+    f = lambda x, y: [lax.div(x, y), lax.rem(x, y), x * y, -x, fnp.abs(x)]
     for g, w in zip(jit(f)(x, y), f(x, y)):
         np.testing.assert_array_equal(np.asarray(g), np.asarray(w))

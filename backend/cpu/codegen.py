@@ -12,9 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from llvmlite import ir
-
 from funcgrad.backend import kernel_ir as K
+from llvmlite import ir
 
 from . import blas, engine, parallel
 from .loops import for_range
@@ -23,6 +22,8 @@ from .scalar import SCALAR_RULES, Emitter, convert, ir_type, storage_type
 I32, I64, PTR = ir.IntType(32), ir.IntType(64), ir.PointerType()
 ALIGN = 64
 PARALLEL_MIN_ELEMENTS = 1 << 18  # split loops with at least this many elements (~0.5 ms+)
+UNROLL_MIN_ELEMENTS = 1 << 16
+KERNEL_INLINE = "never"  # kernels stay functions: LLVM optimises each alone (compile time)
 ENTRY_TYPE = ir.FunctionType(ir.VoidType(), [PTR, PTR, PTR])
 
 
@@ -218,7 +219,7 @@ class _KernelCtx:
 def _kernel_fn(module, name, nbufs):
     fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [PTR] * nbufs), name)
     fn.linkage = "internal"
-    engine.set_function_attributes(fn, noalias=True, nocapture=True)
+    engine.set_function_attributes(fn, noalias=True, nocapture=True, inline=KERNEL_INLINE)
     return fn
 
 
@@ -255,7 +256,7 @@ def _emit_elementwise(module, program, k, name, bufs, num_threads):
 
     def emit_loops(b, ptrs, lo=None, hi=None):
         ctx = _KernelCtx(b, program, ptrs)
-        with _nest(b, shape, lo, hi, vec=True) as idx:
+        with _nest(b, shape, lo, hi) as idx:
             vals = ctx.body(k, idx, views)
             lin = ctx.linear(idx, out_strides, 0)
             for buf, v in k.stores:
@@ -270,6 +271,8 @@ class _nest:
 
     def __init__(self, b, shape, lo=None, hi=None, vec=None):
         self.b, self.shape, self.lo, self.hi, self.vec = b, shape, lo, hi, vec
+        # small loops: no unrolling (code size and compile time; they are not hot)
+        self.unroll = None if int(np.prod(shape, dtype=np.int64)) >= UNROLL_MIN_ELEMENTS else False
         self.cms = []
 
     def __enter__(self):
@@ -277,9 +280,11 @@ class _nest:
         for d, n in enumerate(self.shape):
             inner = d == len(self.shape) - 1
             if d == 0 and self.lo is not None:
-                cm = for_range(self.b, self.lo, self.hi, vectorize=self.vec if inner else None)
+                cm = for_range(self.b, self.lo, self.hi, vectorize=self.vec if inner else None,
+                               unroll=self.unroll)
             else:
-                cm = for_range(self.b, n, vectorize=self.vec if inner else None, name=f"i{d}")
+                cm = for_range(self.b, n, vectorize=self.vec if inner else None, name=f"i{d}",
+                               unroll=self.unroll)
             self.cms.append(cm)
             idx.append(cm.__enter__())
         return idx
@@ -403,7 +408,7 @@ def _emit_dot(module, program, d: K.Dot, name):
     lb = K.gemm_layout(kk, n, d.rhs_view.strides[1], d.rhs_view.strides[2])
     fty = ir_type(dtype)
     sz = dtype.itemsize
-    c = lambda v: ir.Constant(it, v)  # noqa: E731
+    c = lambda v: ir.Constant(it, v)
     with for_range(b, bn, name="batch") as bi:
         def at(buf, off, bstride):
             e = b.add(ir.Constant(I64, off), b.mul(bi, ir.Constant(I64, bstride)))

@@ -17,22 +17,21 @@ import time
 import weakref
 
 import numpy as np
+from funcgrad.backend import kernel_ir as K
 
 from funcgrad._src import core
-from funcgrad.backend import kernel_ir as K
 from funcgrad.config import config
 
-from . import codegen, engine, fusion, passes, scalar
-from . import blas
+from . import blas, codegen, engine, fusion, passes, scalar
 
 logger = logging.getLogger("funcgrad.jit")
 _ENTRY = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
-_cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _dump_counter = [0]
 STRICT = False  # tests set this: compiler errors raise instead of falling back
 
 
-def get_executable(jaxpr: core.Jaxpr, name: str = "fn") -> "Executable":
+def get_executable(jaxpr: core.Jaxpr, name: str = "fn") -> Executable:
     key = (config.num_threads,)
     per = _cache.setdefault(jaxpr, {})
     exe = per.get(key)
@@ -202,7 +201,7 @@ class Executable:
                          f"'llvm-opt' or 'asm'")
 
     def memory_report(self) -> dict:
-        nbytes = lambda specs: sum(int(np.prod(s, dtype=np.int64)) * d.itemsize  # noqa: E731
+        nbytes = lambda specs: sum(int(np.prod(s, dtype=np.int64)) * d.itemsize
                                    for s, d in specs)
         return {"peak": getattr(self, "_peak", 0), "inputs": nbytes(self.in_specs),
                 "outputs": nbytes(self.out_specs)}
@@ -243,7 +242,7 @@ class Executable:
         for st in stages:
             try:
                 text = self.as_text(st)
-            except Exception as e:  # a dump must not break compilation
+            except Exception as e:  # noqa: BLE001 (a dump must not break compilation)
                 text = f"# {st} unavailable: {e}"
             with open(f"{stem}.{st}.txt", "w") as f:
                 f.write(text + "\n")

@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from funcgrad.backend import kernel_ir as K
 
 from funcgrad._src.core import Jaxpr, Literal, Var
-from funcgrad.backend import kernel_ir as K
 
 REDUCTIONS = {"reduce_sum": "sum", "reduce_max": "max", "reduce_min": "min",
               "reduce_prod": "prod", "reduce_and": "and", "reduce_or": "or"}
@@ -34,7 +34,7 @@ class N:
     """A scalar node: kind 'load' (buf, View) | 'iota' (shape, dim, View) | 'const' value |
     'op' (prim, params)."""
 
-    __slots__ = ("kind", "dtype", "payload", "args")
+    __slots__ = ("args", "dtype", "kind", "payload")
 
     def __init__(self, kind, dtype, payload, args=()):
         self.kind, self.dtype, self.payload, self.args = kind, np.dtype(dtype), payload, args

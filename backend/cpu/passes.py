@@ -92,7 +92,7 @@ def _try_fold(eqn: JaxprEqn, inputs):
     try:
         with np.errstate(all="ignore"):
             outs = impl(*[np.asarray(x.val) for x in inputs], **eqn.params)
-    except Exception:  # leave it to run time (and its error message)
+    except Exception:  # noqa: BLE001 (leave it to run time and its error message)
         return None
     outs = outs if eqn.primitive.multiple_results else [outs]
     return [Literal(np.asarray(o, dtype=v.aval.dtype).reshape(()), v.aval)

@@ -10,6 +10,7 @@ from funcgrad._src import dtypes
 from funcgrad._src import lax_elementwise as le
 from funcgrad._src import lax_reductions as lr
 from funcgrad._src import lax_structural as ls
+from funcgrad._src import fnp_base as _fb
 from funcgrad._src.array import get_aval
 from funcgrad._src.core import canonicalize_axis
 from funcgrad._src.fnp_base import (
@@ -86,10 +87,10 @@ def _bool_reduce(fn):
     return f
 
 
-sum = _reduction(lr.reduce_sum, "sum", promote_sum=True, initial_op=le.add)
-prod = _reduction(lr.reduce_prod, "prod", promote_sum=True, initial_op=le.mul)
-max = amax = _reduction(lr.reduce_max, "max", initial_op=le.max)
-min = amin = _reduction(lr.reduce_min, "min", initial_op=le.min)
+sum = _reduction(lr.reduce_sum, "sum", promote_sum=True, initial_op=_fb.add)
+prod = _reduction(lr.reduce_prod, "prod", promote_sum=True, initial_op=_fb.multiply)
+max = amax = _reduction(lr.reduce_max, "max", initial_op=_fb.maximum)
+min = amin = _reduction(lr.reduce_min, "min", initial_op=_fb.minimum)
 all = _bool_reduce(lr.reduce_and)
 any = _bool_reduce(lr.reduce_or)
 

@@ -15,7 +15,8 @@ import inspect
 import logging
 import time
 import weakref
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -86,6 +87,7 @@ class _Entry(NamedTuple):
     consts: tuple
     out_tree: Any
     out_weak: tuple
+    out_is_leaf: bool
 
 
 class _Signature(NamedTuple):
@@ -95,6 +97,8 @@ class _Signature(NamedTuple):
     code_key: tuple
     backend: str
 
+
+_ARRAY_TUPLE_TREES: dict = {}  # n -> treedef of ((array,) * n, {})
 
 # ---- the wrapper ----------------------------------------------------------------------------
 
@@ -149,6 +153,11 @@ class _Jitted:
         return static, dyn_args, dyn_kw, nums
 
     def _flat_args(self, args, kwargs):
+        if not kwargs and not self._static_nums and all(type(a) is Array for a in args):
+            tree = _ARRAY_TUPLE_TREES.get(len(args))  # the common case, without tree_flatten
+            if tree is None:
+                tree = _ARRAY_TUPLE_TREES[len(args)] = tu.tree_structure((args, {}))
+            return list(args), tree, ()
         if self._static_nums or self._static_names:
             static, dyn_args, dyn_kw, _ = self._split(args, kwargs)
         else:
@@ -199,7 +208,8 @@ class _Jitted:
         jaxpr, consts = _unbroadcast_consts(jaxpr, consts)
         closed = core.close_over_consts(jaxpr)
         entry = _Entry(closed, tuple(consts), store["tree"],
-                       tuple(v.aval.weak_type for v in closed.outvars))
+                       tuple(v.aval.weak_type for v in closed.outvars),
+                       tu.treedef_is_leaf(store["tree"]))
         ms = (time.perf_counter() - t0) * 1e3
         _trace_times[closed] = ms
         if config.log_compiles:
@@ -238,9 +248,11 @@ class _Jitted:
 
                 exe = executable.get_executable(entry.jaxpr, self.__name__)
                 self._exes[sig] = (entry, exe)
+        if entry.out_is_leaf:
+            return outs[0]
         return tu.tree_unflatten(entry.out_tree, outs)
 
-    def lower(self, *args, **kwargs) -> "Lowered":
+    def lower(self, *args, **kwargs) -> Lowered:
         """Trace for these arguments (arrays or ShapeDtypeStruct-likes) without running."""
         flat, in_tree, static = self._flat_args(_abstractify(args), _abstractify(kwargs))
         sig = self._signature_of(flat, in_tree, static)
@@ -319,7 +331,7 @@ def _as_out(x):
     return array_from_user(x)
 
 
-_trace_times: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_trace_times: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def trace_ms(jaxpr) -> float | None:
@@ -375,7 +387,7 @@ class Lowered:
     def jaxpr(self) -> core.Jaxpr:
         return self._entry.jaxpr
 
-    def compile(self) -> "Compiled":
+    def compile(self) -> Compiled:
         return Compiled(self, self._executable())
 
     def _executable(self):
@@ -468,4 +480,4 @@ def jit(fun: Callable | None = None, static_argnums=(), static_argnames=(), dona
 
 
 # keep imports used (to_numpy is handy for backends importing from here)
-__all__ = ["jit", "Lowered", "Compiled", "to_numpy"]
+__all__ = ["Compiled", "Lowered", "jit", "to_numpy"]

@@ -63,8 +63,13 @@ def binop(name: str, impl, kinds: str = "iufc", out_bool: bool = False):
     def wrapper(x, y):
         x, y = same_dtype(name, x, y)
         ax, ay = get_aval(x), get_aval(y)
-        if ax.shape != ay.shape:   # eager numpy would broadcast silently: lax does not
-            raise shape_err(name, (ax, ay))
+        if ax.shape != ay.shape:   # eager numpy would broadcast silently: lax does not,
+            if ay.shape == ():     # except for rank-0 operands (made explicit here, so
+                y = ad.ops["broadcast_in_dim"](y, ax.shape, ())   # traced code agrees)
+            elif ax.shape == ():
+                x = ad.ops["broadcast_in_dim"](x, ay.shape, ())
+            else:
+                raise shape_err(name, (ax, ay))
         return prim.bind(x, y)
 
     wrapper.__name__ = name
@@ -414,7 +419,7 @@ def _digamma_scalar(x: float) -> float:
     if x < 0:   # reflection
         return _digamma_scalar(1 - x) - math.pi / math.tan(math.pi * x)
     r = 0.0
-    while x < 6:
+    while x < 10:
         r -= 1 / x
         x += 1
     f = 1 / (x * x)
@@ -428,7 +433,7 @@ def _trigamma_scalar(x: float) -> float:
     if x < 0:
         return -_trigamma_scalar(1 - x) + (math.pi / math.sin(math.pi * x)) ** 2
     r = 0.0
-    while x < 6:
+    while x < 10:
         r += 1 / (x * x)
         x += 1
     f = 1 / (x * x)

@@ -65,7 +65,9 @@ def _gather_impl(operand, indices, axes, mode, fill_value):
         fv = _default_fill(operand.dtype) if fill_value is None else fill_value
         mask = valid.reshape(valid.shape + (1,) * (out.ndim - valid.ndim))
         out = np.where(mask, out, np.asarray(fv, dtype=operand.dtype))
-    return np.ascontiguousarray(out)
+    out = np.asarray(out)
+    # (np.ascontiguousarray alone would turn a 0-d result into shape (1,))
+    return np.ascontiguousarray(out).reshape(out.shape)
 
 
 def _gather_abstract(operand, indices, axes, mode, fill_value):
