@@ -283,6 +283,8 @@ def get_aval(x) -> ShapedArray:
         return x.aval
     if isinstance(x, Tracer):
         return x.aval
+    if isinstance(getattr(x, "aval", None), ShapedArray):   # device arrays (CUDA)
+        return x.aval
     if isinstance(x, (bool, int, float, complex)) and not isinstance(x, np.generic):
         dt, w = dtypes.scalar_type(x)
         return ShapedArray((), dt, w)

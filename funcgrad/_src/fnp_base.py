@@ -149,6 +149,10 @@ def _value_as(x, dt):
     return np.asarray(x, dtype=dt)
 
 
+# bool arithmetic as numpy (and the eager path, which runs numpy's ufuncs) does it
+_BOOL_FNS = {le.add: le.bitwise_or, le.mul: le.bitwise_and}
+
+
 def _bin(lax_fn, to_inexact=False, name=None):
     def f(x, y, /):
         if not isinstance(x, Tracer) and not isinstance(y, Tracer) and lax_fn in _PRIMS and (
@@ -159,6 +163,8 @@ def _bin(lax_fn, to_inexact=False, name=None):
             x, y = _broadcast(x, y)
         except ValueError as e:
             raise ValueError(f"{name or lax_fn.__name__}: {e}") from None
+        if get_aval(x).dtype == np.bool_ and lax_fn in _BOOL_FNS:   # numpy: bool + is or
+            return _BOOL_FNS[lax_fn](x, y)
         return lax_fn(x, y)
 
     f.__name__ = name or lax_fn.__name__

@@ -38,11 +38,16 @@ def _normalize(idx, ndim):
         idx = (idx,)
     out = []
     for i in idx:
+        if isinstance(i, np.ndarray) and i.ndim == 0 and i.dtype == np.bool_:
+            i = bool(i)
         if isinstance(i, (bool, np.bool_)):
-            out.append(np.array(i))
+            if not i:
+                raise IndexError("indexing with the scalar False (an empty new axis) is not "
+                                 "supported; use x[None][:0]")
+            out.append(None)    # numpy: x[True] adds a new axis of length 1
             continue
         if isinstance(i, list):
-            i = np.asarray(i)
+            i = np.asarray(i) if len(i) else np.zeros(0, np.int32)
         if isinstance(i, (np.ndarray, Array, Tracer)) and get_aval(asarray(i)).dtype == np.bool_:
             if isinstance(i, Tracer):
                 raise IndexError(

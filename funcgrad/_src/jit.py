@@ -38,7 +38,16 @@ def _cpu_impl(*args, jaxpr, name="", backend=None, **_):
     return executable.get_executable(jaxpr, name)(*args)
 
 
+def _cuda_impl(*args, jaxpr, name="", backend=None, **_):
+    # Imported only when a CUDA computation runs: `import funcgrad` never touches CUDA, and on
+    # a machine without a GPU this raises CudaUnavailableError (no silent CPU fallback).
+    from funcgrad.backend.cuda import compiler
+
+    return compiler.jit_impl(*args, jaxpr=jaxpr, name=name)
+
+
 jit_impls.setdefault("cpu", _cpu_impl)
+jit_impls.setdefault("cuda", _cuda_impl)
 
 
 def _resolve_backend(backend: str | None) -> str:
@@ -57,6 +66,8 @@ def _resolve_backend(backend: str | None) -> str:
 def _as_leaf(x, where: str):
     """A valid dynamic argument: Array, Tracer, or numpy data of a canonical dtype."""
     if isinstance(x, (Array, Tracer)):
+        return x
+    if type(x).__name__ == "CudaArray":      # lives on a GPU; its buffer is used in place
         return x
     if isinstance(x, np.ndarray) and x.dtype == dtypes.canonicalize(x.dtype):
         return x
@@ -391,6 +402,10 @@ class Lowered:
         return Compiled(self, self._executable())
 
     def _executable(self):
+        if self._sig.backend == "cuda":
+            from funcgrad.backend.cuda import compiler
+
+            return compiler.get_executable(self._entry.jaxpr, self._name)
         if self._sig.backend != "cpu":
             return None
         from funcgrad.backend.cpu import executable
@@ -399,9 +414,14 @@ class Lowered:
 
     def as_text(self, stage: str = "ir") -> str:
         """``"ir"`` (the traced jaxpr), ``"ir-opt"``, ``"kernels"``, ``"llvm"``,
-        ``"llvm-opt"`` or ``"asm"``."""
+        ``"llvm-opt"`` or ``"asm"``; for ``backend="cuda"``: ``"kernels"``, ``"llvm"`` or
+        ``"ptx"`` (lowering needs no GPU, so anyone can read and check the PTX)."""
         if stage in ("ir", "jaxpr"):
             return str(self._entry.jaxpr)
+        if self._sig.backend == "cuda":
+            from funcgrad.backend.cuda import compiler
+
+            return compiler.lower_jaxpr(self._entry.jaxpr, self._name).as_text(stage)
         exe = self._executable()
         if exe is None:
             raise ValueError(f"stage {stage!r} is only available for the cpu backend")

@@ -586,21 +586,27 @@ convert_element_type_p = Primitive("convert_element_type")
 
 def _convert_impl(x, new_dtype, weak_type=False):
     if x.dtype.kind in "fc" and new_dtype.kind in "iu":
-        info = np.iinfo(new_dtype)
-        xr = np.real(x) if x.dtype.kind == "c" else x
-        with np.errstate(all="ignore"):
-            # XLA semantics: NaN -> 0, saturate out-of-range values (never wrap). Work in
-            # float64 (exact for every int32 value); float(info.max) rounds up for 32/64-bit
-            # types in float32/float64, so values at or above it are set to max explicitly.
-            xr = xr.astype(np.float64)
-            y = np.where(np.isnan(xr), 0.0, np.clip(np.trunc(xr), info.min, info.max))
-            return np.where(y >= float(info.max), info.max, y.astype(new_dtype)).astype(
-                new_dtype)
+        return _float_to_int(np.real(x) if x.dtype.kind == "c" else x, new_dtype)
     if x.dtype.kind == "c" and new_dtype.kind != "c":
         x = np.real(x)
     if new_dtype.kind == "b":
         return x != 0
     return x.astype(new_dtype)
+
+
+def _float_to_int(x, new_dtype):
+    """XLA semantics: truncate, NaN -> 0, saturate out-of-range values (never wrap).
+
+    The comparisons run in float64 so the bounds are exact (2**31 - 1 is not a float32)."""
+    info = np.iinfo(new_dtype)
+    with np.errstate(all="ignore"):
+        t = np.trunc(x.astype(np.float64))
+        out = np.where(np.isnan(t), 0, np.clip(t, info.min, info.max))
+        too_big = t >= float(info.max)        # float(2**63 - 1) rounds up to 2**63
+        res = out.astype(new_dtype)
+        res[np.broadcast_to(too_big, res.shape)] = info.max
+        res[np.broadcast_to(t <= float(info.min), res.shape)] = info.min
+    return res
 
 
 impl_rules[convert_element_type_p] = _convert_impl
