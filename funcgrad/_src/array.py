@@ -271,8 +271,10 @@ def array_from_user(x, dtype=None, weak=None) -> Array:
             dt, w = dtypes.canonicalize(dtype), False
         return wrap(np.array(x, dtype=dt), w if weak is None else weak)
     v = np.asarray(x._value if isinstance(x, Array) else x)
-    if v.dtype == object:
-        raise TypeError(f"cannot convert {type(x).__name__} to a funcgrad array (object dtype)")
+    if v.dtype.kind not in "biufc":   # object, str, bytes, datetime...
+        raise TypeError(f"cannot convert {type(x).__name__} to a funcgrad array ({v.dtype} "
+                        f"dtype): it is not a valid funcgrad type (arrays, numpy arrays and "
+                        f"Python scalars are)")
     dt = dtypes.canonicalize(dtype if dtype is not None else v.dtype)
     out = np.array(v, dtype=dt, copy=True)
     return wrap(out, bool(weak) if weak is not None else False)
