@@ -7,6 +7,7 @@ and anything registered with :func:`register_pytree_node`, :func:`register_datac
 
 from __future__ import annotations
 
+import builtins   # fg.tree is this module: its aliases fg.tree.all / .map shadow builtins
 import dataclasses
 import functools
 from dataclasses import dataclass
@@ -260,7 +261,7 @@ def treedef_is_leaf(td: PyTreeDef) -> bool:
 
 
 def all_leaves(iterable, is_leaf=None) -> bool:
-    return all(treedef_is_leaf(tree_structure(x, is_leaf)) for x in iterable)
+    return builtins.all(treedef_is_leaf(tree_structure(x, is_leaf)) for x in iterable)
 
 
 def structure_mismatch(what: str, a: PyTreeDef, b: PyTreeDef) -> ValueError:
@@ -343,7 +344,7 @@ def tree_reduce(f: Callable, tree, initializer=_NO_INIT, is_leaf=None):
 
 
 def tree_all(tree) -> bool:
-    return all(tree_leaves(tree))
+    return builtins.all(tree_leaves(tree))
 
 
 def tree_transpose(outer_treedef: PyTreeDef, inner_treedef: PyTreeDef, pytree_to_transpose):

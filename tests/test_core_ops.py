@@ -12,7 +12,6 @@ tolerance and whether it is differentiable. The tests:
 
 from __future__ import annotations
 
-import itertools
 import math
 from typing import Callable, NamedTuple
 
@@ -238,13 +237,19 @@ def _cummax_ref(x, axis=0):
     return np.maximum.accumulate(x, axis=axis)
 
 
+def _conv_op(tag, shapes, strides, padding, lhs_dil, rhs_dil, groups):
+    fn = lambda x, w: lax.conv_general_dilated(x, w, strides, padding, lhs_dil, rhs_dil,
+                                               feature_group_count=groups)
+    ref = lambda x, w: _conv_ref(x, w, strides, padding, lhs_dil, rhs_dil, groups)
+    return Op(f"conv_{tag}", fn, ref, [shapes], tol=1e-4)
+
+
 # ---- the table -------------------------------------------------------------------------------
 
 UN_SHAPES = [((2, 3),), ((),), ((1, 4),), ((0, 3),)]
 BIN_SHAPES = [((2, 3), (2, 3)), ((), ()), ((1, 1), (1, 1)), ((0, 2), (0, 2))]
 BCAST_SHAPES = [((3, 1), (1, 4)), ((2, 3), ()), ((), (4,)), ((0, 1), (1, 3))]
 INT_DTYPES = (I32,)
-_v = np.vectorize
 
 
 def unary(name, fn, ref, kind="normal", tol=1e-5, diff=True, dtypes=(F32,), order=2,
@@ -522,10 +527,7 @@ OPS = [
     Op("fnp.matmul", fnp.matmul, np.matmul, [((2, 3), (3, 4)), ((2, 2, 3), (3,)),
                                             ((3,), (1, 3, 2))]),
     # -- convolutions, against a direct reference
-    *[Op(f"conv_{tag}", (lambda s, p, ld, rd, g: lambda x, w: lax.conv_general_dilated(
-        x, w, s, p, ld, rd, feature_group_count=g))(s, p, ld, rd, g),
-         (lambda s, p, ld, rd, g: lambda x, w: _conv_ref(x, w, s, p, ld, rd, g))(s, p, ld, rd, g),
-         [shapes], tol=1e-4)
+    *[_conv_op(tag, shapes, s, p, ld, rd, g)
       for tag, shapes, s, p, ld, rd, g in (
           ("1d", ((2, 3, 7), (4, 3, 3)), (1,), "VALID", None, None, 1),
           ("1d_stride_same", ((1, 2, 7), (3, 2, 3)), (2,), "SAME", None, None, 1),

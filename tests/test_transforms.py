@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 import funcgrad as fg
-import funcgrad.lax as lax
 import funcgrad.numpy as fnp
 from funcgrad import tree_util as tu
 from funcgrad.test_util import check_grads
@@ -223,8 +222,8 @@ def test_make_jaxpr_golden_mlp_grad():
     assert lines[4] == "    l:f32[2,4] = tanh k"
     # the backward pass: transposed dots, tanh' = 1 - tanh^2, bias gradient by reduce_sum
     body = "\n".join(lines)
-    for eqn in ("dot_general[dimension_numbers=(((1,), (1,)), ((), ())) "
-                "preferred_element_type=None] v f",
+    for eqn in (("dot_general[dimension_numbers=(((1,), (1,)), ((), ())) "
+                 "preferred_element_type=None] v f"),
                 "transpose[permutation=(1, 0)] y",
                 "mul l l",
                 "ad:f32[4] = reduce_sum[axes=(0,)] ac",
@@ -429,7 +428,7 @@ def test_grad_pytrees_in_and_out():
     A([g.w, g.b[0], g.b[1]["c"]], [3.0, 6.0, 2.0])
     out = fg.vmap(lambda p: {"y": p.w * 2, "z": (p.b,)})(Params(fnp.ones(3), fnp.zeros(3)))
     assert set(out) == {"y", "z"} and isinstance(out["z"], tuple)
-    y, t = fg.jvp(lambda m: m.w.sum() + m.b.sum(), (lin,), (Linear(fnp.ones((2, 3)),
+    _, t = fg.jvp(lambda m: m.w.sum() + m.b.sum(), (lin,), (Linear(fnp.ones((2, 3)),
                                                                    fnp.ones(3)),))
     A(t, 9.0)
     assert tu.tree_structure(fg.grad(lambda d: d["a"] * 1.0)({"a": 1.0, "n": None})) == \

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 from funcgrad.backend import kernel_ir as K
+from funcgrad.backend import scalar
+from funcgrad.backend.scalar import F16, Emitter, convert, emit, ir_type, storage_type
 from llvmlite import ir
 
 from . import blas, engine, parallel
 from .loops import for_range
-from .scalar import SCALAR_RULES, Emitter, convert, ir_type, storage_type
 
 I32, I64, PTR = ir.IntType(32), ir.IntType(64), ir.PointerType()
 ALIGN = 64
@@ -25,6 +26,12 @@ PARALLEL_MIN_ELEMENTS = 1 << 18  # split loops with at least this many elements 
 UNROLL_MIN_ELEMENTS = 1 << 16
 KERNEL_INLINE = "never"  # kernels stay functions: LLVM optimises each alone (compile time)
 ENTRY_TYPE = ir.FunctionType(ir.VoidType(), [PTR, PTR, PTR])
+
+
+def dtype_ok(dtype) -> bool:
+    """Dtypes this code generator compiles: those of the shared scalar table but float16 (no
+    half arithmetic on the host CPU: float16 stays on the numpy fallback path)."""
+    return scalar.dtype_ok(dtype) and np.dtype(dtype) != F16
 
 
 # ---- memory planning ----------------------------------------------------------------------------
@@ -203,8 +210,8 @@ class _KernelCtx:
                 vals.append(self.sc.const(n.dtype, n.value))
             else:
                 dts = [k.body[a].dtype for a in n.args]
-                vals.append(SCALAR_RULES[n.prim](self.sc, [vals[a] for a in n.args], dts,
-                                                 n.dtype, dict(n.params)))
+                vals.append(emit(self.b, n.prim, [vals[a] for a in n.args], dts, n.dtype,
+                                 n.params))
         return vals
 
     def _iota(self, n: K.Iota, lin):
@@ -213,7 +220,7 @@ class _KernelCtx:
         st = contiguous_strides(n.shape)[n.dimension]
         q = self.b.sdiv(lin, ir.Constant(I64, st)) if st != 1 else lin
         r = self.b.srem(q, ir.Constant(I64, n.shape[n.dimension]))
-        return convert(self.sc, r, np.int64, n.dtype)
+        return convert(self.b, r, np.int64, n.dtype)
 
 
 def _kernel_fn(module, name, nbufs):
@@ -341,7 +348,7 @@ def _combine(sc: Emitter, op, acc, v, dtype):
         return getattr(b, _RED_OPS[op][1])(acc, v)
     if op in ("and", "or"):
         return b.and_(acc, v) if op == "and" else b.or_(acc, v)
-    return SCALAR_RULES[op](sc, [acc, v], [dt, dt], dt, {})
+    return emit(b, op, [acc, v], [dt, dt], dt)
 
 
 def _emit_reduction(module, program, k: K.LoopKernel, name, bufs):
@@ -389,7 +396,7 @@ def _emit_reduction(module, program, k: K.LoopKernel, name, bufs):
 def _reduced_value(ctx, k, idx, views, odt):
     vals = ctx.body(k, idx, views)
     src = k.body[k.reduce.value].dtype
-    return convert(ctx.sc, vals[k.reduce.value], src, odt)
+    return convert(ctx.b, vals[k.reduce.value], src, odt)
 
 
 # ---- dot ------------------------------------------------------------------------------------------

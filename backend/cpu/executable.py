@@ -18,11 +18,12 @@ import weakref
 
 import numpy as np
 from funcgrad.backend import kernel_ir as K
+from funcgrad.backend import scalar
 
 from funcgrad._src import core
 from funcgrad.config import config
 
-from . import blas, codegen, engine, fusion, passes, scalar
+from . import blas, codegen, engine, fusion, passes
 
 logger = logging.getLogger("funcgrad.jit")
 _ENTRY = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
@@ -82,7 +83,7 @@ class Executable:
     def _build(self) -> None:
         self.opt_jaxpr = self._timed("passes", passes.optimize, self.jaxpr)
         self.program = self._timed("fusion", fusion.fuse, self.opt_jaxpr, self.name,
-                                   scalar.can_emit, scalar.dtype_ok, _can_dot)
+                                   scalar.can_emit, codegen.dtype_ok, _can_dot)
         self.emitted = self._timed("codegen", codegen.emit_program, self.program,
                                    _num_threads())
         self.llvm_ir = str(self.emitted.module)
