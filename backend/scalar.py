@@ -279,9 +279,12 @@ def _shift(kind):
             ys = b.select(b.icmp_signed(">", lo, sc.const(dt, bits - 1)),
                           sc.const(dt, bits - 1), lo)
             return b.ashr(x, ys)
+        if kind == "ashr":  # unsigned: logical, by min(y, bits - 1) (numpy)
+            top = sc.const(dt, bits - 1)
+            return b.lshr(x, b.select(b.icmp_unsigned(">", y, top), top, y))
         ok = b.icmp_unsigned("<", y, sc.const(dt, bits))  # negative y is huge unsigned
         ys = b.select(ok, y, sc.const(dt, 0))
-        op = b.shl if kind == "shl" else b.lshr  # unsigned ashr is logical (numpy)
+        op = b.shl if kind == "shl" else b.lshr
         return b.select(ok, op(x, ys), sc.const(dt, 0))
     return rule
 
@@ -343,6 +346,13 @@ def convert(b: ir.IRBuilder, x, src, dst):
     return b.sext(x, ty) if src.kind == "i" else b.zext(x, ty)
 
 
+def _population_count(sc, args, dts, out, params):
+    x, = args  # numpy's bitwise_count: the 1-bits of |x| (|INT_MIN| wraps to itself)
+    if _signed(dts[0]):
+        x = _abs(sc, [x], dts, out, params)
+    return sc.intrinsic("llvm.ctpop", x.type, [x])
+
+
 def _convert(sc, args, dts, out, params):
     return convert(sc.b, args[0], dts[0], out)
 
@@ -372,7 +382,7 @@ SCALAR_RULES: dict = {
     "and": _bitwise("and_"), "or": _bitwise("or_"), "xor": _bitwise("xor"), "not": _not,
     "shift_left": _shift("shl"), "shift_right_logical": _shift("lshr"),
     "shift_right_arithmetic": _shift("ashr"),
-    "population_count": _unary_intrinsic("llvm.ctpop"),
+    "population_count": _population_count,
     **{n: _compare(n) for n in _FCMP},
     "select_n": _select_n, "convert_element_type": _convert,
     "bitcast_convert_type": _bitcast, "stop_gradient": _identity,

@@ -11,7 +11,7 @@ MODULES = [
     "funcgrad.optim._transforms", "funcgrad.optim.schedules", "funcgrad.nn.initializers",
     "funcgrad.nn.losses", "funcgrad.metrics", "funcgrad.data", "funcgrad._src.checkpoint",
     "funcgrad._src.tracker", "funcgrad.scipy.special", "funcgrad._src.nn_functions",
-    "funcgrad.test_util", "funcgrad._src.lax_control", "funcgrad.debug",
+    "funcgrad.test_util", "funcgrad._src.lax_control", "funcgrad.debug", "funcgrad.backend.scalar",
 ]
 
 

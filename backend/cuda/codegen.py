@@ -3,7 +3,7 @@
 - ``LoopKernel`` without a reduction: a grid-stride loop over the flattened iteration space;
   each load's address is ``offset + sum(index[d] * strides[d])`` (a contiguous view reads at
   the flat index directly); the body goes through the shared scalar rule table
-  (``backend/scalar_rules.py``, VMATH for transcendental functions).
+  (``backend/scalar.py``, VMATH for transcendental functions).
 - ``LoopKernel`` with a reduction: one block per output element (threads stride over the
   reduced elements, then warp shuffles and shared memory), or one thread per output element when
   the reduced extent is small or the kept innermost dimension makes that the coalesced choice.
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from funcgrad.backend import kernel_ir as K
-from funcgrad.backend import scalar_rules as S
+from funcgrad.backend import scalar as S
 from llvmlite import ir
 
 from . import ptx
@@ -189,7 +189,7 @@ def _contiguous(shape) -> tuple:
 
 
 def _elem_ptr(b, base, index, dtype):
-    return b.gep(base, [index], inbounds=True, source_etype=S.mem_type(dtype))
+    return b.gep(base, [index], inbounds=True, source_etype=S.storage_type(dtype))
 
 
 def _store(b, ptrs, buf_dtype, buf, index, value):
@@ -201,7 +201,7 @@ def _store(b, ptrs, buf_dtype, buf, index, value):
 
 def _emit_load(b, n: K.Load, idx, ptrs, body, vals):
     ptr = _elem_ptr(b, ptrs[n.buf], idx.offset(n.view), n.dtype)
-    value = b.load(ptr, typ=S.mem_type(n.dtype))
+    value = b.load(ptr, typ=S.storage_type(n.dtype))
     if n.buf in ptrs.readonly:  # lets NVPTX use the read-only data cache (ld.global.nc)
         value.set_metadata("invariant.load", b.module.add_metadata([]))
     return S.to_register(b, value, n.dtype)
@@ -220,8 +220,8 @@ def _emit_const(b, n: K.Const, idx, ptrs, body, vals):
 
 
 def _emit_op(b, n: K.Op, idx, ptrs, body, vals):
-    return S.emit_scalar(b, n.prim, [vals[a] for a in n.args], [body[a].dtype for a in n.args],
-                         n.dtype, n.params)
+    return S.emit(b, n.prim, [vals[a] for a in n.args], [body[a].dtype for a in n.args],
+                  n.dtype, n.params)
 
 
 EMIT_NODE = {K.Load: _emit_load, K.Iota: _emit_iota, K.Const: _emit_const, K.Op: _emit_op}
@@ -282,7 +282,7 @@ class _Reducer:
         self.identity = S.const(self.acc, K.reduce_identity(op, self.out_dtype))
 
     def combine(self, b, x, y):
-        return S.emit_scalar(b, self.prim, [x, y], [self.acc] * 2, self.acc, {})
+        return S.emit(b, self.prim, [x, y], [self.acc] * 2, self.acc)
 
     def take(self, b, value, dtype):
         """A body value as an accumulator value (through the output dtype, like numpy)."""
@@ -397,7 +397,7 @@ def _operand_addr(b, view, batch, row, col):
 
 def _load_or_zero(b, base, index, pred, dtype):
     safe = b.select(pred, index, i64(0))  # reads element 0 when out of range, then drops it
-    value = b.load(_elem_ptr(b, base, safe, dtype), typ=S.mem_type(dtype))
+    value = b.load(_elem_ptr(b, base, safe, dtype), typ=S.storage_type(dtype))
     return b.select(pred, S.to_register(b, value, dtype), S.const(dtype, 0))
 
 
@@ -414,8 +414,8 @@ def _lt(b, x, n):
 
 def _fma(b, dtype):
     if np.dtype(dtype).kind == "f":
-        s = S.Scalar(b, (np.dtype(dtype),), np.dtype(dtype))
-        return lambda acc, x, y: s.intrinsic("fma", x, y, acc)
+        sc = S.Emitter(b)
+        return lambda acc, x, y: sc.intrinsic("llvm.fma", x.type, [x, y, acc])
     return lambda acc, x, y: b.add(acc, b.mul(x, y))
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from funcgrad.backend import kernel_ir as K
-from funcgrad.backend import scalar_rules
+from funcgrad.backend import scalar
 
 from . import codegen, ptx
 from .codegen import CudaUnsupportedError, Launch  # noqa: F401 (re-export)
@@ -70,7 +70,7 @@ def program_from_jaxpr(jaxpr, name: str = "jit") -> tuple[K.Program, tuple]:
     if isinstance(jaxpr, core.ClosedJaxpr):
         jaxpr, consts = jaxpr.jaxpr, tuple(jaxpr.consts)
     jaxpr = passes.optimize(core.close_over_consts(jaxpr))
-    program = fusion.fuse(jaxpr, name, scalar_rules.can_emit, codegen.dtype_ok, codegen.can_dot)
+    program = fusion.fuse(jaxpr, name, scalar.can_emit, codegen.dtype_ok, codegen.can_dot)
     return program, consts
 
 

@@ -15,7 +15,6 @@ bool_, int8, int16, int32, int64 = (_TYPES[n] for n in ("bool_", "int8", "int16"
 uint8, uint16, uint32, uint64 = (_TYPES[n] for n in ("uint8", "uint16", "uint32", "uint64"))
 float16, float32, float64, complex64, complex128 = (
     _TYPES[n] for n in ("float16", "float32", "float64", "complex64", "complex128"))
-from funcgrad._src.fnp_base import *  # noqa: F401,F403
 from funcgrad._src.fnp_base import (  # noqa: F401
     abs, absolute, add, allclose, angle, arange, arccos, arccosh, arcsin, arcsinh, arctan,
     arctan2, arctanh, around, array, array_equal, asarray, astype, broadcast_shapes,
