@@ -545,6 +545,8 @@ def make_jaxpr(fun: Callable, static_argnums=(), return_shape=False):
 
 
 class ShapeDtypeStruct:
+    """A shape and dtype standing in for an array (``eval_shape`` results, ``lower`` inputs)."""
+
     def __init__(self, shape, dtype, sharding=None):
         self.shape, self.dtype = tuple(shape), np.dtype(dtype)
 

@@ -252,7 +252,7 @@ _trace_stack: list[MainTrace] = []
 
 
 class UnexpectedTracerError(Exception):
-    pass
+    """A traced value was used after its transformation finished (it escaped)."""
 
 
 @contextmanager
@@ -398,11 +398,11 @@ class Tracer:
 
 
 class ConcretizationTypeError(TypeError):
-    pass
+    """A traced value was used where a concrete Python value is needed (bool, int, an if)."""
 
 
 class TracerArrayConversionError(TypeError):
-    pass
+    """A traced value was converted to a numpy array (use funcgrad.numpy inside transforms)."""
 
 
 def find_top_trace(xs) -> Trace:

@@ -9,7 +9,6 @@ from funcgrad._src.lax_elementwise import (  # noqa: F401
     select_n, shift_left, shift_right_arithmetic, shift_right_logical, sign, sin, sinh, sqrt,
     sub, tan, tanh,
 )
-from funcgrad._src.lax_elementwise import bitwise_and as bitwise_and_  # noqa: F401
 from funcgrad._src.lax_structural import (  # noqa: F401
     broadcast, broadcast_in_dim, broadcasted_iota, concatenate, dynamic_slice,
     dynamic_update_slice, expand_dims, full, iota, pad, reshape, rev, slice, slice_in_dim,

@@ -26,6 +26,11 @@ from funcgrad._src.array import array_from_user, get_aval
 from funcgrad._src.core import Tracer
 from funcgrad._src.fnp_base import asarray, astype, where
 
+__all__ = ["PRNGKey", "key", "key_data", "wrap_key_data", "split", "fold_in", "clone",
+           "random_bits", "bits", "uniform", "normal", "truncated_normal", "bernoulli",
+           "randint", "gumbel", "categorical", "permutation", "shuffle", "choice",
+           "exponential", "laplace", "logistic", "rademacher", "threefry_2x32"]
+
 _U32 = dtypes.uint32
 _ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
 
