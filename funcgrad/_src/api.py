@@ -619,6 +619,19 @@ def _merge_nondiff(nd_vals, diff_vals, nondiff_argnums, n):
     return [next(it_nd) if i in nondiff_argnums else next(it_d) for i in range(n)]
 
 
+def _stage_custom(obj, args):
+    """Trace a custom_jvp/custom_vjp function's primal (None when no argument is traced)."""
+    nd, diff = _split_nondiff(args, obj.nondiff_argnums)
+    flat, in_tree = _flatten_args(tuple(diff))
+    if not _has_tracers(flat):
+        return None
+    n = len(args)
+    store = {}
+    fun = lambda *d: obj.fun(*_merge_nondiff(nd, d, obj.nondiff_argnums, n))  # noqa: E731
+    jaxpr, consts = _trace_flat(fun, flat, in_tree, store)
+    return nd, diff, flat, in_tree, n, store, jaxpr, consts
+
+
 class custom_jvp:
     """A function with a user-defined jvp rule (reverse mode is derived by transposing it).
 
@@ -667,14 +680,10 @@ class custom_jvp:
         if self.jvp is None:
             raise AttributeError(f"No JVP defined for custom_jvp function {_fun_name(self.fun)}"
                                  f" using defjvp.")
-        nd, diff = _split_nondiff(args, self.nondiff_argnums)
-        flat, in_tree = _flatten_args(tuple(diff))
-        if not _has_tracers(flat):
+        st = _stage_custom(self, args)
+        if st is None:
             return self.fun(*args)
-        n = len(args)
-        store = {}
-        fun = lambda *d: self.fun(*_merge_nondiff(nd, d, self.nondiff_argnums, n))
-        jaxpr, consts = _trace_flat(fun, flat, in_tree, store)
+        nd, diff, flat, in_tree, n, store, jaxpr, consts = st
 
         def jvp_fn(primals, tangents):
             ps = tu.tree_unflatten(in_tree, primals)
@@ -728,14 +737,10 @@ class custom_vjp:
         if self.fwd is None:
             raise AttributeError(f"No VJP defined for custom_vjp function "
                                  f"{_fun_name(self.fun)} using defvjp.")
-        nd, diff = _split_nondiff(args, self.nondiff_argnums)
-        flat, in_tree = _flatten_args(tuple(diff))
-        if not _has_tracers(flat):
+        st = _stage_custom(self, args)
+        if st is None:
             return self.fun(*args)
-        n = len(args)
-        store = {}
-        fun = lambda *d: self.fun(*_merge_nondiff(nd, d, self.nondiff_argnums, n))
-        jaxpr, consts = _trace_flat(fun, flat, in_tree, store)
+        nd, diff, flat, in_tree, n, store, jaxpr, consts = st
 
         def fwd_fn(primals):
             full = _merge_nondiff(nd, tu.tree_unflatten(in_tree, primals),
