@@ -347,9 +347,7 @@ def convert(b: ir.IRBuilder, x, src, dst):
 
 
 def _population_count(sc, args, dts, out, params):
-    x, = args  # numpy's bitwise_count: the 1-bits of |x| (|INT_MIN| wraps to itself)
-    if _signed(dts[0]):
-        x = _abs(sc, [x], dts, out, params)
+    x, = args  # the 1-bits of the two's-complement pattern (XLA/JAX: popcount(int8 -1) = 8)
     return sc.intrinsic("llvm.ctpop", x.type, [x])
 
 

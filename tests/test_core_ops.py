@@ -350,7 +350,8 @@ OPS = [
                x.view(np.uint32), np.clip(y, 0, 31).astype(np.uint32)), 0).astype(np.uint32)
            .view(np.int32), ("small_int", "shift"), diff=False, dtypes=INT_DTYPES),
     unary("population_count", lax.population_count,
-          lambda x: np.bitwise_count(x).astype(x.dtype), "small_int", diff=False,
+          lambda x: np.bitwise_count(x.view(f"u{x.dtype.itemsize}")).astype(x.dtype),
+          "small_int", diff=False,
           dtypes=(I32, U8)),
     # -- comparisons (ties make equality interesting)
     *[binary(n, getattr(lax, n), f, ("ties",), diff=False, dtypes=(F32, I32, BOOL))

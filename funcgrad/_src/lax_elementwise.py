@@ -212,8 +212,9 @@ for _p in (and_p, or_p, xor_p, not_p, shift_left_p, shift_right_logical_p,
            shift_right_arithmetic_p):
     ad.defzero(_p)
 
-population_count_p, population_count = unop(
-    "population_count", lambda x: np.bitwise_count(x).astype(x.dtype), "iu")
+population_count_p, population_count = unop(   # bits of the two's-complement pattern (XLA)
+    "population_count",
+    lambda x: np.bitwise_count(x.view(f"u{x.dtype.itemsize}")).astype(x.dtype), "iu")
 ad.defzero(population_count_p)
 
 # ---- comparisons ------------------------------------------------------------------------------
