@@ -47,3 +47,28 @@ def test_running_cuda_without_a_gpu_is_a_clear_error():
         fg.jit(chain, backend="cuda")(fnp.ones(4))
     with pytest.raises(driver.CudaUnavailableError):
         fg.devices("cuda")
+
+
+def test_main_example_train_step_lowers_completely_to_ptx():
+    """The README's train step (MLP, dropout keys, AdamW) has no numpy-fallback steps, so it
+    lowers entirely to PTX: what `examples/train_digits.py --device cuda` runs on a GPU."""
+    import pathlib
+    import sys
+
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "examples"))
+    import train_digits as td
+    from funcgrad import optim
+
+    with fg.config.override(platform="cuda"):
+        model = td.build_model("mlp", (8, 8), fg.random.key(0))
+        opt = optim.adamw(1e-3)
+        state = opt.init(model)
+        x, y = np.zeros((64, 8, 8), np.float32), np.zeros(64, np.int32)
+        lowered = td.make_train_step(opt, 0.05).lower(model, None, state, x, y,
+                                                        fg.random.key(1))
+        assert "FALLBACK" not in lowered.as_text("kernels")
+        text = lowered.as_text("ptx")
+    if shutil.which("ptxas") is None:
+        pytest.skip("ptxas is not installed: PTX generated but not assembled")
+    ok, log = ptx.ptxas_check(text, arch="sm_90")
+    assert ok, log

@@ -46,7 +46,10 @@ def _rotl(x, r):
 
 
 def threefry_2x32(key, count):
-    """The threefry2x32 block cipher (Salmon et al. 2011), 20 rounds, on uint32 arrays."""
+    """The threefry2x32 block cipher (Salmon et al. 2011), 20 rounds, on uint32 arrays.
+
+    As in JAX, ``count`` is flattened, padded to even length with a zero, split into halves
+    ``x0, x1`` that are encrypted pairwise, and the halves are concatenated back."""
     key = asarray(key)
     count = asarray(count)
     n = get_aval(count).size
@@ -56,6 +59,11 @@ def threefry_2x32(key, count):
         flat = ls.concatenate([flat, _u32(0, (1,))], 0)
     half = (n + odd) // 2
     x0, x1 = ls.slice_in_dim(flat, 0, half), ls.slice_in_dim(flat, half, 2 * half)
+    return _join_halves(*_threefry_pairs(key, x0, x1), n, get_aval(count).shape)
+
+
+def _threefry_pairs(key, x0, x1):
+    half = get_aval(x0).shape[0]
     k0 = ls.broadcast_in_dim(ls.slice_in_dim(key, 0, 1), (half,), (0,))
     k1 = ls.broadcast_in_dim(ls.slice_in_dim(key, 1, 2), (half,), (0,))
     k2 = le.bitwise_xor(le.bitwise_xor(k0, k1), _u32(0x1BD11BDA, (half,)))
@@ -67,10 +75,33 @@ def threefry_2x32(key, count):
             x1 = le.bitwise_xor(_rotl(x1, r), x0)
         x0 = le.add(x0, ks[(i + 1) % 3])
         x1 = le.add(le.add(x1, ks[(i + 2) % 3]), _u32(i + 1, (half,)))
-    out = ls.concatenate([x0, x1], 0)
-    if odd:
+    return x0, x1
+
+
+def _join_halves(x0, x1, n, shape):
+    """``concatenate([x0, x1])[:n]`` written as broadcast + select + reshape, which fuse into
+    one loop kernel on every backend (no copy step)."""
+    half = get_aval(x0).shape[0]
+    row = ls.broadcasted_iota(dtypes.int32, (2, half), 0)
+    both = le.select(le.eq(row, ls.full((2, half), 0, dtypes.int32)),
+                     ls.broadcast_in_dim(x0, (2, half), (1,)),
+                     ls.broadcast_in_dim(x1, (2, half), (1,)))
+    out = ls.reshape(both, (2 * half,))
+    if n != 2 * half:
         out = ls.slice_in_dim(out, 0, n)
-    return ls.reshape(out, get_aval(count).shape)
+    return ls.reshape(out, shape)
+
+
+def _threefry_iota(key, n):
+    """``threefry_2x32(key, iota(n))`` without materialising (or padding) the counter."""
+    odd = n % 2
+    half = (n + odd) // 2
+    x0 = ls.iota(_U32, half)
+    x1 = le.add(x0, _u32(half, (half,)))
+    if odd:   # the padded last counter is 0, as in threefry_2x32
+        last = le.eq(x0, _u32(half - 1, (half,)))
+        x1 = le.select(last, _u32(0, (half,)), x1)
+    return _join_halves(*_threefry_pairs(key, x0, x1), n, (n,))
 
 
 # ---- keys ---------------------------------------------------------------------------------------
@@ -126,7 +157,7 @@ def split(key, num: int = 2):
     key = _check_key(key, "split")
     shape = (num,) if isinstance(num, int) else tuple(num)
     n = int(np.prod(shape))
-    bits = threefry_2x32(key, ls.iota(_U32, 2 * n))
+    bits = _threefry_iota(key, 2 * n)
     return ls.reshape(bits, shape + (2,))
 
 
@@ -150,8 +181,7 @@ def random_bits(key, shape=(), bit_width=32):
         raise NotImplementedError("random_bits supports bit_width=32")
     if n == 0:
         return ls.full(shape, 0, _U32)
-    bits = threefry_2x32(key, ls.iota(_U32, n))
-    return ls.reshape(bits, shape)
+    return ls.reshape(_threefry_iota(key, n), shape)
 
 
 bits = random_bits
