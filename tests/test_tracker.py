@@ -114,13 +114,24 @@ def test_out_dir_autosave(tmp_path):
     assert json.loads((out / "metrics.json").read_text())["epochs"][0]["val"] == 2.0
 
 
-def test_plot_without_matplotlib_returns_none(tmp_path, monkeypatch):
+def test_plot_without_matplotlib_writes_a_png(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     tr = MetricTracker(print_fn=None)
-    tr.log(1, loss=1.0)
-    assert tr.plot(tmp_path / "m.png") is None
-    assert not (tmp_path / "m.png").exists()
+    for step in range(1, 30):
+        tr.log(step, loss=1.0 / step, accuracy=1 - 1.0 / step)
+    tr.end_epoch(0, test_accuracy=0.9)
+    path = tr.plot(tmp_path / "m.png")
+    data = open(path, "rb").read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and b"IHDR" in data and data.endswith(
+        b"IEND\xaeB`\x82")
+    import struct
+    import zlib
+    w, h = struct.unpack(">II", data[16:24])
+    assert (w, h) == (480, 3 * 170)          # three panels: loss, accuracy, test_accuracy
+    idat = data[data.index(b"IDAT") + 4: data.index(b"IEND") - 8]
+    pixels = np.frombuffer(zlib.decompress(idat), np.uint8).reshape(h, 1 + w * 3)[:, 1:]
+    assert (pixels.reshape(h, w, 3) == (31, 119, 180)).all(-1).sum() > 100   # a curve
 
 
 def test_plot_with_matplotlib_if_installed(tmp_path):

@@ -237,16 +237,24 @@ class MetricTracker:
     def plot(self, path=None) -> str | None:
         """Plot each metric against step (and epoch metrics against epoch) into a PNG.
 
-        Needs matplotlib, which funcgrad does not depend on: without it, does nothing and
-        returns None. Otherwise returns the path written.
+        Uses matplotlib when it is installed (funcgrad does not depend on it); otherwise a
+        small built-in PNG writer draws the same panels. Returns the path written.
         """
-        try:
-            from matplotlib.figure import Figure
-        except ImportError:
-            return None
         path = self._path(path, "metrics.png")
         panels = [("steps", n) for n in self.metric_names("steps")]
         panels += [("epochs", n) for n in self.metric_names("epochs")]
+        try:
+            from matplotlib.figure import Figure
+        except ImportError:
+            from funcgrad._src.png_plot import write_line_plots
+
+            series = []
+            for which, name in panels:
+                rows, skip = self._rows(which)
+                pts = [(r[skip[0]], r[name]) for r in rows if name in r and r[name] is not None]
+                series.append((f"{name} by {skip[0]}", [p[0] for p in pts],
+                               [p[1] for p in pts]))
+            return write_line_plots(path, series)
         fig = Figure(figsize=(5, 2.5 * max(len(panels), 1)))
         for i, (which, name) in enumerate(panels):
             rows, skip = self._rows(which)
