@@ -120,3 +120,14 @@ def test_debug_nans_ignores_integer_and_inf_results():
     with fg.config.override(debug_nans=True):
         assert float(fnp.log(fnp.array(0.0))) == -np.inf
         assert int(fnp.array(7) // 2) == 3
+
+
+def test_debug_print_inside_jit_runs_on_every_call(capsys):
+    import funcgrad as fg
+    import funcgrad.numpy as fnp
+
+    f = fg.jit(lambda x: (fg.debug.print("x = {}", x), fg.debug.print("x = {}", x), x * 2)[2])
+    f(fnp.arange(2.0))
+    f(fnp.arange(2.0) + 1)
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["x = [0. 1.]", "x = [0. 1.]", "x = [1. 2.]", "x = [1. 2.]"]

@@ -81,8 +81,14 @@ def fold_constants(jaxpr: Jaxpr) -> Jaxpr:
                  tuple(_subst(env, x) for x in jaxpr.outvars))
 
 
+def _effectful(eqn: JaxprEqn) -> bool:
+    """Equations with side effects (``debug_callback``: params ``effect=True``) are never
+    folded, merged or dropped, even though nothing uses their (zero) outputs."""
+    return bool(eqn.params.get("effect", False))
+
+
 def _try_fold(eqn: JaxprEqn, inputs):
-    if not inputs or not all(isinstance(x, Literal) for x in inputs):
+    if _effectful(eqn) or not inputs or not all(isinstance(x, Literal) for x in inputs):
         return None
     if any(v.aval.size > FOLD_MAX_SIZE or v.aval.ndim for v in eqn.out_binders):
         return None
@@ -119,13 +125,13 @@ def _eqn_key(eqn: JaxprEqn, inputs):
 
 
 def cse(jaxpr: Jaxpr) -> Jaxpr:
-    """Merge equations with the same primitive, inputs and params (all primitives are pure)."""
+    """Merge equations with the same primitive, inputs and params (pure ones only)."""
     env: dict = {}
     seen: dict = {}
     eqns = []
     for eqn in jaxpr.eqns:
         inputs = [_subst(env, x) for x in eqn.inputs]
-        key = _eqn_key(eqn, inputs)
+        key = None if _effectful(eqn) else _eqn_key(eqn, inputs)
         if key is not None and key in seen:
             env.update(zip(eqn.out_binders, seen[key]))
             continue
@@ -140,11 +146,11 @@ def cse(jaxpr: Jaxpr) -> Jaxpr:
 
 
 def dce(jaxpr: Jaxpr) -> Jaxpr:
-    """Drop equations none of whose outputs is used."""
+    """Drop equations none of whose outputs is used (effectful ones are always kept)."""
     live = {x for x in jaxpr.outvars if isinstance(x, Var)}
     kept = []
     for eqn in reversed(jaxpr.eqns):
-        if any(v in live for v in eqn.out_binders):
+        if _effectful(eqn) or any(v in live for v in eqn.out_binders):
             kept.append(eqn)
             live.update(x for x in eqn.inputs if isinstance(x, Var))
     return Jaxpr(jaxpr.constvars, jaxpr.invars, tuple(reversed(kept)), jaxpr.outvars)
