@@ -131,3 +131,21 @@ def test_debug_print_inside_jit_runs_on_every_call(capsys):
     f(fnp.arange(2.0) + 1)
     out = capsys.readouterr().out.splitlines()
     assert out == ["x = [0. 1.]", "x = [0. 1.]", "x = [1. 2.]", "x = [1. 2.]"]
+
+
+def test_checkpoint_recomputes_the_forward_pass_in_the_backward_pass():
+    import funcgrad as fg
+    import funcgrad.numpy as fnp
+
+    calls = []
+
+    def f(x):
+        fg.debug.callback(lambda v: calls.append(float(v)), x)
+        return fnp.sin(fnp.sin(x))
+
+    g_plain = fg.grad(f)(1.0)
+    assert len(calls) == 1                     # forward only: residuals were stored
+    calls.clear()
+    g_remat = fg.grad(fg.checkpoint(f))(1.0)
+    assert len(calls) == 2                     # forward, then recomputed in the backward pass
+    assert float(g_plain) == float(g_remat)
