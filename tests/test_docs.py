@@ -25,3 +25,14 @@ def test_markdown_code_blocks_run(path, tmp_path, monkeypatch):
             exec(compile(code, f"{path.name}[block {i}]", "exec"), ns)
         except Exception as e:  # pragma: no cover - the message is the point
             raise AssertionError(f"{path.relative_to(ROOT)} block {i} failed: {e!r}\n{code}")
+
+
+LINK = re.compile(r"\]\(([^)#\s,*]+)(?:#[^)]*)?\)")
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_relative_links_point_to_files(path):
+    missing = [link for link in LINK.findall(path.read_text())
+               if not link.startswith(("http://", "https://")) and
+               not (path.parent / link).exists()]
+    assert not missing, f"{path.relative_to(ROOT)} links to missing files: {missing}"
