@@ -138,9 +138,20 @@ class CompiledModule:
     engine: llvm.ExecutionEngine
     target_machine: llvm.TargetMachine
     module_ref: llvm.ModuleRef
-    ir_opt: str
+    _ir_opt: str | None
     timings: dict[str, float] = field(default_factory=dict)
     _asm: str | None = None
+    _ir_text: str = ""
+    from_disk_cache: bool = False
+
+    @property
+    def ir_opt(self) -> str:
+        """The optimised IR (recomputed on demand when the code came from the disk cache)."""
+        if self._ir_opt is None:
+            mod = _parse(self._ir_text, self.name)
+            optimize(mod)
+            self._ir_opt = str(mod)
+        return self._ir_opt
 
     def address(self, fn_name: str) -> int:
         addr = self.engine.get_function_address(fn_name)
@@ -172,16 +183,38 @@ def compile_module(llvm_ir_text: str | ir.Module, *, name: str = "fg_module") ->
         raise TypeError(f"compile_module wants LLVM IR text, got {type(llvm_ir_text).__name__}")
     _init()
     t0 = time.perf_counter()
+    cache_dir, cache_key, cached = _disk_cache_lookup(llvm_ir_text)
     mod = _parse(llvm_ir_text, name)
     t1 = time.perf_counter()
-    optimize(mod)
+    if cached is None:
+        optimize(mod)       # a cache hit skips O3 and codegen: the object code is ready
     t2 = time.perf_counter()
     tm = new_target_machine()  # owned (and freed) by the engine
     engine = llvm.create_mcjit_compiler(mod, tm)
+    if cache_dir:
+        from . import disk_cache
+
+        engine.set_object_cache(
+            lambda m, obj: cached is None and disk_cache.write(cache_dir, cache_key, obj),
+            lambda m: cached)
     engine.finalize_object()
     t3 = time.perf_counter()
     timings = {"parse": t1 - t0, "opt": t2 - t1, "codegen": t3 - t2}
-    return CompiledModule(name, engine, tm, mod, str(mod), timings)
+    return CompiledModule(name, engine, tm, mod, None if cached is not None else str(mod),
+                          timings, _ir_text=llvm_ir_text, from_disk_cache=cached is not None)
+
+
+def _disk_cache_lookup(text: str):
+    """(directory, key, object bytes or None) when config.disk_cache_dir is set."""
+    from funcgrad.config import config
+
+    if not config.disk_cache_dir:
+        return None, None, None
+    from . import disk_cache
+
+    path = disk_cache.ensure_dir(config.disk_cache_dir)
+    k = disk_cache.key(text, *host_cpu())
+    return path, k, disk_cache.read(path, k)
 
 
 def _parse(text: str, name: str) -> llvm.ModuleRef:

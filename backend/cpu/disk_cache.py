@@ -1,0 +1,87 @@
+"""An optional on-disk cache of compiled machine code, so a second process starts fast.
+
+Enabled by ``config.disk_cache_dir`` (``FUNCGRAD_CACHE_DIR``). The key hashes the unoptimised
+LLVM IR, the llvmlite/LLVM versions, the host CPU name and features and funcgrad's version, so
+a changed program, compiler or machine never reuses stale code. The directory must be private
+(created with mode 0700; a directory that other users can write to is refused, because a cache
+entry is machine code that will run). Entries are written atomically (temporary file, fsync,
+``os.replace``) and carry a SHA-256 of their bytes that is checked before use, so a truncated
+or corrupt entry is ignored and rebuilt, never loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import tempfile
+
+_MAGIC = b"FGOBJ1\n"
+
+
+class CacheDirError(RuntimeError):
+    pass
+
+
+def key(ir_text: str, cpu: str, features: str) -> str:
+    import llvmlite
+    import llvmlite.binding as llvm
+
+    from funcgrad import __version__
+
+    h = hashlib.sha256()
+    for part in (ir_text, llvmlite.__version__, ".".join(map(str, llvm.llvm_version_info)), cpu,
+                 features, __version__):
+        h.update(part.encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def _check_private(path: str) -> None:
+    st = os.stat(path)
+    if not stat.S_ISDIR(st.st_mode):
+        raise CacheDirError(f"compile cache {path!r} is not a directory")
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        raise CacheDirError(f"compile cache {path!r} belongs to another user; use a private "
+                            f"directory (config.disk_cache_dir / FUNCGRAD_CACHE_DIR)")
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise CacheDirError(f"compile cache {path!r} is writable by other users (mode "
+                            f"{oct(st.st_mode & 0o777)}); funcgrad only loads machine code from "
+                            f"a private directory: chmod 700 it or choose another")
+
+
+def ensure_dir(path: str) -> str:
+    path = os.path.abspath(os.path.expanduser(path))
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    _check_private(path)
+    return path
+
+
+def read(path: str, k: str) -> bytes | None:
+    """The cached object code for key ``k``, or None (missing, truncated or corrupt)."""
+    try:
+        with open(os.path.join(path, k + ".o"), "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    head = len(_MAGIC) + 64
+    if len(data) < head or not data.startswith(_MAGIC):
+        return None
+    digest, body = data[len(_MAGIC):head].decode("ascii", "replace"), data[head:]
+    return body if hashlib.sha256(body).hexdigest() == digest else None
+
+
+def write(path: str, k: str, obj: bytes) -> None:
+    """Atomically store object code under key ``k``."""
+    payload = _MAGIC + hashlib.sha256(obj).hexdigest().encode() + obj
+    fd, tmp = tempfile.mkstemp(dir=path, prefix=".tmp-", suffix=".o")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, os.path.join(path, k + ".o"))
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
