@@ -54,6 +54,7 @@ class Config:
 
     def __init__(self) -> None:
         self._specs = {s.name: s for s in _SETTINGS}
+        self._code_key = None
         self._values = {}
         for s in _SETTINGS:
             raw = os.environ.get(s.env)
@@ -73,6 +74,7 @@ class Config:
         if name not in self._specs:
             raise ValueError(f"unknown setting {name!r}; known settings: {sorted(self._specs)}")
         self._values[name] = value
+        self._code_key = None
 
     def read(self, name: str) -> Any:
         return getattr(self, name)
@@ -88,10 +90,15 @@ class Config:
         finally:
             for k, v in old.items():
                 self._values[k] = v
+            self._code_key = None
 
     def code_key(self) -> tuple:
         """The settings that change generated code (part of every jit cache key)."""
-        return tuple((s.name, self._values[s.name]) for s in _SETTINGS if s.changes_code)
+        key = self._code_key
+        if key is None:   # cached: it is read on every jit call
+            key = self._code_key = tuple((s.name, self._values[s.name]) for s in _SETTINGS
+                                         if s.changes_code)
+        return key
 
     def describe(self) -> str:
         return "\n".join(f"{s.name:22s} {s.env:32s} {self._values[s.name]!r:8}  {s.help}"
