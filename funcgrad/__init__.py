@@ -50,3 +50,9 @@ from funcgrad._src.devices import (  # noqa: E402
 )
 from funcgrad._src.checkpoint import load, save  # noqa: E402
 from funcgrad import data  # noqa: E402,F401
+
+
+def block_until_ready(x):
+    """Wait for every array in a pytree (funcgrad computes synchronously: returns ``x``)."""
+    return tree_util.tree_map(lambda a: a.block_until_ready() if hasattr(a, "block_until_ready")
+                              else a, x)

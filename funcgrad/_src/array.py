@@ -95,24 +95,24 @@ class ArrayOps:
         return _np_api().transpose(self, axes or None)
 
     def astype(self, dtype): return _np_api().astype(self, dtype)
-    def sum(self, axis=None, dtype=None, keepdims=False): return _np_api().sum(self, axis, dtype, keepdims=keepdims)
-    def prod(self, axis=None, dtype=None, keepdims=False): return _np_api().prod(self, axis, dtype, keepdims=keepdims)
-    def mean(self, axis=None, dtype=None, keepdims=False): return _np_api().mean(self, axis, dtype, keepdims=keepdims)
-    def var(self, axis=None, ddof=0, keepdims=False): return _np_api().var(self, axis, ddof=ddof, keepdims=keepdims)
-    def std(self, axis=None, ddof=0, keepdims=False): return _np_api().std(self, axis, ddof=ddof, keepdims=keepdims)
-    def max(self, axis=None, keepdims=False): return _np_api().max(self, axis, keepdims=keepdims)
-    def min(self, axis=None, keepdims=False): return _np_api().min(self, axis, keepdims=keepdims)
-    def argmax(self, axis=None, keepdims=False): return _np_api().argmax(self, axis, keepdims=keepdims)
-    def argmin(self, axis=None, keepdims=False): return _np_api().argmin(self, axis, keepdims=keepdims)
-    def all(self, axis=None, keepdims=False): return _np_api().all(self, axis, keepdims=keepdims)
-    def any(self, axis=None, keepdims=False): return _np_api().any(self, axis, keepdims=keepdims)
-    def cumsum(self, axis=None): return _np_api().cumsum(self, axis)
+    def sum(self, axis=None, dtype=None, out=None, keepdims=False, **kw): return _np_api().sum(self, axis, dtype, keepdims=keepdims)
+    def prod(self, axis=None, dtype=None, out=None, keepdims=False, **kw): return _np_api().prod(self, axis, dtype, keepdims=keepdims)
+    def mean(self, axis=None, dtype=None, out=None, keepdims=False, **kw): return _np_api().mean(self, axis, dtype, keepdims=keepdims)
+    def var(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw): return _np_api().var(self, axis, dtype, ddof=ddof, keepdims=keepdims)
+    def std(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw): return _np_api().std(self, axis, dtype, ddof=ddof, keepdims=keepdims)
+    def max(self, axis=None, out=None, keepdims=False, **kw): return _np_api().max(self, axis, keepdims=keepdims)
+    def min(self, axis=None, out=None, keepdims=False, **kw): return _np_api().min(self, axis, keepdims=keepdims)
+    def argmax(self, axis=None, out=None, keepdims=False): return _np_api().argmax(self, axis, keepdims=keepdims)
+    def argmin(self, axis=None, out=None, keepdims=False): return _np_api().argmin(self, axis, keepdims=keepdims)
+    def all(self, axis=None, out=None, keepdims=False, **kw): return _np_api().all(self, axis, keepdims=keepdims)
+    def any(self, axis=None, out=None, keepdims=False, **kw): return _np_api().any(self, axis, keepdims=keepdims)
+    def cumsum(self, axis=None, dtype=None, out=None): return _np_api().cumsum(self, axis, dtype)
     def squeeze(self, axis=None): return _np_api().squeeze(self, axis)
     def ravel(self): return _np_api().ravel(self)
     def flatten(self): return _np_api().ravel(self)
-    def clip(self, min=None, max=None): return _np_api().clip(self, min, max)
+    def clip(self, min=None, max=None, out=None, **kw): return _np_api().clip(self, min, max)
     def dot(self, o): return _np_api().dot(self, o)
-    def round(self, decimals=0): return _np_api().round(self, decimals)
+    def round(self, decimals=0, out=None): return _np_api().round(self, decimals)
     def swapaxes(self, a, b): return _np_api().swapaxes(self, a, b)
     def sort(self, axis=-1): return _np_api().sort(self, axis)
     def argsort(self, axis=-1): return _np_api().argsort(self, axis)
@@ -123,7 +123,14 @@ class ArrayOps:
     def take(self, indices, axis=None): return _np_api().take(self, indices, axis)
 
 
-class Array(ArrayOps):
+class _ArrayMeta(type):
+    """``isinstance(x, fg.Array)`` is also True for traced arrays, as for ``jax.Array``."""
+
+    def __instancecheck__(cls, obj):
+        return type.__instancecheck__(cls, obj) or (cls is Array and isinstance(obj, Tracer))
+
+
+class Array(ArrayOps, metaclass=_ArrayMeta):
     """An immutable n-dimensional array (funcgrad's ``jax.Array``)."""
 
     __slots__ = ("_value", "_weak_type", "_aval", "__weakref__")
@@ -248,7 +255,7 @@ def _readonly(v: np.ndarray) -> np.ndarray:
 
 
 def to_numpy(x) -> np.ndarray:
-    if isinstance(x, Array):
+    if type(x) is Array:
         return x._value
     if isinstance(x, Tracer):
         raise core.TracerArrayConversionError("internal: tracer reached numpy")
@@ -263,14 +270,14 @@ def wrap(value, weak: bool = False) -> Array:
 
 def array_from_user(x, dtype=None, weak=None) -> Array:
     """Convert user data to an Array (copies, canonicalises the dtype)."""
-    if isinstance(x, Array) and dtype is None:
+    if type(x) is Array and dtype is None:
         return x
     if isinstance(x, (bool, int, float, complex)) and not isinstance(x, np.generic):
         dt, w = dtypes.scalar_type(x)
         if dtype is not None:
             dt, w = dtypes.canonicalize(dtype), False
         return wrap(np.array(x, dtype=dt), w if weak is None else weak)
-    v = np.asarray(x._value if isinstance(x, Array) else x)
+    v = np.asarray(x._value if type(x) is Array else x)
     if v.dtype.kind not in "biufc":   # object, str, bytes, datetime...
         raise TypeError(f"cannot convert {type(x).__name__} to a funcgrad array ({v.dtype} "
                         f"dtype): it is not a valid funcgrad type (arrays, numpy arrays and "
@@ -281,7 +288,7 @@ def array_from_user(x, dtype=None, weak=None) -> Array:
 
 
 def get_aval(x) -> ShapedArray:
-    if isinstance(x, Array):
+    if type(x) is Array:
         return x.aval
     if isinstance(x, Tracer):
         return x.aval
@@ -311,7 +318,7 @@ def apply_impl(prim, args, params):
         # rule explain, if it finds the problem
         core.abstract_eval(prim, *[get_aval(a) for a in args], **params)
         raise
-    weak_in = [a._weak_type if isinstance(a, Array) else
+    weak_in = [a._weak_type if type(a) is Array else
                (isinstance(a, (int, float, complex)) and not isinstance(a, (bool, np.generic)))
                for a in args]
     wr = weak_type_rules.get(prim)

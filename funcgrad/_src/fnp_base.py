@@ -142,7 +142,7 @@ def _eager_binary(lax_fn, x, y, to_inexact, name):
 
 
 def _value_as(x, dt):
-    if isinstance(x, Array):
+    if type(x) is Array:
         v = x._value
         return v if v.dtype == dt else core.impl_rules[le.convert_element_type_p](
             v, new_dtype=dt)
@@ -156,7 +156,7 @@ _BOOL_FNS = {le.add: le.bitwise_or, le.mul: le.bitwise_and}
 def _bin(lax_fn, to_inexact=False, name=None):
     def f(x, y, /):
         if not isinstance(x, Tracer) and not isinstance(y, Tracer) and lax_fn in _PRIMS and (
-                isinstance(x, Array) or isinstance(y, Array)):
+                type(x) is Array or type(y) is Array):
             return _eager_binary(lax_fn, x, y, to_inexact, name or lax_fn.__name__)
         try:
             x, y = _promote(x, y, to_inexact=to_inexact)
@@ -373,7 +373,7 @@ bitwise_not = bitwise_invert = invert
 
 def true_divide(x, y, /):
     if not isinstance(x, Tracer) and not isinstance(y, Tracer) and (
-            isinstance(x, Array) or isinstance(y, Array)):
+            type(x) is Array or type(y) is Array):
         return _eager_binary(le.div, x, y, True, "true_divide")
     x, y = _broadcast(*_promote(x, y, to_inexact=True))
     return le.div(x, y)

@@ -291,7 +291,7 @@ def _call(entry: _Entry, all_args, name: str, backend: str):
     if any(isinstance(a, Tracer) for a in all_args):
         return jit_p.bind(*all_args, jaxpr=entry.jaxpr, name=name, backend=backend)
     # Top level: what EvalTrace would do, without the detour (per-call overhead matters).
-    vals = [a._value if isinstance(a, Array) else a for a in all_args]
+    vals = [a._value if type(a) is Array else a for a in all_args]
     outs = jit_impls[backend](*vals, jaxpr=entry.jaxpr, name=name, backend=backend)
     outs = [wrap(o, w) for o, w in zip(outs, entry.out_weak)]
     if config.debug_nans:
@@ -313,7 +313,7 @@ def _unbroadcast_consts(jaxpr: core.Jaxpr, consts):
 
     constvars, new_consts, pre = [], [], []
     for v, c in zip(jaxpr.constvars, consts):
-        val = c._value if isinstance(c, Array) else c
+        val = c._value if type(c) is Array else c
         if not isinstance(val, np.ndarray) or val.size <= 1 or 0 not in val.strides:
             constvars.append(v)
             new_consts.append(c)

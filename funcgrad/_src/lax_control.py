@@ -143,7 +143,7 @@ def cond(pred, true_fun, false_fun, *operands, operand=None):
     if operand is not None:
         operands = (operand,)
     if not isinstance(pred, Tracer):
-        p = np.asarray(pred._value if isinstance(pred, Array) else pred)
+        p = np.asarray(pred._value if type(pred) is Array else pred)
         if p.shape != ():
             raise TypeError(f"cond predicate must be a scalar, got shape {p.shape}")
         return true_fun(*operands) if bool(p) else false_fun(*operands)
@@ -585,7 +585,7 @@ def fori_loop(lower, upper, body_fun, init_val, unroll=None):
 
 def _index_dtype(lower, upper):
     for v in (lower, upper):
-        if isinstance(v, (Array, np.ndarray, np.generic)):
+        if (type(v) is Array or isinstance(v, (np.ndarray, np.generic))):
             return dtypes.canonicalize(np.asarray(v).dtype)
     return dtypes.int32 if not dtypes.x64_enabled() else dtypes.int64
 
