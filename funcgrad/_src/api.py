@@ -251,8 +251,7 @@ def linearize(fun: Callable, *primals):
         holder["outs"] = outs
         return touts
 
-    jaxpr, consts = trace_to_jaxpr(tangent_fun, [get_aval(p).strip_weak() if False else
-                                                 get_aval(p) for p in p_flat])
+    jaxpr, consts = trace_to_jaxpr(tangent_fun, [get_aval(p) for p in p_flat])
     out = tu.tree_unflatten(store["tree"], [core.full_lower(o) for o in holder["outs"]])
 
     def f_jvp(*tangents):
@@ -369,9 +368,6 @@ def jacrev(fun: Callable, argnums=0, has_aux: bool = False, holomorphic=False,
                    out_axes=0, axis_size=n)(*basis)
         # cts: tuple over dargs of arrays (n, *in_shape); split n among outputs
         ct_flat = tu.tree_leaves(cts)
-        rows = []
-        for o in y_flat:
-            rows.append(None)
         J = _rev_unravel(ct_flat, y_flat, y_tree, d_flat, d_tree, argnums)
         return (J, res[2]) if has_aux else J
 
