@@ -240,7 +240,7 @@ def _emit_loop_kernel(module, program, k: K.LoopKernel, name, num_threads):
     if k.reduce is None:
         fn = _emit_elementwise(module, program, k, name, bufs, num_threads)
     else:
-        fn = _emit_reduction(module, program, k, name, bufs)
+        fn = _emit_reduction(module, program, k, name, bufs, num_threads)
     return fn, bufs
 
 
@@ -351,7 +351,7 @@ def _combine(sc: Emitter, op, acc, v, dtype):
     return emit(b, op, [acc, v], [dt, dt], dt)
 
 
-def _emit_reduction(module, program, k: K.LoopKernel, name, bufs):
+def _emit_reduction(module, program, k: K.LoopKernel, name, bufs, num_threads=1):
     from .fusion import contiguous_strides
 
     r = k.reduce
@@ -368,20 +368,36 @@ def _emit_reduction(module, program, k: K.LoopKernel, name, bufs):
     views = dict(zip(idx_nodes, new_sets))
     out_strides = new_sets[-1]
     ident = K.reduce_identity(r.op, odt)
+    nred = sum(labels)
+    if nred and all(labels[-nred:]) and len(shape) > nred:
+        # reduced dims innermost: accumulate in a register; rows split over threads
+        outer = shape[: len(shape) - nred]
+        size = int(np.prod(k.shape, dtype=np.int64))
+        threaded = num_threads > 1 and size >= PARALLEL_MIN_ELEMENTS and outer[0] > 1
+
+        def emit_rows(b, ptrs, lo=None, hi=None):
+            ctx = _KernelCtx(b, program, ptrs)
+            with _nest(b, outer, lo, hi) as oidx:
+                acc = b.alloca(ir_type(odt))
+                b.store(ctx.sc.const(odt, ident), acc)
+                with _nest(b, shape[len(outer):]) as ridx:
+                    v = _reduced_value(ctx, k, list(oidx) + list(ridx), views, odt)
+                    b.store(_combine(ctx.sc, r.op, b.load(acc), v, odt), acc)
+                ctx.store(r.out, ctx.linear(oidx, out_strides[: len(outer)], 0), odt,
+                          b.load(acc))
+
+        return _kernel_with_optional_threads(module, name, bufs, emit_rows, threaded, shape,
+                                             num_threads)
     fn = _kernel_fn(module, name, len(bufs))
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     ctx = _KernelCtx(b, program, dict(zip(bufs, fn.args)))
-    nred = sum(labels)
-    if nred and all(labels[-nred:]):  # reduced dims innermost: accumulate in a register
-        outer = shape[: len(shape) - nred]
-        with _nest(b, outer) as oidx:
-            acc = b.alloca(ir_type(odt))
-            b.store(ctx.sc.const(odt, ident), acc)
-            with _nest(b, shape[len(outer):]) as ridx:
-                idx = list(oidx) + list(ridx)
-                v = _reduced_value(ctx, k, idx, views, odt)
-                b.store(_combine(ctx.sc, r.op, b.load(acc), v, odt), acc)
-            ctx.store(r.out, ctx.linear(oidx, out_strides[: len(outer)], 0), odt, b.load(acc))
+    if nred and all(labels[-nred:]):  # a full reduction to a scalar
+        acc = b.alloca(ir_type(odt))
+        b.store(ctx.sc.const(odt, ident), acc)
+        with _nest(b, shape) as ridx:
+            v = _reduced_value(ctx, k, list(ridx), views, odt)
+            b.store(_combine(ctx.sc, r.op, b.load(acc), v, odt), acc)
+        ctx.store(r.out, ctx.linear([], (), 0), odt, b.load(acc))
     else:  # initialise the output, then accumulate into it in the input's order
         with for_range(b, max(out_buf.size, 0), name="init") as i:
             ctx.store(r.out, i, odt, ctx.sc.const(odt, ident))
