@@ -354,11 +354,16 @@ def _log1p(k: _K, x: _F) -> _F:
 
 
 def _tanh(k: _K, x: _F) -> _F:
-    """tanh(x) = em / (em + 2) with em = expm1(2|x|)."""
+    """tanh(x) = em / (em + 2) with em = expm1(2|x|).
+
+    |x| is clamped to tanh_hi (where tanh rounds to 1), so 2|x| never overflows and expm1 needs
+    only its one-reduction form 2**n * (expm1(r) + 1) - 1 (no second exp for large inputs)."""
     a = k.abs(x)
     a = k.where(a > k.fmt.tanh_hi, k.fmt.tanh_hi, a)
-    em = _expm1(k, a * 2.0)
-    return k.copysign(em / (em + 2.0), x)
+    n, _, em_r = _exp_reduce(k, a * 2.0)
+    t = k.pow2i(n)
+    em = k.fma(t, em_r, t - 1.0)
+    return k.where(x.eq(0.0), x, k.copysign(em / (em + 2.0), x))
 
 
 def _logistic(k: _K, x: _F) -> _F:
