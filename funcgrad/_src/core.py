@@ -124,6 +124,10 @@ class JaxprEqn:
     params: dict
     out_binders: tuple
 
+    # JAX's names for the same fields
+    invars = property(lambda self: list(self.inputs))
+    outvars = property(lambda self: list(self.out_binders))
+
 
 @dataclass(frozen=True, eq=False)
 class Jaxpr:
@@ -166,6 +170,8 @@ class ClosedJaxpr:
     @property
     def eqns(self):
         return self.jaxpr.eqns
+
+    literals = property(lambda self: list(self.consts))
 
     def __str__(self) -> str:
         return pp_jaxpr(self.jaxpr)
