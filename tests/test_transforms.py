@@ -220,16 +220,20 @@ def test_make_jaxpr_golden_mlp_grad():
                         "f:f32[4,1] g:f32[2,3] h:f32[2,1] . let")
     assert lines[1] == f"    i:f32[2,4] = dot_general[{_DN}] g d"
     assert lines[4] == "    l:f32[2,4] = tanh k"
-    # the backward pass: transposed dots, tanh' = 1 - tanh^2, bias gradient by reduce_sum
+    # the backward pass: dots contracting the batch axis (weight gradients come out in the
+    # weights' layout, no transpose), tanh' = 1 - tanh^2, bias gradient by reduce_sum
     body = "\n".join(lines)
-    for eqn in (("dot_general[dimension_numbers=(((1,), (1,)), ((), ())) "
+    for eqn in (("x:f32[2,4] = dot_general[dimension_numbers=(((1,), (1,)), ((), ())) "
                  "preferred_element_type=None] v f"),
-                "transpose[permutation=(1, 0)] y",
+                ("y:f32[4,1] = dot_general[dimension_numbers=(((0,), (0,)), ((), ())) "
+                 "preferred_element_type=None] l v"),
                 "mul l l",
-                "ad:f32[4] = reduce_sum[axes=(0,)] ac",
-                "ag:f32[3,4] = transpose[permutation=(1, 0)] af"):
+                "ac:f32[4] = reduce_sum[axes=(0,)] ab",
+                ("ae:f32[3,4] = dot_general[dimension_numbers=(((0,), (0,)), ((), ())) "
+                 "preferred_element_type=None] g ab")):
         assert eqn in body, eqn
-    assert lines[-1] == "  in ( ag ad z ) }"
+    assert "transpose" not in body
+    assert lines[-1] == "  in ( ae ac y ) }"
 
 
 def test_make_jaxpr_literals_static_and_shapes():

@@ -85,9 +85,20 @@ def _dot_transpose_lhs(g, x_aval, y, dn, pet, swap_ans=False):
         ans_batch, _, ans_y = _ranges_like(xb, x_kept, y_kept)
     dims = ((tuple(ans_y), tuple(y_kept)), (tuple(ans_batch), tuple(yb)))
     xc_sorted_by_y = list(np.take(xc, np.argsort(yc))) if len(xc) else []
-    out_axes = np.argsort(list(xb) + x_kept + xc_sorted_by_y)
-    res = dot_general_p.bind(g, y, dimension_numbers=dims, preferred_element_type=None)
-    res = ls.transpose(res, tuple(int(a) for a in out_axes))
+    out_axes = [int(a) for a in np.argsort(list(xb) + x_kept + xc_sorted_by_y)]
+    # dot(g, y) gives [batch, g free, y free]; dot(y, g) gives [batch, y free, g free]. When the
+    # wanted order is the second one, swap the operands instead of transposing the result
+    # (the weight gradient of a matmul then needs no transpose kernel).
+    nb, ng = len(ans_batch), len(get_aval(g).shape) - len(ans_batch) - len(ans_y)
+    ny = len(y_kept)
+    swap = [j if j < nb else (j + ny if j < nb + ng else j - ng) for j in out_axes]
+    if swap == list(range(len(swap))) and out_axes != swap:
+        res = dot_general_p.bind(y, g, dimension_numbers=((dims[0][1], dims[0][0]),
+                                                         (dims[1][1], dims[1][0])),
+                                 preferred_element_type=None)
+    else:
+        res = dot_general_p.bind(g, y, dimension_numbers=dims, preferred_element_type=None)
+        res = ls.transpose(res, tuple(out_axes))
     return convert_element_type(res, x_aval.dtype) if pet else res
 
 
