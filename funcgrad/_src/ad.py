@@ -16,7 +16,9 @@ from funcgrad._src.core import Trace, Tracer, get_aval, missing_rule, new_main
 
 jvp_rules: dict = {}
 vjp_rules: dict = {}       # rule(cts_out, primals_in, primals_out, **params) -> cts_in
-vjp_fwd_rules: dict = {}   # rule(primals_in, **params) -> (primals_out, bwd(cts_out) -> cts_in)
+# rule(primals_in, **params) -> (primals_out, bwd(cts_out) -> cts_in); used instead of vjp_rules
+# by primitives that choose their own residuals (custom_vjp, call and control-flow primitives)
+vjp_fwd_rules: dict = {}
 
 # filled by lax.py (avoids a circular import)
 ops: dict[str, Callable] = {}
@@ -260,9 +262,3 @@ def defzero(prim):
     jvp_rules[prim] = jvp
     vjp_rules[prim] = lambda cts, primals, out, **p: [None] * len(primals)
 
-
-def is_undefined(x):  # kept for API symmetry with JAX transpose rules
-    return x is None
-
-
-core.eval_hooks.setdefault("ad_loaded", True)

@@ -8,7 +8,6 @@ of closures apart (no perturbation confusion).
 
 from __future__ import annotations
 
-import itertools
 import operator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -69,10 +68,6 @@ class ShapedArray:
         return f"ShapedArray({self.str_short()}{', weak' if self.weak_type else ''})"
 
 
-def raise_to_shaped(aval: ShapedArray) -> ShapedArray:
-    return aval
-
-
 # ---- primitives ---------------------------------------------------------------------------
 
 
@@ -100,7 +95,6 @@ class Var:
     """A variable of the IR. Compared by identity; named only when printed."""
 
     __slots__ = ("aval",)
-    _counter = itertools.count()
 
     def __init__(self, aval: ShapedArray):
         self.aval = aval
@@ -583,7 +577,7 @@ def inline_literals(jaxpr: Jaxpr, consts: list) -> tuple[Jaxpr, list]:
     const_binders, other_consts = [], []
     literals: dict[Var, Literal] = {}
     for v, val in zip(jaxpr.constvars, consts):
-        if not isinstance(val, Tracer) and np.ndim(val) == 0 and not isinstance(val, Tracer):
+        if not isinstance(val, Tracer) and np.ndim(val) == 0:
             literals[v] = Literal(np.asarray(eval_hooks["to_numpy"](val)), v.aval)
         else:
             const_binders.append(v)

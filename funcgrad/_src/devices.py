@@ -60,6 +60,7 @@ local_devices = devices
 
 
 def device_count(backend: str | None = None) -> int:
+    """How many devices ``backend`` (default: the default backend) has."""
     return len(devices(backend))
 
 

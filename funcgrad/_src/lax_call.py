@@ -125,7 +125,6 @@ def def_call_primitive(prim: Primitive, impl):
 
     ad.jvp_rules[prim] = jvp
     ad.vjp_fwd_rules[prim] = vjp_fwd
-    ad.vjp_rules[prim] = lambda cts, primals, outs, **p: vjp_fwd(primals, **p)[1](cts)
     batching.vmap_rules[prim] = vmap
 
 
@@ -190,8 +189,7 @@ def _custom_jvp_vjp_fwd(primals, jaxpr, jvp_fn, num_consts, **p):
 
 def _custom_jvp_vmap(vals, dims, axis_size, jaxpr, jvp_fn, num_consts, **p):
     vals = [batching.bdim_at_front(v, d, axis_size) for v, d in zip(vals, dims)]
-    bj, consts = batch_jaxpr(jaxpr, (0,) * len(vals), axis_size)
-    bj = _prepend_consts_as_inputs(bj, consts)
+    bj, consts = batch_jaxpr(jaxpr, (0,) * len(vals), axis_size)   # consts: leading inputs
     n = len(vals) - num_consts
 
     def batched_jvp(ps, ts):
@@ -210,14 +208,8 @@ def _flat2(pair):
     return list(outs) + list(touts)
 
 
-def _prepend_consts_as_inputs(jaxpr, consts):
-    return jaxpr  # batch_jaxpr already returns consts as leading inputs
-
-
 ad.jvp_rules[custom_jvp_call_p] = _custom_jvp_jvp
 ad.vjp_fwd_rules[custom_jvp_call_p] = _custom_jvp_vjp_fwd
-ad.vjp_rules[custom_jvp_call_p] = lambda cts, primals, outs, **p: _custom_jvp_vjp_fwd(
-    primals, **p)[1](cts)
 batching.vmap_rules[custom_jvp_call_p] = _custom_jvp_vmap
 
 # ---- custom_vjp ----------------------------------------------------------------------------------
@@ -265,6 +257,4 @@ def _custom_vjp_vmap(vals, dims, axis_size, jaxpr, fwd_fn, bwd_fn, num_consts):
 
 ad.jvp_rules[custom_vjp_call_p] = _custom_vjp_jvp
 ad.vjp_fwd_rules[custom_vjp_call_p] = _custom_vjp_fwd
-ad.vjp_rules[custom_vjp_call_p] = lambda cts, primals, outs, **p: _custom_vjp_fwd(
-    primals, **p)[1](cts)
 batching.vmap_rules[custom_vjp_call_p] = _custom_vjp_vmap

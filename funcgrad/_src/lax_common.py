@@ -12,7 +12,7 @@ from funcgrad._src.core import Primitive, ShapedArray, Tracer, abstract_eval_rul
 
 __all__ = ["Primitive", "ShapedArray", "Tracer", "Array", "np", "core", "ad", "batching",
            "dtypes", "impl_rules", "abstract_eval_rules", "weak_type_rules", "get_aval",
-           "quiet", "as_operand", "same_dtype", "aval_of", "shape_err"]
+           "quiet", "as_operand", "same_dtype", "shape_err"]
 
 
 def quiet(fn):
@@ -24,10 +24,6 @@ def quiet(fn):
             return fn(*args, **kw)
 
     return wrapped
-
-
-def aval_of(x) -> ShapedArray:
-    return get_aval(x)
 
 
 def as_operand(x, dtype=None):

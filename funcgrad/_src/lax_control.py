@@ -207,7 +207,6 @@ def _cond_vmap(vals, dims, axis_size, branches):
 
 ad.jvp_rules[cond_p] = _cond_jvp
 ad.vjp_fwd_rules[cond_p] = _cond_vjp_fwd
-ad.vjp_rules[cond_p] = lambda cts, primals, outs, **p: _cond_vjp_fwd(primals, **p)[1](cts)
 batching.vmap_rules[cond_p] = _cond_vmap
 
 # ---- while_loop -----------------------------------------------------------------------------------
@@ -253,15 +252,6 @@ def while_loop(cond_fun, body_fun, init_val, max_steps: int | None = None):
                         f"{[a.str_short() for a in cj.out_avals]}")
     bj, bc, btree = _trace_tree_fn(body_fun, avals, arg_tree, "body_fun")
     _check_carry("while_loop body_fun", in_tree, btree, avals, bj.out_avals)
-    if not any(isinstance(x, Tracer) for x in flat + cc + bc):
-        vals = list(flat)
-        steps = 0
-        while bool(_run(cj, cc + vals)[0]):
-            if max_steps is not None and steps >= max_steps:
-                break
-            vals = _run(bj, bc + vals)
-            steps += 1
-        return tu.tree_unflatten(in_tree, vals)
     outs = while_p.bind(*cc, *bc, *flat, cond_jaxpr=cj, body_jaxpr=bj, cond_nconsts=len(cc),
                         body_nconsts=len(bc), max_steps=max_steps)
     return tu.tree_unflatten(in_tree, outs)
@@ -390,7 +380,6 @@ def _while_vmap(vals, dims, axis_size, cond_jaxpr, body_jaxpr, cond_nconsts, bod
 
 ad.jvp_rules[while_p] = _while_jvp
 ad.vjp_fwd_rules[while_p] = _while_vjp_fwd
-ad.vjp_rules[while_p] = lambda cts, primals, outs, **p: _while_vjp_fwd(primals, **p)[1](cts)
 batching.vmap_rules[while_p] = _while_vmap
 
 # ---- scan ---------------------------------------------------------------------------------------
@@ -544,7 +533,6 @@ def _scan_vmap(vals, dims, axis_size, jaxpr, length, reverse, num_consts, num_ca
 
 ad.jvp_rules[scan_p] = _scan_jvp
 ad.vjp_fwd_rules[scan_p] = _scan_vjp_fwd
-ad.vjp_rules[scan_p] = lambda cts, primals, outs, **p: _scan_vjp_fwd(primals, **p)[1](cts)
 batching.vmap_rules[scan_p] = _scan_vmap
 
 # ---- fori_loop / map ------------------------------------------------------------------------------
