@@ -15,6 +15,7 @@ import numpy as np
 
 from funcgrad import tree_util as tu
 from funcgrad._src import ad, batching, core
+from funcgrad._src import lax_structural as ls
 from funcgrad._src.array import Array, array_from_user, get_aval
 from funcgrad._src.core import ClosedJaxpr, Tracer, trace_to_jaxpr
 from funcgrad._src.lax_call import custom_jvp_call_p, custom_vjp_call_p, remat_p
@@ -165,9 +166,7 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False, holomorphic=
 
 
 def _ones_like(x):
-    from funcgrad._src.lax_structural import full
-
-    return full(get_aval(x).shape, 1, get_aval(x).dtype)
+    return ls.full(get_aval(x).shape, 1, get_aval(x).dtype)
 
 
 def grad(fun: Callable, argnums=0, has_aux: bool = False, holomorphic=False,
@@ -277,30 +276,16 @@ def _std_basis(leaves):
     return out, total
 
 
-def _unravel_jac(out_leaves_batched, out_tree, in_leaves, in_tree, in_axis_last: bool):
-    """Reshape flat jacobian blocks into the nested (out tree, in tree) structure."""
-    from funcgrad._src.lax_structural import reshape, moveaxis
-
+def _unravel_jac(out_leaves, out_tree, in_leaves, in_tree):
+    """Split each output's trailing (flattened inputs) axis into the nested input structure."""
     rows = []
-    for o in out_leaves_batched:
+    for o in out_leaves:
         oshape = get_aval(o).shape
         blocks, start = [], 0
         for x in in_leaves:
             n = int(np.prod(get_aval(x).shape, dtype=np.int64))
-            from funcgrad._src.lax_structural import slice_in_dim
-
-            if in_axis_last:
-                part = slice_in_dim(o, start, start + n, axis=len(oshape) - 1)
-                blk = reshape(part, oshape[:-1] + get_aval(x).shape)
-            else:
-                part = slice_in_dim(o, start, start + n, axis=0)
-                blk = reshape(part, get_aval(x).shape + oshape[1:])
-                nd_in = len(get_aval(x).shape)
-                perm = tuple(range(nd_in, nd_in + len(oshape) - 1)) + tuple(range(nd_in))
-                from funcgrad._src.lax_structural import transpose
-
-                blk = transpose(blk, perm)
-            blocks.append(blk)
+            part = ls.slice_in_dim(o, start, start + n, axis=len(oshape) - 1)
+            blocks.append(ls.reshape(part, oshape[:-1] + get_aval(x).shape))
             start += n
         rows.append(tu.tree_unflatten(in_tree, blocks))
     return tu.tree_unflatten(out_tree, rows)
@@ -332,7 +317,7 @@ def jacfwd(fun: Callable, argnums=0, has_aux: bool = False, holomorphic=False):
         out_leaves, out_tree = tu.tree_flatten(jt)
         in_tree = tu.tree_structure(dargs if not isinstance(argnums, int) else dargs[0])
         in_leaves = d_flat
-        J = _unravel_jac(out_leaves, out_tree, in_leaves, in_tree, True)
+        J = _unravel_jac(out_leaves, out_tree, in_leaves, in_tree)
         return (J, res[2]) if has_aux else J
 
     return jac
@@ -375,8 +360,7 @@ def jacrev(fun: Callable, argnums=0, has_aux: bool = False, holomorphic=False,
 
 
 def _rev_unravel(ct_flat, y_flat, y_tree, d_flat, d_tree, argnums):
-    from funcgrad._src.lax_structural import reshape, slice_in_dim
-
+    reshape, slice_in_dim = ls.reshape, ls.slice_in_dim
     rows, start = [], 0
     for o in y_flat:
         oshape = get_aval(o).shape
