@@ -7,6 +7,9 @@ A ``Program`` is a list of steps over numbered buffers (inputs, outputs, tempora
   ``stores`` write SSA values contiguously over ``shape``; or, with ``reduce``, one value is
   reduced over ``reduce.axes`` into a buffer of the kept dimensions.
 - ``Dot``: a (batched) matrix product ``out[b] = lhs[b] @ rhs[b]`` on strided views (BLAS).
+- ``OpKernel``: one jaxpr equation run by a hand-written native kernel of the backend
+  (``backend/<backend>/ops``: convolution, gather/scatter, sort, control flow...), not fused with
+  its neighbours; its inputs are contiguous buffers, and ``scratch`` a temporary it may use.
 - ``Fallback``: one jaxpr equation run with the numpy ``impl_rules`` (what codegen does not do).
 
 ``interpret(program, inputs)`` runs a program with numpy. It is the living definition of the
@@ -111,6 +114,17 @@ class Dot:
 
 
 @dataclass(frozen=True)
+class OpKernel:
+    """One equation run natively by a backend op kernel. ``inputs``: buffer ids (contiguous,
+    of the input's shape) or ``("lit", value)``; ``scratch``: a uint8 temporary buffer, or -1."""
+
+    eqn: Any
+    inputs: tuple
+    outputs: tuple
+    scratch: int = -1
+
+
+@dataclass(frozen=True)
 class Fallback:
     eqn: Any  # the JaxprEqn
     inputs: tuple  # buffer ids, or ("lit", value) for Literals
@@ -179,6 +193,9 @@ def _step_str(s, bufs) -> str:
                 f"b{s.rhs}[{_view_str(s.rhs_view)}] -> b{s.out}   (BLAS gemm)")
     ins = ", ".join(f"b{i}" if isinstance(i, int) else repr(i[1]) for i in s.inputs)
     outs = ", ".join(f"b{o}" for o in s.outputs)
+    if isinstance(s, OpKernel):
+        scratch = f", scratch b{s.scratch}" if s.scratch >= 0 else ""
+        return f"op {s.eqn.primitive.name}({ins}) -> {outs}{scratch}   (native op kernel)"
     return f"FALLBACK {s.eqn.primitive.name}({ins}) -> {outs}   (numpy: {s.reason})"
 
 
@@ -246,7 +263,8 @@ def _run_dot(d: Dot, bufs) -> None:
     bufs[d.out][...] = np.matmul(lhs, rhs).reshape(bufs[d.out].shape)
 
 
-def run_fallback(f: Fallback, bufs) -> None:
+def run_fallback(f: Fallback | OpKernel, bufs) -> None:
+    """Run one equation's step with the numpy ``impl_rules`` (the reference of an OpKernel)."""
     from funcgrad._src import core
 
     args = [bufs[i].reshape(x.aval.shape) if isinstance(i, int) else i[1]

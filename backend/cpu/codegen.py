@@ -1,6 +1,6 @@
 """Kernel program -> one LLVM module.
 
-Every ``LoopKernel`` / ``Dot`` becomes an internal function over the buffers it touches
+Every ``LoopKernel`` / ``Dot`` / ``OpKernel`` (``ops/``) becomes an internal function over the buffers it touches
 (``noalias`` pointers); the steps between two fallbacks become one entry function
 ``run`` / ``run_1`` / ... of type ``void(ptr inputs, ptr outputs, ptr workspace)`` that calls them
 in order: a program without fallbacks is one native call. Temporaries live in one workspace at
@@ -17,7 +17,7 @@ from funcgrad.backend import scalar
 from funcgrad.backend.scalar import F16, Emitter, convert, emit, ir_type, storage_type
 from llvmlite import ir
 
-from . import blas, engine, parallel
+from . import blas, engine, ops, parallel
 from .loops import for_range
 
 I32, I64, PTR = ir.IntType(32), ir.IntType(64), ir.PointerType()
@@ -45,7 +45,8 @@ def _step_buffers(step) -> tuple[set, set]:
         return reads, writes
     if isinstance(step, K.Dot):
         return {step.lhs, step.rhs}, {step.out}
-    return {i for i in step.inputs if isinstance(i, int)}, set(step.outputs)
+    scratch = {step.scratch} if isinstance(step, K.OpKernel) and step.scratch >= 0 else set()
+    return {i for i in step.inputs if isinstance(i, int)}, set(step.outputs) | scratch
 
 
 def plan_memory(program: K.Program) -> tuple[dict, int]:
@@ -95,6 +96,8 @@ def emit_program(program: K.Program, num_threads: int = 2) -> Emitted:
             kernels[i] = _emit_loop_kernel(module, program, step, f"k{i}", num_threads)
         elif isinstance(step, K.Dot):
             kernels[i] = _emit_dot(module, program, step, f"k{i}")
+        elif isinstance(step, K.OpKernel):
+            kernels[i] = ops.emit(module, program, step, f"k{i}", num_threads)
     plan, seg = [], []
     for i, step in enumerate(program.steps):
         if isinstance(step, K.Fallback):

@@ -23,7 +23,7 @@ from funcgrad.backend import scalar
 from funcgrad._src import core
 from funcgrad.config import config
 
-from . import blas, codegen, engine, fusion, passes
+from . import blas, codegen, engine, fusion, ops, passes
 
 logger = logging.getLogger("funcgrad.jit")
 _ENTRY = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
@@ -83,7 +83,8 @@ class Executable:
     def _build(self) -> None:
         self.opt_jaxpr = self._timed("passes", passes.optimize, self.jaxpr)
         self.program = self._timed("fusion", fusion.fuse, self.opt_jaxpr, self.name,
-                                   scalar.can_emit, codegen.dtype_ok, _can_dot)
+                                   scalar.can_emit, codegen.dtype_ok, _can_dot,
+                                   ops.native_check)
         self.emitted = self._timed("codegen", codegen.emit_program, self.program,
                                    _num_threads())
         self.llvm_ir = str(self.emitted.module)
@@ -222,11 +223,12 @@ class Executable:
         steps = self.program.steps if self.program else ()
         nk = sum(isinstance(s, K.LoopKernel) for s in steps)
         nd = sum(isinstance(s, K.Dot) for s in steps)
+        no = sum(isinstance(s, K.OpKernel) for s in steps)
         lines = [f"[funcgrad.jit] {self.name}: "
                  + (f"trace {trace:.1f} ms, " if trace is not None else "")
                  + _fmt_times(self.timings),
                  f"  {len(self.jaxpr.eqns)} equations -> {len(self.opt_jaxpr.eqns)} after "
-                 f"passes -> {nk} loop kernels, {nd} BLAS calls "
+                 f"passes -> {nk} loop kernels, {no} op kernels, {nd} BLAS calls "
                  f"({'OpenBLAS' if blas.blas_available() else 'generated gemm'}), "
                  f"workspace {getattr(self, '_peak', 0)} bytes"]
         fb = self.fallbacks()

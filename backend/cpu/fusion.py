@@ -169,8 +169,9 @@ class Fuser:
     says which scalar ops the backend's codegen supports; ``dtype_ok(dtype)`` which dtypes its
     loops can load and store."""
 
-    def __init__(self, jaxpr: Jaxpr, name: str, can_emit, dtype_ok, can_dot):
+    def __init__(self, jaxpr: Jaxpr, name: str, can_emit, dtype_ok, can_dot, native=None):
         self.jaxpr, self.name = jaxpr, name
+        self.native = native
         self.can_emit, self.dtype_ok, self.can_dot = can_emit, dtype_ok, can_dot
         self.buffers: list[K.Buffer] = []
         self.steps: list = []
@@ -274,12 +275,14 @@ class Fuser:
         if rule is None and self.can_emit(name, [a.dtype for a in avals[:-1]],
                                           avals[-1].dtype, eqn.params):
             rule = elementwise_rule
-        if rule is None:
-            return self.fallback(eqn, "no codegen rule")
-        out = rule(self, eqn, *[self.read(x) for x in eqn.inputs])
-        if out is None:
-            return self.fallback(eqn, "case not supported by codegen")
-        self.define(eqn.out_binders[0], out)
+        out = None if rule is None else rule(self, eqn, *[self.read(x) for x in eqn.inputs])
+        if out is not None:
+            return self.define(eqn.out_binders[0], out)
+        scratch = self.native(eqn) if self.native is not None else None
+        if scratch is not None:
+            return self.op_kernel(eqn, scratch)
+        return self.fallback(eqn, "no codegen rule" if rule is None else
+                             "case not supported by codegen")
 
     def define(self, var, e: Expr) -> None:
         if e.nops > MAX_NODES or var in self.out_index or (
@@ -287,17 +290,30 @@ class Fuser:
             e = self.materialize(e, var)
         self.env[var] = e
 
-    def fallback(self, eqn, reason: str) -> None:
+    def _step_io(self, eqn) -> tuple[tuple, tuple]:
         ins = []
         for x in eqn.inputs:
             if isinstance(x, Literal):
                 ins.append(("lit", np.asarray(x.val, x.aval.dtype)))
             else:
                 ins.append(self.as_buffer(self.env[x]))
-        outs = [self.result_buffer(v) for v in eqn.out_binders]
-        self.steps.append(K.Fallback(eqn, tuple(ins), tuple(outs), reason))
+        outs = tuple(self.result_buffer(v) for v in eqn.out_binders)
         for v, b in zip(eqn.out_binders, outs):
             self.env[v] = self.load_expr(b)
+        return tuple(ins), outs
+
+    def fallback(self, eqn, reason: str) -> None:
+        ins, outs = self._step_io(eqn)
+        self.steps.append(K.Fallback(eqn, ins, outs, reason))
+
+    def op_kernel(self, eqn, scratch_bytes: int) -> None:
+        """``eqn`` as one native op kernel of the backend (inputs made contiguous buffers)."""
+        ins, outs = self._step_io(eqn)
+        scratch = -1
+        if scratch_bytes:
+            from funcgrad._src.core import ShapedArray
+            scratch = self.new_buffer(ShapedArray((int(scratch_bytes),), np.uint8))
+        self.steps.append(K.OpKernel(eqn, ins, outs, scratch))
 
     def finish_outputs(self) -> None:
         for i, x in enumerate(self.jaxpr.outvars):
@@ -446,6 +462,7 @@ FUSION_RULES = {
 }
 
 
-def fuse(jaxpr: Jaxpr, name: str, can_emit, dtype_ok, can_dot) -> K.Program:
-    """The kernel program of a (closed, optimised) jaxpr."""
-    return Fuser(jaxpr, name, can_emit, dtype_ok, can_dot).run()
+def fuse(jaxpr: Jaxpr, name: str, can_emit, dtype_ok, can_dot, native=None) -> K.Program:
+    """The kernel program of a (closed, optimised) jaxpr. ``native(eqn)``: the scratch bytes
+    of a backend op kernel that runs ``eqn`` natively, or None (then: a numpy Fallback)."""
+    return Fuser(jaxpr, name, can_emit, dtype_ok, can_dot, native).run()

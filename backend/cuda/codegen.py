@@ -9,6 +9,7 @@
   the reduced extent is small or the kept innermost dimension makes that the coalesced choice.
 - ``Dot``: a 64x64x16 shared-memory tiled matmul (4x4 outputs per thread) for float32/64 and
   ints; ``mma.sync.m16n8k16`` tensor-core tiles (float32 accumulation) for float16.
+- ``OpKernel``: hand-written kernels of ``ops/`` (one or more launches per step).
 - ``Fallback``: not runnable on the GPU: ``CudaUnsupportedError`` names the primitive.
 
 Shapes are static, so sizes and strides are constants in the code; every kernel takes only the
@@ -26,7 +27,7 @@ from funcgrad.backend import kernel_ir as K
 from funcgrad.backend import scalar as S
 from llvmlite import ir
 
-from . import ptx
+from . import ops, ptx
 from .ptx import i32, i64
 
 BLOCK = 256  # threads per block of elementwise and reduction kernels
@@ -100,8 +101,12 @@ def emit_program(program: K.Program, module: ir.Module | None = None,
     """Add one kernel per step of ``program`` to ``module`` (a new one by default)."""
     check_supported(program)
     module = module if module is not None else ptx.new_kernel_module(program.name, arch)
-    launches = [EMIT_STEP[type(step)](module, program, step, i)
-                for i, step in enumerate(program.steps)]
+    launches = []
+    for i, step in enumerate(program.steps):
+        if isinstance(step, K.OpKernel):
+            launches += ops.emit(module, program, step, i)
+        else:
+            launches.append(EMIT_STEP[type(step)](module, program, step, i))
     return module, launches
 
 

@@ -70,7 +70,10 @@ def program_from_jaxpr(jaxpr, name: str = "jit") -> tuple[K.Program, tuple]:
     if isinstance(jaxpr, core.ClosedJaxpr):
         jaxpr, consts = jaxpr.jaxpr, tuple(jaxpr.consts)
     jaxpr = passes.optimize(core.close_over_consts(jaxpr))
-    program = fusion.fuse(jaxpr, name, scalar.can_emit, codegen.dtype_ok, codegen.can_dot)
+    from . import ops
+
+    program = fusion.fuse(jaxpr, name, scalar.can_emit, codegen.dtype_ok, codegen.can_dot,
+                          ops.native_check)
     return program, consts
 
 

@@ -1,0 +1,1 @@
+"""Op kernels: being written (see __init__.py for the interface)."""

@@ -1,0 +1,40 @@
+"""Hand-written PTX kernels for single equations (``kernel_ir.OpKernel`` steps) on CUDA.
+
+The counterpart of ``backend/cpu/ops``: each op module registers ``(check, emit)`` for a
+primitive name:
+
+- ``check(eqn) -> int | None``: scratch bytes (a device temporary) for this equation, or None
+  when the case is not supported (the program then has a ``Fallback`` step, which the CUDA
+  backend rejects with ``CudaUnsupportedError``: nothing runs on the CPU behind your back);
+- ``emit(module, program, step, index) -> list[Launch]``: define the kernels (``.entry``
+  functions whose pointer arguments are ``Launch.buffers``) and say how to launch them, in order.
+"""
+
+from __future__ import annotations
+
+from funcgrad.backend import kernel_ir as K
+
+EMITTERS: dict = {}  # primitive name -> (check, emit)
+
+
+def register(name: str, check, emit) -> None:
+    EMITTERS[name] = (check, emit)
+
+
+def native_check(eqn):
+    entry = EMITTERS.get(eqn.primitive.name)
+    return None if entry is None else entry[0](eqn)
+
+
+def op_buffers(step: K.OpKernel) -> list:
+    """Buffer inputs (literals are constants), outputs, then the scratch buffer."""
+    ins = [i for i in step.inputs if isinstance(i, int)]
+    return ins + list(step.outputs) + ([step.scratch] if step.scratch >= 0 else [])
+
+
+def emit(module, program, step: K.OpKernel, index: int) -> list:
+    _, emit_fn = EMITTERS[step.eqn.primitive.name]
+    return list(emit_fn(module, program, step, index))
+
+
+from . import conv, indexing, sort_scan  # noqa: E402,F401 (they register themselves)
