@@ -55,6 +55,7 @@ class Config:
     def __init__(self) -> None:
         self._specs = {s.name: s for s in _SETTINGS}
         self._code_key = None
+        self.generation = 0  # bumped on every change (jit's fast path keys on it)
         self._values = {}
         for s in _SETTINGS:
             raw = os.environ.get(s.env)
@@ -75,6 +76,7 @@ class Config:
             raise ValueError(f"unknown setting {name!r}; known settings: {sorted(self._specs)}")
         self._values[name] = value
         self._code_key = None
+        self.generation += 1
 
     def read(self, name: str) -> Any:
         return getattr(self, name)
@@ -91,6 +93,7 @@ class Config:
             for k, v in old.items():
                 self._values[k] = v
             self._code_key = None
+            self.generation += 1
 
     def code_key(self) -> tuple:
         """The settings that change generated code (part of every jit cache key)."""

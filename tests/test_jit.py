@@ -313,3 +313,75 @@ def test_large_threaded_elementwise():
     x = _x(1 << 19)
     f = jit(lambda x: fnp.tanh(x) * 0.5 + fnp.sin(x) ** 2 - fnp.exp(-x * x))
     close(f(x), np.tanh(x) * 0.5 + np.sin(x) ** 2 - np.exp(-x * x), 2e-6)
+
+
+# ---- the per-call fast path (array objects straight to native code) --------------------------
+
+
+def test_fast_path_matches_general_path_and_returns_read_only_arrays():
+    import funcgrad.numpy as fnp
+
+    calls = []
+
+    def f(x, y):
+        calls.append(1)
+        return {"s": fnp.tanh(x) + y, "p": (x * y).sum()}
+
+    jf = jit(f)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        x = fnp.asarray(rng.standard_normal((5, 3)).astype(np.float32))
+        y = fnp.asarray(rng.standard_normal((5, 3)).astype(np.float32))
+        out = jf(x, y)
+        np.testing.assert_allclose(out["s"], np.tanh(np.asarray(x)) + np.asarray(y), rtol=1e-6,
+                                   atol=1e-6)
+        np.testing.assert_allclose(out["p"], (np.asarray(x) * np.asarray(y)).sum(), rtol=1e-5)
+        assert not np.asarray(out["s"]).flags.writeable
+    assert len(calls) == 1 and len(jf._fast) == 1
+
+
+def test_fast_path_copies_non_contiguous_inputs():
+    import funcgrad.numpy as fnp
+
+    from funcgrad._src.array import wrap
+
+    jf = jit(lambda x: x * 2.0 + 1.0)
+    base = np.arange(24, dtype=np.float32).reshape(4, 6)
+    x = fnp.asarray(base[:, :3])
+    jf(x)
+    views = [wrap(base[:, ::2]), wrap(np.asfortranarray(base[:, 1:4]))]
+    assert not any(np.asarray(v).flags.c_contiguous for v in views)
+    for arg in (x, fnp.broadcast_to(fnp.asarray(np.float32(2)), (4, 3)), *views):
+        np.testing.assert_array_equal(jf(arg), np.asarray(arg) * 2 + 1)
+
+
+def test_fast_path_sees_config_changes():
+    import funcgrad.numpy as fnp
+    from funcgrad.config import config
+
+    jf = jit(lambda x: x + 1)
+    x = fnp.asarray(np.ones(3, np.float32))
+    jf(x)
+    jf(x)
+    with config.override(debug_nans=True):
+        with pytest.raises(FloatingPointError):
+            jit(lambda x: fnp.log(x - 2))(x)
+        np.testing.assert_array_equal(jf(x), [2, 2, 2])
+    np.testing.assert_array_equal(jf(x), [2, 2, 2])
+
+
+def test_fast_path_with_workspace_and_constants():
+    import funcgrad.numpy as fnp
+
+    w = np.random.default_rng(1).standard_normal((16, 16)).astype(np.float32)
+
+    def f(x):
+        h = fnp.tanh(x @ w)
+        return fnp.exp(h - h.max(axis=1, keepdims=True)).sum(axis=1)
+
+    jf = jit(f)
+    x = fnp.asarray(np.random.default_rng(2).standard_normal((4, 16)).astype(np.float32))
+    ref = f(x)
+    for _ in range(3):
+        np.testing.assert_allclose(jf(x), ref, rtol=1e-5)
+    assert jf._fast

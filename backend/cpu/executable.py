@@ -87,6 +87,12 @@ class Executable:
                                    ops.native_check)
         self.emitted = self._timed("codegen", codegen.emit_program, self.program,
                                    _num_threads())
+        self._obj_arity = None
+        if (len(self.emitted.entries) == 1 and self.emitted.entries[0][0] == "run"
+                and _NPY_DATA_OFFSET is not None
+                and len(self.in_specs) + len(self.out_specs) <= MAX_OBJECT_ARGS):
+            _emit_object_entry(self.emitted.module, len(self.in_specs), len(self.out_specs))
+            self._obj_arity = len(self.in_specs) + len(self.out_specs)
         self.llvm_ir = str(self.emitted.module)
         self.compiled = self._timed("llvm", engine.compile_module, self.llvm_ir, name=self.name)
         self._entries = []
@@ -99,10 +105,31 @@ class Executable:
         self._tmp_offsets = self.emitted.offsets
         self._peak = self.emitted.peak
         self._simple = len(self._entries) == 1 and self._entries[0][0] == "native"
+        self.object_entry = None
+        if self._obj_arity is not None:
+            proto = ctypes.CFUNCTYPE(None, *[ctypes.py_object] * self._obj_arity,
+                                     ctypes.c_void_p)
+            self.object_entry = proto(self.compiled.address("run_obj"))
         self._in_t = ctypes.c_void_p * max(len(self.in_specs), 1)
         self._out_t = ctypes.c_void_p * max(len(self.out_specs), 1)
 
     # -- calling -------------------------------------------------------------------------------
+
+    def fast_entry(self):
+        """``(run_obj, out_specs, workspace address or None, lock)`` for jit's per-call fast
+        path, or None when this program has no object entry (fallback steps, too many
+        arguments, unknown numpy layout).
+
+        ``run_obj`` takes the numpy array objects themselves (inputs, then freshly allocated
+        outputs: C-contiguous, of exactly the compiled shapes and dtypes: the caller
+        guarantees it) and the workspace address, and reads the data pointers natively: no
+        ctypes pointer conversions. A program with a workspace keeps one per executable; the
+        caller holds ``lock`` while it runs (a concurrent call takes the general path)."""
+        if self.object_entry is None:
+            return None
+        ws = self._workspace(True) if self._peak else None
+        return (self.object_entry, self.out_specs, ws.ctypes.data if ws is not None else None,
+                self._ws_lock)
 
     def _check(self, args) -> list:
         """Inputs as C-contiguous arrays of the compiled shapes and dtypes (or TypeError)."""
@@ -251,6 +278,49 @@ class Executable:
                 f.write(text + "\n")
         with open(stem + ".report.txt", "w") as f:
             f.write(self.report() + "\n")
+
+
+# ---- the object entry: numpy array objects in, data pointers read natively --------------------
+
+MAX_OBJECT_ARGS = 64
+
+
+def _find_data_offset():
+    """Byte offset of the data pointer in a numpy array object (``PyArrayObject_fields.data``,
+    right after the object header in numpy's C ABI), verified on live arrays; None if the
+    layout is not the expected one (the fast path is then off)."""
+    probes = [np.empty(3, np.float32), np.zeros((2, 2)), np.arange(5)[1:]]
+    for off in (16, 24):
+        if all(ctypes.c_void_p.from_address(id(a) + off).value == a.ctypes.data
+               for a in probes):
+            return off
+    return None
+
+
+_NPY_DATA_OFFSET = _find_data_offset()
+
+
+def _emit_object_entry(module, n_in: int, n_out: int) -> None:
+    """``run_obj(PyObject *in0, ..., PyObject *out0, ..., ptr workspace)``: load each array's
+    data pointer, build the pointer tables on the stack and call ``run``."""
+    from llvmlite import ir
+
+    ptr, i64 = ir.PointerType(), ir.IntType(64)
+    fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [ptr] * (n_in + n_out + 1)),
+                     "run_obj")
+    engine.set_function_attributes(fn)
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+
+    def table(args):
+        t = b.alloca(ptr, ir.Constant(i64, max(len(args), 1)))
+        for i, obj in enumerate(args):
+            field = b.gep(obj, [ir.Constant(i64, _NPY_DATA_OFFSET)], source_etype=ir.IntType(8))
+            b.store(b.load(field, typ=ptr), b.gep(t, [ir.Constant(i64, i)], source_etype=ptr))
+        return t
+
+    ins, outs = table(fn.args[:n_in]), table(fn.args[n_in:n_in + n_out])
+    b.call(module.get_global("run"), [ins, outs, fn.args[-1]])
+    b.ret_void()
 
 
 def _fmt_times(t: dict) -> str:

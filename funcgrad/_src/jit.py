@@ -130,6 +130,8 @@ class _Jitted:
                                                                   static_argnames)
         self._cache: dict[_Signature, _Entry] = {}
         self._exes: dict = {}  # signature -> (entry, cpu Executable): the top-level fast path
+        # (config generation, shape, dtype, weak, ...) -> runner: calls with only Arrays
+        self._fast: dict = {}
 
     def _static_sets(self, nums, names):
         nums = {nums} if isinstance(nums, int) else set(nums)
@@ -240,6 +242,19 @@ class _Jitted:
     # -- calling -------------------------------------------------------------------------
 
     def __call__(self, *args, **kwargs):
+        if self._fast and not kwargs:
+            key = (config.generation,)
+            for a in args:
+                if type(a) is not Array:
+                    break
+                v = a._value
+                key += (v.shape, v.dtype, a._weak_type)
+            else:
+                run = self._fast.get(key)
+                if run is not None:
+                    outs = run(args)
+                    if outs is not None:
+                        return outs
         flat, in_tree, static = self._flat_args(args, kwargs)
         sig = self._signature_of(flat, in_tree, static)
         fast = self._exes.get(sig)
@@ -259,9 +274,30 @@ class _Jitted:
 
                 exe = executable.get_executable(entry.jaxpr, self.__name__)
                 self._exes[sig] = (entry, exe)
+                self._add_fast_path(args, kwargs, flat, entry, exe)
         if entry.out_is_leaf:
             return outs[0]
         return tu.tree_unflatten(entry.out_tree, outs)
+
+    def _add_fast_path(self, args, kwargs, flat, entry, exe) -> None:
+        """Register a per-signature runner for calls whose arguments are all Arrays: no
+        flattening, no signature object; the array objects go straight to native code
+        (``Executable.fast_entry``). Returns None from the runner to take the general path."""
+        if kwargs or self._static_nums or self._donate or config.debug_nans or \
+                len(flat) != len(args) or not all(type(a) is Array for a in args):
+            return
+        parts = exe.fast_entry()
+        if parts is None:
+            return
+        fn, specs, wsp, lock = parts
+        consts = [c._value if type(c) is Array else np.asarray(c) for c in entry.consts]
+        run = _fast_runner(len(args), consts, fn, specs, wsp, lock, entry)
+        key = (config.generation,)
+        for a in args:
+            key += (a._value.shape, a._value.dtype, a._weak_type)
+        if self._fast and next(iter(self._fast))[0] != config.generation:
+            self._fast.clear()
+        self._fast[key] = run
 
     def lower(self, *args, **kwargs) -> Lowered:
         """Trace for these arguments (arrays or ShapeDtypeStruct-likes) without running."""
@@ -279,12 +315,48 @@ class _Jitted:
     def clear_cache(self) -> None:
         self._cache.clear()
         self._exes.clear()
+        self._fast.clear()
 
     def _cache_size(self) -> int:
         return len(self._cache)
 
     def __repr__(self):
         return f"<jitted function {self.__name__}>"
+
+
+def _fast_runner(n_in, consts, fn, specs, wsp, lock, entry):
+    """The per-signature fast-path function, written out for its exact arity (like
+    ``collections.namedtuple``, the source is generated: no loops, no zips, no unpacking
+    per call). It returns None to send the call down the general path."""
+    ins = [f"v{i}" for i in range(n_in)]
+    outs = [f"o{i}" for i in range(len(specs))]
+    env = {"fn": fn, "lock": lock, "wsp": wsp, "empty": np.empty, "new": Array.__new__,
+           "Array": Array, "contiguous": np.ascontiguousarray, "unflatten": tu.tree_unflatten,
+           "tree": entry.out_tree}
+    env.update({f"c{i}": c for i, c in enumerate(consts)})
+    env.update({f"s{i}": s for i, (s, _) in enumerate(specs)})
+    env.update({f"d{i}": d for i, (_, d) in enumerate(specs)})
+    env.update({f"w{i}": w for i, w in enumerate(entry.out_weak)})
+    lines = ["def run(args):"]
+    lines += [f"    {', '.join(ins)}{',' if n_in == 1 else ''} = args"] if n_in else []
+    for v in ins:
+        lines += [f"    {v} = {v}._value", f"    if not {v}.flags.c_contiguous:",
+                  f"        {v} = contiguous({v})"]
+    lines += [f"    {o} = empty(s{i}, d{i})" for i, o in enumerate(outs)]
+    call = f"fn({', '.join([f'c{i}' for i in range(len(consts))] + ins + outs + ['wsp'])})"
+    if wsp is None:
+        lines.append(f"    {call}")
+    else:
+        lines += ["    if not lock.acquire(blocking=False):", "        return None", "    try:",
+                  f"        {call}", "    finally:", "        lock.release()"]
+    for i, o in enumerate(outs):
+        lines += [f"    {o}.setflags(write=False)", f"    x{i} = new(Array)",
+                  f"    x{i}._value, x{i}._weak_type, x{i}._aval = {o}, w{i}, None"]
+    xs = [f"x{i}" for i in range(len(outs))]
+    lines.append(f"    return {xs[0]}" if entry.out_is_leaf else
+                 f"    return unflatten(tree, [{', '.join(xs)}])")
+    exec("\n".join(lines), env)  # noqa: S102 (our own generated source, no user input)
+    return env["run"]
 
 
 def _call(entry: _Entry, all_args, name: str, backend: str):
