@@ -32,13 +32,30 @@ _dump_counter = [0]
 STRICT = False  # tests set this: compiler errors raise instead of falling back
 
 
-def get_executable(jaxpr: core.Jaxpr, name: str = "fn") -> Executable:
-    key = (config.num_threads,)
+def get_executable(jaxpr: core.Jaxpr, name: str = "fn", donated: tuple = ()) -> Executable:
+    """The compiled ``jaxpr``. ``donated``: positions of inputs whose buffers the caller gives
+    up (``donate_argnums``): outputs of the same shape and dtype may be written into them."""
+    key = (config.num_threads, tuple(donated))
     per = _cache.setdefault(jaxpr, {})
     exe = per.get(key)
     if exe is None:
-        exe = per[key] = Executable(jaxpr, name)
+        exe = per[key] = Executable(jaxpr, name, donated)
     return exe
+
+
+def _match_donations(jaxpr: core.Jaxpr, donated) -> dict:
+    """``{output index: input index}``: each donated input offered to the first output of
+    its shape and dtype not yet taken."""
+    free = [i for i in donated]
+    aliases = {}
+    for o, v in enumerate(jaxpr.outvars):
+        for i in free:
+            a, b = jaxpr.invars[i].aval, v.aval
+            if (a.shape, np.dtype(a.dtype)) == (b.shape, np.dtype(b.dtype)):
+                aliases[o] = i
+                free.remove(i)
+                break
+    return aliases
 
 
 def _num_threads() -> int:
@@ -52,7 +69,9 @@ def _can_dot(dtype) -> bool:
 class Executable:
     """A compiled jaxpr. Call it with numpy arrays (consts first, as the jaxpr's invars)."""
 
-    def __init__(self, jaxpr: core.Jaxpr, name: str):
+    def __init__(self, jaxpr: core.Jaxpr, name: str, donated: tuple = ()):
+        self.requested_aliases = _match_donations(jaxpr, donated)
+        self.aliases: dict = {}  # output index -> input index written in place
         self.name = "".join(c if c.isalnum() or c == "_" else "_" for c in name) or "fn"
         self.jaxpr = jaxpr
         self.in_specs = [(v.aval.shape, np.dtype(v.aval.dtype)) for v in jaxpr.invars]
@@ -84,7 +103,9 @@ class Executable:
         self.opt_jaxpr = self._timed("passes", passes.optimize, self.jaxpr)
         self.program = self._timed("fusion", fusion.fuse, self.opt_jaxpr, self.name,
                                    scalar.can_emit, codegen.dtype_ok, _can_dot,
-                                   ops.native_check)
+                                   ops.native_check, aliases=self.requested_aliases)
+        self.aliases = {o: i for o, i in self.requested_aliases.items()
+                        if self.program.outputs[o] == self.program.inputs[i]}
         self.emitted = self._timed("codegen", codegen.emit_program, self.program,
                                    _num_threads())
         self._obj_arity = None
@@ -149,6 +170,8 @@ class Executable:
         if self.compiled is None:
             return self._evaluate(arrs)
         outs = [np.empty(s, d) for s, d in self.out_specs]
+        for o, i in self.aliases.items():  # the caller handed these input buffers over
+            outs[o] = arrs[i]
         in_ptrs = self._in_t(*[a.ctypes.data for a in arrs])
         out_ptrs = self._out_t(*[o.ctypes.data for o in outs])
         if self._simple and not self._peak:

@@ -169,9 +169,12 @@ class Fuser:
     says which scalar ops the backend's codegen supports; ``dtype_ok(dtype)`` which dtypes its
     loops can load and store."""
 
-    def __init__(self, jaxpr: Jaxpr, name: str, can_emit, dtype_ok, can_dot, native=None):
+    def __init__(self, jaxpr: Jaxpr, name: str, can_emit, dtype_ok, can_dot, native=None,
+                 aliases=None):
         self.jaxpr, self.name = jaxpr, name
         self.native = native
+        self.aliases = dict(aliases or {})  # output index -> input index (donated buffers)
+        self.in_bufs: list = []
         self.can_emit, self.dtype_ok, self.can_dot = can_emit, dtype_ok, can_dot
         self.buffers: list[K.Buffer] = []
         self.steps: list = []
@@ -201,11 +204,13 @@ class Fuser:
         return b.id
 
     def result_buffer(self, var) -> int:
-        """The buffer a step defining ``var`` writes: its output buffer if it is an output."""
+        """The buffer a step defining ``var`` writes: its output buffer if it is an output
+        (the donated input's buffer when that output aliases an input)."""
         i = self.out_index.pop(var, None)
         if i is None:
             return self.new_buffer(var.aval)
-        b = self.new_buffer(var.aval, "out", i)
+        b = self.in_bufs[self.aliases[i]] if i in self.aliases else \
+            self.new_buffer(var.aval, "out", i)
         self.out_bufs[i] = b
         return b
 
@@ -255,7 +260,7 @@ class Fuser:
     # -- the walk ----------------------------------------------------------------------------
 
     def run(self) -> K.Program:
-        inputs = []
+        inputs = self.in_bufs
         for i, v in enumerate(self.jaxpr.invars):
             b = self.new_buffer(v.aval, "in", i)
             inputs.append(b)
@@ -319,7 +324,8 @@ class Fuser:
         for i, x in enumerate(self.jaxpr.outvars):
             if self.out_bufs[i] is not None:
                 continue
-            b = self.new_buffer(x.aval, "out", i)
+            b = self.in_bufs[self.aliases[i]] if i in self.aliases else \
+                self.new_buffer(x.aval, "out", i)
             self.out_bufs[i] = b
             self.materialize(self.read(x), out=b)
 
@@ -462,7 +468,54 @@ FUSION_RULES = {
 }
 
 
-def fuse(jaxpr: Jaxpr, name: str, can_emit, dtype_ok, can_dot, native=None) -> K.Program:
+def fuse(jaxpr: Jaxpr, name: str, can_emit, dtype_ok, can_dot, native=None, *,
+         aliases=None) -> K.Program:
     """The kernel program of a (closed, optimised) jaxpr. ``native(eqn)``: the scratch bytes
-    of a backend op kernel that runs ``eqn`` natively, or None (then: a numpy Fallback)."""
-    return Fuser(jaxpr, name, can_emit, dtype_ok, can_dot, native).run()
+    of a backend op kernel that runs ``eqn`` natively, or None (then: a numpy Fallback).
+
+    ``aliases``: ``{output index: input index}`` of donated inputs whose buffer the output
+    should be written into. Only pairs that are safe in the resulting program are kept
+    (``safe_aliases``): the program's ``outputs`` then name the input's buffer."""
+    aliases = dict(aliases or {})
+    while True:
+        program = Fuser(jaxpr, name, can_emit, dtype_ok, can_dot, native, aliases).run()
+        safe = {o: i for o, i in aliases.items() if _alias_is_safe(program, o, i)}
+        if safe == aliases:
+            return program
+        aliases = safe
+
+
+def _alias_is_safe(program: K.Program, out: int, inp: int) -> bool:
+    """Whether writing output ``out`` into input ``inp``'s buffer cannot change a result: the
+    one step that writes it is the last to read it and, if it reads it, is an elementwise
+    loop that reads each element exactly where it stores it (no Dot, op kernel or fallback
+    reading and writing the same memory)."""
+    buf = program.inputs[inp]
+    if program.outputs[out] != buf or list(program.outputs).count(buf) != 1:
+        return False
+
+    def reads(step):
+        if isinstance(step, K.LoopKernel):
+            return any(isinstance(n, K.Load) and n.buf == buf for n in step.body)
+        if isinstance(step, K.Dot):
+            return buf in (step.lhs, step.rhs)
+        return buf in [i for i in step.inputs if isinstance(i, int)]
+
+    def writes(step):
+        if isinstance(step, K.LoopKernel):
+            return buf in [b for b, _ in step.stores] or (step.reduce and step.reduce.out == buf)
+        if isinstance(step, K.Dot):
+            return step.out == buf
+        return buf in step.outputs
+
+    writers = [t for t, s in enumerate(program.steps) if writes(s)]
+    if len(writers) != 1:
+        return False
+    t = writers[0]
+    if any(reads(s) for s in program.steps[t + 1:]):
+        return False
+    step = program.steps[t]
+    if not isinstance(step, K.LoopKernel) or step.reduce is not None:
+        return False
+    same = K.View(contiguous_strides(step.shape), 0)
+    return all(n.view == same for n in step.body if isinstance(n, K.Load) and n.buf == buf)

@@ -130,6 +130,29 @@ class _ArrayMeta(type):
         return type.__instancecheck__(cls, obj) or (cls is Array and isinstance(obj, Tracer))
 
 
+class _DeletedBuffer:
+    """Stands in for the data of an Array whose buffer was donated to a jitted call: any use
+    raises the error below instead of reading memory that now holds the call's result."""
+
+    __slots__ = ()
+    MESSAGE = ("Array has been deleted: x.delete() was called, or its buffer was donated to "
+               "a jitted function (jit(..., donate_argnums=...)), where it now holds that "
+               "call's output. Use the function's output instead, or do not donate this "
+               "argument.")
+
+    def __getattr__(self, name):
+        raise RuntimeError(self.MESSAGE)
+
+    def __array__(self, *args, **kwargs):
+        raise RuntimeError(self.MESSAGE)
+
+    def __len__(self):
+        raise RuntimeError(self.MESSAGE)
+
+
+DELETED = _DeletedBuffer()
+
+
 class Array(ArrayOps, metaclass=_ArrayMeta):
     """An immutable n-dimensional array (funcgrad's ``jax.Array``)."""
 
@@ -166,6 +189,13 @@ class Array(ArrayOps, metaclass=_ArrayMeta):
 
     def block_until_ready(self):
         return self
+
+    def delete(self) -> None:
+        """Free this array now; any later use raises ``RuntimeError`` (as in JAX)."""
+        self._value, self._aval = DELETED, None
+
+    def is_deleted(self) -> bool:
+        return self._value is DELETED
 
     def __array__(self, dtype=None, copy=None):
         v = self._value
@@ -221,6 +251,8 @@ class Array(ArrayOps, metaclass=_ArrayMeta):
                         "(also .add, .multiply, .min, .max).")
 
     def __repr__(self):
+        if self._value is DELETED:
+            return "Array(<deleted>)"
         body = np.array2string(self._value, separator=", ", prefix="Array(")
         extra = f", dtype={self.dtype.name}"
         if self._weak_type:

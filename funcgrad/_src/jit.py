@@ -124,7 +124,8 @@ class _Jitted:
         self._fun = fun
         self._backend = backend
         self._inline = inline
-        self._donate = tuple(donate_argnums)  # accepted; outputs never alias inputs today
+        donate = (donate_argnums,) if isinstance(donate_argnums, int) else donate_argnums
+        self._donate = tuple(sorted(set(int(i) for i in donate)))
         self._sig = _signature(fun)
         self._static_nums, self._static_names = self._static_sets(static_argnums,
                                                                   static_argnames)
@@ -268,6 +269,10 @@ class _Jitted:
         else:
             entry = self._lookup(sig, static)
             all_args = (*entry.consts, *flat)
+            if self._donate and sig.backend == "cpu" and \
+                    not any(isinstance(a, Tracer) for a in flat):
+                outs = self._call_donating(entry, flat, self._donated_leaves(args, kwargs))
+                return outs[0] if entry.out_is_leaf else tu.tree_unflatten(entry.out_tree, outs)
             outs = _call(entry, all_args, self.__name__, sig.backend)
             if sig.backend == "cpu" and not any(isinstance(a, Tracer) for a in all_args):
                 from funcgrad.backend.cpu import executable
@@ -278,6 +283,52 @@ class _Jitted:
         if entry.out_is_leaf:
             return outs[0]
         return tu.tree_unflatten(entry.out_tree, outs)
+
+    def _donated_leaves(self, args, kwargs) -> list:
+        """Flat positions of the leaves of the donated positional arguments."""
+        _, dyn_args, _, nums = self._split(args, kwargs)
+        dyn_pos = [i for i in range(len(args)) if i not in nums]
+        n = len(args)
+        donate = {i % n for i in self._donate if -n <= i < n}
+        out, off = [], 0
+        for i, a in zip(dyn_pos, dyn_args):
+            k = len(tu.tree_leaves(a))
+            if i in donate:
+                out += range(off, off + k)
+            off += k
+        return out
+
+    def _call_donating(self, entry, flat, positions) -> list:
+        """Run with the donated Arrays' buffers handed to the executable (written in place
+        when nothing else can see them, else copies), deleting those Arrays."""
+        import sys
+
+        from funcgrad.backend.cpu import executable
+
+        vals = [a._value if type(a) is Array else a for a in flat]
+        given = []
+        for p in positions:
+            a = flat[p]
+            if type(a) is not Array:   # numpy data: copied in, as without donation
+                continue
+            if any(q != p and flat[q] is a for q in range(len(flat))):
+                raise ValueError(f"jit({self.__name__}): a donated array is also passed as "
+                                 f"another argument of the same call; donate a copy, or do "
+                                 f"not donate it")
+            v, vals[p] = vals[p], None
+            a.delete()
+            # the only references left: `v` and getrefcount's argument (no view, no alias)
+            owned = sys.getrefcount(v) == 2 and v.flags.owndata and v.flags.c_contiguous \
+                and v.flags.aligned
+            vals[p] = v if owned else np.array(v, order="C")
+            given.append(len(entry.consts) + p)
+        consts = [c._value if type(c) is Array else c for c in entry.consts]
+        exe = executable.get_executable(entry.jaxpr, self.__name__, tuple(given))
+        outs = exe(*consts, *vals)
+        outs = [wrap(o, w) for o, w in zip(outs, entry.out_weak)]
+        if config.debug_nans:
+            _check_nans(outs, self.__name__)
+        return outs
 
     def _add_fast_path(self, args, kwargs, flat, entry, exe) -> None:
         """Register a per-signature runner for calls whose arguments are all Arrays: no
@@ -546,14 +597,18 @@ class Compiled:
 
 
 def jit(fun: Callable | None = None, static_argnums=(), static_argnames=(), donate_argnums=(),
-        backend: str | None = None, inline: bool = False):
+        backend: str | None = None, inline: bool = False, donate_argnames=()):
     """Compile ``fun`` to native code, once per input signature (shapes, dtypes, statics).
 
     Args:
       fun: a function of arrays (pytrees of arrays) returning arrays (pytrees of arrays).
       static_argnums / static_argnames: arguments that are Python values (hashable); a new
         value retraces and recompiles.
-      donate_argnums: accepted for compatibility; inputs are never overwritten.
+      donate_argnums / donate_argnames: arguments whose buffers the caller gives up: an
+        output of the same shape and dtype may be computed in place in a donated buffer
+        (in-place updates of parameters and optimizer state), and the donated Arrays are
+        deleted after the call (using them raises ``RuntimeError``), as in JAX. Arguments
+        that are numpy arrays, or Arrays viewed by others, are copied instead.
       backend: ``"cpu"`` (default: ``config.platform``) or ``"cuda"`` when registered.
       inline: accepted for compatibility; nested jit calls are always inlined when compiled.
 
@@ -565,10 +620,20 @@ def jit(fun: Callable | None = None, static_argnums=(), static_argnames=(), dona
     if fun is None:
         return functools.partial(jit, static_argnums=static_argnums,
                                  static_argnames=static_argnames, donate_argnums=donate_argnums,
-                                 backend=backend, inline=inline)
+                                 backend=backend, inline=inline,
+                                 donate_argnames=donate_argnames)
     if not callable(fun):
         raise TypeError(f"jit expects a callable, got {type(fun).__name__}")
-    return _Jitted(fun, static_argnums, static_argnames, donate_argnums, backend, inline)
+    jitted = _Jitted(fun, static_argnums, static_argnames, donate_argnums, backend, inline)
+    if donate_argnames:
+        names = {donate_argnames} if isinstance(donate_argnames, str) else set(donate_argnames)
+        params = list(jitted._sig.parameters) if jitted._sig else []
+        unknown = names - set(params)
+        if unknown:
+            raise ValueError(f"jit: donate_argnames {sorted(unknown)} are not parameters of "
+                             f"{getattr(fun, '__name__', fun)} (parameters: {params})")
+        jitted._donate = tuple(sorted(set(jitted._donate) | {params.index(n) for n in names}))
+    return jitted
 
 
 # keep imports used (to_numpy is handy for backends importing from here)
