@@ -91,3 +91,31 @@ def test_idiom_runs(name, fn):
     result = fn()
     if name in ("isinstance tracer Array", "dtype eq", "ndarray isinstance"):
         assert bool(result), name
+
+
+def test_conv_with_nhwc_hwio_dimension_numbers():
+    from funcgrad import lax
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 9, 8, 3)).astype(np.float32)      # NHWC
+    w = rng.standard_normal((3, 2, 3, 4)).astype(np.float32)      # HWIO
+    x_nchw, w_oihw = x.transpose(0, 3, 1, 2), w.transpose(3, 2, 0, 1)
+    for pad in ("SAME", "VALID", ((1, 0), (2, 1))):
+        ref = np.asarray(lax.conv_general_dilated(x_nchw, w_oihw, (2, 1), pad,
+                                                  rhs_dilation=(1, 2)))
+        for dn, back in ((("NHWC", "HWIO", "NHWC"), (0, 2, 3, 1)),
+                         (("NHWC", "HWIO", "NCHW"), (0, 1, 2, 3))):
+            got = lax.conv_general_dilated(x, w, (2, 1), pad, rhs_dilation=(1, 2),
+                                           dimension_numbers=dn)
+            np.testing.assert_allclose(got, ref.transpose(back), rtol=1e-5, atol=1e-5)
+    dn = lax.conv_dimension_numbers(x.shape, w.shape, ("NHWC", "HWIO", "NHWC"))
+    assert dn == lax.ConvDimensionNumbers((0, 3, 1, 2), (3, 2, 0, 1), (0, 3, 1, 2))
+    got = lax.conv_general_dilated(x, w, (1, 1), "SAME", dimension_numbers=dn)
+    assert got.shape == (2, 9, 8, 4)
+    g = jax.grad(lambda w: (lax.conv_general_dilated(
+        x, w, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")) ** 2).sum())(w)
+    g_ref = jax.grad(lambda w: (lax.conv_general_dilated(
+        x_nchw, w.transpose(3, 2, 0, 1), (1, 1), "SAME") ** 2).sum())(w)
+    np.testing.assert_allclose(g, g_ref, rtol=1e-4, atol=1e-3)
+    with pytest.raises(TypeError, match="layout"):
+        lax.conv_general_dilated(x, w, (1, 1), "SAME", dimension_numbers=("NHW", "HWIO", "NHWC"))

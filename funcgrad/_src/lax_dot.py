@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import NamedTuple
 
 from funcgrad._src.core import prod
 from funcgrad._src.lax_common import (
@@ -239,26 +240,80 @@ def _padding_pairs(padding, in_sp, k_sp, strides, rhs_dil):
     return tuple((int(lo), int(hi)) for lo, hi in padding)
 
 
+class ConvDimensionNumbers(NamedTuple):
+    """Where the batch/feature/spatial dims of each operand are (as in JAX): ``lhs_spec`` is
+    ``(batch dim, feature dim, spatial dims...)``, ``rhs_spec`` ``(out-feature dim,
+    in-feature dim, spatial dims...)``, ``out_spec`` like ``lhs_spec``."""
+
+    lhs_spec: tuple
+    rhs_spec: tuple
+    out_spec: tuple
+
+
+def conv_dimension_numbers(lhs_shape, rhs_shape, dimension_numbers) -> ConvDimensionNumbers:
+    """Normalise ``dimension_numbers`` (None, a ``ConvDimensionNumbers``, or a tuple of layout
+    strings such as ``("NHWC", "HWIO", "NHWC")``) to a ``ConvDimensionNumbers``."""
+    nd = len(lhs_shape)
+    if len(rhs_shape) != nd:
+        raise TypeError(f"conv: lhs and rhs must have the same rank, got shapes "
+                        f"{tuple(lhs_shape)} and {tuple(rhs_shape)}")
+    if dimension_numbers is None:
+        iota = tuple(range(nd))
+        return ConvDimensionNumbers(iota, iota, iota)
+    if isinstance(dimension_numbers, ConvDimensionNumbers):
+        return dimension_numbers
+    if len(dimension_numbers) != 3:
+        raise TypeError(f"conv: dimension_numbers must be None, a ConvDimensionNumbers or 3 "
+                        f"layout strings, got {dimension_numbers!r}")
+    if all(isinstance(d, str) for d in dimension_numbers):
+        lhs_s, rhs_s, out_s = dimension_numbers
+        for name, spec, needed in (("lhs", lhs_s, "NC"), ("rhs", rhs_s, "OI"),
+                                   ("out", out_s, "NC")):
+            if len(spec) != nd or len(set(spec)) != nd or any(c not in spec for c in needed):
+                raise TypeError(f"conv: {name} layout {spec!r} must name {nd} distinct dims "
+                                f"including {needed!r} (operands have rank {nd})")
+        sp = [c for c in rhs_s if c not in "OI"]
+        if set(sp) != set(lhs_s) - {"N", "C"} or set(sp) != set(out_s) - {"N", "C"}:
+            raise TypeError(f"conv: the spatial dims of {dimension_numbers!r} do not match")
+        return ConvDimensionNumbers(
+            (lhs_s.index("N"), lhs_s.index("C")) + tuple(lhs_s.index(c) for c in sp),
+            (rhs_s.index("O"), rhs_s.index("I")) + tuple(rhs_s.index(c) for c in sp),
+            (out_s.index("N"), out_s.index("C")) + tuple(out_s.index(c) for c in sp))
+    specs = tuple(tuple(int(i) for i in d) for d in dimension_numbers)
+    for spec in specs:
+        if sorted(spec) != list(range(nd)):
+            raise TypeError(f"conv: dimension_numbers {dimension_numbers!r} must each be a "
+                            f"permutation of range({nd})")
+    return ConvDimensionNumbers(*specs)
+
+
 def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None,
                          rhs_dilation=None, dimension_numbers=None, feature_group_count=1,
                          batch_group_count=1, precision=None, preferred_element_type=None):
-    """N-d convolution, layouts NC*/OI* (``dimension_numbers`` must be None or that)."""
-    if dimension_numbers not in (None, ("NCH", "OIH", "NCH"), ("NCHW", "OIHW", "NCHW"),
-                                 ("NCHWD", "OIHWD", "NCHWD")):
-        raise NotImplementedError("conv_general_dilated supports NC.../OI... layouts; "
-                                  "transpose your operands (e.g. fnp.transpose) first")
+    """N-d convolution with JAX's signature. ``dimension_numbers`` may name any layouts
+    (``("NHWC", "HWIO", "NHWC")``, a ``ConvDimensionNumbers``; None means NC.../OI...): the
+    operands are transposed to NC.../OI..., the one layout the primitive computes in."""
     if batch_group_count != 1:
         raise NotImplementedError("batch_group_count other than 1")
     lhs, rhs = as_operand(lhs), as_operand(rhs)
+    dn = conv_dimension_numbers(get_aval(lhs).shape, get_aval(rhs).shape, dimension_numbers)
+    iota = tuple(range(get_aval(lhs).ndim))
+    if dn.lhs_spec != iota:
+        lhs = ls.transpose(lhs, dn.lhs_spec)
+    if dn.rhs_spec != iota:
+        rhs = ls.transpose(rhs, dn.rhs_spec)
     nsp = get_aval(lhs).ndim - 2
     strides = tuple(int(s) for s in window_strides)
     ld = tuple(lhs_dilation or (1,) * nsp)
     rd = tuple(rhs_dilation or (1,) * nsp)
     pads = _padding_pairs(padding, get_aval(lhs).shape[2:], get_aval(rhs).shape[2:], strides, rd)
     pet = dtypes.canonicalize(preferred_element_type) if preferred_element_type else None
-    return conv_p.bind(lhs, rhs, window_strides=strides, padding=pads, lhs_dilation=ld,
-                       rhs_dilation=rd, feature_group_count=int(feature_group_count),
-                       preferred_element_type=pet)
+    out = conv_p.bind(lhs, rhs, window_strides=strides, padding=pads, lhs_dilation=ld,
+                      rhs_dilation=rd, feature_group_count=int(feature_group_count),
+                      preferred_element_type=pet)
+    if dn.out_spec != iota:
+        out = ls.transpose(out, tuple(int(i) for i in np.argsort(dn.out_spec)))
+    return out
 
 
 def conv(lhs, rhs, window_strides, padding):

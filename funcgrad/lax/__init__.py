@@ -19,7 +19,8 @@ from funcgrad._src.lax_reductions import (  # noqa: F401
     reduce_min, reduce_or, reduce_prod, reduce_sum, sort,
 )
 from funcgrad._src.lax_indexing import gather, scatter, scatter_add  # noqa: F401
-from funcgrad._src.lax_dot import conv, conv_general_dilated, dot_general  # noqa: F401
+from funcgrad._src.lax_dot import (  # noqa: F401
+    ConvDimensionNumbers, conv, conv_dimension_numbers, conv_general_dilated, dot_general)
 from funcgrad._src.api import stop_gradient  # noqa: F401
 
 and_ = bitwise_and
