@@ -4,7 +4,9 @@ Every ``LoopKernel`` / ``Dot`` / ``OpKernel`` (``ops/``) becomes an internal fun
 (``noalias`` pointers); the steps between two fallbacks become one entry function
 ``run`` / ``run_1`` / ... of type ``void(ptr inputs, ptr outputs, ptr workspace)`` that calls them
 in order: a program without fallbacks is one native call. Temporaries live in one workspace at
-offsets chosen by liveness (``plan_memory``).
+offsets chosen by liveness (``plan_memory``). ``emit_subprogram`` puts a fallback-free program
+into an existing module under a name prefix, with an internal entry of the same type: the
+control-flow op kernels (``ops/control.py``) call it once per branch taken or loop iteration.
 """
 
 from __future__ import annotations
@@ -90,14 +92,49 @@ class Emitted:
 def emit_program(program: K.Program, num_threads: int = 2) -> Emitted:
     module = engine.new_module(program.name)
     offsets, peak = plan_memory(program)
+    kernels = _emit_kernels(module, program, num_threads)
+    entries = []
+    for kind, what in _entry_plan(program):
+        if kind == "native":
+            name = "run" if not entries else f"run_{len(entries)}"
+            _emit_entry(module, program, kernels, what, offsets, name)
+            entries.append((name, what))
+        else:
+            entries.append(("fallback", what))
+    return Emitted(module, entries, offsets, peak)
+
+
+def emit_subprogram(module: ir.Module, program: K.Program, prefix: str,
+                    num_threads: int = 2) -> tuple[ir.Function, int]:
+    """Emit a program without fallback steps into an existing ``module`` (op kernels of
+    control flow run the programs of their inner jaxprs this way): its kernels are named
+    ``{prefix}k{i}`` and its entry ``{prefix}run`` (internal, of type ``ENTRY_TYPE``).
+    Returns (the entry function, the workspace bytes it needs)."""
+    if any(isinstance(s, K.Fallback) for s in program.steps):
+        raise ValueError(f"{program.name}: a program with fallback steps is not one native call")
+    offsets, peak = plan_memory(program)
+    kernels = _emit_kernels(module, program, num_threads, prefix)
+    fn = _emit_entry(module, program, kernels, range(len(program.steps)), offsets,
+                     prefix + "run", linkage="internal")
+    return fn, peak
+
+
+def _emit_kernels(module, program, num_threads, prefix="") -> dict:
+    """step index -> (function, buffer ids it takes), for every step but the fallbacks."""
     kernels = {}
     for i, step in enumerate(program.steps):
+        name = f"{prefix}k{i}"
         if isinstance(step, K.LoopKernel):
-            kernels[i] = _emit_loop_kernel(module, program, step, f"k{i}", num_threads)
+            kernels[i] = _emit_loop_kernel(module, program, step, name, num_threads)
         elif isinstance(step, K.Dot):
-            kernels[i] = _emit_dot(module, program, step, f"k{i}")
+            kernels[i] = _emit_dot(module, program, step, name)
         elif isinstance(step, K.OpKernel):
-            kernels[i] = ops.emit(module, program, step, f"k{i}", num_threads)
+            kernels[i] = ops.emit(module, program, step, name, num_threads)
+    return kernels
+
+
+def _entry_plan(program) -> list:
+    """[("native", [step indices]) | ("fallback", step index)]: native runs between fallbacks."""
     plan, seg = [], []
     for i, step in enumerate(program.steps):
         if isinstance(step, K.Fallback):
@@ -109,19 +146,13 @@ def emit_program(program: K.Program, num_threads: int = 2) -> Emitted:
             seg.append(i)
     if seg or not plan:
         plan.append(("native", seg))
-    entries = []
-    for kind, what in plan:
-        if kind == "native":
-            name = "run" if not entries else f"run_{len(entries)}"
-            _emit_entry(module, program, kernels, what, offsets, name)
-            entries.append((name, what))
-        else:
-            entries.append(("fallback", what))
-    return Emitted(module, entries, offsets, peak)
+    return plan
 
 
-def _emit_entry(module, program, kernels, step_ids, offsets, name) -> None:
+def _emit_entry(module, program, kernels, step_ids, offsets, name, linkage=None) -> ir.Function:
     fn = ir.Function(module, ENTRY_TYPE, name)
+    if linkage:
+        fn.linkage = linkage
     engine.set_function_attributes(fn, nocapture=True)
     ins, outs, ws = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
@@ -143,6 +174,7 @@ def _emit_entry(module, program, kernels, step_ids, offsets, name) -> None:
         kfn, bufs = kernels[i]
         b.call(kfn, [ptr(x) for x in bufs])
     b.ret_void()
+    return fn
 
 
 # ---- loop kernels ---------------------------------------------------------------------------------

@@ -4,6 +4,9 @@
 is backend-neutral), ``lower_program(program)`` renders it with ``codegen.py`` into one PTX
 module, and ``CudaLowered.compile()`` loads that module and returns a ``CudaExecutable`` that
 allocates buffers with the caching allocator and launches the kernels in order on one stream.
+A program with control flow (``cond``/``while``/``scan``) also has host nodes among its
+launches (``ops/control.py``); the executable then runs the plan with ``control.run_plan``,
+handing it a ``_DeviceRunner`` (launches, buffers, offset views, copies, scalar reads).
 Lowering needs no GPU (tests assemble the PTX with ``ptxas``); ``compile()`` does.
 
 >>> import numpy as np
@@ -24,6 +27,7 @@ from funcgrad.backend import scalar
 
 from . import codegen, ptx
 from .codegen import CudaUnsupportedError, Launch  # noqa: F401 (re-export)
+from .ops import control
 
 # ---- lowering -------------------------------------------------------------------------------------
 
@@ -35,7 +39,7 @@ class CudaLowered:
     program: K.Program
     llvm_ir: str
     ptx: str
-    kernels: tuple  # Launch, one per program step, in order
+    kernels: tuple  # Launch (one or more per program step) or ops.control host node, in order
     arch: str
     consts: tuple = field(default=())  # values of leading inputs (a ClosedJaxpr's consts)
 
@@ -96,8 +100,11 @@ class CudaExecutable:
 
         self.lowered, self.device_index = lowered, device_index
         self.module = runtime.Module.from_ptx(lowered.ptx)
-        self.functions = [self.module.get_function(k.name, k.signature)
-                          for k in lowered.kernels]
+        self.plan = control.plan_of(lowered.program, lowered.kernels)
+        self.kernels_by_name = {k.name: self.module.get_function(k.name, k.signature)
+                                for k in control.kernels_in(self.plan)}
+        self.functions = [self.kernels_by_name.get(getattr(k, "name", None))
+                          for k in lowered.kernels]  # None for a host node
         self.stream = _shared_stream(device_index)
 
     def __call__(self, *args) -> list:
@@ -116,11 +123,14 @@ class CudaExecutable:
         for b in program.buffers:
             if b.id not in bufs:
                 bufs[b.id] = runtime.DeviceBuffer.empty(b.shape, b.dtype)
-        for kernel, launch in zip(self.functions, self.lowered.kernels):
-            if 0 in launch.grid:
-                continue
-            runtime.launch(kernel, launch.grid, launch.block,
-                           [bufs[i] for i in launch.buffers], stream=self.stream, sync=sync)
+        if self.plan.host_driven:  # control flow: the host drives the iteration
+            control.run_plan(self.plan, bufs, _DeviceRunner(self, sync))
+        else:
+            for kernel, launch in zip(self.functions, self.lowered.kernels):
+                if 0 in launch.grid:
+                    continue
+                runtime.launch(kernel, launch.grid, launch.block,
+                               [bufs[i] for i in launch.buffers], stream=self.stream, sync=sync)
         # temporaries go back to the caching allocator here; their reuse is stream-ordered
         return [bufs[i] for i in program.outputs]
 
@@ -138,6 +148,49 @@ class CudaExecutable:
 
     def synchronize(self) -> None:
         self.stream.synchronize()
+
+
+class _DeviceRunner:
+    """The device side of ``ops.control.run_plan``: runs kernel launches, allocates, slices,
+    copies and reads buffers on the executable's stream."""
+
+    def __init__(self, exe: CudaExecutable, sync: bool):
+        self.exe, self.stream, self.sync = exe, exe.stream, sync
+
+    def launch(self, program, step: int, launches, bufs: dict) -> None:
+        for launch in launches:
+            self._run(launch, [bufs[i] for i in launch.buffers])
+
+    def alloc(self, buf: K.Buffer):
+        from . import runtime
+
+        return runtime.DeviceBuffer.empty(buf.shape, buf.dtype)
+
+    def constant(self, value):
+        from . import runtime
+
+        return runtime.DeviceBuffer.from_numpy(np.asarray(value), stream=self.stream)
+
+    def slice(self, base, i: int, buf: K.Buffer):
+        """Element ``i`` along axis 0 of ``base`` as a buffer of ``buf``'s shape: a view that
+        owns nothing (``base`` stays alive in the caller's buffer table)."""
+        from . import runtime
+
+        return runtime.DeviceBuffer(base.ptr + i * buf.nbytes, buf.nbytes, None, buf.shape,
+                                    buf.dtype)
+
+    def copy(self, kernel, dst, src) -> None:
+        self._run(kernel, [dst, src])
+
+    def read(self, buf) -> np.ndarray:
+        return buf.to_numpy(stream=self.stream)
+
+    def _run(self, kernel, args) -> None:
+        from . import runtime
+
+        if 0 not in kernel.grid:
+            runtime.launch(self.exe.kernels_by_name[kernel.name], kernel.grid, kernel.block,
+                           args, stream=self.stream, sync=self.sync)
 
 
 @functools.cache
