@@ -135,7 +135,7 @@ def bench_overhead():
 
 def mlp_init(sizes, seed=0):
     rng = np.random.default_rng(seed)
-    return [(rng.standard_normal((a, b)).astype(np.float32) * np.sqrt(2 / a),
+    return [((rng.standard_normal((a, b)) * np.sqrt(2 / a)).astype(np.float32),
              np.zeros(b, np.float32)) for a, b in zip(sizes[:-1], sizes[1:])]
 
 

@@ -105,6 +105,22 @@ def blas_available() -> bool:
     return blas_info() is not None
 
 
+def blas_threads() -> int:
+    """Threads the gemm runs a big product on: 1 for the generated gemm; OpenBLAS's own
+    thread count otherwise (read once; 2 when it cannot be read)."""
+    return _openblas_threads(blas_info().path) if blas_available() else 1
+
+
+@functools.cache
+def _openblas_threads(path: str) -> int:
+    lib = ctypes.CDLL(path)
+    for sym in ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
+                "openblas_get_num_threads64_", "openblas_get_num_threads"):
+        if hasattr(lib, sym):
+            return max(1, int(getattr(lib, sym)()))
+    return 2  # unknown: assume it threads
+
+
 def blas_int_type() -> ir.IntType:
     """The integer type of M, N, K and the leading dimensions in the gemm signature."""
     info = blas_info()

@@ -45,8 +45,6 @@ alone exceed ``MAX_SCRATCH_BYTES``: those run with numpy.
 
 from __future__ import annotations
 
-import ctypes
-import functools
 import math
 from dataclasses import dataclass
 
@@ -229,7 +227,7 @@ def _finish(cv, images, level, rows, chans, columns) -> _Plan:
     else:
         items = cv.n * _prod(cv.out_sp[:level]) * -(-cv.out_sp[level] // rows)
     work = cv.n * cv.o * cv.p * cv.cg * cv.taps
-    serial = work < PARALLEL_MIN_FLOPS or _blas_threads() > 1
+    serial = work < PARALLEL_MIN_FLOPS or blas.blas_threads() > 1
     slots = 1 if serial else max(1, min(MAX_SLOTS, items))
     transposed = whole and cv.k_sp[-1] > cv.out_sp[-1]
     return _Plan(images, level, rows, chans, columns, items, slots, transposed)
@@ -505,22 +503,6 @@ def _zero_output(module, b, out, cv: _Conv):
     ty = ir_type(cv.dtype)
     with for_range(b, cv.n * cv.o * cv.p, name="z") as i:
         b.store(ir.Constant(ty, 0.0), b.gep(out, [i], source_etype=ty, inbounds=True))
-
-
-def _blas_threads() -> int:
-    """Threads the gemm runs a big product on (the generated one: 1; OpenBLAS: its thread
-    count, read once). Work items are split over our threads only when this is 1."""
-    return _openblas_threads(blas.blas_info().path) if blas.blas_available() else 1
-
-
-@functools.cache
-def _openblas_threads(path: str) -> int:
-    lib = ctypes.CDLL(path)
-    for sym in ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
-                "openblas_get_num_threads64_", "openblas_get_num_threads"):
-        if hasattr(lib, sym):
-            return max(1, int(getattr(lib, sym)()))
-    return 2  # unknown: assume it threads
 
 
 def conv_emit(module, program, step, name, num_threads):
