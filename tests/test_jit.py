@@ -476,3 +476,43 @@ def test_donation_of_pytrees_numpy_inputs_names_and_errors():
         jit(lambda a, b: a + b, donate_argnums=0)(y, y)
     with pytest.raises(ValueError, match="not parameters"):
         jit(lambda a: a, donate_argnames="q")
+
+
+# ---- pooled output buffers --------------------------------------------------------------------
+
+
+def test_big_outputs_reuse_a_buffer_only_when_nothing_refers_to_it():
+    import funcgrad.numpy as fnp
+
+    n = (1 << 20) // 4 + 3                      # just over the pooling threshold
+    f = jit(lambda x: x * 2.0 + 1.0)
+    x = fnp.asarray(np.arange(n, dtype=np.float32))
+    a = f(x)
+    a_addr = np.asarray(a).ctypes.data
+    assert a_addr % 64 == 0
+    b = f(x)                                      # `a` is alive: a different buffer
+    assert np.asarray(b).ctypes.data != a_addr
+    held = np.asarray(b)                          # a numpy handle keeps `b`'s buffer too
+    del a, b
+    c = f(x * 0.5)                                # `a`'s buffer is free again
+    np.testing.assert_array_equal(held, np.arange(n, dtype=np.float32) * 2 + 1)
+    np.testing.assert_array_equal(c, np.arange(n, dtype=np.float32) + 1)
+    assert np.asarray(c).ctypes.data == a_addr
+    d = f(x)
+    np.testing.assert_array_equal(held, np.arange(n, dtype=np.float32) * 2 + 1)
+    np.testing.assert_array_equal(c, np.arange(n, dtype=np.float32) + 1)
+    np.testing.assert_array_equal(d, np.arange(n, dtype=np.float32) * 2 + 1)
+    assert not np.asarray(d).flags.writeable
+
+
+def test_pooled_output_can_be_donated_in_place():
+    import funcgrad.numpy as fnp
+
+    n = (1 << 20) // 4 + 5
+    make = jit(lambda x: x + 1.0)
+    step = jit(lambda p: p * 0.5, donate_argnums=0)
+    p = make(fnp.asarray(np.ones(n, np.float32)))
+    addr = np.asarray(p).ctypes.data
+    q = step(p)
+    assert p.is_deleted() and np.asarray(q).ctypes.data == addr
+    np.testing.assert_array_equal(q, 1.0)

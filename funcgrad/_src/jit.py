@@ -317,9 +317,10 @@ class _Jitted:
                                  f"not donate it")
             v, vals[p] = vals[p], None
             a.delete()
-            # the only references left: `v` and getrefcount's argument (no view, no alias)
-            owned = sys.getrefcount(v) == 2 and v.flags.owndata and v.flags.c_contiguous \
-                and v.flags.aligned
+            # the only references left: `v`, getrefcount's argument and an output pool's
+            pooled = executable.pool_references(v)
+            owned = sys.getrefcount(v) == 2 + pooled and (v.flags.owndata or pooled) and \
+                v.flags.c_contiguous and v.flags.aligned
             vals[p] = v if owned else np.array(v, order="C")
             given.append(len(entry.consts) + p)
         consts = [c._value if type(c) is Array else c for c in entry.consts]
@@ -340,9 +341,9 @@ class _Jitted:
         parts = exe.fast_entry()
         if parts is None:
             return
-        fn, specs, wsp, lock = parts
+        fn, specs, wsp, lock, alloc = parts
         consts = [c._value if type(c) is Array else np.asarray(c) for c in entry.consts]
-        run = _fast_runner(len(args), consts, fn, specs, wsp, lock, entry)
+        run = _fast_runner(len(args), consts, fn, specs, wsp, lock, alloc, entry)
         key = (config.generation,)
         for a in args:
             key += (a._value.shape, a._value.dtype, a._weak_type)
@@ -375,7 +376,7 @@ class _Jitted:
         return f"<jitted function {self.__name__}>"
 
 
-def _fast_runner(n_in, consts, fn, specs, wsp, lock, entry):
+def _fast_runner(n_in, consts, fn, specs, wsp, lock, alloc, entry):
     """The per-signature fast-path function, written out for its exact arity (like
     ``collections.namedtuple``, the source is generated: no loops, no zips, no unpacking
     per call). It returns None to send the call down the general path."""
@@ -388,12 +389,15 @@ def _fast_runner(n_in, consts, fn, specs, wsp, lock, entry):
     env.update({f"s{i}": s for i, (s, _) in enumerate(specs)})
     env.update({f"d{i}": d for i, (_, d) in enumerate(specs)})
     env.update({f"w{i}": w for i, w in enumerate(entry.out_weak)})
+    env.update({f"a{i}": a for i, a in enumerate(alloc)})
     lines = ["def run(args):"]
     lines += [f"    {', '.join(ins)}{',' if n_in == 1 else ''} = args"] if n_in else []
     for v in ins:
         lines += [f"    {v} = {v}._value", f"    if not {v}.flags.c_contiguous:",
                   f"        {v} = contiguous({v})"]
-    lines += [f"    {o} = empty(s{i}, d{i})" for i, o in enumerate(outs)]
+    near = "v0.ctypes.data" if n_in else "0"
+    lines += [f"    {o} = a{i}({near})" if alloc[i] is not None else
+              f"    {o} = empty(s{i}, d{i})" for i, o in enumerate(outs)]
     call = f"fn({', '.join([f'c{i}' for i in range(len(consts))] + ins + outs + ['wsp'])})"
     if wsp is None:
         lines.append(f"    {call}")
