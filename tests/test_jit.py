@@ -516,3 +516,24 @@ def test_pooled_output_can_be_donated_in_place():
     q = step(p)
     assert p.is_deleted() and np.asarray(q).ctypes.data == addr
     np.testing.assert_array_equal(q, 1.0)
+
+
+def test_fast_path_takes_numpy_arguments_of_canonical_dtypes():
+    import funcgrad.numpy as fnp
+
+    calls = []
+
+    def f(a, b):
+        calls.append(1)
+        return a * b + 1
+
+    jf = jit(f)
+    a32 = np.arange(6, dtype=np.float32).reshape(2, 3)
+    for _ in range(3):
+        np.testing.assert_array_equal(jf(a32, a32), a32 * a32 + 1)
+    assert len(jf._fast) == 1
+    out = jf(a32.astype(np.float64), a32)          # float64 is canonicalised: same signature
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, a32 * a32 + 1)
+    np.testing.assert_array_equal(jf(fnp.asarray(a32), a32[:, ::-1]), a32 * a32[:, ::-1] + 1)
+    assert len(calls) == 1

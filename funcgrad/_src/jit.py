@@ -246,10 +246,14 @@ class _Jitted:
         if self._fast and not kwargs:
             key = (config.generation,)
             for a in args:
-                if type(a) is not Array:
+                ta = type(a)
+                if ta is Array:
+                    v = a._value
+                    key += (v.shape, v.dtype, a._weak_type)
+                elif ta is np.ndarray:
+                    key += (a.shape, a.dtype, False)
+                else:
                     break
-                v = a._value
-                key += (v.shape, v.dtype, a._weak_type)
             else:
                 run = self._fast.get(key)
                 if run is not None:
@@ -332,11 +336,14 @@ class _Jitted:
         return outs
 
     def _add_fast_path(self, args, kwargs, flat, entry, exe) -> None:
-        """Register a per-signature runner for calls whose arguments are all Arrays: no
+        """Register a per-signature runner for calls whose arguments are all Arrays (or numpy
+        arrays of canonical dtypes): no
         flattening, no signature object; the array objects go straight to native code
         (``Executable.fast_entry``). Returns None from the runner to take the general path."""
         if kwargs or self._static_nums or self._donate or config.debug_nans or \
-                len(flat) != len(args) or not all(type(a) is Array for a in args):
+                len(flat) != len(args) or not all(
+                    type(a) is Array or (type(a) is np.ndarray and a is b)
+                    for a, b in zip(args, flat)):
             return
         parts = exe.fast_entry()
         if parts is None:
@@ -346,7 +353,8 @@ class _Jitted:
         run = _fast_runner(len(args), consts, fn, specs, wsp, lock, alloc, entry)
         key = (config.generation,)
         for a in args:
-            key += (a._value.shape, a._value.dtype, a._weak_type)
+            key += ((a._value.shape, a._value.dtype, a._weak_type) if type(a) is Array
+                    else (a.shape, a.dtype, False))
         if self._fast and next(iter(self._fast))[0] != config.generation:
             self._fast.clear()
         self._fast[key] = run
@@ -392,9 +400,9 @@ def _fast_runner(n_in, consts, fn, specs, wsp, lock, alloc, entry):
     env.update({f"a{i}": a for i, a in enumerate(alloc)})
     lines = ["def run(args):"]
     lines += [f"    {', '.join(ins)}{',' if n_in == 1 else ''} = args"] if n_in else []
-    for v in ins:
-        lines += [f"    {v} = {v}._value", f"    if not {v}.flags.c_contiguous:",
-                  f"        {v} = contiguous({v})"]
+    for v in ins:  # Arrays, or numpy arrays of a canonical dtype (the key says which dtype)
+        lines += [f"    if type({v}) is Array:", f"        {v} = {v}._value",
+                  f"    if not {v}.flags.c_contiguous:", f"        {v} = contiguous({v})"]
     near = "v0.ctypes.data" if n_in else "0"
     lines += [f"    {o} = a{i}({near})" if alloc[i] is not None else
               f"    {o} = empty(s{i}, d{i})" for i, o in enumerate(outs)]
