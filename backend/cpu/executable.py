@@ -82,7 +82,7 @@ class Executable:
                           >= POOL_MIN_BYTES else None for s, d in self.out_specs]
         self.timings: dict = {}
         self.error: str | None = None
-        self.program = self.emitted = self.compiled = None
+        self.program = self.emitted = self.compiled = self.object_entry = None
         self.opt_jaxpr = jaxpr
         self._ws, self._ws_lock = None, threading.Lock()
         try:
