@@ -244,15 +244,14 @@ def conv_init(seed=0):
             "w": rng.standard_normal((64 * 12 * 12, 10)).astype(np.float32) * 0.01}
 
 
-def conv_loss(p, x, t):
-    h = fnp.maximum(lax.conv(x, p["c1"], (1, 1), "VALID"), 0)  # 26x26
-    h = fnp.maximum(lax.conv(h, p["c2"], (1, 1), "VALID"), 0)  # 24x24
+def conv_loss(p, x, t, m=fnp, conv=lax.conv):
+    h = m.maximum(conv(x, p["c1"], (1, 1), "VALID"), 0)  # 26x26
+    h = m.maximum(conv(h, p["c2"], (1, 1), "VALID"), 0)  # 24x24
     b = h.shape[0]
-    h = fnp.max(h.reshape(b, 64, 12, 2, 12, 2), axis=(3, 5))
+    h = m.max(h.reshape(b, 64, 12, 2, 12, 2), axis=(3, 5))
     z = h.reshape(b, -1) @ p["w"]
-    mx = fnp.max(z, -1, keepdims=True)
-    return -fnp.mean(fnp.sum((z - mx - fnp.log(fnp.sum(fnp.exp(z - mx), -1, keepdims=True)))
-                             * t, -1))
+    mx = m.max(z, -1, keepdims=True)
+    return -m.mean(m.sum((z - mx - m.log(m.sum(m.exp(z - mx), -1, keepdims=True))) * t, -1))
 
 
 def bench_convnet():
@@ -263,6 +262,11 @@ def bench_convnet():
     eager = fg.value_and_grad(conv_loss)
     r = {"funcgrad eager": median_time(lambda: eager(p, x, t), reps=5),
          "funcgrad.jit": median_time(lambda: f(p, x, t), reps=5)}
+    if jax:
+        jf = jax.jit(jax.value_and_grad(lambda p, x, t: conv_loss(p, x, t, jnp, jax.lax.conv)))
+        pj = jax.tree_util.tree_map(jnp.asarray, p)
+        _block(jf(pj, x, t)[0])
+        r["jax.jit"] = median_time(lambda: _block(jf(pj, x, t)[0]), reps=5)
     if torch:
         tp = {k: torch.tensor(v, requires_grad=True) for k, v in p.items()}
         xt, tt = torch.from_numpy(x), torch.from_numpy(t)

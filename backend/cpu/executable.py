@@ -173,23 +173,28 @@ class Executable:
         arrs = self._check(args)
         if self.compiled is None:
             return self._evaluate(arrs)
-        near = arrs[0].ctypes.data if arrs else 0
+        pooled = any(a is not None for a in self.out_alloc)
+        near = arrs[0].ctypes.data if arrs and pooled else 0
         outs = [arrs[self.aliases[k]] if k in self.aliases  # donated input buffers
                 else alloc(near) if alloc is not None else np.empty(s, d)
                 for k, ((s, d), alloc) in enumerate(zip(self.out_specs, self.out_alloc))]
-        in_ptrs = self._in_t(*[a.ctypes.data for a in arrs])
-        out_ptrs = self._out_t(*[o.ctypes.data for o in outs])
-        if self._simple and not self._peak:
-            self._entries[0][1](in_ptrs, out_ptrs, None)
+        obj = self.object_entry  # array objects straight in: no ctypes pointer conversions
+        if obj is not None and not self._peak:
+            obj(*arrs, *outs, None)
             return outs
         locked = self._ws_lock.acquire(blocking=False)
         try:
             ws = self._workspace(locked)
             wsp = ws.ctypes.data if ws is not None else None
-            if self._simple:
-                self._entries[0][1](in_ptrs, out_ptrs, wsp)
+            if obj is not None:
+                obj(*arrs, *outs, wsp)
             else:
-                self._run_steps(arrs, outs, ws, in_ptrs, out_ptrs, wsp)
+                in_ptrs = self._in_t(*[a.ctypes.data for a in arrs])
+                out_ptrs = self._out_t(*[o.ctypes.data for o in outs])
+                if self._simple:
+                    self._entries[0][1](in_ptrs, out_ptrs, wsp)
+                else:
+                    self._run_steps(arrs, outs, ws, in_ptrs, out_ptrs, wsp)
         finally:
             if locked:
                 self._ws_lock.release()

@@ -63,13 +63,19 @@ def _resolve_backend(backend: str | None) -> str:
 # ---- argument handling ----------------------------------------------------------------------
 
 
+_ALWAYS_CANONICAL = frozenset(np.dtype(t) for t in (
+    np.float32, np.float16, np.int32, np.int16, np.int8, np.uint32, np.uint16, np.uint8,
+    np.bool_, np.complex64))
+
+
 def _as_leaf(x, where: str):
     """A valid dynamic argument: Array, Tracer, or numpy data of a canonical dtype."""
     if isinstance(x, (Array, Tracer)):
         return x
     if type(x).__name__ == "CudaArray":      # lives on a GPU; its buffer is used in place
         return x
-    if isinstance(x, np.ndarray) and x.dtype == dtypes.canonicalize(x.dtype):
+    if isinstance(x, np.ndarray) and (x.dtype in _ALWAYS_CANONICAL or
+                                      x.dtype == dtypes.canonicalize(x.dtype)):
         return x
     if isinstance(x, (np.ndarray, np.generic, bool, int, float, complex)):
         return array_from_user(x)
@@ -199,6 +205,7 @@ class _Jitted:
 
     def _signature_of(self, flat, in_tree, static):
         avals = tuple((x._value.shape, x._value.dtype, x._weak_type) if type(x) is Array
+                      else (x.shape, x.dtype, False) if type(x) is np.ndarray  # canonical
                       else _aval_key(x) for x in flat)
         return _Signature(in_tree, avals, static, config.code_key(),
                           _resolve_backend(self._backend))
