@@ -72,3 +72,29 @@ def test_main_example_train_step_lowers_completely_to_ptx():
         pytest.skip("ptxas is not installed: PTX generated but not assembled")
     ok, log = ptx.ptxas_check(text, arch="sm_90")
     assert ok, log
+
+
+def test_resnet_train_step_lowers_completely_for_cuda_and_the_cpu():
+    """The ResNet example's train step (convolutions, batch norm, pooling, gradients) has no
+    numpy step on either backend, and its PTX assembles."""
+    import pathlib
+    import sys
+
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "examples"))
+    import train_digits as td
+    from funcgrad import optim
+
+    model = td.build_model("resnet", (8, 8), fg.random.key(0))
+    opt = optim.adamw(1e-3)
+    args = (model, model.init_state(), opt.init(model), np.zeros((8, 8, 8), np.float32),
+            np.zeros(8, np.int32), fg.random.key(1))
+    step = td.make_train_step(opt, 0.05)
+    assert "FALLBACK" not in step.lower(*args).as_text("kernels")
+    with fg.config.override(platform="cuda"):
+        lowered = td.make_train_step(opt, 0.05).lower(*args)
+        assert "FALLBACK" not in lowered.as_text("kernels")
+        text = lowered.as_text("ptx")
+    if shutil.which("ptxas") is None:
+        pytest.skip("ptxas is not installed: PTX generated but not assembled")
+    ok, log = ptx.ptxas_check(text, arch="sm_90")
+    assert ok, log[-3000:]
