@@ -325,8 +325,9 @@ def _emit_elementwise(module, program, k, name, bufs, num_threads):
 class _nest:
     """Loop nest over ``shape`` with the outermost loop optionally limited to [lo, hi)."""
 
-    def __init__(self, b, shape, lo=None, hi=None, vec=None):
+    def __init__(self, b, shape, lo=None, hi=None, vec=None, interleave=None):
         self.b, self.shape, self.lo, self.hi, self.vec = b, shape, lo, hi, vec
+        self.interleave = interleave  # for the innermost loop
         # small loops: no unrolling (code size and compile time; they are not hot)
         self.unroll = None if int(np.prod(shape, dtype=np.int64)) >= UNROLL_MIN_ELEMENTS else False
         self.cms = []
@@ -335,12 +336,13 @@ class _nest:
         idx = []
         for d, n in enumerate(self.shape):
             inner = d == len(self.shape) - 1
+            il = self.interleave if inner else None
             if d == 0 and self.lo is not None:
                 cm = for_range(self.b, self.lo, self.hi, vectorize=self.vec if inner else None,
-                               unroll=self.unroll)
+                               unroll=self.unroll, interleave=il)
             else:
                 cm = for_range(self.b, n, vectorize=self.vec if inner else None, name=f"i{d}",
-                               unroll=self.unroll)
+                               unroll=self.unroll, interleave=il)
             self.cms.append(cm)
             idx.append(cm.__enter__())
         return idx
@@ -429,7 +431,9 @@ def _emit_reduction(module, program, k: K.LoopKernel, name, bufs, num_threads=1)
             with _nest(b, outer, lo, hi) as oidx:
                 acc = b.alloca(ir_type(odt))
                 b.store(ctx.sc.const(odt, ident), acc)
-                with _nest(b, shape[len(outer):]) as ridx:
+                # float max/min chains have no reassociation flag: ask for 4 accumulators
+                il = 4 if r.op in ("max", "min") and odt.kind == "f" else None
+                with _nest(b, shape[len(outer):], interleave=il) as ridx:
                     v = _reduced_value(ctx, k, list(oidx) + list(ridx), views, odt)
                     b.store(_combine(ctx.sc, r.op, b.load(acc), v, odt), acc)
                 ctx.store(r.out, ctx.linear(oidx, out_strides[: len(outer)], 0), odt,

@@ -28,9 +28,13 @@ def _as_index(value, ty: ir.Type = I64) -> ir.Value:
     return value
 
 
-def _loop_metadata(module: ir.Module, vectorize: bool | None, unroll: bool | None):
+def _loop_metadata(module: ir.Module, vectorize: bool | None, unroll: bool | None,
+                   interleave: int | None = None):
     """A self-referential ``!llvm.loop`` node with the requested hints (None: no hint)."""
     hints = []
+    if interleave is not None:
+        hints.append(module.add_metadata(
+            [ir.MetaDataString(module, "llvm.loop.interleave.count"), ir.IntType(32)(interleave)]))
     if vectorize is not None:
         hints.append(module.add_metadata(
             [ir.MetaDataString(module, "llvm.loop.vectorize.enable"), ir.IntType(1)(vectorize)]))
@@ -48,12 +52,13 @@ def _loop_metadata(module: ir.Module, vectorize: bool | None, unroll: bool | Non
 @contextlib.contextmanager
 def for_range(
     builder: ir.IRBuilder, start, stop=None, step: int = 1, *, vectorize: bool | None = None,
-    unroll: bool | None = None, name: str = "i"
+    unroll: bool | None = None, name: str = "i", interleave: int | None = None
 ) -> Iterator[ir.Value]:
     """Emit ``for (i = start; i < stop; i += step)`` (``step`` > 0); yields the index.
 
     ``for_range(b, n)`` counts from 0. ``vectorize=True`` attaches
-    ``llvm.loop.vectorize.enable``; the body is emitted at the builder's position inside the
+    ``llvm.loop.vectorize.enable``; ``interleave=k`` asks the vectoriser for ``k`` independent
+    vector accumulators (``llvm.loop.interleave.count``); the body is emitted at the builder's position inside the
     ``with`` block, and the builder is left after the loop when it exits.
     """
     if stop is None:
@@ -77,7 +82,7 @@ def for_range(
     builder.position_at_end(latch)
     nxt = builder.add(idx, ir.Constant(stop.type, step), name=f"{name}.next", flags=["nsw"])
     br = builder.branch(head)
-    md = _loop_metadata(builder.module, vectorize, unroll)
+    md = _loop_metadata(builder.module, vectorize, unroll, interleave)
     if md is not None:
         br.set_metadata("llvm.loop", md)
     idx.add_incoming(nxt, latch)
