@@ -149,6 +149,15 @@ REDUCE_NP = {"sum": np.add, "prod": np.multiply, "max": np.maximum, "min": np.mi
              "and": np.logical_and, "or": np.logical_or}
 
 
+def contiguous_strides(shape) -> tuple:
+    """Row-major element strides of ``shape``."""
+    strides, acc = [], 1
+    for s in reversed(shape):
+        strides.append(acc)
+        acc *= s
+    return tuple(reversed(strides))
+
+
 def reduce_identity(op: str, dtype: np.dtype):
     if op in REDUCE_IDENTITY:
         return REDUCE_IDENTITY[op]

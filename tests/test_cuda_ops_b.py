@@ -25,7 +25,7 @@ import re
 import numpy as np
 import pytest
 from funcgrad.backend import kernel_ir as K
-from funcgrad.backend.cpu import engine, executable
+from funcgrad.backend.cpu import engine
 from funcgrad.backend.cuda import codegen, compiler, driver, ptx
 from funcgrad.backend.cuda import ops as cuda_ops
 from funcgrad.backend.cuda.ops import control
@@ -35,11 +35,7 @@ import funcgrad.numpy as fnp
 from funcgrad import lax
 
 
-@pytest.fixture(autouse=True, scope="module")
-def strict():
-    old, executable.STRICT = executable.STRICT, True
-    yield
-    executable.STRICT = old
+pytestmark = pytest.mark.usefixtures("strict_jit")
 
 
 # ---- running op kernels on the host ---------------------------------------------------------------

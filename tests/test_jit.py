@@ -16,11 +16,7 @@ from funcgrad._src.jit import jit
 from funcgrad.config import config
 
 
-@pytest.fixture(autouse=True, scope="module")
-def strict():
-    old, executable.STRICT = executable.STRICT, True
-    yield
-    executable.STRICT = old
+pytestmark = pytest.mark.usefixtures("strict_jit")
 
 
 def _x(*shape, seed=0):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from funcgrad.backend import kernel_ir
-from funcgrad.backend.cpu import executable
 
 import funcgrad.numpy as fnp
 from funcgrad import lax
@@ -21,11 +20,7 @@ SHAPES = [(7,), (3, 5), (2, 1, 4), (0, 3), (), (1,)]
 F32, I32, BOOL = np.float32, np.int32, np.bool_
 
 
-@pytest.fixture(autouse=True, scope="module")
-def strict():
-    old, executable.STRICT = executable.STRICT, True
-    yield
-    executable.STRICT = old
+pytestmark = pytest.mark.usefixtures("strict_jit")
 
 
 def _rand(rng, shape, dtype, lo, hi):

@@ -8,7 +8,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from funcgrad.backend.cpu import executable
+
 from funcgrad.backend.cpu.ops import control
 
 import funcgrad as fg
@@ -22,11 +22,7 @@ from funcgrad.config import config
 F32, F64, I32, BOOL = np.float32, np.float64, np.int32, np.bool_
 
 
-@pytest.fixture(autouse=True, scope="module")
-def strict():
-    old, executable.STRICT = executable.STRICT, True
-    yield
-    executable.STRICT = old
+pytestmark = pytest.mark.usefixtures("strict_jit")
 
 
 def _rand(rng, shape, dtype):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from funcgrad.backend import kernel_ir
-from funcgrad.backend.cpu import executable
 from funcgrad.backend.cpu.ops import native_check
 
 import funcgrad as fg
@@ -25,11 +24,7 @@ DTYPES = [F32, I32, BOOL, np.uint8, np.int16]
 X64_DTYPES = [F64, np.int64, np.uint64]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def strict():
-    old, executable.STRICT = executable.STRICT, True
-    yield
-    executable.STRICT = old
+pytestmark = pytest.mark.usefixtures("strict_jit")
 
 
 def _rand(rng, shape, dtype):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from funcgrad.backend.cpu import executable
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
@@ -33,11 +32,7 @@ def _shapes(dtype):
     return SHAPES if np.dtype(dtype) == np.float32 else FEW
 
 
-@pytest.fixture(autouse=True, scope="module")
-def strict():
-    old, executable.STRICT = executable.STRICT, True
-    yield
-    executable.STRICT = old
+pytestmark = pytest.mark.usefixtures("strict_jit")
 
 
 def _rand(rng, shape, dtype):

@@ -48,12 +48,7 @@ class Expr:
     expensive: bool
 
 
-def contiguous_strides(shape) -> tuple:
-    strides, acc = [], 1
-    for s in reversed(shape):
-        strides.append(acc)
-        acc *= s
-    return tuple(reversed(strides))
+contiguous_strides = K.contiguous_strides
 
 
 def _map_views(e: Expr, shape, fn) -> Expr | None:

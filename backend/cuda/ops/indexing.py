@@ -40,6 +40,7 @@ from __future__ import annotations
 import contextlib
 
 import numpy as np
+from funcgrad.backend import kernel_ir as K
 from funcgrad.backend import scalar as S
 from llvmlite import ir
 
@@ -54,12 +55,7 @@ def prod(xs) -> int:
     return int(np.prod(list(xs), dtype=np.int64))
 
 
-def contiguous_strides(shape) -> tuple:
-    strides, acc = [], 1
-    for s in reversed(shape):
-        strides.append(acc)
-        acc *= s
-    return tuple(reversed(strides))
+contiguous_strides = K.contiguous_strides
 
 
 def index_type(*sizes) -> ir.IntType:
