@@ -2,8 +2,10 @@
 
 ``get_executable(jaxpr, name)`` compiles once per jaxpr (cached weakly on the jaxpr object).
 An ``Executable`` validates its inputs (shape, dtype, C-contiguity) before any native code
-runs, allocates the outputs with ``np.empty``, reuses one workspace for the temporaries, and
-calls the native entry points (one when the program has no fallback step). If anything in the
+runs, takes the outputs from ``np.empty`` (big ones from an ``OutputPool``; donated inputs'
+buffers where the program writes them in place), reuses one workspace for the temporaries, and
+calls the native entry points (one when the program has no fallback step; ``run_obj`` takes the
+array objects themselves). If anything in the
 compiler fails, the whole jaxpr runs with the numpy ``impl_rules`` and the report says why.
 """
 
