@@ -264,3 +264,25 @@ def emit_gemm_fallback(module: ir.Module, dtype, *, name: str | None = None,
             _update_block(g, packed, p0, kc, j0, nc)
     b.ret_void()
     return fn
+
+
+# --- LAPACKE/CBLAS routines for the linear-algebra op kernels -------------------------------------
+
+
+@functools.cache
+def bind_routine(name: str):
+    """Bind numpy's OpenBLAS ``scipy_{name}64_`` (a LAPACKE or CBLAS routine with 64-bit
+    integers, e.g. ``LAPACKE_dpotrf_work``) to the JIT name ``fg_{name}``.
+
+    Returns the ctypes function (for workspace queries at compile time), or None when there is
+    no such OpenBLAS (then the caller leaves the equation to numpy).
+    """
+    info = blas_info()
+    if info is None or info.int_bits != 64 or not info.symbols["d"].startswith("scipy_"):
+        return None
+    try:
+        fn = getattr(ctypes.CDLL(info.path), f"scipy_{name}64_")
+    except (OSError, AttributeError):
+        return None
+    llvm.add_symbol(f"fg_{name}", ctypes.cast(fn, ctypes.c_void_p).value)
+    return fn

@@ -60,4 +60,4 @@ def emit(module, program, step: K.OpKernel, name: str, num_threads: int):
     return emit_fn(module, program, step, name, num_threads), op_buffers(step)
 
 
-from . import control, conv, indexing, sort_scan  # noqa: E402,F401 (they register themselves)
+from . import control, conv, indexing, linalg, sort_scan  # noqa: E402,F401 (they register themselves)
