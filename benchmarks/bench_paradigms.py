@@ -98,7 +98,7 @@ def main():
         rows.append(("    reference: PyTorch eager", median_time(torch_step)))
     except ImportError:
         pass
-    print(f"one training step, two-layer MLP 20-32-5, batch 64 (median)")
+    print("one training step, two-layer MLP 20-32-5, batch 64 (median)")
     for name, s in rows:
         print(f"  {name:62s} {s * 1e6:9.1f} us")
     print(f"  first call of the jitted step (trace + compile): {compile_s * 1e3:.1f} ms")

@@ -8,8 +8,6 @@ import sys
 import numpy as np
 import pytest
 
-import funcgrad as fg
-import funcgrad.numpy as fnp
 from funcgrad.backend.cpu import disk_cache, engine
 from funcgrad.config import config
 

@@ -412,7 +412,6 @@ def test_donated_buffer_is_reused_in_place_and_the_argument_deleted():
 
 
 def test_donation_never_changes_results_when_in_place_is_unsafe():
-    import funcgrad.numpy as fnp
 
     def f(x):  # reversed and shifted reads of the donated buffer, then a second output
         return x[::-1] * 2.0 + x, x.sum()

@@ -21,7 +21,6 @@ docs/math-accuracy.md.
 
 from __future__ import annotations
 
-import math
 from typing import Callable, NamedTuple
 
 from llvmlite import ir

@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 from typing import Callable
 
-from funcgrad._src import core
 from funcgrad._src.core import Trace, Tracer, get_aval, missing_rule, new_main
 
 jvp_rules: dict = {}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import inspect
 import operator
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -313,7 +313,7 @@ def jacfwd(fun: Callable, argnums=0, has_aux: bool = False, holomorphic=False):
         basis, n = _std_basis(d_flat)
         res = vmap(pushfwd, in_axes=0, out_axes=-1 if not has_aux else (None, -1, None),
                    axis_size=n)(*basis) if not has_aux else _jacfwd_aux(pushfwd, basis, n)
-        y, jt = res[0], res[1]
+        jt = res[1]
         out_leaves, out_tree = tu.tree_flatten(jt)
         in_tree = tu.tree_structure(dargs if not isinstance(argnums, int) else dargs[0])
         in_leaves = d_flat

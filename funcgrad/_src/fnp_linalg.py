@@ -153,8 +153,6 @@ def _parse_einsum(subscripts, operands):
         out = "".join(ell) + "".join(sorted(c for c, k in counts.items()
                                             if k == 1 and c not in ell))
     elif "..." in out:
-        width = builtins.max((len(t) - len(t.strip(ell_letters or "")) for t in new_terms),
-                             default=0)
         longest = builtins.max((sum(1 for c in t if c in (ell_letters or "")) for t in
                                 new_terms), default=0)
         out = out.replace("...", (ell_letters or "")[16 - longest:] if longest else "")

@@ -390,7 +390,6 @@ def diag(v, k=0):
     s = _shape(v)
     if len(s) == 1:
         n = s[0] + builtins.abs(k)
-        from funcgrad._src.fnp_base import eye
 
         i = np.arange(s[0])
         rows, cols = (i, i + k) if k >= 0 else (i - k, i)

@@ -239,7 +239,6 @@ def _custom_vjp_jvp(primals, tangents, **p):
 def _custom_vjp_vmap(vals, dims, axis_size, jaxpr, fwd_fn, bwd_fn, num_consts):
     vals = [batching.bdim_at_front(v, d, axis_size) for v, d in zip(vals, dims)]
     bj, consts = batch_jaxpr(jaxpr, (0,) * len(vals), axis_size)
-    n = len(vals) - num_consts
     from funcgrad._src.api import vmap as _vmap
 
     def batched_fwd(args):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from funcgrad import tree_util as tu
-from funcgrad._src import ad, batching, core, dtypes
+from funcgrad._src import ad, batching, dtypes
 from funcgrad._src import lax_elementwise as le
 from funcgrad._src import lax_reductions as lr
 from funcgrad._src import lax_structural as ls

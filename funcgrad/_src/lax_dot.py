@@ -170,7 +170,6 @@ def _conv_impl(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation,
                feature_group_count, preferred_element_type):
     from funcgrad._src.lax_structural import _pad_impl
 
-    nsp = lhs.ndim - 2
     cfg = [(0, 0, 0), (0, 0, 0)] + [(lo, hi, ld - 1) for (lo, hi), ld in zip(padding,
                                                                           lhs_dilation)]
     x = _pad_impl(lhs, np.zeros((), lhs.dtype), cfg)
