@@ -300,3 +300,15 @@ def test_x64_environment_variable_in_subprocess():
                              text=True, timeout=60, check=False)
         assert out.returncode == 0, out.stderr
         assert out.stdout.strip() == want
+
+
+def test_delete_makes_every_use_raise():
+    import funcgrad.numpy as fnp
+
+    x = fnp.asarray(np.arange(3.0, dtype=np.float32))
+    assert not x.is_deleted()
+    x.delete()
+    assert x.is_deleted() and repr(x) == "Array(<deleted>)"
+    for use in (lambda: x + 1, lambda: np.asarray(x), lambda: x.shape, lambda: fnp.sum(x)):
+        with pytest.raises(RuntimeError, match="deleted"):
+            use()

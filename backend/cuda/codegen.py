@@ -182,15 +182,7 @@ class _Index:
 
     def flat(self) -> ir.Value:
         """Row-major position of the point in the whole iteration shape."""
-        return self.offset(K.View(_contiguous(self.shape), 0))
-
-
-def _contiguous(shape) -> tuple:
-    strides, acc = [], 1
-    for s in reversed(shape):
-        strides.append(acc)
-        acc *= s
-    return tuple(reversed(strides))
+        return self.offset(K.View(K.contiguous_strides(self.shape), 0))
 
 
 def _elem_ptr(b, base, index, dtype):

@@ -195,10 +195,13 @@ class Array(ArrayOps, metaclass=_ArrayMeta):
         self._value, self._aval = DELETED, None
 
     def is_deleted(self) -> bool:
+        """Whether ``delete()`` was called or the buffer was donated to a jitted call."""
         return self._value is DELETED
 
     def __array__(self, dtype=None, copy=None):
         v = self._value
+        if v is DELETED:
+            raise RuntimeError(_DeletedBuffer.MESSAGE)
         if dtype is not None and np.dtype(dtype) != v.dtype:
             return v.astype(dtype)
         if copy:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import sys
 import time
 import weakref
 from collections.abc import Callable
@@ -312,8 +313,6 @@ class _Jitted:
     def _call_donating(self, entry, flat, positions) -> list:
         """Run with the donated Arrays' buffers handed to the executable (written in place
         when nothing else can see them, else copies), deleting those Arrays."""
-        import sys
-
         from funcgrad.backend.cpu import executable
 
         vals = [a._value if type(a) is Array else a for a in flat]
