@@ -42,7 +42,9 @@ def get_executable(jaxpr: core.Jaxpr, name: str = "fn", donated: tuple = ()) -> 
     per = _cache.setdefault(jaxpr, {})
     exe = per.get(key)
     if exe is None:
-        exe = per[key] = Executable(jaxpr, name, donated)
+        from funcgrad.backend import bf16
+
+        exe = per[key] = Executable(bf16.legalize(jaxpr), name, donated)
     return exe
 
 

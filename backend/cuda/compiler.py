@@ -73,7 +73,10 @@ def program_from_jaxpr(jaxpr, name: str = "jit") -> tuple[K.Program, tuple]:
     consts: tuple = ()
     if isinstance(jaxpr, core.ClosedJaxpr):
         jaxpr, consts = jaxpr.jaxpr, tuple(jaxpr.consts)
-    jaxpr = passes.optimize(core.close_over_consts(jaxpr))
+    from funcgrad.backend import bf16
+
+    # bfloat16 values live in float32 buffers (device too), rounded after each equation
+    jaxpr = passes.optimize(bf16.legalize(core.close_over_consts(jaxpr)))
     from . import ops
 
     program = fusion.fuse(jaxpr, name, scalar.can_emit, codegen.dtype_ok, codegen.can_dot,

@@ -156,27 +156,30 @@ DELETED = _DeletedBuffer()
 class Array(ArrayOps, metaclass=_ArrayMeta):
     """An immutable n-dimensional array (funcgrad's ``jax.Array``)."""
 
-    __slots__ = ("_value", "_weak_type", "_aval", "__weakref__")
+    # _ldt: the logical dtype when it is not the numpy buffer's (bfloat16, held in float32)
+    __slots__ = ("_value", "_weak_type", "_aval", "_ldt", "__weakref__")
 
-    def __init__(self, value: np.ndarray, weak_type: bool = False):
+    def __init__(self, value: np.ndarray, weak_type: bool = False, ldt=None):
         self._value = value
         self._weak_type = weak_type
         self._aval = None
+        self._ldt = ldt
 
     @property
     def aval(self) -> ShapedArray:
         a = self._aval
         if a is None:
-            a = self._aval = ShapedArray(self._value.shape, self._value.dtype, self._weak_type)
+            a = self._aval = ShapedArray(self._value.shape, self._ldt or self._value.dtype,
+                                         self._weak_type)
         return a
 
     shape = property(lambda self: self._value.shape)
-    dtype = property(lambda self: self._value.dtype)
+    dtype = property(lambda self: self._ldt or self._value.dtype)
     ndim = property(lambda self: self._value.ndim)
     size = property(lambda self: self._value.size)
     weak_type = property(lambda self: self._weak_type)
-    nbytes = property(lambda self: self._value.nbytes)
-    itemsize = property(lambda self: self._value.itemsize)
+    nbytes = property(lambda self: self._value.size * self.itemsize)
+    itemsize = property(lambda self: self.dtype.itemsize)
 
     @property
     def device(self):
@@ -303,6 +306,11 @@ def wrap(value, weak: bool = False) -> Array:
     return Array(_readonly(v), weak)
 
 
+def wrap_bfloat16(value, weak: bool = False) -> Array:
+    """Round float values to bfloat16 and wrap them as a bfloat16 Array (float32 buffer)."""
+    return Array(_readonly(dtypes.round_to_bfloat16(value)), weak, dtypes.bfloat16)
+
+
 def array_from_user(x, dtype=None, weak=None) -> Array:
     """Convert user data to an Array (copies, canonicalises the dtype)."""
     if type(x) is Array and dtype is None:
@@ -311,13 +319,21 @@ def array_from_user(x, dtype=None, weak=None) -> Array:
         dt, w = dtypes.scalar_type(x)
         if dtype is not None:
             dt, w = dtypes.canonicalize(dtype), False
+            if dt is dtypes.bfloat16:
+                return wrap_bfloat16(np.array(x, dtype=np.float32), w if weak is None else weak)
         return wrap(np.array(x, dtype=dt), w if weak is None else weak)
     v = np.asarray(x._value if type(x) is Array else x)
     if v.dtype.kind not in "biufc":   # object, str, bytes, datetime...
         raise TypeError(f"cannot convert {type(x).__name__} to a funcgrad array ({v.dtype} "
                         f"dtype): it is not a valid funcgrad type (arrays, numpy arrays and "
                         f"Python scalars are)")
+    if dtype is None and type(x) is Array and x._ldt is not None:
+        dtype = x._ldt
     dt = dtypes.canonicalize(dtype if dtype is not None else v.dtype)
+    if dt is dtypes.bfloat16:
+        if v.dtype.kind not in "biuf":
+            raise TypeError(f"cannot convert {v.dtype} values to bfloat16")
+        return wrap_bfloat16(v.astype(np.float32), bool(weak) if weak is not None else False)
     out = np.array(v, dtype=dt, copy=True)
     return wrap(out, bool(weak) if weak is not None else False)
 
@@ -341,7 +357,55 @@ def get_aval(x) -> ShapedArray:
 weak_type_rules: dict = {}   # prim -> fn(weak_in: list[bool], **params) -> bool
 
 
+# primitives whose parameters may name bfloat16: primitive name -> parameter
+_DTYPE_PARAMS = {"convert_element_type": "new_dtype", "iota": "dtype",
+                 "bitcast_convert_type": "new_dtype", "dot_general": "preferred_element_type",
+                 "conv_general_dilated": "preferred_element_type"}
+
+
+def _apply_bfloat16(prim, args, params):
+    """Evaluate a primitive that takes or makes bfloat16: the impl runs on the float32
+    buffers (bfloat16 parameters read as float32) and every bfloat16 result is rounded to
+    bfloat16. A bitcast between bfloat16 and 16-bit integers moves the bit patterns."""
+    avals = [get_aval(a) for a in args]
+    out_avals = core.abstract_eval(prim, *avals, **params)
+    outs_avals = out_avals if prim.multiple_results else [out_avals]
+    if prim.name == "bitcast_convert_type":
+        x, new = to_numpy(args[0]), params["new_dtype"]
+        if new is dtypes.bfloat16:
+            out = dtypes.bfloat16_from_bits(x.view(np.uint16))
+            return Array(_readonly(np.ascontiguousarray(out)), False, dtypes.bfloat16)
+        if avals[0].dtype is dtypes.bfloat16:
+            return wrap(dtypes.bfloat16_bits(x).view(new), False)
+    if any(isinstance(v, (core.Jaxpr, core.ClosedJaxpr, tuple)) for v in params.values()):
+        # inner jaxprs (control flow, calls) run on float32 buffers: legalise them so that
+        # they round like the eager path (funcgrad/backend/bf16.py)
+        from funcgrad.backend import bf16
+
+        physical = {k: bf16._legal_param(v) for k, v in params.items()}
+    else:
+        physical = {k: (np.dtype(np.float32) if v is dtypes.bfloat16 else v)
+                    for k, v in params.items()}
+    outs = core.impl_rules[prim](*[to_numpy(a) for a in args], **physical)
+    weak_in = [a._weak_type if type(a) is Array else
+               (isinstance(a, (int, float, complex)) and not isinstance(a, (bool, np.generic)))
+               for a in args]
+    wr = weak_type_rules.get(prim)
+    weak = wr(weak_in, **params) if wr else (bool(weak_in) and all(weak_in))
+    res = [wrap_bfloat16(o, weak) if a.dtype is dtypes.bfloat16 else wrap(o, weak)
+           for o, a in zip(outs if prim.multiple_results else [outs], outs_avals)]
+    if config.debug_nans:
+        _check_nans(prim, [r._value for r in res])
+    return res if prim.multiple_results else res[0]
+
+
 def apply_impl(prim, args, params):
+    for a in args:
+        if type(a) is Array and a._ldt is not None:
+            return _apply_bfloat16(prim, args, params)
+    key = _DTYPE_PARAMS.get(prim.name)
+    if key is not None and params.get(key) is dtypes.bfloat16:
+        return _apply_bfloat16(prim, args, params)
     vals = [to_numpy(a) for a in args]
     impl = core.impl_rules.get(prim)
     if impl is None:

@@ -25,6 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from funcgrad._src import dtypes
+from funcgrad._src.array import Array
+
 from funcgrad.tree_util import (keystr, tree_flatten, tree_flatten_with_path, tree_structure,
                                 tree_unflatten, treedef_is_leaf)
 
@@ -70,6 +73,9 @@ def _encode(tree) -> tuple[dict, dict]:
         else:
             arr = _leaf_array(keystr(p), leaf)
             name = f"leaf_{i}"
+            if getattr(leaf, "dtype", None) is dtypes.bfloat16:   # stored as its uint16 bits
+                arr = dtypes.bfloat16_bits(arr)
+                entry["logical"] = "bfloat16"
             arrays[name] = arr
             entry.update(kind="array", name=name, shape=list(arr.shape), dtype=arr.dtype.str)
         entries.append(entry)
@@ -224,6 +230,12 @@ def _read_npz(path: str, npz) -> tuple[dict, list]:
         if list(arr.shape) != entry["shape"] or arr.dtype.str != entry["dtype"]:
             raise _corrupt(path, f"leaf {entry['path']} is {arr.shape} {arr.dtype} but the "
                                  f"structure says {tuple(entry['shape'])} {entry['dtype']}")
+        logical = entry.get("logical")
+        if logical is not None:
+            if logical != "bfloat16" or arr.dtype != np.uint16:
+                raise _corrupt(path, f"leaf {entry['path']}: logical dtype {logical!r} of a "
+                                     f"{arr.dtype} array (only bfloat16 bits, uint16, exist)")
+            arr = Array(dtypes.bfloat16_from_bits(arr), False, dtypes.bfloat16)
         values.append(arr)
     _check_counts(path, meta, len(values))
     return meta, values
@@ -286,11 +298,11 @@ def _dtype_name(dtype) -> str:
 
 def _check_leaf(path: str, name: str, template, value) -> None:
     t_is_array = hasattr(template, "shape") and hasattr(template, "dtype")
-    v_is_array = isinstance(value, np.ndarray)
+    v_is_array = isinstance(value, (np.ndarray, Array))
     ok = t_is_array == v_is_array
     if ok and v_is_array:
         ok = (tuple(template.shape) == value.shape
-              and _dtype_name(template.dtype) == str(value.dtype))
+              and _dtype_name(template.dtype) == _dtype_name(value.dtype))
     if not ok:
         raise ValueError(f"checkpoint {path} leaf {name}: the file has {_describe(value)}, "
                          f"the template has {_describe(template)}")

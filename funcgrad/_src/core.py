@@ -62,7 +62,7 @@ class ShapedArray:
     def update(self, **kw) -> "ShapedArray":
         d = dict(shape=self.shape, dtype=self.dtype, weak_type=self.weak_type)
         d.update(kw)
-        return ShapedArray(tuple(d["shape"]), np.dtype(d["dtype"]), bool(d["weak_type"]))
+        return ShapedArray(tuple(d["shape"]), dtypes.as_dtype(d["dtype"]), bool(d["weak_type"]))
 
     def __repr__(self) -> str:
         return f"ShapedArray({self.str_short()}{', weak' if self.weak_type else ''})"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from funcgrad._src import dtypes
 from funcgrad._src.core import ShapedArray
 
 
@@ -39,7 +40,7 @@ class CudaArray:
         return self
 
     def __array__(self, dtype=None, copy=None):
-        host = self.device_buffer.to_numpy(self.shape, self.dtype)
+        host = self.device_buffer.to_numpy(self.shape, dtypes.physical(self.dtype))
         return host if dtype is None else host.astype(dtype)
 
     def __repr__(self) -> str:
@@ -72,7 +73,8 @@ def to_device(array, device) -> CudaArray:
     host = np.ascontiguousarray(np.asarray(array))
     runtime.context(device.id)
     buffer = runtime.DeviceBuffer.from_numpy(host)
-    aval = ShapedArray(host.shape, host.dtype, bool(getattr(array, "weak_type", False)))
+    dtype = dtypes.bfloat16 if getattr(array, "dtype", None) is dtypes.bfloat16 else host.dtype
+    aval = ShapedArray(host.shape, dtype, bool(getattr(array, "weak_type", False)))
     return CudaArray(buffer, aval, device)
 
 

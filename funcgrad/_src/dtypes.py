@@ -19,13 +19,138 @@ float16, float32, float64 = (np.dtype(t) for t in ("float16", "float32", "float6
 complex64, complex128 = np.dtype("complex64"), np.dtype("complex128")
 
 
-class _BFloat16Marker:
-    """numpy has no bfloat16; funcgrad names it for the CUDA path only."""
+class BFloat16DType:
+    """The bfloat16 dtype (8 exponent bits, 7 mantissa bits), which numpy does not have.
+
+    funcgrad keeps a bfloat16 array's values in a float32 numpy buffer, every value exactly
+    representable in bfloat16: each primitive that produces bfloat16 computes in float32 and
+    rounds its result to the nearest bfloat16 (ties to even), the way XLA's CPU backend
+    computes bfloat16. ``np.asarray`` of such an array therefore gives float32 values; on the
+    CUDA path the device buffers hold real 16-bit bfloat16. Compares equal to itself,
+    ``fnp.bfloat16`` and the string ``"bfloat16"``.
+    """
 
     name = "bfloat16"
+    kind = "f"
+    char = "E"
+    itemsize = 2
+    alignment = 2
+    byteorder = "="
+    shape = ()
+    ndim = 0
+    names = None
+    fields = None
+    subdtype = None
+    isbuiltin = 0
+    physical = np.dtype("float32")   # the numpy dtype of the buffers that hold the values
+    _instance = None
+
+    def __new__(cls):
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __eq__(self, other):
+        if other is self:
+            return True
+        if isinstance(other, str):
+            return other == "bfloat16"
+        return getattr(other, "dtype", None) is self
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    def __hash__(self):
+        return hash("bfloat16")
+
+    def __repr__(self):
+        return "dtype(bfloat16)"
+
+    def __str__(self):
+        return "bfloat16"
+
+    def __reduce__(self):
+        return (BFloat16DType, ())
+
+    @property
+    def type(self):
+        from funcgrad._src.scalar_types import BFLOAT16
+
+        return BFLOAT16
 
 
-bfloat16 = _BFloat16Marker()
+bfloat16 = BFloat16DType()
+
+
+def as_dtype(x):
+    """``np.dtype(x)``, extended with bfloat16 (``fnp.dtype``)."""
+    if x is bfloat16 or getattr(x, "dtype", None) is bfloat16 or (
+            isinstance(x, str) and x == "bfloat16"):
+        return bfloat16
+    return np.dtype(x)
+
+
+def is_bf16(dt) -> bool:
+    return dt is bfloat16
+
+
+def physical(dt):
+    """The numpy dtype of the buffer holding values of ``dt`` (float32 for bfloat16)."""
+    return np.dtype("float32") if dt is bfloat16 else dt
+
+
+_BF16_ROUND = np.uint32(0x7FFF)
+
+
+def round_to_bfloat16(x) -> np.ndarray:
+    """float32 values rounded to the nearest bfloat16 (ties to even), still float32; NaN stays
+    a NaN of the same sign, overflow gives inf (as a bfloat16 conversion does)."""
+    x = np.asarray(x, dtype=np.float32)
+    u = x.view(np.uint32)
+    r = (u + _BF16_ROUND + ((u >> np.uint32(16)) & np.uint32(1))) & np.uint32(0xFFFF0000)
+    nan = np.isnan(x)
+    if nan.any():
+        r = np.where(nan, (u | np.uint32(0x00400000)) & np.uint32(0xFFFF0000), r)
+    return np.asarray(r, dtype=np.uint32).view(np.float32)
+
+
+def bfloat16_bits(x) -> np.ndarray:
+    """The uint16 bit patterns of (already rounded) bfloat16 values held as float32."""
+    return (np.ascontiguousarray(x, dtype=np.float32).view(np.uint32) >> np.uint32(16)
+            ).astype(np.uint16)
+
+
+def bfloat16_from_bits(bits) -> np.ndarray:
+    """float32 values of bfloat16 bit patterns (uint16)."""
+    return (np.asarray(bits, dtype=np.uint16).astype(np.uint32) << np.uint32(16)
+            ).view(np.float32)
+
+
+class _BFloat16Info:
+    """``fnp.finfo(fnp.bfloat16)``."""
+
+    bits = 16
+    dtype = bfloat16
+    eps = np.float32(2.0 ** -7)
+    epsneg = np.float32(2.0 ** -8)
+    max = np.float32(3.3895313892515355e38)
+    min = np.float32(-3.3895313892515355e38)
+    tiny = smallest_normal = np.float32(2.0 ** -126)
+    smallest_subnormal = np.float32(2.0 ** -133)
+    resolution = np.float32(0.01)
+    precision = 2
+    nmant = 7
+    nexp = 8
+    maxexp = 128
+    minexp = -126
+
+    def __repr__(self):
+        return ("finfo(resolution=0.01, min=-3.38953e+38, max=3.38953e+38, dtype=bfloat16)")
+
+
+def finfo_of(dt):
+    return _BFloat16Info() if as_dtype(dt) is bfloat16 else np.finfo(dt)
+
 
 _X64_TO_X32 = {int64: int32, uint64: uint32, float64: float32, complex128: complex64}
 
@@ -35,11 +160,11 @@ _LATTICE = {
     "b1": ["i*"], "i*": ["u8", "i8"],
     "u8": ["i16", "u16"], "u16": ["i32", "u32"], "u32": ["i64", "u64"], "u64": ["f*"],
     "i8": ["i16"], "i16": ["i32"], "i32": ["i64"], "i64": ["f*"],
-    "f*": ["f16", "c*"], "f16": ["f32"], "f32": ["f64", "c64"], "f64": ["c128"],
+    "f*": ["bf16", "f16", "c*"], "bf16": ["f32"], "f16": ["f32"], "f32": ["f64", "c64"], "f64": ["c128"],
     "c*": ["c64"], "c64": ["c128"], "c128": [],
 }
 _CODE = {bool_: "b1", uint8: "u8", uint16: "u16", uint32: "u32", uint64: "u64", int8: "i8",
-         int16: "i16", int32: "i32", int64: "i64", float16: "f16", float32: "f32",
+         int16: "i16", int32: "i32", int64: "i64", float16: "f16", bfloat16: "bf16", float32: "f32",
          float64: "f64", complex64: "c64", complex128: "c128"}
 _FROM_CODE = {v: k for k, v in _CODE.items()}
 
@@ -67,8 +192,8 @@ def x64_enabled() -> bool:
 
 def canonicalize(dtype) -> np.dtype:
     """The dtype funcgrad actually uses: 64-bit types become 32-bit unless x64 is enabled."""
-    dt = np.dtype(dtype)
-    if not x64_enabled():
+    dt = as_dtype(dtype)
+    if not x64_enabled() and dt is not bfloat16:
         dt = _X64_TO_X32.get(dt, dt)
     return dt
 
@@ -92,7 +217,7 @@ def _weak_code(dtype: np.dtype) -> str:
 
 
 def lattice_code(dtype: np.dtype, weak: bool) -> str:
-    return _weak_code(dtype) if weak else _CODE[np.dtype(dtype)]
+    return _weak_code(dtype) if weak else _CODE[dtype if dtype is bfloat16 else np.dtype(dtype)]
 
 
 def result_type(*typed: tuple) -> tuple[np.dtype, bool]:
@@ -120,19 +245,20 @@ def scalar_type(x) -> tuple[np.dtype, bool]:
 
 
 def is_float(dtype) -> bool:
-    return np.dtype(dtype).kind in "fc"
+    return as_dtype(dtype).kind in "fc"
 
 
 def is_int(dtype) -> bool:
-    return np.dtype(dtype).kind in "iu"
+    return as_dtype(dtype).kind in "iu"
 
 
 def is_inexact(dtype) -> bool:
-    return np.dtype(dtype).kind in "fc"
+    return as_dtype(dtype).kind in "fc"
 
 
 def finfo(dtype):
-    return np.finfo(canonicalize(dtype))
+    dt = canonicalize(dtype)
+    return _BFloat16Info() if dt is bfloat16 else np.finfo(dt)
 
 
 def iinfo(dtype):
@@ -140,6 +266,8 @@ def iinfo(dtype):
 
 
 def short_name(dtype) -> str:
-    dt = np.dtype(dtype)
+    dt = as_dtype(dtype)
+    if dt is bfloat16:
+        return "bf16"
     return {"b": "bool", "i": "i", "u": "u", "f": "f", "c": "c"}[dt.kind] + (
         "" if dt.kind == "b" else str(dt.itemsize * 8 if dt.kind != "c" else dt.itemsize * 8))

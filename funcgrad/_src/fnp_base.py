@@ -73,13 +73,19 @@ def _typed(x):
     return dtypes.canonicalize(np.asarray(x).dtype), False
 
 
+def _is_dtype_like(a) -> bool:
+    return isinstance(a, (np.dtype, type, str, dtypes.BFloat16DType)) or (
+        not _is_array(a) and isinstance(getattr(a, "dtype", None),
+                                        (np.dtype, dtypes.BFloat16DType)))
+
+
 def result_type(*args):
-    return dtypes.result_type(*[_typed(a) if not isinstance(a, (np.dtype, type, str)) else
-                                (dtypes.canonicalize(a), False) for a in args])[0]
+    return dtypes.result_type(*[(dtypes.canonicalize(a), False) if _is_dtype_like(a) else
+                                _typed(a) for a in args])[0]
 
 
 def promote_types(a, b):
-    return dtypes.result_type((np.dtype(a), False), (np.dtype(b), False))[0]
+    return dtypes.result_type((dtypes.as_dtype(a), False), (dtypes.as_dtype(b), False))[0]
 
 
 def _promote(*args, to_inexact=False):
@@ -127,6 +133,8 @@ def _eager_binary(lax_fn, x, y, to_inexact, name):
     dt, weak = dtypes.result_type((dx, wx), (dy, wy))
     if to_inexact and dt.kind not in "fc":
         dt, weak = dtypes.default_float(), weak and dt.kind != "b"
+    if dt is dtypes.bfloat16:
+        return None   # bfloat16 rounds every result: the general path (bind)
     xv = _value_as(x, dt)
     yv = _value_as(y, dt)
     if xv.shape != yv.shape:
@@ -157,7 +165,9 @@ def _bin(lax_fn, to_inexact=False, name=None):
     def f(x, y, /):
         if not isinstance(x, Tracer) and not isinstance(y, Tracer) and lax_fn in _PRIMS and (
                 type(x) is Array or type(y) is Array):
-            return _eager_binary(lax_fn, x, y, to_inexact, name or lax_fn.__name__)
+            out = _eager_binary(lax_fn, x, y, to_inexact, name or lax_fn.__name__)
+            if out is not None:
+                return out
         try:
             x, y = _promote(x, y, to_inexact=to_inexact)
             x, y = _broadcast(x, y)
@@ -374,7 +384,9 @@ bitwise_not = bitwise_invert = invert
 def true_divide(x, y, /):
     if not isinstance(x, Tracer) and not isinstance(y, Tracer) and (
             type(x) is Array or type(y) is Array):
-        return _eager_binary(le.div, x, y, True, "true_divide")
+        out = _eager_binary(le.div, x, y, True, "true_divide")
+        if out is not None:
+            return out
     x, y = _broadcast(*_promote(x, y, to_inexact=True))
     return le.div(x, y)
 

@@ -205,7 +205,7 @@ class _Jitted:
     # -- tracing and the cache -----------------------------------------------------------
 
     def _signature_of(self, flat, in_tree, static):
-        avals = tuple((x._value.shape, x._value.dtype, x._weak_type) if type(x) is Array
+        avals = tuple((x._value.shape, x._ldt or x._value.dtype, x._weak_type) if type(x) is Array
                       else (x.shape, x.dtype, False) if type(x) is np.ndarray  # canonical
                       else _aval_key(x) for x in flat)
         return _Signature(in_tree, avals, static, config.code_key(),
@@ -257,7 +257,7 @@ class _Jitted:
                 ta = type(a)
                 if ta is Array:
                     v = a._value
-                    key += (v.shape, v.dtype, a._weak_type)
+                    key += (v.shape, a._ldt or v.dtype, a._weak_type)
                 elif ta is np.ndarray:
                     key += (a.shape, a.dtype, False)
                 else:
@@ -275,7 +275,7 @@ class _Jitted:
             entry, exe = fast
             all_args = (*entry.consts, *flat)
             outs = exe(*[a._value if type(a) is Array else a for a in all_args])
-            outs = [wrap(o, w) for o, w in zip(outs, entry.out_weak)]
+            outs = _wrap_outs(outs, entry)
             if config.debug_nans:
                 _check_nans(outs, self.__name__)
         else:
@@ -336,7 +336,7 @@ class _Jitted:
         consts = [c._value if type(c) is Array else c for c in entry.consts]
         exe = executable.get_executable(entry.jaxpr, self.__name__, tuple(given))
         outs = exe(*consts, *vals)
-        outs = [wrap(o, w) for o, w in zip(outs, entry.out_weak)]
+        outs = _wrap_outs(outs, entry)
         if config.debug_nans:
             _check_nans(outs, self.__name__)
         return outs
@@ -359,7 +359,7 @@ class _Jitted:
         run = _fast_runner(len(args), consts, fn, specs, wsp, lock, alloc, entry)
         key = (config.generation,)
         for a in args:
-            key += ((a._value.shape, a._value.dtype, a._weak_type) if type(a) is Array
+            key += ((a._value.shape, a._ldt or a._value.dtype, a._weak_type) if type(a) is Array
                     else (a.shape, a.dtype, False))
         if self._fast and next(iter(self._fast))[0] != config.generation:
             self._fast.clear()
@@ -403,6 +403,7 @@ def _fast_runner(n_in, consts, fn, specs, wsp, lock, alloc, entry):
     env.update({f"s{i}": s for i, (s, _) in enumerate(specs)})
     env.update({f"d{i}": d for i, (_, d) in enumerate(specs)})
     env.update({f"w{i}": w for i, w in enumerate(entry.out_weak)})
+    env.update({f"l{i}": _ldt(v.aval.dtype) for i, v in enumerate(entry.jaxpr.outvars)})
     env.update({f"a{i}": a for i, a in enumerate(alloc)})
     lines = ["def run(args):"]
     lines += [f"    {', '.join(ins)}{',' if n_in == 1 else ''} = args"] if n_in else []
@@ -420,12 +421,25 @@ def _fast_runner(n_in, consts, fn, specs, wsp, lock, alloc, entry):
                   f"        {call}", "    finally:", "        lock.release()"]
     for i, o in enumerate(outs):
         lines += [f"    {o}.setflags(write=False)", f"    x{i} = new(Array)",
-                  f"    x{i}._value, x{i}._weak_type, x{i}._aval = {o}, w{i}, None"]
+                  f"    x{i}._value, x{i}._weak_type, x{i}._aval, x{i}._ldt = {o}, w{i}, None, l{i}"]
     xs = [f"x{i}" for i in range(len(outs))]
     lines.append(f"    return {xs[0]}" if entry.out_is_leaf else
                  f"    return unflatten(tree, [{', '.join(xs)}])")
     exec("\n".join(lines), env)  # noqa: S102 (our own generated source, no user input)
     return env["run"]
+
+
+def _ldt(dtype):
+    """The ``Array._ldt`` of an output of this dtype (None: the buffer's dtype is the dtype)."""
+    return dtype if dtype is dtypes.bfloat16 else None
+
+
+def _wrap_outs(outs, entry: _Entry) -> list:
+    res = [wrap(o, w) for o, w in zip(outs, entry.out_weak)]
+    for r, v in zip(res, entry.jaxpr.outvars):
+        if v.aval.dtype is dtypes.bfloat16:
+            r._ldt, r._aval = dtypes.bfloat16, None
+    return res
 
 
 def _call(entry: _Entry, all_args, name: str, backend: str):
@@ -434,7 +448,7 @@ def _call(entry: _Entry, all_args, name: str, backend: str):
     # Top level: what EvalTrace would do, without the detour (per-call overhead matters).
     vals = [a._value if type(a) is Array else a for a in all_args]
     outs = jit_impls[backend](*vals, jaxpr=entry.jaxpr, name=name, backend=backend)
-    outs = [wrap(o, w) for o, w in zip(outs, entry.out_weak)]
+    outs = _wrap_outs(outs, entry)
     if config.debug_nans:
         _check_nans(outs, name)
     return outs
@@ -461,13 +475,13 @@ def _unbroadcast_consts(jaxpr: core.Jaxpr, consts):
             continue
         keep = tuple(i for i, s in enumerate(val.strides) if s != 0 and val.shape[i] != 1)
         base = np.array(val[tuple(slice(None) if i in keep else 0 for i in range(val.ndim))])
-        aval = core.ShapedArray(base.shape, base.dtype, v.aval.weak_type)
+        aval = core.ShapedArray(base.shape, v.aval.dtype, v.aval.weak_type)
         if base.ndim == 0:
             src = core.Literal(base, aval)
         else:
             src = core.Var(aval)
             constvars.append(src)
-            new_consts.append(wrap(base, v.aval.weak_type))
+            new_consts.append(Array(wrap(base)._value, v.aval.weak_type, _ldt(v.aval.dtype)))
         pre.append(core.JaxprEqn(broadcast_in_dim_p, (src,), dict(
             shape=tuple(val.shape), broadcast_dimensions=keep), (v,)))
     if not pre:

@@ -7,7 +7,7 @@ import functools
 import numpy as np
 
 from funcgrad._src import ad, batching, core, dtypes
-from funcgrad._src.array import Array, get_aval, weak_type_rules, wrap
+from funcgrad._src.array import Array, get_aval, weak_type_rules, wrap, wrap_bfloat16
 from funcgrad._src.core import Primitive, ShapedArray, Tracer, abstract_eval_rules, impl_rules
 
 __all__ = ["Primitive", "ShapedArray", "Tracer", "Array", "np", "core", "ad", "batching",
@@ -34,10 +34,15 @@ def as_operand(x, dtype=None):
         dt, weak = dtypes.scalar_type(x)
         if dtype is not None:
             dt = dtype
+        if dt is dtypes.bfloat16:
+            return wrap_bfloat16(np.array(x, dtype=np.float32), weak)
         return wrap(np.array(x, dtype=dt), weak)
     if isinstance(x, (np.ndarray, np.generic, list, tuple)):
         v = np.asarray(x)
-        return wrap(np.array(v, dtype=dtypes.canonicalize(dtype or v.dtype)), False)
+        dt = dtypes.canonicalize(dtype or v.dtype)
+        if dt is dtypes.bfloat16:
+            return wrap_bfloat16(v.astype(np.float32), False)
+        return wrap(np.array(v, dtype=dt), False)
     raise TypeError(f"{type(x).__name__} is not a valid funcgrad array type")
 
 

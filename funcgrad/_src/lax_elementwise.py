@@ -661,7 +661,7 @@ ad.defzero(bitcast_convert_type_p)
 
 
 def bitcast_convert_type(x, new_dtype):
-    return bitcast_convert_type_p.bind(as_operand(x), new_dtype=np.dtype(new_dtype))
+    return bitcast_convert_type_p.bind(as_operand(x), new_dtype=dtypes.as_dtype(new_dtype))
 
 
 # add_any: the sum of two cotangents (kept apart from add so cotangent sums stay visible)

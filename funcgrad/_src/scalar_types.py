@@ -50,3 +50,33 @@ class ScalarType:
 NAMES = ["bool_", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
          "float16", "float32", "float64", "complex64", "complex128"]
 TYPES = {n: ScalarType("bool" if n == "bool_" else n) for n in NAMES}
+
+
+class _BFloat16Type(ScalarType):
+    """``fnp.bfloat16``: the bfloat16 dtype (``funcgrad._src.dtypes.BFloat16DType``) as a
+    scalar type. ``np.dtype(fnp.bfloat16)`` fails, since numpy has no bfloat16: use
+    ``fnp.dtype(fnp.bfloat16)``."""
+
+    def __init__(self):
+        from funcgrad._src import dtypes
+
+        self.dtype = dtypes.bfloat16
+        self.__name__ = "bfloat16"
+
+    def __eq__(self, other):
+        from funcgrad._src import dtypes
+
+        try:
+            return dtypes.as_dtype(other) is self.dtype
+        except TypeError:
+            return NotImplemented
+
+    def __hash__(self):
+        return hash(self.dtype)
+
+    @property
+    def type(self):
+        return self
+
+
+BFLOAT16 = _BFloat16Type()

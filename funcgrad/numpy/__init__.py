@@ -7,7 +7,8 @@ grad, jvp, vmap and jit. Differences from numpy are listed in docs/numpy.md.
 import numpy as _np
 
 from funcgrad._src.array import Array as ndarray
-from funcgrad._src.dtypes import bfloat16  # noqa: F401  (a name only: numpy has no bfloat16)
+from funcgrad._src import dtypes as _dtypes
+from funcgrad._src.scalar_types import BFLOAT16 as bfloat16
 from funcgrad._src.scalar_types import TYPES as _TYPES
 
 bool_, int8, int16, int32, int64 = (_TYPES[n] for n in ("bool_", "int8", "int16", "int32",
@@ -56,13 +57,26 @@ inf = _np.inf
 nan = _np.nan
 newaxis = None
 euler_gamma = _np.euler_gamma
-dtype = _np.dtype
-finfo = _np.finfo
+dtype = _dtypes.as_dtype
+finfo = _dtypes.finfo_of
 iinfo = _np.iinfo
 integer, floating, inexact, number, signedinteger, unsignedinteger, complexfloating = (
     _np.integer, _np.floating, _np.inexact, _np.number, _np.signedinteger, _np.unsignedinteger,
     _np.complexfloating)
-issubdtype = _np.issubdtype
+
+
+def issubdtype(arg1, arg2):
+    """``np.issubdtype``, knowing bfloat16 (a floating type)."""
+    a1 = _dtypes.as_dtype(arg1) if not isinstance(arg1, type) else arg1
+    a2 = arg2 if isinstance(arg2, type) else _dtypes.as_dtype(arg2)
+    if a1 is _dtypes.bfloat16 or a2 is _dtypes.bfloat16:
+        if a1 is a2:
+            return True
+        return a1 is _dtypes.bfloat16 and isinstance(a2, type) and a2 in (
+            _np.floating, _np.inexact, _np.number, _np.generic)
+    return _np.issubdtype(a1, a2)
+
+
 float_ = float64
 int_ = int64
 complex_ = complex128
