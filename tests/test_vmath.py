@@ -40,6 +40,26 @@ def _lgamma(x):
         return math.inf
 
 
+def _trigamma_ref(x: float) -> float:
+    """Float64 trigamma: reflection, recurrence to x >= 20, asymptotic series (fsum)."""
+    if math.isnan(x):
+        return math.nan
+    if x == math.inf:
+        return 0.0
+    if x <= 0 and (x == -math.inf or x == math.floor(x)):
+        return math.inf
+    if x < 0:
+        r = x - round(x)
+        return (math.pi / math.sin(math.pi * r)) ** 2 - _trigamma_ref(1 - x)
+    terms = []
+    while x < 20:
+        terms.append(1.0 / (x * x))
+        x += 1
+    r2 = 1 / (x * x)
+    series = r2 / x * (1 / 6 - r2 * (1 / 30 - r2 * (1 / 42 - r2 * (1 / 30 - r2 * 5 / 66))))
+    return math.fsum(terms + [1 / x, 0.5 * r2, series])
+
+
 def _digamma_ref(x: float) -> float:
     """Float64 digamma: reflection, recurrence to x >= 20, asymptotic series (fsum)."""
     if math.isnan(x) or x == -math.inf or (x <= 0 and x == math.floor(x)):
@@ -126,6 +146,7 @@ REFS = {
     "cbrt": (_ld(np.cbrt), [[(-1e30, 1e30, "log"), (-10, 10), (-1e-40, 1e-40)]]),
     "lgamma": (_vec(_lgamma), [[(0, 40), (0, 1e30, "log"), (-10, 0)]]),
     "digamma": (_vec(_digamma_ref), [[(0, 40), (0.01, 1e30, "log"), (-10, 0)]]),
+    "trigamma": (_vec(_trigamma_ref), [[(0, 40), (0.01, 1e30, "log"), (-10, 0)]]),
     "sqrt": (_ld(np.sqrt), [[(0, 1e30, "log"), (0, 4)]]),
     "rsqrt": (_ld(lambda x: 1 / np.sqrt(x)), [[(1e-30, 1e30, "log"), (0.1, 4)]]),
     "atan2": (_ld(np.arctan2), [[(-10, 10), (-1e-3, 1e-3)], [(-10, 10), (-1e3, 1e3)]]),
@@ -140,7 +161,9 @@ BOUNDS = {
     "asin": (3, 5e-16), "acos": (2, 5e-16), "sinh": (3, 5e-16), "cosh": (3, 5e-16),
     "asinh": (3, 5e-16), "acosh": (3, 5e-16), "atanh": (3, 5e-16), "erf": (2, 5e-16),
     "erfc": (4.5, 8e-16), "erf_inv": (3, 5e-16), "pow": (1, 1e-13), "cbrt": (3, 5e-16),
-    "lgamma": (24, 1e-14), "digamma": (10, 4e-15), "sqrt": (0.5, 2.3e-16),
+    "lgamma": (24, 1e-14), "digamma": (10, 4e-15),
+    "trigamma": (6, 8e-12),   # f64: the impl's 4-term series at x >= 10
+    "sqrt": (0.5, 2.3e-16),
     "rsqrt": (2, 5e-16), "atan2": (3, 5e-16),
 }
 
@@ -334,5 +357,5 @@ def test_wrong_types_fail_in_python():
 def test_table_names():
     expected = {"exp", "exp2", "expm1", "log", "log2", "log1p", "tanh", "logistic", "sin", "cos",
                 "tan", "atan", "atan2", "asin", "acos", "sinh", "cosh", "asinh", "acosh", "atanh",
-                "erf", "erfc", "erf_inv", "pow", "cbrt", "lgamma", "digamma", "sqrt", "rsqrt"}
+                "erf", "erfc", "erf_inv", "pow", "cbrt", "lgamma", "digamma", "trigamma", "sqrt", "rsqrt"}
     assert set(VMATH) == expected

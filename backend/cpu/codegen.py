@@ -32,7 +32,9 @@ ENTRY_TYPE = ir.FunctionType(ir.VoidType(), [PTR, PTR, PTR])
 
 def dtype_ok(dtype) -> bool:
     """Dtypes this code generator compiles: those of the shared scalar table but float16 (no
-    half arithmetic on the host CPU: float16 stays on the numpy fallback path)."""
+    half arithmetic on the host CPU: float16 stays on the numpy fallback path). Loop kernels
+    also take complex64/128 (the fusion pass asks ``scalar.can_emit``); op kernels and dots do
+    not (complex ``dot_general`` stays a numpy Fallback)."""
     return scalar.dtype_ok(dtype) and np.dtype(dtype) != F16
 
 
@@ -241,6 +243,8 @@ class _KernelCtx:
     def load(self, buf_id, index, dtype):
         st = storage_type(dtype)
         p = self.b.gep(self.ptrs[buf_id], [index], source_etype=st, inbounds=True)
+        if scalar.is_complex(dtype):
+            return self._complex_access(p, dtype)
         v = self.b.load(p, typ=st)
         v.align = np.dtype(dtype).itemsize
         return self.b.icmp_unsigned("!=", v, ir.Constant(st, 0)) if np.dtype(
@@ -251,7 +255,26 @@ class _KernelCtx:
         if np.dtype(dtype).kind == "b":
             value = self.b.zext(value, st)
         p = self.b.gep(self.ptrs[buf_id], [index], source_etype=st, inbounds=True)
+        if scalar.is_complex(dtype):
+            return self._complex_access(p, dtype, value)
         self.b.store(value, p).align = np.dtype(dtype).itemsize
+
+    def _complex_access(self, p, dtype, value=None):
+        """Load (value None) or store a complex element part by part: scalar accesses the
+        loop vectoriser turns into interleaved vector loads and stores."""
+        st, b = storage_type(dtype), self.b
+        part_size = np.dtype(dtype).itemsize // 2
+        out = value if value is not None else ir.Constant(st, ir.Undefined)
+        for i in range(2):
+            q = b.gep(p, [ir.Constant(I32, 0), ir.Constant(I32, i)], source_etype=st,
+                      inbounds=True)
+            if value is None:
+                v = b.load(q, typ=st.elements[i])
+                v.align = part_size
+                out = b.insert_value(out, v, i)
+            else:
+                b.store(b.extract_value(value, i), q).align = part_size
+        return out if value is None else None
 
     def body(self, k: K.LoopKernel, idx, views) -> list:
         """Emit the SSA body at loop indices ``idx`` (views: merged strides per strided node)."""
@@ -466,6 +489,8 @@ _RED_OPS = {"sum": ("fadd", "add"), "prod": ("fmul", "mul")}
 def _combine(sc: Emitter, op, acc, v, dtype):
     dt = np.dtype(dtype)
     b = sc.b
+    if dt.kind == "c":  # sum or product (the fusion pass refuses complex max/min)
+        return emit(b, {"sum": "add", "prod": "mul"}[op], [acc, v], [dt, dt], dt)
     if op in _RED_OPS:
         if dt.kind == "f":
             return getattr(b, _RED_OPS[op][0])(acc, v, flags=("reassoc", "contract"))

@@ -11,6 +11,7 @@ recompute), would be recomputed by a broadcast, or feeds a library call (dot) or
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +24,8 @@ REDUCTIONS = {"reduce_sum": "sum", "reduce_max": "max", "reduce_min": "min",
 IDENTITY_PRIMS = {"stop_gradient"}
 EXPENSIVE = {"exp", "exp2", "log", "expm1", "log1p", "tanh", "logistic", "sin", "cos", "tan",
              "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "sqrt", "rsqrt",
-             "cbrt", "erf", "erfc", "erf_inv", "lgamma", "digamma", "pow", "atan2", "div", "rem"}
+             "cbrt", "erf", "erfc", "erf_inv", "lgamma", "digamma", "trigamma", "pow", "atan2", "div",
+             "rem"}
 MAX_NODES = 256  # materialise bigger DAGs (compile time)
 
 
@@ -266,11 +268,21 @@ class Fuser:
         return K.Program(self.name, tuple(self.buffers), tuple(inputs), tuple(self.out_bufs),
                          tuple(self.steps))
 
+    def loop_only(self, dtype) -> bool:
+        """A complex dtype the backend supports in loop kernels only. A backend's ``dtype_ok``
+        is also what its op kernels and dots accept, so complex support is read from its
+        scalar table instead: ``can_emit`` of a complex add."""
+        dt = np.dtype(dtype)
+        return dt.kind == "c" and self.can_emit("add", [dt, dt], dt, {})
+
     def eqn(self, eqn) -> None:
         name = eqn.primitive.name
         avals = [x.aval for x in eqn.inputs] + [v.aval for v in eqn.out_binders]
-        if not all(self.dtype_ok(a.dtype) for a in avals):
+        loop_only = [self.loop_only(a.dtype) for a in avals if not self.dtype_ok(a.dtype)]
+        if not all(loop_only):
             return self.fallback(eqn, "dtype not supported by codegen")
+        if loop_only:
+            return self.loop_only_eqn(eqn, name, avals)
         rule = FUSION_RULES.get(name)
         if rule is None and self.can_emit(name, [a.dtype for a in avals[:-1]],
                                           avals[-1].dtype, eqn.params):
@@ -283,6 +295,21 @@ class Fuser:
             return self.op_kernel(eqn, scratch)
         return self.fallback(eqn, "no codegen rule" if rule is None else
                              "case not supported by codegen")
+
+    def loop_only_eqn(self, eqn, name, avals) -> None:
+        """An equation with complex operands: fused (elementwise, views, iota, sum and product
+        reductions) or a Fallback, never an op kernel or a dot."""
+        rule = FUSION_RULES.get(name)
+        if name == "dot_general" or (name in REDUCTIONS and REDUCTIONS[name] not in
+                                     ("sum", "prod")):
+            rule = None
+        elif rule is None and self.can_emit(name, [a.dtype for a in avals[:-1]],
+                                            avals[-1].dtype, eqn.params):
+            rule = elementwise_rule
+        out = None if rule is None else rule(self, eqn, *[self.read(x) for x in eqn.inputs])
+        if out is None:
+            return self.fallback(eqn, "complex case not supported by codegen")
+        return self.define(eqn.out_binders[0], out)
 
     def define(self, var, e: Expr) -> None:
         if e.nops > MAX_NODES or var in self.out_index or (
@@ -407,7 +434,7 @@ def _group_stride(dims, shape, strides):
     dims = [d for d in dims if shape[d] != 1]
     if not dims:
         return 0
-    for a, b in zip(dims, dims[1:]):
+    for a, b in itertools.pairwise(dims):
         if strides[a] != strides[b] * shape[b]:
             return None
     return strides[dims[-1]]

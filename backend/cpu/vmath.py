@@ -21,10 +21,10 @@ docs/math-accuracy.md.
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 from llvmlite import ir
-
 
 # --- float formats ----------------------------------------------------------------------------
 
@@ -183,24 +183,24 @@ class _F:
         fn = self.k.b.fcmp_ordered if ordered else self.k.b.fcmp_unordered
         return _F(self.k, fn(op, self.v, self.k.lift(other).v))
 
-    __add__ = lambda s, o: s._op("fadd", o)  # noqa: E731
-    __radd__ = lambda s, o: s._op("fadd", o, True)  # noqa: E731
-    __sub__ = lambda s, o: s._op("fsub", o)  # noqa: E731
-    __rsub__ = lambda s, o: s._op("fsub", o, True)  # noqa: E731
-    __mul__ = lambda s, o: s._op("fmul", o)  # noqa: E731
-    __rmul__ = lambda s, o: s._op("fmul", o, True)  # noqa: E731
-    __truediv__ = lambda s, o: s._op("fdiv", o)  # noqa: E731
-    __rtruediv__ = lambda s, o: s._op("fdiv", o, True)  # noqa: E731
-    __and__ = lambda s, o: _F(s.k, s.k.b.and_(s.v, o.v))  # noqa: E731
-    __or__ = lambda s, o: _F(s.k, s.k.b.or_(s.v, o.v))  # noqa: E731
-    __invert__ = lambda s: _F(s.k, s.k.b.not_(s.v))  # noqa: E731
-    __neg__ = lambda s: _F(s.k, s.k.b.fneg(s.v))  # noqa: E731
-    __lt__ = lambda s, o: s._cmp("<", o)  # noqa: E731
-    __le__ = lambda s, o: s._cmp("<=", o)  # noqa: E731
-    __gt__ = lambda s, o: s._cmp(">", o)  # noqa: E731
-    __ge__ = lambda s, o: s._cmp(">=", o)  # noqa: E731
-    eq = lambda s, o: s._cmp("==", o)  # noqa: E731
-    ne = lambda s, o: s._cmp("!=", o, ordered=False)  # noqa: E731
+    __add__ = lambda s, o: s._op("fadd", o)
+    __radd__ = lambda s, o: s._op("fadd", o, True)
+    __sub__ = lambda s, o: s._op("fsub", o)
+    __rsub__ = lambda s, o: s._op("fsub", o, True)
+    __mul__ = lambda s, o: s._op("fmul", o)
+    __rmul__ = lambda s, o: s._op("fmul", o, True)
+    __truediv__ = lambda s, o: s._op("fdiv", o)
+    __rtruediv__ = lambda s, o: s._op("fdiv", o, True)
+    __and__ = lambda s, o: _F(s.k, s.k.b.and_(s.v, o.v))
+    __or__ = lambda s, o: _F(s.k, s.k.b.or_(s.v, o.v))
+    __invert__ = lambda s: _F(s.k, s.k.b.not_(s.v))
+    __neg__ = lambda s: _F(s.k, s.k.b.fneg(s.v))
+    __lt__ = lambda s, o: s._cmp("<", o)
+    __le__ = lambda s, o: s._cmp("<=", o)
+    __gt__ = lambda s, o: s._cmp(">", o)
+    __ge__ = lambda s, o: s._cmp(">=", o)
+    eq = lambda s, o: s._cmp("==", o)
+    ne = lambda s, o: s._cmp("!=", o, ordered=False)
 
 
 def _coeffs(k: _K, name: str):
@@ -689,6 +689,41 @@ def _digamma(k: _K, x: _F) -> _F:
     return k.where(pole | x.eq(float("-inf")), float("nan"), out)
 
 
+def _trigamma_pos(k: _K, a: _F) -> _F:
+    """psi'(a) for a > 0: 1/a**2 (kept apart: it may overflow) plus sum 1/(a+i)**2 as num/den
+    while a+i < fmt.gamma_shift, plus the asymptotic series at y >= gamma_shift
+    psi'(y) ~ 1/y + 1/(2y**2) + sum B2k / y**(2k+1). float64 uses the shift (10) and the four
+    terms of the numpy impl (``_trigamma_scalar``), so both agree to rounding; float32 shifts
+    to 4 (series error below 1e-7)."""
+    shift = float(k.fmt.gamma_shift)
+    m0 = a < shift
+    inv = 1.0 / a
+    first = k.where(m0, inv * inv, 0.0)
+    y = k.where(m0, a + 1.0, a)
+    num, den = k.lift(0.0), k.lift(1.0)
+    for _ in range(k.fmt.gamma_shift - 1):  # y >= 1 here: den stays below shift**(2*shift)
+        m = y < shift
+        y2 = y * y
+        num, den = k.where(m, num * y2 + den, num), k.where(m, den * y2, den)
+        y = k.where(m, y + 1.0, y)
+    r = 1.0 / y
+    r2 = r * r
+    series = r + r2 * k.fma(r, k.poly(r2, _TRIGAMMA), 0.5)
+    return first + (num / den + series)
+
+
+def _trigamma(k: _K, x: _F) -> _F:
+    """psi'(x), the derivative of digamma; reflection psi'(x) = (pi / sin(pi x))**2 - psi'(1-x)
+    for x < 0; +inf at the poles x = 0, -1, -2, ... and at -inf, 0 at +inf (the numpy impl)."""
+    neg = x < 0.0
+    pos = _trigamma_pos(k, k.where(neg, 1.0 - x, x))
+    xr = k.where(neg, x, 0.5)
+    q = PI[0] / _sin(k, (xr - k.rint(xr)) * PI[0])
+    out = k.where(neg, q * q - pos, pos)
+    pole = (x <= 0.0) & k.rint(x).eq(x)
+    return k.where(pole, float("inf"), out)
+
+
 # Stirling: lgamma(y) ~ (y-1/2) log y - y + log(2 pi)/2 + sum B2k / (2k (2k-1) y**(2k-1)).
 _STIRLING = {
     32: (1 / 12, -1 / 360, 1 / 1260, -1 / 1680, 1 / 1188),
@@ -700,6 +735,10 @@ _DIGAMMA = {
     32: (1 / 12, -1 / 120, 1 / 252, -1 / 240, 1 / 132),
     64: (1 / 12, -1 / 120, 1 / 252, -1 / 240, 1 / 132, -691 / 32760, 1 / 12, -3617 / 8160),
 }
+
+
+# trigamma(y) - 1/y - 1/(2y**2) ~ (1/y**3) * (1/6 - 1/(30y**2) + 1/(42y**4) - 1/(30y**6)).
+_TRIGAMMA = (1 / 6, -1 / 30, 1 / 42, -1 / 30)
 
 
 # --- powers and roots -------------------------------------------------------------------------
@@ -763,7 +802,7 @@ def _pow_abs(k: _K, ax: _F, y: _F) -> _F:
 
 _UNARY = (_exp, _exp2, _expm1, _log, _log2, _log1p, _tanh, _logistic, _sin, _cos, _tan, _atan,
           _asin, _acos, _sinh, _cosh, _asinh, _acosh, _atanh, _erf, _erfc, _erf_inv, _cbrt,
-          _lgamma, _digamma, _sqrt, _rsqrt)
+          _lgamma, _digamma, _trigamma, _sqrt, _rsqrt)
 _BINARY = (_atan2, _pow)
 
 VMATH: dict[str, Callable[..., ir.Value]] = {

@@ -70,6 +70,9 @@ def _prod(xs) -> int:
 
 
 def dtype_ok(dtype) -> bool:
+    """Dtypes of op kernels, dots and loops. Loop kernels also take complex64/128 (the fusion
+    pass reads that from ``S.can_emit``); complex ``dot_general`` is refused (a Fallback,
+    hence ``CudaUnsupportedError``)."""
     return S.dtype_ok(dtype)
 
 
@@ -297,8 +300,14 @@ def _accumulator(b, ty, init):
 
 
 def _shfl(b, value, lane_mask):
-    """``shfl.sync.bfly`` of a value of any width (split or widened to i32 registers)."""
+    """``shfl.sync.bfly`` of a value of any width (split or widened to i32 registers; a
+    complex struct part by part)."""
     ty = value.type
+    if isinstance(ty, ir.LiteralStructType):
+        out = ir.Constant(ty, ir.Undefined)
+        for i in range(len(ty.elements)):
+            out = b.insert_value(out, _shfl(b, b.extract_value(value, i), lane_mask), i)
+        return out
     width = ty.width if isinstance(ty, ir.IntType) else {ir.HalfType: 16, ir.FloatType: 32,
                                                           ir.DoubleType: 64}[type(ty)]
     ity = ir.IntType(width)
