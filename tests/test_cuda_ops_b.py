@@ -449,8 +449,8 @@ def test_gradient_of_an_rnn_scan_and_vmapped_while():
 def test_control_flow_with_an_unsupported_inner_step_is_refused():
     def f(xs):
         def body(c, x):
-            fg.debug.callback(lambda v: None, x)  # effects always run as numpy Fallback steps
-            return c + x, x
+            z = x.astype(np.complex64)
+            return c + x, fnp.real(z[:, None] @ z[None, :])  # complex dot_general: a Fallback
         return lax.scan(body, xs[0], xs)
 
     jaxpr = fg.make_jaxpr(f)(np.ones((3, 2), np.float32))

@@ -4,9 +4,10 @@
 is backend-neutral), ``lower_program(program)`` renders it with ``codegen.py`` into one PTX
 module, and ``CudaLowered.compile()`` loads that module and returns a ``CudaExecutable`` that
 allocates buffers with the caching allocator and launches the kernels in order on one stream.
-A program with control flow (``cond``/``while``/``scan``) also has host nodes among its
-launches (``ops/control.py``); the executable then runs the plan with ``control.run_plan``,
-handing it a ``_DeviceRunner`` (launches, buffers, offset views, copies, scalar reads).
+A program with control flow (``cond``/``while``/``scan``) or debug callbacks
+(``fg.debug.print``) also has host nodes among its launches (``ops/control.py``); the
+executable then runs the plan with ``control.run_plan``, handing it a ``_DeviceRunner``
+(launches, buffers, offset views, copies, reads back to the host, which wait for the GPU).
 Lowering needs no GPU (tests assemble the PTX with ``ptxas``); ``compile()`` does.
 
 >>> import numpy as np
@@ -186,6 +187,7 @@ class _DeviceRunner:
         self._run(kernel, [dst, src])
 
     def read(self, buf) -> np.ndarray:
+        """A buffer's values as a new host array (waits for the kernels queued before)."""
         return buf.to_numpy(stream=self.stream)
 
     def _run(self, kernel, args) -> None:

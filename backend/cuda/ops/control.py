@@ -1,4 +1,5 @@
-"""Control flow on CUDA: ``cond``, ``while`` and ``scan``, driven from the host.
+"""Control flow on CUDA: ``cond``, ``while`` and ``scan``, driven from the host; and
+``debug_callback`` (``fg.debug.print`` / ``fg.debug.callback``), run on the host.
 
 A GPU kernel cannot launch the kernels of a loop body, so the iteration lives on the host:
 
@@ -13,8 +14,12 @@ A GPU kernel cannot launch the kernels of a loop body, so the iteration lives on
   ``runner.launch``, a host node runs itself. ``runner`` is the device
   (``compiler.CudaExecutable`` makes one): ``launch``, ``alloc``, ``constant`` (a literal
   operand), ``slice`` (element ``i`` along axis 0 of a buffer, as a view), ``copy`` (with one
-  of the node's copy kernels) and ``read`` (a scalar to the host, which waits for the GPU).
-  Tests supply a numpy runner, so the same control logic runs without a GPU.
+  of the node's copy kernels) and ``read`` (a buffer to the host as a numpy array, which
+  waits for the GPU). Tests supply a numpy runner, so the same control logic runs without a GPU.
+- ``debug_callback`` has no outputs and no kernel: its host node ``HostCallback`` reads its
+  operands back when the plan reaches it (after the launches before it, in program order, also
+  inside loop bodies: once per iteration) and calls the primitive's impl on them, as JAX does
+  on GPUs (copy the operands to the host, call the Python function there).
 
 Buffers: a sub-program's inputs and outputs are bound to outer buffers or views of them, and
 its temporaries are allocated once per node run. Kernels of a sub-program never write their
@@ -222,6 +227,26 @@ class HostCond(HostNode):
         run_plan(branch, _bind(branch, args, outs, _temps(branch, runner)), runner)
 
 
+@dataclass(frozen=True, eq=False)
+class HostCallback(HostNode):
+    """``debug_callback``: the operands read back (literals as they are), then its impl."""
+
+    step: int
+    eqn: object  # the JaxprEqn: its impl and params are the reference semantics
+    inputs: tuple
+
+    def kernels(self):
+        return ()
+
+    def run(self, bufs: dict, runner) -> None:
+        from funcgrad._src import core
+
+        args = [np.array(i[1]) if isinstance(i, tuple) else
+                np.asarray(runner.read(bufs[i])).reshape(x.aval.shape)
+                for i, x in zip(self.inputs, self.eqn.inputs, strict=True)]
+        core.impl_rules[self.eqn.primitive](*args, **self.eqn.params)
+
+
 # ---- lowering the inner jaxprs ----------------------------------------------------------------
 
 
@@ -280,7 +305,7 @@ def _emit_copies(module, program, index: int, buf_ids) -> tuple:
     return tuple(copies)
 
 
-# ---- the three primitives ---------------------------------------------------------------------
+# ---- the four primitives ---------------------------------------------------------------------
 
 
 def check_scan(eqn):
@@ -318,6 +343,15 @@ def emit_cond(module, program, step: K.OpKernel, index: int) -> list:
     return [HostCond(index, branches, step.inputs, step.outputs)]
 
 
+def check_callback(eqn):
+    return 0  # any operands: they only need to be read back
+
+
+def emit_callback(module, program, step: K.OpKernel, index: int) -> list:
+    return [HostCallback(index, step.eqn, step.inputs)]
+
+
 register("scan", check_scan, emit_scan)
 register("while", check_while, emit_while)
 register("cond", check_cond, emit_cond)
+register("debug_callback", check_callback, emit_callback)
