@@ -236,3 +236,27 @@ def test_scalar_table_covers_the_elementwise_primitives():
     assert scalar.can_emit("trigamma", [f32], f32)
     assert scalar.can_emit("sin", [f32], f32)
     assert not scalar.can_emit("sin", [np.dtype("int32")], np.dtype("int32"))
+
+
+# handled by the fusion pass itself (views, reductions, dots) or inlined by the passes
+_FUSION_OR_PASSES = {
+    "broadcast_in_dim", "expand_dims", "iota", "reshape", "rev", "slice", "squeeze",
+    "transpose", "reduce_and", "reduce_or", "reduce_max", "reduce_min", "reduce_prod",
+    "reduce_sum", "dot_general", "checkpoint", "custom_jvp_call", "custom_vjp_call", "pjit",
+}
+
+
+def test_every_primitive_has_a_cuda_lowering():
+    """A new primitive must get a scalar rule, a CUDA op kernel, or fusion/pass handling."""
+    import gc
+
+    import funcgrad._src.debug  # noqa: F401  (defines debug_callback)
+    import funcgrad._src.lax_linalg  # noqa: F401
+    from funcgrad._src import core
+    from funcgrad.backend.cuda import ops
+
+    prims = {o.name for o in gc.get_objects() if isinstance(o, core.Primitive)}
+    assert len(prims) > 100
+    covered = set(scalar.SCALAR_RULES) | set(scalar.COMPLEX_RULES) | set(ops.EMITTERS)
+    assert prims - covered - _FUSION_OR_PASSES == set()
+    assert _FUSION_OR_PASSES <= prims   # the list names real primitives

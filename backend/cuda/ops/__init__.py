@@ -37,4 +37,4 @@ def emit(module, program, step: K.OpKernel, index: int) -> list:
     return list(emit_fn(module, program, step, index))
 
 
-from . import control, conv, indexing, sort_scan  # noqa: E402,F401 (they register themselves)
+from . import control, conv, indexing, linalg, sort_scan  # noqa: E402,F401 (they register themselves)
