@@ -159,3 +159,17 @@ def test_scipy_softmax_defaults_to_all_axes():
     close(sp.softmax(X), s)
     close(sp.log_softmax(X), np.log(s), 1e-4)
     close(sp.softmax(X, axis=1), np.exp(X) / np.sum(np.exp(X), axis=1, keepdims=True))
+
+
+def test_digamma_trigamma_at_infinities_match_the_compiled_kernels():
+    """-inf used to raise OverflowError (math.floor) in the eager impls."""
+    import funcgrad as fg
+    from funcgrad import lax
+    from funcgrad._src.lax_elementwise import trigamma
+
+    x = np.array([-np.inf, -2.0, 0.0, np.inf, np.nan], np.float32)
+    np.testing.assert_array_equal(np.asarray(lax.digamma(x)), [np.nan, np.nan, np.nan, np.inf,
+                                                               np.nan])
+    np.testing.assert_array_equal(np.asarray(trigamma(x)), [np.inf, np.inf, np.inf, 0.0, np.nan])
+    for f in (lax.digamma, trigamma):
+        np.testing.assert_array_equal(np.asarray(fg.jit(f)(x)), np.asarray(f(x)))

@@ -415,7 +415,7 @@ def _lgamma_impl(x):
 
 
 def _digamma_scalar(x: float) -> float:
-    if x <= 0 and x == math.floor(x):
+    if x <= 0 and (math.isinf(x) or x == math.floor(x)):   # poles (and -inf): NaN
         return math.nan
     if x < 0:   # reflection
         return _digamma_scalar(1 - x) - math.pi / math.tan(math.pi * x)
@@ -429,7 +429,7 @@ def _digamma_scalar(x: float) -> float:
 
 
 def _trigamma_scalar(x: float) -> float:
-    if x <= 0 and x == math.floor(x):
+    if x <= 0 and (math.isinf(x) or x == math.floor(x)):   # poles (and -inf): +inf
         return math.inf
     if x < 0:
         return -_trigamma_scalar(1 - x) + (math.pi / math.sin(math.pi * x)) ** 2
