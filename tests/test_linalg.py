@@ -296,3 +296,13 @@ def test_complex_inputs_jvp_and_vjp(name):
         (g,) = f_vjp(fnp.asarray(ct.astype(y.dtype)))
         lhs = np.real(np.sum(np.asarray(g) * t))
         assert abs(lhs - np.real(np.sum(ct * np.asarray(jv)))) < 1e-9 * max(1, abs(lhs))
+
+
+def test_lu_of_empty_matrices():
+    """The eager lu reshaped (-1, 0, 0), which numpy cannot do for size-0 arrays."""
+    from funcgrad._src import lax_linalg as L
+
+    for shape in [(0, 0), (2, 0, 0), (0, 3, 3)]:
+        lu, piv, perm = L.lu(np.zeros(shape, np.float32))
+        assert np.asarray(lu).shape == shape
+        assert np.asarray(piv).shape == np.asarray(perm).shape == shape[:-1]

@@ -156,11 +156,10 @@ def test_svd(dtype):
 
 
 def test_refused_cases_fall_back():
-    """Empty matrices for qr/svd (and lu, whose impl raises on them) stay numpy Fallback
-    steps (and stay correct)."""
+    """Empty matrices for qr/svd (and lu) stay numpy Fallback steps (and stay correct)."""
     x = np.ones((2, 0, 3), F32)
-    with pytest.raises(ValueError):
-        fg.jit(L.lu)(x)
+    for g, w in zip(fg.jit(L.lu)(x), L.lu(x)):
+        assert np.asarray(g).shape == np.asarray(w).shape
     for f, prim in [(lambda x: L.qr(x), "qr"), (lambda x: L.svd(x), "svd")]:
         got, want = _run(f, (x,), prim, native=False)
         _assert_same(got, want)

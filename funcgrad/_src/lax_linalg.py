@@ -387,7 +387,7 @@ def lu(x):
 def _lu_impl(a):
     batch, (m, n) = a.shape[:-2], a.shape[-2:]
     k = min(m, n)
-    w = a.reshape((-1, m, n)).copy()
+    w = a.reshape((int(np.prod(a.shape[:-2], dtype=np.int64)), m, n)).copy()
     nb = w.shape[0]
     bi = np.arange(nb)
     perm = np.tile(np.arange(m, dtype=np.int32), (nb, 1))
