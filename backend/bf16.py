@@ -15,6 +15,9 @@ The compiled paths do the same by rewriting the program before the backend sees 
   that computes the value and both backends compile it like any other elementwise code.
   Equations that only move values (reshapes, slices, gathers, max/min, negation...) keep
   bfloat16 values bfloat16 and get no rounding;
+- a bfloat16 ``dot_general`` becomes a float32 one with ``bf16_operands=True``: its operands
+  hold bfloat16 values, so the CUDA backend feeds them to bfloat16 tensor-core ``mma``
+  instructions (products exact, float32 accumulation: the float32 product of those values);
 - ``bitcast_convert_type`` between bfloat16 and 16-bit integers moves the upper 16 bits of the
   float32 word;
 - the inner jaxprs of control flow (``cond``, ``while``, ``scan``) and of call primitives are
@@ -149,6 +152,8 @@ def _eval(jaxpr: core.Jaxpr, trace, args: list) -> list:
             outs = [_bitcast(ins[0], eqn.inputs[0].aval.dtype, eqn.params["new_dtype"])]
         else:
             params = {k: _legal_param(v) for k, v in eqn.params.items()}
+            if name == "dot_general" and eqn.inputs[0].aval.dtype is dtypes.bfloat16:
+                params["bf16_operands"] = True  # a backend may use bfloat16 tensor cores
             outs = eqn.primitive.bind(*ins, **params)
             outs = list(outs) if eqn.primitive.multiple_results else [outs]
             if name not in _EXACT:

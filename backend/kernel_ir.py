@@ -111,6 +111,7 @@ class Dot:
     rhs_view: View  # strides over (B, K, N)
     out: int  # contiguous (B, M, N)
     bmnk: tuple
+    bf16: bool = False  # float32 operands holding bfloat16 values (bfloat16 tensor cores)
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,8 @@ def _step_str(s, bufs) -> str:
         return "\n".join(lines)
     if isinstance(s, Dot):
         return (f"dot {list(s.bmnk)} b{s.lhs}[{_view_str(s.lhs_view)}] @ "
-                f"b{s.rhs}[{_view_str(s.rhs_view)}] -> b{s.out}   (BLAS gemm)")
+                f"b{s.rhs}[{_view_str(s.rhs_view)}] -> b{s.out}"
+                f"{' (bfloat16 operands)' if s.bf16 else ''}   (BLAS gemm)")
     ins = ", ".join(f"b{i}" if isinstance(i, int) else repr(i[1]) for i in s.inputs)
     outs = ", ".join(f"b{o}" for o in s.outputs)
     if isinstance(s, OpKernel):

@@ -2,9 +2,10 @@
 
 - the fused elementwise chain ``tanh(x)*0.5 + sin(x)**2 - exp(-x*x)`` (one kernel), as bandwidth
   against the device's own copy bandwidth (``cuMemcpyDtoD``);
-- matmul 4096^3: float32 (tiled kernel) and float16 (mma.sync kernel) from funcgrad's code
-  generator, bf16 from the reference ``examples_kernels.matmul_mma_bf16``, each against
-  ``torch.matmul`` when torch with CUDA is importable;
+- matmul 4096^3: float32 (tiled kernel), float16 and bfloat16 (mma.sync kernels) from
+  funcgrad's code generator (``fg.jit``'s CUDA path), each against ``torch.matmul`` when torch
+  with CUDA is importable (bfloat16 timings include funcgrad's rounding of the float32
+  accumulator to bfloat16, a second kernel over the output);
 - the MLP 784-512-512-10 (B=128) value_and_grad + SGD step, against PyTorch eager.
 
 Device times come from CUDA events around repeated launches on the executable's stream, with
@@ -105,39 +106,21 @@ def bench_matmul(runtime, torch, size: int, rows: list) -> None:
 
     flops = 2 * size ** 3
     rng = np.random.default_rng(0)
-    for dtype in (np.float32, np.float16):
-        a = rng.standard_normal((size, size)).astype(dtype)
+    for dtype in ("float32", "float16", "bfloat16"):
+        a32 = rng.standard_normal((size, size)).astype(np.float32)
+        # bfloat16 arrays hold their values in float32 buffers (device too): a = the rounded
+        # values as a funcgrad array, host = those float32 words
+        a = fnp.asarray(a32, fnp.bfloat16) if dtype == "bfloat16" else a32.astype(dtype)
         exe, _ = _executable(fnp.matmul, a, a)
-        ad = runtime.DeviceBuffer.from_numpy(a)
+        ad = runtime.DeviceBuffer.from_numpy(np.asarray(a))
         ms = _time_ms(runtime, lambda exe=exe, ad=ad: exe.call_device(ad, ad), exe.stream, reps=5)
         peer = "-"
         if torch is not None:
-            ta = torch.from_numpy(a).cuda()
+            ta = torch.from_numpy(a32).cuda().to(getattr(torch, dtype))
             torch.backends.cuda.matmul.allow_tf32 = False
             peer = f"{flops / _torch_ms(torch, lambda ta=ta: ta @ ta, 5) / 1e9:.1f} TFLOP/s"
-        rows.append((f"matmul {np.dtype(dtype).name} {size}^3", f"{ms:.2f} ms",
+        rows.append((f"matmul {dtype} {size}^3", f"{ms:.2f} ms",
                      f"{flops / ms / 1e9:.1f} TFLOP/s", peer, exe.lowered.kernels[0].kind))
-    rows.append(_bench_bf16_example(runtime, torch, size, flops))
-
-
-def _bench_bf16_example(runtime, torch, size, flops):
-    from funcgrad.backend.cuda import examples_kernels, ptx
-
-    module = runtime.Module.from_ptx(ptx.compile_ptx(examples_kernels.build_matmul_mma("bf16")))
-    kernel = module.get_function("matmul_mma_bf16", ("ptr",) * 3 + ("i64",) * 3)
-    bits = (np.random.default_rng(1).standard_normal((size, size)).astype(np.float32)
-            .view(np.uint32) >> 16).astype(np.uint16)  # bf16 = the top half of a float32
-    ad = runtime.DeviceBuffer.from_numpy(bits)
-    cd = runtime.DeviceBuffer.empty((size, size), np.float32)
-    grid = (-(-size // 8), -(-size // 16))
-    ms = _time_ms(runtime, lambda: runtime.launch(kernel, grid, 32, [ad, ad, cd, size, size,
-                                                                      size]), reps=5)
-    peer = "-"
-    if torch is not None:
-        tb = torch.randn(size, size, device="cuda", dtype=torch.bfloat16)
-        peer = f"{flops / _torch_ms(torch, lambda: tb @ tb, 5) / 1e9:.1f} TFLOP/s"
-    return (f"matmul bf16 {size}^3", f"{ms:.2f} ms", f"{flops / ms / 1e9:.1f} TFLOP/s", peer,
-            "example kernel")
 
 
 def bench_mlp(runtime, torch, rows: list) -> None:

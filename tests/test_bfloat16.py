@@ -5,6 +5,7 @@ checkpoints, and the CUDA lowering (PTX assembles)."""
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 
 import numpy as np
@@ -212,3 +213,38 @@ def test_cuda_lowering_of_bfloat16_assembles():
     if result is None:
         pytest.skip("ptxas is not on PATH (install the CUDA toolkit to assemble generated PTX)")
     assert result[0], result[1][-2000:]
+
+
+@pytest.mark.parametrize("m, k, n", [(32, 16, 40), (1100, 64, 1500)])
+def test_cuda_bfloat16_dot_uses_bfloat16_tensor_cores(m, k, n):
+    """The legalised float32 dot of bfloat16 values is marked and lowered to bfloat16 mma.sync
+    (small and large block tiles); a float32 dot of the same values is not; the marked program
+    still interprets to the eager result."""
+    from funcgrad.backend import kernel_ir as K
+    from funcgrad.backend.cuda import compiler, ptx
+
+    rng = np.random.default_rng(0)
+    x = fnp.asarray(rng.normal(size=(m, k)).astype(np.float32), BF16)
+    y = fnp.asarray(rng.normal(size=(k, n)).astype(np.float32), BF16)
+    f = lambda a, b: (a @ b, lax.dot(a, b, preferred_element_type=fnp.float32))
+    lowered = fg.jit(f, backend="cuda").lower(x, y)
+    kernels = lowered.as_text("kernels")
+    assert kernels.count("(bfloat16 operands)") == 2, kernels
+    text = lowered.as_text("ptx")
+    assert "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32" in text
+    f32 = fg.jit(lambda a, b: a @ b, backend="cuda").lower(x.astype(fnp.float32),
+                                                            y.astype(fnp.float32))
+    assert "bfloat16 operands" not in f32.as_text("kernels")
+    assert "mma.sync" not in f32.as_text("ptx")
+    if m < 100:
+        program, consts = compiler.program_from_jaxpr(fg.make_jaxpr(f)(x, y), "bf16dot")
+        got = K.interpret(program, [*consts, np.asarray(x), np.asarray(y)])
+        want = f(x, y)
+        np.testing.assert_array_equal(got[1], np.asarray(want[1]))
+        np.testing.assert_allclose(got[0], np.asarray(want[0]), rtol=2 ** -8)
+    result = ptx.ptxas_check(text, "sm_90")
+    if result is None:
+        pytest.skip("ptxas is not on PATH (install the CUDA toolkit to assemble generated PTX)")
+    assert result[0], result[1][-2000:]
+    assert re.findall(r"(\d+) bytes spill stores", result[1]) == \
+        ["0"] * len(re.findall(r"bytes spill stores", result[1])), result[1][-2000:]

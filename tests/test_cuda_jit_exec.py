@@ -73,6 +73,30 @@ def test_matmul_sizes_not_multiple_of_tiles():
         np.testing.assert_allclose(got16, want16, rtol=2e-2, atol=2e-2 * np.sqrt(k))
 
 
+@pytest.mark.parametrize("m, k, n, batch", [(1, 1, 1, None), (65, 17, 129, None),
+                                             (40, 70, 24, 3), (1100, 96, 1500, None)])
+def test_bfloat16_matmul_on_tensor_cores(m, k, n, batch):
+    """bfloat16 dots run bfloat16 mma.sync (both block tiles: the last case is large enough for
+    the 128x128 one); products of bfloat16 values are exact in float32, so the result is the
+    float32 product rounded once to bfloat16: within one bfloat16 step of eager."""
+    rng = np.random.default_rng(4)
+    lead = (batch,) if batch else ()
+    a = fnp.asarray(rng.standard_normal(lead + (m, k), np.float32), fnp.bfloat16)
+    b = fnp.asarray(rng.standard_normal(lead + (n, k), np.float32), fnp.bfloat16)
+    f = lambda a, b: (fnp.matmul(a, fnp.swapaxes(b, -1, -2)),
+                      fg.lax.dot_general(a, b, (((a.ndim - 1,), (b.ndim - 1,)),
+                                                 ((0,), (0,)) if batch else ((), ())),
+                                         preferred_element_type=fnp.float32))
+    assert "bfloat16 operands" in fg.jit(f, backend="cuda").lower(a, b).as_text("kernels")
+    got, got32 = fg.jit(f, backend="cuda")(a, b)
+    want, want32 = f(a, b)
+    assert got.dtype == fnp.bfloat16 and got32.dtype == fnp.float32
+    np.testing.assert_allclose(np.asarray(got32), np.asarray(want32), rtol=1e-5,
+                               atol=1e-5 * np.sqrt(k))
+    np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=2 ** -7,
+                               atol=1e-5 * np.sqrt(k))
+
+
 def test_device_arrays():
     dev = fg.devices("cuda")[0]
     x = np.arange(12, dtype=np.float32).reshape(3, 4)

@@ -471,7 +471,8 @@ def _dot_rule(f: Fuser, eqn, lhs: Expr, rhs: Expr):
     lbuf, lview = _dot_operand(f, lhs, (lb, lf, lc))
     rbuf, rview = _dot_operand(f, rhs, (rb, rc, rf))
     out = f.result_buffer(var)
-    f.steps.append(K.Dot(lbuf, lview, rbuf, rview, out, bmnk))
+    bf16 = bool(eqn.params.get("bf16_operands")) and lhs.root.dtype == np.float32
+    f.steps.append(K.Dot(lbuf, lview, rbuf, rview, out, bmnk, bf16))
     return f.load_expr(out)
 
 

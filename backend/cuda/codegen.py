@@ -8,7 +8,9 @@
   reduced elements, then warp shuffles and shared memory), or one thread per output element when
   the reduced extent is small or the kept innermost dimension makes that the coalesced choice.
 - ``Dot``: a 64x64x16 shared-memory tiled matmul (4x4 outputs per thread) for float32/64 and
-  ints; ``mma.sync.m16n8k16`` tensor-core tiles (float32 accumulation) for float16.
+  ints; ``mma.sync.m16n8k16`` tensor cores (float32 accumulation) for float16, and for the
+  float32 dots of bfloat16 values that the bfloat16 legalisation marks (``Dot.bf16``): operands
+  staged in shared memory as 16-bit values, 64x64 or 128x128 block tiles.
 - ``OpKernel``: hand-written kernels of ``ops/`` (one or more launches per step).
 - ``Fallback``: not runnable on the GPU: ``CudaUnsupportedError`` names the primitive.
 
@@ -496,78 +498,135 @@ def _tile_coords_ir(b, e, rows, cols, row_major):
     return b.urem(e, i64(rows)), b.udiv(e, i64(rows))
 
 
-# ---- dot: float16 tensor cores (mma.sync m16n8k16, float32 accumulation) -------------------------
+# ---- dot: float16 / bfloat16 tensor cores (mma.sync m16n8k16, float32 accumulation) -------------
 
-_MMA_ASM = ("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
-            "{$0,$1,$2,$3}, {$4,$5,$6,$7}, {$8,$9}, {$10,$11,$12,$13};")
+_MMA_ASM = ("mma.sync.aligned.m16n8k16.row.col.f32.{t}.{t}.f32 "
+            "{{$0,$1,$2,$3}}, {{$4,$5,$6,$7}}, {{$8,$9}}, {{$10,$11,$12,$13}};")
 _MMA_CONSTRAINTS = ",".join(["=f"] * 4 + ["r"] * 6 + ["f"] * 4)
-MMA_WARPS = 4  # warps per block, each on its own 16x8 output tile (stacked along M)
+MMA_BK = 32  # k extent of a shared-memory stage: two m16n8k16 steps
+MMA_LDS = MMA_BK + 8  # row pitch (16-bit elements) of the staged tiles: fragment reads of a
+#                       warp then hit 32 distinct shared-memory banks
+# (block tile M, block tile N, warps along M, warps along N); a warp computes a
+# (BM / WM) x (BN / WN) tile as (BM / WM / 16) x (BN / WN / 8) mma tiles
+MMA_SMALL = (64, 64, 2, 2)  # 128 threads, 32x32 per warp
+MMA_LARGE = (128, 128, 2, 4)  # 256 threads, 64x32 per warp: twice the reuse per staged byte
 
 
-def _mma(b, a_regs, b_regs, c_vals):
+def mma_config(m: int, n: int) -> tuple:
+    """The block tile for an ``m x n`` output: the large one once it still gives a full wave
+    of blocks on a big GPU (about 132 SMs)."""
+    return MMA_LARGE if cdiv(m, 128) * cdiv(n, 128) >= 128 else MMA_SMALL
+
+
+def _mma(b, kind, a_regs, b_regs, c_vals):
     fty = ir.FunctionType(ir.LiteralStructType([ptx.f32] * 4), [i32] * 6 + [ptx.f32] * 4)
-    asm = ir.InlineAsm(fty, _MMA_ASM, _MMA_CONSTRAINTS, side_effect=False)
+    asm = ir.InlineAsm(fty, _MMA_ASM.format(t=kind), _MMA_CONSTRAINTS, side_effect=False)
     out = b.call(asm, [*a_regs, *b_regs, *c_vals])
     return [b.extract_value(out, j) for j in range(4)]
 
 
-def _pack_pair(b, base, idx0, idx1, in0, in1):
-    """Two f16 values -> one b32 register, the first in the low half (PTX's x2 order)."""
-    lo = b.zext(b.bitcast(_load_or_zero(b, base, idx0, in0, F16), ptx.i16), i32)
-    hi = b.zext(b.bitcast(_load_or_zero(b, base, idx1, in1, F16), ptx.i16), i32)
-    return b.or_(lo, b.shl(hi, i32(16)))
+def _operand_bits(b, kind, base, index, pred):
+    """One operand element as 16 bits (i16): a float16 as stored; a bfloat16 held in a float32
+    buffer is that float32's upper half (exact: the value is a bfloat16). 0 out of range."""
+    if kind == "f16":
+        value = _load_or_zero(b, base, index, pred, F16)
+        return b.bitcast(value, ptx.i16)
+    word = b.bitcast(_load_or_zero(b, base, index, pred, np.dtype(np.float32)), i32)
+    return b.trunc(b.lshr(word, i32(16)), ptx.i16)
 
 
 def emit_dot_mma(module, program: K.Program, d: K.Dot, step: int) -> Launch:
-    """One warp per 16x8 output tile; fragments follow the PTX ISA m16n8k16 layouts with
-    ``group = lane // 4`` and ``pair = 2 * (lane % 4)``; out-of-range elements read as zero."""
+    """Tensor-core matmul. A block stages a (BM x 32) tile of lhs and a (32 x BN) tile of rhs in
+    shared memory as 16-bit values (rhs transposed, so both are k-contiguous rows), then each
+    warp runs m16n8k16 ``mma.sync`` on its part of the block tile, reading each fragment
+    register (two consecutive k) as one 32-bit shared load. Fragment layouts follow the PTX
+    ISA with ``group = lane // 4`` and ``pair = 2 * (lane % 4)``:
+    A regs {(g, p..p+1), (g+8, p..), (g, p+8..), (g+8, p+8..)}, B regs {(k p..p+1, n g),
+    (k p+8.., n g)}, C/D {(g, p), (g, p+1), (g+8, p), (g+8, p+1)}. Out-of-range elements are
+    staged as zero, so edges need no special case except at the final store."""
+    kind = "bf16" if d.bf16 else "f16"
     B, M, N, Kd = d.bmnk
+    BM, BN, WM, WN = mma_config(M, N)
+    n_threads = 32 * WM * WN
+    tiles_m, tiles_n = BM // WM // 16, BN // WN // 8
     ids = tuple(sorted({d.lhs, d.rhs, d.out}))
     name, b, ptrs = _new_kernel(module, program, step, ids, {d.out})
     lane = b.zext(ptx.thread_idx(b, "x"), i64)
     warp = b.zext(ptx.thread_idx(b, "y"), i64)
+    t = b.add(b.mul(warp, i64(32)), lane)
     group, pair = b.lshr(lane, i64(2)), b.shl(b.and_(lane, i64(3)), i64(1))
-    tile_m = b.add(b.mul(b.zext(ptx.block_idx(b, "y"), i64), i64(MMA_WARPS)), warp)
-    row0 = b.add(b.mul(tile_m, i64(16)), group)
-    rows = (row0, b.add(row0, i64(8)))
-    col0 = b.mul(b.zext(ptx.block_idx(b, "x"), i64), i64(8))
-    bcol, ccols = b.add(col0, group), (b.add(col0, pair), b.add(col0, b.add(pair, i64(1))))
+    warp_m = b.mul(b.udiv(warp, i64(WN)), i64(BM // WM))
+    warp_n = b.mul(b.urem(warp, i64(WN)), i64(BN // WN))
+    m0 = b.mul(b.zext(ptx.block_idx(b, "y"), i64), i64(BM))
+    n0 = b.mul(b.zext(ptx.block_idx(b, "x"), i64), i64(BN))
+    a_s = ptx.shared_array(module, ptx.i16, BM * MMA_LDS, "a_mma")  # [m][k]
+    b_s = ptx.shared_array(module, ptx.i16, BN * MMA_LDS, "b_mma")  # [n][k]
+    a_k_fast = abs(d.lhs_view.strides[2]) <= abs(d.lhs_view.strides[1])
+    b_n_fast = abs(d.rhs_view.strides[2]) <= abs(d.rhs_view.strides[1])
     lhs, rhs = ptrs[d.lhs], ptrs[d.rhs]
+
+    def word(tile, row, k):  # the 32-bit register holding tile[row][k], tile[row][k + 1]
+        return b.load(ptx.shared_ptr(b, tile, b.add(b.mul(row, i64(MMA_LDS)), k)), typ=i32)
+
     with _batch_loop(b, B) as batch:
-        accs = [_accumulator(b, ptx.f32, ir.Constant(ptx.f32, 0.0)) for _ in range(4)]
-        with ptx.for_range(b, i64(0), i64(Kd), i64(16), name="k0") as k0:
-            ks = [b.add(k0, b.add(pair, i64(dk))) for dk in (0, 1, 8, 9)]
-
-            def a_reg(r, k_lo, k_hi):
-                idx = [_operand_addr(b, d.lhs_view, batch, rows[r], k) for k in (k_lo, k_hi)]
-                return _pack_pair(b, lhs, *idx, _both(b, _lt(b, rows[r], M), _lt(b, k_lo, Kd)),
-                                  _both(b, _lt(b, rows[r], M), _lt(b, k_hi, Kd)))
-
-            def b_reg(k_lo, k_hi):
-                idx = [_operand_addr(b, d.rhs_view, batch, k, bcol) for k in (k_lo, k_hi)]
-                return _pack_pair(b, rhs, *idx, _both(b, _lt(b, k_lo, Kd), _lt(b, bcol, N)),
-                                  _both(b, _lt(b, k_hi, Kd), _lt(b, bcol, N)))
-
-            a_regs = [a_reg(0, *ks[:2]), a_reg(1, *ks[:2]), a_reg(0, *ks[2:]),
-                      a_reg(1, *ks[2:])]
-            b_regs = [b_reg(*ks[:2]), b_reg(*ks[2:])]
-            out = _mma(b, a_regs, b_regs, [b.load(s, typ=ptx.f32) for s in accs])
-            for slot, value in zip(accs, out):
-                b.store(value, slot)
+        zero = ir.Constant(ptx.f32, 0.0)
+        accs = [[[_accumulator(b, ptx.f32, zero) for _ in range(4)] for _ in range(tiles_n)]
+                for _ in range(tiles_m)]
+        with ptx.for_range(b, i64(0), i64(Kd), i64(MMA_BK), name="k0") as k0:
+            for q in range(BM * MMA_BK // n_threads):
+                e = b.add(t, i64(n_threads * q))
+                mm, kk = _tile_coords_ir(b, e, BM, MMA_BK, a_k_fast)
+                row, col = b.add(m0, mm), b.add(k0, kk)
+                bits = _operand_bits(b, kind, lhs, _operand_addr(b, d.lhs_view, batch, row, col),
+                                     _both(b, _lt(b, row, M), _lt(b, col, Kd)))
+                b.store(bits, ptx.shared_ptr(b, a_s, b.add(b.mul(mm, i64(MMA_LDS)), kk)))
+            for q in range(BN * MMA_BK // n_threads):
+                e = b.add(t, i64(n_threads * q))
+                kk, nn = _tile_coords_ir(b, e, MMA_BK, BN, b_n_fast)
+                row, col = b.add(k0, kk), b.add(n0, nn)
+                bits = _operand_bits(b, kind, rhs, _operand_addr(b, d.rhs_view, batch, row, col),
+                                     _both(b, _lt(b, row, Kd), _lt(b, col, N)))
+                b.store(bits, ptx.shared_ptr(b, b_s, b.add(b.mul(nn, i64(MMA_LDS)), kk)))
+            ptx.barrier(b)
+            vals = [[[b.load(s, typ=ptx.f32) for s in tile] for tile in row_] for row_ in accs]
+            for kk in (0, 16):
+                k_lo, k_hi = b.add(pair, i64(kk)), b.add(pair, i64(kk + 8))
+                b_regs = []
+                for j in range(tiles_n):
+                    n = b.add(b.add(warp_n, i64(8 * j)), group)
+                    b_regs.append([word(b_s, n, k_lo), word(b_s, n, k_hi)])
+                for i in range(tiles_m):
+                    r = b.add(b.add(warp_m, i64(16 * i)), group)
+                    r8 = b.add(r, i64(8))
+                    a_regs = [word(a_s, r, k_lo), word(a_s, r8, k_lo), word(a_s, r, k_hi),
+                              word(a_s, r8, k_hi)]
+                    for j in range(tiles_n):
+                        vals[i][j] = _mma(b, kind, a_regs, b_regs[j], vals[i][j])
+            for i in range(tiles_m):
+                for j in range(tiles_n):
+                    for slot, value in zip(accs[i][j], vals[i][j]):
+                        b.store(value, slot)
+            ptx.barrier(b)  # every warp has read the tiles before the next stage overwrites them
         out_dtype = program.buffer(d.out).dtype
-        for j, slot in enumerate(accs):  # c0,c1: (row0, pair+0/1); c2,c3: (row0+8, pair+0/1)
-            r, cc = rows[j // 2], ccols[j % 2]
-            with b.if_then(_both(b, _lt(b, r, M), _lt(b, cc, N))):
-                index = b.add(b.mul(batch, i64(M * N)), b.add(b.mul(r, i64(N)), cc))
-                value = S.convert(b, b.load(slot, typ=ptx.f32), np.float32, out_dtype)
-                _store(b, ptrs, out_dtype, d.out, index, value)
+        out_base = b.mul(batch, i64(M * N))
+        for i in range(tiles_m):
+            r = b.add(m0, b.add(b.add(warp_m, i64(16 * i)), group))
+            for j in range(tiles_n):
+                c = b.add(n0, b.add(b.add(warp_n, i64(8 * j)), pair))
+                for slot_index, slot in enumerate(accs[i][j]):
+                    row = b.add(r, i64(8 * (slot_index // 2)))
+                    col = b.add(c, i64(slot_index % 2))
+                    with b.if_then(_both(b, _lt(b, row, M), _lt(b, col, N))):
+                        index = b.add(out_base, b.add(b.mul(row, i64(N)), col))
+                        value = S.convert(b, b.load(slot, typ=ptx.f32), np.float32, out_dtype)
+                        _store(b, ptrs, out_dtype, d.out, index, value)
     b.ret_void()
-    grid = (cdiv(N, 8), cdiv(M, 16 * MMA_WARPS), min(B, 65535))
-    return Launch(name, step, "dot_mma", ids, grid if B * M * N else (0,), (32, MMA_WARPS))
+    grid = (cdiv(N, BN), cdiv(M, BM), min(B, 65535))
+    return Launch(name, step, "dot_mma", ids, grid if B * M * N else (0,), (32, WM * WN))
 
 
 def emit_dot(module, program: K.Program, d: K.Dot, step: int) -> Launch:
-    if program.buffer(d.lhs).dtype == F16:
+    if program.buffer(d.lhs).dtype == F16 or d.bf16:
         return emit_dot_mma(module, program, d, step)
     return emit_dot_tiled(module, program, d, step)
 

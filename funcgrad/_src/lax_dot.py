@@ -16,13 +16,17 @@ from funcgrad._src import lax_structural as ls
 # ---- dot_general ----------------------------------------------------------------------------------
 
 dot_general_p = Primitive("dot_general")
+# Params: ``dimension_numbers``, ``preferred_element_type`` (JAX's), and ``bf16_operands``, which
+# only the bfloat16 legalisation of the compiled backends sets (``backend/bf16.py``): float32
+# operands that hold bfloat16 values, so that a backend may feed them to bfloat16 tensor cores.
+# The result is the same float32 product either way.
 
 
 def _free(ndim, contract, batch):
     return [i for i in range(ndim) if i not in contract and i not in batch]
 
 
-def _dot_impl(lhs, rhs, dimension_numbers, preferred_element_type):
+def _dot_impl(lhs, rhs, dimension_numbers, preferred_element_type, bf16_operands=False):
     (lc, rc), (lb, rb) = dimension_numbers
     lf, rf = _free(lhs.ndim, lc, lb), _free(rhs.ndim, rc, rb)
     bshape = [lhs.shape[i] for i in lb]
@@ -36,7 +40,7 @@ def _dot_impl(lhs, rhs, dimension_numbers, preferred_element_type):
     return out.reshape(shape).astype(dt, copy=False)
 
 
-def _dot_abstract(lhs, rhs, dimension_numbers, preferred_element_type):
+def _dot_abstract(lhs, rhs, dimension_numbers, preferred_element_type, bf16_operands=False):
     (lc, rc), (lb, rb) = dimension_numbers
     bad = (len(lc) != len(rc) or len(lb) != len(rb)
            or any(lhs.shape[a] != rhs.shape[b] for a, b in zip(lc, rc))
@@ -103,7 +107,7 @@ def _dot_transpose_lhs(g, x_aval, y, dn, pet, swap_ans=False):
     return convert_element_type(res, x_aval.dtype) if pet else res
 
 
-def _dot_vjp(cts, primals, out, dimension_numbers, preferred_element_type):
+def _dot_vjp(cts, primals, out, dimension_numbers, preferred_element_type, bf16_operands=False):
     x, y = primals
     g = cts[0]
     (xc, yc), (xb, yb) = dimension_numbers
@@ -115,7 +119,7 @@ def _dot_vjp(cts, primals, out, dimension_numbers, preferred_element_type):
     return [t_x, t_y]
 
 
-def _dot_jvp(primals, tangents, dimension_numbers, preferred_element_type):
+def _dot_jvp(primals, tangents, dimension_numbers, preferred_element_type, bf16_operands=False):
     x, y = primals
     tx, ty = tangents
     kw = dict(dimension_numbers=dimension_numbers, preferred_element_type=preferred_element_type)
@@ -128,7 +132,8 @@ def _shift(dims, by=1):
     return tuple(d + by for d in dims)
 
 
-def _dot_batch(vals, dims, axis_size, dimension_numbers, preferred_element_type):
+def _dot_batch(vals, dims, axis_size, dimension_numbers, preferred_element_type,
+               bf16_operands=False):
     x, y = vals
     xd, yd = dims
     (lc, rc), (lb, rb) = dimension_numbers
