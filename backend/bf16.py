@@ -35,6 +35,8 @@ import numpy as np
 from funcgrad._src import core, dtypes
 from funcgrad._src.array import Array
 
+from . import rewrite
+
 F32 = np.dtype("float32")
 U32 = np.dtype("uint32")
 
@@ -132,36 +134,23 @@ def _bitcast(x, in_dtype, new_dtype):
     return lax.bitcast_convert_type(lax.convert_element_type(bits, np.uint16), new_dtype)
 
 
-def _eval(jaxpr: core.Jaxpr, trace, args: list) -> list:
-    env: dict = {}
+def _literal(x):
+    return np.asarray(x.val, F32 if x.aval.dtype is dtypes.bfloat16 else None)
 
-    def read(x):
-        if isinstance(x, core.Literal):  # staged as a constant of the trace: stays a literal
-            val = np.asarray(x.val, F32 if x.aval.dtype is dtypes.bfloat16 else None)
-            return trace.pure(Array(val, x.aval.weak_type))
-        return env[x]
 
-    for v, a in zip((*jaxpr.constvars, *jaxpr.invars), args):
-        env[v] = a
-    for eqn in jaxpr.eqns:
-        ins = [read(x) for x in eqn.inputs]
-        name = eqn.primitive.name
-        if name == "bitcast_convert_type" and (
-                eqn.params["new_dtype"] is dtypes.bfloat16 or
-                eqn.inputs[0].aval.dtype is dtypes.bfloat16):
-            outs = [_bitcast(ins[0], eqn.inputs[0].aval.dtype, eqn.params["new_dtype"])]
-        else:
-            params = {k: _legal_param(v) for k, v in eqn.params.items()}
-            if name == "dot_general" and eqn.inputs[0].aval.dtype is dtypes.bfloat16:
-                params["bf16_operands"] = True  # a backend may use bfloat16 tensor cores
-            outs = eqn.primitive.bind(*ins, **params)
-            outs = list(outs) if eqn.primitive.multiple_results else [outs]
-            if name not in _EXACT:
-                outs = [round_bits(o) if v.aval.dtype is dtypes.bfloat16 else o
-                        for o, v in zip(outs, eqn.out_binders)]
-        for v, o in zip(eqn.out_binders, outs):
-            env[v] = o
-    return [read(x) for x in jaxpr.outvars]
+def _rule(eqn, trace, ins) -> list:
+    name = eqn.primitive.name
+    if name == "bitcast_convert_type" and (eqn.params["new_dtype"] is dtypes.bfloat16 or
+                                           eqn.inputs[0].aval.dtype is dtypes.bfloat16):
+        return [_bitcast(ins[0], eqn.inputs[0].aval.dtype, eqn.params["new_dtype"])]
+    params = {k: _legal_param(v) for k, v in eqn.params.items()}
+    if name == "dot_general" and eqn.inputs[0].aval.dtype is dtypes.bfloat16:
+        params["bf16_operands"] = True  # a backend may use bfloat16 tensor cores
+    outs = rewrite.bind(eqn, ins, params)
+    if name in _EXACT:
+        return outs
+    return [round_bits(o) if v.aval.dtype is dtypes.bfloat16 else o
+            for o, v in zip(outs, eqn.out_binders)]
 
 
 def legalize(jaxpr: core.Jaxpr) -> core.Jaxpr:
@@ -169,15 +158,5 @@ def legalize(jaxpr: core.Jaxpr) -> core.Jaxpr:
     outputs in the same order, bfloat16 ones as float32 holding bfloat16 values."""
     if not has_bf16(jaxpr):
         return jaxpr
-    nc = len(jaxpr.constvars)
     avals = [_phys(v.aval) for v in (*jaxpr.constvars, *jaxpr.invars)]
-    builder = core.JaxprBuilder()
-    with core.new_main(core.JaxprTrace, builder) as main:
-        trace = core.JaxprTrace(main)
-        tracers = [trace.new_arg(a) for a in avals]
-        outs = [trace.full_raise(o) for o in _eval(jaxpr, trace, tracers)]
-        new, consts = core.build_jaxpr(builder, tracers, outs)
-    if consts:  # the rounding and the literals are scalars, which become literals
-        raise NotImplementedError(f"bfloat16 legalisation produced {len(consts)} array "
-                                  f"constants; please report this as a funcgrad bug")
-    return core.Jaxpr(tuple(new.invars[:nc]), tuple(new.invars[nc:]), new.eqns, new.outvars)
+    return rewrite.retrace(jaxpr, avals, _rule, _literal)

@@ -124,8 +124,10 @@ OPS = [
 
 # What the fusion pass leaves as Fallback steps: CUDA reports them, never runs them.
 UNSUPPORTED = [
-    # complex matrix products have no CUDA kernel (complex elementwise code and sums do)
-    ("dot_general", lambda x: fnp.outer(x, x).astype(fnp.complex64) @ (x + 1j * x), (8,)),
+    # complex operands of the scan/sort op kernels (complex elementwise code, sums, dots and
+    # element-moving op kernels do run)
+    ("cumsum", lambda x: fnp.cumsum(x + 1j * x), (8,)),
+    ("sort", lambda x: fnp.sort(x * 1j + x[::-1]), (8,)),
 ]
 
 

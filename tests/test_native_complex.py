@@ -167,6 +167,25 @@ def test_unsupported_complex_cases_stay_fallbacks():
     assert "FALLBACK" in text  # op kernels do not take complex operands
 
 
+@pytest.mark.parametrize("dtype", [C64, C128])
+def test_control_flow_with_complex_carries_is_native(dtype):
+    """cond / while / scan move their carries as bytes, so complex ones compile natively (the
+    bodies are complex loop kernels)."""
+    rng = np.random.default_rng(4)
+    a = _cz(rng, (4, 3), dtype)
+    tol = TOL[dtype] * 10
+    for f, prim in [
+        (lambda a: lax.scan(lambda c, x: (c * x + 1j, fnp.sum(c * x)), a[0], a), "scan"),
+        (lambda a: lax.while_loop(lambda c: (c[0] < 20) & (fnp.abs(c[1][0]) < 50.0),
+                                  lambda c: (c[0] + 1, c[1] * fnp.conj(c[1]) * 0.5 + a[0]),
+                                  (0, a[1])), "while"),
+        (lambda a: lax.cond(fnp.real(a[0, 0]) > 0, lambda x: x * 2, lambda x: x - 1j, a),
+         "cond"),
+    ]:
+        text = _check(f, [a], tol)
+        assert f"op {prim}(" in text, text
+
+
 def test_complex_loop_is_one_kernel():
     x = _cz(np.random.default_rng(4), (64,), C128)
     text = fg.jit(lambda x: lax.exp(x) * x + 1).lower(x).as_text("kernels")

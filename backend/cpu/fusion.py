@@ -298,7 +298,15 @@ class Fuser:
 
     def loop_only_eqn(self, eqn, name, avals) -> None:
         """An equation with complex operands: fused (elementwise, views, iota, sum and product
-        reductions) or a Fallback, never an op kernel or a dot."""
+        reductions), an op kernel that only moves bytes (control flow, whose inner programs
+        then decide, and ``debug_callback``) or that the backend's ``native`` hook lists in
+        its ``complex_ops``, or a Fallback; never a dot."""
+        if self.native is not None and (name in BYTE_OP_KERNELS or
+                                        name in getattr(self.native, "complex_ops", ())):
+            scratch = self.native(eqn)
+            if scratch is not None:
+                return self.op_kernel(eqn, scratch)
+            return self.fallback(eqn, "complex case not supported by codegen")
         rule = FUSION_RULES.get(name)
         if name == "dot_general" or (name in REDUCTIONS and REDUCTIONS[name] not in
                                      ("sum", "prod")):
@@ -475,6 +483,10 @@ def _dot_rule(f: Fuser, eqn, lhs: Expr, rhs: Expr):
     f.steps.append(K.Dot(lbuf, lview, rbuf, rview, out, bmnk, bf16))
     return f.load_expr(out)
 
+
+# op kernels indifferent to their operands' dtype (they move bytes, or run inner programs that
+# are checked on their own), so they also take the complex dtypes of loop kernels
+BYTE_OP_KERNELS = frozenset({"cond", "while", "scan", "debug_callback"})
 
 FUSION_RULES = {
     "broadcast_in_dim": _view_rule(lambda i, o, shape, broadcast_dimensions:

@@ -74,10 +74,12 @@ def program_from_jaxpr(jaxpr, name: str = "jit") -> tuple[K.Program, tuple]:
     consts: tuple = ()
     if isinstance(jaxpr, core.ClosedJaxpr):
         jaxpr, consts = jaxpr.jaxpr, tuple(jaxpr.consts)
-    from funcgrad.backend import bf16
+    from funcgrad.backend import bf16, rewrite
 
-    # bfloat16 values live in float32 buffers (device too), rounded after each equation
-    jaxpr = passes.optimize(bf16.legalize(core.close_over_consts(jaxpr)))
+    # bfloat16 values live in float32 buffers (device too), rounded after each equation;
+    # complex dots become real ones (the dot kernels are real)
+    jaxpr = bf16.legalize(core.close_over_consts(jaxpr))
+    jaxpr = passes.optimize(rewrite.expand_complex_dots(jaxpr))
     from . import ops
 
     program = fusion.fuse(jaxpr, name, scalar.can_emit, codegen.dtype_ok, codegen.can_dot,

@@ -26,6 +26,14 @@ def native_check(eqn):
     return None if entry is None else entry[0](eqn)
 
 
+# op kernels that take complex64/complex128 operands too (the fusion pass asks only these, and
+# control flow, for complex equations): they move whole elements (loads, stores, selects of the
+# complex struct), except scatter_add, which adds each part with a float atomic (the scatter
+# check refuses complex mul/min/max combines). Not here: sort, cumsum, conv, linalg.
+native_check.complex_ops = frozenset({"gather", "scatter", "scatter_add", "dynamic_slice",
+                                      "dynamic_update_slice", "concatenate", "pad"})
+
+
 def op_buffers(step: K.OpKernel) -> list:
     """Buffer inputs (literals are constants), outputs, then the scratch buffer."""
     ins = [i for i in step.inputs if isinstance(i, int)]

@@ -15,7 +15,8 @@ strides are constants); each element's coordinates come from its flat position:
   add/fadd`` (float16/32/64 and ints; 8- and 16-bit ints become 32-bit CAS loops in LLVM, which
   stay inside the buffer's allocation: the caching allocator hands out 512-byte multiples),
   ``atomicrmw min/max`` for ints, and a compare-and-swap loop for float min/max and for mul
-  (through the shared scalar rules, so NaN propagates as with ``np.minimum``). For bool, add/max
+  (through the shared scalar rules, so NaN propagates as with ``np.minimum``); complex add is two
+  float atomic adds, one per part (complex mul/min/max are refused). For bool, add/max
   is "or" and mul/min is "and": only one value can be written, so a plain store suffices.
   **Order**: float sums (and float products) of colliding updates are accumulated in whatever
   order the threads arrive, not numpy's sequential order, so they agree with the CPU to rounding
@@ -307,6 +308,13 @@ def _cas_update(k: Kernel, buf, pos, value, dtype, prim: str) -> None:
 def _update_add(k, buf, pos, value, dtype):
     if dtype.kind == "b":  # x | u: only a True update changes anything
         return _store_if(k, buf, pos, value, value)
+    if dtype.kind == "c":  # complex addition is per part: one float atomic add on each
+        b, ptr = k.b, k.ptr(buf, pos)
+        for part in (0, 1):
+            field = b.gep(ptr, [i32(0), i32(part)], inbounds=True,
+                          source_etype=S.storage_type(dtype))
+            b.atomic_rmw("fadd", field, b.extract_value(value, part), "monotonic")
+        return None
     k.b.atomic_rmw("fadd" if dtype.kind == "f" else "add", k.ptr(buf, pos), value, "monotonic")
 
 
@@ -345,6 +353,8 @@ def _scatter_check(eqn):
     axes = eqn.params["axes"]
     if not _axes_ok(axes, operand.ndim) or _combine(eqn) not in UPDATES:
         return None
+    if np.dtype(operand.dtype).kind == "c" and _combine(eqn) not in ("set", "add"):
+        return None  # complex mul/min/max: no atomic for them
     empty_axis = any(operand.shape[a] == 0 for a in axes)
     if eqn.params["mode"] == "clip" and empty_axis and prod(indices.shape[:-1]):
         return None  # numpy raises IndexError (an index clamped into an empty axis)
