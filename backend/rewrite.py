@@ -4,7 +4,8 @@ may bind other primitives in its place.
 
 ``retrace(jaxpr, in_avals, rule, literal)`` is the shared machinery; ``bf16.legalize`` (bfloat16
 -> float32 plus rounding) and ``expand_complex_dots`` (a complex ``dot_general`` -> four real
-ones, for the CUDA backend, whose dot kernels are real) are built on it. Inner jaxprs in
+ones, and a complex ``cumsum`` -> two real ones, for the CUDA backend, whose dot and scan
+kernels are real) are built on it. Inner jaxprs in
 parameters (control flow, calls) are rewritten by the rules' own parameter mapping.
 """
 
@@ -93,6 +94,17 @@ def _is_complex_dot(eqn) -> bool:
     return eqn.primitive.name == "dot_general" and np.dtype(eqn.inputs[0].aval.dtype).kind == "c"
 
 
+def _is_complex_cumsum(eqn) -> bool:
+    return eqn.primitive.name == "cumsum" and np.dtype(eqn.inputs[0].aval.dtype).kind == "c"
+
+
+def _complex_cumsum(eqn, ins) -> list:
+    from funcgrad import lax
+
+    parts = [bind(eqn, [f(ins[0])], eqn.params)[0] for f in (lax.real, lax.imag)]
+    return [lax.complex(*parts)]
+
+
 def _complex_dot(eqn, ins) -> list:
     from funcgrad import lax
 
@@ -113,13 +125,17 @@ def _complex_dot(eqn, ins) -> list:
 def expand_complex_dots(jaxpr: core.Jaxpr) -> core.Jaxpr:
     """Every complex ``dot_general`` (inner jaxprs too) as ``complex(ar.br - ai.bi,
     ar.bi + ai.br)`` over real dots of the parts (the textbook four-product form: no
-    cancellation beyond the complex product's own). Unchanged when there is none."""
-    if not any_eqn(jaxpr, _is_complex_dot):
+    cancellation beyond the complex product's own), and every complex ``cumsum`` as the
+    cumsums of the parts (complex addition is per part). Unchanged when there is none."""
+    wanted = lambda eqn: _is_complex_dot(eqn) or _is_complex_cumsum(eqn)
+    if not any_eqn(jaxpr, wanted):
         return jaxpr
 
     def rule(eqn, trace, ins):
         if _is_complex_dot(eqn):
             return _complex_dot(eqn, ins)
+        if _is_complex_cumsum(eqn):
+            return _complex_cumsum(eqn, ins)
         params = {k: map_inner_jaxprs(v, expand_complex_dots) for k, v in eqn.params.items()}
         return bind(eqn, ins, params)
 

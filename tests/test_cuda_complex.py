@@ -255,6 +255,17 @@ def test_complex_mul_scatter_is_refused():
                              "cmul")
 
 
+def test_complex_cumsum_is_two_real_cumsums():
+    """A complex cumsum becomes the cumsums of its parts: the (emulated) cumsum kernels run it."""
+    from test_cuda_ops_b import check_cases
+
+    rng = np.random.default_rng(9)
+    for dt in (np.complex64, np.complex128):
+        a = _cz(rng, (5, 37), dt)
+        check_cases([(lambda a: fnp.cumsum(a, axis=1), [a], ["cumsum"], 1e-5),
+                     (lambda a: lax.cumsum(a, 0, reverse=True), [a], ["cumsum"], 1e-5)])
+
+
 def test_complex_control_flow_runs_its_plan():
     """scan / while / cond with complex carries are host-driven op kernels on CUDA: lowered
     without Fallback, run by control.run_plan with the numpy runner of test_cuda_ops_b."""
@@ -328,6 +339,9 @@ def test_gpu_complex_dots_and_op_kernels():
         a, b = _cz(rng, sa, dt), _cz(rng, sb, dt)
         _assert_close(fg.jit(fn, backend="cuda")(a, b), np.asarray(fn(a, b)),
                       1e-4 if dt == np.complex64 else 1e-11, name)
+    z = _cz(rng, (5, 300), np.complex64)
+    _assert_close(fg.jit(lambda z: fnp.cumsum(z, 1), backend="cuda")(z),
+                  np.asarray(fnp.cumsum(z, 1)), 1e-4, "cumsum")
     for case in OP_CASES:
         args = case.make(rng)
         got = fg.jit(case.fn, backend="cuda")(*args)

@@ -124,9 +124,8 @@ OPS = [
 
 # What the fusion pass leaves as Fallback steps: CUDA reports them, never runs them.
 UNSUPPORTED = [
-    # complex operands of the scan/sort op kernels (complex elementwise code, sums, dots and
+    # complex operands of the sort op kernel (complex elementwise code, sums, dots, cumsums and
     # element-moving op kernels do run)
-    ("cumsum", lambda x: fnp.cumsum(x + 1j * x), (8,)),
     ("sort", lambda x: fnp.sort(x * 1j + x[::-1]), (8,)),
 ]
 
