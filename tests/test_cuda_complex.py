@@ -348,3 +348,22 @@ def test_gpu_complex_dots_and_op_kernels():
         got = got if isinstance(got, tuple) else (got,)
         for g, w in zip(got, _eager(case, args), strict=True):
             _assert_close(g, w, max(case.tol, 1e-6), case.name)
+
+
+def test_debug_callback_on_complex_values_runs_its_plan():
+    """debug_callback is a host node: complex operands are read back like any other."""
+    from test_cuda_ops_b import run_program
+
+    seen = []
+
+    def f(a):
+        fg.debug.callback(lambda v: seen.append(np.asarray(v)), a * 2j)
+        return a + 1
+
+    a = _cz(np.random.default_rng(10), (3,), np.complex64)
+    program, consts = compiler.program_from_jaxpr(fg.make_jaxpr(f)(a), "cb")
+    assert "op debug_callback(" in K.program_str(program), K.program_str(program)
+    got = run_program(program, [*consts, a])
+    np.testing.assert_allclose(got[0], a + 1, rtol=1e-6)
+    assert len(seen) == 1 and seen[0].dtype == np.complex64
+    np.testing.assert_allclose(seen[0], a * 2j, rtol=1e-6)
