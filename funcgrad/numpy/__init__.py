@@ -50,6 +50,16 @@ from funcgrad._src.fnp_search import (  # noqa: F401
     argsort, argwhere, flatnonzero, nonzero, searchsorted, sort, unique,
 )
 from funcgrad._src.indexing import take, take_along_axis  # noqa: F401
+from funcgrad._src.fnp_extra import (  # noqa: F401
+    append, apply_along_axis, argpartition, bincount, block, c_, can_cast, convolve, corrcoef,
+    correlate, cov, cross, delete, diag_indices, diag_indices_from, diff, digitize, ediff1d,
+    fill_diagonal, float0, frexp, fromfunction, gcd, geomspace, gradient, histogram,
+    histogram_bin_edges, i0, index_exp, insert, interp, intersect1d, isin, ix_, lcm, ldexp,
+    lexsort, mgrid, modf, nanargmax, nanargmin, nanprod, nanstd, nanvar, ogrid, partition,
+    piecewise, polyadd, polyder, polyint, polymul, polysub, polyval, r_, rollaxis, s_, select,
+    setdiff1d, sort_complex, tril_indices, tril_indices_from, trim_zeros, triu_indices,
+    triu_indices_from, union1d, unique_counts, unique_values, unwrap, vander, vectorize,
+)
 
 pi = _np.pi
 e = _np.e

@@ -434,3 +434,12 @@ def matrix_norm(x, /, *, keepdims: bool = False, ord="fro"):
     x = _inexact(x)
     nd = _aval(x).ndim
     return _matrix_norm(x, ord, (nd - 2, nd - 1), keepdims)
+
+
+from funcgrad._src.fnp_extra_linalg import (  # noqa: E402,F401
+    cross, diagonal, matrix_transpose, multi_dot, outer, tensordot, tensorinv, tensorsolve,
+    trace, vecdot,
+)
+
+__all__ += ["cross", "diagonal", "matrix_transpose", "multi_dot", "outer", "tensordot",
+            "tensorinv", "tensorsolve", "trace", "vecdot"]
