@@ -45,6 +45,7 @@ tree.map_with_path = tree_util.tree_map_with_path
 tree.flatten_with_path = tree_util.tree_flatten_with_path
 tree.leaves_with_path = tree_util.tree_leaves_with_path
 tree.transpose = tree_util.tree_transpose
+tree.broadcast = tree_util.tree_broadcast
 from funcgrad._src.devices import (  # noqa: E402
     Device, default_backend, device_count, device_get, device_put, devices, local_devices,
 )
@@ -56,3 +57,58 @@ def block_until_ready(x):
     """Wait for every array in a pytree (funcgrad computes synchronously: returns ``x``)."""
     return tree_util.tree_map(lambda a: a.block_until_ready() if hasattr(a, "block_until_ready")
                               else a, x)
+
+
+# ---- JAX-compatible context managers and cache control -------------------------------------
+
+import contextlib as _contextlib  # noqa: E402
+import functools as _functools  # noqa: E402
+
+from funcgrad._src.jit import disable_jit  # noqa: E402,F401
+
+
+@_contextlib.contextmanager
+def ensure_compile_time_eval():
+    """Accepted for JAX compatibility; a no-op in funcgrad.
+
+    Operations on concrete (non-traced) values already run eagerly at trace time in
+    funcgrad, which is what JAX's version forces; operations on traced jit arguments stay
+    staged (as in JAX, where they cannot be evaluated either).
+    """
+    yield
+
+
+@_contextlib.contextmanager
+def named_scope(name: str):
+    """Context manager naming the operations inside it, for JAX compatibility. funcgrad's
+    IR does not record scope names, so this only checks ``name`` is a string."""
+    if not isinstance(name, str):
+        raise TypeError(f"named_scope: name must be a string, got {type(name).__name__}")
+    yield
+
+
+def named_call(fun, *, name: str | None = None):
+    """``fun`` under a name (for JAX compatibility: funcgrad's IR does not record call
+    names, so this returns a plain wrapper with the same behaviour)."""
+    if not callable(fun):
+        raise TypeError(f"named_call expects a callable, got {type(fun).__name__}")
+
+    @_functools.wraps(fun)
+    def wrapped(*args, **kwargs):
+        return fun(*args, **kwargs)
+
+    if name is not None:
+        wrapped.__name__ = name
+    return wrapped
+
+
+def clear_caches() -> None:
+    """Drop every jit-compiled function's cache of traces and compiled code (the next call
+    retraces and recompiles); the on-disk cache (``config.disk_cache_dir``) is kept."""
+    import gc
+
+    from funcgrad._src.jit import _Jitted
+
+    for obj in gc.get_objects():
+        if type(obj) is _Jitted:
+            obj.clear_cache()

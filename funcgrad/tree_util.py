@@ -19,6 +19,7 @@ __all__ = [
     "tree_all", "tree_transpose", "register_pytree_node", "register_pytree_with_keys",
     "register_dataclass", "register_static", "SequenceKey", "DictKey", "GetAttrKey",
     "FlattenedIndexKey", "keystr", "all_leaves", "treedef_is_leaf", "Partial",
+    "register_pytree_node_class", "treedef_children", "build_tree", "tree_broadcast",
 ]
 
 
@@ -84,6 +85,28 @@ def register_pytree_node(nodetype: type, flatten_func: Callable, unflatten_func:
     else:
         keys = lambda x, aux: tuple(k for k, _ in flatten_with_keys_func(x)[0])
     _registry[nodetype] = _NodeType(flatten_func, unflatten_func, keys)
+
+
+def register_pytree_node_class(cls: type) -> type:
+    """Class decorator: register ``cls`` with its ``tree_flatten()`` method (returning
+    ``(children, aux_data)``) and ``tree_unflatten(aux_data, children)`` classmethod.
+
+    >>> @register_pytree_node_class
+    ... class Pair:
+    ...     def __init__(self, a, b): self.a, self.b = a, b
+    ...     def tree_flatten(self): return (self.a, self.b), None
+    ...     @classmethod
+    ...     def tree_unflatten(cls, aux, children): return cls(*children)
+    >>> tree_leaves(Pair(1, (2, 3)))
+    [1, 2, 3]
+    """
+    for name in ("tree_flatten", "tree_unflatten"):
+        if not callable(getattr(cls, name, None)):
+            raise TypeError(f"register_pytree_node_class: {cls.__name__} needs a "
+                            f"{name} method (tree_flatten(self) -> (children, aux_data); "
+                            f"classmethod tree_unflatten(cls, aux_data, children))")
+    register_pytree_node(cls, lambda x: x.tree_flatten(), cls.tree_unflatten)
+    return cls
 
 
 def register_pytree_with_keys(nodetype: type, flatten_with_keys: Callable,
@@ -187,6 +210,9 @@ class PyTreeDef:
 
     def unflatten(self, leaves):
         return tree_unflatten(self, leaves)
+
+    def flatten_up_to(self, tree) -> list:
+        return _flatten_up_to(self, tree, None)[0]
 
     def __repr__(self) -> str:
         return f"PyTreeDef({self._str()})"
@@ -363,3 +389,47 @@ register_pytree_node(
     lambda p: ((p.args, p.keywords), p.func),
     lambda func, c: Partial(func, *c[0], **c[1]),
 )
+
+
+def treedef_children(treedef: PyTreeDef) -> list:
+    """The structures of the root's children, in order."""
+    return list(treedef.children)
+
+
+def _build(td: PyTreeDef, xs):
+    if td.node_type is None:
+        return xs
+    kids = list(xs)
+    if len(kids) != len(td.children):
+        raise ValueError(f"build_tree: a node of {td} has {len(td.children)} children but "
+                         f"{len(kids)} values were given for it")
+    children = [_build(c, x) for c, x in zip(td.children, kids)]
+    if td.node_type in _registry:
+        return _registry[td.node_type].from_iter(td.aux, children)
+    return td.node_type(*children)  # namedtuple
+
+
+def build_tree(treedef: PyTreeDef, xs):
+    """Build a tree of ``treedef``'s structure from nested iterables ``xs``: at each node
+    ``xs`` is an iterable of that node's children; at each leaf, the leaf value.
+
+    >>> build_tree(tree_structure({"a": 0, "b": (0, 0)}), [1, (2, 3)])
+    {'a': 1, 'b': (2, 3)}
+    """
+    return _build(treedef, xs)
+
+
+def tree_broadcast(prefix_tree, full_tree, is_leaf=None):
+    """Repeat each leaf of ``prefix_tree`` over the matching subtree of ``full_tree``.
+
+    >>> tree_broadcast((1, 2), ([0, 0], {"x": 0}))
+    ([1, 1], {'x': 2})
+    """
+    leaves, td = tree_flatten(prefix_tree, is_leaf)
+    try:
+        subtrees = _flatten_up_to(td, full_tree, is_leaf)[0]
+    except ValueError as e:
+        raise ValueError(f"tree_broadcast: prefix_tree is not a prefix of full_tree.\n{e}") \
+            from None
+    return tree_unflatten(td, [tree_map(lambda _, v=v: v, sub, is_leaf=is_leaf)
+                               for v, sub in zip(leaves, subtrees)])

@@ -10,6 +10,7 @@ See docs/jit.md for the stages.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import logging
@@ -251,6 +252,8 @@ class _Jitted:
     # -- calling -------------------------------------------------------------------------
 
     def __call__(self, *args, **kwargs):
+        if _jit_disabled[0]:   # inside `with disable_jit():` run the Python function eagerly
+            return self._fun(*args, **kwargs)
         if self._fast and not kwargs:
             key = (config.generation,)
             for a in args:
@@ -625,6 +628,30 @@ class Compiled:
         return self.memory_report().get("peak", 0)
 
 
+# ---- disable_jit --------------------------------------------------------------------------------
+
+_jit_disabled = [False]
+
+
+@contextlib.contextmanager
+def disable_jit(disable: bool = True):
+    """Context manager: jit-decorated functions run their Python code eagerly (op by op)
+    inside it, as in JAX, so ``print`` and debuggers see concrete values.
+
+    >>> import funcgrad.numpy as fnp
+    >>> f = jit(lambda x: x.sum() + 1.0)
+    >>> with disable_jit():
+    ...     f(fnp.ones(3))
+    Array(4., dtype=float32)
+    """
+    old = _jit_disabled[0]
+    _jit_disabled[0] = bool(disable)
+    try:
+        yield
+    finally:
+        _jit_disabled[0] = old
+
+
 # ---- the public function ----------------------------------------------------------------------
 
 
@@ -669,4 +696,4 @@ def jit(fun: Callable | None = None, static_argnums=(), static_argnames=(), dona
 
 
 # keep imports used (to_numpy is handy for backends importing from here)
-__all__ = ["Compiled", "Lowered", "jit", "to_numpy"]
+__all__ = ["Compiled", "Lowered", "disable_jit", "jit", "to_numpy"]

@@ -33,7 +33,9 @@ from funcgrad.scipy.special import logsumexp  # noqa: F401  (re-exported)
 
 __all__ = ["celu", "elu", "gelu", "hard_tanh", "leaky_relu", "log_sigmoid", "log_softmax",
            "logsumexp", "one_hot", "relu", "relu6", "selu", "sigmoid", "silu", "soft_sign",
-           "softmax", "softplus", "standardize", "swish"]
+           "softmax", "softplus", "standardize", "swish", "glu", "hard_sigmoid", "hard_silu",
+           "hard_swish", "identity", "log1mexp", "mish", "normalize", "sparse_plus", "sparse_sigmoid",
+           "squareplus", "tanh"]
 
 
 def _f(x):
@@ -206,3 +208,82 @@ def standardize(x, axis=-1, mean=None, variance=None, epsilon: float = 1e-5, whe
         d = x - mean
         variance = r.mean(d * d, axis=axis, keepdims=True, where=where)
     return (x - mean) / sqrt(variance + epsilon)
+
+
+normalize = standardize   # its name in older JAX
+
+
+def identity(x):
+    """Returns ``x`` unchanged."""
+    return asarray(x)
+
+
+def hard_sigmoid(x):
+    """``relu6(x + 3) / 6``: a piecewise-linear sigmoid."""
+    return relu6(_f(x) + 3.0) / 6.0
+
+
+def hard_silu(x):
+    """``x * hard_sigmoid(x)`` (also called hard_swish)."""
+    x = _f(x)
+    return x * hard_sigmoid(x)
+
+
+hard_swish = hard_silu
+
+
+def mish(x):
+    """``x * tanh(softplus(x))`` (Misra 2019)."""
+    x = _f(x)
+    return x * tanh(softplus(x))
+
+
+def squareplus(x, b=4):
+    """``(x + sqrt(x**2 + b)) / 2``, a smooth relu (So 2021)."""
+    x = _f(x)
+    return (x + sqrt(x * x + b)) / 2
+
+
+def sparse_plus(x):
+    """0 for ``x <= -1``, ``(x + 1)**2 / 4`` on ``(-1, 1)``, ``x`` for ``x >= 1``."""
+    x = _f(x)
+    mid = (x + 1) * (x + 1) / 4
+    return where(x <= -1, zeros_like(x), where(x >= 1, x, mid))
+
+
+def sparse_sigmoid(x):
+    """0 for ``x <= -1``, ``(x + 1) / 2`` on ``(-1, 1)``, 1 for ``x >= 1`` (the derivative
+    of ``sparse_plus``)."""
+    x = _f(x)
+    return where(x <= -1, zeros_like(x), where(x >= 1, full_like(x, 1), (x + 1) / 2))
+
+
+def glu(x, axis=-1):
+    """Gated linear unit: split ``x`` in two halves ``a, b`` along ``axis``;
+    ``a * sigmoid(b)``. The axis size must be even.
+
+    >>> import funcgrad.numpy as fnp
+    >>> glu(fnp.array([1.0, 2.0, 0.0, 0.0]))
+    Array([0.5, 1. ], dtype=float32)
+    """
+    from funcgrad._src.lax_structural import slice_in_dim
+
+    x = _f(x)
+    ax = canonicalize_axis(axis, get_aval(x).ndim)
+    n = get_aval(x).shape[ax]
+    if n % 2:
+        raise ValueError(f"glu: the size of axis {axis} must be even (it is split in two "
+                         f"halves), got {n} for shape {get_aval(x).shape}")
+    a = slice_in_dim(x, 0, n // 2, axis=ax)
+    b = slice_in_dim(x, n // 2, n, axis=ax)
+    return a * sigmoid(b)
+
+
+def log1mexp(x):
+    """``log(1 - exp(-x))`` for ``x > 0``, accurate near 0 and for large ``x`` (Mächler's
+    switch at ``log 2``)."""
+    x = _f(x)
+    small = x < math.log(2)
+    xs = where(small, x, full_like(x, 1.0))     # keep each unused branch finite
+    xl = where(small, full_like(x, 1.0), x)
+    return where(small, log(-expm1(-xs)), log1p(-exp(-xl)))

@@ -79,3 +79,7 @@ def dynamic_index_in_dim(operand, index, axis=0, keepdims=True):
 from funcgrad._src.lax_control import (  # noqa: E402,F401
     cond, fori_loop, map, scan, switch, while_loop,
 )
+from funcgrad._src.lax_extra import (  # noqa: E402,F401
+    Precision, batch_matmul, cumlogsumexp, index_in_dim, optimization_barrier, polygamma,
+    reduce, reduce_window, scatter_max, scatter_min, scatter_mul, sort_key_val, top_k, zeta,
+)

@@ -29,7 +29,11 @@ from funcgrad._src.fnp_base import asarray, astype, where
 __all__ = ["PRNGKey", "key", "key_data", "wrap_key_data", "split", "fold_in", "clone",
            "random_bits", "bits", "uniform", "normal", "truncated_normal", "bernoulli",
            "randint", "gumbel", "categorical", "permutation", "shuffle", "choice",
-           "exponential", "laplace", "logistic", "rademacher", "threefry_2x32"]
+           "exponential", "laplace", "logistic", "rademacher", "threefry_2x32",
+           "gamma", "loggamma", "beta", "dirichlet", "chisquare", "t", "f", "poisson",
+           "cauchy", "lognormal", "pareto", "weibull_min", "geometric", "rayleigh", "wald",
+           "multivariate_normal", "orthogonal", "ball", "maxwell", "double_sided_maxwell",
+           "generalized_normal", "triangular"]
 
 _U32 = dtypes.uint32
 _ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
@@ -404,3 +408,440 @@ def rademacher(key, shape=(), dtype=None):
     dt = dtypes.canonicalize(dtype or dtypes.default_int())
     b = bernoulli(_check_key(key, "rademacher"), 0.5, _shape(shape))
     return astype(where(b, 1, -1), dt)
+
+
+# ---- distributions built on the ones above ------------------------------------------------------
+# Rejection samplers draw a fixed number of candidates per sample and keep the first accepted
+# one: no data-dependent loop, so they run unchanged under jit and vmap. With acceptance
+# rates >= 0.9 the chance that all _TRIES candidates are rejected is below 1e-16.
+
+_TRIES = 16
+
+
+def _keys(key, n):
+    ks = split(key, n)
+    return [ls.reshape(ls.slice_in_dim(ks, i, i + 1), (2,)) for i in range(n)]
+
+
+def _param(x, dt):
+    return astype(asarray(x), dt)
+
+
+def _bcast(x, shape, fname, what):
+    """Broadcast a parameter to the sample ``shape`` (trailing alignment, as numpy)."""
+    xs = get_aval(x).shape
+    try:
+        ok = np.broadcast_shapes(xs, shape) == tuple(shape)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{fname}: {what} of shape {xs} does not broadcast to the requested "
+                         f"shape {tuple(shape)}; pass shape=None (the parameter's shape) or a "
+                         f"shape that ends with a broadcast of {xs}")
+    return ls.broadcast_in_dim(x, tuple(shape), tuple(range(len(shape) - len(xs), len(shape))))
+
+
+def _params_shape(shape, *params):
+    shapes = [get_aval(p).shape for p in params]
+    return np.broadcast_shapes(*shapes) if shape is None else _shape(shape)
+
+
+def _first_accepted(ok, vals):
+    """``vals[k]`` for the first ``k`` (axis 0) where ``ok[k]``; the last one if none is."""
+    n = get_aval(ok).shape[0]
+    pick = lambda a, i: ls.reshape(ls.slice_in_dim(a, i, i + 1), get_aval(a).shape[1:])
+    out = pick(vals, n - 1)
+    for i in range(n - 2, -1, -1):
+        out = where(pick(ok, i), pick(vals, i), out)
+    return out
+
+
+def _log_gamma_sample(key, a, shape, dt):
+    """log of Gamma(a, 1) samples (Marsaglia & Tsang 2000), with the ``a < 1`` boost
+    ``G(a) = G(a + 1) * U**(1/a)`` applied in log space (no underflow for tiny ``a``)."""
+    from funcgrad._src.api import stop_gradient
+
+    a = stop_gradient(_bcast(a, shape, "gamma", "a"))
+    one = ls.full(shape, 1.0, dt)
+    boost = le.lt(a, one)
+    alpha = where(boost, le.add(a, one), a)
+    d = le.sub(alpha, ls.full(shape, 1.0 / 3.0, dt))
+    c = le.rsqrt(le.mul(ls.full(shape, 9.0, dt), d))
+    kx, ku, kb = _keys(key, 3)
+    cand = (_TRIES,) + tuple(shape)
+    bd = lambda v: ls.broadcast_in_dim(v, cand, tuple(range(1, len(cand))))
+    x = normal(kx, cand, dt)
+    u = uniform(ku, cand, dt)
+    v = le.integer_pow(le.add(ls.full(cand, 1.0, dt), le.mul(bd(c), x)), 3)
+    pos = le.gt(v, ls.full(cand, 0.0, dt))
+    v_safe = where(pos, v, ls.full(cand, 1.0, dt))
+    dd = bd(d)
+    rhs = le.add(le.add(le.mul(ls.full(cand, 0.5, dt), le.mul(x, x)), dd),
+                 le.mul(dd, le.sub(le.log(v_safe), v_safe)))
+    ok = le.bitwise_and(pos, le.lt(le.log(u), rhs))
+    log_v = _first_accepted(ok, le.log(v_safe))
+    log_s = le.add(le.log(d), log_v)
+    ub = le.sub(one, uniform(kb, shape, dt))   # (0, 1]
+    return where(boost, le.add(log_s, le.div(le.log(ub), a)), log_s)
+
+
+def _gamma_args(key, a, shape, dtype, fname):
+    key = _check_key(key, fname)
+    dt = _float_dtype(dtype)
+    a = _param(a, dt)
+    return key, a, _params_shape(shape, a), dt
+
+
+def gamma(key, a, shape=None, dtype=None):
+    """Gamma(``a``, 1) samples (Marsaglia–Tsang). ``shape`` defaults to ``a``'s shape.
+
+    Unlike JAX, samples are not differentiable with respect to ``a`` (no implicit
+    reparameterization gradient): gradients through ``a`` are zero.
+
+    >>> import funcgrad as fg
+    >>> fg.random.gamma(fg.random.key(0), 2.0, (3,)).shape
+    (3,)
+    """
+    key, a, shape, dt = _gamma_args(key, a, shape, dtype, "gamma")
+    return le.exp(_log_gamma_sample(key, a, shape, dt))
+
+
+def loggamma(key, a, shape=None, dtype=None):
+    """``log`` of Gamma(``a``, 1) samples, accurate for small ``a`` (where ``gamma``
+    underflows to 0). Not differentiable with respect to ``a`` (see ``gamma``)."""
+    key, a, shape, dt = _gamma_args(key, a, shape, dtype, "loggamma")
+    return _log_gamma_sample(key, a, shape, dt)
+
+
+def beta(key, a, b, shape=None, dtype=None):
+    """Beta(``a``, ``b``) samples, as ``X / (X + Y)`` of two gamma draws (in log space)."""
+    key = _check_key(key, "beta")
+    dt = _float_dtype(dtype)
+    a, b = _param(a, dt), _param(b, dt)
+    shape = _params_shape(shape, a, b)
+    ka, kb = _keys(key, 2)
+    lx = _log_gamma_sample(ka, a, shape, dt)
+    ly = _log_gamma_sample(kb, b, shape, dt)
+    m = le.max(lx, ly)
+    x, y = le.exp(le.sub(lx, m)), le.exp(le.sub(ly, m))
+    return le.div(x, le.add(x, y))
+
+
+def dirichlet(key, alpha, shape=None, dtype=None):
+    """Dirichlet(``alpha``) samples: shape ``shape + alpha.shape[-1:]`` (``shape`` defaults
+    to ``alpha.shape[:-1]``)."""
+    key = _check_key(key, "dirichlet")
+    dt = _float_dtype(dtype)
+    alpha = _param(alpha, dt)
+    ash = get_aval(alpha).shape
+    if len(ash) < 1:
+        raise ValueError(f"dirichlet: alpha must have at least one dimension (the categories), "
+                         f"got shape {ash}")
+    shape = ash[:-1] if shape is None else _shape(shape)
+    full_shape = tuple(shape) + ash[-1:]
+    lg = _log_gamma_sample(key, alpha, full_shape, dt)
+    m = lr.reduce_max(lg, (len(full_shape) - 1,))
+    e = le.exp(le.sub(lg, ls.broadcast_in_dim(m, full_shape, tuple(range(len(shape))))))
+    s = lr.reduce_sum(e, (len(full_shape) - 1,))
+    return le.div(e, ls.broadcast_in_dim(s, full_shape, tuple(range(len(shape)))))
+
+
+def chisquare(key, df, shape=None, dtype=None):
+    """Chi-square samples with ``df`` degrees of freedom: ``2 * gamma(df / 2)``."""
+    key, df, shape, dt = _gamma_args(key, df, shape, dtype, "chisquare")
+    half = le.mul(df, ls.full(get_aval(df).shape, 0.5, dt))
+    return le.mul(ls.full(shape, 2.0, dt), le.exp(_log_gamma_sample(key, half, shape, dt)))
+
+
+def t(key, df, shape=(), dtype=None):
+    """Student's t samples with ``df`` degrees of freedom: ``N * sqrt(df / chi2(df))``."""
+    key, df, shape, dt = _gamma_args(key, df, shape, dtype, "t")
+    kn, kg = _keys(key, 2)
+    n = normal(kn, shape, dt)
+    half = le.mul(_bcast(df, shape, "t", "df"), ls.full(shape, 0.5, dt))
+    g = le.exp(_log_gamma_sample(kg, half, shape, dt))
+    return le.mul(n, le.sqrt(le.div(half, g)))
+
+
+def f(key, dfnum, dfden, shape=(), dtype=None):
+    """F-distribution samples: ``(chi2(dfnum) / dfnum) / (chi2(dfden) / dfden)``."""
+    key = _check_key(key, "f")
+    dt = _float_dtype(dtype)
+    dfnum, dfden = _param(dfnum, dt), _param(dfden, dt)
+    shape = _params_shape(shape, dfnum, dfden)
+    k1, k2 = _keys(key, 2)
+    num = le.div(chisquare(k1, dfnum, shape, dt), _bcast(dfnum, shape, "f", "dfnum"))
+    den = le.div(chisquare(k2, dfden, shape, dt), _bcast(dfden, shape, "f", "dfden"))
+    return le.div(num, den)
+
+
+_POISSON_TERMS = 48   # inversion is used for lam < 10: P(X >= 48) < 1e-17 there
+
+
+def _poisson_small(key, lam, shape, dt):
+    """Inversion against the survival function, summed from the tail (accurate near 0)."""
+    n = _POISSON_TERMS
+    full_shape = tuple(shape) + (n,)
+    nd = len(shape)
+    k = ls.broadcasted_iota(dt, full_shape, nd)
+    lam_b = ls.broadcast_in_dim(lam, full_shape, tuple(range(nd)))
+    logpmf = le.sub(le.sub(le.mul(k, le.log(lam_b)), lam_b),
+                    le.lgamma(le.add(k, ls.full(full_shape, 1.0, dt))))
+    pmf = le.exp(logpmf)
+    sf = le.sub(lr.cumsum(pmf, nd, reverse=True), pmf)   # P(X > k)
+    v = le.sub(ls.full(shape, 1.0, dt), uniform(key, shape, dt))   # (0, 1]
+    hit = le.le(ls.broadcast_in_dim(v, full_shape, tuple(range(nd))), sf)
+    return lr.reduce_sum(le.convert_element_type(hit, dt), (nd,))
+
+
+def _poisson_large(key, lam, shape, dt):
+    """Hörmann's transformed rejection with squeeze (PTRS, 1993), for lam >= 10."""
+    cand = (_TRIES,) + tuple(shape)
+    bd = lambda v: ls.broadcast_in_dim(v, cand, tuple(range(1, len(cand))))
+    c = lambda v: ls.full(cand, v, dt)
+    lam = bd(lam)
+    slam, loglam = le.sqrt(lam), le.log(lam)
+    b = le.add(c(0.931), le.mul(c(2.53), slam))
+    a = le.add(c(-0.059), le.mul(c(0.02483), b))
+    inv_alpha = le.add(c(1.1239), le.div(c(1.1328), le.sub(b, c(3.4))))
+    vr = le.sub(c(0.9277), le.div(c(3.6224), le.sub(b, c(2.0))))
+    ku, kv = _keys(key, 2)
+    u = le.sub(uniform(ku, cand, dt), c(0.5))
+    v = le.sub(c(1.0), uniform(kv, cand, dt))   # (0, 1]
+    us = le.sub(c(0.5), le.abs(u))
+    us_safe = le.max(us, c(1e-30))
+    kf = le.floor(le.add(le.mul(le.add(le.div(le.mul(c(2.0), a), us_safe), b), u),
+                         le.add(lam, c(0.43))))
+    quick = le.bitwise_and(le.ge(us, c(0.07)), le.le(v, vr))
+    bad = le.bitwise_or(le.lt(kf, c(0.0)), le.bitwise_and(le.lt(us, c(0.013)), le.gt(v, us)))
+    kpos = le.max(kf, c(0.0))
+    lhs = le.sub(le.add(le.log(v), le.log(inv_alpha)),
+                 le.log(le.add(le.div(a, le.mul(us_safe, us_safe)), b)))
+    rhs = le.sub(le.sub(le.mul(kpos, loglam), lam), le.lgamma(le.add(kpos, c(1.0))))
+    ok = le.bitwise_or(quick, le.bitwise_and(le.bitwise_not(bad), le.le(lhs, rhs)))
+    return _first_accepted(ok, kf)
+
+
+def poisson(key, lam, shape=None, dtype=None):
+    """Poisson(``lam``) counts: inversion for ``lam < 10``, Hörmann's PTRS rejection above.
+    ``lam == 0`` gives 0. ``shape`` defaults to ``lam``'s shape.
+
+    >>> import funcgrad as fg
+    >>> fg.random.poisson(fg.random.key(0), 3.0, (2,)).dtype
+    dtype('int32')
+    """
+    key = _check_key(key, "poisson")
+    out_dt = dtypes.canonicalize(dtype or dtypes.default_int())
+    if out_dt.kind not in "iu":
+        raise TypeError(f"poisson: dtype must be an integer dtype, got {out_dt}")
+    dt = dtypes.default_float()
+    lam = _param(lam, dt)
+    shape = _params_shape(shape, lam)
+    from funcgrad._src.api import stop_gradient
+
+    lam = stop_gradient(_bcast(lam, shape, "poisson", "lam"))
+    small = le.lt(lam, ls.full(shape, 10.0, dt))
+    lam_lo = where(small, le.max(lam, ls.full(shape, 1e-30, dt)), ls.full(shape, 1.0, dt))
+    lam_hi = where(small, ls.full(shape, 10.0, dt), lam)
+    k1, k2 = _keys(key, 2)
+    out = where(small, _poisson_small(k1, lam_lo, shape, dt), _poisson_large(k2, lam_hi, shape, dt))
+    out = where(le.le(lam, ls.full(shape, 0.0, dt)), ls.full(shape, 0.0, dt), out)
+    return le.convert_element_type(out, out_dt)
+
+
+def cauchy(key, shape=(), dtype=None):
+    """Standard Cauchy samples: ``tan(pi * (u - 1/2))``."""
+    key = _check_key(key, "cauchy")
+    dt = _float_dtype(dtype)
+    shape = _shape(shape)
+    u = uniform(key, shape, dt, float(np.finfo(dt).eps), 1.0)
+    return le.tan(le.mul(ls.full(shape, np.pi, dt), le.sub(u, ls.full(shape, 0.5, dt))))
+
+
+def lognormal(key, sigma=1.0, shape=None, dtype=None):
+    """``exp(sigma * N(0, 1))`` samples."""
+    key = _check_key(key, "lognormal")
+    dt = _float_dtype(dtype)
+    sigma = _param(sigma, dt)
+    shape = _params_shape(shape, sigma)
+    return le.exp(le.mul(normal(key, shape, dt), _bcast(sigma, shape, "lognormal", "sigma")))
+
+
+def pareto(key, b, shape=None, dtype=None):
+    """Pareto samples with shape parameter ``b`` (support ``[1, inf)``): ``exp(E / b)``."""
+    key = _check_key(key, "pareto")
+    dt = _float_dtype(dtype)
+    b = _param(b, dt)
+    shape = _params_shape(shape, b)
+    return le.exp(le.div(exponential(key, shape, dt), _bcast(b, shape, "pareto", "b")))
+
+
+def weibull_min(key, scale, concentration, shape=(), dtype=None):
+    """Weibull samples: ``scale * (-log(1 - u)) ** (1 / concentration)``."""
+    key = _check_key(key, "weibull_min")
+    dt = _float_dtype(dtype)
+    scale, conc = _param(scale, dt), _param(concentration, dt)
+    shape = _shape(shape)
+    e = exponential(key, shape, dt)
+    conc = _bcast(conc, shape, "weibull_min", "concentration")
+    return le.mul(_bcast(scale, shape, "weibull_min", "scale"),
+                  le.pow(e, le.div(ls.full(shape, 1.0, dt), conc)))
+
+
+def geometric(key, p, shape=None, dtype=None):
+    """Number of Bernoulli(``p``) trials up to and including the first success (>= 1)."""
+    key = _check_key(key, "geometric")
+    out_dt = dtypes.canonicalize(dtype or dtypes.default_int())
+    if out_dt.kind not in "iu":
+        raise TypeError(f"geometric: dtype must be an integer dtype, got {out_dt}")
+    dt = dtypes.default_float()
+    p = _param(p, dt)
+    shape = _params_shape(shape, p)
+    p = _bcast(p, shape, "geometric", "p")
+    u = le.sub(ls.full(shape, 1.0, dt), uniform(key, shape, dt))   # (0, 1]
+    k = le.floor(le.div(le.log(u), le.log1p(le.neg(p))))
+    return le.convert_element_type(le.add(k, ls.full(shape, 1.0, dt)), out_dt)
+
+
+def rayleigh(key, scale, shape=None, dtype=None):
+    """Rayleigh samples: ``scale * sqrt(-2 log u)``."""
+    key = _check_key(key, "rayleigh")
+    dt = _float_dtype(dtype)
+    scale = _param(scale, dt)
+    shape = _params_shape(shape, scale)
+    e = exponential(key, shape, dt)
+    return le.mul(_bcast(scale, shape, "rayleigh", "scale"),
+                  le.sqrt(le.mul(ls.full(shape, 2.0, dt), e)))
+
+
+def wald(key, mean, shape=None, dtype=None):
+    """Wald (inverse Gaussian, scale 1) samples (Michael, Schucany & Haas 1976)."""
+    key = _check_key(key, "wald")
+    dt = _float_dtype(dtype)
+    mean = _param(mean, dt)
+    shape = _params_shape(shape, mean)
+    mu = _bcast(mean, shape, "wald", "mean")
+    k1, k2 = _keys(key, 2)
+    y = le.integer_pow(normal(k1, shape, dt), 2)
+    z = uniform(k2, shape, dt)
+    mu2 = le.mul(mu, mu)
+    c = lambda v: ls.full(shape, v, dt)
+    root = le.sqrt(le.add(le.mul(le.mul(c(4.0), mu), y), le.mul(mu2, le.mul(y, y))))
+    x = le.sub(le.add(mu, le.mul(le.mul(mu2, y), c(0.5))), le.mul(le.mul(mu, c(0.5)), root))
+    return where(le.le(z, le.div(mu, le.add(mu, x))), x, le.div(mu2, x))
+
+
+def multivariate_normal(key, mean, cov, shape=None, dtype=None, method="cholesky"):
+    """Samples of N(``mean``, ``cov``): shape ``shape + mean.shape[-1:]``.
+
+    ``shape`` defaults to the broadcast of ``mean.shape[:-1]`` and ``cov.shape[:-2]``;
+    ``method`` is ``"cholesky"``, ``"eigh"`` or ``"svd"`` (the latter two allow singular
+    covariances)."""
+    import funcgrad.numpy as fnp
+
+    key = _check_key(key, "multivariate_normal")
+    if method not in ("cholesky", "eigh", "svd"):
+        raise ValueError(f"multivariate_normal: method must be 'cholesky', 'eigh' or 'svd', "
+                         f"got {method!r}")
+    dt = _float_dtype(dtype)
+    mean, cov = _param(mean, dt), _param(cov, dt)
+    ms, cs = get_aval(mean).shape, get_aval(cov).shape
+    if len(ms) < 1 or len(cs) < 2 or cs[-2:] != (ms[-1], ms[-1]):
+        raise ValueError(f"multivariate_normal: mean must have shape (..., n) and cov shape "
+                         f"(..., n, n), got mean {ms} and cov {cs}")
+    batch = np.broadcast_shapes(ms[:-1], cs[:-2])
+    shape = batch if shape is None else _shape(shape)
+    if method == "cholesky":
+        factor = fnp.linalg.cholesky(cov)
+    elif method == "eigh":
+        w, v = fnp.linalg.eigh(cov)
+        factor = v * fnp.sqrt(fnp.maximum(w, 0))[..., None, :]
+    else:
+        u, s, _ = fnp.linalg.svd(cov)
+        factor = u * fnp.sqrt(s)[..., None, :]
+    z = normal(key, tuple(shape) + ms[-1:], dt)
+    return mean + fnp.matmul(factor, z[..., None])[..., 0]
+
+
+def orthogonal(key, n, shape=(), dtype=None, m=None):
+    """Haar-uniform ``n x m`` matrices with orthonormal columns (rows when ``n < m``),
+    batch ``shape``; ``m`` defaults to ``n``."""
+    import funcgrad.numpy as fnp
+
+    key = _check_key(key, "orthogonal")
+    dt = _float_dtype(dtype)
+    shape = _shape(shape)
+    n = operator.index(n)
+    m = n if m is None else operator.index(m)
+    z = normal(key, shape + (max(n, m), min(n, m)), dt)
+    q, r = fnp.linalg.qr(z)
+    d = fnp.diagonal(r, axis1=-2, axis2=-1)
+    q = q * fnp.where(d < 0, -1.0, 1.0).astype(dt)[..., None, :]
+    return fnp.swapaxes(q, -1, -2) if n < m else q
+
+
+def generalized_normal(key, p, shape=(), dtype=None):
+    """Samples with density ``∝ exp(-|x|**p)``: ``± gamma(1/p) ** (1/p)``."""
+    key = _check_key(key, "generalized_normal")
+    dt = _float_dtype(dtype)
+    p = _param(p, dt)
+    shape = _shape(shape)
+    pb = _bcast(p, shape, "generalized_normal", "p")
+    k1, k2 = _keys(key, 2)
+    inv_p = le.div(ls.full(shape, 1.0, dt), pb)
+    g = le.exp(le.mul(_log_gamma_sample(k1, inv_p, shape, dt), inv_p))
+    return le.mul(rademacher(k2, shape, dt), g)
+
+
+def ball(key, d, p=2, shape=(), dtype=None):
+    """Points uniform in the unit ``p``-norm ball of dimension ``d``: shape ``shape + (d,)``
+    (Barthe et al. 2005)."""
+    import funcgrad.numpy as fnp
+
+    key = _check_key(key, "ball")
+    dt = _float_dtype(dtype)
+    d = operator.index(d)
+    shape = _shape(shape)
+    k1, k2 = _keys(key, 2)
+    g = generalized_normal(k1, p, shape + (d,), dt)
+    e = exponential(k2, shape, dt)
+    return g / ((fnp.sum(fnp.abs(g) ** p, axis=-1) + e) ** (1.0 / p))[..., None]
+
+
+def maxwell(key, shape=(), dtype=None):
+    """Maxwell samples: the norm of three standard normals."""
+    key = _check_key(key, "maxwell")
+    dt = _float_dtype(dtype)
+    shape = _shape(shape)
+    x = normal(key, shape + (3,), dt)
+    return le.sqrt(lr.reduce_sum(le.mul(x, x), (len(shape),)))
+
+
+def double_sided_maxwell(key, loc, scale, shape=(), dtype=None):
+    """``loc + scale * (±Maxwell)``: shape ``shape + broadcast(loc, scale).shape``."""
+    key = _check_key(key, "double_sided_maxwell")
+    dt = _float_dtype(dtype)
+    loc, scale = _param(loc, dt), _param(scale, dt)
+    out_shape = _shape(shape) + tuple(np.broadcast_shapes(get_aval(loc).shape,
+                                                          get_aval(scale).shape))
+    k1, k2 = _keys(key, 2)
+    mx = le.mul(maxwell(k1, out_shape, dt), rademacher(k2, out_shape, dt))
+    return le.add(_bcast(loc, out_shape, "double_sided_maxwell", "loc"),
+                  le.mul(mx, _bcast(scale, out_shape, "double_sided_maxwell", "scale")))
+
+
+def triangular(key, left, mode, right, shape=None, dtype=None):
+    """Triangular samples on ``[left, right]`` with peak at ``mode`` (inverse CDF)."""
+    key = _check_key(key, "triangular")
+    dt = _float_dtype(dtype)
+    lo, md, hi = (_param(v, dt) for v in (left, mode, right))
+    shape = _params_shape(shape, lo, md, hi)
+    lo, md, hi = (_bcast(v, shape, "triangular", n) for v, n in
+                  ((lo, "left"), (md, "mode"), (hi, "right")))
+    u = uniform(key, shape, dt)
+    width = le.sub(hi, lo)
+    fc = le.div(le.sub(md, lo), width)
+    out1 = le.add(lo, le.sqrt(le.mul(le.mul(u, width), le.sub(md, lo))))
+    out2 = le.sub(hi, le.sqrt(le.mul(le.mul(le.sub(ls.full(shape, 1.0, dt), u), width),
+                                     le.sub(hi, md))))
+    return where(le.lt(u, fc), out1, out2)
