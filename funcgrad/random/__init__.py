@@ -461,7 +461,8 @@ def _log_gamma_sample(key, a, shape, dt):
     ``G(a) = G(a + 1) * U**(1/a)`` applied in log space (no underflow for tiny ``a``)."""
     from funcgrad._src.api import stop_gradient
 
-    a = stop_gradient(_bcast(a, shape, "gamma", "a"))
+    a_in = _bcast(a, shape, "gamma", "a")
+    a = stop_gradient(a_in)
     one = ls.full(shape, 1.0, dt)
     boost = le.lt(a, one)
     alpha = where(boost, le.add(a, one), a)
@@ -482,7 +483,76 @@ def _log_gamma_sample(key, a, shape, dt):
     log_v = _first_accepted(ok, le.log(v_safe))
     log_s = le.add(le.log(d), log_v)
     ub = le.sub(one, uniform(kb, shape, dt))   # (0, 1]
-    return where(boost, le.add(log_s, le.div(le.log(ub), a)), log_s)
+    return _implicit_log_gamma(a_in, where(boost, le.add(log_s, le.div(le.log(ub), a)), log_s))
+
+
+# ---- the implicit reparameterization gradient of gamma samples ----------------------------------
+# A sample z = F^-1(u; a) of Gamma(a, 1) moves with a at fixed u (its CDF level):
+# dz/da = -dP(a, z)/da / p(z; a), P the regularized lower incomplete gamma function and p the
+# density (Figurnov et al. 2018, "Implicit reparameterization gradients"; what JAX's gamma
+# gradient is). With log-space forms the density cancels, so d(log z)/da is
+#   z < a + 1 (series P = e^-z z^a S / Gamma(a+1), S = sum_n z^n / ((a+1)...(a+n))):
+#       -(S (log z - digamma(a + 1)) + dS/da) / a
+#   z >= a + 1 (continued fraction Q = 1 - P = e^-z z^a F / Gamma(a)):
+#       F (log z - digamma(a)) + dF/da
+#   a > _WH_A (where the fixed-length sums would be too short): the Wilson-Hilferty form
+#       z = a (1 - 1/(9a) + x / (3 sqrt(a)))^3, differentiated at fixed x.
+# The sums run a fixed number of terms, carrying their derivative in a alongside.
+
+_SERIES_TERMS, _CF_TERMS, _WH_A = 256, 128, 400.0
+
+
+def _dlogz_da(a, logz):
+    import funcgrad.numpy as fnp
+    from funcgrad import lax
+
+    dt = get_aval(a).dtype
+    z = fnp.exp(logz)
+    zero, one = fnp.zeros_like(a), fnp.ones_like(a)
+
+    def series(n, c):  # t_n = t_{n-1} z / (a + n); dt_n/da = -t_n sum_{k<=n} 1 / (a + k)
+        t, h, s, ds = c
+        an = a + (n + 1).astype(dt)
+        t = t * z / an
+        h = h + 1.0 / an
+        return t, h, s + t, ds - t * h
+
+    _, _, s, ds = lax.fori_loop(0, _SERIES_TERMS, series, (one, zero, one, zero))
+    lower = -(s * (logz - lax.digamma(a + 1.0)) + ds) / a
+
+    def cf(k, c):  # t <- b_{n-1} + a_n / t for n = N..1, a_n = -n (n - a), b_m = z + 2m + 1 - a
+        t, dt_ = c
+        n = (_CF_TERMS - k).astype(dt)
+        an = -n * (n - a)
+        return z + 2.0 * n - 1.0 - a + an / t, -1.0 - (an * dt_ - n * t) / (t * t)
+
+    t, dt_ = lax.fori_loop(0, _CF_TERMS, cf, (z + (2.0 * _CF_TERMS + 1.0) - a, -one))
+    f, df = 1.0 / t, -dt_ / (t * t)
+    upper = f * (logz - lax.digamma(a)) + df
+
+    x = 3.0 * fnp.sqrt(a) * (fnp.exp((logz - fnp.log(a)) / 3.0) - 1.0 + 1.0 / (9.0 * a))
+    u = 1.0 - 1.0 / (9.0 * a) + x / (3.0 * fnp.sqrt(a))
+    du = 1.0 / (9.0 * a * a) - x / (6.0 * a * fnp.sqrt(a))
+    wh = 1.0 / a + 3.0 * du / u
+    return fnp.where(a > _WH_A, wh, fnp.where(z < a + 1.0, lower, upper)).astype(dt)
+
+
+def _implicit_log_gamma(a, logz):
+    """``logz`` (log Gamma(a, 1) samples drawn with a stop-gradient ``a``) with the implicit
+    reparameterization derivative in ``a``."""
+    from funcgrad._src.api import custom_jvp
+
+    @custom_jvp
+    def f(a, logz):
+        return logz
+
+    @f.defjvp
+    def f_jvp(primals, tangents):
+        a, logz = primals
+        ta, _ = tangents   # logz came from the stop-gradient a: its own tangent is zero
+        return logz, le.mul(_dlogz_da(a, logz), ta)
+
+    return f(a, logz)
 
 
 def _gamma_args(key, a, shape, dtype, fname):
@@ -495,8 +565,8 @@ def _gamma_args(key, a, shape, dtype, fname):
 def gamma(key, a, shape=None, dtype=None):
     """Gamma(``a``, 1) samples (Marsaglia–Tsang). ``shape`` defaults to ``a``'s shape.
 
-    Unlike JAX, samples are not differentiable with respect to ``a`` (no implicit
-    reparameterization gradient): gradients through ``a`` are zero.
+    Differentiable in ``a`` as in JAX: the implicit reparameterization gradient
+    ``dz/da = -(dP(a, z)/da) / p(z; a)`` (see ``_dlogz_da``).
 
     >>> import funcgrad as fg
     >>> fg.random.gamma(fg.random.key(0), 2.0, (3,)).shape
@@ -508,7 +578,7 @@ def gamma(key, a, shape=None, dtype=None):
 
 def loggamma(key, a, shape=None, dtype=None):
     """``log`` of Gamma(``a``, 1) samples, accurate for small ``a`` (where ``gamma``
-    underflows to 0). Not differentiable with respect to ``a`` (see ``gamma``)."""
+    underflows to 0). Differentiable in ``a`` (the implicit gradient, see ``gamma``)."""
     key, a, shape, dt = _gamma_args(key, a, shape, dtype, "loggamma")
     return _log_gamma_sample(key, a, shape, dt)
 
