@@ -149,7 +149,7 @@ class CudaExecutable:
                 raise TypeError(f"input {buf.index} is a device array {dev.dtype}{dev.shape}, "
                                 f"but the program needs {buf.dtype}{buf.shape}")
             return dev
-        host = np.ascontiguousarray(np.asarray(arg, dtype=buf.dtype).reshape(buf.shape))
+        host = np.asarray(arg, dtype=buf.dtype).reshape(buf.shape)  # 0-d stays 0-d
         return runtime.DeviceBuffer.from_numpy(host, stream=self.stream)
 
     def synchronize(self) -> None:

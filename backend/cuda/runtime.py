@@ -225,7 +225,8 @@ class DeviceBuffer:
     @classmethod
     def from_numpy(cls, array, stream=None, owner=None) -> DeviceBuffer:
         """Copy a host array to a new device buffer with its shape and dtype."""
-        host = np.ascontiguousarray(array)
+        # ascontiguousarray makes a 0-d array 1-d: keep the caller's shape
+        host = np.ascontiguousarray(array).reshape(np.shape(array))
         buf = cls.empty(host.shape, host.dtype, owner)
         buf.copy_from_host(host, stream)
         return buf

@@ -70,7 +70,8 @@ def to_device(array, device) -> CudaArray:
 
     if isinstance(array, CudaArray) and array.device == device:
         return array
-    host = np.ascontiguousarray(np.asarray(array))
+    host = np.asarray(array)
+    host = np.ascontiguousarray(host).reshape(host.shape)  # ascontiguousarray makes 0-d 1-d
     runtime.context(device.id)
     buffer = runtime.DeviceBuffer.from_numpy(host)
     dtype = dtypes.bfloat16 if getattr(array, "dtype", None) is dtypes.bfloat16 else host.dtype
