@@ -28,6 +28,16 @@ def pytest_unconfigure(config):
 
 
 @pytest.fixture(scope="module")
+def x64():
+    """64-bit dtypes stay 64-bit in the module (they are 32-bit by default, as in JAX); a module
+    uses it with ``pytestmark = pytest.mark.usefixtures("x64")``."""
+    import funcgrad as fg
+
+    with fg.config.override(enable_x64=True):
+        yield
+
+
+@pytest.fixture(scope="module")
 def strict_jit():
     """Compiler errors raise instead of falling back to numpy evaluation (a module uses it with
     ``pytestmark = pytest.mark.usefixtures("strict_jit")``)."""

@@ -21,14 +21,10 @@ import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import lax
 
-pytestmark = pytest.mark.usefixtures("strict_jit")
+pytestmark = pytest.mark.usefixtures("strict_jit", "x64")  # x64: the eager references here
+#                                                              are plain numpy
 
 
-@pytest.fixture(autouse=True)
-def x64():
-    """64-bit dtypes stay 64-bit (the eager references here are plain numpy)."""
-    with fg.config.override(enable_x64=True):
-        yield
 
 DTYPES = ["float32", "float64", "float16", "int32", "int8", "uint16", "int64", "bool"]
 SHAPES = [(), (1,), (0,), (7,), (3, 5), (2, 0, 3), (1, 1, 4)]

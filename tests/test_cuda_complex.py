@@ -24,10 +24,7 @@ from funcgrad import lax
 from funcgrad._src import lax_elementwise as le
 
 
-@pytest.fixture(scope="module", autouse=True)
-def x64():
-    with fg.config.override(enable_x64=True):
-        yield
+pytestmark = pytest.mark.usefixtures("x64")  # 64-bit dtypes stay 64-bit (conftest.py)
 
 
 class Case(NamedTuple):

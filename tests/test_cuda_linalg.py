@@ -28,18 +28,8 @@ import funcgrad.numpy as fnp
 from funcgrad._src import lax_linalg as L
 
 
-@pytest.fixture(autouse=True)
-def strict_cpu_backend(monkeypatch):
-    from funcgrad.backend.cpu import executable
-
-    monkeypatch.setattr(executable, "STRICT", True)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def x64():
-    """64-bit dtypes stay 64-bit (they are 32-bit by default, as in JAX)."""
-    with fg.config.override(enable_x64=True):
-        yield
+# compiler errors raise (no silent numpy fallback); 64-bit dtypes stay 64-bit (conftest.py)
+pytestmark = pytest.mark.usefixtures("strict_jit", "x64")
 
 
 # ---- the cases -----------------------------------------------------------------------------------

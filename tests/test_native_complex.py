@@ -15,17 +15,13 @@ import funcgrad.numpy as fnp
 from funcgrad import lax
 from funcgrad._src import lax_elementwise as le
 
-pytestmark = pytest.mark.usefixtures("strict_jit")
+pytestmark = pytest.mark.usefixtures("strict_jit", "x64")
 
 C64, C128 = np.complex64, np.complex128
 TOL = {C64: 2e-5, C128: 1e-12, np.float32: 2e-5, np.float64: 1e-12}
 SHAPES = [(7,), (3, 5), (2, 1, 4), (0, 3), (), (1,)]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def x64():
-    with fg.config.override(enable_x64=True):
-        yield
 
 
 def _cz(rng, shape, dtype, scale=2.0):

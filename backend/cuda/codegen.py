@@ -565,6 +565,17 @@ def emit_dot_mma(module, program: K.Program, d: K.Dot, step: int) -> Launch:
     b_n_fast = abs(d.rhs_view.strides[2]) <= abs(d.rhs_view.strides[1])
     lhs, rhs = ptrs[d.lhs], ptrs[d.rhs]
 
+    def stage(tile, base, view, batch, extent, fast, origin, limit, transposed):
+        """Copy the operand's ``extent`` block at ``origin`` into ``tile`` as 16-bit values
+        (rows of the k-contiguous tile: the block's rows, or its columns if ``transposed``)."""
+        for q in range(extent[0] * extent[1] // n_threads):
+            r, c = _tile_coords_ir(b, b.add(t, i64(n_threads * q)), *extent, fast)
+            row, col = b.add(origin[0], r), b.add(origin[1], c)
+            bits = _operand_bits(b, kind, base, _operand_addr(b, view, batch, row, col),
+                                 _both(b, _lt(b, row, limit[0]), _lt(b, col, limit[1])))
+            s_row, s_col = (c, r) if transposed else (r, c)
+            b.store(bits, ptx.shared_ptr(b, tile, b.add(b.mul(s_row, i64(MMA_LDS)), s_col)))
+
     def word(tile, row, k):  # the 32-bit register holding tile[row][k], tile[row][k + 1]
         return b.load(ptx.shared_ptr(b, tile, b.add(b.mul(row, i64(MMA_LDS)), k)), typ=i32)
 
@@ -573,20 +584,8 @@ def emit_dot_mma(module, program: K.Program, d: K.Dot, step: int) -> Launch:
         accs = [[[_accumulator(b, ptx.f32, zero) for _ in range(4)] for _ in range(tiles_n)]
                 for _ in range(tiles_m)]
         with ptx.for_range(b, i64(0), i64(Kd), i64(MMA_BK), name="k0") as k0:
-            for q in range(BM * MMA_BK // n_threads):
-                e = b.add(t, i64(n_threads * q))
-                mm, kk = _tile_coords_ir(b, e, BM, MMA_BK, a_k_fast)
-                row, col = b.add(m0, mm), b.add(k0, kk)
-                bits = _operand_bits(b, kind, lhs, _operand_addr(b, d.lhs_view, batch, row, col),
-                                     _both(b, _lt(b, row, M), _lt(b, col, Kd)))
-                b.store(bits, ptx.shared_ptr(b, a_s, b.add(b.mul(mm, i64(MMA_LDS)), kk)))
-            for q in range(BN * MMA_BK // n_threads):
-                e = b.add(t, i64(n_threads * q))
-                kk, nn = _tile_coords_ir(b, e, MMA_BK, BN, b_n_fast)
-                row, col = b.add(k0, kk), b.add(n0, nn)
-                bits = _operand_bits(b, kind, rhs, _operand_addr(b, d.rhs_view, batch, row, col),
-                                     _both(b, _lt(b, row, Kd), _lt(b, col, N)))
-                b.store(bits, ptx.shared_ptr(b, b_s, b.add(b.mul(nn, i64(MMA_LDS)), kk)))
+            stage(a_s, lhs, d.lhs_view, batch, (BM, MMA_BK), a_k_fast, (m0, k0), (M, Kd), False)
+            stage(b_s, rhs, d.rhs_view, batch, (MMA_BK, BN), b_n_fast, (k0, n0), (Kd, N), True)
             ptx.barrier(b)
             vals = [[[b.load(s, typ=ptx.f32) for s in tile] for tile in row_] for row_ in accs]
             for kk in (0, 16):
