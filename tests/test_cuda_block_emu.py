@@ -688,10 +688,20 @@ COOPERATIVE_KINDS = {"reduce_block", "dot_tiled", "dot_mma", "conv_block", "sort
 
 
 LARGE_MMA_CASES = [_dot("f16_large_tile_config", (70, 50), (50, 130), "float16", tol=2e-3)]
+# the 128x128 float32 kernel (8x8 outputs per thread, float4 fragment loads), forced on small
+# products: edges in every direction, K not a multiple of 8, transposes, batches
+SGEMM_CASES = [
+    _dot("sg_f32_130x21x129", (130, 21), (21, 129)),
+    _dot("sg_f32_1x1x1", (1, 1), (1, 1)),
+    _dot("sg_f32_lhs_transposed", (19, 70), (19, 40), fn=_T),
+    _dot("sg_f32_rhs_transposed", (33, 16), (140, 16), fn=_TT),
+    _dot("sg_f32_batched", (2, 65, 9), (2, 9, 67)),
+]
 GROUPS = [  # (host module, cases, (object, attribute, value) in force while emitting them)
     ("emu_reduce", REDUCE_CASES, ()),
     ("emu_dot", DOT_CASES, ()),
     ("emu_dot_large", LARGE_MMA_CASES, ((codegen, "mma_config", lambda m, n: codegen.MMA_LARGE),)),
+    ("emu_sgemm", SGEMM_CASES, ((codegen, "tiled_config", lambda m, n, dt: "large"),)),
     ("emu_conv", CONV_CASES[:1], ()),
     ("emu_conv_forced", CONV_CASES[1:], ((cuda_conv, "BLOCK_MIN_TERMS", 0),)),
     ("emu_sort", SORT_CASES, ()),
@@ -728,6 +738,12 @@ def test_mma_large_block_tile_matches_eager(groups):
     (case,) = LARGE_MMA_CASES
     assert {k.block for k in groups[case.name][1][case.name].launches} == {(32, 8)}
     _check_case(groups[case.name], case, 4)
+
+
+@pytest.mark.parametrize("case", SGEMM_CASES, ids=lambda c: c.name)
+def test_large_float32_tile_matches_eager(groups, case):
+    assert {k.grid[0] for k in groups[case.name][1][case.name].launches} <= {1, 2}  # 128 wide
+    _check_case(groups[case.name], case, 3)
 
 
 @pytest.mark.parametrize("case", CONV_CASES, ids=lambda c: c.name)

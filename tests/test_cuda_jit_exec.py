@@ -73,6 +73,17 @@ def test_matmul_sizes_not_multiple_of_tiles():
         np.testing.assert_allclose(got16, want16, rtol=2e-2, atol=2e-2 * np.sqrt(k))
 
 
+def test_large_float32_matmul_uses_the_128_tile():
+    """Outputs of at least 128 tiles of 128x128 take the 8x8-per-thread kernel."""
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((1030, 17), np.float32)
+    b = rng.standard_normal((17, 1800), np.float32)
+    low = fg.jit(fnp.matmul, backend="cuda").lower(a, b)
+    assert low.as_text("ptx").count("ld.shared.v4") >= 16
+    got = np.asarray(fg.jit(fnp.matmul, backend="cuda")(a, b))
+    np.testing.assert_allclose(got, a @ b, rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("m, k, n, batch", [(1, 1, 1, None), (65, 17, 129, None),
                                              (40, 70, 24, 3), (1100, 40, 1500, None)])
 def test_bfloat16_matmul_on_tensor_cores(m, k, n, batch):

@@ -8,7 +8,8 @@
   reduced elements, then warp shuffles and shared memory), or one thread per output element when
   the reduced extent is small or the kept innermost dimension makes that the coalesced choice.
 - ``Dot``: a 64x64x16 shared-memory tiled matmul (4x4 outputs per thread) for float32/64 and
-  ints; ``mma.sync.m16n8k16`` tensor cores (float32 accumulation) for float16, and for the
+  ints, and for large float32 products a 128x128x8 one (8x8 outputs per thread, float4
+  fragment loads); ``mma.sync.m16n8k16`` tensor cores (float32 accumulation) for float16, and for the
   float32 dots of bfloat16 values that the bfloat16 legalisation marks (``Dot.bf16``): operands
   staged in shared memory as 16-bit values, 64x64 or 128x128 block tiles.
 - ``OpKernel``: hand-written kernels of ``ops/`` (one or more launches per step).
@@ -492,6 +493,89 @@ def emit_dot_tiled(module, program: K.Program, d: K.Dot, step: int) -> Launch:
     return Launch(name, step, "dot_tiled", ids, grid if B * M * N else (0,), (16, 16))
 
 
+# float32, large outputs: 128x128 block tiles, K in steps of 8, 16x16 threads with 8x8 outputs
+# each (rows ty*4 + {0..3} and 64 + ty*4 + {0..3}, columns likewise with tx), fragments read
+# from shared memory as float4. Twice the FMAs per shared-memory load of the 4x4 kernel.
+SG_TILE, SG_K = 128, 8
+SG_LDS = SG_TILE + 4  # padded k-rows: the transposing stores of a warp hit 32 banks
+
+
+def tiled_config(m: int, n: int, dtype) -> str:
+    """``"large"`` (the 128x128 float32 kernel) once the output has at least 128 such tiles
+    (a full wave of blocks on a big GPU), else ``"small"`` (64x64, any dtype)."""
+    big = cdiv(m, SG_TILE) * cdiv(n, SG_TILE) >= 128
+    return "large" if big and np.dtype(dtype) == np.float32 else "small"
+
+
+def emit_dot_tiled_large(module, program: K.Program, d: K.Dot, step: int) -> Launch:
+    B, M, N, Kd = d.bmnk
+    f32, F32 = ptx.f32, np.dtype(np.float32)
+    ids = tuple(sorted({d.lhs, d.rhs, d.out}))
+    name, b, ptrs = _new_kernel(module, program, step, ids, {d.out})
+    sc = S.Emitter(b)
+    fma = lambda acc, x, y: sc.intrinsic("llvm.fma", f32, [x, y, acc])
+    tx, ty = b.zext(ptx.thread_idx(b, "x"), i64), b.zext(ptx.thread_idx(b, "y"), i64)
+    t = b.add(b.mul(ty, i64(16)), tx)
+    m0 = b.mul(b.zext(ptx.block_idx(b, "y"), i64), i64(SG_TILE))
+    n0 = b.mul(b.zext(ptx.block_idx(b, "x"), i64), i64(SG_TILE))
+    a_s = ptx.shared_array(module, f32, SG_K * SG_LDS, "a_sg")  # [k][m]
+    b_s = ptx.shared_array(module, f32, SG_K * SG_LDS, "b_sg")  # [k][n]
+    a_k_fast = abs(d.lhs_view.strides[2]) <= abs(d.lhs_view.strides[1])
+    b_n_fast = abs(d.rhs_view.strides[2]) <= abs(d.rhs_view.strides[1])
+    vec4 = ir.VectorType(f32, 4)
+
+    def fragment(tile, kk, lane):  # tile[kk][lane*4 + 0..3] and tile[kk][64 + lane*4 + 0..3]
+        out = []
+        for half in (0, 64):
+            index = b.add(b.mul(lane, i64(4)), i64(kk * SG_LDS + half))
+            v = b.load(ptx.shared_ptr(b, tile, index), typ=vec4, align=16)
+            out += [b.extract_element(v, i32(j)) for j in range(4)]
+        return out
+
+    def place(lane, i):  # the row (column) offset of a thread's i-th output row (column)
+        return b.add(b.mul(lane, i64(4)), i64(i % 4 + 64 * (i // 4)))
+
+    with _batch_loop(b, B) as batch:
+        zero = ir.Constant(f32, 0.0)
+        accs = [[_accumulator(b, f32, zero) for _ in range(8)] for _ in range(8)]
+        with ptx.for_range(b, i64(0), i64(Kd), i64(SG_K), name="k0") as k0:
+            for q in range(SG_TILE * SG_K // 256):
+                e = b.add(t, i64(256 * q))
+                mm, kk = _tile_coords_ir(b, e, SG_TILE, SG_K, a_k_fast)
+                row, col = b.add(m0, mm), b.add(k0, kk)
+                a_val = _load_or_zero(b, ptrs[d.lhs], _operand_addr(b, d.lhs_view, batch, row,
+                                                                   col),
+                                      _both(b, _lt(b, row, M), _lt(b, col, Kd)), F32)
+                b.store(a_val, ptx.shared_ptr(b, a_s, b.add(b.mul(kk, i64(SG_LDS)), mm)))
+                kk, nn = _tile_coords_ir(b, e, SG_K, SG_TILE, b_n_fast)
+                row, col = b.add(k0, kk), b.add(n0, nn)
+                b_val = _load_or_zero(b, ptrs[d.rhs], _operand_addr(b, d.rhs_view, batch, row,
+                                                                   col),
+                                      _both(b, _lt(b, row, Kd), _lt(b, col, N)), F32)
+                b.store(b_val, ptx.shared_ptr(b, b_s, b.add(b.mul(kk, i64(SG_LDS)), nn)))
+            ptx.barrier(b)
+            vals = [[b.load(s, typ=f32) for s in row_] for row_ in accs]
+            for kk in range(SG_K):
+                a_reg, b_reg = fragment(a_s, kk, ty), fragment(b_s, kk, tx)
+                vals = [[fma(vals[i][j], a_reg[i], b_reg[j]) for j in range(8)]
+                        for i in range(8)]
+            for i in range(8):
+                for j in range(8):
+                    b.store(vals[i][j], accs[i][j])
+            ptx.barrier(b)  # every thread has read the tiles before the next stage overwrites
+        out_base = b.mul(batch, i64(M * N))
+        for i in range(8):
+            row = b.add(m0, place(ty, i))
+            for j in range(8):
+                col = b.add(n0, place(tx, j))
+                with b.if_then(_both(b, _lt(b, row, M), _lt(b, col, N))):
+                    index = b.add(out_base, b.add(b.mul(row, i64(N)), col))
+                    _store(b, ptrs, F32, d.out, index, b.load(accs[i][j], typ=f32))
+    b.ret_void()
+    grid = (cdiv(N, SG_TILE), cdiv(M, SG_TILE), min(B, 65535))
+    return Launch(name, step, "dot_tiled", ids, grid if B * M * N else (0,), (16, 16))
+
+
 def _tile_coords_ir(b, e, rows, cols, row_major):
     if row_major:  # consecutive threads walk the columns of a row
         return b.udiv(e, i64(cols)), b.urem(e, i64(cols))
@@ -625,8 +709,11 @@ def emit_dot_mma(module, program: K.Program, d: K.Dot, step: int) -> Launch:
 
 
 def emit_dot(module, program: K.Program, d: K.Dot, step: int) -> Launch:
-    if program.buffer(d.lhs).dtype == F16 or d.bf16:
+    dtype = program.buffer(d.lhs).dtype
+    if dtype == F16 or d.bf16:
         return emit_dot_mma(module, program, d, step)
+    if tiled_config(d.bmnk[1], d.bmnk[2], dtype) == "large":
+        return emit_dot_tiled_large(module, program, d, step)
     return emit_dot_tiled(module, program, d, step)
 
 
