@@ -8,6 +8,7 @@ and anything registered with :func:`register_pytree_node`, :func:`register_datac
 from __future__ import annotations
 
 import builtins   # fg.tree is this module: its aliases fg.tree.all / .map shadow builtins
+import collections
 import dataclasses
 import functools
 from dataclasses import dataclass
@@ -173,6 +174,15 @@ _registry[list] = _NodeType(lambda x: (list(x), None), lambda _, c: list(c),
 _registry[dict] = _NodeType(_dict_flatten, lambda keys, c: dict(zip(keys, c)),
                             lambda x, aux: tuple(DictKey(k) for k in aux))
 _registry[type(None)] = _NodeType(lambda x: ([], None), lambda _, c: None, lambda x, aux: ())
+# as in JAX: OrderedDict keeps insertion order, defaultdict sorts its keys like dict
+_registry[collections.OrderedDict] = _NodeType(
+    lambda d: (list(d.values()), tuple(d)),
+    lambda keys, c: collections.OrderedDict(zip(keys, c)),
+    lambda x, aux: tuple(DictKey(k) for k in aux))
+_registry[collections.defaultdict] = _NodeType(
+    lambda d: (lambda vals, keys: (vals, (d.default_factory, keys)))(*_dict_flatten(d)),
+    lambda aux, c: collections.defaultdict(aux[0], zip(aux[1], c)),
+    lambda x, aux: tuple(DictKey(k) for k in aux[1]))
 
 
 def _is_namedtuple(x) -> bool:

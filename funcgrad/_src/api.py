@@ -43,8 +43,9 @@ def _argnums_tuple(argnums, n_args, fname="grad") -> tuple:
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     for a in nums:
         if not -n_args <= a < n_args:
-            raise ValueError(f"{fname}: argnums={argnums} is out of range for a function "
-                             f"called with {n_args} positional arguments")
+            # JAX raises TypeError here; ValueTypeError is both (earlier funcgrad: ValueError)
+            raise core.ValueTypeError(f"{fname}: argnums={argnums} is out of range for a "
+                                      f"function called with {n_args} positional arguments")
     return tuple(a % n_args for a in nums)
 
 
@@ -57,6 +58,27 @@ def _check_differentiable(leaves, fname, allow_int=False):
                             f"want to differentiate with respect to an integer value, convert "
                             f"it to float first (x.astype(float)), or use vjp / "
                             f"allow_int=True.")
+
+
+def _check_holomorphic_inputs(leaves, fname):
+    for x in leaves:
+        dt = get_aval(x).dtype
+        if dt.kind != "c":
+            raise TypeError(f"{fname} with holomorphic=True requires inputs with complex dtype, "
+                            f"but got {dt.name}. Convert the input to complex "
+                            f"(x.astype(complex)) or drop holomorphic=True.")
+
+
+def _check_output_dtypes(leaves, fname, holomorphic):
+    for x in leaves:
+        dt = get_aval(x).dtype
+        if holomorphic and dt.kind != "c":
+            raise TypeError(f"{fname} with holomorphic=True requires outputs with complex "
+                            f"dtype, but got {dt.name}")
+        if not holomorphic and dt.kind == "c":
+            raise TypeError(f"{fname} requires real-valued outputs (output dtype that is a "
+                            f"sub-dtype of np.floating), but got {dt.name}. For holomorphic "
+                            f"differentiation, pass holomorphic=True.")
 
 
 def _fun_name(f) -> str:
@@ -104,6 +126,10 @@ def vjp(fun: Callable, *primals, has_aux: bool = False):
             if get_aval(c).shape != get_aval(o).shape:
                 raise ValueError(f"vjp: cotangent shape {get_aval(c).shape} does not match the "
                                  f"output shape {get_aval(o).shape}")
+            cd, od = get_aval(c).dtype, get_aval(o).dtype
+            if cd != od and od.kind in "fc" and not get_aval(c).weak_type:
+                raise ValueError(f"vjp: cotangent dtype {cd.name} does not match the output "
+                                 f"dtype {od.name}: cast it with .astype({od.name})")
         cts = f_vjp_flat(ct_leaves)
         return tuple(tu.tree_unflatten(in_tree, cts))
 
@@ -137,6 +163,8 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False, holomorphic=
         nums = _argnums_tuple(argnums, len(args), "value_and_grad")
         diff_args = tuple(args[i] for i in nums)
         _check_differentiable(_flatten_args(diff_args)[0], "grad", allow_int)
+        if holomorphic:
+            _check_holomorphic_inputs(_flatten_args(diff_args)[0], "grad")
 
         def partial_fun(*dargs):
             full = list(args)
@@ -152,9 +180,16 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False, holomorphic=
             raise TypeError(f"grad requires a scalar output, but {_fun_name(fun)} returned "
                             f"{shape}. Use jacrev/jacobian or vjp for non-scalar outputs, or "
                             f"reduce it (e.g. fnp.sum / fnp.mean).")
-        if get_aval(o_leaves[0]).dtype.kind not in "fc":
-            raise TypeError(f"grad requires a real-valued output, got "
-                            f"{get_aval(o_leaves[0]).dtype}")
+        odt = get_aval(o_leaves[0]).dtype
+        if holomorphic and odt.kind != "c":
+            raise TypeError(f"grad with holomorphic=True requires outputs with complex dtype, "
+                            f"but got {odt.name}")
+        if not holomorphic and odt.kind != "f":
+            raise TypeError(f"grad requires real-valued outputs (output dtype that is a "
+                            f"sub-dtype of np.floating), but got {odt.name}. For holomorphic "
+                            f"differentiation, pass holomorphic=True. For differentiating "
+                            f"non-holomorphic functions involving complex outputs, take the "
+                            f"real part (fnp.real) or use vjp.")
         one = _ones_like(o_leaves[0])
         g = f_vjp(tu.tree_unflatten(tu.tree_structure(out), [one]))
         g = g[0] if isinstance(argnums, int) else tuple(g)
@@ -222,10 +257,14 @@ def jvp(fun: Callable, primals, tangents, has_aux: bool = False):
     return res + (_lower_finished(store["aux"]),) if has_aux else res
 
 
-def _match_dtype(t, p):
+def _match_dtype(t, p, strict=True):
     from funcgrad._src.lax_elementwise import convert_element_type
 
     pa, ta = get_aval(p), get_aval(t)
+    if strict and pa.dtype != ta.dtype and pa.dtype.kind in "fc":
+        raise TypeError(f"primal and tangent arguments to jvp do not match; dtypes must be "
+                        f"equal. Got primal dtype {pa.dtype.name} and tangent dtype "
+                        f"{ta.dtype.name}: cast the tangent with .astype({pa.dtype.name})")
     if pa.dtype != ta.dtype and pa.dtype.kind in "fc":
         return convert_element_type(t, pa.dtype, pa.weak_type)
     return t
@@ -257,6 +296,13 @@ def linearize(fun: Callable, *primals):
         t_flat, t_tree = _flatten_args(tangents)
         if t_tree != p_tree:
             raise tu.structure_mismatch("linearize: tangent structure", p_tree, t_tree)
+        for t, p in zip(t_flat, p_flat):
+            if get_aval(t).shape != get_aval(p).shape:
+                raise ValueError(f"linearized function called on tangent values inconsistent "
+                                 f"with the original primal values: tangent shape "
+                                 f"{get_aval(t).shape} for a primal of shape "
+                                 f"{get_aval(p).shape}")
+        t_flat = [_match_dtype(t, p, strict=False) for t, p in zip(t_flat, p_flat)]
         return tu.tree_unflatten(store["tree"], core.eval_jaxpr(jaxpr, consts, t_flat))
 
     return out, f_jvp
@@ -299,6 +345,8 @@ def jacfwd(fun: Callable, argnums=0, has_aux: bool = False, holomorphic=False):
         dargs = tuple(args[i] for i in nums)
         d_flat, d_tree = _flatten_args(dargs)
         _check_differentiable(d_flat, "jacfwd")
+        if holomorphic:
+            _check_holomorphic_inputs(d_flat, "jacfwd")
 
         def pushfwd(*basis):
             def f_partial(*da):
@@ -313,6 +361,8 @@ def jacfwd(fun: Callable, argnums=0, has_aux: bool = False, holomorphic=False):
         basis, n = _std_basis(d_flat)
         res = vmap(pushfwd, in_axes=0, out_axes=-1 if not has_aux else (None, -1, None),
                    axis_size=n)(*basis) if not has_aux else _jacfwd_aux(pushfwd, basis, n)
+        if holomorphic:
+            _check_output_dtypes(tu.tree_leaves(res[0]), "jacfwd", True)
         jt = res[1]
         out_leaves, out_tree = tu.tree_flatten(jt)
         in_tree = tu.tree_structure(dargs if not isinstance(argnums, int) else dargs[0])
@@ -338,6 +388,8 @@ def jacrev(fun: Callable, argnums=0, has_aux: bool = False, holomorphic=False,
         dargs = tuple(args[i] for i in nums)
         d_flat, d_tree = _flatten_args(dargs)
         _check_differentiable(d_flat, "jacrev", allow_int)
+        if holomorphic:
+            _check_holomorphic_inputs(d_flat, "jacrev")
 
         def f_partial(*da):
             full = list(args)
@@ -348,6 +400,7 @@ def jacrev(fun: Callable, argnums=0, has_aux: bool = False, holomorphic=False,
         res = vjp(f_partial, *dargs, has_aux=has_aux)
         y, f_vjp = res[0], res[1]
         y_flat, y_tree = tu.tree_flatten(y)
+        _check_output_dtypes(y_flat, "jacrev", holomorphic)
         basis, n = _std_basis(y_flat)
         cts = vmap(lambda *b: f_vjp(tu.tree_unflatten(y_tree, list(b))), in_axes=0,
                    out_axes=0, axis_size=n)(*basis)
@@ -378,7 +431,8 @@ jacobian = jacrev
 
 def hessian(fun: Callable, argnums=0, has_aux=False, holomorphic=False):
     """The Hessian, as ``jacfwd(jacrev(fun))``."""
-    return jacfwd(jacrev(fun, argnums, has_aux=has_aux), argnums, has_aux=has_aux)
+    return jacfwd(jacrev(fun, argnums, has_aux=has_aux, holomorphic=holomorphic), argnums,
+                  has_aux=has_aux, holomorphic=holomorphic)
 
 
 # ---- vmap ---------------------------------------------------------------------------------------
@@ -427,15 +481,23 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_name=None, axis_size=None,
 
     @functools.wraps(fun)
     def batched(*args, **kwargs):
-        if kwargs:
-            raise TypeError("vmapped functions take positional arguments only (keyword "
-                            "arguments are not mapped); use functools.partial")
         axes = in_axes
         if isinstance(axes, tuple) and len(axes) != len(args):
             raise ValueError(f"vmap in_axes has {len(axes)} entries but the function was "
                              f"called with {len(args)} positional arguments")
         if not isinstance(axes, tuple):
             axes = (axes,) * len(args)
+        f = fun
+        if kwargs:
+            # As in JAX, keyword arguments are always mapped over their leading axis.
+            names = tuple(kwargs)
+            n_pos = len(args)
+
+            def f(*a):
+                return fun(*a[:n_pos], **dict(zip(names, a[n_pos:])))
+
+            args = args + tuple(kwargs[k] for k in names)
+            axes = axes + (0,) * len(names)
         flat_dims, arg_of_leaf = [], []
         for i, (ax, a) in enumerate(zip(axes, args)):
             arg_of_leaf += [i] * len(tu.tree_leaves(a))
@@ -470,7 +532,7 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_name=None, axis_size=None,
         store = {}
 
         def flat_fun(*xs):
-            out = fun(*tu.tree_unflatten(in_tree, xs))
+            out = f(*tu.tree_unflatten(in_tree, xs))
             leaves, store["tree"] = tu.tree_flatten(out)
             store["out"] = out
             return [_as_array(x) for x in leaves]
@@ -478,6 +540,12 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_name=None, axis_size=None,
         def out_dims(vals, bdims):
             wanted = ([out_axes] * len(vals) if isinstance(out_axes, int) or out_axes is None
                       else _broadcast_prefix(out_axes, store["out"], "out_axes"))
+            for v, d, w in zip(vals, bdims, wanted):
+                shp = get_aval(v).shape
+                ex = shp if d is None else shp[:d] + shp[d + 1:]    # one example's shape
+                if w is not None and not -(len(ex) + 1) <= w <= len(ex):
+                    raise ValueError(f"vmap out_axes={w} is out of bounds for an output of "
+                                     f"rank {len(ex) + 1} (per-example shape {ex})")
             return [w + get_aval(v).ndim + (d is None) if w is not None and w < 0 else w
                     for v, d, w in zip(vals, bdims, wanted)]
 
@@ -527,8 +595,12 @@ def make_jaxpr(fun: Callable, static_argnums=(), return_shape=False):
 class ShapeDtypeStruct:
     """A shape and dtype standing in for an array (``eval_shape`` results, ``lower`` inputs)."""
 
-    def __init__(self, shape, dtype, sharding=None):
+    def __init__(self, shape, dtype, sharding=None, weak_type=False):
         self.shape, self.dtype = tuple(shape), np.dtype(dtype)
+        self.weak_type = bool(weak_type)
+
+    ndim = property(lambda self: len(self.shape))
+    size = property(lambda self: int(np.prod(self.shape, dtype=np.int64)))
 
     def __repr__(self):
         return f"ShapeDtypeStruct(shape={self.shape}, dtype={self.dtype.name})"
@@ -537,7 +609,9 @@ class ShapeDtypeStruct:
 def eval_shape(fun: Callable, *args):
     """Output shapes/dtypes of ``fun`` without computing it."""
     leaves, tree = tu.tree_flatten(args)
-    avals = [core.ShapedArray(tuple(x.shape), np.dtype(x.dtype)) for x in leaves]
+    avals = [core.ShapedArray(tuple(x.shape), np.dtype(x.dtype),
+                              bool(getattr(x, "weak_type", False)))
+             if isinstance(x, ShapeDtypeStruct) else get_aval(_as_array(x)) for x in leaves]
     store = {}
 
     def flat_fun(*xs):
@@ -545,7 +619,8 @@ def eval_shape(fun: Callable, *args):
         return [_as_array(o) for o in out]
 
     jaxpr, _ = trace_to_jaxpr(flat_fun, avals)
-    return tu.tree_unflatten(store["tree"], [ShapeDtypeStruct(v.aval.shape, v.aval.dtype)
+    return tu.tree_unflatten(store["tree"], [ShapeDtypeStruct(v.aval.shape, v.aval.dtype,
+                                                              weak_type=v.aval.weak_type)
                                              for v in jaxpr.outvars])
 
 
@@ -672,7 +747,7 @@ class custom_jvp:
                 self.jvp(tuple(ps), tuple(ts))
             o_flat = [_as_array(o) for o in tu.tree_leaves(out)]
             t_flat = [_as_array(t) for t in tu.tree_leaves(t_out)]
-            t_flat = [_match_dtype(t, o) for t, o in zip(t_flat, o_flat)]
+            t_flat = [_match_dtype(t, o, strict=False) for t, o in zip(t_flat, o_flat)]
             return o_flat, t_flat
 
         outs = custom_jvp_call_p.bind(*consts, *flat, jaxpr=jaxpr, jvp_fn=jvp_fn,

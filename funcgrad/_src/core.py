@@ -401,6 +401,11 @@ class ConcretizationTypeError(TypeError):
     """A traced value was used where a concrete Python value is needed (bool, int, an if)."""
 
 
+class ValueTypeError(ValueError, TypeError):
+    """Bad shapes / dtypes where numpy raises ValueError and JAX raises TypeError (or the
+    reverse): an instance of both, so code written against either catches it."""
+
+
 class TracerArrayConversionError(TypeError):
     """A traced value was converted to a numpy array (use funcgrad.numpy inside transforms)."""
 

@@ -39,6 +39,8 @@ def asarray(a, dtype=None, order=None, copy=None):
                                             for x in a):
         if any(_contains_tracer(x) for x in a) or any(_is_array(x) for x in a):
             out = stack([asarray(x) for x in a])
+            if dtype is None and get_aval(out).weak_type:   # a list is never weak (as in JAX)
+                out = le.convert_element_type(out, get_aval(out).dtype, weak_type=False)
             return astype(out, dtype) if dtype is not None else out
     return array_from_user(a, dtype)
 
@@ -222,22 +224,33 @@ def full(shape, fill_value, dtype=None):
     if dtype is None:
         dt = get_aval(fv).dtype
     shape = _shape_tuple(shape)
-    return broadcast_to(astype(fv, dt), shape)
+    out = broadcast_to(astype(fv, dt), shape)
+    # as in JAX, a Python scalar fill value without dtype= gives a weakly typed result
+    return _weak_like(out, dtype is None and get_aval(fv).weak_type)
+
+
+def _weak_like(x, weak):
+    if get_aval(x).weak_type == weak:
+        return x
+    return le.convert_element_type(x, get_aval(x).dtype, weak_type=weak)
 
 
 def zeros_like(a, dtype=None, shape=None):
     a_ = get_aval(asarray(a))
-    return ls.full(a_.shape if shape is None else _shape_tuple(shape), 0, dtype or a_.dtype)
+    out = ls.full(a_.shape if shape is None else _shape_tuple(shape), 0, dtype or a_.dtype)
+    return _weak_like(out, dtype is None and a_.weak_type)   # weak if `a` is (as in JAX)
 
 
 def ones_like(a, dtype=None, shape=None):
     a_ = get_aval(asarray(a))
-    return ls.full(a_.shape if shape is None else _shape_tuple(shape), 1, dtype or a_.dtype)
+    out = ls.full(a_.shape if shape is None else _shape_tuple(shape), 1, dtype or a_.dtype)
+    return _weak_like(out, dtype is None and a_.weak_type)
 
 
 def full_like(a, fill_value, dtype=None, shape=None):
     a_ = get_aval(asarray(a))
-    return full(a_.shape if shape is None else shape, fill_value, dtype or a_.dtype)
+    out = full(a_.shape if shape is None else shape, fill_value, dtype or a_.dtype)
+    return _weak_like(out, dtype is None and a_.weak_type)
 
 
 empty_like = zeros_like
@@ -265,6 +278,12 @@ def arange(start, stop=None, step=None, dtype=None):
 
 
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+    if dtype is not None and dtypes.canonicalize(dtype).kind in "iub":
+        # as in JAX: computed in floating point, then rounded down to the integer dtype
+        out = linspace(start, stop, num, endpoint, retstep, None, axis)
+        vals = out[0] if retstep else out
+        vals = astype(floor(vals), dtype)
+        return (vals, out[1]) if retstep else vals
     dt = _dt(dtype)
     start, stop = asarray(start, dt), asarray(stop, dt)
     div = (num - 1) if endpoint else num
@@ -428,7 +447,9 @@ def power(x, y, /):
     if isinstance(y, (int, np.integer)) and not isinstance(y, bool):
         (x,) = _promote(x)
         if get_aval(x).dtype.kind in "iu" and y < 0:
-            raise ValueError("integers to negative integer powers are not allowed")
+            from funcgrad._src.core import ValueTypeError
+            raise ValueTypeError("integers to negative integer powers are not allowed: use "
+                                 "a float base (x.astype(float)) or a non-negative exponent")
         return le.integer_pow(x, int(y))
     x, y = _broadcast(*_promote(x, y))
     dt = get_aval(x).dtype
@@ -570,12 +591,13 @@ def clip(a, a_min=None, a_max=None, *, min=None, max=None):
     return a
 
 
-def where(condition, x=None, y=None, /):
-    """Elementwise select. With only a condition, returns ``nonzero(condition)``."""
+def where(condition, x=None, y=None, /, *, size=None, fill_value=None):
+    """Elementwise select. With only a condition, returns ``nonzero(condition)`` (``size``
+    and ``fill_value`` as in ``nonzero``; they apply only to this one-argument form)."""
     if x is None and y is None:
         from funcgrad._src.fnp_search import nonzero
 
-        return nonzero(condition)
+        return nonzero(condition, size=size, fill_value=fill_value)
     if x is None or y is None:
         raise ValueError("where needs either just a condition, or a condition, x and y")
     c = _to_bool(condition)

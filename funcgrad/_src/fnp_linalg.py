@@ -27,8 +27,9 @@ def matmul(a, b, /, precision=None, preferred_element_type=None):
     b2 = ls.reshape(b, sb + (1,)) if len(sb) == 1 else b
     sa2, sb2 = _shape(a2), _shape(b2)
     if sa2[-1] != sb2[-2]:
-        raise ValueError(f"matmul: contracting dimensions differ: shapes {sa} and {sb} "
-                         f"({sa2[-1]} != {sb2[-2]})")
+        from funcgrad._src.core import ValueTypeError
+        raise ValueTypeError(f"matmul: contracting dimensions differ: shapes {sa} and {sb} "
+                             f"({sa2[-1]} != {sb2[-2]})")
     batch = broadcast_shapes(sa2[:-2], sb2[:-2])
     nb = len(batch)
     if sa2[:-2] != batch:

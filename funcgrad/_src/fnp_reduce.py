@@ -14,7 +14,7 @@ from funcgrad._src import fnp_base as _fb
 from funcgrad._src.array import get_aval
 from funcgrad._src.core import canonicalize_axis
 from funcgrad._src.fnp_base import (
-    _promote, _to_bool, asarray, astype, isnan, where, zeros_like,
+    _promote, _to_bool, asarray, astype, isnan, ones_like, where, zeros_like,
 )
 
 
@@ -52,9 +52,12 @@ def _reduction(lax_fn, name, promote_sum=False, initial_op=None):
         elif promote_sum:
             a = astype(a, _sum_dtype(get_aval(a).dtype))
         if where is not None:
-            ident = {"sum": 0, "prod": 1}.get(name)
+            ident = {"sum": 0, "prod": 1, "all": True, "any": False}.get(name)
             if ident is None:
                 ident = initial
+            if ident is None:
+                raise ValueError(f"reduction operation {name} does not have an identity, so "
+                                 f"to use a where mask one has to specify 'initial'")
             a = _where_fill(a, where, ident)
         axes = _axes(axis, len(shape))
         if name in ("max", "min") and builtins.any(shape[i] == 0 for i in axes) \
@@ -82,7 +85,7 @@ def _bool_reduce(fn):
     def f(a, axis=None, out=None, keepdims=False, where=None):
         a = _to_bool(asarray(a))
         return _reduction(fn, "all" if fn is lr.reduce_and else "any")(a, axis, None, None,
-                                                                         keepdims)
+                                                                         keepdims, where=where)
 
     return f
 
@@ -122,7 +125,7 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, 
     (a,) = _promote(a, to_inexact=True)
     if dtype is not None:
         a = astype(a, dtype)
-    m = mean(a, axis, keepdims=True)
+    m = mean(a, axis, keepdims=True, where=where)
     d = a - m
     if get_aval(d).dtype.kind == "c":
         sq = le.real(d * le.conj(d))
@@ -130,6 +133,10 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, 
         sq = d * d
     shape = get_aval(a).shape
     axes = _axes(axis, len(shape))
+    if where is not None:   # as in JAX: divide by (count of selected elements - ddof)
+        s = sum(sq, axis, keepdims=keepdims, where=where)
+        n_sel = sum(_where_fill(ones_like(sq), where, 0), axis, keepdims=keepdims)
+        return s / (n_sel - ddof)
     n = 1
     for i in axes:
         n *= shape[i]
@@ -138,7 +145,8 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, 
 
 
 def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, correction=None):
-    return le.sqrt(var(a, axis, dtype, None, ddof, keepdims, correction=correction))
+    return le.sqrt(var(a, axis, dtype, None, ddof, keepdims, where=where,
+                       correction=correction))
 
 
 def argmax(a, axis=None, out=None, keepdims=False):
@@ -183,14 +191,27 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
 
 def nanmax(a, axis=None, out=None, keepdims=False):
     a = asarray(a)
-    return max(where_(isnan(a), ls.full(get_aval(a).shape, -np.inf, get_aval(a).dtype), a),
-               axis, keepdims=keepdims)
+    if get_aval(a).dtype.kind not in "fc":     # no NaNs to skip
+        return max(a, axis, keepdims=keepdims)
+    res = max(where_(isnan(a), ls.full(get_aval(a).shape, -np.inf, get_aval(a).dtype), a),
+              axis, keepdims=keepdims)
+    return _all_nan_to_nan(a, res, axis, keepdims)
 
 
 def nanmin(a, axis=None, out=None, keepdims=False):
     a = asarray(a)
-    return min(where_(isnan(a), ls.full(get_aval(a).shape, np.inf, get_aval(a).dtype), a),
-               axis, keepdims=keepdims)
+    if get_aval(a).dtype.kind not in "fc":     # no NaNs to skip
+        return min(a, axis, keepdims=keepdims)
+    res = min(where_(isnan(a), ls.full(get_aval(a).shape, np.inf, get_aval(a).dtype), a),
+              axis, keepdims=keepdims)
+    return _all_nan_to_nan(a, res, axis, keepdims)
+
+
+def _all_nan_to_nan(a, res, axis, keepdims):
+    """An all-NaN slice reduces to NaN (as in numpy and JAX), not to the +-inf fill."""
+    if get_aval(a).dtype.kind not in "fc":
+        return res
+    return where_(all(isnan(a), axis, keepdims=keepdims), np.nan, res)
 
 
 def where_(c, x, y):
@@ -218,7 +239,7 @@ def average(a, axis=None, weights=None, returned=False, keepdims=False):
     return (avg, wsum) if returned else avg
 
 
-def _cum(kind):
+def _cum(kind, promote=False):
     def f(a, axis=None, dtype=None, out=None):
         a = asarray(a)
         if axis is None:
@@ -226,7 +247,9 @@ def _cum(kind):
             axis = 0
         if dtype is not None:
             a = astype(a, dtype)
-        elif kind in ("sum", "prod"):
+        elif kind in ("sum", "prod") and (promote or get_aval(a).dtype == np.bool_):
+            # jnp.cumsum keeps small integer dtypes (only bool becomes int);
+            # cumulative_sum / cumulative_prod promote like sum (as in JAX)
             a = astype(a, _sum_dtype(get_aval(a).dtype))
         ax = canonicalize_axis(axis, get_aval(a).ndim)
         return {"sum": lr.cumsum, "prod": lr.cumprod, "max": lr.cummax,
@@ -236,8 +259,37 @@ def _cum(kind):
     return f
 
 
-cumsum = cumulative_sum = _cum("sum")
-cumprod = cumulative_prod = _cum("prod")
+cumsum = _cum("sum")
+cumprod = _cum("prod")
+def _cumulative(kind):
+    cum = _cum(kind, promote=True)
+
+    def f(x, /, *, axis=None, dtype=None, include_initial=False):
+        x = asarray(x)
+        nd = get_aval(x).ndim
+        if axis is None:
+            if nd > 1:
+                raise ValueError(f"cumulative_{kind}: the input has rank {nd}; axis= is only "
+                                 f"optional for 0-d and 1-d arrays")
+            axis = 0
+        if nd == 0:
+            raise ValueError(f"cumulative_{kind}: the input must be non-scalar (got a 0-d "
+                             f"array); use an array with at least one dimension")
+        out = cum(x, axis, dtype)
+        if include_initial:
+            ax = canonicalize_axis(axis, get_aval(out).ndim)
+            shape = list(get_aval(out).shape)
+            shape[ax] = 1
+            init = ls.full(tuple(shape), 0 if kind == "sum" else 1, get_aval(out).dtype)
+            out = ls.concatenate([init, out], ax)
+        return out
+
+    f.__name__ = "cumulative_" + kind
+    return f
+
+
+cumulative_sum = _cumulative("sum")    # the array-API forms (as in JAX)
+cumulative_prod = _cumulative("prod")
 
 
 def nancumsum(a, axis=None, dtype=None):

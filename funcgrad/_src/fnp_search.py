@@ -59,9 +59,11 @@ def searchsorted(a, v, side="left", sorter=None, method=None):
 
 def _concrete(x, fname):
     if isinstance(x, Tracer):
-        raise TypeError(f"{fname} has an output size that depends on the values, so it cannot "
-                        f"run on traced values (inside jit/vmap/grad of a traced input). Pass "
-                        f"size=... (JAX-style) for a fixed-size result.")
+        from funcgrad._src.core import ConcretizationTypeError
+        raise ConcretizationTypeError(     # a TypeError, as in JAX
+            f"{fname} has an output size that depends on the values, so it cannot run on "
+            f"traced values (inside jit/vmap/grad of a traced input). Pass size=... "
+            f"(JAX-style) for a fixed-size result.")
     return np.asarray(x)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from funcgrad._src import lax_structural as ls
 from funcgrad._src.array import get_aval
-from funcgrad._src.core import Tracer, canonicalize_axis
+from funcgrad._src.core import Tracer, ValueTypeError, canonicalize_axis
 from funcgrad._src.fnp_base import (
     _broadcast, _promote, asarray, broadcast_to, ravel, where, zeros, zeros_like,
 )
@@ -33,12 +33,12 @@ def reshape(a, newshape=None, order="C", *, shape=None):
     if -1 in newshape:
         known = int(np.prod([s for s in newshape if s != -1], dtype=np.int64))
         if known == 0 or size % known:
-            raise ValueError(f"cannot reshape array of shape {_shape(a)} (size {size}) into "
-                             f"shape {tuple(newshape)}")
+            raise ValueTypeError(f"cannot reshape array of shape {_shape(a)} (size {size}) into "
+                                 f"shape {tuple(newshape)}")
         newshape[newshape.index(-1)] = size // known
     if int(np.prod(newshape, dtype=np.int64)) != size:
-        raise ValueError(f"cannot reshape array of shape {_shape(a)} (size {size}) into shape "
-                         f"{tuple(newshape)}")
+        raise ValueTypeError(f"cannot reshape array of shape {_shape(a)} (size {size}) into "
+                             f"shape {tuple(newshape)}")
     return ls.reshape(a, tuple(newshape))
 
 

@@ -286,7 +286,8 @@ class IndexUpdateRef:
         self.array, self.index = array, index
 
     def get(self, indices_are_sorted=False, unique_indices=False, mode=None, fill_value=None):
-        return getitem(self.array, self.index, mode or "fill", fill_value)
+        # JAX clamps out-of-bounds reads unless mode="fill" is asked for
+        return getitem(self.array, self.index, mode or "clip", fill_value)
 
     def set(self, values, indices_are_sorted=False, unique_indices=False, mode=None):
         return _update(self.array, self.index, values, "set", mode)

@@ -90,9 +90,10 @@ def _hashable(v, where: str):
     try:
         hash(v)
     except TypeError:
-        raise TypeError(f"jit: static {where} must be hashable, got an unhashable "
-                        f"{type(v).__name__} ({v!r:.60}). Use a tuple instead of a list, or "
-                        f"pass it as a regular (traced) array argument.") from None
+        raise core.ValueTypeError(     # JAX raises ValueError; earlier funcgrad TypeError
+            f"jit: static {where} must be hashable, got an unhashable {type(v).__name__} "
+            f"({v!r:.60}). Use a tuple instead of a list, or pass it as a regular (traced) "
+            f"array argument.") from None
     return v
 
 
@@ -146,6 +147,14 @@ class _Jitted:
         nums = {nums} if isinstance(nums, int) else set(nums)
         names = {names} if isinstance(names, str) else set(names)
         params = list(self._sig.parameters) if self._sig else []
+        kinds = [p.kind for p in self._sig.parameters.values()] if self._sig else []
+        n_pos = sum(k in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                          inspect.Parameter.POSITIONAL_ONLY) for k in kinds)
+        if self._sig and inspect.Parameter.VAR_POSITIONAL not in kinds:
+            bad = sorted(i for i in nums if not -n_pos <= i < n_pos)
+            if bad:   # as in JAX, caught when jit is applied
+                raise ValueError(f"Jitted function has static_argnums={tuple(sorted(nums))}, "
+                                 f"but only accepts {n_pos} positional arguments")
         for n in list(names):
             if n in params and self._sig.parameters[n].kind in (
                     inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.POSITIONAL_ONLY):

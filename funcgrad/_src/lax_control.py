@@ -61,6 +61,28 @@ def _strong(x):
     return le.convert_element_type(x, a.dtype, weak_type=False) if a.weak_type else x
 
 
+def _promote_weak_carry(flat, out_avals):
+    """JAX's rule for loop carries: a weakly typed initial value (a Python scalar) whose
+    type differs from the body's output is promoted to the joint type. Returns the new
+    leaves and whether any changed (the body must then be traced again)."""
+    changed = False
+    flat = list(flat)
+    for i, (x, b) in enumerate(zip(flat, out_avals)):
+        a = get_aval(x)
+        if a.weak_type and a.shape == b.shape and a.dtype != b.dtype:
+            dt, _ = dtypes.result_type((a.dtype, True), (b.dtype, b.weak_type))
+            if dt != a.dtype:
+                flat[i] = le.convert_element_type(x, dt, weak_type=False)
+                changed = True
+    return flat, changed
+
+
+def _set_weak(outs, avals):
+    """Give loop outputs the weak types of the body's outputs (as JAX does)."""
+    return [le.convert_element_type(o, get_aval(o).dtype, weak_type=a.weak_type)
+            if get_aval(o).weak_type != a.weak_type else o for o, a in zip(outs, avals)]
+
+
 def _avals(xs):
     return [get_aval(x) for x in xs]
 
@@ -116,9 +138,13 @@ def switch(index, branches, *operands, operand=None):
     branches = list(branches)
     if not branches:
         raise ValueError("switch needs at least one branch")
+    ia = get_aval(index) if isinstance(index, Tracer) else np.asarray(index)
+    if ia.dtype.kind not in "iu" or ia.shape != ():
+        raise TypeError(f"switch: the index must be a scalar integer, got "
+                        f"{ia.dtype.name}{list(ia.shape)}; cast it with .astype(int)")
     if not isinstance(index, Tracer):
         i = int(np.clip(int(np.asarray(index)), 0, len(branches) - 1))
-        return branches[i](*operands)
+        return tu.tree_map(_as_arr, branches[i](*operands))
     flat, in_tree = tu.tree_flatten(operands)
     flat = [_as_arr(x) for x in flat]
     avals = _avals(flat)
@@ -146,7 +172,7 @@ def cond(pred, true_fun, false_fun, *operands, operand=None):
         p = np.asarray(pred._value if type(pred) is Array else pred)
         if p.shape != ():
             raise TypeError(f"cond predicate must be a scalar, got shape {p.shape}")
-        return true_fun(*operands) if bool(p) else false_fun(*operands)
+        return tu.tree_map(_as_arr, true_fun(*operands) if bool(p) else false_fun(*operands))
     a = get_aval(pred)
     if a.shape != ():
         raise TypeError(f"cond predicate must be a scalar, got {a.str_short()}; for an "
@@ -242,19 +268,23 @@ def while_loop(cond_fun, body_fun, init_val, max_steps: int | None = None):
     in reverse mode (JAX's while_loop is not).
     """
     flat, in_tree = tu.tree_flatten(init_val)
-    flat = [_strong(x) for x in flat]
-    avals = _avals(flat)
+    flat = [_as_arr(x) for x in flat]
     arg_tree = tu.tree_structure((tu.tree_unflatten(in_tree, flat),))   # f(val), one argument
+    bj, bc, btree = _trace_tree_fn(body_fun, _avals(flat), arg_tree, "body_fun")
+    if btree == in_tree:
+        flat, changed = _promote_weak_carry(flat, bj.out_avals)
+        if changed:
+            bj, bc, btree = _trace_tree_fn(body_fun, _avals(flat), arg_tree, "body_fun")
+    avals = _avals(flat)
     cj, cc, ctree = _trace_tree_fn(cond_fun, avals, arg_tree, "cond_fun")
     if len(cj.outvars) != 1 or cj.out_avals[0].shape != () or \
             cj.out_avals[0].dtype != np.bool_:
         raise TypeError(f"while_loop cond_fun must return a boolean scalar, got "
                         f"{[a.str_short() for a in cj.out_avals]}")
-    bj, bc, btree = _trace_tree_fn(body_fun, avals, arg_tree, "body_fun")
     _check_carry("while_loop body_fun", in_tree, btree, avals, bj.out_avals)
     outs = while_p.bind(*cc, *bc, *flat, cond_jaxpr=cj, body_jaxpr=bj, cond_nconsts=len(cc),
                         body_nconsts=len(bc), max_steps=max_steps)
-    return tu.tree_unflatten(in_tree, outs)
+    return tu.tree_unflatten(in_tree, _set_weak(outs, bj.out_avals))
 
 
 def _check_carry(what, in_tree, out_tree, in_avals, out_avals):
@@ -430,7 +460,7 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1, _split_transpos
     elif lengths and lengths != {length}:
         raise ValueError(f"scan: length={length} but xs have leading sizes {sorted(lengths)}")
     c_flat, c_tree = tu.tree_flatten(init)
-    c_flat = [_strong(c) for c in c_flat]
+    c_flat = [_as_arr(c) for c in c_flat]
     c_avals = _avals(c_flat)
     x_avals = [get_aval(x).update(shape=get_aval(x).shape[1:]) for x in x_flat]
     in_tree = tu.tree_structure((tu.tree_unflatten(c_tree, c_flat),
@@ -440,9 +470,17 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1, _split_transpos
         raise TypeError(f"scan body must return a pair (carry, y), got structure {out_tree}")
     carry_tree = out_tree.children[0]
     nc = len(c_flat)
+    if carry_tree == c_tree:
+        c_flat, changed = _promote_weak_carry(c_flat, jaxpr.out_avals[:nc])
+        if changed:
+            c_avals = _avals(c_flat)
+            jaxpr, consts, out_tree = _trace_tree_fn(f, c_avals + x_avals, in_tree,
+                                                     "scan body")
+            carry_tree = out_tree.children[0]
     _check_carry("scan body", c_tree, carry_tree, c_avals, jaxpr.out_avals[:nc])
     outs = scan_p.bind(*consts, *c_flat, *x_flat, jaxpr=jaxpr, length=int(length),
                        reverse=bool(reverse), num_consts=len(consts), num_carry=nc)
+    outs = _set_weak(outs, jaxpr.out_avals)
     carry = tu.tree_unflatten(c_tree, outs[:nc])
     ys = tu.tree_unflatten(out_tree.children[1], outs[nc:])
     return carry, ys
@@ -554,6 +592,9 @@ def fori_loop(lower, upper, body_fun, init_val, unroll=None):
             return body_fun(i, c), None
 
         idx = le.add(ls.iota(idt, n), ls.full((n,), lo, idt)) if n else ls.full((0,), 0, idt)
+        if all(isinstance(v, int) for v in (lower, upper)):
+            # Python-int bounds give a weakly typed index, as in JAX
+            idx = le.convert_element_type(idx, idt, weak_type=True)
         out, _ = scan(step, init_val, idx, length=n)
         return out
     lower, upper = _as_arr(lower), _as_arr(upper)

@@ -650,7 +650,9 @@ impl_rules[bitcast_convert_type_p] = lambda x, new_dtype: x.view(new_dtype)
 
 def _bitcast_abstract(x, new_dtype):
     if x.dtype.itemsize != new_dtype.itemsize:
-        raise TypeError(f"bitcast_convert_type: {x.dtype} and {new_dtype} differ in size")
+        raise TypeError(f"bitcast_convert_type: {x.dtype} and {new_dtype} differ in size; "
+                        f"funcgrad supports only bitcasts between types of the same width "
+                        f"(JAX adds or removes a trailing dimension here)")
     return ShapedArray(x.shape, new_dtype, False)
 
 
@@ -661,7 +663,10 @@ ad.defzero(bitcast_convert_type_p)
 
 
 def bitcast_convert_type(x, new_dtype):
-    return bitcast_convert_type_p.bind(as_operand(x), new_dtype=dtypes.as_dtype(new_dtype))
+    x, new_dtype = as_operand(x), dtypes.as_dtype(new_dtype)
+    # checked here too: the eager path (numpy's view) would silently flatten the bytes
+    _bitcast_abstract(get_aval(x), new_dtype)
+    return bitcast_convert_type_p.bind(x, new_dtype=new_dtype)
 
 
 # add_any: the sum of two cotangents (kept apart from add so cotangent sums stay visible)

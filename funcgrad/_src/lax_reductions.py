@@ -277,7 +277,7 @@ def sort(operands, dimension=-1, is_stable=True, num_keys=1):
     ops = [as_operand(o) for o in ([operands] if single else operands)]
     dim = canonicalize_axis(dimension, get_aval(ops[0]).ndim)
     outs = sort_p.bind(*ops, dimension=dim, is_stable=bool(is_stable), num_keys=int(num_keys))
-    return outs[0] if single else outs
+    return outs[0] if single else tuple(outs)
 
 
 def _perm_of(operands, dimension, num_keys):

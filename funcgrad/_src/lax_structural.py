@@ -505,14 +505,25 @@ abstract_eval_rules[dynamic_slice_p] = _dyn_slice_abstract
 weak_type_rules[dynamic_slice_p] = lambda w, **p: w[0]
 
 
-def _starts(start_indices):
+def _starts(start_indices, shape=None):
     return [convert_element_type(as_operand(s), dtypes.int32) for s in start_indices]
 
 
 def dynamic_slice(x, start_indices, slice_sizes):
     """Slice of size ``slice_sizes`` at traced ``start_indices`` (clamped to fit, like XLA)."""
-    return dynamic_slice_p.bind(as_operand(x), *_starts(start_indices),
-                                slice_sizes=_ints(slice_sizes))
+    x = as_operand(x)
+    shape = get_aval(x).shape
+    sizes = _ints(slice_sizes)
+    if len(sizes) != len(shape) or len(start_indices) != len(shape):
+        from funcgrad._src.core import ValueTypeError
+        raise ValueTypeError(f"dynamic_slice: needs one start index and one slice size per "
+                             f"dimension of the operand of shape {shape}; got "
+                             f"{len(start_indices)} start indices and slice_sizes {sizes}")
+    if any(not 0 <= k <= n for k, n in zip(sizes, shape)):
+        raise TypeError(f"dynamic_slice: slice_sizes must be non-negative and less than or "
+                        f"equal to the operand shape; got slice_sizes "
+                        f"{sizes} for operand shape {shape}")
+    return dynamic_slice_p.bind(x, *_starts(start_indices, shape), slice_sizes=sizes)
 
 
 def _dyn_slice_jvp(primals, tangents, slice_sizes):
@@ -577,9 +588,16 @@ weak_type_rules[dynamic_update_slice_p] = lambda w, **p: w[0]
 
 
 def dynamic_update_slice(x, update, start_indices):
+    """Write ``update`` into ``x`` at ``start_indices`` (clamped so the update fits)."""
     x = as_operand(x)
-    update = convert_element_type(as_operand(update), get_aval(x).dtype)
-    return dynamic_update_slice_p.bind(x, update, *_starts(start_indices))
+    update = as_operand(update)
+    xa, ua = get_aval(x), get_aval(update)
+    if xa.dtype != ua.dtype and not ua.weak_type:
+        raise TypeError(f"lax.dynamic_update_slice requires arguments to have the same "
+                        f"dtypes, got {xa.dtype.name}, {ua.dtype.name}: cast the update "
+                        f"with .astype({xa.dtype.name})")
+    update = convert_element_type(update, xa.dtype)
+    return dynamic_update_slice_p.bind(x, update, *_starts(start_indices, xa.shape))
 
 
 def _dus_jvp(primals, tangents):

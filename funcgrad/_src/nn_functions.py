@@ -9,7 +9,7 @@ conventions at kinks: ``relu'(0) = 0``, ``relu6'(0) = relu6'(6) = 0``.
 >>> fg.grad(relu)(0.0)
 Array(0., dtype=float32, weak_type=True)
 >>> softplus(1e4)
-Array(10000., dtype=float32)
+Array(10000., dtype=float32, weak_type=True)
 """
 
 from __future__ import annotations
@@ -45,8 +45,11 @@ def _f(x):
 
 @custom_jvp
 def relu(x):
-    """``max(x, 0)``; its derivative at 0 is 0 (JAX's convention)."""
-    x = _f(x)
+    """``max(x, 0)``; its derivative at 0 is 0 (JAX's convention). Integer input keeps its
+    dtype (as in JAX)."""
+    x = asarray(x)
+    if get_aval(x).dtype.kind not in "iu":
+        x = _f(x)
     return maximum(x, zeros_like(x))
 
 

@@ -83,3 +83,10 @@ from funcgrad._src.lax_extra import (  # noqa: E402,F401
     Precision, batch_matmul, cumlogsumexp, index_in_dim, optimization_barrier, polygamma,
     reduce, reduce_window, scatter_max, scatter_min, scatter_mul, sort_key_val, top_k, zeta,
 )
+
+
+class RoundingMethod(__import__("enum").IntEnum):
+    """Rounding modes for :func:`round` (as ``jax.lax.RoundingMethod``)."""
+
+    AWAY_FROM_ZERO = 0
+    TO_NEAREST_EVEN = 1

@@ -200,7 +200,8 @@ def _shape(shape):
 def _float_dtype(dtype):
     dt = dtypes.canonicalize(dtype if dtype is not None else dtypes.default_float())
     if dt.kind != "f":
-        raise TypeError(f"dtype argument must be a float dtype, got {dt}")
+        from funcgrad._src.core import ValueTypeError
+        raise ValueTypeError(f"dtype argument must be a float dtype, got {dt}")
     return dt
 
 
@@ -236,6 +237,14 @@ def uniform(key, shape=(), dtype=None, minval=0.0, maxval=1.0):
 def normal(key, shape=(), dtype=None):
     """Standard normal samples (inverse-CDF of a uniform draw)."""
     key = _check_key(key, "normal")
+    if dtype is not None and dtypes.canonicalize(dtype).kind == "c":
+        # as in JAX: independent real and imaginary parts, each of variance 1/2
+        cdt = dtypes.canonicalize(dtype)
+        rdt = np.dtype(f"float{cdt.itemsize * 4}")
+        k_re, k_im = split(key)
+        re, im = normal(k_re, shape, rdt), normal(k_im, shape, rdt)
+        s = ls.full(get_aval(re).shape, 1 / math.sqrt(2), rdt)
+        return le.complex(le.mul(re, s), le.mul(im, s))
     dt = _float_dtype(dtype)
     shape = _shape(shape)
     lo = float(np.nextafter(np.array(-1.0, dt), np.array(1.0, dt)))
@@ -287,15 +296,22 @@ def randint(key, shape, minval, maxval, dtype=None):
     k2 = ls.reshape(ls.slice_in_dim(keys, 1, 2), (2,))
     hi_bits, lo_bits = random_bits(k1, shape), random_bits(k2, shape)
     info = np.iinfo(dt)
-    lo = le.max(astype(asarray(minval), np.int64 if dtypes.x64_enabled() else np.int32),
-                asarray(max(info.min, -2 ** 31), dtypes.default_int()))
+    # as in JAX: the bounds are clipped to the dtype's range; a maxval above the range
+    # makes the dtype's largest value a possible draw
+    it = np.int64 if dtypes.x64_enabled() else np.int32
+    tmin, tmax = max(int(info.min), int(np.iinfo(it).min)), min(int(info.max),
+                                                                 int(np.iinfo(it).max))
+    lo = le.clamp(asarray(tmin, it), astype(asarray(minval), it), asarray(tmax, it))
     lo = astype(ls.broadcast_in_dim(lo, shape, tuple(range(len(shape) - get_aval(lo).ndim,
                                                            len(shape)))), dt)
-    hi = astype(asarray(maxval), dtypes.default_int())
-    hi = astype(ls.broadcast_in_dim(hi, shape, tuple(range(len(shape) - get_aval(hi).ndim,
-                                                           len(shape)))), dt)
+    hi_raw = astype(asarray(maxval), it)
+    hi_raw = ls.broadcast_in_dim(hi_raw, shape, tuple(range(len(shape) - get_aval(hi_raw).ndim,
+                                                            len(shape))))
+    above = le.gt(hi_raw, ls.full(shape, tmax, it))
+    hi = astype(le.clamp(ls.full(shape, tmin, it), hi_raw, ls.full(shape, tmax, it)), dt)
     span = le.convert_element_type(le.sub(hi, lo), _U32)
     span = le.max(span, _u32(1, shape))
+    span = where(le.bitwise_and(above, le.gt(hi, lo)), le.add(span, _u32(1, shape)), span)
     # (2**32 mod span)**2 mod span, so that hi*2**32 + lo is reduced modulo span exactly
     mult = le.rem(_u32(2 ** 32 - 1, shape), span)
     mult = le.rem(le.add(mult, _u32(1, shape)), span)

@@ -29,13 +29,15 @@ def _inexact(*xs):
     return _broadcast(*out) if len(out) > 1 else out
 
 
-def logsumexp(a, axis=None, b=None, keepdims: bool = False, return_sign: bool = False):
+def logsumexp(a, axis=None, b=None, keepdims: bool = False, return_sign: bool = False,
+              where=None):
     """``log(sum(b * exp(a), axis))`` without overflow or underflow.
 
     The maximum is subtracted first (and held constant for differentiation, as in JAX). If
     every term is zero (all ``a`` are ``-inf`` or all ``b`` are 0) the result is ``-inf``
     with a zero gradient, not NaN. A negative sum gives NaN unless ``return_sign=True``,
-    which returns ``(log|sum|, sign)``.
+    which returns ``(log|sum|, sign)``. ``where`` (booleans broadcastable to ``a``) leaves
+    the other elements out of the sum.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> fg.grad(logsumexp)(fnp.array([-fnp.inf, -fnp.inf]))
@@ -46,6 +48,10 @@ def logsumexp(a, axis=None, b=None, keepdims: bool = False, return_sign: bool = 
     else:
         a, b = _inexact(a, b)
         a = _where(b != 0, a, _full_like(a, -float("inf")))
+    if where is not None:
+        from funcgrad._src.fnp_base import asarray as _asarray, broadcast_to as _bto
+
+        a = _where(_bto(_asarray(where), _aval(a).shape), a, _full_like(a, -float("inf")))
     shape = _aval(a).shape
     axes = _axes(axis, len(shape))
     amax = _r.max(a, axis=axes, keepdims=True, initial=-float("inf"))
