@@ -455,11 +455,10 @@ OPS = [
     Op("slice_in_dim", lambda x: lax.slice_in_dim(x, 1, 3, axis=1), lambda x: x[:, 1:3],
        [((2, 4),), ((0, 4),)]),
     Op("dynamic_slice", lambda x, i: lax.dynamic_slice(x, (i, 1), (2, 2)),
-       lambda x, i: x[int(np.clip(i, 0, x.shape[0] - 2)):][:2, 1:3],
+       lambda x, i: x[_start(i, x.shape[0], 2):][:2, 1:3],
        [((4, 3), ())], ("normal", "idx-3:7")),
     Op("dynamic_slice_2starts", lambda x, i, j: lax.dynamic_slice(x, (i, j), (2, 1)),
-       lambda x, i, j: x[int(np.clip(i, 0, x.shape[0] - 2)):][:2][
-           :, int(np.clip(j, 0, x.shape[1] - 1)):][:, :1],
+       lambda x, i, j: x[_start(i, x.shape[0], 2):][:2][:, _start(j, x.shape[1], 1):][:, :1],
        [((4, 3), (), ())], ("normal", "idx-2:6")),
     Op("dynamic_update_slice",
        lambda x, u, i: lax.dynamic_update_slice(x, u, (i, 0)),
@@ -573,9 +572,16 @@ OPS = [
 ]
 
 
+def _start(s, n, k):
+    """JAX's dynamic start: a negative index counts from the end, then it is clamped so that a
+    slice of size ``k`` fits in ``n``."""
+    s = int(s)
+    return int(np.clip(s + n if s < 0 else s, 0, n - k))
+
+
 def _dus_ref(x, u, starts):
     out = x.copy()
-    st = [int(np.clip(s, 0, n - k)) for s, n, k in zip(starts, x.shape, u.shape)]
+    st = [_start(s, n, k) for s, n, k in zip(starts, x.shape, u.shape)]
     out[tuple(slice(s, s + k) for s, k in zip(st, u.shape))] = u
     return out
 

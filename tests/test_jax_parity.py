@@ -616,3 +616,15 @@ def test_jit_static_argnums_out_of_range():
     # *args functions and negative indices in range are fine
     assert float(fg.jit(lambda x, *a: x + len(a), static_argnums=(3,))(1.0, 2, 3, 4)) == 4.0
     assert float(fg.jit(lambda x, n: x * n, static_argnums=-1)(1.0, 3)) == 3.0
+
+
+def test_dynamic_slice_negative_starts_count_from_the_end():
+    # jax 0.10.2 gives [7 8], [0 1] and [0 ... 7 100 101] (a negative start counts from the
+    # end of its dimension, then the start is clamped so the slice fits), under jit too
+    x = fnp.arange(10)
+    assert np.asarray(lax.dynamic_slice(x, (-3,), (2,))).tolist() == [7, 8]
+    assert np.asarray(lax.dynamic_slice(x, (-30,), (2,))).tolist() == [0, 1]
+    out = lax.dynamic_update_slice(x, fnp.array([100, 101]), (-1,))
+    assert np.asarray(out).tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 100, 101]
+    f = fg.jit(lambda i: lax.dynamic_slice(x, (i,), (2,)))
+    assert np.asarray(f(-3)).tolist() == [7, 8] and np.asarray(f(3)).tolist() == [3, 4]

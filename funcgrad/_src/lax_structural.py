@@ -506,7 +506,21 @@ weak_type_rules[dynamic_slice_p] = lambda w, **p: w[0]
 
 
 def _starts(start_indices, shape=None):
-    return [convert_element_type(as_operand(s), dtypes.int32) for s in start_indices]
+    """int32 start indices; a negative one counts from the end of its dimension (as JAX's
+    ``lax.dynamic_slice`` / ``dynamic_update_slice`` do), then the primitive clamps."""
+    from funcgrad._src.lax_elementwise import add, lt, select
+
+    out = []
+    for k, s in enumerate(start_indices):
+        s = as_operand(s)
+        negative_ok = get_aval(s).dtype.kind == "i" and shape is not None
+        s = convert_element_type(s, dtypes.int32)
+        if negative_ok:
+            zero = convert_element_type(as_operand(0), dtypes.int32)
+            size = convert_element_type(as_operand(int(shape[k])), dtypes.int32)
+            s = select(lt(s, zero), add(s, size), s)
+        out.append(s)
+    return out
 
 
 def dynamic_slice(x, start_indices, slice_sizes):

@@ -112,7 +112,8 @@ def _threefry_iota(key, n):
 
 
 def PRNGKey(seed) -> "Array":  # noqa: F821
-    """A key from an integer seed: ``uint32[2]`` ``[high 32 bits, low 32 bits]``."""
+    """A key from an integer seed: ``uint32[2]`` ``[high 32 bits, low 32 bits]`` of the seed
+    as a 64-bit integer with x64 on, or ``[0, seed mod 2**32]`` with it off (as JAX)."""
     if isinstance(seed, Tracer):
         s = asarray(seed)
         if get_aval(s).dtype.kind not in "iu":
@@ -127,8 +128,10 @@ def PRNGKey(seed) -> "Array":  # noqa: F821
             np.asarray(seed).dtype.kind not in "iu":
         raise TypeError(f"PRNGKey seed must be an integer, got {seed!r}")
     seed = int(np.asarray(seed))
-    if seed < 0:
-        seed = seed % 2 ** 64
+    from funcgrad import config
+
+    # as JAX: with x64 off the seed is a 32-bit integer (wrapped), so the high word is 0
+    seed = seed % 2 ** 64 if config.enable_x64 else seed % 2 ** 32
     return array_from_user(np.array([(seed >> 32) & 0xFFFFFFFF, seed & 0xFFFFFFFF],
                                     dtype=np.uint32), _U32)
 
