@@ -524,7 +524,8 @@ def _starts(start_indices, shape=None):
 
 
 def dynamic_slice(x, start_indices, slice_sizes):
-    """Slice of size ``slice_sizes`` at traced ``start_indices`` (clamped to fit, like XLA)."""
+    """Slice of size ``slice_sizes`` at traced ``start_indices`` (a negative start counts from
+    the end; then clamped to fit, like XLA)."""
     x = as_operand(x)
     shape = get_aval(x).shape
     sizes = _ints(slice_sizes)
@@ -602,7 +603,8 @@ weak_type_rules[dynamic_update_slice_p] = lambda w, **p: w[0]
 
 
 def dynamic_update_slice(x, update, start_indices):
-    """Write ``update`` into ``x`` at ``start_indices`` (clamped so the update fits)."""
+    """Write ``update`` into ``x`` at ``start_indices`` (a negative start counts from the end;
+    then clamped so the update fits)."""
     x = as_operand(x)
     update = as_operand(update)
     xa, ua = get_aval(x), get_aval(update)
