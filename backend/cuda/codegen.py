@@ -35,8 +35,6 @@ from .ptx import i32, i64
 
 BLOCK = 256  # threads per block of elementwise and reduction kernels
 MAX_BLOCKS = 8192  # grid-stride loops cover the rest
-TILE_M = TILE_N = 64  # Dot: block tile; 16x16 threads, 4x4 outputs each
-TILE_K = 16
 F16 = np.dtype("float16")
 
 
@@ -434,145 +432,108 @@ def _batch_loop(b, n_batch):
                          b.zext(ptx.grid_dim(b, "z"), i64), name="batch")
 
 
-def emit_dot_tiled(module, program: K.Program, d: K.Dot, step: int) -> Launch:
+@dataclass(frozen=True)
+class Tiling:
+    """A shared-memory tiled matmul on 16x16 threads: ``tile`` x ``tile`` outputs per block, K
+    staged ``k`` at a time as k-major tiles with rows of ``pitch`` elements, ``per`` x ``per``
+    outputs per thread. ``vector``: a thread's outputs are runs of 4 (rows ``4ty + {0..3}``,
+    then ``64 + 4ty + {0..3}``; columns likewise), read from the tiles as ``ld.shared.v4``;
+    otherwise they are ``ty + 16i`` (columns ``tx + 16j``), read one by one."""
+
+    tile: int
+    k: int
+    per: int
+    pitch: int
+    vector: bool
+
+    def place(self, b, lane, i):
+        """Offset within the block tile of a thread's ``i``-th output row (or column)."""
+        if self.vector:
+            return b.add(b.mul(lane, i64(4)), i64(i % 4 + 64 * (i // 4)))
+        return b.add(lane, i64(16 * i))
+
+
+TILED_SMALL = Tiling(64, 16, 4, 64, False)  # any dtype of a dot
+# float32 with large outputs: twice the FMAs per shared-memory load; rows padded to 132 floats
+# so that the transposing stores of a warp hit 32 banks (and rows stay 16-byte aligned)
+TILED_LARGE = Tiling(128, 8, 8, 132, True)
+
+
+def tiled_config(m: int, n: int, dtype) -> str:
+    """``"large"`` (``TILED_LARGE``) for float32 once the output has at least 128 tiles of
+    128x128 (a full wave of blocks on a big GPU), else ``"small"``."""
+    big = cdiv(m, TILED_LARGE.tile) * cdiv(n, TILED_LARGE.tile) >= 128
+    return "large" if big and np.dtype(dtype) == np.float32 else "small"
+
+
+def emit_dot_tiled(module, program: K.Program, d: K.Dot, step: int,
+                   tiling: Tiling = TILED_SMALL) -> Launch:
     dtype = program.buffer(d.lhs).dtype
     B, M, N, Kd = d.bmnk
+    T, TK, R, P = tiling.tile, tiling.k, tiling.per, tiling.pitch
     ids = tuple(sorted({d.lhs, d.rhs, d.out}))
     name, b, ptrs = _new_kernel(module, program, step, ids, {d.out})
     ety = S.ir_type(dtype)
     fma = _fma(b, dtype)
     tx, ty = b.zext(ptx.thread_idx(b, "x"), i64), b.zext(ptx.thread_idx(b, "y"), i64)
     t = b.add(b.mul(ty, i64(16)), tx)
-    m0 = b.mul(b.zext(ptx.block_idx(b, "y"), i64), i64(TILE_M))
-    n0 = b.mul(b.zext(ptx.block_idx(b, "x"), i64), i64(TILE_N))
-    a_tile = ptx.shared_array(module, ety, TILE_K * TILE_M, "a_tile")  # [k][m]
-    b_tile = ptx.shared_array(module, ety, TILE_K * TILE_N, "b_tile")  # [k][n]
+    m0 = b.mul(b.zext(ptx.block_idx(b, "y"), i64), i64(T))
+    n0 = b.mul(b.zext(ptx.block_idx(b, "x"), i64), i64(T))
+    a_tile = ptx.shared_array(module, ety, TK * P, "a_tile")  # [k][m]
+    b_tile = ptx.shared_array(module, ety, TK * P, "b_tile")  # [k][n]
     a_k_fast = abs(d.lhs_view.strides[2]) <= abs(d.lhs_view.strides[1])
     b_n_fast = abs(d.rhs_view.strides[2]) <= abs(d.rhs_view.strides[1])
     zero = S.const(dtype, 0)
+
+    def fragment(tile, kk, lane):  # the R values tile[kk][place(lane, i)]
+        if not tiling.vector:
+            return [b.load(ptx.shared_ptr(b, tile, b.add(tiling.place(b, lane, i),
+                                                         i64(kk * P))), typ=ety)
+                    for i in range(R)]
+        out = []
+        for i in range(0, R, 4):
+            index = b.add(tiling.place(b, lane, i), i64(kk * P))
+            v = b.load(ptx.shared_ptr(b, tile, index), typ=ir.VectorType(ety, 4), align=16)
+            out += [b.extract_element(v, i32(j)) for j in range(4)]
+        return out
+
     with _batch_loop(b, B) as batch:
-        accs = [[_accumulator(b, ety, zero) for _ in range(4)] for _ in range(4)]
-        with ptx.for_range(b, i64(0), i64(Kd), i64(TILE_K), name="k0") as k0:
-            for q in range(TILE_K * TILE_M // 256):
+        accs = [[_accumulator(b, ety, zero) for _ in range(R)] for _ in range(R)]
+        with ptx.for_range(b, i64(0), i64(Kd), i64(TK), name="k0") as k0:
+            for q in range(TK * T // 256):
                 e = b.add(t, i64(256 * q))
-                mm, kk = _tile_coords_ir(b, e, TILE_M, TILE_K, a_k_fast)
+                mm, kk = _tile_coords_ir(b, e, T, TK, a_k_fast)
                 row, col = b.add(m0, mm), b.add(k0, kk)
                 a_val = _load_or_zero(b, ptrs[d.lhs], _operand_addr(b, d.lhs_view, batch, row,
                                                                    col),
                                       _both(b, _lt(b, row, M), _lt(b, col, Kd)), dtype)
-                b.store(a_val, ptx.shared_ptr(b, a_tile, b.add(b.mul(kk, i64(TILE_M)), mm)))
-                kk, nn = _tile_coords_ir(b, e, TILE_K, TILE_N, b_n_fast)
+                b.store(a_val, ptx.shared_ptr(b, a_tile, b.add(b.mul(kk, i64(P)), mm)))
+                kk, nn = _tile_coords_ir(b, e, TK, T, b_n_fast)
                 row, col = b.add(k0, kk), b.add(n0, nn)
                 b_val = _load_or_zero(b, ptrs[d.rhs], _operand_addr(b, d.rhs_view, batch, row,
                                                                    col),
                                       _both(b, _lt(b, row, Kd), _lt(b, col, N)), dtype)
-                b.store(b_val, ptx.shared_ptr(b, b_tile, b.add(b.mul(kk, i64(TILE_N)), nn)))
+                b.store(b_val, ptx.shared_ptr(b, b_tile, b.add(b.mul(kk, i64(P)), nn)))
             ptx.barrier(b)
             vals = [[b.load(s, typ=ety) for s in row_] for row_ in accs]
-            for kk in range(TILE_K):
-                a_reg = [b.load(ptx.shared_ptr(b, a_tile, b.add(ty, i64(kk * TILE_M + 16 * i))),
-                                typ=ety) for i in range(4)]
-                b_reg = [b.load(ptx.shared_ptr(b, b_tile, b.add(tx, i64(kk * TILE_N + 16 * j))),
-                                typ=ety) for j in range(4)]
-                vals = [[fma(vals[i][j], a_reg[i], b_reg[j]) for j in range(4)]
-                        for i in range(4)]
-            for i in range(4):
-                for j in range(4):
+            for kk in range(TK):
+                a_reg, b_reg = fragment(a_tile, kk, ty), fragment(b_tile, kk, tx)
+                vals = [[fma(vals[i][j], a_reg[i], b_reg[j]) for j in range(R)]
+                        for i in range(R)]
+            for i in range(R):
+                for j in range(R):
                     b.store(vals[i][j], accs[i][j])
-            ptx.barrier(b)
+            ptx.barrier(b)  # every thread has read the tiles before the next stage overwrites
         out_base = b.mul(batch, i64(M * N))
-        for i in range(4):
-            row = b.add(m0, b.add(ty, i64(16 * i)))
-            for j in range(4):
-                col = b.add(n0, b.add(tx, i64(16 * j)))
+        for i in range(R):
+            row = b.add(m0, tiling.place(b, ty, i))
+            for j in range(R):
+                col = b.add(n0, tiling.place(b, tx, j))
                 with b.if_then(_both(b, _lt(b, row, M), _lt(b, col, N))):
                     index = b.add(out_base, b.add(b.mul(row, i64(N)), col))
                     _store(b, ptrs, dtype, d.out, index, b.load(accs[i][j], typ=ety))
     b.ret_void()
-    grid = (cdiv(N, TILE_N), cdiv(M, TILE_M), min(B, 65535))
-    return Launch(name, step, "dot_tiled", ids, grid if B * M * N else (0,), (16, 16))
-
-
-# float32, large outputs: 128x128 block tiles, K in steps of 8, 16x16 threads with 8x8 outputs
-# each (rows ty*4 + {0..3} and 64 + ty*4 + {0..3}, columns likewise with tx), fragments read
-# from shared memory as float4. Twice the FMAs per shared-memory load of the 4x4 kernel.
-SG_TILE, SG_K = 128, 8
-SG_LDS = SG_TILE + 4  # padded k-rows: the transposing stores of a warp hit 32 banks
-
-
-def tiled_config(m: int, n: int, dtype) -> str:
-    """``"large"`` (the 128x128 float32 kernel) once the output has at least 128 such tiles
-    (a full wave of blocks on a big GPU), else ``"small"`` (64x64, any dtype)."""
-    big = cdiv(m, SG_TILE) * cdiv(n, SG_TILE) >= 128
-    return "large" if big and np.dtype(dtype) == np.float32 else "small"
-
-
-def emit_dot_tiled_large(module, program: K.Program, d: K.Dot, step: int) -> Launch:
-    B, M, N, Kd = d.bmnk
-    f32, F32 = ptx.f32, np.dtype(np.float32)
-    ids = tuple(sorted({d.lhs, d.rhs, d.out}))
-    name, b, ptrs = _new_kernel(module, program, step, ids, {d.out})
-    sc = S.Emitter(b)
-    fma = lambda acc, x, y: sc.intrinsic("llvm.fma", f32, [x, y, acc])
-    tx, ty = b.zext(ptx.thread_idx(b, "x"), i64), b.zext(ptx.thread_idx(b, "y"), i64)
-    t = b.add(b.mul(ty, i64(16)), tx)
-    m0 = b.mul(b.zext(ptx.block_idx(b, "y"), i64), i64(SG_TILE))
-    n0 = b.mul(b.zext(ptx.block_idx(b, "x"), i64), i64(SG_TILE))
-    a_s = ptx.shared_array(module, f32, SG_K * SG_LDS, "a_sg")  # [k][m]
-    b_s = ptx.shared_array(module, f32, SG_K * SG_LDS, "b_sg")  # [k][n]
-    a_k_fast = abs(d.lhs_view.strides[2]) <= abs(d.lhs_view.strides[1])
-    b_n_fast = abs(d.rhs_view.strides[2]) <= abs(d.rhs_view.strides[1])
-    vec4 = ir.VectorType(f32, 4)
-
-    def fragment(tile, kk, lane):  # tile[kk][lane*4 + 0..3] and tile[kk][64 + lane*4 + 0..3]
-        out = []
-        for half in (0, 64):
-            index = b.add(b.mul(lane, i64(4)), i64(kk * SG_LDS + half))
-            v = b.load(ptx.shared_ptr(b, tile, index), typ=vec4, align=16)
-            out += [b.extract_element(v, i32(j)) for j in range(4)]
-        return out
-
-    def place(lane, i):  # the row (column) offset of a thread's i-th output row (column)
-        return b.add(b.mul(lane, i64(4)), i64(i % 4 + 64 * (i // 4)))
-
-    with _batch_loop(b, B) as batch:
-        zero = ir.Constant(f32, 0.0)
-        accs = [[_accumulator(b, f32, zero) for _ in range(8)] for _ in range(8)]
-        with ptx.for_range(b, i64(0), i64(Kd), i64(SG_K), name="k0") as k0:
-            for q in range(SG_TILE * SG_K // 256):
-                e = b.add(t, i64(256 * q))
-                mm, kk = _tile_coords_ir(b, e, SG_TILE, SG_K, a_k_fast)
-                row, col = b.add(m0, mm), b.add(k0, kk)
-                a_val = _load_or_zero(b, ptrs[d.lhs], _operand_addr(b, d.lhs_view, batch, row,
-                                                                   col),
-                                      _both(b, _lt(b, row, M), _lt(b, col, Kd)), F32)
-                b.store(a_val, ptx.shared_ptr(b, a_s, b.add(b.mul(kk, i64(SG_LDS)), mm)))
-                kk, nn = _tile_coords_ir(b, e, SG_K, SG_TILE, b_n_fast)
-                row, col = b.add(k0, kk), b.add(n0, nn)
-                b_val = _load_or_zero(b, ptrs[d.rhs], _operand_addr(b, d.rhs_view, batch, row,
-                                                                   col),
-                                      _both(b, _lt(b, row, Kd), _lt(b, col, N)), F32)
-                b.store(b_val, ptx.shared_ptr(b, b_s, b.add(b.mul(kk, i64(SG_LDS)), nn)))
-            ptx.barrier(b)
-            vals = [[b.load(s, typ=f32) for s in row_] for row_ in accs]
-            for kk in range(SG_K):
-                a_reg, b_reg = fragment(a_s, kk, ty), fragment(b_s, kk, tx)
-                vals = [[fma(vals[i][j], a_reg[i], b_reg[j]) for j in range(8)]
-                        for i in range(8)]
-            for i in range(8):
-                for j in range(8):
-                    b.store(vals[i][j], accs[i][j])
-            ptx.barrier(b)  # every thread has read the tiles before the next stage overwrites
-        out_base = b.mul(batch, i64(M * N))
-        for i in range(8):
-            row = b.add(m0, place(ty, i))
-            for j in range(8):
-                col = b.add(n0, place(tx, j))
-                with b.if_then(_both(b, _lt(b, row, M), _lt(b, col, N))):
-                    index = b.add(out_base, b.add(b.mul(row, i64(N)), col))
-                    _store(b, ptrs, F32, d.out, index, b.load(accs[i][j], typ=f32))
-    b.ret_void()
-    grid = (cdiv(N, SG_TILE), cdiv(M, SG_TILE), min(B, 65535))
+    grid = (cdiv(N, T), cdiv(M, T), min(B, 65535))
     return Launch(name, step, "dot_tiled", ids, grid if B * M * N else (0,), (16, 16))
 
 
@@ -712,9 +673,8 @@ def emit_dot(module, program: K.Program, d: K.Dot, step: int) -> Launch:
     dtype = program.buffer(d.lhs).dtype
     if dtype == F16 or d.bf16:
         return emit_dot_mma(module, program, d, step)
-    if tiled_config(d.bmnk[1], d.bmnk[2], dtype) == "large":
-        return emit_dot_tiled_large(module, program, d, step)
-    return emit_dot_tiled(module, program, d, step)
+    large = tiled_config(d.bmnk[1], d.bmnk[2], dtype) == "large"
+    return emit_dot_tiled(module, program, d, step, TILED_LARGE if large else TILED_SMALL)
 
 
 EMIT_STEP = {K.LoopKernel: emit_loop, K.Dot: emit_dot}
