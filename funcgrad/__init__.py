@@ -64,7 +64,7 @@ def block_until_ready(x):
 import contextlib as _contextlib  # noqa: E402
 import functools as _functools  # noqa: E402
 
-from funcgrad._src.jit import disable_jit  # noqa: E402,F401
+from funcgrad._src.jit import clear_caches, disable_jit  # noqa: E402,F401
 
 
 @_contextlib.contextmanager
@@ -100,15 +100,3 @@ def named_call(fun, *, name: str | None = None):
     if name is not None:
         wrapped.__name__ = name
     return wrapped
-
-
-def clear_caches() -> None:
-    """Drop every jit-compiled function's cache of traces and compiled code (the next call
-    retraces and recompiles); the on-disk cache (``config.disk_cache_dir``) is kept."""
-    import gc
-
-    from funcgrad._src.jit import _Jitted
-
-    for obj in gc.get_objects():
-        if type(obj) is _Jitted:
-            obj.clear_cache()

@@ -248,3 +248,14 @@ def test_cuda_bfloat16_dot_uses_bfloat16_tensor_cores(m, k, n):
     assert result[0], result[1][-2000:]
     assert re.findall(r"(\d+) bytes spill stores", result[1]) == \
         ["0"] * len(re.findall(r"bytes spill stores", result[1])), result[1][-2000:]
+
+
+def test_shape_structs_and_eval_shape_take_bfloat16():
+    s = fg.ShapeDtypeStruct((3, 2), BF16)
+    assert s.dtype == BF16
+    out = fg.eval_shape(lambda x: x * 2, s)
+    assert out.shape == (3, 2) and out.dtype == BF16
+    assert fg.eval_shape(lambda x: x.sum(), fnp.ones(4, BF16)).dtype == BF16
+    lowered = fg.jit(lambda x: x + 1).lower(s)
+    np.testing.assert_array_equal(np.asarray(lowered.compile()(fnp.ones((3, 2), BF16))),
+                                  np.full((3, 2), 2.0, np.float32))

@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from funcgrad import tree_util as tu
-from funcgrad._src import ad, batching, core
+from funcgrad._src import ad, batching, core, dtypes
 from funcgrad._src import lax_structural as ls
 from funcgrad._src.array import Array, array_from_user, get_aval
 from funcgrad._src.core import ClosedJaxpr, Tracer, trace_to_jaxpr
@@ -596,7 +596,7 @@ class ShapeDtypeStruct:
     """A shape and dtype standing in for an array (``eval_shape`` results, ``lower`` inputs)."""
 
     def __init__(self, shape, dtype, sharding=None, weak_type=False):
-        self.shape, self.dtype = tuple(shape), np.dtype(dtype)
+        self.shape, self.dtype = tuple(shape), dtypes.as_dtype(dtype)  # bfloat16 too
         self.weak_type = bool(weak_type)
 
     ndim = property(lambda self: len(self.shape))
@@ -609,7 +609,7 @@ class ShapeDtypeStruct:
 def eval_shape(fun: Callable, *args):
     """Output shapes/dtypes of ``fun`` without computing it."""
     leaves, tree = tu.tree_flatten(args)
-    avals = [core.ShapedArray(tuple(x.shape), np.dtype(x.dtype),
+    avals = [core.ShapedArray(tuple(x.shape), x.dtype,
                               bool(getattr(x, "weak_type", False)))
              if isinstance(x, ShapeDtypeStruct) else get_aval(_as_array(x)) for x in leaves]
     store = {}

@@ -342,6 +342,8 @@ def digitize(x, bins, right=False, *, method=None):
 
 
 def histogram_bin_edges(a, bins=10, range=None, weights=None):
+    """The ``bins + 1`` edges ``histogram`` uses (static ``bins``; ``range`` defaults to the
+    data's min and max)."""
     a = _inexact(B.ravel(asarray(a)))[0]
     if not isinstance(bins, (int, np.integer)):
         b = asarray(bins)
@@ -553,10 +555,12 @@ def trim_zeros(filt, trim="fb"):
 
 
 def tril_indices(n, k=0, m=None):
+    """Row and column indices of the lower triangle of an ``(n, m)`` array (static sizes)."""
     return tuple(_int_indices(i) for i in np.tril_indices(n, k, m))
 
 
 def triu_indices(n, k=0, m=None):
+    """Row and column indices of the upper triangle of an ``(n, m)`` array (static sizes)."""
     return tuple(_int_indices(i) for i in np.triu_indices(n, k, m))
 
 
@@ -566,22 +570,26 @@ def _check_2d(name, arr):
 
 
 def tril_indices_from(arr, k=0):
+    """``tril_indices`` for the shape of the 2-d ``arr``."""
     _check_2d("tril_indices_from", arr)
     return tril_indices(np.shape(arr)[0], k, np.shape(arr)[1])
 
 
 def triu_indices_from(arr, k=0):
+    """``triu_indices`` for the shape of the 2-d ``arr``."""
     _check_2d("triu_indices_from", arr)
     return triu_indices(np.shape(arr)[0], k, np.shape(arr)[1])
 
 
 def diag_indices(n, ndim=2):
+    """``ndim`` copies of ``arange(n)``: the indices of the main diagonal of an n^ndim array."""
     if n < 0 or ndim < 0:
         raise ValueError(f"diag_indices: n and ndim must be non-negative, got {n}, {ndim}")
     return (_int_indices(np.arange(n)),) * ndim
 
 
 def diag_indices_from(arr):
+    """``diag_indices`` for ``arr``, whose dimensions must all be equal (at least 2)."""
     s = np.shape(arr)
     if len(s) < 2 or len(set(s)) != 1:
         raise ValueError(f"diag_indices_from: input must be at least 2-d with equal sides, got "

@@ -73,6 +73,7 @@ def trace(x, /, *, offset=0, dtype=None):
 
 
 def matrix_transpose(x, /):
+    """Swap the last two axes (``numpy.linalg.matrix_transpose``)."""
     return S.matrix_transpose(x)
 
 

@@ -130,6 +130,7 @@ class _Jitted:
         # first: update_wrapper copies fun.__dict__, which for a wrapped jitted function
         # (grad(jit(f))) holds that function's own _fun/_cache
         functools.update_wrapper(self, fun, updated=())
+        _ALL_JITTED.add(self)
         self._fun = fun
         self._backend = backend
         self._inline = inline
@@ -529,6 +530,8 @@ def _abstractify(tree):
     def one(x):
         if hasattr(x, "shape") and hasattr(x, "dtype") and not isinstance(
                 x, (Array, Tracer, np.ndarray, np.generic)):
+            if x.dtype is dtypes.bfloat16:   # no numpy bfloat16: a float32 buffer
+                return array_from_user(np.zeros(x.shape, np.float32), dtypes.bfloat16)
             return np.zeros(x.shape, x.dtype)
         return x
 
@@ -637,7 +640,17 @@ class Compiled:
         return self.memory_report().get("peak", 0)
 
 
-# ---- disable_jit --------------------------------------------------------------------------------
+# ---- disable_jit, clear_caches ----------------------------------------------------------------
+
+_ALL_JITTED: weakref.WeakSet = weakref.WeakSet()   # every live jit-wrapped function
+
+
+def clear_caches() -> None:
+    """Drop every jit-compiled function's cache of traces and compiled code (the next call
+    retraces and recompiles); the on-disk cache (``config.disk_cache_dir``) is kept."""
+    for f in list(_ALL_JITTED):
+        f.clear_cache()
+
 
 _jit_disabled = [False]
 
@@ -705,4 +718,4 @@ def jit(fun: Callable | None = None, static_argnums=(), static_argnames=(), dona
 
 
 # keep imports used (to_numpy is handy for backends importing from here)
-__all__ = ["Compiled", "Lowered", "disable_jit", "jit", "to_numpy"]
+__all__ = ["Compiled", "Lowered", "clear_caches", "disable_jit", "jit", "to_numpy"]
