@@ -41,13 +41,44 @@ F32 = np.dtype("float32")
 U32 = np.dtype("uint32")
 
 # results that are bfloat16 whenever their inputs are (no rounding needed)
-_EXACT = frozenset({
-    "reshape", "broadcast_in_dim", "transpose", "squeeze", "expand_dims", "slice", "rev",
-    "concatenate", "pad", "gather", "dynamic_slice", "dynamic_update_slice", "select_n", "max",
-    "min", "neg", "abs", "sign", "floor", "ceil", "round", "sort", "scatter", "reduce_max",
-    "reduce_min", "stop_gradient", "cond", "while", "scan", "pjit", "custom_jvp_call",
-    "custom_vjp_call", "checkpoint", "copy",
-})
+_EXACT = frozenset(
+    {
+        "reshape",
+        "broadcast_in_dim",
+        "transpose",
+        "squeeze",
+        "expand_dims",
+        "slice",
+        "rev",
+        "concatenate",
+        "pad",
+        "gather",
+        "dynamic_slice",
+        "dynamic_update_slice",
+        "select_n",
+        "max",
+        "min",
+        "neg",
+        "abs",
+        "sign",
+        "floor",
+        "ceil",
+        "round",
+        "sort",
+        "scatter",
+        "reduce_max",
+        "reduce_min",
+        "stop_gradient",
+        "cond",
+        "while",
+        "scan",
+        "pjit",
+        "custom_jvp_call",
+        "custom_vjp_call",
+        "checkpoint",
+        "copy",
+    }
+)
 
 
 def _aval_has_bf16(aval) -> bool:
@@ -72,7 +103,8 @@ def has_bf16(jaxpr: core.Jaxpr) -> bool:
         return True
     for eqn in jaxpr.eqns:
         if any(_aval_has_bf16(v.aval) for v in eqn.out_binders) or any(
-                _aval_has_bf16(x.aval) for x in eqn.inputs):
+            _aval_has_bf16(x.aval) for x in eqn.inputs
+        ):
             return True
         if any(_param_has_bf16(v) for v in eqn.params.values()):
             return True
@@ -87,8 +119,10 @@ def _legal_param(v):
     if v is dtypes.bfloat16:
         return F32
     if isinstance(v, core.ClosedJaxpr):
-        consts = tuple(Array(c._value, c._weak_type) if type(c) is Array and c._ldt is not None
-                       else c for c in v.consts)
+        consts = tuple(
+            Array(c._value, c._weak_type) if type(c) is Array and c._ldt is not None else c
+            for c in v.consts
+        )
         return core.ClosedJaxpr(legalize(v.jaxpr), consts)
     if isinstance(v, core.Jaxpr):
         return legalize(v)
@@ -118,8 +152,9 @@ def _const(value, dtype, like):
     from funcgrad._src.lax_structural import broadcast_in_dim_p
 
     scalar = core.find_top_trace([like]).pure(Array(np.array(value, dtype)))
-    return broadcast_in_dim_p.bind(scalar, shape=tuple(core.get_aval(like).shape),
-                                   broadcast_dimensions=())
+    return broadcast_in_dim_p.bind(
+        scalar, shape=tuple(core.get_aval(like).shape), broadcast_dimensions=()
+    )
 
 
 def _bitcast(x, in_dtype, new_dtype):
@@ -140,8 +175,9 @@ def _literal(x):
 
 def _rule(eqn, trace, ins) -> list:
     name = eqn.primitive.name
-    if name == "bitcast_convert_type" and (eqn.params["new_dtype"] is dtypes.bfloat16 or
-                                           eqn.inputs[0].aval.dtype is dtypes.bfloat16):
+    if name == "bitcast_convert_type" and (
+        eqn.params["new_dtype"] is dtypes.bfloat16 or eqn.inputs[0].aval.dtype is dtypes.bfloat16
+    ):
         return [_bitcast(ins[0], eqn.inputs[0].aval.dtype, eqn.params["new_dtype"])]
     params = {k: _legal_param(v) for k, v in eqn.params.items()}
     if name == "dot_general" and eqn.inputs[0].aval.dtype is dtypes.bfloat16:
@@ -149,8 +185,10 @@ def _rule(eqn, trace, ins) -> list:
     outs = rewrite.bind(eqn, ins, params)
     if name in _EXACT:
         return outs
-    return [round_bits(o) if v.aval.dtype is dtypes.bfloat16 else o
-            for o, v in zip(outs, eqn.out_binders)]
+    return [
+        round_bits(o) if v.aval.dtype is dtypes.bfloat16 else o
+        for o, v in zip(outs, eqn.out_binders)
+    ]
 
 
 def legalize(jaxpr: core.Jaxpr) -> core.Jaxpr:

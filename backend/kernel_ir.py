@@ -146,8 +146,14 @@ class Program:
 
 
 REDUCE_IDENTITY = {"sum": 0, "prod": 1, "and": True, "or": False}
-REDUCE_NP = {"sum": np.add, "prod": np.multiply, "max": np.maximum, "min": np.minimum,
-             "and": np.logical_and, "or": np.logical_or}
+REDUCE_NP = {
+    "sum": np.add,
+    "prod": np.multiply,
+    "max": np.maximum,
+    "min": np.minimum,
+    "and": np.logical_and,
+    "or": np.logical_or,
+}
 
 
 def contiguous_strides(shape) -> tuple:
@@ -199,9 +205,11 @@ def _step_str(s, bufs) -> str:
             lines.append(f"    reduce_{r.op} axes={list(r.axes)} %{r.value} -> b{r.out}")
         return "\n".join(lines)
     if isinstance(s, Dot):
-        return (f"dot {list(s.bmnk)} b{s.lhs}[{_view_str(s.lhs_view)}] @ "
-                f"b{s.rhs}[{_view_str(s.rhs_view)}] -> b{s.out}"
-                f"{' (bfloat16 operands)' if s.bf16 else ''}   (BLAS gemm)")
+        return (
+            f"dot {list(s.bmnk)} b{s.lhs}[{_view_str(s.lhs_view)}] @ "
+            f"b{s.rhs}[{_view_str(s.rhs_view)}] -> b{s.out}"
+            f"{' (bfloat16 operands)' if s.bf16 else ''}   (BLAS gemm)"
+        )
     ins = ", ".join(f"b{i}" if isinstance(i, int) else repr(i[1]) for i in s.inputs)
     outs = ", ".join(f"b{o}" for o in s.outputs)
     if isinstance(s, OpKernel):
@@ -213,8 +221,10 @@ def _step_str(s, bufs) -> str:
 def program_str(p: Program) -> str:
     lines = [f"program {p.name}"]
     for b in p.buffers:
-        lines.append(f"  b{b.id}: {b.dtype.name}{list(b.shape)} {b.kind}"
-                     + (f"[{b.index}]" if b.index >= 0 else ""))
+        lines.append(
+            f"  b{b.id}: {b.dtype.name}{list(b.shape)} {b.kind}"
+            + (f"[{b.index}]" if b.index >= 0 else "")
+        )
     for i, s in enumerate(p.steps):
         lines.append(f"  step {i}: " + _step_str(s, p.buffers).replace("\n", "\n  "))
     return "\n".join(lines)
@@ -230,7 +240,7 @@ def _prims_by_name() -> dict:
 
 
 def _strided(flat: np.ndarray, shape, view: View) -> np.ndarray:
-    base = flat[view.offset:] if flat.size else flat
+    base = flat[view.offset :] if flat.size else flat
     return as_strided(base, shape, [s * flat.itemsize for s in view.strides], writeable=False)
 
 
@@ -262,8 +272,9 @@ def _run_loop(k: LoopKernel, bufs, prims) -> None:
         out = bufs[r.out]
         val = np.broadcast_to(env[r.value], k.shape)
         with np.errstate(all="ignore"):
-            red = REDUCE_NP[r.op].reduce(val, axis=r.axes, dtype=out.dtype,
-                                         initial=reduce_identity(r.op, out.dtype))
+            red = REDUCE_NP[r.op].reduce(
+                val, axis=r.axes, dtype=out.dtype, initial=reduce_identity(r.op, out.dtype)
+            )
         out[...] = np.asarray(red).reshape(out.shape)
 
 
@@ -278,8 +289,10 @@ def run_fallback(f: Fallback | OpKernel, bufs) -> None:
     """Run one equation's step with the numpy ``impl_rules`` (the reference of an OpKernel)."""
     from funcgrad._src import core
 
-    args = [bufs[i].reshape(x.aval.shape) if isinstance(i, int) else i[1]
-            for i, x in zip(f.inputs, f.eqn.inputs)]
+    args = [
+        bufs[i].reshape(x.aval.shape) if isinstance(i, int) else i[1]
+        for i, x in zip(f.inputs, f.eqn.inputs)
+    ]
     outs = core.impl_rules[f.eqn.primitive](*args, **f.eqn.params)
     outs = outs if f.eqn.primitive.multiple_results else [outs]
     for o, val in zip(f.outputs, outs):

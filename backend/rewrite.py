@@ -41,8 +41,10 @@ def retrace(jaxpr: core.Jaxpr, in_avals, rule, literal=None) -> core.Jaxpr:
         outs = [trace.full_raise(read(x)) for x in jaxpr.outvars]
         new, consts = core.build_jaxpr(builder, tracers, outs)
     if consts:  # rules make scalar constants only, which become literals
-        raise NotImplementedError(f"a backend rewrite produced {len(consts)} array constants; "
-                                  f"please report this as a funcgrad bug")
+        raise NotImplementedError(
+            f"a backend rewrite produced {len(consts)} array constants; "
+            f"please report this as a funcgrad bug"
+        )
     return core.Jaxpr(tuple(new.invars[:nc]), tuple(new.invars[nc:]), new.eqns, new.outvars)
 
 

@@ -157,6 +157,7 @@ def _arith(fop, iop):
         if np.dtype(dts[0]).kind == "b":
             return {"add": sc.b.or_, "mul": sc.b.and_, "sub": sc.b.xor}[iop](*args)
         return getattr(sc.b, iop)(*args)
+
     return rule
 
 
@@ -199,16 +200,17 @@ def _minmax(fname, pred):
             return sc.b.or_(x, y) if pred == ">" else sc.b.and_(x, y)
         cmp = sc.b.icmp_signed if dt.kind == "i" else sc.b.icmp_unsigned
         return sc.b.select(cmp(pred, x, y), x, y)
+
     return rule
 
 
 def _neg(sc, args, dts, out, params):
-    x, = args
+    (x,) = args
     return sc.b.fneg(x) if _is_float(dts[0]) else sc.b.sub(sc.const(dts[0], 0), x)
 
 
 def _abs(sc, args, dts, out, params):
-    x, = args
+    (x,) = args
     dt = np.dtype(dts[0])
     if dt.kind == "f":
         return sc.intrinsic("llvm.fabs", x.type, [x])
@@ -218,7 +220,7 @@ def _abs(sc, args, dts, out, params):
 
 
 def _sign(sc, args, dts, out, params):
-    x, = args
+    (x,) = args
     dt = np.dtype(dts[0])
     b = sc.b
     if dt.kind == "f":  # 0 and NaN map to themselves
@@ -232,7 +234,7 @@ def _sign(sc, args, dts, out, params):
 
 
 def _integer_pow(sc, args, dts, out, params):
-    x, = args
+    (x,) = args
     y = int(params["y"])
     dt = dts[0]
     mul = sc.b.fmul if _is_float(dt) else sc.b.mul
@@ -252,7 +254,7 @@ def _unary_intrinsic(name):
 
 
 def _round(sc, args, dts, out, params):
-    x, = args
+    (x,) = args
     if params.get("rounding_method", 0) == 1:
         return sc.intrinsic("llvm.rint", x.type, [x])  # half to even
     ax = sc.intrinsic("llvm.fabs", x.type, [x])  # half away from zero
@@ -261,7 +263,7 @@ def _round(sc, args, dts, out, params):
 
 
 def _is_finite(sc, args, dts, out, params):
-    x, = args
+    (x,) = args
     ax = sc.intrinsic("llvm.fabs", x.type, [x])
     return sc.b.fcmp_ordered("<", ax, sc.const(dts[0], np.inf))
 
@@ -292,7 +294,7 @@ def _bitwise(op):
 
 
 def _not(sc, args, dts, out, params):
-    x, = args
+    (x,) = args
     return sc.b.xor(x, ir.Constant(x.type, -1 if x.type != I1 else 1))
 
 
@@ -304,8 +306,9 @@ def _shift(kind):
         b = sc.b
         if kind == "ashr" and dt.kind == "i":  # clip(y, 0, bits - 1)
             lo = b.select(b.icmp_signed("<", y, sc.const(dt, 0)), sc.const(dt, 0), y)
-            ys = b.select(b.icmp_signed(">", lo, sc.const(dt, bits - 1)),
-                          sc.const(dt, bits - 1), lo)
+            ys = b.select(
+                b.icmp_signed(">", lo, sc.const(dt, bits - 1)), sc.const(dt, bits - 1), lo
+            )
             return b.ashr(x, ys)
         if kind == "ashr":  # unsigned: logical, by min(y, bits - 1) (numpy)
             top = sc.const(dt, bits - 1)
@@ -314,6 +317,7 @@ def _shift(kind):
         ys = b.select(ok, y, sc.const(dt, 0))
         op = b.shl if kind == "shl" else b.lshr
         return b.select(ok, op(x, ys), sc.const(dt, 0))
+
     return rule
 
 
@@ -330,6 +334,7 @@ def _compare(name):
             return f(pred, *args)
         cmp = sc.b.icmp_signed if dt.kind == "i" else sc.b.icmp_unsigned
         return cmp(pred, *args)
+
     return rule
 
 
@@ -378,7 +383,7 @@ def convert(b: ir.IRBuilder, x, src, dst):
 
 
 def _population_count(sc, args, dts, out, params):
-    x, = args  # the 1-bits of the two's-complement pattern (XLA/JAX: popcount(int8 -1) = 8)
+    (x,) = args  # the 1-bits of the two's-complement pattern (XLA/JAX: popcount(int8 -1) = 8)
     return sc.intrinsic("llvm.ctpop", x.type, [x])
 
 
@@ -396,32 +401,81 @@ def _identity(sc, args, dts, out, params):
 
 # ---- the table ------------------------------------------------------------------------------------
 
-_VMATH_RULES = ("exp", "exp2", "log", "expm1", "log1p", "tanh", "logistic", "sin", "cos", "tan",
-                "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "rsqrt",
-                "cbrt", "erf", "erfc", "erf_inv", "lgamma", "digamma", "trigamma", "pow", "atan2")
+_VMATH_RULES = (
+    "exp",
+    "exp2",
+    "log",
+    "expm1",
+    "log1p",
+    "tanh",
+    "logistic",
+    "sin",
+    "cos",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "sinh",
+    "cosh",
+    "asinh",
+    "acosh",
+    "atanh",
+    "rsqrt",
+    "cbrt",
+    "erf",
+    "erfc",
+    "erf_inv",
+    "lgamma",
+    "digamma",
+    "trigamma",
+    "pow",
+    "atan2",
+)
 
 SCALAR_RULES: dict = {
-    "add": _arith("fadd", "add"), "add_any": _arith("fadd", "add"),
-    "sub": _arith("fsub", "sub"), "mul": _arith("fmul", "mul"),
-    "div": _div, "rem": _rem, "neg": _neg, "abs": _abs, "sign": _sign,
-    "max": _minmax("llvm.maximum", ">"), "min": _minmax("llvm.minimum", "<"),
-    "integer_pow": _integer_pow, "nextafter": _nextafter,
-    "floor": _unary_intrinsic("llvm.floor"), "ceil": _unary_intrinsic("llvm.ceil"),
-    "sqrt": _unary_intrinsic("llvm.sqrt"), "round": _round, "is_finite": _is_finite,
-    "and": _bitwise("and_"), "or": _bitwise("or_"), "xor": _bitwise("xor"), "not": _not,
-    "shift_left": _shift("shl"), "shift_right_logical": _shift("lshr"),
+    "add": _arith("fadd", "add"),
+    "add_any": _arith("fadd", "add"),
+    "sub": _arith("fsub", "sub"),
+    "mul": _arith("fmul", "mul"),
+    "div": _div,
+    "rem": _rem,
+    "neg": _neg,
+    "abs": _abs,
+    "sign": _sign,
+    "max": _minmax("llvm.maximum", ">"),
+    "min": _minmax("llvm.minimum", "<"),
+    "integer_pow": _integer_pow,
+    "nextafter": _nextafter,
+    "floor": _unary_intrinsic("llvm.floor"),
+    "ceil": _unary_intrinsic("llvm.ceil"),
+    "sqrt": _unary_intrinsic("llvm.sqrt"),
+    "round": _round,
+    "is_finite": _is_finite,
+    "and": _bitwise("and_"),
+    "or": _bitwise("or_"),
+    "xor": _bitwise("xor"),
+    "not": _not,
+    "shift_left": _shift("shl"),
+    "shift_right_logical": _shift("lshr"),
     "shift_right_arithmetic": _shift("ashr"),
     "population_count": _population_count,
     **{n: _compare(n) for n in _FCMP},
-    "select_n": _select_n, "convert_element_type": _convert,
-    "bitcast_convert_type": _bitcast, "stop_gradient": _identity,
+    "select_n": _select_n,
+    "convert_element_type": _convert,
+    "bitcast_convert_type": _bitcast,
+    "stop_gradient": _identity,
     **{n: _vmath(n) for n in _VMATH_RULES},
 }
 _FLOAT_RULES = {"floor", "ceil", "sqrt", "round", "is_finite", "nextafter", *_VMATH_RULES}
 _INT_RULES = {"population_count"}
 # float16 operands are widened to float32 around every rule but these (exact in half)
-_EXACT_IN_HALF = {"select_n", "convert_element_type", "bitcast_convert_type", "stop_gradient",
-                  "nextafter"}
+_EXACT_IN_HALF = {
+    "select_n",
+    "convert_element_type",
+    "bitcast_convert_type",
+    "stop_gradient",
+    "nextafter",
+}
 
 
 def can_emit(name: str, in_dtypes, out_dtype, params=None) -> bool:
@@ -448,8 +502,11 @@ def can_emit(name: str, in_dtypes, out_dtype, params=None) -> bool:
 def emit(b: ir.IRBuilder, name: str, args, in_dtypes, out_dtype, params=None) -> ir.Value:
     """Emit primitive ``name`` on scalar ``args`` (register types); float16 is computed in
     float32 and rounded back. Raises ``UnsupportedScalarOp`` where ``can_emit`` says no."""
-    ins, out, params = tuple(np.dtype(d) for d in in_dtypes), np.dtype(out_dtype), \
-        dict(params or {})
+    ins, out, params = (
+        tuple(np.dtype(d) for d in in_dtypes),
+        np.dtype(out_dtype),
+        dict(params or {}),
+    )
     if not can_emit(name, ins, out, params):
         kinds = ", ".join(d.name for d in ins)
         raise UnsupportedScalarOp(f"no scalar rule for {name}({kinds}) -> {out.name}")
@@ -496,8 +553,9 @@ def _cdiv(sc, x, y, part):
     scl1 = b.fdiv(one, b.fadd(yr, b.fmul(yi, rat1)))
     re1 = b.fmul(b.fadd(xr, b.fmul(xi, rat1)), scl1)
     im1 = b.fmul(b.fsub(xi, b.fmul(xr, rat1)), scl1)
-    zero = b.and_(b.fcmp_ordered("==", ar, const(part, 0)),
-                  b.fcmp_ordered("==", ai, const(part, 0)))
+    zero = b.and_(
+        b.fcmp_ordered("==", ar, const(part, 0)), b.fcmp_ordered("==", ai, const(part, 0))
+    )
     re1 = b.select(zero, b.fdiv(xr, ar), re1)
     im1 = b.select(zero, b.fdiv(xi, ar), im1)
     # otherwise: rat = yr/yi, scl = 1/(yi + yr*rat)
@@ -523,11 +581,11 @@ def _hypot(sc, re, im, part):
         big = b.fcmp_ordered(">", ar, ai)
         hi, lo = b.select(big, ar, ai), b.select(big, ai, ar)  # a NaN ends up in the result
         q = b.fdiv(lo, hi)
-        h = b.fmul(hi, sc.intrinsic("llvm.sqrt", q.type, [b.fadd(const(part, 1),
-                                                                  b.fmul(q, q))]))
+        h = b.fmul(hi, sc.intrinsic("llvm.sqrt", q.type, [b.fadd(const(part, 1), b.fmul(q, q))]))
         h = b.select(b.fcmp_ordered("==", hi, const(part, 0)), hi, h)
-    inf = b.or_(b.fcmp_ordered("==", ar, const(part, np.inf)),
-                b.fcmp_ordered("==", ai, const(part, np.inf)))
+    inf = b.or_(
+        b.fcmp_ordered("==", ar, const(part, np.inf)), b.fcmp_ordered("==", ai, const(part, np.inf))
+    )
     return b.select(inf, const(part, np.inf), h)
 
 
@@ -536,6 +594,7 @@ def _c_arith(op):
         (a, c), (d, e) = (_parts(sc.b, z) for z in args)
         f = getattr(sc.b, op)
         return _pack(sc.b, out, f(a, d), f(c, e))
+
     return rule
 
 
@@ -595,11 +654,13 @@ def _log_abs(sc, re, im, part):
     hi, lo = b.select(big, ar, ai), b.select(big, ai, ar)
     q = b.fdiv(lo, hi)
     tail = b.fmul(VMATH["log1p"](b, b.fmul(q, q)), const(part, 0.5))
-    ok = b.and_(b.fcmp_ordered("<", hi, const(part, np.inf)),
-                b.fcmp_ordered(">", hi, const(part, 0)))  # else log(hi) alone: -inf, inf
+    ok = b.and_(
+        b.fcmp_ordered("<", hi, const(part, np.inf)), b.fcmp_ordered(">", hi, const(part, 0))
+    )  # else log(hi) alone: -inf, inf
     res = b.fadd(VMATH["log"](b, hi), b.select(ok, tail, const(part, 0)))
-    inf = b.or_(b.fcmp_ordered("==", ar, const(part, np.inf)),
-                b.fcmp_ordered("==", ai, const(part, np.inf)))
+    inf = b.or_(
+        b.fcmp_ordered("==", ar, const(part, np.inf)), b.fcmp_ordered("==", ai, const(part, np.inf))
+    )
     return b.select(inf, const(part, np.inf), res)
 
 
@@ -616,8 +677,9 @@ def _c_sqrt(sc, args, dts, out, params):
     re, im = _parts(b, args[0])
     ar = sc.intrinsic("llvm.fabs", re.type, [re])
     half = const(part, 0.5)
-    t = sc.intrinsic("llvm.sqrt", re.type, [b.fadd(b.fmul(ar, half),
-                                                   b.fmul(_hypot(sc, re, im, part), half))])
+    t = sc.intrinsic(
+        "llvm.sqrt", re.type, [b.fadd(b.fmul(ar, half), b.fmul(_hypot(sc, re, im, part), half))]
+    )
     u = b.fdiv(im, b.fadd(t, t))
     pos = b.fcmp_unordered("uge", re, const(part, 0))
     out_re = b.select(pos, t, sc.intrinsic("llvm.fabs", u.type, [u]))
@@ -636,6 +698,7 @@ def _c_compare(name):
         if name == "eq":
             return b.and_(b.fcmp_ordered("==", a, d), b.fcmp_ordered("==", c, e))
         return b.or_(b.fcmp_unordered("!=", a, d), b.fcmp_unordered("!=", c, e))
+
     return rule
 
 
@@ -695,8 +758,9 @@ def _c_pow(sc, args, dts, out, params):
 def _convert_complex(b, x, src, dst):
     if src in PART and dst in PART:
         re, im = _parts(b, x)
-        return _pack(b, dst, convert(b, re, PART[src], PART[dst]),
-                     convert(b, im, PART[src], PART[dst]))
+        return _pack(
+            b, dst, convert(b, re, PART[src], PART[dst]), convert(b, im, PART[src], PART[dst])
+        )
     if src in PART:  # complex -> real, int or bool: the real part (the impl's np.real)
         return convert(b, b.extract_value(x, 0), PART[src], dst)
     return _pack(b, dst, convert(b, x, src, PART[dst]), const(PART[dst], 0))
@@ -707,12 +771,26 @@ def _c_convert(sc, args, dts, out, params):
 
 
 COMPLEX_RULES: dict = {
-    "add": _c_arith("fadd"), "add_any": _c_arith("fadd"), "sub": _c_arith("fsub"),
-    "mul": _c_mul, "div": _c_div, "neg": _c_neg, "conj": _c_conj,
-    "real": _c_part(0), "imag": _c_part(1), "complex": _c_make, "abs": _c_abs,
-    "exp": _c_exp, "log": _c_log, "sqrt": _c_sqrt, "pow": _c_pow,
-    "eq": _c_compare("eq"), "ne": _c_compare("ne"), "select_n": _c_select_n,
-    "convert_element_type": _c_convert, "integer_pow": _c_integer_pow,
+    "add": _c_arith("fadd"),
+    "add_any": _c_arith("fadd"),
+    "sub": _c_arith("fsub"),
+    "mul": _c_mul,
+    "div": _c_div,
+    "neg": _c_neg,
+    "conj": _c_conj,
+    "real": _c_part(0),
+    "imag": _c_part(1),
+    "complex": _c_make,
+    "abs": _c_abs,
+    "exp": _c_exp,
+    "log": _c_log,
+    "sqrt": _c_sqrt,
+    "pow": _c_pow,
+    "eq": _c_compare("eq"),
+    "ne": _c_compare("ne"),
+    "select_n": _c_select_n,
+    "convert_element_type": _c_convert,
+    "integer_pow": _c_integer_pow,
     "stop_gradient": _identity,
 }
 _C_TO_PART = {"real", "imag", "abs"}  # complex -> its part dtype

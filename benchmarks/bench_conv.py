@@ -44,8 +44,7 @@ def numpy_conv():
 
 def _jax_conv_loss(p, x, t):
     dn = ("NCHW", "OIHW", "NCHW")
-    conv = lambda h, w: jax.lax.conv_general_dilated(h, w, (1, 1), "VALID",
-                                                     dimension_numbers=dn)
+    conv = lambda h, w: jax.lax.conv_general_dilated(h, w, (1, 1), "VALID", dimension_numbers=dn)
     h = jnp.maximum(conv(x, p["c1"]), 0)
     h = jnp.maximum(conv(h, p["c2"]), 0)
     b = h.shape[0]
@@ -62,8 +61,10 @@ def bench_convnet(reps):
     with numpy_conv():
         f_np = jit(fg.value_and_grad(B.conv_loss))
         f_np(p, x, t)  # compiled now, without the conv kernel
-    r = {"numpy conv (before)": median_time(lambda: f_np(p, x, t), reps=reps),
-         "funcgrad.jit": median_time(lambda: f(p, x, t), reps=reps)}
+    r = {
+        "numpy conv (before)": median_time(lambda: f_np(p, x, t), reps=reps),
+        "funcgrad.jit": median_time(lambda: f(p, x, t), reps=reps),
+    }
     if jax:
         jf = jax.jit(jax.value_and_grad(_jax_conv_loss))
         pj = {k: jnp.asarray(v) for k, v in p.items()}
@@ -80,12 +81,24 @@ CASES = [  # name, lhs shape, rhs shape, params (as the convnet's step binds the
     ("conv2 weight grad", (32, 32, 26, 26), (64, 32, 24, 24), {}),
     ("conv1 forward", (32, 1, 28, 28), (32, 1, 3, 3), {}),
     ("conv1 weight grad", (1, 32, 28, 28), (32, 32, 26, 26), {}),
-    ("strided 3x3/2 SAME 64->64 28x28", (32, 64, 28, 28), (64, 64, 3, 3),
-     {"window_strides": (2, 2), "padding": ((0, 1), (0, 1))}),
-    ("its input grad (lhs_dilation 2)", (32, 64, 14, 14), (64, 64, 3, 3),
-     {"padding": ((2, 1), (2, 1)), "lhs_dilation": (2, 2)}),
-    ("depthwise 3x3 64ch 28x28", (32, 64, 28, 28), (64, 1, 3, 3),
-     {"padding": ((1, 1), (1, 1)), "feature_group_count": 64}),
+    (
+        "strided 3x3/2 SAME 64->64 28x28",
+        (32, 64, 28, 28),
+        (64, 64, 3, 3),
+        {"window_strides": (2, 2), "padding": ((0, 1), (0, 1))},
+    ),
+    (
+        "its input grad (lhs_dilation 2)",
+        (32, 64, 14, 14),
+        (64, 64, 3, 3),
+        {"padding": ((2, 1), (2, 1)), "lhs_dilation": (2, 2)},
+    ),
+    (
+        "depthwise 3x3 64ch 28x28",
+        (32, 64, 28, 28),
+        (64, 1, 3, 3),
+        {"padding": ((1, 1), (1, 1)), "feature_group_count": 64},
+    ),
 ]
 
 
@@ -95,8 +108,10 @@ def bench_layer(name, x, w, kw, reps):
     with numpy_conv():
         f_np = jit(fn)
         f_np(x, w)
-    r = {"numpy": median_time(lambda: f_np(x, w), reps=reps),
-         "funcgrad.jit": median_time(lambda: f(x, w), reps=reps)}
+    r = {
+        "numpy": median_time(lambda: f_np(x, w), reps=reps),
+        "funcgrad.jit": median_time(lambda: f(x, w), reps=reps),
+    }
     if jax:
         jkw = dict(kw, dimension_numbers=("NCHW", "OIHW", "NCHW"))
         jf = jax.jit(lambda x, w: jax.lax.conv_general_dilated(x, w, **jkw))
@@ -120,10 +135,12 @@ def main(argv=None):
     reps = 3 if args.quick else 10
     from funcgrad.backend.cpu.ops import conv
 
-    print(f"# OpenBLAS threads {conv._blas_threads()}, funcgrad threads "
-          f"{fg.config.num_threads or os.cpu_count()}, load average "
-          f"{os.getloadavg()[0]:.2f} (OpenBLAS's threads degrade badly on a loaded machine: "
-          f"compare with OPENBLAS_NUM_THREADS=1)")
+    print(
+        f"# OpenBLAS threads {conv._blas_threads()}, funcgrad threads "
+        f"{fg.config.num_threads or os.cpu_count()}, load average "
+        f"{os.getloadavg()[0]:.2f} (OpenBLAS's threads degrade badly on a loaded machine: "
+        f"compare with OPENBLAS_NUM_THREADS=1)"
+    )
     bench_convnet(reps)
     bench_layers(reps)
 

@@ -26,8 +26,10 @@ def _cuda_or_exit():
     from funcgrad.backend.cuda import driver
 
     if not driver.cuda_available():
-        sys.exit("bench_cuda: no CUDA GPU available (libcuda.so.1 missing, cuInit failed or no "
-                 "devices); this benchmark needs an NVIDIA GPU. Nothing was measured.")
+        sys.exit(
+            "bench_cuda: no CUDA GPU available (libcuda.so.1 missing, cuInit failed or no "
+            "devices); this benchmark needs an NVIDIA GPU. Nothing was measured."
+        )
     from funcgrad.backend.cuda import runtime
 
     return runtime
@@ -96,15 +98,21 @@ def bench_chain(runtime, n: int, rows: list, copy_bw: float) -> None:
     xd = runtime.DeviceBuffer.from_numpy(x)
     ms = _time_ms(runtime, lambda: exe.call_device(xd), exe.stream)
     bw = 8 * n / ms / 1e6
-    rows.append((f"chain f32, {n / 1e6:.0f}M", f"{ms * 1e3:.0f} us",
-                 f"{bw:.0f} GB/s = {100 * bw / copy_bw:.0f}% of copy", "-",
-                 f"compile {compile_ms:.0f} ms"))
+    rows.append(
+        (
+            f"chain f32, {n / 1e6:.0f}M",
+            f"{ms * 1e3:.0f} us",
+            f"{bw:.0f} GB/s = {100 * bw / copy_bw:.0f}% of copy",
+            "-",
+            f"compile {compile_ms:.0f} ms",
+        )
+    )
 
 
 def bench_matmul(runtime, torch, size: int, rows: list) -> None:
     import funcgrad.numpy as fnp
 
-    flops = 2 * size ** 3
+    flops = 2 * size**3
     rng = np.random.default_rng(0)
     for dtype in ("float32", "float16", "bfloat16"):
         a32 = rng.standard_normal((size, size)).astype(np.float32)
@@ -119,8 +127,15 @@ def bench_matmul(runtime, torch, size: int, rows: list) -> None:
             ta = torch.from_numpy(a32).cuda().to(getattr(torch, dtype))
             torch.backends.cuda.matmul.allow_tf32 = False
             peer = f"{flops / _torch_ms(torch, lambda ta=ta: ta @ ta, 5) / 1e9:.1f} TFLOP/s"
-        rows.append((f"matmul {dtype} {size}^3", f"{ms:.2f} ms",
-                     f"{flops / ms / 1e9:.1f} TFLOP/s", peer, exe.lowered.kernels[0].kind))
+        rows.append(
+            (
+                f"matmul {dtype} {size}^3",
+                f"{ms:.2f} ms",
+                f"{flops / ms / 1e9:.1f} TFLOP/s",
+                peer,
+                exe.lowered.kernels[0].kind,
+            )
+        )
 
 
 def bench_mlp(runtime, torch, rows: list) -> None:
@@ -131,8 +146,10 @@ def bench_mlp(runtime, torch, rows: list) -> None:
     rng = np.random.default_rng(0)
     flat = []
     for a, b in itertools.pairwise(sizes):
-        flat += [(rng.standard_normal((a, b)) / np.sqrt(a)).astype(np.float32),
-                 np.zeros(b, np.float32)]
+        flat += [
+            (rng.standard_normal((a, b)) / np.sqrt(a)).astype(np.float32),
+            np.zeros(b, np.float32),
+        ]
     x = rng.standard_normal((batch, sizes[0])).astype(np.float32)
     y = np.eye(sizes[-1], dtype=np.float32)[rng.integers(0, sizes[-1], batch)]
 
@@ -169,8 +186,15 @@ def bench_mlp(runtime, torch, rows: list) -> None:
                 return [p - 0.1 * g for p, g in zip(tp, grads)]
 
         peer = f"{_torch_ms(torch, torch_step) * 1e3:.0f} us"
-    rows.append(("MLP 784-512-512-10 B=128 step", f"{ms * 1e3:.0f} us", "-", peer,
-                 f"{len(exe.lowered.kernels)} kernels, compile {compile_ms:.0f} ms"))
+    rows.append(
+        (
+            "MLP 784-512-512-10 B=128 step",
+            f"{ms * 1e3:.0f} us",
+            "-",
+            peer,
+            f"{len(exe.lowered.kernels)} kernels, compile {compile_ms:.0f} ms",
+        )
+    )
 
 
 def main() -> None:
@@ -186,8 +210,10 @@ def main() -> None:
     bench_chain(runtime, 1 << 26, rows, copy_bw)
     bench_matmul(runtime, torch, 1024 if args.quick else 4096, rows)
     bench_mlp(runtime, torch, rows)
-    print(f"device: {dev.name} ({dev.arch}, {dev.multiprocessor_count} SMs); torch: "
-          f"{'yes' if torch is not None else 'not importable (peer column empty)'}")
+    print(
+        f"device: {dev.name} ({dev.arch}, {dev.multiprocessor_count} SMs); torch: "
+        f"{'yes' if torch is not None else 'not importable (peer column empty)'}"
+    )
     header = ("workload", "time", "throughput", "torch", "notes")
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for r in [header, tuple("-" * w for w in widths), *rows]:

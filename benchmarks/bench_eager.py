@@ -21,7 +21,7 @@ import numpy as np
 
 
 def _median_us(fn, number=200, repeat=15) -> float:
-    fn()   # warm up (and fail early)
+    fn()  # warm up (and fail early)
     times = timeit.repeat(fn, number=number, repeat=repeat)
     return statistics.median(times) / number * 1e6
 
@@ -30,11 +30,16 @@ def _numpy_cases():
     x = np.linspace(0.1, 1.0, 16, dtype=np.float32)
     m = np.ones((8, 8), np.float32)
 
-    def grad_tiny():   # the hand-written derivative of sum(sin(x) * x)
+    def grad_tiny():  # the hand-written derivative of sum(sin(x) * x)
         return np.cos(x) * x + np.sin(x)
 
-    return {"x*2+1": lambda: x * 2 + 1, "sin": lambda: np.sin(x), "sum": lambda: np.sum(x),
-            "matmul 8x8": lambda: m @ m, "grad tiny fn": grad_tiny}
+    return {
+        "x*2+1": lambda: x * 2 + 1,
+        "sin": lambda: np.sin(x),
+        "sum": lambda: np.sum(x),
+        "matmul 8x8": lambda: m @ m,
+        "grad tiny fn": grad_tiny,
+    }
 
 
 def _funcgrad_cases():
@@ -44,8 +49,13 @@ def _funcgrad_cases():
     x = fnp.linspace(0.1, 1.0, 16)
     m = fnp.ones((8, 8))
     g = fg.grad(lambda v: fnp.sum(fnp.sin(v) * v))
-    return {"x*2+1": lambda: x * 2 + 1, "sin": lambda: fnp.sin(x), "sum": lambda: fnp.sum(x),
-            "matmul 8x8": lambda: m @ m, "grad tiny fn": lambda: g(x)}
+    return {
+        "x*2+1": lambda: x * 2 + 1,
+        "sin": lambda: fnp.sin(x),
+        "sum": lambda: fnp.sum(x),
+        "matmul 8x8": lambda: m @ m,
+        "grad tiny fn": lambda: g(x),
+    }
 
 
 def _jax_cases():
@@ -55,10 +65,14 @@ def _jax_cases():
     x = jnp.linspace(0.1, 1.0, 16)
     m = jnp.ones((8, 8))
     g = jax.grad(lambda v: jnp.sum(jnp.sin(v) * v))
-    block = lambda f: (lambda: f().block_until_ready())
-    return {"x*2+1": block(lambda: x * 2 + 1), "sin": block(lambda: jnp.sin(x)),
-            "sum": block(lambda: jnp.sum(x)), "matmul 8x8": block(lambda: m @ m),
-            "grad tiny fn": block(lambda: g(x))}
+    block = lambda f: lambda: f().block_until_ready()
+    return {
+        "x*2+1": block(lambda: x * 2 + 1),
+        "sin": block(lambda: jnp.sin(x)),
+        "sum": block(lambda: jnp.sum(x)),
+        "matmul 8x8": block(lambda: m @ m),
+        "grad tiny fn": block(lambda: g(x)),
+    }
 
 
 def _torch_cases():
@@ -72,13 +86,22 @@ def _torch_cases():
         (torch.sin(v) * v).sum().backward()
         return v.grad
 
-    return {"x*2+1": lambda: x * 2 + 1, "sin": lambda: torch.sin(x), "sum": lambda: x.sum(),
-            "matmul 8x8": lambda: m @ m, "grad tiny fn": grad_tiny}
+    return {
+        "x*2+1": lambda: x * 2 + 1,
+        "sin": lambda: torch.sin(x),
+        "sum": lambda: x.sum(),
+        "matmul 8x8": lambda: m @ m,
+        "grad tiny fn": grad_tiny,
+    }
 
 
 def run() -> tuple[list[str], dict]:
-    libs = {"numpy": _numpy_cases, "funcgrad": _funcgrad_cases, "jax": _jax_cases,
-            "torch": _torch_cases}
+    libs = {
+        "numpy": _numpy_cases,
+        "funcgrad": _funcgrad_cases,
+        "jax": _jax_cases,
+        "torch": _torch_cases,
+    }
     results: dict[str, dict[str, float]] = {}
     for name, make in libs.items():
         try:
@@ -87,8 +110,13 @@ def run() -> tuple[list[str], dict]:
             continue
         results[name] = {k: _median_us(f) for k, f in cases.items()}
     cols = list(results)
-    header = "| case | " + " | ".join(f"{c} (µs)" for c in cols) + " | " + " | ".join(
-        f"{c} / numpy" for c in cols if c != "numpy") + " |"
+    header = (
+        "| case | "
+        + " | ".join(f"{c} (µs)" for c in cols)
+        + " | "
+        + " | ".join(f"{c} / numpy" for c in cols if c != "numpy")
+        + " |"
+    )
     lines = [header, "|" + "---|" * (1 + 2 * len(cols) - 1)]
     for case in results["numpy"]:
         base = results["numpy"][case]
@@ -100,17 +128,18 @@ def run() -> tuple[list[str], dict]:
 
 def write_section(path: Path, lines: list[str]) -> None:
     """Replace (or append) the '## Eager overhead' section; other sections are kept."""
-    intro = ("Median time per call on small float32 arrays (16 elements; matmul 8x8), measured "
-            "by `python benchmarks/bench_eager.py --write docs/performance.md` on "
-            f"{platform.processor() or platform.machine()}, Python "
-            f"{platform.python_version()}, numpy {np.__version__}. \"grad tiny fn\" is "
-            "`grad(lambda v: sum(sin(v) * v))`; numpy's column is the hand-written "
-            "derivative. Ratios are to numpy: funcgrad's eager mode pays for dispatch "
-            "(`bind`, tracing checks, weak-type rules) on every primitive; use `jit` for "
-            "loops of small operations. The machine is a shared 2-core VM: expect noise of "
-            "+-30% between runs; compare ratios within one run.")
-    body = ("## Eager overhead\n\n" + textwrap.fill(intro, 100) + "\n\n" + "\n".join(lines)
-            + "\n")
+    intro = (
+        "Median time per call on small float32 arrays (16 elements; matmul 8x8), measured "
+        "by `python benchmarks/bench_eager.py --write docs/performance.md` on "
+        f"{platform.processor() or platform.machine()}, Python "
+        f'{platform.python_version()}, numpy {np.__version__}. "grad tiny fn" is '
+        "`grad(lambda v: sum(sin(v) * v))`; numpy's column is the hand-written "
+        "derivative. Ratios are to numpy: funcgrad's eager mode pays for dispatch "
+        "(`bind`, tracing checks, weak-type rules) on every primitive; use `jit` for "
+        "loops of small operations. The machine is a shared 2-core VM: expect noise of "
+        "+-30% between runs; compare ratios within one run."
+    )
+    body = "## Eager overhead\n\n" + textwrap.fill(intro, 100) + "\n\n" + "\n".join(lines) + "\n"
     text = path.read_text() if path.exists() else "# Performance\n"
     pattern = re.compile(r"^## Eager overhead\n.*?(?=^## |\Z)", re.S | re.M)
     if pattern.search(text):

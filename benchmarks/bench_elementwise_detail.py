@@ -70,8 +70,10 @@ def bench(name, f, n, rounds=7, reps=5) -> None:
     for _ in range(rounds):
         for v, jf in fns.items():
             times[v].extend(_once(jf, x) for _ in range(reps))
-    cells = [f"{v} {np.median(t) * 1e3:7.3f} ms ({np.median(t) * 1e9 / n:.3f} ns/el)"
-             for v, t in times.items()]
+    cells = [
+        f"{v} {np.median(t) * 1e3:7.3f} ms ({np.median(t) * 1e9 / n:.3f} ns/el)"
+        for v, t in times.items()
+    ]
     print(f"{name:26s} n={n:<9d} " + " | ".join(cells), flush=True)
 
 

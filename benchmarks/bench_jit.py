@@ -73,16 +73,19 @@ def bench_elementwise(n):
     x = np.random.default_rng(0).standard_normal(n).astype(np.float32)
     f = lambda x: fnp.tanh(x) * 0.5 + fnp.sin(x) ** 2 - fnp.exp(-x * x)
     jf = jit(f)
-    r = {"numpy": median_time(lambda: np.tanh(x) * 0.5 + np.sin(x) ** 2 - np.exp(-x * x)),
-         "funcgrad.jit": median_time(lambda: jf(x))}
+    r = {
+        "numpy": median_time(lambda: np.tanh(x) * 0.5 + np.sin(x) ** 2 - np.exp(-x * x)),
+        "funcgrad.jit": median_time(lambda: jf(x)),
+    }
     if jax:
         jx = jax.jit(lambda x: jnp.tanh(x) * 0.5 + jnp.sin(x) ** 2 - jnp.exp(-x * x))
         xj = jnp.asarray(x)
         r["jax.jit"] = median_time(lambda: _block(jx(xj)))
     if torch:
         xt = torch.from_numpy(x)
-        r["torch"] = median_time(lambda: torch.tanh(xt) * 0.5 + torch.sin(xt) ** 2
-                                 - torch.exp(-xt * xt))
+        r["torch"] = median_time(
+            lambda: torch.tanh(xt) * 0.5 + torch.sin(xt) ** 2 - torch.exp(-xt * xt)
+        )
     report(f"tanh*0.5+sin^2-exp(-x^2), {n:.0e} f32", r)
 
 
@@ -122,8 +125,10 @@ def bench_overhead():
     x = np.arange(8, dtype=np.float32)
     jf = jit(lambda x: x * 2 + 1)
     xa = fnp.asarray(x)
-    r = {"numpy": median_time(lambda: x * 2 + 1, reps=2000),
-         "funcgrad.jit": median_time(lambda: jf(xa), reps=2000)}
+    r = {
+        "numpy": median_time(lambda: x * 2 + 1, reps=2000),
+        "funcgrad.jit": median_time(lambda: jf(xa), reps=2000),
+    }
     if jax:
         jx, xj = jax.jit(lambda x: x * 2 + 1), jnp.asarray(x)
         r["jax.jit"] = median_time(lambda: _block(jx(xj)), reps=2000)
@@ -135,8 +140,10 @@ def bench_overhead():
 
 def mlp_init(sizes, seed=0):
     rng = np.random.default_rng(seed)
-    return [((rng.standard_normal((a, b)) * np.sqrt(2 / a)).astype(np.float32),
-             np.zeros(b, np.float32)) for a, b in zip(sizes[:-1], sizes[1:])]
+    return [
+        ((rng.standard_normal((a, b)) * np.sqrt(2 / a)).astype(np.float32), np.zeros(b, np.float32))
+        for a, b in zip(sizes[:-1], sizes[1:])
+    ]
 
 
 def mlp_loss(params, x, t, m=fnp):
@@ -191,8 +198,10 @@ def bench_mlp():
     step = jit(sgd_step)
     _block(step(params, x, t)[0])
     first = time.perf_counter() - t0
-    r = {"numpy": median_time(lambda: numpy_mlp_step(params, x, t)),
-         "funcgrad.jit": median_time(lambda: step(params, x, t))}
+    r = {
+        "numpy": median_time(lambda: numpy_mlp_step(params, x, t)),
+        "funcgrad.jit": median_time(lambda: step(params, x, t)),
+    }
     if jax:
         jstep = jax.jit(lambda p, x, t: _jax_step(p, x, t))
         pj = jax.tree_util.tree_map(jnp.asarray, params)
@@ -201,8 +210,10 @@ def bench_mlp():
         jfirst = time.perf_counter() - t0
         r["jax.jit"] = median_time(lambda: _block(jstep(pj, x, t)[0]))
     report("MLP 784-512-512-10 B=128 value_and_grad+SGD", r)
-    report("first call (trace+compile) of that step", {"funcgrad.jit": first,
-                                                       **({"jax.jit": jfirst} if jax else {})})
+    report(
+        "first call (trace+compile) of that step",
+        {"funcgrad.jit": first, **({"jax.jit": jfirst} if jax else {})},
+    )
 
 
 def _jax_step(params, x, t):
@@ -227,10 +238,12 @@ def bench_per_example():
 
     r = {"numpy": median_time(by_hand), "funcgrad.jit": median_time(lambda: f(params, x, t))}
     if jax:
-        jf = jax.jit(jax.vmap(jax.grad(lambda p, x, t: mlp_loss(p, x[None], t[None], jnp)),
-                              in_axes=(None, 0, 0)))
-        r["jax.jit"] = median_time(lambda: _block(jax.tree_util.tree_leaves(
-            jf(params, x, t))[0]))
+        jf = jax.jit(
+            jax.vmap(
+                jax.grad(lambda p, x, t: mlp_loss(p, x[None], t[None], jnp)), in_axes=(None, 0, 0)
+            )
+        )
+        r["jax.jit"] = median_time(lambda: _block(jax.tree_util.tree_leaves(jf(params, x, t))[0]))
     report("per-example grads vmap(grad) 784-128-10 B=64", r)
 
 
@@ -239,9 +252,11 @@ def bench_per_example():
 
 def conv_init(seed=0):
     rng = np.random.default_rng(seed)
-    return {"c1": rng.standard_normal((32, 1, 3, 3)).astype(np.float32) * 0.3,
-            "c2": rng.standard_normal((64, 32, 3, 3)).astype(np.float32) * 0.05,
-            "w": rng.standard_normal((64 * 12 * 12, 10)).astype(np.float32) * 0.01}
+    return {
+        "c1": rng.standard_normal((32, 1, 3, 3)).astype(np.float32) * 0.3,
+        "c2": rng.standard_normal((64, 32, 3, 3)).astype(np.float32) * 0.05,
+        "w": rng.standard_normal((64 * 12 * 12, 10)).astype(np.float32) * 0.01,
+    }
 
 
 def conv_loss(p, x, t, m=fnp, conv=lax.conv):
@@ -260,8 +275,10 @@ def bench_convnet():
     x = x.reshape(32, 1, 28, 28)
     f = jit(fg.value_and_grad(conv_loss))
     eager = fg.value_and_grad(conv_loss)
-    r = {"funcgrad eager": median_time(lambda: eager(p, x, t), reps=5),
-         "funcgrad.jit": median_time(lambda: f(p, x, t), reps=5)}
+    r = {
+        "funcgrad eager": median_time(lambda: eager(p, x, t), reps=5),
+        "funcgrad.jit": median_time(lambda: f(p, x, t), reps=5),
+    }
     if jax:
         jf = jax.jit(jax.value_and_grad(lambda p, x, t: conv_loss(p, x, t, jnp, jax.lax.conv)))
         pj = jax.tree_util.tree_map(jnp.asarray, p)
@@ -278,6 +295,7 @@ def bench_convnet():
             z = h.reshape(32, -1) @ tp["w"]
             loss = -(torch.log_softmax(z, -1) * tt).sum(-1).mean()
             return torch.autograd.grad(loss, list(tp.values()))
+
         r["torch"] = median_time(tstep, reps=5)
     report("convnet fwd+bwd B=32 28x28", r)
 
@@ -286,9 +304,12 @@ def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="smaller sizes (a smoke test)")
     args = ap.parse_args(argv)
-    print(f"# {time.strftime('%Y-%m-%d')} {platform.node()} {platform.processor()} "
-          f"numpy {np.__version__}" + (f" jax {jax.__version__}" if jax else "")
-          + (f" torch {torch.__version__}" if torch else ""))
+    print(
+        f"# {time.strftime('%Y-%m-%d')} {platform.node()} {platform.processor()} "
+        f"numpy {np.__version__}"
+        + (f" jax {jax.__version__}" if jax else "")
+        + (f" torch {torch.__version__}" if torch else "")
+    )
     q = args.quick
     bench_elementwise(100_000 if q else 10_000_000)
     bench_logsumexp(256 if q else 4096)

@@ -51,6 +51,7 @@ def caffe_style(x, t, w1, w2):
         dw1 = x.T @ g
         w1[...] -= 0.1 * dw1
         w2[...] -= 0.1 * dw2
+
     return step
 
 
@@ -69,18 +70,34 @@ def main():
     xa, ta = fnp.asarray(x), fnp.asarray(t)
     params = (fnp.asarray(w1), fnp.asarray(w2))
     rows = []
-    rows.append(("(a) Caffe-style layers (numpy, hand-written backward)",
-                 median_time(caffe_style(x, t, w1, w2))))
+    rows.append(
+        (
+            "(a) Caffe-style layers (numpy, hand-written backward)",
+            median_time(caffe_style(x, t, w1, w2)),
+        )
+    )
     graph = fg.jit(sgd_step)
     t0 = time.perf_counter()
     graph(params, xa, ta)[1].block_until_ready()
     compile_s = time.perf_counter() - t0
-    rows.append(("(b) TF1-style graph (declared, compiled, run)",
-                 median_time(lambda: graph(params, xa, ta))))
-    rows.append(("(c) PyTorch-style eager (funcgrad eager + tape grad)",
-                 median_time(lambda: sgd_step(params, xa, ta), repeat=10)))
-    rows.append(("(d) funcgrad functional (jit(value_and_grad) + tree update)",
-                 median_time(lambda: graph(params, xa, ta))))
+    rows.append(
+        (
+            "(b) TF1-style graph (declared, compiled, run)",
+            median_time(lambda: graph(params, xa, ta)),
+        )
+    )
+    rows.append(
+        (
+            "(c) PyTorch-style eager (funcgrad eager + tape grad)",
+            median_time(lambda: sgd_step(params, xa, ta), repeat=10),
+        )
+    )
+    rows.append(
+        (
+            "(d) funcgrad functional (jit(value_and_grad) + tree update)",
+            median_time(lambda: graph(params, xa, ta)),
+        )
+    )
     try:
         import torch
 
@@ -95,6 +112,7 @@ def main():
                 for p in (tw1, tw2):
                     p -= 0.1 * p.grad
                     p.grad = None
+
         rows.append(("    reference: PyTorch eager", median_time(torch_step)))
     except ImportError:
         pass

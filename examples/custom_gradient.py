@@ -17,7 +17,7 @@ def log1pexp(x):
 @log1pexp.defjvp
 def log1pexp_jvp(primals, tangents):
     (x,), (t,) = primals, tangents
-    return log1pexp(x), t * (1.0 - 1.0 / (1.0 + fnp.exp(x)))   # sigmoid(x), stable form
+    return log1pexp(x), t * (1.0 - 1.0 / (1.0 + fnp.exp(x)))  # sigmoid(x), stable form
 
 
 @fg.custom_vjp
@@ -38,8 +38,7 @@ clip_gradient.defvjp(clip_fwd, clip_bwd)
 
 def main(argv=None):
     for x in (0.0, 10.0, 100.0, 1000.0):
-        print(f"log1pexp({x}) = {float(log1pexp(x)):.4f}, "
-              f"grad = {float(fg.grad(log1pexp)(x)):.4f}")
+        print(f"log1pexp({x}) = {float(log1pexp(x)):.4f}, grad = {float(fg.grad(log1pexp)(x)):.4f}")
     assert float(fg.grad(log1pexp)(1000.0)) == 1.0
     # second derivatives work through custom_jvp too
     print("second derivative at 0:", float(fg.grad(fg.grad(log1pexp))(0.0)))

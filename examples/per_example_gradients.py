@@ -13,8 +13,10 @@ import funcgrad.numpy as fnp
 
 def init(key, sizes):
     keys = fg.random.split(key, len(sizes) - 1)
-    return [{"w": fg.random.normal(k, (m, n)) / np.sqrt(m), "b": fnp.zeros(n)}
-            for k, m, n in zip(keys, sizes[:-1], sizes[1:])]
+    return [
+        {"w": fg.random.normal(k, (m, n)) / np.sqrt(m), "b": fnp.zeros(n)}
+        for k, m, n in zip(keys, sizes[:-1], sizes[1:])
+    ]
 
 
 def predict(params, x):
@@ -26,8 +28,11 @@ def predict(params, x):
 def loss(params, x, y):
     """Loss of ONE example: x is (784,), y an integer label."""
     logits = predict(params, x)
-    return fg.nn.logsumexp(logits) - logits[y] if hasattr(fg.nn, "logsumexp") else \
-        fnp.log(fnp.sum(fnp.exp(logits - fnp.max(logits)))) + fnp.max(logits) - logits[y]
+    return (
+        fg.nn.logsumexp(logits) - logits[y]
+        if hasattr(fg.nn, "logsumexp")
+        else fnp.log(fnp.sum(fnp.exp(logits - fnp.max(logits)))) + fnp.max(logits) - logits[y]
+    )
 
 
 def main(argv=None):
@@ -45,14 +50,16 @@ def main(argv=None):
     print("per-example gradient shapes:", fg.tree.map(lambda g: g.shape, grads))
 
     # the mean of the per-example gradients is the batch gradient
-    batch_grad = fg.grad(lambda p: fnp.mean(fg.vmap(loss, in_axes=(None, 0, 0))(p, xs, ys)))(
-        params)
-    diff = max(float(fnp.max(fnp.abs(fnp.mean(g, 0) - b)))
-               for g, b in zip(fg.tree.leaves(grads), fg.tree.leaves(batch_grad)))
+    batch_grad = fg.grad(lambda p: fnp.mean(fg.vmap(loss, in_axes=(None, 0, 0))(p, xs, ys)))(params)
+    diff = max(
+        float(fnp.max(fnp.abs(fnp.mean(g, 0) - b)))
+        for g, b in zip(fg.tree.leaves(grads), fg.tree.leaves(batch_grad))
+    )
     print(f"max |mean(per-example) - batch gradient| = {diff:.2e}")
     assert diff < 1e-5
-    norms = fnp.sqrt(sum(fnp.sum(g.reshape(args.batch, -1) ** 2, axis=1)
-                         for g in fg.tree.leaves(grads)))
+    norms = fnp.sqrt(
+        sum(fnp.sum(g.reshape(args.batch, -1) ** 2, axis=1) for g in fg.tree.leaves(grads))
+    )
     print("per-example gradient norms (first 5):", np.round(np.asarray(norms[:5]), 4))
 
 

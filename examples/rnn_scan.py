@@ -21,19 +21,22 @@ def make_data(key, batch=32, length=40):
     freq = fg.random.uniform(k2, (batch, 1), minval=0.5, maxval=1.5)
     t = fnp.arange(length + 1, dtype=np.float32)[None, :] * 0.3
     waves = fnp.sin(freq * t + phase)
-    return waves[:, :-1], waves[:, 1:]          # inputs, next-step targets
+    return waves[:, :-1], waves[:, 1:]  # inputs, next-step targets
 
 
 def init(key, hidden=32):
     k1, k2, k3 = fg.random.split(key, 3)
-    return {"wx": fg.random.normal(k1, (1, hidden)) * 0.5,
-            "wh": fg.random.normal(k2, (hidden, hidden)) / np.sqrt(hidden),
-            "b": fnp.zeros(hidden),
-            "wo": fg.random.normal(k3, (hidden, 1)) / np.sqrt(hidden)}
+    return {
+        "wx": fg.random.normal(k1, (1, hidden)) * 0.5,
+        "wh": fg.random.normal(k2, (hidden, hidden)) / np.sqrt(hidden),
+        "b": fnp.zeros(hidden),
+        "wo": fg.random.normal(k3, (hidden, 1)) / np.sqrt(hidden),
+    }
 
 
 def predict(params, xs):
     """xs: (time,) for one sequence -> predictions (time,)."""
+
     def step(h, x):
         h = fnp.tanh(x * params["wx"][0] + h @ params["wh"] + params["b"])
         return h, (h @ params["wo"])[0]

@@ -55,9 +55,14 @@ def main(argv=None):
     w = fnp.zeros(x.shape[1])
     for step in range(args.steps):
         g, H = fg.grad(f)(w), fg.hessian(f)(w)
-        w = w - fnp.linalg.solve(H, g) if hasattr(fnp.linalg, "solve") else \
-            w - fnp.asarray(np.linalg.solve(np.asarray(H), np.asarray(g)))
-        print(f"newton step {step}: loss {float(f(w)):.6f}, |grad| {float(fnp.max(fnp.abs(g))):.2e}")
+        w = (
+            w - fnp.linalg.solve(H, g)
+            if hasattr(fnp.linalg, "solve")
+            else w - fnp.asarray(np.linalg.solve(np.asarray(H), np.asarray(g)))
+        )
+        print(
+            f"newton step {step}: loss {float(f(w)):.6f}, |grad| {float(fnp.max(fnp.abs(g))):.2e}"
+        )
     w2 = fnp.zeros(x.shape[1])
     for step in range(args.steps):
         g = fg.grad(f)(w2)

@@ -18,8 +18,9 @@ from funcgrad.data import load_digits
 def loss(params, x, y):
     h = fnp.tanh(x @ params["w1"] + params["b1"])
     logits = h @ params["w2"] + params["b2"]
-    logz = fnp.log(fnp.sum(fnp.exp(logits - fnp.max(logits, -1, keepdims=True)), -1)) + \
-        fnp.max(logits, -1)
+    logz = fnp.log(fnp.sum(fnp.exp(logits - fnp.max(logits, -1, keepdims=True)), -1)) + fnp.max(
+        logits, -1
+    )
     return fnp.mean(logz - fnp.take_along_axis(logits, y[:, None], -1)[:, 0])
 
 
@@ -36,15 +37,21 @@ def main(argv=None):
     from funcgrad.backend.cuda.driver import cuda_available
 
     if not cuda_available():
-        print("no CUDA GPU is available here: skipping the GPU run "
-              "(see docs/gpu.md; the PTX is still checked by the test suite)")
+        print(
+            "no CUDA GPU is available here: skipping the GPU run "
+            "(see docs/gpu.md; the PTX is still checked by the test suite)"
+        )
         return None
     x, y = load_digits("train")
     x = fnp.asarray(x.reshape(len(x), -1)[:256])
     y = fnp.asarray(y[:256])
     k1, k2 = fg.random.split(fg.random.key(0))
-    params = {"w1": fg.random.normal(k1, (64, 64)) * 0.1, "b1": fnp.zeros(64),
-              "w2": fg.random.normal(k2, (64, 10)) * 0.1, "b2": fnp.zeros(10)}
+    params = {
+        "w1": fg.random.normal(k1, (64, 64)) * 0.1,
+        "b1": fnp.zeros(64),
+        "w2": fg.random.normal(k2, (64, 10)) * 0.1,
+        "b2": fnp.zeros(10),
+    }
     cpu_step, gpu_step = fg.jit(step, backend="cpu"), fg.jit(step, backend="cuda")
     p_cpu = p_gpu = params
     for i in range(5 if args.quick else args.steps):

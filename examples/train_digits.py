@@ -48,7 +48,7 @@ def build_model(kind: str, image_shape, key):
 def forward(model, state, x, key, train: bool):
     """Logits for a batch, and the new BatchNorm state (None for the MLP)."""
     if isinstance(model, nn.ResNet):
-        return model(x[:, None], state)          # ResNet takes the batch (N, 1, H, W)
+        return model(x[:, None], state)  # ResNet takes the batch (N, 1, H, W)
     keys = fg.random.split(key, x.shape[0])
     return fg.vmap(model)(x, keys), state
 
@@ -56,13 +56,13 @@ def forward(model, state, x, key, train: bool):
 def make_train_step(optimizer, smoothing):
     def loss_fn(model, state, x, y, key):
         logits, state = forward(model, state, x, key, True)
-        return losses.softmax_cross_entropy(logits, y, label_smoothing=smoothing), (logits,
-                                                                                    state)
+        return losses.softmax_cross_entropy(logits, y, label_smoothing=smoothing), (logits, state)
 
     @fg.jit
     def train_step(model, state, opt_state, x, y, key):
         (loss, (logits, state)), grads = fg.value_and_grad(loss_fn, has_aux=True)(
-            model, state, x, y, key)
+            model, state, x, y, key
+        )
         updates, opt_state = optimizer.update(grads, opt_state, model)
         model = optim.apply_updates(model, updates)
         # correct when the label's logit is the largest (ties, vanishingly rare for float
@@ -83,7 +83,7 @@ def eval_logits(model, state, x):
 def evaluate(model, state, x, y, batch=512):
     acc = metrics.Accuracy.init()
     for i in range(0, len(x), batch):
-        acc = acc.update(eval_logits(model, state, fnp.asarray(x[i:i + batch])), y[i:i + batch])
+        acc = acc.update(eval_logits(model, state, fnp.asarray(x[i : i + batch])), y[i : i + batch])
     return float(acc.compute())
 
 
@@ -99,16 +99,16 @@ def make_schedule(name, lr, total_steps):
     if name == "constant":
         return optim.constant_schedule(lr)
     if name == "cosine":
-        return optim.warmup_cosine_decay_schedule(0.0, lr, max(total_steps // 20, 1),
-                                                  total_steps)
+        return optim.warmup_cosine_decay_schedule(0.0, lr, max(total_steps // 20, 1), total_steps)
     if name == "onecycle":
         return optim.cosine_onecycle_schedule(total_steps, lr)
     raise ValueError(f"unknown --schedule {name!r}: constant, cosine or onecycle")
 
 
 def parse_args(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--model", default="mlp", choices=["mlp", "resnet"])
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--batch-size", type=int, default=64)
@@ -132,31 +132,42 @@ def main(argv=None):
     k_model, k_data, k_drop = fg.random.split(key, 3)
     model = build_model(args.model, x_train.shape[1:], k_model)
     state = model.init_state() if isinstance(model, nn.ResNet) else None
-    loader = DataLoader(ArrayDataset(x_train, y_train), batch_size=args.batch_size,
-                        shuffle=True, key=k_data, drop_last=True)
+    loader = DataLoader(
+        ArrayDataset(x_train, y_train),
+        batch_size=args.batch_size,
+        shuffle=True,
+        key=k_data,
+        drop_last=True,
+    )
     total = args.epochs * len(loader)
     optimizer = optim.adamw(make_schedule(args.schedule, args.lr, total), weight_decay=1e-4)
     opt_state = optimizer.init(model)
     train_step = make_train_step(optimizer, smoothing=0.05)
     out = pathlib.Path(args.out)
-    tracker = MetricTracker(log_every=max(len(loader) * max(args.epochs // 10, 1), 1),
-                            out_dir=out, total_steps=total)
-    print(f"training {args.model} on {len(x_train)} images {x_train.shape[1:]} for "
-          f"{args.epochs} epochs ({total} steps, batch {args.batch_size}), "
-          f"{nn.count_params(model):,} parameters, device {args.device}")
+    tracker = MetricTracker(
+        log_every=max(len(loader) * max(args.epochs // 10, 1), 1), out_dir=out, total_steps=total
+    )
+    print(
+        f"training {args.model} on {len(x_train)} images {x_train.shape[1:]} for "
+        f"{args.epochs} epochs ({total} steps, batch {args.batch_size}), "
+        f"{nn.count_params(model):,} parameters, device {args.device}"
+    )
     t0, step = time.perf_counter(), 0
     for epoch in range(args.epochs):
         for xb, yb in loader:
             k_drop, sub = fg.random.split(k_drop)
             model, state, opt_state, loss, acc = train_step(
-                model, state, opt_state, fnp.asarray(xb), fnp.asarray(yb), sub)
+                model, state, opt_state, fnp.asarray(xb), fnp.asarray(yb), sub
+            )
             step += 1
             tracker.log(step, loss=loss, accuracy=acc)
         tracker.end_epoch(epoch, test_accuracy=evaluate(model, state, x_test, y_test))
     elapsed = time.perf_counter() - t0
     test_acc = evaluate(model, state, x_test, y_test)
-    print(f"done in {elapsed:.1f}s ({step / elapsed:.0f} steps/s): "
-          f"test accuracy {test_acc:.4f} on {len(x_test)} held-out images")
+    print(
+        f"done in {elapsed:.1f}s ({step / elapsed:.0f} steps/s): "
+        f"test accuracy {test_acc:.4f} on {len(x_test)} held-out images"
+    )
     out.mkdir(parents=True, exist_ok=True)
     fg.save(out / "model.npz", {"model": model, "state": state})
     restored = fg.load(out / "model.npz", like={"model": model, "state": state})

@@ -6,30 +6,53 @@
 Array([1., 1.], dtype=float32)
 """
 
-from funcgrad.config import config
-from funcgrad import tree_util
+from funcgrad import (  # noqa: F401,E402
+    debug,  # noqa: F401
+    lax,  # noqa: F401
+    metrics,
+    nn,
+    numpy,  # noqa: F401
+    optim,
+    random,  # noqa: F401
+    scipy,  # noqa: F401
+    tree_util,
+)
 from funcgrad import tree_util as tree
-from funcgrad._src.array import Array
-from funcgrad._src.core import ClosedJaxpr, ConcretizationTypeError, UnexpectedTracerError
-from funcgrad._src.core import TracerArrayConversionError
-from funcgrad._src import lax_elementwise as _le  # noqa: F401  (registers primitives)
-from funcgrad._src import lax_structural as _ls  # noqa: F401
-from funcgrad._src import lax_reductions as _lr  # noqa: F401
-from funcgrad._src import lax_indexing as _li  # noqa: F401
-from funcgrad._src import lax_dot as _ld  # noqa: F401
 from funcgrad._src import lax_call as _lc  # noqa: F401
+from funcgrad._src import lax_dot as _ld  # noqa: F401
+from funcgrad._src import lax_elementwise as _le  # noqa: F401  (registers primitives)
+from funcgrad._src import lax_indexing as _li  # noqa: F401
+from funcgrad._src import lax_reductions as _lr  # noqa: F401
+from funcgrad._src import lax_structural as _ls  # noqa: F401
 from funcgrad._src.api import (
-    ShapeDtypeStruct, checkpoint, custom_jvp, custom_vjp, eval_shape, grad, hessian, jacfwd,
-    jacobian, jacrev, jvp, linearize, make_jaxpr, remat, stop_gradient, value_and_grad, vjp,
+    ShapeDtypeStruct,
+    checkpoint,
+    custom_jvp,
+    custom_vjp,
+    eval_shape,
+    grad,
+    hessian,
+    jacfwd,
+    jacobian,
+    jacrev,
+    jvp,
+    linearize,
+    make_jaxpr,
+    remat,
+    stop_gradient,
+    value_and_grad,
+    vjp,
     vmap,
 )
-from funcgrad import numpy  # noqa: F401
-from funcgrad import lax  # noqa: F401
-from funcgrad import random  # noqa: F401
-from funcgrad import debug  # noqa: F401
-from funcgrad import nn, optim, metrics  # noqa: F401,E402
+from funcgrad._src.array import Array
+from funcgrad._src.core import (
+    ClosedJaxpr,
+    ConcretizationTypeError,
+    TracerArrayConversionError,
+    UnexpectedTracerError,
+)
 from funcgrad._src.jit import jit  # noqa: E402
-from funcgrad import scipy  # noqa: F401
+from funcgrad.config import config
 
 __version__ = "0.1.0"
 
@@ -46,17 +69,24 @@ tree.flatten_with_path = tree_util.tree_flatten_with_path
 tree.leaves_with_path = tree_util.tree_leaves_with_path
 tree.transpose = tree_util.tree_transpose
 tree.broadcast = tree_util.tree_broadcast
-from funcgrad._src.devices import (  # noqa: E402
-    Device, default_backend, device_count, device_get, device_put, devices, local_devices,
-)
-from funcgrad._src.checkpoint import load, save  # noqa: E402
 from funcgrad import data  # noqa: E402,F401
+from funcgrad._src.checkpoint import load, save  # noqa: E402
+from funcgrad._src.devices import (  # noqa: E402
+    Device,
+    default_backend,
+    device_count,
+    device_get,
+    device_put,
+    devices,
+    local_devices,
+)
 
 
 def block_until_ready(x):
     """Wait for every array in a pytree (funcgrad computes synchronously: returns ``x``)."""
-    return tree_util.tree_map(lambda a: a.block_until_ready() if hasattr(a, "block_until_ready")
-                              else a, x)
+    return tree_util.tree_map(
+        lambda a: a.block_until_ready() if hasattr(a, "block_until_ready") else a, x
+    )
 
 
 # ---- JAX-compatible context managers and cache control -------------------------------------

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 
 def _bool(s: str) -> bool:
@@ -28,24 +29,73 @@ class _Setting:
 
 
 _SETTINGS = [
-    _Setting("enable_x64", "FUNCGRAD_ENABLE_X64", False, _bool,
-             "Allow 64-bit floats and ints (default: 32-bit, like JAX).", True),
-    _Setting("debug_nans", "FUNCGRAD_DEBUG_NANS", False, _bool,
-             "Raise at the first operation that produces a NaN.", True),
-    _Setting("platform", "FUNCGRAD_PLATFORM", "cpu", str,
-             "Default backend for jit: 'cpu' or 'cuda'.", True),
-    _Setting("explain_cache_misses", "FUNCGRAD_EXPLAIN_CACHE_MISSES", False, _bool,
-             "Log why a jit call had to retrace/recompile.", False),
-    _Setting("dump_dir", "FUNCGRAD_DUMP_DIR", "", str,
-             "If set, jit writes every compilation stage to this folder.", False),
-    _Setting("compile_report", "FUNCGRAD_COMPILE_REPORT", False, _bool,
-             "Print a per-function compile report (trace, passes, LLVM time).", False),
-    _Setting("disk_cache_dir", "FUNCGRAD_CACHE_DIR", "", str,
-             "If set, compiled code is cached on disk in this (private) folder.", False),
-    _Setting("num_threads", "FUNCGRAD_NUM_THREADS", 0, int,
-             "Threads for large compiled kernels (0: all cores).", True),
-    _Setting("log_compiles", "FUNCGRAD_LOG_COMPILES", False, _bool,
-             "Log every jit compilation.", False),
+    _Setting(
+        "enable_x64",
+        "FUNCGRAD_ENABLE_X64",
+        False,
+        _bool,
+        "Allow 64-bit floats and ints (default: 32-bit, like JAX).",
+        True,
+    ),
+    _Setting(
+        "debug_nans",
+        "FUNCGRAD_DEBUG_NANS",
+        False,
+        _bool,
+        "Raise at the first operation that produces a NaN.",
+        True,
+    ),
+    _Setting(
+        "platform",
+        "FUNCGRAD_PLATFORM",
+        "cpu",
+        str,
+        "Default backend for jit: 'cpu' or 'cuda'.",
+        True,
+    ),
+    _Setting(
+        "explain_cache_misses",
+        "FUNCGRAD_EXPLAIN_CACHE_MISSES",
+        False,
+        _bool,
+        "Log why a jit call had to retrace/recompile.",
+        False,
+    ),
+    _Setting(
+        "dump_dir",
+        "FUNCGRAD_DUMP_DIR",
+        "",
+        str,
+        "If set, jit writes every compilation stage to this folder.",
+        False,
+    ),
+    _Setting(
+        "compile_report",
+        "FUNCGRAD_COMPILE_REPORT",
+        False,
+        _bool,
+        "Print a per-function compile report (trace, passes, LLVM time).",
+        False,
+    ),
+    _Setting(
+        "disk_cache_dir",
+        "FUNCGRAD_CACHE_DIR",
+        "",
+        str,
+        "If set, compiled code is cached on disk in this (private) folder.",
+        False,
+    ),
+    _Setting(
+        "num_threads",
+        "FUNCGRAD_NUM_THREADS",
+        0,
+        int,
+        "Threads for large compiled kernels (0: all cores).",
+        True,
+    ),
+    _Setting(
+        "log_compiles", "FUNCGRAD_LOG_COMPILES", False, _bool, "Log every jit compilation.", False
+    ),
 ]
 
 
@@ -65,8 +115,9 @@ class Config:
         values = self.__dict__.get("_values", {})
         if name in values:
             return values[name]
-        raise AttributeError(f"funcgrad.config has no setting {name!r}; "
-                             f"known settings: {sorted(values)}")
+        raise AttributeError(
+            f"funcgrad.config has no setting {name!r}; known settings: {sorted(values)}"
+        )
 
     def update(self, name: str, value: Any) -> None:
         """Set a setting, e.g. ``config.update("enable_x64", True)``."""
@@ -98,14 +149,16 @@ class Config:
     def code_key(self) -> tuple:
         """The settings that change generated code (part of every jit cache key)."""
         key = self._code_key
-        if key is None:   # cached: it is read on every jit call
-            key = self._code_key = tuple((s.name, self._values[s.name]) for s in _SETTINGS
-                                         if s.changes_code)
+        if key is None:  # cached: it is read on every jit call
+            key = self._code_key = tuple(
+                (s.name, self._values[s.name]) for s in _SETTINGS if s.changes_code
+            )
         return key
 
     def describe(self) -> str:
-        return "\n".join(f"{s.name:22s} {s.env:32s} {self._values[s.name]!r:8}  {s.help}"
-                         for s in _SETTINGS)
+        return "\n".join(
+            f"{s.name:22s} {s.env:32s} {self._values[s.name]!r:8}  {s.help}" for s in _SETTINGS
+        )
 
 
 config = Config()

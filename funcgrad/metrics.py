@@ -39,9 +39,11 @@ def _predictions(logits_or_preds, labels):
     if fnp.ndim(x) == fnp.ndim(labels) + 1:
         return fnp.argmax(x, axis=-1)
     if tuple(fnp.shape(x)) != tuple(fnp.shape(labels)):
-        raise ValueError(f"predictions of shape {tuple(fnp.shape(x))} do not match labels of "
-                         f"shape {tuple(fnp.shape(labels))} (pass logits (..., classes) or "
-                         f"integer predictions shaped like the labels)")
+        raise ValueError(
+            f"predictions of shape {tuple(fnp.shape(x))} do not match labels of "
+            f"shape {tuple(fnp.shape(labels))} (pass logits (..., classes) or "
+            f"integer predictions shaped like the labels)"
+        )
     return x
 
 
@@ -148,15 +150,15 @@ class Welford:
     @classmethod
     def init(cls, shape=()) -> Welford:
         shape = (shape,) if isinstance(shape, int) else tuple(shape)
-        return cls(fnp.zeros((), np.float32), fnp.zeros(shape, np.float32),
-                   fnp.zeros(shape, np.float32))
+        return cls(
+            fnp.zeros((), np.float32), fnp.zeros(shape, np.float32), fnp.zeros(shape, np.float32)
+        )
 
     def update(self, values) -> Welford:
         v = fnp.reshape(_f32(values), (-1,) + tuple(fnp.shape(self.mean)))
         n = float(fnp.shape(v)[0])
         mean = fnp.mean(v, axis=0)
-        batch = Welford(fnp.full((), n, np.float32), mean,
-                        fnp.sum(fnp.square(v - mean), axis=0))
+        batch = Welford(fnp.full((), n, np.float32), mean, fnp.sum(fnp.square(v - mean), axis=0))
         return self.merge(batch)
 
     def merge(self, other: Welford) -> Welford:

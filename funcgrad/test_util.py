@@ -10,7 +10,7 @@ jvp and vjp functions themselves). All comparisons are done in float64 numpy; en
 from __future__ import annotations
 
 import functools
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -18,10 +18,20 @@ from funcgrad import tree_util as tu
 
 __all__ = ["check_grads", "check_jvp", "check_vjp", "numerical_jvp"]
 
-_EPS = {np.dtype("float16"): 1e-2, np.dtype("float32"): 1e-3, np.dtype("float64"): 1e-5,
-        np.dtype("complex64"): 1e-3, np.dtype("complex128"): 1e-5}
-_TOL = {np.dtype("float16"): 5e-2, np.dtype("float32"): 1e-2, np.dtype("float64"): 1e-5,
-        np.dtype("complex64"): 1e-2, np.dtype("complex128"): 1e-5}
+_EPS = {
+    np.dtype("float16"): 1e-2,
+    np.dtype("float32"): 1e-3,
+    np.dtype("float64"): 1e-5,
+    np.dtype("complex64"): 1e-3,
+    np.dtype("complex128"): 1e-5,
+}
+_TOL = {
+    np.dtype("float16"): 5e-2,
+    np.dtype("float32"): 1e-2,
+    np.dtype("float64"): 1e-5,
+    np.dtype("complex64"): 1e-2,
+    np.dtype("complex128"): 1e-5,
+}
 
 
 def _api():
@@ -89,8 +99,13 @@ def _check_close(got, want, atol, rtol, err_msg):
         if g.dtype.kind not in "fc" and w.dtype.kind not in "fc":
             np.testing.assert_array_equal(g, w, err_msg=f"{err_msg} (leaf {i})")
             continue
-        np.testing.assert_allclose(g.astype(np.complex128), w.astype(np.complex128),
-                                   atol=atol, rtol=rtol, err_msg=f"{err_msg} (leaf {i})")
+        np.testing.assert_allclose(
+            g.astype(np.complex128),
+            w.astype(np.complex128),
+            atol=atol,
+            rtol=rtol,
+            err_msg=f"{err_msg} (leaf {i})",
+        )
 
 
 def _check_dtypes_match(a, b, err_msg):
@@ -111,13 +126,16 @@ def _inner(xs, ys) -> float:
 
 
 def _tols(args, atol, rtol, eps):
-    return (atol if atol is not None else _widest(args, _TOL, 1e-5),
-            rtol if rtol is not None else _widest(args, _TOL, 1e-5),
-            eps if eps is not None else _widest(args, _EPS, 1e-5))
+    return (
+        atol if atol is not None else _widest(args, _TOL, 1e-5),
+        rtol if rtol is not None else _widest(args, _TOL, 1e-5),
+        eps if eps is not None else _widest(args, _EPS, 1e-5),
+    )
 
 
-def check_jvp(f: Callable, f_jvp: Callable, args: Sequence, atol=None, rtol=None, eps=None,
-              err_msg: str = "") -> None:
+def check_jvp(
+    f: Callable, f_jvp: Callable, args: Sequence, atol=None, rtol=None, eps=None, err_msg: str = ""
+) -> None:
     """Check ``f_jvp(primals, tangents) -> (out, tangent_out)`` against central differences.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
@@ -137,8 +155,16 @@ def check_jvp(f: Callable, f_jvp: Callable, args: Sequence, atol=None, rtol=None
     _check_close(t_out, t_expected, atol, rtol, f"{err_msg} jvp vs central differences")
 
 
-def check_vjp(f: Callable, f_vjp: Callable, args: Sequence, atol=None, rtol=None, eps=None,
-              err_msg: str = "", f_jvp: Callable | None = None) -> None:
+def check_vjp(
+    f: Callable,
+    f_vjp: Callable,
+    args: Sequence,
+    atol=None,
+    rtol=None,
+    eps=None,
+    err_msg: str = "",
+    f_jvp: Callable | None = None,
+) -> None:
     """Check ``f_vjp(*args) -> (out, vjp_fn)`` with ``<v, J t> == <J^T v, t>``.
 
     ``J t`` comes from ``f_jvp`` when given (an already-checked forward mode: exact), else
@@ -165,16 +191,18 @@ def check_vjp(f: Callable, f_vjp: Callable, args: Sequence, atol=None, rtol=None
     lhs, rhs = _inner(tangent, ct_in), _inner(t_out, cotangent)
     scale = max(abs(lhs), abs(rhs), _norm(tangent) * _norm(cotangent) * 1e-3)
     if not abs(lhs - rhs) <= atol + rtol * scale:
-        raise AssertionError(f"{err_msg} vjp inner-product identity <J^T v, t> == <v, J t> "
-                             f"fails: {lhs!r} vs {rhs!r}")
+        raise AssertionError(
+            f"{err_msg} vjp inner-product identity <J^T v, t> == <v, J t> fails: {lhs!r} vs {rhs!r}"
+        )
 
 
 def _norm(tree) -> float:
     return float(np.sqrt(sum(np.sum(np.abs(_np(x)) ** 2) for x in _float_leaves(tree))))
 
 
-def check_grads(f: Callable, args: Sequence, order: int, modes=("fwd", "rev"), atol=None,
-                rtol=None, eps=None) -> None:
+def check_grads(
+    f: Callable, args: Sequence, order: int, modes=("fwd", "rev"), atol=None, rtol=None, eps=None
+) -> None:
     """Check forward and/or reverse derivatives of ``f`` at ``args`` up to ``order``.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
@@ -202,6 +230,7 @@ def check_grads(f: Callable, args: Sequence, order: int, modes=("fwd", "rev"), a
             f_jvp = functools.partial(fg.jvp, f) if "fwd" in modes else None
             vjp_check(f, functools.partial(fg.vjp, f), args, err_msg=rev_msg, f_jvp=f_jvp)
             if order > 1:
+
                 def f_vjp(*a):
                     out, vjp_fn = fg.vjp(f, *a)
                     return vjp_fn(out)

@@ -7,24 +7,48 @@ and anything registered with :func:`register_pytree_node`, :func:`register_datac
 
 from __future__ import annotations
 
-import builtins   # fg.tree is this module: its aliases fg.tree.all / .map shadow builtins
+import builtins  # fg.tree is this module: its aliases fg.tree.all / .map shadow builtins
 import collections
 import dataclasses
 import functools
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any, Callable, Hashable, NamedTuple
+from typing import Any, NamedTuple
 
 __all__ = [
-    "PyTreeDef", "tree_flatten", "tree_unflatten", "tree_leaves", "tree_structure", "tree_map",
-    "tree_map_with_path", "tree_flatten_with_path", "tree_leaves_with_path", "tree_reduce",
-    "tree_all", "tree_transpose", "register_pytree_node", "register_pytree_with_keys",
-    "register_dataclass", "register_static", "SequenceKey", "DictKey", "GetAttrKey",
-    "FlattenedIndexKey", "keystr", "all_leaves", "treedef_is_leaf", "Partial",
-    "register_pytree_node_class", "treedef_children", "build_tree", "tree_broadcast",
+    "PyTreeDef",
+    "tree_flatten",
+    "tree_unflatten",
+    "tree_leaves",
+    "tree_structure",
+    "tree_map",
+    "tree_map_with_path",
+    "tree_flatten_with_path",
+    "tree_leaves_with_path",
+    "tree_reduce",
+    "tree_all",
+    "tree_transpose",
+    "register_pytree_node",
+    "register_pytree_with_keys",
+    "register_dataclass",
+    "register_static",
+    "SequenceKey",
+    "DictKey",
+    "GetAttrKey",
+    "FlattenedIndexKey",
+    "keystr",
+    "all_leaves",
+    "treedef_is_leaf",
+    "Partial",
+    "register_pytree_node_class",
+    "treedef_children",
+    "build_tree",
+    "tree_broadcast",
 ]
 
 
 # ---- key path entries -------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class SequenceKey:
@@ -65,6 +89,7 @@ def keystr(path: tuple) -> str:
 
 # ---- the registry -----------------------------------------------------------------------
 
+
 class _NodeType(NamedTuple):
     # to_iter(x) -> (children, aux); from_iter(aux, children) -> x
     # keys(x, aux) -> tuple of key entries for the children
@@ -76,8 +101,12 @@ class _NodeType(NamedTuple):
 _registry: dict[type, _NodeType] = {}
 
 
-def register_pytree_node(nodetype: type, flatten_func: Callable, unflatten_func: Callable,
-                         flatten_with_keys_func: Callable | None = None) -> None:
+def register_pytree_node(
+    nodetype: type,
+    flatten_func: Callable,
+    unflatten_func: Callable,
+    flatten_with_keys_func: Callable | None = None,
+) -> None:
     """Register a container type: ``flatten(x) -> (children, aux)``, ``unflatten(aux, children)``."""
     if nodetype in _registry:
         raise ValueError(f"{nodetype.__name__} is already registered as a pytree node")
@@ -103,21 +132,32 @@ def register_pytree_node_class(cls: type) -> type:
     """
     for name in ("tree_flatten", "tree_unflatten"):
         if not callable(getattr(cls, name, None)):
-            raise TypeError(f"register_pytree_node_class: {cls.__name__} needs a "
-                            f"{name} method (tree_flatten(self) -> (children, aux_data); "
-                            f"classmethod tree_unflatten(cls, aux_data, children))")
+            raise TypeError(
+                f"register_pytree_node_class: {cls.__name__} needs a "
+                f"{name} method (tree_flatten(self) -> (children, aux_data); "
+                f"classmethod tree_unflatten(cls, aux_data, children))"
+            )
     register_pytree_node(cls, lambda x: x.tree_flatten(), cls.tree_unflatten)
     return cls
 
 
-def register_pytree_with_keys(nodetype: type, flatten_with_keys: Callable,
-                              unflatten_func: Callable, flatten_func: Callable | None = None):
+def register_pytree_with_keys(
+    nodetype: type,
+    flatten_with_keys: Callable,
+    unflatten_func: Callable,
+    flatten_func: Callable | None = None,
+):
     """Register a type whose flatten returns ``([(key, child), ...], aux)``."""
+
     def flat(x):
         kc, aux = flatten_with_keys(x)
         return [c for _, c in kc], aux
-    _registry[nodetype] = _NodeType(flatten_func or flat, unflatten_func,
-                                    lambda x, aux: tuple(k for k, _ in flatten_with_keys(x)[0]))
+
+    _registry[nodetype] = _NodeType(
+        flatten_func or flat,
+        unflatten_func,
+        lambda x, aux: tuple(k for k, _ in flatten_with_keys(x)[0]),
+    )
     return nodetype
 
 
@@ -128,8 +168,12 @@ def register_dataclass(nodetype=None, *, data_fields=None, meta_fields=None, dro
     and all others data fields. Usable as a decorator.
     """
     if nodetype is None:
-        return functools.partial(register_dataclass, data_fields=data_fields,
-                                 meta_fields=meta_fields, drop_fields=drop_fields)
+        return functools.partial(
+            register_dataclass,
+            data_fields=data_fields,
+            meta_fields=meta_fields,
+            drop_fields=drop_fields,
+        )
     if data_fields is None:
         fields = [f for f in dataclasses.fields(nodetype) if f.name not in drop_fields]
         meta_fields = [f.name for f in fields if f.metadata.get("static", False)]
@@ -147,8 +191,9 @@ def register_dataclass(nodetype=None, *, data_fields=None, meta_fields=None, dro
             object.__setattr__(obj, n, v)
         return obj
 
-    _registry[nodetype] = _NodeType(flatten, unflatten,
-                                    lambda x, aux: tuple(GetAttrKey(n) for n in data_fields))
+    _registry[nodetype] = _NodeType(
+        flatten, unflatten, lambda x, aux: tuple(GetAttrKey(n) for n in data_fields)
+    )
     return nodetype
 
 
@@ -167,22 +212,31 @@ def _sort_key(k):
     return (type(k).__name__, k) if not isinstance(k, (int, float)) else ("", k)
 
 
-_registry[tuple] = _NodeType(lambda x: (list(x), None), lambda _, c: tuple(c),
-                             lambda x, aux: tuple(SequenceKey(i) for i in range(len(x))))
-_registry[list] = _NodeType(lambda x: (list(x), None), lambda _, c: list(c),
-                            lambda x, aux: tuple(SequenceKey(i) for i in range(len(x))))
-_registry[dict] = _NodeType(_dict_flatten, lambda keys, c: dict(zip(keys, c)),
-                            lambda x, aux: tuple(DictKey(k) for k in aux))
+_registry[tuple] = _NodeType(
+    lambda x: (list(x), None),
+    lambda _, c: tuple(c),
+    lambda x, aux: tuple(SequenceKey(i) for i in range(len(x))),
+)
+_registry[list] = _NodeType(
+    lambda x: (list(x), None),
+    lambda _, c: list(c),
+    lambda x, aux: tuple(SequenceKey(i) for i in range(len(x))),
+)
+_registry[dict] = _NodeType(
+    _dict_flatten, lambda keys, c: dict(zip(keys, c)), lambda x, aux: tuple(DictKey(k) for k in aux)
+)
 _registry[type(None)] = _NodeType(lambda x: ([], None), lambda _, c: None, lambda x, aux: ())
 # as in JAX: OrderedDict keeps insertion order, defaultdict sorts its keys like dict
 _registry[collections.OrderedDict] = _NodeType(
     lambda d: (list(d.values()), tuple(d)),
     lambda keys, c: collections.OrderedDict(zip(keys, c)),
-    lambda x, aux: tuple(DictKey(k) for k in aux))
+    lambda x, aux: tuple(DictKey(k) for k in aux),
+)
 _registry[collections.defaultdict] = _NodeType(
     lambda d: (lambda vals, keys: (vals, (d.default_factory, keys)))(*_dict_flatten(d)),
     lambda aux, c: collections.defaultdict(aux[0], zip(aux[1], c)),
-    lambda x, aux: tuple(DictKey(k) for k in aux[1]))
+    lambda x, aux: tuple(DictKey(k) for k in aux[1]),
+)
 
 
 def _is_namedtuple(x) -> bool:
@@ -194,17 +248,22 @@ def _node_of(x) -> tuple[Any, _NodeType] | None:
     if t in _registry:
         return t, _registry[t]
     if _is_namedtuple(x):
-        return t, _NodeType(lambda v: (list(v), None), lambda _, c, t=t: t(*c),
-                            lambda v, aux: tuple(GetAttrKey(f) for f in type(v)._fields))
+        return t, _NodeType(
+            lambda v: (list(v), None),
+            lambda _, c, t=t: t(*c),
+            lambda v, aux: tuple(GetAttrKey(f) for f in type(v)._fields),
+        )
     return None
 
 
 # ---- PyTreeDef --------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class PyTreeDef:
     """The structure of a pytree: hashable, comparable, printable."""
-    node_type: Any            # None for a leaf
+
+    node_type: Any  # None for a leaf
     aux: Any
     children: tuple
 
@@ -279,8 +338,10 @@ def tree_unflatten(treedef: PyTreeDef, leaves):
     """Rebuild a pytree with ``treedef``'s structure from ``leaves``."""
     leaves = list(leaves)
     if len(leaves) != treedef.num_leaves:
-        raise ValueError(f"tree_unflatten: the structure {treedef} has {treedef.num_leaves} "
-                         f"leaves but {len(leaves)} were given")
+        raise ValueError(
+            f"tree_unflatten: the structure {treedef} has {treedef.num_leaves} "
+            f"leaves but {len(leaves)} were given"
+        )
     return _unflatten(treedef, iter(leaves))
 
 
@@ -411,8 +472,10 @@ def _build(td: PyTreeDef, xs):
         return xs
     kids = list(xs)
     if len(kids) != len(td.children):
-        raise ValueError(f"build_tree: a node of {td} has {len(td.children)} children but "
-                         f"{len(kids)} values were given for it")
+        raise ValueError(
+            f"build_tree: a node of {td} has {len(td.children)} children but "
+            f"{len(kids)} values were given for it"
+        )
     children = [_build(c, x) for c, x in zip(td.children, kids)]
     if td.node_type in _registry:
         return _registry[td.node_type].from_iter(td.aux, children)
@@ -439,7 +502,9 @@ def tree_broadcast(prefix_tree, full_tree, is_leaf=None):
     try:
         subtrees = _flatten_up_to(td, full_tree, is_leaf)[0]
     except ValueError as e:
-        raise ValueError(f"tree_broadcast: prefix_tree is not a prefix of full_tree.\n{e}") \
-            from None
-    return tree_unflatten(td, [tree_map(lambda _, v=v: v, sub, is_leaf=is_leaf)
-                               for v, sub in zip(leaves, subtrees)])
+        raise ValueError(
+            f"tree_broadcast: prefix_tree is not a prefix of full_tree.\n{e}"
+        ) from None
+    return tree_unflatten(
+        td, [tree_map(lambda _, v=v: v, sub, is_leaf=is_leaf) for v, sub in zip(leaves, subtrees)]
+    )

@@ -29,15 +29,17 @@ def _check_once(f, args, eps, rtol, atol, rng):
     plus = _leaves(f(*[fnp.asarray(a + eps * t) for a, t in zip(args, ts)]))
     minus = _leaves(f(*[fnp.asarray(a - eps * t) for a, t in zip(args, ts)]))
     for got, p, m in zip(_leaves(y_dot), plus, minus):
-        np.testing.assert_allclose(got, (p - m) / (2 * eps), rtol=rtol, atol=atol,
-                                   err_msg="jvp vs central differences")
+        np.testing.assert_allclose(
+            got, (p - m) / (2 * eps), rtol=rtol, atol=atol, err_msg="jvp vs central differences"
+        )
     y, f_vjp = fg.vjp(f, *fa)
     cts = [rng.standard_normal(np.shape(v)) for v in _leaves(y)]
     ct_tree = tu.tree_unflatten(tu.tree_structure(y), [fnp.asarray(c) for c in cts])
     cts_in = f_vjp(ct_tree)
     lhs, rhs = _vdot(cts_in, ts), _vdot(cts, _leaves(y_dot))
-    assert abs(lhs - rhs) <= atol + rtol * max(abs(lhs), abs(rhs)), ("vjp inner-product "
-                                                                      f"identity: {lhs} vs {rhs}")
+    assert abs(lhs - rhs) <= atol + rtol * max(abs(lhs), abs(rhs)), (
+        f"vjp inner-product identity: {lhs} vs {rhs}"
+    )
     return ts
 
 
@@ -47,10 +49,17 @@ def check_grads(f, args, order=1, eps=1e-6, rtol=1e-5, atol=1e-6, seed=0):
         args = [np.asarray(a, dtype=np.float64) for a in args]
         if _fg_check_grads is not None:
             try:
-                _fg_check_grads(f, tuple(fnp.asarray(a) for a in args), order=order,
-                                modes=("fwd", "rev"), atol=atol, rtol=rtol, eps=eps)
+                _fg_check_grads(
+                    f,
+                    tuple(fnp.asarray(a) for a in args),
+                    order=order,
+                    modes=("fwd", "rev"),
+                    atol=atol,
+                    rtol=rtol,
+                    eps=eps,
+                )
             except TypeError:
-                pass   # a different signature: fall through to the local check
+                pass  # a different signature: fall through to the local check
         rng = np.random.default_rng(seed)
         ts = _check_once(f, args, eps, rtol, atol, rng)
         if order >= 2:

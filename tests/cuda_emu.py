@@ -72,9 +72,28 @@ POISON = 0xFF  # the bytes of shared memory at the start of every block
 SHFL_MODES = ("up", "down", "bfly", "idx")
 
 # The thread context: int32 words, then pointers. The special registers come first.
-CTX = {name: i for i, name in enumerate((
-    "tid.x", "tid.y", "tid.z", "ntid.x", "ntid.y", "ntid.z", "ctaid.x", "ctaid.y", "ctaid.z",
-    "nctaid.x", "nctaid.y", "nctaid.z", "laneid", "warpid", "linear"))}
+CTX = {
+    name: i
+    for i, name in enumerate(
+        (
+            "tid.x",
+            "tid.y",
+            "tid.z",
+            "ntid.x",
+            "ntid.y",
+            "ntid.z",
+            "ctaid.x",
+            "ctaid.y",
+            "ctaid.z",
+            "nctaid.x",
+            "nctaid.y",
+            "nctaid.z",
+            "laneid",
+            "warpid",
+            "linear",
+        )
+    )
+}
 W_STATUS, W_SITE, W_OP = 15, 16, 17  # what the thread is doing, where, which operation
 W_ARGS = 18  # shfl: mask, value, b, c; mma: a0..a3, b0, b1 (b32), c0..c3 (f32)
 W_RESULT = 32  # shfl: value, predicate; mma: d0..d3 (f32)
@@ -88,8 +107,19 @@ UC_LINK, UC_STACK_SP, UC_STACK_FLAGS, UC_STACK_SIZE = 8, 16, 24, 32  # ucontext_
 # ---- IR text helpers ----------------------------------------------------------------------------
 
 _NAME = r'(?:"[^"]*"|[-\w.$]+)'
-_SCALAR_SIZE = {"i1": 1, "i8": 1, "i16": 2, "i32": 4, "i64": 8, "i128": 16, "half": 2,
-                "bfloat": 2, "float": 4, "double": 8, "ptr": 8}
+_SCALAR_SIZE = {
+    "i1": 1,
+    "i8": 1,
+    "i16": 2,
+    "i32": 4,
+    "i64": 8,
+    "i128": 16,
+    "half": 2,
+    "bfloat": 2,
+    "float": 4,
+    "double": 8,
+    "ptr": 8,
+}
 _ARG_TYPES = {"ptr", "i1", "i8", "i16", "i32", "i64", "half", "bfloat", "float", "double"}
 
 
@@ -126,7 +156,7 @@ def _take_operand(text: str) -> tuple[str, str]:
     text = text.lstrip()
     m = re.match(rf"[%@]{_NAME}", text)
     if m:
-        return m.group(0), text[m.end():]
+        return m.group(0), text[m.end() :]
     if re.match(r"[a-z]+( [a-z]+)* \(", text):
         depth = 0
         for i, ch in enumerate(text):
@@ -134,9 +164,9 @@ def _take_operand(text: str) -> tuple[str, str]:
             if ch == ")":
                 depth -= 1
                 if depth == 0:
-                    return text[:i + 1], text[i + 1:]
+                    return text[: i + 1], text[i + 1 :]
     token = re.match(r"\S+", text).group(0)
-    return token, text[len(token):]
+    return token, text[len(token) :]
 
 
 def _leading_type(text: str) -> str:
@@ -148,7 +178,7 @@ def _leading_type(text: str) -> str:
             depth += ch in "[{<"
             depth -= ch in "]}>"
             if depth == 0:
-                return text[:i + 1]
+                return text[: i + 1]
     return text.split(" ", 1)[0]
 
 
@@ -179,13 +209,19 @@ def type_size(ty: str) -> tuple[int, int]:
 # ---- NVPTX IR -> host IR -----------------------------------------------------------------------
 
 _SREG = re.compile(r"@llvm\.nvvm\.read\.ptx\.sreg\.([a-z]+)(?:\.([xyz]))?\(\)")
-_BARRIER = re.compile(r"call void @llvm\.nvvm\.(?:barrier0\(\)|barrier(?:\.cta)?\.sync"
-                      r"(?:\.aligned)?(?:\.all)?\(i32 ([^)]*)\))")
+_BARRIER = re.compile(
+    r"call void @llvm\.nvvm\.(?:barrier0\(\)|barrier(?:\.cta)?\.sync"
+    r"(?:\.aligned)?(?:\.all)?\(i32 ([^)]*)\))"
+)
 _SHFL = re.compile(r"@llvm\.nvvm\.shfl\.sync\.(up|down|bfly|idx)\.(i32|f32)(\.p)?\(")
-_ASM = re.compile(r'asm (?:sideeffect )?(?:alignstack )?(?:inteldialect )?(?:unwind )?'
-                  r'"((?:[^"\\]|\\.)*)", "((?:[^"\\]|\\.)*)"\(')
-_MMA = re.compile(r"mma\.sync\.aligned\.m16n8k16\.row\.col\.f32\.(f16|bf16)\.(f16|bf16)\.f32\s+"
-                  r"\{([^}]*)\},\s*\{([^}]*)\},\s*\{([^}]*)\},\s*\{([^}]*)\};?")
+_ASM = re.compile(
+    r"asm (?:sideeffect )?(?:alignstack )?(?:inteldialect )?(?:unwind )?"
+    r'"((?:[^"\\]|\\.)*)", "((?:[^"\\]|\\.)*)"\('
+)
+_MMA = re.compile(
+    r"mma\.sync\.aligned\.m16n8k16\.row\.col\.f32\.(f16|bf16)\.(f16|bf16)\.f32\s+"
+    r"\{([^}]*)\},\s*\{([^}]*)\},\s*\{([^}]*)\},\s*\{([^}]*)\};?"
+)
 _MMA_CONSTRAINTS = ",".join(["=f"] * 4 + ["r"] * 6 + ["f"] * 4)
 _DEFINE = re.compile(rf"^define ([^@]*)@({_NAME})\((.*)\)([^)]*)\{{$")
 _ACCESS = re.compile(rf"^(\s+)((?:%{_NAME} = )?)(load|store|atomicrmw|cmpxchg)\b(.*)$")
@@ -206,8 +242,9 @@ class _Rewriter:
 
     def __init__(self, nvptx_ir: str):
         text = str(llvm.parse_assembly(nvptx_ir))  # canonical printing, intrinsics upgraded
-        self.annotated = {_unquote(m) for m in re.findall(
-            rf'!\{{ptr @({_NAME}), !"kernel", i32 1\}}', text)}
+        self.annotated = {
+            _unquote(m) for m in re.findall(rf'!\{{ptr @({_NAME}), !"kernel", i32 1\}}', text)
+        }
         self.lines = text.splitlines()
         self.functions: dict = {}
         self.sites: list = []  # access check site -> (function, instruction)
@@ -238,8 +275,11 @@ class _Rewriter:
         text = "\n".join(out)
         text = re.sub(r"addrspacecast \(ptr(?: addrspace\(\d+\))? ([^ ]+) to ptr\)", r"\1", text)
         space = r"(?: addrspace\(\d+\))?"
-        text = re.sub(rf"= addrspacecast ptr{space} (\S+) to ptr{space}",
-                      r"= getelementptr i8, ptr \1, i64 0", text)  # one address space on the host
+        text = re.sub(
+            rf"= addrspacecast ptr{space} (\S+) to ptr{space}",
+            r"= getelementptr i8, ptr \1, i64 0",
+            text,
+        )  # one address space on the host
         text = re.sub(r" addrspace\(\d+\)", "", text)
         leftovers = sorted(set(re.findall(r"@llvm\.nvvm\.[\w.]+", text)))
         if leftovers:
@@ -252,11 +292,17 @@ class _Rewriter:
     # -- module level
 
     def _module_line(self, line: str) -> list[str]:
-        if re.match(r"^(target (triple|datalayout) = |!nvvm\.annotations = |declare .*"
-                    r"@llvm\.nvvm\.)", line):
+        if re.match(
+            r"^(target (triple|datalayout) = |!nvvm\.annotations = |declare .*"
+            r"@llvm\.nvvm\.)",
+            line,
+        ):
             return []
-        m = re.match(rf"^@({_NAME}) = (.*)addrspace\(3\) (?:externally_initialized )?global "
-                     r"(.+) (undef|poison|zeroinitializer)(, align \d+)?$", line)
+        m = re.match(
+            rf"^@({_NAME}) = (.*)addrspace\(3\) (?:externally_initialized )?global "
+            r"(.+) (undef|poison|zeroinitializer)(, align \d+)?$",
+            line,
+        )
         if m:
             name = _unquote(m.group(1))
             self.shared[name] = type_size(m.group(3))[0]
@@ -270,8 +316,14 @@ class _Rewriter:
 
     def _define(self, m) -> _Function:
         name = _unquote(m.group(2))
-        params = [re.match(r"\s*(ptr(?: addrspace\(\d+\))?|\S+)", p).group(1)
-                  for p in _split_top(m.group(3))] if m.group(3).strip() else []
+        params = (
+            [
+                re.match(r"\s*(ptr(?: addrspace\(\d+\))?|\S+)", p).group(1)
+                for p in _split_top(m.group(3))
+            ]
+            if m.group(3).strip()
+            else []
+        )
         fn = _Function(name, params, "ptx_kernel" in m.group(1) or name in self.annotated)
         self.functions[name] = fn
         return fn
@@ -296,9 +348,11 @@ class _Rewriter:
         for callee in set(re.findall(rf"call [^@]*@({_NAME})\(", line)):
             if _unquote(callee) in defined:
                 fn.callees.add(_unquote(callee))
-                line = re.sub(rf"(call [^@]*@{re.escape(callee)}\()(\)?)",
-                              lambda c: c.group(1) + ("ptr %emu.ctx)" if c.group(2)
-                                                      else "ptr %emu.ctx, "), line)
+                line = re.sub(
+                    rf"(call [^@]*@{re.escape(callee)}\()(\)?)",
+                    lambda c: c.group(1) + ("ptr %emu.ctx)" if c.group(2) else "ptr %emu.ctx, "),
+                    line,
+                )
         m = _ACCESS.match(line)
         return self._checked_access(m, fn, locals_) if m else [line]
 
@@ -330,12 +384,17 @@ class _Rewriter:
         code, constraints = m.group(1).strip(), m.group(2).replace(" ", "")
         mma = _MMA.fullmatch(code)
         if not mma or constraints != _MMA_CONSTRAINTS:
-            raise NotImplementedError(f"cuda_emu: inline asm is not emulated: {code!r} "
-                                      f"({constraints!r})")
-        groups = tuple(tuple(int(x.strip().lstrip("$")) for x in g.split(","))
-                       for g in mma.groups()[2:])
-        if [len(g) for g in groups] != [4, 4, 2, 4] or sorted(sum(groups, ())) != list(
-                range(14)) or sorted(groups[0]) != [0, 1, 2, 3]:
+            raise NotImplementedError(
+                f"cuda_emu: inline asm is not emulated: {code!r} ({constraints!r})"
+            )
+        groups = tuple(
+            tuple(int(x.strip().lstrip("$")) for x in g.split(",")) for g in mma.groups()[2:]
+        )
+        if (
+            [len(g) for g in groups] != [4, 4, 2, 4]
+            or sorted(sum(groups, ())) != list(range(14))
+            or sorted(groups[0]) != [0, 1, 2, 3]
+        ):
             raise NotImplementedError(f"cuda_emu: unexpected mma operands: {code!r}")
         key = (mma.group(1), mma.group(2), groups)
         if key not in self.mma:
@@ -361,8 +420,10 @@ class _Rewriter:
         site = len(self.sites)
         self.sites.append((fn.name, f"{op}{rest}".strip()))
         checker = "emu.check.shared" if space == 3 else "emu.check.global"
-        call = (f"{indent}%emu.p{site} = call ptr @{checker}(ptr{pm.group(2) or ''} {operand}, "
-                f"i64 {type_size(ty)[0]}, i32 {site})")
+        call = (
+            f"{indent}%emu.p{site} = call ptr @{checker}(ptr{pm.group(2) or ''} {operand}, "
+            f"i64 {type_size(ty)[0]}, i32 {site})"
+        )
         parts[at] = f"{pm.group(1)}ptr %emu.p{site}{tail}"
         access = f"{indent}{lhs}{' '.join([op, *filter(None, mods)])} {','.join(parts).lstrip()}"
         return [call, access]
@@ -377,19 +438,23 @@ def _entry_points(fn: _Function) -> str:
         base = "ptr" if ty.startswith("ptr") else ty
         if base not in _ARG_TYPES:
             raise NotImplementedError(f"cuda_emu: kernel {fn.name} has a {ty} parameter")
-        unpack.append(f"  %s{i} = getelementptr i8, ptr %args, i64 {8 * i}\n"
-                      f"  %a{i} = load {base}, ptr %s{i}\n")
+        unpack.append(
+            f"  %s{i} = getelementptr i8, ptr %args, i64 {8 * i}\n"
+            f"  %a{i} = load {base}, ptr %s{i}\n"
+        )
         values.append(f"{base} %a{i}")
     call = f"  call void {_ref(fn.name)}({', '.join(['ptr %ctx', *values])})\n"
     unpack = "".join(unpack)
-    return (f"define void {_ref('emu.one.' + fn.name)}(ptr %ctx, ptr %args) {{\n{unpack}{call}"
-            f"  ret void\n}}\n"
-            f"define void {_ref('emu.all.' + fn.name)}(ptr %ctx, ptr %args) {{\nentry:\n{unpack}"
-            "  %total = call i64 @emu.total(ptr %ctx)\n  br label %head\nhead:\n"
-            "  %i = phi i64 [ 0, %entry ], [ %next, %body ]\n  %more = icmp ult i64 %i, %total\n"
-            "  br i1 %more, label %body, label %done\nbody:\n"
-            f"  call void @emu.place(ptr %ctx, i64 %i)\n{call}  %next = add i64 %i, 1\n"
-            "  br label %head\ndone:\n  ret void\n}\n")
+    return (
+        f"define void {_ref('emu.one.' + fn.name)}(ptr %ctx, ptr %args) {{\n{unpack}{call}"
+        f"  ret void\n}}\n"
+        f"define void {_ref('emu.all.' + fn.name)}(ptr %ctx, ptr %args) {{\nentry:\n{unpack}"
+        "  %total = call i64 @emu.total(ptr %ctx)\n  br label %head\nhead:\n"
+        "  %i = phi i64 [ 0, %entry ], [ %next, %body ]\n  %more = icmp ult i64 %i, %total\n"
+        "  br i1 %more, label %body, label %done\nbody:\n"
+        f"  call void @emu.place(ptr %ctx, i64 %i)\n{call}  %next = add i64 %i, 1\n"
+        "  br label %head\ndone:\n  ret void\n}\n"
+    )
 
 
 def _mma_helper(name: str, kind: int, groups) -> str:
@@ -399,19 +464,27 @@ def _mma_helper(name: str, kind: int, groups) -> str:
     d, a, b, c = groups
     types = ["i32"] * 6 + ["float"] * 4  # $4..$13, as the constraints say
     word_of = {op: W_ARGS + k for k, op in enumerate(a + b + c)}
-    body = [f"  %q{i} = getelementptr i32, ptr %ctx, i64 {word_of[i + 4]}\n"
-            f"  store {types[i]} %x{i}, ptr %q{i}\n" for i in range(10)]
+    body = [
+        f"  %q{i} = getelementptr i32, ptr %ctx, i64 {word_of[i + 4]}\n"
+        f"  store {types[i]} %x{i}, ptr %q{i}\n"
+        for i in range(10)
+    ]
     body.append(f"  call void @emu.op(ptr %ctx, i32 {AT_MMA}, i32 %site, i32 {kind})\n")
     result = "undef"
     for out in range(4):
-        body.append(f"  %r{out}p = getelementptr i32, ptr %ctx, i64 {W_RESULT + d.index(out)}\n"
-                    f"  %r{out} = load float, ptr %r{out}p\n"
-                    f"  %s{out} = insertvalue {{ float, float, float, float }} {result}, "
-                    f"float %r{out}, {out}\n")
+        body.append(
+            f"  %r{out}p = getelementptr i32, ptr %ctx, i64 {W_RESULT + d.index(out)}\n"
+            f"  %r{out} = load float, ptr %r{out}p\n"
+            f"  %s{out} = insertvalue {{ float, float, float, float }} {result}, "
+            f"float %r{out}, {out}\n"
+        )
         result = f"%s{out}"
     params = ", ".join(["ptr %ctx", "i32 %site", *(f"{t} %x{i}" for i, t in enumerate(types))])
-    return (f"define {{ float, float, float, float }} {_ref(name)}({params}) {{\n"
-            + "".join(body) + f"  ret {{ float, float, float, float }} {result}\n}}\n")
+    return (
+        f"define {{ float, float, float, float }} {_ref(name)}({params}) {{\n"
+        + "".join(body)
+        + f"  ret {{ float, float, float, float }} {result}\n}}\n"
+    )
 
 
 # ---- the runtime IR: checks, launch shape, special registers, yields, fibers ---------------------
@@ -527,32 +600,59 @@ ok:
 def _launch_shape_ir() -> str:
     """``emu.total(ctx)``: the threads of the launch; ``emu.place(ctx, i)``: make ``ctx`` thread
     ``i`` of the launch (thread index fastest, then block index; x fastest in each)."""
-    load = "".join(f"  %p{i} = getelementptr i32, ptr %ctx, i64 {i}\n  %v{i} = load i32, ptr "
-                   f"%p{i}\n  %e{i} = zext i32 %v{i} to i64\n" for i in (3, 4, 5, 9, 10, 11))
-    total = (f"define i64 @emu.total(ptr %ctx) {{\n{load}  %m0 = mul i64 %e3, %e4\n"
-             "  %m1 = mul i64 %m0, %e5\n  %m2 = mul i64 %m1, %e9\n  %m3 = mul i64 %m2, %e10\n"
-             "  %m4 = mul i64 %m3, %e11\n  ret i64 %m4\n}\n")
-    steps = [("n0", "mul i64 %e3, %e4"), ("nthreads", "mul i64 %n0, %e5"),
-             ("t", "urem i64 %i, %nthreads"), ("blk", "udiv i64 %i, %nthreads"),
-             ("tx", "urem i64 %t, %e3"), ("t1", "udiv i64 %t, %e3"),
-             ("ty", "urem i64 %t1, %e4"), ("tz", "udiv i64 %t1, %e4"),
-             ("cx", "urem i64 %blk, %e9"), ("c1", "udiv i64 %blk, %e9"),
-             ("cy", "urem i64 %c1, %e10"), ("cz", "udiv i64 %c1, %e10"),
-             ("lane", "urem i64 %t, 32"), ("warp", "udiv i64 %t, 32")]
+    load = "".join(
+        f"  %p{i} = getelementptr i32, ptr %ctx, i64 {i}\n  %v{i} = load i32, ptr "
+        f"%p{i}\n  %e{i} = zext i32 %v{i} to i64\n"
+        for i in (3, 4, 5, 9, 10, 11)
+    )
+    total = (
+        f"define i64 @emu.total(ptr %ctx) {{\n{load}  %m0 = mul i64 %e3, %e4\n"
+        "  %m1 = mul i64 %m0, %e5\n  %m2 = mul i64 %m1, %e9\n  %m3 = mul i64 %m2, %e10\n"
+        "  %m4 = mul i64 %m3, %e11\n  ret i64 %m4\n}\n"
+    )
+    steps = [
+        ("n0", "mul i64 %e3, %e4"),
+        ("nthreads", "mul i64 %n0, %e5"),
+        ("t", "urem i64 %i, %nthreads"),
+        ("blk", "udiv i64 %i, %nthreads"),
+        ("tx", "urem i64 %t, %e3"),
+        ("t1", "udiv i64 %t, %e3"),
+        ("ty", "urem i64 %t1, %e4"),
+        ("tz", "udiv i64 %t1, %e4"),
+        ("cx", "urem i64 %blk, %e9"),
+        ("c1", "udiv i64 %blk, %e9"),
+        ("cy", "urem i64 %c1, %e10"),
+        ("cz", "udiv i64 %c1, %e10"),
+        ("lane", "urem i64 %t, 32"),
+        ("warp", "udiv i64 %t, 32"),
+    ]
     body = "".join(f"  %{v} = {expr}\n" for v, expr in steps)
-    for v, reg in (("tx", "tid.x"), ("ty", "tid.y"), ("tz", "tid.z"), ("cx", "ctaid.x"),
-                   ("cy", "ctaid.y"), ("cz", "ctaid.z"), ("lane", "laneid"), ("warp", "warpid"),
-                   ("t", "linear")):
-        body += (f"  %{v}.w = trunc i64 %{v} to i32\n"
-                 f"  %{v}.p = getelementptr i32, ptr %ctx, i64 {CTX[reg]}\n"
-                 f"  store i32 %{v}.w, ptr %{v}.p\n")
+    for v, reg in (
+        ("tx", "tid.x"),
+        ("ty", "tid.y"),
+        ("tz", "tid.z"),
+        ("cx", "ctaid.x"),
+        ("cy", "ctaid.y"),
+        ("cz", "ctaid.z"),
+        ("lane", "laneid"),
+        ("warp", "warpid"),
+        ("t", "linear"),
+    ):
+        body += (
+            f"  %{v}.w = trunc i64 %{v} to i32\n"
+            f"  %{v}.p = getelementptr i32, ptr %ctx, i64 {CTX[reg]}\n"
+            f"  store i32 %{v}.w, ptr %{v}.p\n"
+        )
     return total + f"define void @emu.place(ptr %ctx, i64 %i) {{\n{load}{body}  ret void\n}}\n"
 
 
 def _sreg_ir() -> str:
-    defs = [f'define i32 @"emu.sreg.{reg}"(ptr %ctx) {{\n'
-            f"  %p = getelementptr i32, ptr %ctx, i64 {i}\n  %v = load i32, ptr %p\n"
-            f"  ret i32 %v\n}}\n" for reg, i in CTX.items()]
+    defs = [
+        f'define i32 @"emu.sreg.{reg}"(ptr %ctx) {{\n'
+        f"  %p = getelementptr i32, ptr %ctx, i64 {i}\n  %v = load i32, ptr %p\n"
+        f"  ret i32 %v\n}}\n"
+        for reg, i in CTX.items()
+    ]
     return "".join(defs) + 'define i32 @"emu.sreg.warpsize"(ptr %ctx) {\n  ret i32 32\n}\n'
 
 
@@ -638,26 +738,34 @@ define void @emu.resume(ptr %ctx) {{
 def _shfl_ir() -> str:
     """``emu.shfl.<mode>.<i32|f32>[.p](ctx, site, mask, value, b, c)``."""
     defs = []
-    for (mode_index, mode), ty, pred in itertools.product(enumerate(SHFL_MODES), ("i32", "f32"),
-                                                          ("", ".p")):
+    for (mode_index, mode), ty, pred in itertools.product(
+        enumerate(SHFL_MODES), ("i32", "f32"), ("", ".p")
+    ):
         lty = "i32" if ty == "i32" else "float"
         ret = f"{{ {lty}, i1 }}" if pred else lty
-        lines = [f"  %w{i} = getelementptr i32, ptr %ctx, i64 {W_ARGS + i}\n"
-                 f"  store {t} %{v}, ptr %w{i}\n"
-                 for i, (t, v) in enumerate((("i32", "mask"), (lty, "v"), ("i32", "b"),
-                                             ("i32", "c")))]
-        lines.append(f"  call void @emu.op(ptr %ctx, i32 {AT_SHFL}, i32 %site, i32 {mode_index})\n"
-                     f"  %rp = getelementptr i32, ptr %ctx, i64 {W_RESULT}\n"
-                     f"  %r = load {lty}, ptr %rp\n")
+        lines = [
+            f"  %w{i} = getelementptr i32, ptr %ctx, i64 {W_ARGS + i}\n"
+            f"  store {t} %{v}, ptr %w{i}\n"
+            for i, (t, v) in enumerate((("i32", "mask"), (lty, "v"), ("i32", "b"), ("i32", "c")))
+        ]
+        lines.append(
+            f"  call void @emu.op(ptr %ctx, i32 {AT_SHFL}, i32 %site, i32 {mode_index})\n"
+            f"  %rp = getelementptr i32, ptr %ctx, i64 {W_RESULT}\n"
+            f"  %r = load {lty}, ptr %rp\n"
+        )
         value = "%r"
         if pred:
-            lines.append(f"  %pp = getelementptr i32, ptr %ctx, i64 {W_RESULT + 1}\n"
-                         "  %pw = load i32, ptr %pp\n  %pb = trunc i32 %pw to i1\n"
-                         f"  %s0 = insertvalue {ret} undef, {lty} %r, 0\n"
-                         f"  %s1 = insertvalue {ret} %s0, i1 %pb, 1\n")
+            lines.append(
+                f"  %pp = getelementptr i32, ptr %ctx, i64 {W_RESULT + 1}\n"
+                "  %pw = load i32, ptr %pp\n  %pb = trunc i32 %pw to i1\n"
+                f"  %s0 = insertvalue {ret} undef, {lty} %r, 0\n"
+                f"  %s1 = insertvalue {ret} %s0, i1 %pb, 1\n"
+            )
             value = "%s1"
-        defs.append(f'define {ret} @"emu.shfl.{mode}.{ty}{pred}"(ptr %ctx, i32 %site, i32 %mask, '
-                    f"{lty} %v, i32 %b, i32 %c) {{\n{''.join(lines)}  ret {ret} {value}\n}}\n")
+        defs.append(
+            f'define {ret} @"emu.shfl.{mode}.{ty}{pred}"(ptr %ctx, i32 %site, i32 %mask, '
+            f"{lty} %v, i32 %b, i32 %c) {{\n{''.join(lines)}  ret {ret} {value}\n}}\n"
+        )
     return "".join(defs)
 
 
@@ -701,8 +809,10 @@ def mma_fragment_coords(lane: int) -> dict:
     hold their elements low to high: a0 and a1 are the low and high halves of A's first ``b32``
     register."""
     group, tig = lane >> 2, lane % 4  # groupID, threadID_in_group
-    a = [(group if i < 2 or 4 <= i < 6 else group + 8, tig * 2 + (i & 1) + (8 if i >= 4 else 0))
-         for i in range(8)]
+    a = [
+        (group if i < 2 or 4 <= i < 6 else group + 8, tig * 2 + (i & 1) + (8 if i >= 4 else 0))
+        for i in range(8)
+    ]
     b = [(tig * 2 + (i & 1) + (8 if i >= 2 else 0), group) for i in range(4)]
     c = [(group if i < 2 else group + 8, tig * 2 + (i & 1)) for i in range(4)]
     return {"a": a, "b": b, "c": c}
@@ -731,8 +841,9 @@ def mma_results(kinds: tuple, ops: dict) -> dict:
         for (r, col), v in zip(coords["c"], words[6:10]):
             c[r, col] = v
     d = (a @ b + c).astype(np.float32)
-    return {lane: tuple(float(d[r, col]) for r, col in mma_fragment_coords(lane)["c"])
-            for lane in ops}
+    return {
+        lane: tuple(float(d[r, col]) for r, col in mma_fragment_coords(lane)["c"]) for lane in ops
+    }
 
 
 # ---- the scheduler of one block ---------------------------------------------------------------
@@ -768,11 +879,15 @@ class _Block:
     def _barrier_done(self) -> list:
         sites = sorted(set(self.bar.arrived.values()))
         if len(sites) > 1:
-            self.problem(f"threads wait at different bar.sync instructions (sites {sites}): "
-                         "undefined for bar.sync, which is .aligned")
+            self.problem(
+                f"threads wait at different bar.sync instructions (sites {sites}): "
+                "undefined for bar.sync, which is .aligned"
+            )
         if self.exited:
-            self.problem(f"threads {_few(self.exited)} returned while threads "
-                         f"{_few(self.bar.arrived)} wait at bar.sync (undefined in CUDA)")
+            self.problem(
+                f"threads {_few(self.exited)} returned while threads "
+                f"{_few(self.bar.arrived)} wait at bar.sync (undefined in CUDA)"
+            )
         released, self.bar = sorted(self.bar.arrived), _Round()
         return released
 
@@ -782,8 +897,10 @@ class _Block:
         w, lane = divmod(t, WARP)
         r = self.warps[w]
         if r.arrived and r.key != key:
-            self.problem(f"warp {w}: lane {lane} runs {_describe(key)} while lanes "
-                         f"{_few(r.arrived)} run {_describe(r.key)}")
+            self.problem(
+                f"warp {w}: lane {lane} runs {_describe(key)} while lanes "
+                f"{_few(r.arrived)} run {_describe(r.key)}"
+            )
         r.key = r.key or key
         r.arrived[lane] = payload
         return self._warp_done(w) if self._warp_ready(w) else []
@@ -804,16 +921,20 @@ class _Block:
         r = self.warps[w]
         strays = set(r.arrived) - self._members(w, r.key)
         if strays:
-            self.problem(f"warp {w}: lanes {_few(strays)} run {_describe(r.key)} without being "
-                         "in its member mask")
+            self.problem(
+                f"warp {w}: lanes {_few(strays)} run {_describe(r.key)} without being "
+                "in its member mask"
+            )
         if r.key[0] == "shfl":
             results, problems = shfl_results(r.key[1], r.arrived)
             for p in problems:
                 self.problem(f"warp {w}: {_describe(r.key)}: {p}")
         else:
             if len(r.arrived) != WARP:
-                self.problem(f"warp {w}: mma.sync run by lanes {_few(r.arrived)} only (it needs "
-                             "the whole warp)")
+                self.problem(
+                    f"warp {w}: mma.sync run by lanes {_few(r.arrived)} only (it needs "
+                    "the whole warp)"
+                )
             ops = {lane: r.arrived.get(lane, (0,) * 6 + (0.0,) * 4) for lane in range(WARP)}
             results = mma_results(self.mma_kinds[r.key[1]], ops)
         released = sorted(w * WARP + lane for lane in r.arrived)
@@ -836,8 +957,11 @@ class _Block:
 
     def stuck(self) -> str:
         waits = [f"{len(self.bar.arrived)} at bar.sync"] if self.bar.arrived else []
-        waits += [f"warp {w}: lanes {_few(r.arrived)} in {_describe(r.key)}"
-                  for w, r in enumerate(self.warps) if r.arrived]
+        waits += [
+            f"warp {w}: lanes {_few(r.arrived)} in {_describe(r.key)}"
+            for w, r in enumerate(self.warps)
+            if r.arrived
+        ]
         return "; ".join(waits)
 
 
@@ -856,8 +980,9 @@ def _few(threads) -> str:
 
 _ENTRY = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
 _RESUME = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
-_MAKE_FIBER = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
-                               ctypes.c_int64)
+_MAKE_FIBER = ctypes.CFUNCTYPE(
+    None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64
+)
 
 
 def _dim3(dims) -> tuple:
@@ -877,8 +1002,11 @@ class _Fibers:
         self.stack_base = ctypes.addressof(ctypes.c_char.from_buffer(self.stacks))
         libc = ctypes.CDLL(None, use_errno=True)
         for i in range(n):  # PROT_NONE: an overflow faults instead of corrupting a neighbour
-            libc.mprotect(ctypes.c_void_p(self.stack_base + i * STACK_BYTES),
-                          ctypes.c_size_t(mmap.PAGESIZE), 0)
+            libc.mprotect(
+                ctypes.c_void_p(self.stack_base + i * STACK_BYTES),
+                ctypes.c_size_t(mmap.PAGESIZE),
+                0,
+            )
         self.ucs = (ctypes.c_char * (UC_BYTES * (n + 1)))()
         self.ctx = np.zeros((n, CTX_BYTES // 4), np.int32)
         self.ctx_base = self.ctx.ctypes.data
@@ -915,7 +1043,8 @@ def _compile(text: str, name: str, opt_level: int) -> _Compiled:
         engine.optimize(mod, opt_level)
     cpu, features = engine.host_cpu()
     tm = llvm.Target.from_default_triple().create_target_machine(
-        cpu=cpu, features=features, opt=opt_level, jit=True)
+        cpu=cpu, features=features, opt=opt_level, jit=True
+    )
     ee = llvm.create_mcjit_compiler(mod, tm)
     ee.finalize_object()
     return _Compiled(ee, mod)
@@ -940,8 +1069,10 @@ class HostModule:
         self._global = lambda sym, n=1, ty=ctypes.c_int64: (ty * n).from_address(address(sym))
         self.shared = {s: (address(s), size) for s, size in rewriter.shared.items()}
         statics = {s: (address(s), size) for s, size in rewriter.statics.items()}
-        self._tables = [self._range_table(t, [(lo, lo + size) for lo, size in v.values()])
-                        for t, v in (("shared", self.shared), ("statics", statics))]
+        self._tables = [
+            self._range_table(t, [(lo, lo + size) for lo, size in v.values()])
+            for t, v in (("shared", self.shared), ("statics", statics))
+        ]
         self._ranges_table = None
         self._fibers: _Fibers | None = None
         self._lock = threading.Lock()  # one launch at a time (fibers, ranges, error counters)
@@ -978,8 +1109,14 @@ class HostModule:
             todo += [c for c in f.callees if c not in seen]
         return False
 
-    def launch(self, kernel: str, grid: tuple, block: tuple, args: list,
-               ranges: list[tuple[int, int]] | None = None) -> None:
+    def launch(
+        self,
+        kernel: str,
+        grid: tuple,
+        block: tuple,
+        args: list,
+        ranges: list[tuple[int, int]] | None = None,
+    ) -> None:
         """Run every thread of grid x block (3-tuples). ``args``: raw parameter values in the
         kernel's parameter order (pointers as int addresses, scalars as Python ints/floats).
         ``ranges``: when given, every global-memory load/store address must fall inside one of
@@ -987,8 +1124,9 @@ class HostModule:
         AssertionError naming the kernel and the bad address after the launch."""
         fn = self.functions.get(kernel)
         if fn is None or not fn.kernel:
-            raise KeyError(f"module {self.name!r} has no kernel {kernel!r}; it has "
-                           f"{self.kernel_names()}")
+            raise KeyError(
+                f"module {self.name!r} has no kernel {kernel!r}; it has {self.kernel_names()}"
+            )
         grid, block = _dim3(grid), _dim3(block)
         if math.prod(block) > MAX_THREADS:
             raise ValueError(f"{kernel}: a block of {block} has more than {MAX_THREADS} threads")
@@ -998,8 +1136,9 @@ class HostModule:
         with self._lock:
             problems = self._launch(kernel, grid, block, argbuf, ranges)
         if problems:
-            raise AssertionError(f"kernel {kernel} (grid {grid}, block {block}): "
-                                 + "; ".join(problems[:6]))
+            raise AssertionError(
+                f"kernel {kernel} (grid {grid}, block {block}): " + "; ".join(problems[:6])
+            )
 
     def _launch(self, kernel: str, grid, block, argbuf, ranges) -> list[str]:
         self._set_ranges(ranges)
@@ -1011,12 +1150,16 @@ class HostModule:
         else:
             ctx = np.zeros(CTX_BYTES // 4, np.int32)
             ctx[[3, 4, 5, 9, 10, 11]] = (*block, *grid)
-            _ENTRY(self.compiled.address(f"emu.all.{kernel}"))(ctx.ctypes.data,
-                                                               ctypes.addressof(argbuf))
+            _ENTRY(self.compiled.address(f"emu.all.{kernel}"))(
+                ctx.ctypes.data, ctypes.addressof(argbuf)
+            )
         if bad[0]:
             func, text = self.sites[bad[3]]
-            problems.insert(0, f"{bad[0]} access(es) outside the allowed memory; the first: "
-                               f"{bad[2]} bytes at {bad[1]:#x} by `{text}` (in {func})")
+            problems.insert(
+                0,
+                f"{bad[0]} access(es) outside the allowed memory; the first: "
+                f"{bad[2]} bytes at {bad[1]:#x} by `{text}` (in {func})",
+            )
         return problems
 
     # -- launch plumbing
@@ -1025,8 +1168,10 @@ class HostModule:
     def _pack(fn: _Function, args) -> ctypes.Array:
         """The arguments as 8-byte slots (what ``emu.one``/``emu.all`` unpack)."""
         if len(args) != len(fn.params):
-            raise TypeError(f"kernel {fn.name} takes {len(fn.params)} arguments "
-                            f"({', '.join(fn.params)}), got {len(args)}")
+            raise TypeError(
+                f"kernel {fn.name} takes {len(fn.params)} arguments "
+                f"({', '.join(fn.params)}), got {len(args)}"
+            )
         slots = (ctypes.c_uint64 * max(len(args), 1))()
         for i, (ty, value) in enumerate(zip(fn.params, args)):
             if ty.startswith("ptr") or ty[0] == "i":
@@ -1058,11 +1203,13 @@ class HostModule:
         ctx = fib.ctx[:n]
         ctx[:] = 0
         t = np.arange(n)
-        ctx[:, 0], ctx[:, 1], ctx[:, 2] = t % block[0], t // block[0] % block[1], \
-            t // (block[0] * block[1])
+        ctx[:, 0], ctx[:, 1], ctx[:, 2] = (
+            t % block[0],
+            t // block[0] % block[1],
+            t // (block[0] * block[1]),
+        )
         ctx[:, 3:6], ctx[:, 9:12] = block, grid
-        ctx[:, CTX["laneid"]], ctx[:, CTX["warpid"]], ctx[:, CTX["linear"]] = t % WARP, \
-            t // WARP, t
+        ctx[:, CTX["laneid"]], ctx[:, CTX["warpid"]], ctx[:, CTX["linear"]] = t % WARP, t // WARP, t
         pointers = ctx.view(np.int64)
         pointers[:, P_SCHED // 8] = fib.uc(fib.n)
         pointers[:, P_ENTRY // 8] = self.compiled.address(f"emu.one.{kernel}")
@@ -1072,9 +1219,12 @@ class HostModule:
             for lo, size in self.shared.values():
                 ctypes.memset(lo, POISON, size)
             for i in range(n):
-                self._make_fiber(fib.ctx_address(i), fib.uc(i),
-                                 fib.stack_base + i * STACK_BYTES + mmap.PAGESIZE,
-                                 STACK_BYTES - mmap.PAGESIZE)
+                self._make_fiber(
+                    fib.ctx_address(i),
+                    fib.uc(i),
+                    fib.stack_base + i * STACK_BYTES + mmap.PAGESIZE,
+                    STACK_BYTES - mmap.PAGESIZE,
+                )
             where = f"block {(bx, by, bz)}"
             if not self._run_block(_Block(n, self.mma_kinds, problems, where), fib):
                 return  # a deadlocked block: its threads are abandoned, the launch failed
@@ -1089,10 +1239,12 @@ class HostModule:
             if t in blk.results:  # hand the thread its warp operation's results
                 out = blk.results.pop(t)
                 if len(out) == 2:
-                    ctx[t, W_RESULT], ctx[t, W_RESULT + 1] = np.uint32(out[0]).view(np.int32), \
-                        int(out[1])
+                    ctx[t, W_RESULT], ctx[t, W_RESULT + 1] = (
+                        np.uint32(out[0]).view(np.int32),
+                        int(out[1]),
+                    )
                 else:
-                    floats[t, W_RESULT:W_RESULT + 4] = out
+                    floats[t, W_RESULT : W_RESULT + 4] = out
             self._resume(fib.ctx_address(t))
             status = ctx[t, W_STATUS]
             if status == DONE:
@@ -1100,18 +1252,20 @@ class HostModule:
             elif status == AT_BARRIER:
                 released = blk.arrive_barrier(t, int(ctx[t, W_SITE]))
             elif status == AT_SHFL:
-                mask, value, b, c = (int(v) & 0xFFFFFFFF for v in ctx[t, W_ARGS:W_ARGS + 4])
+                mask, value, b, c = (int(v) & 0xFFFFFFFF for v in ctx[t, W_ARGS : W_ARGS + 4])
                 key = ("shfl", SHFL_MODES[ctx[t, W_OP]], mask)
                 released = blk.arrive_warp(t, key, (value, b, c))
             elif status == AT_MMA:
-                words = [int(v) & 0xFFFFFFFF for v in ctx[t, W_ARGS:W_ARGS + 6]]
-                payload = (*words, *map(float, floats[t, W_ARGS + 6:W_ARGS + 10]))
+                words = [int(v) & 0xFFFFFFFF for v in ctx[t, W_ARGS : W_ARGS + 6]]
+                payload = (*words, *map(float, floats[t, W_ARGS + 6 : W_ARGS + 10]))
                 released = blk.arrive_warp(t, ("mma", int(ctx[t, W_OP])), payload)
             else:
                 raise AssertionError(f"cuda_emu: thread {t} yielded with status {status}")
             runnable.extend(released if self.schedule == "forward" else released[::-1])
         if len(blk.exited) < blk.n:
-            blk.problem(f"deadlock: threads wait and nothing can run ({blk.stuck()}); "
-                        f"{len(blk.exited)} of {blk.n} threads returned")
+            blk.problem(
+                f"deadlock: threads wait and nothing can run ({blk.stuck()}); "
+                f"{len(blk.exited)} of {blk.n} threads returned"
+            )
             return False
         return True

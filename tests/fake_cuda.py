@@ -71,8 +71,11 @@ ERRORS = {  # code -> (name, string), as cuGetErrorName / cuGetErrorString retur
 }
 CODES = {name: code for code, (name, _) in ERRORS.items()}
 # NUL-terminated copies that live as long as the process: cuGetErrorName hands out pointers
-_TEXTS = {(code, i): ctypes.create_string_buffer(text[i].encode())
-          for code, text in ERRORS.items() for i in (0, 1)}
+_TEXTS = {
+    (code, i): ctypes.create_string_buffer(text[i].encode())
+    for code, text in ERRORS.items()
+    for i in (0, 1)
+}
 
 
 class CudaFailure(Exception):
@@ -88,12 +91,25 @@ class CudaFailure(Exception):
 DEVICE_NAME = "NVIDIA H100 80GB HBM3 (funcgrad fake)"
 TOTAL_MEMORY = 80 << 30
 ATTRIBUTES = {  # CUdevice_attribute -> value, an H100 SXM
-    1: 1024, 2: 1024, 3: 1024, 4: 64,  # max threads per block; max block dims x, y, z
-    5: 2**31 - 1, 6: 65535, 7: 65535,  # max grid dims x, y, z
-    8: 48 << 10, 9: 64 << 10, 10: 32, 12: 65536,  # shared/block, constant, warp, regs/block
-    16: 132, 38: 50 << 20, 39: 2048,  # SMs, L2 bytes, threads per SM
-    75: 9, 76: 0,  # compute capability 9.0
-    81: 228 << 10, 82: 65536, 97: 227 << 10,  # shared/SM, regs/SM, shared/block opt-in
+    1: 1024,
+    2: 1024,
+    3: 1024,
+    4: 64,  # max threads per block; max block dims x, y, z
+    5: 2**31 - 1,
+    6: 65535,
+    7: 65535,  # max grid dims x, y, z
+    8: 48 << 10,
+    9: 64 << 10,
+    10: 32,
+    12: 65536,  # shared/block, constant, warp, regs/block
+    16: 132,
+    38: 50 << 20,
+    39: 2048,  # SMs, L2 bytes, threads per SM
+    75: 9,
+    76: 0,  # compute capability 9.0
+    81: 228 << 10,
+    82: 65536,
+    97: 227 << 10,  # shared/SM, regs/SM, shared/block opt-in
 }
 MAX_BLOCK, MAX_GRID = (1024, 1024, 64), (2**31 - 1, 65535, 65535)
 ALIGN = 256
@@ -129,17 +145,24 @@ def _ptxas_log(ptx_text: str) -> str | None:
 
 # ---- running kernels ------------------------------------------------------------------------------
 
+
 def _read(ctype, convert=None):
     def read(address: int):
         value = ctype.from_address(address).value
         return value if convert is None else convert(value)
+
     return read
 
 
 _ARG_READERS = {  # LLVM parameter type -> the value behind a kernelParams slot
-    "ptr": _read(ctypes.c_uint64), "i64": _read(ctypes.c_int64), "i32": _read(ctypes.c_int32),
-    "i16": _read(ctypes.c_int16), "i8": _read(ctypes.c_int8), "i1": _read(ctypes.c_bool),
-    "float": _read(ctypes.c_float), "double": _read(ctypes.c_double),
+    "ptr": _read(ctypes.c_uint64),
+    "i64": _read(ctypes.c_int64),
+    "i32": _read(ctypes.c_int32),
+    "i16": _read(ctypes.c_int16),
+    "i8": _read(ctypes.c_int8),
+    "i1": _read(ctypes.c_bool),
+    "float": _read(ctypes.c_float),
+    "double": _read(ctypes.c_double),
     "half": _read(ctypes.c_uint16, lambda bits: float(np.uint16(bits).view(np.float16))),
 }
 
@@ -193,8 +216,9 @@ class FakeCuda:
 
     CU_EVENT_DISABLE_TIMING = 2
 
-    def __init__(self, memory_limit: int = 4 << 30, device_count: int = 1,
-                 schedule: str = "forward"):
+    def __init__(
+        self, memory_limit: int = 4 << 30, device_count: int = 1, schedule: str = "forward"
+    ):
         self.memory_limit, self.device_count = memory_limit, device_count
         self.schedule = schedule  # cuda_emu's order of resuming a block's threads
         self.initialized = False
@@ -297,7 +321,7 @@ class FakeCuda:
         self._device(dev)
         if not name or length <= 0:
             raise CudaFailure("CUDA_ERROR_INVALID_VALUE")
-        text = DEVICE_NAME.encode()[:length - 1]
+        text = DEVICE_NAME.encode()[: length - 1]
         ctypes.memmove(name, text + b"\0", len(text) + 1)
 
     def _cuDeviceGetAttribute(self, value, attribute, dev):
@@ -489,7 +513,7 @@ class FakeCuda:
         size_i = opts.get(driver.JIT_ERROR_LOG_BUFFER_SIZE_BYTES)
         if buf_i is None or size_i is None or not values[buf_i]:
             return
-        data = log.encode(errors="replace")[:max(values[size_i] - 1, 0)] + b"\0"
+        data = log.encode(errors="replace")[: max(values[size_i] - 1, 0)] + b"\0"
         ctypes.memmove(values[buf_i], data, len(data))
         values[size_i] = len(data)
 
@@ -517,15 +541,23 @@ class FakeCuda:
             raise CudaFailure("CUDA_ERROR_INVALID_HANDLE")
         self._stream(stream)
         grid, block = (gx, gy, gz), (bx, by, bz)
-        if (min(grid + block) < 1 or bx * by * bz > ATTRIBUTES[1] or extra
-                or any(b > m for b, m in zip(block, MAX_BLOCK))
-                or any(g > m for g, m in zip(grid, MAX_GRID)) or shared > ATTRIBUTES[8]):
+        if (
+            min(grid + block) < 1
+            or bx * by * bz > ATTRIBUTES[1]
+            or extra
+            or any(b > m for b, m in zip(block, MAX_BLOCK))
+            or any(g > m for g, m in zip(grid, MAX_GRID))
+            or shared > ATTRIBUTES[8]
+        ):
             raise CudaFailure("CUDA_ERROR_INVALID_VALUE")
         module, name = self.functions[function]
         source = self.modules[module].ir
         if source is None:
-            raise CudaFailure("CUDA_ERROR_NOT_SUPPORTED", f"{name}: this PTX was not made by "
-                              "ptx.compile_ptx while the fake was installed: no IR to run")
+            raise CudaFailure(
+                "CUDA_ERROR_NOT_SUPPORTED",
+                f"{name}: this PTX was not made by "
+                "ptx.compile_ptx while the fake was installed: no IR to run",
+            )
         args = self._kernel_args(kernel_signatures(source)[name], params)
         self.launches.append((name, grid, block))
         self._run(source, name, grid, block, args)
@@ -544,8 +576,9 @@ class FakeCuda:
             emulator.launch(name, grid, block, args, ranges=ranges)
         except AssertionError as e:  # a bad access, or other undefined behaviour it saw
             bad_access = "outside the allowed memory" in str(e)
-            raise CudaFailure("CUDA_ERROR_ILLEGAL_ADDRESS" if bad_access else
-                              "CUDA_ERROR_LAUNCH_FAILED", str(e)) from e
+            raise CudaFailure(
+                "CUDA_ERROR_ILLEGAL_ADDRESS" if bad_access else "CUDA_ERROR_LAUNCH_FAILED", str(e)
+            ) from e
         except Exception as e:  # an emulator gap (or bug): say which
             detail = f"{name}: {type(e).__name__}: {e}"
             print(f"fake_cuda: launch of {detail}\n{traceback.format_exc()}", file=sys.stderr)
@@ -566,15 +599,23 @@ def reset_runtime_state() -> None:
 
 def _compile_ptx_aliases(value) -> list:
     """Modules holding ``compile_ptx`` as a global equal to ``value``."""
-    return [m for m in list(sys.modules.values())
-            if getattr(m, "compile_ptx", None) is value and m is not ptx]
+    return [
+        m
+        for m in list(sys.modules.values())
+        if getattr(m, "compile_ptx", None) is value and m is not ptx
+    ]
 
 
 def install(**kwargs) -> FakeCuda:
     """Make the CUDA driver use a new ``FakeCuda`` (kwargs go to it); returns it."""
     fake = FakeCuda(**kwargs)
-    fake.saved = (driver._lib, dict(driver._functions), driver._initialized, ptx.compile_ptx,
-                  _compile_ptx_aliases(ptx.compile_ptx))
+    fake.saved = (
+        driver._lib,
+        dict(driver._functions),
+        driver._initialized,
+        ptx.compile_ptx,
+        _compile_ptx_aliases(ptx.compile_ptx),
+    )
     driver._lib, driver._initialized = fake, False
     driver._functions.clear()
     for m in [ptx, *fake.saved[4]]:

@@ -12,7 +12,7 @@ from funcgrad import lax
 from funcgrad import tree_util as tu
 
 N = 10000
-KS_BOUND = 2.2 / math.sqrt(N)   # far beyond the 0.1% critical value (1.95 / sqrt(N))
+KS_BOUND = 2.2 / math.sqrt(N)  # far beyond the 0.1% critical value (1.95 / sqrt(N))
 
 
 # ---- scipy-free references ------------------------------------------------------------------
@@ -78,13 +78,15 @@ def test_gamma_ks_test_can_fail():
 
 def test_loggamma_is_log_of_gamma_and_finite_for_tiny_a():
     k = fr.key(3)
-    np.testing.assert_allclose(np.exp(fr.loggamma(k, 2.0, (100,))), fr.gamma(k, 2.0, (100,)),
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        np.exp(fr.loggamma(k, 2.0, (100,))), fr.gamma(k, 2.0, (100,)), rtol=1e-5
+    )
     lg = np.asarray(fr.loggamma(k, 1e-3, (1000,)))
     assert np.all(np.isfinite(lg))
     # P(a, e^v) = e^(a v) / Gamma(a + 1) for very negative v (exp(v) underflows)
-    cdf = lambda v: math.exp(1e-3 * v - math.lgamma(1.001)) if v < -30 else \
-        _gammainc(1e-3, math.exp(v))
+    cdf = lambda v: (
+        math.exp(1e-3 * v - math.lgamma(1.001)) if v < -30 else _gammainc(1e-3, math.exp(v))
+    )
     assert _ks(lg, cdf) < 2.2 / math.sqrt(1000)
 
 
@@ -102,7 +104,7 @@ def test_beta_dirichlet_chisquare_moments_and_cdfs():
     k = fr.key(5)
     b = np.asarray(fr.beta(k, 2.0, 3.0, (N,)))
     # Beta(2, 3) CDF: I_x(2, 3) = 6x^2/2 - 8x^3/3 + 3x^4/4 times 2 ... in closed form
-    assert _ks(b, lambda v: 6 * v ** 2 - 8 * v ** 3 + 3 * v ** 4) < KS_BOUND
+    assert _ks(b, lambda v: 6 * v**2 - 8 * v**3 + 3 * v**4) < KS_BOUND
     alpha = np.array([1.0, 2.0, 5.0])
     d = np.asarray(fr.dirichlet(k, fnp.asarray(alpha), (N,)))
     assert d.shape == (N, 3)
@@ -123,8 +125,7 @@ def test_t_and_f_moments():
 
 
 def _poisson_pmf(lam, kmax):
-    return np.array([math.exp(k * math.log(lam) - lam - math.lgamma(k + 1))
-                     for k in range(kmax)])
+    return np.array([math.exp(k * math.log(lam) - lam - math.lgamma(k + 1)) for k in range(kmax)])
 
 
 @pytest.mark.parametrize("lam", [0.3, 4.0, 9.5, 12.0, 80.0])
@@ -152,16 +153,22 @@ def test_simple_continuous_distributions_match_their_cdfs():
     cases = [
         (fr.cauchy(k, (N,)), lambda v: 0.5 + math.atan(v) / math.pi),
         (fr.lognormal(k, 0.5, (N,)), lambda v: _normal_cdf(math.log(v) / 0.5)),
-        (fr.pareto(k, 3.0, (N,)), lambda v: 1 - v ** -3.0),
-        (fr.weibull_min(k, 2.0, 1.5, (N,)), lambda v: 1 - math.exp(-(v / 2.0) ** 1.5)),
+        (fr.pareto(k, 3.0, (N,)), lambda v: 1 - v**-3.0),
+        (fr.weibull_min(k, 2.0, 1.5, (N,)), lambda v: 1 - math.exp(-((v / 2.0) ** 1.5))),
         (fr.rayleigh(k, 2.0, (N,)), lambda v: 1 - math.exp(-v * v / 8.0)),
         (fr.maxwell(k, (N,)), lambda v: _gammainc(1.5, v * v / 2)),
-        (fr.triangular(k, 0.0, 1.0, 3.0, (N,)),
-         lambda v: v * v / 3 if v < 1 else 1 - (3 - v) ** 2 / 6),
-        (fr.generalized_normal(k, 1.0, (N,)),   # p = 1: Laplace
-         lambda v: 0.5 * math.exp(v) if v < 0 else 1 - 0.5 * math.exp(-v)),
-        (fr.double_sided_maxwell(k, 1.0, 2.0, (N,)),
-         lambda v: 0.5 + math.copysign(0.5 * _gammainc(1.5, ((v - 1) / 2) ** 2 / 2), v - 1)),
+        (
+            fr.triangular(k, 0.0, 1.0, 3.0, (N,)),
+            lambda v: v * v / 3 if v < 1 else 1 - (3 - v) ** 2 / 6,
+        ),
+        (
+            fr.generalized_normal(k, 1.0, (N,)),  # p = 1: Laplace
+            lambda v: 0.5 * math.exp(v) if v < 0 else 1 - 0.5 * math.exp(-v),
+        ),
+        (
+            fr.double_sided_maxwell(k, 1.0, 2.0, (N,)),
+            lambda v: 0.5 + math.copysign(0.5 * _gammainc(1.5, ((v - 1) / 2) ** 2 / 2), v - 1),
+        ),
     ]
     for x, cdf in cases:
         assert _ks(x, cdf) < KS_BOUND
@@ -200,8 +207,9 @@ def test_multivariate_normal_rejects_bad_shapes_and_methods():
 def test_orthogonal_and_ball():
     q = np.asarray(fr.orthogonal(fr.key(0), 4, (3,)))
     assert q.shape == (3, 4, 4)
-    np.testing.assert_allclose(q @ np.swapaxes(q, -1, -2), np.broadcast_to(np.eye(4), q.shape),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        q @ np.swapaxes(q, -1, -2), np.broadcast_to(np.eye(4), q.shape), atol=1e-5
+    )
     wide = np.asarray(fr.orthogonal(fr.key(0), 2, m=5))
     assert wide.shape == (2, 5)
     np.testing.assert_allclose(wide @ wide.T, np.eye(2), atol=1e-5)
@@ -211,22 +219,25 @@ def test_orthogonal_and_ball():
     b = np.asarray(fr.ball(fr.key(2), 3, shape=(N,)))
     r = np.linalg.norm(b, axis=-1)
     assert b.shape == (N, 3) and r.max() <= 1.0
-    assert _ks(r, lambda v: v ** 3) < KS_BOUND   # uniform in the ball: P(r <= v) = v^3
+    assert _ks(r, lambda v: v**3) < KS_BOUND  # uniform in the ball: P(r <= v) = v^3
     r1 = np.abs(np.asarray(fr.ball(fr.key(2), 2, p=1, shape=(N,)))).sum(-1)
-    assert r1.max() <= 1.0 and _ks(r1, lambda v: v ** 2) < KS_BOUND
+    assert r1.max() <= 1.0 and _ks(r1, lambda v: v**2) < KS_BOUND
 
 
 def test_new_samplers_under_jit_vmap_and_are_deterministic():
     k = fr.key(11)
     # the two rejection samplers (candidate selection must survive compilation)
-    fns = [lambda k: fr.gamma(k, fnp.array([0.3, 1.7]), (32, 2)),
-           lambda k: fr.poisson(k, fnp.array([3.0, 25.0]), (32, 2))]
+    fns = [
+        lambda k: fr.gamma(k, fnp.array([0.3, 1.7]), (32, 2)),
+        lambda k: fr.poisson(k, fnp.array([3.0, 25.0]), (32, 2)),
+    ]
     for f in fns:
         np.testing.assert_allclose(f(k), f(k))
         np.testing.assert_allclose(fg.jit(f)(k), f(k), rtol=1e-4, atol=1e-5)
         keys = fr.split(k, 3)
-        np.testing.assert_allclose(fg.vmap(f)(keys), np.stack([f(kk) for kk in keys]),
-                                   rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            fg.vmap(f)(keys), np.stack([f(kk) for kk in keys]), rtol=1e-5, atol=1e-6
+        )
 
 
 def test_location_scale_samplers_are_differentiable():
@@ -242,8 +253,8 @@ def test_location_scale_samplers_are_differentiable():
 
 
 def test_top_k_values_indices_and_ties():
-    v, i = lax.top_k(fnp.array([9., 3., 6., 4., 10., 9.]), 3)
-    assert v.tolist() == [10., 9., 9.] and i.tolist() == [4, 0, 5] and i.dtype == np.int32
+    v, i = lax.top_k(fnp.array([9.0, 3.0, 6.0, 4.0, 10.0, 9.0]), 3)
+    assert v.tolist() == [10.0, 9.0, 9.0] and i.tolist() == [4, 0, 5] and i.dtype == np.int32
     x = np.random.default_rng(0).integers(0, 5, (4, 7)).astype(np.float32)  # many ties
     v, i = fg.jit(lambda x: lax.top_k(x, 4))(x)
     order = np.argsort(-x, axis=-1, kind="stable")[:, :4]
@@ -258,58 +269,63 @@ def test_top_k_values_indices_and_ties():
 
 
 def test_top_k_grad_and_vmap():
-    x = fnp.array([[1., 3., 2.], [5., 4., 6.]])
-    g = fg.grad(lambda x: fnp.sum(lax.top_k(x, 2)[0] * fnp.array([1., 10.])))(x)
+    x = fnp.array([[1.0, 3.0, 2.0], [5.0, 4.0, 6.0]])
+    g = fg.grad(lambda x: fnp.sum(lax.top_k(x, 2)[0] * fnp.array([1.0, 10.0])))(x)
     np.testing.assert_allclose(g, [[0, 1, 10], [10, 0, 1]])
     v, i = fg.vmap(lambda r: lax.top_k(r, 1))(x)
-    assert v.tolist() == [[3.], [6.]] and i.tolist() == [[1], [2]]
+    assert v.tolist() == [[3.0], [6.0]] and i.tolist() == [[1], [2]]
 
 
 def test_sort_key_val_and_index_in_dim():
-    k, v = lax.sort_key_val(fnp.array([3, 1, 2]), fnp.array([30., 10., 20.]))
-    assert k.tolist() == [1, 2, 3] and v.tolist() == [10., 20., 30.]
+    k, v = lax.sort_key_val(fnp.array([3, 1, 2]), fnp.array([30.0, 10.0, 20.0]))
+    assert k.tolist() == [1, 2, 3] and v.tolist() == [10.0, 20.0, 30.0]
     with pytest.raises(TypeError, match="same shape"):
         lax.sort_key_val(fnp.ones(3), fnp.ones(2))
-    x = fnp.arange(12.).reshape(3, 4)
+    x = fnp.arange(12.0).reshape(3, 4)
     assert lax.index_in_dim(x, -1, 1).shape == (3, 1)
-    assert lax.index_in_dim(x, 1, 0, keepdims=False).tolist() == [4., 5., 6., 7.]
+    assert lax.index_in_dim(x, 1, 0, keepdims=False).tolist() == [4.0, 5.0, 6.0, 7.0]
     with pytest.raises(IndexError, match="out of bounds"):
         lax.index_in_dim(x, 3, 0)
 
 
 def test_scatter_mul_min_max():
-    op = fnp.array([1., 2., 3.])
+    op = fnp.array([1.0, 2.0, 3.0])
     idx = fnp.array([[0], [0], [2]])
-    upd = fnp.array([4., -5., 0.5])
-    assert lax.scatter_mul(op, idx, upd, (0,)).tolist() == [-20., 2., 1.5]
-    assert lax.scatter_min(op, idx, upd, (0,)).tolist() == [-5., 2., 0.5]
-    assert lax.scatter_max(op, idx, upd, (0,)).tolist() == [4., 2., 3.]
-    g = fg.grad(lambda u: fnp.sum(lax.scatter_mul(op, fnp.array([[1]]), u, (0,))))(
-        fnp.array([3.0]))
+    upd = fnp.array([4.0, -5.0, 0.5])
+    assert lax.scatter_mul(op, idx, upd, (0,)).tolist() == [-20.0, 2.0, 1.5]
+    assert lax.scatter_min(op, idx, upd, (0,)).tolist() == [-5.0, 2.0, 0.5]
+    assert lax.scatter_max(op, idx, upd, (0,)).tolist() == [4.0, 2.0, 3.0]
+    g = fg.grad(lambda u: fnp.sum(lax.scatter_mul(op, fnp.array([[1]]), u, (0,))))(fnp.array([3.0]))
     assert g.tolist() == [2.0]
 
 
 def test_batch_matmul_and_precision():
     rng = np.random.default_rng(1)
-    a, b = rng.normal(size=(2, 3, 4)).astype(np.float32), rng.normal(size=(2, 4, 5)).astype(
-        np.float32)
-    np.testing.assert_allclose(lax.batch_matmul(a, b, precision=lax.Precision.HIGHEST), a @ b,
-                               rtol=1e-5, atol=1e-5)
+    a, b = (
+        rng.normal(size=(2, 3, 4)).astype(np.float32),
+        rng.normal(size=(2, 4, 5)).astype(np.float32),
+    )
+    np.testing.assert_allclose(
+        lax.batch_matmul(a, b, precision=lax.Precision.HIGHEST), a @ b, rtol=1e-5, atol=1e-5
+    )
     with pytest.raises(TypeError, match="batch_matmul"):
         lax.batch_matmul(a, b[0])
     assert lax.Precision("highest") is lax.Precision.HIGHEST
     assert lax.Precision("bfloat16") is lax.Precision.DEFAULT
     with pytest.raises(ValueError):
         lax.Precision("fast-ish")
-    np.testing.assert_allclose(fnp.dot(a[0], b[0], precision=lax.Precision.HIGH), a[0] @ b[0],
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        fnp.dot(a[0], b[0], precision=lax.Precision.HIGH), a[0] @ b[0], rtol=1e-5, atol=1e-5
+    )
 
 
 def test_optimization_barrier_is_identity_on_pytrees():
     t = {"a": fnp.ones(2), "b": (fnp.zeros(1),)}
     assert lax.optimization_barrier(t) is t
-    assert fg.grad(lambda x: fnp.sum(lax.optimization_barrier(x) ** 2))(fnp.ones(2)).tolist() \
-        == [2., 2.]
+    assert fg.grad(lambda x: fnp.sum(lax.optimization_barrier(x) ** 2))(fnp.ones(2)).tolist() == [
+        2.0,
+        2.0,
+    ]
 
 
 def _np_cumlogsumexp(x, axis, reverse):
@@ -322,16 +338,22 @@ def _np_cumlogsumexp(x, axis, reverse):
 def test_cumlogsumexp_matches_numpy_and_is_stable():
     x = np.random.default_rng(2).normal(size=(3, 5)).astype(np.float32) * 3
     for axis, rev in [(0, False), (1, True), (-1, False)]:
-        np.testing.assert_allclose(lax.cumlogsumexp(x, axis, rev),
-                                   _np_cumlogsumexp(x, axis, rev), rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(fg.jit(lambda x: lax.cumlogsumexp(x, 1))(x),
-                               _np_cumlogsumexp(x, 1, False), rtol=1e-5, atol=1e-5)
-    big = lax.cumlogsumexp(fnp.array([-1000., 0., 1000., -np.inf]))
-    np.testing.assert_allclose(big, [-1000., 0., 1000., 1000.])
-    g = fg.grad(lambda x: lax.cumlogsumexp(x)[-1])(fnp.array([0., np.log(3.)]))
+        np.testing.assert_allclose(
+            lax.cumlogsumexp(x, axis, rev), _np_cumlogsumexp(x, axis, rev), rtol=1e-5, atol=1e-5
+        )
+    np.testing.assert_allclose(
+        fg.jit(lambda x: lax.cumlogsumexp(x, 1))(x),
+        _np_cumlogsumexp(x, 1, False),
+        rtol=1e-5,
+        atol=1e-5,
+    )
+    big = lax.cumlogsumexp(fnp.array([-1000.0, 0.0, 1000.0, -np.inf]))
+    np.testing.assert_allclose(big, [-1000.0, 0.0, 1000.0, 1000.0])
+    g = fg.grad(lambda x: lax.cumlogsumexp(x)[-1])(fnp.array([0.0, np.log(3.0)]))
     np.testing.assert_allclose(g, [0.25, 0.75], rtol=1e-6)
-    assert np.all(np.isfinite(fg.grad(lambda x: fnp.sum(lax.cumlogsumexp(x)))(
-        fnp.array([-np.inf, 0.]))))
+    assert np.all(
+        np.isfinite(fg.grad(lambda x: fnp.sum(lax.cumlogsumexp(x)))(fnp.array([-np.inf, 0.0])))
+    )
     with pytest.raises(TypeError, match="floating"):
         lax.cumlogsumexp(fnp.arange(3))
 
@@ -346,8 +368,10 @@ def _np_reduce_window(x, init, op, window, strides, pads):
     return out
 
 
-@pytest.mark.parametrize("comp,init,npop", [(lax.add, 0.0, np.sum), (lax.max, -np.inf, np.max),
-                                            (lax.min, np.inf, np.min)])
+@pytest.mark.parametrize(
+    "comp,init,npop",
+    [(lax.add, 0.0, np.sum), (lax.max, -np.inf, np.max), (lax.min, np.inf, np.min)],
+)
 @pytest.mark.parametrize("padding", ["VALID", "SAME", ((1, 0), (2, 1))])
 def test_reduce_window_matches_a_loop(comp, init, npop, padding):
     x = np.random.default_rng(3).normal(size=(5, 6)).astype(np.float32)
@@ -355,7 +379,7 @@ def test_reduce_window_matches_a_loop(comp, init, npop, padding):
     if padding == "VALID":
         pads = ((0, 0), (0, 0))
     elif padding == "SAME":
-        pads = ((0, 1), (1, 1))   # out = ceil(5/2)=3 -> total 1; ceil(6/1)=6 -> total 2
+        pads = ((0, 1), (1, 1))  # out = ceil(5/2)=3 -> total 1; ceil(6/1)=6 -> total 2
     else:
         pads = padding
     ref = _np_reduce_window(x, init, npop, window, strides, pads)
@@ -367,24 +391,24 @@ def test_reduce_window_matches_a_loop(comp, init, npop, padding):
 
 def test_reduce_window_grad_vmap_dilation_and_errors():
     x = fnp.arange(6.0).reshape(2, 3)
-    g = fg.grad(lambda x: fnp.sum(lax.reduce_window(x, 0.0, lax.add, (1, 2), (1, 1),
-                                                    "VALID")))(x)
-    assert g.tolist() == [[1., 2., 1.], [1., 2., 1.]]
-    g = fg.grad(lambda x: fnp.sum(lax.reduce_window(x, -np.inf, lax.max, (2, 2), (1, 1),
-                                                    "VALID")))(x)
-    assert g.tolist() == [[0., 0., 0.], [0., 1., 1.]]
+    g = fg.grad(lambda x: fnp.sum(lax.reduce_window(x, 0.0, lax.add, (1, 2), (1, 1), "VALID")))(x)
+    assert g.tolist() == [[1.0, 2.0, 1.0], [1.0, 2.0, 1.0]]
+    g = fg.grad(lambda x: fnp.sum(lax.reduce_window(x, -np.inf, lax.max, (2, 2), (1, 1), "VALID")))(
+        x
+    )
+    assert g.tolist() == [[0.0, 0.0, 0.0], [0.0, 1.0, 1.0]]
     xs = np.random.default_rng(4).normal(size=(3, 8)).astype(np.float32)
     out = fg.vmap(lambda r: lax.reduce_window(r, 0.0, lax.add, (3,), (2,), "VALID"))(xs)
     ref = np.stack([_np_reduce_window(r, 0.0, np.sum, (3,), (2,), ((0, 0),)) for r in xs])
     np.testing.assert_allclose(out, ref, rtol=1e-5)
     # window_dilation 2: elements i and i + 2
-    wd = lax.reduce_window(fnp.arange(5.0), 0.0, lax.add, (2,), (1,), "VALID",
-                           window_dilation=(2,))
-    assert wd.tolist() == [2., 4., 6.]
+    wd = lax.reduce_window(fnp.arange(5.0), 0.0, lax.add, (2,), (1,), "VALID", window_dilation=(2,))
+    assert wd.tolist() == [2.0, 4.0, 6.0]
     # base_dilation 2: [0, pad, 1, pad, 2] with pad = init
-    bd = lax.reduce_window(fnp.arange(3.0), -np.inf, lax.max, (2,), (1,), "VALID",
-                           base_dilation=(2,))
-    assert bd.tolist() == [0., 1., 1., 2.]
+    bd = lax.reduce_window(
+        fnp.arange(3.0), -np.inf, lax.max, (2,), (1,), "VALID", base_dilation=(2,)
+    )
+    assert bd.tolist() == [0.0, 1.0, 1.0, 2.0]
     with pytest.raises(ValueError, match="one entry per dimension"):
         lax.reduce_window(x, 0.0, lax.add, (2,), (1,), "VALID")
     with pytest.raises(ValueError, match="padding must be"):
@@ -394,23 +418,27 @@ def test_reduce_window_grad_vmap_dilation_and_errors():
 def test_polygamma_known_values_recurrence_grad_and_domain():
     m = lambda v, like: fnp.full(fnp.shape(like), float(v))
     one = fnp.array([1.0, 0.5])
-    np.testing.assert_allclose(lax.polygamma(m(1, one), one), [np.pi ** 2 / 6, np.pi ** 2 / 2],
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        lax.polygamma(m(1, one), one), [np.pi**2 / 6, np.pi**2 / 2], rtol=1e-6
+    )
     np.testing.assert_allclose(lax.polygamma(2.0, 1.0), -2 * 1.2020569031595942, rtol=1e-6)
-    np.testing.assert_allclose(lax.polygamma(3.0, 1.0), np.pi ** 4 / 15, rtol=1e-6)
+    np.testing.assert_allclose(lax.polygamma(3.0, 1.0), np.pi**4 / 15, rtol=1e-6)
     x = np.random.default_rng(7).uniform(0.5, 20, 50).astype(np.float32)
     np.testing.assert_allclose(lax.polygamma(m(0, x), x), fnp.asarray(lax.digamma(x)))
     for k in (1, 2, 4):
         lhs = np.asarray(lax.polygamma(m(k, x), x + 1), np.float64)
-        rhs = np.asarray(lax.polygamma(m(k, x), x), np.float64) + \
-            (-1) ** k * math.factorial(k) / x.astype(np.float64) ** (k + 1)
+        rhs = np.asarray(lax.polygamma(m(k, x), x), np.float64) + (-1) ** k * math.factorial(
+            k
+        ) / x.astype(np.float64) ** (k + 1)
         np.testing.assert_allclose(lhs, rhs, rtol=1e-4, atol=1e-6)
     g = fg.grad(lambda x: lax.polygamma(2.0, x))(1.0)
-    np.testing.assert_allclose(g, np.pi ** 4 / 15, rtol=1e-5)   # d/dx psi2 = psi3
-    np.testing.assert_allclose(fg.jit(lax.polygamma)(m(1, x), x), lax.polygamma(m(1, x), x),
-                               rtol=1e-5)
-    np.testing.assert_allclose(fg.vmap(lambda v: lax.polygamma(1.0, v))(x),
-                               lax.polygamma(m(1, x), x), rtol=1e-6)
+    np.testing.assert_allclose(g, np.pi**4 / 15, rtol=1e-5)  # d/dx psi2 = psi3
+    np.testing.assert_allclose(
+        fg.jit(lax.polygamma)(m(1, x), x), lax.polygamma(m(1, x), x), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        fg.vmap(lambda v: lax.polygamma(1.0, v))(x), lax.polygamma(m(1, x), x), rtol=1e-6
+    )
     bad = lax.polygamma(fnp.array([1.5, -1.0, 2.0]), fnp.array([1.0, 1.0, -0.5]))
     assert np.all(np.isnan(bad))
 
@@ -419,28 +447,33 @@ def test_polygamma_matches_scipy():
     sps = pytest.importorskip("scipy.special")
     x = np.array([0.01, 0.3, 1.0, 2.5, 7.0, 30.0, 1000.0], np.float32)
     for k in (0, 1, 2, 3, 6):
-        np.testing.assert_allclose(lax.polygamma(np.full_like(x, k), x),
-                                   sps.polygamma(k, x.astype(np.float64)), rtol=1e-5)
+        np.testing.assert_allclose(
+            lax.polygamma(np.full_like(x, k), x), sps.polygamma(k, x.astype(np.float64)), rtol=1e-5
+        )
 
 
 def test_zeta_matches_references():
-    np.testing.assert_allclose(lax.zeta(2.0, 1.0), np.pi ** 2 / 6, rtol=1e-6)
-    np.testing.assert_allclose(lax.zeta(4.0, 1.0), np.pi ** 4 / 90, rtol=1e-6)
-    np.testing.assert_allclose(lax.zeta(2.0, 0.5), np.pi ** 2 / 2, rtol=1e-6)
+    np.testing.assert_allclose(lax.zeta(2.0, 1.0), np.pi**2 / 6, rtol=1e-6)
+    np.testing.assert_allclose(lax.zeta(4.0, 1.0), np.pi**4 / 90, rtol=1e-6)
+    np.testing.assert_allclose(lax.zeta(2.0, 0.5), np.pi**2 / 2, rtol=1e-6)
     q = np.random.default_rng(8).uniform(0.1, 10, 20).astype(np.float32)
     # zeta(s, q) - zeta(s, q + 1) = q**-s
-    np.testing.assert_allclose(np.asarray(lax.zeta(np.full_like(q, 2.5), q)) -
-                               np.asarray(lax.zeta(np.full_like(q, 2.5), q + 1)), q ** -2.5,
-                               rtol=1e-4)
-    g = fg.grad(lambda q: lax.zeta(3.0, q))(2.0)   # d/dq zeta(s, q) = -s zeta(s + 1, q)
+    np.testing.assert_allclose(
+        np.asarray(lax.zeta(np.full_like(q, 2.5), q))
+        - np.asarray(lax.zeta(np.full_like(q, 2.5), q + 1)),
+        q**-2.5,
+        rtol=1e-4,
+    )
+    g = fg.grad(lambda q: lax.zeta(3.0, q))(2.0)  # d/dq zeta(s, q) = -s zeta(s + 1, q)
     np.testing.assert_allclose(g, -3.0 * np.asarray(lax.zeta(4.0, 2.0)), rtol=1e-5)
     out = np.asarray(lax.zeta(fnp.array([1.0, 0.5, 2.0]), fnp.array([1.0, 1.0, -1.0])))
     assert out[0] == np.inf and np.isnan(out[1]) and np.isnan(out[2])
     sps = pytest.importorskip("scipy.special")
     s_ = np.array([1.5, 3.0, 7.5], np.float32)
     q_ = np.array([0.3, 2.5, 0.1], np.float32)
-    np.testing.assert_allclose(lax.zeta(s_, q_), sps.zeta(s_.astype(float), q_.astype(float)),
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        lax.zeta(s_, q_), sps.zeta(s_.astype(float), q_.astype(float)), rtol=1e-5
+    )
 
 
 def test_reduce_generic_computations():
@@ -448,10 +481,10 @@ def test_reduce_generic_computations():
     np.testing.assert_allclose(lax.reduce(x, 0.0, lax.add, (1,)), x.sum(1), rtol=1e-5)
     np.testing.assert_allclose(lax.reduce(x, -np.inf, lax.max, (0, 1)), x.max())
     np.testing.assert_allclose(lax.reduce(x, 2.0, lax.mul, (0,)), 2 * x.prod(0), rtol=1e-5)
-    np.testing.assert_allclose(fg.jit(lambda x: lax.reduce(x, np.inf, lax.min, (1,)))(x),
-                               x.min(1))
-    np.testing.assert_allclose(fg.vmap(lambda r: lax.reduce(r, 0.0, lax.add, (0,)))(x),
-                               x.sum(1), rtol=1e-5)
+    np.testing.assert_allclose(fg.jit(lambda x: lax.reduce(x, np.inf, lax.min, (1,)))(x), x.min(1))
+    np.testing.assert_allclose(
+        fg.vmap(lambda r: lax.reduce(r, 0.0, lax.add, (0,)))(x), x.sum(1), rtol=1e-5
+    )
     g = fg.grad(lambda x: lax.reduce(x, 0.0, lax.add, (0, 1)))(x)
     np.testing.assert_allclose(g, np.ones_like(x))
 
@@ -460,18 +493,20 @@ def test_reduce_generic_computations():
         keep = lax.ge(va, vb)
         return lax.select(keep, va, vb), lax.select(keep, ia, ib)
 
-    v, i = lax.reduce((fnp.array([3., 7., 1., 7., 2.]), fnp.arange(5)), (-np.inf, 0),
-                      argmax_comb, (0,))
+    v, i = lax.reduce(
+        (fnp.array([3.0, 7.0, 1.0, 7.0, 2.0]), fnp.arange(5)), (-np.inf, 0), argmax_comb, (0,)
+    )
     assert float(v) == 7.0 and int(i) in (1, 3)
-    assert lax.reduce(fnp.zeros((0, 3)), 5.0, lax.add, (0,)).tolist() == [5., 5., 5.]
+    assert lax.reduce(fnp.zeros((0, 3)), 5.0, lax.add, (0,)).tolist() == [5.0, 5.0, 5.0]
     with pytest.raises(ValueError, match="init_values"):
         lax.reduce((fnp.ones(2), fnp.ones(2)), (0.0,), lax.add, (0,))
 
 
 def test_log1mexp_and_tree_broadcast_alias():
     x = np.array([1e-6, 0.1, 0.69, 0.7, 5.0, 30.0], np.float32)
-    np.testing.assert_allclose(fg.nn.log1mexp(x), np.log(-np.expm1(-x.astype(np.float64))),
-                               rtol=1e-5, atol=1e-12)
+    np.testing.assert_allclose(
+        fg.nn.log1mexp(x), np.log(-np.expm1(-x.astype(np.float64))), rtol=1e-5, atol=1e-12
+    )
     g = fg.vmap(fg.grad(fg.nn.log1mexp))(fnp.asarray(x))
     np.testing.assert_allclose(g, 1 / np.expm1(x.astype(np.float64)), rtol=1e-4)
     assert fg.tree.broadcast((1, 2), ([0, 0], 0)) == ([1, 1], 2)
@@ -545,9 +580,9 @@ def test_register_pytree_node_class_works_with_transformations():
     leaves, td = tu.tree_flatten(b)
     assert len(leaves) == 1 and "_Box" in repr(td)
     out = fg.jit(lambda b: _Box(b.value["w"] * 2, b.label))(b)
-    assert isinstance(out, _Box) and out.label == "tag" and out.value.tolist() == [2., 2.]
+    assert isinstance(out, _Box) and out.label == "tag" and out.value.tolist() == [2.0, 2.0]
     g = fg.grad(lambda b: fnp.sum(b.value["w"] ** 2))(b)
-    assert g.label == "tag" and g.value["w"].tolist() == [2., 2.]
+    assert g.label == "tag" and g.value["w"].tolist() == [2.0, 2.0]
     with pytest.raises(TypeError, match="tree_flatten method"):
         tu.register_pytree_node_class(type("NoMethods", (), {}))
 
@@ -559,8 +594,10 @@ def test_treedef_children_build_tree_tree_broadcast():
     assert tu.build_tree(td, [1, (2, [3, 4])]) == {"a": 1, "b": (2, [3, 4])}
     with pytest.raises(ValueError, match="children"):
         tu.build_tree(td, [1])
-    assert tu.tree_broadcast({"a": 1, "b": 2}, {"a": [0, 0], "b": {"x": 0, "y": (0,)}}) == \
-        {"a": [1, 1], "b": {"x": 2, "y": (2,)}}
+    assert tu.tree_broadcast({"a": 1, "b": 2}, {"a": [0, 0], "b": {"x": 0, "y": (0,)}}) == {
+        "a": [1, 1],
+        "b": {"x": 2, "y": (2,)},
+    }
     with pytest.raises(ValueError, match="not a prefix"):
         tu.tree_broadcast((1, 2), [0, 0])
     assert td.flatten_up_to({"a": [9], "b": (8, [7, 6])}) == [[9], 8, 7, 6]
@@ -579,11 +616,11 @@ def test_disable_jit_runs_python_eagerly():
 
     f(fnp.ones(2))
     with fg.disable_jit():
-        assert f(fnp.ones(2)).tolist() == [2., 2.]
+        assert f(fnp.ones(2)).tolist() == [2.0, 2.0]
         assert seen[-1] == "Array"
     assert len(seen) == 2
     f(fnp.ones(2))
-    assert len(seen) == 2   # cached again outside the block
+    assert len(seen) == 2  # cached again outside the block
 
 
 def test_clear_caches_named_scope_named_call_ensure_compile_time_eval():
@@ -591,7 +628,7 @@ def test_clear_caches_named_scope_named_call_ensure_compile_time_eval():
     f(fnp.ones(2))
     assert f._cache_size() == 1
     fg.clear_caches()
-    assert f._cache_size() == 0 and f(fnp.ones(2)).tolist() == [2., 2.]
+    assert f._cache_size() == 0 and f(fnp.ones(2)).tolist() == [2.0, 2.0]
     with fg.named_scope("block"), fg.ensure_compile_time_eval():
         g = fg.named_call(lambda x: x * 3, name="triple")
         assert g.__name__ == "triple" and g(2) == 6
@@ -634,8 +671,14 @@ def test_gamma_sample_gradient_is_the_implicit_one(a):
     dz = np.asarray(fg.jacfwd(f)(fnp.float32(a)), np.float64)
     keep = z > 1e-30
     eps = 1e-6 * a
-    want = np.array([-(_gammainc64(a + eps, v) - _gammainc64(a - eps, v)) / (2 * eps) /
-                     math.exp((a - 1) * math.log(v) - v - math.lgamma(a)) for v in z[keep]])
+    want = np.array(
+        [
+            -(_gammainc64(a + eps, v) - _gammainc64(a - eps, v))
+            / (2 * eps)
+            / math.exp((a - 1) * math.log(v) - v - math.lgamma(a))
+            for v in z[keep]
+        ]
+    )
     np.testing.assert_allclose(dz[keep], want, rtol=5e-5, atol=1e-6)
 
 

@@ -11,5 +11,6 @@ def test_reference_page_is_up_to_date():
     gen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gen)
     current = (ROOT / "docs" / "api" / "reference.md").read_text()
-    assert current == gen.render(), ("docs/api/reference.md is stale: run "
-                                     "`python .ci/gen_api_reference.py`")
+    assert current == gen.render(), (
+        "docs/api/reference.md is stale: run `python .ci/gen_api_reference.py`"
+    )

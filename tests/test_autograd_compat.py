@@ -6,10 +6,10 @@ import numpy as onp
 import funcgrad.numpy as np
 from funcgrad import grad, value_and_grad
 
-
 # ---- autograd's README example, verbatim apart from the imports -------------------------------
 
-def tanh(x):                 # Define a function
+
+def tanh(x):  # Define a function
     y = np.exp(-2.0 * x)
     return (1.0 - y) / (1.0 + y)
 
@@ -24,8 +24,9 @@ def test_readme_tanh_and_higher_derivatives():
 
 # ---- autograd's logistic-regression example ---------------------------------------------------
 
+
 def sigmoid(x):
-    return 0.5 * (np.tanh(x / 2.) + 1)
+    return 0.5 * (np.tanh(x / 2.0) + 1)
 
 
 def logistic_predictions(weights, inputs):
@@ -33,10 +34,9 @@ def logistic_predictions(weights, inputs):
     return sigmoid(np.dot(inputs, weights))
 
 
-inputs = onp.array([[0.52, 1.12, 0.77],
-                    [0.88, -1.08, 0.15],
-                    [0.52, 0.06, -1.30],
-                    [0.74, -2.49, 1.39]])
+inputs = onp.array(
+    [[0.52, 1.12, 0.77], [0.88, -1.08, 0.15], [0.52, 0.06, -1.30], [0.74, -2.49, 1.39]]
+)
 targets = onp.array([True, True, False, True])
 
 
@@ -58,15 +58,16 @@ def test_logistic_regression_trains():
     # the gradient agrees with the closed form X^T (p - y)
     w = onp.array([0.3, -0.2, 0.1])
     p = 1 / (1 + onp.exp(-inputs @ w))
-    onp.testing.assert_allclose(training_gradient_fun(w), inputs.T @ (p - targets), rtol=1e-4,
-                                atol=1e-5)
+    onp.testing.assert_allclose(
+        training_gradient_fun(w), inputs.T @ (p - targets), rtol=1e-4, atol=1e-5
+    )
 
 
 def test_numpy_style_helpers_and_value_and_grad():
     def loss(params, x, y):
         w, b = params
         pred = np.tanh(np.dot(x, w) + b)
-        return np.mean((pred - y) ** 2) + 0.01 * np.sum(w ** 2)
+        return np.mean((pred - y) ** 2) + 0.01 * np.sum(w**2)
 
     x = onp.random.default_rng(0).standard_normal((8, 3))
     y = onp.sign(x[:, 0])

@@ -37,13 +37,13 @@ def reference_round(x: np.ndarray) -> np.ndarray:
         lo = float(np.array(lo_bits, np.uint32).view(np.float32))
         hi_bits = lo_bits + 0x10000
         hi = float(np.array(hi_bits & 0xFFFFFFFF, np.uint32).view(np.float32))
-        if np.isinf(hi):   # one step past the largest finite value: 2**128 in magnitude
-            hi = 2.0 ** 128 if v > 0 else -(2.0 ** 128)
+        if np.isinf(hi):  # one step past the largest finite value: 2**128 in magnitude
+            hi = 2.0**128 if v > 0 else -(2.0**128)
         dl, dh = abs(float(v) - lo), abs(hi - float(v))
         if dl < dh or (dl == dh and (lo_bits >> 16) % 2 == 0):
             out[i] = lo
         else:
-            out[i] = hi if abs(hi) < 2.0 ** 128 else np.copysign(np.inf, v)
+            out[i] = hi if abs(hi) < 2.0**128 else np.copysign(np.inf, v)
     return out.reshape(np.shape(x))
 
 
@@ -56,10 +56,10 @@ def test_dtype_object():
     assert fnp.issubdtype(BF16, fnp.floating) and not fnp.issubdtype(BF16, fnp.integer)
     assert not fnp.issubdtype(BF16, fnp.float16) and fnp.issubdtype(BF16, BF16)
     fi = fnp.finfo(BF16)
-    assert fi.bits == 16 and fi.eps == 2.0 ** -7 and fi.max == np.float32(3.3895314e38)
+    assert fi.bits == 16 and fi.eps == 2.0**-7 and fi.max == np.float32(3.3895314e38)
     assert "bfloat16" in repr(x)
     with pytest.raises((TypeError, ValueError)):
-        np.dtype(BF16)   # numpy has no bfloat16: never silently float32
+        np.dtype(BF16)  # numpy has no bfloat16: never silently float32
 
 
 def test_promotion_follows_jax():
@@ -74,10 +74,26 @@ def test_promotion_follows_jax():
 
 def test_rounding_matches_an_exact_reference():
     rng = np.random.default_rng(0)
-    bits = rng.integers(0, 2 ** 32, 20000, dtype=np.uint64).astype(np.uint32)
+    bits = rng.integers(0, 2**32, 20000, dtype=np.uint64).astype(np.uint32)
     x = bits.view(np.float32)
-    special = np.array([0.0, -0.0, 1.0, 1 + 2 ** -8, 1 + 3 * 2 ** -8, 3.3895314e38, 3.4e38,
-                        -3.4e38, np.inf, -np.inf, np.nan, 1e-45, 2 ** -126], np.float32)
+    special = np.array(
+        [
+            0.0,
+            -0.0,
+            1.0,
+            1 + 2**-8,
+            1 + 3 * 2**-8,
+            3.3895314e38,
+            3.4e38,
+            -3.4e38,
+            np.inf,
+            -np.inf,
+            np.nan,
+            1e-45,
+            2**-126,
+        ],
+        np.float32,
+    )
     for v in (x, special):
         got = np.asarray(fnp.asarray(v, BF16))
         want = reference_round(v)
@@ -86,11 +102,19 @@ def test_rounding_matches_an_exact_reference():
         assert not (got.view(np.uint32) & 0xFFFF).any() or np.isnan(got).any()
 
 
-@pytest.mark.parametrize("fn", [   # one primitive each: one rounding of the float32 result
-    lambda x, y: x + y, lambda x, y: x * y, lambda x, y: x / y, lambda x, y: fnp.tanh(x),
-    lambda x, y: fnp.exp(y), lambda x, y: fnp.maximum(x, y), lambda x, y: fnp.sqrt(x * x),
-    lambda x, y: fnp.where(x > y, x, y),
-])
+@pytest.mark.parametrize(
+    "fn",
+    [  # one primitive each: one rounding of the float32 result
+        lambda x, y: x + y,
+        lambda x, y: x * y,
+        lambda x, y: x / y,
+        lambda x, y: fnp.tanh(x),
+        lambda x, y: fnp.exp(y),
+        lambda x, y: fnp.maximum(x, y),
+        lambda x, y: fnp.sqrt(x * x),
+        lambda x, y: fnp.where(x > y, x, y),
+    ],
+)
 def test_eager_ops_round_the_float32_result(fn):
     rng = np.random.default_rng(1)
     a, b = (reference_round(rng.normal(size=300)).astype(np.float32) for _ in range(2))
@@ -104,8 +128,9 @@ def test_conversions_and_bitcasts():
     x = fnp.asarray(np.array([1.0, -2.5, 3.14159, 65504.0, 1e-3], np.float32), BF16)
     bits = lax.bitcast_convert_type(x, fnp.uint16)
     assert bits.dtype == fnp.uint16
-    np.testing.assert_array_equal(np.asarray(bits),
-                                  (np.asarray(x).view(np.uint32) >> 16).astype(np.uint16))
+    np.testing.assert_array_equal(
+        np.asarray(bits), (np.asarray(x).view(np.uint32) >> 16).astype(np.uint16)
+    )
     back = lax.bitcast_convert_type(bits, BF16)
     assert back.dtype == BF16
     np.testing.assert_array_equal(np.asarray(back), np.asarray(x))
@@ -120,7 +145,7 @@ def test_transformations_keep_bfloat16():
     g = fg.grad(lambda v: fnp.sum(fnp.sin(v) * v).astype(fnp.float32))(x)
     assert g.dtype == BF16
     want = reference_round(np.asarray(fnp.cos(x) * x + fnp.sin(x), np.float32))
-    np.testing.assert_allclose(np.asarray(g), want, rtol=2 ** -7, atol=2 ** -8)
+    np.testing.assert_allclose(np.asarray(g), want, rtol=2**-7, atol=2**-8)
     y, t = fg.jvp(fnp.tanh, (x,), (fnp.ones_like(x),))
     assert y.dtype == t.dtype == BF16
     v = fg.vmap(lambda r: r @ r)(fnp.ones((3, 4), BF16))
@@ -135,25 +160,31 @@ def _mlp(params, x):
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-@pytest.mark.parametrize("fn", [
-    lambda x, y: fnp.tanh(x) * y + 1.0,
-    lambda x, y: (x @ y.T, fnp.sum(x, 0), fnp.max(x, 1)),
-    lambda x, y: (lax.bitcast_convert_type(x, fnp.int16), x.astype(fnp.float32) * 3,
-                  (x * 1000).astype(fnp.int32), fnp.arange(40, dtype=BF16) * 3),
-    lambda x, y: fg.lax.fori_loop(0, 3, lambda i, c: c * 0.5 + y, x),
-], ids=["elementwise", "dot_reduce", "convert_bitcast_iota", "loop"])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x, y: fnp.tanh(x) * y + 1.0,
+        lambda x, y: (x @ y.T, fnp.sum(x, 0), fnp.max(x, 1)),
+        lambda x, y: (
+            lax.bitcast_convert_type(x, fnp.int16),
+            x.astype(fnp.float32) * 3,
+            (x * 1000).astype(fnp.int32),
+            fnp.arange(40, dtype=BF16) * 3,
+        ),
+        lambda x, y: fg.lax.fori_loop(0, 3, lambda i, c: c * 0.5 + y, x),
+    ],
+    ids=["elementwise", "dot_reduce", "convert_bitcast_iota", "loop"],
+)
 def test_jit_matches_eager(fn, seed):
     rng = np.random.default_rng(seed)
     x, y = (fnp.asarray(rng.normal(size=(5, 8)).astype(np.float32), BF16) for _ in range(2))
     want = fn(x, y)
     got = fg.jit(fn)(x, y)
-    got2 = fg.jit(fn)(x, y)   # the cached (fast-path) call
-    for g_, w in zip(fg.tree_util.tree_leaves((got, got2)),
-                     fg.tree_util.tree_leaves((want, want))):
+    got2 = fg.jit(fn)(x, y)  # the cached (fast-path) call
+    for g_, w in zip(fg.tree_util.tree_leaves((got, got2)), fg.tree_util.tree_leaves((want, want))):
         assert g_.dtype == w.dtype
-        if w.dtype == BF16:   # sums may round differently: one bfloat16 step
-            np.testing.assert_allclose(np.asarray(g_), np.asarray(w), rtol=2 ** -7,
-                                       atol=1e-6)
+        if w.dtype == BF16:  # sums may round differently: one bfloat16 step
+            np.testing.assert_allclose(np.asarray(g_), np.asarray(w), rtol=2**-7, atol=1e-6)
             assert not (np.asarray(g_).view(np.uint32) & 0xFFFF).any()
         else:
             np.testing.assert_allclose(np.asarray(g_), np.asarray(w), rtol=1e-6)
@@ -178,17 +209,18 @@ def test_jit_signature_separates_float32_and_bfloat16():
 
 def test_bfloat16_training_step_under_jit():
     rng = np.random.default_rng(4)
-    p = {k: fnp.asarray(rng.normal(size=s).astype(np.float32) * 0.3, BF16)
-         for k, s in (("w1", (6, 8)), ("b1", (8,)), ("w2", (8, 2)))}
+    p = {
+        k: fnp.asarray(rng.normal(size=s).astype(np.float32) * 0.3, BF16)
+        for k, s in (("w1", (6, 8)), ("b1", (8,)), ("w2", (8, 2)))
+    }
     x = fnp.asarray(rng.normal(size=(4, 6)).astype(np.float32), BF16)
-    step = fg.jit(lambda p, x: fg.tree_util.tree_map(
-        lambda a, g: a - 0.1 * g, p, fg.grad(_mlp)(p, x)))
-    got, want = step(p, x), fg.tree_util.tree_map(
-        lambda a, g: a - 0.1 * g, p, fg.grad(_mlp)(p, x))
+    step = fg.jit(
+        lambda p, x: fg.tree_util.tree_map(lambda a, g: a - 0.1 * g, p, fg.grad(_mlp)(p, x))
+    )
+    got, want = step(p, x), fg.tree_util.tree_map(lambda a, g: a - 0.1 * g, p, fg.grad(_mlp)(p, x))
     for k in p:
         assert got[k].dtype == BF16
-        np.testing.assert_allclose(np.asarray(got[k]), np.asarray(want[k]), rtol=2 ** -6,
-                                   atol=2 ** -7)
+        np.testing.assert_allclose(np.asarray(got[k]), np.asarray(want[k]), rtol=2**-6, atol=2**-7)
 
 
 def test_checkpoint_round_trip_keeps_bfloat16():
@@ -232,8 +264,9 @@ def test_cuda_bfloat16_dot_uses_bfloat16_tensor_cores(m, k, n):
     assert kernels.count("(bfloat16 operands)") == 2, kernels
     text = lowered.as_text("ptx")
     assert "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32" in text
-    f32 = fg.jit(lambda a, b: a @ b, backend="cuda").lower(x.astype(fnp.float32),
-                                                            y.astype(fnp.float32))
+    f32 = fg.jit(lambda a, b: a @ b, backend="cuda").lower(
+        x.astype(fnp.float32), y.astype(fnp.float32)
+    )
     assert "bfloat16 operands" not in f32.as_text("kernels")
     assert "mma.sync" not in f32.as_text("ptx")
     if m < 100:
@@ -241,13 +274,14 @@ def test_cuda_bfloat16_dot_uses_bfloat16_tensor_cores(m, k, n):
         got = K.interpret(program, [*consts, np.asarray(x), np.asarray(y)])
         want = f(x, y)
         np.testing.assert_array_equal(got[1], np.asarray(want[1]))
-        np.testing.assert_allclose(got[0], np.asarray(want[0]), rtol=2 ** -8)
+        np.testing.assert_allclose(got[0], np.asarray(want[0]), rtol=2**-8)
     result = ptx.ptxas_check(text, "sm_90")
     if result is None:
         pytest.skip("ptxas is not on PATH (install the CUDA toolkit to assemble generated PTX)")
     assert result[0], result[1][-2000:]
-    assert re.findall(r"(\d+) bytes spill stores", result[1]) == \
-        ["0"] * len(re.findall(r"bytes spill stores", result[1])), result[1][-2000:]
+    assert re.findall(r"(\d+) bytes spill stores", result[1]) == ["0"] * len(
+        re.findall(r"bytes spill stores", result[1])
+    ), result[1][-2000:]
 
 
 def test_shape_structs_and_eval_shape_take_bfloat16():
@@ -257,5 +291,6 @@ def test_shape_structs_and_eval_shape_take_bfloat16():
     assert out.shape == (3, 2) and out.dtype == BF16
     assert fg.eval_shape(lambda x: x.sum(), fnp.ones(4, BF16)).dtype == BF16
     lowered = fg.jit(lambda x: x + 1).lower(s)
-    np.testing.assert_array_equal(np.asarray(lowered.compile()(fnp.ones((3, 2), BF16))),
-                                  np.full((3, 2), 2.0, np.float32))
+    np.testing.assert_array_equal(
+        np.asarray(lowered.compile()(fnp.ones((3, 2), BF16))), np.full((3, 2), 2.0, np.float32)
+    )

@@ -6,9 +6,8 @@ import ctypes
 
 import numpy as np
 import pytest
-from llvmlite import ir
-
 from funcgrad.backend.cpu import blas, engine
+from llvmlite import ir
 
 SHAPES = [(1, 1, 1), (7, 13, 5), (64, 3, 129), (33, 300, 140), (5, 1, 260)]  # (M, N, K)
 TRANS = [(False, False), (True, False), (False, True), (True, True)]
@@ -44,8 +43,22 @@ def _call(cm, fn_name, dtype, order, ta, tb, a, b, c, alpha, beta, int_bits=64):
     m, n = c.shape if order == blas.ROW_MAJOR else c.shape[::-1]
     k = a.shape[0] if (ta == blas.TRANS) == (order == blas.ROW_MAJOR) else a.shape[1]
     lda, ldb, ldc = a.shape[1], b.shape[1], c.shape[1]
-    proto(cm.address(fn_name))(order, ta, tb, m, n, k, alpha, a.ctypes.data, lda, b.ctypes.data,
-                               ldb, beta, c.ctypes.data, ldc)
+    proto(cm.address(fn_name))(
+        order,
+        ta,
+        tb,
+        m,
+        n,
+        k,
+        alpha,
+        a.ctypes.data,
+        lda,
+        b.ctypes.data,
+        ldb,
+        beta,
+        c.ctypes.data,
+        ldc,
+    )
 
 
 def _operands(rng, dtype, m, n, k, ta, tb):
@@ -77,8 +90,19 @@ def test_gemm_row_major(compiled, kind, dtype, ta, tb, shape):
     want = _expected(a, b, c, ta, tb, 1.5, -0.5)
     flags = [blas.TRANS if t else blas.NO_TRANS for t in (ta, tb)]
     bits = 64 if kind == "fallback" else blas.blas_info().int_bits
-    _call(compiled, f"{kind}_{'s' if dtype == np.float32 else 'd'}", dtype, blas.ROW_MAJOR,
-          *flags, a, b, c, 1.5, -0.5, bits)
+    _call(
+        compiled,
+        f"{kind}_{'s' if dtype == np.float32 else 'd'}",
+        dtype,
+        blas.ROW_MAJOR,
+        *flags,
+        a,
+        b,
+        c,
+        1.5,
+        -0.5,
+        bits,
+    )
     np.testing.assert_allclose(c, want, rtol=TOL[dtype], atol=TOL[dtype] * np.sqrt(k))
 
 
@@ -93,14 +117,26 @@ def test_gemm_col_major_and_beta_zero(compiled, kind):
     c = np.full((m, n), np.nan, order="F")  # beta == 0: C's old NaNs must not leak
     # Fortran arrays seen as row-major transposes: pass the transposed views' shapes.
     bits = 64 if kind == "fallback" else blas.blas_info().int_bits
-    _call(compiled, f"{kind}_d", np.float64, blas.COL_MAJOR, blas.NO_TRANS, blas.NO_TRANS,
-          a.T, b.T, c.T, 1.0, 0.0, bits)
+    _call(
+        compiled,
+        f"{kind}_d",
+        np.float64,
+        blas.COL_MAJOR,
+        blas.NO_TRANS,
+        blas.NO_TRANS,
+        a.T,
+        b.T,
+        c.T,
+        1.0,
+        0.0,
+        bits,
+    )
     np.testing.assert_allclose(c, a @ b, rtol=1e-12)
 
 
 def test_fallback_inner_loop_vectorises(compiled):
     start = compiled.ir_opt.index("@fg_sgemm_fallback(")
-    body = compiled.ir_opt[start: compiled.ir_opt.index("\n}\n", start)]
+    body = compiled.ir_opt[start : compiled.ir_opt.index("\n}\n", start)]
     assert "<16 x float>" in body
 
 

@@ -19,11 +19,14 @@ def _np(x):
 
 def _tree():
     return {
-        "params": {"w": np.arange(6, dtype=np.float32).reshape(2, 3),
-                   "b": np.zeros(3, np.float64)},
+        "params": {"w": np.arange(6, dtype=np.float32).reshape(2, 3), "b": np.zeros(3, np.float64)},
         "layers": [np.int32(4), (np.ones((1,), np.int8), np.array(True))],
         "pt": Point(np.float16(1.5), np.arange(3, dtype=np.uint16)),
-        "step": 12, "lr": 0.5, "flag": False, "name": "adam", "nothing": None,
+        "step": 12,
+        "lr": 0.5,
+        "flag": False,
+        "name": "adam",
+        "nothing": None,
         3: np.array([1.0, 2.0], np.float32),
     }
 
@@ -38,6 +41,7 @@ def _assert_same(a, b):
             xa, ya = _np(x), _np(y)
             # loaded leaves are funcgrad arrays: 64-bit types become 32-bit unless x64 is on
             from funcgrad._src.dtypes import canonicalize
+
             assert xa.shape == ya.shape and canonicalize(xa.dtype) == ya.dtype
             np.testing.assert_array_equal(xa, ya)
 
@@ -51,7 +55,7 @@ def test_round_trip_without_template(tmp_path):
     assert set(out) == set(tree) and out["nothing"] is None
     assert isinstance(out["layers"], list) and isinstance(out["layers"][1], tuple)
     assert out["pt"]._fields == ("x", "y") and type(out["pt"]).__name__ == "Point"
-    assert 3 in out                                         # int dict keys round-trip
+    assert 3 in out  # int dict keys round-trip
     assert out["step"] == 12 and out["name"] == "adam" and out["flag"] is False
 
 
@@ -80,7 +84,7 @@ def test_registered_dataclass_round_trip(tmp_path):
     out = load(p, like=State(np.zeros(2, np.float32), 0))
     assert isinstance(out, State) and out.count == 5
     np.testing.assert_array_equal(_np(out.w), st.w)
-    assert load(p)[".count"] == 5                           # no template: a dict
+    assert load(p)[".count"] == 5  # no template: a dict
 
 
 def test_file_format_is_documented_npz(tmp_path):
@@ -90,8 +94,13 @@ def test_file_format_is_documented_npz(tmp_path):
         assert sorted(z.files) == ["__structure__", "leaf_0"]
         meta = json.loads(z["__structure__"].tobytes().decode())
     assert meta["version"] == FORMAT_VERSION
-    assert meta["leaves"][0] == {"path": "['a']", "kind": "array", "name": "leaf_0",
-                                 "shape": [2], "dtype": "<f4"}
+    assert meta["leaves"][0] == {
+        "path": "['a']",
+        "kind": "array",
+        "name": "leaf_0",
+        "shape": [2],
+        "dtype": "<f4",
+    }
     assert meta["leaves"][1] == {"path": "['n']", "kind": "value", "value": 3}
 
 
@@ -137,7 +146,7 @@ def test_flipped_bytes_and_garbage(tmp_path):
     p = tmp_path / "ck.npz"
     save(p, {"w": np.arange(1000, dtype=np.float32)})
     data = bytearray(p.read_bytes())
-    for i in range(100, len(data), 997):                 # damage array payload (CRC catches)
+    for i in range(100, len(data), 997):  # damage array payload (CRC catches)
         data[i] ^= 0xFF
     p.write_bytes(bytes(data))
     with pytest.raises(ValueError, match="corrupt or truncated"):
@@ -168,8 +177,12 @@ def test_not_a_checkpoint(tmp_path):
 
 def test_newer_version_rejected(tmp_path):
     p = tmp_path / "v.npz"
-    meta = {"format": "funcgrad.checkpoint", "version": FORMAT_VERSION + 1, "leaves": [],
-            "tree": {"t": "none"}}
+    meta = {
+        "format": "funcgrad.checkpoint",
+        "version": FORMAT_VERSION + 1,
+        "leaves": [],
+        "tree": {"t": "none"},
+    }
     np.savez(p, __structure__=np.frombuffer(json.dumps(meta).encode(), np.uint8))
     with pytest.raises(ValueError, match="upgrade funcgrad"):
         load(p)
@@ -178,7 +191,7 @@ def test_newer_version_rejected(tmp_path):
 def test_atomic_write_leaves_no_temp_files(tmp_path, monkeypatch):
     p = tmp_path / "ck.npz"
     save(p, {"a": np.ones(3)})
-    save(p, {"a": np.full(3, 2.0)})                       # overwrite
+    save(p, {"a": np.full(3, 2.0)})  # overwrite
     assert os.listdir(tmp_path) == ["ck.npz"]
     np.testing.assert_array_equal(_np(load(p)["a"]), np.full(3, 2.0))
 
@@ -188,8 +201,8 @@ def test_atomic_write_leaves_no_temp_files(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(OSError, match="disk full"):
         save(p, {"a": np.zeros(3)})
-    assert os.listdir(tmp_path) == ["ck.npz"]             # temp file removed
-    np.testing.assert_array_equal(_np(load(p)["a"]), np.full(3, 2.0))   # old file intact
+    assert os.listdir(tmp_path) == ["ck.npz"]  # temp file removed
+    np.testing.assert_array_equal(_np(load(p)["a"]), np.full(3, 2.0))  # old file intact
 
 
 def test_empty_and_scalar_trees(tmp_path):

@@ -51,18 +51,25 @@ def _check(f, ref, args, *, prefetch, threads=1, rtol=2e-6, atol=2e-6):
 @pytest.mark.parametrize("seed", [0, 1])
 def test_transcendental_chain_1d(n, seed):
     x = _rand(np.random.default_rng(seed), n, np.float32)
-    _check(lambda x: fnp.tanh(x) * 0.5 + fnp.sin(x) ** 2 - fnp.exp(-x * x),
-           lambda x: np.tanh(x) * np.float32(0.5) + np.sin(x) ** 2 - np.exp(-x * x),
-           (x,), prefetch=True)
+    _check(
+        lambda x: fnp.tanh(x) * 0.5 + fnp.sin(x) ** 2 - fnp.exp(-x * x),
+        lambda x: np.tanh(x) * np.float32(0.5) + np.sin(x) ** 2 - np.exp(-x * x),
+        (x,),
+        prefetch=True,
+    )
 
 
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("n", [PAR + 1, 2 * PAR + 333])
 def test_threaded_split(n, threads):
     x = _rand(np.random.default_rng(n), n, np.float32)
-    _check(lambda x: fnp.exp(x) + fnp.exp(x * 0.5),
-           lambda x: np.exp(x) + np.exp(x * np.float32(0.5)), (x,), prefetch=True,
-           threads=threads)
+    _check(
+        lambda x: fnp.exp(x) + fnp.exp(x * 0.5),
+        lambda x: np.exp(x) + np.exp(x * np.float32(0.5)),
+        (x,),
+        prefetch=True,
+        threads=threads,
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.bool_])
@@ -79,8 +86,13 @@ def test_dtypes(dtype):
 def test_mixed_widths():
     rng = np.random.default_rng(4)
     x, y = _rand(rng, BIG + 9, np.float64), _rand(rng, BIG + 9, np.float32)
-    _check(lambda x, y: x * y.astype(np.float64) + 1.0,
-           lambda x, y: x * y.astype(np.float64) + 1.0, (x, y), prefetch=True, rtol=1e-12)
+    _check(
+        lambda x, y: x * y.astype(np.float64) + 1.0,
+        lambda x, y: x * y.astype(np.float64) + 1.0,
+        (x, y),
+        prefetch=True,
+        rtol=1e-12,
+    )
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -89,21 +101,24 @@ def test_rows_with_broadcast_and_transpose(threads):
     x = _rand(rng, (131, 2053), np.float32)
     b = _rand(rng, (2053,), np.float32)
     t = _rand(rng, (2053, 131), np.float32)
-    _check(lambda x, b, t: fnp.exp(x) * b + t.T,
-           lambda x, b, t: np.exp(x) * b + t.T, (x, b, t), prefetch=True, threads=threads)
+    _check(
+        lambda x, b, t: fnp.exp(x) * b + t.T,
+        lambda x, b, t: np.exp(x) * b + t.T,
+        (x, b, t),
+        prefetch=True,
+        threads=threads,
+    )
 
 
 def test_sliced_inputs():
     x = _rand(np.random.default_rng(6), BIG + 2000, np.float32)
-    _check(lambda x: fnp.sin(x[1:]) - x[:-1], lambda x: np.sin(x[1:]) - x[:-1], (x,),
-           prefetch=True)
+    _check(lambda x: fnp.sin(x[1:]) - x[:-1], lambda x: np.sin(x[1:]) - x[:-1], (x,), prefetch=True)
 
 
 @pytest.mark.parametrize("shape", [(BIG - 1,), (0, BIG), (1, 1), ()])
 def test_no_strips_for_small_loops(shape):
     x = _rand(np.random.default_rng(7), shape, np.float32)
-    _check(lambda x: fnp.exp(x) * 2.0, lambda x: np.exp(x) * np.float32(2.0), (x,),
-           prefetch=False)
+    _check(lambda x: fnp.exp(x) * 2.0, lambda x: np.exp(x) * np.float32(2.0), (x,), prefetch=False)
 
 
 def test_no_strips_for_short_inner_dims():

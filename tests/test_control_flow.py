@@ -29,6 +29,7 @@ def scan_fn(x):
     def body(c, xi):
         c = c * 0.9 + fnp.sin(xi) * c
         return c, c * xi
+
     c, ys = lax.scan(body, 1.0, x)
     return c + fnp.sum(ys)
 
@@ -120,7 +121,7 @@ def test_while_loop_eager_vmap_jvp():
     assert np.allclose(fg.vmap(f)(fnp.asarray([1.0, 3.0, 20.0])), [16, 12, 20])
     g = lambda x: lax.while_loop(lambda c: c < 10.0, lambda c: c * x, 1.0)
     y, t = fg.jvp(g, (2.0,), (1.0,))
-    assert float(y) == 16.0 and float(t) == 32.0     # d/dx x**4 at 2
+    assert float(y) == 16.0 and float(t) == 32.0  # d/dx x**4 at 2
 
 
 def test_while_loop_reverse_mode():

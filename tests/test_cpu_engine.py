@@ -6,9 +6,8 @@ import ctypes
 
 import numpy as np
 import pytest
-from llvmlite import ir
-
 from funcgrad.backend.cpu import engine, loops
+from llvmlite import ir
 
 F32, I64, PTR = ir.FloatType(), ir.IntType(64), ir.PointerType()
 
@@ -115,7 +114,8 @@ def test_loop_nest_and_branches():
     out = np.zeros((3, 4), np.float32)
     count = np.zeros(1, np.int64)
     ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)(cm.address("nest"))(
-        out.ctypes.data, count.ctypes.data)
+        out.ctypes.data, count.ctypes.data
+    )
     i, j = np.indices((3, 4))
     np.testing.assert_array_equal(out, np.where((i + j) % 2 == 1, 1, -1) * (i * 10 + j))
     assert count[0] == 3

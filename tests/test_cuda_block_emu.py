@@ -69,8 +69,12 @@ def _ranges(*arrays):
     return [(a.ctypes.data, a.ctypes.data + a.nbytes) for a in arrays]
 
 
-SHFL_CASES = [(mode, width, ty) for mode in ("idx", "up", "down", "bfly")
-              for width in (32, 8, 2) for ty in ("i32", "f32")]
+SHFL_CASES = [
+    (mode, width, ty)
+    for mode in ("idx", "up", "down", "bfly")
+    for width in (32, 8, 2)
+    for ty in ("i32", "f32")
+]
 
 
 def _shfl_kernel(mode: str, ty: str):
@@ -80,10 +84,15 @@ def _shfl_kernel(mode: str, ty: str):
     def body(b, args):
         x, bs, out, pred, c = args
         t = b.zext(_linear_tid(b), i64)
-        fn = ptx.intrinsic(b.module, f"llvm.nvvm.shfl.sync.{mode}.{ty}.p",
-                           ir.LiteralStructType([lty, ptx.i1]), [i32, lty, i32, i32])
-        r = b.call(fn, [i32(-1), b.load(_at(b, x, t, lty), typ=lty),
-                        b.load(_at(b, bs, t), typ=i32), c])
+        fn = ptx.intrinsic(
+            b.module,
+            f"llvm.nvvm.shfl.sync.{mode}.{ty}.p",
+            ir.LiteralStructType([lty, ptx.i1]),
+            [i32, lty, i32, i32],
+        )
+        r = b.call(
+            fn, [i32(-1), b.load(_at(b, x, t, lty), typ=lty), b.load(_at(b, bs, t), typ=i32), c]
+        )
         b.store(b.extract_value(r, 0), _at(b, out, t, lty))
         b.store(b.zext(b.extract_value(r, 1), i32), _at(b, pred, t))
 
@@ -116,14 +125,23 @@ def test_shuffles_match_cuda_semantics(mode, width, ty):
     hm, name = _shfl_kernel(mode, ty)
     rng = np.random.default_rng(width)
     n = 64  # two warps
-    x = (rng.standard_normal(n).astype(np.float32) if ty == "f32"
-         else rng.integers(-2**31, 2**31, n).astype(np.int32))
+    x = (
+        rng.standard_normal(n).astype(np.float32)
+        if ty == "f32"
+        else rng.integers(-(2**31), 2**31, n).astype(np.int32)
+    )
     src = rng.integers(0, 32 if mode in ("idx", "bfly") else min(width + 1, 32), n).astype(
-        np.int32)  # (the ISA uses b[4:0]; CUDA's documented results assume offsets < 32)
+        np.int32
+    )  # (the ISA uses b[4:0]; CUDA's documented results assume offsets < 32)
     c = ((32 - width) << 8) | (0 if mode == "up" else 0x1F)  # as CUDA's intrinsics pack it
     out, pred = np.zeros_like(x), np.zeros(n, np.int32)
-    hm.launch(name, (1, 1, 1), (16, 2, 2), [x.ctypes.data, src.ctypes.data, out.ctypes.data,
-                                            pred.ctypes.data, c], _ranges(x, src, out, pred))
+    hm.launch(
+        name,
+        (1, 1, 1),
+        (16, 2, 2),
+        [x.ctypes.data, src.ctypes.data, out.ctypes.data, pred.ctypes.data, c],
+        _ranges(x, src, out, pred),
+    )
     want, ok = _cuda_shfl(mode, x, src, width)
     np.testing.assert_array_equal(out, want)
     if mode != "idx":  # idx: the predicate is only about the clamp, always true here
@@ -143,10 +161,10 @@ def _block_ids_kernel(with_barrier: bool):
         value = i32(0)
         for v, scale in zip(tid + cta, (1, 10, 100, 1000, 10000, 100000)):
             value = b.add(value, b.mul(v, i32(scale)))
-        nthreads = b.mul(b.mul(ptx.block_dim(b, "x"), ptx.block_dim(b, "y")),
-                         ptx.block_dim(b, "z"))
-        block = b.add(cta[0], b.mul(ptx.grid_dim(b, "x"), b.add(
-            cta[1], b.mul(ptx.grid_dim(b, "y"), cta[2]))))
+        nthreads = b.mul(b.mul(ptx.block_dim(b, "x"), ptx.block_dim(b, "y")), ptx.block_dim(b, "z"))
+        block = b.add(
+            cta[0], b.mul(ptx.grid_dim(b, "x"), b.add(cta[1], b.mul(ptx.grid_dim(b, "y"), cta[2])))
+        )
         flat = b.add(b.mul(block, nthreads), _linear_tid(b))
         b.store(value, _at(b, out, b.zext(flat, i64)))
 
@@ -160,9 +178,15 @@ def test_special_registers_in_both_schedules(with_barrier):
     grid, block = (3, 2, 2), (5, 3, 2)
     out = np.full(np.prod(grid) * np.prod(block), -1, np.int32)
     hm.launch(name, grid, block, [out.ctypes.data], _ranges(out))
-    want = [tx + 10 * ty + 100 * tz + 1000 * cx + 10000 * cy + 100000 * cz
-            for cz in range(2) for cy in range(2) for cx in range(3)
-            for tz in range(2) for ty in range(3) for tx in range(5)]
+    want = [
+        tx + 10 * ty + 100 * tz + 1000 * cx + 10000 * cy + 100000 * cz
+        for cz in range(2)
+        for cy in range(2)
+        for cx in range(3)
+        for tz in range(2)
+        for ty in range(3)
+        for tx in range(5)
+    ]
     np.testing.assert_array_equal(out, want)
 
 
@@ -177,11 +201,11 @@ def _rotate_kernel():
         t = ptx.thread_idx(b)
         n = ptx.block_dim(b)
         base = b.mul(ptx.block_idx(b), n)
-        b.store(b.load(ptx.shared_ptr(b, smem, t), typ=i32),
-                _at(b, first, b.zext(b.add(base, t), i64)))
+        b.store(
+            b.load(ptx.shared_ptr(b, smem, t), typ=i32), _at(b, first, b.zext(b.add(base, t), i64))
+        )
         ptx.barrier(b)
-        b.store(b.load(_at(b, x, b.zext(b.add(base, t), i64)), typ=i32),
-                ptx.shared_ptr(b, smem, t))
+        b.store(b.load(_at(b, x, b.zext(b.add(base, t), i64)), typ=i32), ptx.shared_ptr(b, smem, t))
         ptx.barrier(b)
         nxt = b.urem(b.add(t, i32(1)), n)
         v = b.load(ptx.shared_ptr(b, smem, nxt), typ=i32)
@@ -201,8 +225,13 @@ def test_barriers_and_shared_memory_per_block(schedule, monkeypatch):
     n, blocks = 96, 3
     x = np.random.default_rng(0).integers(-1000, 1000, blocks * n).astype(np.int32)
     out, first = np.zeros_like(x), np.zeros_like(x)
-    hm.launch(name, (blocks,), (n,), [x.ctypes.data, out.ctypes.data, first.ctypes.data],
-              _ranges(x, out, first))
+    hm.launch(
+        name,
+        (blocks,),
+        (n,),
+        [x.ctypes.data, out.ctypes.data, first.ctypes.data],
+        _ranges(x, out, first),
+    )
     np.testing.assert_array_equal(out, 2 * np.roll(x.reshape(blocks, n), -2, 1).reshape(-1))
     assert (first == -1).all()  # every block starts from poisoned shared memory
 
@@ -261,8 +290,9 @@ def test_mma_fragment_layouts_follow_the_ptx_isa(kind):
     def body(b, args):
         regs, out = args
         lane = b.zext(ptx.thread_idx(b), i64)
-        words = [b.load(_at(b, regs, b.add(b.mul(lane, i64(10)), i64(k))), typ=i32)
-                 for k in range(10)]
+        words = [
+            b.load(_at(b, regs, b.add(b.mul(lane, i64(10)), i64(k))), typ=i32) for k in range(10)
+        ]
         c_vals = [b.bitcast(w, f32) for w in words[6:]]
         d = examples_kernels._mma(b, words[:4], words[4:6], c_vals, kind)
         for k, v in enumerate(d):
@@ -273,7 +303,7 @@ def test_mma_fragment_layouts_follow_the_ptx_isa(kind):
     a, bm = (_exact16(rng.standard_normal(shape), kind) for shape in ((16, 16), (16, 8)))
     c = rng.standard_normal((16, 8)).astype(np.float32)
     regs = np.zeros((32, 10), np.uint32)
-    for (matrix, values, first) in (("a", a, 0), ("b", bm, 4)):
+    for matrix, values, first in (("a", a, 0), ("b", bm, 4)):
         bits = _bits16(values, kind)
         for (row, col), v in np.ndenumerate(bits):
             lane, reg, half = _fragment_owner(matrix, row, col)
@@ -312,12 +342,14 @@ def test_example_kernels_with_scalar_arguments():
     """``axpb`` (f32 and i64 arguments, a grid-stride loop) and ``row_sum`` (block reduce)."""
     rng = np.random.default_rng(3)
     x, y = rng.standard_normal(1000).astype(np.float32), np.zeros(1000, np.float32)
-    _example("axpb").launch("axpb", (3,), (64,), [x.ctypes.data, y.ctypes.data, 1.5, -0.25,
-                                                  1000], _ranges(x, y))
+    _example("axpb").launch(
+        "axpb", (3,), (64,), [x.ctypes.data, y.ctypes.data, 1.5, -0.25, 1000], _ranges(x, y)
+    )
     np.testing.assert_allclose(y, 1.5 * x - 0.25, rtol=1e-6)
     x, out = rng.standard_normal((5, 333)).astype(np.float32), np.zeros(5, np.float32)
-    _example("row_sum").launch("row_sum", (2,), (96,), [x.ctypes.data, out.ctypes.data, 5, 333],
-                               _ranges(x, out))
+    _example("row_sum").launch(
+        "row_sum", (2,), (96,), [x.ctypes.data, out.ctypes.data, 5, 333], _ranges(x, out)
+    )
     np.testing.assert_allclose(out, x.sum(1), rtol=1e-5, atol=1e-5)
 
 
@@ -336,10 +368,16 @@ def test_example_matmul_kernels(kind):
         a_in, b_in = (_bits16(v, kind).astype(np.uint16) for v in (a, bm))
         a, bm = _exact16(a, kind), _exact16(bm, kind)
     c = np.zeros((M, N), np.float32)
-    _example(name).launch(name, grid, block, [a_in.ctypes.data, b_in.ctypes.data, c.ctypes.data,
-                                              M, N, Kd], _ranges(a_in, b_in, c))
-    np.testing.assert_allclose(c, a.astype(np.float64) @ bm.astype(np.float64), rtol=1e-4,
-                               atol=1e-4)
+    _example(name).launch(
+        name,
+        grid,
+        block,
+        [a_in.ctypes.data, b_in.ctypes.data, c.ctypes.data, M, N, Kd],
+        _ranges(a_in, b_in, c),
+    )
+    np.testing.assert_allclose(
+        c, a.astype(np.float64) @ bm.astype(np.float64), rtol=1e-4, atol=1e-4
+    )
 
 
 # ---- emulator self-tests: what it must refuse or report -----------------------------------------
@@ -355,12 +393,20 @@ def test_an_address_outside_the_ranges_is_reported_not_touched():
     x, out = np.arange(17, dtype=np.int32), np.zeros(17, np.int32)
     allowed = [(x.ctypes.data, x.ctypes.data + 64), (out.ctypes.data, out.ctypes.data + 64)]
     decoys = [(lo, lo + 32) for lo in range(4096, 4096 + 64 * 40, 64)]  # a binary search's work
-    allowed = [*decoys[20:], allowed[0], *decoys[:20], allowed[1], (out.ctypes.data + 8,
-                                                                  out.ctypes.data + 16)]
+    allowed = [
+        *decoys[20:],
+        allowed[0],
+        *decoys[:20],
+        allowed[1],
+        (out.ctypes.data + 8, out.ctypes.data + 16),
+    ]
     hm.launch(name, (1,), (16,), [x.ctypes.data, out.ctypes.data, 0], allowed)
     np.testing.assert_array_equal(out[:16], x[:16])
-    with pytest.raises(AssertionError, match=r"kernel oob .*2 access\(es\).* 4 bytes at "
-                                             rf"{x.ctypes.data + 64:#x} by `load"):
+    with pytest.raises(
+        AssertionError,
+        match=r"kernel oob .*2 access\(es\).* 4 bytes at "
+        rf"{x.ctypes.data + 64:#x} by `load",
+    ):
         hm.launch(name, (1,), (16,), [x.ctypes.data, out.ctypes.data, 1], allowed)
     assert out[16] == 0  # the bad store went to the emulator's scratch area
     with pytest.raises(AssertionError, match="kernel oob"):  # 2**40 elements away: no crash
@@ -412,12 +458,15 @@ def _misbehaving(kind: str):
     return _module(kind, [ptx.ptr], body)
 
 
-@pytest.mark.parametrize("kind, block, message", [
-    ("early_return", 64, r"returned while threads .* wait at bar\.sync"),
-    ("divergent_barriers", 64, "different bar.sync instructions"),
-    ("barrier_vs_shuffle", 32, "deadlock"),
-    ("partial_warp_shuffle", 48, "reads lane .* not in the shuffle"),
-])
+@pytest.mark.parametrize(
+    "kind, block, message",
+    [
+        ("early_return", 64, r"returned while threads .* wait at bar\.sync"),
+        ("divergent_barriers", 64, "different bar.sync instructions"),
+        ("barrier_vs_shuffle", 32, "deadlock"),
+        ("partial_warp_shuffle", 48, "reads lane .* not in the shuffle"),
+    ],
+)
 def test_undefined_behaviour_is_reported(kind, block, message):
     hm, name = _misbehaving(kind)
     out = np.zeros(64, np.int32)
@@ -429,8 +478,13 @@ def test_mma_in_a_partial_warp_is_reported():
     hm = _example("matmul_mma_f16")
     a, c = np.zeros((16, 16), np.float16), np.zeros((16, 16), np.float32)
     with pytest.raises(AssertionError, match="needs the whole warp"):
-        hm.launch("matmul_mma_f16", (1,), (16,), [a.ctypes.data, a.ctypes.data, c.ctypes.data,
-                                                 16, 16, 16], _ranges(a, c))
+        hm.launch(
+            "matmul_mma_f16",
+            (1,),
+            (16,),
+            [a.ctypes.data, a.ctypes.data, c.ctypes.data, 16, 16, 16],
+            _ranges(a, c),
+        )
 
 
 def test_unknown_inline_asm_and_intrinsics_are_refused():
@@ -441,8 +495,10 @@ def test_unknown_inline_asm_and_intrinsics_are_refused():
     def intrinsic_body(b, args):
         b.call(ptx.intrinsic(b.module, "llvm.nvvm.read.ptx.sreg.clock", i32, []), [])
 
-    for body, message in ((asm_body, "inline asm is not emulated"),
-                          (intrinsic_body, "not emulated")):
+    for body, message in (
+        (asm_body, "inline asm is not emulated"),
+        (intrinsic_body, "not emulated"),
+    ):
         with pytest.raises(NotImplementedError, match=message):
             _module("refused", [ptx.ptr], body)
 
@@ -480,7 +536,8 @@ def _special(rng, shape):
     flat = x.reshape(-1)
     picks = rng.choice(flat.size, size=min(flat.size, 12), replace=False)
     flat[picks] = [np.nan, np.inf, -np.inf, -0.0, 0.0, 1.0, 1.0, -1.0, np.nan, 2.0, 2.0, -0.0][
-        :len(picks)]
+        : len(picks)
+    ]
     return x
 
 
@@ -502,16 +559,37 @@ REDUCE_CASES = [
     _reduce("all_bool_65", fnp.all, (3, 65), 1, "bool"),
     _reduce("sum_bool_to_int", fnp.sum, (2, 90), 1, "bool"),
     _reduce("prod_f64_40", fnp.prod, (2, 40), 1, "float64", 1e-12),
-    Case("max_f32_nan_inf", lambda x: fnp.max(x, axis=1), lambda rng: [_special(rng, (3, 64))],
-         "reduce_block"),
-    Case("min_f32_nan_inf", lambda x: fnp.min(x, axis=1), lambda rng: [_special(rng, (3, 64))],
-         "reduce_block"),
-    Case("logsumexp", lambda x: nn.logsumexp(x, axis=1), lambda rng: [_data(rng, (2, 300))],
-         "reduce_block"),
-    Case("sum_and_elementwise_out", lambda x: (fnp.exp(x), fnp.sum(fnp.exp(x), 1)),
-         lambda rng: [_data(rng, (2, 150))], "reduce_block"),
-    Case("mean_var", lambda x: (fnp.mean(x, 1), fnp.var(x, 1)),
-         lambda rng: [_data(rng, (3, 77), "float64")], "reduce_block", 1e-12),
+    Case(
+        "max_f32_nan_inf",
+        lambda x: fnp.max(x, axis=1),
+        lambda rng: [_special(rng, (3, 64))],
+        "reduce_block",
+    ),
+    Case(
+        "min_f32_nan_inf",
+        lambda x: fnp.min(x, axis=1),
+        lambda rng: [_special(rng, (3, 64))],
+        "reduce_block",
+    ),
+    Case(
+        "logsumexp",
+        lambda x: nn.logsumexp(x, axis=1),
+        lambda rng: [_data(rng, (2, 300))],
+        "reduce_block",
+    ),
+    Case(
+        "sum_and_elementwise_out",
+        lambda x: (fnp.exp(x), fnp.sum(fnp.exp(x), 1)),
+        lambda rng: [_data(rng, (2, 150))],
+        "reduce_block",
+    ),
+    Case(
+        "mean_var",
+        lambda x: (fnp.mean(x, 1), fnp.var(x, 1)),
+        lambda rng: [_data(rng, (3, 77), "float64")],
+        "reduce_block",
+        1e-12,
+    ),
     _reduce("sum_size1_axis", fnp.sum, (4, 1), 1, kind="reduce_thread"),
     _reduce("argmax_long_axis", fnp.argmax, (3, 500), 1, kind="argmax"),
 ]
@@ -524,8 +602,9 @@ def _dot(name, a_shape, b_shape, dtype="float32", fn=None, tol=1e-5, kind=None):
         inner = fn
         fn = lambda a, b: inner(fnp.asarray(a, fnp.bfloat16), fnp.asarray(b, fnp.bfloat16))
         dtype = "float32"
-    return Case(name, fn, lambda rng: [_data(rng, a_shape, dtype), _data(rng, b_shape, dtype)],
-                kind, tol)
+    return Case(
+        name, fn, lambda rng: [_data(rng, a_shape, dtype), _data(rng, b_shape, dtype)], kind, tol
+    )
 
 
 _T = lambda a, b: fnp.matmul(a.T, b)
@@ -545,11 +624,23 @@ DOT_CASES = [
     _dot("f16_17x65x33", (17, 65), (65, 33), "float16", tol=2e-3),
     _dot("f16_1x1x1", (1, 1), (1, 1), "float16", tol=2e-3),
     _dot("f16_lhs_transposed", (40, 20), (40, 12), "float16", fn=_T, tol=2e-3),
-    _dot("f16_batched_rhs_transposed", (2, 9, 24), (2, 11, 24), "float16",
-         fn=lambda a, b: fnp.matmul(a, fnp.swapaxes(b, 1, 2)), tol=2e-3),
+    _dot(
+        "f16_batched_rhs_transposed",
+        (2, 9, 24),
+        (2, 11, 24),
+        "float16",
+        fn=lambda a, b: fnp.matmul(a, fnp.swapaxes(b, 1, 2)),
+        tol=2e-3,
+    ),
     _dot("bf16_23x50x19", (23, 50), (50, 19), "bfloat16", tol=1e-2),
-    _dot("bf16_batched_transposed", (2, 33, 8), (2, 33, 17), "bfloat16",
-         fn=lambda a, b: fnp.matmul(fnp.swapaxes(a, 1, 2), b), tol=1e-2),
+    _dot(
+        "bf16_batched_transposed",
+        (2, 33, 8),
+        (2, 33, 17),
+        "bfloat16",
+        fn=lambda a, b: fnp.matmul(fnp.swapaxes(a, 1, 2), b),
+        tol=1e-2,
+    ),
 ]
 
 
@@ -559,19 +650,44 @@ def _conv(name, x_shape, w_shape, dtype="float32", tol=1e-5, **params):
     def fn(x, w):
         return lax.conv_general_dilated(x, w, **p)
 
-    return Case(name, fn, lambda rng: [_data(rng, x_shape, dtype), _data(rng, w_shape, dtype)],
-                "conv_block", tol)
+    return Case(
+        name,
+        fn,
+        lambda rng: [_data(rng, x_shape, dtype), _data(rng, w_shape, dtype)],
+        "conv_block",
+        tol,
+    )
 
 
 CONV_CASES = [  # emitted with the block schedule forced (BLOCK_MIN_TERMS = 0), except the first
     _conv("natural_block_schedule", (1, 16, 5, 5), (2, 16, 4, 4), tol=1e-4),
     _conv("conv2d_same", (1, 3, 5, 4), (2, 3, 3, 3), padding=((1, 1), (1, 1))),
-    _conv("conv2d_every_param", (1, 3, 7, 6), (2, 3, 3, 2), window_strides=(2, 1),
-          padding=((1, -1), (2, 0)), lhs_dilation=(1, 2), rhs_dilation=(2, 1)),
-    _conv("conv1d_groups", (2, 4, 9), (4, 2, 3), window_strides=(2,), padding=((2, 1),),
-          feature_group_count=2),
-    _conv("conv2d_f64", (1, 2, 5, 5), (2, 2, 2, 2), "float64", 1e-12, window_strides=(2, 2),
-          padding=((1, 1), (0, 1))),
+    _conv(
+        "conv2d_every_param",
+        (1, 3, 7, 6),
+        (2, 3, 3, 2),
+        window_strides=(2, 1),
+        padding=((1, -1), (2, 0)),
+        lhs_dilation=(1, 2),
+        rhs_dilation=(2, 1),
+    ),
+    _conv(
+        "conv1d_groups",
+        (2, 4, 9),
+        (4, 2, 3),
+        window_strides=(2,),
+        padding=((2, 1),),
+        feature_group_count=2,
+    ),
+    _conv(
+        "conv2d_f64",
+        (1, 2, 5, 5),
+        (2, 2, 2, 2),
+        "float64",
+        1e-12,
+        window_strides=(2, 2),
+        padding=((1, 1), (0, 1)),
+    ),
     _conv("conv2d_i32", (1, 3, 4, 4), (2, 3, 2, 2), "int32", padding=((1, 0), (0, 1))),
     _conv("conv1d_i8_to_i32", (1, 4, 9), (3, 4, 3), "int8", preferred_element_type=np.int32),
     _conv("conv1d_bool", (1, 3, 6), (2, 3, 2), "bool", padding=((1, 1),)),
@@ -595,11 +711,21 @@ SORT_CASES = [
     _sort_case("bool_64", lambda rng: [_data(rng, (2, 64), "bool")]),
     _sort_case("f16_50", lambda rng: [_data(rng, (2, 50), "float16")]),
     _sort_case("one_long_row", lambda rng: [_data(rng, (1, 600))]),
-    _sort_case("two_keys_and_payload", lambda rng: [
-        rng.integers(0, 3, (2, 70)).astype(np.int32), _special(rng, (2, 70)),
-        np.arange(140, dtype=np.int32).reshape(2, 70)], num_keys=2, n_out=3),
-    _sort_case("stable_payload", lambda rng: [
-        rng.integers(0, 4, (3, 45)).astype(np.int8), rng.standard_normal((3, 45))], n_out=2),
+    _sort_case(
+        "two_keys_and_payload",
+        lambda rng: [
+            rng.integers(0, 3, (2, 70)).astype(np.int32),
+            _special(rng, (2, 70)),
+            np.arange(140, dtype=np.int32).reshape(2, 70),
+        ],
+        num_keys=2,
+        n_out=3,
+    ),
+    _sort_case(
+        "stable_payload",
+        lambda rng: [rng.integers(0, 4, (3, 45)).astype(np.int8), rng.standard_normal((3, 45))],
+        n_out=2,
+    ),
 ]
 
 
@@ -640,16 +766,24 @@ def run_program(hm: cuda_emu.HostModule, low: Lowered, args, grid=None) -> list:
     bufs = {b.id: np.zeros(max(b.size, 1), b.dtype) for b in program.buffers}
     for i, x in zip(program.inputs, [*low.consts, *args]):
         if np.size(x):
-            bufs[i][:np.size(x)] = np.asarray(x, program.buffer(i).dtype).reshape(-1)
-    ranges = [(bufs[b.id].ctypes.data, bufs[b.id].ctypes.data + b.size * b.dtype.itemsize)
-              for b in program.buffers]
+            bufs[i][: np.size(x)] = np.asarray(x, program.buffer(i).dtype).reshape(-1)
+    ranges = [
+        (bufs[b.id].ctypes.data, bufs[b.id].ctypes.data + b.size * b.dtype.itemsize)
+        for b in program.buffers
+    ]
     for launch in low.launches:
         if 0 not in launch.grid:
             cooperative = grid and launch.kind in COOPERATIVE_KINDS
-            hm.launch(launch.name, grid if cooperative else launch.grid, launch.block,
-                      [bufs[i].ctypes.data for i in launch.buffers], ranges)
-    return [bufs[o][:program.buffer(o).size].reshape(program.buffer(o).shape)
-            for o in program.outputs]
+            hm.launch(
+                launch.name,
+                grid if cooperative else launch.grid,
+                launch.block,
+                [bufs[i].ctypes.data for i in launch.buffers],
+                ranges,
+            )
+    return [
+        bufs[o][: program.buffer(o).size].reshape(program.buffer(o).shape) for o in program.outputs
+    ]
 
 
 def _check(got, want, tol, where):
@@ -756,10 +890,16 @@ def test_block_merge_sort_matches_eager(groups, case):
     _check_case(groups[case.name], case, 1)
 
 
-@pytest.mark.parametrize("name, grid", [
-    ("sum_i32_257", (2,)), ("f32_batched", (1, 1, 2)), ("f16_batched_rhs_transposed", (1, 1, 1)),
-    ("f32_special_values", (2,)), ("conv1d_groups", (3,)),
-])
+@pytest.mark.parametrize(
+    "name, grid",
+    [
+        ("sum_i32_257", (2,)),
+        ("f32_batched", (1, 1, 2)),
+        ("f16_batched_rhs_transposed", (1, 1, 1)),
+        ("f32_special_values", (2,)),
+        ("conv1d_groups", (3,)),
+    ],
+)
 def test_fewer_blocks_than_the_work_still_cover_it(groups, name, grid):
     """Blocks stride over outputs, batches and rows (for grids past the hardware limits):
     launched with fewer blocks than the code generator asks for, the results stay right."""

@@ -25,7 +25,6 @@ pytestmark = pytest.mark.usefixtures("strict_jit", "x64")  # x64: the eager refe
 #                                                              are plain numpy
 
 
-
 DTYPES = ["float32", "float64", "float16", "int32", "int8", "uint16", "int64", "bool"]
 SHAPES = [(), (1,), (0,), (7,), (3, 5), (2, 0, 3), (1, 1, 4)]
 
@@ -39,8 +38,10 @@ class Recorder:
     def __call__(self, tag):
         def cb(*args, **kwargs):
             copy = lambda v: np.array(v, copy=True)
-            self.calls.append((tag, [copy(a) for a in args],
-                               {k: copy(v) for k, v in sorted(kwargs.items())}))
+            self.calls.append(
+                (tag, [copy(a) for a in args], {k: copy(v) for k, v in sorted(kwargs.items())})
+            )
+
         return cb
 
 
@@ -101,10 +102,12 @@ def test_callback_sees_the_current_values(dtype):
                 fg.debug.callback(rec("in"), x)
                 y = fnp.where(x > 0, x, x) if dtype == "bool" else x * 2 + 1
                 fg.debug.callback(rec("tmp"), y, x)
-                z = fnp.sum(y.astype(np.float32) if dtype == "bool" else y,
-                            axis=-1 if y.ndim else None)
+                z = fnp.sum(
+                    y.astype(np.float32) if dtype == "bool" else y, axis=-1 if y.ndim else None
+                )
                 fg.debug.callback(rec("out"), z)
                 return y, z
+
             return f
 
         runner = check_plan(make, [arg], rtol=1e-3 if dtype == "float16" else 0.0, calls=3)
@@ -119,6 +122,7 @@ def test_literal_and_keyword_operands_and_print(capsys):
             fg.debug.callback(rec("lit"), 3.0, x, scale=np.int32(7), arr=x * 0.5)
             fg.debug.print("x={x} s={s}", x=x, s=fnp.sum(x))
             return x + 1.0
+
         return f
 
     runner = check_plan(make, [x], calls=1)
@@ -143,6 +147,7 @@ def test_grad_calls_the_callback_on_primals():
         def loss(x):
             fg.debug.callback(rec("primal"), x)
             return fnp.sum(fnp.sin(x) * x)
+
         return fg.grad(loss)
 
     check_plan(make, [x], rtol=1e-12, calls=1)
@@ -164,7 +169,9 @@ def test_callback_in_a_scan_body_runs_every_iteration(length, reverse):
                 c = c * 0.5 + x
                 fg.debug.callback(rec("new"), c)
                 return c, c * x
+
             return lax.scan(body, c0, xs, reverse=reverse)
+
         return f
 
     eager = Recorder()
@@ -179,6 +186,7 @@ def _scan_rows(rec):
         if x.ndim == 0:
             return x
         return lax.scan(lambda c, r: (c, fg.debug.callback(rec("row"), r)), x, x)[0]
+
     return f
 
 
@@ -197,7 +205,9 @@ def test_fori_loop_print_each_iteration(capsys):
                 fg.debug.print("i={} c={}", i, c)
                 fg.debug.callback(rec("it"), i, c)
                 return c * 2.0 - 1.0
+
             return lax.fori_loop(0, 4, body, x)
+
         return f
 
     check_plan(make, [np.array([1.0, 3.0], np.float32)], calls=4)
@@ -216,7 +226,9 @@ def test_while_cond_and_body_callbacks_interleave():
             def body(v):
                 fg.debug.callback(rec("body"), v[0], v[1])
                 return v[0] * 1.5 + 1.0, v[1] + 1
+
             return lax.while_loop(cond, body, (x, np.int32(0)))
+
         return f
 
     x = np.array([0.5, -1.0], np.float32)
@@ -230,8 +242,10 @@ def test_callback_only_in_the_branch_taken(index):
         def f(i, x):
             def branch(k):
                 return lambda x: (fg.debug.callback(rec(f"branch{k}"), x), x + k)[1]
+
             fg.debug.callback(rec("before"), i)
             return lax.switch(i, [branch(0), branch(1)], x)
+
         return f
 
     check_plan(make, [np.int32(index), np.array([2.0, 4.0], np.float32)], calls=2)
@@ -244,8 +258,11 @@ def test_callback_in_nested_loops():
                 def inner(j, c):
                     fg.debug.callback(rec("inner"), j, c)
                     return c + x
+
                 return lax.fori_loop(0, 2, inner, c), None
+
             return lax.scan(outer, xs[0] * 0, xs)[0]
+
         return f
 
     xs = np.random.default_rng(3).standard_normal((3, 2)).astype(np.float64)
@@ -270,13 +287,16 @@ def _print_fn(x, xs):
     def body(i, c):
         fg.debug.print("i={} c={}", i, c)
         return c * 0.5 + fnp.asarray(xs)[i]
+
     return lax.fori_loop(0, xs.shape[0], body, y)
 
 
 def _print_args():
     rng = np.random.default_rng(0)
-    return (rng.integers(-4, 5, 5).astype(np.float32),
-            rng.integers(-4, 5, (3, 5)).astype(np.float32))
+    return (
+        rng.integers(-4, 5, 5).astype(np.float32),
+        rng.integers(-4, 5, (3, 5)).astype(np.float32),
+    )
 
 
 def test_print_plan_matches_eager(capsys):
@@ -295,12 +315,23 @@ def test_print_plan_matches_eager(capsys):
 LOWERED = [
     ("only_print", lambda x: (fg.debug.print("{}", x), x)[1], [(3,)]),
     ("print_between", lambda x: (fg.debug.print("{}", fnp.exp(x)), fnp.sin(x) * 2)[1], [(5,)]),
-    ("fori", lambda x: lax.fori_loop(0, 3, lambda i, c: (fg.debug.print("{}", c), c + i)[1],
-                                     x), [(4,)]),
-    ("while", lambda x: lax.while_loop(lambda c: (fg.debug.print("{}", c), c[0] < 5)[1],
-                                       lambda c: c * 2 + 1, x), [(2,)]),
-    ("cond", lambda x: lax.cond(x[0] > 0, lambda x: (fg.debug.print("{}", x), x)[1],
-                                lambda x: -x, x), [(3,)]),
+    (
+        "fori",
+        lambda x: lax.fori_loop(0, 3, lambda i, c: (fg.debug.print("{}", c), c + i)[1], x),
+        [(4,)],
+    ),
+    (
+        "while",
+        lambda x: lax.while_loop(
+            lambda c: (fg.debug.print("{}", c), c[0] < 5)[1], lambda c: c * 2 + 1, x
+        ),
+        [(2,)],
+    ),
+    (
+        "cond",
+        lambda x: lax.cond(x[0] > 0, lambda x: (fg.debug.print("{}", x), x)[1], lambda x: -x, x),
+        [(3,)],
+    ),
 ]
 
 
@@ -337,8 +368,9 @@ def _callbacks_in(groups):
 
 
 def test_a_program_of_callbacks_only_lowers():
-    lowered = compiler.lower_jaxpr(fg.make_jaxpr(
-        lambda x: fg.debug.print("{}", x))(np.ones(3, np.int32)), "cb_only")
+    lowered = compiler.lower_jaxpr(
+        fg.make_jaxpr(lambda x: fg.debug.print("{}", x))(np.ones(3, np.int32)), "cb_only"
+    )
     assert [type(k) for k in lowered.kernels] == [control.HostCallback]
     assert control.plan_of(lowered.program, lowered.kernels).host_driven
     result = ptx.ptxas_check(lowered.ptx, "sm_90")
@@ -347,8 +379,9 @@ def test_a_program_of_callbacks_only_lowers():
 
 # ---- on a GPU ---------------------------------------------------------------------------------
 
-requires_gpu = pytest.mark.skipif(not driver.cuda_available(),
-                                  reason="needs an NVIDIA GPU and the CUDA driver (libcuda.so.1)")
+requires_gpu = pytest.mark.skipif(
+    not driver.cuda_available(), reason="needs an NVIDIA GPU and the CUDA driver (libcuda.so.1)"
+)
 
 
 @pytest.mark.cuda

@@ -23,7 +23,6 @@ import funcgrad.numpy as fnp
 from funcgrad import lax
 from funcgrad._src import lax_elementwise as le
 
-
 pytestmark = pytest.mark.usefixtures("x64")  # 64-bit dtypes stay 64-bit (conftest.py)
 
 
@@ -47,32 +46,67 @@ def _cases():
         xy = lambda rng, dt=dt: [_cz(rng, (3, 5), dt), _cz(rng, (5,), dt)]
         out += [
             Case(f"arith_{s}", lambda x, y: x * y + x / y - x, xy, tol),
-            Case(f"transcendental_{s}", lambda x, y: lax.exp(x) + lax.log(x) * fnp.sqrt(y),
-                 xy, tol),
+            Case(
+                f"transcendental_{s}", lambda x, y: lax.exp(x) + lax.log(x) * fnp.sqrt(y), xy, tol
+            ),
             Case(f"pow_{s}", lambda x, y: lax.pow(x, fnp.broadcast_to(y, (3, 5))), xy, tol),
-            Case(f"parts_{s}", lambda x, y: (lax.abs(x) + lax.real(y), lax.conj(x),
-                                            lax.complex(lax.imag(x), lax.real(x))), xy, tol),
-            Case(f"compare_select_{s}", lambda x, y: (lax.eq(x, x), x != y,
-                                                     fnp.where(fnp.real(x) > 0, x, y)), xy, tol),
-            Case(f"integer_pow_{s}", lambda x, y: lax.integer_pow(x, 5) + lax.integer_pow(y, -2),
-                 xy, tol),
-            Case(f"mixed_real_{s}", lambda x, r: x * r + fnp.abs(x),
-                 lambda rng, dt=dt, p=part: [_cz(rng, (4, 3), dt),
-                                             rng.standard_normal((4, 1)).astype(p)], tol),
-            Case(f"convert_{s}", lambda x, y: (lax.convert_element_type(x, np.complex128),
-                                              lax.convert_element_type(x, np.complex64),
-                                              lax.convert_element_type(x, np.float32),
-                                              lax.convert_element_type(x * 9, np.int32)), xy,
-                 tol),
+            Case(
+                f"parts_{s}",
+                lambda x, y: (
+                    lax.abs(x) + lax.real(y),
+                    lax.conj(x),
+                    lax.complex(lax.imag(x), lax.real(x)),
+                ),
+                xy,
+                tol,
+            ),
+            Case(
+                f"compare_select_{s}",
+                lambda x, y: (lax.eq(x, x), x != y, fnp.where(fnp.real(x) > 0, x, y)),
+                xy,
+                tol,
+            ),
+            Case(
+                f"integer_pow_{s}",
+                lambda x, y: lax.integer_pow(x, 5) + lax.integer_pow(y, -2),
+                xy,
+                tol,
+            ),
+            Case(
+                f"mixed_real_{s}",
+                lambda x, r: x * r + fnp.abs(x),
+                lambda rng, dt=dt, p=part: [
+                    _cz(rng, (4, 3), dt),
+                    rng.standard_normal((4, 1)).astype(p),
+                ],
+                tol,
+            ),
+            Case(
+                f"convert_{s}",
+                lambda x, y: (
+                    lax.convert_element_type(x, np.complex128),
+                    lax.convert_element_type(x, np.complex64),
+                    lax.convert_element_type(x, np.float32),
+                    lax.convert_element_type(x * 9, np.int32),
+                ),
+                xy,
+                tol,
+            ),
             Case(f"sum_axis0_{s}", lambda x, y: fnp.sum(x * y, axis=0), xy, tol * 10),
             Case(f"prod_axis1_{s}", lambda x, y: fnp.prod(x, axis=1), xy, tol * 10),
             Case(f"sum_all_{s}", lambda x, y: fnp.sum(lax.exp(x)), xy, tol * 10),
         ]
     for dt, tol in ((np.float32, 1e-5), (np.float64, 1e-12)):
-        out.append(Case(f"trigamma_{np.dtype(dt).name}", le.trigamma,
-                        lambda rng, dt=dt: [np.concatenate([rng.uniform(-6, 0, 20),
-                                                            rng.uniform(0, 30, 20)]).astype(dt)],
-                        tol))
+        out.append(
+            Case(
+                f"trigamma_{np.dtype(dt).name}",
+                le.trigamma,
+                lambda rng, dt=dt: [
+                    np.concatenate([rng.uniform(-6, 0, 20), rng.uniform(0, 30, 20)]).astype(dt)
+                ],
+                tol,
+            )
+        )
     return out
 
 
@@ -134,12 +168,27 @@ def test_block_reduction_of_complex_assembles():
 
 DOT_CASES = [  # (name, fn, lhs shape, rhs shape, dtype)
     ("matmul_c64", lambda a, b: a @ b, (5, 7), (7, 3), np.complex64),
-    ("batched_tn_c128", lambda a, b: fnp.einsum("bki,bkj->bij", a, b) * 2 + 1j, (2, 6, 4),
-     (2, 6, 3), np.complex128),
-    ("pet_c64_to_c128", lambda a, b: lax.dot(a, b, preferred_element_type=np.complex128),
-     (4, 5), (5, 2), np.complex64),
-    ("in_scan_c64", lambda a, b: lax.scan(lambda c, x: (c @ b[:3, :3] + x[:3], None),
-                                          a[0, :3], a[:, :3])[0], (4, 5), (5, 3), np.complex64),
+    (
+        "batched_tn_c128",
+        lambda a, b: fnp.einsum("bki,bkj->bij", a, b) * 2 + 1j,
+        (2, 6, 4),
+        (2, 6, 3),
+        np.complex128,
+    ),
+    (
+        "pet_c64_to_c128",
+        lambda a, b: lax.dot(a, b, preferred_element_type=np.complex128),
+        (4, 5),
+        (5, 2),
+        np.complex64,
+    ),
+    (
+        "in_scan_c64",
+        lambda a, b: lax.scan(lambda c, x: (c @ b[:3, :3] + x[:3], None), a[0, :3], a[:, :3])[0],
+        (4, 5),
+        (5, 3),
+        np.complex64,
+    ),
 ]
 
 
@@ -176,25 +225,57 @@ def _op_cases():
     for dt, s in ((np.complex64, "c64"), (np.complex128, "c128")):
         x = lambda rng, dt=dt: [_cz(rng, (6, 5), dt)]
         out += [
-            Case(f"gather_{s}", lambda a: (a[idx], a[idx, 1:4],
-                                           fnp.asarray(a).at[np.array([1, 9])].get(mode="fill")), x, 0),
-            Case(f"scatter_{s}", lambda a: fnp.asarray(a).at[np.array([3, 0, 5])].set(a[:3] * 2), x, 0),
+            Case(
+                f"gather_{s}",
+                lambda a: (
+                    a[idx],
+                    a[idx, 1:4],
+                    fnp.asarray(a).at[np.array([1, 9])].get(mode="fill"),
+                ),
+                x,
+                0,
+            ),
+            Case(
+                f"scatter_{s}",
+                lambda a: fnp.asarray(a).at[np.array([3, 0, 5])].set(a[:3] * 2),
+                x,
+                0,
+            ),
             Case(f"scatter_add_{s}", lambda a: fnp.asarray(a).at[idx].add(a[:5] * 3), x, 1e-5),
-            Case(f"dynamic_slice_{s}", lambda a, st: (
-                lax.dynamic_slice(a, (st[0], 1), (2, 3)),
-                lax.dynamic_update_slice(a, a[:2, :2] * 2, (st[1], 3))),
-                lambda rng, dt=dt: [_cz(rng, (6, 5), dt),
-                                    rng.integers(-2, 9, 2).astype(np.int32)], 0),
-            Case(f"concat_pad_{s}", lambda a: (fnp.concatenate([a, a * 1j], 1),
-                                               lax.pad(a, np.asarray(1 - 2j, dt),
-                                                       ((1, 2, 0), (0, -1, 1)))), x, 0),
+            Case(
+                f"dynamic_slice_{s}",
+                lambda a, st: (
+                    lax.dynamic_slice(a, (st[0], 1), (2, 3)),
+                    lax.dynamic_update_slice(a, a[:2, :2] * 2, (st[1], 3)),
+                ),
+                lambda rng, dt=dt: [_cz(rng, (6, 5), dt), rng.integers(-2, 9, 2).astype(np.int32)],
+                0,
+            ),
+            Case(
+                f"concat_pad_{s}",
+                lambda a: (
+                    fnp.concatenate([a, a * 1j], 1),
+                    lax.pad(a, np.asarray(1 - 2j, dt), ((1, 2, 0), (0, -1, 1))),
+                ),
+                x,
+                0,
+            ),
         ]
     return out
 
 
 OP_CASES = _op_cases()
-MOVE_KINDS = {"gather", "copy", "scatter", "dynamic_slice", "dynamic_update_slice",
-              "concatenate", "pad", "elementwise", "reduce_thread"}
+MOVE_KINDS = {
+    "gather",
+    "copy",
+    "scatter",
+    "dynamic_slice",
+    "dynamic_update_slice",
+    "concatenate",
+    "pad",
+    "elementwise",
+    "reduce_thread",
+}
 
 
 @pytest.fixture(scope="module")
@@ -248,8 +329,9 @@ def _emulator(module):
 def test_complex_mul_scatter_is_refused():
     a = _cz(np.random.default_rng(1), (4, 3), np.complex64)
     with pytest.raises(codegen.CudaUnsupportedError, match="scatter"):
-        compiler.lower_jaxpr(fg.make_jaxpr(lambda a: fnp.asarray(a).at[np.array([0, 2])].multiply(a[:2]))(a),
-                             "cmul")
+        compiler.lower_jaxpr(
+            fg.make_jaxpr(lambda a: fnp.asarray(a).at[np.array([0, 2])].multiply(a[:2]))(a), "cmul"
+        )
 
 
 def test_complex_cumsum_is_two_real_cumsums():
@@ -259,8 +341,12 @@ def test_complex_cumsum_is_two_real_cumsums():
     rng = np.random.default_rng(9)
     for dt in (np.complex64, np.complex128):
         a = _cz(rng, (5, 37), dt)
-        check_cases([(lambda a: fnp.cumsum(a, axis=1), [a], ["cumsum"], 1e-5),
-                     (lambda a: lax.cumsum(a, 0, reverse=True), [a], ["cumsum"], 1e-5)])
+        check_cases(
+            [
+                (lambda a: fnp.cumsum(a, axis=1), [a], ["cumsum"], 1e-5),
+                (lambda a: lax.cumsum(a, 0, reverse=True), [a], ["cumsum"], 1e-5),
+            ]
+        )
 
 
 def test_complex_control_flow_runs_its_plan():
@@ -270,17 +356,38 @@ def test_complex_control_flow_runs_its_plan():
 
     rng = np.random.default_rng(7)
     a = _cz(rng, (4, 3), np.complex64)
-    check_cases([
-        (lambda a: lax.scan(lambda c, x: (c * x + 1j, fnp.sum(c * x)), a[0], a), [a],
-         ["scan"], 1e-5),
-        (lambda a: lax.while_loop(lambda c: (c[0] < 20) & (fnp.abs(c[1][0]) < 50.0),
-                                  lambda c: (c[0] + 1, c[1] * fnp.conj(c[1]) * 0.5 + a[0]),
-                                  (0, a[1])), [a], ["while"], 1e-5),
-        (lambda a: lax.fori_loop(0, 3, lambda i, c: c * fnp.conj(c) * 0.5 + a[0], a[1]), [a],
-         ["scan"], 1e-5),
-        (lambda a: lax.cond(fnp.real(a[0, 0]) > 0, lambda x: x * 2, lambda x: x - 1j, a), [a],
-         ["cond"], 1e-5),
-    ])
+    check_cases(
+        [
+            (
+                lambda a: lax.scan(lambda c, x: (c * x + 1j, fnp.sum(c * x)), a[0], a),
+                [a],
+                ["scan"],
+                1e-5,
+            ),
+            (
+                lambda a: lax.while_loop(
+                    lambda c: (c[0] < 20) & (fnp.abs(c[1][0]) < 50.0),
+                    lambda c: (c[0] + 1, c[1] * fnp.conj(c[1]) * 0.5 + a[0]),
+                    (0, a[1]),
+                ),
+                [a],
+                ["while"],
+                1e-5,
+            ),
+            (
+                lambda a: lax.fori_loop(0, 3, lambda i, c: c * fnp.conj(c) * 0.5 + a[0], a[1]),
+                [a],
+                ["scan"],
+                1e-5,
+            ),
+            (
+                lambda a: lax.cond(fnp.real(a[0, 0]) > 0, lambda x: x * 2, lambda x: x - 1j, a),
+                [a],
+                ["cond"],
+                1e-5,
+            ),
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -301,8 +408,9 @@ def test_kernels_run_on_the_cpu_match_eager(lowered, emulated, case):
         _assert_close(g, w, case.tol, case.name)
 
 
-needs_gpu = pytest.mark.skipif(not driver.cuda_available(),
-                               reason="needs an NVIDIA GPU and the CUDA driver (libcuda.so.1)")
+needs_gpu = pytest.mark.skipif(
+    not driver.cuda_available(), reason="needs an NVIDIA GPU and the CUDA driver (libcuda.so.1)"
+)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
@@ -334,11 +442,19 @@ def test_gpu_complex_dots_and_op_kernels():
     rng = np.random.default_rng(8)
     for name, fn, sa, sb, dt in DOT_CASES:
         a, b = _cz(rng, sa, dt), _cz(rng, sb, dt)
-        _assert_close(fg.jit(fn, backend="cuda")(a, b), np.asarray(fn(a, b)),
-                      1e-4 if dt == np.complex64 else 1e-11, name)
+        _assert_close(
+            fg.jit(fn, backend="cuda")(a, b),
+            np.asarray(fn(a, b)),
+            1e-4 if dt == np.complex64 else 1e-11,
+            name,
+        )
     z = _cz(rng, (5, 300), np.complex64)
-    _assert_close(fg.jit(lambda z: fnp.cumsum(z, 1), backend="cuda")(z),
-                  np.asarray(fnp.cumsum(z, 1)), 1e-4, "cumsum")
+    _assert_close(
+        fg.jit(lambda z: fnp.cumsum(z, 1), backend="cuda")(z),
+        np.asarray(fnp.cumsum(z, 1)),
+        1e-4,
+        "cumsum",
+    )
     for case in OP_CASES:
         args = case.make(rng)
         got = fg.jit(case.fn, backend="cuda")(*args)

@@ -2,13 +2,13 @@
 
 import numpy as np
 import pytest
-
 from funcgrad.backend.cuda import driver, examples_kernels, ptx, runtime
 
 pytestmark = [
     pytest.mark.cuda,
-    pytest.mark.skipif(not driver.cuda_available(),
-                       reason="needs an NVIDIA GPU and the CUDA driver (libcuda.so.1)"),
+    pytest.mark.skipif(
+        not driver.cuda_available(), reason="needs an NVIDIA GPU and the CUDA driver (libcuda.so.1)"
+    ),
 ]
 
 EXAMPLES = {e.name: e for e in examples_kernels.EXAMPLES}
@@ -52,8 +52,10 @@ def test_axpb(load, n, grid):
     np.testing.assert_allclose(yd.to_numpy(), 2.5 * x - 1.0, rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("rows, cols, grid, block", [(1, 1, 1, 32), (37, 1000, 37, 128),
-                                                     (300, 77, 16, 256), (5, 100_000, 5, 1024)])
+@pytest.mark.parametrize(
+    "rows, cols, grid, block",
+    [(1, 1, 1, 32), (37, 1000, 37, 128), (300, 77, 16, 256), (5, 100_000, 5, 1024)],
+)
 def test_row_sum(load, rows, cols, grid, block):
     x = np.random.default_rng(1).standard_normal((rows, cols), dtype=np.float32)
     out = runtime.DeviceBuffer.empty((rows,), np.float32)
@@ -67,8 +69,13 @@ def test_matmul_tiled(load, M, N, K):
     a, b = (rng.standard_normal(s, dtype=np.float32) for s in ((M, K), (K, N)))
     c = runtime.DeviceBuffer.empty((M, N), np.float32)
     T = examples_kernels.TILE
-    runtime.launch(load("matmul_tiled"), (cdiv(N, T), cdiv(M, T)), (T, T),
-                   [to_dev(a), to_dev(b), c, M, N, K], sync=True)
+    runtime.launch(
+        load("matmul_tiled"),
+        (cdiv(N, T), cdiv(M, T)),
+        (T, T),
+        [to_dev(a), to_dev(b), c, M, N, K],
+        sync=True,
+    )
     np.testing.assert_allclose(c.to_numpy(), a @ b, rtol=1e-4, atol=1e-4)
 
 
@@ -86,13 +93,19 @@ def test_matmul_mma(load, device, dtype, M, N, K):
     rng = np.random.default_rng(3)
     a, b = (rng.standard_normal(s).astype(np.float32) for s in ((M, K), (K, N)))
     if dtype == "f16":
-        (a_dev, a_ref), (b_dev, b_ref) = [(x.astype(np.float16), x.astype(np.float16))
-                                          for x in (a, b)]
+        (a_dev, a_ref), (b_dev, b_ref) = [
+            (x.astype(np.float16), x.astype(np.float16)) for x in (a, b)
+        ]
     else:
         (a_dev, a_ref), (b_dev, b_ref) = _bf16_bits(a), _bf16_bits(b)
     c = runtime.DeviceBuffer.empty((M, N), np.float32)
-    runtime.launch(load(f"matmul_mma_{dtype}"), (cdiv(N, 8), cdiv(M, 16)), 32,
-                   [to_dev(a_dev), to_dev(b_dev), c, M, N, K], sync=True)
+    runtime.launch(
+        load(f"matmul_mma_{dtype}"),
+        (cdiv(N, 8), cdiv(M, 16)),
+        32,
+        [to_dev(a_dev), to_dev(b_dev), c, M, N, K],
+        sync=True,
+    )
     want = a_ref.astype(np.float64) @ b_ref.astype(np.float64)
     np.testing.assert_allclose(c.to_numpy(), want, rtol=1e-3, atol=1e-3)
 

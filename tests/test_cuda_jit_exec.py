@@ -15,8 +15,9 @@ import funcgrad.numpy as fnp
 
 pytestmark = [
     pytest.mark.cuda,
-    pytest.mark.skipif(not driver.cuda_available(),
-                       reason="needs an NVIDIA GPU and the CUDA driver (libcuda.so.1)"),
+    pytest.mark.skipif(
+        not driver.cuda_available(), reason="needs an NVIDIA GPU and the CUDA driver (libcuda.so.1)"
+    ),
 ]
 
 
@@ -37,8 +38,7 @@ def test_op_table_matches_eager(op):
 @pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
 def test_executable_matches_interpreter(op):
     """Bit-level agreement target: the GPU against the kernel program's numpy interpreter."""
-    program, consts = compiler.program_from_jaxpr(fg.make_jaxpr(op.fn)(*make_inputs(op)),
-                                                  op.name)
+    program, consts = compiler.program_from_jaxpr(fg.make_jaxpr(op.fn)(*make_inputs(op)), op.name)
     exe = compiler.lower_program(program, consts=consts).compile()
     inputs = make_inputs(op, seed=2)
     from funcgrad.backend import kernel_ir as K
@@ -55,8 +55,9 @@ def test_unsupported_primitive_raises(prim, fn, shape):
 
 def test_large_elementwise_and_reduction():
     x = np.random.default_rng(0).standard_normal((1 << 22,), dtype=np.float32)
-    f = fg.jit(lambda x: fnp.sum(fnp.tanh(x) * 0.5 + fnp.sin(x) ** 2 - fnp.exp(-x * x)),
-               backend="cuda")
+    f = fg.jit(
+        lambda x: fnp.sum(fnp.tanh(x) * 0.5 + fnp.sin(x) ** 2 - fnp.exp(-x * x)), backend="cuda"
+    )
     want = np.sum((np.tanh(x) * 0.5 + np.sin(x) ** 2 - np.exp(-x * x)).astype(np.float64))
     np.testing.assert_allclose(float(np.asarray(f(x))), want, rtol=1e-4)
 
@@ -84,8 +85,10 @@ def test_large_float32_matmul_uses_the_128_tile():
     np.testing.assert_allclose(got, a @ b, rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("m, k, n, batch", [(1, 1, 1, None), (65, 17, 129, None),
-                                             (40, 70, 24, 3), (1100, 40, 1500, None)])
+@pytest.mark.parametrize(
+    "m, k, n, batch",
+    [(1, 1, 1, None), (65, 17, 129, None), (40, 70, 24, 3), (1100, 40, 1500, None)],
+)
 def test_bfloat16_matmul_on_tensor_cores(m, k, n, batch):
     """bfloat16 dots run bfloat16 mma.sync (both block tiles: the last case is large enough for
     the 128x128 one); products of bfloat16 values are exact in float32, so the result is the
@@ -94,18 +97,25 @@ def test_bfloat16_matmul_on_tensor_cores(m, k, n, batch):
     lead = (batch,) if batch else ()
     a = fnp.asarray(rng.standard_normal(lead + (m, k), np.float32), fnp.bfloat16)
     b = fnp.asarray(rng.standard_normal(lead + (n, k), np.float32), fnp.bfloat16)
-    f = lambda a, b: (fnp.matmul(a, fnp.swapaxes(b, -1, -2)),
-                      fg.lax.dot_general(a, b, (((a.ndim - 1,), (b.ndim - 1,)),
-                                                 ((0,), (0,)) if batch else ((), ())),
-                                         preferred_element_type=fnp.float32))
+    f = lambda a, b: (
+        fnp.matmul(a, fnp.swapaxes(b, -1, -2)),
+        fg.lax.dot_general(
+            a,
+            b,
+            (((a.ndim - 1,), (b.ndim - 1,)), ((0,), (0,)) if batch else ((), ())),
+            preferred_element_type=fnp.float32,
+        ),
+    )
     assert "bfloat16 operands" in fg.jit(f, backend="cuda").lower(a, b).as_text("kernels")
     got, got32 = fg.jit(f, backend="cuda")(a, b)
     want, want32 = f(a, b)
     assert got.dtype == fnp.bfloat16 and got32.dtype == fnp.float32
-    np.testing.assert_allclose(np.asarray(got32), np.asarray(want32), rtol=1e-5,
-                               atol=1e-5 * np.sqrt(k))
-    np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=2 ** -7,
-                               atol=1e-5 * np.sqrt(k))
+    np.testing.assert_allclose(
+        np.asarray(got32), np.asarray(want32), rtol=1e-5, atol=1e-5 * np.sqrt(k)
+    )
+    np.testing.assert_allclose(
+        np.asarray(got), np.asarray(want), rtol=2**-7, atol=1e-5 * np.sqrt(k)
+    )
 
 
 def test_device_arrays():
@@ -124,8 +134,10 @@ def test_device_arrays():
 
 def _mlp_params(sizes, seed=0):
     rng = np.random.default_rng(seed)
-    return [(rng.standard_normal((a, b), np.float32) / np.sqrt(a), np.zeros(b, np.float32))
-            for a, b in itertools.pairwise(sizes)]
+    return [
+        (rng.standard_normal((a, b), np.float32) / np.sqrt(a), np.zeros(b, np.float32))
+        for a, b in itertools.pairwise(sizes)
+    ]
 
 
 def _loss(params, x, y):
@@ -134,8 +146,9 @@ def _loss(params, x, y):
         h = fnp.tanh(h @ w + b)
     w, b = params[-1]
     logits = h @ w + b
-    logz = fnp.log(fnp.sum(fnp.exp(logits - fnp.max(logits, 1, keepdims=True)), 1)) + \
-        fnp.max(logits, 1)
+    logz = fnp.log(fnp.sum(fnp.exp(logits - fnp.max(logits, 1, keepdims=True)), 1)) + fnp.max(
+        logits, 1
+    )
     return fnp.mean(logz - fnp.sum(logits * y, 1))
 
 
@@ -152,10 +165,10 @@ def test_mlp_train_step_matches_eager():
     step = fg.jit(_train_step, backend="cuda")
     loss_gpu, params_gpu = step(params, x, y)
     loss_cpu, params_cpu = _train_step(params, x, y)
-    np.testing.assert_allclose(float(np.asarray(loss_gpu)), float(np.asarray(loss_cpu)),
-                               rtol=1e-5)
-    for got, want in zip(fg.tree_util.tree_leaves(params_gpu),
-                         fg.tree_util.tree_leaves(params_cpu)):
+    np.testing.assert_allclose(float(np.asarray(loss_gpu)), float(np.asarray(loss_cpu)), rtol=1e-5)
+    for got, want in zip(
+        fg.tree_util.tree_leaves(params_gpu), fg.tree_util.tree_leaves(params_cpu)
+    ):
         np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-4, atol=1e-5)
 
 

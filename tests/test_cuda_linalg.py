@@ -27,7 +27,6 @@ import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad._src import lax_linalg as L
 
-
 # compiler errors raise (no silent numpy fallback); 64-bit dtypes stay 64-bit (conftest.py)
 pytestmark = pytest.mark.usefixtures("strict_jit", "x64")
 
@@ -78,8 +77,18 @@ def _shape_id(shape) -> str:
 
 
 def _cholesky_cases():
-    cases = [Case(f"cholesky_{_shape_id(s)}_{dt}", L.cholesky, lambda rng, s=s, dt=dt: [
-        _spd(rng, s, dt)], "cholesky", "close", dt) for s in SQUARE + [(0, 0)] for dt in DTYPES]
+    cases = [
+        Case(
+            f"cholesky_{_shape_id(s)}_{dt}",
+            L.cholesky,
+            lambda rng, s=s, dt=dt: [_spd(rng, s, dt)],
+            "cholesky",
+            "close",
+            dt,
+        )
+        for s in SQUARE + [(0, 0)]
+        for dt in DTYPES
+    ]
 
     def not_pd(rng):  # the middle matrix is indefinite: its factor is NaN, the others are not
         x = _spd(rng, (3, 4, 4), "float32")
@@ -89,8 +98,13 @@ def _cholesky_cases():
     return cases + [Case("cholesky_not_pd", L.cholesky, not_pd, "cholesky", "close")]
 
 
-FLAG = {"left_side": "L", "lower": "l", "transpose_a": "t", "conjugate_a": "c",
-        "unit_diagonal": "u"}
+FLAG = {
+    "left_side": "L",
+    "lower": "l",
+    "transpose_a": "t",
+    "conjugate_a": "c",
+    "unit_diagonal": "u",
+}
 
 
 def _trsm(name, a_shape, b_shape, dt="float32", **params):
@@ -98,9 +112,14 @@ def _trsm(name, a_shape, b_shape, dt="float32", **params):
         return L.triangular_solve(a, b, **params)
 
     flags = "".join(FLAG[k] for k, v in sorted(params.items()) if v) or "none"
-    return Case(f"trsm_{name}_{flags}_{dt}", fn, lambda rng: [
-        _triangular(rng, a_shape, dt), _normal(rng, b_shape, dt)], "triangular_solve", "close",
-        dt)
+    return Case(
+        f"trsm_{name}_{flags}_{dt}",
+        fn,
+        lambda rng: [_triangular(rng, a_shape, dt), _normal(rng, b_shape, dt)],
+        "triangular_solve",
+        "close",
+        dt,
+    )
 
 
 def _trsm_cases():
@@ -113,21 +132,58 @@ def _trsm_cases():
             _trsm("1", (1, 1), (1, 2), dt, left_side=True, lower=True),
             _trsm("17_wide_b", (17, 17), (17, 20), dt, left_side=True, transpose_a=True),
             _trsm("17_tall_b", (17, 17), (23, 17), dt, left_side=False, lower=True),
-            _trsm("batched", (3, 4, 4), (3, 4, 2), dt, left_side=True, lower=True,
-                  conjugate_a=True, transpose_a=True),
+            _trsm(
+                "batched",
+                (3, 4, 4),
+                (3, 4, 2),
+                dt,
+                left_side=True,
+                lower=True,
+                conjugate_a=True,
+                transpose_a=True,
+            ),
             _trsm("batched_right", (3, 4, 4), (3, 1, 4), dt, lower=True, unit_diagonal=True),
         ]
-    return cases + [_trsm("empty_a", (0, 0), (0, 3), left_side=True),
-                    _trsm("empty_b", (4, 4), (4, 0), left_side=True)]
+    return cases + [
+        _trsm("empty_a", (0, 0), (0, 3), left_side=True),
+        _trsm("empty_b", (4, 4), (4, 0), left_side=True),
+    ]
 
 
 def _lu_cases():
-    cases = [Case(f"lu_{_shape_id(s)}_{dt}", L.lu, lambda rng, s=s, dt=dt: [
-        _normal(rng, s, dt)], "lu", "exact", dt) for s in SQUARE + RECT for dt in DTYPES]
-    cases += [Case(f"lu_{_shape_id(s)}", L.lu, lambda rng, s=s: [_normal(rng, s, "float32")],
-                   "lu", "lu_empty") for s in EMPTY]
-    return cases + [Case(f"lu_ties_{dt}", L.lu, lambda rng, dt=dt: [
-        _small_ints(rng, (4, 6, 6), dt)], "lu", "exact", dt) for dt in DTYPES]
+    cases = [
+        Case(
+            f"lu_{_shape_id(s)}_{dt}",
+            L.lu,
+            lambda rng, s=s, dt=dt: [_normal(rng, s, dt)],
+            "lu",
+            "exact",
+            dt,
+        )
+        for s in SQUARE + RECT
+        for dt in DTYPES
+    ]
+    cases += [
+        Case(
+            f"lu_{_shape_id(s)}",
+            L.lu,
+            lambda rng, s=s: [_normal(rng, s, "float32")],
+            "lu",
+            "lu_empty",
+        )
+        for s in EMPTY
+    ]
+    return cases + [
+        Case(
+            f"lu_ties_{dt}",
+            L.lu,
+            lambda rng, dt=dt: [_small_ints(rng, (4, 6, 6), dt)],
+            "lu",
+            "exact",
+            dt,
+        )
+        for dt in DTYPES
+    ]
 
 
 def _variants(shapes_f32, f64, empty):
@@ -139,24 +195,44 @@ def _variants(shapes_f32, f64, empty):
 
 def _qr_cases():
     variants = _variants(
-        {**{s: ("full",) for s in SQUARE}, (6, 3): ("full", "reduced"),
-         (3, 6): ("full", "reduced"), (2, 3, 5): ("reduced",), (17, 4): ("full", "reduced")},
+        {
+            **{s: ("full",) for s in SQUARE},
+            (6, 3): ("full", "reduced"),
+            (3, 6): ("full", "reduced"),
+            (2, 3, 5): ("reduced",),
+            (17, 4): ("full", "reduced"),
+        },
         [((5, 5), "full"), ((3, 4, 4), "reduced"), ((6, 3), "reduced"), ((3, 6), "full")],
-        [((0, 3), "full"), ((3, 0), "full"), ((3, 0), "reduced"), ((0, 2, 2), "full")])
-    return [Case(f"qr_{_shape_id(s)}_{mode}_{dt}",
-                 lambda x, full=mode == "full": L.qr(x, full_matrices=full),
-                 lambda rng, s=s, dt=dt: [_normal(rng, s, dt)], "qr", "qr", dt)
-            for s, mode, dt in variants]
+        [((0, 3), "full"), ((3, 0), "full"), ((3, 0), "reduced"), ((0, 2, 2), "full")],
+    )
+    return [
+        Case(
+            f"qr_{_shape_id(s)}_{mode}_{dt}",
+            lambda x, full=mode == "full": L.qr(x, full_matrices=full),
+            lambda rng, s=s, dt=dt: [_normal(rng, s, dt)],
+            "qr",
+            "qr",
+            dt,
+        )
+        for s, mode, dt in variants
+    ]
 
 
 def _eigh_cases():
     # the operand is not symmetric: only the `lower` (or upper) triangle may be read
     variants = [(s, lower, "float32") for s in SQUARE for lower in (True, False)]
     variants += [(s, True, "float64") for s in SQUARE] + [((0, 0), False, "float32")]
-    return [Case(f"eigh_{_shape_id(s)}_{'lower' if lower else 'upper'}_{dt}",
-                 lambda x, lower=lower: L.eigh_p.bind(x, lower=lower),
-                 lambda rng, s=s, dt=dt: [_normal(rng, s, dt)], "eigh", "eigh", dt)
-            for s, lower, dt in variants]
+    return [
+        Case(
+            f"eigh_{_shape_id(s)}_{'lower' if lower else 'upper'}_{dt}",
+            lambda x, lower=lower: L.eigh_p.bind(x, lower=lower),
+            lambda rng, s=s, dt=dt: [_normal(rng, s, dt)],
+            "eigh",
+            "eigh",
+            dt,
+        )
+        for s, lower, dt in variants
+    ]
 
 
 def _rank_deficient(rng, shape, dtype):
@@ -169,26 +245,52 @@ SVD_MODES = {"full": (True, True), "reduced": (False, True), "novec": (False, Fa
 
 def _svd_cases():
     variants = _variants(
-        {**{s: ("full",) for s in SQUARE}, (6, 3): ("full", "reduced", "novec"),
-         (3, 6): ("full", "reduced", "novec"), (2, 3, 5): ("full",), (17, 4): ("reduced",)},
+        {
+            **{s: ("full",) for s in SQUARE},
+            (6, 3): ("full", "reduced", "novec"),
+            (3, 6): ("full", "reduced", "novec"),
+            (2, 3, 5): ("full",),
+            (17, 4): ("reduced",),
+        },
         [((5, 5), "full"), ((3, 4, 4), "novec"), ((6, 3), "full"), ((3, 6), "reduced")],
-        [((0, 3), "full"), ((3, 0), "full"), ((0, 0), "reduced"), ((0, 2, 2), "full")])
-    cases = [Case(f"svd_{_shape_id(s)}_{mode}_{dt}",
-                  lambda x, p=SVD_MODES[mode]: L.svd(x, *p),
-                  lambda rng, s=s, dt=dt: [_normal(rng, s, dt)], "svd", "svd", dt)
-             for s, mode, dt in variants]
+        [((0, 3), "full"), ((3, 0), "full"), ((0, 0), "reduced"), ((0, 2, 2), "full")],
+    )
+    cases = [
+        Case(
+            f"svd_{_shape_id(s)}_{mode}_{dt}",
+            lambda x, p=SVD_MODES[mode]: L.svd(x, *p),
+            lambda rng, s=s, dt=dt: [_normal(rng, s, dt)],
+            "svd",
+            "svd",
+            dt,
+        )
+        for s, mode, dt in variants
+    ]
     zero_column = np.float32([1, 0, 1, 1])  # s = 0 exactly: that column of U is completed
-    cases.append(Case("svd_zero_column_5x4_reduced", lambda x: L.svd(x, False, True),
-                      lambda rng: [_normal(rng, (5, 4), "float32") * zero_column], "svd", "svd"))
+    cases.append(
+        Case(
+            "svd_zero_column_5x4_reduced",
+            lambda x: L.svd(x, False, True),
+            lambda rng: [_normal(rng, (5, 4), "float32") * zero_column],
+            "svd",
+            "svd",
+        )
+    )
     for s in ((5, 5), (7, 4), (4, 7)):
-        cases.append(Case(f"svd_rank2_{_shape_id(s)}", lambda x: L.svd(x, True, True),
-                          lambda rng, s=s: [_rank_deficient(rng, s, "float64")], "svd", "svd",
-                          "float64"))
+        cases.append(
+            Case(
+                f"svd_rank2_{_shape_id(s)}",
+                lambda x: L.svd(x, True, True),
+                lambda rng, s=s: [_rank_deficient(rng, s, "float64")],
+                "svd",
+                "svd",
+                "float64",
+            )
+        )
     return cases
 
 
-CASES = _cholesky_cases() + _trsm_cases() + _lu_cases() + _qr_cases() + _eigh_cases() + \
-    _svd_cases()
+CASES = _cholesky_cases() + _trsm_cases() + _lu_cases() + _qr_cases() + _eigh_cases() + _svd_cases()
 BY_NAME = {c.name: c for c in CASES}
 assert len(BY_NAME) == len(CASES)
 
@@ -227,14 +329,20 @@ def _T(a):
 
 def _orthonormal_columns(q, tol, where):
     k = q.shape[-1]
-    np.testing.assert_allclose(_mm(_T(q), q), np.broadcast_to(np.eye(k), q.shape[:-2] + (k, k)),
-                               atol=tol, err_msg=where)
+    np.testing.assert_allclose(
+        _mm(_T(q), q), np.broadcast_to(np.eye(k), q.shape[:-2] + (k, k)), atol=tol, err_msg=where
+    )
 
 
 def _same_meta(got, want, where):
     for g, w in zip(got, want, strict=True):
-        assert g.shape == w.shape and g.dtype == w.dtype, (where, g.shape, w.shape, g.dtype,
-                                                           w.dtype)
+        assert g.shape == w.shape and g.dtype == w.dtype, (
+            where,
+            g.shape,
+            w.shape,
+            g.dtype,
+            w.dtype,
+        )
 
 
 def _check_qr(case, x, got, want, tol):
@@ -254,14 +362,16 @@ def _check_eigh(case, x, got, want, tol):
     np.testing.assert_allclose(w, want[1], atol=tol, err_msg=case.name + " eigenvalues")
     assert np.all(np.diff(w, axis=-1) >= 0), case.name + " ascending"
     _orthonormal_columns(v, tol, case.name + " V")
-    np.testing.assert_allclose(_mm(a, v), v * w[..., None, :], atol=tol,
-                               err_msg=case.name + " A V = V diag(w)")
+    np.testing.assert_allclose(
+        _mm(a, v), v * w[..., None, :], atol=tol, err_msg=case.name + " A V = V diag(w)"
+    )
 
 
 def _check_svd(case, x, got, want, tol):
     s = got[1] if len(got) == 3 else got[0]
-    np.testing.assert_allclose(s, want[1] if len(want) == 3 else want[0], atol=tol,
-                               err_msg=case.name + " singular values")
+    np.testing.assert_allclose(
+        s, want[1] if len(want) == 3 else want[0], atol=tol, err_msg=case.name + " singular values"
+    )
     assert np.all(np.diff(s, axis=-1) <= 0), case.name + " descending"
     if len(got) == 3:
         u, _, vh = got
@@ -283,11 +393,11 @@ def assert_matches(case: Case, args, got, want):
             np.testing.assert_array_equal(g, w, err_msg=case.name)
     elif case.check == "close":
         for g, w in zip(got, want):
-            np.testing.assert_allclose(g, w, atol=_tol(case, w), rtol=1e-5,
-                                       err_msg=case.name)
+            np.testing.assert_allclose(g, w, atol=_tol(case, w), rtol=1e-5, err_msg=case.name)
     else:
         {"qr": _check_qr, "eigh": _check_eigh, "svd": _check_svd}[case.check](
-            case, x, got, want, tol)
+            case, x, got, want, tol
+        )
 
 
 # ---- lowering: programs, one PTX module, ptxas -------------------------------------------------
@@ -326,8 +436,13 @@ def test_ptxas_assembles_every_kernel_for_sm_90(lowered):
 
 
 def test_empty_batches_skip_the_launch(lowered):
-    for name in ("lu_0x2x2", "qr_0x2x2_full_float32", "svd_0x2x2_full_float32",
-                 "trsm_empty_a_L_float32", "cholesky_0x0_float32"):
+    for name in (
+        "lu_0x2x2",
+        "qr_0x2x2_full_float32",
+        "svd_0x2x2_full_float32",
+        "trsm_empty_a_L_float32",
+        "cholesky_0x0_float32",
+    ):
         assert all(k.grid == (0,) for k in lowered[1][name]), name
     assert all(k.grid[0] > 0 for k in lowered[1]["lu_3x0"])  # writes the permutation
 
@@ -340,17 +455,21 @@ def test_lu_has_no_fused_multiply_add(lowered):
     assert "fma" not in text and "div.rn.f32" in text
 
 
-@pytest.mark.parametrize("prim, make", [
-    ("cholesky", lambda: (L.cholesky, [np.eye(3, dtype=np.float16)])),
-    ("lu", lambda: (L.lu, [np.eye(3, dtype=np.complex64)])),
-    ("qr", lambda: (lambda x: L.qr(x, True), [np.eye(3, dtype=np.float16)])),
-    ("svd", lambda: (lambda x: L.svd(x, True, True), [np.eye(2, dtype=np.complex128)])),
-])
+@pytest.mark.parametrize(
+    "prim, make",
+    [
+        ("cholesky", lambda: (L.cholesky, [np.eye(3, dtype=np.float16)])),
+        ("lu", lambda: (L.lu, [np.eye(3, dtype=np.complex64)])),
+        ("qr", lambda: (lambda x: L.qr(x, True), [np.eye(3, dtype=np.float16)])),
+        ("svd", lambda: (lambda x: L.svd(x, True, True), [np.eye(2, dtype=np.complex128)])),
+    ],
+)
 def test_other_dtypes_are_refused(prim, make):
     fn, args = make()
     program, _ = compiler.program_from_jaxpr(fg.make_jaxpr(fn)(*args), "refused")
-    assert any(isinstance(s, K.Fallback) and s.eqn.primitive.name == prim
-               for s in program.steps), K.program_str(program)
+    assert any(isinstance(s, K.Fallback) and s.eqn.primitive.name == prim for s in program.steps), (
+        K.program_str(program)
+    )
     with pytest.raises(compiler.CudaUnsupportedError, match=prim):
         compiler.lower_program(program)
 
@@ -360,9 +479,14 @@ def _solve(a, b):
 
 
 WHOLE_FUNCTIONS = {
-    "solve": (_solve, 2), "inv": (fnp.linalg.inv, 1), "det": (fnp.linalg.det, 1),
-    "slogdet": (fnp.linalg.slogdet, 1), "cholesky": (fnp.linalg.cholesky, 1),
-    "qr": (fnp.linalg.qr, 1), "eigh": (fnp.linalg.eigh, 1), "svd": (fnp.linalg.svd, 1),
+    "solve": (_solve, 2),
+    "inv": (fnp.linalg.inv, 1),
+    "det": (fnp.linalg.det, 1),
+    "slogdet": (fnp.linalg.slogdet, 1),
+    "cholesky": (fnp.linalg.cholesky, 1),
+    "qr": (fnp.linalg.qr, 1),
+    "eigh": (fnp.linalg.eigh, 1),
+    "svd": (fnp.linalg.svd, 1),
     "eigvalsh": (fnp.linalg.eigvalsh, 1),
 }
 
@@ -425,8 +549,9 @@ def test_svd_of_a_nan_matrix_is_nan(lowered, emulated):
 # ---- on a GPU -------------------------------------------------------------------------------------
 
 GPU_CASES = [c.name for c in CASES if "17" in c.name or "3x4x4" in c.name or "_5_" in c.name]
-needs_gpu = pytest.mark.skipif(not driver.cuda_available(),
-                               reason="needs an NVIDIA GPU and the CUDA driver (libcuda.so.1)")
+needs_gpu = pytest.mark.skipif(
+    not driver.cuda_available(), reason="needs an NVIDIA GPU and the CUDA driver (libcuda.so.1)"
+)
 
 
 @pytest.mark.parametrize("name", GPU_CASES)

@@ -37,7 +37,6 @@ from funcgrad import lax, nn
 from funcgrad._src.lax_indexing import gather_p, scatter_add_p
 from funcgrad._src.lax_structural import dynamic_slice_p
 
-
 # compiler errors raise (no silent numpy fallback); 64-bit dtypes stay 64-bit (conftest.py)
 pytestmark = pytest.mark.usefixtures("strict_jit", "x64")
 
@@ -73,22 +72,59 @@ def _conv(name, x_shape, w_shape, dtype="float32", tol=1e-5, **params):
     def fn(x, w):
         return lax.conv_general_dilated(x, w, **p)
 
-    return Case(name, fn, lambda rng: [_normal(rng, x_shape, dtype), _normal(rng, w_shape, dtype)],
-                ("conv_general_dilated",), tol)
+    return Case(
+        name,
+        fn,
+        lambda rng: [_normal(rng, x_shape, dtype), _normal(rng, w_shape, dtype)],
+        ("conv_general_dilated",),
+        tol,
+    )
 
 
 CONV_CASES = [
     _conv("conv2d_same", (2, 3, 7, 6), (4, 3, 3, 3), padding=((1, 1), (1, 1))),
-    _conv("conv2d_every_param", (2, 3, 9, 8), (4, 3, 3, 2), window_strides=(2, 1),
-          padding=((1, -1), (2, 0)), lhs_dilation=(1, 2), rhs_dilation=(2, 1)),
-    _conv("conv1d_groups", (3, 4, 11), (6, 2, 3), window_strides=(2,), padding=((2, 1),),
-          feature_group_count=2),
-    _conv("conv1d_depthwise_dilated", (2, 3, 10), (3, 1, 2), padding=((-1, 3),),
-          lhs_dilation=(3,), rhs_dilation=(2,), feature_group_count=3),
-    _conv("conv3d", (1, 2, 4, 5, 3), (3, 2, 2, 3, 1), padding=((1, 0), (0, 1), (0, 0)),
-          lhs_dilation=(2, 1, 1)),
-    _conv("conv2d_f64", (2, 2, 5, 5), (3, 2, 2, 2), "float64", 1e-12, window_strides=(2, 2),
-          padding=((1, 1), (0, 1))),
+    _conv(
+        "conv2d_every_param",
+        (2, 3, 9, 8),
+        (4, 3, 3, 2),
+        window_strides=(2, 1),
+        padding=((1, -1), (2, 0)),
+        lhs_dilation=(1, 2),
+        rhs_dilation=(2, 1),
+    ),
+    _conv(
+        "conv1d_groups",
+        (3, 4, 11),
+        (6, 2, 3),
+        window_strides=(2,),
+        padding=((2, 1),),
+        feature_group_count=2,
+    ),
+    _conv(
+        "conv1d_depthwise_dilated",
+        (2, 3, 10),
+        (3, 1, 2),
+        padding=((-1, 3),),
+        lhs_dilation=(3,),
+        rhs_dilation=(2,),
+        feature_group_count=3,
+    ),
+    _conv(
+        "conv3d",
+        (1, 2, 4, 5, 3),
+        (3, 2, 2, 3, 1),
+        padding=((1, 0), (0, 1), (0, 0)),
+        lhs_dilation=(2, 1, 1),
+    ),
+    _conv(
+        "conv2d_f64",
+        (2, 2, 5, 5),
+        (3, 2, 2, 2),
+        "float64",
+        1e-12,
+        window_strides=(2, 2),
+        padding=((1, 1), (0, 1)),
+    ),
     _conv("conv2d_i32", (2, 3, 5, 4), (2, 3, 2, 2), "int32", padding=((1, 0), (0, 1))),
     _conv("conv1d_i8_wraps", (2, 4, 9), (3, 4, 3), "int8", preferred_element_type=np.int32),
     _conv("conv1d_bool", (2, 3, 6), (2, 3, 2), "bool", padding=((1, 1),)),
@@ -104,17 +140,42 @@ CONV_CASES = [
 ]
 
 
-def _gather(name, op_shape, idx_shape, axes, lo, hi, dtype="float32", idx_dtype="int32",
-            mode="clip", fill_value=None):
+def _gather(
+    name,
+    op_shape,
+    idx_shape,
+    axes,
+    lo,
+    hi,
+    dtype="float32",
+    idx_dtype="int32",
+    mode="clip",
+    fill_value=None,
+):
     def fn(x, i):
         return lax.gather(x, i, axes, mode, fill_value)
 
-    return Case(name, fn, lambda rng: [_normal(rng, op_shape, dtype),
-                                       _ints(rng, lo, hi, idx_shape, idx_dtype)], ("gather",))
+    return Case(
+        name,
+        fn,
+        lambda rng: [_normal(rng, op_shape, dtype), _ints(rng, lo, hi, idx_shape, idx_dtype)],
+        ("gather",),
+    )
 
 
-def _scatter(name, op_shape, idx_shape, axes, lo, hi, kind="add", dtype="float32",
-             idx_dtype="int32", mode="drop", tol=1e-5):
+def _scatter(
+    name,
+    op_shape,
+    idx_shape,
+    axes,
+    lo,
+    hi,
+    kind="add",
+    dtype="float32",
+    idx_dtype="int32",
+    mode="drop",
+    tol=1e-5,
+):
     upd_shape = idx_shape[:-1] + tuple(s for d, s in enumerate(op_shape) if d not in axes)
 
     def fn(x, i, u):
@@ -122,10 +183,17 @@ def _scatter(name, op_shape, idx_shape, axes, lo, hi, kind="add", dtype="float32
             return lax.scatter_add(x, i, u, axes, mode)
         return lax.scatter(x, i, u, axes, mode, kind)
 
-    return Case(name, fn, lambda rng: [_normal(rng, op_shape, dtype),
-                                       _ints(rng, lo, hi, idx_shape, idx_dtype),
-                                       _normal(rng, upd_shape, dtype)],
-                ("scatter_add" if kind == "add" else "scatter",), tol)
+    return Case(
+        name,
+        fn,
+        lambda rng: [
+            _normal(rng, op_shape, dtype),
+            _ints(rng, lo, hi, idx_shape, idx_dtype),
+            _normal(rng, upd_shape, dtype),
+        ],
+        ("scatter_add" if kind == "add" else "scatter",),
+        tol,
+    )
 
 
 INDEX_CASES = [
@@ -135,9 +203,15 @@ INDEX_CASES = [
     _gather("gather_bool_u8", (9,), (4, 1), (0,), 0, 255, "bool", "uint8"),
     _gather("gather_i64_idx_f64", (3, 4), (2, 2, 2), (0, 1), -5, 5, "float64", "int64"),
     _gather("gather_u64_idx_f16", (5, 2), (3, 1), (0,), 0, 9, "float16", "uint64", "fill"),
-    Case("gather_u64_beyond_int64", lambda x, i: lax.gather(x, i, (0,), "fill", -1.0),
-         lambda rng: [_normal(rng, (5, 2)), np.array([[2**63 + 1], [3], [2**64 - 1], [4]],
-                                                     np.uint64)], ("gather",)),
+    Case(
+        "gather_u64_beyond_int64",
+        lambda x, i: lax.gather(x, i, (0,), "fill", -1.0),
+        lambda rng: [
+            _normal(rng, (5, 2)),
+            np.array([[2**63 + 1], [3], [2**64 - 1], [4]], np.uint64),
+        ],
+        ("gather",),
+    ),
     _gather("gather_empty_axis_fill", (0, 3), (2, 1), (0,), -1, 2, mode="fill"),
     _gather("gather_empty_axis_clip", (0, 3), (2, 1), (0,), -1, 2, "int32"),
     _gather("gather_no_batch", (4, 5), (1,), (1,), 0, 5),
@@ -147,13 +221,26 @@ INDEX_CASES = [
     _scatter("scatter_add_i32_2axes", (4, 5, 3), (6, 2), (0, 2), 0, 4, dtype="int32"),
     _scatter("scatter_add_i8", (4,), (9, 1), (0,), -1, 5, dtype="int8", idx_dtype="int16"),
     _scatter("scatter_add_f16", (5,), (8, 1), (0,), 0, 5, dtype="float16", tol=1e-2),
-    _scatter("scatter_add_f64_u32", (3, 3), (4, 1), (1,), 0, 5, dtype="float64",
-             idx_dtype="uint32", tol=1e-12),
+    _scatter(
+        "scatter_add_f64_u32",
+        (3, 3),
+        (4, 1),
+        (1,),
+        0,
+        5,
+        dtype="float64",
+        idx_dtype="uint32",
+        tol=1e-12,
+    ),
     _scatter("scatter_add_bool", (6,), (5, 1), (0,), 0, 6, dtype="bool"),
     _scatter("scatter_add_empty_axis_drop", (0, 2), (3, 1), (0,), -1, 2),
     _scatter("scatter_set_unique", (8, 2), (8, 1), (0,), 0, 8, "set"),  # a permutation below
-    Case("scatter_set_literal_update", lambda x, i: lax.scatter(x, i, 2.5, (0,)),
-         lambda rng: [_normal(rng, (5,)), _ints(rng, -1, 6, (1,))], ("scatter",)),
+    Case(
+        "scatter_set_literal_update",
+        lambda x, i: lax.scatter(x, i, 2.5, (0,)),
+        lambda rng: [_normal(rng, (5,)), _ints(rng, -1, 6, (1,))],
+        ("scatter",),
+    ),
     _scatter("scatter_set_clip_i64", (5, 3), (4, 1), (0,), 0, 5, "set", "int64", mode="clip"),
     _scatter("scatter_mul_f32", (5, 2), (7, 1), (0,), -1, 6, "mul", tol=1e-5),
     _scatter("scatter_mul_i32", (4,), (6, 1), (0,), 0, 5, "mul", "int32"),
@@ -173,48 +260,104 @@ def _starts(rng, shape, lo_pad=3, dtype="int32"):
 
 
 STRUCT_CASES = [
-    Case("dynamic_slice_traced", lambda x, i, j: lax.dynamic_slice(x, (i, j), (3, 2)),
-         lambda rng: [_normal(rng, (6, 5)), *_starts(rng, (6, 5))], ("dynamic_slice",)),
-    Case("dynamic_slice_literal_u8", lambda x, i: lax.dynamic_slice(x, (i, 7, 1), (2, 1, 3)),
-         lambda rng: [_normal(rng, (4, 3, 5), "int8"), *_starts(rng, (4,), 0, "uint8")],
-         ("dynamic_slice",)),
-    Case("dynamic_slice_u64_huge", lambda x, i: dynamic_slice_p.bind(x, i, slice_sizes=(2,)),
-         lambda rng: [_normal(rng, (5,)), np.uint64(2**63 + int(rng.integers(0, 9)))],
-         ("dynamic_slice",)),
-    Case("dynamic_slice_i64_bool", lambda x, i: dynamic_slice_p.bind(
-        x, i, np.int64(-4), slice_sizes=(0, 2)),
-         lambda rng: [_normal(rng, (3, 4), "bool"), np.int64(rng.integers(-9, 9))],
-         ("dynamic_slice",)),
-    Case("dynamic_update_slice", lambda x, u, i, j: lax.dynamic_update_slice(x, u, (i, j)),
-         lambda rng: [_normal(rng, (6, 7)), _normal(rng, (2, 3)), *_starts(rng, (6, 7))],
-         ("dynamic_update_slice",)),
-    Case("dynamic_update_slice_f64_3d", lambda x, u, i: lax.dynamic_update_slice(
-        x, u, (i, -1, 9)),
-         lambda rng: [_normal(rng, (3, 4, 5), "float64"), _normal(rng, (3, 2, 2), "float64"),
-                      *_starts(rng, (3,))], ("dynamic_update_slice",)),
-    Case("dynamic_update_slice_empty_update", lambda x, u, i: lax.dynamic_update_slice(
-        x, u, (i, 0)),
-         lambda rng: [_normal(rng, (3, 4), "int32"), _normal(rng, (0, 4), "int32"),
-                      *_starts(rng, (3,))], ("dynamic_update_slice",)),
-    Case("concatenate_axis1", lambda x, y, z: lax.concatenate([x, y, z], 1),
-         lambda rng: [_normal(rng, (2, 3, 4)), _normal(rng, (2, 1, 4)), _normal(rng, (2, 5, 4))],
-         ("concatenate",)),
-    Case("concatenate_axis0_repeat_i16", lambda x, y: lax.concatenate([x, y, x], 0),
-         lambda rng: [_normal(rng, (3, 2), "int16"), _normal(rng, (1, 2), "int16")],
-         ("concatenate",)),
-    Case("concatenate_last_with_empty_bool", lambda x, y: lax.concatenate([x, y, x], 2),
-         lambda rng: [_normal(rng, (2, 3, 2), "bool"), _normal(rng, (2, 3, 0), "bool")],
-         ("concatenate",)),
-    Case("pad_interior_negative", lambda x: lax.pad(x, 1.5, ((1, -1, 1), (2, 2, 0), (-1, 1, 2))),
-         lambda rng: [_normal(rng, (3, 4, 5))], ("pad",)),
-    Case("pad_traced_value_i32", lambda x, v: lax.pad(x, v, ((0, 3, 2), (-2, -1, 0))),
-         lambda rng: [_normal(rng, (4, 6), "int32"), np.int32(rng.integers(-9, 9))], ("pad",)),
-    Case("pad_empty_input_f16", lambda x: lax.pad(x, np.float16(2.5), ((1, 2, 3), (0, 1, 0))),
-         lambda rng: [_normal(rng, (0, 3), "float16")], ("pad",)),
-    Case("pad_scalar_u8", lambda x: lax.pad(x, np.uint8(200), ()),
-         lambda rng: [np.uint8(rng.integers(0, 255))], ("pad",)),
-    Case("pad_crop_everything_f64", lambda x: lax.pad(x, 0.0, ((-2, -1, 0),)),
-         lambda rng: [_normal(rng, (3,), "float64")], ("pad",)),
+    Case(
+        "dynamic_slice_traced",
+        lambda x, i, j: lax.dynamic_slice(x, (i, j), (3, 2)),
+        lambda rng: [_normal(rng, (6, 5)), *_starts(rng, (6, 5))],
+        ("dynamic_slice",),
+    ),
+    Case(
+        "dynamic_slice_literal_u8",
+        lambda x, i: lax.dynamic_slice(x, (i, 7, 1), (2, 1, 3)),
+        lambda rng: [_normal(rng, (4, 3, 5), "int8"), *_starts(rng, (4,), 0, "uint8")],
+        ("dynamic_slice",),
+    ),
+    Case(
+        "dynamic_slice_u64_huge",
+        lambda x, i: dynamic_slice_p.bind(x, i, slice_sizes=(2,)),
+        lambda rng: [_normal(rng, (5,)), np.uint64(2**63 + int(rng.integers(0, 9)))],
+        ("dynamic_slice",),
+    ),
+    Case(
+        "dynamic_slice_i64_bool",
+        lambda x, i: dynamic_slice_p.bind(x, i, np.int64(-4), slice_sizes=(0, 2)),
+        lambda rng: [_normal(rng, (3, 4), "bool"), np.int64(rng.integers(-9, 9))],
+        ("dynamic_slice",),
+    ),
+    Case(
+        "dynamic_update_slice",
+        lambda x, u, i, j: lax.dynamic_update_slice(x, u, (i, j)),
+        lambda rng: [_normal(rng, (6, 7)), _normal(rng, (2, 3)), *_starts(rng, (6, 7))],
+        ("dynamic_update_slice",),
+    ),
+    Case(
+        "dynamic_update_slice_f64_3d",
+        lambda x, u, i: lax.dynamic_update_slice(x, u, (i, -1, 9)),
+        lambda rng: [
+            _normal(rng, (3, 4, 5), "float64"),
+            _normal(rng, (3, 2, 2), "float64"),
+            *_starts(rng, (3,)),
+        ],
+        ("dynamic_update_slice",),
+    ),
+    Case(
+        "dynamic_update_slice_empty_update",
+        lambda x, u, i: lax.dynamic_update_slice(x, u, (i, 0)),
+        lambda rng: [
+            _normal(rng, (3, 4), "int32"),
+            _normal(rng, (0, 4), "int32"),
+            *_starts(rng, (3,)),
+        ],
+        ("dynamic_update_slice",),
+    ),
+    Case(
+        "concatenate_axis1",
+        lambda x, y, z: lax.concatenate([x, y, z], 1),
+        lambda rng: [_normal(rng, (2, 3, 4)), _normal(rng, (2, 1, 4)), _normal(rng, (2, 5, 4))],
+        ("concatenate",),
+    ),
+    Case(
+        "concatenate_axis0_repeat_i16",
+        lambda x, y: lax.concatenate([x, y, x], 0),
+        lambda rng: [_normal(rng, (3, 2), "int16"), _normal(rng, (1, 2), "int16")],
+        ("concatenate",),
+    ),
+    Case(
+        "concatenate_last_with_empty_bool",
+        lambda x, y: lax.concatenate([x, y, x], 2),
+        lambda rng: [_normal(rng, (2, 3, 2), "bool"), _normal(rng, (2, 3, 0), "bool")],
+        ("concatenate",),
+    ),
+    Case(
+        "pad_interior_negative",
+        lambda x: lax.pad(x, 1.5, ((1, -1, 1), (2, 2, 0), (-1, 1, 2))),
+        lambda rng: [_normal(rng, (3, 4, 5))],
+        ("pad",),
+    ),
+    Case(
+        "pad_traced_value_i32",
+        lambda x, v: lax.pad(x, v, ((0, 3, 2), (-2, -1, 0))),
+        lambda rng: [_normal(rng, (4, 6), "int32"), np.int32(rng.integers(-9, 9))],
+        ("pad",),
+    ),
+    Case(
+        "pad_empty_input_f16",
+        lambda x: lax.pad(x, np.float16(2.5), ((1, 2, 3), (0, 1, 0))),
+        lambda rng: [_normal(rng, (0, 3), "float16")],
+        ("pad",),
+    ),
+    Case(
+        "pad_scalar_u8",
+        lambda x: lax.pad(x, np.uint8(200), ()),
+        lambda rng: [np.uint8(rng.integers(0, 255))],
+        ("pad",),
+    ),
+    Case(
+        "pad_crop_everything_f64",
+        lambda x: lax.pad(x, 0.0, ((-2, -1, 0),)),
+        lambda rng: [_normal(rng, (3,), "float64")],
+        ("pad",),
+    ),
 ]
 
 CASES = CONV_CASES + INDEX_CASES + STRUCT_CASES
@@ -236,13 +379,19 @@ def _eager(case: Case, args) -> list:
 
 def _assert_close(got, want, tol, where):
     got, want = np.asarray(got), np.asarray(want)
-    assert got.shape == want.shape and got.dtype == want.dtype, (where, got.dtype, want.dtype,
-                                                                 got.shape, want.shape)
+    assert got.shape == want.shape and got.dtype == want.dtype, (
+        where,
+        got.dtype,
+        want.dtype,
+        got.shape,
+        want.shape,
+    )
     if want.dtype.kind in "biu":
         np.testing.assert_array_equal(got, want, err_msg=where)
     else:
-        np.testing.assert_allclose(got.astype(np.float64), want.astype(np.float64), rtol=tol,
-                                   atol=tol, err_msg=where)
+        np.testing.assert_allclose(
+            got.astype(np.float64), want.astype(np.float64), rtol=tol, atol=tol, err_msg=where
+        )
 
 
 # ---- lowering: programs, one PTX module, ptxas ------------------------------------------------------
@@ -304,16 +453,26 @@ def _refused_cases():
     x, x_i8 = np.ones((4, 3), np.float32), np.ones((4, 3), np.int8)
     idx1, idx2 = np.zeros((2, 1), np.int32), np.zeros((2, 2), np.int32)
     return {
-        "gather_repeated_axes": (lambda x, i: gather_p.bind(
-            x, i, axes=(0, 0), mode="clip", fill_value=None), (x, idx2)),
-        "gather_negative_axis": (lambda x, i: gather_p.bind(
-            x, i, axes=(-1,), mode="clip", fill_value=None), (x, idx1)),
-        "gather_uncastable_fill": (lambda x, i: gather_p.bind(
-            x, i, axes=(0,), mode="fill", fill_value=1000), (x_i8, idx1)),
-        "gather_nan_fill_for_ints": (lambda x, i: gather_p.bind(
-            x, i, axes=(0,), mode="fill", fill_value=float("nan")), (x_i8, idx1)),
-        "scatter_clip_into_empty_axis": (lambda x, i, u: scatter_add_p.bind(
-            x, i, u, axes=(0,), mode="clip"), (x[:0], idx1, np.ones((2, 3), np.float32))),
+        "gather_repeated_axes": (
+            lambda x, i: gather_p.bind(x, i, axes=(0, 0), mode="clip", fill_value=None),
+            (x, idx2),
+        ),
+        "gather_negative_axis": (
+            lambda x, i: gather_p.bind(x, i, axes=(-1,), mode="clip", fill_value=None),
+            (x, idx1),
+        ),
+        "gather_uncastable_fill": (
+            lambda x, i: gather_p.bind(x, i, axes=(0,), mode="fill", fill_value=1000),
+            (x_i8, idx1),
+        ),
+        "gather_nan_fill_for_ints": (
+            lambda x, i: gather_p.bind(x, i, axes=(0,), mode="fill", fill_value=float("nan")),
+            (x_i8, idx1),
+        ),
+        "scatter_clip_into_empty_axis": (
+            lambda x, i, u: scatter_add_p.bind(x, i, u, axes=(0,), mode="clip"),
+            (x[:0], idx1, np.ones((2, 3), np.float32)),
+        ),
     }
 
 
@@ -330,8 +489,11 @@ def _convnet():
     """A small convnet's loss (convs with padding and stride, max pooling, a dense layer),
     its parameters and a batch."""
     keys = fg.random.split(fg.random.key(0), 3)
-    params = (nn.Conv2d(1, 4, 3, key=keys[0], padding=1),
-              nn.Conv2d(4, 6, 3, key=keys[1], stride=2), nn.Linear(24, 10, key=keys[2]))
+    params = (
+        nn.Conv2d(1, 4, 3, key=keys[0], padding=1),
+        nn.Conv2d(4, 6, 3, key=keys[1], stride=2),
+        nn.Linear(24, 10, key=keys[2]),
+    )
     pool = nn.MaxPool2d(2)
 
     def forward(p, x):
@@ -367,8 +529,11 @@ EMU_GRID, EMU_BLOCK = 2, 3  # threads the emulation runs, one after another
 _SREGS = ("tid", "ntid", "ctaid", "nctaid")
 
 
-_GEP = re.compile(r'^(\s*)(%"[^"]+") = getelementptr inbounds [^,]+, ptr %"b(\d+)", '
-                  r'(i32|i64) (%"[^"]+"|-?\d+)$', re.MULTILINE)
+_GEP = re.compile(
+    r'^(\s*)(%"[^"]+") = getelementptr inbounds [^,]+, ptr %"b(\d+)", '
+    r'(i32|i64) (%"[^"]+"|-?\d+)$',
+    re.MULTILINE,
+)
 _CHECK = """
 @"emu.sizes" = global [4096 x i64] zeroinitializer
 @"emu.bad" = global i64 0
@@ -392,24 +557,31 @@ def _bounds_checked(match) -> str:
     wide = f'{name[:-1]}.chk"'
     ext = f"{indent}{wide} = sext {ty} {index} to i64\n" if ty == "i32" else ""
     arg = wide if ty == "i32" else index
-    return (f'{ext}{indent}call void @"emu.check"(i64 {buf}, i64 {arg})\n{match.group(0)}')
+    return f'{ext}{indent}call void @"emu.check"(i64 {buf}, i64 {arg})\n{match.group(0)}'
 
 
 def _host_ir(nvptx_ir: str) -> str:
     """NVPTX LLVM IR -> host IR: special registers read globals the emulator sets, and every
     element address of a buffer is checked against the buffer's size first."""
-    text = re.sub(r"^(target (triple|datalayout) = .*|!nvvm\.annotations = .*)$", "", nvptx_ir,
-                  flags=re.MULTILINE)
-    text = re.sub(r'^declare i32 @"llvm\.nvvm\.read\.ptx\.sreg\.\w+\.\w"\(\)$', "", text,
-                  flags=re.MULTILINE)
+    text = re.sub(
+        r"^(target (triple|datalayout) = .*|!nvvm\.annotations = .*)$",
+        "",
+        nvptx_ir,
+        flags=re.MULTILINE,
+    )
+    text = re.sub(
+        r'^declare i32 @"llvm\.nvvm\.read\.ptx\.sreg\.\w+\.\w"\(\)$', "", text, flags=re.MULTILINE
+    )
     text = re.sub(r'@"llvm\.nvvm\.read\.ptx\.sreg\.(\w+)\.(\w)"', r'@"emu.\1.\2"', text)
     text = _GEP.sub(_bounds_checked, text)
     defs = [_CHECK]
     for reg in _SREGS:
         for dim in "xyz":
             g = f'@"emu.g.{reg}.{dim}"'
-            defs += [f"{g} = global i32 0",
-                     f'define i32 @"emu.{reg}.{dim}"() {{\n  %v = load i32, ptr {g}\n  ret i32 %v\n}}']
+            defs += [
+                f"{g} = global i32 0",
+                f'define i32 @"emu.{reg}.{dim}"() {{\n  %v = load i32, ptr {g}\n  ret i32 %v\n}}',
+            ]
     return text + "\n" + "\n".join(defs) + "\n"
 
 
@@ -422,8 +594,11 @@ class Emulator:
         self.checks = host.count('call void @"emu.check"')
         self.geps = len(re.findall(r'getelementptr inbounds [^,]+, ptr %"b\d+"', str(module)))
         address = self.compiled.engine.get_global_value_address
-        self.sregs = {(r, d): ctypes.c_int32.from_address(address(f"emu.g.{r}.{d}"))
-                      for r in _SREGS for d in "xyz"}
+        self.sregs = {
+            (r, d): ctypes.c_int32.from_address(address(f"emu.g.{r}.{d}"))
+            for r in _SREGS
+            for d in "xyz"
+        }
         self.sizes = (ctypes.c_int64 * 4096).from_address(address("emu.sizes"))
         self.bad = ctypes.c_int64.from_address(address("emu.bad"))
         for d in "yz":
@@ -431,7 +606,8 @@ class Emulator:
 
     def launch(self, launch, bufs) -> None:
         fn = ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * len(launch.buffers))(
-            self.compiled.address(launch.name))
+            self.compiled.address(launch.name)
+        )
         args = [bufs[i].ctypes.data for i in launch.buffers]
         self.sregs["ntid", "x"].value, self.sregs["nctaid", "x"].value = EMU_BLOCK, EMU_GRID
         for block in range(EMU_GRID):
@@ -444,18 +620,30 @@ class Emulator:
         for b in program.buffers:
             self.sizes[b.id] = b.size
         for i, x in zip(program.inputs, inputs):
-            bufs[i][:max(np.size(x), 1)] = np.asarray(x).reshape(-1) if np.size(x) else 0
+            bufs[i][: max(np.size(x), 1)] = np.asarray(x).reshape(-1) if np.size(x) else 0
         self.bad.value = 0
         for launch in launches:
             if launch.grid != (0,):
                 self.launch(launch, bufs)
         assert self.bad.value == 0, f"{program.name}: an access outside a buffer"
-        return [bufs[o][:program.buffer(o).size].reshape(program.buffer(o).shape)
-                for o in program.outputs]
+        return [
+            bufs[o][: program.buffer(o).size].reshape(program.buffer(o).shape)
+            for o in program.outputs
+        ]
 
 
-EMULATED_KINDS = {"elementwise", "reduce_thread", "conv_thread", "gather", "copy", "scatter",
-                  "dynamic_slice", "dynamic_update_slice", "concatenate", "pad"}
+EMULATED_KINDS = {
+    "elementwise",
+    "reduce_thread",
+    "conv_thread",
+    "gather",
+    "copy",
+    "scatter",
+    "dynamic_slice",
+    "dynamic_update_slice",
+    "concatenate",
+    "pad",
+}
 
 
 @pytest.fixture(scope="module")
@@ -472,8 +660,9 @@ def emulated(lowered):
             if wide:
                 cuda_indexing.index_type = cuda_conv.index_type = lambda *sizes: ptx.i64
             for case in CASES:
-                program = dataclasses.replace(lowered[0][case.name][0],
-                                              name=case.name + ("_i64" if wide else ""))
+                program = dataclasses.replace(
+                    lowered[0][case.name][0], name=case.name + ("_i64" if wide else "")
+                )
                 _, launches[case.name, wide] = codegen.emit_program(program, module)
     finally:
         cuda_conv.BLOCK_MAX_OUTPUTS, cuda_indexing.index_type, cuda_conv.index_type = saved
@@ -507,13 +696,30 @@ def test_scatter_set_with_collisions_stores_one_of_the_updates(lowered, emulated
 
 # ---- on a GPU ---------------------------------------------------------------------------------------
 
-GPU_CASES = ["conv2d_every_param", "conv1d_groups", "conv3d", "conv2d_i32", "conv2d_f16",
-             "conv_weight_grad_shape", "gather_2axes_fill", "gather_u64_idx_f16",
-             "scatter_add_f32_dup", "scatter_add_i8", "scatter_add_f16", "scatter_set_unique",
-             "scatter_min_f32", "scatter_mul_i32", "scatter_max_bool", "dynamic_slice_traced",
-             "dynamic_update_slice_f64_3d", "concatenate_axis1", "pad_interior_negative"]
-needs_gpu = pytest.mark.skipif(not driver.cuda_available(),
-                               reason="needs an NVIDIA GPU and the CUDA driver (libcuda.so.1)")
+GPU_CASES = [
+    "conv2d_every_param",
+    "conv1d_groups",
+    "conv3d",
+    "conv2d_i32",
+    "conv2d_f16",
+    "conv_weight_grad_shape",
+    "gather_2axes_fill",
+    "gather_u64_idx_f16",
+    "scatter_add_f32_dup",
+    "scatter_add_i8",
+    "scatter_add_f16",
+    "scatter_set_unique",
+    "scatter_min_f32",
+    "scatter_mul_i32",
+    "scatter_max_bool",
+    "dynamic_slice_traced",
+    "dynamic_update_slice_f64_3d",
+    "concatenate_axis1",
+    "pad_interior_negative",
+]
+needs_gpu = pytest.mark.skipif(
+    not driver.cuda_available(), reason="needs an NVIDIA GPU and the CUDA driver (libcuda.so.1)"
+)
 
 
 @pytest.mark.parametrize("name", GPU_CASES)
@@ -536,9 +742,12 @@ def test_gpu_scatter_add_many_collisions():
     x, idx = np.zeros(7, np.float32), rng.integers(0, 7, (20000, 1)).astype(np.int32)
     upd = rng.standard_normal(20000).astype(np.float32)
     f = fg.jit(lambda x, i, u: lax.scatter_add(x, i, u, (0,)), backend="cuda")
-    np.testing.assert_allclose(np.asarray(f(x, idx, upd)),
-                               np.bincount(idx[:, 0], upd.astype(np.float64), 7), rtol=1e-4,
-                               atol=1e-3)
+    np.testing.assert_allclose(
+        np.asarray(f(x, idx, upd)),
+        np.bincount(idx[:, 0], upd.astype(np.float64), 7),
+        rtol=1e-4,
+        atol=1e-3,
+    )
     xi, ui = np.zeros(7, np.int32), rng.integers(-50, 50, 20000).astype(np.int32)
     got = fg.jit(lambda x, i, u: lax.scatter_add(x, i, u, (0,)), backend="cuda")(xi, idx, ui)
     np.testing.assert_array_equal(np.asarray(got), np.bincount(idx[:, 0], ui, 7).astype(np.int32))

@@ -34,7 +34,6 @@ import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import lax
 
-
 pytestmark = pytest.mark.usefixtures("strict_jit")
 
 
@@ -50,12 +49,20 @@ def host_ir(text: str) -> str:
     ``emu.tid`` ..., barriers do nothing (every block runs one thread), kernels are plain
     functions."""
     tm = engine.target_machine()
-    text = "\n".join(ln for ln in text.splitlines() if not ln.startswith(
-        ("target triple", "target datalayout", "!nvvm.annotations")))
+    text = "\n".join(
+        ln
+        for ln in text.splitlines()
+        if not ln.startswith(("target triple", "target datalayout", "!nvvm.annotations"))
+    )
     text = text.replace("define ptx_kernel void", "define void")
-    text = _SREG.sub(lambda m: (f"@emu.{m[1]} = global i32 0\n"
-                                f"define i32 @emu.sreg.{m[1]}() {{\n"
-                                f"  %v = load i32, ptr @emu.{m[1]}\n  ret i32 %v\n}}"), text)
+    text = _SREG.sub(
+        lambda m: (
+            f"@emu.{m[1]} = global i32 0\n"
+            f"define i32 @emu.sreg.{m[1]}() {{\n"
+            f"  %v = load i32, ptr @emu.{m[1]}\n  ret i32 %v\n}}"
+        ),
+        text,
+    )
     text = _BARRIER.sub(lambda m: f"define void @emu.{m[1]}({m[2]}) {{\n  ret void\n}}", text)
     text = re.sub(r"@llvm\.nvvm\.read\.ptx\.sreg\.(\w+)\.x\b", r"@emu.sreg.\1", text)
     text = re.sub(r"@llvm\.nvvm\.(barrier[\w.]*)", r"@emu.\1", text)
@@ -87,7 +94,8 @@ class Emulator:
             if 0 in launch.grid:
                 continue
             fn = ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * len(launch.buffers))(
-                ee.get_function_address(launch.name))
+                ee.get_function_address(launch.name)
+            )
             args = [bufs[i].ctypes.data for i in launch.buffers]
             grid, block = (2, 1) if launch.kind == "sort_block" else (2, 3)
             for c in range(grid):
@@ -106,7 +114,8 @@ class Emulator:
         mod.verify()
         cpu, features = engine.host_cpu()
         tm = llvm.Target.from_default_triple().create_target_machine(
-            cpu=cpu, features=features, opt=0, jit=True)
+            cpu=cpu, features=features, opt=0, jit=True
+        )
         ee = llvm.create_mcjit_compiler(mod, tm)
         ee.finalize_object()
         self.engines.append(ee)
@@ -218,8 +227,7 @@ def assert_same(got, want, rtol=0.0):
     if rtol and want.dtype.kind == "f":
         np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol)
     elif want.dtype.kind == "f":  # bit-exact, -0.0 and NaN included
-        np.testing.assert_array_equal(got.view(f"u{want.itemsize}"),
-                                      want.view(f"u{want.itemsize}"))
+        np.testing.assert_array_equal(got.view(f"u{want.itemsize}"), want.view(f"u{want.itemsize}"))
     else:
         np.testing.assert_array_equal(got, want)
 
@@ -227,8 +235,18 @@ def assert_same(got, want, rtol=0.0):
 # ---- inputs -----------------------------------------------------------------------------------
 
 DTYPES = ["float32", "float64", "float16", "int32", "int8", "uint16", "int64", "bool"]
-SHAPES = [((7,), 0), ((1,), 0), ((0,), 0), ((5, 9), 1), ((5, 9), 0), ((3, 1, 4), 1),
-          ((2, 0, 3), 2), ((4, 40), 1), ((33, 3), 0), ((2, 3, 37), 2)]
+SHAPES = [
+    ((7,), 0),
+    ((1,), 0),
+    ((0,), 0),
+    ((5, 9), 1),
+    ((5, 9), 0),
+    ((3, 1, 4), 1),
+    ((2, 0, 3), 2),
+    ((4, 40), 1),
+    ((33, 3), 0),
+    ((2, 3, 37), 2),
+]
 
 
 def rand(rng, shape, dtype, special=True):
@@ -261,8 +279,9 @@ def test_sort_matches_numpy(dtype):
     for shape, axis in SHAPES:
         x = rand(rng, shape, dtype)
         idx = np.arange(x.size, dtype=np.int32).reshape(shape)
-        cases.append((lambda x, i, axis=axis: lax.sort((x, i), dimension=axis), [x, idx],
-                      ["sort"], 0.0))
+        cases.append(
+            (lambda x, i, axis=axis: lax.sort((x, i), dimension=axis), [x, idx], ["sort"], 0.0)
+        )
     check_cases(cases)
 
 
@@ -291,8 +310,14 @@ def test_cumsum_matches_numpy(dtype):
     cases = []
     for shape, axis in SHAPES:
         x = rand(rng, shape, dtype, special=False)
-        cases.append((lambda x, a=axis: (lax.cumsum(x, a), lax.cumsum(x, a, reverse=True)), [x],
-                      ["cumsum"], rtol))
+        cases.append(
+            (
+                lambda x, a=axis: (lax.cumsum(x, a), lax.cumsum(x, a, reverse=True)),
+                [x],
+                ["cumsum"],
+                rtol,
+            )
+        )
     check_cases(cases)
 
 
@@ -320,13 +345,27 @@ def test_argmax_argmin_match_numpy(dtype):
 
 
 def test_argmax_first_nan_and_first_tie():
-    x = np.array([[1, np.nan, 3, np.nan], [-0.0, 0.0, 0.0, -1], [2, 2, 1, 1],
-                  [-np.inf, -np.inf, -np.inf, -np.inf]], np.float32)
+    x = np.array(
+        [
+            [1, np.nan, 3, np.nan],
+            [-0.0, 0.0, 0.0, -1],
+            [2, 2, 1, 1],
+            [-np.inf, -np.inf, -np.inf, -np.inf],
+        ],
+        np.float32,
+    )
     y = np.array([[np.nan, 5.0], [1.0, np.nan]])
-    check_cases([
-        (lambda x: (fnp.argmax(x, 1), fnp.argmin(x, 1), fnp.argmax(x, 0)), [x],
-         ["argmax", "argmin"], 0.0),
-        (lambda y: (fnp.argmax(y, 1), fnp.argmin(y, 0)), [y], ["argmax"], 0.0)])
+    check_cases(
+        [
+            (
+                lambda x: (fnp.argmax(x, 1), fnp.argmin(x, 1), fnp.argmax(x, 0)),
+                [x],
+                ["argmax", "argmin"],
+                0.0,
+            ),
+            (lambda y: (fnp.argmax(y, 1), fnp.argmin(y, 0)), [y], ["argmax"], 0.0),
+        ]
+    )
 
 
 def test_literal_operands_are_refused():
@@ -335,11 +374,13 @@ def test_literal_operands_are_refused():
     from funcgrad._src.core import JaxprEqn, Literal, ShapedArray, Var
 
     aval = ShapedArray((), np.dtype("float32"))
-    eqn = JaxprEqn(lr.cumsum_p, (Literal(np.float32(1), aval),), {"axis": 0, "reverse": False},
-                   (Var(aval),))
+    eqn = JaxprEqn(
+        lr.cumsum_p, (Literal(np.float32(1), aval),), {"axis": 0, "reverse": False}, (Var(aval),)
+    )
     assert cuda_ops.native_check(eqn) is None
-    eqn = JaxprEqn(lr.sort_p, (Var(aval),), {"dimension": 0, "is_stable": True, "num_keys": 1},
-                   (Var(aval),))
+    eqn = JaxprEqn(
+        lr.sort_p, (Var(aval),), {"dimension": 0, "is_stable": True, "num_keys": 1}, (Var(aval),)
+    )
     assert cuda_ops.native_check(eqn) is None  # a 0-d sort
 
 
@@ -352,8 +393,10 @@ def _scan_fn(reverse):
             c, k = carry
             c = c * 0.5 + x * w
             return (c, k + 1), (fnp.sum(c), c - x)
+
         (c, k), ys = lax.scan(body, (c0, np.int32(0)), xs, reverse=reverse)
         return c, k, ys
+
     return f
 
 
@@ -377,6 +420,7 @@ def test_while_plan_matches_eager():
 
         def body(v):
             return v[0] * 1.5 + 1.0, v[1] + 1
+
         return lax.while_loop(cond, body, (x, 0))
 
     x = np.array([0.5, -1.0], np.float32)
@@ -388,8 +432,9 @@ def test_while_plan_matches_eager():
 
 def test_while_max_steps_and_literal_carry():
     def f(x):
-        return lax.while_loop(lambda v: v[0] < 1e6, lambda v: (v[0] * 2.0 + 1.0, v[1] - x),
-                              (0.0, x), max_steps=4)
+        return lax.while_loop(
+            lambda v: v[0] < 1e6, lambda v: (v[0] * 2.0 + 1.0, v[1] - x), (0.0, x), max_steps=4
+        )
 
     for x in (np.array(1.5, np.float32), np.array(-3.0, np.float32)):
         program, _ = lower(f, x)
@@ -414,9 +459,13 @@ def test_nested_control_flow():
     def f(xs, y):
         def body(c, x):
             c = lax.cond(fnp.sum(x) > 0, lambda c: c + x, lambda c: c * 0.5, c)
-            n = lax.while_loop(lambda v: v[0] < 3.0, lambda v: (v[0] + 1.0, v[1] * 0.9),
-                               (fnp.abs(x[0]), fnp.sort(x)))
+            n = lax.while_loop(
+                lambda v: v[0] < 3.0,
+                lambda v: (v[0] + 1.0, v[1] * 0.9),
+                (fnp.abs(x[0]), fnp.sort(x)),
+            )
             return c, n[1]
+
         return lax.scan(body, y, xs)
 
     rng = np.random.default_rng(7)
@@ -427,12 +476,14 @@ def test_nested_control_flow():
 
 def test_gradient_of_an_rnn_scan_and_vmapped_while():
     """Backpropagation through time: the forward scan and the reverse scan of its vjp."""
+
     def loss(w, xs):
         def step(h, x):
             h = fnp.tanh(h @ w + x)
             return h, fnp.sum(h)
+
         _, ys = lax.scan(step, fnp.zeros(w.shape[0]), xs)
-        return fnp.sum(ys ** 2)
+        return fnp.sum(ys**2)
 
     def collatz_steps(n):  # a data-dependent trip count per lane: vmap runs "while any"
         body = lambda v: (fnp.where(v[0] % 2 == 0, v[0] // 2, 3 * v[0] + 1), v[1] + 1)
@@ -442,8 +493,12 @@ def test_gradient_of_an_rnn_scan_and_vmapped_while():
     w = (rng.standard_normal((5, 5)) / 3).astype(np.float32)
     xs = rng.standard_normal((7, 5)).astype(np.float32)
     n = np.array([1, 6, 7, 27], np.int32)
-    check_cases([(fg.value_and_grad(loss), [w, xs], ["scan"], 1e-4),
-                 (fg.vmap(collatz_steps), [n], ["while"], 0.0)])
+    check_cases(
+        [
+            (fg.value_and_grad(loss), [w, xs], ["scan"], 1e-4),
+            (fg.vmap(collatz_steps), [n], ["while"], 0.0),
+        ]
+    )
 
 
 def test_control_flow_with_an_unsupported_inner_step_is_refused():
@@ -451,6 +506,7 @@ def test_control_flow_with_an_unsupported_inner_step_is_refused():
         def body(c, x):
             z = x.astype(np.complex64)
             return c + x, fnp.real(fnp.sort(z))  # complex sort: a Fallback
+
         return lax.scan(body, xs[0], xs)
 
     jaxpr = fg.make_jaxpr(f)(np.ones((3, 2), np.float32))
@@ -462,18 +518,30 @@ def test_control_flow_with_an_unsupported_inner_step_is_refused():
 
 LOWERED = [
     ("sort_rows", lambda x: fnp.sort(x, axis=1), [(5, 40)], "float32"),
-    ("sort_cols_keys", lambda x: lax.sort((x, -x, x * 2), dimension=0, num_keys=2), [(7, 3)],
-     "float64"),
+    (
+        "sort_cols_keys",
+        lambda x: lax.sort((x, -x, x * 2), dimension=0, num_keys=2),
+        [(7, 3)],
+        "float64",
+    ),
     ("sort_f16", lambda x: fnp.sort(x), [(9,)], "float16"),
     ("sort_bool", lambda x: fnp.argsort(x > 0), [(33,)], "float32"),
     ("sort_empty", lambda x: fnp.sort(x), [(0, 4)], "int32"),
     ("cumsum", lambda x: (lax.cumsum(x, 0), lax.cumsum(x, 1, reverse=True)), [(6, 5)], "int8"),
     ("argmax", lambda x: (lax.argmax(x, 1, np.int64), fnp.argmin(x, 0)), [(6, 5)], "float16"),
     ("scan", _scan_fn(True), [(3,), (4, 3), (3,)], "float32"),
-    ("while", lambda x: lax.while_loop(lambda v: v[0] < 5, lambda v: (v[0] + 1, fnp.sort(v[1])),
-                                       (0, x)), [(8,)], "float32"),
-    ("cond", lambda i, x: lax.switch(i, [lambda x: x, lambda x: fnp.cumsum(x)], x),
-     [(), (4,)], "int32"),
+    (
+        "while",
+        lambda x: lax.while_loop(lambda v: v[0] < 5, lambda v: (v[0] + 1, fnp.sort(v[1])), (0, x)),
+        [(8,)],
+        "float32",
+    ),
+    (
+        "cond",
+        lambda i, x: lax.switch(i, [lambda x: x, lambda x: fnp.cumsum(x)], x),
+        [(), (4,)],
+        "int32",
+    ),
 ]
 
 
@@ -499,8 +567,9 @@ def test_lowered_programs_assemble_with_ptxas():
 
 # ---- on a GPU ---------------------------------------------------------------------------------
 
-requires_gpu = pytest.mark.skipif(not driver.cuda_available(),
-                                  reason="needs an NVIDIA GPU and the CUDA driver (libcuda.so.1)")
+requires_gpu = pytest.mark.skipif(
+    not driver.cuda_available(), reason="needs an NVIDIA GPU and the CUDA driver (libcuda.so.1)"
+)
 
 
 @pytest.mark.parametrize("case", LOWERED, ids=[c[0] for c in LOWERED])
@@ -514,8 +583,9 @@ def test_gpu_matches_eager(case):
     got = fg.tree_util.tree_leaves(fg.jit(fn, backend="cuda")(*args))
     want = fg.tree_util.tree_leaves(fn(*args))
     for g, w in zip(got, want, strict=True):
-        assert_same(np.asarray(g), np.asarray(w), 1e-3 if np.asarray(w).dtype == np.float16
-                    else 1e-5)
+        assert_same(
+            np.asarray(g), np.asarray(w), 1e-3 if np.asarray(w).dtype == np.float16 else 1e-5
+        )
 
 
 @pytest.mark.cuda
@@ -524,8 +594,9 @@ def test_gpu_sort_long_rows_and_specials():
     compiler.register_jit_backend()
     rng = np.random.default_rng(1)
     x = rand(rng, (3, 5000), "float32")
-    got = fg.jit(lambda x: (fnp.sort(x, axis=1), fnp.argsort(x, axis=1), fnp.argmax(x, 1)),
-                 backend="cuda")(x)
+    got = fg.jit(
+        lambda x: (fnp.sort(x, axis=1), fnp.argsort(x, axis=1), fnp.argmax(x, 1)), backend="cuda"
+    )(x)
     perm = np.argsort(x, 1, kind="stable")  # the impl's order for -0.0/0.0 and NaNs
     want = (np.take_along_axis(x, perm, 1), perm, np.argmax(x, 1))
     for g, w in zip(got, want):

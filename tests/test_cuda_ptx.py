@@ -8,7 +8,6 @@ import sys
 
 import numpy as np
 import pytest
-
 from funcgrad.backend.cuda import driver, examples_kernels, ptx, runtime
 
 EXAMPLES = {e.name: e for e in examples_kernels.EXAMPLES}
@@ -49,7 +48,7 @@ def test_example_ptx_assembles(lowered, name, arch):
 
 def test_kernel_annotation_uses_opaque_pointer():
     text = str(examples_kernels.build_axpb())
-    assert '!nvvm.annotations = !{ !0 }' in text
+    assert "!nvvm.annotations = !{ !0 }" in text
     assert '!{ ptr @"axpb", !"kernel", i32 1 }' in text
     assert 'target triple = "nvptx64-nvidia-cuda"' in text
 
@@ -138,12 +137,17 @@ def test_asking_for_a_device_without_cuda_explains(no_libcuda):
 
 
 def test_cuda_error_message_names_call_and_error():
-    err = driver.CudaError("cuModuleGetFunction", 500, "CUDA_ERROR_NOT_FOUND",
-                           "named symbol not found", "detail")
-    assert str(err) == ("cuModuleGetFunction failed: CUDA_ERROR_NOT_FOUND (500): "
-                        "named symbol not found\ndetail")
-    assert (err.call, err.code, err.error_name) == ("cuModuleGetFunction", 500,
-                                                    "CUDA_ERROR_NOT_FOUND")
+    err = driver.CudaError(
+        "cuModuleGetFunction", 500, "CUDA_ERROR_NOT_FOUND", "named symbol not found", "detail"
+    )
+    assert str(err) == (
+        "cuModuleGetFunction failed: CUDA_ERROR_NOT_FOUND (500): named symbol not found\ndetail"
+    )
+    assert (err.call, err.code, err.error_name) == (
+        "cuModuleGetFunction",
+        500,
+        "CUDA_ERROR_NOT_FOUND",
+    )
 
 
 def test_signature_table_covers_the_driver_api():
@@ -182,9 +186,18 @@ def fake():
     return dev, runtime.CachingAllocator(dev.malloc, dev.free)
 
 
-@pytest.mark.parametrize("n, bucket", [(1, 512), (512, 512), (513, 1024), (1000, 1024),
-                                       (1 << 20, 1 << 20), ((1 << 20) + 1, 2 << 20),
-                                       (5 << 20, 6 << 20)])
+@pytest.mark.parametrize(
+    "n, bucket",
+    [
+        (1, 512),
+        (512, 512),
+        (513, 1024),
+        (1000, 1024),
+        (1 << 20, 1 << 20),
+        ((1 << 20) + 1, 2 << 20),
+        (5 << 20, 6 << 20),
+    ],
+)
 def test_bucket_sizes(n, bucket):
     assert runtime.bucket_size(n) == bucket
 
@@ -246,10 +259,15 @@ def test_pack_args_boxes_by_signature(fake):
     _, alloc = fake
     buf = runtime.DeviceBuffer(alloc.malloc(8), 8, alloc)
     params, boxes = runtime.pack_args([buf, 7, -3, 2.5], ("ptr", "i32", "i64", "f32"))
-    assert [type(b) for b in boxes] == [ctypes.c_void_p, ctypes.c_int32, ctypes.c_int64,
-                                       ctypes.c_float]
-    read = [ctypes.cast(params[i], ctypes.POINTER(type(b))).contents.value
-            for i, b in enumerate(boxes)]
+    assert [type(b) for b in boxes] == [
+        ctypes.c_void_p,
+        ctypes.c_int32,
+        ctypes.c_int64,
+        ctypes.c_float,
+    ]
+    read = [
+        ctypes.cast(params[i], ctypes.POINTER(type(b))).contents.value for i, b in enumerate(boxes)
+    ]
     assert read == [buf.ptr, 7, -3, 2.5]
 
 
@@ -262,8 +280,9 @@ def test_pack_args_errors(fake):
         runtime.pack_args([buf], ("f32",))
 
 
-@pytest.mark.parametrize("dims, want",
-                         [(5, (5, 1, 1)), ((2, 3), (2, 3, 1)), ((1, 2, 3), (1, 2, 3))])
+@pytest.mark.parametrize(
+    "dims, want", [(5, (5, 1, 1)), ((2, 3), (2, 3, 1)), ((1, 2, 3), (1, 2, 3))]
+)
 def test_dim3(dims, want):
     assert runtime._dim3(dims) == want
 
@@ -348,16 +367,22 @@ def fake_libcuda_path(tmp_path_factory):
         pytest.skip("no C compiler to build the fake libcuda")
     tmp = tmp_path_factory.mktemp("fakecuda")
     (tmp / "fake.c").write_text(_FAKE_LIBCUDA)
-    subprocess.run([cc, "-shared", "-fPIC", "-O1", "-o", str(tmp / "libcuda.so.1"),
-                    str(tmp / "fake.c")], check=True)
+    subprocess.run(
+        [cc, "-shared", "-fPIC", "-O1", "-o", str(tmp / "libcuda.so.1"), str(tmp / "fake.c")],
+        check=True,
+    )
     return str(tmp / "libcuda.so.1")
 
 
 @pytest.fixture
 def fake_cuda(monkeypatch, fake_libcuda_path):
     """The driver and runtime wired to the fake libcuda; real state is restored afterwards."""
-    for name, value in [("LIBRARY_NAME", fake_libcuda_path), ("_lib", None), ("_functions", {}),
-                        ("_initialized", False)]:
+    for name, value in [
+        ("LIBRARY_NAME", fake_libcuda_path),
+        ("_lib", None),
+        ("_functions", {}),
+        ("_initialized", False),
+    ]:
         monkeypatch.setattr(driver, name, value)
     monkeypatch.setattr(runtime, "_contexts", {})
     runtime.get_device.cache_clear()
@@ -406,8 +431,11 @@ def test_fake_driver_launch_packs_arguments(fake_cuda):
 
 def test_fake_driver_errors_name_the_call(fake_cuda):
     module = runtime.Module.from_ptx(".visible .entry k() { ret; }")
-    with pytest.raises(driver.CudaError, match="cuModuleGetFunction failed: CUDA_ERROR_NOT_FOUND "
-                                               r"\(500\): named symbol not found"):
+    with pytest.raises(
+        driver.CudaError,
+        match="cuModuleGetFunction failed: CUDA_ERROR_NOT_FOUND "
+        r"\(500\): named symbol not found",
+    ):
         module.launch("no_such_kernel", 1, 32, [], signature=())
     with pytest.raises(driver.CudaError, match="cuModuleLoadDataEx.*INVALID_PTX") as info:
         runtime.Module.from_ptx("garbage")

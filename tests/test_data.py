@@ -8,12 +8,26 @@ import time
 import numpy as np
 import pytest
 
-from funcgrad.data import (ArrayDataset, Compose, DataLoader, Dataset, Normalize, RandomCrop,
-                           RandomHorizontalFlip, ToFloat, default_collate, generator_from_key,
-                           key_to_data, load_cifar10, load_digits, load_mnist, read_idx)
-
+from funcgrad.data import (
+    ArrayDataset,
+    Compose,
+    DataLoader,
+    Dataset,
+    Normalize,
+    RandomCrop,
+    RandomHorizontalFlip,
+    ToFloat,
+    default_collate,
+    generator_from_key,
+    key_to_data,
+    load_cifar10,
+    load_digits,
+    load_mnist,
+    read_idx,
+)
 
 # ---- shipped digits ---------------------------------------------------------------------
+
 
 def test_digits_splits_shapes_and_ranges():
     xa, ya = load_digits("all")
@@ -24,7 +38,7 @@ def test_digits_splits_shapes_and_ranges():
     assert xa.dtype == np.float32 and ya.dtype == np.int32
     assert xa.min() == 0.0 and xa.max() == 1.0
     assert sorted(np.unique(ya).tolist()) == list(range(10))
-    assert ya[:10].tolist() == list(range(10))          # the file's original order
+    assert ya[:10].tolist() == list(range(10))  # the file's original order
     # train and test partition the data: same multiset of labels and pixel sums
     assert np.bincount(np.concatenate([ytr, yte])).tolist() == np.bincount(ya).tolist()
     assert np.isclose(xtr.sum() + xte.sum(), xa.sum())
@@ -39,14 +53,23 @@ def test_digits_bad_split():
 
 # ---- IDX / MNIST ------------------------------------------------------------------------
 
+
 def _idx_bytes(arr: np.ndarray, code: int) -> bytes:
     header = bytes([0, 0, code, arr.ndim]) + np.array(arr.shape, ">u4").tobytes()
     return header + arr.astype(arr.dtype.newbyteorder(">")).tobytes()
 
 
-@pytest.mark.parametrize("code,dtype", [(0x08, np.uint8), (0x09, np.int8), (0x0B, np.int16),
-                                        (0x0C, np.int32), (0x0D, np.float32),
-                                        (0x0E, np.float64)])
+@pytest.mark.parametrize(
+    "code,dtype",
+    [
+        (0x08, np.uint8),
+        (0x09, np.int8),
+        (0x0B, np.int16),
+        (0x0C, np.int32),
+        (0x0D, np.float32),
+        (0x0E, np.float64),
+    ],
+)
 def test_read_idx_dtypes(tmp_path, code, dtype):
     arr = (np.arange(24).reshape(2, 3, 4) - 5).astype(dtype)
     if dtype == np.uint8:
@@ -65,14 +88,17 @@ def test_read_idx_gzip(tmp_path):
     np.testing.assert_array_equal(read_idx(str(p)), arr)
 
 
-@pytest.mark.parametrize("data,match", [
-    (b"\x00\x00", "shorter than"),
-    (b"\x01\x00\x08\x01\x00\x00\x00\x01\x05", "two zero bytes"),
-    (b"\x00\x00\x0a\x01\x00\x00\x00\x01\x05", "unknown IDX data type byte 0x0A"),
-    (b"\x00\x00\x08\x03\x00\x00\x00\x01", "truncated IDX header"),
-    (b"\x00\x00\x08\x01\x00\x00\x00\x05\x01\x02", "truncated"),
-    (b"\x00\x00\x08\x01\x00\x00\x00\x01\x01\x02", "trailing bytes"),
-])
+@pytest.mark.parametrize(
+    "data,match",
+    [
+        (b"\x00\x00", "shorter than"),
+        (b"\x01\x00\x08\x01\x00\x00\x00\x01\x05", "two zero bytes"),
+        (b"\x00\x00\x0a\x01\x00\x00\x00\x01\x05", "unknown IDX data type byte 0x0A"),
+        (b"\x00\x00\x08\x03\x00\x00\x00\x01", "truncated IDX header"),
+        (b"\x00\x00\x08\x01\x00\x00\x00\x05\x01\x02", "truncated"),
+        (b"\x00\x00\x08\x01\x00\x00\x00\x01\x01\x02", "trailing bytes"),
+    ],
+)
 def test_read_idx_corrupt(tmp_path, data, match):
     p = tmp_path / "bad.idx"
     p.write_bytes(data)
@@ -95,11 +121,14 @@ def _write_mnist(folder, n_train=5, n_test=3, gz=False):
     for prefix, n in (("train", n_train), ("t10k", n_test)):
         x = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
         y = rng.integers(0, 10, n, dtype=np.uint8)
-        for stem, arr, code in ((f"{prefix}-images-idx3-ubyte", x, 0x08),
-                                (f"{prefix}-labels-idx1-ubyte", y, 0x08)):
+        for stem, arr, code in (
+            (f"{prefix}-images-idx3-ubyte", x, 0x08),
+            (f"{prefix}-labels-idx1-ubyte", y, 0x08),
+        ):
             data = _idx_bytes(arr, code)
             (folder / (stem + (".gz" if gz else ""))).write_bytes(
-                gzip.compress(data) if gz else data)
+                gzip.compress(data) if gz else data
+            )
         out[prefix] = (x, y)
     return out
 
@@ -158,7 +187,7 @@ def test_load_cifar10_corrupt(tmp_path):
     with pytest.raises(ValueError, match="test_batch.bin.*truncated"):
         load_cifar10(tmp_path, "test")
     bad = bytearray(data)
-    bad[3073] = 200                                    # label byte of record 1
+    bad[3073] = 200  # label byte of record 1
     (tmp_path / "test_batch.bin").write_bytes(bytes(bad))
     with pytest.raises(ValueError, match="record 1 has label 200"):
         load_cifar10(tmp_path, "test")
@@ -167,6 +196,7 @@ def test_load_cifar10_corrupt(tmp_path):
 
 
 # ---- datasets ---------------------------------------------------------------------------
+
 
 def test_array_dataset():
     ds = ArrayDataset(np.arange(12).reshape(6, 2), {"y": np.arange(6)})
@@ -193,6 +223,7 @@ def test_default_collate_pytrees():
 
 # ---- keys -------------------------------------------------------------------------------
 
+
 def test_key_to_data():
     assert key_to_data(5).tolist() == [0, 5]
     assert key_to_data(2**32 + 3).tolist() == [1, 3]
@@ -215,14 +246,24 @@ def test_generator_from_key_is_pinned():
 
 # ---- DataLoader -------------------------------------------------------------------------
 
+
 def _ds(n=10):
-    return ArrayDataset(np.arange(n * 2, dtype=np.float32).reshape(n, 2),
-                        np.arange(n, dtype=np.int32))
+    return ArrayDataset(
+        np.arange(n * 2, dtype=np.float32).reshape(n, 2), np.arange(n, dtype=np.int32)
+    )
 
 
-@pytest.mark.parametrize("n,bs,drop,expected", [(10, 3, False, 4), (10, 3, True, 3),
-                                                (9, 3, False, 3), (9, 3, True, 3),
-                                                (2, 3, True, 0), (2, 3, False, 1)])
+@pytest.mark.parametrize(
+    "n,bs,drop,expected",
+    [
+        (10, 3, False, 4),
+        (10, 3, True, 3),
+        (9, 3, False, 3),
+        (9, 3, True, 3),
+        (2, 3, True, 0),
+        (2, 3, False, 1),
+    ],
+)
 def test_len_and_batch_sizes(n, bs, drop, expected):
     loader = DataLoader(_ds(n), bs, drop_last=drop)
     batches = list(loader)
@@ -246,7 +287,7 @@ def test_shuffle_reproducible_and_epochs_differ(prefetch):
     a = DataLoader(_ds(50), 7, shuffle=True, key=key, prefetch=prefetch)
     b = DataLoader(_ds(50), 7, shuffle=True, key=123, prefetch=prefetch)
     e0 = np.concatenate([y for _, y in a])
-    e1 = np.concatenate([y for _, y in a])          # second pass = epoch 1
+    e1 = np.concatenate([y for _, y in a])  # second pass = epoch 1
     assert sorted(e0.tolist()) == list(range(50))
     assert e0.tolist() != e1.tolist()
     assert e0.tolist() == np.concatenate([y for _, y in b]).tolist()
@@ -280,8 +321,7 @@ def test_custom_collate_and_plain_dataset():
         def __getitem__(self, i):
             return {"x": np.array([i, i * i])}
 
-    loader = DataLoader(Squares(), 2, collate_fn=lambda exs: [e["x"][1] for e in exs],
-                        prefetch=0)
+    loader = DataLoader(Squares(), 2, collate_fn=lambda exs: [e["x"][1] for e in exs], prefetch=0)
     assert [list(map(int, b)) for b in loader] == [[0, 1], [4, 9], [16]]
     default = list(DataLoader(Squares(), 5))
     assert default[0]["x"].tolist() == [[i, i * i] for i in range(5)]
@@ -315,9 +355,9 @@ def test_early_stop_does_not_hang_and_thread_stops():
     loader = DataLoader(_ds(1000), 1, prefetch=2)
     it = iter(loader)
     next(it)
-    time.sleep(0.05)                      # let the worker fill the queue and block
+    time.sleep(0.05)  # let the worker fill the queue and block
     assert all(t.daemon for t in _prefetch_threads())
-    for _ in loader:                      # break out of a second epoch too
+    for _ in loader:  # break out of a second epoch too
         break
     it.close()
     del it
@@ -342,16 +382,23 @@ def test_transform_reproducible_and_batch_rng():
     c = [x.tolist() for x, _ in loader.epoch(1)]
     assert a == b and a != c
     assert all(isinstance(r, np.random.Generator) for r in seen)
-    no_key = list(DataLoader(_ds(4), 2, transform=lambda rng, ex: (rng, ex[1]),
-                             collate_fn=lambda exs: exs))
+    no_key = list(
+        DataLoader(_ds(4), 2, transform=lambda rng, ex: (rng, ex[1]), collate_fn=lambda exs: exs)
+    )
     assert no_key[0][0][0] is None
 
 
 def test_loader_with_augmentation_pipeline():
     images = np.random.default_rng(0).integers(0, 256, (6, 8, 8, 3), dtype=np.uint8)
     ds = ArrayDataset(images, np.arange(6))
-    aug = Compose([ToFloat(), RandomCrop(8, padding=2), RandomHorizontalFlip(),
-                   Normalize([0.5] * 3, [0.25] * 3)])
+    aug = Compose(
+        [
+            ToFloat(),
+            RandomCrop(8, padding=2),
+            RandomHorizontalFlip(),
+            Normalize([0.5] * 3, [0.25] * 3),
+        ]
+    )
     loader = DataLoader(ds, 3, shuffle=True, key=0, transform=aug)
     (x1, y1), (x2, y2) = list(loader.epoch(0))
     assert x1.shape == (3, 8, 8, 3) and x1.dtype == np.float32
@@ -361,6 +408,7 @@ def test_loader_with_augmentation_pipeline():
 
 
 # ---- transforms -------------------------------------------------------------------------
+
 
 def test_to_float_and_normalize_layouts():
     img = np.full((2, 2, 3), 255, np.uint8)
@@ -389,18 +437,18 @@ def test_flip_layouts_and_probability():
     flips = sum(RandomHorizontalFlip(0.5)(rng, hwc)[0, 0, 0] != 0 for _ in range(400))
     assert 150 < flips < 250
     with pytest.raises(ValueError, match="rng"):
-        RandomHorizontalFlip()(hwc)                     # random transform without an rng
+        RandomHorizontalFlip()(hwc)  # random transform without an rng
 
 
 def test_random_crop():
     img = np.arange(1, 17, dtype=np.float32).reshape(4, 4)
     crops = {RandomCrop(2)(np.random.default_rng(s), img).tobytes() for s in range(60)}
-    assert len(crops) == 9                              # all 3x3 offsets appear
+    assert len(crops) == 9  # all 3x3 offsets appear
     chw = np.ones((3, 4, 4))
     out = RandomCrop(4, padding=1, layout="CHW")(np.random.default_rng(1), chw)
     assert out.shape == (3, 4, 4)
     padded = [RandomCrop(4, padding=2)(np.random.default_rng(s), img) for s in range(20)]
-    assert any((p == 0).any() for p in padded)          # zero padding shows up
+    assert any((p == 0).any() for p in padded)  # zero padding shows up
     with pytest.raises(ValueError, match="larger"):
         RandomCrop(5)(np.random.default_rng(0), img)
 
@@ -414,6 +462,6 @@ def test_transforms_on_examples_and_reproducible_with_same_seed():
     img = np.random.default_rng(5).random((6, 6, 3))
     t = Compose([RandomCrop(4, padding=1), RandomHorizontalFlip()])
     assert np.array_equal(t(np.random.default_rng(3), img), t(np.random.default_rng(3), img))
-    assert np.array_equal(t(11, img), t([0, 11], img))   # int seed / key accepted too
+    assert np.array_equal(t(11, img), t([0, 11], img))  # int seed / key accepted too
     with pytest.raises(TypeError):
         Compose([1])

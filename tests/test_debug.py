@@ -17,9 +17,10 @@ def test_debug_print_eager(capsys):
 
 def test_callback_gets_numpy_values_and_pytrees():
     seen = []
-    debug_callback(lambda d, k=None: seen.append((d, k)), {"a": fnp.ones(2)},
-                   k=fnp.array(4, dtype=fnp.int32))
-    (d, k), = seen
+    debug_callback(
+        lambda d, k=None: seen.append((d, k)), {"a": fnp.ones(2)}, k=fnp.array(4, dtype=fnp.int32)
+    )
+    ((d, k),) = seen
     assert isinstance(d["a"], np.ndarray) and np.all(d["a"] == 1) and int(k) == 4
 
 
@@ -54,7 +55,7 @@ def test_under_vmap_once_per_element_in_order(capsys):
     assert capsys.readouterr().out == "0.0 10.0\n1.0 10.0\n2.0 10.0\n"
     seen = []
     fg.vmap(fg.vmap(lambda x: debug_callback(seen.append, x)))(fnp.arange(4.0).reshape(2, 2))
-    assert sorted(float(v) for v in seen) == [0.0, 1.0, 2.0, 3.0]   # order: see debug.py
+    assert sorted(float(v) for v in seen) == [0.0, 1.0, 2.0, 3.0]  # order: see debug.py
 
 
 def test_staged_equation_has_effect_and_runs_when_evaluated():
@@ -68,9 +69,9 @@ def test_staged_equation_has_effect_and_runs_when_evaluated():
     eqns = [e for e in closed.eqns if e.primitive is debug_callback_p]
     assert len(eqns) == 1 and eqns[0].params["effect"] is True and eqns[0].out_binders == ()
     assert "debug_callback" in str(closed)
-    assert seen == []                       # tracing does not call it
+    assert seen == []  # tracing does not call it
     core.eval_jaxpr(closed.jaxpr, closed.consts, [fnp.array(2.5)])
-    assert seen == [2.5]                    # running the staged program does
+    assert seen == [2.5]  # running the staged program does
     core.typecheck_jaxpr(closed.jaxpr)
 
 
@@ -90,14 +91,17 @@ def test_staged_under_grad():
 # ---- debug_nans ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fn,x,first", [
-    (lambda x: fnp.sqrt(fnp.log(x)), 0.5, "sqrt"),          # log(0.5) < 0 is fine, sqrt is not
-    (lambda x: fnp.sum(fnp.log(x) * 2.0), fnp.array([1.0, -1.0]), "log"),
-    (lambda x: fnp.exp(x) - fnp.exp(x), fnp.array(1e4), "sub"),   # inf - inf
-    (lambda x: fnp.sum(x / x), fnp.zeros(2), "div"),
-])
+@pytest.mark.parametrize(
+    "fn,x,first",
+    [
+        (lambda x: fnp.sqrt(fnp.log(x)), 0.5, "sqrt"),  # log(0.5) < 0 is fine, sqrt is not
+        (lambda x: fnp.sum(fnp.log(x) * 2.0), fnp.array([1.0, -1.0]), "log"),
+        (lambda x: fnp.exp(x) - fnp.exp(x), fnp.array(1e4), "sub"),  # inf - inf
+        (lambda x: fnp.sum(x / x), fnp.zeros(2), "div"),
+    ],
+)
 def test_debug_nans_names_first_nan_op(fn, x, first):
-    assert np.isnan(np.asarray(fn(x))).any()    # off by default: NaN flows through
+    assert np.isnan(np.asarray(fn(x))).any()  # off by default: NaN flows through
     with fg.config.override(debug_nans=True):
         with pytest.raises(FloatingPointError, match=f"primitive '{first}' produced a NaN"):
             fn(x)
@@ -107,11 +111,11 @@ def test_debug_nans_names_first_nan_op(fn, x, first):
 
 
 def test_debug_nans_in_backward_pass_and_clean_code():
-    f = lambda x: fnp.where(x > 0, fnp.sqrt(x), 0.0)   # the NaN-through-where trap
+    f = lambda x: fnp.where(x > 0, fnp.sqrt(x), 0.0)  # the NaN-through-where trap
     with fg.config.override(debug_nans=True):
-        assert float(fg.grad(lambda x: fnp.sqrt(x))(4.0)) == 0.25   # no NaN: no error
-        assert float(f(0.0)) == 0.0                                 # forward pass is fine
-        with pytest.raises(FloatingPointError, match="'div'"):      # sqrt's derivative 0/0
+        assert float(fg.grad(lambda x: fnp.sqrt(x))(4.0)) == 0.25  # no NaN: no error
+        assert float(f(0.0)) == 0.0  # forward pass is fine
+        with pytest.raises(FloatingPointError, match="'div'"):  # sqrt's derivative 0/0
             fg.grad(f)(0.0)
     assert np.isnan(float(fg.grad(f)(0.0)))
 
@@ -144,8 +148,8 @@ def test_checkpoint_recomputes_the_forward_pass_in_the_backward_pass():
         return fnp.sin(fnp.sin(x))
 
     g_plain = fg.grad(f)(1.0)
-    assert len(calls) == 1                     # forward only: residuals were stored
+    assert len(calls) == 1  # forward only: residuals were stored
     calls.clear()
     g_remat = fg.grad(fg.checkpoint(f))(1.0)
-    assert len(calls) == 2                     # forward, then recomputed in the backward pass
+    assert len(calls) == 2  # forward, then recomputed in the backward pass
     assert float(g_plain) == float(g_remat)

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from funcgrad.backend.cuda import driver
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
-from funcgrad.backend.cuda import driver
 
 
 def test_cpu_devices_and_default_backend():
@@ -21,7 +21,7 @@ def test_device_put_and_get_round_trip_pytrees():
     tree = {"a": np.arange(3.0), "b": [1.0, np.ones((2, 2), np.int32)]}
     placed = fg.device_put(tree)
     assert all(isinstance(x, fg.Array) for x in fg.tree.leaves(placed))
-    assert placed["a"].dtype == np.float32            # canonicalised like any array
+    assert placed["a"].dtype == np.float32  # canonicalised like any array
     back = fg.device_get(placed)
     assert isinstance(back["b"][1], np.ndarray)
     np.testing.assert_array_equal(back["b"][1], np.ones((2, 2)))
@@ -34,6 +34,6 @@ def test_platform_setting_selects_the_jit_backend():
     with fg.config.override(platform="cuda"):
         assert fg.default_backend() == "cuda"
         with pytest.raises(driver.CudaUnavailableError):
-            fg.jit(lambda x: x + 1)(fnp.ones(2))     # never silently on the CPU
+            fg.jit(lambda x: x + 1)(fnp.ones(2))  # never silently on the CPU
         with pytest.raises(driver.CudaUnavailableError):
             fg.device_put(fnp.ones(2))

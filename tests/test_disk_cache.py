@@ -7,8 +7,8 @@ import sys
 
 import numpy as np
 import pytest
-
 from funcgrad.backend.cpu import disk_cache, engine
+
 from funcgrad.config import config
 
 IR = """
@@ -26,9 +26,10 @@ def test_second_compile_loads_from_the_cache(tmp_path):
     assert not first.from_disk_cache and second.from_disk_cache
     assert os.stat(tmp_path / "cache").st_mode & 0o777 == 0o700
     import ctypes
+
     f = ctypes.CFUNCTYPE(ctypes.c_float, ctypes.c_float)(second.address("twice"))
     assert f(3.0) == 6.0
-    assert "fmul" in second.ir_opt          # recomputed on demand
+    assert "fmul" in second.ir_opt  # recomputed on demand
     assert not [p for p in os.listdir(tmp_path / "cache") if p.startswith(".tmp")]
 
 
@@ -38,10 +39,11 @@ def test_corrupt_entries_are_ignored_and_rebuilt(tmp_path):
         engine.compile_module(IR, name="m")
         (entry,) = [p for p in os.listdir(d) if p.endswith(".o")]
         data = open(os.path.join(d, entry), "rb").read()
-        open(os.path.join(d, entry), "wb").write(data[: len(data) // 2])   # truncated
+        open(os.path.join(d, entry), "wb").write(data[: len(data) // 2])  # truncated
         again = engine.compile_module(IR, name="m")
     assert not again.from_disk_cache
     import ctypes
+
     assert ctypes.CFUNCTYPE(ctypes.c_float, ctypes.c_float)(again.address("twice"))(2.0) == 4.0
 
 
@@ -55,13 +57,17 @@ def test_a_shared_directory_is_refused(tmp_path):
 
 
 def test_jit_in_a_second_process_uses_the_cache(tmp_path):
-    code = ("import numpy as np, funcgrad as fg, funcgrad.numpy as fnp;"
-            "f = fg.jit(lambda x: fnp.tanh(x) * 2 + fnp.sin(x));"
-            "x = np.ones(8, np.float32); c = f.lower(x).compile();"
-            "print(float(c(x)[0]), c._exe.compiled.from_disk_cache)")
+    code = (
+        "import numpy as np, funcgrad as fg, funcgrad.numpy as fnp;"
+        "f = fg.jit(lambda x: fnp.tanh(x) * 2 + fnp.sin(x));"
+        "x = np.ones(8, np.float32); c = f.lower(x).compile();"
+        "print(float(c(x)[0]), c._exe.compiled.from_disk_cache)"
+    )
     env = dict(os.environ, FUNCGRAD_CACHE_DIR=str(tmp_path / "jc"))
-    outs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                           text=True) for _ in range(2)]
+    outs = [
+        subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+        for _ in range(2)
+    ]
     for r in outs:
         assert r.returncode == 0, r.stderr
     (v1, hit1), (v2, hit2) = (r.stdout.split() for r in outs)

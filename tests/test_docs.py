@@ -15,8 +15,9 @@ def blocks(path):
     return BLOCK.findall(path.read_text())
 
 
-@pytest.mark.parametrize("path", [p for p in FILES if blocks(p)],
-                         ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize(
+    "path", [p for p in FILES if blocks(p)], ids=lambda p: str(p.relative_to(ROOT))
+)
 def test_markdown_code_blocks_run(path, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     ns = {"__name__": "__docs__"}
@@ -32,7 +33,9 @@ LINK = re.compile(r"\]\(([^)#\s,*]+)(?:#[^)]*)?\)")
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_relative_links_point_to_files(path):
-    missing = [link for link in LINK.findall(path.read_text())
-               if not link.startswith(("http://", "https://")) and
-               not (path.parent / link).exists()]
+    missing = [
+        link
+        for link in LINK.findall(path.read_text())
+        if not link.startswith(("http://", "https://")) and not (path.parent / link).exists()
+    ]
     assert not missing, f"{path.relative_to(ROOT)} links to missing files: {missing}"

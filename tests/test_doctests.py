@@ -6,12 +6,28 @@ import importlib
 import pytest
 
 MODULES = [
-    "funcgrad", "funcgrad._src.api", "funcgrad.random", "funcgrad.tree_util",
-    "funcgrad._src.jit", "funcgrad.nn", "funcgrad.optim", "funcgrad.optim._alias",
-    "funcgrad.optim._transforms", "funcgrad.optim.schedules", "funcgrad.nn.initializers",
-    "funcgrad.nn.losses", "funcgrad.metrics", "funcgrad.data", "funcgrad._src.checkpoint",
-    "funcgrad._src.tracker", "funcgrad.scipy.special", "funcgrad._src.nn_functions",
-    "funcgrad.test_util", "funcgrad._src.lax_control", "funcgrad.debug", "funcgrad.backend.scalar",
+    "funcgrad",
+    "funcgrad._src.api",
+    "funcgrad.random",
+    "funcgrad.tree_util",
+    "funcgrad._src.jit",
+    "funcgrad.nn",
+    "funcgrad.optim",
+    "funcgrad.optim._alias",
+    "funcgrad.optim._transforms",
+    "funcgrad.optim.schedules",
+    "funcgrad.nn.initializers",
+    "funcgrad.nn.losses",
+    "funcgrad.metrics",
+    "funcgrad.data",
+    "funcgrad._src.checkpoint",
+    "funcgrad._src.tracker",
+    "funcgrad.scipy.special",
+    "funcgrad._src.nn_functions",
+    "funcgrad.test_util",
+    "funcgrad._src.lax_control",
+    "funcgrad.debug",
+    "funcgrad.backend.scalar",
 ]
 
 

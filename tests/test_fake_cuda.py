@@ -46,8 +46,9 @@ def _raises(code_name: str, call: str, *args):
         driver.call(call, *args)
     code = fake_cuda.CODES[code_name]
     assert info.value.error_name == code_name and info.value.code == code
-    assert str(info.value).startswith(f"{call} failed: {code_name} ({code}): "
-                                      f"{fake_cuda.ERRORS[code][1]}")
+    assert str(info.value).startswith(
+        f"{call} failed: {code_name} ({code}): {fake_cuda.ERRORS[code][1]}"
+    )
     return info.value
 
 
@@ -80,8 +81,9 @@ def test_the_device_is_an_sm90_h100(fake):
     assert [d.platform for d in fg.devices("cuda")] == ["cuda"]
     with pytest.raises(driver.CudaUnavailableError, match="no device 1"):
         runtime.get_device(1)
-    _raises("CUDA_ERROR_INVALID_VALUE", "cuDeviceGetAttribute", ctypes.byref(ctypes.c_int()),
-            123456, 0)
+    _raises(
+        "CUDA_ERROR_INVALID_VALUE", "cuDeviceGetAttribute", ctypes.byref(ctypes.c_int()), 123456, 0
+    )
 
 
 def test_bad_frees_and_copies_fail_like_the_driver(fake):
@@ -98,8 +100,7 @@ def test_bad_frees_and_copies_fail_like_the_driver(fake):
     driver.call("cuMemFree_v2", ptr)
     _raises("CUDA_ERROR_INVALID_VALUE", "cuMemFree_v2", ptr)  # freed twice
     _raises("CUDA_ERROR_INVALID_VALUE", "cuMemcpyHtoD_v2", ptr, src, 4)  # use after free
-    _raises("CUDA_ERROR_INVALID_VALUE", "cuMemAlloc_v2",
-            ctypes.byref(driver.CUdeviceptr()), 0)
+    _raises("CUDA_ERROR_INVALID_VALUE", "cuMemAlloc_v2", ctypes.byref(driver.CUdeviceptr()), 0)
 
 
 def test_error_names_and_strings(fake):
@@ -123,8 +124,7 @@ def test_out_of_memory_and_the_allocators_retry(fake):
         alloc.free(alloc.malloc(1 << 20))  # 1 MiB cached
         big = alloc.malloc(3 << 19)  # a 2 MiB bucket: fits only once the cache is dropped
         assert small.bytes_in_use() == 2 << 20 and alloc.stats()["num_driver_allocs"] == 2
-        _raises("CUDA_ERROR_OUT_OF_MEMORY", "cuMemAlloc_v2", ctypes.byref(driver.CUdeviceptr()),
-                1)
+        _raises("CUDA_ERROR_OUT_OF_MEMORY", "cuMemAlloc_v2", ctypes.byref(driver.CUdeviceptr()), 1)
         alloc.free(big)
         alloc.empty_cache()
         assert small.bytes_in_use() == 0
@@ -163,8 +163,9 @@ def test_modules_kernels_and_launch_checks(fake):
     np.testing.assert_allclose(y.to_numpy(), 2 * x.to_numpy() + 0.5, rtol=1e-6)
     assert fake.launches[-1] == ("axpb", (2, 1, 1), (32, 1, 1))
     for grid, block in [(1, 2048), (1, (1, 1, 65)), ((1, 65536), 32)]:
-        with pytest.raises(driver.CudaError, match="cuLaunchKernel failed: "
-                                                   "CUDA_ERROR_INVALID_VALUE"):
+        with pytest.raises(
+            driver.CudaError, match="cuLaunchKernel failed: CUDA_ERROR_INVALID_VALUE"
+        ):
             runtime.launch(kernel, grid, block, [x, y, 2.0, 0.5, 37])
     module.unload()
     with pytest.raises(driver.CudaError, match="CUDA_ERROR_INVALID_HANDLE"):
@@ -205,8 +206,13 @@ def test_streams_and_events(fake):
     end = runtime.Event().record(stream)
     assert end.elapsed_ms(start) >= 0.0
     assert not buf.to_numpy(stream=stream).any()
-    _raises("CUDA_ERROR_INVALID_HANDLE", "cuEventElapsedTime", ctypes.byref(ctypes.c_float()),
-            start.handle, runtime.Event().handle)  # never recorded
+    _raises(
+        "CUDA_ERROR_INVALID_HANDLE",
+        "cuEventElapsedTime",
+        ctypes.byref(ctypes.c_float()),
+        start.handle,
+        runtime.Event().handle,
+    )  # never recorded
     handle = stream.handle
     stream.close()
     _raises("CUDA_ERROR_INVALID_HANDLE", "cuStreamSynchronize", handle)
@@ -242,8 +248,9 @@ def _close(got, want, tol=1e-5):
         np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.bool_],
-                         ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize(
+    "dtype", [np.float32, np.float64, np.int32, np.bool_], ids=lambda d: np.dtype(d).name
+)
 def test_elementwise_chain(fake, dtype):
     f = _chain(dtype)
     with fg.config.override(enable_x64=True):
@@ -259,8 +266,10 @@ def test_reductions(fake):
     rng = np.random.default_rng(3)
     for shape in [(5, 300), (37, 3), (1, 1), (0, 4)]:
         x = rng.standard_normal(shape).astype(np.float32)
-        f = fg.jit(lambda x: (fnp.sum(x, 1), fnp.max(x, 0, initial=-np.inf), fnp.mean(x * x)),
-                   backend="cuda")
+        f = fg.jit(
+            lambda x: (fnp.sum(x, 1), fnp.max(x, 0, initial=-np.inf), fnp.mean(x * x)),
+            backend="cuda",
+        )
         got = f(x)
         _close(got[0], x.sum(1), 1e-4)
         _close(got[1], x.max(0, initial=-np.inf))
@@ -302,8 +311,9 @@ def test_scalars_keep_their_shape(fake):
     out = fg.jit(lambda x: x * 2, backend="cuda")(xd)
     assert np.asarray(out).shape == () and float(np.asarray(out)) == 4.0
     _close(fg.jit(lambda v: v * 2.0, backend="cuda")(np.float32(3.0)), np.float32(6.0))
-    f = fg.jit(lambda i, x: lax.switch(i, [lambda x: x, lambda x: fnp.cumsum(x)], x),
-               backend="cuda")
+    f = fg.jit(
+        lambda i, x: lax.switch(i, [lambda x: x, lambda x: fnp.cumsum(x)], x), backend="cuda"
+    )
     for i in (0, 1, 5):
         x = np.arange(5, dtype=np.int32)
         _close(f(np.int32(i), x), x if i == 0 else np.cumsum(x, dtype=np.int32))
@@ -317,13 +327,17 @@ def test_scan_and_while_loop(fake):
         return lax.while_loop(lambda s: s[1] < 5, lambda s: (s[0] * 1.5 + 1.0, s[1] + 1), (x, 0))
 
     rng = np.random.default_rng(5)
-    c, xs = rng.standard_normal(6).astype(np.float32), rng.standard_normal((4, 6)).astype(
-        np.float32)
-    for fn, args in [(scan_fn, (c, xs)), (while_fn, (c,)),
-                     (lambda x: lax.fori_loop(0, 3, lambda i, v: v * v - i, x), (c,))]:
+    c, xs = (
+        rng.standard_normal(6).astype(np.float32),
+        rng.standard_normal((4, 6)).astype(np.float32),
+    )
+    for fn, args in [
+        (scan_fn, (c, xs)),
+        (while_fn, (c,)),
+        (lambda x: lax.fori_loop(0, 3, lambda i, v: v * v - i, x), (c,)),
+    ]:
         got, want = fg.jit(fn, backend="cuda")(*args), fg.jit(fn, backend="cpu")(*args)
-        for g, w in zip(fg.tree_util.tree_leaves(got), fg.tree_util.tree_leaves(want),
-                        strict=True):
+        for g, w in zip(fg.tree_util.tree_leaves(got), fg.tree_util.tree_leaves(want), strict=True):
             _close(g, w, 1e-5)
     assert any("_s" in name for name, _, _ in fake.launches)  # sub-program kernels ran
 
@@ -333,8 +347,12 @@ def test_debug_callback(fake):
 
     def f(x):
         fg.debug.callback(lambda v: seen.append(np.array(v)), x * 2.0)
-        y = lax.fori_loop(0, 3, lambda i, v: fg.debug.callback(
-            lambda w: seen.append(np.array(w)), v) or v + 1.0, x)
+        y = lax.fori_loop(
+            0,
+            3,
+            lambda i, v: fg.debug.callback(lambda w: seen.append(np.array(w)), v) or v + 1.0,
+            x,
+        )
         return y * 3.0
 
     x = np.arange(5, dtype=np.float32)
@@ -355,8 +373,12 @@ def test_train_cuda_example_matches_the_cpu(fake):
     x = rng.standard_normal((48, 64)).astype(np.float32)
     y = rng.integers(0, 10, 48).astype(np.int32)
     k1, k2 = fg.random.split(fg.random.key(0))
-    params = {"w1": fg.random.normal(k1, (64, 32)) * 0.1, "b1": fnp.zeros(32),
-              "w2": fg.random.normal(k2, (32, 10)) * 0.1, "b2": fnp.zeros(10)}
+    params = {
+        "w1": fg.random.normal(k1, (64, 32)) * 0.1,
+        "b1": fnp.zeros(32),
+        "w2": fg.random.normal(k2, (32, 10)) * 0.1,
+        "b2": fnp.zeros(10),
+    }
     cpu_step = fg.jit(train_cuda.step, backend="cpu")
     gpu_step = fg.jit(train_cuda.step, backend="cuda")
     p_cpu = p_gpu = params
@@ -365,5 +387,6 @@ def test_train_cuda_example_matches_the_cpu(fake):
         p_gpu, l_gpu = gpu_step(p_gpu, x, y)
         np.testing.assert_allclose(float(np.asarray(l_gpu)), float(np.asarray(l_cpu)), rtol=1e-5)
     for name in params:
-        np.testing.assert_allclose(np.asarray(p_gpu[name]), np.asarray(p_cpu[name]), rtol=1e-4,
-                                   atol=1e-5)
+        np.testing.assert_allclose(
+            np.asarray(p_gpu[name]), np.asarray(p_cpu[name]), rtol=1e-4, atol=1e-5
+        )

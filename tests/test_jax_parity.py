@@ -4,6 +4,7 @@ Each test encodes what JAX 0.10.2 (CPU, x64 off) returns as a literal expectatio
 is not imported (it is not a dependency). The comment ``# jax 0.10.2 gives ...`` records
 JAX's result.
 """
+
 import collections
 
 import numpy as np
@@ -25,18 +26,18 @@ def _dt(x):
 def test_grad_holomorphic_needs_complex_input():
     # jax 0.10.2 gives TypeError: grad with holomorphic=True requires inputs with complex dtype
     with pytest.raises(TypeError, match="complex"):
-        fg.grad(lambda z: z ** 2, holomorphic=True)(1.0)
+        fg.grad(lambda z: z**2, holomorphic=True)(1.0)
 
 
 def test_grad_complex_output_needs_holomorphic():
     # jax 0.10.2 gives TypeError: grad requires real-valued outputs ... pass holomorphic=True
     with pytest.raises(TypeError, match="holomorphic=True"):
-        fg.grad(lambda z: z ** 2)(1.0 + 2j)
+        fg.grad(lambda z: z**2)(1.0 + 2j)
 
 
 def test_grad_holomorphic_value():
     # jax 0.10.2 gives Array(2.+4.j, dtype=complex64, weak_type=True) for d(z**2)/dz at 1+2j
-    g = fg.grad(lambda z: z ** 2, holomorphic=True)(1.0 + 2j)
+    g = fg.grad(lambda z: z**2, holomorphic=True)(1.0 + 2j)
     assert np.dtype(g.dtype) == np.complex64
     np.testing.assert_allclose(np.asarray(g), 2.0 + 4.0j, rtol=1e-6)
     g2 = fg.jit(fg.grad(lambda z: fnp.sin(z), holomorphic=True))(fnp.complex64(1.0 + 2j))
@@ -57,8 +58,7 @@ def test_vmap_maps_keyword_arguments_over_axis_0():
     # under jit and grad
     h = fg.jit(lambda x, s: fg.vmap(lambda a, scale: a * scale)(x, scale=s))
     np.testing.assert_array_equal(np.asarray(h(fnp.ones(3), fnp.arange(3.0))), [0, 1, 2])
-    gr = fg.grad(lambda s: fnp.sum(fg.vmap(lambda a, scale: a * scale)(fnp.arange(3.0),
-                                                                       scale=s)))
+    gr = fg.grad(lambda s: fnp.sum(fg.vmap(lambda a, scale: a * scale)(fnp.arange(3.0), scale=s)))
     np.testing.assert_array_equal(np.asarray(gr(fnp.ones(3))), [0.0, 1.0, 2.0])
     # a keyword whose leading size differs is an error
     with pytest.raises(ValueError, match="inconsistent sizes"):
@@ -84,7 +84,7 @@ def test_jit_unhashable_static_argument_is_value_error():
     f = fg.jit(lambda x, y: x + y, static_argnums=(1,))
     with pytest.raises(ValueError, match="hashable"):
         f(fnp.ones(2), fnp.ones(2))
-    with pytest.raises(TypeError):          # still a TypeError, as before
+    with pytest.raises(TypeError):  # still a TypeError, as before
         f(fnp.ones(2), [1.0])
 
 
@@ -108,12 +108,13 @@ def test_where_size_and_fill_value():
     np.testing.assert_array_equal(np.asarray(out[0]), [0, 2])
     # batched
     out = fg.vmap(lambda x: fnp.where(x > 0, size=2, fill_value=9)[0])(
-        fnp.array([[1.0, -1, 2], [-1.0, -1, 3]]))
+        fnp.array([[1.0, -1, 2], [-1.0, -1, 3]])
+    )
     np.testing.assert_array_equal(np.asarray(out), [[0, 2], [2, 9]])
     # against numpy on random input
     x = np.random.RandomState(0).randn(4, 5)
     for got, want in zip(fnp.where(x > 0, size=20, fill_value=0), np.nonzero(x > 0)):
-        np.testing.assert_array_equal(np.asarray(got)[:len(want)], want)
+        np.testing.assert_array_equal(np.asarray(got)[: len(want)], want)
 
 
 def test_dynamic_slice_sizes_larger_than_operand():
@@ -169,9 +170,11 @@ def test_rounding_method():
     x = fnp.array([0.5, 1.5, -0.5, 2.5])
     # jax 0.10.2 gives [ 0.,  2., -0.,  2.] for TO_NEAREST_EVEN, [ 1.,  2., -1.,  3.] default
     np.testing.assert_array_equal(
-        np.asarray(lax.round(x, lax.RoundingMethod.TO_NEAREST_EVEN)), [0.0, 2.0, -0.0, 2.0])
+        np.asarray(lax.round(x, lax.RoundingMethod.TO_NEAREST_EVEN)), [0.0, 2.0, -0.0, 2.0]
+    )
     np.testing.assert_array_equal(
-        np.asarray(lax.round(x, lax.RoundingMethod.AWAY_FROM_ZERO)), [1.0, 2.0, -1.0, 3.0])
+        np.asarray(lax.round(x, lax.RoundingMethod.AWAY_FROM_ZERO)), [1.0, 2.0, -1.0, 3.0]
+    )
     assert int(lax.RoundingMethod.TO_NEAREST_EVEN) == 1
 
 
@@ -233,8 +236,9 @@ def test_linspace_integer_dtype():
     assert np.dtype(out.dtype) == np.int32
     np.testing.assert_array_equal(np.asarray(out), [0, 2, 5, 7, 10])
     # jax 0.10.2 gives Array([-5, -2,  1,  5], dtype=int32) (rounded down)
-    np.testing.assert_array_equal(np.asarray(fnp.linspace(-5, 5, 4, dtype=fnp.int32)),
-                                  [-5, -2, 1, 5])
+    np.testing.assert_array_equal(
+        np.asarray(fnp.linspace(-5, 5, 4, dtype=fnp.int32)), [-5, -2, 1, 5]
+    )
     out = fg.jit(lambda a: fnp.linspace(a, 10.0, 5, dtype=fnp.int32))(0.0)
     np.testing.assert_array_equal(np.asarray(out), [0, 2, 5, 7, 10])
 
@@ -242,8 +246,13 @@ def test_linspace_integer_dtype():
 def test_cumsum_keeps_small_integer_dtypes():
     # jax 0.10.2 gives int8 / uint8 / int16 for cumsum and cumprod, int32 for bool,
     # while sum promotes to int32 / uint32
-    for dt, want in [(np.int8, "int8"), (np.uint8, "uint8"), (np.int16, "int16"),
-                     (np.bool_, "int32"), (np.float16, "float16")]:
+    for dt, want in [
+        (np.int8, "int8"),
+        (np.uint8, "uint8"),
+        (np.int16, "int16"),
+        (np.bool_, "int32"),
+        (np.float16, "float16"),
+    ]:
         a = fnp.ones(3, dt)
         assert np.dtype(fnp.cumsum(a).dtype).name == want
         assert np.dtype(fnp.cumprod(a).dtype).name == want
@@ -269,9 +278,11 @@ def test_at_get_clamps_out_of_bounds_by_default():
 
 def test_error_types_match_jax_and_numpy():
     # jax 0.10.2 gives TypeError (numpy: ValueError): both catch it
-    for fn in (lambda: fnp.reshape(fnp.arange(6), (4, -1)),
-               lambda: fnp.ones((2, 3)) @ fnp.ones(4),
-               lambda: fnp.power(2, -1)):
+    for fn in (
+        lambda: fnp.reshape(fnp.arange(6), (4, -1)),
+        lambda: fnp.ones((2, 3)) @ fnp.ones(4),
+        lambda: fnp.power(2, -1),
+    ):
         with pytest.raises(TypeError):
             fn()
         with pytest.raises(ValueError):
@@ -371,7 +382,8 @@ def test_relu_keeps_integer_dtype():
     # float input and the derivative at 0 are unchanged
     assert float(fg.grad(fg.nn.relu)(0.0)) == 0.0
     np.testing.assert_array_equal(
-        np.asarray(fg.vmap(fg.grad(fg.nn.relu))(fnp.array([-1.0, 0.0, 2.0]))), [0, 0, 1])
+        np.asarray(fg.vmap(fg.grad(fg.nn.relu))(fnp.array([-1.0, 0.0, 2.0]))), [0, 0, 1]
+    )
     np.testing.assert_array_equal(np.asarray(fg.jit(fg.nn.relu)(fnp.array([-3, 4]))), [0, 4])
 
 
@@ -402,24 +414,28 @@ def test_jacobians_check_complex_dtypes():
     z = fnp.array([1 + 1j, 2j])
     # jax 0.10.2 gives [[2.+2.j, 0.+0.j], [0.+0.j, 0.+4.j]] for both
     want = np.diag([2 + 2j, 4j])
-    np.testing.assert_allclose(np.asarray(fg.jacfwd(lambda v: v ** 2, holomorphic=True)(z)),
-                               want, rtol=1e-6)
-    np.testing.assert_allclose(np.asarray(fg.jacrev(lambda v: v ** 2, holomorphic=True)(z)),
-                               want, rtol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(fg.jacfwd(lambda v: v**2, holomorphic=True)(z)), want, rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        np.asarray(fg.jacrev(lambda v: v**2, holomorphic=True)(z)), want, rtol=1e-6
+    )
     # jax 0.10.2 gives TypeError: jacrev requires real-valued outputs ... holomorphic=True
     with pytest.raises(TypeError, match="holomorphic"):
-        fg.jacrev(lambda v: v ** 2)(z)
+        fg.jacrev(lambda v: v**2)(z)
     # jax 0.10.2 gives TypeError: jacrev/jacfwd with holomorphic=True requires inputs with
     # complex dtype, but got float32.
     with pytest.raises(TypeError, match="complex"):
-        fg.jacrev(lambda v: v ** 2, holomorphic=True)(fnp.array([1.0, 2.0]))
+        fg.jacrev(lambda v: v**2, holomorphic=True)(fnp.array([1.0, 2.0]))
     with pytest.raises(TypeError, match="complex"):
-        fg.jacfwd(lambda v: v ** 2, holomorphic=True)(fnp.array([1.0, 2.0]))
+        fg.jacfwd(lambda v: v**2, holomorphic=True)(fnp.array([1.0, 2.0]))
     with pytest.raises(TypeError, match="complex"):
-        fg.hessian(lambda v: fnp.sum(v ** 3), holomorphic=True)(fnp.array([1.0, 2.0]))
+        fg.hessian(lambda v: fnp.sum(v**3), holomorphic=True)(fnp.array([1.0, 2.0]))
     # real hessian unchanged: jax 0.10.2 gives [[6., 0.], [0., 12.]]
-    np.testing.assert_allclose(np.asarray(fg.hessian(lambda v: fnp.sum(v ** 3))(
-        fnp.array([1.0, 2.0]))), [[6.0, 0.0], [0.0, 12.0]])
+    np.testing.assert_allclose(
+        np.asarray(fg.hessian(lambda v: fnp.sum(v**3))(fnp.array([1.0, 2.0]))),
+        [[6.0, 0.0], [0.0, 12.0]],
+    )
 
 
 def test_grad_argnums_out_of_range_is_type_error():
@@ -442,13 +458,13 @@ def test_eval_shape_accepts_python_scalars_and_arrays():
 
 
 def test_linearize_and_vjp_check_tangent_and_cotangent_types():
-    _, f_jvp = fg.linearize(lambda x: x ** 2, fnp.ones(2))
+    _, f_jvp = fg.linearize(lambda x: x**2, fnp.ones(2))
     # jax 0.10.2 gives ValueError: linearized function called on tangent values inconsistent
     # with the original primal values
     with pytest.raises(ValueError, match="inconsistent"):
         f_jvp(fnp.ones(3))
     np.testing.assert_array_equal(np.asarray(f_jvp(fnp.ones(2))), [2.0, 2.0])
-    _, f_vjp = fg.vjp(lambda x: x ** 2, fnp.ones(2))
+    _, f_vjp = fg.vjp(lambda x: x**2, fnp.ones(2))
     # jax 0.10.2 gives ValueError: unexpected JAX type (e.g. shape/dtype) for argument to VJP
     # function: got int32[2], but expected float32[2]
     with pytest.raises(ValueError, match="dtype"):
@@ -471,15 +487,25 @@ def test_reductions_honour_where():
     # against numpy on random input, under jit, vmap and grad
     x = np.random.RandomState(0).randn(4, 5).astype(np.float32)
     m = np.random.RandomState(1).rand(4, 5) > 0.3
-    np.testing.assert_allclose(np.asarray(fnp.var(x, axis=1, where=m, ddof=1)),
-                               np.var(x, axis=1, where=m, ddof=1), rtol=1e-5)
+    np.testing.assert_allclose(
+        np.asarray(fnp.var(x, axis=1, where=m, ddof=1)),
+        np.var(x, axis=1, where=m, ddof=1),
+        rtol=1e-5,
+    )
     np.testing.assert_allclose(
         np.asarray(fg.jit(lambda a, w: fnp.std(a, axis=0, where=w, keepdims=True))(x, m)),
-        np.std(x, axis=0, where=m, keepdims=True), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(np.asarray(fg.vmap(lambda a, w: fnp.var(a, where=w))(x, m)),
-                               np.var(x, axis=1, where=m), rtol=1e-5)
-    np.testing.assert_array_equal(np.asarray(fnp.all(x > -1, axis=1, where=m)),
-                                  np.all(x > -1, axis=1, where=m))
+        np.std(x, axis=0, where=m, keepdims=True),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    np.testing.assert_allclose(
+        np.asarray(fg.vmap(lambda a, w: fnp.var(a, where=w))(x, m)),
+        np.var(x, axis=1, where=m),
+        rtol=1e-5,
+    )
+    np.testing.assert_array_equal(
+        np.asarray(fnp.all(x > -1, axis=1, where=m)), np.all(x > -1, axis=1, where=m)
+    )
     g = fg.grad(lambda a: fnp.var(a, where=m))(x)
     xm = x[m]
     want = np.zeros_like(x)
@@ -494,8 +520,7 @@ def test_array_methods_forward_where_and_initial():
     # jax 0.10.2 gives Array(10., dtype=float32) (the mask used to be dropped silently)
     assert float(x.sum(where=m)) == 10.0
     np.testing.assert_array_equal(np.asarray(x.max(axis=1, initial=10.0)), [10.0, 10.0])
-    np.testing.assert_allclose(np.asarray(x.mean(axis=1, where=m)),
-                               np.mean(xn, axis=1, where=m))
+    np.testing.assert_allclose(np.asarray(x.mean(axis=1, where=m)), np.mean(xn, axis=1, where=m))
     assert float(x.var(where=m)) == pytest.approx(float(np.var(xn, where=m)))
     assert float(x.std(where=m, ddof=1)) == pytest.approx(float(np.std(xn, where=m, ddof=1)))
     assert float(x.min(where=m, initial=100.0)) == 0.0
@@ -503,10 +528,12 @@ def test_array_methods_forward_where_and_initial():
     assert bool(x.all(where=m)) is False and bool(x.any(where=~m)) is True
     assert float(fg.jit(lambda v: v.sum(where=v > 2))(x)) == 12.0
     np.testing.assert_array_equal(
-        np.asarray(fg.grad(lambda v: v.sum(where=m))(x)), np.broadcast_to(m, (2, 3)) * 1.0)
+        np.asarray(fg.grad(lambda v: v.sum(where=m))(x)), np.broadcast_to(m, (2, 3)) * 1.0
+    )
     # jax 0.10.2 gives [[2, 1, 0], [2, 1, 0]] for argsort(axis=1, descending=True)
-    np.testing.assert_array_equal(np.asarray(x.argsort(axis=1, descending=True)),
-                                  [[2, 1, 0], [2, 1, 0]])
+    np.testing.assert_array_equal(
+        np.asarray(x.argsort(axis=1, descending=True)), [[2, 1, 0], [2, 1, 0]]
+    )
     np.testing.assert_array_equal(np.asarray(x.sort(axis=0, descending=True)), xn[::-1])
 
 
@@ -544,10 +571,11 @@ def test_normal_complex_dtype():
     assert abs(np.corrcoef(xn.real, xn.imag)[0, 1]) < 0.1
     y = fg.jit(lambda k: random.normal(k, (3,), fnp.complex64))(random.PRNGKey(0))
     np.testing.assert_allclose(
-        np.asarray(y), np.asarray(random.normal(random.PRNGKey(0), (3,), fnp.complex64)),
-        rtol=1e-6)
+        np.asarray(y), np.asarray(random.normal(random.PRNGKey(0), (3,), fnp.complex64)), rtol=1e-6
+    )
     ys = fg.vmap(lambda k: random.normal(k, (2,), fnp.complex64))(
-        random.split(random.PRNGKey(1), 3))
+        random.split(random.PRNGKey(1), 3)
+    )
     assert ys.shape == (3, 2) and np.dtype(ys.dtype) == np.complex64
 
 
@@ -556,16 +584,18 @@ def test_nanmin_nanmax_all_nan_and_integers():
     assert np.isnan(float(fnp.nanmin(fnp.array([np.nan, np.nan]))))
     # jax 0.10.2 gives Array([ 1., nan], dtype=float32)
     np.testing.assert_array_equal(
-        np.asarray(fnp.nanmax(fnp.array([[np.nan, 1.0], [np.nan, np.nan]]), axis=1)),
-        [1.0, np.nan])
+        np.asarray(fnp.nanmax(fnp.array([[np.nan, 1.0], [np.nan, np.nan]]), axis=1)), [1.0, np.nan]
+    )
     # jax 0.10.2 gives Array(2, dtype=int32) for integers (it used to raise OverflowError)
     assert int(fnp.nanmax(fnp.array([1, 2]))) == 2
     np.testing.assert_array_equal(
-        np.asarray(fnp.nanmin(fnp.array([[3, 2]]), axis=1, keepdims=True)), [[2]])
+        np.asarray(fnp.nanmin(fnp.array([[3, 2]]), axis=1, keepdims=True)), [[2]]
+    )
     x = np.random.RandomState(0).randn(4, 5).astype(np.float32)
     x[x > 0.8] = np.nan
-    np.testing.assert_array_equal(np.asarray(fg.jit(lambda a: fnp.nanmax(a, axis=0))(x)),
-                                  np.nanmax(x, axis=0))
+    np.testing.assert_array_equal(
+        np.asarray(fg.jit(lambda a: fnp.nanmax(a, axis=0))(x)), np.nanmax(x, axis=0)
+    )
     g = fg.grad(lambda a: fnp.nanmin(a))(fnp.array([np.nan, 2.0, 1.0]))
     np.testing.assert_array_equal(np.asarray(g), [0.0, 0.0, 1.0])
 
@@ -584,8 +614,11 @@ def test_cumulative_sum_array_api_signature():
     with pytest.raises(ValueError, match="non-scalar"):
         fnp.cumulative_sum(fnp.asarray(3))
     x = np.random.RandomState(0).randn(3, 4).astype(np.float32)
-    np.testing.assert_allclose(np.asarray(fg.jit(lambda a: fnp.cumulative_sum(a, axis=0))(x)),
-                               np.cumsum(x, axis=0), rtol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(fg.jit(lambda a: fnp.cumulative_sum(a, axis=0))(x)),
+        np.cumsum(x, axis=0),
+        rtol=1e-6,
+    )
     g = fg.grad(lambda a: fnp.sum(fnp.cumulative_sum(a, include_initial=True)))(fnp.ones(3))
     np.testing.assert_array_equal(np.asarray(g), [3.0, 2.0, 1.0])
     out = fg.vmap(lambda a: fnp.cumulative_sum(a, include_initial=True))(fnp.ones((2, 3)))
@@ -605,7 +638,8 @@ def test_vmap_out_axes_out_of_bounds():
     assert fg.vmap(lambda v: v, out_axes=-2)(x).shape == (2, 3)
     y = np.arange(24.0).reshape(2, 3, 4)
     np.testing.assert_array_equal(
-        np.asarray(fg.jit(fg.vmap(lambda v: v * 2, out_axes=-1))(y)), np.moveaxis(y, 0, -1) * 2)
+        np.asarray(fg.jit(fg.vmap(lambda v: v * 2, out_axes=-1))(y)), np.moveaxis(y, 0, -1) * 2
+    )
 
 
 def test_jit_static_argnums_out_of_range():

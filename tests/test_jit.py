@@ -15,7 +15,6 @@ from funcgrad import lax
 from funcgrad._src.jit import jit
 from funcgrad.config import config
 
-
 pytestmark = pytest.mark.usefixtures("strict_jit")
 
 
@@ -91,8 +90,11 @@ def test_decorator_forms():
     def a(x):
         return x + 1
 
-    @fg.tree_util.Partial(jit, static_argnums=(1,)) if hasattr(fg.tree_util, "Partial") \
+    @(
+        fg.tree_util.Partial(jit, static_argnums=(1,))
+        if hasattr(fg.tree_util, "Partial")
         else (lambda f: jit(f, static_argnums=(1,)))
+    )
     def b(x, k):
         return x * k
 
@@ -109,8 +111,9 @@ def test_errors_name_the_argument():
     with pytest.raises(TypeError, match="hashable.*list"):
         js(_x(2), [1, 2])
     with pytest.raises(ValueError, match="backend 'cuda'"):
-        jit(lambda x: x, backend="cuda")(_x(2)) if "cuda" not in \
-            fg._src.lax_call.jit_impls else (_ for _ in ()).throw(ValueError("backend 'cuda'"))
+        jit(lambda x: x, backend="cuda")(_x(2)) if "cuda" not in fg._src.lax_call.jit_impls else (
+            _ for _ in ()
+        ).throw(ValueError("backend 'cuda'"))
 
 
 def test_compiled_rejects_wrong_inputs_before_native_code():
@@ -132,8 +135,10 @@ def test_compiled_rejects_wrong_inputs_before_native_code():
 
 def test_explain_cache_misses(caplog):
     jf = jit(lambda x: x + 1)
-    with config.override(explain_cache_misses=True), caplog.at_level(logging.WARNING,
-                                                                     "funcgrad.jit"):
+    with (
+        config.override(explain_cache_misses=True),
+        caplog.at_level(logging.WARNING, "funcgrad.jit"),
+    ):
         jf(_x(3))
         jf(_x(4))
     assert "first call" in caplog.text
@@ -205,8 +210,9 @@ def test_nested_jit_and_jvp():
 def test_grad_grad_and_checkpoint_under_jit():
     f = lambda x: fnp.sum(fnp.sin(x) ** 3)
     x = _x(5)
-    close(jit(fg.grad(fg.grad(lambda x: f(x))))(np.float32(0.3)),
-          fg.grad(fg.grad(f))(np.float32(0.3)))
+    close(
+        jit(fg.grad(fg.grad(lambda x: f(x))))(np.float32(0.3)), fg.grad(fg.grad(f))(np.float32(0.3))
+    )
     g = jit(fg.grad(lambda x: fnp.sum(fg.checkpoint(fnp.sin)(x) ** 2)))
     close(g(x), 2 * np.sin(x) * np.cos(x))
 
@@ -224,8 +230,10 @@ def test_custom_jvp_under_jit():
 
 def test_mlp_step_matches_eager():
     rng = np.random.default_rng(3)
-    params = [(rng.standard_normal((8, 16)).astype(np.float32) * 0.3, np.zeros(16, np.float32)),
-              (rng.standard_normal((16, 3)).astype(np.float32) * 0.3, np.zeros(3, np.float32))]
+    params = [
+        (rng.standard_normal((8, 16)).astype(np.float32) * 0.3, np.zeros(16, np.float32)),
+        (rng.standard_normal((16, 3)).astype(np.float32) * 0.3, np.zeros(3, np.float32)),
+    ]
     x = rng.standard_normal((10, 8)).astype(np.float32)
     y = rng.integers(0, 3, 10)
     onehot = np.eye(3, dtype=np.float32)[y]
@@ -259,7 +267,7 @@ def test_lower_stages_and_memory_report(tmp_path, capsys):
     assert "reduce_max" in low.as_text("ir")
     kern = low.as_text("kernels")
     assert kern.count("loop") == 2 and "reduce_sum" in kern  # two passes over x
-    assert "define void @\"run\"" in low.as_text("llvm")
+    assert 'define void @"run"' in low.as_text("llvm")
     assert not re.search(r"@llvm\.exp\.|@expf", low.as_text("llvm-opt"))
     assert low.as_text("asm").strip()
     comp = low.compile()
@@ -330,8 +338,9 @@ def test_fast_path_matches_general_path_and_returns_read_only_arrays():
         x = fnp.asarray(rng.standard_normal((5, 3)).astype(np.float32))
         y = fnp.asarray(rng.standard_normal((5, 3)).astype(np.float32))
         out = jf(x, y)
-        np.testing.assert_allclose(out["s"], np.tanh(np.asarray(x)) + np.asarray(y), rtol=1e-6,
-                                   atol=1e-6)
+        np.testing.assert_allclose(
+            out["s"], np.tanh(np.asarray(x)) + np.asarray(y), rtol=1e-6, atol=1e-6
+        )
         np.testing.assert_allclose(out["p"], (np.asarray(x) * np.asarray(y)).sum(), rtol=1e-5)
         assert not np.asarray(out["s"]).flags.writeable
     assert len(calls) == 1 and len(jf._fast) == 1
@@ -339,7 +348,6 @@ def test_fast_path_matches_general_path_and_returns_read_only_arrays():
 
 def test_fast_path_copies_non_contiguous_inputs():
     import funcgrad.numpy as fnp
-
     from funcgrad._src.array import wrap
 
     jf = jit(lambda x: x * 2.0 + 1.0)
@@ -402,12 +410,12 @@ def test_donated_buffer_is_reused_in_place_and_the_argument_deleted():
     new, n = f(p, g)
     np.testing.assert_allclose(new, (p0 - 0.1 * g0).astype(np.float32), rtol=1e-6)
     np.testing.assert_allclose(n, (g0.astype(np.float32) ** 2).sum(), rtol=1e-5)
-    assert np.asarray(new).ctypes.data == addr        # computed in the donated buffer
+    assert np.asarray(new).ctypes.data == addr  # computed in the donated buffer
     assert p.is_deleted() and not g.is_deleted()
     with pytest.raises(RuntimeError, match="deleted"):
         p + 1
     assert "deleted" in repr(p)
-    again, _ = f(new, g)                              # an output can be donated again
+    again, _ = f(new, g)  # an output can be donated again
     np.testing.assert_allclose(again, (p0 - 0.2 * g0).astype(np.float32), rtol=1e-5)
 
 
@@ -421,7 +429,7 @@ def test_donation_never_changes_results_when_in_place_is_unsafe():
     out, s = jf(_fresh(x0))
     np.testing.assert_allclose(out, x0[::-1] * 2 + x0, rtol=1e-6)
     np.testing.assert_allclose(s, x0.sum(), rtol=1e-5)
-    g = jit(lambda x: (x * 2.0, x + 1.0), donate_argnums=0)   # x read after the first write
+    g = jit(lambda x: (x * 2.0, x + 1.0), donate_argnums=0)  # x read after the first write
     a, b = g(_fresh(x0))
     np.testing.assert_allclose(a, x0 * 2, rtol=1e-6)
     np.testing.assert_allclose(b, x0 + 1, rtol=1e-6)
@@ -431,14 +439,14 @@ def test_donating_an_array_that_others_view_copies_it():
     import funcgrad.numpy as fnp
 
     base = _fresh(np.arange(12.0))
-    view = base.reshape(3, 4)         # may share base's memory
+    view = base.reshape(3, 4)  # may share base's memory
     keep = np.asarray(view).copy()
     f = jit(lambda x: x * 3.0, donate_argnums=0)
     out = f(base)
     np.testing.assert_array_equal(out, np.arange(12.0, dtype=np.float32) * 3)
     np.testing.assert_array_equal(view, keep)
     x = fnp.asarray(np.ones(4, np.float32))
-    user = np.asarray(x)              # the user holds the buffer: no in-place write
+    user = np.asarray(x)  # the user holds the buffer: no in-place write
     f(x)
     np.testing.assert_array_equal(user, 1.0)
 
@@ -465,7 +473,7 @@ def test_donation_of_pytrees_numpy_inputs_names_and_errors():
     assert not x.is_deleted()
     raw = np.ones(3, np.float32)
     np.testing.assert_array_equal(jit(lambda a: a + 1, donate_argnums=0)(raw), 2.0)
-    np.testing.assert_array_equal(raw, 1.0)          # numpy inputs are copied, never written
+    np.testing.assert_array_equal(raw, 1.0)  # numpy inputs are copied, never written
     y = _fresh(np.ones(3))
     with pytest.raises(ValueError, match="also passed"):
         jit(lambda a, b: a + b, donate_argnums=0)(y, y)
@@ -479,17 +487,17 @@ def test_donation_of_pytrees_numpy_inputs_names_and_errors():
 def test_big_outputs_reuse_a_buffer_only_when_nothing_refers_to_it():
     import funcgrad.numpy as fnp
 
-    n = (1 << 20) // 4 + 3                      # just over the pooling threshold
+    n = (1 << 20) // 4 + 3  # just over the pooling threshold
     f = jit(lambda x: x * 2.0 + 1.0)
     x = fnp.asarray(np.arange(n, dtype=np.float32))
     a = f(x)
     a_addr = np.asarray(a).ctypes.data
     assert a_addr % 64 == 0
-    b = f(x)                                      # `a` is alive: a different buffer
+    b = f(x)  # `a` is alive: a different buffer
     assert np.asarray(b).ctypes.data != a_addr
-    held = np.asarray(b)                          # a numpy handle keeps `b`'s buffer too
+    held = np.asarray(b)  # a numpy handle keeps `b`'s buffer too
     del a, b
-    c = f(x * 0.5)                                # `a`'s buffer is free again
+    c = f(x * 0.5)  # `a`'s buffer is free again
     np.testing.assert_array_equal(held, np.arange(n, dtype=np.float32) * 2 + 1)
     np.testing.assert_array_equal(c, np.arange(n, dtype=np.float32) + 1)
     assert np.asarray(c).ctypes.data == a_addr
@@ -527,7 +535,7 @@ def test_fast_path_takes_numpy_arguments_of_canonical_dtypes():
     for _ in range(3):
         np.testing.assert_array_equal(jf(a32, a32), a32 * a32 + 1)
     assert len(jf._fast) == 1
-    out = jf(a32.astype(np.float64), a32)          # float64 is canonicalised: same signature
+    out = jf(a32.astype(np.float64), a32)  # float64 is canonicalised: same signature
     assert out.dtype == np.float32
     np.testing.assert_array_equal(out, a32 * a32 + 1)
     np.testing.assert_array_equal(jf(fnp.asarray(a32), a32[:, ::-1]), a32 * a32[:, ::-1] + 1)

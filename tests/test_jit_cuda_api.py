@@ -5,10 +5,10 @@ import shutil
 
 import numpy as np
 import pytest
+from funcgrad.backend.cuda import driver, ptx
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
-from funcgrad.backend.cuda import driver, ptx
 
 
 def chain(x):
@@ -24,13 +24,24 @@ def mlp_step(params, x, y):
     return fg.tree.map(lambda p, g: p - 0.1 * g, params, g), l
 
 
-@pytest.mark.parametrize("fn,args", [
-    (chain, (np.ones(1000, np.float32),)),
-    (lambda x: fnp.sum(fnp.exp(x - fnp.max(x, 1, keepdims=True)), 1),
-     (np.ones((64, 33), np.float32),)),
-    (mlp_step, ({"w1": np.ones((8, 16), np.float32), "w2": np.ones((16, 4), np.float32)},
-                np.ones((32, 8), np.float32), np.ones((32, 4), np.float32))),
-])
+@pytest.mark.parametrize(
+    "fn,args",
+    [
+        (chain, (np.ones(1000, np.float32),)),
+        (
+            lambda x: fnp.sum(fnp.exp(x - fnp.max(x, 1, keepdims=True)), 1),
+            (np.ones((64, 33), np.float32),),
+        ),
+        (
+            mlp_step,
+            (
+                {"w1": np.ones((8, 16), np.float32), "w2": np.ones((16, 4), np.float32)},
+                np.ones((32, 8), np.float32),
+                np.ones((32, 4), np.float32),
+            ),
+        ),
+    ],
+)
 def test_cuda_lowering_through_jit_assembles(fn, args):
     text = fg.jit(fn, backend="cuda").lower(*args).as_text("ptx")
     assert ".entry" in text and ".target sm_80" in text
@@ -57,6 +68,7 @@ def test_main_example_train_step_lowers_completely_to_ptx():
 
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "examples"))
     import train_digits as td
+
     from funcgrad import optim
 
     with fg.config.override(platform="cuda"):
@@ -64,8 +76,7 @@ def test_main_example_train_step_lowers_completely_to_ptx():
         opt = optim.adamw(1e-3)
         state = opt.init(model)
         x, y = np.zeros((64, 8, 8), np.float32), np.zeros(64, np.int32)
-        lowered = td.make_train_step(opt, 0.05).lower(model, None, state, x, y,
-                                                        fg.random.key(1))
+        lowered = td.make_train_step(opt, 0.05).lower(model, None, state, x, y, fg.random.key(1))
         assert "FALLBACK" not in lowered.as_text("kernels")
         text = lowered.as_text("ptx")
     if shutil.which("ptxas") is None:
@@ -82,12 +93,19 @@ def test_resnet_train_step_lowers_completely_for_cuda_and_the_cpu():
 
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "examples"))
     import train_digits as td
+
     from funcgrad import optim
 
     model = td.build_model("resnet", (8, 8), fg.random.key(0))
     opt = optim.adamw(1e-3)
-    args = (model, model.init_state(), opt.init(model), np.zeros((8, 8, 8), np.float32),
-            np.zeros(8, np.int32), fg.random.key(1))
+    args = (
+        model,
+        model.init_state(),
+        opt.init(model),
+        np.zeros((8, 8, 8), np.float32),
+        np.zeros(8, np.int32),
+        fg.random.key(1),
+    )
     step = td.make_train_step(opt, 0.05)
     assert "FALLBACK" not in step.lower(*args).as_text("kernels")
     with fg.config.override(platform="cuda"):

@@ -39,38 +39,61 @@ U = (F32,)
 FI = (F32, I32)
 FIB = (F32, I32, BOOL)
 ELEMENTWISE = [
-    _case("add", fnp.add, 2, FI), _case("sub", fnp.subtract, 2, FI),
-    _case("mul", fnp.multiply, 2, FI), _case("div", fnp.divide, 2, U, (0.5, 3)),
+    _case("add", fnp.add, 2, FI),
+    _case("sub", fnp.subtract, 2, FI),
+    _case("mul", fnp.multiply, 2, FI),
+    _case("div", fnp.divide, 2, U, (0.5, 3)),
     _case("lax_div_int", lax.div, 2, (I32,), (-9, 9)),
     _case("lax_rem", lax.rem, 2, FI, (-9, 9)),
     _case("floor_divide", fnp.floor_divide, 2, FI, (1, 9)),
-    _case("maximum", fnp.maximum, 2, FI), _case("minimum", fnp.minimum, 2, FI),
-    _case("power", fnp.power, 2, U, (0.2, 2)), _case("arctan2", fnp.arctan2, 2, U),
-    _case("neg", fnp.negative, 1, FI), _case("abs", fnp.abs, 1, FI),
-    _case("sign", fnp.sign, 1, FI), _case("floor", fnp.floor, 1, U),
-    _case("ceil", fnp.ceil, 1, U), _case("round", fnp.round, 1, U),
+    _case("maximum", fnp.maximum, 2, FI),
+    _case("minimum", fnp.minimum, 2, FI),
+    _case("power", fnp.power, 2, U, (0.2, 2)),
+    _case("arctan2", fnp.arctan2, 2, U),
+    _case("neg", fnp.negative, 1, FI),
+    _case("abs", fnp.abs, 1, FI),
+    _case("sign", fnp.sign, 1, FI),
+    _case("floor", fnp.floor, 1, U),
+    _case("ceil", fnp.ceil, 1, U),
+    _case("round", fnp.round, 1, U),
     _case("lax_round_away", lambda x: lax.round(x, 0), 1, U),
     _case("isfinite", lambda x: fnp.isfinite(fnp.log(x)), 1, U, (-1, 2)),
-    _case("exp", fnp.exp, 1, U), _case("exp2", fnp.exp2, 1, U),
-    _case("log", fnp.log, 1, U, (0.01, 10)), _case("log1p", fnp.log1p, 1, U, (-0.9, 5)),
-    _case("expm1", fnp.expm1, 1, U), _case("tanh", fnp.tanh, 1, U),
-    _case("sigmoid", lax.logistic, 1, U), _case("sin", fnp.sin, 1, U),
-    _case("cos", fnp.cos, 1, U), _case("tan", fnp.tan, 1, U, (-1.2, 1.2)),
-    _case("arcsin", fnp.arcsin, 1, U, (-1, 1)), _case("arccos", fnp.arccos, 1, U, (-1, 1)),
-    _case("arctan", fnp.arctan, 1, U), _case("sinh", fnp.sinh, 1, U),
-    _case("cosh", fnp.cosh, 1, U), _case("arcsinh", fnp.arcsinh, 1, U),
-    _case("arccosh", fnp.arccosh, 1, U, (1, 5)), _case("arctanh", fnp.arctanh, 1, U, (-.9, .9)),
-    _case("sqrt", fnp.sqrt, 1, U, (0, 9)), _case("rsqrt", lax.rsqrt, 1, U, (0.1, 9)),
-    _case("cbrt", fnp.cbrt, 1, U), _case("erf", lax.erf, 1, U), _case("erfc", lax.erfc, 1, U),
+    _case("exp", fnp.exp, 1, U),
+    _case("exp2", fnp.exp2, 1, U),
+    _case("log", fnp.log, 1, U, (0.01, 10)),
+    _case("log1p", fnp.log1p, 1, U, (-0.9, 5)),
+    _case("expm1", fnp.expm1, 1, U),
+    _case("tanh", fnp.tanh, 1, U),
+    _case("sigmoid", lax.logistic, 1, U),
+    _case("sin", fnp.sin, 1, U),
+    _case("cos", fnp.cos, 1, U),
+    _case("tan", fnp.tan, 1, U, (-1.2, 1.2)),
+    _case("arcsin", fnp.arcsin, 1, U, (-1, 1)),
+    _case("arccos", fnp.arccos, 1, U, (-1, 1)),
+    _case("arctan", fnp.arctan, 1, U),
+    _case("sinh", fnp.sinh, 1, U),
+    _case("cosh", fnp.cosh, 1, U),
+    _case("arcsinh", fnp.arcsinh, 1, U),
+    _case("arccosh", fnp.arccosh, 1, U, (1, 5)),
+    _case("arctanh", fnp.arctanh, 1, U, (-0.9, 0.9)),
+    _case("sqrt", fnp.sqrt, 1, U, (0, 9)),
+    _case("rsqrt", lax.rsqrt, 1, U, (0.1, 9)),
+    _case("cbrt", fnp.cbrt, 1, U),
+    _case("erf", lax.erf, 1, U),
+    _case("erfc", lax.erfc, 1, U),
     _case("erf_inv", lax.erf_inv, 1, U, (-0.9, 0.9), 1e-4),
     _case("lgamma", lax.lgamma, 1, U, (0.1, 6), 1e-4),
     _case("digamma", lax.digamma, 1, U, (0.1, 6), 1e-4),
-    _case("square", fnp.square, 1, FI), _case("integer_pow3", lambda x: x ** 3, 1, FI),
+    _case("square", fnp.square, 1, FI),
+    _case("integer_pow3", lambda x: x**3, 1, FI),
     _case("integer_pow_neg", lambda x: lax.integer_pow(x, -2), 1, U, (0.5, 2)),
     _case("reciprocal", fnp.reciprocal, 1, U, (0.5, 2)),
-    _case("eq", fnp.equal, 2, FIB, (-2, 2)), _case("ne", fnp.not_equal, 2, FIB, (-2, 2)),
-    _case("lt", fnp.less, 2, FI, (-2, 2)), _case("le", fnp.less_equal, 2, FI, (-2, 2)),
-    _case("gt", fnp.greater, 2, FI, (-2, 2)), _case("ge", fnp.greater_equal, 2, FI, (-2, 2)),
+    _case("eq", fnp.equal, 2, FIB, (-2, 2)),
+    _case("ne", fnp.not_equal, 2, FIB, (-2, 2)),
+    _case("lt", fnp.less, 2, FI, (-2, 2)),
+    _case("le", fnp.less_equal, 2, FI, (-2, 2)),
+    _case("gt", fnp.greater, 2, FI, (-2, 2)),
+    _case("ge", fnp.greater_equal, 2, FI, (-2, 2)),
     _case("and", fnp.bitwise_and, 2, (I32, BOOL), (-50, 50)),
     _case("or", fnp.bitwise_or, 2, (I32, BOOL), (-50, 50)),
     _case("xor", fnp.bitwise_xor, 2, (I32, BOOL), (-50, 50)),
@@ -85,8 +108,13 @@ ELEMENTWISE = [
     _case("astype_2bool", lambda x: x.astype(bool), 1, FI, (-1, 1)),
     _case("astype_bool2f", lambda x: x.astype(fnp.float32) + 1, 1, (BOOL,)),
     _case("astype_i8", lambda x: x.astype(fnp.int8) * 3, 1, (I32,), (-300, 300)),
-    _case("astype_u32_shift", lambda x: lax.shift_right_logical(
-        x.astype(fnp.uint32), x.astype(fnp.uint32) * 0 + 3), 1, (I32,), (-300, 300)),
+    _case(
+        "astype_u32_shift",
+        lambda x: lax.shift_right_logical(x.astype(fnp.uint32), x.astype(fnp.uint32) * 0 + 3),
+        1,
+        (I32,),
+        (-300, 300),
+    ),
     _case("nextafter", fnp.nextafter, 2, U, native=False),
     _case("chain", lambda x, y: fnp.tanh(x) * 0.5 + fnp.sin(y) ** 2 - fnp.exp(-x * y), 2, U),
     _case("stop_gradient", lambda x: lax.stop_gradient(x) * 2, 1, U),
@@ -107,10 +135,16 @@ REDUCTIONS = [
     _case("any", lambda x: fnp.any(x > 1, -1), 1, U, shapes=_AX),
     _case("all", lambda x: fnp.all(x > -2, 0), 1, U, shapes=_AX),
     _case("sum_bool", lambda x: fnp.sum(x > 0, -1), 1, U, shapes=_AX),
-    _case("logsumexp", lambda x: fnp.log(fnp.sum(fnp.exp(
-        x - fnp.max(x, -1, keepdims=True)), -1)) + fnp.max(x, -1), 1, U, shapes=_AX[:3]),
-    _case("softmax", lambda x: fnp.exp(x) / fnp.sum(fnp.exp(x), -1, keepdims=True), 1, U,
-          shapes=_AX),
+    _case(
+        "logsumexp",
+        lambda x: fnp.log(fnp.sum(fnp.exp(x - fnp.max(x, -1, keepdims=True)), -1)) + fnp.max(x, -1),
+        1,
+        U,
+        shapes=_AX[:3],
+    ),
+    _case(
+        "softmax", lambda x: fnp.exp(x) / fnp.sum(fnp.exp(x), -1, keepdims=True), 1, U, shapes=_AX
+    ),
     _case("argmax", lambda x: fnp.argmax(x, -1), 1, FI, shapes=_AX[:3]),
     _case("cumsum", lambda x: fnp.cumsum(x, -1), 1, FI, shapes=_AX),
     _case("sort", lambda x: fnp.sort(x, -1), 1, FI, shapes=_AX),
@@ -122,11 +156,11 @@ STRUCTURAL = [
     _case("reshape_T", lambda x: fnp.reshape(x.T, (-1,)) + 1, 1, FI, shapes=_AX),
     _case("transpose", lambda x: fnp.transpose(x) * 2, 1, FI, shapes=_AX),
     _case("T_plus", lambda x: x.T + fnp.sin(x).T, 1, U, shapes=_AX),
-    _case("broadcast", lambda x: fnp.broadcast_to(fnp.exp(x), (2,) + x.shape) + 1, 1, U,
-          shapes=_AX),
+    _case(
+        "broadcast", lambda x: fnp.broadcast_to(fnp.exp(x), (2,) + x.shape) + 1, 1, U, shapes=_AX
+    ),
     _case("bcast_add", lambda x: x[:, None] - x[None, :], 1, FI, shapes=[(5,), (0,), (1,)]),
-    _case("expand_squeeze", lambda x: fnp.squeeze(fnp.expand_dims(x, 0), 0) * 3, 1, FI,
-          shapes=_AX),
+    _case("expand_squeeze", lambda x: fnp.squeeze(fnp.expand_dims(x, 0), 0) * 3, 1, FI, shapes=_AX),
     _case("slice", lambda x: x[1:5:2] * 2, 1, FI, shapes=[(7,), (3, 5), (0, 3), (1,)]),
     _case("slice2", lambda x: x[:, ::-2] + 1, 1, FI, shapes=[(3, 5), (2, 3, 4)]),
     _case("flip", lambda x: fnp.flip(x) * 2, 1, FI, shapes=_AX),
@@ -134,15 +168,17 @@ STRUCTURAL = [
     _case("pad", lambda x: fnp.pad(x, 1) * 2, 1, FI, shapes=_AX),
     _case("arange", lambda x: x + fnp.arange(x.shape[-1], dtype=x.dtype), 1, FI, shapes=_AX),
     _case("tril", lambda x: fnp.tril(x), 1, FI, shapes=[(3, 5), (4, 4)]),
-    _case("take", lambda x: fnp.take(x, fnp.array([0, 2, 1]), 0), 1, FI,
-          shapes=[(3,), (3, 5)]),
+    _case("take", lambda x: fnp.take(x, fnp.array([0, 2, 1]), 0), 1, FI, shapes=[(3,), (3, 5)]),
     _case("dynamic_slice", lambda x: lax.dynamic_slice(x, (1,), (2,)), 1, FI, shapes=[(5,)]),
     _case("scatter_add", lambda x: fnp.asarray(x).at[1].add(5.0), 1, U, shapes=[(5,), (3, 2)]),
 ]
 
 _DOTS = [
-    ("mm", lambda a, b: a @ b, [((5, 7), (7, 3)), ((1, 4), (4, 1)), ((3, 0), (0, 2)),
-                               ((0, 2), (2, 3))]),
+    (
+        "mm",
+        lambda a, b: a @ b,
+        [((5, 7), (7, 3)), ((1, 4), (4, 1)), ((3, 0), (0, 2)), ((0, 2), (2, 3))],
+    ),
     ("mm_T", lambda a, b: a @ b.T, [((5, 7), (3, 7)), ((4, 1), (6, 1))]),
     ("T_mm", lambda a, b: a.T @ b, [((7, 5), (7, 3))]),
     ("T_mm_T", lambda a, b: a.T @ b.T, [((7, 5), (3, 7))]),
@@ -153,8 +189,11 @@ _DOTS = [
     ("einsum", lambda a, b: fnp.einsum("bij,bkj->bik", a, b), [((2, 3, 4), (2, 5, 4))]),
     ("slice_mm", lambda a, b: a[:, 1:] @ b[:-1], [((4, 6), (6, 3))]),
 ]
-DOTS = [pytest.param(fn, shapes, dt, id=f"{name}-{np.dtype(dt).name}")
-        for name, fn, shapes in _DOTS for dt in (F32, np.int32)]
+DOTS = [
+    pytest.param(fn, shapes, dt, id=f"{name}-{np.dtype(dt).name}")
+    for name, fn, shapes in _DOTS
+    for dt in (F32, np.int32)
+]
 
 
 def _check(fn, arity, dtypes, rng_range, tol, native, shapes, seed=0):
@@ -228,16 +267,22 @@ def test_conv_runs_natively():
     x = rng.standard_normal((2, 3, 8, 8)).astype(F32)
     w = rng.standard_normal((4, 3, 3, 3)).astype(F32)
     f = lambda x, w: fnp.tanh(lax.conv(x, w, (1, 1), "SAME"))
-    np.testing.assert_allclose(np.asarray(jit(f)(x, w)), np.asarray(f(x, w)), rtol=1e-5,
-                               atol=1e-5)
+    np.testing.assert_allclose(np.asarray(jit(f)(x, w)), np.asarray(f(x, w)), rtol=1e-5, atol=1e-5)
     text = jit(f).lower(x, w).as_text("kernels")
     assert "op conv_general_dilated(" in text and "FALLBACK" not in text
 
 
 def test_nan_and_inf_semantics():
     x = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e30, -1e30, 3.7], F32)
-    f = lambda x: [fnp.maximum(x, 0.0), fnp.minimum(x, 0.0), fnp.max(x),
-                   fnp.sign(x), fnp.isfinite(x), x != x, fnp.sum(x)]
+    f = lambda x: [
+        fnp.maximum(x, 0.0),
+        fnp.minimum(x, 0.0),
+        fnp.max(x),
+        fnp.sign(x),
+        fnp.isfinite(x),
+        x != x,
+        fnp.sum(x),
+    ]
     for g, w in zip(jit(f)(x), f(x)):
         np.testing.assert_array_equal(np.asarray(g), np.asarray(w))
     # float -> int saturates and maps NaN to 0 (XLA semantics, as lax documents)

@@ -3,11 +3,11 @@ differences and the vjp identity, float64), vmap vs a Python loop, failure conve
 
 import numpy as np
 import pytest
+from _gradcheck import check_grads
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad._src import lax_linalg as ll
-from _gradcheck import check_grads
 
 LA = fnp.linalg
 RNG = np.random.default_rng(0)
@@ -30,18 +30,28 @@ def _spd64(n=4, batch=()):
 # ---- values ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name,args", [
-    ("det", (A,)), ("inv", (A,)), ("solve", (A, B)), ("cholesky", (SPD,)),
-    ("eigvalsh", (SPD,)), ("pinv", (A,)), ("pinv", (TALL,)), ("pinv", (WIDE,)),
-    ("matrix_rank", (np.ones((3, 3), np.float32),)), ("cond", (A[0],)),
-])
+@pytest.mark.parametrize(
+    "name,args",
+    [
+        ("det", (A,)),
+        ("inv", (A,)),
+        ("solve", (A, B)),
+        ("cholesky", (SPD,)),
+        ("eigvalsh", (SPD,)),
+        ("pinv", (A,)),
+        ("pinv", (TALL,)),
+        ("pinv", (WIDE,)),
+        ("matrix_rank", (np.ones((3, 3), np.float32),)),
+        ("cond", (A[0],)),
+    ],
+)
 def test_values_match_numpy(name, args):
     close(getattr(LA, name)(*args), getattr(np.linalg, name)(*args), 1e-3)
 
 
 def test_solve_vector_and_broadcast_batch():
     close(LA.solve(A[0], B[0, :, 0]), np.linalg.solve(A[0], B[0, :, 0]), 1e-3)
-    close(LA.solve(A, B[0]), np.linalg.solve(A, B[0]), 1e-3)   # b's batch broadcasts
+    close(LA.solve(A, B[0]), np.linalg.solve(A, B[0]), 1e-3)  # b's batch broadcasts
 
 
 def test_slogdet_and_matrix_power():
@@ -51,7 +61,7 @@ def test_slogdet_and_matrix_power():
     close(l, nl)
     for n in (0, 1, 3, -2):
         close(LA.matrix_power(A, n), np.linalg.matrix_power(A, n), 2e-3)
-    big = np.eye(3, dtype=np.float32) * 1e20   # det overflows float32, slogdet does not
+    big = np.eye(3, dtype=np.float32) * 1e20  # det overflows float32, slogdet does not
     assert np.isinf(np.asarray(LA.det(big)))
     close(LA.slogdet(big).logabsdet, 3 * np.log(1e20))
 
@@ -86,24 +96,26 @@ def test_eigh_values_ascending_and_vectors():
     w, v = LA.eigh(SPD)
     close(w, np.linalg.eigvalsh(SPD), 1e-3)
     assert np.all(np.diff(np.asarray(w), axis=-1) >= 0)
-    close(np.asarray(v) @ (np.asarray(w)[..., None] * np.swapaxes(np.asarray(v), -1, -2)),
-          SPD, 1e-3)
+    close(
+        np.asarray(v) @ (np.asarray(w)[..., None] * np.swapaxes(np.asarray(v), -1, -2)), SPD, 1e-3
+    )
 
 
 @pytest.mark.parametrize("ord", [None, "fro", "nuc", 1, -1, 2, -2, np.inf, -np.inf])
 def test_matrix_norms(ord):
     close(LA.norm(A[0], ord), np.linalg.norm(A[0], ord))
     close(LA.norm(A, ord, axis=(2, 0)), np.linalg.norm(A, ord, axis=(2, 0)))
-    close(LA.norm(A, ord, axis=(0, 1), keepdims=True),
-          np.linalg.norm(A, ord, axis=(0, 1), keepdims=True))
+    close(
+        LA.norm(A, ord, axis=(0, 1), keepdims=True),
+        np.linalg.norm(A, ord, axis=(0, 1), keepdims=True),
+    )
 
 
 @pytest.mark.parametrize("ord", [None, 1, 2, 3, 0.5, 0, -1, np.inf, -np.inf])
 def test_vector_norms(ord):
     close(LA.norm(A, ord, axis=1), np.linalg.norm(A, ord, axis=1))
     close(LA.norm(A[0, 0], ord), np.linalg.norm(A[0, 0], ord))
-    close(LA.norm(A, ord, axis=-1, keepdims=True),
-          np.linalg.norm(A, ord, axis=-1, keepdims=True))
+    close(LA.norm(A, ord, axis=-1, keepdims=True), np.linalg.norm(A, ord, axis=-1, keepdims=True))
 
 
 def test_norm_flattens_and_rejects_bad_ord():
@@ -146,16 +158,43 @@ def test_grad_det_matches_cofactor_formula():
         close(g, np.linalg.inv(a).T, 1e-8)
 
 
-@pytest.mark.parametrize("fn", [
-    lambda a: LA.det(a), lambda a: LA.slogdet(a)[1], lambda a: LA.inv(a),
-    lambda a: LA.matrix_power(a, 3), lambda a: LA.matrix_power(a, -1),
-    lambda a: LA.pinv(a), lambda a: LA.norm(a, 2, (1, 2)), lambda a: LA.norm(a, "nuc", (1, 2)),
-    lambda a: LA.norm(a, -2, (1, 2)), lambda a: LA.norm(a, 1, (1, 2)),
-    lambda a: LA.norm(a, np.inf, (1, 2)),
-    lambda a: LA.norm(a), lambda a: LA.norm(a, 3, axis=0), lambda a: LA.cond(a),
-    lambda a: LA.svd(a, compute_uv=False),
-], ids=["det", "logdet", "inv", "pow3", "pow-1", "pinv", "norm2", "nuc", "norm-2", "norm1",
-        "norminf", "fro", "vec3", "cond", "svdvals"])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda a: LA.det(a),
+        lambda a: LA.slogdet(a)[1],
+        lambda a: LA.inv(a),
+        lambda a: LA.matrix_power(a, 3),
+        lambda a: LA.matrix_power(a, -1),
+        lambda a: LA.pinv(a),
+        lambda a: LA.norm(a, 2, (1, 2)),
+        lambda a: LA.norm(a, "nuc", (1, 2)),
+        lambda a: LA.norm(a, -2, (1, 2)),
+        lambda a: LA.norm(a, 1, (1, 2)),
+        lambda a: LA.norm(a, np.inf, (1, 2)),
+        lambda a: LA.norm(a),
+        lambda a: LA.norm(a, 3, axis=0),
+        lambda a: LA.cond(a),
+        lambda a: LA.svd(a, compute_uv=False),
+    ],
+    ids=[
+        "det",
+        "logdet",
+        "inv",
+        "pow3",
+        "pow-1",
+        "pinv",
+        "norm2",
+        "nuc",
+        "norm-2",
+        "norm1",
+        "norminf",
+        "fro",
+        "vec3",
+        "cond",
+        "svdvals",
+    ],
+)
 def test_grads_square(fn):
     check_grads(fn, [RNG.standard_normal((2, 4, 4))])
 
@@ -182,16 +221,18 @@ def test_grads_eigh_and_qr_and_svd():
     for shape in [(2, 4, 4), (2, 5, 3)]:
         check_grads(lambda a: LA.qr(a), [RNG.standard_normal(shape)])
     for shape in [(2, 4, 4), (2, 5, 3), (2, 3, 5)]:
+
         def uv(a):
             u, s, vh = LA.svd(a, full_matrices=False)
             return u * u[..., :1, :], s, vh * vh[..., :, :1]
+
         check_grads(uv, [RNG.standard_normal(shape)])
 
 
 def test_grad_pinv_with_repeated_singular_values_is_finite():
     with fg.config.override(enable_x64=True):
         g = fg.grad(lambda a: fnp.sum(LA.pinv(a)))(np.eye(3))
-        close(g, -np.ones((3, 3)), 1e-10)   # d sum(inv(a)) = -inv(a)ᵀ 1 1ᵀ inv(a)ᵀ at a = I
+        close(g, -np.ones((3, 3)), 1e-10)  # d sum(inv(a)) = -inv(a)ᵀ 1 1ᵀ inv(a)ᵀ at a = I
     check_grads(LA.pinv, [RNG.standard_normal((5, 3))])
     check_grads(LA.pinv, [RNG.standard_normal((3, 5))])
 
@@ -206,7 +247,7 @@ def test_second_order_logdet_hessian():
         a = _spd64(3)
         h = fg.hessian(lambda x: LA.slogdet(x)[1])(a)
         ai = np.linalg.inv(a)
-        close(h, -np.einsum("li,jk->ijkl", ai, ai), 1e-7)   # d²logdet = -tr(A⁻¹ dA A⁻¹ dA)
+        close(h, -np.einsum("li,jk->ijkl", ai, ai), 1e-7)  # d²logdet = -tr(A⁻¹ dA A⁻¹ dA)
 
 
 @pytest.mark.parametrize("left_side", [True, False])
@@ -215,14 +256,16 @@ def test_second_order_logdet_hessian():
 def test_triangular_solve(left_side, lower, transpose_a, unit_diagonal):
     a = RNG.standard_normal((2, 4, 4)) + 4 * np.eye(4)
     b = RNG.standard_normal((2, 4, 3) if left_side else (2, 3, 4))
-    p = dict(left_side=left_side, lower=lower, transpose_a=transpose_a,
-             unit_diagonal=unit_diagonal)
+    p = dict(left_side=left_side, lower=lower, transpose_a=transpose_a, unit_diagonal=unit_diagonal)
     t = np.tril(a) if lower else np.triu(a)
     if unit_diagonal:
         t = t * (1 - np.eye(4)) + np.eye(4)
     op = np.swapaxes(t, -1, -2) if transpose_a else t
-    want = np.linalg.solve(op, b) if left_side else np.swapaxes(
-        np.linalg.solve(np.swapaxes(op, -1, -2), np.swapaxes(b, -1, -2)), -1, -2)
+    want = (
+        np.linalg.solve(op, b)
+        if left_side
+        else np.swapaxes(np.linalg.solve(np.swapaxes(op, -1, -2), np.swapaxes(b, -1, -2)), -1, -2)
+    )
     with fg.config.override(enable_x64=True):
         close(ll.triangular_solve(a, b, **p), want, 1e-10)
     check_grads(lambda a, b: ll.triangular_solve(a, b, **p), [a, b])
@@ -241,21 +284,37 @@ def test_svd_full_matrices_grad_raises():
 # ---- vmap ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fn,args,in_axes", [
-    (LA.solve, (A, B), (0, 0)), (LA.solve, (A, B[0]), (0, None)),
-    (LA.solve, (A[0], B), (None, 0)), (LA.det, (A,), 0), (LA.inv, (A,), 0),
-    (lambda a: LA.eigh(a)[0], (SPD,), 0), (LA.cholesky, (SPD,), 0),
-    (lambda a: LA.svd(a, compute_uv=False), (A,), 0), (lambda a: LA.qr(a)[1], (A,), 0),
-    (lambda a: LA.norm(a, 2), (A,), 0), (LA.pinv, (A,), 0),
-    (lambda a, b: ll.triangular_solve(a, b, left_side=True, lower=True), (SPD, B), (0, 0)),
-    (lambda a, b: ll.triangular_solve(a, b, left_side=True, lower=True), (SPD[0], B),
-     (None, 0)),
-])
+@pytest.mark.parametrize(
+    "fn,args,in_axes",
+    [
+        (LA.solve, (A, B), (0, 0)),
+        (LA.solve, (A, B[0]), (0, None)),
+        (LA.solve, (A[0], B), (None, 0)),
+        (LA.det, (A,), 0),
+        (LA.inv, (A,), 0),
+        (lambda a: LA.eigh(a)[0], (SPD,), 0),
+        (LA.cholesky, (SPD,), 0),
+        (lambda a: LA.svd(a, compute_uv=False), (A,), 0),
+        (lambda a: LA.qr(a)[1], (A,), 0),
+        (lambda a: LA.norm(a, 2), (A,), 0),
+        (LA.pinv, (A,), 0),
+        (lambda a, b: ll.triangular_solve(a, b, left_side=True, lower=True), (SPD, B), (0, 0)),
+        (
+            lambda a, b: ll.triangular_solve(a, b, left_side=True, lower=True),
+            (SPD[0], B),
+            (None, 0),
+        ),
+    ],
+)
 def test_vmap_matches_loop(fn, args, in_axes):
     got = fg.vmap(fn, in_axes=in_axes)(*args)
     axes = in_axes if isinstance(in_axes, tuple) else (in_axes,)
-    want = np.stack([np.asarray(fn(*[a if ax is None else a[i] for a, ax in zip(args, axes)]))
-                     for i in range(3)])
+    want = np.stack(
+        [
+            np.asarray(fn(*[a if ax is None else a[i] for a, ax in zip(args, axes)]))
+            for i in range(3)
+        ]
+    )
     close(got, want, 1e-4)
 
 
@@ -271,13 +330,21 @@ def test_make_jaxpr_shows_linalg_primitives():
     assert "lu" in text and "triangular_solve" in text
 
 
-@pytest.mark.parametrize("name", ["inv", "det", "eigvalsh", "svdvals", "qr", "cholesky",
-                                  "pinv", "solve"])
+@pytest.mark.parametrize(
+    "name", ["inv", "det", "eigvalsh", "svdvals", "qr", "cholesky", "pinv", "solve"]
+)
 def test_complex_inputs_jvp_and_vjp(name):
     # jvp vs central differences; vjp by JAX's convention: Re Σ vjp(ct)·t == Re Σ ct·jvp(t)
-    fns = {"inv": LA.inv, "det": LA.det, "eigvalsh": LA.eigvalsh, "svdvals": LA.svdvals,
-           "qr": lambda m: LA.qr(m)[1], "cholesky": LA.cholesky, "pinv": LA.pinv,
-           "solve": lambda m: LA.solve(m, np.ones(3))}
+    fns = {
+        "inv": LA.inv,
+        "det": LA.det,
+        "eigvalsh": LA.eigvalsh,
+        "svdvals": LA.svdvals,
+        "qr": lambda m: LA.qr(m)[1],
+        "cholesky": LA.cholesky,
+        "pinv": LA.pinv,
+        "solve": lambda m: LA.solve(m, np.ones(3)),
+    }
     f = fns[name]
     c = lambda *s: RNG.standard_normal(s) + 1j * RNG.standard_normal(s)
     a = c(3, 3)
@@ -286,8 +353,13 @@ def test_complex_inputs_jvp_and_vjp(name):
     t = c(3, 3)
     t = t + t.conj().T if herm else t
     with fg.config.override(enable_x64=True):
-        close(f(x), getattr(np.linalg, name)(x) if name in ("inv", "det", "eigvalsh", "pinv",
-                                                           "cholesky") else f(x), 1e-10)
+        close(
+            f(x),
+            getattr(np.linalg, name)(x)
+            if name in ("inv", "det", "eigvalsh", "pinv", "cholesky")
+            else f(x),
+            1e-10,
+        )
         _, jv = fg.jvp(f, (fnp.asarray(x),), (fnp.asarray(t),))
         num = (np.asarray(f(x + 1e-6 * t)) - np.asarray(f(x - 1e-6 * t))) / 2e-6
         close(jv, num, 1e-6)

@@ -39,7 +39,7 @@ def test_top_k(k):
     ref = np.mean([LABELS[i] in topk[i] for i in range(50)])
     m = M.TopKAccuracy.init(k).update(LOGITS, LABELS)
     np.testing.assert_allclose(m.compute(), ref, rtol=1e-6)
-    assert len(fg.tree.leaves(m)) == 2      # k is static
+    assert len(fg.tree.leaves(m)) == 2  # k is static
 
 
 def test_welford_matches_numpy_and_merges_in_any_order():

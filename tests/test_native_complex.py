@@ -22,8 +22,6 @@ TOL = {C64: 2e-5, C128: 1e-12, np.float32: 2e-5, np.float64: 1e-12}
 SHAPES = [(7,), (3, 5), (2, 1, 4), (0, 3), (), (1,)]
 
 
-
-
 def _cz(rng, shape, dtype, scale=2.0):
     z = rng.uniform(-scale, scale, shape) + 1j * rng.uniform(-scale, scale, shape)
     return np.asarray(z).astype(dtype)
@@ -51,16 +49,27 @@ def _check(f, args, tol, native=True):
 
 
 UNARY = {
-    "neg": lax.neg, "conj": lax.conj, "real": lax.real, "imag": lax.imag, "abs": lax.abs,
-    "exp": lax.exp, "log": lax.log, "sqrt": lax.sqrt,
+    "neg": lax.neg,
+    "conj": lax.conj,
+    "real": lax.real,
+    "imag": lax.imag,
+    "abs": lax.abs,
+    "exp": lax.exp,
+    "log": lax.log,
+    "sqrt": lax.sqrt,
     "integer_pow3": lambda x: lax.integer_pow(x, 3),
     "integer_pow0": lambda x: lax.integer_pow(x, 0),
     "integer_pow-2": lambda x: lax.integer_pow(x, -2),
     "parts": lambda x: lax.complex(lax.real(x) * 2, lax.imag(x) - 1),
 }
 BINARY = {
-    "add": lax.add, "sub": lax.sub, "mul": lax.mul, "div": lax.div, "pow": lax.pow,
-    "eq": lax.eq, "ne": lax.ne,
+    "add": lax.add,
+    "sub": lax.sub,
+    "mul": lax.mul,
+    "div": lax.div,
+    "pow": lax.pow,
+    "eq": lax.eq,
+    "ne": lax.ne,
     "select": lambda x, y: lax.select(lax.ne(lax.real(x), lax.real(y)), x, y),
     "chain": lambda x, y: lax.exp(x * y) / (lax.sqrt(y) + x),
 }
@@ -106,9 +115,16 @@ def test_conversions():
 
     def f(a, b):
         c = lax.convert_element_type
-        return (c(a, np.complex128), c(b, np.complex64), c(b, np.float32), c(b, np.int32),
-                c(a, np.bool_), c(c(b, np.int32), np.complex64), c(c(a, np.bool_), np.complex128),
-                c(c(b, np.float32), np.complex128))
+        return (
+            c(a, np.complex128),
+            c(b, np.complex64),
+            c(b, np.float32),
+            c(b, np.int32),
+            c(a, np.bool_),
+            c(c(b, np.int32), np.complex64),
+            c(c(a, np.bool_), np.complex128),
+            c(c(b, np.float32), np.complex128),
+        )
 
     _check(f, [z64, z128], 1e-6)
 
@@ -117,9 +133,14 @@ def test_conversions():
 def test_reductions_over_axes(dtype):
     rng = np.random.default_rng(9)
     x = _cz(rng, (3, 4, 5), dtype, 1.0)
-    cases = [lambda x: fnp.sum(x, axis=0), lambda x: fnp.sum(x, axis=(1, 2)),
-             lambda x: fnp.sum(x * x), lambda x: fnp.prod(x, axis=2),
-             lambda x: fnp.prod(x, axis=(0, 1)), lambda x: fnp.sum(lax.exp(x), axis=1)]
+    cases = [
+        lambda x: fnp.sum(x, axis=0),
+        lambda x: fnp.sum(x, axis=(1, 2)),
+        lambda x: fnp.sum(x * x),
+        lambda x: fnp.prod(x, axis=2),
+        lambda x: fnp.prod(x, axis=(0, 1)),
+        lambda x: fnp.sum(lax.exp(x), axis=1),
+    ]
     for f in cases:
         assert "reduce" in _check(f, [x], TOL[dtype] * 10)
     big = _cz(rng, (2, 3000), dtype, 1.0)
@@ -172,11 +193,15 @@ def test_control_flow_with_complex_carries_is_native(dtype):
     tol = TOL[dtype] * 10
     for f, prim in [
         (lambda a: lax.scan(lambda c, x: (c * x + 1j, fnp.sum(c * x)), a[0], a), "scan"),
-        (lambda a: lax.while_loop(lambda c: (c[0] < 20) & (fnp.abs(c[1][0]) < 50.0),
-                                  lambda c: (c[0] + 1, c[1] * fnp.conj(c[1]) * 0.5 + a[0]),
-                                  (0, a[1])), "while"),
-        (lambda a: lax.cond(fnp.real(a[0, 0]) > 0, lambda x: x * 2, lambda x: x - 1j, a),
-         "cond"),
+        (
+            lambda a: lax.while_loop(
+                lambda c: (c[0] < 20) & (fnp.abs(c[1][0]) < 50.0),
+                lambda c: (c[0] + 1, c[1] * fnp.conj(c[1]) * 0.5 + a[0]),
+                (0, a[1]),
+            ),
+            "while",
+        ),
+        (lambda a: lax.cond(fnp.real(a[0, 0]) > 0, lambda x: x * 2, lambda x: x - 1j, a), "cond"),
     ]:
         text = _check(f, [a], tol)
         assert f"op {prim}(" in text, text
@@ -192,10 +217,16 @@ def test_complex_loop_is_one_kernel():
 
 
 def _trigamma_points(rng, dtype):
-    xs = np.concatenate([rng.uniform(-20, 0, 3000), rng.uniform(0, 40, 3000),
-                         np.exp(rng.uniform(-15, 40, 1000)), rng.uniform(-3, 3, 1000),
-                         np.arange(-12, 1.0), [-0.0, np.inf, np.nan, 9.999, 10.0, 10.001,
-                                               3.999, 4.0, 1e-3, -1 + 1e-4, -2.5, 0.5]])
+    xs = np.concatenate(
+        [
+            rng.uniform(-20, 0, 3000),
+            rng.uniform(0, 40, 3000),
+            np.exp(rng.uniform(-15, 40, 1000)),
+            rng.uniform(-3, 3, 1000),
+            np.arange(-12, 1.0),
+            [-0.0, np.inf, np.nan, 9.999, 10.0, 10.001, 3.999, 4.0, 1e-3, -1 + 1e-4, -2.5, 0.5],
+        ]
+    )
     return xs.astype(dtype)
 
 
@@ -226,5 +257,6 @@ def test_trigamma_infinities_and_shapes():
         assert got[0] == 0 and got[1] == np.inf and 0 < got[2] < 1.1e-30
         for shape in SHAPES:
             x = np.random.default_rng(1).uniform(0.1, 5, shape).astype(dtype)
-            np.testing.assert_allclose(np.asarray(f(x)), np.asarray(le.trigamma(x)),
-                                       rtol=TOL[dtype])
+            np.testing.assert_allclose(
+                np.asarray(f(x)), np.asarray(le.trigamma(x)), rtol=TOL[dtype]
+            )

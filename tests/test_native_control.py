@@ -8,7 +8,6 @@ import dataclasses
 
 import numpy as np
 import pytest
-
 from funcgrad.backend.cpu.ops import control
 
 import funcgrad as fg
@@ -95,8 +94,14 @@ def test_scan_multi_carry(reverse, length, width):
     f = multi_scan(reverse)
     for seed in range(2):
         rng = np.random.default_rng(seed * 100 + length)
-        args = (_rand(rng, (width,), F32), _rand(rng, (width,), F32), np.int32(seed),
-                np.bool_(seed), _rand(rng, (length, width), F32), _rand(rng, (length,), I32))
+        args = (
+            _rand(rng, (width,), F32),
+            _rand(rng, (width,), F32),
+            np.int32(seed),
+            np.bool_(seed),
+            _rand(rng, (length, width), F32),
+            _rand(rng, (length,), I32),
+        )
         check(f, *args)
 
 
@@ -107,6 +112,7 @@ def test_scan_scalar_carry_per_dtype(dtype):
             if np.dtype(dtype).kind == "b":
                 return fnp.logical_or(fnp.logical_and(c, x), ~x), c
             return c * 2 - x if dtype is I32 else c * 0.5 + x, x + c
+
         return lax.scan(step, c0, xs)
 
     for seed in range(3):
@@ -125,6 +131,7 @@ def test_scan_float64():
 
 def test_scan_matmul_body_and_no_xs():
     """A BLAS call inside the body; ``xs=None`` (length only), no ys."""
+
     def f(w, h0):
         h, _ = lax.scan(lambda h, _: (fnp.tanh(h @ w), None), h0, None, length=6)
         return h
@@ -135,6 +142,7 @@ def test_scan_matmul_body_and_no_xs():
 
 def test_scan_big_carry_runs_threaded_kernels_every_step():
     """A carry big enough for the 2-thread loop kernels, called from inside the native loop."""
+
     def f(c0, xs):
         return lax.scan(lambda c, x: (c * 0.5 + x, c[:3].sum() + x), c0, xs)
 
@@ -162,7 +170,8 @@ def test_grad_through_scan_is_a_native_reverse_scan():
     def loss(w, h0, xs):
         def step(h, x):
             h = fnp.tanh(h * w + x)
-            return h, (h ** 2).sum()
+            return h, (h**2).sum()
+
         h, ys = lax.scan(step, h0, xs)
         return h.sum() + ys.sum()
 
@@ -200,8 +209,9 @@ def test_while_int_float_bool_carries():
 @pytest.mark.parametrize("max_steps", [0, 1, 4, 100])
 def test_while_max_steps(max_steps):
     def f(x):
-        return lax.while_loop(lambda s: s[0] < 10, lambda s: (s[0] + 1, s[1] * 2 - 1),
-                              (0, x), max_steps=max_steps)
+        return lax.while_loop(
+            lambda s: s[0] < 10, lambda s: (s[0] + 1, s[1] * 2 - 1), (0, x), max_steps=max_steps
+        )
 
     x = _rand(np.random.default_rng(max_steps), (5,), F32)
     check(f, x, prims=("while",))
@@ -219,21 +229,31 @@ def test_while_under_vmap_batched_predicate():
 
 
 def three_way(i, x, y):
-    return lax.switch(i, [lambda x, y: (x + y.sum(), y.sum()), lambda x, y: (x * 2, -y.sum()),
-                          lambda x, y: (fnp.exp(x), y.max())], x, y)
+    return lax.switch(
+        i,
+        [
+            lambda x, y: (x + y.sum(), y.sum()),
+            lambda x, y: (x * 2, -y.sum()),
+            lambda x, y: (fnp.exp(x), y.max()),
+        ],
+        x,
+        y,
+    )
 
 
 @pytest.mark.parametrize("index", [-7, -1, 0, 1, 2, 3, 2**31 - 1])
 def test_switch_three_branches_index_clamped(index):
     rng = np.random.default_rng(index % 97)
-    check(three_way, np.int32(index), _rand(rng, (3, 2), F32), _rand(rng, (4,), F32),
-          prims=("cond",))
+    check(
+        three_way, np.int32(index), _rand(rng, (3, 2), F32), _rand(rng, (4,), F32), prims=("cond",)
+    )
 
 
 def test_cond_predicate_and_int_bool_outputs():
     def f(p, x, n):
-        return lax.cond(p, lambda x, n: (x.sum(), n + 1, n > 0),
-                        lambda x, n: (x.prod(), n * 2, n < 0), x, n)
+        return lax.cond(
+            p, lambda x, n: (x.sum(), n + 1, n > 0), lambda x, n: (x.prod(), n * 2, n < 0), x, n
+        )
 
     for seed in range(4):
         rng = np.random.default_rng(seed)
@@ -244,13 +264,12 @@ def test_cond_predicate_and_int_bool_outputs():
 @pytest.mark.parametrize("dtype", [np.uint8, np.int32])
 def test_cond_index_dtypes_and_literal_index(dtype):
     """Index dtypes the lax wrappers never make (uint8), and a literal (constant) index."""
-    branches = jit(three_way).lower(np.int32(0), np.zeros((3, 2), F32),
-                                    np.zeros(4, F32)).jaxpr.eqns
+    branches = jit(three_way).lower(np.int32(0), np.zeros((3, 2), F32), np.zeros(4, F32)).jaxpr.eqns
     eqn = next(e for e in branches if e.primitive.name == "cond")
     nconsts = len(eqn.inputs) - 3
 
     def f(i, x, y):
-        consts = [fnp.zeros(v.aval.shape, v.aval.dtype) + 1 for v in eqn.inputs[1:1 + nconsts]]
+        consts = [fnp.zeros(v.aval.shape, v.aval.dtype) + 1 for v in eqn.inputs[1 : 1 + nconsts]]
         return cond_p.bind(i, *consts, x, y, branches=eqn.params["branches"])
 
     def g(x, y):
@@ -270,10 +289,12 @@ def test_scan_in_scan_with_while_and_cond_in_body():
     def f(xs, w):
         def outer(c, row):
             inner_c, inner_ys = lax.scan(lambda a, x: (a * w + x, a - x), c, row)
-            n, v = lax.while_loop(lambda s: s[0] < 3, lambda s: (s[0] + 1, s[1] * 0.5),
-                                  (0, inner_c))
+            n, v = lax.while_loop(
+                lambda s: s[0] < 3, lambda s: (s[0] + 1, s[1] * 0.5), (0, inner_c)
+            )
             v = lax.cond(v.sum() > 0, lambda v: v + 1, lambda v: v - 1, v)
             return v, (inner_ys.sum(), n)
+
         return lax.scan(outer, fnp.zeros_like(w), xs, reverse=True)
 
     for seed, shape in enumerate([(4, 3, 2), (1, 5, 3), (3, 0, 2)]):
@@ -282,8 +303,13 @@ def test_scan_in_scan_with_while_and_cond_in_body():
     lo = _lower(f, _rand(rng, (4, 3, 2), F32), _rand(rng, (2,), F32))
     assert lo.as_text("kernels").count("(native op kernel)") == 1  # inner loops: inside it
     llvm = lo.as_text("llvm")
-    for inner in (".body.k0.body.run", ".body.k1.cond.run", ".body.k1.body.run",
-                  ".branch0.run", ".branch1.run"):
+    for inner in (
+        ".body.k0.body.run",
+        ".body.k1.cond.run",
+        ".body.k1.body.run",
+        ".branch0.run",
+        ".branch1.run",
+    ):
         assert inner in llvm, inner
 
 
@@ -297,6 +323,7 @@ def test_debug_callback_in_body_stays_fallback():
         def step(c, x):
             fg.debug.callback(lambda v: seen.append(float(v)), x)
             return c + x, c
+
         return lax.scan(step, 0.0, xs)
 
     xs = np.arange(4, dtype=F32)
@@ -320,6 +347,7 @@ def test_float16_body_refused_by_check():
 
 def test_inconsistent_equations_are_refused_not_run():
     """check() compares the operands with the inner jaxprs' types: no out-of-bounds kernel."""
+
     def f(c0, xs):
         return lax.scan(lambda c, x: (c + x, c * x), c0, xs)
 

@@ -35,9 +35,16 @@ def strict():
 
 
 def _conv_fn(strides, padding, lhs_dil=None, rhs_dil=None, groups=1, pet=None):
-    return lambda x, w: lax.conv_general_dilated(x, w, strides, padding, lhs_dil, rhs_dil,
-                                                 feature_group_count=groups,
-                                                 preferred_element_type=pet)
+    return lambda x, w: lax.conv_general_dilated(
+        x,
+        w,
+        strides,
+        padding,
+        lhs_dil,
+        rhs_dil,
+        feature_group_count=groups,
+        preferred_element_type=pet,
+    )
 
 
 def _kernels(jf, *args) -> str:
@@ -72,10 +79,16 @@ def check(lhs_shape, rhs_shape, dtype=F32, seed=0, native=True, **kw):
 
 # ---- cases ----------------------------------------------------------------------------------------
 
+
 def P(strides, padding, lhs_dil=None, rhs_dil=None, groups=1):
     """The parameters of one case (``check``'s keywords)."""
-    return {"strides": strides, "padding": padding, "lhs_dil": lhs_dil, "rhs_dil": rhs_dil,
-            "groups": groups}
+    return {
+        "strides": strides,
+        "padding": padding,
+        "lhs_dil": lhs_dil,
+        "rhs_dil": rhs_dil,
+        "groups": groups,
+    }
 
 
 CASES = [  # lhs shape, rhs shape, params
@@ -149,8 +162,10 @@ def _random_case(rng):
 
 def _valid(lhs, rhs, kw) -> bool:
     """The padded, dilated input is not negative-sized (abstract eval would reject it)."""
-    return all((n - 1) * ld + 1 + lo + hi >= 0
-               for n, (lo, hi), ld in zip(lhs[2:], kw["padding"], kw["lhs_dil"]))
+    return all(
+        (n - 1) * ld + 1 + lo + hi >= 0
+        for n, (lo, hi), ld in zip(lhs[2:], kw["padding"], kw["lhs_dil"])
+    )
 
 
 @pytest.mark.parametrize("seed", range(24))
@@ -197,7 +212,8 @@ def test_threads_and_generated_gemm(monkeypatch, case):
     eqn = fg.make_jaxpr(_conv_fn(**kw))(np.zeros(lhs, F32), np.zeros(rhs, F32)).jaxpr.eqns[0]
     plan = conv_op._plan(conv_op._geometry(eqn))
     assert plan.slots > 1 and conv_op.conv_check(eqn) == plan.slots * plan.slot_bytes(
-        conv_op._geometry(eqn))
+        conv_op._geometry(eqn)
+    )
 
 
 def test_plans_cover_the_modes():
@@ -229,12 +245,13 @@ def test_tables_match_brute_force(seed):
         n, lo = int(rng.integers(0, 9)), int(rng.integers(-4, 5))
         ld, a_step, b_step = (int(v) for v in rng.integers(1, 5, 3))
         a_count, b_count = (int(v) for v in rng.integers(0, 8, 2))
-        rows, (step_b, step_i) = conv_op._table_rows(n, lo, ld, a_step, a_count, b_step,
-                                                     b_count)
+        rows, (step_b, step_i) = conv_op._table_rows(n, lo, ld, a_step, a_count, b_step, b_count)
         for a, (first, count, istart) in enumerate(rows):
-            hits = [(bb, (a * a_step + bb * b_step - lo) // ld) for bb in range(b_count)
-                    if (q := a * a_step + bb * b_step - lo) >= 0 and q % ld == 0
-                    and q <= (n - 1) * ld]
+            hits = [
+                (bb, (a * a_step + bb * b_step - lo) // ld)
+                for bb in range(b_count)
+                if (q := a * a_step + bb * b_step - lo) >= 0 and q % ld == 0 and q <= (n - 1) * ld
+            ]
             want = [(first + j * step_b, istart + j * step_i) for j in range(count)]
             assert hits == want, (n, lo, ld, a_step, b_step, a, b_count)
 
@@ -251,8 +268,15 @@ def test_refused_cases_fall_back():
     np.testing.assert_array_equal(np.asarray(jf(x, w)), np.asarray(f(x, w)))
     assert "FALLBACK conv_general_dilated" in _kernels(jf, x, w)
     # a preferred element type other than the input's: numpy
-    check((2, 3, 6, 6), (4, 3, 3, 3), F32, native=False, strides=(1, 1), padding="SAME",
-          pet=np.float64)
+    check(
+        (2, 3, 6, 6),
+        (4, 3, 3, 3),
+        F32,
+        native=False,
+        strides=(1, 1),
+        padding="SAME",
+        pet=np.float64,
+    )
     # the same dtype as the input is just the plain convolution
     check((2, 3, 6, 6), (4, 3, 3, 3), F32, strides=(1, 1), padding="SAME", pet=np.float32)
 
@@ -272,9 +296,11 @@ def _convnet_loss(p, x):
 def test_convnet_grad(dtype=F64):
     rng = np.random.default_rng(7)
     x = rng.standard_normal((3, 4, 13, 10)).astype(dtype)
-    p = {"c1": rng.standard_normal((6, 2, 3, 3)).astype(dtype) * 0.5,
-         "c2": rng.standard_normal((6, 6, 3, 2)).astype(dtype) * 0.3,
-         "dw": rng.standard_normal((6, 1, 2, 3)).astype(dtype)}
+    p = {
+        "c1": rng.standard_normal((6, 2, 3, 3)).astype(dtype) * 0.5,
+        "c2": rng.standard_normal((6, 6, 3, 2)).astype(dtype) * 0.3,
+        "dw": rng.standard_normal((6, 1, 2, 3)).astype(dtype),
+    }
     g = fg.grad(_convnet_loss, argnums=(0, 1))
     jg = jit(g)
     text = _kernels(jg, p, x)
@@ -288,9 +314,11 @@ def test_convnet_grad(dtype=F64):
 def test_value_and_grad_of_bench_convnet_shape():
     """The benchmark's convnet layers (smaller batch): conv, relu, conv, relu, 2x2 max, dense."""
     rng = np.random.default_rng(3)
-    p = {"c1": rng.standard_normal((8, 1, 3, 3)).astype(F32) * 0.3,
-         "c2": rng.standard_normal((16, 8, 3, 3)).astype(F32) * 0.1,
-         "w": rng.standard_normal((16 * 6 * 6, 10)).astype(F32) * 0.01}
+    p = {
+        "c1": rng.standard_normal((8, 1, 3, 3)).astype(F32) * 0.3,
+        "c2": rng.standard_normal((16, 8, 3, 3)).astype(F32) * 0.1,
+        "w": rng.standard_normal((16 * 6 * 6, 10)).astype(F32) * 0.01,
+    }
     x = rng.standard_normal((4, 1, 16, 16)).astype(F32)
 
     def loss(p, x):

@@ -87,7 +87,7 @@ GUARD = 64
 
 def _guarded(nbytes):
     raw = np.full(nbytes + 2 * GUARD, 0xA5, np.uint8)
-    return raw, raw[GUARD: GUARD + nbytes]
+    return raw, raw[GUARD : GUARD + nbytes]
 
 
 def _guarded_call(exe, flat):
@@ -117,30 +117,35 @@ def _guarded_call(exe, flat):
 # (operand shape, indexed axes, batch shape of the index rows)
 GATHERS = [
     ((7,), (0,), (5,)),
-    ((6, 5), (0,), (4,)),             # rows: whole-row copies
-    ((6, 5), (1,), (3, 2)),           # columns: strided block
-    ((4, 3, 5), (2, 0), (6,)),        # unordered axes, middle dim kept
-    ((4, 3, 5), (0, 1, 2), (2, 3)),   # every axis indexed (take_along_axis)
-    ((3, 1, 4), (1,), (5,)),          # size-1 indexed axis
-    ((0, 4), (0,), (3,)),             # empty indexed axis: zeros / the fill value
-    ((4, 0), (0,), (3,)),             # empty kept block
-    ((5, 3), (0,), (0,)),             # no index rows
-    ((5, 3), (1,), ()),               # one index row, no batch dims
+    ((6, 5), (0,), (4,)),  # rows: whole-row copies
+    ((6, 5), (1,), (3, 2)),  # columns: strided block
+    ((4, 3, 5), (2, 0), (6,)),  # unordered axes, middle dim kept
+    ((4, 3, 5), (0, 1, 2), (2, 3)),  # every axis indexed (take_along_axis)
+    ((3, 1, 4), (1,), (5,)),  # size-1 indexed axis
+    ((0, 4), (0,), (3,)),  # empty indexed axis: zeros / the fill value
+    ((4, 0), (0,), (3,)),  # empty kept block
+    ((5, 3), (0,), (0,)),  # no index rows
+    ((5, 3), (1,), ()),  # one index row, no batch dims
     ((1, 1), (0,), (1, 1)),
 ]
 
 
 def _gather_args(rng, dtype, idx_dtype=I32):
-    return [(_rand(rng, s, dtype), _indices(rng, [s[a] for a in axes], b, idx_dtype))
-            for s, axes, b in GATHERS]
+    return [
+        (_rand(rng, s, dtype), _indices(rng, [s[a] for a in axes], b, idx_dtype))
+        for s, axes, b in GATHERS
+    ]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_gather_modes_and_dtypes(dtype):
     rng = np.random.default_rng(np.dtype(dtype).num)
     modes = [("clip", None), ("fill", None), ("fill", 1)]
-    f = lambda xs: [lax.gather(x, i, axes, mode, fill) for mode, fill in modes
-                    for (x, i), (_, axes, _) in zip(xs, GATHERS)]
+    f = lambda xs: [
+        lax.gather(x, i, axes, mode, fill)
+        for mode, fill in modes
+        for (x, i), (_, axes, _) in zip(xs, GATHERS)
+    ]
     _run(f, _gather_args(rng, dtype), "gather")
 
 
@@ -158,9 +163,10 @@ def test_gather_64bit_dtypes_and_huge_indices():
     with fg.config.override(enable_x64=True):
         for dt in X64_DTYPES:
             args = _gather_args(rng, dt) + [(_rand(rng, (5, 2), dt), big)]
-            f = lambda xs: [lax.gather(x, i, (0,), m) for x, i in xs[-1:] for m in ("clip",
-                                                                                    "fill")] + \
-                [lax.gather(x, i, axes) for (x, i), (_, axes, _) in zip(xs, GATHERS)]
+            f = lambda xs: (
+                [lax.gather(x, i, (0,), m) for x, i in xs[-1:] for m in ("clip", "fill")]
+                + [lax.gather(x, i, axes) for (x, i), (_, axes, _) in zip(xs, GATHERS)]
+            )
             _run(f, args, "gather")
 
 
@@ -192,14 +198,20 @@ def _scatter_args(rng, dtype, idx_dtype=I32, slack=3):
         rest = tuple(n for d, n in enumerate(s) if d not in axes)
         # duplicates on purpose: few distinct positions, many rows
         b = tuple(3 * n for n in b)
-        args.append((_rand(rng, s, dtype), _indices(rng, sizes, b, idx_dtype, slack),
-                     _rand(rng, b + rest, dtype)))
+        args.append(
+            (
+                _rand(rng, s, dtype),
+                _indices(rng, sizes, b, idx_dtype, slack),
+                _rand(rng, b + rest, dtype),
+            )
+        )
     return args
 
 
 def _cases(combines, modes=("clip", "drop")):
     """Every combine and mode over the SCATTERS layouts (clipping into an empty axis raises in
     numpy: that case is left out, see test_refusals)."""
+
     def f(xs):
         outs = []
         for mode in modes:
@@ -207,25 +219,39 @@ def _cases(combines, modes=("clip", "drop")):
                 if mode == "clip" and any(s[a] == 0 for a in axes):
                     continue
                 for c in combines:
-                    outs.append(lax.scatter_add(*xs[k], axes, mode) if c == "add" else
-                                lax.scatter(*xs[k], axes, mode, c))
+                    outs.append(
+                        lax.scatter_add(*xs[k], axes, mode)
+                        if c == "add"
+                        else lax.scatter(*xs[k], axes, mode, c)
+                    )
         return outs
+
     return f
 
 
 @pytest.mark.parametrize("dtype", [F32, I32, BOOL, np.uint8])
 def test_scatter_combines_modes_dtypes(dtype):
     rng = np.random.default_rng(np.dtype(dtype).num)
-    _run(_cases(["add", "set", "mul", "min", "max"]), _scatter_args(rng, dtype), "scatter_add",
-         "scatter", tol=1e-6)
+    _run(
+        _cases(["add", "set", "mul", "min", "max"]),
+        _scatter_args(rng, dtype),
+        "scatter_add",
+        "scatter",
+        tol=1e-6,
+    )
 
 
 def test_scatter_64bit_dtypes():
     rng = np.random.default_rng(5)
     with fg.config.override(enable_x64=True):
         for dt in X64_DTYPES:
-            _run(_cases(["add", "set", "max"], ["drop"]), _scatter_args(rng, dt, np.int64),
-                 "scatter_add", "scatter", tol=1e-12)
+            _run(
+                _cases(["add", "set", "max"], ["drop"]),
+                _scatter_args(rng, dt, np.int64),
+                "scatter_add",
+                "scatter",
+                tol=1e-12,
+            )
 
 
 def test_scatter_add_duplicates_accumulate_in_order():
@@ -242,9 +268,11 @@ def test_scatter_add_duplicates_accumulate_in_order():
 
 def test_literal_updates_and_constant_indices():
     x = np.arange(6, dtype=F32)
-    f = lambda x: [lax.scatter_add(x, np.array([3]), 5.0, (0,)),
-                   lax.scatter(x, np.array([9]), 2.0, (0,), "clip", "max"),
-                   lax.scatter(x, np.array([-1]), 7.0, (0,), "drop")]
+    f = lambda x: [
+        lax.scatter_add(x, np.array([3]), 5.0, (0,)),
+        lax.scatter(x, np.array([9]), 2.0, (0,), "clip", "max"),
+        lax.scatter(x, np.array([-1]), 7.0, (0,), "drop"),
+    ]
     _assert_same(jit(f)(x), f(x))
     text = _assert_native(jit(f), (x,), "scatter_add", "scatter")
     assert "array(5., dtype=float32)" in text  # a literal update: a constant in the kernel
@@ -252,8 +280,16 @@ def test_literal_updates_and_constant_indices():
 
 # ---- dynamic_slice / dynamic_update_slice ----------------------------------------------------
 
-DSLICES = [((7,), (3,)), ((5, 6), (2, 6)), ((5, 6), (5, 1)), ((4, 3, 5), (2, 3, 2)),
-           ((4, 0, 3), (2, 0, 1)), ((3, 4), (0, 2)), ((), ()), ((1, 5), (1, 5))]
+DSLICES = [
+    ((7,), (3,)),
+    ((5, 6), (2, 6)),
+    ((5, 6), (5, 1)),
+    ((4, 3, 5), (2, 3, 2)),
+    ((4, 0, 3), (2, 0, 1)),
+    ((3, 4), (0, 2)),
+    ((), ()),
+    ((1, 5), (1, 5)),
+]
 
 
 def _starts(rng, shape, dtype):
@@ -266,26 +302,35 @@ def test_dynamic_slice_and_update(start_dtype):
     rng = np.random.default_rng(np.dtype(start_dtype).itemsize)
     with fg.config.override(enable_x64=True):
         for dt in (F32, BOOL, np.int64):
-            args = [(_rand(rng, s, dt), _starts(rng, s, start_dtype), _rand(rng, k, dt))
-                    for s, k in DSLICES]
-            f = lambda xs: [lax.dynamic_slice(x, st, np.shape(u)) for x, st, u in xs] + \
-                [lax.dynamic_update_slice(x, u, st) for x, st, u in xs]
+            args = [
+                (_rand(rng, s, dt), _starts(rng, s, start_dtype), _rand(rng, k, dt))
+                for s, k in DSLICES
+            ]
+            f = lambda xs: (
+                [lax.dynamic_slice(x, st, np.shape(u)) for x, st, u in xs]
+                + [lax.dynamic_update_slice(x, u, st) for x, st, u in xs]
+            )
             _run(f, args, "dynamic_slice", "dynamic_update_slice")
 
 
 def test_dynamic_slice_literal_and_huge_starts():
     x = np.arange(24, dtype=F32).reshape(4, 6)
     u = -np.ones((2, 3), F32)
-    f = lambda x, u: [lax.dynamic_slice(x, (1, -3), (2, 3)), lax.dynamic_slice(x, (9, 4), (3, 3)),
-                      lax.dynamic_update_slice(x, u, (3, 5))]
+    f = lambda x, u: [
+        lax.dynamic_slice(x, (1, -3), (2, 3)),
+        lax.dynamic_slice(x, (9, 4), (3, 3)),
+        lax.dynamic_update_slice(x, u, (3, 5)),
+    ]
     _assert_same(jit(f)(x, u), f(x, u))
     _assert_native(jit(f), (x, u), "dynamic_slice", "dynamic_update_slice")
     with fg.config.override(enable_x64=True):
         # the primitive itself takes any integer starts (the wrapper converts to int32):
         # beyond int64 they compare unsigned, so they clamp to the top
         s = np.array([2**64 - 1, 2**63 + 5, 1], np.uint64)
-        g = lambda x, s: [dynamic_slice_p.bind(x, s[i], s[j], slice_sizes=(2, 2))
-                          for i, j in ((0, 1), (2, 0), (1, 2))]
+        g = lambda x, s: [
+            dynamic_slice_p.bind(x, s[i], s[j], slice_sizes=(2, 2))
+            for i, j in ((0, 1), (2, 0), (1, 2))
+        ]
         got = jit(g)(x, s)
         _assert_same(got, g(x, s))
         np.testing.assert_array_equal(np.asarray(got[0]), x[2:, 4:])
@@ -298,9 +343,15 @@ def test_dynamic_slice_literal_and_huge_starts():
 @pytest.mark.parametrize("dtype", [F32, I32, BOOL, np.int16])
 def test_concatenate(dtype):
     rng = np.random.default_rng(7)
-    groups = [([(3,), (0,), (5,)], 0), ([(2, 3), (2, 1), (2, 4)], 1), ([(2, 3), (4, 3)], 0),
-              ([(2, 0, 3), (2, 2, 3), (2, 1, 3)], 1), ([(0, 4), (0, 2)], 1),
-              ([(1, 2, 3)] * 7, 2), ([(3, 1), (3, 1)], 1)]
+    groups = [
+        ([(3,), (0,), (5,)], 0),
+        ([(2, 3), (2, 1), (2, 4)], 1),
+        ([(2, 3), (4, 3)], 0),
+        ([(2, 0, 3), (2, 2, 3), (2, 1, 3)], 1),
+        ([(0, 4), (0, 2)], 1),
+        ([(1, 2, 3)] * 7, 2),
+        ([(3, 1), (3, 1)], 1),
+    ]
     args = [tuple(_rand(rng, s, dtype) for s in shapes) for shapes, _ in groups]
     f = lambda xs: [lax.concatenate(x, d) for x, (_, d) in zip(xs, groups)]
     _run(f, args, "concatenate")
@@ -311,16 +362,16 @@ def test_concatenate(dtype):
 PADS = [
     ((5,), ((1, 2, 0),)),
     ((5,), ((-2, 3, 1),)),
-    ((5,), ((-1, 0, 1),)),                         # crop inside an interior gap
+    ((5,), ((-1, 0, 1),)),  # crop inside an interior gap
     ((2, 6), ((1, 0, 0), (-3, -2, 2))),
-    ((5,), ((0, -1, 1),)),                         # crop right after an element
+    ((5,), ((0, -1, 1),)),  # crop right after an element
     ((6, 4), ((0, 0, 0), (2, 1, 0))),
-    ((6, 4), ((1, 2, 0), (0, 0, 0))),              # merged into long rows
+    ((6, 4), ((1, 2, 0), (0, 0, 0))),  # merged into long rows
     ((3, 4, 5), ((-1, 2, 1), (0, -2, 0), (1, -3, 2))),
-    ((3, 4), ((2, -4, 2), (-5, 1, 0))),            # everything cropped but padding
+    ((3, 4), ((2, -4, 2), (-5, 1, 0))),  # everything cropped but padding
     ((1, 3, 1), ((0, 0, 3), (1, 1, 0), (0, 2, 5))),
-    ((0, 3), ((1, 1, 0), (2, 0, 1))),              # empty operand: all padding
-    ((2, 3), ((-1, -1, 0), (0, 0, 0))),            # empty result
+    ((0, 3), ((1, 1, 0), (2, 0, 1))),  # empty operand: all padding
+    ((2, 3), ((-1, -1, 0), (0, 0, 0))),  # empty result
     ((), ()),
     ((4, 2), ((0, 0, 0), (0, 0, 0))),
 ]
@@ -331,8 +382,10 @@ def test_pad(dtype):
     rng = np.random.default_rng(8)
     args = [(_rand(rng, s, dtype), _rand(rng, (), dtype)) for s, _ in PADS]
     lit = np.asarray(_rand(rng, (), dtype)).item()
-    f = lambda xs: [lax.pad(x, v, cfg) for (x, v), (_, cfg) in zip(xs, PADS)] + \
-        [lax.pad(x, lit, cfg) for (x, _), (_, cfg) in zip(xs, PADS)]
+    f = lambda xs: (
+        [lax.pad(x, v, cfg) for (x, v), (_, cfg) in zip(xs, PADS)]
+        + [lax.pad(x, lit, cfg) for (x, _), (_, cfg) in zip(xs, PADS)]
+    )
     _run(f, args, "pad")
 
 
@@ -364,13 +417,14 @@ def _eqn(f, *args):
 def test_refusals():
     x, i = np.zeros((0, 3), F32), np.zeros((2, 1), I32)
     u = np.zeros((2, 3), F32)
-    assert native_check(_eqn(lambda x, i, u: lax.scatter_add(x, i, u, (0,), "clip"),
-                             x, i, u)) is None
-    assert native_check(_eqn(lambda x, i, u: lax.scatter_add(x, i, u, (0,), "drop"),
-                             x, i, u)) == 0
+    assert (
+        native_check(_eqn(lambda x, i, u: lax.scatter_add(x, i, u, (0,), "clip"), x, i, u)) is None
+    )
+    assert native_check(_eqn(lambda x, i, u: lax.scatter_add(x, i, u, (0,), "drop"), x, i, u)) == 0
     xi = np.zeros(4, I32)
-    assert native_check(_eqn(lambda x, i: lax.gather(x, i, (0,), "fill", float("nan")),
-                             xi, i)) is None
+    assert (
+        native_check(_eqn(lambda x, i: lax.gather(x, i, (0,), "fill", float("nan")), xi, i)) is None
+    )
     assert native_check(_eqn(lambda x, i: lax.gather(x, i, (0,), "fill", -3), xi, i)) == 0
 
 
@@ -389,8 +443,15 @@ def test_numpy_indexing_and_at():
     x = fnp.asarray(rng.standard_normal((6, 5)).astype(F32))
     i = fnp.asarray(np.array([4, -1, 0, 2, 2, -6], I32))
     v = fnp.asarray(rng.standard_normal((6, 5)).astype(F32))
-    f = lambda x, i, v: [x[i], x[:, i[:3]], x[i, i[:1]], x.at[i].add(v), x.at[i].set(v),
-                         x.at[i, 1].max(v[:, 0]), x.at[i].get(mode="fill", fill_value=0.5)]
+    f = lambda x, i, v: [
+        x[i],
+        x[:, i[:3]],
+        x[i, i[:1]],
+        x.at[i].add(v),
+        x.at[i].set(v),
+        x.at[i, 1].max(v[:, 0]),
+        x.at[i].get(mode="fill", fill_value=0.5),
+    ]
     _api_check(f, x, i, v, prims=("gather", "scatter_add", "scatter"))
 
 
@@ -407,8 +468,7 @@ def test_embedding_and_cross_entropy_grads():
         return -fnp.mean(fnp.take_along_axis(logp, labels[..., None], -1))
 
     g = jit(fg.grad(loss, argnums=(0, 1)))
-    got, want = g(table, w, tokens, labels), fg.grad(loss, argnums=(0, 1))(table, w, tokens,
-                                                                           labels)
+    got, want = g(table, w, tokens, labels), fg.grad(loss, argnums=(0, 1))(table, w, tokens, labels)
     _assert_same(got, want, 1e-5)
     _assert_native(g, (table, w, tokens, labels), "gather", "scatter_add")
 
@@ -423,7 +483,7 @@ def test_structural_grads():
         z = fnp.stack([y, -y], 0)
         p = fnp.pad(z, ((0, 0), (1, 2), (2, 0))) + lax.pad(x, 0.0, ((-1, 1, 1), (2, -1, 0))).sum()
         d = lax.dynamic_slice(p, (1, s, s - 1), (1, 3, 4))
-        return fnp.sum(d ** 2) + fnp.sum(lax.dynamic_update_slice(p, d * 3, (0, s, 1)) ** 2)
+        return fnp.sum(d**2) + fnp.sum(lax.dynamic_update_slice(p, d * 3, (0, s, 1)) ** 2)
 
     gf = jit(fg.grad(f))
     _assert_same([gf(x, s)], [fg.grad(f)(x, s)], 1e-4)
@@ -434,6 +494,9 @@ def test_one_hot_and_vmap_gather():
     rng = np.random.default_rng(13)
     x = rng.standard_normal((3, 6)).astype(F32)
     i = np.array([[5, 0], [2, 2], [1, 7]], I32)
-    f = lambda x, i: [fg.nn.one_hot(i, 6) * 2.0, fg.vmap(lambda r, j: r[j])(x, i),
-                      fg.vmap(lambda r, j: lax.dynamic_slice(r, (j[0],), (2,)))(x, i)]
+    f = lambda x, i: [
+        fg.nn.one_hot(i, 6) * 2.0,
+        fg.vmap(lambda r, j: r[j])(x, i),
+        fg.vmap(lambda r, j: lax.dynamic_slice(r, (j[0],), (2,)))(x, i),
+    ]
     _api_check(f, x, i, prims=("gather",))

@@ -85,8 +85,10 @@ def test_triangular_solve(dtype):
         cases.append((a.astype(dtype), b.astype(dtype)))
 
     def f(cases):
-        return [L.triangular_solve(a, b, left, low, tr, tr and low, unit)
-                for (a, b), (left, low, tr, unit) in zip(cases, itertools.cycle(combos))]
+        return [
+            L.triangular_solve(a, b, left, low, tr, tr and low, unit)
+            for (a, b), (left, low, tr, unit) in zip(cases, itertools.cycle(combos))
+        ]
 
     got, want = _run(f, (tuple(cases),), "triangular_solve")
     tol = 1e-5 if dtype == F32 else 1e-12
@@ -172,9 +174,13 @@ def test_no_lapack_falls_back(monkeypatch):
     monkeypatch.setattr(blas, "bind_routine", lambda name: None)
     rng = np.random.default_rng(8)
     x, b = _spd(rng, (2, 3, 3), F64), rng.standard_normal((2, 3, 2))
-    for f, args, prim in [(L.cholesky, (x,), "cholesky"), (L.eigh, (x,), "eigh"),
-                          (L.qr, (x,), "qr"), (L.svd, (x,), "svd"),
-                          (L.triangular_solve, (x, np.swapaxes(b, 1, 2)), "triangular_solve")]:
+    for f, args, prim in [
+        (L.cholesky, (x,), "cholesky"),
+        (L.eigh, (x,), "eigh"),
+        (L.qr, (x,), "qr"),
+        (L.svd, (x,), "svd"),
+        (L.triangular_solve, (x, np.swapaxes(b, 1, 2)), "triangular_solve"),
+    ]:
         got, want = _run(lambda *a, f=f: f(*a), args, prim, native=False)
         _assert_same(got, want)
 

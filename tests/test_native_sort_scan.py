@@ -22,8 +22,19 @@ from funcgrad.metrics import Accuracy
 F32, F64, I32, I64, BOOL, U8 = np.float32, np.float64, np.int32, np.int64, np.bool_, np.uint8
 DTYPES = [F32, F64, I32, I64, BOOL, U8]
 # (shape, axis): odd sizes, size-0 and size-1 axes, middle axes (strided rows)
-SHAPES = [((7,), 0), ((3, 5), 1), ((3, 5), 0), ((2, 33, 4), 1), ((1,), 0), ((4, 1), 1),
-          ((0, 3), 1), ((3, 0), 1), ((5, 2, 0), 0), ((37,), 0), ((2, 3, 300), 1)]
+SHAPES = [
+    ((7,), 0),
+    ((3, 5), 1),
+    ((3, 5), 0),
+    ((2, 33, 4), 1),
+    ((1,), 0),
+    ((4, 1), 1),
+    ((0, 3), 1),
+    ((3, 0), 1),
+    ((5, 2, 0), 0),
+    ((37,), 0),
+    ((2, 3, 300), 1),
+]
 # the geometry code does not depend on the dtype: other dtypes get fewer shapes (compile time)
 FEW = [((3, 37), 1), ((2, 5, 3), 1), ((4, 1), 1), ((0, 3), 1)]
 
@@ -111,16 +122,19 @@ def test_argsort_matches_eager(dtype):
 
 
 def test_sort_descending_and_flat():
-    f = lambda xs: ([fnp.sort(x, ax, descending=True) for x, (_, ax) in zip(xs, SHAPES)]
-                    + [fnp.sort(xs[1], axis=None), fnp.argsort(xs[3], axis=None)])
+    f = lambda xs: (
+        [fnp.sort(x, ax, descending=True) for x, (_, ax) in zip(xs, SHAPES)]
+        + [fnp.sort(xs[1], axis=None), fnp.argsort(xs[3], axis=None)]
+    )
     _check(f, (_inputs(3, F32),), ["sort"])
 
 
 def test_sort_multiple_operands_and_keys():
     rng = np.random.default_rng(4)
     geometry = [((40,), 0), ((9, 2, 3), 0), ((0, 4), 1)]
-    cases = tuple(tuple(_rand(rng, shape, dt) for dt in (F32, I32, BOOL, F64))
-                  for shape, _ in geometry)
+    cases = tuple(
+        tuple(_rand(rng, shape, dt) for dt in (F32, I32, BOOL, F64)) for shape, _ in geometry
+    )
 
     def f(cases):
         outs = []
@@ -141,16 +155,30 @@ def test_sort_long_rows_merge_passes():
     rng = np.random.default_rng(5)
     n = 1037
     base = rng.standard_normal(n).astype(F32)
-    rows = np.stack([base, np.sort(base)[::-1], np.zeros(n, F32), -np.zeros(n, F32),
-                     np.where(rng.random(n) < 0.5, np.nan, base), np.round(base)])
+    rows = np.stack(
+        [
+            base,
+            np.sort(base)[::-1],
+            np.zeros(n, F32),
+            -np.zeros(n, F32),
+            np.where(rng.random(n) < 0.5, np.nan, base),
+            np.round(base),
+        ]
+    )
     rows[3, ::3] = 0.0  # -0.0 and 0.0 interleaved: equal keys keep their order
     ints = rng.integers(np.iinfo(I64).min, np.iinfo(I64).max, (3, 4097), dtype=I64)
     ints[1] = 7
     u8 = rng.integers(0, 256, (17 * 33,), dtype=U8)
 
     def f(r, i, u):
-        return [*lax.sort((r, fnp.arange(n * 6).reshape(6, n)), 1, num_keys=1),
-                fnp.sort(r, 0), fnp.argsort(i, 1), fnp.sort(i, 0), fnp.sort(u), fnp.argsort(u)]
+        return [
+            *lax.sort((r, fnp.arange(n * 6).reshape(6, n)), 1, num_keys=1),
+            fnp.sort(r, 0),
+            fnp.argsort(i, 1),
+            fnp.sort(i, 0),
+            fnp.sort(u),
+            fnp.argsort(u),
+        ]
 
     _check(f, (rows, ints, u8), ["sort"])
 
@@ -180,8 +208,10 @@ def test_cumsum_matches_eager(dtype):
     shapes = _shapes(dtype)
     xs = _inputs(9, dtype, shapes)
     if np.dtype(dtype).kind == "f":  # non-integral values: the summation order shows
-        xs = tuple(np.where(np.isfinite(x) & (x != 0), rng.standard_normal(x.shape) * 1e3,
-                            x).astype(dtype) for x in xs)
+        xs = tuple(
+            np.where(np.isfinite(x) & (x != 0), rng.standard_normal(x.shape) * 1e3, x).astype(dtype)
+            for x in xs
+        )
         # all -0.0: sums stay -0.0 only if the first term is copied rather than added to 0
         xs, shapes = xs + (-np.zeros((3, 4), dtype),) * 2, shapes + [((3, 4), 0), ((3, 4), 1)]
 
@@ -201,8 +231,14 @@ def test_cumsum_wraps_and_public_api():
     b = rng.random((5, 8)) < 0.5
 
     def f(big, x, b):
-        return [lax.cumsum(big, 1), lax.cumsum(big, 0, reverse=True), fnp.cumsum(x, axis=1),
-                fnp.cumsum(x), fnp.cumsum(b, axis=1), fnp.asarray(x).cumsum(-1)]
+        return [
+            lax.cumsum(big, 1),
+            lax.cumsum(big, 0, reverse=True),
+            fnp.cumsum(x, axis=1),
+            fnp.cumsum(x),
+            fnp.cumsum(b, axis=1),
+            fnp.asarray(x).cumsum(-1),
+        ]
 
     _check(f, (big, x, b), ["cumsum"])
 
@@ -212,23 +248,39 @@ def test_cumsum_gradient_is_reverse_cumsum():
     x, w = rng.standard_normal((3, 17)).astype(F32), rng.standard_normal((3, 17)).astype(F32)
     g = fg.grad(lambda x, w: fnp.sum(fnp.cumsum(x, axis=1) * w))
     _check(g, (x, w), ["cumsum"])
-    np.testing.assert_allclose(np.asarray(fg.jit(g)(x, w)),
-                               np.cumsum(w[:, ::-1], 1)[:, ::-1], rtol=1e-5)
+    np.testing.assert_allclose(
+        np.asarray(fg.jit(g)(x, w)), np.cumsum(w[:, ::-1], 1)[:, ::-1], rtol=1e-5
+    )
 
 
 def test_cumsum_big_threaded():
     rng = np.random.default_rng(12)
     x = rng.standard_normal((600, 500)).astype(F32)
     with config.override(num_threads=3):
-        _check(lambda x: [lax.cumsum(x, 1), lax.cumsum(x, 0, reverse=True)], (x,), ["cumsum"],
-               threaded=True)
+        _check(
+            lambda x: [lax.cumsum(x, 1), lax.cumsum(x, 0, reverse=True)],
+            (x,),
+            ["cumsum"],
+            threaded=True,
+        )
 
 
 # ---- argmax / argmin ------------------------------------------------------------------------------
 
-ARG_SHAPES = [((7,), 0), ((3, 5), 1), ((3, 5), 0), ((2, 33, 4), 1), ((1,), 0), ((4, 1), 1),
-              ((0, 3), 1), ((3, 0), 0), ((5, 2, 0), 0), ((3, 70), 1), ((2, 3, 300), 1),
-              ((1, 1), 0)]
+ARG_SHAPES = [
+    ((7,), 0),
+    ((3, 5), 1),
+    ((3, 5), 0),
+    ((2, 33, 4), 1),
+    ((1,), 0),
+    ((4, 1), 1),
+    ((0, 3), 1),
+    ((3, 0), 0),
+    ((5, 2, 0), 0),
+    ((3, 70), 1),
+    ((2, 3, 300), 1),
+    ((1, 1), 0),
+]
 ARG_FEW = [((3, 70), 1), ((2, 5, 3), 1), ((4, 1), 1), ((0, 3), 1)]
 
 
@@ -266,9 +318,17 @@ def test_argmax_first_nan_and_first_tie_in_long_rows():
     z = np.where(np.arange(n) % 2 == 0, -0.0, 0.0).astype(F64)[None].repeat(2, 0)
 
     def f(x, xi, z):
-        return [fnp.argmax(x, -1), fnp.argmin(x, -1), fnp.argmax(xi, 1), fnp.argmin(xi, 1),
-                fnp.argmax(x.T, 0), fnp.argmin(x.T, 0), fnp.argmax(z, 1), fnp.argmin(z, 1),
-                lax.argmax(x, 1, np.int8)]  # indices past 127 wrap, as numpy's astype does
+        return [
+            fnp.argmax(x, -1),
+            fnp.argmin(x, -1),
+            fnp.argmax(xi, 1),
+            fnp.argmin(xi, 1),
+            fnp.argmax(x.T, 0),
+            fnp.argmin(x.T, 0),
+            fnp.argmax(z, 1),
+            fnp.argmin(z, 1),
+            lax.argmax(x, 1, np.int8),
+        ]  # indices past 127 wrap, as numpy's astype does
 
     _check(f, (x, xi, z), ["argmax", "argmin"])
 
@@ -281,13 +341,21 @@ def test_argmax_public_api_and_accuracy():
 
     def f(logits, labels):
         acc = Accuracy.init().update(logits, labels).compute()
-        return [acc, fnp.argmax(logits), fnp.argmin(logits, axis=0, keepdims=True),
-                fnp.asarray(logits).argmax(-1)]
+        return [
+            acc,
+            fnp.argmax(logits),
+            fnp.argmin(logits, axis=0, keepdims=True),
+            fnp.asarray(logits).argmax(-1),
+        ]
 
     _check(f, (logits, labels), ["argmax"])
     with config.override(num_threads=3):  # big enough to split the rows over threads
-        _check(lambda x: [fnp.argmax(x, 1), fnp.argmin(x, 0)], (big,), ["argmax", "argmin"],
-               threaded=True)
+        _check(
+            lambda x: [fnp.argmax(x, 1), fnp.argmin(x, 0)],
+            (big,),
+            ["argmax", "argmin"],
+            threaded=True,
+        )
 
 
 # ---- refused cases --------------------------------------------------------------------------------

@@ -23,17 +23,27 @@ def rand(*shape, seed=0):
     return fnp.asarray(np.random.default_rng(seed).standard_normal(shape).astype(np.float32))
 
 
-@pytest.mark.parametrize("name", [
-    "funcgrad.nn._module", "funcgrad.nn._layers", "funcgrad.nn._conv", "funcgrad.nn._norm",
-    "funcgrad.nn._attention", "funcgrad.nn._recurrent", "funcgrad.nn._resnet",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "funcgrad.nn._module",
+        "funcgrad.nn._layers",
+        "funcgrad.nn._conv",
+        "funcgrad.nn._norm",
+        "funcgrad.nn._attention",
+        "funcgrad.nn._recurrent",
+        "funcgrad.nn._resnet",
+    ],
+)
 def test_private_module_docstrings_run(name):
-    res = doctest.testmod(importlib.import_module(name),
-                          optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    res = doctest.testmod(
+        importlib.import_module(name), optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    )
     assert res.failed == 0
 
 
 # ---- Module -------------------------------------------------------------------------------------
+
 
 class Affine(nn.Module):
     w: fg.Array
@@ -104,8 +114,9 @@ def test_tree_at_replaces_leaves_subtrees_and_none():
     m = nn.Sequential([nn.Linear(2, 2, key=KEY), nn.Linear(2, 2, use_bias=False, key=KEY)])
     m2 = nn.tree_at(lambda s: s.layers[1].bias, m, fnp.ones(2))
     assert m.layers[1].bias is None and m2.layers[1].bias.shape == (2,)
-    m3 = nn.tree_at(lambda s: (s.layers[0].weight, s.layers[0].bias), m,
-                    (fnp.zeros((2, 2)), fnp.zeros(2)))
+    m3 = nn.tree_at(
+        lambda s: (s.layers[0].weight, s.layers[0].bias), m, (fnp.zeros((2, 2)), fnp.zeros(2))
+    )
     np.testing.assert_allclose(m3(fnp.ones(2)), np.zeros(2))
     m4 = nn.tree_at(lambda s: s.layers[0], m, replace_fn=lambda l: nn.Identity())
     assert isinstance(m4.layers[0], nn.Identity)
@@ -126,11 +137,11 @@ def test_inference_mode_returns_new_trees():
 
 # ---- layers -------------------------------------------------------------------------------------
 
+
 def test_linear_matches_numpy_and_errors_name_sizes():
     lin = nn.Linear(3, 2, key=KEY)
     x = rand(3)
-    np.testing.assert_allclose(lin(x), np.asarray(lin.weight) @ np.asarray(x) + lin.bias,
-                               rtol=1e-5)
+    np.testing.assert_allclose(lin(x), np.asarray(lin.weight) @ np.asarray(x) + lin.bias, rtol=1e-5)
     with pytest.raises(ValueError, match=r"\(3,\).*\(5, 3\).*fg.vmap"):
         lin(rand(5, 3))
     assert nn.Linear("scalar", "scalar", key=KEY)(fnp.asarray(1.0)).shape == ()
@@ -143,8 +154,15 @@ def test_linear_default_init_bounds():
 
 def test_sequential_residual_lambda_flatten():
     k1, k2 = keys(2)
-    net = nn.Sequential([nn.Flatten(), nn.Linear(6, 6, key=k1), nn.Lambda(fnp.tanh),
-                         nn.Residual(nn.Linear(6, 6, key=k2)), nn.Identity()])
+    net = nn.Sequential(
+        [
+            nn.Flatten(),
+            nn.Linear(6, 6, key=k1),
+            nn.Lambda(fnp.tanh),
+            nn.Residual(nn.Linear(6, 6, key=k2)),
+            nn.Identity(),
+        ]
+    )
     y = net(rand(2, 3))
     h = np.tanh(np.asarray(net.layers[1](rand(2, 3).reshape(-1))))
     np.testing.assert_allclose(y, h + np.asarray(net.layers[3].fn(fnp.asarray(h))), rtol=1e-5)
@@ -182,7 +200,7 @@ def _np_conv2d(x, w, stride, pad):
     out = np.zeros((o, oh, ow), np.float32)
     for i in range(oh):
         for j in range(ow):
-            patch = x[:, i * stride:i * stride + kh, j * stride:j * stride + kw]
+            patch = x[:, i * stride : i * stride + kh, j * stride : j * stride + kw]
             out[:, i, j] = np.tensordot(w, patch, axes=([1, 2, 3], [0, 1, 2]))
     return out
 
@@ -190,8 +208,10 @@ def _np_conv2d(x, w, stride, pad):
 def test_conv2d_matches_numpy_and_vmaps():
     conv = nn.Conv2d(2, 3, 3, stride=2, padding=1, key=KEY)
     x = rand(2, 7, 7)
-    ref = _np_conv2d(np.asarray(x), np.asarray(conv.weight), 2, 1) + \
-        np.asarray(conv.bias)[:, None, None]
+    ref = (
+        _np_conv2d(np.asarray(x), np.asarray(conv.weight), 2, 1)
+        + np.asarray(conv.bias)[:, None, None]
+    )
     np.testing.assert_allclose(conv(x), ref, rtol=1e-4, atol=1e-5)
     xb = rand(4, 2, 7, 7, seed=1)
     np.testing.assert_allclose(fg.vmap(conv)(xb)[3], conv(xb[3]), rtol=1e-4, atol=1e-5)
@@ -206,9 +226,8 @@ def test_conv1d_groups_shape():
 
 def test_conv_transpose_is_the_adjoint_of_conv():
     conv = nn.Conv2d(3, 5, 3, stride=2, padding=1, use_bias=False, key=KEY)
-    up = nn.ConvTranspose2d(5, 3, 3, stride=2, padding=1, output_padding=0, use_bias=False,
-                            key=KEY)
-    up = nn.tree_at(lambda m: m.weight, up, conv.weight)      # (O_conv, I_conv) = (in, out)
+    up = nn.ConvTranspose2d(5, 3, 3, stride=2, padding=1, output_padding=0, use_bias=False, key=KEY)
+    up = nn.tree_at(lambda m: m.weight, up, conv.weight)  # (O_conv, I_conv) = (in, out)
     x = rand(3, 7, 7)
     y, vjp = fg.vjp(conv, x)
     ct = rand(*y.shape, seed=2)
@@ -220,8 +239,7 @@ def test_pooling():
     ref = np.asarray(x).reshape(2, 3, 2, 3, 2)
     np.testing.assert_allclose(nn.MaxPool2d(2)(x), ref.max(axis=(2, 4)))
     np.testing.assert_allclose(nn.AvgPool2d(2)(x), ref.mean(axis=(2, 4)), rtol=1e-5)
-    np.testing.assert_allclose(nn.AdaptiveAvgPool2d((3, 3))(x), ref.mean(axis=(2, 4)),
-                               rtol=1e-5)
+    np.testing.assert_allclose(nn.AdaptiveAvgPool2d((3, 3))(x), ref.mean(axis=(2, 4)), rtol=1e-5)
     assert nn.AdaptiveAvgPool2d((4, 4))(x).shape == (2, 4, 4)
     assert nn.MaxPool2d(3, stride=1, padding=1)(x).shape == (2, 6, 6)
     g = fg.grad(lambda x: fnp.sum(nn.MaxPool2d(2)(x)))(x)
@@ -233,10 +251,10 @@ def test_layernorm_rmsnorm_groupnorm_match_numpy():
     xn = np.asarray(x)
     ln = (xn - xn.mean()) / np.sqrt(xn.var() + 1e-5)
     np.testing.assert_allclose(nn.LayerNorm((4, 6))(x), ln, rtol=1e-4, atol=1e-5)
-    rms = xn / np.sqrt((xn ** 2).mean(-1, keepdims=True) + 1e-6)
+    rms = xn / np.sqrt((xn**2).mean(-1, keepdims=True) + 1e-6)
     np.testing.assert_allclose(nn.RMSNorm(6)(x), rms, rtol=1e-4, atol=1e-5)
     g = xn.reshape(2, -1)
-    gn = ((g - g.mean(1, keepdims=True)) / np.sqrt(g.var(1, keepdims=True) + 1e-5))
+    gn = (g - g.mean(1, keepdims=True)) / np.sqrt(g.var(1, keepdims=True) + 1e-5)
     np.testing.assert_allclose(nn.GroupNorm(2, 4)(x), gn.reshape(4, 6), rtol=1e-4, atol=1e-5)
 
 
@@ -253,8 +271,11 @@ def test_batchnorm_state_and_modes():
     np.testing.assert_allclose(s1.var, 0.9 + 0.1 * var, rtol=1e-5)
     yi, s2 = nn.inference_mode(bn)(x, s1)
     assert s2 is s1
-    np.testing.assert_allclose(yi, (xn - s1.mean[:, None, None]) /
-                               np.sqrt(np.asarray(s1.var)[:, None, None] + 1e-5), rtol=1e-4)
+    np.testing.assert_allclose(
+        yi,
+        (xn - s1.mean[:, None, None]) / np.sqrt(np.asarray(s1.var)[:, None, None] + 1e-5),
+        rtol=1e-4,
+    )
     with pytest.raises(ValueError, match="whole batch"):
         bn(rand(3, 2, 2), s)
 
@@ -264,8 +285,10 @@ def test_attention_matches_numpy_and_causal_mask():
     x = rand(5, 8)
     y = mha(x, x, x, causal=True)
     xn = np.asarray(x)
-    wq, wk, wv, wo = (np.asarray(getattr(mha, n).weight) for n in
-                      ("query_proj", "key_proj", "value_proj", "output_proj"))
+    wq, wk, wv, wo = (
+        np.asarray(getattr(mha, n).weight)
+        for n in ("query_proj", "key_proj", "value_proj", "output_proj")
+    )
     q, k, v = (xn @ w.T for w in (wq, wk, wv))
     outs = []
     for h in range(2):
@@ -282,8 +305,9 @@ def test_attention_matches_numpy_and_causal_mask():
 
 
 def test_fully_masked_rows_are_finite():
-    out = nn.dot_product_attention(rand(2, 4), rand(3, 4), rand(3, 4),
-                                   mask=fnp.zeros((2, 3), dtype=bool))
+    out = nn.dot_product_attention(
+        rand(2, 4), rand(3, 4), rand(3, 4), mask=fnp.zeros((2, 3), dtype=bool)
+    )
     assert np.all(np.isfinite(out))
 
 
@@ -309,8 +333,9 @@ def test_cells_match_numpy():
     gh = np.asarray(gru.weight_hh) @ h
     r, z = _np_sigmoid(gi[:4] + gh[:4]), _np_sigmoid(gi[4:8] + gh[4:8])
     n = np.tanh(gi[8:] + r * gh[8:])
-    np.testing.assert_allclose(gru(fnp.asarray(x), fnp.asarray(h)), (1 - z) * n + z * h,
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        gru(fnp.asarray(x), fnp.asarray(h)), (1 - z) * n + z * h, rtol=1e-5, atol=1e-6
+    )
 
 
 @pytest.mark.parametrize("cell_cls", [nn.RNNCell, nn.GRUCell, nn.LSTMCell])
@@ -321,8 +346,7 @@ def test_rnn_scan_matches_python_loop(cell_cls):
     s = cell.init_state()
     for t in range(6):
         s = cell(xs[t], s)
-        np.testing.assert_allclose(ys[t], s[0] if isinstance(s, tuple) else s, rtol=1e-5,
-                                   atol=1e-6)
+        np.testing.assert_allclose(ys[t], s[0] if isinstance(s, tuple) else s, rtol=1e-5, atol=1e-6)
     for a, b in zip(fg.tree.leaves(final), fg.tree.leaves(s)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     ys_r, _ = nn.RNN(cell, reverse=True)(xs)
@@ -339,7 +363,7 @@ def test_resnet_digits_and_cifar_shapes_and_grads():
 
     def loss(m, s):
         logits, s = m(x, s)
-        return fnp.mean(logits ** 2), s
+        return fnp.mean(logits**2), s
 
     (val, new_state), g = fg.value_and_grad(loss, has_aux=True)(net, state)
     assert np.isfinite(float(val))
@@ -354,18 +378,26 @@ def test_resnet_digits_and_cifar_shapes_and_grads():
 
 # ---- initialisers -------------------------------------------------------------------------------
 
+
 def test_compute_fans_convention():
     assert init.compute_fans((10, 20)) == (20, 10)
     assert init.compute_fans((8, 4, 3, 3)) == (36, 72)
     assert init.compute_fans((5,)) == (5, 5)
 
 
-@pytest.mark.parametrize("fn,var", [
-    (init.glorot_uniform(), 2 / (200 + 300)), (init.glorot_normal(), 2 / 500),
-    (init.he_uniform(), 2 / 300), (init.he_normal(), 2 / 300),
-    (init.lecun_uniform(), 1 / 300), (init.lecun_normal(), 1 / 300),
-    (init.normal(0.5), 0.25), (init.truncated_normal(1.0), 0.774),
-])
+@pytest.mark.parametrize(
+    "fn,var",
+    [
+        (init.glorot_uniform(), 2 / (200 + 300)),
+        (init.glorot_normal(), 2 / 500),
+        (init.he_uniform(), 2 / 300),
+        (init.he_normal(), 2 / 300),
+        (init.lecun_uniform(), 1 / 300),
+        (init.lecun_normal(), 1 / 300),
+        (init.normal(0.5), 0.25),
+        (init.truncated_normal(1.0), 0.774),
+    ],
+)
 def test_initialiser_variances(fn, var):
     w = np.asarray(fn(KEY, (200, 300), np.float32))
     assert w.shape == (200, 300) and w.dtype == np.float32

@@ -5,11 +5,11 @@ import math
 
 import numpy as np
 import pytest
+from _gradcheck import check_grads
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad._src import nn_functions as nn
-from _gradcheck import check_grads
 
 _erf = np.vectorize(math.erf)
 _sig = lambda x: 1 / (1 + np.exp(-x))
@@ -23,19 +23,25 @@ REFS = {
     "log_sigmoid": (nn.log_sigmoid, lambda x: np.log(_sig(x))),
     "silu": (nn.silu, lambda x: x * _sig(x)),
     "swish": (nn.swish, lambda x: x * _sig(x)),
-    "gelu_tanh": (nn.gelu, lambda x: 0.5 * x * (1 + np.tanh(
-        np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))),
-    "gelu_exact": (lambda x: nn.gelu(x, approximate=False),
-                   lambda x: 0.5 * x * (1 + _erf(x / np.sqrt(2)))),
+    "gelu_tanh": (
+        nn.gelu,
+        lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3))),
+    ),
+    "gelu_exact": (
+        lambda x: nn.gelu(x, approximate=False),
+        lambda x: 0.5 * x * (1 + _erf(x / np.sqrt(2))),
+    ),
     "hard_tanh": (nn.hard_tanh, lambda x: np.clip(x, -1, 1)),
     "leaky_relu": (nn.leaky_relu, lambda x: np.where(x >= 0, x, 0.01 * x)),
     "elu": (nn.elu, lambda x: np.where(x > 0, x, np.expm1(x))),
-    "celu": (lambda x: nn.celu(x, 0.5), lambda x: np.maximum(x, 0) + 0.5 * np.expm1(
-        np.minimum(x, 0) / 0.5)),
+    "celu": (
+        lambda x: nn.celu(x, 0.5),
+        lambda x: np.maximum(x, 0) + 0.5 * np.expm1(np.minimum(x, 0) / 0.5),
+    ),
     "selu": (nn.selu, lambda x: SCALE * np.where(x > 0, x, ALPHA * np.expm1(x))),
     "soft_sign": (nn.soft_sign, lambda x: x / (np.abs(x) + 1)),
 }
-GRID = np.linspace(-8, 8, 33) + 0.01   # avoid the kinks at exactly 0 / ±1 / 6
+GRID = np.linspace(-8, 8, 33) + 0.01  # avoid the kinks at exactly 0 / ±1 / 6
 
 
 @pytest.mark.parametrize("name", sorted(REFS))
@@ -103,8 +109,9 @@ def _np_softmax(x, axis=-1):
 @pytest.mark.parametrize("axis", [-1, 0, (0, 1)])
 def test_softmax_log_softmax_values(axis):
     np.testing.assert_allclose(nn.softmax(X, axis=axis), _np_softmax(X, axis), rtol=1e-5)
-    np.testing.assert_allclose(nn.log_softmax(X, axis=axis), np.log(_np_softmax(X, axis)),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        nn.log_softmax(X, axis=axis), np.log(_np_softmax(X, axis)), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_softmax_extreme_logits():
@@ -112,8 +119,11 @@ def test_softmax_extreme_logits():
     np.testing.assert_allclose(nn.softmax(x), [0.5, 0, 0, 0.5])
     ls = np.asarray(nn.log_softmax(x))
     assert np.all(np.isfinite(ls)) and abs(ls[0] + np.log(2)) < 1e-6
-    for f in (lambda x: nn.log_softmax(x)[1], lambda x: nn.softmax(x)[0],
-              lambda x: nn.logsumexp(x)):
+    for f in (
+        lambda x: nn.log_softmax(x)[1],
+        lambda x: nn.softmax(x)[0],
+        lambda x: nn.logsumexp(x),
+    ):
         assert np.all(np.isfinite(np.asarray(fg.grad(f)(x))))
 
 
@@ -161,9 +171,10 @@ def test_standardize():
     ref0 = (X - 1.0) / np.sqrt(4.0 + 1e-5)
     np.testing.assert_allclose(nn.standardize(X, mean=1.0, variance=4.0), ref0, rtol=1e-5)
     ref_ax0 = (X - X.mean(0)) / np.sqrt(X.var(0) + 1e-3)
-    np.testing.assert_allclose(nn.standardize(X, axis=0, epsilon=1e-3), ref_ax0, rtol=1e-4,
-                               atol=1e-5)
-    const = nn.standardize(fnp.ones((2, 4)))   # zero variance: finite
+    np.testing.assert_allclose(
+        nn.standardize(X, axis=0, epsilon=1e-3), ref_ax0, rtol=1e-4, atol=1e-5
+    )
+    const = nn.standardize(fnp.ones((2, 4)))  # zero variance: finite
     assert np.all(np.asarray(const) == 0)
     check_grads(lambda x: nn.standardize(x), [X])
 
@@ -175,7 +186,7 @@ def test_complex_gradient_convention_and_double_where():
     assert np.isclose(complex(fg.grad(fnp.abs)(z)), 0.6 - 0.8j)
     assert complex(fg.grad(fnp.abs)(fnp.array(0j, dtype=fnp.complex64))) == 0
     _, t = fg.jvp(fnp.abs, (z,), (fnp.array(1j, dtype=fnp.complex64),))
-    assert np.isclose(float(t), 0.8)               # Re(conj(z)/|z| * i)
+    assert np.isclose(float(t), 0.8)  # Re(conj(z)/|z| * i)
     unsafe = lambda x: fnp.where(x > 0, fnp.sqrt(x), 0.0)
     safe = lambda x: fnp.where(x > 0, fnp.sqrt(fnp.where(x > 0, x, 1.0)), 0.0)
     assert np.isnan(float(fg.grad(unsafe)(0.0)))

@@ -31,6 +31,7 @@ def run(opt, steps=3):
 
 # ---- numpy references (the published update rules) ----------------------------------------------
 
+
 def ref_sgd(momentum=0.0, nesterov=False):
     p, t, out = P0.astype(np.float64), 0.0, []
     for g in GRADS:
@@ -45,7 +46,7 @@ def ref_adam(b1=0.9, b2=0.999, eps=1e-8, wd=0.0):
     for t, g in enumerate(GRADS, 1):
         m = b1 * m + (1 - b1) * g
         v = b2 * v + (1 - b2) * g * g
-        mh, vh = m / (1 - b1 ** t), v / (1 - b2 ** t)
+        mh, vh = m / (1 - b1**t), v / (1 - b2**t)
         p = p - LR * (mh / (np.sqrt(vh) + eps) + wd * p)
         out.append(p)
     return out
@@ -83,23 +84,27 @@ def ref_lamb(b1=0.9, b2=0.999, eps=1e-6, wd=0.01):
     for t, g in enumerate(GRADS, 1):
         m = b1 * m + (1 - b1) * g
         v = b2 * v + (1 - b2) * g * g
-        r = m / (1 - b1 ** t) / (np.sqrt(v / (1 - b2 ** t)) + eps) + wd * p
+        r = m / (1 - b1**t) / (np.sqrt(v / (1 - b2**t)) + eps) + wd * p
         p = p - LR * np.linalg.norm(p) / np.linalg.norm(r) * r
         out.append(p)
     return out
 
 
-@pytest.mark.parametrize("opt,ref", [
-    (optim.sgd(LR), ref_sgd()),
-    (optim.sgd(LR, momentum=0.9), ref_sgd(0.9)),
-    (optim.sgd(LR, momentum=0.9, nesterov=True), ref_sgd(0.9, True)),
-    (optim.adam(LR), ref_adam()),
-    (optim.adamw(LR, weight_decay=0.05), ref_adam(wd=0.05)),
-    (optim.rmsprop(LR), ref_rmsprop()),
-    (optim.adagrad(LR), ref_adagrad()),
-    (optim.lion(LR), ref_lion()),
-    (optim.lamb(LR, weight_decay=0.01), ref_lamb()),
-], ids=["sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad", "lion", "lamb"])
+@pytest.mark.parametrize(
+    "opt,ref",
+    [
+        (optim.sgd(LR), ref_sgd()),
+        (optim.sgd(LR, momentum=0.9), ref_sgd(0.9)),
+        (optim.sgd(LR, momentum=0.9, nesterov=True), ref_sgd(0.9, True)),
+        (optim.adam(LR), ref_adam()),
+        (optim.adamw(LR, weight_decay=0.05), ref_adam(wd=0.05)),
+        (optim.rmsprop(LR), ref_rmsprop()),
+        (optim.adagrad(LR), ref_adagrad()),
+        (optim.lion(LR), ref_lion()),
+        (optim.lamb(LR, weight_decay=0.01), ref_lamb()),
+    ],
+    ids=["sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad", "lion", "lamb"],
+)
 def test_three_steps_match_the_published_formula(opt, ref):
     for got, want in zip(run(opt), ref):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
@@ -115,6 +120,7 @@ def test_states_are_inspectable_namedtuples():
 
 # ---- convergence --------------------------------------------------------------------------------
 
+
 def minimise(opt, loss, x0, steps):
     x = fnp.asarray(np.asarray(x0, np.float32))
     state = opt.init(x)
@@ -129,6 +135,7 @@ def _step(opt, loss):
         g = fg.grad(loss)(x)
         u, state = opt.update(g, state, x)
         return optim.apply_updates(x, u), state
+
     return jit(step) if jit is not None else step
 
 
@@ -140,27 +147,36 @@ def rosenbrock(x):
     return (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2
 
 
-@pytest.mark.parametrize("opt,steps", [
-    (optim.sgd(0.04), 200), (optim.sgd(0.02, momentum=0.9), 200),
-    (optim.adam(0.1), 300), (optim.adamw(0.1, weight_decay=0.0), 300),
-    (optim.rmsprop(0.02), 400), (optim.adagrad(0.5), 300),
-    (optim.lion(0.01, weight_decay=0.0), 1000), (optim.lamb(0.02), 400),
-])
+@pytest.mark.parametrize(
+    "opt,steps",
+    [
+        (optim.sgd(0.04), 200),
+        (optim.sgd(0.02, momentum=0.9), 200),
+        (optim.adam(0.1), 300),
+        (optim.adamw(0.1, weight_decay=0.0), 300),
+        (optim.rmsprop(0.02), 400),
+        (optim.adagrad(0.5), 300),
+        (optim.lion(0.01, weight_decay=0.0), 1000),
+        (optim.lamb(0.02), 400),
+    ],
+)
 def test_quadratic_converges(opt, steps):
-    np.testing.assert_allclose(minimise(opt, quadratic, [0.0, 0.0], steps), [1.0, -2.0],
-                               atol=0.05)
+    np.testing.assert_allclose(minimise(opt, quadratic, [0.0, 0.0], steps), [1.0, -2.0], atol=0.05)
 
 
-@pytest.mark.parametrize("opt,steps", [
-    (optim.adam(0.02), 2000),
-    (optim.sgd(1e-3, momentum=0.9), 3000),
-])
+@pytest.mark.parametrize(
+    "opt,steps",
+    [
+        (optim.adam(0.02), 2000),
+        (optim.sgd(1e-3, momentum=0.9), 3000),
+    ],
+)
 def test_rosenbrock_converges(opt, steps):
-    np.testing.assert_allclose(minimise(opt, rosenbrock, [-1.0, 1.0], steps), [1.0, 1.0],
-                               atol=0.05)
+    np.testing.assert_allclose(minimise(opt, rosenbrock, [-1.0, 1.0], steps), [1.0, 1.0], atol=0.05)
 
 
 # ---- combinators --------------------------------------------------------------------------------
+
 
 def test_clip_by_global_norm_and_chain():
     opt = optim.chain(optim.clip_by_global_norm(1.0), optim.sgd(1.0))
@@ -182,8 +198,9 @@ def test_weight_decay_mask_as_function():
 
 def test_multi_transform_freezes_and_groups():
     params = {"enc": fnp.ones(2), "head": fnp.ones(2)}
-    opt = optim.multi_transform({"frozen": optim.set_to_zero(), "fast": optim.adam(0.1)},
-                                {"enc": "frozen", "head": "fast"})
+    opt = optim.multi_transform(
+        {"frozen": optim.set_to_zero(), "fast": optim.adam(0.1)}, {"enc": "frozen", "head": "fast"}
+    )
     state = opt.init(params)
     assert set(state.inner_states) == {"frozen", "fast"}
     g = {"enc": fnp.ones(2), "head": fnp.ones(2)}
@@ -205,8 +222,7 @@ def test_multi_steps_averages_k_gradients():
         assert not bool(opt.has_updated(s))
     u, s = opt.update(fnp.asarray(grads[2]), s, p)
     assert bool(opt.has_updated(s)) and int(s.gradient_step) == 1
-    direct, _ = optim.adam(0.1).update(fnp.asarray(np.mean(grads, 0)),
-                                       optim.adam(0.1).init(p), p)
+    direct, _ = optim.adam(0.1).update(fnp.asarray(np.mean(grads, 0)), optim.adam(0.1).init(p), p)
     np.testing.assert_allclose(u, direct, rtol=1e-5)
     assert len(optim.MultiSteps(optim.sgd(1.0), 2).gradient_transformation()) == 2
 
@@ -220,7 +236,7 @@ def test_apply_if_finite_skips_and_then_gives_up():
     u, s = opt.update(fnp.array([1.0]), s, p)
     assert float(u[0]) == -1.0 and int(s.notfinite_count) == 0
     s = opt.update(fnp.array([np.nan]), s, p)[1]
-    u, s = opt.update(fnp.array([np.nan]), s, p)       # second in a row > max: applied
+    u, s = opt.update(fnp.array([np.nan]), s, p)  # second in a row > max: applied
     assert np.isnan(float(u[0])) and int(s.total_notfinite) == 3
 
 
@@ -262,6 +278,7 @@ def test_learning_rate_schedule_argument():
 
 # ---- schedules ----------------------------------------------------------------------------------
 
+
 def values(s, steps):
     return np.array([float(s(i)) for i in steps])
 
@@ -269,21 +286,33 @@ def values(s, steps):
 def test_schedules_match_formulas():
     t = np.arange(0, 30)
     np.testing.assert_allclose(values(S.constant_schedule(0.3), t), 0.3, rtol=1e-6)
-    np.testing.assert_allclose(values(S.exponential_decay(2.0, 5, 0.5), t),
-                               2.0 * 0.5 ** (t / 5), rtol=1e-5)
-    np.testing.assert_allclose(values(S.exponential_decay(2.0, 5, 0.5, staircase=True,
-                                                          end_value=0.2), t),
-                               np.maximum(2.0 * 0.5 ** (t // 5), 0.2), rtol=1e-5)
-    np.testing.assert_allclose(values(S.exponential_decay(1.0, 5, 0.5, transition_begin=10), t),
-                               0.5 ** (np.maximum(t - 10, 0) / 5), rtol=1e-5)
+    np.testing.assert_allclose(
+        values(S.exponential_decay(2.0, 5, 0.5), t), 2.0 * 0.5 ** (t / 5), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        values(S.exponential_decay(2.0, 5, 0.5, staircase=True, end_value=0.2), t),
+        np.maximum(2.0 * 0.5 ** (t // 5), 0.2),
+        rtol=1e-5,
+    )
+    np.testing.assert_allclose(
+        values(S.exponential_decay(1.0, 5, 0.5, transition_begin=10), t),
+        0.5 ** (np.maximum(t - 10, 0) / 5),
+        rtol=1e-5,
+    )
     cos = 0.5 * (1 + np.cos(np.pi * np.minimum(t, 20) / 20))
-    np.testing.assert_allclose(values(S.cosine_decay_schedule(1.0, 20, alpha=0.1), t),
-                               0.9 * cos + 0.1, rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(values(S.linear_schedule(1.0, 0.1, 10, transition_begin=5), t),
-                               1.0 + (0.1 - 1.0) * np.clip((t - 5) / 10, 0, 1), rtol=1e-5)
+    np.testing.assert_allclose(
+        values(S.cosine_decay_schedule(1.0, 20, alpha=0.1), t),
+        0.9 * cos + 0.1,
+        rtol=1e-5,
+        atol=1e-7,
+    )
+    np.testing.assert_allclose(
+        values(S.linear_schedule(1.0, 0.1, 10, transition_begin=5), t),
+        1.0 + (0.1 - 1.0) * np.clip((t - 5) / 10, 0, 1),
+        rtol=1e-5,
+    )
     pw = values(S.piecewise_constant_schedule(1.0, {10: 0.5, 20: 0.1}), t)
-    np.testing.assert_allclose(pw, np.where(t < 10, 1.0, np.where(t < 20, 0.5, 0.05)),
-                               rtol=1e-6)
+    np.testing.assert_allclose(pw, np.where(t < 10, 1.0, np.where(t < 20, 0.5, 0.05)), rtol=1e-6)
 
 
 def test_warmup_cosine_and_one_cycle():
@@ -303,5 +332,6 @@ def test_schedules_trace_under_jit():
         pytest.skip("jit not available")
     s = S.warmup_cosine_decay_schedule(0.0, 1.0, 10, 30)
     js = jit(s)
-    np.testing.assert_allclose([float(js(fnp.asarray(i))) for i in (3, 20)],
-                               [float(s(3)), float(s(20))], rtol=1e-5)
+    np.testing.assert_allclose(
+        [float(js(fnp.asarray(i))) for i in (3, 20)], [float(s(3)), float(s(20))], rtol=1e-5
+    )

@@ -55,9 +55,11 @@ def test_runtime_dependencies_are_numpy_and_llvmlite_only():
 
 
 def test_import_is_light():
-    code = ("import sys, funcgrad, funcgrad.numpy, funcgrad.nn, funcgrad.optim, funcgrad.random;"
-            "bad=[m for m in sys.modules if m.startswith('llvmlite') or 'cuda' in m];"
-            "print(bad); assert not bad, bad")
+    code = (
+        "import sys, funcgrad, funcgrad.numpy, funcgrad.nn, funcgrad.optim, funcgrad.random;"
+        "bad=[m for m in sys.modules if m.startswith('llvmlite') or 'cuda' in m];"
+        "print(bad); assert not bad, bad"
+    )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
 

@@ -6,10 +6,9 @@ import ctypes
 
 import numpy as np
 import pytest
-from llvmlite import ir
-
 from funcgrad.backend.cpu import engine, loops, parallel
 from funcgrad.backend.cpu.vmath import VMATH
+from llvmlite import ir
 
 F32, I64, PTR = ir.FloatType(), ir.IntType(64), ir.PointerType()
 CTX = ir.LiteralStructType([PTR, PTR, PTR])  # (x, out, chunk_start)
@@ -22,11 +21,15 @@ def _emit_worker(module):
     ctx, start, end = fn.args
     b = ir.IRBuilder(fn.append_basic_block())
     zero = ir.Constant(ir.IntType(32), 0)
-    x, out, mark = (b.load(b.gep(ctx, [zero, ir.Constant(ir.IntType(32), i)], source_etype=CTX),
-                           typ=PTR) for i in range(3))
+    x, out, mark = (
+        b.load(b.gep(ctx, [zero, ir.Constant(ir.IntType(32), i)], source_etype=CTX), typ=PTR)
+        for i in range(3)
+    )
     with loops.for_range(b, start, end, vectorize=True) as i:
         v = b.load(b.gep(x, [i], source_etype=F32), typ=F32)
-        b.store(b.fmul(VMATH["exp"](b, v), ir.Constant(F32, 2.0)), b.gep(out, [i], source_etype=F32))
+        b.store(
+            b.fmul(VMATH["exp"](b, v), ir.Constant(F32, 2.0)), b.gep(out, [i], source_etype=F32)
+        )
         b.store(start, b.gep(mark, [i], source_etype=I64))
     b.ret_void()
     return fn
@@ -60,16 +63,19 @@ def test_results_and_chunks(pfor):
     assert (mark[:size] == 0).all() and (mark[size:] == size).all()
 
 
-@pytest.mark.parametrize("n,min_chunk,nthreads,chunks", [
-    (10, 100, 2, 1),       # below the threshold: inline
-    (300, 100, 8, 3),      # limited by n // min_chunk
-    (1000, 1, 1, 1),       # one thread asked for
-    (1000, 0, 4, 4),       # min_chunk 0 behaves as 1
-    (5, 1, 16, 5),         # more threads than items
-    (0, 1, 4, 1),          # empty range
-    (100, 1, 1000, 50),    # capped at MAX_THREADS (64), then 50 non-empty chunks of 2
-    (1000, 1, 1000, 63),   # 64 chunks of ceil(1000/64)=16 leave 63 non-empty
-])
+@pytest.mark.parametrize(
+    "n,min_chunk,nthreads,chunks",
+    [
+        (10, 100, 2, 1),  # below the threshold: inline
+        (300, 100, 8, 3),  # limited by n // min_chunk
+        (1000, 1, 1, 1),  # one thread asked for
+        (1000, 0, 4, 4),  # min_chunk 0 behaves as 1
+        (5, 1, 16, 5),  # more threads than items
+        (0, 1, 4, 1),  # empty range
+        (100, 1, 1000, 50),  # capped at MAX_THREADS (64), then 50 non-empty chunks of 2
+        (1000, 1, 1000, 63),  # 64 chunks of ceil(1000/64)=16 leave 63 non-empty
+    ],
+)
 def test_chunking(pfor, n, min_chunk, nthreads, chunks):
     x = np.ones(n, np.float32)
     out, mark = pfor(x, min_chunk, nthreads)

@@ -10,20 +10,22 @@ import funcgrad.random as fr
 
 def test_threefry_matches_the_published_jax_values():
     # jax.random.split(jax.random.PRNGKey(0)) with the classic threefry implementation
-    assert np.asarray(fr.split(fr.PRNGKey(0))).tolist() == [[4146024105, 967050713],
-                                                             [2718843009, 1272950319]]
+    assert np.asarray(fr.split(fr.PRNGKey(0))).tolist() == [
+        [4146024105, 967050713],
+        [2718843009, 1272950319],
+    ]
 
 
 def test_keys_are_uint32_pairs_and_seeds_split_into_words():
     assert fr.key(0).dtype == np.uint32 and fr.key(0).shape == (2,)
     # jax 0.10.2 gives these, x64 off then on
-    assert np.asarray(fr.PRNGKey(2 ** 32 + 5)).tolist() == [0, 5]
-    assert np.asarray(fr.PRNGKey(-1)).tolist() == [0, 2 ** 32 - 1]
-    assert np.asarray(fr.PRNGKey(2 ** 31 + 5)).tolist() == [0, 2 ** 31 + 5]
+    assert np.asarray(fr.PRNGKey(2**32 + 5)).tolist() == [0, 5]
+    assert np.asarray(fr.PRNGKey(-1)).tolist() == [0, 2**32 - 1]
+    assert np.asarray(fr.PRNGKey(2**31 + 5)).tolist() == [0, 2**31 + 5]
     with fg.config.override(enable_x64=True):
-        assert np.asarray(fr.PRNGKey(2 ** 32 + 5)).tolist() == [1, 5]
-        assert np.asarray(fr.PRNGKey(-1)).tolist() == [2 ** 32 - 1, 2 ** 32 - 1]
-        assert np.asarray(fr.PRNGKey(2 ** 40 + 7)).tolist() == [256, 7]
+        assert np.asarray(fr.PRNGKey(2**32 + 5)).tolist() == [1, 5]
+        assert np.asarray(fr.PRNGKey(-1)).tolist() == [2**32 - 1, 2**32 - 1]
+        assert np.asarray(fr.PRNGKey(2**40 + 7)).tolist() == [256, 7]
     with pytest.raises(TypeError, match="integer"):
         fr.PRNGKey(1.5)
 
@@ -81,8 +83,13 @@ def test_integer_sampling():
     assert sorted(px.tolist()) == list(np.arange(10.0) * 2)
     c = np.asarray(fr.choice(k, 10, (10,), replace=False))
     assert sorted(c.tolist()) == list(range(10))
-    freqs = np.bincount(np.asarray(fr.categorical(k, fnp.log(fnp.asarray([0.2, 0.3, 0.5])),
-                                                  shape=(50_000,))), minlength=3) / 50_000
+    freqs = (
+        np.bincount(
+            np.asarray(fr.categorical(k, fnp.log(fnp.asarray([0.2, 0.3, 0.5])), shape=(50_000,))),
+            minlength=3,
+        )
+        / 50_000
+    )
     assert np.allclose(freqs, [0.2, 0.3, 0.5], atol=0.01)
     weighted = np.asarray(fr.choice(k, 3, (50_000,), p=fnp.asarray([0.1, 0.1, 0.8])))
     assert abs((weighted == 2).mean() - 0.8) < 0.01

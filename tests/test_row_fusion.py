@@ -144,8 +144,7 @@ def test_other_rows_are_not_fused(monkeypatch):
 
 
 def test_softmax_is_one_kernel(monkeypatch):
-    low, _, n = _compile(FLOAT_FNS["softmax"], _inputs((64, 37), np.float32, 10), True,
-                         monkeypatch)
+    low, _, n = _compile(FLOAT_FNS["softmax"], _inputs((64, 37), np.float32, 10), True, monkeypatch)
     assert n == 1, low.as_text("kernels")
 
 

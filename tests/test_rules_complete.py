@@ -30,8 +30,14 @@ def _all_primitives() -> dict:
         for v in vars(mod).values():
             if isinstance(v, core.Primitive):
                 prims[id(v)] = v
-    for table in (core.impl_rules, core.abstract_eval_rules, ad.jvp_rules, ad.vjp_rules,
-                  ad.vjp_fwd_rules, batching.vmap_rules):
+    for table in (
+        core.impl_rules,
+        core.abstract_eval_rules,
+        ad.jvp_rules,
+        ad.vjp_rules,
+        ad.vjp_fwd_rules,
+        batching.vmap_rules,
+    ):
         for p in table:
             prims[id(p)] = p
     return {p.name: p for p in prims.values()}
@@ -41,8 +47,12 @@ PRIMS = _all_primitives()
 
 
 def _missing(p) -> set:
-    tables = {"impl": core.impl_rules, "abstract_eval": core.abstract_eval_rules,
-              "jvp": ad.jvp_rules, "vmap": batching.vmap_rules}
+    tables = {
+        "impl": core.impl_rules,
+        "abstract_eval": core.abstract_eval_rules,
+        "jvp": ad.jvp_rules,
+        "vmap": batching.vmap_rules,
+    }
     out = {name for name, t in tables.items() if p not in t}
     if p not in ad.vjp_rules and p not in ad.vjp_fwd_rules:
         out.add("vjp")
@@ -50,9 +60,24 @@ def _missing(p) -> set:
 
 
 def test_found_the_primitive_set():
-    for name in ("sin", "add", "dot_general", "conv_general_dilated", "gather", "scatter_add",
-                 "sort", "cumsum", "pjit", "custom_jvp_call", "custom_vjp_call", "checkpoint",
-                 "stop_gradient", "iota", "pad", "select_n"):
+    for name in (
+        "sin",
+        "add",
+        "dot_general",
+        "conv_general_dilated",
+        "gather",
+        "scatter_add",
+        "sort",
+        "cumsum",
+        "pjit",
+        "custom_jvp_call",
+        "custom_vjp_call",
+        "checkpoint",
+        "stop_gradient",
+        "iota",
+        "pad",
+        "select_n",
+    ):
         assert name in PRIMS, name
     assert len(PRIMS) > 80
 
@@ -72,16 +97,19 @@ def test_names_are_unique():
 def test_primitive_has_every_rule(name):
     missing = _missing(PRIMS[name])
     allowed = ALLOWED_MISSING.get(name, set())
-    assert missing <= allowed, (f"primitive '{name}' has no {sorted(missing - allowed)} "
-                                f"rule(s); add them, or put it on ALLOWED_MISSING with a "
-                                f"comment saying why")
+    assert missing <= allowed, (
+        f"primitive '{name}' has no {sorted(missing - allowed)} "
+        f"rule(s); add them, or put it on ALLOWED_MISSING with a "
+        f"comment saying why"
+    )
 
 
 @pytest.mark.parametrize("name", sorted(ALLOWED_MISSING))
 def test_allow_list_is_not_stale(name):
     assert name in PRIMS, f"allow-listed primitive '{name}' no longer exists"
     assert _missing(PRIMS[name]) == ALLOWED_MISSING[name], (
-        f"'{name}' now has rules the allow-list says it lacks: shrink ALLOWED_MISSING")
+        f"'{name}' now has rules the allow-list says it lacks: shrink ALLOWED_MISSING"
+    )
 
 
 def test_a_missing_rule_names_the_primitive_and_transformation():

@@ -5,11 +5,11 @@ import math
 
 import numpy as np
 import pytest
+from _gradcheck import check_grads
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad.scipy import special as sp
-from _gradcheck import check_grads
 
 RNG = np.random.default_rng(1)
 X = RNG.standard_normal((3, 5)).astype(np.float32) * 3
@@ -77,13 +77,18 @@ def test_logsumexp_grads_and_vmap():
 GRID = np.linspace(-4, 4, 17)
 
 
-@pytest.mark.parametrize("fn,ref", [
-    (sp.erf, math.erf), (sp.erfc, math.erfc), (sp.gammaln, math.lgamma),
-    (sp.expit, lambda v: 1 / (1 + math.exp(-v))),
-])
+@pytest.mark.parametrize(
+    "fn,ref",
+    [
+        (sp.erf, math.erf),
+        (sp.erfc, math.erfc),
+        (sp.gammaln, math.lgamma),
+        (sp.expit, lambda v: 1 / (1 + math.exp(-v))),
+    ],
+)
 def test_elementwise_vs_math(fn, ref):
     with fg.config.override(enable_x64=True):
-        x = GRID + 0.3   # avoid gammaln's poles
+        x = GRID + 0.3  # avoid gammaln's poles
         close(fn(x), [ref(v) for v in x], 1e-10)
 
 
@@ -107,14 +112,21 @@ def test_expit_extremes():
     assert np.all(np.isfinite(g)) and g[2] == 0.25
 
 
-@pytest.mark.parametrize("fn,lo,hi", [
-    (sp.erf, -2, 2), (sp.erfc, -2, 2), (sp.erfinv, -0.9, 0.9), (sp.gammaln, 0.5, 4),
-    (sp.expit, -4, 4), (sp.logit, 0.1, 0.9),
-])
+@pytest.mark.parametrize(
+    "fn,lo,hi",
+    [
+        (sp.erf, -2, 2),
+        (sp.erfc, -2, 2),
+        (sp.erfinv, -0.9, 0.9),
+        (sp.gammaln, 0.5, 4),
+        (sp.expit, -4, 4),
+        (sp.logit, 0.1, 0.9),
+    ],
+)
 def test_elementwise_grads(fn, lo, hi):
     from funcgrad.config import config
 
-    with config.override(enable_x64=True):   # second differences need float64
+    with config.override(enable_x64=True):  # second differences need float64
         check_grads(fn, [np.linspace(lo, hi, 7)], order=2)
 
 
@@ -137,7 +149,7 @@ def test_xlogy_zero_has_finite_gradient():
     for fn, y0 in ((sp.xlogy, 0.0), (sp.xlog1py, -1.0)):
         gx, gy = fg.grad(fn, argnums=(0, 1))(0.0, y0)
         assert float(gx) == 0.0 and float(gy) == 0.0
-        gx, gy = fg.grad(fn, argnums=(0, 1))(0.0, y0 + 2.0)   # x == 0, y ok: d/dx = log(y)
+        gx, gy = fg.grad(fn, argnums=(0, 1))(0.0, y0 + 2.0)  # x == 0, y ok: d/dx = log(y)
         close(gx, np.log(2.0) if fn is sp.xlogy else np.log1p(1.0))
         assert float(gy) == 0.0
     # entropy of a distribution with a zero entry: finite value and gradient
@@ -168,8 +180,9 @@ def test_digamma_trigamma_at_infinities_match_the_compiled_kernels():
     from funcgrad._src.lax_elementwise import trigamma
 
     x = np.array([-np.inf, -2.0, 0.0, np.inf, np.nan], np.float32)
-    np.testing.assert_array_equal(np.asarray(lax.digamma(x)), [np.nan, np.nan, np.nan, np.inf,
-                                                               np.nan])
+    np.testing.assert_array_equal(
+        np.asarray(lax.digamma(x)), [np.nan, np.nan, np.nan, np.inf, np.nan]
+    )
     np.testing.assert_array_equal(np.asarray(trigamma(x)), [np.inf, np.inf, np.inf, 0.0, np.nan])
     for f in (lax.digamma, trigamma):
         np.testing.assert_array_equal(np.asarray(fg.jit(f)(x)), np.asarray(f(x)))

@@ -44,14 +44,14 @@ def test_log_history_and_conversion():
 def test_progress_line_every_log_every_with_rate_and_eta():
     tr, lines, clock = _tracker(log_every=10, total_steps=100)
     for step in range(1, 31):
-        clock.t += 0.5                                    # 2 steps/s
+        clock.t += 0.5  # 2 steps/s
         tr.log(step, loss=1.0 / step)
     assert len(lines) == 3
     assert lines[0].startswith("step 10/100 | 2.00 steps/s | ETA 0:45 | loss 0.1")
     assert lines[2].startswith("step 30/100 | 2.00 steps/s | ETA 0:35")
     assert "loss 0.03333" in lines[2]
     for step in range(31, 101):
-        clock.t += 0.25                                   # speeds up: 4 steps/s
+        clock.t += 0.25  # speeds up: 4 steps/s
         tr.log(step, loss=0.0)
     assert lines[-1].startswith("step 100/100 | 4.00 steps/s | ETA 0:00")
     assert len(lines) == 10
@@ -92,13 +92,15 @@ def test_to_csv_and_json(tmp_path):
     tr.end_epoch(0, val=0.1)
     with open(tr.to_csv(tmp_path / "s.csv")) as f:
         rows = list(csv.DictReader(f))
-    assert rows == [{"step": "1", "time": "0.0", "loss": "1.0", "grad_norm": ""},
-                    {"step": "2", "time": "2.0", "loss": "0.5", "grad_norm": "inf"}]
+    assert rows == [
+        {"step": "1", "time": "0.0", "loss": "1.0", "grad_norm": ""},
+        {"step": "2", "time": "2.0", "loss": "0.5", "grad_norm": "inf"},
+    ]
     with open(tr.to_csv(tmp_path / "e.csv", which="epochs")) as f:
         assert list(csv.DictReader(f))[0]["val"] == "0.1"
     with open(tr.to_json(tmp_path / "m.json")) as f:
         data = json.load(f)
-    assert data["steps"][1]["grad_norm"] is None           # inf -> null: valid JSON
+    assert data["steps"][1]["grad_norm"] is None  # inf -> null: valid JSON
     assert data["epochs"] == [{"epoch": 0, "time": 2.0, "val": 0.1}]
     assert data["summary"]["metrics"]["loss"]["min"] == 0.5
     with pytest.raises(ValueError, match="out_dir"):
@@ -123,15 +125,15 @@ def test_plot_without_matplotlib_writes_a_png(tmp_path, monkeypatch):
     tr.end_epoch(0, test_accuracy=0.9)
     path = tr.plot(tmp_path / "m.png")
     data = open(path, "rb").read()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n" and b"IHDR" in data and data.endswith(
-        b"IEND\xaeB`\x82")
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and b"IHDR" in data and data.endswith(b"IEND\xaeB`\x82")
     import struct
     import zlib
+
     w, h = struct.unpack(">II", data[16:24])
-    assert (w, h) == (480, 3 * 170)          # three panels: loss, accuracy, test_accuracy
-    idat = data[data.index(b"IDAT") + 4: data.index(b"IEND") - 8]
+    assert (w, h) == (480, 3 * 170)  # three panels: loss, accuracy, test_accuracy
+    idat = data[data.index(b"IDAT") + 4 : data.index(b"IEND") - 8]
     pixels = np.frombuffer(zlib.decompress(idat), np.uint8).reshape(h, 1 + w * 3)[:, 1:]
-    assert (pixels.reshape(h, w, 3) == (31, 119, 180)).all(-1).sum() > 100   # a curve
+    assert (pixels.reshape(h, w, 3) == (31, 119, 180)).all(-1).sum() > 100  # a curve
 
 
 def test_plot_with_matplotlib_if_installed(tmp_path):

@@ -39,20 +39,23 @@ class Classifier(nn.Module):
 def test_mlp_learns_digits():
     x_train, y_train = load_digits("train")
     x_test, y_test = load_digits("test")
-    model = Classifier(nn.MLP(64, 10, width_size=64, depth=2, dropout_p=0.1,
-                              key=fg.random.key(0)))
+    model = Classifier(nn.MLP(64, 10, width_size=64, depth=2, dropout_p=0.1, key=fg.random.key(0)))
     schedule = optim.schedules.warmup_cosine_decay_schedule(0.0, 3e-3, 20, 300)
     opt = optim.chain(optim.clip_by_global_norm(5.0), optim.adamw(schedule, weight_decay=1e-4))
     opt_state = opt.init(model)
     step = make_step(opt)
-    loader = DataLoader(ArrayDataset(x_train, y_train), batch_size=64, shuffle=True,
-                        key=fg.random.key(1), drop_last=True)
+    loader = DataLoader(
+        ArrayDataset(x_train, y_train),
+        batch_size=64,
+        shuffle=True,
+        key=fg.random.key(1),
+        drop_last=True,
+    )
     key = fg.random.key(2)
     for epoch in range(10):
         for i, (xb, yb) in enumerate(loader.epoch(epoch)):
             key, sub = fg.random.split(key)
-            model, opt_state, loss = step(model, opt_state, fnp.asarray(xb), fnp.asarray(yb),
-                                          sub)
+            model, opt_state, loss = step(model, opt_state, fnp.asarray(xb), fnp.asarray(yb), sub)
     assert np.isfinite(float(loss))
 
     eval_model = nn.inference_mode(model)
@@ -80,10 +83,10 @@ def test_resnet_with_batchnorm_state_learns_digits():
     perm = np.random.default_rng(0).permutation(len(y_train))
     for _ in range(2):
         for i in range(0, len(perm) - 63, 64):
-            idx = perm[i:i + 64]
-            net, bn_state, opt_state, loss = step(net, bn_state, opt_state,
-                                                  fnp.asarray(x_train[idx, None]),
-                                                  fnp.asarray(y_train[idx]))
+            idx = perm[i : i + 64]
+            net, bn_state, opt_state, loss = step(
+                net, bn_state, opt_state, fnp.asarray(x_train[idx, None]), fnp.asarray(y_train[idx])
+            )
     assert np.isfinite(float(loss))
     logits, _ = nn.inference_mode(net)(fnp.asarray(x_test[:, None]), bn_state)
     acc = metrics.Accuracy.init().update(logits, y_test)

@@ -18,7 +18,7 @@ A = np.testing.assert_allclose
 
 
 def f_cubic(x):
-    return fnp.sum(x ** 3 + fnp.sin(x))
+    return fnp.sum(x**3 + fnp.sin(x))
 
 
 X = np.array([0.5, -1.0, 2.0], np.float32)
@@ -27,9 +27,16 @@ X = np.array([0.5, -1.0, 2.0], np.float32)
 # ---- grad family ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("argnums,want", [
-    (0, 4.0), (1, 3.0), ((0, 1), (4.0, 3.0)), (-1, 3.0), ((1, 0), (3.0, 4.0)),
-])
+@pytest.mark.parametrize(
+    "argnums,want",
+    [
+        (0, 4.0),
+        (1, 3.0),
+        ((0, 1), (4.0, 3.0)),
+        (-1, 3.0),
+        ((1, 0), (3.0, 4.0)),
+    ],
+)
 def test_grad_argnums(argnums, want):
     g = fg.grad(lambda x, y: x * y, argnums=argnums)(3.0, 4.0)
     A(np.asarray(g, dtype=float), want)
@@ -38,12 +45,12 @@ def test_grad_argnums(argnums, want):
 
 def test_grad_has_aux_and_value_and_grad():
     def loss(w):
-        return fnp.sum(w ** 2), {"norm": fnp.sqrt(fnp.sum(w ** 2))}
+        return fnp.sum(w**2), {"norm": fnp.sqrt(fnp.sum(w**2))}
 
     g, aux = fg.grad(loss, has_aux=True)(fnp.array([3.0, 4.0]))
     A(g, [6.0, 8.0])
     A(aux["norm"], 5.0)
-    assert isinstance(aux["norm"], fg.Array)      # no tracer leaks out
+    assert isinstance(aux["norm"], fg.Array)  # no tracer leaks out
     (v, aux), g = fg.value_and_grad(loss, has_aux=True)(fnp.array([3.0, 4.0]))
     A(v, 25.0)
     A(g, [6.0, 8.0])
@@ -67,8 +74,9 @@ def test_jvp_and_vjp():
 
 
 def test_jvp_pytrees_and_structure_errors():
-    out, tan = fg.jvp(lambda d: {"s": d["a"] * d["b"]}, ({"a": 2.0, "b": 3.0},),
-                      ({"a": 1.0, "b": 0.0},))
+    out, tan = fg.jvp(
+        lambda d: {"s": d["a"] * d["b"]}, ({"a": 2.0, "b": 3.0},), ({"a": 1.0, "b": 0.0},)
+    )
     A(out["s"], 6.0)
     A(tan["s"], 3.0)
     with pytest.raises(ValueError, match=r"(?s)structure.*first.*\{'a'.*second.*\["):
@@ -122,7 +130,7 @@ def test_jacobian_has_aux():
 
 def test_hessian():
     x = fnp.array([1.0, 2.0])
-    H = fg.hessian(lambda x: x[0] ** 3 * x[1] + fnp.sum(x ** 2))(x)
+    H = fg.hessian(lambda x: x[0] ** 3 * x[1] + fnp.sum(x**2))(x)
     A(H, [[6 * 1 * 2 + 2, 3], [3, 2]])
 
 
@@ -142,8 +150,10 @@ def test_vmap_in_axes_forms():
     A(fg.vmap(fnp.sum)(x), [3.0, 12.0])
     A(fg.vmap(fnp.sum, in_axes=1)(x), [3.0, 5.0, 7.0])
     A(fg.vmap(fnp.sum, in_axes=-1)(x), [3.0, 5.0, 7.0])
-    A(fg.vmap(lambda a, b: a * b, in_axes=(0, None))(x, fnp.array([1.0, 0.0, 2.0])),
-      np.arange(6.0).reshape(2, 3) * [1.0, 0.0, 2.0])
+    A(
+        fg.vmap(lambda a, b: a * b, in_axes=(0, None))(x, fnp.array([1.0, 0.0, 2.0])),
+        np.arange(6.0).reshape(2, 3) * [1.0, 0.0, 2.0],
+    )
     A(fg.vmap(lambda a, b: a * b, in_axes=[None, 1])(2.0, x), 2 * np.arange(6.0).reshape(2, 3).T)
 
 
@@ -153,13 +163,15 @@ def test_vmap_pytree_in_axes_and_out_axes():
     A(out, 3 * np.ones((4, 2)) * np.arange(4.0)[:, None])
     P = namedtuple("P", "a b")
     out = fg.vmap(lambda p: P(p.a + 1, p.b.sum()), in_axes=(P(0, 1),), out_axes=P(1, 0))(
-        P(fnp.zeros((3, 2)), fnp.ones((2, 3))))
+        P(fnp.zeros((3, 2)), fnp.ones((2, 3)))
+    )
     assert isinstance(out, P)
     assert out.a.shape == (2, 3) and out.b.shape == (3,)
     out = fg.vmap(lambda x: (x, x.sum()), out_axes=(1, 0))(fnp.ones((2, 3)))
     assert out[0].shape == (3, 2)
     out = fg.vmap(lambda x, c: (x * 2, c), in_axes=(0, None), out_axes=(0, None))(
-        fnp.ones(3), fnp.array(7.0))
+        fnp.ones(3), fnp.array(7.0)
+    )
     A(out[1], 7.0)
     assert out[1].shape == ()
 
@@ -190,8 +202,11 @@ def _mlp_loss(params, x, y):
     return fnp.mean((h @ w2 - y) ** 2)
 
 
-_MLP_ARGS = ((np.ones((3, 4), np.float32), np.zeros(4, np.float32), np.ones((4, 1), np.float32)),
-             np.ones((2, 3), np.float32), np.zeros((2, 1), np.float32))
+_MLP_ARGS = (
+    (np.ones((3, 4), np.float32), np.zeros(4, np.float32), np.ones((4, 1), np.float32)),
+    np.ones((2, 3), np.float32),
+    np.zeros((2, 1), np.float32),
+)
 
 _DN = "dimension_numbers=(((1,), (0,)), ((), ())) preferred_element_type=None"
 MLP_JAXPR = f"""\
@@ -216,21 +231,31 @@ def test_make_jaxpr_golden_mlp_grad():
     text = str(fg.make_jaxpr(fg.grad(_mlp_loss))(*_MLP_ARGS))
     lines = text.splitlines()
     # the forward pass is recorded first, exactly as in the loss's jaxpr (renamed)
-    assert lines[0] == ("{ lambda a:f32[2,1] b:f32[2,1] c:f32[2,4] ; d:f32[3,4] e:f32[4] "
-                        "f:f32[4,1] g:f32[2,3] h:f32[2,1] . let")
+    assert lines[0] == (
+        "{ lambda a:f32[2,1] b:f32[2,1] c:f32[2,4] ; d:f32[3,4] e:f32[4] "
+        "f:f32[4,1] g:f32[2,3] h:f32[2,1] . let"
+    )
     assert lines[1] == f"    i:f32[2,4] = dot_general[{_DN}] g d"
     assert lines[4] == "    l:f32[2,4] = tanh k"
     # the backward pass: dots contracting the batch axis (weight gradients come out in the
     # weights' layout, no transpose), tanh' = 1 - tanh^2, bias gradient by reduce_sum
     body = "\n".join(lines)
-    for eqn in (("x:f32[2,4] = dot_general[dimension_numbers=(((1,), (1,)), ((), ())) "
-                 "preferred_element_type=None] v f"),
-                ("y:f32[4,1] = dot_general[dimension_numbers=(((0,), (0,)), ((), ())) "
-                 "preferred_element_type=None] l v"),
-                "mul l l",
-                "ac:f32[4] = reduce_sum[axes=(0,)] ab",
-                ("ae:f32[3,4] = dot_general[dimension_numbers=(((0,), (0,)), ((), ())) "
-                 "preferred_element_type=None] g ab")):
+    for eqn in (
+        (
+            "x:f32[2,4] = dot_general[dimension_numbers=(((1,), (1,)), ((), ())) "
+            "preferred_element_type=None] v f"
+        ),
+        (
+            "y:f32[4,1] = dot_general[dimension_numbers=(((0,), (0,)), ((), ())) "
+            "preferred_element_type=None] l v"
+        ),
+        "mul l l",
+        "ac:f32[4] = reduce_sum[axes=(0,)] ab",
+        (
+            "ae:f32[3,4] = dot_general[dimension_numbers=(((0,), (0,)), ((), ())) "
+            "preferred_element_type=None] g ab"
+        ),
+    ):
         assert eqn in body, eqn
     assert "transpose" not in body
     assert lines[-1] == "  in ( ae ac y ) }"
@@ -257,8 +282,9 @@ def test_custom_jvp():
     @safe_log1pexp.defjvp
     def _jvp(primals, tangents):
         (x,), (t,) = primals, tangents
-        return safe_log1pexp(x), t * fnp.where(x > 0, 1 / (1 + fnp.exp(-x)),
-                                                fnp.exp(x) / (1 + fnp.exp(x)))
+        return safe_log1pexp(x), t * fnp.where(
+            x > 0, 1 / (1 + fnp.exp(-x)), fnp.exp(x) / (1 + fnp.exp(x))
+        )
 
     A(fg.grad(safe_log1pexp)(100.0), 1.0)
     A(fg.jvp(safe_log1pexp, (0.0,), (2.0,))[1], 1.0)
@@ -284,8 +310,7 @@ def test_custom_vjp_and_nondiff_argnums():
 
     clip_gradient.defvjp(lambda x: (x, None), lambda _, g: (fnp.clip(g, -1.0, 1.0),))
     A(fg.grad(lambda x: 5.0 * clip_gradient(x))(2.0), 1.0)
-    A(fg.vmap(fg.grad(lambda x: 5.0 * clip_gradient(x) * x))(fnp.array([1.0, 2.0])),
-      [6.0, 11.0])
+    A(fg.vmap(fg.grad(lambda x: 5.0 * clip_gradient(x) * x))(fnp.array([1.0, 2.0])), [6.0, 11.0])
 
     @partial(fg.custom_vjp, nondiff_argnums=(0,))
     def scaled(k, x):
@@ -302,43 +327,66 @@ def test_checkpoint_same_values_and_gradients():
     x = fnp.array(X)
     A(fg.checkpoint(f)(x), f(x))
     A(fg.grad(fg.checkpoint(f))(x), fg.grad(f)(x), rtol=1e-6)
-    A(fg.grad(fg.grad(lambda x: fg.remat(f)(x * 1.0)))(1.0), fg.grad(fg.grad(f))(1.0),
-      rtol=1e-5)
-    A(fg.vmap(fg.grad(fg.checkpoint(f)))(x[:, None]), fg.vmap(fg.grad(f))(x[:, None]),
-      rtol=1e-6)
+    A(fg.grad(fg.grad(lambda x: fg.remat(f)(x * 1.0)))(1.0), fg.grad(fg.grad(f))(1.0), rtol=1e-5)
+    A(fg.vmap(fg.grad(fg.checkpoint(f)))(x[:, None]), fg.vmap(fg.grad(f))(x[:, None]), rtol=1e-6)
     assert "checkpoint" in str(fg.make_jaxpr(fg.grad(fg.checkpoint(f)))(x))
 
 
 # ---- compositions ----------------------------------------------------------------------------------
 
 
-def _ref_d2(x):   # f = sum(x^3 + sin x)
+def _ref_d2(x):  # f = sum(x^3 + sin x)
     return 6 * x - np.sin(x)
 
 
 COMPOSITIONS = [
-    ("grad(grad)", lambda x: fg.grad(fg.grad(lambda s: s ** 3 + fnp.sin(s)))(x[0]),
-     lambda x: _ref_d2(x[0])),
-    ("jacfwd(jacrev)", lambda x: fg.jacfwd(fg.jacrev(f_cubic))(x), lambda x: np.diag(
-        _ref_d2(x))),
-    ("jacrev(jacfwd)", lambda x: fg.jacrev(fg.jacfwd(f_cubic))(x), lambda x: np.diag(
-        _ref_d2(x))),
-    ("vmap(grad)", lambda x: fg.vmap(fg.grad(lambda s: s ** 3 + fnp.sin(s)))(x),
-     lambda x: 3 * x ** 2 + np.cos(x)),
-    ("grad(vmap)", lambda x: fg.grad(lambda v: fnp.sum(fg.vmap(lambda s: s ** 3)(v)))(x),
-     lambda x: 3 * x ** 2),
-    ("vmap(vmap)", lambda x: fg.vmap(fg.vmap(lambda a, b: a * b, (None, 0)), (0, None))(x, x),
-     lambda x: np.outer(x, x)),
-    ("jvp(grad)", lambda x: fg.jvp(fg.grad(f_cubic), (x,), (fnp.ones_like(x),))[1],
-     lambda x: _ref_d2(x)),
-    ("grad(jvp)", lambda x: fg.grad(lambda v: fg.jvp(f_cubic, (v,), (fnp.ones_like(v),))[1])(x),
-     lambda x: _ref_d2(x)),
-    ("vmap(jacrev)", lambda x: fg.vmap(fg.jacrev(lambda v: v * v))(fnp.stack([x, x])),
-     lambda x: np.stack([np.diag(2 * x)] * 2)),
-    ("grad(grad(grad))", lambda x: fg.grad(fg.grad(fg.grad(lambda s: s ** 4)))(x[0]),
-     lambda x: 24 * x[0]),
-    ("vmap(hessian)", lambda x: fg.vmap(fg.hessian(lambda v: fnp.sum(v ** 3)))(
-        fnp.stack([x, 2 * x])), lambda x: np.stack([np.diag(6 * x), np.diag(12 * x)])),
+    (
+        "grad(grad)",
+        lambda x: fg.grad(fg.grad(lambda s: s**3 + fnp.sin(s)))(x[0]),
+        lambda x: _ref_d2(x[0]),
+    ),
+    ("jacfwd(jacrev)", lambda x: fg.jacfwd(fg.jacrev(f_cubic))(x), lambda x: np.diag(_ref_d2(x))),
+    ("jacrev(jacfwd)", lambda x: fg.jacrev(fg.jacfwd(f_cubic))(x), lambda x: np.diag(_ref_d2(x))),
+    (
+        "vmap(grad)",
+        lambda x: fg.vmap(fg.grad(lambda s: s**3 + fnp.sin(s)))(x),
+        lambda x: 3 * x**2 + np.cos(x),
+    ),
+    (
+        "grad(vmap)",
+        lambda x: fg.grad(lambda v: fnp.sum(fg.vmap(lambda s: s**3)(v)))(x),
+        lambda x: 3 * x**2,
+    ),
+    (
+        "vmap(vmap)",
+        lambda x: fg.vmap(fg.vmap(lambda a, b: a * b, (None, 0)), (0, None))(x, x),
+        lambda x: np.outer(x, x),
+    ),
+    (
+        "jvp(grad)",
+        lambda x: fg.jvp(fg.grad(f_cubic), (x,), (fnp.ones_like(x),))[1],
+        lambda x: _ref_d2(x),
+    ),
+    (
+        "grad(jvp)",
+        lambda x: fg.grad(lambda v: fg.jvp(f_cubic, (v,), (fnp.ones_like(v),))[1])(x),
+        lambda x: _ref_d2(x),
+    ),
+    (
+        "vmap(jacrev)",
+        lambda x: fg.vmap(fg.jacrev(lambda v: v * v))(fnp.stack([x, x])),
+        lambda x: np.stack([np.diag(2 * x)] * 2),
+    ),
+    (
+        "grad(grad(grad))",
+        lambda x: fg.grad(fg.grad(fg.grad(lambda s: s**4)))(x[0]),
+        lambda x: 24 * x[0],
+    ),
+    (
+        "vmap(hessian)",
+        lambda x: fg.vmap(fg.hessian(lambda v: fnp.sum(v**3)))(fnp.stack([x, 2 * x])),
+        lambda x: np.stack([np.diag(6 * x), np.diag(12 * x)]),
+    ),
 ]
 
 
@@ -386,13 +434,18 @@ def _piecewise(x):
     return -3.0 * x
 
 
-@pytest.mark.parametrize("diff,x,want", [
-    (lambda f: fg.grad(f), 2.0, 4.0), (lambda f: fg.grad(f), -2.0, -3.0),
-    (lambda f: fg.grad(fg.grad(f)), 2.0, 2.0),
-    (lambda f: (lambda x: fg.jvp(f, (x,), (1.0,))[1]), 2.0, 4.0),
-    (lambda f: fg.jacfwd(f), -1.0, -3.0), (lambda f: fg.jacrev(f), 3.0, 6.0),
-    (lambda f: fg.grad(lambda x: fg.grad(f)(x) * x), 2.0, 8.0),
-])
+@pytest.mark.parametrize(
+    "diff,x,want",
+    [
+        (lambda f: fg.grad(f), 2.0, 4.0),
+        (lambda f: fg.grad(f), -2.0, -3.0),
+        (lambda f: fg.grad(fg.grad(f)), 2.0, 2.0),
+        (lambda f: lambda x: fg.jvp(f, (x,), (1.0,))[1], 2.0, 4.0),
+        (lambda f: fg.jacfwd(f), -1.0, -3.0),
+        (lambda f: fg.jacrev(f), 3.0, 6.0),
+        (lambda f: fg.grad(lambda x: fg.grad(f)(x) * x), 2.0, 8.0),
+    ],
+)
 def test_python_control_flow_inside_differentiation(diff, x, want):
     A(diff(_piecewise)(x), want)
 
@@ -432,11 +485,11 @@ def test_grad_pytrees_in_and_out():
     A([g.w, g.b[0], g.b[1]["c"]], [3.0, 6.0, 2.0])
     out = fg.vmap(lambda p: {"y": p.w * 2, "z": (p.b,)})(Params(fnp.ones(3), fnp.zeros(3)))
     assert set(out) == {"y", "z"} and isinstance(out["z"], tuple)
-    _, t = fg.jvp(lambda m: m.w.sum() + m.b.sum(), (lin,), (Linear(fnp.ones((2, 3)),
-                                                                   fnp.ones(3)),))
+    _, t = fg.jvp(lambda m: m.w.sum() + m.b.sum(), (lin,), (Linear(fnp.ones((2, 3)), fnp.ones(3)),))
     A(t, 9.0)
-    assert tu.tree_structure(fg.grad(lambda d: d["a"] * 1.0)({"a": 1.0, "n": None})) == \
-        tu.tree_structure({"a": 1.0, "n": None})
+    assert tu.tree_structure(
+        fg.grad(lambda d: d["a"] * 1.0)({"a": 1.0, "n": None})
+    ) == tu.tree_structure({"a": 1.0, "n": None})
 
 
 def test_structure_mismatch_errors_show_both_structures():

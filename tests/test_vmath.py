@@ -17,10 +17,9 @@ import math
 
 import numpy as np
 import pytest
-from llvmlite import ir
-
 from funcgrad.backend.cpu import engine, loops
 from funcgrad.backend.cpu.vmath import ARITY, VMATH
+from llvmlite import ir
 
 N = 100_000
 LD = np.longdouble
@@ -155,16 +154,36 @@ REFS = {
 # name -> (max ulp float32, max relative error float64): measured maxima, rounded up
 # (lgamma/digamma: error against max(|ref|, 1), see ABSOLUTE_BELOW_ONE).
 BOUNDS = {
-    "exp": (1, 5e-16), "exp2": (1, 5e-16), "expm1": (2, 5e-16), "log": (1, 5e-16),
-    "log2": (2, 5e-16), "log1p": (3, 5e-16), "tanh": (3, 5e-16), "logistic": (3, 5e-16),
-    "sin": (2, 5e-16), "cos": (2, 5e-16), "tan": (3, 5e-16), "atan": (3, 5e-16),
-    "asin": (3, 5e-16), "acos": (2, 5e-16), "sinh": (3, 5e-16), "cosh": (3, 5e-16),
-    "asinh": (3, 5e-16), "acosh": (3, 5e-16), "atanh": (3, 5e-16), "erf": (2, 5e-16),
-    "erfc": (4.5, 8e-16), "erf_inv": (3, 5e-16), "pow": (1, 1e-13), "cbrt": (3, 5e-16),
-    "lgamma": (24, 1e-14), "digamma": (10, 4e-15),
-    "trigamma": (6, 8e-12),   # f64: the impl's 4-term series at x >= 10
+    "exp": (1, 5e-16),
+    "exp2": (1, 5e-16),
+    "expm1": (2, 5e-16),
+    "log": (1, 5e-16),
+    "log2": (2, 5e-16),
+    "log1p": (3, 5e-16),
+    "tanh": (3, 5e-16),
+    "logistic": (3, 5e-16),
+    "sin": (2, 5e-16),
+    "cos": (2, 5e-16),
+    "tan": (3, 5e-16),
+    "atan": (3, 5e-16),
+    "asin": (3, 5e-16),
+    "acos": (2, 5e-16),
+    "sinh": (3, 5e-16),
+    "cosh": (3, 5e-16),
+    "asinh": (3, 5e-16),
+    "acosh": (3, 5e-16),
+    "atanh": (3, 5e-16),
+    "erf": (2, 5e-16),
+    "erfc": (4.5, 8e-16),
+    "erf_inv": (3, 5e-16),
+    "pow": (1, 1e-13),
+    "cbrt": (3, 5e-16),
+    "lgamma": (24, 1e-14),
+    "digamma": (10, 4e-15),
+    "trigamma": (6, 8e-12),  # f64: the impl's 4-term series at x >= 10
     "sqrt": (0.5, 2.3e-16),
-    "rsqrt": (2, 5e-16), "atan2": (3, 5e-16),
+    "rsqrt": (2, 5e-16),
+    "atan2": (3, 5e-16),
 }
 
 SPECIALS = [0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0, 0.5, -0.5, 2.0, 1e-30, -1e-30]
@@ -205,7 +224,9 @@ def run_kernel(compiled, name, dtype, *xs):
     xs = [np.ascontiguousarray(x, dtype=dtype) for x in xs]
     out = np.empty_like(xs[0])
     ptrs = [x.ctypes.data for x in xs] + [0] * (2 - len(xs))
-    proto = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64)
+    proto = ctypes.CFUNCTYPE(
+        None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64
+    )
     proto(compiled.address(_kernel_name(name, dtype)))(*ptrs, out.ctypes.data, out.size)
     return out
 
@@ -277,6 +298,7 @@ def measure(compiled, name, dtype, mask=None):
 
 # --- tests --------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
 @pytest.mark.parametrize("name", sorted(VMATH))
 def test_accuracy(compiled, name, dtype):
@@ -298,7 +320,7 @@ def test_loop_vectorises_without_libm_calls(compiled, name):
 
 def _function_ir(text, fn_name):
     start = text.index(f"@{fn_name}(")
-    return text[start: text.index("\n}\n", start)]
+    return text[start : text.index("\n}\n", start)]
 
 
 @pytest.mark.parametrize("name", ["exp", "log1p", "atan2", "erf_inv", "pow", "cbrt", "lgamma"])
@@ -331,7 +353,9 @@ def test_signed_zeros_and_saturation(compiled):
     np.testing.assert_array_equal(run_kernel(compiled, "tanh", f32, big), [1, -1, 1, -1])
     np.testing.assert_allclose(run_kernel(compiled, "logistic", f32, big), [1, np.exp(-50), 1, 0])
     np.testing.assert_array_equal(run_kernel(compiled, "erf", f32, big), [1, -1, 1, -1])
-    np.testing.assert_array_equal(run_kernel(compiled, "exp", f32, big * 10), [np.inf, 0, np.inf, 0])
+    np.testing.assert_array_equal(
+        run_kernel(compiled, "exp", f32, big * 10), [np.inf, 0, np.inf, 0]
+    )
 
 
 def test_atan2_quadrants(compiled):
@@ -348,14 +372,45 @@ def test_wrong_types_fail_in_python():
     bld = ir.IRBuilder(fn.append_basic_block())
     with pytest.raises(TypeError, match="float/double"):
         VMATH["exp"](bld, fn.args[0])
-    fn2 = ir.Function(module, ir.FunctionType(ir.VoidType(), [ir.FloatType(), ir.DoubleType()]), "g")
+    fn2 = ir.Function(
+        module, ir.FunctionType(ir.VoidType(), [ir.FloatType(), ir.DoubleType()]), "g"
+    )
     bld2 = ir.IRBuilder(fn2.append_basic_block())
     with pytest.raises(TypeError, match="differ"):
         VMATH["pow"](bld2, *fn2.args)
 
 
 def test_table_names():
-    expected = {"exp", "exp2", "expm1", "log", "log2", "log1p", "tanh", "logistic", "sin", "cos",
-                "tan", "atan", "atan2", "asin", "acos", "sinh", "cosh", "asinh", "acosh", "atanh",
-                "erf", "erfc", "erf_inv", "pow", "cbrt", "lgamma", "digamma", "trigamma", "sqrt", "rsqrt"}
+    expected = {
+        "exp",
+        "exp2",
+        "expm1",
+        "log",
+        "log2",
+        "log1p",
+        "tanh",
+        "logistic",
+        "sin",
+        "cos",
+        "tan",
+        "atan",
+        "atan2",
+        "asin",
+        "acos",
+        "sinh",
+        "cosh",
+        "asinh",
+        "acosh",
+        "atanh",
+        "erf",
+        "erfc",
+        "erf_inv",
+        "pow",
+        "cbrt",
+        "lgamma",
+        "digamma",
+        "trigamma",
+        "sqrt",
+        "rsqrt",
+    }
     assert set(VMATH) == expected

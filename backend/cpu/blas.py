@@ -32,8 +32,12 @@ NO_TRANS, TRANS, CONJ_TRANS = 111, 112, 113
 _PREFIX = {np.dtype(np.float32): "s", np.dtype(np.float64): "d"}
 _IR_TYPE = {"s": ir.FloatType(), "d": ir.DoubleType()}
 # (symbol pattern, integer bits), most preferred first; {t} is "s" or "d".
-_SYMBOLS = (("scipy_cblas_{t}gemm64_", 64), ("cblas_{t}gemm64_", 64), ("scipy_cblas_{t}gemm", 32),
-            ("cblas_{t}gemm", 32))
+_SYMBOLS = (
+    ("scipy_cblas_{t}gemm64_", 64),
+    ("cblas_{t}gemm64_", 64),
+    ("scipy_cblas_{t}gemm", 32),
+    ("cblas_{t}gemm", 32),
+)
 
 
 @dataclass(frozen=True)
@@ -114,8 +118,12 @@ def blas_threads() -> int:
 @functools.cache
 def _openblas_threads(path: str) -> int:
     lib = ctypes.CDLL(path)
-    for sym in ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
-                "openblas_get_num_threads64_", "openblas_get_num_threads"):
+    for sym in (
+        "scipy_openblas_get_num_threads64_",
+        "scipy_openblas_get_num_threads",
+        "openblas_get_num_threads64_",
+        "openblas_get_num_threads",
+    ):
         if hasattr(lib, sym):
             return max(1, int(getattr(lib, sym)()))
     return 2  # unknown: assume it threads
@@ -134,8 +142,9 @@ def gemm_type(dtype, int_bits: int | None = None) -> ir.FunctionType:
     ty = _IR_TYPE[_prefix(dtype)]
     it = ir.IntType(int_bits) if int_bits else blas_int_type()
     i32, ptr = ir.IntType(32), ir.PointerType()
-    return ir.FunctionType(ir.VoidType(), [i32, i32, i32, it, it, it, ty, ptr, it, ptr, it, ty,
-                                           ptr, it])
+    return ir.FunctionType(
+        ir.VoidType(), [i32, i32, i32, it, it, it, ty, ptr, it, ptr, it, ty, ptr, it]
+    )
 
 
 def declare_gemm(module: ir.Module, dtype) -> ir.Function:
@@ -239,8 +248,9 @@ def _update_block(g: _Gemm, packed, p0, kc, j0, nc) -> None:
             g.store(b.fadd(g.load(g.c, c_idx), prod, flags=fm), g.c, c_idx)
 
 
-def emit_gemm_fallback(module: ir.Module, dtype, *, name: str | None = None,
-                       int_bits: int | None = None) -> ir.Function:
+def emit_gemm_fallback(
+    module: ir.Module, dtype, *, name: str | None = None, int_bits: int | None = None
+) -> ir.Function:
     """Define a CBLAS-compatible ``?gemm`` (row/column-major, transpose flags) in ``module``.
 
     Blocks of op(B) (``KC x NC``) are packed into a stack buffer so the inner loop over

@@ -65,8 +65,9 @@ def plan_memory(program: K.Program) -> tuple[dict, int]:
             last[b] = t
     live: list = []  # (offset, size, last step)
     offsets, peak = {}, 0
-    tmps = sorted((b for b in program.buffers if b.kind == "tmp" and b.id in first),
-                  key=lambda b: first[b.id])
+    tmps = sorted(
+        (b for b in program.buffers if b.kind == "tmp" and b.id in first), key=lambda b: first[b.id]
+    )
     for b in tmps:
         t = first[b.id]
         live = [a for a in live if a[2] >= t]
@@ -102,16 +103,16 @@ def emit_program(program: K.Program, num_threads: int = 2) -> Emitted:
     for kind, what in _entry_plan(program):
         if kind == "native":
             name = "run" if not entries else f"run_{len(entries)}"
-            _emit_entry(module, program, kernels, [i for i in what if i in kernels], offsets,
-                        name)
+            _emit_entry(module, program, kernels, [i for i in what if i in kernels], offsets, name)
             entries.append((name, what))
         else:
             entries.append(("fallback", what))
     return Emitted(module, entries, offsets, peak)
 
 
-def emit_subprogram(module: ir.Module, program: K.Program, prefix: str,
-                    num_threads: int = 2) -> tuple[ir.Function, int]:
+def emit_subprogram(
+    module: ir.Module, program: K.Program, prefix: str, num_threads: int = 2
+) -> tuple[ir.Function, int]:
     """Emit a program without fallback steps into an existing ``module`` (op kernels of
     control flow run the programs of their inner jaxprs this way): its kernels are named
     ``{prefix}k{i}`` and its entry ``{prefix}run`` (internal, of type ``ENTRY_TYPE``).
@@ -120,8 +121,15 @@ def emit_subprogram(module: ir.Module, program: K.Program, prefix: str,
         raise ValueError(f"{program.name}: a program with fallback steps is not one native call")
     offsets, peak = plan_memory(program)
     kernels = _emit_kernels(module, program, num_threads, prefix)
-    fn = _emit_entry(module, program, kernels, range(len(program.steps)), offsets,
-                     prefix + "run", linkage="internal")
+    fn = _emit_entry(
+        module,
+        program,
+        kernels,
+        range(len(program.steps)),
+        offsets,
+        prefix + "run",
+        linkage="internal",
+    )
     return fn, peak
 
 
@@ -130,10 +138,15 @@ def kernel_threads(program: K.Program, num_threads: int) -> int:
     multi-threaded BLAS (a gemm or a convolution), whose threads keep spinning on the cores for
     a while after each call: splitting a loop over a second thread then fights them (measured:
     the MLP train step took 4.2 ms with split loops, 2.5 ms without)."""
-    if num_threads > 1 and blas.blas_threads() > 1 and any(
-            isinstance(s, K.Dot) or (isinstance(s, K.OpKernel) and
-                                     s.eqn.primitive.name == "conv_general_dilated")
-            for s in program.steps):
+    if (
+        num_threads > 1
+        and blas.blas_threads() > 1
+        and any(
+            isinstance(s, K.Dot)
+            or (isinstance(s, K.OpKernel) and s.eqn.primitive.name == "conv_general_dilated")
+            for s in program.steps
+        )
+    ):
         return 1
     return num_threads
 
@@ -184,8 +197,9 @@ def _emit_entry(module, program, kernels, step_ids, offsets, name, linkage=None)
         if buf_id not in cache:
             buf = program.buffer(buf_id)
             if buf.kind == "tmp":
-                cache[buf_id] = b.gep(ws, [ir.Constant(I64, offsets.get(buf_id, 0))],
-                                      source_etype=ir.IntType(8))
+                cache[buf_id] = b.gep(
+                    ws, [ir.Constant(I64, offsets.get(buf_id, 0))], source_etype=ir.IntType(8)
+                )
             else:
                 table = ins if buf.kind == "in" else outs
                 slot = b.gep(table, [ir.Constant(I64, buf.index)], source_etype=PTR)
@@ -247,8 +261,9 @@ class _KernelCtx:
             return self._complex_access(p, dtype)
         v = self.b.load(p, typ=st)
         v.align = np.dtype(dtype).itemsize
-        return self.b.icmp_unsigned("!=", v, ir.Constant(st, 0)) if np.dtype(
-            dtype).kind == "b" else v
+        return (
+            self.b.icmp_unsigned("!=", v, ir.Constant(st, 0)) if np.dtype(dtype).kind == "b" else v
+        )
 
     def store(self, buf_id, index, dtype, value):
         st = storage_type(dtype)
@@ -266,8 +281,7 @@ class _KernelCtx:
         part_size = np.dtype(dtype).itemsize // 2
         out = value if value is not None else ir.Constant(st, ir.Undefined)
         for i in range(2):
-            q = b.gep(p, [ir.Constant(I32, 0), ir.Constant(I32, i)], source_etype=st,
-                      inbounds=True)
+            q = b.gep(p, [ir.Constant(I32, 0), ir.Constant(I32, i)], source_etype=st, inbounds=True)
             if value is None:
                 v = b.load(q, typ=st.elements[i])
                 v.align = part_size
@@ -288,8 +302,7 @@ class _KernelCtx:
                 vals.append(self.sc.const(n.dtype, n.value))
             else:
                 dts = [k.body[a].dtype for a in n.args]
-                vals.append(emit(self.b, n.prim, [vals[a] for a in n.args], dts, n.dtype,
-                                 n.params))
+                vals.append(emit(self.b, n.prim, [vals[a] for a in n.args], dts, n.dtype, n.params))
         return vals
 
     def _iota(self, n: K.Iota, lin):
@@ -338,8 +351,8 @@ def _views(k: K.LoopKernel, extra):
 # the vectorised loop over the block. Blocks of 256-512 B measured best (1 KiB: 5% slower,
 # 4 KiB: 25% slower: bursts of prefetches). Prefetching outputs (prefetchw): no gain.
 PREFETCH_MIN_ELEMENTS = 1 << 16  # smaller kernels' inputs are usually in L1/L2 already
-PREFETCH_BLOCK = 512             # bytes of the widest input per strip
-PREFETCH_AHEAD = 4096            # bytes
+PREFETCH_BLOCK = 512  # bytes of the widest input per strip
+PREFETCH_AHEAD = 4096  # bytes
 CACHE_LINE = 64
 
 
@@ -368,15 +381,19 @@ def _emit_prefetches(ctx, k, views, streams, block, outer_idx, start) -> None:
     ``inbounds``)."""
     b = ctx.b
     fn = b.module.globals.get("llvm.prefetch.p0") or ir.Function(
-        b.module, ir.FunctionType(ir.VoidType(), [PTR, I32, I32, I32]), "llvm.prefetch.p0")
+        b.module, ir.FunctionType(ir.VoidType(), [PTR, I32, I32, I32]), "llvm.prefetch.p0"
+    )
     for i in streams:
         n = k.body[i]
         st, size = storage_type(n.dtype), np.dtype(n.dtype).itemsize
         ahead = PREFETCH_AHEAD // size
         for j in range(0, block, max(CACHE_LINE // size, 1)):
             at = b.add(start, ir.Constant(I64, ahead + j))
-            p = b.gep(ctx.ptrs[n.buf], [ctx.linear(list(outer_idx) + [at], views[i],
-                                                    n.view.offset)], source_etype=st)
+            p = b.gep(
+                ctx.ptrs[n.buf],
+                [ctx.linear(list(outer_idx) + [at], views[i], n.view.offset)],
+                source_etype=st,
+            )
             b.call(fn, [p, ir.Constant(I32, 0), ir.Constant(I32, 3), ir.Constant(I32, 1)])
 
 
@@ -393,16 +410,18 @@ def _emit_elementwise(module, program, k, name, bufs, num_threads):
 
     def emit_loops(b, ptrs, lo=None, hi=None):
         ctx = _KernelCtx(b, program, ptrs)
-        pf = streams and (lambda outer, start: _emit_prefetches(ctx, k, views, streams, block,
-                                                                 outer, start))
+        pf = streams and (
+            lambda outer, start: _emit_prefetches(ctx, k, views, streams, block, outer, start)
+        )
         with _nest(b, shape, lo, hi, prefetch=pf or None, strip=block) as idx:
             vals = ctx.body(k, idx, views)
             lin = ctx.linear(idx, out_strides, 0)
             for buf, v in k.stores:
                 ctx.store(buf, lin, k.body[v].dtype, vals[v])
 
-    return _kernel_with_optional_threads(module, name, bufs, emit_loops, threaded, shape,
-                                         num_threads)
+    return _kernel_with_optional_threads(
+        module, name, bufs, emit_loops, threaded, shape, num_threads
+    )
 
 
 class _nest:
@@ -411,8 +430,9 @@ class _nest:
     ``prefetch(outer_idx, start)``: strip-mine the innermost loop into blocks of ``strip``
     iterations and call it at the top of each block (it emits the prefetches)."""
 
-    def __init__(self, b, shape, lo=None, hi=None, vec=None, interleave=None, prefetch=None,
-                 strip=0):
+    def __init__(
+        self, b, shape, lo=None, hi=None, vec=None, interleave=None, prefetch=None, strip=0
+    ):
         self.b, self.shape, self.lo, self.hi, self.vec = b, shape, lo, hi, vec
         self.interleave = interleave  # for the innermost loop
         self.prefetch, self.strip = prefetch, strip
@@ -428,8 +448,15 @@ class _nest:
             start, stop = (self.lo, self.hi) if d == 0 and self.lo is not None else (0, n)
             if inner and self.prefetch is not None:
                 start, stop = self._strip(idx, start, stop)
-            cm = for_range(self.b, start, stop, vectorize=self.vec if inner else None,
-                           name=f"i{d}", unroll=self.unroll, interleave=il)
+            cm = for_range(
+                self.b,
+                start,
+                stop,
+                vectorize=self.vec if inner else None,
+                name=f"i{d}",
+                unroll=self.unroll,
+                interleave=il,
+            )
             self.cms.append(cm)
             idx.append(cm.__enter__())
         return idx
@@ -475,8 +502,10 @@ def _kernel_with_optional_threads(module, name, bufs, emit_loops, threaded, shap
         b.store(a, b.gep(arr, [ir.Constant(I64, i)], source_etype=PTR))
     inner = int(np.prod(shape[1:], dtype=np.int64))
     min_chunk = max(1, PARALLEL_MIN_ELEMENTS // 4 // max(inner, 1))
-    b.call(pfor, [arr, ir.Constant(I64, shape[0]), ir.Constant(I64, min_chunk),
-                  ir.Constant(I32, nthreads)])
+    b.call(
+        pfor,
+        [arr, ir.Constant(I64, shape[0]), ir.Constant(I64, min_chunk), ir.Constant(I32, nthreads)],
+    )
     b.ret_void()
     return fn
 
@@ -529,11 +558,13 @@ def _emit_reduction(module, program, k: K.LoopKernel, name, bufs, num_threads=1)
         def emit_rows(b, ptrs, lo=None, hi=None):
             ctx = _KernelCtx(b, program, ptrs)
             with _nest(b, outer, lo, hi) as oidx:
-                _emit_row_reduce(ctx, k, oidx, shape[len(outer):], views,
-                                 out_strides[: len(outer)])
+                _emit_row_reduce(
+                    ctx, k, oidx, shape[len(outer) :], views, out_strides[: len(outer)]
+                )
 
-        return _kernel_with_optional_threads(module, name, bufs, emit_rows, threaded, shape,
-                                             num_threads)
+        return _kernel_with_optional_threads(
+            module, name, bufs, emit_rows, threaded, shape, num_threads
+        )
     fn = _kernel_fn(module, name, len(bufs))
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     ctx = _KernelCtx(b, program, dict(zip(bufs, fn.args)))
@@ -635,8 +666,7 @@ def fuse_rows(program: K.Program) -> K.Program:
         for j in range(i + 1, i + len(group.kernels)):
             steps[j] = _InRowGroup(steps[j])
         i += len(group.kernels)
-    return K.Program(program.name, program.buffers, program.inputs, program.outputs,
-                     tuple(steps))
+    return K.Program(program.name, program.buffers, program.inputs, program.outputs, tuple(steps))
 
 
 def _row_group_at(program, steps, i) -> _RowGroup | None:
@@ -647,13 +677,18 @@ def _row_group_at(program, steps, i) -> _RowGroup | None:
         return None
     shape, split = k.shape, len(k.shape) - len(k.reduce.axes)
     rows, elems = shape[:split], shape[split:]
-    if (k.reduce.axes != tuple(range(split, len(shape))) or 0 in shape
-            or all(n == 1 for n in rows) or all(n == 1 for n in elems)):
+    if (
+        k.reduce.axes != tuple(range(split, len(shape)))
+        or 0 in shape
+        or all(n == 1 for n in rows)
+        or all(n == 1 for n in elems)
+    ):
         return None
     members = [k]
-    for s in steps[i + 1:]:
-        if not (_row_member(s, shape, split) and _rows_independent(program, members + [s],
-                                                                   shape, split)):
+    for s in steps[i + 1 :]:
+        if not (
+            _row_member(s, shape, split) and _rows_independent(program, members + [s], shape, split)
+        ):
             break
         members.append(s)
     if sum(m.shape == shape for m in members) < 2:
@@ -704,15 +739,17 @@ def _accesses(k: K.LoopKernel, shape, split):
 
 
 def _access_kind(buf: K.Buffer, strides, offset, shape, split) -> str | None:
-    """"full" (contiguous over the full shape), "row" (contiguous over the rows, broadcast
+    """ "full" (contiguous over the full shape), "row" (contiguous over the rows, broadcast
     along the row elements) or None (anything else)."""
+
     def same(want):
         return offset == 0 and all(s == w for s, w, n in zip(strides, want, shape) if n != 1)
 
     if buf.size == int(np.prod(shape, dtype=np.int64)) and same(K.contiguous_strides(shape)):
         return "full"
     if buf.size == int(np.prod(shape[:split], dtype=np.int64)) and same(
-            _row_out_strides(shape, split)):
+        _row_out_strides(shape, split)
+    ):
         return "row"
     return None
 
@@ -726,7 +763,8 @@ def _rows_independent(program, kernels, shape, split) -> bool:
     for buf, strides, offset, _ in acc:
         if buf in written:
             kinds.setdefault(buf, set()).add(
-                _access_kind(program.buffer(buf), strides, offset, shape, split))
+                _access_kind(program.buffer(buf), strides, offset, shape, split)
+            )
     return all(len(v) == 1 and None not in v for v in kinds.values())
 
 
@@ -744,9 +782,10 @@ def _emit_row_group(module, program, g: _RowGroup, name, num_threads):
             for k, (inner, views, out) in zip(g.kernels, plans):
                 _emit_row_member(ctx, k, list(oidx), inner, views, out)
 
-    elems = int(np.prod(g.shape[g.split:], dtype=np.int64))
-    fn = _kernel_with_optional_threads(module, name, bufs, emit_rows, threaded,
-                                       tuple(rows) + (elems,), num_threads)
+    elems = int(np.prod(g.shape[g.split :], dtype=np.int64))
+    fn = _kernel_with_optional_threads(
+        module, name, bufs, emit_rows, threaded, tuple(rows) + (elems,), num_threads
+    )
     return fn, bufs
 
 
@@ -758,14 +797,17 @@ def _row_group_plan(g: _RowGroup):
     per = []  # per member: (strided node indices, full strides of nodes + output)
     for k in g.kernels:
         idx, sets = _views(k, [])
-        out = (_row_out_strides(shape, split) if k.reduce is not None or k.shape != shape
-               else K.contiguous_strides(shape))
+        out = (
+            _row_out_strides(shape, split)
+            if k.reduce is not None or k.shape != shape
+            else K.contiguous_strides(shape)
+        )
         per.append((idx, [_to_full(k, s, shape, split) for s in sets] + [out]))
     flat = [s[:split] for _, sets in per for s in sets]
     rows, row_sets, _ = merge_dims(shape[:split], flat)
     plans, at = [], 0
     for k, (idx, sets) in zip(g.kernels, per):
-        mine, at = row_sets[at: at + len(sets)], at + len(sets)
+        mine, at = row_sets[at : at + len(sets)], at + len(sets)
         if k.shape == shape:
             inner, inner_sets, _ = merge_dims(shape[split:], [s[split:] for s in sets])
         else:
@@ -805,17 +847,32 @@ def _emit_dot(module, program, d: K.Dot, name):
     sz = dtype.itemsize
     c = lambda v: ir.Constant(it, v)
     with for_range(b, bn, name="batch") as bi:
+
         def at(buf, off, bstride):
             e = b.add(ir.Constant(I64, off), b.mul(bi, ir.Constant(I64, bstride)))
-            return b.gep(ptrs[buf], [b.mul(e, ir.Constant(I64, sz))],
-                         source_etype=ir.IntType(8))
+            return b.gep(ptrs[buf], [b.mul(e, ir.Constant(I64, sz))], source_etype=ir.IntType(8))
+
         pa = at(d.lhs, d.lhs_view.offset, d.lhs_view.strides[0])
         pb = at(d.rhs, d.rhs_view.offset, d.rhs_view.strides[0])
         pc = at(d.out, 0, m * n)
-        b.call(gemm, [ir.Constant(I32, blas.ROW_MAJOR),
-                      ir.Constant(I32, blas.TRANS if la[0] else blas.NO_TRANS),
-                      ir.Constant(I32, blas.TRANS if lb[0] else blas.NO_TRANS),
-                      c(m), c(n), c(kk), ir.Constant(fty, 1.0), pa, c(la[1]), pb, c(lb[1]),
-                      ir.Constant(fty, 0.0), pc, c(max(n, 1))])
+        b.call(
+            gemm,
+            [
+                ir.Constant(I32, blas.ROW_MAJOR),
+                ir.Constant(I32, blas.TRANS if la[0] else blas.NO_TRANS),
+                ir.Constant(I32, blas.TRANS if lb[0] else blas.NO_TRANS),
+                c(m),
+                c(n),
+                c(kk),
+                ir.Constant(fty, 1.0),
+                pa,
+                c(la[1]),
+                pb,
+                c(lb[1]),
+                ir.Constant(fty, 0.0),
+                pc,
+                c(max(n, 1)),
+            ],
+        )
     b.ret_void()
     return fn, bufs

@@ -30,8 +30,14 @@ def key(ir_text: str, cpu: str, features: str) -> str:
     from funcgrad import __version__
 
     h = hashlib.sha256()
-    for part in (ir_text, llvmlite.__version__, ".".join(map(str, llvm.llvm_version_info)), cpu,
-                 features, __version__):
+    for part in (
+        ir_text,
+        llvmlite.__version__,
+        ".".join(map(str, llvm.llvm_version_info)),
+        cpu,
+        features,
+        __version__,
+    ):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()
@@ -42,12 +48,16 @@ def _check_private(path: str) -> None:
     if not stat.S_ISDIR(st.st_mode):
         raise CacheDirError(f"compile cache {path!r} is not a directory")
     if hasattr(os, "getuid") and st.st_uid != os.getuid():
-        raise CacheDirError(f"compile cache {path!r} belongs to another user; use a private "
-                            f"directory (config.disk_cache_dir / FUNCGRAD_CACHE_DIR)")
+        raise CacheDirError(
+            f"compile cache {path!r} belongs to another user; use a private "
+            f"directory (config.disk_cache_dir / FUNCGRAD_CACHE_DIR)"
+        )
     if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        raise CacheDirError(f"compile cache {path!r} is writable by other users (mode "
-                            f"{oct(st.st_mode & 0o777)}); funcgrad only loads machine code from "
-                            f"a private directory: chmod 700 it or choose another")
+        raise CacheDirError(
+            f"compile cache {path!r} is writable by other users (mode "
+            f"{oct(st.st_mode & 0o777)}); funcgrad only loads machine code from "
+            f"a private directory: chmod 700 it or choose another"
+        )
 
 
 def ensure_dir(path: str) -> str:
@@ -67,7 +77,7 @@ def read(path: str, k: str) -> bytes | None:
     head = len(_MAGIC) + 64
     if len(data) < head or not data.startswith(_MAGIC):
         return None
-    digest, body = data[len(_MAGIC):head].decode("ascii", "replace"), data[head:]
+    digest, body = data[len(_MAGIC) : head].decode("ascii", "replace"), data[head:]
     return body if hashlib.sha256(body).hexdigest() == digest else None
 
 

@@ -118,8 +118,13 @@ def set_function_attributes(
     attrs.add("nounwind")
     if _INLINE_ATTRS[inline]:
         attrs.add(_INLINE_ATTRS[inline])
-    attrs.strings.update({"prefer-vector-width": PREFERRED_VECTOR_WIDTH, "target-cpu": cpu,
-                          "target-features": features})
+    attrs.strings.update(
+        {
+            "prefer-vector-width": PREFERRED_VECTOR_WIDTH,
+            "target-cpu": cpu,
+            "target-features": features,
+        }
+    )
     attrs.strings.update({k.replace("_", "-"): str(v) for k, v in strings.items()})
     for kind, which in (("noalias", noalias), ("nocapture", nocapture)):
         for i in _pointer_arg_indices(fn, which):
@@ -187,7 +192,7 @@ def compile_module(llvm_ir_text: str | ir.Module, *, name: str = "fg_module") ->
     mod = _parse(llvm_ir_text, name)
     t1 = time.perf_counter()
     if cached is None:
-        optimize(mod)       # a cache hit skips O3 and codegen: the object code is ready
+        optimize(mod)  # a cache hit skips O3 and codegen: the object code is ready
     t2 = time.perf_counter()
     tm = new_target_machine()  # owned (and freed) by the engine
     engine = llvm.create_mcjit_compiler(mod, tm)
@@ -196,12 +201,21 @@ def compile_module(llvm_ir_text: str | ir.Module, *, name: str = "fg_module") ->
 
         engine.set_object_cache(
             lambda m, obj: cached is None and disk_cache.write(cache_dir, cache_key, obj),
-            lambda m: cached)
+            lambda m: cached,
+        )
     engine.finalize_object()
     t3 = time.perf_counter()
     timings = {"parse": t1 - t0, "opt": t2 - t1, "codegen": t3 - t2}
-    return CompiledModule(name, engine, tm, mod, None if cached is not None else str(mod),
-                          timings, _ir_text=llvm_ir_text, from_disk_cache=cached is not None)
+    return CompiledModule(
+        name,
+        engine,
+        tm,
+        mod,
+        None if cached is not None else str(mod),
+        timings,
+        _ir_text=llvm_ir_text,
+        from_disk_cache=cached is not None,
+    )
 
 
 def _disk_cache_lookup(text: str):

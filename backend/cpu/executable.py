@@ -82,8 +82,12 @@ class Executable:
         self.in_specs = [(v.aval.shape, np.dtype(v.aval.dtype)) for v in jaxpr.invars]
         self.out_specs = [(tuple(v.aval.shape), np.dtype(v.aval.dtype)) for v in jaxpr.outvars]
         # big outputs come from a pool of reusable buffers (no page faults on every call)
-        self.out_alloc = [OutputPool(s, d) if int(np.prod(s, dtype=np.int64)) * d.itemsize
-                          >= POOL_MIN_BYTES else None for s, d in self.out_specs]
+        self.out_alloc = [
+            OutputPool(s, d)
+            if int(np.prod(s, dtype=np.int64)) * d.itemsize >= POOL_MIN_BYTES
+            else None
+            for s, d in self.out_specs
+        ]
         self.timings: dict = {}
         self.error: str | None = None
         self.program = self.emitted = self.compiled = self.object_entry = None
@@ -95,8 +99,11 @@ class Executable:
             if STRICT:
                 raise
             self.error = f"{type(e).__name__}: {e}"
-            logger.warning("jit: compiling %s failed, running it with numpy instead (%s)",
-                           self.name, self.error)
+            logger.warning(
+                "jit: compiling %s failed, running it with numpy instead (%s)",
+                self.name,
+                self.error,
+            )
         self._report()
 
     # -- building ------------------------------------------------------------------------------
@@ -109,17 +116,30 @@ class Executable:
 
     def _build(self) -> None:
         self.opt_jaxpr = self._timed("passes", passes.optimize, self.jaxpr)
-        self.program = self._timed("fusion", fusion.fuse, self.opt_jaxpr, self.name,
-                                   scalar.can_emit, codegen.dtype_ok, _can_dot,
-                                   ops.native_check, aliases=self.requested_aliases)
-        self.aliases = {o: i for o, i in self.requested_aliases.items()
-                        if self.program.outputs[o] == self.program.inputs[i]}
-        self.emitted = self._timed("codegen", codegen.emit_program, self.program,
-                                   _num_threads())
+        self.program = self._timed(
+            "fusion",
+            fusion.fuse,
+            self.opt_jaxpr,
+            self.name,
+            scalar.can_emit,
+            codegen.dtype_ok,
+            _can_dot,
+            ops.native_check,
+            aliases=self.requested_aliases,
+        )
+        self.aliases = {
+            o: i
+            for o, i in self.requested_aliases.items()
+            if self.program.outputs[o] == self.program.inputs[i]
+        }
+        self.emitted = self._timed("codegen", codegen.emit_program, self.program, _num_threads())
         self._obj_arity = None
-        if (len(self.emitted.entries) == 1 and self.emitted.entries[0][0] == "run"
-                and _NPY_DATA_OFFSET is not None
-                and len(self.in_specs) + len(self.out_specs) <= MAX_OBJECT_ARGS):
+        if (
+            len(self.emitted.entries) == 1
+            and self.emitted.entries[0][0] == "run"
+            and _NPY_DATA_OFFSET is not None
+            and len(self.in_specs) + len(self.out_specs) <= MAX_OBJECT_ARGS
+        ):
             _emit_object_entry(self.emitted.module, len(self.in_specs), len(self.out_specs))
             self._obj_arity = len(self.in_specs) + len(self.out_specs)
         self.llvm_ir = str(self.emitted.module)
@@ -136,8 +156,7 @@ class Executable:
         self._simple = len(self._entries) == 1 and self._entries[0][0] == "native"
         self.object_entry = None
         if self._obj_arity is not None:
-            proto = ctypes.CFUNCTYPE(None, *[ctypes.py_object] * self._obj_arity,
-                                     ctypes.c_void_p)
+            proto = ctypes.CFUNCTYPE(None, *[ctypes.py_object] * self._obj_arity, ctypes.c_void_p)
             self.object_entry = proto(self.compiled.address("run_obj"))
         self._in_t = ctypes.c_void_p * max(len(self.in_specs), 1)
         self._out_t = ctypes.c_void_p * max(len(self.out_specs), 1)
@@ -157,8 +176,13 @@ class Executable:
         if self.object_entry is None:
             return None
         ws = self._workspace(True) if self._peak else None
-        return (self.object_entry, self.out_specs, ws.ctypes.data if ws is not None else None,
-                self._ws_lock, self.out_alloc)
+        return (
+            self.object_entry,
+            self.out_specs,
+            ws.ctypes.data if ws is not None else None,
+            self._ws_lock,
+            self.out_alloc,
+        )
 
     def _check(self, args) -> list:
         """Inputs as C-contiguous arrays of the compiled shapes and dtypes (or TypeError)."""
@@ -168,8 +192,10 @@ class Executable:
         for i, (x, (shape, dtype)) in enumerate(zip(args, self.in_specs)):
             a = x if type(x) is np.ndarray else np.asarray(x)
             if a.shape != shape or a.dtype != dtype:
-                raise TypeError(f"{self.name}: input {i} is {a.dtype.name}{list(a.shape)}, but "
-                                f"the code was compiled for {dtype.name}{list(shape)}")
+                raise TypeError(
+                    f"{self.name}: input {i} is {a.dtype.name}{list(a.shape)}, but "
+                    f"the code was compiled for {dtype.name}{list(shape)}"
+                )
             out.append(a if a.flags.c_contiguous else np.ascontiguousarray(a))
         return out
 
@@ -179,9 +205,14 @@ class Executable:
             return self._evaluate(arrs)
         pooled = any(a is not None for a in self.out_alloc)
         near = arrs[0].ctypes.data if arrs and pooled else 0
-        outs = [arrs[self.aliases[k]] if k in self.aliases  # donated input buffers
-                else alloc(near) if alloc is not None else np.empty(s, d)
-                for k, ((s, d), alloc) in enumerate(zip(self.out_specs, self.out_alloc))]
+        outs = [
+            arrs[self.aliases[k]]
+            if k in self.aliases  # donated input buffers
+            else alloc(near)
+            if alloc is not None
+            else np.empty(s, d)
+            for k, ((s, d), alloc) in enumerate(zip(self.out_specs, self.out_alloc))
+        ]
         obj = self.object_entry  # array objects straight in: no ctypes pointer conversions
         if obj is not None and not self._peak:
             obj(*arrs, *outs, None)
@@ -210,7 +241,7 @@ class Executable:
         if reuse and self._ws is not None:
             return self._ws
         raw = np.empty(self._peak + 64, np.uint8)
-        ws = raw[(-raw.ctypes.data) % 64:][: self._peak]
+        ws = raw[(-raw.ctypes.data) % 64 :][: self._peak]
         if reuse:
             self._ws = ws
         return ws
@@ -232,23 +263,28 @@ class Executable:
                 views[b.id] = outs[b.index]
             elif b.id in self._tmp_offsets:
                 off = self._tmp_offsets[b.id]
-                views[b.id] = ws[off: off + b.nbytes].view(b.dtype).reshape(b.shape)
+                views[b.id] = ws[off : off + b.nbytes].view(b.dtype).reshape(b.shape)
         return views
 
     def _evaluate(self, arrs) -> list:
         from funcgrad._src.array import wrap
 
         outs = core.eval_jaxpr(self.jaxpr, [], [wrap(a) for a in arrs])
-        return [np.asarray(core.eval_hooks["to_numpy"](o)).astype(d, copy=False).reshape(s)
-                for o, (s, d) in zip(outs, self.out_specs)]
+        return [
+            np.asarray(core.eval_hooks["to_numpy"](o)).astype(d, copy=False).reshape(s)
+            for o, (s, d) in zip(outs, self.out_specs)
+        ]
 
     # -- inspection ------------------------------------------------------------------------------
 
     def fallbacks(self) -> list[str]:
         if self.compiled is None:
             return [f"whole function ({self.error})"]
-        return [f"{s.eqn.primitive.name}: {s.reason}" for s in self.program.steps
-                if isinstance(s, K.Fallback)]
+        return [
+            f"{s.eqn.primitive.name}: {s.reason}"
+            for s in self.program.steps
+            if isinstance(s, K.Fallback)
+        ]
 
     def as_text(self, stage: str) -> str:
         if stage == "ir-opt":
@@ -263,14 +299,17 @@ class Executable:
             return self.compiled.ir_opt
         if stage == "asm":
             return self.compiled.asm
-        raise ValueError(f"unknown stage {stage!r}: use 'ir', 'ir-opt', 'kernels', 'llvm', "
-                         f"'llvm-opt' or 'asm'")
+        raise ValueError(
+            f"unknown stage {stage!r}: use 'ir', 'ir-opt', 'kernels', 'llvm', 'llvm-opt' or 'asm'"
+        )
 
     def memory_report(self) -> dict:
-        nbytes = lambda specs: sum(int(np.prod(s, dtype=np.int64)) * d.itemsize
-                                   for s, d in specs)
-        return {"peak": getattr(self, "_peak", 0), "inputs": nbytes(self.in_specs),
-                "outputs": nbytes(self.out_specs)}
+        nbytes = lambda specs: sum(int(np.prod(s, dtype=np.int64)) * d.itemsize for s, d in specs)
+        return {
+            "peak": getattr(self, "_peak", 0),
+            "inputs": nbytes(self.in_specs),
+            "outputs": nbytes(self.out_specs),
+        }
 
     def _report(self) -> None:
         if config.dump_dir:
@@ -288,13 +327,15 @@ class Executable:
         nk = sum(isinstance(s, K.LoopKernel) for s in steps)
         nd = sum(isinstance(s, K.Dot) for s in steps)
         no = sum(isinstance(s, K.OpKernel) for s in steps)
-        lines = [f"[funcgrad.jit] {self.name}: "
-                 + (f"trace {trace:.1f} ms, " if trace is not None else "")
-                 + _fmt_times(self.timings),
-                 f"  {len(self.jaxpr.eqns)} equations -> {len(self.opt_jaxpr.eqns)} after "
-                 f"passes -> {nk} loop kernels, {no} op kernels, {nd} BLAS calls "
-                 f"({'OpenBLAS' if blas.blas_available() else 'generated gemm'}), "
-                 f"workspace {getattr(self, '_peak', 0)} bytes"]
+        lines = [
+            f"[funcgrad.jit] {self.name}: "
+            + (f"trace {trace:.1f} ms, " if trace is not None else "")
+            + _fmt_times(self.timings),
+            f"  {len(self.jaxpr.eqns)} equations -> {len(self.opt_jaxpr.eqns)} after "
+            f"passes -> {nk} loop kernels, {no} op kernels, {nd} BLAS calls "
+            f"({'OpenBLAS' if blas.blas_available() else 'generated gemm'}), "
+            f"workspace {getattr(self, '_peak', 0)} bytes",
+        ]
         fb = self.fallbacks()
         lines.append(f"  fallbacks (numpy): {', '.join(fb) if fb else 'none'}")
         return "\n".join(lines)
@@ -320,7 +361,7 @@ class Executable:
 # ---- reusable output buffers --------------------------------------------------------------------
 
 POOL_MIN_BYTES = 1 << 20  # outputs at least this big are pooled
-POOL_PER_OUTPUT = 2       # buffers kept per output (e.g. this call's and the previous call's)
+POOL_PER_OUTPUT = 2  # buffers kept per output (e.g. this call's and the previous call's)
 
 
 _POOLED: set = set()  # ids of the buffers held by live pools (see pool_references)
@@ -358,12 +399,12 @@ class OutputPool:
         try:
             for b in self.blocks:
                 if sys.getrefcount(b) == 3:  # self.blocks, `b`, getrefcount's argument
-                    b.setflags(write=True)   # we own it: the last Array over it is gone
+                    b.setflags(write=True)  # we own it: the last Array over it is gone
                     return b
             raw = np.empty(self.nbytes + 4096, np.uint8)
             target = (near + 2048) % 4096 // 64 * 64  # a 64-byte aligned page offset
             start = (target - raw.ctypes.data) % 4096
-            out = raw[start:start + self.nbytes].view(self.dtype).reshape(self.shape)
+            out = raw[start : start + self.nbytes].view(self.dtype).reshape(self.shape)
             if len(self.blocks) < POOL_PER_OUTPUT:
                 self.blocks.append(out)
                 _POOLED.add(id(out))
@@ -387,8 +428,7 @@ def _find_data_offset():
     layout is not the expected one (the fast path is then off)."""
     probes = [np.empty(3, np.float32), np.zeros((2, 2)), np.arange(5)[1:]]
     for off in (16, 24):
-        if all(ctypes.c_void_p.from_address(id(a) + off).value == a.ctypes.data
-               for a in probes):
+        if all(ctypes.c_void_p.from_address(id(a) + off).value == a.ctypes.data for a in probes):
             return off
     return None
 
@@ -402,8 +442,7 @@ def _emit_object_entry(module, n_in: int, n_out: int) -> None:
     from llvmlite import ir
 
     ptr, i64 = ir.PointerType(), ir.IntType(64)
-    fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [ptr] * (n_in + n_out + 1)),
-                     "run_obj")
+    fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [ptr] * (n_in + n_out + 1)), "run_obj")
     engine.set_function_attributes(fn)
     b = ir.IRBuilder(fn.append_basic_block("entry"))
 
@@ -414,7 +453,7 @@ def _emit_object_entry(module, n_in: int, n_out: int) -> None:
             b.store(b.load(field, typ=ptr), b.gep(t, [ir.Constant(i64, i)], source_etype=ptr))
         return t
 
-    ins, outs = table(fn.args[:n_in]), table(fn.args[n_in:n_in + n_out])
+    ins, outs = table(fn.args[:n_in]), table(fn.args[n_in : n_in + n_out])
     b.call(module.get_global("run"), [ins, outs, fn.args[-1]])
     b.ret_void()
 

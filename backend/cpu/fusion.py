@@ -19,13 +19,48 @@ from funcgrad.backend import kernel_ir as K
 
 from funcgrad._src.core import Jaxpr, Literal, Var
 
-REDUCTIONS = {"reduce_sum": "sum", "reduce_max": "max", "reduce_min": "min",
-              "reduce_prod": "prod", "reduce_and": "and", "reduce_or": "or"}
+REDUCTIONS = {
+    "reduce_sum": "sum",
+    "reduce_max": "max",
+    "reduce_min": "min",
+    "reduce_prod": "prod",
+    "reduce_and": "and",
+    "reduce_or": "or",
+}
 IDENTITY_PRIMS = {"stop_gradient"}
-EXPENSIVE = {"exp", "exp2", "log", "expm1", "log1p", "tanh", "logistic", "sin", "cos", "tan",
-             "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "sqrt", "rsqrt",
-             "cbrt", "erf", "erfc", "erf_inv", "lgamma", "digamma", "trigamma", "pow", "atan2", "div",
-             "rem"}
+EXPENSIVE = {
+    "exp",
+    "exp2",
+    "log",
+    "expm1",
+    "log1p",
+    "tanh",
+    "logistic",
+    "sin",
+    "cos",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "sinh",
+    "cosh",
+    "asinh",
+    "acosh",
+    "atanh",
+    "sqrt",
+    "rsqrt",
+    "cbrt",
+    "erf",
+    "erfc",
+    "erf_inv",
+    "lgamma",
+    "digamma",
+    "trigamma",
+    "pow",
+    "atan2",
+    "div",
+    "rem",
+}
 MAX_NODES = 256  # materialise bigger DAGs (compile time)
 
 
@@ -70,8 +105,7 @@ def _map_views(e: Expr, shape, fn) -> Expr | None:
             out = n
         else:
             args = [go(a) for a in n.args]
-            out = None if any(a is None for a in args) else N("op", n.dtype, n.payload,
-                                                               tuple(args))
+            out = None if any(a is None for a in args) else N("op", n.dtype, n.payload, tuple(args))
         memo[id(n)] = out
         return out
 
@@ -89,6 +123,7 @@ def view_broadcast(in_shape, shape, bdims):
             if in_shape[i] == shape[d] and in_shape[i] != 1:
                 strides[d] = v.strides[i]
         return K.View(tuple(strides), v.offset)
+
     return fn
 
 
@@ -104,6 +139,7 @@ def view_expand(out_ndim, dims):
     def fn(v: K.View):
         it = iter(v.strides)
         return K.View(tuple(0 if i in dims else next(it) for i in range(out_ndim)), v.offset)
+
     return fn
 
 
@@ -111,6 +147,7 @@ def view_slice(starts, steps):
     def fn(v: K.View):
         off = v.offset + sum(s * st for s, st in zip(v.strides, starts))
         return K.View(tuple(s * k for s, k in zip(v.strides, steps)), off)
+
     return fn
 
 
@@ -118,6 +155,7 @@ def view_rev(shape, dims):
     def fn(v: K.View):
         off = v.offset + sum((shape[d] - 1) * v.strides[d] for d in dims if shape[d] > 0)
         return K.View(tuple(-s if i in dims else s for i, s in enumerate(v.strides)), off)
+
     return fn
 
 
@@ -155,6 +193,7 @@ def view_reshape(old_shape, new_shape):
     def fn(v: K.View):
         st = reshape_strides(old_shape, v.strides, new_shape)
         return None if st is None else K.View(st, v.offset)
+
     return fn
 
 
@@ -166,8 +205,9 @@ class Fuser:
     says which scalar ops the backend's codegen supports; ``dtype_ok(dtype)`` which dtypes its
     loops can load and store."""
 
-    def __init__(self, jaxpr: Jaxpr, name: str, can_emit, dtype_ok, can_dot, native=None,
-                 aliases=None):
+    def __init__(
+        self, jaxpr: Jaxpr, name: str, can_emit, dtype_ok, can_dot, native=None, aliases=None
+    ):
         self.jaxpr, self.name = jaxpr, name
         self.native = native
         self.aliases = dict(aliases or {})  # output index -> input index (donated buffers)
@@ -206,8 +246,11 @@ class Fuser:
         i = self.out_index.pop(var, None)
         if i is None:
             return self.new_buffer(var.aval)
-        b = self.in_bufs[self.aliases[i]] if i in self.aliases else \
-            self.new_buffer(var.aval, "out", i)
+        b = (
+            self.in_bufs[self.aliases[i]]
+            if i in self.aliases
+            else self.new_buffer(var.aval, "out", i)
+        )
         self.out_bufs[i] = b
         return b
 
@@ -233,8 +276,11 @@ class Fuser:
         b = self.buffers[buf]
         if b.shape == e.shape and view == K.View(contiguous_strides(e.shape), 0):
             return buf
-        if b.size == int(np.prod(e.shape, dtype=np.int64)) and view.offset == 0 and \
-                view.strides == contiguous_strides(e.shape):
+        if (
+            b.size == int(np.prod(e.shape, dtype=np.int64))
+            and view.offset == 0
+            and view.strides == contiguous_strides(e.shape)
+        ):
             return buf
         return None
 
@@ -243,6 +289,7 @@ class Fuser:
         if out is None:
             if var is None:
                 from funcgrad._src.core import ShapedArray
+
                 out = self.new_buffer(ShapedArray(e.shape, e.root.dtype))
             else:
                 out = self.result_buffer(var)
@@ -265,8 +312,9 @@ class Fuser:
         for eqn in self.jaxpr.eqns:
             self.eqn(eqn)
         self.finish_outputs()
-        return K.Program(self.name, tuple(self.buffers), tuple(inputs), tuple(self.out_bufs),
-                         tuple(self.steps))
+        return K.Program(
+            self.name, tuple(self.buffers), tuple(inputs), tuple(self.out_bufs), tuple(self.steps)
+        )
 
     def loop_only(self, dtype) -> bool:
         """A complex dtype the backend supports in loop kernels only. A backend's ``dtype_ok``
@@ -284,8 +332,9 @@ class Fuser:
         if loop_only:
             return self.loop_only_eqn(eqn, name, avals)
         rule = FUSION_RULES.get(name)
-        if rule is None and self.can_emit(name, [a.dtype for a in avals[:-1]],
-                                          avals[-1].dtype, eqn.params):
+        if rule is None and self.can_emit(
+            name, [a.dtype for a in avals[:-1]], avals[-1].dtype, eqn.params
+        ):
             rule = elementwise_rule
         out = None if rule is None else rule(self, eqn, *[self.read(x) for x in eqn.inputs])
         if out is not None:
@@ -293,26 +342,30 @@ class Fuser:
         scratch = self.native(eqn) if self.native is not None else None
         if scratch is not None:
             return self.op_kernel(eqn, scratch)
-        return self.fallback(eqn, "no codegen rule" if rule is None else
-                             "case not supported by codegen")
+        return self.fallback(
+            eqn, "no codegen rule" if rule is None else "case not supported by codegen"
+        )
 
     def loop_only_eqn(self, eqn, name, avals) -> None:
         """An equation with complex operands: fused (elementwise, views, iota, sum and product
         reductions), an op kernel that only moves bytes (control flow, whose inner programs
         then decide, and ``debug_callback``) or that the backend's ``native`` hook lists in
         its ``complex_ops``, or a Fallback; never a dot."""
-        if self.native is not None and (name in BYTE_OP_KERNELS or
-                                        name in getattr(self.native, "complex_ops", ())):
+        if self.native is not None and (
+            name in BYTE_OP_KERNELS or name in getattr(self.native, "complex_ops", ())
+        ):
             scratch = self.native(eqn)
             if scratch is not None:
                 return self.op_kernel(eqn, scratch)
             return self.fallback(eqn, "complex case not supported by codegen")
         rule = FUSION_RULES.get(name)
-        if name == "dot_general" or (name in REDUCTIONS and REDUCTIONS[name] not in
-                                     ("sum", "prod")):
+        if name == "dot_general" or (
+            name in REDUCTIONS and REDUCTIONS[name] not in ("sum", "prod")
+        ):
             rule = None
-        elif rule is None and self.can_emit(name, [a.dtype for a in avals[:-1]],
-                                            avals[-1].dtype, eqn.params):
+        elif rule is None and self.can_emit(
+            name, [a.dtype for a in avals[:-1]], avals[-1].dtype, eqn.params
+        ):
             rule = elementwise_rule
         out = None if rule is None else rule(self, eqn, *[self.read(x) for x in eqn.inputs])
         if out is None:
@@ -320,8 +373,11 @@ class Fuser:
         return self.define(eqn.out_binders[0], out)
 
     def define(self, var, e: Expr) -> None:
-        if e.nops > MAX_NODES or var in self.out_index or (
-                self.uses.get(var, 0) > 1 and (e.nops > 1 or e.expensive)):
+        if (
+            e.nops > MAX_NODES
+            or var in self.out_index
+            or (self.uses.get(var, 0) > 1 and (e.nops > 1 or e.expensive))
+        ):
             e = self.materialize(e, var)
         self.env[var] = e
 
@@ -347,6 +403,7 @@ class Fuser:
         scratch = -1
         if scratch_bytes:
             from funcgrad._src.core import ShapedArray
+
             scratch = self.new_buffer(ShapedArray((int(scratch_bytes),), np.uint8))
         self.steps.append(K.OpKernel(eqn, ins, outs, scratch))
 
@@ -354,8 +411,11 @@ class Fuser:
         for i, x in enumerate(self.jaxpr.outvars):
             if self.out_bufs[i] is not None:
                 continue
-            b = self.in_bufs[self.aliases[i]] if i in self.aliases else \
-                self.new_buffer(x.aval, "out", i)
+            b = (
+                self.in_bufs[self.aliases[i]]
+                if i in self.aliases
+                else self.new_buffer(x.aval, "out", i)
+            )
             self.out_bufs[i] = b
             self.materialize(self.read(x), out=b)
 
@@ -413,6 +473,7 @@ def _view_rule(make_fn, grows=False):
         if out is None:  # not expressible as a view of x's leaves: copy x, then it is
             out = _map_views(f.materialize(x), shape, fn)
         return out
+
     return rule
 
 
@@ -455,8 +516,7 @@ def _dot_operand(f: Fuser, e: Expr, groups):
         if buf is not None:
             v = e.root.payload[1]
             st = [_group_stride(g, e.shape, v.strides) for g in groups]
-            rows, cols = (int(np.prod([e.shape[d] for d in g], dtype=np.int64))
-                          for g in groups[1:])
+            rows, cols = (int(np.prod([e.shape[d] for d in g], dtype=np.int64)) for g in groups[1:])
             if all(s is not None for s in st) and K.gemm_layout(rows, cols, st[1], st[2]):
                 return buf, K.View(tuple(st), v.offset)
         e = f.materialize(e)
@@ -466,8 +526,9 @@ def _dot_operand(f: Fuser, e: Expr, groups):
 def _dot_rule(f: Fuser, eqn, lhs: Expr, rhs: Expr):
     (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
     var = eqn.out_binders[0]
-    if eqn.params.get("preferred_element_type") not in (None, lhs.root.dtype) or \
-            not f.can_dot(lhs.root.dtype):
+    if eqn.params.get("preferred_element_type") not in (None, lhs.root.dtype) or not f.can_dot(
+        lhs.root.dtype
+    ):
         return None
     lf = [i for i in range(len(lhs.shape)) if i not in lc and i not in lb]
     rf = [i for i in range(len(rhs.shape)) if i not in rc and i not in rb]
@@ -489,8 +550,10 @@ def _dot_rule(f: Fuser, eqn, lhs: Expr, rhs: Expr):
 BYTE_OP_KERNELS = frozenset({"cond", "while", "scan", "debug_callback"})
 
 FUSION_RULES = {
-    "broadcast_in_dim": _view_rule(lambda i, o, shape, broadcast_dimensions:
-                                   view_broadcast(i, o, broadcast_dimensions), grows=True),
+    "broadcast_in_dim": _view_rule(
+        lambda i, o, shape, broadcast_dimensions: view_broadcast(i, o, broadcast_dimensions),
+        grows=True,
+    ),
     "transpose": _view_rule(lambda i, o, permutation: view_transpose(permutation)),
     "squeeze": _view_rule(lambda i, o, dimensions: view_squeeze(dimensions)),
     "expand_dims": _view_rule(lambda i, o, dimensions: view_expand(len(o), dimensions)),
@@ -503,8 +566,9 @@ FUSION_RULES = {
 }
 
 
-def fuse(jaxpr: Jaxpr, name: str, can_emit, dtype_ok, can_dot, native=None, *,
-         aliases=None) -> K.Program:
+def fuse(
+    jaxpr: Jaxpr, name: str, can_emit, dtype_ok, can_dot, native=None, *, aliases=None
+) -> K.Program:
     """The kernel program of a (closed, optimised) jaxpr. ``native(eqn)``: the scratch bytes
     of a backend op kernel that runs ``eqn`` natively, or None (then: a numpy Fallback).
 
@@ -547,7 +611,7 @@ def _alias_is_safe(program: K.Program, out: int, inp: int) -> bool:
     if len(writers) != 1:
         return False
     t = writers[0]
-    if any(reads(s) for s in program.steps[t + 1:]):
+    if any(reads(s) for s in program.steps[t + 1 :]):
         return False
     step = program.steps[t]
     if not isinstance(step, K.LoopKernel) or step.reduce is not None:

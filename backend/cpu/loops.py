@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from llvmlite import ir
 
@@ -28,16 +28,26 @@ def _as_index(value, ty: ir.Type = I64) -> ir.Value:
     return value
 
 
-def _loop_metadata(module: ir.Module, vectorize: bool | None, unroll: bool | None,
-                   interleave: int | None = None):
+def _loop_metadata(
+    module: ir.Module, vectorize: bool | None, unroll: bool | None, interleave: int | None = None
+):
     """A self-referential ``!llvm.loop`` node with the requested hints (None: no hint)."""
     hints = []
     if interleave is not None:
-        hints.append(module.add_metadata(
-            [ir.MetaDataString(module, "llvm.loop.interleave.count"), ir.IntType(32)(interleave)]))
+        hints.append(
+            module.add_metadata(
+                [
+                    ir.MetaDataString(module, "llvm.loop.interleave.count"),
+                    ir.IntType(32)(interleave),
+                ]
+            )
+        )
     if vectorize is not None:
-        hints.append(module.add_metadata(
-            [ir.MetaDataString(module, "llvm.loop.vectorize.enable"), ir.IntType(1)(vectorize)]))
+        hints.append(
+            module.add_metadata(
+                [ir.MetaDataString(module, "llvm.loop.vectorize.enable"), ir.IntType(1)(vectorize)]
+            )
+        )
     if unroll is False:
         hints.append(module.add_metadata([ir.MetaDataString(module, "llvm.loop.unroll.disable")]))
     if not hints:
@@ -51,8 +61,15 @@ def _loop_metadata(module: ir.Module, vectorize: bool | None, unroll: bool | Non
 
 @contextlib.contextmanager
 def for_range(
-    builder: ir.IRBuilder, start, stop=None, step: int = 1, *, vectorize: bool | None = None,
-    unroll: bool | None = None, name: str = "i", interleave: int | None = None
+    builder: ir.IRBuilder,
+    start,
+    stop=None,
+    step: int = 1,
+    *,
+    vectorize: bool | None = None,
+    unroll: bool | None = None,
+    name: str = "i",
+    interleave: int | None = None,
 ) -> Iterator[ir.Value]:
     """Emit ``for (i = start; i < stop; i += step)`` (``step`` > 0); yields the index.
 
@@ -68,8 +85,9 @@ def for_range(
     stop = _as_index(stop)
     start = _as_index(start, stop.type)
     fn = builder.function
-    head, body, latch, done = (fn.append_basic_block(f"{name}.{s}")
-                               for s in ("head", "body", "latch", "done"))
+    head, body, latch, done = (
+        fn.append_basic_block(f"{name}.{s}") for s in ("head", "body", "latch", "done")
+    )
     pre = builder.block
     builder.branch(head)
     builder.position_at_end(head)
@@ -98,8 +116,13 @@ def loop_nest(
         idxs = []
         for d, extent in enumerate(shape):
             inner = d == len(shape) - 1
-            idxs.append(stack.enter_context(for_range(
-                builder, extent, vectorize=vectorize_inner if inner else None, name=f"i{d}")))
+            idxs.append(
+                stack.enter_context(
+                    for_range(
+                        builder, extent, vectorize=vectorize_inner if inner else None, name=f"i{d}"
+                    )
+                )
+            )
         yield tuple(idxs)
 
 

@@ -55,8 +55,9 @@ def _declare(module: ir.Module, name: str, fnty: ir.FunctionType) -> ir.Function
 
 
 def _pthread_fns(module: ir.Module):
-    create = _declare(module, "fg_pthread_create",
-                      ir.FunctionType(I32, [PTR, PTR, PTR, PTR]))  # (pthread_t*, attr, fn, arg)
+    create = _declare(
+        module, "fg_pthread_create", ir.FunctionType(I32, [PTR, PTR, PTR, PTR])
+    )  # (pthread_t*, attr, fn, arg)
     join = _declare(module, "fg_pthread_join", ir.FunctionType(I32, [I64, PTR]))
     return create, join
 
@@ -129,8 +130,10 @@ def emit_parallel_for(module: ir.Module, worker_fn: ir.Function, name: str) -> i
     set_function_attributes(fn)
     ctx, n, min_chunk, nthreads = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
-    tasks, tids, started = (_stack_array(b, ty, nm) for ty, nm in
-                            ((TASK, "tasks"), (I64, "tids"), (ir.IntType(8), "started")))
+    tasks, tids, started = (
+        _stack_array(b, ty, nm)
+        for ty, nm in ((TASK, "tasks"), (I64, "tids"), (ir.IntType(8), "started"))
+    )
     chunks = _chunk_count(b, n, min_chunk, nthreads)
     with b.if_else(b.icmp_signed("<=", chunks, ir.Constant(I64, 1))) as (inline, threaded):
         with inline:

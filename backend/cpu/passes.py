@@ -33,16 +33,20 @@ def inline_calls(jaxpr: Jaxpr) -> Jaxpr:
     env: dict = {}
     eqns: list = []
     _inline_into(jaxpr, env, eqns)
-    return Jaxpr(jaxpr.constvars, jaxpr.invars, tuple(eqns),
-                 tuple(_subst(env, x) for x in jaxpr.outvars))
+    return Jaxpr(
+        jaxpr.constvars, jaxpr.invars, tuple(eqns), tuple(_subst(env, x) for x in jaxpr.outvars)
+    )
 
 
 def _inline_into(jaxpr: Jaxpr, env: dict, eqns: list) -> None:
     for eqn in jaxpr.eqns:
         inputs = [_subst(env, x) for x in eqn.inputs]
         inner = eqn.params.get("jaxpr")
-        if eqn.primitive.name in CALL_PRIMITIVES and isinstance(inner, Jaxpr) \
-                and not inner.constvars:
+        if (
+            eqn.primitive.name in CALL_PRIMITIVES
+            and isinstance(inner, Jaxpr)
+            and not inner.constvars
+        ):
             sub = dict(zip(inner.invars, inputs))
             fresh = _fresh_copy(inner, sub)
             _inline_into(fresh, sub, eqns)
@@ -77,8 +81,9 @@ def fold_constants(jaxpr: Jaxpr) -> Jaxpr:
             eqns.append(_with(eqn, inputs))
         else:
             env.update(zip(eqn.out_binders, folded))
-    return Jaxpr(jaxpr.constvars, jaxpr.invars, tuple(eqns),
-                 tuple(_subst(env, x) for x in jaxpr.outvars))
+    return Jaxpr(
+        jaxpr.constvars, jaxpr.invars, tuple(eqns), tuple(_subst(env, x) for x in jaxpr.outvars)
+    )
 
 
 def _effectful(eqn: JaxprEqn) -> bool:
@@ -101,8 +106,10 @@ def _try_fold(eqn: JaxprEqn, inputs):
     except Exception:  # noqa: BLE001 (leave it to run time and its error message)
         return None
     outs = outs if eqn.primitive.multiple_results else [outs]
-    return [Literal(np.asarray(o, dtype=v.aval.dtype).reshape(()), v.aval)
-            for o, v in zip(outs, eqn.out_binders)]
+    return [
+        Literal(np.asarray(o, dtype=v.aval.dtype).reshape(()), v.aval)
+        for o, v in zip(outs, eqn.out_binders)
+    ]
 
 
 # ---- common subexpressions --------------------------------------------------------------------
@@ -138,8 +145,9 @@ def cse(jaxpr: Jaxpr) -> Jaxpr:
         if key is not None:
             seen[key] = eqn.out_binders
         eqns.append(_with(eqn, inputs))
-    return Jaxpr(jaxpr.constvars, jaxpr.invars, tuple(eqns),
-                 tuple(_subst(env, x) for x in jaxpr.outvars))
+    return Jaxpr(
+        jaxpr.constvars, jaxpr.invars, tuple(eqns), tuple(_subst(env, x) for x in jaxpr.outvars)
+    )
 
 
 # ---- dead code ----------------------------------------------------------------------------------

@@ -90,7 +90,8 @@ def check_supported(program: K.Program) -> None:
                 f"the CUDA backend cannot compile primitive '{prim}' (step {i} of program "
                 f"{program.name!r}: {step.reason}). funcgrad never runs part of a CUDA program "
                 f"on the CPU; use jit(f, backend='cpu') for this function, or compute '{prim}' "
-                f"outside the CUDA-jitted function.")
+                f"outside the CUDA-jitted function."
+            )
 
 
 # ---- the program ----------------------------------------------------------------------------------
@@ -100,8 +101,9 @@ def kernel_name(program: K.Program, step: int) -> str:
     return re.sub(r"\W", "_", f"fg_{program.name}_{step}")
 
 
-def emit_program(program: K.Program, module: ir.Module | None = None,
-                 arch: str = ptx.DEFAULT_ARCH) -> tuple[ir.Module, list[Launch]]:
+def emit_program(
+    program: K.Program, module: ir.Module | None = None, arch: str = ptx.DEFAULT_ARCH
+) -> tuple[ir.Module, list[Launch]]:
     """Add one kernel per step of ``program`` to ``module`` (a new one by default)."""
     check_supported(program)
     module = module if module is not None else ptx.new_kernel_module(program.name, arch)
@@ -156,15 +158,16 @@ class _Index:
 
     def __init__(self, b: ir.IRBuilder, shape, groups, ity):
         self.b, self.shape, self.ity = b, tuple(shape), ity
-        self.groups = [(b.trunc(f, ity) if f.type.width > ity.width else f, tuple(dims))
-                       for f, dims in groups]
+        self.groups = [
+            (b.trunc(f, ity) if f.type.width > ity.width else f, tuple(dims)) for f, dims in groups
+        ]
         self._dims: dict = {}
 
     def dim(self, d: int) -> ir.Value:
         if d not in self._dims:
             flat, dims = next(g for g in self.groups if d in g[1])
             pos = dims.index(d)
-            inner = _prod([self.shape[e] for e in dims[pos + 1:]])
+            inner = _prod([self.shape[e] for e in dims[pos + 1 :]])
             v = self.b.udiv(flat, self.ity(inner)) if inner > 1 else flat
             if any(self.shape[e] != 1 for e in dims[:pos]):
                 v = self.b.urem(v, self.ity(self.shape[d]))
@@ -178,8 +181,11 @@ class _Index:
             if scale is not None:
                 terms = [(flat, scale)] if scale else []
             else:
-                terms = [(self.dim(d), view.strides[d]) for d in dims
-                         if view.strides[d] and self.shape[d] != 1]
+                terms = [
+                    (self.dim(d), view.strides[d])
+                    for d in dims
+                    if view.strides[d] and self.shape[d] != 1
+                ]
             for v, stride in terms:
                 total = b.add(total, v if stride == 1 else b.mul(v, self.ity(stride)))
         return total
@@ -210,7 +216,7 @@ def _emit_load(b, n: K.Load, idx, ptrs, body, vals):
 
 def _emit_iota(b, n: K.Iota, idx, ptrs, body, vals):
     v = idx.offset(n.view)  # position in the virtual contiguous array of n.shape
-    inner = _prod(n.shape[n.dimension + 1:])
+    inner = _prod(n.shape[n.dimension + 1 :])
     v = b.udiv(v, v.type(inner)) if inner > 1 else v
     v = b.urem(v, v.type(n.shape[n.dimension])) if n.dimension > 0 else v
     return S.convert(b, v, np.int32 if v.type == i32 else np.int64, n.dtype)
@@ -221,8 +227,9 @@ def _emit_const(b, n: K.Const, idx, ptrs, body, vals):
 
 
 def _emit_op(b, n: K.Op, idx, ptrs, body, vals):
-    return S.emit(b, n.prim, [vals[a] for a in n.args], [body[a].dtype for a in n.args],
-                  n.dtype, n.params)
+    return S.emit(
+        b, n.prim, [vals[a] for a in n.args], [body[a].dtype for a in n.args], n.dtype, n.params
+    )
 
 
 EMIT_NODE = {K.Load: _emit_load, K.Iota: _emit_iota, K.Const: _emit_const, K.Op: _emit_op}
@@ -266,8 +273,7 @@ def emit_loop(module, program: K.Program, k: K.LoopKernel, step: int) -> Launch:
 
 # ---- reductions ---------------------------------------------------------------------------------
 
-_COMBINE_PRIM = {"sum": "add", "prod": "mul", "max": "max", "min": "min", "and": "and",
-                 "or": "or"}
+_COMBINE_PRIM = {"sum": "add", "prod": "mul", "max": "max", "min": "min", "and": "and", "or": "or"}
 
 
 class _Reducer:
@@ -276,10 +282,16 @@ class _Reducer:
     def __init__(self, op: str, out_dtype: np.dtype):
         self.op, self.out_dtype = op, np.dtype(out_dtype)
         kind = self.out_dtype.kind
-        self.acc = np.dtype("float32") if self.out_dtype == F16 else (
-            np.dtype("int32") if kind == "b" else self.out_dtype)
-        self.prim = {"max": "or", "min": "and"}.get(op, _COMBINE_PRIM[op]) if kind == "b" \
+        self.acc = (
+            np.dtype("float32")
+            if self.out_dtype == F16
+            else (np.dtype("int32") if kind == "b" else self.out_dtype)
+        )
+        self.prim = (
+            {"max": "or", "min": "and"}.get(op, _COMBINE_PRIM[op])
+            if kind == "b"
             else _COMBINE_PRIM[op]
+        )
         self.identity = S.const(self.acc, K.reduce_identity(op, self.out_dtype))
 
     def combine(self, b, x, y):
@@ -309,8 +321,11 @@ def _shfl(b, value, lane_mask):
         for i in range(len(ty.elements)):
             out = b.insert_value(out, _shfl(b, b.extract_value(value, i), lane_mask), i)
         return out
-    width = ty.width if isinstance(ty, ir.IntType) else {ir.HalfType: 16, ir.FloatType: 32,
-                                                          ir.DoubleType: 64}[type(ty)]
+    width = (
+        ty.width
+        if isinstance(ty, ir.IntType)
+        else {ir.HalfType: 16, ir.FloatType: 32, ir.DoubleType: 64}[type(ty)]
+    )
     ity = ir.IntType(width)
     x = value if isinstance(ty, ir.IntType) else b.bitcast(value, ity)
     if width <= 32:
@@ -428,8 +443,13 @@ def _fma(b, dtype):
 
 def _batch_loop(b, n_batch):
     """``for batch in range(blockIdx.z, B, gridDim.z)``."""
-    return ptx.for_range(b, b.zext(ptx.block_idx(b, "z"), i64), i64(n_batch),
-                         b.zext(ptx.grid_dim(b, "z"), i64), name="batch")
+    return ptx.for_range(
+        b,
+        b.zext(ptx.block_idx(b, "z"), i64),
+        i64(n_batch),
+        b.zext(ptx.grid_dim(b, "z"), i64),
+        name="batch",
+    )
 
 
 @dataclass(frozen=True)
@@ -466,8 +486,9 @@ def tiled_config(m: int, n: int, dtype) -> str:
     return "large" if big and np.dtype(dtype) == np.float32 else "small"
 
 
-def emit_dot_tiled(module, program: K.Program, d: K.Dot, step: int,
-                   tiling: Tiling = TILED_SMALL) -> Launch:
+def emit_dot_tiled(
+    module, program: K.Program, d: K.Dot, step: int, tiling: Tiling = TILED_SMALL
+) -> Launch:
     dtype = program.buffer(d.lhs).dtype
     B, M, N, Kd = d.bmnk
     T, TK, R, P = tiling.tile, tiling.k, tiling.per, tiling.pitch
@@ -487,9 +508,12 @@ def emit_dot_tiled(module, program: K.Program, d: K.Dot, step: int,
 
     def fragment(tile, kk, lane):  # the R values tile[kk][place(lane, i)]
         if not tiling.vector:
-            return [b.load(ptx.shared_ptr(b, tile, b.add(tiling.place(b, lane, i),
-                                                         i64(kk * P))), typ=ety)
-                    for i in range(R)]
+            return [
+                b.load(
+                    ptx.shared_ptr(b, tile, b.add(tiling.place(b, lane, i), i64(kk * P))), typ=ety
+                )
+                for i in range(R)
+            ]
         out = []
         for i in range(0, R, 4):
             index = b.add(tiling.place(b, lane, i), i64(kk * P))
@@ -504,22 +528,29 @@ def emit_dot_tiled(module, program: K.Program, d: K.Dot, step: int,
                 e = b.add(t, i64(256 * q))
                 mm, kk = _tile_coords_ir(b, e, T, TK, a_k_fast)
                 row, col = b.add(m0, mm), b.add(k0, kk)
-                a_val = _load_or_zero(b, ptrs[d.lhs], _operand_addr(b, d.lhs_view, batch, row,
-                                                                   col),
-                                      _both(b, _lt(b, row, M), _lt(b, col, Kd)), dtype)
+                a_val = _load_or_zero(
+                    b,
+                    ptrs[d.lhs],
+                    _operand_addr(b, d.lhs_view, batch, row, col),
+                    _both(b, _lt(b, row, M), _lt(b, col, Kd)),
+                    dtype,
+                )
                 b.store(a_val, ptx.shared_ptr(b, a_tile, b.add(b.mul(kk, i64(P)), mm)))
                 kk, nn = _tile_coords_ir(b, e, TK, T, b_n_fast)
                 row, col = b.add(k0, kk), b.add(n0, nn)
-                b_val = _load_or_zero(b, ptrs[d.rhs], _operand_addr(b, d.rhs_view, batch, row,
-                                                                   col),
-                                      _both(b, _lt(b, row, Kd), _lt(b, col, N)), dtype)
+                b_val = _load_or_zero(
+                    b,
+                    ptrs[d.rhs],
+                    _operand_addr(b, d.rhs_view, batch, row, col),
+                    _both(b, _lt(b, row, Kd), _lt(b, col, N)),
+                    dtype,
+                )
                 b.store(b_val, ptx.shared_ptr(b, b_tile, b.add(b.mul(kk, i64(P)), nn)))
             ptx.barrier(b)
             vals = [[b.load(s, typ=ety) for s in row_] for row_ in accs]
             for kk in range(TK):
                 a_reg, b_reg = fragment(a_tile, kk, ty), fragment(b_tile, kk, tx)
-                vals = [[fma(vals[i][j], a_reg[i], b_reg[j]) for j in range(R)]
-                        for i in range(R)]
+                vals = [[fma(vals[i][j], a_reg[i], b_reg[j]) for j in range(R)] for i in range(R)]
             for i in range(R):
                 for j in range(R):
                     b.store(vals[i][j], accs[i][j])
@@ -545,8 +576,10 @@ def _tile_coords_ir(b, e, rows, cols, row_major):
 
 # ---- dot: float16 / bfloat16 tensor cores (mma.sync m16n8k16, float32 accumulation) -------------
 
-_MMA_ASM = ("mma.sync.aligned.m16n8k16.row.col.f32.{t}.{t}.f32 "
-            "{{$0,$1,$2,$3}}, {{$4,$5,$6,$7}}, {{$8,$9}}, {{$10,$11,$12,$13}};")
+_MMA_ASM = (
+    "mma.sync.aligned.m16n8k16.row.col.f32.{t}.{t}.f32 "
+    "{{$0,$1,$2,$3}}, {{$4,$5,$6,$7}}, {{$8,$9}}, {{$10,$11,$12,$13}};"
+)
 _MMA_CONSTRAINTS = ",".join(["=f"] * 4 + ["r"] * 6 + ["f"] * 4)
 MMA_BK = 32  # k extent of a shared-memory stage: two m16n8k16 steps
 MMA_LDS = MMA_BK + 8  # row pitch (16-bit elements) of the staged tiles: fragment reads of a
@@ -616,8 +649,13 @@ def emit_dot_mma(module, program: K.Program, d: K.Dot, step: int) -> Launch:
         for q in range(extent[0] * extent[1] // n_threads):
             r, c = _tile_coords_ir(b, b.add(t, i64(n_threads * q)), *extent, fast)
             row, col = b.add(origin[0], r), b.add(origin[1], c)
-            bits = _operand_bits(b, kind, base, _operand_addr(b, view, batch, row, col),
-                                 _both(b, _lt(b, row, limit[0]), _lt(b, col, limit[1])))
+            bits = _operand_bits(
+                b,
+                kind,
+                base,
+                _operand_addr(b, view, batch, row, col),
+                _both(b, _lt(b, row, limit[0]), _lt(b, col, limit[1])),
+            )
             s_row, s_col = (c, r) if transposed else (r, c)
             b.store(bits, ptx.shared_ptr(b, tile, b.add(b.mul(s_row, i64(MMA_LDS)), s_col)))
 
@@ -626,8 +664,10 @@ def emit_dot_mma(module, program: K.Program, d: K.Dot, step: int) -> Launch:
 
     with _batch_loop(b, B) as batch:
         zero = ir.Constant(ptx.f32, 0.0)
-        accs = [[[_accumulator(b, ptx.f32, zero) for _ in range(4)] for _ in range(tiles_n)]
-                for _ in range(tiles_m)]
+        accs = [
+            [[_accumulator(b, ptx.f32, zero) for _ in range(4)] for _ in range(tiles_n)]
+            for _ in range(tiles_m)
+        ]
         with ptx.for_range(b, i64(0), i64(Kd), i64(MMA_BK), name="k0") as k0:
             stage(a_s, lhs, d.lhs_view, batch, (BM, MMA_BK), a_k_fast, (m0, k0), (M, Kd), False)
             stage(b_s, rhs, d.rhs_view, batch, (MMA_BK, BN), b_n_fast, (k0, n0), (Kd, N), True)
@@ -642,8 +682,12 @@ def emit_dot_mma(module, program: K.Program, d: K.Dot, step: int) -> Launch:
                 for i in range(tiles_m):
                     r = b.add(b.add(warp_m, i64(16 * i)), group)
                     r8 = b.add(r, i64(8))
-                    a_regs = [word(a_s, r, k_lo), word(a_s, r8, k_lo), word(a_s, r, k_hi),
-                              word(a_s, r8, k_hi)]
+                    a_regs = [
+                        word(a_s, r, k_lo),
+                        word(a_s, r8, k_lo),
+                        word(a_s, r, k_hi),
+                        word(a_s, r8, k_hi),
+                    ]
                     for j in range(tiles_n):
                         vals[i][j] = _mma(b, kind, a_regs, b_regs[j], vals[i][j])
             for i in range(tiles_m):

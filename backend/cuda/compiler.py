@@ -46,11 +46,15 @@ class CudaLowered:
 
     def as_text(self, stage: str = "ptx") -> str:
         """``"kernels"`` (the kernel program), ``"llvm"`` (NVPTX LLVM IR) or ``"ptx"``."""
-        texts = {"kernels": lambda: K.program_str(self.program), "llvm": lambda: self.llvm_ir,
-                 "ptx": lambda: self.ptx}
+        texts = {
+            "kernels": lambda: K.program_str(self.program),
+            "llvm": lambda: self.llvm_ir,
+            "ptx": lambda: self.ptx,
+        }
         if stage not in texts:
-            raise ValueError(f"unknown stage {stage!r} for the CUDA backend; "
-                             f"use one of {sorted(texts)}")
+            raise ValueError(
+                f"unknown stage {stage!r} for the CUDA backend; use one of {sorted(texts)}"
+            )
         return texts[stage]()
 
     def compile(self, device_index: int = 0) -> CudaExecutable:
@@ -60,8 +64,9 @@ class CudaLowered:
 def lower_program(program: K.Program, arch: str = ptx.DEFAULT_ARCH, consts=()) -> CudaLowered:
     """Render ``program`` as one PTX module (raises ``CudaUnsupportedError`` for a Fallback)."""
     module, launches = codegen.emit_program(program, arch=arch)
-    return CudaLowered(program, str(module), ptx.compile_ptx(module, arch), tuple(launches),
-                       arch, tuple(consts))
+    return CudaLowered(
+        program, str(module), ptx.compile_ptx(module, arch), tuple(launches), arch, tuple(consts)
+    )
 
 
 def program_from_jaxpr(jaxpr, name: str = "jit") -> tuple[K.Program, tuple]:
@@ -82,8 +87,9 @@ def program_from_jaxpr(jaxpr, name: str = "jit") -> tuple[K.Program, tuple]:
     jaxpr = passes.optimize(rewrite.expand_complex_dots(jaxpr))
     from . import ops
 
-    program = fusion.fuse(jaxpr, name, scalar.can_emit, codegen.dtype_ok, codegen.can_dot,
-                          ops.native_check)
+    program = fusion.fuse(
+        jaxpr, name, scalar.can_emit, codegen.dtype_ok, codegen.can_dot, ops.native_check
+    )
     return program, consts
 
 
@@ -107,10 +113,13 @@ class CudaExecutable:
         self.lowered, self.device_index = lowered, device_index
         self.module = runtime.Module.from_ptx(lowered.ptx)
         self.plan = control.plan_of(lowered.program, lowered.kernels)
-        self.kernels_by_name = {k.name: self.module.get_function(k.name, k.signature)
-                                for k in control.kernels_in(self.plan)}
-        self.functions = [self.kernels_by_name.get(getattr(k, "name", None))
-                          for k in lowered.kernels]  # None for a host node
+        self.kernels_by_name = {
+            k.name: self.module.get_function(k.name, k.signature)
+            for k in control.kernels_in(self.plan)
+        }
+        self.functions = [
+            self.kernels_by_name.get(getattr(k, "name", None)) for k in lowered.kernels
+        ]  # None for a host node
         self.stream = _shared_stream(device_index)
 
     def __call__(self, *args) -> list:
@@ -123,8 +132,10 @@ class CudaExecutable:
         program = self.lowered.program
         args = (*self.lowered.consts, *args)
         if len(args) != len(program.inputs):
-            raise TypeError(f"{program.name} takes {len(program.inputs) - len(self.lowered.consts)}"
-                            f" arguments, got {len(args) - len(self.lowered.consts)}")
+            raise TypeError(
+                f"{program.name} takes {len(program.inputs) - len(self.lowered.consts)}"
+                f" arguments, got {len(args) - len(self.lowered.consts)}"
+            )
         bufs = {i: self._input(program.buffer(i), a) for i, a in zip(program.inputs, args)}
         for b in program.buffers:
             if b.id not in bufs:
@@ -135,8 +146,14 @@ class CudaExecutable:
             for kernel, launch in zip(self.functions, self.lowered.kernels):
                 if 0 in launch.grid:
                     continue
-                runtime.launch(kernel, launch.grid, launch.block,
-                               [bufs[i] for i in launch.buffers], stream=self.stream, sync=sync)
+                runtime.launch(
+                    kernel,
+                    launch.grid,
+                    launch.block,
+                    [bufs[i] for i in launch.buffers],
+                    stream=self.stream,
+                    sync=sync,
+                )
         # temporaries go back to the caching allocator here; their reuse is stream-ordered
         return [bufs[i] for i in program.outputs]
 
@@ -146,8 +163,10 @@ class CudaExecutable:
         dev = getattr(arg, "device_buffer", arg)
         if isinstance(dev, runtime.DeviceBuffer):
             if dev.shape != buf.shape or dev.dtype != buf.dtype:
-                raise TypeError(f"input {buf.index} is a device array {dev.dtype}{dev.shape}, "
-                                f"but the program needs {buf.dtype}{buf.shape}")
+                raise TypeError(
+                    f"input {buf.index} is a device array {dev.dtype}{dev.shape}, "
+                    f"but the program needs {buf.dtype}{buf.shape}"
+                )
             return dev
         host = np.asarray(arg, dtype=buf.dtype).reshape(buf.shape)  # 0-d stays 0-d
         return runtime.DeviceBuffer.from_numpy(host, stream=self.stream)
@@ -182,8 +201,9 @@ class _DeviceRunner:
         owns nothing (``base`` stays alive in the caller's buffer table)."""
         from . import runtime
 
-        return runtime.DeviceBuffer(base.ptr + i * buf.nbytes, buf.nbytes, None, buf.shape,
-                                    buf.dtype)
+        return runtime.DeviceBuffer(
+            base.ptr + i * buf.nbytes, buf.nbytes, None, buf.shape, buf.dtype
+        )
 
     def copy(self, kernel, dst, src) -> None:
         self._run(kernel, [dst, src])
@@ -196,8 +216,14 @@ class _DeviceRunner:
         from . import runtime
 
         if 0 not in kernel.grid:
-            runtime.launch(self.exe.kernels_by_name[kernel.name], kernel.grid, kernel.block,
-                           args, stream=self.stream, sync=self.sync)
+            runtime.launch(
+                self.exe.kernels_by_name[kernel.name],
+                kernel.grid,
+                kernel.block,
+                args,
+                stream=self.stream,
+                sync=self.sync,
+            )
 
 
 @functools.cache

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import threading
-from ctypes import POINTER, c_char_p, c_float, c_int, c_size_t, c_uint, c_ubyte, c_void_p
+from ctypes import POINTER, c_char_p, c_float, c_int, c_size_t, c_ubyte, c_uint, c_void_p
 from typing import Any
 
 LIBRARY_NAME = "libcuda.so.1"
@@ -56,8 +56,19 @@ _SIGNATURES: dict[str, tuple] = {
     "cuModuleLoadDataEx": (_P(CUmodule), c_void_p, c_uint, _P(c_int), _P(c_void_p)),
     "cuModuleGetFunction": (_P(CUfunction), CUmodule, c_char_p),
     "cuModuleUnload": (CUmodule,),
-    "cuLaunchKernel": (CUfunction, c_uint, c_uint, c_uint, c_uint, c_uint, c_uint, c_uint,
-                       CUstream, _P(c_void_p), _P(c_void_p)),
+    "cuLaunchKernel": (
+        CUfunction,
+        c_uint,
+        c_uint,
+        c_uint,
+        c_uint,
+        c_uint,
+        c_uint,
+        c_uint,
+        CUstream,
+        _P(c_void_p),
+        _P(c_void_p),
+    ),
     "cuMemAlloc_v2": (_P(CUdeviceptr), c_size_t),
     "cuMemFree_v2": (CUdeviceptr,),
     "cuMemcpyHtoD_v2": (CUdeviceptr, c_void_p, c_size_t),
@@ -103,7 +114,8 @@ class CudaUnavailableError(RuntimeError):
 def _unavailable(reason: str) -> CudaUnavailableError:
     return CudaUnavailableError(
         f"funcgrad was asked to use CUDA but it is not available ({reason}); "
-        "use the CPU backend or set FUNCGRAD_PLATFORM=cpu")
+        "use the CPU backend or set FUNCGRAD_PLATFORM=cpu"
+    )
 
 
 def _load() -> ctypes.CDLL:
@@ -113,8 +125,9 @@ def _load() -> ctypes.CDLL:
             try:
                 _lib = ctypes.CDLL(LIBRARY_NAME)
             except OSError as e:
-                raise _unavailable(f"{LIBRARY_NAME} not found; is the NVIDIA driver "
-                                   "installed?") from e
+                raise _unavailable(
+                    f"{LIBRARY_NAME} not found; is the NVIDIA driver installed?"
+                ) from e
     return _lib
 
 
@@ -215,10 +228,15 @@ def module_load_ptx(ptx: str, log_size: int = 16384) -> int:
     """``cuModuleLoadDataEx`` on PTX text; a JIT failure raises with ptxas' error log."""
     image = ctypes.create_string_buffer(ptx.encode())
     err_log, info_log = ctypes.create_string_buffer(log_size), ctypes.create_string_buffer(log_size)
-    opts = (c_int * 4)(JIT_ERROR_LOG_BUFFER, JIT_ERROR_LOG_BUFFER_SIZE_BYTES,
-                       JIT_INFO_LOG_BUFFER, JIT_INFO_LOG_BUFFER_SIZE_BYTES)
-    vals = (c_void_p * 4)(ctypes.cast(err_log, c_void_p), log_size,
-                          ctypes.cast(info_log, c_void_p), log_size)
+    opts = (c_int * 4)(
+        JIT_ERROR_LOG_BUFFER,
+        JIT_ERROR_LOG_BUFFER_SIZE_BYTES,
+        JIT_INFO_LOG_BUFFER,
+        JIT_INFO_LOG_BUFFER_SIZE_BYTES,
+    )
+    vals = (c_void_p * 4)(
+        ctypes.cast(err_log, c_void_p), log_size, ctypes.cast(info_log, c_void_p), log_size
+    )
     module = CUmodule()
     result = _function("cuModuleLoadDataEx")(ctypes.byref(module), image, 4, opts, vals)
     log = err_log.value.decode(errors="replace")

@@ -15,7 +15,8 @@ kernel            arguments (launch signature)              launch
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 from llvmlite import ir
 
@@ -64,8 +65,9 @@ def _both(builder, *preds):
 
 def build_axpb() -> ir.Module:
     module = ptx.new_kernel_module("axpb")
-    fn, b = ptx.new_kernel(module, "axpb", [ptx.ptr, ptx.ptr, f32, f32, i64],
-                           ["x", "y", "a", "b", "n"])
+    fn, b = ptx.new_kernel(
+        module, "axpb", [ptx.ptr, ptx.ptr, f32, f32, i64], ["x", "y", "a", "b", "n"]
+    )
     x, y, a, c, n = fn.args
     with ptx.emit_grid_stride_loop(b, n) as i:
         xi = b.load(_elem_ptr(b, x, i), typ=f32)
@@ -79,8 +81,9 @@ def build_axpb() -> ir.Module:
 
 def build_row_sum() -> ir.Module:
     module = ptx.new_kernel_module("row_sum")
-    fn, b = ptx.new_kernel(module, "row_sum", [ptx.ptr, ptx.ptr, i64, i64],
-                           ["x", "out", "rows", "cols"])
+    fn, b = ptx.new_kernel(
+        module, "row_sum", [ptx.ptr, ptx.ptr, i64, i64], ["x", "out", "rows", "cols"]
+    )
     x, out, rows, cols = fn.args
     tid = b.zext(ptx.thread_idx(b), i64)
     ntid = b.zext(ptx.block_dim(b), i64)
@@ -102,8 +105,9 @@ def build_row_sum() -> ir.Module:
 
 def build_matmul_tiled(tile: int = TILE) -> ir.Module:
     module = ptx.new_kernel_module("matmul_tiled")
-    fn, b = ptx.new_kernel(module, "matmul_tiled", [ptx.ptr] * 3 + [i64] * 3,
-                           ["a", "b", "c", "M", "N", "K"])
+    fn, b = ptx.new_kernel(
+        module, "matmul_tiled", [ptx.ptr] * 3 + [i64] * 3, ["a", "b", "c", "M", "N", "K"]
+    )
     a, bm, c, M, N, K = fn.args
     T = i64(tile)
     tx, ty = b.zext(ptx.thread_idx(b, "x"), i64), b.zext(ptx.thread_idx(b, "y"), i64)
@@ -138,8 +142,10 @@ def build_matmul_tiled(tile: int = TILE) -> ir.Module:
 
 # ---- (4) tensor-core tile: mma.sync m16n8k16, f16 or bf16 in, f32 accumulate -----------------
 
-_MMA_ASM = ("mma.sync.aligned.m16n8k16.row.col.f32.{t}.{t}.f32 "
-            "{{$0,$1,$2,$3}}, {{$4,$5,$6,$7}}, {{$8,$9}}, {{$10,$11,$12,$13}};")
+_MMA_ASM = (
+    "mma.sync.aligned.m16n8k16.row.col.f32.{t}.{t}.f32 "
+    "{{$0,$1,$2,$3}}, {{$4,$5,$6,$7}}, {{$8,$9}}, {{$10,$11,$12,$13}};"
+)
 _MMA_CONSTRAINTS = ",".join(["=f"] * 4 + ["r"] * 6 + ["f"] * 4)
 
 
@@ -163,8 +169,7 @@ def build_matmul_mma(dtype: str = "f16") -> ir.Module:
     ``group = lane // 4`` and ``pair = 2 * (lane % 4)``. Out-of-range elements read as zero."""
     name = f"matmul_mma_{dtype}"
     module = ptx.new_kernel_module(name)
-    fn, b = ptx.new_kernel(module, name, [ptx.ptr] * 3 + [i64] * 3,
-                           ["a", "b", "c", "M", "N", "K"])
+    fn, b = ptx.new_kernel(module, name, [ptx.ptr] * 3 + [i64] * 3, ["a", "b", "c", "M", "N", "K"])
     a, bm, c, M, N, K = fn.args
     lane = b.zext(ptx.thread_idx(b), i64)
     group, pair = b.lshr(lane, i64(2)), b.shl(b.and_(lane, i64(3)), i64(1))
@@ -179,13 +184,19 @@ def build_matmul_mma(dtype: str = "f16") -> ir.Module:
 
         def a_reg(r, k_lo, k_hi):
             idx = [b.add(b.mul(rows[r], K), k) for k in (k_lo, k_hi)]
-            return _pack_pair(b, a, *idx, _both(b, lt(rows[r], M), lt(k_lo, K)),
-                              _both(b, lt(rows[r], M), lt(k_hi, K)))
+            return _pack_pair(
+                b,
+                a,
+                *idx,
+                _both(b, lt(rows[r], M), lt(k_lo, K)),
+                _both(b, lt(rows[r], M), lt(k_hi, K)),
+            )
 
         def b_reg(k_lo, k_hi):
             idx = [b.add(b.mul(k, N), bcol) for k in (k_lo, k_hi)]
-            return _pack_pair(b, bm, *idx, _both(b, lt(k_lo, K), lt(bcol, N)),
-                              _both(b, lt(k_hi, K), lt(bcol, N)))
+            return _pack_pair(
+                b, bm, *idx, _both(b, lt(k_lo, K), lt(bcol, N)), _both(b, lt(k_hi, K), lt(bcol, N))
+            )
 
         a_regs = [a_reg(0, *ks[:2]), a_reg(1, *ks[:2]), a_reg(0, *ks[2:]), a_reg(1, *ks[2:])]
         b_regs = [b_reg(*ks[:2]), b_reg(*ks[2:])]
@@ -205,6 +216,5 @@ EXAMPLES = (
     ExampleKernel("row_sum", build_row_sum, ("ptr", "ptr", "i64", "i64")),
     ExampleKernel("matmul_tiled", build_matmul_tiled, ("ptr",) * 3 + ("i64",) * 3),
     ExampleKernel("matmul_mma_f16", lambda: build_matmul_mma("f16"), ("ptr",) * 3 + ("i64",) * 3),
-    ExampleKernel("matmul_mma_bf16", lambda: build_matmul_mma("bf16"),
-                  ("ptr",) * 3 + ("i64",) * 3),
+    ExampleKernel("matmul_mma_bf16", lambda: build_matmul_mma("bf16"), ("ptr",) * 3 + ("i64",) * 3),
 )

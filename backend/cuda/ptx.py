@@ -110,15 +110,19 @@ def grid_dim(builder, dim="x"):
 
 def global_thread_id(builder: ir.IRBuilder, dim: str = "x") -> ir.Value:
     """``ctaid * ntid + tid`` along ``dim``, as i64 (so large arrays index safely)."""
-    base = builder.mul(builder.zext(block_idx(builder, dim), i64),
-                       builder.zext(block_dim(builder, dim), i64))
+    base = builder.mul(
+        builder.zext(block_idx(builder, dim), i64), builder.zext(block_dim(builder, dim), i64)
+    )
     return builder.add(base, builder.zext(thread_idx(builder, dim), i64), name="gid")
 
 
 def grid_stride(builder: ir.IRBuilder, dim: str = "x") -> ir.Value:
     """Total threads in the grid along ``dim`` (``ntid * nctaid``), as i64."""
-    return builder.mul(builder.zext(block_dim(builder, dim), i64),
-                       builder.zext(grid_dim(builder, dim), i64), name="gstride")
+    return builder.mul(
+        builder.zext(block_dim(builder, dim), i64),
+        builder.zext(grid_dim(builder, dim), i64),
+        name="gstride",
+    )
 
 
 def lane_and_warp(builder: ir.IRBuilder) -> tuple:
@@ -175,9 +179,12 @@ _COMBINE = {
     ("min", False): lambda b, x, y: b.select(b.icmp_signed("<", x, y), x, y),
 }
 _IDENTITY = {
-    ("add", True): 0.0, ("add", False): 0,
-    ("max", True): float("-inf"), ("max", False): -(2**31),
-    ("min", True): float("inf"), ("min", False): 2**31 - 1,
+    ("add", True): 0.0,
+    ("add", False): 0,
+    ("max", True): float("-inf"),
+    ("max", False): -(2**31),
+    ("min", True): float("inf"),
+    ("min", False): 2**31 - 1,
 }
 
 
@@ -195,8 +202,12 @@ def _is_float(value) -> bool:
 def shfl_bfly(builder: ir.IRBuilder, value: ir.Value, lane_mask: int) -> ir.Value:
     """``shfl.sync.bfly`` over the full warp: the value held by lane ``lane ^ lane_mask``."""
     suffix = "f32" if _is_float(value) else "i32"
-    fn = intrinsic(builder.module, f"llvm.nvvm.shfl.sync.bfly.{suffix}", value.type,
-                   [i32, value.type, i32, i32])
+    fn = intrinsic(
+        builder.module,
+        f"llvm.nvvm.shfl.sync.bfly.{suffix}",
+        value.type,
+        [i32, value.type, i32, i32],
+    )
     return builder.call(fn, [i32(FULL_MASK), value, i32(lane_mask), i32(WARP_SIZE - 1)])
 
 
@@ -210,8 +221,9 @@ def warp_reduce(builder: ir.IRBuilder, value: ir.Value, op: str = "add") -> ir.V
 
 def shared_array(module: ir.Module, elem_type, count: int, name: str = "smem"):
     """A module-level ``addrspace(3)`` array of ``count`` elements (static shared memory)."""
-    gv = ir.GlobalVariable(module, ir.ArrayType(elem_type, count),
-                           name=f"{name}.{next(_unique)}", addrspace=SHARED)
+    gv = ir.GlobalVariable(
+        module, ir.ArrayType(elem_type, count), name=f"{name}.{next(_unique)}", addrspace=SHARED
+    )
     gv.linkage, gv.align = "internal", 16
     gv.initializer = ir.Constant(gv.value_type, ir.Undefined)
     return gv

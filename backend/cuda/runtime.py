@@ -11,8 +11,8 @@ import ctypes
 import functools
 import threading
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -44,12 +44,14 @@ def get_device(index: int = 0) -> Device:
     dev = driver.require_device(index)
     attr = functools.partial(driver.device_attribute, dev)
     return Device(
-        index=index, name=driver.device_name(dev),
+        index=index,
+        name=driver.device_name(dev),
         compute_capability=(attr("compute_capability_major"), attr("compute_capability_minor")),
         total_memory=driver.call_out("cuDeviceTotalMem_v2", ctypes.c_size_t, dev),
         multiprocessor_count=attr("multiprocessor_count"),
         max_threads_per_block=attr("max_threads_per_block"),
-        max_shared_memory_per_block=attr("max_shared_memory_per_block"))
+        max_shared_memory_per_block=attr("max_shared_memory_per_block"),
+    )
 
 
 class Context:
@@ -109,8 +111,9 @@ class CachingAllocator:
     in stream order, so they are safe on one stream (the default stream serialises everything).
     """
 
-    def __init__(self, malloc: Callable[[int], int] | None = None,
-                 free: Callable[[int], None] | None = None):
+    def __init__(
+        self, malloc: Callable[[int], int] | None = None, free: Callable[[int], None] | None = None
+    ):
         self._malloc = malloc or _driver_malloc
         self._free = free or _driver_free
         self._free_lists: dict[int, list[int]] = defaultdict(list)
@@ -137,8 +140,9 @@ class CachingAllocator:
         with self._lock:
             size = self._live.pop(ptr, None)
             if size is None:
-                raise ValueError(f"pointer {ptr:#x} was not allocated by this allocator "
-                                 "or was already freed")
+                raise ValueError(
+                    f"pointer {ptr:#x} was not allocated by this allocator or was already freed"
+                )
             self._free_lists[size].append(ptr)
             self._counts["in_use"] -= size
             self._counts["cached"] += size
@@ -152,9 +156,13 @@ class CachingAllocator:
         """``bytes_in_use``, ``bytes_cached``, ``peak_bytes_in_use``, ``num_driver_allocs``,
         ``num_reuses``."""
         c = self._counts
-        return dict(bytes_in_use=c["in_use"], bytes_cached=c["cached"],
-                    peak_bytes_in_use=c["peak"], num_driver_allocs=c["driver_allocs"],
-                    num_reuses=c["reuses"])
+        return dict(
+            bytes_in_use=c["in_use"],
+            bytes_cached=c["cached"],
+            peak_bytes_in_use=c["peak"],
+            num_driver_allocs=c["driver_allocs"],
+            num_reuses=c["reuses"],
+        )
 
     def _pop_cached(self, size: int) -> int:
         blocks = self._free_lists.get(size)
@@ -287,8 +295,10 @@ class DeviceBuffer:
             pass
 
     def __repr__(self) -> str:
-        return f"DeviceBuffer(ptr={self.ptr:#x}, nbytes={self.nbytes}, shape={self.shape}, " \
-               f"dtype={self.dtype})"
+        return (
+            f"DeviceBuffer(ptr={self.ptr:#x}, nbytes={self.nbytes}, shape={self.shape}, "
+            f"dtype={self.dtype})"
+        )
 
 
 def _check_size(src_nbytes: int, dst_nbytes: int) -> None:
@@ -351,8 +361,13 @@ class Event:
 
 # Kernel argument kinds -> ctypes; "ptr" also accepts a DeviceBuffer.
 ARG_TYPES = {
-    "ptr": ctypes.c_void_p, "i32": ctypes.c_int32, "i64": ctypes.c_int64,
-    "u32": ctypes.c_uint32, "u64": ctypes.c_uint64, "f32": ctypes.c_float, "f64": ctypes.c_double,
+    "ptr": ctypes.c_void_p,
+    "i32": ctypes.c_int32,
+    "i64": ctypes.c_int64,
+    "u32": ctypes.c_uint32,
+    "u64": ctypes.c_uint64,
+    "f32": ctypes.c_float,
+    "f64": ctypes.c_double,
 }
 
 
@@ -381,7 +396,8 @@ class Module:
         if name not in self._kernels:
             context()
             self._kernels[name] = driver.call_out(
-                "cuModuleGetFunction", driver.CUfunction, self.handle, name.encode())
+                "cuModuleGetFunction", driver.CUfunction, self.handle, name.encode()
+            )
         sig = None if signature is None else tuple(signature)
         return Kernel(name, self._kernels[name], self, sig)
 
@@ -414,11 +430,13 @@ def pack_args(args: Sequence, signature: Sequence[str], kernel_name: str = "kern
     """Box each argument in its ctypes type; return ``(void* array, boxes)`` (keep both alive
     until the launch call returns)."""
     if len(args) != len(signature):
-        raise TypeError(f"{kernel_name} takes {len(signature)} arguments {tuple(signature)}, "
-                        f"got {len(args)}")
+        raise TypeError(
+            f"{kernel_name} takes {len(signature)} arguments {tuple(signature)}, got {len(args)}"
+        )
     boxes = [ARG_TYPES[kind](_arg_value(a, kind)) for a, kind in zip(args, signature)]
     params = (ctypes.c_void_p * max(len(boxes), 1))(
-        *[ctypes.cast(ctypes.pointer(b), ctypes.c_void_p) for b in boxes])
+        *[ctypes.cast(ctypes.pointer(b), ctypes.c_void_p) for b in boxes]
+    )
     return params, boxes
 
 
@@ -430,8 +448,16 @@ def _arg_value(arg, kind: str):
     return float(arg) if kind in ("f32", "f64") else int(arg)
 
 
-def launch(kernel: Kernel, grid, block, args: Sequence, signature: Sequence[str] | None = None,
-           shared_mem: int = 0, stream: Stream | None = None, sync: bool = False) -> None:
+def launch(
+    kernel: Kernel,
+    grid,
+    block,
+    args: Sequence,
+    signature: Sequence[str] | None = None,
+    shared_mem: int = 0,
+    stream: Stream | None = None,
+    sync: bool = False,
+) -> None:
     """Launch ``kernel`` on ``grid`` x ``block`` with ``args`` packed by ``signature`` (or the
     kernel's own). With ``sync=True`` waits for it, so an execution error surfaces here."""
     signature = signature or kernel.signature
@@ -441,7 +467,19 @@ def launch(kernel: Kernel, grid, block, args: Sequence, signature: Sequence[str]
     context()
     gx, gy, gz = _dim3(grid)
     bx, by, bz = _dim3(block)
-    driver.call("cuLaunchKernel", kernel.handle, gx, gy, gz, bx, by, bz, shared_mem,
-                _stream_handle(stream), params, None)
+    driver.call(
+        "cuLaunchKernel",
+        kernel.handle,
+        gx,
+        gy,
+        gz,
+        bx,
+        by,
+        bz,
+        shared_mem,
+        _stream_handle(stream),
+        params,
+        None,
+    )
     if sync:
         stream.synchronize() if stream is not None else driver.call("cuCtxSynchronize")

@@ -9,12 +9,12 @@ level operations, so they are themselves differentiable: that is how higher deri
 from __future__ import annotations
 
 import itertools
-from typing import Callable
+from collections.abc import Callable
 
 from funcgrad._src.core import Trace, Tracer, get_aval, missing_rule, new_main
 
 jvp_rules: dict = {}
-vjp_rules: dict = {}       # rule(cts_out, primals_in, primals_out, **params) -> cts_in
+vjp_rules: dict = {}  # rule(cts_out, primals_in, primals_out, **params) -> cts_in
 # rule(primals_in, **params) -> (primals_out, bwd(cts_out) -> cts_in); used instead of vjp_rules
 # by primitives that choose their own residuals (custom_vjp, call and control-flow primitives)
 vjp_fwd_rules: dict = {}
@@ -94,8 +94,8 @@ class VJPNode:
 
     def __init__(self, parents, bwd, out_avals, name):
         self.id = next(_node_ids)
-        self.parents = parents      # per input: (node, out_index) or None
-        self.bwd = bwd              # cts_out (list) -> cts_in (list, None = zero)
+        self.parents = parents  # per input: (node, out_index) or None
+        self.bwd = bwd  # cts_out (list) -> cts_in (list, None = zero)
         self.out_avals = out_avals
         self.name = name
 
@@ -131,7 +131,7 @@ class VJPTrace(Trace):
     def process_primitive(self, prim, tracers, params):
         primals = [t.primal for t in tracers]
         parents = [(t.node, t.idx) if t.node is not None else None for t in tracers]
-        if all(p is None for p in parents):   # nothing to differentiate: just run it
+        if all(p is None for p in parents):  # nothing to differentiate: just run it
             outs = prim.bind(*primals, **params)
             return self._wrap(prim, outs, None)
         fwd = vjp_fwd_rules.get(prim)
@@ -193,8 +193,10 @@ def vjp_flat(f: Callable, primals: list) -> tuple[list, Callable]:
 
     def f_vjp(cts):
         cts_in = backward_pass(out_refs, list(cts), in_nodes)
-        return [_match_aval(instantiate(c, n.out_avals[0]), n.out_avals[0])
-                for c, n in zip(cts_in, in_nodes)]
+        return [
+            _match_aval(instantiate(c, n.out_avals[0]), n.out_avals[0])
+            for c, n in zip(cts_in, in_nodes)
+        ]
 
     return primals_out, f_vjp
 
@@ -260,4 +262,3 @@ def defzero(prim):
 
     jvp_rules[prim] = jvp
     vjp_rules[prim] = lambda cts, primals, out, **p: [None] * len(primals)
-

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import inspect
 import operator
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -29,9 +29,11 @@ def _as_array(x):
     try:
         return array_from_user(x)
     except TypeError:
-        raise TypeError(f"Argument {x!r} of type {type(x).__name__} is not a valid funcgrad "
-                        f"type: pass arrays, numpy arrays or Python scalars (or mark the "
-                        f"argument static)") from None
+        raise TypeError(
+            f"Argument {x!r} of type {type(x).__name__} is not a valid funcgrad "
+            f"type: pass arrays, numpy arrays or Python scalars (or mark the "
+            f"argument static)"
+        ) from None
 
 
 def _flatten_args(args, what="argument"):
@@ -44,8 +46,10 @@ def _argnums_tuple(argnums, n_args, fname="grad") -> tuple:
     for a in nums:
         if not -n_args <= a < n_args:
             # JAX raises TypeError here; ValueTypeError is both (earlier funcgrad: ValueError)
-            raise core.ValueTypeError(f"{fname}: argnums={argnums} is out of range for a "
-                                      f"function called with {n_args} positional arguments")
+            raise core.ValueTypeError(
+                f"{fname}: argnums={argnums} is out of range for a "
+                f"function called with {n_args} positional arguments"
+            )
     return tuple(a % n_args for a in nums)
 
 
@@ -53,32 +57,40 @@ def _check_differentiable(leaves, fname, allow_int=False):
     for x in leaves:
         dt = get_aval(x).dtype
         if dt.kind not in "fc" and not allow_int:
-            raise TypeError(f"{fname} requires real- or complex-valued inputs (input dtype "
-                            f"that is a sub-dtype of np.inexact), but got {dt.name}. If you "
-                            f"want to differentiate with respect to an integer value, convert "
-                            f"it to float first (x.astype(float)), or use vjp / "
-                            f"allow_int=True.")
+            raise TypeError(
+                f"{fname} requires real- or complex-valued inputs (input dtype "
+                f"that is a sub-dtype of np.inexact), but got {dt.name}. If you "
+                f"want to differentiate with respect to an integer value, convert "
+                f"it to float first (x.astype(float)), or use vjp / "
+                f"allow_int=True."
+            )
 
 
 def _check_holomorphic_inputs(leaves, fname):
     for x in leaves:
         dt = get_aval(x).dtype
         if dt.kind != "c":
-            raise TypeError(f"{fname} with holomorphic=True requires inputs with complex dtype, "
-                            f"but got {dt.name}. Convert the input to complex "
-                            f"(x.astype(complex)) or drop holomorphic=True.")
+            raise TypeError(
+                f"{fname} with holomorphic=True requires inputs with complex dtype, "
+                f"but got {dt.name}. Convert the input to complex "
+                f"(x.astype(complex)) or drop holomorphic=True."
+            )
 
 
 def _check_output_dtypes(leaves, fname, holomorphic):
     for x in leaves:
         dt = get_aval(x).dtype
         if holomorphic and dt.kind != "c":
-            raise TypeError(f"{fname} with holomorphic=True requires outputs with complex "
-                            f"dtype, but got {dt.name}")
+            raise TypeError(
+                f"{fname} with holomorphic=True requires outputs with complex "
+                f"dtype, but got {dt.name}"
+            )
         if not holomorphic and dt.kind == "c":
-            raise TypeError(f"{fname} requires real-valued outputs (output dtype that is a "
-                            f"sub-dtype of np.floating), but got {dt.name}. For holomorphic "
-                            f"differentiation, pass holomorphic=True.")
+            raise TypeError(
+                f"{fname} requires real-valued outputs (output dtype that is a "
+                f"sub-dtype of np.floating), but got {dt.name}. For holomorphic "
+                f"differentiation, pass holomorphic=True."
+            )
 
 
 def _fun_name(f) -> str:
@@ -103,8 +115,10 @@ def vjp(fun: Callable, *primals, has_aux: bool = False):
         out = fun(*tu.tree_unflatten(in_tree, xs))
         if has_aux:
             if not (isinstance(out, tuple) and len(out) == 2):
-                raise TypeError(f"has_aux=True needs {_fun_name(fun)} to return a pair "
-                                f"(output, aux), got {type(out).__name__}")
+                raise TypeError(
+                    f"has_aux=True needs {_fun_name(fun)} to return a pair "
+                    f"(output, aux), got {type(out).__name__}"
+                )
             out, aux = out
             out_store["aux"] = aux
         leaves, out_tree = tu.tree_flatten(out)
@@ -119,17 +133,22 @@ def vjp(fun: Callable, *primals, has_aux: bool = False):
     def vjp_fn(ct):
         ct_leaves, ct_tree = tu.tree_flatten(ct)
         if ct_tree != out_tree:
-            raise tu.structure_mismatch("vjp: the cotangent must have the output's structure",
-                                        out_tree, ct_tree)
+            raise tu.structure_mismatch(
+                "vjp: the cotangent must have the output's structure", out_tree, ct_tree
+            )
         ct_leaves = [_as_array(c) for c in ct_leaves]
         for c, o in zip(ct_leaves, outs):
             if get_aval(c).shape != get_aval(o).shape:
-                raise ValueError(f"vjp: cotangent shape {get_aval(c).shape} does not match the "
-                                 f"output shape {get_aval(o).shape}")
+                raise ValueError(
+                    f"vjp: cotangent shape {get_aval(c).shape} does not match the "
+                    f"output shape {get_aval(o).shape}"
+                )
             cd, od = get_aval(c).dtype, get_aval(o).dtype
             if cd != od and od.kind in "fc" and not get_aval(c).weak_type:
-                raise ValueError(f"vjp: cotangent dtype {cd.name} does not match the output "
-                                 f"dtype {od.name}: cast it with .astype({od.name})")
+                raise ValueError(
+                    f"vjp: cotangent dtype {cd.name} does not match the output "
+                    f"dtype {od.name}: cast it with .astype({od.name})"
+                )
         cts = f_vjp_flat(ct_leaves)
         return tuple(tu.tree_unflatten(in_tree, cts))
 
@@ -141,6 +160,7 @@ def vjp(fun: Callable, *primals, has_aux: bool = False):
 
 def _lower_finished(tree):
     """Aux outputs: strip differentiation tracers of transformations that have finished."""
+
     def lower(x):
         while isinstance(x, (ad.VJPTracer, ad.JVPTracer)) and not x._trace.main.active[0]:
             x = x.primal
@@ -149,8 +169,9 @@ def _lower_finished(tree):
     return tu.tree_map(lower, tree)
 
 
-def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False, holomorphic=False,
-                   allow_int: bool = False):
+def value_and_grad(
+    fun: Callable, argnums=0, has_aux: bool = False, holomorphic=False, allow_int: bool = False
+):
     """Returns a function computing ``(fun(*args), gradient)`` w.r.t. ``argnums``.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
@@ -177,19 +198,25 @@ def value_and_grad(fun: Callable, argnums=0, has_aux: bool = False, holomorphic=
         o_leaves = tu.tree_leaves(out)
         if len(o_leaves) != 1 or get_aval(o_leaves[0]).shape != ():
             shape = get_aval(o_leaves[0]).shape if len(o_leaves) == 1 else "a pytree"
-            raise TypeError(f"grad requires a scalar output, but {_fun_name(fun)} returned "
-                            f"{shape}. Use jacrev/jacobian or vjp for non-scalar outputs, or "
-                            f"reduce it (e.g. fnp.sum / fnp.mean).")
+            raise TypeError(
+                f"grad requires a scalar output, but {_fun_name(fun)} returned "
+                f"{shape}. Use jacrev/jacobian or vjp for non-scalar outputs, or "
+                f"reduce it (e.g. fnp.sum / fnp.mean)."
+            )
         odt = get_aval(o_leaves[0]).dtype
         if holomorphic and odt.kind != "c":
-            raise TypeError(f"grad with holomorphic=True requires outputs with complex dtype, "
-                            f"but got {odt.name}")
+            raise TypeError(
+                f"grad with holomorphic=True requires outputs with complex dtype, "
+                f"but got {odt.name}"
+            )
         if not holomorphic and odt.kind != "f":
-            raise TypeError(f"grad requires real-valued outputs (output dtype that is a "
-                            f"sub-dtype of np.floating), but got {odt.name}. For holomorphic "
-                            f"differentiation, pass holomorphic=True. For differentiating "
-                            f"non-holomorphic functions involving complex outputs, take the "
-                            f"real part (fnp.real) or use vjp.")
+            raise TypeError(
+                f"grad requires real-valued outputs (output dtype that is a "
+                f"sub-dtype of np.floating), but got {odt.name}. For holomorphic "
+                f"differentiation, pass holomorphic=True. For differentiating "
+                f"non-holomorphic functions involving complex outputs, take the "
+                f"real part (fnp.real) or use vjp."
+            )
         one = _ones_like(o_leaves[0])
         g = f_vjp(tu.tree_unflatten(tu.tree_structure(out), [one]))
         g = g[0] if isinstance(argnums, int) else tuple(g)
@@ -204,8 +231,9 @@ def _ones_like(x):
     return ls.full(get_aval(x).shape, 1, get_aval(x).dtype)
 
 
-def grad(fun: Callable, argnums=0, has_aux: bool = False, holomorphic=False,
-         allow_int: bool = False):
+def grad(
+    fun: Callable, argnums=0, has_aux: bool = False, holomorphic=False, allow_int: bool = False
+):
     """The gradient of a scalar function, as a function (same pytree as the argument).
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
@@ -216,8 +244,7 @@ def grad(fun: Callable, argnums=0, has_aux: bool = False, holomorphic=False,
 
     @functools.wraps(fun)
     def g(*args, **kwargs):
-        (out, aux), gr = vg(*args, **kwargs) if has_aux else ((None, None), vg(*args,
-                                                                              **kwargs)[1])
+        (out, aux), gr = vg(*args, **kwargs) if has_aux else ((None, None), vg(*args, **kwargs)[1])
         return (gr, aux) if has_aux else gr
 
     return g
@@ -231,17 +258,20 @@ def jvp(fun: Callable, primals, tangents, has_aux: bool = False):
     (Array(0., dtype=float32, weak_type=True), Array(2., dtype=float32, weak_type=True))
     """
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
-        raise TypeError("jvp: primals and tangents must be tuples or lists, e.g. "
-                        "jvp(f, (x,), (t,))")
+        raise TypeError(
+            "jvp: primals and tangents must be tuples or lists, e.g. jvp(f, (x,), (t,))"
+        )
     p_flat, p_tree = _flatten_args(tuple(primals))
     t_flat, t_tree = _flatten_args(tuple(tangents))
     if p_tree != t_tree:
-        raise tu.structure_mismatch("jvp: primals and tangents must have the same structure",
-                                    p_tree, t_tree)
+        raise tu.structure_mismatch(
+            "jvp: primals and tangents must have the same structure", p_tree, t_tree
+        )
     for p, t in zip(p_flat, t_flat):
         if get_aval(p).shape != get_aval(t).shape:
-            raise ValueError(f"jvp: primal and tangent shapes differ: {get_aval(p).shape} vs "
-                             f"{get_aval(t).shape}")
+            raise ValueError(
+                f"jvp: primal and tangent shapes differ: {get_aval(p).shape} vs {get_aval(t).shape}"
+            )
     store = {}
 
     def flat_fun(*xs):
@@ -262,9 +292,11 @@ def _match_dtype(t, p, strict=True):
 
     pa, ta = get_aval(p), get_aval(t)
     if strict and pa.dtype != ta.dtype and pa.dtype.kind in "fc":
-        raise TypeError(f"primal and tangent arguments to jvp do not match; dtypes must be "
-                        f"equal. Got primal dtype {pa.dtype.name} and tangent dtype "
-                        f"{ta.dtype.name}: cast the tangent with .astype({pa.dtype.name})")
+        raise TypeError(
+            f"primal and tangent arguments to jvp do not match; dtypes must be "
+            f"equal. Got primal dtype {pa.dtype.name} and tangent dtype "
+            f"{ta.dtype.name}: cast the tangent with .astype({pa.dtype.name})"
+        )
     if pa.dtype != ta.dtype and pa.dtype.kind in "fc":
         return convert_element_type(t, pa.dtype, pa.weak_type)
     return t
@@ -298,10 +330,12 @@ def linearize(fun: Callable, *primals):
             raise tu.structure_mismatch("linearize: tangent structure", p_tree, t_tree)
         for t, p in zip(t_flat, p_flat):
             if get_aval(t).shape != get_aval(p).shape:
-                raise ValueError(f"linearized function called on tangent values inconsistent "
-                                 f"with the original primal values: tangent shape "
-                                 f"{get_aval(t).shape} for a primal of shape "
-                                 f"{get_aval(p).shape}")
+                raise ValueError(
+                    f"linearized function called on tangent values inconsistent "
+                    f"with the original primal values: tangent shape "
+                    f"{get_aval(t).shape} for a primal of shape "
+                    f"{get_aval(p).shape}"
+                )
         t_flat = [_match_dtype(t, p, strict=False) for t, p in zip(t_flat, p_flat)]
         return tu.tree_unflatten(store["tree"], core.eval_jaxpr(jaxpr, consts, t_flat))
 
@@ -316,7 +350,7 @@ def _std_basis(leaves):
     out, start = [], 0
     for x, n in zip(leaves, sizes):
         a = get_aval(x)
-        block = eye[:, start:start + n].reshape((total,) + a.shape).astype(a.dtype)
+        block = eye[:, start : start + n].reshape((total,) + a.shape).astype(a.dtype)
         out.append(array_from_user(block, a.dtype))
         start += n
     return out, total
@@ -359,8 +393,13 @@ def jacfwd(fun: Callable, argnums=0, has_aux: bool = False, holomorphic=False):
             return outs
 
         basis, n = _std_basis(d_flat)
-        res = vmap(pushfwd, in_axes=0, out_axes=-1 if not has_aux else (None, -1, None),
-                   axis_size=n)(*basis) if not has_aux else _jacfwd_aux(pushfwd, basis, n)
+        res = (
+            vmap(pushfwd, in_axes=0, out_axes=-1 if not has_aux else (None, -1, None), axis_size=n)(
+                *basis
+            )
+            if not has_aux
+            else _jacfwd_aux(pushfwd, basis, n)
+        )
         if holomorphic:
             _check_output_dtypes(tu.tree_leaves(res[0]), "jacfwd", True)
         jt = res[1]
@@ -379,8 +418,7 @@ def _jacfwd_aux(pushfwd, basis, n):
     return first(outs[0]), outs[1], first(outs[2])
 
 
-def jacrev(fun: Callable, argnums=0, has_aux: bool = False, holomorphic=False,
-           allow_int=False):
+def jacrev(fun: Callable, argnums=0, has_aux: bool = False, holomorphic=False, allow_int=False):
     """Jacobian by reverse mode (vmap of vjp over the standard basis of the output)."""
 
     def jac(*args):
@@ -402,8 +440,9 @@ def jacrev(fun: Callable, argnums=0, has_aux: bool = False, holomorphic=False,
         y_flat, y_tree = tu.tree_flatten(y)
         _check_output_dtypes(y_flat, "jacrev", holomorphic)
         basis, n = _std_basis(y_flat)
-        cts = vmap(lambda *b: f_vjp(tu.tree_unflatten(y_tree, list(b))), in_axes=0,
-                   out_axes=0, axis_size=n)(*basis)
+        cts = vmap(
+            lambda *b: f_vjp(tu.tree_unflatten(y_tree, list(b))), in_axes=0, out_axes=0, axis_size=n
+        )(*basis)
         # cts: tuple over dargs of arrays (n, *in_shape); split n among outputs
         ct_flat = tu.tree_leaves(cts)
         J = _rev_unravel(ct_flat, y_flat, y_tree, d_flat, d_tree, argnums)
@@ -418,8 +457,10 @@ def _rev_unravel(ct_flat, y_flat, y_tree, d_flat, d_tree, argnums):
     for o in y_flat:
         oshape = get_aval(o).shape
         n = int(np.prod(oshape, dtype=np.int64))
-        blocks = [reshape(slice_in_dim(c, start, start + n, axis=0), oshape + get_aval(x).shape)
-                  for c, x in zip(ct_flat, d_flat)]
+        blocks = [
+            reshape(slice_in_dim(c, start, start + n, axis=0), oshape + get_aval(x).shape)
+            for c, x in zip(ct_flat, d_flat)
+        ]
         tree = tu.tree_unflatten(d_tree, blocks)
         rows.append(tree[0] if isinstance(argnums, int) else tree)
         start += n
@@ -431,8 +472,12 @@ jacobian = jacrev
 
 def hessian(fun: Callable, argnums=0, has_aux=False, holomorphic=False):
     """The Hessian, as ``jacfwd(jacrev(fun))``."""
-    return jacfwd(jacrev(fun, argnums, has_aux=has_aux, holomorphic=holomorphic), argnums,
-                  has_aux=has_aux, holomorphic=holomorphic)
+    return jacfwd(
+        jacrev(fun, argnums, has_aux=has_aux, holomorphic=holomorphic),
+        argnums,
+        has_aux=has_aux,
+        holomorphic=holomorphic,
+    )
 
 
 # ---- vmap ---------------------------------------------------------------------------------------
@@ -450,13 +495,17 @@ def _broadcast_prefix(prefix, tree, what):
         pt = tu._node_of(p)
         tt = tu._node_of(t)
         if pt is None or tt is None or pt[0] is not tt[0]:
-            raise ValueError(f"vmap {what} specification {prefix!r} does not match the "
-                             f"structure of the arguments {leaves_tree}")
+            raise ValueError(
+                f"vmap {what} specification {prefix!r} does not match the "
+                f"structure of the arguments {leaves_tree}"
+            )
         pc, paux = pt[1].to_iter(p)
         tc, taux = tt[1].to_iter(t)
         if len(pc) != len(tc) or (paux != taux and pt[0] is dict):
-            raise ValueError(f"vmap {what} specification {prefix!r} does not match the "
-                             f"structure of the arguments {leaves_tree}")
+            raise ValueError(
+                f"vmap {what} specification {prefix!r} does not match the "
+                f"structure of the arguments {leaves_tree}"
+            )
         for a, b in zip(pc, tc):
             go(a, b)
 
@@ -464,8 +513,7 @@ def _broadcast_prefix(prefix, tree, what):
     return out
 
 
-def vmap(fun: Callable, in_axes=0, out_axes=0, axis_name=None, axis_size=None,
-         spmd_axis_name=None):
+def vmap(fun: Callable, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_name=None):
     """Vectorise ``fun`` over the axes ``in_axes`` of its arguments.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
@@ -474,17 +522,24 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_name=None, axis_size=None,
     """
     if isinstance(in_axes, list):
         in_axes = tuple(in_axes)
-    if not (in_axes is None or isinstance(in_axes, (int, tuple, dict)) or
-            tu._node_of(in_axes) is not None):
-        raise TypeError(f"vmap in_axes must be an int, None, or a tuple of entries matching "
-                        f"the positional arguments, got {type(in_axes).__name__}")
+    if not (
+        in_axes is None
+        or isinstance(in_axes, (int, tuple, dict))
+        or tu._node_of(in_axes) is not None
+    ):
+        raise TypeError(
+            f"vmap in_axes must be an int, None, or a tuple of entries matching "
+            f"the positional arguments, got {type(in_axes).__name__}"
+        )
 
     @functools.wraps(fun)
     def batched(*args, **kwargs):
         axes = in_axes
         if isinstance(axes, tuple) and len(axes) != len(args):
-            raise ValueError(f"vmap in_axes has {len(axes)} entries but the function was "
-                             f"called with {len(args)} positional arguments")
+            raise ValueError(
+                f"vmap in_axes has {len(axes)} entries but the function was "
+                f"called with {len(args)} positional arguments"
+            )
         if not isinstance(axes, tuple):
             axes = (axes,) * len(args)
         f = fun
@@ -514,18 +569,25 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_name=None, axis_size=None,
                 continue
             nd = get_aval(x).ndim
             if not -nd <= d < nd:
-                raise ValueError(f"vmap in_axes={d} is out of bounds for positional argument "
-                                 f"{arg_of_leaf[i]} of shape {get_aval(x).shape} (rank {nd})")
+                raise ValueError(
+                    f"vmap in_axes={d} is out of bounds for positional argument "
+                    f"{arg_of_leaf[i]} of shape {get_aval(x).shape} (rank {nd})"
+                )
             dims.append(d % nd)
             sizes.add(get_aval(x).shape[d % nd])
         if len(sizes) > 1:
-            desc = ", ".join(f"argument {arg_of_leaf[i]} has size {get_aval(x).shape[d]} "
-                             f"on axis {d} (shape {get_aval(x).shape})"
-                             for i, (x, d) in enumerate(zip(flat, dims)) if d is not None)
+            desc = ", ".join(
+                f"argument {arg_of_leaf[i]} has size {get_aval(x).shape[d]} "
+                f"on axis {d} (shape {get_aval(x).shape})"
+                for i, (x, d) in enumerate(zip(flat, dims))
+                if d is not None
+            )
             raise ValueError(f"vmap got inconsistent sizes for the mapped axes: {desc}")
         if not sizes and axis_size is None:
-            raise ValueError("vmap needs at least one mapped input (an in_axes entry that is "
-                             "not None), or axis_size=")
+            raise ValueError(
+                "vmap needs at least one mapped input (an in_axes entry that is "
+                "not None), or axis_size="
+            )
         size = axis_size if not sizes else sizes.pop()
         if axis_size is not None and size != axis_size:
             raise ValueError(f"vmap axis_size={axis_size} differs from the mapped size {size}")
@@ -538,16 +600,23 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_name=None, axis_size=None,
             return [_as_array(x) for x in leaves]
 
         def out_dims(vals, bdims):
-            wanted = ([out_axes] * len(vals) if isinstance(out_axes, int) or out_axes is None
-                      else _broadcast_prefix(out_axes, store["out"], "out_axes"))
+            wanted = (
+                [out_axes] * len(vals)
+                if isinstance(out_axes, int) or out_axes is None
+                else _broadcast_prefix(out_axes, store["out"], "out_axes")
+            )
             for v, d, w in zip(vals, bdims, wanted):
                 shp = get_aval(v).shape
-                ex = shp if d is None else shp[:d] + shp[d + 1:]    # one example's shape
+                ex = shp if d is None else shp[:d] + shp[d + 1 :]  # one example's shape
                 if w is not None and not -(len(ex) + 1) <= w <= len(ex):
-                    raise ValueError(f"vmap out_axes={w} is out of bounds for an output of "
-                                     f"rank {len(ex) + 1} (per-example shape {ex})")
-            return [w + get_aval(v).ndim + (d is None) if w is not None and w < 0 else w
-                    for v, d, w in zip(vals, bdims, wanted)]
+                    raise ValueError(
+                        f"vmap out_axes={w} is out of bounds for an output of "
+                        f"rank {len(ex) + 1} (per-example shape {ex})"
+                    )
+            return [
+                w + get_aval(v).ndim + (d is None) if w is not None and w < 0 else w
+                for v, d, w in zip(vals, bdims, wanted)
+            ]
 
         outs = batching.vmap_flat(flat_fun, dims, size, flat, out_dims)
         return tu.tree_unflatten(store["tree"], outs)
@@ -609,9 +678,12 @@ class ShapeDtypeStruct:
 def eval_shape(fun: Callable, *args):
     """Output shapes/dtypes of ``fun`` without computing it."""
     leaves, tree = tu.tree_flatten(args)
-    avals = [core.ShapedArray(tuple(x.shape), x.dtype,
-                              bool(getattr(x, "weak_type", False)))
-             if isinstance(x, ShapeDtypeStruct) else get_aval(_as_array(x)) for x in leaves]
+    avals = [
+        core.ShapedArray(tuple(x.shape), x.dtype, bool(getattr(x, "weak_type", False)))
+        if isinstance(x, ShapeDtypeStruct)
+        else get_aval(_as_array(x))
+        for x in leaves
+    ]
     store = {}
 
     def flat_fun(*xs):
@@ -619,9 +691,13 @@ def eval_shape(fun: Callable, *args):
         return [_as_array(o) for o in out]
 
     jaxpr, _ = trace_to_jaxpr(flat_fun, avals)
-    return tu.tree_unflatten(store["tree"], [ShapeDtypeStruct(v.aval.shape, v.aval.dtype,
-                                                              weak_type=v.aval.weak_type)
-                                             for v in jaxpr.outvars])
+    return tu.tree_unflatten(
+        store["tree"],
+        [
+            ShapeDtypeStruct(v.aval.shape, v.aval.dtype, weak_type=v.aval.weak_type)
+            for v in jaxpr.outvars
+        ],
+    )
 
 
 # ---- stop_gradient ----------------------------------------------------------------------------
@@ -637,6 +713,7 @@ batching.defvectorized(stop_gradient_p)
 
 def stop_gradient(x):
     """Identity whose derivative is zero (on every leaf of a pytree)."""
+
     def one(v):
         v = _as_array(v)
         if get_aval(v).dtype.kind not in "fc":
@@ -716,7 +793,10 @@ class custom_jvp:
         def jvp(primals, tangents):
             out = self(*primals)
             t_out = None
-            for fn, t, in zip(jvps, tangents):
+            for (
+                fn,
+                t,
+            ) in zip(jvps, tangents):
                 if fn is not None:
                     c = fn(t, out, *primals)
                     t_out = c if t_out is None else tu.tree_map(operator.add, t_out, c)
@@ -733,8 +813,9 @@ class custom_jvp:
         if kwargs:
             args = _bind_kwargs(self.fun, args, kwargs)
         if self.jvp is None:
-            raise AttributeError(f"No JVP defined for custom_jvp function {_fun_name(self.fun)}"
-                                 f" using defjvp.")
+            raise AttributeError(
+                f"No JVP defined for custom_jvp function {_fun_name(self.fun)} using defjvp."
+            )
         st = _stage_custom(self, args)
         if st is None:
             return self.fun(*args)
@@ -743,15 +824,17 @@ class custom_jvp:
         def jvp_fn(primals, tangents):
             ps = tu.tree_unflatten(in_tree, primals)
             ts = tu.tree_unflatten(in_tree, tangents)
-            out, t_out = self.jvp(*nd, tuple(ps), tuple(ts)) if nd else \
-                self.jvp(tuple(ps), tuple(ts))
+            out, t_out = (
+                self.jvp(*nd, tuple(ps), tuple(ts)) if nd else self.jvp(tuple(ps), tuple(ts))
+            )
             o_flat = [_as_array(o) for o in tu.tree_leaves(out)]
             t_flat = [_as_array(t) for t in tu.tree_leaves(t_out)]
             t_flat = [_match_dtype(t, o, strict=False) for t, o in zip(t_flat, o_flat)]
             return o_flat, t_flat
 
-        outs = custom_jvp_call_p.bind(*consts, *flat, jaxpr=jaxpr, jvp_fn=jvp_fn,
-                                      num_consts=len(consts))
+        outs = custom_jvp_call_p.bind(
+            *consts, *flat, jaxpr=jaxpr, jvp_fn=jvp_fn, num_consts=len(consts)
+        )
         return tu.tree_unflatten(store["tree"], outs)
 
 
@@ -790,16 +873,16 @@ class custom_vjp:
         if kwargs:
             args = _bind_kwargs(self.fun, args, kwargs)
         if self.fwd is None:
-            raise AttributeError(f"No VJP defined for custom_vjp function "
-                                 f"{_fun_name(self.fun)} using defvjp.")
+            raise AttributeError(
+                f"No VJP defined for custom_vjp function {_fun_name(self.fun)} using defvjp."
+            )
         st = _stage_custom(self, args)
         if st is None:
             return self.fun(*args)
         nd, diff, flat, in_tree, n, store, jaxpr, consts = st
 
         def fwd_fn(primals):
-            full = _merge_nondiff(nd, tu.tree_unflatten(in_tree, primals),
-                                  self.nondiff_argnums, n)
+            full = _merge_nondiff(nd, tu.tree_unflatten(in_tree, primals), self.nondiff_argnums, n)
             out, res = self.fwd(*full)
             return [_as_array(o) for o in tu.tree_leaves(out)], res
 
@@ -807,9 +890,11 @@ class custom_vjp:
             ct_tree = tu.tree_unflatten(store["tree"], cts)
             cts_in = self.bwd(*nd, res, ct_tree)
             if not isinstance(cts_in, (tuple, list)) or len(cts_in) != len(diff):
-                raise TypeError(f"custom_vjp bwd of {_fun_name(self.fun)} must return a tuple "
-                                f"with one cotangent per (differentiable) argument: expected "
-                                f"{len(diff)}, got {cts_in!r:.80}")
+                raise TypeError(
+                    f"custom_vjp bwd of {_fun_name(self.fun)} must return a tuple "
+                    f"with one cotangent per (differentiable) argument: expected "
+                    f"{len(diff)}, got {cts_in!r:.80}"
+                )
             leaves = []
             for c, a in zip(cts_in, diff):
                 if c is None:
@@ -818,8 +903,9 @@ class custom_vjp:
                     leaves += [_as_array(x) for x in tu.tree_leaves(c)]
             return leaves
 
-        outs = custom_vjp_call_p.bind(*consts, *flat, jaxpr=jaxpr, fwd_fn=fwd_fn,
-                                      bwd_fn=bwd_fn, num_consts=len(consts))
+        outs = custom_vjp_call_p.bind(
+            *consts, *flat, jaxpr=jaxpr, fwd_fn=fwd_fn, bwd_fn=bwd_fn, num_consts=len(consts)
+        )
         return tu.tree_unflatten(store["tree"], outs)
 
 

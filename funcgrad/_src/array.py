@@ -26,44 +26,119 @@ class ArrayOps:
     __slots__ = ()
     __array_priority__ = 1000
 
-    def __add__(self, o): return _np_api().add(self, o)
-    def __radd__(self, o): return _np_api().add(o, self)
-    def __sub__(self, o): return _np_api().subtract(self, o)
-    def __rsub__(self, o): return _np_api().subtract(o, self)
-    def __mul__(self, o): return _np_api().multiply(self, o)
-    def __rmul__(self, o): return _np_api().multiply(o, self)
-    def __truediv__(self, o): return _np_api().true_divide(self, o)
-    def __rtruediv__(self, o): return _np_api().true_divide(o, self)
-    def __floordiv__(self, o): return _np_api().floor_divide(self, o)
-    def __rfloordiv__(self, o): return _np_api().floor_divide(o, self)
-    def __mod__(self, o): return _np_api().remainder(self, o)
-    def __rmod__(self, o): return _np_api().remainder(o, self)
-    def __divmod__(self, o): return _np_api().divmod(self, o)
-    def __pow__(self, o): return _np_api().power(self, o)
-    def __rpow__(self, o): return _np_api().power(o, self)
-    def __matmul__(self, o): return _np_api().matmul(self, o)
-    def __rmatmul__(self, o): return _np_api().matmul(o, self)
-    def __neg__(self): return _np_api().negative(self)
-    def __pos__(self): return self
-    def __abs__(self): return _np_api().abs(self)
-    def __invert__(self): return _np_api().invert(self)
-    def __and__(self, o): return _np_api().bitwise_and(self, o)
-    def __rand__(self, o): return _np_api().bitwise_and(o, self)
-    def __or__(self, o): return _np_api().bitwise_or(self, o)
-    def __ror__(self, o): return _np_api().bitwise_or(o, self)
-    def __xor__(self, o): return _np_api().bitwise_xor(self, o)
-    def __rxor__(self, o): return _np_api().bitwise_xor(o, self)
-    def __lshift__(self, o): return _np_api().left_shift(self, o)
-    def __rshift__(self, o): return _np_api().right_shift(self, o)
-    def __rlshift__(self, o): return _np_api().left_shift(o, self)
-    def __rrshift__(self, o): return _np_api().right_shift(o, self)
-    def __rdivmod__(self, o): return _np_api().divmod(o, self)
-    def __eq__(self, o): return _np_api().equal(self, o)
-    def __ne__(self, o): return _np_api().not_equal(self, o)
-    def __lt__(self, o): return _np_api().less(self, o)
-    def __le__(self, o): return _np_api().less_equal(self, o)
-    def __gt__(self, o): return _np_api().greater(self, o)
-    def __ge__(self, o): return _np_api().greater_equal(self, o)
+    def __add__(self, o):
+        return _np_api().add(self, o)
+
+    def __radd__(self, o):
+        return _np_api().add(o, self)
+
+    def __sub__(self, o):
+        return _np_api().subtract(self, o)
+
+    def __rsub__(self, o):
+        return _np_api().subtract(o, self)
+
+    def __mul__(self, o):
+        return _np_api().multiply(self, o)
+
+    def __rmul__(self, o):
+        return _np_api().multiply(o, self)
+
+    def __truediv__(self, o):
+        return _np_api().true_divide(self, o)
+
+    def __rtruediv__(self, o):
+        return _np_api().true_divide(o, self)
+
+    def __floordiv__(self, o):
+        return _np_api().floor_divide(self, o)
+
+    def __rfloordiv__(self, o):
+        return _np_api().floor_divide(o, self)
+
+    def __mod__(self, o):
+        return _np_api().remainder(self, o)
+
+    def __rmod__(self, o):
+        return _np_api().remainder(o, self)
+
+    def __divmod__(self, o):
+        return _np_api().divmod(self, o)
+
+    def __pow__(self, o):
+        return _np_api().power(self, o)
+
+    def __rpow__(self, o):
+        return _np_api().power(o, self)
+
+    def __matmul__(self, o):
+        return _np_api().matmul(self, o)
+
+    def __rmatmul__(self, o):
+        return _np_api().matmul(o, self)
+
+    def __neg__(self):
+        return _np_api().negative(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _np_api().abs(self)
+
+    def __invert__(self):
+        return _np_api().invert(self)
+
+    def __and__(self, o):
+        return _np_api().bitwise_and(self, o)
+
+    def __rand__(self, o):
+        return _np_api().bitwise_and(o, self)
+
+    def __or__(self, o):
+        return _np_api().bitwise_or(self, o)
+
+    def __ror__(self, o):
+        return _np_api().bitwise_or(o, self)
+
+    def __xor__(self, o):
+        return _np_api().bitwise_xor(self, o)
+
+    def __rxor__(self, o):
+        return _np_api().bitwise_xor(o, self)
+
+    def __lshift__(self, o):
+        return _np_api().left_shift(self, o)
+
+    def __rshift__(self, o):
+        return _np_api().right_shift(self, o)
+
+    def __rlshift__(self, o):
+        return _np_api().left_shift(o, self)
+
+    def __rrshift__(self, o):
+        return _np_api().right_shift(o, self)
+
+    def __rdivmod__(self, o):
+        return _np_api().divmod(o, self)
+
+    def __eq__(self, o):
+        return _np_api().equal(self, o)
+
+    def __ne__(self, o):
+        return _np_api().not_equal(self, o)
+
+    def __lt__(self, o):
+        return _np_api().less(self, o)
+
+    def __le__(self, o):
+        return _np_api().less_equal(self, o)
+
+    def __gt__(self, o):
+        return _np_api().greater(self, o)
+
+    def __ge__(self, o):
+        return _np_api().greater_equal(self, o)
 
     def __getitem__(self, idx):
         from funcgrad._src import indexing
@@ -77,18 +152,24 @@ class ArrayOps:
         return indexing.IndexUpdateHelper(self)
 
     @property
-    def T(self): return _np_api().transpose(self)
+    def T(self):
+        return _np_api().transpose(self)
 
     @property
-    def mT(self): return _np_api().swapaxes(self, -1, -2)
+    def mT(self):
+        return _np_api().swapaxes(self, -1, -2)
 
     @property
-    def real(self): return _np_api().real(self)
+    def real(self):
+        return _np_api().real(self)
 
     @property
-    def imag(self): return _np_api().imag(self)
+    def imag(self):
+        return _np_api().imag(self)
 
-    def conj(self): return _np_api().conj(self)
+    def conj(self):
+        return _np_api().conj(self)
+
     def reshape(self, *shape, order="C"):
         shape = shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape
         return _np_api().reshape(self, shape, order=order)
@@ -97,38 +178,99 @@ class ArrayOps:
         axes = axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else axes
         return _np_api().transpose(self, axes or None)
 
-    def astype(self, dtype): return _np_api().astype(self, dtype)
+    def astype(self, dtype):
+        return _np_api().astype(self, dtype)
+
     # reductions forward `initial=` / `where=` (and the like) to funcgrad.numpy, as in JAX
-    def sum(self, axis=None, dtype=None, out=None, keepdims=False, **kw): return _np_api().sum(self, axis, dtype, keepdims=keepdims, **kw)
-    def prod(self, axis=None, dtype=None, out=None, keepdims=False, **kw): return _np_api().prod(self, axis, dtype, keepdims=keepdims, **kw)
-    def mean(self, axis=None, dtype=None, out=None, keepdims=False, **kw): return _np_api().mean(self, axis, dtype, keepdims=keepdims, **kw)
-    def var(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw): return _np_api().var(self, axis, dtype, ddof=ddof, keepdims=keepdims, **kw)
-    def std(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw): return _np_api().std(self, axis, dtype, ddof=ddof, keepdims=keepdims, **kw)
-    def max(self, axis=None, out=None, keepdims=False, **kw): return _np_api().max(self, axis, keepdims=keepdims, **kw)
-    def min(self, axis=None, out=None, keepdims=False, **kw): return _np_api().min(self, axis, keepdims=keepdims, **kw)
-    def argmax(self, axis=None, out=None, keepdims=False): return _np_api().argmax(self, axis, keepdims=keepdims)
-    def argmin(self, axis=None, out=None, keepdims=False): return _np_api().argmin(self, axis, keepdims=keepdims)
-    def all(self, axis=None, out=None, keepdims=False, **kw): return _np_api().all(self, axis, keepdims=keepdims, **kw)
-    def any(self, axis=None, out=None, keepdims=False, **kw): return _np_api().any(self, axis, keepdims=keepdims, **kw)
-    def cumsum(self, axis=None, dtype=None, out=None): return _np_api().cumsum(self, axis, dtype)
-    def cumprod(self, axis=None, dtype=None, out=None): return _np_api().cumprod(self, axis, dtype)
-    def ptp(self, axis=None, out=None, keepdims=False): return _np_api().ptp(self, axis, keepdims=keepdims)
-    def conjugate(self): return _np_api().conj(self)
-    def searchsorted(self, v, side="left", sorter=None): return _np_api().searchsorted(self, v, side=side, sorter=sorter)
-    def squeeze(self, axis=None): return _np_api().squeeze(self, axis)
-    def ravel(self): return _np_api().ravel(self)
-    def flatten(self): return _np_api().ravel(self)
-    def clip(self, min=None, max=None, out=None, **kw): return _np_api().clip(self, min, max)
-    def dot(self, o): return _np_api().dot(self, o)
-    def round(self, decimals=0, out=None): return _np_api().round(self, decimals)
-    def swapaxes(self, a, b): return _np_api().swapaxes(self, a, b)
-    def sort(self, axis=-1, **kw): return _np_api().sort(self, axis, **kw)
-    def argsort(self, axis=-1, **kw): return _np_api().argsort(self, axis, **kw)
-    def diagonal(self, offset=0, axis1=0, axis2=1): return _np_api().diagonal(self, offset, axis1, axis2)
-    def trace(self, offset=0): return _np_api().trace(self, offset)
-    def nonzero(self): return _np_api().nonzero(self)
-    def repeat(self, repeats, axis=None): return _np_api().repeat(self, repeats, axis)
-    def take(self, indices, axis=None): return _np_api().take(self, indices, axis)
+    def sum(self, axis=None, dtype=None, out=None, keepdims=False, **kw):
+        return _np_api().sum(self, axis, dtype, keepdims=keepdims, **kw)
+
+    def prod(self, axis=None, dtype=None, out=None, keepdims=False, **kw):
+        return _np_api().prod(self, axis, dtype, keepdims=keepdims, **kw)
+
+    def mean(self, axis=None, dtype=None, out=None, keepdims=False, **kw):
+        return _np_api().mean(self, axis, dtype, keepdims=keepdims, **kw)
+
+    def var(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw):
+        return _np_api().var(self, axis, dtype, ddof=ddof, keepdims=keepdims, **kw)
+
+    def std(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw):
+        return _np_api().std(self, axis, dtype, ddof=ddof, keepdims=keepdims, **kw)
+
+    def max(self, axis=None, out=None, keepdims=False, **kw):
+        return _np_api().max(self, axis, keepdims=keepdims, **kw)
+
+    def min(self, axis=None, out=None, keepdims=False, **kw):
+        return _np_api().min(self, axis, keepdims=keepdims, **kw)
+
+    def argmax(self, axis=None, out=None, keepdims=False):
+        return _np_api().argmax(self, axis, keepdims=keepdims)
+
+    def argmin(self, axis=None, out=None, keepdims=False):
+        return _np_api().argmin(self, axis, keepdims=keepdims)
+
+    def all(self, axis=None, out=None, keepdims=False, **kw):
+        return _np_api().all(self, axis, keepdims=keepdims, **kw)
+
+    def any(self, axis=None, out=None, keepdims=False, **kw):
+        return _np_api().any(self, axis, keepdims=keepdims, **kw)
+
+    def cumsum(self, axis=None, dtype=None, out=None):
+        return _np_api().cumsum(self, axis, dtype)
+
+    def cumprod(self, axis=None, dtype=None, out=None):
+        return _np_api().cumprod(self, axis, dtype)
+
+    def ptp(self, axis=None, out=None, keepdims=False):
+        return _np_api().ptp(self, axis, keepdims=keepdims)
+
+    def conjugate(self):
+        return _np_api().conj(self)
+
+    def searchsorted(self, v, side="left", sorter=None):
+        return _np_api().searchsorted(self, v, side=side, sorter=sorter)
+
+    def squeeze(self, axis=None):
+        return _np_api().squeeze(self, axis)
+
+    def ravel(self):
+        return _np_api().ravel(self)
+
+    def flatten(self):
+        return _np_api().ravel(self)
+
+    def clip(self, min=None, max=None, out=None, **kw):
+        return _np_api().clip(self, min, max)
+
+    def dot(self, o):
+        return _np_api().dot(self, o)
+
+    def round(self, decimals=0, out=None):
+        return _np_api().round(self, decimals)
+
+    def swapaxes(self, a, b):
+        return _np_api().swapaxes(self, a, b)
+
+    def sort(self, axis=-1, **kw):
+        return _np_api().sort(self, axis, **kw)
+
+    def argsort(self, axis=-1, **kw):
+        return _np_api().argsort(self, axis, **kw)
+
+    def diagonal(self, offset=0, axis1=0, axis2=1):
+        return _np_api().diagonal(self, offset, axis1, axis2)
+
+    def trace(self, offset=0):
+        return _np_api().trace(self, offset)
+
+    def nonzero(self):
+        return _np_api().nonzero(self)
+
+    def repeat(self, repeats, axis=None):
+        return _np_api().repeat(self, repeats, axis)
+
+    def take(self, indices, axis=None):
+        return _np_api().take(self, indices, axis)
 
 
 class _ArrayMeta(type):
@@ -143,10 +285,12 @@ class _DeletedBuffer:
     raises the error below instead of reading memory that now holds the call's result."""
 
     __slots__ = ()
-    MESSAGE = ("Array has been deleted: x.delete() was called, or its buffer was donated to "
-               "a jitted function (jit(..., donate_argnums=...)), where it now holds that "
-               "call's output. Use the function's output instead, or do not donate this "
-               "argument.")
+    MESSAGE = (
+        "Array has been deleted: x.delete() was called, or its buffer was donated to "
+        "a jitted function (jit(..., donate_argnums=...)), where it now holds that "
+        "call's output. Use the function's output instead, or do not donate this "
+        "argument."
+    )
 
     def __getattr__(self, name):
         raise RuntimeError(self.MESSAGE)
@@ -177,8 +321,9 @@ class Array(ArrayOps, metaclass=_ArrayMeta):
     def aval(self) -> ShapedArray:
         a = self._aval
         if a is None:
-            a = self._aval = ShapedArray(self._value.shape, self._ldt or self._value.dtype,
-                                         self._weak_type)
+            a = self._aval = ShapedArray(
+                self._value.shape, self._ldt or self._value.dtype, self._weak_type
+            )
         return a
 
     shape = property(lambda self: self._value.shape)
@@ -231,13 +376,20 @@ class Array(ArrayOps, metaclass=_ArrayMeta):
 
     def __bool__(self):
         if self.size != 1:
-            raise ValueError(f"The truth value of an array with shape {self.shape} is "
-                             f"ambiguous. Use a.any() or a.all().")
+            raise ValueError(
+                f"The truth value of an array with shape {self.shape} is "
+                f"ambiguous. Use a.any() or a.all()."
+            )
         return bool(self._value.reshape(()))
 
-    def __float__(self): return float(self._scalar("float"))
-    def __int__(self): return int(self._scalar("int"))
-    def __complex__(self): return complex(self._scalar("complex"))
+    def __float__(self):
+        return float(self._scalar("float"))
+
+    def __int__(self):
+        return int(self._scalar("int"))
+
+    def __complex__(self):
+        return complex(self._scalar("complex"))
 
     def __index__(self):
         if self.dtype.kind not in "iub":
@@ -246,8 +398,9 @@ class Array(ArrayOps, metaclass=_ArrayMeta):
 
     def _scalar(self, what):
         if self.size != 1:
-            raise TypeError(f"only size-1 arrays can be converted to Python {what}s, "
-                            f"got shape {self.shape}")
+            raise TypeError(
+                f"only size-1 arrays can be converted to Python {what}s, got shape {self.shape}"
+            )
         return self._value.reshape(()).item()
 
     def item(self, *args):
@@ -260,9 +413,11 @@ class Array(ArrayOps, metaclass=_ArrayMeta):
         raise TypeError("funcgrad arrays are not hashable; use .item() or a tuple of values")
 
     def __setitem__(self, idx, val):
-        raise TypeError("funcgrad arrays are immutable: x[idx] = y is not allowed. "
-                        "Use the functional update x = x.at[idx].set(y) instead "
-                        "(also .add, .multiply, .min, .max).")
+        raise TypeError(
+            "funcgrad arrays are immutable: x[idx] = y is not allowed. "
+            "Use the functional update x = x.at[idx].set(y) instead "
+            "(also .add, .multiply, .min, .max)."
+        )
 
     def __repr__(self):
         if self._value is DELETED:
@@ -282,8 +437,10 @@ class Array(ArrayOps, metaclass=_ArrayMeta):
         return format(str(self), spec)
 
     def __reduce__(self):
-        raise TypeError("funcgrad arrays are not pickled (loading a pickle can run code); "
-                        "use fg.save / fg.load or np.asarray(x)")
+        raise TypeError(
+            "funcgrad arrays are not pickled (loading a pickle can run code); "
+            "use fg.save / fg.load or np.asarray(x)"
+        )
 
     def copy(self):
         return self
@@ -331,10 +488,12 @@ def array_from_user(x, dtype=None, weak=None) -> Array:
                 return wrap_bfloat16(np.array(x, dtype=np.float32), w if weak is None else weak)
         return wrap(np.array(x, dtype=dt), w if weak is None else weak)
     v = np.asarray(x._value if type(x) is Array else x)
-    if v.dtype.kind not in "biufc":   # object, str, bytes, datetime...
-        raise TypeError(f"cannot convert {type(x).__name__} to a funcgrad array ({v.dtype} "
-                        f"dtype): it is not a valid funcgrad type (arrays, numpy arrays and "
-                        f"Python scalars are)")
+    if v.dtype.kind not in "biufc":  # object, str, bytes, datetime...
+        raise TypeError(
+            f"cannot convert {type(x).__name__} to a funcgrad array ({v.dtype} "
+            f"dtype): it is not a valid funcgrad type (arrays, numpy arrays and "
+            f"Python scalars are)"
+        )
     if dtype is None and type(x) is Array and x._ldt is not None:
         dtype = x._ldt
     dt = dtypes.canonicalize(dtype if dtype is not None else v.dtype)
@@ -351,24 +510,30 @@ def get_aval(x) -> ShapedArray:
         return x.aval
     if isinstance(x, Tracer):
         return x.aval
-    if isinstance(getattr(x, "aval", None), ShapedArray):   # device arrays (CUDA)
+    if isinstance(getattr(x, "aval", None), ShapedArray):  # device arrays (CUDA)
         return x.aval
     if isinstance(x, (bool, int, float, complex)) and not isinstance(x, np.generic):
         dt, w = dtypes.scalar_type(x)
         return ShapedArray((), dt, w)
     if isinstance(x, (np.ndarray, np.generic)):
         return ShapedArray(np.shape(x), dtypes.canonicalize(x.dtype), False)
-    raise TypeError(f"Value {x!r} of type {type(x).__name__} is not a valid funcgrad type "
-                    f"(arrays, numpy arrays and Python scalars are)")
+    raise TypeError(
+        f"Value {x!r} of type {type(x).__name__} is not a valid funcgrad type "
+        f"(arrays, numpy arrays and Python scalars are)"
+    )
 
 
-weak_type_rules: dict = {}   # prim -> fn(weak_in: list[bool], **params) -> bool
+weak_type_rules: dict = {}  # prim -> fn(weak_in: list[bool], **params) -> bool
 
 
 # primitives whose parameters may name bfloat16: primitive name -> parameter
-_DTYPE_PARAMS = {"convert_element_type": "new_dtype", "iota": "dtype",
-                 "bitcast_convert_type": "new_dtype", "dot_general": "preferred_element_type",
-                 "conv_general_dilated": "preferred_element_type"}
+_DTYPE_PARAMS = {
+    "convert_element_type": "new_dtype",
+    "iota": "dtype",
+    "bitcast_convert_type": "new_dtype",
+    "dot_general": "preferred_element_type",
+    "conv_general_dilated": "preferred_element_type",
+}
 
 
 def _apply_bfloat16(prim, args, params):
@@ -392,16 +557,22 @@ def _apply_bfloat16(prim, args, params):
 
         physical = {k: bf16._legal_param(v) for k, v in params.items()}
     else:
-        physical = {k: (np.dtype(np.float32) if v is dtypes.bfloat16 else v)
-                    for k, v in params.items()}
+        physical = {
+            k: (np.dtype(np.float32) if v is dtypes.bfloat16 else v) for k, v in params.items()
+        }
     outs = core.impl_rules[prim](*[to_numpy(a) for a in args], **physical)
-    weak_in = [a._weak_type if type(a) is Array else
-               (isinstance(a, (int, float, complex)) and not isinstance(a, (bool, np.generic)))
-               for a in args]
+    weak_in = [
+        a._weak_type
+        if type(a) is Array
+        else (isinstance(a, (int, float, complex)) and not isinstance(a, (bool, np.generic)))
+        for a in args
+    ]
     wr = weak_type_rules.get(prim)
     weak = wr(weak_in, **params) if wr else (bool(weak_in) and all(weak_in))
-    res = [wrap_bfloat16(o, weak) if a.dtype is dtypes.bfloat16 else wrap(o, weak)
-           for o, a in zip(outs if prim.multiple_results else [outs], outs_avals)]
+    res = [
+        wrap_bfloat16(o, weak) if a.dtype is dtypes.bfloat16 else wrap(o, weak)
+        for o, a in zip(outs if prim.multiple_results else [outs], outs_avals)
+    ]
     if config.debug_nans:
         _check_nans(prim, [r._value for r in res])
     return res if prim.multiple_results else res[0]
@@ -425,9 +596,12 @@ def apply_impl(prim, args, params):
         # rule explain, if it finds the problem
         core.abstract_eval(prim, *[get_aval(a) for a in args], **params)
         raise
-    weak_in = [a._weak_type if type(a) is Array else
-               (isinstance(a, (int, float, complex)) and not isinstance(a, (bool, np.generic)))
-               for a in args]
+    weak_in = [
+        a._weak_type
+        if type(a) is Array
+        else (isinstance(a, (int, float, complex)) and not isinstance(a, (bool, np.generic)))
+        for a in args
+    ]
     wr = weak_type_rules.get(prim)
     weak = wr(weak_in, **params) if wr else (bool(weak_in) and all(weak_in))
     if config.debug_nans:
@@ -440,8 +614,10 @@ def apply_impl(prim, args, params):
 def _check_nans(prim, outs):
     for o in outs:
         if o.dtype.kind in "fc" and np.isnan(o).any():
-            raise FloatingPointError(f"debug_nans: the primitive '{prim.name}' produced a NaN "
-                                     f"(output {o.dtype}{list(o.shape)})")
+            raise FloatingPointError(
+                f"debug_nans: the primitive '{prim.name}' produced a NaN "
+                f"(output {o.dtype}{list(o.shape)})"
+            )
 
 
 core.eval_hooks["apply_impl"] = apply_impl

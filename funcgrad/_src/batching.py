@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from funcgrad._src.core import Trace, Tracer, get_aval, missing_rule, new_main
 
-vmap_rules: dict = {}   # rule(vals, dims, **params) -> (outs, out_dims)
+vmap_rules: dict = {}  # rule(vals, dims, **params) -> (outs, out_dims)
 not_mapped = None
 
 # filled by lax.py
@@ -26,7 +26,7 @@ class BatchTracer(Tracer):
         aval = get_aval(self.val)
         if self.bdim is not_mapped:
             return aval
-        shape = aval.shape[: self.bdim] + aval.shape[self.bdim + 1:]
+        shape = aval.shape[: self.bdim] + aval.shape[self.bdim + 1 :]
         return aval.update(shape=shape)
 
     def full_lower(self):
@@ -48,8 +48,11 @@ class BatchTrace(Trace):
         dims = [t.bdim for t in tracers]
         if all(d is not_mapped for d in dims):
             outs = prim.bind(*vals, **params)
-            return ([BatchTracer(self, o, None) for o in outs] if prim.multiple_results
-                    else BatchTracer(self, outs, None))
+            return (
+                [BatchTracer(self, o, None) for o in outs]
+                if prim.multiple_results
+                else BatchTracer(self, outs, None)
+            )
         rule = vmap_rules.get(prim)
         if rule is None:
             raise missing_rule("batching (vmap)", prim)
@@ -62,13 +65,14 @@ class BatchTrace(Trace):
 def vmap_flat(f: Callable, in_dims: list, axis_size: int, args: list, out_dims: list | None):
     with new_main(BatchTrace, axis_size) as main:
         trace = BatchTrace(main)
-        tracers_in = [BatchTracer(trace, x, d) if d is not None else x
-                      for x, d in zip(args, in_dims)]
+        tracers_in = [
+            BatchTracer(trace, x, d) if d is not None else x for x, d in zip(args, in_dims)
+        ]
         outs = f(*tracers_in)
         tracers_out = [trace.full_raise(o) for o in outs]
         vals_out = [t.val for t in tracers_out]
         dims_out = [t.bdim for t in tracers_out]
-    if callable(out_dims):   # decided after tracing (it may depend on the output structure)
+    if callable(out_dims):  # decided after tracing (it may depend on the output structure)
         out_dims = out_dims(vals_out, dims_out)
     wanted = out_dims if out_dims is not None else [0] * len(vals_out)
     return [move_batch_axis(axis_size, d, w, v) for v, d, w in zip(vals_out, dims_out, wanted)]
@@ -77,8 +81,10 @@ def vmap_flat(f: Callable, in_dims: list, axis_size: int, args: list, out_dims: 
 def move_batch_axis(axis_size, src, dst, x):
     if dst is None:
         if src is not None:
-            raise ValueError("vmap has out_axes=None for an output that depends on the mapped "
-                             "input; only unmapped outputs can use out_axes=None")
+            raise ValueError(
+                "vmap has out_axes=None for an output that depends on the mapped "
+                "input; only unmapped outputs can use out_axes=None"
+            )
         return x
     if src is not_mapped:
         aval = get_aval(x)

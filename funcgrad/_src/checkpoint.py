@@ -27,9 +27,14 @@ import numpy as np
 
 from funcgrad._src import dtypes
 from funcgrad._src.array import Array
-
-from funcgrad.tree_util import (keystr, tree_flatten, tree_flatten_with_path, tree_structure,
-                                tree_unflatten, treedef_is_leaf)
+from funcgrad.tree_util import (
+    keystr,
+    tree_flatten,
+    tree_flatten_with_path,
+    tree_structure,
+    tree_unflatten,
+    treedef_is_leaf,
+)
 
 __all__ = ["save", "load", "FORMAT_VERSION"]
 
@@ -40,6 +45,7 @@ _PY_TYPES = (bool, int, float, str)
 
 
 # ---- save -------------------------------------------------------------------------------
+
 
 def save(path, tree) -> None:
     """Write ``tree`` (a pytree of arrays and Python scalars) to the single file ``path``.
@@ -73,25 +79,33 @@ def _encode(tree) -> tuple[dict, dict]:
         else:
             arr = _leaf_array(keystr(p), leaf)
             name = f"leaf_{i}"
-            if getattr(leaf, "dtype", None) is dtypes.bfloat16:   # stored as its uint16 bits
+            if getattr(leaf, "dtype", None) is dtypes.bfloat16:  # stored as its uint16 bits
                 arr = dtypes.bfloat16_bits(arr)
                 entry["logical"] = "bfloat16"
             arrays[name] = arr
             entry.update(kind="array", name=name, shape=list(arr.shape), dtype=arr.dtype.str)
         entries.append(entry)
-    meta = {"format": _FORMAT, "version": FORMAT_VERSION, "leaves": entries,
-            "tree": _skeleton(tree, iter(range(len(entries))))}
+    meta = {
+        "format": _FORMAT,
+        "version": FORMAT_VERSION,
+        "leaves": entries,
+        "tree": _skeleton(tree, iter(range(len(entries)))),
+    }
     return arrays, meta
 
 
 def _leaf_array(path: str, leaf) -> np.ndarray:
     if not (isinstance(leaf, (np.ndarray, np.generic)) or hasattr(leaf, "__array__")):
-        raise TypeError(f"save: the leaf at {path or '<root>'} is a {type(leaf).__name__}; "
-                        "checkpoints hold arrays and Python int/float/bool/str/None only")
+        raise TypeError(
+            f"save: the leaf at {path or '<root>'} is a {type(leaf).__name__}; "
+            "checkpoints hold arrays and Python int/float/bool/str/None only"
+        )
     arr = np.asarray(leaf)
     if arr.dtype.hasobject or arr.dtype.kind == "V":
-        raise TypeError(f"save: the leaf at {path or '<root>'} has dtype {arr.dtype}, which "
-                        "cannot be stored without pickle; convert it to a numeric array")
+        raise TypeError(
+            f"save: the leaf at {path or '<root>'} has dtype {arr.dtype}, which "
+            "cannot be stored without pickle; convert it to a numeric array"
+        )
     return arr
 
 
@@ -101,7 +115,7 @@ def _skeleton(x, counter) -> dict:
         return {"t": "leaf", "i": next(counter)}
     if x is None:
         return {"t": "none"}
-    children, td = tree_flatten(x, is_leaf=lambda y: y is not x)   # one level down
+    children, td = tree_flatten(x, is_leaf=lambda y: y is not x)  # one level down
     kids = [_skeleton(c, counter) for c in children]
     t = td.node_type
     if t is dict:
@@ -111,7 +125,7 @@ def _skeleton(x, counter) -> dict:
     if issubclass(t, tuple) and hasattr(t, "_fields"):
         return {"t": "namedtuple", "name": t.__name__, "fields": list(t._fields), "c": kids}
     keys = [keystr(p) for p, _ in tree_flatten_with_path(x, is_leaf=lambda y: y is not x)[0]]
-    if len(keys) != len(kids):       # None children have no path; fall back to positions
+    if len(keys) != len(kids):  # None children have no path; fall back to positions
         keys = [f"[{i}]" for i in range(len(kids))]
     return {"t": "node", "name": t.__qualname__, "keys": keys, "c": kids}
 
@@ -125,8 +139,9 @@ def _encode_key(k) -> list:
 
 def _atomic_savez(path: str, arrays: dict) -> None:
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".",
-                               suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(
+        dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp"
+    )
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, allow_pickle=False, **arrays)
@@ -157,6 +172,7 @@ def _fsync_dir(directory: str) -> None:
 
 
 # ---- load -------------------------------------------------------------------------------
+
 
 def load(path, like=None):
     """Read a checkpoint written by :func:`save`.
@@ -207,8 +223,18 @@ def _read(path: str) -> tuple[dict, list]:
             return _read_npz(path, npz)
     except (FileNotFoundError, IsADirectoryError, PermissionError, _CheckpointError):
         raise
-    except (ValueError, zipfile.BadZipFile, OSError, EOFError, KeyError, TypeError, zlib.error,
-            IndexError, OverflowError, RecursionError) as e:
+    except (
+        ValueError,
+        zipfile.BadZipFile,
+        OSError,
+        EOFError,
+        KeyError,
+        TypeError,
+        zlib.error,
+        IndexError,
+        OverflowError,
+        RecursionError,
+    ) as e:
         raise _corrupt(path, f"{type(e).__name__}: {e}") from None
 
 
@@ -219,8 +245,10 @@ def _read_npz(path: str, npz) -> tuple[dict, list]:
     if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
         raise _corrupt(path, f"{_STRUCTURE} does not describe a {_FORMAT} file")
     if not isinstance(meta.get("version"), int) or meta["version"] > FORMAT_VERSION:
-        raise _CheckpointError(f"checkpoint file {path} has format version {meta.get('version')!r};"
-                         f" this funcgrad reads versions <= {FORMAT_VERSION}: upgrade funcgrad")
+        raise _CheckpointError(
+            f"checkpoint file {path} has format version {meta.get('version')!r};"
+            f" this funcgrad reads versions <= {FORMAT_VERSION}: upgrade funcgrad"
+        )
     values = []
     for entry in meta["leaves"]:
         if entry["kind"] == "value":
@@ -228,13 +256,19 @@ def _read_npz(path: str, npz) -> tuple[dict, list]:
             continue
         arr = npz[entry["name"]]
         if list(arr.shape) != entry["shape"] or arr.dtype.str != entry["dtype"]:
-            raise _corrupt(path, f"leaf {entry['path']} is {arr.shape} {arr.dtype} but the "
-                                 f"structure says {tuple(entry['shape'])} {entry['dtype']}")
+            raise _corrupt(
+                path,
+                f"leaf {entry['path']} is {arr.shape} {arr.dtype} but the "
+                f"structure says {tuple(entry['shape'])} {entry['dtype']}",
+            )
         logical = entry.get("logical")
         if logical is not None:
             if logical != "bfloat16" or arr.dtype != np.uint16:
-                raise _corrupt(path, f"leaf {entry['path']}: logical dtype {logical!r} of a "
-                                     f"{arr.dtype} array (only bfloat16 bits, uint16, exist)")
+                raise _corrupt(
+                    path,
+                    f"leaf {entry['path']}: logical dtype {logical!r} of a "
+                    f"{arr.dtype} array (only bfloat16 bits, uint16, exist)",
+                )
             arr = Array(dtypes.bfloat16_from_bits(arr), False, dtypes.bfloat16)
         values.append(arr)
     _check_counts(path, meta, len(values))
@@ -270,10 +304,12 @@ def _load_like(path: str, meta: dict, values: list, like):
     if stored != wanted:
         missing = [p for p in wanted if p not in stored]
         extra = [p for p in stored if p not in wanted]
-        raise ValueError(f"checkpoint {path} does not match the template's structure: "
-                         f"missing from the file {missing or 'nothing'}, in the file but not "
-                         f"the template {extra or 'nothing'}"
-                         + ("" if missing or extra else "; the leaf order differs"))
+        raise ValueError(
+            f"checkpoint {path} does not match the template's structure: "
+            f"missing from the file {missing or 'nothing'}, in the file but not "
+            f"the template {extra or 'nothing'}"
+            + ("" if missing or extra else "; the leaf order differs")
+        )
     out = []
     for (p, template), value in zip(like_paths, values):
         _check_leaf(path, keystr(p), template, value)
@@ -301,11 +337,14 @@ def _check_leaf(path: str, name: str, template, value) -> None:
     v_is_array = isinstance(value, (np.ndarray, Array))
     ok = t_is_array == v_is_array
     if ok and v_is_array:
-        ok = (tuple(template.shape) == value.shape
-              and _dtype_name(template.dtype) == _dtype_name(value.dtype))
+        ok = tuple(template.shape) == value.shape and _dtype_name(template.dtype) == _dtype_name(
+            value.dtype
+        )
     if not ok:
-        raise ValueError(f"checkpoint {path} leaf {name}: the file has {_describe(value)}, "
-                         f"the template has {_describe(template)}")
+        raise ValueError(
+            f"checkpoint {path} leaf {name}: the file has {_describe(value)}, "
+            f"the template has {_describe(template)}"
+        )
 
 
 def _to_output(value):
@@ -319,7 +358,7 @@ def _to_output(value):
     try:
         return asarray(value)
     except (TypeError, ValueError, NotImplementedError):
-        return value            # a dtype funcgrad arrays do not hold: keep numpy
+        return value  # a dtype funcgrad arrays do not hold: keep numpy
 
 
 def _rebuild(node: dict, leaves: list):
@@ -339,9 +378,9 @@ def _rebuild(node: dict, leaves: list):
         return collections.namedtuple(node["name"], node["fields"])(*kids)
     if t == "node":
         return dict(zip(node["keys"], kids))
-    raise AssertionError(t)    # unreachable: _check_counts validated the kinds
+    raise AssertionError(t)  # unreachable: _check_counts validated the kinds
 
 
 def _decode_key(k):
     kind, value = k
-    return value    # str/int/float/bool keys round-trip exactly; others come back as repr
+    return value  # str/int/float/bool keys round-trip exactly; others come back as repr

@@ -9,9 +9,10 @@ of closures apart (no perturbation confusion).
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -35,8 +36,12 @@ class ShapedArray:
         raise AttributeError("ShapedArray is immutable")
 
     def __eq__(self, other):
-        return (isinstance(other, ShapedArray) and self.shape == other.shape
-                and self.dtype == other.dtype and self.weak_type == other.weak_type)
+        return (
+            isinstance(other, ShapedArray)
+            and self.shape == other.shape
+            and self.dtype == other.dtype
+            and self.weak_type == other.weak_type
+        )
 
     def __hash__(self):
         h = self._hash
@@ -56,10 +61,10 @@ class ShapedArray:
     def str_short(self) -> str:
         return f"{dtypes.short_name(self.dtype)}[{','.join(map(str, self.shape))}]"
 
-    def strip_weak(self) -> "ShapedArray":
+    def strip_weak(self) -> ShapedArray:
         return ShapedArray(self.shape, self.dtype, False) if self.weak_type else self
 
-    def update(self, **kw) -> "ShapedArray":
+    def update(self, **kw) -> ShapedArray:
         d = dict(shape=self.shape, dtype=self.dtype, weak_type=self.weak_type)
         d.update(kw)
         return ShapedArray(tuple(d["shape"]), dtypes.as_dtype(d["dtype"]), bool(d["weak_type"]))
@@ -229,7 +234,7 @@ def pp_jaxpr(jaxpr: Jaxpr, indent: int = 0, names: _Names | None = None) -> str:
         rhs = f"{e.primitive.name}{pstr if params else ''} " + " ".join(names(x) for x in e.inputs)
         lines.append(f"{pad}    {lhs} = {rhs}")
         for v in params.values():
-            for sub in (v if isinstance(v, tuple) else (v,)):
+            for sub in v if isinstance(v, tuple) else (v,):
                 if isinstance(sub, (Jaxpr, ClosedJaxpr)):
                     inner = sub.jaxpr if isinstance(sub, ClosedJaxpr) else sub
                     lines.append(pp_jaxpr(inner, indent + 6, names))
@@ -290,10 +295,12 @@ class Trace:
 
 
 def _escaped_msg(t) -> str:
-    return (f"A traced value ({t.aval.str_short()}) from a transformation that has already "
-            f"finished was used: it escaped its transformation (for example it was stored in "
-            f"a global or a closure and used after grad/vmap/jit returned). Return it as an "
-            f"output of the transformed function instead of leaking it.")
+    return (
+        f"A traced value ({t.aval.str_short()}) from a transformation that has already "
+        f"finished was used: it escaped its transformation (for example it was stored in "
+        f"a global or a closure and used after grad/vmap/jit returned). Return it as an "
+        f"output of the transformed function instead of leaking it."
+    )
 
 
 class Tracer:
@@ -345,7 +352,8 @@ class Tracer:
             f"not known while tracing ({type(self._trace).__name__}). Python control flow on "
             f"traced values is not possible: use funcgrad.lax.cond / lax.while_loop / "
             f"fnp.where for value-dependent control flow, or mark the argument static "
-            f"with jit(..., static_argnums=...).")
+            f"with jit(..., static_argnums=...)."
+        )
 
     def _to_concrete(self):
         """The concrete value under forward/reverse-mode tracers (their primal), or None.
@@ -386,15 +394,19 @@ class Tracer:
     def __array__(self, dtype=None, copy=None):
         raise TracerArrayConversionError(
             f"A traced value {self.aval.str_short()} was converted to a numpy array. Inside "
-            f"jit/grad/vmap use funcgrad.numpy (fnp) functions instead of numpy (np) ones.")
+            f"jit/grad/vmap use funcgrad.numpy (fnp) functions instead of numpy (np) ones."
+        )
 
     def __hash__(self):
-        raise TypeError("traced arrays are not hashable (they would be static values); "
-                        "use static_argnums for hashable arguments")
+        raise TypeError(
+            "traced arrays are not hashable (they would be static values); "
+            "use static_argnums for hashable arguments"
+        )
 
     def __setitem__(self, idx, val):
-        raise TypeError("funcgrad arrays are immutable: instead of x[idx] = y use "
-                        "x = x.at[idx].set(y)")
+        raise TypeError(
+            "funcgrad arrays are immutable: instead of x[idx] = y use x = x.at[idx].set(y)"
+        )
 
 
 class ConcretizationTypeError(TypeError):
@@ -468,7 +480,8 @@ def get_aval(x) -> ShapedArray:
 def missing_rule(table_name: str, prim: Primitive):
     return NotImplementedError(
         f"The primitive '{prim.name}' has no {table_name} rule, so this transformation "
-        f"cannot be applied to it. Please report this as a funcgrad bug.")
+        f"cannot be applied to it. Please report this as a funcgrad bug."
+    )
 
 
 def abstract_eval(prim: Primitive, *avals, **params):
@@ -587,9 +600,15 @@ def inline_literals(jaxpr: Jaxpr, consts: list) -> tuple[Jaxpr, list]:
         else:
             const_binders.append(v)
             other_consts.append(val)
-    new_eqns = tuple(JaxprEqn(e.primitive, tuple(literals.get(x, x) if isinstance(x, Var)
-                                                   else x for x in e.inputs),
-                              e.params, e.out_binders) for e in jaxpr.eqns)
+    new_eqns = tuple(
+        JaxprEqn(
+            e.primitive,
+            tuple(literals.get(x, x) if isinstance(x, Var) else x for x in e.inputs),
+            e.params,
+            e.out_binders,
+        )
+        for e in jaxpr.eqns
+    )
     outvars = tuple(literals.get(x, x) if isinstance(x, Var) else x for x in jaxpr.outvars)
     new = Jaxpr(tuple(const_binders), jaxpr.invars, new_eqns, outvars)
     return new, other_consts
@@ -607,8 +626,10 @@ def typecheck_jaxpr(jaxpr: Jaxpr) -> None:
         out = out if eqn.primitive.multiple_results else [out]
         for v, a in zip(eqn.out_binders, out):
             if (v.aval.shape, v.aval.dtype) != (a.shape, a.dtype):
-                raise TypeError(f"IR error: {eqn.primitive} produces {a.str_short()} but its "
-                                f"binder is {v.aval.str_short()}")
+                raise TypeError(
+                    f"IR error: {eqn.primitive} produces {a.str_short()} but its "
+                    f"binder is {v.aval.str_short()}"
+                )
             env.add(v)
     for x in jaxpr.outvars:
         if isinstance(x, Var) and x not in env:

@@ -55,7 +55,8 @@ class CudaArray:
         raise TypeError(
             "operations on a CudaArray run only inside jit(f, backend='cuda'); funcgrad does not "
             "copy device arrays to the host behind your back. Wrap the computation in "
-            "jit(..., backend='cuda'), or bring the array to the host with fg.device_get(x).")
+            "jit(..., backend='cuda'), or bring the array to the host with fg.device_get(x)."
+        )
 
     __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _no_host_math
     __truediv__ = __rtruediv__ = __matmul__ = __rmatmul__ = __pow__ = __neg__ = _no_host_math

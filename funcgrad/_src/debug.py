@@ -18,15 +18,15 @@ Without omnistaging, a callback whose arguments are all constants runs once, at 
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
 from funcgrad import tree_util as tu
 from funcgrad._src import ad, batching, core
+from funcgrad._src import lax_structural as ls
 from funcgrad._src.core import Primitive
 from funcgrad._src.lax_common import as_operand
-from funcgrad._src import lax_structural as ls
 
 debug_callback_p = Primitive("debug_callback", multiple_results=True)
 
@@ -53,8 +53,9 @@ def _index(x, d, i):
 
 def _vmap(vals, dims, axis_size, callback, effect=True):
     for i in range(axis_size):
-        debug_callback_p.bind(*[_index(v, d, i) for v, d in zip(vals, dims)],
-                              callback=callback, effect=effect)
+        debug_callback_p.bind(
+            *[_index(v, d, i) for v, d in zip(vals, dims)], callback=callback, effect=effect
+        )
     return [], []
 
 

@@ -45,7 +45,7 @@ def _cuda_devices() -> list[Device]:
     from funcgrad.backend.cuda import driver, runtime
 
     if not driver.cuda_available():
-        driver.require_device(0)       # raises CudaUnavailableError with the reason
+        driver.require_device(0)  # raises CudaUnavailableError with the reason
     n = driver.device_count()
     return [Device("cuda", i, runtime.get_device(i).name) for i in range(n)]
 

@@ -42,7 +42,7 @@ class BFloat16DType:
     fields = None
     subdtype = None
     isbuiltin = 0
-    physical = np.dtype("float32")   # the numpy dtype of the buffers that hold the values
+    physical = np.dtype("float32")  # the numpy dtype of the buffers that hold the values
     _instance = None
 
     def __new__(cls):
@@ -84,8 +84,11 @@ bfloat16 = BFloat16DType()
 
 def as_dtype(x):
     """``np.dtype(x)``, extended with bfloat16 (``fnp.dtype``)."""
-    if x is bfloat16 or getattr(x, "dtype", None) is bfloat16 or (
-            isinstance(x, str) and x == "bfloat16"):
+    if (
+        x is bfloat16
+        or getattr(x, "dtype", None) is bfloat16
+        or (isinstance(x, str) and x == "bfloat16")
+    ):
         return bfloat16
     return np.dtype(x)
 
@@ -116,14 +119,14 @@ def round_to_bfloat16(x) -> np.ndarray:
 
 def bfloat16_bits(x) -> np.ndarray:
     """The uint16 bit patterns of (already rounded) bfloat16 values held as float32."""
-    return (np.ascontiguousarray(x, dtype=np.float32).view(np.uint32) >> np.uint32(16)
-            ).astype(np.uint16)
+    return (np.ascontiguousarray(x, dtype=np.float32).view(np.uint32) >> np.uint32(16)).astype(
+        np.uint16
+    )
 
 
 def bfloat16_from_bits(bits) -> np.ndarray:
     """float32 values of bfloat16 bit patterns (uint16)."""
-    return (np.asarray(bits, dtype=np.uint16).astype(np.uint32) << np.uint32(16)
-            ).view(np.float32)
+    return (np.asarray(bits, dtype=np.uint16).astype(np.uint32) << np.uint32(16)).view(np.float32)
 
 
 class _BFloat16Info:
@@ -131,12 +134,12 @@ class _BFloat16Info:
 
     bits = 16
     dtype = bfloat16
-    eps = np.float32(2.0 ** -7)
-    epsneg = np.float32(2.0 ** -8)
+    eps = np.float32(2.0**-7)
+    epsneg = np.float32(2.0**-8)
     max = np.float32(3.3895313892515355e38)
     min = np.float32(-3.3895313892515355e38)
-    tiny = smallest_normal = np.float32(2.0 ** -126)
-    smallest_subnormal = np.float32(2.0 ** -133)
+    tiny = smallest_normal = np.float32(2.0**-126)
+    smallest_subnormal = np.float32(2.0**-133)
     resolution = np.float32(0.01)
     precision = 2
     nmant = 7
@@ -145,7 +148,7 @@ class _BFloat16Info:
     minexp = -126
 
     def __repr__(self):
-        return ("finfo(resolution=0.01, min=-3.38953e+38, max=3.38953e+38, dtype=bfloat16)")
+        return "finfo(resolution=0.01, min=-3.38953e+38, max=3.38953e+38, dtype=bfloat16)"
 
 
 def finfo_of(dt):
@@ -157,15 +160,42 @@ _X64_TO_X32 = {int64: int32, uint64: uint32, float64: float32, complex128: compl
 # JAX's lattice: each node lists the nodes directly above it. 'i*', 'f*', 'c*' are the weak
 # Python-scalar kinds.
 _LATTICE = {
-    "b1": ["i*"], "i*": ["u8", "i8"],
-    "u8": ["i16", "u16"], "u16": ["i32", "u32"], "u32": ["i64", "u64"], "u64": ["f*"],
-    "i8": ["i16"], "i16": ["i32"], "i32": ["i64"], "i64": ["f*"],
-    "f*": ["bf16", "f16", "c*"], "bf16": ["f32"], "f16": ["f32"], "f32": ["f64", "c64"], "f64": ["c128"],
-    "c*": ["c64"], "c64": ["c128"], "c128": [],
+    "b1": ["i*"],
+    "i*": ["u8", "i8"],
+    "u8": ["i16", "u16"],
+    "u16": ["i32", "u32"],
+    "u32": ["i64", "u64"],
+    "u64": ["f*"],
+    "i8": ["i16"],
+    "i16": ["i32"],
+    "i32": ["i64"],
+    "i64": ["f*"],
+    "f*": ["bf16", "f16", "c*"],
+    "bf16": ["f32"],
+    "f16": ["f32"],
+    "f32": ["f64", "c64"],
+    "f64": ["c128"],
+    "c*": ["c64"],
+    "c64": ["c128"],
+    "c128": [],
 }
-_CODE = {bool_: "b1", uint8: "u8", uint16: "u16", uint32: "u32", uint64: "u64", int8: "i8",
-         int16: "i16", int32: "i32", int64: "i64", float16: "f16", bfloat16: "bf16", float32: "f32",
-         float64: "f64", complex64: "c64", complex128: "c128"}
+_CODE = {
+    bool_: "b1",
+    uint8: "u8",
+    uint16: "u16",
+    uint32: "u32",
+    uint64: "u64",
+    int8: "i8",
+    int16: "i16",
+    int32: "i32",
+    int64: "i64",
+    float16: "f16",
+    bfloat16: "bf16",
+    float32: "f32",
+    float64: "f64",
+    complex64: "c64",
+    complex128: "c128",
+}
 _FROM_CODE = {v: k for k, v in _CODE.items()}
 
 
@@ -270,4 +300,5 @@ def short_name(dtype) -> str:
     if dt is bfloat16:
         return "bf16"
     return {"b": "bool", "i": "i", "u": "u", "f": "f", "c": "c"}[dt.kind] + (
-        "" if dt.kind == "b" else str(dt.itemsize * 8 if dt.kind != "c" else dt.itemsize * 8))
+        "" if dt.kind == "b" else str(dt.itemsize * 8 if dt.kind != "c" else dt.itemsize * 8)
+    )

@@ -10,19 +10,31 @@ import operator
 
 import numpy as np
 
-from funcgrad._src import dtypes
+from funcgrad._src import core, dtypes
 from funcgrad._src import lax_elementwise as le
 from funcgrad._src import lax_structural as ls
-from funcgrad._src import core
 from funcgrad._src.array import Array, _check_nans, array_from_user, get_aval, wrap
 from funcgrad._src.core import Tracer
 from funcgrad.config import config
 
 # lax wrappers whose primitive's numpy impl can run directly on broadcast operands
-_PRIMS = {le.add: le.add_p, le.sub: le.sub_p, le.mul: le.mul_p, le.max: le.max_p,
-          le.min: le.min_p, le.atan2: le.atan2_p, le.eq: le.eq_p, le.ne: le.ne_p,
-          le.lt: le.lt_p, le.le: le.le_p, le.gt: le.gt_p, le.ge: le.ge_p,
-          le.div: le.div_p, le.pow: le.pow_p, le.rem: le.rem_p}
+_PRIMS = {
+    le.add: le.add_p,
+    le.sub: le.sub_p,
+    le.mul: le.mul_p,
+    le.max: le.max_p,
+    le.min: le.min_p,
+    le.atan2: le.atan2_p,
+    le.eq: le.eq_p,
+    le.ne: le.ne_p,
+    le.lt: le.lt_p,
+    le.le: le.le_p,
+    le.gt: le.gt_p,
+    le.ge: le.ge_p,
+    le.div: le.div_p,
+    le.pow: le.pow_p,
+    le.rem: le.rem_p,
+}
 
 # ---- conversion -------------------------------------------------------------------------------
 
@@ -35,11 +47,12 @@ def asarray(a, dtype=None, order=None, copy=None):
     """Convert to a funcgrad array (no copy for funcgrad arrays of the right dtype)."""
     if _is_array(a):
         return astype(a, dtype) if dtype is not None else a
-    if isinstance(a, (list, tuple)) and any(_is_array(x) or isinstance(x, (list, tuple))
-                                            for x in a):
+    if isinstance(a, (list, tuple)) and any(
+        _is_array(x) or isinstance(x, (list, tuple)) for x in a
+    ):
         if any(_contains_tracer(x) for x in a) or any(_is_array(x) for x in a):
             out = stack([asarray(x) for x in a])
-            if dtype is None and get_aval(out).weak_type:   # a list is never weak (as in JAX)
+            if dtype is None and get_aval(out).weak_type:  # a list is never weak (as in JAX)
                 out = le.convert_element_type(out, get_aval(out).dtype, weak_type=False)
             return astype(out, dtype) if dtype is not None else out
     return array_from_user(a, dtype)
@@ -77,13 +90,14 @@ def _typed(x):
 
 def _is_dtype_like(a) -> bool:
     return isinstance(a, (np.dtype, type, str, dtypes.BFloat16DType)) or (
-        not _is_array(a) and isinstance(getattr(a, "dtype", None),
-                                        (np.dtype, dtypes.BFloat16DType)))
+        not _is_array(a) and isinstance(getattr(a, "dtype", None), (np.dtype, dtypes.BFloat16DType))
+    )
 
 
 def result_type(*args):
-    return dtypes.result_type(*[(dtypes.canonicalize(a), False) if _is_dtype_like(a) else
-                                _typed(a) for a in args])[0]
+    return dtypes.result_type(
+        *[(dtypes.canonicalize(a), False) if _is_dtype_like(a) else _typed(a) for a in args]
+    )[0]
 
 
 def promote_types(a, b):
@@ -108,8 +122,9 @@ def broadcast_shapes(*shapes):
     try:
         return tuple(np.broadcast_shapes(*[tuple(s) for s in shapes]))
     except ValueError:
-        raise ValueError(f"shapes {' and '.join(str(tuple(s)) for s in shapes)} cannot be "
-                         f"broadcast together") from None
+        raise ValueError(
+            f"shapes {' and '.join(str(tuple(s)) for s in shapes)} cannot be broadcast together"
+        ) from None
 
 
 def broadcast_to(x, shape):
@@ -136,15 +151,16 @@ def _eager_binary(lax_fn, x, y, to_inexact, name):
     if to_inexact and dt.kind not in "fc":
         dt, weak = dtypes.default_float(), weak and dt.kind != "b"
     if dt is dtypes.bfloat16:
-        return None   # bfloat16 rounds every result: the general path (bind)
+        return None  # bfloat16 rounds every result: the general path (bind)
     xv = _value_as(x, dt)
     yv = _value_as(y, dt)
     if xv.shape != yv.shape:
         try:
             np.broadcast_shapes(xv.shape, yv.shape)
         except ValueError:
-            raise ValueError(f"{name}: shapes {xv.shape} and {yv.shape} cannot be broadcast "
-                             f"together") from None
+            raise ValueError(
+                f"{name}: shapes {xv.shape} and {yv.shape} cannot be broadcast together"
+            ) from None
     out = core.impl_rules[prim](xv, yv)
     if config.debug_nans:
         _check_nans(prim, [out])
@@ -154,8 +170,7 @@ def _eager_binary(lax_fn, x, y, to_inexact, name):
 def _value_as(x, dt):
     if type(x) is Array:
         v = x._value
-        return v if v.dtype == dt else core.impl_rules[le.convert_element_type_p](
-            v, new_dtype=dt)
+        return v if v.dtype == dt else core.impl_rules[le.convert_element_type_p](v, new_dtype=dt)
     return np.asarray(x, dtype=dt)
 
 
@@ -165,8 +180,12 @@ _BOOL_FNS = {le.add: le.bitwise_or, le.mul: le.bitwise_and}
 
 def _bin(lax_fn, to_inexact=False, name=None):
     def f(x, y, /):
-        if not isinstance(x, Tracer) and not isinstance(y, Tracer) and lax_fn in _PRIMS and (
-                type(x) is Array or type(y) is Array):
+        if (
+            not isinstance(x, Tracer)
+            and not isinstance(y, Tracer)
+            and lax_fn in _PRIMS
+            and (type(x) is Array or type(y) is Array)
+        ):
             out = _eager_binary(lax_fn, x, y, to_inexact, name or lax_fn.__name__)
             if out is not None:
                 return out
@@ -175,7 +194,7 @@ def _bin(lax_fn, to_inexact=False, name=None):
             x, y = _broadcast(x, y)
         except ValueError as e:
             raise ValueError(f"{name or lax_fn.__name__}: {e}") from None
-        if get_aval(x).dtype == np.bool_ and lax_fn in _BOOL_FNS:   # numpy: bool + is or
+        if get_aval(x).dtype == np.bool_ and lax_fn in _BOOL_FNS:  # numpy: bool + is or
             return _BOOL_FNS[lax_fn](x, y)
         return lax_fn(x, y)
 
@@ -202,8 +221,7 @@ def _shape_tuple(shape):
 
 
 def _dt(dtype, default=None):
-    return dtypes.canonicalize(dtype) if dtype is not None else (default or
-                                                                 dtypes.default_float())
+    return dtypes.canonicalize(dtype) if dtype is not None else (default or dtypes.default_float())
 
 
 def zeros(shape, dtype=None):
@@ -238,7 +256,7 @@ def _weak_like(x, weak):
 def zeros_like(a, dtype=None, shape=None):
     a_ = get_aval(asarray(a))
     out = ls.full(a_.shape if shape is None else _shape_tuple(shape), 0, dtype or a_.dtype)
-    return _weak_like(out, dtype is None and a_.weak_type)   # weak if `a` is (as in JAX)
+    return _weak_like(out, dtype is None and a_.weak_type)  # weak if `a` is (as in JAX)
 
 
 def ones_like(a, dtype=None, shape=None):
@@ -259,8 +277,10 @@ empty_like = zeros_like
 def arange(start, stop=None, step=None, dtype=None):
     for v in (start, stop, step):
         if isinstance(v, Tracer):
-            raise TypeError("arange needs concrete (non-traced) bounds: its size must be known "
-                            "while tracing; use static_argnums for the bound")
+            raise TypeError(
+                "arange needs concrete (non-traced) bounds: its size must be known "
+                "while tracing; use static_argnums for the bound"
+            )
     if stop is None:
         start, stop = 0, start
     step = 1 if step is None else step
@@ -272,8 +292,11 @@ def arange(start, stop=None, step=None, dtype=None):
     dt = dtypes.canonicalize(dtype)
     if dt.kind in "iu" and builtins.all(isinstance(v, (int, np.integer)) for v in (start, step)):
         r = ls.iota(dt, n)
-        return le.add(le.mul(r, ls.full((n,), step, dt)), ls.full((n,), start, dt)) \
-            if (start, step) != (0, 1) else r
+        return (
+            le.add(le.mul(r, ls.full((n,), step, dt)), ls.full((n,), start, dt))
+            if (start, step) != (0, 1)
+            else r
+        )
     return array_from_user(vals, dt)
 
 
@@ -291,8 +314,11 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     step = (stop - start) / div if div > 0 else stop * 0
     shape = broadcast_shapes(get_aval(start).shape, get_aval(stop).shape)
     rb = ls.broadcast_in_dim(r, (num,) + shape, (0,))
-    out = start + rb * step if div > 0 else ls.broadcast_in_dim(start, (num,) + shape,
-                                                               tuple(range(1, len(shape) + 1)))
+    out = (
+        start + rb * step
+        if div > 0
+        else ls.broadcast_in_dim(start, (num,) + shape, tuple(range(1, len(shape) + 1)))
+    )
     if endpoint and num > 1:
         out = out.at[-1].set(stop)
     if axis != 0:
@@ -303,8 +329,9 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
 
 
 def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
-    return power(asarray(base, _dt(dtype)), linspace(start, stop, num, endpoint, dtype=dtype,
-                                                    axis=axis))
+    return power(
+        asarray(base, _dt(dtype)), linspace(start, stop, num, endpoint, dtype=dtype, axis=axis)
+    )
 
 
 def eye(N, M=None, k=0, dtype=None):
@@ -401,8 +428,11 @@ bitwise_not = bitwise_invert = invert
 
 
 def true_divide(x, y, /):
-    if not isinstance(x, Tracer) and not isinstance(y, Tracer) and (
-            type(x) is Array or type(y) is Array):
+    if (
+        not isinstance(x, Tracer)
+        and not isinstance(y, Tracer)
+        and (type(x) is Array or type(y) is Array)
+    ):
         out = _eager_binary(le.div, x, y, True, "true_divide")
         if out is not None:
             return out
@@ -417,8 +447,10 @@ def floor_divide(x, y, /):
     x, y = _broadcast(*_promote(x, y))
     if get_aval(x).dtype.kind in "iu":
         q = le.div(x, y)
-        fix = logical_and(le.ne(le.rem(x, y), zeros_like(x)),
-                          le.ne(le.lt(x, zeros_like(x)), le.lt(y, zeros_like(y))))
+        fix = logical_and(
+            le.ne(le.rem(x, y), zeros_like(x)),
+            le.ne(le.lt(x, zeros_like(x)), le.lt(y, zeros_like(y))),
+        )
         return where(fix, q - 1, q) if get_aval(x).dtype.kind == "i" else q
     return floor(le.div(x, y))
 
@@ -448,8 +480,11 @@ def power(x, y, /):
         (x,) = _promote(x)
         if get_aval(x).dtype.kind in "iu" and y < 0:
             from funcgrad._src.core import ValueTypeError
-            raise ValueTypeError("integers to negative integer powers are not allowed: use "
-                                 "a float base (x.astype(float)) or a non-negative exponent")
+
+            raise ValueTypeError(
+                "integers to negative integer powers are not allowed: use "
+                "a float base (x.astype(float)) or a non-negative exponent"
+            )
         return le.integer_pow(x, int(y))
     x, y = _broadcast(*_promote(x, y))
     dt = get_aval(x).dtype
@@ -522,11 +557,17 @@ log1p = _un(le.log1p)
 sqrt = _un(le.sqrt)
 cbrt = _un(le.cbrt)
 sin, cos, tan = _un(le.sin), _un(le.cos), _un(le.tan)
-arcsin, arccos, arctan = _un(le.asin, name="arcsin"), _un(le.acos, name="arccos"), \
-    _un(le.atan, name="arctan")
+arcsin, arccos, arctan = (
+    _un(le.asin, name="arcsin"),
+    _un(le.acos, name="arccos"),
+    _un(le.atan, name="arctan"),
+)
 sinh, cosh, tanh = _un(le.sinh), _un(le.cosh), _un(le.tanh)
-arcsinh, arccosh, arctanh = _un(le.asinh, name="arcsinh"), _un(le.acosh, name="arccosh"), \
-    _un(le.atanh, name="arctanh")
+arcsinh, arccosh, arctanh = (
+    _un(le.asinh, name="arcsinh"),
+    _un(le.acosh, name="arccosh"),
+    _un(le.atanh, name="arctanh"),
+)
 asin, acos, atan, asinh, acosh, atanh = arcsin, arccos, arctan, arcsinh, arccosh, arctanh
 atan2 = arctan2
 
@@ -572,7 +613,7 @@ def round(x, decimals=0, out=None):
         return x
     if decimals == 0:
         return le.round(x, 1)
-    f = full_like(x, 10.0 ** decimals)
+    f = full_like(x, 10.0**decimals)
     return le.div(le.round(le.mul(x, f), 1), f)
 
 
@@ -675,7 +716,7 @@ def logaddexp(x, y, /):
 def _logaddexp_impl(x, y):
     m = le.max(x, y)
     m_safe = where(isfinite(m), m, zeros_like(m))
-    d = where(x == y, zeros_like(x), x - y)        # inf - inf would be nan
+    d = where(x == y, zeros_like(x), x - y)  # inf - inf would be nan
     out = m_safe + log1p(exp(-le.abs(d)))
     return where(isfinite(m), out, where(isnan(m), m, m + log1p(exp(-le.abs(d)))))
 

@@ -45,9 +45,11 @@ def _inexact(*xs):
 
 def _concrete(x, fname, what="this argument"):
     if isinstance(x, Tracer):
-        raise TypeError(f"{fname}: {what} must be concrete (not traced inside jit/vmap/grad), "
-                        f"because the output shape depends on its value; pass it as a static "
-                        f"argument or use the size=/length= argument where there is one")
+        raise TypeError(
+            f"{fname}: {what} must be concrete (not traced inside jit/vmap/grad), "
+            f"because the output shape depends on its value; pass it as a static "
+            f"argument or use the size=/length= argument where there is one"
+        )
     return np.asarray(x)
 
 
@@ -58,8 +60,7 @@ def _int_indices(vals):
 def _check_1d(name, *xs):
     for x in xs:
         if get_aval(x).ndim != 1:
-            raise ValueError(f"{name}: expected 1-d inputs, got shapes "
-                             f"{[_shape(y) for y in xs]}")
+            raise ValueError(f"{name}: expected 1-d inputs, got shapes {[_shape(y) for y in xs]}")
 
 
 # ---- differences -------------------------------------------------------------------------------
@@ -119,13 +120,20 @@ def gradient(f, *varargs, axis=None, edge_order=None):
     or 1.
     """
     if edge_order is not None and edge_order != 1:
-        raise NotImplementedError("gradient: only edge_order=1 (the default) is supported, "
-                                  "as in JAX")
+        raise NotImplementedError(
+            "gradient: only edge_order=1 (the default) is supported, as in JAX"
+        )
     f = _inexact(asarray(f))[0]
     nd = get_aval(f).ndim
-    axes = tuple(range(nd)) if axis is None else (
-        (canonicalize_axis(axis, nd),) if isinstance(axis, int)
-        else tuple(canonicalize_axis(a, nd) for a in axis))
+    axes = (
+        tuple(range(nd))
+        if axis is None
+        else (
+            (canonicalize_axis(axis, nd),)
+            if isinstance(axis, int)
+            else tuple(canonicalize_axis(a, nd) for a in axis)
+        )
+    )
     if len(varargs) == 0:
         spacing = [1.0] * len(axes)
     elif len(varargs) == 1:
@@ -136,20 +144,24 @@ def gradient(f, *varargs, axis=None, edge_order=None):
         raise TypeError(f"gradient: expected 0, 1 or {len(axes)} spacings, got {len(varargs)}")
     for h in spacing:
         if np.ndim(h) != 0 and get_aval(asarray(h)).ndim != 0:
-            raise NotImplementedError("gradient: only scalar spacings are supported (as in "
-                                      "JAX); resample to a uniform grid for coordinate arrays")
+            raise NotImplementedError(
+                "gradient: only scalar spacings are supported (as in "
+                "JAX); resample to a uniform grid for coordinate arrays"
+            )
     out = []
     for ax, h in zip(axes, spacing):
         n = _shape(f)[ax]
         if n < 2:
-            raise ValueError(f"gradient: shape of axis {ax} is {n}; at least 2 samples are "
-                             f"needed")
+            raise ValueError(f"gradient: shape of axis {ax} is {n}; at least 2 samples are needed")
         sl = functools.partial(ls.slice_in_dim, f, axis=ax)
         first = sl(1, 2) - sl(0, 1)
         last = sl(n - 1, n) - sl(n - 2, n - 1)
         mid = (sl(2, n) - sl(0, n - 2)) / 2.0
-        g = S.concatenate([first, mid, last], axis=ax) if n > 2 else S.concatenate(
-            [first, last], axis=ax)
+        g = (
+            S.concatenate([first, mid, last], axis=ax)
+            if n > 2
+            else S.concatenate([first, last], axis=ax)
+        )
         out.append(g / h)
     return out[0] if len(out) == 1 else out
 
@@ -185,8 +197,10 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     b = S.moveaxis(b, axisb, -1)
     na, nb = _shape(a)[-1], _shape(b)[-1]
     if na not in (2, 3) or nb not in (2, 3):
-        raise ValueError(f"cross: incompatible dimensions for cross product (dimension must "
-                         f"be 2 or 3), got vectors of length {na} and {nb}")
+        raise ValueError(
+            f"cross: incompatible dimensions for cross product (dimension must "
+            f"be 2 or 3), got vectors of length {na} and {nb}"
+        )
     ac = [a[..., i] for i in range(na)]
     bc = [b[..., i] for i in range(nb)]
     if na == 2 and nb == 2:
@@ -203,15 +217,15 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
 def _conv(x, y, mode, op, preferred_element_type):
     x, y = asarray(x), asarray(y)
     if get_aval(x).ndim != 1 or get_aval(y).ndim != 1:
-        raise ValueError(f"{op}() only supports 1-dimensional inputs, got shapes {_shape(x)} "
-                         f"and {_shape(y)}")
+        raise ValueError(
+            f"{op}() only supports 1-dimensional inputs, got shapes {_shape(x)} and {_shape(y)}"
+        )
     if preferred_element_type is None:
         x, y = _inexact(x, y)
     else:
         x, y = B._promote(x, y)
     if _shape(x)[0] == 0 or _shape(y)[0] == 0:
-        raise ValueError(f"{op}: inputs cannot be empty, got shapes {_shape(x)} and "
-                         f"{_shape(y)}")
+        raise ValueError(f"{op}: inputs cannot be empty, got shapes {_shape(x)} and {_shape(y)}")
     reverse = False
     if op == "correlate":
         if _dtype(y).kind == "c":
@@ -226,8 +240,9 @@ def _conv(x, y, mode, op, preferred_element_type):
     pads = {"valid": (0, 0), "same": (m // 2, m - m // 2 - 1), "full": (m - 1, m - 1)}
     if mode not in pads:
         raise ValueError(f"{op}: mode must be one of 'full', 'same', 'valid', got {mode!r}")
-    out = ld.conv_general_dilated(ls.reshape(x, (1, 1, _shape(x)[0])),
-                                  ls.reshape(y, (1, 1, m)), (1,), [pads[mode]])
+    out = ld.conv_general_dilated(
+        ls.reshape(x, (1, 1, _shape(x)[0])), ls.reshape(y, (1, 1, m)), (1,), [pads[mode]]
+    )
     out = ls.reshape(out, (_shape(out)[-1],))
     if reverse:
         out = ls.rev(out, (0,))
@@ -256,8 +271,10 @@ def interp(x, xp, fp, left=None, right=None, period=None):
     x, xp, fp = asarray(x), asarray(xp), asarray(fp)
     _check_1d("interp", xp, fp)
     if _shape(xp) != _shape(fp) or _shape(xp)[0] == 0:
-        raise ValueError(f"interp: xp and fp must be 1-d of the same non-zero length, got "
-                         f"shapes {_shape(xp)} and {_shape(fp)}")
+        raise ValueError(
+            f"interp: xp and fp must be 1-d of the same non-zero length, got "
+            f"shapes {_shape(xp)} and {_shape(fp)}"
+        )
     fdt = _dtype(_inexact(x, xp, fp)[2])
     x, xp = _inexact(x, xp)
     fp = B.astype(fp, fdt)
@@ -294,8 +311,7 @@ def interp(x, xp, fp, left=None, right=None, period=None):
 
 def _interp_fill(v):
     if isinstance(v, str):
-        raise ValueError(f"interp: left/right must be a number, None or 'extrapolate', got "
-                         f"{v!r}")
+        raise ValueError(f"interp: left/right must be a number, None or 'extrapolate', got {v!r}")
     return v
 
 
@@ -321,8 +337,7 @@ def bincount(x, weights=None, minlength=0, *, length=None):
     else:
         w = asarray(weights)
         if _shape(w) != _shape(x):
-            raise ValueError(f"bincount: weights shape {_shape(w)} must match x shape "
-                             f"{_shape(x)}")
+            raise ValueError(f"bincount: weights shape {_shape(w)} must match x shape {_shape(x)}")
     idx = B.maximum(B.astype(x, dtypes.default_int()), 0)
     return B.zeros(length, _dtype(w)).at[idx].add(w, mode="drop")
 
@@ -348,8 +363,9 @@ def histogram_bin_edges(a, bins=10, range=None, weights=None):
     if not isinstance(bins, (int, np.integer)):
         b = asarray(bins)
         if get_aval(b).ndim != 1:
-            raise ValueError(f"histogram: bins must be an int or a 1-d array, got shape "
-                             f"{_shape(b)}")
+            raise ValueError(
+                f"histogram: bins must be an int or a 1-d array, got shape {_shape(b)}"
+            )
         return B.astype(b, _dtype(a))
     if bins < 1:
         raise ValueError(f"histogram: bins must be positive, got {bins}")
@@ -407,15 +423,18 @@ def isin(element, test_elements, assume_unique=False, invert=False, *, method="a
 def select(condlist, choicelist, default=0):
     """The first ``choicelist[i]`` whose ``condlist[i]`` holds, else ``default``."""
     if len(condlist) != len(choicelist):
-        raise ValueError(f"select: condlist and choicelist must have the same length, got "
-                         f"{len(condlist)} and {len(choicelist)}")
+        raise ValueError(
+            f"select: condlist and choicelist must have the same length, got "
+            f"{len(condlist)} and {len(choicelist)}"
+        )
     if len(condlist) == 0:
         raise ValueError("select: condlist must be non-empty")
     conds = [asarray(c) for c in condlist]
     for c in conds:
         if _dtype(c) != np.bool_:
-            raise TypeError(f"select: condlist entries must be boolean arrays, got dtype "
-                            f"{_dtype(c)}")
+            raise TypeError(
+                f"select: condlist entries must be boolean arrays, got dtype {_dtype(c)}"
+            )
     out = default
     for c, v in zip(conds[::-1], choicelist[::-1]):
         out = B.where(c, v, out)
@@ -431,18 +450,26 @@ def piecewise(x, condlist, funclist, *args, **kw):
         conds = [B._to_bool(asarray(c)) for c in condlist]
     else:
         c = B._to_bool(asarray(condlist))
-        conds = [c] if get_aval(c).ndim == get_aval(x).ndim else [c[i] for i in
-                                                                   builtins.range(_shape(c)[0])]
+        conds = (
+            [c]
+            if get_aval(c).ndim == get_aval(x).ndim
+            else [c[i] for i in builtins.range(_shape(c)[0])]
+        )
     nc, nf = len(conds), len(funclist)
     if nf == nc + 1:
         otherwise = funclist[-1]
-        conds = conds + [B.logical_not(functools.reduce(B.logical_or, conds))] if nc else [
-            B.ones(_shape(x), np.bool_)]
+        conds = (
+            conds + [B.logical_not(functools.reduce(B.logical_or, conds))]
+            if nc
+            else [B.ones(_shape(x), np.bool_)]
+        )
     elif nf == nc:
         otherwise = None
     else:
-        raise ValueError(f"piecewise: with {nc} condition(s), funclist must have {nc} or "
-                         f"{nc + 1} entries, got {nf}")
+        raise ValueError(
+            f"piecewise: with {nc} condition(s), funclist must have {nc} or "
+            f"{nc + 1} entries, got {nf}"
+        )
     funcs = list(funclist[:nc]) + ([otherwise] if otherwise is not None else [])
     out = B.zeros_like(x)
     for c, f in zip(conds, funcs):
@@ -466,8 +493,10 @@ def _obj_indices(obj, n, name):
         return np.arange(*obj.indices(n)), False
     v = asarray(obj)
     if get_aval(v).ndim > 1:
-        raise ValueError(f"{name}: obj must be a slice, a scalar or a 1-d array of indices, "
-                         f"got shape {_shape(v)}")
+        raise ValueError(
+            f"{name}: obj must be a slice, a scalar or a 1-d array of indices, "
+            f"got shape {_shape(v)}"
+        )
     if not dtypes.is_int(_dtype(v)) and get_aval(v).size:
         raise ValueError(f"{name}: index array must be integer typed, got {_dtype(v)}")
     return v, True
@@ -522,14 +551,17 @@ def delete(arr, obj, axis=None, *, assume_unique_indices=False):
             raise ValueError("delete: boolean obj is not supported; use arr[~mask]")
         iv = iv.astype(np.int64).ravel()
         if iv.size and (iv.min() < -n or iv.max() >= n):
-            raise IndexError(f"delete: index out of bounds for axis {ax} with size {n}: "
-                             f"{iv.tolist()}")
+            raise IndexError(
+                f"delete: index out of bounds for axis {ax} with size {n}: {iv.tolist()}"
+            )
         keep = np.ones(n, bool)
         keep[iv] = False
         return take(a, _int_indices(np.nonzero(keep)[0]), axis=ax)
     if not assume_unique_indices:
-        raise TypeError("delete: traced obj needs assume_unique_indices=True (unique, "
-                        "in-range indices), because the output size depends on it")
+        raise TypeError(
+            "delete: traced obj needs assume_unique_indices=True (unique, "
+            "in-range indices), because the output size depends on it"
+        )
     k = get_aval(idx).size
     idx = B.ravel(B.astype(idx, dtypes.default_int()))
     idx = B.where(B.less(idx, 0), idx + n, idx)
@@ -592,8 +624,9 @@ def diag_indices_from(arr):
     """``diag_indices`` for ``arr``, whose dimensions must all be equal (at least 2)."""
     s = np.shape(arr)
     if len(s) < 2 or len(set(s)) != 1:
-        raise ValueError(f"diag_indices_from: input must be at least 2-d with equal sides, got "
-                         f"shape {s}")
+        raise ValueError(
+            f"diag_indices_from: input must be at least 2-d with equal sides, got shape {s}"
+        )
     return diag_indices(s[0], len(s))
 
 
@@ -601,18 +634,21 @@ def fill_diagonal(a, val, wrap=False, *, inplace=True):
     """The array with its main diagonal set to ``val``. As in JAX, arrays are immutable:
     call it with ``inplace=False`` (it returns the new array)."""
     if inplace:
-        raise ValueError("fill_diagonal: funcgrad arrays are immutable; call "
-                         "fill_diagonal(a, val, inplace=False) and use the returned array")
+        raise ValueError(
+            "fill_diagonal: funcgrad arrays are immutable; call "
+            "fill_diagonal(a, val, inplace=False) and use the returned array"
+        )
     a = asarray(a)
     s = _shape(a)
     if len(s) < 2:
         raise ValueError(f"fill_diagonal: array must be at least 2-d, got shape {s}")
     if len(s) > 2 and len(set(s)) != 1:
-        raise ValueError(f"fill_diagonal: all dimensions of an n-d input must be equal, got "
-                         f"shape {s}")
+        raise ValueError(
+            f"fill_diagonal: all dimensions of an n-d input must be equal, got shape {s}"
+        )
     if len(s) > 2:
         m = s[0]
-        step = sum(m ** i for i in range(len(s)))
+        step = sum(m**i for i in range(len(s)))
         flat_idx = np.arange(m) * step
     else:
         nrow, ncol = s
@@ -686,8 +722,9 @@ class _Concat:
                 if j != 0:
                     raise ValueError("r_/c_: a directive string must come first")
                 if item in ("r", "c"):
-                    raise NotImplementedError("r_/c_: the 'r'/'c' matrix directives are not "
-                                              "supported")
+                    raise NotImplementedError(
+                        "r_/c_: the 'r'/'c' matrix directives are not supported"
+                    )
                 vals = [int(p) for p in item.split(",")]
                 axis = vals[0]
                 if len(vals) > 1:
@@ -728,9 +765,12 @@ def fromfunction(function, shape, *, dtype=float, **kwargs):
     """``function(*indices, **kwargs)`` where ``indices`` are index grids of ``shape``."""
     shape = tuple(operator.index(s) for s in shape)
     dt = dtypes.canonicalize(dtype)
-    idx = [ls.broadcasted_iota(dt, shape, d) if dt.kind in "iu" else
-           B.astype(ls.broadcasted_iota(dtypes.default_int(), shape, d), dt)
-           for d in range(len(shape))]
+    idx = [
+        ls.broadcasted_iota(dt, shape, d)
+        if dt.kind in "iu"
+        else B.astype(ls.broadcasted_iota(dtypes.default_int(), shape, d), dt)
+        for d in range(len(shape))
+    ]
     return function(*idx, **kwargs)
 
 
@@ -750,6 +790,7 @@ def rollaxis(a, axis, start=0):
 
 def block(arrays):
     """Assemble an array from nested lists of blocks (numpy's ``block``)."""
+
     def depth(x):
         if isinstance(x, tuple):
             raise TypeError("block: use lists, not tuples, to nest blocks")
@@ -788,8 +829,7 @@ def _poly1d(name, *ps):
     for p in ps:
         p = asarray(p)
         if get_aval(p).ndim != 1:
-            raise ValueError(f"{name}: polynomial coefficients must be 1-d, got shape "
-                             f"{_shape(p)}")
+            raise ValueError(f"{name}: polynomial coefficients must be 1-d, got shape {_shape(p)}")
         out.append(p)
     return out
 
@@ -816,8 +856,10 @@ def _pad_front(p, n):
 def _poly_pair(name, a1, a2):
     a1, a2 = B._promote(asarray(a1), asarray(a2))
     if get_aval(a1).ndim == 0 or get_aval(a2).ndim == 0:
-        raise ValueError(f"{name}: coefficients must be arrays with at least one dimension, "
-                         f"got shapes {_shape(a1)} and {_shape(a2)}")
+        raise ValueError(
+            f"{name}: coefficients must be arrays with at least one dimension, "
+            f"got shapes {_shape(a1)} and {_shape(a2)}"
+        )
     n = builtins.max(_shape(a1)[0], _shape(a2)[0])
     return _pad_front(a1, n), _pad_front(a2, n)
 
@@ -872,11 +914,10 @@ def polyint(p, m=1, k=None):
     if get_aval(k).size == 1:
         k = B.broadcast_to(B.ravel(k)[0], (m,))
     if _shape(k) != (m,):
-        raise ValueError(f"polyint: k must be a scalar or have length m={m}, got shape "
-                         f"{_shape(k)}")
+        raise ValueError(f"polyint: k must be a scalar or have length m={m}, got shape {_shape(k)}")
     for i in range(m):
         n = _shape(p)[0]
-        p = S.concatenate([p / B.arange(n, 0, -1, dtype=_dtype(p)), k[i:i + 1]])
+        p = S.concatenate([p / B.arange(n, 0, -1, dtype=_dtype(p)), k[i : i + 1]])
     return p
 
 
@@ -961,8 +1002,7 @@ def corrcoef(x, y=None, rowvar=True):
     return c
 
 
-def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None,
-           correction=None):
+def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, correction=None):
     """Variance ignoring NaNs."""
     a = _inexact(asarray(a))[0]
     if dtype is not None:
@@ -979,8 +1019,7 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=Non
     return tot / B.astype(B.maximum(n - ddof, 0), _dtype(tot))
 
 
-def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None,
-           correction=None):
+def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, correction=None):
     """Standard deviation ignoring NaNs."""
     return B.sqrt(nanvar(a, axis, dtype, out, ddof, keepdims, where, correction))
 
@@ -988,8 +1027,14 @@ def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=Non
 def nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
     """Product treating NaNs as one."""
     a = asarray(a)
-    return R.prod(B.where(B.isnan(a), B.ones_like(a), a), axis, dtype, keepdims=keepdims,
-                  initial=initial, where=where)
+    return R.prod(
+        B.where(B.isnan(a), B.ones_like(a), a),
+        axis,
+        dtype,
+        keepdims=keepdims,
+        initial=initial,
+        where=where,
+    )
 
 
 def _nanarg(fn, fill, a, axis, keepdims):
@@ -1110,33 +1155,79 @@ def _chbevl(x, coeffs):
     return 0.5 * (b0 - b2)
 
 
-_I0_A = [-4.41534164647933937950e-18, 3.33079451882223809783e-17, -2.43127984654795469359e-16,
-         1.71539128555513303061e-15, -1.16853328779934516808e-14, 7.67618549860493561688e-14,
-         -4.85644678311192946090e-13, 2.95505266312963983461e-12, -1.72682629144155570723e-11,
-         9.67580903537323691224e-11, -5.18979560163526290666e-10, 2.65982372468238665035e-9,
-         -1.30002500998624804212e-8, 6.04699502254191894932e-8, -2.67079385394061173391e-7,
-         1.11738753912010371815e-6, -4.41673835845875056359e-6, 1.64484480707288970893e-5,
-         -5.75419501008210370398e-5, 1.88502885095841655729e-4, -5.76375574538582365885e-4,
-         1.63947561694133579842e-3, -4.32430999505057594430e-3, 1.05464603945949983183e-2,
-         -2.37374148058994688156e-2, 4.93052842396707084878e-2, -9.49010970480476444210e-2,
-         1.71620901522208775349e-1, -3.04682672343198398683e-1, 6.76795274409476084995e-1]
-_I0_B = [-7.23318048787475395456e-18, -4.83050448594418207126e-18, 4.46562142029675999901e-17,
-         3.46122286769746109310e-17, -2.82762398051658348494e-16, -3.42548561967721913462e-16,
-         1.77256013305652638360e-15, 3.81168066935262242075e-15, -9.55484669882830764870e-15,
-         -4.15056934728722208663e-14, 1.54008621752140982691e-14, 3.85277838274214270114e-13,
-         7.18012445138366623367e-13, -1.79417853150680611778e-12, -1.32158118404477131188e-11,
-         -3.14991652796324136454e-11, 1.18891471078464383424e-11, 4.94060238822496958910e-10,
-         3.39623202570838634515e-9, 2.26666899049817806459e-8, 2.04891858946906374183e-7,
-         2.89137052083475648297e-6, 6.88975834691682398426e-5, 3.36911647825569408990e-3,
-         8.04490411014108831608e-1]
+_I0_A = [
+    -4.41534164647933937950e-18,
+    3.33079451882223809783e-17,
+    -2.43127984654795469359e-16,
+    1.71539128555513303061e-15,
+    -1.16853328779934516808e-14,
+    7.67618549860493561688e-14,
+    -4.85644678311192946090e-13,
+    2.95505266312963983461e-12,
+    -1.72682629144155570723e-11,
+    9.67580903537323691224e-11,
+    -5.18979560163526290666e-10,
+    2.65982372468238665035e-9,
+    -1.30002500998624804212e-8,
+    6.04699502254191894932e-8,
+    -2.67079385394061173391e-7,
+    1.11738753912010371815e-6,
+    -4.41673835845875056359e-6,
+    1.64484480707288970893e-5,
+    -5.75419501008210370398e-5,
+    1.88502885095841655729e-4,
+    -5.76375574538582365885e-4,
+    1.63947561694133579842e-3,
+    -4.32430999505057594430e-3,
+    1.05464603945949983183e-2,
+    -2.37374148058994688156e-2,
+    4.93052842396707084878e-2,
+    -9.49010970480476444210e-2,
+    1.71620901522208775349e-1,
+    -3.04682672343198398683e-1,
+    6.76795274409476084995e-1,
+]
+_I0_B = [
+    -7.23318048787475395456e-18,
+    -4.83050448594418207126e-18,
+    4.46562142029675999901e-17,
+    3.46122286769746109310e-17,
+    -2.82762398051658348494e-16,
+    -3.42548561967721913462e-16,
+    1.77256013305652638360e-15,
+    3.81168066935262242075e-15,
+    -9.55484669882830764870e-15,
+    -4.15056934728722208663e-14,
+    1.54008621752140982691e-14,
+    3.85277838274214270114e-13,
+    7.18012445138366623367e-13,
+    -1.79417853150680611778e-12,
+    -1.32158118404477131188e-11,
+    -3.14991652796324136454e-11,
+    1.18891471078464383424e-11,
+    4.94060238822496958910e-10,
+    3.39623202570838634515e-9,
+    2.26666899049817806459e-8,
+    2.04891858946906374183e-7,
+    2.89137052083475648297e-6,
+    6.88975834691682398426e-5,
+    3.36911647825569408990e-3,
+    8.04490411014108831608e-1,
+]
 
 
 def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
     """Numbers spaced evenly on a log scale, from ``start`` to ``stop`` (same sign)."""
     start, stop = _inexact(asarray(start), asarray(stop))
     sign = B.sign(start)
-    ls_ = B.linspace(B.log10(start / sign), B.log10(stop / sign), num, endpoint=endpoint,
-                     dtype=_dtype(start), axis=0)
+    ls_ = B.linspace(
+        B.log10(start / sign),
+        B.log10(stop / sign),
+        num,
+        endpoint=endpoint,
+        dtype=_dtype(start),
+        axis=0,
+    )
     out = sign * B.power(10.0, ls_)
     if num > 0:
         out = out.at[0].set(start)
@@ -1153,14 +1244,14 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
 def _parse_signature(sig):
     import re
 
-    m = re.fullmatch(r"\s*(\(.*?\)(?:\s*,\s*\(.*?\))*)\s*->\s*(\(.*?\)(?:\s*,\s*\(.*?\))*)\s*",
-                     sig)
+    m = re.fullmatch(r"\s*(\(.*?\)(?:\s*,\s*\(.*?\))*)\s*->\s*(\(.*?\)(?:\s*,\s*\(.*?\))*)\s*", sig)
     if not m:
         raise ValueError(f"vectorize: not a valid gufunc signature: {sig!r}")
 
     def groups(s):
-        return [tuple(d.strip() for d in g.split(",") if d.strip())
-                for g in re.findall(r"\((.*?)\)", s)]
+        return [
+            tuple(d.strip() for d in g.split(",") if d.strip()) for g in re.findall(r"\((.*?)\)", s)
+        ]
 
     return groups(m.group(1)), groups(m.group(2))
 
@@ -1179,26 +1270,34 @@ def vectorize(pyfunc, *, excluded=frozenset(), signature=None):
         kw = {k: v for k, v in kwargs.items() if k not in excluded}
         names = list(kw)
         dyn = [asarray(a) for i, a in enumerate(args) if i not in excluded] + [
-            asarray(kw[k]) for k in names]
+            asarray(kw[k]) for k in names
+        ]
         nd = len(dyn) - len(names)
         core = ins if ins is not None else [()] * len(dyn)
         if len(core) != len(dyn):
-            raise TypeError(f"vectorize: signature has {len(core)} inputs, got {len(dyn)} "
-                            f"arguments")
+            raise TypeError(
+                f"vectorize: signature has {len(core)} inputs, got {len(dyn)} arguments"
+            )
         sizes = {}
         for x, dims in zip(dyn, core):
             s = _shape(x)
             if len(s) < len(dims):
-                raise ValueError(f"vectorize: input with shape {s} has fewer dimensions than "
-                                 f"its core dimensions {dims}")
-            for d, n in zip(dims, s[len(s) - len(dims):] if dims else ()):
+                raise ValueError(
+                    f"vectorize: input with shape {s} has fewer dimensions than "
+                    f"its core dimensions {dims}"
+                )
+            for d, n in zip(dims, s[len(s) - len(dims) :] if dims else ()):
                 if sizes.setdefault(d, n) != n:
-                    raise ValueError(f"vectorize: inconsistent size for core dimension "
-                                     f"{d!r}: {sizes[d]} vs {n}")
-        batch = B.broadcast_shapes(*[_shape(x)[:len(_shape(x)) - len(c)]
-                                     for x, c in zip(dyn, core)])
-        dyn = [B.broadcast_to(x, batch + _shape(x)[len(_shape(x)) - len(c):])
-               for x, c in zip(dyn, core)]
+                    raise ValueError(
+                        f"vectorize: inconsistent size for core dimension {d!r}: {sizes[d]} vs {n}"
+                    )
+        batch = B.broadcast_shapes(
+            *[_shape(x)[: len(_shape(x)) - len(c)] for x, c in zip(dyn, core)]
+        )
+        dyn = [
+            B.broadcast_to(x, batch + _shape(x)[len(_shape(x)) - len(c) :])
+            for x, c in zip(dyn, core)
+        ]
 
         def call(*xs):
             pos = list(xs[:nd])
@@ -1250,8 +1349,10 @@ def unique_counts(x, /, *, size=None, fill_value=None):
     if size is None:
         v = _concrete(x, "unique_counts", "x (without size=)")
         vals, counts = np.unique(v, return_counts=True)
-        return UniqueCountsResult(array_from_user(vals, _dtype(x)), array_from_user(
-            counts.astype(np.int64), dtypes.default_int()))
+        return UniqueCountsResult(
+            array_from_user(vals, _dtype(x)),
+            array_from_user(counts.astype(np.int64), dtypes.default_int()),
+        )
     size = operator.index(size)
     s = Q.sort(x)
     n = _shape(s)[0]
@@ -1310,8 +1411,7 @@ def setdiff1d(ar1, ar2, assume_unique=False, *, size=None, fill_value=None):
     return _set_result(s, mask, size, fill_value, "setdiff1d")
 
 
-def intersect1d(ar1, ar2, assume_unique=False, return_indices=False, *, size=None,
-                fill_value=None):
+def intersect1d(ar1, ar2, assume_unique=False, return_indices=False, *, size=None, fill_value=None):
     """Sorted unique values in both arrays (``return_indices``: first positions in each)."""
     a1, a2 = B._promote(B.ravel(asarray(ar1)), B.ravel(asarray(ar2)))
     o1 = Q.argsort(a1)
@@ -1322,8 +1422,10 @@ def intersect1d(ar1, ar2, assume_unique=False, return_indices=False, *, size=Non
         return vals
     idx1 = _set_result(o1, mask, size, 0, "intersect1d")
     n2 = _shape(a2)[0]
-    eq = le.eq(ls.broadcast_in_dim(vals, _shape(vals) + (n2,), (0,)),
-               ls.broadcast_in_dim(a2, _shape(vals) + (n2,), (1,)))
+    eq = le.eq(
+        ls.broadcast_in_dim(vals, _shape(vals) + (n2,), (0,)),
+        ls.broadcast_in_dim(a2, _shape(vals) + (n2,), (1,)),
+    )
     idx2 = R.argmax(eq, axis=1) if n2 else B.zeros(_shape(vals), dtypes.default_int())
     return vals, idx1, idx2
 
@@ -1358,8 +1460,14 @@ def argpartition(a, kth, axis=-1):
 
 def lexsort(keys, axis=-1):
     """Indirect stable sort by several keys; the *last* key is the primary one."""
-    keys = [asarray(k) for k in (keys if isinstance(keys, (list, tuple)) else
-                                 [keys[i] for i in range(_shape(asarray(keys))[0])])]
+    keys = [
+        asarray(k)
+        for k in (
+            keys
+            if isinstance(keys, (list, tuple))
+            else [keys[i] for i in range(_shape(asarray(keys))[0])]
+        )
+    ]
     if not keys:
         raise TypeError("lexsort: need at least one key")
     shp = B.broadcast_shapes(*[_shape(k) for k in keys])
@@ -1395,7 +1503,7 @@ def can_cast(from_, to, casting="safe"):
         return True
     if casting in ("no", "equiv"):
         return False
-    if dtypes.is_bf16(f):          # bfloat16 fits exactly in float32/64 and complex
+    if dtypes.is_bf16(f):  # bfloat16 fits exactly in float32/64 and complex
         return t.kind in "fc" and (casting == "same_kind" or t.itemsize >= 4)
     if casting == "same_kind":
         return f.kind in "biuf"

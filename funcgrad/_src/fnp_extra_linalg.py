@@ -7,8 +7,8 @@ import operator
 
 from funcgrad._src import fnp_base as B
 from funcgrad._src import fnp_linalg as L
-from funcgrad._src import fnp_shape as S
 from funcgrad._src import fnp_reduce as R
+from funcgrad._src import fnp_shape as S
 from funcgrad._src.array import get_aval
 
 
@@ -30,8 +30,10 @@ def multi_dot(arrays, *, precision=None):
         arrs[-1] = arrs[-1][:, None]
     for a in arrs:
         if get_aval(a).ndim != 2:
-            raise ValueError(f"multi_dot: arrays must be 2-d (the first and last may be 1-d), "
-                             f"got shapes {[_shape(x) for x in arrays]}")
+            raise ValueError(
+                f"multi_dot: arrays must be 2-d (the first and last may be 1-d), "
+                f"got shapes {[_shape(x) for x in arrays]}"
+            )
     out = arrs[0]
     for a in arrs[1:]:
         out = L.matmul(out, a)
@@ -46,8 +48,9 @@ def outer(x1, x2, /):
     """Outer product of two 1-d vectors."""
     x1, x2 = B.asarray(x1), B.asarray(x2)
     if get_aval(x1).ndim != 1 or get_aval(x2).ndim != 1:
-        raise ValueError(f"linalg.outer: inputs must be 1-d, got shapes {_shape(x1)} and "
-                         f"{_shape(x2)}")
+        raise ValueError(
+            f"linalg.outer: inputs must be 1-d, got shapes {_shape(x1)} and {_shape(x2)}"
+        )
     return B.multiply(x1[:, None], x2[None, :])
 
 
@@ -57,8 +60,10 @@ def cross(x1, x2, /, *, axis=-1):
 
     x1, x2 = B.asarray(x1), B.asarray(x2)
     if _shape(x1)[axis] != 3 or _shape(x2)[axis] != 3:
-        raise ValueError(f"linalg.cross: both inputs must have size 3 along axis {axis}, got "
-                         f"shapes {_shape(x1)} and {_shape(x2)}")
+        raise ValueError(
+            f"linalg.cross: both inputs must have size 3 along axis {axis}, got "
+            f"shapes {_shape(x1)} and {_shape(x2)}"
+        )
     return _cross(x1, x2, axis=axis)
 
 
@@ -99,11 +104,13 @@ def tensorsolve(a, b, axes=None):
         rest = [i for i in range(nd) if i not in [operator.index(x) % nd for x in axes]]
         a = S.transpose(a, rest + [x % nd for x in axes])
     bs = _shape(b)
-    xs = _shape(a)[get_aval(b).ndim:]
-    if _shape(a)[:get_aval(b).ndim] != bs or math.prod(xs) != math.prod(bs):
-        raise ValueError(f"tensorsolve: a of shape {_shape(a)} does not match b of shape {bs} "
-                         f"(need a.shape == b.shape + x.shape with prod(x.shape) == "
-                         f"prod(b.shape))")
+    xs = _shape(a)[get_aval(b).ndim :]
+    if _shape(a)[: get_aval(b).ndim] != bs or math.prod(xs) != math.prod(bs):
+        raise ValueError(
+            f"tensorsolve: a of shape {_shape(a)} does not match b of shape {bs} "
+            f"(need a.shape == b.shape + x.shape with prod(x.shape) == "
+            f"prod(b.shape))"
+        )
     n = math.prod(bs)
     x = solve(S.reshape(a, (n, n)), B.ravel(b))
     return S.reshape(x, xs)
@@ -121,8 +128,10 @@ def tensorinv(a, ind=2):
     s = _shape(a)
     lo, hi = s[:ind], s[ind:]
     if math.prod(lo) != math.prod(hi):
-        raise ValueError(f"tensorinv: prod(a.shape[:ind]) must equal prod(a.shape[ind:]), got "
-                         f"shape {s} with ind={ind}")
+        raise ValueError(
+            f"tensorinv: prod(a.shape[:ind]) must equal prod(a.shape[ind:]), got "
+            f"shape {s} with ind={ind}"
+        )
     n = math.prod(lo)
     return S.reshape(inv(S.reshape(a, (n, n))), hi + lo)
 

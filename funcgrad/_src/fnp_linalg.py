@@ -28,20 +28,27 @@ def matmul(a, b, /, precision=None, preferred_element_type=None):
     sa2, sb2 = _shape(a2), _shape(b2)
     if sa2[-1] != sb2[-2]:
         from funcgrad._src.core import ValueTypeError
-        raise ValueTypeError(f"matmul: contracting dimensions differ: shapes {sa} and {sb} "
-                             f"({sa2[-1]} != {sb2[-2]})")
+
+        raise ValueTypeError(
+            f"matmul: contracting dimensions differ: shapes {sa} and {sb} ({sa2[-1]} != {sb2[-2]})"
+        )
     batch = broadcast_shapes(sa2[:-2], sb2[:-2])
     nb = len(batch)
     if sa2[:-2] != batch:
         a2 = broadcast_to(a2, batch + sa2[-2:])
     if sb2[:-2] != batch and len(sb2) > 2:
         b2 = broadcast_to(b2, batch + sb2[-2:])
-    if len(_shape(b2)) == 2 and nb:   # (…, m, k) @ (k, n): contract without broadcasting b
-        out = ld.dot_general(a2, b2, (((nb + 1,), (0,)), ((), ())),
-                             preferred_element_type=preferred_element_type)
+    if len(_shape(b2)) == 2 and nb:  # (…, m, k) @ (k, n): contract without broadcasting b
+        out = ld.dot_general(
+            a2, b2, (((nb + 1,), (0,)), ((), ())), preferred_element_type=preferred_element_type
+        )
     else:
-        out = ld.dot_general(a2, b2, (((nb + 1,), (nb,)), (tuple(range(nb)), tuple(range(nb)))),
-                             preferred_element_type=preferred_element_type)
+        out = ld.dot_general(
+            a2,
+            b2,
+            (((nb + 1,), (nb,)), (tuple(range(nb)), tuple(range(nb)))),
+            preferred_element_type=preferred_element_type,
+        )
     if len(sa) == 1:
         out = ls.squeeze(out, (get_aval(out).ndim - 2,))
     if len(sb) == 1:
@@ -82,8 +89,9 @@ def inner(a, b, /):
 def outer(a, b, out=None):
     a, b = ravel(asarray(a)), ravel(asarray(b))
     a, b = _promote(a, b)
-    return ld.dot_general(ls.reshape(a, (_shape(a)[0], 1)), ls.reshape(b, (1, _shape(b)[0])),
-                          (((1,), (0,)), ((), ())))
+    return ld.dot_general(
+        ls.reshape(a, (_shape(a)[0], 1)), ls.reshape(b, (1, _shape(b)[0])), (((1,), (0,)), ((), ()))
+    )
 
 
 def tensordot(a, b, axes=2, precision=None, preferred_element_type=None):
@@ -91,8 +99,9 @@ def tensordot(a, b, axes=2, precision=None, preferred_element_type=None):
     na, nb = get_aval(a).ndim, get_aval(b).ndim
     if isinstance(axes, (int, np.integer)):
         if axes > builtins.min(na, nb):
-            raise ValueError(f"tensordot: axes={axes} exceeds the rank of {_shape(a)} or "
-                             f"{_shape(b)}")
+            raise ValueError(
+                f"tensordot: axes={axes} exceeds the rank of {_shape(a)} or {_shape(b)}"
+            )
         ca, cb = tuple(range(na - axes, na)), tuple(range(axes))
     else:
         ca, cb = axes
@@ -102,10 +111,10 @@ def tensordot(a, b, axes=2, precision=None, preferred_element_type=None):
         cb = tuple(canonicalize_axis(x, nb) for x in cb)
     for x, y in zip(ca, cb):
         if _shape(a)[x] != _shape(b)[y]:
-            raise ValueError(f"tensordot: shape mismatch for sum: {_shape(a)} axis {x} vs "
-                             f"{_shape(b)} axis {y}")
-    return ld.dot_general(a, b, ((ca, cb), ((), ())),
-                          preferred_element_type=preferred_element_type)
+            raise ValueError(
+                f"tensordot: shape mismatch for sum: {_shape(a)} axis {x} vs {_shape(b)} axis {y}"
+            )
+    return ld.dot_general(a, b, ((ca, cb), ((), ())), preferred_element_type=preferred_element_type)
 
 
 def kron(a, b):
@@ -140,10 +149,9 @@ def _parse_einsum(subscripts, operands):
             n_ell = get_aval(op).ndim - (len(t) - 3)
             if ell_letters is None:
                 ell_letters = "".join(next(spare) for _ in range(16))
-            t = t.replace("...", ell_letters[16 - n_ell:] if n_ell else "")
+            t = t.replace("...", ell_letters[16 - n_ell :] if n_ell else "")
         if len(t) != get_aval(op).ndim:
-            raise ValueError(f"einsum: term {t!r} does not match an operand of shape "
-                             f"{_shape(op)}")
+            raise ValueError(f"einsum: term {t!r} does not match an operand of shape {_shape(op)}")
         new_terms.append(t)
     if out is None:
         counts = {}
@@ -151,12 +159,14 @@ def _parse_einsum(subscripts, operands):
             for c in t:
                 counts[c] = counts.get(c, 0) + 1
         ell = [c for c in (ell_letters or "") if c in counts]
-        out = "".join(ell) + "".join(sorted(c for c, k in counts.items()
-                                            if k == 1 and c not in ell))
+        out = "".join(ell) + "".join(
+            sorted(c for c, k in counts.items() if k == 1 and c not in ell)
+        )
     elif "..." in out:
-        longest = builtins.max((sum(1 for c in t if c in (ell_letters or "")) for t in
-                                new_terms), default=0)
-        out = out.replace("...", (ell_letters or "")[16 - longest:] if longest else "")
+        longest = builtins.max(
+            (sum(1 for c in t if c in (ell_letters or "")) for t in new_terms), default=0
+        )
+        out = out.replace("...", (ell_letters or "")[16 - longest :] if longest else "")
     del explicit
     return new_terms, out
 
@@ -171,19 +181,26 @@ def _diag_term(op, term):
                 i = term.index(c)
                 j = term.index(c, i + 1)
                 op = diagonal(op, 0, i, j)
-                term = term[:i] + term[i + 1:j] + term[j + 1:] + c
+                term = term[:i] + term[i + 1 : j] + term[j + 1 :] + c
                 break
     return op, term
 
 
-def einsum(subscripts, *operands, optimize=None, precision=None,
-           preferred_element_type=None, _dot_general=None):
+def einsum(
+    subscripts,
+    *operands,
+    optimize=None,
+    precision=None,
+    preferred_element_type=None,
+    _dot_general=None,
+):
     """Einstein summation, evaluated left to right as dot_generals."""
     operands = _promote(*[asarray(o) for o in operands])
     terms, out = _parse_einsum(subscripts, operands)
     ops = []
     for op, t in zip(operands, terms):
         ops.append(_diag_term(op, t))
+
     # sum out letters that appear in one operand only and not in the output
     def others(k):
         return "".join(t for j, (_, t) in enumerate(ops) if j != k) + out
@@ -197,14 +214,19 @@ def einsum(subscripts, *operands, optimize=None, precision=None,
     res, rt = ops[0]
     for k in range(1, len(ops)):
         op, t = ops[k]
-        later = "".join(tt for _, tt in ops[k + 1:]) + out
+        later = "".join(tt for _, tt in ops[k + 1 :]) + out
         batch = [c for c in rt if c in t and c in later]
         contract = [c for c in rt if c in t and c not in later]
-        dn = ((tuple(rt.index(c) for c in contract), tuple(t.index(c) for c in contract)),
-              (tuple(rt.index(c) for c in batch), tuple(t.index(c) for c in batch)))
+        dn = (
+            (tuple(rt.index(c) for c in contract), tuple(t.index(c) for c in contract)),
+            (tuple(rt.index(c) for c in batch), tuple(t.index(c) for c in batch)),
+        )
         res = ld.dot_general(res, op, dn, preferred_element_type=preferred_element_type)
-        rt = "".join(batch) + "".join(c for c in rt if c not in batch and c not in contract) \
+        rt = (
+            "".join(batch)
+            + "".join(c for c in rt if c not in batch and c not in contract)
             + "".join(c for c in t if c not in batch and c not in contract)
+        )
     extra = [i for i, c in enumerate(rt) if c not in out]
     if extra:
         res = lr.reduce_sum(res, tuple(extra))

@@ -7,14 +7,21 @@ import builtins
 import numpy as np
 
 from funcgrad._src import dtypes
+from funcgrad._src import fnp_base as _fb
 from funcgrad._src import lax_elementwise as le
 from funcgrad._src import lax_reductions as lr
 from funcgrad._src import lax_structural as ls
-from funcgrad._src import fnp_base as _fb
 from funcgrad._src.array import get_aval
 from funcgrad._src.core import canonicalize_axis
 from funcgrad._src.fnp_base import (
-    _promote, _to_bool, asarray, astype, isnan, ones_like, where, zeros_like,
+    _promote,
+    _to_bool,
+    asarray,
+    astype,
+    isnan,
+    ones_like,
+    where,
+    zeros_like,
 )
 
 
@@ -56,14 +63,17 @@ def _reduction(lax_fn, name, promote_sum=False, initial_op=None):
             if ident is None:
                 ident = initial
             if ident is None:
-                raise ValueError(f"reduction operation {name} does not have an identity, so "
-                                 f"to use a where mask one has to specify 'initial'")
+                raise ValueError(
+                    f"reduction operation {name} does not have an identity, so "
+                    f"to use a where mask one has to specify 'initial'"
+                )
             a = _where_fill(a, where, ident)
         axes = _axes(axis, len(shape))
-        if name in ("max", "min") and builtins.any(shape[i] == 0 for i in axes) \
-                and initial is None:
-            raise ValueError(f"zero-size array to reduction operation {name} which has no "
-                             f"identity (shape {shape}, axis {axis}); pass initial=")
+        if name in ("max", "min") and builtins.any(shape[i] == 0 for i in axes) and initial is None:
+            raise ValueError(
+                f"zero-size array to reduction operation {name} which has no "
+                f"identity (shape {shape}, axis {axis}); pass initial="
+            )
         res = lax_fn(a, axes)
         if initial is not None:
             res = initial_op(res, asarray(initial, get_aval(res).dtype))
@@ -84,8 +94,9 @@ def _where_fill(a, mask, ident):
 def _bool_reduce(fn):
     def f(a, axis=None, out=None, keepdims=False, where=None):
         a = _to_bool(asarray(a))
-        return _reduction(fn, "all" if fn is lr.reduce_and else "any")(a, axis, None, None,
-                                                                         keepdims, where=where)
+        return _reduction(fn, "all" if fn is lr.reduce_and else "any")(
+            a, axis, None, None, keepdims, where=where
+        )
 
     return f
 
@@ -108,8 +119,13 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
         a = astype(a, dtype)
     if where is not None:
         total = sum(a, axis, keepdims=keepdims, where=where)
-        count = sum(_where_fill(astype(_to_bool(asarray(1)), get_aval(a).dtype) *
-                                zeros_like(a) + 1, where, 0), axis, keepdims=keepdims)
+        count = sum(
+            _where_fill(
+                astype(_to_bool(asarray(1)), get_aval(a).dtype) * zeros_like(a) + 1, where, 0
+            ),
+            axis,
+            keepdims=keepdims,
+        )
         return total / count
     n = 1
     for i in axes:
@@ -133,7 +149,7 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, 
         sq = d * d
     shape = get_aval(a).shape
     axes = _axes(axis, len(shape))
-    if where is not None:   # as in JAX: divide by (count of selected elements - ddof)
+    if where is not None:  # as in JAX: divide by (count of selected elements - ddof)
         s = sum(sq, axis, keepdims=keepdims, where=where)
         n_sel = sum(_where_fill(ones_like(sq), where, 0), axis, keepdims=keepdims)
         return s / (n_sel - ddof)
@@ -145,8 +161,7 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, 
 
 
 def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, correction=None):
-    return le.sqrt(var(a, axis, dtype, None, ddof, keepdims, where=where,
-                       correction=correction))
+    return le.sqrt(var(a, axis, dtype, None, ddof, keepdims, where=where, correction=correction))
 
 
 def argmax(a, axis=None, out=None, keepdims=False):
@@ -191,19 +206,25 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
 
 def nanmax(a, axis=None, out=None, keepdims=False):
     a = asarray(a)
-    if get_aval(a).dtype.kind not in "fc":     # no NaNs to skip
+    if get_aval(a).dtype.kind not in "fc":  # no NaNs to skip
         return max(a, axis, keepdims=keepdims)
-    res = max(where_(isnan(a), ls.full(get_aval(a).shape, -np.inf, get_aval(a).dtype), a),
-              axis, keepdims=keepdims)
+    res = max(
+        where_(isnan(a), ls.full(get_aval(a).shape, -np.inf, get_aval(a).dtype), a),
+        axis,
+        keepdims=keepdims,
+    )
     return _all_nan_to_nan(a, res, axis, keepdims)
 
 
 def nanmin(a, axis=None, out=None, keepdims=False):
     a = asarray(a)
-    if get_aval(a).dtype.kind not in "fc":     # no NaNs to skip
+    if get_aval(a).dtype.kind not in "fc":  # no NaNs to skip
         return min(a, axis, keepdims=keepdims)
-    res = min(where_(isnan(a), ls.full(get_aval(a).shape, np.inf, get_aval(a).dtype), a),
-              axis, keepdims=keepdims)
+    res = min(
+        where_(isnan(a), ls.full(get_aval(a).shape, np.inf, get_aval(a).dtype), a),
+        axis,
+        keepdims=keepdims,
+    )
     return _all_nan_to_nan(a, res, axis, keepdims)
 
 
@@ -222,17 +243,27 @@ def average(a, axis=None, weights=None, returned=False, keepdims=False):
     a = asarray(a)
     if weights is None:
         avg = mean(a, axis, keepdims=keepdims)
-        cnt = ls.full(get_aval(avg).shape, get_aval(a).size // builtins.max(get_aval(avg).size, 1),
-                      get_aval(avg).dtype)
+        cnt = ls.full(
+            get_aval(avg).shape,
+            get_aval(a).size // builtins.max(get_aval(avg).size, 1),
+            get_aval(avg).dtype,
+        )
         return (avg, cnt) if returned else avg
     w = asarray(weights)
     if get_aval(w).shape != get_aval(a).shape:
         if axis is None or get_aval(w).ndim != 1:
-            raise ValueError(f"average: weights of shape {get_aval(w).shape} need axis= and "
-                             f"must be 1-d along it, or match a's shape {get_aval(a).shape}")
+            raise ValueError(
+                f"average: weights of shape {get_aval(w).shape} need axis= and "
+                f"must be 1-d along it, or match a's shape {get_aval(a).shape}"
+            )
         ax = canonicalize_axis(axis, get_aval(a).ndim)
-        w = ls.broadcast_in_dim(astype(w, get_aval(a).dtype if get_aval(a).dtype.kind in "fc"
-                                       else dtypes.default_float()), get_aval(a).shape, (ax,))
+        w = ls.broadcast_in_dim(
+            astype(
+                w, get_aval(a).dtype if get_aval(a).dtype.kind in "fc" else dtypes.default_float()
+            ),
+            get_aval(a).shape,
+            (ax,),
+        )
     a, w = _promote(a, w, to_inexact=True)
     wsum = sum(w, axis, keepdims=keepdims)
     avg = sum(a * w, axis, keepdims=keepdims) / wsum
@@ -252,8 +283,9 @@ def _cum(kind, promote=False):
             # cumulative_sum / cumulative_prod promote like sum (as in JAX)
             a = astype(a, _sum_dtype(get_aval(a).dtype))
         ax = canonicalize_axis(axis, get_aval(a).ndim)
-        return {"sum": lr.cumsum, "prod": lr.cumprod, "max": lr.cummax,
-                "min": lr.cummin}[kind](a, ax)
+        return {"sum": lr.cumsum, "prod": lr.cumprod, "max": lr.cummax, "min": lr.cummin}[kind](
+            a, ax
+        )
 
     f.__name__ = "cum" + kind
     return f
@@ -261,6 +293,8 @@ def _cum(kind, promote=False):
 
 cumsum = _cum("sum")
 cumprod = _cum("prod")
+
+
 def _cumulative(kind):
     cum = _cum(kind, promote=True)
 
@@ -269,12 +303,16 @@ def _cumulative(kind):
         nd = get_aval(x).ndim
         if axis is None:
             if nd > 1:
-                raise ValueError(f"cumulative_{kind}: the input has rank {nd}; axis= is only "
-                                 f"optional for 0-d and 1-d arrays")
+                raise ValueError(
+                    f"cumulative_{kind}: the input has rank {nd}; axis= is only "
+                    f"optional for 0-d and 1-d arrays"
+                )
             axis = 0
         if nd == 0:
-            raise ValueError(f"cumulative_{kind}: the input must be non-scalar (got a 0-d "
-                             f"array); use an array with at least one dimension")
+            raise ValueError(
+                f"cumulative_{kind}: the input must be non-scalar (got a 0-d "
+                f"array); use an array with at least one dimension"
+            )
         out = cum(x, axis, dtype)
         if include_initial:
             ax = canonicalize_axis(axis, get_aval(out).ndim)
@@ -288,7 +326,7 @@ def _cumulative(kind):
     return f
 
 
-cumulative_sum = _cumulative("sum")    # the array-API forms (as in JAX)
+cumulative_sum = _cumulative("sum")  # the array-API forms (as in JAX)
 cumulative_prod = _cumulative("prod")
 
 
@@ -301,13 +339,29 @@ def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     return quantile(a, 0.5, axis, keepdims=keepdims, method="linear")
 
 
-def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
-               keepdims=False, interpolation=None):
+def percentile(
+    a,
+    q,
+    axis=None,
+    out=None,
+    overwrite_input=False,
+    method="linear",
+    keepdims=False,
+    interpolation=None,
+):
     return quantile(a, asarray(q) / 100.0, axis, method=method, keepdims=keepdims)
 
 
-def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
-             keepdims=False, interpolation=None):
+def quantile(
+    a,
+    q,
+    axis=None,
+    out=None,
+    overwrite_input=False,
+    method="linear",
+    keepdims=False,
+    interpolation=None,
+):
     from funcgrad._src.fnp_search import sort
 
     a = asarray(a)
@@ -329,8 +383,10 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
     elif method in ("lower", "nearest", "higher", "midpoint"):
         lo = le.floor(pos)
     else:
-        raise ValueError(f"quantile method {method!r} is not supported (linear, lower, higher, "
-                         f"nearest, midpoint)")
+        raise ValueError(
+            f"quantile method {method!r} is not supported (linear, lower, higher, "
+            f"nearest, midpoint)"
+        )
     lo_i = astype(lo, dtypes.int32)
     hi_i = le.min(lo_i + 1, ls.full(get_aval(lo_i).shape, n - 1, dtypes.int32))
     from funcgrad._src.indexing import take
@@ -362,6 +418,3 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
     if get_aval(q).ndim == 0:
         res = ls.reshape(res, get_aval(res).shape[1:])
     return res
-
-
-

@@ -60,10 +60,12 @@ def searchsorted(a, v, side="left", sorter=None, method=None):
 def _concrete(x, fname):
     if isinstance(x, Tracer):
         from funcgrad._src.core import ConcretizationTypeError
-        raise ConcretizationTypeError(     # a TypeError, as in JAX
+
+        raise ConcretizationTypeError(  # a TypeError, as in JAX
             f"{fname} has an output size that depends on the values, so it cannot run on "
             f"traced values (inside jit/vmap/grad of a traced input). Pass size=... "
-            f"(JAX-style) for a fixed-size result.")
+            f"(JAX-style) for a fixed-size result."
+        )
     return np.asarray(x)
 
 
@@ -72,8 +74,7 @@ def nonzero(a, *, size=None, fill_value=None):
     if size is not None:
         return _nonzero_sized(a, size, fill_value)
     v = _concrete(a, "nonzero")
-    return tuple(array_from_user(i.astype(np.int64), dtypes.default_int())
-                 for i in np.nonzero(v))
+    return tuple(array_from_user(i.astype(np.int64), dtypes.default_int()) for i in np.nonzero(v))
 
 
 def _nonzero_sized(a, size, fill_value):
@@ -115,18 +116,34 @@ def argwhere(a, *, size=None, fill_value=None):
     return stack(nz, -1) if nz else asarray(np.zeros((0, 0), np.int32))
 
 
-def unique(ar, return_index=False, return_inverse=False, return_counts=False, axis=None,
-           *, size=None, fill_value=None, equal_nan=True):
+def unique(
+    ar,
+    return_index=False,
+    return_inverse=False,
+    return_counts=False,
+    axis=None,
+    *,
+    size=None,
+    fill_value=None,
+    equal_nan=True,
+):
     """Sorted unique values. With ``size=`` (JAX) it works on traced values: the result has
     exactly ``size`` entries, padded with ``fill_value`` (default: the smallest value)."""
     if size is not None:
         if return_index or return_inverse or return_counts or axis is not None:
-            raise NotImplementedError("unique(size=...) supports the values only (no "
-                                      "return_index/inverse/counts, axis=None)")
+            raise NotImplementedError(
+                "unique(size=...) supports the values only (no "
+                "return_index/inverse/counts, axis=None)"
+            )
         return _unique_sized(asarray(ar), int(size), fill_value)
     v = _concrete(asarray(ar), "unique")
-    res = np.unique(v, return_index=return_index, return_inverse=return_inverse,
-                    return_counts=return_counts, axis=axis)
+    res = np.unique(
+        v,
+        return_index=return_index,
+        return_inverse=return_inverse,
+        return_counts=return_counts,
+        axis=axis,
+    )
     if not isinstance(res, tuple):
         return array_from_user(res)
     return tuple(array_from_user(r) for r in res)
@@ -140,19 +157,20 @@ def _unique_sized(x, size, fill_value):
     if n == 0:
         return ls.full((size,), 0 if fill_value is None else fill_value, get_aval(s).dtype)
     first = ls.full((1,), True, np.bool_)
-    new = ls.concatenate([first, le.ne(ls.slice_in_dim(s, 1, n), ls.slice_in_dim(s, 0, n - 1))],
-                         0) if n > 1 else first
+    new = (
+        ls.concatenate([first, le.ne(ls.slice_in_dim(s, 1, n), ls.slice_in_dim(s, 0, n - 1))], 0)
+        if n > 1
+        else first
+    )
     (idx,) = _nonzero_sized(new, size, 0)
     count = lr.reduce_sum(le.convert_element_type(new, dtypes.int32), (0,))
     valid = le.lt(ls.iota(dtypes.int32, size), ls.broadcast_in_dim(count, (size,), ()))
     vals = take(s, idx)
-    fill = ls.slice_in_dim(s, 0, 1) if fill_value is None else asarray(fill_value,
-                                                                         get_aval(s).dtype)
+    fill = (
+        ls.slice_in_dim(s, 0, 1) if fill_value is None else asarray(fill_value, get_aval(s).dtype)
+    )
     return le.select(valid, vals, ls.broadcast_in_dim(ls.reshape(fill, ()), (size,), ()))
 
 
 def count_unique(ar):
     return len(np.unique(_concrete(asarray(ar), "unique")))
-
-
-

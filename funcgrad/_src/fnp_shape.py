@@ -11,7 +11,14 @@ from funcgrad._src import lax_structural as ls
 from funcgrad._src.array import get_aval
 from funcgrad._src.core import Tracer, ValueTypeError, canonicalize_axis
 from funcgrad._src.fnp_base import (
-    _broadcast, _promote, asarray, broadcast_to, ravel, where, zeros, zeros_like,
+    _broadcast,
+    _promote,
+    asarray,
+    broadcast_to,
+    ravel,
+    where,
+    zeros,
+    zeros_like,
 )
 
 
@@ -33,12 +40,15 @@ def reshape(a, newshape=None, order="C", *, shape=None):
     if -1 in newshape:
         known = int(np.prod([s for s in newshape if s != -1], dtype=np.int64))
         if known == 0 or size % known:
-            raise ValueTypeError(f"cannot reshape array of shape {_shape(a)} (size {size}) into "
-                                 f"shape {tuple(newshape)}")
+            raise ValueTypeError(
+                f"cannot reshape array of shape {_shape(a)} (size {size}) into "
+                f"shape {tuple(newshape)}"
+            )
         newshape[newshape.index(-1)] = size // known
     if int(np.prod(newshape, dtype=np.int64)) != size:
-        raise ValueTypeError(f"cannot reshape array of shape {_shape(a)} (size {size}) into "
-                             f"shape {tuple(newshape)}")
+        raise ValueTypeError(
+            f"cannot reshape array of shape {_shape(a)} (size {size}) into shape {tuple(newshape)}"
+        )
     return ls.reshape(a, tuple(newshape))
 
 
@@ -98,8 +108,10 @@ def squeeze(a, axis=None):
         axes = tuple(canonicalize_axis(x, len(shape)) for x in axes)
         bad = [x for x in axes if shape[x] != 1]
         if bad:
-            raise ValueError(f"cannot select an axis to squeeze out which has size not equal "
-                             f"to one (shape {shape}, axis {bad[0]})")
+            raise ValueError(
+                f"cannot select an axis to squeeze out which has size not equal "
+                f"to one (shape {shape}, axis {bad[0]})"
+            )
     return ls.squeeze(a, axes)
 
 
@@ -153,8 +165,10 @@ def concatenate(arrays, axis=0, dtype=None):
         raise ValueError("zero-dimensional arrays cannot be concatenated")
     for a in arrays:
         if get_aval(a).ndim != nd:
-            raise ValueError(f"concatenate: all arrays need the same rank, got shapes "
-                             f"{[_shape(x) for x in arrays]}")
+            raise ValueError(
+                f"concatenate: all arrays need the same rank, got shapes "
+                f"{[_shape(x) for x in arrays]}"
+            )
     return ls.concatenate(arrays, canonicalize_axis(axis, nd))
 
 
@@ -167,8 +181,9 @@ def stack(arrays, axis=0, out=None, dtype=None):
         raise ValueError("need at least one array to stack")
     shapes = {_shape(a) for a in arrays}
     if len(shapes) > 1:
-        raise ValueError(f"stack: all input arrays must have the same shape, got "
-                         f"{[_shape(a) for a in arrays]}")
+        raise ValueError(
+            f"stack: all input arrays must have the same shape, got {[_shape(a) for a in arrays]}"
+        )
     nd = get_aval(arrays[0]).ndim + 1
     ax = canonicalize_axis(axis, nd)
     return concatenate([ls.expand_dims(a, (ax,)) for a in arrays], ax, dtype)
@@ -222,8 +237,7 @@ def _split(ary, ios, axis, exact):
     a = asarray(ary)
     ax = canonicalize_axis(axis, get_aval(a).ndim)
     pts = _split_points(_shape(a)[ax], ios, exact)
-    return [ls.slice_in_dim(a, s, builtins.max(s, e), axis=ax) for s, e in zip(pts[:-1],
-                                                                               pts[1:])]
+    return [ls.slice_in_dim(a, s, builtins.max(s, e), axis=ax) for s, e in zip(pts[:-1], pts[1:])]
 
 
 def hsplit(a, ios):
@@ -261,10 +275,12 @@ def repeat(a, repeats, axis=None, total_repeat_length=None):
     if reps.ndim == 0:
         r = int(reps)
         shape = _shape(a)
-        b = ls.broadcast_in_dim(ls.expand_dims(a, (ax + 1,)),
-                                shape[:ax + 1] + (r,) + shape[ax + 1:],
-                                tuple(range(len(shape) + 1)))
-        return reshape(b, shape[:ax] + (n * r,) + shape[ax + 1:])
+        b = ls.broadcast_in_dim(
+            ls.expand_dims(a, (ax + 1,)),
+            shape[: ax + 1] + (r,) + shape[ax + 1 :],
+            tuple(range(len(shape) + 1)),
+        )
+        return reshape(b, shape[:ax] + (n * r,) + shape[ax + 1 :])
     idx = np.repeat(np.arange(n), reps)
     from funcgrad._src.indexing import take
 
@@ -274,15 +290,21 @@ def repeat(a, repeats, axis=None, total_repeat_length=None):
 def pad(array, pad_width, mode="constant", constant_values=0, **kwargs):
     a = asarray(array)
     nd = get_aval(a).ndim
-    pw = np.broadcast_to(np.asarray(pad_width, dtype=np.int64).reshape(
-        (-1, 2) if np.ndim(pad_width) else (1, 1)), (nd, 2))
+    pw = np.broadcast_to(
+        np.asarray(pad_width, dtype=np.int64).reshape((-1, 2) if np.ndim(pad_width) else (1, 1)),
+        (nd, 2),
+    )
     if mode == "constant":
-        cv = np.broadcast_to(np.asarray(constant_values), (nd, 2)) if np.ndim(
-            constant_values) else None
+        cv = (
+            np.broadcast_to(np.asarray(constant_values), (nd, 2))
+            if np.ndim(constant_values)
+            else None
+        )
         if cv is None or np.all(cv == cv.flat[0]):
             val = constant_values if cv is None else cv.flat[0]
-            return ls.pad(a, asarray(val, get_aval(a).dtype),
-                          tuple((int(lo), int(hi), 0) for lo, hi in pw))
+            return ls.pad(
+                a, asarray(val, get_aval(a).dtype), tuple((int(lo), int(hi), 0) for lo, hi in pw)
+            )
         for d in range(nd):
             a = _pad_axis_const(a, d, pw[d], cv[d])
         return a
@@ -290,8 +312,9 @@ def pad(array, pad_width, mode="constant", constant_values=0, **kwargs):
         for d in range(nd):
             a = _pad_axis_index(a, d, int(pw[d][0]), int(pw[d][1]), mode)
         return a
-    raise NotImplementedError(f"pad mode {mode!r} (supported: constant, edge, reflect, "
-                              f"symmetric, wrap)")
+    raise NotImplementedError(
+        f"pad mode {mode!r} (supported: constant, edge, reflect, symmetric, wrap)"
+    )
 
 
 def _pad_axis_const(a, d, pw, cv):
@@ -351,8 +374,9 @@ def roll(a, shift, axis=None):
             continue
         s = int(s) % n
         if s:
-            a = concatenate([ls.slice_in_dim(a, n - s, n, axis=ax),
-                             ls.slice_in_dim(a, 0, n - s, axis=ax)], ax)
+            a = concatenate(
+                [ls.slice_in_dim(a, n - s, n, axis=ax), ls.slice_in_dim(a, 0, n - s, axis=ax)], ax
+            )
     return a
 
 
@@ -377,8 +401,9 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
     a1, a2 = canonicalize_axis(axis1, nd), canonicalize_axis(axis2, nd)
     a = moveaxis(a, (a1, a2), (-2, -1))
     n, m = _shape(a)[-2:]
-    i = np.arange(builtins.max(0, builtins.min(n, m - offset) if offset >= 0 else
-                               builtins.min(n + offset, m)))
+    i = np.arange(
+        builtins.max(0, builtins.min(n, m - offset) if offset >= 0 else builtins.min(n + offset, m))
+    )
     rows, cols = (i, i + offset) if offset >= 0 else (i - offset, i)
     from funcgrad._src.indexing import _gather_pairs
 

@@ -42,9 +42,11 @@ def _normalize(idx, ndim):
             i = bool(i)
         if isinstance(i, (bool, np.bool_)):
             if not i:
-                raise IndexError("indexing with the scalar False (an empty new axis) is not "
-                                 "supported; use x[None][:0]")
-            out.append(None)    # numpy: x[True] adds a new axis of length 1
+                raise IndexError(
+                    "indexing with the scalar False (an empty new axis) is not "
+                    "supported; use x[None][:0]"
+                )
+            out.append(None)  # numpy: x[True] adds a new axis of length 1
             continue
         if isinstance(i, list):
             i = np.asarray(i) if len(i) else np.zeros(0, np.int32)
@@ -53,27 +55,40 @@ def _normalize(idx, ndim):
                 raise IndexError(
                     "boolean-mask indexing with a traced mask is not possible inside jit/vmap "
                     "(the result size would depend on values): use fnp.where(mask, x, 0) or "
-                    "x.at[...] with a fixed-size index instead")
+                    "x.at[...] with a fixed-size index instead"
+                )
             out.extend(np.nonzero(np.asarray(i)))
             continue
-        if isinstance(i, (np.ndarray, Array, Tracer)) and get_aval(asarray(i)).dtype.kind not in "iu":
-            raise IndexError(f"indices must be integers or booleans, got dtype "
-                             f"{get_aval(asarray(i)).dtype}")
-        if not (i is None or i is Ellipsis or isinstance(i, slice) or _is_int_scalar(i) or
-                isinstance(i, (np.ndarray, Array, Tracer))):
-            raise IndexError(f"only integers, slices (`:`), ellipsis (`...`), None and integer "
-                             f"or boolean arrays are valid indices, got {i!r}")
+        if (
+            isinstance(i, (np.ndarray, Array, Tracer))
+            and get_aval(asarray(i)).dtype.kind not in "iu"
+        ):
+            raise IndexError(
+                f"indices must be integers or booleans, got dtype {get_aval(asarray(i)).dtype}"
+            )
+        if not (
+            i is None
+            or i is Ellipsis
+            or isinstance(i, slice)
+            or _is_int_scalar(i)
+            or isinstance(i, (np.ndarray, Array, Tracer))
+        ):
+            raise IndexError(
+                f"only integers, slices (`:`), ellipsis (`...`), None and integer "
+                f"or boolean arrays are valid indices, got {i!r}"
+            )
         out.append(i)
     n_ell = sum(1 for i in out if i is Ellipsis)
     if n_ell > 1:
         raise IndexError("an index can only have a single ellipsis ('...')")
     used = sum(1 for i in out if i is not None and i is not Ellipsis)
     if used > ndim:
-        raise IndexError(f"too many indices for array: array is {ndim}-dimensional, but "
-                         f"{used} were indexed")
+        raise IndexError(
+            f"too many indices for array: array is {ndim}-dimensional, but {used} were indexed"
+        )
     if n_ell:
         k = out.index(Ellipsis)
-        out = out[:k] + [slice(None)] * (ndim - used) + out[k + 1:]
+        out = out[:k] + [slice(None)] * (ndim - used) + out[k + 1 :]
     else:
         out = out + [slice(None)] * (ndim - used)
     return out
@@ -86,12 +101,12 @@ def _has_advanced(items):
 def getitem(x, idx, mode=None, fill_value=None):
     x = asarray(x)
     items = _normalize(idx, get_aval(x).ndim)
-    if mode is not None:   # .at[...] paths: ints go through gather so `mode` applies to them
+    if mode is not None:  # .at[...] paths: ints go through gather so `mode` applies to them
         items = [np.asarray(i) if _is_int_scalar(i) else i for i in items]
     advanced = _has_advanced(items)
     shape = get_aval(x).shape
     d = 0
-    squeeze_dims, adv = [], []          # adv: (position in the tuple, axis of x, index array)
+    squeeze_dims, adv = [], []  # adv: (position in the tuple, axis of x, index array)
     for pos, it in enumerate(items):
         if it is None:
             continue
@@ -102,7 +117,7 @@ def getitem(x, idx, mode=None, fill_value=None):
             i = operator.index(it)
             if n == 0:
                 raise IndexError(f"index {i} is out of bounds for axis {d} with size 0")
-            i = min(max(i + n if i < 0 else i, 0), n - 1)   # clamped, like JAX
+            i = min(max(i + n if i < 0 else i, 0), n - 1)  # clamped, like JAX
             x = ls.slice_in_dim(x, i, i + 1, axis=d)
             squeeze_dims.append(d)
         elif isinstance(it, Tracer) and get_aval(it).ndim == 0 and not advanced:
@@ -146,8 +161,10 @@ def _traced_slice(s) -> bool:
 
 
 def _traced_slice_error(s):
-    raise IndexError("slice bounds must be concrete (the slice size must be known while "
-                     "tracing): use lax.dynamic_slice(x, (start,), (size,)) for a traced start")
+    raise IndexError(
+        "slice bounds must be concrete (the slice size must be known while "
+        "tracing): use lax.dynamic_slice(x, (start,), (size,)) for a traced start"
+    )
 
 
 def _dynamic_index(x, d, i, n):
@@ -164,8 +181,9 @@ def _norm_index_array(it, n):
     """Integer index array with negative indices wrapped (like numpy / JAX)."""
     if isinstance(it, np.ndarray) or _is_int_scalar(it):
         a = np.asarray(it)
-        return asarray(np.where(a < 0, a + n, a).astype(np.int64 if dtypes.x64_enabled() else
-                                                        np.int32))
+        return asarray(
+            np.where(a < 0, a + n, a).astype(np.int64 if dtypes.x64_enabled() else np.int32)
+        )
     a = asarray(it)
     if get_aval(a).dtype != _INT and get_aval(a).dtype.kind in "iu":
         a = le.convert_element_type(a, dtypes.default_int())
@@ -187,13 +205,16 @@ def _advanced(x, items, adv, mode, fill_value):
     n_b = len(bshape)
     kept_before = 0
     if adjacent:
-        for it in items[:positions[0]]:
+        for it in items[: positions[0]]:
             if it is not None:
                 kept_before += 1
     if kept_before:
         nd = get_aval(out).ndim
-        perm = list(range(n_b, n_b + kept_before)) + list(range(n_b)) + \
-            list(range(n_b + kept_before, nd))
+        perm = (
+            list(range(n_b, n_b + kept_before))
+            + list(range(n_b))
+            + list(range(n_b + kept_before, nd))
+        )
         out = ls.transpose(out, tuple(perm))
     # insert None axes: they count in the non-advanced order
     none_axes, pos = [], 0
@@ -218,16 +239,23 @@ def _gather_pairs(a, rows, cols):
     return ls.transpose(out, tuple(range(1, nd - 1)) + (0,))
 
 
-def take(a, indices, axis=None, out=None, mode=None, unique_indices=False,
-         indices_are_sorted=False, fill_value=None):
+def take(
+    a,
+    indices,
+    axis=None,
+    out=None,
+    mode=None,
+    unique_indices=False,
+    indices_are_sorted=False,
+    fill_value=None,
+):
     a = asarray(a)
     if axis is None:
         a = ls.reshape(a, (get_aval(a).size,))
         axis = 0
     ax = canonicalize_axis(axis, get_aval(a).ndim)
     n = get_aval(a).shape[ax]
-    ind = _norm_index_array(indices if not isinstance(indices, list) else np.asarray(indices),
-                            n)
+    ind = _norm_index_array(indices if not isinstance(indices, list) else np.asarray(indices), n)
     if mode == "wrap":
         ind = le.rem(ind, ls.full(get_aval(ind).shape, n, get_aval(ind).dtype))
     ishape = get_aval(ind).shape
@@ -248,17 +276,25 @@ def take_along_axis(arr, indices, axis, mode=None, fill_value=None):
     ax = canonicalize_axis(axis, get_aval(arr).ndim)
     ind = asarray(indices)
     if get_aval(ind).ndim != get_aval(arr).ndim:
-        raise ValueError(f"take_along_axis: indices of shape {get_aval(ind).shape} need the "
-                         f"same rank as the array {get_aval(arr).shape}")
+        raise ValueError(
+            f"take_along_axis: indices of shape {get_aval(ind).shape} need the "
+            f"same rank as the array {get_aval(arr).shape}"
+        )
     n = get_aval(arr).shape[ax]
     ind = _norm_index_array(ind, n)
     ashape, ishape = get_aval(arr).shape, get_aval(ind).shape
     bshape = tuple(i if d == ax else max(a_, i) for d, (a_, i) in enumerate(zip(ashape, ishape)))
     ind = broadcast_to(ind, bshape)
-    arr = broadcast_to(arr, tuple(a_ if d == ax else b for d, (a_, b) in
-                                  enumerate(zip(ashape, bshape))))
-    return li.take_along_axis(arr, le.convert_element_type(ind, _INT), ax,
-                              "fill" if mode in (None, "fill") else "clip", fill_value)
+    arr = broadcast_to(
+        arr, tuple(a_ if d == ax else b for d, (a_, b) in enumerate(zip(ashape, bshape)))
+    )
+    return li.take_along_axis(
+        arr,
+        le.convert_element_type(ind, _INT),
+        ax,
+        "fill" if mode in (None, "fill") else "clip",
+        fill_value,
+    )
 
 
 # ---- functional updates: x.at[idx] ---------------------------------------------------------------
@@ -308,7 +344,7 @@ class IndexUpdateRef:
 
     def power(self, values, **kw):
         cur = self.get(mode="clip")
-        return self.set(cur ** values, **kw)
+        return self.set(cur**values, **kw)
 
     def min(self, values, indices_are_sorted=False, unique_indices=False, mode=None):
         return _update(self.array, self.index, values, "min", mode)
@@ -335,8 +371,10 @@ def _update(x, idx, values, combine, mode):
     try:
         vals = broadcast_to(vals, sshape)
     except ValueError:
-        raise ValueError(f".at[...] update: values of shape {get_aval(vals).shape} cannot be "
-                         f"broadcast to the indexed shape {sshape}") from None
+        raise ValueError(
+            f".at[...] update: values of shape {get_aval(vals).shape} cannot be "
+            f"broadcast to the indexed shape {sshape}"
+        ) from None
     n = get_aval(sel).size
     flat_x = ls.reshape(x, (size,))
     ind = ls.reshape(sel, (n, 1))

@@ -56,44 +56,62 @@ def _resolve_backend(backend: str | None) -> str:
     b = backend or config.platform or "cpu"
     if b not in jit_impls:
         known = sorted(k for k in jit_impls if k != "eval")
-        raise ValueError(f"jit: backend {b!r} is not available (registered backends: {known}). "
-                         f"The CUDA backend registers itself when funcgrad.backend.cuda is "
-                         f"imported on a machine with a GPU; use backend='cpu' otherwise.")
+        raise ValueError(
+            f"jit: backend {b!r} is not available (registered backends: {known}). "
+            f"The CUDA backend registers itself when funcgrad.backend.cuda is "
+            f"imported on a machine with a GPU; use backend='cpu' otherwise."
+        )
     return b
 
 
 # ---- argument handling ----------------------------------------------------------------------
 
 
-_ALWAYS_CANONICAL = frozenset(np.dtype(t) for t in (
-    np.float32, np.float16, np.int32, np.int16, np.int8, np.uint32, np.uint16, np.uint8,
-    np.bool_, np.complex64))
+_ALWAYS_CANONICAL = frozenset(
+    np.dtype(t)
+    for t in (
+        np.float32,
+        np.float16,
+        np.int32,
+        np.int16,
+        np.int8,
+        np.uint32,
+        np.uint16,
+        np.uint8,
+        np.bool_,
+        np.complex64,
+    )
+)
 
 
 def _as_leaf(x, where: str):
     """A valid dynamic argument: Array, Tracer, or numpy data of a canonical dtype."""
     if isinstance(x, (Array, Tracer)):
         return x
-    if type(x).__name__ == "CudaArray":      # lives on a GPU; its buffer is used in place
+    if type(x).__name__ == "CudaArray":  # lives on a GPU; its buffer is used in place
         return x
-    if isinstance(x, np.ndarray) and (x.dtype in _ALWAYS_CANONICAL or
-                                      x.dtype == dtypes.canonicalize(x.dtype)):
+    if isinstance(x, np.ndarray) and (
+        x.dtype in _ALWAYS_CANONICAL or x.dtype == dtypes.canonicalize(x.dtype)
+    ):
         return x
     if isinstance(x, (np.ndarray, np.generic, bool, int, float, complex)):
         return array_from_user(x)
-    raise TypeError(f"jit: {where} is of type {type(x).__name__}, which is not an array type. "
-                    f"Non-array arguments must be marked static, e.g. "
-                    f"jit(f, static_argnums=...) or jit(f, static_argnames=...).")
+    raise TypeError(
+        f"jit: {where} is of type {type(x).__name__}, which is not an array type. "
+        f"Non-array arguments must be marked static, e.g. "
+        f"jit(f, static_argnums=...) or jit(f, static_argnames=...)."
+    )
 
 
 def _hashable(v, where: str):
     try:
         hash(v)
     except TypeError:
-        raise core.ValueTypeError(     # JAX raises ValueError; earlier funcgrad TypeError
+        raise core.ValueTypeError(  # JAX raises ValueError; earlier funcgrad TypeError
             f"jit: static {where} must be hashable, got an unhashable {type(v).__name__} "
             f"({v!r:.60}). Use a tuple instead of a list, or pass it as a regular (traced) "
-            f"array argument.") from None
+            f"array argument."
+        ) from None
     return v
 
 
@@ -103,7 +121,7 @@ def _aval_key(x):
 
 
 class _Entry(NamedTuple):
-    jaxpr: core.Jaxpr     # closed: consts first
+    jaxpr: core.Jaxpr  # closed: consts first
     consts: tuple
     out_tree: Any
     out_weak: tuple
@@ -137,8 +155,7 @@ class _Jitted:
         donate = (donate_argnums,) if isinstance(donate_argnums, int) else donate_argnums
         self._donate = tuple(sorted(set(int(i) for i in donate)))
         self._sig = _signature(fun)
-        self._static_nums, self._static_names = self._static_sets(static_argnums,
-                                                                  static_argnames)
+        self._static_nums, self._static_names = self._static_sets(static_argnums, static_argnames)
         self._cache: dict[_Signature, _Entry] = {}
         self._exes: dict = {}  # signature -> (entry, cpu Executable): the top-level fast path
         # (config generation, shape, dtype, weak, ...) -> runner: calls with only Arrays
@@ -149,16 +166,22 @@ class _Jitted:
         names = {names} if isinstance(names, str) else set(names)
         params = list(self._sig.parameters) if self._sig else []
         kinds = [p.kind for p in self._sig.parameters.values()] if self._sig else []
-        n_pos = sum(k in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                          inspect.Parameter.POSITIONAL_ONLY) for k in kinds)
+        n_pos = sum(
+            k in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.POSITIONAL_ONLY)
+            for k in kinds
+        )
         if self._sig and inspect.Parameter.VAR_POSITIONAL not in kinds:
             bad = sorted(i for i in nums if not -n_pos <= i < n_pos)
-            if bad:   # as in JAX, caught when jit is applied
-                raise ValueError(f"Jitted function has static_argnums={tuple(sorted(nums))}, "
-                                 f"but only accepts {n_pos} positional arguments")
+            if bad:  # as in JAX, caught when jit is applied
+                raise ValueError(
+                    f"Jitted function has static_argnums={tuple(sorted(nums))}, "
+                    f"but only accepts {n_pos} positional arguments"
+                )
         for n in list(names):
             if n in params and self._sig.parameters[n].kind in (
-                    inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.POSITIONAL_ONLY):
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                inspect.Parameter.POSITIONAL_ONLY,
+            ):
                 nums.add(params.index(n))
         for i in list(nums):
             if 0 <= i < len(params):
@@ -178,8 +201,11 @@ class _Jitted:
         n = len(args)
         nums = {i % n if n else i for i in self._static_nums if -n <= i < n}
         static = tuple((i, _hashable(args[i], self._arg_name(i))) for i in sorted(nums))
-        static += tuple((k, _hashable(kwargs[k], f"argument '{k}'"))
-                        for k in sorted(kwargs) if k in self._static_names)
+        static += tuple(
+            (k, _hashable(kwargs[k], f"argument '{k}'"))
+            for k in sorted(kwargs)
+            if k in self._static_names
+        )
         dyn_args = tuple(a for i, a in enumerate(args) if i not in nums)
         dyn_kw = {k: v for k, v in kwargs.items() if k not in self._static_names}
         return static, dyn_args, dyn_kw, nums
@@ -216,11 +242,17 @@ class _Jitted:
     # -- tracing and the cache -----------------------------------------------------------
 
     def _signature_of(self, flat, in_tree, static):
-        avals = tuple((x._value.shape, x._ldt or x._value.dtype, x._weak_type) if type(x) is Array
-                      else (x.shape, x.dtype, False) if type(x) is np.ndarray  # canonical
-                      else _aval_key(x) for x in flat)
-        return _Signature(in_tree, avals, static, config.code_key(),
-                          _resolve_backend(self._backend))
+        avals = tuple(
+            (x._value.shape, x._ldt or x._value.dtype, x._weak_type)
+            if type(x) is Array
+            else (x.shape, x.dtype, False)
+            if type(x) is np.ndarray  # canonical
+            else _aval_key(x)
+            for x in flat
+        )
+        return _Signature(
+            in_tree, avals, static, config.code_key(), _resolve_backend(self._backend)
+        )
 
     def _trace(self, sig: _Signature, static) -> _Entry:
         t0 = time.perf_counter()
@@ -240,14 +272,17 @@ class _Jitted:
         jaxpr, consts = core.trace_to_jaxpr(flat_fun, avals)
         jaxpr, consts = _unbroadcast_consts(jaxpr, consts)
         closed = core.close_over_consts(jaxpr)
-        entry = _Entry(closed, tuple(consts), store["tree"],
-                       tuple(v.aval.weak_type for v in closed.outvars),
-                       tu.treedef_is_leaf(store["tree"]))
+        entry = _Entry(
+            closed,
+            tuple(consts),
+            store["tree"],
+            tuple(v.aval.weak_type for v in closed.outvars),
+            tu.treedef_is_leaf(store["tree"]),
+        )
         ms = (time.perf_counter() - t0) * 1e3
         _trace_times[closed] = ms
         if config.log_compiles:
-            logger.warning("jit: traced %s for %s in %.1f ms", self.__name__,
-                           _sig_str(sig), ms)
+            logger.warning("jit: traced %s for %s in %.1f ms", self.__name__, _sig_str(sig), ms)
         return entry
 
     def _lookup(self, sig: _Signature, static) -> _Entry:
@@ -262,7 +297,7 @@ class _Jitted:
     # -- calling -------------------------------------------------------------------------
 
     def __call__(self, *args, **kwargs):
-        if _jit_disabled[0]:   # inside `with disable_jit():` run the Python function eagerly
+        if _jit_disabled[0]:  # inside `with disable_jit():` run the Python function eagerly
             return self._fun(*args, **kwargs)
         if self._fast and not kwargs:
             key = (config.generation,)
@@ -294,8 +329,11 @@ class _Jitted:
         else:
             entry = self._lookup(sig, static)
             all_args = (*entry.consts, *flat)
-            if self._donate and sig.backend == "cpu" and \
-                    not any(isinstance(a, Tracer) for a in flat):
+            if (
+                self._donate
+                and sig.backend == "cpu"
+                and not any(isinstance(a, Tracer) for a in flat)
+            ):
                 outs = self._call_donating(entry, flat, self._donated_leaves(args, kwargs))
                 return outs[0] if entry.out_is_leaf else tu.tree_unflatten(entry.out_tree, outs)
             outs = _call(entry, all_args, self.__name__, sig.backend)
@@ -332,18 +370,24 @@ class _Jitted:
         given = []
         for p in positions:
             a = flat[p]
-            if type(a) is not Array:   # numpy data: copied in, as without donation
+            if type(a) is not Array:  # numpy data: copied in, as without donation
                 continue
             if any(q != p and flat[q] is a for q in range(len(flat))):
-                raise ValueError(f"jit({self.__name__}): a donated array is also passed as "
-                                 f"another argument of the same call; donate a copy, or do "
-                                 f"not donate it")
+                raise ValueError(
+                    f"jit({self.__name__}): a donated array is also passed as "
+                    f"another argument of the same call; donate a copy, or do "
+                    f"not donate it"
+                )
             v, vals[p] = vals[p], None
             a.delete()
             # the only references left: `v`, getrefcount's argument and an output pool's
             pooled = executable.pool_references(v)
-            owned = sys.getrefcount(v) == 2 + pooled and (v.flags.owndata or pooled) and \
-                v.flags.c_contiguous and v.flags.aligned
+            owned = (
+                sys.getrefcount(v) == 2 + pooled
+                and (v.flags.owndata or pooled)
+                and v.flags.c_contiguous
+                and v.flags.aligned
+            )
             vals[p] = v if owned else np.array(v, order="C")
             given.append(len(entry.consts) + p)
         consts = [c._value if type(c) is Array else c for c in entry.consts]
@@ -359,10 +403,16 @@ class _Jitted:
         arrays of canonical dtypes): no
         flattening, no signature object; the array objects go straight to native code
         (``Executable.fast_entry``). Returns None from the runner to take the general path."""
-        if kwargs or self._static_nums or self._donate or config.debug_nans or \
-                len(flat) != len(args) or not all(
-                    type(a) is Array or (type(a) is np.ndarray and a is b)
-                    for a, b in zip(args, flat)):
+        if (
+            kwargs
+            or self._static_nums
+            or self._donate
+            or config.debug_nans
+            or len(flat) != len(args)
+            or not all(
+                type(a) is Array or (type(a) is np.ndarray and a is b) for a, b in zip(args, flat)
+            )
+        ):
             return
         parts = exe.fast_entry()
         if parts is None:
@@ -372,8 +422,11 @@ class _Jitted:
         run = _fast_runner(len(args), consts, fn, specs, wsp, lock, alloc, entry)
         key = (config.generation,)
         for a in args:
-            key += ((a._value.shape, a._ldt or a._value.dtype, a._weak_type) if type(a) is Array
-                    else (a.shape, a.dtype, False))
+            key += (
+                (a._value.shape, a._ldt or a._value.dtype, a._weak_type)
+                if type(a) is Array
+                else (a.shape, a.dtype, False)
+            )
         if self._fast and next(iter(self._fast))[0] != config.generation:
             self._fast.clear()
         self._fast[key] = run
@@ -388,8 +441,10 @@ class _Jitted:
         lowered = self.lower(*args, **kwargs)
         from funcgrad._src.api import ShapeDtypeStruct
 
-        return tu.tree_unflatten(lowered._entry.out_tree, [
-            ShapeDtypeStruct(a.shape, a.dtype) for a in lowered._entry.jaxpr.out_avals])
+        return tu.tree_unflatten(
+            lowered._entry.out_tree,
+            [ShapeDtypeStruct(a.shape, a.dtype) for a in lowered._entry.jaxpr.out_avals],
+        )
 
     def clear_cache(self) -> None:
         self._cache.clear()
@@ -409,9 +464,17 @@ def _fast_runner(n_in, consts, fn, specs, wsp, lock, alloc, entry):
     per call). It returns None to send the call down the general path."""
     ins = [f"v{i}" for i in range(n_in)]
     outs = [f"o{i}" for i in range(len(specs))]
-    env = {"fn": fn, "lock": lock, "wsp": wsp, "empty": np.empty, "new": Array.__new__,
-           "Array": Array, "contiguous": np.ascontiguousarray, "unflatten": tu.tree_unflatten,
-           "tree": entry.out_tree}
+    env = {
+        "fn": fn,
+        "lock": lock,
+        "wsp": wsp,
+        "empty": np.empty,
+        "new": Array.__new__,
+        "Array": Array,
+        "contiguous": np.ascontiguousarray,
+        "unflatten": tu.tree_unflatten,
+        "tree": entry.out_tree,
+    }
     env.update({f"c{i}": c for i, c in enumerate(consts)})
     env.update({f"s{i}": s for i, (s, _) in enumerate(specs)})
     env.update({f"d{i}": d for i, (_, d) in enumerate(specs)})
@@ -421,23 +484,41 @@ def _fast_runner(n_in, consts, fn, specs, wsp, lock, alloc, entry):
     lines = ["def run(args):"]
     lines += [f"    {', '.join(ins)}{',' if n_in == 1 else ''} = args"] if n_in else []
     for v in ins:  # Arrays, or numpy arrays of a canonical dtype (the key says which dtype)
-        lines += [f"    if type({v}) is Array:", f"        {v} = {v}._value",
-                  f"    if not {v}.flags.c_contiguous:", f"        {v} = contiguous({v})"]
+        lines += [
+            f"    if type({v}) is Array:",
+            f"        {v} = {v}._value",
+            f"    if not {v}.flags.c_contiguous:",
+            f"        {v} = contiguous({v})",
+        ]
     near = "v0.ctypes.data" if n_in else "0"
-    lines += [f"    {o} = a{i}({near})" if alloc[i] is not None else
-              f"    {o} = empty(s{i}, d{i})" for i, o in enumerate(outs)]
+    lines += [
+        f"    {o} = a{i}({near})" if alloc[i] is not None else f"    {o} = empty(s{i}, d{i})"
+        for i, o in enumerate(outs)
+    ]
     call = f"fn({', '.join([f'c{i}' for i in range(len(consts))] + ins + outs + ['wsp'])})"
     if wsp is None:
         lines.append(f"    {call}")
     else:
-        lines += ["    if not lock.acquire(blocking=False):", "        return None", "    try:",
-                  f"        {call}", "    finally:", "        lock.release()"]
+        lines += [
+            "    if not lock.acquire(blocking=False):",
+            "        return None",
+            "    try:",
+            f"        {call}",
+            "    finally:",
+            "        lock.release()",
+        ]
     for i, o in enumerate(outs):
-        lines += [f"    {o}.setflags(write=False)", f"    x{i} = new(Array)",
-                  f"    x{i}._value, x{i}._weak_type, x{i}._aval, x{i}._ldt = {o}, w{i}, None, l{i}"]
+        lines += [
+            f"    {o}.setflags(write=False)",
+            f"    x{i} = new(Array)",
+            f"    x{i}._value, x{i}._weak_type, x{i}._aval, x{i}._ldt = {o}, w{i}, None, l{i}",
+        ]
     xs = [f"x{i}" for i in range(len(outs))]
-    lines.append(f"    return {xs[0]}" if entry.out_is_leaf else
-                 f"    return unflatten(tree, [{', '.join(xs)}])")
+    lines.append(
+        f"    return {xs[0]}"
+        if entry.out_is_leaf
+        else f"    return unflatten(tree, [{', '.join(xs)}])"
+    )
     exec("\n".join(lines), env)  # noqa: S102 (our own generated source, no user input)
     return env["run"]
 
@@ -495,8 +576,14 @@ def _unbroadcast_consts(jaxpr: core.Jaxpr, consts):
             src = core.Var(aval)
             constvars.append(src)
             new_consts.append(Array(wrap(base)._value, v.aval.weak_type, _ldt(v.aval.dtype)))
-        pre.append(core.JaxprEqn(broadcast_in_dim_p, (src,), dict(
-            shape=tuple(val.shape), broadcast_dimensions=keep), (v,)))
+        pre.append(
+            core.JaxprEqn(
+                broadcast_in_dim_p,
+                (src,),
+                dict(shape=tuple(val.shape), broadcast_dimensions=keep),
+                (v,),
+            )
+        )
     if not pre:
         return jaxpr, consts
     new = core.Jaxpr(tuple(constvars), jaxpr.invars, tuple(pre) + jaxpr.eqns, jaxpr.outvars)
@@ -527,10 +614,14 @@ def _signature(fun):
 
 def _abstractify(tree):
     """ShapeDtypeStruct-likes become zero arrays of that shape (only their avals are used)."""
+
     def one(x):
-        if hasattr(x, "shape") and hasattr(x, "dtype") and not isinstance(
-                x, (Array, Tracer, np.ndarray, np.generic)):
-            if x.dtype is dtypes.bfloat16:   # no numpy bfloat16: a float32 buffer
+        if (
+            hasattr(x, "shape")
+            and hasattr(x, "dtype")
+            and not isinstance(x, (Array, Tracer, np.ndarray, np.generic))
+        ):
+            if x.dtype is dtypes.bfloat16:  # no numpy bfloat16: a float32 buffer
                 return array_from_user(np.zeros(x.shape, np.float32), dtypes.bfloat16)
             return np.zeros(x.shape, x.dtype)
         return x
@@ -539,8 +630,9 @@ def _abstractify(tree):
 
 
 def _sig_str(sig: _Signature) -> str:
-    avals = ", ".join(core.ShapedArray(s, d, w).str_short() + ("~" if w else "")
-                      for s, d, w in sig.avals)
+    avals = ", ".join(
+        core.ShapedArray(s, d, w).str_short() + ("~" if w else "") for s, d, w in sig.avals
+    )
     return f"({avals})" + (f" static={dict(sig.static)}" if sig.static else "")
 
 
@@ -549,10 +641,17 @@ def _explain_miss(name: str, sig: _Signature, old: list) -> None:
         logger.warning("jit cache miss for %s: first call with %s", name, _sig_str(sig))
         return
     closest = min(old, key=lambda o: sum(a != b for a, b in zip(o, sig)))
-    diffs = [f"{field}: {getattr(closest, field)!r:.200} -> {getattr(sig, field)!r:.200}"
-             for field in sig._fields if getattr(closest, field) != getattr(sig, field)]
-    logger.warning("jit cache miss for %s (%d entries cached); vs the closest previous call: %s",
-                   name, len(old), "; ".join(diffs))
+    diffs = [
+        f"{field}: {getattr(closest, field)!r:.200} -> {getattr(sig, field)!r:.200}"
+        for field in sig._fields
+        if getattr(closest, field) != getattr(sig, field)
+    ]
+    logger.warning(
+        "jit cache miss for %s (%d entries cached); vs the closest previous call: %s",
+        name,
+        len(old),
+        "; ".join(diffs),
+    )
 
 
 # ---- ahead-of-time: Lowered / Compiled --------------------------------------------------------
@@ -613,18 +712,24 @@ class Compiled:
         dyn_kw = {k: kwargs[k] for k in sorted(kwargs) if k not in static_names}
         leaves, tree = tu.tree_flatten((dyn_args, dyn_kw))
         if tree != low._sig.in_tree:
-            raise TypeError(f"Compiled {low._name}: argument structure {tree} differs from "
-                            f"the lowered {low._sig.in_tree}")
+            raise TypeError(
+                f"Compiled {low._name}: argument structure {tree} differs from "
+                f"the lowered {low._sig.in_tree}"
+            )
         flat = [_as_leaf(x, f"argument {i}") for i, x in enumerate(leaves)]
         for i, (x, (shape, dt, _)) in enumerate(zip(flat, low._sig.avals)):
             a = core.get_aval(x)
             if (a.shape, a.dtype) != (shape, dt):
-                raise TypeError(f"Compiled {low._name}: argument {i} is {a.str_short()}, but "
-                                f"it was compiled for "
-                                f"{core.ShapedArray(shape, dt).str_short()}; call the jitted "
-                                f"function instead to compile for new shapes")
-        return tu.tree_unflatten(low._entry.out_tree, _call(
-            low._entry, (*low._entry.consts, *flat), low._name, low._sig.backend))
+                raise TypeError(
+                    f"Compiled {low._name}: argument {i} is {a.str_short()}, but "
+                    f"it was compiled for "
+                    f"{core.ShapedArray(shape, dt).str_short()}; call the jitted "
+                    f"function instead to compile for new shapes"
+                )
+        return tu.tree_unflatten(
+            low._entry.out_tree,
+            _call(low._entry, (*low._entry.consts, *flat), low._name, low._sig.backend),
+        )
 
     def as_text(self, stage: str = "kernels") -> str:
         return self._lowered.as_text(stage)
@@ -642,7 +747,7 @@ class Compiled:
 
 # ---- disable_jit, clear_caches ----------------------------------------------------------------
 
-_ALL_JITTED: weakref.WeakSet = weakref.WeakSet()   # every live jit-wrapped function
+_ALL_JITTED: weakref.WeakSet = weakref.WeakSet()  # every live jit-wrapped function
 
 
 def clear_caches() -> None:
@@ -677,8 +782,15 @@ def disable_jit(disable: bool = True):
 # ---- the public function ----------------------------------------------------------------------
 
 
-def jit(fun: Callable | None = None, static_argnums=(), static_argnames=(), donate_argnums=(),
-        backend: str | None = None, inline: bool = False, donate_argnames=()):
+def jit(
+    fun: Callable | None = None,
+    static_argnums=(),
+    static_argnames=(),
+    donate_argnums=(),
+    backend: str | None = None,
+    inline: bool = False,
+    donate_argnames=(),
+):
     """Compile ``fun`` to native code, once per input signature (shapes, dtypes, statics).
 
     Args:
@@ -699,10 +811,15 @@ def jit(fun: Callable | None = None, static_argnums=(), static_argnames=(), dona
     Array([1., 1., 1.], dtype=float32)
     """
     if fun is None:
-        return functools.partial(jit, static_argnums=static_argnums,
-                                 static_argnames=static_argnames, donate_argnums=donate_argnums,
-                                 backend=backend, inline=inline,
-                                 donate_argnames=donate_argnames)
+        return functools.partial(
+            jit,
+            static_argnums=static_argnums,
+            static_argnames=static_argnames,
+            donate_argnums=donate_argnums,
+            backend=backend,
+            inline=inline,
+            donate_argnames=donate_argnames,
+        )
     if not callable(fun):
         raise TypeError(f"jit expects a callable, got {type(fun).__name__}")
     jitted = _Jitted(fun, static_argnums, static_argnames, donate_argnums, backend, inline)
@@ -711,8 +828,10 @@ def jit(fun: Callable | None = None, static_argnums=(), static_argnames=(), dona
         params = list(jitted._sig.parameters) if jitted._sig else []
         unknown = names - set(params)
         if unknown:
-            raise ValueError(f"jit: donate_argnames {sorted(unknown)} are not parameters of "
-                             f"{getattr(fun, '__name__', fun)} (parameters: {params})")
+            raise ValueError(
+                f"jit: donate_argnames {sorted(unknown)} are not parameters of "
+                f"{getattr(fun, '__name__', fun)} (parameters: {params})"
+            )
         jitted._donate = tuple(sorted(set(jitted._donate) | {params.index(n) for n in names}))
     return jitted
 

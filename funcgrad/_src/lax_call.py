@@ -10,13 +10,19 @@ import weakref
 
 from funcgrad._src import ad, batching, core
 from funcgrad._src.core import (
-    Jaxpr, Primitive, abstract_eval_rules, close_over_consts, eval_jaxpr, get_aval, impl_rules,
+    Jaxpr,
+    Primitive,
+    abstract_eval_rules,
+    close_over_consts,
+    eval_jaxpr,
+    get_aval,
+    impl_rules,
     trace_to_jaxpr,
 )
 
 # ---- jaxpr-to-jaxpr transformations (cached) ------------------------------------------------------
 
-_jaxpr_cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_jaxpr_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _cached(kind, jaxpr, key, build):
@@ -46,8 +52,9 @@ def jvp_jaxpr(jaxpr: Jaxpr) -> tuple[Jaxpr, list]:
 
     def build():
         def f(*args):
-            outs, touts = ad.jvp_flat(lambda *a: eval_jaxpr(jaxpr, [], a), list(args[:n]),
-                                      list(args[n:]))
+            outs, touts = ad.jvp_flat(
+                lambda *a: eval_jaxpr(jaxpr, [], a), list(args[:n]), list(args[n:])
+            )
             return outs + touts
 
         avals = jaxpr.in_avals + jaxpr.in_avals
@@ -84,8 +91,13 @@ def batch_jaxpr(jaxpr: Jaxpr, dims: tuple, axis_size: int, out_dims=None):
 
     def build():
         def f(*args):
-            return batching.vmap_flat(lambda *a: eval_jaxpr(jaxpr, [], a), list(dims),
-                                      axis_size, list(args), list(out_dims))
+            return batching.vmap_flat(
+                lambda *a: eval_jaxpr(jaxpr, [], a),
+                list(dims),
+                axis_size,
+                list(args),
+                list(out_dims),
+            )
 
         avals = [_batched_aval(a, d, axis_size) for a, d in zip(jaxpr.in_avals, dims)]
         return _trace_closed(f, avals)
@@ -113,8 +125,7 @@ def def_call_primitive(prim: Primitive, impl):
         def bwd(cts):
             vj, consts = vjp_jaxpr(jaxpr)
             cts_in = prim.bind(*consts, *primals, *cts, jaxpr=vj, **p)
-            return [c if get_aval(x).dtype.kind in "fc" else None
-                    for c, x in zip(cts_in, primals)]
+            return [c if get_aval(x).dtype.kind in "fc" else None for c, x in zip(cts_in, primals)]
 
         return outs, bwd
 
@@ -131,13 +142,12 @@ def def_call_primitive(prim: Primitive, impl):
 def _eval_call(*args, jaxpr, **params):
     from funcgrad._src.array import wrap
 
-    return [core.eval_hooks["to_numpy"](o) for o in
-            eval_jaxpr(jaxpr, [], [wrap(a) for a in args])]
+    return [core.eval_hooks["to_numpy"](o) for o in eval_jaxpr(jaxpr, [], [wrap(a) for a in args])]
 
 
 # jit: the call the compiler sees. Its impl compiles (see api.jit) or evaluates.
 jit_p = Primitive("pjit", multiple_results=True)
-jit_impls: dict = {}   # backend name -> impl(*args, jaxpr, name, backend)
+jit_impls: dict = {}  # backend name -> impl(*args, jaxpr, name, backend)
 
 
 def _jit_impl(*args, jaxpr, name="", backend=None, **kw):
@@ -181,25 +191,32 @@ def _custom_jvp_vjp_fwd(primals, jaxpr, jvp_fn, num_consts, **p):
         zeros = [ad.zeros_like_aval(get_aval(a)) for a in args]
         _, f_vjp = ad.vjp_flat(lambda *t: list(jvp_fn(args, list(t))[1]), zeros)
         cts_in = f_vjp(list(cts))
-        return [None] * num_consts + [c if get_aval(a).dtype.kind in "fc" else None
-                                      for c, a in zip(cts_in, args)]
+        return [None] * num_consts + [
+            c if get_aval(a).dtype.kind in "fc" else None for c, a in zip(cts_in, args)
+        ]
 
     return outs, bwd
 
 
 def _custom_jvp_vmap(vals, dims, axis_size, jaxpr, jvp_fn, num_consts, **p):
     vals = [batching.bdim_at_front(v, d, axis_size) for v, d in zip(vals, dims)]
-    bj, consts = batch_jaxpr(jaxpr, (0,) * len(vals), axis_size)   # consts: leading inputs
+    bj, consts = batch_jaxpr(jaxpr, (0,) * len(vals), axis_size)  # consts: leading inputs
     n = len(vals) - num_consts
 
     def batched_jvp(ps, ts):
-        outs = batching.vmap_flat(lambda *a: list(_flat2(jvp_fn(list(a[:n]), list(a[n:])))),
-                                  [0] * (2 * n), axis_size, list(ps) + list(ts), None)
+        outs = batching.vmap_flat(
+            lambda *a: list(_flat2(jvp_fn(list(a[:n]), list(a[n:])))),
+            [0] * (2 * n),
+            axis_size,
+            list(ps) + list(ts),
+            None,
+        )
         k = len(outs) // 2
         return outs[:k], outs[k:]
 
-    outs = custom_jvp_call_p.bind(*consts, *vals, jaxpr=bj, jvp_fn=batched_jvp,
-                                  num_consts=num_consts + len(consts))
+    outs = custom_jvp_call_p.bind(
+        *consts, *vals, jaxpr=bj, jvp_fn=batched_jvp, num_consts=num_consts + len(consts)
+    )
     return outs, [0] * len(outs)
 
 
@@ -225,15 +242,18 @@ def _custom_vjp_fwd(primals, jaxpr, fwd_fn, bwd_fn, num_consts):
 
     def bwd(cts):
         cts_in = bwd_fn(res, list(cts))
-        return [None] * num_consts + [c if get_aval(a).dtype.kind in "fc" else None
-                                      for c, a in zip(cts_in, args)]
+        return [None] * num_consts + [
+            c if get_aval(a).dtype.kind in "fc" else None for c, a in zip(cts_in, args)
+        ]
 
     return list(outs), bwd
 
 
 def _custom_vjp_jvp(primals, tangents, **p):
-    raise TypeError("can't apply forward-mode autodiff (jvp) to a custom_vjp function; "
-                    "use custom_jvp instead if you need forward mode (jacfwd, hessian, jvp)")
+    raise TypeError(
+        "can't apply forward-mode autodiff (jvp) to a custom_vjp function; "
+        "use custom_jvp instead if you need forward mode (jacfwd, hessian, jvp)"
+    )
 
 
 def _custom_vjp_vmap(vals, dims, axis_size, jaxpr, fwd_fn, bwd_fn, num_consts):
@@ -242,15 +262,21 @@ def _custom_vjp_vmap(vals, dims, axis_size, jaxpr, fwd_fn, bwd_fn, num_consts):
     from funcgrad._src.api import vmap as _vmap
 
     def batched_fwd(args):
-        return _vmap(lambda *a: fwd_fn(list(a)), in_axes=0, out_axes=0,
-                     axis_size=axis_size)(*args)
+        return _vmap(lambda *a: fwd_fn(list(a)), in_axes=0, out_axes=0, axis_size=axis_size)(*args)
 
     def batched_bwd(res, cts):
-        return _vmap(lambda r, c: bwd_fn(r, list(c)), in_axes=0, out_axes=0,
-                     axis_size=axis_size)(res, list(cts))
+        return _vmap(lambda r, c: bwd_fn(r, list(c)), in_axes=0, out_axes=0, axis_size=axis_size)(
+            res, list(cts)
+        )
 
-    outs = custom_vjp_call_p.bind(*consts, *vals, jaxpr=bj, fwd_fn=batched_fwd,
-                                  bwd_fn=batched_bwd, num_consts=num_consts + len(consts))
+    outs = custom_vjp_call_p.bind(
+        *consts,
+        *vals,
+        jaxpr=bj,
+        fwd_fn=batched_fwd,
+        bwd_fn=batched_bwd,
+        num_consts=num_consts + len(consts),
+    )
     return outs, [0] * len(outs)
 
 

@@ -10,9 +10,25 @@ from funcgrad._src import ad, batching, core, dtypes
 from funcgrad._src.array import Array, get_aval, weak_type_rules, wrap, wrap_bfloat16
 from funcgrad._src.core import Primitive, ShapedArray, Tracer, abstract_eval_rules, impl_rules
 
-__all__ = ["Primitive", "ShapedArray", "Tracer", "Array", "np", "core", "ad", "batching",
-           "dtypes", "impl_rules", "abstract_eval_rules", "weak_type_rules", "get_aval",
-           "quiet", "as_operand", "same_dtype", "shape_err"]
+__all__ = [
+    "Primitive",
+    "ShapedArray",
+    "Tracer",
+    "Array",
+    "np",
+    "core",
+    "ad",
+    "batching",
+    "dtypes",
+    "impl_rules",
+    "abstract_eval_rules",
+    "weak_type_rules",
+    "get_aval",
+    "quiet",
+    "as_operand",
+    "same_dtype",
+    "shape_err",
+]
 
 
 def quiet(fn):
@@ -55,9 +71,11 @@ def same_dtype(name: str, *args):
     strong = [get_aval(x) for x in ops]
     non_weak = {a.dtype for a in strong if not a.weak_type}
     if len(non_weak) > 1:
-        raise TypeError(f"lax.{name} requires arguments to have the same dtypes, got "
-                        f"{', '.join(sorted(d.name for d in non_weak))}. Convert with "
-                        f"astype, or use funcgrad.numpy, which promotes types.")
+        raise TypeError(
+            f"lax.{name} requires arguments to have the same dtypes, got "
+            f"{', '.join(sorted(d.name for d in non_weak))}. Convert with "
+            f"astype, or use funcgrad.numpy, which promotes types."
+        )
     dt = non_weak.pop() if non_weak else strong[0].dtype
     out = []
     for x in args:
@@ -75,5 +93,7 @@ def same_dtype(name: str, *args):
 
 def shape_err(name: str, avals) -> TypeError:
     shapes = ", ".join(a.str_short() for a in avals)
-    return TypeError(f"{name}: operands must have equal shapes and dtypes, got {shapes}. "
-                     f"funcgrad.numpy functions broadcast and promote; lax ones do not.")
+    return TypeError(
+        f"{name}: operands must have equal shapes and dtypes, got {shapes}. "
+        f"funcgrad.numpy functions broadcast and promote; lax ones do not."
+    )

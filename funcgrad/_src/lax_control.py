@@ -19,7 +19,12 @@ from funcgrad._src import lax_reductions as lr
 from funcgrad._src import lax_structural as ls
 from funcgrad._src.array import Array, array_from_user, get_aval, to_numpy, wrap
 from funcgrad._src.core import (
-    Primitive, Tracer, abstract_eval_rules, close_over_consts, eval_jaxpr, impl_rules,
+    Primitive,
+    Tracer,
+    abstract_eval_rules,
+    close_over_consts,
+    eval_jaxpr,
+    impl_rules,
     trace_to_jaxpr,
 )
 from funcgrad._src.lax_call import batch_jaxpr, jvp_jaxpr, vjp_jaxpr
@@ -79,8 +84,12 @@ def _promote_weak_carry(flat, out_avals):
 
 def _set_weak(outs, avals):
     """Give loop outputs the weak types of the body's outputs (as JAX does)."""
-    return [le.convert_element_type(o, get_aval(o).dtype, weak_type=a.weak_type)
-            if get_aval(o).weak_type != a.weak_type else o for o, a in zip(outs, avals)]
+    return [
+        le.convert_element_type(o, get_aval(o).dtype, weak_type=a.weak_type)
+        if get_aval(o).weak_type != a.weak_type
+        else o
+        for o, a in zip(outs, avals)
+    ]
 
 
 def _avals(xs):
@@ -140,8 +149,10 @@ def switch(index, branches, *operands, operand=None):
         raise ValueError("switch needs at least one branch")
     ia = get_aval(index) if isinstance(index, Tracer) else np.asarray(index)
     if ia.dtype.kind not in "iu" or ia.shape != ():
-        raise TypeError(f"switch: the index must be a scalar integer, got "
-                        f"{ia.dtype.name}{list(ia.shape)}; cast it with .astype(int)")
+        raise TypeError(
+            f"switch: the index must be a scalar integer, got "
+            f"{ia.dtype.name}{list(ia.shape)}; cast it with .astype(int)"
+        )
     if not isinstance(index, Tracer):
         i = int(np.clip(int(np.asarray(index)), 0, len(branches) - 1))
         return tu.tree_map(_as_arr, branches[i](*operands))
@@ -152,8 +163,9 @@ def switch(index, branches, *operands, operand=None):
     out_trees = [t[2] for t in traced]
     for t in out_trees[1:]:
         if t != out_trees[0]:
-            raise TypeError(f"cond/switch branches must return the same structure:\n"
-                            f"  {out_trees[0]}\n  {t}")
+            raise TypeError(
+                f"cond/switch branches must return the same structure:\n  {out_trees[0]}\n  {t}"
+            )
     for j, _, _ in traced[1:]:
         for a, b in zip(traced[0][0].out_avals, j.out_avals):
             if (a.shape, a.dtype) != (b.shape, b.dtype):
@@ -175,8 +187,10 @@ def cond(pred, true_fun, false_fun, *operands, operand=None):
         return tu.tree_map(_as_arr, true_fun(*operands) if bool(p) else false_fun(*operands))
     a = get_aval(pred)
     if a.shape != ():
-        raise TypeError(f"cond predicate must be a scalar, got {a.str_short()}; for an "
-                        f"elementwise choice use fnp.where")
+        raise TypeError(
+            f"cond predicate must be a scalar, got {a.str_short()}; for an "
+            f"elementwise choice use fnp.where"
+        )
     idx = le.convert_element_type(pred, dtypes.bool_) if a.dtype != np.bool_ else pred
     idx = le.convert_element_type(idx, dtypes.int32)
     return switch(idx, [false_fun, true_fun], *operands)
@@ -200,8 +214,9 @@ def _cond_vjp_fwd(primals, branches):
         pairs = [vjp_jaxpr(b) for b in branches]
         jaxprs, consts = _unify_branches(pairs, _avals(args) + _avals(cts))
         cts_in = cond_p.bind(index, *consts, *args, *cts, branches=jaxprs)
-        return [None] + [c if get_aval(a).dtype.kind in "fc" else None
-                         for c, a in zip(cts_in, args)]
+        return [None] + [
+            c if get_aval(a).dtype.kind in "fc" else None for c, a in zip(cts_in, args)
+        ]
 
     return outs, bwd
 
@@ -242,8 +257,8 @@ while_p = Primitive("while", multiple_results=True)
 
 def _while_impl(*args, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts, max_steps):
     vals = [wrap(a) for a in args]
-    cc, bc = vals[:cond_nconsts], vals[cond_nconsts:cond_nconsts + body_nconsts]
-    carry = vals[cond_nconsts + body_nconsts:]
+    cc, bc = vals[:cond_nconsts], vals[cond_nconsts : cond_nconsts + body_nconsts]
+    carry = vals[cond_nconsts + body_nconsts :]
     steps = 0
     while bool(to_numpy(_run(cond_jaxpr, cc + carry)[0])):
         if max_steps is not None and steps >= max_steps:
@@ -254,7 +269,7 @@ def _while_impl(*args, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts, max_s
 
 
 def _while_abstract(*avals, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts, max_steps):
-    return list(avals[cond_nconsts + body_nconsts:])
+    return list(avals[cond_nconsts + body_nconsts :])
 
 
 impl_rules[while_p] = _while_impl
@@ -269,7 +284,7 @@ def while_loop(cond_fun, body_fun, init_val, max_steps: int | None = None):
     """
     flat, in_tree = tu.tree_flatten(init_val)
     flat = [_as_arr(x) for x in flat]
-    arg_tree = tu.tree_structure((tu.tree_unflatten(in_tree, flat),))   # f(val), one argument
+    arg_tree = tu.tree_structure((tu.tree_unflatten(in_tree, flat),))  # f(val), one argument
     bj, bc, btree = _trace_tree_fn(body_fun, _avals(flat), arg_tree, "body_fun")
     if btree == in_tree:
         flat, changed = _promote_weak_carry(flat, bj.out_avals)
@@ -277,55 +292,83 @@ def while_loop(cond_fun, body_fun, init_val, max_steps: int | None = None):
             bj, bc, btree = _trace_tree_fn(body_fun, _avals(flat), arg_tree, "body_fun")
     avals = _avals(flat)
     cj, cc, ctree = _trace_tree_fn(cond_fun, avals, arg_tree, "cond_fun")
-    if len(cj.outvars) != 1 or cj.out_avals[0].shape != () or \
-            cj.out_avals[0].dtype != np.bool_:
-        raise TypeError(f"while_loop cond_fun must return a boolean scalar, got "
-                        f"{[a.str_short() for a in cj.out_avals]}")
+    if len(cj.outvars) != 1 or cj.out_avals[0].shape != () or cj.out_avals[0].dtype != np.bool_:
+        raise TypeError(
+            f"while_loop cond_fun must return a boolean scalar, got "
+            f"{[a.str_short() for a in cj.out_avals]}"
+        )
     _check_carry("while_loop body_fun", in_tree, btree, avals, bj.out_avals)
-    outs = while_p.bind(*cc, *bc, *flat, cond_jaxpr=cj, body_jaxpr=bj, cond_nconsts=len(cc),
-                        body_nconsts=len(bc), max_steps=max_steps)
+    outs = while_p.bind(
+        *cc,
+        *bc,
+        *flat,
+        cond_jaxpr=cj,
+        body_jaxpr=bj,
+        cond_nconsts=len(cc),
+        body_nconsts=len(bc),
+        max_steps=max_steps,
+    )
     return tu.tree_unflatten(in_tree, _set_weak(outs, bj.out_avals))
 
 
 def _check_carry(what, in_tree, out_tree, in_avals, out_avals):
     if in_tree != out_tree:
-        raise TypeError(f"{what} must return the same structure as its carry input:\n"
-                        f"  input:  {in_tree}\n  output: {out_tree}")
+        raise TypeError(
+            f"{what} must return the same structure as its carry input:\n"
+            f"  input:  {in_tree}\n  output: {out_tree}"
+        )
     for i, (a, b) in enumerate(zip(in_avals, out_avals)):
         if (a.shape, a.dtype) != (b.shape, b.dtype):
-            raise TypeError(f"{what}: the carry component {i} has type {a.str_short()} on "
-                            f"input but {b.str_short()} on output; they must match (cast with "
-                            f"astype, or start from an array of the right dtype)")
+            raise TypeError(
+                f"{what}: the carry component {i} has type {a.str_short()} on "
+                f"input but {b.str_short()} on output; they must match (cast with "
+                f"astype, or start from an array of the right dtype)"
+            )
 
 
-def _while_jvp(primals, tangents, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts,
-               max_steps):
+def _while_jvp(primals, tangents, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts, max_steps):
     cc = primals[:cond_nconsts]
-    bc = primals[cond_nconsts:cond_nconsts + body_nconsts]
-    carry = primals[cond_nconsts + body_nconsts:]
-    bct = tangents[cond_nconsts:cond_nconsts + body_nconsts]
-    ct = tangents[cond_nconsts + body_nconsts:]
+    bc = primals[cond_nconsts : cond_nconsts + body_nconsts]
+    carry = primals[cond_nconsts + body_nconsts :]
+    bct = tangents[cond_nconsts : cond_nconsts + body_nconsts]
+    ct = tangents[cond_nconsts + body_nconsts :]
     jj, jconsts = jvp_jaxpr(body_jaxpr)
     nb, nc = len(bc), len(carry)
 
-    def body(*a):   # (jconsts, bc, bct, carry, carry_t) -> (carry, carry_t)
+    def body(*a):  # (jconsts, bc, bct, carry, carry_t) -> (carry, carry_t)
         k = len(jconsts)
-        jc, b, bt, c, t = (a[:k], a[k:k + nb], a[k + nb:k + 2 * nb],
-                           a[k + 2 * nb:k + 2 * nb + nc], a[k + 2 * nb + nc:])
+        jc, b, bt, c, t = (
+            a[:k],
+            a[k : k + nb],
+            a[k + nb : k + 2 * nb],
+            a[k + 2 * nb : k + 2 * nb + nc],
+            a[k + 2 * nb + nc :],
+        )
         return _run(jj, list(jc) + list(b) + list(c) + list(bt) + list(t))
 
-    new_bj, extra = _retrace(body, _avals(jconsts) + _avals(bc) + _avals(bct) + _avals(carry) +
-                             _avals(ct))
+    new_bj, extra = _retrace(
+        body, _avals(jconsts) + _avals(bc) + _avals(bct) + _avals(carry) + _avals(ct)
+    )
 
-    def cnd(*a):    # (cc, carry, carry_t) -> pred
-        return _run(cond_jaxpr, list(a[:cond_nconsts]) + list(a[cond_nconsts:cond_nconsts +
-                                                                   nc]))
+    def cnd(*a):  # (cc, carry, carry_t) -> pred
+        return _run(cond_jaxpr, list(a[:cond_nconsts]) + list(a[cond_nconsts : cond_nconsts + nc]))
 
     new_cj, extra_c = _retrace(cnd, _avals(cc) + _avals(carry) + _avals(ct))
-    outs = while_p.bind(*extra_c, *cc, *extra, *jconsts, *bc, *bct, *carry, *ct,
-                        cond_jaxpr=new_cj, body_jaxpr=new_bj,
-                        cond_nconsts=len(extra_c) + len(cc),
-                        body_nconsts=len(extra) + len(jconsts) + 2 * nb, max_steps=max_steps)
+    outs = while_p.bind(
+        *extra_c,
+        *cc,
+        *extra,
+        *jconsts,
+        *bc,
+        *bct,
+        *carry,
+        *ct,
+        cond_jaxpr=new_cj,
+        body_jaxpr=new_bj,
+        cond_nconsts=len(extra_c) + len(cc),
+        body_nconsts=len(extra) + len(jconsts) + 2 * nb,
+        max_steps=max_steps,
+    )
     return outs[:nc], outs[nc:]
 
 
@@ -334,8 +377,8 @@ def _while_as_scan(cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts, max_steps
 
     def f(*args):
         cc = list(args[:cond_nconsts])
-        bc = list(args[cond_nconsts:cond_nconsts + body_nconsts])
-        carry = list(args[cond_nconsts + body_nconsts:])
+        bc = list(args[cond_nconsts : cond_nconsts + body_nconsts])
+        carry = list(args[cond_nconsts + body_nconsts :])
 
         def step(c, _):
             pred = _run(cond_jaxpr, cc + list(c))[0]
@@ -358,10 +401,16 @@ def _while_vjp_fwd(primals, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts, 
             "Reverse-mode differentiation does not work for lax.while_loop with a "
             "value-dependent trip count. Use lax.scan or lax.fori_loop with static bounds, or "
             "pass while_loop(..., max_steps=N) to bound the loop (funcgrad then differentiates "
-            "it as a scan of N steps).")
-    outs = while_p.bind(*primals, cond_jaxpr=cond_jaxpr, body_jaxpr=body_jaxpr,
-                        cond_nconsts=cond_nconsts, body_nconsts=body_nconsts,
-                        max_steps=max_steps)
+            "it as a scan of N steps)."
+        )
+    outs = while_p.bind(
+        *primals,
+        cond_jaxpr=cond_jaxpr,
+        body_jaxpr=body_jaxpr,
+        cond_nconsts=cond_nconsts,
+        body_nconsts=body_nconsts,
+        max_steps=max_steps,
+    )
     f = _while_as_scan(cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts, max_steps)
 
     def bwd(cts):
@@ -372,13 +421,16 @@ def _while_vjp_fwd(primals, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts, 
     return outs, bwd
 
 
-def _while_vmap(vals, dims, axis_size, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts,
-                max_steps):
-    cc, bc = vals[:cond_nconsts], vals[cond_nconsts:cond_nconsts + body_nconsts]
-    carry = vals[cond_nconsts + body_nconsts:]
-    ccd, bcd = dims[:cond_nconsts], dims[cond_nconsts:cond_nconsts + body_nconsts]
-    carry = [batching.bdim_at_front(c, d, axis_size) for c, d in
-             zip(carry, dims[cond_nconsts + body_nconsts:])]
+def _while_vmap(
+    vals, dims, axis_size, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts, max_steps
+):
+    cc, bc = vals[:cond_nconsts], vals[cond_nconsts : cond_nconsts + body_nconsts]
+    carry = vals[cond_nconsts + body_nconsts :]
+    ccd, bcd = dims[:cond_nconsts], dims[cond_nconsts : cond_nconsts + body_nconsts]
+    carry = [
+        batching.bdim_at_front(c, d, axis_size)
+        for c, d in zip(carry, dims[cond_nconsts + body_nconsts :])
+    ]
     nc = len(carry)
     cdims = tuple(ccd) + (0,) * nc
     bdims = tuple(bcd) + (0,) * nc
@@ -387,24 +439,35 @@ def _while_vmap(vals, dims, axis_size, cond_jaxpr, body_jaxpr, cond_nconsts, bod
     ncc, nbc = len(cbc) + len(cc), len(bbc) + len(bc)
 
     def cnd(*a):
-        pred = _run(cbj, list(a[:ncc]) + list(a[ncc + nbc:]))[0]
+        pred = _run(cbj, list(a[:ncc]) + list(a[ncc + nbc :]))[0]
         return [lr.reduce_or(pred, (0,))]
 
     def body(*a):
-        c_args = list(a[:ncc]) + list(a[ncc + nbc:])
+        c_args = list(a[:ncc]) + list(a[ncc + nbc :])
         pred = _run(cbj, c_args)[0]
-        new = _run(bbj, list(a[ncc:ncc + nbc]) + list(a[ncc + nbc:]))
-        old = a[ncc + nbc:]
-        return [le.select(ls.broadcast_in_dim(pred, get_aval(o).shape, (0,)), n, o)
-                for n, o in zip(new, old)]
+        new = _run(bbj, list(a[ncc : ncc + nbc]) + list(a[ncc + nbc :]))
+        old = a[ncc + nbc :]
+        return [
+            le.select(ls.broadcast_in_dim(pred, get_aval(o).shape, (0,)), n, o)
+            for n, o in zip(new, old)
+        ]
 
     all_consts = list(cbc) + list(cc) + list(bbc) + list(bc)
     avals = _avals(all_consts) + _avals(carry)
     new_cj, e1 = _retrace(cnd, avals)
     new_bj, e2 = _retrace(body, avals)
-    outs = while_p.bind(*e1, *all_consts, *e2, *all_consts, *carry, cond_jaxpr=new_cj,
-                        body_jaxpr=new_bj, cond_nconsts=len(e1) + len(all_consts),
-                        body_nconsts=len(e2) + len(all_consts), max_steps=max_steps)
+    outs = while_p.bind(
+        *e1,
+        *all_consts,
+        *e2,
+        *all_consts,
+        *carry,
+        cond_jaxpr=new_cj,
+        body_jaxpr=new_bj,
+        cond_nconsts=len(e1) + len(all_consts),
+        body_nconsts=len(e2) + len(all_consts),
+        max_steps=max_steps,
+    )
     return outs, [0] * nc
 
 
@@ -419,8 +482,8 @@ scan_p = Primitive("scan", multiple_results=True)
 
 def _scan_impl(*args, jaxpr, length, reverse, num_consts, num_carry):
     vals = [wrap(a) for a in args]
-    consts, carry = vals[:num_consts], vals[num_consts:num_consts + num_carry]
-    xs = [a for a in args[num_consts + num_carry:]]
+    consts, carry = vals[:num_consts], vals[num_consts : num_consts + num_carry]
+    xs = [a for a in args[num_consts + num_carry :]]
     ys = []
     order = range(length - 1, -1, -1) if reverse else range(length)
     for i in order:
@@ -430,14 +493,16 @@ def _scan_impl(*args, jaxpr, length, reverse, num_consts, num_carry):
     if reverse:
         ys = ys[::-1]
     y_avals = jaxpr.out_avals[num_carry:]
-    stacked = [np.stack([y[k] for y in ys]) if ys else np.zeros((0,) + a.shape, a.dtype)
-               for k, a in enumerate(y_avals)]
+    stacked = [
+        np.stack([y[k] for y in ys]) if ys else np.zeros((0,) + a.shape, a.dtype)
+        for k, a in enumerate(y_avals)
+    ]
     return [to_numpy(c) for c in carry] + stacked
 
 
 def _scan_abstract(*avals, jaxpr, length, reverse, num_consts, num_carry):
     ys = [a.update(shape=(length,) + a.shape) for a in jaxpr.out_avals[num_carry:]]
-    return list(avals[num_consts:num_consts + num_carry]) + ys
+    return list(avals[num_consts : num_consts + num_carry]) + ys
 
 
 impl_rules[scan_p] = _scan_impl
@@ -463,8 +528,9 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1, _split_transpos
     c_flat = [_as_arr(c) for c in c_flat]
     c_avals = _avals(c_flat)
     x_avals = [get_aval(x).update(shape=get_aval(x).shape[1:]) for x in x_flat]
-    in_tree = tu.tree_structure((tu.tree_unflatten(c_tree, c_flat),
-                                 tu.tree_unflatten(x_tree, x_flat)))
+    in_tree = tu.tree_structure(
+        (tu.tree_unflatten(c_tree, c_flat), tu.tree_unflatten(x_tree, x_flat))
+    )
     jaxpr, consts, out_tree = _trace_tree_fn(f, c_avals + x_avals, in_tree, "scan body")
     if out_tree.node_type is not tuple or len(out_tree.children) != 2:
         raise TypeError(f"scan body must return a pair (carry, y), got structure {out_tree}")
@@ -474,12 +540,19 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1, _split_transpos
         c_flat, changed = _promote_weak_carry(c_flat, jaxpr.out_avals[:nc])
         if changed:
             c_avals = _avals(c_flat)
-            jaxpr, consts, out_tree = _trace_tree_fn(f, c_avals + x_avals, in_tree,
-                                                     "scan body")
+            jaxpr, consts, out_tree = _trace_tree_fn(f, c_avals + x_avals, in_tree, "scan body")
             carry_tree = out_tree.children[0]
     _check_carry("scan body", c_tree, carry_tree, c_avals, jaxpr.out_avals[:nc])
-    outs = scan_p.bind(*consts, *c_flat, *x_flat, jaxpr=jaxpr, length=int(length),
-                       reverse=bool(reverse), num_consts=len(consts), num_carry=nc)
+    outs = scan_p.bind(
+        *consts,
+        *c_flat,
+        *x_flat,
+        jaxpr=jaxpr,
+        length=int(length),
+        reverse=bool(reverse),
+        num_consts=len(consts),
+        num_carry=nc,
+    )
     outs = _set_weak(outs, jaxpr.out_avals)
     carry = tu.tree_unflatten(c_tree, outs[:nc])
     ys = tu.tree_unflatten(out_tree.children[1], outs[nc:])
@@ -488,49 +561,72 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1, _split_transpos
 
 def _scan_jvp(primals, tangents, jaxpr, length, reverse, num_consts, num_carry):
     nk, nc = num_consts, num_carry
-    consts, carry, xs = primals[:nk], primals[nk:nk + nc], primals[nk + nc:]
-    ct, cat, xt = tangents[:nk], tangents[nk:nk + nc], tangents[nk + nc:]
+    consts, carry, xs = primals[:nk], primals[nk : nk + nc], primals[nk + nc :]
+    ct, cat, xt = tangents[:nk], tangents[nk : nk + nc], tangents[nk + nc :]
     nx = len(xs)
     jj, jconsts = jvp_jaxpr(jaxpr)
     ny = len(jaxpr.outvars) - nc
 
-    def body(*a):   # (jconsts, consts, consts_t, carry, carry_t, x, x_t)
+    def body(*a):  # (jconsts, consts, consts_t, carry, carry_t, x, x_t)
         k = len(jconsts)
         jc = a[:k]
-        c, c_t = a[k:k + nk], a[k + nk:k + 2 * nk]
-        r = a[k + 2 * nk:]
-        cr, cr_t, x, x_t = r[:nc], r[nc:2 * nc], r[2 * nc:2 * nc + nx], r[2 * nc + nx:]
-        outs = _run(jj, list(jc) + list(c) + list(cr) + list(x) + list(c_t) + list(cr_t) +
-                    list(x_t))
+        c, c_t = a[k : k + nk], a[k + nk : k + 2 * nk]
+        r = a[k + 2 * nk :]
+        cr, cr_t, x, x_t = r[:nc], r[nc : 2 * nc], r[2 * nc : 2 * nc + nx], r[2 * nc + nx :]
+        outs = _run(
+            jj, list(jc) + list(c) + list(cr) + list(x) + list(c_t) + list(cr_t) + list(x_t)
+        )
         m = nc + ny
         p_out, t_out = outs[:m], outs[m:]
         return p_out[:nc] + t_out[:nc] + p_out[nc:] + t_out[nc:]
 
     x_avals = [a.update(shape=a.shape[1:]) for a in _avals(xs) + _avals(xt)]
-    new_j, extra = _retrace(body, _avals(jconsts) + _avals(consts) + _avals(ct) +
-                            _avals(carry) + _avals(cat) + x_avals)
-    outs = scan_p.bind(*extra, *jconsts, *consts, *ct, *carry, *cat, *xs, *xt, jaxpr=new_j,
-                       length=length, reverse=reverse,
-                       num_consts=len(extra) + len(jconsts) + 2 * nk, num_carry=2 * nc)
-    c_out, ct_out = outs[:nc], outs[nc:2 * nc]
-    ys, yts = outs[2 * nc:2 * nc + ny], outs[2 * nc + ny:]
+    new_j, extra = _retrace(
+        body, _avals(jconsts) + _avals(consts) + _avals(ct) + _avals(carry) + _avals(cat) + x_avals
+    )
+    outs = scan_p.bind(
+        *extra,
+        *jconsts,
+        *consts,
+        *ct,
+        *carry,
+        *cat,
+        *xs,
+        *xt,
+        jaxpr=new_j,
+        length=length,
+        reverse=reverse,
+        num_consts=len(extra) + len(jconsts) + 2 * nk,
+        num_carry=2 * nc,
+    )
+    c_out, ct_out = outs[:nc], outs[nc : 2 * nc]
+    ys, yts = outs[2 * nc : 2 * nc + ny], outs[2 * nc + ny :]
     return c_out + ys, ct_out + yts
 
 
 def _scan_vjp_fwd(primals, jaxpr, length, reverse, num_consts, num_carry):
     nk, nc = num_consts, num_carry
-    consts, carry, xs = primals[:nk], primals[nk:nk + nc], primals[nk + nc:]
+    consts, carry, xs = primals[:nk], primals[nk : nk + nc], primals[nk + nc :]
 
-    def aug(*a):    # also emit the carry each step starts from
+    def aug(*a):  # also emit the carry each step starts from
         outs = _run(jaxpr, list(a))
-        return outs + list(a[nk:nk + nc])
+        return outs + list(a[nk : nk + nc])
 
     x_avals = [a.update(shape=a.shape[1:]) for a in _avals(xs)]
     aj, extra = _retrace(aug, _avals(consts) + _avals(carry) + x_avals)
-    outs = scan_p.bind(*extra, *consts, *carry, *xs, jaxpr=aj, length=length, reverse=reverse,
-                       num_consts=len(extra) + nk, num_carry=nc)
+    outs = scan_p.bind(
+        *extra,
+        *consts,
+        *carry,
+        *xs,
+        jaxpr=aj,
+        length=length,
+        reverse=reverse,
+        num_consts=len(extra) + nk,
+        num_carry=nc,
+    )
     ny = len(jaxpr.outvars) - nc
-    visible, carries = outs[:nc + ny], outs[nc + ny:]
+    visible, carries = outs[: nc + ny], outs[nc + ny :]
 
     def bwd(cts):
         ct_carry, ct_ys = list(cts[:nc]), list(cts[nc:])
@@ -538,17 +634,22 @@ def _scan_vjp_fwd(primals, jaxpr, length, reverse, num_consts, num_carry):
         def back(state, inp):
             ct_c, ct_k = state
             x, c_i, ct_y = inp
-            _, f_vjp = ad.vjp_flat(lambda *a: _run(jaxpr, list(a)),
-                                   list(consts) + list(c_i) + list(x))
+            _, f_vjp = ad.vjp_flat(
+                lambda *a: _run(jaxpr, list(a)), list(consts) + list(c_i) + list(x)
+            )
             g = f_vjp(list(ct_c) + list(ct_y))
-            g_k, g_c, g_x = g[:nk], g[nk:nk + nc], g[nk + nc:]
+            g_k, g_c, g_x = g[:nk], g[nk : nk + nc], g[nk + nc :]
             ct_k = [ad.add_tangents(a, b) for a, b in zip(ct_k, g_k)]
             return (g_c, ct_k), g_x
 
         zeros_k = [ad.zeros_like_aval(get_aval(c)) for c in consts]
-        (ct_init, ct_consts), ct_xs = scan(back, (ct_carry, zeros_k),
-                                           (list(xs), list(carries), ct_ys), length=length,
-                                           reverse=not reverse)
+        (ct_init, ct_consts), ct_xs = scan(
+            back,
+            (ct_carry, zeros_k),
+            (list(xs), list(carries), ct_ys),
+            length=length,
+            reverse=not reverse,
+        )
         res = list(ct_consts) + list(ct_init) + list(ct_xs)
         return [r if get_aval(p).dtype.kind in "fc" else None for r, p in zip(res, primals)]
 
@@ -557,14 +658,23 @@ def _scan_vjp_fwd(primals, jaxpr, length, reverse, num_consts, num_carry):
 
 def _scan_vmap(vals, dims, axis_size, jaxpr, length, reverse, num_consts, num_carry):
     nk, nc = num_consts, num_carry
-    consts, carry, xs = vals[:nk], vals[nk:nk + nc], vals[nk + nc:]
-    kd, xd = dims[:nk], dims[nk + nc:]
-    carry = [batching.bdim_at_front(c, d, axis_size) for c, d in zip(carry, dims[nk:nk + nc])]
+    consts, carry, xs = vals[:nk], vals[nk : nk + nc], vals[nk + nc :]
+    kd, xd = dims[:nk], dims[nk + nc :]
+    carry = [batching.bdim_at_front(c, d, axis_size) for c, d in zip(carry, dims[nk : nk + nc])]
     xs = [ls.moveaxis(x, d, 1) if d is not None else x for x, d in zip(xs, xd)]
     in_dims = tuple(kd) + (0,) * nc + tuple(0 if d is not None else None for d in xd)
     bj, bconsts = batch_jaxpr(jaxpr, in_dims, axis_size)
-    outs = scan_p.bind(*bconsts, *consts, *carry, *xs, jaxpr=bj, length=length,
-                       reverse=reverse, num_consts=len(bconsts) + nk, num_carry=nc)
+    outs = scan_p.bind(
+        *bconsts,
+        *consts,
+        *carry,
+        *xs,
+        jaxpr=bj,
+        length=length,
+        reverse=reverse,
+        num_consts=len(bconsts) + nk,
+        num_carry=nc,
+    )
     ny = len(outs) - nc
     return outs, [0] * nc + [1] * ny
 
@@ -614,7 +724,7 @@ def fori_loop(lower, upper, body_fun, init_val, unroll=None):
 
 def _index_dtype(lower, upper):
     for v in (lower, upper):
-        if (type(v) is Array or isinstance(v, (np.ndarray, np.generic))):
+        if type(v) is Array or isinstance(v, (np.ndarray, np.generic)):
             return dtypes.canonicalize(np.asarray(v).dtype)
     return dtypes.int32 if not dtypes.x64_enabled() else dtypes.int64
 

@@ -8,14 +8,31 @@ from __future__ import annotations
 import math
 
 from funcgrad._src.lax_common import (
-    Primitive, ShapedArray, abstract_eval_rules, ad, as_operand, batching, dtypes,
-    get_aval, impl_rules, np, quiet, same_dtype, shape_err, weak_type_rules,
+    Primitive,
+    ShapedArray,
+    abstract_eval_rules,
+    ad,
+    as_operand,
+    batching,
+    dtypes,
+    get_aval,
+    impl_rules,
+    np,
+    quiet,
+    same_dtype,
+    shape_err,
+    weak_type_rules,
 )
 
 # ---- helpers --------------------------------------------------------------------------------
 
-_KIND_NAMES = {"f": "floating", "c": "complex", "i": "signed integer", "u": "unsigned integer",
-               "b": "boolean"}
+_KIND_NAMES = {
+    "f": "floating",
+    "c": "complex",
+    "i": "signed integer",
+    "u": "unsigned integer",
+    "b": "boolean",
+}
 
 
 def _check_kinds(name, aval, kinds):
@@ -63,9 +80,9 @@ def binop(name: str, impl, kinds: str = "iufc", out_bool: bool = False):
     def wrapper(x, y):
         x, y = same_dtype(name, x, y)
         ax, ay = get_aval(x), get_aval(y)
-        if ax.shape != ay.shape:   # eager numpy would broadcast silently: lax does not,
-            if ay.shape == ():     # except for rank-0 operands (made explicit here, so
-                y = ad.ops["broadcast_in_dim"](y, ax.shape, ())   # traced code agrees)
+        if ax.shape != ay.shape:  # eager numpy would broadcast silently: lax does not,
+            if ay.shape == ():  # except for rank-0 operands (made explicit here, so
+                y = ad.ops["broadcast_in_dim"](y, ax.shape, ())  # traced code agrees)
             elif ax.shape == ():
                 x = ad.ops["broadcast_in_dim"](x, ay.shape, ())
             else:
@@ -111,8 +128,7 @@ def _div_impl(x, y):
 
 div_p, div = binop("div", _div_impl)
 ad.defjvp(div_p, lambda t, x, y: div(t, y), lambda t, x, y: neg(mul(t, div(div(x, y), y))))
-ad.vjp_rules[div_p] = lambda cts, p, out: [div(cts[0], p[1]),
-                                          neg(mul(cts[0], div(out, p[1])))]
+ad.vjp_rules[div_p] = lambda cts, p, out: [div(cts[0], p[1]), neg(mul(cts[0], div(out, p[1])))]
 
 
 def _rem_impl(x, y):
@@ -123,10 +139,11 @@ def _rem_impl(x, y):
 
 
 rem_p, rem = binop("rem", _rem_impl)
-ad.defjvp(rem_p, lambda t, x, y: t,
-          lambda t, x, y: neg(mul(t, round(div(sub(x, rem(x, y)), y)))))
+ad.defjvp(rem_p, lambda t, x, y: t, lambda t, x, y: neg(mul(t, round(div(sub(x, rem(x, y)), y)))))
 ad.vjp_rules[rem_p] = lambda cts, p, out: [
-    cts[0], neg(mul(cts[0], round(div(sub(p[0], out), p[1]))))]
+    cts[0],
+    neg(mul(cts[0], round(div(sub(p[0], out), p[1])))),
+]
 
 max_p, max = binop("max", np.maximum, "iufb")
 min_p, min = binop("min", np.minimum, "iufb")
@@ -139,10 +156,15 @@ def _balanced_eq(x, z, y):
 
 
 for _p, _w in ((max_p, max), (min_p, min)):
-    ad.defjvp(_p, lambda t, x, y, _w=_w: mul(t, _balanced_eq(x, _w(x, y), y)),
-              lambda t, x, y, _w=_w: mul(t, _balanced_eq(y, _w(x, y), x)))
-    ad.vjp_rules[_p] = lambda cts, p, out: [mul(cts[0], _balanced_eq(p[0], out, p[1])),
-                                           mul(cts[0], _balanced_eq(p[1], out, p[0]))]
+    ad.defjvp(
+        _p,
+        lambda t, x, y, _w=_w: mul(t, _balanced_eq(x, _w(x, y), y)),
+        lambda t, x, y, _w=_w: mul(t, _balanced_eq(y, _w(x, y), x)),
+    )
+    ad.vjp_rules[_p] = lambda cts, p, out: [
+        mul(cts[0], _balanced_eq(p[0], out, p[1])),
+        mul(cts[0], _balanced_eq(p[1], out, p[0])),
+    ]
 
 
 def _pow_dx(t, x, y):
@@ -170,10 +192,15 @@ def _atan2_d(x, y):
     return add(mul(x, x), mul(y, y))
 
 
-ad.defjvp(atan2_p, lambda t, x, y: mul(t, div(y, _atan2_d(x, y))),
-          lambda t, x, y: neg(mul(t, div(x, _atan2_d(x, y)))))
-ad.vjp_rules[atan2_p] = lambda cts, p, out: [mul(cts[0], div(p[1], _atan2_d(*p))),
-                                            neg(mul(cts[0], div(p[0], _atan2_d(*p))))]
+ad.defjvp(
+    atan2_p,
+    lambda t, x, y: mul(t, div(y, _atan2_d(x, y))),
+    lambda t, x, y: neg(mul(t, div(x, _atan2_d(x, y)))),
+)
+ad.vjp_rules[atan2_p] = lambda cts, p, out: [
+    mul(cts[0], div(p[1], _atan2_d(*p))),
+    neg(mul(cts[0], div(p[0], _atan2_d(*p)))),
+]
 
 nextafter_p, nextafter = binop("nextafter", np.nextafter, "f")
 ad.defzero(nextafter_p)
@@ -203,18 +230,25 @@ def _shr_arith(x, y):
     return np.right_shift(x, np.clip(y, 0, bits - 1)).astype(x.dtype)
 
 
-shift_left_p, shift_left = binop("shift_left", lambda x, y: _shift_mask(x, y, np.left_shift),
-                                 "iu")
+shift_left_p, shift_left = binop("shift_left", lambda x, y: _shift_mask(x, y, np.left_shift), "iu")
 shift_right_logical_p, shift_right_logical = binop("shift_right_logical", _shr_logical, "iu")
-shift_right_arithmetic_p, shift_right_arithmetic = binop("shift_right_arithmetic", _shr_arith,
-                                                         "iu")
-for _p in (and_p, or_p, xor_p, not_p, shift_left_p, shift_right_logical_p,
-           shift_right_arithmetic_p):
+shift_right_arithmetic_p, shift_right_arithmetic = binop("shift_right_arithmetic", _shr_arith, "iu")
+for _p in (
+    and_p,
+    or_p,
+    xor_p,
+    not_p,
+    shift_left_p,
+    shift_right_logical_p,
+    shift_right_arithmetic_p,
+):
     ad.defzero(_p)
 
-population_count_p, population_count = unop(   # bits of the two's-complement pattern (XLA)
+population_count_p, population_count = unop(  # bits of the two's-complement pattern (XLA)
     "population_count",
-    lambda x: np.bitwise_count(x.view(f"u{x.dtype.itemsize}")).astype(x.dtype), "iu")
+    lambda x: np.bitwise_count(x.view(f"u{x.dtype.itemsize}")).astype(x.dtype),
+    "iu",
+)
 ad.defzero(population_count_p)
 
 # ---- comparisons ------------------------------------------------------------------------------
@@ -257,8 +291,9 @@ _defunary_deriv(tanh_p, lambda t, out, x: mul(t, sub(full_like(out, 1), mul(out,
 
 
 def _logistic_impl(x):
-    return np.where(x >= 0, 1 / (1 + np.exp(-np.abs(x))),
-                    np.exp(-np.abs(x)) / (1 + np.exp(-np.abs(x)))).astype(x.dtype)
+    return np.where(
+        x >= 0, 1 / (1 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1 + np.exp(-np.abs(x)))
+    ).astype(x.dtype)
 
 
 logistic_p, logistic = unop("logistic", _logistic_impl, "f")
@@ -290,8 +325,9 @@ _defunary_deriv(cosh_p, lambda t, out, x: mul(t, sinh(x)))
 asinh_p, asinh = unop("asinh", np.arcsinh)
 _defunary_deriv(asinh_p, lambda t, out, x: mul(t, rsqrt(add(mul(x, x), full_like(x, 1)))))
 acosh_p, acosh = unop("acosh", np.arccosh)
-_defunary_deriv(acosh_p, lambda t, out, x: mul(
-    t, rsqrt(mul(sub(x, full_like(x, 1)), add(x, full_like(x, 1))))))
+_defunary_deriv(
+    acosh_p, lambda t, out, x: mul(t, rsqrt(mul(sub(x, full_like(x, 1)), add(x, full_like(x, 1)))))
+)
 atanh_p, atanh = unop("atanh", np.arctanh)
 _defunary_deriv(atanh_p, lambda t, out, x: div(t, _one_minus_sq(x)))
 
@@ -307,8 +343,9 @@ def _abs_impl(x):
     return np.abs(x)
 
 
-abs_p, abs = unop("abs", _abs_impl, "iufc",
-                  out_dtype=lambda d: np.dtype(d.char.lower()) if d.kind == "c" else d)
+abs_p, abs = unop(
+    "abs", _abs_impl, "iufc", out_dtype=lambda d: np.dtype(d.char.lower()) if d.kind == "c" else d
+)
 # JAX's convention: d|x|/dx = 1 at x == 0 (select(x >= 0, t, -t)).
 _defunary_deriv(abs_p, lambda t, out, x: select(ge(x, full_like(x, 0)), t, neg(t)))
 
@@ -321,7 +358,7 @@ def _abs_unit_conj(out, x):
 
 def _abs_jvp(primals, tangents):
     # complex z: d|z| = Re(ż · conj(z)/|z|) (JAX's _abs_jvp_rule); real x: the rule above
-    x, = primals
+    (x,) = primals
     out = abs(x)
     if get_aval(x).dtype.kind != "c":
         return out, select(ge(x, full_like(x, 0)), tangents[0], neg(tangents[0]))
@@ -329,7 +366,7 @@ def _abs_jvp(primals, tangents):
 
 
 def _abs_vjp(cts, primals, out):
-    x, = primals
+    (x,) = primals
     if get_aval(x).dtype.kind != "c":
         return [select(ge(x, full_like(x, 0)), cts[0], neg(cts[0]))]
     return [mul(_complex(cts[0], full_like(cts[0], 0)), _abs_unit_conj(out, x))]
@@ -339,8 +376,8 @@ ad.jvp_rules[abs_p] = _abs_jvp
 ad.vjp_rules[abs_p] = _abs_vjp
 weak_type_rules[abs_p] = lambda w, **p: all(w)
 abstract_eval_rules[abs_p] = lambda x: ShapedArray(
-    x.shape, np.dtype(f"f{x.dtype.itemsize // 2}") if x.dtype.kind == "c" else x.dtype,
-    x.weak_type)
+    x.shape, np.dtype(f"f{x.dtype.itemsize // 2}") if x.dtype.kind == "c" else x.dtype, x.weak_type
+)
 
 sign_p, sign = unop("sign", np.sign, "iuf")
 floor_p, floor = unop("floor", np.floor, "f")
@@ -372,13 +409,14 @@ for _p in (sign_p, floor_p, ceil_p, is_finite_p, round_p):
 erf_p, erf = unop("erf", np.vectorize(math.erf, otypes=[np.float64]), "f")
 impl_rules[erf_p] = lambda x: np.vectorize(math.erf, otypes=[x.dtype])(x) if x.size else x.copy()
 _two_over_sqrt_pi = 2 / math.sqrt(math.pi)
-_defunary_deriv(erf_p, lambda t, out, x: mul(
-    t, mul(full_like(x, _two_over_sqrt_pi), exp(neg(mul(x, x))))))
+_defunary_deriv(
+    erf_p, lambda t, out, x: mul(t, mul(full_like(x, _two_over_sqrt_pi), exp(neg(mul(x, x)))))
+)
 erfc_p, erfc = unop("erfc", None, "f")
-impl_rules[erfc_p] = lambda x: (np.vectorize(math.erfc, otypes=[x.dtype])(x) if x.size
-                                else x.copy())
-_defunary_deriv(erfc_p, lambda t, out, x: neg(mul(
-    t, mul(full_like(x, _two_over_sqrt_pi), exp(neg(mul(x, x)))))))
+impl_rules[erfc_p] = lambda x: np.vectorize(math.erfc, otypes=[x.dtype])(x) if x.size else x.copy()
+_defunary_deriv(
+    erfc_p, lambda t, out, x: neg(mul(t, mul(full_like(x, _two_over_sqrt_pi), exp(neg(mul(x, x))))))
+)
 
 
 def _erfinv_impl(x):
@@ -388,12 +426,34 @@ def _erfinv_impl(x):
     small = w < 5.0
     ws = w - 2.5
     wl = np.sqrt(np.where(small, 5.0, w)) - 3.0
-    ps = np.polyval([2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06,
-                     0.00021858087, -0.00125372503, -0.00417768164, 0.246640727,
-                     1.50140941], ws)
-    pl = np.polyval([-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844,
-                     0.00573950773, -0.0076224613, 0.00943887047, 1.00167406,
-                     2.83297682], wl)
+    ps = np.polyval(
+        [
+            2.81022636e-08,
+            3.43273939e-07,
+            -3.5233877e-06,
+            -4.39150654e-06,
+            0.00021858087,
+            -0.00125372503,
+            -0.00417768164,
+            0.246640727,
+            1.50140941,
+        ],
+        ws,
+    )
+    pl = np.polyval(
+        [
+            -0.000200214257,
+            0.000100950558,
+            0.00134934322,
+            -0.00367342844,
+            0.00573950773,
+            -0.0076224613,
+            0.00943887047,
+            1.00167406,
+            2.83297682,
+        ],
+        wl,
+    )
     y = np.where(small, ps, pl) * x64
     erf_v = np.vectorize(math.erf, otypes=[np.float64])
     for _ in range(2):
@@ -406,8 +466,10 @@ def _erfinv_impl(x):
 
 
 erf_inv_p, erf_inv = unop("erf_inv", _erfinv_impl, "f")
-_defunary_deriv(erf_inv_p, lambda t, out, x: mul(
-    t, mul(full_like(x, math.sqrt(math.pi) / 2), exp(mul(out, out)))))
+_defunary_deriv(
+    erf_inv_p,
+    lambda t, out, x: mul(t, mul(full_like(x, math.sqrt(math.pi) / 2), exp(mul(out, out)))),
+)
 
 
 def _lgamma_impl(x):
@@ -415,21 +477,25 @@ def _lgamma_impl(x):
 
 
 def _digamma_scalar(x: float) -> float:
-    if x <= 0 and (math.isinf(x) or x == math.floor(x)):   # poles (and -inf): NaN
+    if x <= 0 and (math.isinf(x) or x == math.floor(x)):  # poles (and -inf): NaN
         return math.nan
-    if x < 0:   # reflection
+    if x < 0:  # reflection
         return _digamma_scalar(1 - x) - math.pi / math.tan(math.pi * x)
     r = 0.0
     while x < 10:
         r -= 1 / x
         x += 1
     f = 1 / (x * x)
-    return r + math.log(x) - 0.5 / x - f * (1 / 12 - f * (1 / 120 - f * (1 / 252 - f * (
-        1 / 240 - f / 132))))
+    return (
+        r
+        + math.log(x)
+        - 0.5 / x
+        - f * (1 / 12 - f * (1 / 120 - f * (1 / 252 - f * (1 / 240 - f / 132))))
+    )
 
 
 def _trigamma_scalar(x: float) -> float:
-    if x <= 0 and (math.isinf(x) or x == math.floor(x)):   # poles (and -inf): +inf
+    if x <= 0 and (math.isinf(x) or x == math.floor(x)):  # poles (and -inf): +inf
         return math.inf
     if x < 0:
         return -_trigamma_scalar(1 - x) + (math.pi / math.sin(math.pi * x)) ** 2
@@ -488,11 +554,16 @@ _real_dt = lambda d: np.dtype(f"f{d.itemsize // 2}") if d.kind == "c" else d
 real_p, real = unop("real", np.real, "c", out_dtype=_real_dt)
 imag_p, imag = unop("imag", np.imag, "c", out_dtype=_real_dt)
 conj_p, conj = unop("conj", np.conj, "c")
-complex_p, _complex = binop("complex", lambda x, y: (x + 1j * y).astype(
-    np.complex64 if x.dtype == np.float32 else np.complex128), "f")
+complex_p, _complex = binop(
+    "complex",
+    lambda x, y: (x + 1j * y).astype(np.complex64 if x.dtype == np.float32 else np.complex128),
+    "f",
+)
 abstract_eval_rules[complex_p] = lambda x, y: ShapedArray(
-    x.shape, np.dtype(np.complex64 if x.dtype == np.float32 else np.complex128),
-    x.weak_type and y.weak_type)
+    x.shape,
+    np.dtype(np.complex64 if x.dtype == np.float32 else np.complex128),
+    x.weak_type and y.weak_type,
+)
 
 
 def complex(x, y):
@@ -522,8 +593,9 @@ def _select_n_abstract(which, *cases):
     if any(c.shape != c0.shape or c.dtype != c0.dtype for c in cases):
         raise shape_err("select_n (cases)", cases)
     if which.shape not in (c0.shape, ()):
-        raise TypeError(f"select_n: the predicate has shape {which.shape} but the cases "
-                        f"have shape {c0.shape}")
+        raise TypeError(
+            f"select_n: the predicate has shape {which.shape} but the cases have shape {c0.shape}"
+        )
     if which.dtype.kind not in "bi":
         raise TypeError(f"select_n: the predicate must be bool or int32, got {which.dtype}")
     return ShapedArray(c0.shape, c0.dtype, all(c.weak_type for c in cases))
@@ -603,7 +675,7 @@ def _float_to_int(x, new_dtype):
     with np.errstate(all="ignore"):
         t = np.trunc(x.astype(np.float64))
         out = np.where(np.isnan(t), 0, np.clip(t, info.min, info.max))
-        too_big = t >= float(info.max)        # float(2**63 - 1) rounds up to 2**63
+        too_big = t >= float(info.max)  # float(2**63 - 1) rounds up to 2**63
         res = out.astype(new_dtype)
         res[np.broadcast_to(too_big, res.shape)] = info.max
         res[np.broadcast_to(t <= float(info.min), res.shape)] = info.min
@@ -612,7 +684,8 @@ def _float_to_int(x, new_dtype):
 
 impl_rules[convert_element_type_p] = _convert_impl
 abstract_eval_rules[convert_element_type_p] = lambda x, new_dtype, weak_type=False: ShapedArray(
-    x.shape, new_dtype, weak_type)
+    x.shape, new_dtype, weak_type
+)
 weak_type_rules[convert_element_type_p] = lambda w, new_dtype, weak_type=False: weak_type
 batching.defvectorized(convert_element_type_p)
 
@@ -636,8 +709,7 @@ def _convert_vjp(cts, primals, out, new_dtype, weak_type=False):
     aval = get_aval(primals[0])
     if aval.dtype.kind not in "fc" or new_dtype.kind not in "fc":
         return [None]
-    return [convert_element_type_p.bind(cts[0], new_dtype=aval.dtype,
-                                        weak_type=aval.weak_type)]
+    return [convert_element_type_p.bind(cts[0], new_dtype=aval.dtype, weak_type=aval.weak_type)]
 
 
 ad.defjvp(convert_element_type_p, _convert_tangent)
@@ -650,9 +722,11 @@ impl_rules[bitcast_convert_type_p] = lambda x, new_dtype: x.view(new_dtype)
 
 def _bitcast_abstract(x, new_dtype):
     if x.dtype.itemsize != new_dtype.itemsize:
-        raise TypeError(f"bitcast_convert_type: {x.dtype} and {new_dtype} differ in size; "
-                        f"funcgrad supports only bitcasts between types of the same width "
-                        f"(JAX adds or removes a trailing dimension here)")
+        raise TypeError(
+            f"bitcast_convert_type: {x.dtype} and {new_dtype} differ in size; "
+            f"funcgrad supports only bitcasts between types of the same width "
+            f"(JAX adds or removes a trailing dimension here)"
+        )
     return ShapedArray(x.shape, new_dtype, False)
 
 
@@ -693,6 +767,8 @@ def clamp(lo, x, hi):
     """lax.clamp(min, x, max)."""
     x, lo, hi = same_dtype("clamp", x, lo, hi)
     shape = get_aval(x).shape
-    lo, hi = (ad.ops["broadcast_in_dim"](v, shape, ()) if get_aval(v).shape != shape else v
-              for v in (lo, hi))
+    lo, hi = (
+        ad.ops["broadcast_in_dim"](v, shape, ()) if get_aval(v).shape != shape else v
+        for v in (lo, hi)
+    )
     return max(min(x, hi), lo)

@@ -61,8 +61,10 @@ def top_k(operand, k: int, *, axis: int = -1):
     n = a.shape[ax]
     k = int(k)
     if not 0 <= k <= n:
-        raise ValueError(f"top_k: k must be between 0 and the size of axis {axis} ({n}), "
-                         f"got k={k} for operand {a.str_short()}")
+        raise ValueError(
+            f"top_k: k must be between 0 and the size of axis {axis} ({n}), "
+            f"got k={k} for operand {a.str_short()}"
+        )
     # ascending sort by (x, -index), then reversed: descending x, ties by ascending index
     neg_idx = ls.broadcasted_iota(dtypes.int32, a.shape, ax)
     neg_idx = le.neg(neg_idx)
@@ -76,8 +78,10 @@ def sort_key_val(keys, values, dimension: int = -1, is_stable: bool = True):
     """Sort ``keys`` along ``dimension`` and permute ``values`` the same way."""
     ks, vs = get_aval(as_operand(keys)), get_aval(as_operand(values))
     if ks.shape != vs.shape:
-        raise TypeError(f"sort_key_val: keys and values must have the same shape, got "
-                        f"{ks.str_short()} and {vs.str_short()}")
+        raise TypeError(
+            f"sort_key_val: keys and values must have the same shape, got "
+            f"{ks.str_short()} and {vs.str_short()}"
+        )
     k, v = lr.sort([keys, values], dimension, is_stable=is_stable, num_keys=1)
     return k, v
 
@@ -94,8 +98,9 @@ def index_in_dim(operand, index: int, axis: int = 0, keepdims: bool = True):
     n = a.shape[ax]
     i = int(index)
     if not -n <= i < n:
-        raise IndexError(f"index_in_dim: index {index} is out of bounds for axis {axis} of "
-                         f"size {n}")
+        raise IndexError(
+            f"index_in_dim: index {index} is out of bounds for axis {axis} of size {n}"
+        )
     i %= n
     out = ls.slice_in_dim(x, i, i + 1, axis=ax)
     return out if keepdims else ls.squeeze(out, (ax,))
@@ -132,9 +137,16 @@ class Precision(enum.Enum):
 
     @classmethod
     def _missing_(cls, value):
-        names = {"default": cls.DEFAULT, "fastest": cls.DEFAULT, "bfloat16": cls.DEFAULT,
-                 "high": cls.HIGH, "bfloat16_3x": cls.HIGH, "tensorfloat32": cls.HIGH,
-                 "highest": cls.HIGHEST, "float32": cls.HIGHEST}
+        names = {
+            "default": cls.DEFAULT,
+            "fastest": cls.DEFAULT,
+            "bfloat16": cls.DEFAULT,
+            "high": cls.HIGH,
+            "bfloat16_3x": cls.HIGH,
+            "tensorfloat32": cls.HIGH,
+            "highest": cls.HIGHEST,
+            "float32": cls.HIGHEST,
+        }
         if isinstance(value, str) and value.lower() in names:
             return names[value.lower()]
         return None
@@ -148,15 +160,22 @@ def batch_matmul(lhs, rhs, precision=None):
     from funcgrad._src.lax_dot import dot_general
 
     la, ra = get_aval(as_operand(lhs)), get_aval(as_operand(rhs))
-    if la.ndim < 2 or la.ndim != ra.ndim or la.shape[:-2] != ra.shape[:-2] or \
-            la.shape[-1] != ra.shape[-2]:
-        raise TypeError(f"batch_matmul: operands must have equal rank >= 2, equal batch "
-                        f"dimensions and matching inner dimensions, got {la.str_short()} and "
-                        f"{ra.str_short()}")
+    if (
+        la.ndim < 2
+        or la.ndim != ra.ndim
+        or la.shape[:-2] != ra.shape[:-2]
+        or la.shape[-1] != ra.shape[-2]
+    ):
+        raise TypeError(
+            f"batch_matmul: operands must have equal rank >= 2, equal batch "
+            f"dimensions and matching inner dimensions, got {la.str_short()} and "
+            f"{ra.str_short()}"
+        )
     nb = la.ndim - 2
     batch = tuple(range(nb))
-    return dot_general(lhs, rhs, (((la.ndim - 1,), (ra.ndim - 2,)), (batch, batch)),
-                       precision=precision)
+    return dot_general(
+        lhs, rhs, (((la.ndim - 1,), (ra.ndim - 2,)), (batch, batch)), precision=precision
+    )
 
 
 def optimization_barrier(operand):
@@ -181,8 +200,7 @@ def cumlogsumexp(operand, axis: int = 0, reverse: bool = False):
     """Cumulative ``log(sum(exp(x)))`` along ``axis``, computed stably (no overflow)."""
     x = as_operand(operand)
     if get_aval(x).dtype.kind not in "fc":
-        raise TypeError(f"cumlogsumexp: operand must be floating point, got "
-                        f"{get_aval(x).dtype}")
+        raise TypeError(f"cumlogsumexp: operand must be floating point, got {get_aval(x).dtype}")
     return lr.associative_scan(_logaddexp, x, axis, reverse, -np.inf)
 
 
@@ -198,17 +216,29 @@ def _window_pads(shape, window, strides, padding):
                 total = max((out - 1) * s + w - n, 0)
                 pads.append((total // 2, total - total // 2))
             return tuple(pads)
-        raise ValueError(f"reduce_window: padding must be 'SAME', 'VALID' or a sequence of "
-                         f"(low, high) pairs, got {padding!r}")
+        raise ValueError(
+            f"reduce_window: padding must be 'SAME', 'VALID' or a sequence of "
+            f"(low, high) pairs, got {padding!r}"
+        )
     pads = tuple((int(lo), int(hi)) for lo, hi in padding)
     if len(pads) != len(shape):
-        raise ValueError(f"reduce_window: padding needs one (low, high) pair per dimension "
-                         f"({len(shape)}), got {len(pads)}")
+        raise ValueError(
+            f"reduce_window: padding needs one (low, high) pair per dimension "
+            f"({len(shape)}), got {len(pads)}"
+        )
     return pads
 
 
-def reduce_window(operand, init_value, computation, window_dimensions, window_strides,
-                  padding, base_dilation=None, window_dilation=None):
+def reduce_window(
+    operand,
+    init_value,
+    computation,
+    window_dimensions,
+    window_strides,
+    padding,
+    base_dilation=None,
+    window_dilation=None,
+):
     """Reduce each window of ``operand`` with the binary ``computation`` (``lax.add``,
     ``lax.max``, ``lax.min``, ``lax.mul`` or any associative elementwise function of two
     arrays), starting from ``init_value``; out-of-bounds (padded) positions hold
@@ -227,15 +257,18 @@ def reduce_window(operand, init_value, computation, window_dimensions, window_st
     base = tuple(int(d) for d in base_dilation) if base_dilation else (1,) * nd
     wdil = tuple(int(d) for d in window_dilation) if window_dilation else (1,) * nd
     if not len(window) == len(strides) == len(base) == len(wdil) == nd:
-        raise ValueError(f"reduce_window: window_dimensions {window}, window_strides "
-                         f"{strides} (and dilations) need one entry per dimension of "
-                         f"operand {a.str_short()}")
+        raise ValueError(
+            f"reduce_window: window_dimensions {window}, window_strides "
+            f"{strides} (and dilations) need one entry per dimension of "
+            f"operand {a.str_short()}"
+        )
     if min(window + strides + base + wdil, default=1) < 1:
         raise ValueError("reduce_window: window sizes, strides and dilations must be >= 1")
     init = le.convert_element_type(as_operand(init_value), a.dtype)
     if get_aval(init).shape != ():
-        raise TypeError(f"reduce_window: init_value must be a scalar, got "
-                        f"{get_aval(init).str_short()}")
+        raise TypeError(
+            f"reduce_window: init_value must be a scalar, got {get_aval(init).str_short()}"
+        )
     dilated = tuple((n - 1) * b + 1 if n else 0 for n, b in zip(a.shape, base))
     eff = tuple((w - 1) * d + 1 for w, d in zip(window, wdil))
     pads = _window_pads(dilated, eff, strides, padding)
@@ -253,7 +286,6 @@ def reduce_window(operand, init_value, computation, window_dimensions, window_st
     return acc
 
 
-
 def _halve(xs, axis, computation):
     """One pairwise step along ``axis``: combine the first and second halves; an odd last
     slice is carried over unchanged."""
@@ -263,8 +295,10 @@ def _halve(xs, axis, computation):
     hi = [ls.slice_in_dim(x, half, 2 * half, axis=axis) for x in xs]
     out = _as_list(computation(_un(lo), _un(hi)), len(xs))
     if n % 2:
-        out = [ls.concatenate([o, ls.slice_in_dim(x, n - 1, n, axis=axis)], axis)
-               for o, x in zip(out, xs)]
+        out = [
+            ls.concatenate([o, ls.slice_in_dim(x, n - 1, n, axis=axis)], axis)
+            for o, x in zip(out, xs)
+        ]
     return out
 
 
@@ -295,12 +329,12 @@ def reduce(operands, init_values, computation, dimensions):
         raise ValueError(f"reduce: got {len(xs)} operands but {len(inits)} init_values")
     shape = get_aval(xs[0]).shape
     if any(get_aval(x).shape != shape for x in xs):
-        raise TypeError(f"reduce: operands must have equal shapes, got "
-                        f"{[get_aval(x).str_short() for x in xs]}")
+        raise TypeError(
+            f"reduce: operands must have equal shapes, got {[get_aval(x).str_short() for x in xs]}"
+        )
     dims = sorted({canonicalize_axis(d, len(shape)) for d in dimensions}, reverse=True)
-    inits = [le.convert_element_type(as_operand(v), get_aval(x).dtype)
-             for v, x in zip(inits, xs)]
-    if any(shape[d] == 0 for d in dims):   # nothing to reduce: the init values
+    inits = [le.convert_element_type(as_operand(v), get_aval(x).dtype) for v, x in zip(inits, xs)]
+    if any(shape[d] == 0 for d in dims):  # nothing to reduce: the init values
         out_shape = tuple(s for i, s in enumerate(shape) if i not in dims)
         out = [ls.broadcast_in_dim(v, out_shape, ()) for v in inits]
         return tuple(out) if multi else out[0]
@@ -317,9 +351,20 @@ def reduce(operands, init_values, computation, dimensions):
 # ---- polygamma ----------------------------------------------------------------------------------
 
 # Euler-Maclaurin coefficients (2j)! / B_2j of the Hurwitz zeta tail (as in Cephes' zeta)
-_ZETA_A = (12.0, -720.0, 30240.0, -1209600.0, 47900160.0, -1.8924375803183791606e9,
-           7.47242496e10, -2.950130727918164224e12, 1.1646782814350067249e14,
-           -4.5979787224074726105e15, 1.8152105401943546773e17, -7.1661652561756670113e18)
+_ZETA_A = (
+    12.0,
+    -720.0,
+    30240.0,
+    -1209600.0,
+    47900160.0,
+    -1.8924375803183791606e9,
+    7.47242496e10,
+    -2.950130727918164224e12,
+    1.1646782814350067249e14,
+    -4.5979787224074726105e15,
+    1.8152105401943546773e17,
+    -7.1661652561756670113e18,
+)
 
 
 def _hurwitz_zeta(s, q):
@@ -352,8 +397,9 @@ def zeta(x, q):
 
     x, q = _promote(x, q, to_inexact=True)
     shape = np.broadcast_shapes(get_aval(x).shape, get_aval(q).shape)
-    bd = lambda v: ls.broadcast_in_dim(v, shape, tuple(range(len(shape) - get_aval(v).ndim,
-                                                             len(shape))))
+    bd = lambda v: ls.broadcast_in_dim(
+        v, shape, tuple(range(len(shape) - get_aval(v).ndim, len(shape)))
+    )
     x, q = bd(x), bd(q)
     c = lambda v: ls.full(shape, v, get_aval(q).dtype)
     ok = le.bitwise_and(le.ge(x, c(1.0)), le.gt(q, c(0.0)))
@@ -376,14 +422,15 @@ def polygamma(m, x):
 
     m, x = _promote(m, x, to_inexact=True)
     shape = np.broadcast_shapes(get_aval(m).shape, get_aval(x).shape)
-    bd = lambda v: ls.broadcast_in_dim(v, shape, tuple(range(len(shape) - get_aval(v).ndim,
-                                                             len(shape))))
+    bd = lambda v: ls.broadcast_in_dim(
+        v, shape, tuple(range(len(shape) - get_aval(v).ndim, len(shape)))
+    )
     m, x = bd(m), bd(x)
     dt = get_aval(x).dtype
     c = lambda v: ls.full(shape, v, dt)
     valid_m = le.bitwise_and(le.eq(m, le.floor(m)), le.ge(m, c(0.0)))
     pos = le.gt(x, c(0.0))
-    m1 = le.max(m, c(1.0))                    # the zeta branch sees m >= 1 and x > 0 only
+    m1 = le.max(m, c(1.0))  # the zeta branch sees m >= 1 and x > 0 only
     x1 = le.select(pos, x, c(1.0))
     sign = le.sub(c(1.0), le.mul(c(2.0), le.rem(le.add(m1, c(1.0)), c(2.0))))  # (-1)**(m+1)
     zeta = _hurwitz_zeta(le.add(m1, c(1.0)), x1)

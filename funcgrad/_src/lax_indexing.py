@@ -11,14 +11,29 @@ Out-of-bounds indices follow ``mode``: "clip" (clamp, the default for reads, lik
 
 from __future__ import annotations
 
+from funcgrad._src import lax_structural as ls
 from funcgrad._src.lax_common import (
-    Primitive, ShapedArray, abstract_eval_rules, ad, as_operand, batching, dtypes, get_aval,
-    impl_rules, np, weak_type_rules,
+    Primitive,
+    ShapedArray,
+    abstract_eval_rules,
+    ad,
+    as_operand,
+    batching,
+    dtypes,
+    get_aval,
+    impl_rules,
+    np,
+    weak_type_rules,
 )
 from funcgrad._src.lax_elementwise import (
-    add, clamp_int, convert_element_type, eq, full_like, mul, select,
+    add,
+    clamp_int,
+    convert_element_type,
+    eq,
+    full_like,
+    mul,
+    select,
 )
-from funcgrad._src import lax_structural as ls
 
 _MODES = ("clip", "fill", "drop", "promise_in_bounds")
 
@@ -37,7 +52,8 @@ def _prep(operand, indices, axes, mode):
     """Move the indexed axes to the front and clamp the indices; return mask of valid ones."""
     op_t = np.moveaxis(operand, axes, tuple(range(len(axes))))
     sizes = np.array([operand.shape[a] for a in axes], dtype=np.int64).reshape(
-        (1,) * (indices.ndim - 1) + (-1,))
+        (1,) * (indices.ndim - 1) + (-1,)
+    )
     idx = indices.astype(np.int64)
     valid = np.all((idx >= 0) & (idx < sizes), axis=-1)
     idx = np.clip(idx, 0, np.maximum(sizes - 1, 0))
@@ -72,8 +88,10 @@ def _gather_impl(operand, indices, axes, mode, fill_value):
 
 def _gather_abstract(operand, indices, axes, mode, fill_value):
     if indices.dtype.kind not in "iu" or indices.ndim < 1 or indices.shape[-1] != len(axes):
-        raise TypeError(f"gather: indices must be integers of shape batch + ({len(axes)},), "
-                        f"got {indices.str_short()}")
+        raise TypeError(
+            f"gather: indices must be integers of shape batch + ({len(axes)},), "
+            f"got {indices.str_short()}"
+        )
     if mode not in _MODES:
         raise ValueError(f"gather: mode must be one of {_MODES}, got {mode!r}")
     return ShapedArray(_gather_shape(operand, indices, axes), operand.dtype, operand.weak_type)
@@ -89,8 +107,9 @@ def gather(operand, indices, axes, mode="clip", fill_value=None):
     if get_aval(indices).dtype.kind not in "iu":
         raise TypeError(f"indices must be integers, got {get_aval(indices).dtype}")
     mode = "clip" if mode in (None, "promise_in_bounds") else mode
-    return gather_p.bind(as_operand(operand), indices, axes=tuple(axes), mode=mode,
-                         fill_value=fill_value)
+    return gather_p.bind(
+        as_operand(operand), indices, axes=tuple(axes), mode=mode, fill_value=fill_value
+    )
 
 
 def _scatter_mode(mode):
@@ -120,17 +139,19 @@ def _with_batch_index(idx, size):
 def _gather_batch(vals, dims, axis_size, axes, mode, fill_value):
     op, idx = vals
     od, id_ = dims
-    if id_ is None:   # only the operand is batched: the batch axis is one more kept axis
+    if id_ is None:  # only the operand is batched: the batch axis is one more kept axis
         op = batching.bdim_at_front(op, od, axis_size)
-        out = gather_p.bind(op, idx, axes=tuple(a + 1 for a in axes), mode=mode,
-                            fill_value=fill_value)
+        out = gather_p.bind(
+            op, idx, axes=tuple(a + 1 for a in axes), mode=mode, fill_value=fill_value
+        )
         nb = get_aval(idx).ndim - 1
         return out, nb
     op = batching.bdim_at_front(op, od, axis_size)
     idx = batching.bdim_at_front(idx, id_, axis_size)
     idx = _with_batch_index(idx, axis_size)
-    return gather_p.bind(op, idx, axes=(0,) + tuple(a + 1 for a in axes), mode=mode,
-                         fill_value=fill_value), 0
+    return gather_p.bind(
+        op, idx, axes=(0,) + tuple(a + 1 for a in axes), mode=mode, fill_value=fill_value
+    ), 0
 
 
 ad.jvp_rules[gather_p] = _gather_jvp
@@ -158,14 +179,15 @@ def _scatter_common(operand, indices, updates, axes, mode, ufunc):
 def _scatter_abstract(operand, indices, updates, axes, mode, **kw):
     expect = _gather_shape(operand, indices, axes)
     if updates.shape != expect or updates.dtype != operand.dtype:
-        raise TypeError(f"scatter: updates must be {operand.dtype.name}{list(expect)} for "
-                        f"operand {operand.str_short()} and indices {indices.str_short()}, got "
-                        f"{updates.str_short()}")
+        raise TypeError(
+            f"scatter: updates must be {operand.dtype.name}{list(expect)} for "
+            f"operand {operand.str_short()} and indices {indices.str_short()}, got "
+            f"{updates.str_short()}"
+        )
     return ShapedArray(operand.shape, operand.dtype, operand.weak_type)
 
 
-impl_rules[scatter_add_p] = lambda o, i, u, axes, mode: _scatter_common(o, i, u, axes, mode,
-                                                                        np.add)
+impl_rules[scatter_add_p] = lambda o, i, u, axes, mode: _scatter_common(o, i, u, axes, mode, np.add)
 abstract_eval_rules[scatter_add_p] = _scatter_abstract
 weak_type_rules[scatter_add_p] = lambda w, **p: w[0]
 
@@ -174,19 +196,21 @@ def scatter_add(operand, indices, updates, axes, mode="drop"):
     operand = as_operand(operand)
     updates = convert_element_type(as_operand(updates), get_aval(operand).dtype)
     mode = "drop" if mode in (None, "fill", "promise_in_bounds") else mode
-    return scatter_add_p.bind(operand, as_operand(indices), updates, axes=tuple(axes),
-                              mode=mode)
+    return scatter_add_p.bind(operand, as_operand(indices), updates, axes=tuple(axes), mode=mode)
 
 
 def _scatter_add_jvp(primals, tangents, axes, mode):
     op, idx, upd = primals
-    return (scatter_add_p.bind(op, idx, upd, axes=axes, mode=mode),
-            scatter_add_p.bind(tangents[0], idx, tangents[2], axes=axes, mode=mode))
+    return (
+        scatter_add_p.bind(op, idx, upd, axes=axes, mode=mode),
+        scatter_add_p.bind(tangents[0], idx, tangents[2], axes=axes, mode=mode),
+    )
 
 
 def _gather_back(ct, idx, axes, mode):
-    return gather_p.bind(ct, idx, axes=axes, mode="clip" if mode == "clip" else "fill",
-                         fill_value=0)
+    return gather_p.bind(
+        ct, idx, axes=axes, mode="clip" if mode == "clip" else "fill", fill_value=0
+    )
 
 
 def _scatter_add_vjp(cts, primals, out, axes, mode):
@@ -201,8 +225,7 @@ def _scatter_batch_rule(prim):
         upd = batching.bdim_at_front(upd, ud, axis_size)
         idx = batching.bdim_at_front(idx, id_, axis_size)
         idx = _with_batch_index(idx, axis_size)
-        return prim.bind(op, idx, upd, axes=(0,) + tuple(a + 1 for a in axes), mode=mode,
-                         **kw), 0
+        return prim.bind(op, idx, upd, axes=(0,) + tuple(a + 1 for a in axes), mode=mode, **kw), 0
 
     return rule
 
@@ -216,7 +239,8 @@ batching.vmap_rules[scatter_add_p] = _scatter_batch_rule(scatter_add_p)
 scatter_p = Primitive("scatter")
 _COMBINE = {"set": None, "mul": np.multiply, "min": np.minimum, "max": np.maximum}
 impl_rules[scatter_p] = lambda o, i, u, axes, mode, combine: _scatter_common(
-    o, i, u, axes, mode, _COMBINE[combine])
+    o, i, u, axes, mode, _COMBINE[combine]
+)
 abstract_eval_rules[scatter_p] = _scatter_abstract
 weak_type_rules[scatter_p] = lambda w, **p: w[0]
 
@@ -227,8 +251,9 @@ def scatter(operand, indices, updates, axes, mode="drop", combine="set"):
     operand = as_operand(operand)
     updates = convert_element_type(as_operand(updates), get_aval(operand).dtype)
     mode = "drop" if mode in (None, "fill", "promise_in_bounds") else mode
-    return scatter_p.bind(operand, as_operand(indices), updates, axes=tuple(axes), mode=mode,
-                          combine=combine)
+    return scatter_p.bind(
+        operand, as_operand(indices), updates, axes=tuple(axes), mode=mode, combine=combine
+    )
 
 
 def _scat(op, idx, upd, axes, mode, combine):
@@ -244,12 +269,19 @@ def _scatter_jvp(primals, tangents, axes, mode, combine):
         return out, _scat(t_op, idx, t_upd, axes, mode, "set")
     if combine == "mul":
         g = gather_p.bind(op, idx, axes=axes, mode="clip", fill_value=None)
-        t = scatter_add_p.bind(_scat(t_op, idx, upd, axes, mode, "mul"), idx, mul(g, t_upd),
-                               axes=axes, mode=mode)
+        t = scatter_add_p.bind(
+            _scat(t_op, idx, upd, axes, mode, "mul"), idx, mul(g, t_upd), axes=axes, mode=mode
+        )
         return out, t
     won = eq(gather_p.bind(out, idx, axes=axes, mode="clip", fill_value=None), upd)
-    t_u = _scat(ls.zeros(get_aval(op).shape, get_aval(op).dtype), idx,
-                select(won, t_upd, full_like(t_upd, 0)), axes, mode, "set")
+    t_u = _scat(
+        ls.zeros(get_aval(op).shape, get_aval(op).dtype),
+        idx,
+        select(won, t_upd, full_like(t_upd, 0)),
+        axes,
+        mode,
+        "set",
+    )
     return out, select(eq(out, op), t_op, t_u)
 
 
@@ -257,8 +289,7 @@ def _scatter_vjp(cts, primals, out, axes, mode, combine):
     op, idx, upd = primals
     ct = cts[0]
     if combine == "set":
-        t_op = _scat(ct, idx, ls.zeros(get_aval(upd).shape, get_aval(ct).dtype), axes, mode,
-                     "set")
+        t_op = _scat(ct, idx, ls.zeros(get_aval(upd).shape, get_aval(ct).dtype), axes, mode, "set")
         return [t_op, None, _gather_back(ct, idx, axes, mode)]
     if combine == "mul":
         t_op = _scat(ct, idx, upd, axes, mode, "mul")
@@ -307,20 +338,20 @@ def _slice_index_grid(starts, sizes, shape, batch):
 
 def batched_dynamic_slice(x, xd, starts, sd, slice_sizes, axis_size):
     x = batching.bdim_at_front(x, xd, axis_size)
-    starts = [batching.bdim_at_front(s, d, axis_size) if d is not None else s
-              for s, d in zip(starts, sd)]
+    starts = [
+        batching.bdim_at_front(s, d, axis_size) if d is not None else s for s, d in zip(starts, sd)
+    ]
     shape = get_aval(x).shape[1:]
     idx = _slice_index_grid(starts, slice_sizes, shape, axis_size)
-    return gather_p.bind(x, idx, axes=tuple(range(len(shape) + 1)), mode="clip",
-                         fill_value=None)
+    return gather_p.bind(x, idx, axes=tuple(range(len(shape) + 1)), mode="clip", fill_value=None)
 
 
 def batched_dynamic_update_slice(x, xd, u, ud, starts, sd, axis_size):
     x = batching.bdim_at_front(x, xd, axis_size)
     u = batching.bdim_at_front(u, ud, axis_size)
-    starts = [batching.bdim_at_front(s, d, axis_size) if d is not None else s
-              for s, d in zip(starts, sd)]
+    starts = [
+        batching.bdim_at_front(s, d, axis_size) if d is not None else s for s, d in zip(starts, sd)
+    ]
     shape = get_aval(x).shape[1:]
     idx = _slice_index_grid(starts, get_aval(u).shape[1:], shape, axis_size)
-    return scatter_p.bind(x, idx, u, axes=tuple(range(len(shape) + 1)), mode="clip",
-                          combine="set")
+    return scatter_p.bind(x, idx, u, axes=tuple(range(len(shape) + 1)), mode="clip", combine="set")

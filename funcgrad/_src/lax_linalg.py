@@ -12,14 +12,23 @@ JAX's convention: the vjp is the plain transpose (no conjugation) of the jvp.
 
 from __future__ import annotations
 
-from funcgrad._src.lax_common import (
-    Primitive, ShapedArray, abstract_eval_rules, ad, as_operand, batching, get_aval,
-    impl_rules, np, quiet, weak_type_rules,
-)
-from funcgrad._src import lax_elementwise as le
-from funcgrad._src import lax_structural as ls
 from funcgrad._src import lax_dot as ld
+from funcgrad._src import lax_elementwise as le
 from funcgrad._src import lax_reductions as lr
+from funcgrad._src import lax_structural as ls
+from funcgrad._src.lax_common import (
+    Primitive,
+    ShapedArray,
+    abstract_eval_rules,
+    ad,
+    as_operand,
+    batching,
+    get_aval,
+    impl_rules,
+    np,
+    quiet,
+    weak_type_rules,
+)
 
 # ---- helpers (bind-level, so every rule is differentiable again) -----------------------------
 
@@ -89,8 +98,9 @@ def _diag(x):
 def _row(v, n):
     """(..., n) -> (..., n', n) broadcasting v along rows: v[..., None, :]."""
     shape = _shape(v)
-    return ls.broadcast_in_dim(v, shape[:-1] + (n, shape[-1]), tuple(range(len(shape) - 1)) +
-                               (len(shape),))
+    return ls.broadcast_in_dim(
+        v, shape[:-1] + (n, shape[-1]), tuple(range(len(shape) - 1)) + (len(shape),)
+    )
 
 
 def _col(v, n):
@@ -152,15 +162,17 @@ def _def_jvp(prim, tangent_fn, vjp=None):
     vjp = vjp or _vjp_from_jvp(tangent_fn)
     ad.jvp_rules[prim] = jvp
     ad.vjp_rules[prim] = lambda cts, primals, outs, **params: vjp(
-        cts, primals, outs if prim.multiple_results else [outs], **params)
+        cts, primals, outs if prim.multiple_results else [outs], **params
+    )
 
 
 def _check_matrix(name, x, square=False):
     if x.ndim < 2:
         raise TypeError(f"{name} needs an array of at least 2 dimensions, got {x.str_short()}")
     if square and x.shape[-1] != x.shape[-2]:
-        raise TypeError(f"{name} needs square matrices in the last two dimensions, got "
-                        f"{x.str_short()}")
+        raise TypeError(
+            f"{name} needs square matrices in the last two dimensions, got {x.str_short()}"
+        )
     if x.dtype.kind not in "fc":
         raise TypeError(f"{name} needs floating or complex input, got {x.dtype.name}")
 
@@ -178,8 +190,12 @@ def _per_matrix(fn, x, nan_outs):
         pass
     batch = x.shape[:-2]
     flat = x.reshape((-1,) + x.shape[-2:])
-    outs = [np.full((flat.shape[0],) + s, np.nan, d) if d.kind in "fc" else
-            np.zeros((flat.shape[0],) + s, d) for s, d in nan_outs]
+    outs = [
+        np.full((flat.shape[0],) + s, np.nan, d)
+        if d.kind in "fc"
+        else np.zeros((flat.shape[0],) + s, d)
+        for s, d in nan_outs
+    ]
     for i in range(flat.shape[0]):
         try:
             res = fn(flat[i])
@@ -233,8 +249,9 @@ def _cholesky_tangent(primals, outs, tangents):
     # reads the lower triangle, so Ȧ is rebuilt from its lower triangle).
     (L,), (a_dot,) = outs, tangents
     a_dot = _herm_from_lower(a_dot)
-    tmp = triangular_solve(L, a_dot, left_side=False, lower=True, transpose_a=True,
-                           conjugate_a=True)
+    tmp = triangular_solve(
+        L, a_dot, left_side=False, lower=True, transpose_a=True, conjugate_a=True
+    )
     return [_mm(L, _phi(triangular_solve(L, tmp, left_side=True, lower=True)))]
 
 
@@ -261,9 +278,15 @@ _batch_at_front(cholesky_p)
 triangular_solve_p = Primitive("triangular_solve")
 
 
-def triangular_solve(a, b, left_side: bool = False, lower: bool = False,
-                     transpose_a: bool = False, conjugate_a: bool = False,
-                     unit_diagonal: bool = False):
+def triangular_solve(
+    a,
+    b,
+    left_side: bool = False,
+    lower: bool = False,
+    transpose_a: bool = False,
+    conjugate_a: bool = False,
+    unit_diagonal: bool = False,
+):
     """Solve ``op(a) x = b`` (left_side) or ``x op(a) = b`` for triangular ``a``.
 
     ``op(a)`` is ``a``, ``aᵀ`` (transpose_a) or ``aᴴ`` (transpose_a and conjugate_a); only
@@ -271,9 +294,14 @@ def triangular_solve(a, b, left_side: bool = False, lower: bool = False,
     the diagonal. Batch dims of ``a`` and ``b`` must match.
     """
     return triangular_solve_p.bind(
-        as_operand(a), as_operand(b), left_side=bool(left_side), lower=bool(lower),
-        transpose_a=bool(transpose_a), conjugate_a=bool(conjugate_a),
-        unit_diagonal=bool(unit_diagonal))
+        as_operand(a),
+        as_operand(b),
+        left_side=bool(left_side),
+        lower=bool(lower),
+        transpose_a=bool(transpose_a),
+        conjugate_a=bool(conjugate_a),
+        unit_diagonal=bool(unit_diagonal),
+    )
 
 
 def _op_np(a, lower, transpose_a, conjugate_a, unit_diagonal):
@@ -290,8 +318,9 @@ def _substitute(a, b):
     """Solve a x = b for triangular a by substitution (handles zero pivots: inf/nan)."""
     n = a.shape[-1]
     low = np.allclose(np.triu(a, 1), 0)
-    x = np.zeros(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + b.shape[-2:],
-                 np.result_type(a, b))
+    x = np.zeros(
+        np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + b.shape[-2:], np.result_type(a, b)
+    )
     order = range(n) if low else range(n - 1, -1, -1)
     for i in order:
         s = np.einsum("...j,...jk->...k", a[..., i, :], x)
@@ -301,7 +330,7 @@ def _substitute(a, b):
 
 def _triangular_solve_impl(a, b, left_side, lower, transpose_a, conjugate_a, unit_diagonal):
     op = _op_np(a, lower, transpose_a, conjugate_a, unit_diagonal)
-    if not left_side:   # x op = b  <=>  opᵀ xᵀ = bᵀ
+    if not left_side:  # x op = b  <=>  opᵀ xᵀ = bᵀ
         op, b = np.swapaxes(op, -1, -2), np.swapaxes(b, -1, -2)
     try:
         x = np.linalg.solve(op, b)
@@ -311,50 +340,66 @@ def _triangular_solve_impl(a, b, left_side, lower, transpose_a, conjugate_a, uni
     return x.astype(b.dtype, copy=False)
 
 
-def _triangular_solve_abstract(a, b, left_side, lower, transpose_a, conjugate_a,
-                               unit_diagonal):
+def _triangular_solve_abstract(a, b, left_side, lower, transpose_a, conjugate_a, unit_diagonal):
     _check_matrix("triangular_solve", a, square=True)
     if b.ndim != a.ndim or b.shape[:-2] != a.shape[:-2] or a.dtype != b.dtype:
-        raise TypeError(f"triangular_solve: a {a.str_short()} and b {b.str_short()} must have "
-                        f"the same rank, batch dims and dtype")
+        raise TypeError(
+            f"triangular_solve: a {a.str_short()} and b {b.str_short()} must have "
+            f"the same rank, batch dims and dtype"
+        )
     m = a.shape[-1]
     if (b.shape[-2] if left_side else b.shape[-1]) != m:
-        raise TypeError(f"triangular_solve: b {b.str_short()} does not fit a {a.str_short()} "
-                        f"(left_side={left_side})")
+        raise TypeError(
+            f"triangular_solve: b {b.str_short()} does not fit a {a.str_short()} "
+            f"(left_side={left_side})"
+        )
     return ShapedArray(b.shape, b.dtype, False)
 
 
 def _op(a, lower, transpose_a, conjugate_a, unit_diagonal):
     a = _tril(a) if lower else _triu(a)
     if unit_diagonal:
-        a = le.mul(a, le.sub(_const_like(a, 1), _eye_like(a)))   # the tangent of 1 is 0
+        a = le.mul(a, le.sub(_const_like(a, 1), _eye_like(a)))  # the tangent of 1 is 0
     if transpose_a:
         a = _T(a)
     return le.conj(a) if conjugate_a else a
 
 
-def _triangular_solve_tangent(primals, outs, tangents, left_side, lower, transpose_a,
-                              conjugate_a, unit_diagonal):
+def _triangular_solve_tangent(
+    primals, outs, tangents, left_side, lower, transpose_a, conjugate_a, unit_diagonal
+):
     # left:  x = op(a)⁻¹ b   =>  ẋ = op(a)⁻¹ (ḃ − op(ȧ) x)
     # right: x = b op(a)⁻¹   =>  ẋ = (ḃ − x op(ȧ)) op(a)⁻¹
     # (op(ȧ) keeps ȧ's triangle; its diagonal is zero when unit_diagonal.)
     (a, _), (x,), (a_dot, b_dot) = primals, outs, tangents
-    p = dict(left_side=left_side, lower=lower, transpose_a=transpose_a,
-             conjugate_a=conjugate_a, unit_diagonal=unit_diagonal)
+    p = dict(
+        left_side=left_side,
+        lower=lower,
+        transpose_a=transpose_a,
+        conjugate_a=conjugate_a,
+        unit_diagonal=unit_diagonal,
+    )
     op_dot = _op(a_dot, lower, transpose_a, conjugate_a, unit_diagonal)
     rhs = le.sub(b_dot, _mm(op_dot, x) if left_side else _mm(x, op_dot))
     return [triangular_solve_p.bind(a, rhs, **p)]
 
 
-def _triangular_solve_vjp(cts, primals, outs, left_side, lower, transpose_a, conjugate_a,
-                          unit_diagonal):
+def _triangular_solve_vjp(
+    cts, primals, outs, left_side, lower, transpose_a, conjugate_a, unit_diagonal
+):
     # b̄ = op(a)⁻ᵀ x̄ (left) or x̄ op(a)⁻ᵀ (right): the same solve with transpose_a toggled.
     # op(a)̄ = −b̄ xᵀ (left) or −xᵀ b̄ (right); ā is its transpose back through op, masked
     # to the triangle that is read (and zero on the diagonal when unit_diagonal).
     (a, _), (x,), (x_bar,) = primals, outs, cts
-    b_bar = triangular_solve_p.bind(a, x_bar, left_side=left_side, lower=lower,
-                                    transpose_a=not transpose_a, conjugate_a=conjugate_a,
-                                    unit_diagonal=unit_diagonal)
+    b_bar = triangular_solve_p.bind(
+        a,
+        x_bar,
+        left_side=left_side,
+        lower=lower,
+        transpose_a=not transpose_a,
+        conjugate_a=conjugate_a,
+        unit_diagonal=unit_diagonal,
+    )
     op_bar = le.neg(_mm(b_bar, _T(x)) if left_side else _mm(_T(x), b_bar))
     a_bar = _T(op_bar) if transpose_a else op_bar
     a_bar = le.conj(a_bar) if conjugate_a else a_bar
@@ -398,8 +443,8 @@ def _lu_impl(a):
         w[bi, j], w[bi, p] = w[bi, p].copy(), w[bi, j].copy()
         perm[bi, j], perm[bi, p] = perm[bi, p].copy(), perm[bi, j].copy()
         d = w[:, j, j]
-        w[:, j + 1:, j] /= np.where(d == 0, 1, d)[:, None]   # a zero pivot: column is 0
-        w[:, j + 1:, j + 1:] -= w[:, j + 1:, j:j + 1] * w[:, j:j + 1, j + 1:]
+        w[:, j + 1 :, j] /= np.where(d == 0, 1, d)[:, None]  # a zero pivot: column is 0
+        w[:, j + 1 :, j + 1 :] -= w[:, j + 1 :, j : j + 1] * w[:, j : j + 1, j + 1 :]
     return [w.reshape(a.shape), piv.reshape(batch + (k,)), perm.reshape(batch + (m,))]
 
 
@@ -408,8 +453,11 @@ def _lu_abstract(x):
     m, n = x.shape[-2:]
     b = x.shape[:-2]
     i32 = np.dtype(np.int32)
-    return [ShapedArray(x.shape, x.dtype, False), ShapedArray(b + (min(m, n),), i32, False),
-            ShapedArray(b + (m,), i32, False)]
+    return [
+        ShapedArray(x.shape, x.dtype, False),
+        ShapedArray(b + (min(m, n),), i32, False),
+        ShapedArray(b + (m,), i32, False),
+    ]
 
 
 def _lu_factors(lu_mat):
@@ -426,9 +474,10 @@ def _lu_factors(lu_mat):
     cfg = [(0, 0, 0)] * nd
     cfg[-2] = (0, n - k, 0)
     u_eye = np.pad(np.eye(n - k), ((k, 0), (k, 0))).astype(get_aval(lu_mat).dtype)
-    U = le.add(ls.pad(_triu(uk), zero, cfg),
-               ls.broadcast_in_dim(as_operand(u_eye), _shape(lu_mat)[:-2] + (n, n),
-                                   (nd - 2, nd - 1)))
+    U = le.add(
+        ls.pad(_triu(uk), zero, cfg),
+        ls.broadcast_in_dim(as_operand(u_eye), _shape(lu_mat)[:-2] + (n, n), (nd - 2, nd - 1)),
+    )
     return L, U
 
 
@@ -439,8 +488,7 @@ def _lu_tangent(primals, outs, tangents):
     m = _shape(lu_mat)[-2]
     nd = len(_shape(perm))
     iota = ls.broadcasted_iota(get_aval(perm).dtype, _shape(perm) + (m,), nd)
-    P = _to(le.eq(ls.broadcast_in_dim(perm, _shape(perm) + (m,), tuple(range(nd))), iota),
-            a_dot)
+    P = _to(le.eq(ls.broadcast_in_dim(perm, _shape(perm) + (m,), tuple(range(nd))), iota), a_dot)
     L, U = _lu_factors(lu_mat)
     la = triangular_solve(L, _mm(P, a_dot), left_side=True, lower=True, unit_diagonal=True)
     lau = triangular_solve(U, la, left_side=False, lower=False)
@@ -483,9 +531,10 @@ def _qr_tangent(primals, outs, tangents, full_matrices):
     (x,), (q, r), (x_dot,) = primals, outs, tangents
     m, n = _shape(x)[-2:]
     if m < n or (full_matrices and m > n):
-        raise NotImplementedError("qr derivatives need m >= n and full_matrices=False "
-                                  "(or a square matrix), as in JAX")
-    dx_rinv = triangular_solve(r, x_dot)          # right side, upper: Ȧ R⁻¹
+        raise NotImplementedError(
+            "qr derivatives need m >= n and full_matrices=False (or a square matrix), as in JAX"
+        )
+    dx_rinv = triangular_solve(r, x_dot)  # right side, upper: Ȧ R⁻¹
     c = _mm(_H(q), dx_rinv)
     c_low = _tril(c, -1)
     omega = le.sub(c_low, _H(c_low))
@@ -526,8 +575,10 @@ def _eigh_impl(x, lower):
 
 def _eigh_abstract(x, lower):
     _check_matrix("eigh", x, square=True)
-    return [ShapedArray(x.shape, x.dtype, False),
-            ShapedArray(x.shape[:-1], _real_dtype(x.dtype), False)]
+    return [
+        ShapedArray(x.shape, x.dtype, False),
+        ShapedArray(x.shape[:-1], _real_dtype(x.dtype), False),
+    ]
 
 
 def _eigh_tangent(primals, outs, tangents, lower):
@@ -536,8 +587,7 @@ def _eigh_tangent(primals, outs, tangents, lower):
     (v, w), (a_dot,) = outs, tangents
     n = _shape(w)[-1]
     eye = _eye_like(v, n, get_aval(w).dtype)
-    f = le.sub(le.div(_const_like(eye, 1),
-                      le.add(eye, le.sub(_row(w, n), _col(w, n)))), eye)
+    f = le.sub(le.div(_const_like(eye, 1), le.add(eye, le.sub(_row(w, n), _col(w, n)))), eye)
     s = _mm(_mm(_H(v), a_dot), v)
     dv = _mm(v, le.mul(_to(f, s), s))
     dw = _diag(s)
@@ -558,8 +608,7 @@ svd_p = Primitive("svd", multiple_results=True)
 
 def svd(x, full_matrices: bool = True, compute_uv: bool = True):
     """SVD: ``(u, s, vh)`` with ``x = u @ diag(s) @ vh`` (or just ``s``); ``s`` descending."""
-    outs = svd_p.bind(as_operand(x), full_matrices=bool(full_matrices),
-                      compute_uv=bool(compute_uv))
+    outs = svd_p.bind(as_operand(x), full_matrices=bool(full_matrices), compute_uv=bool(compute_uv))
     return tuple(outs) if compute_uv else outs[0]
 
 
@@ -573,8 +622,11 @@ def _svd_impl(x, full_matrices, compute_uv):
     ku, kv = (m, n) if full_matrices else (k, k)
     fn = lambda a: tuple(np.linalg.svd(a, full_matrices=full_matrices))
     u, s, vh = _per_matrix(fn, x, [((m, ku), x.dtype), ((k,), rdt), ((kv, n), x.dtype)])
-    return [u.astype(x.dtype, copy=False), s.astype(rdt, copy=False),
-            vh.astype(x.dtype, copy=False)]
+    return [
+        u.astype(x.dtype, copy=False),
+        s.astype(rdt, copy=False),
+        vh.astype(x.dtype, copy=False),
+    ]
 
 
 def _svd_abstract(x, full_matrices, compute_uv):
@@ -586,8 +638,7 @@ def _svd_abstract(x, full_matrices, compute_uv):
     if not compute_uv:
         return [s]
     ku, kv = (m, n) if full_matrices else (k, k)
-    return [ShapedArray(b + (m, ku), x.dtype, False), s,
-            ShapedArray(b + (kv, n), x.dtype, False)]
+    return [ShapedArray(b + (m, ku), x.dtype, False), s, ShapedArray(b + (kv, n), x.dtype, False)]
 
 
 def _svd_tangent(primals, outs, tangents, full_matrices, compute_uv):
@@ -609,14 +660,20 @@ def _svd_tangent(primals, outs, tangents, full_matrices, compute_uv):
         return [ds]
     s_row, s_col = _row(s, k), _col(s, k)
     eye = _eye_like(s_row)
-    f = le.sub(le.div(_const_like(eye, 1), le.add(
-        le.mul(le.add(s_row, s_col), le.sub(s_row, s_col)), eye)), eye)
+    f = le.sub(
+        le.div(
+            _const_like(eye, 1), le.add(le.mul(le.add(s_row, s_col), le.sub(s_row, s_col)), eye)
+        ),
+        eye,
+    )
     s_zero = _to(le.eq(s, _const_like(s, 0)), s)
     s_inv = le.sub(le.div(_const_like(s, 1), le.add(s, s_zero)), s_zero)
     dss = le.mul(_to(s_row, ds_mat), ds_mat)
     sds = le.mul(_to(s_col, ds_mat), ds_mat)
-    half_skew = le.mul(le.mul(_const_like(ds_mat, 0.5), le.sub(ds_mat, _H(ds_mat))),
-                       _to(le.mul(_row(s_inv, k), eye), ds_mat))
+    half_skew = le.mul(
+        le.mul(_const_like(ds_mat, 0.5), le.sub(ds_mat, _H(ds_mat))),
+        _to(le.mul(_row(s_inv, k), eye), ds_mat),
+    )
     fc = _to(f, ds_mat)
     du = _mm(u, le.add(le.mul(fc, le.add(dss, _H(dss))), half_skew))
     dv = _mm(v, le.mul(fc, le.add(sds, _H(sds))))

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from funcgrad._src import lax_structural as ls
 from funcgrad._src.core import canonicalize_axis, prod
 from funcgrad._src.lax_common import (
-    Primitive, ShapedArray, abstract_eval_rules, ad, as_operand, batching, dtypes, get_aval,
-    impl_rules, np, quiet, weak_type_rules,
+    Primitive,
+    ShapedArray,
+    abstract_eval_rules,
+    ad,
+    as_operand,
+    batching,
+    dtypes,
+    get_aval,
+    impl_rules,
+    np,
+    quiet,
+    weak_type_rules,
 )
 from funcgrad._src.lax_elementwise import convert_element_type, div, eq, mul
 from funcgrad._src.lax_elementwise import max as lmax
 from funcgrad._src.lax_elementwise import min as lmin
-from funcgrad._src import lax_structural as ls
 
 # ---- reductions --------------------------------------------------------------------------------
 
@@ -40,8 +50,11 @@ def reduction(name, impl, kinds="iufcb", out_dtype=None):
         dt = out_dtype(x.dtype) if out_dtype else x.dtype
         return ShapedArray(_reduce_shape(x, axes), dt, x.weak_type and out_dtype is None)
 
-    impl_rules[prim] = quiet(lambda x, axes: np.asarray(impl(x, axis=axes)).astype(
-        out_dtype(x.dtype) if out_dtype else x.dtype, copy=False))
+    impl_rules[prim] = quiet(
+        lambda x, axes: np.asarray(impl(x, axis=axes)).astype(
+            out_dtype(x.dtype) if out_dtype else x.dtype, copy=False
+        )
+    )
     abstract_eval_rules[prim] = abstract
     batching.vmap_rules[prim] = _reduce_batch_rule(prim)
 
@@ -73,13 +86,13 @@ def _chooser_jvp_weights(x, out, axes):
 
 def _defchooser(prim):
     def jvp(primals, tangents, axes):
-        x, = primals
+        (x,) = primals
         out = prim.bind(x, axes=axes)
         w = _chooser_jvp_weights(x, out, axes)
         return out, reduce_sum(mul(tangents[0], w), axes)
 
     def vjp(cts, primals, out, axes):
-        x, = primals
+        (x,) = primals
         w = _chooser_jvp_weights(x, out, axes)
         return [mul(_expand_back(cts[0], get_aval(x).shape, axes), w)]
 
@@ -122,8 +135,9 @@ def _prod_others(x, axes):
     shape = get_aval(x).shape
     kept = [i for i in range(len(shape)) if i not in axes]
     perm = kept + list(axes)
-    xt = ls.reshape(ls.transpose(x, perm),
-                    tuple(shape[i] for i in kept) + (prod([shape[a] for a in axes]),))
+    xt = ls.reshape(
+        ls.transpose(x, perm), tuple(shape[i] for i in kept) + (prod([shape[a] for a in axes]),)
+    )
     last = len(kept)
     left = _exclusive(cumprod(xt, last), last, 1)
     right = _exclusive(cumprod(xt, last, reverse=True), last, 1, reverse=True)
@@ -137,19 +151,24 @@ def _exclusive(c, axis, ident, reverse=False):
     cfg = [(0, 0, 0)] * get_aval(c).ndim
     cfg[axis] = (0, 1, 0) if reverse else (1, 0, 0)
     padded = ls.pad(c, ident, cfg)
-    return ls.slice_in_dim(padded, 1, n + 1, axis=axis) if reverse else \
-        ls.slice_in_dim(padded, 0, n, axis=axis)
+    return (
+        ls.slice_in_dim(padded, 1, n + 1, axis=axis)
+        if reverse
+        else ls.slice_in_dim(padded, 0, n, axis=axis)
+    )
 
 
 def _prod_jvp(primals, tangents, axes):
-    x, = primals
-    return reduce_prod_p.bind(x, axes=axes), reduce_sum(mul(tangents[0], _prod_others(x, axes)),
-                                                        axes)
+    (x,) = primals
+    return reduce_prod_p.bind(x, axes=axes), reduce_sum(
+        mul(tangents[0], _prod_others(x, axes)), axes
+    )
 
 
 ad.jvp_rules[reduce_prod_p] = _prod_jvp
 ad.vjp_rules[reduce_prod_p] = lambda cts, p, out, axes: [
-    mul(_expand_back(cts[0], get_aval(p[0]).shape, axes), _prod_others(p[0], axes))]
+    mul(_expand_back(cts[0], get_aval(p[0]).shape, axes), _prod_others(p[0], axes))
+]
 
 reduce_and_p, reduce_and = reduction("reduce_and", np.all, "b")
 reduce_or_p, reduce_or = reduction("reduce_or", np.any, "b")
@@ -181,8 +200,9 @@ def _argfn(name, npfn):
     def wrapper(x, axis, index_dtype=None):
         x = as_operand(x)
         ax = canonicalize_axis(axis, get_aval(x).ndim)
-        return prim.bind(x, axes=(ax,), index_dtype=dtypes.canonicalize(
-            index_dtype or dtypes.int32))
+        return prim.bind(
+            x, axes=(ax,), index_dtype=dtypes.canonicalize(index_dtype or dtypes.int32)
+        )
 
     return prim, wrapper
 
@@ -203,16 +223,18 @@ def _cumsum_impl(x, axis, reverse):
 
 impl_rules[cumsum_p] = _cumsum_impl
 abstract_eval_rules[cumsum_p] = lambda x, axis, reverse: x
-ad.deflinear(cumsum_p, lambda ct, x, axis, reverse: [
-    cumsum_p.bind(ct, axis=axis, reverse=not reverse)])
+ad.deflinear(
+    cumsum_p, lambda ct, x, axis, reverse: [cumsum_p.bind(ct, axis=axis, reverse=not reverse)]
+)
 batching.vmap_rules[cumsum_p] = lambda vals, dims, axis_size, axis, reverse: (
-    cumsum_p.bind(vals[0], axis=axis + (axis >= dims[0]), reverse=reverse), dims[0])
+    cumsum_p.bind(vals[0], axis=axis + (axis >= dims[0]), reverse=reverse),
+    dims[0],
+)
 
 
 def cumsum(x, axis=0, reverse=False):
     x = as_operand(x)
-    return cumsum_p.bind(x, axis=canonicalize_axis(axis, get_aval(x).ndim),
-                         reverse=bool(reverse))
+    return cumsum_p.bind(x, axis=canonicalize_axis(axis, get_aval(x).ndim), reverse=bool(reverse))
 
 
 def associative_scan(fn, x, axis=0, reverse=False, identity=0):
@@ -262,8 +284,9 @@ def _sort_impl(*operands, dimension, is_stable, num_keys):
 def _sort_abstract(*operands, dimension, is_stable, num_keys):
     s0 = operands[0].shape
     if any(o.shape != s0 for o in operands):
-        raise TypeError(f"sort: operands must have equal shapes, got "
-                        f"{[o.str_short() for o in operands]}")
+        raise TypeError(
+            f"sort: operands must have equal shapes, got {[o.str_short() for o in operands]}"
+        )
     return [o for o in operands]
 
 
@@ -283,8 +306,9 @@ def sort(operands, dimension=-1, is_stable=True, num_keys=1):
 def _perm_of(operands, dimension, num_keys):
     shape = get_aval(operands[0]).shape
     io = ls.broadcasted_iota(dtypes.int32, shape, dimension)
-    return sort_p.bind(*operands[:num_keys], io, dimension=dimension, is_stable=True,
-                       num_keys=num_keys)[-1]
+    return sort_p.bind(
+        *operands[:num_keys], io, dimension=dimension, is_stable=True, num_keys=num_keys
+    )[-1]
 
 
 def _sort_jvp(primals, tangents, dimension, is_stable, num_keys):
@@ -300,8 +324,10 @@ def _sort_vjp(cts, primals, outs, dimension, is_stable, num_keys):
 
     perm = _perm_of(primals, dimension, num_keys)
     inv = _perm_of([perm], dimension, 1)
-    return [take_along_axis(ct, inv, dimension) if get_aval(p).dtype.kind in "fc" else None
-            for ct, p in zip(cts, primals)]
+    return [
+        take_along_axis(ct, inv, dimension) if get_aval(p).dtype.kind in "fc" else None
+        for ct, p in zip(cts, primals)
+    ]
 
 
 def _sort_batch(vals, dims, axis_size, dimension, is_stable, num_keys):
@@ -313,4 +339,3 @@ def _sort_batch(vals, dims, axis_size, dimension, is_stable, num_keys):
 ad.jvp_rules[sort_p] = _sort_jvp
 ad.vjp_rules[sort_p] = _sort_vjp
 batching.vmap_rules[sort_p] = _sort_batch
-

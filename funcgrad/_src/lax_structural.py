@@ -8,8 +8,17 @@ import operator
 
 from funcgrad._src.core import canonicalize_axis, prod
 from funcgrad._src.lax_common import (
-    Primitive, ShapedArray, abstract_eval_rules, ad, as_operand, batching, dtypes, get_aval,
-    impl_rules, np, weak_type_rules,
+    Primitive,
+    ShapedArray,
+    abstract_eval_rules,
+    ad,
+    as_operand,
+    batching,
+    dtypes,
+    get_aval,
+    impl_rules,
+    np,
+    weak_type_rules,
 )
 from funcgrad._src.lax_elementwise import convert_element_type, select_n_p
 
@@ -32,9 +41,12 @@ def _bid_impl(x, shape, broadcast_dimensions):
 
 def _bid_abstract(x, shape, broadcast_dimensions):
     if len(broadcast_dimensions) != x.ndim or any(
-            x.shape[i] not in (1, shape[d]) for i, d in enumerate(broadcast_dimensions)):
-        raise TypeError(f"broadcast_in_dim: cannot broadcast {x.str_short()} to shape {shape} "
-                        f"with broadcast_dimensions={broadcast_dimensions}")
+        x.shape[i] not in (1, shape[d]) for i, d in enumerate(broadcast_dimensions)
+    ):
+        raise TypeError(
+            f"broadcast_in_dim: cannot broadcast {x.str_short()} to shape {shape} "
+            f"with broadcast_dimensions={broadcast_dimensions}"
+        )
     return ShapedArray(shape, x.dtype, x.weak_type)
 
 
@@ -60,14 +72,15 @@ def broadcast(x, sizes):
 def _bid_transpose(ct, x, shape, broadcast_dimensions):
     in_shape = get_aval(x).shape
     new_dims = tuple(d for d in range(len(shape)) if d not in broadcast_dimensions)
-    ones = tuple(d for i, d in enumerate(broadcast_dimensions)
-                 if in_shape[i] == 1 and shape[d] != 1)
+    ones = tuple(
+        d for i, d in enumerate(broadcast_dimensions) if in_shape[i] == 1 and shape[d] != 1
+    )
     summed = reduce_sum(ct, new_dims + ones) if new_dims or ones else ct
     return [reshape(summed, in_shape)]
 
 
 def _bid_batch(vals, dims, axis_size, shape, broadcast_dimensions):
-    x, = vals
+    (x,) = vals
     x = batching.bdim_at_front(x, dims[0], axis_size)
     new_shape = (axis_size,) + shape
     bd = (0,) + tuple(d + 1 for d in broadcast_dimensions)
@@ -103,8 +116,10 @@ impl_rules[reshape_p] = lambda x, new_sizes: np.reshape(x, new_sizes)
 
 def _reshape_abstract(x, new_sizes):
     if prod(new_sizes) != x.size:
-        raise TypeError(f"reshape: cannot reshape {x.str_short()} ({x.size} elements) into "
-                        f"shape {new_sizes} ({prod(new_sizes)} elements)")
+        raise TypeError(
+            f"reshape: cannot reshape {x.str_short()} ({x.size} elements) into "
+            f"shape {new_sizes} ({prod(new_sizes)} elements)"
+        )
     return ShapedArray(new_sizes, x.dtype, x.weak_type)
 
 
@@ -135,8 +150,10 @@ impl_rules[transpose_p] = lambda x, permutation: np.transpose(x, permutation)
 
 def _transpose_abstract(x, permutation):
     if sorted(permutation) != list(range(x.ndim)):
-        raise TypeError(f"transpose: permutation {permutation} is not a permutation of the "
-                        f"axes of {x.str_short()}")
+        raise TypeError(
+            f"transpose: permutation {permutation} is not a permutation of the "
+            f"axes of {x.str_short()}"
+        )
     return ShapedArray(tuple(x.shape[p] for p in permutation), x.dtype, x.weak_type)
 
 
@@ -158,8 +175,9 @@ def _transpose_batch(vals, dims, axis_size, permutation):
     return transpose(vals[0], perm), 0
 
 
-ad.deflinear(transpose_p, lambda ct, x, permutation: [
-    transpose(ct, tuple(np.argsort(permutation)))])
+ad.deflinear(
+    transpose_p, lambda ct, x, permutation: [transpose(ct, tuple(np.argsort(permutation)))]
+)
 batching.vmap_rules[transpose_p] = _transpose_batch
 
 
@@ -215,7 +233,8 @@ def _expand_shape(shape, dimensions):
 
 
 abstract_eval_rules[expand_dims_p] = lambda x, dimensions: ShapedArray(
-    _expand_shape(x.shape, dimensions), x.dtype, x.weak_type)
+    _expand_shape(x.shape, dimensions), x.dtype, x.weak_type
+)
 
 
 def expand_dims(x, dimensions):
@@ -261,18 +280,18 @@ slice_p = Primitive("slice")
 
 
 def _slice_impl(x, start_indices, limit_indices, strides):
-    idx = tuple(builtins.slice(s, l, st) for s, l, st in zip(start_indices, limit_indices,
-                                                             strides))
+    idx = tuple(builtins.slice(s, l, st) for s, l, st in zip(start_indices, limit_indices, strides))
     return x[idx]
 
 
 def _slice_abstract(x, start_indices, limit_indices, strides):
     if len(start_indices) != x.ndim or any(
-            not 0 <= s <= l <= n for s, l, n in zip(start_indices, limit_indices, x.shape)):
-        raise TypeError(f"slice: start {start_indices} / limit {limit_indices} out of range "
-                        f"for {x.str_short()}")
-    shape = tuple((l - s + st - 1) // st for s, l, st in zip(start_indices, limit_indices,
-                                                              strides))
+        not 0 <= s <= l <= n for s, l, n in zip(start_indices, limit_indices, x.shape)
+    ):
+        raise TypeError(
+            f"slice: start {start_indices} / limit {limit_indices} out of range for {x.str_short()}"
+        )
+    shape = tuple((l - s + st - 1) // st for s, l, st in zip(start_indices, limit_indices, strides))
     return ShapedArray(shape, x.dtype, x.weak_type)
 
 
@@ -312,9 +331,12 @@ def _slice_batch(vals, dims, axis_size, start_indices, limit_indices, strides):
     d = dims[0]
     x = vals[0]
     n = get_aval(x).shape[d]
-    return slice(x, start_indices[:d] + (0,) + start_indices[d:],
-                 limit_indices[:d] + (n,) + limit_indices[d:],
-                 strides[:d] + (1,) + strides[d:]), d
+    return slice(
+        x,
+        start_indices[:d] + (0,) + start_indices[d:],
+        limit_indices[:d] + (n,) + limit_indices[d:],
+        strides[:d] + (1,) + strides[d:],
+    ), d
 
 
 ad.deflinear(slice_p, _slice_transpose)
@@ -326,26 +348,32 @@ pad_p = Primitive("pad")
 
 
 def _pad_impl(x, padval, padding_config):
-    shape = [lo + hi + n + max(n - 1, 0) * it for (lo, hi, it), n in zip(padding_config,
-                                                                       x.shape)]
+    shape = [lo + hi + n + max(n - 1, 0) * it for (lo, hi, it), n in zip(padding_config, x.shape)]
     # interior + non-negative pads first, then crop negative ones
-    full_shape = [max(lo, 0) + max(hi, 0) + n + max(n - 1, 0) * it
-                  for (lo, hi, it), n in zip(padding_config, x.shape)]
+    full_shape = [
+        max(lo, 0) + max(hi, 0) + n + max(n - 1, 0) * it
+        for (lo, hi, it), n in zip(padding_config, x.shape)
+    ]
     out = np.full(full_shape, padval, dtype=x.dtype)
-    idx = tuple(np.s_[max(lo, 0): max(lo, 0) + (n - 1) * (it + 1) + 1: it + 1] if n else
-                np.s_[0:0] for (lo, hi, it), n in zip(padding_config, x.shape))
+    idx = tuple(
+        np.s_[max(lo, 0) : max(lo, 0) + (n - 1) * (it + 1) + 1 : it + 1] if n else np.s_[0:0]
+        for (lo, hi, it), n in zip(padding_config, x.shape)
+    )
     out[idx] = x
-    crop = tuple(np.s_[-min(lo, 0): -min(lo, 0) + s] for (lo, hi, it), s in
-                 zip(padding_config, shape))
+    crop = tuple(
+        np.s_[-min(lo, 0) : -min(lo, 0) + s] for (lo, hi, it), s in zip(padding_config, shape)
+    )
     return out[crop]
 
 
 def _pad_abstract(x, padval, padding_config):
     if padval.shape != () or padval.dtype != x.dtype:
-        raise TypeError(f"pad: the padding value must be a scalar of dtype {x.dtype}, got "
-                        f"{padval.str_short()}")
-    shape = tuple(lo + hi + n + max(n - 1, 0) * it for (lo, hi, it), n in zip(padding_config,
-                                                                            x.shape))
+        raise TypeError(
+            f"pad: the padding value must be a scalar of dtype {x.dtype}, got {padval.str_short()}"
+        )
+    shape = tuple(
+        lo + hi + n + max(n - 1, 0) * it for (lo, hi, it), n in zip(padding_config, x.shape)
+    )
     if any(s < 0 for s in shape) or len(padding_config) != x.ndim:
         raise TypeError(f"pad: padding {padding_config} is invalid for {x.str_short()}")
     return ShapedArray(shape, x.dtype, x.weak_type)
@@ -357,19 +385,24 @@ abstract_eval_rules[pad_p] = _pad_abstract
 
 def pad(x, padding_value, padding_config):
     x = as_operand(x)
-    padval = convert_element_type(as_operand(padding_value, get_aval(x).dtype),
-                                  get_aval(x).dtype)
+    padval = convert_element_type(as_operand(padding_value, get_aval(x).dtype), get_aval(x).dtype)
     cfg = tuple(_ints(c) for c in padding_config)
     return pad_p.bind(x, padval, padding_config=cfg)
 
 
 def _pad_transpose(ct, x, padval, padding_config):
-    unpadded = pad(ct, zeros((), get_aval(ct).dtype),
-                   tuple((-lo, -hi, 0) for lo, hi, _ in padding_config))
-    t_x = slice(unpadded, (0,) * len(padding_config), get_aval(unpadded).shape,
-                tuple(it + 1 for _, _, it in padding_config))
+    unpadded = pad(
+        ct, zeros((), get_aval(ct).dtype), tuple((-lo, -hi, 0) for lo, hi, _ in padding_config)
+    )
+    t_x = slice(
+        unpadded,
+        (0,) * len(padding_config),
+        get_aval(unpadded).shape,
+        tuple(it + 1 for _, _, it in padding_config),
+    )
     t_pad = reduce_sum(ct, tuple(range(get_aval(ct).ndim))) - reduce_sum(
-        t_x, tuple(range(get_aval(t_x).ndim)))
+        t_x, tuple(range(get_aval(t_x).ndim))
+    )
     return [t_x, t_pad]
 
 
@@ -384,9 +417,11 @@ def _pad_batch(vals, dims, axis_size, padding_config):
     cfg = ((0, 0, 0),) + padding_config
     dt = get_aval(x).dtype
     padded = pad_p.bind(x, zeros((), dt), padding_config=cfg)
-    inside = pad_p.bind(full(get_aval(x).shape, True, dtypes.bool_), full((), False,
-                                                                          dtypes.bool_),
-                        padding_config=cfg)
+    inside = pad_p.bind(
+        full(get_aval(x).shape, True, dtypes.bool_),
+        full((), False, dtypes.bool_),
+        padding_config=cfg,
+    )
     shape = get_aval(padded).shape
     vals_b = broadcast_in_dim(batching.bdim_at_front(padval, pd, axis_size), shape, (0,))
     return select_n_p.bind(inside, vals_b, padded), 0
@@ -404,11 +439,15 @@ impl_rules[concatenate_p] = lambda *xs, dimension: np.concatenate(xs, dimension)
 def _concat_abstract(*xs, dimension):
     x0 = xs[0]
     for x in xs:
-        if x.dtype != x0.dtype or x.ndim != x0.ndim or any(
-                a != b for i, (a, b) in enumerate(zip(x.shape, x0.shape)) if i != dimension):
+        if (
+            x.dtype != x0.dtype
+            or x.ndim != x0.ndim
+            or any(a != b for i, (a, b) in enumerate(zip(x.shape, x0.shape)) if i != dimension)
+        ):
             shapes = ", ".join(a.str_short() for a in xs)
-            raise TypeError(f"concatenate: operands must agree except along axis {dimension}, "
-                            f"got {shapes}")
+            raise TypeError(
+                f"concatenate: operands must agree except along axis {dimension}, got {shapes}"
+            )
     shape = list(x0.shape)
     shape[dimension] = sum(x.shape[dimension] for x in xs)
     return ShapedArray(tuple(shape), x0.dtype, all(x.weak_type for x in xs))
@@ -439,9 +478,12 @@ def _concat_batch(vals, dims, axis_size, dimension):
 
 
 ad.jvp_rules[concatenate_p] = lambda p, t, dimension: (
-    concatenate_p.bind(*p, dimension=dimension), concatenate_p.bind(*t, dimension=dimension))
+    concatenate_p.bind(*p, dimension=dimension),
+    concatenate_p.bind(*t, dimension=dimension),
+)
 ad.vjp_rules[concatenate_p] = lambda cts, p, out, dimension: _concat_transpose(
-    cts[0], *p, dimension=dimension)
+    cts[0], *p, dimension=dimension
+)
 batching.vmap_rules[concatenate_p] = _concat_batch
 
 # ---- iota --------------------------------------------------------------------------------------
@@ -451,8 +493,9 @@ iota_p = Primitive("iota")
 
 def _iota_impl(dtype, shape, dimension):
     r = np.arange(shape[dimension], dtype=dtype)
-    return np.broadcast_to(r.reshape([-1 if i == dimension else 1 for i in range(len(shape))]),
-                           shape)
+    return np.broadcast_to(
+        r.reshape([-1 if i == dimension else 1 for i in range(len(shape))]), shape
+    )
 
 
 impl_rules[iota_p] = _iota_impl
@@ -460,17 +503,18 @@ abstract_eval_rules[iota_p] = lambda dtype, shape, dimension: ShapedArray(shape,
 weak_type_rules[iota_p] = lambda w, **p: False
 ad.defzero(iota_p)
 batching.vmap_rules[iota_p] = lambda vals, dims, axis_size, **p: (_ for _ in ()).throw(
-    AssertionError("iota has no operands to batch"))
+    AssertionError("iota has no operands to batch")
+)
 
 
 def iota(dtype, size: int):
-    return iota_p.bind(dtype=dtypes.canonicalize(dtype), shape=(operator.index(size),),
-                       dimension=0)
+    return iota_p.bind(dtype=dtypes.canonicalize(dtype), shape=(operator.index(size),), dimension=0)
 
 
 def broadcasted_iota(dtype, shape, dimension):
-    return iota_p.bind(dtype=dtypes.canonicalize(dtype), shape=_ints(shape),
-                       dimension=operator.index(dimension))
+    return iota_p.bind(
+        dtype=dtypes.canonicalize(dtype), shape=_ints(shape), dimension=operator.index(dimension)
+    )
 
 
 # ---- dynamic_slice / dynamic_update_slice ------------------------------------------------------
@@ -484,13 +528,15 @@ def _clamp_starts(starts, shape, sizes):
 
 def _dyn_slice_impl(x, *starts, slice_sizes):
     st = _clamp_starts(starts, x.shape, slice_sizes)
-    return x[tuple(np.s_[s: s + k] for s, k in zip(st, slice_sizes))]
+    return x[tuple(np.s_[s : s + k] for s, k in zip(st, slice_sizes))]
 
 
 def _check_starts(name, x, starts):
     if len(starts) != x.ndim or any(s.shape != () or s.dtype.kind not in "iu" for s in starts):
-        raise TypeError(f"{name}: needs {x.ndim} scalar integer start indices for "
-                        f"{x.str_short()}, got {[s.str_short() for s in starts]}")
+        raise TypeError(
+            f"{name}: needs {x.ndim} scalar integer start indices for "
+            f"{x.str_short()}, got {[s.str_short() for s in starts]}"
+        )
 
 
 def _dyn_slice_abstract(x, *starts, slice_sizes):
@@ -531,20 +577,27 @@ def dynamic_slice(x, start_indices, slice_sizes):
     sizes = _ints(slice_sizes)
     if len(sizes) != len(shape) or len(start_indices) != len(shape):
         from funcgrad._src.core import ValueTypeError
-        raise ValueTypeError(f"dynamic_slice: needs one start index and one slice size per "
-                             f"dimension of the operand of shape {shape}; got "
-                             f"{len(start_indices)} start indices and slice_sizes {sizes}")
+
+        raise ValueTypeError(
+            f"dynamic_slice: needs one start index and one slice size per "
+            f"dimension of the operand of shape {shape}; got "
+            f"{len(start_indices)} start indices and slice_sizes {sizes}"
+        )
     if any(not 0 <= k <= n for k, n in zip(sizes, shape)):
-        raise TypeError(f"dynamic_slice: slice_sizes must be non-negative and less than or "
-                        f"equal to the operand shape; got slice_sizes "
-                        f"{sizes} for operand shape {shape}")
+        raise TypeError(
+            f"dynamic_slice: slice_sizes must be non-negative and less than or "
+            f"equal to the operand shape; got slice_sizes "
+            f"{sizes} for operand shape {shape}"
+        )
     return dynamic_slice_p.bind(x, *_starts(start_indices, shape), slice_sizes=sizes)
 
 
 def _dyn_slice_jvp(primals, tangents, slice_sizes):
     x, *starts = primals
-    return (dynamic_slice_p.bind(x, *starts, slice_sizes=slice_sizes),
-            dynamic_slice_p.bind(tangents[0], *starts, slice_sizes=slice_sizes))
+    return (
+        dynamic_slice_p.bind(x, *starts, slice_sizes=slice_sizes),
+        dynamic_slice_p.bind(tangents[0], *starts, slice_sizes=slice_sizes),
+    )
 
 
 def _dyn_slice_vjp(cts, primals, out, slice_sizes):
@@ -584,16 +637,21 @@ dynamic_update_slice_p = Primitive("dynamic_update_slice")
 def _dus_impl(x, update, *starts):
     st = _clamp_starts(starts, x.shape, update.shape)
     out = x.copy()
-    out[tuple(np.s_[s: s + k] for s, k in zip(st, update.shape))] = update
+    out[tuple(np.s_[s : s + k] for s, k in zip(st, update.shape))] = update
     return out
 
 
 def _dus_abstract(x, update, *starts):
     _check_starts("dynamic_update_slice", x, starts)
-    if update.dtype != x.dtype or update.ndim != x.ndim or any(
-            u > n for u, n in zip(update.shape, x.shape)):
-        raise TypeError(f"dynamic_update_slice: update {update.str_short()} does not fit "
-                        f"operand {x.str_short()}")
+    if (
+        update.dtype != x.dtype
+        or update.ndim != x.ndim
+        or any(u > n for u, n in zip(update.shape, x.shape))
+    ):
+        raise TypeError(
+            f"dynamic_update_slice: update {update.str_short()} does not fit "
+            f"operand {x.str_short()}"
+        )
     return ShapedArray(x.shape, x.dtype, x.weak_type)
 
 
@@ -609,17 +667,21 @@ def dynamic_update_slice(x, update, start_indices):
     update = as_operand(update)
     xa, ua = get_aval(x), get_aval(update)
     if xa.dtype != ua.dtype and not ua.weak_type:
-        raise TypeError(f"lax.dynamic_update_slice requires arguments to have the same "
-                        f"dtypes, got {xa.dtype.name}, {ua.dtype.name}: cast the update "
-                        f"with .astype({xa.dtype.name})")
+        raise TypeError(
+            f"lax.dynamic_update_slice requires arguments to have the same "
+            f"dtypes, got {xa.dtype.name}, {ua.dtype.name}: cast the update "
+            f"with .astype({xa.dtype.name})"
+        )
     update = convert_element_type(update, xa.dtype)
     return dynamic_update_slice_p.bind(x, update, *_starts(start_indices, xa.shape))
 
 
 def _dus_jvp(primals, tangents):
     x, u, *starts = primals
-    return (dynamic_update_slice_p.bind(x, u, *starts),
-            dynamic_update_slice_p.bind(tangents[0], tangents[1], *starts))
+    return (
+        dynamic_update_slice_p.bind(x, u, *starts),
+        dynamic_update_slice_p.bind(tangents[0], tangents[1], *starts),
+    )
 
 
 def _dus_vjp(cts, primals, out):

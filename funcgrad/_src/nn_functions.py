@@ -18,24 +18,66 @@ import math
 
 import numpy as np
 
+from funcgrad._src import fnp_reduce as r
 from funcgrad._src import lax_elementwise as le
 from funcgrad._src.api import custom_jvp, stop_gradient
 from funcgrad._src.array import get_aval
 from funcgrad._src.core import canonicalize_axis
 from funcgrad._src.fnp_base import (
-    _promote, arange, asarray, astype, exp, expm1, full_like, isfinite, log, log1p, maximum,
-    minimum, sqrt, tanh, where, zeros_like,
+    _promote,
+    arange,
+    asarray,
+    astype,
+    exp,
+    expm1,
+    full_like,
+    isfinite,
+    log,
+    log1p,
+    maximum,
+    minimum,
+    sqrt,
+    tanh,
+    where,
+    zeros_like,
 )
 from funcgrad._src.fnp_base import where as _where
-from funcgrad._src import fnp_reduce as r
 from funcgrad._src.fnp_shape import expand_dims
 from funcgrad.scipy.special import logsumexp  # noqa: F401  (re-exported)
 
-__all__ = ["celu", "elu", "gelu", "hard_tanh", "leaky_relu", "log_sigmoid", "log_softmax",
-           "logsumexp", "one_hot", "relu", "relu6", "selu", "sigmoid", "silu", "soft_sign",
-           "softmax", "softplus", "standardize", "swish", "glu", "hard_sigmoid", "hard_silu",
-           "hard_swish", "identity", "log1mexp", "mish", "normalize", "sparse_plus", "sparse_sigmoid",
-           "squareplus", "tanh"]
+__all__ = [
+    "celu",
+    "elu",
+    "gelu",
+    "hard_tanh",
+    "leaky_relu",
+    "log_sigmoid",
+    "log_softmax",
+    "logsumexp",
+    "one_hot",
+    "relu",
+    "relu6",
+    "selu",
+    "sigmoid",
+    "silu",
+    "soft_sign",
+    "softmax",
+    "softplus",
+    "standardize",
+    "swish",
+    "glu",
+    "hard_sigmoid",
+    "hard_silu",
+    "hard_swish",
+    "identity",
+    "log1mexp",
+    "mish",
+    "normalize",
+    "sparse_plus",
+    "sparse_sigmoid",
+    "squareplus",
+    "tanh",
+]
 
 
 def _f(x):
@@ -75,7 +117,7 @@ def softplus(x):
     """``log(1 + exp(x))`` computed without overflow; gradient ``sigmoid(x)`` (0.5 at 0)."""
     x = _f(x)
     pos = x > 0
-    xp = where(pos, x, zeros_like(x))    # double where: the unused branch stays finite
+    xp = where(pos, x, zeros_like(x))  # double where: the unused branch stays finite
     xn = where(pos, zeros_like(x), x)
     return where(pos, xp + log1p(exp(-xp)), log1p(exp(xn)))
 
@@ -181,7 +223,6 @@ def log_softmax(x, axis=-1, where=None):
     return out if mask is None else _where(mask, out, full_like(out, -np.inf))
 
 
-
 def one_hot(x, num_classes: int, *, dtype=np.float32, axis=-1):
     """One-hot encode integer labels: a new axis of size ``num_classes`` (at ``axis``).
     Labels outside ``[0, num_classes)`` give all-zero rows.
@@ -213,7 +254,7 @@ def standardize(x, axis=-1, mean=None, variance=None, epsilon: float = 1e-5, whe
     return (x - mean) / sqrt(variance + epsilon)
 
 
-normalize = standardize   # its name in older JAX
+normalize = standardize  # its name in older JAX
 
 
 def identity(x):
@@ -275,8 +316,10 @@ def glu(x, axis=-1):
     ax = canonicalize_axis(axis, get_aval(x).ndim)
     n = get_aval(x).shape[ax]
     if n % 2:
-        raise ValueError(f"glu: the size of axis {axis} must be even (it is split in two "
-                         f"halves), got {n} for shape {get_aval(x).shape}")
+        raise ValueError(
+            f"glu: the size of axis {axis} must be even (it is split in two "
+            f"halves), got {n} for shape {get_aval(x).shape}"
+        )
     a = slice_in_dim(x, 0, n // 2, axis=ax)
     b = slice_in_dim(x, n // 2, n, axis=ax)
     return a * sigmoid(b)
@@ -287,6 +330,6 @@ def log1mexp(x):
     switch at ``log 2``)."""
     x = _f(x)
     small = x < math.log(2)
-    xs = where(small, x, full_like(x, 1.0))     # keep each unused branch finite
+    xs = where(small, x, full_like(x, 1.0))  # keep each unused branch finite
     xl = where(small, full_like(x, 1.0), x)
     return where(small, log(-expm1(-xs)), log1p(-exp(-xl)))

@@ -14,21 +14,51 @@ import numpy as np
 
 # 3x5 glyphs, rows top to bottom, 3 bits per row (MSB = left pixel)
 _GLYPHS = {
-    "0": "111101101101111", "1": "010110010010111", "2": "111001111100111",
-    "3": "111001111001111", "4": "101101111001001", "5": "111100111001111",
-    "6": "111100111101111", "7": "111001010010010", "8": "111101111101111",
-    "9": "111101111001111", ".": "000000000000010", "-": "000000111000000",
-    ":": "000010000010000", " ": "000000000000000", "_": "000000000000111",
-    "=": "000111000111000", "/": "001001010100100", "e": "111101111100111",
-    "a": "010101111101101", "b": "110101110101110", "c": "011100100100011",
-    "d": "110101101101110", "f": "111100110100100", "g": "011100101101011",
-    "h": "101101111101101", "i": "111010010010111", "j": "001001001101010",
-    "k": "101101110101101", "l": "100100100100111", "m": "101111111101101",
-    "n": "110101101101101", "o": "010101101101010", "p": "110101110100100",
-    "q": "010101101110011", "r": "110101110101101", "s": "011100010001110",
-    "t": "111010010010010", "u": "101101101101111", "v": "101101101101010",
-    "w": "101101111111101", "x": "101101010101101", "y": "101101010010010",
-    "z": "111001010100111", "(": "010100100100010", ")": "010001001001010",
+    "0": "111101101101111",
+    "1": "010110010010111",
+    "2": "111001111100111",
+    "3": "111001111001111",
+    "4": "101101111001001",
+    "5": "111100111001111",
+    "6": "111100111101111",
+    "7": "111001010010010",
+    "8": "111101111101111",
+    "9": "111101111001111",
+    ".": "000000000000010",
+    "-": "000000111000000",
+    ":": "000010000010000",
+    " ": "000000000000000",
+    "_": "000000000000111",
+    "=": "000111000111000",
+    "/": "001001010100100",
+    "e": "111101111100111",
+    "a": "010101111101101",
+    "b": "110101110101110",
+    "c": "011100100100011",
+    "d": "110101101101110",
+    "f": "111100110100100",
+    "g": "011100101101011",
+    "h": "101101111101101",
+    "i": "111010010010111",
+    "j": "001001001101010",
+    "k": "101101110101101",
+    "l": "100100100100111",
+    "m": "101111111101101",
+    "n": "110101101101101",
+    "o": "010101101101010",
+    "p": "110101110100100",
+    "q": "010101101110011",
+    "r": "110101110101101",
+    "s": "011100010001110",
+    "t": "111010010010010",
+    "u": "101101101101111",
+    "v": "101101101101010",
+    "w": "101101111111101",
+    "x": "101101010101101",
+    "y": "101101010010010",
+    "z": "111001010100111",
+    "(": "010100100100010",
+    ")": "010001001001010",
     ",": "000000000010100",
 }
 W, H, PAD, SCALE = 480, 170, 14, 2
@@ -40,7 +70,9 @@ def _text(img, x, y, s, color):
         for r in range(5):
             for c in range(3):
                 if g[r * 3 + c] == "1":
-                    img[y + r * SCALE:y + (r + 1) * SCALE, x + c * SCALE:x + (c + 1) * SCALE] = color
+                    img[
+                        y + r * SCALE : y + (r + 1) * SCALE, x + c * SCALE : x + (c + 1) * SCALE
+                    ] = color
         x += 4 * SCALE
     return x
 
@@ -61,7 +93,7 @@ def _panel(name, xs, ys):
     title = f"{name}  first {ys[0]:.4g}  last {ys[-1]:.4g}" if len(ys) else name
     if len(finite):
         title += f"  min {finite.min():.4g}  max {finite.max():.4g}"
-    _text(img, left, PAD - 4, title[:(W - 2 * PAD) // (4 * SCALE)], (0, 0, 0))
+    _text(img, left, PAD - 4, title[: (W - 2 * PAD) // (4 * SCALE)], (0, 0, 0))
     img[top, left:right] = img[bottom, left:right] = (120, 120, 120)
     img[top:bottom, left] = img[top:bottom, right] = (120, 120, 120)
     if len(finite) == 0:
@@ -70,8 +102,10 @@ def _panel(name, xs, ys):
     hi = hi if hi > lo else lo + 1.0
     x_lo, x_hi = float(min(xs)), float(max(xs)) if max(xs) > min(xs) else float(min(xs)) + 1
     px = [left + 2 + (x - x_lo) / (x_hi - x_lo) * (right - left - 4) for x in xs]
-    py = [bottom - 2 - (y - lo) / (hi - lo) * (bottom - top - 4) if np.isfinite(y) else None
-          for y in ys]
+    py = [
+        bottom - 2 - (y - lo) / (hi - lo) * (bottom - top - 4) if np.isfinite(y) else None
+        for y in ys
+    ]
     pts = [(x, y) for x, y in zip(px, py) if y is not None]
     for (xa, ya), (xb, yb) in zip(pts, pts[1:]):
         _line(img, xa, ya, xb, yb, (31, 119, 180))
@@ -85,11 +119,19 @@ def _png_bytes(img: np.ndarray) -> bytes:
     raw = b"".join(b"\x00" + img[r].tobytes() for r in range(h))
 
     def chunk(tag, data):
-        return (struct.pack(">I", len(data)) + tag + data
-                + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data))
+            + tag
+            + data
+            + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+        )
 
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw, 6))
+        + chunk(b"IEND", b"")
+    )
 
 
 def write_line_plots(path, panels) -> str:

@@ -47,8 +47,22 @@ class ScalarType:
         return self.dtype.name
 
 
-NAMES = ["bool_", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-         "float16", "float32", "float64", "complex64", "complex128"]
+NAMES = [
+    "bool_",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "float16",
+    "float32",
+    "float64",
+    "complex64",
+    "complex128",
+]
 TYPES = {n: ScalarType("bool" if n == "bool_" else n) for n in NAMES}
 
 

@@ -7,7 +7,7 @@ import json
 import math
 import os
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -20,20 +20,25 @@ def _to_float(name: str, value) -> float:
         return float(value)
     try:
         arr = np.asarray(value)
-    except Exception:               # an array type without __array__: try __float__
+    except Exception:  # an array type without __array__: try __float__
         arr = None
     if arr is not None and arr.dtype.kind not in "biufO":
-        raise TypeError(f"metric {name!r} must be a number or a size-1 array, got "
-                        f"{type(value).__name__} of dtype {arr.dtype}")
+        raise TypeError(
+            f"metric {name!r} must be a number or a size-1 array, got "
+            f"{type(value).__name__} of dtype {arr.dtype}"
+        )
     if arr is None or arr.dtype == object:
         try:
             return float(value)
         except (TypeError, ValueError):
-            raise TypeError(f"metric {name!r} must be a number or a size-1 array, got "
-                            f"{type(value).__name__}") from None
+            raise TypeError(
+                f"metric {name!r} must be a number or a size-1 array, got {type(value).__name__}"
+            ) from None
     if arr.size != 1:
-        raise TypeError(f"metric {name!r} must be a scalar, got an array of shape {arr.shape};"
-                        " reduce it first (e.g. .mean())")
+        raise TypeError(
+            f"metric {name!r} must be a scalar, got an array of shape {arr.shape};"
+            " reduce it first (e.g. .mean())"
+        )
     return float(arr.reshape(()))
 
 
@@ -56,8 +61,12 @@ def _stats(vals: np.ndarray) -> dict:
     if finite.size == 0:
         nan = float("nan")
         return {"last": float(vals[-1]), "min": nan, "max": nan, "mean": nan}
-    return {"last": float(vals[-1]), "min": float(finite.min()), "max": float(finite.max()),
-            "mean": float(finite.mean())}
+    return {
+        "last": float(vals[-1]),
+        "min": float(finite.min()),
+        "max": float(finite.max()),
+        "mean": float(finite.mean()),
+    }
 
 
 def _json_safe(v):
@@ -87,9 +96,14 @@ class MetricTracker:
     0.25
     """
 
-    def __init__(self, log_every: int = 10, out_dir=None, total_steps: int | None = None,
-                 print_fn: Callable[[str], object] | None = print,
-                 clock: Callable[[], float] = time.perf_counter):
+    def __init__(
+        self,
+        log_every: int = 10,
+        out_dir=None,
+        total_steps: int | None = None,
+        print_fn: Callable[[str], object] | None = print,
+        clock: Callable[[], float] = time.perf_counter,
+    ):
         if not isinstance(log_every, int) or log_every < 1:
             raise ValueError(f"MetricTracker: log_every must be a positive int, got {log_every!r}")
         self.log_every = log_every
@@ -98,9 +112,9 @@ class MetricTracker:
         self.print_fn = print_fn
         self._clock = clock
         self._t0 = clock()
-        self._mark: tuple[float, int | None] = (self._t0, None)    # (time, step) of last line
-        self.history: list[dict] = []      # per step: {"step", "time", **metrics}
-        self.epochs: list[dict] = []       # per epoch: {"epoch", "time", **metrics}
+        self._mark: tuple[float, int | None] = (self._t0, None)  # (time, step) of last line
+        self.history: list[dict] = []  # per step: {"step", "time", **metrics}
+        self.epochs: list[dict] = []  # per epoch: {"epoch", "time", **metrics}
         if self.out_dir is not None:
             os.makedirs(self.out_dir, exist_ok=True)
 
@@ -113,7 +127,7 @@ class MetricTracker:
         row = {"step": step, "time": now - self._t0}
         row.update({k: _to_float(k, v) for k, v in metrics.items()})
         self.history.append(row)
-        if self._mark[1] is None:          # first call: count this step as done
+        if self._mark[1] is None:  # first call: count this step as done
             self._mark = (self._mark[0], step - 1)
         if step % self.log_every == 0 or step == self.total_steps:
             self._emit(self.progress_line(step, now))
@@ -125,8 +139,10 @@ class MetricTracker:
         row.update({k: _to_float(k, v) for k, v in metrics.items()})
         self.epochs.append(row)
         shown = " ".join(f"{k} {_fmt(v)}" for k, v in row.items() if k not in ("epoch", "time"))
-        self._emit(f"epoch {row['epoch']} | {_fmt_duration(row['time'])} elapsed"
-                   + (f" | {shown}" if shown else ""))
+        self._emit(
+            f"epoch {row['epoch']} | {_fmt_duration(row['time'])} elapsed"
+            + (f" | {shown}" if shown else "")
+        )
         if self.out_dir is not None:
             self.save()
 
@@ -188,10 +204,14 @@ class MetricTracker:
         for name in self.metric_names("steps"):
             vals = np.array([r[name] for r in self.history if name in r], dtype=np.float64)
             stats[name] = _stats(vals)
-        return {"steps": len(self.history),
-                "last_step": self.history[-1]["step"] if self.history else None,
-                "epochs": len(self.epochs), "elapsed_s": self._clock() - self._t0,
-                "metrics": stats, "last_epoch": dict(self.epochs[-1]) if self.epochs else None}
+        return {
+            "steps": len(self.history),
+            "last_step": self.history[-1]["step"] if self.history else None,
+            "epochs": len(self.epochs),
+            "elapsed_s": self._clock() - self._t0,
+            "metrics": stats,
+            "last_epoch": dict(self.epochs[-1]) if self.epochs else None,
+        }
 
     # -- writing --
 
@@ -199,8 +219,10 @@ class MetricTracker:
         if path is not None:
             return os.fspath(path)
         if self.out_dir is None:
-            raise ValueError("no path given and the tracker has no out_dir: pass a path or "
-                             "MetricTracker(out_dir=...)")
+            raise ValueError(
+                "no path given and the tracker has no out_dir: pass a path or "
+                "MetricTracker(out_dir=...)"
+            )
         return os.path.join(self.out_dir, default)
 
     def to_csv(self, path=None, which: str = "steps") -> str:
@@ -219,13 +241,18 @@ class MetricTracker:
         path = self._path(path, "metrics.json")
         clean = lambda rows: [{k: _json_safe(v) for k, v in r.items()} for r in rows]
         summary = self.summary()
-        summary["metrics"] = {k: {s: _json_safe(v) for s, v in d.items()}
-                              for k, d in summary["metrics"].items()}
+        summary["metrics"] = {
+            k: {s: _json_safe(v) for s, v in d.items()} for k, d in summary["metrics"].items()
+        }
         if summary["last_epoch"] is not None:
             summary["last_epoch"] = clean([summary["last_epoch"]])[0]
         with open(path, "w") as f:
-            json.dump({"steps": clean(self.history), "epochs": clean(self.epochs),
-                       "summary": summary}, f, indent=1, allow_nan=False)
+            json.dump(
+                {"steps": clean(self.history), "epochs": clean(self.epochs), "summary": summary},
+                f,
+                indent=1,
+                allow_nan=False,
+            )
         return path
 
     def save(self) -> None:
@@ -252,16 +279,16 @@ class MetricTracker:
             for which, name in panels:
                 rows, skip = self._rows(which)
                 pts = [(r[skip[0]], r[name]) for r in rows if name in r and r[name] is not None]
-                series.append((f"{name} by {skip[0]}", [p[0] for p in pts],
-                               [p[1] for p in pts]))
+                series.append((f"{name} by {skip[0]}", [p[0] for p in pts], [p[1] for p in pts]))
             return write_line_plots(path, series)
         fig = Figure(figsize=(5, 2.5 * max(len(panels), 1)))
         for i, (which, name) in enumerate(panels):
             rows, skip = self._rows(which)
             ax = fig.add_subplot(len(panels), 1, i + 1)
             pts = [(r[skip[0]], r[name]) for r in rows if name in r]
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o" if which == "epochs"
-                    else None)
+            ax.plot(
+                [p[0] for p in pts], [p[1] for p in pts], marker="o" if which == "epochs" else None
+            )
             ax.set_xlabel(skip[0])
             ax.set_ylabel(name)
         fig.tight_layout()
@@ -269,5 +296,7 @@ class MetricTracker:
         return path
 
     def __repr__(self) -> str:
-        return (f"MetricTracker({len(self.history)} steps, {len(self.epochs)} epochs, "
-                f"metrics={self.metric_names()})")
+        return (
+            f"MetricTracker({len(self.history)} steps, {len(self.epochs)} epochs, "
+            f"metrics={self.metric_names()})"
+        )

@@ -41,8 +41,9 @@ class ArrayDataset:
 
     def __init__(self, *arrays):
         if not arrays:
-            raise ValueError("ArrayDataset needs at least one array, e.g. "
-                             "ArrayDataset(images, labels)")
+            raise ValueError(
+                "ArrayDataset needs at least one array, e.g. ArrayDataset(images, labels)"
+            )
         self.arrays = tuple(tree_map(np.asarray, a) for a in arrays)
         self._length = _common_length(self.arrays)
 
@@ -52,8 +53,9 @@ class ArrayDataset:
     def __getitem__(self, index):
         if isinstance(index, (int, np.integer)):
             if not -self._length <= index < self._length:
-                raise IndexError(f"ArrayDataset index {index} is out of range for "
-                                 f"{self._length} examples")
+                raise IndexError(
+                    f"ArrayDataset index {index} is out of range for {self._length} examples"
+                )
         return tuple(tree_map(lambda a: a[index], t) for t in self.arrays)
 
     def get_batch(self, indices) -> tuple:
@@ -75,11 +77,14 @@ def _common_length(trees) -> int:
     if not found:
         raise ValueError("ArrayDataset: the arguments hold no arrays")
     if any(len(shape) == 0 for _, shape in found):
-        raise ValueError("ArrayDataset: every array needs a first (example) dimension; got "
-                         "shapes " + ", ".join(f"{n}: {s}" for n, s in found))
+        raise ValueError(
+            "ArrayDataset: every array needs a first (example) dimension; got "
+            "shapes " + ", ".join(f"{n}: {s}" for n, s in found)
+        )
     lengths = {shape[0] for _, shape in found}
     if len(lengths) != 1:
-        raise ValueError("ArrayDataset: all arrays must have the same first dimension (the "
-                         "number of examples), got shapes "
-                         + ", ".join(f"{n}: {s}" for n, s in found))
+        raise ValueError(
+            "ArrayDataset: all arrays must have the same first dimension (the "
+            "number of examples), got shapes " + ", ".join(f"{n}: {s}" for n, s in found)
+        )
     return lengths.pop()

@@ -9,7 +9,7 @@ import numpy as np
 __all__ = ["load_digits", "DIGITS_PATH", "NUM_TEST"]
 
 DIGITS_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "digits.npz")
-NUM_TEST = 360          # the last 360 examples of a fixed permutation form the test split
+NUM_TEST = 360  # the last 360 examples of a fixed permutation form the test split
 _SPLITS = ("train", "test", "all")
 
 

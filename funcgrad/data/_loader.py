@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 import queue
 import threading
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -18,6 +19,7 @@ _AUGMENT_STREAM = 1
 
 
 # ---- keys -> numpy Generators -----------------------------------------------------------
+
 
 def key_to_data(key) -> np.ndarray:
     """A PRNG key as ``uint32[2]``: accepts a key array (e.g. ``fg.random.PRNGKey(0)``,
@@ -33,13 +35,15 @@ def key_to_data(key) -> np.ndarray:
     if isinstance(key, (int, np.integer)):
         seed = int(key)
         if seed < 0:
-            seed &= 0xFFFFFFFFFFFFFFFF          # like JAX: a negative seed wraps to 64 bits
+            seed &= 0xFFFFFFFFFFFFFFFF  # like JAX: a negative seed wraps to 64 bits
         return np.array([(seed >> 32) & 0xFFFFFFFF, seed & 0xFFFFFFFF], dtype=np.uint32)
     data = np.asarray(key)
     if data.shape != (2,) or data.dtype.kind not in "ui":
-        raise TypeError("a PRNG key must be an int seed or an array-like of 2 unsigned 32-bit "
-                        f"integers (like fg.random.PRNGKey(0)); got shape {data.shape} dtype "
-                        f"{data.dtype}")
+        raise TypeError(
+            "a PRNG key must be an int seed or an array-like of 2 unsigned 32-bit "
+            f"integers (like fg.random.PRNGKey(0)); got shape {data.shape} dtype "
+            f"{data.dtype}"
+        )
     if data.min() < 0 or data.max() > 0xFFFFFFFF:
         raise ValueError(f"PRNG key values must lie in [0, 2**32), got {data.tolist()}")
     return data.astype(np.uint32)
@@ -61,6 +65,7 @@ def generator_from_key(key, *counters: int) -> np.random.Generator:
 
 # ---- collation --------------------------------------------------------------------------
 
+
 def default_collate(examples: list) -> Any:
     """Stack a list of same-structure pytrees leaf by leaf into one pytree of numpy arrays.
 
@@ -70,11 +75,11 @@ def default_collate(examples: list) -> Any:
     """
     if not examples:
         raise ValueError("default_collate: cannot collate an empty list of examples")
-    return tree_map(lambda *xs: np.stack([np.asarray(x) for x in xs]), examples[0],
-                    *examples[1:])
+    return tree_map(lambda *xs: np.stack([np.asarray(x) for x in xs]), examples[0], *examples[1:])
 
 
 # ---- the loader -------------------------------------------------------------------------
+
 
 class DataLoader:
     """Iterate over a :class:`Dataset` in batches of numpy arrays.
@@ -99,14 +104,24 @@ class DataLoader:
     True
     """
 
-    def __init__(self, dataset, batch_size: int, shuffle: bool = False, key=None,
-                 drop_last: bool = False, collate_fn: Callable | None = None,
-                 transform: Callable | None = None, prefetch: int = 2):
+    def __init__(
+        self,
+        dataset,
+        batch_size: int,
+        shuffle: bool = False,
+        key=None,
+        drop_last: bool = False,
+        collate_fn: Callable | None = None,
+        transform: Callable | None = None,
+        prefetch: int = 2,
+    ):
         if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
         if shuffle and key is None:
-            raise ValueError("DataLoader(shuffle=True) needs a key so the order is reproducible:"
-                             " pass key=0 (an int seed) or key=fg.random.PRNGKey(0)")
+            raise ValueError(
+                "DataLoader(shuffle=True) needs a key so the order is reproducible:"
+                " pass key=0 (an int seed) or key=fg.random.PRNGKey(0)"
+            )
         if not isinstance(prefetch, (int, np.integer)) or prefetch < 0:
             raise ValueError(f"DataLoader: prefetch must be an int >= 0, got {prefetch!r}")
         self.dataset = dataset
@@ -159,27 +174,35 @@ class DataLoader:
         order = self.indices(epoch)
         bs = self.batch_size
         stop = (len(order) // bs) * bs if self.drop_last else len(order)
-        return [order[i:i + bs] for i in range(0, stop, bs)]
+        return [order[i : i + bs] for i in range(0, stop, bs)]
 
     def _batches(self, epoch: int) -> Iterator:
         for b, idx in enumerate(self._batch_indices(epoch)):
             yield self._make_batch(epoch, b, idx)
 
     def _make_batch(self, epoch: int, b: int, idx: np.ndarray):
-        if self.transform is None and self.collate_fn is None and hasattr(self.dataset,
-                                                                          "get_batch"):
+        if (
+            self.transform is None
+            and self.collate_fn is None
+            and hasattr(self.dataset, "get_batch")
+        ):
             return self.dataset.get_batch(idx)
         examples = [self.dataset[int(i)] for i in idx]
         if self.transform is not None:
-            rng = None if self.key is None else generator_from_key(self.key, epoch,
-                                                                   _AUGMENT_STREAM, b)
+            rng = (
+                None
+                if self.key is None
+                else generator_from_key(self.key, epoch, _AUGMENT_STREAM, b)
+            )
             examples = [self.transform(rng, ex) for ex in examples]
         return (self.collate_fn or default_collate)(examples)
 
     def __repr__(self) -> str:
-        return (f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, "
-                f"batch_size={self.batch_size}, shuffle={self.shuffle}, "
-                f"drop_last={self.drop_last}, prefetch={self.prefetch})")
+        return (
+            f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, "
+            f"batch_size={self.batch_size}, shuffle={self.shuffle}, "
+            f"drop_last={self.drop_last}, prefetch={self.prefetch})"
+        )
 
 
 # ---- background prefetch ----------------------------------------------------------------
@@ -199,7 +222,7 @@ def _produce(source: Iterator, q: queue.Queue, stop: threading.Event) -> None:
             if not _put(q, item, stop):
                 return
         _put(q, _DONE, stop)
-    except BaseException as e:      # handed to the consumer, re-raised there
+    except BaseException as e:  # handed to the consumer, re-raised there
         _put(q, _WorkerError(e), stop)
 
 
@@ -221,8 +244,9 @@ def _prefetched(source: Iterator, size: int) -> Iterator:
     """
     q: queue.Queue = queue.Queue(maxsize=size)
     stop = threading.Event()
-    worker = threading.Thread(target=_produce, args=(source, q, stop), daemon=True,
-                              name="funcgrad-data-prefetch")
+    worker = threading.Thread(
+        target=_produce, args=(source, q, stop), daemon=True, name="funcgrad-data-prefetch"
+    )
     worker.start()
     try:
         while True:

@@ -18,8 +18,12 @@ __all__ = ["read_idx", "load_mnist", "load_cifar10"]
 
 # IDX type byte -> big-endian numpy dtype
 _IDX_DTYPES = {
-    0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"),
-    0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8"),
+    0x08: np.dtype(">u1"),
+    0x09: np.dtype(">i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
 }
 
 
@@ -52,25 +56,35 @@ def read_idx(path) -> np.ndarray:
     data = _read_bytes(path)
     name = os.fspath(path)
     if len(data) < 4:
-        raise ValueError(f"{name}: not an IDX file: only {len(data)} bytes, shorter than the "
-                         "4-byte magic number")
+        raise ValueError(
+            f"{name}: not an IDX file: only {len(data)} bytes, shorter than the 4-byte magic number"
+        )
     if data[0] != 0 or data[1] != 0:
-        raise ValueError(f"{name}: not an IDX file: the magic number must start with two zero "
-                         f"bytes, got {data[:4].hex()}")
+        raise ValueError(
+            f"{name}: not an IDX file: the magic number must start with two zero "
+            f"bytes, got {data[:4].hex()}"
+        )
     if data[2] not in _IDX_DTYPES:
-        raise ValueError(f"{name}: unknown IDX data type byte 0x{data[2]:02X} (expected one of "
-                         + ", ".join(f"0x{k:02X}" for k in _IDX_DTYPES) + ")")
+        raise ValueError(
+            f"{name}: unknown IDX data type byte 0x{data[2]:02X} (expected one of "
+            + ", ".join(f"0x{k:02X}" for k in _IDX_DTYPES)
+            + ")"
+        )
     dtype, ndim = _IDX_DTYPES[data[2]], data[3]
     header = 4 + 4 * ndim
     if len(data) < header:
-        raise ValueError(f"{name}: truncated IDX header: {ndim} dimensions need {header} "
-                         f"bytes, the file has {len(data)}")
+        raise ValueError(
+            f"{name}: truncated IDX header: {ndim} dimensions need {header} "
+            f"bytes, the file has {len(data)}"
+        )
     shape = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
     expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if len(data) != expected:
         what = "truncated" if len(data) < expected else "has trailing bytes"
-        raise ValueError(f"{name}: IDX file {what}: shape {shape} of {dtype.newbyteorder('=')}"
-                         f" needs {expected} bytes, the file has {len(data)}")
+        raise ValueError(
+            f"{name}: IDX file {what}: shape {shape} of {dtype.newbyteorder('=')}"
+            f" needs {expected} bytes, the file has {len(data)}"
+        )
     out = np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
     return out.astype(dtype.newbyteorder("="))
 
@@ -88,8 +102,10 @@ def _find_file(folder: str, stem: str) -> str:
         path = os.path.join(folder, name)
         if os.path.isfile(path):
             return path
-    raise FileNotFoundError(f"{stem} (or {stem}.gz) not found in {folder}; download the MNIST "
-                            "files there yourself (funcgrad never downloads)")
+    raise FileNotFoundError(
+        f"{stem} (or {stem}.gz) not found in {folder}; download the MNIST "
+        "files there yourself (funcgrad never downloads)"
+    )
 
 
 def load_mnist(folder, split: str = "train"):
@@ -107,11 +123,14 @@ def load_mnist(folder, split: str = "train"):
     img_path, lbl_path = (_find_file(folder, s) for s in _MNIST_STEMS[split])
     images, labels = read_idx(img_path), read_idx(lbl_path)
     if images.ndim != 3:
-        raise ValueError(f"{img_path}: expected images of shape (N, rows, cols), got "
-                         f"{images.shape}")
+        raise ValueError(
+            f"{img_path}: expected images of shape (N, rows, cols), got {images.shape}"
+        )
     if labels.ndim != 1 or len(labels) != len(images):
-        raise ValueError(f"{lbl_path}: expected {len(images)} labels (one per image in "
-                         f"{img_path}), got shape {labels.shape}")
+        raise ValueError(
+            f"{lbl_path}: expected {len(images)} labels (one per image in "
+            f"{img_path}), got shape {labels.shape}"
+        )
     return images.astype(np.uint8), labels.astype(np.int32)
 
 
@@ -125,15 +144,19 @@ _CIFAR_FILES = {
 def _read_cifar_batch(path: str) -> tuple[np.ndarray, np.ndarray]:
     data = _read_bytes(path)
     if len(data) == 0 or len(data) % _CIFAR_RECORD:
-        raise ValueError(f"{path}: corrupt or truncated CIFAR-10 batch: its size {len(data)} "
-                         f"bytes is not a positive multiple of the {_CIFAR_RECORD}-byte record "
-                         "(1 label byte + 3072 pixel bytes)")
+        raise ValueError(
+            f"{path}: corrupt or truncated CIFAR-10 batch: its size {len(data)} "
+            f"bytes is not a positive multiple of the {_CIFAR_RECORD}-byte record "
+            "(1 label byte + 3072 pixel bytes)"
+        )
     records = np.frombuffer(data, dtype=np.uint8).reshape(-1, _CIFAR_RECORD)
     labels = records[:, 0].astype(np.int32)
     if labels.max() > 9:
         bad = int(np.argmax(labels > 9))
-        raise ValueError(f"{path}: corrupt CIFAR-10 batch: record {bad} has label "
-                         f"{labels[bad]}, labels must be 0..9")
+        raise ValueError(
+            f"{path}: corrupt CIFAR-10 batch: record {bad} has label "
+            f"{labels[bad]}, labels must be 0..9"
+        )
     return records[:, 1:].reshape(-1, 3, 32, 32), labels
 
 
@@ -158,8 +181,10 @@ def load_cifar10(folder, split: str = "train", layout: str = "HWC"):
     for name in _CIFAR_FILES[split]:
         path = os.path.join(folder, name)
         if not os.path.isfile(path):
-            raise FileNotFoundError(f"{path} not found: load_cifar10 needs the CIFAR-10 binary "
-                                    "version (cifar-10-binary.tar.gz) extracted there")
+            raise FileNotFoundError(
+                f"{path} not found: load_cifar10 needs the CIFAR-10 binary "
+                "version (cifar-10-binary.tar.gz) extracted there"
+            )
         x, y = _read_cifar_batch(path)
         images.append(x)
         labels.append(y)

@@ -9,12 +9,11 @@ Images are ``(H, W)``, or ``(H, W, C)`` / ``(C, H, W)`` as set by ``layout``.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["Transform", "Compose", "Normalize", "RandomHorizontalFlip", "RandomCrop",
-           "ToFloat"]
+__all__ = ["Transform", "Compose", "Normalize", "RandomHorizontalFlip", "RandomCrop", "ToFloat"]
 
 _LAYOUTS = ("HWC", "CHW")
 
@@ -30,9 +29,12 @@ def _as_rng(rng, who: str) -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
     if rng is None:
-        raise ValueError(f"{who} is random and needs an rng: call it as t(rng, example) with a "
-                         "numpy Generator, or give the DataLoader a key=")
+        raise ValueError(
+            f"{who} is random and needs an rng: call it as t(rng, example) with a "
+            "numpy Generator, or give the DataLoader a key="
+        )
     from funcgrad.data._loader import generator_from_key
+
     return generator_from_key(rng)
 
 
@@ -41,8 +43,9 @@ def _spatial_axes(x: np.ndarray, layout: str) -> tuple[int, int]:
     if x.ndim == 2:
         return -2, -1
     if x.ndim < 2:
-        raise ValueError(f"expected an image of shape (H, W), (H, W, C) or (C, H, W), got "
-                         f"shape {x.shape}")
+        raise ValueError(
+            f"expected an image of shape (H, W), (H, W, C) or (C, H, W), got shape {x.shape}"
+        )
     return (-3, -2) if layout == "HWC" else (-2, -1)
 
 
@@ -66,8 +69,7 @@ def _split_args(args: tuple, who: str):
         return None, args[0]
     if len(args) == 2:
         return args
-    raise TypeError(f"{who} is called as t(example) or t(rng, example), got {len(args)} "
-                    "arguments")
+    raise TypeError(f"{who} is called as t(example) or t(rng, example), got {len(args)} arguments")
 
 
 def _on_image(example, f: Callable):
@@ -77,8 +79,10 @@ def _on_image(example, f: Callable):
         return [f(example[0])] + example[1:] if example else example
     if isinstance(example, dict):
         if "image" not in example:
-            raise KeyError(f"transforms on a dict example need an 'image' entry; got keys "
-                           f"{sorted(map(str, example))}")
+            raise KeyError(
+                f"transforms on a dict example need an 'image' entry; got keys "
+                f"{sorted(map(str, example))}"
+            )
         return {**example, "image": f(example["image"])}
     return f(example)
 
@@ -95,8 +99,9 @@ class Compose(Transform):
         self.transforms = list(transforms)
         for t in self.transforms:
             if not callable(t):
-                raise TypeError(f"Compose: {t!r} is not callable; each step must be a "
-                                "transform t(rng, example)")
+                raise TypeError(
+                    f"Compose: {t!r} is not callable; each step must be a transform t(rng, example)"
+                )
 
     def __call__(self, *args):
         rng, example = _split_args(args, "Compose")
@@ -148,20 +153,25 @@ class Normalize(Transform):
     def apply(self, rng, image):
         mean, std = self.mean, self.std
         if image.ndim == 2 and mean.size * std.size > 1:
-            raise ValueError(f"Normalize: per-channel mean/std given for an image of shape "
-                             f"{image.shape} without a channel axis; use scalars")
-        if self.layout == "CHW" and image.ndim >= 3:     # put channels on axis -3
+            raise ValueError(
+                f"Normalize: per-channel mean/std given for an image of shape "
+                f"{image.shape} without a channel axis; use scalars"
+            )
+        if self.layout == "CHW" and image.ndim >= 3:  # put channels on axis -3
             mean, std = mean.reshape(-1, 1, 1), std.reshape(-1, 1, 1)
         try:
             return ((image.astype(np.float32) - mean) / std).astype(np.float32)
         except ValueError:
-            raise ValueError(f"Normalize: mean {self.mean.shape} / std {self.std.shape} do not "
-                             f"match the channels of an image of shape {image.shape} with "
-                             f"layout {self.layout!r}") from None
+            raise ValueError(
+                f"Normalize: mean {self.mean.shape} / std {self.std.shape} do not "
+                f"match the channels of an image of shape {image.shape} with "
+                f"layout {self.layout!r}"
+            ) from None
 
     def __repr__(self) -> str:
-        return (f"Normalize(mean={self.mean.tolist()}, std={self.std.tolist()}, "
-                f"layout={self.layout!r})")
+        return (
+            f"Normalize(mean={self.mean.tolist()}, std={self.std.tolist()}, layout={self.layout!r})"
+        )
 
 
 class RandomHorizontalFlip(Transform):
@@ -200,8 +210,9 @@ class RandomCrop(Transform):
     def __init__(self, size, padding: int = 0, fill: float = 0, layout: str = "HWC"):
         self.size = (int(size), int(size)) if np.ndim(size) == 0 else tuple(map(int, size))
         if len(self.size) != 2 or min(self.size) < 1:
-            raise ValueError(f"RandomCrop: size must be an int or (height, width) > 0, "
-                             f"got {size!r}")
+            raise ValueError(
+                f"RandomCrop: size must be an int or (height, width) > 0, got {size!r}"
+            )
         if padding < 0:
             raise ValueError(f"RandomCrop: padding must be >= 0, got {padding}")
         self.padding = int(padding)
@@ -217,8 +228,10 @@ class RandomCrop(Transform):
             image = np.pad(image, pad, constant_values=self.fill)
         (th, tw), H, W = self.size, image.shape[h_ax], image.shape[w_ax]
         if th > H or tw > W:
-            raise ValueError(f"RandomCrop: crop size {self.size} is larger than the padded "
-                             f"image ({H}, {W}); lower size or raise padding")
+            raise ValueError(
+                f"RandomCrop: crop size {self.size} is larger than the padded "
+                f"image ({H}, {W}); lower size or raise padding"
+            )
         top = int(rng.integers(0, H - th + 1))
         left = int(rng.integers(0, W - tw + 1))
         index = [slice(None)] * image.ndim
@@ -227,5 +240,4 @@ class RandomCrop(Transform):
         return image[tuple(index)].copy()
 
     def __repr__(self) -> str:
-        return (f"RandomCrop(size={self.size}, padding={self.padding}, "
-                f"layout={self.layout!r})")
+        return f"RandomCrop(size={self.size}, padding={self.padding}, layout={self.layout!r})"

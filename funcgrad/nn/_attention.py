@@ -81,12 +81,24 @@ class MultiheadAttention(Module):
     qk_size: int = static_field()
     vo_size: int = static_field()
 
-    def __init__(self, num_heads: int, query_size: int, key_size: int | None = None,
-                 value_size: int | None = None, output_size: int | None = None,
-                 qk_size: int | None = None, vo_size: int | None = None,
-                 use_query_bias: bool = False, use_key_bias: bool = False,
-                 use_value_bias: bool = False, use_output_bias: bool = False,
-                 dropout_p: float = 0.0, *, key, dtype=np.float32):
+    def __init__(
+        self,
+        num_heads: int,
+        query_size: int,
+        key_size: int | None = None,
+        value_size: int | None = None,
+        output_size: int | None = None,
+        qk_size: int | None = None,
+        vo_size: int | None = None,
+        use_query_bias: bool = False,
+        use_key_bias: bool = False,
+        use_value_bias: bool = False,
+        use_output_bias: bool = False,
+        dropout_p: float = 0.0,
+        *,
+        key,
+        dtype=np.float32,
+    ):
         key_size = key_size or query_size
         value_size = value_size or query_size
         output_size = output_size or query_size
@@ -103,21 +115,32 @@ class MultiheadAttention(Module):
 
     def _heads(self, proj, x, size):
         if fnp.ndim(x) != 2:
-            raise ValueError(f"MultiheadAttention takes one sequence (length, features), got "
-                             f"shape {tuple(fnp.shape(x))}; for a batch use fg.vmap.")
+            raise ValueError(
+                f"MultiheadAttention takes one sequence (length, features), got "
+                f"shape {tuple(fnp.shape(x))}; for a batch use fg.vmap."
+            )
         y = _rows(proj, x)
         return fnp.swapaxes(fnp.reshape(y, (fnp.shape(x)[0], self.num_heads, size)), 0, 1)
 
-    def __call__(self, query, key_, value, mask=None, *, causal: bool = False, key=None,
-                 inference: bool | None = None):
-        q = self._heads(self.query_proj, query, self.qk_size)     # (H, Lq, qk)
-        k = self._heads(self.key_proj, key_, self.qk_size)        # (H, Lk, qk)
-        v = self._heads(self.value_proj, value, self.vo_size)     # (H, Lk, vo)
+    def __call__(
+        self,
+        query,
+        key_,
+        value,
+        mask=None,
+        *,
+        causal: bool = False,
+        key=None,
+        inference: bool | None = None,
+    ):
+        q = self._heads(self.query_proj, query, self.qk_size)  # (H, Lq, qk)
+        k = self._heads(self.key_proj, key_, self.qk_size)  # (H, Lk, qk)
+        v = self._heads(self.value_proj, value, self.vo_size)  # (H, Lk, vo)
         if causal:
             cm = make_causal_mask(fnp.shape(query)[0], fnp.shape(key_)[0])
             mask = cm if mask is None else fnp.logical_and(mask, cm)
         logits = q @ fnp.swapaxes(k, -1, -2) / math.sqrt(self.qk_size)
         weights = self.dropout(_masked_softmax(logits, mask), key=key, inference=inference)
-        out = fnp.swapaxes(weights @ v, 0, 1)                       # (Lq, H, vo)
+        out = fnp.swapaxes(weights @ v, 0, 1)  # (Lq, H, vo)
         out = fnp.reshape(out, (fnp.shape(query)[0], self.num_heads * self.vo_size))
         return _rows(self.output_proj, out)

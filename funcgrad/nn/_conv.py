@@ -58,7 +58,8 @@ def _check_example(layer: str, x, channels: int, n: int):
     if len(shape) != n + 1 or shape[0] != channels:
         raise ValueError(
             f"{layer} expects one example of shape (C={channels}, {n} spatial dims) but got "
-            f"shape {shape}. Layers take ONE example; for a batch use fg.vmap(layer)(x).")
+            f"shape {shape}. Layers take ONE example; for a batch use fg.vmap(layer)(x)."
+        )
 
 
 class Conv(Module):
@@ -80,14 +81,29 @@ class Conv(Module):
     dilation: tuple = static_field()
     groups: int = static_field()
 
-    def __init__(self, num_spatial_dims: int, in_channels: int, out_channels: int,
-                 kernel_size, stride=1, padding=0, dilation=1, groups: int = 1,
-                 use_bias: bool = True, *, key, dtype=np.float32,
-                 weight_init: Callable | None = None, bias_init: Callable | None = None):
+    def __init__(
+        self,
+        num_spatial_dims: int,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        use_bias: bool = True,
+        *,
+        key,
+        dtype=np.float32,
+        weight_init: Callable | None = None,
+        bias_init: Callable | None = None,
+    ):
         n = num_spatial_dims
         if in_channels % groups or out_channels % groups:
-            raise ValueError(f"in_channels {in_channels} and out_channels {out_channels} must "
-                             f"be divisible by groups {groups}")
+            raise ValueError(
+                f"in_channels {in_channels} and out_channels {out_channels} must "
+                f"be divisible by groups {groups}"
+            )
         self.num_spatial_dims, self.in_channels, self.out_channels = n, in_channels, out_channels
         self.kernel_size = _tuple(kernel_size, n, "kernel_size")
         self.stride, self.dilation = _tuple(stride, n, "stride"), _tuple(dilation, n, "dilation")
@@ -96,14 +112,22 @@ class Conv(Module):
         wkey, bkey = fr.split(key)
         self.weight = (weight_init or default_kernel_init)(wkey, wshape, dtype)
         fan_in = math.prod(wshape[1:])
-        self.bias = (bias_init or _default_bias_init(fan_in))(bkey, (out_channels,), dtype) \
-            if use_bias else None
+        self.bias = (
+            (bias_init or _default_bias_init(fan_in))(bkey, (out_channels,), dtype)
+            if use_bias
+            else None
+        )
 
     def __call__(self, x, *, key=None):
         _check_example(type(self).__name__, x, self.in_channels, self.num_spatial_dims)
-        y = lax.conv_general_dilated(x[None], self.weight, self.stride, self.padding,
-                                     rhs_dilation=self.dilation,
-                                     feature_group_count=self.groups)[0]
+        y = lax.conv_general_dilated(
+            x[None],
+            self.weight,
+            self.stride,
+            self.padding,
+            rhs_dilation=self.dilation,
+            feature_group_count=self.groups,
+        )[0]
         if self.bias is not None:
             y = y + fnp.reshape(self.bias, (-1,) + (1,) * self.num_spatial_dims)
         return y
@@ -143,7 +167,6 @@ class Conv3d(Conv):
         super().__init__(3, in_channels, out_channels, kernel_size, *args, key=key, **kwargs)
 
 
-
 class ConvTranspose(Module):
     """Transposed ("fractionally strided") convolution, the adjoint of :class:`Conv`.
 
@@ -163,10 +186,23 @@ class ConvTranspose(Module):
     output_padding: tuple = static_field()
     dilation: tuple = static_field()
 
-    def __init__(self, num_spatial_dims: int, in_channels: int, out_channels: int,
-                 kernel_size, stride=1, padding=0, output_padding=0, dilation=1,
-                 use_bias: bool = True, *, key, dtype=np.float32,
-                 weight_init: Callable | None = None, bias_init: Callable | None = None):
+    def __init__(
+        self,
+        num_spatial_dims: int,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        output_padding=0,
+        dilation=1,
+        use_bias: bool = True,
+        *,
+        key,
+        dtype=np.float32,
+        weight_init: Callable | None = None,
+        bias_init: Callable | None = None,
+    ):
         n = num_spatial_dims
         self.num_spatial_dims, self.in_channels, self.out_channels = n, in_channels, out_channels
         self.kernel_size = _tuple(kernel_size, n, "kernel_size")
@@ -178,17 +214,25 @@ class ConvTranspose(Module):
         # PyTorch computes fans of this weight as if it were (O, I): fan_in = C_out * k
         self.weight = (weight_init or default_kernel_init)(wkey, wshape, dtype)
         fan_in = out_channels * math.prod(self.kernel_size)
-        self.bias = (bias_init or _default_bias_init(fan_in))(bkey, (out_channels,), dtype) \
-            if use_bias else None
+        self.bias = (
+            (bias_init or _default_bias_init(fan_in))(bkey, (out_channels,), dtype)
+            if use_bias
+            else None
+        )
 
     def __call__(self, x, *, key=None):
         n = self.num_spatial_dims
         _check_example(type(self).__name__, x, self.in_channels, n)
         w = fnp.flip(fnp.swapaxes(self.weight, 0, 1), axis=tuple(range(2, 2 + n)))
-        pads = [(d * (k - 1) - p, d * (k - 1) - p + op) for k, p, op, d in
-                zip(self.kernel_size, self.padding, self.output_padding, self.dilation)]
-        y = lax.conv_general_dilated(x[None], w, (1,) * n, pads, lhs_dilation=self.stride,
-                                     rhs_dilation=self.dilation)[0]
+        pads = [
+            (d * (k - 1) - p, d * (k - 1) - p + op)
+            for k, p, op, d in zip(
+                self.kernel_size, self.padding, self.output_padding, self.dilation
+            )
+        ]
+        y = lax.conv_general_dilated(
+            x[None], w, (1,) * n, pads, lhs_dilation=self.stride, rhs_dilation=self.dilation
+        )[0]
         if self.bias is not None:
             y = y + fnp.reshape(self.bias, (-1,) + (1,) * n)
         return y
@@ -216,11 +260,13 @@ class ConvTranspose2d(ConvTranspose):
 
 # ---- pooling ------------------------------------------------------------------------------------
 
+
 def _windows(x, kernel, stride, out_sp):
     """The strided slices of ``x`` (C, *spatial), one per offset in the window."""
     for off in itertools.product(*[range(k) for k in kernel]):
-        idx = (slice(None),) + tuple(slice(o, o + (n - 1) * s + 1, s)
-                                     for o, n, s in zip(off, out_sp, stride))
+        idx = (slice(None),) + tuple(
+            slice(o, o + (n - 1) * s + 1, s) for o, n, s in zip(off, out_sp, stride)
+        )
         yield x[idx]
 
 
@@ -251,9 +297,11 @@ class _Pool(Module):
     def _check(self, x):
         if fnp.ndim(x) != self.num_spatial_dims + 1:
             n = self.num_spatial_dims
-            raise ValueError(f"{type(self).__name__} expects one example (C, {n} spatial dims)"
-                             f" but got shape {tuple(fnp.shape(x))}; for a batch "
-                             f"use fg.vmap(layer)(x).")
+            raise ValueError(
+                f"{type(self).__name__} expects one example (C, {n} spatial dims)"
+                f" but got shape {tuple(fnp.shape(x))}; for a batch "
+                f"use fg.vmap(layer)(x)."
+            )
 
 
 class MaxPool2d(_Pool):
@@ -313,13 +361,18 @@ class AdaptiveAvgPool2d(Module):
 
     def __call__(self, x, *, key=None):
         if fnp.ndim(x) != 3:
-            raise ValueError(f"AdaptiveAvgPool2d expects one example (C, H, W), got shape "
-                             f"{tuple(fnp.shape(x))}; for a batch use fg.vmap(layer)(x).")
+            raise ValueError(
+                f"AdaptiveAvgPool2d expects one example (C, H, W), got shape "
+                f"{tuple(fnp.shape(x))}; for a batch use fg.vmap(layer)(x)."
+            )
         (h, w), (oh, ow) = fnp.shape(x)[1:], self.output_size
         if h % oh == 0 and w % ow == 0:
             c = fnp.shape(x)[0]
             return fnp.mean(fnp.reshape(x, (c, oh, h // oh, ow, w // ow)), axis=(2, 4))
-        rows = [fnp.stack([fnp.mean(x[:, a:b, c:d], axis=(1, 2))
-                           for c, d in _adaptive_bounds(w, ow)], axis=-1)
-                for a, b in _adaptive_bounds(h, oh)]
+        rows = [
+            fnp.stack(
+                [fnp.mean(x[:, a:b, c:d], axis=(1, 2)) for c, d in _adaptive_bounds(w, ow)], axis=-1
+            )
+            for a, b in _adaptive_bounds(h, oh)
+        ]
         return fnp.stack(rows, axis=-2)

@@ -59,7 +59,8 @@ default_kernel_init = init.variance_scaling(1.0 / 3.0, "fan_in", "uniform")
 def _wrong_size(layer: str, expected, got_shape) -> ValueError:
     return ValueError(
         f"{layer} expects one example of shape {expected} but got shape {tuple(got_shape)}. "
-        f"Layers take ONE example; for a batch use fg.vmap(layer)(x).")
+        f"Layers take ONE example; for a batch use fg.vmap(layer)(x)."
+    )
 
 
 class Linear(Module):
@@ -83,15 +84,24 @@ class Linear(Module):
     out_features: Any = static_field()
     use_bias: bool = static_field()
 
-    def __init__(self, in_features, out_features, use_bias: bool = True, *, key,
-                 dtype=np.float32, weight_init: Callable | None = None,
-                 bias_init: Callable | None = None):
+    def __init__(
+        self,
+        in_features,
+        out_features,
+        use_bias: bool = True,
+        *,
+        key,
+        dtype=np.float32,
+        weight_init: Callable | None = None,
+        bias_init: Callable | None = None,
+    ):
         n_in = 1 if in_features == "scalar" else in_features
         n_out = 1 if out_features == "scalar" else out_features
         wkey, bkey = fr.split(key)
         self.weight = (weight_init or default_kernel_init)(wkey, (n_out, n_in), dtype)
-        self.bias = (bias_init or _default_bias_init(n_in))(bkey, (n_out,), dtype) \
-            if use_bias else None
+        self.bias = (
+            (bias_init or _default_bias_init(n_in))(bkey, (n_out,), dtype) if use_bias else None
+        )
         self.in_features, self.out_features, self.use_bias = in_features, out_features, use_bias
 
     def __call__(self, x, *, key=None):
@@ -185,15 +195,27 @@ class MLP(Module):
     final_activation: Callable = static_field()
     dropout: Any = None
 
-    def __init__(self, in_size, out_size, width_size: int, depth: int,
-                 activation: Callable = _relu, final_activation: Callable = _identity,
-                 use_bias: bool = True, use_final_bias: bool = True, dropout_p: float = 0.0,
-                 *, key, dtype=np.float32):
+    def __init__(
+        self,
+        in_size,
+        out_size,
+        width_size: int,
+        depth: int,
+        activation: Callable = _relu,
+        final_activation: Callable = _identity,
+        use_bias: bool = True,
+        use_final_bias: bool = True,
+        dropout_p: float = 0.0,
+        *,
+        key,
+        dtype=np.float32,
+    ):
         sizes = [in_size] + [width_size] * depth + [out_size]
         keys = fr.split(key, depth + 1)
         self.layers = tuple(
             Linear(a, b, use_bias if i < depth else use_final_bias, key=keys[i], dtype=dtype)
-            for i, (a, b) in enumerate(itertools.pairwise(sizes)))
+            for i, (a, b) in enumerate(itertools.pairwise(sizes))
+        )
         self.activation, self.final_activation = activation, final_activation
         self.dropout = Dropout(dropout_p) if dropout_p else None
 
@@ -228,8 +250,10 @@ class Dropout(Module):
         if inference or self.p == 0:
             return x
         if key is None:
-            raise ValueError("Dropout in training mode needs a key: dropout(x, key=key). For "
-                             "evaluation use fg.nn.inference_mode(model).")
+            raise ValueError(
+                "Dropout in training mode needs a key: dropout(x, key=key). For "
+                "evaluation use fg.nn.inference_mode(model)."
+            )
         if self.p >= 1:
             return fnp.zeros_like(x)
         keep = fr.bernoulli(key, 1.0 - self.p, fnp.shape(x))
@@ -254,13 +278,21 @@ class Embedding(Module):
     num_embeddings: int = static_field()
     embedding_size: int = static_field()
 
-    def __init__(self, num_embeddings: int, embedding_size: int, *, key, dtype=np.float32,
-                 weight_init: Callable = _embedding_init):
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_size: int,
+        *,
+        key,
+        dtype=np.float32,
+        weight_init: Callable = _embedding_init,
+    ):
         self.weight = weight_init(key, (num_embeddings, embedding_size), dtype)
         self.num_embeddings, self.embedding_size = num_embeddings, embedding_size
 
     def __call__(self, x, *, key=None):
         if np.dtype(get_aval(fnp.asarray(x)).dtype).kind not in "iu":
-            raise TypeError(f"Embedding takes integer indices, got dtype "
-                            f"{get_aval(fnp.asarray(x)).dtype}")
+            raise TypeError(
+                f"Embedding takes integer indices, got dtype {get_aval(fnp.asarray(x)).dtype}"
+            )
         return fnp.take(self.weight, x, axis=0)

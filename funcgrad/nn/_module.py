@@ -58,7 +58,7 @@ def static_field(**kwargs) -> Any:
 
 # ---- the Module class ---------------------------------------------------------------------------
 
-_initialising: dict[int, int] = {}     # id(module) -> depth of __init__ calls running on it
+_initialising: dict[int, int] = {}  # id(module) -> depth of __init__ calls running on it
 
 
 def _wrap_init(init: Callable, cls: type) -> Callable:
@@ -73,14 +73,16 @@ def _wrap_init(init: Callable, cls: type) -> Callable:
                 del _initialising[id(self)]
         if type(self) is cls:
             _check_all_set(self)
+
     return __init__
 
 
 def _check_all_set(module) -> None:
     missing = [f.name for f in dataclasses.fields(module) if f.name not in module.__dict__]
     if missing:
-        raise TypeError(f"{type(module).__name__}.__init__ did not set the field(s) "
-                        f"{', '.join(missing)}")
+        raise TypeError(
+            f"{type(module).__name__}.__init__ did not set the field(s) {', '.join(missing)}"
+        )
 
 
 class Module:
@@ -107,9 +109,8 @@ class Module:
         super().__init_subclass__(**kwargs)
         # a hand-written __init__ (here or in a parent) is kept; otherwise dataclass writes one
         cls._custom_init = "__init__" in cls.__dict__ or getattr(cls, "_custom_init", False)
-        dataclasses.dataclass(frozen=True, init=not cls._custom_init, repr=False,
-                              eq=False)(cls)
-        for name in ("__setattr__", "__delattr__"):   # ours say what to write instead
+        dataclasses.dataclass(frozen=True, init=not cls._custom_init, repr=False, eq=False)(cls)
+        for name in ("__setattr__", "__delattr__"):  # ours say what to write instead
             if name in cls.__dict__:
                 delattr(cls, name)
         cls.__init__ = _wrap_init(cls.__init__, cls)
@@ -121,11 +122,13 @@ class Module:
             return
         raise dataclasses.FrozenInstanceError(
             f"cannot assign {type(self).__name__}.{name}: modules are immutable. Build a new "
-            f"tree instead, e.g. fg.nn.tree_at(lambda m: m.{name}, model, new_value)")
+            f"tree instead, e.g. fg.nn.tree_at(lambda m: m.{name}, model, new_value)"
+        )
 
     def __delattr__(self, name):
-        raise dataclasses.FrozenInstanceError(f"cannot delete {type(self).__name__}.{name}: "
-                                              f"modules are immutable")
+        raise dataclasses.FrozenInstanceError(
+            f"cannot delete {type(self).__name__}.{name}: modules are immutable"
+        )
 
     def __repr__(self) -> str:
         return tree_pformat(self)
@@ -138,8 +141,11 @@ _WIDTH = 88
 
 def _short(x) -> str | None:
     if is_array(x):
-        return get_aval(x).str_short() if not isinstance(x, (np.ndarray, np.generic)) else \
-            f"np:{np.dtype(x.dtype).name}{list(np.shape(x))}".replace(" ", "")
+        return (
+            get_aval(x).str_short()
+            if not isinstance(x, (np.ndarray, np.generic))
+            else f"np:{np.dtype(x.dtype).name}{list(np.shape(x))}".replace(" ", "")
+        )
     if isinstance(x, (functools.partial,)):
         return f"partial({_short(x.func)})"
     if callable(x) and hasattr(x, "__name__") and not isinstance(x, (type, Module)):
@@ -150,8 +156,11 @@ def _short(x) -> str | None:
 def _items(x):
     """(prefix, [(label, child)], suffix) for containers we print, else None."""
     if isinstance(x, Module):
-        return f"{type(x).__name__}(", [(f.name + "=", getattr(x, f.name, None))
-                                         for f in dataclasses.fields(x) if f.repr], ")"
+        return (
+            f"{type(x).__name__}(",
+            [(f.name + "=", getattr(x, f.name, None)) for f in dataclasses.fields(x) if f.repr],
+            ")",
+        )
     if isinstance(x, tuple) and hasattr(type(x), "_fields"):
         return f"{type(x).__name__}(", [(k + "=", v) for k, v in zip(x._fields, x)], ")"
     if isinstance(x, (list, tuple)):
@@ -187,6 +196,7 @@ def tree_pformat(tree, indent: int = 0) -> str:
 
 # ---- filtering -----------------------------------------------------------------------------------
 
+
 def is_array(x) -> bool:
     """True for funcgrad arrays, tracers and numpy arrays (the leaves that are parameters)."""
     return isinstance(x, (Array, Tracer, np.ndarray, np.generic))
@@ -206,8 +216,9 @@ def _leaf_mask(spec, subtree):
 
 
 def _mask(tree, filter_spec):
-    if isinstance(filter_spec, bool) or (callable(filter_spec) and
-                                         not isinstance(filter_spec, Module)):
+    if isinstance(filter_spec, bool) or (
+        callable(filter_spec) and not isinstance(filter_spec, Module)
+    ):
         return _leaf_mask(filter_spec, tree)
     # a pytree prefix of ``tree`` whose leaves are bools or callables
     return tu.tree_map(_leaf_mask, filter_spec, tree)
@@ -226,8 +237,9 @@ def filter(tree, filter_spec: Any = is_array, inverse: bool = False, replace: An
     none_leaf = lambda x: x is None
     leaves, td = tu.tree_flatten(tree, is_leaf=none_leaf)
     keep = tu.tree_leaves(_mask(tree, filter_spec), is_leaf=none_leaf)
-    return tu.tree_unflatten(td, [x if bool(k) != inverse else replace
-                                  for x, k in zip(leaves, keep)])
+    return tu.tree_unflatten(
+        td, [x if bool(k) != inverse else replace for x, k in zip(leaves, keep)]
+    )
 
 
 def partition(tree, filter_spec: Any = is_array, replace: Any = None):
@@ -240,8 +252,10 @@ def partition(tree, filter_spec: Any = is_array, replace: Any = None):
     >>> fg.nn.combine(params, static)
     [Array([1.], dtype=float32), 'tanh']
     """
-    return (filter(tree, filter_spec, replace=replace),
-            filter(tree, filter_spec, inverse=True, replace=replace))
+    return (
+        filter(tree, filter_spec, replace=replace),
+        filter(tree, filter_spec, inverse=True, replace=replace),
+    )
 
 
 def combine(*trees):
@@ -263,6 +277,7 @@ def count_params(tree, filter_spec: Any = is_inexact_array) -> int:
 
 
 # ---- tree surgery --------------------------------------------------------------------------------
+
 
 class _Marker:
     __slots__ = ("index",)
@@ -301,12 +316,18 @@ def _ids(marked):
         if not tu.treedef_is_leaf(td):
             for k in kids:
                 walk(k)
+
     walk(marked)
     return seen
 
 
-def tree_at(where: Callable, pytree, replace: Any = _NOTHING, replace_fn: Callable = _NOTHING,
-            is_leaf: Callable | None = None):
+def tree_at(
+    where: Callable,
+    pytree,
+    replace: Any = _NOTHING,
+    replace_fn: Callable = _NOTHING,
+    is_leaf: Callable | None = None,
+):
     """A copy of ``pytree`` with the node(s) selected by ``where`` replaced (Equinox's tree_at).
 
     ``where(tree)`` returns one node or a tuple/list of nodes (children: arrays, None,
@@ -331,14 +352,18 @@ def tree_at(where: Callable, pytree, replace: Any = _NOTHING, replace_fn: Callab
     nodes = [nodes] if single else list(nodes)
     bad = [n for n in nodes if id(n) not in known]
     if bad:
-        raise ValueError("tree_at: `where` returned something that is not a node of the tree "
-                         "(a static field, or a value computed from the tree?). Only children "
-                         "(arrays, None, sub-modules, containers) can be replaced.")
+        raise ValueError(
+            "tree_at: `where` returned something that is not a node of the tree "
+            "(a static field, or a value computed from the tree?). Only children "
+            "(arrays, None, sub-modules, containers) can be replaced."
+        )
     if replace is not _NOTHING:
         values = [replace] if single else list(replace)
         if len(values) != len(nodes):
-            raise ValueError(f"tree_at: `where` selected {len(nodes)} nodes but replace has "
-                             f"{len(values)} entries")
+            raise ValueError(
+                f"tree_at: `where` selected {len(nodes)} nodes but replace has "
+                f"{len(values)} entries"
+            )
         fns = [lambda _, v=v: v for v in values]
     else:
         orig = lambda n: _rebuild(n, {}, leaves)
@@ -364,10 +389,14 @@ def inference_mode(tree, value: bool = True):
     >>> fg.nn.inference_mode(model).layers[0].inference
     True
     """
+
     def go(node):
         if isinstance(node, Module):
-            kids = {f.name: go(getattr(node, f.name)) for f in dataclasses.fields(node)
-                    if not f.metadata.get("static", False)}
+            kids = {
+                f.name: go(getattr(node, f.name))
+                for f in dataclasses.fields(node)
+                if not f.metadata.get("static", False)
+            }
             if any(f.name == "inference" for f in dataclasses.fields(node)):
                 kids["inference"] = value
             return _replace_fields(node, **kids)
@@ -375,6 +404,7 @@ def inference_mode(tree, value: bool = True):
         if tu.treedef_is_leaf(td):
             return node
         return tu.tree_unflatten(td, [go(k) for k in kids])
+
     return go(tree)
 
 

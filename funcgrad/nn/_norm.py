@@ -45,17 +45,26 @@ class LayerNorm(Module):
     shape: tuple = static_field()
     eps: float = static_field()
 
-    def __init__(self, shape, eps: float = 1e-5, use_weight: bool = True,
-                 use_bias: bool = True, *, dtype=np.float32):
+    def __init__(
+        self,
+        shape,
+        eps: float = 1e-5,
+        use_weight: bool = True,
+        use_bias: bool = True,
+        *,
+        dtype=np.float32,
+    ):
         self.shape, self.eps = _shape(shape), eps
         self.weight = fnp.ones(self.shape, dtype) if use_weight else None
         self.bias = fnp.zeros(self.shape, dtype) if use_bias else None
 
     def __call__(self, x, *, key=None):
         n = len(self.shape)
-        if tuple(fnp.shape(x)[fnp.ndim(x) - n:]) != self.shape:
-            raise ValueError(f"LayerNorm{self.shape} got an input of shape "
-                             f"{tuple(fnp.shape(x))}; its trailing dims must be {self.shape}")
+        if tuple(fnp.shape(x)[fnp.ndim(x) - n :]) != self.shape:
+            raise ValueError(
+                f"LayerNorm{self.shape} got an input of shape "
+                f"{tuple(fnp.shape(x))}; its trailing dims must be {self.shape}"
+            )
         axes = tuple(range(fnp.ndim(x) - n, fnp.ndim(x)))
         mean = fnp.mean(x, axis=axes, keepdims=True)
         var = fnp.mean(fnp.square(x - mean), axis=axes, keepdims=True)
@@ -70,8 +79,15 @@ class RMSNorm(Module):
     shape: tuple = static_field()
     eps: float = static_field()
 
-    def __init__(self, shape, eps: float = 1e-6, use_weight: bool = True,
-                 use_bias: bool = False, *, dtype=np.float32):
+    def __init__(
+        self,
+        shape,
+        eps: float = 1e-6,
+        use_weight: bool = True,
+        use_bias: bool = False,
+        *,
+        dtype=np.float32,
+    ):
         self.shape, self.eps = _shape(shape), eps
         self.weight = fnp.ones(self.shape, dtype) if use_weight else None
         self.bias = fnp.zeros(self.shape, dtype) if use_bias else None
@@ -96,8 +112,15 @@ class GroupNorm(Module):
     channels: int = static_field()
     eps: float = static_field()
 
-    def __init__(self, groups: int, channels: int, eps: float = 1e-5,
-                 channelwise_affine: bool = True, *, dtype=np.float32):
+    def __init__(
+        self,
+        groups: int,
+        channels: int,
+        eps: float = 1e-5,
+        channelwise_affine: bool = True,
+        *,
+        dtype=np.float32,
+    ):
         if channels % groups:
             raise ValueError(f"GroupNorm: channels {channels} not divisible by groups {groups}")
         self.groups, self.channels, self.eps = groups, channels, eps
@@ -107,8 +130,10 @@ class GroupNorm(Module):
     def __call__(self, x, *, key=None):
         shape = tuple(fnp.shape(x))
         if not shape or shape[0] != self.channels:
-            raise ValueError(f"GroupNorm expects one example (C={self.channels}, ...), got "
-                             f"shape {shape}; for a batch use fg.vmap(layer)(x).")
+            raise ValueError(
+                f"GroupNorm expects one example (C={self.channels}, ...), got "
+                f"shape {shape}; for a batch use fg.vmap(layer)(x)."
+            )
         g = fnp.reshape(x, (self.groups, -1))
         mean = fnp.mean(g, axis=1, keepdims=True)
         var = fnp.mean(fnp.square(g - mean), axis=1, keepdims=True)
@@ -121,6 +146,7 @@ class GroupNorm(Module):
 
 class BatchNormState(NamedTuple):
     """BatchNorm's running statistics (a pytree, returned by every call)."""
+
     mean: Any
     var: Any
 
@@ -149,8 +175,16 @@ class BatchNorm(Module):
     momentum: float = static_field()
     inference: bool = static_field()
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.99,
-                 affine: bool = True, inference: bool = False, *, dtype=np.float32):
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float = 0.99,
+        affine: bool = True,
+        inference: bool = False,
+        *,
+        dtype=np.float32,
+    ):
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.inference = inference
         self.weight = fnp.ones((num_features,), dtype) if affine else None
@@ -158,15 +192,18 @@ class BatchNorm(Module):
 
     def init_state(self, dtype=np.float32) -> BatchNormState:
         """Running mean 0 and running variance 1."""
-        return BatchNormState(fnp.zeros((self.num_features,), dtype),
-                              fnp.ones((self.num_features,), dtype))
+        return BatchNormState(
+            fnp.zeros((self.num_features,), dtype), fnp.ones((self.num_features,), dtype)
+        )
 
     def __call__(self, x, state: BatchNormState, *, key=None, inference: bool | None = None):
         shape = tuple(fnp.shape(x))
         if len(shape) < 2 or shape[1] != self.num_features:
-            raise ValueError(f"BatchNorm({self.num_features}) takes a whole batch (N, C, ...) "
-                             f"with C={self.num_features}, got shape {shape}. Apply it outside "
-                             f"fg.vmap.")
+            raise ValueError(
+                f"BatchNorm({self.num_features}) takes a whole batch (N, C, ...) "
+                f"with C={self.num_features}, got shape {shape}. Apply it outside "
+                f"fg.vmap."
+            )
         inference = self.inference if inference is None else inference
         axes = (0,) + tuple(range(2, len(shape)))
         bshape = (1, -1) + (1,) * (len(shape) - 2)
@@ -177,7 +214,8 @@ class BatchNorm(Module):
             m = self.momentum
             state = BatchNormState(
                 stop_gradient(m * state.mean + (1 - m) * mean).astype(state.mean.dtype),
-                stop_gradient(m * state.var + (1 - m) * var).astype(state.var.dtype))
+                stop_gradient(m * state.var + (1 - m) * var).astype(state.var.dtype),
+            )
         y = (x - fnp.reshape(mean, bshape)) / fnp.sqrt(fnp.reshape(var, bshape) + self.eps)
         w = None if self.weight is None else fnp.reshape(self.weight, bshape)
         b = None if self.bias is None else fnp.reshape(self.bias, bshape)

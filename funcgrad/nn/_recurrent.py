@@ -36,9 +36,11 @@ def _sigmoid(x):
 
 def _check(cell, x):
     if tuple(fnp.shape(x)) != (cell.input_size,):
-        raise ValueError(f"{type(cell).__name__} takes one time step of one example, shape "
-                         f"({cell.input_size},), got {tuple(fnp.shape(x))}; scan over time "
-                         f"with fg.nn.RNN(cell) and batch with fg.vmap.")
+        raise ValueError(
+            f"{type(cell).__name__} takes one time step of one example, shape "
+            f"({cell.input_size},), got {tuple(fnp.shape(x))}; scan over time "
+            f"with fg.nn.RNN(cell) and batch with fg.vmap."
+        )
 
 
 class _Cell(Module):
@@ -50,11 +52,13 @@ class _Cell(Module):
 
     _n_gates = 1
 
-    def __init__(self, input_size: int, hidden_size: int, use_bias: bool = True, *, key,
-                 dtype=np.float32):
+    def __init__(
+        self, input_size: int, hidden_size: int, use_bias: bool = True, *, key, dtype=np.float32
+    ):
         self.input_size, self.hidden_size = input_size, hidden_size
         self.weight_ih, self.weight_hh, self.bias = _params(
-            key, self._n_gates, input_size, hidden_size, use_bias, dtype)
+            key, self._n_gates, input_size, hidden_size, use_bias, dtype
+        )
 
     def init_state(self, dtype=np.float32):
         """The zero hidden state."""
@@ -86,10 +90,10 @@ class GRUCell(_Cell):
         gi = self.weight_ih @ x
         gh = self.weight_hh @ h
         if self.bias is not None:
-            gi = gi + self.bias       # one bias (PyTorch has b_ih and b_hh; this is b_ih + b_hn=0)
+            gi = gi + self.bias  # one bias (PyTorch has b_ih and b_hh; this is b_ih + b_hn=0)
         r = _sigmoid(gi[:n] + gh[:n])
-        z = _sigmoid(gi[n:2 * n] + gh[n:2 * n])
-        cand = fnp.tanh(gi[2 * n:] + r * gh[2 * n:])
+        z = _sigmoid(gi[n : 2 * n] + gh[n : 2 * n])
+        cand = fnp.tanh(gi[2 * n :] + r * gh[2 * n :])
         return (1 - z) * cand + z * h
 
 
@@ -115,8 +119,8 @@ class LSTMCell(_Cell):
         h, c = state
         n = self.hidden_size
         y = _gates(self, x, h)
-        i, f = _sigmoid(y[:n]), _sigmoid(y[n:2 * n])
-        g, o = fnp.tanh(y[2 * n:3 * n]), _sigmoid(y[3 * n:])
+        i, f = _sigmoid(y[:n]), _sigmoid(y[n : 2 * n])
+        g, o = fnp.tanh(y[2 * n : 3 * n]), _sigmoid(y[3 * n :])
         c = f * c + i * g
         return o * fnp.tanh(c), c
 
@@ -139,8 +143,10 @@ class RNN(Module):
 
     def __call__(self, xs, state=None, *, key=None):
         if fnp.ndim(xs) != 2:
-            raise ValueError(f"RNN takes one sequence (T, features), got shape "
-                             f"{tuple(fnp.shape(xs))}; for a batch use fg.vmap(rnn)(xs).")
+            raise ValueError(
+                f"RNN takes one sequence (T, features), got shape "
+                f"{tuple(fnp.shape(xs))}; for a batch use fg.vmap(rnn)(xs)."
+            )
         state = self.cell.init_state() if state is None else state
 
         def step(s, x):

@@ -42,8 +42,16 @@ def _init_norm_state(norm):
 
 
 def _conv(cin, cout, k, stride, key):
-    return Conv2d(cin, cout, k, stride=stride, padding=k // 2, use_bias=False, key=key,
-                  weight_init=he_normal())
+    return Conv2d(
+        cin,
+        cout,
+        k,
+        stride=stride,
+        padding=k // 2,
+        use_bias=False,
+        key=key,
+        weight_init=he_normal(),
+    )
 
 
 class BasicBlock(Module):
@@ -60,8 +68,9 @@ class BasicBlock(Module):
     shortcut: Any
     shortcut_norm: Any
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int = 1,
-                 norm: str = "batch", *, key):
+    def __init__(
+        self, in_channels: int, out_channels: int, stride: int = 1, norm: str = "batch", *, key
+    ):
         k1, k2, k3 = fr.split(key, 3)
         self.conv1 = _conv(in_channels, out_channels, 3, stride, k1)
         self.norm1 = _norm(norm, out_channels)
@@ -106,9 +115,16 @@ class ResNet(Module):
     head: Linear
     num_classes: int = static_field()
 
-    def __init__(self, in_channels: int, num_classes: int,
-                 stage_sizes: Sequence[int] = (3, 3, 3), widths: Sequence[int] = (16, 32, 64),
-                 norm: str = "batch", *, key):
+    def __init__(
+        self,
+        in_channels: int,
+        num_classes: int,
+        stage_sizes: Sequence[int] = (3, 3, 3),
+        widths: Sequence[int] = (16, 32, 64),
+        norm: str = "batch",
+        *,
+        key,
+    ):
         keys = iter(fr.split(key, 2 + sum(stage_sizes)))
         self.stem = _conv(in_channels, widths[0], 3, 1, next(keys))
         self.stem_norm = _norm(norm, widths[0])
@@ -128,8 +144,10 @@ class ResNet(Module):
 
     def __call__(self, x, state: tuple, *, key=None, inference: bool | None = None):
         if fnp.ndim(x) != 4:
-            raise ValueError(f"ResNet takes a batch (N, C, H, W) (BatchNorm needs it), got "
-                             f"shape {tuple(fnp.shape(x))}")
+            raise ValueError(
+                f"ResNet takes a batch (N, C, H, W) (BatchNorm needs it), got "
+                f"shape {tuple(fnp.shape(x))}"
+            )
         s_stem, s_blocks = state
         y, s_stem = _apply_norm(self.stem_norm, vmap(self.stem)(x), s_stem, inference)
         y = _relu(y)

@@ -78,31 +78,40 @@ def constant(value, dtype=_F32) -> Initializer:
     >>> constant(0.5)(None, (2,))
     Array([0.5, 0.5], dtype=float32)
     """
+
     def init(key, shape, dtype=dtype):
         return fnp.full(_shape(shape), value, dtype)
+
     return init
 
 
 def normal(stddev: float = 1e-2, dtype=_F32) -> Initializer:
     """Samples from ``N(0, stddev**2)``."""
+
     def init(key, shape, dtype=dtype):
         return fr.normal(key, _shape(shape), dtype) * fnp.asarray(stddev, dtype)
+
     return init
 
 
 def uniform(scale: float = 1e-2, dtype=_F32) -> Initializer:
     """Samples from ``U[0, scale)`` (JAX semantics: not centred)."""
+
     def init(key, shape, dtype=dtype):
         return fr.uniform(key, _shape(shape), dtype) * fnp.asarray(scale, dtype)
+
     return init
 
 
-def truncated_normal(stddev: float = 1e-2, dtype=_F32, lower: float = -2.0,
-                     upper: float = 2.0) -> Initializer:
+def truncated_normal(
+    stddev: float = 1e-2, dtype=_F32, lower: float = -2.0, upper: float = 2.0
+) -> Initializer:
     """``stddev`` times a standard normal truncated to ``(lower, upper)``."""
+
     def init(key, shape, dtype=dtype):
         s = fr.truncated_normal(key, lower, upper, _shape(shape), dtype)
         return s * fnp.asarray(stddev, dtype)
+
     return init
 
 
@@ -122,11 +131,12 @@ def compute_fans(shape: Sequence[int], in_axis: int = 1, out_axis: int = 0) -> t
     return shape[in_axis] * receptive, shape[out_axis] * receptive
 
 
-_TRUNC_STD = 0.87962566103423978   # std of a standard normal truncated to (-2, 2)
+_TRUNC_STD = 0.87962566103423978  # std of a standard normal truncated to (-2, 2)
 
 
-def variance_scaling(scale: float, mode: str, distribution: str, in_axis: int = 1,
-                     out_axis: int = 0, dtype=_F32) -> Initializer:
+def variance_scaling(
+    scale: float, mode: str, distribution: str, in_axis: int = 1, out_axis: int = 0, dtype=_F32
+) -> Initializer:
     """Samples with variance ``scale / n``, ``n`` the fan given by ``mode`` (JAX semantics).
 
     ``mode``: "fan_in", "fan_out" or "fan_avg"; ``distribution``: "truncated_normal",
@@ -152,6 +162,7 @@ def variance_scaling(scale: float, mode: str, distribution: str, in_axis: int = 
             return normal(math.sqrt(var), dtype)(key, shape, dtype)
         lim = math.sqrt(3 * var)
         return fr.uniform(key, _shape(shape), dtype, -lim, lim)
+
     return init
 
 
@@ -197,6 +208,7 @@ def orthogonal(scale: float = 1.0, column_axis: int = -1, dtype=_F32) -> Initial
     >>> bool(fnp.allclose(q @ q.T, fnp.eye(3), atol=1e-5))
     True
     """
+
     def init(key, shape, dtype=dtype):
         shape = _shape(shape)
         if len(shape) < 2:
@@ -205,12 +217,13 @@ def orthogonal(scale: float = 1.0, column_axis: int = -1, dtype=_F32) -> Initial
         n_rows = math.prod(shape) // n_cols
         a = fr.normal(key, (max(n_rows, n_cols), min(n_rows, n_cols)), dtype)
         q, r = fnp.linalg.qr(a)
-        q = q * fnp.sign(fnp.diagonal(r))     # a uniform (Haar) distribution
+        q = q * fnp.sign(fnp.diagonal(r))  # a uniform (Haar) distribution
         if n_rows < n_cols:
             q = q.T
-        q = fnp.reshape(q, tuple(s for i, s in enumerate(shape) if i != column_axis % len(shape))
-                        + (n_cols,))
+        q = fnp.reshape(
+            q, tuple(s for i, s in enumerate(shape) if i != column_axis % len(shape)) + (n_cols,)
+        )
         q = fnp.moveaxis(q, -1, column_axis)
         return q * fnp.asarray(scale, dtype)
-    return init
 
+    return init

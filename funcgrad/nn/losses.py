@@ -76,14 +76,18 @@ def _targets(logits, labels, axis, label_smoothing):
     n = fnp.shape(logits)[axis]
     if _is_int(labels):
         if fnp.ndim(labels) != fnp.ndim(logits) - 1:
-            raise ValueError(f"integer labels need shape {_drop(fnp.shape(logits), axis)} for "
-                             f"logits {tuple(fnp.shape(logits))}, got {tuple(fnp.shape(labels))}")
+            raise ValueError(
+                f"integer labels need shape {_drop(fnp.shape(logits), axis)} for "
+                f"logits {tuple(fnp.shape(logits))}, got {tuple(fnp.shape(labels))}"
+            )
         trailing = fnp.ndim(logits) - 1 - axis % fnp.ndim(logits)
         classes = fnp.arange(n).reshape((n,) + (1,) * trailing)
         labels = (fnp.expand_dims(labels, axis) == classes).astype(logits.dtype)
     elif tuple(fnp.shape(labels)) != tuple(fnp.shape(logits)):
-        raise ValueError(f"probability/one-hot labels must have the logits' shape "
-                         f"{tuple(fnp.shape(logits))}, got {tuple(fnp.shape(labels))}")
+        raise ValueError(
+            f"probability/one-hot labels must have the logits' shape "
+            f"{tuple(fnp.shape(logits))}, got {tuple(fnp.shape(labels))}"
+        )
     labels = fnp.asarray(labels).astype(logits.dtype)
     if label_smoothing:
         labels = labels * (1.0 - label_smoothing) + label_smoothing / n
@@ -96,8 +100,9 @@ def _drop(shape, axis):
     return tuple(shape)
 
 
-def softmax_cross_entropy(logits, labels, *, axis: int = -1, label_smoothing: float = 0.0,
-                          reduction: str = "mean"):
+def softmax_cross_entropy(
+    logits, labels, *, axis: int = -1, label_smoothing: float = 0.0, reduction: str = "mean"
+):
     """Cross-entropy between ``softmax(logits)`` and integer labels or probability targets.
 
     ``labels``: integers of shape ``logits.shape`` without ``axis``, or one-hot / probability
@@ -177,7 +182,7 @@ def huber_loss(predictions, targets, *, delta: float = 1.0, reduction: str = "me
     Array([0.125, 2.5  ], dtype=float32)
     """
     err = fnp.abs(_float(predictions) - targets)
-    quad = fnp.minimum(err, delta)          # piecewise form without a where: smooth gradients
+    quad = fnp.minimum(err, delta)  # piecewise form without a where: smooth gradients
     return reduce_loss(0.5 * quad * quad + delta * (err - quad), reduction)
 
 
@@ -204,8 +209,7 @@ def hinge_loss(scores, labels, *, reduction: str = "mean"):
     Array([0. , 0.5, 2. ], dtype=float32)
     """
     s = _float(scores)
-    return reduce_loss(fnp.maximum(1.0 - fnp.asarray(labels).astype(s.dtype) * s, 0.0),
-                       reduction)
+    return reduce_loss(fnp.maximum(1.0 - fnp.asarray(labels).astype(s.dtype) * s, 0.0), reduction)
 
 
 def multiclass_hinge_loss(scores, labels, *, reduction: str = "mean"):

@@ -37,16 +37,20 @@ def sgd(learning_rate, momentum=None, nesterov: bool = False) -> GradientTransfo
 
     ``t <- momentum * t + g``; ``p <- p - lr * t`` (Nesterov: ``p <- p - lr (momentum t + g)``).
     """
-    return chain(trace(momentum, nesterov) if momentum is not None else identity(),
-                 scale_by_learning_rate(learning_rate))
+    return chain(
+        trace(momentum, nesterov) if momentum is not None else identity(),
+        scale_by_learning_rate(learning_rate),
+    )
 
 
-def adam(learning_rate, b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0,
-         nesterov: bool = False) -> GradientTransformation:
+def adam(
+    learning_rate, b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0, nesterov: bool = False
+) -> GradientTransformation:
     """Adam: ``p <- p - lr * m_hat / (sqrt(v_hat + eps_root) + eps)`` with bias-corrected
     moments ``m_hat = m / (1 - b1^t)``, ``v_hat = v / (1 - b2^t)``."""
-    return chain(scale_by_adam(b1, b2, eps, eps_root, nesterov),
-                 scale_by_learning_rate(learning_rate))
+    return chain(
+        scale_by_adam(b1, b2, eps, eps_root, nesterov), scale_by_learning_rate(learning_rate)
+    )
 
 
 def nadam(learning_rate, b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0) -> GradientTransformation:
@@ -54,40 +58,68 @@ def nadam(learning_rate, b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0) -> GradientTr
     return adam(learning_rate, b1, b2, eps, eps_root, nesterov=True)
 
 
-def adamw(learning_rate, b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0, weight_decay=1e-4,
-          mask=None, nesterov: bool = False) -> GradientTransformation:
+def adamw(
+    learning_rate,
+    b1=0.9,
+    b2=0.999,
+    eps=1e-8,
+    eps_root=0.0,
+    weight_decay=1e-4,
+    mask=None,
+    nesterov: bool = False,
+) -> GradientTransformation:
     """Adam with decoupled weight decay (Loshchilov & Hutter 2019):
     ``p <- p - lr * (adam_direction + weight_decay * p)``; ``mask`` selects decayed leaves."""
-    return chain(scale_by_adam(b1, b2, eps, eps_root, nesterov),
-                 add_decayed_weights(weight_decay, mask),
-                 scale_by_learning_rate(learning_rate))
+    return chain(
+        scale_by_adam(b1, b2, eps, eps_root, nesterov),
+        add_decayed_weights(weight_decay, mask),
+        scale_by_learning_rate(learning_rate),
+    )
 
 
-def rmsprop(learning_rate, decay=0.9, eps=1e-8, initial_scale=0.0, centered: bool = False,
-            momentum=None, nesterov: bool = False) -> GradientTransformation:
+def rmsprop(
+    learning_rate,
+    decay=0.9,
+    eps=1e-8,
+    initial_scale=0.0,
+    centered: bool = False,
+    momentum=None,
+    nesterov: bool = False,
+) -> GradientTransformation:
     """RMSProp: ``v <- decay v + (1-decay) g^2``, ``p <- p - lr g / sqrt(v + eps)`` (centred:
     ``sqrt(v - m^2 + eps)``), optionally followed by momentum."""
     scaler = scale_by_stddev if centered else scale_by_rms
-    return chain(scaler(decay, eps, initial_scale), scale_by_learning_rate(learning_rate),
-                 trace(momentum, nesterov) if momentum is not None else identity())
+    return chain(
+        scaler(decay, eps, initial_scale),
+        scale_by_learning_rate(learning_rate),
+        trace(momentum, nesterov) if momentum is not None else identity(),
+    )
 
 
 def adagrad(learning_rate, initial_accumulator_value=0.1, eps=1e-7) -> GradientTransformation:
     """AdaGrad: ``s <- s + g^2``, ``p <- p - lr g / sqrt(s + eps)``."""
-    return chain(scale_by_rss(initial_accumulator_value, eps),
-                 scale_by_learning_rate(learning_rate))
+    return chain(
+        scale_by_rss(initial_accumulator_value, eps), scale_by_learning_rate(learning_rate)
+    )
 
 
-def lion(learning_rate, b1=0.9, b2=0.99, weight_decay=1e-3,
-         mask=None) -> GradientTransformation:
+def lion(learning_rate, b1=0.9, b2=0.99, weight_decay=1e-3, mask=None) -> GradientTransformation:
     """Lion: ``p <- p - lr (sign(b1 m + (1-b1) g) + wd p)``, then ``m <- b2 m + (1-b2) g``."""
-    return chain(scale_by_lion(b1, b2), add_decayed_weights(weight_decay, mask),
-                 scale_by_learning_rate(learning_rate))
+    return chain(
+        scale_by_lion(b1, b2),
+        add_decayed_weights(weight_decay, mask),
+        scale_by_learning_rate(learning_rate),
+    )
 
 
-def lamb(learning_rate, b1=0.9, b2=0.999, eps=1e-6, eps_root=0.0, weight_decay=0.0,
-         mask=None) -> GradientTransformation:
+def lamb(
+    learning_rate, b1=0.9, b2=0.999, eps=1e-6, eps_root=0.0, weight_decay=0.0, mask=None
+) -> GradientTransformation:
     """LAMB (You et al. 2020): the Adam direction plus weight decay, rescaled per leaf by the
     trust ratio ``||p|| / ||u||``, times ``-lr``."""
-    return chain(scale_by_adam(b1, b2, eps, eps_root), add_decayed_weights(weight_decay, mask),
-                 scale_by_trust_ratio(), scale_by_learning_rate(learning_rate))
+    return chain(
+        scale_by_adam(b1, b2, eps, eps_root),
+        add_decayed_weights(weight_decay, mask),
+        scale_by_trust_ratio(),
+        scale_by_learning_rate(learning_rate),
+    )

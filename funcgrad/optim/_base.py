@@ -47,6 +47,7 @@ class EmptyState(NamedTuple):
 
 class ChainState(NamedTuple):
     """The states of the transformations of a ``chain``, in order."""
+
     states: tuple
 
 
@@ -58,6 +59,7 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
     >>> type(opt.init({"w": fg.numpy.zeros(1)})).__name__
     'ChainState'
     """
+
     def init(params):
         return ChainState(tuple(t.init(params) for t in transforms))
 
@@ -73,8 +75,10 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
 
 def stateless(fn: Callable) -> GradientTransformation:
     """A transformation from ``fn(updates, params) -> updates`` with no state."""
+
     def update(updates, state, params=None):
         return fn(updates, params), state
+
     return GradientTransformation(lambda params: EmptyState(), update)
 
 
@@ -95,8 +99,10 @@ def apply_updates(params: Any, updates: Any) -> Any:
     >>> fg.optim.apply_updates([fnp.ones(2)], [fnp.full(2, -0.5)])
     [Array([0.5, 0.5], dtype=float32)]
     """
+
     def add(p, u):
         if u is None or p is None:
             return p
         return (fnp.asarray(p) + u).astype(fnp.asarray(p).dtype)
+
     return tu.tree_map(add, params, updates, is_leaf=lambda x: x is None)

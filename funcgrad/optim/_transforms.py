@@ -70,6 +70,7 @@ def _select_tree(pred, on_true, on_false):
 
 # ---- scaling -----------------------------------------------------------------------------------
 
+
 def scale(step_size) -> GradientTransformation:
     """Multiply updates by ``step_size``."""
     return stateless(lambda u, p: _tm(lambda g: g * step_size, u))
@@ -81,9 +82,11 @@ class ScaleByScheduleState(NamedTuple):
 
 def scale_by_schedule(step_size_fn: Callable) -> GradientTransformation:
     """Multiply updates by ``step_size_fn(count)``, ``count`` the number of updates so far."""
+
     def update(updates, state, params=None):
         s = step_size_fn(state.count)
         return _tm(lambda g: g * s, updates), ScaleByScheduleState(state.count + 1)
+
     return GradientTransformation(lambda p: ScaleByScheduleState(_zeros_count()), update)
 
 
@@ -97,16 +100,19 @@ def scale_by_learning_rate(learning_rate, flip_sign: bool = True) -> GradientTra
 
 # ---- momentum and adaptive moments --------------------------------------------------------------
 
+
 class TraceState(NamedTuple):
     trace: Any
 
 
 def trace(decay, nesterov: bool = False) -> GradientTransformation:
     """Momentum: ``t <- decay * t + g``; the update is ``t`` (or ``decay * t + g`` if Nesterov)."""
+
     def update(updates, state, params=None):
         t = _tm(lambda g, t: decay * t + g, updates, state.trace)
         out = _tm(lambda g, t: decay * t + g, updates, t) if nesterov else t
         return out, TraceState(t)
+
     return GradientTransformation(lambda p: TraceState(_zeros_like_tree(p)), update)
 
 
@@ -117,33 +123,36 @@ class ScaleByAdamState(NamedTuple):
 
 
 def _moment(updates, m, decay, order):
-    return _tm(lambda g, t: decay * t + (1 - decay) * g ** order, updates, m)
+    return _tm(lambda g, t: decay * t + (1 - decay) * g**order, updates, m)
 
 
 def _debias(m, decay, count):
-    c = 1 - decay ** count
+    c = 1 - decay**count
     return _tm(lambda t: t / c, m)
 
 
-def scale_by_adam(b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0,
-                  nesterov: bool = False) -> GradientTransformation:
+def scale_by_adam(
+    b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0, nesterov: bool = False
+) -> GradientTransformation:
     """Adam's scaling (Kingma & Ba 2015): ``m_hat / (sqrt(v_hat + eps_root) + eps)``."""
+
     def init(params):
-        return ScaleByAdamState(_zeros_count(), _zeros_like_tree(params),
-                                _zeros_like_tree(params))
+        return ScaleByAdamState(_zeros_count(), _zeros_like_tree(params), _zeros_like_tree(params))
 
     def update(updates, state, params=None):
         mu, nu = _moment(updates, state.mu, b1, 1), _moment(updates, state.nu, b2, 2)
         count = state.count + 1
         c = count.astype(np.float32)
-        if nesterov:      # NAdam (Dozat 2016), as optax
-            mu_hat = _tm(lambda m, g: b1 * m / (1 - b1 ** (c + 1)) + (1 - b1) * g / (1 - b1 ** c),
-                         mu, updates)
+        if nesterov:  # NAdam (Dozat 2016), as optax
+            mu_hat = _tm(
+                lambda m, g: b1 * m / (1 - b1 ** (c + 1)) + (1 - b1) * g / (1 - b1**c), mu, updates
+            )
         else:
             mu_hat = _debias(mu, b1, c)
         nu_hat = _debias(nu, b2, c)
         out = _tm(lambda m, v: m / (fnp.sqrt(v + eps_root) + eps), mu_hat, nu_hat)
         return out, ScaleByAdamState(count, mu, nu)
+
     return GradientTransformation(init, update)
 
 
@@ -153,12 +162,14 @@ class ScaleByRmsState(NamedTuple):
 
 def scale_by_rms(decay=0.9, eps=1e-8, initial_scale=0.0) -> GradientTransformation:
     """RMSProp's scaling (as optax): ``nu <- decay nu + (1-decay) g^2``, ``g / sqrt(nu + eps)``."""
+
     def init(params):
         return ScaleByRmsState(_tm(lambda p: fnp.full_like(p, initial_scale), params))
 
     def update(updates, state, params=None):
         nu = _moment(updates, state.nu, decay, 2)
         return _tm(lambda g, n: g / fnp.sqrt(n + eps), updates, nu), ScaleByRmsState(nu)
+
     return GradientTransformation(init, update)
 
 
@@ -169,14 +180,17 @@ class ScaleByRStdDevState(NamedTuple):
 
 def scale_by_stddev(decay=0.9, eps=1e-8, initial_scale=0.0) -> GradientTransformation:
     """Centred RMSProp: divide by ``sqrt(nu - mu^2 + eps)``."""
+
     def init(params):
-        return ScaleByRStdDevState(_zeros_like_tree(params),
-                                   _tm(lambda p: fnp.full_like(p, initial_scale), params))
+        return ScaleByRStdDevState(
+            _zeros_like_tree(params), _tm(lambda p: fnp.full_like(p, initial_scale), params)
+        )
 
     def update(updates, state, params=None):
         mu, nu = _moment(updates, state.mu, decay, 1), _moment(updates, state.nu, decay, 2)
         out = _tm(lambda g, m, n: g / fnp.sqrt(n - m * m + eps), updates, mu, nu)
         return out, ScaleByRStdDevState(mu, nu)
+
     return GradientTransformation(init, update)
 
 
@@ -186,14 +200,15 @@ class ScaleByRssState(NamedTuple):
 
 def scale_by_rss(initial_accumulator_value=0.1, eps=1e-7) -> GradientTransformation:
     """AdaGrad's scaling: ``s <- s + g^2``, update ``g / sqrt(s + eps)`` (0 where ``s == 0``)."""
+
     def init(params):
-        return ScaleByRssState(_tm(lambda p: fnp.full_like(p, initial_accumulator_value),
-                                   params))
+        return ScaleByRssState(_tm(lambda p: fnp.full_like(p, initial_accumulator_value), params))
 
     def update(updates, state, params=None):
         s = _tm(lambda g, s: s + g * g, updates, state.sum_of_squares)
         inv = _tm(lambda s: fnp.where(s > 0, 1.0 / fnp.sqrt(s + eps), fnp.zeros_like(s)), s)
         return _tm(lambda g, i: g * i, updates, inv), ScaleByRssState(s)
+
     return GradientTransformation(init, update)
 
 
@@ -204,6 +219,7 @@ class ScaleByLionState(NamedTuple):
 
 def scale_by_lion(b1=0.9, b2=0.99) -> GradientTransformation:
     """Lion (Chen et al. 2023): ``sign(b1 m + (1-b1) g)``, then ``m <- b2 m + (1-b2) g``."""
+
     def init(params):
         return ScaleByLionState(_zeros_count(), _zeros_like_tree(params))
 
@@ -211,6 +227,7 @@ def scale_by_lion(b1=0.9, b2=0.99) -> GradientTransformation:
         out = _tm(lambda g, m: fnp.sign(b1 * m + (1 - b1) * g), updates, state.mu)
         mu = _moment(updates, state.mu, b2, 1)
         return out, ScaleByLionState(state.count + 1, mu)
+
     return GradientTransformation(init, update)
 
 
@@ -218,9 +235,9 @@ def _norm(x):
     return fnp.sqrt(fnp.sum(fnp.square(x)))
 
 
-def scale_by_trust_ratio(min_norm=0.0, trust_coefficient=1.0,
-                         eps=0.0) -> GradientTransformation:
+def scale_by_trust_ratio(min_norm=0.0, trust_coefficient=1.0, eps=0.0) -> GradientTransformation:
     """LARS/LAMB layer-wise trust ratio ``||p|| / ||u||`` (1 where either norm is 0)."""
+
     def one(u, p):
         pn, un = fnp.maximum(_norm(p), min_norm), fnp.maximum(_norm(u), min_norm)
         ratio = trust_coefficient * pn / (un + eps)
@@ -231,10 +248,12 @@ def scale_by_trust_ratio(min_norm=0.0, trust_coefficient=1.0,
         if params is None:
             raise ValueError("scale_by_trust_ratio needs params: opt.update(g, state, params)")
         return _tm(one, updates, params)
+
     return stateless(fn)
 
 
 # ---- weight decay, clipping ---------------------------------------------------------------------
+
 
 def add_decayed_weights(weight_decay=0.0, mask=None) -> GradientTransformation:
     """``u + weight_decay * p`` (decoupled weight decay); ``mask`` (a pytree of bools, or a
@@ -247,10 +266,12 @@ def add_decayed_weights(weight_decay=0.0, mask=None) -> GradientTransformation:
     >>> round(float(u["w"][0]), 6), float(u["b"][0])
     (0.1, 0.0)
     """
+
     def fn(updates, params):
         if params is None:
             raise ValueError("add_decayed_weights needs params: opt.update(g, state, params)")
         return _tm(lambda g, p: g + weight_decay * p, updates, params)
+
     t = stateless(fn)
     return t if mask is None else masked(t, mask)
 
@@ -280,14 +301,17 @@ def clip_by_global_norm(max_norm) -> GradientTransformation:
     >>> u[0]
     Array([0.6, 0.8], dtype=float32)
     """
+
     def fn(updates, params):
         g = global_norm(updates)
         factor = max_norm / fnp.maximum(g, max_norm)
         return _tm(lambda x: x * factor, updates)
+
     return stateless(fn)
 
 
 # ---- masks and parameter groups -----------------------------------------------------------------
+
 
 class MaskedState(NamedTuple):
     inner_state: Any
@@ -298,8 +322,10 @@ def _labels_list(labels, tree) -> list:
     out = tu.tree_leaves(labels)
     n = len(tu.tree_leaves(tree))
     if len(out) != n:
-        raise ValueError(f"the mask/labels tree has {len(out)} leaves but the parameters have "
-                         f"{n}; build it with fg.tree.map(fn, params)")
+        raise ValueError(
+            f"the mask/labels tree has {len(out)} leaves but the parameters have "
+            f"{n}; build it with fg.tree.map(fn, params)"
+        )
     return out
 
 
@@ -318,6 +344,7 @@ def masked(inner: GradientTransformation, mask) -> GradientTransformation:
 
     The inner transformation sees a flat list of the selected leaves.
     """
+
     def init(params):
         return MaskedState(inner.init(_gather(params, _mask_flags(mask, params), True)))
 
@@ -326,6 +353,7 @@ def masked(inner: GradientTransformation, mask) -> GradientTransformation:
         sub_p = None if params is None else _gather(params, flags, True)
         new, s = inner.update(_gather(updates, flags, True), state.inner_state, sub_p)
         return _scatter(updates, flags, True, new), MaskedState(s)
+
     return GradientTransformation(init, update)
 
 
@@ -350,32 +378,37 @@ def multi_transform(transforms: dict, param_labels) -> GradientTransformation:
     >>> round(float(u["w"][0]), 6), float(u["emb"][0])
     (-0.1, 0.0)
     """
+
     def flags_of(tree):
         flags = _labels_list(param_labels, tree)
         unknown = sorted({str(f) for f in flags} - {str(k) for k in transforms})
         if unknown:
-            raise ValueError(f"multi_transform: labels {unknown} have no transformation; "
-                             f"known labels are {sorted(transforms)}")
+            raise ValueError(
+                f"multi_transform: labels {unknown} have no transformation; "
+                f"known labels are {sorted(transforms)}"
+            )
         return flags
 
     def init(params):
         flags = flags_of(params)
-        return MultiTransformState({k: t.init(_gather(params, flags, k))
-                                    for k, t in transforms.items()})
+        return MultiTransformState(
+            {k: t.init(_gather(params, flags, k)) for k, t in transforms.items()}
+        )
 
     def update(updates, state, params=None):
         flags = flags_of(updates if params is None else params)
         new_states = {}
         for k, t in transforms.items():
             sub_p = None if params is None else _gather(params, flags, k)
-            new, new_states[k] = t.update(_gather(updates, flags, k), state.inner_states[k],
-                                          sub_p)
+            new, new_states[k] = t.update(_gather(updates, flags, k), state.inner_states[k], sub_p)
             updates = _scatter(updates, flags, k, new)
         return updates, MultiTransformState(new_states)
+
     return GradientTransformation(init, update)
 
 
 # ---- gradient accumulation and skipping ---------------------------------------------------------
+
 
 class MultiStepsState(NamedTuple):
     mini_step: Any
@@ -402,13 +435,15 @@ class MultiSteps:
 
     def __init__(self, opt: GradientTransformation, every_k_schedule: int):
         if not isinstance(every_k_schedule, int) or every_k_schedule < 1:
-            raise ValueError(f"MultiSteps: every_k_schedule must be a positive int, got "
-                             f"{every_k_schedule!r}")
+            raise ValueError(
+                f"MultiSteps: every_k_schedule must be a positive int, got {every_k_schedule!r}"
+            )
         self.inner, self.k = opt, every_k_schedule
 
     def init(self, params) -> MultiStepsState:
-        return MultiStepsState(_zeros_count(), _zeros_count(), self.inner.init(params),
-                               _zeros_like_tree(params))
+        return MultiStepsState(
+            _zeros_count(), _zeros_count(), self.inner.init(params), _zeros_like_tree(params)
+        )
 
     def update(self, updates, state: MultiStepsState, params=None):
         n = (state.mini_step + 1).astype(np.float32)
@@ -420,7 +455,8 @@ class MultiSteps:
             fnp.where(emit, 0, state.mini_step + 1).astype(np.int32),
             state.gradient_step + emit.astype(np.int32),
             _select_tree(emit, new_inner, state.inner_opt_state),
-            _tm(lambda a: fnp.where(emit, fnp.zeros_like(a), a), acc))
+            _tm(lambda a: fnp.where(emit, fnp.zeros_like(a), a), acc),
+        )
 
     def has_updated(self, state: MultiStepsState):
         """True right after a call that applied the accumulated gradient."""
@@ -437,8 +473,9 @@ class ApplyIfFiniteState(NamedTuple):
     inner_state: Any
 
 
-def apply_if_finite(inner: GradientTransformation,
-                    max_consecutive_errors: int) -> GradientTransformation:
+def apply_if_finite(
+    inner: GradientTransformation, max_consecutive_errors: int
+) -> GradientTransformation:
     """Skip updates whose gradients contain inf/NaN (zeros out, inner state kept), unless that
     happened more than ``max_consecutive_errors`` times in a row.
 
@@ -449,9 +486,11 @@ def apply_if_finite(inner: GradientTransformation,
     >>> float(u[0]), int(s.total_notfinite)
     (0.0, 1)
     """
+
     def init(params):
-        return ApplyIfFiniteState(_zeros_count(), fnp.asarray(True), _zeros_count(),
-                                  inner.init(params))
+        return ApplyIfFiniteState(
+            _zeros_count(), fnp.asarray(True), _zeros_count(), inner.init(params)
+        )
 
     def update(updates, state, params=None):
         ok = fnp.asarray(True)
@@ -462,12 +501,15 @@ def apply_if_finite(inner: GradientTransformation,
         new_u, new_inner = inner.update(updates, state.inner_state, params)
         out = _tm(lambda u: fnp.where(apply, u, fnp.zeros_like(u)), new_u)
         total = state.total_notfinite + fnp.logical_not(ok).astype(np.int32)
-        return out, ApplyIfFiniteState(bad, ok, total,
-                                       _select_tree(apply, new_inner, state.inner_state))
+        return out, ApplyIfFiniteState(
+            bad, ok, total, _select_tree(apply, new_inner, state.inner_state)
+        )
+
     return GradientTransformation(init, update)
 
 
 # ---- hyperparameters in the state ---------------------------------------------------------------
+
 
 class InjectHyperparamsState(NamedTuple):
     count: Any
@@ -476,8 +518,9 @@ class InjectHyperparamsState(NamedTuple):
 
 
 def _is_numeric(v) -> bool:
-    return (isinstance(v, (int, float, np.number, np.ndarray, Array, Tracer))
-            and not isinstance(v, bool))
+    return isinstance(v, (int, float, np.number, np.ndarray, Array, Tracer)) and not isinstance(
+        v, bool
+    )
 
 
 def _as_hparam(v):
@@ -506,8 +549,11 @@ def inject_hyperparams(inner_factory: Callable, static_args=()) -> Callable:
         bound = sig.bind(*args, **kwargs)
         bound.apply_defaults()
         arguments = dict(bound.arguments)
-        static = {k: v for k, v in arguments.items()
-                  if k in static_args or not (_is_numeric(v) or callable(v))}
+        static = {
+            k: v
+            for k, v in arguments.items()
+            if k in static_args or not (_is_numeric(v) or callable(v))
+        }
         schedules = {k: v for k, v in arguments.items() if k not in static and callable(v)}
         numbers = {k: v for k, v in arguments.items() if k not in static and k not in schedules}
 
@@ -523,12 +569,13 @@ def inject_hyperparams(inner_factory: Callable, static_args=()) -> Callable:
 
         def update(updates, state, params=None):
             hp = hparams(state.count, state.hyperparams)
-            updates, inner = inner_factory(**static, **hp).update(updates, state.inner_state,
-                                                                  params)
+            updates, inner = inner_factory(**static, **hp).update(
+                updates, state.inner_state, params
+            )
             return updates, InjectHyperparamsState(state.count + 1, hp, inner)
+
         return GradientTransformation(init, update)
 
     factory.__name__ = getattr(inner_factory, "__name__", "optimizer")
     factory.__doc__ = inner_factory.__doc__
     return factory
-

@@ -56,12 +56,18 @@ def piecewise_constant_schedule(init_value, boundaries_and_scales: dict | None =
         for boundary, s in items:
             v = v * fnp.where(c < boundary, 1.0, s)
         return v
+
     return schedule
 
 
-def exponential_decay(init_value, transition_steps: int, decay_rate: float,
-                      transition_begin: int = 0, staircase: bool = False,
-                      end_value: float | None = None) -> Schedule:
+def exponential_decay(
+    init_value,
+    transition_steps: int,
+    decay_rate: float,
+    transition_begin: int = 0,
+    staircase: bool = False,
+    end_value: float | None = None,
+) -> Schedule:
     """``init_value * decay_rate ** ((count - transition_begin) / transition_steps)``.
 
     >>> float(exponential_decay(1.0, 10, 0.5)(20))
@@ -78,28 +84,34 @@ def exponential_decay(init_value, transition_steps: int, decay_rate: float,
         if end_value is not None:
             v = fnp.maximum(v, end_value) if decay_rate < 1 else fnp.minimum(v, end_value)
         return v
+
     return schedule
 
 
-def polynomial_schedule(init_value, end_value, power, transition_steps: int,
-                        transition_begin: int = 0) -> Schedule:
+def polynomial_schedule(
+    init_value, end_value, power, transition_steps: int, transition_begin: int = 0
+) -> Schedule:
     """``(init - end) * (1 - t / transition_steps) ** power + end``, ``t`` clipped to the
     transition."""
+
     def schedule(count):
         t = fnp.clip(_f(count) - transition_begin, 0.0, float(transition_steps))
         frac = 1.0 - t / max(1, transition_steps)
-        return (init_value - end_value) * frac ** power + end_value
+        return (init_value - end_value) * frac**power + end_value
+
     return schedule
 
 
-def linear_schedule(init_value, end_value, transition_steps: int,
-                    transition_begin: int = 0) -> Schedule:
+def linear_schedule(
+    init_value, end_value, transition_steps: int, transition_begin: int = 0
+) -> Schedule:
     """Linear interpolation from ``init_value`` to ``end_value`` over ``transition_steps``."""
     return polynomial_schedule(init_value, end_value, 1, transition_steps, transition_begin)
 
 
-def cosine_decay_schedule(init_value, decay_steps: int, alpha: float = 0.0,
-                          exponent: float = 1.0) -> Schedule:
+def cosine_decay_schedule(
+    init_value, decay_steps: int, alpha: float = 0.0, exponent: float = 1.0
+) -> Schedule:
     """``init * ((1 - alpha) * (0.5 (1 + cos(pi t / decay_steps))) ** exponent + alpha)``.
 
     >>> s = cosine_decay_schedule(1.0, 100)
@@ -112,7 +124,8 @@ def cosine_decay_schedule(init_value, decay_steps: int, alpha: float = 0.0,
     def schedule(count):
         t = fnp.minimum(_f(count), float(decay_steps))
         cosine = 0.5 * (1.0 + fnp.cos(math.pi * t / decay_steps))
-        return init_value * ((1.0 - alpha) * cosine ** exponent + alpha)
+        return init_value * ((1.0 - alpha) * cosine**exponent + alpha)
+
     return schedule
 
 
@@ -123,17 +136,25 @@ def join_schedules(schedules: Sequence[Schedule], boundaries: Sequence[int]) -> 
     >>> float(s(4)), float(s(5))
     (1.0, 2.0)
     """
+
     def schedule(count):
         c = fnp.asarray(count)
         out = schedules[0](c)
         for b, s in zip(boundaries, schedules[1:]):
             out = fnp.where(c < b, out, s(c - b))
         return out
+
     return schedule
 
 
-def warmup_cosine_decay_schedule(init_value, peak_value, warmup_steps: int, decay_steps: int,
-                                 end_value: float = 0.0, exponent: float = 1.0) -> Schedule:
+def warmup_cosine_decay_schedule(
+    init_value,
+    peak_value,
+    warmup_steps: int,
+    decay_steps: int,
+    end_value: float = 0.0,
+    exponent: float = 1.0,
+) -> Schedule:
     """Linear warm-up from ``init_value`` to ``peak_value``, then cosine decay to
     ``end_value``; ``decay_steps`` counts the warm-up too (as Optax).
 
@@ -143,18 +164,25 @@ def warmup_cosine_decay_schedule(init_value, peak_value, warmup_steps: int, deca
     """
     alpha = 0.0 if peak_value == 0 else end_value / peak_value
     return join_schedules(
-        [linear_schedule(init_value, peak_value, warmup_steps),
-         cosine_decay_schedule(peak_value, max(1, decay_steps - warmup_steps), alpha, exponent)],
-        [warmup_steps])
+        [
+            linear_schedule(init_value, peak_value, warmup_steps),
+            cosine_decay_schedule(peak_value, max(1, decay_steps - warmup_steps), alpha, exponent),
+        ],
+        [warmup_steps],
+    )
 
 
 def _cos_interp(start, end, pct):
     return end + (start - end) / 2.0 * (fnp.cos(math.pi * pct) + 1.0)
 
 
-def cosine_onecycle_schedule(transition_steps: int, peak_value, pct_start: float = 0.3,
-                             div_factor: float = 25.0,
-                             final_div_factor: float = 1e4) -> Schedule:
+def cosine_onecycle_schedule(
+    transition_steps: int,
+    peak_value,
+    pct_start: float = 0.3,
+    div_factor: float = 25.0,
+    final_div_factor: float = 1e4,
+) -> Schedule:
     """One-cycle (Smith 2018): cosine up from ``peak/div_factor`` to ``peak`` over the first
     ``pct_start`` of the steps, then cosine down to ``peak/(div_factor*final_div_factor)``.
 
@@ -172,6 +200,7 @@ def cosine_onecycle_schedule(transition_steps: int, peak_value, pct_start: float
         rising = _cos_interp(start, peak_value, fnp.clip(c / up, 0.0, 1.0))
         falling = _cos_interp(peak_value, end, fnp.clip((c - up) / down, 0.0, 1.0))
         return fnp.where(c < up, rising, falling)
+
     return schedule
 
 

@@ -26,14 +26,54 @@ from funcgrad._src.array import array_from_user, get_aval
 from funcgrad._src.core import Tracer
 from funcgrad._src.fnp_base import asarray, astype, where
 
-__all__ = ["PRNGKey", "key", "key_data", "wrap_key_data", "split", "fold_in", "clone",
-           "random_bits", "bits", "uniform", "normal", "truncated_normal", "bernoulli",
-           "randint", "gumbel", "categorical", "permutation", "shuffle", "choice",
-           "exponential", "laplace", "logistic", "rademacher", "threefry_2x32",
-           "gamma", "loggamma", "beta", "dirichlet", "chisquare", "t", "f", "poisson",
-           "cauchy", "lognormal", "pareto", "weibull_min", "geometric", "rayleigh", "wald",
-           "multivariate_normal", "orthogonal", "ball", "maxwell", "double_sided_maxwell",
-           "generalized_normal", "triangular"]
+__all__ = [
+    "PRNGKey",
+    "key",
+    "key_data",
+    "wrap_key_data",
+    "split",
+    "fold_in",
+    "clone",
+    "random_bits",
+    "bits",
+    "uniform",
+    "normal",
+    "truncated_normal",
+    "bernoulli",
+    "randint",
+    "gumbel",
+    "categorical",
+    "permutation",
+    "shuffle",
+    "choice",
+    "exponential",
+    "laplace",
+    "logistic",
+    "rademacher",
+    "threefry_2x32",
+    "gamma",
+    "loggamma",
+    "beta",
+    "dirichlet",
+    "chisquare",
+    "t",
+    "f",
+    "poisson",
+    "cauchy",
+    "lognormal",
+    "pareto",
+    "weibull_min",
+    "geometric",
+    "rayleigh",
+    "wald",
+    "multivariate_normal",
+    "orthogonal",
+    "ball",
+    "maxwell",
+    "double_sided_maxwell",
+    "generalized_normal",
+    "triangular",
+]
 
 _U32 = dtypes.uint32
 _ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
@@ -45,8 +85,9 @@ def _u32(v, shape=()):
 
 def _rotl(x, r):
     shape = get_aval(x).shape
-    return le.bitwise_or(le.shift_left(x, _u32(r, shape)),
-                         le.shift_right_logical(x, _u32(32 - r, shape)))
+    return le.bitwise_or(
+        le.shift_left(x, _u32(r, shape)), le.shift_right_logical(x, _u32(32 - r, shape))
+    )
 
 
 def threefry_2x32(key, count):
@@ -87,9 +128,11 @@ def _join_halves(x0, x1, n, shape):
     one loop kernel on every backend (no copy step)."""
     half = get_aval(x0).shape[0]
     row = ls.broadcasted_iota(dtypes.int32, (2, half), 0)
-    both = le.select(le.eq(row, ls.full((2, half), 0, dtypes.int32)),
-                     ls.broadcast_in_dim(x0, (2, half), (1,)),
-                     ls.broadcast_in_dim(x1, (2, half), (1,)))
+    both = le.select(
+        le.eq(row, ls.full((2, half), 0, dtypes.int32)),
+        ls.broadcast_in_dim(x0, (2, half), (1,)),
+        ls.broadcast_in_dim(x1, (2, half), (1,)),
+    )
     out = ls.reshape(both, (2 * half,))
     if n != 2 * half:
         out = ls.slice_in_dim(out, 0, n)
@@ -102,7 +145,7 @@ def _threefry_iota(key, n):
     half = (n + odd) // 2
     x0 = ls.iota(_U32, half)
     x1 = le.add(x0, _u32(half, (half,)))
-    if odd:   # the padded last counter is 0, as in threefry_2x32
+    if odd:  # the padded last counter is 0, as in threefry_2x32
         last = le.eq(x0, _u32(half - 1, (half,)))
         x1 = le.select(last, _u32(0, (half,)), x1)
     return _join_halves(*_threefry_pairs(key, x0, x1), n, (n,))
@@ -111,29 +154,42 @@ def _threefry_iota(key, n):
 # ---- keys ---------------------------------------------------------------------------------------
 
 
-def PRNGKey(seed) -> "Array":  # noqa: F821
+def PRNGKey(seed) -> Array:  # noqa: F821
     """A key from an integer seed: ``uint32[2]`` ``[high 32 bits, low 32 bits]`` of the seed
     as a 64-bit integer with x64 on, or ``[0, seed mod 2**32]`` with it off (as JAX)."""
     if isinstance(seed, Tracer):
         s = asarray(seed)
         if get_aval(s).dtype.kind not in "iu":
             raise TypeError(f"PRNGKey seed must be an integer, got {get_aval(s).dtype}")
-        lo = le.convert_element_type(s, _U32) if get_aval(s).dtype.itemsize <= 4 else \
-            le.convert_element_type(le.bitwise_and(s, asarray(0xFFFFFFFF, get_aval(s).dtype)),
-                                    _U32)
-        hi = _u32(0) if get_aval(s).dtype.itemsize <= 4 else le.convert_element_type(
-            le.shift_right_logical(s, asarray(32, get_aval(s).dtype)), _U32)
+        lo = (
+            le.convert_element_type(s, _U32)
+            if get_aval(s).dtype.itemsize <= 4
+            else le.convert_element_type(
+                le.bitwise_and(s, asarray(0xFFFFFFFF, get_aval(s).dtype)), _U32
+            )
+        )
+        hi = (
+            _u32(0)
+            if get_aval(s).dtype.itemsize <= 4
+            else le.convert_element_type(
+                le.shift_right_logical(s, asarray(32, get_aval(s).dtype)), _U32
+            )
+        )
         return ls.concatenate([ls.reshape(hi, (1,)), ls.reshape(lo, (1,))], 0)
-    if isinstance(seed, (bool, float)) or not isinstance(seed, (int, np.integer)) and \
-            np.asarray(seed).dtype.kind not in "iu":
+    if (
+        isinstance(seed, (bool, float))
+        or not isinstance(seed, (int, np.integer))
+        and np.asarray(seed).dtype.kind not in "iu"
+    ):
         raise TypeError(f"PRNGKey seed must be an integer, got {seed!r}")
     seed = int(np.asarray(seed))
     from funcgrad import config
 
     # as JAX: with x64 off the seed is a 32-bit integer (wrapped), so the high word is 0
-    seed = seed % 2 ** 64 if config.enable_x64 else seed % 2 ** 32
-    return array_from_user(np.array([(seed >> 32) & 0xFFFFFFFF, seed & 0xFFFFFFFF],
-                                    dtype=np.uint32), _U32)
+    seed = seed % 2**64 if config.enable_x64 else seed % 2**32
+    return array_from_user(
+        np.array([(seed >> 32) & 0xFFFFFFFF, seed & 0xFFFFFFFF], dtype=np.uint32), _U32
+    )
 
 
 key = PRNGKey
@@ -151,11 +207,15 @@ def _check_key(key, fname):
     key = asarray(key)
     a = get_aval(key)
     if a.dtype != _U32 or a.shape[-1:] != (2,):
-        raise TypeError(f"{fname} expects a PRNG key (uint32 array of shape (2,), from "
-                        f"fg.random.key(seed) or split), got {a.str_short()}")
+        raise TypeError(
+            f"{fname} expects a PRNG key (uint32 array of shape (2,), from "
+            f"fg.random.key(seed) or split), got {a.str_short()}"
+        )
     if a.shape != (2,):
-        raise TypeError(f"{fname} got a batch of keys {a.str_short()}; use fg.vmap over the "
-                        f"keys, or index one key")
+        raise TypeError(
+            f"{fname} got a batch of keys {a.str_short()}; use fg.vmap over the "
+            f"keys, or index one key"
+        )
     return key
 
 
@@ -204,6 +264,7 @@ def _float_dtype(dtype):
     dt = dtypes.canonicalize(dtype if dtype is not None else dtypes.default_float())
     if dt.kind != "f":
         from funcgrad._src.core import ValueTypeError
+
         raise ValueTypeError(f"dtype argument must be a float dtype, got {dt}")
     return dt
 
@@ -230,10 +291,8 @@ def uniform(key, shape=(), dtype=None, minval=0.0, maxval=1.0):
     lo = astype(asarray(minval), dt)
     hi = astype(asarray(maxval), dt)
     u = _unit_float(key, shape, dt)
-    lo_b = ls.broadcast_in_dim(lo, shape, tuple(range(len(shape) - get_aval(lo).ndim,
-                                                      len(shape))))
-    hi_b = ls.broadcast_in_dim(hi, shape, tuple(range(len(shape) - get_aval(hi).ndim,
-                                                      len(shape))))
+    lo_b = ls.broadcast_in_dim(lo, shape, tuple(range(len(shape) - get_aval(lo).ndim, len(shape))))
+    hi_b = ls.broadcast_in_dim(hi, shape, tuple(range(len(shape) - get_aval(hi).ndim, len(shape))))
     return le.max(lo_b, le.add(lo_b, le.mul(u, le.sub(hi_b, lo_b))))
 
 
@@ -263,10 +322,12 @@ def truncated_normal(key, lower, upper, shape=None, dtype=None):
     if shape is None:
         shape = np.broadcast_shapes(get_aval(lower).shape, get_aval(upper).shape)
     shape = _shape(shape)
-    lower = ls.broadcast_in_dim(lower, shape, tuple(range(len(shape) - get_aval(lower).ndim,
-                                                          len(shape))))
-    upper = ls.broadcast_in_dim(upper, shape, tuple(range(len(shape) - get_aval(upper).ndim,
-                                                          len(shape))))
+    lower = ls.broadcast_in_dim(
+        lower, shape, tuple(range(len(shape) - get_aval(lower).ndim, len(shape)))
+    )
+    upper = ls.broadcast_in_dim(
+        upper, shape, tuple(range(len(shape) - get_aval(upper).ndim, len(shape)))
+    )
     sqrt2 = ls.full(shape, math.sqrt(2), dt)
     a, b = le.erf(le.div(lower, sqrt2)), le.erf(le.div(upper, sqrt2))
     u = le.add(a, le.mul(_unit_float(key, shape, dt), le.sub(b, a)))
@@ -302,21 +363,25 @@ def randint(key, shape, minval, maxval, dtype=None):
     # as in JAX: the bounds are clipped to the dtype's range; a maxval above the range
     # makes the dtype's largest value a possible draw
     it = np.int64 if dtypes.x64_enabled() else np.int32
-    tmin, tmax = max(int(info.min), int(np.iinfo(it).min)), min(int(info.max),
-                                                                 int(np.iinfo(it).max))
+    tmin, tmax = (
+        max(int(info.min), int(np.iinfo(it).min)),
+        min(int(info.max), int(np.iinfo(it).max)),
+    )
     lo = le.clamp(asarray(tmin, it), astype(asarray(minval), it), asarray(tmax, it))
-    lo = astype(ls.broadcast_in_dim(lo, shape, tuple(range(len(shape) - get_aval(lo).ndim,
-                                                           len(shape)))), dt)
+    lo = astype(
+        ls.broadcast_in_dim(lo, shape, tuple(range(len(shape) - get_aval(lo).ndim, len(shape)))), dt
+    )
     hi_raw = astype(asarray(maxval), it)
-    hi_raw = ls.broadcast_in_dim(hi_raw, shape, tuple(range(len(shape) - get_aval(hi_raw).ndim,
-                                                            len(shape))))
+    hi_raw = ls.broadcast_in_dim(
+        hi_raw, shape, tuple(range(len(shape) - get_aval(hi_raw).ndim, len(shape)))
+    )
     above = le.gt(hi_raw, ls.full(shape, tmax, it))
     hi = astype(le.clamp(ls.full(shape, tmin, it), hi_raw, ls.full(shape, tmax, it)), dt)
     span = le.convert_element_type(le.sub(hi, lo), _U32)
     span = le.max(span, _u32(1, shape))
     span = where(le.bitwise_and(above, le.gt(hi, lo)), le.add(span, _u32(1, shape)), span)
     # (2**32 mod span)**2 mod span, so that hi*2**32 + lo is reduced modulo span exactly
-    mult = le.rem(_u32(2 ** 32 - 1, shape), span)
+    mult = le.rem(_u32(2**32 - 1, shape), span)
     mult = le.rem(le.add(mult, _u32(1, shape)), span)
     mult = le.rem(le.mul(mult, mult), span)
     off = le.add(le.mul(le.rem(hi_bits, span), mult), le.rem(lo_bits, span))
@@ -385,8 +450,10 @@ def choice(key, a, shape=(), replace=True, p=None, axis=0):
             idx = randint(key, shape, 0, n)
         else:
             if m > n:
-                raise ValueError(f"choice: cannot take a larger sample ({m}) than the "
-                                 f"population ({n}) when replace=False")
+                raise ValueError(
+                    f"choice: cannot take a larger sample ({m}) than the "
+                    f"population ({n}) when replace=False"
+                )
             idx = ls.reshape(ls.slice_in_dim(permutation(key, n), 0, m), shape)
     else:
         p = asarray(p)
@@ -454,9 +521,11 @@ def _bcast(x, shape, fname, what):
     except ValueError:
         ok = False
     if not ok:
-        raise ValueError(f"{fname}: {what} of shape {xs} does not broadcast to the requested "
-                         f"shape {tuple(shape)}; pass shape=None (the parameter's shape) or a "
-                         f"shape that ends with a broadcast of {xs}")
+        raise ValueError(
+            f"{fname}: {what} of shape {xs} does not broadcast to the requested "
+            f"shape {tuple(shape)}; pass shape=None (the parameter's shape) or a "
+            f"shape that ends with a broadcast of {xs}"
+        )
     return ls.broadcast_in_dim(x, tuple(shape), tuple(range(len(shape) - len(xs), len(shape))))
 
 
@@ -496,12 +565,14 @@ def _log_gamma_sample(key, a, shape, dt):
     pos = le.gt(v, ls.full(cand, 0.0, dt))
     v_safe = where(pos, v, ls.full(cand, 1.0, dt))
     dd = bd(d)
-    rhs = le.add(le.add(le.mul(ls.full(cand, 0.5, dt), le.mul(x, x)), dd),
-                 le.mul(dd, le.sub(le.log(v_safe), v_safe)))
+    rhs = le.add(
+        le.add(le.mul(ls.full(cand, 0.5, dt), le.mul(x, x)), dd),
+        le.mul(dd, le.sub(le.log(v_safe), v_safe)),
+    )
     ok = le.bitwise_and(pos, le.lt(le.log(u), rhs))
     log_v = _first_accepted(ok, le.log(v_safe))
     log_s = le.add(le.log(d), log_v)
-    ub = le.sub(one, uniform(kb, shape, dt))   # (0, 1]
+    ub = le.sub(one, uniform(kb, shape, dt))  # (0, 1]
     return _implicit_log_gamma(a_in, where(boost, le.add(log_s, le.div(le.log(ub), a)), log_s))
 
 
@@ -568,7 +639,7 @@ def _implicit_log_gamma(a, logz):
     @f.defjvp
     def f_jvp(primals, tangents):
         a, logz = primals
-        ta, _ = tangents   # logz came from the stop-gradient a: its own tangent is zero
+        ta, _ = tangents  # logz came from the stop-gradient a: its own tangent is zero
         return logz, le.mul(_dlogz_da(a, logz), ta)
 
     return f(a, logz)
@@ -624,8 +695,9 @@ def dirichlet(key, alpha, shape=None, dtype=None):
     alpha = _param(alpha, dt)
     ash = get_aval(alpha).shape
     if len(ash) < 1:
-        raise ValueError(f"dirichlet: alpha must have at least one dimension (the categories), "
-                         f"got shape {ash}")
+        raise ValueError(
+            f"dirichlet: alpha must have at least one dimension (the categories), got shape {ash}"
+        )
     shape = ash[:-1] if shape is None else _shape(shape)
     full_shape = tuple(shape) + ash[-1:]
     lg = _log_gamma_sample(key, alpha, full_shape, dt)
@@ -664,7 +736,7 @@ def f(key, dfnum, dfden, shape=(), dtype=None):
     return le.div(num, den)
 
 
-_POISSON_TERMS = 48   # inversion is used for lam < 10: P(X >= 48) < 1e-17 there
+_POISSON_TERMS = 48  # inversion is used for lam < 10: P(X >= 48) < 1e-17 there
 
 
 def _poisson_small(key, lam, shape, dt):
@@ -674,11 +746,12 @@ def _poisson_small(key, lam, shape, dt):
     nd = len(shape)
     k = ls.broadcasted_iota(dt, full_shape, nd)
     lam_b = ls.broadcast_in_dim(lam, full_shape, tuple(range(nd)))
-    logpmf = le.sub(le.sub(le.mul(k, le.log(lam_b)), lam_b),
-                    le.lgamma(le.add(k, ls.full(full_shape, 1.0, dt))))
+    logpmf = le.sub(
+        le.sub(le.mul(k, le.log(lam_b)), lam_b), le.lgamma(le.add(k, ls.full(full_shape, 1.0, dt)))
+    )
     pmf = le.exp(logpmf)
-    sf = le.sub(lr.cumsum(pmf, nd, reverse=True), pmf)   # P(X > k)
-    v = le.sub(ls.full(shape, 1.0, dt), uniform(key, shape, dt))   # (0, 1]
+    sf = le.sub(lr.cumsum(pmf, nd, reverse=True), pmf)  # P(X > k)
+    v = le.sub(ls.full(shape, 1.0, dt), uniform(key, shape, dt))  # (0, 1]
     hit = le.le(ls.broadcast_in_dim(v, full_shape, tuple(range(nd))), sf)
     return lr.reduce_sum(le.convert_element_type(hit, dt), (nd,))
 
@@ -696,16 +769,18 @@ def _poisson_large(key, lam, shape, dt):
     vr = le.sub(c(0.9277), le.div(c(3.6224), le.sub(b, c(2.0))))
     ku, kv = _keys(key, 2)
     u = le.sub(uniform(ku, cand, dt), c(0.5))
-    v = le.sub(c(1.0), uniform(kv, cand, dt))   # (0, 1]
+    v = le.sub(c(1.0), uniform(kv, cand, dt))  # (0, 1]
     us = le.sub(c(0.5), le.abs(u))
     us_safe = le.max(us, c(1e-30))
-    kf = le.floor(le.add(le.mul(le.add(le.div(le.mul(c(2.0), a), us_safe), b), u),
-                         le.add(lam, c(0.43))))
+    kf = le.floor(
+        le.add(le.mul(le.add(le.div(le.mul(c(2.0), a), us_safe), b), u), le.add(lam, c(0.43)))
+    )
     quick = le.bitwise_and(le.ge(us, c(0.07)), le.le(v, vr))
     bad = le.bitwise_or(le.lt(kf, c(0.0)), le.bitwise_and(le.lt(us, c(0.013)), le.gt(v, us)))
     kpos = le.max(kf, c(0.0))
-    lhs = le.sub(le.add(le.log(v), le.log(inv_alpha)),
-                 le.log(le.add(le.div(a, le.mul(us_safe, us_safe)), b)))
+    lhs = le.sub(
+        le.add(le.log(v), le.log(inv_alpha)), le.log(le.add(le.div(a, le.mul(us_safe, us_safe)), b))
+    )
     rhs = le.sub(le.sub(le.mul(kpos, loglam), lam), le.lgamma(le.add(kpos, c(1.0))))
     ok = le.bitwise_or(quick, le.bitwise_and(le.bitwise_not(bad), le.le(lhs, rhs)))
     return _first_accepted(ok, kf)
@@ -773,8 +848,10 @@ def weibull_min(key, scale, concentration, shape=(), dtype=None):
     shape = _shape(shape)
     e = exponential(key, shape, dt)
     conc = _bcast(conc, shape, "weibull_min", "concentration")
-    return le.mul(_bcast(scale, shape, "weibull_min", "scale"),
-                  le.pow(e, le.div(ls.full(shape, 1.0, dt), conc)))
+    return le.mul(
+        _bcast(scale, shape, "weibull_min", "scale"),
+        le.pow(e, le.div(ls.full(shape, 1.0, dt), conc)),
+    )
 
 
 def geometric(key, p, shape=None, dtype=None):
@@ -787,7 +864,7 @@ def geometric(key, p, shape=None, dtype=None):
     p = _param(p, dt)
     shape = _params_shape(shape, p)
     p = _bcast(p, shape, "geometric", "p")
-    u = le.sub(ls.full(shape, 1.0, dt), uniform(key, shape, dt))   # (0, 1]
+    u = le.sub(ls.full(shape, 1.0, dt), uniform(key, shape, dt))  # (0, 1]
     k = le.floor(le.div(le.log(u), le.log1p(le.neg(p))))
     return le.convert_element_type(le.add(k, ls.full(shape, 1.0, dt)), out_dt)
 
@@ -799,8 +876,9 @@ def rayleigh(key, scale, shape=None, dtype=None):
     scale = _param(scale, dt)
     shape = _params_shape(shape, scale)
     e = exponential(key, shape, dt)
-    return le.mul(_bcast(scale, shape, "rayleigh", "scale"),
-                  le.sqrt(le.mul(ls.full(shape, 2.0, dt), e)))
+    return le.mul(
+        _bcast(scale, shape, "rayleigh", "scale"), le.sqrt(le.mul(ls.full(shape, 2.0, dt), e))
+    )
 
 
 def wald(key, mean, shape=None, dtype=None):
@@ -830,14 +908,17 @@ def multivariate_normal(key, mean, cov, shape=None, dtype=None, method="cholesky
 
     key = _check_key(key, "multivariate_normal")
     if method not in ("cholesky", "eigh", "svd"):
-        raise ValueError(f"multivariate_normal: method must be 'cholesky', 'eigh' or 'svd', "
-                         f"got {method!r}")
+        raise ValueError(
+            f"multivariate_normal: method must be 'cholesky', 'eigh' or 'svd', got {method!r}"
+        )
     dt = _float_dtype(dtype)
     mean, cov = _param(mean, dt), _param(cov, dt)
     ms, cs = get_aval(mean).shape, get_aval(cov).shape
     if len(ms) < 1 or len(cs) < 2 or cs[-2:] != (ms[-1], ms[-1]):
-        raise ValueError(f"multivariate_normal: mean must have shape (..., n) and cov shape "
-                         f"(..., n, n), got mean {ms} and cov {cs}")
+        raise ValueError(
+            f"multivariate_normal: mean must have shape (..., n) and cov shape "
+            f"(..., n, n), got mean {ms} and cov {cs}"
+        )
     batch = np.broadcast_shapes(ms[:-1], cs[:-2])
     shape = batch if shape is None else _shape(shape)
     if method == "cholesky":
@@ -911,12 +992,15 @@ def double_sided_maxwell(key, loc, scale, shape=(), dtype=None):
     key = _check_key(key, "double_sided_maxwell")
     dt = _float_dtype(dtype)
     loc, scale = _param(loc, dt), _param(scale, dt)
-    out_shape = _shape(shape) + tuple(np.broadcast_shapes(get_aval(loc).shape,
-                                                          get_aval(scale).shape))
+    out_shape = _shape(shape) + tuple(
+        np.broadcast_shapes(get_aval(loc).shape, get_aval(scale).shape)
+    )
     k1, k2 = _keys(key, 2)
     mx = le.mul(maxwell(k1, out_shape, dt), rademacher(k2, out_shape, dt))
-    return le.add(_bcast(loc, out_shape, "double_sided_maxwell", "loc"),
-                  le.mul(mx, _bcast(scale, out_shape, "double_sided_maxwell", "scale")))
+    return le.add(
+        _bcast(loc, out_shape, "double_sided_maxwell", "loc"),
+        le.mul(mx, _bcast(scale, out_shape, "double_sided_maxwell", "scale")),
+    )
 
 
 def triangular(key, left, mode, right, shape=None, dtype=None):
@@ -925,12 +1009,14 @@ def triangular(key, left, mode, right, shape=None, dtype=None):
     dt = _float_dtype(dtype)
     lo, md, hi = (_param(v, dt) for v in (left, mode, right))
     shape = _params_shape(shape, lo, md, hi)
-    lo, md, hi = (_bcast(v, shape, "triangular", n) for v, n in
-                  ((lo, "left"), (md, "mode"), (hi, "right")))
+    lo, md, hi = (
+        _bcast(v, shape, "triangular", n) for v, n in ((lo, "left"), (md, "mode"), (hi, "right"))
+    )
     u = uniform(key, shape, dt)
     width = le.sub(hi, lo)
     fc = le.div(le.sub(md, lo), width)
     out1 = le.add(lo, le.sqrt(le.mul(le.mul(u, width), le.sub(md, lo))))
-    out2 = le.sub(hi, le.sqrt(le.mul(le.mul(le.sub(ls.full(shape, 1.0, dt), u), width),
-                                     le.sub(hi, md))))
+    out2 = le.sub(
+        hi, le.sqrt(le.mul(le.mul(le.sub(ls.full(shape, 1.0, dt), u), width), le.sub(hi, md)))
+    )
     return where(le.lt(u, fc), out1, out2)

@@ -71,8 +71,14 @@ def _compile(jaxpr: Jaxpr) -> K.Program | None:
 
     if jaxpr.constvars:
         return None
-    program = fusion.fuse(passes.optimize(jaxpr), "inner", scalar.can_emit, codegen.dtype_ok,
-                          executable._can_dot, native_check)
+    program = fusion.fuse(
+        passes.optimize(jaxpr),
+        "inner",
+        scalar.can_emit,
+        codegen.dtype_ok,
+        executable._can_dot,
+        native_check,
+    )
     return None if any(isinstance(s, K.Fallback) for s in program.steps) else program
 
 
@@ -120,16 +126,23 @@ def _types(avals) -> list:
 def _fits(jaxpr, in_avals, out_avals) -> bool:
     """Does ``jaxpr`` take and return exactly these shapes and dtypes? (The kernels index the
     operands with the inner jaxpr's shapes: a mismatch must be refused, never run.)"""
-    return (isinstance(jaxpr, Jaxpr) and _types(jaxpr.in_avals) == _types(in_avals)
-            and _types(jaxpr.out_avals) == _types(out_avals))
+    return (
+        isinstance(jaxpr, Jaxpr)
+        and _types(jaxpr.in_avals) == _types(in_avals)
+        and _types(jaxpr.out_avals) == _types(out_avals)
+    )
 
 
 def _plan_cond(eqn) -> Plan | None:
     index, *ops = [x.aval for x in eqn.inputs]
     outs = [v.aval for v in eqn.out_binders]
     branches = eqn.params["branches"]
-    if index.shape != () or np.dtype(index.dtype).kind not in "iu" or not branches or \
-            not all(_fits(j, ops, outs) for j in branches):
+    if (
+        index.shape != ()
+        or np.dtype(index.dtype).kind not in "iu"
+        or not branches
+        or not all(_fits(j, ops, outs) for j in branches)
+    ):
         return None
     return _plan([sub_program(j) for j in branches])
 
@@ -138,13 +151,15 @@ def _plan_while(eqn) -> Plan | None:
     p = eqn.params
     ncc, nbc, max_steps = p["cond_nconsts"], p["body_nconsts"], p["max_steps"]
     avals = [x.aval for x in eqn.inputs]
-    carry = avals[ncc + nbc:]
+    carry = avals[ncc + nbc :]
     if max_steps is not None and not isinstance(max_steps, (int, np.integer)):
         return None
     pred = [core.ShapedArray((), np.dtype(np.bool_))]
-    if not (_fits(p["cond_jaxpr"], avals[:ncc] + carry, pred)
-            and _fits(p["body_jaxpr"], avals[ncc:], carry)
-            and _types(carry) == _types(v.aval for v in eqn.out_binders)):
+    if not (
+        _fits(p["cond_jaxpr"], avals[:ncc] + carry, pred)
+        and _fits(p["body_jaxpr"], avals[ncc:], carry)
+        and _types(carry) == _types(v.aval for v in eqn.out_binders)
+    ):
         return None
     return _plan([sub_program(p["cond_jaxpr"]), sub_program(p["body_jaxpr"])], carry, pred=True)
 
@@ -154,13 +169,15 @@ def _plan_scan(eqn) -> Plan | None:
     nk, nc, length = p["num_consts"], p["num_carry"], p["length"]
     avals = [x.aval for x in eqn.inputs]
     outs = [v.aval for v in eqn.out_binders]
-    xs, ys = avals[nk + nc:], outs[nc:]
-    if any(a.ndim == 0 or a.shape[0] != length for a in xs + ys) or \
-            _types(avals[nk:nk + nc]) != _types(outs[:nc]):
+    xs, ys = avals[nk + nc :], outs[nc:]
+    if any(a.ndim == 0 or a.shape[0] != length for a in xs + ys) or _types(
+        avals[nk : nk + nc]
+    ) != _types(outs[:nc]):
         return None
     unstacked = [a.update(shape=a.shape[1:]) for a in xs + ys]
-    if not _fits(p["jaxpr"], avals[:nk + nc] + unstacked[:len(xs)],
-                 outs[:nc] + unstacked[len(xs):]):
+    if not _fits(
+        p["jaxpr"], avals[: nk + nc] + unstacked[: len(xs)], outs[:nc] + unstacked[len(xs) :]
+    ):
         return None
     return _plan([sub_program(p["jaxpr"])], outs[:nc])
 
@@ -284,19 +301,27 @@ def _clamped_index(b, ptr, dtype, n: int):
 def _emit_scan(cx: _Ctx) -> None:
     b, p = cx.b, cx.eqn.params
     nk, nc, length = p["num_consts"], p["num_carry"], p["length"]
-    xs, ys = cx.ins[nk + nc:], cx.outs[nc:]
-    x_bytes = [_slice_bytes(x.aval) for x in cx.eqn.inputs[nk + nc:]]
+    xs, ys = cx.ins[nk + nc :], cx.outs[nc:]
+    x_bytes = [_slice_bytes(x.aval) for x in cx.eqn.inputs[nk + nc :]]
     y_bytes = [_slice_bytes(v.aval) for v in cx.eqn.out_binders[nc:]]
     tin, tout = _table(b, len(cx.ins)), _table(b, len(cx.outs))
-    _fill(b, tin, cx.ins[:nk + nc])  # consts, then the initial carry (read in place)
+    _fill(b, tin, cx.ins[: nk + nc])  # consts, then the initial carry (read in place)
     with for_range(b, length, unroll=False, name="step") as k:
         i = b.sub(ir.Constant(I64, length - 1), k) if p["reverse"] else k
-        _fill(b, tin, [_byte_offset(b, x, b.mul(i, ir.Constant(I64, n)))
-                       for x, n in zip(xs, x_bytes)], nk + nc)
+        _fill(
+            b,
+            tin,
+            [_byte_offset(b, x, b.mul(i, ir.Constant(I64, n))) for x, n in zip(xs, x_bytes)],
+            nk + nc,
+        )
         nxt = cx.next_carry(k)
         _fill(b, tout, nxt)
-        _fill(b, tout, [_byte_offset(b, y, b.mul(i, ir.Constant(I64, n)))
-                        for y, n in zip(ys, y_bytes)], nc)
+        _fill(
+            b,
+            tout,
+            [_byte_offset(b, y, b.mul(i, ir.Constant(I64, n))) for y, n in zip(ys, y_bytes)],
+            nc,
+        )
         cx.call(0, tin, tout)
         _fill(b, tin, nxt, nk)  # the next step reads what this one wrote
     cx.copy_out(tin, nk)
@@ -309,13 +334,13 @@ def _slice_bytes(aval) -> int:
 def _emit_while(cx: _Ctx) -> None:
     b, p = cx.b, cx.eqn.params
     ncc, nbc, max_steps = p["cond_nconsts"], p["body_nconsts"], p["max_steps"]
-    carry = cx.ins[ncc + nbc:]
+    carry = cx.ins[ncc + nbc :]
     nc = len(carry)
     cin, cout = _table(b, ncc + nc), _table(b, 1)
     bin_, bout = _table(b, nbc + nc), _table(b, nc)
     steps = _opaque(b.alloca(I64))
     _fill(b, cin, cx.ins[:ncc] + carry)
-    _fill(b, bin_, cx.ins[ncc:ncc + nbc] + carry)
+    _fill(b, bin_, cx.ins[ncc : ncc + nbc] + carry)
     pred = cx.at(cx.plan.pred)
     _fill(b, cout, [pred])
     b.store(ir.Constant(I64, 0), steps)
@@ -341,8 +366,11 @@ def _emit_while(cx: _Ctx) -> None:
 
 
 EMITTERS = {"cond": _emit_cond, "while": _emit_while, "scan": _emit_scan}
-SUB_NAMES = {"cond": lambda j: f"branch{j}", "while": lambda j: ("cond", "body")[j],
-             "scan": lambda j: "body"}  # the name prefix of sub-program j: k3.body.k0, ...
+SUB_NAMES = {
+    "cond": lambda j: f"branch{j}",
+    "while": lambda j: ("cond", "body")[j],
+    "scan": lambda j: "body",
+}  # the name prefix of sub-program j: k3.body.k0, ...
 
 
 def emit(module, program, step: K.OpKernel, name: str, num_threads: int):
@@ -350,12 +378,16 @@ def emit(module, program, step: K.OpKernel, name: str, num_threads: int):
 
     prim = step.eqn.primitive.name
     plan = PLANS[prim](step.eqn)
-    entries = [codegen.emit_subprogram(module, sub, f"{name}.{SUB_NAMES[prim](j)}.", num_threads)[0]
-               for j, sub in enumerate(plan.programs)]
+    entries = [
+        codegen.emit_subprogram(module, sub, f"{name}.{SUB_NAMES[prim](j)}.", num_threads)[0]
+        for j, sub in enumerate(plan.programs)
+    ]
     fn = new_function(module, name, len(op_buffers(step)))
     args = iter(fn.args)
-    ins = [next(args) if isinstance(x, int) else _literal(module, f"{name}.lit{j}", x[1])
-           for j, x in enumerate(step.inputs)]
+    ins = [
+        next(args) if isinstance(x, int) else _literal(module, f"{name}.lit{j}", x[1])
+        for j, x in enumerate(step.inputs)
+    ]
     outs = [next(args) for _ in step.outputs]
     scratch = next(args) if step.scratch >= 0 else ir.Constant(PTR, None)
     b = ir.IRBuilder(fn.append_basic_block("entry"))

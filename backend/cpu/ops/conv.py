@@ -163,10 +163,20 @@ def _geometry(eqn) -> _Conv | None:
         return None
     if np.dtype(rhs.dtype) != dt or np.dtype(out.dtype) != dt or not 1 <= lhs.ndim - 2 <= 3:
         return None
-    return _Conv(lhs.shape[0], lhs.shape[1], rhs.shape[0], p["feature_group_count"],
-                 tuple(lhs.shape[2:]), tuple(rhs.shape[2:]), tuple(out.shape[2:]),
-                 tuple(p["window_strides"]), tuple(p["padding"]), tuple(p["lhs_dilation"]),
-                 tuple(p["rhs_dilation"]), dt)
+    return _Conv(
+        lhs.shape[0],
+        lhs.shape[1],
+        rhs.shape[0],
+        p["feature_group_count"],
+        tuple(lhs.shape[2:]),
+        tuple(rhs.shape[2:]),
+        tuple(out.shape[2:]),
+        tuple(p["window_strides"]),
+        tuple(p["padding"]),
+        tuple(p["lhs_dilation"]),
+        tuple(p["rhs_dilation"]),
+        dt,
+    )
 
 
 # ---- tiling ---------------------------------------------------------------------------------------
@@ -211,8 +221,8 @@ def _plan(cv: _Conv) -> _Plan | None:
             images = max(1, min(cv.n, budget // (per_col * cv.p), -(-BATCH_COLUMNS // cv.p)))
         return _finish(cv, images, 0, cv.out_sp[0], cv.cg, images * cv.p)
     target = max(min(cv.p, MIN_COLUMNS), budget // per_col)
-    level = next(d for d in range(len(cv.out_sp)) if _prod(cv.out_sp[d + 1:]) <= target)
-    inner = _prod(cv.out_sp[level + 1:])
+    level = next(d for d in range(len(cv.out_sp)) if _prod(cv.out_sp[d + 1 :]) <= target)
+    inner = _prod(cv.out_sp[level + 1 :])
     rows = max(1, min(cv.out_sp[level], target // inner))
     chans = max(1, min(cv.cg, budget // (cv.taps * rows * inner)))
     if chans * cv.taps * rows * inner * cv.dtype.itemsize > MAX_SCRATCH_BYTES:
@@ -299,8 +309,7 @@ class _Emit:
             with _loop(b, nchans, "ch") as ch, _loop(b, cv.taps, "a") as a:
                 row = b.add(b.mul(ch, _c(cv.taps)), a)
                 coff = b.add(b.mul(row, _c(self.plan.columns)), col0)
-                self.walk(b, 0, x, cols, self.entries(b, a), ranges, b.mul(ch, _c(cv.plane)),
-                          coff)
+                self.walk(b, 0, x, cols, self.entries(b, a), ranges, b.mul(ch, _c(cv.plane)), coff)
             return
         taps = [(_c(0), _c(k)) for k in cv.k_sp]  # transposed: whole images only
         ld = self.plan.ld_cols(cv)
@@ -318,8 +327,12 @@ class _Emit:
             t = b.udiv(a, _c(stride)) if stride > 1 else a
             t = b.urem(t, _c(size)) if d else t
             base = b.mul(t, _c(3))
-            out.append([b.load(b.gep(self.tables[d], [b.add(base, _c(i))], source_etype=I64),
-                               typ=I64) for i in range(3)])
+            out.append(
+                [
+                    b.load(b.gep(self.tables[d], [b.add(base, _c(i))], source_etype=I64), typ=I64)
+                    for i in range(3)
+                ]
+            )
         return out
 
     def walk(self, b, d, x, cols, entries, ranges, xoff, coff):
@@ -330,13 +343,14 @@ class _Emit:
         if d == len(ranges) - 1:
             return self.run(b, x, cols, entries[d], ranges[d], self.steps[d], xoff, coff)
         block = _c(1)  # columns per index of dim d
-        for r0, r1 in ranges[d + 1:]:
+        for r0, r1 in ranges[d + 1 :]:
             block = b.mul(block, b.sub(r1, r0))
         with for_range(b, lo, hi, name=f"r{d}", unroll=False) as r:
             dst = b.add(coff, b.mul(b.sub(r, lo), block))
             rel = b.sub(r, first)
-            ok = b.and_(b.icmp_signed(">=", rel, _c(0)),
-                        b.icmp_signed("<", rel, b.mul(count, _c(step_b))))
+            ok = b.and_(
+                b.icmp_signed(">=", rel, _c(0)), b.icmp_signed("<", rel, b.mul(count, _c(step_b)))
+            )
             if step_b > 1:
                 ok = b.and_(ok, b.icmp_signed("==", b.srem(rel, _c(step_b)), _c(0)))
                 rel = b.sdiv(rel, _c(step_b))
@@ -373,10 +387,25 @@ class _Emit:
         it = self.gemm.function_type.args[3]
         cast = lambda v: v if v.type == it else b.trunc(v, it)
         tb = blas.TRANS if self.plan.transposed else blas.NO_TRANS
-        b.call(self.gemm, [ir.Constant(I32, blas.ROW_MAJOR), ir.Constant(I32, blas.NO_TRANS),
-                           ir.Constant(I32, tb), cast(m), cast(n), cast(k),
-                           ir.Constant(self.ty, 1.0), a, cast(lda), bm, cast(ldb), beta, c,
-                           cast(ldc)])
+        b.call(
+            self.gemm,
+            [
+                ir.Constant(I32, blas.ROW_MAJOR),
+                ir.Constant(I32, blas.NO_TRANS),
+                ir.Constant(I32, tb),
+                cast(m),
+                cast(n),
+                cast(k),
+                ir.Constant(self.ty, 1.0),
+                a,
+                cast(lda),
+                bm,
+                cast(ldb),
+                beta,
+                c,
+                cast(ldc),
+            ],
+        )
 
     def group_products(self, b, x_img, w, cols, fill, target, ldc):
         """For every group and chunk of its channels: ``n = fill(x, nchans)`` (``x`` the
@@ -390,10 +419,22 @@ class _Emit:
             first_ch = b.add(b.mul(g, _c(cv.cg)), c0)
             n = fill(self.at(b, x_img, b.mul(first_ch, _c(cv.plane))), nch)
             a = self.at(b, w, b.add(b.mul(g, _c(cv.og * cgk)), b.mul(c0, _c(cv.taps))))
-            beta = b.select(b.icmp_signed("==", cc, _c(0)), ir.Constant(self.ty, 0.0),
-                            ir.Constant(self.ty, 1.0))
-            self.call_gemm(b, _c(cv.og), n, b.mul(nch, _c(cv.taps)), a, _c(cgk), cols,
-                           _c(plan.ld_cols(cv)), beta, target(g), ldc)
+            beta = b.select(
+                b.icmp_signed("==", cc, _c(0)), ir.Constant(self.ty, 0.0), ir.Constant(self.ty, 1.0)
+            )
+            self.call_gemm(
+                b,
+                _c(cv.og),
+                n,
+                b.mul(nch, _c(cv.taps)),
+                a,
+                _c(cgk),
+                cols,
+                _c(plan.ld_cols(cv)),
+                beta,
+                target(g),
+                ldc,
+            )
 
     # -- work items ------------------------------------------------------------------------
 
@@ -414,7 +455,7 @@ class _Emit:
         r0 = b.mul(chunk, _c(plan.rows))
         r1 = _imin(b, b.add(r0, _c(plan.rows)), _c(cv.out_sp[lv]))
         ranges = [(o, b.add(o, _c(1))) for o in outer] + [(r0, r1)]
-        ranges += [(_c(0), _c(s)) for s in cv.out_sp[lv + 1:]]
+        ranges += [(_c(0), _c(s)) for s in cv.out_sp[lv + 1 :]]
         pstart = _c(0)
         for (o, _), s in zip(ranges[: lv + 1], self.out_strides):
             pstart = b.add(pstart, b.mul(o, _c(s)))
@@ -464,7 +505,7 @@ def _loop(b, n, name):
 
 
 def _strides(shape) -> list:
-    return [_prod(shape[d + 1:]) for d in range(len(shape))]
+    return [_prod(shape[d + 1 :]) for d in range(len(shape))]
 
 
 def _table(module, name, rows) -> ir.GlobalVariable:

@@ -84,8 +84,10 @@ class _Kernel:
             a.add_attribute("noalias")  # outputs overlap nothing the kernel reads
         self.fn, self.b = fn, ir.IRBuilder(fn.append_basic_block("entry"))
         args = iter(fn.args)
-        self.ins = [next(args) if isinstance(i, int) else _literal(module, f"{name}.lit{j}", i[1])
-                    for j, i in enumerate(step.inputs)]
+        self.ins = [
+            next(args) if isinstance(i, int) else _literal(module, f"{name}.lit{j}", i[1])
+            for j, i in enumerate(step.inputs)
+        ]
         self.outs = [next(args) for _ in step.outputs]
 
     def finish(self) -> ir.Function:
@@ -140,8 +142,9 @@ class _Kernel:
         """``dst[dst_base + idx . dst_strides] = src[src_base + idx . src_strides]`` over
         ``shape`` (dims merged where both sides are contiguous)."""
         with self.block(shape, dst_strides, src_strides) as (d, s):
-            self.store(dst, self.b.add(dst_base, d), self.load(src, self.b.add(src_base, s),
-                                                               dtype), dtype)
+            self.store(
+                dst, self.b.add(dst_base, d), self.load(src, self.b.add(src_base, s), dtype), dtype
+            )
 
     @contextlib.contextmanager
     def block(self, shape, *stride_sets):
@@ -204,8 +207,7 @@ def _locate(k: _Kernel, indices, idx_dtype, n, axes, shape):
     row = b.mul(n, _i64(len(axes)))
     for j, a in enumerate(axes):
         raw = k.index(indices, b.add(row, _i64(j)), idx_dtype)
-        inside = b.and_(b.icmp_signed(">=", raw, _i64(0)),
-                        b.icmp_signed("<", raw, _i64(shape[a])))
+        inside = b.and_(b.icmp_signed(">=", raw, _i64(0)), b.icmp_signed("<", raw, _i64(shape[a])))
         valid = b.and_(valid, inside)
         base = b.add(base, b.mul(k.clamp(raw, 0, max(shape[a] - 1, 0)), _i64(strides[a])))
     return base, valid
@@ -297,8 +299,9 @@ def _scatter_emit(module, program, step, name, num_threads):
             if combine is None:
                 k.copy(dst, base, updates, row, rshape, dst_strides, upd_strides, dt)
             else:
-                _combine_row(k, dst, base, updates, row, (rshape, dst_strides, upd_strides),
-                             combine, dt)
+                _combine_row(
+                    k, dst, base, updates, row, (rshape, dst_strides, upd_strides), combine, dt
+                )
     return k.finish()
 
 
@@ -345,8 +348,16 @@ def _dynamic_slice_emit(module, program, step, name, num_threads):
     (x, *starts), out = _avals(step)
     if out.size:
         base = _start_offset(k, x.shape, out.shape, starts, 1)
-        k.copy(k.outs[0], _i64(0), k.ins[0], base, out.shape, contiguous_strides(out.shape),
-               contiguous_strides(x.shape), x.dtype)
+        k.copy(
+            k.outs[0],
+            _i64(0),
+            k.ins[0],
+            base,
+            out.shape,
+            contiguous_strides(out.shape),
+            contiguous_strides(x.shape),
+            x.dtype,
+        )
     return k.finish()
 
 
@@ -356,8 +367,16 @@ def _dynamic_update_slice_emit(module, program, step, name, num_threads):
     k.copy_all(k.outs[0], k.ins[0], x.size, x.dtype)
     if upd.size:
         base = _start_offset(k, x.shape, upd.shape, starts, 2)
-        k.copy(k.outs[0], base, k.ins[1], _i64(0), upd.shape, contiguous_strides(x.shape),
-               contiguous_strides(upd.shape), x.dtype)
+        k.copy(
+            k.outs[0],
+            base,
+            k.ins[1],
+            _i64(0),
+            upd.shape,
+            contiguous_strides(x.shape),
+            contiguous_strides(upd.shape),
+            x.dtype,
+        )
     return k.finish()
 
 
@@ -375,13 +394,12 @@ def _concatenate_emit(module, program, step, name, num_threads):
     k = _Kernel(module, step, name)
     avals, out = _avals(step)
     dim = step.eqn.params["dimension"]
-    outer, inner = _size(out.shape[:dim]), _size(out.shape[dim + 1:])
+    outer, inner = _size(out.shape[:dim]), _size(out.shape[dim + 1 :])
     width, offset = out.shape[dim] * inner, 0
     for ptr, aval in zip(k.ins, avals):
         n = aval.shape[dim] * inner  # operand row length
         if n and outer:
-            k.copy(k.outs[0], _i64(offset), ptr, _i64(0), (outer, n), (width, 1), (n, 1),
-                   out.dtype)
+            k.copy(k.outs[0], _i64(offset), ptr, _i64(0), (outer, n), (width, 1), (n, 1), out.dtype)
         offset += n
     return k.finish()
 
@@ -441,8 +459,16 @@ def _pad_row(k: _Kernel, dst, row, src, xrow, last, value, dtype) -> None:
     else:
         k.fill(dst, row, a, value, dtype)
         k.fill(dst, b.add(row, _i64(z)), width - z, value, dtype)
-    k.copy(dst, b.add(row, _i64(a)), src, b.add(xrow, _i64(first)), (stop - first,), (step,),
-           (1,), dtype)
+    k.copy(
+        dst,
+        b.add(row, _i64(a)),
+        src,
+        b.add(xrow, _i64(first)),
+        (stop - first,),
+        (step,),
+        (1,),
+        dtype,
+    )
 
 
 def _pad_check(eqn):

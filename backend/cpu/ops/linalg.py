@@ -63,12 +63,20 @@ ROUTINES = {
     "LAPACKE_dgeqrf_work": (I64, [I32, I64, I64, PTR, I64, PTR, PTR, I64]),
     "LAPACKE_dorgqr_work": (I64, [I32, I64, I64, I64, PTR, I64, PTR, PTR, I64]),
     "LAPACKE_dsyevd_work": (I64, [I32, I8, I8, I64, PTR, I64, PTR, PTR, I64, PTR, I64]),
-    "LAPACKE_dgesdd_work": (I64, [I32, I8, I64, I64, PTR, I64, PTR, PTR, I64, PTR, I64, PTR,
-                                  I64, PTR]),
+    "LAPACKE_dgesdd_work": (
+        I64,
+        [I32, I8, I64, I64, PTR, I64, PTR, PTR, I64, PTR, I64, PTR, I64, PTR],
+    ),
     "cblas_dtrsm": (VOID, [I32] * 5 + [I64, I64, F64, PTR, I64, PTR, I64]),
 }
-_CTYPES = {I8: ctypes.c_char, I32: ctypes.c_int, I64: ctypes.c_int64, F64: ctypes.c_double,
-           PTR: ctypes.c_void_p, VOID: None}
+_CTYPES = {
+    I8: ctypes.c_char,
+    I32: ctypes.c_int,
+    I64: ctypes.c_int64,
+    F64: ctypes.c_double,
+    PTR: ctypes.c_void_p,
+    VOID: None,
+}
 
 
 def _c(v) -> ir.Constant:
@@ -195,11 +203,11 @@ def _call(module, b, name, args):
 
 
 def _row_major(n):
-    return lambda b: (lambda i, j: b.add(b.mul(i, _c(n)), j))
+    return lambda b: lambda i, j: b.add(b.mul(i, _c(n)), j)
 
 
 def _col_major(ld):
-    return lambda b: (lambda i, j: b.add(b.mul(j, _c(ld)), i))
+    return lambda b: lambda i, j: b.add(b.mul(j, _c(ld)), i)
 
 
 def _on_info(b, info, ok, failed):
@@ -239,10 +247,12 @@ def cholesky_emit(module, program, step, name, num_threads):
                 b.store(v, _at(b, a, b.add(b.mul(i, _c(n)), j), F64))
             info = _call(module, b, "LAPACKE_dpotrf_work", [COL_MAJOR, ord("L"), n, a, n])
             lower = lambda i, j: b.icmp_signed(">=", i, j)
-            _on_info(b, info,
-                     lambda: _copy(b, a, F64, om, ty, n, n, _col_major(n)(b), _row_major(n)(b),
-                                   lower),
-                     lambda: _fill(b, om, ty, n * n, float("nan")))
+            _on_info(
+                b,
+                info,
+                lambda: _copy(b, a, F64, om, ty, n, n, _col_major(n)(b), _row_major(n)(b), lower),
+                lambda: _fill(b, om, ty, n * n, float("nan")),
+            )
     b.ret_void()
     return fn
 
@@ -265,10 +275,13 @@ def triangular_solve_emit(module, program, step, name, num_threads):
     aval, bval = (x.aval for x in step.eqn.inputs)
     prm = step.eqn.params
     n, (m, p), ty = aval.shape[-1], bval.shape[-2:], ir_type(aval.dtype)
-    flags = [ROW_MAJOR, CBLAS_LEFT if prm["left_side"] else CBLAS_RIGHT,
-             CBLAS_LOWER if prm["lower"] else CBLAS_UPPER,
-             CBLAS_TRANS if prm["transpose_a"] else CBLAS_NO_TRANS,  # real: conjugate_a is a no-op
-             CBLAS_UNIT if prm["unit_diagonal"] else CBLAS_NON_UNIT]
+    flags = [
+        ROW_MAJOR,
+        CBLAS_LEFT if prm["left_side"] else CBLAS_RIGHT,
+        CBLAS_LOWER if prm["lower"] else CBLAS_UPPER,
+        CBLAS_TRANS if prm["transpose_a"] else CBLAS_NO_TRANS,  # real: conjugate_a is a no-op
+        CBLAS_UNIT if prm["unit_diagonal"] else CBLAS_NON_UNIT,
+    ]
     fn, b = _begin(module, step, name)
     if m * p * _batch(aval):
         a, rhs, out = fn.args[:3]
@@ -283,8 +296,12 @@ def triangular_solve_emit(module, program, step, name, num_threads):
             else:
                 wa, wb = am, om
                 _copy(b, bm, ty, om, ty, 1, m * p, flat, flat)
-            _call(module, b, "cblas_dtrsm", flags + [m, p, ir.Constant(F64, 1.0), wa, max(1, n),
-                                                     wb, max(1, p)])
+            _call(
+                module,
+                b,
+                "cblas_dtrsm",
+                flags + [m, p, ir.Constant(F64, 1.0), wa, max(1, n), wb, max(1, p)],
+            )
             if step.scratch >= 0:
                 _copy(b, wb, F64, om, ty, 1, m * p, flat, flat)
     b.ret_void()
@@ -439,8 +456,12 @@ def eigh_emit(module, program, step, name, num_threads):
         with for_range(b, _batch(aval), name="mat", unroll=False) as bi:
             xm, vm, wm = _mats(b, bi, (x, n * n, ty), (v_out, n * n, ty), (w_out, n, ty))
             _copy(b, xm, ty, a, F64, n, n, _row_major(n)(b), _col_major(n)(b))
-            info = _call(module, b, "LAPACKE_dsyevd_work", [COL_MAJOR, ord("V"), ord(uplo), n, a,
-                                                            n, w, work, lwork, iwork, liwork])
+            info = _call(
+                module,
+                b,
+                "LAPACKE_dsyevd_work",
+                [COL_MAJOR, ord("V"), ord(uplo), n, a, n, w, work, lwork, iwork, liwork],
+            )
 
             def ok():
                 _copy(b, a, F64, vm, ty, n, n, _col_major(n)(b), _row_major(n)(b))
@@ -468,12 +489,27 @@ def _svd_plan(eqn):
     job = "N" if not uv else "A" if full else "S"
     ucols, vrows = (m, n) if job == "A" else (k, k)
     ldu, ldvt = (m, vrows) if uv else (1, 1)
-    q = _query("LAPACKE_dgesdd_work", COL_MAJOR, job.encode(), m, n, None, m, None, None, ldu,
-               None, ldvt, "w", None)
+    q = _query(
+        "LAPACKE_dgesdd_work",
+        COL_MAJOR,
+        job.encode(),
+        m,
+        n,
+        None,
+        m,
+        None,
+        None,
+        ldu,
+        None,
+        ldvt,
+        "w",
+        None,
+    )
     if q is None:
         return None
-    offsets, size = _layout(a=m * n, s=k, u=m * ucols if uv else 1, vt=vrows * n if uv else 1,
-                            work=q[0], iwork=8 * k)
+    offsets, size = _layout(
+        a=m * n, s=k, u=m * ucols if uv else 1, vt=vrows * n if uv else 1, work=q[0], iwork=8 * k
+    )
     return aval, m, n, k, job, ucols, vrows, ldu, ldvt, q[0], offsets, size
 
 
@@ -488,15 +524,20 @@ def svd_emit(module, program, step, name, num_threads):
     uv = job != "N"
     fn, b = _begin(module, step, name)
     x, outs, scratch = fn.args[0], fn.args[1:-1], fn.args[-1]
-    a, s, u, vt, work, iwork = (_region(b, scratch, off, key)
-                                for key in ("a", "s", "u", "vt", "work", "iwork"))
+    a, s, u, vt, work, iwork = (
+        _region(b, scratch, off, key) for key in ("a", "s", "u", "vt", "work", "iwork")
+    )
     with for_range(b, _batch(aval), name="mat", unroll=False) as bi:
         xm = _mats(b, bi, (x, m * n, ty))[0]
         sizes = [m * ucols, k, vrows * n] if uv else [k]
         om = _mats(b, bi, *[(o, sz, ty) for o, sz in zip(outs, sizes)])
         _copy(b, xm, ty, a, F64, m, n, _row_major(n)(b), _col_major(m)(b))
-        info = _call(module, b, "LAPACKE_dgesdd_work", [COL_MAJOR, ord(job), m, n, a, m, s, u,
-                                                        ldu, vt, ldvt, work, lwork, iwork])
+        info = _call(
+            module,
+            b,
+            "LAPACKE_dgesdd_work",
+            [COL_MAJOR, ord(job), m, n, a, m, s, u, ldu, vt, ldvt, work, lwork, iwork],
+        )
 
         def ok():
             sm = om[1] if uv else om[0]

@@ -66,13 +66,14 @@ def _plain_operands(eqn) -> bool:
 
     avals = [x.aval for x in eqn.inputs] + [v.aval for v in eqn.out_binders]
     return not any(isinstance(x, Literal) for x in eqn.inputs) and all(
-        _dtype_ok(a.dtype) for a in avals)
+        _dtype_ok(a.dtype) for a in avals
+    )
 
 
 def _geometry(shape, axis) -> tuple[int, int, int]:
     """``(outer, n, inner)``: the shape seen as a 3-d array around ``axis``."""
     prod = lambda s: int(np.prod(s, dtype=np.int64))
-    return prod(shape[:axis]), int(shape[axis]), prod(shape[axis + 1:])
+    return prod(shape[:axis]), int(shape[axis]), prod(shape[axis + 1 :])
 
 
 class _Col:
@@ -298,13 +299,16 @@ def _arg_columns(b, x, out, lo, hi, n, inner, is_max):
     their indices in the output (``_arg_scan``)."""
     best = _stack_col(b, x.dtype, ARG_CHUNK)
     nchunks = -(-inner // ARG_CHUNK)
-    with for_range(b, lo, hi, name="o", unroll=False) as o, \
-            for_range(b, nchunks, name="ch", unroll=False) as ch:
+    with (
+        for_range(b, lo, hi, name="o", unroll=False) as o,
+        for_range(b, nchunks, name="ch", unroll=False) as ch,
+    ):
         c0 = b.mul(ch, _c(ARG_CHUNK))
         width = _imin(b, _c(ARG_CHUNK), b.sub(_c(inner), c0))
         xbase = b.add(b.mul(o, _c(n * inner)), c0)
-        where = _Col(b.gep(out.ptr, [b.add(b.mul(o, _c(inner)), c0)], source_etype=out.st),
-                     out.dtype)
+        where = _Col(
+            b.gep(out.ptr, [b.add(b.mul(o, _c(inner)), c0)], source_etype=out.st), out.dtype
+        )
         _arg_scan(b, x, xbase, inner, n, width, best, where, is_max)
 
 
@@ -333,8 +337,10 @@ class _Records:
         self.slot_bytes = 2 * off
 
     def cols(self, b, region) -> list:
-        return [_Col(b.gep(region, [_c(off)], source_etype=I8, inbounds=True), dt)
-                for off, dt in zip(self.offsets, self.dtypes)]
+        return [
+            _Col(b.gep(region, [_c(off)], source_etype=I8, inbounds=True), dt)
+            for off, dt in zip(self.offsets, self.dtypes)
+        ]
 
     def load(self, cols, b, i) -> list:
         return [c.load(b, i) for c in cols]
@@ -405,8 +411,11 @@ def sort_emit(module, program, step, name, num_threads):
     def sort_row(b, ptrs, region_a, region_b, base):
         srcs = [_Col(ptrs[i], dt) for i, dt in enumerate(dtypes)]
         dsts = [_Col(ptrs[nops + i], dt) for i, dt in enumerate(dtypes)]
-        at = (lambda i: b.add(base, b.mul(i, _c(inner)))) if inner > 1 else \
-            (lambda i: b.add(base, i))
+        at = (
+            (lambda i: b.add(base, b.mul(i, _c(inner))))
+            if inner > 1
+            else (lambda i: b.add(base, i))
+        )
         a_cols = rec.cols(b, region_a)
         with for_range(b, n, name="gather", vectorize=False, unroll=False) as i:
             src = at(i)
@@ -461,12 +470,12 @@ def _emit_runs(module, name, rec: _Records, n: int):
     j_slot = b.alloca(I64)
     with for_range(b, -(-n // RUN), name="run", unroll=False) as r:
         lo = b.mul(r, _c(RUN))
-        with for_range(b, b.add(lo, _c(1)), _imin(b, b.add(lo, _c(RUN)), _c(n)),
-                       unroll=False) as i:
+        with for_range(b, b.add(lo, _c(1)), _imin(b, b.add(lo, _c(RUN)), _c(n)), unroll=False) as i:
             v = rec.load(cols, b, i)
             b.store(i, j_slot)
-            head, check, shift, done = (b.append_basic_block(s)
-                                        for s in ("head", "check", "shift", "done"))
+            head, check, shift, done = (
+                b.append_basic_block(s) for s in ("head", "check", "shift", "done")
+            )
             b.branch(head)
             b.position_at_end(head)  # while j > lo and v < rec[j-1]: rec[j] = rec[j-1]; j--
             j = b.load(j_slot)
@@ -505,8 +514,9 @@ def _emit_merge_pass(module, name, rec: _Records, n: int):
             i, j = b.load(i_slot), b.load(j_slot)
             left, right = rec.load(src, b, i), rec.load(src, b, j)
             left_done = b.icmp_signed(">=", i, mid)
-            take_right = b.and_(b.icmp_signed("<", j, hi),
-                                b.or_(left_done, rec.less(b, right, left)))
+            take_right = b.and_(
+                b.icmp_signed("<", j, hi), b.or_(left_done, rec.less(b, right, left))
+            )
             rec.store(dst, b, k, [b.select(take_right, r, l) for l, r in zip(left, right)])
             step = b.zext(take_right, I64)
             b.store(b.add(j, step), j_slot)

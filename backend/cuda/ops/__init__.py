@@ -30,8 +30,17 @@ def native_check(eqn):
 # control flow, for complex equations): they move whole elements (loads, stores, selects of the
 # complex struct), except scatter_add, which adds each part with a float atomic (the scatter
 # check refuses complex mul/min/max combines). Not here: sort, cumsum, conv, linalg.
-native_check.complex_ops = frozenset({"gather", "scatter", "scatter_add", "dynamic_slice",
-                                      "dynamic_update_slice", "concatenate", "pad"})
+native_check.complex_ops = frozenset(
+    {
+        "gather",
+        "scatter",
+        "scatter_add",
+        "dynamic_slice",
+        "dynamic_update_slice",
+        "concatenate",
+        "pad",
+    }
+)
 
 
 def op_buffers(step: K.OpKernel) -> list:

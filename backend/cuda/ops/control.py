@@ -150,11 +150,11 @@ class HostScan(HostNode):
     def run(self, bufs: dict, runner) -> None:
         nc, nk, n = self.num_consts, self.num_carry, self.length
         args = _operands(self.inputs, bufs, runner)
-        consts, carry, xs = args[:nc], args[nc:nc + nk], args[nc + nk:]
+        consts, carry, xs = args[:nc], args[nc : nc + nk], args[nc + nk :]
         outs = [bufs[o] for o in self.outputs]
         carry_out, ys = outs[:nk], outs[nk:]
         prog = self.body.program
-        x_bufs = [prog.buffer(i) for i in prog.inputs[nc + nk:]]
+        x_bufs = [prog.buffer(i) for i in prog.inputs[nc + nk :]]
         y_bufs = [prog.buffer(i) for i in prog.outputs[nk:]]
         spare = [runner.alloc(prog.buffer(i)) for i in prog.outputs[:nk]] if n > 1 else []
         temps = _temps(self.body, runner)
@@ -163,8 +163,7 @@ class HostScan(HostNode):
             target = carry_out if (n - 1 - t) % 2 == 0 else spare  # the last step: outputs
             x_i = [runner.slice(x, i, b) for x, b in zip(xs, x_bufs)]
             y_i = [runner.slice(y, i, b) for y, b in zip(ys, y_bufs)]
-            run_plan(self.body, _bind(self.body, consts + carry + x_i, target + y_i, temps),
-                     runner)
+            run_plan(self.body, _bind(self.body, consts + carry + x_i, target + y_i, temps), runner)
             carry = target
         if n == 0:
             _copy_all(runner, self.copies, carry_out, carry)
@@ -188,7 +187,7 @@ class HostWhile(HostNode):
     def run(self, bufs: dict, runner) -> None:
         ncc, nbc = self.cond_nconsts, self.body_nconsts
         args = _operands(self.inputs, bufs, runner)
-        cc, bc, carry = args[:ncc], args[ncc:ncc + nbc], args[ncc + nbc:]
+        cc, bc, carry = args[:ncc], args[ncc : ncc + nbc], args[ncc + nbc :]
         out = [bufs[o] for o in self.outputs]
         body = self.body.program
         spare = [runner.alloc(body.buffer(i)) for i in body.outputs]
@@ -241,9 +240,12 @@ class HostCallback(HostNode):
     def run(self, bufs: dict, runner) -> None:
         from funcgrad._src import core
 
-        args = [np.array(i[1]) if isinstance(i, tuple) else
-                np.asarray(runner.read(bufs[i])).reshape(x.aval.shape)
-                for i, x in zip(self.inputs, self.eqn.inputs, strict=True)]
+        args = [
+            np.array(i[1])
+            if isinstance(i, tuple)
+            else np.asarray(runner.read(bufs[i])).reshape(x.aval.shape)
+            for i, x in zip(self.inputs, self.eqn.inputs, strict=True)
+        ]
         core.impl_rules[self.eqn.primitive](*args, **self.eqn.params)
 
 
@@ -315,9 +317,20 @@ def check_scan(eqn):
 def emit_scan(module, program, step: K.OpKernel, index: int) -> list:
     p = step.eqn.params
     body = _lower_sub(module, program, index, "body", p["jaxpr"])
-    copies = _emit_copies(module, program, index, step.outputs[:p["num_carry"]])
-    return [HostScan(index, body, step.inputs, step.outputs, p["length"], p["reverse"],
-                     p["num_consts"], p["num_carry"], copies)]
+    copies = _emit_copies(module, program, index, step.outputs[: p["num_carry"]])
+    return [
+        HostScan(
+            index,
+            body,
+            step.inputs,
+            step.outputs,
+            p["length"],
+            p["reverse"],
+            p["num_consts"],
+            p["num_carry"],
+            copies,
+        )
+    ]
 
 
 def check_while(eqn):
@@ -329,8 +342,19 @@ def emit_while(module, program, step: K.OpKernel, index: int) -> list:
     cond = _lower_sub(module, program, index, "cond", p["cond_jaxpr"])
     body = _lower_sub(module, program, index, "body", p["body_jaxpr"])
     copies = _emit_copies(module, program, index, step.outputs)
-    return [HostWhile(index, cond, body, step.inputs, step.outputs, p["cond_nconsts"],
-                      p["body_nconsts"], p["max_steps"], copies)]
+    return [
+        HostWhile(
+            index,
+            cond,
+            body,
+            step.inputs,
+            step.outputs,
+            p["cond_nconsts"],
+            p["body_nconsts"],
+            p["max_steps"],
+            copies,
+        )
+    ]
 
 
 def check_cond(eqn):
@@ -338,8 +362,10 @@ def check_cond(eqn):
 
 
 def emit_cond(module, program, step: K.OpKernel, index: int) -> list:
-    branches = tuple(_lower_sub(module, program, index, f"branch{k}", j)
-                     for k, j in enumerate(step.eqn.params["branches"]))
+    branches = tuple(
+        _lower_sub(module, program, index, f"branch{k}", j)
+        for k, j in enumerate(step.eqn.params["branches"])
+    )
     return [HostCond(index, branches, step.inputs, step.outputs)]
 
 

@@ -38,7 +38,14 @@ from .. import codegen, ptx
 from ..ptx import i64
 from . import register
 from .indexing import (
-    Kernel, all_of, contiguous_strides, dilated_coord, dot_offset, index_type, prod, unravel,
+    Kernel,
+    all_of,
+    contiguous_strides,
+    dilated_coord,
+    dot_offset,
+    index_type,
+    prod,
+    unravel,
 )
 
 BLOCK_MAX_OUTPUTS = 16384  # fewer outputs than this ...
@@ -50,8 +57,18 @@ def _check(eqn):
     out, p = eqn.out_binders[0].aval, eqn.params
     if lhs.ndim < 3 or rhs.ndim != lhs.ndim or np.dtype(lhs.dtype) != np.dtype(rhs.dtype):
         return None
-    if min((*p["window_strides"], *p["lhs_dilation"], *p["rhs_dilation"],
-            p["feature_group_count"]), default=1) < 1:
+    if (
+        min(
+            (
+                *p["window_strides"],
+                *p["lhs_dilation"],
+                *p["rhs_dilation"],
+                p["feature_group_count"],
+            ),
+            default=1,
+        )
+        < 1
+    ):
         return None
     if np.dtype(lhs.dtype).kind == "b" and np.dtype(out.dtype).kind != "b":
         return None
@@ -73,16 +90,31 @@ class _Conv:
         self.cg, self.og = self.c // self.groups, self.o // self.groups
         self.strides, self.padding = p["window_strides"], p["padding"]
         self.lhs_dil, self.rhs_dil = p["lhs_dilation"], p["rhs_dilation"]
-        self.x_strides, self.w_strides = contiguous_strides(lhs.shape), contiguous_strides(
-            rhs.shape)
+        self.x_strides, self.w_strides = (
+            contiguous_strides(lhs.shape),
+            contiguous_strides(rhs.shape),
+        )
         self.n_out, self.n_terms = prod(self.out_shape), self.cg * prod(self.k_sp)
 
     def index_type(self):
-        reach = [abs(lo) + abs(hi) + (n + 1) * ld + (k + 1) * rd + o * s for n, k, o, s, (lo, hi),
-                 ld, rd in zip(self.in_sp, self.k_sp, self.out_shape[2:], self.strides,
-                               self.padding, self.lhs_dil, self.rhs_dil)]
-        return index_type(self.n_out, self.n * self.c * prod(self.in_sp),
-                          self.o * self.cg * prod(self.k_sp), *reach)
+        reach = [
+            abs(lo) + abs(hi) + (n + 1) * ld + (k + 1) * rd + o * s
+            for n, k, o, s, (lo, hi), ld, rd in zip(
+                self.in_sp,
+                self.k_sp,
+                self.out_shape[2:],
+                self.strides,
+                self.padding,
+                self.lhs_dil,
+                self.rhs_dil,
+            )
+        ]
+        return index_type(
+            self.n_out,
+            self.n * self.c * prod(self.in_sp),
+            self.o * self.cg * prod(self.k_sp),
+            *reach,
+        )
 
     def window(self, b, d: int, p, k) -> tuple:
         """Spatial dim ``d``: does window offset ``k`` of output position ``p`` hit an input
@@ -95,8 +127,7 @@ class _Conv:
         """Offsets of channel 0 of the input and weights feeding output ``(n, o, ...)``."""
         b, (n, o) = k.b, coords[:2]
         g = b.udiv(o, k.c(self.og)) if self.groups > 1 else k.c(0)
-        x_base = b.add(b.mul(n, k.c(self.x_strides[0])),
-                       b.mul(g, k.c(self.cg * self.x_strides[1])))
+        x_base = b.add(b.mul(n, k.c(self.x_strides[0])), b.mul(g, k.c(self.cg * self.x_strides[1])))
         return x_base, b.mul(o, k.c(self.w_strides[0]))
 
     def mac(self, k: Kernel, acc_slot, x_buf, x_pos, w_buf, w_pos) -> None:
@@ -149,9 +180,17 @@ def _window_nest(cv: _Conv, k: Kernel, acc, lhs, rhs, ps, d, x_off, w_off):
     with ptx.for_range(b, k.c(0), k.c(cv.k_sp[d]), name=f"k{d}") as kd:
         hit, i = cv.window(b, d, ps[d], kd)
         with b.if_then(hit):
-            _window_nest(cv, k, acc, lhs, rhs, ps, d + 1,
-                         b.add(x_off, b.mul(i, k.c(cv.x_strides[d + 2]))),
-                         b.add(w_off, b.mul(kd, k.c(cv.w_strides[d + 2]))))
+            _window_nest(
+                cv,
+                k,
+                acc,
+                lhs,
+                rhs,
+                ps,
+                d + 1,
+                b.add(x_off, b.mul(i, k.c(cv.x_strides[d + 2]))),
+                b.add(w_off, b.mul(kd, k.c(cv.w_strides[d + 2]))),
+            )
 
 
 def _emit_block_per_output(cv: _Conv, k: Kernel, lhs, rhs, out):
@@ -166,8 +205,11 @@ def _emit_block_per_output(cv: _Conv, k: Kernel, lhs, rhs, out):
         acc = _zero_slot(b, cv.acc)
         with ptx.for_range(b, tid, k.c(cv.n_terms), ntid, name="r") as r:
             c, *ks = unravel(b, r, (cv.cg, *cv.k_sp))
-            hits, x_pos, w_pos = [], b.add(x_base, b.mul(c, k.c(cv.x_strides[1]))), b.add(
-                w_base, dot_offset(b, [c, *ks], cv.w_strides[1:], k.ity))
+            hits, x_pos, w_pos = (
+                [],
+                b.add(x_base, b.mul(c, k.c(cv.x_strides[1]))),
+                b.add(w_base, dot_offset(b, [c, *ks], cv.w_strides[1:], k.ity)),
+            )
             for d, kd in enumerate(ks):
                 hit, i = cv.window(b, d, coords[2 + d], kd)
                 hits.append(hit)
@@ -192,11 +234,17 @@ def _emit(module, program, step, index):
     cv = _Conv(step.eqn)
     (lhs, rhs), out = step.inputs, step.outputs[0]
     block = use_block_schedule(cv)
-    k = Kernel(module, program, index, "conv_block" if block else "conv", [lhs, rhs, out], {out},
-               cv.index_type())
+    k = Kernel(
+        module,
+        program,
+        index,
+        "conv_block" if block else "conv",
+        [lhs, rhs, out],
+        {out},
+        cv.index_type(),
+    )
     emit = _emit_block_per_output if block else _emit_thread_per_output
     return [emit(cv, k, lhs, rhs, out)]
 
 
 register("conv_general_dilated", _check, _emit)
-

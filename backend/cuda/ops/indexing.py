@@ -76,8 +76,7 @@ class Kernel:
     def __init__(self, module, program, index: int, suffix: str, inputs, written, ity):
         ids = tuple(dict.fromkeys(i for i in inputs if not is_literal(i)))
         self.name = f"{codegen.kernel_name(program, index)}_{suffix}"
-        fn, self.b = ptx.new_kernel(module, self.name, [ptx.ptr] * len(ids),
-                                    [f"b{i}" for i in ids])
+        fn, self.b = ptx.new_kernel(module, self.name, [ptx.ptr] * len(ids), [f"b{i}" for i in ids])
         for arg in fn.args:
             arg.add_attribute("noalias")  # buffers of a program never alias
         self.program, self.step, self.ids, self.ity = program, index, ids, ity
@@ -256,8 +255,10 @@ def _row_and_rest(k: Kernel, flat, shape, axes, strides) -> tuple:
 
 def _gather_emit(module, program, step, index):
     eqn, (operand, indices) = step.eqn, step.inputs
-    out, (shape, axes, mode) = step.outputs[0], (eqn.inputs[0].aval.shape, eqn.params["axes"],
-                                                 eqn.params["mode"])
+    out, (shape, axes, mode) = (
+        step.outputs[0],
+        (eqn.inputs[0].aval.shape, eqn.params["axes"], eqn.params["mode"]),
+    )
     dtype, n_out = np.dtype(eqn.inputs[0].aval.dtype), program.buffer(out).size
     ity = index_type(n_out, prod(shape), prod(eqn.inputs[1].aval.shape))
     k = Kernel(module, program, index, "gather", [operand, indices, out], {out}, ity)
@@ -311,8 +312,9 @@ def _update_add(k, buf, pos, value, dtype):
     if dtype.kind == "c":  # complex addition is per part: one float atomic add on each
         b, ptr = k.b, k.ptr(buf, pos)
         for part in (0, 1):
-            field = b.gep(ptr, [i32(0), i32(part)], inbounds=True,
-                          source_etype=S.storage_type(dtype))
+            field = b.gep(
+                ptr, [i32(0), i32(part)], inbounds=True, source_etype=S.storage_type(dtype)
+            )
             b.atomic_rmw("fadd", field, b.extract_value(value, part), "monotonic")
         return None
     k.b.atomic_rmw("fadd" if dtype.kind == "f" else "add", k.ptr(buf, pos), value, "monotonic")
@@ -326,6 +328,7 @@ def _update_minmax(which: str):
             return _cas_update(k, buf, pos, value, dtype, which)
         op = which if dtype.kind == "i" else "u" + which
         k.b.atomic_rmw(op, k.ptr(buf, pos), value, "monotonic")
+
     return update
 
 
@@ -414,8 +417,15 @@ def _dynamic_slice_emit(module, program, step, index):
     out, shape = step.outputs[0], step.eqn.inputs[0].aval.shape
     sizes = step.eqn.params["slice_sizes"]
     n = prod(sizes)
-    k = Kernel(module, program, index, "dynamic_slice", [x, *starts, out], {out},
-               index_type(prod(shape), *shape))
+    k = Kernel(
+        module,
+        program,
+        index,
+        "dynamic_slice",
+        [x, *starts, out],
+        {out},
+        index_type(prod(shape), *shape),
+    )
     begin = _starts(k, starts, shape, sizes)
     with k.elements(n) as flat:
         coords = [k.b.add(c, s) for c, s in zip(unravel(k.b, flat, sizes), begin)]
@@ -431,8 +441,15 @@ def _dynamic_update_slice_emit(module, program, step, index):
     out, shape = step.outputs[0], step.eqn.inputs[0].aval.shape
     ushape = step.eqn.inputs[1].aval.shape
     n = prod(shape)
-    k = Kernel(module, program, index, "dynamic_update_slice", [x, update, *starts, out], {out},
-               index_type(n, *shape))
+    k = Kernel(
+        module,
+        program,
+        index,
+        "dynamic_update_slice",
+        [x, update, *starts, out],
+        {out},
+        index_type(n, *shape),
+    )
     b, begin = k.b, _starts(k, starts, shape, ushape)
     with k.elements(n) as flat:
         value = k.read(x, flat)
@@ -457,9 +474,8 @@ def _concatenate_check(eqn):
 def _concatenate_emit(module, program, step, index):
     out, dim = step.outputs[0], step.eqn.params["dimension"]
     out_shape = step.eqn.out_binders[0].aval.shape
-    inner, n = prod(out_shape[dim + 1:]), prod(out_shape)
-    k = Kernel(module, program, index, "concatenate", [*step.inputs, out], {out},
-               index_type(n))
+    inner, n = prod(out_shape[dim + 1 :]), prod(out_shape)
+    k = Kernel(module, program, index, "concatenate", [*step.inputs, out], {out}, index_type(n))
     b, start = k.b, 0
     for src, x in zip(step.inputs, step.eqn.inputs):
         slab = x.aval.shape[dim] * inner  # one outer index's worth of this operand
@@ -467,8 +483,9 @@ def _concatenate_emit(module, program, step, index):
             with k.elements(prod(x.aval.shape)) as i:
                 outer = b.udiv(i, k.c(slab)) if slab < prod(x.aval.shape) else k.c(0)
                 within = b.urem(i, k.c(slab)) if slab < prod(x.aval.shape) else i
-                pos = b.add(b.mul(outer, k.c(out_shape[dim] * inner)),
-                            b.add(within, k.c(start * inner)))
+                pos = b.add(
+                    b.mul(outer, k.c(out_shape[dim] * inner)), b.add(within, k.c(start * inner))
+                )
                 k.store(out, pos, k.read(src, i))
         start += x.aval.shape[dim]
     return [k.launch("concatenate", n)]

@@ -471,12 +471,18 @@ def eigh_emit(module, program, step: K.OpKernel, index: int) -> list:
         tol2 = o.mul(o.c(o.eps * o.eps), frob2)
 
         def off2():
-            return o.sum_over(0, n, lambda i: o.sum_over(o.iadd(i, 1), n, lambda j: o.mul(
-                o.c(2), o.mul(a[i, j], a[i, j]))))
+            return o.sum_over(
+                0,
+                n,
+                lambda i: o.sum_over(
+                    o.iadd(i, 1), n, lambda j: o.mul(o.c(2), o.mul(a[i, j], a[i, j]))
+                ),
+            )
 
         sweeps = o.var(i64(0))
-        more = lambda: b.and_(b.icmp_signed("<", o.get(sweeps), i64(MAX_SWEEPS)),
-                              o.cmp(">", off2(), tol2))
+        more = lambda: b.and_(
+            b.icmp_signed("<", o.get(sweeps), i64(MAX_SWEEPS)), o.cmp(">", off2(), tol2)
+        )
         with _while(b, more, "sweep"):
             with o.range(0, n, "p") as p, o.range(o.iadd(p, 1), n, "q") as q:
                 _eigh_rotation(o, a, v, n, p, q)
@@ -513,8 +519,7 @@ def _hestenes(o: _Ops, w: _Mat, right, rows: int, cols: int) -> None:
     b = o.b
     tol = o.c(np.sqrt(max(rows, 1)) * o.eps)
     rotated, sweeps = o.var(i1(1)), o.var(i64(0))
-    more = lambda: b.and_(o.get(rotated), b.icmp_signed("<", o.get(sweeps),
-                                                        i64(MAX_SWEEPS)))
+    more = lambda: b.and_(o.get(rotated), b.icmp_signed("<", o.get(sweeps), i64(MAX_SWEEPS)))
     with _while(b, more, "sweep"):
         o.set(rotated, i1(0))
         with o.range(0, cols, "p") as p, o.range(o.iadd(p, 1), cols, "q") as q:

@@ -46,7 +46,7 @@ def _prod(xs) -> int:
 def _rows(shape, axis: int) -> tuple:
     """``(outer, n, inner)`` of ``shape`` around ``axis`` (a 0-d array is one row of 1)."""
     shape = tuple(shape) or (1,)
-    return _prod(shape[:axis]), shape[axis], _prod(shape[axis + 1:])
+    return _prod(shape[:axis]), shape[axis], _prod(shape[axis + 1 :])
 
 
 # ---- kernel scaffolding ---------------------------------------------------------------------------
@@ -59,11 +59,12 @@ class _Kernel:
     def __init__(self, module, program, step: K.OpKernel, index: int, suffix: str):
         self.name, self.index = codegen.kernel_name(program, index) + suffix, index
         self.ids = tuple(op_buffers(step))
-        fn, self.b = ptx.new_kernel(module, self.name, [ptx.ptr] * len(self.ids),
-                                    [f"b{i}" for i in self.ids])
+        fn, self.b = ptx.new_kernel(
+            module, self.name, [ptx.ptr] * len(self.ids), [f"b{i}" for i in self.ids]
+        )
         n_in = sum(isinstance(i, int) for i in step.inputs)
         n_out = len(step.outputs)
-        self.ins, self.outs = fn.args[:n_in], fn.args[n_in:n_in + n_out]
+        self.ins, self.outs = fn.args[:n_in], fn.args[n_in : n_in + n_out]
         self.scratch = fn.args[n_in + n_out] if step.scratch >= 0 else None
 
     def launch(self, kind: str, grid: int, block: int) -> codegen.Launch:
@@ -197,8 +198,12 @@ register("cumsum", check_cumsum, emit_cumsum)
 def check_arg(eqn):
     out = np.dtype(eqn.out_binders[0].aval.dtype)
     axes = eqn.params["axes"]
-    if not _no_literals(eqn) or out.kind not in "iu" or len(axes) != 1 or \
-            eqn.inputs[0].aval.ndim == 0:
+    if (
+        not _no_literals(eqn)
+        or out.kind not in "iu"
+        or len(axes) != 1
+        or eqn.inputs[0].aval.ndim == 0
+    ):
         return None
     return 0
 
@@ -222,6 +227,7 @@ def _emit_arg(op: str):
             _store(b, k.outs[0], r, S.convert(b, _get(b, pos), np.int64, out_dt), out_dt)
         rows = outer * inner if n else 0
         return [k.thread_per_row(f"arg{op}", rows)]
+
     return emit
 
 
@@ -234,8 +240,13 @@ register("argmin", check_arg, _emit_arg("min"))
 def check_sort(eqn):
     p = eqn.params
     avals = [x.aval for x in eqn.inputs]
-    if not _no_literals(eqn) or not avals or avals[0].ndim == 0 or \
-            not 1 <= p["num_keys"] <= len(avals) or any(a.shape != avals[0].shape for a in avals):
+    if (
+        not _no_literals(eqn)
+        or not avals
+        or avals[0].ndim == 0
+        or not 1 <= p["num_keys"] <= len(avals)
+        or any(a.shape != avals[0].shape for a in avals)
+    ):
         return None
     if avals[0].shape[p["dimension"]] >= 2**31:
         return None
@@ -325,14 +336,15 @@ def emit_sort(module, program, step: K.OpKernel, index: int) -> list:
     perm_b = b.gep(perm_a, [i64(size)], inbounds=True, source_etype=i32)
     per_block = n >= SORT_BLOCK_MIN
     if per_block:  # a block per row: threads stride over the row's elements
-        rows_loop = ptx.for_range(b, b.zext(ptx.block_idx(b), i64), i64(rows),
-                                  b.zext(ptx.grid_dim(b), i64), name="row")
+        rows_loop = ptx.for_range(
+            b, b.zext(ptx.block_idx(b), i64), i64(rows), b.zext(ptx.grid_dim(b), i64), name="row"
+        )
         j0, dj = b.zext(ptx.thread_idx(b), i64), b.zext(ptx.block_dim(b), i64)
         sync = lambda: ptx.barrier(b)
     else:  # a thread per row
         rows_loop = ptx.emit_grid_stride_loop(b, i64(rows))
         j0, dj, sync = i64(0), i64(1), lambda: None
-    keys = list(zip(k.ins, dts))[:eqn.params["num_keys"]]
+    keys = list(zip(k.ins, dts))[: eqn.params["num_keys"]]
     with rows_loop as r:
         sorter = _Sorter(b, keys, n, inner, _row_base(b, r, n, inner), j0, dj, sync)
         final = sorter.sort(perm_a, perm_b)
@@ -341,8 +353,11 @@ def emit_sort(module, program, step: K.OpKernel, index: int) -> list:
             for x, out, dt in zip(k.ins, k.outs, dts):
                 _store(b, out, at, _load(b, x, src, dt), dt)
     if per_block:
-        return [k.launch("sort_block", min(rows, MAX_GRID), min(codegen.BLOCK,
-                                                                32 * codegen.cdiv(n, 32)))]
+        return [
+            k.launch(
+                "sort_block", min(rows, MAX_GRID), min(codegen.BLOCK, 32 * codegen.cdiv(n, 32))
+            )
+        ]
     return [k.thread_per_row("sort_thread", rows)]
 
 

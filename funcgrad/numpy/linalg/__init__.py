@@ -13,27 +13,110 @@ from typing import NamedTuple
 
 import numpy as _np
 
+from funcgrad._src import fnp_reduce as _r
 from funcgrad._src import lax_linalg as _ll
 from funcgrad._src.api import custom_jvp as _custom_jvp
 from funcgrad._src.array import get_aval as _aval
 from funcgrad._src.core import canonicalize_axis as _canon
 from funcgrad._src.fnp_base import (
-    _promote, abs as _abs, asarray as _asarray, astype as _astype, broadcast_shapes as
-    _bshapes, broadcast_to as _broadcast_to, conj as _conj, eye as _eye,
-    log as _log, sign as _sign, sqrt as _sqrt, where as _where, zeros_like as _zeros_like,
-    ones_like as _ones_like, not_equal as _ne, equal as _eq, greater as _gt, real as _real,
-    arange as _arange, power as _power, full as _full,
+    _promote,
 )
-from funcgrad._src import fnp_reduce as _r
+from funcgrad._src.fnp_base import (
+    abs as _abs,
+)
+from funcgrad._src.fnp_base import (
+    arange as _arange,
+)
+from funcgrad._src.fnp_base import (
+    asarray as _asarray,
+)
+from funcgrad._src.fnp_base import (
+    astype as _astype,
+)
+from funcgrad._src.fnp_base import (
+    broadcast_shapes as _bshapes,
+)
+from funcgrad._src.fnp_base import (
+    broadcast_to as _broadcast_to,
+)
+from funcgrad._src.fnp_base import (
+    conj as _conj,
+)
+from funcgrad._src.fnp_base import (
+    equal as _eq,
+)
+from funcgrad._src.fnp_base import (
+    eye as _eye,
+)
+from funcgrad._src.fnp_base import (
+    full as _full,
+)
+from funcgrad._src.fnp_base import (
+    greater as _gt,
+)
+from funcgrad._src.fnp_base import (
+    log as _log,
+)
+from funcgrad._src.fnp_base import (
+    not_equal as _ne,
+)
+from funcgrad._src.fnp_base import (
+    ones_like as _ones_like,
+)
+from funcgrad._src.fnp_base import (
+    power as _power,
+)
+from funcgrad._src.fnp_base import (
+    real as _real,
+)
+from funcgrad._src.fnp_base import (
+    sign as _sign,
+)
+from funcgrad._src.fnp_base import (
+    sqrt as _sqrt,
+)
+from funcgrad._src.fnp_base import (
+    where as _where,
+)
+from funcgrad._src.fnp_base import (
+    zeros_like as _zeros_like,
+)
 from funcgrad._src.fnp_linalg import matmul
 from funcgrad._src.fnp_shape import (
-    diagonal as _diagonal, expand_dims as _expand_dims, moveaxis as _moveaxis,
+    diagonal as _diagonal,
+)
+from funcgrad._src.fnp_shape import (
+    expand_dims as _expand_dims,
+)
+from funcgrad._src.fnp_shape import (
+    moveaxis as _moveaxis,
+)
+from funcgrad._src.fnp_shape import (
     swapaxes as _swapaxes,
 )
 
-__all__ = ["cholesky", "cond", "det", "eigh", "eigvalsh", "inv", "lstsq", "matmul",
-           "matrix_norm", "matrix_power", "matrix_rank", "norm", "pinv", "qr", "slogdet",
-           "solve", "svd", "svdvals", "vector_norm", "LinAlgError"]
+__all__ = [
+    "cholesky",
+    "cond",
+    "det",
+    "eigh",
+    "eigvalsh",
+    "inv",
+    "lstsq",
+    "matmul",
+    "matrix_norm",
+    "matrix_power",
+    "matrix_rank",
+    "norm",
+    "pinv",
+    "qr",
+    "slogdet",
+    "solve",
+    "svd",
+    "svdvals",
+    "vector_norm",
+    "LinAlgError",
+]
 
 LinAlgError = _np.linalg.LinAlgError
 
@@ -70,8 +153,7 @@ def _inexact(a):
 def _square(name, a):
     s = _aval(a).shape
     if len(s) < 2 or s[-1] != s[-2]:
-        raise LinAlgError(f"{name}: last 2 dimensions of the array must be square, got shape "
-                          f"{s}")
+        raise LinAlgError(f"{name}: last 2 dimensions of the array must be square, got shape {s}")
 
 
 def _H(x):
@@ -118,8 +200,7 @@ def qr(a, mode: str = "reduced"):
     'complete' or 'r'."""
     a = _inexact(a)
     if mode not in ("reduced", "complete", "r"):
-        raise ValueError(f"qr: mode {mode!r} is not supported (use 'reduced', 'complete' "
-                         f"or 'r')")
+        raise ValueError(f"qr: mode {mode!r} is not supported (use 'reduced', 'complete' or 'r')")
     m, n = _aval(a).shape[-2:]
     full = mode == "complete" and m != n
     q, r = _ll.qr(a, full_matrices=full)
@@ -169,8 +250,7 @@ def _lu_solve(lu, perm, b):
     """Solve with P a = L U given b (..., m, k) of the same batch dims."""
     m = _aval(lu).shape[-1]
     p = _astype(_eq(perm[..., :, None], _arange(m, dtype=perm.dtype)), _aval(b).dtype)
-    y = _ll.triangular_solve(lu, matmul(p, b), left_side=True, lower=True,
-                             unit_diagonal=True)
+    y = _ll.triangular_solve(lu, matmul(p, b), left_side=True, lower=True, unit_diagonal=True)
     return _ll.triangular_solve(lu, y, left_side=True, lower=False)
 
 
@@ -260,8 +340,7 @@ def _pinv_jvp(rtol, primals, tangents):
     p = _pinv_fun(a, rtol)
     s = matmul(matmul(p, _H(p)), _H(a_dot))
     t = matmul(matmul(_H(a_dot), _H(p)), p)
-    p_dot = -matmul(matmul(p, a_dot), p) + s - matmul(matmul(s, a), p) + t - \
-        matmul(matmul(p, a), t)
+    p_dot = -matmul(matmul(p, a_dot), p) + s - matmul(matmul(s, a), p) + t - matmul(matmul(p, a), t)
     return p, p_dot
 
 
@@ -305,8 +384,11 @@ def matrix_rank(M, rtol=None, *, tol=None):
         return _astype(_r.any(_ne(M, 0)), _np.int32)
     s = svd(M, compute_uv=False)
     if tol is None:
-        r = rtol if rtol is not None else builtins.max(_aval(M).shape[-2:]) * float(
-            _np.finfo(_aval(s).dtype).eps)
+        r = (
+            rtol
+            if rtol is not None
+            else builtins.max(_aval(M).shape[-2:]) * float(_np.finfo(_aval(s).dtype).eps)
+        )
         tol = _r.max(s, axis=-1, keepdims=True) * r
     else:
         tol = _asarray(tol)[..., None] if _aval(_asarray(tol)).ndim else tol
@@ -375,14 +457,19 @@ def _matrix_norm(x, ord, axes, keepdims):
         out = red(sums, axis=red_ax, keepdims=True)
     elif ord in ("nuc", 2, -2):
         s = svd(_moveaxis(x, (r, c), (-2, -1)), compute_uv=False)
-        out = (_r.sum(s, axis=-1) if ord == "nuc" else
-               _r.max(s, axis=-1) if ord == 2 else _r.min(s, axis=-1))
+        out = (
+            _r.sum(s, axis=-1)
+            if ord == "nuc"
+            else _r.max(s, axis=-1)
+            if ord == 2
+            else _r.min(s, axis=-1)
+        )
         if keepdims:
             out = _expand_dims(out, tuple(sorted((r, c))))
         return out
     else:
         raise ValueError(f"norm: invalid norm order {ord!r} for matrices")
-    return out if keepdims else _r.sum(out, axis=(r, c))   # drop the two size-1 axes
+    return out if keepdims else _r.sum(out, axis=(r, c))  # drop the two size-1 axes
 
 
 def norm(x, ord=None, axis=None, keepdims: bool = False):
@@ -423,8 +510,11 @@ def norm(x, ord=None, axis=None, keepdims: bool = False):
 def vector_norm(x, /, *, axis=None, keepdims: bool = False, ord=2):
     """Array-API vector norm (``axis=None`` flattens)."""
     x = _inexact(x)
-    axes = tuple(range(_aval(x).ndim)) if axis is None else (
-        (axis,) if isinstance(axis, int) else tuple(axis))
+    axes = (
+        tuple(range(_aval(x).ndim))
+        if axis is None
+        else ((axis,) if isinstance(axis, int) else tuple(axis))
+    )
     axes = tuple(_canon(a, _aval(x).ndim) for a in axes)
     return _vector_norm(x, ord, axes, keepdims)
 
@@ -437,9 +527,27 @@ def matrix_norm(x, /, *, keepdims: bool = False, ord="fro"):
 
 
 from funcgrad._src.fnp_extra_linalg import (  # noqa: E402,F401
-    cross, diagonal, matrix_transpose, multi_dot, outer, tensordot, tensorinv, tensorsolve,
-    trace, vecdot,
+    cross,
+    diagonal,
+    matrix_transpose,
+    multi_dot,
+    outer,
+    tensordot,
+    tensorinv,
+    tensorsolve,
+    trace,
+    vecdot,
 )
 
-__all__ += ["cross", "diagonal", "matrix_transpose", "multi_dot", "outer", "tensordot",
-            "tensorinv", "tensorsolve", "trace", "vecdot"]
+__all__ += [
+    "cross",
+    "diagonal",
+    "matrix_transpose",
+    "multi_dot",
+    "outer",
+    "tensordot",
+    "tensorinv",
+    "tensorsolve",
+    "trace",
+    "vecdot",
+]

@@ -8,20 +8,64 @@ Array(1000.6932, dtype=float32)
 
 from __future__ import annotations
 
+from funcgrad._src import fnp_reduce as _r
 from funcgrad._src import lax_elementwise as _le
 from funcgrad._src.api import custom_jvp as _custom_jvp
 from funcgrad._src.api import stop_gradient as _stop_gradient
 from funcgrad._src.array import get_aval as _aval
 from funcgrad._src.fnp_base import (
-    _broadcast, _promote, abs as _abs, exp as _exp, full_like as _full_like,
-    isfinite as _isfinite, log as _log, log1p as _log1p, logical_and as _and,
-    ones_like as _ones_like, sign as _sign, where as _where, zeros_like as _zeros_like,
+    _broadcast,
+    _promote,
 )
-from funcgrad._src import fnp_reduce as _r
+from funcgrad._src.fnp_base import (
+    abs as _abs,
+)
+from funcgrad._src.fnp_base import (
+    exp as _exp,
+)
+from funcgrad._src.fnp_base import (
+    full_like as _full_like,
+)
+from funcgrad._src.fnp_base import (
+    isfinite as _isfinite,
+)
+from funcgrad._src.fnp_base import (
+    log as _log,
+)
+from funcgrad._src.fnp_base import (
+    log1p as _log1p,
+)
+from funcgrad._src.fnp_base import (
+    logical_and as _and,
+)
+from funcgrad._src.fnp_base import (
+    ones_like as _ones_like,
+)
+from funcgrad._src.fnp_base import (
+    sign as _sign,
+)
+from funcgrad._src.fnp_base import (
+    where as _where,
+)
+from funcgrad._src.fnp_base import (
+    zeros_like as _zeros_like,
+)
 from funcgrad._src.fnp_reduce import _axes, _keep
 
-__all__ = ["digamma", "erf", "erfc", "erfinv", "expit", "gammaln", "log_softmax", "logit",
-           "logsumexp", "softmax", "xlog1py", "xlogy"]
+__all__ = [
+    "digamma",
+    "erf",
+    "erfc",
+    "erfinv",
+    "expit",
+    "gammaln",
+    "log_softmax",
+    "logit",
+    "logsumexp",
+    "softmax",
+    "xlog1py",
+    "xlogy",
+]
 
 
 def _inexact(*xs):
@@ -29,8 +73,7 @@ def _inexact(*xs):
     return _broadcast(*out) if len(out) > 1 else out
 
 
-def logsumexp(a, axis=None, b=None, keepdims: bool = False, return_sign: bool = False,
-              where=None):
+def logsumexp(a, axis=None, b=None, keepdims: bool = False, return_sign: bool = False, where=None):
     """``log(sum(b * exp(a), axis))`` without overflow or underflow.
 
     The maximum is subtracted first (and held constant for differentiation, as in JAX). If
@@ -49,7 +92,8 @@ def logsumexp(a, axis=None, b=None, keepdims: bool = False, return_sign: bool = 
         a, b = _inexact(a, b)
         a = _where(b != 0, a, _full_like(a, -float("inf")))
     if where is not None:
-        from funcgrad._src.fnp_base import asarray as _asarray, broadcast_to as _bto
+        from funcgrad._src.fnp_base import asarray as _asarray
+        from funcgrad._src.fnp_base import broadcast_to as _bto
 
         a = _where(_bto(_asarray(where), _aval(a).shape), a, _full_like(a, -float("inf")))
     shape = _aval(a).shape
