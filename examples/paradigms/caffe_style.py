@@ -18,9 +18,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from common import Config, accuracy, initial_weights, load_data, train
 
 import funcgrad.numpy as fnp
-from common import Config, accuracy, initial_weights, load_data, train
 
 FLT_MIN = float(np.finfo(np.float32).tiny)
 

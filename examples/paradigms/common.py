@@ -27,7 +27,9 @@ NUM_CLASSES = 10
 class Config(NamedTuple):
     hidden: int = 32
     lr: float = 0.2
-    max_norm: float = 0.5  # clip the gradient's global norm to this (most steps after the first epoch)
+    max_norm: float = (
+        0.5  # clip the gradient's global norm to this (most steps after the first epoch)
+    )
     batch_size: int = 32
     epochs: int = 20
     seed: int = 0
@@ -88,9 +90,7 @@ def accuracy(logits, labels: np.ndarray) -> float:
     return float(np.mean(np.argmax(np.asarray(logits), axis=-1) == labels))
 
 
-def train(
-    trainer: Trainer, data: Data, cfg: Config, max_steps: int | None = None
-) -> list[float]:
+def train(trainer: Trainer, data: Data, cfg: Config, max_steps: int | None = None) -> list[float]:
     """The shared loop: the same batches in the same order for every paradigm."""
     losses = []
     for idx in batch_order(len(data.x_train), cfg):

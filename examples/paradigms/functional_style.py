@@ -3,17 +3,19 @@
 The model is a frozen pytree module (Equinox's design) that takes ONE example; ``fg.vmap``
 batches it. The loss is a pure function of the model; ``fg.value_and_grad`` differentiates
 it; the optimizer is an Optax-style ``(init, update)`` pair (its clipping is branch-free:
-the factor ``max_norm / maximum(norm, max_norm)``); ``fg.jit`` compiles forward, backward and update into
-one native program. Nothing is mutated: the step returns a new model and optimizer state.
+the factor ``max_norm / maximum(norm, max_norm)``); ``fg.jit`` compiles forward, backward
+and update into one native program. Nothing is mutated: the step returns a new model and
+optimizer state.
 
 Run: python examples/paradigms/functional_style.py
 """
 
 from __future__ import annotations
 
+from common import Config, accuracy, initial_weights, load_data, train
+
 import funcgrad as fg
 import funcgrad.numpy as fnp
-from common import Config, accuracy, initial_weights, load_data, train
 from funcgrad import nn, optim
 from funcgrad.nn import losses
 
@@ -33,7 +35,8 @@ def linear(weight, bias) -> nn.Linear:
     leaves are replaced functionally with ``tree_at``)."""
     out_features, in_features = weight.shape
     layer = nn.Linear(in_features, out_features, key=fg.random.key(0))
-    return nn.tree_at(lambda l: (l.weight, l.bias), layer, (fnp.asarray(weight), fnp.asarray(bias)))
+    leaves = (fnp.asarray(weight), fnp.asarray(bias))
+    return nn.tree_at(lambda lin: (lin.weight, lin.bias), layer, leaves)
 
 
 def build_model(weights) -> MLP:
@@ -88,9 +91,7 @@ def main():
     trainer = FunctionalTrainer(initial_weights(cfg), cfg)
     losses_ = train(trainer, data, cfg)
     acc = accuracy(trainer.predict(data.x_test), data.y_test)
-    print(
-        f"functional: {len(losses_)} steps, last loss {losses_[-1]:.4f}, test accuracy {acc:.4f}"
-    )
+    print(f"functional: {len(losses_)} steps, last loss {losses_[-1]:.4f}, test accuracy {acc:.4f}")
 
 
 if __name__ == "__main__":

@@ -313,7 +313,9 @@ def evaluate(outputs, env: dict) -> list:
 
 
 def _run_subgraph(sub: SubGraph, args, captures, capture_values) -> list:
-    return evaluate(sub.outputs, {**dict(zip(captures, capture_values)), **dict(zip(sub.params, args))})
+    return evaluate(
+        sub.outputs, {**dict(zip(captures, capture_values)), **dict(zip(sub.params, args))}
+    )
 
 
 def _cond_eval(pred, *values, branches, captures):
@@ -486,8 +488,10 @@ class Session:
     def _check_initialised(self, variables):
         missing = [v.name for v in variables if v not in self.values]
         if missing:
-            raise ValueError(f"Attempting to use uninitialised variables {missing}: run "
-                             "tf.global_variables_initializer() first")
+            raise ValueError(
+                f"Attempting to use uninitialised variables {missing}: run "
+                "tf.global_variables_initializer() first"
+            )
 
 
 def _feed_value(node: Node, value):

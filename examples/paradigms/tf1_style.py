@@ -16,9 +16,33 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-
 import tf1_graph as tf
-from common import NUM_CLASSES, Config, accuracy, initial_weights, load_data, train
+from common import (
+    NUM_CLASSES,
+    Config,
+    Data,
+    accuracy,
+    batch_order,
+    initial_weights,
+    load_data,
+    train,
+)
+
+
+def small_program():
+    """The lecture's example as a graph, and dv5/dv1 through the ``tf.cond`` node:
+
+    v2 = exp(v1); v3 = v2 + 1; v4 = v2 * v3; v5 = 2 * v4 if v4 > 0.5 else v4
+    """
+    graph = tf.Graph()
+    with graph.as_default():
+        v1 = tf.placeholder(np.float32, name="v1")
+        v2 = tf.exp(v1)
+        v3 = v2 + 1.0
+        v4 = v2 * v3
+        v5 = tf.cond(v4 > 0.5, lambda: v4 * 2.0, lambda: v4)
+        (dv5_dv1,) = tf.gradients(v5, [v1])
+    return graph, v1, v5, dv5_dv1
 
 
 def forward(params, x):
@@ -115,6 +139,22 @@ class TF1Trainer:
 
     def predict(self, x):
         return self.sess.run(self.model.logits, feed_dict={self.model.x: x})
+
+
+def train_in_graph(trainer: TF1Trainer, data: Data, cfg: Config) -> list[float]:
+    """The shared data order, but one ``sess.run`` per epoch: the epoch's batches are fed
+    at once and a ``tf.while_loop`` runs the steps inside the compiled program."""
+    batches = list(batch_order(len(data.x_train), cfg))
+    per_epoch = len(batches) // cfg.epochs
+    xs, ys, losses, train_op = build_in_graph_loop(trainer.model, cfg, per_epoch)
+    out = []
+    for e in range(cfg.epochs):
+        idx = np.stack(batches[e * per_epoch : (e + 1) * per_epoch])
+        epoch_losses, _ = trainer.sess.run(
+            [losses, train_op], feed_dict={xs: data.x_train[idx], ys: data.y_train[idx]}
+        )
+        out.extend(float(v) for v in epoch_losses)
+    return out
 
 
 def main():

@@ -18,9 +18,9 @@ import contextlib
 from collections.abc import Callable, Iterator
 
 import numpy as np
+from common import Config, accuracy, initial_weights, load_data, train
 
 import funcgrad.numpy as fnp
-from common import Config, accuracy, initial_weights, load_data, train
 
 _grad_enabled = [True]
 
@@ -275,6 +275,21 @@ def clip_grad_norm_(params, max_norm: float) -> Tensor:
             for p in params:
                 p.grad = p.grad * scale
     return total
+
+
+def small_program(v1: float) -> tuple[float, float]:
+    """The lecture's example run eagerly: the ``if`` sees a real value, and the tape holds
+    only the branch that ran. Returns (v5, dv5/dv1)."""
+    v1 = Tensor(np.float32(v1), requires_grad=True)
+    v2 = v1.exp()
+    v3 = v2 + 1.0
+    v4 = v2 * v3
+    if v4 > 0.5:
+        v5 = v4 * 2.0
+    else:
+        v5 = v4
+    v5.backward()
+    return v5.item(), v1.grad.item()
 
 
 class TorchTrainer:
