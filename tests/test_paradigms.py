@@ -259,3 +259,19 @@ def test_tutorial_excerpts_match_the_example_files():
     assert {"examples/paradigms/torch_style.py", "examples/paradigms/functional_style.py"} <= files
     for path, code in excerpts:
         assert code in (ROOT / path).read_text(), f"the excerpt of {path} is stale:\n{code}"
+
+
+def test_benchmark_runs_and_prints_every_paradigm(capsys, monkeypatch):
+    """A smoke test of benchmarks/bench_paradigms.py (no timing is asserted)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "bench", ROOT / "benchmarks" / "bench_paradigms.py"
+    )
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    monkeypatch.setattr(bench.InGraphLoop, "steps", 4)
+    bench.main(["--repeat", "3", "--rounds", "1", "--no-torch"])
+    out = capsys.readouterr().out
+    for name in list(run_all.TRAINERS) + ["in-graph while_loop"]:
+        assert name in out, out
