@@ -223,9 +223,9 @@ def while_loop(cond_fn: Callable, body_fn: Callable, loop_vars, name=None) -> li
 # ---- evaluation: one rule per op, and one loop over the nodes ------------------------------
 
 
-def _missing(kind: str):
+def _missing(message: str):
     def rule(**attrs):
-        raise ValueError(f"{kind} (a value must be fed or initialised before Session.run)")
+        raise ValueError(message)
 
     return rule
 
@@ -474,6 +474,9 @@ class Session:
 
     def _compile(self, fetches, feeds):
         nodes = _topological(fetches)
+        unfed = [n.name for n in nodes if n.op == "Placeholder" and n not in feeds]
+        if unfed:
+            raise ValueError(f"You must feed a value for the placeholders {unfed}")
         variables = [n for n in nodes if n.op == "Variable"]
         assigns = [n for n in nodes if n.op == "Assign"]
 
