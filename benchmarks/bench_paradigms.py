@@ -1,125 +1,195 @@
-"""Times one training step of the two-layer network of docs/tutorials/four-paradigms.md in each
-of the four styles, side by side in one process (medians of repeated runs), plus peak memory
-of the functional step's compiled program where the jit reports it.
+"""The four paradigm examples side by side, in one process: one training step of the
+two-layer digits network (examples/paradigms/) in each style, plus PyTorch itself when it is
+installed (it is never a funcgrad dependency).
 
-Run: python benchmarks/bench_paradigms.py
+For each: the median step time (a step is what the shared training loop calls: feed one
+batch, forward, backward, clip, update, return the loss as a float), the compile time (the
+first step minus the median: tracing and LLVM compilation for the jit styles), the peak
+Python-heap memory of a step above the level before it and the memory the trainer keeps
+alive between steps (both with tracemalloc, which sees numpy's and funcgrad's buffers but not
+torch's), and at the end the process's peak RSS.
+
+Run: python benchmarks/bench_paradigms.py [--repeat 100] [--batch 32] [--rounds 3]
 """
 
 from __future__ import annotations
 
+import argparse
+import gc
+import pathlib
+import resource
 import statistics
+import sys
 import time
+import tracemalloc
+from typing import NamedTuple
 
 import numpy as np
 
-import funcgrad as fg
-import funcgrad.numpy as fnp
+PARADIGMS = pathlib.Path(__file__).resolve().parents[1] / "examples" / "paradigms"
+sys.path.insert(0, str(PARADIGMS))
+
+import common  # noqa: E402
+import run_all  # noqa: E402
+import tf1_style  # noqa: E402
 
 
-def median_time(fn, repeat=30, warmup=3):
-    for _ in range(warmup):
-        fn()
-    ts = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
+class Row(NamedTuple):
+    name: str
+    step_s: float
+    compile_s: float
+    peak_step_bytes: int | None
+    kept_bytes: int | None
 
 
-def setup(batch=64):
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((batch, 20)).astype(np.float32)
-    t = rng.standard_normal((batch, 5)).astype(np.float32)
-    w1 = (rng.standard_normal((20, 32)) * 0.2).astype(np.float32)
-    w2 = (rng.standard_normal((32, 5)) * 0.2).astype(np.float32)
-    return x, t, w1, w2
+def batches(data, cfg, n):
+    order = common.batch_order(len(data.x_train), cfg._replace(epochs=10**6))
+    return [(data.x_train[i], data.y_train[i]) for i, _ in zip(order, range(n))]
 
 
-def caffe_style(x, t, w1, w2):
-    w1, w2 = w1.copy(), w2.copy()
-
-    def step():
-        h = x @ w1
-        mask = h > 0
-        a = h * mask
-        y = a @ w2
-        diff = y - t
-        g = 2 * diff / diff.size
-        dw2 = a.T @ g
-        g = (g @ w2.T) * mask
-        dw1 = x.T @ g
-        w1[...] -= 0.1 * dw1
-        w2[...] -= 0.1 * dw2
-
-    return step
-
-
-def mlp_loss(params, x, t):
-    w1, w2 = params
-    return fnp.mean((fnp.maximum(x @ w1, 0.0) @ w2 - t) ** 2)
+def memory(make_trainer, feed, cfg) -> tuple[int, int]:
+    """(peak heap of one step above the level before it, heap a fresh trainer keeps alive
+    after its first step), with tracemalloc on (so timed separately)."""
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    trainer = make_trainer(common.initial_weights(cfg), cfg)
+    trainer.step(*feed[0])
+    gc.collect()
+    kept = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.reset_peak()
+    level = tracemalloc.get_traced_memory()[0]
+    trainer.step(*feed[1])
+    peak = tracemalloc.get_traced_memory()[1] - level
+    tracemalloc.stop()
+    return peak, kept
 
 
-def sgd_step(params, x, t):
-    loss, g = fg.value_and_grad(mlp_loss)(params, x, t)
-    return fg.tree.map(lambda p, g: p - 0.1 * g, params, g), loss
-
-
-def main():
-    x, t, w1, w2 = setup()
-    xa, ta = fnp.asarray(x), fnp.asarray(t)
-    params = (fnp.asarray(w1), fnp.asarray(w2))
-    rows = []
-    rows.append(
-        (
-            "(a) Caffe-style layers (numpy, hand-written backward)",
-            median_time(caffe_style(x, t, w1, w2)),
-        )
-    )
-    graph = fg.jit(sgd_step)
+def measure(name, make_trainer, data, cfg, repeat) -> Row:
+    """Times and memory of one paradigm's ``step`` over fresh batches."""
+    feed = batches(data, cfg, repeat + 1)
+    trainer = make_trainer(common.initial_weights(cfg), cfg)
     t0 = time.perf_counter()
-    graph(params, xa, ta)[1].block_until_ready()
-    compile_s = time.perf_counter() - t0
-    rows.append(
-        (
-            "(b) TF1-style graph (declared, compiled, run)",
-            median_time(lambda: graph(params, xa, ta)),
-        )
+    trainer.step(*feed[0])
+    first = time.perf_counter() - t0
+    times = []
+    for x, y in feed[1:]:
+        t0 = time.perf_counter()
+        trainer.step(x, y)
+        times.append(time.perf_counter() - t0)
+    step = statistics.median(times)
+    return Row(name, step, max(first - step, 0.0), *memory(make_trainer, feed, cfg))
+
+
+class InGraphLoop:
+    """The TF1 graph's training loop as one ``tf.while_loop``: ``steps`` steps per run; a
+    ``step`` here is one run, reported divided by ``steps``."""
+
+    steps = 32
+
+    def __init__(self, weights, cfg):
+        self.trainer = tf1_style.TF1Trainer(weights, cfg)
+        self.io = tf1_style.build_in_graph_loop(self.trainer.model, cfg, self.steps)
+        rng = np.random.default_rng(0)
+        data = run_all.load_data()
+        idx = rng.integers(0, len(data.x_train), (self.steps, cfg.batch_size))
+        self.feed = {self.io[0]: data.x_train[idx], self.io[1]: data.y_train[idx]}
+
+    def step(self, x, y) -> float:
+        losses, _ = self.trainer.sess.run([self.io[2], self.io[3]], self.feed)
+        return float(losses[-1])
+
+
+def in_graph_row(data, cfg, repeat) -> Row:
+    name = (
+        f"TF1-style, in-graph while_loop (time per step; memory per {InGraphLoop.steps}-step run)"
     )
-    rows.append(
-        (
-            "(c) PyTorch-style eager (funcgrad eager + tape grad)",
-            median_time(lambda: sgd_step(params, xa, ta), repeat=10),
-        )
-    )
-    rows.append(
-        (
-            "(d) funcgrad functional (jit(value_and_grad) + tree update)",
-            median_time(lambda: graph(params, xa, ta)),
-        )
-    )
-    try:
+    row = measure(name, InGraphLoop, data, cfg, repeat)
+    n = InGraphLoop.steps
+    return row._replace(step_s=row.step_s / n, compile_s=row.compile_s)
+
+
+class RealTorch:
+    """PyTorch itself, the same network, initial weights, clipping and SGD; one thread (the
+    paradigm examples run single-threaded at this size, and this machine's cores are shared)."""
+
+    def __init__(self, weights, cfg):
         import torch
 
-        tw1 = torch.tensor(w1, requires_grad=True)
-        tw2 = torch.tensor(w2, requires_grad=True)
-        tx, tt = torch.tensor(x), torch.tensor(t)
+        torch.set_num_threads(1)
+        self.torch = torch
+        self.model = torch.nn.Sequential(
+            torch.nn.Linear(64, cfg.hidden), torch.nn.ReLU(), torch.nn.Linear(cfg.hidden, 10)
+        )
+        with torch.no_grad():
+            for p, key in zip(self.model.parameters(), ("w1", "b1", "w2", "b2")):
+                p.copy_(torch.from_numpy(weights[key]))
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=cfg.lr)
+        self.max_norm = cfg.max_norm
 
-        def torch_step():
-            loss = ((torch.relu(tx @ tw1) @ tw2 - tt) ** 2).mean()
-            loss.backward()
-            with torch.no_grad():
-                for p in (tw1, tw2):
-                    p -= 0.1 * p.grad
-                    p.grad = None
+    def step(self, x, y) -> float:
+        torch = self.torch
+        self.opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(
+            self.model(torch.from_numpy(x)), torch.from_numpy(y).long()
+        )
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.max_norm)
+        self.opt.step()
+        return loss.item()
 
-        rows.append(("    reference: PyTorch eager", median_time(torch_step)))
+
+def rows(cfg, repeat, with_torch: bool = True) -> list[Row]:
+    data = common.load_data()
+    x, y = batches(data, cfg, 1)[0]
+    run_all.TRAINERS["Caffe-style layers"](common.initial_weights(cfg), cfg).step(x, y)  # warm
+    out = [measure(name, make, data, cfg, repeat) for name, make in run_all.TRAINERS.items()]
+    out.append(in_graph_row(data, cfg, max(repeat // 8, 3)))
+    if not with_torch:
+        return out
+    try:
+        import torch
     except ImportError:
-        pass
-    print("one training step, two-layer MLP 20-32-5, batch 64 (median)")
-    for name, s in rows:
-        print(f"  {name:62s} {s * 1e6:9.1f} us")
-    print(f"  first call of the jitted step (trace + compile): {compile_s * 1e3:.1f} ms")
+        return out
+    row = measure(f"reference: PyTorch {torch.__version__} (eager)", RealTorch, data, cfg, repeat)
+    out.append(row._replace(peak_step_bytes=None, kept_bytes=None))  # torch's are not traced
+    return out
+
+
+def median_rows(rounds: list[list[Row]]) -> list[Row]:
+    """Field by field medians over rounds (the machine is shared and noisy)."""
+    med = lambda vals: None if vals[0] is None else statistics.median(vals)
+    return [Row(rs[0].name, *(med(v) for v in list(zip(*rs))[1:])) for rs in zip(*rounds)]
+
+
+def table(rows_: list[Row], cfg) -> str:
+    lines = [
+        f"one training step, MLP 64-{cfg.hidden}-10, batch {cfg.batch_size} (median)",
+        "| paradigm | step | compile (first step - median) | peak heap per step "
+        "| kept between steps |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    kib = lambda n: "not traced" if n is None else f"{n / 1024:,.0f} KiB"
+    for r in rows_:
+        lines.append(
+            f"| {r.name} | {r.step_s * 1e6:,.0f} µs | {r.compile_s * 1e3:,.0f} ms "
+            f"| {kib(r.peak_step_bytes)} | {kib(r.kept_bytes)} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--repeat", type=int, default=100)
+    ap.add_argument("--batch", type=int, default=common.Config().batch_size)
+    ap.add_argument("--rounds", type=int, default=3, help="whole runs; medians are reported")
+    ap.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
+    args = ap.parse_args(argv)
+    cfg = common.Config(batch_size=args.batch)
+    rounds = [rows(cfg, args.repeat, not args.no_torch) for _ in range(args.rounds)]
+    print(table(median_rows(rounds), cfg))
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"process peak RSS: {rss:,.0f} MiB")
 
 
 if __name__ == "__main__":
