@@ -90,7 +90,7 @@ def wrap_name(name: str, width: int) -> str:
     lines = [""]
     for part in name.split("_"):
         piece = part if not lines[-1] else "_" + part
-        if lines[-1] and len(lines[-1]) + len(piece) > width:
+        if lines[-1] and len(lines[-1]) + len(piece) + 1 > width:  # +1: the trailing "_"
             lines[-1] += "_"
             lines.append(part)
         else:
