@@ -30,6 +30,7 @@ __all__ = [
     "disable_jit",
     "ensure_compile_time_eval",
     "eval_shape",
+    "from_state_dict",
     "grad",
     "hessian",
     "jacfwd",
@@ -53,6 +54,7 @@ __all__ = [
     "save",
     "scipy",
     "stop_gradient",
+    "to_state_dict",
     "tree",
     "tree_util",
     "value_and_grad",
@@ -126,6 +128,7 @@ tree.broadcast = tree_util.tree_broadcast
 from funcgrad import data  # noqa: E402,F401
 from funcgrad._src.checkpoint import load, save  # noqa: E402
 from funcgrad._src.dlpack import from_dlpack as _from_dlpack  # noqa: E402
+from funcgrad._src.state_dict import from_state_dict, to_state_dict  # noqa: E402
 
 # fnp.from_dlpack (as jnp.from_dlpack). Set here because funcgrad/numpy/__init__.py is being
 # rewritten on another branch; at integration this becomes an ordinary re-export there.
