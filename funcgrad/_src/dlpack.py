@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from funcgrad._src import dtypes
-from funcgrad._src.array import DELETED, Array, array_from_user
+from funcgrad._src import array as _array
+from funcgrad._src.array import Array, array_from_user
 
 CPU = 1  # DLDeviceType.kDLCPU
 _IGNORE_READ_ONLY = ("torch",)  # consumers known to ignore DLPack's read-only flag
@@ -21,7 +22,7 @@ _IGNORE_READ_ONLY = ("torch",)  # consumers known to ignore DLPack's read-only f
 
 def _buffer(x: Array) -> np.ndarray:
     v = x._value
-    if v is DELETED:
+    if v is _array.DELETED:
         raise RuntimeError("cannot export a deleted (or donated) Array through DLPack")
     if x._ldt is dtypes.bfloat16:
         raise BufferError(
