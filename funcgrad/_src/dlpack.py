@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from funcgrad._src import dtypes
 from funcgrad._src import array as _array
+from funcgrad._src import dtypes
 from funcgrad._src.array import Array, array_from_user
 
 CPU = 1  # DLDeviceType.kDLCPU
