@@ -182,6 +182,11 @@ def test_rename_by_prefix():
     sd = {"enc.0.weight": np.eye(2, dtype=np.float32), "enc.0.bias": np.ones(2, np.float32)}
     out = fg.from_state_dict(sd, model, rename={"encoder": "enc.0"})
     np.testing.assert_array_equal(out["encoder"](np.array([2.0, 3.0], np.float32)), [3.0, 4.0])
+    seq = fg.nn.Sequential([fg.nn.Linear(2, 2, key=fg.random.key(1))])
+    sd = {"0.weight": np.eye(2, dtype=np.float32), "0.bias": np.zeros(2, np.float32)}
+    assert fg.from_state_dict(sd, seq, rename={"layers": ""}).layers[0].weight.shape == (2, 2)
+    named = fg.from_state_dict({"w.x": np.ones(1)}, {"a": {"x": np.ones(1)}}, rename={"a": "w"})
+    np.testing.assert_array_equal(named["a"]["x"], [1.0])
 
 
 # ---- PyTorch ----------------------------------------------------------------------------------

@@ -80,7 +80,8 @@ def _renamer(rename) -> Callable[[str], str]:
     def apply(name: str) -> str:
         for p in prefixes:
             if name == p or name.startswith(p + "."):
-                return rename[p] + name[len(p) :]
+                rest = name[len(p) :]
+                return rename[p] + rest if rename[p] else rest.lstrip(".")
         return name
 
     return apply
@@ -99,10 +100,17 @@ def _as_array(value):
     return from_dlpack(value, copy=True)  # torch tensors (CPU), funcgrad Arrays, ...
 
 
+def _dtype_of(x):
+    """The dtype funcgrad would give ``x`` (float64 is float32 without x64), or its type."""
+    from funcgrad._src import dtypes
+
+    return dtypes.canonicalize(x.dtype) if hasattr(x, "dtype") else type(x)
+
+
 def _check(name: str, template, value) -> None:
     """Same shape and dtype as the template leaf, or a ValueError naming the leaf."""
-    t_shape, t_dtype = tuple(np.shape(template)), getattr(template, "dtype", type(template))
-    v_shape, v_dtype = tuple(np.shape(value)), getattr(value, "dtype", type(value))
+    t_shape, t_dtype = tuple(np.shape(template)), _dtype_of(template)
+    v_shape, v_dtype = tuple(np.shape(value)), _dtype_of(value)
     if t_shape == v_shape and str(t_dtype) == str(v_dtype):
         return
     hint = ""
@@ -122,7 +130,8 @@ def from_state_dict(
     Each array leaf of ``like`` (e.g. a freshly initialised model) takes the entry named
     ``rename(name)``, where ``name`` is its dotted key path (``layers.0.weight``). ``rename``
     is a callable or a dict of name prefixes, e.g. ``{"layers.0": "fc1", "layers.1": "fc2"}``
-    for a PyTorch model with ``self.fc1``/``self.fc2``. Values may be numpy arrays, funcgrad
+    for a PyTorch model with ``self.fc1``/``self.fc2``, or ``{"layers": ""}`` for an
+    ``nn.Sequential`` against ``torch.nn.Sequential`` (``layers.0.weight`` -> ``0.weight``). Values may be numpy arrays, funcgrad
     Arrays or CPU torch tensors (taken through DLPack); each must have the template leaf's
     shape and dtype (a ValueError names the leaf otherwise). ``nn.Linear`` and ``nn.Conv*``
     weights have PyTorch's layouts, so nothing is transposed. With ``strict=True`` (the
