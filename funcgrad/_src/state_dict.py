@@ -131,13 +131,15 @@ def from_state_dict(
     ``rename(name)``, where ``name`` is its dotted key path (``layers.0.weight``). ``rename``
     is a callable or a dict of name prefixes, e.g. ``{"layers.0": "fc1", "layers.1": "fc2"}``
     for a PyTorch model with ``self.fc1``/``self.fc2``, or ``{"layers": ""}`` for an
-    ``nn.Sequential`` against ``torch.nn.Sequential`` (``layers.0.weight`` -> ``0.weight``). Values may be numpy arrays, funcgrad
-    Arrays or CPU torch tensors (taken through DLPack); each must have the template leaf's
-    shape and dtype (a ValueError names the leaf otherwise). ``nn.Linear`` and ``nn.Conv*``
-    weights have PyTorch's layouts, so nothing is transposed. With ``strict=True`` (the
-    default), entries of ``state_dict`` that no leaf uses are an error (PyTorch's
-    ``load_state_dict(strict=True)``); ``strict=False`` ignores them (e.g. BatchNorm's
-    ``num_batches_tracked``).
+    ``nn.Sequential`` against ``torch.nn.Sequential`` (``layers.0.weight`` -> ``0.weight``).
+
+    Values may be numpy arrays, funcgrad Arrays or CPU torch tensors (copied, through DLPack
+    for tensors); each must have the template leaf's shape and dtype after funcgrad's dtype
+    rules (float64 is float32 without x64), else a ValueError names the leaf. ``nn.Linear``
+    and ``nn.Conv*`` weights have PyTorch's layouts, so nothing is transposed. With
+    ``strict=True`` (the default), entries of ``state_dict`` that no leaf uses are an error
+    (PyTorch's ``load_state_dict(strict=True)``); ``strict=False`` ignores them (e.g.
+    BatchNorm's ``num_batches_tracked``).
 
     >>> import numpy as np, funcgrad as fg
     >>> lin = fg.nn.Linear(3, 2, key=fg.random.key(0))
