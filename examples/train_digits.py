@@ -241,16 +241,21 @@ def main(argv=None):
     fg.save(out / "model.npz", {"model": model, "state": state})
     restored = fg.load(out / "model.npz", like={"model": model, "state": state})
     assert evaluate(restored["model"], restored["state"], x_test, y_test)[0] == test_acc
+    save_results(args, tracker, model, state, cm, (x_test, y_test), out)
+    return test_acc
+
+
+def save_results(args, tracker, model, state, cm, test_data, out):
+    """The metric tables and the three figures."""
     tracker.save()
     title = (
         f"{args.model} on {'MNIST' if args.mnist else 'UCI digits'}: "
         "train loss includes label smoothing and dropout, test loss does not"
     )
     figures = [tracker.plot(out / "curves.png", log_y=True, title=title)]
-    figures += save_figures(model, state, cm, x_test, y_test, out)
+    figures += save_figures(model, state, cm, *test_data, out)
     shown = ", ".join(str(f) for f in figures if f) or "none"
     print(f"saved checkpoint {out / 'model.npz'}, metrics in {out}, figures: {shown}")
-    return test_acc
 
 
 if __name__ == "__main__":
