@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from funcgrad.metrics import Tracker as MetricTracker
+from funcgrad.metrics import Tracker
 
 
 class FakeClock:
@@ -21,7 +21,7 @@ class FakeClock:
 def _tracker(**kw):
     lines = []
     clock = FakeClock()
-    tr = MetricTracker(print_fn=lines.append, clock=clock, **kw)
+    tr = Tracker(print_fn=lines.append, clock=clock, **kw)
     return tr, lines, clock
 
 
@@ -109,7 +109,7 @@ def test_to_csv_and_json(tmp_path):
 
 def test_out_dir_autosave(tmp_path):
     out = tmp_path / "run"
-    tr = MetricTracker(out_dir=out, print_fn=None)
+    tr = Tracker(out_dir=out, print_fn=None)
     tr.log(1, loss=1.0)
     tr.end_epoch(0, val=2.0)
     assert sorted(p.name for p in out.iterdir()) == ["epochs.csv", "metrics.json", "steps.csv"]
@@ -223,7 +223,7 @@ def test_unit_grouping_and_label_wrapping_rules():
 
 def test_plot_with_matplotlib_writes_a_png(tmp_path):
     pytest.importorskip("matplotlib")
-    tr = MetricTracker(print_fn=None)
+    tr = Tracker(print_fn=None)
     for s in range(5):
         tr.log(s, loss=1.0 / (s + 1))
     tr.end_epoch(0, val=0.3)
@@ -237,7 +237,7 @@ def test_plot_with_matplotlib_writes_a_png(tmp_path):
 
 def test_only_epochs_plots_against_epoch(tmp_path):
     pytest.importorskip("matplotlib")
-    tr = MetricTracker(print_fn=None)
+    tr = Tracker(print_fn=None)
     for e in range(3):
         tr.end_epoch(e, val_loss=1.0 / (e + 1))
     (ax,) = tr.figure().axes
@@ -246,12 +246,12 @@ def test_only_epochs_plots_against_epoch(tmp_path):
 
 def test_bad_arguments():
     with pytest.raises(ValueError, match="log_every"):
-        MetricTracker(log_every=0)
+        Tracker(log_every=0)
     with pytest.raises(ValueError, match="which"):
-        MetricTracker(print_fn=None).to_csv("x.csv", which="batches")
+        Tracker(print_fn=None).to_csv("x.csv", which="batches")
 
 
 def test_default_print_fn_prints(capsys):
-    tr = MetricTracker(log_every=1)
+    tr = Tracker(log_every=1)
     tr.log(1, loss=0.25)
     assert "step 1 |" in capsys.readouterr().out
