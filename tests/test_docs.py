@@ -21,7 +21,9 @@ def _optional_missing(e: ImportError) -> str | None:
     name = (getattr(e, "name", None) or "").split(".")[0]
     if name in OPTIONAL:
         return name
-    return next((m for m in OPTIONAL if f"{m} package" in str(e)), None)
+    if "optional extra" in str(e):  # funcgrad's own message naming the extra to install
+        return next((m for m in OPTIONAL if m in str(e)), None)
+    return None
 
 
 def blocks(path):

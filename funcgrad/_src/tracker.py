@@ -307,7 +307,9 @@ class Tracker:
         """The curves of :meth:`plot` as a matplotlib ``Figure`` (e.g. to show in a notebook
         or to save in another format); raises ImportError without matplotlib."""
         if not tracker_plot.have_matplotlib():
-            raise ImportError(f"Tracker.figure needs matplotlib: {tracker_plot.PLOT_HINT}")
+            raise ImportError(
+                f"Tracker.figure needs matplotlib, an optional extra: {tracker_plot.PLOT_HINT}"
+            )
         has_steps = bool(self.history)
         series = [
             tracker_plot.Series(n, "steps", *self._column("steps", n, "step"))
