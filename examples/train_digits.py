@@ -2,11 +2,13 @@
 
 By default it trains an MLP on the 1,797 8x8 UCI digits shipped inside the package (offline),
 prints progress (loss, accuracy, steps per second), evaluates on the held-out test split,
-and saves a checkpoint (``runs/digits/model.npz``), the metric history (CSV/JSON) and a
-training-curve plot (``runs/digits/curves.png``; drawn with matplotlib when it is installed,
-otherwise with funcgrad's small built-in PNG writer).
+and saves into ``runs/digits/``: a checkpoint (``model.npz``), the metric history
+(``steps.csv``, ``epochs.csv``, ``metrics.json``) and three figures drawn with matplotlib
+(``pip install -e ".[plot]"``): ``curves.png`` (train and test loss and accuracy),
+``confusion.png`` (the test confusion matrix) and ``misclassified.png`` (the test digits it
+got wrong). Without matplotlib it says so and writes the numbers only.
 
-    python examples/train_digits.py                      # MLP, ~97-98% test accuracy
+    pip install -e ".[plot]" && python examples/train_digits.py   # MLP, ~97-98% test accuracy
     python examples/train_digits.py --model resnet       # small ResNet with BatchNorm
     python examples/train_digits.py --mnist PATH         # MNIST IDX files in PATH
 """
@@ -22,7 +24,6 @@ import numpy as np
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import metrics, nn, optim
-from funcgrad._src.tracker import MetricTracker
 from funcgrad.data import ArrayDataset, DataLoader, load_digits, load_mnist
 from funcgrad.nn import losses
 
@@ -81,10 +82,77 @@ def eval_logits(model, state, x):
 
 
 def evaluate(model, state, x, y, batch=512):
-    acc = metrics.Accuracy.init()
+    """Test accuracy and mean loss, and the confusion matrix (metric states are pytrees)."""
+    acc, loss, cm = metrics.Accuracy.init(), metrics.Mean.init(), metrics.ConfusionMatrix.init(10)
     for i in range(0, len(x), batch):
-        acc = acc.update(eval_logits(model, state, fnp.asarray(x[i : i + batch])), y[i : i + batch])
-    return float(acc.compute())
+        logits = eval_logits(model, state, fnp.asarray(x[i : i + batch]))
+        labels = fnp.asarray(y[i : i + batch])
+        acc, cm = acc.update(logits, labels), cm.update(logits, labels)
+        loss = loss.update(losses.softmax_cross_entropy(logits, labels), weights=len(labels))
+    return float(acc.compute()), float(loss.compute()), cm
+
+
+def have_matplotlib():
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def save_confusion_matrix(cm, path):
+    """Counts per (true, predicted) digit, with the count written in each cell."""
+    from matplotlib.figure import Figure
+
+    m = np.asarray(cm.compute())
+    fig = Figure(figsize=(6.2, 5.4), dpi=110, layout="constrained")
+    ax = fig.add_subplot()
+    im = ax.imshow(m, cmap="Blues")
+    fig.colorbar(im, ax=ax, label="test images")
+    for (i, j), count in np.ndenumerate(m):
+        if count:
+            color = "white" if count > m.max() / 2 else "black"
+            ax.text(j, i, str(count), ha="center", va="center", fontsize=8, color=color)
+    ax.set_xticks(range(10))
+    ax.set_yticks(range(10))
+    ax.set_xlabel("predicted digit")
+    ax.set_ylabel("true digit")
+    correct = np.trace(m) / m.sum()
+    ax.set_title(f"Test confusion matrix: {correct:.1%} of {m.sum()} correct", fontsize=11)
+    fig.savefig(path)
+    return path
+
+
+def save_misclassified(images, labels, preds, path, limit=32):
+    """A grid of the test digits the model got wrong, each titled with true and predicted."""
+    from matplotlib.figure import Figure
+
+    wrong = np.flatnonzero(preds != labels)
+    shown = wrong[:limit]
+    cols = min(max(len(shown), 1), 8)
+    rows = max(1, -(-len(shown) // cols))
+    fig = Figure(figsize=(max(cols * 1.1, 4.5), rows * 1.35 + 0.6), dpi=110, layout="constrained")
+    title = f"{len(wrong)} of {len(labels)} test digits misclassified"
+    fig.suptitle(title + (f" (first {len(shown)} shown)" if len(wrong) > len(shown) else ""))
+    for k, i in enumerate(shown):
+        ax = fig.add_subplot(rows, cols, k + 1)
+        ax.imshow(images[i], cmap="gray_r")
+        ax.set_title(f"true {labels[i]}, pred {preds[i]}", fontsize=8, color="C3")
+        ax.set_axis_off()
+    fig.savefig(path)
+    return path
+
+
+def save_figures(model, state, cm, x_test, y_test, out):
+    """confusion.png and misclassified.png, when matplotlib is installed."""
+    if not have_matplotlib():
+        print('no confusion/misclassified figures: pip install -e ".[plot]" for matplotlib')
+        return []
+    preds = np.asarray(fnp.argmax(eval_logits(model, state, fnp.asarray(x_test)), axis=-1))
+    return [
+        save_confusion_matrix(cm, out / "confusion.png"),
+        save_misclassified(x_test, np.asarray(y_test), preds, out / "misclassified.png"),
+    ]
 
 
 def load_data(mnist_path):
@@ -144,7 +212,7 @@ def main(argv=None):
     opt_state = optimizer.init(model)
     train_step = make_train_step(optimizer, smoothing=0.05)
     out = pathlib.Path(args.out)
-    tracker = MetricTracker(
+    tracker = metrics.Tracker(
         log_every=max(len(loader) * max(args.epochs // 10, 1), 1), out_dir=out, total_steps=total
     )
     print(
@@ -161,9 +229,10 @@ def main(argv=None):
             )
             step += 1
             tracker.log(step, loss=loss, accuracy=acc)
-        tracker.end_epoch(epoch, test_accuracy=evaluate(model, state, x_test, y_test))
+        test_acc, test_loss, _ = evaluate(model, state, x_test, y_test)
+        tracker.end_epoch(epoch, test_loss=test_loss, test_accuracy=test_acc)
     elapsed = time.perf_counter() - t0
-    test_acc = evaluate(model, state, x_test, y_test)
+    test_acc, _, cm = evaluate(model, state, x_test, y_test)
     print(
         f"done in {elapsed:.1f}s ({step / elapsed:.0f} steps/s): "
         f"test accuracy {test_acc:.4f} on {len(x_test)} held-out images"
@@ -171,12 +240,22 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     fg.save(out / "model.npz", {"model": model, "state": state})
     restored = fg.load(out / "model.npz", like={"model": model, "state": state})
-    assert evaluate(restored["model"], restored["state"], x_test, y_test) == test_acc
-    tracker.to_csv(out / "steps.csv")
-    tracker.to_json(out / "metrics.json")
-    plot = tracker.plot(out / "curves.png")
-    print(f"saved checkpoint {out / 'model.npz'} and plot {plot}")
+    assert evaluate(restored["model"], restored["state"], x_test, y_test)[0] == test_acc
+    save_results(args, tracker, model, state, cm, (x_test, y_test), out)
     return test_acc
+
+
+def save_results(args, tracker, model, state, cm, test_data, out):
+    """The metric tables and the three figures."""
+    tracker.save()
+    title = (
+        f"{args.model} on {'MNIST' if args.mnist else 'UCI digits'}: "
+        "train loss includes label smoothing and dropout, test loss does not"
+    )
+    figures = [tracker.plot(out / "curves.png", log_y=True, title=title)]
+    figures += save_figures(model, state, cm, *test_data, out)
+    shown = ", ".join(str(f) for f in figures if f) or "none"
+    print(f"saved checkpoint {out / 'model.npz'}, metrics in {out}, figures: {shown}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,62 @@
 Array([1., 1.], dtype=float32)
 """
 
+__all__ = [
+    "Array",
+    "ClosedJaxpr",
+    "ConcretizationTypeError",
+    "Device",
+    "ShapeDtypeStruct",
+    "TracerArrayConversionError",
+    "UnexpectedTracerError",
+    "block_until_ready",
+    "checkpoint",
+    "clear_caches",
+    "config",
+    "custom_jvp",
+    "custom_vjp",
+    "data",
+    "debug",
+    "default_backend",
+    "device_count",
+    "device_get",
+    "device_put",
+    "devices",
+    "disable_jit",
+    "ensure_compile_time_eval",
+    "eval_shape",
+    "from_state_dict",
+    "grad",
+    "hessian",
+    "jacfwd",
+    "jacobian",
+    "jacrev",
+    "jit",
+    "jvp",
+    "lax",
+    "linearize",
+    "load",
+    "local_devices",
+    "make_jaxpr",
+    "metrics",
+    "named_call",
+    "named_scope",
+    "nn",
+    "numpy",
+    "optim",
+    "random",
+    "remat",
+    "save",
+    "scipy",
+    "stop_gradient",
+    "to_state_dict",
+    "tree",
+    "tree_util",
+    "value_and_grad",
+    "vjp",
+    "vmap",
+]
+
 from funcgrad import (  # noqa: F401,E402
     debug,  # noqa: F401
     lax,  # noqa: F401
@@ -71,6 +127,12 @@ tree.transpose = tree_util.tree_transpose
 tree.broadcast = tree_util.tree_broadcast
 from funcgrad import data  # noqa: E402,F401
 from funcgrad._src.checkpoint import load, save  # noqa: E402
+from funcgrad._src.dlpack import from_dlpack as _from_dlpack  # noqa: E402
+from funcgrad._src.state_dict import from_state_dict, to_state_dict  # noqa: E402
+
+# fnp.from_dlpack (as jnp.from_dlpack). Set here because funcgrad/numpy/__init__.py is being
+# rewritten on another branch; at integration this becomes an ordinary re-export there.
+numpy.from_dlpack = _from_dlpack
 from funcgrad._src.devices import (  # noqa: E402
     Device,
     default_backend,

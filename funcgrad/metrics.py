@@ -2,7 +2,7 @@
 
 A metric never mutates: ``update`` returns a new state, so metrics can live inside a jitted
 eval step, be vmapped, or be merged across shards. (For host-side logging of numbers over
-time, see ``funcgrad._src.tracker``.)
+time, printing progress and drawing curves, see :class:`Tracker`.)
 
 >>> import funcgrad.numpy as fnp
 >>> from funcgrad import metrics
@@ -21,8 +21,25 @@ import numpy as np
 
 import funcgrad.numpy as fnp
 from funcgrad import tree_util as tu
+from funcgrad._src.nn_functions import log_softmax
+from funcgrad._src.tracker import Tracker
+from funcgrad._src.tracker_sinks import TensorBoardSink
 
-__all__ = ["Accuracy", "ConfusionMatrix", "Mean", "TopKAccuracy", "Welford"]
+__all__ = [
+    "AUROC",
+    "Accuracy",
+    "ConfusionMatrix",
+    "F1",
+    "Mean",
+    "MeanSquaredError",
+    "Perplexity",
+    "Precision",
+    "Recall",
+    "TensorBoardSink",
+    "TopKAccuracy",
+    "Tracker",
+    "Welford",
+]
 
 
 def _metric(cls):
@@ -217,3 +234,291 @@ class ConfusionMatrix:
     def precision(self):
         """Per-class precision ``diag / column sums``."""
         return fnp.diagonal(self.matrix) / fnp.maximum(fnp.sum(self.matrix, axis=0), 1)
+
+
+# ---- precision, recall, F1 ----------------------------------------------------------------
+
+_AVERAGES = ("micro", "macro", "weighted", "binary", None)
+
+
+def _class_predictions(preds, labels, threshold: float):
+    """Integer class predictions: argmax of logits, thresholded probabilities (binary), or
+    integer predictions as given."""
+    x = fnp.asarray(preds)
+    if fnp.ndim(x) == fnp.ndim(labels) and fnp.issubdtype(x.dtype, fnp.floating):
+        return (x >= threshold).astype(np.int32)
+    return _predictions(x, labels)
+
+
+def _safe_div(num, den):
+    ok = den > 0
+    return fnp.where(ok, num / fnp.where(ok, den, 1.0), 0.0)
+
+
+def _precision(tp, fp, fn):
+    return _safe_div(tp, tp + fp)
+
+
+def _recall(tp, fp, fn):
+    return _safe_div(tp, tp + fn)
+
+
+def _f1(tp, fp, fn):
+    return _safe_div(2.0 * tp, 2.0 * tp + fp + fn)
+
+
+def _average(score_fn, matrix, average):
+    """Apply ``score_fn(tp, fp, fn)`` per class, then average as scikit-learn/torchmetrics do.
+
+    "macro" averages over the classes that occur in the labels or the predictions (the others
+    have no score); "weighted" weights classes by their support (count in the labels);
+    "micro" scores the summed counts; "binary" is class 1's score; None gives every class's.
+    """
+    m = _f32(matrix)
+    tp = fnp.diagonal(m)
+    fp, fn = fnp.sum(m, axis=0) - tp, fnp.sum(m, axis=1) - tp
+    if average == "micro":
+        return score_fn(fnp.sum(tp), fnp.sum(fp), fnp.sum(fn))
+    per_class = score_fn(tp, fp, fn)
+    if average is None:
+        return per_class
+    if average == "binary":
+        return per_class[1]
+    weights = tp + fn if average == "weighted" else _f32(tp + fp + fn > 0)
+    return _safe_div(fnp.sum(per_class * weights), fnp.sum(weights))
+
+
+@dataclasses.dataclass(frozen=True)
+class _ClassScore:
+    """Precision/Recall/F1 share a confusion-matrix state (``matrix[true, predicted]``)."""
+
+    matrix: Any
+    num_classes: int = dataclasses.field(metadata={"static": True}, default=2)
+    average: str | None = dataclasses.field(metadata={"static": True}, default="macro")
+    threshold: float = dataclasses.field(metadata={"static": True}, default=0.5)
+
+    @classmethod
+    def init(cls, num_classes: int, average: str | None = "macro", threshold: float = 0.5):
+        if average not in _AVERAGES:
+            raise ValueError(f"{cls.__name__}: average must be one of {_AVERAGES}, got {average!r}")
+        if average == "binary" and num_classes != 2:
+            raise ValueError(f"{cls.__name__}: average='binary' needs num_classes=2")
+        matrix = fnp.zeros((num_classes, num_classes), np.int32)
+        return cls(matrix, num_classes, average, float(threshold))
+
+    def update(self, preds, labels):
+        """``preds``: logits ``(..., C)``, integer predictions, or (binary) probabilities of
+        class 1 compared with ``threshold``; ``labels``: integer classes."""
+        labels = fnp.asarray(labels)
+        pred = fnp.ravel(_class_predictions(preds, labels, self.threshold))
+        classes = fnp.arange(self.num_classes)
+        t = (fnp.ravel(labels)[:, None] == classes).astype(np.int32)
+        p = (pred[:, None] == classes).astype(np.int32)
+        return dataclasses.replace(self, matrix=self.matrix + t.T @ p)
+
+    def merge(self, other):
+        return dataclasses.replace(self, matrix=self.matrix + other.matrix)
+
+    def compute(self):
+        return _average(self._score, self.matrix, self.average)
+
+
+@_metric
+class Precision(_ClassScore):
+    """Precision ``tp / (tp + fp)`` (0 where nothing was predicted), averaged over classes.
+
+    ``init(num_classes, average="macro", threshold=0.5)``; ``average`` is "micro", "macro",
+    "weighted", "binary" (class 1 of two) or None (one value per class), as in scikit-learn.
+
+    >>> import funcgrad.numpy as fnp
+    >>> p = Precision.init(3).update(fnp.array([0, 1, 1, 2]), fnp.array([0, 1, 2, 2]))
+    >>> round(float(p.compute()), 4)  # (1 + 1/2 + 1) / 3
+    0.8333
+    """
+
+    _score = staticmethod(_precision)
+
+
+@_metric
+class Recall(_ClassScore):
+    """Recall ``tp / (tp + fn)`` (0 for a class absent from the labels), averaged over classes
+    like :class:`Precision`.
+
+    >>> import funcgrad.numpy as fnp
+    >>> r = Recall.init(3, average=None).update(fnp.array([0, 1, 1, 2]), fnp.array([0, 1, 2, 2]))
+    >>> r.compute()
+    Array([1. , 1. , 0.5], dtype=float32)
+    """
+
+    _score = staticmethod(_recall)
+
+
+@_metric
+class F1(_ClassScore):
+    """F1 score ``2 tp / (2 tp + fp + fn)``, the harmonic mean of precision and recall,
+    averaged over classes like :class:`Precision`.
+
+    >>> import funcgrad.numpy as fnp
+    >>> f = F1.init(2, average="binary").update(fnp.array([0.9, 0.2, 0.7]), fnp.array([1, 1, 0]))
+    >>> float(f.compute())  # tp=1, fp=1, fn=1
+    0.5
+    """
+
+    _score = staticmethod(_f1)
+
+
+# ---- AUROC --------------------------------------------------------------------------------
+
+
+def _binary_auroc(scores, positive):
+    """Area under the ROC curve (trapezoidal, ties as in scikit-learn's ``roc_auc_score``).
+
+    Equivalently the Mann-Whitney probability that a positive scores above a negative, ties
+    counting half: scores are grouped by value (sort + group ids, fixed shapes so it jits),
+    and each group's negatives earn the positives above it plus half the positives within it.
+    NaN when only one class is present.
+    """
+    order = fnp.argsort(-scores)
+    s, pos = scores[order], _f32(positive)[order]
+    first = fnp.concatenate([fnp.ones(1, bool), s[1:] != s[:-1]])
+    group = fnp.cumsum(first.astype(np.int32)) - 1
+    n = s.shape[0]
+    group_pos = fnp.zeros(n, np.float32).at[group].add(pos)
+    group_neg = fnp.zeros(n, np.float32).at[group].add(1.0 - pos)
+    above = fnp.cumsum(group_pos) - group_pos
+    area = fnp.sum(group_neg * (above + 0.5 * group_pos))
+    return area / (fnp.sum(pos) * fnp.sum(1.0 - pos))
+
+
+@_metric
+class AUROC:
+    """Area under the ROC curve, as scikit-learn's ``roc_auc_score`` (ties handled the same).
+
+    Binary (``init()``): ``update(scores, labels)`` with scores ``(N,)`` (any monotone score:
+    logits or probabilities) and 0/1 labels. Multiclass (``init(num_classes)``): scores
+    ``(N, C)`` (e.g. softmax probabilities), integer labels; one-vs-rest AUROC per class,
+    averaged with ``average="macro"`` (over classes that have positives and negatives),
+    ``"weighted"`` (by support) or None (per class; NaN for a class without both). The state
+    keeps every score (AUROC is not a sum of per-batch parts), so ``merge`` concatenates.
+
+    >>> import funcgrad.numpy as fnp
+    >>> a = AUROC.init().update(fnp.array([0.1, 0.4, 0.35, 0.8]), fnp.array([0, 0, 1, 1]))
+    >>> float(a.compute())
+    0.75
+    """
+
+    scores: Any
+    labels: Any
+    num_classes: int | None = dataclasses.field(metadata={"static": True}, default=None)
+    average: str | None = dataclasses.field(metadata={"static": True}, default="macro")
+
+    @classmethod
+    def init(cls, num_classes: int | None = None, average: str | None = "macro") -> AUROC:
+        if average not in ("macro", "weighted", None):
+            raise ValueError(f"AUROC: average must be 'macro', 'weighted' or None, got {average!r}")
+        shape = (0,) if num_classes is None else (0, num_classes)
+        return cls(fnp.zeros(shape, np.float32), fnp.zeros((0,), np.int32), num_classes, average)
+
+    def update(self, scores, labels) -> AUROC:
+        scores, labels = _f32(scores), fnp.ravel(fnp.asarray(labels).astype(np.int32))
+        scores = fnp.reshape(scores, (-1,) + tuple(fnp.shape(self.scores))[1:])
+        return AUROC(
+            fnp.concatenate([self.scores, scores]),
+            fnp.concatenate([self.labels, labels]),
+            self.num_classes,
+            self.average,
+        )
+
+    def merge(self, other: AUROC) -> AUROC:
+        return self.update(other.scores, other.labels)
+
+    def compute(self):
+        if self.num_classes is None:
+            return _binary_auroc(self.scores, self.labels == 1)
+        per_class = fnp.stack(
+            [_binary_auroc(self.scores[:, c], self.labels == c) for c in range(self.num_classes)]
+        )
+        if self.average is None:
+            return per_class
+        support = fnp.sum(_f32(self.labels[:, None] == fnp.arange(self.num_classes)), axis=0)
+        defined = fnp.isfinite(per_class)
+        weights = fnp.where(defined, support if self.average == "weighted" else 1.0, 0.0)
+        return _safe_div(fnp.sum(fnp.where(defined, per_class, 0.0) * weights), fnp.sum(weights))
+
+
+# ---- regression and language modelling ----------------------------------------------------
+
+
+@_metric
+class MeanSquaredError:
+    """Mean of ``(preds - targets) ** 2`` over every element; ``squared=False`` gives its
+    square root (RMSE), as torchmetrics.
+
+    >>> import funcgrad.numpy as fnp
+    >>> m = MeanSquaredError.init().update(fnp.array([1.0, 2.0]), fnp.array([1.0, 4.0]))
+    >>> float(m.compute()), float(MeanSquaredError.init(squared=False).merge(m).compute())
+    (2.0, 1.4142135381698608)
+    """
+
+    total: Any
+    count: Any
+    squared: bool = dataclasses.field(metadata={"static": True}, default=True)
+
+    @classmethod
+    def init(cls, squared: bool = True) -> MeanSquaredError:
+        return cls(fnp.zeros((), np.float32), fnp.zeros((), np.float32), squared)
+
+    def update(self, preds, targets) -> MeanSquaredError:
+        err = fnp.square(_f32(preds) - _f32(targets))
+        return dataclasses.replace(
+            self, total=self.total + fnp.sum(err), count=self.count + float(err.size)
+        )
+
+    def merge(self, other: MeanSquaredError) -> MeanSquaredError:
+        return dataclasses.replace(
+            self, total=self.total + other.total, count=self.count + other.count
+        )
+
+    def compute(self):
+        mse = self.total / self.count
+        return mse if self.squared else fnp.sqrt(mse)
+
+
+@_metric
+class Perplexity:
+    """``exp`` of the mean negative log-likelihood of the targets under softmax(logits), as
+    torchmetrics: ``update(logits (..., V), targets (...))``; targets equal to
+    ``ignore_index`` (e.g. padding) are left out.
+
+    >>> import funcgrad.numpy as fnp
+    >>> p = Perplexity.init().update(fnp.zeros((2, 4)), fnp.array([0, 3]))
+    >>> round(float(p.compute()), 4)  # uniform over 4 tokens
+    4.0
+    """
+
+    total: Any
+    count: Any
+    ignore_index: int | None = dataclasses.field(metadata={"static": True}, default=None)
+
+    @classmethod
+    def init(cls, ignore_index: int | None = None) -> Perplexity:
+        return cls(fnp.zeros((), np.float32), fnp.zeros((), np.float32), ignore_index)
+
+    def update(self, logits, targets) -> Perplexity:
+        logp = log_softmax(_f32(logits), axis=-1)
+        targets = fnp.asarray(targets).astype(np.int32)
+        keep = fnp.ones(targets.shape, bool)
+        if self.ignore_index is not None:
+            keep = targets != self.ignore_index
+        safe = fnp.where(keep, targets, 0)
+        nll = -fnp.take_along_axis(logp, safe[..., None], axis=-1)[..., 0]
+        total = self.total + fnp.sum(fnp.where(keep, nll, 0.0))
+        return dataclasses.replace(self, total=total, count=self.count + fnp.sum(_f32(keep)))
+
+    def merge(self, other: Perplexity) -> Perplexity:
+        return dataclasses.replace(
+            self, total=self.total + other.total, count=self.count + other.count
+        )
+
+    def compute(self):
+        return fnp.exp(self.total / self.count)

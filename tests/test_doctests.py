@@ -22,6 +22,9 @@ MODULES = [
     "funcgrad.data",
     "funcgrad._src.checkpoint",
     "funcgrad._src.tracker",
+    "funcgrad._src.tracker_sinks",
+    "funcgrad._src.dlpack",
+    "funcgrad._src.state_dict",
     "funcgrad.scipy.special",
     "funcgrad._src.nn_functions",
     "funcgrad.test_util",
@@ -31,8 +34,14 @@ MODULES = [
 ]
 
 
+# modules whose examples need an optional package (skipped without it)
+NEEDS = {"funcgrad._src.tracker_sinks": "tensorboardX"}
+
+
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name):
+    if name in NEEDS:
+        pytest.importorskip(NEEDS[name])
     try:
         mod = importlib.import_module(name)
     except ImportError as e:

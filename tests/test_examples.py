@@ -35,3 +35,33 @@ def test_example_runs(name, tmp_path, monkeypatch):
         pytest.skip(f"{name} is not written yet")
     monkeypatch.chdir(tmp_path)
     _load(name).main(EXAMPLES[name])
+
+
+def test_train_digits_leaves_readable_figures(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from matplotlib.image import imread
+
+    monkeypatch.chdir(tmp_path)
+    _load("train_digits.py").main(["--epochs", "2", "--quick", "--out", "run"])
+    out = tmp_path / "run"
+    for name in ("curves.png", "confusion.png", "misclassified.png"):
+        pixels = imread(out / name)
+        assert pixels.shape[0] > 200 and pixels.shape[1] > 400, name
+        assert pixels[..., :3].std() > 0.05, f"{name} looks blank"
+    assert {"model.npz", "steps.csv", "epochs.csv", "metrics.json"} <= {
+        p.name for p in out.iterdir()
+    }
+
+
+def test_train_digits_without_matplotlib_says_how_to_get_figures(tmp_path, monkeypatch, capsys):
+    import sys
+
+    for mod in ("matplotlib", "matplotlib.figure"):
+        monkeypatch.setitem(sys.modules, mod, None)
+    monkeypatch.chdir(tmp_path)
+    _load("train_digits.py").main(["--epochs", "1", "--quick", "--out", "run"])
+    printed = capsys.readouterr().out
+    assert "funcgrad[plot]" in printed and '".[plot]"' in printed
+    names = {p.name for p in (tmp_path / "run").iterdir()}
+    assert not any(n.endswith(".png") for n in names)
+    assert {"steps.csv", "epochs.csv", "metrics.json", "model.npz"} <= names

@@ -69,3 +69,26 @@ def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     test_cmd = [line for line in ci.splitlines() if line.startswith("pip install -e")][0]
     assert test_cmd in readme
+
+
+def test_optional_extras_are_declared_and_never_imported_by_funcgrad():
+    extras = _pyproject()["project"]["optional-dependencies"]
+    assert extras["plot"] == ["matplotlib>=3.5"]
+    assert extras["tensorboard"] == ["tensorboardX>=2.6"]
+    assert extras["safetensors"] == ["safetensors>=0.4"]
+    assert set(extras["plot"] + extras["tensorboard"] + extras["safetensors"]) <= set(
+        extras["test"]
+    )  # CI (pip install -e ".[test]") runs their tests
+    code = (
+        "import sys, funcgrad, funcgrad.metrics, funcgrad.numpy;"
+        "bad=[m for m in ('matplotlib','tensorboardX','safetensors','torch') if m in sys.modules];"
+        "print(bad); assert not bad, bad"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_readme_first_command_installs_the_plot_extra_and_trains():
+    readme = (ROOT / "README.md").read_text()
+    first = readme.split("```bash\n", 1)[1].split("\n", 1)[0]
+    assert first == 'pip install -e ".[plot]" && python examples/train_digits.py'

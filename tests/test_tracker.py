@@ -1,4 +1,4 @@
-"""Tests for funcgrad._src.tracker.MetricTracker."""
+"""Tests for funcgrad.metrics.Tracker: history, display, CSV/JSON, figures, sinks."""
 
 import csv
 import json
@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from funcgrad._src.tracker import MetricTracker
+from funcgrad.metrics import Tracker
 
 
 class FakeClock:
@@ -21,7 +21,7 @@ class FakeClock:
 def _tracker(**kw):
     lines = []
     clock = FakeClock()
-    tr = MetricTracker(print_fn=lines.append, clock=clock, **kw)
+    tr = Tracker(print_fn=lines.append, clock=clock, **kw)
     return tr, lines, clock
 
 
@@ -109,51 +109,149 @@ def test_to_csv_and_json(tmp_path):
 
 def test_out_dir_autosave(tmp_path):
     out = tmp_path / "run"
-    tr = MetricTracker(out_dir=out, print_fn=None)
+    tr = Tracker(out_dir=out, print_fn=None)
     tr.log(1, loss=1.0)
     tr.end_epoch(0, val=2.0)
     assert sorted(p.name for p in out.iterdir()) == ["epochs.csv", "metrics.json", "steps.csv"]
     assert json.loads((out / "metrics.json").read_text())["epochs"][0]["val"] == 2.0
 
 
-def test_plot_without_matplotlib_writes_a_png(tmp_path, monkeypatch):
+def test_plot_without_matplotlib_writes_tables_and_says_how(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
-    tr = MetricTracker(print_fn=None)
+    tr, lines, _ = _tracker(log_every=1000)
     for step in range(1, 30):
         tr.log(step, loss=1.0 / step, accuracy=1 - 1.0 / step)
     tr.end_epoch(0, test_accuracy=0.9)
-    path = tr.plot(tmp_path / "m.png")
-    data = open(path, "rb").read()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n" and b"IHDR" in data and data.endswith(b"IEND\xaeB`\x82")
-    import struct
-    import zlib
-
-    w, h = struct.unpack(">II", data[16:24])
-    assert (w, h) == (480, 3 * 170)  # three panels: loss, accuracy, test_accuracy
-    idat = data[data.index(b"IDAT") + 4 : data.index(b"IEND") - 8]
-    pixels = np.frombuffer(zlib.decompress(idat), np.uint8).reshape(h, 1 + w * 3)[:, 1:]
-    assert (pixels.reshape(h, w, 3) == (31, 119, 180)).all(-1).sum() > 100  # a curve
+    assert tr.plot(tmp_path / "m.png") is None
+    assert not (tmp_path / "m.png").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["epochs.csv", "metrics.json", "steps.csv"]
+    assert "matplotlib is not installed" in lines[-1] and "funcgrad[plot]" in lines[-1]
+    with pytest.raises(ImportError, match="funcgrad\\[plot\\]"):
+        tr.figure()
 
 
-def test_plot_with_matplotlib_if_installed(tmp_path):
+def test_the_hand_written_png_writer_is_gone():
+    import importlib.util
+
+    assert importlib.util.find_spec("funcgrad._src.png_plot") is None
+
+
+def _curves_tracker():
+    tr, _, clock = _tracker(log_every=1000)
+    step = 0
+    for epoch in range(3):
+        for _ in range(200):
+            step += 1
+            tr.log(step, loss=2.0 / step, accuracy=1 - 1.0 / step, lr=1e-3 / step)
+        tr.end_epoch(epoch, test_loss=1.5 / step, test_accuracy=0.9 + 0.01 * epoch)
+    return tr
+
+
+def test_figure_panels_share_units_with_axes_legends_and_titles():
     pytest.importorskip("matplotlib")
-    tr = MetricTracker(print_fn=None)
+    fig = _curves_tracker().figure(title="run 1")
+    axes = {ax.get_title(loc="left"): ax for ax in fig.axes}
+    assert sorted(axes) == ["accuracy", "loss", "lr"]  # test_* joined their train panel
+    loss = axes["loss"]
+    assert loss.get_xlabel() == "step" and loss.get_ylabel() == "loss"
+    legend = [t.get_text() for t in loss.get_legend().get_texts()]
+    assert legend == ["loss (per step)", "loss (mean of 12)", "test_loss (per epoch)"]
+    epoch_line = loss.get_lines()[-1]
+    assert list(epoch_line.get_xdata()) == [200, 400, 600]  # epochs at their last step
+    assert loss.get_yscale() == "linear"
+    fig.canvas.draw()  # tick labels exist once drawn
+    assert sum(bool(t.get_text()) for t in loss.get_yticklabels()) >= 3
+    assert sum(bool(t.get_text()) for t in loss.get_xticklabels()) >= 3
+    assert fig.get_suptitle() == "run 1"
+
+
+def test_figure_log_scale_option():
+    pytest.importorskip("matplotlib")
+    tr = _curves_tracker()
+    scales = lambda fig: {ax.get_title(loc="left"): ax.get_yscale() for ax in fig.axes}
+    assert scales(tr.figure(log_y=True)) == {
+        "loss (log scale)": "log",
+        "accuracy": "linear",
+        "lr": "linear",
+    }
+    assert scales(tr.figure(log_y=["lr"]))["lr (log scale)"] == "log"
+
+
+def test_figure_titles_fit_inside_the_image():
+    pytest.importorskip("matplotlib")
+    tr, _, _ = _tracker(log_every=1000)
+    for step in range(1, 5):
+        tr.log(step, a_rather_long_metric_name_for_the_gradient_norm=float(step))
+    fig = tr.figure(title="a long title that must not run off the edge of the image")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    ticks = {
+        id(t)
+        for ax in fig.axes
+        for t in ax.get_xticklabels(which="both") + ax.get_yticklabels(which="both")
+    }  # matplotlib keeps off-view tick labels around; titles, labels and legends are checked
+    texts = [
+        t for t in fig.findobj(Text) if t.get_text() and t.get_visible() and id(t) not in ticks
+    ]
+    assert any("long title" in t.get_text() for t in texts)
+    assert any(t.get_text().startswith("a_rather_long") for t in texts)
+    for text in texts:
+        box = text.get_window_extent(renderer)
+        assert box.x0 >= -0.5 and box.x1 <= fig.bbox.width + 0.5, text.get_text()
+        assert box.y0 >= -0.5 and box.y1 <= fig.bbox.height + 0.5, text.get_text()
+
+
+def test_unit_grouping_and_label_wrapping_rules():
+    from funcgrad._src.tracker_plot import unit_of, wrap_name
+
+    assert wrap_name("grad_norm_of_the_last_layer", 12) == "grad_norm_\nof_the_last_\nlayer"
+    assert wrap_name("loss", 12) == "loss"
+
+    assert [unit_of(n) for n in ("loss", "train_loss", "val_loss", "loss_test", "test")] == [
+        "loss",
+        "loss",
+        "loss",
+        "loss",
+        "test",
+    ]
+
+
+def test_plot_with_matplotlib_writes_a_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    tr = Tracker(print_fn=None)
     for s in range(5):
         tr.log(s, loss=1.0 / (s + 1))
     tr.end_epoch(0, val=0.3)
     path = tr.plot(tmp_path / "m.png")
     assert (tmp_path / "m.png").read_bytes()[:4] == b"\x89PNG" and path.endswith("m.png")
+    from matplotlib.image import imread
+
+    pixels = imread(path)
+    assert pixels.shape[1] > 500 and pixels.std() > 0.05  # a drawn figure, not a blank
+
+
+def test_only_epochs_plots_against_epoch(tmp_path):
+    pytest.importorskip("matplotlib")
+    tr = Tracker(print_fn=None)
+    for e in range(3):
+        tr.end_epoch(e, val_loss=1.0 / (e + 1))
+    (ax,) = tr.figure().axes
+    assert ax.get_xlabel() == "epoch" and list(ax.get_lines()[0].get_xdata()) == [0, 1, 2]
 
 
 def test_bad_arguments():
     with pytest.raises(ValueError, match="log_every"):
-        MetricTracker(log_every=0)
+        Tracker(log_every=0)
     with pytest.raises(ValueError, match="which"):
-        MetricTracker(print_fn=None).to_csv("x.csv", which="batches")
+        Tracker(print_fn=None).to_csv("x.csv", which="batches")
 
 
 def test_default_print_fn_prints(capsys):
-    tr = MetricTracker(log_every=1)
+    tr = Tracker(log_every=1)
     tr.log(1, loss=0.25)
     assert "step 1 |" in capsys.readouterr().out

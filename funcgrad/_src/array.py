@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from funcgrad._src import core, dtypes
@@ -363,6 +365,19 @@ class Array(ArrayOps, metaclass=_ArrayMeta):
         if copy:
             return v.copy()
         return v
+
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """Export through DLPack: zero-copy and flagged read-only, or a copy for consumers
+        that could write into it (funcgrad/_src/dlpack.py)."""
+        from funcgrad._src import dlpack
+
+        consumer = sys._getframe(1).f_globals.get("__name__", "")
+        return dlpack.export(
+            self, consumer, stream=stream, max_version=max_version, dl_device=dl_device, copy=copy
+        )
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return (1, 0)  # (kDLCPU, device 0)
 
     def __len__(self):
         if self.ndim == 0:

@@ -47,8 +47,12 @@ _PY_TYPES = (bool, int, float, str)
 # ---- save -------------------------------------------------------------------------------
 
 
-def save(path, tree) -> None:
+def save(path, tree, *, format: str | None = None) -> None:
     """Write ``tree`` (a pytree of arrays and Python scalars) to the single file ``path``.
+
+    ``format``: ``"npz"`` (funcgrad's format, below) or ``"safetensors"`` (readable by
+    PyTorch and others; needs the optional extra ``funcgrad[safetensors]``); by default a
+    path ending in ``.safetensors`` selects safetensors, anything else npz.
 
     The write is atomic: the data goes to a temporary file in the same directory, which is
     fsync'ed and then renamed over ``path``, so a crash never leaves a half-written
@@ -62,6 +66,10 @@ def save(path, tree) -> None:
     (10, (2, 3))
     """
     path = os.fspath(path)
+    if _format(path, format) == "safetensors":
+        from funcgrad._src import safetensors_io
+
+        return safetensors_io.save(path, tree)
     arrays, meta = _encode(tree)
     payload = json.dumps(meta, allow_nan=True).encode("utf-8")
     arrays[_STRUCTURE] = np.frombuffer(payload, dtype=np.uint8)
@@ -138,13 +146,19 @@ def _encode_key(k) -> list:
 
 
 def _atomic_savez(path: str, arrays: dict) -> None:
+    atomic_write(path, lambda f: np.savez(f, allow_pickle=False, **arrays))
+
+
+def atomic_write(path: str, write) -> None:
+    """Call ``write(file)`` on a temporary file next to ``path``, fsync it, rename it over
+    ``path``: a crash leaves the old file or the new one, never half of one."""
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(
         dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp"
     )
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, allow_pickle=False, **arrays)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644
@@ -174,8 +188,9 @@ def _fsync_dir(directory: str) -> None:
 # ---- load -------------------------------------------------------------------------------
 
 
-def load(path, like=None):
-    """Read a checkpoint written by :func:`save`.
+def load(path, like=None, *, format: str | None = None):
+    """Read a checkpoint written by :func:`save` (``format`` as there), or any safetensors
+    file (e.g. a PyTorch ``state_dict``; see :func:`funcgrad.from_state_dict`).
 
     With ``like`` (a template pytree, e.g. freshly initialised params), the stored key
     paths, shapes and dtypes must match it (else a ValueError naming the leaf) and the
@@ -195,7 +210,16 @@ def load(path, like=None):
     ValueError: checkpoint ... leaf ['b']: the file has shape (3,) dtype float32, the ...
     """
     path = os.fspath(path)
+    if _format(path, format) == "safetensors":
+        from funcgrad._src import safetensors_io
+
+        return safetensors_io.load(path, like)
     meta, values = _read(path)
+    return load_parts(path, meta, values, like)
+
+
+def load_parts(path: str, meta: dict, values: list, like):
+    """The tree from the structure description and the leaf values (npz or safetensors)."""
     if like is None:
         try:
             return _rebuild(meta["tree"], [_to_output(v) for v in values])
@@ -203,6 +227,14 @@ def load(path, like=None):
             what = f"bad container description: {type(e).__name__}: {e}"
             raise _corrupt(path, what) from None
     return _load_like(path, meta, values, like)
+
+
+def _format(path: str, format: str | None) -> str:
+    if format is None:
+        return "safetensors" if path.endswith(".safetensors") else "npz"
+    if format not in ("npz", "safetensors"):
+        raise ValueError(f"format must be 'npz' or 'safetensors', got {format!r}")
+    return format
 
 
 class _CheckpointError(ValueError):
@@ -326,8 +358,9 @@ def _describe(x) -> str:
 
 
 def _dtype_name(dtype) -> str:
+    """The dtype's name, byte order aside (safetensors files are always little-endian)."""
     try:
-        return str(np.dtype(dtype))
+        return str(np.dtype(dtype).newbyteorder("="))
     except TypeError:
         return str(dtype)
 

@@ -1,4 +1,5 @@
-"""MetricTracker: host-side training metrics, a one-line progress display, CSV/JSON/PNG."""
+"""Tracker (public as ``funcgrad.metrics.Tracker``): host-side training metrics, a one-line
+progress display, CSV/JSON, optional sinks (TensorBoard) and matplotlib figures."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["MetricTracker"]
+from funcgrad._src import tracker_plot
+
+__all__ = ["Tracker"]
 
 
 def _to_float(name: str, value) -> float:
@@ -69,11 +72,15 @@ def _stats(vals: np.ndarray) -> dict:
     }
 
 
+def _metrics_of(row: dict, skip: tuple) -> dict:
+    return {k: v for k, v in row.items() if k not in skip}
+
+
 def _json_safe(v):
     return v if not isinstance(v, float) or math.isfinite(v) else None
 
 
-class MetricTracker:
+class Tracker:
     """Record training metrics on the host and show progress.
 
     * ``log(step, **metrics)`` stores one row per call; every ``log_every`` steps (when
@@ -82,12 +89,15 @@ class MetricTracker:
     * ``end_epoch(epoch, **metrics)`` stores (and prints) per-epoch metrics; with
       ``out_dir`` the histories are also written there (``steps.csv``, ``epochs.csv``,
       ``metrics.json``) after every epoch.
-    * ``to_csv``, ``to_json``, ``plot`` (PNG, only when matplotlib is installed), ``summary``.
+    * ``to_csv``, ``to_json``, ``summary``; ``plot`` draws the curves with matplotlib (the
+      optional extra ``funcgrad[plot]``; without it, it writes the CSV/JSON and says so).
+    * ``sinks``: objects that also receive every row, e.g. ``TensorBoardSink(logdir)``;
+      ``close()`` (or ``with Tracker(...) as tr:``) closes them.
 
     Metric values may be Python numbers or numpy/funcgrad scalars (converted with float).
 
     >>> lines = []
-    >>> tr = MetricTracker(log_every=2, total_steps=4, print_fn=lines.append)
+    >>> tr = Tracker(log_every=2, total_steps=4, print_fn=lines.append)
     >>> for step in range(1, 5):
     ...     tr.log(step, loss=1.0 / step)
     >>> len(tr.history), len(lines), lines[-1].startswith("step 4/4")
@@ -103,9 +113,10 @@ class MetricTracker:
         total_steps: int | None = None,
         print_fn: Callable[[str], object] | None = print,
         clock: Callable[[], float] = time.perf_counter,
+        sinks: Sequence = (),
     ):
         if not isinstance(log_every, int) or log_every < 1:
-            raise ValueError(f"MetricTracker: log_every must be a positive int, got {log_every!r}")
+            raise ValueError(f"Tracker: log_every must be a positive int, got {log_every!r}")
         self.log_every = log_every
         self.out_dir = None if out_dir is None else os.fspath(out_dir)
         self.total_steps = total_steps
@@ -115,6 +126,8 @@ class MetricTracker:
         self._mark: tuple[float, int | None] = (self._t0, None)  # (time, step) of last line
         self.history: list[dict] = []  # per step: {"step", "time", **metrics}
         self.epochs: list[dict] = []  # per epoch: {"epoch", "time", **metrics}
+        self._epoch_steps: list[int | None] = []  # the last logged step when each epoch ended
+        self.sinks = list(sinks)
         if self.out_dir is not None:
             os.makedirs(self.out_dir, exist_ok=True)
 
@@ -127,6 +140,8 @@ class MetricTracker:
         row = {"step": step, "time": now - self._t0}
         row.update({k: _to_float(k, v) for k, v in metrics.items()})
         self.history.append(row)
+        for sink in self.sinks:
+            sink.log(step, _metrics_of(row, ("step", "time")))
         if self._mark[1] is None:  # first call: count this step as done
             self._mark = (self._mark[0], step - 1)
         if step % self.log_every == 0 or step == self.total_steps:
@@ -138,6 +153,10 @@ class MetricTracker:
         row = {"epoch": int(epoch), "time": self._clock() - self._t0}
         row.update({k: _to_float(k, v) for k, v in metrics.items()})
         self.epochs.append(row)
+        last_step = self.history[-1]["step"] if self.history else None
+        self._epoch_steps.append(last_step)
+        for sink in self.sinks:
+            sink.end_epoch(row["epoch"], last_step, _metrics_of(row, ("epoch", "time")))
         shown = " ".join(f"{k} {_fmt(v)}" for k, v in row.items() if k not in ("epoch", "time"))
         self._emit(
             f"epoch {row['epoch']} | {_fmt_duration(row['time'])} elapsed"
@@ -194,7 +213,7 @@ class MetricTracker:
     def summary(self) -> dict:
         """Counts, elapsed time and last/min/max/mean of each step metric, last epoch row.
 
-        >>> tr = MetricTracker(print_fn=None)
+        >>> tr = Tracker(print_fn=None)
         >>> tr.log(1, loss=3.0); tr.log(2, loss=1.0)
         >>> s = tr.summary()
         >>> s["steps"], s["metrics"]["loss"]["min"], s["metrics"]["loss"]["mean"]
@@ -220,8 +239,7 @@ class MetricTracker:
             return os.fspath(path)
         if self.out_dir is None:
             raise ValueError(
-                "no path given and the tracker has no out_dir: pass a path or "
-                "MetricTracker(out_dir=...)"
+                "no path given and the tracker has no out_dir: pass a path or Tracker(out_dir=...)"
             )
         return os.path.join(self.out_dir, default)
 
@@ -261,42 +279,87 @@ class MetricTracker:
         self.to_csv(which="epochs")
         self.to_json()
 
-    def plot(self, path=None) -> str | None:
-        """Plot each metric against step (and epoch metrics against epoch) into a PNG.
+    def plot(self, path=None, *, log_y=False, title: str | None = None) -> str | None:
+        """Draw the metric curves into a PNG with matplotlib; returns the path written.
 
-        Uses matplotlib when it is installed (funcgrad does not depend on it); otherwise a
-        small built-in PNG writer draws the same panels. Returns the path written.
+        One panel per unit: a step metric and the epoch metrics named like it
+        (``loss``/``test_loss``, ``accuracy``/``val_accuracy``) share axes, epoch points
+        placed at the step where the epoch ended; long noisy step curves get a moving
+        average. ``log_y=True`` puts every panel whose name contains "loss" on a log scale
+        (or pass the panel names to use one). Without matplotlib (the optional extra
+        ``funcgrad[plot]``) nothing is drawn: the CSV/JSON histories are written next to
+        ``path`` (or into ``out_dir``), a line says how to get the figures, and the result is
+        ``None``.
         """
         path = self._path(path, "metrics.png")
-        panels = [("steps", n) for n in self.metric_names("steps")]
-        panels += [("epochs", n) for n in self.metric_names("epochs")]
-        try:
-            from matplotlib.figure import Figure
-        except ImportError:
-            from funcgrad._src.png_plot import write_line_plots
-
-            series = []
-            for which, name in panels:
-                rows, skip = self._rows(which)
-                pts = [(r[skip[0]], r[name]) for r in rows if name in r and r[name] is not None]
-                series.append((f"{name} by {skip[0]}", [p[0] for p in pts], [p[1] for p in pts]))
-            return write_line_plots(path, series)
-        fig = Figure(figsize=(5, 2.5 * max(len(panels), 1)))
-        for i, (which, name) in enumerate(panels):
-            rows, skip = self._rows(which)
-            ax = fig.add_subplot(len(panels), 1, i + 1)
-            pts = [(r[skip[0]], r[name]) for r in rows if name in r]
-            ax.plot(
-                [p[0] for p in pts], [p[1] for p in pts], marker="o" if which == "epochs" else None
+        if not tracker_plot.have_matplotlib():
+            self._save_tables(os.path.dirname(os.path.abspath(path)))
+            self._emit(
+                f"no figure written to {path}: matplotlib is not installed "
+                f"({tracker_plot.PLOT_HINT}); the metrics are in steps.csv, epochs.csv "
+                f"and metrics.json"
             )
-            ax.set_xlabel(skip[0])
-            ax.set_ylabel(name)
-        fig.tight_layout()
-        fig.savefig(path)
+            return None
+        self.figure(log_y=log_y, title=title).savefig(path)
         return path
+
+    def figure(self, *, log_y=False, title: str | None = None):
+        """The curves of :meth:`plot` as a matplotlib ``Figure`` (e.g. to show in a notebook
+        or to save in another format); raises ImportError without matplotlib."""
+        if not tracker_plot.have_matplotlib():
+            raise ImportError(
+                f"Tracker.figure needs matplotlib, an optional extra: {tracker_plot.PLOT_HINT}"
+            )
+        has_steps = bool(self.history)
+        series = [
+            tracker_plot.Series(n, "steps", *self._column("steps", n, "step"))
+            for n in self.metric_names("steps")
+        ]
+        series += [
+            tracker_plot.Series(n, "epochs", *self._epoch_column(n, has_steps))
+            for n in self.metric_names("epochs")
+        ]
+        x_label = "step" if has_steps else "epoch"
+        return tracker_plot.make_figure(series, x_label=x_label, log_y=log_y, title=title)
+
+    def _column(self, which: str, name: str, x_key: str) -> tuple[list, list]:
+        rows, _ = self._rows(which)
+        pts = [(r[x_key], r[name]) for r in rows if name in r]
+        return [p[0] for p in pts], [p[1] for p in pts]
+
+    def _epoch_column(self, name: str, at_steps: bool) -> tuple[list, list]:
+        """An epoch metric's points: at the step its epoch ended (or at the epoch number)."""
+        pts = [
+            (s if at_steps and s is not None else r["epoch"], r[name])
+            for r, s in zip(self.epochs, self._epoch_steps)
+            if name in r and (s is not None or not at_steps)
+        ]
+        return [p[0] for p in pts], [p[1] for p in pts]
+
+    def _save_tables(self, directory: str) -> None:
+        os.makedirs(directory, exist_ok=True)
+        self.to_csv(os.path.join(directory, "steps.csv"), which="steps")
+        self.to_csv(os.path.join(directory, "epochs.csv"), which="epochs")
+        self.to_json(os.path.join(directory, "metrics.json"))
+
+    # -- sinks --
+
+    def close(self) -> None:
+        """Close every sink (flushes TensorBoard event files)."""
+        for sink in self.sinks:
+            sink.close()
+
+    def __enter__(self) -> Tracker:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def __repr__(self) -> str:
         return (
-            f"MetricTracker({len(self.history)} steps, {len(self.epochs)} epochs, "
+            f"Tracker({len(self.history)} steps, {len(self.epochs)} epochs, "
             f"metrics={self.metric_names()})"
         )
+
+
+MetricTracker = Tracker  # the name before the tracker became public (funcgrad.metrics.Tracker)

@@ -1,3 +1,5 @@
 """``funcgrad.scipy``: the parts of scipy funcgrad provides (``funcgrad.scipy.special``)."""
 
-from funcgrad.scipy import special  # noqa: F401
+from funcgrad.scipy import special
+
+__all__ = ["special"]
