@@ -25,7 +25,10 @@ MODULES = [
     "funcgrad.scipy.special",
     "funcgrad._src.nn_functions",
     "funcgrad.test_util",
-    "funcgrad._src.lax_control",
+    "funcgrad._src.lax.control",
+    "funcgrad._src.lax.composites",
+    "funcgrad._src.lax.composite_reductions",
+    "funcgrad._src.lax.special",
     "funcgrad.debug",
     "funcgrad.backend.scalar",
 ]

@@ -15,10 +15,10 @@ import numpy as np
 
 from funcgrad import tree_util as tu
 from funcgrad._src import ad, batching, core, dtypes
-from funcgrad._src import lax_structural as ls
+from funcgrad._src.lax import structural as ls
 from funcgrad._src.array import Array, array_from_user, get_aval
 from funcgrad._src.core import ClosedJaxpr, Tracer, trace_to_jaxpr
-from funcgrad._src.lax_call import custom_jvp_call_p, custom_vjp_call_p, remat_p
+from funcgrad._src.lax.call import custom_jvp_call_p, custom_vjp_call_p, remat_p
 
 # ---- argument helpers -----------------------------------------------------------------------------
 
@@ -288,7 +288,7 @@ def jvp(fun: Callable, primals, tangents, has_aux: bool = False):
 
 
 def _match_dtype(t, p, strict=True):
-    from funcgrad._src.lax_elementwise import convert_element_type
+    from funcgrad._src.lax.elementwise import convert_element_type
 
     pa, ta = get_aval(p), get_aval(t)
     if strict and pa.dtype != ta.dtype and pa.dtype.kind in "fc":
@@ -702,7 +702,7 @@ def eval_shape(fun: Callable, *args):
 
 # ---- stop_gradient ----------------------------------------------------------------------------
 
-from funcgrad._src.lax_common import Primitive  # noqa: E402
+from funcgrad._src.lax.common import Primitive  # noqa: E402
 
 stop_gradient_p = Primitive("stop_gradient")
 core.impl_rules[stop_gradient_p] = lambda x: x

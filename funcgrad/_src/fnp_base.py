@@ -11,8 +11,8 @@ import operator
 import numpy as np
 
 from funcgrad._src import core, dtypes
-from funcgrad._src import lax_elementwise as le
-from funcgrad._src import lax_structural as ls
+from funcgrad._src.lax import elementwise as le
+from funcgrad._src.lax import structural as ls
 from funcgrad._src.array import Array, _check_nans, array_from_user, get_aval, wrap
 from funcgrad._src.core import Tracer
 from funcgrad.config import config

@@ -20,10 +20,10 @@ from funcgrad._src import fnp_linalg as L
 from funcgrad._src import fnp_reduce as R
 from funcgrad._src import fnp_search as Q
 from funcgrad._src import fnp_shape as S
-from funcgrad._src import lax_dot as ld
-from funcgrad._src import lax_elementwise as le
-from funcgrad._src import lax_reductions as lr
-from funcgrad._src import lax_structural as ls
+from funcgrad._src.lax import dot as ld
+from funcgrad._src.lax import elementwise as le
+from funcgrad._src.lax import reductions as lr
+from funcgrad._src.lax import structural as ls
 from funcgrad._src.array import array_from_user, get_aval
 from funcgrad._src.core import Tracer, canonicalize_axis
 from funcgrad._src.indexing import take
@@ -1107,7 +1107,7 @@ def _int_args(name, x1, x2):
 
 def gcd(x1, x2, /):
     """Greatest common divisor (non-negative), by Euclid's algorithm in a while_loop."""
-    from funcgrad._src.lax_control import while_loop
+    from funcgrad._src.lax.control import while_loop
 
     a, b = _int_args("gcd", x1, x2)
     a, b = B.abs(a), B.abs(b)

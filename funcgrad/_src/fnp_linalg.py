@@ -6,9 +6,9 @@ import builtins
 
 import numpy as np
 
-from funcgrad._src import lax_dot as ld
-from funcgrad._src import lax_reductions as lr
-from funcgrad._src import lax_structural as ls
+from funcgrad._src.lax import dot as ld
+from funcgrad._src.lax import reductions as lr
+from funcgrad._src.lax import structural as ls
 from funcgrad._src.array import get_aval
 from funcgrad._src.core import canonicalize_axis
 from funcgrad._src.fnp_base import _promote, asarray, broadcast_shapes, broadcast_to, ravel

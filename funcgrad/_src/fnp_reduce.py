@@ -8,9 +8,9 @@ import numpy as np
 
 from funcgrad._src import dtypes
 from funcgrad._src import fnp_base as _fb
-from funcgrad._src import lax_elementwise as le
-from funcgrad._src import lax_reductions as lr
-from funcgrad._src import lax_structural as ls
+from funcgrad._src.lax import elementwise as le
+from funcgrad._src.lax import reductions as lr
+from funcgrad._src.lax import structural as ls
 from funcgrad._src.array import get_aval
 from funcgrad._src.core import canonicalize_axis
 from funcgrad._src.fnp_base import (

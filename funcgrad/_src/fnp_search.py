@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from funcgrad._src import dtypes
-from funcgrad._src import lax_elementwise as le
-from funcgrad._src import lax_reductions as lr
-from funcgrad._src import lax_structural as ls
+from funcgrad._src.lax import elementwise as le
+from funcgrad._src.lax import reductions as lr
+from funcgrad._src.lax import structural as ls
 from funcgrad._src.array import array_from_user, get_aval
 from funcgrad._src.core import Tracer, canonicalize_axis
 from funcgrad._src.fnp_base import asarray, ravel

@@ -7,7 +7,7 @@ import operator
 
 import numpy as np
 
-from funcgrad._src import lax_structural as ls
+from funcgrad._src.lax import structural as ls
 from funcgrad._src.array import get_aval
 from funcgrad._src.core import Tracer, ValueTypeError, canonicalize_axis
 from funcgrad._src.fnp_base import (
@@ -440,7 +440,7 @@ def _tri_mask(shape, k, upper):
 
     n, m = shape[-2:]
     t = tri(n, m, k - 1 if upper else k, dtype=bool)
-    from funcgrad._src import lax_elementwise as le
+    from funcgrad._src.lax import elementwise as le
 
     return le.bitwise_not(t) if upper else t
 

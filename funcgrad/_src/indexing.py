@@ -12,9 +12,9 @@ import operator
 import numpy as np
 
 from funcgrad._src import dtypes
-from funcgrad._src import lax_elementwise as le
-from funcgrad._src import lax_indexing as li
-from funcgrad._src import lax_structural as ls
+from funcgrad._src.lax import elementwise as le
+from funcgrad._src.lax import indexing as li
+from funcgrad._src.lax import structural as ls
 from funcgrad._src.array import Array, get_aval
 from funcgrad._src.core import Tracer, canonicalize_axis
 from funcgrad._src.fnp_base import _broadcast, asarray, broadcast_to

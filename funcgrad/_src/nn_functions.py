@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from funcgrad._src import fnp_reduce as r
-from funcgrad._src import lax_elementwise as le
+from funcgrad._src.lax import elementwise as le
 from funcgrad._src.api import custom_jvp, stop_gradient
 from funcgrad._src.array import get_aval
 from funcgrad._src.core import canonicalize_axis
@@ -310,7 +310,7 @@ def glu(x, axis=-1):
     >>> glu(fnp.array([1.0, 2.0, 0.0, 0.0]))
     Array([0.5, 1. ], dtype=float32)
     """
-    from funcgrad._src.lax_structural import slice_in_dim
+    from funcgrad._src.lax.structural import slice_in_dim
 
     x = _f(x)
     ax = canonicalize_axis(axis, get_aval(x).ndim)

@@ -1,7 +1,7 @@
 """``funcgrad.numpy.linalg``: numpy.linalg over funcgrad arrays.
 
 Everything is differentiable (grad, jvp, vmap, jit) and batched over leading dimensions like
-numpy. Built from the primitives in ``funcgrad._src.lax_linalg``; differences from numpy
+numpy. Built from the primitives in ``funcgrad._src.lax.linalg``; differences from numpy
 (NaN instead of LinAlgError, gradient conventions, ...) are listed in docs/numpy.md.
 """
 
@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as _np
 
 from funcgrad._src import fnp_reduce as _r
-from funcgrad._src import lax_linalg as _ll
+from funcgrad._src.lax import linalg as _ll
 from funcgrad._src.api import custom_jvp as _custom_jvp
 from funcgrad._src.array import get_aval as _aval
 from funcgrad._src.core import canonicalize_axis as _canon

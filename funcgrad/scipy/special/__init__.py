@@ -9,7 +9,7 @@ Array(1000.6932, dtype=float32)
 from __future__ import annotations
 
 from funcgrad._src import fnp_reduce as _r
-from funcgrad._src import lax_elementwise as _le
+from funcgrad._src.lax import elementwise as _le
 from funcgrad._src.api import custom_jvp as _custom_jvp
 from funcgrad._src.api import stop_gradient as _stop_gradient
 from funcgrad._src.array import get_aval as _aval
@@ -118,7 +118,7 @@ def logsumexp(a, axis=None, b=None, keepdims: bool = False, return_sign: bool = 
 
 
 def _squeeze_axes(x, axes):
-    from funcgrad._src import lax_structural as ls
+    from funcgrad._src.lax import structural as ls
 
     return ls.squeeze(x, tuple(axes)) if axes else x
 

@@ -7,7 +7,7 @@ import builtins
 import operator
 
 from funcgrad._src.core import canonicalize_axis, prod
-from funcgrad._src.lax_common import (
+from funcgrad._src.lax.common import (
     Primitive,
     ShapedArray,
     abstract_eval_rules,
@@ -20,7 +20,7 @@ from funcgrad._src.lax_common import (
     np,
     weak_type_rules,
 )
-from funcgrad._src.lax_elementwise import convert_element_type, select_n_p
+from funcgrad._src.lax.elementwise import convert_element_type, select_n_p
 
 
 def _ints(xs) -> tuple:
@@ -554,7 +554,7 @@ weak_type_rules[dynamic_slice_p] = lambda w, **p: w[0]
 def _starts(start_indices, shape=None):
     """int32 start indices; a negative one counts from the end of its dimension (as JAX's
     ``lax.dynamic_slice`` / ``dynamic_update_slice`` do), then the primitive clamps."""
-    from funcgrad._src.lax_elementwise import add, lt, select
+    from funcgrad._src.lax.elementwise import add, lt, select
 
     out = []
     for k, s in enumerate(start_indices):
@@ -612,7 +612,7 @@ def _dyn_slice_batch(vals, dims, axis_size, slice_sizes):
     if all(d is None for d in sd):
         sizes = _insert(slice_sizes, xd, get_aval(x).shape[xd])
         return dynamic_slice_p.bind(x, *_insert(starts, xd, _izero()), slice_sizes=sizes), xd
-    from funcgrad._src.lax_indexing import batched_dynamic_slice
+    from funcgrad._src.lax.indexing import batched_dynamic_slice
 
     return batched_dynamic_slice(x, xd, starts, sd, slice_sizes, axis_size), 0
 
@@ -700,7 +700,7 @@ def _dus_batch(vals, dims, axis_size):
         x = batching.bdim_at_front(x, xd, axis_size)
         u = batching.bdim_at_front(u, ud, axis_size)
         return dynamic_update_slice_p.bind(x, u, _izero(), *starts), 0
-    from funcgrad._src.lax_indexing import batched_dynamic_update_slice
+    from funcgrad._src.lax.indexing import batched_dynamic_update_slice
 
     return batched_dynamic_update_slice(x, xd, u, ud, starts, sd, axis_size), 0
 
@@ -709,4 +709,37 @@ ad.jvp_rules[dynamic_update_slice_p] = _dus_jvp
 ad.vjp_rules[dynamic_update_slice_p] = _dus_vjp
 batching.vmap_rules[dynamic_update_slice_p] = _dus_batch
 
-from funcgrad._src.lax_reductions import reduce_sum  # noqa: E402  (circular by design)
+
+# ---- conveniences composed from the primitives above -------------------------------------------
+
+
+def full_like(x, fill_value, dtype=None, shape=None):
+    a = get_aval(x)
+    return full(a.shape if shape is None else shape, fill_value, dtype or a.dtype)
+
+
+def zeros_like_array(x):
+    return full_like(x, 0)
+
+
+def dynamic_slice_in_dim(operand, start_index, slice_size, axis=0):
+    nd = get_aval(operand).ndim
+    starts = [0] * nd
+    starts[axis] = start_index
+    sizes = list(get_aval(operand).shape)
+    sizes[axis] = slice_size
+    return dynamic_slice(operand, starts, sizes)
+
+
+def dynamic_update_slice_in_dim(operand, update, start_index, axis):
+    starts = [0] * get_aval(operand).ndim
+    starts[axis] = start_index
+    return dynamic_update_slice(operand, update, starts)
+
+
+def dynamic_index_in_dim(operand, index, axis=0, keepdims=True):
+    out = dynamic_slice_in_dim(operand, index, 1, axis)
+    return out if keepdims else squeeze(out, (axis,))
+
+
+from funcgrad._src.lax.reductions import reduce_sum  # noqa: E402  (circular by design)

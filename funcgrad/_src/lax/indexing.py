@@ -11,8 +11,8 @@ Out-of-bounds indices follow ``mode``: "clip" (clamp, the default for reads, lik
 
 from __future__ import annotations
 
-from funcgrad._src import lax_structural as ls
-from funcgrad._src.lax_common import (
+from funcgrad._src.lax import structural as ls
+from funcgrad._src.lax.common import (
     Primitive,
     ShapedArray,
     abstract_eval_rules,
@@ -25,7 +25,7 @@ from funcgrad._src.lax_common import (
     np,
     weak_type_rules,
 )
-from funcgrad._src.lax_elementwise import (
+from funcgrad._src.lax.elementwise import (
     add,
     clamp_int,
     convert_element_type,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import itertools
 from typing import NamedTuple
 
-from funcgrad._src import lax_structural as ls
 from funcgrad._src.core import prod
-from funcgrad._src.lax_common import (
+from funcgrad._src.lax import structural as ls
+from funcgrad._src.lax.common import (
     Primitive,
     ShapedArray,
     abstract_eval_rules,
@@ -19,7 +19,7 @@ from funcgrad._src.lax_common import (
     impl_rules,
     np,
 )
-from funcgrad._src.lax_elementwise import convert_element_type
+from funcgrad._src.lax.elementwise import convert_element_type
 
 # ---- dot_general ----------------------------------------------------------------------------------
 
@@ -86,6 +86,14 @@ def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_t
     pet = dtypes.canonicalize(preferred_element_type) if preferred_element_type else None
     return dot_general_p.bind(
         lhs, rhs, dimension_numbers=_canon_dims(dimension_numbers), preferred_element_type=pet
+    )
+
+
+def dot(lhs, rhs, precision=None, preferred_element_type=None):
+    """Matrix/vector product of 1-d or 2-d operands."""
+    nl = get_aval(lhs).ndim
+    return dot_general(
+        lhs, rhs, (((nl - 1,), (0,)), ((), ())), preferred_element_type=preferred_element_type
     )
 
 
@@ -201,7 +209,7 @@ def _conv_impl(
     feature_group_count,
     preferred_element_type,
 ):
-    from funcgrad._src.lax_structural import _pad_impl
+    from funcgrad._src.lax.structural import _pad_impl
 
     cfg = [(0, 0, 0), (0, 0, 0)] + [(lo, hi, ld - 1) for (lo, hi), ld in zip(padding, lhs_dilation)]
     x = _pad_impl(lhs, np.zeros((), lhs.dtype), cfg)

@@ -82,7 +82,7 @@ def same_dtype(name: str, *args):
         if isinstance(x, (Array, Tracer)):
             a = get_aval(x)
             if a.dtype != dt:
-                from funcgrad._src.lax_elementwise import convert_element_type
+                from funcgrad._src.lax.elementwise import convert_element_type
 
                 x = convert_element_type(x, dt, weak_type=a.weak_type)
             out.append(x)

@@ -5,9 +5,10 @@ Each primitive is one block: the primitive and its wrapper, then every rule it h
 
 from __future__ import annotations
 
+import enum
 import math
 
-from funcgrad._src.lax_common import (
+from funcgrad._src.lax.common import (
     Primitive,
     ShapedArray,
     abstract_eval_rules,
@@ -403,6 +404,13 @@ def round(x, rounding_method=0):
     return round_p.bind(as_operand(x), rounding_method=int(rounding_method))
 
 
+class RoundingMethod(enum.IntEnum):
+    """Rounding modes for :func:`round` (as ``jax.lax.RoundingMethod``)."""
+
+    AWAY_FROM_ZERO = 0
+    TO_NEAREST_EVEN = 1
+
+
 for _p in (sign_p, floor_p, ceil_p, is_finite_p, round_p):
     ad.defzero(_p)
 
@@ -772,3 +780,7 @@ def clamp(lo, x, hi):
         for v in (lo, hi)
     )
     return max(min(x, hi), lo)
+
+
+def square(x):
+    return integer_pow(x, 2)

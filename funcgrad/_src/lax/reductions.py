@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from funcgrad._src import lax_structural as ls
 from funcgrad._src.core import canonicalize_axis, prod
-from funcgrad._src.lax_common import (
+from funcgrad._src.lax import structural as ls
+from funcgrad._src.lax.common import (
     Primitive,
     ShapedArray,
     abstract_eval_rules,
@@ -18,9 +18,9 @@ from funcgrad._src.lax_common import (
     quiet,
     weak_type_rules,
 )
-from funcgrad._src.lax_elementwise import convert_element_type, div, eq, mul
-from funcgrad._src.lax_elementwise import max as lmax
-from funcgrad._src.lax_elementwise import min as lmin
+from funcgrad._src.lax.elementwise import convert_element_type, div, eq, mul
+from funcgrad._src.lax.elementwise import max as lmax
+from funcgrad._src.lax.elementwise import min as lmin
 
 # ---- reductions --------------------------------------------------------------------------------
 
@@ -312,7 +312,7 @@ def _perm_of(operands, dimension, num_keys):
 
 
 def _sort_jvp(primals, tangents, dimension, is_stable, num_keys):
-    from funcgrad._src.lax_indexing import take_along_axis
+    from funcgrad._src.lax.indexing import take_along_axis
 
     outs = sort_p.bind(*primals, dimension=dimension, is_stable=is_stable, num_keys=num_keys)
     perm = _perm_of(primals, dimension, num_keys)
@@ -320,7 +320,7 @@ def _sort_jvp(primals, tangents, dimension, is_stable, num_keys):
 
 
 def _sort_vjp(cts, primals, outs, dimension, is_stable, num_keys):
-    from funcgrad._src.lax_indexing import take_along_axis
+    from funcgrad._src.lax.indexing import take_along_axis
 
     perm = _perm_of(primals, dimension, num_keys)
     inv = _perm_of([perm], dimension, 1)

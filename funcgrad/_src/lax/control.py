@@ -14,9 +14,6 @@ import numpy as np
 
 from funcgrad import tree_util as tu
 from funcgrad._src import ad, batching, dtypes
-from funcgrad._src import lax_elementwise as le
-from funcgrad._src import lax_reductions as lr
-from funcgrad._src import lax_structural as ls
 from funcgrad._src.array import Array, array_from_user, get_aval, to_numpy, wrap
 from funcgrad._src.core import (
     Primitive,
@@ -27,7 +24,10 @@ from funcgrad._src.core import (
     impl_rules,
     trace_to_jaxpr,
 )
-from funcgrad._src.lax_call import batch_jaxpr, jvp_jaxpr, vjp_jaxpr
+from funcgrad._src.lax import elementwise as le
+from funcgrad._src.lax import reductions as lr
+from funcgrad._src.lax import structural as ls
+from funcgrad._src.lax.call import batch_jaxpr, jvp_jaxpr, vjp_jaxpr
 
 # ---- tracing helpers ------------------------------------------------------------------------------
 

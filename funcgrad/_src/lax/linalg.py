@@ -12,11 +12,11 @@ JAX's convention: the vjp is the plain transpose (no conjugation) of the jvp.
 
 from __future__ import annotations
 
-from funcgrad._src import lax_dot as ld
-from funcgrad._src import lax_elementwise as le
-from funcgrad._src import lax_reductions as lr
-from funcgrad._src import lax_structural as ls
-from funcgrad._src.lax_common import (
+from funcgrad._src.lax import dot as ld
+from funcgrad._src.lax import elementwise as le
+from funcgrad._src.lax import reductions as lr
+from funcgrad._src.lax import structural as ls
+from funcgrad._src.lax.common import (
     Primitive,
     ShapedArray,
     abstract_eval_rules,
