@@ -141,13 +141,13 @@ class ArrayOps:
         return _np_api().greater_equal(self, o)
 
     def __getitem__(self, idx):
-        from funcgrad._src import indexing
+        from funcgrad._src.numpy import indexing
 
         return indexing.getitem(self, idx)
 
     @property
     def at(self):
-        from funcgrad._src import indexing
+        from funcgrad._src.numpy import indexing
 
         return indexing.IndexUpdateHelper(self)
 

@@ -19,12 +19,13 @@ import operator
 import numpy as np
 
 from funcgrad._src import dtypes
+from funcgrad._src.array import array_from_user, get_aval
+from funcgrad._src.core import Tracer
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import reductions as lr
 from funcgrad._src.lax import structural as ls
-from funcgrad._src.array import array_from_user, get_aval
-from funcgrad._src.core import Tracer
-from funcgrad._src.fnp_base import asarray, astype, where
+from funcgrad._src.numpy.conversion import asarray, astype
+from funcgrad._src.numpy.logic import where
 
 __all__ = [
     "PRNGKey",
@@ -406,7 +407,7 @@ def categorical(key, logits, axis=-1, shape=None, replace=True):
     batch = tuple(s for i, s in enumerate(get_aval(logits).shape) if i != axis)
     shape = batch if shape is None else _shape(shape)
     n = get_aval(logits).shape[axis]
-    from funcgrad._src.fnp_shape import moveaxis
+    from funcgrad._src.numpy.shape import moveaxis
 
     lg = moveaxis(logits, axis, -1)
     lead = len(shape) - len(batch)
@@ -418,7 +419,7 @@ def categorical(key, logits, axis=-1, shape=None, replace=True):
 def permutation(key, x, axis=0, independent=False):
     """A random permutation of ``range(x)`` (int) or of ``x`` along ``axis``."""
     key = _check_key(key, "permutation")
-    from funcgrad._src.indexing import take
+    from funcgrad._src.numpy.indexing import take
 
     if isinstance(x, (int, np.integer)):
         n = int(x)
@@ -439,7 +440,7 @@ def shuffle(key, x, axis=0):
 def choice(key, a, shape=(), replace=True, p=None, axis=0):
     """Random samples from ``a`` (an int n means ``range(n)``)."""
     key = _check_key(key, "choice")
-    from funcgrad._src.indexing import take
+    from funcgrad._src.numpy.indexing import take
 
     arr = None if isinstance(a, (int, np.integer)) else asarray(a)
     n = int(a) if arr is None else get_aval(arr).shape[axis]

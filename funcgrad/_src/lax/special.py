@@ -57,7 +57,7 @@ def zeta(x, q):
     """The Hurwitz zeta function ``sum_k (q + k)**-x``: finite for ``x > 1, q > 0``, inf at
     ``x == 1``; NaN for ``x < 1`` (as in JAX) and for ``q <= 0`` (funcgrad does not extend
     it to non-positive ``q``). Differentiable in ``q``."""
-    from funcgrad._src.fnp_base import _promote
+    from funcgrad._src.numpy.conversion import _promote
 
     x, q = _promote(x, q, to_inexact=True)
     shape = np.broadcast_shapes(get_aval(x).shape, get_aval(q).shape)
@@ -82,7 +82,7 @@ def polygamma(m, x):
     >>> polygamma(fnp.array(1.0), fnp.array(1.0))   # pi**2 / 6
     Array(1.644934, dtype=float32)
     """
-    from funcgrad._src.fnp_base import _promote
+    from funcgrad._src.numpy.conversion import _promote
 
     m, x = _promote(m, x, to_inexact=True)
     shape = np.broadcast_shapes(get_aval(m).shape, get_aval(x).shape)

@@ -8,49 +8,24 @@ Array(1000.6932, dtype=float32)
 
 from __future__ import annotations
 
-from funcgrad._src import fnp_reduce as _r
-from funcgrad._src.lax import elementwise as _le
 from funcgrad._src.api import custom_jvp as _custom_jvp
 from funcgrad._src.api import stop_gradient as _stop_gradient
 from funcgrad._src.array import get_aval as _aval
-from funcgrad._src.fnp_base import (
-    _broadcast,
-    _promote,
-)
-from funcgrad._src.fnp_base import (
-    abs as _abs,
-)
-from funcgrad._src.fnp_base import (
-    exp as _exp,
-)
-from funcgrad._src.fnp_base import (
-    full_like as _full_like,
-)
-from funcgrad._src.fnp_base import (
-    isfinite as _isfinite,
-)
-from funcgrad._src.fnp_base import (
-    log as _log,
-)
-from funcgrad._src.fnp_base import (
-    log1p as _log1p,
-)
-from funcgrad._src.fnp_base import (
-    logical_and as _and,
-)
-from funcgrad._src.fnp_base import (
-    ones_like as _ones_like,
-)
-from funcgrad._src.fnp_base import (
-    sign as _sign,
-)
-from funcgrad._src.fnp_base import (
-    where as _where,
-)
-from funcgrad._src.fnp_base import (
-    zeros_like as _zeros_like,
-)
-from funcgrad._src.fnp_reduce import _axes, _keep
+from funcgrad._src.lax import elementwise as _le
+from funcgrad._src.numpy import reductions as _r
+from funcgrad._src.numpy.conversion import _broadcast, _promote
+from funcgrad._src.numpy.creation import full_like as _full_like
+from funcgrad._src.numpy.creation import ones_like as _ones_like
+from funcgrad._src.numpy.creation import zeros_like as _zeros_like
+from funcgrad._src.numpy.logic import isfinite as _isfinite
+from funcgrad._src.numpy.logic import logical_and as _and
+from funcgrad._src.numpy.logic import where as _where
+from funcgrad._src.numpy.math import abs as _abs
+from funcgrad._src.numpy.math import exp as _exp
+from funcgrad._src.numpy.math import log as _log
+from funcgrad._src.numpy.math import log1p as _log1p
+from funcgrad._src.numpy.math import sign as _sign
+from funcgrad._src.numpy.reductions import _axes, _keep
 
 __all__ = [
     "digamma",
@@ -92,8 +67,8 @@ def logsumexp(a, axis=None, b=None, keepdims: bool = False, return_sign: bool = 
         a, b = _inexact(a, b)
         a = _where(b != 0, a, _full_like(a, -float("inf")))
     if where is not None:
-        from funcgrad._src.fnp_base import asarray as _asarray
-        from funcgrad._src.fnp_base import broadcast_to as _bto
+        from funcgrad._src.numpy.conversion import asarray as _asarray
+        from funcgrad._src.numpy.conversion import broadcast_to as _bto
 
         a = _where(_bto(_asarray(where), _aval(a).shape), a, _full_like(a, -float("inf")))
     shape = _aval(a).shape

@@ -1,4 +1,5 @@
-"""funcgrad.numpy, part 4: products (dot, matmul, tensordot, einsum, ...)."""
+"""funcgrad.numpy: products (``dot``, ``matmul``, ``vdot``, ``inner``, ``outer``, ``tensordot``,
+``kron``, ``einsum``, ``cross``)."""
 
 from __future__ import annotations
 
@@ -6,16 +7,21 @@ import builtins
 
 import numpy as np
 
+from funcgrad._src.array import get_aval
+from funcgrad._src.core import canonicalize_axis
 from funcgrad._src.lax import dot as ld
 from funcgrad._src.lax import reductions as lr
 from funcgrad._src.lax import structural as ls
-from funcgrad._src.array import get_aval
-from funcgrad._src.core import canonicalize_axis
-from funcgrad._src.fnp_base import _promote, asarray, broadcast_shapes, broadcast_to, ravel
-
-
-def _shape(x):
-    return get_aval(x).shape
+from funcgrad._src.numpy.conversion import (
+    _broadcast,
+    _promote,
+    _shape,
+    asarray,
+    broadcast_shapes,
+    broadcast_to,
+)
+from funcgrad._src.numpy.creation import zeros_like
+from funcgrad._src.numpy.shape import diagonal, moveaxis, ravel, stack
 
 
 def matmul(a, b, /, precision=None, preferred_element_type=None):
@@ -67,14 +73,14 @@ def dot(a, b, *, precision=None, preferred_element_type=None):
 
 
 def vdot(a, b, /):
-    from funcgrad._src.fnp_base import conj
+    from funcgrad._src.numpy.math import conj
 
     return dot(ravel(conj(a)), ravel(b))
 
 
 def vecdot(x1, x2, /, *, axis=-1):
-    from funcgrad._src.fnp_base import conj
-    from funcgrad._src.fnp_reduce import sum
+    from funcgrad._src.numpy.math import conj
+    from funcgrad._src.numpy.reductions import sum
 
     return sum(conj(x1) * x2, axis=axis)
 
@@ -128,9 +134,6 @@ def kron(a, b):
     return ls.reshape(ea * eb, tuple(x * y for x, y in zip(sa, sb)))
 
 
-# ---- einsum --------------------------------------------------------------------------------------
-
-
 def _parse_einsum(subscripts, operands):
     subscripts = subscripts.replace(" ", "")
     if "->" in subscripts:
@@ -173,8 +176,6 @@ def _parse_einsum(subscripts, operands):
 
 def _diag_term(op, term):
     """Handle a letter repeated within one operand by taking the diagonal."""
-    from funcgrad._src.fnp_shape import diagonal
-
     while len(set(term)) != len(term):
         for c in term:
             if term.count(c) > 1:
@@ -234,3 +235,29 @@ def einsum(
     if sorted(rt) != sorted(out):
         raise ValueError(f"einsum: output subscripts {out!r} are not all in the inputs")
     return ls.transpose(res, tuple(rt.index(c) for c in out))
+
+
+def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """Cross product of (arrays of) 2- or 3-vectors; 2-vectors give the z component only."""
+    a, b = _promote(asarray(a), asarray(b))
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    a = moveaxis(a, axisa, -1)
+    b = moveaxis(b, axisb, -1)
+    na, nb = _shape(a)[-1], _shape(b)[-1]
+    if na not in (2, 3) or nb not in (2, 3):
+        raise ValueError(
+            f"cross: incompatible dimensions for cross product (dimension must "
+            f"be 2 or 3), got vectors of length {na} and {nb}"
+        )
+    ac = [a[..., i] for i in range(na)]
+    bc = [b[..., i] for i in range(nb)]
+    if na == 2 and nb == 2:
+        return ac[0] * bc[1] - ac[1] * bc[0]
+    zero = zeros_like
+    a0, a1 = ac[0], ac[1]
+    a2 = ac[2] if na == 3 else zero(a0)
+    b0, b1 = bc[0], bc[1]
+    b2 = bc[2] if nb == 3 else zero(b0)
+    c = stack(_broadcast(a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0), -1)
+    return moveaxis(c, -1, axisc)

@@ -1,4 +1,5 @@
-"""funcgrad.numpy, part 3: shape manipulation."""
+"""funcgrad.numpy: shape manipulation (reshaping, transposing, joining, splitting, tiling,
+padding, flipping, rolling, diagonals and triangles; ``append``/``insert``/``delete``)."""
 
 from __future__ import annotations
 
@@ -7,23 +8,28 @@ import operator
 
 import numpy as np
 
-from funcgrad._src.lax import structural as ls
+from funcgrad._src import dtypes
 from funcgrad._src.array import get_aval
 from funcgrad._src.core import Tracer, ValueTypeError, canonicalize_axis
-from funcgrad._src.fnp_base import (
+from funcgrad._src.lax import elementwise as le
+from funcgrad._src.lax import structural as ls
+from funcgrad._src.numpy.conversion import (
     _broadcast,
+    _concrete_input,
+    _dtype,
+    _int_indices,
     _promote,
+    _shape,
+    array,
     asarray,
+    astype,
+    broadcast_shapes,
     broadcast_to,
-    ravel,
-    where,
-    zeros,
-    zeros_like,
 )
-
-
-def _shape(x):
-    return get_aval(x).shape
+from funcgrad._src.numpy.creation import full, ones, tri, zeros, zeros_like
+from funcgrad._src.numpy.indexing import _gather_pairs, take
+from funcgrad._src.numpy.logic import less, where
+from funcgrad._src.numpy.math import clip
 
 
 def reshape(a, newshape=None, order="C", *, shape=None):
@@ -157,8 +163,6 @@ def concatenate(arrays, axis=0, dtype=None):
         axis = 0
     arrays = _promote(*arrays)
     if dtype is not None:
-        from funcgrad._src.fnp_base import astype
-
         arrays = [astype(a, dtype) for a in arrays]
     nd = get_aval(arrays[0]).ndim
     if nd == 0:
@@ -282,8 +286,6 @@ def repeat(a, repeats, axis=None, total_repeat_length=None):
         )
         return reshape(b, shape[:ax] + (n * r,) + shape[ax + 1 :])
     idx = np.repeat(np.arange(n), reps)
-    from funcgrad._src.indexing import take
-
     return take(a, asarray(idx.astype(np.int32)), axis=ax)
 
 
@@ -340,8 +342,6 @@ def _pad_axis_index(a, d, lo, hi, mode):
             idx = np.where(m < n, m, period - m)
         else:
             idx = np.where(m < n, m, period - 1 - m)
-    from funcgrad._src.indexing import take
-
     return take(a, asarray(idx.astype(np.int32)), axis=d)
 
 
@@ -405,8 +405,6 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
         builtins.max(0, builtins.min(n, m - offset) if offset >= 0 else builtins.min(n + offset, m))
     )
     rows, cols = (i, i + offset) if offset >= 0 else (i - offset, i)
-    from funcgrad._src.indexing import _gather_pairs
-
     return _gather_pairs(a, rows.astype(np.int32), cols.astype(np.int32))
 
 
@@ -430,18 +428,14 @@ def diagflat(v, k=0):
 
 
 def trace(a, offset=0, axis1=0, axis2=1, dtype=None):
-    from funcgrad._src.fnp_reduce import sum
+    from funcgrad._src.numpy.reductions import sum
 
     return sum(diagonal(a, offset, axis1, axis2), -1, dtype)
 
 
 def _tri_mask(shape, k, upper):
-    from funcgrad._src.fnp_base import tri
-
     n, m = shape[-2:]
     t = tri(n, m, k - 1 if upper else k, dtype=bool)
-    from funcgrad._src.lax import elementwise as le
-
     return le.bitwise_not(t) if upper else t
 
 
@@ -468,3 +462,162 @@ def ndim(a):
 def size(a, axis=None):
     s = _shape(asarray(a))
     return int(np.prod(s, dtype=np.int64)) if axis is None else s[axis]
+
+
+def ravel(x, order="C"):
+    x = asarray(x)
+    return ls.reshape(x, (get_aval(x).size,))
+
+
+def rollaxis(a, axis, start=0):
+    """Roll ``axis`` backwards until it lies before ``start`` (use moveaxis in new code)."""
+    a = asarray(a)
+    nd = get_aval(a).ndim
+    axis = canonicalize_axis(axis, nd)
+    if not -nd <= start <= nd:
+        raise ValueError(f"rollaxis: start {start} out of range for a {nd}-d array")
+    if start < 0:
+        start += nd
+    if axis < start:
+        start -= 1
+    return moveaxis(a, axis, start)
+
+
+def block(arrays):
+    """Assemble an array from nested lists of blocks (numpy's ``block``)."""
+
+    def depth(x):
+        if isinstance(x, tuple):
+            raise TypeError("block: use lists, not tuples, to nest blocks")
+        if isinstance(x, list):
+            if not x:
+                raise ValueError("block: lists cannot be empty")
+            ds = {depth(y) for y in x}
+            if len(ds) != 1:
+                raise ValueError("block: list depths are mismatched")
+            return ds.pop() + 1
+        return 0
+
+    d = depth(arrays)
+
+    def leaves(x):
+        return [y for z in x for y in leaves(z)] if isinstance(x, list) else [asarray(x)]
+
+    nd = builtins.max([d] + [get_aval(x).ndim for x in leaves(arrays)])
+
+    def build(x, level):
+        if not isinstance(x, list):
+            return array(x, ndmin=nd)
+        parts = [build(y, level + 1) for y in x]
+        return concatenate(parts, axis=-(d - level))
+
+    if d == 0:
+        return array(arrays, ndmin=0)
+    return build(arrays, 0)
+
+
+def append(arr, values, axis=None):
+    """Values appended at the end (flattened when ``axis`` is None)."""
+    if axis is None:
+        return concatenate([ravel(asarray(arr)), ravel(asarray(values))])
+    return concatenate([asarray(arr), asarray(values)], axis=axis)
+
+
+def _obj_indices(obj, n, name):
+    if isinstance(obj, slice):
+        return np.arange(*obj.indices(n)), False
+    v = asarray(obj)
+    if get_aval(v).ndim > 1:
+        raise ValueError(
+            f"{name}: obj must be a slice, a scalar or a 1-d array of indices, "
+            f"got shape {_shape(v)}"
+        )
+    if not dtypes.is_int(_dtype(v)) and get_aval(v).size:
+        raise ValueError(f"{name}: index array must be integer typed, got {_dtype(v)}")
+    return v, True
+
+
+def insert(arr, obj, values, axis=None):
+    """Insert ``values`` before the index/indices ``obj`` along ``axis`` (flattened when None).
+    ``obj`` may be traced (the number of indices is static)."""
+    from funcgrad._src.numpy.ranges import arange
+    from funcgrad._src.numpy.sorting import argsort, nonzero
+
+    a = asarray(arr)
+    if axis is None:
+        a, axis = ravel(a), 0
+    ax = canonicalize_axis(axis, get_aval(a).ndim)
+    n = _shape(a)[ax]
+    idx, _ = _obj_indices(obj, n, "insert")
+    idx = asarray(idx)
+    if get_aval(idx).size == 0:
+        idx = astype(idx, dtypes.default_int())
+    vals = array(values, dtype=_dtype(a), ndmin=get_aval(a).ndim)
+    if get_aval(idx).size == 1:
+        if get_aval(idx).ndim == 0:
+            vals = moveaxis(vals, 0, ax)
+        idx = full(_shape(vals)[ax], ravel(idx)[0])
+    k = broadcast_shapes(_shape(idx), (_shape(vals)[ax],))[0]
+    idx = astype(idx, dtypes.default_int())
+    idx = clip(where(less(idx, 0), idx + n, idx), 0, n)
+    pos = idx.at[argsort(idx)].add(arange(k, dtype=_dtype(idx)))
+    keep = ones(n + k, np.bool_).at[pos].set(False)
+    (arr_pos,) = nonzero(keep, size=n)
+    out_shape = list(_shape(a))
+    out_shape[ax] = n + k
+    vshape = list(_shape(a))
+    vshape[ax] = k
+    vals = broadcast_to(vals, tuple(vshape))
+    lead = (slice(None),) * ax
+    out = zeros(tuple(out_shape), _dtype(a))
+    out = out.at[lead + (pos,)].set(vals)
+    return out.at[lead + (arr_pos,)].set(a)
+
+
+def delete(arr, obj, axis=None, *, assume_unique_indices=False):
+    """Remove the entries at ``obj`` along ``axis`` (flattened when None). ``obj`` must be
+    concrete unless ``assume_unique_indices=True`` (in-range, unique indices; JAX's rule)."""
+    from funcgrad._src.numpy.sorting import nonzero
+
+    a = asarray(arr)
+    if axis is None:
+        a, axis = ravel(a), 0
+    ax = canonicalize_axis(axis, get_aval(a).ndim)
+    n = _shape(a)[ax]
+    idx, _ = _obj_indices(obj, n, "delete")
+    if isinstance(idx, np.ndarray) or not isinstance(idx, Tracer):
+        iv = np.asarray(idx)
+        if iv.dtype == np.bool_:
+            raise ValueError("delete: boolean obj is not supported; use arr[~mask]")
+        iv = iv.astype(np.int64).ravel()
+        if iv.size and (iv.min() < -n or iv.max() >= n):
+            raise IndexError(
+                f"delete: index out of bounds for axis {ax} with size {n}: {iv.tolist()}"
+            )
+        keep = np.ones(n, bool)
+        keep[iv] = False
+        return take(a, _int_indices(np.nonzero(keep)[0]), axis=ax)
+    if not assume_unique_indices:
+        raise TypeError(
+            "delete: traced obj needs assume_unique_indices=True (unique, "
+            "in-range indices), because the output size depends on it"
+        )
+    k = get_aval(idx).size
+    idx = ravel(astype(idx, dtypes.default_int()))
+    idx = where(less(idx, 0), idx + n, idx)
+    keep = ones(n, np.bool_).at[idx].set(False)
+    (kept,) = nonzero(keep, size=n - k)
+    return take(a, kept, axis=ax)
+
+
+def trim_zeros(filt, trim="fb"):
+    """Strip leading ('f') and/or trailing ('b') zeros of a 1-d array (concrete only)."""
+    v = _concrete_input(asarray(filt), "trim_zeros", "filt")
+    if v.ndim != 1:
+        raise ValueError(f"trim_zeros: filt must be 1-d, got shape {v.shape}")
+    nz = np.nonzero(v)[0]
+    if nz.size == 0:
+        return asarray(filt)[0:0]
+    start = int(nz[0]) if "f" in trim.lower() else 0
+    stop = int(nz[-1]) + 1 if "b" in trim.lower() else v.size
+    return asarray(filt)[start:stop]

@@ -1,26 +1,27 @@
-"""funcgrad.numpy.linalg additions: array-API helpers and tensor solves (built from fnp_*)."""
+"""funcgrad.numpy.linalg: array-API helpers (``outer``, ``cross``, ``diagonal``, ``trace``,
+``matrix_transpose``, ``vecdot``, ``tensordot``) and tensor routines (``multi_dot``,
+``tensorsolve``, ``tensorinv``), built from funcgrad.numpy functions."""
 
 from __future__ import annotations
 
 import math
 import operator
 
-from funcgrad._src import fnp_base as B
-from funcgrad._src import fnp_linalg as L
-from funcgrad._src import fnp_reduce as R
-from funcgrad._src import fnp_shape as S
 from funcgrad._src.array import get_aval
-
-
-def _shape(x):
-    return get_aval(x).shape
+from funcgrad._src.numpy import products as L
+from funcgrad._src.numpy import shape as S
+from funcgrad._src.numpy.conversion import _promote, _shape, asarray, astype
+from funcgrad._src.numpy.math import multiply
+from funcgrad._src.numpy.products import cross as _cross
+from funcgrad._src.numpy.products import matmul
+from funcgrad._src.numpy.shape import ravel, reshape, transpose
 
 
 def multi_dot(arrays, *, precision=None):
     """Chained matrix product; the first/last argument may be 1-d (a row/column vector).
     Evaluated left to right (numpy picks the cheapest order; the value is the same up to
     rounding)."""
-    arrs = [B.asarray(a) for a in arrays]
+    arrs = [asarray(a) for a in arrays]
     if len(arrs) < 2:
         raise ValueError(f"multi_dot: expecting at least two arrays, got {len(arrs)}")
     first_1d, last_1d = get_aval(arrs[0]).ndim == 1, get_aval(arrs[-1]).ndim == 1
@@ -36,7 +37,7 @@ def multi_dot(arrays, *, precision=None):
             )
     out = arrs[0]
     for a in arrs[1:]:
-        out = L.matmul(out, a)
+        out = matmul(out, a)
     if first_1d:
         out = out[0]
     if last_1d:
@@ -46,19 +47,17 @@ def multi_dot(arrays, *, precision=None):
 
 def outer(x1, x2, /):
     """Outer product of two 1-d vectors."""
-    x1, x2 = B.asarray(x1), B.asarray(x2)
+    x1, x2 = asarray(x1), asarray(x2)
     if get_aval(x1).ndim != 1 or get_aval(x2).ndim != 1:
         raise ValueError(
             f"linalg.outer: inputs must be 1-d, got shapes {_shape(x1)} and {_shape(x2)}"
         )
-    return B.multiply(x1[:, None], x2[None, :])
+    return multiply(x1[:, None], x2[None, :])
 
 
 def cross(x1, x2, /, *, axis=-1):
     """Cross product of (batches of) 3-vectors along ``axis``."""
-    from funcgrad._src.fnp_extra import cross as _cross
-
-    x1, x2 = B.asarray(x1), B.asarray(x2)
+    x1, x2 = asarray(x1), asarray(x2)
     if _shape(x1)[axis] != 3 or _shape(x2)[axis] != 3:
         raise ValueError(
             f"linalg.cross: both inputs must have size 3 along axis {axis}, got "
@@ -85,7 +84,7 @@ def matrix_transpose(x, /):
 def vecdot(x1, x2, /, *, axis=-1, precision=None, preferred_element_type=None):
     """Conjugated dot product along ``axis`` (batched, broadcasting)."""
     out = L.vecdot(x1, x2, axis=axis)
-    return out if preferred_element_type is None else B.astype(out, preferred_element_type)
+    return out if preferred_element_type is None else astype(out, preferred_element_type)
 
 
 def tensordot(x1, x2, /, *, axes=2, precision=None, preferred_element_type=None):
@@ -95,14 +94,14 @@ def tensordot(x1, x2, /, *, axes=2, precision=None, preferred_element_type=None)
 
 def tensorsolve(a, b, axes=None):
     """Solve ``tensordot(a, x, b.ndim) = b`` for ``x``."""
-    from funcgrad.numpy.linalg import solve
+    from funcgrad._src.numpy.linalg import solve
 
-    a, b = B._promote(B.asarray(a), B.asarray(b), to_inexact=True)
+    a, b = _promote(asarray(a), asarray(b), to_inexact=True)
     nd = get_aval(a).ndim
     if axes is not None:
         axes = (axes,) if isinstance(axes, int) else tuple(axes)
         rest = [i for i in range(nd) if i not in [operator.index(x) % nd for x in axes]]
-        a = S.transpose(a, rest + [x % nd for x in axes])
+        a = transpose(a, rest + [x % nd for x in axes])
     bs = _shape(b)
     xs = _shape(a)[get_aval(b).ndim :]
     if _shape(a)[: get_aval(b).ndim] != bs or math.prod(xs) != math.prod(bs):
@@ -112,16 +111,16 @@ def tensorsolve(a, b, axes=None):
             f"prod(b.shape))"
         )
     n = math.prod(bs)
-    x = solve(S.reshape(a, (n, n)), B.ravel(b))
-    return S.reshape(x, xs)
+    x = solve(reshape(a, (n, n)), ravel(b))
+    return reshape(x, xs)
 
 
 def tensorinv(a, ind=2):
     """Inverse with respect to ``tensordot(.., .., ind)``: shape ``a.shape[ind:] +
     a.shape[:ind]``."""
-    from funcgrad.numpy.linalg import inv
+    from funcgrad._src.numpy.linalg import inv
 
-    a = B._promote(B.asarray(a), to_inexact=True)[0]
+    a = _promote(asarray(a), to_inexact=True)[0]
     ind = operator.index(ind)
     if ind <= 0:
         raise ValueError(f"tensorinv: ind must be a positive integer, got {ind}")
@@ -133,7 +132,4 @@ def tensorinv(a, ind=2):
             f"shape {s} with ind={ind}"
         )
     n = math.prod(lo)
-    return S.reshape(inv(S.reshape(a, (n, n))), hi + lo)
-
-
-del R
+    return reshape(inv(reshape(a, (n, n))), hi + lo)

@@ -1,16 +1,30 @@
-"""funcgrad.numpy, part 5: sorting and searching."""
+"""funcgrad.numpy: sorting and searching (``sort``, ``argsort``, ``lexsort``, ``partition``,
+``searchsorted``, ``nonzero``, ``argwhere``)."""
 
 from __future__ import annotations
+
+import operator
 
 import numpy as np
 
 from funcgrad._src import dtypes
+from funcgrad._src.array import array_from_user, get_aval
+from funcgrad._src.core import Tracer, canonicalize_axis
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import reductions as lr
 from funcgrad._src.lax import structural as ls
-from funcgrad._src.array import array_from_user, get_aval
-from funcgrad._src.core import Tracer, canonicalize_axis
-from funcgrad._src.fnp_base import asarray, ravel
+from funcgrad._src.numpy.conversion import (
+    _dtype,
+    _promote,
+    _shape,
+    asarray,
+    astype,
+    broadcast_shapes,
+    broadcast_to,
+)
+from funcgrad._src.numpy.dtype_routines import result_type
+from funcgrad._src.numpy.math import imag, real
+from funcgrad._src.numpy.shape import ravel, stack
 
 
 def sort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
@@ -41,7 +55,7 @@ def searchsorted(a, v, side="left", sorter=None, method=None):
     """Indices where ``v`` would be inserted into sorted 1-d ``a`` (vectorised comparison)."""
     a, v = asarray(a), asarray(v)
     if sorter is not None:
-        from funcgrad._src.indexing import take
+        from funcgrad._src.numpy.indexing import take
 
         a = take(a, sorter)
     if get_aval(a).ndim != 1:
@@ -50,8 +64,6 @@ def searchsorted(a, v, side="left", sorter=None, method=None):
     n = get_aval(a).shape[0]
     ab = ls.broadcast_in_dim(a, vs + (n,), (len(vs),))
     vb = ls.broadcast_in_dim(v, vs + (n,), tuple(range(len(vs))))
-    from funcgrad._src.fnp_base import _promote
-
     ab, vb = _promote(ab, vb)
     cmp = le.lt(ab, vb) if side == "left" else le.le(ab, vb)
     return lr.reduce_sum(le.convert_element_type(cmp, dtypes.default_int()), (len(vs),))
@@ -110,67 +122,61 @@ def flatnonzero(a, *, size=None, fill_value=None):
 
 
 def argwhere(a, *, size=None, fill_value=None):
-    from funcgrad._src.fnp_shape import stack
-
     nz = nonzero(a, size=size, fill_value=fill_value)
     return stack(nz, -1) if nz else asarray(np.zeros((0, 0), np.int32))
 
 
-def unique(
-    ar,
-    return_index=False,
-    return_inverse=False,
-    return_counts=False,
-    axis=None,
-    *,
-    size=None,
-    fill_value=None,
-    equal_nan=True,
-):
-    """Sorted unique values. With ``size=`` (JAX) it works on traced values: the result has
-    exactly ``size`` entries, padded with ``fill_value`` (default: the smallest value)."""
-    if size is not None:
-        if return_index or return_inverse or return_counts or axis is not None:
-            raise NotImplementedError(
-                "unique(size=...) supports the values only (no "
-                "return_index/inverse/counts, axis=None)"
-            )
-        return _unique_sized(asarray(ar), int(size), fill_value)
-    v = _concrete(asarray(ar), "unique")
-    res = np.unique(
-        v,
-        return_index=return_index,
-        return_inverse=return_inverse,
-        return_counts=return_counts,
-        axis=axis,
-    )
-    if not isinstance(res, tuple):
-        return array_from_user(res)
-    return tuple(array_from_user(r) for r in res)
+def _kth(kth, n, name):
+    kth = operator.index(kth)
+    if not -n <= kth < n:
+        raise ValueError(f"{name}: kth={kth} out of bounds for an axis of size {n}")
+    return kth
 
 
-def _unique_sized(x, size, fill_value):
-    from funcgrad._src.indexing import take
-
-    s = sort(ravel(x))
-    n = get_aval(s).shape[0]
-    if n == 0:
-        return ls.full((size,), 0 if fill_value is None else fill_value, get_aval(s).dtype)
-    first = ls.full((1,), True, np.bool_)
-    new = (
-        ls.concatenate([first, le.ne(ls.slice_in_dim(s, 1, n), ls.slice_in_dim(s, 0, n - 1))], 0)
-        if n > 1
-        else first
-    )
-    (idx,) = _nonzero_sized(new, size, 0)
-    count = lr.reduce_sum(le.convert_element_type(new, dtypes.int32), (0,))
-    valid = le.lt(ls.iota(dtypes.int32, size), ls.broadcast_in_dim(count, (size,), ()))
-    vals = take(s, idx)
-    fill = (
-        ls.slice_in_dim(s, 0, 1) if fill_value is None else asarray(fill_value, get_aval(s).dtype)
-    )
-    return le.select(valid, vals, ls.broadcast_in_dim(ls.reshape(fill, ()), (size,), ()))
+def partition(a, kth, axis=-1):
+    """Elements rearranged so position ``kth`` holds the value it would have after sorting,
+    smaller values before it and larger after. The order inside the two parts is
+    unspecified in numpy; funcgrad returns them sorted (JAX's order differs too)."""
+    a = asarray(a)
+    ax = canonicalize_axis(axis, get_aval(a).ndim)
+    _kth(kth, _shape(a)[ax], "partition")
+    return sort(a, axis=ax)
 
 
-def count_unique(ar):
-    return len(np.unique(_concrete(asarray(ar), "unique")))
+def argpartition(a, kth, axis=-1):
+    """Indices that would partition ``a`` (see ``partition``; funcgrad's are argsort's)."""
+    a = asarray(a)
+    ax = canonicalize_axis(axis, get_aval(a).ndim)
+    _kth(kth, _shape(a)[ax], "argpartition")
+    return argsort(a, axis=ax)
+
+
+def lexsort(keys, axis=-1):
+    """Indirect stable sort by several keys; the *last* key is the primary one."""
+    keys = [
+        asarray(k)
+        for k in (
+            keys
+            if isinstance(keys, (list, tuple))
+            else [keys[i] for i in range(_shape(asarray(keys))[0])]
+        )
+    ]
+    if not keys:
+        raise TypeError("lexsort: need at least one key")
+    shp = broadcast_shapes(*[_shape(k) for k in keys])
+    if len(shp) == 0:
+        raise ValueError("lexsort: keys must be at least 1-d")
+    keys = [broadcast_to(k, shp) for k in keys]
+    ax = canonicalize_axis(axis, len(shp))
+    io = ls.broadcasted_iota(dtypes.default_int(), shp, ax)
+    return lr.sort(keys[::-1] + [io], ax, num_keys=len(keys))[-1]
+
+
+def sort_complex(a):
+    """Sort by real part, then imaginary part, along the last axis; the result is complex."""
+    from funcgrad._src.numpy.indexing import take_along_axis
+
+    a = asarray(a)
+    dt = _dtype(a) if _dtype(a).kind == "c" else result_type(_dtype(a), np.complex64)
+    a = astype(a, dt)
+    return take_along_axis(a, lexsort([imag(a), real(a)], axis=-1), -1)

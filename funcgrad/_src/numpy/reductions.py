@@ -1,4 +1,5 @@
-"""funcgrad.numpy, part 2: reductions and cumulative operations."""
+"""funcgrad.numpy: reductions (sums, products, extrema, ``all``/``any``, ``mean``/``var``/``std``,
+``average``, arg-extrema, and their NaN-ignoring versions) and cumulative operations."""
 
 from __future__ import annotations
 
@@ -7,22 +8,16 @@ import builtins
 import numpy as np
 
 from funcgrad._src import dtypes
-from funcgrad._src import fnp_base as _fb
+from funcgrad._src.array import get_aval
+from funcgrad._src.core import canonicalize_axis
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import reductions as lr
 from funcgrad._src.lax import structural as ls
-from funcgrad._src.array import get_aval
-from funcgrad._src.core import canonicalize_axis
-from funcgrad._src.fnp_base import (
-    _promote,
-    _to_bool,
-    asarray,
-    astype,
-    isnan,
-    ones_like,
-    where,
-    zeros_like,
-)
+from funcgrad._src.numpy import logic as lg
+from funcgrad._src.numpy.conversion import _broadcast, _dtype, _inexact, _promote, asarray, astype
+from funcgrad._src.numpy.creation import full_like, ones_like, zeros_like
+from funcgrad._src.numpy.logic import _to_bool, isnan, logical_and, logical_not, where
+from funcgrad._src.numpy.math import add, conj, maximum, minimum, multiply, real, sqrt
 
 
 def _axes(axis, ndim):
@@ -84,8 +79,6 @@ def _reduction(lax_fn, name, promote_sum=False, initial_op=None):
 
 
 def _where_fill(a, mask, ident):
-    from funcgrad._src.fnp_base import _broadcast, full_like
-
     mask = _to_bool(mask)
     m, a2 = _broadcast(mask, a)
     return le.select(m, a2, full_like(a2, ident))
@@ -101,10 +94,10 @@ def _bool_reduce(fn):
     return f
 
 
-sum = _reduction(lr.reduce_sum, "sum", promote_sum=True, initial_op=_fb.add)
-prod = _reduction(lr.reduce_prod, "prod", promote_sum=True, initial_op=_fb.multiply)
-max = amax = _reduction(lr.reduce_max, "max", initial_op=_fb.maximum)
-min = amin = _reduction(lr.reduce_min, "min", initial_op=_fb.minimum)
+sum = _reduction(lr.reduce_sum, "sum", promote_sum=True, initial_op=add)
+prod = _reduction(lr.reduce_prod, "prod", promote_sum=True, initial_op=multiply)
+max = amax = _reduction(lr.reduce_max, "max", initial_op=maximum)
+min = amin = _reduction(lr.reduce_min, "min", initial_op=minimum)
 all = _bool_reduce(lr.reduce_and)
 any = _bool_reduce(lr.reduce_or)
 
@@ -239,6 +232,59 @@ def where_(c, x, y):
     return where(c, x, y)
 
 
+def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, correction=None):
+    """Variance ignoring NaNs."""
+    a = _inexact(asarray(a))[0]
+    if dtype is not None:
+        a = astype(a, dtype)
+    ddof = correction if correction is not None else ddof
+    ok = logical_not(isnan(a))
+    if where is not None:
+        ok = logical_and(ok, _to_bool(where))
+    mu = nanmean(lg.where(ok, a, np.nan), axis, keepdims=True)
+    d = lg.where(ok, a - mu, 0)
+    sq = real(d * conj(d)) if _dtype(d).kind == "c" else d * d
+    n = sum(ok, axis, keepdims=keepdims)
+    tot = sum(sq, axis, keepdims=keepdims)
+    return tot / astype(maximum(n - ddof, 0), _dtype(tot))
+
+
+def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, correction=None):
+    """Standard deviation ignoring NaNs."""
+    return sqrt(nanvar(a, axis, dtype, out, ddof, keepdims, where, correction))
+
+
+def nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    """Product treating NaNs as one."""
+    a = asarray(a)
+    return prod(
+        lg.where(isnan(a), ones_like(a), a),
+        axis,
+        dtype,
+        keepdims=keepdims,
+        initial=initial,
+        where=where,
+    )
+
+
+def _nanarg(fn, fill, a, axis, keepdims):
+    a = asarray(a)
+    nan = isnan(a)
+    res = fn(where(nan, fill, a), axis, keepdims=keepdims)
+    all_nan = all(nan, axis, keepdims=keepdims)
+    return where(all_nan, -1, res)
+
+
+def nanargmax(a, axis=None, out=None, keepdims=False):
+    """argmax ignoring NaNs; -1 where a slice is all NaN (numpy raises; JAX gives -1)."""
+    return _nanarg(argmax, -np.inf, a, axis, keepdims)
+
+
+def nanargmin(a, axis=None, out=None, keepdims=False):
+    """argmin ignoring NaNs; -1 where a slice is all NaN (numpy raises; JAX gives -1)."""
+    return _nanarg(argmin, np.inf, a, axis, keepdims)
+
+
 def average(a, axis=None, weights=None, returned=False, keepdims=False):
     a = asarray(a)
     if weights is None:
@@ -333,88 +379,3 @@ cumulative_prod = _cumulative("prod")
 def nancumsum(a, axis=None, dtype=None):
     a = asarray(a)
     return cumsum(where(isnan(a), zeros_like(a), a), axis, dtype)
-
-
-def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
-    return quantile(a, 0.5, axis, keepdims=keepdims, method="linear")
-
-
-def percentile(
-    a,
-    q,
-    axis=None,
-    out=None,
-    overwrite_input=False,
-    method="linear",
-    keepdims=False,
-    interpolation=None,
-):
-    return quantile(a, asarray(q) / 100.0, axis, method=method, keepdims=keepdims)
-
-
-def quantile(
-    a,
-    q,
-    axis=None,
-    out=None,
-    overwrite_input=False,
-    method="linear",
-    keepdims=False,
-    interpolation=None,
-):
-    from funcgrad._src.fnp_search import sort
-
-    a = asarray(a)
-    (a,) = _promote(a, to_inexact=True)
-    if axis is None:
-        shape0 = get_aval(a).shape
-        a = ls.reshape(a, (get_aval(a).size,))
-        ax = 0
-    else:
-        shape0 = get_aval(a).shape
-        ax = canonicalize_axis(axis, get_aval(a).ndim)
-    s = sort(a, axis=ax)
-    n = get_aval(s).shape[ax]
-    q = astype(asarray(q), get_aval(a).dtype)
-    qs = ls.reshape(q, (get_aval(q).size,))
-    pos = qs * (n - 1)
-    if method == "linear":
-        lo = le.floor(pos)
-    elif method in ("lower", "nearest", "higher", "midpoint"):
-        lo = le.floor(pos)
-    else:
-        raise ValueError(
-            f"quantile method {method!r} is not supported (linear, lower, higher, "
-            f"nearest, midpoint)"
-        )
-    lo_i = astype(lo, dtypes.int32)
-    hi_i = le.min(lo_i + 1, ls.full(get_aval(lo_i).shape, n - 1, dtypes.int32))
-    from funcgrad._src.indexing import take
-
-    vlo, vhi = take(s, lo_i, axis=ax), take(s, hi_i, axis=ax)
-    frac = pos - lo
-    fshape = [1] * get_aval(vlo).ndim
-    fshape[ax] = get_aval(frac).shape[0]
-    frac = ls.reshape(frac, tuple(fshape))
-    if method == "lower":
-        res = vlo
-    elif method == "higher":
-        res = where(frac > 0, vhi, vlo)
-    elif method == "nearest":
-        res = where(frac > 0.5, vhi, vlo)
-    elif method == "midpoint":
-        res = where(frac > 0, (vlo + vhi) / 2, vlo)
-    else:
-        res = vlo + (vhi - vlo) * frac
-    # q axis goes first (numpy), then the remaining axes
-    from funcgrad._src.fnp_shape import moveaxis
-
-    res = moveaxis(res, ax, 0)
-    if keepdims:
-        kshape = list(shape0) if axis is not None else [1] * len(shape0)
-        if axis is not None:
-            kshape[ax] = 1
-        res = ls.reshape(res, (get_aval(res).shape[0],) + tuple(kshape))
-    if get_aval(q).ndim == 0:
-        res = ls.reshape(res, get_aval(res).shape[1:])
-    return res

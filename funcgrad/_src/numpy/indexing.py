@@ -1,9 +1,5 @@
-"""numpy-style indexing (``x[...]``), ``take``/``take_along_axis`` and ``x.at[...]`` updates.
-
-Basic indices (ints, slices, None, ...) become slice/rev/reshape primitives; integer-array
-indices become one gather. ``.at[idx]`` computes, with the same code, which flat positions
-``idx`` selects (by indexing an iota), then scatters into the flattened array.
-"""
+"""numpy-style indexing (``x[...]``), ``take``/``take_along_axis`` and ``x.at[...]``
+updates, written from lax slicing, gather and scatter primitives."""
 
 from __future__ import annotations
 
@@ -12,12 +8,12 @@ import operator
 import numpy as np
 
 from funcgrad._src import dtypes
+from funcgrad._src.array import Array, get_aval
+from funcgrad._src.core import Tracer, canonicalize_axis
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import indexing as li
 from funcgrad._src.lax import structural as ls
-from funcgrad._src.array import Array, get_aval
-from funcgrad._src.core import Tracer, canonicalize_axis
-from funcgrad._src.fnp_base import _broadcast, asarray, broadcast_to
+from funcgrad._src.numpy.conversion import _broadcast, asarray, broadcast_to
 
 _INT = dtypes.int32
 
@@ -295,9 +291,6 @@ def take_along_axis(arr, indices, axis, mode=None, fill_value=None):
         "fill" if mode in (None, "fill") else "clip",
         fill_value,
     )
-
-
-# ---- functional updates: x.at[idx] ---------------------------------------------------------------
 
 
 class IndexUpdateHelper:
