@@ -8,6 +8,13 @@ import pytest
 MODULES = [
     "funcgrad",
     "funcgrad._src.api",
+    "funcgrad._src.reverse_mode",
+    "funcgrad._src.forward_mode",
+    "funcgrad._src.jacobians",
+    "funcgrad._src.vectorization",
+    "funcgrad._src.staging",
+    "funcgrad._src.custom_derivatives",
+    "funcgrad._src.remat",
     "funcgrad.random",
     "funcgrad._src.random.gamma",
     "funcgrad._src.random.discrete",

@@ -26,6 +26,7 @@ from funcgrad._src.numpy.conversion import (
 )
 from funcgrad._src.numpy.creation import ones, ones_like, zeros
 from funcgrad._src.numpy.differences import diff
+from funcgrad._src.numpy.indexing import take
 from funcgrad._src.numpy.logic import equal, greater_equal, where
 from funcgrad._src.numpy.math import clip, conj, maximum, real, sqrt
 from funcgrad._src.numpy.products import matmul
@@ -64,48 +65,48 @@ def quantile(
 ):
     a = asarray(a)
     (a,) = _promote(a, to_inexact=True)
+    shape0 = get_aval(a).shape
     if axis is None:
-        shape0 = get_aval(a).shape
-        a = ls.reshape(a, (get_aval(a).size,))
-        ax = 0
+        a, ax = ls.reshape(a, (get_aval(a).size,)), 0
     else:
-        shape0 = get_aval(a).shape
         ax = canonicalize_axis(axis, get_aval(a).ndim)
     s = sort(a, axis=ax)
-    n = get_aval(s).shape[ax]
     q = astype(asarray(q), get_aval(a).dtype)
-    qs = ls.reshape(q, (get_aval(q).size,))
-    pos = qs * (n - 1)
-    if method == "linear":
-        lo = le.floor(pos)
-    elif method in ("lower", "nearest", "higher", "midpoint"):
-        lo = le.floor(pos)
-    else:
+    if method not in _QUANTILE_METHODS:
         raise ValueError(
             f"quantile method {method!r} is not supported (linear, lower, higher, "
             f"nearest, midpoint)"
         )
+    res = _quantile_values(s, q, ax, _QUANTILE_METHODS[method])
+    return _quantile_layout(res, q, shape0, axis, ax, keepdims)
+
+
+# how each method combines the sorted values just below and above the position (frac: where
+# the position lies between them)
+_QUANTILE_METHODS = {
+    "linear": lambda lo, hi, frac: lo + (hi - lo) * frac,
+    "lower": lambda lo, hi, frac: lo,
+    "higher": lambda lo, hi, frac: where(frac > 0, hi, lo),
+    "nearest": lambda lo, hi, frac: where(frac > 0.5, hi, lo),
+    "midpoint": lambda lo, hi, frac: where(frac > 0, (lo + hi) / 2, lo),
+}
+
+
+def _quantile_values(s, q, ax, combine):
+    """The quantiles ``q`` of ``s`` (sorted along ``ax``), q's (flattened) axis at ``ax``."""
+    n = get_aval(s).shape[ax]
+    pos = ls.reshape(q, (get_aval(q).size,)) * (n - 1)
+    lo = le.floor(pos)
     lo_i = astype(lo, dtypes.int32)
     hi_i = le.min(lo_i + 1, ls.full(get_aval(lo_i).shape, n - 1, dtypes.int32))
-    from funcgrad._src.numpy.indexing import take
-
     vlo, vhi = take(s, lo_i, axis=ax), take(s, hi_i, axis=ax)
-    frac = pos - lo
     fshape = [1] * get_aval(vlo).ndim
-    fshape[ax] = get_aval(frac).shape[0]
-    frac = ls.reshape(frac, tuple(fshape))
-    if method == "lower":
-        res = vlo
-    elif method == "higher":
-        res = where(frac > 0, vhi, vlo)
-    elif method == "nearest":
-        res = where(frac > 0.5, vhi, vlo)
-    elif method == "midpoint":
-        res = where(frac > 0, (vlo + vhi) / 2, vlo)
-    else:
-        res = vlo + (vhi - vlo) * frac
-    # q axis goes first (numpy), then the remaining axes
-    res = moveaxis(res, ax, 0)
+    fshape[ax] = get_aval(pos).shape[0]
+    return combine(vlo, vhi, ls.reshape(pos - lo, tuple(fshape)))
+
+
+def _quantile_layout(res, q, shape0, axis, ax, keepdims):
+    res = moveaxis(res, ax, 0)  # q axis goes first (numpy), then the remaining axes
     if keepdims:
         kshape = list(shape0) if axis is not None else [1] * len(shape0)
         if axis is not None:
