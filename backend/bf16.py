@@ -149,7 +149,7 @@ def round_bits(x):
 def _const(value, dtype, like):
     """A scalar constant broadcast to ``like``'s shape by a staged equation, so that the
     constant stays a literal (a concrete broadcast would become an array constant)."""
-    from funcgrad._src.lax_structural import broadcast_in_dim_p
+    from funcgrad._src.lax.structural import broadcast_in_dim_p
 
     scalar = core.find_top_trace([like]).pure(Array(np.array(value, dtype)))
     return broadcast_in_dim_p.bind(

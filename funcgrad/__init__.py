@@ -74,12 +74,12 @@ from funcgrad import (  # noqa: F401,E402
     tree_util,
 )
 from funcgrad import tree_util as tree
-from funcgrad._src import lax_call as _lc  # noqa: F401
-from funcgrad._src import lax_dot as _ld  # noqa: F401
-from funcgrad._src import lax_elementwise as _le  # noqa: F401  (registers primitives)
-from funcgrad._src import lax_indexing as _li  # noqa: F401
-from funcgrad._src import lax_reductions as _lr  # noqa: F401
-from funcgrad._src import lax_structural as _ls  # noqa: F401
+from funcgrad._src.lax import call as _lc  # noqa: F401
+from funcgrad._src.lax import dot as _ld  # noqa: F401
+from funcgrad._src.lax import elementwise as _le  # noqa: F401  (registers primitives)
+from funcgrad._src.lax import indexing as _li  # noqa: F401
+from funcgrad._src.lax import reductions as _lr  # noqa: F401
+from funcgrad._src.lax import structural as _ls  # noqa: F401
 from funcgrad._src.api import (
     ShapeDtypeStruct,
     checkpoint,

@@ -21,7 +21,7 @@ from test_cuda_ops_a import Emulator
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import lax
-from funcgrad._src import lax_elementwise as le
+from funcgrad._src.lax import elementwise as le
 
 pytestmark = pytest.mark.usefixtures("x64")  # 64-bit dtypes stay 64-bit (conftest.py)
 

@@ -25,7 +25,7 @@ from test_cuda_ops_a import Emulator
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
-from funcgrad._src import lax_linalg as L
+from funcgrad._src.lax import linalg as L
 
 # compiler errors raise (no silent numpy fallback); 64-bit dtypes stay 64-bit (conftest.py)
 pytestmark = pytest.mark.usefixtures("strict_jit", "x64")

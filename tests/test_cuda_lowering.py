@@ -18,7 +18,7 @@ from funcgrad.backend.cuda import codegen, compiler, ptx
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import lax
-from funcgrad._src import lax_elementwise
+from funcgrad._src.lax import elementwise as lax_elementwise
 
 
 class Op(NamedTuple):
@@ -315,7 +315,7 @@ def test_every_primitive_has_a_cuda_lowering():
     from funcgrad.backend.cuda import ops
 
     import funcgrad._src.debug  # noqa: F401  (defines debug_callback)
-    import funcgrad._src.lax_linalg  # noqa: F401
+    import funcgrad._src.lax.linalg  # noqa: F401
     from funcgrad._src import core
 
     prims = {o.name for o in gc.get_objects() if isinstance(o, core.Primitive)}

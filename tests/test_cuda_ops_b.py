@@ -370,7 +370,7 @@ def test_argmax_first_nan_and_first_tie():
 
 def test_literal_operands_are_refused():
     """A literal operand is not a buffer: ``check`` says no (the step stays a Fallback)."""
-    from funcgrad._src import lax_reductions as lr
+    from funcgrad._src.lax import reductions as lr
     from funcgrad._src.core import JaxprEqn, Literal, ShapedArray, Var
 
     aval = ShapedArray((), np.dtype("float32"))

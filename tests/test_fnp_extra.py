@@ -1,5 +1,6 @@
-"""funcgrad._src.fnp_extra / fnp_extra_linalg: the rest of jax.numpy, checked against numpy on
-random inputs, under jit, and with grad / vmap where they apply; bad input raises clearly."""
+"""The rest of jax.numpy (diff, convolve, sets, polynomials, ...; in funcgrad._src.numpy),
+checked against numpy on random inputs, under jit, and with grad / vmap where they apply; bad
+input raises clearly."""
 
 import numpy as np
 import pytest

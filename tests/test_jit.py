@@ -111,7 +111,7 @@ def test_errors_name_the_argument():
     with pytest.raises(TypeError, match="hashable.*list"):
         js(_x(2), [1, 2])
     with pytest.raises(ValueError, match="backend 'cuda'"):
-        jit(lambda x: x, backend="cuda")(_x(2)) if "cuda" not in fg._src.lax_call.jit_impls else (
+        jit(lambda x: x, backend="cuda")(_x(2)) if "cuda" not in fg._src.lax.call.jit_impls else (
             _ for _ in ()
         ).throw(ValueError("backend 'cuda'"))
 

@@ -1,4 +1,4 @@
-"""funcgrad.numpy.linalg and the lax_linalg primitives: values vs numpy, gradients (central
+"""funcgrad.numpy.linalg and the lax.linalg primitives: values vs numpy, gradients (central
 differences and the vjp identity, float64), vmap vs a Python loop, failure conventions."""
 
 import numpy as np
@@ -7,7 +7,7 @@ from _gradcheck import check_grads
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
-from funcgrad._src import lax_linalg as ll
+from funcgrad._src.lax import linalg as ll
 
 LA = fnp.linalg
 RNG = np.random.default_rng(0)
@@ -372,7 +372,7 @@ def test_complex_inputs_jvp_and_vjp(name):
 
 def test_lu_of_empty_matrices():
     """The eager lu reshaped (-1, 0, 0), which numpy cannot do for size-0 arrays."""
-    from funcgrad._src import lax_linalg as L
+    from funcgrad._src.lax import linalg as L
 
     for shape in [(0, 0), (2, 0, 0), (0, 3, 3)]:
         lu, piv, perm = L.lu(np.zeros(shape, np.float32))

@@ -13,7 +13,7 @@ import pytest
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import lax
-from funcgrad._src import lax_elementwise as le
+from funcgrad._src.lax import elementwise as le
 
 pytestmark = pytest.mark.usefixtures("strict_jit", "x64")
 

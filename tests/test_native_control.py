@@ -15,7 +15,7 @@ import funcgrad.numpy as fnp
 from funcgrad import lax
 from funcgrad import tree_util as tu
 from funcgrad._src.jit import jit
-from funcgrad._src.lax_control import cond_p
+from funcgrad._src.lax.control import cond_p
 from funcgrad.config import config
 
 F32, F64, I32, BOOL = np.float32, np.float64, np.int32, np.bool_

@@ -18,7 +18,7 @@ import pytest
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
-from funcgrad._src import lax_linalg as L
+from funcgrad._src.lax import linalg as L
 from funcgrad.config import config
 
 F32, F64 = np.float32, np.float64

@@ -264,6 +264,6 @@ def jit_impl(*args, jaxpr, name: str = "", backend=None, **_) -> list:
 
 def register_jit_backend() -> None:
     """Make ``jit(f, backend="cuda")`` use this backend (idempotent)."""
-    from funcgrad._src.lax_call import jit_impls
+    from funcgrad._src.lax.call import jit_impls
 
     jit_impls.setdefault("cuda", jit_impl)

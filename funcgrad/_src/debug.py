@@ -24,9 +24,9 @@ import numpy as np
 
 from funcgrad import tree_util as tu
 from funcgrad._src import ad, batching, core
-from funcgrad._src import lax_structural as ls
+from funcgrad._src.lax import structural as ls
 from funcgrad._src.core import Primitive
-from funcgrad._src.lax_common import as_operand
+from funcgrad._src.lax.common import as_operand
 
 debug_callback_p = Primitive("debug_callback", multiple_results=True)
 

@@ -26,7 +26,7 @@ from funcgrad import tree_util as tu
 from funcgrad._src import core, dtypes
 from funcgrad._src.array import Array, array_from_user, to_numpy, wrap
 from funcgrad._src.core import Tracer
-from funcgrad._src.lax_call import jit_impls, jit_p
+from funcgrad._src.lax.call import jit_impls, jit_p
 from funcgrad.config import config
 
 logger = logging.getLogger("funcgrad.jit")
@@ -558,7 +558,7 @@ def _unbroadcast_consts(jaxpr: core.Jaxpr, consts):
     """Constants that are broadcast views (``0.5`` broadcast to x's shape at trace time) become
     a small constant (or a Literal) plus a ``broadcast_in_dim`` equation: no big constant is
     kept alive, copied or read by the compiled code."""
-    from funcgrad._src.lax_structural import broadcast_in_dim_p
+    from funcgrad._src.lax.structural import broadcast_in_dim_p
 
     constvars, new_consts, pre = [], [], []
     for v, c in zip(jaxpr.constvars, consts):

@@ -18,31 +18,18 @@ import math
 
 import numpy as np
 
-from funcgrad._src import fnp_reduce as r
-from funcgrad._src import lax_elementwise as le
 from funcgrad._src.api import custom_jvp, stop_gradient
 from funcgrad._src.array import get_aval
 from funcgrad._src.core import canonicalize_axis
-from funcgrad._src.fnp_base import (
-    _promote,
-    arange,
-    asarray,
-    astype,
-    exp,
-    expm1,
-    full_like,
-    isfinite,
-    log,
-    log1p,
-    maximum,
-    minimum,
-    sqrt,
-    tanh,
-    where,
-    zeros_like,
-)
-from funcgrad._src.fnp_base import where as _where
-from funcgrad._src.fnp_shape import expand_dims
+from funcgrad._src.lax import elementwise as le
+from funcgrad._src.numpy import reductions as r
+from funcgrad._src.numpy.conversion import _promote, asarray, astype
+from funcgrad._src.numpy.creation import full_like, zeros_like
+from funcgrad._src.numpy.logic import isfinite, where
+from funcgrad._src.numpy.logic import where as _where
+from funcgrad._src.numpy.math import exp, expm1, log, log1p, maximum, minimum, sqrt, tanh
+from funcgrad._src.numpy.ranges import arange
+from funcgrad._src.numpy.shape import expand_dims
 from funcgrad.scipy.special import logsumexp  # noqa: F401  (re-exported)
 
 __all__ = [
@@ -310,7 +297,7 @@ def glu(x, axis=-1):
     >>> glu(fnp.array([1.0, 2.0, 0.0, 0.0]))
     Array([0.5, 1. ], dtype=float32)
     """
-    from funcgrad._src.lax_structural import slice_in_dim
+    from funcgrad._src.lax.structural import slice_in_dim
 
     x = _f(x)
     ax = canonicalize_axis(axis, get_aval(x).ndim)

@@ -14,7 +14,7 @@ class ScalarType:
         self.__name__ = name
 
     def __call__(self, x):
-        from funcgrad._src.fnp_base import asarray
+        from funcgrad._src.numpy.conversion import asarray
 
         return asarray(x, self.dtype)
 

@@ -1,14 +1,40 @@
 """``funcgrad.lax``: the primitive operations (strict shapes and dtypes, no broadcasting)."""
 
 from funcgrad._src.api import stop_gradient  # noqa: F401
-from funcgrad._src.lax_dot import (  # noqa: F401
+from funcgrad._src.lax.composite_reductions import (  # noqa: F401
+    cumlogsumexp,
+    reduce,
+    reduce_window,
+)
+from funcgrad._src.lax.composites import (  # noqa: F401
+    Precision,
+    batch_matmul,
+    index_in_dim,
+    optimization_barrier,
+    scatter_max,
+    scatter_min,
+    scatter_mul,
+    sort_key_val,
+    top_k,
+)
+from funcgrad._src.lax.control import (  # noqa: F401
+    cond,
+    fori_loop,
+    map,
+    scan,
+    switch,
+    while_loop,
+)
+from funcgrad._src.lax.dot import (  # noqa: F401
     ConvDimensionNumbers,
     conv,
     conv_dimension_numbers,
     conv_general_dilated,
+    dot,
     dot_general,
 )
-from funcgrad._src.lax_elementwise import (  # noqa: F401
+from funcgrad._src.lax.elementwise import (  # noqa: F401
+    RoundingMethod,
     abs,
     acos,
     acosh,
@@ -73,12 +99,17 @@ from funcgrad._src.lax_elementwise import (  # noqa: F401
     sin,
     sinh,
     sqrt,
+    square,
     sub,
     tan,
     tanh,
 )
-from funcgrad._src.lax_indexing import gather, scatter, scatter_add  # noqa: F401
-from funcgrad._src.lax_reductions import (  # noqa: F401
+from funcgrad._src.lax.elementwise import bitwise_and as and_  # noqa: F401
+from funcgrad._src.lax.elementwise import bitwise_not as not_  # noqa: F401
+from funcgrad._src.lax.elementwise import bitwise_or as or_  # noqa: F401
+from funcgrad._src.lax.elementwise import bitwise_xor as xor  # noqa: F401
+from funcgrad._src.lax.indexing import gather, scatter, scatter_add  # noqa: F401
+from funcgrad._src.lax.reductions import (  # noqa: F401
     argmax,
     argmin,
     associative_scan,
@@ -94,15 +125,20 @@ from funcgrad._src.lax_reductions import (  # noqa: F401
     reduce_sum,
     sort,
 )
-from funcgrad._src.lax_structural import (  # noqa: F401
+from funcgrad._src.lax.special import polygamma, zeta  # noqa: F401
+from funcgrad._src.lax.structural import (  # noqa: F401
     broadcast,
     broadcast_in_dim,
     broadcasted_iota,
     concatenate,
+    dynamic_index_in_dim,
     dynamic_slice,
+    dynamic_slice_in_dim,
     dynamic_update_slice,
+    dynamic_update_slice_in_dim,
     expand_dims,
     full,
+    full_like,
     iota,
     pad,
     reshape,
@@ -111,91 +147,5 @@ from funcgrad._src.lax_structural import (  # noqa: F401
     slice_in_dim,
     squeeze,
     transpose,
+    zeros_like_array,
 )
-
-and_ = bitwise_and
-or_ = bitwise_or
-xor = bitwise_xor
-not_ = bitwise_not
-
-
-def dot(lhs, rhs, precision=None, preferred_element_type=None):
-    """Matrix/vector product of 1-d or 2-d operands."""
-    from funcgrad._src.array import get_aval
-
-    nl = get_aval(lhs).ndim
-    return dot_general(
-        lhs, rhs, (((nl - 1,), (0,)), ((), ())), preferred_element_type=preferred_element_type
-    )
-
-
-def full_like(x, fill_value, dtype=None, shape=None):
-    from funcgrad._src.array import get_aval
-
-    a = get_aval(x)
-    return full(a.shape if shape is None else shape, fill_value, dtype or a.dtype)
-
-
-def zeros_like_array(x):
-    return full_like(x, 0)
-
-
-def square(x):
-    return integer_pow(x, 2)
-
-
-def dynamic_slice_in_dim(operand, start_index, slice_size, axis=0):
-    from funcgrad._src.array import get_aval
-
-    nd = get_aval(operand).ndim
-    starts = [0] * nd
-    starts[axis] = start_index
-    sizes = list(get_aval(operand).shape)
-    sizes[axis] = slice_size
-    return dynamic_slice(operand, starts, sizes)
-
-
-def dynamic_update_slice_in_dim(operand, update, start_index, axis):
-    from funcgrad._src.array import get_aval
-
-    starts = [0] * get_aval(operand).ndim
-    starts[axis] = start_index
-    return dynamic_update_slice(operand, update, starts)
-
-
-def dynamic_index_in_dim(operand, index, axis=0, keepdims=True):
-    out = dynamic_slice_in_dim(operand, index, 1, axis)
-    return out if keepdims else squeeze(out, (axis,))
-
-
-from funcgrad._src.lax_control import (  # noqa: E402,F401
-    cond,
-    fori_loop,
-    map,
-    scan,
-    switch,
-    while_loop,
-)
-from funcgrad._src.lax_extra import (  # noqa: E402,F401
-    Precision,
-    batch_matmul,
-    cumlogsumexp,
-    index_in_dim,
-    optimization_barrier,
-    polygamma,
-    reduce,
-    reduce_window,
-    scatter_max,
-    scatter_min,
-    scatter_mul,
-    sort_key_val,
-    top_k,
-    zeta,
-)
-
-
-class RoundingMethod(__import__("enum").IntEnum):
-    """Rounding modes for :func:`round` (as ``jax.lax.RoundingMethod``)."""
-
-    AWAY_FROM_ZERO = 0
-    TO_NEAREST_EVEN = 1

@@ -1,30 +1,148 @@
 """``funcgrad.numpy``: numpy's API over funcgrad arrays (``import funcgrad.numpy as fnp``).
 
 Every function here is written from ``funcgrad.lax`` primitives, so all of it works under
-grad, jvp, vmap and jit. Differences from numpy are listed in docs/numpy.md.
+grad, jvp, vmap and jit. Differences from numpy are listed in docs/numpy.md. The
+implementation lives in ``funcgrad._src.numpy`` (one module per concept); this module only
+re-exports it.
 """
 
-import numpy as _np
-
-from funcgrad._src import dtypes as _dtypes
-from funcgrad._src.array import Array as ndarray
-from funcgrad._src.scalar_types import BFLOAT16 as bfloat16
-from funcgrad._src.scalar_types import TYPES as _TYPES
-
-bool_, int8, int16, int32, int64 = (_TYPES[n] for n in ("bool_", "int8", "int16", "int32", "int64"))
-uint8, uint16, uint32, uint64 = (_TYPES[n] for n in ("uint8", "uint16", "uint32", "uint64"))
-float16, float32, float64, complex64, complex128 = (
-    _TYPES[n] for n in ("float16", "float32", "float64", "complex64", "complex128")
+from funcgrad._src.array import Array as Array
+from funcgrad._src.array import Array as ndarray  # noqa: F401
+from funcgrad._src.numpy.bitwise import (  # noqa: F401
+    bitwise_and,
+    bitwise_invert,
+    bitwise_not,
+    bitwise_or,
+    bitwise_xor,
+    invert,
+    left_shift,
+    right_shift,
 )
-from funcgrad._src.fnp_base import (  # noqa: F401
+from funcgrad._src.numpy.constants import (  # noqa: F401
+    e,
+    euler_gamma,
+    inf,
+    nan,
+    newaxis,
+    pi,
+)
+from funcgrad._src.numpy.conversion import (  # noqa: F401
+    array,
+    asarray,
+    astype,
+    broadcast_shapes,
+    broadcast_to,
+)
+from funcgrad._src.numpy.creation import (  # noqa: F401
+    copy,
+    empty,
+    empty_like,
+    eye,
+    fromfunction,
+    full,
+    full_like,
+    identity,
+    ones,
+    ones_like,
+    tri,
+    zeros,
+    zeros_like,
+)
+from funcgrad._src.numpy.differences import (  # noqa: F401
+    diff,
+    ediff1d,
+    gradient,
+    unwrap,
+)
+from funcgrad._src.numpy.dtype_routines import (  # noqa: F401
+    bfloat16,
+    bool_,
+    can_cast,
+    complex64,
+    complex128,
+    complex_,
+    complexfloating,
+    dtype,
+    finfo,
+    float0,
+    float16,
+    float32,
+    float64,
+    float_,
+    floating,
+    iinfo,
+    inexact,
+    int8,
+    int16,
+    int32,
+    int64,
+    int_,
+    integer,
+    issubdtype,
+    number,
+    promote_types,
+    result_type,
+    signedinteger,
+    uint8,
+    uint16,
+    uint32,
+    uint64,
+    unsignedinteger,
+)
+from funcgrad._src.numpy.functional import (  # noqa: F401
+    apply_along_axis,
+    piecewise,
+    vectorize,
+)
+from funcgrad._src.numpy.index_tricks import (  # noqa: F401
+    c_,
+    diag_indices,
+    diag_indices_from,
+    fill_diagonal,
+    index_exp,
+    ix_,
+    r_,
+    s_,
+    tril_indices,
+    tril_indices_from,
+    triu_indices,
+    triu_indices_from,
+)
+from funcgrad._src.numpy.indexing import (  # noqa: F401
+    take,
+    take_along_axis,
+)
+from funcgrad._src.numpy.logic import (  # noqa: F401
+    allclose,
+    array_equal,
+    equal,
+    greater,
+    greater_equal,
+    isclose,
+    iscomplexobj,
+    isfinite,
+    isinf,
+    isnan,
+    isneginf,
+    isposinf,
+    isscalar,
+    less,
+    less_equal,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    not_equal,
+    select,
+    where,
+)
+from funcgrad._src.numpy.math import (  # noqa: F401
     abs,
     absolute,
     acos,
     acosh,
     add,
-    allclose,
     angle,
-    arange,
     arccos,
     arccosh,
     arcsin,
@@ -33,22 +151,11 @@ from funcgrad._src.fnp_base import (  # noqa: F401
     arctan2,
     arctanh,
     around,
-    array,
-    array_equal,
-    asarray,
     asin,
     asinh,
-    astype,
     atan,
     atan2,
     atanh,
-    bitwise_and,
-    bitwise_invert,
-    bitwise_not,
-    bitwise_or,
-    bitwise_xor,
-    broadcast_shapes,
-    broadcast_to,
     cbrt,
     ceil,
     clip,
@@ -61,13 +168,9 @@ from funcgrad._src.fnp_base import (  # noqa: F401
     degrees,
     divide,
     divmod,
-    empty,
-    empty_like,
-    equal,
     exp,
     exp2,
     expm1,
-    eye,
     fabs,
     fix,
     float_power,
@@ -76,58 +179,35 @@ from funcgrad._src.fnp_base import (  # noqa: F401
     fmax,
     fmin,
     fmod,
-    full,
-    full_like,
-    greater,
-    greater_equal,
+    frexp,
+    gcd,
     heaviside,
     hypot,
-    identity,
+    i0,
     imag,
-    invert,
-    isclose,
-    isfinite,
-    isinf,
-    isnan,
-    isneginf,
-    isposinf,
-    left_shift,
-    less,
-    less_equal,
-    linspace,
+    lcm,
+    ldexp,
     log,
     log1p,
     log2,
     log10,
     logaddexp,
     logaddexp2,
-    logical_and,
-    logical_not,
-    logical_or,
-    logical_xor,
-    logspace,
     maximum,
-    meshgrid,
     minimum,
     mod,
+    modf,
     multiply,
     nan_to_num,
     negative,
     nextafter,
-    not_equal,
-    ones,
-    ones_like,
     positive,
     power,
-    promote_types,
     rad2deg,
     radians,
-    ravel,
     real,
     reciprocal,
     remainder,
-    result_type,
-    right_shift,
     rint,
     round,
     sign,
@@ -140,86 +220,20 @@ from funcgrad._src.fnp_base import (  # noqa: F401
     subtract,
     tan,
     tanh,
-    tri,
     true_divide,
     trunc,
-    where,
-    zeros,
-    zeros_like,
 )
-from funcgrad._src.fnp_extra import (  # noqa: F401
-    append,
-    apply_along_axis,
-    argpartition,
-    bincount,
-    block,
-    c_,
-    can_cast,
-    convolve,
-    corrcoef,
-    correlate,
-    cov,
-    cross,
-    delete,
-    diag_indices,
-    diag_indices_from,
-    diff,
-    digitize,
-    ediff1d,
-    fill_diagonal,
-    float0,
-    frexp,
-    fromfunction,
-    gcd,
-    geomspace,
-    gradient,
-    histogram,
-    histogram_bin_edges,
-    i0,
-    index_exp,
-    insert,
-    interp,
-    intersect1d,
-    isin,
-    ix_,
-    lcm,
-    ldexp,
-    lexsort,
-    mgrid,
-    modf,
-    nanargmax,
-    nanargmin,
-    nanprod,
-    nanstd,
-    nanvar,
-    ogrid,
-    partition,
-    piecewise,
+from funcgrad._src.numpy.polynomials import (  # noqa: F401
     polyadd,
     polyder,
     polyint,
     polymul,
     polysub,
     polyval,
-    r_,
-    rollaxis,
-    s_,
-    select,
-    setdiff1d,
-    sort_complex,
-    tril_indices,
-    tril_indices_from,
-    trim_zeros,
-    triu_indices,
-    triu_indices_from,
-    union1d,
-    unique_counts,
-    unique_values,
-    unwrap,
     vander,
-    vectorize,
 )
-from funcgrad._src.fnp_linalg import (  # noqa: F401
+from funcgrad._src.numpy.products import (  # noqa: F401
+    cross,
     dot,
     einsum,
     inner,
@@ -230,7 +244,16 @@ from funcgrad._src.fnp_linalg import (  # noqa: F401
     vdot,
     vecdot,
 )
-from funcgrad._src.fnp_reduce import (  # noqa: F401
+from funcgrad._src.numpy.ranges import (  # noqa: F401
+    arange,
+    geomspace,
+    linspace,
+    logspace,
+    meshgrid,
+    mgrid,
+    ogrid,
+)
+from funcgrad._src.numpy.reductions import (  # noqa: F401
     all,
     amax,
     amin,
@@ -245,39 +268,44 @@ from funcgrad._src.fnp_reduce import (  # noqa: F401
     cumulative_sum,
     max,
     mean,
-    median,
     min,
+    nanargmax,
+    nanargmin,
     nancumsum,
     nanmax,
     nanmean,
     nanmin,
+    nanprod,
+    nanstd,
     nansum,
-    percentile,
+    nanvar,
     prod,
     ptp,
-    quantile,
     std,
     sum,
     var,
 )
-from funcgrad._src.fnp_search import (  # noqa: F401
-    argsort,
-    argwhere,
-    flatnonzero,
-    nonzero,
-    searchsorted,
-    sort,
+from funcgrad._src.numpy.sets import (  # noqa: F401
+    intersect1d,
+    isin,
+    setdiff1d,
+    union1d,
     unique,
+    unique_counts,
+    unique_values,
 )
-from funcgrad._src.fnp_shape import (  # noqa: F401
+from funcgrad._src.numpy.shape import (  # noqa: F401
+    append,
     array_split,
     atleast_1d,
     atleast_2d,
     atleast_3d,
+    block,
     broadcast_arrays,
     column_stack,
     concat,
     concatenate,
+    delete,
     diag,
     diagflat,
     diagonal,
@@ -288,14 +316,17 @@ from funcgrad._src.fnp_shape import (  # noqa: F401
     flipud,
     hsplit,
     hstack,
+    insert,
     matrix_transpose,
     moveaxis,
     ndim,
     pad,
     permute_dims,
+    ravel,
     repeat,
     reshape,
     roll,
+    rollaxis,
     rot90,
     row_stack,
     shape,
@@ -308,63 +339,37 @@ from funcgrad._src.fnp_shape import (  # noqa: F401
     trace,
     transpose,
     tril,
+    trim_zeros,
     triu,
     vsplit,
     vstack,
 )
-from funcgrad._src.indexing import take, take_along_axis  # noqa: F401
-
-pi = _np.pi
-e = _np.e
-inf = _np.inf
-nan = _np.nan
-newaxis = None
-euler_gamma = _np.euler_gamma
-dtype = _dtypes.as_dtype
-finfo = _dtypes.finfo_of
-iinfo = _np.iinfo
-integer, floating, inexact, number, signedinteger, unsignedinteger, complexfloating = (
-    _np.integer,
-    _np.floating,
-    _np.inexact,
-    _np.number,
-    _np.signedinteger,
-    _np.unsignedinteger,
-    _np.complexfloating,
+from funcgrad._src.numpy.signal import (  # noqa: F401
+    convolve,
+    correlate,
+    interp,
 )
-
-
-def issubdtype(arg1, arg2):
-    """``np.issubdtype``, knowing bfloat16 (a floating type)."""
-    a1 = _dtypes.as_dtype(arg1) if not isinstance(arg1, type) else arg1
-    a2 = arg2 if isinstance(arg2, type) else _dtypes.as_dtype(arg2)
-    if a1 is _dtypes.bfloat16 or a2 is _dtypes.bfloat16:
-        if a1 is a2:
-            return True
-        return (
-            a1 is _dtypes.bfloat16
-            and isinstance(a2, type)
-            and a2 in (_np.floating, _np.inexact, _np.number, _np.generic)
-        )
-    return _np.issubdtype(a1, a2)
-
-
-float_ = float64
-int_ = int64
-complex_ = complex128
-Array = ndarray
-
-
-def isscalar(x):
-    return _np.ndim(x) == 0 if not isinstance(x, ndarray) else x.ndim == 0
-
-
-def iscomplexobj(x):
-    return _np.dtype(getattr(x, "dtype", _np.asarray(x).dtype)).kind == "c"
-
-
-def copy(a, order=None):
-    return asarray(a)
-
-
+from funcgrad._src.numpy.sorting import (  # noqa: F401
+    argpartition,
+    argsort,
+    argwhere,
+    flatnonzero,
+    lexsort,
+    nonzero,
+    partition,
+    searchsorted,
+    sort,
+    sort_complex,
+)
+from funcgrad._src.numpy.statistics import (  # noqa: F401
+    bincount,
+    corrcoef,
+    cov,
+    digitize,
+    histogram,
+    histogram_bin_edges,
+    median,
+    percentile,
+    quantile,
+)
 from funcgrad.numpy import linalg  # noqa: E402,F401

@@ -178,7 +178,7 @@ def _axes_ok(axes, ndim) -> bool:
 
 def _fill_bits(dtype, fill_value) -> int:
     """The bits of the value a "fill" gather writes out of bounds (as the impl converts it)."""
-    from funcgrad._src.lax_indexing import _default_fill
+    from funcgrad._src.lax.indexing import _default_fill
 
     fv = _default_fill(dtype) if fill_value is None else fill_value
     v = np.asarray(fv, dtype=dtype)

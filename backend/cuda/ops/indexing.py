@@ -202,7 +202,7 @@ def _axes_ok(axes, ndim: int) -> bool:
 
 def _fill_value(eqn):
     """The fill value as the numpy impl casts it, or None where numpy cannot cast it."""
-    from funcgrad._src.lax_indexing import _default_fill
+    from funcgrad._src.lax.indexing import _default_fill
 
     dt = np.dtype(eqn.inputs[0].aval.dtype)
     fv = eqn.params["fill_value"]

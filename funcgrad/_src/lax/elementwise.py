@@ -1,0 +1,786 @@
+"""Elementwise primitives: unary math, binary arithmetic, comparisons, select, casts.
+
+Each primitive is one block: the primitive and its wrapper, then every rule it has.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+
+from funcgrad._src.lax.common import (
+    Primitive,
+    ShapedArray,
+    abstract_eval_rules,
+    ad,
+    as_operand,
+    batching,
+    dtypes,
+    get_aval,
+    impl_rules,
+    np,
+    quiet,
+    same_dtype,
+    shape_err,
+    weak_type_rules,
+)
+
+# ---- helpers --------------------------------------------------------------------------------
+
+_KIND_NAMES = {
+    "f": "floating",
+    "c": "complex",
+    "i": "signed integer",
+    "u": "unsigned integer",
+    "b": "boolean",
+}
+
+
+def _check_kinds(name, aval, kinds):
+    if aval.dtype.kind not in kinds:
+        allowed = " or ".join(_KIND_NAMES[k] for k in kinds)
+        raise TypeError(f"lax.{name} needs {allowed} input, got {aval.dtype.name}")
+
+
+def unop(name: str, impl, kinds: str = "fc", out_dtype=None):
+    prim = Primitive(name)
+    impl_rules[prim] = quiet(impl)
+
+    def abstract(x):
+        _check_kinds(name, x, kinds)
+        dt = out_dtype(x.dtype) if out_dtype else x.dtype
+        return ShapedArray(x.shape, dt, x.weak_type and out_dtype is None)
+
+    abstract_eval_rules[prim] = abstract
+    batching.defvectorized(prim)
+
+    def wrapper(x):
+        return prim.bind(as_operand(x))
+
+    wrapper.__name__ = name
+    return prim, wrapper
+
+
+def binop(name: str, impl, kinds: str = "iufc", out_bool: bool = False):
+    prim = Primitive(name)
+    impl_rules[prim] = quiet(impl)
+
+    def abstract(x, y):
+        if x.shape != y.shape or x.dtype != y.dtype:
+            raise shape_err(name, (x, y))
+        _check_kinds(name, x, kinds)
+        if out_bool:
+            return ShapedArray(x.shape, dtypes.bool_, False)
+        return ShapedArray(x.shape, x.dtype, x.weak_type and y.weak_type)
+
+    abstract_eval_rules[prim] = abstract
+    if out_bool:
+        weak_type_rules[prim] = lambda w, **p: False
+    batching.defbroadcasting(prim)
+
+    def wrapper(x, y):
+        x, y = same_dtype(name, x, y)
+        ax, ay = get_aval(x), get_aval(y)
+        if ax.shape != ay.shape:  # eager numpy would broadcast silently: lax does not,
+            if ay.shape == ():  # except for rank-0 operands (made explicit here, so
+                y = ad.ops["broadcast_in_dim"](y, ax.shape, ())  # traced code agrees)
+            elif ax.shape == ():
+                x = ad.ops["broadcast_in_dim"](x, ay.shape, ())
+            else:
+                raise shape_err(name, (ax, ay))
+        return prim.bind(x, y)
+
+    wrapper.__name__ = name
+    return prim, wrapper
+
+
+def _zero_like(x):
+    return full_like(x, 0)
+
+
+def full_like(x, val, dtype=None):
+    aval = get_aval(x)
+    return ad.ops["full"](aval.shape, val, dtype or aval.dtype)
+
+
+# ---- arithmetic -----------------------------------------------------------------------------
+
+neg_p, neg = unop("neg", np.negative, "iufc")
+ad.deflinear(neg_p, lambda ct, x: [neg(ct)])
+
+add_p, add = binop("add", np.add)
+ad.deflinear(add_p, lambda ct, x, y: [ct, ct])
+
+sub_p, sub = binop("sub", np.subtract)
+ad.deflinear(sub_p, lambda ct, x, y: [ct, neg(ct)])
+
+mul_p, mul = binop("mul", np.multiply)
+ad.defjvp(mul_p, lambda t, x, y: mul(t, y), lambda t, x, y: mul(x, t))
+ad.vjp_rules[mul_p] = lambda cts, p, out: [mul(cts[0], p[1]), mul(p[0], cts[0])]
+
+
+def _div_impl(x, y):
+    if x.dtype.kind in "iu":
+        q = np.floor_divide(x, np.where(y == 0, 1, y))
+        fix = (np.remainder(x, np.where(y == 0, 1, y)) != 0) & ((x < 0) != (y < 0))
+        return np.where(y == 0, -1, q + fix).astype(x.dtype)
+    return np.divide(x, y)
+
+
+div_p, div = binop("div", _div_impl)
+ad.defjvp(div_p, lambda t, x, y: div(t, y), lambda t, x, y: neg(mul(t, div(div(x, y), y))))
+ad.vjp_rules[div_p] = lambda cts, p, out: [div(cts[0], p[1]), neg(mul(cts[0], div(out, p[1])))]
+
+
+def _rem_impl(x, y):
+    if x.dtype.kind in "iu":
+        ys = np.where(y == 0, 1, y)
+        return np.where(y == 0, x, np.fmod(x, ys)).astype(x.dtype)
+    return np.fmod(x, y)
+
+
+rem_p, rem = binop("rem", _rem_impl)
+ad.defjvp(rem_p, lambda t, x, y: t, lambda t, x, y: neg(mul(t, round(div(sub(x, rem(x, y)), y)))))
+ad.vjp_rules[rem_p] = lambda cts, p, out: [
+    cts[0],
+    neg(mul(cts[0], round(div(sub(p[0], out), p[1])))),
+]
+
+max_p, max = binop("max", np.maximum, "iufb")
+min_p, min = binop("min", np.minimum, "iufb")
+
+
+def _balanced_eq(x, z, y):
+    """1 where x alone attains z, 0.5 where x and y tie, 0 elsewhere (JAX's convention)."""
+    one, half, zero = full_like(z, 1), full_like(z, 0.5), full_like(z, 0)
+    return select(eq(x, z), select(eq(y, z), half, one), zero)
+
+
+for _p, _w in ((max_p, max), (min_p, min)):
+    ad.defjvp(
+        _p,
+        lambda t, x, y, _w=_w: mul(t, _balanced_eq(x, _w(x, y), y)),
+        lambda t, x, y, _w=_w: mul(t, _balanced_eq(y, _w(x, y), x)),
+    )
+    ad.vjp_rules[_p] = lambda cts, p, out: [
+        mul(cts[0], _balanced_eq(p[0], out, p[1])),
+        mul(cts[0], _balanced_eq(p[1], out, p[0])),
+    ]
+
+
+def _pow_dx(t, x, y):
+    # d/dx x**y = y * x**(y-1); JAX makes it 0 where y == 0 (so 0**0 has gradient 0)
+    y_is_0 = eq(y, full_like(y, 0))
+    d = mul(y, pow(x, sub(y, full_like(y, 1))))
+    return mul(t, select(y_is_0, full_like(d, 0), d))
+
+
+def _pow_dy(t, x, y):
+    out = pow(x, y)
+    x_is_0 = eq(x, full_like(x, 0))
+    safe_log = log(select(x_is_0, full_like(x, 1), x))
+    return mul(t, select(x_is_0, full_like(out, 0), mul(out, safe_log)))
+
+
+pow_p, pow = binop("pow", np.power, "fc")
+ad.defjvp(pow_p, _pow_dx, _pow_dy)
+ad.vjp_rules[pow_p] = lambda cts, p, out: [_pow_dx(cts[0], *p), _pow_dy(cts[0], *p)]
+
+atan2_p, atan2 = binop("atan2", np.arctan2, "f")
+
+
+def _atan2_d(x, y):
+    return add(mul(x, x), mul(y, y))
+
+
+ad.defjvp(
+    atan2_p,
+    lambda t, x, y: mul(t, div(y, _atan2_d(x, y))),
+    lambda t, x, y: neg(mul(t, div(x, _atan2_d(x, y)))),
+)
+ad.vjp_rules[atan2_p] = lambda cts, p, out: [
+    mul(cts[0], div(p[1], _atan2_d(*p))),
+    neg(mul(cts[0], div(p[0], _atan2_d(*p)))),
+]
+
+nextafter_p, nextafter = binop("nextafter", np.nextafter, "f")
+ad.defzero(nextafter_p)
+
+# ---- bitwise / logical ------------------------------------------------------------------------
+
+and_p, bitwise_and = binop("and", np.bitwise_and, "iub")
+or_p, bitwise_or = binop("or", np.bitwise_or, "iub")
+xor_p, bitwise_xor = binop("xor", np.bitwise_xor, "iub")
+not_p, bitwise_not = unop("not", np.invert, "iub")
+
+
+def _shift_mask(x, y, fn):
+    bits = x.dtype.itemsize * 8
+    ok = (y >= 0) & (y < bits)
+    return np.where(ok, fn(x, np.where(ok, y, 0)), 0).astype(x.dtype)
+
+
+def _shr_logical(x, y):
+    u = x.view(np.dtype(f"u{x.dtype.itemsize}"))
+    yu = y.astype(u.dtype)
+    return _shift_mask(u, yu, np.right_shift).view(x.dtype)
+
+
+def _shr_arith(x, y):
+    bits = x.dtype.itemsize * 8
+    return np.right_shift(x, np.clip(y, 0, bits - 1)).astype(x.dtype)
+
+
+shift_left_p, shift_left = binop("shift_left", lambda x, y: _shift_mask(x, y, np.left_shift), "iu")
+shift_right_logical_p, shift_right_logical = binop("shift_right_logical", _shr_logical, "iu")
+shift_right_arithmetic_p, shift_right_arithmetic = binop("shift_right_arithmetic", _shr_arith, "iu")
+for _p in (
+    and_p,
+    or_p,
+    xor_p,
+    not_p,
+    shift_left_p,
+    shift_right_logical_p,
+    shift_right_arithmetic_p,
+):
+    ad.defzero(_p)
+
+population_count_p, population_count = unop(  # bits of the two's-complement pattern (XLA)
+    "population_count",
+    lambda x: np.bitwise_count(x.view(f"u{x.dtype.itemsize}")).astype(x.dtype),
+    "iu",
+)
+ad.defzero(population_count_p)
+
+# ---- comparisons ------------------------------------------------------------------------------
+
+eq_p, eq = binop("eq", np.equal, "iufcb", out_bool=True)
+ne_p, ne = binop("ne", np.not_equal, "iufcb", out_bool=True)
+lt_p, lt = binop("lt", np.less, "iufb", out_bool=True)
+le_p, le = binop("le", np.less_equal, "iufb", out_bool=True)
+gt_p, gt = binop("gt", np.greater, "iufb", out_bool=True)
+ge_p, ge = binop("ge", np.greater_equal, "iufb", out_bool=True)
+for _p in (eq_p, ne_p, lt_p, le_p, gt_p, ge_p):
+    ad.defzero(_p)
+
+# ---- unary math (derivatives use the output where that is cheaper) ---------------------------
+
+
+def _defunary_deriv(prim, d):
+    """``d(t, out, x) -> tangent``, linear in t: registers jvp and vjp together."""
+    ad.defjvp_out(prim, d)
+    ad.defvjp_from_jvp_unary(prim, d)
+
+
+exp_p, exp = unop("exp", np.exp)
+_defunary_deriv(exp_p, lambda t, out, x: mul(t, out))
+
+exp2_p, exp2 = unop("exp2", np.exp2)
+_defunary_deriv(exp2_p, lambda t, out, x: mul(t, mul(out, full_like(out, math.log(2)))))
+
+log_p, log = unop("log", np.log)
+_defunary_deriv(log_p, lambda t, out, x: div(t, x))
+
+expm1_p, expm1 = unop("expm1", np.expm1)
+_defunary_deriv(expm1_p, lambda t, out, x: mul(t, add(out, full_like(out, 1))))
+
+log1p_p, log1p = unop("log1p", np.log1p)
+_defunary_deriv(log1p_p, lambda t, out, x: div(t, add(x, full_like(x, 1))))
+
+tanh_p, tanh = unop("tanh", np.tanh)
+_defunary_deriv(tanh_p, lambda t, out, x: mul(t, sub(full_like(out, 1), mul(out, out))))
+
+
+def _logistic_impl(x):
+    return np.where(
+        x >= 0, 1 / (1 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1 + np.exp(-np.abs(x)))
+    ).astype(x.dtype)
+
+
+logistic_p, logistic = unop("logistic", _logistic_impl, "f")
+_defunary_deriv(logistic_p, lambda t, out, x: mul(t, mul(out, sub(full_like(out, 1), out))))
+
+sin_p, sin = unop("sin", np.sin)
+cos_p, cos = unop("cos", np.cos)
+_defunary_deriv(sin_p, lambda t, out, x: mul(t, cos(x)))
+_defunary_deriv(cos_p, lambda t, out, x: neg(mul(t, sin(x))))
+
+tan_p, tan = unop("tan", np.tan)
+_defunary_deriv(tan_p, lambda t, out, x: mul(t, add(full_like(out, 1), mul(out, out))))
+
+
+def _one_minus_sq(x):
+    return sub(full_like(x, 1), mul(x, x))
+
+
+asin_p, asin = unop("asin", np.arcsin)
+_defunary_deriv(asin_p, lambda t, out, x: mul(t, rsqrt(_one_minus_sq(x))))
+acos_p, acos = unop("acos", np.arccos)
+_defunary_deriv(acos_p, lambda t, out, x: neg(mul(t, rsqrt(_one_minus_sq(x)))))
+atan_p, atan = unop("atan", np.arctan)
+_defunary_deriv(atan_p, lambda t, out, x: div(t, add(full_like(x, 1), mul(x, x))))
+sinh_p, sinh = unop("sinh", np.sinh)
+cosh_p, cosh = unop("cosh", np.cosh)
+_defunary_deriv(sinh_p, lambda t, out, x: mul(t, cosh(x)))
+_defunary_deriv(cosh_p, lambda t, out, x: mul(t, sinh(x)))
+asinh_p, asinh = unop("asinh", np.arcsinh)
+_defunary_deriv(asinh_p, lambda t, out, x: mul(t, rsqrt(add(mul(x, x), full_like(x, 1)))))
+acosh_p, acosh = unop("acosh", np.arccosh)
+_defunary_deriv(
+    acosh_p, lambda t, out, x: mul(t, rsqrt(mul(sub(x, full_like(x, 1)), add(x, full_like(x, 1)))))
+)
+atanh_p, atanh = unop("atanh", np.arctanh)
+_defunary_deriv(atanh_p, lambda t, out, x: div(t, _one_minus_sq(x)))
+
+sqrt_p, sqrt = unop("sqrt", np.sqrt)
+_defunary_deriv(sqrt_p, lambda t, out, x: div(t, mul(full_like(out, 2), out)))
+rsqrt_p, rsqrt = unop("rsqrt", lambda x: (1 / np.sqrt(x)).astype(x.dtype))
+_defunary_deriv(rsqrt_p, lambda t, out, x: mul(t, mul(full_like(out, -0.5), div(out, x))))
+cbrt_p, cbrt = unop("cbrt", np.cbrt, "f")
+_defunary_deriv(cbrt_p, lambda t, out, x: div(t, mul(full_like(out, 3), mul(out, out))))
+
+
+def _abs_impl(x):
+    return np.abs(x)
+
+
+abs_p, abs = unop(
+    "abs", _abs_impl, "iufc", out_dtype=lambda d: np.dtype(d.char.lower()) if d.kind == "c" else d
+)
+# JAX's convention: d|x|/dx = 1 at x == 0 (select(x >= 0, t, -t)).
+_defunary_deriv(abs_p, lambda t, out, x: select(ge(x, full_like(x, 0)), t, neg(t)))
+
+
+def _abs_unit_conj(out, x):
+    """conj(z)/|z| as a complex array (|z| = 0 replaced by 1, as in JAX)."""
+    safe = select(eq(out, full_like(out, 0)), full_like(out, 1), out)
+    return div(conj(x), _complex(safe, full_like(safe, 0)))
+
+
+def _abs_jvp(primals, tangents):
+    # complex z: d|z| = Re(ż · conj(z)/|z|) (JAX's _abs_jvp_rule); real x: the rule above
+    (x,) = primals
+    out = abs(x)
+    if get_aval(x).dtype.kind != "c":
+        return out, select(ge(x, full_like(x, 0)), tangents[0], neg(tangents[0]))
+    return out, real(mul(tangents[0], _abs_unit_conj(out, x)))
+
+
+def _abs_vjp(cts, primals, out):
+    (x,) = primals
+    if get_aval(x).dtype.kind != "c":
+        return [select(ge(x, full_like(x, 0)), cts[0], neg(cts[0]))]
+    return [mul(_complex(cts[0], full_like(cts[0], 0)), _abs_unit_conj(out, x))]
+
+
+ad.jvp_rules[abs_p] = _abs_jvp
+ad.vjp_rules[abs_p] = _abs_vjp
+weak_type_rules[abs_p] = lambda w, **p: all(w)
+abstract_eval_rules[abs_p] = lambda x: ShapedArray(
+    x.shape, np.dtype(f"f{x.dtype.itemsize // 2}") if x.dtype.kind == "c" else x.dtype, x.weak_type
+)
+
+sign_p, sign = unop("sign", np.sign, "iuf")
+floor_p, floor = unop("floor", np.floor, "f")
+ceil_p, ceil = unop("ceil", np.ceil, "f")
+is_finite_p, is_finite = unop("is_finite", np.isfinite, "f", out_dtype=lambda d: dtypes.bool_)
+weak_type_rules[is_finite_p] = lambda w, **p: False
+
+
+def _round_impl(x, rounding_method=0):
+    if rounding_method == 1:
+        return np.round(x)
+    return (np.sign(x) * np.floor(np.abs(x) + 0.5)).astype(x.dtype)
+
+
+round_p = Primitive("round")
+impl_rules[round_p] = _round_impl
+abstract_eval_rules[round_p] = lambda x, rounding_method=0: x
+batching.defvectorized(round_p)
+
+
+def round(x, rounding_method=0):
+    """rounding_method 0: half away from zero (lax default); 1: half to even (numpy)."""
+    return round_p.bind(as_operand(x), rounding_method=int(rounding_method))
+
+
+class RoundingMethod(enum.IntEnum):
+    """Rounding modes for :func:`round` (as ``jax.lax.RoundingMethod``)."""
+
+    AWAY_FROM_ZERO = 0
+    TO_NEAREST_EVEN = 1
+
+
+for _p in (sign_p, floor_p, ceil_p, is_finite_p, round_p):
+    ad.defzero(_p)
+
+erf_p, erf = unop("erf", np.vectorize(math.erf, otypes=[np.float64]), "f")
+impl_rules[erf_p] = lambda x: np.vectorize(math.erf, otypes=[x.dtype])(x) if x.size else x.copy()
+_two_over_sqrt_pi = 2 / math.sqrt(math.pi)
+_defunary_deriv(
+    erf_p, lambda t, out, x: mul(t, mul(full_like(x, _two_over_sqrt_pi), exp(neg(mul(x, x)))))
+)
+erfc_p, erfc = unop("erfc", None, "f")
+impl_rules[erfc_p] = lambda x: np.vectorize(math.erfc, otypes=[x.dtype])(x) if x.size else x.copy()
+_defunary_deriv(
+    erfc_p, lambda t, out, x: neg(mul(t, mul(full_like(x, _two_over_sqrt_pi), exp(neg(mul(x, x))))))
+)
+
+
+def _erfinv_impl(x):
+    # Giles' single-precision approximation refined with two Newton steps in float64.
+    x64 = x.astype(np.float64)
+    w = -np.log((1.0 - x64) * (1.0 + x64))
+    small = w < 5.0
+    ws = w - 2.5
+    wl = np.sqrt(np.where(small, 5.0, w)) - 3.0
+    ps = np.polyval(
+        [
+            2.81022636e-08,
+            3.43273939e-07,
+            -3.5233877e-06,
+            -4.39150654e-06,
+            0.00021858087,
+            -0.00125372503,
+            -0.00417768164,
+            0.246640727,
+            1.50140941,
+        ],
+        ws,
+    )
+    pl = np.polyval(
+        [
+            -0.000200214257,
+            0.000100950558,
+            0.00134934322,
+            -0.00367342844,
+            0.00573950773,
+            -0.0076224613,
+            0.00943887047,
+            1.00167406,
+            2.83297682,
+        ],
+        wl,
+    )
+    y = np.where(small, ps, pl) * x64
+    erf_v = np.vectorize(math.erf, otypes=[np.float64])
+    for _ in range(2):
+        fin = np.isfinite(y)
+        err = np.where(fin, erf_v(np.where(fin, y, 0.0)) - x64, 0.0)
+        y = np.where(fin, y - err / (_two_over_sqrt_pi * np.exp(-y * y)), y)
+    y = np.where(x64 == 1, np.inf, np.where(x64 == -1, -np.inf, y))
+    y = np.where(np.abs(x64) > 1, np.nan, y)
+    return y.astype(x.dtype)
+
+
+erf_inv_p, erf_inv = unop("erf_inv", _erfinv_impl, "f")
+_defunary_deriv(
+    erf_inv_p,
+    lambda t, out, x: mul(t, mul(full_like(x, math.sqrt(math.pi) / 2), exp(mul(out, out)))),
+)
+
+
+def _lgamma_impl(x):
+    return np.vectorize(math.lgamma, otypes=[x.dtype])(x) if x.size else x.copy()
+
+
+def _digamma_scalar(x: float) -> float:
+    if x <= 0 and (math.isinf(x) or x == math.floor(x)):  # poles (and -inf): NaN
+        return math.nan
+    if x < 0:  # reflection
+        return _digamma_scalar(1 - x) - math.pi / math.tan(math.pi * x)
+    r = 0.0
+    while x < 10:
+        r -= 1 / x
+        x += 1
+    f = 1 / (x * x)
+    return (
+        r
+        + math.log(x)
+        - 0.5 / x
+        - f * (1 / 12 - f * (1 / 120 - f * (1 / 252 - f * (1 / 240 - f / 132))))
+    )
+
+
+def _trigamma_scalar(x: float) -> float:
+    if x <= 0 and (math.isinf(x) or x == math.floor(x)):  # poles (and -inf): +inf
+        return math.inf
+    if x < 0:
+        return -_trigamma_scalar(1 - x) + (math.pi / math.sin(math.pi * x)) ** 2
+    r = 0.0
+    while x < 10:
+        r += 1 / (x * x)
+        x += 1
+    f = 1 / (x * x)
+    return r + 1 / x + f / 2 + (1 / 6 - f * (1 / 30 - f * (1 / 42 - f / 30))) / (x * x * x)
+
+
+def _vec(fn):
+    return lambda x: np.vectorize(fn, otypes=[x.dtype])(x) if x.size else x.copy()
+
+
+lgamma_p, lgamma = unop("lgamma", _lgamma_impl, "f")
+digamma_p, digamma = unop("digamma", _vec(_digamma_scalar), "f")
+trigamma_p, trigamma = unop("trigamma", _vec(_trigamma_scalar), "f")
+_defunary_deriv(lgamma_p, lambda t, out, x: mul(t, digamma(x)))
+_defunary_deriv(digamma_p, lambda t, out, x: mul(t, trigamma(x)))
+
+# ---- integer powers ---------------------------------------------------------------------------
+
+integer_pow_p = Primitive("integer_pow")
+
+
+def _integer_pow_impl(x, y):
+    if y < 0 and x.dtype.kind in "iu":
+        raise TypeError("integer_pow with a negative exponent needs a float input")
+    return np.power(x, x.dtype.type(y)) if y >= 0 else (1 / np.power(x, -y)).astype(x.dtype)
+
+
+impl_rules[integer_pow_p] = quiet(_integer_pow_impl)
+abstract_eval_rules[integer_pow_p] = lambda x, y: x
+batching.defvectorized(integer_pow_p)
+
+
+def integer_pow(x, y: int):
+    if y == 1:
+        return as_operand(x)
+    return integer_pow_p.bind(as_operand(x), y=int(y))
+
+
+def _integer_pow_d(t, x, y):
+    if y == 0:
+        return full_like(t, 0)
+    return mul(t, mul(full_like(x, y), integer_pow(x, y - 1) if y != 1 else full_like(x, 1)))
+
+
+ad.defjvp(integer_pow_p, _integer_pow_d)
+ad.vjp_rules[integer_pow_p] = lambda cts, p, out, y: [_integer_pow_d(cts[0], p[0], y)]
+
+# ---- complex parts ----------------------------------------------------------------------------
+
+_real_dt = lambda d: np.dtype(f"f{d.itemsize // 2}") if d.kind == "c" else d
+real_p, real = unop("real", np.real, "c", out_dtype=_real_dt)
+imag_p, imag = unop("imag", np.imag, "c", out_dtype=_real_dt)
+conj_p, conj = unop("conj", np.conj, "c")
+complex_p, _complex = binop(
+    "complex",
+    lambda x, y: (x + 1j * y).astype(np.complex64 if x.dtype == np.float32 else np.complex128),
+    "f",
+)
+abstract_eval_rules[complex_p] = lambda x, y: ShapedArray(
+    x.shape,
+    np.dtype(np.complex64 if x.dtype == np.float32 else np.complex128),
+    x.weak_type and y.weak_type,
+)
+
+
+def complex(x, y):
+    return _complex(x, y)
+
+
+ad.deflinear(real_p, lambda ct, x: [_complex(ct, full_like(ct, 0))])
+ad.deflinear(imag_p, lambda ct, x: [_complex(full_like(ct, 0), neg(ct))])
+ad.deflinear(conj_p, lambda ct, x: [conj(ct)])
+ad.deflinear(complex_p, lambda ct, x, y: [real(ct), neg(imag(ct))])
+
+# ---- select and casts -------------------------------------------------------------------------
+
+select_n_p = Primitive("select_n")
+
+
+def _select_n_impl(which, *cases):
+    if len(cases) == 1:
+        return cases[0]
+    if which.dtype == np.bool_:
+        return np.where(which, cases[1], cases[0])
+    return np.choose(which, cases)
+
+
+def _select_n_abstract(which, *cases):
+    c0 = cases[0]
+    if any(c.shape != c0.shape or c.dtype != c0.dtype for c in cases):
+        raise shape_err("select_n (cases)", cases)
+    if which.shape not in (c0.shape, ()):
+        raise TypeError(
+            f"select_n: the predicate has shape {which.shape} but the cases have shape {c0.shape}"
+        )
+    if which.dtype.kind not in "bi":
+        raise TypeError(f"select_n: the predicate must be bool or int32, got {which.dtype}")
+    return ShapedArray(c0.shape, c0.dtype, all(c.weak_type for c in cases))
+
+
+impl_rules[select_n_p] = _select_n_impl
+abstract_eval_rules[select_n_p] = _select_n_abstract
+weak_type_rules[select_n_p] = lambda w, **p: all(w[1:])
+
+
+def select_n(which, *cases):
+    cases = same_dtype("select_n", *cases)
+    return select_n_p.bind(as_operand(which), *cases)
+
+
+def select(pred, on_true, on_false):
+    """``on_true`` where ``pred`` else ``on_false`` (lax.select)."""
+    return select_n(pred, on_false, on_true)
+
+
+def _select_n_jvp(primals, tangents):
+    which, *cases = primals
+    out = select_n_p.bind(which, *cases)
+    return out, select_n_p.bind(which, *tangents[1:])
+
+
+def _select_n_vjp(cts, primals, out):
+    which, *cases = primals
+    ct = cts[0]
+    zero = full_like(ct, 0)
+    if get_aval(which).shape != get_aval(ct).shape:
+        which = ad.ops["broadcast_in_dim"](which, get_aval(ct).shape, ())
+    outs = [None]
+    for i in range(len(cases)):
+        picks = [zero] * len(cases)
+        picks[i] = ct
+        outs.append(select_n_p.bind(which, *picks))
+    return outs
+
+
+def _select_n_batch(vals, dims, axis_size):
+    which, *cases = vals
+    wd, *cds = dims
+    if wd is None and get_aval(which).ndim == 0:
+        first = next(d for d in cds if d is not None)
+        cases = [batching.move_batch_axis(axis_size, d, first, c) for c, d in zip(cases, cds)]
+        return select_n_p.bind(which, *cases), first
+    vals = [batching.bdim_at_front(v, d, axis_size) for v, d in zip(vals, dims)]
+    which = vals[0]
+    if get_aval(which).ndim == 1 and get_aval(vals[1]).ndim > 1:
+        which = ad.ops["broadcast_in_dim"](which, get_aval(vals[1]).shape, (0,))
+    return select_n_p.bind(which, *vals[1:]), 0
+
+
+ad.jvp_rules[select_n_p] = _select_n_jvp
+ad.vjp_rules[select_n_p] = _select_n_vjp
+batching.vmap_rules[select_n_p] = _select_n_batch
+
+convert_element_type_p = Primitive("convert_element_type")
+
+
+def _convert_impl(x, new_dtype, weak_type=False):
+    if x.dtype.kind in "fc" and new_dtype.kind in "iu":
+        return _float_to_int(np.real(x) if x.dtype.kind == "c" else x, new_dtype)
+    if x.dtype.kind == "c" and new_dtype.kind != "c":
+        x = np.real(x)
+    if new_dtype.kind == "b":
+        return x != 0
+    return x.astype(new_dtype)
+
+
+def _float_to_int(x, new_dtype):
+    """XLA semantics: truncate, NaN -> 0, saturate out-of-range values (never wrap).
+
+    The comparisons run in float64 so the bounds are exact (2**31 - 1 is not a float32)."""
+    info = np.iinfo(new_dtype)
+    with np.errstate(all="ignore"):
+        t = np.trunc(x.astype(np.float64))
+        out = np.where(np.isnan(t), 0, np.clip(t, info.min, info.max))
+        too_big = t >= float(info.max)  # float(2**63 - 1) rounds up to 2**63
+        res = out.astype(new_dtype)
+        res[np.broadcast_to(too_big, res.shape)] = info.max
+        res[np.broadcast_to(t <= float(info.min), res.shape)] = info.min
+    return res
+
+
+impl_rules[convert_element_type_p] = _convert_impl
+abstract_eval_rules[convert_element_type_p] = lambda x, new_dtype, weak_type=False: ShapedArray(
+    x.shape, new_dtype, weak_type
+)
+weak_type_rules[convert_element_type_p] = lambda w, new_dtype, weak_type=False: weak_type
+batching.defvectorized(convert_element_type_p)
+
+
+def convert_element_type(x, new_dtype, weak_type: bool = False):
+    x = as_operand(x)
+    new_dtype = dtypes.canonicalize(new_dtype)
+    aval = get_aval(x)
+    if aval.dtype == new_dtype and aval.weak_type == weak_type:
+        return x
+    return convert_element_type_p.bind(x, new_dtype=new_dtype, weak_type=bool(weak_type))
+
+
+def _convert_tangent(t, x, new_dtype, weak_type=False):
+    if new_dtype.kind not in "fc" or get_aval(x).dtype.kind not in "fc":
+        return ad.ops["zeros"](get_aval(x).shape, new_dtype)
+    return convert_element_type_p.bind(t, new_dtype=new_dtype, weak_type=weak_type)
+
+
+def _convert_vjp(cts, primals, out, new_dtype, weak_type=False):
+    aval = get_aval(primals[0])
+    if aval.dtype.kind not in "fc" or new_dtype.kind not in "fc":
+        return [None]
+    return [convert_element_type_p.bind(cts[0], new_dtype=aval.dtype, weak_type=aval.weak_type)]
+
+
+ad.defjvp(convert_element_type_p, _convert_tangent)
+ad.ops["convert"] = convert_element_type
+ad.vjp_rules[convert_element_type_p] = _convert_vjp
+
+bitcast_convert_type_p = Primitive("bitcast_convert_type")
+impl_rules[bitcast_convert_type_p] = lambda x, new_dtype: x.view(new_dtype)
+
+
+def _bitcast_abstract(x, new_dtype):
+    if x.dtype.itemsize != new_dtype.itemsize:
+        raise TypeError(
+            f"bitcast_convert_type: {x.dtype} and {new_dtype} differ in size; "
+            f"funcgrad supports only bitcasts between types of the same width "
+            f"(JAX adds or removes a trailing dimension here)"
+        )
+    return ShapedArray(x.shape, new_dtype, False)
+
+
+abstract_eval_rules[bitcast_convert_type_p] = _bitcast_abstract
+weak_type_rules[bitcast_convert_type_p] = lambda w, **p: False
+batching.defvectorized(bitcast_convert_type_p)
+ad.defzero(bitcast_convert_type_p)
+
+
+def bitcast_convert_type(x, new_dtype):
+    x, new_dtype = as_operand(x), dtypes.as_dtype(new_dtype)
+    # checked here too: the eager path (numpy's view) would silently flatten the bytes
+    _bitcast_abstract(get_aval(x), new_dtype)
+    return bitcast_convert_type_p.bind(x, new_dtype=new_dtype)
+
+
+# add_any: the sum of two cotangents (kept apart from add so cotangent sums stay visible)
+add_any_p = Primitive("add_any")
+impl_rules[add_any_p] = np.add
+abstract_eval_rules[add_any_p] = lambda x, y: x
+batching.defbroadcasting(add_any_p)
+ad.deflinear(add_any_p, lambda ct, x, y: [ct, ct])
+
+
+def add_any(x, y):
+    return add_any_p.bind(x, y)
+
+
+ad.ops["add_any"] = add_any
+
+
+def clamp_int(x, lo: int, hi: int):
+    """Clamp an integer array between Python ints (used for index arithmetic)."""
+    return max(min(x, full_like(x, hi)), full_like(x, lo))
+
+
+def clamp(lo, x, hi):
+    """lax.clamp(min, x, max)."""
+    x, lo, hi = same_dtype("clamp", x, lo, hi)
+    shape = get_aval(x).shape
+    lo, hi = (
+        ad.ops["broadcast_in_dim"](v, shape, ()) if get_aval(v).shape != shape else v
+        for v in (lo, hi)
+    )
+    return max(min(x, hi), lo)
+
+
+def square(x):
+    return integer_pow(x, 2)

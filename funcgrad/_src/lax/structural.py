@@ -1,0 +1,745 @@
+"""Shape primitives: broadcast, reshape, transpose, squeeze/expand, rev, slice, pad,
+concatenate, dynamic slice/update, iota."""
+
+from __future__ import annotations
+
+import builtins
+import operator
+
+from funcgrad._src.core import canonicalize_axis, prod
+from funcgrad._src.lax.common import (
+    Primitive,
+    ShapedArray,
+    abstract_eval_rules,
+    ad,
+    as_operand,
+    batching,
+    dtypes,
+    get_aval,
+    impl_rules,
+    np,
+    weak_type_rules,
+)
+from funcgrad._src.lax.elementwise import convert_element_type, select_n_p
+
+
+def _ints(xs) -> tuple:
+    return tuple(operator.index(x) for x in xs)
+
+
+# ---- broadcast_in_dim ---------------------------------------------------------------------------
+
+broadcast_in_dim_p = Primitive("broadcast_in_dim")
+
+
+def _bid_impl(x, shape, broadcast_dimensions):
+    expanded = [1] * len(shape)
+    for i, d in enumerate(broadcast_dimensions):
+        expanded[d] = x.shape[i]
+    return np.broadcast_to(x.reshape(expanded), shape)
+
+
+def _bid_abstract(x, shape, broadcast_dimensions):
+    if len(broadcast_dimensions) != x.ndim or any(
+        x.shape[i] not in (1, shape[d]) for i, d in enumerate(broadcast_dimensions)
+    ):
+        raise TypeError(
+            f"broadcast_in_dim: cannot broadcast {x.str_short()} to shape {shape} "
+            f"with broadcast_dimensions={broadcast_dimensions}"
+        )
+    return ShapedArray(shape, x.dtype, x.weak_type)
+
+
+impl_rules[broadcast_in_dim_p] = _bid_impl
+abstract_eval_rules[broadcast_in_dim_p] = _bid_abstract
+
+
+def broadcast_in_dim(x, shape, broadcast_dimensions):
+    x = as_operand(x)
+    shape, bd = _ints(shape), _ints(broadcast_dimensions)
+    if get_aval(x).shape == shape and bd == tuple(range(len(shape))):
+        return x
+    return broadcast_in_dim_p.bind(x, shape=shape, broadcast_dimensions=bd)
+
+
+def broadcast(x, sizes):
+    """Add leading dimensions of the given sizes."""
+    nd = get_aval(as_operand(x)).ndim
+    shape = _ints(sizes) + get_aval(as_operand(x)).shape
+    return broadcast_in_dim(x, shape, tuple(range(len(sizes), len(sizes) + nd)))
+
+
+def _bid_transpose(ct, x, shape, broadcast_dimensions):
+    in_shape = get_aval(x).shape
+    new_dims = tuple(d for d in range(len(shape)) if d not in broadcast_dimensions)
+    ones = tuple(
+        d for i, d in enumerate(broadcast_dimensions) if in_shape[i] == 1 and shape[d] != 1
+    )
+    summed = reduce_sum(ct, new_dims + ones) if new_dims or ones else ct
+    return [reshape(summed, in_shape)]
+
+
+def _bid_batch(vals, dims, axis_size, shape, broadcast_dimensions):
+    (x,) = vals
+    x = batching.bdim_at_front(x, dims[0], axis_size)
+    new_shape = (axis_size,) + shape
+    bd = (0,) + tuple(d + 1 for d in broadcast_dimensions)
+    return broadcast_in_dim(x, new_shape, bd), 0
+
+
+ad.deflinear(broadcast_in_dim_p, _bid_transpose)
+batching.vmap_rules[broadcast_in_dim_p] = _bid_batch
+
+
+def full(shape, fill_value, dtype=None):
+    dtype = dtypes.canonicalize(dtype) if dtype is not None else None
+    v = as_operand(fill_value, dtype)
+    if dtype is not None:
+        v = convert_element_type(v, dtype, weak_type=False)
+    return broadcast_in_dim(v, _ints(shape), ())
+
+
+def zeros(shape, dtype):
+    return full(shape, 0, dtype)
+
+
+ad.ops["zeros"] = zeros
+ad.ops["full"] = full
+ad.ops["broadcast_in_dim"] = broadcast_in_dim
+batching.ops["broadcast_in_dim"] = broadcast_in_dim
+
+# ---- reshape ----------------------------------------------------------------------------------
+
+reshape_p = Primitive("reshape")
+impl_rules[reshape_p] = lambda x, new_sizes: np.reshape(x, new_sizes)
+
+
+def _reshape_abstract(x, new_sizes):
+    if prod(new_sizes) != x.size:
+        raise TypeError(
+            f"reshape: cannot reshape {x.str_short()} ({x.size} elements) into "
+            f"shape {new_sizes} ({prod(new_sizes)} elements)"
+        )
+    return ShapedArray(new_sizes, x.dtype, x.weak_type)
+
+
+abstract_eval_rules[reshape_p] = _reshape_abstract
+
+
+def reshape(x, new_sizes):
+    x = as_operand(x)
+    new_sizes = _ints(new_sizes)
+    if get_aval(x).shape == new_sizes:
+        return x
+    return reshape_p.bind(x, new_sizes=new_sizes)
+
+
+def _reshape_batch(vals, dims, axis_size, new_sizes):
+    x = batching.bdim_at_front(vals[0], dims[0], axis_size)
+    return reshape(x, (axis_size,) + new_sizes), 0
+
+
+ad.deflinear(reshape_p, lambda ct, x, new_sizes: [reshape(ct, get_aval(x).shape)])
+batching.vmap_rules[reshape_p] = _reshape_batch
+
+# ---- transpose --------------------------------------------------------------------------------
+
+transpose_p = Primitive("transpose")
+impl_rules[transpose_p] = lambda x, permutation: np.transpose(x, permutation)
+
+
+def _transpose_abstract(x, permutation):
+    if sorted(permutation) != list(range(x.ndim)):
+        raise TypeError(
+            f"transpose: permutation {permutation} is not a permutation of the "
+            f"axes of {x.str_short()}"
+        )
+    return ShapedArray(tuple(x.shape[p] for p in permutation), x.dtype, x.weak_type)
+
+
+abstract_eval_rules[transpose_p] = _transpose_abstract
+
+
+def transpose(x, permutation):
+    x = as_operand(x)
+    permutation = _ints(permutation)
+    if permutation == tuple(range(len(permutation))):
+        return x
+    return transpose_p.bind(x, permutation=permutation)
+
+
+def _transpose_batch(vals, dims, axis_size, permutation):
+    d = dims[0]
+    perm = tuple(p if p < d else p + 1 for p in permutation)
+    perm = (d,) + perm
+    return transpose(vals[0], perm), 0
+
+
+ad.deflinear(
+    transpose_p, lambda ct, x, permutation: [transpose(ct, tuple(np.argsort(permutation)))]
+)
+batching.vmap_rules[transpose_p] = _transpose_batch
+
+
+def moveaxis(x, src: int, dst: int):
+    nd = get_aval(x).ndim
+    perm = [i for i in range(nd) if i != src]
+    perm.insert(dst, src)
+    return transpose(x, perm)
+
+
+batching.ops["moveaxis"] = moveaxis
+
+# ---- squeeze / expand_dims -------------------------------------------------------------------
+
+squeeze_p = Primitive("squeeze")
+impl_rules[squeeze_p] = lambda x, dimensions: np.squeeze(x, dimensions) if dimensions else x
+
+
+def _squeeze_abstract(x, dimensions):
+    if any(x.shape[d] != 1 for d in dimensions):
+        raise TypeError(f"squeeze: dimensions {dimensions} of {x.str_short()} are not all 1")
+    shape = tuple(s for i, s in enumerate(x.shape) if i not in dimensions)
+    return ShapedArray(shape, x.dtype, x.weak_type)
+
+
+abstract_eval_rules[squeeze_p] = _squeeze_abstract
+
+
+def squeeze(x, dimensions):
+    x = as_operand(x)
+    nd = get_aval(x).ndim
+    dims = tuple(sorted({canonicalize_axis(d, nd) for d in dimensions}))
+    return squeeze_p.bind(x, dimensions=dims) if dims else x
+
+
+def _squeeze_batch(vals, dims, axis_size, dimensions):
+    x = batching.bdim_at_front(vals[0], dims[0], axis_size)
+    return squeeze(x, tuple(d + 1 for d in dimensions)), 0
+
+
+ad.deflinear(squeeze_p, lambda ct, x, dimensions: [reshape(ct, get_aval(x).shape)])
+batching.vmap_rules[squeeze_p] = _squeeze_batch
+
+expand_dims_p = Primitive("expand_dims")
+impl_rules[expand_dims_p] = lambda x, dimensions: np.expand_dims(x, dimensions)
+
+
+def _expand_shape(shape, dimensions):
+    out = list(shape)
+    for d in sorted(dimensions):
+        out.insert(d, 1)
+    return tuple(out)
+
+
+abstract_eval_rules[expand_dims_p] = lambda x, dimensions: ShapedArray(
+    _expand_shape(x.shape, dimensions), x.dtype, x.weak_type
+)
+
+
+def expand_dims(x, dimensions):
+    x = as_operand(x)
+    nd = get_aval(x).ndim + len(dimensions)
+    dims = tuple(sorted(canonicalize_axis(d, nd) for d in dimensions))
+    return expand_dims_p.bind(x, dimensions=dims) if dims else x
+
+
+def _expand_dims_batch(vals, dims, axis_size, dimensions):
+    x = batching.bdim_at_front(vals[0], dims[0], axis_size)
+    return expand_dims(x, tuple(d + 1 for d in dimensions)), 0
+
+
+ad.deflinear(expand_dims_p, lambda ct, x, dimensions: [reshape(ct, get_aval(x).shape)])
+batching.vmap_rules[expand_dims_p] = _expand_dims_batch
+
+# ---- rev ---------------------------------------------------------------------------------------
+
+rev_p = Primitive("rev")
+impl_rules[rev_p] = lambda x, dimensions: np.flip(x, dimensions) if dimensions else x
+abstract_eval_rules[rev_p] = lambda x, dimensions: x
+
+
+def rev(x, dimensions):
+    x = as_operand(x)
+    nd = get_aval(x).ndim
+    dims = tuple(sorted(canonicalize_axis(d, nd) for d in dimensions))
+    return rev_p.bind(x, dimensions=dims) if dims else x
+
+
+def _rev_batch(vals, dims, axis_size, dimensions):
+    d = dims[0]
+    return rev(vals[0], tuple(a + (a >= d) for a in dimensions)), d
+
+
+ad.deflinear(rev_p, lambda ct, x, dimensions: [rev(ct, dimensions)])
+batching.vmap_rules[rev_p] = _rev_batch
+
+# ---- slice -------------------------------------------------------------------------------------
+
+slice_p = Primitive("slice")
+
+
+def _slice_impl(x, start_indices, limit_indices, strides):
+    idx = tuple(builtins.slice(s, l, st) for s, l, st in zip(start_indices, limit_indices, strides))
+    return x[idx]
+
+
+def _slice_abstract(x, start_indices, limit_indices, strides):
+    if len(start_indices) != x.ndim or any(
+        not 0 <= s <= l <= n for s, l, n in zip(start_indices, limit_indices, x.shape)
+    ):
+        raise TypeError(
+            f"slice: start {start_indices} / limit {limit_indices} out of range for {x.str_short()}"
+        )
+    shape = tuple((l - s + st - 1) // st for s, l, st in zip(start_indices, limit_indices, strides))
+    return ShapedArray(shape, x.dtype, x.weak_type)
+
+
+impl_rules[slice_p] = _slice_impl
+abstract_eval_rules[slice_p] = _slice_abstract
+
+
+def slice(x, start_indices, limit_indices, strides=None):
+    x = as_operand(x)
+    start, limit = _ints(start_indices), _ints(limit_indices)
+    strides = _ints(strides) if strides is not None else (1,) * len(start)
+    if start == (0,) * len(start) and limit == get_aval(x).shape and set(strides) <= {1}:
+        return x
+    return slice_p.bind(x, start_indices=start, limit_indices=limit, strides=strides)
+
+
+def slice_in_dim(x, start, limit, stride=1, axis=0):
+    shape = get_aval(as_operand(x)).shape
+    s, l, st = [0] * len(shape), list(shape), [1] * len(shape)
+    s[axis], l[axis], st[axis] = start, limit, stride
+    return slice(x, s, l, st)
+
+
+def _slice_transpose(ct, x, start_indices, limit_indices, strides):
+    shape = get_aval(x).shape
+    out_shape = get_aval(ct).shape
+    cfg = []
+    for s, n, o, st in zip(start_indices, shape, out_shape, strides):
+        real_limit = s + (o - 1) * st + 1 if o else s
+        cfg.append((s, n - real_limit, st - 1 if o else 0))
+    if any(o == 0 for o in out_shape):
+        return [zeros(shape, get_aval(ct).dtype)]
+    return [pad(ct, zeros((), get_aval(ct).dtype), cfg)]
+
+
+def _slice_batch(vals, dims, axis_size, start_indices, limit_indices, strides):
+    d = dims[0]
+    x = vals[0]
+    n = get_aval(x).shape[d]
+    return slice(
+        x,
+        start_indices[:d] + (0,) + start_indices[d:],
+        limit_indices[:d] + (n,) + limit_indices[d:],
+        strides[:d] + (1,) + strides[d:],
+    ), d
+
+
+ad.deflinear(slice_p, _slice_transpose)
+batching.vmap_rules[slice_p] = _slice_batch
+
+# ---- pad ---------------------------------------------------------------------------------------
+
+pad_p = Primitive("pad")
+
+
+def _pad_impl(x, padval, padding_config):
+    shape = [lo + hi + n + max(n - 1, 0) * it for (lo, hi, it), n in zip(padding_config, x.shape)]
+    # interior + non-negative pads first, then crop negative ones
+    full_shape = [
+        max(lo, 0) + max(hi, 0) + n + max(n - 1, 0) * it
+        for (lo, hi, it), n in zip(padding_config, x.shape)
+    ]
+    out = np.full(full_shape, padval, dtype=x.dtype)
+    idx = tuple(
+        np.s_[max(lo, 0) : max(lo, 0) + (n - 1) * (it + 1) + 1 : it + 1] if n else np.s_[0:0]
+        for (lo, hi, it), n in zip(padding_config, x.shape)
+    )
+    out[idx] = x
+    crop = tuple(
+        np.s_[-min(lo, 0) : -min(lo, 0) + s] for (lo, hi, it), s in zip(padding_config, shape)
+    )
+    return out[crop]
+
+
+def _pad_abstract(x, padval, padding_config):
+    if padval.shape != () or padval.dtype != x.dtype:
+        raise TypeError(
+            f"pad: the padding value must be a scalar of dtype {x.dtype}, got {padval.str_short()}"
+        )
+    shape = tuple(
+        lo + hi + n + max(n - 1, 0) * it for (lo, hi, it), n in zip(padding_config, x.shape)
+    )
+    if any(s < 0 for s in shape) or len(padding_config) != x.ndim:
+        raise TypeError(f"pad: padding {padding_config} is invalid for {x.str_short()}")
+    return ShapedArray(shape, x.dtype, x.weak_type)
+
+
+impl_rules[pad_p] = _pad_impl
+abstract_eval_rules[pad_p] = _pad_abstract
+
+
+def pad(x, padding_value, padding_config):
+    x = as_operand(x)
+    padval = convert_element_type(as_operand(padding_value, get_aval(x).dtype), get_aval(x).dtype)
+    cfg = tuple(_ints(c) for c in padding_config)
+    return pad_p.bind(x, padval, padding_config=cfg)
+
+
+def _pad_transpose(ct, x, padval, padding_config):
+    unpadded = pad(
+        ct, zeros((), get_aval(ct).dtype), tuple((-lo, -hi, 0) for lo, hi, _ in padding_config)
+    )
+    t_x = slice(
+        unpadded,
+        (0,) * len(padding_config),
+        get_aval(unpadded).shape,
+        tuple(it + 1 for _, _, it in padding_config),
+    )
+    t_pad = reduce_sum(ct, tuple(range(get_aval(ct).ndim))) - reduce_sum(
+        t_x, tuple(range(get_aval(t_x).ndim))
+    )
+    return [t_x, t_pad]
+
+
+def _pad_batch(vals, dims, axis_size, padding_config):
+    x, padval = vals
+    xd, pd = dims
+    if pd is None:
+        cfg = padding_config[:xd] + ((0, 0, 0),) + padding_config[xd:]
+        return pad_p.bind(x, padval, padding_config=cfg), xd
+    # a batched padding value: pad with zero, then select the value where nothing was copied
+    x = batching.bdim_at_front(x, xd, axis_size)
+    cfg = ((0, 0, 0),) + padding_config
+    dt = get_aval(x).dtype
+    padded = pad_p.bind(x, zeros((), dt), padding_config=cfg)
+    inside = pad_p.bind(
+        full(get_aval(x).shape, True, dtypes.bool_),
+        full((), False, dtypes.bool_),
+        padding_config=cfg,
+    )
+    shape = get_aval(padded).shape
+    vals_b = broadcast_in_dim(batching.bdim_at_front(padval, pd, axis_size), shape, (0,))
+    return select_n_p.bind(inside, vals_b, padded), 0
+
+
+ad.deflinear(pad_p, _pad_transpose)
+batching.vmap_rules[pad_p] = _pad_batch
+
+# ---- concatenate ------------------------------------------------------------------------------
+
+concatenate_p = Primitive("concatenate")
+impl_rules[concatenate_p] = lambda *xs, dimension: np.concatenate(xs, dimension)
+
+
+def _concat_abstract(*xs, dimension):
+    x0 = xs[0]
+    for x in xs:
+        if (
+            x.dtype != x0.dtype
+            or x.ndim != x0.ndim
+            or any(a != b for i, (a, b) in enumerate(zip(x.shape, x0.shape)) if i != dimension)
+        ):
+            shapes = ", ".join(a.str_short() for a in xs)
+            raise TypeError(
+                f"concatenate: operands must agree except along axis {dimension}, got {shapes}"
+            )
+    shape = list(x0.shape)
+    shape[dimension] = sum(x.shape[dimension] for x in xs)
+    return ShapedArray(tuple(shape), x0.dtype, all(x.weak_type for x in xs))
+
+
+abstract_eval_rules[concatenate_p] = _concat_abstract
+
+
+def concatenate(operands, dimension):
+    ops = [as_operand(x) for x in operands]
+    if len(ops) == 1:
+        return ops[0]
+    return concatenate_p.bind(*ops, dimension=operator.index(dimension))
+
+
+def _concat_transpose(ct, *xs, dimension):
+    outs, start = [], 0
+    for x in xs:
+        n = get_aval(x).shape[dimension]
+        outs.append(slice_in_dim(ct, start, start + n, axis=dimension))
+        start += n
+    return outs
+
+
+def _concat_batch(vals, dims, axis_size, dimension):
+    vals = [batching.bdim_at_front(v, d, axis_size) for v, d in zip(vals, dims)]
+    return concatenate(vals, dimension + 1), 0
+
+
+ad.jvp_rules[concatenate_p] = lambda p, t, dimension: (
+    concatenate_p.bind(*p, dimension=dimension),
+    concatenate_p.bind(*t, dimension=dimension),
+)
+ad.vjp_rules[concatenate_p] = lambda cts, p, out, dimension: _concat_transpose(
+    cts[0], *p, dimension=dimension
+)
+batching.vmap_rules[concatenate_p] = _concat_batch
+
+# ---- iota --------------------------------------------------------------------------------------
+
+iota_p = Primitive("iota")
+
+
+def _iota_impl(dtype, shape, dimension):
+    r = np.arange(shape[dimension], dtype=dtype)
+    return np.broadcast_to(
+        r.reshape([-1 if i == dimension else 1 for i in range(len(shape))]), shape
+    )
+
+
+impl_rules[iota_p] = _iota_impl
+abstract_eval_rules[iota_p] = lambda dtype, shape, dimension: ShapedArray(shape, dtype, False)
+weak_type_rules[iota_p] = lambda w, **p: False
+ad.defzero(iota_p)
+batching.vmap_rules[iota_p] = lambda vals, dims, axis_size, **p: (_ for _ in ()).throw(
+    AssertionError("iota has no operands to batch")
+)
+
+
+def iota(dtype, size: int):
+    return iota_p.bind(dtype=dtypes.canonicalize(dtype), shape=(operator.index(size),), dimension=0)
+
+
+def broadcasted_iota(dtype, shape, dimension):
+    return iota_p.bind(
+        dtype=dtypes.canonicalize(dtype), shape=_ints(shape), dimension=operator.index(dimension)
+    )
+
+
+# ---- dynamic_slice / dynamic_update_slice ------------------------------------------------------
+
+dynamic_slice_p = Primitive("dynamic_slice")
+
+
+def _clamp_starts(starts, shape, sizes):
+    return [int(np.clip(int(s), 0, n - k)) for s, n, k in zip(starts, shape, sizes)]
+
+
+def _dyn_slice_impl(x, *starts, slice_sizes):
+    st = _clamp_starts(starts, x.shape, slice_sizes)
+    return x[tuple(np.s_[s : s + k] for s, k in zip(st, slice_sizes))]
+
+
+def _check_starts(name, x, starts):
+    if len(starts) != x.ndim or any(s.shape != () or s.dtype.kind not in "iu" for s in starts):
+        raise TypeError(
+            f"{name}: needs {x.ndim} scalar integer start indices for "
+            f"{x.str_short()}, got {[s.str_short() for s in starts]}"
+        )
+
+
+def _dyn_slice_abstract(x, *starts, slice_sizes):
+    _check_starts("dynamic_slice", x, starts)
+    if any(not 0 <= k <= n for k, n in zip(slice_sizes, x.shape)):
+        raise TypeError(f"dynamic_slice: slice sizes {slice_sizes} do not fit {x.str_short()}")
+    return ShapedArray(slice_sizes, x.dtype, x.weak_type)
+
+
+impl_rules[dynamic_slice_p] = _dyn_slice_impl
+abstract_eval_rules[dynamic_slice_p] = _dyn_slice_abstract
+weak_type_rules[dynamic_slice_p] = lambda w, **p: w[0]
+
+
+def _starts(start_indices, shape=None):
+    """int32 start indices; a negative one counts from the end of its dimension (as JAX's
+    ``lax.dynamic_slice`` / ``dynamic_update_slice`` do), then the primitive clamps."""
+    from funcgrad._src.lax.elementwise import add, lt, select
+
+    out = []
+    for k, s in enumerate(start_indices):
+        s = as_operand(s)
+        negative_ok = get_aval(s).dtype.kind == "i" and shape is not None
+        s = convert_element_type(s, dtypes.int32)
+        if negative_ok:
+            zero = convert_element_type(as_operand(0), dtypes.int32)
+            size = convert_element_type(as_operand(int(shape[k])), dtypes.int32)
+            s = select(lt(s, zero), add(s, size), s)
+        out.append(s)
+    return out
+
+
+def dynamic_slice(x, start_indices, slice_sizes):
+    """Slice of size ``slice_sizes`` at traced ``start_indices`` (a negative start counts from
+    the end; then clamped to fit, like XLA)."""
+    x = as_operand(x)
+    shape = get_aval(x).shape
+    sizes = _ints(slice_sizes)
+    if len(sizes) != len(shape) or len(start_indices) != len(shape):
+        from funcgrad._src.core import ValueTypeError
+
+        raise ValueTypeError(
+            f"dynamic_slice: needs one start index and one slice size per "
+            f"dimension of the operand of shape {shape}; got "
+            f"{len(start_indices)} start indices and slice_sizes {sizes}"
+        )
+    if any(not 0 <= k <= n for k, n in zip(sizes, shape)):
+        raise TypeError(
+            f"dynamic_slice: slice_sizes must be non-negative and less than or "
+            f"equal to the operand shape; got slice_sizes "
+            f"{sizes} for operand shape {shape}"
+        )
+    return dynamic_slice_p.bind(x, *_starts(start_indices, shape), slice_sizes=sizes)
+
+
+def _dyn_slice_jvp(primals, tangents, slice_sizes):
+    x, *starts = primals
+    return (
+        dynamic_slice_p.bind(x, *starts, slice_sizes=slice_sizes),
+        dynamic_slice_p.bind(tangents[0], *starts, slice_sizes=slice_sizes),
+    )
+
+
+def _dyn_slice_vjp(cts, primals, out, slice_sizes):
+    x, *starts = primals
+    z = zeros(get_aval(x).shape, get_aval(cts[0]).dtype)
+    return [dynamic_update_slice_p.bind(z, cts[0], *starts)] + [None] * len(starts)
+
+
+def _dyn_slice_batch(vals, dims, axis_size, slice_sizes):
+    x, *starts = vals
+    xd, *sd = dims
+    if all(d is None for d in sd):
+        sizes = _insert(slice_sizes, xd, get_aval(x).shape[xd])
+        return dynamic_slice_p.bind(x, *_insert(starts, xd, _izero()), slice_sizes=sizes), xd
+    from funcgrad._src.lax.indexing import batched_dynamic_slice
+
+    return batched_dynamic_slice(x, xd, starts, sd, slice_sizes, axis_size), 0
+
+
+def _insert(seq, i, v):
+    seq = list(seq)
+    seq.insert(i, v)
+    return tuple(seq)
+
+
+def _izero():
+    return as_operand(np.int32(0))
+
+
+ad.jvp_rules[dynamic_slice_p] = _dyn_slice_jvp
+ad.vjp_rules[dynamic_slice_p] = _dyn_slice_vjp
+batching.vmap_rules[dynamic_slice_p] = _dyn_slice_batch
+
+dynamic_update_slice_p = Primitive("dynamic_update_slice")
+
+
+def _dus_impl(x, update, *starts):
+    st = _clamp_starts(starts, x.shape, update.shape)
+    out = x.copy()
+    out[tuple(np.s_[s : s + k] for s, k in zip(st, update.shape))] = update
+    return out
+
+
+def _dus_abstract(x, update, *starts):
+    _check_starts("dynamic_update_slice", x, starts)
+    if (
+        update.dtype != x.dtype
+        or update.ndim != x.ndim
+        or any(u > n for u, n in zip(update.shape, x.shape))
+    ):
+        raise TypeError(
+            f"dynamic_update_slice: update {update.str_short()} does not fit "
+            f"operand {x.str_short()}"
+        )
+    return ShapedArray(x.shape, x.dtype, x.weak_type)
+
+
+impl_rules[dynamic_update_slice_p] = _dus_impl
+abstract_eval_rules[dynamic_update_slice_p] = _dus_abstract
+weak_type_rules[dynamic_update_slice_p] = lambda w, **p: w[0]
+
+
+def dynamic_update_slice(x, update, start_indices):
+    """Write ``update`` into ``x`` at ``start_indices`` (a negative start counts from the end;
+    then clamped so the update fits)."""
+    x = as_operand(x)
+    update = as_operand(update)
+    xa, ua = get_aval(x), get_aval(update)
+    if xa.dtype != ua.dtype and not ua.weak_type:
+        raise TypeError(
+            f"lax.dynamic_update_slice requires arguments to have the same "
+            f"dtypes, got {xa.dtype.name}, {ua.dtype.name}: cast the update "
+            f"with .astype({xa.dtype.name})"
+        )
+    update = convert_element_type(update, xa.dtype)
+    return dynamic_update_slice_p.bind(x, update, *_starts(start_indices, xa.shape))
+
+
+def _dus_jvp(primals, tangents):
+    x, u, *starts = primals
+    return (
+        dynamic_update_slice_p.bind(x, u, *starts),
+        dynamic_update_slice_p.bind(tangents[0], tangents[1], *starts),
+    )
+
+
+def _dus_vjp(cts, primals, out):
+    x, u, *starts = primals
+    ct = cts[0]
+    ushape = get_aval(u).shape
+    t_x = dynamic_update_slice_p.bind(ct, zeros(ushape, get_aval(ct).dtype), *starts)
+    t_u = dynamic_slice_p.bind(ct, *starts, slice_sizes=ushape)
+    return [t_x, t_u] + [None] * len(starts)
+
+
+def _dus_batch(vals, dims, axis_size):
+    x, u, *starts = vals
+    xd, ud, *sd = dims
+    if all(d is None for d in sd):
+        x = batching.bdim_at_front(x, xd, axis_size)
+        u = batching.bdim_at_front(u, ud, axis_size)
+        return dynamic_update_slice_p.bind(x, u, _izero(), *starts), 0
+    from funcgrad._src.lax.indexing import batched_dynamic_update_slice
+
+    return batched_dynamic_update_slice(x, xd, u, ud, starts, sd, axis_size), 0
+
+
+ad.jvp_rules[dynamic_update_slice_p] = _dus_jvp
+ad.vjp_rules[dynamic_update_slice_p] = _dus_vjp
+batching.vmap_rules[dynamic_update_slice_p] = _dus_batch
+
+
+# ---- conveniences composed from the primitives above -------------------------------------------
+
+
+def full_like(x, fill_value, dtype=None, shape=None):
+    a = get_aval(x)
+    return full(a.shape if shape is None else shape, fill_value, dtype or a.dtype)
+
+
+def zeros_like_array(x):
+    return full_like(x, 0)
+
+
+def dynamic_slice_in_dim(operand, start_index, slice_size, axis=0):
+    nd = get_aval(operand).ndim
+    starts = [0] * nd
+    starts[axis] = start_index
+    sizes = list(get_aval(operand).shape)
+    sizes[axis] = slice_size
+    return dynamic_slice(operand, starts, sizes)
+
+
+def dynamic_update_slice_in_dim(operand, update, start_index, axis):
+    starts = [0] * get_aval(operand).ndim
+    starts[axis] = start_index
+    return dynamic_update_slice(operand, update, starts)
+
+
+def dynamic_index_in_dim(operand, index, axis=0, keepdims=True):
+    out = dynamic_slice_in_dim(operand, index, 1, axis)
+    return out if keepdims else squeeze(out, (axis,))
+
+
+from funcgrad._src.lax.reductions import reduce_sum  # noqa: E402  (circular by design)

@@ -1,0 +1,137 @@
+"""funcgrad.numpy: numerical ranges and grids (``arange``, ``linspace``, ``logspace``,
+``geomspace``, ``meshgrid``, ``mgrid``, ``ogrid``)."""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from funcgrad._src import dtypes
+from funcgrad._src.array import array_from_user, get_aval
+from funcgrad._src.core import Tracer
+from funcgrad._src.lax import elementwise as le
+from funcgrad._src.lax import structural as ls
+from funcgrad._src.numpy import math as fm
+from funcgrad._src.numpy.conversion import _dtype, _inexact, asarray, astype, broadcast_shapes
+from funcgrad._src.numpy.creation import _dt
+from funcgrad._src.numpy.math import floor, log10, power
+from funcgrad._src.numpy.shape import moveaxis, ravel
+
+
+def arange(start, stop=None, step=None, dtype=None):
+    for v in (start, stop, step):
+        if isinstance(v, Tracer):
+            raise TypeError(
+                "arange needs concrete (non-traced) bounds: its size must be known "
+                "while tracing; use static_argnums for the bound"
+            )
+    if stop is None:
+        start, stop = 0, start
+    step = 1 if step is None else step
+    vals = np.arange(start, stop, step)
+    if dtype is None:
+        is_float = builtins.any(isinstance(v, float) for v in (start, stop, step))
+        dtype = dtypes.default_float() if is_float else dtypes.default_int()
+    n = len(vals)
+    dt = dtypes.canonicalize(dtype)
+    if dt.kind in "iu" and builtins.all(isinstance(v, (int, np.integer)) for v in (start, step)):
+        r = ls.iota(dt, n)
+        return (
+            le.add(le.mul(r, ls.full((n,), step, dt)), ls.full((n,), start, dt))
+            if (start, step) != (0, 1)
+            else r
+        )
+    return array_from_user(vals, dt)
+
+
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+    if dtype is not None and dtypes.canonicalize(dtype).kind in "iub":
+        # as in JAX: computed in floating point, then rounded down to the integer dtype
+        out = linspace(start, stop, num, endpoint, retstep, None, axis)
+        vals = out[0] if retstep else out
+        vals = astype(floor(vals), dtype)
+        return (vals, out[1]) if retstep else vals
+    dt = _dt(dtype)
+    start, stop = asarray(start, dt), asarray(stop, dt)
+    div = (num - 1) if endpoint else num
+    r = astype(ls.iota(dtypes.default_int(), num), dt)
+    step = (stop - start) / div if div > 0 else stop * 0
+    shape = broadcast_shapes(get_aval(start).shape, get_aval(stop).shape)
+    rb = ls.broadcast_in_dim(r, (num,) + shape, (0,))
+    out = (
+        start + rb * step
+        if div > 0
+        else ls.broadcast_in_dim(start, (num,) + shape, tuple(range(1, len(shape) + 1)))
+    )
+    if endpoint and num > 1:
+        out = out.at[-1].set(stop)
+    if axis != 0:
+        out = moveaxis(out, 0, axis)
+    return (out, step) if retstep else out
+
+
+def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
+    return power(
+        asarray(base, _dt(dtype)), linspace(start, stop, num, endpoint, dtype=dtype, axis=axis)
+    )
+
+
+def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
+    """Numbers spaced evenly on a log scale, from ``start`` to ``stop`` (same sign)."""
+    start, stop = _inexact(asarray(start), asarray(stop))
+    sign = fm.sign(start)
+    ls_ = linspace(
+        log10(start / sign),
+        log10(stop / sign),
+        num,
+        endpoint=endpoint,
+        dtype=_dtype(start),
+        axis=0,
+    )
+    out = sign * power(10.0, ls_)
+    if num > 0:
+        out = out.at[0].set(start)
+        if endpoint and num > 1:
+            out = out.at[-1].set(stop)
+    if dtype is not None:
+        out = astype(out, dtype)
+    return moveaxis(out, 0, axis) if axis != 0 else out
+
+
+def meshgrid(*xi, indexing="xy", sparse=False, copy=True):
+    xs = [ravel(asarray(x)) for x in xi]
+    shape = [get_aval(x).shape[0] for x in xs]
+    if indexing == "xy" and len(xs) >= 2:
+        shape[0], shape[1] = shape[1], shape[0]
+    out = []
+    for i, x in enumerate(xs):
+        d = i
+        if indexing == "xy" and len(xs) >= 2 and i < 2:
+            d = 1 - i
+        out.append(ls.broadcast_in_dim(x, tuple(shape), (d,)))
+    return out
+
+
+def _canon_np(v):
+    v = np.asarray(v)
+    return array_from_user(v, dtypes.canonicalize(v.dtype))
+
+
+class _Grid:
+    def __init__(self, sparse):
+        self.sparse = sparse
+
+    def __getitem__(self, key):
+        for k in key if isinstance(key, tuple) else (key,):
+            for part in (k.start, k.stop, k.step) if isinstance(k, slice) else (k,):
+                if isinstance(part, Tracer):
+                    raise TypeError("mgrid/ogrid need concrete slice bounds")
+        res = (np.ogrid if self.sparse else np.mgrid)[key]
+        if isinstance(res, (list, tuple)):
+            return [_canon_np(r) for r in res] if self.sparse else _canon_np(res)
+        return _canon_np(res)
+
+
+mgrid = _Grid(sparse=False)
+ogrid = _Grid(sparse=True)

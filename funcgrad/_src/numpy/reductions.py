@@ -1,0 +1,381 @@
+"""funcgrad.numpy: reductions (sums, products, extrema, ``all``/``any``, ``mean``/``var``/``std``,
+``average``, arg-extrema, and their NaN-ignoring versions) and cumulative operations."""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from funcgrad._src import dtypes
+from funcgrad._src.array import get_aval
+from funcgrad._src.core import canonicalize_axis
+from funcgrad._src.lax import elementwise as le
+from funcgrad._src.lax import reductions as lr
+from funcgrad._src.lax import structural as ls
+from funcgrad._src.numpy import logic as lg
+from funcgrad._src.numpy.conversion import _broadcast, _dtype, _inexact, _promote, asarray, astype
+from funcgrad._src.numpy.creation import full_like, ones_like, zeros_like
+from funcgrad._src.numpy.logic import _to_bool, isnan, logical_and, logical_not, where
+from funcgrad._src.numpy.math import add, conj, maximum, minimum, multiply, real, sqrt
+
+
+def _axes(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (tuple, list)):
+        axes = tuple(canonicalize_axis(a, ndim) for a in axis)
+    else:
+        axes = (canonicalize_axis(axis, ndim),)
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"repeated axis in {axis}")
+    return axes
+
+
+def _keep(out, shape, axes, keepdims):
+    if not keepdims:
+        return out
+    return ls.reshape(out, tuple(1 if i in axes else s for i, s in enumerate(shape)))
+
+
+def _sum_dtype(dt):
+    """numpy/JAX: sums of bools and small ints accumulate in the default int."""
+    if dt.kind == "b" or (dt.kind in "iu" and dt.itemsize < dtypes.default_int().itemsize):
+        return dtypes.default_int() if dt.kind != "u" else dtypes.canonicalize(np.uint64)
+    return dt
+
+
+def _reduction(lax_fn, name, promote_sum=False, initial_op=None):
+    def f(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+        a = asarray(a)
+        shape = get_aval(a).shape
+        if dtype is not None:
+            a = astype(a, dtype)
+        elif promote_sum:
+            a = astype(a, _sum_dtype(get_aval(a).dtype))
+        if where is not None:
+            ident = {"sum": 0, "prod": 1, "all": True, "any": False}.get(name)
+            if ident is None:
+                ident = initial
+            if ident is None:
+                raise ValueError(
+                    f"reduction operation {name} does not have an identity, so "
+                    f"to use a where mask one has to specify 'initial'"
+                )
+            a = _where_fill(a, where, ident)
+        axes = _axes(axis, len(shape))
+        if name in ("max", "min") and builtins.any(shape[i] == 0 for i in axes) and initial is None:
+            raise ValueError(
+                f"zero-size array to reduction operation {name} which has no "
+                f"identity (shape {shape}, axis {axis}); pass initial="
+            )
+        res = lax_fn(a, axes)
+        if initial is not None:
+            res = initial_op(res, asarray(initial, get_aval(res).dtype))
+        return _keep(res, shape, axes, keepdims)
+
+    f.__name__ = name
+    return f
+
+
+def _where_fill(a, mask, ident):
+    mask = _to_bool(mask)
+    m, a2 = _broadcast(mask, a)
+    return le.select(m, a2, full_like(a2, ident))
+
+
+def _bool_reduce(fn):
+    def f(a, axis=None, out=None, keepdims=False, where=None):
+        a = _to_bool(asarray(a))
+        return _reduction(fn, "all" if fn is lr.reduce_and else "any")(
+            a, axis, None, None, keepdims, where=where
+        )
+
+    return f
+
+
+sum = _reduction(lr.reduce_sum, "sum", promote_sum=True, initial_op=add)
+prod = _reduction(lr.reduce_prod, "prod", promote_sum=True, initial_op=multiply)
+max = amax = _reduction(lr.reduce_max, "max", initial_op=maximum)
+min = amin = _reduction(lr.reduce_min, "min", initial_op=minimum)
+all = _bool_reduce(lr.reduce_and)
+any = _bool_reduce(lr.reduce_or)
+
+
+def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
+    a = asarray(a)
+    shape = get_aval(a).shape
+    axes = _axes(axis, len(shape))
+    if dtype is None:
+        (a,) = _promote(a, to_inexact=True)
+    else:
+        a = astype(a, dtype)
+    if where is not None:
+        total = sum(a, axis, keepdims=keepdims, where=where)
+        count = sum(
+            _where_fill(
+                astype(_to_bool(asarray(1)), get_aval(a).dtype) * zeros_like(a) + 1, where, 0
+            ),
+            axis,
+            keepdims=keepdims,
+        )
+        return total / count
+    n = 1
+    for i in axes:
+        n *= shape[i]
+    s = lr.reduce_sum(a, axes)
+    res = le.div(s, ls.full(get_aval(s).shape, n if n else np.nan, get_aval(s).dtype))
+    return _keep(res, shape, axes, keepdims)
+
+
+def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, correction=None):
+    a = asarray(a)
+    ddof = correction if correction is not None else ddof
+    (a,) = _promote(a, to_inexact=True)
+    if dtype is not None:
+        a = astype(a, dtype)
+    m = mean(a, axis, keepdims=True, where=where)
+    d = a - m
+    if get_aval(d).dtype.kind == "c":
+        sq = le.real(d * le.conj(d))
+    else:
+        sq = d * d
+    shape = get_aval(a).shape
+    axes = _axes(axis, len(shape))
+    if where is not None:  # as in JAX: divide by (count of selected elements - ddof)
+        s = sum(sq, axis, keepdims=keepdims, where=where)
+        n_sel = sum(_where_fill(ones_like(sq), where, 0), axis, keepdims=keepdims)
+        return s / (n_sel - ddof)
+    n = 1
+    for i in axes:
+        n *= shape[i]
+    s = sum(sq, axis, keepdims=keepdims)
+    return s / builtins.max(n - ddof, 0) if n - ddof > 0 else s * np.nan
+
+
+def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, correction=None):
+    return le.sqrt(var(a, axis, dtype, None, ddof, keepdims, where=where, correction=correction))
+
+
+def argmax(a, axis=None, out=None, keepdims=False):
+    return _arg(lr.argmax, a, axis, keepdims)
+
+
+def argmin(a, axis=None, out=None, keepdims=False):
+    return _arg(lr.argmin, a, axis, keepdims)
+
+
+def _arg(fn, a, axis, keepdims):
+    a = asarray(a)
+    if axis is None:
+        shape = get_aval(a).shape
+        res = fn(ls.reshape(a, (get_aval(a).size,)), 0, dtypes.default_int())
+        return ls.reshape(res, (1,) * len(shape)) if keepdims else res
+    ax = canonicalize_axis(axis, get_aval(a).ndim)
+    res = fn(a, ax, dtypes.default_int())
+    return ls.expand_dims(res, (ax,)) if keepdims else res
+
+
+def ptp(a, axis=None, out=None, keepdims=False):
+    return max(a, axis, keepdims=keepdims) - min(a, axis, keepdims=keepdims)
+
+
+def count_nonzero(a, axis=None, keepdims=False):
+    return sum(_to_bool(asarray(a)), axis, keepdims=keepdims)
+
+
+def nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    a = asarray(a)
+    return sum(where_(isnan(a), zeros_like(a), a), axis, dtype, keepdims=keepdims)
+
+
+def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
+    a = asarray(a)
+    ok = le.bitwise_not(isnan(a))
+    total = nansum(a, axis, dtype, keepdims=keepdims)
+    n = sum(ok, axis, keepdims=keepdims)
+    return total / astype(n, get_aval(total).dtype)
+
+
+def nanmax(a, axis=None, out=None, keepdims=False):
+    a = asarray(a)
+    if get_aval(a).dtype.kind not in "fc":  # no NaNs to skip
+        return max(a, axis, keepdims=keepdims)
+    res = max(
+        where_(isnan(a), ls.full(get_aval(a).shape, -np.inf, get_aval(a).dtype), a),
+        axis,
+        keepdims=keepdims,
+    )
+    return _all_nan_to_nan(a, res, axis, keepdims)
+
+
+def nanmin(a, axis=None, out=None, keepdims=False):
+    a = asarray(a)
+    if get_aval(a).dtype.kind not in "fc":  # no NaNs to skip
+        return min(a, axis, keepdims=keepdims)
+    res = min(
+        where_(isnan(a), ls.full(get_aval(a).shape, np.inf, get_aval(a).dtype), a),
+        axis,
+        keepdims=keepdims,
+    )
+    return _all_nan_to_nan(a, res, axis, keepdims)
+
+
+def _all_nan_to_nan(a, res, axis, keepdims):
+    """An all-NaN slice reduces to NaN (as in numpy and JAX), not to the +-inf fill."""
+    if get_aval(a).dtype.kind not in "fc":
+        return res
+    return where_(all(isnan(a), axis, keepdims=keepdims), np.nan, res)
+
+
+def where_(c, x, y):
+    return where(c, x, y)
+
+
+def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, correction=None):
+    """Variance ignoring NaNs."""
+    a = _inexact(asarray(a))[0]
+    if dtype is not None:
+        a = astype(a, dtype)
+    ddof = correction if correction is not None else ddof
+    ok = logical_not(isnan(a))
+    if where is not None:
+        ok = logical_and(ok, _to_bool(where))
+    mu = nanmean(lg.where(ok, a, np.nan), axis, keepdims=True)
+    d = lg.where(ok, a - mu, 0)
+    sq = real(d * conj(d)) if _dtype(d).kind == "c" else d * d
+    n = sum(ok, axis, keepdims=keepdims)
+    tot = sum(sq, axis, keepdims=keepdims)
+    return tot / astype(maximum(n - ddof, 0), _dtype(tot))
+
+
+def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, correction=None):
+    """Standard deviation ignoring NaNs."""
+    return sqrt(nanvar(a, axis, dtype, out, ddof, keepdims, where, correction))
+
+
+def nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    """Product treating NaNs as one."""
+    a = asarray(a)
+    return prod(
+        lg.where(isnan(a), ones_like(a), a),
+        axis,
+        dtype,
+        keepdims=keepdims,
+        initial=initial,
+        where=where,
+    )
+
+
+def _nanarg(fn, fill, a, axis, keepdims):
+    a = asarray(a)
+    nan = isnan(a)
+    res = fn(where(nan, fill, a), axis, keepdims=keepdims)
+    all_nan = all(nan, axis, keepdims=keepdims)
+    return where(all_nan, -1, res)
+
+
+def nanargmax(a, axis=None, out=None, keepdims=False):
+    """argmax ignoring NaNs; -1 where a slice is all NaN (numpy raises; JAX gives -1)."""
+    return _nanarg(argmax, -np.inf, a, axis, keepdims)
+
+
+def nanargmin(a, axis=None, out=None, keepdims=False):
+    """argmin ignoring NaNs; -1 where a slice is all NaN (numpy raises; JAX gives -1)."""
+    return _nanarg(argmin, np.inf, a, axis, keepdims)
+
+
+def average(a, axis=None, weights=None, returned=False, keepdims=False):
+    a = asarray(a)
+    if weights is None:
+        avg = mean(a, axis, keepdims=keepdims)
+        cnt = ls.full(
+            get_aval(avg).shape,
+            get_aval(a).size // builtins.max(get_aval(avg).size, 1),
+            get_aval(avg).dtype,
+        )
+        return (avg, cnt) if returned else avg
+    w = asarray(weights)
+    if get_aval(w).shape != get_aval(a).shape:
+        if axis is None or get_aval(w).ndim != 1:
+            raise ValueError(
+                f"average: weights of shape {get_aval(w).shape} need axis= and "
+                f"must be 1-d along it, or match a's shape {get_aval(a).shape}"
+            )
+        ax = canonicalize_axis(axis, get_aval(a).ndim)
+        w = ls.broadcast_in_dim(
+            astype(
+                w, get_aval(a).dtype if get_aval(a).dtype.kind in "fc" else dtypes.default_float()
+            ),
+            get_aval(a).shape,
+            (ax,),
+        )
+    a, w = _promote(a, w, to_inexact=True)
+    wsum = sum(w, axis, keepdims=keepdims)
+    avg = sum(a * w, axis, keepdims=keepdims) / wsum
+    return (avg, wsum) if returned else avg
+
+
+def _cum(kind, promote=False):
+    def f(a, axis=None, dtype=None, out=None):
+        a = asarray(a)
+        if axis is None:
+            a = ls.reshape(a, (get_aval(a).size,))
+            axis = 0
+        if dtype is not None:
+            a = astype(a, dtype)
+        elif kind in ("sum", "prod") and (promote or get_aval(a).dtype == np.bool_):
+            # jnp.cumsum keeps small integer dtypes (only bool becomes int);
+            # cumulative_sum / cumulative_prod promote like sum (as in JAX)
+            a = astype(a, _sum_dtype(get_aval(a).dtype))
+        ax = canonicalize_axis(axis, get_aval(a).ndim)
+        return {"sum": lr.cumsum, "prod": lr.cumprod, "max": lr.cummax, "min": lr.cummin}[kind](
+            a, ax
+        )
+
+    f.__name__ = "cum" + kind
+    return f
+
+
+cumsum = _cum("sum")
+cumprod = _cum("prod")
+
+
+def _cumulative(kind):
+    cum = _cum(kind, promote=True)
+
+    def f(x, /, *, axis=None, dtype=None, include_initial=False):
+        x = asarray(x)
+        nd = get_aval(x).ndim
+        if axis is None:
+            if nd > 1:
+                raise ValueError(
+                    f"cumulative_{kind}: the input has rank {nd}; axis= is only "
+                    f"optional for 0-d and 1-d arrays"
+                )
+            axis = 0
+        if nd == 0:
+            raise ValueError(
+                f"cumulative_{kind}: the input must be non-scalar (got a 0-d "
+                f"array); use an array with at least one dimension"
+            )
+        out = cum(x, axis, dtype)
+        if include_initial:
+            ax = canonicalize_axis(axis, get_aval(out).ndim)
+            shape = list(get_aval(out).shape)
+            shape[ax] = 1
+            init = ls.full(tuple(shape), 0 if kind == "sum" else 1, get_aval(out).dtype)
+            out = ls.concatenate([init, out], ax)
+        return out
+
+    f.__name__ = "cumulative_" + kind
+    return f
+
+
+cumulative_sum = _cumulative("sum")  # the array-API forms (as in JAX)
+cumulative_prod = _cumulative("prod")
+
+
+def nancumsum(a, axis=None, dtype=None):
+    a = asarray(a)
+    return cumsum(where(isnan(a), zeros_like(a), a), axis, dtype)

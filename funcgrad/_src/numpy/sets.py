@@ -1,0 +1,203 @@
+"""funcgrad.numpy: set routines (``unique`` and its array-API variants, ``union1d``,
+``setdiff1d``, ``intersect1d``, ``isin``)."""
+
+from __future__ import annotations
+
+import operator
+from typing import NamedTuple
+
+import numpy as np
+
+from funcgrad._src import dtypes
+from funcgrad._src.array import array_from_user, get_aval
+from funcgrad._src.lax import elementwise as le
+from funcgrad._src.lax import reductions as lr
+from funcgrad._src.lax import structural as ls
+from funcgrad._src.numpy import reductions as R
+from funcgrad._src.numpy.conversion import (
+    _concrete_input,
+    _dtype,
+    _int_indices,
+    _promote,
+    _shape,
+    asarray,
+    astype,
+)
+from funcgrad._src.numpy.creation import full, ones, zeros
+from funcgrad._src.numpy.indexing import take
+from funcgrad._src.numpy.logic import less, logical_and, logical_not, not_equal, where
+from funcgrad._src.numpy.math import minimum
+from funcgrad._src.numpy.ranges import arange
+from funcgrad._src.numpy.reductions import argmax
+from funcgrad._src.numpy.shape import concatenate, ravel
+from funcgrad._src.numpy.sorting import _concrete, _nonzero_sized, argsort, nonzero, sort
+
+
+def unique(
+    ar,
+    return_index=False,
+    return_inverse=False,
+    return_counts=False,
+    axis=None,
+    *,
+    size=None,
+    fill_value=None,
+    equal_nan=True,
+):
+    """Sorted unique values. With ``size=`` (JAX) it works on traced values: the result has
+    exactly ``size`` entries, padded with ``fill_value`` (default: the smallest value)."""
+    if size is not None:
+        if return_index or return_inverse or return_counts or axis is not None:
+            raise NotImplementedError(
+                "unique(size=...) supports the values only (no "
+                "return_index/inverse/counts, axis=None)"
+            )
+        return _unique_sized(asarray(ar), int(size), fill_value)
+    v = _concrete(asarray(ar), "unique")
+    res = np.unique(
+        v,
+        return_index=return_index,
+        return_inverse=return_inverse,
+        return_counts=return_counts,
+        axis=axis,
+    )
+    if not isinstance(res, tuple):
+        return array_from_user(res)
+    return tuple(array_from_user(r) for r in res)
+
+
+def _unique_sized(x, size, fill_value):
+    s = sort(ravel(x))
+    n = get_aval(s).shape[0]
+    if n == 0:
+        return ls.full((size,), 0 if fill_value is None else fill_value, get_aval(s).dtype)
+    first = ls.full((1,), True, np.bool_)
+    new = (
+        ls.concatenate([first, le.ne(ls.slice_in_dim(s, 1, n), ls.slice_in_dim(s, 0, n - 1))], 0)
+        if n > 1
+        else first
+    )
+    (idx,) = _nonzero_sized(new, size, 0)
+    count = lr.reduce_sum(le.convert_element_type(new, dtypes.int32), (0,))
+    valid = le.lt(ls.iota(dtypes.int32, size), ls.broadcast_in_dim(count, (size,), ()))
+    vals = take(s, idx)
+    fill = (
+        ls.slice_in_dim(s, 0, 1) if fill_value is None else asarray(fill_value, get_aval(s).dtype)
+    )
+    return le.select(valid, vals, ls.broadcast_in_dim(ls.reshape(fill, ()), (size,), ()))
+
+
+def count_unique(ar):
+    return len(np.unique(_concrete(asarray(ar), "unique")))
+
+
+def unique_values(x, /, *, size=None, fill_value=None):
+    """Sorted unique values (``size=`` for a fixed-size result that works under jit)."""
+    return unique(x, size=size, fill_value=fill_value)
+
+
+class UniqueCountsResult(NamedTuple):
+    values: object
+    counts: object
+
+
+def unique_counts(x, /, *, size=None, fill_value=None):
+    """``(values, counts)``; with ``size=``, padded with ``fill_value`` (default: the smallest
+    value) and count 0."""
+    x = ravel(asarray(x))
+    if size is None:
+        v = _concrete_input(x, "unique_counts", "x (without size=)")
+        vals, counts = np.unique(v, return_counts=True)
+        return UniqueCountsResult(
+            array_from_user(vals, _dtype(x)),
+            array_from_user(counts.astype(np.int64), dtypes.default_int()),
+        )
+    size = operator.index(size)
+    s = sort(x)
+    n = _shape(s)[0]
+    if n == 0:
+        fv = 0 if fill_value is None else fill_value
+        return full(size, fv, _dtype(s)), zeros(size, dtypes.default_int())
+    new = concatenate([ones(1, np.bool_), not_equal(s[1:], s[:-1])])
+    (starts,) = nonzero(new, size=size, fill_value=n)
+    nuniq = R.sum(new)
+    valid = less(arange(size), nuniq)
+    ends = concatenate([starts[1:], full(1, n, _dtype(starts))])
+    ends = where(less(arange(size), nuniq - 1), ends, n)
+    counts = where(valid, ends - starts, 0)
+    fill = s[0] if fill_value is None else astype(fill_value, _dtype(s))
+    vals = where(valid, take(s, minimum(starts, n - 1)), fill)
+    return UniqueCountsResult(vals, counts)
+
+
+def _set_result(vals, mask, size, fill_value, name):
+    """Values where ``mask`` holds: all of them (concrete) or ``size`` of them."""
+    if size is None:
+        m = _concrete_input(mask, name, "the inputs (without size=)")
+        return take(vals, _int_indices(np.nonzero(m)[0]))
+    size = operator.index(size)
+    n = _shape(vals)[0]
+    (idx,) = nonzero(mask, size=size, fill_value=0)
+    cnt = R.sum(mask)
+    valid = less(arange(size), cnt)
+    if n == 0:
+        return full(size, 0 if fill_value is None else fill_value, _dtype(vals))
+    picked = take(vals, idx)
+    # default fill: the smallest value of the result (as unique(size=...))
+    fill = picked[0] if fill_value is None else astype(fill_value, _dtype(vals))
+    return where(valid, picked, fill)
+
+
+def _sorted_unique_mask(s):
+    n = _shape(s)[0]
+    if n == 0:
+        return zeros(0, np.bool_)
+    return concatenate([ones(1, np.bool_), not_equal(s[1:], s[:-1])])
+
+
+def union1d(ar1, ar2, *, size=None, fill_value=None):
+    """Sorted unique values in either array."""
+    a = concatenate([ravel(asarray(ar1)), ravel(asarray(ar2))])
+    s = sort(a)
+    return _set_result(s, _sorted_unique_mask(s), size, fill_value, "union1d")
+
+
+def setdiff1d(ar1, ar2, assume_unique=False, *, size=None, fill_value=None):
+    """Sorted unique values of ``ar1`` that are not in ``ar2``."""
+    a1, a2 = _promote(ravel(asarray(ar1)), ravel(asarray(ar2)))
+    s = sort(a1)
+    mask = logical_and(_sorted_unique_mask(s), isin(s, a2, invert=True))
+    return _set_result(s, mask, size, fill_value, "setdiff1d")
+
+
+def intersect1d(ar1, ar2, assume_unique=False, return_indices=False, *, size=None, fill_value=None):
+    """Sorted unique values in both arrays (``return_indices``: first positions in each)."""
+    a1, a2 = _promote(ravel(asarray(ar1)), ravel(asarray(ar2)))
+    o1 = argsort(a1)
+    s = take(a1, o1)
+    mask = logical_and(_sorted_unique_mask(s), isin(s, a2))
+    vals = _set_result(s, mask, size, fill_value, "intersect1d")
+    if not return_indices:
+        return vals
+    idx1 = _set_result(o1, mask, size, 0, "intersect1d")
+    n2 = _shape(a2)[0]
+    eq = le.eq(
+        ls.broadcast_in_dim(vals, _shape(vals) + (n2,), (0,)),
+        ls.broadcast_in_dim(a2, _shape(vals) + (n2,), (1,)),
+    )
+    idx2 = argmax(eq, axis=1) if n2 else zeros(_shape(vals), dtypes.default_int())
+    return vals, idx1, idx2
+
+
+def isin(element, test_elements, assume_unique=False, invert=False, *, method="auto"):
+    """Elementwise ``element in test_elements`` (same shape as ``element``)."""
+    e, t = _promote(asarray(element), ravel(asarray(test_elements)))
+    shp = _shape(e)
+    k = _shape(t)[0]
+    if k == 0:
+        out = zeros(shp, np.bool_)
+    else:
+        eb = ls.broadcast_in_dim(e, shp + (k,), tuple(range(len(shp))))
+        tb = ls.broadcast_in_dim(t, shp + (k,), (len(shp),))
+        out = lr.reduce_or(le.eq(eb, tb), (len(shp),))
+    return logical_not(out) if invert else out

@@ -1,0 +1,182 @@
+"""funcgrad.numpy: sorting and searching (``sort``, ``argsort``, ``lexsort``, ``partition``,
+``searchsorted``, ``nonzero``, ``argwhere``)."""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from funcgrad._src import dtypes
+from funcgrad._src.array import array_from_user, get_aval
+from funcgrad._src.core import Tracer, canonicalize_axis
+from funcgrad._src.lax import elementwise as le
+from funcgrad._src.lax import reductions as lr
+from funcgrad._src.lax import structural as ls
+from funcgrad._src.numpy.conversion import (
+    _dtype,
+    _promote,
+    _shape,
+    asarray,
+    astype,
+    broadcast_shapes,
+    broadcast_to,
+)
+from funcgrad._src.numpy.dtype_routines import result_type
+from funcgrad._src.numpy.math import imag, real
+from funcgrad._src.numpy.shape import ravel, stack
+
+
+def sort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
+    a = asarray(a)
+    if axis is None:
+        a, axis = ravel(a), 0
+    ax = canonicalize_axis(axis, get_aval(a).ndim)
+    out = lr.sort(a, ax)
+    return ls.rev(out, (ax,)) if descending else out
+
+
+def argsort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
+    a = asarray(a)
+    if axis is None:
+        a, axis = ravel(a), 0
+    ax = canonicalize_axis(axis, get_aval(a).ndim)
+    if descending:
+        a = ls.rev(a, (ax,))
+    io = ls.broadcasted_iota(dtypes.default_int(), get_aval(a).shape, ax)
+    perm = lr.sort([a, io], ax, num_keys=1)[1]
+    if descending:
+        n = get_aval(a).shape[ax]
+        perm = ls.rev(ls.full(get_aval(perm).shape, n - 1, get_aval(perm).dtype) - perm, (ax,))
+    return perm
+
+
+def searchsorted(a, v, side="left", sorter=None, method=None):
+    """Indices where ``v`` would be inserted into sorted 1-d ``a`` (vectorised comparison)."""
+    a, v = asarray(a), asarray(v)
+    if sorter is not None:
+        from funcgrad._src.numpy.indexing import take
+
+        a = take(a, sorter)
+    if get_aval(a).ndim != 1:
+        raise ValueError("searchsorted: a must be 1-d")
+    vs = get_aval(v).shape
+    n = get_aval(a).shape[0]
+    ab = ls.broadcast_in_dim(a, vs + (n,), (len(vs),))
+    vb = ls.broadcast_in_dim(v, vs + (n,), tuple(range(len(vs))))
+    ab, vb = _promote(ab, vb)
+    cmp = le.lt(ab, vb) if side == "left" else le.le(ab, vb)
+    return lr.reduce_sum(le.convert_element_type(cmp, dtypes.default_int()), (len(vs),))
+
+
+def _concrete(x, fname):
+    if isinstance(x, Tracer):
+        from funcgrad._src.core import ConcretizationTypeError
+
+        raise ConcretizationTypeError(  # a TypeError, as in JAX
+            f"{fname} has an output size that depends on the values, so it cannot run on "
+            f"traced values (inside jit/vmap/grad of a traced input). Pass size=... "
+            f"(JAX-style) for a fixed-size result."
+        )
+    return np.asarray(x)
+
+
+def nonzero(a, *, size=None, fill_value=None):
+    a = asarray(a)
+    if size is not None:
+        return _nonzero_sized(a, size, fill_value)
+    v = _concrete(a, "nonzero")
+    return tuple(array_from_user(i.astype(np.int64), dtypes.default_int()) for i in np.nonzero(v))
+
+
+def _nonzero_sized(a, size, fill_value):
+    shape = get_aval(a).shape
+    flat = ravel(a)
+    mask = le.ne(flat, ls.full(get_aval(flat).shape, 0, get_aval(flat).dtype))
+    n = get_aval(flat).shape[0]
+    key = le.convert_element_type(le.bitwise_not(mask), dtypes.int32)
+    io = ls.iota(dtypes.int32, n)
+    _, order = lr.sort([key, io], 0, num_keys=1)
+    if size > n:
+        order = ls.pad(order, 0, ((0, size - n, 0),))
+        cnt = n
+    else:
+        order = ls.slice_in_dim(order, 0, size)
+        cnt = size
+    count = lr.reduce_sum(le.convert_element_type(mask, dtypes.int32), (0,))
+    valid = le.lt(ls.iota(dtypes.int32, size), ls.broadcast_in_dim(count, (size,), ()))
+    out = []
+    rem = order
+    for d in reversed(range(len(shape))):
+        s = ls.full((size,), shape[d], dtypes.int32)
+        idx = le.rem(rem, s)
+        rem = le.div(rem, s)
+        fv = ls.full((size,), 0 if fill_value is None else fill_value, dtypes.int32)
+        out.append(le.select(valid, idx, fv))
+    del cnt
+    return tuple(le.convert_element_type(o, dtypes.default_int()) for o in reversed(out))
+
+
+def flatnonzero(a, *, size=None, fill_value=None):
+    return nonzero(ravel(asarray(a)), size=size, fill_value=fill_value)[0]
+
+
+def argwhere(a, *, size=None, fill_value=None):
+    nz = nonzero(a, size=size, fill_value=fill_value)
+    return stack(nz, -1) if nz else asarray(np.zeros((0, 0), np.int32))
+
+
+def _kth(kth, n, name):
+    kth = operator.index(kth)
+    if not -n <= kth < n:
+        raise ValueError(f"{name}: kth={kth} out of bounds for an axis of size {n}")
+    return kth
+
+
+def partition(a, kth, axis=-1):
+    """Elements rearranged so position ``kth`` holds the value it would have after sorting,
+    smaller values before it and larger after. The order inside the two parts is
+    unspecified in numpy; funcgrad returns them sorted (JAX's order differs too)."""
+    a = asarray(a)
+    ax = canonicalize_axis(axis, get_aval(a).ndim)
+    _kth(kth, _shape(a)[ax], "partition")
+    return sort(a, axis=ax)
+
+
+def argpartition(a, kth, axis=-1):
+    """Indices that would partition ``a`` (see ``partition``; funcgrad's are argsort's)."""
+    a = asarray(a)
+    ax = canonicalize_axis(axis, get_aval(a).ndim)
+    _kth(kth, _shape(a)[ax], "argpartition")
+    return argsort(a, axis=ax)
+
+
+def lexsort(keys, axis=-1):
+    """Indirect stable sort by several keys; the *last* key is the primary one."""
+    keys = [
+        asarray(k)
+        for k in (
+            keys
+            if isinstance(keys, (list, tuple))
+            else [keys[i] for i in range(_shape(asarray(keys))[0])]
+        )
+    ]
+    if not keys:
+        raise TypeError("lexsort: need at least one key")
+    shp = broadcast_shapes(*[_shape(k) for k in keys])
+    if len(shp) == 0:
+        raise ValueError("lexsort: keys must be at least 1-d")
+    keys = [broadcast_to(k, shp) for k in keys]
+    ax = canonicalize_axis(axis, len(shp))
+    io = ls.broadcasted_iota(dtypes.default_int(), shp, ax)
+    return lr.sort(keys[::-1] + [io], ax, num_keys=len(keys))[-1]
+
+
+def sort_complex(a):
+    """Sort by real part, then imaginary part, along the last axis; the result is complex."""
+    from funcgrad._src.numpy.indexing import take_along_axis
+
+    a = asarray(a)
+    dt = _dtype(a) if _dtype(a).kind == "c" else result_type(_dtype(a), np.complex64)
+    a = astype(a, dt)
+    return take_along_axis(a, lexsort([imag(a), real(a)], axis=-1), -1)

@@ -1,0 +1,113 @@
+"""Builders of funcgrad.numpy's elementwise functions from lax ones: promotion and broadcasting
+of the operands, and an eager fast path for concrete operands (the primitive's numpy impl on the
+broadcast values, skipping two binds)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from funcgrad._src import core, dtypes
+from funcgrad._src.array import Array, _check_nans, get_aval, wrap
+from funcgrad._src.core import Tracer
+from funcgrad._src.lax import elementwise as le
+from funcgrad._src.numpy.conversion import _broadcast, _promote, _typed, asarray
+from funcgrad.config import config
+
+# lax wrappers whose primitive's numpy impl can run directly on broadcast operands
+_PRIMS = {
+    le.add: le.add_p,
+    le.sub: le.sub_p,
+    le.mul: le.mul_p,
+    le.max: le.max_p,
+    le.min: le.min_p,
+    le.atan2: le.atan2_p,
+    le.eq: le.eq_p,
+    le.ne: le.ne_p,
+    le.lt: le.lt_p,
+    le.le: le.le_p,
+    le.gt: le.gt_p,
+    le.ge: le.ge_p,
+    le.div: le.div_p,
+    le.pow: le.pow_p,
+    le.rem: le.rem_p,
+}
+
+
+def _eager_binary(lax_fn, x, y, to_inexact, name):
+    """Both operands concrete: promote, then call the primitive's numpy impl directly (numpy
+    broadcasting equals broadcast_in_dim + the primitive), skipping two binds."""
+    prim = _PRIMS.get(lax_fn)
+    (dx, wx), (dy, wy) = _typed(x), _typed(y)
+    dt, weak = dtypes.result_type((dx, wx), (dy, wy))
+    if to_inexact and dt.kind not in "fc":
+        dt, weak = dtypes.default_float(), weak and dt.kind != "b"
+    if dt is dtypes.bfloat16:
+        return None  # bfloat16 rounds every result: the general path (bind)
+    xv = _value_as(x, dt)
+    yv = _value_as(y, dt)
+    if xv.shape != yv.shape:
+        try:
+            np.broadcast_shapes(xv.shape, yv.shape)
+        except ValueError:
+            raise ValueError(
+                f"{name}: shapes {xv.shape} and {yv.shape} cannot be broadcast together"
+            ) from None
+    out = core.impl_rules[prim](xv, yv)
+    if config.debug_nans:
+        _check_nans(prim, [out])
+    return wrap(np.asarray(out), weak and out.dtype != np.bool_)
+
+
+def _value_as(x, dt):
+    if type(x) is Array:
+        v = x._value
+        return v if v.dtype == dt else core.impl_rules[le.convert_element_type_p](v, new_dtype=dt)
+    return np.asarray(x, dtype=dt)
+
+
+# bool arithmetic as numpy (and the eager path, which runs numpy's ufuncs) does it
+_BOOL_FNS = {le.add: le.bitwise_or, le.mul: le.bitwise_and}
+
+
+def _bin(lax_fn, to_inexact=False, name=None):
+    def f(x, y, /):
+        if (
+            not isinstance(x, Tracer)
+            and not isinstance(y, Tracer)
+            and lax_fn in _PRIMS
+            and (type(x) is Array or type(y) is Array)
+        ):
+            out = _eager_binary(lax_fn, x, y, to_inexact, name or lax_fn.__name__)
+            if out is not None:
+                return out
+        try:
+            x, y = _promote(x, y, to_inexact=to_inexact)
+            x, y = _broadcast(x, y)
+        except ValueError as e:
+            raise ValueError(f"{name or lax_fn.__name__}: {e}") from None
+        if get_aval(x).dtype == np.bool_ and lax_fn in _BOOL_FNS:  # numpy: bool + is or
+            return _BOOL_FNS[lax_fn](x, y)
+        return lax_fn(x, y)
+
+    f.__name__ = name or lax_fn.__name__
+    return f
+
+
+def _un(lax_fn, to_inexact=True, name=None):
+    def f(x, /):
+        (x,) = _promote(x, to_inexact=to_inexact)
+        return lax_fn(x)
+
+    f.__name__ = name or lax_fn.__name__
+    return f
+
+
+def _int_passthrough(fn):
+    def f(x, /):
+        x = asarray(x)
+        if get_aval(x).dtype.kind in "iub":
+            return x
+        return fn(x)
+
+    f.__name__ = fn.__name__
+    return f

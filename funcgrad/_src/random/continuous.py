@@ -1,0 +1,130 @@
+"""funcgrad.random: continuous distributions written as transformations of the basic
+samplers (``cauchy``, ``lognormal``, ``pareto``, ``weibull_min``, ``rayleigh``, ``wald``,
+``maxwell``, ``double_sided_maxwell``, ``triangular``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from funcgrad._src.array import get_aval
+from funcgrad._src.lax import elementwise as le
+from funcgrad._src.lax import reductions as lr
+from funcgrad._src.lax import structural as ls
+from funcgrad._src.numpy.logic import where
+from funcgrad._src.random.basic import exponential, normal, rademacher, uniform
+from funcgrad._src.random.params import _bcast, _float_dtype, _param, _params_shape, _shape
+from funcgrad._src.random.prng import _check_key, _keys
+
+
+def cauchy(key, shape=(), dtype=None):
+    """Standard Cauchy samples: ``tan(pi * (u - 1/2))``."""
+    key = _check_key(key, "cauchy")
+    dt = _float_dtype(dtype)
+    shape = _shape(shape)
+    u = uniform(key, shape, dt, float(np.finfo(dt).eps), 1.0)
+    return le.tan(le.mul(ls.full(shape, np.pi, dt), le.sub(u, ls.full(shape, 0.5, dt))))
+
+
+def lognormal(key, sigma=1.0, shape=None, dtype=None):
+    """``exp(sigma * N(0, 1))`` samples."""
+    key = _check_key(key, "lognormal")
+    dt = _float_dtype(dtype)
+    sigma = _param(sigma, dt)
+    shape = _params_shape(shape, sigma)
+    return le.exp(le.mul(normal(key, shape, dt), _bcast(sigma, shape, "lognormal", "sigma")))
+
+
+def pareto(key, b, shape=None, dtype=None):
+    """Pareto samples with shape parameter ``b`` (support ``[1, inf)``): ``exp(E / b)``."""
+    key = _check_key(key, "pareto")
+    dt = _float_dtype(dtype)
+    b = _param(b, dt)
+    shape = _params_shape(shape, b)
+    return le.exp(le.div(exponential(key, shape, dt), _bcast(b, shape, "pareto", "b")))
+
+
+def weibull_min(key, scale, concentration, shape=(), dtype=None):
+    """Weibull samples: ``scale * (-log(1 - u)) ** (1 / concentration)``."""
+    key = _check_key(key, "weibull_min")
+    dt = _float_dtype(dtype)
+    scale, conc = _param(scale, dt), _param(concentration, dt)
+    shape = _shape(shape)
+    e = exponential(key, shape, dt)
+    conc = _bcast(conc, shape, "weibull_min", "concentration")
+    return le.mul(
+        _bcast(scale, shape, "weibull_min", "scale"),
+        le.pow(e, le.div(ls.full(shape, 1.0, dt), conc)),
+    )
+
+
+def rayleigh(key, scale, shape=None, dtype=None):
+    """Rayleigh samples: ``scale * sqrt(-2 log u)``."""
+    key = _check_key(key, "rayleigh")
+    dt = _float_dtype(dtype)
+    scale = _param(scale, dt)
+    shape = _params_shape(shape, scale)
+    e = exponential(key, shape, dt)
+    return le.mul(
+        _bcast(scale, shape, "rayleigh", "scale"), le.sqrt(le.mul(ls.full(shape, 2.0, dt), e))
+    )
+
+
+def wald(key, mean, shape=None, dtype=None):
+    """Wald (inverse Gaussian, scale 1) samples (Michael, Schucany & Haas 1976)."""
+    key = _check_key(key, "wald")
+    dt = _float_dtype(dtype)
+    mean = _param(mean, dt)
+    shape = _params_shape(shape, mean)
+    mu = _bcast(mean, shape, "wald", "mean")
+    k1, k2 = _keys(key, 2)
+    y = le.integer_pow(normal(k1, shape, dt), 2)
+    z = uniform(k2, shape, dt)
+    mu2 = le.mul(mu, mu)
+    c = lambda v: ls.full(shape, v, dt)
+    root = le.sqrt(le.add(le.mul(le.mul(c(4.0), mu), y), le.mul(mu2, le.mul(y, y))))
+    x = le.sub(le.add(mu, le.mul(le.mul(mu2, y), c(0.5))), le.mul(le.mul(mu, c(0.5)), root))
+    return where(le.le(z, le.div(mu, le.add(mu, x))), x, le.div(mu2, x))
+
+
+def maxwell(key, shape=(), dtype=None):
+    """Maxwell samples: the norm of three standard normals."""
+    key = _check_key(key, "maxwell")
+    dt = _float_dtype(dtype)
+    shape = _shape(shape)
+    x = normal(key, shape + (3,), dt)
+    return le.sqrt(lr.reduce_sum(le.mul(x, x), (len(shape),)))
+
+
+def double_sided_maxwell(key, loc, scale, shape=(), dtype=None):
+    """``loc + scale * (±Maxwell)``: shape ``shape + broadcast(loc, scale).shape``."""
+    key = _check_key(key, "double_sided_maxwell")
+    dt = _float_dtype(dtype)
+    loc, scale = _param(loc, dt), _param(scale, dt)
+    out_shape = _shape(shape) + tuple(
+        np.broadcast_shapes(get_aval(loc).shape, get_aval(scale).shape)
+    )
+    k1, k2 = _keys(key, 2)
+    mx = le.mul(maxwell(k1, out_shape, dt), rademacher(k2, out_shape, dt))
+    return le.add(
+        _bcast(loc, out_shape, "double_sided_maxwell", "loc"),
+        le.mul(mx, _bcast(scale, out_shape, "double_sided_maxwell", "scale")),
+    )
+
+
+def triangular(key, left, mode, right, shape=None, dtype=None):
+    """Triangular samples on ``[left, right]`` with peak at ``mode`` (inverse CDF)."""
+    key = _check_key(key, "triangular")
+    dt = _float_dtype(dtype)
+    lo, md, hi = (_param(v, dt) for v in (left, mode, right))
+    shape = _params_shape(shape, lo, md, hi)
+    lo, md, hi = (
+        _bcast(v, shape, "triangular", n) for v, n in ((lo, "left"), (md, "mode"), (hi, "right"))
+    )
+    u = uniform(key, shape, dt)
+    width = le.sub(hi, lo)
+    fc = le.div(le.sub(md, lo), width)
+    out1 = le.add(lo, le.sqrt(le.mul(le.mul(u, width), le.sub(md, lo))))
+    out2 = le.sub(
+        hi, le.sqrt(le.mul(le.mul(le.sub(ls.full(shape, 1.0, dt), u), width), le.sub(hi, md)))
+    )
+    return where(le.lt(u, fc), out1, out2)

@@ -1,0 +1,1 @@
+"""The implementation of ``funcgrad.scipy`` (``special.py``: ``funcgrad.scipy.special``)."""
