@@ -29,7 +29,7 @@ from funcgrad._src.lax import reductions as lr
 from funcgrad._src.lax import structural as ls
 from funcgrad._src.lax.call import batch_jaxpr, jvp_jaxpr, vjp_jaxpr
 
-# ---- tracing helpers ------------------------------------------------------------------------------
+# ---- tracing helpers -----------------------------------------------------------------------------
 
 
 def _as_arr(x):
@@ -120,7 +120,7 @@ def _unify_branches(pairs, arg_avals):
     return tuple(out), all_consts
 
 
-# ---- cond / switch --------------------------------------------------------------------------------
+# ---- cond / switch -------------------------------------------------------------------------------
 
 cond_p = Primitive("cond", multiple_results=True)
 
@@ -250,7 +250,7 @@ ad.jvp_rules[cond_p] = _cond_jvp
 ad.vjp_fwd_rules[cond_p] = _cond_vjp_fwd
 batching.vmap_rules[cond_p] = _cond_vmap
 
-# ---- while_loop -----------------------------------------------------------------------------------
+# ---- while_loop ----------------------------------------------------------------------------------
 
 while_p = Primitive("while", multiple_results=True)
 
@@ -683,7 +683,7 @@ ad.jvp_rules[scan_p] = _scan_jvp
 ad.vjp_fwd_rules[scan_p] = _scan_vjp_fwd
 batching.vmap_rules[scan_p] = _scan_vmap
 
-# ---- fori_loop / map ------------------------------------------------------------------------------
+# ---- fori_loop / map -----------------------------------------------------------------------------
 
 
 def fori_loop(lower, upper, body_fun, init_val, unroll=None):

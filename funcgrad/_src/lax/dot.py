@@ -21,7 +21,7 @@ from funcgrad._src.lax.common import (
 )
 from funcgrad._src.lax.elementwise import convert_element_type
 
-# ---- dot_general ----------------------------------------------------------------------------------
+# ---- dot_general ---------------------------------------------------------------------------------
 
 dot_general_p = Primitive("dot_general")
 # Params: ``dimension_numbers``, ``preferred_element_type`` (JAX's), and ``bf16_operands``, which
@@ -416,7 +416,7 @@ def _conv_bind(lhs, rhs, **p):
 
 def _vjp_lhs_padding(in_sp, k_sp, strides, out_sp, padding, ld, rd):
     pads = []
-    for n, k, s, o, (lo, hi), a, b in zip(in_sp, k_sp, strides, out_sp, padding, ld, rd):
+    for n, k, s, o, (lo, _hi), a, b in zip(in_sp, k_sp, strides, out_sp, padding, ld, rd):
         lhs_d, rhs_d, out_d = (n - 1) * a + 1, (k - 1) * b + 1, (o - 1) * s + 1
         before = rhs_d - lo - 1
         after = lhs_d + rhs_d - 1 - out_d - before
@@ -426,7 +426,7 @@ def _vjp_lhs_padding(in_sp, k_sp, strides, out_sp, padding, ld, rd):
 
 def _vjp_rhs_padding(in_sp, k_sp, strides, out_sp, padding, ld, rd):
     pads = []
-    for n, k, s, o, (lo, hi), a, b in zip(in_sp, k_sp, strides, out_sp, padding, ld, rd):
+    for n, k, s, o, (lo, _hi), a, b in zip(in_sp, k_sp, strides, out_sp, padding, ld, rd):
         lhs_d, rhs_d, out_d = (n - 1) * a + 1, (k - 1) * b + 1, (o - 1) * s + 1
         pads.append((lo, (out_d - lhs_d) + (rhs_d - lo - 1)))
     return tuple(pads)

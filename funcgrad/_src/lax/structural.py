@@ -280,18 +280,18 @@ slice_p = Primitive("slice")
 
 
 def _slice_impl(x, start_indices, limit_indices, strides):
-    idx = tuple(builtins.slice(s, l, st) for s, l, st in zip(start_indices, limit_indices, strides))
+    idx = tuple(builtins.slice(s, e, st) for s, e, st in zip(start_indices, limit_indices, strides))
     return x[idx]
 
 
 def _slice_abstract(x, start_indices, limit_indices, strides):
     if len(start_indices) != x.ndim or any(
-        not 0 <= s <= l <= n for s, l, n in zip(start_indices, limit_indices, x.shape)
+        not 0 <= s <= e <= n for s, e, n in zip(start_indices, limit_indices, x.shape)
     ):
         raise TypeError(
             f"slice: start {start_indices} / limit {limit_indices} out of range for {x.str_short()}"
         )
-    shape = tuple((l - s + st - 1) // st for s, l, st in zip(start_indices, limit_indices, strides))
+    shape = tuple((e - s + st - 1) // st for s, e, st in zip(start_indices, limit_indices, strides))
     return ShapedArray(shape, x.dtype, x.weak_type)
 
 
@@ -310,9 +310,9 @@ def slice(x, start_indices, limit_indices, strides=None):
 
 def slice_in_dim(x, start, limit, stride=1, axis=0):
     shape = get_aval(as_operand(x)).shape
-    s, l, st = [0] * len(shape), list(shape), [1] * len(shape)
-    s[axis], l[axis], st[axis] = start, limit, stride
-    return slice(x, s, l, st)
+    s, e, st = [0] * len(shape), list(shape), [1] * len(shape)
+    s[axis], e[axis], st[axis] = start, limit, stride
+    return slice(x, s, e, st)
 
 
 def _slice_transpose(ct, x, start_indices, limit_indices, strides):
