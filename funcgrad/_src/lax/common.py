@@ -143,7 +143,7 @@ def google_doc(summary: str, args=(), returns: str = "", raises=()) -> str:
     return "\n\n".join(parts)
 
 
-def unop_doc(summary: str, kinds: str, returns: str = "") -> str:
+def unop_doc(summary: str, kinds: str, returns: str = "", raises=()) -> str:
     """The docstring of a unary elementwise wrapper made by ``elementwise.unop``."""
     k = kinds_doc(kinds)
     x = (
@@ -155,7 +155,7 @@ def unop_doc(summary: str, kinds: str, returns: str = "") -> str:
         f"if ``x`` is not of {k} dtype (checked when traced, e.g. under ``jit``, ``grad`` "
         "or ``vmap``; eager calls leave the dtype to numpy)."
     )
-    return google_doc(summary, [("x", x)], ret, [("TypeError", err)])
+    return google_doc(summary, [("x", x)], ret, [("TypeError", err), *raises])
 
 
 def binop_doc(summary: str, kinds: str, out_bool: bool = False) -> str:

@@ -202,7 +202,11 @@ class Precision(enum.Enum):
     """Accepted by ``precision=`` of dot/conv, as in JAX. funcgrad's CPU kernels always
     compute in the operand dtype (float32 accumulation in float32), so every value gives
     the same result. Strings ``'default'``/``'high'``/``'highest'`` (and ``'bfloat16'``,
-    ``'tensorfloat32'``, ``'float32'``) convert: ``Precision('highest')``."""
+    ``'tensorfloat32'``, ``'float32'``) convert: ``Precision('highest')``.
+
+    Args:
+      value: 0, 1, 2 or one of the strings above (case-insensitive).
+    """
 
     DEFAULT = 0
     HIGH = 1

@@ -336,7 +336,13 @@ def _padding_pairs(padding, in_sp, k_sp, strides, rhs_dil):
 class ConvDimensionNumbers(NamedTuple):
     """Where the batch/feature/spatial dims of each operand are (as in JAX): ``lhs_spec`` is
     ``(batch dim, feature dim, spatial dims...)``, ``rhs_spec`` ``(out-feature dim,
-    in-feature dim, spatial dims...)``, ``out_spec`` like ``lhs_spec``."""
+    in-feature dim, spatial dims...)``, ``out_spec`` like ``lhs_spec``.
+
+    Args:
+      lhs_spec: the input's axes: ``(batch, feature, spatial...)``.
+      rhs_spec: the kernel's axes: ``(out feature, in feature, spatial...)``.
+      out_spec: the output's axes, ordered as ``lhs_spec``.
+    """
 
     lhs_spec: tuple
     rhs_spec: tuple

@@ -37,9 +37,10 @@ def _check_kinds(name, aval, kinds):
         raise TypeError(f"lax.{name} needs {allowed} input, got {aval.dtype.name}")
 
 
-def unop(name: str, impl, kinds: str = "fc", out_dtype=None, doc: str = "", ret: str = ""):
-    """A unary elementwise primitive and its wrapper; ``doc`` (a one-line summary) and ``ret``
-    (the Returns text, when the dtype changes) complete the wrapper's docstring."""
+def unop(name: str, impl, kinds: str = "fc", out_dtype=None, doc="", ret="", raises=()):
+    """A unary elementwise primitive and its wrapper; ``doc`` (a one-line summary), ``ret``
+    (the Returns text, when the dtype changes) and ``raises`` (extra ``(exception, when)``
+    pairs) complete the wrapper's docstring."""
     prim = Primitive(name)
     impl_rules[prim] = quiet(impl)
 
@@ -55,7 +56,7 @@ def unop(name: str, impl, kinds: str = "fc", out_dtype=None, doc: str = "", ret:
         return prim.bind(as_operand(x))
 
     wrapper.__name__ = name
-    wrapper.__doc__ = unop_doc(doc, kinds, ret)
+    wrapper.__doc__ = unop_doc(doc, kinds, ret, raises)
     return prim, wrapper
 
 
@@ -486,7 +487,11 @@ def round(x, rounding_method=0):
 
 
 class RoundingMethod(enum.IntEnum):
-    """Rounding modes for :func:`round` (as ``jax.lax.RoundingMethod``)."""
+    """Rounding modes for :func:`round` (as ``jax.lax.RoundingMethod``).
+
+    Args:
+      value: 0 (``AWAY_FROM_ZERO``) or 1 (``TO_NEAREST_EVEN``).
+    """
 
     AWAY_FROM_ZERO = 0
     TO_NEAREST_EVEN = 1
@@ -609,10 +614,13 @@ def _vec(fn):
     return lambda x: np.vectorize(fn, otypes=[x.dtype])(x) if x.size else x.copy()
 
 
-lgamma_p, lgamma = unop("lgamma", _lgamma_impl, "f", doc="Elementwise ``log|gamma(x)|``.")
-lgamma.__doc__ += (
-    "\n  ValueError: eagerly (not traced), at the poles 0, -1, -2, ... (a ``jit``-compiled call"
-    "\n    returns inf there)."
+_lgamma_pole = "eagerly (not traced) at the poles 0, -1, -2, ... (``jit`` code returns inf)."
+lgamma_p, lgamma = unop(
+    "lgamma",
+    _lgamma_impl,
+    "f",
+    doc="Elementwise ``log|gamma(x)|``.",
+    raises=[("ValueError", _lgamma_pole)],
 )
 digamma_p, digamma = unop(
     "digamma",
