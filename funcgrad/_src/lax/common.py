@@ -167,14 +167,12 @@ def binop_doc(summary: str, kinds: str, out_bool: bool = False) -> str:
         "equal dtypes (a weakly typed operand is converted); unlike ``funcgrad.numpy``, lax "
         "neither broadcasts nor promotes otherwise."
     )
-    ret = "A bool array" if out_bool else "An array of the operands' dtype"
     err = (
         "if the shapes or dtypes differ as above, or (checked when traced, e.g. under "
         f"``jit``) if the dtype is not {k}."
     )
-    return google_doc(
-        summary, [("x", x), ("y", y)], f"{ret} and common shape.", [("TypeError", err)]
-    )
+    ret = f"An array of the operands' common shape and {'bool ' if out_bool else ''}dtype."
+    return google_doc(summary, [("x", x), ("y", y)], ret, [("TypeError", err)])
 
 
 def reduction_doc(summary: str, kinds: str) -> str:

@@ -131,7 +131,7 @@ def _div_impl(x, y):
 div_p, div = binop(
     "div",
     _div_impl,
-    doc="Elementwise ``x / y``; integer division rounds toward 0 and ``x / 0`` is -1.",
+    doc="Elementwise ``x / y``; integer division rounds toward 0 (an integer ``x / 0`` is -1).",
 )
 ad.defjvp(div_p, lambda t, x, y: div(t, y), lambda t, x, y: neg(mul(t, div(div(x, y), y))))
 ad.vjp_rules[div_p] = lambda cts, p, out: [div(cts[0], p[1]), neg(mul(cts[0], div(out, p[1])))]
@@ -654,7 +654,7 @@ batching.defvectorized(integer_pow_p)
 
 
 def integer_pow(x, y: int):
-    """Elementwise ``x ** y`` for a static integer exponent ``y`` (by repeated products).
+    """Elementwise ``x ** y`` for a static integer exponent ``y``.
 
     Args:
       x: an array of any numeric dtype.
