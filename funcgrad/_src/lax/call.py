@@ -20,7 +20,7 @@ from funcgrad._src.core import (
     trace_to_jaxpr,
 )
 
-# ---- jaxpr-to-jaxpr transformations (cached) ------------------------------------------------------
+# ---- jaxpr-to-jaxpr transformations (cached) -----------------------------------------------------
 
 _jaxpr_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 

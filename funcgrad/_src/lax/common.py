@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import textwrap
 
 import numpy as np
 
@@ -28,6 +29,12 @@ __all__ = [
     "as_operand",
     "same_dtype",
     "shape_err",
+    "KIND_NAMES",
+    "kinds_doc",
+    "unop_doc",
+    "binop_doc",
+    "google_doc",
+    "reduction_doc",
 ]
 
 
@@ -97,3 +104,90 @@ def shape_err(name: str, avals) -> TypeError:
         f"{name}: operands must have equal shapes and dtypes, got {shapes}. "
         f"funcgrad.numpy functions broadcast and promote; lax ones do not."
     )
+
+
+# ---- docstrings of generated wrappers ---------------------------------------------------------
+
+KIND_NAMES = {
+    "f": "floating",
+    "c": "complex",
+    "i": "signed integer",
+    "u": "unsigned integer",
+    "b": "boolean",
+}
+
+
+def kinds_doc(kinds: str) -> str:
+    """Dtype kinds in words: ``"iufb"`` -> ``"integer, floating or boolean"``."""
+    words = ["integer" if k == "i" and "u" in kinds else KIND_NAMES[k] for k in kinds]
+    words = [w for k, w in zip(kinds, words) if not (k == "u" and "i" in kinds)]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def google_doc(summary: str, args=(), returns: str = "", raises=()) -> str:
+    """A Google-style docstring from its parts: ``args`` and ``raises`` are ``(name, text)``
+    pairs (used by the factories that generate lax wrappers)."""
+
+    def item(name, text):
+        return textwrap.fill(f"{name}: {text}", 92, initial_indent="  ", subsequent_indent="    ")
+
+    parts = [summary]
+    if args:
+        parts.append("Args:\n" + "\n".join(item(n, t) for n, t in args))
+    if returns:
+        parts.append(
+            "Returns:\n" + textwrap.fill(returns, 92, initial_indent="  ", subsequent_indent="  ")
+        )
+    if raises:
+        parts.append("Raises:\n" + "\n".join(item(e, t) for e, t in raises))
+    return "\n\n".join(parts)
+
+
+def unop_doc(summary: str, kinds: str, returns: str = "", raises=()) -> str:
+    """The docstring of a unary elementwise wrapper made by ``elementwise.unop``."""
+    k = kinds_doc(kinds)
+    x = (
+        f"an array of {k} dtype (a Python scalar or numpy value is converted; a Python "
+        "scalar is weakly typed)."
+    )
+    ret = returns or "An array of the shape, dtype and weak type of ``x``."
+    err = (
+        f"if ``x`` is not of {k} dtype (checked when traced, e.g. under ``jit``, ``grad`` "
+        "or ``vmap``; eager calls leave the dtype to numpy)."
+    )
+    return google_doc(summary, [("x", x)], ret, [("TypeError", err), *raises])
+
+
+def binop_doc(summary: str, kinds: str, out_bool: bool = False) -> str:
+    """The docstring of a binary elementwise wrapper made by ``elementwise.binop``."""
+    k = kinds_doc(kinds)
+    x = f"an array of {k} dtype, or a Python scalar (which takes the other operand's dtype)."
+    y = (
+        "like ``x``. The operands must have equal shapes (a rank-0 operand is broadcast) and "
+        "equal dtypes (a weakly typed operand is converted); unlike ``funcgrad.numpy``, lax "
+        "neither broadcasts nor promotes otherwise."
+    )
+    err = (
+        "if the shapes or dtypes differ as above, or (checked when traced, e.g. under "
+        f"``jit``) if the dtype is not {k}."
+    )
+    ret = f"An array of the operands' common shape and {'bool ' if out_bool else ''}dtype."
+    return google_doc(summary, [("x", x), ("y", y)], ret, [("TypeError", err)])
+
+
+def reduction_doc(summary: str, kinds: str) -> str:
+    """The docstring of a reduction wrapper made by ``reductions.reduction``."""
+    k = kinds_doc(kinds)
+    args = [
+        ("x", f"an array of {k} dtype."),
+        (
+            "axes",
+            "a sequence of the axes to reduce (static ints; negative ones count from the end).",
+        ),
+    ]
+    ret = "An array of ``x``'s dtype, of ``x``'s shape without ``axes``."
+    raises = [
+        ("ValueError", "if an axis is out of bounds."),
+        ("TypeError", f"if ``x`` is not of {k} dtype (checked when traced, e.g. under ``jit``)."),
+    ]
+    return google_doc(summary, args, ret, raises)

@@ -35,7 +35,20 @@ def _logaddexp(a, b):
 
 
 def cumlogsumexp(operand, axis: int = 0, reverse: bool = False):
-    """Cumulative ``log(sum(exp(x)))`` along ``axis``, computed stably (no overflow)."""
+    """Cumulative ``log(sum(exp(x)))`` along ``axis``, computed stably (no overflow).
+
+    Args:
+      operand: a floating or complex array.
+      axis: the static axis to accumulate along (negative counts from the end).
+      reverse: accumulate from the end of the axis instead.
+
+    Returns:
+      An array of the shape and dtype of ``operand``.
+
+    Raises:
+      TypeError: if ``operand`` is not floating or complex.
+      ValueError: if ``axis`` is out of bounds.
+    """
     x = as_operand(operand)
     if get_aval(x).dtype.kind not in "fc":
         raise TypeError(f"cumlogsumexp: operand must be floating point, got {get_aval(x).dtype}")
@@ -82,6 +95,25 @@ def reduce_window(
     arrays), starting from ``init_value``; out-of-bounds (padded) positions hold
     ``init_value``. Written as one strided slice per window position, so it is
     differentiable and batchable. One operand only (not JAX's pytree-of-operands form).
+
+    Args:
+      operand: an array.
+      init_value: a scalar, converted to ``operand``'s dtype (the identity of
+        ``computation``, e.g. 0 for add, -inf for max).
+      computation: a function of two arrays of one shape returning one such array.
+      window_dimensions: the static window size per axis.
+      window_strides: the static stride per axis.
+      padding: ``"SAME"``, ``"VALID"`` or one ``(low, high)`` pair per axis.
+      base_dilation: static dilation of ``operand`` per axis (default 1).
+      window_dilation: static dilation of the window per axis (default 1).
+
+    Returns:
+      An array of ``operand``'s dtype with one entry per window position.
+
+    Raises:
+      ValueError: if the window, strides, dilations or padding do not have one entry per
+        axis, a size is < 1, or the padding string is unknown.
+      TypeError: if ``init_value`` is not a scalar.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> reduce_window(fnp.arange(5.0), 0.0, fg.lax.add, (2,), (1,), "VALID")
@@ -155,6 +187,22 @@ def reduce(operands, init_values, computation, dimensions):
     ``operands``/``init_values`` are one array and one scalar, or equal-length tuples (then
     ``computation`` takes and returns tuples, e.g. a value-and-index argmax). Computed by
     pairwise halving with slices, so grad, vmap and jit work for any such computation.
+
+    Args:
+      operands: an array, or a tuple/list of arrays of one shape.
+      init_values: a scalar (a tuple of scalars for several operands), converted to the
+        operands' dtypes: the identity of ``computation``.
+      computation: a function of two arrays (two tuples of arrays) returning one (a tuple).
+      dimensions: the static axes to reduce (negative ones count from the end).
+
+    Returns:
+      The reduced array (a tuple of them for several operands), of the operands' shape
+      without ``dimensions``.
+
+    Raises:
+      ValueError: if the numbers of operands and init values differ, or an axis is out of
+        bounds.
+      TypeError: if the operands' shapes differ.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> reduce(fnp.arange(6.0).reshape(2, 3), 0.0, fg.lax.add, (1,))

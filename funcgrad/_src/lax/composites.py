@@ -40,6 +40,19 @@ def top_k(operand, k: int, *, axis: int = -1):
     """The ``k`` largest entries along ``axis`` and their int32 indices, largest first; of
     equal entries the lower index comes first (NaN counts as the largest).
 
+    Args:
+      operand: an array of rank >= 1 (not complex).
+      k: a static int, ``0 <= k <= operand.shape[axis]``.
+      axis: the static axis to search (keyword-only; default the last).
+
+    Returns:
+      ``(values, indices)``: arrays of ``operand``'s shape with ``axis`` of size ``k``, of
+      ``operand``'s dtype and int32.
+
+    Raises:
+      TypeError: if ``operand`` is a scalar or complex.
+      ValueError: if ``k`` is out of range (or ``axis`` is out of bounds).
+
     >>> import funcgrad.numpy as fnp
     >>> top_k(fnp.array([9., 3., 6., 4., 10.]), 3)
     (Array([10.,  9.,  6.], dtype=float32), Array([4, 0, 2], dtype=int32))
@@ -68,7 +81,20 @@ def top_k(operand, k: int, *, axis: int = -1):
 
 
 def sort_key_val(keys, values, dimension: int = -1, is_stable: bool = True):
-    """Sort ``keys`` along ``dimension`` and permute ``values`` the same way."""
+    """Sort ``keys`` along ``dimension`` and permute ``values`` the same way (stable).
+
+    Args:
+      keys: an array.
+      values: an array of the shape of ``keys`` (any dtype).
+      dimension: the static axis to sort along (default the last).
+      is_stable: accepted; the sort is always stable.
+
+    Returns:
+      ``(sorted keys, values in the same order)``.
+
+    Raises:
+      TypeError: if the shapes differ.
+    """
     ks, vs = get_aval(as_operand(keys)), get_aval(as_operand(values))
     if ks.shape != vs.shape:
         raise TypeError(
@@ -83,8 +109,20 @@ def sort_key_val(keys, values, dimension: int = -1, is_stable: bool = True):
 
 
 def index_in_dim(operand, index: int, axis: int = 0, keepdims: bool = True):
-    """``operand`` at the static ``index`` along ``axis`` (negative indices count from the
-    end); the axis is kept with size 1 when ``keepdims``."""
+    """``operand`` at the static ``index`` along ``axis``, as ``jax.lax.index_in_dim``.
+
+    Args:
+      operand: an array.
+      index: a static int (negative counts from the end).
+      axis: the static axis (negative counts from the end).
+      keepdims: keep ``axis`` with size 1 (the default) or remove it.
+
+    Returns:
+      An array of ``operand``'s dtype.
+
+    Raises:
+      IndexError: if ``index`` is out of bounds.
+    """
     x = as_operand(operand)
     a = get_aval(x)
     ax = canonicalize_axis(axis, a.ndim)
@@ -101,17 +139,59 @@ def index_in_dim(operand, index: int, axis: int = 0, keepdims: bool = True):
 
 def scatter_mul(operand, indices, updates, axes, mode="drop"):
     """``operand`` with ``operand[idx] *= updates`` (funcgrad's ``axes`` form of scatter, as
-    ``lax.scatter_add``; not JAX's ScatterDimensionNumbers)."""
+    ``lax.scatter_add``; not JAX's ScatterDimensionNumbers); repeated indices multiply.
+
+    Args:
+      operand: an array.
+      indices: an integer array of shape ``batch + (len(axes),)``.
+      updates: an array of shape ``batch`` + the shape of the operand axes not in ``axes``.
+      axes: the static, non-negative operand axes that ``indices`` select along.
+      mode: ``"drop"`` (default) ignores out-of-bounds updates; ``"clip"`` clamps.
+
+    Returns:
+      An array of the shape and dtype of ``operand``.
+
+    Raises:
+      TypeError: if ``updates`` does not have the shape above.
+    """
     return li.scatter(operand, indices, updates, axes, mode, combine="mul")
 
 
 def scatter_min(operand, indices, updates, axes, mode="drop"):
-    """``operand`` with ``operand[idx] = min(operand[idx], updates)`` (``axes`` form)."""
+    """``operand`` with ``operand[idx] = min(operand[idx], updates)`` (``axes`` form).
+
+    Args:
+      operand: an array.
+      indices: an integer array of shape ``batch + (len(axes),)``.
+      updates: an array of shape ``batch`` + the shape of the operand axes not in ``axes``.
+      axes: the static, non-negative operand axes that ``indices`` select along.
+      mode: ``"drop"`` (default) ignores out-of-bounds updates; ``"clip"`` clamps.
+
+    Returns:
+      An array of the shape and dtype of ``operand``.
+
+    Raises:
+      TypeError: if ``updates`` does not have the shape above.
+    """
     return li.scatter(operand, indices, updates, axes, mode, combine="min")
 
 
 def scatter_max(operand, indices, updates, axes, mode="drop"):
-    """``operand`` with ``operand[idx] = max(operand[idx], updates)`` (``axes`` form)."""
+    """``operand`` with ``operand[idx] = max(operand[idx], updates)`` (``axes`` form).
+
+    Args:
+      operand: an array.
+      indices: an integer array of shape ``batch + (len(axes),)``.
+      updates: an array of shape ``batch`` + the shape of the operand axes not in ``axes``.
+      axes: the static, non-negative operand axes that ``indices`` select along.
+      mode: ``"drop"`` (default) ignores out-of-bounds updates; ``"clip"`` clamps.
+
+    Returns:
+      An array of the shape and dtype of ``operand``.
+
+    Raises:
+      TypeError: if ``updates`` does not have the shape above.
+    """
     return li.scatter(operand, indices, updates, axes, mode, combine="max")
 
 
@@ -122,7 +202,11 @@ class Precision(enum.Enum):
     """Accepted by ``precision=`` of dot/conv, as in JAX. funcgrad's CPU kernels always
     compute in the operand dtype (float32 accumulation in float32), so every value gives
     the same result. Strings ``'default'``/``'high'``/``'highest'`` (and ``'bfloat16'``,
-    ``'tensorfloat32'``, ``'float32'``) convert: ``Precision('highest')``."""
+    ``'tensorfloat32'``, ``'float32'``) convert: ``Precision('highest')``.
+
+    Args:
+      value: 0, 1, 2 or one of the strings above (case-insensitive).
+    """
 
     DEFAULT = 0
     HIGH = 1
@@ -149,7 +233,19 @@ class Precision(enum.Enum):
 
 
 def batch_matmul(lhs, rhs, precision=None):
-    """Batched matrix product: ``lhs[..., i, k] @ rhs[..., k, j]`` with equal batch dims."""
+    """Batched matrix product: ``lhs[..., i, k] @ rhs[..., k, j]`` with equal batch dims.
+
+    Args:
+      lhs: an array of rank >= 2.
+      rhs: an array of ``lhs``'s rank, dtype and batch dimensions (all but the last two).
+      precision: accepted and ignored (see :class:`Precision`).
+
+    Returns:
+      An array of shape ``batch + (i, j)``.
+
+    Raises:
+      TypeError: if the ranks, batch dimensions or inner dimensions do not match.
+    """
     from funcgrad._src.lax.dot import dot_general
 
     la, ra = get_aval(as_operand(lhs)), get_aval(as_operand(rhs))
@@ -173,5 +269,12 @@ def batch_matmul(lhs, rhs, precision=None):
 
 def optimization_barrier(operand):
     """Identity on a pytree of arrays (funcgrad's compiler does not move work across it
-    anyway: it exists for JAX compatibility)."""
+    anyway: it exists for JAX compatibility).
+
+    Args:
+      operand: any pytree.
+
+    Returns:
+      ``operand`` itself.
+    """
     return operand

@@ -29,7 +29,7 @@ from funcgrad._src.lax import reductions as lr
 from funcgrad._src.lax import structural as ls
 from funcgrad._src.lax.call import batch_jaxpr, jvp_jaxpr, vjp_jaxpr
 
-# ---- tracing helpers ------------------------------------------------------------------------------
+# ---- tracing helpers -----------------------------------------------------------------------------
 
 
 def _as_arr(x):
@@ -120,7 +120,7 @@ def _unify_branches(pairs, arg_avals):
     return tuple(out), all_consts
 
 
-# ---- cond / switch --------------------------------------------------------------------------------
+# ---- cond / switch -------------------------------------------------------------------------------
 
 cond_p = Primitive("cond", multiple_results=True)
 
@@ -141,7 +141,25 @@ abstract_eval_rules[cond_p] = _cond_abstract
 
 
 def switch(index, branches, *operands, operand=None):
-    """Apply ``branches[index](*operands)``; the index is clamped to the valid range."""
+    """Apply ``branches[index](*operands)``, as ``jax.lax.switch``; the index is clamped to
+    the valid range. A concrete index runs only its branch; a traced one traces every
+    branch into one ``cond`` primitive.
+
+    Args:
+      index: a scalar integer (array, tracer or Python int).
+      branches: a sequence of functions of ``*operands``, returning pytrees of arrays of
+        one structure, shapes and dtypes.
+      *operands: the arguments passed to the chosen branch (pytrees of arrays).
+      operand: a single argument, instead of ``*operands`` (JAX's older form).
+
+    Returns:
+      The chosen branch's output.
+
+    Raises:
+      ValueError: if ``branches`` is empty.
+      TypeError: if ``index`` is not a scalar integer, or (traced) the branches' outputs
+        differ in structure, shape or dtype.
+    """
     if operand is not None:
         operands = (operand,)
     branches = list(branches)
@@ -177,7 +195,26 @@ def switch(index, branches, *operands, operand=None):
 
 
 def cond(pred, true_fun, false_fun, *operands, operand=None):
-    """``true_fun(*operands)`` if ``pred`` else ``false_fun(*operands)``, traceable."""
+    """``true_fun(*operands)`` if ``pred`` else ``false_fun(*operands)``, as ``jax.lax.cond``.
+
+    A concrete ``pred`` runs only the chosen function; a traced one traces both into one
+    ``cond`` primitive (differentiable; under ``vmap`` with a batched ``pred``, both run
+    and the results are selected).
+
+    Args:
+      pred: a scalar (bool or number; nonzero is true).
+      true_fun: a function of ``*operands`` returning a pytree of arrays.
+      false_fun: like ``true_fun``, returning the same structure, shapes and dtypes.
+      *operands: the arguments passed to the chosen function (pytrees of arrays).
+      operand: a single argument, instead of ``*operands`` (JAX's older form).
+
+    Returns:
+      The chosen function's output.
+
+    Raises:
+      TypeError: if ``pred`` is not a scalar, or (traced) the two outputs differ in
+        structure, shape or dtype.
+    """
     if operand is not None:
         operands = (operand,)
     if not isinstance(pred, Tracer):
@@ -250,7 +287,7 @@ ad.jvp_rules[cond_p] = _cond_jvp
 ad.vjp_fwd_rules[cond_p] = _cond_vjp_fwd
 batching.vmap_rules[cond_p] = _cond_vmap
 
-# ---- while_loop -----------------------------------------------------------------------------------
+# ---- while_loop ----------------------------------------------------------------------------------
 
 while_p = Primitive("while", multiple_results=True)
 
@@ -281,6 +318,24 @@ def while_loop(cond_fun, body_fun, init_val, max_steps: int | None = None):
 
     With ``max_steps=N`` the loop stops after at most N iterations and becomes differentiable
     in reverse mode (JAX's while_loop is not).
+
+    Args:
+      cond_fun: a function of the carry returning a boolean scalar.
+      body_fun: a function of the carry returning a new carry of the same structure, shapes
+        and dtypes (a Python scalar in ``init_val`` is promoted to the body's dtype, as in
+        JAX).
+      init_val: the initial carry, a pytree of arrays.
+      max_steps: an optional static bound on the number of iterations (funcgrad's
+        extension).
+
+    Returns:
+      The final carry.
+
+    Raises:
+      TypeError: if ``cond_fun`` does not return a boolean scalar, or ``body_fun`` changes
+        the carry's structure, shapes or dtypes.
+      ValueError: when differentiated in reverse mode (``grad``, ``vjp``) without
+        ``max_steps``.
     """
     flat, in_tree = tu.tree_flatten(init_val)
     flat = [_as_arr(x) for x in flat]
@@ -510,7 +565,33 @@ abstract_eval_rules[scan_p] = _scan_abstract
 
 
 def scan(f, init, xs=None, length=None, reverse=False, unroll=1, _split_transpose=False):
-    """``carry, ys = scan(f, init, xs)`` with ``f(carry, x) -> (carry, y)`` (JAX semantics)."""
+    """``carry, ys = scan(f, init, xs)`` with ``f(carry, x) -> (carry, y)`` (JAX semantics):
+    a loop over the leading axis of ``xs`` that stacks the ``y``'s.
+
+    Reverse mode stores the carry of every step and recomputes one step's forward pass in
+    each backward step.
+
+    Args:
+      f: a function ``(carry, x) -> (carry, y)``; the new carry has the structure, shapes
+        and dtypes of ``init`` (Python scalars in ``init`` are promoted, as in JAX).
+      init: the initial carry, a pytree of arrays.
+      xs: a pytree of arrays sharing a leading axis to scan over, or None.
+      length: the number of steps; needed when ``xs`` is None or has no leaves, and must
+        match the leading axis otherwise.
+      reverse: run from the last step to the first (``ys`` stays in index order).
+      unroll: accepted for JAX compatibility and ignored.
+      _split_transpose: accepted for JAX compatibility and ignored.
+
+    Returns:
+      ``(final carry, ys)``: ``ys`` stacks each step's ``y`` along a new leading axis of
+      size ``length``.
+
+    Raises:
+      ValueError: if a leaf of ``xs`` is a scalar, the leading sizes differ (from each other
+        or from ``length``), or the length is unknown.
+      TypeError: if ``f`` does not return a pair, or changes the carry's structure, shapes
+        or dtypes.
+    """
     x_flat, x_tree = tu.tree_flatten(xs)
     x_flat = [_as_arr(x) for x in x_flat]
     lengths = {get_aval(x).shape[0] for x in x_flat if get_aval(x).ndim}
@@ -683,14 +764,28 @@ ad.jvp_rules[scan_p] = _scan_jvp
 ad.vjp_fwd_rules[scan_p] = _scan_vjp_fwd
 batching.vmap_rules[scan_p] = _scan_vmap
 
-# ---- fori_loop / map ------------------------------------------------------------------------------
+# ---- fori_loop / map -----------------------------------------------------------------------------
 
 
 def fori_loop(lower, upper, body_fun, init_val, unroll=None):
     """``for i in range(lower, upper): val = body_fun(i, val)``.
 
     With concrete bounds it is a scan (reverse-differentiable); with traced bounds a
-    while_loop.
+    while_loop (then not reverse-differentiable).
+
+    Args:
+      lower: the first index: a scalar integer (Python int, array or tracer).
+      upper: the end (exclusive), like ``lower``.
+      body_fun: a function ``(i, val) -> val`` keeping the structure, shapes and dtypes.
+      init_val: the initial value, a pytree of arrays.
+      unroll: accepted for JAX compatibility and ignored.
+
+    Returns:
+      The final value (``init_val`` when ``upper <= lower``).
+
+    Raises:
+      TypeError: as :func:`scan` and :func:`while_loop`, if ``body_fun`` changes the value's
+        structure, shapes or dtypes.
     """
     concrete = not isinstance(lower, Tracer) and not isinstance(upper, Tracer)
     if concrete:
@@ -730,6 +825,18 @@ def _index_dtype(lower, upper):
 
 
 def map(f, xs, batch_size=None):
-    """``stack([f(x) for x in xs])`` as a scan."""
+    """``stack([f(x) for x in xs])`` over the leading axis, as a scan (``jax.lax.map``).
+
+    Args:
+      f: a function of one slice of ``xs`` returning a pytree of arrays.
+      xs: a pytree of arrays sharing a leading axis.
+      batch_size: accepted for JAX compatibility and ignored (one slice per step).
+
+    Returns:
+      The outputs of ``f`` stacked along a new leading axis.
+
+    Raises:
+      ValueError: as :func:`scan`, if ``xs`` has scalar leaves or unequal leading sizes.
+    """
     _, ys = scan(lambda c, x: (c, f(x)), (), xs)
     return ys

@@ -21,7 +21,7 @@ from funcgrad._src.lax.common import (
 )
 from funcgrad._src.lax.elementwise import convert_element_type
 
-# ---- dot_general ----------------------------------------------------------------------------------
+# ---- dot_general ---------------------------------------------------------------------------------
 
 dot_general_p = Primitive("dot_general")
 # Params: ``dimension_numbers``, ``preferred_element_type`` (JAX's), and ``bf16_operands``, which
@@ -82,6 +82,25 @@ def _canon_dims(dn):
 
 
 def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None):
+    """General tensor contraction with batch dimensions, as ``jax.lax.dot_general``.
+
+    Args:
+      lhs: an array.
+      rhs: an array of ``lhs``'s dtype.
+      dimension_numbers: ``((lhs_contract, rhs_contract), (lhs_batch, rhs_batch))``: static
+        tuples of axes; paired axes must have equal sizes.
+      precision: accepted for JAX compatibility and ignored (see :class:`Precision`).
+      preferred_element_type: the result dtype (default the operands'). The product is
+        computed in the operands' dtype, then converted: integers are not widened first.
+
+    Returns:
+      An array of shape ``batch + lhs free + rhs free`` (the batch axes, then the remaining
+      axes of ``lhs``, then those of ``rhs``, each in order).
+
+    Raises:
+      TypeError: if paired axes differ in size, or (checked when traced, e.g. under ``jit``)
+        the operand dtypes differ.
+    """
     lhs, rhs = as_operand(lhs), as_operand(rhs)
     pet = dtypes.canonicalize(preferred_element_type) if preferred_element_type else None
     return dot_general_p.bind(
@@ -90,7 +109,20 @@ def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_t
 
 
 def dot(lhs, rhs, precision=None, preferred_element_type=None):
-    """Matrix/vector product of 1-d or 2-d operands."""
+    """Vector/matrix product: contracts the last axis of ``lhs`` with the first of ``rhs``.
+
+    Args:
+      lhs: a 1-d or 2-d array.
+      rhs: a 1-d or 2-d array of ``lhs``'s dtype (higher ranks contract their first axis).
+      precision: accepted and ignored, as in :func:`dot_general`.
+      preferred_element_type: the result dtype, as in :func:`dot_general`.
+
+    Returns:
+      An array of shape ``lhs.shape[:-1] + rhs.shape[1:]``.
+
+    Raises:
+      TypeError: as :func:`dot_general`.
+    """
     nl = get_aval(lhs).ndim
     return dot_general(
         lhs, rhs, (((nl - 1,), (0,)), ((), ())), preferred_element_type=preferred_element_type
@@ -304,7 +336,13 @@ def _padding_pairs(padding, in_sp, k_sp, strides, rhs_dil):
 class ConvDimensionNumbers(NamedTuple):
     """Where the batch/feature/spatial dims of each operand are (as in JAX): ``lhs_spec`` is
     ``(batch dim, feature dim, spatial dims...)``, ``rhs_spec`` ``(out-feature dim,
-    in-feature dim, spatial dims...)``, ``out_spec`` like ``lhs_spec``."""
+    in-feature dim, spatial dims...)``, ``out_spec`` like ``lhs_spec``.
+
+    Args:
+      lhs_spec: the input's axes: ``(batch, feature, spatial...)``.
+      rhs_spec: the kernel's axes: ``(out feature, in feature, spatial...)``.
+      out_spec: the output's axes, ordered as ``lhs_spec``.
+    """
 
     lhs_spec: tuple
     rhs_spec: tuple
@@ -312,8 +350,21 @@ class ConvDimensionNumbers(NamedTuple):
 
 
 def conv_dimension_numbers(lhs_shape, rhs_shape, dimension_numbers) -> ConvDimensionNumbers:
-    """Normalise ``dimension_numbers`` (None, a ``ConvDimensionNumbers``, or a tuple of layout
-    strings such as ``("NHWC", "HWIO", "NHWC")``) to a ``ConvDimensionNumbers``."""
+    """Normalise convolution ``dimension_numbers`` to a :class:`ConvDimensionNumbers`.
+
+    Args:
+      lhs_shape: the shape of the input, ``(N, C, spatial...)`` in some order.
+      rhs_shape: the shape of the kernel, of the same rank.
+      dimension_numbers: None (``NC...``, ``OI...`` and ``NC...``), a
+        ``ConvDimensionNumbers`` (returned as is), three layout strings such as
+        ``("NHWC", "HWIO", "NHWC")``, or three permutations of ``range(rank)``.
+
+    Returns:
+      The ``ConvDimensionNumbers`` (axis positions of each operand).
+
+    Raises:
+      TypeError: if the ranks differ or the layouts are malformed or disagree.
+    """
     nd = len(lhs_shape)
     if len(rhs_shape) != nd:
         raise TypeError(
@@ -373,9 +424,35 @@ def conv_general_dilated(
     precision=None,
     preferred_element_type=None,
 ):
-    """N-d convolution with JAX's signature. ``dimension_numbers`` may name any layouts
-    (``("NHWC", "HWIO", "NHWC")``, a ``ConvDimensionNumbers``; None means NC.../OI...): the
-    operands are transposed to NC.../OI..., the one layout the primitive computes in."""
+    """N-d convolution, as ``jax.lax.conv_general_dilated``. Operands in other layouts are
+    transposed to ``NC...``/``OI...``, the one layout the primitive computes in.
+
+    Args:
+      lhs: the input, ``(N, C, spatial...)`` by default.
+      rhs: the kernel, ``(O, C / feature_group_count, window...)`` by default, of ``lhs``'s
+        dtype.
+      window_strides: one static stride per spatial axis.
+      padding: ``"SAME"``, ``"SAME_LOWER"``, ``"VALID"`` or one ``(low, high)`` pair per
+        spatial axis.
+      lhs_dilation: static input dilation per spatial axis (default 1: a transposed
+        convolution uses more).
+      rhs_dilation: static kernel dilation per spatial axis (default 1; atrous convolution).
+      dimension_numbers: the layouts, as accepted by :func:`conv_dimension_numbers`.
+      feature_group_count: split the channels into this many groups (grouped or depthwise
+        convolution); ``C`` and ``O`` must be multiples of it.
+      batch_group_count: only 1 is supported.
+      precision: accepted for JAX compatibility and ignored.
+      preferred_element_type: the result dtype (default the operands').
+
+    Returns:
+      The output, ``(N, O, spatial...)`` in the ``out`` layout of ``dimension_numbers``.
+
+    Raises:
+      NotImplementedError: if ``batch_group_count != 1``.
+      ValueError: for an unknown padding string.
+      TypeError: if the layouts, ranks or channel counts do not agree, or (checked when
+        traced, e.g. under ``jit``) the dtypes differ.
+    """
     if batch_group_count != 1:
         raise NotImplementedError("batch_group_count other than 1")
     lhs, rhs = as_operand(lhs), as_operand(rhs)
@@ -407,6 +484,21 @@ def conv_general_dilated(
 
 
 def conv(lhs, rhs, window_strides, padding):
+    """Convolution in the ``NC...``/``OI...`` layouts without dilation, as ``jax.lax.conv``.
+
+    Args:
+      lhs: the input, ``(N, C, spatial...)``.
+      rhs: the kernel, ``(O, C, window...)``, of ``lhs``'s dtype.
+      window_strides: one static stride per spatial axis.
+      padding: ``"SAME"``, ``"SAME_LOWER"``, ``"VALID"`` or ``(low, high)`` pairs.
+
+    Returns:
+      The output, ``(N, O, spatial...)``.
+
+    Raises:
+      ValueError: for an unknown padding string.
+      TypeError: as :func:`conv_general_dilated`.
+    """
     return conv_general_dilated(lhs, rhs, window_strides, padding)
 
 
@@ -416,7 +508,7 @@ def _conv_bind(lhs, rhs, **p):
 
 def _vjp_lhs_padding(in_sp, k_sp, strides, out_sp, padding, ld, rd):
     pads = []
-    for n, k, s, o, (lo, hi), a, b in zip(in_sp, k_sp, strides, out_sp, padding, ld, rd):
+    for n, k, s, o, (lo, _hi), a, b in zip(in_sp, k_sp, strides, out_sp, padding, ld, rd):
         lhs_d, rhs_d, out_d = (n - 1) * a + 1, (k - 1) * b + 1, (o - 1) * s + 1
         before = rhs_d - lo - 1
         after = lhs_d + rhs_d - 1 - out_d - before
@@ -426,7 +518,7 @@ def _vjp_lhs_padding(in_sp, k_sp, strides, out_sp, padding, ld, rd):
 
 def _vjp_rhs_padding(in_sp, k_sp, strides, out_sp, padding, ld, rd):
     pads = []
-    for n, k, s, o, (lo, hi), a, b in zip(in_sp, k_sp, strides, out_sp, padding, ld, rd):
+    for n, k, s, o, (lo, _hi), a, b in zip(in_sp, k_sp, strides, out_sp, padding, ld, rd):
         lhs_d, rhs_d, out_d = (n - 1) * a + 1, (k - 1) * b + 1, (o - 1) * s + 1
         pads.append((lo, (out_d - lhs_d) + (rhs_d - lo - 1)))
     return tuple(pads)

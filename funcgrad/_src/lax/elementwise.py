@@ -9,12 +9,14 @@ import enum
 import math
 
 from funcgrad._src.lax.common import (
+    KIND_NAMES,
     Primitive,
     ShapedArray,
     abstract_eval_rules,
     ad,
     as_operand,
     batching,
+    binop_doc,
     dtypes,
     get_aval,
     impl_rules,
@@ -22,27 +24,23 @@ from funcgrad._src.lax.common import (
     quiet,
     same_dtype,
     shape_err,
+    unop_doc,
     weak_type_rules,
 )
 
 # ---- helpers --------------------------------------------------------------------------------
 
-_KIND_NAMES = {
-    "f": "floating",
-    "c": "complex",
-    "i": "signed integer",
-    "u": "unsigned integer",
-    "b": "boolean",
-}
-
 
 def _check_kinds(name, aval, kinds):
     if aval.dtype.kind not in kinds:
-        allowed = " or ".join(_KIND_NAMES[k] for k in kinds)
+        allowed = " or ".join(KIND_NAMES[k] for k in kinds)
         raise TypeError(f"lax.{name} needs {allowed} input, got {aval.dtype.name}")
 
 
-def unop(name: str, impl, kinds: str = "fc", out_dtype=None):
+def unop(name: str, impl, kinds: str = "fc", out_dtype=None, doc="", ret="", raises=()):
+    """A unary elementwise primitive and its wrapper; ``doc`` (a one-line summary), ``ret``
+    (the Returns text, when the dtype changes) and ``raises`` (extra ``(exception, when)``
+    pairs) complete the wrapper's docstring."""
     prim = Primitive(name)
     impl_rules[prim] = quiet(impl)
 
@@ -58,10 +56,12 @@ def unop(name: str, impl, kinds: str = "fc", out_dtype=None):
         return prim.bind(as_operand(x))
 
     wrapper.__name__ = name
+    wrapper.__doc__ = unop_doc(doc, kinds, ret, raises)
     return prim, wrapper
 
 
-def binop(name: str, impl, kinds: str = "iufc", out_bool: bool = False):
+def binop(name: str, impl, kinds: str = "iufc", out_bool: bool = False, doc: str = ""):
+    """A binary elementwise primitive and its wrapper (``doc``: the docstring's summary)."""
     prim = Primitive(name)
     impl_rules[prim] = quiet(impl)
 
@@ -91,6 +91,7 @@ def binop(name: str, impl, kinds: str = "iufc", out_bool: bool = False):
         return prim.bind(x, y)
 
     wrapper.__name__ = name
+    wrapper.__doc__ = binop_doc(doc, kinds, out_bool)
     return prim, wrapper
 
 
@@ -105,16 +106,16 @@ def full_like(x, val, dtype=None):
 
 # ---- arithmetic -----------------------------------------------------------------------------
 
-neg_p, neg = unop("neg", np.negative, "iufc")
+neg_p, neg = unop("neg", np.negative, "iufc", doc="Elementwise negation ``-x`` (integers wrap).")
 ad.deflinear(neg_p, lambda ct, x: [neg(ct)])
 
-add_p, add = binop("add", np.add)
+add_p, add = binop("add", np.add, doc="Elementwise sum ``x + y`` (integers wrap).")
 ad.deflinear(add_p, lambda ct, x, y: [ct, ct])
 
-sub_p, sub = binop("sub", np.subtract)
+sub_p, sub = binop("sub", np.subtract, doc="Elementwise difference ``x - y`` (integers wrap).")
 ad.deflinear(sub_p, lambda ct, x, y: [ct, neg(ct)])
 
-mul_p, mul = binop("mul", np.multiply)
+mul_p, mul = binop("mul", np.multiply, doc="Elementwise product ``x * y`` (integers wrap).")
 ad.defjvp(mul_p, lambda t, x, y: mul(t, y), lambda t, x, y: mul(x, t))
 ad.vjp_rules[mul_p] = lambda cts, p, out: [mul(cts[0], p[1]), mul(p[0], cts[0])]
 
@@ -127,7 +128,11 @@ def _div_impl(x, y):
     return np.divide(x, y)
 
 
-div_p, div = binop("div", _div_impl)
+div_p, div = binop(
+    "div",
+    _div_impl,
+    doc="Elementwise ``x / y``; integer division rounds toward 0 (an integer ``x / 0`` is -1).",
+)
 ad.defjvp(div_p, lambda t, x, y: div(t, y), lambda t, x, y: neg(mul(t, div(div(x, y), y))))
 ad.vjp_rules[div_p] = lambda cts, p, out: [div(cts[0], p[1]), neg(mul(cts[0], div(out, p[1])))]
 
@@ -139,15 +144,19 @@ def _rem_impl(x, y):
     return np.fmod(x, y)
 
 
-rem_p, rem = binop("rem", _rem_impl)
+rem_p, rem = binop(
+    "rem",
+    _rem_impl,
+    doc="Elementwise remainder with the sign of ``x`` (C fmod); integer ``rem(x, 0)`` is x.",
+)
 ad.defjvp(rem_p, lambda t, x, y: t, lambda t, x, y: neg(mul(t, round(div(sub(x, rem(x, y)), y)))))
 ad.vjp_rules[rem_p] = lambda cts, p, out: [
     cts[0],
     neg(mul(cts[0], round(div(sub(p[0], out), p[1])))),
 ]
 
-max_p, max = binop("max", np.maximum, "iufb")
-min_p, min = binop("min", np.minimum, "iufb")
+max_p, max = binop("max", np.maximum, "iufb", doc="Elementwise maximum (NaN if either is NaN).")
+min_p, min = binop("min", np.minimum, "iufb", doc="Elementwise minimum (NaN if either is NaN).")
 
 
 def _balanced_eq(x, z, y):
@@ -182,11 +191,21 @@ def _pow_dy(t, x, y):
     return mul(t, select(x_is_0, full_like(out, 0), mul(out, safe_log)))
 
 
-pow_p, pow = binop("pow", np.power, "fc")
+pow_p, pow = binop(
+    "pow",
+    np.power,
+    "fc",
+    doc="Elementwise power ``x ** y`` (see ``integer_pow`` for int exponents).",
+)
 ad.defjvp(pow_p, _pow_dx, _pow_dy)
 ad.vjp_rules[pow_p] = lambda cts, p, out: [_pow_dx(cts[0], *p), _pow_dy(cts[0], *p)]
 
-atan2_p, atan2 = binop("atan2", np.arctan2, "f")
+atan2_p, atan2 = binop(
+    "atan2",
+    np.arctan2,
+    "f",
+    doc="Elementwise arc tangent of ``x / y`` in the quadrant of the point (y, x).",
+)
 
 
 def _atan2_d(x, y):
@@ -203,15 +222,28 @@ ad.vjp_rules[atan2_p] = lambda cts, p, out: [
     neg(mul(cts[0], div(p[0], _atan2_d(*p)))),
 ]
 
-nextafter_p, nextafter = binop("nextafter", np.nextafter, "f")
+nextafter_p, nextafter = binop(
+    "nextafter",
+    np.nextafter,
+    "f",
+    doc="Elementwise next representable value after ``x`` toward ``y``.",
+)
 ad.defzero(nextafter_p)
 
 # ---- bitwise / logical ------------------------------------------------------------------------
 
-and_p, bitwise_and = binop("and", np.bitwise_and, "iub")
-or_p, bitwise_or = binop("or", np.bitwise_or, "iub")
-xor_p, bitwise_xor = binop("xor", np.bitwise_xor, "iub")
-not_p, bitwise_not = unop("not", np.invert, "iub")
+and_p, bitwise_and = binop(
+    "and", np.bitwise_and, "iub", doc="Elementwise bitwise AND (logical AND for booleans)."
+)
+or_p, bitwise_or = binop(
+    "or", np.bitwise_or, "iub", doc="Elementwise bitwise OR (logical OR for booleans)."
+)
+xor_p, bitwise_xor = binop(
+    "xor", np.bitwise_xor, "iub", doc="Elementwise bitwise XOR (logical XOR for booleans)."
+)
+not_p, bitwise_not = unop(
+    "not", np.invert, "iub", doc="Elementwise bitwise NOT (logical NOT for booleans)."
+)
 
 
 def _shift_mask(x, y, fn):
@@ -231,9 +263,24 @@ def _shr_arith(x, y):
     return np.right_shift(x, np.clip(y, 0, bits - 1)).astype(x.dtype)
 
 
-shift_left_p, shift_left = binop("shift_left", lambda x, y: _shift_mask(x, y, np.left_shift), "iu")
-shift_right_logical_p, shift_right_logical = binop("shift_right_logical", _shr_logical, "iu")
-shift_right_arithmetic_p, shift_right_arithmetic = binop("shift_right_arithmetic", _shr_arith, "iu")
+shift_left_p, shift_left = binop(
+    "shift_left",
+    lambda x, y: _shift_mask(x, y, np.left_shift),
+    "iu",
+    doc="Elementwise ``x << y``; shifts outside [0, bits) give 0.",
+)
+shift_right_logical_p, shift_right_logical = binop(
+    "shift_right_logical",
+    _shr_logical,
+    "iu",
+    doc="Elementwise right shift filling with zeros; shifts outside [0, bits) give 0.",
+)
+shift_right_arithmetic_p, shift_right_arithmetic = binop(
+    "shift_right_arithmetic",
+    _shr_arith,
+    "iu",
+    doc="Elementwise right shift filling with the sign bit; shifts clamp to [0, bits - 1].",
+)
 for _p in (
     and_p,
     or_p,
@@ -249,17 +296,18 @@ population_count_p, population_count = unop(  # bits of the two's-complement pat
     "population_count",
     lambda x: np.bitwise_count(x.view(f"u{x.dtype.itemsize}")).astype(x.dtype),
     "iu",
+    doc="Elementwise number of set bits of the two's-complement pattern, in x's dtype.",
 )
 ad.defzero(population_count_p)
 
 # ---- comparisons ------------------------------------------------------------------------------
 
-eq_p, eq = binop("eq", np.equal, "iufcb", out_bool=True)
-ne_p, ne = binop("ne", np.not_equal, "iufcb", out_bool=True)
-lt_p, lt = binop("lt", np.less, "iufb", out_bool=True)
-le_p, le = binop("le", np.less_equal, "iufb", out_bool=True)
-gt_p, gt = binop("gt", np.greater, "iufb", out_bool=True)
-ge_p, ge = binop("ge", np.greater_equal, "iufb", out_bool=True)
+eq_p, eq = binop("eq", np.equal, "iufcb", out_bool=True, doc="Elementwise ``x == y``.")
+ne_p, ne = binop("ne", np.not_equal, "iufcb", out_bool=True, doc="Elementwise ``x != y``.")
+lt_p, lt = binop("lt", np.less, "iufb", out_bool=True, doc="Elementwise ``x < y``.")
+le_p, le = binop("le", np.less_equal, "iufb", out_bool=True, doc="Elementwise ``x <= y``.")
+gt_p, gt = binop("gt", np.greater, "iufb", out_bool=True, doc="Elementwise ``x > y``.")
+ge_p, ge = binop("ge", np.greater_equal, "iufb", out_bool=True, doc="Elementwise ``x >= y``.")
 for _p in (eq_p, ne_p, lt_p, le_p, gt_p, ge_p):
     ad.defzero(_p)
 
@@ -272,22 +320,22 @@ def _defunary_deriv(prim, d):
     ad.defvjp_from_jvp_unary(prim, d)
 
 
-exp_p, exp = unop("exp", np.exp)
+exp_p, exp = unop("exp", np.exp, doc="Elementwise exponential ``e ** x``.")
 _defunary_deriv(exp_p, lambda t, out, x: mul(t, out))
 
-exp2_p, exp2 = unop("exp2", np.exp2)
+exp2_p, exp2 = unop("exp2", np.exp2, doc="Elementwise ``2 ** x``.")
 _defunary_deriv(exp2_p, lambda t, out, x: mul(t, mul(out, full_like(out, math.log(2)))))
 
-log_p, log = unop("log", np.log)
+log_p, log = unop("log", np.log, doc="Elementwise natural logarithm (``-inf`` at 0, NaN below).")
 _defunary_deriv(log_p, lambda t, out, x: div(t, x))
 
-expm1_p, expm1 = unop("expm1", np.expm1)
+expm1_p, expm1 = unop("expm1", np.expm1, doc="Elementwise ``exp(x) - 1``, accurate near 0.")
 _defunary_deriv(expm1_p, lambda t, out, x: mul(t, add(out, full_like(out, 1))))
 
-log1p_p, log1p = unop("log1p", np.log1p)
+log1p_p, log1p = unop("log1p", np.log1p, doc="Elementwise ``log(1 + x)``, accurate near 0.")
 _defunary_deriv(log1p_p, lambda t, out, x: div(t, add(x, full_like(x, 1))))
 
-tanh_p, tanh = unop("tanh", np.tanh)
+tanh_p, tanh = unop("tanh", np.tanh, doc="Elementwise hyperbolic tangent.")
 _defunary_deriv(tanh_p, lambda t, out, x: mul(t, sub(full_like(out, 1), mul(out, out))))
 
 
@@ -297,15 +345,20 @@ def _logistic_impl(x):
     ).astype(x.dtype)
 
 
-logistic_p, logistic = unop("logistic", _logistic_impl, "f")
+logistic_p, logistic = unop(
+    "logistic",
+    _logistic_impl,
+    "f",
+    doc="Elementwise sigmoid ``1 / (1 + exp(-x))``, without overflow.",
+)
 _defunary_deriv(logistic_p, lambda t, out, x: mul(t, mul(out, sub(full_like(out, 1), out))))
 
-sin_p, sin = unop("sin", np.sin)
-cos_p, cos = unop("cos", np.cos)
+sin_p, sin = unop("sin", np.sin, doc="Elementwise sine.")
+cos_p, cos = unop("cos", np.cos, doc="Elementwise cosine.")
 _defunary_deriv(sin_p, lambda t, out, x: mul(t, cos(x)))
 _defunary_deriv(cos_p, lambda t, out, x: neg(mul(t, sin(x))))
 
-tan_p, tan = unop("tan", np.tan)
+tan_p, tan = unop("tan", np.tan, doc="Elementwise tangent.")
 _defunary_deriv(tan_p, lambda t, out, x: mul(t, add(full_like(out, 1), mul(out, out))))
 
 
@@ -313,30 +366,38 @@ def _one_minus_sq(x):
     return sub(full_like(x, 1), mul(x, x))
 
 
-asin_p, asin = unop("asin", np.arcsin)
+asin_p, asin = unop("asin", np.arcsin, doc="Elementwise arc sine (NaN outside [-1, 1] for real x).")
 _defunary_deriv(asin_p, lambda t, out, x: mul(t, rsqrt(_one_minus_sq(x))))
-acos_p, acos = unop("acos", np.arccos)
+acos_p, acos = unop(
+    "acos", np.arccos, doc="Elementwise arc cosine (NaN outside [-1, 1] for real x)."
+)
 _defunary_deriv(acos_p, lambda t, out, x: neg(mul(t, rsqrt(_one_minus_sq(x)))))
-atan_p, atan = unop("atan", np.arctan)
+atan_p, atan = unop("atan", np.arctan, doc="Elementwise arc tangent.")
 _defunary_deriv(atan_p, lambda t, out, x: div(t, add(full_like(x, 1), mul(x, x))))
-sinh_p, sinh = unop("sinh", np.sinh)
-cosh_p, cosh = unop("cosh", np.cosh)
+sinh_p, sinh = unop("sinh", np.sinh, doc="Elementwise hyperbolic sine.")
+cosh_p, cosh = unop("cosh", np.cosh, doc="Elementwise hyperbolic cosine.")
 _defunary_deriv(sinh_p, lambda t, out, x: mul(t, cosh(x)))
 _defunary_deriv(cosh_p, lambda t, out, x: mul(t, sinh(x)))
-asinh_p, asinh = unop("asinh", np.arcsinh)
+asinh_p, asinh = unop("asinh", np.arcsinh, doc="Elementwise inverse hyperbolic sine.")
 _defunary_deriv(asinh_p, lambda t, out, x: mul(t, rsqrt(add(mul(x, x), full_like(x, 1)))))
-acosh_p, acosh = unop("acosh", np.arccosh)
+acosh_p, acosh = unop(
+    "acosh", np.arccosh, doc="Elementwise inverse hyperbolic cosine (NaN below 1)."
+)
 _defunary_deriv(
     acosh_p, lambda t, out, x: mul(t, rsqrt(mul(sub(x, full_like(x, 1)), add(x, full_like(x, 1)))))
 )
-atanh_p, atanh = unop("atanh", np.arctanh)
+atanh_p, atanh = unop("atanh", np.arctanh, doc="Elementwise inverse hyperbolic tangent.")
 _defunary_deriv(atanh_p, lambda t, out, x: div(t, _one_minus_sq(x)))
 
-sqrt_p, sqrt = unop("sqrt", np.sqrt)
+sqrt_p, sqrt = unop("sqrt", np.sqrt, doc="Elementwise square root (NaN for negative real x).")
 _defunary_deriv(sqrt_p, lambda t, out, x: div(t, mul(full_like(out, 2), out)))
-rsqrt_p, rsqrt = unop("rsqrt", lambda x: (1 / np.sqrt(x)).astype(x.dtype))
+rsqrt_p, rsqrt = unop(
+    "rsqrt", lambda x: (1 / np.sqrt(x)).astype(x.dtype), doc="Elementwise ``1 / sqrt(x)``."
+)
 _defunary_deriv(rsqrt_p, lambda t, out, x: mul(t, mul(full_like(out, -0.5), div(out, x))))
-cbrt_p, cbrt = unop("cbrt", np.cbrt, "f")
+cbrt_p, cbrt = unop(
+    "cbrt", np.cbrt, "f", doc="Elementwise real cube root (negative for negative x)."
+)
 _defunary_deriv(cbrt_p, lambda t, out, x: div(t, mul(full_like(out, 3), mul(out, out))))
 
 
@@ -345,7 +406,12 @@ def _abs_impl(x):
 
 
 abs_p, abs = unop(
-    "abs", _abs_impl, "iufc", out_dtype=lambda d: np.dtype(d.char.lower()) if d.kind == "c" else d
+    "abs",
+    _abs_impl,
+    "iufc",
+    out_dtype=lambda d: np.dtype(d.char.lower()) if d.kind == "c" else d,
+    doc="Elementwise absolute value (the modulus for complex x; integers wrap at the minimum).",
+    ret="An array of ``x``'s shape and dtype; for complex ``x`` the real dtype of its parts.",
 )
 # JAX's convention: d|x|/dx = 1 at x == 0 (select(x >= 0, t, -t)).
 _defunary_deriv(abs_p, lambda t, out, x: select(ge(x, full_like(x, 0)), t, neg(t)))
@@ -380,10 +446,17 @@ abstract_eval_rules[abs_p] = lambda x: ShapedArray(
     x.shape, np.dtype(f"f{x.dtype.itemsize // 2}") if x.dtype.kind == "c" else x.dtype, x.weak_type
 )
 
-sign_p, sign = unop("sign", np.sign, "iuf")
-floor_p, floor = unop("floor", np.floor, "f")
-ceil_p, ceil = unop("ceil", np.ceil, "f")
-is_finite_p, is_finite = unop("is_finite", np.isfinite, "f", out_dtype=lambda d: dtypes.bool_)
+sign_p, sign = unop("sign", np.sign, "iuf", doc="Elementwise sign: -1, 0 or 1 (NaN stays NaN).")
+floor_p, floor = unop("floor", np.floor, "f", doc="Elementwise round down to an integral value.")
+ceil_p, ceil = unop("ceil", np.ceil, "f", doc="Elementwise round up to an integral value.")
+is_finite_p, is_finite = unop(
+    "is_finite",
+    np.isfinite,
+    "f",
+    out_dtype=lambda d: dtypes.bool_,
+    doc="Elementwise test for finite values (neither inf nor NaN).",
+    ret="A bool array of ``x``'s shape.",
+)
 weak_type_rules[is_finite_p] = lambda w, **p: False
 
 
@@ -400,12 +473,25 @@ batching.defvectorized(round_p)
 
 
 def round(x, rounding_method=0):
-    """rounding_method 0: half away from zero (lax default); 1: half to even (numpy)."""
+    """Round elementwise to the nearest integral value, as ``jax.lax.round``.
+
+    Args:
+      x: an array (floating; integer arrays come back unchanged).
+      rounding_method: a static :class:`RoundingMethod` or int: 0 rounds halves away from
+        zero (lax's default), 1 rounds halves to even (numpy's ``round``).
+
+    Returns:
+      An array of the shape and dtype of ``x``.
+    """
     return round_p.bind(as_operand(x), rounding_method=int(rounding_method))
 
 
 class RoundingMethod(enum.IntEnum):
-    """Rounding modes for :func:`round` (as ``jax.lax.RoundingMethod``)."""
+    """Rounding modes for :func:`round` (as ``jax.lax.RoundingMethod``).
+
+    Args:
+      value: 0 (``AWAY_FROM_ZERO``) or 1 (``TO_NEAREST_EVEN``).
+    """
 
     AWAY_FROM_ZERO = 0
     TO_NEAREST_EVEN = 1
@@ -414,13 +500,17 @@ class RoundingMethod(enum.IntEnum):
 for _p in (sign_p, floor_p, ceil_p, is_finite_p, round_p):
     ad.defzero(_p)
 
-erf_p, erf = unop("erf", np.vectorize(math.erf, otypes=[np.float64]), "f")
+erf_p, erf = unop(
+    "erf", np.vectorize(math.erf, otypes=[np.float64]), "f", doc="Elementwise error function."
+)
 impl_rules[erf_p] = lambda x: np.vectorize(math.erf, otypes=[x.dtype])(x) if x.size else x.copy()
 _two_over_sqrt_pi = 2 / math.sqrt(math.pi)
 _defunary_deriv(
     erf_p, lambda t, out, x: mul(t, mul(full_like(x, _two_over_sqrt_pi), exp(neg(mul(x, x)))))
 )
-erfc_p, erfc = unop("erfc", None, "f")
+erfc_p, erfc = unop(
+    "erfc", None, "f", doc="Elementwise complementary error function ``1 - erf(x)``."
+)
 impl_rules[erfc_p] = lambda x: np.vectorize(math.erfc, otypes=[x.dtype])(x) if x.size else x.copy()
 _defunary_deriv(
     erfc_p, lambda t, out, x: neg(mul(t, mul(full_like(x, _two_over_sqrt_pi), exp(neg(mul(x, x))))))
@@ -473,7 +563,12 @@ def _erfinv_impl(x):
     return y.astype(x.dtype)
 
 
-erf_inv_p, erf_inv = unop("erf_inv", _erfinv_impl, "f")
+erf_inv_p, erf_inv = unop(
+    "erf_inv",
+    _erfinv_impl,
+    "f",
+    doc="Elementwise inverse of ``erf``: +-inf at +-1, NaN outside [-1, 1].",
+)
 _defunary_deriv(
     erf_inv_p,
     lambda t, out, x: mul(t, mul(full_like(x, math.sqrt(math.pi) / 2), exp(mul(out, out)))),
@@ -519,9 +614,26 @@ def _vec(fn):
     return lambda x: np.vectorize(fn, otypes=[x.dtype])(x) if x.size else x.copy()
 
 
-lgamma_p, lgamma = unop("lgamma", _lgamma_impl, "f")
-digamma_p, digamma = unop("digamma", _vec(_digamma_scalar), "f")
-trigamma_p, trigamma = unop("trigamma", _vec(_trigamma_scalar), "f")
+_lgamma_pole = "eagerly (not traced) at the poles 0, -1, -2, ... (``jit`` code returns inf)."
+lgamma_p, lgamma = unop(
+    "lgamma",
+    _lgamma_impl,
+    "f",
+    doc="Elementwise ``log|gamma(x)|``.",
+    raises=[("ValueError", _lgamma_pole)],
+)
+digamma_p, digamma = unop(
+    "digamma",
+    _vec(_digamma_scalar),
+    "f",
+    doc="Elementwise digamma ``d lgamma(x) / dx`` (NaN at 0, -1, -2, ...).",
+)
+trigamma_p, trigamma = unop(
+    "trigamma",
+    _vec(_trigamma_scalar),
+    "f",
+    doc="Elementwise trigamma, the derivative of digamma (inf at 0, -1, ...).",
+)
 _defunary_deriv(lgamma_p, lambda t, out, x: mul(t, digamma(x)))
 _defunary_deriv(digamma_p, lambda t, out, x: mul(t, trigamma(x)))
 
@@ -542,6 +654,18 @@ batching.defvectorized(integer_pow_p)
 
 
 def integer_pow(x, y: int):
+    """Elementwise ``x ** y`` for a static integer exponent ``y``.
+
+    Args:
+      x: an array of any numeric dtype.
+      y: a Python int (static: part of the traced program, not an array).
+
+    Returns:
+      An array of the shape and dtype of ``x`` (``x`` itself when ``y == 1``).
+
+    Raises:
+      TypeError: if ``y < 0`` and ``x`` is an integer array.
+    """
     if y == 1:
         return as_operand(x)
     return integer_pow_p.bind(as_operand(x), y=int(y))
@@ -559,13 +683,19 @@ ad.vjp_rules[integer_pow_p] = lambda cts, p, out, y: [_integer_pow_d(cts[0], p[0
 # ---- complex parts ----------------------------------------------------------------------------
 
 _real_dt = lambda d: np.dtype(f"f{d.itemsize // 2}") if d.kind == "c" else d
-real_p, real = unop("real", np.real, "c", out_dtype=_real_dt)
-imag_p, imag = unop("imag", np.imag, "c", out_dtype=_real_dt)
-conj_p, conj = unop("conj", np.conj, "c")
+_parts_ret = "An array of ``x``'s shape in the real dtype of its parts (complex64 -> float32)."
+real_p, real = unop(
+    "real", np.real, "c", out_dtype=_real_dt, doc="Elementwise real part.", ret=_parts_ret
+)
+imag_p, imag = unop(
+    "imag", np.imag, "c", out_dtype=_real_dt, doc="Elementwise imaginary part.", ret=_parts_ret
+)
+conj_p, conj = unop("conj", np.conj, "c", doc="Elementwise complex conjugate.")
 complex_p, _complex = binop(
     "complex",
     lambda x, y: (x + 1j * y).astype(np.complex64 if x.dtype == np.float32 else np.complex128),
     "f",
+    doc="Elementwise ``x + 1j * y``.",
 )
 abstract_eval_rules[complex_p] = lambda x, y: ShapedArray(
     x.shape,
@@ -575,6 +705,18 @@ abstract_eval_rules[complex_p] = lambda x, y: ShapedArray(
 
 
 def complex(x, y):
+    """Elementwise ``x + 1j * y`` from real and imaginary parts.
+
+    Args:
+      x: the real parts: a floating array, or a Python scalar (which takes ``y``'s dtype).
+      y: the imaginary parts, of the shape and dtype of ``x`` (a rank-0 operand is broadcast).
+
+    Returns:
+      A complex array of the common shape: complex64 for float32 parts, else complex128.
+
+    Raises:
+      TypeError: if the shapes or dtypes of ``x`` and ``y`` differ.
+    """
     return _complex(x, y)
 
 
@@ -615,12 +757,39 @@ weak_type_rules[select_n_p] = lambda w, **p: all(w[1:])
 
 
 def select_n(which, *cases):
+    """Elementwise choice among ``cases``: ``cases[which]`` at each position.
+
+    Args:
+      which: a bool or int32 array, either a scalar or of the cases' shape. A bool picks
+        ``cases[0]`` where False and ``cases[1]`` where True; an int must lie in
+        ``[0, len(cases))``.
+      *cases: one or more arrays of equal shape and dtype (Python scalars take their dtype).
+
+    Returns:
+      An array of the cases' shape and dtype.
+
+    Raises:
+      TypeError: if the cases differ in shape or dtype, or ``which`` has another shape (or,
+        when traced, another dtype).
+    """
     cases = same_dtype("select_n", *cases)
     return select_n_p.bind(as_operand(which), *cases)
 
 
 def select(pred, on_true, on_false):
-    """``on_true`` where ``pred`` else ``on_false`` (lax.select)."""
+    """Elementwise ``on_true`` where ``pred`` else ``on_false`` (``jax.lax.select``).
+
+    Args:
+      pred: a bool array, a scalar or of the operands' shape.
+      on_true: an array (or a Python scalar, which takes the other's dtype).
+      on_false: an array of the shape and dtype of ``on_true``.
+
+    Returns:
+      An array of the operands' shape and dtype.
+
+    Raises:
+      TypeError: if the shapes or dtypes do not match as above.
+    """
     return select_n(pred, on_false, on_true)
 
 
@@ -699,6 +868,21 @@ batching.defvectorized(convert_element_type_p)
 
 
 def convert_element_type(x, new_dtype, weak_type: bool = False):
+    """Cast ``x`` to ``new_dtype`` elementwise (``jax.lax.convert_element_type``).
+
+    Float to integer truncates toward zero, sends NaN to 0 and saturates out-of-range
+    values (XLA's rule); integer to integer wraps; complex to real drops the imaginary part;
+    anything to bool tests ``!= 0``.
+
+    Args:
+      x: an array, Python scalar or numpy value.
+      new_dtype: the target dtype (a numpy dtype, a name such as ``"float32"``, or a
+        funcgrad dtype such as ``fnp.bfloat16``).
+      weak_type: whether the result is weakly typed (as a Python scalar is).
+
+    Returns:
+      An array of ``x``'s shape and dtype ``new_dtype`` (``x`` itself when nothing changes).
+    """
     x = as_operand(x)
     new_dtype = dtypes.canonicalize(new_dtype)
     aval = get_aval(x)
@@ -745,6 +929,19 @@ ad.defzero(bitcast_convert_type_p)
 
 
 def bitcast_convert_type(x, new_dtype):
+    """Reinterpret the bits of each element of ``x`` as ``new_dtype``.
+
+    Args:
+      x: an array.
+      new_dtype: a dtype of the same width as ``x``'s (JAX's changes of width, which add or
+        remove a trailing dimension, are not supported).
+
+    Returns:
+      An array of ``x``'s shape and dtype ``new_dtype``.
+
+    Raises:
+      TypeError: if the two dtypes differ in width.
+    """
     x, new_dtype = as_operand(x), dtypes.as_dtype(new_dtype)
     # checked here too: the eager path (numpy's view) would silently flatten the bytes
     _bitcast_abstract(get_aval(x), new_dtype)
@@ -772,7 +969,20 @@ def clamp_int(x, lo: int, hi: int):
 
 
 def clamp(lo, x, hi):
-    """lax.clamp(min, x, max)."""
+    """Elementwise ``min(max(x, lo), hi)``, as ``jax.lax.clamp(min, x, max)``.
+
+    Args:
+      lo: the lower bound: a scalar or an array of ``x``'s shape.
+      x: an array of integer, floating or boolean dtype.
+      hi: the upper bound, like ``lo``.
+
+    Returns:
+      An array of the shape and dtype of ``x``.
+
+    Raises:
+      TypeError: if the dtypes differ (Python scalars take ``x``'s), or a bound is neither
+        rank 0 nor of ``x``'s shape.
+    """
     x, lo, hi = same_dtype("clamp", x, lo, hi)
     shape = get_aval(x).shape
     lo, hi = (
@@ -783,4 +993,12 @@ def clamp(lo, x, hi):
 
 
 def square(x):
+    """Elementwise ``x * x`` (as ``integer_pow(x, 2)``).
+
+    Args:
+      x: an array of any numeric dtype.
+
+    Returns:
+      An array of the shape and dtype of ``x``.
+    """
     return integer_pow(x, 2)

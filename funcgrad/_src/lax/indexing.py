@@ -103,6 +103,29 @@ weak_type_rules[gather_p] = lambda w, **p: w[0]
 
 
 def gather(operand, indices, axes, mode="clip", fill_value=None):
+    """Read ``operand`` at integer index tuples: funcgrad's gather (see the module docstring),
+    not ``jax.lax.gather``'s ``GatherDimensionNumbers`` form.
+
+    ``out[b..., rest...] = operand[indices[b..., 0] on axes[0], ..., rest...]``.
+
+    Args:
+      operand: an array.
+      indices: an integer array of shape ``batch + (len(axes),)``.
+      axes: the static, non-negative operand axes that ``indices`` select along.
+      mode: out-of-bounds indices: ``"clip"`` (the default; also for None and
+        ``"promise_in_bounds"``) clamps them into range (negative ones to 0); ``"fill"``
+        reads ``fill_value``; ``"drop"`` acts as ``"clip"`` for reads.
+      fill_value: the value read in ``"fill"`` mode (default NaN for floating dtypes, the
+        minimum for signed, the maximum for unsigned integers, True for bool).
+
+    Returns:
+      An array of ``operand``'s dtype and shape ``batch`` + the shape of the operand axes
+      not in ``axes``.
+
+    Raises:
+      TypeError: if ``indices`` is not an integer array of that shape.
+      ValueError: for an unknown ``mode`` (checked when traced, e.g. under ``jit``).
+    """
     indices = as_operand(indices)
     if get_aval(indices).dtype.kind not in "iu":
         raise TypeError(f"indices must be integers, got {get_aval(indices).dtype}")
@@ -193,6 +216,24 @@ weak_type_rules[scatter_add_p] = lambda w, **p: w[0]
 
 
 def scatter_add(operand, indices, updates, axes, mode="drop"):
+    """``operand`` with ``updates`` added at integer index tuples (repeated indices
+    accumulate): funcgrad's ``axes`` form of scatter, the inverse of :func:`gather`.
+
+    Args:
+      operand: an array.
+      indices: an integer array of shape ``batch + (len(axes),)``.
+      updates: an array of shape ``batch`` + the shape of the operand axes not in ``axes``;
+        converted to ``operand``'s dtype.
+      axes: the static, non-negative operand axes that ``indices`` select along.
+      mode: out-of-bounds indices: ``"drop"`` (the default; also for None, ``"fill"`` and
+        ``"promise_in_bounds"``) ignores their updates, ``"clip"`` clamps them into range.
+
+    Returns:
+      An array of the shape and dtype of ``operand``.
+
+    Raises:
+      TypeError: if ``updates`` does not have the shape above.
+    """
     operand = as_operand(operand)
     updates = convert_element_type(as_operand(updates), get_aval(operand).dtype)
     mode = "drop" if mode in (None, "fill", "promise_in_bounds") else mode
@@ -246,6 +287,27 @@ weak_type_rules[scatter_p] = lambda w, **p: w[0]
 
 
 def scatter(operand, indices, updates, axes, mode="drop", combine="set"):
+    """``operand`` with ``updates`` combined in at integer index tuples (``axes`` form, as
+    :func:`scatter_add`): ``combine`` is ``"set"`` (``jax.lax.scatter``; with repeated
+    indices one update wins, unspecified which), ``"mul"``, ``"min"`` or ``"max"``.
+
+    Args:
+      operand: an array.
+      indices: an integer array of shape ``batch + (len(axes),)``.
+      updates: an array of shape ``batch`` + the shape of the operand axes not in ``axes``;
+        converted to ``operand``'s dtype.
+      axes: the static, non-negative operand axes that ``indices`` select along.
+      mode: out-of-bounds indices: ``"drop"`` (the default; also for None, ``"fill"`` and
+        ``"promise_in_bounds"``) ignores their updates, ``"clip"`` clamps them into range.
+      combine: how an update meets the current value.
+
+    Returns:
+      An array of the shape and dtype of ``operand``.
+
+    Raises:
+      ValueError: for an unknown ``combine``.
+      TypeError: if ``updates`` does not have the shape above.
+    """
     if combine not in _COMBINE:
         raise ValueError(f"scatter: combine must be one of {list(_COMBINE)}, got {combine!r}")
     operand = as_operand(operand)

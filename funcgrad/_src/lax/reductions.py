@@ -13,9 +13,11 @@ from funcgrad._src.lax.common import (
     batching,
     dtypes,
     get_aval,
+    google_doc,
     impl_rules,
     np,
     quiet,
+    reduction_doc,
     weak_type_rules,
 )
 from funcgrad._src.lax.elementwise import convert_element_type, div, eq, mul
@@ -41,7 +43,8 @@ def _reduce_batch_rule(prim):
     return rule
 
 
-def reduction(name, impl, kinds="iufcb", out_dtype=None):
+def reduction(name, impl, kinds="iufcb", out_dtype=None, doc=""):
+    """A reduction primitive over ``axes`` and its wrapper (``doc``: the docstring's summary)."""
     prim = Primitive(name)
 
     def abstract(x, axes):
@@ -63,6 +66,7 @@ def reduction(name, impl, kinds="iufcb", out_dtype=None):
         nd = get_aval(x).ndim
         return prim.bind(x, axes=tuple(sorted({canonicalize_axis(a, nd) for a in axes})))
 
+    wrapper.__name__, wrapper.__doc__ = name, reduction_doc(doc, kinds)
     return prim, wrapper
 
 
@@ -72,7 +76,9 @@ def _expand_back(ct, in_shape, axes):
     return ls.broadcast_in_dim(ct, in_shape, kept)
 
 
-reduce_sum_p, reduce_sum = reduction("reduce_sum", np.sum, "iufc")
+reduce_sum_p, reduce_sum = reduction(
+    "reduce_sum", np.sum, "iufc", doc="Sum over ``axes`` (0 for an empty reduction)."
+)
 ad.deflinear(reduce_sum_p, lambda ct, x, axes: [_expand_back(ct, get_aval(x).shape, axes)])
 
 
@@ -100,8 +106,12 @@ def _defchooser(prim):
     ad.vjp_rules[prim] = vjp
 
 
-reduce_max_p, reduce_max = reduction("reduce_max", np.max, "iufb")
-reduce_min_p, reduce_min = reduction("reduce_min", np.min, "iufb")
+reduce_max_p, reduce_max = reduction(
+    "reduce_max", np.max, "iufb", doc="Maximum over ``axes`` (NaN propagates; -inf if empty)."
+)
+reduce_min_p, reduce_min = reduction(
+    "reduce_min", np.min, "iufb", doc="Minimum over ``axes`` (NaN propagates; inf if empty)."
+)
 _defchooser(reduce_max_p)
 _defchooser(reduce_min_p)
 
@@ -127,7 +137,9 @@ def _empty_safe(fn, ident):
 impl_rules[reduce_max_p] = _empty_safe(np.max, _max_identity)
 impl_rules[reduce_min_p] = _empty_safe(np.min, _min_identity)
 
-reduce_prod_p, reduce_prod = reduction("reduce_prod", np.prod, "iufc")
+reduce_prod_p, reduce_prod = reduction(
+    "reduce_prod", np.prod, "iufc", doc="Product over ``axes`` (1 for an empty reduction)."
+)
 
 
 def _prod_others(x, axes):
@@ -170,8 +182,8 @@ ad.vjp_rules[reduce_prod_p] = lambda cts, p, out, axes: [
     mul(_expand_back(cts[0], get_aval(p[0]).shape, axes), _prod_others(p[0], axes))
 ]
 
-reduce_and_p, reduce_and = reduction("reduce_and", np.all, "b")
-reduce_or_p, reduce_or = reduction("reduce_or", np.any, "b")
+reduce_and_p, reduce_and = reduction("reduce_and", np.all, "b", doc="Logical AND over ``axes``.")
+reduce_or_p, reduce_or = reduction("reduce_or", np.any, "b", doc="Logical OR over ``axes``.")
 ad.defzero(reduce_and_p)
 ad.defzero(reduce_or_p)
 
@@ -204,6 +216,20 @@ def _argfn(name, npfn):
             x, axes=(ax,), index_dtype=dtypes.canonicalize(index_dtype or dtypes.int32)
         )
 
+    word = "largest" if name == "argmax" else "smallest"
+    wrapper.__name__, wrapper.__doc__ = (
+        name,
+        google_doc(
+            f"Index of the {word} element along ``axis`` (the first of ties; a NaN wins).",
+            [
+                ("x", "an array."),
+                ("axis", "the static axis to reduce (negative counts from the end)."),
+                ("index_dtype", "the integer dtype of the result (default int32)."),
+            ],
+            "An array of ``index_dtype``, of ``x``'s shape without ``axis``.",
+            [("ValueError", "if ``axis`` is out of bounds or has size 0.")],
+        ),
+    )
     return prim, wrapper
 
 
@@ -233,12 +259,44 @@ batching.vmap_rules[cumsum_p] = lambda vals, dims, axis_size, axis, reverse: (
 
 
 def cumsum(x, axis=0, reverse=False):
+    """Inclusive cumulative sum along ``axis``, as ``jax.lax.cumsum``.
+
+    Args:
+      x: an array.
+      axis: the static axis to accumulate along (negative counts from the end).
+      reverse: accumulate from the end of the axis instead.
+
+    Returns:
+      An array of the shape and dtype of ``x`` (integer sums wrap).
+
+    Raises:
+      ValueError: if ``axis`` is out of bounds.
+    """
     x = as_operand(x)
     return cumsum_p.bind(x, axis=canonicalize_axis(axis, get_aval(x).ndim), reverse=bool(reverse))
 
 
 def associative_scan(fn, x, axis=0, reverse=False, identity=0):
-    """Inclusive scan of an associative ``fn`` by recursive doubling (differentiable)."""
+    """Inclusive scan of an associative ``fn`` along ``axis`` by recursive doubling
+    (log2(n) steps of ``fn`` on shifted copies, so it is differentiable and batchable).
+
+    Unlike ``jax.lax.associative_scan(fn, elems, reverse=False, axis=0)``, ``x`` is one
+    array (not a pytree), ``axis`` comes before ``reverse``, and ``identity`` is needed.
+
+    Args:
+      fn: an associative elementwise function of two arrays of ``x``'s shape and dtype.
+      x: an array.
+      axis: the static axis to scan along (negative counts from the end).
+      reverse: scan from the end of the axis instead.
+      identity: a scalar identity element of ``fn`` (0 for add, 1 for mul, ...), used to
+        pad the shifted copies.
+
+    Returns:
+      An array of ``x``'s shape: ``fn`` applied cumulatively (``x[0]``, ``fn(x[0], x[1])``, ...).
+
+    Raises:
+      ValueError: if ``axis`` is out of bounds.
+    """
     x = as_operand(x)
     axis = canonicalize_axis(axis, get_aval(x).ndim)
     if reverse:
@@ -254,15 +312,54 @@ def associative_scan(fn, x, axis=0, reverse=False, identity=0):
 
 
 def cumprod(x, axis=0, reverse=False):
+    """Inclusive cumulative product along ``axis`` (an ``associative_scan`` of ``mul``).
+
+    Args:
+      x: an array.
+      axis: the static axis to accumulate along (negative counts from the end).
+      reverse: accumulate from the end of the axis instead.
+
+    Returns:
+      An array of the shape and dtype of ``x``.
+
+    Raises:
+      ValueError: if ``axis`` is out of bounds.
+    """
     return associative_scan(mul, x, axis, reverse, 1)
 
 
 def cummax(x, axis=0, reverse=False):
+    """Inclusive cumulative maximum along ``axis`` (an ``associative_scan`` of ``max``).
+
+    Args:
+      x: an array (not complex).
+      axis: the static axis to accumulate along (negative counts from the end).
+      reverse: accumulate from the end of the axis instead.
+
+    Returns:
+      An array of the shape and dtype of ``x``.
+
+    Raises:
+      ValueError: if ``axis`` is out of bounds.
+    """
     dt = get_aval(as_operand(x)).dtype
     return associative_scan(lmax, x, axis, reverse, _max_identity(dt))
 
 
 def cummin(x, axis=0, reverse=False):
+    """Inclusive cumulative minimum along ``axis`` (an ``associative_scan`` of ``min``).
+
+    Args:
+      x: an array (not complex).
+      axis: the static axis to accumulate along (negative counts from the end).
+      reverse: accumulate from the end of the axis instead.
+
+    Returns:
+      An array of the shape and dtype of ``x``.
+
+    Raises:
+      ValueError: if ``axis`` is out of bounds.
+    """
     dt = get_aval(as_operand(x)).dtype
     return associative_scan(lmin, x, axis, reverse, _min_identity(dt))
 
@@ -295,7 +392,25 @@ abstract_eval_rules[sort_p] = _sort_abstract
 
 
 def sort(operands, dimension=-1, is_stable=True, num_keys=1):
-    """Sort ``operands`` (a list) along ``dimension`` by the first ``num_keys`` of them."""
+    """Sort along ``dimension``, as ``jax.lax.sort``: ``operands`` is one array or a sequence
+    of arrays permuted together, ordered lexicographically by the first ``num_keys``.
+
+    NaNs sort to the end; the sort is always stable (``is_stable`` is accepted for JAX
+    compatibility).
+
+    Args:
+      operands: an array, or a list/tuple of arrays of one shape.
+      dimension: the static axis to sort along (default the last).
+      is_stable: accepted; every sort is stable.
+      num_keys: how many leading operands are the sort keys.
+
+    Returns:
+      The sorted array, or a tuple of the sorted operands when ``operands`` is a sequence.
+
+    Raises:
+      ValueError: if ``dimension`` is out of bounds.
+      TypeError: if the operands' shapes differ (checked when traced, e.g. under ``jit``).
+    """
     single = not isinstance(operands, (list, tuple))
     ops = [as_operand(o) for o in ([operands] if single else operands)]
     dim = canonicalize_axis(dimension, get_aval(ops[0]).ndim)

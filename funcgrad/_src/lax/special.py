@@ -56,7 +56,19 @@ def _hurwitz_zeta(s, q):
 def zeta(x, q):
     """The Hurwitz zeta function ``sum_k (q + k)**-x``: finite for ``x > 1, q > 0``, inf at
     ``x == 1``; NaN for ``x < 1`` (as in JAX) and for ``q <= 0`` (funcgrad does not extend
-    it to non-positive ``q``). Differentiable in ``q``."""
+    it to non-positive ``q``). Differentiable in ``q``.
+
+    Args:
+      x: the exponent: an array or scalar.
+      q: the offset: an array or scalar. Unlike most of ``lax``, ``x`` and ``q`` are
+        promoted to a common floating dtype and broadcast, as in ``funcgrad.numpy``.
+
+    Returns:
+      A floating array of the broadcast shape.
+
+    Raises:
+      ValueError: if the shapes do not broadcast.
+    """
     from funcgrad._src.numpy.conversion import _promote
 
     x, q = _promote(x, q, to_inexact=True)
@@ -77,6 +89,17 @@ def polygamma(m, x):
     ``m >= 0`` (given as a float array like ``x``). NaN for non-integer or negative ``m``
     (as in JAX) and, for ``m >= 1``, at ``x <= 0`` (funcgrad does not implement the
     reflection to negative ``x``). Differentiable in ``x``.
+
+    Args:
+      m: the order: an array or scalar of integral values.
+      x: an array or scalar. Unlike most of ``lax``, ``m`` and ``x`` are promoted to a
+        common floating dtype and broadcast, as in ``funcgrad.numpy``.
+
+    Returns:
+      A floating array of the broadcast shape.
+
+    Raises:
+      ValueError: if the shapes do not broadcast.
 
     >>> import funcgrad.numpy as fnp
     >>> polygamma(fnp.array(1.0), fnp.array(1.0))   # pi**2 / 6

@@ -55,6 +55,21 @@ abstract_eval_rules[broadcast_in_dim_p] = _bid_abstract
 
 
 def broadcast_in_dim(x, shape, broadcast_dimensions):
+    """Broadcast ``x`` to ``shape``, as ``jax.lax.broadcast_in_dim``: axis ``i`` of ``x``
+    becomes axis ``broadcast_dimensions[i]`` of the result; the other axes are new.
+
+    Args:
+      x: an array.
+      shape: the static output shape (a sequence of ints).
+      broadcast_dimensions: one static output axis per axis of ``x``, increasing; each axis
+        of ``x`` has size 1 or the size of its output axis.
+
+    Returns:
+      An array of ``shape`` and ``x``'s dtype (``x`` itself when nothing changes).
+
+    Raises:
+      TypeError: if ``x`` cannot be broadcast this way.
+    """
     x = as_operand(x)
     shape, bd = _ints(shape), _ints(broadcast_dimensions)
     if get_aval(x).shape == shape and bd == tuple(range(len(shape))):
@@ -63,7 +78,15 @@ def broadcast_in_dim(x, shape, broadcast_dimensions):
 
 
 def broadcast(x, sizes):
-    """Add leading dimensions of the given sizes."""
+    """Add leading dimensions of the given sizes, as ``jax.lax.broadcast``.
+
+    Args:
+      x: an array.
+      sizes: the static sizes of the new leading axes.
+
+    Returns:
+      An array of shape ``sizes + x.shape`` and ``x``'s dtype.
+    """
     nd = get_aval(as_operand(x)).ndim
     shape = _ints(sizes) + get_aval(as_operand(x)).shape
     return broadcast_in_dim(x, shape, tuple(range(len(sizes), len(sizes) + nd)))
@@ -92,6 +115,19 @@ batching.vmap_rules[broadcast_in_dim_p] = _bid_batch
 
 
 def full(shape, fill_value, dtype=None):
+    """An array of ``shape`` filled with ``fill_value``, as ``jax.lax.full``.
+
+    Args:
+      shape: the static shape (a sequence of ints).
+      fill_value: a scalar (a Python number, numpy scalar or rank-0 array).
+      dtype: the dtype; by default ``fill_value``'s (weakly typed for a Python number).
+
+    Returns:
+      An array of ``shape`` and the chosen dtype.
+
+    Raises:
+      TypeError: if ``fill_value`` is not a scalar.
+    """
     dtype = dtypes.canonicalize(dtype) if dtype is not None else None
     v = as_operand(fill_value, dtype)
     if dtype is not None:
@@ -127,6 +163,19 @@ abstract_eval_rules[reshape_p] = _reshape_abstract
 
 
 def reshape(x, new_sizes):
+    """Reshape ``x`` (row-major order), as ``jax.lax.reshape`` without ``dimensions``.
+
+    Args:
+      x: an array.
+      new_sizes: the static new shape, with as many elements as ``x`` (no ``-1``: use
+        ``funcgrad.numpy.reshape`` for that).
+
+    Returns:
+      An array of shape ``new_sizes`` and ``x``'s dtype (``x`` itself when unchanged).
+
+    Raises:
+      TypeError: if the element counts differ.
+    """
     x = as_operand(x)
     new_sizes = _ints(new_sizes)
     if get_aval(x).shape == new_sizes:
@@ -161,6 +210,18 @@ abstract_eval_rules[transpose_p] = _transpose_abstract
 
 
 def transpose(x, permutation):
+    """Permute the axes of ``x``: axis ``i`` of the result is axis ``permutation[i]`` of ``x``.
+
+    Args:
+      x: an array.
+      permutation: a static permutation of ``range(x.ndim)``.
+
+    Returns:
+      An array of ``x``'s dtype and the permuted shape.
+
+    Raises:
+      TypeError: if ``permutation`` is not a permutation of the axes.
+    """
     x = as_operand(x)
     permutation = _ints(permutation)
     if permutation == tuple(range(len(permutation))):
@@ -207,6 +268,19 @@ abstract_eval_rules[squeeze_p] = _squeeze_abstract
 
 
 def squeeze(x, dimensions):
+    """Remove the size-1 axes ``dimensions`` of ``x``, as ``jax.lax.squeeze``.
+
+    Args:
+      x: an array.
+      dimensions: static axes (negative ones count from the end), each of size 1.
+
+    Returns:
+      An array of ``x``'s dtype without those axes.
+
+    Raises:
+      ValueError: if an axis is out of bounds.
+      TypeError: if an axis does not have size 1.
+    """
     x = as_operand(x)
     nd = get_aval(x).ndim
     dims = tuple(sorted({canonicalize_axis(d, nd) for d in dimensions}))
@@ -238,6 +312,18 @@ abstract_eval_rules[expand_dims_p] = lambda x, dimensions: ShapedArray(
 
 
 def expand_dims(x, dimensions):
+    """Insert size-1 axes at the positions ``dimensions`` of the result.
+
+    Args:
+      x: an array.
+      dimensions: static axes of the result (negative ones count from its end).
+
+    Returns:
+      An array of ``x``'s dtype and rank ``x.ndim + len(dimensions)``.
+
+    Raises:
+      ValueError: if a position is out of bounds for the result.
+    """
     x = as_operand(x)
     nd = get_aval(x).ndim + len(dimensions)
     dims = tuple(sorted(canonicalize_axis(d, nd) for d in dimensions))
@@ -260,6 +346,18 @@ abstract_eval_rules[rev_p] = lambda x, dimensions: x
 
 
 def rev(x, dimensions):
+    """Reverse ``x`` along the axes ``dimensions``, as ``jax.lax.rev``.
+
+    Args:
+      x: an array.
+      dimensions: static axes to reverse (negative ones count from the end).
+
+    Returns:
+      An array of the shape and dtype of ``x``.
+
+    Raises:
+      ValueError: if an axis is out of bounds.
+    """
     x = as_operand(x)
     nd = get_aval(x).ndim
     dims = tuple(sorted(canonicalize_axis(d, nd) for d in dimensions))
@@ -280,18 +378,18 @@ slice_p = Primitive("slice")
 
 
 def _slice_impl(x, start_indices, limit_indices, strides):
-    idx = tuple(builtins.slice(s, l, st) for s, l, st in zip(start_indices, limit_indices, strides))
+    idx = tuple(builtins.slice(s, e, st) for s, e, st in zip(start_indices, limit_indices, strides))
     return x[idx]
 
 
 def _slice_abstract(x, start_indices, limit_indices, strides):
     if len(start_indices) != x.ndim or any(
-        not 0 <= s <= l <= n for s, l, n in zip(start_indices, limit_indices, x.shape)
+        not 0 <= s <= e <= n for s, e, n in zip(start_indices, limit_indices, x.shape)
     ):
         raise TypeError(
             f"slice: start {start_indices} / limit {limit_indices} out of range for {x.str_short()}"
         )
-    shape = tuple((l - s + st - 1) // st for s, l, st in zip(start_indices, limit_indices, strides))
+    shape = tuple((e - s + st - 1) // st for s, e, st in zip(start_indices, limit_indices, strides))
     return ShapedArray(shape, x.dtype, x.weak_type)
 
 
@@ -300,6 +398,21 @@ abstract_eval_rules[slice_p] = _slice_abstract
 
 
 def slice(x, start_indices, limit_indices, strides=None):
+    """The static strided slice ``x[start:limit:stride, ...]``, as ``jax.lax.slice``.
+
+    Args:
+      x: an array.
+      start_indices: one static start per axis, with ``0 <= start <= limit``.
+      limit_indices: one static (exclusive) limit per axis, at most the axis size.
+      strides: one static positive stride per axis (default all 1).
+
+    Returns:
+      An array of ``x``'s dtype and shape ``ceil((limit - start) / stride)`` per axis.
+
+    Raises:
+      TypeError: if the bounds are out of range (checked when traced, e.g. under ``jit``;
+        an eager call on negative starts follows numpy).
+    """
     x = as_operand(x)
     start, limit = _ints(start_indices), _ints(limit_indices)
     strides = _ints(strides) if strides is not None else (1,) * len(start)
@@ -309,10 +422,25 @@ def slice(x, start_indices, limit_indices, strides=None):
 
 
 def slice_in_dim(x, start, limit, stride=1, axis=0):
+    """``slice`` along one axis: ``x[..., start:limit:stride, ...]`` on ``axis``.
+
+    Args:
+      x: an array.
+      start: the static start, ``0 <= start <= limit``.
+      limit: the static (exclusive) limit, at most the size of ``axis``.
+      stride: the static positive stride.
+      axis: the static axis (negative counts from the end).
+
+    Returns:
+      An array of ``x``'s dtype, shortened along ``axis``.
+
+    Raises:
+      TypeError: as :func:`slice`.
+    """
     shape = get_aval(as_operand(x)).shape
-    s, l, st = [0] * len(shape), list(shape), [1] * len(shape)
-    s[axis], l[axis], st[axis] = start, limit, stride
-    return slice(x, s, l, st)
+    s, e, st = [0] * len(shape), list(shape), [1] * len(shape)
+    s[axis], e[axis], st[axis] = start, limit, stride
+    return slice(x, s, e, st)
 
 
 def _slice_transpose(ct, x, start_indices, limit_indices, strides):
@@ -384,6 +512,21 @@ abstract_eval_rules[pad_p] = _pad_abstract
 
 
 def pad(x, padding_value, padding_config):
+    """Pad ``x`` with ``padding_value``, as ``jax.lax.pad``.
+
+    Args:
+      x: an array.
+      padding_value: a scalar, converted to ``x``'s dtype.
+      padding_config: one static ``(low, high, interior)`` triple per axis: ``low``/``high``
+        elements before/after (negative values crop) and ``interior`` between neighbours.
+
+    Returns:
+      An array of ``x``'s dtype whose axis sizes are ``low + high + n + (n - 1) * interior``.
+
+    Raises:
+      TypeError: if ``padding_value`` is not a scalar, or the configuration does not fit
+        ``x`` (one triple per axis, no negative size).
+    """
     x = as_operand(x)
     padval = convert_element_type(as_operand(padding_value, get_aval(x).dtype), get_aval(x).dtype)
     cfg = tuple(_ints(c) for c in padding_config)
@@ -457,6 +600,20 @@ abstract_eval_rules[concatenate_p] = _concat_abstract
 
 
 def concatenate(operands, dimension):
+    """Join arrays along an existing axis, as ``jax.lax.concatenate``.
+
+    Args:
+      operands: a sequence of arrays of one dtype and rank, with equal sizes except along
+        ``dimension``.
+      dimension: the static, non-negative axis to join along.
+
+    Returns:
+      An array of the operands' dtype (the operand itself when there is one).
+
+    Raises:
+      TypeError: if the operands do not agree as above (checked when traced, e.g. under
+        ``jit``; an eager call follows numpy's promotion).
+    """
     ops = [as_operand(x) for x in operands]
     if len(ops) == 1:
         return ops[0]
@@ -508,10 +665,29 @@ batching.vmap_rules[iota_p] = lambda vals, dims, axis_size, **p: (_ for _ in ())
 
 
 def iota(dtype, size: int):
+    """The vector ``[0, 1, ..., size - 1]``, as ``jax.lax.iota``.
+
+    Args:
+      dtype: the dtype of the result (integer or floating).
+      size: the static length.
+
+    Returns:
+      A 1-d array of ``dtype`` (not weakly typed).
+    """
     return iota_p.bind(dtype=dtypes.canonicalize(dtype), shape=(operator.index(size),), dimension=0)
 
 
 def broadcasted_iota(dtype, shape, dimension):
+    """An array of ``shape`` whose entries are their index along ``dimension``.
+
+    Args:
+      dtype: the dtype of the result (integer or floating).
+      shape: the static shape.
+      dimension: the static, non-negative axis that counts.
+
+    Returns:
+      An array of ``shape`` and ``dtype``.
+    """
     return iota_p.bind(
         dtype=dtypes.canonicalize(dtype), shape=_ints(shape), dimension=operator.index(dimension)
     )
@@ -570,8 +746,25 @@ def _starts(start_indices, shape=None):
 
 
 def dynamic_slice(x, start_indices, slice_sizes):
-    """Slice of size ``slice_sizes`` at traced ``start_indices`` (a negative start counts from
-    the end; then clamped to fit, like XLA)."""
+    """A slice of static size ``slice_sizes`` at traced ``start_indices``, as
+    ``jax.lax.dynamic_slice``.
+
+    A negative start counts from the end of its axis; then each start is clamped so that the
+    slice fits (XLA's rule: never out of bounds, never an error).
+
+    Args:
+      x: an array.
+      start_indices: one scalar integer (array or Python int) per axis of ``x``.
+      slice_sizes: one static size per axis, ``0 <= size <= x.shape[axis]``.
+
+    Returns:
+      An array of shape ``slice_sizes`` and ``x``'s dtype.
+
+    Raises:
+      ValueError: (a ``ValueTypeError``, also a ``TypeError``) if the numbers of starts or
+        sizes differ from ``x.ndim``.
+      TypeError: if a size is negative or exceeds its axis.
+    """
     x = as_operand(x)
     shape = get_aval(x).shape
     sizes = _ints(slice_sizes)
@@ -661,8 +854,24 @@ weak_type_rules[dynamic_update_slice_p] = lambda w, **p: w[0]
 
 
 def dynamic_update_slice(x, update, start_indices):
-    """Write ``update`` into ``x`` at ``start_indices`` (a negative start counts from the end;
-    then clamped so the update fits)."""
+    """``x`` with ``update`` written at traced ``start_indices``, as
+    ``jax.lax.dynamic_update_slice``.
+
+    A negative start counts from the end of its axis; then each start is clamped so that the
+    update fits.
+
+    Args:
+      x: an array.
+      update: an array of ``x``'s rank and dtype (a weakly typed one, such as a Python
+        scalar, is converted), no larger than ``x`` along any axis.
+      start_indices: one scalar integer (array or Python int) per axis of ``x``.
+
+    Returns:
+      An array of the shape and dtype of ``x``.
+
+    Raises:
+      TypeError: if ``update``'s dtype differs from ``x``'s, or it does not fit ``x``.
+    """
     x = as_operand(x)
     update = as_operand(update)
     xa, ua = get_aval(x), get_aval(update)
@@ -714,15 +923,49 @@ batching.vmap_rules[dynamic_update_slice_p] = _dus_batch
 
 
 def full_like(x, fill_value, dtype=None, shape=None):
+    """An array like ``x`` filled with ``fill_value``, as ``jax.lax.full_like``.
+
+    Args:
+      x: an array (or tracer) giving the default shape and dtype.
+      fill_value: a scalar.
+      dtype: the dtype (default ``x``'s).
+      shape: the shape (default ``x``'s).
+
+    Returns:
+      An array of the chosen shape and dtype (not weakly typed).
+    """
     a = get_aval(x)
     return full(a.shape if shape is None else shape, fill_value, dtype or a.dtype)
 
 
 def zeros_like_array(x):
+    """Zeros of the shape and dtype of ``x``.
+
+    Args:
+      x: an array.
+
+    Returns:
+      An array of zeros of ``x``'s shape and dtype.
+    """
     return full_like(x, 0)
 
 
 def dynamic_slice_in_dim(operand, start_index, slice_size, axis=0):
+    """``dynamic_slice`` along one axis (the other axes whole).
+
+    Args:
+      operand: an array.
+      start_index: a scalar integer (traced or not); negative counts from the end, then the
+        start is clamped so the slice fits.
+      slice_size: the static size of the slice.
+      axis: the static axis (negative counts from the end).
+
+    Returns:
+      An array of ``operand``'s dtype with size ``slice_size`` along ``axis``.
+
+    Raises:
+      TypeError: if ``slice_size`` exceeds the axis.
+    """
     nd = get_aval(operand).ndim
     starts = [0] * nd
     starts[axis] = start_index
@@ -732,12 +975,40 @@ def dynamic_slice_in_dim(operand, start_index, slice_size, axis=0):
 
 
 def dynamic_update_slice_in_dim(operand, update, start_index, axis):
+    """``dynamic_update_slice`` along one axis: ``update`` starts at ``start_index`` on
+    ``axis`` and at 0 on the other axes.
+
+    Args:
+      operand: an array.
+      update: an array of ``operand``'s rank and dtype that fits in it.
+      start_index: a scalar integer (traced or not); negative counts from the end, then the
+        start is clamped so the update fits.
+      axis: the static axis (negative counts from the end).
+
+    Returns:
+      An array of the shape and dtype of ``operand``.
+
+    Raises:
+      TypeError: as :func:`dynamic_update_slice`.
+    """
     starts = [0] * get_aval(operand).ndim
     starts[axis] = start_index
     return dynamic_update_slice(operand, update, starts)
 
 
 def dynamic_index_in_dim(operand, index, axis=0, keepdims=True):
+    """The entry at a traced ``index`` along ``axis``, as ``jax.lax.dynamic_index_in_dim``.
+
+    Args:
+      operand: an array.
+      index: a scalar integer (traced or not); negative counts from the end, then it is
+        clamped into range.
+      axis: the static axis (negative counts from the end).
+      keepdims: keep ``axis`` with size 1 (the default) or remove it.
+
+    Returns:
+      An array of ``operand``'s dtype.
+    """
     out = dynamic_slice_in_dim(operand, index, 1, axis)
     return out if keepdims else squeeze(out, (axis,))
 
