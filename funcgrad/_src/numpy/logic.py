@@ -13,12 +13,13 @@ from funcgrad._src.numpy.conversion import _broadcast, _dtype, _promote, asarray
 from funcgrad._src.numpy.creation import ones_like, zeros_like
 from funcgrad._src.numpy.ufuncs import _bin
 
-equal = _bin(le.eq, name="equal")
-not_equal = _bin(le.ne, name="not_equal")
-less = _bin(le.lt, name="less")
-less_equal = _bin(le.le, name="less_equal")
-greater = _bin(le.gt, name="greater")
-greater_equal = _bin(le.ge, name="greater_equal")
+_ORDERED = "integer, floating or bool (complex operands raise when traced)"
+equal = _bin(le.eq, name="equal", doc="Elementwise ``x == y``.")
+not_equal = _bin(le.ne, name="not_equal", doc="Elementwise ``x != y``.")
+less = _bin(le.lt, name="less", doc="Elementwise ``x < y``.", accepts=_ORDERED)
+less_equal = _bin(le.le, name="less_equal", doc="Elementwise ``x <= y``.", accepts=_ORDERED)
+greater = _bin(le.gt, name="greater", doc="Elementwise ``x > y``.", accepts=_ORDERED)
+greater_equal = _bin(le.ge, name="greater_equal", doc="Elementwise ``x >= y``.", accepts=_ORDERED)
 
 
 def _to_bool(x):
