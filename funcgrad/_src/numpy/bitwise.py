@@ -7,13 +7,49 @@ from funcgrad._src.lax import elementwise as le
 from funcgrad._src.numpy.conversion import _broadcast, _promote, asarray
 from funcgrad._src.numpy.ufuncs import _bin
 
-bitwise_and = _bin(le.bitwise_and, name="bitwise_and")
-bitwise_or = _bin(le.bitwise_or, name="bitwise_or")
-bitwise_xor = _bin(le.bitwise_xor, name="bitwise_xor")
-left_shift = _bin(le.shift_left, name="left_shift")
+bitwise_and = _bin(
+    le.bitwise_and,
+    name="bitwise_and",
+    doc="Elementwise bitwise AND ``x & y`` (logical AND on bools).",
+    accepts="integer or bool",
+)
+bitwise_or = _bin(
+    le.bitwise_or,
+    name="bitwise_or",
+    doc="Elementwise bitwise OR ``x | y`` (logical OR on bools).",
+    accepts="integer or bool",
+)
+bitwise_xor = _bin(
+    le.bitwise_xor,
+    name="bitwise_xor",
+    doc="Elementwise bitwise XOR ``x ^ y`` (logical XOR on bools).",
+    accepts="integer or bool",
+)
+left_shift = _bin(
+    le.shift_left,
+    name="left_shift",
+    doc="Elementwise ``x << y``; negative shifts, or shifts by the bit width or more, give 0.",
+    accepts="integer",
+)
 
 
 def right_shift(x, y, /):
+    """Elementwise ``x >> y``: arithmetic for signed integers, logical for unsigned ones.
+
+    Follows ``numpy.right_shift`` with JAX's promotion. Shifts by the bit width or more give 0
+    (or -1 for negative signed ``x``).
+
+    Args:
+        x: integer values (array_like).
+        y: integer shift amounts (array_like, broadcast against ``x``).
+
+    Returns:
+        Array of the broadcast shape with the promoted integer dtype.
+
+    Raises:
+        ValueError: if the shapes cannot be broadcast together.
+        TypeError: if the promoted dtype is not integer.
+    """
     x, y = _broadcast(*_promote(x, y))
     if get_aval(x).dtype.kind == "u":
         return le.shift_right_logical(x, y)
@@ -21,6 +57,19 @@ def right_shift(x, y, /):
 
 
 def invert(x, /):
+    """Elementwise bitwise NOT ``~x`` (logical NOT on bools).
+
+    Also available as ``bitwise_not`` and ``bitwise_invert``.
+
+    Args:
+        x: integer or bool input (array_like).
+
+    Returns:
+        Array of the shape and dtype of ``x``.
+
+    Raises:
+        TypeError: if ``x`` is not integer or bool.
+    """
     return le.bitwise_not(asarray(x))
 
 

@@ -22,7 +22,24 @@ def _is_array(x) -> bool:
 
 
 def asarray(a, dtype=None, order=None, copy=None):
-    """Convert to a funcgrad array (no copy for funcgrad arrays of the right dtype)."""
+    """Convert ``a`` to a funcgrad array (no copy for a funcgrad array of the right dtype).
+
+    Follows ``jax.numpy.asarray``: 64-bit numpy data becomes 32-bit unless x64 is enabled;
+    Python scalars give weakly typed arrays; lists holding traced values are stacked.
+
+    Args:
+        a: array, numpy array, Python scalar or nested sequence of them.
+        dtype: result dtype; None keeps (or infers) the dtype.
+        order: ignored (numpy compatibility).
+        copy: ignored (arrays are immutable).
+
+    Returns:
+        A funcgrad array (a tracer under transformations).
+
+    Raises:
+        TypeError: for values that are not numeric (strings, objects).
+        ValueError: for ragged nested sequences.
+    """
     if _is_array(a):
         return astype(a, dtype) if dtype is not None else a
     if isinstance(a, (list, tuple)) and any(
@@ -47,6 +64,22 @@ def _contains_tracer(x):
 
 
 def array(object, dtype=None, copy=True, order=None, ndmin=0):
+    """Convert ``object`` to a funcgrad array, with at least ``ndmin`` dimensions.
+
+    Args:
+        object: array, numpy array, Python scalar or nested sequence of them.
+        dtype: result dtype; None keeps (or infers) the dtype.
+        copy: ignored (arrays are immutable, so sharing is safe).
+        order: ignored (numpy compatibility).
+        ndmin: minimum number of dimensions; leading size-1 axes are added.
+
+    Returns:
+        A funcgrad array.
+
+    Raises:
+        TypeError: for values that are not numeric (strings, objects).
+        ValueError: for ragged nested sequences.
+    """
     out = asarray(object, dtype)
     if ndmin > get_aval(out).ndim:
         out = ls.reshape(out, (1,) * (ndmin - get_aval(out).ndim) + get_aval(out).shape)
@@ -54,6 +87,19 @@ def array(object, dtype=None, copy=True, order=None, ndmin=0):
 
 
 def astype(x, dtype, copy=False):
+    """``x`` converted to ``dtype`` (floats to integers truncate towards zero).
+
+    Args:
+        x: array_like.
+        dtype: target dtype (canonicalised: 64-bit types become 32-bit unless x64 is on).
+        copy: ignored (arrays are immutable).
+
+    Returns:
+        Array of the shape of ``x`` with the new dtype.
+
+    Raises:
+        TypeError: if ``dtype`` is not a dtype.
+    """
     x = asarray(x)
     return le.convert_element_type(x, dtypes.canonicalize(dtype))
 
@@ -89,6 +135,17 @@ def _promote(*args, to_inexact=False):
 
 
 def broadcast_shapes(*shapes):
+    """The shape that arrays of the given shapes broadcast to (numpy's rules).
+
+    Args:
+        *shapes: tuples of ints.
+
+    Returns:
+        A tuple of ints.
+
+    Raises:
+        ValueError: if the shapes cannot be broadcast together.
+    """
     try:
         return tuple(np.broadcast_shapes(*[tuple(s) for s in shapes]))
     except ValueError:
@@ -98,6 +155,18 @@ def broadcast_shapes(*shapes):
 
 
 def broadcast_to(x, shape):
+    """``x`` broadcast to ``shape`` (numpy's rules: size-1 or missing leading axes).
+
+    Args:
+        x: array_like.
+        shape: int or tuple of ints (static).
+
+    Returns:
+        Array of ``shape`` with the dtype of ``x``.
+
+    Raises:
+        ValueError: if ``x``'s shape cannot be broadcast to ``shape``.
+    """
     x = asarray(x)
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     xs = get_aval(x).shape

@@ -15,17 +15,58 @@ from funcgrad._src.scalar_types import TYPES as _TYPES
 
 
 def result_type(*args):
+    """The dtype that ``funcgrad.numpy`` gives when combining the arguments (JAX's lattice).
+
+    Follows ``jax.numpy.result_type``, not numpy's: e.g. ``int64 + float16 -> float16``, and
+    Python scalars are weak (they adopt the other dtype). The result is canonicalised (32-bit
+    unless x64 is enabled).
+
+    Args:
+        *args: dtypes, dtype names, scalar types, arrays or Python scalars.
+
+    Returns:
+        A numpy dtype (or ``funcgrad.numpy.bfloat16``).
+
+    Raises:
+        TypeError: if no argument is given or one is not dtype-like.
+    """
     return dtypes.result_type(
         *[(dtypes.canonicalize(a), False) if _is_dtype_like(a) else _typed(a) for a in args]
     )[0]
 
 
 def promote_types(a, b):
+    """The promoted dtype of two dtypes under JAX's lattice (canonicalised).
+
+    Args:
+        a: a dtype, dtype name or scalar type.
+        b: a dtype, dtype name or scalar type.
+
+    Returns:
+        A numpy dtype (or ``funcgrad.numpy.bfloat16``).
+
+    Raises:
+        TypeError: if ``a`` or ``b`` is not a dtype.
+    """
     return dtypes.result_type((dtypes.as_dtype(a), False), (dtypes.as_dtype(b), False))[0]
 
 
 def can_cast(from_, to, casting="safe"):
-    """numpy's can_cast on dtypes, knowing bfloat16. Arrays are not accepted (numpy 2, JAX)."""
+    """Whether ``from_`` can be cast to ``to`` under ``casting``: numpy's rule, knowing bfloat16.
+
+    Arrays are not accepted (numpy 2, JAX): pass ``x.dtype``.
+
+    Args:
+        from_: source dtype, dtype name or scalar type.
+        to: target dtype, dtype name or scalar type.
+        casting: ``'no'``, ``'equiv'``, ``'safe'``, ``'same_kind'`` or ``'unsafe'``.
+
+    Returns:
+        A Python bool.
+
+    Raises:
+        TypeError: if ``from_`` is an array.
+    """
     if isinstance(from_, (Array, Tracer)):
         raise TypeError("can_cast: from_ must be a dtype (pass x.dtype, not an array)")
     f, t = dtypes.as_dtype(from_), dtypes.as_dtype(to)
@@ -46,7 +87,20 @@ float0 = np.dtype([("float0", np.void, 0)])
 
 
 def issubdtype(arg1, arg2):
-    """``np.issubdtype``, knowing bfloat16 (a floating type)."""
+    """Whether ``arg1`` is a sub-dtype of ``arg2`` (``numpy.issubdtype``, knowing bfloat16).
+
+    ``bfloat16`` counts as ``floating`` (``inexact``, ``number``, ``generic``), as in JAX.
+
+    Args:
+        arg1: a dtype, dtype name or scalar type.
+        arg2: a dtype or an abstract scalar class such as ``fnp.floating``.
+
+    Returns:
+        A Python bool.
+
+    Raises:
+        TypeError: if an argument is not dtype-like.
+    """
     a1 = dtypes.as_dtype(arg1) if not isinstance(arg1, type) else arg1
     a2 = arg2 if isinstance(arg2, type) else dtypes.as_dtype(arg2)
     if a1 is dtypes.bfloat16 or a2 is dtypes.bfloat16:

@@ -18,12 +18,30 @@ from funcgrad._src.numpy.sorting import nonzero
 
 
 def tril_indices(n, k=0, m=None):
-    """Row and column indices of the lower triangle of an ``(n, m)`` array (static sizes)."""
+    """Row and column indices of the lower triangle of an ``(n, m)`` array.
+
+    Args:
+        n: number of rows (static int).
+        k: diagonal offset: the triangle includes diagonal ``k`` (positive above the main one).
+        m: number of columns (static int); None gives ``n``.
+
+    Returns:
+        A pair ``(rows, cols)`` of 1-d arrays of the default integer dtype.
+    """
     return tuple(_int_indices(i) for i in np.tril_indices(n, k, m))
 
 
 def triu_indices(n, k=0, m=None):
-    """Row and column indices of the upper triangle of an ``(n, m)`` array (static sizes)."""
+    """Row and column indices of the upper triangle of an ``(n, m)`` array.
+
+    Args:
+        n: number of rows (static int).
+        k: diagonal offset: the triangle includes diagonal ``k`` (positive above the main one).
+        m: number of columns (static int); None gives ``n``.
+
+    Returns:
+        A pair ``(rows, cols)`` of 1-d arrays of the default integer dtype.
+    """
     return tuple(_int_indices(i) for i in np.triu_indices(n, k, m))
 
 
@@ -33,26 +51,69 @@ def _check_2d(name, arr):
 
 
 def tril_indices_from(arr, k=0):
-    """``tril_indices`` for the shape of the 2-d ``arr``."""
+    """``tril_indices`` for the shape of the 2-d ``arr``.
+
+    Args:
+        arr: a 2-d array (only its shape is used).
+        k: diagonal offset, as in ``tril_indices``.
+
+    Returns:
+        A pair ``(rows, cols)`` of 1-d integer arrays.
+
+    Raises:
+        ValueError: if ``arr`` is not 2-d.
+    """
     _check_2d("tril_indices_from", arr)
     return tril_indices(np.shape(arr)[0], k, np.shape(arr)[1])
 
 
 def triu_indices_from(arr, k=0):
-    """``triu_indices`` for the shape of the 2-d ``arr``."""
+    """``triu_indices`` for the shape of the 2-d ``arr``.
+
+    Args:
+        arr: a 2-d array (only its shape is used).
+        k: diagonal offset, as in ``triu_indices``.
+
+    Returns:
+        A pair ``(rows, cols)`` of 1-d integer arrays.
+
+    Raises:
+        ValueError: if ``arr`` is not 2-d.
+    """
     _check_2d("triu_indices_from", arr)
     return triu_indices(np.shape(arr)[0], k, np.shape(arr)[1])
 
 
 def diag_indices(n, ndim=2):
-    """``ndim`` copies of ``arange(n)``: the indices of the main diagonal of an n^ndim array."""
+    """``ndim`` copies of ``arange(n)``: the main-diagonal indices of an ``n``^``ndim`` array.
+
+    Args:
+        n: side length (static int).
+        ndim: number of dimensions.
+
+    Returns:
+        A tuple of ``ndim`` identical 1-d integer arrays.
+
+    Raises:
+        ValueError: if ``n`` or ``ndim`` is negative.
+    """
     if n < 0 or ndim < 0:
         raise ValueError(f"diag_indices: n and ndim must be non-negative, got {n}, {ndim}")
     return (_int_indices(np.arange(n)),) * ndim
 
 
 def diag_indices_from(arr):
-    """``diag_indices`` for ``arr``, whose dimensions must all be equal (at least 2)."""
+    """``diag_indices`` for ``arr``, whose dimensions must all be equal (at least 2).
+
+    Args:
+        arr: an array (only its shape is used).
+
+    Returns:
+        A tuple of ``arr.ndim`` identical 1-d integer arrays.
+
+    Raises:
+        ValueError: if ``arr`` is less than 2-d or its sides differ.
+    """
     s = np.shape(arr)
     if len(s) < 2 or len(set(s)) != 1:
         raise ValueError(
@@ -62,8 +123,25 @@ def diag_indices_from(arr):
 
 
 def fill_diagonal(a, val, wrap=False, *, inplace=True):
-    """The array with its main diagonal set to ``val``. As in JAX, arrays are immutable:
-    call it with ``inplace=False`` (it returns the new array)."""
+    """The array with its main diagonal set to ``val``; call it with ``inplace=False``.
+
+    As in JAX, arrays are immutable, so the default ``inplace=True`` raises: the new array is
+    returned instead.
+
+    Args:
+        a: array_like, at least 2-d; with more than 2 dimensions, all sides equal.
+        val: scalar or array_like, cast to ``a``'s dtype; its flattened values are repeated
+            along the diagonal.
+        wrap: for tall 2-d arrays, continue the diagonal every ``ncols + 1`` rows (numpy).
+        inplace: must be False.
+
+    Returns:
+        Array of the shape and dtype of ``a``.
+
+    Raises:
+        ValueError: if ``inplace`` is True, ``a`` is less than 2-d, or an n-d ``a`` has unequal
+            sides.
+    """
     if inplace:
         raise ValueError(
             "fill_diagonal: funcgrad arrays are immutable; call "
@@ -96,7 +174,19 @@ def fill_diagonal(a, val, wrap=False, *, inplace=True):
 
 
 def ix_(*args):
-    """Open mesh of 1-d index arrays (boolean arrays become their nonzero indices)."""
+    """Open mesh of 1-d index arrays, for cross-product indexing ``x[ix_(rows, cols)]``.
+
+    Boolean arrays become the indices of their True entries (concrete masks only).
+
+    Args:
+        *args: 1-d integer or bool array_likes.
+
+    Returns:
+        A tuple of arrays; the ``i``-th has shape ``(1, ..., len(args[i]), ..., 1)``.
+
+    Raises:
+        ValueError: if an argument is not 1-d.
+    """
     out = []
     n = len(args)
     for i, x in enumerate(args):

@@ -245,6 +245,30 @@ def take(
     indices_are_sorted=False,
     fill_value=None,
 ):
+    """Elements of ``a`` at ``indices`` along ``axis`` (numpy's ``take``).
+
+    Out-of-range indices follow ``mode``, as in ``jax.numpy``: ``None``/``'fill'`` give
+    ``fill_value`` (default: NaN for inexact dtypes, the most negative value for signed
+    integers, the largest for unsigned, True for bool); ``'clip'`` clamps them; any other mode
+    (``'raise'`` included: nothing can raise under ``jit``) clamps too. Negative indices count
+    from the end. ``'wrap'`` takes indices modulo the axis length.
+
+    Args:
+        a: input (array_like).
+        indices: integer array_like (may be traced).
+        axis: the axis to index; None flattens ``a`` first.
+        out: ignored (arrays are immutable).
+        mode: ``None``, ``'fill'``, ``'clip'`` or ``'wrap'``.
+        unique_indices: ignored (a JAX performance hint).
+        indices_are_sorted: ignored (a JAX performance hint).
+        fill_value: the value for out-of-range indices in fill mode.
+
+    Returns:
+        Array of shape ``a.shape[:axis] + indices.shape + a.shape[axis + 1:]``.
+
+    Raises:
+        ValueError: if ``axis`` is out of range.
+    """
     a = asarray(a)
     if axis is None:
         a = ls.reshape(a, (get_aval(a).size,))
@@ -265,6 +289,28 @@ def take(
 
 
 def take_along_axis(arr, indices, axis, mode=None, fill_value=None):
+    """Pick values of ``arr`` along ``axis`` with an index array of the same rank.
+
+    Follows ``numpy.take_along_axis`` (as ``jax.numpy``, the other axes broadcast).
+    Out-of-range indices follow ``mode``, as in ``jax.numpy``: ``None``/``'fill'`` give
+    ``fill_value`` (default: NaN for inexact dtypes, the most negative value for signed
+    integers, the largest for unsigned, True for bool); ``'clip'`` clamps them; any other mode
+    (``'raise'`` included: nothing can raise under ``jit``) clamps too. Negative indices count
+    from the end.
+
+    Args:
+        arr: input (array_like).
+        indices: integer array of ``arr``'s rank (1-d when ``axis`` is None).
+        axis: the axis to index; None flattens ``arr`` first.
+        mode: ``None``, ``'fill'`` or ``'clip'``.
+        fill_value: the value for out-of-range indices in fill mode.
+
+    Returns:
+        Array of the broadcast shape, with ``indices``' length along ``axis``.
+
+    Raises:
+        ValueError: if the ranks differ or ``axis`` is out of range.
+    """
     arr = asarray(arr)
     if axis is None:
         arr = ls.reshape(arr, (get_aval(arr).size,))
@@ -309,6 +355,12 @@ class IndexUpdateHelper:
 
 
 class IndexUpdateRef:
+    """``x.at[idx]``: the functional updates of ``x`` at ``idx`` (``set``, ``add``, ...).
+
+    Each method returns a new array (``x`` is unchanged). Out-of-range indices are dropped by
+    updates (``mode='clip'`` clamps them instead) and clamped by ``get``.
+    """
+
     __slots__ = ("array", "index")
 
     def __init__(self, array, index):

@@ -30,16 +30,58 @@ from funcgrad._src.numpy.logic import (
 )
 from funcgrad._src.numpy.ufuncs import _bin, _eager_binary, _int_passthrough, _un
 
-add = _bin(le.add, name="add")
-subtract = _bin(le.sub, name="subtract")
-multiply = _bin(le.mul, name="multiply")
-maximum = _bin(le.max, name="maximum")
-minimum = _bin(le.min, name="minimum")
-arctan2 = _bin(le.atan2, to_inexact=True, name="arctan2")
-nextafter = _bin(le.nextafter, to_inexact=True, name="nextafter")
+add = _bin(le.add, name="add", doc="Elementwise sum ``x + y``.")
+subtract = _bin(
+    le.sub,
+    name="subtract",
+    doc="Elementwise difference ``x - y``.",
+    accepts="integer, floating or complex (bool is refused, as in numpy)",
+)
+multiply = _bin(le.mul, name="multiply", doc="Elementwise product ``x * y``.")
+maximum = _bin(
+    le.max,
+    name="maximum",
+    doc="Elementwise maximum of ``x`` and ``y`` (NaN where either is NaN).",
+    accepts="integer, floating or bool (complex operands raise when traced)",
+)
+minimum = _bin(
+    le.min,
+    name="minimum",
+    doc="Elementwise minimum of ``x`` and ``y`` (NaN where either is NaN).",
+    accepts="integer, floating or bool (complex operands raise when traced)",
+)
+arctan2 = _bin(
+    le.atan2,
+    to_inexact=True,
+    name="arctan2",
+    doc="Elementwise arc tangent of ``x / y`` in ``[-pi, pi]``, quadrant from both signs.",
+    accepts="real (complex operands are refused)",
+)
+nextafter = _bin(
+    le.nextafter,
+    to_inexact=True,
+    name="nextafter",
+    doc="Elementwise next representable floating-point value after ``x`` towards ``y``.",
+    accepts="real (complex operands are refused)",
+)
 
 
 def true_divide(x, y, /):
+    """Elementwise true division ``x / y`` (alias ``divide``).
+
+    Follows ``numpy.true_divide``; as in ``jax.numpy``, integer and bool operands are promoted to
+    the default float dtype first, then both are broadcast.
+
+    Args:
+        x: first operand (array_like).
+        y: second operand (array_like).
+
+    Returns:
+        Array of the broadcast shape with the promoted floating (or complex) dtype.
+
+    Raises:
+        ValueError: if the shapes cannot be broadcast together.
+    """
     if (
         not isinstance(x, Tracer)
         and not isinstance(y, Tracer)
@@ -56,6 +98,22 @@ divide = true_divide
 
 
 def floor_divide(x, y, /):
+    """Elementwise floor division ``x // y`` (rounds towards minus infinity).
+
+    Follows ``numpy.floor_divide``: integer operands stay integer, floats give ``floor(x / y)``.
+    Integer division by zero does not raise (its value is unspecified).
+
+    Args:
+        x: first operand (array_like).
+        y: second operand (array_like).
+
+    Returns:
+        Array of the broadcast shape and the promoted dtype.
+
+    Raises:
+        ValueError: if the shapes cannot be broadcast together.
+        TypeError: for complex operands.
+    """
     x, y = _broadcast(*_promote(x, y))
     if get_aval(x).dtype.kind in "iu":
         q = le.div(x, y)
@@ -68,6 +126,22 @@ def floor_divide(x, y, /):
 
 
 def remainder(x, y, /):
+    """Elementwise remainder of floor division, with the sign of ``y`` (alias ``mod``).
+
+    Follows ``numpy.remainder``: ``x - floor_divide(x, y) * y``. Integer ``x % 0`` gives ``x``
+    (no error).
+
+    Args:
+        x: first operand (array_like).
+        y: second operand (array_like).
+
+    Returns:
+        Array of the broadcast shape and the promoted dtype.
+
+    Raises:
+        ValueError: if the shapes cannot be broadcast together.
+        TypeError: for complex operands.
+    """
     x, y = _broadcast(*_promote(x, y))
     r = le.rem(x, y)
     z = zeros_like(r)
@@ -79,15 +153,58 @@ mod = remainder
 
 
 def fmod(x, y, /):
+    """Elementwise C-style remainder, with the sign of ``x`` (``numpy.fmod``).
+
+    Integer ``fmod(x, 0)`` gives ``x`` (no error).
+
+    Args:
+        x: first operand (array_like).
+        y: second operand (array_like).
+
+    Returns:
+        Array of the broadcast shape and the promoted dtype.
+
+    Raises:
+        ValueError: if the shapes cannot be broadcast together.
+    """
     x, y = _broadcast(*_promote(x, y))
     return le.rem(x, y)
 
 
 def divmod(x, y, /):
+    """``(floor_divide(x, y), remainder(x, y))``, as numpy's ``divmod``.
+
+    Args:
+        x: first operand (array_like).
+        y: second operand (array_like).
+
+    Returns:
+        A pair of arrays of the broadcast shape and the promoted dtype.
+
+    Raises:
+        ValueError: if the shapes cannot be broadcast together.
+    """
     return floor_divide(x, y), remainder(x, y)
 
 
 def power(x, y, /):
+    """Elementwise ``x ** y``.
+
+    Follows ``numpy.power`` with JAX's promotion. A Python ``int`` exponent becomes an
+    ``integer_pow`` (exact repeated multiplication); integer arrays use repeated squaring.
+    Negative exponents in an integer *array* are not checked (numpy raises): the result wraps.
+
+    Args:
+        x: base (array_like).
+        y: exponent (array_like, or a Python int).
+
+    Returns:
+        Array of the broadcast shape and the promoted dtype.
+
+    Raises:
+        ValueError: if ``x`` is integer and ``y`` a negative Python int (a ``ValueTypeError``,
+            also a ``TypeError``), or if the shapes cannot be broadcast together.
+    """
     if isinstance(y, (int, np.integer)) and not isinstance(y, bool):
         (x,) = _promote(x)
         if get_aval(x).dtype.kind in "iu" and y < 0:
@@ -119,29 +236,92 @@ def _int_pow(x, y):
 
 
 def float_power(x, y, /):
+    """Elementwise ``x ** y`` computed in float64 (float32 unless ``enable_x64``).
+
+    Follows ``numpy.float_power``: the operands are cast to the canonical float64 dtype (a
+    complex operand loses its imaginary part, where numpy would compute in complex128).
+
+    Args:
+        x: first operand (array_like).
+        y: second operand (array_like).
+
+    Returns:
+        Array of the broadcast shape, floating dtype.
+
+    Raises:
+        ValueError: if the shapes cannot be broadcast together.
+    """
     x, y = _promote(x, y, to_inexact=True)
     x, y = astype(x, dtypes.canonicalize(np.float64)), astype(y, dtypes.canonicalize(np.float64))
     return power(x, y)
 
 
 def negative(x, /):
+    """Elementwise ``-x`` (unsigned integers wrap around, as in numpy).
+
+    Args:
+        x: input (array_like).
+
+    Returns:
+        Array of the shape and dtype of ``x``.
+
+    Raises:
+        TypeError: if ``x`` is bool (as numpy, which asks for ``logical_not``).
+    """
     return le.neg(asarray(x))
 
 
 def positive(x, /):
+    """Elementwise ``+x``: ``x`` itself, as a funcgrad array.
+
+    Args:
+        x: input (array_like).
+
+    Returns:
+        ``asarray(x)``.
+    """
     return asarray(x)
 
 
 def square(x, /):
+    """Elementwise ``x * x``.
+
+    Args:
+        x: input (array_like).
+
+    Returns:
+        Array of the shape and dtype of ``x`` (bool input gives int8).
+    """
     return le.integer_pow(asarray(x), 2)
 
 
 def reciprocal(x, /):
+    """Elementwise ``1 / x``.
+
+    Unlike numpy (which keeps integers), integer and bool inputs are promoted to the default
+    float dtype first, as in ``jax.numpy``.
+
+    Args:
+        x: input (array_like).
+
+    Returns:
+        Array of the shape of ``x``, floating or complex dtype.
+    """
     (x,) = _promote(x, to_inexact=True)
     return le.div(ones_like(x), x)
 
 
 def absolute(x, /):
+    """Elementwise absolute value (alias ``abs``); ``|z|`` for complex ``z``.
+
+    The derivative at 0 is taken as 1 (JAX's convention).
+
+    Args:
+        x: input (array_like).
+
+    Returns:
+        Array of the shape of ``x``; its dtype, or the matching real dtype for complex input.
+    """
     return le.abs(asarray(x))
 
 
@@ -149,10 +329,28 @@ abs = absolute
 
 
 def fabs(x, /):
+    """Elementwise absolute value, as a floating-point array.
+
+    Args:
+        x: input (array_like); integer and bool inputs are promoted to the default float dtype.
+
+    Returns:
+        Array of the shape of ``x`` with a floating dtype (complex gives its magnitude).
+    """
     return le.abs(_promote(x, to_inexact=True)[0])
 
 
 def sign(x, /):
+    """Elementwise sign: -1, 0 or 1 (NaN for NaN); ``z / |z|`` (0 at 0) for complex ``z``.
+
+    Follows ``numpy.sign``; bool input is returned unchanged.
+
+    Args:
+        x: input (array_like).
+
+    Returns:
+        Array of the shape and dtype of ``x``.
+    """
     x = asarray(x)
     if get_aval(x).dtype.kind == "c":
         return x / where(x == 0, ones_like(x), astype(le.abs(x), get_aval(x).dtype))
@@ -161,44 +359,81 @@ def sign(x, /):
     return le.sign(x)
 
 
-exp = _un(le.exp)
-exp2 = _un(le.exp2)
-expm1 = _un(le.expm1)
-log = _un(le.log)
-log1p = _un(le.log1p)
-sqrt = _un(le.sqrt)
-cbrt = _un(le.cbrt)
-sin, cos, tan = _un(le.sin), _un(le.cos), _un(le.tan)
-arcsin, arccos, arctan = (
-    _un(le.asin, name="arcsin"),
-    _un(le.acos, name="arccos"),
-    _un(le.atan, name="arctan"),
+exp = _un(le.exp, doc="Elementwise exponential ``e**x``.")
+exp2 = _un(le.exp2, doc="Elementwise ``2**x``.")
+expm1 = _un(le.expm1, doc="Elementwise ``exp(x) - 1``, accurate for small ``x``.")
+log = _un(le.log, doc="Elementwise natural logarithm (NaN below 0, -inf at 0).")
+log1p = _un(le.log1p, doc="Elementwise ``log(1 + x)``, accurate for small ``x``.")
+sqrt = _un(le.sqrt, doc="Elementwise non-negative square root (NaN for negative real input).")
+cbrt = _un(le.cbrt, doc="Elementwise real cube root.", complex_ok=False)
+sin = _un(le.sin, doc="Elementwise sine (radians).")
+cos = _un(le.cos, doc="Elementwise cosine (radians).")
+tan = _un(le.tan, doc="Elementwise tangent (radians).")
+arcsin = _un(le.asin, name="arcsin", doc="Elementwise inverse sine, in radians (alias ``asin``).")
+arccos = _un(le.acos, name="arccos", doc="Elementwise inverse cosine, in radians (alias ``acos``).")
+arctan = _un(
+    le.atan, name="arctan", doc="Elementwise inverse tangent, in radians (alias ``atan``)."
 )
-sinh, cosh, tanh = _un(le.sinh), _un(le.cosh), _un(le.tanh)
-arcsinh, arccosh, arctanh = (
-    _un(le.asinh, name="arcsinh"),
-    _un(le.acosh, name="arccosh"),
-    _un(le.atanh, name="arctanh"),
+sinh = _un(le.sinh, doc="Elementwise hyperbolic sine.")
+cosh = _un(le.cosh, doc="Elementwise hyperbolic cosine.")
+tanh = _un(le.tanh, doc="Elementwise hyperbolic tangent.")
+arcsinh = _un(
+    le.asinh, name="arcsinh", doc="Elementwise inverse hyperbolic sine (alias ``asinh``)."
+)
+arccosh = _un(
+    le.acosh, name="arccosh", doc="Elementwise inverse hyperbolic cosine (alias ``acosh``)."
+)
+arctanh = _un(
+    le.atanh, name="arctanh", doc="Elementwise inverse hyperbolic tangent (alias ``atanh``)."
 )
 asin, acos, atan, asinh, acosh, atanh = arcsin, arccos, arctan, arcsinh, arccosh, arctanh
 atan2 = arctan2
 
 
 def log2(x, /):
+    """Elementwise base-2 logarithm (``log(x) / log(2)``).
+
+    Args:
+        x: input (array_like); integer and bool inputs are promoted to the default float dtype.
+
+    Returns:
+        Array of the shape of ``x``, floating or complex dtype.
+    """
     (x,) = _promote(x, to_inexact=True)
     return le.div(le.log(x), full_like(x, np.log(2)))
 
 
 def log10(x, /):
+    """Elementwise base-10 logarithm (``log(x) / log(10)``).
+
+    Args:
+        x: input (array_like); integer and bool inputs are promoted to the default float dtype.
+
+    Returns:
+        Array of the shape of ``x``, floating or complex dtype.
+    """
     (x,) = _promote(x, to_inexact=True)
     return le.div(le.log(x), full_like(x, np.log(10)))
 
 
-floor = _int_passthrough(le.floor)
-ceil = _int_passthrough(le.ceil)
+floor = _int_passthrough(le.floor, "Elementwise floor: the largest integer value ``<= x``.")
+ceil = _int_passthrough(le.ceil, "Elementwise ceiling: the smallest integer value ``>= x``.")
 
 
 def trunc(x, /):
+    """Elementwise truncation towards zero (alias ``fix``).
+
+    Follows ``numpy.trunc``; integer and bool inputs are returned unchanged.
+
+    Args:
+        x: input (array_like).
+
+    Returns:
+        Array of the shape and dtype of ``x``.
+
+    Raises:
+        TypeError: if ``x`` is complex.
+    """
     x = asarray(x)
     if get_aval(x).dtype.kind in "iub":
         return x
@@ -209,6 +444,19 @@ fix = trunc
 
 
 def round(x, decimals=0, out=None):
+    """Round to ``decimals`` decimal places, halves to even (alias ``around``).
+
+    Follows ``numpy.round``: computed as ``round(x * 10**decimals) / 10**decimals``; integer and
+    bool inputs are returned unchanged (also for negative ``decimals``).
+
+    Args:
+        x: input (array_like).
+        decimals: number of decimal places (static int; may be negative).
+        out: ignored (numpy compatibility; arrays are immutable).
+
+    Returns:
+        Array of the shape and dtype of ``x``.
+    """
     x = asarray(x)
     if get_aval(x).dtype.kind in "iub":
         return x
@@ -219,10 +467,38 @@ def round(x, decimals=0, out=None):
 
 
 around = round
-rint = lambda x: round(x)
+
+
+def rint(x):
+    """Round to the nearest integer value, halves to even; ``round(x)``.
+
+    Args:
+        x: input (array_like).
+
+    Returns:
+        Array of the shape and dtype of ``x`` (integer and bool input unchanged).
+    """
+    return round(x)
 
 
 def clip(a, a_min=None, a_max=None, *, min=None, max=None):
+    """Limit the values of ``a`` to ``[lo, hi]`` elementwise.
+
+    Follows ``numpy.clip`` / ``jax.numpy.clip``: ``minimum(maximum(a, lo), hi)``. NaN stays NaN.
+
+    Args:
+        a: input (array_like).
+        a_min: lower bound (array_like, broadcast against ``a``), or None for none.
+        a_max: upper bound (array_like), or None for none.
+        min: the lower bound by its newer keyword name (used when ``a_min`` is None).
+        max: the upper bound by its newer keyword name (used when ``a_max`` is None).
+
+    Returns:
+        Array of the broadcast shape and the promoted dtype.
+
+    Raises:
+        ValueError: if a bound cannot be broadcast against ``a``.
+    """
     a = asarray(a)
     lo = a_min if a_min is not None else min
     hi = a_max if a_max is not None else max
@@ -234,6 +510,20 @@ def clip(a, a_min=None, a_max=None, *, min=None, max=None):
 
 
 def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    """Replace NaN, +inf and -inf by finite numbers (real and imaginary parts together).
+
+    Follows ``numpy.nan_to_num``. Non-floating input is returned unchanged.
+
+    Args:
+        x: input (array_like).
+        copy: ignored (numpy compatibility; arrays are immutable).
+        nan: value for NaN.
+        posinf: value for +inf; None gives the dtype's largest finite value.
+        neginf: value for -inf; None gives the dtype's most negative finite value.
+
+    Returns:
+        Array of the shape and dtype of ``x``.
+    """
     x = asarray(x)
     dt = get_aval(x).dtype
     if dt.kind not in "fc":
@@ -245,16 +535,56 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
 
 
 def fmax(x, y, /):
+    """Elementwise maximum ignoring NaN: where one operand is NaN the other is returned.
+
+    Follows ``numpy.fmax``.
+
+    Args:
+        x: first operand (array_like).
+        y: second operand (array_like).
+
+    Returns:
+        Array of the broadcast shape and the promoted dtype.
+
+    Raises:
+        ValueError: if the shapes cannot be broadcast together.
+    """
     x, y = _broadcast(*_promote(x, y))
     return where(isnan(y), x, where(isnan(x), y, le.max(x, y)))
 
 
 def fmin(x, y, /):
+    """Elementwise minimum ignoring NaN: where one operand is NaN the other is returned.
+
+    Follows ``numpy.fmin``.
+
+    Args:
+        x: first operand (array_like).
+        y: second operand (array_like).
+
+    Returns:
+        Array of the broadcast shape and the promoted dtype.
+
+    Raises:
+        ValueError: if the shapes cannot be broadcast together.
+    """
     x, y = _broadcast(*_promote(x, y))
     return where(isnan(y), x, where(isnan(x), y, le.min(x, y)))
 
 
 def hypot(x, y, /):
+    """Elementwise ``sqrt(x**2 + y**2)``, without intermediate overflow or underflow.
+
+    Args:
+        x: first operand (array_like); promoted to a floating dtype.
+        y: second operand (array_like); promoted to a floating dtype.
+
+    Returns:
+        Array of the broadcast shape, floating dtype.
+
+    Raises:
+        ValueError: if the shapes cannot be broadcast together.
+    """
     x, y = _broadcast(*_promote(x, y, to_inexact=True))
     ax, ay = le.abs(x), le.abs(y)
     hi, lo = le.max(ax, ay), le.min(ax, ay)
@@ -264,6 +594,20 @@ def hypot(x, y, /):
 
 
 def logaddexp(x, y, /):
+    """Elementwise ``log(exp(x) + exp(y))``, computed stably.
+
+    The derivative is finite everywhere, also at ``-inf`` and at ties (weights 1/2), as in JAX.
+
+    Args:
+        x: first operand (array_like); promoted to a floating dtype.
+        y: second operand (array_like); promoted to a floating dtype.
+
+    Returns:
+        Array of the broadcast shape, floating dtype.
+
+    Raises:
+        ValueError: if the shapes cannot be broadcast together.
+    """
     x, y = _broadcast(*_promote(x, y, to_inexact=True))
     return _logaddexp(x, y)
 
@@ -296,12 +640,32 @@ def _make_logaddexp():
 
 
 def logaddexp2(x, y, /):
+    """Elementwise ``log2(2**x + 2**y)``, computed stably.
+
+    Args:
+        x: first operand (array_like); promoted to a floating dtype.
+        y: second operand (array_like); promoted to a floating dtype.
+
+    Returns:
+        Array of the broadcast shape, floating dtype.
+
+    Raises:
+        ValueError: if the shapes cannot be broadcast together.
+    """
     ln2 = np.log(2)
     x, y = _promote(x, y, to_inexact=True)
     return logaddexp(x * ln2, y * ln2) / ln2
 
 
 def sinc(x, /):
+    """Elementwise normalised sinc ``sin(pi x) / (pi x)``, 1 at 0 (with a finite gradient).
+
+    Args:
+        x: input (array_like); promoted to a floating dtype.
+
+    Returns:
+        Array of the shape of ``x``, floating or complex dtype.
+    """
     (x,) = _promote(x, to_inexact=True)
     pix = x * np.pi
     safe = where(x == 0, ones_like(x), pix)
@@ -309,11 +673,27 @@ def sinc(x, /):
 
 
 def deg2rad(x, /):
+    """Convert angles from degrees to radians (alias ``radians``).
+
+    Args:
+        x: angles in degrees (array_like); promoted to a floating dtype.
+
+    Returns:
+        Array of the shape of ``x``, floating dtype.
+    """
     (x,) = _promote(x, to_inexact=True)
     return x * (np.pi / 180)
 
 
 def rad2deg(x, /):
+    """Convert angles from radians to degrees (alias ``degrees``).
+
+    Args:
+        x: angles in radians (array_like); promoted to a floating dtype.
+
+    Returns:
+        Array of the shape of ``x``, floating dtype.
+    """
     (x,) = _promote(x, to_inexact=True)
     return x * (180 / np.pi)
 
@@ -322,21 +702,57 @@ radians, degrees = deg2rad, rad2deg
 
 
 def heaviside(x1, x2, /):
+    """Elementwise Heaviside step: 0 where ``x1 < 0``, ``x2`` where ``x1 == 0``, 1 above.
+
+    Args:
+        x1: input values (array_like).
+        x2: the value at ``x1 == 0`` (array_like, broadcast against ``x1``).
+
+    Returns:
+        Array of the broadcast shape, floating dtype.
+
+    Raises:
+        ValueError: if the shapes cannot be broadcast together.
+    """
     x1, x2 = _broadcast(*_promote(x1, x2, to_inexact=True))
     return where(x1 < 0, zeros_like(x1), where(x1 > 0, ones_like(x1), x2))
 
 
 def real(x, /):
+    """The real part of ``x`` (``x`` itself when it is not complex).
+
+    Args:
+        x: input (array_like).
+
+    Returns:
+        Array of the shape of ``x``; the real dtype matching a complex input.
+    """
     x = asarray(x)
     return le.real(x) if get_aval(x).dtype.kind == "c" else x
 
 
 def imag(x, /):
+    """The imaginary part of ``x`` (zeros of ``x``'s dtype when it is not complex).
+
+    Args:
+        x: input (array_like).
+
+    Returns:
+        Array of the shape of ``x``; the real dtype matching a complex input.
+    """
     x = asarray(x)
     return le.imag(x) if get_aval(x).dtype.kind == "c" else zeros_like(x)
 
 
 def conjugate(x, /):
+    """Elementwise complex conjugate (alias ``conj``); real input is returned unchanged.
+
+    Args:
+        x: input (array_like).
+
+    Returns:
+        Array of the shape and dtype of ``x``.
+    """
     x = asarray(x)
     return le.conj(x) if get_aval(x).dtype.kind == "c" else x
 
@@ -345,6 +761,17 @@ conj = conjugate
 
 
 def angle(z, deg=False):
+    """The counterclockwise angle of complex ``z`` from the positive real axis.
+
+    Real input gives ``pi`` for negative values and 0 otherwise.
+
+    Args:
+        z: input (array_like).
+        deg: return degrees instead of radians.
+
+    Returns:
+        Array of the shape of ``z``, floating dtype.
+    """
     z = asarray(z)
     if get_aval(z).dtype.kind != "c":
         (z,) = _promote(z, to_inexact=True)
@@ -355,6 +782,16 @@ def angle(z, deg=False):
 
 
 def signbit(x, /):
+    """Elementwise: whether the sign bit is set (True for ``-0.0``, and for negative NaNs).
+
+    Floating input is read bit by bit; other input gives ``x < 0``.
+
+    Args:
+        x: input (array_like).
+
+    Returns:
+        Bool array of the shape of ``x``.
+    """
     x = asarray(x)
     if get_aval(x).dtype.kind == "f":
         bits = le.bitcast_convert_type(x, np.dtype(f"i{get_aval(x).dtype.itemsize}"))
@@ -363,6 +800,18 @@ def signbit(x, /):
 
 
 def copysign(x, y, /):
+    """Elementwise magnitude of ``x`` with the sign (bit) of ``y``.
+
+    Args:
+        x: first operand (array_like); promoted to a floating dtype.
+        y: second operand (array_like); promoted to a floating dtype.
+
+    Returns:
+        Array of the broadcast shape, floating dtype.
+
+    Raises:
+        ValueError: if the shapes cannot be broadcast together.
+    """
     x, y = _broadcast(*_promote(x, y, to_inexact=True))
     return where(signbit(y), -le.abs(x), le.abs(x))
 
@@ -371,8 +820,19 @@ _logaddexp = _make_logaddexp()
 
 
 def frexp(x, /):
-    """Mantissa in [0.5, 1) and integer exponent with ``x = m * 2**e`` (exact for finite
-    normal and subnormal floats)."""
+    """Split ``x`` into mantissa and exponent: ``x = m * 2**e``, ``|m|`` in ``[0.5, 1)``.
+
+    Exact for finite normal and subnormal floats; 0, inf and NaN give ``(x, 0)``.
+
+    Args:
+        x: input (array_like); integer and bool inputs are promoted to the default float dtype.
+
+    Returns:
+        A pair ``(m, e)``: ``m`` with the floating dtype of ``x``, ``e`` int32, both of its shape.
+
+    Raises:
+        TypeError: if ``x`` is complex.
+    """
     x = _inexact(asarray(x))[0]
     if _dtype(x).kind == "c":
         raise TypeError("frexp does not accept complex input")
@@ -395,7 +855,18 @@ def _scale2(x, e):
 
 
 def ldexp(x1, x2, /):
-    """``x1 * 2**x2`` (``x2`` integer)."""
+    """Elementwise ``x1 * 2**x2``, scaled in two steps so no power of two overflows.
+
+    Args:
+        x1: mantissas (array_like); promoted to a floating dtype.
+        x2: integer exponents (array_like, broadcast against ``x1``).
+
+    Returns:
+        Array of the broadcast shape with the floating dtype of ``x1``.
+
+    Raises:
+        TypeError: if ``x2`` is not an integer array.
+    """
     x2 = asarray(x2)
     if not dtypes.is_int(_dtype(x2)):
         raise TypeError(f"ldexp: x2 must be an integer array, got {_dtype(x2)}")
@@ -404,7 +875,15 @@ def ldexp(x1, x2, /):
 
 
 def modf(x, /, out=None):
-    """Fractional and integral parts, both with the sign of ``x``."""
+    """Fractional and integral parts of ``x``, both with the sign of ``x``.
+
+    Args:
+        x: input (array_like); promoted to a floating dtype.
+        out: ignored (numpy compatibility; arrays are immutable).
+
+    Returns:
+        A pair ``(fractional, integral)`` of arrays of the shape and floating dtype of ``x``.
+    """
     x = _inexact(asarray(x))[0]
     whole = trunc(x)
     return x - whole, whole
@@ -418,7 +897,20 @@ def _int_args(name, x1, x2):
 
 
 def gcd(x1, x2, /):
-    """Greatest common divisor (non-negative), by Euclid's algorithm in a while_loop."""
+    """Elementwise greatest common divisor (non-negative), by Euclid's algorithm.
+
+    Runs as a ``while_loop`` until every pair is done, so it works under ``jit`` and ``vmap``.
+
+    Args:
+        x1: integer or bool operand (array_like).
+        x2: integer or bool operand (array_like).
+
+    Returns:
+        Array of the broadcast shape and the promoted integer dtype; ``gcd(0, 0) == 0``.
+
+    Raises:
+        ValueError: if the operands are not integers, or cannot be broadcast together.
+    """
     from funcgrad._src.lax.control import while_loop
     from funcgrad._src.numpy.reductions import any as _any
 
@@ -438,7 +930,18 @@ def gcd(x1, x2, /):
 
 
 def lcm(x1, x2, /):
-    """Least common multiple (non-negative)."""
+    """Elementwise least common multiple (non-negative); 0 when either operand is 0.
+
+    Args:
+        x1: integer or bool operand (array_like).
+        x2: integer or bool operand (array_like).
+
+    Returns:
+        Array of the broadcast shape and the promoted integer dtype.
+
+    Raises:
+        ValueError: if the operands are not integers, or cannot be broadcast together.
+    """
     a, b = _int_args("lcm", x1, x2)
     g = gcd(a, b)
     zero = equal(g, 0)
@@ -446,7 +949,14 @@ def lcm(x1, x2, /):
 
 
 def i0(x):
-    """Modified Bessel function of the first kind, order 0 (Cephes' Chebyshev expansions)."""
+    """Modified Bessel function of the first kind, order 0 (Cephes' Chebyshev expansions).
+
+    Args:
+        x: real input (array_like); promoted to a floating dtype.
+
+    Returns:
+        Array of the shape of ``x``, floating dtype.
+    """
     x = _inexact(asarray(x))[0]
     ax = abs(x)
     small = less_equal(ax, 8.0)

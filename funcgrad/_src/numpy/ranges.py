@@ -20,6 +20,24 @@ from funcgrad._src.numpy.shape import moveaxis, ravel
 
 
 def arange(start, stop=None, step=None, dtype=None):
+    """Evenly spaced values in ``[start, stop)`` with step ``step`` (numpy's ``arange``).
+
+    The length must be known while tracing, so the bounds must be concrete (as in JAX); use
+    ``static_argnums`` for a bound that is a ``jit`` argument.
+
+    Args:
+        start: first value; the stop when ``stop`` is None (then the start is 0).
+        stop: end of the interval (excluded).
+        step: spacing (default 1).
+        dtype: result dtype; None gives the default float dtype if any bound is a Python
+            float, else the default integer dtype.
+
+    Returns:
+        A 1-d array of ``len(numpy.arange(start, stop, step))`` values.
+
+    Raises:
+        TypeError: if a bound is traced.
+    """
     for v in (start, stop, step):
         if isinstance(v, Tracer):
             raise TypeError(
@@ -46,6 +64,24 @@ def arange(start, stop=None, step=None, dtype=None):
 
 
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+    """``num`` evenly spaced values from ``start`` to ``stop`` (numpy's ``linspace``).
+
+    ``start`` and ``stop`` may be traced arrays (broadcast together); ``num`` is static. An
+    integer ``dtype`` rounds the floating-point values down, as in JAX.
+
+    Args:
+        start: first value (array_like).
+        stop: last value (array_like); excluded when ``endpoint`` is False.
+        num: number of values (static int).
+        endpoint: whether ``stop`` is the last value.
+        retstep: also return the spacing.
+        dtype: result dtype; None gives the default float dtype.
+        axis: axis of the result along which the values run.
+
+    Returns:
+        Array of shape ``(num,) + broadcast(start, stop).shape`` (with that axis moved to
+        ``axis``); with ``retstep``, the pair ``(values, step)``.
+    """
     if dtype is not None and dtypes.canonicalize(dtype).kind in "iub":
         # as in JAX: computed in floating point, then rounded down to the integer dtype
         out = linspace(start, stop, num, endpoint, retstep, None, axis)
@@ -72,13 +108,41 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
 
 
 def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
+    """``base ** linspace(start, stop, num)``: numbers spaced evenly on a log scale.
+
+    Args:
+        start: exponent of the first value (array_like).
+        stop: exponent of the last value (array_like).
+        num: number of values (static int).
+        endpoint: whether ``base**stop`` is the last value.
+        base: base of the powers.
+        dtype: result dtype; None gives the default float dtype.
+        axis: axis of the result along which the values run.
+
+    Returns:
+        Array shaped as ``linspace``'s.
+    """
     return power(
         asarray(base, _dt(dtype)), linspace(start, stop, num, endpoint, dtype=dtype, axis=axis)
     )
 
 
 def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
-    """Numbers spaced evenly on a log scale, from ``start`` to ``stop`` (same sign)."""
+    """Numbers spaced evenly on a log scale from ``start`` to ``stop`` (of the same sign).
+
+    Follows ``numpy.geomspace``; the end points are exact.
+
+    Args:
+        start: first value (array_like, nonzero).
+        stop: last value (array_like, nonzero, the sign of ``start``).
+        num: number of values (static int).
+        endpoint: whether ``stop`` is the last value.
+        dtype: result dtype; None gives the floating dtype of the inputs.
+        axis: axis of the result along which the values run.
+
+    Returns:
+        Array of shape ``(num,) + broadcast(start, stop).shape``, the values along ``axis``.
+    """
     start, stop = _inexact(asarray(start), asarray(stop))
     sign = fm.sign(start)
     ls_ = linspace(
@@ -100,6 +164,17 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
 
 
 def meshgrid(*xi, indexing="xy", sparse=False, copy=True):
+    """Coordinate grids from 1-d coordinate vectors (numpy's ``meshgrid``).
+
+    Args:
+        *xi: coordinate arrays (each flattened to 1-d).
+        indexing: ``'xy'`` (Cartesian: the first two grid axes swapped) or ``'ij'`` (matrix).
+        sparse: ignored: full grids are always returned (they are broadcasts, cheap under jit).
+        copy: ignored (arrays are immutable).
+
+    Returns:
+        A list with one array per input, all of the grid shape.
+    """
     xs = [ravel(asarray(x)) for x in xi]
     shape = [get_aval(x).shape[0] for x in xs]
     if indexing == "xy" and len(xs) >= 2:
@@ -119,6 +194,11 @@ def _canon_np(v):
 
 
 class _Grid:
+    """``mgrid[...]`` / ``ogrid[...]``: dense or open grids from slices (numpy's objects).
+
+    The slice bounds must be concrete; a complex step ``nj`` means ``n`` points (linspace).
+    """
+
     def __init__(self, sparse):
         self.sparse = sparse
 

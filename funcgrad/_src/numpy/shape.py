@@ -33,6 +33,22 @@ from funcgrad._src.numpy.math import clip
 
 
 def reshape(a, newshape=None, order="C", *, shape=None):
+    """``a`` with a new shape and the same data, in row-major (C) order.
+
+    Args:
+        a: input (array_like).
+        newshape: int or sequence of ints (static); one entry may be -1 (inferred).
+        order: only ``'C'`` is supported.
+        shape: the new shape by its newer keyword name (used when ``newshape`` is None).
+
+    Returns:
+        Array of the new shape with the dtype of ``a``.
+
+    Raises:
+        ValueError: if the sizes differ or more than one entry is -1 (a ``ValueTypeError``,
+            also a ``TypeError``, for sizes).
+        NotImplementedError: if ``order`` is not ``'C'``.
+    """
     a = asarray(a)
     newshape = shape if newshape is None else newshape
     if order != "C":
@@ -59,6 +75,18 @@ def reshape(a, newshape=None, order="C", *, shape=None):
 
 
 def transpose(a, axes=None):
+    """``a`` with its axes permuted (alias ``permute_dims``).
+
+    Args:
+        a: input (array_like).
+        axes: permutation of ``range(a.ndim)`` (negative axes allowed); None reverses the axes.
+
+    Returns:
+        Array of shape ``[a.shape[i] for i in axes]``.
+
+    Raises:
+        ValueError: if ``axes`` is not a permutation of the axes of ``a``.
+    """
     a = asarray(a)
     nd = get_aval(a).ndim
     if axes is None:
@@ -73,10 +101,35 @@ permute_dims = transpose
 
 
 def matrix_transpose(x):
+    """Swap the last two axes (a batch of matrices transposed).
+
+    Args:
+        x: array_like with at least 2 dimensions.
+
+    Returns:
+        Array with the last two axes swapped.
+
+    Raises:
+        ValueError: if ``x`` has fewer than 2 dimensions.
+    """
     return swapaxes(x, -1, -2)
 
 
 def moveaxis(a, source, destination):
+    """Move axes of ``a`` to new positions; the other axes keep their order.
+
+    Args:
+        a: input (array_like).
+        source: int or sequence of ints: the axes to move.
+        destination: int or sequence of ints: their new positions.
+
+    Returns:
+        Array with the axes moved.
+
+    Raises:
+        ValueError: if ``source`` and ``destination`` differ in length or an axis is out of
+            range.
+    """
     a = asarray(a)
     nd = get_aval(a).ndim
     src = [canonicalize_axis(s, nd) for s in np.atleast_1d(source)]
@@ -90,6 +143,19 @@ def moveaxis(a, source, destination):
 
 
 def swapaxes(a, axis1, axis2):
+    """Interchange two axes of ``a``.
+
+    Args:
+        a: input (array_like).
+        axis1: first axis.
+        axis2: second axis.
+
+    Returns:
+        Array with the two axes swapped.
+
+    Raises:
+        ValueError: if an axis is out of range.
+    """
     a = asarray(a)
     nd = get_aval(a).ndim
     perm = list(range(nd))
@@ -99,12 +165,36 @@ def swapaxes(a, axis1, axis2):
 
 
 def expand_dims(a, axis):
+    """Insert size-1 axes at the positions ``axis`` of the result.
+
+    Args:
+        a: input (array_like).
+        axis: int or tuple of ints, positions in the result (negative counts from its end).
+
+    Returns:
+        Array with ``len(axis)`` more dimensions.
+
+    Raises:
+        ValueError: if a position is out of range for the result.
+    """
     a = asarray(a)
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     return ls.expand_dims(a, axes)
 
 
 def squeeze(a, axis=None):
+    """Remove size-1 axes.
+
+    Args:
+        a: input (array_like).
+        axis: int or tuple of ints to remove; None removes every size-1 axis.
+
+    Returns:
+        Array without those axes.
+
+    Raises:
+        ValueError: if a selected axis does not have size 1, or is out of range.
+    """
     a = asarray(a)
     shape = _shape(a)
     if axis is None:
@@ -122,11 +212,31 @@ def squeeze(a, axis=None):
 
 
 def atleast_1d(*arys):
+    """The inputs as arrays with at least 1 dimension.
+
+    Follows ``numpy.atleast_1d``: 0-d inputs become shape ``(1,)``.
+
+    Args:
+        *arys: array_likes.
+
+    Returns:
+        One array for one input, else a list of arrays.
+    """
     out = [reshape(a, (1,)) if get_aval(asarray(a)).ndim == 0 else asarray(a) for a in arys]
     return out[0] if len(out) == 1 else out
 
 
 def atleast_2d(*arys):
+    """The inputs as arrays with at least 2 dimensions.
+
+    Follows ``numpy.atleast_2d``: missing leading axes are added with size 1.
+
+    Args:
+        *arys: array_likes.
+
+    Returns:
+        One array for one input, else a list of arrays.
+    """
     out = []
     for a in arys:
         a = asarray(a)
@@ -136,6 +246,17 @@ def atleast_2d(*arys):
 
 
 def atleast_3d(*arys):
+    """The inputs as arrays with at least 3 dimensions.
+
+    Follows ``numpy.atleast_3d``: ``(n,)`` becomes ``(1, n, 1)``, ``(m, n)`` becomes
+    ``(m, n, 1)``.
+
+    Args:
+        *arys: array_likes.
+
+    Returns:
+        One array for one input, else a list of arrays.
+    """
     out = []
     for a in arys:
         a = asarray(a)
@@ -151,10 +272,38 @@ def atleast_3d(*arys):
 
 
 def broadcast_arrays(*args):
+    """The arguments broadcast against each other.
+
+    Args:
+        *args: array_likes.
+
+    Returns:
+        A list of arrays of the common broadcast shape (each keeps its dtype).
+
+    Raises:
+        ValueError: if the shapes cannot be broadcast together.
+    """
     return _broadcast(*[asarray(a) for a in args])
 
 
 def concatenate(arrays, axis=0, dtype=None):
+    """Join arrays along an existing axis (alias ``concat``).
+
+    The arrays are promoted to a common dtype (JAX's rules) first.
+
+    Args:
+        arrays: sequence of array_likes of equal rank, equal shapes except along ``axis``.
+        axis: the axis to join along; None flattens the arrays first.
+        dtype: result dtype; None gives the promoted dtype.
+
+    Returns:
+        The joined array.
+
+    Raises:
+        ValueError: if ``arrays`` is empty, the arrays are 0-d or differ in rank, or ``axis``
+            is out of range.
+        TypeError: if the shapes differ off ``axis``.
+    """
     arrays = [asarray(a) for a in arrays]
     if not arrays:
         raise ValueError("need at least one array to concatenate")
@@ -180,6 +329,20 @@ concat = concatenate
 
 
 def stack(arrays, axis=0, out=None, dtype=None):
+    """Join arrays of the same shape along a new axis.
+
+    Args:
+        arrays: sequence of array_likes, all of the same shape.
+        axis: position of the new axis in the result.
+        out: ignored (arrays are immutable).
+        dtype: result dtype; None gives the promoted dtype.
+
+    Returns:
+        Array of shape ``shape[:axis] + (len(arrays),) + shape[axis:]``.
+
+    Raises:
+        ValueError: if ``arrays`` is empty or the shapes differ.
+    """
     arrays = [asarray(a) for a in arrays]
     if not arrays:
         raise ValueError("need at least one array to stack")
@@ -194,11 +357,38 @@ def stack(arrays, axis=0, out=None, dtype=None):
 
 
 def hstack(tup, dtype=None):
+    """Join arrays horizontally: along axis 1 (axis 0 for 1-d inputs); inputs are made at least 1-d.
+
+    Args:
+        tup: sequence of array_likes.
+        dtype: result dtype; None gives the promoted dtype.
+
+    Returns:
+        The joined array.
+
+    Raises:
+        IndexError: if ``tup`` is empty.
+        ValueError: if the ranks differ.
+        TypeError: if the shapes differ off the joining axis.
+    """
     arrs = [atleast_1d(a) for a in tup]
     return concatenate(arrs, 0 if get_aval(arrs[0]).ndim == 1 else 1, dtype)
 
 
 def vstack(tup, dtype=None):
+    """Join arrays vertically (alias ``row_stack``): along axis 0; inputs are made at least 2-d.
+
+    Args:
+        tup: sequence of array_likes.
+        dtype: result dtype; None gives the promoted dtype.
+
+    Returns:
+        The joined array.
+
+    Raises:
+        ValueError: if ``tup`` is empty or the shapes do not fit.
+        TypeError: if the shapes differ off the joining axis.
+    """
     return concatenate([atleast_2d(a) for a in tup], 0, dtype)
 
 
@@ -206,10 +396,35 @@ row_stack = vstack
 
 
 def dstack(tup, dtype=None):
+    """Join arrays depth-wise: along axis 2; inputs are made at least 3-d.
+
+    Args:
+        tup: sequence of array_likes.
+        dtype: result dtype; None gives the promoted dtype.
+
+    Returns:
+        The joined array.
+
+    Raises:
+        ValueError: if ``tup`` is empty or the shapes do not fit.
+        TypeError: if the shapes differ off the joining axis.
+    """
     return concatenate([atleast_3d(a) for a in tup], 2, dtype)
 
 
 def column_stack(tup):
+    """Join 1-d arrays as columns (and 2-d arrays as they are) along axis 1.
+
+    Args:
+        tup: sequence of array_likes; 0-d and 1-d ones become columns.
+
+    Returns:
+        A 2-d (or higher) array.
+
+    Raises:
+        ValueError: if ``tup`` is empty or the shapes do not fit.
+        TypeError: if the shapes differ off axis 1.
+    """
     arrs = [asarray(a) for a in tup]
     arrs = [reshape(a, (-1, 1)) if get_aval(a).ndim < 2 else a for a in arrs]
     return concatenate(arrs, 1)
@@ -230,10 +445,38 @@ def _split_points(n, indices_or_sections, exact):
 
 
 def split(ary, indices_or_sections, axis=0):
+    """Split an array into pieces along ``axis``.
+
+    Args:
+        ary: input (array_like).
+        indices_or_sections: int N (N pieces), or a sequence of split points (static).
+        axis: the axis to split.
+
+    Returns:
+        A list of arrays.
+
+    Raises:
+        ValueError: if N does not divide the axis length, or N <= 0.
+    """
     return _split(ary, indices_or_sections, axis, True)
 
 
 def array_split(ary, indices_or_sections, axis=0):
+    """Split an array into pieces along ``axis``, allowing unequal pieces.
+
+    With N sections of a length-``l`` axis, the first ``l % N`` pieces are one longer.
+
+    Args:
+        ary: input (array_like).
+        indices_or_sections: int N (N pieces), or a sequence of split points (static).
+        axis: the axis to split.
+
+    Returns:
+        A list of arrays.
+
+    Raises:
+        ValueError: if N <= 0.
+    """
     return _split(ary, indices_or_sections, axis, False)
 
 
@@ -245,14 +488,48 @@ def _split(ary, ios, axis, exact):
 
 
 def hsplit(a, ios):
+    """``split`` along axis 1 (axis 0 for 1-d input).
+
+    Args:
+        a: input (array_like).
+        ios: int N (N equal pieces), or a sequence of split points (static).
+
+    Returns:
+        A list of arrays.
+
+    Raises:
+        ValueError: if N does not divide the axis length, or N <= 0.
+    """
     return split(a, ios, 1 if get_aval(asarray(a)).ndim > 1 else 0)
 
 
 def vsplit(a, ios):
+    """``split`` along axis 0.
+
+    Args:
+        a: input (array_like).
+        ios: int N (N equal pieces), or a sequence of split points (static).
+
+    Returns:
+        A list of arrays.
+
+    Raises:
+        ValueError: if N does not divide the axis length, or N <= 0.
+    """
     return split(a, ios, 0)
 
 
 def tile(A, reps):
+    """Repeat the whole array ``reps`` times along each axis (numpy's ``tile``).
+
+    Args:
+        A: input (array_like).
+        reps: int or tuple of ints (static); ``A`` or ``reps`` is padded with leading 1s to
+            the same length.
+
+    Returns:
+        Array of shape ``A.shape * reps`` (after that padding).
+    """
     a = asarray(A)
     reps = (reps,) if isinstance(reps, int) else tuple(reps)
     nd = builtins.max(len(reps), get_aval(a).ndim)
@@ -267,6 +544,21 @@ def tile(A, reps):
 
 
 def repeat(a, repeats, axis=None, total_repeat_length=None):
+    """Repeat each element ``repeats`` times along ``axis``.
+
+    Args:
+        a: input (array_like).
+        repeats: int, or array of ints (one per element along ``axis``); must be concrete.
+        axis: the axis to repeat along; None flattens ``a`` first.
+        total_repeat_length: ignored; JAX uses it to allow traced ``repeats``, funcgrad
+            requires concrete ones.
+
+    Returns:
+        The repeated array.
+
+    Raises:
+        TypeError: if ``repeats`` is traced.
+    """
     a = asarray(a)
     if axis is None:
         a = ravel(a)
@@ -290,6 +582,22 @@ def repeat(a, repeats, axis=None, total_repeat_length=None):
 
 
 def pad(array, pad_width, mode="constant", constant_values=0, **kwargs):
+    """Pad an array (numpy's ``pad``).
+
+    Args:
+        array: input (array_like).
+        pad_width: int, ``(before, after)`` or one such pair per axis (static).
+        mode: ``'constant'``, ``'edge'``, ``'reflect'``, ``'symmetric'`` or ``'wrap'``.
+        constant_values: the padding value(s) for ``'constant'``: a scalar, or pairs as
+            for ``pad_width``.
+        **kwargs: ignored.
+
+    Returns:
+        The padded array, with the dtype of ``array``.
+
+    Raises:
+        NotImplementedError: for any other ``mode``.
+    """
     a = asarray(array)
     nd = get_aval(a).ndim
     pw = np.broadcast_to(
@@ -346,6 +654,18 @@ def _pad_axis_index(a, d, lo, hi, mode):
 
 
 def flip(m, axis=None):
+    """Reverse the order of elements along ``axis``.
+
+    Args:
+        m: input (array_like).
+        axis: int or tuple of ints; None reverses every axis.
+
+    Returns:
+        Array of the shape and dtype of ``m``.
+
+    Raises:
+        ValueError: if an axis is out of range.
+    """
     m = asarray(m)
     nd = get_aval(m).ndim
     axes = tuple(range(nd)) if axis is None else ((axis,) if isinstance(axis, int) else axis)
@@ -353,14 +673,49 @@ def flip(m, axis=None):
 
 
 def fliplr(m):
+    """Reverse the order of elements left/right (axis 1).
+
+    Args:
+        m: input (array_like) with at least 2 dimensions.
+
+    Returns:
+        Array of the shape and dtype of ``m``.
+
+    Raises:
+        ValueError: if ``m`` has too few dimensions.
+    """
     return flip(m, 1)
 
 
 def flipud(m):
+    """Reverse the order of elements up/down (axis 0).
+
+    Args:
+        m: input (array_like) with at least 1 dimension.
+
+    Returns:
+        Array of the shape and dtype of ``m``.
+
+    Raises:
+        ValueError: if ``m`` has too few dimensions.
+    """
     return flip(m, 0)
 
 
 def roll(a, shift, axis=None):
+    """Roll elements along axes: those shifted past the end come back at the start.
+
+    Args:
+        a: input (array_like).
+        shift: int or sequence of ints (concrete), broadcast against ``axis``.
+        axis: int or sequence of ints; None rolls the flattened array.
+
+    Returns:
+        Array of the shape and dtype of ``a``.
+
+    Raises:
+        TypeError: if ``shift`` is traced (a ``TracerArrayConversionError``).
+    """
     a = asarray(a)
     if axis is None:
         return reshape(roll(ravel(a), shift, 0), _shape(a))
@@ -381,6 +736,16 @@ def roll(a, shift, axis=None):
 
 
 def rot90(m, k=1, axes=(0, 1)):
+    """Rotate by 90 degrees ``k`` times in the plane of ``axes``, from the first towards the second.
+
+    Args:
+        m: input (array_like) with at least 2 dimensions.
+        k: number of rotations (any int, taken modulo 4).
+        axes: the two axes of the plane.
+
+    Returns:
+        The rotated array.
+    """
     m = asarray(m)
     k = k % 4
     a0, a1 = axes
@@ -396,6 +761,20 @@ def rot90(m, k=1, axes=(0, 1)):
 
 
 def diagonal(a, offset=0, axis1=0, axis2=1):
+    """The ``offset``-th diagonal of the 2-d slices of ``a`` over ``axis1`` and ``axis2``.
+
+    Args:
+        a: input (array_like) with at least 2 dimensions.
+        offset: diagonal: 0 the main one, positive above it, negative below.
+        axis1: axis of the rows.
+        axis2: axis of the columns.
+
+    Returns:
+        Array with ``axis1`` and ``axis2`` removed and the diagonal as a new last axis.
+
+    Raises:
+        ValueError: if an axis is out of range.
+    """
     a = asarray(a)
     nd = get_aval(a).ndim
     a1, a2 = canonicalize_axis(axis1, nd), canonicalize_axis(axis2, nd)
@@ -409,6 +788,18 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
 
 
 def diag(v, k=0):
+    """Extract a diagonal of a 2-d array, or build a 2-d array with a 1-d one on its diagonal.
+
+    Args:
+        v: a 1-d array (placed on diagonal ``k``) or a 2-d array (diagonal ``k`` read).
+        k: diagonal: 0 the main one, positive above it, negative below.
+
+    Returns:
+        For 1-d ``v``, a square array of side ``len(v) + |k|``; for 2-d ``v``, a 1-d array.
+
+    Raises:
+        ValueError: if ``v`` is not 1-d or 2-d.
+    """
     v = asarray(v)
     s = _shape(v)
     if len(s) == 1:
@@ -424,10 +815,34 @@ def diag(v, k=0):
 
 
 def diagflat(v, k=0):
+    """A 2-d array with the flattened input on its ``k``-th diagonal.
+
+    Args:
+        v: input (array_like), flattened.
+        k: diagonal: 0 the main one, positive above it, negative below.
+
+    Returns:
+        A square array of side ``v.size + |k|``.
+    """
     return diag(ravel(v), k)
 
 
 def trace(a, offset=0, axis1=0, axis2=1, dtype=None):
+    """The sum along a diagonal (``diagonal(a, offset, axis1, axis2).sum(-1)``).
+
+    Args:
+        a: input (array_like) with at least 2 dimensions.
+        offset: diagonal: 0 the main one, positive above it, negative below.
+        axis1: axis of the rows.
+        axis2: axis of the columns.
+        dtype: dtype of the sum; None as in ``sum``.
+
+    Returns:
+        Array with ``axis1`` and ``axis2`` removed.
+
+    Raises:
+        ValueError: if an axis is out of range.
+    """
     from funcgrad._src.numpy.reductions import sum
 
     return sum(diagonal(a, offset, axis1, axis2), -1, dtype)
@@ -440,37 +855,107 @@ def _tri_mask(shape, k, upper):
 
 
 def tril(m, k=0):
+    """Zero the elements above the ``k``-th diagonal of (each matrix in) ``m``.
+
+    Args:
+        m: array_like with at least 2 dimensions; the last two are the matrix.
+        k: diagonal: 0 the main one, positive above it, negative below.
+
+    Returns:
+        Array of the shape and dtype of ``m``.
+
+    Raises:
+        ValueError: if ``m`` has fewer than 2 dimensions.
+    """
     m = asarray(m)
     mask = broadcast_to(_tri_mask(_shape(m), k, False), _shape(m))
     return where(mask, m, zeros_like(m))
 
 
 def triu(m, k=0):
+    """Zero the elements below the ``k``-th diagonal of (each matrix in) ``m``.
+
+    Args:
+        m: array_like with at least 2 dimensions; the last two are the matrix.
+        k: diagonal: 0 the main one, positive above it, negative below.
+
+    Returns:
+        Array of the shape and dtype of ``m``.
+
+    Raises:
+        ValueError: if ``m`` has fewer than 2 dimensions.
+    """
     m = asarray(m)
     mask = broadcast_to(_tri_mask(_shape(m), k, True), _shape(m))
     return where(mask, m, zeros_like(m))
 
 
 def shape(a):
+    """The shape of ``a``.
+
+    Args:
+        a: array_like.
+
+    Returns:
+        A tuple of ints (static, also for traced arrays).
+    """
     return _shape(asarray(a))
 
 
 def ndim(a):
+    """The number of dimensions of ``a``.
+
+    Args:
+        a: array_like.
+
+    Returns:
+        A Python int (static, also for traced arrays).
+    """
     return get_aval(asarray(a)).ndim
 
 
 def size(a, axis=None):
+    """The number of elements of ``a``, or its length along ``axis``.
+
+    Args:
+        a: array_like.
+        axis: an axis, or None for the total size.
+
+    Returns:
+        A Python int (static, also for traced arrays).
+    """
     s = _shape(asarray(a))
     return int(np.prod(s, dtype=np.int64)) if axis is None else s[axis]
 
 
 def ravel(x, order="C"):
+    """``x`` flattened to 1-d, in row-major (C) order.
+
+    Args:
+        x: input (array_like).
+        order: ignored: the result is always in C order.
+
+    Returns:
+        A 1-d array of ``x.size`` elements.
+    """
     x = asarray(x)
     return ls.reshape(x, (get_aval(x).size,))
 
 
 def rollaxis(a, axis, start=0):
-    """Roll ``axis`` backwards until it lies before ``start`` (use moveaxis in new code)."""
+    """Roll ``axis`` backwards until it lies before position ``start`` (use ``moveaxis``).
+
+    Args:
+        a: input (array_like).
+        axis: the axis to move.
+        start: the position it is moved in front of.
+
+    Returns:
+        Array with the axis moved.
+
+    Raises:
+        ValueError: if ``axis`` or ``start`` is out of range.
+    """
     a = asarray(a)
     nd = get_aval(a).ndim
     axis = canonicalize_axis(axis, nd)
@@ -484,7 +969,21 @@ def rollaxis(a, axis, start=0):
 
 
 def block(arrays):
-    """Assemble an array from nested lists of blocks (numpy's ``block``)."""
+    """Assemble an array from nested lists of blocks (numpy's ``block``).
+
+    The innermost lists are joined along the last axis, the next level along the second to
+    last, and so on; blocks are first made at least as many-dimensional as the nesting.
+
+    Args:
+        arrays: nested lists of array_likes (lists, not tuples), all at the same depth.
+
+    Returns:
+        The assembled array.
+
+    Raises:
+        TypeError: if tuples are used for nesting.
+        ValueError: if a list is empty or the depths differ.
+    """
 
     def depth(x):
         if isinstance(x, tuple):
@@ -517,7 +1016,20 @@ def block(arrays):
 
 
 def append(arr, values, axis=None):
-    """Values appended at the end (flattened when ``axis`` is None)."""
+    """Values appended at the end of ``arr`` along ``axis`` (flattened when ``axis`` is None).
+
+    Args:
+        arr: input (array_like).
+        values: array_like to append; with an axis, of ``arr``'s shape off that axis.
+        axis: the axis to append along; None flattens both first.
+
+    Returns:
+        The concatenation, with the promoted dtype.
+
+    Raises:
+        ValueError: if the ranks differ.
+        TypeError: if the shapes differ off ``axis``.
+    """
     if axis is None:
         return concatenate([ravel(asarray(arr)), ravel(asarray(values))])
     return concatenate([asarray(arr), asarray(values)], axis=axis)
@@ -538,8 +1050,23 @@ def _obj_indices(obj, n, name):
 
 
 def insert(arr, obj, values, axis=None):
-    """Insert ``values`` before the index/indices ``obj`` along ``axis`` (flattened when None).
-    ``obj`` may be traced (the number of indices is static)."""
+    """Insert ``values`` before the index or indices ``obj`` along ``axis``.
+
+    ``obj`` may be traced (its number of indices is static), as in ``jax.numpy.insert``.
+
+    Args:
+        arr: input (array_like).
+        obj: an int, a slice, or a 1-d integer array of indices (negative ones count from the
+            end; indices are clipped to ``[0, n]``).
+        values: array_like, converted to ``arr``'s dtype and broadcast to the inserted block.
+        axis: the axis to insert along; None flattens ``arr`` first.
+
+    Returns:
+        Array with the values inserted, with the dtype of ``arr``.
+
+    Raises:
+        ValueError: if ``obj`` is more than 1-d or not integer.
+    """
     from funcgrad._src.numpy.ranges import arange
     from funcgrad._src.numpy.sorting import argsort, nonzero
 
@@ -575,8 +1102,26 @@ def insert(arr, obj, values, axis=None):
 
 
 def delete(arr, obj, axis=None, *, assume_unique_indices=False):
-    """Remove the entries at ``obj`` along ``axis`` (flattened when None). ``obj`` must be
-    concrete unless ``assume_unique_indices=True`` (in-range, unique indices; JAX's rule)."""
+    """Remove the entries at ``obj`` along ``axis`` (flattened when ``axis`` is None).
+
+    ``obj`` must be concrete unless ``assume_unique_indices=True`` (in-range, unique indices),
+    JAX's rule: the output size depends on it.
+
+    Args:
+        arr: input (array_like).
+        obj: an int, a slice, or a 1-d integer array of indices (negative ones count from the
+            end).
+        axis: the axis to delete along; None flattens ``arr`` first.
+        assume_unique_indices: promise that a traced ``obj`` holds unique in-range indices.
+
+    Returns:
+        Array with the entries removed.
+
+    Raises:
+        IndexError: if a concrete index is out of range.
+        ValueError: if ``obj`` is boolean, more than 1-d, or not integer.
+        TypeError: if ``obj`` is traced and ``assume_unique_indices`` is False.
+    """
     from funcgrad._src.numpy.sorting import nonzero
 
     a = asarray(arr)
@@ -611,7 +1156,21 @@ def delete(arr, obj, axis=None, *, assume_unique_indices=False):
 
 
 def trim_zeros(filt, trim="fb"):
-    """Strip leading ('f') and/or trailing ('b') zeros of a 1-d array (concrete only)."""
+    """Strip leading (``'f'``) and/or trailing (``'b'``) zeros of a 1-d array.
+
+    The result's length depends on the values, so ``filt`` must be concrete.
+
+    Args:
+        filt: a 1-d array_like.
+        trim: ``'f'``, ``'b'`` or ``'fb'`` (both).
+
+    Returns:
+        A 1-d slice of ``filt``.
+
+    Raises:
+        ValueError: if ``filt`` is not 1-d.
+        TypeError: if ``filt`` is traced.
+    """
     v = _concrete_input(asarray(filt), "trim_zeros", "filt")
     if v.ndim != 1:
         raise ValueError(f"trim_zeros: filt must be 1-d, got shape {v.shape}")

@@ -1,8 +1,11 @@
 """Builders of funcgrad.numpy's elementwise functions from lax ones: promotion and broadcasting
-of the operands, and an eager fast path for concrete operands (the primitive's numpy impl on the
-broadcast values, skipping two binds)."""
+of the operands, an eager fast path for concrete operands (the primitive's numpy impl on the
+broadcast values, skipping two binds), and each function's Google-style docstring, generated
+from its one-line summary."""
 
 from __future__ import annotations
+
+import textwrap
 
 import numpy as np
 
@@ -69,7 +72,10 @@ def _value_as(x, dt):
 _BOOL_FNS = {le.add: le.bitwise_or, le.mul: le.bitwise_and}
 
 
-def _bin(lax_fn, to_inexact=False, name=None):
+def _bin(lax_fn, to_inexact=False, name=None, *, doc, accepts=None):
+    """A numpy binary ufunc from a lax one. ``doc`` is its one-line summary and ``accepts``
+    names the dtypes it takes (else any): the rest of its docstring is generated."""
+
     def f(x, y, /):
         if (
             not isinstance(x, Tracer)
@@ -90,19 +96,85 @@ def _bin(lax_fn, to_inexact=False, name=None):
         return lax_fn(x, y)
 
     f.__name__ = name or lax_fn.__name__
+    f.__doc__ = _binary_doc(f.__name__, doc, lax_fn, to_inexact, accepts)
     return f
 
 
-def _un(lax_fn, to_inexact=True, name=None):
+# comparisons: their lax function returns bool whatever the operands' dtype
+_BOOL_OUT = {le.eq, le.ne, le.lt, le.le, le.gt, le.ge}
+
+
+def _binary_doc(name, summary, lax_fn, to_inexact, accepts):
+    if lax_fn in _BOOL_OUT:
+        out = "Bool array of the broadcast shape."
+    elif to_inexact:
+        out = "Array of the broadcast shape with the promoted dtype (floating or complex)."
+    elif lax_fn in _BOOL_FNS:
+        logical = _BOOL_FNS[lax_fn].__name__
+        out = f"Array of the broadcast shape with the promoted dtype (bool: logical {logical})."
+    else:
+        out = "Array of the broadcast shape with the promoted dtype."
+    raises = ["ValueError: if the shapes of ``x`` and ``y`` cannot be broadcast together."]
+    if accepts:
+        raises.append(f"TypeError: if the promoted dtype is not {accepts}.")
+    return _doc(
+        summary,
+        f"Follows ``numpy.{name}``. As in ``jax.numpy``, the operands are promoted to a common "
+        "dtype with JAX's rules (Python scalars are weakly typed: they take the other operand's "
+        "dtype)"
+        + (", integer and bool to the default float dtype," if to_inexact else "")
+        + " and broadcast against each other.",
+        ["x: first operand (array_like).", "y: second operand (array_like)."],
+        out,
+        raises,
+    )
+
+
+def _doc(summary, body, args, returns, raises=()):
+    """A Google-style docstring from its parts (each Args/Raises entry one string)."""
+    parts = [summary, "", textwrap.fill(body, 92), "", "Args:", *map(_entry, args), ""]
+    parts += ["Returns:", _entry(returns)]
+    if raises:
+        parts += ["", "Raises:", *map(_entry, raises)]
+    return "\n".join(parts)
+
+
+def _entry(text):
+    return textwrap.fill(text, 92, initial_indent="    ", subsequent_indent="        ")
+
+
+def _un(lax_fn, to_inexact=True, name=None, *, doc, complex_ok=True):
+    """A numpy unary ufunc from a lax one; ``doc`` is its one-line summary."""
+
     def f(x, /):
         (x,) = _promote(x, to_inexact=to_inexact)
         return lax_fn(x)
 
     f.__name__ = name or lax_fn.__name__
+    promo = (
+        "Integer and bool inputs are promoted to the default float dtype (float32, float64 "
+        "with ``enable_x64``), as in ``jax.numpy``."
+        if to_inexact
+        else "The input keeps its dtype."
+    )
+    f.__doc__ = _doc(
+        doc,
+        f"Follows ``numpy.{f.__name__}``. {promo}",
+        ["x: input (array_like)."],
+        "Array of the shape of ``x``"
+        + (
+            f"; {'floating or complex' if complex_ok else 'floating'} dtype."
+            if to_inexact
+            else " and its dtype."
+        ),
+        () if complex_ok else ["TypeError: if ``x`` is complex."],
+    )
     return f
 
 
-def _int_passthrough(fn):
+def _int_passthrough(fn, doc):
+    """A rounding ufunc that returns integer and bool input unchanged (as ``jax.numpy``)."""
+
     def f(x, /):
         x = asarray(x)
         if get_aval(x).dtype.kind in "iub":
@@ -110,4 +182,12 @@ def _int_passthrough(fn):
         return fn(x)
 
     f.__name__ = fn.__name__
+    f.__doc__ = _doc(
+        doc,
+        f"Follows ``numpy.{fn.__name__}``; as in ``jax.numpy``, integer and bool inputs are "
+        "returned unchanged.",
+        ["x: input (array_like)."],
+        "Array of the shape and dtype of ``x``.",
+        ["TypeError: if ``x`` is complex."],
+    )
     return f
