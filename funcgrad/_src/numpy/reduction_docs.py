@@ -16,33 +16,42 @@ _ENTRY = re.compile(r"^\s*[\w*]+: ")
 
 
 def _logical_lines(doc):
-    """Join continuation lines: of an ``Args:``-style entry (2 more spaces) or of a paragraph."""
-    out = []  # [indent, text, is_entry]
+    """Join continuation lines: of an ``Args:``-style entry (2 more spaces) or of a paragraph.
+
+    Doctest blocks (from a ``>>>`` line to the next blank line) are kept verbatim.
+    """
+    out = []  # [indent, text, is_entry, verbatim]
+    verbatim = False
     for line in doc.splitlines():
         ind, text = len(line) - len(line.lstrip()), line.strip()
-        prev = out[-1] if out and out[-1][1] else None
+        verbatim = bool(text) and (verbatim or text.startswith(">>>"))
+        prev = out[-1] if out and out[-1][1] and not out[-1][3] else None
         entry = bool(_ENTRY.match(line))
-        if text and prev and prev[2] and ind == prev[0] + 2:
+        if verbatim:
+            out.append([0, line, False, True])
+        elif text and prev and prev[2] and ind == prev[0] + 2:
             prev[1] += " " + text  # an entry's continuation line
         elif text and prev and not (prev[2] or entry or prev[1].endswith(":")) and ind == prev[0]:
             prev[1] += " " + text  # a paragraph's next line
         else:
-            out.append([ind, text, entry])
+            out.append([ind, text, entry, False])
     return out
 
 
 def wrap_doc(doc, width=96):
-    """Reflow a filled-in template; ``literal`` spans are never split."""
+    """Reflow a filled-in template; ``literal`` spans and doctests are never split."""
     lines = []
-    for ind, text, entry in _logical_lines(doc):
+    for ind, text, entry, verbatim in _logical_lines(doc):
+        if verbatim:
+            lines.append(text)
+            continue
         text = re.sub(r"``[^`]*``", lambda m: m.group(0).replace(" ", "\0"), text)
         pad = " " * ind
-        sub = pad + ("  " if entry else "")
         wrapped = textwrap.wrap(
             text,
             width,
             initial_indent=pad,
-            subsequent_indent=sub,
+            subsequent_indent=pad + ("  " if entry else ""),
             break_on_hyphens=False,
             break_long_words=False,
         )
