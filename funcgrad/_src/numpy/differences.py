@@ -21,7 +21,27 @@ from funcgrad._src.numpy.shape import concatenate, ravel
 
 
 def diff(a, n=1, axis=-1, prepend=None, append=None):
-    """``n``-th discrete difference along ``axis`` (boolean input: ``not_equal``, as numpy)."""
+    """``n``-th discrete difference along ``axis``: ``a[1:] - a[:-1]``, applied ``n`` times.
+
+    Follows ``numpy.diff`` and ``jax.numpy.diff``; for bool input the difference is ``not_equal``
+    (as numpy).
+
+    Args:
+      a: array_like input, at least 1-d.
+      n: static int number of times to difference (0 returns ``a``).
+      axis: int axis (static).
+      prepend: optional values put before ``a`` along ``axis`` first (a scalar is broadcast to one
+        slice).
+      append: optional values put after ``a`` along ``axis`` first (a scalar is broadcast to one
+        slice).
+
+    Returns:
+      ``a``'s dtype (after the concatenation), with ``axis`` shorter by ``n`` (never below 0).
+
+    Raises:
+      ValueError: if ``a`` is 0-d, ``n`` is negative, or ``axis`` is out of bounds.
+      TypeError: if ``n`` is not an int.
+    """
     a = asarray(a)
     if get_aval(a).ndim == 0:
         raise ValueError("diff requires input that is at least one dimensional")
@@ -56,7 +76,18 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
 
 
 def ediff1d(ary, to_end=None, to_begin=None):
-    """Differences of the flattened array, with optional values before and after."""
+    """Differences between consecutive elements of the flattened array, with optional ends.
+
+    Follows ``numpy.ediff1d`` and ``jax.numpy.ediff1d``.
+
+    Args:
+      ary: array_like input (flattened).
+      to_end: optional values appended after the differences (flattened, cast to their dtype).
+      to_begin: optional values prepended before the differences (flattened, cast to their dtype).
+
+    Returns:
+      A 1-d array of ``ary``'s dtype: ``to_begin``, the ``ary.size - 1`` differences, ``to_end``.
+    """
     d = diff(ravel(asarray(ary)))
     parts = []
     if to_begin is not None:
@@ -68,10 +99,26 @@ def ediff1d(ary, to_end=None, to_begin=None):
 
 
 def gradient(f, *varargs, axis=None, edge_order=None):
-    """Central differences inside, one-sided first-order differences at the edges.
+    """Gradient of sampled values: central differences inside, one-sided ones at the edges.
 
-    As in JAX: spacings must be scalars (no coordinate arrays) and ``edge_order`` must be None
-    or 1.
+    Follows ``numpy.gradient`` and ``jax.numpy.gradient``. As in JAX, spacings must be scalars (no
+    coordinate arrays) and ``edge_order`` must be None or 1.
+
+    Args:
+      f: array_like samples; promoted to inexact.
+      *varargs: spacing between samples: none (1.0), one scalar for every axis, or one scalar per
+        axis in ``axis``.
+      axis: None (every axis), an int or a tuple of ints (static).
+      edge_order: None or 1 (first-order differences at the edges).
+
+    Returns:
+      The derivative along the only axis as one array of ``f``'s shape, or a list of such arrays,
+      one per axis.
+
+    Raises:
+      NotImplementedError: if ``edge_order`` is 2 (or anything but None/1) or a spacing is an array.
+      TypeError: if the number of spacings is not 0, 1 or the number of axes.
+      ValueError: if an axis has fewer than 2 samples or is out of bounds.
     """
     if edge_order is not None and edge_order != 1:
         raise NotImplementedError(
@@ -121,7 +168,24 @@ def gradient(f, *varargs, axis=None, edge_order=None):
 
 
 def unwrap(p, discont=None, axis=-1, period=2 * np.pi):
-    """Unwrap phase jumps greater than ``max(discont, period/2)`` along ``axis``."""
+    """Unwrap phase angles: remove jumps larger than ``max(discont, period / 2)`` along ``axis``.
+
+    Follows ``numpy.unwrap`` and ``jax.numpy.unwrap``: each such jump between neighbours is replaced
+    by its equivalent modulo ``period``, and the corrections accumulate.
+
+    Args:
+      p: array_like of phases; promoted to inexact.
+      discont: the largest jump left as it is (default ``period / 2``; smaller values act
+        as ``period / 2``).
+      axis: int axis (static).
+      period: the period of the values (default ``2 * pi``).
+
+    Returns:
+      The unwrapped values, of ``p``'s shape and inexact dtype.
+
+    Raises:
+      ValueError: if ``axis`` is out of bounds.
+    """
     p = _inexact(asarray(p))[0]
     ax = canonicalize_axis(axis, get_aval(p).ndim)
     n = _shape(p)[ax]

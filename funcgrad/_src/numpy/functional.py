@@ -23,9 +23,28 @@ from funcgrad._src.numpy.logic import _to_bool, logical_not, logical_or, where
 
 
 def piecewise(x, condlist, funclist, *args, **kw):
-    """numpy's piecewise: ``funclist[i]`` (a function or a constant) where ``condlist[i]``;
-    one extra entry in ``funclist`` is the value where no condition holds. Later conditions
-    win, as in numpy. Every function is evaluated on all of ``x``."""
+    """Piecewise-defined function: ``funclist[i]`` where ``condlist[i]`` holds.
+
+    Follows ``numpy.piecewise`` and ``jax.numpy.piecewise``: one extra entry in ``funclist`` is the
+    value where no condition holds (else 0 there); later conditions win where several hold. Every
+    function is evaluated on all of ``x`` (so it must be safe everywhere), and the results are
+    selected with ``where``, which keeps it differentiable and jit-able.
+
+    Args:
+      x: array_like input.
+      condlist: a list of boolean arrays of ``x``'s shape (or one such array, or a stacked array of
+        them).
+      funclist: one function (called as ``f(x, *args, **kw)``) or constant per condition, plus
+        optionally the default.
+      *args: extra positional arguments for the functions.
+      **kw: extra keyword arguments for the functions.
+
+    Returns:
+      An array of ``x``'s shape and dtype (values are cast to it, as in numpy).
+
+    Raises:
+      ValueError: if ``funclist`` has neither as many entries as ``condlist`` nor one more.
+    """
     x = asarray(x)
     if isinstance(condlist, (list, tuple)):
         conds = [_to_bool(asarray(c)) for c in condlist]
@@ -75,8 +94,26 @@ def _parse_signature(sig):
 
 
 def vectorize(pyfunc, *, excluded=frozenset(), signature=None):
-    """numpy's vectorize via vmap: ``pyfunc`` is applied to scalar elements (or, with a gufunc
-    ``signature`` such as ``'(n),(n)->()'``, to core sub-arrays), broadcasting the rest."""
+    """Vectorize ``pyfunc`` over the broadcast leading axes of its arguments (through vmap).
+
+    Follows ``numpy.vectorize`` and ``jax.numpy.vectorize``: with a gufunc ``signature`` such as
+    ``'(n),(n)->()'`` each call gets the core sub-arrays; without one, scalars. The other (leading)
+    axes of all non-excluded arguments broadcast together and are vmapped, so ``pyfunc`` must be
+    traceable (written with funcgrad.numpy). The output part of the signature is not checked.
+
+    Args:
+      pyfunc: the function to vectorize.
+      excluded: positions (ints) and names (strs) of arguments passed through unchanged.
+      signature: optional gufunc signature of the inputs' core dimensions.
+
+    Returns:
+      The vectorized function (``functools.wraps(pyfunc)``). Calling it raises ``TypeError`` if the
+      signature's number of inputs differs from the number of arguments, and ``ValueError`` if an
+      input lacks its core dimensions or a core dimension's sizes disagree.
+
+    Raises:
+      ValueError: if ``signature`` is not a valid gufunc signature.
+    """
     from funcgrad._src.api import vmap
 
     ins, _ = _parse_signature(signature) if signature is not None else (None, None)
@@ -130,7 +167,25 @@ def vectorize(pyfunc, *, excluded=frozenset(), signature=None):
 
 
 def apply_along_axis(func1d, axis, arr, *args, **kwargs):
-    """Apply ``func1d`` to 1-d slices along ``axis`` (via vmap over the other axes)."""
+    """Apply ``func1d`` to every 1-d slice of ``arr`` along ``axis`` (through vmap).
+
+    Follows ``numpy.apply_along_axis`` and ``jax.numpy.apply_along_axis``: ``func1d`` is traced once
+    and vmapped over the other axes, so it must be traceable.
+
+    Args:
+      func1d: function of a 1-d array (and ``*args``, ``**kwargs``), returning an array.
+      axis: int axis of the slices (static).
+      arr: array_like input.
+      *args: extra positional arguments for ``func1d``.
+      **kwargs: extra keyword arguments for ``func1d``.
+
+    Returns:
+      The results stacked: ``arr.shape[:axis] + out.shape + arr.shape[axis + 1:]`` where ``out`` is
+      the result for one slice.
+
+    Raises:
+      ValueError: if ``axis`` is out of bounds.
+    """
     from funcgrad._src.api import vmap
 
     arr = asarray(arr)

@@ -50,21 +50,51 @@ LinAlgError = _np.linalg.LinAlgError
 
 
 class EighResult(NamedTuple):
+    """``(eigenvalues, eigenvectors)`` named tuple returned by :func:`eigh`.
+
+    Args:
+      eigenvalues: ``(..., N)`` real eigenvalues in ascending order.
+      eigenvectors: ``(..., N, N)`` matrix whose columns are the unit eigenvectors.
+    """
+
     eigenvalues: object
     eigenvectors: object
 
 
 class QRResult(NamedTuple):
+    """``(Q, R)`` named tuple returned by :func:`qr`.
+
+    Args:
+      Q: the matrix with orthonormal columns.
+      R: the upper-triangular factor.
+    """
+
     Q: object
     R: object
 
 
 class SlogdetResult(NamedTuple):
+    """``(sign, logabsdet)`` named tuple returned by :func:`slogdet`.
+
+    Args:
+      sign: the sign (real input) or unit-modulus phase (complex input) of the determinant; 0 for a
+        singular matrix.
+      logabsdet: the natural log of ``|det|`` (-inf for a singular matrix).
+    """
+
     sign: object
     logabsdet: object
 
 
 class SVDResult(NamedTuple):
+    """``(U, S, Vh)`` named tuple returned by :func:`svd`.
+
+    Args:
+      U: the left singular vectors (columns).
+      S: the singular values, descending.
+      Vh: the conjugate-transposed right singular vectors (rows).
+    """
+
     U: object
     S: object
     Vh: object
@@ -102,9 +132,22 @@ def _safe_sqrt(x):
 
 
 def cholesky(a, *, upper: bool = False):
-    """Cholesky factor of a Hermitian positive-definite batch (lower, or upper with
-    ``upper=True``). Like JAX, it uses ``(a + aᴴ)/2`` and gives NaN (not LinAlgError) when
-    ``a`` is not positive definite.
+    """Cholesky factor of a (batch of) Hermitian positive-definite matrices.
+
+    Follows ``numpy.linalg.cholesky`` (``upper`` as numpy 2) and ``jax.numpy.linalg.cholesky``. Like
+    JAX it factors ``(a + aᴴ)/2`` (so gradients are symmetric) and gives NaN, not ``LinAlgError``,
+    when ``a`` is not positive definite.
+
+    Args:
+      a: array_like of shape ``(..., N, N)``; promoted to inexact.
+      upper: return the upper factor ``U = Lᴴ`` (``a = Uᴴ U``) instead of the lower ``L``
+        (``a = L Lᴴ``). Keyword-only.
+
+    Returns:
+      The ``(..., N, N)`` triangular factor.
+
+    Raises:
+      LinAlgError: (a ``ValueError``) if the last two dimensions are not square.
 
     >>> import funcgrad.numpy as fnp
     >>> fnp.linalg.cholesky(fnp.array([[4.0, 2.0], [2.0, 5.0]]))
@@ -118,8 +161,23 @@ def cholesky(a, *, upper: bool = False):
 
 
 def qr(a, mode: str = "reduced"):
-    """QR decomposition; ``mode`` is 'reduced' (differentiable when rows >= columns),
-    'complete' or 'r'."""
+    """QR decomposition ``a = Q @ R`` of a (batch of) matrices.
+
+    Follows ``numpy.linalg.qr`` and ``jax.numpy.linalg.qr``. Differentiable for ``mode='reduced'``
+    with ``M >= N``.
+
+    Args:
+      a: array_like of shape ``(..., M, N)``; promoted to inexact.
+      mode: 'reduced' (``Q`` is ``(..., M, K)`` and ``R`` ``(..., K, N)`` with ``K = min(M, N)``),
+        'complete' (``Q`` is ``(..., M, M)``, ``R`` ``(..., M, N)``) or 'r' (``R`` only, as
+        'reduced').
+
+    Returns:
+      A :class:`QRResult` ``(Q, R)``, or ``R`` alone for ``mode='r'``.
+
+    Raises:
+      ValueError: if ``mode`` is not one of the three.
+    """
     a = _inexact(a)
     if mode not in ("reduced", "complete", "r"):
         raise ValueError(f"qr: mode {mode!r} is not supported (use 'reduced', 'complete' or 'r')")
@@ -130,10 +188,24 @@ def qr(a, mode: str = "reduced"):
 
 
 def eigh(a, UPLO: str | None = None, symmetrize_input: bool = True):
-    """Eigenvalues (ascending) and eigenvectors (columns) of a Hermitian batch.
+    """Eigenvalues (ascending) and eigenvectors of a (batch of) Hermitian matrices.
 
-    With ``symmetrize_input`` (the default, as in JAX) ``(a + aᴴ)/2`` is used, so ``UPLO``
-    does not matter; otherwise only the ``UPLO`` triangle ('L' default) is read.
+    Follows ``numpy.linalg.eigh`` and ``jax.numpy.linalg.eigh``. With ``symmetrize_input`` (the
+    default, as in JAX) ``(a + aᴴ)/2`` is used, so ``UPLO`` does not matter; otherwise only the
+    ``UPLO`` triangle is read. Eigenvectors are unique only up to sign (phase); their derivatives
+    are infinite where eigenvalues coincide. No convergence gives NaN, not ``LinAlgError``.
+
+    Args:
+      a: array_like of shape ``(..., N, N)``; promoted to inexact.
+      UPLO: 'L' (default) or 'U': the triangle read when ``symmetrize_input`` is False.
+      symmetrize_input: use ``(a + aᴴ)/2`` (JAX's argument).
+
+    Returns:
+      An :class:`EighResult` ``(eigenvalues, eigenvectors)``: ``(..., N)`` real values and the
+      ``(..., N, N)`` matrix of eigenvector columns.
+
+    Raises:
+      LinAlgError: (a ``ValueError``) if the last two dimensions are not square.
     """
     a = _inexact(a)
     _square("eigh", a)
@@ -142,15 +214,42 @@ def eigh(a, UPLO: str | None = None, symmetrize_input: bool = True):
 
 
 def eigvalsh(a, UPLO: str | None = None):
-    """Eigenvalues (ascending) of a Hermitian batch."""
+    """Eigenvalues (ascending) of a (batch of) Hermitian matrices: ``eigh(a, UPLO).eigenvalues``.
+
+    Follows ``numpy.linalg.eigvalsh`` and ``jax.numpy.linalg.eigvalsh`` (``(a + aᴴ)/2`` is used, as
+    :func:`eigh` does by default).
+
+    Args:
+      a: array_like of shape ``(..., N, N)``; promoted to inexact.
+      UPLO: accepted as in :func:`eigh` (no effect, because the input is symmetrized).
+
+    Returns:
+      The ``(..., N)`` real eigenvalues.
+
+    Raises:
+      LinAlgError: (a ``ValueError``) if the last two dimensions are not square.
+    """
     return eigh(a, UPLO).eigenvalues
 
 
 def svd(a, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False):
-    """Singular value decomposition ``a = U @ diag(S) @ Vh`` (``S`` descending).
+    """Singular value decomposition ``a = U @ diag(S) @ Vh`` (``S`` descending), batched.
 
-    Gradients need ``full_matrices=False`` for non-square ``a`` (as in JAX); square inputs
-    are always differentiable.
+    Follows ``numpy.linalg.svd`` and ``jax.numpy.linalg.svd``. Gradients need
+    ``full_matrices=False`` for non-square ``a`` (as in JAX); square inputs are always
+    differentiable, but the ``U``/``Vh`` derivatives are infinite where singular values coincide. No
+    convergence gives NaN, not ``LinAlgError``.
+
+    Args:
+      a: array_like of shape ``(..., M, N)``; promoted to inexact.
+      full_matrices: ``U`` is ``(..., M, M)`` and ``Vh`` ``(..., N, N)`` (True, default) or
+        ``(..., M, K)`` and ``(..., K, N)`` with ``K = min(M, N)`` (False).
+      compute_uv: return ``U`` and ``Vh`` too (True) or only ``S`` (False).
+      hermitian: ignored (accepted for numpy compatibility).
+
+    Returns:
+      An :class:`SVDResult` ``(U, S, Vh)``, or only the ``(..., K)`` real singular values ``S`` when
+      ``compute_uv`` is False.
     """
     a = _inexact(a)
     m, n = _aval(a).shape[-2:]
@@ -161,7 +260,16 @@ def svd(a, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool 
 
 
 def svdvals(x):
-    """Singular values (descending)."""
+    """Singular values (descending) of a (batch of) matrices: ``svd(x, compute_uv=False)``.
+
+    Follows ``numpy.linalg.svdvals`` and ``jax.numpy.linalg.svdvals``.
+
+    Args:
+      x: array_like of shape ``(..., M, N)``; promoted to inexact.
+
+    Returns:
+      The ``(..., min(M, N))`` real singular values.
+    """
     return svd(x, compute_uv=False)
 
 
@@ -174,8 +282,22 @@ def _lu_solve(lu, perm, b):
 
 
 def solve(a, b):
-    """Solve ``a @ x = b``. As in numpy 2, a 1-d ``b`` is a vector, otherwise ``b`` is a
-    (batch of) matrix (..., M, K); batch dims broadcast. Singular ``a`` gives inf/NaN.
+    """Solve the linear system ``a @ x = b`` for ``x`` (LU with partial pivoting).
+
+    Follows ``numpy.linalg.solve`` (numpy 2 semantics) and ``jax.numpy.linalg.solve``: a 1-d ``b``
+    is one right-hand side; otherwise ``b`` is a (batch of) ``(..., M, K)`` matrices and the batch
+    dimensions of ``a`` and ``b`` broadcast. A singular ``a`` gives inf/NaN, not ``LinAlgError``.
+
+    Args:
+      a: array_like of shape ``(..., M, M)``.
+      b: array_like of shape ``(M,)`` or ``(..., M, K)``; promoted with ``a`` to inexact.
+
+    Returns:
+      ``x``: ``(..., M)`` for a 1-d ``b``, else ``(batch..., M, K)``.
+
+    Raises:
+      LinAlgError: (a ``ValueError``) if the last two dimensions are not square.
+      ValueError: if the batch dimensions do not broadcast.
 
     >>> import funcgrad.numpy as fnp
     >>> fnp.linalg.solve(fnp.array([[2.0, 0.0], [0.0, 4.0]]), fnp.array([2.0, 2.0]))
@@ -195,7 +317,20 @@ def solve(a, b):
 
 
 def inv(a):
-    """Matrix inverse of a (batch of) square matrices (inf/NaN if singular)."""
+    """Inverse of a (batch of) square matrices: ``solve(a, I)``.
+
+    Follows ``numpy.linalg.inv`` and ``jax.numpy.linalg.inv``; a singular ``a`` gives inf/NaN, not
+    ``LinAlgError``.
+
+    Args:
+      a: array_like of shape ``(..., N, N)``; promoted to inexact.
+
+    Returns:
+      The ``(..., N, N)`` inverse.
+
+    Raises:
+      LinAlgError: (a ``ValueError``) if the last two dimensions are not square.
+    """
     a = _inexact(a)
     _square("inv", a)
     return solve(a, _eye_batch(a))
@@ -210,7 +345,19 @@ def _lu_det_parts(a):
 
 
 def det(a):
-    """Determinant, from the LU factorisation (batched).
+    """Determinant of a (batch of) square matrices, from the LU factorisation.
+
+    Follows ``numpy.linalg.det`` and ``jax.numpy.linalg.det``; the gradient at an exactly singular
+    matrix is not finite (JAX uses a cofactor expansion there).
+
+    Args:
+      a: array_like of shape ``(..., N, N)``; promoted to inexact.
+
+    Returns:
+      The ``(...)`` determinants.
+
+    Raises:
+      LinAlgError: (a ``ValueError``) if the last two dimensions are not square.
 
     >>> import funcgrad.numpy as fnp
     >>> fnp.linalg.det(fnp.array([[2.0, 1.0], [1.0, 3.0]]))
@@ -223,7 +370,20 @@ def det(a):
 
 
 def slogdet(a):
-    """``(sign, logabsdet)`` of the determinant, without overflow (batched)."""
+    """Sign and log of the absolute value of the determinant, without overflow (batched).
+
+    Follows ``numpy.linalg.slogdet`` and ``jax.numpy.linalg.slogdet`` (from the LU factorisation).
+
+    Args:
+      a: array_like of shape ``(..., N, N)``; promoted to inexact.
+
+    Returns:
+      A :class:`SlogdetResult` ``(sign, logabsdet)`` of ``(...)`` arrays:
+      ``det = sign * exp(logabsdet)``; a singular matrix gives sign 0 and logabsdet -inf.
+
+    Raises:
+      LinAlgError: (a ``ValueError``) if the last two dimensions are not square.
+    """
     a = _inexact(a)
     _square("slogdet", a)
     d, parity = _lu_det_parts(a)
@@ -268,9 +428,21 @@ _pinv.defjvp(_pinv_jvp)
 
 
 def pinv(a, rtol=None, hermitian: bool = False, *, rcond=None):
-    """Moore-Penrose pseudo-inverse via the SVD; singular values below
-    ``rtol * max(s)`` (default ``10 * max(M, N) * eps``, as in JAX) are dropped.
-    Differentiable with the Golub-Pereyra formula (no NaN for repeated singular values)."""
+    """Moore-Penrose pseudo-inverse of a (batch of) matrices, via the SVD.
+
+    Follows ``numpy.linalg.pinv`` and ``jax.numpy.linalg.pinv``: singular values at or below
+    ``rtol * max(s)`` are dropped. Differentiable with the Golub-Pereyra formula (no NaN for
+    repeated singular values; valid where the rank is locally constant).
+
+    Args:
+      a: array_like of shape ``(..., M, N)``; promoted to inexact.
+      rtol: relative cutoff; default ``10 * max(M, N) * eps`` (as in JAX).
+      hermitian: ignored (accepted for numpy compatibility).
+      rcond: numpy's older name of ``rtol`` (keyword-only); overrides ``rtol`` when given.
+
+    Returns:
+      The ``(..., N, M)`` pseudo-inverse.
+    """
     a = _inexact(a)
     tol = rcond if rcond is not None else rtol
     tol = _pinv_default_rtol(a) if tol is None else float(tol)
@@ -278,7 +450,22 @@ def pinv(a, rtol=None, hermitian: bool = False, *, rcond=None):
 
 
 def matrix_power(a, n: int):
-    """``a`` raised to the integer power ``n`` (negative: powers of the inverse)."""
+    """``a`` raised to the integer power ``n`` (negative ``n``: powers of the inverse), batched.
+
+    Follows ``numpy.linalg.matrix_power`` and ``jax.numpy.linalg.matrix_power``, except that the
+    input is promoted to inexact (numpy keeps integer matrices integer for ``n >= 0``).
+
+    Args:
+      a: array_like of shape ``(..., N, N)``.
+      n: static int exponent; 0 gives the identity.
+
+    Returns:
+      The ``(..., N, N)`` power.
+
+    Raises:
+      LinAlgError: (a ``ValueError``) if the last two dimensions are not square.
+      TypeError: if ``n`` is not an int.
+    """
     a = _inexact(a)
     _square("matrix_power", a)
     n = operator.index(n)
@@ -297,7 +484,19 @@ def matrix_power(a, n: int):
 
 
 def matrix_rank(M, rtol=None, *, tol=None):
-    """Number of singular values above ``tol`` (default ``max(s) * max(M, N) * eps``)."""
+    """Rank of a (batch of) matrices: the number of singular values above a tolerance.
+
+    Follows ``numpy.linalg.matrix_rank`` and ``jax.numpy.linalg.matrix_rank``. An input with fewer
+    than 2 dimensions has rank 1 unless all its entries are 0.
+
+    Args:
+      M: array_like of shape ``(..., M, N)`` (or fewer dimensions); promoted to inexact.
+      rtol: relative tolerance (times the largest singular value); default ``max(M, N) * eps``.
+      tol: absolute tolerance (keyword-only; a scalar or one per matrix); overrides ``rtol``.
+
+    Returns:
+      The ``(...)`` ranks in the default int dtype (an int32 scalar for fewer than 2 dimensions).
+    """
     M = _inexact(M)
     if _aval(M).ndim < 2:
         return _astype(R.any(_ne(M, 0)), _np.int32)
@@ -315,10 +514,24 @@ def matrix_rank(M, rtol=None, *, tol=None):
 
 
 def lstsq(a, b, rcond=None):
-    """Least squares ``(x, residuals, rank, s)`` via the pseudo-inverse.
+    """Least-squares solution ``x`` of ``a @ x = b``, via the pseudo-inverse.
 
-    Unlike numpy, ``residuals`` is always ``sum(|b - a x|², axis=0)`` (numpy returns an empty
-    array when ``a`` is rank-deficient or has fewer rows than columns), as in JAX.
+    Follows ``numpy.linalg.lstsq`` and ``jax.numpy.linalg.lstsq``, except that (as in JAX)
+    ``residuals`` is always ``sum(|b - a x|², axis=0)``: numpy returns an empty array when ``a`` is
+    rank-deficient or has fewer rows than columns.
+
+    Args:
+      a: 2-d array_like of shape ``(M, N)`` (no batch dimensions).
+      b: array_like of shape ``(M,)`` or ``(M, K)``; promoted with ``a`` to inexact.
+      rcond: cutoff for small singular values: relative in the pseudo-inverse (as ``pinv``'s
+        ``rtol``, default as there), and used as the absolute ``tol`` of the rank.
+
+    Returns:
+      ``(x, residuals, rank, s)``: ``x`` of shape ``(N,)`` or ``(N, K)``; ``residuals`` of shape
+      ``(1,)`` or ``(K,)``; the rank of ``a`` (default int); its ``min(M, N)`` singular values.
+
+    Raises:
+      ValueError: if ``a`` is not 2-d.
     """
     a, b = _promote(_asarray(a), _asarray(b), to_inexact=True)
     if _aval(a).ndim != 2:
@@ -333,8 +546,24 @@ def lstsq(a, b, rcond=None):
 
 
 def cond(x, p=None):
-    """Condition number (``p`` None/2: ``s_max / s_min``; other ``p``: ``norm(x) *
-    norm(inv(x))``)."""
+    """Condition number of a (batch of) matrices.
+
+    Follows ``numpy.linalg.cond`` and ``jax.numpy.linalg.cond``: for ``p`` None or 2 it is
+    ``s_max / s_min`` (-2: ``s_min / s_max``) from the singular values; for other ``p``
+    ``norm(x, p) * norm(inv(x), p)``. A singular matrix gives inf (or NaN), not an error.
+
+    Args:
+      x: array_like of shape ``(..., M, N)`` (square for ``p`` other than None/2/-2); promoted to
+        inexact.
+      p: None, 2, -2, 'fro', 'nuc', 1, -1, inf or -inf (a matrix-norm order, as :func:`norm`).
+
+    Returns:
+      The ``(...)`` condition numbers (real).
+
+    Raises:
+      ValueError: if ``p`` is not a valid matrix-norm order.
+      LinAlgError: if ``p`` needs the inverse and ``x`` is not square.
+    """
     x = _inexact(x)
     if p is None or p == 2 or p == -2:
         s = svd(x, compute_uv=False)
@@ -391,10 +620,24 @@ def _matrix_norm(x, ord, axes, keepdims):
 def norm(x, ord=None, axis=None, keepdims: bool = False):
     """Vector or matrix norm, with numpy's ``ord`` values.
 
-    Vectors: None/2, 1, inf, -inf, 0, any other number ``p``. Matrices (``axis`` a pair, or a
-    2-d input with ``axis=None``): None/'fro', 'nuc', 1, -1, 2, -2, inf, -inf. With
-    ``ord=None`` and ``axis=None`` any input is flattened (2-norm of all entries). The 2-norm
-    and Frobenius norm have gradient 0 (not NaN) at the zero vector.
+    Follows ``numpy.linalg.norm`` and ``jax.numpy.linalg.norm``. Vector orders: None/2, 1, inf,
+    -inf, 0 (number of nonzeros), any other number ``p`` (``sum(|x|**p)**(1/p)``). Matrix orders
+    (``axis`` a pair, or a 2-d input with ``axis=None``): None/'fro', 'nuc', 1, -1, 2, -2, inf,
+    -inf. With ``ord=None`` and ``axis=None`` any input is flattened (2-norm of all entries). The
+    2-norm and Frobenius norm have gradient 0 (not NaN) at zero.
+
+    Args:
+      x: array_like input; promoted to inexact.
+      ord: the norm order (see above).
+      axis: None, an int (vector norms) or a pair of ints (matrix norms); static.
+      keepdims: keep the normed axes as size-1 dimensions.
+
+    Returns:
+      The norms (real): ``x``'s shape without ``axis`` (size 1 with ``keepdims``).
+
+    Raises:
+      ValueError: if ``ord`` is invalid for vectors/matrices, ``axis`` has more than 2 or repeated
+        entries, or ``axis`` is None with an ``ord`` and ``x`` is neither 1-d nor 2-d.
 
     >>> import funcgrad.numpy as fnp
     >>> fnp.linalg.norm(fnp.array([3.0, 4.0]))
@@ -424,7 +667,22 @@ def norm(x, ord=None, axis=None, keepdims: bool = False):
 
 
 def vector_norm(x, /, *, axis=None, keepdims: bool = False, ord=2):
-    """Array-API vector norm (``axis=None`` flattens)."""
+    """Vector norm over ``axis`` (the array-API function; ``axis=None`` flattens).
+
+    Follows ``numpy.linalg.vector_norm`` and ``jax.numpy.linalg.vector_norm``.
+
+    Args:
+      x: array_like input; promoted to inexact.
+      axis: None (all entries), an int or a tuple of ints (static; keyword-only).
+      keepdims: keep the normed axes as size-1 dimensions.
+      ord: 2 (default), 1, inf, -inf, 0 (number of nonzeros) or any other number ``p``.
+
+    Returns:
+      The norms (real): ``x``'s shape without ``axis`` (size 1 with ``keepdims``).
+
+    Raises:
+      ValueError: if ``ord`` is a string or an axis is out of bounds.
+    """
     x = _inexact(x)
     axes = (
         tuple(range(_aval(x).ndim))
@@ -436,7 +694,21 @@ def vector_norm(x, /, *, axis=None, keepdims: bool = False, ord=2):
 
 
 def matrix_norm(x, /, *, keepdims: bool = False, ord="fro"):
-    """Array-API matrix norm over the last two axes."""
+    """Matrix norm over the last two axes (the array-API function).
+
+    Follows ``numpy.linalg.matrix_norm`` and ``jax.numpy.linalg.matrix_norm``.
+
+    Args:
+      x: array_like of shape ``(..., M, N)``; promoted to inexact.
+      keepdims: keep the last two axes as size-1 dimensions (keyword-only).
+      ord: 'fro' (default), 'nuc', 1, -1, 2, -2, inf or -inf.
+
+    Returns:
+      The ``(...)`` norms (real).
+
+    Raises:
+      ValueError: if ``ord`` is not a matrix-norm order.
+    """
     x = _inexact(x)
     nd = _aval(x).ndim
     return _matrix_norm(x, ord, (nd - 2, nd - 1), keepdims)

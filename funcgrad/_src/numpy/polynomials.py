@@ -34,8 +34,23 @@ def _poly1d(name, *ps):
 
 
 def polyval(p, x, *, unroll=16):
-    """Evaluate the polynomial with coefficients ``p`` (highest degree first, along axis 0;
-    trailing axes broadcast against ``x``) at ``x``. Inexact result, as in JAX."""
+    """Evaluate the polynomial with coefficients ``p`` at ``x`` (Horner's scheme).
+
+    Follows ``numpy.polyval`` and ``jax.numpy.polyval``; the result is inexact, as in JAX.
+
+    Args:
+      p: array_like coefficients, highest degree first, along axis 0; trailing axes (if any)
+        broadcast against ``x``.
+      x: array_like points.
+      unroll: ignored (JAX's loop unrolling; funcgrad's loop is a Python loop, always unrolled).
+
+    Returns:
+      ``p[0] * x**(n-1) + ... + p[n-1]``, of shape ``broadcast(p.shape[1:], x.shape)``, in the
+      inexact dtype that ``p`` and ``x`` promote to.
+
+    Raises:
+      ValueError: if ``p`` is 0-d.
+    """
     p, x = _inexact(asarray(p), asarray(x))
     if get_aval(p).ndim == 0:
         raise ValueError("polyval: p must have at least one dimension (the coefficients)")
@@ -64,19 +79,61 @@ def _poly_pair(name, a1, a2):
 
 
 def polyadd(a1, a2):
-    """Sum of two polynomials (coefficients along axis 0, highest degree first)."""
+    """Sum of two polynomials given by their coefficients.
+
+    Follows ``numpy.polyadd`` and ``jax.numpy.polyadd``.
+
+    Args:
+      a1: array_like coefficients, highest degree first, along axis 0 (at least 1-d).
+      a2: array_like coefficients, laid out as ``a1``; the shorter one gets leading zeros.
+
+    Returns:
+      The coefficients of ``a1 + a2`` (the longer length), of the promoted dtype.
+
+    Raises:
+      ValueError: if an input is 0-d.
+    """
     a1, a2 = _poly_pair("polyadd", a1, a2)
     return a1 + a2
 
 
 def polysub(a1, a2):
-    """Difference of two polynomials (coefficients along axis 0, highest degree first)."""
+    """Difference of two polynomials given by their coefficients.
+
+    Follows ``numpy.polysub`` and ``jax.numpy.polysub``.
+
+    Args:
+      a1: array_like coefficients, highest degree first, along axis 0 (at least 1-d).
+      a2: array_like coefficients, laid out as ``a1``; the shorter one gets leading zeros.
+
+    Returns:
+      The coefficients of ``a1 - a2`` (the longer length), of the promoted dtype.
+
+    Raises:
+      ValueError: if an input is 0-d.
+    """
     a1, a2 = _poly_pair("polysub", a1, a2)
     return a1 - a2
 
 
 def polymul(a1, a2, *, trim_leading_zeros=False):
-    """Product of two polynomials (JAX: result is inexact, leading zeros kept by default)."""
+    """Product of two polynomials given by their coefficients (a full convolution).
+
+    Follows ``numpy.polymul`` and ``jax.numpy.polymul``: as in JAX the result is inexact and leading
+    zeros are kept unless ``trim_leading_zeros`` is set.
+
+    Args:
+      a1: 1-d array_like coefficients, highest degree first.
+      a2: 1-d array_like coefficients, highest degree first.
+      trim_leading_zeros: drop the leading zeros of both inputs first (keyword-only; static).
+
+    Returns:
+      The ``len(a1) + len(a2) - 1`` coefficients of the product (an empty input counts as ``[0]``),
+      in the inexact promoted dtype.
+
+    Raises:
+      ValueError: if an input is not 1-d.
+    """
     a1, a2 = _poly1d("polymul", *_inexact(asarray(a1), asarray(a2)))
     if trim_leading_zeros:
         a1, a2 = trim_zeros(a1, "f"), trim_zeros(a2, "f")
@@ -88,7 +145,22 @@ def polymul(a1, a2, *, trim_leading_zeros=False):
 
 
 def polyder(p, m=1):
-    """``m``-th derivative of a polynomial (inexact result, as JAX)."""
+    """The ``m``-th derivative of a polynomial given by its coefficients.
+
+    Follows ``numpy.polyder`` and ``jax.numpy.polyder``; the result is inexact, as in JAX.
+
+    Args:
+      p: 1-d array_like coefficients, highest degree first.
+      m: static int order of the derivative (0 returns ``p``).
+
+    Returns:
+      The ``max(len(p) - m, 0)`` coefficients of the derivative (empty when the degree is below
+      ``m``), in ``p``'s inexact dtype.
+
+    Raises:
+      ValueError: if ``p`` is not 1-d or ``m`` is negative.
+      TypeError: if ``m`` is not an int.
+    """
     (p,) = _poly1d("polyder", *_inexact(asarray(p)))
     m = operator.index(m)
     if m < 0:
@@ -102,7 +174,23 @@ def polyder(p, m=1):
 
 
 def polyint(p, m=1, k=None):
-    """``m``-th antiderivative; ``k`` the integration constant(s) (scalar or ``m`` values)."""
+    """The ``m``-th antiderivative of a polynomial given by its coefficients.
+
+    Follows ``numpy.polyint`` and ``jax.numpy.polyint``; the result is inexact, as in JAX.
+
+    Args:
+      p: 1-d array_like coefficients, highest degree first.
+      m: static int order of the antiderivative (0 returns ``p``).
+      k: the integration constants: None (zeros), a scalar (used for every integration) or ``m``
+        values, in numpy's order.
+
+    Returns:
+      The ``len(p) + m`` coefficients of the antiderivative, in ``p``'s inexact dtype.
+
+    Raises:
+      ValueError: if ``p`` is not 1-d, ``m`` is negative, or ``k`` has neither 1 nor ``m`` values.
+      TypeError: if ``m`` is not an int.
+    """
     (p,) = _poly1d("polyint", *_inexact(asarray(p)))
     m = operator.index(m)
     if m < 0:
@@ -121,7 +209,21 @@ def polyint(p, m=1, k=None):
 
 
 def vander(x, N=None, increasing=False):
-    """Vandermonde matrix: columns are powers of the 1-d ``x``."""
+    """Vandermonde matrix of the 1-d ``x``: its columns are powers of ``x``.
+
+    Follows ``numpy.vander`` and ``jax.numpy.vander``.
+
+    Args:
+      x: 1-d array_like input.
+      N: static number of columns (default ``len(x)``).
+      increasing: column ``j`` is ``x**j`` (True) instead of ``x**(N - 1 - j)`` (False, default).
+
+    Returns:
+      An ``(len(x), N)`` array of ``x``'s dtype.
+
+    Raises:
+      ValueError: if ``x`` is not 1-d or ``N`` is negative.
+    """
     x = asarray(x)
     if get_aval(x).ndim != 1:
         raise ValueError(f"vander: x must be 1-d, got shape {_shape(x)}")

@@ -25,6 +25,28 @@ from funcgrad._src.numpy.shape import diagonal, moveaxis, ravel, stack
 
 
 def matmul(a, b, /, precision=None, preferred_element_type=None):
+    """Matrix product of ``a`` and ``b`` with numpy's rules (the ``@`` operator).
+
+    Follows ``numpy.matmul`` and ``jax.numpy.matmul``: a 1-d operand is a vector (a row on the left,
+    a column on the right, its axis removed from the result); leading batch axes broadcast. The
+    inputs are promoted to a common dtype (JAX rules).
+
+    Args:
+      a: array_like of shape ``(..., M, K)`` or ``(K,)``.
+      b: array_like of shape ``(..., K, N)`` or ``(K,)``.
+      precision: ignored (accepted for JAX compatibility).
+      preferred_element_type: optional dtype to accumulate in and return (as JAX), e.g. int32 for
+        int8 inputs. Default: the inputs' promoted dtype.
+
+    Returns:
+      The product, of shape ``broadcast(a_batch, b_batch) + (M, N)`` (without ``M``/``N`` for a 1-d
+      ``a``/``b``).
+
+    Raises:
+      ValueError: if an operand is 0-d or the batch shapes do not broadcast.
+      ValueTypeError: (both a ``ValueError`` and a ``TypeError``) if the contracted sizes ``K``
+        differ.
+    """
     a, b = _promote(a, b)
     sa, sb = _shape(a), _shape(b)
     if not sa or not sb:
@@ -63,6 +85,26 @@ def matmul(a, b, /, precision=None, preferred_element_type=None):
 
 
 def dot(a, b, *, precision=None, preferred_element_type=None):
+    """Dot product of ``a`` and ``b`` with numpy's rules (over the last axis of ``a``).
+
+    Follows ``numpy.dot`` and ``jax.numpy.dot``: scalars multiply; a 1-d ``b`` contracts with the
+    last axis of ``a``; otherwise the last axis of ``a`` contracts with the second-to-last axis of
+    ``b``, and the other axes of both are kept (no batch broadcasting, unlike :func:`matmul`).
+
+    Args:
+      a: array_like input.
+      b: array_like input; promoted with ``a``.
+      precision: ignored (accepted for JAX compatibility).
+      preferred_element_type: ignored (the result has the promoted input dtype; use :func:`matmul`
+        or :func:`tensordot` for a different accumulation dtype).
+
+    Returns:
+      The product: ``a.shape[:-1] + b.shape[:-2] + b.shape[-1:]`` (``a.shape[:-1]`` for a 1-d
+      ``b``).
+
+    Raises:
+      ValueError: if the contracted axes differ in size.
+    """
     a, b = _promote(a, b)
     sa, sb = _shape(a), _shape(b)
     if not sa or not sb:
@@ -73,12 +115,42 @@ def dot(a, b, *, precision=None, preferred_element_type=None):
 
 
 def vdot(a, b, /):
+    """Dot product of the flattened arrays, conjugating the first: ``sum(conj(a) * b)``.
+
+    Follows ``numpy.vdot`` and ``jax.numpy.vdot``.
+
+    Args:
+      a: array_like input (conjugated).
+      b: array_like input with ``a``'s number of elements.
+
+    Returns:
+      A scalar array of the promoted dtype.
+
+    Raises:
+      ValueError: if ``a`` and ``b`` have different sizes.
+    """
     from funcgrad._src.numpy.math import conj
 
     return dot(ravel(conj(a)), ravel(b))
 
 
 def vecdot(x1, x2, /, *, axis=-1):
+    """Vector dot product along ``axis``, conjugating ``x1``: ``sum(conj(x1) * x2, axis)``.
+
+    Follows ``numpy.vecdot`` and ``jax.numpy.vecdot``; the other axes broadcast. Bools and small
+    integers are summed in the default int (as :func:`sum`).
+
+    Args:
+      x1: array_like input (conjugated).
+      x2: array_like input, broadcast against ``x1``.
+      axis: int axis to contract (static, keyword-only).
+
+    Returns:
+      The broadcast shape of ``x1`` and ``x2`` without ``axis``.
+
+    Raises:
+      ValueError: if the shapes do not broadcast or ``axis`` is out of bounds.
+    """
     from funcgrad._src.numpy.math import conj
     from funcgrad._src.numpy.reductions import sum
 
@@ -86,6 +158,20 @@ def vecdot(x1, x2, /, *, axis=-1):
 
 
 def inner(a, b, /):
+    """Inner product over the last axes of ``a`` and ``b`` (for every pair of rows).
+
+    Follows ``numpy.inner`` and ``jax.numpy.inner``; a scalar operand multiplies.
+
+    Args:
+      a: array_like input.
+      b: array_like input; its last axis must match ``a``'s.
+
+    Returns:
+      An array of shape ``a.shape[:-1] + b.shape[:-1]``, of the promoted dtype.
+
+    Raises:
+      ValueError: if the last axes differ in size.
+    """
     a, b = _promote(a, b)
     if not _shape(a) or not _shape(b):
         return a * b
@@ -93,6 +179,18 @@ def inner(a, b, /):
 
 
 def outer(a, b, out=None):
+    """Outer product of the flattened ``a`` and ``b``: ``out[i, j] = a[i] * b[j]``.
+
+    Follows ``numpy.outer`` and ``jax.numpy.outer``.
+
+    Args:
+      a: array_like input (flattened).
+      b: array_like input (flattened).
+      out: ignored (arrays are immutable; use the return value).
+
+    Returns:
+      An ``(a.size, b.size)`` array of the promoted dtype.
+    """
     a, b = ravel(asarray(a)), ravel(asarray(b))
     a, b = _promote(a, b)
     return ld.dot_general(
@@ -101,6 +199,26 @@ def outer(a, b, out=None):
 
 
 def tensordot(a, b, axes=2, precision=None, preferred_element_type=None):
+    """Tensor contraction of ``a`` and ``b`` over the given pairs of axes.
+
+    Follows ``numpy.tensordot`` and ``jax.numpy.tensordot``.
+
+    Args:
+      a: array_like input.
+      b: array_like input; promoted with ``a``.
+      axes: an int ``n`` (the last ``n`` axes of ``a`` with the first ``n`` of ``b``) or a pair
+        ``(axes_a, axes_b)`` of ints or sequences of ints (static).
+      precision: ignored (accepted for JAX compatibility).
+      preferred_element_type: optional dtype to accumulate in and return (as JAX), e.g. int32 for
+        int8 inputs. Default: the inputs' promoted dtype.
+
+    Returns:
+      The free axes of ``a`` followed by the free axes of ``b``.
+
+    Raises:
+      ValueError: if ``axes`` exceeds a rank, an axis is out of bounds, or contracted axes differ in
+        size.
+    """
     a, b = _promote(a, b)
     na, nb = get_aval(a).ndim, get_aval(b).ndim
     if isinstance(axes, (int, np.integer)):
@@ -124,6 +242,19 @@ def tensordot(a, b, axes=2, precision=None, preferred_element_type=None):
 
 
 def kron(a, b):
+    """Kronecker product of ``a`` and ``b``: blocks ``a[i, j] * b``.
+
+    Follows ``numpy.kron`` and ``jax.numpy.kron``; the operand of lower rank gets leading size-1
+    axes.
+
+    Args:
+      a: array_like input.
+      b: array_like input; promoted with ``a``.
+
+    Returns:
+      An array of shape ``a.shape * b.shape`` (elementwise, after padding the ranks), of the
+      promoted dtype.
+    """
     a, b = _promote(a, b)
     nd = builtins.max(get_aval(a).ndim, get_aval(b).ndim)
     a = ls.reshape(a, (1,) * (nd - get_aval(a).ndim) + _shape(a))
@@ -195,7 +326,29 @@ def einsum(
     preferred_element_type=None,
     _dot_general=None,
 ):
-    """Einstein summation, evaluated left to right as dot_generals."""
+    """Einstein summation over the operands, as described by ``subscripts``.
+
+    Follows ``numpy.einsum`` and ``jax.numpy.einsum`` for the string form: explicit
+    (``'ij,jk->ik'``) or implicit (``'ij,jk'``: output letters in alphabetical order) subscripts,
+    ``...`` for broadcast axes, repeated letters within an operand for diagonals. The contractions
+    run left to right as ``dot_general`` calls (no path optimisation). The operands are promoted to
+    a common dtype.
+
+    Args:
+      subscripts: the subscripts string (the interleaved operand/sublist form is not supported).
+      *operands: array_like operands, one per comma-separated term.
+      optimize: ignored (the contraction order is always left to right).
+      precision: ignored (accepted for JAX compatibility).
+      preferred_element_type: optional dtype to accumulate in and return (as JAX), e.g. int32 for
+        int8 inputs. Default: the inputs' promoted dtype.
+
+    Returns:
+      The contraction, with the output subscripts' axes in their order.
+
+    Raises:
+      ValueError: if the number of terms differs from the number of operands, a term does not match
+        its operand's rank, or an output letter is not in the inputs.
+    """
     operands = _promote(*[asarray(o) for o in operands])
     terms, out = _parse_einsum(subscripts, operands)
     ops = []
@@ -238,7 +391,27 @@ def einsum(
 
 
 def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
-    """Cross product of (arrays of) 2- or 3-vectors; 2-vectors give the z component only."""
+    """Cross product of (arrays of) 2- or 3-vectors.
+
+    Follows ``numpy.cross`` and ``jax.numpy.cross``: a 2-vector is taken as 3-vector with zero z
+    component, and two 2-vectors give only the z component (a scalar per pair). The other axes
+    broadcast.
+
+    Args:
+      a: array_like of vectors along ``axisa``.
+      b: array_like of vectors along ``axisb``; promoted with ``a``.
+      axisa: int axis of ``a`` holding the vectors (static).
+      axisb: int axis of ``b`` holding the vectors (static).
+      axisc: int axis of the result holding the vectors (static).
+      axis: if given, overrides ``axisa``, ``axisb`` and ``axisc``.
+
+    Returns:
+      The cross products: vectors of length 3 along ``axisc``, or the z components (that axis
+      removed) when both inputs are 2-vectors.
+
+    Raises:
+      ValueError: if a vector axis has a length other than 2 or 3.
+    """
     a, b = _promote(asarray(a), asarray(b))
     if axis is not None:
         axisa = axisb = axisc = axis

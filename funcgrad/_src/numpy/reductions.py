@@ -18,6 +18,7 @@ from funcgrad._src.numpy.conversion import _broadcast, _dtype, _inexact, _promot
 from funcgrad._src.numpy.creation import full_like, ones_like, zeros_like
 from funcgrad._src.numpy.logic import _to_bool, isnan, logical_and, logical_not, where
 from funcgrad._src.numpy.math import add, conj, maximum, minimum, multiply, real, sqrt
+from funcgrad._src.numpy.reduction_docs import doc_for, templated
 
 
 def _axes(axis, ndim):
@@ -46,6 +47,8 @@ def _sum_dtype(dt):
 
 
 def _reduction(lax_fn, name, promote_sum=False, initial_op=None):
+    """Make the numpy reduction ``name`` (sum, prod, max, min) from the lax reduction."""
+
     def f(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
         a = asarray(a)
         shape = get_aval(a).shape
@@ -75,6 +78,8 @@ def _reduction(lax_fn, name, promote_sum=False, initial_op=None):
         return _keep(res, shape, axes, keepdims)
 
     f.__name__ = name
+    if name in ("sum", "prod", "max", "min"):  # all/any are made per call (_bool_reduce)
+        f.__doc__ = doc_for(name)
     return f
 
 
@@ -85,12 +90,14 @@ def _where_fill(a, mask, ident):
 
 
 def _bool_reduce(fn):
+    """Make ``all`` (``fn`` is ``reduce_and``) or ``any`` (``reduce_or``)."""
+    name = "all" if fn is lr.reduce_and else "any"
+
     def f(a, axis=None, out=None, keepdims=False, where=None):
         a = _to_bool(asarray(a))
-        return _reduction(fn, "all" if fn is lr.reduce_and else "any")(
-            a, axis, None, None, keepdims, where=where
-        )
+        return _reduction(fn, name)(a, axis, None, None, keepdims, where=where)
 
+    f.__doc__ = doc_for(name)
     return f
 
 
@@ -103,6 +110,27 @@ any = _bool_reduce(lr.reduce_or)
 
 
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
+    """Arithmetic mean of ``a`` over ``axis``.
+
+    Follows ``numpy.mean`` and ``jax.numpy.mean``.
+
+    Args:
+      a: array_like input.
+      axis: None (every axis), an int or a tuple of ints (static; negative counts from the end).
+      dtype: dtype to compute in. Default: ``a``'s dtype promoted to inexact (integers and bools
+        give the default float).
+      out: ignored (arrays are immutable; use the return value).
+      keepdims: keep the reduced axes as size-1 dimensions.
+      where: optional boolean mask, broadcast against ``a``: only entries where it is True are
+        averaged.
+
+    Returns:
+      The mean: ``a``'s shape without the reduced axes (size 1 with ``keepdims``). An empty
+      reduction gives NaN.
+
+    Raises:
+      ValueError: if an axis is out of bounds or repeated.
+    """
     a = asarray(a)
     shape = get_aval(a).shape
     axes = _axes(axis, len(shape))
@@ -128,6 +156,7 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
     return _keep(res, shape, axes, keepdims)
 
 
+@templated
 def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, correction=None):
     a = asarray(a)
     ddof = correction if correction is not None else ddof
@@ -153,14 +182,17 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, 
     return s / builtins.max(n - ddof, 0) if n - ddof > 0 else s * np.nan
 
 
+@templated
 def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, correction=None):
     return le.sqrt(var(a, axis, dtype, None, ddof, keepdims, where=where, correction=correction))
 
 
+@templated
 def argmax(a, axis=None, out=None, keepdims=False):
     return _arg(lr.argmax, a, axis, keepdims)
 
 
+@templated
 def argmin(a, axis=None, out=None, keepdims=False):
     return _arg(lr.argmin, a, axis, keepdims)
 
@@ -177,19 +209,91 @@ def _arg(fn, a, axis, keepdims):
 
 
 def ptp(a, axis=None, out=None, keepdims=False):
+    """Peak to peak: ``max(a, axis) - min(a, axis)``.
+
+    Follows ``numpy.ptp`` and ``jax.numpy.ptp``.
+
+    Args:
+      a: array_like input.
+      axis: None (every axis), an int or a tuple of ints (static; negative counts from the end).
+      out: ignored (arrays are immutable; use the return value).
+      keepdims: keep the reduced axes as size-1 dimensions.
+
+    Returns:
+      The range of values: ``a``'s shape without the reduced axes (size 1 with ``keepdims``);
+      ``a``'s dtype.
+
+    Raises:
+      ValueError: if an axis is out of bounds or repeated, or if a reduced axis is empty.
+    """
     return max(a, axis, keepdims=keepdims) - min(a, axis, keepdims=keepdims)
 
 
 def count_nonzero(a, axis=None, keepdims=False):
+    """Number of nonzero (true) elements of ``a`` over ``axis``.
+
+    Follows ``numpy.count_nonzero`` and ``jax.numpy.count_nonzero``.
+
+    Args:
+      a: array_like input of any dtype.
+      axis: None (every axis), an int or a tuple of ints (static; negative counts from the end).
+      keepdims: keep the reduced axes as size-1 dimensions.
+
+    Returns:
+      The counts, in the default int dtype: ``a``'s shape without the reduced axes (size 1 with
+      ``keepdims``).
+
+    Raises:
+      ValueError: if an axis is out of bounds or repeated.
+    """
     return sum(_to_bool(asarray(a)), axis, keepdims=keepdims)
 
 
 def nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    """Sum over ``axis`` treating NaNs as zero.
+
+    Follows ``numpy.nansum`` and ``jax.numpy.nansum``; dtypes as :func:`sum`.
+
+    Args:
+      a: array_like input.
+      axis: None (every axis), an int or a tuple of ints (static; negative counts from the end).
+      dtype: accumulation dtype (default: as :func:`sum`).
+      out: ignored (arrays are immutable; use the return value).
+      keepdims: keep the reduced axes as size-1 dimensions.
+      initial: ignored (accepted for numpy compatibility).
+      where: ignored (accepted for numpy compatibility).
+
+    Returns:
+      The sum of the non-NaN entries: ``a``'s shape without the reduced axes (size 1 with
+      ``keepdims``).
+
+    Raises:
+      ValueError: if an axis is out of bounds or repeated.
+    """
     a = asarray(a)
     return sum(where_(isnan(a), zeros_like(a), a), axis, dtype, keepdims=keepdims)
 
 
 def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
+    """Mean over ``axis`` of the non-NaN entries.
+
+    Follows ``numpy.nanmean`` and ``jax.numpy.nanmean``.
+
+    Args:
+      a: array_like input.
+      axis: None (every axis), an int or a tuple of ints (static; negative counts from the end).
+      dtype: accumulation dtype of the sum (default: as :func:`sum`).
+      out: ignored (arrays are immutable; use the return value).
+      keepdims: keep the reduced axes as size-1 dimensions.
+      where: ignored (accepted for numpy compatibility).
+
+    Returns:
+      The mean, inexact: ``a``'s shape without the reduced axes (size 1 with ``keepdims``). A slice
+      with no non-NaN entries gives NaN.
+
+    Raises:
+      ValueError: if an axis is out of bounds or repeated.
+    """
     a = asarray(a)
     ok = le.bitwise_not(isnan(a))
     total = nansum(a, axis, dtype, keepdims=keepdims)
@@ -197,6 +301,7 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
     return total / astype(n, get_aval(total).dtype)
 
 
+@templated
 def nanmax(a, axis=None, out=None, keepdims=False):
     a = asarray(a)
     if get_aval(a).dtype.kind not in "fc":  # no NaNs to skip
@@ -209,6 +314,7 @@ def nanmax(a, axis=None, out=None, keepdims=False):
     return _all_nan_to_nan(a, res, axis, keepdims)
 
 
+@templated
 def nanmin(a, axis=None, out=None, keepdims=False):
     a = asarray(a)
     if get_aval(a).dtype.kind not in "fc":  # no NaNs to skip
@@ -232,8 +338,8 @@ def where_(c, x, y):
     return where(c, x, y)
 
 
+@templated
 def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, correction=None):
-    """Variance ignoring NaNs."""
     a = _inexact(asarray(a))[0]
     if dtype is not None:
         a = astype(a, dtype)
@@ -249,13 +355,32 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=Non
     return tot / astype(maximum(n - ddof, 0), _dtype(tot))
 
 
+@templated
 def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, correction=None):
-    """Standard deviation ignoring NaNs."""
     return sqrt(nanvar(a, axis, dtype, out, ddof, keepdims, where, correction))
 
 
 def nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
-    """Product treating NaNs as one."""
+    """Product over ``axis`` treating NaNs as one.
+
+    Follows ``numpy.nanprod`` and ``jax.numpy.nanprod``; dtypes as :func:`prod`.
+
+    Args:
+      a: array_like input.
+      axis: None (every axis), an int or a tuple of ints (static; negative counts from the end).
+      dtype: accumulation dtype (default: as :func:`prod`).
+      out: ignored (arrays are immutable; use the return value).
+      keepdims: keep the reduced axes as size-1 dimensions.
+      initial: optional scalar multiplied into the result.
+      where: optional boolean mask, broadcast against ``a``; entries where it is False count as 1.
+
+    Returns:
+      The product of the non-NaN entries: ``a``'s shape without the reduced axes (size 1 with
+      ``keepdims``).
+
+    Raises:
+      ValueError: if an axis is out of bounds or repeated.
+    """
     a = asarray(a)
     return prod(
         lg.where(isnan(a), ones_like(a), a),
@@ -275,17 +400,39 @@ def _nanarg(fn, fill, a, axis, keepdims):
     return where(all_nan, -1, res)
 
 
+@templated
 def nanargmax(a, axis=None, out=None, keepdims=False):
-    """argmax ignoring NaNs; -1 where a slice is all NaN (numpy raises; JAX gives -1)."""
     return _nanarg(argmax, -np.inf, a, axis, keepdims)
 
 
+@templated
 def nanargmin(a, axis=None, out=None, keepdims=False):
-    """argmin ignoring NaNs; -1 where a slice is all NaN (numpy raises; JAX gives -1)."""
     return _nanarg(argmin, np.inf, a, axis, keepdims)
 
 
 def average(a, axis=None, weights=None, returned=False, keepdims=False):
+    """Weighted average of ``a`` over ``axis``.
+
+    Follows ``numpy.average`` and ``jax.numpy.average``; weights summing to zero give inf/NaN (numpy
+    raises ``ZeroDivisionError``).
+
+    Args:
+      a: array_like input.
+      axis: None (every axis), an int or a tuple of ints (static).
+      weights: optional array_like of ``a``'s shape, or 1-d along an int ``axis``. None: equal
+        weights (the plain mean).
+      returned: also return the sum of the weights.
+      keepdims: keep the reduced axes as size-1 dimensions.
+
+    Returns:
+      The average (inexact; ``a``'s shape without the reduced axes), or with ``returned`` the pair
+      ``(average, sum_of_weights)``; without ``weights`` the sum is the number of entries averaged,
+      in the average's dtype and shape.
+
+    Raises:
+      ValueError: if ``weights`` neither matches ``a``'s shape nor is 1-d with ``axis`` given, or if
+        an axis is out of bounds or repeated.
+    """
     a = asarray(a)
     if weights is None:
         avg = mean(a, axis, keepdims=keepdims)
@@ -317,6 +464,8 @@ def average(a, axis=None, weights=None, returned=False, keepdims=False):
 
 
 def _cum(kind, promote=False):
+    """Make ``cum{kind}`` (``promote``: the accumulation dtype of ``sum``, as cumulative_*)."""
+
     def f(a, axis=None, dtype=None, out=None):
         a = asarray(a)
         if axis is None:
@@ -334,6 +483,7 @@ def _cum(kind, promote=False):
         )
 
     f.__name__ = "cum" + kind
+    f.__doc__ = doc_for("cum" + kind)
     return f
 
 
@@ -342,6 +492,7 @@ cumprod = _cum("prod")
 
 
 def _cumulative(kind):
+    """Make the array-API ``cumulative_{kind}``."""
     cum = _cum(kind, promote=True)
 
     def f(x, /, *, axis=None, dtype=None, include_initial=False):
@@ -369,6 +520,7 @@ def _cumulative(kind):
         return out
 
     f.__name__ = "cumulative_" + kind
+    f.__doc__ = doc_for("cumulative_" + kind)
     return f
 
 
@@ -377,5 +529,20 @@ cumulative_prod = _cumulative("prod")
 
 
 def nancumsum(a, axis=None, dtype=None):
+    """Cumulative sum along ``axis`` treating NaNs as zero.
+
+    Follows ``numpy.nancumsum`` and ``jax.numpy.nancumsum``; dtypes as :func:`cumsum`.
+
+    Args:
+      a: array_like input.
+      axis: int axis (static); None flattens ``a`` first.
+      dtype: dtype to cast ``a`` to first (default: as :func:`cumsum`).
+
+    Returns:
+      An array of ``a``'s shape (1-d of size ``a.size`` when ``axis`` is None).
+
+    Raises:
+      ValueError: if ``axis`` is out of bounds.
+    """
     a = asarray(a)
     return cumsum(where(isnan(a), zeros_like(a), a), axis, dtype)

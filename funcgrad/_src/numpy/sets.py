@@ -44,8 +44,33 @@ def unique(
     fill_value=None,
     equal_nan=True,
 ):
-    """Sorted unique values. With ``size=`` (JAX) it works on traced values: the result has
-    exactly ``size`` entries, padded with ``fill_value`` (default: the smallest value)."""
+    """Sorted unique values of ``ar`` (and optionally where they occur and how often).
+
+    Follows ``numpy.unique`` (computed by numpy on concrete values) and, with ``size=``,
+    ``jax.numpy.unique``: then it works on traced values.
+
+    Args:
+      ar: array_like input; flattened unless ``axis`` is given.
+      return_index: also return the index of each value's first occurrence.
+      return_inverse: also return the indices that rebuild ``ar`` from the unique values.
+      return_counts: also return how often each value occurs.
+      axis: int axis along which to take unique sub-arrays (static); None flattens.
+      size: static length of the result (JAX, keyword-only; values only): fewer unique values are
+        padded with ``fill_value``, more are truncated.
+      fill_value: the padding value with ``size`` (default: the smallest value; 0 for an empty
+        ``ar``).
+      equal_nan: ignored. Without ``size`` NaNs collapse into one (numpy's default); with ``size``
+        each NaN is a separate value.
+
+    Returns:
+      The unique values (``ar``'s dtype), or a tuple of them followed by the requested index and
+      count arrays (default int dtype), in numpy's order.
+
+    Raises:
+      ConcretizationTypeError: (a ``TypeError``) if ``size`` is None and ``ar`` is traced.
+      NotImplementedError: if ``size`` is given together with ``return_index``, ``return_inverse``,
+        ``return_counts`` or ``axis``.
+    """
     if size is not None:
         if return_index or return_inverse or return_counts or axis is not None:
             raise NotImplementedError(
@@ -92,18 +117,58 @@ def count_unique(ar):
 
 
 def unique_values(x, /, *, size=None, fill_value=None):
-    """Sorted unique values (``size=`` for a fixed-size result that works under jit)."""
+    """Sorted unique values of the flattened ``x`` (the array-API form of :func:`unique`).
+
+    Follows ``numpy.unique_values`` and ``jax.numpy.unique_values``.
+
+    Args:
+      x: array_like input.
+      size: static length of the result (JAX); with it the function works on traced values: fewer
+        values are padded with ``fill_value``, more are truncated.
+      fill_value: the padding value (default: the smallest value).
+
+    Returns:
+      A sorted 1-d array of ``x``'s dtype (of length ``size`` if given).
+
+    Raises:
+      ConcretizationTypeError: (a ``TypeError``) if ``size`` is None and ``x`` is traced.
+    """
     return unique(x, size=size, fill_value=fill_value)
 
 
 class UniqueCountsResult(NamedTuple):
+    """``(values, counts)`` named tuple returned by :func:`unique_counts`.
+
+    Args:
+      values: the sorted unique values.
+      counts: how many times each value occurs (default int dtype).
+    """
+
     values: object
     counts: object
 
 
 def unique_counts(x, /, *, size=None, fill_value=None):
-    """``(values, counts)``; with ``size=``, padded with ``fill_value`` (default: the smallest
-    value) and count 0."""
+    """Sorted unique values of the flattened ``x`` and how often each occurs.
+
+    Follows ``numpy.unique_counts`` and ``jax.numpy.unique_counts``.
+
+    Args:
+      x: array_like input.
+      size: static length of the result (JAX); with it the function works on traced values. Fewer
+        unique values are padded with ``fill_value`` and count 0. ``size`` should be at least the
+        number of unique values: with fewer, the values are truncated and the last count also
+        includes the values cut off.
+      fill_value: the padding value (default: the smallest value).
+
+    Returns:
+      A :class:`UniqueCountsResult` ``(values, counts)``: 1-d arrays of ``x``'s dtype and the
+      default int dtype (a plain tuple for an empty ``x`` with ``size``).
+
+    Raises:
+      TypeError: if ``size`` is None and ``x`` is traced (the output size would depend on the
+        values).
+    """
     x = ravel(asarray(x))
     if size is None:
         v = _concrete_input(x, "unique_counts", "x (without size=)")
@@ -156,14 +221,49 @@ def _sorted_unique_mask(s):
 
 
 def union1d(ar1, ar2, *, size=None, fill_value=None):
-    """Sorted unique values in either array."""
+    """Sorted unique values that are in either of the flattened arrays.
+
+    Follows ``numpy.union1d`` and ``jax.numpy.union1d`` (``size``/``fill_value`` are JAX's).
+
+    Args:
+      ar1: array_like input.
+      ar2: array_like input.
+      size: static length of the result (JAX, keyword-only); with it the function works on traced
+        values: fewer values are padded with ``fill_value``, more are truncated.
+      fill_value: the padding value (default: the smallest value of the result).
+
+    Returns:
+      A sorted 1-d array of the inputs' promoted dtype (of length ``size`` if given).
+
+    Raises:
+      TypeError: if ``size`` is None and an input is traced (inside jit, vmap or grad), because the
+        output size would depend on the values.
+    """
     a = concatenate([ravel(asarray(ar1)), ravel(asarray(ar2))])
     s = sort(a)
     return _set_result(s, _sorted_unique_mask(s), size, fill_value, "union1d")
 
 
 def setdiff1d(ar1, ar2, assume_unique=False, *, size=None, fill_value=None):
-    """Sorted unique values of ``ar1`` that are not in ``ar2``."""
+    """Sorted unique values of ``ar1`` that are not in ``ar2`` (both flattened).
+
+    Follows ``numpy.setdiff1d`` and ``jax.numpy.setdiff1d`` (``size``/``fill_value`` are JAX's).
+
+    Args:
+      ar1: array_like input.
+      ar2: array_like values to leave out.
+      assume_unique: ignored (the result is always de-duplicated).
+      size: static length of the result (JAX, keyword-only); with it the function works on traced
+        values: fewer values are padded with ``fill_value``, more are truncated.
+      fill_value: the padding value (default: the smallest value of the result).
+
+    Returns:
+      A sorted 1-d array of the inputs' promoted dtype (of length ``size`` if given).
+
+    Raises:
+      TypeError: if ``size`` is None and an input is traced (inside jit, vmap or grad), because the
+        output size would depend on the values.
+    """
     a1, a2 = _promote(ravel(asarray(ar1)), ravel(asarray(ar2)))
     s = sort(a1)
     mask = logical_and(_sorted_unique_mask(s), isin(s, a2, invert=True))
@@ -171,7 +271,29 @@ def setdiff1d(ar1, ar2, assume_unique=False, *, size=None, fill_value=None):
 
 
 def intersect1d(ar1, ar2, assume_unique=False, return_indices=False, *, size=None, fill_value=None):
-    """Sorted unique values in both arrays (``return_indices``: first positions in each)."""
+    """Sorted unique values that are in both flattened arrays.
+
+    Follows ``numpy.intersect1d`` and ``jax.numpy.intersect1d`` (``size``/``fill_value`` are JAX's).
+
+    Args:
+      ar1: array_like input.
+      ar2: array_like input.
+      assume_unique: ignored (the result is always de-duplicated).
+      return_indices: also return, for each value, the index of its first occurrence in ``ar1`` and
+        in ``ar2`` (padding entries: index 0 in ``ar1``, and in ``ar2`` the first match of the fill
+        value, else 0).
+      size: static length of the result (JAX, keyword-only); with it the function works on traced
+        values: fewer values are padded with ``fill_value``, more are truncated.
+      fill_value: the padding value (default: the smallest value of the result).
+
+    Returns:
+      A sorted 1-d array of the inputs' promoted dtype (of length ``size`` if given). With
+      ``return_indices``, ``(values, indices1, indices2)`` with indices in the default int dtype.
+
+    Raises:
+      TypeError: if ``size`` is None and an input is traced (inside jit, vmap or grad), because the
+        output size would depend on the values.
+    """
     a1, a2 = _promote(ravel(asarray(ar1)), ravel(asarray(ar2)))
     o1 = argsort(a1)
     s = take(a1, o1)
@@ -190,7 +312,21 @@ def intersect1d(ar1, ar2, assume_unique=False, return_indices=False, *, size=Non
 
 
 def isin(element, test_elements, assume_unique=False, invert=False, *, method="auto"):
-    """Elementwise ``element in test_elements`` (same shape as ``element``)."""
+    """Elementwise ``element in test_elements``, of ``element``'s shape.
+
+    Follows ``numpy.isin`` and ``jax.numpy.isin``. Compares every element with every test value
+    (``O(element.size * test_elements.size)``); works under jit, vmap and grad.
+
+    Args:
+      element: array_like input.
+      test_elements: array_like values to look for (flattened); promoted with ``element``.
+      assume_unique: ignored.
+      invert: return ``element not in test_elements`` instead.
+      method: ignored (JAX's choice of algorithm).
+
+    Returns:
+      A bool array of ``element``'s shape.
+    """
     e, t = _promote(asarray(element), ravel(asarray(test_elements)))
     shp = _shape(e)
     k = _shape(t)[0]

@@ -69,19 +69,77 @@ def _conv(x, y, mode, op, preferred_element_type):
 
 
 def convolve(a, v, mode="full", *, precision=None, preferred_element_type=None):
-    """1-d convolution; integer inputs give floats unless ``preferred_element_type`` is given
-    (as in JAX)."""
+    """Discrete linear convolution of two 1-d arrays: ``c[k] = sum_n a[n] * v[k - n]``.
+
+    Follows ``numpy.convolve`` and ``jax.numpy.convolve``; as in JAX, the inputs are promoted to
+    inexact (integers give floats) unless ``preferred_element_type`` is given.
+
+    Args:
+      a: 1-d array_like of length ``N``.
+      v: 1-d array_like of length ``M``.
+      mode: 'full' (every overlap: length ``N + M - 1``), 'same' (length ``max(N, M)``, centred) or
+        'valid' (complete overlaps only: length ``max(N, M) - min(N, M) + 1``).
+      precision: ignored (accepted for JAX compatibility).
+      preferred_element_type: optional result dtype (as JAX); then the inputs are only promoted to a
+        common dtype (integers stay integers) and the result is cast to it.
+
+    Returns:
+      A 1-d array of the promoted dtype (or ``preferred_element_type``).
+
+    Raises:
+      ValueError: if an input is not 1-d or is empty, or ``mode`` is not one of the three.
+    """
     return _conv(a, v, mode, "convolve", preferred_element_type)
 
 
 def correlate(a, v, mode="valid", *, precision=None, preferred_element_type=None):
-    """1-d cross-correlation ``c[k] = sum_n a[n + k] * conj(v[n])`` (numpy's definition)."""
+    """Cross-correlation of two 1-d arrays: ``c[k] = sum_n a[n + k] * conj(v[n])``.
+
+    Follows ``numpy.correlate`` and ``jax.numpy.correlate`` (numpy's definition, default mode
+    'valid'); as in JAX, the inputs are promoted to inexact unless ``preferred_element_type`` is
+    given.
+
+    Args:
+      a: 1-d array_like of length ``N``.
+      v: 1-d array_like of length ``M`` (conjugated).
+      mode: 'full' (every overlap: length ``N + M - 1``), 'same' (length ``max(N, M)``, centred) or
+        'valid' (complete overlaps only: length ``max(N, M) - min(N, M) + 1``).
+      precision: ignored (accepted for JAX compatibility).
+      preferred_element_type: optional result dtype (as JAX); then the inputs are only promoted to a
+        common dtype (integers stay integers) and the result is cast to it.
+
+    Returns:
+      A 1-d array of the promoted dtype (or ``preferred_element_type``).
+
+    Raises:
+      ValueError: if an input is not 1-d or is empty, or ``mode`` is not one of the three.
+    """
     return _conv(a, v, mode, "correlate", preferred_element_type)
 
 
 def interp(x, xp, fp, left=None, right=None, period=None):
-    """Piecewise-linear interpolation of increasing sample points ``xp``. As in JAX,
-    ``left``/``right`` may be ``'extrapolate'`` (extend the first/last segment)."""
+    """Piecewise-linear interpolation of the samples ``(xp, fp)`` at ``x``.
+
+    Follows ``numpy.interp`` and ``jax.numpy.interp``. As in JAX, ``left``/``right`` may be
+    ``'extrapolate'`` (extend the first/last segment).
+
+    Args:
+      x: array_like points to evaluate at.
+      xp: 1-d array_like of increasing sample points (any order with ``period``).
+      fp: 1-d array_like of sample values, ``xp``'s length.
+      left: value for ``x < xp[0]`` (default ``fp[0]``), or ``'extrapolate'``.
+      right: value for ``x > xp[-1]`` (default ``fp[-1]``), or ``'extrapolate'``.
+      period: optional period of the x-coordinates: ``x`` and ``xp`` are taken modulo it.
+
+    Returns:
+      The interpolated values, of ``x``'s shape, in the inexact dtype that ``x``, ``xp`` and ``fp``
+      promote to.
+
+    Raises:
+      ValueError: if ``xp`` or ``fp`` is not 1-d, their lengths differ or are 0, ``left`` or
+        ``right`` is given with ``period``, or ``left``/``right`` is a string other than
+        ``'extrapolate'``.
+    """
     x, xp, fp = asarray(x), asarray(xp), asarray(fp)
     _check_1d("interp", xp, fp)
     if _shape(xp) != _shape(fp) or _shape(xp)[0] == 0:

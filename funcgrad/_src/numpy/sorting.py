@@ -28,6 +28,24 @@ from funcgrad._src.numpy.shape import ravel, stack
 
 
 def sort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
+    """Sorted copy of ``a`` along ``axis`` (stable; NaNs last).
+
+    Follows ``numpy.sort`` and ``jax.numpy.sort`` (``descending`` as JAX and the array API).
+
+    Args:
+      a: array_like input.
+      axis: int axis to sort along (static); None sorts the flattened array.
+      kind: ignored (the sort is always stable).
+      order: ignored (structured dtypes are not supported).
+      stable: ignored (the sort is always stable).
+      descending: sort in descending order (the ascending result reversed: NaNs first).
+
+    Returns:
+      The sorted array: ``a``'s shape and dtype (1-d when ``axis`` is None).
+
+    Raises:
+      ValueError: if ``axis`` is out of bounds.
+    """
     a = asarray(a)
     if axis is None:
         a, axis = ravel(a), 0
@@ -37,6 +55,25 @@ def sort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
 
 
 def argsort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
+    """Indices that sort ``a`` along ``axis`` (stable; NaNs last).
+
+    Follows ``numpy.argsort`` and ``jax.numpy.argsort``; with ``descending`` equal elements keep
+    their order (as JAX).
+
+    Args:
+      a: array_like input.
+      axis: int axis to sort along (static); None sorts the flattened array.
+      kind: ignored (the sort is always stable).
+      order: ignored (structured dtypes are not supported).
+      stable: ignored (the sort is always stable).
+      descending: sort in descending order.
+
+    Returns:
+      Indices in the default int dtype: ``a``'s shape (1-d when ``axis`` is None).
+
+    Raises:
+      ValueError: if ``axis`` is out of bounds.
+    """
     a = asarray(a)
     if axis is None:
         a, axis = ravel(a), 0
@@ -52,7 +89,25 @@ def argsort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
 
 
 def searchsorted(a, v, side="left", sorter=None, method=None):
-    """Indices where ``v`` would be inserted into sorted 1-d ``a`` (vectorised comparison)."""
+    """Indices where the values ``v`` would be inserted into the sorted 1-d ``a`` to keep it sorted.
+
+    Follows ``numpy.searchsorted`` and ``jax.numpy.searchsorted``. Computed by comparing every value
+    with every element (``O(len(a) * v.size)``), which works under jit, vmap and grad.
+
+    Args:
+      a: 1-d array_like, sorted ascending (or made so by ``sorter``).
+      v: array_like of values to place, of any shape; promoted with ``a``.
+      side: 'left' (the first suitable index) or 'right' (the last); any other value acts as 'right'
+        (numpy raises).
+      sorter: optional 1-d integer array_like: indices that sort ``a``.
+      method: ignored (JAX's choice of search algorithm).
+
+    Returns:
+      Indices in the default int dtype, of ``v``'s shape.
+
+    Raises:
+      ValueError: if ``a`` is not 1-d.
+    """
     a, v = asarray(a), asarray(v)
     if sorter is not None:
         from funcgrad._src.numpy.indexing import take
@@ -82,6 +137,25 @@ def _concrete(x, fname):
 
 
 def nonzero(a, *, size=None, fill_value=None):
+    """Indices of the nonzero elements of ``a``: one index array per dimension.
+
+    Follows ``numpy.nonzero`` and ``jax.numpy.nonzero`` (``size``/``fill_value`` are JAX's).
+
+    Args:
+      a: array_like input (at least 1-d without ``size``).
+      size: static length of the result (JAX); with it the function works on traced values. Fewer
+        nonzero elements are padded with ``fill_value``; more are truncated.
+      fill_value: the padding index (default 0).
+
+    Returns:
+      A tuple of ``a.ndim`` 1-d arrays in the default int dtype, in row-major order (each of length
+      ``size`` if given).
+
+    Raises:
+      ConcretizationTypeError: (a ``TypeError``) if ``size`` is None and ``a`` is traced
+        (inside jit, vmap or grad), because the output size would depend on the values.
+      ValueError: if ``a`` is 0-d and ``size`` is None (as numpy).
+    """
     a = asarray(a)
     if size is not None:
         return _nonzero_sized(a, size, fill_value)
@@ -118,10 +192,48 @@ def _nonzero_sized(a, size, fill_value):
 
 
 def flatnonzero(a, *, size=None, fill_value=None):
+    """Indices of the nonzero elements of the flattened ``a``.
+
+    Follows ``numpy.flatnonzero`` and ``jax.numpy.flatnonzero`` (``size``/``fill_value`` as
+    :func:`nonzero`).
+
+    Args:
+      a: array_like input.
+      size: static length of the result (JAX); with it the function works on traced values. Fewer
+        nonzero elements are padded with ``fill_value``; more are truncated.
+      fill_value: the padding index (default 0).
+
+    Returns:
+      A 1-d array of indices in the default int dtype (of length ``size`` if given).
+
+    Raises:
+      ConcretizationTypeError: (a ``TypeError``) if ``size`` is None and ``a`` is traced
+        (inside jit, vmap or grad), because the output size would depend on the values.
+    """
     return nonzero(ravel(asarray(a)), size=size, fill_value=fill_value)[0]
 
 
 def argwhere(a, *, size=None, fill_value=None):
+    """Indices of the nonzero elements of ``a``, one row per element.
+
+    Follows ``numpy.argwhere`` and ``jax.numpy.argwhere`` (``size``/``fill_value`` as
+    :func:`nonzero`).
+
+    Args:
+      a: array_like input.
+      size: static length of the result (JAX); with it the function works on traced values. Fewer
+        nonzero elements are padded with ``fill_value``; more are truncated.
+      fill_value: the padding index (default 0).
+
+    Returns:
+      An ``(N, a.ndim)`` array of indices in the default int dtype (``N`` the number of nonzero
+      elements, or ``size``); ``(0, 0)`` int32 for a 0-d ``a`` with ``size``.
+
+    Raises:
+      ConcretizationTypeError: (a ``TypeError``) if ``size`` is None and ``a`` is traced
+        (inside jit, vmap or grad), because the output size would depend on the values.
+      ValueError: if ``a`` is 0-d and ``size`` is None (as numpy).
+    """
     nz = nonzero(a, size=size, fill_value=fill_value)
     return stack(nz, -1) if nz else asarray(np.zeros((0, 0), np.int32))
 
@@ -134,9 +246,24 @@ def _kth(kth, n, name):
 
 
 def partition(a, kth, axis=-1):
-    """Elements rearranged so position ``kth`` holds the value it would have after sorting,
-    smaller values before it and larger after. The order inside the two parts is
-    unspecified in numpy; funcgrad returns them sorted (JAX's order differs too)."""
+    """``a`` rearranged along ``axis`` so that position ``kth`` holds the value it has when sorted.
+
+    Follows ``numpy.partition`` and ``jax.numpy.partition``: smaller values come before position
+    ``kth`` and larger ones after. Their order inside the two parts is unspecified in numpy;
+    funcgrad returns them sorted (the full sort; JAX's order differs too).
+
+    Args:
+      a: array_like input.
+      kth: int position (static); negative counts from the end.
+      axis: int axis (static).
+
+    Returns:
+      An array of ``a``'s shape and dtype.
+
+    Raises:
+      ValueError: if ``kth`` or ``axis`` is out of bounds.
+      TypeError: if ``kth`` is not an int (numpy also takes a sequence of positions).
+    """
     a = asarray(a)
     ax = canonicalize_axis(axis, get_aval(a).ndim)
     _kth(kth, _shape(a)[ax], "partition")
@@ -144,7 +271,23 @@ def partition(a, kth, axis=-1):
 
 
 def argpartition(a, kth, axis=-1):
-    """Indices that would partition ``a`` (see ``partition``; funcgrad's are argsort's)."""
+    """Indices that partition ``a`` along ``axis`` at ``kth`` (see :func:`partition`).
+
+    Follows ``numpy.argpartition`` and ``jax.numpy.argpartition``; funcgrad returns the indices that
+    fully sort ``a`` (:func:`argsort`), which is one valid answer.
+
+    Args:
+      a: array_like input.
+      kth: int position (static); negative counts from the end.
+      axis: int axis (static).
+
+    Returns:
+      Indices in the default int dtype, of ``a``'s shape.
+
+    Raises:
+      ValueError: if ``kth`` or ``axis`` is out of bounds.
+      TypeError: if ``kth`` is not an int.
+    """
     a = asarray(a)
     ax = canonicalize_axis(axis, get_aval(a).ndim)
     _kth(kth, _shape(a)[ax], "argpartition")
@@ -152,7 +295,22 @@ def argpartition(a, kth, axis=-1):
 
 
 def lexsort(keys, axis=-1):
-    """Indirect stable sort by several keys; the *last* key is the primary one."""
+    """Indirect stable sort by several keys; the *last* key is the primary one.
+
+    Follows ``numpy.lexsort`` and ``jax.numpy.lexsort``.
+
+    Args:
+      keys: a sequence of array_like keys (broadcast together), or a 2-d array whose rows are the
+        keys.
+      axis: int axis to sort along (static).
+
+    Returns:
+      Indices in the default int dtype, of the keys' broadcast shape, that sort them along ``axis``.
+
+    Raises:
+      TypeError: if there is no key.
+      ValueError: if the keys are 0-d, do not broadcast, or ``axis`` is out of bounds.
+    """
     keys = [
         asarray(k)
         for k in (
@@ -173,7 +331,20 @@ def lexsort(keys, axis=-1):
 
 
 def sort_complex(a):
-    """Sort by real part, then imaginary part, along the last axis; the result is complex."""
+    """Sort by real part, then imaginary part, along the last axis; the result is complex.
+
+    Follows ``numpy.sort_complex`` and ``jax.numpy.sort_complex``.
+
+    Args:
+      a: array_like input (at least 1-d).
+
+    Returns:
+      The sorted values, of ``a``'s shape, in ``a``'s complex dtype (real input is promoted with
+      complex64: complex64 for float32 and small ints, complex128 for float64).
+
+    Raises:
+      ValueError: if ``a`` is 0-d.
+    """
     from funcgrad._src.numpy.indexing import take_along_axis
 
     a = asarray(a)

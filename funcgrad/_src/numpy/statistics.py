@@ -37,6 +37,23 @@ from funcgrad._src.numpy.sorting import searchsorted, sort
 
 
 def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    """Median of ``a`` along ``axis``: ``quantile(a, 0.5, axis, method='linear')``.
+
+    Follows ``numpy.median`` and ``jax.numpy.median``.
+
+    Args:
+      a: array_like input.
+      axis: int axis (static); None uses the flattened array.
+      out: ignored (arrays are immutable; use the return value).
+      overwrite_input: ignored (accepted for numpy compatibility).
+      keepdims: keep the reduced axes as size-1 dimensions.
+
+    Returns:
+      The median, inexact: ``a``'s shape without ``axis`` (size 1 with ``keepdims``).
+
+    Raises:
+      ValueError: if ``axis`` is out of bounds.
+    """
     return quantile(a, 0.5, axis, keepdims=keepdims, method="linear")
 
 
@@ -50,6 +67,29 @@ def percentile(
     keepdims=False,
     interpolation=None,
 ):
+    """Percentiles ``q`` (in [0, 100]) of ``a`` along ``axis``: ``quantile(a, q / 100, ...)``.
+
+    Follows ``numpy.percentile`` and ``jax.numpy.percentile``.
+
+    Args:
+      a: array_like input.
+      q: scalar or 1-d array_like of percentages in [0, 100].
+      axis: int axis (static); None uses the flattened array.
+      out: ignored (arrays are immutable; use the return value).
+      overwrite_input: ignored (accepted for numpy compatibility).
+      method: 'linear' (default), 'lower', 'higher', 'nearest' or 'midpoint' (numpy's methods that
+        pick or blend the two neighbouring order statistics).
+      keepdims: keep the reduced axes as size-1 dimensions.
+      interpolation: ignored (numpy's deprecated name of ``method``; pass ``method``).
+
+    Returns:
+      Inexact values (``a`` promoted to inexact). A scalar ``q`` gives ``a``'s shape without
+      ``axis``; a 1-d ``q`` of length ``Q`` adds a leading axis of length ``Q`` (a ``q`` with more
+      dimensions is flattened into it, where numpy keeps its shape).
+
+    Raises:
+      ValueError: if ``method`` is not one of the five above, or ``axis`` is out of bounds.
+    """
     return quantile(a, asarray(q) / 100.0, axis, method=method, keepdims=keepdims)
 
 
@@ -63,6 +103,31 @@ def quantile(
     keepdims=False,
     interpolation=None,
 ):
+    """Quantiles ``q`` (in [0, 1]) of ``a`` along ``axis``, from a sort of ``a``.
+
+    Follows ``numpy.quantile`` and ``jax.numpy.quantile``, except that NaNs sort last and make NaN
+    only the quantiles that use them (numpy: any NaN gives NaN), and ``q`` is not range-checked
+    (numpy raises ``ValueError``).
+
+    Args:
+      a: array_like input.
+      q: scalar or 1-d array_like of probabilities in [0, 1].
+      axis: int axis (static); None uses the flattened array.
+      out: ignored (arrays are immutable; use the return value).
+      overwrite_input: ignored (accepted for numpy compatibility).
+      method: 'linear' (default), 'lower', 'higher', 'nearest' or 'midpoint' (numpy's methods that
+        pick or blend the two neighbouring order statistics).
+      keepdims: keep the reduced axes as size-1 dimensions.
+      interpolation: ignored (numpy's deprecated name of ``method``; pass ``method``).
+
+    Returns:
+      Inexact values (``a`` promoted to inexact). A scalar ``q`` gives ``a``'s shape without
+      ``axis``; a 1-d ``q`` of length ``Q`` adds a leading axis of length ``Q`` (a ``q`` with more
+      dimensions is flattened into it, where numpy keeps its shape).
+
+    Raises:
+      ValueError: if ``method`` is not one of the five above, or ``axis`` is out of bounds.
+    """
     a = asarray(a)
     (a,) = _promote(a, to_inexact=True)
     shape0 = get_aval(a).shape
@@ -118,7 +183,28 @@ def _quantile_layout(res, q, shape0, axis, ax, keepdims):
 
 
 def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None):
-    """Covariance matrix of the variables in the rows (``rowvar``) of ``m`` (and ``y``)."""
+    """Covariance matrix of the variables in the rows (``rowvar``) of ``m`` (and ``y``).
+
+    Follows ``numpy.cov`` and ``jax.numpy.cov`` (weights, ``ddof`` and ``bias`` as numpy).
+
+    Args:
+      m: 1-d or 2-d array_like: one variable per row (per column if ``rowvar`` is False), one
+        observation per column.
+      y: optional extra variables, laid out as ``m``; stacked after ``m``'s.
+      rowvar: whether rows are variables (True) or observations (False).
+      bias: normalise by ``N`` instead of ``N - 1`` (``ddof`` overrides it).
+      ddof: delta degrees of freedom (default: 1, or 0 with ``bias``).
+      fweights: optional 1-d integer frequency weights, one per observation.
+      aweights: optional 1-d observation weights, one per observation.
+
+    Returns:
+      The ``(V, V)`` covariance matrix of the ``V`` variables, inexact (a scalar for a single
+      variable).
+
+    Raises:
+      ValueError: if ``m`` has more than 2 dimensions or a weight array is not 1-d of the number of
+        observations.
+    """
     X = array(m, ndmin=2)
     if get_aval(asarray(m)).ndim > 2:
         raise ValueError(f"cov: m has more than 2 dimensions (shape {_shape(asarray(m))})")
@@ -167,7 +253,22 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
 
 
 def corrcoef(x, y=None, rowvar=True):
-    """Pearson correlation coefficients (clipped to [-1, 1] for real input)."""
+    """Pearson correlation coefficients: :func:`cov` normalised by the standard deviations.
+
+    Follows ``numpy.corrcoef`` and ``jax.numpy.corrcoef``; real results are clipped to [-1, 1].
+
+    Args:
+      x: 1-d or 2-d array_like of variables (rows, unless ``rowvar`` is False).
+      y: optional extra variables, laid out as ``x``.
+      rowvar: whether rows are variables (True) or observations (False).
+
+    Returns:
+      The ``(V, V)`` correlation matrix, inexact (for a single variable the scalar ``c / c``: 1, or
+      NaN for zero variance).
+
+    Raises:
+      ValueError: as :func:`cov`.
+    """
     c = cov(x, y, rowvar)
     if get_aval(c).ndim == 0:
         return c / c
@@ -180,8 +281,28 @@ def corrcoef(x, y=None, rowvar=True):
 
 
 def bincount(x, weights=None, minlength=0, *, length=None):
-    """Count occurrences of each non-negative integer. Under jit pass a static ``length``
-    (as in JAX); values ``>= length`` are dropped and negative values count as 0 (JAX)."""
+    """Count occurrences of each non-negative integer in ``x`` (weighted by ``weights``).
+
+    Follows ``numpy.bincount`` and ``jax.numpy.bincount``. When ``x`` is traced (jit, vmap) pass
+    a static ``length`` (as in JAX); then values ``>= length`` are dropped and negative values
+    count in bin 0 (numpy raises on them).
+
+    Args:
+      x: 1-d array_like of integers (or bools).
+      weights: optional array_like of ``x``'s shape; bin ``i`` sums the weights of the entries equal
+        to ``i``.
+      minlength: minimum number of bins when ``length`` is None.
+      length: static number of bins (keyword-only); overrides ``minlength``. Default:
+        ``max(minlength, max(x) + 1)``, which needs a concrete ``x``.
+
+    Returns:
+      A 1-d array of ``length`` counts: the default int dtype, or ``weights``' dtype.
+
+    Raises:
+      ValueError: if ``x`` is not 1-d, ``minlength`` is negative, ``weights`` does not match ``x``'s
+        shape, or (without ``length``) ``x`` has a negative value.
+      TypeError: if ``x`` is not an integer array, or ``length`` is None and ``x`` is traced.
+    """
     x = asarray(x)
     if get_aval(x).ndim != 1:
         raise ValueError(f"bincount: x must be 1-d, got shape {_shape(x)}")
@@ -207,7 +328,22 @@ def bincount(x, weights=None, minlength=0, *, length=None):
 
 
 def digitize(x, bins, right=False, *, method=None):
-    """Indices of the bins (increasing or decreasing 1-d ``bins``) each value falls in."""
+    """Indices of the bins (of monotonic 1-d ``bins``) that the values of ``x`` fall in.
+
+    Follows ``numpy.digitize`` and ``jax.numpy.digitize``, through :func:`searchsorted`.
+
+    Args:
+      x: array_like values.
+      bins: 1-d array_like of monotonic bin edges.
+      right: whether the intervals include their right edge instead of their left edge.
+      method: ignored (JAX's choice of search method; funcgrad compares against every edge).
+
+    Returns:
+      Indices in the default int dtype, of ``x``'s shape (0 for all when ``bins`` is empty).
+
+    Raises:
+      ValueError: if ``bins`` is not 1-d.
+    """
     x, bins = asarray(x), asarray(bins)
     if get_aval(bins).ndim != 1:
         raise ValueError(f"digitize: bins must be 1-d, got shape {_shape(bins)}")
@@ -221,8 +357,25 @@ def digitize(x, bins, right=False, *, method=None):
 
 
 def histogram_bin_edges(a, bins=10, range=None, weights=None):
-    """The ``bins + 1`` edges ``histogram`` uses (static ``bins``; ``range`` defaults to the
-    data's min and max)."""
+    """The ``bins + 1`` edges that :func:`histogram` uses.
+
+    Follows ``numpy.histogram_bin_edges`` and ``jax.numpy.histogram_bin_edges`` for an int or array
+    ``bins`` (numpy's named binning rules such as 'auto' are not supported).
+
+    Args:
+      a: array_like data (flattened).
+      bins: static int number of equal-width bins, or a 1-d array_like of edges (returned, cast to
+        ``a``'s inexact dtype).
+      range: optional ``(min, max)`` pair; default: the data's min and max. An empty range
+        ``min == max`` becomes ``(min - 0.5, max + 0.5)``.
+      weights: ignored (accepted for numpy compatibility).
+
+    Returns:
+      A 1-d array of edges in ``a``'s inexact dtype.
+
+    Raises:
+      ValueError: if ``bins`` is not positive or not 1-d, or ``range`` is not a pair.
+    """
     a = _inexact(ravel(asarray(a)))[0]
     if not isinstance(bins, (int, np.integer)):
         b = asarray(bins)
@@ -246,8 +399,26 @@ def histogram_bin_edges(a, bins=10, range=None, weights=None):
 
 
 def histogram(a, bins=10, range=None, weights=None, density=None):
-    """``(hist, bin_edges)``; ``bins`` is an int or a 1-d array of edges (static size).
-    As in JAX, ``hist`` has the float dtype of ``a`` (numpy: int64)."""
+    """Histogram of ``a``: ``(hist, bin_edges)``.
+
+    Follows ``numpy.histogram`` and ``jax.numpy.histogram``. As in JAX, ``hist`` has ``a``'s inexact
+    dtype (numpy: int64). Values outside the edges are not counted; the last bin includes its right
+    edge.
+
+    Args:
+      a: array_like data (flattened).
+      bins: static int number of equal-width bins, or a 1-d array_like of edges.
+      range: optional ``(min, max)`` of the bins; default: the data's min and max.
+      weights: optional array_like of ``a``'s shape: each value adds its weight.
+      density: normalise ``hist`` so that it integrates to 1 over the range.
+
+    Returns:
+      ``(hist, bin_edges)``: the counts (weight sums or densities), of length
+      ``len(bin_edges) - 1``, and the edges.
+
+    Raises:
+      ValueError: if ``weights`` does not match ``a``'s shape, or as :func:`histogram_bin_edges`.
+    """
     a = _inexact(ravel(asarray(a)))[0]
     edges = histogram_bin_edges(a, bins, range)
     nb = _shape(edges)[0]
