@@ -101,11 +101,11 @@ def _threefry_iota(key, n):
 
 
 def PRNGKey(seed) -> Array:  # noqa: F821
-    """A PRNG key made from an integer seed (``key`` is the same function).
+    """A PRNG key made from an integer seed (``PRNGKey`` and ``key`` are one function).
 
     The key is ``[high 32 bits, low 32 bits]`` of the seed as a 64-bit integer with x64 on,
     or ``[0, seed mod 2**32]`` with it off, as JAX's raw ``uint32`` keys (funcgrad has no
-    typed key arrays: ``key`` returns the same raw key as ``PRNGKey``).
+    typed key arrays, so ``key`` too returns a raw key).
 
     Args:
         seed: a Python or numpy integer, an integer array scalar, or a traced integer
@@ -256,7 +256,7 @@ def clone(key):
 
 
 def random_bits(key, shape=(), bit_width=32):
-    """Uniform random ``uint32`` bits (``bits`` is the same function).
+    """Uniform random ``uint32`` bits (``random_bits`` and ``bits`` are one function).
 
     Args:
         key: a PRNG key, ``uint32[2]``.
