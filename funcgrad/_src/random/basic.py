@@ -34,7 +34,25 @@ def _unit_float(key, shape, dt):
 
 
 def uniform(key, shape=(), dtype=None, minval=0.0, maxval=1.0):
-    """Uniform floats in ``[minval, maxval)``."""
+    """Uniform floats in ``[minval, maxval)``.
+
+    Args:
+        key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
+        shape: the sample shape, an int or a tuple of ints (static under ``jit``).
+        dtype: a float dtype (default: float32, or float64 with x64 on).
+        minval: the lower bound, array_like broadcastable to ``shape`` (trailing alignment).
+        maxval: the upper bound, array_like broadcastable to ``shape``.
+
+    Returns:
+        An array of ``shape`` and ``dtype``, ``minval + u * (maxval - minval)`` (at least
+        ``minval``) for ``u`` uniform in ``[0, 1)``; differentiable in ``minval``/``maxval``.
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key, or ``minval`` or ``maxval``
+            does not broadcast to ``shape``.
+        ValueError: if ``dtype`` is not a float dtype (a ``ValueTypeError``, also a
+            ``TypeError``).
+    """
     key = _check_key(key, "uniform")
     dt = _float_dtype(dtype)
     shape = _shape(shape)
@@ -47,7 +65,23 @@ def uniform(key, shape=(), dtype=None, minval=0.0, maxval=1.0):
 
 
 def normal(key, shape=(), dtype=None):
-    """Standard normal samples (inverse-CDF of a uniform draw)."""
+    """Standard normal samples (inverse-CDF of a uniform draw).
+
+    Args:
+        key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
+        shape: the sample shape, an int or a tuple of ints (static under ``jit``).
+        dtype: a float or complex dtype (default: float32, or float64 with x64 on); complex
+            samples have independent real and imaginary parts of variance 1/2, as in JAX.
+
+    Returns:
+        An array of ``shape`` and ``dtype``: ``sqrt(2) * erfinv(u)``, ``u`` uniform in
+        ``(-1, 1)``.
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key.
+        ValueError: if ``dtype`` is neither float nor complex (a ``ValueTypeError``, also a
+            ``TypeError``).
+    """
     key = _check_key(key, "normal")
     if dtype is not None and dtypes.canonicalize(dtype).kind == "c":
         # as in JAX: independent real and imaginary parts, each of variance 1/2
@@ -65,7 +99,26 @@ def normal(key, shape=(), dtype=None):
 
 
 def truncated_normal(key, lower, upper, shape=None, dtype=None):
-    """Normal samples truncated to ``(lower, upper)``."""
+    """Standard normal samples truncated to ``(lower, upper)``.
+
+    Args:
+        key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
+        lower: the lower bound, array_like (``-inf`` allowed).
+        upper: the upper bound, array_like (``inf`` allowed).
+        shape: the sample shape (static under ``jit``); ``None`` (default) is the broadcast
+            shape of ``lower`` and ``upper``, which must broadcast to it.
+        dtype: a float dtype (default: float32, or float64 with x64 on).
+
+    Returns:
+        An array of ``shape`` and ``dtype`` strictly inside ``(lower, upper)`` (inverse CDF,
+        then clipped to the next representable values); differentiable in the bounds.
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key, or ``lower`` or ``upper``
+            does not broadcast to ``shape``.
+        ValueError: if ``dtype`` is not a float dtype (a ``ValueTypeError``, also a
+            ``TypeError``).
+    """
     key = _check_key(key, "truncated_normal")
     dt = _float_dtype(dtype)
     lower, upper = astype(asarray(lower), dt), astype(asarray(upper), dt)
@@ -88,7 +141,22 @@ def truncated_normal(key, lower, upper, shape=None, dtype=None):
 
 
 def bernoulli(key, p=0.5, shape=None):
-    """Booleans that are True with probability ``p``."""
+    """Booleans that are True with probability ``p``.
+
+    Args:
+        key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
+        p: the probability of True, array_like in ``[0, 1]`` (non-float ``p`` is converted to
+            the default float dtype).
+        shape: the sample shape (static under ``jit``); ``None`` (default) is ``p``'s shape,
+            and ``p`` must broadcast to it.
+
+    Returns:
+        A ``bool`` array of ``shape``: ``uniform(key) < p``.
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key or ``p`` does not broadcast
+            to ``shape``.
+    """
     key = _check_key(key, "bernoulli")
     p = asarray(p)
     if get_aval(p).dtype.kind != "f":
@@ -99,7 +167,25 @@ def bernoulli(key, p=0.5, shape=None):
 
 
 def randint(key, shape, minval, maxval, dtype=None):
-    """Integers uniform in ``[minval, maxval)``."""
+    """Integers uniform in ``[minval, maxval)``.
+
+    As in JAX, the bounds are clipped to ``dtype``'s range (a ``maxval`` above it makes the
+    largest value a possible draw), and ``maxval <= minval`` gives ``minval``.
+
+    Args:
+        key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
+        shape: the sample shape, an int or a tuple of ints (static under ``jit``).
+        minval: the lower bound (inclusive), integer array_like broadcastable to ``shape``.
+        maxval: the upper bound (exclusive), integer array_like broadcastable to ``shape``.
+        dtype: an integer dtype (default: int32, or int64 with x64 on).
+
+    Returns:
+        An integer array of ``shape`` and ``dtype``.
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key, ``dtype`` is not an integer
+            dtype, or a bound does not broadcast to ``shape``.
+    """
     key = _check_key(key, "randint")
     dt = dtypes.canonicalize(dtype or dtypes.default_int())
     if dt.kind not in "iu":
@@ -140,6 +226,22 @@ def randint(key, shape, minval, maxval, dtype=None):
 
 
 def gumbel(key, shape=(), dtype=None):
+    """Standard Gumbel samples (location 0, scale 1).
+
+    Args:
+        key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
+        shape: the sample shape, an int or a tuple of ints (static under ``jit``).
+        dtype: a float dtype (default: float32, or float64 with x64 on).
+
+    Returns:
+        An array of ``shape`` and ``dtype``, computed as
+        ``-log(-log(u))``, ``u`` uniform in ``(0, 1)``.
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key.
+        ValueError: if ``dtype`` is not a float dtype (a ``ValueTypeError``, also a
+            ``TypeError``).
+    """
     key = _check_key(key, "gumbel")
     dt = _float_dtype(dtype)
     tiny = float(np.finfo(dt).tiny)
@@ -148,7 +250,29 @@ def gumbel(key, shape=(), dtype=None):
 
 
 def categorical(key, logits, axis=-1, shape=None, replace=True):
-    """Samples from a categorical distribution given unnormalised log-probabilities."""
+    """Samples from a categorical distribution given unnormalised log-probabilities.
+
+    Uses the Gumbel-max trick: ``argmax(logits + gumbel)`` along ``axis``.
+
+    Args:
+        key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
+        logits: float array_like of log-probabilities (up to a constant), categories along
+            ``axis``.
+        axis: the category axis of ``logits`` (default: the last).
+        shape: the output shape (static under ``jit``); it must end with (a broadcast of)
+            the batch shape ``logits.shape`` without ``axis``, the default (``None``).
+        replace: accepted for compatibility with JAX and ignored: samples are always drawn
+            with replacement.
+
+    Returns:
+        An integer array (default int dtype) of ``shape``: category indices.
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key or ``shape`` does not end
+            with the batch shape.
+        ValueError: if ``logits`` is not a float array (a ``ValueTypeError``, also a
+            ``TypeError``).
+    """
     key = _check_key(key, "categorical")
     logits = asarray(logits)
     nd = get_aval(logits).ndim
@@ -166,7 +290,23 @@ def categorical(key, logits, axis=-1, shape=None, replace=True):
 
 
 def permutation(key, x, axis=0, independent=False):
-    """A random permutation of ``range(x)`` (int) or of ``x`` along ``axis``."""
+    """A random permutation of ``range(x)`` (int ``x``) or of ``x`` along ``axis``.
+
+    Args:
+        key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
+        x: an int ``n`` (static under ``jit``), or an array with at least one dimension.
+        axis: the axis of ``x`` to permute.
+        independent: accepted for compatibility with JAX and ignored: one permutation is
+            applied to every slice along ``axis`` (JAX's ``independent=False``).
+
+    Returns:
+        For an int, a default-int array of shape ``(n,)``; for an array, ``x`` with its
+        entries along ``axis`` permuted (same shape and dtype).
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key.
+        IndexError: if ``x`` is a 0-d array or ``axis`` is out of range.
+    """
     key = _check_key(key, "permutation")
     from funcgrad._src.numpy.indexing import take
 
@@ -183,11 +323,44 @@ def permutation(key, x, axis=0, independent=False):
 
 
 def shuffle(key, x, axis=0):
+    """``x`` permuted along ``axis``: the same as ``permutation(key, x, axis)``.
+
+    Args:
+        key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
+        x: an int ``n`` (then ``range(n)`` is shuffled) or an array of at least one dimension.
+        axis: the axis of ``x`` to shuffle.
+
+    Returns:
+        The permuted ``range(n)`` or ``x`` (same shape and dtype).
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key.
+        IndexError: if ``x`` is a 0-d array or ``axis`` is out of range.
+    """
     return permutation(key, x, axis)
 
 
 def choice(key, a, shape=(), replace=True, p=None, axis=0):
-    """Random samples from ``a`` (an int n means ``range(n)``)."""
+    """Random samples from ``a`` (an int ``n`` means ``range(n)``).
+
+    Args:
+        key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
+        a: an int ``n`` (static under ``jit``) or an array; entries are drawn along ``axis``.
+        shape: the sample shape, an int or a tuple of ints (static under ``jit``).
+        replace: draw with replacement (default) or without (all indices distinct; Gumbel
+            top-k when ``p`` is given).
+        p: optional probabilities of the ``n`` entries, array_like of shape ``(n,)`` (used
+            through their logs, so they need not sum to 1); ``None`` is uniform.
+        axis: the axis of ``a`` to draw along.
+
+    Returns:
+        For an int ``a``, default-int indices of ``shape``; for an array, ``a`` indexed along
+        ``axis`` (shape ``a.shape[:axis] + shape + a.shape[axis + 1:]``).
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key.
+        ValueError: if ``replace=False`` and ``shape`` has more elements than ``n``.
+    """
     key = _check_key(key, "choice")
     from funcgrad._src.numpy.indexing import take
 
@@ -221,12 +394,44 @@ def choice(key, a, shape=(), replace=True, p=None, axis=0):
 
 
 def exponential(key, shape=(), dtype=None):
+    """Standard exponential samples (rate 1).
+
+    Args:
+        key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
+        shape: the sample shape, an int or a tuple of ints (static under ``jit``).
+        dtype: a float dtype (default: float32, or float64 with x64 on).
+
+    Returns:
+        An array of ``shape`` and ``dtype``, computed as
+        ``-log(1 - u)``, ``u`` uniform in ``[0, 1)``.
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key.
+        ValueError: if ``dtype`` is not a float dtype (a ``ValueTypeError``, also a
+            ``TypeError``).
+    """
     dt = _float_dtype(dtype)
     u = uniform(_check_key(key, "exponential"), _shape(shape), dt)
     return le.neg(le.log1p(le.neg(u)))
 
 
 def laplace(key, shape=(), dtype=None):
+    """Standard Laplace samples (location 0, scale 1).
+
+    Args:
+        key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
+        shape: the sample shape, an int or a tuple of ints (static under ``jit``).
+        dtype: a float dtype (default: float32, or float64 with x64 on).
+
+    Returns:
+        An array of ``shape`` and ``dtype``, computed as
+        ``sign(u) * -log(1 - |u|)``, ``u`` uniform in ``(-1, 1)``.
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key.
+        ValueError: if ``dtype`` is not a float dtype (a ``ValueTypeError``, also a
+            ``TypeError``).
+    """
     dt = _float_dtype(dtype)
     lo = float(np.nextafter(np.array(-1.0, dt), np.array(0.0, dt)))
     u = uniform(_check_key(key, "laplace"), _shape(shape), dt, lo, 1.0)
@@ -234,6 +439,22 @@ def laplace(key, shape=(), dtype=None):
 
 
 def logistic(key, shape=(), dtype=None):
+    """Standard logistic samples (location 0, scale 1).
+
+    Args:
+        key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
+        shape: the sample shape, an int or a tuple of ints (static under ``jit``).
+        dtype: a float dtype (default: float32, or float64 with x64 on).
+
+    Returns:
+        An array of ``shape`` and ``dtype``, computed as
+        ``log(u / (1 - u))``, ``u`` uniform in ``(0, 1)``.
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key.
+        ValueError: if ``dtype`` is not a float dtype (a ``ValueTypeError``, also a
+            ``TypeError``).
+    """
     dt = _float_dtype(dtype)
     tiny = float(np.finfo(dt).tiny)
     u = uniform(_check_key(key, "logistic"), _shape(shape), dt, tiny, 1.0)
@@ -241,6 +462,19 @@ def logistic(key, shape=(), dtype=None):
 
 
 def rademacher(key, shape=(), dtype=None):
+    """Random signs: -1 or +1, each with probability 1/2.
+
+    Args:
+        key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
+        shape: the sample shape, an int or a tuple of ints (static under ``jit``).
+        dtype: the output dtype, integer or float (default: int32, or int64 with x64 on).
+
+    Returns:
+        An array of ``shape`` and ``dtype`` with values in ``{-1, 1}``.
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key.
+    """
     dt = dtypes.canonicalize(dtype or dtypes.default_int())
     b = bernoulli(_check_key(key, "rademacher"), 0.5, _shape(shape))
     return astype(where(b, 1, -1), dt)

@@ -17,7 +17,21 @@ from funcgrad._src.random.prng import _check_key, _keys
 
 
 def cauchy(key, shape=(), dtype=None):
-    """Standard Cauchy samples: ``tan(pi * (u - 1/2))``."""
+    """Standard Cauchy samples: ``tan(pi * (u - 1/2))``.
+
+    Args:
+        key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
+        shape: the sample shape, an int or a tuple of ints (static under ``jit``).
+        dtype: a float dtype (default: float32, or float64 with x64 on).
+
+    Returns:
+        An array of ``shape`` and ``dtype``.
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key.
+        ValueError: if ``dtype`` is not a float dtype (a ``ValueTypeError``, also a
+            ``TypeError``).
+    """
     key = _check_key(key, "cauchy")
     dt = _float_dtype(dtype)
     shape = _shape(shape)
@@ -26,7 +40,23 @@ def cauchy(key, shape=(), dtype=None):
 
 
 def lognormal(key, sigma=1.0, shape=None, dtype=None):
-    """``exp(sigma * N(0, 1))`` samples."""
+    """Log-normal samples ``exp(sigma * N(0, 1))``.
+
+    Args:
+        key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
+        sigma: the standard deviation of the log, float array_like.
+        shape: the sample shape, a tuple of ints (static under ``jit``); ``None``
+            (default) is ``sigma``'s shape.
+        dtype: a float dtype (default: float32, or float64 with x64 on).
+
+    Returns:
+        Positive samples, an array of ``shape`` and ``dtype``.
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key.
+        ValueError: if ``sigma`` does not broadcast to ``shape``, or ``dtype`` is not a float
+            dtype (a ``ValueTypeError``, also a ``TypeError``).
+    """
     key = _check_key(key, "lognormal")
     dt = _float_dtype(dtype)
     sigma = _param(sigma, dt)
@@ -35,7 +65,23 @@ def lognormal(key, sigma=1.0, shape=None, dtype=None):
 
 
 def pareto(key, b, shape=None, dtype=None):
-    """Pareto samples with shape parameter ``b`` (support ``[1, inf)``): ``exp(E / b)``."""
+    """Pareto samples with shape parameter ``b`` (support ``[1, inf)``): ``exp(E / b)``.
+
+    Args:
+        key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
+        b: the shape (tail index), positive float array_like.
+        shape: the sample shape, a tuple of ints (static under ``jit``); ``None``
+            (default) is ``b``'s shape.
+        dtype: a float dtype (default: float32, or float64 with x64 on).
+
+    Returns:
+        Samples ``>= 1``, an array of ``shape`` and ``dtype``.
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key.
+        ValueError: if ``b`` does not broadcast to ``shape``, or ``dtype`` is not a float dtype
+            (a ``ValueTypeError``, also a ``TypeError``).
+    """
     key = _check_key(key, "pareto")
     dt = _float_dtype(dtype)
     b = _param(b, dt)
@@ -44,7 +90,24 @@ def pareto(key, b, shape=None, dtype=None):
 
 
 def weibull_min(key, scale, concentration, shape=(), dtype=None):
-    """Weibull samples: ``scale * (-log(1 - u)) ** (1 / concentration)``."""
+    """Weibull samples: ``scale * (-log(1 - u)) ** (1 / concentration)``.
+
+    Args:
+        key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
+        scale: the scale, positive float array_like.
+        concentration: the shape parameter, positive float array_like.
+        shape: the sample shape, a tuple of ints (static under ``jit``; ``None`` is not
+            accepted); the parameters must broadcast to it.
+        dtype: a float dtype (default: float32, or float64 with x64 on).
+
+    Returns:
+        Non-negative samples, an array of ``shape`` and ``dtype``.
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key or ``shape`` is ``None``.
+        ValueError: if ``scale`` or ``concentration`` does not broadcast to ``shape``, or
+            ``dtype`` is not a float dtype (a ``ValueTypeError``, also a ``TypeError``).
+    """
     key = _check_key(key, "weibull_min")
     dt = _float_dtype(dtype)
     scale, conc = _param(scale, dt), _param(concentration, dt)
@@ -58,7 +121,23 @@ def weibull_min(key, scale, concentration, shape=(), dtype=None):
 
 
 def rayleigh(key, scale, shape=None, dtype=None):
-    """Rayleigh samples: ``scale * sqrt(-2 log u)``."""
+    """Rayleigh samples: ``scale * sqrt(-2 log u)``.
+
+    Args:
+        key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
+        scale: the scale, positive float array_like.
+        shape: the sample shape, a tuple of ints (static under ``jit``); ``None``
+            (default) is ``scale``'s shape.
+        dtype: a float dtype (default: float32, or float64 with x64 on).
+
+    Returns:
+        Non-negative samples, an array of ``shape`` and ``dtype``.
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key.
+        ValueError: if ``scale`` does not broadcast to ``shape``, or ``dtype`` is not a float
+            dtype (a ``ValueTypeError``, also a ``TypeError``).
+    """
     key = _check_key(key, "rayleigh")
     dt = _float_dtype(dtype)
     scale = _param(scale, dt)
@@ -70,7 +149,23 @@ def rayleigh(key, scale, shape=None, dtype=None):
 
 
 def wald(key, mean, shape=None, dtype=None):
-    """Wald (inverse Gaussian, scale 1) samples (Michael, Schucany & Haas 1976)."""
+    """Wald (inverse Gaussian, scale 1) samples (Michael, Schucany & Haas 1976).
+
+    Args:
+        key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
+        mean: the mean, positive float array_like.
+        shape: the sample shape, a tuple of ints (static under ``jit``); ``None``
+            (default) is ``mean``'s shape.
+        dtype: a float dtype (default: float32, or float64 with x64 on).
+
+    Returns:
+        Positive samples, an array of ``shape`` and ``dtype``.
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key.
+        ValueError: if ``mean`` does not broadcast to ``shape``, or ``dtype`` is not a float
+            dtype (a ``ValueTypeError``, also a ``TypeError``).
+    """
     key = _check_key(key, "wald")
     dt = _float_dtype(dtype)
     mean = _param(mean, dt)
@@ -87,7 +182,21 @@ def wald(key, mean, shape=None, dtype=None):
 
 
 def maxwell(key, shape=(), dtype=None):
-    """Maxwell samples: the norm of three standard normals."""
+    """Maxwell samples: the norm of three standard normals.
+
+    Args:
+        key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
+        shape: the sample shape, an int or a tuple of ints (static under ``jit``).
+        dtype: a float dtype (default: float32, or float64 with x64 on).
+
+    Returns:
+        An array of ``shape`` and ``dtype``, non-negative.
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key.
+        ValueError: if ``dtype`` is not a float dtype (a ``ValueTypeError``, also a
+            ``TypeError``).
+    """
     key = _check_key(key, "maxwell")
     dt = _float_dtype(dtype)
     shape = _shape(shape)
@@ -96,7 +205,24 @@ def maxwell(key, shape=(), dtype=None):
 
 
 def double_sided_maxwell(key, loc, scale, shape=(), dtype=None):
-    """``loc + scale * (±Maxwell)``: shape ``shape + broadcast(loc, scale).shape``."""
+    """Double-sided Maxwell samples: ``loc + scale * (±Maxwell)``.
+
+    Args:
+        key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
+        loc: the location, float array_like.
+        scale: the scale, float array_like.
+        shape: the leading sample shape, a tuple of ints (static under ``jit``; ``None`` is
+            not accepted); the broadcast shape of ``loc`` and ``scale`` is appended.
+        dtype: a float dtype (default: float32, or float64 with x64 on).
+
+    Returns:
+        An array of shape ``shape + broadcast(loc, scale).shape`` and ``dtype``.
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key or ``shape`` is ``None``.
+        ValueError: if ``loc`` and ``scale`` do not broadcast together, or ``dtype`` is not a
+            float dtype (a ``ValueTypeError``, also a ``TypeError``).
+    """
     key = _check_key(key, "double_sided_maxwell")
     dt = _float_dtype(dtype)
     loc, scale = _param(loc, dt), _param(scale, dt)
@@ -112,7 +238,25 @@ def double_sided_maxwell(key, loc, scale, shape=(), dtype=None):
 
 
 def triangular(key, left, mode, right, shape=None, dtype=None):
-    """Triangular samples on ``[left, right]`` with peak at ``mode`` (inverse CDF)."""
+    """Triangular samples on ``[left, right]`` with peak at ``mode`` (inverse CDF).
+
+    Args:
+        key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
+        left: the lower limit, float array_like.
+        mode: the peak, float array_like with ``left <= mode <= right``.
+        right: the upper limit, float array_like (``> left``).
+        shape: the sample shape, a tuple of ints (static under ``jit``); ``None``
+            (default) is the broadcast shape of the three limits.
+        dtype: a float dtype (default: float32, or float64 with x64 on).
+
+    Returns:
+        Samples in ``[left, right]``, an array of ``shape`` and ``dtype``.
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key.
+        ValueError: if a limit does not broadcast to ``shape``, or ``dtype`` is not a float
+            dtype (a ``ValueTypeError``, also a ``TypeError``).
+    """
     key = _check_key(key, "triangular")
     dt = _float_dtype(dtype)
     lo, md, hi = (_param(v, dt) for v in (left, mode, right))

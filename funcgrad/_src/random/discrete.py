@@ -63,7 +63,24 @@ def _poisson_large(key, lam, shape, dt):
 
 def poisson(key, lam, shape=None, dtype=None):
     """Poisson(``lam``) counts: inversion for ``lam < 10``, Hörmann's PTRS rejection above.
-    ``lam == 0`` gives 0. ``shape`` defaults to ``lam``'s shape.
+
+    ``lam <= 0`` gives 0. The gradient with respect to ``lam`` is zero (``lam`` is held
+    constant, as the samples are integers).
+
+    Args:
+        key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
+        lam: the rate, non-negative float array_like.
+        shape: the sample shape, a tuple of ints (static under ``jit``); ``None``
+            (default) is ``lam``'s shape.
+        dtype: an integer dtype (default: int32, or int64 with x64 on).
+
+    Returns:
+        The counts, an array of ``shape`` and ``dtype``.
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key or ``dtype`` is not an integer
+            dtype.
+        ValueError: if ``lam`` does not broadcast to ``shape``.
 
     >>> import funcgrad as fg
     >>> fg.random.poisson(fg.random.key(0), 3.0, (2,)).dtype
@@ -89,7 +106,23 @@ def poisson(key, lam, shape=None, dtype=None):
 
 
 def geometric(key, p, shape=None, dtype=None):
-    """Number of Bernoulli(``p``) trials up to and including the first success (>= 1)."""
+    """Number of Bernoulli(``p``) trials up to and including the first success (>= 1).
+
+    Args:
+        key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
+        p: the success probability, float array_like in ``(0, 1]``.
+        shape: the sample shape, a tuple of ints (static under ``jit``); ``None``
+            (default) is ``p``'s shape.
+        dtype: an integer dtype (default: int32, or int64 with x64 on).
+
+    Returns:
+        The counts ``floor(log(u) / log(1 - p)) + 1``, an array of ``shape`` and ``dtype``.
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key or ``dtype`` is not an integer
+            dtype.
+        ValueError: if ``p`` does not broadcast to ``shape``.
+    """
     key = _check_key(key, "geometric")
     out_dt = dtypes.canonicalize(dtype or dtypes.default_int())
     if out_dt.kind not in "iu":

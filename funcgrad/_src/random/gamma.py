@@ -131,10 +131,26 @@ def _gamma_args(key, a, shape, dtype, fname):
 
 
 def gamma(key, a, shape=None, dtype=None):
-    """Gamma(``a``, 1) samples (Marsaglia–Tsang). ``shape`` defaults to ``a``'s shape.
+    """Gamma(``a``, 1) samples (Marsaglia–Tsang rejection with a fixed number of candidates).
 
     Differentiable in ``a`` as in JAX: the implicit reparameterization gradient
     ``dz/da = -(dP(a, z)/da) / p(z; a)`` (see ``_dlogz_da``).
+
+    Args:
+        key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
+        a: the shape (concentration) parameter, positive float array_like.
+        shape: the sample shape, a tuple of ints (static under ``jit``); ``None``
+            (default) is ``a``'s shape.
+        dtype: a float dtype (default: float32, or float64 with x64 on).
+
+    Returns:
+        Positive samples, an array of ``shape`` and ``dtype`` (for tiny ``a`` they may
+        underflow to 0: use ``loggamma``).
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key.
+        ValueError: if ``a`` does not broadcast to ``shape``, or ``dtype`` is not a
+            float dtype (a ``ValueTypeError``, also a ``TypeError``).
 
     >>> import funcgrad as fg
     >>> fg.random.gamma(fg.random.key(0), 2.0, (3,)).shape
@@ -145,14 +161,49 @@ def gamma(key, a, shape=None, dtype=None):
 
 
 def loggamma(key, a, shape=None, dtype=None):
-    """``log`` of Gamma(``a``, 1) samples, accurate for small ``a`` (where ``gamma``
-    underflows to 0). Differentiable in ``a`` (the implicit gradient, see ``gamma``)."""
+    """``log`` of Gamma(``a``, 1) samples, accurate for small ``a`` (where ``gamma`` underflows).
+
+    Differentiable in ``a`` (the implicit gradient, see ``gamma``).
+
+    Args:
+        key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
+        a: the shape (concentration) parameter, positive float array_like.
+        shape: the sample shape, a tuple of ints (static under ``jit``); ``None``
+            (default) is ``a``'s shape.
+        dtype: a float dtype (default: float32, or float64 with x64 on).
+
+    Returns:
+        The log-samples, an array of ``shape`` and ``dtype``.
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key.
+        ValueError: if ``a`` does not broadcast to ``shape``, or ``dtype`` is not a
+            float dtype (a ``ValueTypeError``, also a ``TypeError``).
+    """
     key, a, shape, dt = _gamma_args(key, a, shape, dtype, "loggamma")
     return _log_gamma_sample(key, a, shape, dt)
 
 
 def beta(key, a, b, shape=None, dtype=None):
-    """Beta(``a``, ``b``) samples, as ``X / (X + Y)`` of two gamma draws (in log space)."""
+    """Beta(``a``, ``b``) samples, as ``X / (X + Y)`` of two gamma draws (in log space).
+
+    Args:
+        key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
+        a: the first shape parameter, positive float array_like.
+        b: the second shape parameter, positive float array_like.
+        shape: the sample shape, a tuple of ints (static under ``jit``); ``None``
+            (default) is the broadcast shape of ``a`` and ``b``.
+        dtype: a float dtype (default: float32, or float64 with x64 on).
+
+    Returns:
+        Samples in ``[0, 1]``, an array of ``shape`` and ``dtype``; differentiable in ``a`` and
+        ``b`` (implicit gamma gradient).
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key.
+        ValueError: if ``a`` or ``b`` does not broadcast to ``shape``, or ``dtype`` is not a
+            float dtype (a ``ValueTypeError``, also a ``TypeError``).
+    """
     key = _check_key(key, "beta")
     dt = _float_dtype(dtype)
     a, b = _param(a, dt), _param(b, dt)
@@ -166,8 +217,24 @@ def beta(key, a, b, shape=None, dtype=None):
 
 
 def dirichlet(key, alpha, shape=None, dtype=None):
-    """Dirichlet(``alpha``) samples: shape ``shape + alpha.shape[-1:]`` (``shape`` defaults
-    to ``alpha.shape[:-1]``)."""
+    """Dirichlet(``alpha``) samples: probability vectors over the last axis of ``alpha``.
+
+    Args:
+        key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
+        alpha: the concentrations, positive float array_like of shape ``(..., k)``.
+        shape: the batch shape, a tuple of ints (static under ``jit``); ``None`` (default) is
+            ``alpha.shape[:-1]``, which must broadcast to it.
+        dtype: a float dtype (default: float32, or float64 with x64 on).
+
+    Returns:
+        An array of shape ``shape + (k,)`` and ``dtype`` whose last axis sums to 1;
+        differentiable in ``alpha`` (implicit gamma gradient).
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key.
+        ValueError: if ``alpha`` is 0-d or does not broadcast, or ``dtype`` is not a float dtype
+            (a ``ValueTypeError``, also a ``TypeError``).
+    """
     key = _check_key(key, "dirichlet")
     dt = _float_dtype(dtype)
     alpha = _param(alpha, dt)
@@ -186,14 +253,46 @@ def dirichlet(key, alpha, shape=None, dtype=None):
 
 
 def chisquare(key, df, shape=None, dtype=None):
-    """Chi-square samples with ``df`` degrees of freedom: ``2 * gamma(df / 2)``."""
+    """Chi-square samples with ``df`` degrees of freedom: ``2 * gamma(df / 2)``.
+
+    Args:
+        key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
+        df: the degrees of freedom, positive float array_like.
+        shape: the sample shape, a tuple of ints (static under ``jit``); ``None``
+            (default) is ``df``'s shape.
+        dtype: a float dtype (default: float32, or float64 with x64 on).
+
+    Returns:
+        Non-negative samples, an array of ``shape`` and ``dtype``; differentiable in ``df``.
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key.
+        ValueError: if ``df`` does not broadcast to ``shape``, or ``dtype`` is not a
+            float dtype (a ``ValueTypeError``, also a ``TypeError``).
+    """
     key, df, shape, dt = _gamma_args(key, df, shape, dtype, "chisquare")
     half = le.mul(df, ls.full(get_aval(df).shape, 0.5, dt))
     return le.mul(ls.full(shape, 2.0, dt), le.exp(_log_gamma_sample(key, half, shape, dt)))
 
 
 def t(key, df, shape=(), dtype=None):
-    """Student's t samples with ``df`` degrees of freedom: ``N * sqrt(df / chi2(df))``."""
+    """Student's t samples with ``df`` degrees of freedom: ``N * sqrt(df / chi2(df))``.
+
+    Args:
+        key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
+        df: the degrees of freedom, positive float array_like.
+        shape: the sample shape, a tuple of ints (static under ``jit``); the default
+            ``()`` needs scalar parameters; ``None`` is ``df``'s shape.
+        dtype: a float dtype (default: float32, or float64 with x64 on).
+
+    Returns:
+        An array of ``shape`` and ``dtype``; differentiable in ``df``.
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key.
+        ValueError: if ``df`` does not broadcast to ``shape``, or ``dtype`` is not a
+            float dtype (a ``ValueTypeError``, also a ``TypeError``).
+    """
     key, df, shape, dt = _gamma_args(key, df, shape, dtype, "t")
     kn, kg = _keys(key, 2)
     n = normal(kn, shape, dt)
@@ -203,7 +302,25 @@ def t(key, df, shape=(), dtype=None):
 
 
 def f(key, dfnum, dfden, shape=(), dtype=None):
-    """F-distribution samples: ``(chi2(dfnum) / dfnum) / (chi2(dfden) / dfden)``."""
+    """F-distribution samples: ``(chi2(dfnum) / dfnum) / (chi2(dfden) / dfden)``.
+
+    Args:
+        key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
+        dfnum: the numerator degrees of freedom, positive float array_like.
+        dfden: the denominator degrees of freedom, positive float array_like.
+        shape: the sample shape, a tuple of ints (static under ``jit``); the default
+            ``()`` needs scalar parameters; ``None`` is their broadcast shape.
+        dtype: a float dtype (default: float32, or float64 with x64 on).
+
+    Returns:
+        Positive samples, an array of ``shape`` and ``dtype``; differentiable in both
+        parameters.
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key.
+        ValueError: if ``dfnum`` or ``dfden`` does not broadcast to ``shape``, or ``dtype`` is not a
+            float dtype (a ``ValueTypeError``, also a ``TypeError``).
+    """
     key = _check_key(key, "f")
     dt = _float_dtype(dtype)
     dfnum, dfden = _param(dfnum, dt), _param(dfden, dt)
@@ -215,7 +332,25 @@ def f(key, dfnum, dfden, shape=(), dtype=None):
 
 
 def generalized_normal(key, p, shape=(), dtype=None):
-    """Samples with density ``∝ exp(-|x|**p)``: ``± gamma(1/p) ** (1/p)``."""
+    """Samples with density ``∝ exp(-|x|**p)``: ``± gamma(1/p) ** (1/p)``.
+
+    ``p = 2`` is a normal of variance 1/2, ``p = 1`` a standard Laplace.
+
+    Args:
+        key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
+        p: the exponent, positive float array_like that broadcasts to ``shape``.
+        shape: the sample shape, a tuple of ints (static under ``jit``; ``None`` is not
+            accepted).
+        dtype: a float dtype (default: float32, or float64 with x64 on).
+
+    Returns:
+        An array of ``shape`` and ``dtype``; differentiable in ``p``.
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key or ``shape`` is ``None``.
+        ValueError: if ``p`` does not broadcast to ``shape``, or ``dtype`` is not a
+            float dtype (a ``ValueTypeError``, also a ``TypeError``).
+    """
     key = _check_key(key, "generalized_normal")
     dt = _float_dtype(dtype)
     p = _param(p, dt)

@@ -15,11 +15,29 @@ from funcgrad._src.random.prng import _check_key, _keys
 
 
 def multivariate_normal(key, mean, cov, shape=None, dtype=None, method="cholesky"):
-    """Samples of N(``mean``, ``cov``): shape ``shape + mean.shape[-1:]``.
+    """Samples of N(``mean``, ``cov``): ``mean + factor @ z`` for standard normal ``z``.
 
-    ``shape`` defaults to the broadcast of ``mean.shape[:-1]`` and ``cov.shape[:-2]``;
-    ``method`` is ``"cholesky"``, ``"eigh"`` or ``"svd"`` (the latter two allow singular
-    covariances)."""
+    Args:
+        key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
+        mean: the means, float array_like of shape ``(..., n)``.
+        cov: the covariances, float array_like of shape ``(..., n, n)``, symmetric positive
+            (semi-)definite.
+        shape: the batch shape, a tuple of ints (static under ``jit``); ``None`` (default) is
+            the broadcast of ``mean.shape[:-1]`` and ``cov.shape[:-2]``, which must broadcast
+            to it.
+        dtype: a float dtype (default: float32, or float64 with x64 on).
+        method: how ``cov`` is factored: ``"cholesky"`` (default; a non-positive-definite
+            ``cov`` gives NaN), ``"eigh"`` or ``"svd"`` (these allow singular covariances).
+
+    Returns:
+        An array of shape ``shape + (n,)`` and ``dtype``.
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key.
+        ValueError: if ``method`` is unknown, ``mean``/``cov`` do not have shapes ``(..., n)``
+            and ``(..., n, n)``, their batch shape does not broadcast with ``shape``, or
+            ``dtype`` is not a float dtype (a ``ValueTypeError``, also a ``TypeError``).
+    """
     import funcgrad.numpy as fnp
 
     key = _check_key(key, "multivariate_normal")
@@ -50,8 +68,24 @@ def multivariate_normal(key, mean, cov, shape=None, dtype=None, method="cholesky
 
 
 def orthogonal(key, n, shape=(), dtype=None, m=None):
-    """Haar-uniform ``n x m`` matrices with orthonormal columns (rows when ``n < m``),
-    batch ``shape``; ``m`` defaults to ``n``."""
+    """Haar-uniform ``n x m`` matrices with orthonormal columns (rows when ``n < m``).
+
+    Args:
+        key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
+        n: the number of rows, an int (static under ``jit``).
+        shape: the batch shape, a tuple of ints (static under ``jit``).
+        dtype: a float dtype (default: float32, or float64 with x64 on).
+        m: the number of columns, an int (default: ``n``, square orthogonal matrices).
+
+    Returns:
+        An array of shape ``shape + (n, m)`` and ``dtype`` (QR of a Gaussian matrix, with
+        the signs fixed by ``R``'s diagonal).
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key or ``n``/``m`` is not an int.
+        ValueError: if ``dtype`` is not a float dtype (a ``ValueTypeError``, also a
+            ``TypeError``).
+    """
     import funcgrad.numpy as fnp
 
     key = _check_key(key, "orthogonal")
@@ -67,8 +101,23 @@ def orthogonal(key, n, shape=(), dtype=None, m=None):
 
 
 def ball(key, d, p=2, shape=(), dtype=None):
-    """Points uniform in the unit ``p``-norm ball of dimension ``d``: shape ``shape + (d,)``
-    (Barthe et al. 2005)."""
+    """Points uniform in the unit ``p``-norm ball of dimension ``d`` (Barthe et al. 2005).
+
+    Args:
+        key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
+        d: the dimension, an int (static under ``jit``).
+        p: the norm's exponent, positive (default 2, the Euclidean ball).
+        shape: the batch shape, a tuple of ints (static under ``jit``).
+        dtype: a float dtype (default: float32, or float64 with x64 on).
+
+    Returns:
+        An array of shape ``shape + (d,)`` and ``dtype``.
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key or ``d`` is not an int.
+        ValueError: if ``dtype`` is not a float dtype (a ``ValueTypeError``, also a
+            ``TypeError``).
+    """
     import funcgrad.numpy as fnp
 
     key = _check_key(key, "ball")

@@ -32,7 +32,18 @@ def threefry_2x32(key, count):
     """The threefry2x32 block cipher (Salmon et al. 2011), 20 rounds, on uint32 arrays.
 
     As in JAX, ``count`` is flattened, padded to even length with a zero, split into halves
-    ``x0, x1`` that are encrypted pairwise, and the halves are concatenated back."""
+    ``x0, x1`` that are encrypted pairwise, and the halves are concatenated back.
+
+    Args:
+        key: the cipher key, a ``uint32[2]`` array.
+        count: the counters (plaintext), a ``uint32`` array of any shape.
+
+    Returns:
+        A ``uint32`` array of ``count``'s shape: the encrypted counters.
+
+    Raises:
+        TypeError: if ``count`` is not ``uint32`` (the lax ops do not promote).
+    """
     key = asarray(key)
     count = asarray(count)
     n = get_aval(count).size
@@ -90,8 +101,22 @@ def _threefry_iota(key, n):
 
 
 def PRNGKey(seed) -> Array:  # noqa: F821
-    """A key from an integer seed: ``uint32[2]`` ``[high 32 bits, low 32 bits]`` of the seed
-    as a 64-bit integer with x64 on, or ``[0, seed mod 2**32]`` with it off (as JAX)."""
+    """A PRNG key made from an integer seed (``PRNGKey`` and ``key`` are one function).
+
+    The key is ``[high 32 bits, low 32 bits]`` of the seed as a 64-bit integer with x64 on,
+    or ``[0, seed mod 2**32]`` with it off, as JAX's raw ``uint32`` keys (funcgrad has no
+    typed key arrays, so ``key`` too returns a raw key).
+
+    Args:
+        seed: a Python or numpy integer, an integer array scalar, or a traced integer
+            (under ``jit``/``vmap``); negative seeds wrap modulo ``2**64`` (``2**32``).
+
+    Returns:
+        The key, a ``uint32[2]`` array.
+
+    Raises:
+        TypeError: if ``seed`` is not an integer (bools and floats included).
+    """
     if isinstance(seed, Tracer):
         s = asarray(seed)
         if get_aval(s).dtype.kind not in "iu":
@@ -131,10 +156,28 @@ key = PRNGKey
 
 
 def key_data(keys):
+    """The raw ``uint32`` data of PRNG keys (funcgrad's keys already are that data).
+
+    Args:
+        keys: a key or an array of keys, ``uint32[..., 2]``.
+
+    Returns:
+        ``keys`` as an Array, unchanged.
+    """
     return asarray(keys)
 
 
 def wrap_key_data(data, impl=None):
+    """PRNG keys from raw key data (the inverse of ``key_data``).
+
+    Args:
+        data: array_like of shape ``(..., 2)``, converted to ``uint32``.
+        impl: accepted for compatibility with JAX and ignored (threefry2x32 is the only
+            generator).
+
+    Returns:
+        ``data`` as a ``uint32`` Array of the same shape.
+    """
     return asarray(data, _U32)
 
 
@@ -155,7 +198,19 @@ def _check_key(key, fname):
 
 
 def split(key, num: int = 2):
-    """``num`` new independent keys, shape ``(num, 2)``."""
+    """New independent keys derived from ``key``.
+
+    Args:
+        key: a PRNG key, ``uint32[2]``.
+        num: how many keys: an int, or a tuple of ints for a batch shape (static under
+            ``jit``).
+
+    Returns:
+        A ``uint32`` array of shape ``(num, 2)`` (``num + (2,)`` for a tuple).
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key (``vmap`` over a batch).
+    """
     key = _check_key(key, "split")
     shape = (num,) if isinstance(num, int) else tuple(num)
     n = int(np.prod(shape))
@@ -169,18 +224,53 @@ def _keys(key, n):
 
 
 def fold_in(key, data):
-    """A new key from ``key`` and an integer (e.g. a step number)."""
+    """A new key from ``key`` and an integer (e.g. a step number).
+
+    Args:
+        key: a PRNG key, ``uint32[2]``.
+        data: an integer (Python, numpy or traced); it is made into a key as by
+            ``PRNGKey(data)`` (so wrapped to 32 bits unless x64 is on).
+
+    Returns:
+        A new ``uint32[2]`` key: ``threefry_2x32(key, PRNGKey(data))``.
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key or ``data`` is not an
+            integer.
+    """
     key = _check_key(key, "fold_in")
     d = PRNGKey(data) if not isinstance(data, Tracer) else PRNGKey(data)
     return threefry_2x32(key, d)
 
 
 def clone(key):
+    """A copy of ``key``, for compatibility with JAX (keys are immutable arrays here).
+
+    Args:
+        key: a PRNG key.
+
+    Returns:
+        ``key`` itself.
+    """
     return key
 
 
 def random_bits(key, shape=(), bit_width=32):
-    """Uniform random uint32 bits of the given shape."""
+    """Uniform random ``uint32`` bits (``random_bits`` and ``bits`` are one function).
+
+    Args:
+        key: a PRNG key, ``uint32[2]``.
+        shape: the output shape, an int or a tuple of ints (static under ``jit``).
+        bit_width: bits per value; only 32 is supported.
+
+    Returns:
+        A ``uint32`` array of ``shape``: threefry2x32 of the counters ``0, 1, ...``.
+
+    Raises:
+        TypeError: if ``key`` is not a single ``uint32[2]`` key or ``shape`` has
+            non-integer entries.
+        NotImplementedError: if ``bit_width`` is not 32.
+    """
     key = _check_key(key, "random_bits")
     shape = _shape(shape)
     n = int(np.prod(shape, dtype=np.int64))

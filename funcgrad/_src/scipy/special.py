@@ -54,9 +54,23 @@ def logsumexp(a, axis=None, b=None, keepdims: bool = False, return_sign: bool = 
 
     The maximum is subtracted first (and held constant for differentiation, as in JAX). If
     every term is zero (all ``a`` are ``-inf`` or all ``b`` are 0) the result is ``-inf``
-    with a zero gradient, not NaN. A negative sum gives NaN unless ``return_sign=True``,
-    which returns ``(log|sum|, sign)``. ``where`` (booleans broadcastable to ``a``) leaves
-    the other elements out of the sum.
+    with a zero gradient, not NaN.
+
+    Args:
+        a: array_like; integer and bool inputs are promoted to the default float dtype.
+        axis: an int, a tuple of ints, or ``None`` (default: all axes) to sum over.
+        b: optional weights, array_like broadcast against ``a`` (promoted with it); terms
+            with ``b == 0`` are left out.
+        keepdims: keep the summed axes as size-1 dimensions.
+        return_sign: return ``(log|sum|, sign)`` instead of NaN for a negative sum.
+        where: optional booleans broadcastable to ``a``: only those elements are summed.
+
+    Returns:
+        The reduced array (dtype of the promoted ``a``; NaN where the weighted sum is
+        negative), or the tuple ``(log|sum|, sign(sum))`` if ``return_sign``.
+
+    Raises:
+        ValueError: if ``axis`` is out of range, or ``b`` or ``where`` does not broadcast.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> fg.grad(logsumexp)(fnp.array([-fnp.inf, -fnp.inf]))
@@ -100,43 +114,114 @@ def _squeeze_axes(x, axes):
 
 
 def expit(x):
-    """The logistic sigmoid ``1 / (1 + exp(-x))`` (stable for large ``|x|``)."""
+    """The logistic sigmoid ``1 / (1 + exp(-x))`` (stable for large ``|x|``).
+
+    Args:
+        x: array_like; integer and bool inputs are promoted to the default float dtype
+            (float32, or float64 with x64 on), as in ``jax.scipy.special``.
+
+    Returns:
+        An array of ``x``'s shape and (promoted) dtype, in ``[0, 1]`` for real ``x``.
+    """
     (x,) = _inexact(x)
     return _le.logistic(x)
 
 
 def logit(x):
-    """``log(x / (1 - x))``, the inverse of ``expit``."""
+    """``log(x / (1 - x))``, the inverse of ``expit``.
+
+    Args:
+        x: probabilities, array_like; integer and bool inputs are promoted to the default
+            float dtype, as in ``jax.scipy.special``.
+
+    Returns:
+        An array of ``x``'s shape and (promoted) dtype: ``-inf`` at 0, ``inf`` at 1, NaN
+        outside ``[0, 1]``.
+    """
     (x,) = _inexact(x)
     return _log(x) - _log1p(-x)
 
 
 def erf(x):
-    """The error function."""
+    """The error function ``2/sqrt(pi) * integral(exp(-t**2), 0, x)``.
+
+    Args:
+        x: array_like; integer and bool inputs are promoted to the default float dtype
+            (float32, or float64 with x64 on), as in ``jax.scipy.special``.
+
+    Returns:
+        An array of ``x``'s shape and (promoted) dtype, in ``[-1, 1]``.
+
+    Raises:
+        TypeError: if ``x`` is complex.
+    """
     (x,) = _inexact(x)
     return _le.erf(x)
 
 
 def erfc(x):
-    """``1 - erf(x)`` (accurate for large ``x``)."""
+    """``1 - erf(x)`` (accurate for large ``x``).
+
+    Args:
+        x: array_like; integer and bool inputs are promoted to the default float dtype
+            (float32, or float64 with x64 on), as in ``jax.scipy.special``.
+
+    Returns:
+        An array of ``x``'s shape and (promoted) dtype, in ``[0, 2]``.
+
+    Raises:
+        TypeError: if ``x`` is complex.
+    """
     (x,) = _inexact(x)
     return _le.erfc(x)
 
 
 def erfinv(x):
-    """The inverse error function (``±inf`` at ``±1``, NaN outside ``[-1, 1]``)."""
+    """The inverse error function (``±inf`` at ``±1``, NaN outside ``[-1, 1]``).
+
+    Args:
+        x: real array_like; integer and bool inputs are promoted to the default float dtype,
+            as in ``jax.scipy.special``.
+
+    Returns:
+        An array of ``x``'s shape and (promoted) dtype.
+    """
     (x,) = _inexact(x)
     return _le.erf_inv(x)
 
 
 def gammaln(x):
-    """``log|Γ(x)|``."""
+    """``log|Γ(x)|``.
+
+    Args:
+        x: array_like; integer and bool inputs are promoted to the default float dtype
+            (float32, or float64 with x64 on), as in ``jax.scipy.special``.
+
+    Returns:
+        An array of ``x``'s shape and (promoted) dtype; ``inf`` at the poles 0, -1, -2, ...
+        in ``jit`` code.
+
+    Raises:
+        TypeError: if ``x`` is complex.
+        ValueError: at the poles 0, -1, -2, ... when evaluated eagerly (outside ``jit``).
+    """
     (x,) = _inexact(x)
     return _le.lgamma(x)
 
 
 def digamma(x):
-    """``ψ(x) = d/dx log Γ(x)``."""
+    """``ψ(x) = d/dx log Γ(x)``.
+
+    Args:
+        x: array_like; integer and bool inputs are promoted to the default float dtype
+            (float32, or float64 with x64 on), as in ``jax.scipy.special``.
+
+    Returns:
+        An array of ``x``'s shape and (promoted) dtype; NaN at the poles 0, -1, -2, ...
+
+    Raises:
+        TypeError: if ``x`` is complex.
+    """
     (x,) = _inexact(x)
     return _le.digamma(x)
 
@@ -151,6 +236,18 @@ def xlogy(x, y):
 
     Its derivative is finite at ``x == 0``: ``∂/∂y = 0`` there, and at ``(0, 0)``
     ``∂/∂x = 0`` (the limit is ``-inf``); this keeps entropy-style losses finite.
+
+    Args:
+        x: the factor, array_like.
+        y: the argument of ``log``, array_like broadcast against ``x``; both are promoted
+            to a common float dtype as in ``jax.numpy`` (integers to the default float).
+
+    Returns:
+        An array of the broadcast shape and promoted dtype (NaN where ``y < 0``
+        and ``x != 0``).
+
+    Raises:
+        ValueError: if the shapes do not broadcast.
 
     >>> import funcgrad as fg
     >>> fg.grad(xlogy, argnums=(0, 1))(0.0, 0.0)
@@ -173,7 +270,20 @@ def _xlogy_jvp(primals, tangents):
 
 @_custom_jvp
 def xlog1py(x, y):
-    """``x * log1p(y)``, defined as 0 where ``x == 0`` (derivatives as for ``xlogy``)."""
+    """``x * log1p(y)``, defined as 0 where ``x == 0`` (derivatives as for ``xlogy``).
+
+    Args:
+        x: the factor, array_like.
+        y: the argument of ``log1p``, array_like broadcast against ``x``; both are promoted
+            to a common float dtype as in ``jax.numpy`` (integers to the default float).
+
+    Returns:
+        An array of the broadcast shape and promoted dtype (NaN where ``y < -1`` and
+        ``x != 0``).
+
+    Raises:
+        ValueError: if the shapes do not broadcast.
+    """
     x, y = _inexact(x, y)
     safe_y = _where(x == 0, _zeros_like(y), y)
     return _zero_where_x0(x, x * _log1p(safe_y))
@@ -190,8 +300,21 @@ def _xlog1py_jvp(primals, tangents):
 
 
 def softmax(x, axis=None):
-    """``exp(x) / sum(exp(x), axis)``; like scipy, ``axis=None`` normalises over all
-    entries (``funcgrad.nn.softmax`` defaults to ``axis=-1``)."""
+    """``exp(x) / sum(exp(x), axis)``, computed stably.
+
+    Args:
+        x: array_like; integer and bool inputs are promoted to the default float dtype
+            (float32, or float64 with x64 on), as in ``jax.scipy.special``.
+        axis: an int, a tuple of ints, or ``None`` (default, scipy's: all axes; this
+            differs from ``funcgrad.nn``'s default ``axis=-1``).
+
+    Returns:
+        An array of ``x``'s shape and (promoted) dtype, non-negative and summing to 1 over
+        ``axis``.
+
+    Raises:
+        ValueError: if an axis is out of range.
+    """
     from funcgrad._src.nn_functions import softmax as _softmax
 
     (x,) = _inexact(x)
@@ -199,7 +322,20 @@ def softmax(x, axis=None):
 
 
 def log_softmax(x, axis=None):
-    """``x - logsumexp(x, axis)``; ``axis=None`` (scipy's default) uses all entries."""
+    """``x - logsumexp(x, axis)``, computed stably.
+
+    Args:
+        x: array_like; integer and bool inputs are promoted to the default float dtype
+            (float32, or float64 with x64 on), as in ``jax.scipy.special``.
+        axis: an int, a tuple of ints, or ``None`` (default, scipy's: all axes; this
+            differs from ``funcgrad.nn``'s default ``axis=-1``).
+
+    Returns:
+        An array of ``x``'s shape and (promoted) dtype: the log-probabilities over ``axis``.
+
+    Raises:
+        ValueError: if an axis is out of range.
+    """
     from funcgrad._src.nn_functions import log_softmax as _log_softmax
 
     (x,) = _inexact(x)
