@@ -27,7 +27,7 @@ MODULES = [
     "funcgrad.test_util",
     "funcgrad._src.lax_control",
     "funcgrad.debug",
-    "funcgrad.backend.scalar",
+    "funcgrad.backend.llvm.scalar",
 ]
 
 

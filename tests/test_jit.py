@@ -7,7 +7,8 @@ import re
 
 import numpy as np
 import pytest
-from funcgrad.backend.cpu import executable, passes
+from funcgrad.backend.cpu import executable
+from funcgrad.backend.lower import passes
 
 import funcgrad as fg
 import funcgrad.numpy as fnp

@@ -17,8 +17,9 @@ import math
 
 import numpy as np
 import pytest
-from funcgrad.backend.cpu import engine, loops
-from funcgrad.backend.cpu.vmath import ARITY, VMATH
+from funcgrad.backend.cpu import engine
+from funcgrad.backend.llvm import builders as loops
+from funcgrad.backend.llvm.vmath import ARITY, VMATH
 from llvmlite import ir
 
 N = 100_000

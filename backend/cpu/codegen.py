@@ -15,12 +15,12 @@ from dataclasses import dataclass
 
 import numpy as np
 from funcgrad.backend import kernel_ir as K
-from funcgrad.backend import scalar
-from funcgrad.backend.scalar import F16, Emitter, convert, emit, ir_type, storage_type
+from funcgrad.backend.llvm import scalar
+from funcgrad.backend.llvm.builders import for_range
+from funcgrad.backend.llvm.scalar import F16, Emitter, convert, emit, ir_type, storage_type
 from llvmlite import ir
 
 from . import blas, engine, ops, parallel
-from .loops import for_range
 
 I32, I64, PTR = ir.IntType(32), ir.IntType(64), ir.PointerType()
 ALIGN = 64
@@ -306,9 +306,7 @@ class _KernelCtx:
         return vals
 
     def _iota(self, n: K.Iota, lin):
-        from .fusion import contiguous_strides
-
-        st = contiguous_strides(n.shape)[n.dimension]
+        st = K.contiguous_strides(n.shape)[n.dimension]
         q = self.b.sdiv(lin, ir.Constant(I64, st)) if st != 1 else lin
         r = self.b.srem(q, ir.Constant(I64, n.shape[n.dimension]))
         return convert(self.b, r, np.int64, n.dtype)
@@ -398,9 +396,7 @@ def _emit_prefetches(ctx, k, views, streams, block, outer_idx, start) -> None:
 
 
 def _emit_elementwise(module, program, k, name, bufs, num_threads):
-    from .fusion import contiguous_strides
-
-    idx_nodes, sets = _views(k, [contiguous_strides(k.shape)])
+    idx_nodes, sets = _views(k, [K.contiguous_strides(k.shape)])
     shape, new_sets, _ = merge_dims(k.shape, sets)
     views = dict(zip(idx_nodes, new_sets))
     out_strides = new_sets[-1]
@@ -532,13 +528,11 @@ def _combine(sc: Emitter, op, acc, v, dtype):
 
 
 def _emit_reduction(module, program, k: K.LoopKernel, name, bufs, num_threads=1):
-    from .fusion import contiguous_strides
-
     r = k.reduce
     out_buf = program.buffer(r.out)
     odt = out_buf.dtype
     kept = [d for d in range(len(k.shape)) if d not in r.axes]
-    kept_strides = contiguous_strides(tuple(k.shape[d] for d in kept))
+    kept_strides = K.contiguous_strides(tuple(k.shape[d] for d in kept))
     ostr = [0] * len(k.shape)
     for d, s in zip(kept, kept_strides):
         ostr[d] = s

@@ -21,12 +21,13 @@ import weakref
 
 import numpy as np
 from funcgrad.backend import kernel_ir as K
-from funcgrad.backend import scalar
+from funcgrad.backend.llvm import scalar
+from funcgrad.backend.lower import fusion, passes
 
 from funcgrad._src import core
 from funcgrad.config import config
 
-from . import blas, codegen, engine, fusion, ops, passes
+from . import blas, codegen, engine, ops
 
 logger = logging.getLogger("funcgrad.jit")
 _ENTRY = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
@@ -42,7 +43,7 @@ def get_executable(jaxpr: core.Jaxpr, name: str = "fn", donated: tuple = ()) -> 
     per = _cache.setdefault(jaxpr, {})
     exe = per.get(key)
     if exe is None:
-        from funcgrad.backend import bf16
+        from funcgrad.backend.lower import bf16
 
         exe = per[key] = Executable(bf16.legalize(jaxpr), name, donated)
     return exe

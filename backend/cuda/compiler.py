@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from funcgrad.backend import kernel_ir as K
-from funcgrad.backend import scalar
+from funcgrad.backend.llvm import scalar
 
 from . import codegen, ptx
 from .codegen import CudaUnsupportedError, Launch  # noqa: F401 (re-export)
@@ -72,14 +72,14 @@ def lower_program(program: K.Program, arch: str = ptx.DEFAULT_ARCH, consts=()) -
 def program_from_jaxpr(jaxpr, name: str = "jit") -> tuple[K.Program, tuple]:
     """The kernel program of a jaxpr (or ClosedJaxpr, whose consts become leading inputs),
     built by the CPU backend's passes and fusion pass with CUDA's capabilities."""
-    from funcgrad.backend.cpu import fusion, passes
+    from funcgrad.backend.lower import fusion, passes
 
     from funcgrad._src import core
 
     consts: tuple = ()
     if isinstance(jaxpr, core.ClosedJaxpr):
         jaxpr, consts = jaxpr.jaxpr, tuple(jaxpr.consts)
-    from funcgrad.backend import bf16, rewrite
+    from funcgrad.backend.lower import bf16, rewrite
 
     # bfloat16 values live in float32 buffers (device too), rounded after each equation;
     # complex dots become real ones (the dot kernels are real)

@@ -553,7 +553,7 @@ def _apply_bfloat16(prim, args, params):
     if any(isinstance(v, (core.Jaxpr, core.ClosedJaxpr, tuple)) for v in params.values()):
         # inner jaxprs (control flow, calls) run on float32 buffers: legalise them so that
         # they round like the eager path (funcgrad/backend/bf16.py)
-        from funcgrad.backend import bf16
+        from funcgrad.backend.lower import bf16
 
         physical = {k: bf16._legal_param(v) for k, v in params.items()}
     else:

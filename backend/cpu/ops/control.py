@@ -37,13 +37,13 @@ from dataclasses import dataclass
 
 import numpy as np
 from funcgrad.backend import kernel_ir as K
-from funcgrad.backend.scalar import storage_type
+from funcgrad.backend.llvm.builders import for_range
+from funcgrad.backend.llvm.scalar import storage_type
 from llvmlite import ir
 
 from funcgrad._src import core
 from funcgrad._src.core import Jaxpr
 
-from ..loops import for_range
 from . import PTR, new_function, op_buffers, register
 
 I1, I8, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(64)
@@ -64,9 +64,10 @@ def sub_program(jaxpr) -> K.Program | None:
 
 
 def _compile(jaxpr: Jaxpr) -> K.Program | None:
-    from funcgrad.backend import scalar
+    from funcgrad.backend.llvm import scalar
+    from funcgrad.backend.lower import fusion, passes
 
-    from .. import codegen, executable, fusion, passes
+    from .. import codegen, executable
     from . import native_check
 
     if jaxpr.constvars:

@@ -49,11 +49,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from funcgrad.backend.scalar import ir_type
+from funcgrad.backend.llvm.builders import for_range
+from funcgrad.backend.llvm.scalar import ir_type
 from llvmlite import ir
 
 from .. import blas, engine, parallel
-from ..loops import for_range
 from . import new_function, register
 
 I32, I64, PTR = ir.IntType(32), ir.IntType(64), ir.PointerType()

@@ -41,11 +41,11 @@ from __future__ import annotations
 import ctypes
 
 import numpy as np
-from funcgrad.backend.scalar import ir_type
+from funcgrad.backend.llvm.builders import for_range
+from funcgrad.backend.llvm.scalar import ir_type
 from llvmlite import ir
 
 from .. import blas
-from ..loops import for_range
 from . import new_function, op_buffers, register
 
 I8, I32, I64, PTR = ir.IntType(8), ir.IntType(32), ir.IntType(64), ir.PointerType()

@@ -30,11 +30,11 @@ float16 and other cases ``emit`` does not handle are refused by ``check`` (numpy
 from __future__ import annotations
 
 import numpy as np
-from funcgrad.backend.scalar import convert, ir_type, storage_type, to_memory, to_register
+from funcgrad.backend.llvm.builders import for_range
+from funcgrad.backend.llvm.scalar import convert, ir_type, storage_type, to_memory, to_register
 from llvmlite import ir
 
 from .. import engine, parallel
-from ..loops import for_range
 from . import register
 
 I1, I8, I64, PTR = ir.IntType(1), ir.IntType(8), ir.IntType(64), ir.PointerType()

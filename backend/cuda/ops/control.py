@@ -287,7 +287,7 @@ def _lower_sub(module, program, index: int, what: str, jaxpr) -> SubPlan:
 
 def _emit_copies(module, program, index: int, buf_ids) -> tuple:
     """One ``CopyKernel`` per buffer in ``buf_ids`` (a grid-stride element copy)."""
-    from funcgrad.backend import scalar as S
+    from funcgrad.backend.llvm import scalar as S
 
     from .. import codegen
 

@@ -32,7 +32,7 @@ does. Refused: non-positive strides/dilations/groups, and bool inputs with a non
 from __future__ import annotations
 
 import numpy as np
-from funcgrad.backend import scalar as S
+from funcgrad.backend.llvm import scalar as S
 
 from .. import codegen, ptx
 from ..ptx import i64

@@ -27,7 +27,7 @@ import contextlib
 
 import numpy as np
 from funcgrad.backend import kernel_ir as K
-from funcgrad.backend import scalar as S
+from funcgrad.backend.llvm import scalar as S
 from llvmlite import ir
 
 from .. import codegen, ptx

@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 from llvmlite import ir
 
-from .cpu.vmath import VMATH
+from .vmath import VMATH
 
 I1 = ir.IntType(1)
 F16, F32, F64 = np.dtype("float16"), np.dtype("float32"), np.dtype("float64")
