@@ -317,6 +317,15 @@ def interpret(program: Program, inputs) -> list:
     return [bufs[o] for o in program.outputs]
 
 
+def memory_report(program: Program) -> dict:
+    """Bytes of the program's temporaries (``peak``, when none is reused), inputs, outputs."""
+    kinds = {"in": "inputs", "out": "outputs", "tmp": "peak"}
+    report = dict.fromkeys(kinds.values(), 0)
+    for b in program.buffers:
+        report[kinds[b.kind]] += b.nbytes
+    return report
+
+
 def gemm_layout(rows: int, cols: int, s_rows: int, s_cols: int):
     """``(transposed, leading dimension)`` of a BLAS operand with these strides, or None."""
     if (cols == 1 or s_cols == 1) and (rows == 1 or s_rows >= max(1, cols)):

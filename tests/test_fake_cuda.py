@@ -32,7 +32,6 @@ AXPB = next(e for e in examples_kernels.EXAMPLES if e.name == "axpb")
 @pytest.fixture(scope="module")
 def fake():
     with fake_cuda.installed() as f:
-        compiler.register_jit_backend()
         yield f
 
 

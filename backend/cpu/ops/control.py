@@ -64,22 +64,13 @@ def sub_program(jaxpr) -> K.Program | None:
 
 
 def _compile(jaxpr: Jaxpr) -> K.Program | None:
-    from funcgrad.backend.llvm import scalar
-    from funcgrad.backend.lower import fusion, passes
+    from funcgrad.backend import lower
 
-    from .. import codegen, executable
-    from . import native_check
+    from .. import executable
 
     if jaxpr.constvars:
         return None
-    program = fusion.fuse(
-        passes.optimize(jaxpr),
-        "inner",
-        scalar.can_emit,
-        codegen.dtype_ok,
-        executable._can_dot,
-        native_check,
-    )
+    _, program = lower.to_program(jaxpr, "inner", executable.RULES)
     return None if any(isinstance(s, K.Fallback) for s in program.steps) else program
 
 
