@@ -18,6 +18,8 @@ import importlib
 from collections.abc import Callable
 from typing import Any, NamedTuple, Protocol
 
+from funcgrad._src import dtypes
+
 _TARGETS = {  # name -> the module defining TARGET
     "cpu": "funcgrad.backend.cpu.target",
     "cuda": "funcgrad.backend.cuda.target",
@@ -62,6 +64,15 @@ class Target(Protocol):
     def compile(
         self, jaxpr, name: str = "", donated: tuple = (), trace_ms: float | None = None
     ) -> Executable: ...
+
+
+def _legalize_param(value):
+    from .lower import bf16  # imported when the eager path first meets such a parameter
+
+    return bf16.legalize_param(value)
+
+
+dtypes.bf16_hooks["legalize_param"] = _legalize_param
 
 
 def get_target(name: str) -> Target:
