@@ -18,6 +18,7 @@ description: every backend is tested against it.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,6 +124,13 @@ class OpKernel:
     inputs: tuple
     outputs: tuple
     scratch: int = -1
+
+
+def op_buffers(step: OpKernel) -> list:
+    """The buffer ids an op kernel takes, in argument order: the buffer inputs (literals are
+    compile-time constants, not arguments), the outputs, then the scratch."""
+    ins = [i for i in step.inputs if isinstance(i, int)]
+    return ins + list(step.outputs) + ([step.scratch] if step.scratch >= 0 else [])
 
 
 @dataclass(frozen=True)
@@ -324,6 +332,18 @@ def memory_report(program: Program) -> dict:
     for b in program.buffers:
         report[kinds[b.kind]] += b.nbytes
     return report
+
+
+def row_major_stride(shape, dims, strides):
+    """One stride ``c`` when ``strides`` over ``dims`` read them as a single row-major index
+    times ``c`` (0 when they are all of size 1), or None."""
+    dims = [d for d in dims if shape[d] != 1]
+    if not dims:
+        return 0
+    for a, b in itertools.pairwise(dims):
+        if strides[a] != strides[b] * shape[b]:
+            return None
+    return strides[dims[-1]]
 
 
 def gemm_layout(rows: int, cols: int, s_rows: int, s_cols: int):

@@ -21,13 +21,13 @@ pointers of the buffers it touches (``Launch.buffers``). See docs/gpu.md.
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass
 
 import numpy as np
 from funcgrad.backend import kernel_ir as K
 from funcgrad.backend.llvm import scalar as S
+from funcgrad.backend.llvm.builders import for_range
 from llvmlite import ir
 
 from . import ops, ptx
@@ -140,17 +140,6 @@ def _index_type(*sizes) -> ir.IntType:
 # ---- index arithmetic -------------------------------------------------------------------------------
 
 
-def _row_major_scale(shape, dims, strides):
-    """``c`` when ``strides`` over ``dims`` read them as one row-major index times ``c``."""
-    dims = [d for d in dims if shape[d] != 1]
-    if not dims:
-        return 0
-    for a, b in itertools.pairwise(dims):
-        if strides[a] != strides[b] * shape[b]:
-            return None
-    return strides[dims[-1]]
-
-
 class _Index:
     """One iteration point: flat indices over groups of dimensions (an elementwise kernel has
     one group; a reduction has the kept and the reduced dimensions); per-dimension indices
@@ -177,7 +166,7 @@ class _Index:
     def offset(self, view: K.View) -> ir.Value:
         b, total = self.b, self.ity(view.offset)
         for flat, dims in self.groups:
-            scale = _row_major_scale(self.shape, dims, view.strides)
+            scale = K.row_major_stride(self.shape, dims, view.strides)
             if scale is not None:
                 terms = [(flat, scale)] if scale else []
             else:
@@ -365,7 +354,7 @@ def _reduce_inner(b, program, k, ptrs, ity, red, o, start, step, n_red):
     axes = tuple(k.reduce.axes)
     kept = tuple(d for d in range(len(k.shape)) if d not in axes)
     acc = _accumulator(b, S.ir_type(red.acc), red.identity)
-    with ptx.for_range(b, start, i64(n_red), step, name="r") as r:
+    with for_range(b, start, i64(n_red), step, name="r") as r:
         idx = _Index(b, k.shape, [(o, kept), (r, axes)], ity)
         vals = emit_body(b, k.body, idx, ptrs)
         value = red.take(b, vals[k.reduce.value], k.body[k.reduce.value].dtype)
@@ -393,7 +382,7 @@ def emit_reduce(module, program: K.Program, k: K.LoopKernel, step: int) -> Launc
     else:  # block per output: threads stride over the reduced elements
         tid, ntid = b.zext(ptx.thread_idx(b), i64), b.zext(ptx.block_dim(b), i64)
         first, every = b.zext(ptx.block_idx(b), i64), b.zext(ptx.grid_dim(b), i64)
-        with ptx.for_range(b, first, i64(n_out), every, name="o") as o:
+        with for_range(b, first, i64(n_out), every, name="o") as o:
             acc = _reduce_inner(b, program, k, ptrs, ity, red, o, tid, ntid, n_red)
             total = block_reduce(b, acc, red.combine, red.identity)
             with b.if_then(b.icmp_unsigned("==", tid, i64(0))):
@@ -443,7 +432,7 @@ def _fma(b, dtype):
 
 def _batch_loop(b, n_batch):
     """``for batch in range(blockIdx.z, B, gridDim.z)``."""
-    return ptx.for_range(
+    return for_range(
         b,
         b.zext(ptx.block_idx(b, "z"), i64),
         i64(n_batch),
@@ -523,7 +512,7 @@ def emit_dot_tiled(
 
     with _batch_loop(b, B) as batch:
         accs = [[_accumulator(b, ety, zero) for _ in range(R)] for _ in range(R)]
-        with ptx.for_range(b, i64(0), i64(Kd), i64(TK), name="k0") as k0:
+        with for_range(b, i64(0), i64(Kd), i64(TK), name="k0") as k0:
             for q in range(TK * T // 256):
                 e = b.add(t, i64(256 * q))
                 mm, kk = _tile_coords_ir(b, e, T, TK, a_k_fast)
@@ -668,7 +657,7 @@ def emit_dot_mma(module, program: K.Program, d: K.Dot, step: int) -> Launch:
             [[_accumulator(b, ptx.f32, zero) for _ in range(4)] for _ in range(tiles_n)]
             for _ in range(tiles_m)
         ]
-        with ptx.for_range(b, i64(0), i64(Kd), i64(MMA_BK), name="k0") as k0:
+        with for_range(b, i64(0), i64(Kd), i64(MMA_BK), name="k0") as k0:
             stage(a_s, lhs, d.lhs_view, batch, (BM, MMA_BK), a_k_fast, (m0, k0), (M, Kd), False)
             stage(b_s, rhs, d.rhs_view, batch, (MMA_BK, BN), b_n_fast, (k0, n0), (Kd, N), True)
             ptx.barrier(b)

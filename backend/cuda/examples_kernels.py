@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
+from funcgrad.backend.llvm.builders import for_range
 from llvmlite import ir
 
 from . import ptx
@@ -88,9 +89,9 @@ def build_row_sum() -> ir.Module:
     tid = b.zext(ptx.thread_idx(b), i64)
     ntid = b.zext(ptx.block_dim(b), i64)
     rows_start, rows_step = b.zext(ptx.block_idx(b), i64), b.zext(ptx.grid_dim(b), i64)
-    with ptx.for_range(b, rows_start, rows, rows_step, name="row") as row:
+    with for_range(b, rows_start, rows, rows_step, name="row") as row:
         acc = _accumulator(b)
-        with ptx.for_range(b, tid, cols, ntid, name="col") as col:
+        with for_range(b, tid, cols, ntid, name="col") as col:
             xv = b.load(_elem_ptr(b, x, b.add(b.mul(row, cols), col)), typ=f32)
             b.store(b.fadd(b.load(acc, typ=f32), xv), acc)
         total = ptx.block_reduce(b, b.load(acc, typ=f32), "add")
@@ -117,7 +118,7 @@ def build_matmul_tiled(tile: int = TILE) -> ir.Module:
     b_tile = ptx.shared_array(module, f32, tile * tile, "b_tile")
     my_slot = b.add(b.mul(ty, T), tx)
     acc = _accumulator(b)
-    with ptx.for_range(b, i64(0), K, T, name="k0") as k0:
+    with for_range(b, i64(0), K, T, name="k0") as k0:
         ak, bk = b.add(k0, tx), b.add(k0, ty)
         a_in = _both(b, b.icmp_signed("<", row, M), b.icmp_signed("<", ak, K))
         b_in = _both(b, b.icmp_signed("<", bk, K), b.icmp_signed("<", col, N))
@@ -179,7 +180,7 @@ def build_matmul_mma(dtype: str = "f16") -> ir.Module:
     bcol, ccols = b.add(col0, group), (b.add(col0, pair), b.add(col0, b.add(pair, i64(1))))
     accs = [_accumulator(b) for _ in range(4)]
     lt = lambda x, y: b.icmp_signed("<", x, y)  # noqa: E731
-    with ptx.for_range(b, i64(0), K, i64(16), name="k0") as k0:
+    with for_range(b, i64(0), K, i64(16), name="k0") as k0:
         ks = [b.add(k0, b.add(pair, i64(d))) for d in (0, 1, 8, 9)]
 
         def a_reg(r, k_lo, k_hi):

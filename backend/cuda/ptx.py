@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 import llvmlite.binding as llvm
+from funcgrad.backend.llvm.builders import for_range
 from llvmlite import ir
 
 NVPTX_TRIPLE = "nvptx64-nvidia-cuda"
@@ -136,28 +137,7 @@ def barrier(builder: ir.IRBuilder) -> None:
     builder.call(intrinsic(builder.module, "llvm.nvvm.barrier0", ir.VoidType(), []), [])
 
 
-# ---- loops -----------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def for_range(builder: ir.IRBuilder, start, stop, step=None, name="i"):
-    """``for i in range(start, stop, step)`` (positive step); yields ``i``. After the ``with``
-    block the builder sits after the loop (numba's ``cgutils.for_range`` pattern)."""
-    step = step if step is not None else ir.Constant(start.type, 1)
-    pre = builder.block
-    cond = builder.append_basic_block(f"{name}.cond")
-    body = builder.append_basic_block(f"{name}.body")
-    end = builder.append_basic_block(f"{name}.end")
-    builder.branch(cond)
-    builder.position_at_end(cond)
-    index = builder.phi(start.type, name=name)
-    index.add_incoming(start, pre)
-    builder.cbranch(builder.icmp_signed("<", index, stop), body, end)
-    builder.position_at_end(body)
-    yield index
-    index.add_incoming(builder.add(index, step, name=f"{name}.next"), builder.block)
-    builder.branch(cond)
-    builder.position_at_end(end)
+# ---- grid-stride loops -----------------------------------------------------------------------------------
 
 
 @contextlib.contextmanager

@@ -44,7 +44,7 @@ from llvmlite import ir
 from funcgrad._src import core
 from funcgrad._src.core import Jaxpr
 
-from . import PTR, new_function, op_buffers, register
+from . import PTR, new_function, register
 
 I1, I8, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(64)
 ALIGN = 64
@@ -374,7 +374,7 @@ def emit(module, program, step: K.OpKernel, name: str, num_threads: int):
         codegen.emit_subprogram(module, sub, f"{name}.{SUB_NAMES[prim](j)}.", num_threads)[0]
         for j, sub in enumerate(plan.programs)
     ]
-    fn = new_function(module, name, len(op_buffers(step)))
+    fn = new_function(module, name, len(K.op_buffers(step)))
     args = iter(fn.args)
     ins = [
         next(args) if isinstance(x, int) else _literal(module, f"{name}.lit{j}", x[1])

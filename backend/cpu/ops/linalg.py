@@ -41,12 +41,13 @@ from __future__ import annotations
 import ctypes
 
 import numpy as np
+from funcgrad.backend import kernel_ir as K
 from funcgrad.backend.llvm.builders import for_range
 from funcgrad.backend.llvm.scalar import ir_type
 from llvmlite import ir
 
 from .. import blas
-from . import new_function, op_buffers, register
+from . import new_function, register
 
 I8, I32, I64, PTR = ir.IntType(8), ir.IntType(32), ir.IntType(64), ir.PointerType()
 F64 = ir.DoubleType()
@@ -150,7 +151,7 @@ def _batch(aval) -> int:
 
 
 def _begin(module, step, name):
-    fn = new_function(module, name, len(op_buffers(step)))
+    fn = new_function(module, name, len(K.op_buffers(step)))
     return fn, ir.IRBuilder(fn.append_basic_block("entry"))
 
 

@@ -30,8 +30,8 @@ float16 and other cases ``emit`` does not handle are refused by ``check`` (numpy
 from __future__ import annotations
 
 import numpy as np
-from funcgrad.backend.llvm.builders import for_range
-from funcgrad.backend.llvm.scalar import convert, ir_type, storage_type, to_memory, to_register
+from funcgrad.backend.llvm.builders import for_range, local
+from funcgrad.backend.llvm.scalar import convert, storage_type, to_memory, to_register
 from llvmlite import ir
 
 from .. import engine, parallel
@@ -93,14 +93,6 @@ class _Col:
 
     def store(self, b, i, value) -> None:
         b.store(to_memory(b, value, self.dtype), self._at(b, i)).align = self.dtype.itemsize
-
-
-def _local(b, ty, init):
-    """A stack slot (in the entry block, so that LLVM keeps it in a register) set to ``init``."""
-    with b.goto_entry_block():
-        slot = b.alloca(ty)
-    b.store(init, slot)
-    return slot
 
 
 def _define(module, name, nargs, body, outer, work, num_threads):
@@ -175,7 +167,7 @@ def cumsum_emit(module, program, step, name, num_threads):
                 return off if c is None else b.add(off, c)
 
             if inner == 1:
-                acc = _local(b, ir_type(dt), x.load(b, at(_c(0))))
+                acc = local(b, x.load(b, at(_c(0))))
                 y.store(b, at(_c(0)), b.load(acc))
                 with for_range(b, 1, n, name="j", unroll=False) as t:
                     i = at(t)
@@ -273,8 +265,8 @@ def _arg_rows(b, x, out, lo, hi, n, inner, is_max):
         lane_best, lane_row = _stack_col(b, x.dtype, LANES), _stack_col(b, np.int64, LANES)
     with for_range(b, lo, hi, name="o", unroll=False) as o:
         base = b.mul(o, _c(n))
-        best = _local(b, ir_type(x.dtype), x.load(b, base))
-        where = _local(b, I64, _c(0))
+        best = local(b, x.load(b, base))
+        where = local(b, _c(0))
         if q:
             _arg_scan(b, x, base, LANES, q, LANES, lane_best, lane_row, is_max)
             b.store(lane_best.load(b, _c(0)), best)

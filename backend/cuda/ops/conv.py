@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 from funcgrad.backend.llvm import scalar as S
+from funcgrad.backend.llvm.builders import for_range
 
 from .. import codegen, ptx
 from ..ptx import i64
@@ -173,11 +174,11 @@ def _window_nest(cv: _Conv, k: Kernel, acc, lhs, rhs, ps, d, x_off, w_off):
     """Loops over the window offsets of spatial dims ``d...``, then over the channels."""
     b = k.b
     if d == len(ps):
-        with ptx.for_range(b, k.c(0), k.c(cv.cg), name="c") as c:
+        with for_range(b, k.c(0), k.c(cv.cg), name="c") as c:
             x_pos = b.add(x_off, b.mul(c, k.c(cv.x_strides[1])))
             cv.mac(k, acc, lhs, x_pos, rhs, b.add(w_off, b.mul(c, k.c(cv.w_strides[1]))))
         return
-    with ptx.for_range(b, k.c(0), k.c(cv.k_sp[d]), name=f"k{d}") as kd:
+    with for_range(b, k.c(0), k.c(cv.k_sp[d]), name=f"k{d}") as kd:
         hit, i = cv.window(b, d, ps[d], kd)
         with b.if_then(hit):
             _window_nest(
@@ -198,12 +199,12 @@ def _emit_block_per_output(cv: _Conv, k: Kernel, lhs, rhs, out):
     tid, ntid = ptx.thread_idx(b), ptx.block_dim(b)
     tid, ntid = (b.zext(v, k.ity) if k.ity.width > 32 else v for v in (tid, ntid))
     first, every = b.zext(ptx.block_idx(b), i64), b.zext(ptx.grid_dim(b), i64)
-    with ptx.for_range(b, first, i64(cv.n_out), every, name="o") as o64:
+    with for_range(b, first, i64(cv.n_out), every, name="o") as o64:
         flat = b.trunc(o64, k.ity) if k.ity.width < 64 else o64
         coords = unravel(b, flat, cv.out_shape)
         x_base, w_base = cv.bases(k, coords)
         acc = _zero_slot(b, cv.acc)
-        with ptx.for_range(b, tid, k.c(cv.n_terms), ntid, name="r") as r:
+        with for_range(b, tid, k.c(cv.n_terms), ntid, name="r") as r:
             c, *ks = unravel(b, r, (cv.cg, *cv.k_sp))
             hits, x_pos, w_pos = (
                 [],

@@ -49,12 +49,13 @@ import contextlib
 import numpy as np
 from funcgrad.backend import kernel_ir as K
 from funcgrad.backend.llvm import scalar as S
+from funcgrad.backend.llvm.builders import for_range, get, local, while_loop
 from llvmlite import ir
 
 from .. import ptx
 from ..ptx import i1, i64
 from . import register
-from .sort_scan import _get, _improves, _Kernel, _load, _no_literals, _prod, _store, _var, _while
+from .sort_scan import _improves, _Kernel, _load, _no_literals, _prod, _store
 
 FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 I32 = np.dtype(np.int32)
@@ -113,10 +114,10 @@ class _Ops:
         return self.b.select(cond, x, y)
 
     def var(self, init):
-        return _var(self.b, init)
+        return local(self.b, init)
 
     def get(self, slot):
-        return _get(self.b, slot)
+        return get(self.b, slot)
 
     def set(self, slot, value) -> None:
         self.b.store(value, slot)
@@ -125,7 +126,7 @@ class _Ops:
         self.b.store(self.add(self.get(slot), value), slot)
 
     def range(self, lo, hi, name="i"):
-        return ptx.for_range(self.b, _ix(lo), _ix(hi), name=name)
+        return for_range(self.b, _ix(lo), _ix(hi), name=name)
 
     @contextlib.contextmanager
     def reversed_range(self, n: int, name="r"):
@@ -483,7 +484,7 @@ def eigh_emit(module, program, step: K.OpKernel, index: int) -> list:
         more = lambda: b.and_(
             b.icmp_signed("<", o.get(sweeps), i64(MAX_SWEEPS)), o.cmp(">", off2(), tol2)
         )
-        with _while(b, more, "sweep"):
+        with while_loop(b, more, "sweep"):
             with o.range(0, n, "p") as p, o.range(o.iadd(p, 1), n, "q") as q:
                 _eigh_rotation(o, a, v, n, p, q)
             o.set(sweeps, b.add(o.get(sweeps), i64(1)))
@@ -520,7 +521,7 @@ def _hestenes(o: _Ops, w: _Mat, right, rows: int, cols: int) -> None:
     tol = o.c(np.sqrt(max(rows, 1)) * o.eps)
     rotated, sweeps = o.var(i1(1)), o.var(i64(0))
     more = lambda: b.and_(o.get(rotated), b.icmp_signed("<", o.get(sweeps), i64(MAX_SWEEPS)))
-    with _while(b, more, "sweep"):
+    with while_loop(b, more, "sweep"):
         o.set(rotated, i1(0))
         with o.range(0, cols, "p") as p, o.range(o.iadd(p, 1), cols, "q") as q:
             alpha, beta, gamma = _column_pair(o, w, rows, p, q)

@@ -23,16 +23,14 @@ per row reads coalesced; along the last axis each thread walks its own contiguou
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 from funcgrad.backend import kernel_ir as K
 from funcgrad.backend.llvm import scalar as S
-from llvmlite import ir
+from funcgrad.backend.llvm.builders import for_range, get, local, while_loop
 
 from .. import codegen, ptx
 from ..ptx import i1, i32, i64
-from . import op_buffers, register
+from . import register
 
 I32 = np.dtype("int32")
 SORT_BLOCK_MIN = 32  # rows at least this long are sorted by a whole block
@@ -53,12 +51,12 @@ def _rows(shape, axis: int) -> tuple:
 
 
 class _Kernel:
-    """An ``.entry`` kernel taking the pointers of ``op_buffers(step)``: ``ins``, ``outs`` and
+    """An ``.entry`` kernel taking the pointers of ``K.op_buffers(step)``: ``ins``, ``outs`` and
     ``scratch`` are its arguments; ``launch`` says how to run it."""
 
     def __init__(self, module, program, step: K.OpKernel, index: int, suffix: str):
         self.name, self.index = codegen.kernel_name(program, index) + suffix, index
-        self.ids = tuple(op_buffers(step))
+        self.ids = tuple(K.op_buffers(step))
         fn, self.b = ptx.new_kernel(
             module, self.name, [ptx.ptr] * len(self.ids), [f"b{i}" for i in self.ids]
         )
@@ -74,33 +72,6 @@ class _Kernel:
     def thread_per_row(self, kind: str, rows: int) -> codegen.Launch:
         grid = min(codegen.cdiv(rows, codegen.BLOCK), codegen.MAX_BLOCKS)
         return self.launch(kind, grid, codegen.BLOCK)
-
-
-def _var(b: ir.IRBuilder, init: ir.Value):
-    """A mutable local (an alloca in the entry block, promoted to registers at O3)."""
-    with b.goto_entry_block():
-        slot = b.alloca(init.type)
-    b.store(init, slot)
-    return slot
-
-
-def _get(b, slot):
-    return b.load(slot, typ=slot.allocated_type)
-
-
-@contextlib.contextmanager
-def _while(b: ir.IRBuilder, cond, name: str = "while"):
-    """``while cond(): <body>``; ``cond()`` emits its test in the loop header."""
-    head = b.append_basic_block(f"{name}.cond")
-    body = b.append_basic_block(f"{name}.body")
-    end = b.append_basic_block(f"{name}.end")
-    b.branch(head)
-    b.position_at_end(head)
-    b.cbranch(cond(), body, end)
-    b.position_at_end(body)
-    yield
-    b.branch(head)
-    b.position_at_end(end)
 
 
 def _load(b, base, index, dtype):
@@ -180,10 +151,10 @@ def emit_cumsum(module, program, step: K.OpKernel, index: int) -> list:
     b = k.b
     with ptx.emit_grid_stride_loop(b, i64(outer * inner)) as r:
         base = _row_base(b, r, n, inner)
-        acc = _var(b, S.const(dt, 0))
-        with ptx.for_range(b, i64(0), i64(n), name="j") as j:
+        acc = local(b, S.const(dt, 0))
+        with for_range(b, i64(0), i64(n), name="j") as j:
             at = _at(b, base, b.sub(i64(n - 1), j) if eqn.params["reverse"] else j, inner)
-            total = S.emit(b, "add", [_get(b, acc), _load(b, k.ins[0], at, dt)], [dt, dt], dt)
+            total = S.emit(b, "add", [get(b, acc), _load(b, k.ins[0], at, dt)], [dt, dt], dt)
             b.store(total, acc)
             _store(b, k.outs[0], at, total, dt)
     rows = outer * inner if n else 0
@@ -218,13 +189,13 @@ def _emit_arg(op: str):
         b = k.b
         with ptx.emit_grid_stride_loop(b, i64(outer * inner)) as r:
             base = _row_base(b, r, n, inner)
-            best, pos = _var(b, _load(b, k.ins[0], base, dt)), _var(b, i64(0))
-            with ptx.for_range(b, i64(1), i64(n), name="j") as j:
-                v, cur = _load(b, k.ins[0], _at(b, base, j, inner), dt), _get(b, best)
+            best, pos = local(b, _load(b, k.ins[0], base, dt)), local(b, i64(0))
+            with for_range(b, i64(1), i64(n), name="j") as j:
+                v, cur = _load(b, k.ins[0], _at(b, base, j, inner), dt), get(b, best)
                 take = _improves(b, op, v, cur, dt)
                 b.store(b.select(take, v, cur), best)
-                b.store(b.select(take, j, _get(b, pos)), pos)
-            _store(b, k.outs[0], r, S.convert(b, _get(b, pos), np.int64, out_dt), out_dt)
+                b.store(b.select(take, j, get(b, pos)), pos)
+            _store(b, k.outs[0], r, S.convert(b, get(b, pos), np.int64, out_dt), out_dt)
         rows = outer * inner if n else 0
         return [k.thread_per_row(f"arg{op}", rows)]
 
@@ -264,7 +235,7 @@ class _Sorter:
         return _at(self.b, self.base, j, self.inner)
 
     def elements(self):
-        return ptx.for_range(self.b, self.j0, i64(self.n), self.dj, name="j")
+        return for_range(self.b, self.j0, i64(self.n), self.dj, name="j")
 
     def perm(self, array, j):
         return self.b.zext(_load(self.b, array, self.at(j), I32), i64)
@@ -286,16 +257,16 @@ class _Sorter:
         with self.elements() as j:
             _store(b, perm_a, self.at(j), b.trunc(j, i32), I32)
         self.sync()
-        a_is_src, width = _var(b, i1(1)), _var(b, i64(1))
-        with _while(b, lambda: b.icmp_signed("<", _get(b, width), i64(self.n)), "pass"):
-            w, flag = _get(b, width), _get(b, a_is_src)
+        a_is_src, width = local(b, i1(1)), local(b, i64(1))
+        with while_loop(b, lambda: b.icmp_signed("<", get(b, width), i64(self.n)), "pass"):
+            w, flag = get(b, width), get(b, a_is_src)
             src, dst = b.select(flag, perm_a, perm_b), b.select(flag, perm_b, perm_a)
             with self.elements() as j:
                 self.place(src, dst, w, j)
             self.sync()
             b.store(b.not_(flag), a_is_src)
             b.store(b.shl(w, i64(1)), width)
-        return b.select(_get(b, a_is_src), perm_a, perm_b)
+        return b.select(get(b, a_is_src), perm_a, perm_b)
 
     def place(self, src, dst, w, j):
         """Move element ``j`` of ``src`` to its place in the merge of its pair of runs."""
@@ -307,16 +278,16 @@ class _Sorter:
         me = self.perm(src, j)
         left = b.icmp_signed("<", j, mid)
         # left element: count the right run's elements < me; right: the left run's <= me
-        first, last = _var(b, b.select(left, mid, lo)), _var(b, b.select(left, hi, mid))
-        start = _get(b, first)
-        with _while(b, lambda: b.icmp_signed("<", _get(b, first), _get(b, last)), "search"):
-            f, e = _get(b, first), _get(b, last)
+        first, last = local(b, b.select(left, mid, lo)), local(b, b.select(left, hi, mid))
+        start = get(b, first)
+        with while_loop(b, lambda: b.icmp_signed("<", get(b, first), get(b, last)), "search"):
+            f, e = get(b, first), get(b, last)
             m = b.lshr(b.add(f, e), i64(1))
             other = self.perm(src, m)
             goes_before = b.select(left, self.less(other, me), b.not_(self.less(me, other)))
             b.store(b.select(goes_before, b.add(m, i64(1)), f), first)
             b.store(b.select(goes_before, e, m), last)
-        count = b.sub(_get(b, first), start)
+        count = b.sub(get(b, first), start)
         offset = b.sub(j, b.select(left, lo, mid))
         target = b.add(lo, b.add(offset, count))
         _store(b, dst, self.at(target), b.trunc(me, i32), I32)
@@ -336,7 +307,7 @@ def emit_sort(module, program, step: K.OpKernel, index: int) -> list:
     perm_b = b.gep(perm_a, [i64(size)], inbounds=True, source_etype=i32)
     per_block = n >= SORT_BLOCK_MIN
     if per_block:  # a block per row: threads stride over the row's elements
-        rows_loop = ptx.for_range(
+        rows_loop = for_range(
             b, b.zext(ptx.block_idx(b), i64), i64(rows), b.zext(ptx.grid_dim(b), i64), name="row"
         )
         j0, dj = b.zext(ptx.thread_idx(b), i64), b.zext(ptx.block_dim(b), i64)
