@@ -565,11 +565,6 @@ def _tile_coords_ir(b, e, rows, cols, row_major):
 
 # ---- dot: float16 / bfloat16 tensor cores (mma.sync m16n8k16, float32 accumulation) -------------
 
-_MMA_ASM = (
-    "mma.sync.aligned.m16n8k16.row.col.f32.{t}.{t}.f32 "
-    "{{$0,$1,$2,$3}}, {{$4,$5,$6,$7}}, {{$8,$9}}, {{$10,$11,$12,$13}};"
-)
-_MMA_CONSTRAINTS = ",".join(["=f"] * 4 + ["r"] * 6 + ["f"] * 4)
 MMA_BK = 32  # k extent of a shared-memory stage: two m16n8k16 steps
 MMA_LDS = MMA_BK + 8  # row pitch (16-bit elements) of the staged tiles: fragment reads of a
 #                       warp then hit 32 distinct shared-memory banks
@@ -583,13 +578,6 @@ def mma_config(m: int, n: int) -> tuple:
     """The block tile for an ``m x n`` output: the large one once it still gives a full wave
     of blocks on a big GPU (about 132 SMs)."""
     return MMA_LARGE if cdiv(m, 128) * cdiv(n, 128) >= 128 else MMA_SMALL
-
-
-def _mma(b, kind, a_regs, b_regs, c_vals):
-    fty = ir.FunctionType(ir.LiteralStructType([ptx.f32] * 4), [i32] * 6 + [ptx.f32] * 4)
-    asm = ir.InlineAsm(fty, _MMA_ASM.format(t=kind), _MMA_CONSTRAINTS, side_effect=False)
-    out = b.call(asm, [*a_regs, *b_regs, *c_vals])
-    return [b.extract_value(out, j) for j in range(4)]
 
 
 def _operand_bits(b, kind, base, index, pred):
@@ -678,7 +666,7 @@ def emit_dot_mma(module, program: K.Program, d: K.Dot, step: int) -> Launch:
                         word(a_s, r8, k_hi),
                     ]
                     for j in range(tiles_n):
-                        vals[i][j] = _mma(b, kind, a_regs, b_regs[j], vals[i][j])
+                        vals[i][j] = ptx.mma_m16n8k16(b, kind, a_regs, b_regs[j], vals[i][j])
             for i in range(tiles_m):
                 for j in range(tiles_n):
                     for slot, value in zip(accs[i][j], vals[i][j]):

@@ -237,6 +237,25 @@ def block_reduce(builder: ir.IRBuilder, value: ir.Value, op: str = "add") -> ir.
     return total
 
 
+# ---- tensor cores --------------------------------------------------------------------------
+
+_MMA_ASM = (
+    "mma.sync.aligned.m16n8k16.row.col.f32.{t}.{t}.f32 "
+    "{{$0,$1,$2,$3}}, {{$4,$5,$6,$7}}, {{$8,$9}}, {{$10,$11,$12,$13}};"
+)
+_MMA_CONSTRAINTS = ",".join(["=f"] * 4 + ["r"] * 6 + ["f"] * 4)
+
+
+def mma_m16n8k16(builder: ir.IRBuilder, kind: str, a_regs, b_regs, c_vals) -> list:
+    """One warp-wide ``mma.sync.m16n8k16`` (``kind`` "f16" or "bf16" operands, float32
+    accumulation): four A and two B registers (two 16-bit values each, the first in the low
+    half) and four float32 C values in; the four float32 D values out."""
+    fty = ir.FunctionType(ir.LiteralStructType([f32] * 4), [i32] * 6 + [f32] * 4)
+    asm = ir.InlineAsm(fty, _MMA_ASM.format(t=kind), _MMA_CONSTRAINTS, side_effect=False)
+    out = builder.call(asm, [*a_regs, *b_regs, *c_vals])
+    return [builder.extract_value(out, j) for j in range(4)]
+
+
 # ---- PTX emission and checking ---------------------------------------------------------------
 
 

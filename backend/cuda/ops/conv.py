@@ -33,21 +33,13 @@ from __future__ import annotations
 
 import numpy as np
 from funcgrad.backend.llvm import scalar as S
-from funcgrad.backend.llvm.builders import for_range
+from funcgrad.backend.llvm.builders import for_range, local
 
 from .. import codegen, ptx
 from ..ptx import i64
 from . import register
-from .indexing import (
-    Kernel,
-    all_of,
-    contiguous_strides,
-    dilated_coord,
-    dot_offset,
-    index_type,
-    prod,
-    unravel,
-)
+from .indexing import all_of, contiguous_strides, dilated_coord, dot_offset, prod, unravel
+from .kernel import Kernel, index_type
 
 BLOCK_MAX_OUTPUTS = 16384  # fewer outputs than this ...
 BLOCK_MIN_TERMS = 256  # ... each summing at least this many terms: one block per output
@@ -152,19 +144,12 @@ class _Conv:
         return S.emit(b, "add", [x, y], [self.acc] * 2, self.acc)
 
 
-def _zero_slot(b, dtype):
-    with b.goto_entry_block():
-        slot = b.alloca(S.ir_type(dtype))
-    b.store(S.const(dtype, 0), slot)
-    return slot
-
-
 def _emit_thread_per_output(cv: _Conv, k: Kernel, lhs, rhs, out):
     b = k.b
     with k.elements(cv.n_out) as flat:
         coords = unravel(b, flat, cv.out_shape)
         x_base, w_base = cv.bases(k, coords)
-        acc = _zero_slot(b, cv.acc)
+        acc = local(b, S.const(cv.acc, 0))
         _window_nest(cv, k, acc, lhs, rhs, coords[2:], 0, x_base, w_base)
         k.store(out, flat, cv.result(b, b.load(acc, typ=S.ir_type(cv.acc))))
     return k.launch("conv_thread", cv.n_out)
@@ -203,7 +188,7 @@ def _emit_block_per_output(cv: _Conv, k: Kernel, lhs, rhs, out):
         flat = b.trunc(o64, k.ity) if k.ity.width < 64 else o64
         coords = unravel(b, flat, cv.out_shape)
         x_base, w_base = cv.bases(k, coords)
-        acc = _zero_slot(b, cv.acc)
+        acc = local(b, S.const(cv.acc, 0))
         with for_range(b, tid, k.c(cv.n_terms), ntid, name="r") as r:
             c, *ks = unravel(b, r, (cv.cg, *cv.k_sp))
             hits, x_pos, w_pos = (
@@ -221,10 +206,8 @@ def _emit_block_per_output(cv: _Conv, k: Kernel, lhs, rhs, out):
         total = codegen.block_reduce(b, b.load(acc, typ=S.ir_type(cv.acc)), cv.combine, zero)
         with b.if_then(b.icmp_unsigned("==", tid, tid.type(0))):
             k.store(out, flat, cv.result(b, total))
-    b.ret_void()
     threads = min(codegen.BLOCK, 32 * codegen.cdiv(cv.n_terms, 32))
-    grid = (min(cv.n_out, 65535 * 16),) if cv.n_out else (0,)
-    return codegen.Launch(k.name, k.step, "conv_block", k.ids, grid, (threads,))
+    return k.launch_grid("conv_block", min(cv.n_out, 65535 * 16), threads)
 
 
 def use_block_schedule(cv: _Conv) -> bool:
@@ -235,7 +218,7 @@ def _emit(module, program, step, index):
     cv = _Conv(step.eqn)
     (lhs, rhs), out = step.inputs, step.outputs[0]
     block = use_block_schedule(cv)
-    k = Kernel(
+    k = Kernel.for_buffers(
         module,
         program,
         index,

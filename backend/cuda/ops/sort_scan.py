@@ -31,6 +31,7 @@ from funcgrad.backend.llvm.builders import for_range, get, local, while_loop
 from .. import codegen, ptx
 from ..ptx import i1, i32, i64
 from . import register
+from .kernel import Kernel
 
 I32 = np.dtype("int32")
 SORT_BLOCK_MIN = 32  # rows at least this long are sorted by a whole block
@@ -45,33 +46,6 @@ def _rows(shape, axis: int) -> tuple:
     """``(outer, n, inner)`` of ``shape`` around ``axis`` (a 0-d array is one row of 1)."""
     shape = tuple(shape) or (1,)
     return _prod(shape[:axis]), shape[axis], _prod(shape[axis + 1 :])
-
-
-# ---- kernel scaffolding ---------------------------------------------------------------------------
-
-
-class _Kernel:
-    """An ``.entry`` kernel taking the pointers of ``K.op_buffers(step)``: ``ins``, ``outs`` and
-    ``scratch`` are its arguments; ``launch`` says how to run it."""
-
-    def __init__(self, module, program, step: K.OpKernel, index: int, suffix: str):
-        self.name, self.index = codegen.kernel_name(program, index) + suffix, index
-        self.ids = tuple(K.op_buffers(step))
-        fn, self.b = ptx.new_kernel(
-            module, self.name, [ptx.ptr] * len(self.ids), [f"b{i}" for i in self.ids]
-        )
-        n_in = sum(isinstance(i, int) for i in step.inputs)
-        n_out = len(step.outputs)
-        self.ins, self.outs = fn.args[:n_in], fn.args[n_in : n_in + n_out]
-        self.scratch = fn.args[n_in + n_out] if step.scratch >= 0 else None
-
-    def launch(self, kind: str, grid: int, block: int) -> codegen.Launch:
-        self.b.ret_void()
-        return codegen.Launch(self.name, self.index, kind, self.ids, (grid,), (block,))
-
-    def thread_per_row(self, kind: str, rows: int) -> codegen.Launch:
-        grid = min(codegen.cdiv(rows, codegen.BLOCK), codegen.MAX_BLOCKS)
-        return self.launch(kind, grid, codegen.BLOCK)
 
 
 def _load(b, base, index, dtype):
@@ -147,7 +121,7 @@ def emit_cumsum(module, program, step: K.OpKernel, index: int) -> list:
     aval = eqn.inputs[0].aval
     dt = np.dtype(aval.dtype)
     outer, n, inner = _rows(aval.shape, eqn.params["axis"])
-    k = _Kernel(module, program, step, index, "_cumsum")
+    k = Kernel.for_step(module, program, step, index, "cumsum")
     b = k.b
     with ptx.emit_grid_stride_loop(b, i64(outer * inner)) as r:
         base = _row_base(b, r, n, inner)
@@ -158,7 +132,7 @@ def emit_cumsum(module, program, step: K.OpKernel, index: int) -> list:
             b.store(total, acc)
             _store(b, k.outs[0], at, total, dt)
     rows = outer * inner if n else 0
-    return [k.thread_per_row("cumsum", rows)]
+    return [k.launch("cumsum", rows)]
 
 
 register("cumsum", check_cumsum, emit_cumsum)
@@ -185,7 +159,7 @@ def _emit_arg(op: str):
         aval = eqn.inputs[0].aval
         dt, out_dt = np.dtype(aval.dtype), np.dtype(eqn.out_binders[0].aval.dtype)
         outer, n, inner = _rows(aval.shape, eqn.params["axes"][0])
-        k = _Kernel(module, program, step, index, f"_arg{op}")
+        k = Kernel.for_step(module, program, step, index, f"arg{op}")
         b = k.b
         with ptx.emit_grid_stride_loop(b, i64(outer * inner)) as r:
             base = _row_base(b, r, n, inner)
@@ -197,7 +171,7 @@ def _emit_arg(op: str):
                 b.store(b.select(take, j, get(b, pos)), pos)
             _store(b, k.outs[0], r, S.convert(b, get(b, pos), np.int64, out_dt), out_dt)
         rows = outer * inner if n else 0
-        return [k.thread_per_row(f"arg{op}", rows)]
+        return [k.launch(f"arg{op}", rows)]
 
     return emit
 
@@ -299,10 +273,10 @@ def emit_sort(module, program, step: K.OpKernel, index: int) -> list:
     dts = [np.dtype(a.dtype) for a in avals]
     outer, n, inner = _rows(avals[0].shape, eqn.params["dimension"])
     rows, size = outer * inner, outer * n * inner
-    k = _Kernel(module, program, step, index, "_sort")
+    k = Kernel.for_step(module, program, step, index, "sort")
     b = k.b
     if size == 0:
-        return [k.launch("sort", 0, 1)]
+        return [k.launch_grid("sort", 0, 1)]
     perm_a = k.scratch
     perm_b = b.gep(perm_a, [i64(size)], inbounds=True, source_etype=i32)
     per_block = n >= SORT_BLOCK_MIN
@@ -324,12 +298,9 @@ def emit_sort(module, program, step: K.OpKernel, index: int) -> list:
             for x, out, dt in zip(k.ins, k.outs, dts):
                 _store(b, out, at, _load(b, x, src, dt), dt)
     if per_block:
-        return [
-            k.launch(
-                "sort_block", min(rows, MAX_GRID), min(codegen.BLOCK, 32 * codegen.cdiv(n, 32))
-            )
-        ]
-    return [k.thread_per_row("sort_thread", rows)]
+        threads = min(codegen.BLOCK, 32 * codegen.cdiv(n, 32))
+        return [k.launch_grid("sort_block", min(rows, MAX_GRID), threads)]
+    return [k.launch("sort_thread", rows)]
 
 
 register("sort", check_sort, emit_sort)

@@ -1,4 +1,4 @@
-"""Reference CUDA kernels written with the ``ptx.py`` helpers; the tests lower, assemble and
+"""Reference CUDA kernels written with the ``backend/cuda/ptx.py`` helpers (test support); the tests lower, assemble and
 (with a GPU) run them against numpy. They show the patterns the jit's kernel lowering uses.
 
 All arrays are row-major and contiguous; sizes are i64 kernel arguments.
@@ -18,11 +18,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
+from funcgrad.backend.cuda import ptx
+from funcgrad.backend.cuda.ptx import f32, i16, i32, i64
 from funcgrad.backend.llvm.builders import for_range
 from llvmlite import ir
-
-from . import ptx
-from .ptx import f32, i16, i32, i64
 
 TILE = 16
 
@@ -143,20 +142,6 @@ def build_matmul_tiled(tile: int = TILE) -> ir.Module:
 
 # ---- (4) tensor-core tile: mma.sync m16n8k16, f16 or bf16 in, f32 accumulate -----------------
 
-_MMA_ASM = (
-    "mma.sync.aligned.m16n8k16.row.col.f32.{t}.{t}.f32 "
-    "{{$0,$1,$2,$3}}, {{$4,$5,$6,$7}}, {{$8,$9}}, {{$10,$11,$12,$13}};"
-)
-_MMA_CONSTRAINTS = ",".join(["=f"] * 4 + ["r"] * 6 + ["f"] * 4)
-
-
-def _mma(builder, a_regs, b_regs, c_vals, dtype):
-    ret = ir.LiteralStructType([f32] * 4)
-    fty = ir.FunctionType(ret, [i32] * 6 + [f32] * 4)
-    asm = ir.InlineAsm(fty, _MMA_ASM.format(t=dtype), _MMA_CONSTRAINTS, side_effect=False)
-    d = builder.call(asm, [*a_regs, *b_regs, *c_vals])
-    return [builder.extract_value(d, j) for j in range(4)]
-
 
 def _pack_pair(builder, base, idx0, idx1, in0, in1):
     """Two 16-bit elements -> one b32 register, the first in the low half (PTX's x2 order)."""
@@ -201,7 +186,7 @@ def build_matmul_mma(dtype: str = "f16") -> ir.Module:
 
         a_regs = [a_reg(0, *ks[:2]), a_reg(1, *ks[:2]), a_reg(0, *ks[2:]), a_reg(1, *ks[2:])]
         b_regs = [b_reg(*ks[:2]), b_reg(*ks[2:])]
-        d = _mma(b, a_regs, b_regs, [b.load(s, typ=f32) for s in accs], dtype)
+        d = ptx.mma_m16n8k16(b, dtype, a_regs, b_regs, [b.load(s, typ=f32) for s in accs])
         for slot, value in zip(accs, d):
             b.store(value, slot)
     for j, slot in enumerate(accs):  # c0,c1: (row0, pair+0/1); c2,c3: (row0+8, pair+0/1)

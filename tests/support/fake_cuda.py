@@ -43,9 +43,10 @@ import time
 import traceback
 from ctypes import POINTER, c_char_p, c_void_p
 
-import cuda_emu
 import numpy as np
 from funcgrad.backend.cuda import compiler, driver, ptx, runtime
+
+from support import cuda_emu
 
 # ---- CUresult codes ---------------------------------------------------------------------------
 
