@@ -11,12 +11,14 @@ emits only instructions the loop vectoriser widens; transcendental functions com
 ``impl_rules`` of ``funcgrad/_src/lax_*.py`` (integer division by zero, shifts out of range,
 saturating float -> int conversion with NaN -> 0, NaN-propagating max/min).
 
-Complex numbers (``COMPLEX_RULES``, used when an operand or the result is complex64/128) are
+Complex numbers (``COMPLEX_RULES`` of ``scalar_complex.py``, used when an operand or the result is
+complex64/128) are
 ``{float, float}`` / ``{double, double}`` literal structs in registers and (real, imag) pairs in
 memory, numpy's layout. Their rules work on the two parts (``extractvalue``/``insertvalue``,
 which LLVM turns back into plain scalars): ``add sub mul div neg conj real imag complex abs exp
 log sqrt eq ne select_n convert_element_type integer_pow pow`` and the sum/product reductions.
-``dtype_ok`` stays real-only (op kernels ask it); ``loop_dtype_ok`` adds the complex dtypes.
+``dtype_ok`` stays real-only (op kernels ask it); ``loop_dtype_ok`` adds the complex dtypes. The
+types, constants and ``convert`` live in ``irtypes.py`` and are re-exported here.
 
 >>> from llvmlite import ir
 >>> import numpy as np
@@ -34,125 +36,35 @@ from __future__ import annotations
 import numpy as np
 from llvmlite import ir
 
+from .irtypes import (  # noqa: F401 (the types and conversions are re-exported with the table)
+    F16,
+    F32,
+    FLOAT,
+    I1,
+    PART,
+    Emitter,
+    UnsupportedScalarOp,
+    const,
+    convert,
+    dtype_ok,
+    ir_type,
+    is_complex,
+    is_float,
+    is_signed,
+    loop_dtype_ok,
+    storage_type,
+    to_memory,
+    to_register,
+)
+from .scalar_complex import COMPLEX_RULES, can_emit_complex
 from .vmath import VMATH
-
-I1 = ir.IntType(1)
-F16, F32, F64 = np.dtype("float16"), np.dtype("float32"), np.dtype("float64")
-C64, C128 = np.dtype("complex64"), np.dtype("complex128")
-_FLOAT = {F16: ir.HalfType(), F32: ir.FloatType(), F64: ir.DoubleType()}
-PART = {C64: F32, C128: F64}  # complex dtype -> dtype of its real and imaginary parts
-_COMPLEX = {c: ir.LiteralStructType([_FLOAT[f], _FLOAT[f]]) for c, f in PART.items()}
-
-
-class UnsupportedScalarOp(NotImplementedError):
-    """``emit`` was asked for a primitive/dtype combination the table does not cover."""
-
-
-# ---- types and constants --------------------------------------------------------------------------
-
-
-def dtype_ok(dtype) -> bool:
-    """Dtypes the rules handle: bool, 8- to 64-bit ints, float16/32/64. (A code generator may
-    accept fewer: the CPU one leaves float16 to the fallback path.)"""
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:  # e.g. the bfloat16 marker
-        return False
-    return dt in _FLOAT or (dt.kind in "iu" and dt.itemsize in (1, 2, 4, 8)) or dt.kind == "b"
-
-
-def loop_dtype_ok(dtype) -> bool:
-    """``dtype_ok`` plus complex64/complex128: the dtypes loop kernels load, compute and store
-    (op kernels take only ``dtype_ok`` ones)."""
-    return dtype_ok(dtype) or is_complex(dtype)
-
-
-def is_complex(dtype) -> bool:
-    try:
-        return np.dtype(dtype) in PART
-    except TypeError:
-        return False
-
-
-def ir_type(dtype) -> ir.Type:
-    """The register (compute) type of a dtype (bool is i1, complex a struct of two floats)."""
-    dt = np.dtype(dtype)
-    if dt in _COMPLEX:
-        return _COMPLEX[dt]
-    if dt.kind == "f":
-        if dt not in _FLOAT:
-            raise UnsupportedScalarOp(f"dtype {dt.name} has no scalar IR type")
-        return _FLOAT[dt]
-    if dt.kind == "b":
-        return I1
-    return ir.IntType(dt.itemsize * 8)
-
-
-def storage_type(dtype) -> ir.Type:
-    """The in-memory type of a dtype (bool is one byte)."""
-    dt = np.dtype(dtype)
-    return ir.IntType(8) if dt.kind == "b" else ir_type(dt)
-
-
-def const(dtype, value) -> ir.Constant:
-    dt = np.dtype(dtype)
-    ty = ir_type(dt)
-    if dt in PART:
-        z = complex(value)
-        return ir.Constant(ty, [const(PART[dt], z.real), const(PART[dt], z.imag)])
-    if dt.kind == "f":
-        return ir.Constant(ty, float(value))
-    if dt.kind == "b":
-        return ir.Constant(I1, int(bool(value)))
-    v = int(value)
-    if dt.kind == "u":
-        v &= (1 << (dt.itemsize * 8)) - 1
-    return ir.Constant(ty, v)
-
-
-def to_register(b: ir.IRBuilder, value: ir.Value, dtype) -> ir.Value:
-    """A loaded value (storage type) as a register value."""
-    return b.icmp_unsigned("!=", value, value.type(0)) if np.dtype(dtype).kind == "b" else value
-
-
-def to_memory(b: ir.IRBuilder, value: ir.Value, dtype) -> ir.Value:
-    """A register value in its storage type."""
-    return b.zext(value, ir.IntType(8)) if np.dtype(dtype).kind == "b" else value
-
-
-class Emitter:
-    """A builder plus constant and intrinsic helpers: the context a rule gets."""
-
-    def __init__(self, builder: ir.IRBuilder):
-        self.b = builder
-
-    def const(self, dtype, value) -> ir.Constant:
-        return const(dtype, value)
-
-    def intrinsic(self, name: str, ret: ir.Type, args, tys=None):
-        mod = self.b.module
-        fnty = ir.FunctionType(ret, [a.type for a in args])
-        fn = mod.declare_intrinsic(name, tys if tys is not None else [ret], fnty)
-        return self.b.call(fn, args)
-
-    def select(self, c, x, y):
-        return self.b.select(c, x, y)
-
-
-def _is_float(dt) -> bool:
-    return np.dtype(dt).kind == "f"
-
-
-def _signed(dt) -> bool:
-    return np.dtype(dt).kind == "i"
-
 
 # ---- arithmetic -----------------------------------------------------------------------------------
 
 
 def _arith(fop, iop):
     def rule(sc, args, dts, out, params):
-        if _is_float(dts[0]):
+        if is_float(dts[0]):
             return getattr(sc.b, fop)(*args)
         if np.dtype(dts[0]).kind == "b":
             return {"add": sc.b.or_, "mul": sc.b.and_, "sub": sc.b.xor}[iop](*args)
@@ -165,7 +77,7 @@ def _safe_divisor(sc, x, y, dt):
     """y, with 0 (and -1 when x is the minimum, for signed types) replaced by 1."""
     b = sc.b
     bad = b.icmp_unsigned("==", y, sc.const(dt, 0))
-    if _signed(dt):
+    if is_signed(dt):
         mn = sc.const(dt, np.iinfo(dt).min)
         ovf = b.and_(b.icmp_signed("==", x, mn), b.icmp_signed("==", y, sc.const(dt, -1)))
         bad = b.or_(bad, ovf)
@@ -175,18 +87,18 @@ def _safe_divisor(sc, x, y, dt):
 def _div(sc, args, dts, out, params):
     x, y = args
     dt = dts[0]
-    if _is_float(dt):
+    if is_float(dt):
         return sc.b.fdiv(x, y)
-    q = (sc.b.sdiv if _signed(dt) else sc.b.udiv)(x, _safe_divisor(sc, x, y, dt))
+    q = (sc.b.sdiv if is_signed(dt) else sc.b.udiv)(x, _safe_divisor(sc, x, y, dt))
     return sc.b.select(sc.b.icmp_unsigned("==", y, sc.const(dt, 0)), sc.const(dt, -1), q)
 
 
 def _rem(sc, args, dts, out, params):
     x, y = args
     dt = dts[0]
-    if _is_float(dt):
+    if is_float(dt):
         return sc.b.frem(x, y)
-    r = (sc.b.srem if _signed(dt) else sc.b.urem)(x, _safe_divisor(sc, x, y, dt))
+    r = (sc.b.srem if is_signed(dt) else sc.b.urem)(x, _safe_divisor(sc, x, y, dt))
     return sc.b.select(sc.b.icmp_unsigned("==", y, sc.const(dt, 0)), x, r)
 
 
@@ -206,7 +118,7 @@ def _minmax(fname, pred):
 
 def _neg(sc, args, dts, out, params):
     (x,) = args
-    return sc.b.fneg(x) if _is_float(dts[0]) else sc.b.sub(sc.const(dts[0], 0), x)
+    return sc.b.fneg(x) if is_float(dts[0]) else sc.b.sub(sc.const(dts[0], 0), x)
 
 
 def _abs(sc, args, dts, out, params):
@@ -237,7 +149,7 @@ def _integer_pow(sc, args, dts, out, params):
     (x,) = args
     y = int(params["y"])
     dt = dts[0]
-    mul = sc.b.fmul if _is_float(dt) else sc.b.mul
+    mul = sc.b.fmul if is_float(dt) else sc.b.mul
     acc, base, n = None, x, abs(y)
     while n:  # square and multiply
         if n & 1:
@@ -353,35 +265,6 @@ def _select_n(sc, args, dts, out, params):
     return acc
 
 
-def convert(b: ir.IRBuilder, x, src, dst):
-    """numpy/XLA conversion semantics: float->int saturates and maps NaN to 0, != 0 -> bool;
-    complex -> real types converts the real part (the impl's ``np.real`` first)."""
-    src, dst = np.dtype(src), np.dtype(dst)
-    sc, ty = Emitter(b), ir_type(dst)
-    if src == dst:
-        return x
-    if src in PART or dst in PART:
-        return _convert_complex(b, x, src, dst)
-    if dst.kind == "b":
-        if src.kind == "f":
-            return b.fcmp_unordered("!=", x, const(src, 0))
-        return b.icmp_unsigned("!=", x, const(src, 0))
-    if dst.kind == "f":
-        if src.kind == "f":
-            return b.fpext(x, ty) if dst.itemsize > src.itemsize else b.fptrunc(x, ty)
-        return b.sitofp(x, ty) if src.kind == "i" else b.uitofp(x, ty)
-    if src.kind == "f":
-        if src == F16:  # saturating conversions from half are not legal everywhere
-            x = b.fpext(x, _FLOAT[F32])
-        name = "llvm.fptosi.sat" if dst.kind == "i" else "llvm.fptoui.sat"
-        return sc.intrinsic(name, ty, [x], [ty, x.type])
-    if dst.itemsize < src.itemsize:
-        return b.trunc(x, ty)
-    if dst.itemsize == src.itemsize:
-        return x
-    return b.sext(x, ty) if src.kind == "i" else b.zext(x, ty)
-
-
 def _population_count(sc, args, dts, out, params):
     (x,) = args  # the 1-bits of the two's-complement pattern (XLA/JAX: popcount(int8 -1) = 8)
     return sc.intrinsic("llvm.ctpop", x.type, [x])
@@ -466,7 +349,7 @@ SCALAR_RULES: dict = {
     "stop_gradient": _identity,
     **{n: _vmath(n) for n in _VMATH_RULES},
 }
-_FLOAT_RULES = {"floor", "ceil", "sqrt", "round", "is_finite", "nextafter", *_VMATH_RULES}
+FLOAT_RULES = {"floor", "ceil", "sqrt", "round", "is_finite", "nextafter", *_VMATH_RULES}
 _INT_RULES = {"population_count"}
 # float16 operands are widened to float32 around every rule but these (exact in half)
 _EXACT_IN_HALF = {
@@ -481,14 +364,14 @@ _EXACT_IN_HALF = {
 def can_emit(name: str, in_dtypes, out_dtype, params=None) -> bool:
     """Whether ``SCALAR_RULES`` covers this primitive at these dtypes (the fusion pass asks)."""
     if any(is_complex(d) for d in (*in_dtypes, out_dtype)):
-        return _can_emit_complex(name, in_dtypes, out_dtype, params or {})
+        return can_emit_complex(name, in_dtypes, out_dtype, params or {})
     if name not in SCALAR_RULES:
         return False
     ins = [np.dtype(d) for d in in_dtypes] if all(dtype_ok(d) for d in in_dtypes) else None
     if ins is None or not dtype_ok(out_dtype):
         return False
     out = np.dtype(out_dtype)
-    if name in _FLOAT_RULES and not all(d.kind == "f" for d in ins):
+    if name in FLOAT_RULES and not all(d.kind == "f" for d in ins):
         return False
     if name in _INT_RULES and not all(d.kind in "iu" for d in ins):
         return False
@@ -514,301 +397,8 @@ def emit(b: ir.IRBuilder, name: str, args, in_dtypes, out_dtype, params=None) ->
         return COMPLEX_RULES[name](Emitter(b), args, ins, out, params)
     rule, sc = SCALAR_RULES[name], Emitter(b)
     if F16 in ins and name not in _EXACT_IN_HALF:
-        args = [b.fpext(a, _FLOAT[F32]) if d == F16 else a for a, d in zip(args, ins)]
+        args = [b.fpext(a, FLOAT[F32]) if d == F16 else a for a, d in zip(args, ins)]
         wide = tuple(F32 if d == F16 else d for d in ins)
         res = rule(sc, args, wide, F32 if out == F16 else out, params)
-        return b.fptrunc(res, _FLOAT[F16]) if out == F16 else res
+        return b.fptrunc(res, FLOAT[F16]) if out == F16 else res
     return rule(sc, args, ins, out, params)
-
-
-# ---- complex numbers --------------------------------------------------------------------------
-# A complex value is a {re, im} struct; the helpers below take and return (re, im) pairs of
-# scalar IR values, and rules pack the result once. Arithmetic follows numpy's loops (naive
-# product, Smith's quotient, hypot-based abs) so that results match the impl within rounding.
-
-
-def _parts(b, z):
-    return b.extract_value(z, 0), b.extract_value(z, 1)
-
-
-def _pack(b, dtype, re, im):
-    z = b.insert_value(ir.Constant(ir_type(dtype), ir.Undefined), re, 0)
-    return b.insert_value(z, im, 1)
-
-
-def _cmul(b, x, y):
-    (a, c), (d, e) = x, y
-    return b.fsub(b.fmul(a, d), b.fmul(c, e)), b.fadd(b.fmul(a, e), b.fmul(c, d))
-
-
-def _cdiv(sc, x, y, part):
-    """numpy's quotient: Smith's algorithm scaled by the larger part of the divisor; a zero
-    divisor divides each part by 0 (inf or NaN)."""
-    b = sc.b
-    (xr, xi), (yr, yi) = x, y
-    ar, ai = sc.intrinsic("llvm.fabs", yr.type, [yr]), sc.intrinsic("llvm.fabs", yi.type, [yi])
-    one = const(part, 1)
-    # |yr| >= |yi|: rat = yi/yr, scl = 1/(yr + yi*rat)
-    rat1 = b.fdiv(yi, yr)
-    scl1 = b.fdiv(one, b.fadd(yr, b.fmul(yi, rat1)))
-    re1 = b.fmul(b.fadd(xr, b.fmul(xi, rat1)), scl1)
-    im1 = b.fmul(b.fsub(xi, b.fmul(xr, rat1)), scl1)
-    zero = b.and_(
-        b.fcmp_ordered("==", ar, const(part, 0)), b.fcmp_ordered("==", ai, const(part, 0))
-    )
-    re1 = b.select(zero, b.fdiv(xr, ar), re1)
-    im1 = b.select(zero, b.fdiv(xi, ar), im1)
-    # otherwise: rat = yr/yi, scl = 1/(yi + yr*rat)
-    rat2 = b.fdiv(yr, yi)
-    scl2 = b.fdiv(one, b.fadd(yi, b.fmul(yr, rat2)))
-    re2 = b.fmul(b.fadd(b.fmul(xr, rat2), xi), scl2)
-    im2 = b.fmul(b.fsub(b.fmul(xi, rat2), xr), scl2)
-    first = b.fcmp_ordered(">=", ar, ai)
-    return b.select(first, re1, re2), b.select(first, im1, im2)
-
-
-def _hypot(sc, re, im, part):
-    """sqrt(re**2 + im**2) without overflow or underflow; inf if a part is inf (even with a NaN
-    beside it, like C's hypot), else NaN if a part is NaN. float32 goes through float64."""
-    b = sc.b
-    ar, ai = sc.intrinsic("llvm.fabs", re.type, [re]), sc.intrinsic("llvm.fabs", im.type, [im])
-    if part == F32:
-        d = _FLOAT[F64]
-        r, i = b.fpext(re, d), b.fpext(im, d)
-        h = sc.intrinsic("llvm.sqrt", d, [b.fadd(b.fmul(r, r), b.fmul(i, i))])
-        h = b.fptrunc(h, _FLOAT[F32])
-    else:
-        big = b.fcmp_ordered(">", ar, ai)
-        hi, lo = b.select(big, ar, ai), b.select(big, ai, ar)  # a NaN ends up in the result
-        q = b.fdiv(lo, hi)
-        h = b.fmul(hi, sc.intrinsic("llvm.sqrt", q.type, [b.fadd(const(part, 1), b.fmul(q, q))]))
-        h = b.select(b.fcmp_ordered("==", hi, const(part, 0)), hi, h)
-    inf = b.or_(
-        b.fcmp_ordered("==", ar, const(part, np.inf)), b.fcmp_ordered("==", ai, const(part, np.inf))
-    )
-    return b.select(inf, const(part, np.inf), h)
-
-
-def _c_arith(op):
-    def rule(sc, args, dts, out, params):
-        (a, c), (d, e) = (_parts(sc.b, z) for z in args)
-        f = getattr(sc.b, op)
-        return _pack(sc.b, out, f(a, d), f(c, e))
-
-    return rule
-
-
-def _c_mul(sc, args, dts, out, params):
-    return _pack(sc.b, out, *_cmul(sc.b, *(_parts(sc.b, z) for z in args)))
-
-
-def _c_div(sc, args, dts, out, params):
-    x, y = (_parts(sc.b, z) for z in args)
-    return _pack(sc.b, out, *_cdiv(sc, x, y, PART[out]))
-
-
-def _c_neg(sc, args, dts, out, params):
-    re, im = _parts(sc.b, args[0])
-    return _pack(sc.b, out, sc.b.fneg(re), sc.b.fneg(im))
-
-
-def _c_conj(sc, args, dts, out, params):
-    re, im = _parts(sc.b, args[0])
-    return _pack(sc.b, out, re, sc.b.fneg(im))
-
-
-def _c_part(i):
-    return lambda sc, args, dts, out, params: sc.b.extract_value(args[0], i)
-
-
-def _c_make(sc, args, dts, out, params):
-    return _pack(sc.b, out, *args)
-
-
-def _c_abs(sc, args, dts, out, params):
-    return _hypot(sc, *_parts(sc.b, args[0]), out)
-
-
-def _c_exp(sc, args, dts, out, params):
-    """e**re * (cos im, sin im), with e**re as (e**(re/2))**2 so that the parts stay finite
-    where the result is; a zero imaginary part stays exactly zero (e**x + 0j)."""
-    b, part = sc.b, PART[out]
-    re, im = _parts(b, args[0])
-    h = VMATH["exp"](b, b.fmul(re, const(part, 0.5)))
-    c, s = VMATH["cos"](b, im), VMATH["sin"](b, im)
-    out_re, out_im = b.fmul(b.fmul(h, c), h), b.fmul(b.fmul(h, s), h)
-    return _pack(b, out, out_re, b.select(b.fcmp_ordered("==", im, const(part, 0)), im, out_im))
-
-
-def _log_abs(sc, re, im, part):
-    """log|z|: float32 in float64 (log(re**2 + im**2) / 2); float64 as log(hi) +
-    log1p((lo/hi)**2) / 2 with hi, lo the larger and smaller part magnitudes."""
-    b = sc.b
-    if part == F32:
-        d = _FLOAT[F64]
-        r, i = b.fpext(re, d), b.fpext(im, d)
-        half = b.fmul(VMATH["log"](b, b.fadd(b.fmul(r, r), b.fmul(i, i))), const(F64, 0.5))
-        return b.fptrunc(half, _FLOAT[F32])
-    ar, ai = sc.intrinsic("llvm.fabs", re.type, [re]), sc.intrinsic("llvm.fabs", im.type, [im])
-    big = b.fcmp_ordered(">", ar, ai)
-    hi, lo = b.select(big, ar, ai), b.select(big, ai, ar)
-    q = b.fdiv(lo, hi)
-    tail = b.fmul(VMATH["log1p"](b, b.fmul(q, q)), const(part, 0.5))
-    ok = b.and_(
-        b.fcmp_ordered("<", hi, const(part, np.inf)), b.fcmp_ordered(">", hi, const(part, 0))
-    )  # else log(hi) alone: -inf, inf
-    res = b.fadd(VMATH["log"](b, hi), b.select(ok, tail, const(part, 0)))
-    inf = b.or_(
-        b.fcmp_ordered("==", ar, const(part, np.inf)), b.fcmp_ordered("==", ai, const(part, np.inf))
-    )
-    return b.select(inf, const(part, np.inf), res)
-
-
-def _c_log(sc, args, dts, out, params):
-    b, part = sc.b, PART[out]
-    re, im = _parts(b, args[0])
-    return _pack(b, out, _log_abs(sc, re, im, part), VMATH["atan2"](b, im, re))
-
-
-def _c_sqrt(sc, args, dts, out, params):
-    """Principal square root (Kahan): t = sqrt((|re| + |z|) / 2); re >= 0: (t, im / 2t), else
-    (|im| / 2t, copysign(t, im)); sqrt(±0 + im·i) with im = ±0 is (0, im)."""
-    b, part = sc.b, PART[out]
-    re, im = _parts(b, args[0])
-    ar = sc.intrinsic("llvm.fabs", re.type, [re])
-    half = const(part, 0.5)
-    t = sc.intrinsic(
-        "llvm.sqrt", re.type, [b.fadd(b.fmul(ar, half), b.fmul(_hypot(sc, re, im, part), half))]
-    )
-    u = b.fdiv(im, b.fadd(t, t))
-    pos = b.fcmp_unordered("uge", re, const(part, 0))
-    out_re = b.select(pos, t, sc.intrinsic("llvm.fabs", u.type, [u]))
-    out_im = b.select(pos, u, sc.intrinsic("llvm.copysign", t.type, [t, im]))
-    zero = b.fcmp_ordered("==", t, const(part, 0))
-    out_im = b.select(zero, im, out_im)
-    inf = b.fcmp_ordered("==", sc.intrinsic("llvm.fabs", im.type, [im]), const(part, np.inf))
-    out_re = b.select(inf, const(part, np.inf), out_re)
-    return _pack(b, out, out_re, b.select(inf, im, out_im))
-
-
-def _c_compare(name):
-    def rule(sc, args, dts, out, params):
-        b = sc.b
-        (a, c), (d, e) = (_parts(b, z) for z in args)
-        if name == "eq":
-            return b.and_(b.fcmp_ordered("==", a, d), b.fcmp_ordered("==", c, e))
-        return b.or_(b.fcmp_unordered("!=", a, d), b.fcmp_unordered("!=", c, e))
-
-    return rule
-
-
-def _c_select_n(sc, args, dts, out, params):
-    which, *cases = args
-    b = sc.b
-
-    def pick(c, x, y):  # part by part: no select of aggregates
-        (xr, xi), (yr, yi) = _parts(b, x), _parts(b, y)
-        return _pack(b, out, b.select(c, xr, yr), b.select(c, xi, yi))
-
-    if len(cases) == 1:
-        return cases[0]
-    if np.dtype(dts[0]).kind == "b":
-        return pick(which, cases[1], cases[0])
-    acc = cases[-1]
-    for i in range(len(cases) - 2, -1, -1):
-        acc = pick(b.icmp_signed("==", which, sc.const(dts[0], i)), cases[i], acc)
-    return acc
-
-
-def _c_integer_pow(sc, args, dts, out, params):
-    """Square and multiply (numpy's integer-exponent power); y < 0: 1 / x**-y, Smith's
-    quotient as numpy's ``1 / np.power(x, -y)``."""
-    b, part, y = sc.b, PART[out], int(params["y"])
-    one = (const(part, 1), const(part, 0))
-    acc, base, n = None, _parts(b, args[0]), abs(y)
-    while n:
-        if n & 1:
-            acc = base if acc is None else _cmul(b, acc, base)
-        n >>= 1
-        if n:
-            base = _cmul(b, base, base)
-    acc = one if acc is None else acc
-    return _pack(b, out, *(_cdiv(sc, one, acc, part) if y < 0 else acc))
-
-
-def _c_pow(sc, args, dts, out, params):
-    """x**y = exp(y log x) (numpy's general case); y == 0 gives 1, x == 0 gives 0 for a real
-    y > 0 and NaN otherwise (numpy's npy_cpow). numpy's exact repeated products for small
-    integer y are not reproduced: the result differs from it by rounding only."""
-    b, part = sc.b, PART[out]
-    (xr, xi), (yr, yi) = (_parts(b, z) for z in args)
-    lr, li = _log_abs(sc, xr, xi, part), VMATH["atan2"](b, xi, xr)
-    w = _pack(b, out, *_cmul(b, (yr, yi), (lr, li)))
-    er, ei = _parts(b, _c_exp(sc, [w], [out], out, params))
-    zero, one, nan = const(part, 0), const(part, 1), const(part, np.nan)
-    is0 = lambda re, im: b.and_(b.fcmp_ordered("==", re, zero), b.fcmp_ordered("==", im, zero))
-    x0 = is0(xr, xi)
-    y_pos_real = b.and_(b.fcmp_ordered(">", yr, zero), b.fcmp_ordered("==", yi, zero))
-    er = b.select(x0, b.select(y_pos_real, zero, nan), er)
-    ei = b.select(x0, b.select(y_pos_real, zero, nan), ei)
-    y0 = is0(yr, yi)
-    return _pack(b, out, b.select(y0, one, er), b.select(y0, zero, ei))
-
-
-def _convert_complex(b, x, src, dst):
-    if src in PART and dst in PART:
-        re, im = _parts(b, x)
-        return _pack(
-            b, dst, convert(b, re, PART[src], PART[dst]), convert(b, im, PART[src], PART[dst])
-        )
-    if src in PART:  # complex -> real, int or bool: the real part (the impl's np.real)
-        return convert(b, b.extract_value(x, 0), PART[src], dst)
-    return _pack(b, dst, convert(b, x, src, PART[dst]), const(PART[dst], 0))
-
-
-def _c_convert(sc, args, dts, out, params):
-    return _convert_complex(sc.b, args[0], dts[0], out)
-
-
-COMPLEX_RULES: dict = {
-    "add": _c_arith("fadd"),
-    "add_any": _c_arith("fadd"),
-    "sub": _c_arith("fsub"),
-    "mul": _c_mul,
-    "div": _c_div,
-    "neg": _c_neg,
-    "conj": _c_conj,
-    "real": _c_part(0),
-    "imag": _c_part(1),
-    "complex": _c_make,
-    "abs": _c_abs,
-    "exp": _c_exp,
-    "log": _c_log,
-    "sqrt": _c_sqrt,
-    "pow": _c_pow,
-    "eq": _c_compare("eq"),
-    "ne": _c_compare("ne"),
-    "select_n": _c_select_n,
-    "convert_element_type": _c_convert,
-    "integer_pow": _c_integer_pow,
-    "stop_gradient": _identity,
-}
-_C_TO_PART = {"real", "imag", "abs"}  # complex -> its part dtype
-
-
-def _can_emit_complex(name, in_dtypes, out_dtype, params) -> bool:
-    """``can_emit`` where an operand or the result is complex."""
-    if name not in COMPLEX_RULES or not all(loop_dtype_ok(d) for d in (*in_dtypes, out_dtype)):
-        return False
-    ins, out = [np.dtype(d) for d in in_dtypes], np.dtype(out_dtype)
-    if name == "convert_element_type":
-        return True
-    if name == "complex":
-        return len(ins) == 2 and ins[0] == ins[1] and out in PART and PART[out] == ins[0]
-    if name == "select_n":
-        return ins[0].kind in "biu" and all(d == out for d in ins[1:]) and out in PART
-    if name in ("eq", "ne"):
-        return ins[0] in PART and ins[0] == ins[1] and out.kind == "b"
-    if name in _C_TO_PART:
-        return ins[0] in PART and out == PART[ins[0]]
-    return all(d == out for d in ins) and out in PART
