@@ -325,6 +325,18 @@ def interpret(program: Program, inputs) -> list:
     return [bufs[o] for o in program.outputs]
 
 
+def step_buffers(step) -> tuple[set, set]:
+    """(read, written) buffer ids of a step (an op kernel writes its scratch too)."""
+    if isinstance(step, LoopKernel):
+        reads = {n.buf for n in step.body if isinstance(n, Load)}
+        writes = {b for b, _ in step.stores} | ({step.reduce.out} if step.reduce else set())
+        return reads, writes
+    if isinstance(step, Dot):
+        return {step.lhs, step.rhs}, {step.out}
+    scratch = {step.scratch} if isinstance(step, OpKernel) and step.scratch >= 0 else set()
+    return {i for i in step.inputs if isinstance(i, int)}, set(step.outputs) | scratch
+
+
 def memory_report(program: Program) -> dict:
     """Bytes of the program's temporaries (``peak``, when none is reused), inputs, outputs."""
     kinds = {"in": "inputs", "out": "outputs", "tmp": "peak"}

@@ -232,8 +232,7 @@ def emit_body(b: ir.IRBuilder, body, idx: _Index, ptrs) -> list:
 
 
 def _kernel_buffers(program, k: K.LoopKernel):
-    reads = {n.buf for n in k.body if isinstance(n, K.Load)}
-    written = {buf for buf, _ in k.stores} | ({k.reduce.out} if k.reduce else set())
+    reads, written = K.step_buffers(k)
     ids = tuple(sorted(reads | written))
     return ids, written, _index_type(_prod(k.shape), *[program.buffer(i).size for i in ids])
 
