@@ -437,15 +437,19 @@ def sort_emit(module, program, step, name, num_threads):
             r0 = b.mul(s, _c(per_slot))
             r1 = _imin(b, b.add(r0, _c(per_slot)), _c(rows))
             with for_range(b, r0, r1, name="r", unroll=False) as r:
-                if inner > 1:
-                    o, c = b.udiv(r, _c(inner)), b.urem(r, _c(inner))
-                    base = b.add(b.mul(o, _c(n * inner)), c)
-                else:
-                    base = b.mul(r, _c(n))
-                sort_row(b, ptrs, region_a, region_b, base)
+                sort_row(b, ptrs, region_a, region_b, _row_start(b, r, n, inner))
 
     work = rows * n * max(1, int(n).bit_length())
     return _define(module, name, nargs, body, slots, work, num_threads)
+
+
+def _row_start(b, r, n: int, inner: int):
+    """Flat index of element 0 of row ``r`` (rows are ``outer x inner``, elements ``n`` apart
+    by ``inner``)."""
+    if inner > 1:
+        o, c = b.udiv(r, _c(inner)), b.urem(r, _c(inner))
+        return b.add(b.mul(o, _c(n * inner)), c)
+    return b.mul(r, _c(n))
 
 
 def _sort_fn(module, name, arg_types):
