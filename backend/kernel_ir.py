@@ -184,7 +184,7 @@ def reduce_identity(op: str, dtype: np.dtype):
     return info.min if op == "max" else info.max
 
 
-# ---- printing -------------------------------------------------------------------------------------
+# ---- printing ------------------------------------------------------------------------------------
 
 
 def _node_str(n) -> str:

@@ -1,8 +1,8 @@
 """Shared test fixtures.
 
 ``FUNCGRAD_FAKE_CUDA=1 python -m pytest -m cuda`` runs the GPU tests on this machine: the fake
-CUDA driver of ``tests/support/fake_cuda.py`` (kernels run by an emulator) is installed before the test
-modules are collected, so their ``skipif(not driver.cuda_available())`` marks see a device.
+CUDA driver of ``tests/support/fake_cuda.py`` (kernels run by an emulator) is installed before
+the test modules are collected, so their ``skipif(not driver.cuda_available())`` marks see a device.
 ``FUNCGRAD_FAKE_CUDA_SCHEDULE=reverse`` runs the threads of a block in the other order.
 """
 

@@ -164,7 +164,7 @@ def test_block_reduction_of_complex_assembles():
     assert result is None or result[0], result and result[1]
 
 
-# ---- complex dot_general: four real dots (backend/rewrite.py) --------------------------------------
+# ---- complex dot_general: four real dots (backend/lower/rewrite.py) ------------------------
 
 DOT_CASES = [  # (name, fn, lhs shape, rhs shape, dtype)
     ("matmul_c64", lambda a, b: a @ b, (5, 7), (7, 3), np.complex64),

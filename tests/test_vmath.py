@@ -1,4 +1,4 @@
-"""Accuracy of backend/cpu/vmath.py against float64 / long double references.
+"""Accuracy of backend/llvm/vmath.py against float64 / long double references.
 
 One module holds a loop kernel ``out[i] = f(a[i] [, b[i]])`` per function and dtype; each kernel
 runs over ~100k inputs spanning the domain plus special values. Errors are measured

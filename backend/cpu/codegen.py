@@ -1,7 +1,7 @@
 """Kernel program -> one LLVM module.
 
-Every ``LoopKernel`` / ``Dot`` / ``OpKernel`` (``ops/``) becomes an internal function over the buffers it touches
-(``noalias`` pointers); the steps between two fallbacks become one entry function
+Every ``LoopKernel`` / ``Dot`` / ``OpKernel`` (``ops/``) becomes an internal function over the
+buffers it touches (``noalias`` pointers); the steps between two fallbacks become one entry function
 ``run`` / ``run_1`` / ... of type ``void(ptr inputs, ptr outputs, ptr workspace)`` that calls them
 in order: a program without fallbacks is one native call. Temporaries live in one workspace at
 offsets chosen by liveness (``plan_memory``). ``emit_subprogram`` puts a fallback-free program
@@ -77,7 +77,7 @@ def plan_memory(program: K.Program) -> tuple[dict, int]:
     return offsets, peak
 
 
-# ---- module-level emission ------------------------------------------------------------------------
+# ---- module-level emission -----------------------------------------------------------------------
 
 
 @dataclass
@@ -207,7 +207,7 @@ def _emit_entry(module, program, kernels, step_ids, offsets, name, linkage=None)
     return fn
 
 
-# ---- loop kernels ---------------------------------------------------------------------------------
+# ---- loop kernels --------------------------------------------------------------------------------
 
 
 def _strided_nodes(k: K.LoopKernel):
@@ -500,7 +500,7 @@ def _kernel_with_optional_threads(module, name, bufs, emit_loops, threaded, shap
     return fn
 
 
-# ---- reductions -----------------------------------------------------------------------------------
+# ---- reductions ----------------------------------------------------------------------------------
 
 _RED_OPS = {"sum": ("fadd", "add"), "prod": ("fmul", "mul")}
 
@@ -667,7 +667,7 @@ def _emit_row_member(ctx, k: K.LoopKernel, oidx, inner, views, out):
             ctx.store(buf, lin, k.body[v].dtype, vals[v])
 
 
-# ---- dot ------------------------------------------------------------------------------------------
+# ---- dot -----------------------------------------------------------------------------------------
 
 
 def _emit_dot(module, program, d: K.Dot, name):

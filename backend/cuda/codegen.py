@@ -9,8 +9,8 @@
   the reduced extent is small or the kept innermost dimension makes that the coalesced choice.
 - ``Dot``: a 64x64x16 shared-memory tiled matmul (4x4 outputs per thread) for float32/64 and
   ints, and for large float32 products a 128x128x8 one (8x8 outputs per thread, float4
-  fragment loads); ``mma.sync.m16n8k16`` tensor cores (float32 accumulation) for float16, and for the
-  float32 dots of bfloat16 values that the bfloat16 legalisation marks (``Dot.bf16``): operands
+  fragment loads); ``mma.sync.m16n8k16`` tensor cores (float32 accumulation) for float16, and for
+  the float32 dots of bfloat16 values that the bfloat16 legalisation marks (``Dot.bf16``): operands
   staged in shared memory as 16-bit values, 64x64 or 128x128 block tiles. The dot kernels are
   in ``dot.py``; the choice of tiling (``tiled_config``, ``mma_config``) is made here.
 - ``OpKernel``: hand-written kernels of ``ops/`` (one or more launches per step).
@@ -68,7 +68,7 @@ def _prod(xs) -> int:
     return int(np.prod(xs, dtype=np.int64))
 
 
-# ---- what the fusion pass may hand us -------------------------------------------------------------
+# ---- what the fusion pass may hand us ------------------------------------------------------------
 
 
 def dtype_ok(dtype) -> bool:
@@ -95,7 +95,7 @@ def check_supported(program: K.Program) -> None:
             )
 
 
-# ---- the program ----------------------------------------------------------------------------------
+# ---- the program ---------------------------------------------------------------------------------
 
 
 def kernel_name(program: K.Program, step: int) -> str:
@@ -138,7 +138,7 @@ def _index_type(*sizes) -> ir.IntType:
     return i32 if max(sizes, default=0) < 2**31 else i64
 
 
-# ---- index arithmetic -------------------------------------------------------------------------------
+# ---- index arithmetic ----------------------------------------------------------------------------
 
 
 class _Index:

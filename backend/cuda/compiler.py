@@ -30,7 +30,7 @@ from . import codegen, ptx
 from .codegen import CudaUnsupportedError, Launch  # noqa: F401 (re-export)
 from .ops import control
 
-# ---- lowering -------------------------------------------------------------------------------------
+# ---- lowering ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ def lower_jaxpr(jaxpr, name: str = "jit", arch: str = ptx.DEFAULT_ARCH) -> CudaL
     return lower_program(program, arch, consts)
 
 
-# ---- execution ------------------------------------------------------------------------------------
+# ---- execution -----------------------------------------------------------------------------------
 
 
 class CudaExecutable:

@@ -137,7 +137,7 @@ def barrier(builder: ir.IRBuilder) -> None:
     builder.call(intrinsic(builder.module, "llvm.nvvm.barrier0", ir.VoidType(), []), [])
 
 
-# ---- grid-stride loops -----------------------------------------------------------------------------------
+# ---- grid-stride loops ---------------------------------------------------------------------------
 
 
 @contextlib.contextmanager

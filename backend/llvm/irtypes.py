@@ -20,7 +20,7 @@ class UnsupportedScalarOp(NotImplementedError):
     """``emit`` was asked for a primitive/dtype combination the table does not cover."""
 
 
-# ---- types and constants --------------------------------------------------------------------------
+# ---- types and constants -------------------------------------------------------------------------
 
 
 def dtype_ok(dtype) -> bool:

@@ -59,7 +59,7 @@ from .irtypes import (  # noqa: F401 (the types and conversions are re-exported 
 from .scalar_complex import COMPLEX_RULES, can_emit_complex
 from .vmath import VMATH
 
-# ---- arithmetic -----------------------------------------------------------------------------------
+# ---- arithmetic ----------------------------------------------------------------------------------
 
 
 def _arith(fop, iop):
@@ -250,7 +250,7 @@ def _compare(name):
     return rule
 
 
-# ---- selection and conversion ---------------------------------------------------------------------
+# ---- selection and conversion --------------------------------------------------------------------
 
 
 def _select_n(sc, args, dts, out, params):
@@ -282,7 +282,7 @@ def _identity(sc, args, dts, out, params):
     return args[0]
 
 
-# ---- the table ------------------------------------------------------------------------------------
+# ---- the table -----------------------------------------------------------------------------------
 
 _VMATH_RULES = (
     "exp",

@@ -196,7 +196,7 @@ def view_reshape(old_shape, new_shape):
     return fn
 
 
-# ---- the fuser -------------------------------------------------------------------------------------
+# ---- the fuser -----------------------------------------------------------------------------------
 
 
 class Fuser:
@@ -499,7 +499,7 @@ def _reduce_rule(f: Fuser, eqn, x: Expr) -> Expr:
 
 def _dot_operand(f: Fuser, e: Expr, groups):
     """(buffer, View over the grouped dims) for a dot operand, copying it if needed."""
-    for attempt in range(2):
+    for _attempt in range(2):
         buf = e.root.payload[0] if e.root.kind == "load" else None
         if buf is not None:
             v = e.root.payload[1]

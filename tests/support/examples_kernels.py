@@ -1,5 +1,6 @@
-"""Reference CUDA kernels written with the ``backend/cuda/ptx.py`` helpers (test support); the tests lower, assemble and
-(with a GPU) run them against numpy. They show the patterns the jit's kernel lowering uses.
+"""Reference CUDA kernels written with the ``backend/cuda/ptx.py`` helpers (test support); the
+tests lower, assemble and (with a GPU) run them against numpy. They show the patterns the jit's
+kernel lowering uses.
 
 All arrays are row-major and contiguous; sizes are i64 kernel arguments.
 

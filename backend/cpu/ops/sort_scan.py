@@ -51,7 +51,7 @@ def _c(v) -> ir.Constant:
     return ir.Constant(I64, v)
 
 
-# ---- shared helpers -------------------------------------------------------------------------------
+# ---- shared helpers ------------------------------------------------------------------------------
 
 
 def _dtype_ok(dtype) -> bool:
@@ -131,7 +131,7 @@ def _imin(b, x, y):
     return b.select(b.icmp_signed("<", x, y), x, y)
 
 
-# ---- cumsum ---------------------------------------------------------------------------------------
+# ---- cumsum --------------------------------------------------------------------------------------
 
 
 def cumsum_check(eqn):
@@ -304,7 +304,7 @@ def _arg_columns(b, x, out, lo, hi, n, inner, is_max):
         _arg_scan(b, x, xbase, inner, n, width, best, where, is_max)
 
 
-# ---- sort -----------------------------------------------------------------------------------------
+# ---- sort ----------------------------------------------------------------------------------------
 
 
 def _align(nbytes: int) -> int:
@@ -513,7 +513,7 @@ def _emit_merge_pass(module, name, rec: _Records, n: int):
             take_right = b.and_(
                 b.icmp_signed("<", j, hi), b.or_(left_done, rec.less(b, right, left))
             )
-            rec.store(dst, b, k, [b.select(take_right, r, l) for l, r in zip(left, right)])
+            rec.store(dst, b, k, [b.select(take_right, r, x) for x, r in zip(left, right)])
             step = b.zext(take_right, I64)
             b.store(b.add(j, step), j_slot)
             b.store(b.add(i, b.sub(_c(1), step)), i_slot)

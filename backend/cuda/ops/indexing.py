@@ -47,7 +47,7 @@ from ..ptx import i1, i32, i64
 from . import register
 from .kernel import Kernel, index_type, is_literal
 
-# ---- shared helpers -------------------------------------------------------------------------------
+# ---- shared helpers ------------------------------------------------------------------------------
 
 
 def prod(xs) -> int:
@@ -130,7 +130,7 @@ def _avals(eqn) -> list:
     return [x.aval for x in eqn.inputs]
 
 
-# ---- gather -----------------------------------------------------------------------------------------
+# ---- gather --------------------------------------------------------------------------------------
 
 
 def _axes_ok(axes, ndim: int) -> bool:
@@ -214,7 +214,7 @@ def _gather_emit(module, program, step, index):
 
 register("gather", _gather_check, _gather_emit)
 
-# ---- scatter, scatter_add ---------------------------------------------------------------------------
+# ---- scatter, scatter_add ------------------------------------------------------------------------
 
 
 def _store_if(k: Kernel, buf, pos, pred, value) -> None:
@@ -325,7 +325,7 @@ def _scatter_emit(module, program, step, index):
 register("scatter", _scatter_check, _scatter_emit)
 register("scatter_add", _scatter_check, _scatter_emit)
 
-# ---- dynamic_slice, dynamic_update_slice ------------------------------------------------------------
+# ---- dynamic_slice, dynamic_update_slice ---------------------------------------------------------
 
 
 def _clamped_start(k: Kernel, src, hi: int) -> ir.Value:
@@ -401,7 +401,7 @@ def _dynamic_update_slice_emit(module, program, step, index):
 
 register("dynamic_update_slice", _dynamic_slice_check, _dynamic_update_slice_emit)
 
-# ---- concatenate ------------------------------------------------------------------------------------
+# ---- concatenate ---------------------------------------------------------------------------------
 
 
 def _concatenate_check(eqn):
@@ -432,7 +432,7 @@ def _concatenate_emit(module, program, step, index):
 
 register("concatenate", _concatenate_check, _concatenate_emit)
 
-# ---- pad --------------------------------------------------------------------------------------------
+# ---- pad -----------------------------------------------------------------------------------------
 
 
 def _pad_check(eqn):

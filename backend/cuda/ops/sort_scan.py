@@ -106,7 +106,7 @@ def _improves(b, op: str, v, best, dtype):
     return (b.icmp_signed if dt.kind == "i" else b.icmp_unsigned)(pred, v, best)
 
 
-# ---- cumsum ---------------------------------------------------------------------------------------
+# ---- cumsum --------------------------------------------------------------------------------------
 
 
 def check_cumsum(eqn):
@@ -179,7 +179,7 @@ def _emit_arg(op: str):
 register("argmax", check_arg, _emit_arg("max"))
 register("argmin", check_arg, _emit_arg("min"))
 
-# ---- sort -----------------------------------------------------------------------------------------
+# ---- sort ----------------------------------------------------------------------------------------
 
 
 def check_sort(eqn):
