@@ -27,7 +27,11 @@ MODULES = [
     "funcgrad.test_util",
     "funcgrad._src.lax_control",
     "funcgrad.debug",
+    "funcgrad.backend",
     "funcgrad.backend.llvm.scalar",
+    "funcgrad.backend.llvm.vmath",
+    "funcgrad.backend.llvm.builders",
+    "funcgrad.backend.cuda.compiler",
 ]
 
 
