@@ -14,10 +14,12 @@ TARGET_NAMES = {"cpu", "cuda", "ref"}
 BACKEND_MAY_IMPORT = (
     "funcgrad._src.core",
     "funcgrad._src.dtypes",
-    "funcgrad._src.lax_",
+    "funcgrad._src.lax_",  # the lax modules: funcgrad/_src/lax_*.py ...
+    "funcgrad._src.lax.",  # ... or, once they are a package, funcgrad/_src/lax/*.py
     "funcgrad.config",
 )
-BACKEND_MAY_IMPORT_EXACT = {"funcgrad._src"}  # (``from funcgrad._src import core``)
+# (``from funcgrad._src import core``, ``from funcgrad._src.lax import elementwise``)
+BACKEND_MAY_IMPORT_EXACT = {"funcgrad._src", "funcgrad._src.lax"}
 
 
 def _module_name(path: pathlib.Path) -> str:
