@@ -18,6 +18,7 @@ description: every backend is tested against it.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,6 +126,13 @@ class OpKernel:
     scratch: int = -1
 
 
+def op_buffers(step: OpKernel) -> list:
+    """The buffer ids an op kernel takes, in argument order: the buffer inputs (literals are
+    compile-time constants, not arguments), the outputs, then the scratch."""
+    ins = [i for i in step.inputs if isinstance(i, int)]
+    return ins + list(step.outputs) + ([step.scratch] if step.scratch >= 0 else [])
+
+
 @dataclass(frozen=True)
 class Fallback:
     eqn: Any  # the JaxprEqn
@@ -176,7 +184,7 @@ def reduce_identity(op: str, dtype: np.dtype):
     return info.min if op == "max" else info.max
 
 
-# ---- printing -------------------------------------------------------------------------------------
+# ---- printing ------------------------------------------------------------------------------------
 
 
 def _node_str(n) -> str:
@@ -315,6 +323,39 @@ def interpret(program: Program, inputs) -> list:
         else:
             run_fallback(s, bufs)
     return [bufs[o] for o in program.outputs]
+
+
+def step_buffers(step) -> tuple[set, set]:
+    """(read, written) buffer ids of a step (an op kernel writes its scratch too)."""
+    if isinstance(step, LoopKernel):
+        reads = {n.buf for n in step.body if isinstance(n, Load)}
+        writes = {b for b, _ in step.stores} | ({step.reduce.out} if step.reduce else set())
+        return reads, writes
+    if isinstance(step, Dot):
+        return {step.lhs, step.rhs}, {step.out}
+    scratch = {step.scratch} if isinstance(step, OpKernel) and step.scratch >= 0 else set()
+    return {i for i in step.inputs if isinstance(i, int)}, set(step.outputs) | scratch
+
+
+def memory_report(program: Program) -> dict:
+    """Bytes of the program's temporaries (``peak``, when none is reused), inputs, outputs."""
+    kinds = {"in": "inputs", "out": "outputs", "tmp": "peak"}
+    report = dict.fromkeys(kinds.values(), 0)
+    for b in program.buffers:
+        report[kinds[b.kind]] += b.nbytes
+    return report
+
+
+def row_major_stride(shape, dims, strides):
+    """One stride ``c`` when ``strides`` over ``dims`` read them as a single row-major index
+    times ``c`` (0 when they are all of size 1), or None."""
+    dims = [d for d in dims if shape[d] != 1]
+    if not dims:
+        return 0
+    for a, b in itertools.pairwise(dims):
+        if strides[a] != strides[b] * shape[b]:
+            return None
+    return strides[dims[-1]]
 
 
 def gemm_layout(rows: int, cols: int, s_rows: int, s_cols: int):

@@ -1,8 +1,8 @@
 """Shared test fixtures.
 
 ``FUNCGRAD_FAKE_CUDA=1 python -m pytest -m cuda`` runs the GPU tests on this machine: the fake
-CUDA driver of ``tests/fake_cuda.py`` (kernels run by an emulator) is installed before the test
-modules are collected, so their ``skipif(not driver.cuda_available())`` marks see a device.
+CUDA driver of ``tests/support/fake_cuda.py`` (kernels run by an emulator) is installed before
+the test modules are collected, so their ``skipif(not driver.cuda_available())`` marks see a device.
 ``FUNCGRAD_FAKE_CUDA_SCHEDULE=reverse`` runs the threads of a block in the other order.
 """
 
@@ -13,7 +13,7 @@ import pytest
 
 def pytest_configure(config):
     if os.environ.get("FUNCGRAD_FAKE_CUDA") == "1":
-        import fake_cuda
+        from support import fake_cuda
 
         schedule = os.environ.get("FUNCGRAD_FAKE_CUDA_SCHEDULE", "forward")
         config._funcgrad_fake_cuda = fake_cuda.install(schedule=schedule)
@@ -22,7 +22,7 @@ def pytest_configure(config):
 def pytest_unconfigure(config):
     fake = getattr(config, "_funcgrad_fake_cuda", None)
     if fake is not None:
-        import fake_cuda
+        from support import fake_cuda
 
         fake_cuda.uninstall(fake)
 

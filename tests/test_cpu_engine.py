@@ -6,7 +6,8 @@ import ctypes
 
 import numpy as np
 import pytest
-from funcgrad.backend.cpu import engine, loops
+from funcgrad.backend.cpu import engine
+from funcgrad.backend.llvm import builders as loops
 from llvmlite import ir
 
 F32, I64, PTR = ir.FloatType(), ir.IntType(64), ir.PointerType()

@@ -1,4 +1,4 @@
-"""The cooperative CUDA kernels, run on the CPU by ``tests/cuda_emu.py`` (threads of a block as
+"""The cooperative CUDA kernels, run on the CPU by ``tests/support/cuda_emu.py`` (threads of a block as
 fibers that really meet at ``bar.sync``, shuffle within warps and run ``mma.sync`` together)
 and compared with eager numpy on random inputs:
 
@@ -23,13 +23,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
-import cuda_emu
 import numpy as np
 import pytest
 from funcgrad.backend import kernel_ir as K
-from funcgrad.backend.cuda import codegen, compiler, examples_kernels, ptx
+from funcgrad.backend.cuda import codegen, compiler, ptx
 from funcgrad.backend.cuda.ops import conv as cuda_conv
 from llvmlite import ir
+from support import cuda_emu, examples_kernels
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
@@ -294,7 +294,7 @@ def test_mma_fragment_layouts_follow_the_ptx_isa(kind):
             b.load(_at(b, regs, b.add(b.mul(lane, i64(10)), i64(k))), typ=i32) for k in range(10)
         ]
         c_vals = [b.bitcast(w, f32) for w in words[6:]]
-        d = examples_kernels._mma(b, words[:4], words[4:6], c_vals, kind)
+        d = ptx.mma_m16n8k16(b, kind, words[:4], words[4:6], c_vals)
         for k, v in enumerate(d):
             b.store(v, _at(b, out, b.add(b.mul(lane, i64(4)), i64(k)), f32))
 

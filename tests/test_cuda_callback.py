@@ -387,7 +387,6 @@ requires_gpu = pytest.mark.skipif(
 @pytest.mark.cuda
 @requires_gpu
 def test_gpu_debug_print_matches_eager(capsys):
-    compiler.register_jit_backend()
     args = _print_args()
     want = _print_fn(*args)
     eager = capsys.readouterr().out
@@ -402,7 +401,6 @@ def test_gpu_debug_print_matches_eager(capsys):
 @requires_gpu
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_gpu_callback_values_every_dtype(dtype):
-    compiler.register_jit_backend()
     rng = np.random.default_rng(1)
     for shape in [(), (0,), (7,), (3, 5)]:
         arg = rand(rng, shape, dtype, special=False)

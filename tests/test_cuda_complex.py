@@ -164,7 +164,7 @@ def test_block_reduction_of_complex_assembles():
     assert result is None or result[0], result and result[1]
 
 
-# ---- complex dot_general: four real dots (backend/rewrite.py) --------------------------------------
+# ---- complex dot_general: four real dots (backend/lower/rewrite.py) ------------------------
 
 DOT_CASES = [  # (name, fn, lhs shape, rhs shape, dtype)
     ("matmul_c64", lambda a, b: a @ b, (5, 7), (7, 3), np.complex64),
@@ -417,7 +417,6 @@ needs_gpu = pytest.mark.skipif(
 @pytest.mark.cuda
 @needs_gpu
 def test_gpu_matches_eager(case):
-    compiler.register_jit_backend()
     args = case.make(np.random.default_rng(3))
     got = fg.jit(case.fn, backend="cuda")(*args)
     got = got if isinstance(got, tuple) else (got,)
@@ -428,7 +427,6 @@ def test_gpu_matches_eager(case):
 @pytest.mark.cuda
 @needs_gpu
 def test_gpu_block_reduction_of_complex():
-    compiler.register_jit_backend()
     for dt, tol in ((np.complex64, 1e-4), (np.complex128, 1e-11)):
         x = _cz(np.random.default_rng(4), (5, 5000), dt, 1.0)
         got = fg.jit(lambda x: fnp.sum(x, axis=1), backend="cuda")(x)
@@ -438,7 +436,6 @@ def test_gpu_block_reduction_of_complex():
 @pytest.mark.cuda
 @needs_gpu
 def test_gpu_complex_dots_and_op_kernels():
-    compiler.register_jit_backend()
     rng = np.random.default_rng(8)
     for name, fn, sa, sb, dt in DOT_CASES:
         a, b = _cz(rng, sa, dt), _cz(rng, sb, dt)

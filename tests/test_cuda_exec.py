@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from funcgrad.backend.cuda import driver, examples_kernels, ptx, runtime
+from funcgrad.backend.cuda import driver, ptx, runtime
+from support import examples_kernels
 
 pytestmark = [
     pytest.mark.cuda,

@@ -21,11 +21,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def cuda_backend():
-    compiler.register_jit_backend()  # a no-op once funcgrad/_src/jit.py registers it
-
-
 @pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
 def test_op_table_matches_eager(op):
     inputs = make_inputs(op, seed=1)

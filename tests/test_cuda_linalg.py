@@ -558,7 +558,6 @@ needs_gpu = pytest.mark.skipif(
 @pytest.mark.cuda
 @needs_gpu
 def test_gpu_matches_eager(name):
-    compiler.register_jit_backend()
     case = BY_NAME[name]
     args = _args(case, 3)
     got = fg.jit(case.fn, backend="cuda")(*args)
@@ -570,7 +569,6 @@ def test_gpu_matches_eager(name):
 @pytest.mark.cuda
 @needs_gpu
 def test_gpu_whole_linalg_functions(name):
-    compiler.register_jit_backend()
     fn, arity = WHOLE_FUNCTIONS[name]
     args = _whole_args(name, arity)
     got = fg.jit(fn, backend="cuda")(*args)

@@ -12,8 +12,8 @@ from typing import NamedTuple
 import numpy as np
 import pytest
 from funcgrad.backend import kernel_ir as K
-from funcgrad.backend import scalar
 from funcgrad.backend.cuda import codegen, compiler, ptx
+from funcgrad.backend.llvm import scalar
 
 import funcgrad as fg
 import funcgrad.numpy as fnp

@@ -726,7 +726,6 @@ needs_gpu = pytest.mark.skipif(
 @pytest.mark.cuda
 @needs_gpu
 def test_gpu_matches_eager(name):
-    compiler.register_jit_backend()
     case = next(c for c in CASES if c.name == name)
     args = _args(case, 3)
     got = fg.jit(case.fn, backend="cuda")(*args)
@@ -737,7 +736,6 @@ def test_gpu_matches_eager(name):
 @pytest.mark.cuda
 @needs_gpu
 def test_gpu_scatter_add_many_collisions():
-    compiler.register_jit_backend()
     rng = np.random.default_rng(4)
     x, idx = np.zeros(7, np.float32), rng.integers(0, 7, (20000, 1)).astype(np.int32)
     upd = rng.standard_normal(20000).astype(np.float32)
@@ -756,7 +754,6 @@ def test_gpu_scatter_add_many_collisions():
 @pytest.mark.cuda
 @needs_gpu
 def test_gpu_convnet_gradient_matches_eager():
-    compiler.register_jit_backend()
     loss, *args = _convnet()
     got = fg.tree_util.tree_leaves(fg.jit(fg.grad(loss), backend="cuda")(*args))
     want = fg.tree_util.tree_leaves(fg.grad(loss)(*args))

@@ -576,7 +576,6 @@ requires_gpu = pytest.mark.skipif(
 @pytest.mark.cuda
 @requires_gpu
 def test_gpu_matches_eager(case):
-    compiler.register_jit_backend()
     _, fn, shapes, dtype = case
     rng = np.random.default_rng(0)
     args = [rand(rng, s, dtype, special=False) if s else np.asarray(1, dtype) for s in shapes]
@@ -591,7 +590,6 @@ def test_gpu_matches_eager(case):
 @pytest.mark.cuda
 @requires_gpu
 def test_gpu_sort_long_rows_and_specials():
-    compiler.register_jit_backend()
     rng = np.random.default_rng(1)
     x = rand(rng, (3, 5000), "float32")
     got = fg.jit(

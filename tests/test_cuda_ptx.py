@@ -8,7 +8,8 @@ import sys
 
 import numpy as np
 import pytest
-from funcgrad.backend.cuda import driver, examples_kernels, ptx, runtime
+from funcgrad.backend.cuda import driver, ptx, runtime
+from support import examples_kernels
 
 EXAMPLES = {e.name: e for e in examples_kernels.EXAMPLES}
 
@@ -96,7 +97,7 @@ class Spy(real_cdll):
         super().__init__(name, *a, **k)
 ctypes.CDLL = Spy
 import funcgrad.backend.cuda.driver as d, funcgrad.backend.cuda.runtime as r
-import funcgrad.backend.cuda.ptx, funcgrad.backend.cuda.examples_kernels
+import funcgrad.backend.cuda.ptx, funcgrad.backend.cuda.compiler, funcgrad.backend.cuda.target
 assert d._lib is None, d._lib
 assert not [n for n in loads if 'cuda' in str(n)], loads
 print('ok')

@@ -44,7 +44,11 @@ MODULES = [
     "funcgrad._src.lax.composite_reductions",
     "funcgrad._src.lax.special",
     "funcgrad.debug",
-    "funcgrad.backend.scalar",
+    "funcgrad.backend",
+    "funcgrad.backend.llvm.scalar",
+    "funcgrad.backend.llvm.vmath",
+    "funcgrad.backend.llvm.builders",
+    "funcgrad.backend.cuda.compiler",
 ]
 
 

@@ -1,4 +1,4 @@
-"""The fake CUDA driver (``tests/fake_cuda.py``) and, through it, the CUDA runtime, compiler and
+"""The fake CUDA driver (``tests/support/fake_cuda.py``) and, through it, the CUDA runtime, compiler and
 control-flow runner end to end on this CPU machine.
 
 Each test module that installs the fake restores the real driver state afterwards (other
@@ -15,10 +15,10 @@ import sys
 import threading
 import types
 
-import fake_cuda
 import numpy as np
 import pytest
-from funcgrad.backend.cuda import compiler, driver, examples_kernels, ptx, runtime
+from funcgrad.backend.cuda import compiler, driver, ptx, runtime
+from support import examples_kernels, fake_cuda
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
@@ -32,7 +32,6 @@ AXPB = next(e for e in examples_kernels.EXAMPLES if e.name == "axpb")
 @pytest.fixture(scope="module")
 def fake():
     with fake_cuda.installed() as f:
-        compiler.register_jit_backend()
         yield f
 
 

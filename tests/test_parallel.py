@@ -6,8 +6,9 @@ import ctypes
 
 import numpy as np
 import pytest
-from funcgrad.backend.cpu import engine, loops, parallel
-from funcgrad.backend.cpu.vmath import VMATH
+from funcgrad.backend.cpu import engine, parallel
+from funcgrad.backend.llvm import builders as loops
+from funcgrad.backend.llvm.vmath import VMATH
 from llvmlite import ir
 
 F32, I64, PTR = ir.FloatType(), ir.IntType(64), ir.PointerType()

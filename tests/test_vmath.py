@@ -1,4 +1,4 @@
-"""Accuracy of backend/cpu/vmath.py against float64 / long double references.
+"""Accuracy of backend/llvm/vmath.py against float64 / long double references.
 
 One module holds a loop kernel ``out[i] = f(a[i] [, b[i]])`` per function and dtype; each kernel
 runs over ~100k inputs spanning the domain plus special values. Errors are measured
@@ -17,8 +17,9 @@ import math
 
 import numpy as np
 import pytest
-from funcgrad.backend.cpu import engine, loops
-from funcgrad.backend.cpu.vmath import ARITY, VMATH
+from funcgrad.backend.cpu import engine
+from funcgrad.backend.llvm import builders as loops
+from funcgrad.backend.llvm.vmath import ARITY, VMATH
 from llvmlite import ir
 
 N = 100_000

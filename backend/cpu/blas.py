@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 import llvmlite.binding as llvm
 import numpy as np
+from funcgrad.backend.llvm.builders import for_range
 from llvmlite import ir
 
 from .engine import set_function_attributes
-from .loops import for_range
 
 ROW_MAJOR, COL_MAJOR = 101, 102
 NO_TRANS, TRANS, CONJ_TRANS = 111, 112, 113

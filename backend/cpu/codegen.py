@@ -1,7 +1,7 @@
 """Kernel program -> one LLVM module.
 
-Every ``LoopKernel`` / ``Dot`` / ``OpKernel`` (``ops/``) becomes an internal function over the buffers it touches
-(``noalias`` pointers); the steps between two fallbacks become one entry function
+Every ``LoopKernel`` / ``Dot`` / ``OpKernel`` (``ops/``) becomes an internal function over the
+buffers it touches (``noalias`` pointers); the steps between two fallbacks become one entry function
 ``run`` / ``run_1`` / ... of type ``void(ptr inputs, ptr outputs, ptr workspace)`` that calls them
 in order: a program without fallbacks is one native call. Temporaries live in one workspace at
 offsets chosen by liveness (``plan_memory``). ``emit_subprogram`` puts a fallback-free program
@@ -15,12 +15,13 @@ from dataclasses import dataclass
 
 import numpy as np
 from funcgrad.backend import kernel_ir as K
-from funcgrad.backend import scalar
-from funcgrad.backend.scalar import F16, Emitter, convert, emit, ir_type, storage_type
+from funcgrad.backend.llvm import scalar
+from funcgrad.backend.llvm.builders import for_range
+from funcgrad.backend.llvm.scalar import F16, Emitter, convert, emit, ir_type, storage_type
 from llvmlite import ir
 
 from . import blas, engine, ops, parallel
-from .loops import for_range
+from .rows import InRowGroup, RowGroup, group_rows, row_out_strides, to_full
 
 I32, I64, PTR = ir.IntType(32), ir.IntType(64), ir.PointerType()
 ALIGN = 64
@@ -42,17 +43,10 @@ def dtype_ok(dtype) -> bool:
 
 
 def _step_buffers(step) -> tuple[set, set]:
-    """(read, written) buffer ids of a step."""
-    if isinstance(step, K.LoopKernel):
-        reads = {n.buf for n in step.body if isinstance(n, K.Load)}
-        writes = {b for b, _ in step.stores} | ({step.reduce.out} if step.reduce else set())
-        return reads, writes
-    if isinstance(step, K.Dot):
-        return {step.lhs, step.rhs}, {step.out}
-    if isinstance(step, (_RowGroup, _InRowGroup)):  # a group's buffers live through it all
-        return step.buffers() if isinstance(step, _RowGroup) else (set(), set())
-    scratch = {step.scratch} if isinstance(step, K.OpKernel) and step.scratch >= 0 else set()
-    return {i for i in step.inputs if isinstance(i, int)}, set(step.outputs) | scratch
+    """(read, written) buffer ids of a step; a row group's buffers live through it all."""
+    if isinstance(step, InRowGroup):
+        return set(), set()
+    return step.buffers() if isinstance(step, RowGroup) else K.step_buffers(step)
 
 
 def plan_memory(program: K.Program) -> tuple[dict, int]:
@@ -83,7 +77,7 @@ def plan_memory(program: K.Program) -> tuple[dict, int]:
     return offsets, peak
 
 
-# ---- module-level emission ------------------------------------------------------------------------
+# ---- module-level emission -----------------------------------------------------------------------
 
 
 @dataclass
@@ -163,7 +157,7 @@ def _emit_kernels(module, program, num_threads, prefix="") -> dict:
             kernels[i] = _emit_dot(module, program, step, name)
         elif isinstance(step, K.OpKernel):
             kernels[i] = ops.emit(module, program, step, name, num_threads)
-        elif isinstance(step, _RowGroup):
+        elif isinstance(step, RowGroup):
             kernels[i] = _emit_row_group(module, program, step, name, num_threads)
     return kernels
 
@@ -213,7 +207,7 @@ def _emit_entry(module, program, kernels, step_ids, offsets, name, linkage=None)
     return fn
 
 
-# ---- loop kernels ---------------------------------------------------------------------------------
+# ---- loop kernels --------------------------------------------------------------------------------
 
 
 def _strided_nodes(k: K.LoopKernel):
@@ -306,9 +300,7 @@ class _KernelCtx:
         return vals
 
     def _iota(self, n: K.Iota, lin):
-        from .fusion import contiguous_strides
-
-        st = contiguous_strides(n.shape)[n.dimension]
+        st = K.contiguous_strides(n.shape)[n.dimension]
         q = self.b.sdiv(lin, ir.Constant(I64, st)) if st != 1 else lin
         r = self.b.srem(q, ir.Constant(I64, n.shape[n.dimension]))
         return convert(self.b, r, np.int64, n.dtype)
@@ -398,9 +390,7 @@ def _emit_prefetches(ctx, k, views, streams, block, outer_idx, start) -> None:
 
 
 def _emit_elementwise(module, program, k, name, bufs, num_threads):
-    from .fusion import contiguous_strides
-
-    idx_nodes, sets = _views(k, [contiguous_strides(k.shape)])
+    idx_nodes, sets = _views(k, [K.contiguous_strides(k.shape)])
     shape, new_sets, _ = merge_dims(k.shape, sets)
     views = dict(zip(idx_nodes, new_sets))
     out_strides = new_sets[-1]
@@ -510,7 +500,7 @@ def _kernel_with_optional_threads(module, name, bufs, emit_loops, threaded, shap
     return fn
 
 
-# ---- reductions -----------------------------------------------------------------------------------
+# ---- reductions ----------------------------------------------------------------------------------
 
 _RED_OPS = {"sum": ("fadd", "add"), "prod": ("fmul", "mul")}
 
@@ -532,13 +522,11 @@ def _combine(sc: Emitter, op, acc, v, dtype):
 
 
 def _emit_reduction(module, program, k: K.LoopKernel, name, bufs, num_threads=1):
-    from .fusion import contiguous_strides
-
     r = k.reduce
     out_buf = program.buffer(r.out)
     odt = out_buf.dtype
     kept = [d for d in range(len(k.shape)) if d not in r.axes]
-    kept_strides = contiguous_strides(tuple(k.shape[d] for d in kept))
+    kept_strides = K.contiguous_strides(tuple(k.shape[d] for d in kept))
     ostr = [0] * len(k.shape)
     for d, s in zip(kept, kept_strides):
         ostr[d] = s
@@ -608,167 +596,17 @@ def _emit_row_reduce(ctx, k: K.LoopKernel, oidx, inner, views, out_row_strides):
     ctx.store(r.out, ctx.linear(oidx, out_row_strides, 0), odt, b.load(acc))
 
 
-# ---- row fusion -----------------------------------------------------------------------------------
-#
-# Row-wise logsumexp / softmax fuse into a chain of kernels over the same rows: a max reduction
-# over the innermost dims, a tiny kernel over the rows (the max made finite), an exp(x - max)
-# sum reduction over the same innermost dims, tiny epilogues, maybe an elementwise kernel over
-# the whole array again (softmax's division). Each reads the whole array from memory. A row
-# group runs such consecutive kernels in one kernel whose outer loop walks the rows and runs
-# every member's inner part in turn, so a row is read from memory once and from cache after.
-#
-# This is a rewrite of the Program done here, before memory planning (a group's buffers are
-# live across the whole group); the kernel IR and its interpreter do not change. Members are
-# LoopKernels over the group's full shape F = rows + row elements (a reduction over exactly
-# the row-element dims, or elementwise stores), or elementwise kernels over the rows alone
-# (their dims but size-1 ones are the row dims). Running member after member row by row is the
-# same computation as kernel after kernel when every buffer a member writes is touched
-# (read or written) by the group only at the row being run: through a contiguous view of F, or
-# a contiguous view of the rows broadcast along the row elements. Each reduction member emits
-# the same inner loop as its own kernel would (``_emit_row_reduce``, same merged inner dims),
-# so its result is bit-identical.
+# ---- row fusion (the grouping: rows.py) ----------------------------------------------
 
 ROW_FUSION = True  # tests turn it off to compare with the unfused program
 
 
-@dataclass(frozen=True)
-class _RowGroup:
-    """Consecutive LoopKernels run row by row in one kernel (in the place of the first)."""
-
-    kernels: tuple
-    shape: tuple  # F: the full shape of its full members
-    split: int  # F[:split] are the rows, F[split:] the row elements
-
-    def buffers(self) -> tuple[set, set]:
-        rw = [_step_buffers(k) for k in self.kernels]
-        return set().union(*(r for r, _ in rw)), set().union(*(w for _, w in rw))
-
-
-@dataclass(frozen=True)
-class _InRowGroup:
-    """A step emitted as part of the row group before it (touches nothing by itself)."""
-
-    step: K.LoopKernel
-
-
 def fuse_rows(program: K.Program) -> K.Program:
-    """``program`` with its row groups (see above) in place of their first member and
-    ``_InRowGroup`` markers in place of the others: step indices do not move."""
-    if not ROW_FUSION:
-        return program
-    steps, i = list(program.steps), 0
-    while i < len(steps):
-        group = _row_group_at(program, steps, i)
-        if group is None:
-            i += 1
-            continue
-        steps[i] = group
-        for j in range(i + 1, i + len(group.kernels)):
-            steps[j] = _InRowGroup(steps[j])
-        i += len(group.kernels)
-    return K.Program(program.name, program.buffers, program.inputs, program.outputs, tuple(steps))
+    """``program`` with its row groups in place of their first member (``group_rows``)."""
+    return group_rows(program) if ROW_FUSION else program
 
 
-def _row_group_at(program, steps, i) -> _RowGroup | None:
-    """The longest row group starting at step ``i`` with a row reduction, if it has at least
-    two members over the full shape."""
-    k = steps[i]
-    if not isinstance(k, K.LoopKernel) or k.reduce is None:
-        return None
-    shape, split = k.shape, len(k.shape) - len(k.reduce.axes)
-    rows, elems = shape[:split], shape[split:]
-    if (
-        k.reduce.axes != tuple(range(split, len(shape)))
-        or 0 in shape
-        or all(n == 1 for n in rows)
-        or all(n == 1 for n in elems)
-    ):
-        return None
-    members = [k]
-    for s in steps[i + 1 :]:
-        if not (
-            _row_member(s, shape, split) and _rows_independent(program, members + [s], shape, split)
-        ):
-            break
-        members.append(s)
-    if sum(m.shape == shape for m in members) < 2:
-        return None
-    return _RowGroup(tuple(members), shape, split)
-
-
-def _row_member(s, shape, split) -> bool:
-    if not isinstance(s, K.LoopKernel):
-        return False
-    if s.shape == shape:
-        return s.reduce is None or s.reduce.axes == tuple(range(split, len(shape)))
-    return s.reduce is None and _non1(s.shape) == _non1(shape[:split])
-
-
-def _non1(shape) -> list:
-    return [n for n in shape if n != 1]
-
-
-def _to_full(k: K.LoopKernel, strides, shape, split) -> tuple:
-    """Strides of a view of member ``k`` over the group's full shape (a row member's non-1
-    dims are the non-1 row dims; it does not move along the row elements)."""
-    if k.shape == shape:
-        return tuple(strides)
-    out = [0] * len(shape)
-    rows = [d for d in range(split) if shape[d] != 1]
-    own = [d for d, n in enumerate(k.shape) if n != 1]
-    for rd, kd in zip(rows, own):
-        out[rd] = strides[kd]
-    return tuple(out)
-
-
-def _row_out_strides(shape, split) -> tuple:
-    """A contiguous buffer of the rows, seen over the full shape."""
-    return K.contiguous_strides(shape[:split]) + (0,) * (len(shape) - split)
-
-
-def _accesses(k: K.LoopKernel, shape, split):
-    """(buffer, strides over the full shape, offset, written) of every access of ``k``."""
-    for n in k.body:
-        if isinstance(n, K.Load):
-            yield n.buf, _to_full(k, n.view.strides, shape, split), n.view.offset, False
-    out = _to_full(k, K.contiguous_strides(k.shape), shape, split)
-    for buf, _ in k.stores:
-        yield buf, out, 0, True
-    if k.reduce is not None:
-        yield k.reduce.out, _row_out_strides(shape, split), 0, True
-
-
-def _access_kind(buf: K.Buffer, strides, offset, shape, split) -> str | None:
-    """ "full" (contiguous over the full shape), "row" (contiguous over the rows, broadcast
-    along the row elements) or None (anything else)."""
-
-    def same(want):
-        return offset == 0 and all(s == w for s, w, n in zip(strides, want, shape) if n != 1)
-
-    if buf.size == int(np.prod(shape, dtype=np.int64)) and same(K.contiguous_strides(shape)):
-        return "full"
-    if buf.size == int(np.prod(shape[:split], dtype=np.int64)) and same(
-        _row_out_strides(shape, split)
-    ):
-        return "row"
-    return None
-
-
-def _rows_independent(program, kernels, shape, split) -> bool:
-    """Whether every buffer the kernels write is touched by them only at the row being run
-    (all its accesses "full", or all "row"): then running them row by row is exact."""
-    acc = [a for k in kernels for a in _accesses(k, shape, split)]
-    written = {a[0] for a in acc if a[3]}
-    kinds: dict = {}
-    for buf, strides, offset, _ in acc:
-        if buf in written:
-            kinds.setdefault(buf, set()).add(
-                _access_kind(program.buffer(buf), strides, offset, shape, split)
-            )
-    return all(len(v) == 1 and None not in v for v in kinds.values())
-
-
-def _emit_row_group(module, program, g: _RowGroup, name, num_threads):
+def _emit_row_group(module, program, g: RowGroup, name, num_threads):
     """One kernel: the outer loop over the (merged) rows runs each member's part of the row."""
     reads, writes = g.buffers()
     bufs = sorted(reads | writes)
@@ -789,7 +627,7 @@ def _emit_row_group(module, program, g: _RowGroup, name, num_threads):
     return fn, bufs
 
 
-def _row_group_plan(g: _RowGroup):
+def _row_group_plan(g: RowGroup):
     """(merged rows, per member (merged inner dims, strides per strided node, output strides)).
     The rows merge where every member's views allow it; each member's row-element dims merge
     as they would in its own kernel."""
@@ -798,11 +636,11 @@ def _row_group_plan(g: _RowGroup):
     for k in g.kernels:
         idx, sets = _views(k, [])
         out = (
-            _row_out_strides(shape, split)
+            row_out_strides(shape, split)
             if k.reduce is not None or k.shape != shape
             else K.contiguous_strides(shape)
         )
-        per.append((idx, [_to_full(k, s, shape, split) for s in sets] + [out]))
+        per.append((idx, [to_full(k, s, shape, split) for s in sets] + [out]))
     flat = [s[:split] for _, sets in per for s in sets]
     rows, row_sets, _ = merge_dims(shape[:split], flat)
     plans, at = [], 0
@@ -829,7 +667,7 @@ def _emit_row_member(ctx, k: K.LoopKernel, oidx, inner, views, out):
             ctx.store(buf, lin, k.body[v].dtype, vals[v])
 
 
-# ---- dot ------------------------------------------------------------------------------------------
+# ---- dot -----------------------------------------------------------------------------------------
 
 
 def _emit_dot(module, program, d: K.Dot, name):

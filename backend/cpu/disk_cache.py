@@ -12,6 +12,7 @@ or corrupt entry is ignored and rebuilt, never loaded.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import os
 import stat
 import tempfile
@@ -27,8 +28,6 @@ def key(ir_text: str, cpu: str, features: str) -> str:
     import llvmlite
     import llvmlite.binding as llvm
 
-    from funcgrad import __version__
-
     h = hashlib.sha256()
     for part in (
         ir_text,
@@ -36,11 +35,18 @@ def key(ir_text: str, cpu: str, features: str) -> str:
         ".".join(map(str, llvm.llvm_version_info)),
         cpu,
         features,
-        __version__,
+        _funcgrad_version(),
     ):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()
+
+
+def _funcgrad_version() -> str:
+    try:
+        return importlib.metadata.version("funcgrad")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree
+        return "unknown"
 
 
 def _check_private(path: str) -> None:

@@ -21,12 +21,13 @@ import weakref
 
 import numpy as np
 from funcgrad.backend import kernel_ir as K
-from funcgrad.backend import scalar
+from funcgrad.backend import lower
+from funcgrad.backend.llvm import scalar
 
 from funcgrad._src import core
 from funcgrad.config import config
 
-from . import blas, codegen, engine, fusion, ops, passes
+from . import blas, codegen, engine, fastcall, ops
 
 logger = logging.getLogger("funcgrad.jit")
 _ENTRY = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
@@ -35,16 +36,20 @@ _dump_counter = [0]
 STRICT = False  # tests set this: compiler errors raise instead of falling back
 
 
-def get_executable(jaxpr: core.Jaxpr, name: str = "fn", donated: tuple = ()) -> Executable:
+def get_executable(
+    jaxpr: core.Jaxpr, name: str = "fn", donated: tuple = (), trace_ms: float | None = None
+) -> Executable:
     """The compiled ``jaxpr``. ``donated``: positions of inputs whose buffers the caller gives
-    up (``donate_argnums``): outputs of the same shape and dtype may be written into them."""
+    up (``donate_argnums``): outputs of the same shape and dtype may be written into them.
+    ``trace_ms``: how long tracing took (for the compile report)."""
     key = (config.num_threads, tuple(donated))
     per = _cache.setdefault(jaxpr, {})
     exe = per.get(key)
     if exe is None:
-        from funcgrad.backend import bf16
+        from .target import TARGET
 
-        exe = per[key] = Executable(bf16.legalize(jaxpr), name, donated)
+        legal = lower.apply_rewrites(jaxpr, TARGET.rewrites)
+        exe = per[key] = Executable(legal, name or "fn", donated, trace_ms)
     return exe
 
 
@@ -71,10 +76,15 @@ def _can_dot(dtype) -> bool:
     return np.dtype(dtype) in (np.dtype(np.float32), np.dtype(np.float64))
 
 
+RULES = lower.Rules(scalar.can_emit, codegen.dtype_ok, _can_dot, ops.native_check)
+
+
 class Executable:
     """A compiled jaxpr. Call it with numpy arrays (consts first, as the jaxpr's invars)."""
 
-    def __init__(self, jaxpr: core.Jaxpr, name: str, donated: tuple = ()):
+    def __init__(self, jaxpr: core.Jaxpr, name: str, donated: tuple = (), trace_ms=None):
+        self.trace_ms = trace_ms
+        self.donated = tuple(donated)
         self.requested_aliases = _match_donations(jaxpr, donated)
         self.aliases: dict = {}  # output index -> input index written in place
         self.name = "".join(c if c.isalnum() or c == "_" else "_" for c in name) or "fn"
@@ -115,17 +125,8 @@ class Executable:
         return out
 
     def _build(self) -> None:
-        self.opt_jaxpr = self._timed("passes", passes.optimize, self.jaxpr)
-        self.program = self._timed(
-            "fusion",
-            fusion.fuse,
-            self.opt_jaxpr,
-            self.name,
-            scalar.can_emit,
-            codegen.dtype_ok,
-            _can_dot,
-            ops.native_check,
-            aliases=self.requested_aliases,
+        self.opt_jaxpr, self.program = lower.to_program(
+            self.jaxpr, self.name, RULES, self.requested_aliases, self.timings
         )
         self.aliases = {
             o: i
@@ -163,26 +164,41 @@ class Executable:
 
     # -- calling -------------------------------------------------------------------------------
 
-    def fast_entry(self):
-        """``(run_obj, out_specs, workspace address or None, lock, out_alloc)`` for jit's fast
-        path, or None when this program has no object entry (fallback steps, too many
-        arguments, unknown numpy layout).
+    def fast_entry(self, call):
+        """``run(values)`` for the front end's per-signature fast path (``fastcall.py``;
+        ``call`` a ``funcgrad.backend.FastCall``), or None when this program has no object
+        entry (fallback steps, too many arguments, unknown numpy layout).
 
-        ``run_obj`` takes the numpy array objects themselves (inputs, then freshly allocated
-        outputs: C-contiguous, of exactly the compiled shapes and dtypes: the caller
-        guarantees it) and the workspace address, and reads the data pointers natively: no
-        ctypes pointer conversions. A program with a workspace keeps one per executable; the
-        caller holds ``lock`` while it runs (a concurrent call takes the general path)."""
+        ``run`` hands the numpy array objects themselves (inputs, then freshly allocated
+        outputs: C-contiguous, of exactly the compiled shapes and dtypes) and the workspace
+        address to ``run_obj``, which reads the data pointers natively: no ctypes pointer
+        conversions. A program with a workspace keeps one per executable; ``run`` holds its
+        lock while it runs and returns None when another thread holds it."""
         if self.object_entry is None:
             return None
         ws = self._workspace(True) if self._peak else None
-        return (
-            self.object_entry,
-            self.out_specs,
-            ws.ctypes.data if ws is not None else None,
-            self._ws_lock,
-            self.out_alloc,
+        wsp = ws.ctypes.data if ws is not None else None
+        specs, lock, alloc = self.out_specs, self._ws_lock, self.out_alloc
+        return fastcall.runner(
+            call.n_in, call.consts, self.object_entry, specs, wsp, lock, alloc, call.finish
         )
+
+    def call_donating(self, values: list) -> list:
+        """Run with the donated inputs' buffers (``values`` holds consts then arguments; the
+        caller gives up the list and its donated arrays): a buffer nothing else refers to is
+        written in place, any other is copied first, so donation never changes a result."""
+        for p in self.donated:
+            v, values[p] = values[p], None
+            # the only references left: `v`, getrefcount's argument and an output pool's
+            pooled = pool_references(v)
+            owned = (
+                sys.getrefcount(v) == 2 + pooled
+                and (v.flags.owndata or pooled)
+                and v.flags.c_contiguous
+                and v.flags.aligned
+            )
+            values[p] = v if owned else np.array(v, order="C")
+        return self(*values)
 
     def _check(self, args) -> list:
         """Inputs as C-contiguous arrays of the compiled shapes and dtypes (or TypeError)."""
@@ -267,9 +283,7 @@ class Executable:
         return views
 
     def _evaluate(self, arrs) -> list:
-        from funcgrad._src.array import wrap
-
-        outs = core.eval_jaxpr(self.jaxpr, [], [wrap(a) for a in arrs])
+        outs = core.eval_jaxpr(self.jaxpr, [], arrs)
         return [
             np.asarray(core.eval_hooks["to_numpy"](o)).astype(d, copy=False).reshape(s)
             for o, (s, d) in zip(outs, self.out_specs)
@@ -320,9 +334,7 @@ class Executable:
             logger.warning("jit: compiled %s (%s)", self.name, _fmt_times(self.timings))
 
     def report(self) -> str:
-        from funcgrad._src import jit as _jit
-
-        trace = _jit.trace_ms(self.jaxpr)
+        trace = self.trace_ms
         steps = self.program.steps if self.program else ()
         nk = sum(isinstance(s, K.LoopKernel) for s in steps)
         nd = sum(isinstance(s, K.Dot) for s in steps)

@@ -23,10 +23,10 @@ import ctypes.util
 import functools
 
 import llvmlite.binding as llvm
+from funcgrad.backend.llvm.builders import for_range
 from llvmlite import ir
 
 from .engine import set_function_attributes
-from .loops import for_range
 
 MAX_THREADS = 64
 I32, I64, PTR = ir.IntType(32), ir.IntType(64), ir.PointerType()

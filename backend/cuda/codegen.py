@@ -3,15 +3,16 @@
 - ``LoopKernel`` without a reduction: a grid-stride loop over the flattened iteration space;
   each load's address is ``offset + sum(index[d] * strides[d])`` (a contiguous view reads at
   the flat index directly); the body goes through the shared scalar rule table
-  (``backend/scalar.py``, VMATH for transcendental functions).
+  (``backend/llvm/scalar.py``, VMATH for transcendental functions).
 - ``LoopKernel`` with a reduction: one block per output element (threads stride over the
   reduced elements, then warp shuffles and shared memory), or one thread per output element when
   the reduced extent is small or the kept innermost dimension makes that the coalesced choice.
 - ``Dot``: a 64x64x16 shared-memory tiled matmul (4x4 outputs per thread) for float32/64 and
   ints, and for large float32 products a 128x128x8 one (8x8 outputs per thread, float4
-  fragment loads); ``mma.sync.m16n8k16`` tensor cores (float32 accumulation) for float16, and for the
-  float32 dots of bfloat16 values that the bfloat16 legalisation marks (``Dot.bf16``): operands
-  staged in shared memory as 16-bit values, 64x64 or 128x128 block tiles.
+  fragment loads); ``mma.sync.m16n8k16`` tensor cores (float32 accumulation) for float16, and for
+  the float32 dots of bfloat16 values that the bfloat16 legalisation marks (``Dot.bf16``): operands
+  staged in shared memory as 16-bit values, 64x64 or 128x128 block tiles. The dot kernels are
+  in ``dot.py``; the choice of tiling (``tiled_config``, ``mma_config``) is made here.
 - ``OpKernel``: hand-written kernels of ``ops/`` (one or more launches per step).
 - ``Fallback``: not runnable on the GPU: ``CudaUnsupportedError`` names the primitive.
 
@@ -21,13 +22,13 @@ pointers of the buffers it touches (``Launch.buffers``). See docs/gpu.md.
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass
 
 import numpy as np
 from funcgrad.backend import kernel_ir as K
-from funcgrad.backend import scalar as S
+from funcgrad.backend.llvm import scalar as S
+from funcgrad.backend.llvm.builders import for_range, local
 from llvmlite import ir
 
 from . import ops, ptx
@@ -67,7 +68,7 @@ def _prod(xs) -> int:
     return int(np.prod(xs, dtype=np.int64))
 
 
-# ---- what the fusion pass may hand us -------------------------------------------------------------
+# ---- what the fusion pass may hand us ------------------------------------------------------------
 
 
 def dtype_ok(dtype) -> bool:
@@ -94,7 +95,7 @@ def check_supported(program: K.Program) -> None:
             )
 
 
-# ---- the program ----------------------------------------------------------------------------------
+# ---- the program ---------------------------------------------------------------------------------
 
 
 def kernel_name(program: K.Program, step: int) -> str:
@@ -116,7 +117,7 @@ def emit_program(
     return module, launches
 
 
-def _new_kernel(module, program, step_index, buf_ids, written):
+def new_kernel(module, program, step_index, buf_ids, written):
     name = kernel_name(program, step_index)
     fn, b = ptx.new_kernel(module, name, [ptx.ptr] * len(buf_ids), [f"b{i}" for i in buf_ids])
     for arg in fn.args:
@@ -137,18 +138,7 @@ def _index_type(*sizes) -> ir.IntType:
     return i32 if max(sizes, default=0) < 2**31 else i64
 
 
-# ---- index arithmetic -------------------------------------------------------------------------------
-
-
-def _row_major_scale(shape, dims, strides):
-    """``c`` when ``strides`` over ``dims`` read them as one row-major index times ``c``."""
-    dims = [d for d in dims if shape[d] != 1]
-    if not dims:
-        return 0
-    for a, b in itertools.pairwise(dims):
-        if strides[a] != strides[b] * shape[b]:
-            return None
-    return strides[dims[-1]]
+# ---- index arithmetic ----------------------------------------------------------------------------
 
 
 class _Index:
@@ -177,7 +167,7 @@ class _Index:
     def offset(self, view: K.View) -> ir.Value:
         b, total = self.b, self.ity(view.offset)
         for flat, dims in self.groups:
-            scale = _row_major_scale(self.shape, dims, view.strides)
+            scale = K.row_major_stride(self.shape, dims, view.strides)
             if scale is not None:
                 terms = [(flat, scale)] if scale else []
             else:
@@ -195,19 +185,19 @@ class _Index:
         return self.offset(K.View(K.contiguous_strides(self.shape), 0))
 
 
-def _elem_ptr(b, base, index, dtype):
+def elem_ptr(b, base, index, dtype):
     return b.gep(base, [index], inbounds=True, source_etype=S.storage_type(dtype))
 
 
-def _store(b, ptrs, buf_dtype, buf, index, value):
-    b.store(S.to_memory(b, value, buf_dtype), _elem_ptr(b, ptrs[buf], index, buf_dtype))
+def store_elem(b, ptrs, buf_dtype, buf, index, value):
+    b.store(S.to_memory(b, value, buf_dtype), elem_ptr(b, ptrs[buf], index, buf_dtype))
 
 
 # ---- loop bodies --------------------------------------------------------------------------------
 
 
 def _emit_load(b, n: K.Load, idx, ptrs, body, vals):
-    ptr = _elem_ptr(b, ptrs[n.buf], idx.offset(n.view), n.dtype)
+    ptr = elem_ptr(b, ptrs[n.buf], idx.offset(n.view), n.dtype)
     value = b.load(ptr, typ=S.storage_type(n.dtype))
     if n.buf in ptrs.readonly:  # lets NVPTX use the read-only data cache (ld.global.nc)
         value.set_metadata("invariant.load", b.module.add_metadata([]))
@@ -243,15 +233,14 @@ def emit_body(b: ir.IRBuilder, body, idx: _Index, ptrs) -> list:
 
 
 def _kernel_buffers(program, k: K.LoopKernel):
-    reads = {n.buf for n in k.body if isinstance(n, K.Load)}
-    written = {buf for buf, _ in k.stores} | ({k.reduce.out} if k.reduce else set())
+    reads, written = K.step_buffers(k)
     ids = tuple(sorted(reads | written))
     return ids, written, _index_type(_prod(k.shape), *[program.buffer(i).size for i in ids])
 
 
 def _store_all(b, program, k, ptrs, vals, flat):
     for buf, v in k.stores:
-        _store(b, ptrs, program.buffer(buf).dtype, buf, flat, vals[v])
+        store_elem(b, ptrs, program.buffer(buf).dtype, buf, flat, vals[v])
 
 
 # ---- elementwise kernels ------------------------------------------------------------------------
@@ -261,7 +250,7 @@ def emit_loop(module, program: K.Program, k: K.LoopKernel, step: int) -> Launch:
     if k.reduce is not None:
         return emit_reduce(module, program, k, step)
     ids, written, ity = _kernel_buffers(program, k)
-    name, b, ptrs = _new_kernel(module, program, step, ids, written)
+    name, b, ptrs = new_kernel(module, program, step, ids, written)
     n = _prod(k.shape)
     with ptx.emit_grid_stride_loop(b, i64(n)) as i:
         idx = _Index(b, k.shape, [(i, range(len(k.shape)))], ity)
@@ -303,13 +292,6 @@ class _Reducer:
 
     def result(self, b, acc):
         return S.convert(b, acc, self.acc, self.out_dtype)
-
-
-def _accumulator(b, ty, init):
-    with b.goto_entry_block():
-        slot = b.alloca(ty)
-    b.store(init, slot)
-    return slot
 
 
 def _shfl(b, value, lane_mask):
@@ -364,8 +346,8 @@ def _reduce_inner(b, program, k, ptrs, ity, red, o, start, step, n_red):
     """Accumulate the reduced elements ``start, start+step, ...`` of output ``o``."""
     axes = tuple(k.reduce.axes)
     kept = tuple(d for d in range(len(k.shape)) if d not in axes)
-    acc = _accumulator(b, S.ir_type(red.acc), red.identity)
-    with ptx.for_range(b, start, i64(n_red), step, name="r") as r:
+    acc = local(b, red.identity, S.ir_type(red.acc))
+    with for_range(b, start, i64(n_red), step, name="r") as r:
         idx = _Index(b, k.shape, [(o, kept), (r, axes)], ity)
         vals = emit_body(b, k.body, idx, ptrs)
         value = red.take(b, vals[k.reduce.value], k.body[k.reduce.value].dtype)
@@ -377,7 +359,7 @@ def _reduce_inner(b, program, k, ptrs, ity, red, o, start, step, n_red):
 
 def emit_reduce(module, program: K.Program, k: K.LoopKernel, step: int) -> Launch:
     ids, written, ity = _kernel_buffers(program, k)
-    name, b, ptrs = _new_kernel(module, program, step, ids, written)
+    name, b, ptrs = new_kernel(module, program, step, ids, written)
     r = k.reduce
     out_dtype = program.buffer(r.out).dtype
     red = _Reducer(r.op, out_dtype)
@@ -388,68 +370,23 @@ def emit_reduce(module, program: K.Program, k: K.LoopKernel, step: int) -> Launc
     if per_thread:  # thread per output: neighbouring threads read neighbouring elements
         with ptx.emit_grid_stride_loop(b, i64(n_out)) as o:
             acc = _reduce_inner(b, program, k, ptrs, ity, red, o, i64(0), i64(1), n_red)
-            _store(b, ptrs, out_dtype, r.out, o, red.result(b, acc))
+            store_elem(b, ptrs, out_dtype, r.out, o, red.result(b, acc))
         grid, block, kind = (min(cdiv(n_out, BLOCK), MAX_BLOCKS),), (BLOCK,), "reduce_thread"
     else:  # block per output: threads stride over the reduced elements
         tid, ntid = b.zext(ptx.thread_idx(b), i64), b.zext(ptx.block_dim(b), i64)
         first, every = b.zext(ptx.block_idx(b), i64), b.zext(ptx.grid_dim(b), i64)
-        with ptx.for_range(b, first, i64(n_out), every, name="o") as o:
+        with for_range(b, first, i64(n_out), every, name="o") as o:
             acc = _reduce_inner(b, program, k, ptrs, ity, red, o, tid, ntid, n_red)
             total = block_reduce(b, acc, red.combine, red.identity)
             with b.if_then(b.icmp_unsigned("==", tid, i64(0))):
-                _store(b, ptrs, out_dtype, r.out, o, red.result(b, total))
+                store_elem(b, ptrs, out_dtype, r.out, o, red.result(b, total))
         threads = min(BLOCK, 32 * cdiv(n_red, 32))
         grid, block, kind = (min(n_out, 65535 * 16),), (threads,), "reduce_block"
     b.ret_void()
     return Launch(name, step, kind, ids, grid if n_out else (0,), block)
 
 
-# ---- dot: tiled matmul ----------------------------------------------------------------------------
-
-
-def _operand_addr(b, view, batch, row, col):
-    """``offset + batch*s0 + row*s1 + col*s2`` (i64) for a (B, rows, cols) strided view."""
-    s0, s1, s2 = view.strides
-    total = i64(view.offset)
-    for v, s in ((batch, s0), (row, s1), (col, s2)):
-        if s:
-            total = b.add(total, b.mul(v, i64(s)))
-    return total
-
-
-def _load_or_zero(b, base, index, pred, dtype):
-    safe = b.select(pred, index, i64(0))  # reads element 0 when out of range, then drops it
-    value = b.load(_elem_ptr(b, base, safe, dtype), typ=S.storage_type(dtype))
-    return b.select(pred, S.to_register(b, value, dtype), S.const(dtype, 0))
-
-
-def _both(b, *preds):
-    out = preds[0]
-    for p in preds[1:]:
-        out = b.and_(out, p)
-    return out
-
-
-def _lt(b, x, n):
-    return b.icmp_signed("<", x, i64(n))
-
-
-def _fma(b, dtype):
-    if np.dtype(dtype).kind == "f":
-        sc = S.Emitter(b)
-        return lambda acc, x, y: sc.intrinsic("llvm.fma", x.type, [x, y, acc])
-    return lambda acc, x, y: b.add(acc, b.mul(x, y))
-
-
-def _batch_loop(b, n_batch):
-    """``for batch in range(blockIdx.z, B, gridDim.z)``."""
-    return ptx.for_range(
-        b,
-        b.zext(ptx.block_idx(b, "z"), i64),
-        i64(n_batch),
-        b.zext(ptx.grid_dim(b, "z"), i64),
-        name="batch",
-    )
+# ---- dot: the kernels are in dot.py; the choice of tiling is made here -------------------------
 
 
 @dataclass(frozen=True)
@@ -486,104 +423,6 @@ def tiled_config(m: int, n: int, dtype) -> str:
     return "large" if big and np.dtype(dtype) == np.float32 else "small"
 
 
-def emit_dot_tiled(
-    module, program: K.Program, d: K.Dot, step: int, tiling: Tiling = TILED_SMALL
-) -> Launch:
-    dtype = program.buffer(d.lhs).dtype
-    B, M, N, Kd = d.bmnk
-    T, TK, R, P = tiling.tile, tiling.k, tiling.per, tiling.pitch
-    ids = tuple(sorted({d.lhs, d.rhs, d.out}))
-    name, b, ptrs = _new_kernel(module, program, step, ids, {d.out})
-    ety = S.ir_type(dtype)
-    fma = _fma(b, dtype)
-    tx, ty = b.zext(ptx.thread_idx(b, "x"), i64), b.zext(ptx.thread_idx(b, "y"), i64)
-    t = b.add(b.mul(ty, i64(16)), tx)
-    m0 = b.mul(b.zext(ptx.block_idx(b, "y"), i64), i64(T))
-    n0 = b.mul(b.zext(ptx.block_idx(b, "x"), i64), i64(T))
-    a_tile = ptx.shared_array(module, ety, TK * P, "a_tile")  # [k][m]
-    b_tile = ptx.shared_array(module, ety, TK * P, "b_tile")  # [k][n]
-    a_k_fast = abs(d.lhs_view.strides[2]) <= abs(d.lhs_view.strides[1])
-    b_n_fast = abs(d.rhs_view.strides[2]) <= abs(d.rhs_view.strides[1])
-    zero = S.const(dtype, 0)
-
-    def fragment(tile, kk, lane):  # the R values tile[kk][place(lane, i)]
-        if not tiling.vector:
-            return [
-                b.load(
-                    ptx.shared_ptr(b, tile, b.add(tiling.place(b, lane, i), i64(kk * P))), typ=ety
-                )
-                for i in range(R)
-            ]
-        out = []
-        for i in range(0, R, 4):
-            index = b.add(tiling.place(b, lane, i), i64(kk * P))
-            v = b.load(ptx.shared_ptr(b, tile, index), typ=ir.VectorType(ety, 4), align=16)
-            out += [b.extract_element(v, i32(j)) for j in range(4)]
-        return out
-
-    with _batch_loop(b, B) as batch:
-        accs = [[_accumulator(b, ety, zero) for _ in range(R)] for _ in range(R)]
-        with ptx.for_range(b, i64(0), i64(Kd), i64(TK), name="k0") as k0:
-            for q in range(TK * T // 256):
-                e = b.add(t, i64(256 * q))
-                mm, kk = _tile_coords_ir(b, e, T, TK, a_k_fast)
-                row, col = b.add(m0, mm), b.add(k0, kk)
-                a_val = _load_or_zero(
-                    b,
-                    ptrs[d.lhs],
-                    _operand_addr(b, d.lhs_view, batch, row, col),
-                    _both(b, _lt(b, row, M), _lt(b, col, Kd)),
-                    dtype,
-                )
-                b.store(a_val, ptx.shared_ptr(b, a_tile, b.add(b.mul(kk, i64(P)), mm)))
-                kk, nn = _tile_coords_ir(b, e, TK, T, b_n_fast)
-                row, col = b.add(k0, kk), b.add(n0, nn)
-                b_val = _load_or_zero(
-                    b,
-                    ptrs[d.rhs],
-                    _operand_addr(b, d.rhs_view, batch, row, col),
-                    _both(b, _lt(b, row, Kd), _lt(b, col, N)),
-                    dtype,
-                )
-                b.store(b_val, ptx.shared_ptr(b, b_tile, b.add(b.mul(kk, i64(P)), nn)))
-            ptx.barrier(b)
-            vals = [[b.load(s, typ=ety) for s in row_] for row_ in accs]
-            for kk in range(TK):
-                a_reg, b_reg = fragment(a_tile, kk, ty), fragment(b_tile, kk, tx)
-                vals = [[fma(vals[i][j], a_reg[i], b_reg[j]) for j in range(R)] for i in range(R)]
-            for i in range(R):
-                for j in range(R):
-                    b.store(vals[i][j], accs[i][j])
-            ptx.barrier(b)  # every thread has read the tiles before the next stage overwrites
-        out_base = b.mul(batch, i64(M * N))
-        for i in range(R):
-            row = b.add(m0, tiling.place(b, ty, i))
-            for j in range(R):
-                col = b.add(n0, tiling.place(b, tx, j))
-                with b.if_then(_both(b, _lt(b, row, M), _lt(b, col, N))):
-                    index = b.add(out_base, b.add(b.mul(row, i64(N)), col))
-                    _store(b, ptrs, dtype, d.out, index, b.load(accs[i][j], typ=ety))
-    b.ret_void()
-    grid = (cdiv(N, T), cdiv(M, T), min(B, 65535))
-    return Launch(name, step, "dot_tiled", ids, grid if B * M * N else (0,), (16, 16))
-
-
-def _tile_coords_ir(b, e, rows, cols, row_major):
-    if row_major:  # consecutive threads walk the columns of a row
-        return b.udiv(e, i64(cols)), b.urem(e, i64(cols))
-    return b.urem(e, i64(rows)), b.udiv(e, i64(rows))
-
-
-# ---- dot: float16 / bfloat16 tensor cores (mma.sync m16n8k16, float32 accumulation) -------------
-
-_MMA_ASM = (
-    "mma.sync.aligned.m16n8k16.row.col.f32.{t}.{t}.f32 "
-    "{{$0,$1,$2,$3}}, {{$4,$5,$6,$7}}, {{$8,$9}}, {{$10,$11,$12,$13}};"
-)
-_MMA_CONSTRAINTS = ",".join(["=f"] * 4 + ["r"] * 6 + ["f"] * 4)
-MMA_BK = 32  # k extent of a shared-memory stage: two m16n8k16 steps
-MMA_LDS = MMA_BK + 8  # row pitch (16-bit elements) of the staged tiles: fragment reads of a
-#                       warp then hit 32 distinct shared-memory banks
 # (block tile M, block tile N, warps along M, warps along N); a warp computes a
 # (BM / WM) x (BN / WN) tile as (BM / WM / 16) x (BN / WN / 8) mma tiles
 MMA_SMALL = (64, 64, 2, 2)  # 128 threads, 32x32 per warp
@@ -596,129 +435,14 @@ def mma_config(m: int, n: int) -> tuple:
     return MMA_LARGE if cdiv(m, 128) * cdiv(n, 128) >= 128 else MMA_SMALL
 
 
-def _mma(b, kind, a_regs, b_regs, c_vals):
-    fty = ir.FunctionType(ir.LiteralStructType([ptx.f32] * 4), [i32] * 6 + [ptx.f32] * 4)
-    asm = ir.InlineAsm(fty, _MMA_ASM.format(t=kind), _MMA_CONSTRAINTS, side_effect=False)
-    out = b.call(asm, [*a_regs, *b_regs, *c_vals])
-    return [b.extract_value(out, j) for j in range(4)]
-
-
-def _operand_bits(b, kind, base, index, pred):
-    """One operand element as 16 bits (i16): a float16 as stored; a bfloat16 held in a float32
-    buffer is that float32's upper half (exact: the value is a bfloat16). 0 out of range."""
-    if kind == "f16":
-        value = _load_or_zero(b, base, index, pred, F16)
-        return b.bitcast(value, ptx.i16)
-    word = b.bitcast(_load_or_zero(b, base, index, pred, np.dtype(np.float32)), i32)
-    return b.trunc(b.lshr(word, i32(16)), ptx.i16)
-
-
-def emit_dot_mma(module, program: K.Program, d: K.Dot, step: int) -> Launch:
-    """Tensor-core matmul. A block stages a (BM x 32) tile of lhs and a (32 x BN) tile of rhs in
-    shared memory as 16-bit values (rhs transposed, so both are k-contiguous rows), then each
-    warp runs m16n8k16 ``mma.sync`` on its part of the block tile, reading each fragment
-    register (two consecutive k) as one 32-bit shared load. Fragment layouts follow the PTX
-    ISA with ``group = lane // 4`` and ``pair = 2 * (lane % 4)``:
-    A regs {(g, p..p+1), (g+8, p..), (g, p+8..), (g+8, p+8..)}, B regs {(k p..p+1, n g),
-    (k p+8.., n g)}, C/D {(g, p), (g, p+1), (g+8, p), (g+8, p+1)}. Out-of-range elements are
-    staged as zero, so edges need no special case except at the final store."""
-    kind = "bf16" if d.bf16 else "f16"
-    B, M, N, Kd = d.bmnk
-    BM, BN, WM, WN = mma_config(M, N)
-    n_threads = 32 * WM * WN
-    tiles_m, tiles_n = BM // WM // 16, BN // WN // 8
-    ids = tuple(sorted({d.lhs, d.rhs, d.out}))
-    name, b, ptrs = _new_kernel(module, program, step, ids, {d.out})
-    lane = b.zext(ptx.thread_idx(b, "x"), i64)
-    warp = b.zext(ptx.thread_idx(b, "y"), i64)
-    t = b.add(b.mul(warp, i64(32)), lane)
-    group, pair = b.lshr(lane, i64(2)), b.shl(b.and_(lane, i64(3)), i64(1))
-    warp_m = b.mul(b.udiv(warp, i64(WN)), i64(BM // WM))
-    warp_n = b.mul(b.urem(warp, i64(WN)), i64(BN // WN))
-    m0 = b.mul(b.zext(ptx.block_idx(b, "y"), i64), i64(BM))
-    n0 = b.mul(b.zext(ptx.block_idx(b, "x"), i64), i64(BN))
-    a_s = ptx.shared_array(module, ptx.i16, BM * MMA_LDS, "a_mma")  # [m][k]
-    b_s = ptx.shared_array(module, ptx.i16, BN * MMA_LDS, "b_mma")  # [n][k]
-    a_k_fast = abs(d.lhs_view.strides[2]) <= abs(d.lhs_view.strides[1])
-    b_n_fast = abs(d.rhs_view.strides[2]) <= abs(d.rhs_view.strides[1])
-    lhs, rhs = ptrs[d.lhs], ptrs[d.rhs]
-
-    def stage(tile, base, view, batch, extent, fast, origin, limit, transposed):
-        """Copy the operand's ``extent`` block at ``origin`` into ``tile`` as 16-bit values
-        (rows of the k-contiguous tile: the block's rows, or its columns if ``transposed``)."""
-        for q in range(extent[0] * extent[1] // n_threads):
-            r, c = _tile_coords_ir(b, b.add(t, i64(n_threads * q)), *extent, fast)
-            row, col = b.add(origin[0], r), b.add(origin[1], c)
-            bits = _operand_bits(
-                b,
-                kind,
-                base,
-                _operand_addr(b, view, batch, row, col),
-                _both(b, _lt(b, row, limit[0]), _lt(b, col, limit[1])),
-            )
-            s_row, s_col = (c, r) if transposed else (r, c)
-            b.store(bits, ptx.shared_ptr(b, tile, b.add(b.mul(s_row, i64(MMA_LDS)), s_col)))
-
-    def word(tile, row, k):  # the 32-bit register holding tile[row][k], tile[row][k + 1]
-        return b.load(ptx.shared_ptr(b, tile, b.add(b.mul(row, i64(MMA_LDS)), k)), typ=i32)
-
-    with _batch_loop(b, B) as batch:
-        zero = ir.Constant(ptx.f32, 0.0)
-        accs = [
-            [[_accumulator(b, ptx.f32, zero) for _ in range(4)] for _ in range(tiles_n)]
-            for _ in range(tiles_m)
-        ]
-        with ptx.for_range(b, i64(0), i64(Kd), i64(MMA_BK), name="k0") as k0:
-            stage(a_s, lhs, d.lhs_view, batch, (BM, MMA_BK), a_k_fast, (m0, k0), (M, Kd), False)
-            stage(b_s, rhs, d.rhs_view, batch, (MMA_BK, BN), b_n_fast, (k0, n0), (Kd, N), True)
-            ptx.barrier(b)
-            vals = [[[b.load(s, typ=ptx.f32) for s in tile] for tile in row_] for row_ in accs]
-            for kk in (0, 16):
-                k_lo, k_hi = b.add(pair, i64(kk)), b.add(pair, i64(kk + 8))
-                b_regs = []
-                for j in range(tiles_n):
-                    n = b.add(b.add(warp_n, i64(8 * j)), group)
-                    b_regs.append([word(b_s, n, k_lo), word(b_s, n, k_hi)])
-                for i in range(tiles_m):
-                    r = b.add(b.add(warp_m, i64(16 * i)), group)
-                    r8 = b.add(r, i64(8))
-                    a_regs = [
-                        word(a_s, r, k_lo),
-                        word(a_s, r8, k_lo),
-                        word(a_s, r, k_hi),
-                        word(a_s, r8, k_hi),
-                    ]
-                    for j in range(tiles_n):
-                        vals[i][j] = _mma(b, kind, a_regs, b_regs[j], vals[i][j])
-            for i in range(tiles_m):
-                for j in range(tiles_n):
-                    for slot, value in zip(accs[i][j], vals[i][j]):
-                        b.store(value, slot)
-            ptx.barrier(b)  # every warp has read the tiles before the next stage overwrites them
-        out_dtype = program.buffer(d.out).dtype
-        out_base = b.mul(batch, i64(M * N))
-        for i in range(tiles_m):
-            r = b.add(m0, b.add(b.add(warp_m, i64(16 * i)), group))
-            for j in range(tiles_n):
-                c = b.add(n0, b.add(b.add(warp_n, i64(8 * j)), pair))
-                for slot_index, slot in enumerate(accs[i][j]):
-                    row = b.add(r, i64(8 * (slot_index // 2)))
-                    col = b.add(c, i64(slot_index % 2))
-                    with b.if_then(_both(b, _lt(b, row, M), _lt(b, col, N))):
-                        index = b.add(out_base, b.add(b.mul(row, i64(N)), col))
-                        value = S.convert(b, b.load(slot, typ=ptx.f32), np.float32, out_dtype)
-                        _store(b, ptrs, out_dtype, d.out, index, value)
-    b.ret_void()
-    grid = (cdiv(N, BN), cdiv(M, BM), min(B, 65535))
-    return Launch(name, step, "dot_mma", ids, grid if B * M * N else (0,), (32, WM * WN))
-
-
 def emit_dot(module, program: K.Program, d: K.Dot, step: int) -> Launch:
-    dtype = program.buffer(d.lhs).dtype
+    from . import dot
+
+    dtype, (_, m, n, _) = program.buffer(d.lhs).dtype, d.bmnk
     if dtype == F16 or d.bf16:
-        return emit_dot_mma(module, program, d, step)
-    large = tiled_config(d.bmnk[1], d.bmnk[2], dtype) == "large"
-    return emit_dot_tiled(module, program, d, step, TILED_LARGE if large else TILED_SMALL)
+        return dot.emit_dot_mma(module, program, d, step, mma_config(m, n))
+    large = tiled_config(m, n, dtype) == "large"
+    return dot.emit_dot_tiled(module, program, d, step, TILED_LARGE if large else TILED_SMALL)
 
 
 EMIT_STEP = {K.LoopKernel: emit_loop, K.Dot: emit_dot}

@@ -24,13 +24,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from funcgrad.backend import kernel_ir as K
-from funcgrad.backend import scalar
+from funcgrad.backend.llvm import scalar
 
 from . import codegen, ptx
 from .codegen import CudaUnsupportedError, Launch  # noqa: F401 (re-export)
 from .ops import control
 
-# ---- lowering -------------------------------------------------------------------------------------
+# ---- lowering ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -71,26 +71,31 @@ def lower_program(program: K.Program, arch: str = ptx.DEFAULT_ARCH, consts=()) -
 
 def program_from_jaxpr(jaxpr, name: str = "jit") -> tuple[K.Program, tuple]:
     """The kernel program of a jaxpr (or ClosedJaxpr, whose consts become leading inputs),
-    built by the CPU backend's passes and fusion pass with CUDA's capabilities."""
-    from funcgrad.backend.cpu import fusion, passes
+    built by the shared middle (``funcgrad.backend.lower``) with CUDA's rewrites and rules:
+    bfloat16 values live in float32 buffers (device too), rounded after each equation; complex
+    dots become real ones (the dot kernels are real)."""
+    from funcgrad.backend import lower
 
     from funcgrad._src import core
+
+    from .target import TARGET
 
     consts: tuple = ()
     if isinstance(jaxpr, core.ClosedJaxpr):
         jaxpr, consts = jaxpr.jaxpr, tuple(jaxpr.consts)
-    from funcgrad.backend import bf16, rewrite
+    jaxpr = lower.apply_rewrites(core.close_over_consts(jaxpr), TARGET.rewrites)
+    _, program = lower.to_program(jaxpr, name, rules())
+    return program, consts
 
-    # bfloat16 values live in float32 buffers (device too), rounded after each equation;
-    # complex dots become real ones (the dot kernels are real)
-    jaxpr = bf16.legalize(core.close_over_consts(jaxpr))
-    jaxpr = passes.optimize(rewrite.expand_complex_dots(jaxpr))
+
+@functools.cache
+def rules():
+    """What CUDA tells the fusion pass it can do."""
+    from funcgrad.backend import lower
+
     from . import ops
 
-    program = fusion.fuse(
-        jaxpr, name, scalar.can_emit, codegen.dtype_ok, codegen.can_dot, ops.native_check
-    )
-    return program, consts
+    return lower.Rules(scalar.can_emit, codegen.dtype_ok, codegen.can_dot, ops.native_check)
 
 
 def lower_jaxpr(jaxpr, name: str = "jit", arch: str = ptx.DEFAULT_ARCH) -> CudaLowered:
@@ -99,7 +104,7 @@ def lower_jaxpr(jaxpr, name: str = "jit", arch: str = ptx.DEFAULT_ARCH) -> CudaL
     return lower_program(program, arch, consts)
 
 
-# ---- execution ------------------------------------------------------------------------------------
+# ---- execution -----------------------------------------------------------------------------------
 
 
 class CudaExecutable:
@@ -173,6 +178,13 @@ class CudaExecutable:
 
     def synchronize(self) -> None:
         self.stream.synchronize()
+
+    def as_text(self, stage: str) -> str:
+        return self.lowered.as_text(stage)
+
+    def memory_report(self) -> dict:
+        """Bytes: ``peak`` (every temporary, allocated for the call), ``inputs``, ``outputs``."""
+        return K.memory_report(self.lowered.program)
 
 
 class _DeviceRunner:
@@ -251,19 +263,3 @@ def get_executable(jaxpr, name: str = "jit", device_index: int = 0) -> CudaExecu
     dev = runtime.get_device(device_index)
     arch = ptx.DEFAULT_ARCH if dev.compute_capability >= (8, 0) else dev.arch
     return _executable_for(jaxpr, name, device_index, arch)
-
-
-# ---- the jit hook -----------------------------------------------------------------------------
-
-
-def jit_impl(*args, jaxpr, name: str = "", backend=None, **_) -> list:
-    """``lax_call.jit_impls["cuda"]``: run a closed jaxpr (consts first among ``args``) on GPU 0
-    and return host numpy arrays, as the CPU backend's impl does."""
-    return get_executable(jaxpr, name or "jit")(*args)
-
-
-def register_jit_backend() -> None:
-    """Make ``jit(f, backend="cuda")`` use this backend (idempotent)."""
-    from funcgrad._src.lax.call import jit_impls
-
-    jit_impls.setdefault("cuda", jit_impl)

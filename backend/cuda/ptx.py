@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 import llvmlite.binding as llvm
+from funcgrad.backend.llvm.builders import for_range
 from llvmlite import ir
 
 NVPTX_TRIPLE = "nvptx64-nvidia-cuda"
@@ -136,28 +137,7 @@ def barrier(builder: ir.IRBuilder) -> None:
     builder.call(intrinsic(builder.module, "llvm.nvvm.barrier0", ir.VoidType(), []), [])
 
 
-# ---- loops -----------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def for_range(builder: ir.IRBuilder, start, stop, step=None, name="i"):
-    """``for i in range(start, stop, step)`` (positive step); yields ``i``. After the ``with``
-    block the builder sits after the loop (numba's ``cgutils.for_range`` pattern)."""
-    step = step if step is not None else ir.Constant(start.type, 1)
-    pre = builder.block
-    cond = builder.append_basic_block(f"{name}.cond")
-    body = builder.append_basic_block(f"{name}.body")
-    end = builder.append_basic_block(f"{name}.end")
-    builder.branch(cond)
-    builder.position_at_end(cond)
-    index = builder.phi(start.type, name=name)
-    index.add_incoming(start, pre)
-    builder.cbranch(builder.icmp_signed("<", index, stop), body, end)
-    builder.position_at_end(body)
-    yield index
-    index.add_incoming(builder.add(index, step, name=f"{name}.next"), builder.block)
-    builder.branch(cond)
-    builder.position_at_end(end)
+# ---- grid-stride loops ---------------------------------------------------------------------------
 
 
 @contextlib.contextmanager
@@ -255,6 +235,25 @@ def block_reduce(builder: ir.IRBuilder, value: ir.Value, op: str = "add") -> ir.
     total = warp_reduce(builder, builder.select(in_range, partial, identity), op)
     barrier(builder)  # every warp has read its partials before a later reuse overwrites them
     return total
+
+
+# ---- tensor cores --------------------------------------------------------------------------
+
+_MMA_ASM = (
+    "mma.sync.aligned.m16n8k16.row.col.f32.{t}.{t}.f32 "
+    "{{$0,$1,$2,$3}}, {{$4,$5,$6,$7}}, {{$8,$9}}, {{$10,$11,$12,$13}};"
+)
+_MMA_CONSTRAINTS = ",".join(["=f"] * 4 + ["r"] * 6 + ["f"] * 4)
+
+
+def mma_m16n8k16(builder: ir.IRBuilder, kind: str, a_regs, b_regs, c_vals) -> list:
+    """One warp-wide ``mma.sync.m16n8k16`` (``kind`` "f16" or "bf16" operands, float32
+    accumulation): four A and two B registers (two 16-bit values each, the first in the low
+    half) and four float32 C values in; the four float32 D values out."""
+    fty = ir.FunctionType(ir.LiteralStructType([f32] * 4), [i32] * 6 + [f32] * 4)
+    asm = ir.InlineAsm(fty, _MMA_ASM.format(t=kind), _MMA_CONSTRAINTS, side_effect=False)
+    out = builder.call(asm, [*a_regs, *b_regs, *c_vals])
+    return [builder.extract_value(out, j) for j in range(4)]
 
 
 # ---- PTX emission and checking ---------------------------------------------------------------

@@ -313,10 +313,8 @@ def _apply_bfloat16(prim, args, params):
             return wrap(dtypes.bfloat16_bits(x).view(new), False)
     if any(isinstance(v, (core.Jaxpr, core.ClosedJaxpr, tuple)) for v in params.values()):
         # inner jaxprs (control flow, calls) run on float32 buffers: legalise them so that
-        # they round like the eager path (funcgrad/backend/bf16.py)
-        from funcgrad.backend import bf16
-
-        physical = {k: bf16._legal_param(v) for k, v in params.items()}
+        # they round like the eager path (dtypes.legalize_param)
+        physical = {k: dtypes.legalize_param(v) for k, v in params.items()}
     else:
         physical = {
             k: (np.dtype(np.float32) if v is dtypes.bfloat16 else v) for k, v in params.items()

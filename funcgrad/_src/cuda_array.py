@@ -12,6 +12,7 @@ import numpy as np
 
 from funcgrad._src import dtypes
 from funcgrad._src.core import ShapedArray
+from funcgrad.backend import get_target
 
 
 class CudaArray:
@@ -34,9 +35,7 @@ class CudaArray:
         return {self.device}
 
     def block_until_ready(self) -> CudaArray:
-        from funcgrad.backend.cuda import runtime
-
-        runtime.synchronize(self.device.id)
+        get_target(self.device.platform).synchronize(self.device.id)
         return self
 
     def __array__(self, dtype=None, copy=None):
@@ -67,14 +66,11 @@ class CudaArray:
 def to_device(array, device) -> CudaArray:
     """Copy ``array`` (an ``Array`` or numpy data) to CUDA ``device`` (a ``Device`` of platform
     ``"cuda"``). A ``CudaArray`` already on that device is returned as it is."""
-    from funcgrad.backend.cuda import runtime
-
     if isinstance(array, CudaArray) and array.device == device:
         return array
     host = np.asarray(array)
     host = np.ascontiguousarray(host).reshape(host.shape)  # ascontiguousarray makes 0-d 1-d
-    runtime.context(device.id)
-    buffer = runtime.DeviceBuffer.from_numpy(host)
+    buffer = get_target(device.platform).to_device(host, device.id)
     dtype = dtypes.bfloat16 if getattr(array, "dtype", None) is dtypes.bfloat16 else host.dtype
     aval = ShapedArray(host.shape, dtype, bool(getattr(array, "weak_type", False)))
     return CudaArray(buffer, aval, device)

@@ -1,8 +1,9 @@
 """Devices, JAX-style: ``fg.devices()``, ``fg.default_backend()``, ``fg.device_put``.
 
-The CPU device always exists. CUDA devices are discovered lazily through
-``funcgrad.backend.cuda`` only when asked for (``import funcgrad`` never touches CUDA), and
-asking for CUDA where there is none raises ``CudaUnavailableError``: nothing silently falls
+The CPU device always exists (the targets that run on the host, ``cpu`` and ``ref``, share
+it). The devices of a target with the ``"devices"`` capability (CUDA) are discovered through
+``funcgrad.backend.get_target`` only when asked for (``import funcgrad`` never touches CUDA),
+and asking for CUDA where there is none raises ``CudaUnavailableError``: nothing silently falls
 back to the CPU.
 """
 
@@ -10,9 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from funcgrad.backend import get_target, registered_targets
 from funcgrad.config import config
-
-_PLATFORMS = ("cpu", "cuda")
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class Device:
     device_kind: str = "cpu"
 
     def __repr__(self) -> str:
-        return f"{self.platform.capitalize() if self.platform == 'cpu' else 'Cuda'}Device(id={self.id})"
+        return f"{self.platform.capitalize()}Device(id={self.id})"
 
 
 _CPU = Device("cpu", 0, "cpu")
@@ -36,24 +36,17 @@ def cpu_device() -> Device:
 
 def _check_platform(name: str) -> str:
     name = {"gpu": "cuda"}.get(name, name)
-    if name not in _PLATFORMS:
-        raise ValueError(f"unknown backend {name!r}; funcgrad knows {list(_PLATFORMS)}")
+    if name not in registered_targets():
+        raise ValueError(f"unknown backend {name!r}; funcgrad knows {registered_targets()}")
     return name
-
-
-def _cuda_devices() -> list[Device]:
-    from funcgrad.backend.cuda import driver, runtime
-
-    if not driver.cuda_available():
-        driver.require_device(0)  # raises CudaUnavailableError with the reason
-    n = driver.device_count()
-    return [Device("cuda", i, runtime.get_device(i).name) for i in range(n)]
 
 
 def devices(backend: str | None = None) -> list[Device]:
     """The devices of ``backend`` (default: the default backend)."""
-    name = _check_platform(backend or default_backend())
-    return [_CPU] if name == "cpu" else _cuda_devices()
+    target = get_target(_check_platform(backend or default_backend()))
+    if "devices" not in target.capabilities:
+        return [_CPU]
+    return [Device(target.name, i, kind) for i, kind in enumerate(target.device_kinds())]
 
 
 local_devices = devices
@@ -77,7 +70,7 @@ def device_put(x, device: Device | None = None):
     dev = device or devices()[0]
     if isinstance(dev, str):
         dev = devices(dev)[0]
-    if dev.platform == "cpu":
+    if "devices" not in get_target(dev.platform).capabilities:  # the host
         return tu.tree_map(_as_array, x)
     from funcgrad._src import cuda_array
 

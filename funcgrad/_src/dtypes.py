@@ -117,6 +117,19 @@ def round_to_bfloat16(x) -> np.ndarray:
     return np.asarray(r, dtype=np.uint32).view(np.float32)
 
 
+# Control flow on bfloat16 values runs its inner jaxprs on float32 buffers, rewritten to round
+# after every equation like the eager path: the bfloat16 legalisation of the compiled targets
+# (funcgrad.backend.lower.bf16). The eager path must not import the backends, so it reaches that
+# rewrite through this slot, which funcgrad.backend fills when it is imported (with funcgrad:
+# funcgrad/_src/jit.py imports the target registry).
+bf16_hooks: dict = {}
+
+
+def legalize_param(value):
+    """A primitive parameter with every inner jaxpr (and bfloat16 dtype) in its float32 form."""
+    return bf16_hooks["legalize_param"](value)
+
+
 def bfloat16_bits(x) -> np.ndarray:
     """The uint16 bit patterns of (already rounded) bfloat16 values held as float32."""
     return (np.ascontiguousarray(x, dtype=np.float32).view(np.uint32) >> np.uint32(16)).astype(

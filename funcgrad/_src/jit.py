@@ -3,9 +3,9 @@
 The wrapper flattens its arguments (pytrees at the boundary), looks the signature up in a
 per-function cache, traces on a miss and binds ``jit_p`` (``pjit``) on the flat arguments.
 Everything else follows from ``jit_p``'s rules: under grad/vmap/another jit the call is
-transformed or staged like any primitive; at the top level its impl runs the backend
-registered in ``lax_call.jit_impls`` (here: ``"cpu"``, compiled by ``funcgrad.backend.cpu``).
-See docs/jit.md for the stages.
+transformed or staged like any primitive; at the top level its impl compiles with the target
+that ``funcgrad.backend.get_target`` names (``config.platform`` by default) and calls the
+executable. See docs/jit.md for the stages.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import contextlib
 import functools
 import inspect
 import logging
-import sys
 import time
 import weakref
 from collections.abc import Callable
@@ -26,42 +25,18 @@ from funcgrad import tree_util as tu
 from funcgrad._src import core, dtypes
 from funcgrad._src.array import Array, array_from_user, to_numpy, wrap
 from funcgrad._src.core import Tracer
-from funcgrad._src.lax.call import jit_impls, jit_p
+from funcgrad._src.lax.call import jit_p
+from funcgrad.backend import FastCall, get_target
 from funcgrad.config import config
 
 logger = logging.getLogger("funcgrad.jit")
 
-# ---- the backends ---------------------------------------------------------------------------
-
-
-def _cpu_impl(*args, jaxpr, name="", backend=None, **_):
-    from funcgrad.backend.cpu import executable
-
-    return executable.get_executable(jaxpr, name)(*args)
-
-
-def _cuda_impl(*args, jaxpr, name="", backend=None, **_):
-    # Imported only when a CUDA computation runs: `import funcgrad` never touches CUDA, and on
-    # a machine without a GPU this raises CudaUnavailableError (no silent CPU fallback).
-    from funcgrad.backend.cuda import compiler
-
-    return compiler.jit_impl(*args, jaxpr=jaxpr, name=name)
-
-
-jit_impls.setdefault("cpu", _cpu_impl)
-jit_impls.setdefault("cuda", _cuda_impl)
+# ---- the target ------------------------------------------------------------------------------
 
 
 def _resolve_backend(backend: str | None) -> str:
-    b = backend or config.platform or "cpu"
-    if b not in jit_impls:
-        known = sorted(k for k in jit_impls if k != "eval")
-        raise ValueError(
-            f"jit: backend {b!r} is not available (registered backends: {known}). "
-            f"The CUDA backend registers itself when funcgrad.backend.cuda is "
-            f"imported on a machine with a GPU; use backend='cpu' otherwise."
-        )
-    return b
+    """The registered target's name (default: ``config.platform``); ValueError if unknown."""
+    return get_target(backend or config.platform).name
 
 
 # ---- argument handling ----------------------------------------------------------------------
@@ -88,7 +63,7 @@ def _as_leaf(x, where: str):
     """A valid dynamic argument: Array, Tracer, or numpy data of a canonical dtype."""
     if isinstance(x, (Array, Tracer)):
         return x
-    if type(x).__name__ == "CudaArray":  # lives on a GPU; its buffer is used in place
+    if getattr(x, "device_buffer", None) is not None:  # on a device: its buffer is used in place
         return x
     if isinstance(x, np.ndarray) and (
         x.dtype in _ALWAYS_CANONICAL or x.dtype == dtypes.canonicalize(x.dtype)
@@ -157,7 +132,7 @@ class _Jitted:
         self._sig = _signature(fun)
         self._static_nums, self._static_names = self._static_sets(static_argnums, static_argnames)
         self._cache: dict[_Signature, _Entry] = {}
-        self._exes: dict = {}  # signature -> (entry, cpu Executable): the top-level fast path
+        self._exes: dict = {}  # signature -> (entry, Executable): the top-level fast path
         # (config generation, shape, dtype, weak, ...) -> runner: calls with only Arrays
         self._fast: dict = {}
 
@@ -300,22 +275,9 @@ class _Jitted:
         if _jit_disabled[0]:  # inside `with disable_jit():` run the Python function eagerly
             return self._fun(*args, **kwargs)
         if self._fast and not kwargs:
-            key = (config.generation,)
-            for a in args:
-                ta = type(a)
-                if ta is Array:
-                    v = a._value
-                    key += (v.shape, a._ldt or v.dtype, a._weak_type)
-                elif ta is np.ndarray:
-                    key += (a.shape, a.dtype, False)
-                else:
-                    break
-            else:
-                run = self._fast.get(key)
-                if run is not None:
-                    outs = run(args)
-                    if outs is not None:
-                        return outs
+            outs = self._call_fast(args)
+            if outs is not None:
+                return outs
         flat, in_tree, static = self._flat_args(args, kwargs)
         sig = self._signature_of(flat, in_tree, static)
         fast = self._exes.get(sig)
@@ -329,23 +291,37 @@ class _Jitted:
         else:
             entry = self._lookup(sig, static)
             all_args = (*entry.consts, *flat)
-            if (
-                self._donate
-                and sig.backend == "cpu"
-                and not any(isinstance(a, Tracer) for a in flat)
-            ):
-                outs = self._call_donating(entry, flat, self._donated_leaves(args, kwargs))
+            concrete = not any(isinstance(a, Tracer) for a in all_args)
+            target = get_target(sig.backend)
+            if self._donate and "donation" in target.capabilities and concrete:
+                outs = self._call_donating(target, entry, flat, self._donated_leaves(args, kwargs))
                 return outs[0] if entry.out_is_leaf else tu.tree_unflatten(entry.out_tree, outs)
             outs = _call(entry, all_args, self.__name__, sig.backend)
-            if sig.backend == "cpu" and not any(isinstance(a, Tracer) for a in all_args):
-                from funcgrad.backend.cpu import executable
-
-                exe = executable.get_executable(entry.jaxpr, self.__name__)
+            if concrete:
+                exe = target.compile(entry.jaxpr, self.__name__)
                 self._exes[sig] = (entry, exe)
                 self._add_fast_path(args, kwargs, flat, entry, exe)
         if entry.out_is_leaf:
             return outs[0]
         return tu.tree_unflatten(entry.out_tree, outs)
+
+    def _call_fast(self, args):
+        """The runner registered for these arguments' avals, called; None when there is none
+        (or it declines: its workspace is busy)."""
+        key, values = (config.generation,), []
+        for a in args:
+            ta = type(a)
+            if ta is Array:
+                v = a._value
+                key += (v.shape, a._ldt or v.dtype, a._weak_type)
+            elif ta is np.ndarray:
+                v = a
+                key += (a.shape, a.dtype, False)
+            else:
+                return None
+            values.append(v)
+        run = self._fast.get(key)
+        return None if run is None else run(values)
 
     def _donated_leaves(self, args, kwargs) -> list:
         """Flat positions of the leaves of the donated positional arguments."""
@@ -361,12 +337,11 @@ class _Jitted:
             off += k
         return out
 
-    def _call_donating(self, entry, flat, positions) -> list:
+    def _call_donating(self, target, entry, flat, positions) -> list:
         """Run with the donated Arrays' buffers handed to the executable (written in place
         when nothing else can see them, else copies), deleting those Arrays."""
-        from funcgrad.backend.cpu import executable
-
-        vals = [a._value if type(a) is Array else a for a in flat]
+        values = [c._value if type(c) is Array else c for c in entry.consts]
+        values += [a._value if type(a) is Array else a for a in flat]
         given = []
         for p in positions:
             a = flat[p]
@@ -378,22 +353,10 @@ class _Jitted:
                     f"another argument of the same call; donate a copy, or do "
                     f"not donate it"
                 )
-            v, vals[p] = vals[p], None
             a.delete()
-            # the only references left: `v`, getrefcount's argument and an output pool's
-            pooled = executable.pool_references(v)
-            owned = (
-                sys.getrefcount(v) == 2 + pooled
-                and (v.flags.owndata or pooled)
-                and v.flags.c_contiguous
-                and v.flags.aligned
-            )
-            vals[p] = v if owned else np.array(v, order="C")
             given.append(len(entry.consts) + p)
-        consts = [c._value if type(c) is Array else c for c in entry.consts]
-        exe = executable.get_executable(entry.jaxpr, self.__name__, tuple(given))
-        outs = exe(*consts, *vals)
-        outs = _wrap_outs(outs, entry)
+        exe = target.compile(entry.jaxpr, self.__name__, tuple(given))
+        outs = _wrap_outs(exe.call_donating(values), entry)
         if config.debug_nans:
             _check_nans(outs, self.__name__)
         return outs
@@ -402,7 +365,7 @@ class _Jitted:
         """Register a per-signature runner for calls whose arguments are all Arrays (or numpy
         arrays of canonical dtypes): no
         flattening, no signature object; the array objects go straight to native code
-        (``Executable.fast_entry``). Returns None from the runner to take the general path."""
+        (the executable's optional ``fast_entry``; None from the runner: the general path)."""
         if (
             kwargs
             or self._static_nums
@@ -414,12 +377,11 @@ class _Jitted:
             )
         ):
             return
-        parts = exe.fast_entry()
-        if parts is None:
+        consts = tuple(c._value if type(c) is Array else np.asarray(c) for c in entry.consts)
+        fast_entry = getattr(exe, "fast_entry", None)
+        run = fast_entry(FastCall(len(args), consts, _finisher(entry))) if fast_entry else None
+        if run is None:
             return
-        fn, specs, wsp, lock, alloc = parts
-        consts = [c._value if type(c) is Array else np.asarray(c) for c in entry.consts]
-        run = _fast_runner(len(args), consts, fn, specs, wsp, lock, alloc, entry)
         key = (config.generation,)
         for a in args:
             key += (
@@ -458,69 +420,22 @@ class _Jitted:
         return f"<jitted function {self.__name__}>"
 
 
-def _fast_runner(n_in, consts, fn, specs, wsp, lock, alloc, entry):
-    """The per-signature fast-path function, written out for its exact arity (like
-    ``collections.namedtuple``, the source is generated: no loops, no zips, no unpacking
-    per call). It returns None to send the call down the general path."""
-    ins = [f"v{i}" for i in range(n_in)]
-    outs = [f"o{i}" for i in range(len(specs))]
-    env = {
-        "fn": fn,
-        "lock": lock,
-        "wsp": wsp,
-        "empty": np.empty,
-        "new": Array.__new__,
-        "Array": Array,
-        "contiguous": np.ascontiguousarray,
-        "unflatten": tu.tree_unflatten,
-        "tree": entry.out_tree,
-    }
-    env.update({f"c{i}": c for i, c in enumerate(consts)})
-    env.update({f"s{i}": s for i, (s, _) in enumerate(specs)})
-    env.update({f"d{i}": d for i, (_, d) in enumerate(specs)})
-    env.update({f"w{i}": w for i, w in enumerate(entry.out_weak)})
-    env.update({f"l{i}": _ldt(v.aval.dtype) for i, v in enumerate(entry.jaxpr.outvars)})
-    env.update({f"a{i}": a for i, a in enumerate(alloc)})
-    lines = ["def run(args):"]
-    lines += [f"    {', '.join(ins)}{',' if n_in == 1 else ''} = args"] if n_in else []
-    for v in ins:  # Arrays, or numpy arrays of a canonical dtype (the key says which dtype)
-        lines += [
-            f"    if type({v}) is Array:",
-            f"        {v} = {v}._value",
-            f"    if not {v}.flags.c_contiguous:",
-            f"        {v} = contiguous({v})",
-        ]
-    near = "v0.ctypes.data" if n_in else "0"
-    lines += [
-        f"    {o} = a{i}({near})" if alloc[i] is not None else f"    {o} = empty(s{i}, d{i})"
-        for i, o in enumerate(outs)
-    ]
-    call = f"fn({', '.join([f'c{i}' for i in range(len(consts))] + ins + outs + ['wsp'])})"
-    if wsp is None:
-        lines.append(f"    {call}")
-    else:
-        lines += [
-            "    if not lock.acquire(blocking=False):",
-            "        return None",
-            "    try:",
-            f"        {call}",
-            "    finally:",
-            "        lock.release()",
-        ]
-    for i, o in enumerate(outs):
-        lines += [
-            f"    {o}.setflags(write=False)",
-            f"    x{i} = new(Array)",
-            f"    x{i}._value, x{i}._weak_type, x{i}._aval, x{i}._ldt = {o}, w{i}, None, l{i}",
-        ]
-    xs = [f"x{i}" for i in range(len(outs))]
-    lines.append(
-        f"    return {xs[0]}"
-        if entry.out_is_leaf
-        else f"    return unflatten(tree, [{', '.join(xs)}])"
-    )
-    exec("\n".join(lines), env)  # noqa: S102 (our own generated source, no user input)
-    return env["run"]
+def _finisher(entry: _Entry):
+    """``finish(*outputs)`` for a fast entry: the numpy outputs as the call's result (read-only
+    Arrays, made without ``__init__``: this runs on every fast call)."""
+    new, tree = Array.__new__, entry.out_tree
+    lds = tuple(_ldt(v.aval.dtype) for v in entry.jaxpr.outvars)
+
+    def box(o, w, ld):
+        o.setflags(write=False)
+        x = new(Array)
+        x._value, x._weak_type, x._aval, x._ldt = o, w, None, ld
+        return x
+
+    if entry.out_is_leaf:
+        (w,), (ld,) = entry.out_weak, lds
+        return lambda o: box(o, w, ld)
+    return lambda *outs: tu.tree_unflatten(tree, list(map(box, outs, entry.out_weak, lds)))
 
 
 def _ldt(dtype):
@@ -541,8 +456,8 @@ def _call(entry: _Entry, all_args, name: str, backend: str):
         return jit_p.bind(*all_args, jaxpr=entry.jaxpr, name=name, backend=backend)
     # Top level: what EvalTrace would do, without the detour (per-call overhead matters).
     vals = [a._value if type(a) is Array else a for a in all_args]
-    outs = jit_impls[backend](*vals, jaxpr=entry.jaxpr, name=name, backend=backend)
-    outs = _wrap_outs(outs, entry)
+    exe = get_target(backend).compile(entry.jaxpr, name, trace_ms=trace_ms(entry.jaxpr))
+    outs = _wrap_outs(exe(*vals), entry)
     if config.debug_nans:
         _check_nans(outs, name)
     return outs
@@ -671,30 +586,16 @@ class Lowered:
         return Compiled(self, self._executable())
 
     def _executable(self):
-        if self._sig.backend == "cuda":
-            from funcgrad.backend.cuda import compiler
-
-            return compiler.get_executable(self._entry.jaxpr, self._name)
-        if self._sig.backend != "cpu":
-            return None
-        from funcgrad.backend.cpu import executable
-
-        return executable.get_executable(self._entry.jaxpr, self._name)
+        return get_target(self._sig.backend).compile(self._entry.jaxpr, self._name)
 
     def as_text(self, stage: str = "ir") -> str:
-        """``"ir"`` (the traced jaxpr), ``"ir-opt"``, ``"kernels"``, ``"llvm"``,
-        ``"llvm-opt"`` or ``"asm"``; for ``backend="cuda"``: ``"kernels"``, ``"llvm"`` or
-        ``"ptx"`` (lowering needs no GPU, so anyone can read and check the PTX)."""
+        """``"ir"`` (the traced jaxpr), then the target's stages: for the CPU ``"ir-opt"``,
+        ``"kernels"``, ``"llvm"``, ``"llvm-opt"`` or ``"asm"``; for ``backend="cuda"``:
+        ``"kernels"``, ``"llvm"`` or ``"ptx"`` (lowering needs no GPU, so anyone can read and
+        check the PTX); for ``backend="ref"``: ``"ir-opt"`` or ``"kernels"``."""
         if stage in ("ir", "jaxpr"):
             return str(self._entry.jaxpr)
-        if self._sig.backend == "cuda":
-            from funcgrad.backend.cuda import compiler
-
-            return compiler.lower_jaxpr(self._entry.jaxpr, self._name).as_text(stage)
-        exe = self._executable()
-        if exe is None:
-            raise ValueError(f"stage {stage!r} is only available for the cpu backend")
-        return exe.as_text(stage)
+        return get_target(self._sig.backend).lower(self._entry.jaxpr, self._name).as_text(stage)
 
 
 class Compiled:
@@ -802,7 +703,8 @@ def jit(
         (in-place updates of parameters and optimizer state), and the donated Arrays are
         deleted after the call (using them raises ``RuntimeError``), as in JAX. Arguments
         that are numpy arrays, or Arrays viewed by others, are copied instead.
-      backend: ``"cpu"`` (default: ``config.platform``) or ``"cuda"`` when registered.
+      backend: a target of ``funcgrad.backend``'s registry: ``"cpu"``, ``"cuda"`` or
+        ``"ref"`` (the numpy reference interpreter); default ``config.platform``.
       inline: accepted for compatibility; nested jit calls are always inlined when compiled.
 
     >>> import funcgrad.numpy as fnp
@@ -836,5 +738,4 @@ def jit(
     return jitted
 
 
-# keep imports used (to_numpy is handy for backends importing from here)
 __all__ = ["Compiled", "Lowered", "clear_caches", "disable_jit", "jit", "to_numpy"]

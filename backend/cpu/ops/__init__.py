@@ -10,7 +10,7 @@ Each op module registers ``(check, emit)`` for a primitive name:
 - ``check(eqn) -> int | None``: the scratch bytes the kernel needs for this equation, or None
   when this case is not supported (the equation then runs as a numpy ``Fallback`` step);
 - ``emit(module, program, step, name, num_threads) -> ir.Function``: define the kernel
-  ``void name(ptr, ptr, ...)`` in ``module``, one pointer per ``op_buffers(step)`` entry.
+  ``void name(ptr, ptr, ...)`` in ``module``, one pointer per ``kernel_ir.op_buffers(step)`` entry.
 
 ``check`` must be cheap and must say no to anything ``emit`` cannot compile: the compiler
 never meets a case it cannot lower.
@@ -39,13 +39,6 @@ def native_check(eqn):
     return entry[0](eqn)
 
 
-def op_buffers(step: K.OpKernel) -> list:
-    """The buffer ids an op kernel's function takes, in argument order: the buffer inputs
-    (literals are compile-time constants, not arguments), the outputs, then the scratch."""
-    ins = [i for i in step.inputs if isinstance(i, int)]
-    return ins + list(step.outputs) + ([step.scratch] if step.scratch >= 0 else [])
-
-
 def new_function(module, name: str, nargs: int) -> ir.Function:
     """An internal ``void name(ptr * nargs)`` (pointers may alias among the inputs)."""
     fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [PTR] * nargs), name)
@@ -57,7 +50,7 @@ def new_function(module, name: str, nargs: int) -> ir.Function:
 def emit(module, program, step: K.OpKernel, name: str, num_threads: int):
     """Define the op kernel of ``step``; returns (function, buffer ids it takes)."""
     _, emit_fn = EMITTERS[step.eqn.primitive.name]
-    return emit_fn(module, program, step, name, num_threads), op_buffers(step)
+    return emit_fn(module, program, step, name, num_threads), K.op_buffers(step)
 
 
 from . import control, conv, indexing, linalg, sort_scan  # noqa: E402,F401 (they register themselves)

@@ -37,14 +37,14 @@ from dataclasses import dataclass
 
 import numpy as np
 from funcgrad.backend import kernel_ir as K
-from funcgrad.backend.scalar import storage_type
+from funcgrad.backend.llvm.builders import for_range
+from funcgrad.backend.llvm.scalar import storage_type
 from llvmlite import ir
 
 from funcgrad._src import core
 from funcgrad._src.core import Jaxpr
 
-from ..loops import for_range
-from . import PTR, new_function, op_buffers, register
+from . import PTR, new_function, register
 
 I1, I8, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(64)
 ALIGN = 64
@@ -64,21 +64,13 @@ def sub_program(jaxpr) -> K.Program | None:
 
 
 def _compile(jaxpr: Jaxpr) -> K.Program | None:
-    from funcgrad.backend import scalar
+    from funcgrad.backend import lower
 
-    from .. import codegen, executable, fusion, passes
-    from . import native_check
+    from .. import executable
 
     if jaxpr.constvars:
         return None
-    program = fusion.fuse(
-        passes.optimize(jaxpr),
-        "inner",
-        scalar.can_emit,
-        codegen.dtype_ok,
-        executable._can_dot,
-        native_check,
-    )
+    _, program = lower.to_program(jaxpr, "inner", executable.RULES)
     return None if any(isinstance(s, K.Fallback) for s in program.steps) else program
 
 
@@ -190,7 +182,7 @@ def check(eqn) -> int | None:
     return None if plan is None else plan.size
 
 
-# ---- IR helpers -----------------------------------------------------------------------------------
+# ---- IR helpers ----------------------------------------------------------------------------------
 
 
 def _opaque(v):
@@ -264,7 +256,7 @@ class _Ctx:
             _memcpy(self.b, self.outs[c], cur, nbytes)
 
 
-# ---- emitters -------------------------------------------------------------------------------------
+# ---- emitters ------------------------------------------------------------------------------------
 
 
 def _emit_cond(cx: _Ctx) -> None:
@@ -382,7 +374,7 @@ def emit(module, program, step: K.OpKernel, name: str, num_threads: int):
         codegen.emit_subprogram(module, sub, f"{name}.{SUB_NAMES[prim](j)}.", num_threads)[0]
         for j, sub in enumerate(plan.programs)
     ]
-    fn = new_function(module, name, len(op_buffers(step)))
+    fn = new_function(module, name, len(K.op_buffers(step)))
     args = iter(fn.args)
     ins = [
         next(args) if isinstance(x, int) else _literal(module, f"{name}.lit{j}", x[1])

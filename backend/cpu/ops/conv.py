@@ -49,11 +49,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from funcgrad.backend.scalar import ir_type
+from funcgrad.backend.llvm.builders import for_range
+from funcgrad.backend.llvm.scalar import ir_type
 from llvmlite import ir
 
 from .. import blas, engine, parallel
-from ..loops import for_range
 from . import new_function, register
 
 I32, I64, PTR = ir.IntType(32), ir.IntType(64), ir.PointerType()
@@ -78,7 +78,7 @@ def _align(nbytes: int) -> int:
     return -(-nbytes // ALIGN) * ALIGN
 
 
-# ---- geometry -------------------------------------------------------------------------------------
+# ---- geometry ------------------------------------------------------------------------------------
 
 
 def _progression(n, lo, ld, b_step, b_count, c0) -> tuple[int, int, int]:
@@ -179,7 +179,7 @@ def _geometry(eqn) -> _Conv | None:
     )
 
 
-# ---- tiling ---------------------------------------------------------------------------------------
+# ---- tiling --------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -258,7 +258,7 @@ def conv_check(eqn):
     return plan.slots * plan.slot_bytes(cv)
 
 
-# ---- emission -------------------------------------------------------------------------------------
+# ---- emission ------------------------------------------------------------------------------------
 
 
 class _Emit:

@@ -32,12 +32,12 @@ from __future__ import annotations
 import contextlib
 
 import numpy as np
-from funcgrad.backend.scalar import emit as emit_scalar
-from funcgrad.backend.scalar import storage_type
+from funcgrad.backend import kernel_ir as K
+from funcgrad.backend.llvm.builders import for_range, loop_nest
+from funcgrad.backend.llvm.scalar import emit as emit_scalar
+from funcgrad.backend.llvm.scalar import storage_type
 from llvmlite import ir
 
-from ..fusion import contiguous_strides
-from ..loops import for_range, loop_nest
 from . import new_function, register
 
 I1, I8, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(64)
@@ -196,13 +196,13 @@ def _block_of(shape, axes):
     selects: the operand dims not in ``axes``."""
     rest = [d for d in range(len(shape)) if d not in axes]
     rshape = tuple(shape[d] for d in rest)
-    src = contiguous_strides(shape)
-    return rshape, tuple(src[d] for d in rest), contiguous_strides(rshape), _size(rshape)
+    src = K.contiguous_strides(shape)
+    return rshape, tuple(src[d] for d in rest), K.contiguous_strides(rshape), _size(rshape)
 
 
 def _locate(k: _Kernel, indices, idx_dtype, n, axes, shape):
     """(operand offset of the block selected by index row ``n``, clamped; in-bounds flag)."""
-    b, strides = k.b, contiguous_strides(shape)
+    b, strides = k.b, K.contiguous_strides(shape)
     base, valid = _i64(0), ir.Constant(I1, 1)
     row = b.mul(n, _i64(len(axes)))
     for j, a in enumerate(axes):
@@ -322,7 +322,7 @@ register("scatter_add", _scatter_check, _scatter_emit)
 
 def _start_offset(k: _Kernel, shape, sizes, start_avals, first: int):
     """Element offset of the block of ``sizes`` at the clamped starts (inputs ``first``...)."""
-    b, strides = k.b, contiguous_strides(shape)
+    b, strides = k.b, K.contiguous_strides(shape)
     base = _i64(0)
     for d, aval in enumerate(start_avals):
         hi = shape[d] - sizes[d]
@@ -354,8 +354,8 @@ def _dynamic_slice_emit(module, program, step, name, num_threads):
             k.ins[0],
             base,
             out.shape,
-            contiguous_strides(out.shape),
-            contiguous_strides(x.shape),
+            K.contiguous_strides(out.shape),
+            K.contiguous_strides(x.shape),
             x.dtype,
         )
     return k.finish()
@@ -373,8 +373,8 @@ def _dynamic_update_slice_emit(module, program, step, name, num_threads):
             k.ins[1],
             _i64(0),
             upd.shape,
-            contiguous_strides(x.shape),
-            contiguous_strides(upd.shape),
+            K.contiguous_strides(x.shape),
+            K.contiguous_strides(upd.shape),
             x.dtype,
         )
     return k.finish()
@@ -489,8 +489,8 @@ def _pad_emit(module, program, step, name, num_threads):
     dims = _pad_dims(x.shape, step.eqn.params["padding_config"])
     outer, last = dims[:-1], dims[-1]
     oshape = tuple(_padded(n, *cfg) for n, cfg in outer)
-    ostrides = contiguous_strides(oshape + (_padded(last[0], *last[1]),))[:-1]
-    xstrides = contiguous_strides(tuple(n for n, _ in dims))[:-1]
+    ostrides = K.contiguous_strides(oshape + (_padded(last[0], *last[1]),))[:-1]
+    xstrides = K.contiguous_strides(tuple(n for n, _ in dims))[:-1]
     with loop_nest(k.b, oshape) as oidx:
         row = k.linear(_i64(0), oidx, ostrides)
         valid, xrow = _pad_source_row(k, oidx, outer, xstrides)

@@ -1,6 +1,6 @@
 """Op kernels for the linear-algebra primitives: cholesky, triangular_solve, lu, qr, eigh, svd.
 
-The numpy ``impl_rules`` (``funcgrad/_src/lax_linalg.py``) call ``numpy.linalg``, which runs
+The numpy ``impl_rules`` (``funcgrad/_src/lax/linalg.py``) call ``numpy.linalg``, which runs
 LAPACK from numpy's bundled OpenBLAS on a column-major copy of each matrix, always in float64
 (numpy's ``_commonType``: float32 inputs are computed in double and rounded at the end). These
 kernels call the same routines of the same library the same way, so the results agree bit for
@@ -41,12 +41,13 @@ from __future__ import annotations
 import ctypes
 
 import numpy as np
-from funcgrad.backend.scalar import ir_type
+from funcgrad.backend import kernel_ir as K
+from funcgrad.backend.llvm.builders import for_range
+from funcgrad.backend.llvm.scalar import ir_type
 from llvmlite import ir
 
 from .. import blas
-from ..loops import for_range
-from . import new_function, op_buffers, register
+from . import new_function, register
 
 I8, I32, I64, PTR = ir.IntType(8), ir.IntType(32), ir.IntType(64), ir.PointerType()
 F64 = ir.DoubleType()
@@ -150,7 +151,7 @@ def _batch(aval) -> int:
 
 
 def _begin(module, step, name):
-    fn = new_function(module, name, len(op_buffers(step)))
+    fn = new_function(module, name, len(K.op_buffers(step)))
     return fn, ir.IRBuilder(fn.append_basic_block("entry"))
 
 

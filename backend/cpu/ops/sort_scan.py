@@ -1,7 +1,7 @@
 """Op kernels for ``sort``, ``cumsum`` and ``argmax``/``argmin`` (see ``__init__.py``).
 
 Every kernel views its operand as ``(outer, n, inner)`` around the axis it works along
-(``_geometry``) and matches the numpy ``impl_rules`` of ``funcgrad/_src/lax_reductions.py``
+(``_geometry``) and matches the numpy ``impl_rules`` of ``funcgrad/_src/lax/reductions.py``
 exactly:
 
 - ``cumsum``: ``out[j] = out[j-1] + x[j]`` sequentially along the axis, like numpy's
@@ -30,11 +30,11 @@ float16 and other cases ``emit`` does not handle are refused by ``check`` (numpy
 from __future__ import annotations
 
 import numpy as np
-from funcgrad.backend.scalar import convert, ir_type, storage_type, to_memory, to_register
+from funcgrad.backend.llvm.builders import for_range, local
+from funcgrad.backend.llvm.scalar import convert, storage_type, to_memory, to_register
 from llvmlite import ir
 
 from .. import engine, parallel
-from ..loops import for_range
 from . import register
 
 I1, I8, I64, PTR = ir.IntType(1), ir.IntType(8), ir.IntType(64), ir.PointerType()
@@ -51,7 +51,7 @@ def _c(v) -> ir.Constant:
     return ir.Constant(I64, v)
 
 
-# ---- shared helpers -------------------------------------------------------------------------------
+# ---- shared helpers ------------------------------------------------------------------------------
 
 
 def _dtype_ok(dtype) -> bool:
@@ -95,14 +95,6 @@ class _Col:
         b.store(to_memory(b, value, self.dtype), self._at(b, i)).align = self.dtype.itemsize
 
 
-def _local(b, ty, init):
-    """A stack slot (in the entry block, so that LLVM keeps it in a register) set to ``init``."""
-    with b.goto_entry_block():
-        slot = b.alloca(ty)
-    b.store(init, slot)
-    return slot
-
-
 def _define(module, name, nargs, body, outer, work, num_threads):
     """Define ``void name(ptr * nargs)`` running ``body(b, ptrs, lo, hi)`` for outer indices
     [lo, hi); big kernels split [0, outer) over threads (``parallel.emit_parallel_for``).
@@ -139,7 +131,7 @@ def _imin(b, x, y):
     return b.select(b.icmp_signed("<", x, y), x, y)
 
 
-# ---- cumsum ---------------------------------------------------------------------------------------
+# ---- cumsum --------------------------------------------------------------------------------------
 
 
 def cumsum_check(eqn):
@@ -175,7 +167,7 @@ def cumsum_emit(module, program, step, name, num_threads):
                 return off if c is None else b.add(off, c)
 
             if inner == 1:
-                acc = _local(b, ir_type(dt), x.load(b, at(_c(0))))
+                acc = local(b, x.load(b, at(_c(0))))
                 y.store(b, at(_c(0)), b.load(acc))
                 with for_range(b, 1, n, name="j", unroll=False) as t:
                     i = at(t)
@@ -273,8 +265,8 @@ def _arg_rows(b, x, out, lo, hi, n, inner, is_max):
         lane_best, lane_row = _stack_col(b, x.dtype, LANES), _stack_col(b, np.int64, LANES)
     with for_range(b, lo, hi, name="o", unroll=False) as o:
         base = b.mul(o, _c(n))
-        best = _local(b, ir_type(x.dtype), x.load(b, base))
-        where = _local(b, I64, _c(0))
+        best = local(b, x.load(b, base))
+        where = local(b, _c(0))
         if q:
             _arg_scan(b, x, base, LANES, q, LANES, lane_best, lane_row, is_max)
             b.store(lane_best.load(b, _c(0)), best)
@@ -312,7 +304,7 @@ def _arg_columns(b, x, out, lo, hi, n, inner, is_max):
         _arg_scan(b, x, xbase, inner, n, width, best, where, is_max)
 
 
-# ---- sort -----------------------------------------------------------------------------------------
+# ---- sort ----------------------------------------------------------------------------------------
 
 
 def _align(nbytes: int) -> int:
@@ -445,15 +437,19 @@ def sort_emit(module, program, step, name, num_threads):
             r0 = b.mul(s, _c(per_slot))
             r1 = _imin(b, b.add(r0, _c(per_slot)), _c(rows))
             with for_range(b, r0, r1, name="r", unroll=False) as r:
-                if inner > 1:
-                    o, c = b.udiv(r, _c(inner)), b.urem(r, _c(inner))
-                    base = b.add(b.mul(o, _c(n * inner)), c)
-                else:
-                    base = b.mul(r, _c(n))
-                sort_row(b, ptrs, region_a, region_b, base)
+                sort_row(b, ptrs, region_a, region_b, _row_start(b, r, n, inner))
 
     work = rows * n * max(1, int(n).bit_length())
     return _define(module, name, nargs, body, slots, work, num_threads)
+
+
+def _row_start(b, r, n: int, inner: int):
+    """Flat index of element 0 of row ``r`` (rows are ``outer x inner``, elements ``n`` apart
+    by ``inner``)."""
+    if inner > 1:
+        o, c = b.udiv(r, _c(inner)), b.urem(r, _c(inner))
+        return b.add(b.mul(o, _c(n * inner)), c)
+    return b.mul(r, _c(n))
 
 
 def _sort_fn(module, name, arg_types):
@@ -517,7 +513,7 @@ def _emit_merge_pass(module, name, rec: _Records, n: int):
             take_right = b.and_(
                 b.icmp_signed("<", j, hi), b.or_(left_done, rec.less(b, right, left))
             )
-            rec.store(dst, b, k, [b.select(take_right, r, l) for l, r in zip(left, right)])
+            rec.store(dst, b, k, [b.select(take_right, r, x) for x, r in zip(left, right)])
             step = b.zext(take_right, I64)
             b.store(b.add(j, step), j_slot)
             b.store(b.add(i, b.sub(_c(1), step)), i_slot)

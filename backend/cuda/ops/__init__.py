@@ -43,12 +43,6 @@ native_check.complex_ops = frozenset(
 )
 
 
-def op_buffers(step: K.OpKernel) -> list:
-    """Buffer inputs (literals are constants), outputs, then the scratch buffer."""
-    ins = [i for i in step.inputs if isinstance(i, int)]
-    return ins + list(step.outputs) + ([step.scratch] if step.scratch >= 0 else [])
-
-
 def emit(module, program, step: K.OpKernel, index: int) -> list:
     _, emit_fn = EMITTERS[step.eqn.primitive.name]
     return list(emit_fn(module, program, step, index))

@@ -28,7 +28,7 @@ with a spare set so that the last step writes the outputs (no copy unless ``leng
 ``while`` does the same with an unknown trip count and copies the final carry when it ended
 in the spare set (or never ran). ``while`` reads the predicate and ``cond`` the branch index
 back to the host (a synchronisation per iteration: the price of data-dependent control).
-Semantics follow the impls in ``funcgrad/_src/lax_control.py``: the predicate is tested
+Semantics follow the impls in ``funcgrad/_src/lax/control.py``: the predicate is tested
 before ``max_steps``; the branch index is clamped; ``scan`` with ``reverse`` walks ``xs``
 backwards and writes ``ys`` in place.
 """
@@ -46,7 +46,7 @@ from .. import ptx
 from ..ptx import i64
 from . import register
 
-# ---- plans ----------------------------------------------------------------------------------------
+# ---- plans ---------------------------------------------------------------------------------------
 
 
 class HostNode:
@@ -129,7 +129,7 @@ def _copy_all(runner, copies, dsts, srcs) -> None:
         runner.copy(kernel, dst, src)
 
 
-# ---- host nodes -----------------------------------------------------------------------------------
+# ---- host nodes ----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -287,7 +287,7 @@ def _lower_sub(module, program, index: int, what: str, jaxpr) -> SubPlan:
 
 def _emit_copies(module, program, index: int, buf_ids) -> tuple:
     """One ``CopyKernel`` per buffer in ``buf_ids`` (a grid-stride element copy)."""
-    from funcgrad.backend import scalar as S
+    from funcgrad.backend.llvm import scalar as S
 
     from .. import codegen
 

@@ -32,21 +32,14 @@ does. Refused: non-positive strides/dilations/groups, and bool inputs with a non
 from __future__ import annotations
 
 import numpy as np
-from funcgrad.backend import scalar as S
+from funcgrad.backend.llvm import scalar as S
+from funcgrad.backend.llvm.builders import for_range, local
 
 from .. import codegen, ptx
 from ..ptx import i64
 from . import register
-from .indexing import (
-    Kernel,
-    all_of,
-    contiguous_strides,
-    dilated_coord,
-    dot_offset,
-    index_type,
-    prod,
-    unravel,
-)
+from .indexing import all_of, contiguous_strides, dilated_coord, dot_offset, prod, unravel
+from .kernel import Kernel, index_type
 
 BLOCK_MAX_OUTPUTS = 16384  # fewer outputs than this ...
 BLOCK_MIN_TERMS = 256  # ... each summing at least this many terms: one block per output
@@ -151,19 +144,12 @@ class _Conv:
         return S.emit(b, "add", [x, y], [self.acc] * 2, self.acc)
 
 
-def _zero_slot(b, dtype):
-    with b.goto_entry_block():
-        slot = b.alloca(S.ir_type(dtype))
-    b.store(S.const(dtype, 0), slot)
-    return slot
-
-
 def _emit_thread_per_output(cv: _Conv, k: Kernel, lhs, rhs, out):
     b = k.b
     with k.elements(cv.n_out) as flat:
         coords = unravel(b, flat, cv.out_shape)
         x_base, w_base = cv.bases(k, coords)
-        acc = _zero_slot(b, cv.acc)
+        acc = local(b, S.const(cv.acc, 0))
         _window_nest(cv, k, acc, lhs, rhs, coords[2:], 0, x_base, w_base)
         k.store(out, flat, cv.result(b, b.load(acc, typ=S.ir_type(cv.acc))))
     return k.launch("conv_thread", cv.n_out)
@@ -173,11 +159,11 @@ def _window_nest(cv: _Conv, k: Kernel, acc, lhs, rhs, ps, d, x_off, w_off):
     """Loops over the window offsets of spatial dims ``d...``, then over the channels."""
     b = k.b
     if d == len(ps):
-        with ptx.for_range(b, k.c(0), k.c(cv.cg), name="c") as c:
+        with for_range(b, k.c(0), k.c(cv.cg), name="c") as c:
             x_pos = b.add(x_off, b.mul(c, k.c(cv.x_strides[1])))
             cv.mac(k, acc, lhs, x_pos, rhs, b.add(w_off, b.mul(c, k.c(cv.w_strides[1]))))
         return
-    with ptx.for_range(b, k.c(0), k.c(cv.k_sp[d]), name=f"k{d}") as kd:
+    with for_range(b, k.c(0), k.c(cv.k_sp[d]), name=f"k{d}") as kd:
         hit, i = cv.window(b, d, ps[d], kd)
         with b.if_then(hit):
             _window_nest(
@@ -198,12 +184,12 @@ def _emit_block_per_output(cv: _Conv, k: Kernel, lhs, rhs, out):
     tid, ntid = ptx.thread_idx(b), ptx.block_dim(b)
     tid, ntid = (b.zext(v, k.ity) if k.ity.width > 32 else v for v in (tid, ntid))
     first, every = b.zext(ptx.block_idx(b), i64), b.zext(ptx.grid_dim(b), i64)
-    with ptx.for_range(b, first, i64(cv.n_out), every, name="o") as o64:
+    with for_range(b, first, i64(cv.n_out), every, name="o") as o64:
         flat = b.trunc(o64, k.ity) if k.ity.width < 64 else o64
         coords = unravel(b, flat, cv.out_shape)
         x_base, w_base = cv.bases(k, coords)
-        acc = _zero_slot(b, cv.acc)
-        with ptx.for_range(b, tid, k.c(cv.n_terms), ntid, name="r") as r:
+        acc = local(b, S.const(cv.acc, 0))
+        with for_range(b, tid, k.c(cv.n_terms), ntid, name="r") as r:
             c, *ks = unravel(b, r, (cv.cg, *cv.k_sp))
             hits, x_pos, w_pos = (
                 [],
@@ -220,10 +206,8 @@ def _emit_block_per_output(cv: _Conv, k: Kernel, lhs, rhs, out):
         total = codegen.block_reduce(b, b.load(acc, typ=S.ir_type(cv.acc)), cv.combine, zero)
         with b.if_then(b.icmp_unsigned("==", tid, tid.type(0))):
             k.store(out, flat, cv.result(b, total))
-    b.ret_void()
     threads = min(codegen.BLOCK, 32 * codegen.cdiv(cv.n_terms, 32))
-    grid = (min(cv.n_out, 65535 * 16),) if cv.n_out else (0,)
-    return codegen.Launch(k.name, k.step, "conv_block", k.ids, grid, (threads,))
+    return k.launch_grid("conv_block", min(cv.n_out, 65535 * 16), threads)
 
 
 def use_block_schedule(cv: _Conv) -> bool:
@@ -234,7 +218,7 @@ def _emit(module, program, step, index):
     cv = _Conv(step.eqn)
     (lhs, rhs), out = step.inputs, step.outputs[0]
     block = use_block_schedule(cv)
-    k = Kernel(
+    k = Kernel.for_buffers(
         module,
         program,
         index,

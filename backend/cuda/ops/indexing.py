@@ -1,6 +1,6 @@
 """CUDA op kernels for gather, scatter, scatter_add, dynamic_slice, dynamic_update_slice,
-concatenate and pad (the numpy impls in ``funcgrad/_src/lax_indexing.py`` and
-``lax_structural.py`` are the specification).
+concatenate and pad (the numpy impls in ``funcgrad/_src/lax/indexing.py`` and
+``lax/structural.py`` are the specification).
 
 Every kernel is a grid-stride loop with one thread per element (shapes are static, so sizes and
 strides are constants); each element's coordinates come from its flat position:
@@ -38,18 +38,16 @@ to the operand dtype, and a ``clip`` scatter into an axis of size 0 with non-emp
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 from funcgrad.backend import kernel_ir as K
-from funcgrad.backend import scalar as S
+from funcgrad.backend.llvm import scalar as S
 from llvmlite import ir
 
-from .. import codegen, ptx
 from ..ptx import i1, i32, i64
 from . import register
+from .kernel import Kernel, index_type, is_literal
 
-# ---- shared helpers -------------------------------------------------------------------------------
+# ---- shared helpers ------------------------------------------------------------------------------
 
 
 def prod(xs) -> int:
@@ -57,67 +55,6 @@ def prod(xs) -> int:
 
 
 contiguous_strides = K.contiguous_strides
-
-
-def index_type(*sizes) -> ir.IntType:
-    """i32 index arithmetic when every position and coordinate fits (cheaper division by
-    constants), else i64. Callers pass sizes and the magnitudes of offsets they add."""
-    return i32 if max((abs(int(s)) for s in sizes), default=0) < 2**30 else i64
-
-
-def is_literal(x) -> bool:
-    return isinstance(x, tuple) and x[0] == "lit"
-
-
-class Kernel:
-    """One ``.entry`` function of an op step: its builder, its pointer arguments (the distinct
-    buffer ids it touches, in order) and the index type of its arithmetic."""
-
-    def __init__(self, module, program, index: int, suffix: str, inputs, written, ity):
-        ids = tuple(dict.fromkeys(i for i in inputs if not is_literal(i)))
-        self.name = f"{codegen.kernel_name(program, index)}_{suffix}"
-        fn, self.b = ptx.new_kernel(module, self.name, [ptx.ptr] * len(ids), [f"b{i}" for i in ids])
-        for arg in fn.args:
-            arg.add_attribute("noalias")  # buffers of a program never alias
-        self.program, self.step, self.ids, self.ity = program, index, ids, ity
-        self.args = dict(zip(ids, fn.args))
-        self.readonly = set(ids) - set(written)
-
-    def c(self, value: int) -> ir.Constant:
-        return ir.Constant(self.ity, int(value))
-
-    def dtype(self, buf: int) -> np.dtype:
-        return self.program.buffer(buf).dtype
-
-    def ptr(self, buf: int, index) -> ir.Value:
-        etype = S.storage_type(self.dtype(buf))
-        return self.b.gep(self.args[buf], [index], inbounds=True, source_etype=etype)
-
-    def read(self, src, index) -> ir.Value:
-        """Element ``index`` of a buffer input, or the value of a ``("lit", value)`` input, as
-        a register value."""
-        if is_literal(src):
-            return S.const(src[1].dtype, src[1].item())
-        dt = self.dtype(src)
-        value = self.b.load(self.ptr(src, index), typ=S.storage_type(dt))
-        if src in self.readonly:  # lets NVPTX use the read-only data cache (ld.global.nc)
-            value.set_metadata("invariant.load", self.b.module.add_metadata([]))
-        return S.to_register(self.b, value, dt)
-
-    def store(self, buf: int, index, value) -> None:
-        self.b.store(S.to_memory(self.b, value, self.dtype(buf)), self.ptr(buf, index))
-
-    @contextlib.contextmanager
-    def elements(self, n: int):
-        """A grid-stride loop over ``range(n)``; yields the position in the index type."""
-        with ptx.emit_grid_stride_loop(self.b, i64(n)) as i:
-            yield self.b.trunc(i, self.ity) if self.ity.width < 64 else i
-
-    def launch(self, kind: str, n: int):
-        """Finish the kernel; the launch of ``n`` grid-stride elements (none when ``n == 0``)."""
-        self.b.ret_void()
-        grid = (min(codegen.cdiv(n, codegen.BLOCK), codegen.MAX_BLOCKS),) if n else (0,)
-        return codegen.Launch(self.name, self.step, kind, self.ids, grid, (codegen.BLOCK,))
 
 
 def unravel(b: ir.IRBuilder, flat: ir.Value, shape) -> list:
@@ -183,7 +120,7 @@ def narrow(b: ir.IRBuilder, v: ir.Value, ty) -> ir.Value:
 
 def copy_kernel(module, program, index: int, src: int, dst: int, n: int):
     """``dst[:] = src[:]`` (same dtype, ``n`` elements)."""
-    k = Kernel(module, program, index, "copy", [src, dst], {dst}, index_type(n))
+    k = Kernel.for_buffers(module, program, index, "copy", [src, dst], {dst}, index_type(n))
     with k.elements(n) as i:
         k.store(dst, i, k.read(src, i))
     return k.launch("copy", n)
@@ -193,7 +130,7 @@ def _avals(eqn) -> list:
     return [x.aval for x in eqn.inputs]
 
 
-# ---- gather -----------------------------------------------------------------------------------------
+# ---- gather --------------------------------------------------------------------------------------
 
 
 def _axes_ok(axes, ndim: int) -> bool:
@@ -261,7 +198,7 @@ def _gather_emit(module, program, step, index):
     )
     dtype, n_out = np.dtype(eqn.inputs[0].aval.dtype), program.buffer(out).size
     ity = index_type(n_out, prod(shape), prod(eqn.inputs[1].aval.shape))
-    k = Kernel(module, program, index, "gather", [operand, indices, out], {out}, ity)
+    k = Kernel.for_buffers(module, program, index, "gather", [operand, indices, out], {out}, ity)
     fill = S.const(dtype, _fill_value(eqn) if mode == "fill" else 0)
     strides = contiguous_strides(shape)
     with k.elements(n_out) as flat:
@@ -277,7 +214,7 @@ def _gather_emit(module, program, step, index):
 
 register("gather", _gather_check, _gather_emit)
 
-# ---- scatter, scatter_add ---------------------------------------------------------------------------
+# ---- scatter, scatter_add ------------------------------------------------------------------------
 
 
 def _store_if(k: Kernel, buf, pos, pred, value) -> None:
@@ -371,7 +308,7 @@ def _scatter_emit(module, program, step, index):
     n_upd = prod(eqn.inputs[2].aval.shape)
     copy = copy_kernel(module, program, index, operand, out, prod(shape))
     ity = index_type(n_upd, prod(shape), prod(eqn.inputs[1].aval.shape))
-    k = Kernel(module, program, index, "scatter", [indices, updates, out], {out}, ity)
+    k = Kernel.for_buffers(module, program, index, "scatter", [indices, updates, out], {out}, ity)
     strides, update = contiguous_strides(shape), UPDATES[_combine(eqn)]
     with k.elements(n_upd if prod(shape) else 0) as flat:
         row, rest = _row_and_rest(k, flat, shape, axes, strides)
@@ -388,7 +325,7 @@ def _scatter_emit(module, program, step, index):
 register("scatter", _scatter_check, _scatter_emit)
 register("scatter_add", _scatter_check, _scatter_emit)
 
-# ---- dynamic_slice, dynamic_update_slice ------------------------------------------------------------
+# ---- dynamic_slice, dynamic_update_slice ---------------------------------------------------------
 
 
 def _clamped_start(k: Kernel, src, hi: int) -> ir.Value:
@@ -417,7 +354,7 @@ def _dynamic_slice_emit(module, program, step, index):
     out, shape = step.outputs[0], step.eqn.inputs[0].aval.shape
     sizes = step.eqn.params["slice_sizes"]
     n = prod(sizes)
-    k = Kernel(
+    k = Kernel.for_buffers(
         module,
         program,
         index,
@@ -441,7 +378,7 @@ def _dynamic_update_slice_emit(module, program, step, index):
     out, shape = step.outputs[0], step.eqn.inputs[0].aval.shape
     ushape = step.eqn.inputs[1].aval.shape
     n = prod(shape)
-    k = Kernel(
+    k = Kernel.for_buffers(
         module,
         program,
         index,
@@ -464,7 +401,7 @@ def _dynamic_update_slice_emit(module, program, step, index):
 
 register("dynamic_update_slice", _dynamic_slice_check, _dynamic_update_slice_emit)
 
-# ---- concatenate ------------------------------------------------------------------------------------
+# ---- concatenate ---------------------------------------------------------------------------------
 
 
 def _concatenate_check(eqn):
@@ -475,7 +412,9 @@ def _concatenate_emit(module, program, step, index):
     out, dim = step.outputs[0], step.eqn.params["dimension"]
     out_shape = step.eqn.out_binders[0].aval.shape
     inner, n = prod(out_shape[dim + 1 :]), prod(out_shape)
-    k = Kernel(module, program, index, "concatenate", [*step.inputs, out], {out}, index_type(n))
+    k = Kernel.for_buffers(
+        module, program, index, "concatenate", [*step.inputs, out], {out}, index_type(n)
+    )
     b, start = k.b, 0
     for src, x in zip(step.inputs, step.eqn.inputs):
         slab = x.aval.shape[dim] * inner  # one outer index's worth of this operand
@@ -493,7 +432,7 @@ def _concatenate_emit(module, program, step, index):
 
 register("concatenate", _concatenate_check, _concatenate_emit)
 
-# ---- pad --------------------------------------------------------------------------------------------
+# ---- pad -----------------------------------------------------------------------------------------
 
 
 def _pad_check(eqn):
@@ -506,7 +445,7 @@ def _pad_emit(module, program, step, index):
     out_shape = step.eqn.out_binders[0].aval.shape
     n = prod(out_shape)
     ity = index_type(n, prod(shape), *[abs(lo) + abs(hi) for lo, hi, _ in config])
-    k = Kernel(module, program, index, "pad", [x, padval, out], {out}, ity)
+    k = Kernel.for_buffers(module, program, index, "pad", [x, padval, out], {out}, ity)
     b, fill = k.b, k.read(padval, k.c(0))
     with k.elements(n) as flat:
         if not prod(shape):  # nothing to copy: all padding

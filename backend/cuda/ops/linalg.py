@@ -48,13 +48,15 @@ import contextlib
 
 import numpy as np
 from funcgrad.backend import kernel_ir as K
-from funcgrad.backend import scalar as S
+from funcgrad.backend.llvm import scalar as S
+from funcgrad.backend.llvm.builders import for_range, get, local, while_loop
 from llvmlite import ir
 
 from .. import ptx
 from ..ptx import i1, i64
 from . import register
-from .sort_scan import _get, _improves, _Kernel, _load, _no_literals, _prod, _store, _var, _while
+from .kernel import Kernel
+from .sort_scan import _improves, _load, _no_literals, _prod, _store
 
 FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 I32 = np.dtype(np.int32)
@@ -113,10 +115,10 @@ class _Ops:
         return self.b.select(cond, x, y)
 
     def var(self, init):
-        return _var(self.b, init)
+        return local(self.b, init)
 
     def get(self, slot):
-        return _get(self.b, slot)
+        return get(self.b, slot)
 
     def set(self, slot, value) -> None:
         self.b.store(value, slot)
@@ -125,7 +127,7 @@ class _Ops:
         self.b.store(self.add(self.get(slot), value), slot)
 
     def range(self, lo, hi, name="i"):
-        return ptx.for_range(self.b, _ix(lo), _ix(hi), name=name)
+        return for_range(self.b, _ix(lo), _ix(hi), name=name)
 
     @contextlib.contextmanager
     def reversed_range(self, n: int, name="r"):
@@ -178,7 +180,7 @@ def _pair(ij) -> tuple:
     return ij if isinstance(ij, tuple) else (ij,)
 
 
-def _matrices(k: _Kernel, count: int):
+def _matrices(k: Kernel, count: int):
     """Grid-stride loop over ``count`` matrices (or right-hand sides); yields the index."""
     return ptx.emit_grid_stride_loop(k.b, i64(count))
 
@@ -237,7 +239,7 @@ def cholesky_check(eqn):
 def cholesky_emit(module, program, step: K.OpKernel, index: int) -> list:
     aval = step.eqn.inputs[0].aval
     n, batch = aval.shape[-1], _batch(aval)
-    k = _Kernel(module, program, step, index, "_cholesky")
+    k = Kernel.for_step(module, program, step, index, "cholesky")
     o = _Ops(k.b, aval.dtype)
     with _matrices(k, batch) as r:
         base = o.imul(r, n * n)
@@ -255,7 +257,7 @@ def cholesky_emit(module, program, step: K.OpKernel, index: int) -> list:
                 low[i, j] = o.c(0)
         with k.b.if_then(k.b.not_(o.get(ok))):
             _fill(o, low, n, n, o.c(np.nan))
-    return [k.thread_per_row("cholesky", batch if n else 0)]
+    return [k.launch("cholesky", batch if n else 0)]
 
 
 # ---- triangular_solve -------------------------------------------------------------------------
@@ -273,7 +275,7 @@ def triangular_solve_emit(module, program, step: K.OpKernel, index: int) -> list
     left = p["left_side"]
     nvec = cols if left else rows  # right-hand sides: columns of b (left) or rows
     count = _batch(b_aval) * nvec if m else 0
-    k = _Kernel(module, program, step, index, "_trsm")
+    k = Kernel.for_step(module, program, step, index, "trsm")
     o = _Ops(k.b, b_aval.dtype)
     # Solve T x = rhs per right-hand side: T = op(a) (left) or op(a)ᵀ (right: x op = b).
     swap = p["transpose_a"] != (not left)
@@ -299,7 +301,7 @@ def triangular_solve_emit(module, program, step: K.OpKernel, index: int) -> list
         else:
             with o.reversed_range(m, "i") as i:
                 solve_row(i, o.iadd(i, 1), m)
-    return [k.thread_per_row("triangular_solve", count)]
+    return [k.launch("triangular_solve", count)]
 
 
 # ---- lu ---------------------------------------------------------------------------------------
@@ -313,7 +315,7 @@ def lu_emit(module, program, step: K.OpKernel, index: int) -> list:
     aval = step.eqn.inputs[0].aval
     dt, (m, n), batch = np.dtype(aval.dtype), aval.shape[-2:], _batch(aval)
     kk = min(m, n)
-    k = _Kernel(module, program, step, index, "_lu")
+    k = Kernel.for_step(module, program, step, index, "lu")
     o, b = _Ops(k.b, dt), k.b
     with _matrices(k, batch) as r:
         x = _Mat(o, k.ins[0], o.imul(r, m * n), n, 1)
@@ -342,7 +344,7 @@ def lu_emit(module, program, step: K.OpKernel, index: int) -> list:
                 w[i, j] = o.div(w[i, j], d)
             with o.range(o.iadd(j, 1), m, "ui") as i, o.range(o.iadd(j, 1), n, "uj") as c:
                 w[i, c] = o.sub(w[i, c], o.mul(w[i, j], w[j, c]))
-    return [k.thread_per_row("lu", batch)]
+    return [k.launch("lu", batch)]
 
 
 # ---- qr ---------------------------------------------------------------------------------------
@@ -388,7 +390,7 @@ def qr_emit(module, program, step: K.OpKernel, index: int) -> list:
     (m, n), batch = aval.shape[-2:], _batch(aval)
     kk = min(m, n)
     kq = m if step.eqn.params["full_matrices"] else kk
-    k = _Kernel(module, program, step, index, "_qr")
+    k = Kernel.for_step(module, program, step, index, "qr")
     o = _Ops(k.b, aval.dtype)
     with _matrices(k, batch) as r:
         x = _Mat(o, k.ins[0], o.imul(r, m * n), n, 1)
@@ -407,7 +409,7 @@ def qr_emit(module, program, step: K.OpKernel, index: int) -> list:
             t = tau[j]
             with o.range(j, kq, "qc") as c:
                 _reflect(o, w, q, t, m, j, c)
-    return [k.thread_per_row("qr", batch)]
+    return [k.launch("qr", batch)]
 
 
 # ---- eigh -------------------------------------------------------------------------------------
@@ -454,7 +456,7 @@ def eigh_emit(module, program, step: K.OpKernel, index: int) -> list:
     aval = step.eqn.inputs[0].aval
     n, batch = aval.shape[-1], _batch(aval)
     lower = step.eqn.params["lower"]
-    k = _Kernel(module, program, step, index, "_eigh")
+    k = Kernel.for_step(module, program, step, index, "eigh")
     o, b = _Ops(k.b, aval.dtype), k.b
     with _matrices(k, batch) as r:
         x = _Mat(o, k.ins[0], o.imul(r, n * n), n, 1)
@@ -483,14 +485,14 @@ def eigh_emit(module, program, step: K.OpKernel, index: int) -> list:
         more = lambda: b.and_(
             b.icmp_signed("<", o.get(sweeps), i64(MAX_SWEEPS)), o.cmp(">", off2(), tol2)
         )
-        with _while(b, more, "sweep"):
+        with while_loop(b, more, "sweep"):
             with o.range(0, n, "p") as p, o.range(o.iadd(p, 1), n, "q") as q:
                 _eigh_rotation(o, a, v, n, p, q)
             o.set(sweeps, b.add(o.get(sweeps), i64(1)))
         _sort_columns(o, (a, lambda i: (i, i)), [(v, n)], n, descending=False)
         with o.range(0, n, "w") as i:
             w[i] = a[i, i]
-    return [k.thread_per_row("eigh", batch)]
+    return [k.launch("eigh", batch)]
 
 
 # ---- svd --------------------------------------------------------------------------------------
@@ -520,7 +522,7 @@ def _hestenes(o: _Ops, w: _Mat, right, rows: int, cols: int) -> None:
     tol = o.c(np.sqrt(max(rows, 1)) * o.eps)
     rotated, sweeps = o.var(i1(1)), o.var(i64(0))
     more = lambda: b.and_(o.get(rotated), b.icmp_signed("<", o.get(sweeps), i64(MAX_SWEEPS)))
-    with _while(b, more, "sweep"):
+    with while_loop(b, more, "sweep"):
         o.set(rotated, i1(0))
         with o.range(0, cols, "p") as p, o.range(o.iadd(p, 1), cols, "q") as q:
             alpha, beta, gamma = _column_pair(o, w, rows, p, q)
@@ -562,7 +564,7 @@ def svd_emit(module, program, step: K.OpKernel, index: int) -> list:
     (m, n), batch = aval.shape[-2:], _batch(aval)
     mm, kk = max(m, n), min(m, n)  # the Jacobi matrix is A (m >= n) or Aᵀ: mm x kk
     ku, kv = (m, n) if p["full_matrices"] else (kk, kk)
-    k = _Kernel(module, program, step, index, "_svd")
+    k = Kernel.for_step(module, program, step, index, "svd")
     o, b = _Ops(k.b, aval.dtype), k.b
     with _matrices(k, batch) as r:
         x = _Mat(o, k.ins[0], o.imul(r, m * n), n, 1)
@@ -594,7 +596,7 @@ def svd_emit(module, program, step: K.OpKernel, index: int) -> list:
             if left is not None:
                 _fill(o, left, mm, left_cols, nan)
                 _fill(o, right, kk, kk, nan)
-    return [k.thread_per_row("svd", batch)]
+    return [k.launch("svd", batch)]
 
 
 def _left_vectors(o: _Ops, w: _Mat, s: _Mat, left: _Mat, rows: int, kk: int, cols: int):

@@ -23,16 +23,15 @@ per row reads coalesced; along the last axis each thread walks its own contiguou
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 from funcgrad.backend import kernel_ir as K
-from funcgrad.backend import scalar as S
-from llvmlite import ir
+from funcgrad.backend.llvm import scalar as S
+from funcgrad.backend.llvm.builders import for_range, get, local, while_loop
 
 from .. import codegen, ptx
 from ..ptx import i1, i32, i64
-from . import op_buffers, register
+from . import register
+from .kernel import Kernel
 
 I32 = np.dtype("int32")
 SORT_BLOCK_MIN = 32  # rows at least this long are sorted by a whole block
@@ -47,60 +46,6 @@ def _rows(shape, axis: int) -> tuple:
     """``(outer, n, inner)`` of ``shape`` around ``axis`` (a 0-d array is one row of 1)."""
     shape = tuple(shape) or (1,)
     return _prod(shape[:axis]), shape[axis], _prod(shape[axis + 1 :])
-
-
-# ---- kernel scaffolding ---------------------------------------------------------------------------
-
-
-class _Kernel:
-    """An ``.entry`` kernel taking the pointers of ``op_buffers(step)``: ``ins``, ``outs`` and
-    ``scratch`` are its arguments; ``launch`` says how to run it."""
-
-    def __init__(self, module, program, step: K.OpKernel, index: int, suffix: str):
-        self.name, self.index = codegen.kernel_name(program, index) + suffix, index
-        self.ids = tuple(op_buffers(step))
-        fn, self.b = ptx.new_kernel(
-            module, self.name, [ptx.ptr] * len(self.ids), [f"b{i}" for i in self.ids]
-        )
-        n_in = sum(isinstance(i, int) for i in step.inputs)
-        n_out = len(step.outputs)
-        self.ins, self.outs = fn.args[:n_in], fn.args[n_in : n_in + n_out]
-        self.scratch = fn.args[n_in + n_out] if step.scratch >= 0 else None
-
-    def launch(self, kind: str, grid: int, block: int) -> codegen.Launch:
-        self.b.ret_void()
-        return codegen.Launch(self.name, self.index, kind, self.ids, (grid,), (block,))
-
-    def thread_per_row(self, kind: str, rows: int) -> codegen.Launch:
-        grid = min(codegen.cdiv(rows, codegen.BLOCK), codegen.MAX_BLOCKS)
-        return self.launch(kind, grid, codegen.BLOCK)
-
-
-def _var(b: ir.IRBuilder, init: ir.Value):
-    """A mutable local (an alloca in the entry block, promoted to registers at O3)."""
-    with b.goto_entry_block():
-        slot = b.alloca(init.type)
-    b.store(init, slot)
-    return slot
-
-
-def _get(b, slot):
-    return b.load(slot, typ=slot.allocated_type)
-
-
-@contextlib.contextmanager
-def _while(b: ir.IRBuilder, cond, name: str = "while"):
-    """``while cond(): <body>``; ``cond()`` emits its test in the loop header."""
-    head = b.append_basic_block(f"{name}.cond")
-    body = b.append_basic_block(f"{name}.body")
-    end = b.append_basic_block(f"{name}.end")
-    b.branch(head)
-    b.position_at_end(head)
-    b.cbranch(cond(), body, end)
-    b.position_at_end(body)
-    yield
-    b.branch(head)
-    b.position_at_end(end)
 
 
 def _load(b, base, index, dtype):
@@ -161,7 +106,7 @@ def _improves(b, op: str, v, best, dtype):
     return (b.icmp_signed if dt.kind == "i" else b.icmp_unsigned)(pred, v, best)
 
 
-# ---- cumsum ---------------------------------------------------------------------------------------
+# ---- cumsum --------------------------------------------------------------------------------------
 
 
 def check_cumsum(eqn):
@@ -176,18 +121,18 @@ def emit_cumsum(module, program, step: K.OpKernel, index: int) -> list:
     aval = eqn.inputs[0].aval
     dt = np.dtype(aval.dtype)
     outer, n, inner = _rows(aval.shape, eqn.params["axis"])
-    k = _Kernel(module, program, step, index, "_cumsum")
+    k = Kernel.for_step(module, program, step, index, "cumsum")
     b = k.b
     with ptx.emit_grid_stride_loop(b, i64(outer * inner)) as r:
         base = _row_base(b, r, n, inner)
-        acc = _var(b, S.const(dt, 0))
-        with ptx.for_range(b, i64(0), i64(n), name="j") as j:
+        acc = local(b, S.const(dt, 0))
+        with for_range(b, i64(0), i64(n), name="j") as j:
             at = _at(b, base, b.sub(i64(n - 1), j) if eqn.params["reverse"] else j, inner)
-            total = S.emit(b, "add", [_get(b, acc), _load(b, k.ins[0], at, dt)], [dt, dt], dt)
+            total = S.emit(b, "add", [get(b, acc), _load(b, k.ins[0], at, dt)], [dt, dt], dt)
             b.store(total, acc)
             _store(b, k.outs[0], at, total, dt)
     rows = outer * inner if n else 0
-    return [k.thread_per_row("cumsum", rows)]
+    return [k.launch("cumsum", rows)]
 
 
 register("cumsum", check_cumsum, emit_cumsum)
@@ -214,19 +159,19 @@ def _emit_arg(op: str):
         aval = eqn.inputs[0].aval
         dt, out_dt = np.dtype(aval.dtype), np.dtype(eqn.out_binders[0].aval.dtype)
         outer, n, inner = _rows(aval.shape, eqn.params["axes"][0])
-        k = _Kernel(module, program, step, index, f"_arg{op}")
+        k = Kernel.for_step(module, program, step, index, f"arg{op}")
         b = k.b
         with ptx.emit_grid_stride_loop(b, i64(outer * inner)) as r:
             base = _row_base(b, r, n, inner)
-            best, pos = _var(b, _load(b, k.ins[0], base, dt)), _var(b, i64(0))
-            with ptx.for_range(b, i64(1), i64(n), name="j") as j:
-                v, cur = _load(b, k.ins[0], _at(b, base, j, inner), dt), _get(b, best)
+            best, pos = local(b, _load(b, k.ins[0], base, dt)), local(b, i64(0))
+            with for_range(b, i64(1), i64(n), name="j") as j:
+                v, cur = _load(b, k.ins[0], _at(b, base, j, inner), dt), get(b, best)
                 take = _improves(b, op, v, cur, dt)
                 b.store(b.select(take, v, cur), best)
-                b.store(b.select(take, j, _get(b, pos)), pos)
-            _store(b, k.outs[0], r, S.convert(b, _get(b, pos), np.int64, out_dt), out_dt)
+                b.store(b.select(take, j, get(b, pos)), pos)
+            _store(b, k.outs[0], r, S.convert(b, get(b, pos), np.int64, out_dt), out_dt)
         rows = outer * inner if n else 0
-        return [k.thread_per_row(f"arg{op}", rows)]
+        return [k.launch(f"arg{op}", rows)]
 
     return emit
 
@@ -234,7 +179,7 @@ def _emit_arg(op: str):
 register("argmax", check_arg, _emit_arg("max"))
 register("argmin", check_arg, _emit_arg("min"))
 
-# ---- sort -----------------------------------------------------------------------------------------
+# ---- sort ----------------------------------------------------------------------------------------
 
 
 def check_sort(eqn):
@@ -264,7 +209,7 @@ class _Sorter:
         return _at(self.b, self.base, j, self.inner)
 
     def elements(self):
-        return ptx.for_range(self.b, self.j0, i64(self.n), self.dj, name="j")
+        return for_range(self.b, self.j0, i64(self.n), self.dj, name="j")
 
     def perm(self, array, j):
         return self.b.zext(_load(self.b, array, self.at(j), I32), i64)
@@ -286,16 +231,16 @@ class _Sorter:
         with self.elements() as j:
             _store(b, perm_a, self.at(j), b.trunc(j, i32), I32)
         self.sync()
-        a_is_src, width = _var(b, i1(1)), _var(b, i64(1))
-        with _while(b, lambda: b.icmp_signed("<", _get(b, width), i64(self.n)), "pass"):
-            w, flag = _get(b, width), _get(b, a_is_src)
+        a_is_src, width = local(b, i1(1)), local(b, i64(1))
+        with while_loop(b, lambda: b.icmp_signed("<", get(b, width), i64(self.n)), "pass"):
+            w, flag = get(b, width), get(b, a_is_src)
             src, dst = b.select(flag, perm_a, perm_b), b.select(flag, perm_b, perm_a)
             with self.elements() as j:
                 self.place(src, dst, w, j)
             self.sync()
             b.store(b.not_(flag), a_is_src)
             b.store(b.shl(w, i64(1)), width)
-        return b.select(_get(b, a_is_src), perm_a, perm_b)
+        return b.select(get(b, a_is_src), perm_a, perm_b)
 
     def place(self, src, dst, w, j):
         """Move element ``j`` of ``src`` to its place in the merge of its pair of runs."""
@@ -307,16 +252,16 @@ class _Sorter:
         me = self.perm(src, j)
         left = b.icmp_signed("<", j, mid)
         # left element: count the right run's elements < me; right: the left run's <= me
-        first, last = _var(b, b.select(left, mid, lo)), _var(b, b.select(left, hi, mid))
-        start = _get(b, first)
-        with _while(b, lambda: b.icmp_signed("<", _get(b, first), _get(b, last)), "search"):
-            f, e = _get(b, first), _get(b, last)
+        first, last = local(b, b.select(left, mid, lo)), local(b, b.select(left, hi, mid))
+        start = get(b, first)
+        with while_loop(b, lambda: b.icmp_signed("<", get(b, first), get(b, last)), "search"):
+            f, e = get(b, first), get(b, last)
             m = b.lshr(b.add(f, e), i64(1))
             other = self.perm(src, m)
             goes_before = b.select(left, self.less(other, me), b.not_(self.less(me, other)))
             b.store(b.select(goes_before, b.add(m, i64(1)), f), first)
             b.store(b.select(goes_before, e, m), last)
-        count = b.sub(_get(b, first), start)
+        count = b.sub(get(b, first), start)
         offset = b.sub(j, b.select(left, lo, mid))
         target = b.add(lo, b.add(offset, count))
         _store(b, dst, self.at(target), b.trunc(me, i32), I32)
@@ -328,15 +273,15 @@ def emit_sort(module, program, step: K.OpKernel, index: int) -> list:
     dts = [np.dtype(a.dtype) for a in avals]
     outer, n, inner = _rows(avals[0].shape, eqn.params["dimension"])
     rows, size = outer * inner, outer * n * inner
-    k = _Kernel(module, program, step, index, "_sort")
+    k = Kernel.for_step(module, program, step, index, "sort")
     b = k.b
     if size == 0:
-        return [k.launch("sort", 0, 1)]
+        return [k.launch_grid("sort", 0, 1)]
     perm_a = k.scratch
     perm_b = b.gep(perm_a, [i64(size)], inbounds=True, source_etype=i32)
     per_block = n >= SORT_BLOCK_MIN
     if per_block:  # a block per row: threads stride over the row's elements
-        rows_loop = ptx.for_range(
+        rows_loop = for_range(
             b, b.zext(ptx.block_idx(b), i64), i64(rows), b.zext(ptx.grid_dim(b), i64), name="row"
         )
         j0, dj = b.zext(ptx.thread_idx(b), i64), b.zext(ptx.block_dim(b), i64)
@@ -353,12 +298,9 @@ def emit_sort(module, program, step: K.OpKernel, index: int) -> list:
             for x, out, dt in zip(k.ins, k.outs, dts):
                 _store(b, out, at, _load(b, x, src, dt), dt)
     if per_block:
-        return [
-            k.launch(
-                "sort_block", min(rows, MAX_GRID), min(codegen.BLOCK, 32 * codegen.cdiv(n, 32))
-            )
-        ]
-    return [k.thread_per_row("sort_thread", rows)]
+        threads = min(codegen.BLOCK, 32 * codegen.cdiv(n, 32))
+        return [k.launch_grid("sort_block", min(rows, MAX_GRID), threads)]
+    return [k.launch("sort_thread", rows)]
 
 
 register("sort", check_sort, emit_sort)

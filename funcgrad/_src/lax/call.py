@@ -145,16 +145,17 @@ def _eval_call(*args, jaxpr, **params):
     return [core.eval_hooks["to_numpy"](o) for o in eval_jaxpr(jaxpr, [], [wrap(a) for a in args])]
 
 
-# jit: the call the compiler sees. Its impl compiles (see api.jit) or evaluates.
+# jit: the call the compiler sees. Its impl compiles with the named target (funcgrad.backend's
+# registry; see _src/jit.py) or, without one, evaluates.
 jit_p = Primitive("pjit", multiple_results=True)
-jit_impls: dict = {}  # backend name -> impl(*args, jaxpr, name, backend)
 
 
 def _jit_impl(*args, jaxpr, name="", backend=None, **kw):
-    impl = jit_impls.get(backend or "eval")
-    if impl is None:
+    if backend is None:
         return _eval_call(*args, jaxpr=jaxpr)
-    return impl(*args, jaxpr=jaxpr, name=name, backend=backend, **kw)
+    from funcgrad.backend import get_target
+
+    return get_target(backend).compile(jaxpr, name)(*args)
 
 
 def_call_primitive(jit_p, _jit_impl)

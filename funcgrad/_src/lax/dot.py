@@ -25,7 +25,7 @@ from funcgrad._src.lax.elementwise import convert_element_type
 
 dot_general_p = Primitive("dot_general")
 # Params: ``dimension_numbers``, ``preferred_element_type`` (JAX's), and ``bf16_operands``, which
-# only the bfloat16 legalisation of the compiled backends sets (``backend/bf16.py``): float32
+# only the bfloat16 legalisation of the compiled backends sets (``backend/lower/bf16.py``): float32
 # operands that hold bfloat16 values, so that a backend may feed them to bfloat16 tensor cores.
 # The result is the same float32 product either way.
 

@@ -33,12 +33,13 @@ from __future__ import annotations
 import numpy as np
 
 from funcgrad._src import core, dtypes
-from funcgrad._src.array import Array
+from funcgrad._src.lax import elementwise as le
+from funcgrad._src.lax.structural import broadcast_in_dim_p
 
 from . import rewrite
 
 F32 = np.dtype("float32")
-U32 = np.dtype("uint32")
+U16, U32 = np.dtype("uint16"), np.dtype("uint32")
 
 # results that are bfloat16 whenever their inputs are (no rounding needed)
 _EXACT = frozenset(
@@ -115,43 +116,41 @@ def _phys(aval: core.ShapedArray) -> core.ShapedArray:
     return aval.update(dtype=F32) if aval.dtype is dtypes.bfloat16 else aval
 
 
-def _legal_param(v):
+def legalize_param(v):
+    """A parameter in float32 form: bfloat16 dtypes and every inner jaxpr legalised."""
     if v is dtypes.bfloat16:
         return F32
     if isinstance(v, core.ClosedJaxpr):
         consts = tuple(
-            Array(c._value, c._weak_type) if type(c) is Array and c._ldt is not None else c
+            core.eval_hooks["to_numpy"](c) if _aval_has_bf16(core.get_aval(c)) else c
             for c in v.consts
-        )
+        )  # a bfloat16 constant's float32 buffer
         return core.ClosedJaxpr(legalize(v.jaxpr), consts)
     if isinstance(v, core.Jaxpr):
         return legalize(v)
     if isinstance(v, tuple):
-        return tuple(_legal_param(x) for x in v)
+        return tuple(legalize_param(x) for x in v)
     if isinstance(v, list):
-        return [_legal_param(x) for x in v]
+        return [legalize_param(x) for x in v]
     return v
 
 
 def round_bits(x):
     """float32 (traced) values rounded to bfloat16, still float32: the primitives of
     ``dtypes.round_to_bfloat16``."""
-    from funcgrad import lax
-
-    u = lax.bitcast_convert_type(x, U32)
+    u = le.bitcast_convert_type_p.bind(x, new_dtype=U32)
     k = lambda v: _const(v, U32, u)
-    lsb = lax.bitwise_and(lax.shift_right_logical(u, k(16)), k(1))
-    r = lax.bitwise_and(lax.add(lax.add(u, k(0x7FFF)), lsb), k(0xFFFF0000))
-    quiet = lax.bitwise_and(lax.bitwise_or(u, k(0x00400000)), k(0xFFFF0000))
-    return lax.bitcast_convert_type(lax.select(lax.ne(x, x), quiet, r), F32)
+    lsb = le.and_p.bind(le.shift_right_logical_p.bind(u, k(16)), k(1))
+    r = le.and_p.bind(le.add_p.bind(le.add_p.bind(u, k(0x7FFF)), lsb), k(0xFFFF0000))
+    quiet = le.and_p.bind(le.or_p.bind(u, k(0x00400000)), k(0xFFFF0000))
+    rounded = le.select_n_p.bind(le.ne_p.bind(x, x), r, quiet)  # NaN: quiet, same sign
+    return le.bitcast_convert_type_p.bind(rounded, new_dtype=F32)
 
 
 def _const(value, dtype, like):
     """A scalar constant broadcast to ``like``'s shape by a staged equation, so that the
     constant stays a literal (a concrete broadcast would become an array constant)."""
-    from funcgrad._src.lax.structural import broadcast_in_dim_p
-
-    scalar = core.find_top_trace([like]).pure(Array(np.array(value, dtype)))
+    scalar = rewrite.constant(core.find_top_trace([like]), np.array(value, dtype))
     return broadcast_in_dim_p.bind(
         scalar, shape=tuple(core.get_aval(like).shape), broadcast_dimensions=()
     )
@@ -159,14 +158,14 @@ def _const(value, dtype, like):
 
 def _bitcast(x, in_dtype, new_dtype):
     """bitcast_convert_type with bfloat16 on one side (16-bit integers on the other)."""
-    from funcgrad import lax
-
+    convert = lambda v, dt: le.convert_element_type_p.bind(v, new_dtype=dt, weak_type=False)
+    bitcast = lambda v, dt: le.bitcast_convert_type_p.bind(v, new_dtype=dt)
     if new_dtype is dtypes.bfloat16:
-        bits = lax.convert_element_type(lax.bitcast_convert_type(x, np.uint16), U32)
-        return lax.bitcast_convert_type(lax.shift_left(bits, _const(16, U32, bits)), F32)
-    u = lax.bitcast_convert_type(x, U32)
-    bits = lax.shift_right_logical(u, _const(16, U32, u))
-    return lax.bitcast_convert_type(lax.convert_element_type(bits, np.uint16), new_dtype)
+        bits = convert(bitcast(x, U16), U32)
+        return bitcast(le.shift_left_p.bind(bits, _const(16, U32, bits)), F32)
+    u = bitcast(x, U32)
+    bits = le.shift_right_logical_p.bind(u, _const(16, U32, u))
+    return bitcast(convert(bits, U16), np.dtype(new_dtype))
 
 
 def _literal(x):
@@ -179,7 +178,7 @@ def _rule(eqn, trace, ins) -> list:
         eqn.params["new_dtype"] is dtypes.bfloat16 or eqn.inputs[0].aval.dtype is dtypes.bfloat16
     ):
         return [_bitcast(ins[0], eqn.inputs[0].aval.dtype, eqn.params["new_dtype"])]
-    params = {k: _legal_param(v) for k, v in eqn.params.items()}
+    params = {k: legalize_param(v) for k, v in eqn.params.items()}
     if name == "dot_general" and eqn.inputs[0].aval.dtype is dtypes.bfloat16:
         params["bf16_operands"] = True  # a backend may use bfloat16 tensor cores
     outs = rewrite.bind(eqn, ins, params)

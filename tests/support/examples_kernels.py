@@ -1,5 +1,6 @@
-"""Reference CUDA kernels written with the ``ptx.py`` helpers; the tests lower, assemble and
-(with a GPU) run them against numpy. They show the patterns the jit's kernel lowering uses.
+"""Reference CUDA kernels written with the ``backend/cuda/ptx.py`` helpers (test support); the
+tests lower, assemble and (with a GPU) run them against numpy. They show the patterns the jit's
+kernel lowering uses.
 
 All arrays are row-major and contiguous; sizes are i64 kernel arguments.
 
@@ -18,10 +19,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
+from funcgrad.backend.cuda import ptx
+from funcgrad.backend.cuda.ptx import f32, i16, i32, i64
+from funcgrad.backend.llvm.builders import for_range
 from llvmlite import ir
-
-from . import ptx
-from .ptx import f32, i16, i32, i64
 
 TILE = 16
 
@@ -88,9 +89,9 @@ def build_row_sum() -> ir.Module:
     tid = b.zext(ptx.thread_idx(b), i64)
     ntid = b.zext(ptx.block_dim(b), i64)
     rows_start, rows_step = b.zext(ptx.block_idx(b), i64), b.zext(ptx.grid_dim(b), i64)
-    with ptx.for_range(b, rows_start, rows, rows_step, name="row") as row:
+    with for_range(b, rows_start, rows, rows_step, name="row") as row:
         acc = _accumulator(b)
-        with ptx.for_range(b, tid, cols, ntid, name="col") as col:
+        with for_range(b, tid, cols, ntid, name="col") as col:
             xv = b.load(_elem_ptr(b, x, b.add(b.mul(row, cols), col)), typ=f32)
             b.store(b.fadd(b.load(acc, typ=f32), xv), acc)
         total = ptx.block_reduce(b, b.load(acc, typ=f32), "add")
@@ -117,7 +118,7 @@ def build_matmul_tiled(tile: int = TILE) -> ir.Module:
     b_tile = ptx.shared_array(module, f32, tile * tile, "b_tile")
     my_slot = b.add(b.mul(ty, T), tx)
     acc = _accumulator(b)
-    with ptx.for_range(b, i64(0), K, T, name="k0") as k0:
+    with for_range(b, i64(0), K, T, name="k0") as k0:
         ak, bk = b.add(k0, tx), b.add(k0, ty)
         a_in = _both(b, b.icmp_signed("<", row, M), b.icmp_signed("<", ak, K))
         b_in = _both(b, b.icmp_signed("<", bk, K), b.icmp_signed("<", col, N))
@@ -142,20 +143,6 @@ def build_matmul_tiled(tile: int = TILE) -> ir.Module:
 
 # ---- (4) tensor-core tile: mma.sync m16n8k16, f16 or bf16 in, f32 accumulate -----------------
 
-_MMA_ASM = (
-    "mma.sync.aligned.m16n8k16.row.col.f32.{t}.{t}.f32 "
-    "{{$0,$1,$2,$3}}, {{$4,$5,$6,$7}}, {{$8,$9}}, {{$10,$11,$12,$13}};"
-)
-_MMA_CONSTRAINTS = ",".join(["=f"] * 4 + ["r"] * 6 + ["f"] * 4)
-
-
-def _mma(builder, a_regs, b_regs, c_vals, dtype):
-    ret = ir.LiteralStructType([f32] * 4)
-    fty = ir.FunctionType(ret, [i32] * 6 + [f32] * 4)
-    asm = ir.InlineAsm(fty, _MMA_ASM.format(t=dtype), _MMA_CONSTRAINTS, side_effect=False)
-    d = builder.call(asm, [*a_regs, *b_regs, *c_vals])
-    return [builder.extract_value(d, j) for j in range(4)]
-
 
 def _pack_pair(builder, base, idx0, idx1, in0, in1):
     """Two 16-bit elements -> one b32 register, the first in the low half (PTX's x2 order)."""
@@ -179,7 +166,7 @@ def build_matmul_mma(dtype: str = "f16") -> ir.Module:
     bcol, ccols = b.add(col0, group), (b.add(col0, pair), b.add(col0, b.add(pair, i64(1))))
     accs = [_accumulator(b) for _ in range(4)]
     lt = lambda x, y: b.icmp_signed("<", x, y)  # noqa: E731
-    with ptx.for_range(b, i64(0), K, i64(16), name="k0") as k0:
+    with for_range(b, i64(0), K, i64(16), name="k0") as k0:
         ks = [b.add(k0, b.add(pair, i64(d))) for d in (0, 1, 8, 9)]
 
         def a_reg(r, k_lo, k_hi):
@@ -200,7 +187,7 @@ def build_matmul_mma(dtype: str = "f16") -> ir.Module:
 
         a_regs = [a_reg(0, *ks[:2]), a_reg(1, *ks[:2]), a_reg(0, *ks[2:]), a_reg(1, *ks[2:])]
         b_regs = [b_reg(*ks[:2]), b_reg(*ks[2:])]
-        d = _mma(b, a_regs, b_regs, [b.load(s, typ=f32) for s in accs], dtype)
+        d = ptx.mma_m16n8k16(b, dtype, a_regs, b_regs, [b.load(s, typ=f32) for s in accs])
         for slot, value in zip(accs, d):
             b.store(value, slot)
     for j, slot in enumerate(accs):  # c0,c1: (row0, pair+0/1); c2,c3: (row0+8, pair+0/1)

@@ -1,8 +1,8 @@
-"""Small control-flow helpers for ``llvmlite.ir.IRBuilder`` (in the spirit of numba's cgutils).
+"""The builder kit of the CPU and CUDA renderers: loops, ifs, locals and index arithmetic for
+``llvmlite.ir.IRBuilder`` (in the spirit of numba's cgutils).
 
 >>> from llvmlite import ir
->>> from funcgrad.backend.cpu.engine import new_module
->>> m = new_module("m")
+>>> m = ir.Module("m")
 >>> fn = ir.Function(m, ir.FunctionType(ir.VoidType(), [ir.IntType(64)]), "f")
 >>> b = ir.IRBuilder(fn.append_basic_block("entry"))
 >>> with for_range(b, 0, fn.args[0], vectorize=True) as i:
@@ -64,26 +64,27 @@ def for_range(
     builder: ir.IRBuilder,
     start,
     stop=None,
-    step: int = 1,
+    step=1,
     *,
     vectorize: bool | None = None,
     unroll: bool | None = None,
     name: str = "i",
     interleave: int | None = None,
 ) -> Iterator[ir.Value]:
-    """Emit ``for (i = start; i < stop; i += step)`` (``step`` > 0); yields the index.
+    """Emit ``for (i = start; i < stop; i += step)``; yields the index.
 
-    ``for_range(b, n)`` counts from 0. ``vectorize=True`` attaches
+    ``for_range(b, n)`` counts from 0. ``step`` is a positive int or an integer IR value (a
+    grid stride) that the caller knows is positive. ``vectorize=True`` attaches
     ``llvm.loop.vectorize.enable``; ``interleave=k`` asks the vectoriser for ``k`` independent
-    vector accumulators (``llvm.loop.interleave.count``); the body is emitted at the builder's position inside the
-    ``with`` block, and the builder is left after the loop when it exits.
+    vector accumulators (``llvm.loop.interleave.count``); the body is emitted at the builder's
+    position inside the ``with`` block, and the builder is left after the loop when it exits.
     """
     if stop is None:
         start, stop = 0, start
-    if not isinstance(step, int) or step <= 0:
-        raise ValueError(f"for_range needs a positive int step, got {step!r}")
+    if isinstance(step, int) and step <= 0 or not isinstance(step, (int, ir.Value)):
+        raise ValueError(f"for_range needs a positive step, got {step!r}")
     stop = _as_index(stop)
-    start = _as_index(start, stop.type)
+    start, step = _as_index(start, stop.type), _as_index(step, stop.type)
     fn = builder.function
     head, body, latch, done = (
         fn.append_basic_block(f"{name}.{s}") for s in ("head", "body", "latch", "done")
@@ -98,13 +99,40 @@ def for_range(
     yield idx
     builder.branch(latch)
     builder.position_at_end(latch)
-    nxt = builder.add(idx, ir.Constant(stop.type, step), name=f"{name}.next", flags=["nsw"])
+    nxt = builder.add(idx, step, name=f"{name}.next", flags=["nsw"])
     br = builder.branch(head)
     md = _loop_metadata(builder.module, vectorize, unroll, interleave)
     if md is not None:
         br.set_metadata("llvm.loop", md)
     idx.add_incoming(nxt, latch)
     builder.position_at_end(done)
+
+
+@contextlib.contextmanager
+def while_loop(builder: ir.IRBuilder, cond, name: str = "while"):
+    """``while cond(): <with body>``; ``cond()`` emits its test in the loop header."""
+    head, body, end = (builder.append_basic_block(f"{name}.{s}") for s in ("cond", "body", "end"))
+    builder.branch(head)
+    builder.position_at_end(head)
+    builder.cbranch(cond(), body, end)
+    builder.position_at_end(body)
+    yield
+    builder.branch(head)
+    builder.position_at_end(end)
+
+
+def local(builder: ir.IRBuilder, init: ir.Value, ty: ir.Type | None = None):
+    """A mutable local set to ``init``: an ``alloca`` in the entry block, which LLVM promotes
+    to registers. Read it with ``get``, write it with ``builder.store``."""
+    with builder.goto_entry_block():
+        slot = builder.alloca(ty or init.type)
+    builder.store(init, slot)
+    return slot
+
+
+def get(builder: ir.IRBuilder, slot) -> ir.Value:
+    """The value of a ``local``."""
+    return builder.load(slot, typ=slot.allocated_type)
 
 
 @contextlib.contextmanager

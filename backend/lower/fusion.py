@@ -11,7 +11,6 @@ recompute), would be recomputed by a broadcast, or feeds a library call (dot) or
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -197,7 +196,7 @@ def view_reshape(old_shape, new_shape):
     return fn
 
 
-# ---- the fuser -------------------------------------------------------------------------------------
+# ---- the fuser -----------------------------------------------------------------------------------
 
 
 class Fuser:
@@ -498,24 +497,13 @@ def _reduce_rule(f: Fuser, eqn, x: Expr) -> Expr:
     return f.load_expr(out)
 
 
-def _group_stride(dims, shape, strides):
-    """One stride for dims read as a single row-major index, or None."""
-    dims = [d for d in dims if shape[d] != 1]
-    if not dims:
-        return 0
-    for a, b in itertools.pairwise(dims):
-        if strides[a] != strides[b] * shape[b]:
-            return None
-    return strides[dims[-1]]
-
-
 def _dot_operand(f: Fuser, e: Expr, groups):
     """(buffer, View over the grouped dims) for a dot operand, copying it if needed."""
-    for attempt in range(2):
+    for _attempt in range(2):
         buf = e.root.payload[0] if e.root.kind == "load" else None
         if buf is not None:
             v = e.root.payload[1]
-            st = [_group_stride(g, e.shape, v.strides) for g in groups]
+            st = [K.row_major_stride(e.shape, g, v.strides) for g in groups]
             rows, cols = (int(np.prod([e.shape[d] for d in g], dtype=np.int64)) for g in groups[1:])
             if all(s is not None for s in st) and K.gemm_layout(rows, cols, st[1], st[2]):
                 return buf, K.View(tuple(st), v.offset)

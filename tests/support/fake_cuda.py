@@ -43,9 +43,10 @@ import time
 import traceback
 from ctypes import POINTER, c_char_p, c_void_p
 
-import cuda_emu
 import numpy as np
 from funcgrad.backend.cuda import compiler, driver, ptx, runtime
+
+from support import cuda_emu
 
 # ---- CUresult codes ---------------------------------------------------------------------------
 
@@ -115,7 +116,7 @@ MAX_BLOCK, MAX_GRID = (1024, 1024, 64), (2**31 - 1, 65535, 65535)
 ALIGN = 256
 POISON = 0xFF
 
-# ---- PTX text -> the LLVM IR it came from ----------------------------------------------------------
+# ---- PTX text -> the LLVM IR it came from --------------------------------------------------------
 
 SOURCES: dict[str, str] = {}  # filled by the wrapped compile_ptx (kept across installs)
 _real_compile_ptx = getattr(ptx.compile_ptx, "__wrapped__", ptx.compile_ptx)
@@ -143,7 +144,7 @@ def _ptxas_log(ptx_text: str) -> str | None:
     return "" if ok else log
 
 
-# ---- running kernels ------------------------------------------------------------------------------
+# ---- running kernels -----------------------------------------------------------------------------
 
 
 def _read(ctype, convert=None):
@@ -182,7 +183,7 @@ def host_module(nvptx_ir: str) -> cuda_emu.HostModule:
     return cuda_emu.HostModule(nvptx_ir, "fake_cuda")
 
 
-# ---- the fake library ------------------------------------------------------------------------------
+# ---- the fake library ----------------------------------------------------------------------------
 
 _handles = itertools.count(0x10_000, 0x10)  # unique across installs: a stale handle never resolves
 
@@ -585,7 +586,7 @@ class FakeCuda:
             raise CudaFailure("CUDA_ERROR_LAUNCH_FAILED", detail) from e
 
 
-# ---- install / uninstall ----------------------------------------------------------------------------
+# ---- install / uninstall -------------------------------------------------------------------------
 
 
 def reset_runtime_state() -> None:

@@ -14,7 +14,14 @@ from __future__ import annotations
 import numpy as np
 
 from funcgrad._src import core
-from funcgrad._src.array import Array
+from funcgrad._src.lax.elementwise import (
+    add_p,
+    complex_p,
+    convert_element_type_p,
+    imag_p,
+    real_p,
+    sub_p,
+)
 
 
 def retrace(jaxpr: core.Jaxpr, in_avals, rule, literal=None) -> core.Jaxpr:
@@ -32,7 +39,7 @@ def retrace(jaxpr: core.Jaxpr, in_avals, rule, literal=None) -> core.Jaxpr:
         def read(x):
             if isinstance(x, core.Literal):
                 val = np.asarray(x.val) if literal is None else literal(x)
-                return trace.pure(Array(val, x.aval.weak_type))
+                return constant(trace, val, x.aval.weak_type)
             return env[x]
 
         for eqn in jaxpr.eqns:
@@ -46,6 +53,13 @@ def retrace(jaxpr: core.Jaxpr, in_avals, rule, literal=None) -> core.Jaxpr:
             f"please report this as a funcgrad bug"
         )
     return core.Jaxpr(tuple(new.invars[:nc]), tuple(new.invars[nc:]), new.eqns, new.outvars)
+
+
+def constant(trace: core.JaxprTrace, value: np.ndarray, weak_type: bool = False):
+    """``value`` as a constant of the jaxpr ``trace`` builds (a scalar becomes a literal)."""
+    tracer = trace.builder.new_tracer(trace, core.ShapedArray(value.shape, value.dtype, weak_type))
+    trace.builder.add_const(tracer, value)
+    return tracer
 
 
 def bind(eqn, ins, params) -> list:
@@ -101,27 +115,23 @@ def _is_complex_cumsum(eqn) -> bool:
 
 
 def _complex_cumsum(eqn, ins) -> list:
-    from funcgrad import lax
-
-    parts = [bind(eqn, [f(ins[0])], eqn.params)[0] for f in (lax.real, lax.imag)]
-    return [lax.complex(*parts)]
+    parts = [bind(eqn, [p.bind(ins[0])], eqn.params)[0] for p in (real_p, imag_p)]
+    return [complex_p.bind(*parts)]
 
 
 def _complex_dot(eqn, ins) -> list:
-    from funcgrad import lax
-
     a, b = ins
     params = dict(eqn.params, preferred_element_type=None)
     dot = lambda x, y: bind(eqn, [x, y], params)[0]
-    parts = [lax.real(a), lax.imag(a), lax.real(b), lax.imag(b)]
+    parts = [p.bind(x) for x in (a, b) for p in (real_p, imag_p)]
     out = np.dtype(eqn.out_binders[0].aval.dtype)
     part = np.dtype(np.real(np.zeros((), out)).dtype)
     if part != np.dtype(core.get_aval(parts[0]).dtype):  # preferred_element_type complex128
-        parts = [lax.convert_element_type(x, part) for x in parts]
+        parts = [convert_element_type_p.bind(x, new_dtype=part, weak_type=False) for x in parts]
     ar, ai, br, bi = parts
-    re = lax.sub(dot(ar, br), dot(ai, bi))
-    im = lax.add(dot(ar, bi), dot(ai, br))
-    return [lax.complex(re, im)]
+    re = sub_p.bind(dot(ar, br), dot(ai, bi))
+    im = add_p.bind(dot(ar, bi), dot(ai, br))
+    return [complex_p.bind(re, im)]
 
 
 def expand_complex_dots(jaxpr: core.Jaxpr) -> core.Jaxpr:

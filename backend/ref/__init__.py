@@ -1,0 +1,1 @@
+"""The reference target: kernel programs run by the numpy interpreter ``kernel_ir.interpret``."""
