@@ -72,16 +72,36 @@ def _select_tree(pred, on_true, on_false):
 
 
 def scale(step_size) -> GradientTransformation:
-    """Multiply updates by ``step_size``."""
+    """Multiply updates by ``step_size``.
+
+    Args:
+      step_size: a number or scalar array.
+
+    Returns:
+      A :class:`GradientTransformation` (stateless).
+    """
     return stateless(lambda u, p: _tm(lambda g: g * step_size, u))
 
 
 class ScaleByScheduleState(NamedTuple):
+    """The state of :func:`scale_by_schedule`.
+
+    Args:
+      count: the number of updates so far (int32 scalar).
+    """
+
     count: Any
 
 
 def scale_by_schedule(step_size_fn: Callable) -> GradientTransformation:
-    """Multiply updates by ``step_size_fn(count)``, ``count`` the number of updates so far."""
+    """Multiply updates by ``step_size_fn(count)``, ``count`` the number of updates so far.
+
+    Args:
+      step_size_fn: a schedule ``count -> step size`` (``count`` an int32 scalar array).
+
+    Returns:
+      A :class:`GradientTransformation` with a :class:`ScaleByScheduleState`.
+    """
 
     def update(updates, state, params=None):
         s = step_size_fn(state.count)
@@ -91,7 +111,16 @@ def scale_by_schedule(step_size_fn: Callable) -> GradientTransformation:
 
 
 def scale_by_learning_rate(learning_rate, flip_sign: bool = True) -> GradientTransformation:
-    """Scale by ``-learning_rate`` (a number, array or schedule ``count -> lr``)."""
+    """Scale by ``-learning_rate`` (a number, array or schedule ``count -> lr``).
+
+    Args:
+      learning_rate: a number, an array, or a schedule ``count -> lr``.
+      flip_sign: scale by ``-learning_rate`` (descent); False scales by ``+learning_rate``.
+
+    Returns:
+      A :class:`GradientTransformation` (:func:`scale`, or :func:`scale_by_schedule` for a
+      schedule).
+    """
     m = -1 if flip_sign else 1
     if callable(learning_rate):
         return scale_by_schedule(lambda c: m * learning_rate(c))
@@ -102,11 +131,25 @@ def scale_by_learning_rate(learning_rate, flip_sign: bool = True) -> GradientTra
 
 
 class TraceState(NamedTuple):
+    """The state of :func:`trace`.
+
+    Args:
+      trace: the momentum, a pytree like the params.
+    """
+
     trace: Any
 
 
 def trace(decay, nesterov: bool = False) -> GradientTransformation:
-    """Momentum: ``t <- decay * t + g``; the update is ``t`` (or ``decay * t + g`` if Nesterov)."""
+    """Momentum: ``t <- decay * t + g``; the update is ``t`` (or ``decay * t + g`` if Nesterov).
+
+    Args:
+      decay: the momentum decay.
+      nesterov: use Nesterov momentum.
+
+    Returns:
+      A :class:`GradientTransformation` with a :class:`TraceState`.
+    """
 
     def update(updates, state, params=None):
         t = _tm(lambda g, t: decay * t + g, updates, state.trace)
@@ -117,6 +160,14 @@ def trace(decay, nesterov: bool = False) -> GradientTransformation:
 
 
 class ScaleByAdamState(NamedTuple):
+    """The state of :func:`scale_by_adam`.
+
+    Args:
+      count: the number of updates so far (int32 scalar).
+      mu: the first-moment average, a pytree like the params.
+      nu: the second-moment average, a pytree like the params.
+    """
+
     count: Any
     mu: Any
     nu: Any
@@ -134,7 +185,18 @@ def _debias(m, decay, count):
 def scale_by_adam(
     b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0, nesterov: bool = False
 ) -> GradientTransformation:
-    """Adam's scaling (Kingma & Ba 2015): ``m_hat / (sqrt(v_hat + eps_root) + eps)``."""
+    """Adam's scaling (Kingma & Ba 2015): ``m_hat / (sqrt(v_hat + eps_root) + eps)``.
+
+    Args:
+      b1: the decay of the first moment.
+      b2: the decay of the second moment.
+      eps: added to the denominator outside the square root.
+      eps_root: added to ``v_hat`` inside the square root.
+      nesterov: NAdam's Nesterov-corrected first moment (as Optax).
+
+    Returns:
+      A :class:`GradientTransformation` with a :class:`ScaleByAdamState`.
+    """
 
     def init(params):
         return ScaleByAdamState(_zeros_count(), _zeros_like_tree(params), _zeros_like_tree(params))
@@ -157,11 +219,26 @@ def scale_by_adam(
 
 
 class ScaleByRmsState(NamedTuple):
+    """The state of :func:`scale_by_rms`.
+
+    Args:
+      nu: the average of squared gradients, a pytree like the params.
+    """
+
     nu: Any
 
 
 def scale_by_rms(decay=0.9, eps=1e-8, initial_scale=0.0) -> GradientTransformation:
-    """RMSProp's scaling (as optax): ``nu <- decay nu + (1-decay) g^2``, ``g / sqrt(nu + eps)``."""
+    """RMSProp's scaling (as optax): ``nu <- decay nu + (1-decay) g^2``, ``g / sqrt(nu + eps)``.
+
+    Args:
+      decay: the decay of ``nu``.
+      eps: added inside the square root.
+      initial_scale: the initial value of ``nu``.
+
+    Returns:
+      A :class:`GradientTransformation` with a :class:`ScaleByRmsState`.
+    """
 
     def init(params):
         return ScaleByRmsState(_tm(lambda p: fnp.full_like(p, initial_scale), params))
@@ -174,12 +251,29 @@ def scale_by_rms(decay=0.9, eps=1e-8, initial_scale=0.0) -> GradientTransformati
 
 
 class ScaleByRStdDevState(NamedTuple):
+    """The state of :func:`scale_by_stddev`.
+
+    Args:
+      mu: the average gradient, a pytree like the params.
+      nu: the average of squared gradients.
+    """
+
     mu: Any
     nu: Any
 
 
 def scale_by_stddev(decay=0.9, eps=1e-8, initial_scale=0.0) -> GradientTransformation:
-    """Centred RMSProp: divide by ``sqrt(nu - mu^2 + eps)``."""
+    """Centred RMSProp: divide by ``sqrt(nu - mu^2 + eps)`` (``mu``, ``nu``: decayed averages
+    of ``g`` and ``g^2``).
+
+    Args:
+      decay: the decay of ``mu`` and ``nu``.
+      eps: added inside the square root.
+      initial_scale: the initial value of ``nu``.
+
+    Returns:
+      A :class:`GradientTransformation` with a :class:`ScaleByRStdDevState`.
+    """
 
     def init(params):
         return ScaleByRStdDevState(
@@ -195,11 +289,25 @@ def scale_by_stddev(decay=0.9, eps=1e-8, initial_scale=0.0) -> GradientTransform
 
 
 class ScaleByRssState(NamedTuple):
+    """The state of :func:`scale_by_rss`.
+
+    Args:
+      sum_of_squares: the accumulated squared gradients, a pytree like the params.
+    """
+
     sum_of_squares: Any
 
 
 def scale_by_rss(initial_accumulator_value=0.1, eps=1e-7) -> GradientTransformation:
-    """AdaGrad's scaling: ``s <- s + g^2``, update ``g / sqrt(s + eps)`` (0 where ``s == 0``)."""
+    """AdaGrad's scaling: ``s <- s + g^2``, update ``g / sqrt(s + eps)`` (0 where ``s == 0``).
+
+    Args:
+      initial_accumulator_value: the initial value of ``s``.
+      eps: added inside the square root.
+
+    Returns:
+      A :class:`GradientTransformation` with a :class:`ScaleByRssState`.
+    """
 
     def init(params):
         return ScaleByRssState(_tm(lambda p: fnp.full_like(p, initial_accumulator_value), params))
@@ -213,12 +321,27 @@ def scale_by_rss(initial_accumulator_value=0.1, eps=1e-7) -> GradientTransformat
 
 
 class ScaleByLionState(NamedTuple):
+    """The state of :func:`scale_by_lion`.
+
+    Args:
+      count: the number of updates so far (int32 scalar).
+      mu: the momentum, a pytree like the params.
+    """
+
     count: Any
     mu: Any
 
 
 def scale_by_lion(b1=0.9, b2=0.99) -> GradientTransformation:
-    """Lion (Chen et al. 2023): ``sign(b1 m + (1-b1) g)``, then ``m <- b2 m + (1-b2) g``."""
+    """Lion (Chen et al. 2023): ``sign(b1 m + (1-b1) g)``, then ``m <- b2 m + (1-b2) g``.
+
+    Args:
+      b1: the interpolation factor of the update direction.
+      b2: the decay of the momentum ``m``.
+
+    Returns:
+      A :class:`GradientTransformation` with a :class:`ScaleByLionState`.
+    """
 
     def init(params):
         return ScaleByLionState(_zeros_count(), _zeros_like_tree(params))
@@ -236,7 +359,19 @@ def _norm(x):
 
 
 def scale_by_trust_ratio(min_norm=0.0, trust_coefficient=1.0, eps=0.0) -> GradientTransformation:
-    """LARS/LAMB layer-wise trust ratio ``||p|| / ||u||`` (1 where either norm is 0)."""
+    """LARS/LAMB layer-wise trust ratio: each leaf's update times ``||p|| / ||u||``.
+
+    The ratio is ``trust_coefficient * max(||p||, min_norm) / (max(||u||, min_norm) + eps)``,
+    and 1 where either clipped norm is 0. ``update`` needs the params (else ``ValueError``).
+
+    Args:
+      min_norm: the lower bound of both norms.
+      trust_coefficient: multiplies the ratio.
+      eps: added to the update's norm.
+
+    Returns:
+      A :class:`GradientTransformation` (stateless).
+    """
 
     def one(u, p):
         pn, un = fnp.maximum(_norm(p), min_norm), fnp.maximum(_norm(u), min_norm)
@@ -257,7 +392,15 @@ def scale_by_trust_ratio(min_norm=0.0, trust_coefficient=1.0, eps=0.0) -> Gradie
 
 def add_decayed_weights(weight_decay=0.0, mask=None) -> GradientTransformation:
     """``u + weight_decay * p`` (decoupled weight decay); ``mask`` (a pytree of bools, or a
-    function ``params -> pytree of bools``) limits it to some parameters.
+    function ``params -> pytree of bools``) limits it to some parameters. ``update`` needs
+    the params (else ``ValueError``).
+
+    Args:
+      weight_decay: the decay rate.
+      mask: None (every leaf), a pytree of bools, or ``params -> pytree of bools``.
+
+    Returns:
+      A :class:`GradientTransformation` (stateless, or :func:`masked` with a mask).
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> t = fg.optim.add_decayed_weights(0.1, mask={"w": True, "b": False})
@@ -277,12 +420,25 @@ def add_decayed_weights(weight_decay=0.0, mask=None) -> GradientTransformation:
 
 
 def clip(max_delta) -> GradientTransformation:
-    """Clip every update element to ``[-max_delta, max_delta]``."""
+    """Clip every update element to ``[-max_delta, max_delta]``.
+
+    Args:
+      max_delta: the bound (positive).
+
+    Returns:
+      A :class:`GradientTransformation` (stateless).
+    """
     return stateless(lambda u, p: _tm(lambda g: fnp.clip(g, -max_delta, max_delta), u))
 
 
 def global_norm(tree):
-    """``sqrt(sum of squares of every leaf)``.
+    """The global norm ``sqrt(sum of squares of every leaf)`` of a pytree.
+
+    Args:
+      tree: a pytree of arrays.
+
+    Returns:
+      A scalar array.
 
     >>> import funcgrad.numpy as fnp
     >>> float(global_norm([fnp.array([3.0]), fnp.array([4.0])]))
@@ -294,6 +450,12 @@ def global_norm(tree):
 
 def clip_by_global_norm(max_norm) -> GradientTransformation:
     """Rescale all updates together so that their global norm is at most ``max_norm``.
+
+    Args:
+      max_norm: the largest global norm let through.
+
+    Returns:
+      A :class:`GradientTransformation` (stateless).
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> t = fg.optim.clip_by_global_norm(1.0)
@@ -314,6 +476,12 @@ def clip_by_global_norm(max_norm) -> GradientTransformation:
 
 
 class MaskedState(NamedTuple):
+    """The state of :func:`masked`.
+
+    Args:
+      inner_state: the inner transformation's state (over the selected leaves).
+    """
+
     inner_state: Any
 
 
@@ -343,6 +511,15 @@ def masked(inner: GradientTransformation, mask) -> GradientTransformation:
     """Apply ``inner`` only where ``mask`` is True; other updates pass through unchanged.
 
     The inner transformation sees a flat list of the selected leaves.
+
+    Args:
+      inner: the transformation to apply to the selected leaves.
+      mask: a pytree of bools with one leaf per parameter, or a function ``params ->`` such
+        a pytree.
+
+    Returns:
+      A :class:`GradientTransformation` with a :class:`MaskedState`; it raises
+      ``ValueError`` when the mask's leaf count differs from the parameters'.
     """
 
     def init(params):
@@ -362,12 +539,29 @@ def _mask_flags(mask, tree):
 
 
 class MultiTransformState(NamedTuple):
+    """The state of :func:`multi_transform`.
+
+    Args:
+      inner_states: a dict: label -> that group's transformation state.
+    """
+
     inner_states: dict
 
 
 def multi_transform(transforms: dict, param_labels) -> GradientTransformation:
     """A different transformation per parameter group: ``param_labels`` (a pytree of labels,
     or ``params -> pytree of labels``) picks the key of ``transforms`` for each leaf.
+
+    Args:
+      transforms: a dict ``label -> GradientTransformation`` (each sees a flat list of its
+        leaves).
+      param_labels: a pytree of labels with one leaf per parameter, or a function
+        ``params ->`` such a pytree.
+
+    Returns:
+      A :class:`GradientTransformation` with a :class:`MultiTransformState`; ``init`` and
+      ``update`` raise ``ValueError`` for a label without a transformation or a labels tree
+      of the wrong size.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> opt = fg.optim.multi_transform({"train": fg.optim.sgd(0.1),
@@ -411,6 +605,15 @@ def multi_transform(transforms: dict, param_labels) -> GradientTransformation:
 
 
 class MultiStepsState(NamedTuple):
+    """The state of :class:`MultiSteps`.
+
+    Args:
+      mini_step: calls since the last applied update (int32 scalar).
+      gradient_step: the number of applied updates (int32 scalar).
+      inner_opt_state: the inner optimizer's state.
+      acc_grads: the running mean of the gradients since the last applied update.
+    """
+
     mini_step: Any
     gradient_step: Any
     inner_opt_state: Any
@@ -422,6 +625,14 @@ class MultiSteps:
 
     On the other calls the updates are zeros and the inner state is unchanged. Use
     ``.init``/``.update`` directly or ``.gradient_transformation()``.
+
+    Args:
+      opt: the inner optimizer.
+      every_k_schedule: the number of calls per applied update (a positive int; Optax also
+        takes a schedule, funcgrad does not).
+
+    Raises:
+      ValueError: if ``every_k_schedule`` is not a positive int.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> opt = fg.optim.MultiSteps(fg.optim.sgd(1.0), every_k_schedule=2)
@@ -441,11 +652,30 @@ class MultiSteps:
         self.inner, self.k = opt, every_k_schedule
 
     def init(self, params) -> MultiStepsState:
+        """The initial state.
+
+        Args:
+          params: the pytree of parameters.
+
+        Returns:
+          A :class:`MultiStepsState` (zero counters and accumulator, the inner state).
+        """
         return MultiStepsState(
             _zeros_count(), _zeros_count(), self.inner.init(params), _zeros_like_tree(params)
         )
 
     def update(self, updates, state: MultiStepsState, params=None):
+        """Accumulate ``updates``; every ``k``-th call apply the inner optimizer to the mean.
+
+        Args:
+          updates: the gradients, a pytree like the params.
+          state: the current :class:`MultiStepsState`.
+          params: the parameters (passed on to the inner optimizer).
+
+        Returns:
+          ``(updates, new_state)``: the inner optimizer's updates on the ``k``-th call, zeros
+          of the same structure otherwise.
+        """
         n = (state.mini_step + 1).astype(np.float32)
         acc = _tm(lambda a, g: a + (g - a) / n, state.acc_grads, updates)
         emit = state.mini_step == self.k - 1
@@ -459,14 +689,35 @@ class MultiSteps:
         )
 
     def has_updated(self, state: MultiStepsState):
-        """True right after a call that applied the accumulated gradient."""
+        """Whether the last call applied the accumulated gradient.
+
+        Args:
+          state: the state returned by that call.
+
+        Returns:
+          A bool scalar array.
+        """
         return fnp.logical_and(state.mini_step == 0, state.gradient_step > 0)
 
     def gradient_transformation(self) -> GradientTransformation:
+        """This accumulator as a plain ``(init, update)`` pair.
+
+        Returns:
+          ``GradientTransformation(self.init, self.update)``.
+        """
         return GradientTransformation(self.init, self.update)
 
 
 class ApplyIfFiniteState(NamedTuple):
+    """The state of :func:`apply_if_finite`.
+
+    Args:
+      notfinite_count: consecutive non-finite updates so far (int32 scalar).
+      last_finite: whether the last update was finite (bool scalar).
+      total_notfinite: all non-finite updates so far (int32 scalar).
+      inner_state: the inner transformation's state.
+    """
+
     notfinite_count: Any
     last_finite: Any
     total_notfinite: Any
@@ -478,6 +729,14 @@ def apply_if_finite(
 ) -> GradientTransformation:
     """Skip updates whose gradients contain inf/NaN (zeros out, inner state kept), unless that
     happened more than ``max_consecutive_errors`` times in a row.
+
+    Args:
+      inner: the transformation applied to finite updates.
+      max_consecutive_errors: after this many non-finite updates in a row, the next ones are
+        applied anyway.
+
+    Returns:
+      A :class:`GradientTransformation` with an :class:`ApplyIfFiniteState`.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> opt = fg.optim.apply_if_finite(fg.optim.sgd(1.0), max_consecutive_errors=3)
@@ -512,6 +771,14 @@ def apply_if_finite(
 
 
 class InjectHyperparamsState(NamedTuple):
+    """The state of an optimizer made by :func:`inject_hyperparams`.
+
+    Args:
+      count: the number of updates so far (int32 scalar).
+      hyperparams: a dict: name -> current value (arrays).
+      inner_state: the inner optimizer's state.
+    """
+
     count: Any
     hyperparams: dict
     inner_state: Any
@@ -534,6 +801,14 @@ def inject_hyperparams(inner_factory: Callable, static_args=()) -> Callable:
     Numbers become arrays in ``state.hyperparams`` (change them with ``state._replace``, or
     trace them under ``jit`` without recompiling); schedules are evaluated at the step count
     each update and their current value stored. Bools, None and ``static_args`` stay static.
+
+    Args:
+      inner_factory: an optimizer factory such as :func:`sgd` or :func:`adam`.
+      static_args: names of numeric arguments to keep static.
+
+    Returns:
+      A factory with ``inner_factory``'s signature and docstring, returning a
+      :class:`GradientTransformation` with an :class:`InjectHyperparamsState`.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> opt = fg.optim.inject_hyperparams(fg.optim.sgd)(learning_rate=0.1)
