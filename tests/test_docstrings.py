@@ -136,6 +136,8 @@ def docstring_problems(qualname: str, obj) -> list[str]:
     sections = set(_SECTION.findall(doc))
     is_method = qualname.count(".") > 1 and inspect.isfunction(obj) and "." in obj.__qualname__
     params = _params(obj, is_method)
+    if inspect.isclass(obj) and getattr(obj, "_is_protocol", False):
+        params = []  # a typing.Protocol is never constructed
     if params and not sections & {"Args", "Arguments"}:
         problems.append(f"no Args: section (takes {', '.join(params)})")
     if not inspect.isclass(obj) and returns_something(obj):
