@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+import numpy as np
+
 import funcgrad.numpy as fnp
 from funcgrad import tree_util as tu
 
@@ -145,3 +147,20 @@ def apply_updates(params: Any, updates: Any) -> Any:
         return (fnp.asarray(p) + u).astype(fnp.asarray(p).dtype)
 
     return tu.tree_map(add, params, updates, is_leaf=lambda x: x is None)
+
+
+# ---- helpers of the transformations' states ---------------------------------------------------
+
+_tm = tu.tree_map  # shorthand of the transformation modules
+
+
+def _zeros_count():
+    return fnp.zeros((), np.int32)
+
+
+def _zeros_like_tree(tree):
+    return _tm(fnp.zeros_like, tree)
+
+
+def _select_tree(pred, on_true, on_false):
+    return _tm(lambda a, b: fnp.where(pred, a, b), on_true, on_false)
