@@ -100,7 +100,11 @@ _SETTINGS = [
 
 
 class Config:
-    """Holds the current value of every setting."""
+    """Holds the current value of every setting (read them as attributes: ``config.enable_x64``).
+
+    ``funcgrad.config`` is the one instance; each setting starts from its environment variable
+    (read at import) or its default. Reading an unknown name raises ``AttributeError``.
+    """
 
     def __init__(self) -> None:
         self._specs = {s.name: s for s in _SETTINGS}
@@ -120,7 +124,15 @@ class Config:
         )
 
     def update(self, name: str, value: Any) -> None:
-        """Set a setting, e.g. ``config.update("enable_x64", True)``."""
+        """Set a setting, e.g. ``config.update("enable_x64", True)``.
+
+        Args:
+          name: the setting's name; a ``jax_`` prefix is dropped (``"jax_enable_x64"``).
+          value: the new value (not validated).
+
+        Raises:
+          ValueError: for an unknown setting.
+        """
         if name.startswith("jax_"):
             name = name[4:]
         if name not in self._specs:
@@ -130,11 +142,32 @@ class Config:
         self.generation += 1
 
     def read(self, name: str) -> Any:
+        """The current value of a setting (as ``getattr(config, name)``).
+
+        Args:
+          name: the setting's name.
+
+        Returns:
+          Its value.
+
+        Raises:
+          AttributeError: for an unknown setting.
+        """
         return getattr(self, name)
 
     @contextlib.contextmanager
     def override(self, **kwargs: Any):
-        """Temporarily change settings: ``with config.override(enable_x64=True): ...``."""
+        """Temporarily change settings: ``with config.override(enable_x64=True): ...``.
+
+        Args:
+          **kwargs: setting names and their values inside the ``with`` block.
+
+        Returns:
+          A context manager; on exit every setting named gets its old value back.
+
+        Raises:
+          ValueError: for an unknown setting.
+        """
         old = {k: getattr(self, k) for k in kwargs}
         for k, v in kwargs.items():
             self.update(k, v)
@@ -147,7 +180,11 @@ class Config:
             self.generation += 1
 
     def code_key(self) -> tuple:
-        """The settings that change generated code (part of every jit cache key)."""
+        """The settings that change generated code (part of every jit cache key).
+
+        Returns:
+          A tuple of ``(name, value)`` pairs.
+        """
         key = self._code_key
         if key is None:  # cached: it is read on every jit call
             key = self._code_key = tuple(
@@ -156,6 +193,11 @@ class Config:
         return key
 
     def describe(self) -> str:
+        """A table of every setting: name, environment variable, current value, help.
+
+        Returns:
+          The table as a ``str``, one setting per line.
+        """
         return "\n".join(
             f"{s.name:22s} {s.env:32s} {self._values[s.name]!r:8}  {s.help}" for s in _SETTINGS
         )

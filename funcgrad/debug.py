@@ -7,7 +7,41 @@ x = 0.0
 x = 1.0
 """
 
-from funcgrad._src.debug import debug_callback as callback  # noqa: F401
-from funcgrad._src.debug import debug_print as print  # noqa: F401,A001
+from collections.abc import Callable
+
+from funcgrad._src.debug import debug_callback as _debug_callback
+from funcgrad._src.debug import debug_print as _debug_print
 
 __all__ = ["callback", "print"]
+
+
+def callback(callback: Callable, *args, **kwargs) -> None:
+    """Call ``callback(*args, **kwargs)`` with concrete numpy values, also under transformations.
+
+    Eagerly it runs at once; under grad / jvp / vmap / jit it runs when the staged program
+    runs (under vmap, once per example), never with tracers. Its result is ignored.
+
+    Args:
+      callback: a Python function of the (numpy) values.
+      *args: positional arguments for ``callback``: pytrees of arrays.
+      **kwargs: keyword arguments for ``callback``: pytrees of arrays.
+
+    >>> import funcgrad as fg
+    >>> seen = []
+    >>> _ = fg.grad(lambda x: (fg.debug.callback(seen.append, x), x * x)[1])(3.0)
+    >>> [float(v) for v in seen]
+    [3.0]
+    """
+    _debug_callback(callback, *args, **kwargs)
+
+
+def print(fmt: str, *args, **kwargs) -> None:  # noqa: A001  (fg.debug.print, as jax.debug)
+    """``print(fmt.format(*args, **kwargs))`` with the runtime values, also under
+    transformations (unlike Python's ``print``, which sees tracers).
+
+    Args:
+      fmt: a ``str.format`` template.
+      *args: positional values for the template: pytrees of arrays.
+      **kwargs: keyword values for the template: pytrees of arrays.
+    """
+    _debug_print(fmt, *args, **kwargs)

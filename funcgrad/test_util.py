@@ -82,7 +82,17 @@ def _perturb(x, t, scale: float):
 
 
 def numerical_jvp(f: Callable, primals: Sequence, tangents: Sequence, eps: float):
-    """Central difference ``(f(x + eps t) - f(x - eps t)) / (2 eps)``, as float64 leaves."""
+    """Central difference ``(f(x + eps t) - f(x - eps t)) / (2 eps)``, as float64 leaves.
+
+    Args:
+      f: the function, of ``len(primals)`` arguments (pytrees).
+      primals: the point ``x``, a sequence of arguments.
+      tangents: the direction ``t``, with ``primals``' structure.
+      eps: the step.
+
+    Returns:
+      A pytree of ``f``'s output structure with float64 (or complex128) numpy leaves.
+    """
     plus = f(*tu.tree_map(lambda x, t: _perturb(x, t, eps), tuple(primals), tuple(tangents)))
     minus = f(*tu.tree_map(lambda x, t: _perturb(x, t, -eps), tuple(primals), tuple(tangents)))
     wide = lambda v: _np(v).astype(np.complex128 if _np(v).dtype.kind == "c" else np.float64)
@@ -138,6 +148,26 @@ def check_jvp(
 ) -> None:
     """Check ``f_jvp(primals, tangents) -> (out, tangent_out)`` against central differences.
 
+    The tangent is random (a fixed seed); the primal output must match ``f`` and the dtypes
+    must agree.
+
+    Args:
+      f: the function, of ``len(args)`` arguments.
+      f_jvp: ``f_jvp(primals, tangents) -> (out, tangent_out)``, e.g. ``partial(fg.jvp, f)``.
+      args: the point, a sequence of arguments.
+      atol: absolute tolerance (default: from the least precise float dtype of the inputs
+        and output, e.g. 1e-2 for float32, 1e-5 for float64).
+      rtol: relative tolerance (default: as ``atol``).
+      eps: the finite-difference step (default: likewise, 1e-3 for float32, 1e-5 for
+        float64).
+      err_msg: a prefix for the failure message.
+
+    Returns:
+      None.
+
+    Raises:
+      AssertionError: if a value, a tangent or a dtype does not match.
+
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> from functools import partial
     >>> check_jvp(fnp.sin, partial(fg.jvp, fnp.sin), (fnp.array(0.5),))
@@ -168,7 +198,26 @@ def check_vjp(
     """Check ``f_vjp(*args) -> (out, vjp_fn)`` with ``<v, J t> == <J^T v, t>``.
 
     ``J t`` comes from ``f_jvp`` when given (an already-checked forward mode: exact), else
-    from central differences.
+    from central differences. ``t`` and ``v`` are random (fixed seeds).
+
+    Args:
+      f: the function, of ``len(args)`` arguments.
+      f_vjp: ``f_vjp(*args) -> (out, vjp_fn)``, e.g. ``partial(fg.vjp, f)``.
+      args: the point, a sequence of arguments.
+      atol: absolute tolerance (default: from the least precise float dtype of the inputs
+        and output, e.g. 1e-2 for float32, 1e-5 for float64).
+      rtol: relative tolerance (default: as ``atol``).
+      eps: the finite-difference step (default: likewise, 1e-3 for float32, 1e-5 for
+        float64).
+      err_msg: a prefix for the failure message.
+      f_jvp: optional ``f_jvp(primals, tangents) -> (out, tangent_out)`` for ``J t``.
+
+    Returns:
+      None.
+
+    Raises:
+      AssertionError: if the primal output, a cotangent dtype or the identity does not
+        match.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> from functools import partial
@@ -204,6 +253,26 @@ def check_grads(
     f: Callable, args: Sequence, order: int, modes=("fwd", "rev"), atol=None, rtol=None, eps=None
 ) -> None:
     """Check forward and/or reverse derivatives of ``f`` at ``args`` up to ``order``.
+
+    Order 2 also checks the derivatives of the jvp and vjp functions themselves, and so on.
+
+    Args:
+      f: the function, of ``len(args)`` arguments.
+      args: the point, a sequence of arguments.
+      order: the highest derivative order checked (1 or more).
+      modes: ``"fwd"``, ``"rev"`` or both (a string or a sequence).
+      atol: absolute tolerance (default: from the least precise float dtype of the inputs
+        and output, e.g. 1e-2 for float32, 1e-5 for float64).
+      rtol: relative tolerance (default: as ``atol``).
+      eps: the finite-difference step (default: likewise, 1e-3 for float32, 1e-5 for
+        float64).
+
+    Returns:
+      None.
+
+    Raises:
+      AssertionError: if a derivative does not match.
+      ValueError: for an unknown mode.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> with fg.config.override(enable_x64=True):

@@ -52,6 +52,12 @@ __all__ = [
 
 @dataclass(frozen=True)
 class SequenceKey:
+    """A key path entry for a child of a tuple or list (prints as ``[i]``).
+
+    Args:
+      idx: the child's index.
+    """
+
     idx: int
 
     def __str__(self) -> str:
@@ -60,6 +66,12 @@ class SequenceKey:
 
 @dataclass(frozen=True)
 class DictKey:
+    """A key path entry for a dict value (prints as ``['k']``).
+
+    Args:
+      key: the dict key.
+    """
+
     key: Hashable
 
     def __str__(self) -> str:
@@ -68,6 +80,12 @@ class DictKey:
 
 @dataclass(frozen=True)
 class GetAttrKey:
+    """A key path entry for an attribute: namedtuple or dataclass field (prints as ``.name``).
+
+    Args:
+      name: the attribute's name.
+    """
+
     name: str
 
     def __str__(self) -> str:
@@ -76,6 +94,12 @@ class GetAttrKey:
 
 @dataclass(frozen=True)
 class FlattenedIndexKey:
+    """A key path entry for the i-th child of a node registered without keys.
+
+    Args:
+      key: the child's index in the flattened children.
+    """
+
     key: int
 
     def __str__(self) -> str:
@@ -83,7 +107,14 @@ class FlattenedIndexKey:
 
 
 def keystr(path: tuple) -> str:
-    """Readable string of a key path, e.g. ``['w'][0].bias``."""
+    """Readable string of a key path, e.g. ``['w'][0].bias``.
+
+    Args:
+      path: a tuple of key entries (from :func:`tree_flatten_with_path`).
+
+    Returns:
+      The entries' strings joined (a ``str``).
+    """
     return "".join(str(k) for k in path)
 
 
@@ -107,7 +138,22 @@ def register_pytree_node(
     unflatten_func: Callable,
     flatten_with_keys_func: Callable | None = None,
 ) -> None:
-    """Register a container type: ``flatten(x) -> (children, aux)``, ``unflatten(aux, children)``."""
+    """Register a container type: ``flatten(x) -> (children, aux)``, ``unflatten(aux, children)``.
+
+    Args:
+      nodetype: the type to register.
+      flatten_func: ``flatten(x) -> (children, aux)``; ``aux`` is static (hashable,
+        compared between trees).
+      unflatten_func: ``unflatten(aux, children) -> x``.
+      flatten_with_keys_func: optional ``x -> ([(key, child), ...], aux)`` giving the key
+        path entries; without it children are keyed by :class:`FlattenedIndexKey`.
+
+    Returns:
+      None.
+
+    Raises:
+      ValueError: if ``nodetype`` is already registered.
+    """
     if nodetype in _registry:
         raise ValueError(f"{nodetype.__name__} is already registered as a pytree node")
     if flatten_with_keys_func is None:
@@ -120,6 +166,16 @@ def register_pytree_node(
 def register_pytree_node_class(cls: type) -> type:
     """Class decorator: register ``cls`` with its ``tree_flatten()`` method (returning
     ``(children, aux_data)``) and ``tree_unflatten(aux_data, children)`` classmethod.
+
+    Args:
+      cls: the class.
+
+    Returns:
+      ``cls`` itself.
+
+    Raises:
+      TypeError: if ``cls`` lacks either method.
+      ValueError: if ``cls`` is already registered.
 
     >>> @register_pytree_node_class
     ... class Pair:
@@ -147,7 +203,20 @@ def register_pytree_with_keys(
     unflatten_func: Callable,
     flatten_func: Callable | None = None,
 ):
-    """Register a type whose flatten returns ``([(key, child), ...], aux)``."""
+    """Register a type whose flatten returns ``([(key, child), ...], aux)``.
+
+    A type registered before is re-registered (replaced).
+
+    Args:
+      nodetype: the type to register.
+      flatten_with_keys: ``x -> ([(key, child), ...], aux)``.
+      unflatten_func: ``unflatten(aux, children) -> x``.
+      flatten_func: optional faster ``x -> (children, aux)``; default derived from
+        ``flatten_with_keys``.
+
+    Returns:
+      ``nodetype``.
+    """
 
     def flat(x):
         kc, aux = flatten_with_keys(x)
@@ -165,7 +234,17 @@ def register_dataclass(nodetype=None, *, data_fields=None, meta_fields=None, dro
     """Register a dataclass: ``data_fields`` are children, ``meta_fields`` are static (hashed).
 
     Without explicit lists, fields marked ``field(metadata={"static": True})`` are meta fields
-    and all others data fields. Usable as a decorator.
+    and all others data fields. Usable as a decorator (with or without arguments).
+    Unflattening bypasses ``__init__``.
+
+    Args:
+      nodetype: the dataclass (None when used as ``@register_dataclass(...)``).
+      data_fields: the names of the fields that are children.
+      meta_fields: the names of the static fields (part of the tree structure).
+      drop_fields: fields left out of both (only without explicit ``data_fields``).
+
+    Returns:
+      ``nodetype``, or a decorator when ``nodetype`` is None.
     """
     if nodetype is None:
         return functools.partial(
@@ -198,7 +277,14 @@ def register_dataclass(nodetype=None, *, data_fields=None, meta_fields=None, dro
 
 
 def register_static(cls: type) -> type:
-    """Register a type as a node with no children (the whole value is static metadata)."""
+    """Register a type as a node with no children (the whole value is static metadata).
+
+    Args:
+      cls: the type; its instances must be hashable and comparable.
+
+    Returns:
+      ``cls`` (usable as a decorator).
+    """
     _registry[cls] = _NodeType(lambda x: ((), x), lambda aux, _: aux, lambda x, aux: ())
     return cls
 
@@ -261,7 +347,15 @@ def _node_of(x) -> tuple[Any, _NodeType] | None:
 
 @dataclass(frozen=True)
 class PyTreeDef:
-    """The structure of a pytree: hashable, comparable, printable."""
+    """The structure of a pytree: hashable, comparable, printable.
+
+    Made by :func:`tree_flatten` / :func:`tree_structure` rather than by hand.
+
+    Args:
+      node_type: the node's type (None for a leaf).
+      aux: the node's static data.
+      children: the children's ``PyTreeDef``s (a tuple).
+    """
 
     node_type: Any  # None for a leaf
     aux: Any
@@ -278,9 +372,28 @@ class PyTreeDef:
         return 1 + sum(c.num_nodes for c in self.children)
 
     def unflatten(self, leaves):
+        """Rebuild a pytree of this structure (as :func:`tree_unflatten`).
+
+        Args:
+          leaves: an iterable of ``num_leaves`` leaves.
+
+        Returns:
+          The pytree.
+        """
         return tree_unflatten(self, leaves)
 
     def flatten_up_to(self, tree) -> list:
+        """Flatten ``tree`` only as deep as this structure (its leaves may be subtrees).
+
+        Args:
+          tree: a pytree with this structure as a prefix.
+
+        Returns:
+          A list with one entry (leaf or subtree) per leaf of this structure.
+
+        Raises:
+          ValueError: if the structures differ.
+        """
         return _flatten_up_to(self, tree, None)[0]
 
     def __repr__(self) -> str:
@@ -320,7 +433,15 @@ def _flatten(x, is_leaf, leaves):
 
 
 def tree_flatten(tree, is_leaf: Callable | None = None):
-    """Flatten a pytree into ``(leaves, treedef)``."""
+    """Flatten a pytree into ``(leaves, treedef)``.
+
+    Args:
+      tree: a pytree (None is a node without leaves unless ``is_leaf`` says otherwise).
+      is_leaf: optional predicate: subtrees it is true for are leaves (not flattened).
+
+    Returns:
+      ``(leaves, treedef)``: the leaves in order (dict keys sorted) and a :class:`PyTreeDef`.
+    """
     leaves: list = []
     return leaves, _flatten(tree, is_leaf, leaves)
 
@@ -335,7 +456,18 @@ def _unflatten(td: PyTreeDef, it):
 
 
 def tree_unflatten(treedef: PyTreeDef, leaves):
-    """Rebuild a pytree with ``treedef``'s structure from ``leaves``."""
+    """Rebuild a pytree with ``treedef``'s structure from ``leaves``.
+
+    Args:
+      treedef: a :class:`PyTreeDef`.
+      leaves: an iterable with ``treedef.num_leaves`` leaves.
+
+    Returns:
+      The pytree.
+
+    Raises:
+      ValueError: if the number of leaves is wrong.
+    """
     leaves = list(leaves)
     if len(leaves) != treedef.num_leaves:
         raise ValueError(
@@ -346,18 +478,53 @@ def tree_unflatten(treedef: PyTreeDef, leaves):
 
 
 def tree_leaves(tree, is_leaf=None) -> list:
+    """The leaves of a pytree, in flattening order.
+
+    Args:
+      tree: a pytree.
+      is_leaf: optional predicate: subtrees it is true for are leaves (not flattened).
+
+    Returns:
+      A list of leaves.
+    """
     return tree_flatten(tree, is_leaf)[0]
 
 
 def tree_structure(tree, is_leaf=None) -> PyTreeDef:
+    """The structure of a pytree.
+
+    Args:
+      tree: a pytree.
+      is_leaf: optional predicate: subtrees it is true for are leaves (not flattened).
+
+    Returns:
+      A :class:`PyTreeDef`.
+    """
     return tree_flatten(tree, is_leaf)[1]
 
 
 def treedef_is_leaf(td: PyTreeDef) -> bool:
+    """Whether a structure is a single leaf.
+
+    Args:
+      td: a :class:`PyTreeDef`.
+
+    Returns:
+      ``True`` for the structure of a leaf.
+    """
     return td.node_type is None
 
 
 def all_leaves(iterable, is_leaf=None) -> bool:
+    """Whether every element of ``iterable`` is a leaf (not a container).
+
+    Args:
+      iterable: the objects to test.
+      is_leaf: optional predicate: subtrees it is true for are leaves (not flattened).
+
+    Returns:
+      ``True`` if each element's structure is a leaf.
+    """
     return builtins.all(treedef_is_leaf(tree_structure(x, is_leaf)) for x in iterable)
 
 
@@ -366,7 +533,21 @@ def structure_mismatch(what: str, a: PyTreeDef, b: PyTreeDef) -> ValueError:
 
 
 def tree_map(f: Callable, tree, *rest, is_leaf: Callable | None = None):
-    """Apply ``f`` to each leaf (and the matching leaves of ``rest``), keeping the structure."""
+    """Apply ``f`` to each leaf (and the matching leaves of ``rest``), keeping the structure.
+
+    Args:
+      f: a function of ``1 + len(rest)`` leaves.
+      tree: a pytree.
+      *rest: pytrees with ``tree``'s structure as a prefix (their matching subtrees are
+        passed whole).
+      is_leaf: optional predicate: subtrees it is true for are leaves (not flattened).
+
+    Returns:
+      A pytree of ``tree``'s structure holding ``f``'s results.
+
+    Raises:
+      ValueError: if a tree of ``rest`` does not have ``tree``'s structure.
+    """
     leaves, td = tree_flatten(tree, is_leaf)
     others = []
     for r in rest:
@@ -413,18 +594,49 @@ def _flatten_with_path(x, path, is_leaf, out):
 
 
 def tree_flatten_with_path(tree, is_leaf=None):
-    """Like tree_flatten, but leaves come as ``(key_path, leaf)`` pairs."""
+    """Like tree_flatten, but leaves come as ``(key_path, leaf)`` pairs.
+
+    Args:
+      tree: a pytree.
+      is_leaf: optional predicate: subtrees it is true for are leaves (not flattened).
+
+    Returns:
+      ``([(key_path, leaf), ...], treedef)``; a key path is a tuple of key entries
+      (:class:`SequenceKey`, :class:`DictKey`, :class:`GetAttrKey`, ...).
+    """
     out: list = []
     _flatten_with_path(tree, (), is_leaf, out)
     return out, tree_structure(tree, is_leaf)
 
 
 def tree_leaves_with_path(tree, is_leaf=None):
+    """The ``(key_path, leaf)`` pairs of a pytree (see :func:`tree_flatten_with_path`).
+
+    Args:
+      tree: a pytree.
+      is_leaf: optional predicate: subtrees it is true for are leaves (not flattened).
+
+    Returns:
+      A list of ``(key_path, leaf)`` pairs.
+    """
     return tree_flatten_with_path(tree, is_leaf)[0]
 
 
 def tree_map_with_path(f: Callable, tree, *rest, is_leaf=None):
-    """Like tree_map, but ``f(path, leaf, *others)``."""
+    """Like tree_map, but ``f(path, leaf, *others)``.
+
+    Args:
+      f: a function of a key path and ``1 + len(rest)`` leaves.
+      tree: a pytree.
+      *rest: pytrees with ``tree``'s structure as a prefix.
+      is_leaf: optional predicate: subtrees it is true for are leaves (not flattened).
+
+    Returns:
+      A pytree of ``tree``'s structure holding ``f``'s results.
+
+    Raises:
+      ValueError: if a tree of ``rest`` does not have ``tree``'s structure.
+    """
     pl, td = tree_flatten_with_path(tree, is_leaf)
     others = [_flatten_up_to(td, r, is_leaf)[0] for r in rest]
     return tree_unflatten(td, [f(p, x, *o) for (p, x), *o in zip(pl, *others)])
@@ -434,6 +646,20 @@ _NO_INIT = object()
 
 
 def tree_reduce(f: Callable, tree, initializer=_NO_INIT, is_leaf=None):
+    """Fold the leaves with ``f`` (``functools.reduce`` over :func:`tree_leaves`).
+
+    Args:
+      f: a function of two values.
+      tree: a pytree.
+      initializer: the starting value (default: the first leaf).
+      is_leaf: optional predicate: subtrees it is true for are leaves (not flattened).
+
+    Returns:
+      The reduced value.
+
+    Raises:
+      TypeError: for a tree without leaves and no ``initializer``.
+    """
     leaves = tree_leaves(tree, is_leaf)
     if initializer is _NO_INIT:
         return functools.reduce(f, leaves)
@@ -441,10 +667,32 @@ def tree_reduce(f: Callable, tree, initializer=_NO_INIT, is_leaf=None):
 
 
 def tree_all(tree) -> bool:
+    """Whether every leaf is truthy.
+
+    Args:
+      tree: a pytree.
+
+    Returns:
+      ``all(tree_leaves(tree))``.
+    """
     return builtins.all(tree_leaves(tree))
 
 
 def tree_transpose(outer_treedef: PyTreeDef, inner_treedef: PyTreeDef, pytree_to_transpose):
+    """Turn an outer tree of inner trees into an inner tree of outer trees.
+
+    Args:
+      outer_treedef: the outer structure.
+      inner_treedef: the structure of each inner tree.
+      pytree_to_transpose: a tree of ``outer_treedef`` whose leaves are trees of
+        ``inner_treedef``.
+
+    Returns:
+      A tree of ``inner_treedef`` whose leaves are trees of ``outer_treedef``.
+
+    Raises:
+      ValueError: if the structures do not match.
+    """
     flat = _flatten_up_to(outer_treedef, pytree_to_transpose, None)[0]
     inner = [_flatten_up_to(inner_treedef, x, None)[0] for x in flat]
     cols = [tree_unflatten(outer_treedef, list(col)) for col in zip(*inner)]
@@ -452,7 +700,15 @@ def tree_transpose(outer_treedef: PyTreeDef, inner_treedef: PyTreeDef, pytree_to
 
 
 class Partial(functools.partial):
-    """A ``functools.partial`` that is a pytree (its bound args are children)."""
+    """A ``functools.partial`` that is a pytree (its bound args are children).
+
+    The function is static (part of the tree structure).
+
+    Args:
+      func: the function.
+      *args: positional arguments bound (pytree children).
+      **kwargs: keyword arguments bound (pytree children).
+    """
 
 
 register_pytree_node(
@@ -463,7 +719,14 @@ register_pytree_node(
 
 
 def treedef_children(treedef: PyTreeDef) -> list:
-    """The structures of the root's children, in order."""
+    """The structures of the root's children, in order.
+
+    Args:
+      treedef: a :class:`PyTreeDef`.
+
+    Returns:
+      A list of :class:`PyTreeDef` (empty for a leaf).
+    """
     return list(treedef.children)
 
 
@@ -486,6 +749,16 @@ def build_tree(treedef: PyTreeDef, xs):
     """Build a tree of ``treedef``'s structure from nested iterables ``xs``: at each node
     ``xs`` is an iterable of that node's children; at each leaf, the leaf value.
 
+    Args:
+      treedef: the structure.
+      xs: nested iterables matching ``treedef``.
+
+    Returns:
+      The pytree.
+
+    Raises:
+      ValueError: if a node gets the wrong number of children.
+
     >>> build_tree(tree_structure({"a": 0, "b": (0, 0)}), [1, (2, 3)])
     {'a': 1, 'b': (2, 3)}
     """
@@ -494,6 +767,17 @@ def build_tree(treedef: PyTreeDef, xs):
 
 def tree_broadcast(prefix_tree, full_tree, is_leaf=None):
     """Repeat each leaf of ``prefix_tree`` over the matching subtree of ``full_tree``.
+
+    Args:
+      prefix_tree: a pytree whose structure is a prefix of ``full_tree``'s.
+      full_tree: the pytree giving the result's structure.
+      is_leaf: optional predicate: subtrees it is true for are leaves (not flattened).
+
+    Returns:
+      A pytree of ``full_tree``'s structure.
+
+    Raises:
+      ValueError: if ``prefix_tree`` is not a prefix of ``full_tree``.
 
     >>> tree_broadcast((1, 2), ([0, 0], {"x": 0}))
     ([1, 1], {'x': 2})

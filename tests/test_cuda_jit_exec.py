@@ -1,5 +1,6 @@
-"""``jit(f, backend="cuda")`` on a real GPU against eager (numpy) evaluation: the op table of
-test_cuda_lowering.py, device arrays, and an MLP train step. Skipped without a GPU."""
+"""``jit(f, backend="cuda")`` on a real GPU against eager (numpy) evaluation: the CUDA cases of
+the op table (``tests/support/op_table.py``, as test_cuda_lowering.py lowers them), device
+arrays, and an MLP train step. Skipped without a GPU."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import itertools
 import numpy as np
 import pytest
 from funcgrad.backend.cuda import compiler, driver, runtime
-from test_cuda_lowering import OPS, UNSUPPORTED, assert_close, eager, make_inputs
+from support.op_table import CUDA_UNSUPPORTED
+from test_cuda_lowering import CASES, assert_close, case_name, cuda_tol, eager, make_inputs
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
@@ -21,28 +23,29 @@ pytestmark = [
 ]
 
 
-@pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
-def test_op_table_matches_eager(op):
-    inputs = make_inputs(op, seed=1)
+@pytest.mark.parametrize("op,shapes,dtype", CASES)
+def test_op_table_matches_eager(op, shapes, dtype):
+    inputs = make_inputs(op, shapes, dtype, seed=1)
     got = fg.jit(op.fn, backend="cuda")(*inputs)
     got = got if isinstance(got, (tuple, list)) else [got]
     for i, (g, w) in enumerate(zip(got, eager(op, inputs), strict=True)):
-        assert_close(g, w, op.tol, f"{op.name} output {i}")
+        assert_close(g, w, cuda_tol(op, dtype), f"{op.name} output {i}")
 
 
-@pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
-def test_executable_matches_interpreter(op):
+@pytest.mark.parametrize("op,shapes,dtype", CASES)
+def test_executable_matches_interpreter(op, shapes, dtype):
     """Bit-level agreement target: the GPU against the kernel program's numpy interpreter."""
-    program, consts = compiler.program_from_jaxpr(fg.make_jaxpr(op.fn)(*make_inputs(op)), op.name)
+    jaxpr = fg.make_jaxpr(op.fn)(*make_inputs(op, shapes, dtype))
+    program, consts = compiler.program_from_jaxpr(jaxpr, case_name(op, shapes, dtype))
     exe = compiler.lower_program(program, consts=consts).compile()
-    inputs = make_inputs(op, seed=2)
+    inputs = make_inputs(op, shapes, dtype, seed=2)
     from funcgrad.backend import kernel_ir as K
 
     for g, w in zip(exe(*inputs), K.interpret(program, [*consts, *inputs]), strict=True):
-        assert_close(g, w, op.tol, op.name)
+        assert_close(g, w, cuda_tol(op, dtype), op.name)
 
 
-@pytest.mark.parametrize("prim, fn, shape", UNSUPPORTED, ids=[u[0] for u in UNSUPPORTED])
+@pytest.mark.parametrize("prim, fn, shape", CUDA_UNSUPPORTED, ids=[u[0] for u in CUDA_UNSUPPORTED])
 def test_unsupported_primitive_raises(prim, fn, shape):
     with pytest.raises(compiler.CudaUnsupportedError, match=prim):
         fg.jit(fn, backend="cuda")(np.ones(shape, np.float32))

@@ -24,6 +24,7 @@ MODULES = [
     "funcgrad.optim",
     "funcgrad.optim._alias",
     "funcgrad.optim._transforms",
+    "funcgrad.optim._wrappers",
     "funcgrad.optim.schedules",
     "funcgrad.nn.initializers",
     "funcgrad.nn.losses",

@@ -27,10 +27,11 @@ from funcgrad._src.numpy.conversion import _promote, asarray, astype
 from funcgrad._src.numpy.creation import full_like, zeros_like
 from funcgrad._src.numpy.logic import isfinite, where
 from funcgrad._src.numpy.logic import where as _where
-from funcgrad._src.numpy.math import exp, expm1, log, log1p, maximum, minimum, sqrt, tanh
+from funcgrad._src.numpy.math import exp, expm1, log, log1p, maximum, minimum, sqrt
+from funcgrad._src.numpy.math import tanh as _tanh
 from funcgrad._src.numpy.ranges import arange
 from funcgrad._src.numpy.shape import expand_dims
-from funcgrad.scipy.special import logsumexp  # noqa: F401  (re-exported)
+from funcgrad.scipy.special import logsumexp as _logsumexp
 
 __all__ = [
     "celu",
@@ -74,8 +75,14 @@ def _f(x):
 
 @custom_jvp
 def relu(x):
-    """``max(x, 0)``; its derivative at 0 is 0 (JAX's convention). Integer input keeps its
-    dtype (as in JAX)."""
+    """Rectified linear unit ``max(x, 0)``, elementwise; its derivative at 0 is 0 (as in JAX).
+
+    Args:
+      x: input array (or scalar); integer input keeps its dtype (as in JAX).
+
+    Returns:
+      An array of ``x``'s shape and dtype (float for float or Python-scalar input).
+    """
     x = asarray(x)
     if get_aval(x).dtype.kind not in "iu":
         x = _f(x)
@@ -87,7 +94,14 @@ relu.defjvps(lambda t, out, x: where(_f(x) > 0, t, zeros_like(t)))
 
 @custom_jvp
 def relu6(x):
-    """``min(max(x, 0), 6)``; derivative 0 at 0 and at 6 (as in JAX)."""
+    """``min(max(x, 0), 6)``, elementwise; derivative 0 at 0 and at 6 (as in JAX).
+
+    Args:
+      x: input array (or scalar); integers are promoted to the default float dtype.
+
+    Returns:
+      An array of ``x``'s shape and (float) dtype.
+    """
     x = _f(x)
     return minimum(maximum(x, zeros_like(x)), full_like(x, 6))
 
@@ -96,12 +110,26 @@ relu6.defjvps(lambda t, out, x: where((_f(x) > 0) & (_f(x) < 6), t, zeros_like(t
 
 
 def sigmoid(x):
-    """``1 / (1 + exp(-x))``, stable for large ``|x|``."""
+    """Logistic sigmoid ``1 / (1 + exp(-x))``, elementwise, stable for large ``|x|``.
+
+    Args:
+      x: input array (or scalar); integers are promoted to the default float dtype.
+
+    Returns:
+      An array of ``x``'s shape and (float) dtype.
+    """
     return le.logistic(_f(x))
 
 
 def softplus(x):
-    """``log(1 + exp(x))`` computed without overflow; gradient ``sigmoid(x)`` (0.5 at 0)."""
+    """``log(1 + exp(x))`` without overflow, elementwise; gradient ``sigmoid(x)``.
+
+    Args:
+      x: input array (or scalar); integers are promoted to the default float dtype.
+
+    Returns:
+      An array of ``x``'s shape and (float) dtype.
+    """
     x = _f(x)
     pos = x > 0
     xp = where(pos, x, zeros_like(x))  # double where: the unused branch stays finite
@@ -110,18 +138,39 @@ def softplus(x):
 
 
 def log_sigmoid(x):
-    """``log(sigmoid(x)) = -softplus(-x)``, finite for very negative ``x``."""
+    """``log(sigmoid(x)) = -softplus(-x)``, elementwise, finite for very negative ``x``.
+
+    Args:
+      x: input array (or scalar); integers are promoted to the default float dtype.
+
+    Returns:
+      An array of ``x``'s shape and (float) dtype.
+    """
     return -softplus(-_f(x))
 
 
 def soft_sign(x):
-    """``x / (|x| + 1)``."""
+    """Soft sign ``x / (|x| + 1)``, elementwise.
+
+    Args:
+      x: input array (or scalar); integers are promoted to the default float dtype.
+
+    Returns:
+      An array of ``x``'s shape and (float) dtype.
+    """
     x = _f(x)
     return x / (le.abs(x) + 1)
 
 
 def silu(x):
-    """``x * sigmoid(x)`` (also called swish)."""
+    """Sigmoid linear unit ``x * sigmoid(x)``, elementwise (also called ``swish``).
+
+    Args:
+      x: input array (or scalar); integers are promoted to the default float dtype.
+
+    Returns:
+      An array of ``x``'s shape and (float) dtype.
+    """
     x = _f(x)
     return x * sigmoid(x)
 
@@ -130,36 +179,78 @@ swish = silu
 
 
 def gelu(x, approximate: bool = True):
-    """Gaussian error linear unit: the tanh approximation (default, as in JAX) or the exact
-    ``x * (1 + erf(x / sqrt(2))) / 2``."""
+    """Gaussian error linear unit, elementwise.
+
+    Args:
+      x: input array (or scalar); integers are promoted to the default float dtype.
+      approximate: True (the default, as in JAX) for the tanh approximation
+        ``x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x**3)))``; False for the exact
+        ``x * (1 + erf(x / sqrt(2))) / 2``.
+
+    Returns:
+      An array of ``x``'s shape and (float) dtype.
+    """
     x = _f(x)
     if approximate:
         c = math.sqrt(2 / math.pi)
-        return 0.5 * x * (1 + tanh(c * (x + 0.044715 * (x * x * x))))
+        return 0.5 * x * (1 + _tanh(c * (x + 0.044715 * (x * x * x))))
     return x * (1 + le.erf(x * (1 / math.sqrt(2)))) / 2
 
 
 def hard_tanh(x):
-    """-1 below -1, 1 above 1, identity in between."""
+    """Hard tanh: -1 below -1, 1 above 1, ``x`` in between (elementwise).
+
+    Args:
+      x: input array (or scalar); integers are promoted to the default float dtype.
+
+    Returns:
+      An array of ``x``'s shape and (float) dtype.
+    """
     x = _f(x)
     return where(x > 1, full_like(x, 1), where(x < -1, full_like(x, -1), x))
 
 
 def leaky_relu(x, negative_slope: float = 1e-2):
-    """``x`` for ``x >= 0``, ``negative_slope * x`` below."""
+    """Leaky relu: ``x`` for ``x >= 0``, ``negative_slope * x`` below (elementwise).
+
+    Args:
+      x: input array (or scalar); integers are promoted to the default float dtype.
+      negative_slope: the slope for negative inputs.
+
+    Returns:
+      An array of ``x``'s shape and (float) dtype.
+    """
     x = _f(x)
     return where(x >= 0, x, negative_slope * x)
 
 
 def elu(x, alpha: float = 1.0):
-    """``x`` for ``x > 0``, ``alpha * (exp(x) - 1)`` below (no overflow for large ``x``)."""
+    """Exponential linear unit: ``x`` for ``x > 0``, ``alpha * (exp(x) - 1)`` below.
+
+    No overflow for large ``x`` (the unused branch is kept finite).
+
+    Args:
+      x: input array (or scalar); integers are promoted to the default float dtype.
+      alpha: the scale of the negative branch.
+
+    Returns:
+      An array of ``x``'s shape and (float) dtype.
+    """
     x = _f(x)
     safe = where(x > 0, zeros_like(x), x)
     return where(x > 0, x, alpha * expm1(safe))
 
 
 def celu(x, alpha: float = 1.0):
-    """Continuously differentiable ELU: ``max(x, 0) + alpha * expm1(min(x, 0) / alpha)``."""
+    """Continuously differentiable ELU ``max(x, 0) + alpha * expm1(min(x, 0) / alpha)``.
+
+    Args:
+      x: input array (or scalar); integers are promoted to the default float dtype.
+      alpha: the scale of the negative branch (must be nonzero).
+
+    Returns:
+      An array of ``x``'s shape and (float) dtype.
+    """
     x = _f(x)
     return maximum(x, zeros_like(x)) + alpha * expm1(minimum(x, zeros_like(x)) / alpha)
 
@@ -169,7 +260,15 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def selu(x):
-    """Scaled ELU with the self-normalising constants (Klambauer et al. 2017)."""
+    """Scaled ELU ``scale * elu(x, alpha)`` with the self-normalising constants
+    (Klambauer et al. 2017: ``alpha ~ 1.6733``, ``scale ~ 1.0507``).
+
+    Args:
+      x: input array (or scalar); integers are promoted to the default float dtype.
+
+    Returns:
+      An array of ``x``'s shape and (float) dtype.
+    """
     return _SELU_SCALE * elu(x, _SELU_ALPHA)
 
 
@@ -180,9 +279,16 @@ def _max_shift(x, axis, where_):
 
 
 def softmax(x, axis=-1, where=None):
-    """``exp(x) / sum(exp(x))`` along ``axis``, shifted by the max (no overflow).
+    """Softmax ``exp(x) / sum(exp(x))`` along ``axis``, shifted by the max (no overflow).
 
-    ``where`` (a boolean mask) leaves entries out: they get probability 0.
+    Args:
+      x: input array; integers are promoted to the default float dtype.
+      axis: the axis (or tuple of axes) normalised over.
+      where: optional boolean mask broadcastable to ``x``; masked-out entries are left out
+        of the sum and get probability 0.
+
+    Returns:
+      An array of ``x``'s shape and (float) dtype whose entries along ``axis`` sum to 1.
 
     >>> import funcgrad.numpy as fnp
     >>> softmax(fnp.array([0.0, 1e4]))
@@ -198,8 +304,17 @@ def softmax(x, axis=-1, where=None):
 
 
 def log_softmax(x, axis=-1, where=None):
-    """``x - logsumexp(x)`` along ``axis``, computed stably; masked-out entries are
-    ``-inf``."""
+    """Log-softmax ``x - logsumexp(x)`` along ``axis``, computed stably.
+
+    Args:
+      x: input array; integers are promoted to the default float dtype.
+      axis: the axis (or tuple of axes) normalised over.
+      where: optional boolean mask broadcastable to ``x``; masked-out entries are left out
+        of the sum and come out as ``-inf``.
+
+    Returns:
+      An array of ``x``'s shape and (float) dtype.
+    """
     x = _f(x)
     mask = where
     if mask is not None:
@@ -212,7 +327,15 @@ def log_softmax(x, axis=-1, where=None):
 
 def one_hot(x, num_classes: int, *, dtype=np.float32, axis=-1):
     """One-hot encode integer labels: a new axis of size ``num_classes`` (at ``axis``).
-    Labels outside ``[0, num_classes)`` give all-zero rows.
+
+    Args:
+      x: integer labels, any shape; labels outside ``[0, num_classes)`` give all-zero rows.
+      num_classes: the size of the new axis.
+      dtype: the dtype of the result.
+      axis: where the new axis goes in the result (negative counts from the end).
+
+    Returns:
+      An array of shape ``x.shape`` with ``num_classes`` inserted at ``axis``, of ``dtype``.
 
     >>> import funcgrad.numpy as fnp
     >>> one_hot(fnp.array([0, 2]), 3)
@@ -230,8 +353,20 @@ def one_hot(x, num_classes: int, *, dtype=np.float32, axis=-1):
 
 
 def standardize(x, axis=-1, mean=None, variance=None, epsilon: float = 1e-5, where=None):
-    """``(x - mean) / sqrt(variance + epsilon)`` along ``axis`` (statistics computed when
-    not given; the variance as ``mean((x - mean)**2)``, which is never negative)."""
+    """Standardize ``(x - mean) / sqrt(variance + epsilon)`` along ``axis``.
+
+    Args:
+      x: input array; integers are promoted to the default float dtype.
+      axis: the axis (or tuple of axes) the statistics are taken over.
+      mean: the mean to subtract (broadcastable to ``x``); computed from ``x`` when None.
+      variance: the variance (broadcastable to ``x``); computed when None as
+        ``mean((x - mean)**2)``, which is never negative.
+      epsilon: added to the variance before the square root.
+      where: optional boolean mask: only these entries enter the computed statistics.
+
+    Returns:
+      An array of ``x``'s shape and (float) dtype.
+    """
     x = _f(x)
     if mean is None:
         mean = r.mean(x, axis=axis, keepdims=True, where=where)
@@ -245,17 +380,38 @@ normalize = standardize  # its name in older JAX
 
 
 def identity(x):
-    """Returns ``x`` unchanged."""
+    """The identity activation: ``x`` unchanged (as an array).
+
+    Args:
+      x: input array (or scalar).
+
+    Returns:
+      ``x`` as an array, same shape and dtype.
+    """
     return asarray(x)
 
 
 def hard_sigmoid(x):
-    """``relu6(x + 3) / 6``: a piecewise-linear sigmoid."""
+    """Hard sigmoid ``relu6(x + 3) / 6``: a piecewise-linear sigmoid (elementwise).
+
+    Args:
+      x: input array (or scalar); integers are promoted to the default float dtype.
+
+    Returns:
+      An array of ``x``'s shape and (float) dtype.
+    """
     return relu6(_f(x) + 3.0) / 6.0
 
 
 def hard_silu(x):
-    """``x * hard_sigmoid(x)`` (also called hard_swish)."""
+    """Hard SiLU ``x * hard_sigmoid(x)``, elementwise (also called ``hard_swish``).
+
+    Args:
+      x: input array (or scalar); integers are promoted to the default float dtype.
+
+    Returns:
+      An array of ``x``'s shape and (float) dtype.
+    """
     x = _f(x)
     return x * hard_sigmoid(x)
 
@@ -264,34 +420,73 @@ hard_swish = hard_silu
 
 
 def mish(x):
-    """``x * tanh(softplus(x))`` (Misra 2019)."""
+    """Mish ``x * tanh(softplus(x))``, elementwise (Misra 2019).
+
+    Args:
+      x: input array (or scalar); integers are promoted to the default float dtype.
+
+    Returns:
+      An array of ``x``'s shape and (float) dtype.
+    """
     x = _f(x)
-    return x * tanh(softplus(x))
+    return x * _tanh(softplus(x))
 
 
 def squareplus(x, b=4):
-    """``(x + sqrt(x**2 + b)) / 2``, a smooth relu (So 2021)."""
+    """Squareplus ``(x + sqrt(x**2 + b)) / 2``, a smooth relu (So 2021), elementwise.
+
+    Args:
+      x: input array (or scalar); integers are promoted to the default float dtype.
+      b: the smoothing constant (``b >= 0``; 0 gives relu).
+
+    Returns:
+      An array of ``x``'s shape and (float) dtype.
+    """
     x = _f(x)
     return (x + sqrt(x * x + b)) / 2
 
 
 def sparse_plus(x):
-    """0 for ``x <= -1``, ``(x + 1)**2 / 4`` on ``(-1, 1)``, ``x`` for ``x >= 1``."""
+    """Sparse plus: 0 for ``x <= -1``, ``(x + 1)**2 / 4`` on ``(-1, 1)``, ``x`` for
+    ``x >= 1`` (elementwise).
+
+    Args:
+      x: input array (or scalar); integers are promoted to the default float dtype.
+
+    Returns:
+      An array of ``x``'s shape and (float) dtype.
+    """
     x = _f(x)
     mid = (x + 1) * (x + 1) / 4
     return where(x <= -1, zeros_like(x), where(x >= 1, x, mid))
 
 
 def sparse_sigmoid(x):
-    """0 for ``x <= -1``, ``(x + 1) / 2`` on ``(-1, 1)``, 1 for ``x >= 1`` (the derivative
-    of ``sparse_plus``)."""
+    """Sparse sigmoid: 0 for ``x <= -1``, ``(x + 1) / 2`` on ``(-1, 1)``, 1 for ``x >= 1``
+    (elementwise; the derivative of ``sparse_plus``).
+
+    Args:
+      x: input array (or scalar); integers are promoted to the default float dtype.
+
+    Returns:
+      An array of ``x``'s shape and (float) dtype.
+    """
     x = _f(x)
     return where(x <= -1, zeros_like(x), where(x >= 1, full_like(x, 1), (x + 1) / 2))
 
 
 def glu(x, axis=-1):
-    """Gated linear unit: split ``x`` in two halves ``a, b`` along ``axis``;
-    ``a * sigmoid(b)``. The axis size must be even.
+    """Gated linear unit: split ``x`` in two halves ``a, b`` along ``axis``; ``a * sigmoid(b)``.
+
+    Args:
+      x: input array; integers are promoted to the default float dtype.
+      axis: the axis split in two (its size must be even).
+
+    Returns:
+      An array of ``x``'s shape with ``axis`` halved, (float) dtype.
+
+    Raises:
+      ValueError: if the size of ``axis`` is odd.
 
     >>> import funcgrad.numpy as fnp
     >>> glu(fnp.array([1.0, 2.0, 0.0, 0.0]))
@@ -313,10 +508,48 @@ def glu(x, axis=-1):
 
 
 def log1mexp(x):
-    """``log(1 - exp(-x))`` for ``x > 0``, accurate near 0 and for large ``x`` (Mächler's
-    switch at ``log 2``)."""
+    """``log(1 - exp(-x))`` for ``x > 0``, elementwise, accurate near 0 and for large ``x``
+    (Mächler's switch at ``log 2``).
+
+    Args:
+      x: input array (or scalar), meant to be positive (``x <= 0`` gives NaN or ``-inf``);
+        integers are promoted to the default float dtype.
+
+    Returns:
+      An array of ``x``'s shape and (float) dtype.
+    """
     x = _f(x)
     small = x < math.log(2)
     xs = where(small, x, full_like(x, 1.0))  # keep each unused branch finite
     xl = where(small, full_like(x, 1.0), x)
     return where(small, log(-expm1(-xs)), log1p(-exp(-xl)))
+
+
+def tanh(x):
+    """Hyperbolic tangent, elementwise (``funcgrad.numpy.tanh``; ``jax.nn.tanh``).
+
+    Args:
+      x: input array (or scalar); integers are promoted to the default float dtype.
+
+    Returns:
+      An array of ``x``'s shape and (float) dtype.
+    """
+    return _tanh(x)
+
+
+def logsumexp(a, axis=None, b=None, keepdims: bool = False, return_sign: bool = False, where=None):
+    """``log(sum(b * exp(a), axis))`` without overflow (``funcgrad.scipy.special.logsumexp``).
+
+    Args:
+      a: input array; integers are promoted to the default float dtype.
+      axis: the axis or tuple of axes summed over (None: all).
+      b: optional scale factors broadcastable to ``a`` (terms with ``b == 0`` are dropped).
+      keepdims: keep the summed axes as size-1 dimensions.
+      return_sign: also return the sign of the sum (then a negative sum is not NaN).
+      where: optional boolean mask broadcastable to ``a``: only these terms are summed.
+
+    Returns:
+      The log of the sum (``-inf`` when every term is zero), of ``a``'s float dtype and the
+      reduced shape; with ``return_sign``, the pair ``(log|sum|, sign)``.
+    """
+    return _logsumexp(a, axis, b, keepdims, return_sign, where)

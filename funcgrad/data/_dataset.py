@@ -32,7 +32,15 @@ class Dataset(Protocol):
 class ArrayDataset:
     """A dataset over arrays (or pytrees of arrays) that share their first dimension.
 
-    ``ds[i]`` is the tuple ``(a[i], b[i], ...)``, one entry per argument, always a tuple.
+    ``ds[i]`` is the tuple ``(a[i], b[i], ...)``, one entry per argument, always a tuple;
+    an integer index out of range raises ``IndexError``.
+
+    Args:
+      *arrays: arrays or pytrees of arrays (converted with ``np.asarray``), every leaf with
+        the same first dimension (the number of examples).
+
+    Raises:
+      ValueError: without arrays, for a 0-d leaf, or when the first dimensions differ.
 
     >>> ds = ArrayDataset(np.zeros((5, 3)), np.arange(5))
     >>> len(ds), ds[2][0].shape, int(ds[2][1])
@@ -59,7 +67,14 @@ class ArrayDataset:
         return tuple(tree_map(lambda a: a[index], t) for t in self.arrays)
 
     def get_batch(self, indices) -> tuple:
-        """The examples at ``indices`` already stacked (what the default collate would build)."""
+        """The examples at ``indices`` already stacked (what the default collate would build).
+
+        Args:
+          indices: integer indices (a sequence or an array).
+
+        Returns:
+          A tuple with one entry per array: each leaf indexed by ``indices``.
+        """
         indices = np.asarray(indices, dtype=np.intp)
         return tuple(tree_map(lambda a: a[indices], t) for t in self.arrays)
 

@@ -21,11 +21,18 @@ def _permutation(n: int) -> np.ndarray:
 def load_digits(split: str = "train"):
     """Load the 1,797 UCI 8x8 handwritten digits shipped with funcgrad.
 
-    ``split`` is ``"train"`` (1,437 examples), ``"test"`` (360) or ``"all"`` (1,797, in the
-    original order). The split is deterministic: a fixed permutation from
-    ``np.random.default_rng(0)``, whose last 360 indices are the test set.
+    The split is deterministic: a fixed permutation from ``np.random.default_rng(0)``,
+    whose last 360 indices are the test set.
 
-    Returns ``(images, labels)``: float32 ``(N, 8, 8)`` in ``[0, 1]`` and int32 ``(N,)``.
+    Args:
+      split: ``"train"`` (1,437 examples), ``"test"`` (360) or ``"all"`` (1,797, in the
+        original order).
+
+    Returns:
+      ``(images, labels)``: float32 ``(N, 8, 8)`` in ``[0, 1]`` and int32 ``(N,)`` in 0..9.
+
+    Raises:
+      ValueError: for an unknown ``split``.
 
     >>> images, labels = load_digits("test")
     >>> images.shape, images.dtype, labels.dtype

@@ -25,6 +25,16 @@ def key_to_data(key) -> np.ndarray:
     """A PRNG key as ``uint32[2]``: accepts a key array (e.g. ``fg.random.PRNGKey(0)``,
     any array-like of 2 integers in ``[0, 2**32)``) or an int seed (as ``PRNGKey(seed)``).
 
+    Args:
+      key: an int seed (negative seeds wrap to 64 bits, as JAX) or 2 integers.
+
+    Returns:
+      A numpy ``uint32`` array of shape ``(2,)``.
+
+    Raises:
+      TypeError: for a bool, or an array that is not 2 integers.
+      ValueError: for values outside ``[0, 2**32)``.
+
     >>> key_to_data(7)
     array([0, 7], dtype=uint32)
     >>> key_to_data([1, 2])
@@ -54,6 +64,13 @@ def generator_from_key(key, *counters: int) -> np.random.Generator:
 
     Uses ``SeedSequence`` + ``PCG64``, so the stream is the same on every machine.
 
+    Args:
+      key: an int seed or a 2-uint32 key (see :func:`key_to_data`).
+      *counters: non-negative ints mixed into the seed (epoch, stream, batch, ...).
+
+    Returns:
+      A ``numpy.random.Generator``.
+
     >>> a = generator_from_key(0, 3).integers(1000, size=3)
     >>> b = generator_from_key([0, 0], 3).integers(1000, size=3)
     >>> bool((a == b).all())
@@ -68,6 +85,16 @@ def generator_from_key(key, *counters: int) -> np.random.Generator:
 
 def default_collate(examples: list) -> Any:
     """Stack a list of same-structure pytrees leaf by leaf into one pytree of numpy arrays.
+
+    Args:
+      examples: a non-empty list of pytrees of one structure.
+
+    Returns:
+      A pytree of that structure whose leaves are numpy arrays with a new first axis of
+      length ``len(examples)``.
+
+    Raises:
+      ValueError: for an empty list.
 
     >>> batch = default_collate([(np.zeros(2), 1), (np.ones(2), 0)])
     >>> batch[0].shape, batch[1].tolist()
@@ -93,6 +120,21 @@ class DataLoader:
       numpy Generator derived from ``(key, epoch, batch index)`` (``None`` without a key).
     * ``collate_fn(list_of_examples)`` builds a batch (default: :func:`default_collate`).
     * ``prefetch`` batches are prepared ahead by a background daemon thread (0: no thread).
+
+    Args:
+      dataset: a :class:`Dataset` (``len`` and integer ``__getitem__``; a ``get_batch``
+        method is used when there is no transform or collate function).
+      batch_size: examples per batch (a positive int).
+      shuffle: shuffle the examples each epoch (needs ``key``).
+      key: an int seed or a 2-uint32 key for shuffling and the transform's ``rng``.
+      drop_last: drop the last, smaller batch.
+      collate_fn: ``collate_fn(list_of_examples) -> batch``; default :func:`default_collate`.
+      transform: ``transform(rng, example) -> example``, applied before collation.
+      prefetch: batches prepared ahead on a background thread (0: none).
+
+    Raises:
+      ValueError: for a ``batch_size`` that is not a positive int, ``shuffle`` without a
+        ``key``, or a negative ``prefetch``.
 
     >>> from funcgrad.data import ArrayDataset
     >>> ds = ArrayDataset(np.arange(10).reshape(10, 1), np.arange(10))
@@ -144,13 +186,30 @@ class DataLoader:
         return self._epoch
 
     def set_epoch(self, epoch: int) -> None:
-        """Make the next ``iter(loader)`` run ``epoch`` (e.g. after restoring a checkpoint)."""
+        """Make the next ``iter(loader)`` run ``epoch`` (e.g. after restoring a checkpoint).
+
+        Args:
+          epoch: the epoch number (``>= 0``).
+
+        Returns:
+          None.
+
+        Raises:
+          ValueError: for a negative ``epoch``.
+        """
         if epoch < 0:
             raise ValueError(f"DataLoader.set_epoch: epoch must be >= 0, got {epoch}")
         self._epoch = int(epoch)
 
     def indices(self, epoch: int = 0) -> np.ndarray:
-        """The example order of ``epoch`` (``arange`` when not shuffling)."""
+        """The example order of ``epoch`` (``arange`` when not shuffling).
+
+        Args:
+          epoch: the epoch number.
+
+        Returns:
+          An integer array, a permutation of ``range(len(dataset))``.
+        """
         n = len(self.dataset)
         if not self.shuffle:
             return np.arange(n)
@@ -162,7 +221,16 @@ class DataLoader:
         return self.epoch(epoch)
 
     def epoch(self, epoch: int) -> Iterator:
-        """An iterator over the batches of ``epoch`` (does not move the epoch counter)."""
+        """An iterator over the batches of ``epoch`` (does not move the epoch counter).
+
+        Args:
+          epoch: the epoch number.
+
+        Returns:
+          An iterator of batches (what ``collate_fn`` builds: by default pytrees of numpy
+          arrays); with ``prefetch`` they are made on a background thread, whose exceptions
+          are re-raised by the iterator.
+        """
         batches = self._batches(int(epoch))
         if self.prefetch == 0:
             return batches

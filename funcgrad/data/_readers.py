@@ -47,6 +47,16 @@ def read_idx(path) -> np.ndarray:
     0x0D float32, 0x0E float64), the number of dimensions, then each dimension as a
     big-endian uint32. The result has native byte order.
 
+    Args:
+      path: the file (a ``str`` or path-like); a name ending in ``.gz`` is gunzipped.
+
+    Returns:
+      A numpy array of the header's dtype and shape.
+
+    Raises:
+      ValueError: for a bad magic number or type byte, a truncated header, a size that does
+        not match the shape, or a corrupt gzip file.
+
     >>> import tempfile, os
     >>> p = os.path.join(tempfile.mkdtemp(), "x.idx")
     >>> _ = open(p, "wb").write(bytes([0, 0, 0x08, 1, 0, 0, 0, 3, 7, 8, 9]))
@@ -111,9 +121,18 @@ def _find_file(folder: str, stem: str) -> str:
 def load_mnist(folder, split: str = "train"):
     """Load MNIST-format data (MNIST, Fashion-MNIST, ...) from the IDX files in ``folder``.
 
-    ``split`` is ``"train"`` (``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``) or
-    ``"test"`` (``t10k-*``); each file may also be gzip'd (``.gz``).
-    Returns ``(images, labels)``: uint8 ``(N, 28, 28)`` and int32 ``(N,)``.
+    Args:
+      folder: the directory (``~`` is expanded) holding the IDX files.
+      split: ``"train"`` (``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``) or
+        ``"test"`` (``t10k-*``); each file may also be gzip'd (``.gz``) or named with a dot
+        (``train-images.idx3-ubyte``).
+
+    Returns:
+      ``(images, labels)``: uint8 ``(N, rows, cols)`` (28x28 for MNIST) and int32 ``(N,)``.
+
+    Raises:
+      ValueError: for an unknown ``split``, or images/labels of the wrong shape.
+      FileNotFoundError: if a file is missing (funcgrad never downloads).
 
     >>> images, labels = load_mnist("~/data/mnist", "test")  # doctest: +SKIP
     """
@@ -164,8 +183,18 @@ def load_cifar10(folder, split: str = "train", layout: str = "HWC"):
     """Load CIFAR-10 from its binary distribution (``data_batch_1.bin`` .. ``_5.bin``,
     ``test_batch.bin``) in ``folder`` or ``folder/cifar-10-batches-bin``.
 
-    Returns ``(images, labels)``: uint8 ``(N, 32, 32, 3)`` (``layout="HWC"``) or
-    ``(N, 3, 32, 32)`` (``"CHW"``), and int32 ``(N,)`` labels 0..9.
+    Args:
+      folder: the directory (``~`` is expanded).
+      split: ``"train"`` (the 5 data batches, 50,000 images) or ``"test"`` (10,000).
+      layout: ``"HWC"`` or ``"CHW"`` for each image.
+
+    Returns:
+      ``(images, labels)``: uint8 ``(N, 32, 32, 3)`` (``layout="HWC"``) or
+      ``(N, 3, 32, 32)`` (``"CHW"``), and int32 ``(N,)`` labels 0..9.
+
+    Raises:
+      ValueError: for an unknown ``split`` or ``layout``, or a corrupt batch file.
+      FileNotFoundError: if a batch file is missing (funcgrad never downloads).
 
     >>> images, labels = load_cifar10("~/data/cifar10", "test")  # doctest: +SKIP
     """

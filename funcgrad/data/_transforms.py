@@ -57,6 +57,18 @@ class Transform:
     """
 
     def apply(self, rng, image: np.ndarray) -> np.ndarray:
+        """Transform one image (subclasses implement it).
+
+        Args:
+          rng: a numpy Generator, an int seed or a 2-uint32 key (random transforms), or None.
+          image: the image, a numpy array.
+
+        Returns:
+          The transformed image.
+
+        Raises:
+          NotImplementedError: in the base class.
+        """
         raise NotImplementedError
 
     def __call__(self, *args):
@@ -90,6 +102,12 @@ def _on_image(example, f: Callable):
 class Compose(Transform):
     """Apply transforms in order, sharing one rng (each random step draws from it in turn).
 
+    Args:
+      transforms: the steps, each a callable ``t(rng, example) -> example``.
+
+    Raises:
+      TypeError: if a step is not callable.
+
     >>> t = Compose([ToFloat(), Normalize(0.5, 0.5)])
     >>> t(np.array([[0, 255]], dtype=np.uint8)).tolist()
     [[-1.0, 1.0]]
@@ -116,6 +134,9 @@ class Compose(Transform):
 class ToFloat(Transform):
     """Cast to float32, dividing by ``max_value`` (default: 255 for uint8 images, else 1).
 
+    Args:
+      max_value: the divisor; None picks 255 for uint8 images and 1 otherwise.
+
     >>> ToFloat()(np.array([0, 255], dtype=np.uint8)).tolist()
     [0.0, 1.0]
     """
@@ -124,6 +145,15 @@ class ToFloat(Transform):
         self.max_value = max_value
 
     def apply(self, rng, image):
+        """The image as float32, divided by the scale.
+
+        Args:
+          rng: ignored.
+          image: the image, ``(H, W)`` or with channels as ``layout`` says.
+
+        Returns:
+          The transformed image (a new numpy array).
+        """
         scale = self.max_value
         if scale is None:
             scale = 255.0 if image.dtype == np.uint8 else 1.0
@@ -135,6 +165,15 @@ class ToFloat(Transform):
 
 class Normalize(Transform):
     """``(image - mean) / std``, per channel when ``mean``/``std`` are sequences.
+
+    Args:
+      mean: a scalar or one value per channel.
+      std: a scalar or one nonzero value per channel.
+      layout: ``"HWC"`` (channels last) or ``"CHW"`` (channels on axis -3).
+
+    Raises:
+      ValueError: for a zero ``std``, a ``mean``/``std`` of more than one dimension, or an
+        unknown ``layout``.
 
     >>> img = np.ones((2, 2, 3), np.float32)
     >>> Normalize([0.0, 0.5, 1.0], [1.0, 0.5, 1.0])(img)[0, 0].tolist()
@@ -151,6 +190,18 @@ class Normalize(Transform):
             raise ValueError("Normalize: mean and std must be scalars or 1-D (one per channel)")
 
     def apply(self, rng, image):
+        """The normalised image, float32.
+
+        Args:
+          rng: ignored.
+          image: the image, ``(H, W)`` or with channels as ``layout`` says.
+
+        Returns:
+          The transformed image (a new numpy array).
+
+        Raises:
+          ValueError: if the per-channel statistics do not match the image's channels.
+        """
         mean, std = self.mean, self.std
         if image.ndim == 2 and mean.size * std.size > 1:
             raise ValueError(
@@ -177,6 +228,13 @@ class Normalize(Transform):
 class RandomHorizontalFlip(Transform):
     """Mirror the image left-right with probability ``p``.
 
+    Args:
+      p: the probability of a flip, in ``[0, 1]``.
+      layout: ``"HWC"`` or ``"CHW"``.
+
+    Raises:
+      ValueError: for ``p`` outside ``[0, 1]`` or an unknown ``layout``.
+
     >>> img = np.array([[1, 2, 3]])
     >>> RandomHorizontalFlip(p=1.0)(np.random.default_rng(0), img).tolist()
     [[3, 2, 1]]
@@ -189,6 +247,18 @@ class RandomHorizontalFlip(Transform):
         self.layout = _check_layout(layout)
 
     def apply(self, rng, image):
+        """The image, mirrored with probability ``p``.
+
+        Args:
+          rng: a numpy Generator, an int seed or a 2-uint32 key (required).
+          image: the image, ``(H, W)`` or with channels as ``layout`` says.
+
+        Returns:
+          The transformed image (a new numpy array).
+
+        Raises:
+          ValueError: without an ``rng``, or for an image of fewer than 2 dimensions.
+        """
         rng = _as_rng(rng, "RandomHorizontalFlip")
         if rng.random() < self.p:
             _, w = _spatial_axes(image, self.layout)
@@ -201,6 +271,16 @@ class RandomHorizontalFlip(Transform):
 
 class RandomCrop(Transform):
     """Zero-pad by ``padding`` pixels on each side, then crop a random ``size`` window.
+
+    Args:
+      size: the crop, an int (square) or ``(height, width)``.
+      padding: pixels added on each side before cropping.
+      fill: the padding value.
+      layout: ``"HWC"`` or ``"CHW"``.
+
+    Raises:
+      ValueError: for a non-positive ``size``, a negative ``padding`` or an unknown
+        ``layout``.
 
     >>> out = RandomCrop(4, padding=2)(np.random.default_rng(0), np.ones((4, 4, 3)))
     >>> out.shape
@@ -220,6 +300,18 @@ class RandomCrop(Transform):
         self.layout = _check_layout(layout)
 
     def apply(self, rng, image):
+        """A random ``size`` window of the padded image.
+
+        Args:
+          rng: a numpy Generator, an int seed or a 2-uint32 key (required).
+          image: the image, ``(H, W)`` or with channels as ``layout`` says.
+
+        Returns:
+          The transformed image (a new numpy array).
+
+        Raises:
+          ValueError: without an ``rng``, or if the crop is larger than the padded image.
+        """
         rng = _as_rng(rng, "RandomCrop")
         h_ax, w_ax = _spatial_axes(image, self.layout)
         if self.padding:

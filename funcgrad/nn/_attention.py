@@ -18,6 +18,13 @@ __all__ = ["MultiheadAttention", "dot_product_attention", "make_causal_mask"]
 def make_causal_mask(query_length: int, key_length: int | None = None):
     """Boolean ``(query_length, key_length)`` mask, True where query ``i`` may see key ``j <= i``.
 
+    Args:
+      query_length: the number of queries (rows).
+      key_length: the number of keys (columns); default ``query_length``.
+
+    Returns:
+      A bool array of shape ``(query_length, key_length)``, lower-triangular.
+
     >>> make_causal_mask(3)
     Array([[ True, False, False],
            [ True,  True, False],
@@ -40,8 +47,19 @@ def _masked_softmax(logits, mask):
 
 
 def dot_product_attention(query, key_, value, mask=None):
-    """``softmax(q k^T / sqrt(d) + mask) v`` for one head: q ``(Lq, d)``, k ``(Lk, d)``,
-    v ``(Lk, dv)``, mask broadcastable to ``(Lq, Lk)`` (True = attend).
+    """Scaled dot-product attention ``softmax(q k^T / sqrt(d)) v`` for one head.
+
+    Masked-out keys get weight 0; a query whose keys are all masked gets a zero output (not
+    NaN). Leading batch dimensions broadcast as in matmul.
+
+    Args:
+      query: queries of shape ``(Lq, d)``.
+      key_: keys of shape ``(Lk, d)``.
+      value: values of shape ``(Lk, dv)``.
+      mask: optional booleans broadcastable to ``(Lq, Lk)``, True where a query may attend.
+
+    Returns:
+      The attended values, shape ``(Lq, dv)``.
 
     >>> import funcgrad.numpy as fnp
     >>> dot_product_attention(fnp.ones((2, 4)), fnp.ones((3, 4)), fnp.ones((3, 5))).shape
@@ -61,9 +79,28 @@ def _rows(linear, x):
 class MultiheadAttention(Module):
     """Multi-head attention (Vaswani et al. 2017) on one sequence, Equinox's signature.
 
-    ``query (Lq, query_size)``, ``key_ (Lk, key_size)``, ``value (Lk, value_size)``;
-    ``mask`` is ``(Lq, Lk)`` or ``(num_heads, Lq, Lk)`` booleans (True = attend); ``causal=
-    True`` adds a causal mask. Projections are :class:`Linear` layers (default init).
+    Called as ``mha(query, key_, value, mask=None, *, causal=False, key=None,
+    inference=None)`` with ``query (Lq, query_size)``, ``key_ (Lk, key_size)``, ``value (Lk,
+    value_size)``; ``mask`` is ``(Lq, Lk)`` or ``(num_heads, Lq, Lk)`` booleans (True =
+    attend); ``causal=True`` adds a causal mask; ``key`` drives the dropout of the attention
+    weights. Returns ``(Lq, output_size)``; a input that is not 2-D raises ``ValueError``.
+    Projections are :class:`Linear` layers (default init).
+
+    Args:
+      num_heads: the number of heads.
+      query_size: the features of a query.
+      key_size: the features of a key (default ``query_size``).
+      value_size: the features of a value (default ``query_size``).
+      output_size: the features of the output (default ``query_size``).
+      qk_size: the per-head query/key size (default ``query_size // num_heads``).
+      vo_size: the per-head value/output size (default ``query_size // num_heads``).
+      use_query_bias: a bias in the query projection.
+      use_key_bias: a bias in the key projection.
+      use_value_bias: a bias in the value projection.
+      use_output_bias: a bias in the output projection.
+      dropout_p: dropout probability on the attention weights.
+      key: the PRNG key the projections are drawn with (keyword-only, required).
+      dtype: the parameters' dtype.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> mha = fg.nn.MultiheadAttention(num_heads=2, query_size=8, key=fg.random.key(0))

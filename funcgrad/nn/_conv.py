@@ -65,9 +65,30 @@ def _check_example(layer: str, x, channels: int, n: int):
 class Conv(Module):
     """N-d convolution of one example ``(C_in, *spatial) -> (C_out, *spatial')``.
 
-    Weight ``(C_out, C_in // groups, *kernel_size)``, default ``U(+-1/sqrt(fan_in))`` with
-    ``fan_in = C_in // groups * prod(kernel_size)`` (PyTorch's default); bias likewise.
-    ``padding``: int, per-dim ints or pairs, or "SAME"/"VALID".
+    Called as ``conv(x, *, key=None)``; ``x`` must be ``(in_channels, *spatial)`` with
+    ``num_spatial_dims`` spatial dims (else ``ValueError``; batch with ``fg.vmap``). The
+    weight has shape ``(C_out, C_in // groups, *kernel_size)``.
+
+    Args:
+      num_spatial_dims: the number of spatial dimensions (1, 2, 3, ...).
+      in_channels: input channels ``C_in``.
+      out_channels: output channels ``C_out``.
+      kernel_size: an int (every dim) or one int per spatial dim.
+      stride: an int or one int per spatial dim.
+      padding: an int, per-dim ints or ``(low, high)`` pairs, or ``"SAME"`` / ``"VALID"``.
+      dilation: the kernel dilation, an int or one int per spatial dim.
+      groups: the feature group count (both channel counts must be divisible by it).
+      use_bias: whether to add a per-channel bias.
+      key: the PRNG key the parameters are drawn with (keyword-only, required).
+      dtype: the parameters' dtype.
+      weight_init: ``init(key, shape, dtype)`` for the weight; default
+        ``U(+-1/sqrt(fan_in))`` with ``fan_in = C_in // groups * prod(kernel_size)``
+        (PyTorch's default).
+      bias_init: ``init(key, shape, dtype)`` for the bias; default the same bound.
+
+    Raises:
+      ValueError: if a channel count is not divisible by ``groups``, or a per-dim argument
+        has the wrong number of entries.
     """
 
     weight: Any
@@ -136,6 +157,14 @@ class Conv(Module):
 class Conv1d(Conv):
     """1-d convolution of one example ``(C, L)``; arguments as :class:`Conv` without the rank.
 
+    Args:
+      in_channels: input channels.
+      out_channels: output channels.
+      kernel_size: an int or one int per spatial dim.
+      *args: the rest of :class:`Conv`'s positional arguments, after ``kernel_size``.
+      key: the PRNG key the parameters are drawn with (keyword-only, required).
+      **kwargs: :class:`Conv`'s other keyword arguments (``stride``, ``padding``, ...).
+
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> fg.nn.Conv1d(2, 4, 3, key=fg.random.key(0))(fnp.ones((2, 10))).shape
     (4, 8)
@@ -146,7 +175,15 @@ class Conv1d(Conv):
 
 
 class Conv2d(Conv):
-    """2-d convolution of one example ``(C, H, W)``.
+    """2-d convolution of one example ``(C, H, W)``; arguments as :class:`Conv` without the rank.
+
+    Args:
+      in_channels: input channels.
+      out_channels: output channels.
+      kernel_size: an int or one int per spatial dim.
+      *args: the rest of :class:`Conv`'s positional arguments, after ``kernel_size``.
+      key: the PRNG key the parameters are drawn with (keyword-only, required).
+      **kwargs: :class:`Conv`'s other keyword arguments (``stride``, ``padding``, ...).
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> conv = fg.nn.Conv2d(3, 8, kernel_size=3, padding=1, key=fg.random.key(0))
@@ -161,7 +198,16 @@ class Conv2d(Conv):
 
 
 class Conv3d(Conv):
-    """3-d convolution of one example ``(C, D, H, W)``."""
+    """3-d convolution of one example ``(C, D, H, W)``; arguments as :class:`Conv` without the rank.
+
+    Args:
+      in_channels: input channels.
+      out_channels: output channels.
+      kernel_size: an int or one int per spatial dim.
+      *args: the rest of :class:`Conv`'s positional arguments, after ``kernel_size``.
+      key: the PRNG key the parameters are drawn with (keyword-only, required).
+      **kwargs: :class:`Conv`'s other keyword arguments (``stride``, ``padding``, ...).
+    """
 
     def __init__(self, in_channels, out_channels, kernel_size, *args, key, **kwargs):
         super().__init__(3, in_channels, out_channels, kernel_size, *args, key=key, **kwargs)
@@ -172,7 +218,28 @@ class ConvTranspose(Module):
 
     Weight ``(C_in, C_out, *kernel_size)`` as in PyTorch; with the same weight, stride,
     padding and dilation it computes the transpose of the matching ``Conv`` (``C_out ->
-    C_in``). Output size ``(n-1)*stride - 2*padding + dilation*(k-1) + output_padding + 1``.
+    C_in``). Called as ``layer(x, *, key=None)`` on one example ``(in_channels, *spatial)``
+    (else ``ValueError``); each output size is ``(n-1)*stride - 2*padding + dilation*(k-1) +
+    output_padding + 1``.
+
+    Args:
+      num_spatial_dims: the number of spatial dimensions.
+      in_channels: input channels.
+      out_channels: output channels.
+      kernel_size: an int or one int per spatial dim.
+      stride: an int or one int per spatial dim (the input dilation of the adjoint).
+      padding: an int or one int per spatial dim (symmetric; removed from the output).
+      output_padding: extra size added at the high end of each spatial dim.
+      dilation: the kernel dilation, an int or one int per spatial dim.
+      use_bias: whether to add a per-channel bias.
+      key: the PRNG key the parameters are drawn with (keyword-only, required).
+      dtype: the parameters' dtype.
+      weight_init: ``init(key, shape, dtype)`` for the weight; default
+        ``U(+-1/sqrt(fan_in))`` with ``fan_in = C_out * prod(kernel_size)`` (PyTorch's).
+      bias_init: ``init(key, shape, dtype)`` for the bias; default the same bound.
+
+    Raises:
+      ValueError: if a per-dim argument has the wrong number of entries.
     """
 
     weight: Any
@@ -239,14 +306,33 @@ class ConvTranspose(Module):
 
 
 class ConvTranspose1d(ConvTranspose):
-    """1-d transposed convolution of one example ``(C, L)``."""
+    """1-d transposed convolution of one example ``(C, L)``; arguments as :class:`ConvTranspose`
+    without the rank.
+
+    Args:
+      in_channels: input channels.
+      out_channels: output channels.
+      kernel_size: an int or one int per spatial dim.
+      *args: the rest of :class:`ConvTranspose`'s positional arguments, after ``kernel_size``.
+      key: the PRNG key the parameters are drawn with (keyword-only, required).
+      **kwargs: :class:`ConvTranspose`'s other keyword arguments (``stride``, ``padding``, ...).
+    """
 
     def __init__(self, in_channels, out_channels, kernel_size, *args, key, **kwargs):
         super().__init__(1, in_channels, out_channels, kernel_size, *args, key=key, **kwargs)
 
 
 class ConvTranspose2d(ConvTranspose):
-    """2-d transposed convolution of one example ``(C, H, W)``.
+    """2-d transposed convolution of one example ``(C, H, W)``; arguments as
+    :class:`ConvTranspose` without the rank.
+
+    Args:
+      in_channels: input channels.
+      out_channels: output channels.
+      kernel_size: an int or one int per spatial dim.
+      *args: the rest of :class:`ConvTranspose`'s positional arguments, after ``kernel_size``.
+      key: the PRNG key the parameters are drawn with (keyword-only, required).
+      **kwargs: :class:`ConvTranspose`'s other keyword arguments (``stride``, ``padding``, ...).
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> up = fg.nn.ConvTranspose2d(8, 3, 4, stride=2, padding=1, key=fg.random.key(0))
@@ -308,6 +394,15 @@ class MaxPool2d(_Pool):
     """Max over ``kernel_size`` windows of one example ``(C, H, W)`` (stride defaults to the
     kernel size; padding is with -inf).
 
+    Called as ``pool(x, *, key=None)`` on one example with ``num_spatial_dims`` spatial dims
+    (else ``ValueError``).
+
+    Args:
+      kernel_size: the window, an int or one int per spatial dim.
+      stride: an int or one int per spatial dim; default ``kernel_size``.
+      padding: an int or one int per spatial dim, added on both sides.
+      num_spatial_dims: the number of spatial dims (keyword-only; 2 by default).
+
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> fg.nn.MaxPool2d(2)(fnp.arange(16.0).reshape(1, 4, 4))
     Array([[[ 5.,  7.],
@@ -321,7 +416,17 @@ class MaxPool2d(_Pool):
 
 class AvgPool2d(_Pool):
     """Mean over ``kernel_size`` windows of one example ``(C, H, W)`` (zero padding counts
-    towards the mean, PyTorch's ``count_include_pad=True``)."""
+    towards the mean, PyTorch's ``count_include_pad=True``).
+
+    Called as ``pool(x, *, key=None)`` on one example with ``num_spatial_dims`` spatial dims
+    (else ``ValueError``).
+
+    Args:
+      kernel_size: the window, an int or one int per spatial dim.
+      stride: an int or one int per spatial dim; default ``kernel_size``.
+      padding: an int or one int per spatial dim, added on both sides.
+      num_spatial_dims: the number of spatial dims (keyword-only; 2 by default).
+    """
 
     def __call__(self, x, *, key=None):
         self._check(x)
@@ -329,14 +434,26 @@ class AvgPool2d(_Pool):
 
 
 class MaxPool1d(MaxPool2d):
-    """Max pooling of one example ``(C, L)``."""
+    """Max pooling of one example ``(C, L)`` (padding with -inf).
+
+    Args:
+      kernel_size: the window length.
+      stride: the step; default ``kernel_size``.
+      padding: added on both sides.
+    """
 
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__(kernel_size, stride, padding, num_spatial_dims=1)
 
 
 class AvgPool1d(AvgPool2d):
-    """Average pooling of one example ``(C, L)``."""
+    """Average pooling of one example ``(C, L)`` (zero padding counts towards the mean).
+
+    Args:
+      kernel_size: the window length.
+      stride: the step; default ``kernel_size``.
+      padding: added on both sides.
+    """
 
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__(kernel_size, stride, padding, num_spatial_dims=1)
@@ -348,6 +465,11 @@ def _adaptive_bounds(n: int, m: int) -> list:
 
 class AdaptiveAvgPool2d(Module):
     """Averages one example ``(C, H, W)`` down to ``(C, *output_size)`` (PyTorch's bins).
+
+    Called as ``pool(x, *, key=None)``; a non-3-d ``x`` raises ``ValueError``.
+
+    Args:
+      output_size: the output's spatial size, an int (both dims) or a pair.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> fg.nn.AdaptiveAvgPool2d(1)(fnp.ones((4, 5, 5))).shape

@@ -66,9 +66,18 @@ def _wrong_size(layer: str, expected, got_shape) -> ValueError:
 class Linear(Module):
     """``y = W x + b`` on one vector; ``W`` has shape ``(out_features, in_features)``.
 
-    Defaults: weight ``U(+-1/sqrt(in_features))`` (``variance_scaling(1/3, "fan_in",
-    "uniform")``), bias the same bound. ``in_features``/``out_features`` may be ``"scalar"``
-    for a shape-``()`` input/output.
+    Called as ``lin(x, *, key=None)`` on one input of shape ``(in_features,)``; raises
+    ``ValueError`` for any other shape (batch with ``fg.vmap``).
+
+    Args:
+      in_features: the input size, or ``"scalar"`` for a shape-``()`` input.
+      out_features: the output size, or ``"scalar"`` for a shape-``()`` output.
+      use_bias: whether to add a bias vector.
+      key: the PRNG key the parameters are drawn with (keyword-only, required).
+      dtype: the parameters' dtype.
+      weight_init: ``init(key, shape, dtype)`` for the weight; default
+        ``U(+-1/sqrt(in_features))`` (``variance_scaling(1/3, "fan_in", "uniform")``).
+      bias_init: ``init(key, shape, dtype)`` for the bias; default the same bound.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> lin = fg.nn.Linear(3, 2, key=fg.random.key(0))
@@ -117,7 +126,7 @@ class Linear(Module):
 
 
 class Identity(Module):
-    """Returns its input unchanged."""
+    """A layer that returns its input unchanged (``layer(x, *, key=None) -> x``)."""
 
     def __call__(self, x, *, key=None):
         return x
@@ -125,6 +134,9 @@ class Identity(Module):
 
 class Lambda(Module):
     """Wraps a parameter-free function ``fn(x)`` as a layer (the function is static).
+
+    Args:
+      fn: the function of one example; ``layer(x, *, key=None)`` returns ``fn(x)``.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> fg.nn.Lambda(fnp.tanh)(fnp.zeros(2))
@@ -138,7 +150,7 @@ class Lambda(Module):
 
 
 class Flatten(Module):
-    """Flattens one example to a vector (``(C, H, W) -> (C*H*W,)``)."""
+    """A layer that flattens one example to a vector (``(C, H, W) -> (C*H*W,)``)."""
 
     def __call__(self, x, *, key=None):
         return fnp.reshape(x, (-1,))
@@ -146,6 +158,11 @@ class Flatten(Module):
 
 class Sequential(Module):
     """Applies ``layers`` in order; a ``key`` is split among them.
+
+    Indexing (``seq[i]``) gives a layer, slicing a new ``Sequential``.
+
+    Args:
+      layers: the layers (callables ``layer(x, *, key=None)``), in order.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> k1, k2 = fg.random.split(fg.random.key(0))
@@ -173,7 +190,11 @@ class Sequential(Module):
 
 
 class Residual(Module):
-    """``x + fn(x)``: a skip connection around a layer."""
+    """``x + fn(x, key=key)``: a skip connection around a layer.
+
+    Args:
+      fn: the layer (a callable ``fn(x, *, key=None)`` returning ``x``'s shape).
+    """
 
     fn: Any
 
@@ -183,6 +204,22 @@ class Residual(Module):
 
 class MLP(Module):
     """A multi-layer perceptron: ``depth`` hidden layers of ``width_size`` (Equinox's signature).
+
+    Called as ``mlp(x, *, key=None)`` on one input; ``key`` is needed only with dropout in
+    training mode.
+
+    Args:
+      in_size: the input size (or ``"scalar"``).
+      out_size: the output size (or ``"scalar"``).
+      width_size: the size of each hidden layer.
+      depth: the number of hidden layers (0: one linear layer).
+      activation: applied after each hidden layer (default relu).
+      final_activation: applied to the output (default the identity).
+      use_bias: biases in the hidden layers.
+      use_final_bias: a bias in the output layer.
+      dropout_p: dropout probability after each hidden activation (0: no dropout layer).
+      key: the PRNG key the parameters are drawn with (keyword-only, required).
+      dtype: the parameters' dtype.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> mlp = fg.nn.MLP(64, 10, width_size=32, depth=2, key=fg.random.key(0))
@@ -231,8 +268,13 @@ class MLP(Module):
 class Dropout(Module):
     """Zeroes each element with probability ``p`` and scales the rest by ``1/(1-p)``.
 
-    Needs an explicit ``key`` in training; it is the identity when ``inference`` is True
-    (see ``fg.nn.inference_mode``) or when called with ``inference=True``.
+    Called as ``drop(x, *, key=None, inference=None)``. Needs an explicit ``key`` in
+    training (else ``ValueError``); it is the identity when ``inference`` is True (see
+    ``fg.nn.inference_mode``) or when called with ``inference=True``.
+
+    Args:
+      p: the probability of zeroing an element (``p >= 1`` zeroes everything).
+      inference: whether the layer is in inference mode (the identity).
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> drop = fg.nn.Dropout(0.5)
@@ -266,7 +308,15 @@ _embedding_init = init.normal(1.0)
 class Embedding(Module):
     """A lookup table: integer index (or array of indices) -> rows of ``weight``.
 
-    Default init ``N(0, 1)``.
+    Called as ``emb(x, *, key=None)``; ``x`` must be integers (else ``TypeError``) and
+    the result has shape ``x.shape + (embedding_size,)``.
+
+    Args:
+      num_embeddings: the number of rows (valid indices ``0 .. num_embeddings - 1``).
+      embedding_size: the length of each row.
+      key: the PRNG key the table is drawn with (keyword-only, required).
+      dtype: the table's dtype.
+      weight_init: ``init(key, shape, dtype)`` for the table; default ``N(0, 1)``.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> emb = fg.nn.Embedding(10, 4, key=fg.random.key(0))

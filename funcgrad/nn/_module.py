@@ -35,7 +35,16 @@ __all__ = [
 
 
 def field(*, static: bool = False, **kwargs) -> Any:
-    """A dataclass field; ``static=True`` makes it metadata (not a pytree child)."""
+    """A dataclass field of a :class:`Module`; ``static=True`` makes it metadata.
+
+    Args:
+      static: True for a hyperparameter (hashed into the tree structure, not a pytree child).
+      **kwargs: passed on to ``dataclasses.field`` (``default``, ``default_factory``,
+        ``metadata``, ...).
+
+    Returns:
+      A ``dataclasses.Field`` to use as the field's default in the class body.
+    """
     metadata = dict(kwargs.pop("metadata", {}) or {})
     if static:
         metadata["static"] = True
@@ -44,6 +53,12 @@ def field(*, static: bool = False, **kwargs) -> Any:
 
 def static_field(**kwargs) -> Any:
     """A hyperparameter field: hashed into the tree structure, never a parameter.
+
+    Args:
+      **kwargs: passed on to ``dataclasses.field`` (``default``, ``default_factory``, ...).
+
+    Returns:
+      A ``dataclasses.Field`` marked static (``field(static=True, **kwargs)``).
 
     >>> import funcgrad as fg
     >>> class Scale(fg.nn.Module):
@@ -91,6 +106,14 @@ class Module:
     Subclasses are made dataclasses automatically. Declare parameters as plain annotated
     fields and hyperparameters with :func:`static_field`. A custom ``__init__`` may assign
     ``self.x = ...``; after it returns the module is immutable.
+
+    Args:
+      *args, **kwargs: the subclass's fields (the generated dataclass ``__init__``), or what
+        its own ``__init__`` takes.
+
+    Raises:
+      TypeError: if a custom ``__init__`` leaves a field unset.
+      dataclasses.FrozenInstanceError: on assigning or deleting an attribute afterwards.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> class Affine(fg.nn.Module):
@@ -174,6 +197,15 @@ def _items(x):
 def tree_pformat(tree, indent: int = 0) -> str:
     """A readable string of a pytree: arrays shown as ``f32[3,4]``, containers nested.
 
+    Lines longer than 88 characters are broken, one child per line.
+
+    Args:
+      tree: any pytree (modules, tuples, named tuples, lists, dicts, arrays, other leaves).
+      indent: the column the text starts at (for nested calls).
+
+    Returns:
+      The text (a ``str``).
+
     >>> import funcgrad as fg
     >>> fg.nn.tree_pformat({"w": fg.numpy.zeros((2, 3)), "n": 3})
     "{'w': f32[2,3], 'n': 3}"
@@ -198,12 +230,26 @@ def tree_pformat(tree, indent: int = 0) -> str:
 
 
 def is_array(x) -> bool:
-    """True for funcgrad arrays, tracers and numpy arrays (the leaves that are parameters)."""
+    """Whether ``x`` is an array: a funcgrad array, a tracer or a numpy array/scalar.
+
+    Args:
+      x: any object (usually a pytree leaf).
+
+    Returns:
+      ``True`` for the leaves that count as parameters, else ``False``.
+    """
     return isinstance(x, (Array, Tracer, np.ndarray, np.generic))
 
 
 def is_inexact_array(x) -> bool:
-    """True for floating (or complex) arrays: the leaves you differentiate."""
+    """Whether ``x`` is a floating (or complex) array: the leaves you differentiate.
+
+    Args:
+      x: any object (usually a pytree leaf).
+
+    Returns:
+      ``True`` if :func:`is_array` holds and the dtype is floating or complex.
+    """
     return is_array(x) and np.dtype(x.dtype).kind in "fc"
 
 
@@ -227,8 +273,18 @@ def _mask(tree, filter_spec):
 def filter(tree, filter_spec: Any = is_array, inverse: bool = False, replace: Any = None):
     """Keep the leaves where ``filter_spec`` is true; the others become ``replace`` (None).
 
-    ``filter_spec`` is a predicate on leaves, a bool, or a pytree prefix of ``tree`` whose
-    leaves are predicates or bools.
+    Args:
+      tree: any pytree (None leaves are kept as leaves).
+      filter_spec: a predicate on leaves, a bool, or a pytree prefix of ``tree`` whose
+        leaves are predicates or bools.
+      inverse: keep the leaves where ``filter_spec`` is false instead.
+      replace: what the dropped leaves become.
+
+    Returns:
+      A pytree of ``tree``'s structure.
+
+    Raises:
+      TypeError: if a leaf of ``filter_spec`` is neither a bool nor a callable.
 
     >>> import funcgrad as fg
     >>> fg.nn.filter({"w": fg.numpy.ones(2), "act": "relu"})
@@ -245,6 +301,15 @@ def filter(tree, filter_spec: Any = is_array, inverse: bool = False, replace: An
 def partition(tree, filter_spec: Any = is_array, replace: Any = None):
     """Split ``tree`` into ``(matching, rest)``; :func:`combine` puts them back together.
 
+    Args:
+      tree: any pytree.
+      filter_spec: as for :func:`filter` (default: array leaves).
+      replace: what the leaves missing from each part become.
+
+    Returns:
+      ``(filter(tree, filter_spec), filter(tree, filter_spec, inverse=True))``: two pytrees
+      of ``tree``'s structure.
+
     >>> import funcgrad as fg
     >>> params, static = fg.nn.partition([fg.numpy.ones(1), "tanh"])
     >>> static
@@ -259,7 +324,15 @@ def partition(tree, filter_spec: Any = is_array, replace: Any = None):
 
 
 def combine(*trees):
-    """Merge trees of the same structure, taking the first non-None leaf at each position."""
+    """Merge trees of the same structure, taking the first non-None leaf at each position.
+
+    Args:
+      *trees: pytrees of one structure (None leaves count as leaves), e.g. the two parts of
+        :func:`partition`.
+
+    Returns:
+      One pytree of that structure.
+    """
     none_leaf = lambda x: x is None
     first = lambda *xs: next((x for x in xs if x is not None), None)
     return tu.tree_map(first, *trees, is_leaf=none_leaf)
@@ -267,6 +340,13 @@ def combine(*trees):
 
 def count_params(tree, filter_spec: Any = is_inexact_array) -> int:
     """The number of scalars in the (floating, by default) array leaves of ``tree``.
+
+    Args:
+      tree: any pytree (e.g. a module).
+      filter_spec: which leaves count, as for :func:`filter` (default: inexact arrays).
+
+    Returns:
+      The total size of those leaves (an ``int``).
 
     >>> import funcgrad as fg
     >>> fg.nn.count_params(fg.nn.Linear(3, 2, key=fg.random.key(0)))
@@ -330,10 +410,24 @@ def tree_at(
 ):
     """A copy of ``pytree`` with the node(s) selected by ``where`` replaced (Equinox's tree_at).
 
-    ``where(tree)`` returns one node or a tuple/list of nodes (children: arrays, None,
-    sub-modules). Give ``replace`` (a value, or a sequence matching the nodes) or
-    ``replace_fn`` (applied to each old node). Static fields are not children; to switch
-    train/inference behaviour use :func:`inference_mode`.
+    Static fields are not children; to switch train/inference behaviour use
+    :func:`inference_mode`.
+
+    Args:
+      where: a function of the tree returning one node or a tuple/list of nodes (children:
+        arrays, None, sub-modules, containers).
+      pytree: the tree to copy.
+      replace: the new value, or a sequence with one value per selected node.
+      replace_fn: instead of ``replace``, a function of each old node giving its new value.
+      is_leaf: optional predicate: subtrees it is true for are treated as leaves.
+
+    Returns:
+      A new pytree; ``pytree`` is not modified.
+
+    Raises:
+      ValueError: if neither or both of ``replace`` and ``replace_fn`` are given, if
+        ``where`` returns something that is not a node of the tree, or if ``replace`` has
+        the wrong number of entries.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> lin = fg.nn.Linear(2, 2, key=fg.random.key(0))
@@ -384,6 +478,13 @@ def inference_mode(tree, value: bool = True):
 
     Dropout becomes the identity and BatchNorm uses its running statistics. Nothing is mutated.
 
+    Args:
+      tree: a pytree of modules.
+      value: the new value of every ``inference`` field.
+
+    Returns:
+      A pytree of the same structure.
+
     >>> import funcgrad as fg
     >>> model = fg.nn.Sequential([fg.nn.Dropout(0.5)])
     >>> fg.nn.inference_mode(model).layers[0].inference
@@ -409,5 +510,12 @@ def inference_mode(tree, value: bool = True):
 
 
 def train_mode(tree):
-    """The inverse of :func:`inference_mode`: a copy with every ``inference`` field False."""
+    """The inverse of :func:`inference_mode`: a copy with every ``inference`` field False.
+
+    Args:
+      tree: a pytree of modules.
+
+    Returns:
+      A pytree of the same structure (``inference_mode(tree, False)``).
+    """
     return inference_mode(tree, False)

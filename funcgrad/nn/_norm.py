@@ -33,6 +33,17 @@ def _affine(y, weight, bias):
 class LayerNorm(Module):
     """Normalises the trailing ``shape`` dims of one example, then scales and shifts.
 
+    Called as ``ln(x, *, key=None)``: ``(x - mean) / sqrt(var + eps) * weight + bias`` with
+    the (biased) statistics over the trailing dims; raises ``ValueError`` when the trailing
+    dims of ``x`` are not ``shape``.
+
+    Args:
+      shape: the normalised trailing shape (an int or a tuple).
+      eps: added to the variance.
+      use_weight: learn a scale (initialised to ones).
+      use_bias: learn a shift (initialised to zeros).
+      dtype: the parameters' dtype (keyword-only).
+
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> ln = fg.nn.LayerNorm(4)
     >>> y = ln(fnp.array([1.0, 2.0, 3.0, 4.0]))
@@ -72,7 +83,18 @@ class LayerNorm(Module):
 
 
 class RMSNorm(Module):
-    """``x / sqrt(mean(x**2) + eps) * weight`` over the trailing ``shape`` dims of one example."""
+    """``x / sqrt(mean(x**2) + eps) * weight`` over the trailing ``shape`` dims of one example.
+
+    Called as ``norm(x, *, key=None)``; the mean is over the last ``len(shape)`` dims of
+    ``x`` (whose sizes must broadcast with ``shape``).
+
+    Args:
+      shape: the normalised trailing shape (an int or a tuple).
+      eps: added to the mean square.
+      use_weight: learn a scale (initialised to ones).
+      use_bias: learn a shift too (initialised to zeros; off by default).
+      dtype: the parameters' dtype (keyword-only).
+    """
 
     weight: Any
     bias: Any
@@ -100,6 +122,19 @@ class RMSNorm(Module):
 
 class GroupNorm(Module):
     """Normalises one example ``(C, *spatial)`` within ``groups`` groups of channels.
+
+    Called as ``gn(x, *, key=None)``; raises ``ValueError`` unless ``x.shape[0]`` is
+    ``channels``.
+
+    Args:
+      groups: the number of channel groups (must divide ``channels``).
+      channels: the number of channels ``C``.
+      eps: added to the variance.
+      channelwise_affine: learn a per-channel scale (ones) and shift (zeros).
+      dtype: the parameters' dtype (keyword-only).
+
+    Raises:
+      ValueError: if ``channels`` is not divisible by ``groups``.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> fg.nn.GroupNorm(2, 4)(fnp.arange(16.0).reshape(4, 2, 2)).shape
@@ -145,7 +180,12 @@ class GroupNorm(Module):
 
 
 class BatchNormState(NamedTuple):
-    """BatchNorm's running statistics (a pytree, returned by every call)."""
+    """BatchNorm's running statistics (a pytree, returned by every call).
+
+    Args:
+      mean: the running mean per channel, shape ``(C,)``.
+      var: the running (biased) variance per channel, shape ``(C,)``.
+    """
 
     mean: Any
     var: Any
@@ -157,7 +197,18 @@ class BatchNorm(Module):
     Training (``inference=False``): normalise with the batch statistics and return updated
     running statistics ``r <- momentum * r + (1 - momentum) * batch`` (biased variance, as
     Flax/Equinox). Inference: normalise with the running statistics; the state is returned
-    unchanged. Call it outside ``vmap`` (it is the one layer that sees the batch).
+    unchanged. Call it outside ``vmap`` (it is the one layer that sees the batch):
+    ``y, state = bn(x, state, *, key=None, inference=None)``, where ``x`` is ``(N, C, ...)``
+    (else ``ValueError``) and ``y`` has ``x``'s shape.
+
+    Args:
+      num_features: the number of channels ``C``.
+      eps: added to the variance.
+      momentum: the running statistics' decay (``r <- momentum * r + (1 - momentum) *
+        batch``).
+      affine: learn a per-channel scale (ones) and shift (zeros).
+      inference: use the running statistics (see :func:`inference_mode`).
+      dtype: the parameters' dtype (keyword-only).
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> bn = fg.nn.BatchNorm(3)
@@ -191,7 +242,14 @@ class BatchNorm(Module):
         self.bias = fnp.zeros((num_features,), dtype) if affine else None
 
     def init_state(self, dtype=np.float32) -> BatchNormState:
-        """Running mean 0 and running variance 1."""
+        """The initial state: running mean 0 and running variance 1.
+
+        Args:
+          dtype: the statistics' dtype.
+
+        Returns:
+          A :class:`BatchNormState` of two ``(num_features,)`` arrays.
+        """
         return BatchNormState(
             fnp.zeros((self.num_features,), dtype), fnp.ones((self.num_features,), dtype)
         )

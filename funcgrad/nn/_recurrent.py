@@ -61,12 +61,30 @@ class _Cell(Module):
         )
 
     def init_state(self, dtype=np.float32):
-        """The zero hidden state."""
+        """The zero hidden state.
+
+        Args:
+          dtype: the state's dtype.
+
+        Returns:
+          Zeros of shape ``(hidden_size,)``.
+        """
         return fnp.zeros((self.hidden_size,), dtype)
 
 
 class RNNCell(_Cell):
-    """Elman cell: ``h' = tanh(W_ih x + W_hh h + b)``; ``cell(x, h) -> h'``.
+    """Elman cell: ``h' = tanh(W_ih x + W_hh h + b)``; ``cell(x, h, *, key=None) -> h'``.
+
+    ``x`` is one time step ``(input_size,)`` (else ``ValueError``), ``h`` is
+    ``(hidden_size,)``.
+
+    Args:
+      input_size: the size of one input vector.
+      hidden_size: the size of the hidden state.
+      use_bias: whether to add a bias.
+      key: the PRNG key the parameters are drawn with (keyword-only, required); every weight
+        and bias is ``U(+-1/sqrt(hidden_size))`` (PyTorch's init).
+      dtype: the parameters' dtype (keyword-only).
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> cell = fg.nn.RNNCell(3, 5, key=fg.random.key(0))
@@ -80,7 +98,20 @@ class RNNCell(_Cell):
 
 
 class GRUCell(_Cell):
-    """GRU cell (PyTorch's equations, gates ordered r, z, n); ``cell(x, h) -> h'``."""
+    """GRU cell (PyTorch's equations, gates ordered r, z, n); ``cell(x, h, *, key=None) -> h'``.
+
+    One bias vector, added to the input projections (PyTorch's ``b_ih``; its ``b_hh`` is
+    absent, so ``b_hn`` inside ``r * (W_hn h + b_hn)`` is 0). ``x`` is one time step
+    ``(input_size,)`` (else ``ValueError``), ``h`` is ``(hidden_size,)``.
+
+    Args:
+      input_size: the size of one input vector.
+      hidden_size: the size of the hidden state.
+      use_bias: whether to add a bias.
+      key: the PRNG key the parameters are drawn with (keyword-only, required); every weight
+        and bias is ``U(+-1/sqrt(hidden_size))`` (PyTorch's init).
+      dtype: the parameters' dtype (keyword-only).
+    """
 
     _n_gates = 3
 
@@ -100,6 +131,17 @@ class GRUCell(_Cell):
 class LSTMCell(_Cell):
     """LSTM cell (gates ordered i, f, g, o as PyTorch); state is the pair ``(h, c)``.
 
+    ``cell(x, (h, c), *, key=None) -> (h', c')`` with ``x`` one time step ``(input_size,)``
+    (else ``ValueError``).
+
+    Args:
+      input_size: the size of one input vector.
+      hidden_size: the size of the hidden state.
+      use_bias: whether to add a bias.
+      key: the PRNG key the parameters are drawn with (keyword-only, required); every weight
+        and bias is ``U(+-1/sqrt(hidden_size))`` (PyTorch's init).
+      dtype: the parameters' dtype (keyword-only).
+
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> cell = fg.nn.LSTMCell(3, 4, key=fg.random.key(0))
     >>> h, c = cell(fnp.ones(3), cell.init_state())
@@ -110,7 +152,14 @@ class LSTMCell(_Cell):
     _n_gates = 4
 
     def init_state(self, dtype=np.float32):
-        """Zero ``(h, c)``."""
+        """The zero state ``(h, c)``.
+
+        Args:
+          dtype: the state's dtype.
+
+        Returns:
+          A pair of zero arrays of shape ``(hidden_size,)``.
+        """
         z = fnp.zeros((self.hidden_size,), dtype)
         return z, z
 
@@ -128,8 +177,15 @@ class LSTMCell(_Cell):
 class RNN(Module):
     """Runs a cell over a sequence ``(T, input_size)`` with ``fg.lax.scan``.
 
-    Returns ``(outputs, final_state)``; outputs are the hidden vectors ``(T, hidden_size)``
-    (for an LSTM, ``h``). ``reverse=True`` runs from the end.
+    Called as ``rnn(xs, state=None, *, key=None)`` (``state`` defaults to the cell's
+    ``init_state()``; a non-2-d ``xs`` raises ``ValueError``); returns ``(outputs,
+    final_state)``, the outputs being the hidden vectors ``(T, hidden_size)`` (for an LSTM,
+    ``h``).
+
+    Args:
+      cell: the cell (``RNNCell``, ``GRUCell``, ``LSTMCell`` or any module with
+        ``cell(x, state)`` and ``init_state()``).
+      reverse: run from the last time step to the first (outputs stay in time order).
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> rnn = fg.nn.RNN(fg.nn.GRUCell(3, 4, key=fg.random.key(0)))

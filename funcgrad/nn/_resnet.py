@@ -58,7 +58,20 @@ class BasicBlock(Module):
     """``relu(x' + shortcut(x))`` with ``x' = norm(conv(relu(norm(conv(x)))))``, 3x3 convs.
 
     The shortcut is the identity, or a strided 1x1 conv + norm when the shape changes.
-    Takes a batch and the tuple of its norms' states; returns ``(y, new_state)``.
+    Called as ``block(x, state, *, inference=None)`` on a batch ``(N, C, H, W)`` and the
+    tuple of its norms' states; returns ``(y, new_state)``. Convolutions are He-normal
+    initialised, without bias.
+
+    Args:
+      in_channels: input channels.
+      out_channels: output channels.
+      stride: the first conv's (and the projection's) stride.
+      norm: ``"batch"`` (BatchNorm, momentum 0.9) or ``"group"`` (GroupNorm with
+        ``min(8, C)`` groups).
+      key: the PRNG key the parameters are drawn with (keyword-only, required).
+
+    Raises:
+      ValueError: if ``norm`` is neither ``"batch"`` nor ``"group"``.
     """
 
     conv1: Conv2d
@@ -81,6 +94,12 @@ class BasicBlock(Module):
         self.shortcut_norm = _norm(norm, out_channels) if project else None
 
     def init_state(self) -> tuple:
+        """The initial state of the block's norms.
+
+        Returns:
+          A triple (norm1, norm2, shortcut norm) of :class:`BatchNormState` or None (group
+          norms, no shortcut projection).
+        """
         norms = (self.norm1, self.norm2, self.shortcut_norm)
         return tuple(None if n is None else _init_norm_state(n) for n in norms)
 
@@ -99,7 +118,20 @@ class ResNet(Module):
     stage after the first halves the resolution.
 
     ``ResNet(3, 10, (3, 3, 3), (16, 32, 64))`` is ResNet-20 for 32x32 images;
-    ``ResNet(1, 10, (1, 1), (8, 16))`` is a tiny one for 8x8 digits.
+    ``ResNet(1, 10, (1, 1), (8, 16))`` is a tiny one for 8x8 digits. Called as
+    ``net(x, state, *, key=None, inference=None)`` on a batch ``(N, C, H, W)`` (else
+    ``ValueError``); returns ``(logits (N, num_classes), new_state)``.
+
+    Args:
+      in_channels: image channels.
+      num_classes: the number of logits.
+      stage_sizes: blocks per stage.
+      widths: channels per stage (one per entry of ``stage_sizes``).
+      norm: ``"batch"`` or ``"group"`` (see :class:`BasicBlock`).
+      key: the PRNG key the parameters are drawn with (keyword-only, required).
+
+    Raises:
+      ValueError: if ``norm`` is neither ``"batch"`` nor ``"group"``.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> net = fg.nn.ResNet(1, 10, stage_sizes=(1, 1), widths=(8, 16), key=fg.random.key(0))
@@ -139,7 +171,11 @@ class ResNet(Module):
         self.num_classes = num_classes
 
     def init_state(self) -> tuple:
-        """``(stem_norm_state, (block_state, ...))``."""
+        """The initial state of every norm of the network.
+
+        Returns:
+          ``(stem_norm_state, (block_state, ...))``; see :meth:`BasicBlock.init_state`.
+        """
         return _init_norm_state(self.stem_norm), tuple(b.init_state() for b in self.blocks)
 
     def __call__(self, x, state: tuple, *, key=None, inference: bool | None = None):

@@ -59,7 +59,15 @@ def _shape(shape) -> tuple:
 
 
 def zeros(key, shape, dtype=_F32):
-    """All zeros (the key is ignored).
+    """The all-zeros initialiser (the key is ignored).
+
+    Args:
+      key: ignored (may be None).
+      shape: the shape (an int or a tuple).
+      dtype: the dtype.
+
+    Returns:
+      An array of ``shape`` and ``dtype``.
 
     >>> zeros(None, (2,))
     Array([0., 0.], dtype=float32)
@@ -68,12 +76,28 @@ def zeros(key, shape, dtype=_F32):
 
 
 def ones(key, shape, dtype=_F32):
-    """All ones (the key is ignored)."""
+    """The all-ones initialiser (the key is ignored).
+
+    Args:
+      key: ignored (may be None).
+      shape: the shape (an int or a tuple).
+      dtype: the dtype.
+
+    Returns:
+      An array of ``shape`` and ``dtype``.
+    """
     return fnp.ones(_shape(shape), dtype)
 
 
 def constant(value, dtype=_F32) -> Initializer:
-    """An initialiser filling with ``value``.
+    """An initialiser filling with ``value`` (it ignores the key).
+
+    Args:
+      value: the fill value.
+      dtype: the default dtype of the arrays it makes.
+
+    Returns:
+      An initialiser ``init(key, shape, dtype=dtype) -> array``.
 
     >>> constant(0.5)(None, (2,))
     Array([0.5, 0.5], dtype=float32)
@@ -86,7 +110,15 @@ def constant(value, dtype=_F32) -> Initializer:
 
 
 def normal(stddev: float = 1e-2, dtype=_F32) -> Initializer:
-    """Samples from ``N(0, stddev**2)``."""
+    """An initialiser sampling from ``N(0, stddev**2)``.
+
+    Args:
+      stddev: the standard deviation.
+      dtype: the default dtype of the arrays it makes.
+
+    Returns:
+      An initialiser ``init(key, shape, dtype=dtype) -> array``.
+    """
 
     def init(key, shape, dtype=dtype):
         return fr.normal(key, _shape(shape), dtype) * fnp.asarray(stddev, dtype)
@@ -95,7 +127,15 @@ def normal(stddev: float = 1e-2, dtype=_F32) -> Initializer:
 
 
 def uniform(scale: float = 1e-2, dtype=_F32) -> Initializer:
-    """Samples from ``U[0, scale)`` (JAX semantics: not centred)."""
+    """An initialiser sampling from ``U[0, scale)`` (JAX semantics: not centred).
+
+    Args:
+      scale: the upper bound.
+      dtype: the default dtype of the arrays it makes.
+
+    Returns:
+      An initialiser ``init(key, shape, dtype=dtype) -> array``.
+    """
 
     def init(key, shape, dtype=dtype):
         return fr.uniform(key, _shape(shape), dtype) * fnp.asarray(scale, dtype)
@@ -106,7 +146,17 @@ def uniform(scale: float = 1e-2, dtype=_F32) -> Initializer:
 def truncated_normal(
     stddev: float = 1e-2, dtype=_F32, lower: float = -2.0, upper: float = 2.0
 ) -> Initializer:
-    """``stddev`` times a standard normal truncated to ``(lower, upper)``."""
+    """An initialiser sampling ``stddev`` times a standard normal truncated to ``(lower, upper)``.
+
+    Args:
+      stddev: the scale (the standard deviation before truncation).
+      dtype: the default dtype of the arrays it makes.
+      lower: the lower bound of the standard normal.
+      upper: the upper bound of the standard normal.
+
+    Returns:
+      An initialiser ``init(key, shape, dtype=dtype) -> array``.
+    """
 
     def init(key, shape, dtype=dtype):
         s = fr.truncated_normal(key, lower, upper, _shape(shape), dtype)
@@ -117,6 +167,14 @@ def truncated_normal(
 
 def compute_fans(shape: Sequence[int], in_axis: int = 1, out_axis: int = 0) -> tuple:
     """``(fan_in, fan_out)`` of a weight shape (see the module docstring for the axes).
+
+    Args:
+      shape: the weight's shape (0-d: fans 1; 1-d: both fans ``shape[0]``).
+      in_axis: the input axis (negative counts from the end).
+      out_axis: the output axis; every other axis is the receptive field.
+
+    Returns:
+      The pair of ints ``(fan_in, fan_out)``.
 
     >>> compute_fans((16, 3, 5, 5))        # conv kernel OIHW
     (75, 400)
@@ -139,8 +197,20 @@ def variance_scaling(
 ) -> Initializer:
     """Samples with variance ``scale / n``, ``n`` the fan given by ``mode`` (JAX semantics).
 
-    ``mode``: "fan_in", "fan_out" or "fan_avg"; ``distribution``: "truncated_normal",
-    "normal" or "uniform".
+    Args:
+      scale: the variance numerator.
+      mode: ``"fan_in"``, ``"fan_out"`` or ``"fan_avg"`` (``n`` is at least 1).
+      distribution: ``"truncated_normal"`` (rescaled to the variance), ``"normal"`` or
+        ``"uniform"`` (``U(+-sqrt(3 scale / n))``).
+      in_axis: the input axis for :func:`compute_fans`.
+      out_axis: the output axis for :func:`compute_fans`.
+      dtype: the default dtype of the arrays it makes.
+
+    Returns:
+      An initialiser ``init(key, shape, dtype=dtype) -> array``.
+
+    Raises:
+      ValueError: for an unknown ``mode`` or ``distribution``.
 
     >>> import funcgrad as fg
     >>> w = variance_scaling(2.0, "fan_in", "normal")(fg.random.key(1), (256, 512))
@@ -167,32 +237,86 @@ def variance_scaling(
 
 
 def glorot_uniform(in_axis=1, out_axis=0, dtype=_F32) -> Initializer:
-    """Glorot/Xavier uniform: ``variance_scaling(1, "fan_avg", "uniform")``."""
+    """Glorot/Xavier uniform: ``variance_scaling(1, "fan_avg", "uniform")``.
+
+    Args:
+      in_axis: the input axis for :func:`compute_fans`.
+      out_axis: the output axis for :func:`compute_fans`.
+      dtype: the default dtype of the arrays it makes.
+
+    Returns:
+      An initialiser ``init(key, shape, dtype=dtype) -> array``.
+    """
     return variance_scaling(1.0, "fan_avg", "uniform", in_axis, out_axis, dtype)
 
 
 def glorot_normal(in_axis=1, out_axis=0, dtype=_F32) -> Initializer:
-    """Glorot/Xavier normal: ``variance_scaling(1, "fan_avg", "truncated_normal")``."""
+    """Glorot/Xavier normal: ``variance_scaling(1, "fan_avg", "truncated_normal")``.
+
+    Args:
+      in_axis: the input axis for :func:`compute_fans`.
+      out_axis: the output axis for :func:`compute_fans`.
+      dtype: the default dtype of the arrays it makes.
+
+    Returns:
+      An initialiser ``init(key, shape, dtype=dtype) -> array``.
+    """
     return variance_scaling(1.0, "fan_avg", "truncated_normal", in_axis, out_axis, dtype)
 
 
 def he_uniform(in_axis=1, out_axis=0, dtype=_F32) -> Initializer:
-    """He/Kaiming uniform: ``variance_scaling(2, "fan_in", "uniform")``."""
+    """He/Kaiming uniform: ``variance_scaling(2, "fan_in", "uniform")``.
+
+    Args:
+      in_axis: the input axis for :func:`compute_fans`.
+      out_axis: the output axis for :func:`compute_fans`.
+      dtype: the default dtype of the arrays it makes.
+
+    Returns:
+      An initialiser ``init(key, shape, dtype=dtype) -> array``.
+    """
     return variance_scaling(2.0, "fan_in", "uniform", in_axis, out_axis, dtype)
 
 
 def he_normal(in_axis=1, out_axis=0, dtype=_F32) -> Initializer:
-    """He/Kaiming normal: ``variance_scaling(2, "fan_in", "truncated_normal")``."""
+    """He/Kaiming normal: ``variance_scaling(2, "fan_in", "truncated_normal")``.
+
+    Args:
+      in_axis: the input axis for :func:`compute_fans`.
+      out_axis: the output axis for :func:`compute_fans`.
+      dtype: the default dtype of the arrays it makes.
+
+    Returns:
+      An initialiser ``init(key, shape, dtype=dtype) -> array``.
+    """
     return variance_scaling(2.0, "fan_in", "truncated_normal", in_axis, out_axis, dtype)
 
 
 def lecun_uniform(in_axis=1, out_axis=0, dtype=_F32) -> Initializer:
-    """LeCun uniform: ``variance_scaling(1, "fan_in", "uniform")``."""
+    """LeCun uniform: ``variance_scaling(1, "fan_in", "uniform")``.
+
+    Args:
+      in_axis: the input axis for :func:`compute_fans`.
+      out_axis: the output axis for :func:`compute_fans`.
+      dtype: the default dtype of the arrays it makes.
+
+    Returns:
+      An initialiser ``init(key, shape, dtype=dtype) -> array``.
+    """
     return variance_scaling(1.0, "fan_in", "uniform", in_axis, out_axis, dtype)
 
 
 def lecun_normal(in_axis=1, out_axis=0, dtype=_F32) -> Initializer:
-    """LeCun normal: ``variance_scaling(1, "fan_in", "truncated_normal")``."""
+    """LeCun normal: ``variance_scaling(1, "fan_in", "truncated_normal")``.
+
+    Args:
+      in_axis: the input axis for :func:`compute_fans`.
+      out_axis: the output axis for :func:`compute_fans`.
+      dtype: the default dtype of the arrays it makes.
+
+    Returns:
+      An initialiser ``init(key, shape, dtype=dtype) -> array``.
+    """
     return variance_scaling(1.0, "fan_in", "truncated_normal", in_axis, out_axis, dtype)
 
 
@@ -201,7 +325,17 @@ kaiming_uniform, kaiming_normal = he_uniform, he_normal
 
 
 def orthogonal(scale: float = 1.0, column_axis: int = -1, dtype=_F32) -> Initializer:
-    """A (semi-)orthogonal matrix from the QR decomposition of a normal sample (as JAX).
+    """An initialiser of (semi-)orthogonal matrices, from the QR decomposition of a normal
+    sample (as JAX).
+
+    Args:
+      scale: multiplies the matrix.
+      column_axis: the axis holding the columns; the other axes are flattened into rows.
+      dtype: the default dtype of the arrays it makes.
+
+    Returns:
+      An initialiser ``init(key, shape, dtype=dtype) -> array``; it raises ``ValueError`` for
+      a shape of fewer than 2 dimensions.
 
     >>> import funcgrad as fg
     >>> q = orthogonal()(fg.random.key(0), (3, 3))

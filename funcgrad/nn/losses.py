@@ -38,7 +38,18 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 
 def reduce_loss(values, reduction: str = "mean"):
-    """Reduce per-element losses: ``"mean"``, ``"sum"`` or ``"none"`` (returned as is)."""
+    """Reduce per-element losses: ``"mean"``, ``"sum"`` or ``"none"`` (returned as is).
+
+    Args:
+      values: the per-element losses (an array).
+      reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+
+    Returns:
+      A scalar array for ``"mean"`` / ``"sum"``; ``values`` itself for ``"none"``.
+
+    Raises:
+      ValueError: for any other ``reduction``.
+    """
     if reduction == "mean":
         return fnp.mean(values)
     if reduction == "sum":
@@ -54,7 +65,15 @@ def _float(x):
 
 
 def log_softmax(logits, axis: int = -1):
-    """``logits - logsumexp(logits)``, shifted by a stopped-gradient max for stability."""
+    """``logits - logsumexp(logits)`` along ``axis``, shifted by a stopped-gradient max.
+
+    Args:
+      logits: an array (integers are cast to float32).
+      axis: the class axis.
+
+    Returns:
+      Log-probabilities of ``logits``' shape.
+    """
     logits = _float(logits)
     m = stop_gradient(fnp.max(logits, axis=axis, keepdims=True))
     shifted = logits - m
@@ -105,9 +124,20 @@ def softmax_cross_entropy(
 ):
     """Cross-entropy between ``softmax(logits)`` and integer labels or probability targets.
 
-    ``labels``: integers of shape ``logits.shape`` without ``axis``, or one-hot / probability
-    vectors with the logits' shape. ``label_smoothing=e`` mixes the targets with the uniform
-    distribution: ``(1 - e) * y + e / num_classes``.
+    Args:
+      logits: unnormalised log-probabilities (integers are cast to float32).
+      labels: integers of shape ``logits.shape`` without ``axis``, or one-hot / probability
+        vectors with the logits' shape.
+      axis: the class axis (keyword-only).
+      label_smoothing: ``e`` mixes the targets with the uniform distribution:
+        ``(1 - e) * y + e / num_classes``.
+      reduction: ``"mean"``, ``"sum"`` or ``"none"`` (keyword-only).
+
+    Returns:
+      The loss: a scalar, or one value per example for ``"none"``.
+
+    Raises:
+      ValueError: if ``labels`` has the wrong shape, or for an unknown ``reduction``.
 
     >>> import funcgrad.numpy as fnp
     >>> logits = fnp.array([[2.0, 0.0, -1.0], [0.0, 5.0, 0.0]])
@@ -128,6 +158,17 @@ cross_entropy = softmax_cross_entropy
 def nll_loss(log_probs, labels, *, axis: int = -1, reduction: str = "mean"):
     """Negative log-likelihood of integer ``labels`` under ``log_probs`` (e.g. log_softmax).
 
+    Args:
+      log_probs: log-probabilities (integers are cast to float32).
+      labels: integer classes of shape ``log_probs.shape`` without ``axis``.
+      axis: the class axis (keyword-only).
+      reduction: ``"mean"``, ``"sum"`` or ``"none"`` (keyword-only).
+    Returns:
+      A scalar (``"mean"``, ``"sum"``) or the per-element losses (``"none"``), float.
+
+    Raises:
+      ValueError: for an unknown ``reduction``.
+
     >>> import funcgrad.numpy as fnp
     >>> float(nll_loss(fnp.log(fnp.array([[0.5, 0.5]])), fnp.array([0])))  # doctest: +ELLIPSIS
     0.693...
@@ -140,6 +181,16 @@ def nll_loss(log_probs, labels, *, axis: int = -1, reduction: str = "mean"):
 def binary_cross_entropy_with_logits(logits, labels, *, reduction: str = "mean"):
     """``-y log sigmoid(x) - (1 - y) log(1 - sigmoid(x))`` computed as
     ``max(x, 0) - x y + log1p(exp(-|x|))`` (finite for any ``x``).
+
+    Args:
+      logits: the logits ``x`` (integers are cast to float32).
+      labels: targets ``y`` in ``[0, 1]``, broadcastable to ``logits``.
+      reduction: ``"mean"``, ``"sum"`` or ``"none"`` (keyword-only).
+    Returns:
+      A scalar (``"mean"``, ``"sum"``) or the per-element losses (``"none"``), float.
+
+    Raises:
+      ValueError: for an unknown ``reduction``.
 
     >>> import funcgrad.numpy as fnp
     >>> float(binary_cross_entropy_with_logits(fnp.array([1e4, -1e4]), fnp.array([1.0, 0.0])))
@@ -157,6 +208,16 @@ sigmoid_binary_cross_entropy = binary_cross_entropy_with_logits
 def mse_loss(predictions, targets, *, reduction: str = "mean"):
     """Squared error ``(p - t)**2``, reduced.
 
+    Args:
+      predictions: the predictions (integers are cast to float32).
+      targets: the targets, broadcastable to ``predictions``.
+      reduction: ``"mean"``, ``"sum"`` or ``"none"`` (keyword-only).
+    Returns:
+      A scalar (``"mean"``, ``"sum"``) or the per-element losses (``"none"``), float.
+
+    Raises:
+      ValueError: for an unknown ``reduction``.
+
     >>> import funcgrad.numpy as fnp
     >>> float(mse_loss(fnp.array([1.0, 2.0]), fnp.array([0.0, 0.0])))
     2.5
@@ -165,17 +226,51 @@ def mse_loss(predictions, targets, *, reduction: str = "mean"):
 
 
 def l2_loss(predictions, targets, *, reduction: str = "mean"):
-    """Half the squared error (Optax's ``l2_loss``)."""
+    """Half the squared error (Optax's ``l2_loss``).
+
+    Args:
+      predictions: the predictions (integers are cast to float32).
+      targets: the targets, broadcastable to ``predictions``.
+      reduction: ``"mean"``, ``"sum"`` or ``"none"`` (keyword-only).
+    Returns:
+      A scalar (``"mean"``, ``"sum"``) or the per-element losses (``"none"``), float.
+
+    Raises:
+      ValueError: for an unknown ``reduction``.
+    """
     return reduce_loss(0.5 * fnp.square(_float(predictions) - targets), reduction)
 
 
 def l1_loss(predictions, targets, *, reduction: str = "mean"):
-    """Absolute error ``|p - t|``, reduced."""
+    """Absolute error ``|p - t|``, reduced.
+
+    Args:
+      predictions: the predictions (integers are cast to float32).
+      targets: the targets, broadcastable to ``predictions``.
+      reduction: ``"mean"``, ``"sum"`` or ``"none"`` (keyword-only).
+    Returns:
+      A scalar (``"mean"``, ``"sum"``) or the per-element losses (``"none"``), float.
+
+    Raises:
+      ValueError: for an unknown ``reduction``.
+    """
     return reduce_loss(fnp.abs(_float(predictions) - targets), reduction)
 
 
 def huber_loss(predictions, targets, *, delta: float = 1.0, reduction: str = "mean"):
-    """``0.5 e**2`` for ``|e| <= delta``, else ``delta (|e| - delta / 2)``.
+    """Huber loss of ``e = p - t``: ``0.5 e**2`` for ``|e| <= delta``, else
+    ``delta (|e| - delta / 2)``.
+
+    Args:
+      predictions: the predictions (integers are cast to float32).
+      targets: the targets, broadcastable to ``predictions``.
+      delta: where the quadratic turns linear (keyword-only).
+      reduction: ``"mean"``, ``"sum"`` or ``"none"`` (keyword-only).
+    Returns:
+      A scalar (``"mean"``, ``"sum"``) or the per-element losses (``"none"``), float.
+
+    Raises:
+      ValueError: for an unknown ``reduction``.
 
     >>> import funcgrad.numpy as fnp
     >>> huber_loss(fnp.array([0.5, 3.0]), fnp.zeros(2), reduction="none")
@@ -189,6 +284,17 @@ def huber_loss(predictions, targets, *, delta: float = 1.0, reduction: str = "me
 def kl_divergence(log_predictions, targets, *, axis: int = -1, reduction: str = "mean"):
     """``KL(targets || predictions) = sum t (log t - log p)`` over ``axis`` (Optax's argument
     order: log-probabilities first, probabilities second; ``0 log 0 = 0``).
+
+    Args:
+      log_predictions: predicted log-probabilities (integers are cast to float32).
+      targets: target probabilities, of ``log_predictions``' shape.
+      axis: the distribution axis, summed over (keyword-only).
+      reduction: ``"mean"``, ``"sum"`` or ``"none"`` (keyword-only).
+    Returns:
+      A scalar (``"mean"``, ``"sum"``) or the per-element losses (``"none"``), float.
+
+    Raises:
+      ValueError: for an unknown ``reduction``.
 
     >>> import funcgrad.numpy as fnp
     >>> p = fnp.array([[0.5, 0.5]])
@@ -204,6 +310,16 @@ def kl_divergence(log_predictions, targets, *, axis: int = -1, reduction: str = 
 def hinge_loss(scores, labels, *, reduction: str = "mean"):
     """Binary hinge ``max(0, 1 - y s)`` with labels in ``{-1, +1}``.
 
+    Args:
+      scores: the scores ``s`` (integers are cast to float32).
+      labels: labels ``y`` in ``{-1, +1}``, broadcastable to ``scores``.
+      reduction: ``"mean"``, ``"sum"`` or ``"none"`` (keyword-only).
+    Returns:
+      A scalar (``"mean"``, ``"sum"``) or the per-element losses (``"none"``), float.
+
+    Raises:
+      ValueError: for an unknown ``reduction``.
+
     >>> import funcgrad.numpy as fnp
     >>> hinge_loss(fnp.array([2.0, 0.5, -1.0]), fnp.array([1, 1, 1]), reduction="none")
     Array([0. , 0.5, 2. ], dtype=float32)
@@ -213,7 +329,18 @@ def hinge_loss(scores, labels, *, reduction: str = "mean"):
 
 
 def multiclass_hinge_loss(scores, labels, *, reduction: str = "mean"):
-    """Crammer-Singer hinge: ``max_j (s_j + [j != y]) - s_y`` for integer ``labels``."""
+    """Crammer-Singer hinge: ``max_j (s_j + [j != y]) - s_y`` for integer ``labels``.
+
+    Args:
+      scores: class scores, classes on the last axis (integers are cast to float32).
+      labels: integer classes of shape ``scores.shape[:-1]``.
+      reduction: ``"mean"``, ``"sum"`` or ``"none"`` (keyword-only).
+    Returns:
+      A scalar (``"mean"``, ``"sum"``) or the per-element losses (``"none"``), float.
+
+    Raises:
+      ValueError: for an unknown ``reduction``.
+    """
     s = _float(scores)
     n = fnp.shape(s)[-1]
     onehot = (fnp.expand_dims(fnp.asarray(labels), -1) == fnp.arange(n)).astype(s.dtype)

@@ -30,12 +30,6 @@ from funcgrad.optim._base import (  # noqa: F401
     stateless,
 )
 from funcgrad.optim._transforms import (  # noqa: F401
-    ApplyIfFiniteState,
-    InjectHyperparamsState,
-    MaskedState,
-    MultiSteps,
-    MultiStepsState,
-    MultiTransformState,
     ScaleByAdamState,
     ScaleByLionState,
     ScaleByRmsState,
@@ -44,13 +38,9 @@ from funcgrad.optim._transforms import (  # noqa: F401
     ScaleByScheduleState,
     TraceState,
     add_decayed_weights,
-    apply_if_finite,
     clip,
     clip_by_global_norm,
     global_norm,
-    inject_hyperparams,
-    masked,
-    multi_transform,
     scale,
     scale_by_adam,
     scale_by_learning_rate,
@@ -61,6 +51,18 @@ from funcgrad.optim._transforms import (  # noqa: F401
     scale_by_stddev,
     scale_by_trust_ratio,
     trace,
+)
+from funcgrad.optim._wrappers import (  # noqa: F401
+    ApplyIfFiniteState,
+    InjectHyperparamsState,
+    MaskedState,
+    MultiSteps,
+    MultiStepsState,
+    MultiTransformState,
+    apply_if_finite,
+    inject_hyperparams,
+    masked,
+    multi_transform,
 )
 from funcgrad.optim.schedules import (  # noqa: F401
     constant_schedule,

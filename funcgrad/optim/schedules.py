@@ -38,12 +38,27 @@ def _f(count):
 
 
 def constant_schedule(value) -> Schedule:
-    """Always ``value``."""
+    """The schedule that is always ``value``.
+
+    Args:
+      value: the constant (a number).
+
+    Returns:
+      A schedule ``count -> value`` (a float32 scalar array).
+    """
     return lambda count: fnp.full((), value, np.float32)
 
 
 def piecewise_constant_schedule(init_value, boundaries_and_scales: dict | None = None) -> Schedule:
     """``init_value`` multiplied by ``scale`` from each ``boundary`` step on.
+
+    Args:
+      init_value: the value before the first boundary.
+      boundaries_and_scales: a dict ``step -> scale``; from that step on the value is
+        multiplied by the scale (the scales compound). None: constant.
+
+    Returns:
+      A schedule ``count -> value`` (a float32 scalar array).
 
     >>> s = piecewise_constant_schedule(1.0, {10: 0.1, 20: 0.5})
     >>> [round(float(s(i)), 3) for i in (0, 10, 25)]
@@ -70,6 +85,24 @@ def exponential_decay(
 ) -> Schedule:
     """``init_value * decay_rate ** ((count - transition_begin) / transition_steps)``.
 
+    Before ``transition_begin`` the value is ``init_value``.
+
+    Args:
+      init_value: the initial value.
+      transition_steps: the steps over which the value is multiplied by ``decay_rate``.
+      decay_rate: the decay factor per ``transition_steps``.
+      transition_begin: the step the decay starts at.
+      staircase: decay in steps (integer exponent) instead of continuously.
+      end_value: a bound the value does not pass (a floor when decaying, a ceiling when
+        ``decay_rate > 1``).
+
+    Returns:
+      A schedule ``count -> value`` (a float32 scalar array).
+
+    Raises:
+      ValueError: if ``transition_steps`` is not positive (Optax returns a constant
+        schedule instead).
+
     >>> float(exponential_decay(1.0, 10, 0.5)(20))
     0.25
     """
@@ -92,7 +125,18 @@ def polynomial_schedule(
     init_value, end_value, power, transition_steps: int, transition_begin: int = 0
 ) -> Schedule:
     """``(init - end) * (1 - t / transition_steps) ** power + end``, ``t`` clipped to the
-    transition."""
+    transition.
+
+    Args:
+      init_value: the value up to ``transition_begin``.
+      end_value: the value from ``transition_begin + transition_steps`` on.
+      power: the exponent of the interpolation.
+      transition_steps: the length of the transition (0: ``init_value`` throughout).
+      transition_begin: the step the transition starts at (``t = count - transition_begin``).
+
+    Returns:
+      A schedule ``count -> value`` (a float32 scalar array).
+    """
 
     def schedule(count):
         t = fnp.clip(_f(count) - transition_begin, 0.0, float(transition_steps))
@@ -105,7 +149,17 @@ def polynomial_schedule(
 def linear_schedule(
     init_value, end_value, transition_steps: int, transition_begin: int = 0
 ) -> Schedule:
-    """Linear interpolation from ``init_value`` to ``end_value`` over ``transition_steps``."""
+    """Linear interpolation from ``init_value`` to ``end_value`` over ``transition_steps``.
+
+    Args:
+      init_value: the value up to ``transition_begin``.
+      end_value: the value from ``transition_begin + transition_steps`` on.
+      transition_steps: the length of the transition.
+      transition_begin: the step the transition starts at.
+
+    Returns:
+      A schedule ``count -> value`` (a float32 scalar array).
+    """
     return polynomial_schedule(init_value, end_value, 1, transition_steps, transition_begin)
 
 
@@ -113,6 +167,20 @@ def cosine_decay_schedule(
     init_value, decay_steps: int, alpha: float = 0.0, exponent: float = 1.0
 ) -> Schedule:
     """``init * ((1 - alpha) * (0.5 (1 + cos(pi t / decay_steps))) ** exponent + alpha)``.
+
+    ``t`` is the count clipped to ``decay_steps``.
+
+    Args:
+      init_value: the initial value.
+      decay_steps: the length of the decay (positive).
+      alpha: the final value as a fraction of ``init_value``.
+      exponent: the power of the cosine factor.
+
+    Returns:
+      A schedule ``count -> value`` (a float32 scalar array).
+
+    Raises:
+      ValueError: if ``decay_steps`` is not positive.
 
     >>> s = cosine_decay_schedule(1.0, 100)
     >>> round(float(s(50)), 4), float(s(200))
@@ -131,6 +199,14 @@ def cosine_decay_schedule(
 
 def join_schedules(schedules: Sequence[Schedule], boundaries: Sequence[int]) -> Schedule:
     """Switch to ``schedules[i+1]`` (restarted at 0) at step ``boundaries[i]``.
+
+    Args:
+      schedules: the schedules, in order.
+      boundaries: the steps where each next schedule takes over (one fewer than
+        ``schedules``; increasing).
+
+    Returns:
+      A schedule ``count -> value``.
 
     >>> s = join_schedules([constant_schedule(1.0), constant_schedule(2.0)], [5])
     >>> float(s(4)), float(s(5))
@@ -157,6 +233,17 @@ def warmup_cosine_decay_schedule(
 ) -> Schedule:
     """Linear warm-up from ``init_value`` to ``peak_value``, then cosine decay to
     ``end_value``; ``decay_steps`` counts the warm-up too (as Optax).
+
+    Args:
+      init_value: the value at step 0.
+      peak_value: the value at the end of the warm-up.
+      warmup_steps: the length of the warm-up.
+      decay_steps: the total length of warm-up and decay.
+      end_value: the final value.
+      exponent: the power of the cosine factor.
+
+    Returns:
+      A schedule ``count -> value`` (a float32 scalar array).
 
     >>> s = warmup_cosine_decay_schedule(0.0, 1.0, warmup_steps=10, decay_steps=110)
     >>> [round(float(s(i)), 3) for i in (0, 5, 10, 60, 110)]
@@ -185,6 +272,16 @@ def cosine_onecycle_schedule(
 ) -> Schedule:
     """One-cycle (Smith 2018): cosine up from ``peak/div_factor`` to ``peak`` over the first
     ``pct_start`` of the steps, then cosine down to ``peak/(div_factor*final_div_factor)``.
+
+    Args:
+      transition_steps: the length of the whole cycle.
+      peak_value: the largest value.
+      pct_start: the fraction of the steps spent rising.
+      div_factor: the initial value is ``peak_value / div_factor``.
+      final_div_factor: the final value is the initial value divided by this.
+
+    Returns:
+      A schedule ``count -> value`` (a float32 scalar array).
 
     >>> s = cosine_onecycle_schedule(100, 1.0)
     >>> round(float(s(0)), 4), round(float(s(30)), 4), float(s(100)) < 1e-5
