@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from funcgrad.backend import kernel_ir as K
 from funcgrad.backend.cuda import codegen, compiler, ptx
+from funcgrad.backend.llvm import scalar
 from support.op_inputs import make_args
 from support.op_table import CUDA_UNSUPPORTED, OPS_BY_NAME, cuda_cases, shape_id
 
