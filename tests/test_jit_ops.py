@@ -22,7 +22,7 @@ from funcgrad import lax
 from funcgrad import tree_util as tu
 from funcgrad._src.jit import jit
 
-TARGETS = ["cpu"]  # jit(f, backend=target) for each
+TARGETS = ["cpu", "ref"]  # jit(f, backend=target) for each
 
 pytestmark = pytest.mark.usefixtures("strict_jit")
 F32 = np.float32
@@ -67,10 +67,7 @@ def _native(op, dtype) -> bool:
 
 # Compiler bugs these rows found (backend/cpu); strict: the test fails once they are fixed,
 # and this list must shrink then.
-KNOWN_BUGS = {
-    ("cpu", "select_scalar_pred"): "codegen.merge_dims: IndexError on a 0-d select predicate",
-    ("cpu", "dot_odd"): "fusion._dot_operand: internal AssertionError on this dimension order",
-}
+KNOWN_BUGS = {}
 
 
 def _jit_cases():

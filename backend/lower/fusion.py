@@ -457,9 +457,21 @@ def elementwise_rule(f: Fuser, eqn, *ins: Expr) -> Expr:
     params = tuple(sorted(eqn.params.items()))
     if name in IDENTITY_PRIMS:
         return ins[0]
+    shape = tuple(aval.shape)
+    ins = [_splat(f, e, shape) if e.shape != shape else e for e in ins]
     node = N("op", aval.dtype, (name, params), tuple(e.root for e in ins))
     nops = 1 + sum(e.nops for e in ins)
     return Expr(tuple(aval.shape), node, nops, name in EXPENSIVE or any(e.expensive for e in ins))
+
+
+def _splat(f: Fuser, e: Expr, shape) -> Expr:
+    """A 0-d operand of an elementwise equation with a larger output (``select_n``'s scalar
+    predicate) read at every index of ``shape``: a view with all strides 0."""
+    if e.shape != ():
+        raise AssertionError(f"internal: elementwise operand of shape {e.shape} for {shape}")
+    fn = view_broadcast((), shape, ())
+    out = _map_views(e, shape, fn)
+    return out if out is not None else _map_views(f.materialize(e), shape, fn)
 
 
 def _view_rule(make_fn, grows=False):
@@ -497,18 +509,37 @@ def _reduce_rule(f: Fuser, eqn, x: Expr) -> Expr:
     return f.load_expr(out)
 
 
+def _dot_view(e: Expr, groups):
+    """(buffer, View over the grouped dims) when ``e`` is a load whose groups of dims each
+    flatten to one stride in a layout gemm takes; else None."""
+    if e.root.kind != "load":
+        return None
+    buf, v = e.root.payload[0], e.root.payload[1]
+    st = [K.row_major_stride(e.shape, g, v.strides) for g in groups]
+    rows, cols = (int(np.prod([e.shape[d] for d in g], dtype=np.int64)) for g in groups[1:])
+    if all(s is not None for s in st) and K.gemm_layout(rows, cols, st[1], st[2]):
+        return buf, K.View(tuple(st), v.offset)
+    return None
+
+
 def _dot_operand(f: Fuser, e: Expr, groups):
-    """(buffer, View over the grouped dims) for a dot operand, copying it if needed."""
-    for _attempt in range(2):
-        buf = e.root.payload[0] if e.root.kind == "load" else None
-        if buf is not None:
-            v = e.root.payload[1]
-            st = [K.row_major_stride(e.shape, g, v.strides) for g in groups]
-            rows, cols = (int(np.prod([e.shape[d] for d in g], dtype=np.int64)) for g in groups[1:])
-            if all(s is not None for s in st) and K.gemm_layout(rows, cols, st[1], st[2]):
-                return buf, K.View(tuple(st), v.offset)
-        e = f.materialize(e)
-    raise AssertionError("internal: a contiguous buffer is always a valid dot operand")
+    """(buffer, View over the grouped dims) for a dot operand, copying it if needed: as it is,
+    or a contiguous copy, or a copy transposed so that each group is a run of adjacent dims
+    in group order (contracting dims given out of memory order, e.g. ``(0, 3)``)."""
+    found = _dot_view(e, groups) or _dot_view(f.materialize(e), groups)
+    if found is not None:
+        return found
+    perm = tuple(d for g in groups for d in g)
+    shape = tuple(e.shape[d] for d in perm)
+    moved = _map_views(e, shape, view_transpose(perm))
+    if moved is None:
+        moved = _map_views(f.materialize(e), shape, view_transpose(perm))
+    it = iter(range(len(perm)))
+    runs = tuple(tuple(next(it) for _ in g) for g in groups)
+    found = _dot_view(f.materialize(moved), runs)
+    if found is None:
+        raise AssertionError("internal: a contiguous buffer is always a valid dot operand")
+    return found
 
 
 def _dot_rule(f: Fuser, eqn, lhs: Expr, rhs: Expr):
