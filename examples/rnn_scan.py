@@ -62,18 +62,18 @@ def main(argv=None):
 
     @jit
     def train_step(params, xs, ys):
-        l, g = fg.value_and_grad(loss)(params, xs, ys)
-        return fg.tree.map(lambda p, g: p - args.lr * g, params, g), l
+        loss_value, g = fg.value_and_grad(loss)(params, xs, ys)
+        return fg.tree.map(lambda p, g: p - args.lr * g, params, g), loss_value
 
     first = None
     for step in range(args.steps):
         xs, ys = make_data(fg.random.fold_in(kd, step))
-        params, l = train_step(params, xs, ys)
-        first = float(l) if first is None else first
+        params, loss_value = train_step(params, xs, ys)
+        first = float(loss_value) if first is None else first
         if step % max(args.steps // 5, 1) == 0 or step == args.steps - 1:
-            print(f"step {step:4d}  loss {float(l):.4f}")
-    print(f"loss went from {first:.4f} to {float(l):.4f}")
-    assert float(l) < first
+            print(f"step {step:4d}  loss {float(loss_value):.4f}")
+    print(f"loss went from {first:.4f} to {float(loss_value):.4f}")
+    assert float(loss_value) < first
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ Run: python examples/second_order.py [--steps 8]
 """
 
 import argparse
+import functools
 
 import numpy as np
 
@@ -64,9 +65,9 @@ def main(argv=None):
             f"newton step {step}: loss {float(f(w)):.6f}, |grad| {float(fnp.max(fnp.abs(g))):.2e}"
         )
     w2 = fnp.zeros(x.shape[1])
-    for step in range(args.steps):
+    for _ in range(args.steps):
         g = fg.grad(f)(w2)
-        w2 = w2 - conjugate_gradient(lambda v: hvp(f, w2, v), g)
+        w2 = w2 - conjugate_gradient(functools.partial(hvp, f, w2), g)
     print(f"Newton-CG with Hessian-vector products: loss {float(f(w2)):.6f}")
     assert abs(float(f(w2)) - float(f(w))) < 1e-4
     assert float(fnp.max(fnp.abs(fg.grad(f)(w)))) < 1e-4

@@ -25,8 +25,8 @@ def loss(params, x, y):
 
 
 def step(params, x, y):
-    l, g = fg.value_and_grad(loss)(params, x, y)
-    return fg.tree.map(lambda p, g: p - 0.1 * g, params, g), l
+    loss_value, g = fg.value_and_grad(loss)(params, x, y)
+    return fg.tree.map(lambda p, g: p - 0.1 * g, params, g), loss_value
 
 
 def main(argv=None):
@@ -54,7 +54,7 @@ def main(argv=None):
     }
     cpu_step, gpu_step = fg.jit(step, backend="cpu"), fg.jit(step, backend="cuda")
     p_cpu = p_gpu = params
-    for i in range(5 if args.quick else args.steps):
+    for _ in range(5 if args.quick else args.steps):
         p_cpu, l_cpu = cpu_step(p_cpu, x, y)
         p_gpu, l_gpu = gpu_step(p_gpu, x, y)
     print(f"loss on CPU {float(l_cpu):.6f}, on GPU {float(l_gpu):.6f}")

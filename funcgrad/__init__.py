@@ -74,12 +74,6 @@ from funcgrad import (  # noqa: F401,E402
     tree_util,
 )
 from funcgrad import tree_util as tree
-from funcgrad._src.lax import call as _lc  # noqa: F401
-from funcgrad._src.lax import dot as _ld  # noqa: F401
-from funcgrad._src.lax import elementwise as _le  # noqa: F401  (registers primitives)
-from funcgrad._src.lax import indexing as _li  # noqa: F401
-from funcgrad._src.lax import reductions as _lr  # noqa: F401
-from funcgrad._src.lax import structural as _ls  # noqa: F401
 from funcgrad._src.api import (
     ShapeDtypeStruct,
     checkpoint,
@@ -108,6 +102,12 @@ from funcgrad._src.core import (
     UnexpectedTracerError,
 )
 from funcgrad._src.jit import jit  # noqa: E402
+from funcgrad._src.lax import call as _lc  # noqa: F401
+from funcgrad._src.lax import dot as _ld  # noqa: F401
+from funcgrad._src.lax import elementwise as _le  # noqa: F401  (registers primitives)
+from funcgrad._src.lax import indexing as _li  # noqa: F401
+from funcgrad._src.lax import reductions as _lr  # noqa: F401
+from funcgrad._src.lax import structural as _ls  # noqa: F401
 from funcgrad.config import config
 
 __version__ = "0.1.0"

@@ -52,7 +52,7 @@ def test_logistic_regression_trains():
     weights = np.array([0.0, 0.0, 0.0])
     start = float(training_loss(weights))
     assert abs(start - 4 * onp.log(2)) < 1e-5
-    for i in range(100):
+    for _ in range(100):
         weights = weights - training_gradient_fun(weights) * 0.01
     assert float(training_loss(weights)) < start - 0.5
     # the gradient agrees with the closed form X^T (p - y)

@@ -1,6 +1,6 @@
-"""The cooperative CUDA kernels, run on the CPU by ``tests/support/cuda_emu.py`` (threads of a block as
-fibers that really meet at ``bar.sync``, shuffle within warps and run ``mma.sync`` together)
-and compared with eager numpy on random inputs:
+"""The cooperative CUDA kernels, run on the CPU by ``tests/support/cuda_emu.py`` (threads of a
+block as fibers that really meet at ``bar.sync``, shuffle within warps and run ``mma.sync``
+together) and compared with eager numpy on random inputs:
 
 - ``reduce_block``: block-per-output reductions (warp shuffles + shared memory + barriers);
 - ``dot_tiled``: the 64x64x16 shared-memory tiled matmul;

@@ -86,7 +86,7 @@ def _all_text(program: K.Program) -> str:
     return "\n".join(texts)
 
 
-# ---- values and order, on the plan interpreter ----------------------------------------------------
+# ---- values and order, on the plan interpreter ---------------------------------------------------
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -216,52 +216,55 @@ def test_complex_dot_lowers_to_real_dots(name, fn, sa, sb, dt):
     assert result is None or result[0], result and result[1][-2000:]
 
 
-# ---- complex operands of the element-moving op kernels and of control flow ------------------------
+# ---- complex operands of the element-moving op kernels and of control flow -----------------------
 
 
 def _op_cases():
+    return _move_cases(np.complex64, "c64") + _move_cases(np.complex128, "c128")
+
+
+def _move_cases(dt, s):
+    """The element-moving cases for complex dtype ``dt`` (named ``*_{s}``). A function of its
+    own so that every lambda closes over this call's ``dt``, not a loop variable."""
     idx = np.array([4, 0, 2, 4, 1])  # a repeated index: scatter_add collides there
-    out = []
-    for dt, s in ((np.complex64, "c64"), (np.complex128, "c128")):
-        x = lambda rng, dt=dt: [_cz(rng, (6, 5), dt)]
-        out += [
-            Case(
-                f"gather_{s}",
-                lambda a: (
-                    a[idx],
-                    a[idx, 1:4],
-                    fnp.asarray(a).at[np.array([1, 9])].get(mode="fill"),
-                ),
-                x,
-                0,
+    x = lambda rng: [_cz(rng, (6, 5), dt)]
+    return [
+        Case(
+            f"gather_{s}",
+            lambda a: (
+                a[idx],
+                a[idx, 1:4],
+                fnp.asarray(a).at[np.array([1, 9])].get(mode="fill"),
             ),
-            Case(
-                f"scatter_{s}",
-                lambda a: fnp.asarray(a).at[np.array([3, 0, 5])].set(a[:3] * 2),
-                x,
-                0,
+            x,
+            0,
+        ),
+        Case(
+            f"scatter_{s}",
+            lambda a: fnp.asarray(a).at[np.array([3, 0, 5])].set(a[:3] * 2),
+            x,
+            0,
+        ),
+        Case(f"scatter_add_{s}", lambda a: fnp.asarray(a).at[idx].add(a[:5] * 3), x, 1e-5),
+        Case(
+            f"dynamic_slice_{s}",
+            lambda a, st: (
+                lax.dynamic_slice(a, (st[0], 1), (2, 3)),
+                lax.dynamic_update_slice(a, a[:2, :2] * 2, (st[1], 3)),
             ),
-            Case(f"scatter_add_{s}", lambda a: fnp.asarray(a).at[idx].add(a[:5] * 3), x, 1e-5),
-            Case(
-                f"dynamic_slice_{s}",
-                lambda a, st: (
-                    lax.dynamic_slice(a, (st[0], 1), (2, 3)),
-                    lax.dynamic_update_slice(a, a[:2, :2] * 2, (st[1], 3)),
-                ),
-                lambda rng, dt=dt: [_cz(rng, (6, 5), dt), rng.integers(-2, 9, 2).astype(np.int32)],
-                0,
+            lambda rng: [_cz(rng, (6, 5), dt), rng.integers(-2, 9, 2).astype(np.int32)],
+            0,
+        ),
+        Case(
+            f"concat_pad_{s}",
+            lambda a: (
+                fnp.concatenate([a, a * 1j], 1),
+                lax.pad(a, np.asarray(1 - 2j, dt), ((1, 2, 0), (0, -1, 1))),
             ),
-            Case(
-                f"concat_pad_{s}",
-                lambda a: (
-                    fnp.concatenate([a, a * 1j], 1),
-                    lax.pad(a, np.asarray(1 - 2j, dt), ((1, 2, 0), (0, -1, 1))),
-                ),
-                x,
-                0,
-            ),
-        ]
-    return out
+            x,
+            0,
+        ),
+    ]
 
 
 OP_CASES = _op_cases()

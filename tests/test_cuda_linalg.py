@@ -546,7 +546,7 @@ def test_svd_of_a_nan_matrix_is_nan(lowered, emulated):
         assert np.isnan(g).all() and np.isnan(w).all()
 
 
-# ---- on a GPU -------------------------------------------------------------------------------------
+# ---- on a GPU ------------------------------------------------------------------------------------
 
 GPU_CASES = [c.name for c in CASES if "17" in c.name or "3x4x4" in c.name or "_5_" in c.name]
 needs_gpu = pytest.mark.skipif(

@@ -41,7 +41,7 @@ from funcgrad._src.lax.structural import dynamic_slice_p
 pytestmark = pytest.mark.usefixtures("strict_jit", "x64")
 
 
-# ---- the cases -------------------------------------------------------------------------------------
+# ---- the cases -----------------------------------------------------------------------------------
 
 
 class Case(NamedTuple):
@@ -394,7 +394,7 @@ def _assert_close(got, want, tol, where):
         )
 
 
-# ---- lowering: programs, one PTX module, ptxas ------------------------------------------------------
+# ---- lowering: programs, one PTX module, ptxas ---------------------------------------------------
 
 
 def _program(case: Case):
@@ -523,7 +523,7 @@ def test_convnet_gradient_lowers_completely():
     assert result[0], result[1][-4000:]
 
 
-# ---- running the kernels on the CPU -----------------------------------------------------------------
+# ---- running the kernels on the CPU --------------------------------------------------------------
 
 EMU_GRID, EMU_BLOCK = 2, 3  # threads the emulation runs, one after another
 _SREGS = ("tid", "ntid", "ctaid", "nctaid")
@@ -694,7 +694,7 @@ def test_scatter_set_with_collisions_stores_one_of_the_updates(lowered, emulated
     assert got[0].tolist() == upd[2].tolist() and not got[1:4].any()
 
 
-# ---- on a GPU ---------------------------------------------------------------------------------------
+# ---- on a GPU ------------------------------------------------------------------------------------
 
 GPU_CASES = [
     "conv2d_every_param",

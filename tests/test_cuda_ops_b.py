@@ -37,7 +37,7 @@ from funcgrad import lax
 pytestmark = pytest.mark.usefixtures("strict_jit")
 
 
-# ---- running op kernels on the host ---------------------------------------------------------------
+# ---- running op kernels on the host -------------------------------------------------------------
 
 EMULATED = {"sort", "cumsum", "argmax", "argmin"}
 _SREG = re.compile(r"^declare [^@]*@llvm\.nvvm\.read\.ptx\.sreg\.(\w+)\.x\(\).*$", re.MULTILINE)
@@ -203,14 +203,14 @@ def check_cases(cases, runner=None):
     it with the numpy runner (emulated op kernels: one compilation), compare with eager."""
     runner = runner or NumpyRunner()
     lowered = []
-    for k, (fn, args, prims, rtol) in enumerate(cases):
+    for k, (fn, args, prims, _rtol) in enumerate(cases):
         program, consts = lower(fn, *args, name=f"t{k}")
         text = K.program_str(program)
         for prim in prims:
             assert f"op {prim}(" in text, text
         runner.prepare(program)
         lowered.append((program, consts))
-    for (fn, args, prims, rtol), (program, consts) in zip(cases, lowered):
+    for (fn, args, _prims, rtol), (program, consts) in zip(cases, lowered):
         got = run_program(program, [*consts, *args], runner)
         want = fg.tree_util.tree_leaves(fn(*args))
         assert len(got) == len(want)
@@ -370,8 +370,8 @@ def test_argmax_first_nan_and_first_tie():
 
 def test_literal_operands_are_refused():
     """A literal operand is not a buffer: ``check`` says no (the step stays a Fallback)."""
-    from funcgrad._src.lax import reductions as lr
     from funcgrad._src.core import JaxprEqn, Literal, ShapedArray, Var
+    from funcgrad._src.lax import reductions as lr
 
     aval = ShapedArray((), np.dtype("float32"))
     eqn = JaxprEqn(

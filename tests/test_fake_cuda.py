@@ -1,5 +1,5 @@
-"""The fake CUDA driver (``tests/support/fake_cuda.py``) and, through it, the CUDA runtime, compiler and
-control-flow runner end to end on this CPU machine.
+"""The fake CUDA driver (``tests/support/fake_cuda.py``) and, through it, the CUDA runtime,
+compiler and control-flow runner end to end on this CPU machine.
 
 Each test module that installs the fake restores the real driver state afterwards (other
 modules, e.g. test_cuda_ptx.py, still see "no CUDA"). The first half checks the fake against
@@ -51,7 +51,7 @@ def _raises(code_name: str, call: str, *args):
     return info.value
 
 
-# ---- the fake driver ------------------------------------------------------------------------------
+# ---- the fake driver -----------------------------------------------------------------------------
 
 
 def test_install_and_uninstall_restore_the_driver():
@@ -217,7 +217,7 @@ def test_streams_and_events(fake):
     _raises("CUDA_ERROR_INVALID_HANDLE", "cuStreamSynchronize", handle)
 
 
-# ---- jit(f, backend="cuda") on the emulator ------------------------------------------------------------
+# ---- jit(f, backend="cuda") on the emulator ------------------------------------------------------
 
 SHAPES = [(0,), (1,), (7, 5), (3, 1, 4)]
 

@@ -257,7 +257,7 @@ def test_mlp_step_matches_eager():
         close(a, b)
 
 
-# ---- stages, reports, passes ----------------------------------------------------------------------
+# ---- stages, reports, passes ---------------------------------------------------------------------
 
 
 def test_lower_stages_and_memory_report(tmp_path, capsys):
@@ -391,7 +391,7 @@ def test_fast_path_with_workspace_and_constants():
     assert jf._fast
 
 
-# ---- donate_argnums -------------------------------------------------------------------------------
+# ---- donate_argnums ------------------------------------------------------------------------------
 
 
 def _fresh(a):

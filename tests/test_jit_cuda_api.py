@@ -20,8 +20,8 @@ def mlp_step(params, x, y):
         h = fnp.tanh(x @ p["w1"])
         return fnp.mean((h @ p["w2"] - y) ** 2)
 
-    l, g = fg.value_and_grad(loss)(params)
-    return fg.tree.map(lambda p, g: p - 0.1 * g, params, g), l
+    loss_value, g = fg.value_and_grad(loss)(params)
+    return fg.tree.map(lambda p, g: p - 0.1 * g, params, g), loss_value
 
 
 @pytest.mark.parametrize(

@@ -55,10 +55,10 @@ def test_solve_vector_and_broadcast_batch():
 
 
 def test_slogdet_and_matrix_power():
-    s, l = LA.slogdet(A)
-    ns, nl = np.linalg.slogdet(A)
-    close(s, ns)
-    close(l, nl)
+    sign, logabsdet = LA.slogdet(A)
+    want_sign, want_logabsdet = np.linalg.slogdet(A)
+    close(sign, want_sign)
+    close(logabsdet, want_logabsdet)
     for n in (0, 1, 3, -2):
         close(LA.matrix_power(A, n), np.linalg.matrix_power(A, n), 2e-3)
     big = np.eye(3, dtype=np.float32) * 1e20  # det overflows float32, slogdet does not

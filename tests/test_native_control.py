@@ -225,7 +225,7 @@ def test_while_under_vmap_batched_predicate():
     check(f, np.random.default_rng(8).uniform(-1, 10, (6,)).astype(F32), prims=("while",))
 
 
-# ---- cond / switch --------------------------------------------------------------------------------
+# ---- cond / switch -------------------------------------------------------------------------------
 
 
 def three_way(i, x, y):

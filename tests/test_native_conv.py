@@ -77,7 +77,7 @@ def check(lhs_shape, rhs_shape, dtype=F32, seed=0, native=True, **kw):
     return want
 
 
-# ---- cases ----------------------------------------------------------------------------------------
+# ---- cases ---------------------------------------------------------------------------------------
 
 
 def P(strides, padding, lhs_dil=None, rhs_dil=None, groups=1):

@@ -103,7 +103,7 @@ def _inputs(seed, dtype, shapes=SHAPES):
     return tuple(_rand(rng, s, dtype) for s, _ in shapes)
 
 
-# ---- sort -----------------------------------------------------------------------------------------
+# ---- sort ----------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
@@ -198,7 +198,7 @@ def test_unique_sized_sorts_natively():
     _check(lambda x: fnp.unique(x, size=12), (x,), ["sort"], native=False)
 
 
-# ---- cumsum ---------------------------------------------------------------------------------------
+# ---- cumsum --------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
@@ -265,7 +265,7 @@ def test_cumsum_big_threaded():
         )
 
 
-# ---- argmax / argmin ------------------------------------------------------------------------------
+# ---- argmax / argmin -----------------------------------------------------------------------------
 
 ARG_SHAPES = [
     ((7,), 0),
@@ -358,7 +358,7 @@ def test_argmax_public_api_and_accuracy():
         )
 
 
-# ---- refused cases --------------------------------------------------------------------------------
+# ---- refused cases -------------------------------------------------------------------------------
 
 
 def test_float16_is_refused_and_stays_correct():

@@ -54,6 +54,16 @@ class Affine(nn.Module):
         return self.w * x + self.b
 
 
+def test_nn_reexports_every_activation():
+    """``funcgrad.nn`` imports the activations by name: none of ``nn_functions.__all__`` is
+    missing, and each is the same object."""
+    from funcgrad._src import nn_functions
+
+    assert nn_functions.__all__
+    for name in nn_functions.__all__:
+        assert getattr(nn, name, None) is getattr(nn_functions, name), name
+
+
 def test_module_is_a_frozen_dataclass_pytree():
     m = Affine(fnp.ones(2), fnp.zeros(2))
     assert dataclasses.is_dataclass(m)
@@ -118,7 +128,7 @@ def test_tree_at_replaces_leaves_subtrees_and_none():
         lambda s: (s.layers[0].weight, s.layers[0].bias), m, (fnp.zeros((2, 2)), fnp.zeros(2))
     )
     np.testing.assert_allclose(m3(fnp.ones(2)), np.zeros(2))
-    m4 = nn.tree_at(lambda s: s.layers[0], m, replace_fn=lambda l: nn.Identity())
+    m4 = nn.tree_at(lambda s: s.layers[0], m, replace_fn=lambda layer: nn.Identity())
     assert isinstance(m4.layers[0], nn.Identity)
     with pytest.raises(ValueError, match="not a node"):
         nn.tree_at(lambda s: s.layers[0].in_features, m, 3)
@@ -368,7 +378,7 @@ def test_resnet_digits_and_cifar_shapes_and_grads():
     (val, new_state), g = fg.value_and_grad(loss, has_aux=True)(net, state)
     assert np.isfinite(float(val))
     assert fg.tree.structure(new_state) == fg.tree.structure(state)
-    assert all(np.all(np.isfinite(l)) for l in fg.tree.leaves(g))
+    assert all(np.all(np.isfinite(leaf)) for leaf in fg.tree.leaves(g))
     logits, same = nn.inference_mode(net)(x, new_state)
     assert logits.shape == (3, 10)
     assert all(a is b for a, b in zip(fg.tree.leaves(same), fg.tree.leaves(new_state)))

@@ -162,7 +162,7 @@ def test_one_hot():
     m = nn.one_hot(fnp.array([[0, 1], [1, 1]]), 2, axis=1)
     assert m.shape == (2, 2, 2)
     np.testing.assert_array_equal(m[0], [[1, 0], [0, 1]])
-    np.testing.assert_array_equal(fg.vmap(lambda l: nn.one_hot(l, 3))(labels), oh)
+    np.testing.assert_array_equal(fg.vmap(lambda label: nn.one_hot(label, 3))(labels), oh)
 
 
 def test_standardize():

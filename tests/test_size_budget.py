@@ -54,7 +54,10 @@ def test_the_budget_sees_the_library():
 
 
 def test_the_function_counter_counts():
-    src = 'def f(x):\n    """doc\n    more"""\n    a = 1\n    return a\n\nclass C:\n    def g(self):\n        pass\n'
+    src = (
+        'def f(x):\n    """doc\n    more"""\n    a = 1\n    return a\n\n'
+        "class C:\n    def g(self):\n        pass\n"
+    )
     assert list(function_lengths(src)) == [("f", 1, 3), ("C.g", 8, 2)]
 
 

@@ -53,7 +53,7 @@ def test_mlp_learns_digits():
     )
     key = fg.random.key(2)
     for epoch in range(10):
-        for i, (xb, yb) in enumerate(loader.epoch(epoch)):
+        for xb, yb in loader.epoch(epoch):
             key, sub = fg.random.split(key)
             model, opt_state, loss = step(model, opt_state, fnp.asarray(xb), fnp.asarray(yb), sub)
     assert np.isfinite(float(loss))

@@ -142,7 +142,7 @@ def test_stop_gradient():
     A(fg.grad(lambda x: fnp.sum(fg.stop_gradient({"a": x})["a"] * x))(fnp.ones(2)), [1, 1])
 
 
-# ---- vmap -----------------------------------------------------------------------------------------
+# ---- vmap ----------------------------------------------------------------------------------------
 
 
 def test_vmap_in_axes_forms():
@@ -193,7 +193,7 @@ def test_vmap_of_vmap_and_unmapped_outputs():
     A(out, [5.0, 5.0, 5.0])
 
 
-# ---- make_jaxpr: golden strings pin the printer ---------------------------------------------------
+# ---- make_jaxpr: golden strings pin the printer --------------------------------------------------
 
 
 def _mlp_loss(params, x, y):
@@ -332,7 +332,7 @@ def test_checkpoint_same_values_and_gradients():
     assert "checkpoint" in str(fg.make_jaxpr(fg.grad(fg.checkpoint(f)))(x))
 
 
-# ---- compositions ----------------------------------------------------------------------------------
+# ---- compositions --------------------------------------------------------------------------------
 
 
 def _ref_d2(x):  # f = sum(x^3 + sin x)
@@ -459,7 +459,7 @@ def test_concrete_conversions_inside_grad():
     A(n, 4.0)
 
 
-# ---- pytrees in and out ---------------------------------------------------------------------------
+# ---- pytrees in and out --------------------------------------------------------------------------
 
 
 @fg.tree_util.register_dataclass

@@ -130,18 +130,18 @@ def test_key_paths():
 
 def test_register_pytree_with_keys():
     class Pair:
-        def __init__(self, l, r):
-            self.l, self.r = l, r
+        def __init__(self, left, right):
+            self.left, self.right = left, right
 
     tu.register_pytree_with_keys(
         Pair,
-        lambda p: (((tu.GetAttrKey("l"), p.l), (tu.GetAttrKey("r"), p.r)), None),
+        lambda p: (((tu.GetAttrKey("left"), p.left), (tu.GetAttrKey("right"), p.right)), None),
         lambda _, ch: Pair(*ch),
     )
     pairs, td = tu.tree_flatten_with_path(Pair(1, [2]))
-    assert [tu.keystr(p) for p, _ in pairs] == [".l", ".r[0]"]
+    assert [tu.keystr(p) for p, _ in pairs] == [".left", ".right[0]"]
     back = tu.tree_unflatten(td, [10, 20])
-    assert (back.l, back.r) == (10, [20])
+    assert (back.left, back.right) == (10, [20])
 
 
 def test_register_twice_is_an_error():

@@ -35,7 +35,8 @@ class Device:
     @property
     def arch(self) -> str:
         """The ``sm_XY`` name to compile PTX for."""
-        return "sm_%d%d" % self.compute_capability
+        major, minor = self.compute_capability
+        return f"sm_{major}{minor}"
 
 
 @functools.cache

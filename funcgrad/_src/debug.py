@@ -24,8 +24,8 @@ import numpy as np
 
 from funcgrad import tree_util as tu
 from funcgrad._src import ad, batching, core
-from funcgrad._src.lax import structural as ls
 from funcgrad._src.core import Primitive
+from funcgrad._src.lax import structural as ls
 from funcgrad._src.lax.common import as_operand
 
 debug_callback_p = Primitive("debug_callback", multiple_results=True)

@@ -9,11 +9,40 @@ needs an explicit ``key`` to build, and is batched with ``fg.vmap``. See docs/mo
 (3, 2)
 """
 
-try:  # activations (relu, softmax, ...) are written in parallel in funcgrad._src.nn_functions
-    from funcgrad._src.nn_functions import *
-except ImportError:  # pragma: no cover
-    pass
-
+# The activations: every name in funcgrad._src.nn_functions.__all__ (tests/test_nn.py checks).
+from funcgrad._src.nn_functions import (  # noqa: F401
+    celu,
+    elu,
+    gelu,
+    glu,
+    hard_sigmoid,
+    hard_silu,
+    hard_swish,
+    hard_tanh,
+    identity,
+    leaky_relu,
+    log1mexp,
+    log_sigmoid,
+    log_softmax,
+    logsumexp,
+    mish,
+    normalize,
+    one_hot,
+    relu,
+    relu6,
+    selu,
+    sigmoid,
+    silu,
+    soft_sign,
+    softmax,
+    softplus,
+    sparse_plus,
+    sparse_sigmoid,
+    squareplus,
+    standardize,
+    swish,
+    tanh,
+)
 from funcgrad.nn import initializers, losses  # noqa: F401
 from funcgrad.nn._attention import (  # noqa: F401
     MultiheadAttention,
