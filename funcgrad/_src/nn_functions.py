@@ -22,6 +22,7 @@ from funcgrad._src.api import custom_jvp, stop_gradient
 from funcgrad._src.array import get_aval
 from funcgrad._src.core import canonicalize_axis
 from funcgrad._src.lax import elementwise as le
+from funcgrad._src.lax import transcendental as ltr
 from funcgrad._src.numpy import reductions as r
 from funcgrad._src.numpy.conversion import _promote, asarray, astype
 from funcgrad._src.numpy.creation import full_like, zeros_like
@@ -97,7 +98,7 @@ relu6.defjvps(lambda t, out, x: where((_f(x) > 0) & (_f(x) < 6), t, zeros_like(t
 
 def sigmoid(x):
     """``1 / (1 + exp(-x))``, stable for large ``|x|``."""
-    return le.logistic(_f(x))
+    return ltr.logistic(_f(x))
 
 
 def softplus(x):
@@ -136,7 +137,7 @@ def gelu(x, approximate: bool = True):
     if approximate:
         c = math.sqrt(2 / math.pi)
         return 0.5 * x * (1 + tanh(c * (x + 0.044715 * (x * x * x))))
-    return x * (1 + le.erf(x * (1 / math.sqrt(2)))) / 2
+    return x * (1 + ltr.erf(x * (1 / math.sqrt(2)))) / 2
 
 
 def hard_tanh(x):

@@ -17,6 +17,7 @@ from funcgrad._src.core import canonicalize_axis
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import reductions as lr
 from funcgrad._src.lax import structural as ls
+from funcgrad._src.lax import transcendental as ltr
 from funcgrad._src.lax.common import as_operand
 
 __all__ = ["cumlogsumexp", "reduce", "reduce_window"]
@@ -29,9 +30,9 @@ def _logaddexp(a, b):
     m = le.max(a, b)
     finite = le.is_finite(m)
     m_safe = le.select(finite, m, ls.full(get_aval(m).shape, 0, get_aval(m).dtype))
-    s = le.add(le.exp(le.sub(a, m_safe)), le.exp(le.sub(b, m_safe)))
+    s = le.add(ltr.exp(le.sub(a, m_safe)), ltr.exp(le.sub(b, m_safe)))
     s = le.select(finite, s, ls.full(get_aval(s).shape, 1, get_aval(s).dtype))  # finite grads
-    return le.select(finite, le.add(m_safe, le.log(s)), m)
+    return le.select(finite, le.add(m_safe, ltr.log(s)), m)
 
 
 def cumlogsumexp(operand, axis: int = 0, reverse: bool = False):

@@ -10,6 +10,7 @@ from funcgrad._src import dtypes
 from funcgrad._src.array import Array, get_aval
 from funcgrad._src.core import Tracer
 from funcgrad._src.lax import elementwise as le
+from funcgrad._src.lax import transcendental as ltr
 from funcgrad._src.numpy.bitwise import bitwise_and, right_shift
 from funcgrad._src.numpy.conversion import _broadcast, _dtype, _inexact, _promote, asarray, astype
 from funcgrad._src.numpy.creation import full_like, ones_like, zeros_like
@@ -51,7 +52,7 @@ minimum = _bin(
     accepts="integer, floating or bool (complex operands raise when traced)",
 )
 arctan2 = _bin(
-    le.atan2,
+    ltr.atan2,
     to_inexact=True,
     name="arctan2",
     doc="Elementwise arc tangent of ``x / y`` in ``[-pi, pi]``, quadrant from both signs.",
@@ -219,7 +220,7 @@ def power(x, y, /):
     dt = get_aval(x).dtype
     if dt.kind in "iub":
         return _int_pow(x, y)
-    return le.pow(x, y)
+    return ltr.pow(x, y)
 
 
 def _int_pow(x, y):
@@ -359,32 +360,34 @@ def sign(x, /):
     return le.sign(x)
 
 
-exp = _un(le.exp, doc="Elementwise exponential ``e**x``.")
-exp2 = _un(le.exp2, doc="Elementwise ``2**x``.")
-expm1 = _un(le.expm1, doc="Elementwise ``exp(x) - 1``, accurate for small ``x``.")
-log = _un(le.log, doc="Elementwise natural logarithm (NaN below 0, -inf at 0).")
-log1p = _un(le.log1p, doc="Elementwise ``log(1 + x)``, accurate for small ``x``.")
-sqrt = _un(le.sqrt, doc="Elementwise non-negative square root (NaN for negative real input).")
-cbrt = _un(le.cbrt, doc="Elementwise real cube root.", complex_ok=False)
-sin = _un(le.sin, doc="Elementwise sine (radians).")
-cos = _un(le.cos, doc="Elementwise cosine (radians).")
-tan = _un(le.tan, doc="Elementwise tangent (radians).")
-arcsin = _un(le.asin, name="arcsin", doc="Elementwise inverse sine, in radians (alias ``asin``).")
-arccos = _un(le.acos, name="arccos", doc="Elementwise inverse cosine, in radians (alias ``acos``).")
-arctan = _un(
-    le.atan, name="arctan", doc="Elementwise inverse tangent, in radians (alias ``atan``)."
+exp = _un(ltr.exp, doc="Elementwise exponential ``e**x``.")
+exp2 = _un(ltr.exp2, doc="Elementwise ``2**x``.")
+expm1 = _un(ltr.expm1, doc="Elementwise ``exp(x) - 1``, accurate for small ``x``.")
+log = _un(ltr.log, doc="Elementwise natural logarithm (NaN below 0, -inf at 0).")
+log1p = _un(ltr.log1p, doc="Elementwise ``log(1 + x)``, accurate for small ``x``.")
+sqrt = _un(ltr.sqrt, doc="Elementwise non-negative square root (NaN for negative real input).")
+cbrt = _un(ltr.cbrt, doc="Elementwise real cube root.", complex_ok=False)
+sin = _un(ltr.sin, doc="Elementwise sine (radians).")
+cos = _un(ltr.cos, doc="Elementwise cosine (radians).")
+tan = _un(ltr.tan, doc="Elementwise tangent (radians).")
+arcsin = _un(ltr.asin, name="arcsin", doc="Elementwise inverse sine, in radians (alias ``asin``).")
+arccos = _un(
+    ltr.acos, name="arccos", doc="Elementwise inverse cosine, in radians (alias ``acos``)."
 )
-sinh = _un(le.sinh, doc="Elementwise hyperbolic sine.")
-cosh = _un(le.cosh, doc="Elementwise hyperbolic cosine.")
-tanh = _un(le.tanh, doc="Elementwise hyperbolic tangent.")
+arctan = _un(
+    ltr.atan, name="arctan", doc="Elementwise inverse tangent, in radians (alias ``atan``)."
+)
+sinh = _un(ltr.sinh, doc="Elementwise hyperbolic sine.")
+cosh = _un(ltr.cosh, doc="Elementwise hyperbolic cosine.")
+tanh = _un(ltr.tanh, doc="Elementwise hyperbolic tangent.")
 arcsinh = _un(
-    le.asinh, name="arcsinh", doc="Elementwise inverse hyperbolic sine (alias ``asinh``)."
+    ltr.asinh, name="arcsinh", doc="Elementwise inverse hyperbolic sine (alias ``asinh``)."
 )
 arccosh = _un(
-    le.acosh, name="arccosh", doc="Elementwise inverse hyperbolic cosine (alias ``acosh``)."
+    ltr.acosh, name="arccosh", doc="Elementwise inverse hyperbolic cosine (alias ``acosh``)."
 )
 arctanh = _un(
-    le.atanh, name="arctanh", doc="Elementwise inverse hyperbolic tangent (alias ``atanh``)."
+    ltr.atanh, name="arctanh", doc="Elementwise inverse hyperbolic tangent (alias ``atanh``)."
 )
 asin, acos, atan, asinh, acosh, atanh = arcsin, arccos, arctan, arcsinh, arccosh, arctanh
 atan2 = arctan2
@@ -400,7 +403,7 @@ def log2(x, /):
         Array of the shape of ``x``, floating or complex dtype.
     """
     (x,) = _promote(x, to_inexact=True)
-    return le.div(le.log(x), full_like(x, np.log(2)))
+    return le.div(ltr.log(x), full_like(x, np.log(2)))
 
 
 def log10(x, /):
@@ -413,7 +416,7 @@ def log10(x, /):
         Array of the shape of ``x``, floating or complex dtype.
     """
     (x,) = _promote(x, to_inexact=True)
-    return le.div(le.log(x), full_like(x, np.log(10)))
+    return le.div(ltr.log(x), full_like(x, np.log(10)))
 
 
 floor = _int_passthrough(le.floor, "Elementwise floor: the largest integer value ``<= x``.")
@@ -777,7 +780,7 @@ def angle(z, deg=False):
         (z,) = _promote(z, to_inexact=True)
         a = where(z < 0, full_like(z, np.pi), zeros_like(z))
     else:
-        a = le.atan2(le.imag(z), le.real(z))
+        a = ltr.atan2(le.imag(z), le.real(z))
     return rad2deg(a) if deg else a
 
 

@@ -13,6 +13,7 @@ from funcgrad._src.core import canonicalize_axis
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import reductions as lr
 from funcgrad._src.lax import structural as ls
+from funcgrad._src.lax import transcendental as ltr
 from funcgrad._src.numpy import logic as lg
 from funcgrad._src.numpy.conversion import _broadcast, _dtype, _inexact, _promote, asarray, astype
 from funcgrad._src.numpy.creation import full_like, ones_like, zeros_like
@@ -184,7 +185,7 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, 
 
 @templated
 def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, correction=None):
-    return le.sqrt(var(a, axis, dtype, None, ddof, keepdims, where=where, correction=correction))
+    return ltr.sqrt(var(a, axis, dtype, None, ddof, keepdims, where=where, correction=correction))
 
 
 @templated

@@ -13,6 +13,7 @@ from funcgrad._src.array import get_aval
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import reductions as lr
 from funcgrad._src.lax import structural as ls
+from funcgrad._src.lax import transcendental as ltr
 from funcgrad._src.numpy.conversion import asarray, astype
 from funcgrad._src.numpy.logic import where
 from funcgrad._src.random.params import _float_dtype, _shape
@@ -95,7 +96,7 @@ def normal(key, shape=(), dtype=None):
     shape = _shape(shape)
     lo = float(np.nextafter(np.array(-1.0, dt), np.array(1.0, dt)))
     u = uniform(key, shape, dt, lo, 1.0)
-    return le.mul(ls.full(shape, math.sqrt(2), dt), le.erf_inv(u))
+    return le.mul(ls.full(shape, math.sqrt(2), dt), ltr.erf_inv(u))
 
 
 def truncated_normal(key, lower, upper, shape=None, dtype=None):
@@ -132,9 +133,9 @@ def truncated_normal(key, lower, upper, shape=None, dtype=None):
         upper, shape, tuple(range(len(shape) - get_aval(upper).ndim, len(shape)))
     )
     sqrt2 = ls.full(shape, math.sqrt(2), dt)
-    a, b = le.erf(le.div(lower, sqrt2)), le.erf(le.div(upper, sqrt2))
+    a, b = ltr.erf(le.div(lower, sqrt2)), ltr.erf(le.div(upper, sqrt2))
     u = le.add(a, le.mul(_unit_float(key, shape, dt), le.sub(b, a)))
-    out = le.mul(sqrt2, le.erf_inv(u))
+    out = le.mul(sqrt2, ltr.erf_inv(u))
     lo = le.nextafter(lower, ls.full(shape, np.inf, dt))
     hi = le.nextafter(upper, ls.full(shape, -np.inf, dt))
     return le.min(le.max(out, lo), hi)
@@ -246,7 +247,7 @@ def gumbel(key, shape=(), dtype=None):
     dt = _float_dtype(dtype)
     tiny = float(np.finfo(dt).tiny)
     u = uniform(key, _shape(shape), dt, tiny, 1.0)
-    return le.neg(le.log(le.neg(le.log(u))))
+    return le.neg(ltr.log(le.neg(ltr.log(u))))
 
 
 def categorical(key, logits, axis=-1, shape=None, replace=True):
@@ -380,7 +381,7 @@ def choice(key, a, shape=(), replace=True, p=None, axis=0):
             idx = ls.reshape(ls.slice_in_dim(permutation(key, n), 0, m), shape)
     else:
         p = asarray(p)
-        logp = le.log(astype(p, dtypes.default_float()))
+        logp = ltr.log(astype(p, dtypes.default_float()))
         if replace:
             idx = categorical(key, logp, shape=shape)
         else:
@@ -412,7 +413,7 @@ def exponential(key, shape=(), dtype=None):
     """
     dt = _float_dtype(dtype)
     u = uniform(_check_key(key, "exponential"), _shape(shape), dt)
-    return le.neg(le.log1p(le.neg(u)))
+    return le.neg(ltr.log1p(le.neg(u)))
 
 
 def laplace(key, shape=(), dtype=None):
@@ -435,7 +436,7 @@ def laplace(key, shape=(), dtype=None):
     dt = _float_dtype(dtype)
     lo = float(np.nextafter(np.array(-1.0, dt), np.array(0.0, dt)))
     u = uniform(_check_key(key, "laplace"), _shape(shape), dt, lo, 1.0)
-    return le.mul(le.sign(u), le.neg(le.log1p(le.neg(le.abs(u)))))
+    return le.mul(le.sign(u), le.neg(ltr.log1p(le.neg(le.abs(u)))))
 
 
 def logistic(key, shape=(), dtype=None):
@@ -458,7 +459,7 @@ def logistic(key, shape=(), dtype=None):
     dt = _float_dtype(dtype)
     tiny = float(np.finfo(dt).tiny)
     u = uniform(_check_key(key, "logistic"), _shape(shape), dt, tiny, 1.0)
-    return le.sub(le.log(u), le.log1p(le.neg(u)))
+    return le.sub(ltr.log(u), ltr.log1p(le.neg(u)))
 
 
 def rademacher(key, shape=(), dtype=None):
