@@ -298,7 +298,7 @@ def glu(x, axis=-1):
     >>> glu(fnp.array([1.0, 2.0, 0.0, 0.0]))
     Array([0.5, 1. ], dtype=float32)
     """
-    from funcgrad._src.lax.structural import slice_in_dim
+    from funcgrad._src.lax.slicing import slice_in_dim
 
     x = _f(x)
     ax = canonicalize_axis(axis, get_aval(x).ndim)

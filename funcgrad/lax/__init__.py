@@ -97,26 +97,28 @@ from funcgrad._src.lax.reductions import (  # noqa: F401
     reduce_sum,
     sort,
 )
-from funcgrad._src.lax.special import polygamma, zeta  # noqa: F401
-from funcgrad._src.lax.structural import (  # noqa: F401
-    broadcast,
-    broadcast_in_dim,
-    broadcasted_iota,
+from funcgrad._src.lax.slicing import (  # noqa: F401
     concatenate,
     dynamic_index_in_dim,
     dynamic_slice,
     dynamic_slice_in_dim,
     dynamic_update_slice,
     dynamic_update_slice_in_dim,
+    pad,
+    slice,
+    slice_in_dim,
+)
+from funcgrad._src.lax.special import polygamma, zeta  # noqa: F401
+from funcgrad._src.lax.structural import (  # noqa: F401
+    broadcast,
+    broadcast_in_dim,
+    broadcasted_iota,
     expand_dims,
     full,
     full_like,
     iota,
-    pad,
     reshape,
     rev,
-    slice,
-    slice_in_dim,
     squeeze,
     transpose,
     zeros_like_array,

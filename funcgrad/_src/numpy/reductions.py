@@ -12,6 +12,7 @@ from funcgrad._src.array import get_aval
 from funcgrad._src.core import canonicalize_axis
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import reductions as lr
+from funcgrad._src.lax import slicing as lsl
 from funcgrad._src.lax import structural as ls
 from funcgrad._src.lax import transcendental as ltr
 from funcgrad._src.numpy import logic as lg
@@ -517,7 +518,7 @@ def _cumulative(kind):
             shape = list(get_aval(out).shape)
             shape[ax] = 1
             init = ls.full(tuple(shape), 0 if kind == "sum" else 1, get_aval(out).dtype)
-            out = ls.concatenate([init, out], ax)
+            out = lsl.concatenate([init, out], ax)
         return out
 
     f.__name__ = "cumulative_" + kind

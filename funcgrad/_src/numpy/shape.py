@@ -12,6 +12,7 @@ from funcgrad._src import dtypes
 from funcgrad._src.array import get_aval
 from funcgrad._src.core import Tracer, ValueTypeError, canonicalize_axis
 from funcgrad._src.lax import elementwise as le
+from funcgrad._src.lax import slicing as lsl
 from funcgrad._src.lax import structural as ls
 from funcgrad._src.numpy.conversion import (
     _broadcast,
@@ -322,7 +323,7 @@ def concatenate(arrays, axis=0, dtype=None):
                 f"concatenate: all arrays need the same rank, got shapes "
                 f"{[_shape(x) for x in arrays]}"
             )
-    return ls.concatenate(arrays, canonicalize_axis(axis, nd))
+    return lsl.concatenate(arrays, canonicalize_axis(axis, nd))
 
 
 concat = concatenate
@@ -484,7 +485,7 @@ def _split(ary, ios, axis, exact):
     a = asarray(ary)
     ax = canonicalize_axis(axis, get_aval(a).ndim)
     pts = _split_points(_shape(a)[ax], ios, exact)
-    return [ls.slice_in_dim(a, s, builtins.max(s, e), axis=ax) for s, e in zip(pts[:-1], pts[1:])]
+    return [lsl.slice_in_dim(a, s, builtins.max(s, e), axis=ax) for s, e in zip(pts[:-1], pts[1:])]
 
 
 def hsplit(a, ios):
@@ -612,7 +613,7 @@ def pad(array, pad_width, mode="constant", constant_values=0, **kwargs):
         )
         if cv is None or np.all(cv == cv.flat[0]):
             val = constant_values if cv is None else cv.flat[0]
-            return ls.pad(
+            return lsl.pad(
                 a, asarray(val, get_aval(a).dtype), tuple((int(lo), int(hi), 0) for lo, hi in pw)
             )
         for d in range(nd):
@@ -630,9 +631,9 @@ def pad(array, pad_width, mode="constant", constant_values=0, **kwargs):
 def _pad_axis_const(a, d, pw, cv):
     cfg = [(0, 0, 0)] * get_aval(a).ndim
     cfg[d] = (int(pw[0]), 0, 0)
-    a = ls.pad(a, asarray(cv[0], get_aval(a).dtype), tuple(cfg))
+    a = lsl.pad(a, asarray(cv[0], get_aval(a).dtype), tuple(cfg))
     cfg[d] = (0, int(pw[1]), 0)
-    return ls.pad(a, asarray(cv[1], get_aval(a).dtype), tuple(cfg))
+    return lsl.pad(a, asarray(cv[1], get_aval(a).dtype), tuple(cfg))
 
 
 def _pad_axis_index(a, d, lo, hi, mode):
@@ -730,7 +731,7 @@ def roll(a, shift, axis=None):
         s = int(s) % n
         if s:
             a = concatenate(
-                [ls.slice_in_dim(a, n - s, n, axis=ax), ls.slice_in_dim(a, 0, n - s, axis=ax)], ax
+                [lsl.slice_in_dim(a, n - s, n, axis=ax), lsl.slice_in_dim(a, 0, n - s, axis=ax)], ax
             )
     return a
 

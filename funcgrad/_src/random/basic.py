@@ -12,6 +12,7 @@ from funcgrad._src import dtypes
 from funcgrad._src.array import get_aval
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import reductions as lr
+from funcgrad._src.lax import slicing as lsl
 from funcgrad._src.lax import structural as ls
 from funcgrad._src.lax import transcendental as ltr
 from funcgrad._src.numpy.conversion import asarray, astype
@@ -193,8 +194,8 @@ def randint(key, shape, minval, maxval, dtype=None):
         raise TypeError(f"randint needs an integer dtype, got {dt}")
     shape = _shape(shape)
     keys = split(key)
-    k1 = ls.reshape(ls.slice_in_dim(keys, 0, 1), (2,))
-    k2 = ls.reshape(ls.slice_in_dim(keys, 1, 2), (2,))
+    k1 = ls.reshape(lsl.slice_in_dim(keys, 0, 1), (2,))
+    k2 = ls.reshape(lsl.slice_in_dim(keys, 1, 2), (2,))
     hi_bits, lo_bits = random_bits(k1, shape), random_bits(k2, shape)
     info = np.iinfo(dt)
     # as in JAX: the bounds are clipped to the dtype's range; a maxval above the range
@@ -378,7 +379,7 @@ def choice(key, a, shape=(), replace=True, p=None, axis=0):
                     f"choice: cannot take a larger sample ({m}) than the "
                     f"population ({n}) when replace=False"
                 )
-            idx = ls.reshape(ls.slice_in_dim(permutation(key, n), 0, m), shape)
+            idx = ls.reshape(lsl.slice_in_dim(permutation(key, n), 0, m), shape)
     else:
         p = asarray(p)
         logp = ltr.log(astype(p, dtypes.default_float()))
@@ -390,7 +391,7 @@ def choice(key, a, shape=(), replace=True, p=None, axis=0):
             g = le.add(gumbel(key, (n,), get_aval(logp).dtype), logp)
             io = ls.iota(dtypes.default_int(), n)
             order = lr.sort([le.neg(g), io], 0, num_keys=1)[1]
-            idx = ls.reshape(ls.slice_in_dim(order, 0, m), shape)
+            idx = ls.reshape(lsl.slice_in_dim(order, 0, m), shape)
     return idx if arr is None else take(arr, idx, axis=axis)
 
 
