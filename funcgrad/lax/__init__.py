@@ -17,14 +17,7 @@ from funcgrad._src.lax.composites import (  # noqa: F401
     sort_key_val,
     top_k,
 )
-from funcgrad._src.lax.control import (  # noqa: F401
-    cond,
-    fori_loop,
-    map,
-    scan,
-    switch,
-    while_loop,
-)
+from funcgrad._src.lax.control import cond, switch  # noqa: F401
 from funcgrad._src.lax.dot import (  # noqa: F401
     ConvDimensionNumbers,
     conv,
@@ -81,6 +74,12 @@ from funcgrad._src.lax.elementwise import bitwise_not as not_  # noqa: F401
 from funcgrad._src.lax.elementwise import bitwise_or as or_  # noqa: F401
 from funcgrad._src.lax.elementwise import bitwise_xor as xor  # noqa: F401
 from funcgrad._src.lax.indexing import gather, scatter, scatter_add  # noqa: F401
+from funcgrad._src.lax.loops import (  # noqa: F401
+    fori_loop,
+    map,
+    scan,
+    while_loop,
+)
 from funcgrad._src.lax.reductions import (  # noqa: F401
     argmax,
     argmin,

@@ -914,7 +914,7 @@ def gcd(x1, x2, /):
     Raises:
         ValueError: if the operands are not integers, or cannot be broadcast together.
     """
-    from funcgrad._src.lax.control import while_loop
+    from funcgrad._src.lax.loops import while_loop
     from funcgrad._src.numpy.reductions import any as _any
 
     a, b = _int_args("gcd", x1, x2)
