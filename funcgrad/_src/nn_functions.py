@@ -28,9 +28,10 @@ from funcgrad._src.numpy.conversion import _promote, asarray, astype
 from funcgrad._src.numpy.creation import full_like, zeros_like
 from funcgrad._src.numpy.logic import isfinite, where
 from funcgrad._src.numpy.logic import where as _where
-from funcgrad._src.numpy.math import exp, expm1, log, log1p, maximum, minimum, sqrt, tanh
+from funcgrad._src.numpy.math import maximum, minimum
 from funcgrad._src.numpy.ranges import arange
 from funcgrad._src.numpy.shape import expand_dims
+from funcgrad._src.numpy.transcendental import exp, expm1, log, log1p, sqrt, tanh
 from funcgrad.scipy.special import logsumexp  # noqa: F401  (re-exported)
 
 __all__ = [

@@ -19,8 +19,9 @@ from funcgrad._src.numpy import logic as lg
 from funcgrad._src.numpy.conversion import _broadcast, _dtype, _inexact, _promote, asarray, astype
 from funcgrad._src.numpy.creation import full_like, ones_like, zeros_like
 from funcgrad._src.numpy.logic import _to_bool, isnan, logical_and, logical_not, where
-from funcgrad._src.numpy.math import add, conj, maximum, minimum, multiply, real, sqrt
+from funcgrad._src.numpy.math import add, conj, maximum, minimum, multiply, real
 from funcgrad._src.numpy.reduction_docs import doc_for, templated
+from funcgrad._src.numpy.transcendental import sqrt
 
 
 def _axes(axis, ndim):

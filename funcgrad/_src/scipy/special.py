@@ -22,11 +22,11 @@ from funcgrad._src.numpy.logic import isfinite as _isfinite
 from funcgrad._src.numpy.logic import logical_and as _and
 from funcgrad._src.numpy.logic import where as _where
 from funcgrad._src.numpy.math import abs as _abs
-from funcgrad._src.numpy.math import exp as _exp
-from funcgrad._src.numpy.math import log as _log
-from funcgrad._src.numpy.math import log1p as _log1p
 from funcgrad._src.numpy.math import sign as _sign
 from funcgrad._src.numpy.reductions import _axes, _keep
+from funcgrad._src.numpy.transcendental import exp as _exp
+from funcgrad._src.numpy.transcendental import log as _log
+from funcgrad._src.numpy.transcendental import log1p as _log1p
 
 __all__ = [
     "digamma",
