@@ -11,7 +11,7 @@ MODULES = {
     f"funcgrad._src.numpy.{m}"
     for m in (
         "ufuncs math transcendental float_routines bitwise logic creation ranges conversion "
-        "dtype_routines constants shape indexing index_tricks array_methods"
+        "dtype_routines constants shape joining indexing index_tricks array_methods"
     ).split()
 }
 

@@ -14,10 +14,11 @@ from funcgrad._src.lax import slicing as lsl
 from funcgrad._src.numpy import math as fm
 from funcgrad._src.numpy.conversion import _dtype, _inexact, _shape, asarray, astype, broadcast_to
 from funcgrad._src.numpy.creation import zeros
+from funcgrad._src.numpy.joining import concatenate
 from funcgrad._src.numpy.logic import equal, greater, less, logical_and, where
 from funcgrad._src.numpy.math import remainder, subtract
 from funcgrad._src.numpy.reductions import cumsum
-from funcgrad._src.numpy.shape import concatenate, ravel
+from funcgrad._src.numpy.shape import ravel
 
 
 def diff(a, n=1, axis=-1, prepend=None, append=None):

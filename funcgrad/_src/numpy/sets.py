@@ -26,11 +26,12 @@ from funcgrad._src.numpy.conversion import (
 )
 from funcgrad._src.numpy.creation import full, ones, zeros
 from funcgrad._src.numpy.indexing import take
+from funcgrad._src.numpy.joining import concatenate
 from funcgrad._src.numpy.logic import less, logical_and, logical_not, not_equal, where
 from funcgrad._src.numpy.math import minimum
 from funcgrad._src.numpy.ranges import arange
 from funcgrad._src.numpy.reductions import argmax
-from funcgrad._src.numpy.shape import concatenate, ravel
+from funcgrad._src.numpy.shape import ravel
 from funcgrad._src.numpy.sorting import _concrete, _nonzero_sized, argsort, nonzero, sort
 
 

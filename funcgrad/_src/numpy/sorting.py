@@ -24,8 +24,9 @@ from funcgrad._src.numpy.conversion import (
     broadcast_to,
 )
 from funcgrad._src.numpy.dtype_routines import result_type
+from funcgrad._src.numpy.joining import stack
 from funcgrad._src.numpy.math import imag, real
-from funcgrad._src.numpy.shape import ravel, stack
+from funcgrad._src.numpy.shape import ravel
 
 
 def sort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
