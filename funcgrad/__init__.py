@@ -107,7 +107,9 @@ from funcgrad._src.lax import dot as _ld  # noqa: F401
 from funcgrad._src.lax import elementwise as _le  # noqa: F401  (registers primitives)
 from funcgrad._src.lax import indexing as _li  # noqa: F401
 from funcgrad._src.lax import reductions as _lr  # noqa: F401
+from funcgrad._src.lax import slicing as _lsl  # noqa: F401
 from funcgrad._src.lax import structural as _ls  # noqa: F401
+from funcgrad._src.lax import transcendental as _lt  # noqa: F401
 from funcgrad.config import config
 
 __version__ = "0.1.0"

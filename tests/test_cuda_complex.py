@@ -21,7 +21,7 @@ from test_cuda_ops_a import Emulator
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import lax
-from funcgrad._src.lax import elementwise as le
+from funcgrad._src.lax import transcendental as ltr
 
 pytestmark = pytest.mark.usefixtures("x64")  # 64-bit dtypes stay 64-bit (conftest.py)
 
@@ -100,7 +100,7 @@ def _cases():
         out.append(
             Case(
                 f"trigamma_{np.dtype(dt).name}",
-                le.trigamma,
+                ltr.trigamma,
                 lambda rng, dt=dt: [
                     np.concatenate([rng.uniform(-6, 0, 20), rng.uniform(0, 30, 20)]).astype(dt)
                 ],

@@ -18,6 +18,7 @@ from support.op_table import CUDA_UNSUPPORTED, OPS_BY_NAME, cuda_cases, shape_id
 
 import funcgrad as fg
 from funcgrad._src.lax import elementwise as lax_elementwise
+from funcgrad._src.lax import transcendental as lax_transcendental
 
 CASES = [
     pytest.param(op, shapes, dt, id=f"{op.name}-{dt.name}-{shape_id(shapes)}")
@@ -129,7 +130,12 @@ def test_scalar_table_covers_the_elementwise_primitives():
     from funcgrad._src import core
 
     f32 = np.dtype("float32")
-    prims = {v.name for v in vars(lax_elementwise).values() if isinstance(v, core.Primitive)}
+    prims = {
+        v.name
+        for mod in (lax_elementwise, lax_transcendental)
+        for v in vars(mod).values()
+        if isinstance(v, core.Primitive)
+    }
     # real/imag/conj/complex only take complex operands: their rules are scalar.COMPLEX_RULES
     missing = {p for p in prims if p not in scalar.SCALAR_RULES}
     assert missing == {"real", "imag", "conj", "complex"}, missing

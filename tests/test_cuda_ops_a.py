@@ -35,7 +35,7 @@ import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import lax, nn
 from funcgrad._src.lax.indexing import gather_p, scatter_add_p
-from funcgrad._src.lax.structural import dynamic_slice_p
+from funcgrad._src.lax.slicing import dynamic_slice_p
 
 # compiler errors raise (no silent numpy fallback); 64-bit dtypes stay 64-bit (conftest.py)
 pytestmark = pytest.mark.usefixtures("strict_jit", "x64")

@@ -10,8 +10,8 @@ import pytest
 MODULES = {
     f"funcgrad._src.numpy.{m}"
     for m in (
-        "ufuncs math bitwise logic creation ranges conversion dtype_routines constants shape "
-        "indexing index_tricks array_methods"
+        "ufuncs math transcendental float_routines bitwise logic creation ranges conversion "
+        "dtype_routines constants shape joining indexing index_tricks array_methods"
     ).split()
 }
 

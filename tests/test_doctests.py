@@ -41,6 +41,7 @@ MODULES = [
     "funcgrad._src.nn_functions",
     "funcgrad.test_util",
     "funcgrad._src.lax.control",
+    "funcgrad._src.lax.loops",
     "funcgrad._src.lax.composites",
     "funcgrad._src.lax.composite_reductions",
     "funcgrad._src.lax.special",

@@ -17,7 +17,7 @@ import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import lax
 from funcgrad._src.jit import jit
-from funcgrad._src.lax.structural import dynamic_slice_p
+from funcgrad._src.lax.slicing import dynamic_slice_p
 
 F32, F64, I32, BOOL = np.float32, np.float64, np.int32, np.bool_
 DTYPES = [F32, I32, BOOL, np.uint8, np.int16]

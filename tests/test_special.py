@@ -177,7 +177,7 @@ def test_digamma_trigamma_at_infinities_match_the_compiled_kernels():
     """-inf used to raise OverflowError (math.floor) in the eager impls."""
     import funcgrad as fg
     from funcgrad import lax
-    from funcgrad._src.lax.elementwise import trigamma
+    from funcgrad._src.lax.transcendental import trigamma
 
     x = np.array([-np.inf, -2.0, 0.0, np.inf, np.nan], np.float32)
     np.testing.assert_array_equal(

@@ -25,6 +25,7 @@ import numpy as np
 from funcgrad import tree_util as tu
 from funcgrad._src import ad, batching, core
 from funcgrad._src.core import Primitive
+from funcgrad._src.lax import slicing as lsl
 from funcgrad._src.lax import structural as ls
 from funcgrad._src.lax.common import as_operand
 
@@ -48,7 +49,7 @@ def _vjp(cts, primals, outs, callback, effect=True):
 def _index(x, d, i):
     if d is None:
         return x
-    return ls.squeeze(ls.slice_in_dim(x, i, i + 1, axis=d), (d,))
+    return ls.squeeze(lsl.slice_in_dim(x, i, i + 1, axis=d), (d,))
 
 
 def _vmap(vals, dims, axis_size, callback, effect=True):

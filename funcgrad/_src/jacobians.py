@@ -17,6 +17,7 @@ from funcgrad._src.api_util import (
 )
 from funcgrad._src.array import array_from_user, get_aval
 from funcgrad._src.forward_mode import jvp
+from funcgrad._src.lax import slicing as lsl
 from funcgrad._src.lax import structural as ls
 from funcgrad._src.reverse_mode import vjp
 from funcgrad._src.vectorization import vmap
@@ -44,7 +45,7 @@ def _unravel_jac(out_leaves, out_tree, in_leaves, in_tree):
         blocks, start = [], 0
         for x in in_leaves:
             n = int(np.prod(get_aval(x).shape, dtype=np.int64))
-            part = ls.slice_in_dim(o, start, start + n, axis=len(oshape) - 1)
+            part = lsl.slice_in_dim(o, start, start + n, axis=len(oshape) - 1)
             blocks.append(ls.reshape(part, oshape[:-1] + get_aval(x).shape))
             start += n
         rows.append(tu.tree_unflatten(in_tree, blocks))
@@ -132,7 +133,7 @@ def jacrev(fun: Callable, argnums=0, has_aux: bool = False, holomorphic=False, a
 
 
 def _rev_unravel(ct_flat, y_flat, y_tree, d_flat, d_tree, argnums):
-    reshape, slice_in_dim = ls.reshape, ls.slice_in_dim
+    reshape, slice_in_dim = ls.reshape, lsl.slice_in_dim
     rows, start = [], 0
     for o in y_flat:
         oshape = get_aval(o).shape

@@ -22,15 +22,17 @@ from funcgrad._src.api import custom_jvp, stop_gradient
 from funcgrad._src.array import get_aval
 from funcgrad._src.core import canonicalize_axis
 from funcgrad._src.lax import elementwise as le
+from funcgrad._src.lax import transcendental as ltr
 from funcgrad._src.numpy import reductions as r
 from funcgrad._src.numpy.conversion import _promote, asarray, astype
 from funcgrad._src.numpy.creation import full_like, zeros_like
 from funcgrad._src.numpy.logic import isfinite, where
 from funcgrad._src.numpy.logic import where as _where
-from funcgrad._src.numpy.math import exp, expm1, log, log1p, maximum, minimum, sqrt
-from funcgrad._src.numpy.math import tanh as _tanh
+from funcgrad._src.numpy.math import maximum, minimum
 from funcgrad._src.numpy.ranges import arange
 from funcgrad._src.numpy.shape import expand_dims
+from funcgrad._src.numpy.transcendental import exp, expm1, log, log1p, sqrt
+from funcgrad._src.numpy.transcendental import tanh as _tanh
 from funcgrad.scipy.special import logsumexp as _logsumexp
 
 __all__ = [
@@ -118,7 +120,7 @@ def sigmoid(x):
     Returns:
       An array of ``x``'s shape and (float) dtype.
     """
-    return le.logistic(_f(x))
+    return ltr.logistic(_f(x))
 
 
 def softplus(x):
@@ -194,7 +196,7 @@ def gelu(x, approximate: bool = True):
     if approximate:
         c = math.sqrt(2 / math.pi)
         return 0.5 * x * (1 + _tanh(c * (x + 0.044715 * (x * x * x))))
-    return x * (1 + le.erf(x * (1 / math.sqrt(2)))) / 2
+    return x * (1 + ltr.erf(x * (1 / math.sqrt(2)))) / 2
 
 
 def hard_tanh(x):
@@ -492,7 +494,7 @@ def glu(x, axis=-1):
     >>> glu(fnp.array([1.0, 2.0, 0.0, 0.0]))
     Array([0.5, 1. ], dtype=float32)
     """
-    from funcgrad._src.lax.structural import slice_in_dim
+    from funcgrad._src.lax.slicing import slice_in_dim
 
     x = _f(x)
     ax = canonicalize_axis(axis, get_aval(x).ndim)

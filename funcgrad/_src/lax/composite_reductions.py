@@ -16,7 +16,9 @@ from funcgrad._src.array import get_aval
 from funcgrad._src.core import canonicalize_axis
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import reductions as lr
+from funcgrad._src.lax import slicing as lsl
 from funcgrad._src.lax import structural as ls
+from funcgrad._src.lax import transcendental as ltr
 from funcgrad._src.lax.common import as_operand
 
 __all__ = ["cumlogsumexp", "reduce", "reduce_window"]
@@ -29,9 +31,9 @@ def _logaddexp(a, b):
     m = le.max(a, b)
     finite = le.is_finite(m)
     m_safe = le.select(finite, m, ls.full(get_aval(m).shape, 0, get_aval(m).dtype))
-    s = le.add(le.exp(le.sub(a, m_safe)), le.exp(le.sub(b, m_safe)))
+    s = le.add(ltr.exp(le.sub(a, m_safe)), ltr.exp(le.sub(b, m_safe)))
     s = le.select(finite, s, ls.full(get_aval(s).shape, 1, get_aval(s).dtype))  # finite grads
-    return le.select(finite, le.add(m_safe, le.log(s)), m)
+    return le.select(finite, le.add(m_safe, ltr.log(s)), m)
 
 
 def cumlogsumexp(operand, axis: int = 0, reverse: bool = False):
@@ -143,7 +145,7 @@ def reduce_window(
     eff = tuple((w - 1) * d + 1 for w, d in zip(window, wdil))
     pads = _window_pads(dilated, eff, strides, padding)
     cfg = [(lo, hi, b - 1) for (lo, hi), b in zip(pads, base)]
-    xp = ls.pad(x, init, cfg)
+    xp = lsl.pad(x, init, cfg)
     padded = get_aval(xp).shape
     out_shape = tuple(max((p - e) // s + 1, 0) for p, e, s in zip(padded, eff, strides))
     acc = ls.broadcast_in_dim(init, out_shape, ())
@@ -152,7 +154,7 @@ def reduce_window(
     for offs in itertools.product(*(range(w) for w in window)):
         start = tuple(o * d for o, d in zip(offs, wdil))
         limit = tuple(st + (m - 1) * s + 1 for st, m, s in zip(start, out_shape, strides))
-        acc = computation(acc, ls.slice(xp, start, limit, strides))
+        acc = computation(acc, lsl.slice(xp, start, limit, strides))
     return acc
 
 
@@ -161,12 +163,12 @@ def _halve(xs, axis, computation):
     slice is carried over unchanged."""
     n = get_aval(xs[0]).shape[axis]
     half = n // 2
-    lo = [ls.slice_in_dim(x, 0, half, axis=axis) for x in xs]
-    hi = [ls.slice_in_dim(x, half, 2 * half, axis=axis) for x in xs]
+    lo = [lsl.slice_in_dim(x, 0, half, axis=axis) for x in xs]
+    hi = [lsl.slice_in_dim(x, half, 2 * half, axis=axis) for x in xs]
     out = _as_list(computation(_un(lo), _un(hi)), len(xs))
     if n % 2:
         out = [
-            ls.concatenate([o, ls.slice_in_dim(x, n - 1, n, axis=axis)], axis)
+            lsl.concatenate([o, lsl.slice_in_dim(x, n - 1, n, axis=axis)], axis)
             for o, x in zip(out, xs)
         ]
     return out

@@ -17,6 +17,7 @@ from funcgrad._src.core import canonicalize_axis
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import indexing as li
 from funcgrad._src.lax import reductions as lr
+from funcgrad._src.lax import slicing as lsl
 from funcgrad._src.lax import structural as ls
 from funcgrad._src.lax.common import as_operand
 
@@ -75,8 +76,8 @@ def top_k(operand, k: int, *, axis: int = -1):
     neg_idx = ls.broadcasted_iota(dtypes.int32, a.shape, ax)
     neg_idx = le.neg(neg_idx)
     vals, idx = lr.sort([x, neg_idx], ax, num_keys=2)
-    vals = ls.slice_in_dim(ls.rev(vals, (ax,)), 0, k, axis=ax)
-    idx = ls.slice_in_dim(ls.rev(le.neg(idx), (ax,)), 0, k, axis=ax)
+    vals = lsl.slice_in_dim(ls.rev(vals, (ax,)), 0, k, axis=ax)
+    idx = lsl.slice_in_dim(ls.rev(le.neg(idx), (ax,)), 0, k, axis=ax)
     return vals, idx
 
 
@@ -133,7 +134,7 @@ def index_in_dim(operand, index: int, axis: int = 0, keepdims: bool = True):
             f"index_in_dim: index {index} is out of bounds for axis {axis} of size {n}"
         )
     i %= n
-    out = ls.slice_in_dim(x, i, i + 1, axis=ax)
+    out = lsl.slice_in_dim(x, i, i + 1, axis=ax)
     return out if keepdims else ls.squeeze(out, (ax,))
 
 

@@ -6,6 +6,7 @@ import itertools
 from typing import NamedTuple
 
 from funcgrad._src.core import prod
+from funcgrad._src.lax import slicing as lsl
 from funcgrad._src.lax import structural as ls
 from funcgrad._src.lax.common import (
     Primitive,
@@ -241,7 +242,7 @@ def _conv_impl(
     feature_group_count,
     preferred_element_type,
 ):
-    from funcgrad._src.lax.structural import _pad_impl
+    from funcgrad._src.lax.slicing import _pad_impl
 
     cfg = [(0, 0, 0), (0, 0, 0)] + [(lo, hi, ld - 1) for (lo, hi), ld in zip(padding, lhs_dilation)]
     x = _pad_impl(lhs, np.zeros((), lhs.dtype), cfg)
@@ -559,7 +560,7 @@ def _fit_spatial(x, shape):
     if xs == tuple(shape):
         return x
     cfg = [(0, 0, 0)] * 2 + [(0, t - s, 0) for s, t in zip(xs[2:], shape[2:])]
-    return ls.pad(x, ls.zeros((), get_aval(x).dtype), cfg)
+    return lsl.pad(x, ls.zeros((), get_aval(x).dtype), cfg)
 
 
 def _conv_transpose_rhs_1group(g, lhs, rshape, window_strides, padding, lhs_dilation, rhs_dilation):
@@ -587,7 +588,7 @@ def _conv_transpose_rhs_1group(g, lhs, rshape, window_strides, padding, lhs_dila
         preferred_element_type=None,
     )  # (C, O, k...)
     res = ls.transpose(res, (1, 0) + sp)
-    return ls.slice(res, (0,) * len(rshape), rshape)
+    return lsl.slice(res, (0,) * len(rshape), rshape)
 
 
 def _conv_transpose_rhs(
@@ -602,14 +603,14 @@ def _conv_transpose_rhs(
     c, o = get_aval(lhs).shape[1], rshape[0]
     parts = []
     for k in range(G):
-        lk = ls.slice_in_dim(lhs, k * c // G, (k + 1) * c // G, axis=1)
-        gk = ls.slice_in_dim(g, k * o // G, (k + 1) * o // G, axis=1)
+        lk = lsl.slice_in_dim(lhs, k * c // G, (k + 1) * c // G, axis=1)
+        gk = lsl.slice_in_dim(g, k * o // G, (k + 1) * o // G, axis=1)
         parts.append(
             _conv_transpose_rhs_1group(
                 gk, lk, (o // G,) + rshape[1:], window_strides, padding, lhs_dilation, rhs_dilation
             )
         )
-    return ls.concatenate(parts, 0)
+    return lsl.concatenate(parts, 0)
 
 
 def _conv_vjp(cts, primals, out, **p):

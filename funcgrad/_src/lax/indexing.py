@@ -11,6 +11,7 @@ Out-of-bounds indices follow ``mode``: "clip" (clamp, the default for reads, lik
 
 from __future__ import annotations
 
+from funcgrad._src.lax import slicing as lsl
 from funcgrad._src.lax import structural as ls
 from funcgrad._src.lax.common import (
     Primitive,
@@ -156,7 +157,7 @@ def _with_batch_index(idx, size):
     """Prepend the batch position as an extra index column (idx has the batch dim first)."""
     shape = get_aval(idx).shape
     b = ls.broadcasted_iota(get_aval(idx).dtype, shape[:-1] + (1,), 0)
-    return ls.concatenate([b, idx], len(shape) - 1)
+    return lsl.concatenate([b, idx], len(shape) - 1)
 
 
 def _gather_batch(vals, dims, axis_size, axes, mode, fill_value):
@@ -377,7 +378,7 @@ def full_indices(idx, shape, axis):
     for d in range(len(shape)):
         col = idx if d == axis else ls.broadcasted_iota(get_aval(idx).dtype, ishape, d)
         cols.append(ls.expand_dims(col, (len(ishape),)))
-    return ls.concatenate(cols, len(ishape))
+    return lsl.concatenate(cols, len(ishape))
 
 
 def take_along_axis(x, idx, axis, mode="clip", fill_value=None):
@@ -395,7 +396,7 @@ def _slice_index_grid(starts, sizes, shape, batch):
         s_b = ls.broadcast_in_dim(s, grid_shape, (0,) if get_aval(s).ndim else ())
         cols.append(add(s_b, ls.broadcasted_iota(dtypes.int32, grid_shape, j + 1)))
     nd = len(grid_shape)
-    return ls.concatenate([ls.expand_dims(c, (nd,)) for c in cols], nd)
+    return lsl.concatenate([ls.expand_dims(c, (nd,)) for c in cols], nd)
 
 
 def batched_dynamic_slice(x, xd, starts, sd, slice_sizes, axis_size):

@@ -15,6 +15,7 @@ from __future__ import annotations
 from funcgrad._src.lax import dot as ld
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import reductions as lr
+from funcgrad._src.lax import slicing as lsl
 from funcgrad._src.lax import structural as ls
 from funcgrad._src.lax.common import (
     Primitive,
@@ -466,16 +467,16 @@ def _lu_factors(lu_mat):
     k = min(m, n)
     nd = len(_shape(lu_mat))
     zero = _const_like(lu_mat, 0, ())
-    lk = ls.slice(lu_mat, (0,) * nd, _shape(lu_mat)[:-1] + (k,))
+    lk = lsl.slice(lu_mat, (0,) * nd, _shape(lu_mat)[:-1] + (k,))
     cfg = [(0, 0, 0)] * nd
     cfg[-1] = (0, m - k, 0)
-    L = le.add(ls.pad(_tril(lk, -1), zero, cfg), _eye_like(lu_mat, m))
-    uk = ls.slice(lu_mat, (0,) * nd, _shape(lu_mat)[:-2] + (k, n))
+    L = le.add(lsl.pad(_tril(lk, -1), zero, cfg), _eye_like(lu_mat, m))
+    uk = lsl.slice(lu_mat, (0,) * nd, _shape(lu_mat)[:-2] + (k, n))
     cfg = [(0, 0, 0)] * nd
     cfg[-2] = (0, n - k, 0)
     u_eye = np.pad(np.eye(n - k), ((k, 0), (k, 0))).astype(get_aval(lu_mat).dtype)
     U = le.add(
-        ls.pad(_triu(uk), zero, cfg),
+        lsl.pad(_triu(uk), zero, cfg),
         ls.broadcast_in_dim(as_operand(u_eye), _shape(lu_mat)[:-2] + (n, n), (nd - 2, nd - 1)),
     )
     return L, U

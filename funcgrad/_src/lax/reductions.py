@@ -162,11 +162,11 @@ def _exclusive(c, axis, ident, reverse=False):
     n = get_aval(c).shape[axis]
     cfg = [(0, 0, 0)] * get_aval(c).ndim
     cfg[axis] = (0, 1, 0) if reverse else (1, 0, 0)
-    padded = ls.pad(c, ident, cfg)
+    padded = lsl.pad(c, ident, cfg)
     return (
-        ls.slice_in_dim(padded, 1, n + 1, axis=axis)
+        lsl.slice_in_dim(padded, 1, n + 1, axis=axis)
         if reverse
-        else ls.slice_in_dim(padded, 0, n, axis=axis)
+        else lsl.slice_in_dim(padded, 0, n, axis=axis)
     )
 
 
@@ -306,7 +306,7 @@ def associative_scan(fn, x, axis=0, reverse=False, identity=0):
     while k < n:
         cfg = [(0, 0, 0)] * get_aval(x).ndim
         cfg[axis] = (k, -k, 0)
-        x = fn(x, ls.pad(x, identity, cfg))
+        x = fn(x, lsl.pad(x, identity, cfg))
         k *= 2
     return x
 
@@ -454,3 +454,8 @@ def _sort_batch(vals, dims, axis_size, dimension, is_stable, num_keys):
 ad.jvp_rules[sort_p] = _sort_jvp
 ad.vjp_rules[sort_p] = _sort_vjp
 batching.vmap_rules[sort_p] = _sort_batch
+
+
+# at the bottom: structural.py and slicing.py import reduce_sum from here, whichever of the
+# three is imported first
+from funcgrad._src.lax import slicing as lsl  # noqa: E402  (circular by design)

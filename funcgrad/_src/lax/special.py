@@ -8,6 +8,7 @@ import numpy as np
 from funcgrad._src.array import get_aval
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import structural as ls
+from funcgrad._src.lax import transcendental as ltr
 
 __all__ = ["polygamma", "zeta"]
 
@@ -38,9 +39,9 @@ def _hurwitz_zeta(s, q):
     neg_s = le.neg(s)
     total = c(0.0)
     for k in range(10):
-        total = le.add(total, le.pow(le.add(q, c(float(k))), neg_s))
+        total = le.add(total, ltr.pow(le.add(q, c(float(k))), neg_s))
     w = le.add(q, c(9.0))
-    b = le.pow(w, neg_s)
+    b = ltr.pow(w, neg_s)
     total = le.add(total, le.sub(le.div(le.mul(b, w), le.sub(s, c(1.0))), le.mul(c(0.5), b)))
     a, k = c(1.0), 0.0
     for coef in _ZETA_A:
@@ -121,7 +122,7 @@ def polygamma(m, x):
     x1 = le.select(pos, x, c(1.0))
     sign = le.sub(c(1.0), le.mul(c(2.0), le.rem(le.add(m1, c(1.0)), c(2.0))))  # (-1)**(m+1)
     zeta = _hurwitz_zeta(le.add(m1, c(1.0)), x1)
-    val = le.mul(le.mul(sign, le.exp(le.lgamma(le.add(m1, c(1.0))))), zeta)
+    val = le.mul(le.mul(sign, ltr.exp(ltr.lgamma(le.add(m1, c(1.0))))), zeta)
     val = le.select(pos, val, c(np.nan))
-    out = le.select(le.eq(m, c(0.0)), le.digamma(x), val)
+    out = le.select(le.eq(m, c(0.0)), ltr.digamma(x), val)
     return le.select(valid_m, out, c(np.nan))

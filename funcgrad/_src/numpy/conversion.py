@@ -46,7 +46,7 @@ def asarray(a, dtype=None, order=None, copy=None):
         _is_array(x) or isinstance(x, (list, tuple)) for x in a
     ):
         if any(_contains_tracer(x) for x in a) or any(_is_array(x) for x in a):
-            from funcgrad._src.numpy.shape import stack  # shape.py builds on this module
+            from funcgrad._src.numpy.joining import stack  # joining.py builds on this module
 
             out = stack([asarray(x) for x in a])
             if dtype is None and get_aval(out).weak_type:  # a list is never weak (as in JAX)

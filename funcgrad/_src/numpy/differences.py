@@ -10,14 +10,15 @@ import numpy as np
 from funcgrad._src.array import get_aval
 from funcgrad._src.core import canonicalize_axis
 from funcgrad._src.lax import elementwise as le
-from funcgrad._src.lax import structural as ls
+from funcgrad._src.lax import slicing as lsl
 from funcgrad._src.numpy import math as fm
 from funcgrad._src.numpy.conversion import _dtype, _inexact, _shape, asarray, astype, broadcast_to
 from funcgrad._src.numpy.creation import zeros
+from funcgrad._src.numpy.joining import concatenate
 from funcgrad._src.numpy.logic import equal, greater, less, logical_and, where
 from funcgrad._src.numpy.math import remainder, subtract
 from funcgrad._src.numpy.reductions import cumsum
-from funcgrad._src.numpy.shape import concatenate, ravel
+from funcgrad._src.numpy.shape import ravel
 
 
 def diff(a, n=1, axis=-1, prepend=None, append=None):
@@ -69,8 +70,8 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
         m = _shape(a)[ax]
         if m == 0:
             break
-        hi = ls.slice_in_dim(a, 1, m, axis=ax)
-        lo = ls.slice_in_dim(a, 0, m - 1, axis=ax)
+        hi = lsl.slice_in_dim(a, 1, m, axis=ax)
+        lo = lsl.slice_in_dim(a, 0, m - 1, axis=ax)
         a = le.ne(hi, lo) if _dtype(a) == np.bool_ else subtract(hi, lo)
     return a
 
@@ -154,7 +155,7 @@ def gradient(f, *varargs, axis=None, edge_order=None):
         n = _shape(f)[ax]
         if n < 2:
             raise ValueError(f"gradient: shape of axis {ax} is {n}; at least 2 samples are needed")
-        sl = functools.partial(ls.slice_in_dim, f, axis=ax)
+        sl = functools.partial(lsl.slice_in_dim, f, axis=ax)
         first = sl(1, 2) - sl(0, 1)
         last = sl(n - 1, n) - sl(n - 2, n - 1)
         mid = (sl(2, n) - sl(0, n - 2)) / 2.0

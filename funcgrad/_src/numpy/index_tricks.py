@@ -12,8 +12,9 @@ from funcgrad._src.lax import structural as ls
 from funcgrad._src.numpy.conversion import _dtype, _int_indices, _shape, array, asarray, astype
 from funcgrad._src.numpy.creation import zeros
 from funcgrad._src.numpy.indexing import take
+from funcgrad._src.numpy.joining import concatenate
 from funcgrad._src.numpy.ranges import arange, linspace
-from funcgrad._src.numpy.shape import concatenate, moveaxis, ravel, transpose
+from funcgrad._src.numpy.shape import moveaxis, ravel, transpose
 from funcgrad._src.numpy.sorting import nonzero
 
 

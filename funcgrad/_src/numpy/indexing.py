@@ -12,6 +12,7 @@ from funcgrad._src.array import Array, get_aval
 from funcgrad._src.core import Tracer, canonicalize_axis
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import indexing as li
+from funcgrad._src.lax import slicing as lsl
 from funcgrad._src.lax import structural as ls
 from funcgrad._src.numpy.conversion import _broadcast, asarray, broadcast_to
 
@@ -114,7 +115,7 @@ def getitem(x, idx, mode=None, fill_value=None):
             if n == 0:
                 raise IndexError(f"index {i} is out of bounds for axis {d} with size 0")
             i = min(max(i + n if i < 0 else i, 0), n - 1)  # clamped, like JAX
-            x = ls.slice_in_dim(x, i, i + 1, axis=d)
+            x = lsl.slice_in_dim(x, i, i + 1, axis=d)
             squeeze_dims.append(d)
         elif isinstance(it, Tracer) and get_aval(it).ndim == 0 and not advanced:
             x = _dynamic_index(x, d, it, n)
@@ -145,11 +146,11 @@ def _apply_slice(x, d, s, n):
     if step > 0:
         if (start, stop, step) == (0, n, 1):
             return x
-        return ls.slice_in_dim(x, start, max(start, stop), step, axis=d)
+        return lsl.slice_in_dim(x, start, max(start, stop), step, axis=d)
     # negative step: reverse, then slice forward
     x = ls.rev(x, (d,))
     s2, e2 = n - 1 - start, n - 1 - stop
-    return ls.slice_in_dim(x, s2, max(s2, e2), -step, axis=d)
+    return lsl.slice_in_dim(x, s2, max(s2, e2), -step, axis=d)
 
 
 def _traced_slice(s) -> bool:
@@ -170,7 +171,7 @@ def _dynamic_index(x, d, i, n):
     starts[d] = i
     sizes = list(get_aval(x).shape)
     sizes[d] = 1
-    return ls.dynamic_slice(x, starts, sizes)
+    return lsl.dynamic_slice(x, starts, sizes)
 
 
 def _norm_index_array(it, n):
@@ -193,7 +194,7 @@ def _advanced(x, items, adv, mode, fill_value):
     bshape = get_aval(arrays[0]).shape
     axes = tuple(d for _, d, _ in adv)
     cols = [ls.expand_dims(le.convert_element_type(a, _INT), (len(bshape),)) for a in arrays]
-    idx = ls.concatenate(cols, len(bshape)) if len(cols) > 1 else cols[0]
+    idx = lsl.concatenate(cols, len(bshape)) if len(cols) > 1 else cols[0]
     out = li.gather(x, idx, axes, mode or "clip", fill_value)
     # out: B + kept axes of x (in order). None axes and placement, numpy-style:
     positions = [p for p, _, _ in adv]

@@ -33,11 +33,9 @@ from funcgrad._src.numpy.logic import not_equal as _ne
 from funcgrad._src.numpy.logic import where as _where
 from funcgrad._src.numpy.math import abs as _abs
 from funcgrad._src.numpy.math import conj as _conj
-from funcgrad._src.numpy.math import log as _log
 from funcgrad._src.numpy.math import power as _power
 from funcgrad._src.numpy.math import real as _real
 from funcgrad._src.numpy.math import sign as _sign
-from funcgrad._src.numpy.math import sqrt as _sqrt
 from funcgrad._src.numpy.products import matmul
 from funcgrad._src.numpy.ranges import arange as _arange
 from funcgrad._src.numpy.reductions import prod
@@ -45,6 +43,8 @@ from funcgrad._src.numpy.shape import diagonal as _diagonal
 from funcgrad._src.numpy.shape import expand_dims as _expand_dims
 from funcgrad._src.numpy.shape import moveaxis as _moveaxis
 from funcgrad._src.numpy.shape import swapaxes as _swapaxes
+from funcgrad._src.numpy.transcendental import log as _log
+from funcgrad._src.numpy.transcendental import sqrt as _sqrt
 
 LinAlgError = _np.linalg.LinAlgError
 

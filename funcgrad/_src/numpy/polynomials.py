@@ -18,8 +18,9 @@ from funcgrad._src.numpy.conversion import (
     broadcast_to,
 )
 from funcgrad._src.numpy.creation import ones_like, zeros
+from funcgrad._src.numpy.joining import concatenate, stack, trim_zeros
 from funcgrad._src.numpy.ranges import arange
-from funcgrad._src.numpy.shape import concatenate, ravel, stack, trim_zeros
+from funcgrad._src.numpy.shape import ravel
 from funcgrad._src.numpy.signal import convolve
 
 

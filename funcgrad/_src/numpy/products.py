@@ -21,7 +21,8 @@ from funcgrad._src.numpy.conversion import (
     broadcast_to,
 )
 from funcgrad._src.numpy.creation import zeros_like
-from funcgrad._src.numpy.shape import diagonal, moveaxis, ravel, stack
+from funcgrad._src.numpy.joining import stack
+from funcgrad._src.numpy.shape import diagonal, moveaxis, ravel
 
 
 def matmul(a, b, /, precision=None, preferred_element_type=None):

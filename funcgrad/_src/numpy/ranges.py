@@ -15,8 +15,9 @@ from funcgrad._src.lax import structural as ls
 from funcgrad._src.numpy import math as fm
 from funcgrad._src.numpy.conversion import _dtype, _inexact, asarray, astype, broadcast_shapes
 from funcgrad._src.numpy.creation import _dt
-from funcgrad._src.numpy.math import floor, log10, power
+from funcgrad._src.numpy.math import floor, power
 from funcgrad._src.numpy.shape import moveaxis, ravel
+from funcgrad._src.numpy.transcendental import log10
 
 
 def arange(start, stop=None, step=None, dtype=None):

@@ -12,13 +12,16 @@ from funcgrad._src.array import get_aval
 from funcgrad._src.core import canonicalize_axis
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import reductions as lr
+from funcgrad._src.lax import slicing as lsl
 from funcgrad._src.lax import structural as ls
+from funcgrad._src.lax import transcendental as ltr
 from funcgrad._src.numpy import logic as lg
 from funcgrad._src.numpy.conversion import _broadcast, _dtype, _inexact, _promote, asarray, astype
 from funcgrad._src.numpy.creation import full_like, ones_like, zeros_like
 from funcgrad._src.numpy.logic import _to_bool, isnan, logical_and, logical_not, where
-from funcgrad._src.numpy.math import add, conj, maximum, minimum, multiply, real, sqrt
+from funcgrad._src.numpy.math import add, conj, maximum, minimum, multiply, real
 from funcgrad._src.numpy.reduction_docs import doc_for, templated
+from funcgrad._src.numpy.transcendental import sqrt
 
 
 def _axes(axis, ndim):
@@ -184,7 +187,7 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, 
 
 @templated
 def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, correction=None):
-    return le.sqrt(var(a, axis, dtype, None, ddof, keepdims, where=where, correction=correction))
+    return ltr.sqrt(var(a, axis, dtype, None, ddof, keepdims, where=where, correction=correction))
 
 
 @templated
@@ -516,7 +519,7 @@ def _cumulative(kind):
             shape = list(get_aval(out).shape)
             shape[ax] = 1
             init = ls.full(tuple(shape), 0 if kind == "sum" else 1, get_aval(out).dtype)
-            out = ls.concatenate([init, out], ax)
+            out = lsl.concatenate([init, out], ax)
         return out
 
     f.__name__ = "cumulative_" + kind

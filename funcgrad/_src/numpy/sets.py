@@ -12,6 +12,7 @@ from funcgrad._src import dtypes
 from funcgrad._src.array import array_from_user, get_aval
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import reductions as lr
+from funcgrad._src.lax import slicing as lsl
 from funcgrad._src.lax import structural as ls
 from funcgrad._src.numpy import reductions as R
 from funcgrad._src.numpy.conversion import (
@@ -25,11 +26,12 @@ from funcgrad._src.numpy.conversion import (
 )
 from funcgrad._src.numpy.creation import full, ones, zeros
 from funcgrad._src.numpy.indexing import take
+from funcgrad._src.numpy.joining import concatenate
 from funcgrad._src.numpy.logic import less, logical_and, logical_not, not_equal, where
 from funcgrad._src.numpy.math import minimum
 from funcgrad._src.numpy.ranges import arange
 from funcgrad._src.numpy.reductions import argmax
-from funcgrad._src.numpy.shape import concatenate, ravel
+from funcgrad._src.numpy.shape import ravel
 from funcgrad._src.numpy.sorting import _concrete, _nonzero_sized, argsort, nonzero, sort
 
 
@@ -98,7 +100,7 @@ def _unique_sized(x, size, fill_value):
         return ls.full((size,), 0 if fill_value is None else fill_value, get_aval(s).dtype)
     first = ls.full((1,), True, np.bool_)
     new = (
-        ls.concatenate([first, le.ne(ls.slice_in_dim(s, 1, n), ls.slice_in_dim(s, 0, n - 1))], 0)
+        lsl.concatenate([first, le.ne(lsl.slice_in_dim(s, 1, n), lsl.slice_in_dim(s, 0, n - 1))], 0)
         if n > 1
         else first
     )
@@ -107,7 +109,7 @@ def _unique_sized(x, size, fill_value):
     valid = le.lt(ls.iota(dtypes.int32, size), ls.broadcast_in_dim(count, (size,), ()))
     vals = take(s, idx)
     fill = (
-        ls.slice_in_dim(s, 0, 1) if fill_value is None else asarray(fill_value, get_aval(s).dtype)
+        lsl.slice_in_dim(s, 0, 1) if fill_value is None else asarray(fill_value, get_aval(s).dtype)
     )
     return le.select(valid, vals, ls.broadcast_in_dim(ls.reshape(fill, ()), (size,), ()))
 

@@ -19,9 +19,9 @@ from funcgrad._src.numpy.conversion import (
 )
 from funcgrad._src.numpy.creation import ones_like
 from funcgrad._src.numpy.indexing import take
+from funcgrad._src.numpy.joining import concatenate
 from funcgrad._src.numpy.logic import greater, less, less_equal, where
 from funcgrad._src.numpy.math import clip, conj, remainder
-from funcgrad._src.numpy.shape import concatenate
 from funcgrad._src.numpy.sorting import argsort, searchsorted
 
 

@@ -12,6 +12,7 @@ from funcgrad._src.array import array_from_user, get_aval
 from funcgrad._src.core import Tracer, canonicalize_axis
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import reductions as lr
+from funcgrad._src.lax import slicing as lsl
 from funcgrad._src.lax import structural as ls
 from funcgrad._src.numpy.conversion import (
     _dtype,
@@ -23,8 +24,9 @@ from funcgrad._src.numpy.conversion import (
     broadcast_to,
 )
 from funcgrad._src.numpy.dtype_routines import result_type
+from funcgrad._src.numpy.joining import stack
 from funcgrad._src.numpy.math import imag, real
-from funcgrad._src.numpy.shape import ravel, stack
+from funcgrad._src.numpy.shape import ravel
 
 
 def sort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
@@ -172,10 +174,10 @@ def _nonzero_sized(a, size, fill_value):
     io = ls.iota(dtypes.int32, n)
     _, order = lr.sort([key, io], 0, num_keys=1)
     if size > n:
-        order = ls.pad(order, 0, ((0, size - n, 0),))
+        order = lsl.pad(order, 0, ((0, size - n, 0),))
         cnt = n
     else:
-        order = ls.slice_in_dim(order, 0, size)
+        order = lsl.slice_in_dim(order, 0, size)
         cnt = size
     count = lr.reduce_sum(le.convert_element_type(mask, dtypes.int32), (0,))
     valid = le.lt(ls.iota(dtypes.int32, size), ls.broadcast_in_dim(count, (size,), ()))

@@ -27,13 +27,15 @@ from funcgrad._src.numpy.conversion import (
 from funcgrad._src.numpy.creation import ones, ones_like, zeros
 from funcgrad._src.numpy.differences import diff
 from funcgrad._src.numpy.indexing import take
+from funcgrad._src.numpy.joining import concatenate
 from funcgrad._src.numpy.logic import equal, greater_equal, where
-from funcgrad._src.numpy.math import clip, conj, maximum, real, sqrt
+from funcgrad._src.numpy.math import clip, conj, maximum, real
 from funcgrad._src.numpy.products import matmul
 from funcgrad._src.numpy.ranges import linspace
 from funcgrad._src.numpy.reductions import mean
-from funcgrad._src.numpy.shape import concatenate, diagonal, moveaxis, ravel, squeeze, transpose
+from funcgrad._src.numpy.shape import diagonal, moveaxis, ravel, squeeze, transpose
 from funcgrad._src.numpy.sorting import searchsorted, sort
+from funcgrad._src.numpy.transcendental import sqrt
 
 
 def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):

@@ -13,6 +13,7 @@ from funcgrad._src import core, dtypes
 from funcgrad._src.array import Array, _check_nans, get_aval, wrap
 from funcgrad._src.core import Tracer
 from funcgrad._src.lax import elementwise as le
+from funcgrad._src.lax import transcendental as ltr
 from funcgrad._src.numpy.conversion import _broadcast, _promote, _typed, asarray
 from funcgrad.config import config
 
@@ -23,7 +24,7 @@ _PRIMS = {
     le.mul: le.mul_p,
     le.max: le.max_p,
     le.min: le.min_p,
-    le.atan2: le.atan2_p,
+    ltr.atan2: ltr.atan2_p,
     le.eq: le.eq_p,
     le.ne: le.ne_p,
     le.lt: le.lt_p,
@@ -31,7 +32,7 @@ _PRIMS = {
     le.gt: le.gt_p,
     le.ge: le.ge_p,
     le.div: le.div_p,
-    le.pow: le.pow_p,
+    ltr.pow: ltr.pow_p,
     le.rem: le.rem_p,
 }
 

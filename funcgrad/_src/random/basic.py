@@ -12,7 +12,9 @@ from funcgrad._src import dtypes
 from funcgrad._src.array import get_aval
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import reductions as lr
+from funcgrad._src.lax import slicing as lsl
 from funcgrad._src.lax import structural as ls
+from funcgrad._src.lax import transcendental as ltr
 from funcgrad._src.numpy.conversion import asarray, astype
 from funcgrad._src.numpy.logic import where
 from funcgrad._src.random.params import _float_dtype, _shape
@@ -95,7 +97,7 @@ def normal(key, shape=(), dtype=None):
     shape = _shape(shape)
     lo = float(np.nextafter(np.array(-1.0, dt), np.array(1.0, dt)))
     u = uniform(key, shape, dt, lo, 1.0)
-    return le.mul(ls.full(shape, math.sqrt(2), dt), le.erf_inv(u))
+    return le.mul(ls.full(shape, math.sqrt(2), dt), ltr.erf_inv(u))
 
 
 def truncated_normal(key, lower, upper, shape=None, dtype=None):
@@ -132,9 +134,9 @@ def truncated_normal(key, lower, upper, shape=None, dtype=None):
         upper, shape, tuple(range(len(shape) - get_aval(upper).ndim, len(shape)))
     )
     sqrt2 = ls.full(shape, math.sqrt(2), dt)
-    a, b = le.erf(le.div(lower, sqrt2)), le.erf(le.div(upper, sqrt2))
+    a, b = ltr.erf(le.div(lower, sqrt2)), ltr.erf(le.div(upper, sqrt2))
     u = le.add(a, le.mul(_unit_float(key, shape, dt), le.sub(b, a)))
-    out = le.mul(sqrt2, le.erf_inv(u))
+    out = le.mul(sqrt2, ltr.erf_inv(u))
     lo = le.nextafter(lower, ls.full(shape, np.inf, dt))
     hi = le.nextafter(upper, ls.full(shape, -np.inf, dt))
     return le.min(le.max(out, lo), hi)
@@ -192,8 +194,8 @@ def randint(key, shape, minval, maxval, dtype=None):
         raise TypeError(f"randint needs an integer dtype, got {dt}")
     shape = _shape(shape)
     keys = split(key)
-    k1 = ls.reshape(ls.slice_in_dim(keys, 0, 1), (2,))
-    k2 = ls.reshape(ls.slice_in_dim(keys, 1, 2), (2,))
+    k1 = ls.reshape(lsl.slice_in_dim(keys, 0, 1), (2,))
+    k2 = ls.reshape(lsl.slice_in_dim(keys, 1, 2), (2,))
     hi_bits, lo_bits = random_bits(k1, shape), random_bits(k2, shape)
     info = np.iinfo(dt)
     # as in JAX: the bounds are clipped to the dtype's range; a maxval above the range
@@ -246,7 +248,7 @@ def gumbel(key, shape=(), dtype=None):
     dt = _float_dtype(dtype)
     tiny = float(np.finfo(dt).tiny)
     u = uniform(key, _shape(shape), dt, tiny, 1.0)
-    return le.neg(le.log(le.neg(le.log(u))))
+    return le.neg(ltr.log(le.neg(ltr.log(u))))
 
 
 def categorical(key, logits, axis=-1, shape=None, replace=True):
@@ -377,10 +379,10 @@ def choice(key, a, shape=(), replace=True, p=None, axis=0):
                     f"choice: cannot take a larger sample ({m}) than the "
                     f"population ({n}) when replace=False"
                 )
-            idx = ls.reshape(ls.slice_in_dim(permutation(key, n), 0, m), shape)
+            idx = ls.reshape(lsl.slice_in_dim(permutation(key, n), 0, m), shape)
     else:
         p = asarray(p)
-        logp = le.log(astype(p, dtypes.default_float()))
+        logp = ltr.log(astype(p, dtypes.default_float()))
         if replace:
             idx = categorical(key, logp, shape=shape)
         else:
@@ -389,7 +391,7 @@ def choice(key, a, shape=(), replace=True, p=None, axis=0):
             g = le.add(gumbel(key, (n,), get_aval(logp).dtype), logp)
             io = ls.iota(dtypes.default_int(), n)
             order = lr.sort([le.neg(g), io], 0, num_keys=1)[1]
-            idx = ls.reshape(ls.slice_in_dim(order, 0, m), shape)
+            idx = ls.reshape(lsl.slice_in_dim(order, 0, m), shape)
     return idx if arr is None else take(arr, idx, axis=axis)
 
 
@@ -412,7 +414,7 @@ def exponential(key, shape=(), dtype=None):
     """
     dt = _float_dtype(dtype)
     u = uniform(_check_key(key, "exponential"), _shape(shape), dt)
-    return le.neg(le.log1p(le.neg(u)))
+    return le.neg(ltr.log1p(le.neg(u)))
 
 
 def laplace(key, shape=(), dtype=None):
@@ -435,7 +437,7 @@ def laplace(key, shape=(), dtype=None):
     dt = _float_dtype(dtype)
     lo = float(np.nextafter(np.array(-1.0, dt), np.array(0.0, dt)))
     u = uniform(_check_key(key, "laplace"), _shape(shape), dt, lo, 1.0)
-    return le.mul(le.sign(u), le.neg(le.log1p(le.neg(le.abs(u)))))
+    return le.mul(le.sign(u), le.neg(ltr.log1p(le.neg(le.abs(u)))))
 
 
 def logistic(key, shape=(), dtype=None):
@@ -458,7 +460,7 @@ def logistic(key, shape=(), dtype=None):
     dt = _float_dtype(dtype)
     tiny = float(np.finfo(dt).tiny)
     u = uniform(_check_key(key, "logistic"), _shape(shape), dt, tiny, 1.0)
-    return le.sub(le.log(u), le.log1p(le.neg(u)))
+    return le.sub(ltr.log(u), ltr.log1p(le.neg(u)))
 
 
 def rademacher(key, shape=(), dtype=None):

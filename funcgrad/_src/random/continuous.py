@@ -10,6 +10,7 @@ from funcgrad._src.array import get_aval
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import reductions as lr
 from funcgrad._src.lax import structural as ls
+from funcgrad._src.lax import transcendental as ltr
 from funcgrad._src.numpy.logic import where
 from funcgrad._src.random.basic import exponential, normal, rademacher, uniform
 from funcgrad._src.random.params import _bcast, _float_dtype, _param, _params_shape, _shape
@@ -36,7 +37,7 @@ def cauchy(key, shape=(), dtype=None):
     dt = _float_dtype(dtype)
     shape = _shape(shape)
     u = uniform(key, shape, dt, float(np.finfo(dt).eps), 1.0)
-    return le.tan(le.mul(ls.full(shape, np.pi, dt), le.sub(u, ls.full(shape, 0.5, dt))))
+    return ltr.tan(le.mul(ls.full(shape, np.pi, dt), le.sub(u, ls.full(shape, 0.5, dt))))
 
 
 def lognormal(key, sigma=1.0, shape=None, dtype=None):
@@ -61,7 +62,7 @@ def lognormal(key, sigma=1.0, shape=None, dtype=None):
     dt = _float_dtype(dtype)
     sigma = _param(sigma, dt)
     shape = _params_shape(shape, sigma)
-    return le.exp(le.mul(normal(key, shape, dt), _bcast(sigma, shape, "lognormal", "sigma")))
+    return ltr.exp(le.mul(normal(key, shape, dt), _bcast(sigma, shape, "lognormal", "sigma")))
 
 
 def pareto(key, b, shape=None, dtype=None):
@@ -86,7 +87,7 @@ def pareto(key, b, shape=None, dtype=None):
     dt = _float_dtype(dtype)
     b = _param(b, dt)
     shape = _params_shape(shape, b)
-    return le.exp(le.div(exponential(key, shape, dt), _bcast(b, shape, "pareto", "b")))
+    return ltr.exp(le.div(exponential(key, shape, dt), _bcast(b, shape, "pareto", "b")))
 
 
 def weibull_min(key, scale, concentration, shape=(), dtype=None):
@@ -116,7 +117,7 @@ def weibull_min(key, scale, concentration, shape=(), dtype=None):
     conc = _bcast(conc, shape, "weibull_min", "concentration")
     return le.mul(
         _bcast(scale, shape, "weibull_min", "scale"),
-        le.pow(e, le.div(ls.full(shape, 1.0, dt), conc)),
+        ltr.pow(e, le.div(ls.full(shape, 1.0, dt), conc)),
     )
 
 
@@ -144,7 +145,7 @@ def rayleigh(key, scale, shape=None, dtype=None):
     shape = _params_shape(shape, scale)
     e = exponential(key, shape, dt)
     return le.mul(
-        _bcast(scale, shape, "rayleigh", "scale"), le.sqrt(le.mul(ls.full(shape, 2.0, dt), e))
+        _bcast(scale, shape, "rayleigh", "scale"), ltr.sqrt(le.mul(ls.full(shape, 2.0, dt), e))
     )
 
 
@@ -176,7 +177,7 @@ def wald(key, mean, shape=None, dtype=None):
     z = uniform(k2, shape, dt)
     mu2 = le.mul(mu, mu)
     c = lambda v: ls.full(shape, v, dt)
-    root = le.sqrt(le.add(le.mul(le.mul(c(4.0), mu), y), le.mul(mu2, le.mul(y, y))))
+    root = ltr.sqrt(le.add(le.mul(le.mul(c(4.0), mu), y), le.mul(mu2, le.mul(y, y))))
     x = le.sub(le.add(mu, le.mul(le.mul(mu2, y), c(0.5))), le.mul(le.mul(mu, c(0.5)), root))
     return where(le.le(z, le.div(mu, le.add(mu, x))), x, le.div(mu2, x))
 
@@ -201,7 +202,7 @@ def maxwell(key, shape=(), dtype=None):
     dt = _float_dtype(dtype)
     shape = _shape(shape)
     x = normal(key, shape + (3,), dt)
-    return le.sqrt(lr.reduce_sum(le.mul(x, x), (len(shape),)))
+    return ltr.sqrt(lr.reduce_sum(le.mul(x, x), (len(shape),)))
 
 
 def double_sided_maxwell(key, loc, scale, shape=(), dtype=None):
@@ -267,8 +268,8 @@ def triangular(key, left, mode, right, shape=None, dtype=None):
     u = uniform(key, shape, dt)
     width = le.sub(hi, lo)
     fc = le.div(le.sub(md, lo), width)
-    out1 = le.add(lo, le.sqrt(le.mul(le.mul(u, width), le.sub(md, lo))))
+    out1 = le.add(lo, ltr.sqrt(le.mul(le.mul(u, width), le.sub(md, lo))))
     out2 = le.sub(
-        hi, le.sqrt(le.mul(le.mul(le.sub(ls.full(shape, 1.0, dt), u), width), le.sub(hi, md)))
+        hi, ltr.sqrt(le.mul(le.mul(le.sub(ls.full(shape, 1.0, dt), u), width), le.sub(hi, md)))
     )
     return where(le.lt(u, fc), out1, out2)

@@ -6,6 +6,7 @@ from funcgrad._src import dtypes
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import reductions as lr
 from funcgrad._src.lax import structural as ls
+from funcgrad._src.lax import transcendental as ltr
 from funcgrad._src.numpy.logic import where
 from funcgrad._src.random.basic import uniform
 from funcgrad._src.random.params import _TRIES, _bcast, _first_accepted, _param, _params_shape
@@ -22,9 +23,10 @@ def _poisson_small(key, lam, shape, dt):
     k = ls.broadcasted_iota(dt, full_shape, nd)
     lam_b = ls.broadcast_in_dim(lam, full_shape, tuple(range(nd)))
     logpmf = le.sub(
-        le.sub(le.mul(k, le.log(lam_b)), lam_b), le.lgamma(le.add(k, ls.full(full_shape, 1.0, dt)))
+        le.sub(le.mul(k, ltr.log(lam_b)), lam_b),
+        ltr.lgamma(le.add(k, ls.full(full_shape, 1.0, dt))),
     )
-    pmf = le.exp(logpmf)
+    pmf = ltr.exp(logpmf)
     sf = le.sub(lr.cumsum(pmf, nd, reverse=True), pmf)  # P(X > k)
     v = le.sub(ls.full(shape, 1.0, dt), uniform(key, shape, dt))  # (0, 1]
     hit = le.le(ls.broadcast_in_dim(v, full_shape, tuple(range(nd))), sf)
@@ -37,7 +39,7 @@ def _poisson_large(key, lam, shape, dt):
     bd = lambda v: ls.broadcast_in_dim(v, cand, tuple(range(1, len(cand))))
     c = lambda v: ls.full(cand, v, dt)
     lam = bd(lam)
-    slam, loglam = le.sqrt(lam), le.log(lam)
+    slam, loglam = ltr.sqrt(lam), ltr.log(lam)
     b = le.add(c(0.931), le.mul(c(2.53), slam))
     a = le.add(c(-0.059), le.mul(c(0.02483), b))
     inv_alpha = le.add(c(1.1239), le.div(c(1.1328), le.sub(b, c(3.4))))
@@ -54,9 +56,10 @@ def _poisson_large(key, lam, shape, dt):
     bad = le.bitwise_or(le.lt(kf, c(0.0)), le.bitwise_and(le.lt(us, c(0.013)), le.gt(v, us)))
     kpos = le.max(kf, c(0.0))
     lhs = le.sub(
-        le.add(le.log(v), le.log(inv_alpha)), le.log(le.add(le.div(a, le.mul(us_safe, us_safe)), b))
+        le.add(ltr.log(v), ltr.log(inv_alpha)),
+        ltr.log(le.add(le.div(a, le.mul(us_safe, us_safe)), b)),
     )
-    rhs = le.sub(le.sub(le.mul(kpos, loglam), lam), le.lgamma(le.add(kpos, c(1.0))))
+    rhs = le.sub(le.sub(le.mul(kpos, loglam), lam), ltr.lgamma(le.add(kpos, c(1.0))))
     ok = le.bitwise_or(quick, le.bitwise_and(le.bitwise_not(bad), le.le(lhs, rhs)))
     return _first_accepted(ok, kf)
 
@@ -132,5 +135,5 @@ def geometric(key, p, shape=None, dtype=None):
     shape = _params_shape(shape, p)
     p = _bcast(p, shape, "geometric", "p")
     u = le.sub(ls.full(shape, 1.0, dt), uniform(key, shape, dt))  # (0, 1]
-    k = le.floor(le.div(le.log(u), le.log1p(le.neg(p))))
+    k = le.floor(le.div(ltr.log(u), ltr.log1p(le.neg(p))))
     return le.convert_element_type(le.add(k, ls.full(shape, 1.0, dt)), out_dt)

@@ -8,6 +8,7 @@ from funcgrad._src.array import get_aval
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import reductions as lr
 from funcgrad._src.lax import structural as ls
+from funcgrad._src.lax import transcendental as ltr
 from funcgrad._src.numpy.logic import where
 from funcgrad._src.random.basic import normal, rademacher, uniform
 from funcgrad._src.random.params import (
@@ -33,7 +34,7 @@ def _log_gamma_sample(key, a, shape, dt):
     boost = le.lt(a, one)
     alpha = where(boost, le.add(a, one), a)
     d = le.sub(alpha, ls.full(shape, 1.0 / 3.0, dt))
-    c = le.rsqrt(le.mul(ls.full(shape, 9.0, dt), d))
+    c = ltr.rsqrt(le.mul(ls.full(shape, 9.0, dt), d))
     kx, ku, kb = _keys(key, 3)
     cand = (_TRIES,) + tuple(shape)
     bd = lambda v: ls.broadcast_in_dim(v, cand, tuple(range(1, len(cand))))
@@ -45,13 +46,13 @@ def _log_gamma_sample(key, a, shape, dt):
     dd = bd(d)
     rhs = le.add(
         le.add(le.mul(ls.full(cand, 0.5, dt), le.mul(x, x)), dd),
-        le.mul(dd, le.sub(le.log(v_safe), v_safe)),
+        le.mul(dd, le.sub(ltr.log(v_safe), v_safe)),
     )
-    ok = le.bitwise_and(pos, le.lt(le.log(u), rhs))
-    log_v = _first_accepted(ok, le.log(v_safe))
-    log_s = le.add(le.log(d), log_v)
+    ok = le.bitwise_and(pos, le.lt(ltr.log(u), rhs))
+    log_v = _first_accepted(ok, ltr.log(v_safe))
+    log_s = le.add(ltr.log(d), log_v)
     ub = le.sub(one, uniform(kb, shape, dt))  # (0, 1]
-    return _implicit_log_gamma(a_in, where(boost, le.add(log_s, le.div(le.log(ub), a)), log_s))
+    return _implicit_log_gamma(a_in, where(boost, le.add(log_s, le.div(ltr.log(ub), a)), log_s))
 
 
 # ---- the implicit reparameterization gradient of gamma samples ----------------------------------
@@ -157,7 +158,7 @@ def gamma(key, a, shape=None, dtype=None):
     (3,)
     """
     key, a, shape, dt = _gamma_args(key, a, shape, dtype, "gamma")
-    return le.exp(_log_gamma_sample(key, a, shape, dt))
+    return ltr.exp(_log_gamma_sample(key, a, shape, dt))
 
 
 def loggamma(key, a, shape=None, dtype=None):
@@ -212,7 +213,7 @@ def beta(key, a, b, shape=None, dtype=None):
     lx = _log_gamma_sample(ka, a, shape, dt)
     ly = _log_gamma_sample(kb, b, shape, dt)
     m = le.max(lx, ly)
-    x, y = le.exp(le.sub(lx, m)), le.exp(le.sub(ly, m))
+    x, y = ltr.exp(le.sub(lx, m)), ltr.exp(le.sub(ly, m))
     return le.div(x, le.add(x, y))
 
 
@@ -247,7 +248,7 @@ def dirichlet(key, alpha, shape=None, dtype=None):
     full_shape = tuple(shape) + ash[-1:]
     lg = _log_gamma_sample(key, alpha, full_shape, dt)
     m = lr.reduce_max(lg, (len(full_shape) - 1,))
-    e = le.exp(le.sub(lg, ls.broadcast_in_dim(m, full_shape, tuple(range(len(shape))))))
+    e = ltr.exp(le.sub(lg, ls.broadcast_in_dim(m, full_shape, tuple(range(len(shape))))))
     s = lr.reduce_sum(e, (len(full_shape) - 1,))
     return le.div(e, ls.broadcast_in_dim(s, full_shape, tuple(range(len(shape)))))
 
@@ -272,7 +273,7 @@ def chisquare(key, df, shape=None, dtype=None):
     """
     key, df, shape, dt = _gamma_args(key, df, shape, dtype, "chisquare")
     half = le.mul(df, ls.full(get_aval(df).shape, 0.5, dt))
-    return le.mul(ls.full(shape, 2.0, dt), le.exp(_log_gamma_sample(key, half, shape, dt)))
+    return le.mul(ls.full(shape, 2.0, dt), ltr.exp(_log_gamma_sample(key, half, shape, dt)))
 
 
 def t(key, df, shape=(), dtype=None):
@@ -297,8 +298,8 @@ def t(key, df, shape=(), dtype=None):
     kn, kg = _keys(key, 2)
     n = normal(kn, shape, dt)
     half = le.mul(_bcast(df, shape, "t", "df"), ls.full(shape, 0.5, dt))
-    g = le.exp(_log_gamma_sample(kg, half, shape, dt))
-    return le.mul(n, le.sqrt(le.div(half, g)))
+    g = ltr.exp(_log_gamma_sample(kg, half, shape, dt))
+    return le.mul(n, ltr.sqrt(le.div(half, g)))
 
 
 def f(key, dfnum, dfden, shape=(), dtype=None):
@@ -358,5 +359,5 @@ def generalized_normal(key, p, shape=(), dtype=None):
     pb = _bcast(p, shape, "generalized_normal", "p")
     k1, k2 = _keys(key, 2)
     inv_p = le.div(ls.full(shape, 1.0, dt), pb)
-    g = le.exp(le.mul(_log_gamma_sample(k1, inv_p, shape, dt), inv_p))
+    g = ltr.exp(le.mul(_log_gamma_sample(k1, inv_p, shape, dt), inv_p))
     return le.mul(rademacher(k2, shape, dt), g)

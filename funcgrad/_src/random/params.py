@@ -9,6 +9,7 @@ import numpy as np
 
 from funcgrad._src import dtypes
 from funcgrad._src.array import get_aval
+from funcgrad._src.lax import slicing as lsl
 from funcgrad._src.lax import structural as ls
 from funcgrad._src.numpy.conversion import asarray, astype
 from funcgrad._src.numpy.logic import where
@@ -65,7 +66,7 @@ def _params_shape(shape, *params):
 def _first_accepted(ok, vals):
     """``vals[k]`` for the first ``k`` (axis 0) where ``ok[k]``; the last one if none is."""
     n = get_aval(ok).shape[0]
-    pick = lambda a, i: ls.reshape(ls.slice_in_dim(a, i, i + 1), get_aval(a).shape[1:])
+    pick = lambda a, i: ls.reshape(lsl.slice_in_dim(a, i, i + 1), get_aval(a).shape[1:])
     out = pick(vals, n - 1)
     for i in range(n - 2, -1, -1):
         out = where(pick(ok, i), pick(vals, i), out)

@@ -9,6 +9,7 @@ from funcgrad._src import dtypes
 from funcgrad._src.array import array_from_user, get_aval
 from funcgrad._src.core import Tracer
 from funcgrad._src.lax import elementwise as le
+from funcgrad._src.lax import slicing as lsl
 from funcgrad._src.lax import structural as ls
 from funcgrad._src.numpy.conversion import asarray
 from funcgrad._src.random.params import _shape
@@ -50,16 +51,16 @@ def threefry_2x32(key, count):
     flat = ls.reshape(count, (n,))
     odd = n % 2
     if odd:
-        flat = ls.concatenate([flat, _u32(0, (1,))], 0)
+        flat = lsl.concatenate([flat, _u32(0, (1,))], 0)
     half = (n + odd) // 2
-    x0, x1 = ls.slice_in_dim(flat, 0, half), ls.slice_in_dim(flat, half, 2 * half)
+    x0, x1 = lsl.slice_in_dim(flat, 0, half), lsl.slice_in_dim(flat, half, 2 * half)
     return _join_halves(*_threefry_pairs(key, x0, x1), n, get_aval(count).shape)
 
 
 def _threefry_pairs(key, x0, x1):
     half = get_aval(x0).shape[0]
-    k0 = ls.broadcast_in_dim(ls.slice_in_dim(key, 0, 1), (half,), (0,))
-    k1 = ls.broadcast_in_dim(ls.slice_in_dim(key, 1, 2), (half,), (0,))
+    k0 = ls.broadcast_in_dim(lsl.slice_in_dim(key, 0, 1), (half,), (0,))
+    k1 = ls.broadcast_in_dim(lsl.slice_in_dim(key, 1, 2), (half,), (0,))
     k2 = le.bitwise_xor(le.bitwise_xor(k0, k1), _u32(0x1BD11BDA, (half,)))
     ks = (k0, k1, k2)
     x0, x1 = le.add(x0, k0), le.add(x1, k1)
@@ -84,7 +85,7 @@ def _join_halves(x0, x1, n, shape):
     )
     out = ls.reshape(both, (2 * half,))
     if n != 2 * half:
-        out = ls.slice_in_dim(out, 0, n)
+        out = lsl.slice_in_dim(out, 0, n)
     return ls.reshape(out, shape)
 
 
@@ -135,7 +136,7 @@ def PRNGKey(seed) -> Array:  # noqa: F821
                 le.shift_right_logical(s, asarray(32, get_aval(s).dtype)), _U32
             )
         )
-        return ls.concatenate([ls.reshape(hi, (1,)), ls.reshape(lo, (1,))], 0)
+        return lsl.concatenate([ls.reshape(hi, (1,)), ls.reshape(lo, (1,))], 0)
     if (
         isinstance(seed, (bool, float))
         or not isinstance(seed, (int, np.integer))
@@ -220,7 +221,7 @@ def split(key, num: int = 2):
 
 def _keys(key, n):
     ks = split(key, n)
-    return [ls.reshape(ls.slice_in_dim(ks, i, i + 1), (2,)) for i in range(n)]
+    return [ls.reshape(lsl.slice_in_dim(ks, i, i + 1), (2,)) for i in range(n)]
 
 
 def fold_in(key, data):

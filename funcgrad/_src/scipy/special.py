@@ -12,7 +12,7 @@ from __future__ import annotations
 from funcgrad._src.api import custom_jvp as _custom_jvp
 from funcgrad._src.api import stop_gradient as _stop_gradient
 from funcgrad._src.array import get_aval as _aval
-from funcgrad._src.lax import elementwise as _le
+from funcgrad._src.lax import transcendental as _ltr
 from funcgrad._src.numpy import reductions as _r
 from funcgrad._src.numpy.conversion import _broadcast, _promote
 from funcgrad._src.numpy.creation import full_like as _full_like
@@ -22,11 +22,11 @@ from funcgrad._src.numpy.logic import isfinite as _isfinite
 from funcgrad._src.numpy.logic import logical_and as _and
 from funcgrad._src.numpy.logic import where as _where
 from funcgrad._src.numpy.math import abs as _abs
-from funcgrad._src.numpy.math import exp as _exp
-from funcgrad._src.numpy.math import log as _log
-from funcgrad._src.numpy.math import log1p as _log1p
 from funcgrad._src.numpy.math import sign as _sign
 from funcgrad._src.numpy.reductions import _axes, _keep
+from funcgrad._src.numpy.transcendental import exp as _exp
+from funcgrad._src.numpy.transcendental import log as _log
+from funcgrad._src.numpy.transcendental import log1p as _log1p
 
 __all__ = [
     "digamma",
@@ -124,7 +124,7 @@ def expit(x):
         An array of ``x``'s shape and (promoted) dtype, in ``[0, 1]`` for real ``x``.
     """
     (x,) = _inexact(x)
-    return _le.logistic(x)
+    return _ltr.logistic(x)
 
 
 def logit(x):
@@ -156,7 +156,7 @@ def erf(x):
         TypeError: if ``x`` is complex.
     """
     (x,) = _inexact(x)
-    return _le.erf(x)
+    return _ltr.erf(x)
 
 
 def erfc(x):
@@ -173,7 +173,7 @@ def erfc(x):
         TypeError: if ``x`` is complex.
     """
     (x,) = _inexact(x)
-    return _le.erfc(x)
+    return _ltr.erfc(x)
 
 
 def erfinv(x):
@@ -187,7 +187,7 @@ def erfinv(x):
         An array of ``x``'s shape and (promoted) dtype.
     """
     (x,) = _inexact(x)
-    return _le.erf_inv(x)
+    return _ltr.erf_inv(x)
 
 
 def gammaln(x):
@@ -206,7 +206,7 @@ def gammaln(x):
         ValueError: at the poles 0, -1, -2, ... when evaluated eagerly (outside ``jit``).
     """
     (x,) = _inexact(x)
-    return _le.lgamma(x)
+    return _ltr.lgamma(x)
 
 
 def digamma(x):
@@ -223,7 +223,7 @@ def digamma(x):
         TypeError: if ``x`` is complex.
     """
     (x,) = _inexact(x)
-    return _le.digamma(x)
+    return _ltr.digamma(x)
 
 
 def _zero_where_x0(x, val):
