@@ -30,10 +30,8 @@ NAMESPACES = [
     "funcgrad.test_util",
 ]
 
-# Namespaces whose __init__ is being rewritten on other branches (numpy, lax: pure
-# re-exports; nn, optim: other engineers' areas). They lack __all__ today; the integrator
-# adds it after the merge, and strict xfail then turns into a failure until this is removed.
-FIXED_AT_INTEGRATION = {"funcgrad.numpy", "funcgrad.lax", "funcgrad.nn", "funcgrad.optim"}
+# Namespaces allowed to fail (strict xfail, with the reason); none today.
+FIXED_AT_INTEGRATION: set = set()
 
 
 def problems(name: str) -> list[str]:
@@ -54,6 +52,18 @@ def problems(name: str) -> list[str]:
                 out.append(f"{name}.__all__ lists the private module {mod_name}")
     if len(set(names)) != len(names):
         out.append(f"{name}.__all__ has duplicates")
+    # a package's __init__ only re-exports: every public name it binds is meant to be public
+    reexports = (getattr(mod, "__file__", None) or "").endswith("__init__.py")
+    missing = sorted(
+        n
+        for n, v in vars(mod).items()
+        if reexports
+        and not n.startswith("_")
+        and n not in names
+        and not isinstance(v, types.ModuleType)
+    )
+    if missing:
+        out.append(f"{name} exports public names missing from __all__: {missing}")
     return out
 
 
@@ -88,6 +98,16 @@ def test_the_check_catches_private_and_missing_names():
         del sys.modules["funcgrad_fake"]
     assert len(found) == 3 and "'_hidden'" in found[0] and "'missing'" in found[1]
     assert "funcgrad._src.impl" in found[2]
+
+
+def test_the_check_catches_a_public_name_left_out_of_all(tmp_path, monkeypatch):
+    pkg = tmp_path / "funcgrad_fake_pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("listed = 1\nforgotten = 2\n__all__ = ['listed']\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert problems("funcgrad_fake_pkg") == [
+        "funcgrad_fake_pkg exports public names missing from __all__: ['forgotten']"
+    ]
 
 
 # ---- examples and docs use public names only --------------------------------------------------
