@@ -413,7 +413,12 @@ class ConfusionMatrix:
 @_metric
 class MeanSquaredError:
     """Mean of ``(preds - targets) ** 2`` over every element; ``squared=False`` gives its
-    square root (RMSE), as torchmetrics.
+    square root (RMSE), as torchmetrics. Make it with :meth:`init`.
+
+    Args:
+      total: the sum of squared errors (float32 scalar).
+      count: the number of elements (float32 scalar).
+      squared: False: :meth:`compute` gives the RMSE (static).
 
     >>> import funcgrad.numpy as fnp
     >>> m = MeanSquaredError.init().update(fnp.array([1.0, 2.0]), fnp.array([1.0, 4.0]))
@@ -427,20 +432,50 @@ class MeanSquaredError:
 
     @classmethod
     def init(cls, squared: bool = True) -> MeanSquaredError:
+        """The empty state.
+
+        Args:
+          squared: True: the MSE; False: its square root.
+
+        Returns:
+          A ``MeanSquaredError`` with zero sums.
+        """
         return cls(fnp.zeros((), np.float32), fnp.zeros((), np.float32), squared)
 
     def update(self, preds, targets) -> MeanSquaredError:
+        """Add a batch.
+
+        Args:
+          preds: predictions (any shape; converted to float32).
+          targets: targets broadcastable with ``preds``.
+
+        Returns:
+          The new state.
+        """
         err = fnp.square(_f32(preds) - _f32(targets))
         return dataclasses.replace(
             self, total=self.total + fnp.sum(err), count=self.count + float(err.size)
         )
 
     def merge(self, other: MeanSquaredError) -> MeanSquaredError:
+        """Combine with the state of another stream (keeps this state's ``squared``).
+
+        Args:
+          other: a ``MeanSquaredError``.
+
+        Returns:
+          The state of both streams.
+        """
         return dataclasses.replace(
             self, total=self.total + other.total, count=self.count + other.count
         )
 
     def compute(self):
+        """The mean squared error (or its root).
+
+        Returns:
+          A float32 scalar (NaN before any update).
+        """
         mse = self.total / self.count
         return mse if self.squared else fnp.sqrt(mse)
 
@@ -449,7 +484,12 @@ class MeanSquaredError:
 class Perplexity:
     """``exp`` of the mean negative log-likelihood of the targets under softmax(logits), as
     torchmetrics: ``update(logits (..., V), targets (...))``; targets equal to
-    ``ignore_index`` (e.g. padding) are left out.
+    ``ignore_index`` (e.g. padding) are left out. Make it with :meth:`init`.
+
+    Args:
+      total: the summed negative log-likelihood (float32 scalar).
+      count: the number of targets counted (float32 scalar).
+      ignore_index: the target value left out, or None (static).
 
     >>> import funcgrad.numpy as fnp
     >>> p = Perplexity.init().update(fnp.zeros((2, 4)), fnp.array([0, 3]))
@@ -463,9 +503,26 @@ class Perplexity:
 
     @classmethod
     def init(cls, ignore_index: int | None = None) -> Perplexity:
+        """The empty state.
+
+        Args:
+          ignore_index: a target value to leave out (e.g. the padding token), or None.
+
+        Returns:
+          A ``Perplexity`` with zero sums.
+        """
         return cls(fnp.zeros((), np.float32), fnp.zeros((), np.float32), ignore_index)
 
     def update(self, logits, targets) -> Perplexity:
+        """Add a batch.
+
+        Args:
+          logits: unnormalised scores ``(..., V)`` over the vocabulary.
+          targets: integer token ids ``(...)``.
+
+        Returns:
+          The new state.
+        """
         logp = log_softmax(_f32(logits), axis=-1)
         targets = fnp.asarray(targets).astype(np.int32)
         keep = fnp.ones(targets.shape, bool)
@@ -477,9 +534,22 @@ class Perplexity:
         return dataclasses.replace(self, total=total, count=self.count + fnp.sum(_f32(keep)))
 
     def merge(self, other: Perplexity) -> Perplexity:
+        """Combine with the state of another stream.
+
+        Args:
+          other: a ``Perplexity``.
+
+        Returns:
+          The state of both streams.
+        """
         return dataclasses.replace(
             self, total=self.total + other.total, count=self.count + other.count
         )
 
     def compute(self):
+        """The perplexity.
+
+        Returns:
+          ``exp(total / count)``, a float32 scalar (NaN before any update).
+        """
         return fnp.exp(self.total / self.count)

@@ -65,6 +65,9 @@ def save(path, tree, *, format: str | None = None) -> None:
         values (``None`` is an empty subtree).
       format: ``"npz"``, ``"safetensors"`` or None (chosen by the file name).
 
+    Returns:
+      None.
+
     Raises:
       TypeError: if a leaf is of another type, or an array of object or structured dtype.
       ValueError: for another ``format``; for safetensors, if two leaves have the same

@@ -63,7 +63,15 @@ def _average(score_fn, matrix, average):
 
 @dataclasses.dataclass(frozen=True)
 class _ClassScore:
-    """Precision/Recall/F1 share a confusion-matrix state (``matrix[true, predicted]``)."""
+    """Precision/Recall/F1 share a confusion-matrix state (``matrix[true, predicted]``).
+
+    Args:
+      matrix: the ``(num_classes, num_classes)`` int32 counts.
+      num_classes: the number of classes (static).
+      average: how :meth:`compute` averages over classes (static; see :meth:`init`).
+      threshold: the probability at and above which a binary prediction is class 1
+        (static).
+    """
 
     matrix: Any
     num_classes: int = dataclasses.field(metadata={"static": True}, default=2)
@@ -72,6 +80,21 @@ class _ClassScore:
 
     @classmethod
     def init(cls, num_classes: int, average: str | None = "macro", threshold: float = 0.5):
+        """The empty state.
+
+        Args:
+          num_classes: the number of classes ``C``.
+          average: as in scikit-learn: ``"macro"`` (mean over the classes present in the
+            labels or predictions), ``"weighted"`` (by support), ``"micro"`` (from the
+            summed counts), ``"binary"`` (class 1 of two) or None (one score per class).
+          threshold: see the class.
+
+        Returns:
+          A state of zero counts.
+
+        Raises:
+          ValueError: for another ``average``, or ``"binary"`` with ``num_classes != 2``.
+        """
         if average not in _AVERAGES:
             raise ValueError(f"{cls.__name__}: average must be one of {_AVERAGES}, got {average!r}")
         if average == "binary" and num_classes != 2:
@@ -80,8 +103,20 @@ class _ClassScore:
         return cls(matrix, num_classes, average, float(threshold))
 
     def update(self, preds, labels):
-        """``preds``: logits ``(..., C)``, integer predictions, or (binary) probabilities of
-        class 1 compared with ``threshold``; ``labels``: integer classes."""
+        """Count a batch (labels or predictions outside ``[0, C)`` are not counted).
+
+        Args:
+          preds: logits ``(..., C)`` (argmax), integer predictions shaped like ``labels``,
+            or floating probabilities of class 1 shaped like ``labels`` (class 1 where
+            ``>= threshold``).
+          labels: integer class labels ``(...)``.
+
+        Returns:
+          The new state.
+
+        Raises:
+          ValueError: if the shapes match none of these forms.
+        """
         labels = fnp.asarray(labels)
         pred = fnp.ravel(_class_predictions(preds, labels, self.threshold))
         classes = fnp.arange(self.num_classes)
@@ -90,9 +125,22 @@ class _ClassScore:
         return dataclasses.replace(self, matrix=self.matrix + t.T @ p)
 
     def merge(self, other):
+        """Combine with the state of another stream (same settings).
+
+        Args:
+          other: a state of the same class.
+
+        Returns:
+          The state of both streams.
+        """
         return dataclasses.replace(self, matrix=self.matrix + other.matrix)
 
     def compute(self):
+        """The score, averaged as ``average`` says (0 where undefined, as scikit-learn).
+
+        Returns:
+          A float32 scalar, or ``(C,)`` with ``average=None``.
+        """
         return _average(self._score, self.matrix, self.average)
 
 
@@ -102,6 +150,13 @@ class Precision(_ClassScore):
 
     ``init(num_classes, average="macro", threshold=0.5)``; ``average`` is "micro", "macro",
     "weighted", "binary" (class 1 of two) or None (one value per class), as in scikit-learn.
+    Make it with ``init``; ``update``, ``merge`` and ``compute`` as for every metric.
+
+    Args:
+      matrix: the ``(num_classes, num_classes)`` int32 counts ``[true, predicted]``.
+      num_classes: the number of classes (static).
+      average: the averaging over classes (static; see ``init``).
+      threshold: the probability at and above which a binary prediction is class 1.
 
     >>> import funcgrad.numpy as fnp
     >>> p = Precision.init(3).update(fnp.array([0, 1, 1, 2]), fnp.array([0, 1, 2, 2]))
@@ -117,6 +172,12 @@ class Recall(_ClassScore):
     """Recall ``tp / (tp + fn)`` (0 for a class absent from the labels), averaged over classes
     like :class:`Precision`.
 
+    Args:
+      matrix: the ``(num_classes, num_classes)`` int32 counts ``[true, predicted]``.
+      num_classes: the number of classes (static).
+      average: the averaging over classes (static; see ``init``).
+      threshold: the probability at and above which a binary prediction is class 1.
+
     >>> import funcgrad.numpy as fnp
     >>> r = Recall.init(3, average=None).update(fnp.array([0, 1, 1, 2]), fnp.array([0, 1, 2, 2]))
     >>> r.compute()
@@ -130,6 +191,12 @@ class Recall(_ClassScore):
 class F1(_ClassScore):
     """F1 score ``2 tp / (2 tp + fp + fn)``, the harmonic mean of precision and recall,
     averaged over classes like :class:`Precision`.
+
+    Args:
+      matrix: the ``(num_classes, num_classes)`` int32 counts ``[true, predicted]``.
+      num_classes: the number of classes (static).
+      average: the averaging over classes (static; see ``init``).
+      threshold: the probability at and above which a binary prediction is class 1.
 
     >>> import funcgrad.numpy as fnp
     >>> f = F1.init(2, average="binary").update(fnp.array([0.9, 0.2, 0.7]), fnp.array([1, 1, 0]))
@@ -173,6 +240,13 @@ class AUROC:
     averaged with ``average="macro"`` (over classes that have positives and negatives),
     ``"weighted"`` (by support) or None (per class; NaN for a class without both). The state
     keeps every score (AUROC is not a sum of per-batch parts), so ``merge`` concatenates.
+    Make it with :meth:`init`.
+
+    Args:
+      scores: every score seen, ``(N,)`` or ``(N, C)`` float32.
+      labels: their labels, ``(N,)`` int32.
+      num_classes: None (binary) or ``C`` (static).
+      average: ``"macro"``, ``"weighted"`` or None (static).
 
     >>> import funcgrad.numpy as fnp
     >>> a = AUROC.init().update(fnp.array([0.1, 0.4, 0.35, 0.8]), fnp.array([0, 0, 1, 1]))
@@ -187,12 +261,33 @@ class AUROC:
 
     @classmethod
     def init(cls, num_classes: int | None = None, average: str | None = "macro") -> AUROC:
+        """The empty state.
+
+        Args:
+          num_classes: None for binary AUROC, else the number of classes ``C``.
+          average: ``"macro"``, ``"weighted"`` or None (multiclass only).
+
+        Returns:
+          An ``AUROC`` holding no scores.
+
+        Raises:
+          ValueError: for another ``average``.
+        """
         if average not in ("macro", "weighted", None):
             raise ValueError(f"AUROC: average must be 'macro', 'weighted' or None, got {average!r}")
         shape = (0,) if num_classes is None else (0, num_classes)
         return cls(fnp.zeros(shape, np.float32), fnp.zeros((0,), np.int32), num_classes, average)
 
     def update(self, scores, labels) -> AUROC:
+        """Append a batch (the state grows: its shapes change with every update).
+
+        Args:
+          scores: ``(N,)`` scores of class 1 (binary) or ``(N, C)`` per-class scores.
+          labels: ``(N,)`` labels: 0/1 (binary; anything but 1 is negative) or classes.
+
+        Returns:
+          The new state.
+        """
         scores, labels = _f32(scores), fnp.ravel(fnp.asarray(labels).astype(np.int32))
         scores = fnp.reshape(scores, (-1,) + tuple(fnp.shape(self.scores))[1:])
         return AUROC(
@@ -203,9 +298,24 @@ class AUROC:
         )
 
     def merge(self, other: AUROC) -> AUROC:
+        """Combine with the state of another stream (concatenates the scores).
+
+        Args:
+          other: an ``AUROC`` with the same settings.
+
+        Returns:
+          The state of both streams.
+        """
         return self.update(other.scores, other.labels)
 
     def compute(self):
+        """The area under the ROC curve.
+
+        Returns:
+          A float32 scalar: binary, NaN unless both classes occurred; averaged, over the
+          classes where it is defined (0 if none is). With ``average=None``, ``(C,)`` (NaN
+          for a class without positives and negatives).
+        """
         if self.num_classes is None:
             return _binary_auroc(self.scores, self.labels == 1)
         per_class = fnp.stack(

@@ -655,7 +655,11 @@ _ALL_JITTED: weakref.WeakSet = weakref.WeakSet()  # every live jit-wrapped funct
 
 def clear_caches() -> None:
     """Drop every jit-compiled function's cache of traces and compiled code (the next call
-    retraces and recompiles); the on-disk cache (``config.disk_cache_dir``) is kept."""
+    retraces and recompiles); the on-disk cache (``config.disk_cache_dir``) is kept.
+
+    Returns:
+      None.
+    """
     for f in list(_ALL_JITTED):
         f.clear_cache()
 
