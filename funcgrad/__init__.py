@@ -147,7 +147,17 @@ from funcgrad._src.devices import (  # noqa: E402
 
 
 def block_until_ready(x):
-    """Wait for every array in a pytree (funcgrad computes synchronously: returns ``x``)."""
+    """Wait until every array in a pytree is computed (``jax.block_until_ready``).
+
+    funcgrad computes synchronously, so there is nothing to wait for; this calls each
+    leaf's ``block_until_ready()`` where it has one.
+
+    Args:
+      x: an array or pytree (leaves without ``block_until_ready`` are kept as they are).
+
+    Returns:
+      ``x``, with the same structure and leaves.
+    """
     return tree_util.tree_map(
         lambda a: a.block_until_ready() if hasattr(a, "block_until_ready") else a, x
     )
@@ -168,22 +178,49 @@ def ensure_compile_time_eval():
     Operations on concrete (non-traced) values already run eagerly at trace time in
     funcgrad, which is what JAX's version forces; operations on traced jit arguments stay
     staged (as in JAX, where they cannot be evaluated either).
+
+    Yields:
+      None.
     """
     yield
 
 
 @_contextlib.contextmanager
 def named_scope(name: str):
-    """Context manager naming the operations inside it, for JAX compatibility. funcgrad's
-    IR does not record scope names, so this only checks ``name`` is a string."""
+    """Context manager naming the operations inside it, for JAX compatibility.
+
+    funcgrad's IR does not record scope names, so this only checks ``name``.
+
+    Args:
+      name: the scope's name.
+
+    Yields:
+      None.
+
+    Raises:
+      TypeError: if ``name`` is not a string.
+    """
     if not isinstance(name, str):
         raise TypeError(f"named_scope: name must be a string, got {type(name).__name__}")
     yield
 
 
 def named_call(fun, *, name: str | None = None):
-    """``fun`` under a name (for JAX compatibility: funcgrad's IR does not record call
-    names, so this returns a plain wrapper with the same behaviour)."""
+    """``fun`` under a name, for JAX compatibility.
+
+    funcgrad's IR does not record call names, so this returns a plain wrapper with the
+    same behaviour (JAX stages a named sub-computation).
+
+    Args:
+      fun: any callable.
+      name: the wrapper's ``__name__``; default: ``fun``'s.
+
+    Returns:
+      A function calling ``fun`` with the same arguments.
+
+    Raises:
+      TypeError: if ``fun`` is not callable.
+    """
     if not callable(fun):
         raise TypeError(f"named_call expects a callable, got {type(fun).__name__}")
 

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 import funcgrad.numpy as fnp
-from funcgrad import tree_util as tu
+from funcgrad._src.classification_metrics import AUROC, F1, Precision, Recall
+from funcgrad._src.metrics_util import _f32, _metric, _predictions
 from funcgrad._src.nn_functions import log_softmax
 from funcgrad._src.tracker import Tracker
 from funcgrad._src.tracker_sinks import TensorBoardSink
@@ -42,31 +43,13 @@ __all__ = [
 ]
 
 
-def _metric(cls):
-    return tu.register_dataclass(dataclasses.dataclass(frozen=True)(cls))
-
-
-def _f32(x):
-    return fnp.asarray(x).astype(np.float32)
-
-
-def _predictions(logits_or_preds, labels):
-    """Class predictions: argmax of logits, or the input itself if it already has labels' rank."""
-    x = fnp.asarray(logits_or_preds)
-    if fnp.ndim(x) == fnp.ndim(labels) + 1:
-        return fnp.argmax(x, axis=-1)
-    if tuple(fnp.shape(x)) != tuple(fnp.shape(labels)):
-        raise ValueError(
-            f"predictions of shape {tuple(fnp.shape(x))} do not match labels of "
-            f"shape {tuple(fnp.shape(labels))} (pass logits (..., classes) or "
-            f"integer predictions shaped like the labels)"
-        )
-    return x
-
-
 @_metric
 class Mean:
-    """A (weighted) running mean.
+    """A (weighted) running mean. Make it with :meth:`init`.
+
+    Args:
+      total: the weighted sum of the values seen (float32 scalar).
+      count: the sum of their weights (float32 scalar).
 
     >>> import funcgrad.numpy as fnp
     >>> m = Mean.init().update(fnp.array([1.0, 2.0])).update(fnp.array(6.0))
@@ -79,47 +62,116 @@ class Mean:
 
     @classmethod
     def init(cls) -> Mean:
+        """The empty state.
+
+        Returns:
+          A ``Mean`` with zero total and count.
+        """
         return cls(fnp.zeros((), np.float32), fnp.zeros((), np.float32))
 
     def update(self, values, weights=None) -> Mean:
+        """Add values (every element of ``values``).
+
+        Args:
+          values: an array or number (converted to float32).
+          weights: optional weights, broadcastable to ``values``; default 1 each.
+
+        Returns:
+          The new state.
+        """
         v = _f32(values)
         w = fnp.ones_like(v) if weights is None else fnp.broadcast_to(_f32(weights), v.shape)
         return Mean(self.total + fnp.sum(v * w), self.count + fnp.sum(w))
 
     def merge(self, other: Mean) -> Mean:
+        """Combine with the state of another stream (e.g. another shard).
+
+        Args:
+          other: a ``Mean``.
+
+        Returns:
+          The state of both streams.
+        """
         return Mean(self.total + other.total, self.count + other.count)
 
     def compute(self):
+        """The mean.
+
+        Returns:
+          ``total / count``, a float32 scalar (NaN before any update).
+        """
         return self.total / self.count
 
 
 @_metric
 class Accuracy:
-    """Fraction of correct predictions; ``update`` takes logits ``(..., C)`` or integer
-    predictions, and integer labels."""
+    """Fraction of correct predictions. Make it with :meth:`init`.
+
+    Args:
+      correct: the number of correct predictions (float32 scalar).
+      count: the number of predictions (float32 scalar).
+    """
 
     correct: Any
     count: Any
 
     @classmethod
     def init(cls) -> Accuracy:
+        """The empty state.
+
+        Returns:
+          An ``Accuracy`` with zero counts.
+        """
         return cls(fnp.zeros((), np.float32), fnp.zeros((), np.float32))
 
     def update(self, logits_or_preds, labels) -> Accuracy:
+        """Count a batch of predictions.
+
+        Args:
+          logits_or_preds: logits ``(..., C)`` (their argmax is the prediction) or integer
+            predictions shaped like ``labels``.
+          labels: integer class labels ``(...)``.
+
+        Returns:
+          The new state.
+
+        Raises:
+          ValueError: if the shapes match neither form.
+        """
         labels = fnp.asarray(labels)
         hits = _predictions(logits_or_preds, labels) == labels
         return Accuracy(self.correct + fnp.sum(_f32(hits)), self.count + float(hits.size))
 
     def merge(self, other: Accuracy) -> Accuracy:
+        """Combine with the state of another stream (e.g. another shard).
+
+        Args:
+          other: an ``Accuracy``.
+
+        Returns:
+          The state of both streams.
+        """
         return Accuracy(self.correct + other.correct, self.count + other.count)
 
     def compute(self):
+        """The accuracy.
+
+        Returns:
+          ``correct / count``, a float32 scalar (NaN before any update).
+        """
         return self.correct / self.count
 
 
 @_metric
 class TopKAccuracy:
     """Fraction of examples whose label is among the ``k`` largest logits (ties count as hits).
+
+    Make it with :meth:`init`.
+
+    Args:
+      correct: the number of hits (float32 scalar).
+      count: the number of examples (float32 scalar).
+      k: how many of the largest logits count (static).
 
     >>> import funcgrad.numpy as fnp
     >>> m = TopKAccuracy.init(k=2).update(fnp.array([[0.1, 0.5, 0.4]]), fnp.array([2]))
@@ -133,9 +185,26 @@ class TopKAccuracy:
 
     @classmethod
     def init(cls, k: int = 5) -> TopKAccuracy:
+        """The empty state.
+
+        Args:
+          k: a hit is a label whose logit has fewer than ``k`` logits above it.
+
+        Returns:
+          A ``TopKAccuracy`` with zero counts.
+        """
         return cls(fnp.zeros((), np.float32), fnp.zeros((), np.float32), k)
 
     def update(self, logits, labels) -> TopKAccuracy:
+        """Count a batch.
+
+        Args:
+          logits: scores ``(..., C)``.
+          labels: integer class labels ``(...)``.
+
+        Returns:
+          The new state.
+        """
         logits, labels = fnp.asarray(logits), fnp.asarray(labels)
         label_logit = fnp.take_along_axis(logits, fnp.expand_dims(labels, -1), axis=-1)
         rank = fnp.sum(logits > label_logit, axis=-1)
@@ -143,9 +212,22 @@ class TopKAccuracy:
         return TopKAccuracy(self.correct + fnp.sum(hits), self.count + float(hits.size), self.k)
 
     def merge(self, other: TopKAccuracy) -> TopKAccuracy:
+        """Combine with the state of another stream (same ``k``).
+
+        Args:
+          other: a ``TopKAccuracy``.
+
+        Returns:
+          The state of both streams.
+        """
         return TopKAccuracy(self.correct + other.correct, self.count + other.count, self.k)
 
     def compute(self):
+        """The top-k accuracy.
+
+        Returns:
+          ``correct / count``, a float32 scalar (NaN before any update).
+        """
         return self.correct / self.count
 
 
@@ -153,6 +235,12 @@ class TopKAccuracy:
 class Welford:
     """Running mean and variance (Welford; batches merged with Chan et al.'s formula), per
     feature of shape ``shape``: ``update(x)`` takes ``x`` of shape ``(..., *shape)``.
+    Make it with :meth:`init`.
+
+    Args:
+      count: the number of samples (float32 scalar).
+      mean: their mean, of shape ``shape``.
+      m2: the sum of squared deviations from the mean, of shape ``shape``.
 
     >>> import funcgrad.numpy as fnp
     >>> w = Welford.init().update(fnp.array([1.0, 2.0])).update(fnp.array([3.0, 4.0]))
@@ -166,12 +254,29 @@ class Welford:
 
     @classmethod
     def init(cls, shape=()) -> Welford:
+        """The empty state.
+
+        Args:
+          shape: the shape of one sample (int or tuple).
+
+        Returns:
+          A ``Welford`` with zero count, mean and ``m2``.
+        """
         shape = (shape,) if isinstance(shape, int) else tuple(shape)
         return cls(
             fnp.zeros((), np.float32), fnp.zeros(shape, np.float32), fnp.zeros(shape, np.float32)
         )
 
     def update(self, values) -> Welford:
+        """Add a batch of samples.
+
+        Args:
+          values: an array of shape ``(..., *shape)``; every index of the leading axes is
+            one sample.
+
+        Returns:
+          The new state.
+        """
         v = fnp.reshape(_f32(values), (-1,) + tuple(fnp.shape(self.mean)))
         n = float(fnp.shape(v)[0])
         mean = fnp.mean(v, axis=0)
@@ -179,6 +284,14 @@ class Welford:
         return self.merge(batch)
 
     def merge(self, other: Welford) -> Welford:
+        """Combine with the state of another stream (Chan et al.'s parallel formula).
+
+        Args:
+          other: a ``Welford`` of the same ``shape``.
+
+        Returns:
+          The state of both streams.
+        """
         n = self.count + other.count
         safe_n = fnp.where(n > 0, n, fnp.ones_like(n))
         delta = other.mean - self.mean
@@ -187,16 +300,32 @@ class Welford:
         return Welford(n, mean, m2)
 
     def variance(self, ddof: int = 0):
+        """The variance per feature.
+
+        Args:
+          ddof: delta degrees of freedom: divide by ``count - ddof`` (1: sample variance).
+
+        Returns:
+          ``m2 / (count - ddof)``, of shape ``shape`` (NaN or inf for too few samples).
+        """
         return self.m2 / (self.count - ddof)
 
     def compute(self):
-        """``(mean, variance)`` (population variance)."""
+        """The mean and the population variance.
+
+        Returns:
+          ``(mean, variance())``, each of shape ``shape``.
+        """
         return self.mean, self.variance()
 
 
 @_metric
 class ConfusionMatrix:
-    """Counts ``matrix[true_label, predicted_label]``.
+    """Counts ``matrix[true_label, predicted_label]``. Make it with :meth:`init`.
+
+    Args:
+      matrix: the ``(num_classes, num_classes)`` int32 counts.
+      num_classes: the number of classes (static).
 
     >>> import funcgrad.numpy as fnp
     >>> cm = ConfusionMatrix.init(2).update(fnp.array([0, 1, 1]), fnp.array([0, 0, 1]))
@@ -210,9 +339,30 @@ class ConfusionMatrix:
 
     @classmethod
     def init(cls, num_classes: int) -> ConfusionMatrix:
+        """The empty state.
+
+        Args:
+          num_classes: the number of classes ``C``.
+
+        Returns:
+          A ``ConfusionMatrix`` of zeros.
+        """
         return cls(fnp.zeros((num_classes, num_classes), np.int32), num_classes)
 
     def update(self, logits_or_preds, labels) -> ConfusionMatrix:
+        """Count a batch (labels or predictions outside ``[0, C)`` are not counted).
+
+        Args:
+          logits_or_preds: logits ``(..., C)`` (their argmax is the prediction) or integer
+            predictions shaped like ``labels``.
+          labels: integer class labels ``(...)``.
+
+        Returns:
+          The new state.
+
+        Raises:
+          ValueError: if the shapes match neither form.
+        """
         labels = fnp.asarray(labels)
         preds = fnp.ravel(_predictions(logits_or_preds, labels))
         labels = fnp.ravel(labels)
@@ -222,228 +372,39 @@ class ConfusionMatrix:
         return ConfusionMatrix(self.matrix + t.T @ p, self.num_classes)
 
     def merge(self, other: ConfusionMatrix) -> ConfusionMatrix:
+        """Combine with the state of another stream (same ``num_classes``).
+
+        Args:
+          other: a ``ConfusionMatrix``.
+
+        Returns:
+          The state of both streams.
+        """
         return ConfusionMatrix(self.matrix + other.matrix, self.num_classes)
 
     def compute(self):
+        """The counts.
+
+        Returns:
+          ``matrix``, int32 ``(C, C)``, rows true labels, columns predictions.
+        """
         return self.matrix
 
     def recall(self):
-        """Per-class recall ``diag / row sums``."""
+        """Per-class recall ``diag / row sums``.
+
+        Returns:
+          A float32 ``(C,)`` array (0 for a class absent from the labels).
+        """
         return fnp.diagonal(self.matrix) / fnp.maximum(fnp.sum(self.matrix, axis=1), 1)
 
     def precision(self):
-        """Per-class precision ``diag / column sums``."""
+        """Per-class precision ``diag / column sums``.
+
+        Returns:
+          A float32 ``(C,)`` array (0 for a class never predicted).
+        """
         return fnp.diagonal(self.matrix) / fnp.maximum(fnp.sum(self.matrix, axis=0), 1)
-
-
-# ---- precision, recall, F1 ----------------------------------------------------------------
-
-_AVERAGES = ("micro", "macro", "weighted", "binary", None)
-
-
-def _class_predictions(preds, labels, threshold: float):
-    """Integer class predictions: argmax of logits, thresholded probabilities (binary), or
-    integer predictions as given."""
-    x = fnp.asarray(preds)
-    if fnp.ndim(x) == fnp.ndim(labels) and fnp.issubdtype(x.dtype, fnp.floating):
-        return (x >= threshold).astype(np.int32)
-    return _predictions(x, labels)
-
-
-def _safe_div(num, den):
-    ok = den > 0
-    return fnp.where(ok, num / fnp.where(ok, den, 1.0), 0.0)
-
-
-def _precision(tp, fp, fn):
-    return _safe_div(tp, tp + fp)
-
-
-def _recall(tp, fp, fn):
-    return _safe_div(tp, tp + fn)
-
-
-def _f1(tp, fp, fn):
-    return _safe_div(2.0 * tp, 2.0 * tp + fp + fn)
-
-
-def _average(score_fn, matrix, average):
-    """Apply ``score_fn(tp, fp, fn)`` per class, then average as scikit-learn/torchmetrics do.
-
-    "macro" averages over the classes that occur in the labels or the predictions (the others
-    have no score); "weighted" weights classes by their support (count in the labels);
-    "micro" scores the summed counts; "binary" is class 1's score; None gives every class's.
-    """
-    m = _f32(matrix)
-    tp = fnp.diagonal(m)
-    fp, fn = fnp.sum(m, axis=0) - tp, fnp.sum(m, axis=1) - tp
-    if average == "micro":
-        return score_fn(fnp.sum(tp), fnp.sum(fp), fnp.sum(fn))
-    per_class = score_fn(tp, fp, fn)
-    if average is None:
-        return per_class
-    if average == "binary":
-        return per_class[1]
-    weights = tp + fn if average == "weighted" else _f32(tp + fp + fn > 0)
-    return _safe_div(fnp.sum(per_class * weights), fnp.sum(weights))
-
-
-@dataclasses.dataclass(frozen=True)
-class _ClassScore:
-    """Precision/Recall/F1 share a confusion-matrix state (``matrix[true, predicted]``)."""
-
-    matrix: Any
-    num_classes: int = dataclasses.field(metadata={"static": True}, default=2)
-    average: str | None = dataclasses.field(metadata={"static": True}, default="macro")
-    threshold: float = dataclasses.field(metadata={"static": True}, default=0.5)
-
-    @classmethod
-    def init(cls, num_classes: int, average: str | None = "macro", threshold: float = 0.5):
-        if average not in _AVERAGES:
-            raise ValueError(f"{cls.__name__}: average must be one of {_AVERAGES}, got {average!r}")
-        if average == "binary" and num_classes != 2:
-            raise ValueError(f"{cls.__name__}: average='binary' needs num_classes=2")
-        matrix = fnp.zeros((num_classes, num_classes), np.int32)
-        return cls(matrix, num_classes, average, float(threshold))
-
-    def update(self, preds, labels):
-        """``preds``: logits ``(..., C)``, integer predictions, or (binary) probabilities of
-        class 1 compared with ``threshold``; ``labels``: integer classes."""
-        labels = fnp.asarray(labels)
-        pred = fnp.ravel(_class_predictions(preds, labels, self.threshold))
-        classes = fnp.arange(self.num_classes)
-        t = (fnp.ravel(labels)[:, None] == classes).astype(np.int32)
-        p = (pred[:, None] == classes).astype(np.int32)
-        return dataclasses.replace(self, matrix=self.matrix + t.T @ p)
-
-    def merge(self, other):
-        return dataclasses.replace(self, matrix=self.matrix + other.matrix)
-
-    def compute(self):
-        return _average(self._score, self.matrix, self.average)
-
-
-@_metric
-class Precision(_ClassScore):
-    """Precision ``tp / (tp + fp)`` (0 where nothing was predicted), averaged over classes.
-
-    ``init(num_classes, average="macro", threshold=0.5)``; ``average`` is "micro", "macro",
-    "weighted", "binary" (class 1 of two) or None (one value per class), as in scikit-learn.
-
-    >>> import funcgrad.numpy as fnp
-    >>> p = Precision.init(3).update(fnp.array([0, 1, 1, 2]), fnp.array([0, 1, 2, 2]))
-    >>> round(float(p.compute()), 4)  # (1 + 1/2 + 1) / 3
-    0.8333
-    """
-
-    _score = staticmethod(_precision)
-
-
-@_metric
-class Recall(_ClassScore):
-    """Recall ``tp / (tp + fn)`` (0 for a class absent from the labels), averaged over classes
-    like :class:`Precision`.
-
-    >>> import funcgrad.numpy as fnp
-    >>> r = Recall.init(3, average=None).update(fnp.array([0, 1, 1, 2]), fnp.array([0, 1, 2, 2]))
-    >>> r.compute()
-    Array([1. , 1. , 0.5], dtype=float32)
-    """
-
-    _score = staticmethod(_recall)
-
-
-@_metric
-class F1(_ClassScore):
-    """F1 score ``2 tp / (2 tp + fp + fn)``, the harmonic mean of precision and recall,
-    averaged over classes like :class:`Precision`.
-
-    >>> import funcgrad.numpy as fnp
-    >>> f = F1.init(2, average="binary").update(fnp.array([0.9, 0.2, 0.7]), fnp.array([1, 1, 0]))
-    >>> float(f.compute())  # tp=1, fp=1, fn=1
-    0.5
-    """
-
-    _score = staticmethod(_f1)
-
-
-# ---- AUROC --------------------------------------------------------------------------------
-
-
-def _binary_auroc(scores, positive):
-    """Area under the ROC curve (trapezoidal, ties as in scikit-learn's ``roc_auc_score``).
-
-    Equivalently the Mann-Whitney probability that a positive scores above a negative, ties
-    counting half: scores are grouped by value (sort + group ids, fixed shapes so it jits),
-    and each group's negatives earn the positives above it plus half the positives within it.
-    NaN when only one class is present.
-    """
-    order = fnp.argsort(-scores)
-    s, pos = scores[order], _f32(positive)[order]
-    first = fnp.concatenate([fnp.ones(1, bool), s[1:] != s[:-1]])
-    group = fnp.cumsum(first.astype(np.int32)) - 1
-    n = s.shape[0]
-    group_pos = fnp.zeros(n, np.float32).at[group].add(pos)
-    group_neg = fnp.zeros(n, np.float32).at[group].add(1.0 - pos)
-    above = fnp.cumsum(group_pos) - group_pos
-    area = fnp.sum(group_neg * (above + 0.5 * group_pos))
-    return area / (fnp.sum(pos) * fnp.sum(1.0 - pos))
-
-
-@_metric
-class AUROC:
-    """Area under the ROC curve, as scikit-learn's ``roc_auc_score`` (ties handled the same).
-
-    Binary (``init()``): ``update(scores, labels)`` with scores ``(N,)`` (any monotone score:
-    logits or probabilities) and 0/1 labels. Multiclass (``init(num_classes)``): scores
-    ``(N, C)`` (e.g. softmax probabilities), integer labels; one-vs-rest AUROC per class,
-    averaged with ``average="macro"`` (over classes that have positives and negatives),
-    ``"weighted"`` (by support) or None (per class; NaN for a class without both). The state
-    keeps every score (AUROC is not a sum of per-batch parts), so ``merge`` concatenates.
-
-    >>> import funcgrad.numpy as fnp
-    >>> a = AUROC.init().update(fnp.array([0.1, 0.4, 0.35, 0.8]), fnp.array([0, 0, 1, 1]))
-    >>> float(a.compute())
-    0.75
-    """
-
-    scores: Any
-    labels: Any
-    num_classes: int | None = dataclasses.field(metadata={"static": True}, default=None)
-    average: str | None = dataclasses.field(metadata={"static": True}, default="macro")
-
-    @classmethod
-    def init(cls, num_classes: int | None = None, average: str | None = "macro") -> AUROC:
-        if average not in ("macro", "weighted", None):
-            raise ValueError(f"AUROC: average must be 'macro', 'weighted' or None, got {average!r}")
-        shape = (0,) if num_classes is None else (0, num_classes)
-        return cls(fnp.zeros(shape, np.float32), fnp.zeros((0,), np.int32), num_classes, average)
-
-    def update(self, scores, labels) -> AUROC:
-        scores, labels = _f32(scores), fnp.ravel(fnp.asarray(labels).astype(np.int32))
-        scores = fnp.reshape(scores, (-1,) + tuple(fnp.shape(self.scores))[1:])
-        return AUROC(
-            fnp.concatenate([self.scores, scores]),
-            fnp.concatenate([self.labels, labels]),
-            self.num_classes,
-            self.average,
-        )
-
-    def merge(self, other: AUROC) -> AUROC:
-        return self.update(other.scores, other.labels)
-
-    def compute(self):
-        if self.num_classes is None:
-            return _binary_auroc(self.scores, self.labels == 1)
-        per_class = fnp.stack(
-            [_binary_auroc(self.scores[:, c], self.labels == c) for c in range(self.num_classes)]
-        )
-        if self.average is None:
-            return per_class
-        support = fnp.sum(_f32(self.labels[:, None] == fnp.arange(self.num_classes)), axis=0)
-        defined = fnp.isfinite(per_class)
-        weights = fnp.where(defined, support if self.average == "weighted" else 1.0, 0.0)
-        return _safe_div(fnp.sum(fnp.where(defined, per_class, 0.0) * weights), fnp.sum(weights))
 
 
 # ---- regression and language modelling ----------------------------------------------------
@@ -452,7 +413,12 @@ class AUROC:
 @_metric
 class MeanSquaredError:
     """Mean of ``(preds - targets) ** 2`` over every element; ``squared=False`` gives its
-    square root (RMSE), as torchmetrics.
+    square root (RMSE), as torchmetrics. Make it with :meth:`init`.
+
+    Args:
+      total: the sum of squared errors (float32 scalar).
+      count: the number of elements (float32 scalar).
+      squared: False: :meth:`compute` gives the RMSE (static).
 
     >>> import funcgrad.numpy as fnp
     >>> m = MeanSquaredError.init().update(fnp.array([1.0, 2.0]), fnp.array([1.0, 4.0]))
@@ -466,20 +432,50 @@ class MeanSquaredError:
 
     @classmethod
     def init(cls, squared: bool = True) -> MeanSquaredError:
+        """The empty state.
+
+        Args:
+          squared: True: the MSE; False: its square root.
+
+        Returns:
+          A ``MeanSquaredError`` with zero sums.
+        """
         return cls(fnp.zeros((), np.float32), fnp.zeros((), np.float32), squared)
 
     def update(self, preds, targets) -> MeanSquaredError:
+        """Add a batch.
+
+        Args:
+          preds: predictions (any shape; converted to float32).
+          targets: targets broadcastable with ``preds``.
+
+        Returns:
+          The new state.
+        """
         err = fnp.square(_f32(preds) - _f32(targets))
         return dataclasses.replace(
             self, total=self.total + fnp.sum(err), count=self.count + float(err.size)
         )
 
     def merge(self, other: MeanSquaredError) -> MeanSquaredError:
+        """Combine with the state of another stream (keeps this state's ``squared``).
+
+        Args:
+          other: a ``MeanSquaredError``.
+
+        Returns:
+          The state of both streams.
+        """
         return dataclasses.replace(
             self, total=self.total + other.total, count=self.count + other.count
         )
 
     def compute(self):
+        """The mean squared error (or its root).
+
+        Returns:
+          A float32 scalar (NaN before any update).
+        """
         mse = self.total / self.count
         return mse if self.squared else fnp.sqrt(mse)
 
@@ -488,7 +484,12 @@ class MeanSquaredError:
 class Perplexity:
     """``exp`` of the mean negative log-likelihood of the targets under softmax(logits), as
     torchmetrics: ``update(logits (..., V), targets (...))``; targets equal to
-    ``ignore_index`` (e.g. padding) are left out.
+    ``ignore_index`` (e.g. padding) are left out. Make it with :meth:`init`.
+
+    Args:
+      total: the summed negative log-likelihood (float32 scalar).
+      count: the number of targets counted (float32 scalar).
+      ignore_index: the target value left out, or None (static).
 
     >>> import funcgrad.numpy as fnp
     >>> p = Perplexity.init().update(fnp.zeros((2, 4)), fnp.array([0, 3]))
@@ -502,9 +503,26 @@ class Perplexity:
 
     @classmethod
     def init(cls, ignore_index: int | None = None) -> Perplexity:
+        """The empty state.
+
+        Args:
+          ignore_index: a target value to leave out (e.g. the padding token), or None.
+
+        Returns:
+          A ``Perplexity`` with zero sums.
+        """
         return cls(fnp.zeros((), np.float32), fnp.zeros((), np.float32), ignore_index)
 
     def update(self, logits, targets) -> Perplexity:
+        """Add a batch.
+
+        Args:
+          logits: unnormalised scores ``(..., V)`` over the vocabulary.
+          targets: integer token ids ``(...)``.
+
+        Returns:
+          The new state.
+        """
         logp = log_softmax(_f32(logits), axis=-1)
         targets = fnp.asarray(targets).astype(np.int32)
         keep = fnp.ones(targets.shape, bool)
@@ -516,9 +534,22 @@ class Perplexity:
         return dataclasses.replace(self, total=total, count=self.count + fnp.sum(_f32(keep)))
 
     def merge(self, other: Perplexity) -> Perplexity:
+        """Combine with the state of another stream.
+
+        Args:
+          other: a ``Perplexity``.
+
+        Returns:
+          The state of both streams.
+        """
         return dataclasses.replace(
             self, total=self.total + other.total, count=self.count + other.count
         )
 
     def compute(self):
+        """The perplexity.
+
+        Returns:
+          ``exp(total / count)``, a float32 scalar (NaN before any update).
+        """
         return fnp.exp(self.total / self.count)

@@ -31,6 +31,13 @@ NAMESPACES = [
     "funcgrad.config",
     "funcgrad.debug",
     "funcgrad.test_util",
+    "funcgrad",
+    "funcgrad.numpy",
+    "funcgrad.numpy.linalg",
+    "funcgrad.lax",
+    "funcgrad.random",
+    "funcgrad.scipy.special",
+    "funcgrad.metrics",
 ]
 
 _SECTION = re.compile(

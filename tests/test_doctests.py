@@ -29,6 +29,7 @@ MODULES = [
     "funcgrad.nn.initializers",
     "funcgrad.nn.losses",
     "funcgrad.metrics",
+    "funcgrad._src.classification_metrics",
     "funcgrad.data",
     "funcgrad._src.checkpoint",
     "funcgrad._src.tracker",

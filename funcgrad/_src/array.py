@@ -54,7 +54,21 @@ DELETED = _DeletedBuffer()
 
 
 class Array(ArrayOps, metaclass=_ArrayMeta):
-    """An immutable n-dimensional array (funcgrad's ``jax.Array``)."""
+    """An immutable n-dimensional array (funcgrad's ``jax.Array``).
+
+    Made by ``funcgrad.numpy`` functions (``fnp.asarray``, ``fnp.zeros``...) and returned
+    by every operation, rather than constructed directly. It holds a read-only numpy
+    buffer on the host; numpy's operators, methods (``x.sum()``, ``x.reshape``, ``x.T``)
+    and indexing work, updates go through ``x.at[idx].set(y)``. ``isinstance(t, Array)``
+    is also true for traced values.
+
+    Args:
+      value: the numpy buffer (not copied; it should be read-only).
+      weak_type: whether the value is weakly typed (from a Python scalar: it adopts the
+        other operand's dtype in binary operations).
+      ldt: the logical dtype when it is not the buffer's (``bfloat16``, held in float32),
+        else None.
+    """
 
     # _ldt: the logical dtype when it is not the numpy buffer's (bfloat16, held in float32)
     __slots__ = ("_value", "_weak_type", "_aval", "_ldt", "__weakref__")
@@ -88,10 +102,20 @@ class Array(ArrayOps, metaclass=_ArrayMeta):
 
         return devices.cpu_device()
 
-    def devices(self):
+    def devices(self) -> set:
+        """The devices holding this array.
+
+        Returns:
+          ``{CpuDevice(id=0)}``: a concrete Array lives on the host.
+        """
         return {self.device}
 
     def block_until_ready(self):
+        """Wait until the array is computed (funcgrad computes synchronously).
+
+        Returns:
+          The array itself.
+        """
         return self
 
     def delete(self) -> None:
@@ -99,7 +123,11 @@ class Array(ArrayOps, metaclass=_ArrayMeta):
         self._value, self._aval = DELETED, None
 
     def is_deleted(self) -> bool:
-        """Whether ``delete()`` was called or the buffer was donated to a jitted call."""
+        """Whether ``delete()`` was called or the buffer was donated to a jitted call.
+
+        Returns:
+          A bool.
+        """
         return self._value is DELETED
 
     def __array__(self, dtype=None, copy=None):
@@ -165,9 +193,27 @@ class Array(ArrayOps, metaclass=_ArrayMeta):
         return self._value.reshape(()).item()
 
     def item(self, *args):
+        """One element as a Python scalar (``numpy.ndarray.item``).
+
+        Args:
+          *args: none (the array must have one element), a flat index, or one index per
+            dimension.
+
+        Returns:
+          A Python ``int``, ``float``, ``complex`` or ``bool``.
+
+        Raises:
+          ValueError: without arguments, if the array has more than one element.
+          IndexError: if the index is out of bounds.
+        """
         return self._value.item(*args)
 
     def tolist(self):
+        """The values as nested Python lists of Python scalars (``numpy.ndarray.tolist``).
+
+        Returns:
+          A (nested) list, or a Python scalar for a 0-d array.
+        """
         return self._value.tolist()
 
     def __hash__(self):
@@ -204,6 +250,11 @@ class Array(ArrayOps, metaclass=_ArrayMeta):
         )
 
     def copy(self):
+        """A copy: the array itself, since Arrays are immutable.
+
+        Returns:
+          ``self``.
+        """
         return self
 
     def __copy__(self):

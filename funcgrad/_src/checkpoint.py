@@ -58,6 +58,22 @@ def save(path, tree, *, format: str | None = None) -> None:
     fsync'ed and then renamed over ``path``, so a crash never leaves a half-written
     checkpoint. ``path`` is used exactly as given (no ``.npz`` is appended).
 
+    Args:
+      path: the file to write (str or path-like); its directory must exist.
+      tree: a pytree whose leaves are arrays (funcgrad, numpy, anything with
+        ``__array__``; bfloat16 kept exactly) or Python ``int``/``float``/``bool``/``str``
+        values (``None`` is an empty subtree).
+      format: ``"npz"``, ``"safetensors"`` or None (chosen by the file name).
+
+    Returns:
+      None.
+
+    Raises:
+      TypeError: if a leaf is of another type, or an array of object or structured dtype.
+      ValueError: for another ``format``; for safetensors, if two leaves have the same
+        dotted name.
+      ImportError: for safetensors without the ``safetensors`` package.
+
     >>> import tempfile, os, numpy as np
     >>> p = os.path.join(tempfile.mkdtemp(), "ckpt.npz")
     >>> save(p, {"w": np.ones((2, 3), np.float32), "step": 10})
@@ -198,8 +214,26 @@ def load(path, like=None, *, format: str | None = None):
     lists, tuples and namedtuples are rebuilt from the file (custom pytree nodes come back
     as dicts keyed by their child key paths).
 
-    Array leaves come back as funcgrad arrays (numpy arrays where funcgrad.numpy is
-    unavailable); Python scalars come back as they were saved.
+    Array leaves come back as funcgrad arrays (through ``funcgrad.numpy.asarray``, so
+    float64 becomes float32 without x64; numpy arrays for dtypes funcgrad arrays do not
+    hold); Python scalars come back as they were saved. A foreign safetensors file
+    loads as ``{name: Array}``, or onto ``like`` by dotted name as
+    :func:`funcgrad.from_state_dict` does.
+
+    Args:
+      path: the file to read (str or path-like).
+      like: an optional template pytree (see above).
+      format: ``"npz"``, ``"safetensors"`` or None (chosen by the file name).
+
+    Returns:
+      The pytree.
+
+    Raises:
+      FileNotFoundError: (an OSError, as are other failures to open the file) if ``path``
+        does not exist.
+      ValueError: if the file is corrupt, truncated, of a newer format version or not a
+        checkpoint; if it does not match ``like``; for another ``format``.
+      ImportError: for safetensors without the ``safetensors`` package.
 
     >>> import tempfile, os, numpy as np
     >>> p = os.path.join(tempfile.mkdtemp(), "ckpt.npz")

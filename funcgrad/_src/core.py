@@ -153,7 +153,15 @@ class Jaxpr:
 
 @dataclass(frozen=True, eq=False)
 class ClosedJaxpr:
-    """A jaxpr plus the values of its constvars."""
+    """A jaxpr plus the values of its constvars (what ``make_jaxpr`` returns).
+
+    Prints as the IR; ``in_avals``, ``out_avals``, ``eqns`` and ``literals`` (the
+    constants, as a list) read through to the jaxpr.
+
+    Args:
+      jaxpr: the :class:`Jaxpr` (typed, immutable IR).
+      consts: the values of ``jaxpr.constvars``, in order (a tuple).
+    """
 
     jaxpr: Jaxpr
     consts: tuple
@@ -257,7 +265,14 @@ _trace_stack: list[MainTrace] = []
 
 
 class UnexpectedTracerError(Exception):
-    """A traced value was used after its transformation finished (it escaped)."""
+    """A traced value was used after its transformation finished (it escaped).
+
+    Raised, as in JAX, when a tracer stored outside a transformed function (a global, a
+    list, a closure) is used later. Return values instead of storing them.
+
+    Args:
+      *args: the message (as for any exception).
+    """
 
 
 @contextmanager
@@ -410,7 +425,14 @@ class Tracer:
 
 
 class ConcretizationTypeError(TypeError):
-    """A traced value was used where a concrete Python value is needed (bool, int, an if)."""
+    """A traced value was used where a concrete Python value is needed (bool, int, an if).
+
+    A TypeError, as in JAX. Mark the argument static (``jit(f, static_argnums=...)``), or
+    use ``fnp.where`` / ``lax.cond`` instead of Python control flow.
+
+    Args:
+      *args: the message (as for any exception).
+    """
 
 
 class ValueTypeError(ValueError, TypeError):
@@ -419,7 +441,14 @@ class ValueTypeError(ValueError, TypeError):
 
 
 class TracerArrayConversionError(TypeError):
-    """A traced value was converted to a numpy array (use funcgrad.numpy inside transforms)."""
+    """A traced value was converted to a numpy array (use funcgrad.numpy inside transforms).
+
+    A TypeError, as in JAX: raised by ``np.asarray(tracer)`` and numpy functions applied to
+    traced values.
+
+    Args:
+      *args: the message (as for any exception).
+    """
 
 
 def find_top_trace(xs) -> Trace:

@@ -25,7 +25,23 @@ batching.defvectorized(stop_gradient_p)
 
 
 def stop_gradient(x):
-    """Identity whose derivative is zero (on every leaf of a pytree)."""
+    """The identity, with a zero derivative (``jax.lax.stop_gradient``).
+
+    Args:
+      x: an array, Python scalar or pytree of them.
+
+    Returns:
+      ``x`` with every leaf as a funcgrad array (Python scalars converted, weakly typed);
+      floating and complex leaves are wrapped in the ``stop_gradient`` primitive, so no
+      derivative flows through them; integer and bool leaves are returned unchanged.
+
+    Raises:
+      TypeError: if a leaf is not an array type.
+
+    >>> import funcgrad as fg
+    >>> fg.grad(lambda x: x * fg.stop_gradient(x))(3.0)
+    Array(3., dtype=float32, weak_type=True)
+    """
 
     def one(v):
         v = _as_array(v)
@@ -75,7 +91,18 @@ def _stage_custom(obj, args):
 
 
 class custom_jvp:
-    """A function with a user-defined jvp rule (reverse mode is derived by transposing it).
+    """A function with a user-defined jvp rule (``jax.custom_jvp``).
+
+    Used as a decorator; register the rule with :meth:`defjvp` (or :meth:`defjvps`).
+    Reverse mode is derived by linearising and transposing the rule, so the tangent
+    output must be linear in the tangents. Called with no traced argument, ``fun`` runs
+    directly. Keyword arguments are bound to positions by ``fun``'s signature. Calling
+    before a rule is defined raises ``AttributeError``.
+
+    Args:
+      fun: the primal function of positional arguments (pytrees of arrays).
+      nondiff_argnums: positions of arguments that are not differentiated (Python values
+        or arrays); they are passed first to the jvp rule.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> @fg.custom_jvp
@@ -96,10 +123,29 @@ class custom_jvp:
         functools.update_wrapper(self, fun)
 
     def defjvp(self, jvp: Callable, symbolic_zeros: bool = False):
+        """Set the jvp rule (usable as a decorator).
+
+        Args:
+          jvp: ``jvp(*nondiff_args, primals, tangents) -> (primal_out, tangent_out)``,
+            ``primals`` and ``tangents`` tuples of the differentiable arguments; the outputs
+            have ``fun``'s output structure.
+          symbolic_zeros: accepted and ignored (zero tangents arrive as zero arrays).
+
+        Returns:
+          ``jvp`` itself.
+        """
         self.jvp = jvp
         return jvp
 
-    def defjvps(self, *jvps):
+    def defjvps(self, *jvps) -> None:
+        """Set the jvp rule from one function per argument (summed, as ``jax``'s ``defjvps``).
+
+        Args:
+          *jvps: for each positional argument, ``None`` (no contribution) or
+            ``f(tangent, primal_out, *primals)`` giving that argument's contribution to the
+            output tangent. Not usable with ``nondiff_argnums``.
+        """
+
         def jvp(primals, tangents):
             out = self(*primals)
             t_out = None
@@ -156,7 +202,16 @@ def _bind_kwargs(fun, args, kwargs):
 
 
 class custom_vjp:
-    """A function with a user-defined reverse-mode rule: ``defvjp(fwd, bwd)``.
+    """A function with a user-defined reverse-mode rule (``jax.custom_vjp``).
+
+    Used as a decorator; register the rule with :meth:`defvjp`. Called with no traced
+    argument, ``fun`` runs directly. Keyword arguments are bound to positions by ``fun``'s
+    signature. Calling before a rule is defined raises ``AttributeError``.
+
+    Args:
+      fun: the primal function of positional arguments (pytrees of arrays).
+      nondiff_argnums: positions of arguments that are not differentiated; they are passed
+        first to ``bwd``.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> @fg.custom_vjp
@@ -173,7 +228,17 @@ class custom_vjp:
         self.fwd = self.bwd = None
         functools.update_wrapper(self, fun)
 
-    def defvjp(self, fwd: Callable, bwd: Callable, symbolic_zeros: bool = False):
+    def defvjp(self, fwd: Callable, bwd: Callable, symbolic_zeros: bool = False) -> None:
+        """Set the forward and backward functions of the rule.
+
+        Args:
+          fwd: ``fwd(*args) -> (output, residuals)``, called with all of ``fun``'s arguments;
+            ``output`` must equal ``fun(*args)``, ``residuals`` is any pytree for ``bwd``.
+          bwd: ``bwd(*nondiff_args, residuals, output_cotangent)`` returning a tuple with one
+            cotangent per differentiable argument (``None`` for zero); another length
+            raises TypeError when differentiated.
+          symbolic_zeros: accepted and ignored.
+        """
         self.fwd, self.bwd = fwd, bwd
 
     def __get__(self, obj, objtype=None):

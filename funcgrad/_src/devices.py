@@ -17,7 +17,13 @@ from funcgrad.config import config
 
 @dataclass(frozen=True)
 class Device:
-    """A device that arrays can live on and computations can run on."""
+    """A device that arrays can live on and computations can run on (frozen, hashable).
+
+    Args:
+      platform: the target's name, ``"cpu"`` or ``"cuda"``.
+      id: the device's index among its platform's devices.
+      device_kind: a description, ``"cpu"`` or the GPU's name.
+    """
 
     platform: str
     id: int = 0
@@ -42,7 +48,21 @@ def _check_platform(name: str) -> str:
 
 
 def devices(backend: str | None = None) -> list[Device]:
-    """The devices of ``backend`` (default: the default backend)."""
+    """The devices of ``backend`` (``jax.devices``; ``local_devices`` is the same function).
+
+    Args:
+      backend: ``"cpu"``, ``"cuda"`` (or ``"gpu"``), ``"ref"``; default: the default
+        backend. Targets without devices of their own (``cpu``, ``ref``) share the one CPU
+        device.
+
+    Returns:
+      A list of :class:`Device`: ``[CpuDevice(id=0)]``, or one per visible GPU.
+
+    Raises:
+      ValueError: for an unknown backend name.
+      CudaUnavailableError: (a RuntimeError) for ``"cuda"`` where no CUDA driver or GPU is
+        found; nothing falls back to the CPU.
+    """
     target = get_target(_check_platform(backend or default_backend()))
     if "devices" not in target.capabilities:
         return [_CPU]
@@ -53,17 +73,52 @@ local_devices = devices
 
 
 def device_count(backend: str | None = None) -> int:
-    """How many devices ``backend`` (default: the default backend) has."""
+    """How many devices ``backend`` has (``jax.device_count``).
+
+    Args:
+      backend: as for :func:`devices`; default: the default backend.
+
+    Returns:
+      ``len(devices(backend))``, an int.
+
+    Raises:
+      ValueError: for an unknown backend name.
+      CudaUnavailableError: for ``"cuda"`` without CUDA.
+    """
     return len(devices(backend))
 
 
 def default_backend() -> str:
-    """``config.platform`` ('cpu' unless FUNCGRAD_PLATFORM / config.update set it)."""
+    """The default backend's name (``jax.default_backend``): ``config.platform``.
+
+    Returns:
+      ``"cpu"`` unless ``FUNCGRAD_PLATFORM`` or ``config.update("platform", ...)`` set
+      another (``"gpu"`` reads as ``"cuda"``).
+
+    Raises:
+      ValueError: if the configured platform is not a registered backend.
+    """
     return _check_platform(config.platform)
 
 
 def device_put(x, device: Device | None = None):
-    """Place a pytree of arrays on ``device`` (default: the default backend's first device)."""
+    """Place a pytree of arrays on a device (``jax.device_put``).
+
+    Args:
+      x: an array, numpy array, Python scalar or pytree of them.
+      device: a :class:`Device` or a backend name (its first device); default: the default
+        backend's first device. JAX's ``src``, ``donate`` and ``may_alias`` are not
+        supported.
+
+    Returns:
+      ``x`` with every leaf as a funcgrad Array on the host (numpy data converted to
+      funcgrad's dtypes), or as a device array on a CUDA device.
+
+    Raises:
+      TypeError: if a leaf is not an array type.
+      ValueError: for an unknown backend name.
+      CudaUnavailableError: for a CUDA device without CUDA.
+    """
     from funcgrad import tree_util as tu
     from funcgrad._src.api import _as_array
 
@@ -78,7 +133,16 @@ def device_put(x, device: Device | None = None):
 
 
 def device_get(x):
-    """Bring a pytree of arrays back to host numpy arrays."""
+    """Bring a pytree of arrays back to host numpy arrays (``jax.device_get``).
+
+    Args:
+      x: an array or pytree of arrays (funcgrad, device or numpy arrays, Python scalars).
+
+    Returns:
+      ``x`` with every leaf passed through ``np.asarray`` (funcgrad Arrays give read-only
+      views of their buffers without copying; Python scalars become 0-d numpy arrays,
+      where JAX leaves them as they are).
+    """
     import numpy as np
 
     from funcgrad import tree_util as tu

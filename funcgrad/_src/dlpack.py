@@ -71,6 +71,21 @@ def from_dlpack(x, /, *, device=None, copy: bool | None = None) -> Array:
     needs another dtype (float64 without ``jax_enable_x64``) and for bfloat16 (converted
     exactly; funcgrad holds bfloat16 in float32). CPU memory only.
 
+    Args:
+      x: a producer with ``__dlpack__`` on the CPU (a funcgrad Array is returned as is).
+      device: None, ``"cpu"`` or the CPU :class:`Device`.
+      copy: True: always copy; False: never (raise if a dtype conversion needs one); None:
+        copy only when needed.
+
+    Returns:
+      A read-only funcgrad Array with the source's shape and (canonicalised) dtype.
+
+    Raises:
+      TypeError: if ``x`` has no ``__dlpack__``, or is a bfloat16 tensor of an unknown
+        library.
+      ValueError: if ``device`` is not the CPU, or ``copy=False`` and the dtype changes.
+      BufferError: if the source lives on another DLPack device (a GPU).
+
     >>> import numpy as np, funcgrad.numpy as fnp
     >>> a = np.arange(3, dtype=np.float32)
     >>> x = fnp.from_dlpack(a)

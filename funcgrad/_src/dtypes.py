@@ -83,7 +83,22 @@ bfloat16 = BFloat16DType()
 
 
 def as_dtype(x):
-    """``np.dtype(x)``, extended with bfloat16 (``fnp.dtype``)."""
+    """``np.dtype(x)``, extended with bfloat16 (public as ``funcgrad.numpy.dtype``).
+
+    Not canonicalised: ``fnp.dtype("float64")`` is float64 even without x64 (arrays made
+    with it are float32 then).
+
+    Args:
+      x: a dtype, dtype name (``"float32"``, ``"bfloat16"``), scalar type (``fnp.int8``,
+        ``float``) or a funcgrad Array (its dtype). numpy arrays are refused, as by
+        ``np.dtype``.
+
+    Returns:
+      A ``numpy.dtype``, or ``funcgrad.numpy.bfloat16``.
+
+    Raises:
+      TypeError: if ``x`` is not dtype-like.
+    """
     if (
         x is bfloat16
         or getattr(x, "dtype", None) is bfloat16
@@ -165,6 +180,20 @@ class _BFloat16Info:
 
 
 def finfo_of(dt):
+    """Machine limits of a floating dtype (``numpy.finfo``, knowing bfloat16; ``fnp.finfo``).
+
+    Args:
+      dt: a floating or complex dtype, dtype name, scalar type or array (complex gives the
+        limits of its real part). Not canonicalised: float64 gives float64's limits.
+
+    Returns:
+      A ``numpy.finfo`` (``eps``, ``max``, ``min``, ``tiny``, ``bits``, ``resolution``...),
+      or an object with the same attributes for bfloat16.
+
+    Raises:
+      ValueError: for an integer or bool dtype (use ``fnp.iinfo``).
+      TypeError: if ``dt`` is not dtype-like.
+    """
     return _BFloat16Info() if as_dtype(dt) is bfloat16 else np.finfo(dt)
 
 

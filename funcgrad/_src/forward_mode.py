@@ -13,7 +13,26 @@ from funcgrad._src.reverse_mode import _lower_finished
 
 
 def jvp(fun: Callable, primals, tangents, has_aux: bool = False):
-    """Forward mode: returns ``(fun(*primals), J @ tangents)``.
+    """Forward mode: ``fun(*primals)`` and its directional derivative (``jax.jvp``).
+
+    Args:
+      fun: a function of ``len(primals)`` positional arguments returning a pytree of arrays
+        (with ``has_aux``: a pair ``(output, aux)``).
+      primals: a tuple or list of the arguments (arrays, Python scalars or pytrees of them).
+      tangents: a tuple or list with the structure of ``primals``, each leaf of its primal's
+        shape and (for floating primals) dtype. Tangents of integer primals are ignored
+        (JAX expects ``float0`` there).
+      has_aux: ``fun`` returns ``(output, aux)``; ``aux`` is returned as is.
+
+    Returns:
+      ``(primals_out, tangents_out)``: ``fun(*primals)`` and ``J @ tangents``, with the
+      output's structure; with ``has_aux``, ``(primals_out, tangents_out, aux)``.
+
+    Raises:
+      TypeError: if ``primals`` or ``tangents`` is not a tuple or list, or a tangent's dtype
+        differs from its floating primal's.
+      ValueError: if the two structures differ or a tangent's shape differs from its
+        primal's.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> fg.jvp(fnp.sin, (0.0,), (2.0,))
@@ -65,9 +84,25 @@ def _match_dtype(t, p, strict=True):
 
 
 def linearize(fun: Callable, *primals):
-    """Returns ``(fun(*primals), f_jvp)`` where ``f_jvp(*tangents)`` is the linear map.
+    """``fun(*primals)`` and its linear map at ``primals`` (``jax.linearize``).
 
     The primal work is done once: ``f_jvp`` evaluates a jaxpr of tangent operations only.
+    JAX's ``has_aux`` is not supported.
+
+    Args:
+      fun: a function of ``len(primals)`` positional arguments returning a pytree of arrays.
+      *primals: the point to linearize at (arrays, Python scalars or pytrees of them).
+
+    Returns:
+      ``(fun(*primals), f_jvp)``. ``f_jvp(*tangents)`` takes tangents with the structure
+      and shapes of ``primals`` (cast to the primals' floating dtypes) and returns
+      ``J @ tangents`` with the output's structure; it raises ValueError for another
+      structure or shape.
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> y, f_jvp = fg.linearize(fnp.sin, 0.0)
+    >>> f_jvp(3.0)
+    Array(3., dtype=float32)
     """
     p_flat, p_tree = _flatten_args(primals)
     store = {}

@@ -53,7 +53,36 @@ def _unravel_jac(out_leaves, out_tree, in_leaves, in_tree):
 
 
 def jacfwd(fun: Callable, argnums=0, has_aux: bool = False, holomorphic=False):
-    """Jacobian by forward mode (vmap of jvp over the standard basis)."""
+    """The Jacobian of ``fun`` by forward mode, as a function (``jax.jacfwd``).
+
+    A ``vmap`` of ``jvp`` over the standard basis of the inputs: one forward pass per input
+    element, so it suits functions with few inputs and many outputs.
+
+    Args:
+      fun: a function of positional arguments returning a pytree of arrays.
+      argnums: the positional argument (int) or arguments (sequence of ints) to
+        differentiate with respect to; each may be a pytree of arrays.
+      has_aux: ``fun`` returns ``(output, aux)``; the Jacobian function then returns
+        ``(jacobian, aux)``.
+      holomorphic: ``fun`` is holomorphic: its inputs (and outputs) must be complex.
+        Without it, real and complex inputs are accepted (complex outputs too).
+
+    Returns:
+      A function of positional arguments only (keyword arguments are not accepted, unlike
+      JAX) returning the Jacobian: for each output leaf of shape ``out`` and input leaf of
+      shape ``in``, an array of shape ``out + in``, nested as the output pytree holding the
+      input pytree (a tuple over ``argnums`` when it is a sequence).
+
+    Raises:
+      TypeError: (when called) if a differentiated input is an integer (there is no
+        ``allow_int``), or, with ``holomorphic``, real.
+      ValueError: (also a TypeError) if an ``argnums`` entry is out of range.
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> fg.jacfwd(lambda x: x ** 2)(fnp.array([1.0, 2.0]))
+    Array([[2., 0.],
+           [0., 4.]], dtype=float32)
+    """
 
     def jac(*args):
         nums = _argnums_tuple(argnums, len(args), "jacfwd")
@@ -100,7 +129,40 @@ def _jacfwd_aux(pushfwd, basis, n):
 
 
 def jacrev(fun: Callable, argnums=0, has_aux: bool = False, holomorphic=False, allow_int=False):
-    """Jacobian by reverse mode (vmap of vjp over the standard basis of the output)."""
+    """The Jacobian of ``fun`` by reverse mode, as a function (``jax.jacrev``).
+
+    A ``vmap`` of ``vjp`` over the standard basis of the outputs: one backward pass per
+    output element, so it suits functions with many inputs and few outputs.
+    ``jacobian`` is the same function.
+
+    Args:
+      fun: a function of positional arguments returning a pytree of arrays.
+      argnums: the positional argument (int) or arguments (sequence of ints) to
+        differentiate with respect to; each may be a pytree of arrays.
+      has_aux: ``fun`` returns ``(output, aux)``; the Jacobian function then returns
+        ``(jacobian, aux)``.
+      holomorphic: ``fun`` is holomorphic: its inputs (and outputs) must be complex.
+        Without it, the outputs must be real.
+      allow_int: allow integer inputs among ``argnums`` (their Jacobian blocks are integer
+        zeros; JAX gives ``float0``).
+
+    Returns:
+      A function of positional arguments only (keyword arguments are not accepted, unlike
+      JAX) returning the Jacobian: for each output leaf of shape ``out`` and input leaf of
+      shape ``in``, an array of shape ``out + in``, nested as the output pytree holding the
+      input pytree (a tuple over ``argnums`` when it is a sequence).
+
+    Raises:
+      TypeError: (when called) if a differentiated input is an integer without
+        ``allow_int``; if an output is complex without ``holomorphic``, or an input or
+        output is real with it.
+      ValueError: (also a TypeError) if an ``argnums`` entry is out of range.
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> fg.jacrev(lambda x: fnp.sum(x) * x)(fnp.array([1.0, 2.0]))
+    Array([[4., 1.],
+           [2., 5.]], dtype=float32)
+    """
 
     def jac(*args):
         nums = _argnums_tuple(argnums, len(args), "jacrev")
@@ -152,7 +214,31 @@ jacobian = jacrev
 
 
 def hessian(fun: Callable, argnums=0, has_aux=False, holomorphic=False):
-    """The Hessian, as ``jacfwd(jacrev(fun))``."""
+    """The Hessian of a scalar function, as ``jacfwd(jacrev(fun))`` (``jax.hessian``).
+
+    Args:
+      fun: a function of positional arguments returning a real scalar (or
+        ``(scalar, aux)`` with ``has_aux``).
+      argnums: the positional argument (int) or arguments (sequence of ints) to
+        differentiate with respect to; each may be a pytree of arrays.
+      has_aux: ``fun`` returns ``(output, aux)``; the Jacobian function then returns
+        ``(jacobian, aux)``.
+      holomorphic: ``fun`` is holomorphic: its inputs (and outputs) must be complex.
+
+    Returns:
+      A function of positional arguments returning the Hessian: for an input leaf of shape
+      ``s``, an array of shape ``s + s`` (nested pytrees of blocks for several inputs or
+      ``argnums``); with ``has_aux``, ``(hessian, aux)``.
+
+    Raises:
+      TypeError: (when called) as :func:`jacrev` and :func:`jacfwd`: integer inputs,
+        complex outputs without ``holomorphic``.
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> fg.hessian(lambda x: fnp.sum(x ** 3))(fnp.array([1.0, 2.0]))
+    Array([[ 6.,  0.],
+           [ 0., 12.]], dtype=float32)
+    """
     return jacfwd(
         jacrev(fun, argnums, has_aux=has_aux, holomorphic=holomorphic),
         argnums,

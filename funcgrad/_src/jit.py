@@ -400,6 +400,7 @@ class _Jitted:
         return Lowered(self._lookup(sig, static), sig, self.__name__)
 
     def eval_shape(self, *args, **kwargs):
+        """The output ``ShapeDtypeStruct``s for these arguments (traced, not compiled)."""
         lowered = self.lower(*args, **kwargs)
         from funcgrad._src.api import ShapeDtypeStruct
 
@@ -409,6 +410,7 @@ class _Jitted:
         )
 
     def clear_cache(self) -> None:
+        """Drop this function's traces and compiled code (the next call recompiles)."""
         self._cache.clear()
         self._exes.clear()
         self._fast.clear()
@@ -653,7 +655,11 @@ _ALL_JITTED: weakref.WeakSet = weakref.WeakSet()  # every live jit-wrapped funct
 
 def clear_caches() -> None:
     """Drop every jit-compiled function's cache of traces and compiled code (the next call
-    retraces and recompiles); the on-disk cache (``config.disk_cache_dir``) is kept."""
+    retraces and recompiles); the on-disk cache (``config.disk_cache_dir``) is kept.
+
+    Returns:
+      None.
+    """
     for f in list(_ALL_JITTED):
         f.clear_cache()
 
@@ -665,6 +671,13 @@ _jit_disabled = [False]
 def disable_jit(disable: bool = True):
     """Context manager: jit-decorated functions run their Python code eagerly (op by op)
     inside it, as in JAX, so ``print`` and debuggers see concrete values.
+
+    Args:
+      disable: ``False`` turns jit back on inside the block (e.g. nested in another
+        ``disable_jit()``); the previous setting is restored on exit.
+
+    Yields:
+      None.
 
     >>> import funcgrad.numpy as fnp
     >>> f = jit(lambda x: x.sum() + 1.0)
@@ -692,20 +705,51 @@ def jit(
     inline: bool = False,
     donate_argnames=(),
 ):
-    """Compile ``fun`` to native code, once per input signature (shapes, dtypes, statics).
+    """Compile ``fun`` to native code, once per input signature (``jax.jit``).
+
+    The first call with a new signature (argument tree structure, shapes, dtypes, weak
+    types, static values, backend and code-changing config) traces ``fun`` and compiles
+    it; later calls with that signature run the cached executable. Under grad/vmap/another
+    jit the call is transformed or staged like a primitive. Inside ``disable_jit()`` it runs
+    ``fun`` eagerly. Also usable as a decorator with options (``fun=None``), and on methods.
 
     Args:
-      fun: a function of arrays (pytrees of arrays) returning arrays (pytrees of arrays).
-      static_argnums / static_argnames: arguments that are Python values (hashable); a new
-        value retraces and recompiles.
-      donate_argnums / donate_argnames: arguments whose buffers the caller gives up: an
-        output of the same shape and dtype may be computed in place in a donated buffer
-        (in-place updates of parameters and optimizer state), and the donated Arrays are
-        deleted after the call (using them raises ``RuntimeError``), as in JAX. Arguments
-        that are numpy arrays, or Arrays viewed by others, are copied instead.
+      fun: a function of arrays (pytrees of arrays; numpy arrays and Python scalars are
+        converted) returning arrays (pytrees of arrays). None: return a decorator.
+      static_argnums: an int or sequence of ints (negative allowed): positional arguments
+        that are Python values, passed to ``fun`` untraced; they must be hashable and a new
+        value retraces and recompiles. A parameter named here is also static when passed
+        by keyword.
+      static_argnames: a str or sequence of str: the same, by parameter name (positional
+        use of such a parameter is static too).
+      donate_argnums: an int or sequence of ints: positional arguments whose buffers the
+        caller gives up: an output of the same shape and dtype may be computed in place
+        in a donated buffer (in-place updates of parameters and optimizer state), and the
+        donated Arrays are deleted after the call (using them raises ``RuntimeError``), as
+        in JAX. Numpy arguments are copied instead. Only the ``"cpu"`` target donates;
+        elsewhere donation is ignored and nothing is deleted.
       backend: a target of ``funcgrad.backend``'s registry: ``"cpu"``, ``"cuda"`` or
         ``"ref"`` (the numpy reference interpreter); default ``config.platform``.
-      inline: accepted for compatibility; nested jit calls are always inlined when compiled.
+      inline: accepted and ignored: nested jit calls are always inlined when compiled.
+      donate_argnames: a str or sequence of str: parameters donated as ``donate_argnums``
+        (only when the argument is passed positionally).
+
+    JAX's ``in_shardings``, ``out_shardings``, ``keep_unused``, ``device``,
+    ``abstracted_axes`` and ``compiler_options`` are not supported.
+
+    Returns:
+      A callable with ``fun``'s signature and name, with the methods ``lower(*args,
+      **kwargs)`` (trace for arrays or ``ShapeDtypeStruct``s without running: a ``Lowered``
+      with ``compile()`` and ``as_text(stage)``), ``eval_shape(*args, **kwargs)`` and
+      ``clear_cache()``. With ``fun=None``, a decorator taking ``fun``.
+
+    Raises:
+      TypeError: if ``fun`` is not callable; (when called) if a non-static argument is not
+        an array type, or a static one is unhashable (that error is also a ValueError).
+      ValueError: if ``static_argnums`` is out of range for ``fun``'s positional
+        parameters, or ``donate_argnames`` names a non-parameter; (when called) for an
+        unknown ``backend``, or a donated Array also passed as another argument.
+      FloatingPointError: with ``config.debug_nans``, if an output holds a NaN.
 
     >>> import funcgrad.numpy as fnp
     >>> f = jit(lambda x: fnp.sin(x) * 2.0 + 1.0)

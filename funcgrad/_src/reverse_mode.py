@@ -21,7 +21,27 @@ from funcgrad._src.lax import structural as ls
 
 
 def vjp(fun: Callable, *primals, has_aux: bool = False):
-    """Returns ``(fun(*primals), vjp_fn)``; ``vjp_fn(ct)`` gives cotangents for the primals.
+    """Reverse mode: evaluate ``fun`` at ``primals`` and return its pullback (``jax.vjp``).
+
+    Args:
+      fun: a function of ``len(primals)`` positional arguments (pytrees of arrays) returning
+        a pytree of arrays (with ``has_aux``: a pair ``(output, aux)``).
+      *primals: the point to differentiate at: arrays, numpy arrays, Python scalars or
+        pytrees of them.
+      has_aux: ``fun`` returns ``(output, aux)``; ``aux`` is returned as is, not
+        differentiated.
+
+    Returns:
+      ``(fun(*primals), vjp_fn)``, or ``(output, vjp_fn, aux)`` with ``has_aux``.
+      ``vjp_fn(ct)`` takes a cotangent with the output's structure, shapes and dtypes (a
+      weakly-typed scalar adopts the output's dtype) and returns a tuple with one cotangent
+      per primal, each shaped like that primal (integer primals get integer zeros, where JAX
+      gives ``float0``). ``vjp_fn`` raises ValueError for a cotangent of another structure,
+      shape or floating dtype.
+
+    Raises:
+      TypeError: with ``has_aux=True``, if ``fun`` does not return a pair; if an argument is
+        not an array type.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> y, f_vjp = fg.vjp(fnp.sin, 0.0)
@@ -92,7 +112,31 @@ def _lower_finished(tree):
 def value_and_grad(
     fun: Callable, argnums=0, has_aux: bool = False, holomorphic=False, allow_int: bool = False
 ):
-    """Returns a function computing ``(fun(*args), gradient)`` w.r.t. ``argnums``.
+    """A function computing both ``fun(*args)`` and its gradient (``jax.value_and_grad``).
+
+    Args:
+      fun: a function returning a real scalar (shape ``()``, floating dtype; complex with
+        ``holomorphic``), or ``(scalar, aux)`` with ``has_aux``. Keyword arguments of the
+        returned function are passed to ``fun`` and not differentiated.
+      argnums: the positional argument (int) or arguments (sequence of ints, negative
+        allowed) to differentiate with respect to. Each may be a pytree of arrays.
+      has_aux: ``fun`` returns ``(output, aux)``; ``aux`` is returned alongside, not
+        differentiated.
+      holomorphic: ``fun`` is holomorphic: inputs and output must be complex and the
+        gradient is the complex derivative ``f'(z)``.
+      allow_int: allow integer (or bool) inputs among ``argnums``; their gradient is an
+        integer zero array of the input's shape and dtype (JAX returns ``float0`` zeros).
+
+    Returns:
+      A function with ``fun``'s signature returning ``(value, grad)`` (with ``has_aux``:
+      ``((value, aux), grad)``). ``grad`` has the structure of ``args[argnums]`` for an int
+      ``argnums``, else a tuple with one entry per listed argument.
+
+    Raises:
+      TypeError: (when the returned function is called) if the output is not a scalar, has
+        an integer dtype, is complex without ``holomorphic`` or real with it; if an input is
+        an integer without ``allow_int`` or real with ``holomorphic``; if an ``argnums``
+        entry is out of range for the call (an error that is also a ValueError).
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> fg.value_and_grad(lambda x: fnp.sum(x ** 2))(fnp.array([1.0, 2.0]))
@@ -154,7 +198,34 @@ def _ones_like(x):
 def grad(
     fun: Callable, argnums=0, has_aux: bool = False, holomorphic=False, allow_int: bool = False
 ):
-    """The gradient of a scalar function, as a function (same pytree as the argument).
+    """The gradient of a scalar function, as a function (``jax.grad``).
+
+    Reverse mode (``vjp`` with a cotangent of 1). Differentiating twice
+    (``grad(grad(f))``), or under ``jit``/``vmap``, works as in JAX.
+
+    Args:
+      fun: a function returning a real scalar (shape ``()``, floating dtype; complex with
+        ``holomorphic``), or ``(scalar, aux)`` with ``has_aux``. Keyword arguments of the
+        returned function are passed to ``fun`` and not differentiated.
+      argnums: the positional argument (int) or arguments (sequence of ints, negative
+        allowed) to differentiate with respect to. Each may be a pytree of arrays.
+      has_aux: ``fun`` returns ``(output, aux)``; the gradient function then returns
+        ``(grad, aux)``.
+      holomorphic: ``fun`` is holomorphic: inputs and output must be complex and the
+        gradient is the complex derivative ``f'(z)``.
+      allow_int: allow integer (or bool) inputs among ``argnums``; their gradient is an
+        integer zero array of the input's shape and dtype (JAX returns ``float0`` zeros).
+
+    Returns:
+      A function with ``fun``'s signature returning the gradient: the structure, shapes and
+      dtypes of ``args[argnums]`` for an int ``argnums``, else a tuple with one entry per
+      listed argument (with ``has_aux``: ``(grad, aux)``).
+
+    Raises:
+      TypeError: (when the returned function is called) if the output is not a scalar, has
+        an integer dtype, is complex without ``holomorphic`` or real with it; if an input is
+        an integer without ``allow_int`` or real with ``holomorphic``; if an ``argnums``
+        entry is out of range for the call (an error that is also a ValueError).
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> fg.grad(fnp.tanh)(0.0)

@@ -7,7 +7,16 @@ import numpy as np
 
 
 class ScalarType:
-    """A dtype name that numpy accepts (``np.dtype(fnp.float32)``) and that converts values."""
+    """A dtype name that numpy accepts (``np.dtype(fnp.float32)``) and that converts values.
+
+    Args:
+      name: the numpy dtype name (``ScalarType("float32")``).
+      x: when calling it: an array, numpy array, Python scalar or nested sequence.
+
+    Returns:
+      When calling it: ``fnp.asarray(x, dtype)`` (a 0-d array for a scalar), as JAX's
+      ``jnp.float32(x)``.
+    """
 
     def __init__(self, name: str):
         self.dtype = np.dtype(name)
@@ -69,7 +78,14 @@ TYPES = {n: ScalarType("bool" if n == "bool_" else n) for n in NAMES}
 class _BFloat16Type(ScalarType):
     """``fnp.bfloat16``: the bfloat16 dtype (``funcgrad._src.dtypes.BFloat16DType``) as a
     scalar type. ``np.dtype(fnp.bfloat16)`` fails, since numpy has no bfloat16: use
-    ``fnp.dtype(fnp.bfloat16)``."""
+    ``fnp.dtype(fnp.bfloat16)``.
+
+    Args:
+      x: when calling it: values to convert (rounded to bfloat16, held in float32).
+
+    Returns:
+      When calling it: ``fnp.asarray(x, fnp.bfloat16)``.
+    """
 
     def __init__(self):
         from funcgrad._src import dtypes

@@ -16,7 +16,24 @@ from funcgrad._src.core import ClosedJaxpr, trace_to_jaxpr
 
 
 def make_jaxpr(fun: Callable, static_argnums=(), return_shape=False):
-    """Trace ``fun`` to funcgrad's typed IR (the same IR jit compiles).
+    """Trace ``fun`` to funcgrad's typed IR, the same IR jit compiles (``jax.make_jaxpr``).
+
+    Args:
+      fun: a function of positional arguments (pytrees of arrays) returning a pytree of
+        arrays.
+      static_argnums: an int or sequence of ints: positional arguments passed to ``fun`` as
+        Python values (not traced), e.g. sizes.
+      return_shape: also return the output shapes as ``ShapeDtypeStruct``.
+
+    Returns:
+      A function of ``fun``'s positional arguments (keyword arguments are not accepted)
+      returning a :class:`ClosedJaxpr` whose invars are the flattened non-static
+      arguments; with ``return_shape``, ``(closed_jaxpr, out_shapes)``, ``out_shapes`` a
+      pytree like ``fun``'s output. JAX's ``axis_env`` and ``abstracted_axes`` are not
+      supported.
+
+    Raises:
+      TypeError: (when called) if a non-static argument is not an array type.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> print(fg.make_jaxpr(lambda x: fnp.sin(x) * 2.0)(1.0))
@@ -50,7 +67,15 @@ def make_jaxpr(fun: Callable, static_argnums=(), return_shape=False):
 
 
 class ShapeDtypeStruct:
-    """A shape and dtype standing in for an array (``eval_shape`` results, ``lower`` inputs)."""
+    """A shape and dtype standing in for an array (``eval_shape`` results, ``lower`` inputs).
+
+    Args:
+      shape: a sequence of ints (stored as a tuple).
+      dtype: anything ``funcgrad.numpy.dtype`` accepts, bfloat16 included (not
+        canonicalised: ``float64`` stays ``float64``).
+      sharding: accepted for JAX compatibility and ignored.
+      weak_type: whether it stands for a weakly-typed value (a Python scalar).
+    """
 
     def __init__(self, shape, dtype, sharding=None, weak_type=False):
         self.shape, self.dtype = tuple(shape), dtypes.as_dtype(dtype)  # bfloat16 too
@@ -64,7 +89,25 @@ class ShapeDtypeStruct:
 
 
 def eval_shape(fun: Callable, *args):
-    """Output shapes/dtypes of ``fun`` without computing it."""
+    """The output shapes and dtypes of ``fun(*args)``, traced without computing it.
+
+    Args:
+      fun: a function of positional arguments returning a pytree of arrays.
+      *args: pytrees whose leaves are ``ShapeDtypeStruct``, arrays, numpy arrays or Python
+        scalars. Keyword arguments are not accepted (JAX's ``eval_shape`` takes them).
+
+    Returns:
+      A pytree like ``fun``'s output with a ``ShapeDtypeStruct`` (weak type included) per
+      leaf.
+
+    Raises:
+      TypeError: if a leaf is not an array type or ``ShapeDtypeStruct``.
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> a = fg.ShapeDtypeStruct((2, 3), fnp.float32)
+    >>> fg.eval_shape(lambda a, b: a @ b, a, fnp.ones((3, 4)))
+    ShapeDtypeStruct(shape=(2, 4), dtype=float32)
+    """
     leaves, tree = tu.tree_flatten(args)
     avals = [
         core.ShapedArray(tuple(x.shape), x.dtype, bool(getattr(x, "weak_type", False)))

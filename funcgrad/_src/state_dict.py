@@ -60,6 +60,16 @@ def to_state_dict(tree) -> dict:
     The leaves are returned as they are (funcgrad Arrays: ``np.asarray`` or
     ``torch.from_dlpack`` take them).
 
+    Args:
+      tree: a pytree (a model, a dict of parameters...).
+
+    Returns:
+      A dict from dotted key paths (``"layers.0.weight"``) to leaves, in flatten order.
+
+    Raises:
+      ValueError: if two leaves have the same dotted name (e.g. keys ``"a.b"`` and
+        ``a`` -> ``b``).
+
     >>> import funcgrad as fg
     >>> mlp = fg.nn.MLP(4, 2, width_size=3, depth=1, key=fg.random.key(0))
     >>> {k: v.shape for k, v in fg.to_state_dict(mlp).items()}  # doctest: +NORMALIZE_WHITESPACE
@@ -140,6 +150,22 @@ def from_state_dict(
     ``strict=True`` (the default), entries of ``state_dict`` that no leaf uses are an error
     (PyTorch's ``load_state_dict(strict=True)``); ``strict=False`` ignores them (e.g.
     BatchNorm's ``num_batches_tracked``).
+
+    Args:
+      state_dict: a mapping from names to arrays (numpy, funcgrad, CPU torch tensors) or
+        Python values.
+      like: the template pytree; its structure and leaf shapes/dtypes are kept.
+      rename: None, a callable from funcgrad's dotted names to ``state_dict`` keys, or a
+        dict of name prefixes.
+      strict: reject entries of ``state_dict`` that no leaf uses.
+
+    Returns:
+      A pytree with ``like``'s structure whose leaves are copies of the entries (funcgrad
+      Arrays; Python values as they are).
+
+    Raises:
+      ValueError: if an entry is missing, unused (with ``strict``), or of another shape or
+        dtype than its template leaf.
 
     >>> import numpy as np, funcgrad as fg
     >>> lin = fg.nn.Linear(3, 2, key=fg.random.key(0))

@@ -96,6 +96,20 @@ class Tracker:
 
     Metric values may be Python numbers or numpy/funcgrad scalars (converted with float).
 
+    Args:
+      log_every: print a progress line every this many steps (a positive int).
+      out_dir: a directory (created) where ``end_epoch`` writes the histories and
+        ``to_csv``/``to_json``/``plot`` write by default; None: nothing is written
+        unless a path is given.
+      total_steps: the number of steps, for the ``step i/total`` display and the ETA.
+      print_fn: called with each progress line; None: print nothing.
+      clock: the time source in seconds (default ``time.perf_counter``; a fake for tests).
+      sinks: objects with ``log(step, metrics)``, ``end_epoch(epoch, step, metrics)`` and
+        ``close()`` that also receive every row.
+
+    Raises:
+      ValueError: if ``log_every`` is not a positive int.
+
     >>> lines = []
     >>> tr = Tracker(log_every=2, total_steps=4, print_fn=lines.append)
     >>> for step in range(1, 5):
@@ -134,7 +148,15 @@ class Tracker:
     # -- recording --
 
     def log(self, step: int, **metrics) -> None:
-        """Record ``metrics`` at ``step``; print a progress line every ``log_every`` steps."""
+        """Record ``metrics`` at ``step``; print a progress line every ``log_every`` steps.
+
+        Args:
+          step: the step number (an int; also printed at ``step == total_steps``).
+          **metrics: name -> a number or size-1 array (converted with ``float``).
+
+        Raises:
+          TypeError: if a value is not a number or has more than one element.
+        """
         step = int(step)
         now = self._clock()
         row = {"step": step, "time": now - self._t0}
@@ -149,7 +171,15 @@ class Tracker:
             self._mark = (now, step)
 
     def end_epoch(self, epoch: int, **metrics) -> None:
-        """Record per-epoch ``metrics`` (e.g. validation), print them, save to ``out_dir``."""
+        """Record per-epoch ``metrics`` (e.g. validation), print them, save to ``out_dir``.
+
+        Args:
+          epoch: the epoch number.
+          **metrics: name -> a number or size-1 array (converted with ``float``).
+
+        Raises:
+          TypeError: if a value is not a number or has more than one element.
+        """
         row = {"epoch": int(epoch), "time": self._clock() - self._t0}
         row.update({k: _to_float(k, v) for k, v in metrics.items()})
         self.epochs.append(row)
@@ -166,7 +196,15 @@ class Tracker:
             self.save()
 
     def progress_line(self, step: int, now: float | None = None) -> str:
-        """The one-line display for ``step``: step/total, steps/s, ETA, latest metrics."""
+        """The one-line display for ``step``: step/total, steps/s, ETA, latest metrics.
+
+        Args:
+          step: the current step.
+          now: the clock's time (default: read the clock now).
+
+        Returns:
+          The line, e.g. ``"step 40/100 | 12.50 steps/s | ETA 0:05 | loss 0.25"``.
+        """
         now = self._clock() if now is None else now
         t_mark, s_mark = self._mark
         dt = now - t_mark
@@ -196,7 +234,17 @@ class Tracker:
         return out
 
     def metric_names(self, which: str = "steps") -> list[str]:
-        """Metric names in first-seen order (``which``: ``"steps"`` or ``"epochs"``)."""
+        """Metric names in first-seen order.
+
+        Args:
+          which: ``"steps"`` or ``"epochs"``.
+
+        Returns:
+          A list of names.
+
+        Raises:
+          ValueError: for another ``which``.
+        """
         rows, skip = self._rows(which)
         names: dict = {}
         for row in rows:
@@ -212,6 +260,11 @@ class Tracker:
 
     def summary(self) -> dict:
         """Counts, elapsed time and last/min/max/mean of each step metric, last epoch row.
+
+        Returns:
+          A dict with ``steps`` (rows logged), ``last_step``, ``epochs``, ``elapsed_s``,
+          ``metrics`` (name -> ``{"last", "min", "max", "mean"}``, NaNs ignored) and
+          ``last_epoch`` (the last epoch row, or None).
 
         >>> tr = Tracker(print_fn=None)
         >>> tr.log(1, loss=3.0); tr.log(2, loss=1.0)
@@ -244,7 +297,18 @@ class Tracker:
         return os.path.join(self.out_dir, default)
 
     def to_csv(self, path=None, which: str = "steps") -> str:
-        """Write the step (or epoch) history as CSV; missing values are empty cells."""
+        """Write the step (or epoch) history as CSV; missing values are empty cells.
+
+        Args:
+          path: the file; default ``out_dir/steps.csv`` (or ``epochs.csv``).
+          which: ``"steps"`` or ``"epochs"``.
+
+        Returns:
+          The path written.
+
+        Raises:
+          ValueError: without ``path`` or ``out_dir``, or for another ``which``.
+        """
         rows, skip = self._rows(which)
         path = self._path(path, f"{which}.csv")
         fields = list(skip) + self.metric_names(which)
@@ -255,7 +319,17 @@ class Tracker:
         return path
 
     def to_json(self, path=None) -> str:
-        """Write ``{"steps": [...], "epochs": [...], "summary": {...}}`` (NaN/inf -> null)."""
+        """Write ``{"steps": [...], "epochs": [...], "summary": {...}}`` (NaN/inf -> null).
+
+        Args:
+          path: the file; default ``out_dir/metrics.json``.
+
+        Returns:
+          The path written.
+
+        Raises:
+          ValueError: without ``path`` or ``out_dir``.
+        """
         path = self._path(path, "metrics.json")
         clean = lambda rows: [{k: _json_safe(v) for k, v in r.items()} for r in rows]
         summary = self.summary()
@@ -290,6 +364,17 @@ class Tracker:
         ``funcgrad[plot]``) nothing is drawn: the CSV/JSON histories are written next to
         ``path`` (or into ``out_dir``), a line says how to get the figures, and the result is
         ``None``.
+
+        Args:
+          path: the PNG file; default ``out_dir/metrics.png``.
+          log_y: False, True, or a collection of panel names to draw on a log scale.
+          title: the figure's title.
+
+        Returns:
+          The path written, or None without matplotlib.
+
+        Raises:
+          ValueError: without ``path`` or ``out_dir``.
         """
         path = self._path(path, "metrics.png")
         if not tracker_plot.have_matplotlib():
@@ -305,7 +390,18 @@ class Tracker:
 
     def figure(self, *, log_y=False, title: str | None = None):
         """The curves of :meth:`plot` as a matplotlib ``Figure`` (e.g. to show in a notebook
-        or to save in another format); raises ImportError without matplotlib."""
+        or to save in another format).
+
+        Args:
+          log_y: as for :meth:`plot`.
+          title: the figure's title.
+
+        Returns:
+          A ``matplotlib.figure.Figure``.
+
+        Raises:
+          ImportError: without matplotlib.
+        """
         if not tracker_plot.have_matplotlib():
             raise ImportError(
                 f"Tracker.figure needs matplotlib, an optional extra: {tracker_plot.PLOT_HINT}"

@@ -19,6 +19,13 @@ class TensorBoardSink:
     the step the epoch ended (so train and test curves share TensorBoard's x axis), or at
     the epoch number when no step was logged yet. ``tensorboard --logdir LOGDIR`` shows them.
 
+    Args:
+      logdir: the directory of the event files.
+      flush_secs: how often tensorboardX flushes to disk, in seconds.
+
+    Raises:
+      ImportError: without ``tensorboardX`` (the optional extra ``funcgrad[tensorboard]``).
+
     >>> import tempfile
     >>> from funcgrad.metrics import Tracker, TensorBoardSink
     >>> tr = Tracker(print_fn=None, sinks=[TensorBoardSink(tempfile.mkdtemp())])
@@ -37,16 +44,30 @@ class TensorBoardSink:
         self._writer = SummaryWriter(logdir=self.logdir, flush_secs=flush_secs)
 
     def log(self, step: int, metrics: dict) -> None:
+        """Write step metrics as scalars.
+
+        Args:
+          step: the global step.
+          metrics: name -> float.
+        """
         for name, value in metrics.items():
             self._writer.add_scalar(name, value, global_step=step)
 
     def end_epoch(self, epoch: int, step: int | None, metrics: dict) -> None:
+        """Write epoch metrics as ``epoch/<name>`` scalars and flush.
+
+        Args:
+          epoch: the epoch number (the x value when ``step`` is None).
+          step: the last step logged before the epoch ended, or None.
+          metrics: name -> float.
+        """
         where = epoch if step is None else step
         for name, value in metrics.items():
             self._writer.add_scalar(f"epoch/{name}", value, global_step=where)
         self._writer.flush()
 
     def close(self) -> None:
+        """Flush and close the event file."""
         self._writer.close()
 
     def __repr__(self) -> str:

@@ -43,7 +43,35 @@ def _broadcast_prefix(prefix, tree, what):
 
 
 def vmap(fun: Callable, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_name=None):
-    """Vectorise ``fun`` over the axes ``in_axes`` of its arguments.
+    """Vectorise ``fun`` over an axis of its arguments (``jax.vmap``).
+
+    ``fun`` is written for one example; the result maps it over the batch axis without a
+    Python loop (every primitive has a batching rule). Composes with grad, jit and vmap.
+
+    Args:
+      fun: a function of positional (and keyword) arguments returning a pytree of arrays.
+      in_axes: where each positional argument is mapped: an int (every argument, negative
+        allowed), ``None`` (not mapped), or a tuple/list with one entry per positional
+        argument, each an int, ``None`` or a pytree prefix of that argument (e.g.
+        ``({"w": None, "b": 0},)``). Keyword arguments are always mapped over axis 0.
+      out_axes: where the batch axis goes in each output: an int (negative allowed),
+        ``None`` (only for outputs that do not depend on a mapped input), or a pytree
+        prefix of the output. An output that does not depend on a mapped input is
+        broadcast along the batch axis.
+      axis_name: accepted and ignored: funcgrad has no named-axis collectives (``psum``...).
+      axis_size: the batch size; needed when no argument is mapped, else it must equal the
+        mapped size.
+      spmd_axis_name: accepted and ignored (no sharding in funcgrad).
+
+    Returns:
+      A function with ``fun``'s arguments, each mapped argument carrying the extra batch
+      axis, returning ``fun``'s outputs with the batch axis at ``out_axes``.
+
+    Raises:
+      TypeError: if ``in_axes`` is not an int, None, tuple, list, dict or pytree.
+      ValueError: (when called) if ``in_axes``/``out_axes`` do not match the arguments'
+        or outputs' structure or are out of bounds, the mapped sizes differ, nothing is
+        mapped and ``axis_size`` is not given, or ``out_axes=None`` for a mapped output.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> fg.vmap(lambda v: fnp.dot(v, v))(fnp.ones((3, 2)))
