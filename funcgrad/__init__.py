@@ -129,12 +129,6 @@ tree.transpose = tree_util.tree_transpose
 tree.broadcast = tree_util.tree_broadcast
 from funcgrad import data  # noqa: E402,F401
 from funcgrad._src.checkpoint import load, save  # noqa: E402
-from funcgrad._src.dlpack import from_dlpack as _from_dlpack  # noqa: E402
-from funcgrad._src.state_dict import from_state_dict, to_state_dict  # noqa: E402
-
-# fnp.from_dlpack (as jnp.from_dlpack). Set here because funcgrad/numpy/__init__.py is being
-# rewritten on another branch; at integration this becomes an ordinary re-export there.
-numpy.from_dlpack = _from_dlpack
 from funcgrad._src.devices import (  # noqa: E402
     Device,
     default_backend,
@@ -144,6 +138,7 @@ from funcgrad._src.devices import (  # noqa: E402
     devices,
     local_devices,
 )
+from funcgrad._src.state_dict import from_state_dict, to_state_dict  # noqa: E402
 
 
 def block_until_ready(x):

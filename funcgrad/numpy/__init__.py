@@ -8,6 +8,7 @@ re-exports it.
 
 from funcgrad._src.array import Array as Array
 from funcgrad._src.array import Array as ndarray  # noqa: F401
+from funcgrad._src.dlpack import from_dlpack  # noqa: F401
 from funcgrad._src.numpy.bitwise import (  # noqa: F401
     bitwise_and,
     bitwise_invert,
