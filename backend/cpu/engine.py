@@ -14,19 +14,33 @@ import time
 from dataclasses import dataclass, field
 
 import llvmlite.binding as llvm
+from funcgrad.backend.llvm import LLVM_LOCK
 from llvmlite import ir
 
 PREFERRED_VECTOR_WIDTH = "512"  # x86 tuning otherwise stops at 256-bit vectors (PERF-NOTES 1)
 
 
-@functools.cache
+def _once(fn):
+    """``functools.cache`` for a function of no arguments, made once even when threads race
+    (a second target machine would be freed while modules still use the first)."""
+    cached = functools.cache(fn)
+
+    @functools.wraps(fn)
+    def once():
+        with LLVM_LOCK:
+            return cached()
+
+    return once
+
+
+@_once
 def _init() -> None:
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
     llvm.initialize_native_asmparser()  # inline asm needs it (PERF-NOTES 6)
 
 
-@functools.cache
+@_once
 def host_cpu() -> tuple[str, str]:
     """``(cpu name, feature string)`` of the machine we run on."""
     _init()
@@ -41,7 +55,7 @@ def new_target_machine() -> llvm.TargetMachine:
     return target.create_target_machine(cpu=cpu, features=features, opt=3, jit=True)
 
 
-@functools.cache
+@_once
 def target_machine() -> llvm.TargetMachine:
     """The shared host target machine, for data layouts and pass pipelines.
 
@@ -153,9 +167,10 @@ class CompiledModule:
     def ir_opt(self) -> str:
         """The optimised IR (recomputed on demand when the code came from the disk cache)."""
         if self._ir_opt is None:
-            mod = _parse(self._ir_text, self.name)
-            optimize(mod)
-            self._ir_opt = str(mod)
+            with LLVM_LOCK:
+                mod = _parse(self._ir_text, self.name)
+                optimize(mod)
+                self._ir_opt = str(mod)
         return self._ir_opt
 
     def address(self, fn_name: str) -> int:
@@ -167,7 +182,8 @@ class CompiledModule:
     @property
     def asm(self) -> str:
         if self._asm is None:
-            self._asm = self.target_machine.emit_assembly(self.module_ref)
+            with LLVM_LOCK:
+                self._asm = self.target_machine.emit_assembly(self.module_ref)
         return self._asm
 
 
@@ -187,6 +203,11 @@ def compile_module(llvm_ir_text: str | ir.Module, *, name: str = "fg_module") ->
     if not isinstance(llvm_ir_text, str):
         raise TypeError(f"compile_module wants LLVM IR text, got {type(llvm_ir_text).__name__}")
     _init()
+    with LLVM_LOCK:
+        return _compile_locked(llvm_ir_text, name)
+
+
+def _compile_locked(llvm_ir_text: str, name: str) -> CompiledModule:
     t0 = time.perf_counter()
     cache_dir, cache_key, cached = _disk_cache_lookup(llvm_ir_text)
     mod = _parse(llvm_ir_text, name)

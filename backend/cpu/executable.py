@@ -31,7 +31,8 @@ from . import blas, codegen, engine, fastcall, ops
 
 logger = logging.getLogger("funcgrad.jit")
 _ENTRY = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
-_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # jaxpr -> {key: _Slot}
+_cache_lock = threading.Lock()  # guards _cache itself (lookups and inserts), never a build
 _dump_counter = [0]
 STRICT = False  # tests set this: compiler errors raise instead of falling back
 
@@ -41,16 +42,39 @@ def get_executable(
 ) -> Executable:
     """The compiled ``jaxpr``. ``donated``: positions of inputs whose buffers the caller gives
     up (``donate_argnums``): outputs of the same shape and dtype may be written into them.
-    ``trace_ms``: how long tracing took (for the compile report)."""
-    key = (config.num_threads, tuple(donated))
-    per = _cache.setdefault(jaxpr, {})
-    exe = per.get(key)
-    if exe is None:
-        from .target import TARGET
+    ``trace_ms``: how long tracing took (for the compile report).
 
-        legal = lower.apply_rewrites(jaxpr, TARGET.rewrites)
-        exe = per[key] = Executable(legal, name or "fn", donated, trace_ms)
+    Thread-safe: one executable per (jaxpr, key), built once under that key's own lock (threads
+    asking for other keys compile at the same time), so no thread ever holds code that a
+    second build replaced and freed."""
+    key = (config.num_threads, tuple(donated))
+    with _cache_lock:
+        slot = _cache.setdefault(jaxpr, {}).setdefault(key, _Slot())
+    exe = slot.exe
+    if exe is None:
+        with slot.lock:
+            if slot.exe is None:
+                from .target import TARGET
+
+                legal = lower.apply_rewrites(jaxpr, TARGET.rewrites)
+                slot.exe = Executable(legal, name or "fn", donated, trace_ms)
+            exe = slot.exe
     return exe
+
+
+class _Slot:
+    """One cache entry: the executable once built, and the lock its builder holds."""
+
+    __slots__ = ("exe", "lock")
+
+    def __init__(self):
+        self.exe, self.lock = None, threading.Lock()
+
+
+def _aligned_scratch(nbytes: int) -> np.ndarray:
+    """``nbytes`` of 64-byte aligned scratch memory."""
+    raw = np.empty(nbytes + 64, np.uint8)
+    return raw[(-raw.ctypes.data) % 64 :][:nbytes]
 
 
 def _match_donations(jaxpr: core.Jaxpr, donated) -> dict:
@@ -102,7 +126,7 @@ class Executable:
         self.error: str | None = None
         self.program = self.emitted = self.compiled = self.object_entry = None
         self.opt_jaxpr = jaxpr
-        self._ws, self._ws_lock = None, threading.Lock()
+        self._ws, self._ws_lock, self._ws_init_lock = None, threading.Lock(), threading.Lock()
         try:
             self._build()
         except Exception as e:  # never let the compiler break a program: evaluate instead
@@ -173,14 +197,16 @@ class Executable:
         outputs: C-contiguous, of exactly the compiled shapes and dtypes) and the workspace
         address to ``run_obj``, which reads the data pointers natively: no ctypes pointer
         conversions. A program with a workspace keeps one per executable; ``run`` holds its
-        lock while it runs and returns None when another thread holds it."""
+        lock while it runs and returns None when another thread holds it. ``run`` holds
+        references to this executable (its machine code) and to the workspace."""
         if self.object_entry is None:
             return None
         ws = self._workspace(True) if self._peak else None
         wsp = ws.ctypes.data if ws is not None else None
         specs, lock, alloc = self.out_specs, self._ws_lock, self.out_alloc
+        keep = (self, ws)  # the runner keeps its code and scratch alive as long as it lives
         return fastcall.runner(
-            call.n_in, call.consts, self.object_entry, specs, wsp, lock, alloc, call.finish
+            call.n_in, call.consts, self.object_entry, specs, wsp, lock, alloc, call.finish, keep
         )
 
     def call_donating(self, values: list) -> list:
@@ -252,15 +278,18 @@ class Executable:
         return outs
 
     def _workspace(self, reuse: bool):
+        """The scratch buffer: the executable's own (``reuse``; made once, under a lock, and
+        never replaced while a fast path holds its address) or a fresh one."""
         if not self._peak:
             return None
         if reuse and self._ws is not None:
             return self._ws
-        raw = np.empty(self._peak + 64, np.uint8)
-        ws = raw[(-raw.ctypes.data) % 64 :][: self._peak]
         if reuse:
-            self._ws = ws
-        return ws
+            with self._ws_init_lock:
+                if self._ws is None:
+                    self._ws = _aligned_scratch(self._peak)
+            return self._ws
+        return _aligned_scratch(self._peak)
 
     def _run_steps(self, arrs, outs, ws, in_ptrs, out_ptrs, wsp) -> None:
         views = self._buffer_views(arrs, outs, ws)

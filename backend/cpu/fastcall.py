@@ -33,13 +33,15 @@ def _call_lines(call: str, locked: bool) -> list:
     ]
 
 
-def runner(n_in: int, consts, fn, specs, wsp, lock, alloc, finish):
+def runner(n_in: int, consts, fn, specs, wsp, lock, alloc, finish, keep=None):
     """``run(values)``: ``values`` the numpy arguments (compiled shapes and dtypes, the caller
     guarantees it); ``fn`` the object entry, ``specs`` the outputs' (shape, dtype), ``wsp`` the
-    workspace address or None, ``alloc`` each output's pool or None."""
+    workspace address or None, ``alloc`` each output's pool or None. ``keep``: what owns the
+    memory behind ``fn`` and ``wsp`` (the executable, the workspace), held by ``run`` so
+    that neither can be freed while it may still be called."""
     ins = [f"v{i}" for i in range(n_in)]
     outs = [f"o{i}" for i in range(len(specs))]
-    env = {"fn": fn, "lock": lock, "wsp": wsp, "empty": np.empty, "finish": finish}
+    env = {"fn": fn, "lock": lock, "wsp": wsp, "empty": np.empty, "finish": finish, "keep": keep}
     env["contiguous"] = np.ascontiguousarray
     env.update({f"c{i}": c for i, c in enumerate(consts)})
     env.update({f"s{i}": s for i, (s, _) in enumerate(specs)})

@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 import llvmlite.binding as llvm
+from funcgrad.backend.llvm import LLVM_LOCK
 from funcgrad.backend.llvm.builders import for_range
 from llvmlite import ir
 
@@ -261,17 +262,20 @@ def mma_m16n8k16(builder: ir.IRBuilder, kind: str, a_regs, b_regs, c_vals) -> li
 
 def optimize(module, arch: str = DEFAULT_ARCH) -> llvm.ModuleRef:
     """Parse and verify ``module`` (``ir.Module`` or IR text) and run the O3 pipeline on it."""
-    tm = nvptx_target_machine(arch)
-    ref = llvm.parse_assembly(str(module))
-    ref.verify()
-    builder = llvm.create_pass_builder(tm, llvm.create_pipeline_tuning_options(speed_level=3))
-    builder.getModulePassManager().run(ref, builder)
-    return ref
+    with LLVM_LOCK:
+        tm = nvptx_target_machine(arch)
+        ref = llvm.parse_assembly(str(module))
+        ref.verify()
+        pto = llvm.create_pipeline_tuning_options(speed_level=3)
+        builder = llvm.create_pass_builder(tm, pto)
+        builder.getModulePassManager().run(ref, builder)
+        return ref
 
 
 def compile_ptx(module, arch: str = DEFAULT_ARCH) -> str:
     """Optimise ``module`` at O3 for ``arch`` and return the PTX assembly text."""
-    return nvptx_target_machine(arch).emit_assembly(optimize(module, arch))
+    with LLVM_LOCK:
+        return nvptx_target_machine(arch).emit_assembly(optimize(module, arch))
 
 
 def ptxas_check(ptx: str, arch: str = "sm_90"):

@@ -9,6 +9,7 @@ of closures apart (no perturbation confusion).
 from __future__ import annotations
 
 import operator
+import threading
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -261,7 +262,16 @@ class MainTrace(NamedTuple):
     active: list  # [True] while on the stack; a one-element list so it can be flipped
 
 
-_trace_stack: list[MainTrace] = []
+class _TraceStack(threading.local):
+    """The main traces of the current thread: threads trace independently (``jit`` from
+    several threads at once), so levels never collide and a pop never takes another
+    thread's trace."""
+
+    def __init__(self):
+        self.mains: list[MainTrace] = []
+
+
+_trace_stack = _TraceStack()
 
 
 class UnexpectedTracerError(Exception):
@@ -277,12 +287,13 @@ class UnexpectedTracerError(Exception):
 
 @contextmanager
 def new_main(trace_type: type, global_data=None):
-    main = MainTrace(len(_trace_stack), trace_type, global_data, [True])
-    _trace_stack.append(main)
+    stack = _trace_stack.mains
+    main = MainTrace(len(stack), trace_type, global_data, [True])
+    stack.append(main)
     try:
         yield main
     finally:
-        _trace_stack.pop()
+        stack.pop()
         main.active[0] = False
 
 

@@ -14,6 +14,7 @@ import contextlib
 import functools
 import inspect
 import logging
+import threading
 import time
 import weakref
 from collections.abc import Callable
@@ -135,6 +136,7 @@ class _Jitted:
         self._exes: dict = {}  # signature -> (entry, Executable): the top-level fast path
         # (config generation, shape, dtype, weak, ...) -> runner: calls with only Arrays
         self._fast: dict = {}
+        self._lock = threading.RLock()  # one trace per signature, even with threads racing
 
     def _static_sets(self, nums, names):
         nums = {nums} if isinstance(nums, int) else set(nums)
@@ -262,11 +264,15 @@ class _Jitted:
 
     def _lookup(self, sig: _Signature, static) -> _Entry:
         entry = self._cache.get(sig)
-        if entry is None:
-            if config.explain_cache_misses:
-                _explain_miss(self.__name__, sig, list(self._cache))
-            entry = self._trace(sig, static)
-            self._cache[sig] = entry
+        if entry is not None:
+            return entry
+        with self._lock:  # threads making the first calls all get the one trace
+            entry = self._cache.get(sig)
+            if entry is None:
+                if config.explain_cache_misses:
+                    _explain_miss(self.__name__, sig, list(self._cache))
+                entry = self._trace(sig, static)
+                self._cache[sig] = entry
         return entry
 
     # -- calling -------------------------------------------------------------------------
@@ -389,9 +395,10 @@ class _Jitted:
                 if type(a) is Array
                 else (a.shape, a.dtype, False)
             )
-        if self._fast and next(iter(self._fast))[0] != config.generation:
-            self._fast.clear()
-        self._fast[key] = run
+        with self._lock:
+            if self._fast and next(iter(self._fast))[0] != config.generation:
+                self._fast.clear()
+            self._fast[key] = run
 
     def lower(self, *args, **kwargs) -> Lowered:
         """Trace for these arguments (arrays or ShapeDtypeStruct-likes) without running."""

@@ -58,9 +58,10 @@ def sub_program(jaxpr) -> K.Program | None:
     """The kernel program of an inner jaxpr, or None when it is not all native code."""
     if not isinstance(jaxpr, Jaxpr):  # a ClosedJaxpr's consts would need globals: refuse
         return None
-    if jaxpr not in _programs:
-        _programs[jaxpr] = _compile(jaxpr)
-    return _programs[jaxpr]
+    try:
+        return _programs[jaxpr]
+    except KeyError:  # threads racing keep the first program stored (setdefault is atomic)
+        return _programs.setdefault(jaxpr, _compile(jaxpr))
 
 
 def _compile(jaxpr: Jaxpr) -> K.Program | None:

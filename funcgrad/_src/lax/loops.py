@@ -8,6 +8,8 @@ differentiable in reverse mode only with ``max_steps`` (as an N-step scan).
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from funcgrad import tree_util as tu
@@ -15,6 +17,7 @@ from funcgrad._src import ad, batching, dtypes
 from funcgrad._src.array import Array, get_aval, to_numpy, wrap
 from funcgrad._src.core import Primitive, Tracer, abstract_eval_rules, impl_rules
 from funcgrad._src.lax import elementwise as le
+from funcgrad._src.lax import loops_eager
 from funcgrad._src.lax import reductions as lr
 from funcgrad._src.lax import structural as ls
 from funcgrad._src.lax.call import batch_jaxpr, jvp_jaxpr
@@ -68,6 +71,18 @@ def _while_impl(*args, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts, max_s
     while bool(to_numpy(_run(cond_jaxpr, cc + carry)[0])):
         if max_steps is not None and steps >= max_steps:
             break
+        if steps == loops_eager.MIN_STEPS:  # a long loop: run the rest as compiled code
+            params = dict(
+                cond_jaxpr=cond_jaxpr,
+                body_jaxpr=body_jaxpr,
+                cond_nconsts=cond_nconsts,
+                body_nconsts=body_nconsts,
+                max_steps=None if max_steps is None else max_steps - steps,
+            )
+            rest = [to_numpy(v) for v in cc + bc + carry]
+            outs = loops_eager.run(while_p, rest, params, body_jaxpr)
+            if outs is not None:
+                return outs
         carry = _run(body_jaxpr, bc + carry)
         steps += 1
     return [to_numpy(c) for c in carry]
@@ -101,10 +116,12 @@ def while_loop(cond_fun, body_fun, init_val, max_steps: int | None = None):
 
     Raises:
       TypeError: if ``cond_fun`` does not return a boolean scalar, or ``body_fun`` changes
-        the carry's structure, shapes or dtypes.
+        the carry's structure, shapes or dtypes, or ``max_steps`` is not an integer.
       ValueError: when differentiated in reverse mode (``grad``, ``vjp``) without
-        ``max_steps``.
+        ``max_steps``, or if ``max_steps`` is negative.
     """
+    if max_steps is not None:
+        max_steps = _max_steps(max_steps)
     flat, in_tree = tu.tree_flatten(init_val)
     flat = [_as_arr(x) for x in flat]
     arg_tree = tu.tree_structure((tu.tree_unflatten(in_tree, flat),))  # f(val), one argument
@@ -132,6 +149,17 @@ def while_loop(cond_fun, body_fun, init_val, max_steps: int | None = None):
         max_steps=max_steps,
     )
     return tu.tree_unflatten(in_tree, _set_weak(outs, bj.out_avals))
+
+
+def _max_steps(n) -> int:
+    """``while_loop``'s ``max_steps``: a non-negative integer (TypeError, ValueError)."""
+    try:
+        n = operator.index(n)
+    except TypeError:
+        raise TypeError(f"while_loop: max_steps must be an integer or None, got {n!r}") from None
+    if n < 0:
+        raise ValueError(f"while_loop: max_steps must be non-negative, got {n}")
+    return n
 
 
 def _check_carry(what, in_tree, out_tree, in_avals, out_avals):
@@ -304,6 +332,13 @@ scan_p = Primitive("scan", multiple_results=True)
 
 
 def _scan_impl(*args, jaxpr, length, reverse, num_consts, num_carry):
+    if length >= loops_eager.MIN_STEPS:  # a long loop: one compiled loop, if it can be
+        params = dict(
+            jaxpr=jaxpr, length=length, reverse=reverse, num_consts=num_consts, num_carry=num_carry
+        )
+        outs = loops_eager.run(scan_p, args, params, jaxpr)
+        if outs is not None:
+            return outs
     vals = [wrap(a) for a in args]
     consts, carry = vals[:num_consts], vals[num_consts : num_consts + num_carry]
     xs = [a for a in args[num_consts + num_carry :]]
@@ -321,6 +356,31 @@ def _scan_impl(*args, jaxpr, length, reverse, num_consts, num_carry):
         for k, a in enumerate(y_avals)
     ]
     return [to_numpy(c) for c in carry] + stacked
+
+
+def _trip_count(length) -> int:
+    """``scan``'s ``length=`` checked at once, as in JAX: an integer (TypeError), not negative
+    (ValueError), within the loop counter's dtype (int32, int64 with x64; OverflowError)."""
+    try:
+        n = operator.index(length)
+    except TypeError:
+        n = int(length) if isinstance(length, (np.ndarray, Array)) and _is_int(length) else None
+    if n is None:
+        raise TypeError(f"scan: length must be an integer, got {length!r}")
+    if n < 0:
+        raise ValueError(f"scan: length must be non-negative, got {n}")
+    top = np.iinfo(np.int64 if dtypes.x64_enabled() else np.int32).max
+    if n > top:
+        raise OverflowError(
+            f"scan: length={n} is too large for the loop counter (at most {top}"
+            + ("" if dtypes.x64_enabled() else "; enable x64 for longer loops")
+            + ")"
+        )
+    return n
+
+
+def _is_int(x) -> bool:
+    return np.ndim(x) == 0 and np.asarray(x).dtype.kind in "iu"
 
 
 def _scan_abstract(*avals, jaxpr, length, reverse, num_consts, num_carry):
@@ -356,9 +416,11 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1, _split_transpos
 
     Raises:
       ValueError: if a leaf of ``xs`` is a scalar, the leading sizes differ (from each other
-        or from ``length``), or the length is unknown.
+        or from ``length``), the length is unknown, or ``length`` is negative.
       TypeError: if ``f`` does not return a pair, or changes the carry's structure, shapes
-        or dtypes.
+        or dtypes, or ``length`` is not an integer.
+      OverflowError: if ``length`` does not fit the loop counter (int32; int64 with x64), as
+        in JAX.
     """
     x_flat, x_tree = tu.tree_flatten(xs)
     x_flat = [_as_arr(x) for x in x_flat]
@@ -371,8 +433,10 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1, _split_transpos
         if len(lengths) > 1:
             raise ValueError(f"scan: xs leaves have different leading sizes {sorted(lengths)}")
         length = lengths.pop()
-    elif lengths and lengths != {length}:
-        raise ValueError(f"scan: length={length} but xs have leading sizes {sorted(lengths)}")
+    else:
+        length = _trip_count(length)
+        if lengths and lengths != {length}:
+            raise ValueError(f"scan: length={length} but xs have leading sizes {sorted(lengths)}")
     c_flat, c_tree = tu.tree_flatten(init)
     c_flat = [_as_arr(c) for c in c_flat]
     c_avals = _avals(c_flat)
@@ -538,8 +602,10 @@ batching.vmap_rules[scan_p] = _scan_vmap
 def fori_loop(lower, upper, body_fun, init_val, unroll=None):
     """``for i in range(lower, upper): val = body_fun(i, val)``.
 
-    With concrete bounds it is a scan (reverse-differentiable); with traced bounds a
-    while_loop (then not reverse-differentiable).
+    With concrete bounds it is a scan carrying the index (reverse-differentiable; no index
+    array is built, so memory does not grow with the trip count); with traced bounds a
+    while_loop (then not reverse-differentiable). Eagerly, a long loop runs as one compiled
+    loop (``loops_eager.py``).
 
     Args:
       lower: the first index: a scalar integer (Python int, array or tracer).
@@ -554,21 +620,23 @@ def fori_loop(lower, upper, body_fun, init_val, unroll=None):
     Raises:
       TypeError: as :func:`scan` and :func:`while_loop`, if ``body_fun`` changes the value's
         structure, shapes or dtypes.
+      OverflowError: if a concrete bound does not fit the index dtype (int32 for Python
+        ints without x64), as in JAX.
     """
     concrete = not isinstance(lower, Tracer) and not isinstance(upper, Tracer)
-    if concrete:
-        lo, hi = int(np.asarray(lower)), int(np.asarray(upper))
+    if concrete:  # a scan carrying the index (never an index array as long as the loop)
         idt = _index_dtype(lower, upper)
-        n = max(hi - lo, 0)
+        lo, hi = (_bound(v, idt, name) for v, name in ((lower, "lower"), (upper, "upper")))
+        # Python-int bounds give a weakly typed index, as in JAX
+        weak = all(isinstance(v, int) for v in (lower, upper))
+        i0 = le.convert_element_type(ls.full((), lo, idt), idt, weak_type=weak)
 
-        def step(c, i):
-            return body_fun(i, c), None
+        def step(carry, _):
+            i, c = carry
+            nxt = le.convert_element_type(le.add(i, ls.full((), 1, idt)), idt, weak_type=weak)
+            return (nxt, body_fun(i, c)), None
 
-        idx = le.add(ls.iota(idt, n), ls.full((n,), lo, idt)) if n else ls.full((0,), 0, idt)
-        if all(isinstance(v, int) for v in (lower, upper)):
-            # Python-int bounds give a weakly typed index, as in JAX
-            idx = le.convert_element_type(idx, idt, weak_type=True)
-        out, _ = scan(step, init_val, idx, length=n)
+        (_, out), _ = scan(step, (i0, init_val), None, length=max(hi - lo, 0))
         return out
     lower, upper = _as_arr(lower), _as_arr(upper)
     idt = np.result_type(get_aval(lower).dtype, get_aval(upper).dtype)
@@ -583,6 +651,19 @@ def fori_loop(lower, upper, body_fun, init_val, unroll=None):
         return le.add(i, ls.full((), 1, idt)), body_fun(i, v)
 
     return while_loop(c, b, (lower, init_val))[1]
+
+
+def _bound(v, idt, name: str) -> int:
+    """A concrete loop bound as a Python int; OverflowError when the index dtype cannot hold
+    it (as JAX: ``fori_loop(0, 2**40, ...)`` without x64)."""
+    b = operator.index(v) if isinstance(v, int) else int(np.asarray(v))
+    info = np.iinfo(idt)
+    if not info.min <= b <= info.max:
+        raise OverflowError(
+            f"fori_loop: {name} bound {b} does not fit the loop index's dtype "
+            f"{np.dtype(idt).name} (range {info.min}..{info.max})"
+        )
+    return b
 
 
 def _index_dtype(lower, upper):
