@@ -17,6 +17,7 @@ from funcgrad._src.numpy.conversion import (
     _promote,
     _shape,
     asarray,
+    astype,
     broadcast_shapes,
     broadcast_to,
 )
@@ -96,8 +97,8 @@ def dot(a, b, *, precision=None, preferred_element_type=None):
       a: array_like input.
       b: array_like input; promoted with ``a``.
       precision: ignored (accepted for JAX compatibility).
-      preferred_element_type: ignored (the result has the promoted input dtype; use :func:`matmul`
-        or :func:`tensordot` for a different accumulation dtype).
+      preferred_element_type: optional dtype to accumulate in and return (as JAX), e.g. int32 for
+        int8 inputs. Default: the inputs' promoted dtype.
 
     Returns:
       The product: ``a.shape[:-1] + b.shape[:-2] + b.shape[-1:]`` (``a.shape[:-1]`` for a 1-d
@@ -109,13 +110,19 @@ def dot(a, b, *, precision=None, preferred_element_type=None):
     a, b = _promote(a, b)
     sa, sb = _shape(a), _shape(b)
     if not sa or not sb:
+        return _scalar_product(a, b, preferred_element_type)
+    cb = 0 if len(sb) == 1 else len(sb) - 2
+    return tensordot(a, b, ((len(sa) - 1,), (cb,)), preferred_element_type=preferred_element_type)
+
+
+def _scalar_product(a, b, preferred_element_type):
+    """``a * b`` for a 0-d operand: a dot product contracting nothing (as JAX)."""
+    if preferred_element_type is None:
         return a * b
-    if len(sb) == 1:
-        return tensordot(a, b, ((len(sa) - 1,), (0,)))
-    return tensordot(a, b, ((len(sa) - 1,), (len(sb) - 2,)))
+    return ld.dot_general(a, b, (((), ()), ((), ())), preferred_element_type=preferred_element_type)
 
 
-def vdot(a, b, /):
+def vdot(a, b, /, *, precision=None, preferred_element_type=None):
     """Dot product of the flattened arrays, conjugating the first: ``sum(conj(a) * b)``.
 
     Follows ``numpy.vdot`` and ``jax.numpy.vdot``.
@@ -123,6 +130,9 @@ def vdot(a, b, /):
     Args:
       a: array_like input (conjugated).
       b: array_like input with ``a``'s number of elements.
+      precision: ignored (accepted for JAX compatibility).
+      preferred_element_type: optional dtype to accumulate in and return (as JAX). Default: the
+        inputs' promoted dtype.
 
     Returns:
       A scalar array of the promoted dtype.
@@ -132,7 +142,7 @@ def vdot(a, b, /):
     """
     from funcgrad._src.numpy.math import conj
 
-    return dot(ravel(conj(a)), ravel(b))
+    return dot(ravel(conj(a)), ravel(b), preferred_element_type=preferred_element_type)
 
 
 def vecdot(x1, x2, /, *, axis=-1):
@@ -158,7 +168,7 @@ def vecdot(x1, x2, /, *, axis=-1):
     return sum(conj(x1) * x2, axis=axis)
 
 
-def inner(a, b, /):
+def inner(a, b, /, *, precision=None, preferred_element_type=None):
     """Inner product over the last axes of ``a`` and ``b`` (for every pair of rows).
 
     Follows ``numpy.inner`` and ``jax.numpy.inner``; a scalar operand multiplies.
@@ -166,6 +176,9 @@ def inner(a, b, /):
     Args:
       a: array_like input.
       b: array_like input; its last axis must match ``a``'s.
+      precision: ignored (accepted for JAX compatibility).
+      preferred_element_type: optional dtype to accumulate in and return (as JAX). Default: the
+        inputs' promoted dtype.
 
     Returns:
       An array of shape ``a.shape[:-1] + b.shape[:-1]``, of the promoted dtype.
@@ -175,8 +188,8 @@ def inner(a, b, /):
     """
     a, b = _promote(a, b)
     if not _shape(a) or not _shape(b):
-        return a * b
-    return tensordot(a, b, ((-1,), (-1,)))
+        return _scalar_product(a, b, preferred_element_type)
+    return tensordot(a, b, ((-1,), (-1,)), preferred_element_type=preferred_element_type)
 
 
 def outer(a, b, out=None):
@@ -363,7 +376,8 @@ def einsum(
     for k, (op, t) in enumerate(ops):
         lone = [i for i, c in enumerate(t) if c not in others(k)]
         if lone:
-            op = lr.reduce_sum(op, tuple(lone))
+            pet = preferred_element_type
+            op = lr.reduce_sum(op if pet is None else astype(op, pet), tuple(lone))
             t = "".join(c for i, c in enumerate(t) if i not in lone)
         ops[k] = (op, t)
     res, rt = ops[0]
@@ -388,6 +402,8 @@ def einsum(
         rt = "".join(c for c in rt if c in out)
     if sorted(rt) != sorted(out):
         raise ValueError(f"einsum: output subscripts {out!r} are not all in the inputs")
+    if preferred_element_type is not None:  # one operand: no dot_general accumulated in it
+        res = astype(res, preferred_element_type)
     return ls.transpose(res, tuple(rt.index(c) for c in out))
 
 

@@ -263,8 +263,8 @@ def nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, whe
       dtype: accumulation dtype (default: as :func:`sum`).
       out: ignored (arrays are immutable; use the return value).
       keepdims: keep the reduced axes as size-1 dimensions.
-      initial: ignored (accepted for numpy compatibility).
-      where: ignored (accepted for numpy compatibility).
+      initial: optional scalar added to the result.
+      where: optional boolean mask, broadcast against ``a``; entries where it is False count as 0.
 
     Returns:
       The sum of the non-NaN entries: ``a``'s shape without the reduced axes (size 1 with
@@ -274,7 +274,8 @@ def nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, whe
       ValueError: if an axis is out of bounds or repeated.
     """
     a = asarray(a)
-    return sum(where_(isnan(a), zeros_like(a), a), axis, dtype, keepdims=keepdims)
+    a = where_(isnan(a), zeros_like(a), a)
+    return sum(a, axis, dtype, keepdims=keepdims, initial=initial, where=where)
 
 
 def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
@@ -288,7 +289,8 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
       dtype: accumulation dtype of the sum (default: as :func:`sum`).
       out: ignored (arrays are immutable; use the return value).
       keepdims: keep the reduced axes as size-1 dimensions.
-      where: ignored (accepted for numpy compatibility).
+      where: optional boolean mask, broadcast against ``a``: only the non-NaN entries where it is
+        True are averaged.
 
     Returns:
       The mean, inexact: ``a``'s shape without the reduced axes (size 1 with ``keepdims``). A slice
@@ -299,8 +301,8 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
     """
     a = asarray(a)
     ok = le.bitwise_not(isnan(a))
-    total = nansum(a, axis, dtype, keepdims=keepdims)
-    n = sum(ok, axis, keepdims=keepdims)
+    total = nansum(a, axis, dtype, keepdims=keepdims, where=where)
+    n = sum(ok, axis, keepdims=keepdims, where=where)
     return total / astype(n, get_aval(total).dtype)
 
 

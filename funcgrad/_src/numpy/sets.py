@@ -158,14 +158,13 @@ def unique_counts(x, /, *, size=None, fill_value=None):
     Args:
       x: array_like input.
       size: static length of the result (JAX); with it the function works on traced values. Fewer
-        unique values are padded with ``fill_value`` and count 0. ``size`` should be at least the
-        number of unique values: with fewer, the values are truncated and the last count also
-        includes the values cut off.
+        unique values are padded with ``fill_value`` and count 0; more are truncated to the first
+        ``size`` values and their counts.
       fill_value: the padding value (default: the smallest value).
 
     Returns:
       A :class:`UniqueCountsResult` ``(values, counts)``: 1-d arrays of ``x``'s dtype and the
-      default int dtype (a plain tuple for an empty ``x`` with ``size``).
+      default int dtype.
 
     Raises:
       TypeError: if ``size`` is None and ``x`` is traced (the output size would depend on the
@@ -184,13 +183,13 @@ def unique_counts(x, /, *, size=None, fill_value=None):
     n = _shape(s)[0]
     if n == 0:
         fv = 0 if fill_value is None else fill_value
-        return full(size, fv, _dtype(s)), zeros(size, dtypes.default_int())
+        return UniqueCountsResult(full(size, fv, _dtype(s)), zeros(size, dtypes.default_int()))
     new = concatenate([ones(1, np.bool_), not_equal(s[1:], s[:-1])])
-    (starts,) = nonzero(new, size=size, fill_value=n)
-    nuniq = R.sum(new)
-    valid = less(arange(size), nuniq)
-    ends = concatenate([starts[1:], full(1, n, _dtype(starts))])
-    ends = where(less(arange(size), nuniq - 1), ends, n)
+    # One start past ``size``: the end of unique i is the start of unique i + 1 (or ``n``, the
+    # padding), so truncated counts cover only the first ``size`` values.
+    (bounds,) = nonzero(new, size=size + 1, fill_value=n)
+    starts, ends = bounds[:size], bounds[1:]
+    valid = less(arange(size), R.sum(new))
     counts = where(valid, ends - starts, 0)
     fill = s[0] if fill_value is None else astype(fill_value, _dtype(s))
     vals = where(valid, take(s, minimum(starts, n - 1)), fill)

@@ -16,6 +16,9 @@ from funcgrad._src.numpy.logic import where
 
 
 def _shape(shape):
+    """A sample shape as a tuple of ints; ``None`` (no parameters to take it from) is ``()``."""
+    if shape is None:
+        return ()
     if isinstance(shape, (int, np.integer)):
         return (int(shape),)
     return tuple(operator.index(s) for s in shape)
