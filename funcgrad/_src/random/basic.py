@@ -10,12 +10,13 @@ import numpy as np
 
 from funcgrad._src import dtypes
 from funcgrad._src.array import get_aval
+from funcgrad._src.core import canonicalize_axis
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import reductions as lr
 from funcgrad._src.lax import slicing as lsl
 from funcgrad._src.lax import structural as ls
 from funcgrad._src.lax import transcendental as ltr
-from funcgrad._src.numpy.conversion import asarray, astype
+from funcgrad._src.numpy.conversion import _concrete_input, asarray, astype
 from funcgrad._src.numpy.logic import where
 from funcgrad._src.random.params import _float_dtype, _shape
 from funcgrad._src.random.prng import _U32, _check_key, _u32, random_bits, split
@@ -254,7 +255,8 @@ def gumbel(key, shape=(), dtype=None):
 def categorical(key, logits, axis=-1, shape=None, replace=True):
     """Samples from a categorical distribution given unnormalised log-probabilities.
 
-    Uses the Gumbel-max trick: ``argmax(logits + gumbel)`` along ``axis``.
+    Uses the Gumbel-max trick: ``argmax(logits + gumbel)`` along ``axis``; without replacement
+    the Gumbel-top-k trick (the ``k`` largest ``logits + gumbel``, as JAX).
 
     Args:
         key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
@@ -263,8 +265,9 @@ def categorical(key, logits, axis=-1, shape=None, replace=True):
         axis: the category axis of ``logits`` (default: the last).
         shape: the output shape (static under ``jit``); it must end with (a broadcast of)
             the batch shape ``logits.shape`` without ``axis``, the default (``None``).
-        replace: accepted for compatibility with JAX and ignored: samples are always drawn
-            with replacement.
+        replace: draw with replacement (default) or without: then the draws over the leading
+            ``shape[:-len(batch)]`` axes are distinct categories for each batch entry, and
+            their number (the product of those axes) must not exceed the number of categories.
 
     Returns:
         An integer array (default int dtype) of ``shape``: category indices.
@@ -273,7 +276,7 @@ def categorical(key, logits, axis=-1, shape=None, replace=True):
         TypeError: if ``key`` is not a single ``uint32[2]`` key or ``shape`` does not end
             with the batch shape.
         ValueError: if ``logits`` is not a float array (a ``ValueTypeError``, also a
-            ``TypeError``).
+            ``TypeError``), or ``replace=False`` asks for more draws than categories.
     """
     key = _check_key(key, "categorical")
     logits = asarray(logits)
@@ -286,9 +289,30 @@ def categorical(key, logits, axis=-1, shape=None, replace=True):
 
     lg = moveaxis(logits, axis, -1)
     lead = len(shape) - len(batch)
+    if not replace:
+        return _categorical_no_replace(key, lg, shape, lead)
     lg = ls.broadcast_in_dim(lg, shape + (n,), tuple(range(lead, len(shape) + 1)))
     g = gumbel(key, shape + (n,), get_aval(lg).dtype)
     return lr.argmax(le.add(g, lg), len(shape), dtypes.default_int())
+
+
+def _categorical_no_replace(key, lg, shape, lead):
+    """Gumbel top-k: one noise draw per batch entry, its ``k = prod(shape[:lead])`` best."""
+    n, bshape = get_aval(lg).shape[-1], shape[lead:]
+    k = int(np.prod(shape[:lead], dtype=np.int64))
+    if k > n:
+        raise ValueError(
+            f"categorical: number of samples without replacement ({k}) cannot exceed the "
+            f"number of categories ({n})"
+        )
+    nb = len(bshape)
+    lg = ls.broadcast_in_dim(lg, bshape + (n,), tuple(range(nb - get_aval(lg).ndim + 1, nb + 1)))
+    g = le.add(gumbel(key, bshape + (n,), get_aval(lg).dtype), lg)
+    io = ls.broadcasted_iota(dtypes.default_int(), bshape + (n,), nb)
+    order = lr.sort([le.neg(g), io], nb, num_keys=1)[1]
+    top = lsl.slice_in_dim(order, 0, k, axis=nb)
+    top = ls.transpose(top, (nb,) + tuple(range(nb)))
+    return ls.reshape(top, shape)
 
 
 def permutation(key, x, axis=0, independent=False):
@@ -298,26 +322,30 @@ def permutation(key, x, axis=0, independent=False):
         key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
         x: an int ``n`` (static under ``jit``), or an array with at least one dimension.
         axis: the axis of ``x`` to permute.
-        independent: accepted for compatibility with JAX and ignored: one permutation is
-            applied to every slice along ``axis`` (JAX's ``independent=False``).
+        independent: for an array of two or more dimensions, permute every slice along
+            ``axis`` independently (default: one permutation for all of them).
 
     Returns:
-        For an int, a default-int array of shape ``(n,)``; for an array, ``x`` with its
-        entries along ``axis`` permuted (same shape and dtype).
+        For an int (or a concrete 0-d integer array), a default-int array of shape ``(n,)``;
+        for an array, ``x`` with its entries along ``axis`` permuted (same shape and dtype).
 
     Raises:
-        TypeError: if ``key`` is not a single ``uint32[2]`` key.
-        IndexError: if ``x`` is a 0-d array or ``axis`` is out of range.
+        TypeError: if ``key`` is not a single ``uint32[2]`` key, or ``x`` is a 0-d array that
+            is not a concrete integer (as JAX).
+        IndexError: if ``axis`` is out of range.
     """
     key = _check_key(key, "permutation")
     from funcgrad._src.numpy.indexing import take
 
-    if isinstance(x, (int, np.integer)):
-        n = int(x)
-        arr = None
-    else:
-        arr = asarray(x)
-        n = get_aval(arr).shape[axis]
+    arr = None if isinstance(x, (int, np.integer)) else asarray(x)
+    if arr is not None and get_aval(arr).ndim == 0:
+        if get_aval(arr).dtype.kind not in "iu":
+            raise TypeError("permutation: x must be an integer or at least 1-dimensional")
+        x, arr = int(_concrete_input(arr, "permutation", "a 0-d x")), None
+    if arr is not None and independent and get_aval(arr).ndim > 1:
+        bits = random_bits(key, get_aval(arr).shape)
+        return lr.sort([bits, arr], canonicalize_axis(axis, get_aval(arr).ndim), num_keys=1)[1]
+    n = int(x) if arr is None else get_aval(arr).shape[axis]
     k = random_bits(key, (n,))
     io = ls.iota(dtypes.default_int(), n)
     perm = lr.sort([k, io], 0, num_keys=1)[1]
@@ -336,8 +364,9 @@ def shuffle(key, x, axis=0):
         The permuted ``range(n)`` or ``x`` (same shape and dtype).
 
     Raises:
-        TypeError: if ``key`` is not a single ``uint32[2]`` key.
-        IndexError: if ``x`` is a 0-d array or ``axis`` is out of range.
+        TypeError: if ``key`` is not a single ``uint32[2]`` key or ``x`` is a 0-d array that is
+            not a concrete integer.
+        IndexError: if ``axis`` is out of range.
     """
     return permutation(key, x, axis)
 
