@@ -7,6 +7,7 @@ import builtins
 
 import numpy as np
 
+from funcgrad._src import dtypes
 from funcgrad._src.array import get_aval
 from funcgrad._src.core import canonicalize_axis
 from funcgrad._src.lax import dot as ld
@@ -24,6 +25,24 @@ from funcgrad._src.numpy.conversion import (
 from funcgrad._src.numpy.creation import zeros_like
 from funcgrad._src.numpy.joining import stack
 from funcgrad._src.numpy.shape import diagonal, moveaxis, ravel
+
+
+def _dot_widened(a, b, dimension_numbers, preferred_element_type=None):
+    """``lax.dot_general`` accumulating in ``preferred_element_type``, as JAX.
+
+    Operands of a narrower dtype (e.g. int8 for int32) are widened first: the lax primitive
+    computes in the operands' dtype and converts only its result.
+    """
+    pet = preferred_element_type
+    if pet is not None:
+        pet, dt = dtypes.canonicalize(pet), get_aval(a).dtype
+        try:
+            wider = dt != pet and np.promote_types(dt, pet) == pet
+        except TypeError:  # e.g. bfloat16, unknown to numpy's promotion
+            wider = False
+        if wider:
+            a, b = astype(a, pet), astype(b, pet)
+    return ld.dot_general(a, b, dimension_numbers, preferred_element_type=pet)
 
 
 def matmul(a, b, /, precision=None, preferred_element_type=None):
@@ -69,15 +88,13 @@ def matmul(a, b, /, precision=None, preferred_element_type=None):
     if sb2[:-2] != batch and len(sb2) > 2:
         b2 = broadcast_to(b2, batch + sb2[-2:])
     if len(_shape(b2)) == 2 and nb:  # (…, m, k) @ (k, n): contract without broadcasting b
-        out = ld.dot_general(
-            a2, b2, (((nb + 1,), (0,)), ((), ())), preferred_element_type=preferred_element_type
-        )
+        out = _dot_widened(a2, b2, (((nb + 1,), (0,)), ((), ())), preferred_element_type)
     else:
-        out = ld.dot_general(
+        out = _dot_widened(
             a2,
             b2,
             (((nb + 1,), (nb,)), (tuple(range(nb)), tuple(range(nb)))),
-            preferred_element_type=preferred_element_type,
+            preferred_element_type,
         )
     if len(sa) == 1:
         out = ls.squeeze(out, (get_aval(out).ndim - 2,))
@@ -119,7 +136,7 @@ def _scalar_product(a, b, preferred_element_type):
     """``a * b`` for a 0-d operand: a dot product contracting nothing (as JAX)."""
     if preferred_element_type is None:
         return a * b
-    return ld.dot_general(a, b, (((), ()), ((), ())), preferred_element_type=preferred_element_type)
+    return _dot_widened(a, b, (((), ()), ((), ())), preferred_element_type)
 
 
 def vdot(a, b, /, *, precision=None, preferred_element_type=None):
@@ -207,7 +224,7 @@ def outer(a, b, out=None):
     """
     a, b = ravel(asarray(a)), ravel(asarray(b))
     a, b = _promote(a, b)
-    return ld.dot_general(
+    return _dot_widened(
         ls.reshape(a, (_shape(a)[0], 1)), ls.reshape(b, (1, _shape(b)[0])), (((1,), (0,)), ((), ()))
     )
 
@@ -252,7 +269,7 @@ def tensordot(a, b, axes=2, precision=None, preferred_element_type=None):
             raise ValueError(
                 f"tensordot: shape mismatch for sum: {_shape(a)} axis {x} vs {_shape(b)} axis {y}"
             )
-    return ld.dot_general(a, b, ((ca, cb), ((), ())), preferred_element_type=preferred_element_type)
+    return _dot_widened(a, b, ((ca, cb), ((), ())), preferred_element_type)
 
 
 def kron(a, b):
@@ -390,7 +407,7 @@ def einsum(
             (tuple(rt.index(c) for c in contract), tuple(t.index(c) for c in contract)),
             (tuple(rt.index(c) for c in batch), tuple(t.index(c) for c in batch)),
         )
-        res = ld.dot_general(res, op, dn, preferred_element_type=preferred_element_type)
+        res = _dot_widened(res, op, dn, preferred_element_type)
         rt = (
             "".join(batch)
             + "".join(c for c in rt if c not in batch and c not in contract)
