@@ -74,6 +74,24 @@ def test_other_nan_reductions_honour_where(name):
         np.testing.assert_allclose(got, want, rtol=1e-5)
 
 
+@pytest.mark.parametrize("name", ["nanmax", "nanmin"])
+@pytest.mark.parametrize("axis", [None, 0, 1])
+def test_nan_extrema_initial_and_where(name, axis):
+    a = np.vstack([_A, np.full(4, np.nan)])  # an all-NaN row: gives ``initial``
+    w = np.vstack([_W, np.ones(4, bool)])
+    init = 3.0 if name == "nanmax" else 1.5
+    want = getattr(np, name)(a, axis=axis, initial=init, where=w)
+    f = lambda x, m: getattr(fnp, name)(x, axis=axis, initial=init, where=m)
+    for got in _both(f, a, w):
+        np.testing.assert_allclose(got, want)
+    got = fg.vmap(lambda x, m: getattr(fnp, name)(x, initial=init, where=m))(a, w)
+    np.testing.assert_allclose(got, getattr(np, name)(a, axis=1, initial=init, where=w))
+    with pytest.raises(ValueError):
+        getattr(fnp, name)(a, where=w)  # where needs initial, as numpy and JAX
+    plain = getattr(fnp, name)(a, axis=1)  # without initial, an all-NaN slice is NaN
+    assert np.isnan(np.asarray(plain)[-1])
+
+
 # ---- preferred_element_type -------------------------------------------------------------------
 
 _I8 = np.arange(-6, 6, dtype=np.int8).reshape(3, 4)  # int8 sums of products overflow

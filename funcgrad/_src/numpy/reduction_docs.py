@@ -192,13 +192,18 @@ Args:
   {_AXES}
   {_OUT}
   keepdims: keep the reduced axes as size-1 dimensions.
+  initial: optional scalar; the result is ``{{op}}(reduction, initial)`` (then an all-NaN slice
+    gives ``initial``). Needed to reduce a size-0 axis or to use ``where``.
+  where: optional boolean mask, broadcast against ``a``; entries where it is False are replaced
+    by ``initial``.
 
 Returns:
-  The {{what_lower}} of the non-NaN entries, ``a``'s dtype: {_REDUCED}. An all-NaN slice
-  gives NaN (no warning).
+  The {{what_lower}} of the non-NaN entries, ``a``'s dtype: {_REDUCED}. Without ``initial``
+  an all-NaN slice gives NaN (no warning).
 
 Raises:
-  ValueError: if an axis is out of bounds or repeated, or if a reduced axis is empty.
+  ValueError: if an axis is out of bounds or repeated, if a reduced axis is empty and
+    ``initial`` is None, or if ``where`` is given without ``initial``.
 """
 
 
@@ -287,7 +292,7 @@ def _fields(name):
     if name in ("argmax", "argmin", "nanargmax", "nanargmin"):
         return _arg(name)
     what = "Maximum" if name == "nanmax" else "Minimum"
-    return NANEXT, dict(what=what, what_lower=what.lower(), plain=name[3:])
+    return NANEXT, dict(what=what, what_lower=what.lower(), plain=name[3:], op=what.lower())
 
 
 def doc_for(name):

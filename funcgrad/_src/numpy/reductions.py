@@ -307,29 +307,26 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
 
 
 @templated
-def nanmax(a, axis=None, out=None, keepdims=False):
-    a = asarray(a)
-    if get_aval(a).dtype.kind not in "fc":  # no NaNs to skip
-        return max(a, axis, keepdims=keepdims)
-    res = max(
-        where_(isnan(a), ls.full(get_aval(a).shape, -np.inf, get_aval(a).dtype), a),
-        axis,
-        keepdims=keepdims,
-    )
-    return _all_nan_to_nan(a, res, axis, keepdims)
+def nanmax(a, axis=None, out=None, keepdims=False, initial=None, where=None):
+    return _nan_extremum(max, -np.inf, a, axis, keepdims, initial, where)
 
 
 @templated
-def nanmin(a, axis=None, out=None, keepdims=False):
+def nanmin(a, axis=None, out=None, keepdims=False, initial=None, where=None):
+    return _nan_extremum(min, np.inf, a, axis, keepdims, initial, where)
+
+
+def _nan_extremum(plain, fill, a, axis, keepdims, initial, where):
+    """``plain`` (max/min) of ``a`` with NaNs replaced by ``fill``.
+
+    An all-NaN slice gives NaN unless ``initial`` is given (as JAX).
+    """
     a = asarray(a)
     if get_aval(a).dtype.kind not in "fc":  # no NaNs to skip
-        return min(a, axis, keepdims=keepdims)
-    res = min(
-        where_(isnan(a), ls.full(get_aval(a).shape, np.inf, get_aval(a).dtype), a),
-        axis,
-        keepdims=keepdims,
-    )
-    return _all_nan_to_nan(a, res, axis, keepdims)
+        return plain(a, axis, keepdims=keepdims, initial=initial, where=where)
+    filled = where_(isnan(a), ls.full(get_aval(a).shape, fill, get_aval(a).dtype), a)
+    res = plain(filled, axis, keepdims=keepdims, initial=initial, where=where)
+    return res if initial is not None else _all_nan_to_nan(a, res, axis, keepdims)
 
 
 def _all_nan_to_nan(a, res, axis, keepdims):
