@@ -82,6 +82,17 @@ def _canon_dims(dn):
     return ((tuple(lc), tuple(rc)), (tuple(lb), tuple(rb)))
 
 
+def _same_dtypes(name, lhs, rhs):
+    """lax is strict: the eager path must refuse mixed dtypes as the traced one does."""
+    ld, rd = get_aval(lhs).dtype, get_aval(rhs).dtype
+    if ld != rd:
+        raise TypeError(
+            f"lax.{name}: the operand dtypes differ ({ld} and {rd}); convert one first "
+            "(lax.convert_element_type), or use funcgrad.numpy, which promotes"
+        )
+    return lhs, rhs
+
+
 def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None):
     """General tensor contraction with batch dimensions, as ``jax.lax.dot_general``.
 
@@ -99,10 +110,10 @@ def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_t
       axes of ``lhs``, then those of ``rhs``, each in order).
 
     Raises:
-      TypeError: if paired axes differ in size, or (checked when traced, e.g. under ``jit``)
-        the operand dtypes differ.
+      TypeError: if paired axes differ in size, or the operand dtypes differ (eagerly and
+        under ``jit`` alike).
     """
-    lhs, rhs = as_operand(lhs), as_operand(rhs)
+    lhs, rhs = _same_dtypes("dot_general", as_operand(lhs), as_operand(rhs))
     pet = dtypes.canonicalize(preferred_element_type) if preferred_element_type else None
     return dot_general_p.bind(
         lhs, rhs, dimension_numbers=_canon_dims(dimension_numbers), preferred_element_type=pet
@@ -451,12 +462,12 @@ def conv_general_dilated(
     Raises:
       NotImplementedError: if ``batch_group_count != 1``.
       ValueError: for an unknown padding string.
-      TypeError: if the layouts, ranks or channel counts do not agree, or (checked when
-        traced, e.g. under ``jit``) the dtypes differ.
+      TypeError: if the layouts, ranks or channel counts do not agree, or the dtypes differ
+        (eagerly and under ``jit`` alike).
     """
     if batch_group_count != 1:
         raise NotImplementedError("batch_group_count other than 1")
-    lhs, rhs = as_operand(lhs), as_operand(rhs)
+    lhs, rhs = _same_dtypes("conv_general_dilated", as_operand(lhs), as_operand(rhs))
     dn = conv_dimension_numbers(get_aval(lhs).shape, get_aval(rhs).shape, dimension_numbers)
     iota = tuple(range(get_aval(lhs).ndim))
     if dn.lhs_spec != iota:

@@ -122,8 +122,22 @@ def searchsorted(a, v, side="left", sorter=None, method=None):
     ab = ls.broadcast_in_dim(a, vs + (n,), (len(vs),))
     vb = ls.broadcast_in_dim(v, vs + (n,), tuple(range(len(vs))))
     ab, vb = _promote(ab, vb)
-    cmp = le.lt(ab, vb) if side == "left" else le.le(ab, vb)
+    cmp = _sort_lt(ab, vb) if side == "left" else _sort_le(ab, vb)
     return lr.reduce_sum(le.convert_element_type(cmp, dtypes.default_int()), (len(vs),))
+
+
+def _sort_lt(x, y):
+    """``x < y`` in numpy's sort order, where NaN sorts after every other value."""
+    if get_aval(x).dtype.kind != "f":
+        return le.lt(x, y)
+    return le.bitwise_or(le.lt(x, y), le.bitwise_and(le.ne(y, y), le.eq(x, x)))
+
+
+def _sort_le(x, y):
+    """``x <= y`` in numpy's sort order (NaN last, equal to itself)."""
+    if get_aval(x).dtype.kind != "f":
+        return le.le(x, y)
+    return le.bitwise_or(le.le(x, y), le.ne(y, y))
 
 
 def _concrete(x, fname):
