@@ -195,8 +195,17 @@ def _dot_jvp(primals, tangents, dimension_numbers, preferred_element_type, bf16_
     tx, ty = tangents
     kw = dict(dimension_numbers=dimension_numbers, preferred_element_type=preferred_element_type)
     out = dot_general_p.bind(x, y, **kw)
-    t = ad.add_tangents(dot_general_p.bind(tx, y, **kw), dot_general_p.bind(x, ty, **kw))
-    return out, t
+    return out, _bilinear_tangent(dot_general_p, x, y, tx, ty, kw)
+
+
+def _bilinear_tangent(prim, x, y, tx, ty, kw):
+    """``prim(tx, y) + prim(x, ty)``, leaving out a known-zero (None) tangent: with inf in the
+    other operand its product would be NaN, not 0 (symbolic zeros, ``ad.JVPTrace``)."""
+    a = None if tx is None else prim.bind(tx, y, **kw)
+    return ad.add_tangents(a, None if ty is None else prim.bind(x, ty, **kw))
+
+
+_dot_jvp.symbolic_zeros = True
 
 
 def _shift(dims, by=1):
@@ -639,9 +648,10 @@ def _conv_vjp(cts, primals, out, **p):
 def _conv_jvp(primals, tangents, **p):
     lhs, rhs = primals
     out = conv_p.bind(lhs, rhs, **p)
-    return out, ad.add_tangents(
-        conv_p.bind(tangents[0], rhs, **p), conv_p.bind(lhs, tangents[1], **p)
-    )
+    return out, _bilinear_tangent(conv_p, lhs, rhs, tangents[0], tangents[1], p)
+
+
+_conv_jvp.symbolic_zeros = True
 
 
 def _conv_batch(vals, dims, axis_size, **p):
