@@ -62,7 +62,10 @@ def save(path, tree, *, format: str | None = None) -> None:
 
     The write is atomic: the data goes to a temporary file in the same directory, which is
     fsync'ed and then renamed over ``path``, so a crash never leaves a half-written
-    checkpoint. ``path`` is used exactly as given (no ``.npz`` is appended).
+    checkpoint. A save killed mid-write leaves its hidden temporary
+    (``.<name>.<8 characters>.tmp``) behind; the next save of the same ``path`` removes it
+    (once no live save holds its lock). ``path`` is used exactly as given (no ``.npz`` is
+    appended).
 
     Args:
       path: the file to write (str or path-like); its directory must exist.
@@ -209,7 +212,11 @@ def _lock_while_writing(fd: int) -> int | None:
     if fcntl is None:
         return None
     lock = os.dup(fd)
-    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+    except OSError:  # a file system without locks: the save goes on unlocked
+        os.close(lock)
+        return None
     return lock
 
 

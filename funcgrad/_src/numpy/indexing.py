@@ -252,7 +252,8 @@ def take(
     ``fill_value`` (default: NaN for inexact dtypes, the most negative value for signed
     integers, the largest for unsigned, True for bool); ``'clip'`` clamps them; any other mode
     (``'raise'`` included: nothing can raise under ``jit``) clamps too. Negative indices count
-    from the end. ``'wrap'`` takes indices modulo the axis length.
+    from the end, except under ``'clip'``, which clamps the index as given (``-1`` gives the
+    first element, as in numpy and JAX), and ``'wrap'``, which takes it modulo the axis length.
 
     Args:
         a: input (array_like).

@@ -98,7 +98,9 @@ def searchsorted(a, v, side="left", sorter=None, method=None):
 
     Args:
       a: 1-d array_like, sorted ascending (or made so by ``sorter``).
-      v: array_like of values to place, of any shape; promoted with ``a``.
+      v: array_like of values to place, of any shape; promoted with ``a``. NaN sorts after
+        every other value, as in numpy (``searchsorted(a, nan)`` is ``len(a)`` when ``a`` has
+        no NaN).
       side: 'left' (the first suitable index) or 'right' (the last); any other value acts as 'right'
         (numpy raises).
       sorter: optional 1-d integer array_like: indices that sort ``a``.
