@@ -92,6 +92,15 @@ def test_dot_general_mixed_dtypes_raise_eagerly_and_under_jit():
     assert float(fnp.dot(a, b)) == 5.0  # funcgrad.numpy promotes
 
 
+def test_lax_concatenate_mixed_dtypes_raise_eagerly_too():
+    """The same class: eager concatenate promoted (to float64) where jit raised."""
+    a, b = fnp.array([1, 2]), fnp.array([1.0, 2.0], "float32")
+    for f in (lax.concatenate, fg.jit(lax.concatenate, static_argnums=1)):
+        with pytest.raises(TypeError, match="dtypes differ"):
+            f([a, b], 0)
+    assert fnp.concatenate([a, b]).dtype == np.float32  # funcgrad.numpy promotes
+
+
 # ---- take: 'clip' clamps the raw index, 'wrap' takes it modulo n -------------------------------
 
 
