@@ -57,14 +57,20 @@ def _big_table():
     return rows
 
 
-def _select_row(k: Kit, d: Kit, x: Val):
-    """The table row of each lane, chosen with selects by x's exponent (float32 bits)."""
+def _row_index(k: Kit, x: Val) -> ir.Value:
+    """j = (e - 126) // 8 from x's biased exponent e, clamped at 0 (small |x|: unused)."""
     b = k.b
     j = b.ashr(b.sub(b.and_(b.lshr(k.bits(x), k.i(23)), k.i(0xFF)), k.i(126)), k.i(3))
-    rows = _big_table()
+    return b.select(b.icmp_signed("<", j, k.i(0)), k.i(0), j)
+
+
+def _select_row(k: Kit, d: Kit, x: Val):
+    """The table row of each lane, chosen with selects by exponent band (a table load would
+    make the loop vectorizer gather at 8 lanes instead of computing at 16)."""
+    j, rows = _row_index(k, x), _big_table()
     vals = [d.lift(v) for v in rows[0]]
     for jj in range(1, _NTAB):
-        use = Val(k, b.icmp_signed(">=", j, k.i(jj)))
+        use = Val(k, k.b.icmp_signed(">=", j, k.i(jj)))
         vals = [d.where(use, v, old) for v, old in zip(rows[jj], vals)]
     return vals
 
@@ -106,10 +112,15 @@ def _trig_reduce(k: Kit, x: Val):
     r = k.fma(-nf, p3, r)
     q = k.to_int(nf)
     if k.fmt.bits == 32:
-        big = k.abs(x) >= _BIG_F32
-        qb, rb = _reduce_big_f32(k, x)
-        q, r = k.b.select(big.v, qb, q), k.where(big, rb, r)
+        q, r = _with_big_f32(k, x, q, r)
     return q, r, r * r
+
+
+def _with_big_f32(k: Kit, x: Val, q, r: Val):
+    """(q, r) with the lanes of |x| >= 2**16 reduced again by Payne-Hanek."""
+    big = k.abs(x) >= _BIG_F32
+    qb, rb = _reduce_big_f32(k, x)
+    return k.b.select(big.v, qb, q), k.where(big, rb, r)
 
 
 def _sin_kernel(k: Kit, r: Val, z: Val) -> Val:
