@@ -3,10 +3,14 @@
 import collections
 import json
 import os
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
 
+from funcgrad._src import checkpoint
 from funcgrad._src.checkpoint import FORMAT_VERSION, load, save
 from funcgrad.tree_util import register_dataclass, tree_leaves, tree_structure
 
@@ -212,3 +216,62 @@ def test_empty_and_scalar_trees(tmp_path):
         out = load(p)
         assert tree_structure(out) == tree_structure(tree)
         _assert_same(tree, out)
+
+
+# ---- stale temporaries of killed saves (issue 21) ----------------------------------------------
+
+
+def _temps(d):
+    return sorted(n for n in os.listdir(d) if n.endswith(".tmp"))
+
+
+def _age(path, seconds=60):
+    t = time.time() - seconds
+    os.utime(path, (t, t))
+
+
+def test_a_killed_saves_temporary_is_removed_by_the_next_save(tmp_path):
+    target = tmp_path / "ckpt.npz"
+    code = (
+        "import os, sys, numpy as np; from funcgrad._src import checkpoint;"
+        "checkpoint.atomic_write(sys.argv[1], lambda f: (f.write(b'half'), os._exit(9)))"
+    )
+    rc = subprocess.run([sys.executable, "-c", code, str(target)]).returncode
+    assert rc == 9
+    (left,) = _temps(tmp_path)  # the killed save's temporary
+    _age(tmp_path / left)
+    checkpoint.save(str(target), {"w": np.ones(3, np.float32)})
+    assert _temps(tmp_path) == []
+    np.testing.assert_array_equal(checkpoint.load(str(target))["w"], np.ones(3))
+
+
+def test_only_abandoned_temporaries_of_the_same_target_are_removed(tmp_path):
+    target = tmp_path / "m.npz"
+    names = {
+        "stale": ".m.npz.ab12cd_3.tmp",
+        "fresh": ".m.npz.zz99yy00.tmp",  # could be a save that has just begun
+        "other": ".n.npz.ab12cd_3.tmp",  # another target's
+        "unlike": ".m.npz.x.ab12cd_3.tmp",  # the temporary of 'm.npz.x'
+    }
+    for key, n in names.items():
+        (tmp_path / n).write_bytes(b"x")
+        if key != "fresh":
+            _age(tmp_path / n)
+    checkpoint.save(str(target), {"a": 1.0})
+    assert _temps(tmp_path) == sorted(v for k, v in names.items() if k != "stale")
+
+
+@pytest.mark.skipif(checkpoint.fcntl is None, reason="no fcntl: temporaries are aged out only")
+def test_a_temporary_that_a_live_save_still_writes_is_kept(tmp_path):
+    tmp = tmp_path / ".m.npz.live0000.tmp"
+    tmp.write_bytes(b"x")
+    _age(tmp)  # old, but locked: a slow save in progress
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        checkpoint.fcntl.flock(fd, checkpoint.fcntl.LOCK_EX)
+        checkpoint.save(str(tmp_path / "m.npz"), {"a": 1.0})
+        assert tmp.exists()
+    finally:
+        os.close(fd)
+    checkpoint.save(str(tmp_path / "m.npz"), {"a": 2.0})  # the lock is gone: removed
+    assert not tmp.exists()

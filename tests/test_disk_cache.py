@@ -74,3 +74,33 @@ def test_jit_in_a_second_process_uses_the_cache(tmp_path):
     assert (hit1, hit2) == ("False", "True") and v1 == v2
     assert np.isclose(float(v1), np.tanh(1) * 2 + np.sin(1))
     assert len([p for p in os.listdir(tmp_path / "jc") if p.endswith(".o")]) >= 1
+
+
+def test_a_cache_inside_a_shared_parent_is_refused(tmp_path):
+    """Whoever can write the parent can rename the private cache away and put theirs there."""
+    parent = tmp_path / "open"
+    parent.mkdir()
+    os.chmod(parent, 0o777)
+    with pytest.raises(disk_cache.CacheDirError, match="parent directory .* writable"):
+        disk_cache.ensure_dir(str(parent / "cache"))
+    deeper = parent / "mine"  # a private directory under a shared one is no better
+    deeper.mkdir(mode=0o700)
+    with pytest.raises(disk_cache.CacheDirError, match="writable by other users"):
+        disk_cache.ensure_dir(str(deeper / "cache"))
+
+
+def test_a_sticky_shared_parent_like_tmp_is_accepted(tmp_path):
+    parent = tmp_path / "sticky"
+    parent.mkdir()
+    os.chmod(parent, 0o1777)
+    path = disk_cache.ensure_dir(str(parent / "cache"))
+    assert os.stat(path).st_mode & 0o777 == 0o700
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0, reason="needs chown (root)")
+def test_a_parent_owned_by_another_user_is_refused(tmp_path):
+    parent = tmp_path / "theirs"
+    parent.mkdir(mode=0o755)
+    os.chown(parent, 12345, 12345)
+    with pytest.raises(disk_cache.CacheDirError, match="belongs to another user"):
+        disk_cache.ensure_dir(str(parent / "cache"))

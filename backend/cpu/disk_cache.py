@@ -2,11 +2,16 @@
 
 Enabled by ``config.disk_cache_dir`` (``FUNCGRAD_CACHE_DIR``). The key hashes the unoptimised
 LLVM IR, the llvmlite/LLVM versions, the host CPU name and features and funcgrad's version, so
-a changed program, compiler or machine never reuses stale code. The directory must be private
-(created with mode 0700; a directory that other users can write to is refused, because a cache
-entry is machine code that will run). Entries are written atomically (temporary file, fsync,
-``os.replace``) and carry a SHA-256 of their bytes that is checked before use, so a truncated
-or corrupt entry is ignored and rebuilt, never loaded.
+a changed program, compiler or machine never reuses stale code. Entries are written atomically
+(temporary file, fsync, ``os.replace``) and carry a SHA-256 of their bytes that is checked
+before use, so a truncated or corrupt entry is ignored and rebuilt, never loaded.
+
+The cache directory is TRUSTED: a cache entry is machine code that funcgrad loads and runs,
+and the SHA-256 is an integrity check only (it catches truncation and corruption, not an
+attacker, who can write a matching digest). So the directory must be private: it is created
+with mode 0700, and it and each directory above it must belong to the current user (or root)
+and must not be writable by other users, unless sticky (``/tmp``-like, where others cannot
+rename or replace what they do not own). Anything else is refused with ``CacheDirError``.
 """
 
 from __future__ import annotations
@@ -66,10 +71,36 @@ def _check_private(path: str) -> None:
         )
 
 
+def _check_ancestors(path: str) -> None:
+    """Whoever can write a directory above the cache can swap the cache for their own."""
+    parent = os.path.dirname(path)
+    while parent and parent != path:
+        st = os.stat(parent)
+        if hasattr(os, "getuid") and st.st_uid not in (os.getuid(), 0):
+            raise CacheDirError(
+                f"compile cache {path!r}: its parent directory {parent!r} belongs to another "
+                f"user, who could replace the cache; use a directory inside your own"
+            )
+        others = st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+        if others and not st.st_mode & stat.S_ISVTX:
+            raise CacheDirError(
+                f"compile cache {path!r}: its parent directory {parent!r} is writable by "
+                f"other users (mode {oct(st.st_mode & 0o7777)}, not sticky), who could "
+                f"replace the cache; use a directory inside a private one"
+            )
+        path, parent = parent, os.path.dirname(parent)
+
+
 def ensure_dir(path: str) -> str:
+    """The absolute cache directory, created private (0700) and checked with its parents.
+
+    Raises:
+      CacheDirError: if it, or a directory above it, is not private (see the module docstring).
+    """
     path = os.path.abspath(os.path.expanduser(path))
     os.makedirs(path, mode=0o700, exist_ok=True)
     _check_private(path)
+    _check_ancestors(path)
     return path
 
 

@@ -43,12 +43,15 @@ def instantiate(ct, aval):
 
 
 class JVPTracer(Tracer):
-    __slots__ = ("primal", "tangent")
+    """A primal with its tangent; ``zero`` marks a tangent known to be zero (a lifted constant)."""
 
-    def __init__(self, trace, primal, tangent):
+    __slots__ = ("primal", "tangent", "zero")
+
+    def __init__(self, trace, primal, tangent, zero=False):
         self._trace = trace
         self.primal = primal
         self.tangent = tangent
+        self.zero = zero
 
     @property
     def aval(self):
@@ -57,7 +60,7 @@ class JVPTracer(Tracer):
 
 class JVPTrace(Trace):
     def pure(self, val):
-        return JVPTracer(self, val, zeros_like_aval(get_aval(val)))
+        return JVPTracer(self, val, zeros_like_aval(get_aval(val)), zero=True)
 
     lift = pure
 
@@ -66,11 +69,22 @@ class JVPTrace(Trace):
         if rule is None:
             raise missing_rule("forward-mode differentiation (jvp)", prim)
         primals = [t.primal for t in tracers]
-        tangents = [t.tangent for t in tracers]
+        if all(t.zero for t in tracers):
+            return self._constant(prim.bind(*primals, **params), prim.multiple_results)
+        # Rules built by ``defjvp`` skip a known-zero tangent (None) instead of multiplying it
+        # by a derivative: 0 * inf would make a NaN tangent (jvp of v * 3. at v = inf).
+        skip = getattr(rule, "symbolic_zeros", False)
+        tangents = [None if skip and t.zero else t.tangent for t in tracers]
         primals_out, tangents_out = rule(primals, tangents, **params)
         if prim.multiple_results:
             return [JVPTracer(self, p, t) for p, t in zip(primals_out, tangents_out)]
         return JVPTracer(self, primals_out, tangents_out)
+
+    def _constant(self, out, multiple_results):
+        """Outputs of an equation whose inputs all have zero tangents: zero tangents too."""
+        outs = out if multiple_results else [out]
+        tracers = [JVPTracer(self, o, zeros_like_aval(get_aval(o)), zero=True) for o in outs]
+        return tracers if multiple_results else tracers[0]
 
 
 def jvp_flat(f: Callable, primals: list, tangents: list) -> tuple[list, list]:
@@ -219,10 +233,11 @@ def defjvp(prim, *jvp_fns):
         out = prim.bind(*primals, **params)
         t_out = None
         for fn, t in zip(jvp_fns, tangents):
-            if fn is not None:
+            if fn is not None and t is not None:
                 t_out = add_tangents(t_out, fn(t, *primals, **params))
         return out, instantiate(t_out, get_aval(out))
 
+    rule.symbolic_zeros = True  # a tangent of None is a known zero: skipped
     jvp_rules[prim] = rule
 
 

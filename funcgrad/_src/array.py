@@ -74,6 +74,9 @@ class Array(ArrayOps, metaclass=_ArrayMeta):
     __slots__ = ("_value", "_weak_type", "_aval", "_ldt", "__weakref__")
 
     def __init__(self, value: np.ndarray, weak_type: bool = False, ldt=None):
+        dt = value.dtype
+        if dt.kind not in "biufc" or not dt.isnative:  # nothing else may reach compiled code
+            value = _native_buffer(value)
         self._value = value
         self._weak_type = weak_type
         self._aval = None
@@ -264,6 +267,13 @@ class Array(ArrayOps, metaclass=_ArrayMeta):
         return self
 
 
+def _native_buffer(v: np.ndarray) -> np.ndarray:
+    """``v`` in native byte order; TypeError for a dtype that funcgrad cannot hold."""
+    if v.dtype.kind not in "biufc":
+        raise TypeError(dtypes.unsupported_dtype_message(v.dtype))
+    return _readonly(v.astype(v.dtype.newbyteorder("=")))
+
+
 def _readonly(v: np.ndarray) -> np.ndarray:
     v.flags.writeable = False
     return v
@@ -302,9 +312,8 @@ def array_from_user(x, dtype=None, weak=None) -> Array:
     v = np.asarray(x._value if type(x) is Array else x)
     if v.dtype.kind not in "biufc":  # object, str, bytes, datetime...
         raise TypeError(
-            f"cannot convert {type(x).__name__} to a funcgrad array ({v.dtype} "
-            f"dtype): it is not a valid funcgrad type (arrays, numpy arrays and "
-            f"Python scalars are)"
+            f"cannot convert {type(x).__name__} to a funcgrad array, not a valid funcgrad "
+            "type: " + dtypes.unsupported_dtype_message(v.dtype)
         )
     if dtype is None and type(x) is Array and x._ldt is not None:
         dtype = x._ldt

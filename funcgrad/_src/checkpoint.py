@@ -19,11 +19,17 @@ import collections
 import json
 import os
 import tempfile
+import time
 import zipfile
 import zlib
 from typing import Any
 
 import numpy as np
+
+try:
+    import fcntl
+except ImportError:  # Windows: stale temporaries are recognised by age alone
+    fcntl = None
 
 from funcgrad._src import dtypes
 from funcgrad._src.array import Array
@@ -56,7 +62,10 @@ def save(path, tree, *, format: str | None = None) -> None:
 
     The write is atomic: the data goes to a temporary file in the same directory, which is
     fsync'ed and then renamed over ``path``, so a crash never leaves a half-written
-    checkpoint. ``path`` is used exactly as given (no ``.npz`` is appended).
+    checkpoint. A save killed mid-write leaves its hidden temporary
+    (``.<name>.<8 characters>.tmp``) behind; the next save of the same ``path`` removes it
+    (once no live save holds its lock). ``path`` is used exactly as given (no ``.npz`` is
+    appended).
 
     Args:
       path: the file to write (str or path-like); its directory must exist.
@@ -167,11 +176,13 @@ def _atomic_savez(path: str, arrays: dict) -> None:
 
 def atomic_write(path: str, write) -> None:
     """Call ``write(file)`` on a temporary file next to ``path``, fsync it, rename it over
-    ``path``: a crash leaves the old file or the new one, never half of one."""
+    ``path``: a crash leaves the old file or the new one, never half of one. The temporaries
+    that killed saves of the same ``path`` left behind are removed first."""
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(
-        dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp"
-    )
+    prefix = "." + os.path.basename(path) + "."
+    _remove_stale_temps(directory, prefix)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=prefix, suffix=".tmp")
+    lock = _lock_while_writing(fd)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -184,7 +195,64 @@ def atomic_write(path: str, write) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    finally:
+        if lock is not None:
+            os.close(lock)
     _fsync_dir(directory)
+
+
+# A temporary is stale when no live save holds its lock (where fcntl exists; a killed process
+# drops its locks) and it is older than a grace period (which covers the instant between
+# mkstemp and the lock, and, without fcntl, saves still in progress).
+_STALE_AGE_S = {True: 2.0, False: 3600.0}
+
+
+def _lock_while_writing(fd: int) -> int | None:
+    """An exclusive lock on the temporary, held by a duplicate descriptor until the rename."""
+    if fcntl is None:
+        return None
+    lock = os.dup(fd)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+    except OSError:  # a file system without locks: the save goes on unlocked
+        os.close(lock)
+        return None
+    return lock
+
+
+def _remove_stale_temps(directory: str, prefix: str) -> None:
+    """Delete ``prefix + <8 random characters> + .tmp`` files that no save is writing."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        mid = name[len(prefix) : -len(".tmp")]
+        if name.startswith(prefix) and name.endswith(".tmp") and len(mid) == 8 and "." not in mid:
+            tmp = os.path.join(directory, name)
+            if _abandoned(tmp):
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+
+
+def _abandoned(tmp: str) -> bool:
+    try:
+        if time.time() - os.stat(tmp).st_mtime < _STALE_AGE_S[fcntl is not None]:
+            return False
+        if fcntl is None:
+            return True
+        fd = os.open(tmp, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released by the close below
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def _fsync_dir(directory: str) -> None:

@@ -263,11 +263,41 @@ def x64_enabled() -> bool:
 
 
 def canonicalize(dtype) -> np.dtype:
-    """The dtype funcgrad actually uses: 64-bit types become 32-bit unless x64 is enabled."""
+    """The dtype funcgrad actually uses: 64-bit types become 32-bit unless x64 is enabled.
+
+    Non-native byte orders become native (the values are converted where arrays are made).
+
+    Raises:
+      TypeError: for a dtype funcgrad cannot hold (strings, bytes, objects, void and structured
+        types, datetimes, the ``ml_dtypes`` extension types): this is the check that keeps
+        such data away from the compiled code.
+    """
     dt = as_dtype(dtype)
-    if not x64_enabled() and dt is not bfloat16:
+    if dt is bfloat16:
+        return dt
+    if dt.kind not in "biufc":
+        raise TypeError(unsupported_dtype_message(dt))
+    if not dt.isnative:
+        dt = dt.newbyteorder("=")
+    if not x64_enabled():
         dt = _X64_TO_X32.get(dt, dt)
     return dt
+
+
+_KIND_NAMES = {"U": "string", "S": "bytes", "O": "object", "M": "datetime", "m": "timedelta"}
+
+
+def unsupported_dtype_message(dt: np.dtype) -> str:
+    """Why funcgrad refuses ``dt``, and what to convert to instead."""
+    kind = _KIND_NAMES.get(dt.kind, "void/structured or extension (e.g. ml_dtypes)")
+    hint = {
+        "M": "convert to integers first, e.g. x.astype('int64') (or .view('int64'))",
+        "m": "convert to integers first, e.g. x.astype('int64') (or .view('int64'))",
+    }.get(dt.kind, "convert to a numeric dtype first, e.g. x.astype(np.float32)")
+    return (
+        f"funcgrad arrays hold bool, integer, float (and bfloat16) and complex values; "
+        f"dtype {dt} ({kind}) is not supported: {hint}"
+    )
 
 
 def default_int() -> np.dtype:

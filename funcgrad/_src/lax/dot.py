@@ -82,6 +82,17 @@ def _canon_dims(dn):
     return ((tuple(lc), tuple(rc)), (tuple(lb), tuple(rb)))
 
 
+def _same_dtypes(name, lhs, rhs):
+    """lax is strict: the eager path must refuse mixed dtypes as the traced one does."""
+    ld, rd = get_aval(lhs).dtype, get_aval(rhs).dtype
+    if ld != rd:
+        raise TypeError(
+            f"lax.{name}: the operand dtypes differ ({ld} and {rd}); convert one first "
+            "(lax.convert_element_type), or use funcgrad.numpy, which promotes"
+        )
+    return lhs, rhs
+
+
 def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None):
     """General tensor contraction with batch dimensions, as ``jax.lax.dot_general``.
 
@@ -99,10 +110,10 @@ def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_t
       axes of ``lhs``, then those of ``rhs``, each in order).
 
     Raises:
-      TypeError: if paired axes differ in size, or (checked when traced, e.g. under ``jit``)
-        the operand dtypes differ.
+      TypeError: if paired axes differ in size, or the operand dtypes differ (eagerly and
+        under ``jit`` alike).
     """
-    lhs, rhs = as_operand(lhs), as_operand(rhs)
+    lhs, rhs = _same_dtypes("dot_general", as_operand(lhs), as_operand(rhs))
     pet = dtypes.canonicalize(preferred_element_type) if preferred_element_type else None
     return dot_general_p.bind(
         lhs, rhs, dimension_numbers=_canon_dims(dimension_numbers), preferred_element_type=pet
@@ -184,8 +195,17 @@ def _dot_jvp(primals, tangents, dimension_numbers, preferred_element_type, bf16_
     tx, ty = tangents
     kw = dict(dimension_numbers=dimension_numbers, preferred_element_type=preferred_element_type)
     out = dot_general_p.bind(x, y, **kw)
-    t = ad.add_tangents(dot_general_p.bind(tx, y, **kw), dot_general_p.bind(x, ty, **kw))
-    return out, t
+    return out, _bilinear_tangent(dot_general_p, x, y, tx, ty, kw)
+
+
+def _bilinear_tangent(prim, x, y, tx, ty, kw):
+    """``prim(tx, y) + prim(x, ty)``, leaving out a known-zero (None) tangent: with inf in the
+    other operand its product would be NaN, not 0 (symbolic zeros, ``ad.JVPTrace``)."""
+    a = None if tx is None else prim.bind(tx, y, **kw)
+    return ad.add_tangents(a, None if ty is None else prim.bind(x, ty, **kw))
+
+
+_dot_jvp.symbolic_zeros = True
 
 
 def _shift(dims, by=1):
@@ -451,12 +471,12 @@ def conv_general_dilated(
     Raises:
       NotImplementedError: if ``batch_group_count != 1``.
       ValueError: for an unknown padding string.
-      TypeError: if the layouts, ranks or channel counts do not agree, or (checked when
-        traced, e.g. under ``jit``) the dtypes differ.
+      TypeError: if the layouts, ranks or channel counts do not agree, or the dtypes differ
+        (eagerly and under ``jit`` alike).
     """
     if batch_group_count != 1:
         raise NotImplementedError("batch_group_count other than 1")
-    lhs, rhs = as_operand(lhs), as_operand(rhs)
+    lhs, rhs = _same_dtypes("conv_general_dilated", as_operand(lhs), as_operand(rhs))
     dn = conv_dimension_numbers(get_aval(lhs).shape, get_aval(rhs).shape, dimension_numbers)
     iota = tuple(range(get_aval(lhs).ndim))
     if dn.lhs_spec != iota:
@@ -628,9 +648,10 @@ def _conv_vjp(cts, primals, out, **p):
 def _conv_jvp(primals, tangents, **p):
     lhs, rhs = primals
     out = conv_p.bind(lhs, rhs, **p)
-    return out, ad.add_tangents(
-        conv_p.bind(tangents[0], rhs, **p), conv_p.bind(lhs, tangents[1], **p)
-    )
+    return out, _bilinear_tangent(conv_p, lhs, rhs, tangents[0], tangents[1], p)
+
+
+_conv_jvp.symbolic_zeros = True
 
 
 def _conv_batch(vals, dims, axis_size, **p):

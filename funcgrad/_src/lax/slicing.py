@@ -261,12 +261,18 @@ def concatenate(operands, dimension):
       An array of the operands' dtype (the operand itself when there is one).
 
     Raises:
-      TypeError: if the operands do not agree as above (checked when traced, e.g. under
-        ``jit``; an eager call follows numpy's promotion).
+      TypeError: if the operands do not agree as above (their dtypes eagerly and under ``jit``
+        alike; the shapes checked when traced, e.g. under ``jit``).
     """
     ops = [as_operand(x) for x in operands]
     if len(ops) == 1:
         return ops[0]
+    dts = sorted({str(get_aval(x).dtype) for x in ops})
+    if len(dts) > 1:  # an eager numpy concatenate would promote silently
+        raise TypeError(
+            f"lax.concatenate: the operands' dtypes differ ({', '.join(dts)}); convert them "
+            "first, or use funcgrad.numpy.concatenate, which promotes"
+        )
     return concatenate_p.bind(*ops, dimension=operator.index(dimension))
 
 

@@ -14,7 +14,7 @@ from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import indexing as li
 from funcgrad._src.lax import slicing as lsl
 from funcgrad._src.lax import structural as ls
-from funcgrad._src.numpy.conversion import _broadcast, asarray, broadcast_to
+from funcgrad._src.numpy.conversion import _broadcast, _promote, asarray, broadcast_to
 
 _INT = dtypes.int32
 
@@ -252,7 +252,8 @@ def take(
     ``fill_value`` (default: NaN for inexact dtypes, the most negative value for signed
     integers, the largest for unsigned, True for bool); ``'clip'`` clamps them; any other mode
     (``'raise'`` included: nothing can raise under ``jit``) clamps too. Negative indices count
-    from the end. ``'wrap'`` takes indices modulo the axis length.
+    from the end, except under ``'clip'``, which clamps the index as given (``-1`` gives the
+    first element, as in numpy and JAX), and ``'wrap'``, which takes it modulo the axis length.
 
     Args:
         a: input (array_like).
@@ -276,9 +277,15 @@ def take(
         axis = 0
     ax = canonicalize_axis(axis, get_aval(a).ndim)
     n = get_aval(a).shape[ax]
-    ind = _norm_index_array(indices if not isinstance(indices, list) else np.asarray(indices), n)
+    # 'clip' clamps the raw index (-1 -> 0) and 'wrap' takes it modulo n, as numpy and JAX do;
+    # only the fill modes count negative indices from the end.
+    raw = mode in ("clip", "wrap")
+    ind = _norm_index_array(
+        indices if not isinstance(indices, list) else np.asarray(indices), 0 if raw else n
+    )
     if mode == "wrap":
-        ind = le.rem(ind, ls.full(get_aval(ind).shape, n, get_aval(ind).dtype))
+        nn = ls.full(get_aval(ind).shape, n, get_aval(ind).dtype)
+        ind = le.rem(le.add(le.rem(ind, nn), nn), nn)
     ishape = get_aval(ind).shape
     idx = ls.expand_dims(le.convert_element_type(ind, _INT), (len(ishape),))
     res = li.gather(a, idx, (ax,), "fill" if mode in (None, "fill") else "clip", fill_value)
@@ -403,7 +410,17 @@ class IndexUpdateRef:
 
 
 def _update(x, idx, values, combine, mode):
+    """Scatter ``values`` into ``x`` at ``idx`` (JAX: promote both, combine, cast back)."""
     x = asarray(x)
+    dtype, weak = get_aval(x).dtype, get_aval(x).weak_type
+    x, values = _promote(x, asarray(values))
+    out = _update_same_dtype(x, idx, values, combine, mode)
+    if (get_aval(out).dtype, get_aval(out).weak_type) != (dtype, weak):
+        out = le.convert_element_type(out, dtype, weak)
+    return out
+
+
+def _update_same_dtype(x, idx, values, combine, mode):
     shape = get_aval(x).shape
     size = get_aval(x).size
     flat_ids = ls.reshape(ls.iota(_INT, size), shape) if shape else ls.iota(_INT, 1)

@@ -452,8 +452,9 @@ def pinv(a, rtol=None, hermitian: bool = False, *, rcond=None):
 def matrix_power(a, n: int):
     """``a`` raised to the integer power ``n`` (negative ``n``: powers of the inverse), batched.
 
-    Follows ``numpy.linalg.matrix_power`` and ``jax.numpy.linalg.matrix_power``, except that the
-    input is promoted to inexact (numpy keeps integer matrices integer for ``n >= 0``).
+    Follows ``numpy.linalg.matrix_power`` and ``jax.numpy.linalg.matrix_power``: for ``n >= 0``
+    the result keeps the input's dtype (bool and integer matrices stay bool and integer); a
+    negative ``n`` inverts first, so the input is promoted to inexact.
 
     Args:
       a: array_like of shape ``(..., N, N)``.
@@ -466,13 +467,13 @@ def matrix_power(a, n: int):
       LinAlgError: (a ``ValueError``) if the last two dimensions are not square.
       TypeError: if ``n`` is not an int.
     """
-    a = _inexact(a)
+    a = _asarray(a)
     _square("matrix_power", a)
     n = operator.index(n)
     if n == 0:
         return _eye_batch(a)
     if n < 0:
-        a, n = inv(a), -n
+        a, n = inv(_inexact(a)), -n
     result = None
     while n:
         if n & 1:

@@ -98,7 +98,9 @@ def searchsorted(a, v, side="left", sorter=None, method=None):
 
     Args:
       a: 1-d array_like, sorted ascending (or made so by ``sorter``).
-      v: array_like of values to place, of any shape; promoted with ``a``.
+      v: array_like of values to place, of any shape; promoted with ``a``. NaN sorts after
+        every other value, as in numpy (``searchsorted(a, nan)`` is ``len(a)`` when ``a`` has
+        no NaN).
       side: 'left' (the first suitable index) or 'right' (the last); any other value acts as 'right'
         (numpy raises).
       sorter: optional 1-d integer array_like: indices that sort ``a``.
@@ -122,8 +124,22 @@ def searchsorted(a, v, side="left", sorter=None, method=None):
     ab = ls.broadcast_in_dim(a, vs + (n,), (len(vs),))
     vb = ls.broadcast_in_dim(v, vs + (n,), tuple(range(len(vs))))
     ab, vb = _promote(ab, vb)
-    cmp = le.lt(ab, vb) if side == "left" else le.le(ab, vb)
+    cmp = _sort_lt(ab, vb) if side == "left" else _sort_le(ab, vb)
     return lr.reduce_sum(le.convert_element_type(cmp, dtypes.default_int()), (len(vs),))
+
+
+def _sort_lt(x, y):
+    """``x < y`` in numpy's sort order, where NaN sorts after every other value."""
+    if get_aval(x).dtype.kind != "f":
+        return le.lt(x, y)
+    return le.bitwise_or(le.lt(x, y), le.bitwise_and(le.ne(y, y), le.eq(x, x)))
+
+
+def _sort_le(x, y):
+    """``x <= y`` in numpy's sort order (NaN last, equal to itself)."""
+    if get_aval(x).dtype.kind != "f":
+        return le.le(x, y)
+    return le.bitwise_or(le.le(x, y), le.ne(y, y))
 
 
 def _concrete(x, fname):
