@@ -97,22 +97,22 @@ def weibull_min(key, scale, concentration, shape=(), dtype=None):
         key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
         scale: the scale, positive float array_like.
         concentration: the shape parameter, positive float array_like.
-        shape: the sample shape, a tuple of ints (static under ``jit``); the parameters must
-            broadcast to it. ``None`` is their broadcast shape.
+        shape: the sample shape, a tuple of ints (static under ``jit``; ``None`` is not
+            accepted); the parameters must broadcast to it.
         dtype: a float dtype (default: float32, or float64 with x64 on).
 
     Returns:
         Non-negative samples, an array of ``shape`` and ``dtype``.
 
     Raises:
-        TypeError: if ``key`` is not a single ``uint32[2]`` key.
+        TypeError: if ``key`` is not a single ``uint32[2]`` key or ``shape`` is ``None``.
         ValueError: if ``scale`` or ``concentration`` does not broadcast to ``shape``, or
             ``dtype`` is not a float dtype (a ``ValueTypeError``, also a ``TypeError``).
     """
     key = _check_key(key, "weibull_min")
     dt = _float_dtype(dtype)
     scale, conc = _param(scale, dt), _param(concentration, dt)
-    shape = _params_shape(shape, scale, conc)
+    shape = _shape(shape)
     e = exponential(key, shape, dt)
     conc = _bcast(conc, shape, "weibull_min", "concentration")
     return le.mul(
@@ -213,14 +213,14 @@ def double_sided_maxwell(key, loc, scale, shape=(), dtype=None):
         loc: the location, float array_like.
         scale: the scale, float array_like.
         shape: the leading sample shape, a tuple of ints (static under ``jit``; ``None`` is
-            ``()``); the broadcast shape of ``loc`` and ``scale`` is appended.
+            not accepted); the broadcast shape of ``loc`` and ``scale`` is appended.
         dtype: a float dtype (default: float32, or float64 with x64 on).
 
     Returns:
         An array of shape ``shape + broadcast(loc, scale).shape`` and ``dtype``.
 
     Raises:
-        TypeError: if ``key`` is not a single ``uint32[2]`` key.
+        TypeError: if ``key`` is not a single ``uint32[2]`` key or ``shape`` is ``None``.
         ValueError: if ``loc`` and ``scale`` do not broadcast together, or ``dtype`` is not a
             float dtype (a ``ValueTypeError``, also a ``TypeError``).
     """

@@ -340,22 +340,22 @@ def generalized_normal(key, p, shape=(), dtype=None):
     Args:
         key: a PRNG key, ``uint32[2]`` (``vmap`` the sampler over a batch of keys).
         p: the exponent, positive float array_like that broadcasts to ``shape``.
-        shape: the sample shape, a tuple of ints (static under ``jit``); ``None`` is ``p``'s
-            shape.
+        shape: the sample shape, a tuple of ints (static under ``jit``; ``None`` is not
+            accepted).
         dtype: a float dtype (default: float32, or float64 with x64 on).
 
     Returns:
         An array of ``shape`` and ``dtype``; differentiable in ``p``.
 
     Raises:
-        TypeError: if ``key`` is not a single ``uint32[2]`` key.
+        TypeError: if ``key`` is not a single ``uint32[2]`` key or ``shape`` is ``None``.
         ValueError: if ``p`` does not broadcast to ``shape``, or ``dtype`` is not a
             float dtype (a ``ValueTypeError``, also a ``TypeError``).
     """
     key = _check_key(key, "generalized_normal")
     dt = _float_dtype(dtype)
     p = _param(p, dt)
-    shape = _params_shape(shape, p)
+    shape = _shape(shape)
     pb = _bcast(p, shape, "generalized_normal", "p")
     k1, k2 = _keys(key, 2)
     inv_p = le.div(ls.full(shape, 1.0, dt), pb)

@@ -16,9 +16,13 @@ from funcgrad._src.numpy.logic import where
 
 
 def _shape(shape):
-    """A sample shape as a tuple of ints; ``None`` (no parameters to take it from) is ``()``."""
+    """A sample shape as a tuple of ints. ``None`` is refused with a TypeError, as in JAX,
+    where a sampler has no parameters to take the shape from (its default is ``()``)."""
     if shape is None:
-        return ()
+        raise TypeError(
+            "shape=None is not accepted by this sampler (as in JAX): pass a tuple of ints, "
+            "e.g. shape=() for one sample"
+        )
     if isinstance(shape, (int, np.integer)):
         return (int(shape),)
     return tuple(operator.index(s) for s in shape)
