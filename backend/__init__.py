@@ -65,6 +65,8 @@ class Target(Protocol):
         self, jaxpr, name: str = "", donated: tuple = (), trace_ms: float | None = None
     ) -> Executable: ...
 
+    # optional: release_memory() frees what no executable uses any more (clear_caches)
+
 
 def _legalize_param(value):
     from .lower import bf16  # imported when the eager path first meets such a parameter
@@ -88,6 +90,16 @@ def get_target(name: str) -> Target:
             )
         target = _loaded[name] = importlib.import_module(_TARGETS[name]).TARGET
     return target
+
+
+def release_memory() -> None:
+    """Free what the loaded targets still hold for code that is gone (``fg.clear_caches``):
+    each target's optional ``release_memory()`` (machine code, device modules, allocator
+    caches)."""
+    for target in list(_loaded.values()):
+        release = getattr(target, "release_memory", None)
+        if release is not None:
+            release()
 
 
 def registered_targets() -> list[str]:

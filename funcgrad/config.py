@@ -96,6 +96,22 @@ _SETTINGS = [
     _Setting(
         "log_compiles", "FUNCGRAD_LOG_COMPILES", False, _bool, "Log every jit compilation.", False
     ),
+    _Setting(
+        "jit_cache_size",
+        "FUNCGRAD_JIT_CACHE_SIZE",
+        4096,
+        int,
+        "Signatures the jit cache keeps, all functions together (least recently used evicted).",
+        False,
+    ),
+    _Setting(
+        "recompile_warning_after",
+        "FUNCGRAD_RECOMPILE_WARNING_AFTER",
+        10,
+        int,
+        "Warn once per function traced more often than this (0: never).",
+        False,
+    ),
 ]
 
 

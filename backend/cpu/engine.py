@@ -9,8 +9,10 @@ right vector costs; see /work/shared/PERF-NOTES.md).
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import time
+import weakref
 from dataclasses import dataclass, field
 
 import llvmlite.binding as llvm
@@ -168,9 +170,12 @@ class CompiledModule:
         """The optimised IR (recomputed on demand when the code came from the disk cache)."""
         if self._ir_opt is None:
             with LLVM_LOCK:
-                mod = _parse(self._ir_text, self.name)
+                ctx = llvm.create_context()
+                mod = _parse(self._ir_text, self.name, ctx)
                 optimize(mod)
                 self._ir_opt = str(mod)
+                mod.close()
+                ctx.close()
         return self._ir_opt
 
     def address(self, fn_name: str) -> int:
@@ -208,9 +213,11 @@ def compile_module(llvm_ir_text: str | ir.Module, *, name: str = "fg_module") ->
 
 
 def _compile_locked(llvm_ir_text: str, name: str) -> CompiledModule:
+    _free_pending()
     t0 = time.perf_counter()
     cache_dir, cache_key, cached = _disk_cache_lookup(llvm_ir_text)
-    mod = _parse(llvm_ir_text, name)
+    ctx = llvm.create_context()  # its own context: freed with the engine (see _release)
+    mod = _parse(llvm_ir_text, name, ctx)
     t1 = time.perf_counter()
     if cached is None:
         optimize(mod)  # a cache hit skips O3 and codegen: the object code is ready
@@ -227,7 +234,7 @@ def _compile_locked(llvm_ir_text: str, name: str) -> CompiledModule:
     engine.finalize_object()
     t3 = time.perf_counter()
     timings = {"parse": t1 - t0, "opt": t2 - t1, "codegen": t3 - t2}
-    return CompiledModule(
+    compiled = CompiledModule(
         name,
         engine,
         tm,
@@ -237,6 +244,68 @@ def _compile_locked(llvm_ir_text: str, name: str) -> CompiledModule:
         _ir_text=llvm_ir_text,
         from_disk_cache=cached is not None,
     )
+    _release_with(compiled, engine, ctx)
+    return compiled
+
+
+# --- freeing ------------------------------------------------------------------------------------
+#
+# A compiled module's machine code, its engine (which owns the module and the target machine)
+# and its LLVM context (which owns every type and constant of the module: in the global context
+# they would stay for the life of the process) are freed when the CompiledModule goes, engine
+# first: the context must outlive the module. llvmlite's own finalizers would free them in any
+# order when the cycle collector finds them together, so the context is marked owned (its
+# finalizer then frees nothing) and one weakref.finalize frees both, in order, under LLVM_LOCK.
+# A finalizer that runs while another thread holds the lock leaves the pair on _PENDING for the
+# next compilation (or free_pending()) instead of waiting for it.
+
+_PENDING: list = []  # (engine, context) pairs whose module has gone
+
+
+def _release_with(owner, engine: llvm.ExecutionEngine, ctx) -> None:
+    ctx._owned = True
+    weakref.finalize(owner, _release, engine, ctx)
+
+
+def _release(engine, ctx) -> None:
+    _PENDING.append((engine, ctx))
+    if LLVM_LOCK.acquire(blocking=False):
+        try:
+            _free_pending()
+        finally:
+            LLVM_LOCK.release()
+
+
+def _free_pending() -> None:
+    """Free every released (engine, context) pair; the caller holds LLVM_LOCK."""
+    while _PENDING:
+        engine, ctx = _PENDING.pop()
+        engine.close()
+        ptr = ctx._ptr
+        ctx.detach()
+        llvm.ffi.lib.LLVMPY_ContextDispose(ptr)
+
+
+def free_pending() -> None:
+    """Free the machine code of every compiled module that is no longer referenced."""
+    with LLVM_LOCK:
+        _free_pending()
+
+
+@functools.cache
+def _malloc_trim():
+    try:
+        return ctypes.CDLL(None).malloc_trim  # glibc
+    except (OSError, AttributeError):
+        return None
+
+
+def trim_heap() -> None:
+    """Return the C heap's free pages to the OS (glibc ``malloc_trim``; elsewhere nothing):
+    LLVM frees a compiled module as many small blocks, which glibc otherwise keeps."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def _disk_cache_lookup(text: str):
@@ -252,9 +321,9 @@ def _disk_cache_lookup(text: str):
     return path, k, disk_cache.read(path, k)
 
 
-def _parse(text: str, name: str) -> llvm.ModuleRef:
+def _parse(text: str, name: str, ctx=None) -> llvm.ModuleRef:
     try:
-        mod = llvm.parse_assembly(text)
+        mod = llvm.parse_assembly(text, ctx)
         mod.verify()
     except RuntimeError as e:
         raise ValueError(f"invalid LLVM IR in module {name!r}: {e}") from None

@@ -1,6 +1,7 @@
 """The CPU runtime: jaxpr -> passes -> kernel program -> LLVM -> machine code, and the call.
 
-``get_executable(jaxpr, name)`` compiles once per jaxpr (cached weakly on the jaxpr object).
+``get_executable(jaxpr, name)`` compiles once per jaxpr (the executables live on the jaxpr object,
+so they are freed with it).
 An ``Executable`` validates its inputs (shape, dtype, C-contiguity) before any native code
 runs, takes the outputs from ``np.empty`` (big ones from an ``OutputPool``; donated inputs'
 buffers where the program writes them in place), reuses one workspace for the temporaries, and
@@ -31,10 +32,10 @@ from . import blas, codegen, engine, fastcall, ops
 
 logger = logging.getLogger("funcgrad.jit")
 _ENTRY = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
-_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # jaxpr -> {key: _Slot}
-_cache_lock = threading.Lock()  # guards _cache itself (lookups and inserts), never a build
+_cache_lock = threading.Lock()  # guards the per-jaxpr slot tables, never a build
 _dump_counter = [0]
 STRICT = False  # tests set this: compiler errors raise instead of falling back
+_SLOTS_ATTR = "_cpu_executables"  # the jaxpr's own table of compiled code: {key: _Slot}
 
 
 def get_executable(
@@ -44,12 +45,18 @@ def get_executable(
     up (``donate_argnums``): outputs of the same shape and dtype may be written into them.
     ``trace_ms``: how long tracing took (for the compile report).
 
+    The executables live in a table on the jaxpr object itself, so they go when the jaxpr goes
+    (the front end's cache drops it: LRU eviction, ``clear_caches()``, the jitted function
+    dropped). A global table keyed weakly by the jaxpr would keep it, and every executable,
+    for ever: an executable refers to its jaxpr. The jaxpr <-> executable cycle is freed by
+    Python's cycle collector, which frees the LLVM engine and its machine code with it.
+
     Thread-safe: one executable per (jaxpr, key), built once under that key's own lock (threads
     asking for other keys compile at the same time), so no thread ever holds code that a
     second build replaced and freed."""
     key = (config.num_threads, tuple(donated))
     with _cache_lock:
-        slot = _cache.setdefault(jaxpr, {}).setdefault(key, _Slot())
+        slot = _slot_table(jaxpr).setdefault(key, _Slot())
     exe = slot.exe
     if exe is None:
         with slot.lock:
@@ -60,6 +67,21 @@ def get_executable(
                 slot.exe = Executable(legal, name or "fn", donated, trace_ms)
             exe = slot.exe
     return exe
+
+
+def _slot_table(jaxpr: core.Jaxpr) -> dict:
+    """The jaxpr's table of executables (a memo: the frozen jaxpr itself is never changed)."""
+    table = jaxpr.__dict__.get(_SLOTS_ATTR)
+    if table is None:
+        table = {}
+        object.__setattr__(jaxpr, _SLOTS_ATTR, table)
+    return table
+
+
+def live_executables(jaxpr: core.Jaxpr) -> list:
+    """The executables built for ``jaxpr`` that are still held (for tests and reports)."""
+    table = jaxpr.__dict__.get(_SLOTS_ATTR, {})
+    return [s.exe for s in table.values() if s.exe is not None]
 
 
 class _Slot:
@@ -215,15 +237,8 @@ class Executable:
         written in place, any other is copied first, so donation never changes a result."""
         for p in self.donated:
             v, values[p] = values[p], None
-            # the only references left: `v`, getrefcount's argument and an output pool's
-            pooled = pool_references(v)
-            owned = (
-                sys.getrefcount(v) == 2 + pooled
-                and (v.flags.owndata or pooled)
-                and v.flags.c_contiguous
-                and v.flags.aligned
-            )
-            values[p] = v if owned else np.array(v, order="C")
+            # the only reference left is `v` (and an output pool's): else copy it
+            values[p] = v if sole_reference(v, 1) else np.array(v, order="C")
         return self(*values)
 
     def _check(self, args) -> list:
@@ -405,23 +420,42 @@ POOL_MIN_BYTES = 1 << 20  # outputs at least this big are pooled
 POOL_PER_OUTPUT = 2  # buffers kept per output (e.g. this call's and the previous call's)
 
 
-_POOLED: set = set()  # ids of the buffers held by live pools (see pool_references)
+def sole_reference(v: np.ndarray, held: int) -> bool:
+    """Whether nothing but the caller's ``held`` references (and an output pool's) can reach
+    ``v``'s memory: no Array, numpy view, memoryview or DLPack capsule of it anywhere, so it
+    may be overwritten.
+
+    numpy points a view's ``base`` at the array that owns the memory (views of views collapse
+    onto it). A buffer that owns its memory is reached only through references to it; a
+    pooled buffer (a view of its pool's aligned raw block) through itself or through the raw
+    block, which nothing but the buffer may hold. Any other view may share its memory: False.
+    """
+    if not (v.flags.c_contiguous and v.flags.aligned):
+        return False
+    others = sys.getrefcount(v) - 2 - held  # less `v` here and getrefcount's argument
+    if v.flags.owndata:
+        return others <= 0
+    raw = v.base
+    ref = _POOLED.get(id(raw))
+    if ref is None or ref() is not raw:
+        return False
+    return others <= 1 and sys.getrefcount(raw) <= 3  # the pool's list; v.base, `raw`, arg
 
 
-def pool_references(a: np.ndarray) -> int:
-    """References to ``a`` held by output pools (0 or 1): donation subtracts them."""
-    return 1 if id(a) in _POOLED else 0
+_POOLED: dict = {}  # id(raw block) -> weakref to it, while a live pool lists its buffer
 
 
 class OutputPool:
-    """Buffers for one big output, reused across calls once nothing refers to them any more.
+    """Buffers for one big output, reused across calls once nothing can reach them any more.
 
     A fresh multi-megabyte ``np.empty`` is new memory from the OS: the first write to each page
     faults, and that costs more than computing most elementwise results (PERF-NOTES: +1.6 to
     +13 ms per 40 MB). The pool keeps up to ``POOL_PER_OUTPUT`` buffers; a buffer is handed
-    out again only when the pool holds the one reference left to it (CPython reference
-    count: no Array, view or numpy handle of it exists anywhere), so reuse can never change
-    an array a program still sees. The lock makes check-and-take atomic between threads.
+    out again only when nothing but the pool can reach its memory (``sole_reference``: no
+    Array, no numpy view of it or of its raw block, however derived: ``np.asarray``, slices,
+    ``reshape``, ``.T``, pytree leaves), so reuse can never change an array anyone still sees.
+    The raw block is read-only while its buffer is out, so no view of it can be made writable
+    (``setflags(write=True)`` raises). The lock makes check-and-take atomic between threads.
 
     Placement: buffers are 64-byte aligned (whole-vector loads and stores) and start 2 KiB
     away, modulo 4 KiB, from the first input's data. Big numpy arrays all start at the same
@@ -439,23 +473,33 @@ class OutputPool:
             return np.empty(self.shape, self.dtype)
         try:
             for b in self.blocks:
-                if sys.getrefcount(b) == 3:  # self.blocks, `b`, getrefcount's argument
-                    b.setflags(write=True)  # we own it: the last Array over it is gone
-                    return b
+                if sole_reference(b, 1):  # `b` (and self.blocks, the pool's own)
+                    return _take(b)
             raw = np.empty(self.nbytes + 4096, np.uint8)
             target = (near + 2048) % 4096 // 64 * 64  # a 64-byte aligned page offset
             start = (target - raw.ctypes.data) % 4096
             out = raw[start : start + self.nbytes].view(self.dtype).reshape(self.shape)
+            if out.base is not raw:  # numpy collapses views onto their owner (sole_reference)
+                return out
             if len(self.blocks) < POOL_PER_OUTPUT:
                 self.blocks.append(out)
-                _POOLED.add(id(out))
-            return out
+                _POOLED[id(raw)] = weakref.ref(raw)
+            return _take(out)
         finally:
             self.lock.release()
 
     def __del__(self):
         for b in self.blocks:
-            _POOLED.discard(id(b))
+            _POOLED.pop(id(b.base), None)
+
+
+def _take(b: np.ndarray) -> np.ndarray:
+    """The pooled buffer ``b``, writable for this call; its raw block read-only from now on."""
+    raw = b.base
+    raw.setflags(write=True)
+    b.setflags(write=True)
+    raw.setflags(write=False)
+    return b
 
 
 # ---- the object entry: numpy array objects in, data pointers read natively --------------------

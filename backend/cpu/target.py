@@ -22,5 +22,12 @@ class CpuTarget:
 
         return executable.get_executable(jaxpr, name, donated, trace_ms)
 
+    def release_memory(self) -> None:
+        """Free the machine code of dropped executables and hand freed heap back to the OS."""
+        from . import engine
+
+        engine.free_pending()
+        engine.trim_heap()
+
 
 TARGET = CpuTarget()

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import inspect
 import logging
-import threading
 import time
 import weakref
 from collections.abc import Callable
@@ -23,11 +23,11 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from funcgrad import tree_util as tu
-from funcgrad._src import core, dtypes
+from funcgrad._src import core, dtypes, jit_cache
 from funcgrad._src.array import Array, array_from_user, to_numpy, wrap
 from funcgrad._src.core import Tracer
 from funcgrad._src.lax.call import jit_p
-from funcgrad.backend import FastCall, get_target
+from funcgrad.backend import FastCall, get_target, release_memory
 from funcgrad.config import config
 
 logger = logging.getLogger("funcgrad.jit")
@@ -120,23 +120,39 @@ _ARRAY_TUPLE_TREES: dict = {}  # n -> treedef of ((array,) * n, {})
 class _Jitted:
     """What ``jit(f)`` returns: callable, plus ``lower``, ``clear_cache``, ``_cache_size``."""
 
-    def __init__(self, fun, static_argnums, static_argnames, donate_argnums, backend, inline):
-        # first: update_wrapper copies fun.__dict__, which for a wrapped jitted function
-        # (grad(jit(f))) holds that function's own _fun/_cache
+    def __init__(self, fun, static_argnums, static_argnames, donate, backend, inline):
+        # update_wrapper(updated=()) copies no __dict__ (a jitted fun's would hold its cache);
+        # a callable without a __name__ (partial, object) gets JAX's fallback name
         functools.update_wrapper(self, fun, updated=())
-        _ALL_JITTED.add(self)
+        self.__name__ = jit_cache.fun_name(fun)
         self._fun = fun
         self._backend = backend
         self._inline = inline
-        donate = (donate_argnums,) if isinstance(donate_argnums, int) else donate_argnums
-        self._donate = tuple(sorted(set(int(i) for i in donate)))
         self._sig = _signature(fun)
         self._static_nums, self._static_names = self._static_sets(static_argnums, static_argnames)
-        self._cache: dict[_Signature, _Entry] = {}
-        self._exes: dict = {}  # signature -> (entry, Executable): the top-level fast path
-        # (config generation, shape, dtype, weak, ...) -> runner: calls with only Arrays
-        self._fast: dict = {}
-        self._lock = threading.RLock()  # one trace per signature, even with threads racing
+        self._donate = self._donated_positions(donate)
+        # the function's cache (traces, executables, fast runners), shared with every other
+        # jit of the same callable and options (jit_cache.py)
+        options = (self._static_nums, self._static_names, self._donate, backend)
+        self._fc = jit_cache.cache_for(fun, options, self)
+
+    def _donated_positions(self, donate) -> tuple:
+        """``donate_argnums`` and ``donate_argnames`` as sorted positions."""
+        nums, names = donate
+        nums = (nums,) if isinstance(nums, int) else nums
+        names = {names} if isinstance(names, str) else set(names)
+        params = list(self._sig.parameters) if self._sig else []
+        unknown = names - set(params)
+        if unknown:
+            raise ValueError(
+                f"jit: donate_argnames {sorted(unknown)} are not parameters of "
+                f"{self.__name__} (parameters: {params})"
+            )
+        return tuple(sorted({int(i) for i in nums} | {params.index(n) for n in names}))
+
+    @property
+    def _fast(self) -> dict:  # fast key -> (runner, LRU key): the calls with only arrays
+        return self._fc.fast
 
     def _static_sets(self, nums, names):
         nums = {nums} if isinstance(nums, int) else set(nums)
@@ -259,20 +275,27 @@ class _Jitted:
         ms = (time.perf_counter() - t0) * 1e3
         _trace_times[closed] = ms
         if config.log_compiles:
-            logger.warning("jit: traced %s for %s in %.1f ms", self.__name__, _sig_str(sig), ms)
+            logger.warning(
+                "jit: traced %s for %s in %.1f ms", self.__name__, jit_cache.sig_str(sig), ms
+            )
         return entry
 
     def _lookup(self, sig: _Signature, static) -> _Entry:
-        entry = self._cache.get(sig)
+        fc = self._fc
+        entry = fc.entries.get(sig)
         if entry is not None:
+            jit_cache.touch(fc.lru_key(sig))
             return entry
-        with self._lock:  # threads making the first calls all get the one trace
-            entry = self._cache.get(sig)
+        with fc.lock:  # threads making the first calls all get the one trace
+            entry = fc.entries.get(sig)
             if entry is None:
+                old = list(fc.entries)
                 if config.explain_cache_misses:
-                    _explain_miss(self.__name__, sig, list(self._cache))
+                    jit_cache.explain_miss(self.__name__, sig, old)
                 entry = self._trace(sig, static)
-                self._cache[sig] = entry
+                fc.entries[sig] = entry
+                jit_cache.record(fc, sig)
+                jit_cache.note_trace(fc, sig, old, self._arg_name)
         return entry
 
     # -- calling -------------------------------------------------------------------------
@@ -280,14 +303,16 @@ class _Jitted:
     def __call__(self, *args, **kwargs):
         if _jit_disabled[0]:  # inside `with disable_jit():` run the Python function eagerly
             return self._fun(*args, **kwargs)
-        if self._fast and not kwargs:
+        fc = self._fc
+        if fc.fast and not kwargs:
             outs = self._call_fast(args)
             if outs is not None:
                 return outs
         flat, in_tree, static = self._flat_args(args, kwargs)
         sig = self._signature_of(flat, in_tree, static)
-        fast = self._exes.get(sig)
+        fast = fc.exes.get(sig)
         if fast is not None and not any(isinstance(a, Tracer) for a in flat):
+            jit_cache.touch(fc.lru_key(sig))
             entry, exe = fast
             all_args = (*entry.consts, *flat)
             outs = exe(*[a._value if type(a) is Array else a for a in all_args])
@@ -303,10 +328,10 @@ class _Jitted:
                 outs = self._call_donating(target, entry, flat, self._donated_leaves(args, kwargs))
                 return outs[0] if entry.out_is_leaf else tu.tree_unflatten(entry.out_tree, outs)
             outs = _call(entry, all_args, self.__name__, sig.backend)
-            if concrete:
+            if concrete and fc.entries.get(sig) is entry:  # (not evicted meanwhile)
                 exe = target.compile(entry.jaxpr, self.__name__)
-                self._exes[sig] = (entry, exe)
-                self._add_fast_path(args, kwargs, flat, entry, exe)
+                fc.exes[sig] = (entry, exe)
+                self._add_fast_path(args, kwargs, flat, entry, exe, sig)
         if entry.out_is_leaf:
             return outs[0]
         return tu.tree_unflatten(entry.out_tree, outs)
@@ -326,8 +351,12 @@ class _Jitted:
             else:
                 return None
             values.append(v)
-        run = self._fast.get(key)
-        return None if run is None else run(values)
+        hit = self._fc.fast.get(key)
+        if hit is None:
+            return None
+        run, lru_key = hit
+        jit_cache.touch(lru_key)
+        return run(values)
 
     def _donated_leaves(self, args, kwargs) -> list:
         """Flat positions of the leaves of the donated positional arguments."""
@@ -367,7 +396,7 @@ class _Jitted:
             _check_nans(outs, self.__name__)
         return outs
 
-    def _add_fast_path(self, args, kwargs, flat, entry, exe) -> None:
+    def _add_fast_path(self, args, kwargs, flat, entry, exe, sig) -> None:
         """Register a per-signature runner for calls whose arguments are all Arrays (or numpy
         arrays of canonical dtypes): no
         flattening, no signature object; the array objects go straight to native code
@@ -395,10 +424,13 @@ class _Jitted:
                 if type(a) is Array
                 else (a.shape, a.dtype, False)
             )
-        with self._lock:
-            if self._fast and next(iter(self._fast))[0] != config.generation:
-                self._fast.clear()
-            self._fast[key] = run
+        fc = self._fc
+        with fc.lock:
+            if fc.fast and next(iter(fc.fast))[0] != config.generation:
+                fc.fast.clear()
+                fc.fast_keys.clear()
+            fc.fast[key] = (run, fc.lru_key(sig))
+            fc.fast_keys[sig] = key
 
     def lower(self, *args, **kwargs) -> Lowered:
         """Trace for these arguments (arrays or ShapeDtypeStruct-likes) without running."""
@@ -418,12 +450,10 @@ class _Jitted:
 
     def clear_cache(self) -> None:
         """Drop this function's traces and compiled code (the next call recompiles)."""
-        self._cache.clear()
-        self._exes.clear()
-        self._fast.clear()
+        self._fc.clear()
 
     def _cache_size(self) -> int:
-        return len(self._cache)
+        return len(self._fc.entries)
 
     def __repr__(self):
         return f"<jitted function {self.__name__}>"
@@ -553,31 +583,6 @@ def _abstractify(tree):
     return tu.tree_map(one, tree)
 
 
-def _sig_str(sig: _Signature) -> str:
-    avals = ", ".join(
-        core.ShapedArray(s, d, w).str_short() + ("~" if w else "") for s, d, w in sig.avals
-    )
-    return f"({avals})" + (f" static={dict(sig.static)}" if sig.static else "")
-
-
-def _explain_miss(name: str, sig: _Signature, old: list) -> None:
-    if not old:
-        logger.warning("jit cache miss for %s: first call with %s", name, _sig_str(sig))
-        return
-    closest = min(old, key=lambda o: sum(a != b for a, b in zip(o, sig)))
-    diffs = [
-        f"{field}: {getattr(closest, field)!r:.200} -> {getattr(sig, field)!r:.200}"
-        for field in sig._fields
-        if getattr(closest, field) != getattr(sig, field)
-    ]
-    logger.warning(
-        "jit cache miss for %s (%d entries cached); vs the closest previous call: %s",
-        name,
-        len(old),
-        "; ".join(diffs),
-    )
-
-
 # ---- ahead-of-time: Lowered / Compiled --------------------------------------------------------
 
 
@@ -657,18 +662,22 @@ class Compiled:
 
 # ---- disable_jit, clear_caches ----------------------------------------------------------------
 
-_ALL_JITTED: weakref.WeakSet = weakref.WeakSet()  # every live jit-wrapped function
-
 
 def clear_caches() -> None:
     """Drop every jit-compiled function's cache of traces and compiled code (the next call
-    retraces and recompiles); the on-disk cache (``config.disk_cache_dir``) is kept.
+    retraces and recompiles) and free the compiled code no one holds any more (machine code,
+    output buffers); the on-disk cache (``config.disk_cache_dir``) is kept.
 
     Returns:
       None.
     """
-    for f in list(_ALL_JITTED):
-        f.clear_cache()
+    from funcgrad._src.lax import loops_eager  # its compiled eager loops
+
+    jit_cache.clear_all()
+    with loops_eager._lock:
+        loops_eager._compiled.clear()
+    gc.collect()  # a jaxpr and its executables refer to each other
+    release_memory()
 
 
 _jit_disabled = [False]
@@ -775,18 +784,8 @@ def jit(
         )
     if not callable(fun):
         raise TypeError(f"jit expects a callable, got {type(fun).__name__}")
-    jitted = _Jitted(fun, static_argnums, static_argnames, donate_argnums, backend, inline)
-    if donate_argnames:
-        names = {donate_argnames} if isinstance(donate_argnames, str) else set(donate_argnames)
-        params = list(jitted._sig.parameters) if jitted._sig else []
-        unknown = names - set(params)
-        if unknown:
-            raise ValueError(
-                f"jit: donate_argnames {sorted(unknown)} are not parameters of "
-                f"{getattr(fun, '__name__', fun)} (parameters: {params})"
-            )
-        jitted._donate = tuple(sorted(set(jitted._donate) | {params.index(n) for n in names}))
-    return jitted
+    donate = (donate_argnums, donate_argnames)
+    return _Jitted(fun, static_argnums, static_argnames, donate, backend, inline)
 
 
 __all__ = ["Compiled", "Lowered", "clear_caches", "disable_jit", "jit", "to_numpy"]
