@@ -27,6 +27,18 @@ class CudaTarget:
 
         return compiler.get_executable(jaxpr, name or "jit")
 
+    def release_memory(self) -> None:
+        """Drop the cached executables (unloading their modules once nothing holds them) and
+        give the allocator's cached blocks back to the driver; touches no GPU not yet used."""
+        import sys
+
+        compiler = sys.modules.get("funcgrad.backend.cuda.compiler")
+        if compiler is not None:
+            compiler._executable_for.cache_clear()
+        runtime = sys.modules.get("funcgrad.backend.cuda.runtime")
+        if runtime is not None and runtime.allocator.cache_info().currsize:
+            runtime.allocator().empty_cache()
+
     # -- devices (funcgrad._src.devices, cuda_array) ------------------------------------------
 
     def device_kinds(self) -> list[str]:

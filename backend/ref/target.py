@@ -6,14 +6,10 @@ against). It fuses exactly what the compiled targets fuse (the scalar table's ``
 
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 from funcgrad.backend import kernel_ir as K
 from funcgrad.backend import lower
 from funcgrad.backend.lower import bf16
-
-_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _dtype_ok(dtype) -> bool:
@@ -78,9 +74,12 @@ class RefTarget:
         return self.compile(jaxpr, name)
 
     def compile(self, jaxpr, name: str = "", donated: tuple = (), trace_ms=None):
-        exe = _cache.get(jaxpr)
+        # on the jaxpr itself: a weak table keyed by the jaxpr would never free it (the
+        # executable refers to its jaxpr); the cycle goes with the jaxpr
+        exe = jaxpr.__dict__.get("_ref_executable")
         if exe is None:
-            exe = _cache[jaxpr] = RefExecutable(jaxpr, name)
+            exe = RefExecutable(jaxpr, name)
+            object.__setattr__(jaxpr, "_ref_executable", exe)
         return exe
 
 

@@ -112,6 +112,7 @@ class _Signature(NamedTuple):
     backend: str
 
 
+_mark_used = jit_cache.mark_used
 _ARRAY_TUPLE_TREES: dict = {}  # n -> treedef of ((array,) * n, {})
 
 # ---- the wrapper ----------------------------------------------------------------------------
@@ -135,6 +136,7 @@ class _Jitted:
         # jit of the same callable and options (jit_cache.py)
         options = (self._static_nums, self._static_names, self._donate, backend)
         self._fc = jit_cache.cache_for(fun, options, self)
+        self._fast = self._fc.fast  # fast key -> (runner, LRU key): calls with only arrays
 
     def _donated_positions(self, donate) -> tuple:
         """``donate_argnums`` and ``donate_argnames`` as sorted positions."""
@@ -149,10 +151,6 @@ class _Jitted:
                 f"{self.__name__} (parameters: {params})"
             )
         return tuple(sorted({int(i) for i in nums} | {params.index(n) for n in names}))
-
-    @property
-    def _fast(self) -> dict:  # fast key -> (runner, LRU key): the calls with only arrays
-        return self._fc.fast
 
     def _static_sets(self, nums, names):
         nums = {nums} if isinstance(nums, int) else set(nums)
@@ -303,11 +301,11 @@ class _Jitted:
     def __call__(self, *args, **kwargs):
         if _jit_disabled[0]:  # inside `with disable_jit():` run the Python function eagerly
             return self._fun(*args, **kwargs)
-        fc = self._fc
-        if fc.fast and not kwargs:
+        if self._fast and not kwargs:
             outs = self._call_fast(args)
             if outs is not None:
                 return outs
+        fc = self._fc
         flat, in_tree, static = self._flat_args(args, kwargs)
         sig = self._signature_of(flat, in_tree, static)
         fast = fc.exes.get(sig)
@@ -351,12 +349,14 @@ class _Jitted:
             else:
                 return None
             values.append(v)
-        hit = self._fc.fast.get(key)
+        hit = self._fast.get(key)
         if hit is None:
             return None
-        run, lru_key = hit
-        jit_cache.touch(lru_key)
-        return run(values)
+        try:
+            _mark_used(hit[1])
+        except KeyError:  # evicted meanwhile: this call still runs
+            pass
+        return hit[0](values)
 
     def _donated_leaves(self, args, kwargs) -> list:
         """Flat positions of the leaves of the donated positional arguments."""

@@ -128,10 +128,13 @@ def record(cache: FunCache, sig) -> None:
         owner.drop(old)
 
 
+mark_used = _LRU.move_to_end  # (the fast path's hit) KeyError if evicted meanwhile
+
+
 def touch(lru_key) -> None:
     """Mark a signature as just used (a hit)."""
     try:
-        _LRU.move_to_end(lru_key)
+        mark_used(lru_key)
     except KeyError:  # evicted meanwhile: the call still runs, the next one recompiles
         pass
 
@@ -203,7 +206,7 @@ def note_trace(cache: FunCache, sig, old: list, arg_name) -> None:
     if limit <= 0 or cache.traces <= limit or cache.warned or not old:
         return
     cache.warned = True
-    reason = miss_reason(sig, old, leaf_labels(sig, arg_name))
+    reason = miss_reason(sig, old, arg_name)
     warnings.warn(
         RecompilationWarning(
             f"jit({cache.name}) has been traced and compiled {cache.traces} times for "
@@ -216,12 +219,13 @@ def note_trace(cache: FunCache, sig, old: list, arg_name) -> None:
     )
 
 
-def miss_reason(sig, old: list, labels: list) -> str:
-    """What differs between ``sig`` and the closest signature in ``old`` (``labels``: the
-    flat arguments' names)."""
+def miss_reason(sig, old: list, arg_name) -> str:
+    """What differs between ``sig`` and the closest signature in ``old`` (``arg_name(i)``:
+    positional argument i's name)."""
     closest = min(reversed(old), key=lambda o: _distance(o, sig))  # ties: the latest
     if closest.in_tree != sig.in_tree:
         return f"the argument structure changed from {closest.in_tree} to {sig.in_tree}"
+    labels = leaf_labels(sig, arg_name)
     parts = [
         f"{labels[i]} changed from {_aval_str(a)} to {_aval_str(b)}"
         for i, (a, b) in enumerate(zip(closest.avals, sig.avals))
@@ -229,7 +233,8 @@ def miss_reason(sig, old: list, labels: list) -> str:
     ]
     old_static, new_static = dict(closest.static), dict(sig.static)
     parts += [
-        f"static argument {k!r} changed from {old_static.get(k)!r:.80} to {v!r:.80}"
+        f"static {arg_name(k) if isinstance(k, int) else f'argument {k!r}'} changed from "
+        f"{old_static.get(k)!r:.80} to {v!r:.80}"
         for k, v in new_static.items()
         if old_static.get(k, _MISSING) != v
     ]
