@@ -61,21 +61,23 @@ class FunCache:
 
     def clear(self) -> None:
         """Forget every signature (the next call of each retraces and recompiles)."""
-        with _LRU_LOCK:
+        with _LRU_LOCK:  # not self.lock: a finalizer may call this (see _REGISTRY_LOCK)
             for sig in list(self.entries):
                 _LRU.pop(self.lru_key(sig), None)
-        self.entries.clear()
-        self.exes.clear()
-        self.fast.clear()
-        self.fast_keys.clear()
-        self.traces, self.warned = 0, False
+            self.entries.clear()
+            self.exes.clear()
+            self.fast.clear()
+            self.fast_keys.clear()
+            self.traces, self.warned = 0, False
 
 
 _ALL: weakref.WeakSet = weakref.WeakSet()  # every live FunCache
 _REGISTRY: dict = {}  # (ids of the callable's parts, options) -> FunCache
-_REGISTRY_LOCK = threading.Lock()
+# re-entrant: a finalizer (_forget, run by the garbage collector at any allocation) may take
+# them on a thread that already holds them
+_REGISTRY_LOCK = threading.RLock()
 _LRU: OrderedDict = OrderedDict()  # (id(FunCache), signature) -> FunCache, oldest first
-_LRU_LOCK = threading.Lock()
+_LRU_LOCK = threading.RLock()
 
 
 def _parts(fun) -> tuple:
