@@ -214,16 +214,32 @@ def compile_module(llvm_ir_text: str | ir.Module, *, name: str = "fg_module") ->
 
 def _compile_locked(llvm_ir_text: str, name: str) -> CompiledModule:
     _free_pending()
+    ctx = llvm.create_context()  # its own context: freed after the engine (see _release)
+    ctx._owned = True  # so llvmlite's finalizer never frees it before its module
+    made: dict = {}
+    try:
+        compiled = _build(llvm_ir_text, name, ctx, made)
+    except BaseException:
+        if "engine" in made:
+            made["engine"].close()  # frees the module it owns
+        elif "module" in made:
+            made["module"].close()
+        _dispose_context(ctx)
+        raise
+    weakref.finalize(compiled, _release, made["engine"], ctx).atexit = False
+    return compiled
+
+
+def _build(llvm_ir_text: str, name: str, ctx, made: dict) -> CompiledModule:
     t0 = time.perf_counter()
     cache_dir, cache_key, cached = _disk_cache_lookup(llvm_ir_text)
-    ctx = llvm.create_context()  # its own context: freed with the engine (see _release)
-    mod = _parse(llvm_ir_text, name, ctx)
+    mod = made["module"] = _parse(llvm_ir_text, name, ctx)
     t1 = time.perf_counter()
     if cached is None:
         optimize(mod)  # a cache hit skips O3 and codegen: the object code is ready
     t2 = time.perf_counter()
     tm = new_target_machine()  # owned (and freed) by the engine
-    engine = llvm.create_mcjit_compiler(mod, tm)
+    engine = made["engine"] = llvm.create_mcjit_compiler(mod, tm)
     if cache_dir:
         from . import disk_cache
 
@@ -233,19 +249,16 @@ def _compile_locked(llvm_ir_text: str, name: str) -> CompiledModule:
         )
     engine.finalize_object()
     t3 = time.perf_counter()
-    timings = {"parse": t1 - t0, "opt": t2 - t1, "codegen": t3 - t2}
-    compiled = CompiledModule(
+    return CompiledModule(
         name,
         engine,
         tm,
         mod,
         None if cached is not None else str(mod),
-        timings,
+        {"parse": t1 - t0, "opt": t2 - t1, "codegen": t3 - t2},
         _ir_text=llvm_ir_text,
         from_disk_cache=cached is not None,
     )
-    _release_with(compiled, engine, ctx)
-    return compiled
 
 
 # --- freeing ------------------------------------------------------------------------------------
@@ -255,16 +268,12 @@ def _compile_locked(llvm_ir_text: str, name: str) -> CompiledModule:
 # they would stay for the life of the process) are freed when the CompiledModule goes, engine
 # first: the context must outlive the module. llvmlite's own finalizers would free them in any
 # order when the cycle collector finds them together, so the context is marked owned (its
-# finalizer then frees nothing) and one weakref.finalize frees both, in order, under LLVM_LOCK.
+# finalizer then frees nothing) and one weakref.finalize frees both, in order, under LLVM_LOCK
+# (not at exit: the process's memory goes anyway).
 # A finalizer that runs while another thread holds the lock leaves the pair on _PENDING for the
 # next compilation (or free_pending()) instead of waiting for it.
 
 _PENDING: list = []  # (engine, context) pairs whose module has gone
-
-
-def _release_with(owner, engine: llvm.ExecutionEngine, ctx) -> None:
-    ctx._owned = True
-    weakref.finalize(owner, _release, engine, ctx)
 
 
 def _release(engine, ctx) -> None:
@@ -281,9 +290,14 @@ def _free_pending() -> None:
     while _PENDING:
         engine, ctx = _PENDING.pop()
         engine.close()
-        ptr = ctx._ptr
-        ctx.detach()
-        llvm.ffi.lib.LLVMPY_ContextDispose(ptr)
+        _dispose_context(ctx)
+
+
+def _dispose_context(ctx) -> None:
+    """Free a context made by ``_compile_locked`` (marked owned: llvmlite would not)."""
+    ptr = ctx._ptr
+    ctx.detach()
+    llvm.ffi.lib.LLVMPY_ContextDispose(ptr)
 
 
 def free_pending() -> None:
@@ -322,10 +336,13 @@ def _disk_cache_lookup(text: str):
 
 
 def _parse(text: str, name: str, ctx=None) -> llvm.ModuleRef:
+    mod = None
     try:
         mod = llvm.parse_assembly(text, ctx)
         mod.verify()
     except RuntimeError as e:
+        if mod is not None:  # now, before its context goes
+            mod.close()
         raise ValueError(f"invalid LLVM IR in module {name!r}: {e}") from None
     mod.name = name
     return mod
