@@ -239,7 +239,7 @@ def test_jit_of_partial():
     jf = fg.jit(functools.partial(_scale, s=2.0))
     np.testing.assert_allclose(jf(_xs(3)), np.full(3, 2.0))
     np.testing.assert_allclose(jf(_xs(3), shift=1.0), np.full(3, 3.0))
-    assert jf.__name__ == "_scale" and "_scale" in repr(jf)
+    assert jf.__name__ == "_scale" and "_scale" in repr(jf) and jf.__qualname__ == "_scale"
     jg = fg.jit(functools.partial(_scale, s=3.0), static_argnames="shift")
     np.testing.assert_allclose(jg(_xs(2), shift=1.0), np.full(2, 4.0))
     np.testing.assert_allclose(jg(_xs(2), shift=2.0), np.full(2, 5.0))
@@ -303,3 +303,22 @@ def test_jit_of_builtin_and_of_jitted():
     jj = fg.jit(fg.jit(_scale))
     np.testing.assert_allclose(jj(_xs(2), 2.0), np.full(2, 2.0))
     assert jj.__name__ == "_scale"
+
+
+def test_clear_caches_frees_executables_of_transformed_calls():
+    from funcgrad.backend.cpu.executable import Executable
+
+    def live():
+        return [o for o in gc.get_objects() if type(o) is Executable]
+
+    before = {id(o) for o in live()}
+    f = fg.jit(lambda x: (fnp.sin(x) * 2.0).sum())
+    g, h, v = fg.jit(fg.grad(f)), fg.grad(f), fg.vmap(f)
+    for n in (2, 3):
+        g(_xs(n))
+        h(_xs(n))  # grad of a jitted call: its transformed jaxprs are compiled too
+        v(fnp.ones((3, n)))
+    refs = [weakref.ref(o) for o in live() if id(o) not in before]
+    assert len(refs) >= 6
+    fg.clear_caches()
+    assert [r for r in refs if r() is not None] == []

@@ -126,6 +126,7 @@ class _Jitted:
         # a callable without a __name__ (partial, object) gets JAX's fallback name
         functools.update_wrapper(self, fun, updated=())
         self.__name__ = jit_cache.fun_name(fun)
+        self.__dict__.setdefault("__qualname__", self.__name__)
         self._fun = fun
         self._backend = backend
         self._inline = inline
@@ -676,7 +677,9 @@ def clear_caches() -> None:
     jit_cache.clear_all()
     with loops_eager._lock:
         loops_eager._compiled.clear()
-    gc.collect()  # a jaxpr and its executables refer to each other
+    for _ in range(4):  # a jaxpr and its executables refer to each other; freeing one cycle
+        if not gc.collect():  # can free what a weak table kept for it (lax/call.py's
+            break  # transformed jaxprs): collect again
     release_memory()
 
 
