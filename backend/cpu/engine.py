@@ -167,7 +167,7 @@ class CompiledModule:
 
     @property
     def ir_opt(self) -> str:
-        """The optimised IR (recomputed on demand when the code came from the disk cache)."""
+        """The optimised IR (made on demand: the IR text parsed and optimised again)."""
         if self._ir_opt is None:
             with LLVM_LOCK:
                 ctx = llvm.create_context()
@@ -254,7 +254,7 @@ def _build(llvm_ir_text: str, name: str, ctx, made: dict) -> CompiledModule:
         engine,
         tm,
         mod,
-        None if cached is not None else str(mod),
+        None,  # the optimised IR's text: made on demand (a copy of the module per program)
         {"parse": t1 - t0, "opt": t2 - t1, "codegen": t3 - t2},
         _ir_text=llvm_ir_text,
         from_disk_cache=cached is not None,

@@ -13,6 +13,7 @@ compiler fails, the whole jaxpr runs with the numpy ``impl_rules`` and the repor
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import logging
 import os
 import sys
@@ -200,6 +201,8 @@ class Executable:
                 self._entries.append(("native", fn))
         self._tmp_offsets = self.emitted.offsets
         self._peak = self.emitted.peak
+        # the llvmlite IR objects (~300 KB of Python objects): the text above is what's kept
+        self.emitted = dataclasses.replace(self.emitted, module=None)
         self._simple = len(self._entries) == 1 and self._entries[0][0] == "native"
         self.object_entry = None
         if self._obj_arity is not None:
