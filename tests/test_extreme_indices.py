@@ -209,3 +209,53 @@ def test_jax_agrees_with_the_contract():
             assert case["n"] == 200 or not -(2**31) <= case["value"] < 2**31, case["id"]
             deviations += 1
     assert exact > 2 * deviations, (exact, deviations)  # 1087 and 377 with jax 0.10.2
+
+
+# ---- the primitives themselves (lax.gather/scatter take any integer dtype) ----------------------
+
+_RAW = [
+    ("uint64", 2**64 - 1),
+    ("uint64", 2**63),
+    ("int64", 2**63 - 1),
+    ("int64", -(2**63)),
+    ("uint32", 2**32 - 1),
+    ("int8", -128),
+    (">i8", -1),
+]
+
+
+def _raw_ops(dtype, v):
+    idx = np.array([[v], [2]], dtype=dtype)  # one extreme row and one in range
+    hi = 4 if np.dtype(dtype).kind == "u" or v > 0 else 0  # where "clip" puts the extreme one
+    x = np.arange(1.0, 6.0, dtype=np.float32)
+    upd = np.array([10.0, 20.0], np.float32)
+    yield lambda x, i: fg.lax.gather(x, i, (0,)), [x[hi], 3.0]
+    yield lambda x, i: fg.lax.gather(x, i, (0,), mode="fill", fill_value=-1.0), [-1.0, 3.0]
+    dropped = x.copy()
+    dropped[2] += 20
+    yield lambda x, i: fg.lax.scatter_add(x, i, upd, (0,)), dropped
+    clipped = dropped.copy()
+    clipped[hi] += 10
+    yield lambda x, i: fg.lax.scatter_add(x, i, upd, (0,), mode="clip"), clipped
+    s = _clamp(v + 5 if v < 0 else v, 0, 3)  # a negative start counts from the end first
+    yield lambda x, i: fg.lax.dynamic_slice(x, (i[0, 0],), (2,)), x[s : s + 2]
+
+
+@pytest.mark.parametrize("backend", [None, "cpu", "ref"])
+@pytest.mark.parametrize(("dtype", "v"), _RAW)
+def test_primitives_take_any_index_dtype_without_wrapping(dtype, v, backend):
+    with fg.config.override(enable_x64=True):
+        x = fnp.arange(1, 6, dtype=fnp.float32)
+        i = np.array([[v], [2]], dtype=dtype)
+        for k, (f, want) in enumerate(_raw_ops(dtype, v)):
+            got = f(x, i) if backend is None else fg.jit(f, backend=backend)(x, i)
+            assert _same(got, want), (k, np.asarray(got).tolist(), list(want))
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(
+    not driver.cuda_available(), reason="needs a GPU (FUNCGRAD_FAKE_CUDA=1: the emulator)"
+)
+@pytest.mark.parametrize(("dtype", "v"), _RAW)
+def test_primitives_take_any_index_dtype_without_wrapping_cuda(dtype, v):
+    test_primitives_take_any_index_dtype_without_wrapping(dtype, v, "cuda")
