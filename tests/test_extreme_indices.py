@@ -225,7 +225,6 @@ _RAW = [
 
 
 def _raw_ops(dtype, v):
-    idx = np.array([[v], [2]], dtype=dtype)  # one extreme row and one in range
     hi = 4 if np.dtype(dtype).kind == "u" or v > 0 else 0  # where "clip" puts the extreme one
     x = np.arange(1.0, 6.0, dtype=np.float32)
     upd = np.array([10.0, 20.0], np.float32)
@@ -246,7 +245,7 @@ def _raw_ops(dtype, v):
 def test_primitives_take_any_index_dtype_without_wrapping(dtype, v, backend):
     with fg.config.override(enable_x64=True):
         x = fnp.arange(1, 6, dtype=fnp.float32)
-        i = np.array([[v], [2]], dtype=dtype)
+        i = np.array([[v], [2]], dtype=dtype)  # one extreme row and one in range
         for k, (f, want) in enumerate(_raw_ops(dtype, v)):
             got = f(x, i) if backend is None else fg.jit(f, backend=backend)(x, i)
             assert _same(got, want), (k, np.asarray(got).tolist(), list(want))
