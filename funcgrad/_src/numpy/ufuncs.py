@@ -45,8 +45,8 @@ def _eager_binary(lax_fn, x, y, to_inexact, name):
     dt, weak = dtypes.result_type((dx, wx), (dy, wy))
     if to_inexact and dt.kind not in "fc":
         dt, weak = dtypes.default_float(), weak and dt.kind != "b"
-    if dt is dtypes.bfloat16:
-        return None  # bfloat16 rounds every result: the general path (bind)
+    if dt is dtypes.bfloat16 or (dt == np.bool_ and lax_fn in _BOOL_FNS):
+        return None  # bfloat16 rounds every result, bool + is or: the general path (bind)
     xv = _value_as(x, dt)
     yv = _value_as(y, dt)
     if xv.shape != yv.shape:
@@ -56,10 +56,13 @@ def _eager_binary(lax_fn, x, y, to_inexact, name):
             raise ValueError(
                 f"{name}: shapes {xv.shape} and {yv.shape} cannot be broadcast together"
             ) from None
-    out = core.impl_rules[prim](xv, yv)
+    aval = core.ShapedArray((), dt, weak)  # the dtype checks tracing makes (bool for lax.div...)
+    declared = core.abstract_eval(prim, aval, aval).dtype
+    out = np.asarray(core.impl_rules[prim](xv, yv))
+    out = out if out.dtype == declared else out.astype(declared)
     if config.debug_nans:
         _check_nans(prim, [out])
-    return wrap(np.asarray(out), weak and out.dtype != np.bool_)
+    return wrap(out, weak and out.dtype != np.bool_)
 
 
 def _value_as(x, dt):
