@@ -153,7 +153,9 @@ def _pad_abstract(x, padval, padding_config):
         lo + hi + n + max(n - 1, 0) * it for (lo, hi, it), n in zip(padding_config, x.shape)
     )
     if any(s < 0 for s in shape) or len(padding_config) != x.ndim:
-        raise TypeError(f"pad: padding {padding_config} is invalid for {x.str_short()}")
+        from funcgrad._src.core import ValueTypeError  # JAX: ValueError here
+
+        raise ValueTypeError(f"pad: padding {padding_config} is invalid for {x.str_short()}")
     return ShapedArray(shape, x.dtype, x.weak_type)
 
 

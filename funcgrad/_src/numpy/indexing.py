@@ -192,6 +192,12 @@ def _np_index(a, n, how):
 def _norm_index_array(it, n, how="normalize"):
     """Integer index array as int32, negative indices counted from the end (like numpy / JAX)
     for ``how="normalize"``; see ``_np_index``. No index wraps, whatever its dtype."""
+    kind = np.asarray(it).dtype.kind if not isinstance(it, (Array, Tracer)) else None
+    kind = kind or get_aval(it).dtype.kind
+    if kind not in "iu":
+        from funcgrad._src.core import ValueTypeError
+
+        raise ValueTypeError(f"indices must be integers, got dtype {get_aval(asarray(it)).dtype}")
     if isinstance(it, np.ndarray) or _is_int_scalar(it):
         return asarray(_np_index(it, n, how))
     a = asarray(it)

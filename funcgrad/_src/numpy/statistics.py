@@ -129,10 +129,15 @@ def quantile(
       dimensions is flattened into it, where numpy keeps its shape).
 
     Raises:
-      ValueError: if ``method`` is not one of the five above, or ``axis`` is out of bounds.
+      ValueError: if ``method`` is not one of the five above, or ``axis`` is out of bounds;
+        for complex ``a`` (a ``ValueTypeError``, also a ``TypeError``).
     """
     a = asarray(a)
     (a,) = _promote(a, to_inexact=True)
+    if _dtype(a).kind == "c":
+        from funcgrad._src.core import ValueTypeError
+
+        raise ValueTypeError("quantile/median: complex input has no order (as JAX)")
     shape0 = get_aval(a).shape
     if axis is None:
         a, ax = ls.reshape(a, (get_aval(a).size,)), 0

@@ -53,7 +53,7 @@ def _eager_binary(lax_fn, x, y, to_inexact, name):
         try:
             np.broadcast_shapes(xv.shape, yv.shape)
         except ValueError:
-            raise ValueError(
+            raise core.ValueTypeError(  # numpy: ValueError, JAX: TypeError
                 f"{name}: shapes {xv.shape} and {yv.shape} cannot be broadcast together"
             ) from None
     aval = core.ShapedArray((), dt, weak)  # the dtype checks tracing makes (bool for lax.div...)
@@ -94,7 +94,7 @@ def _bin(lax_fn, to_inexact=False, name=None, *, doc, accepts=None):
             x, y = _promote(x, y, to_inexact=to_inexact)
             x, y = _broadcast(x, y)
         except ValueError as e:
-            raise ValueError(f"{name or lax_fn.__name__}: {e}") from None
+            raise type(e)(f"{name or lax_fn.__name__}: {e}") from None
         if get_aval(x).dtype == np.bool_ and lax_fn in _BOOL_FNS:  # numpy: bool + is or
             return _BOOL_FNS[lax_fn](x, y)
         return lax_fn(x, y)
@@ -118,7 +118,10 @@ def _binary_doc(name, summary, lax_fn, to_inexact, accepts):
         out = f"Array of the broadcast shape with the promoted dtype (bool: logical {logical})."
     else:
         out = "Array of the broadcast shape with the promoted dtype."
-    raises = ["ValueError: if the shapes of ``x`` and ``y`` cannot be broadcast together."]
+    raises = [
+        "ValueError: (a ``ValueTypeError``, also a ``TypeError``) if the shapes of ``x`` and "
+        "``y`` cannot be broadcast together."
+    ]
     if accepts:
         raises.append(f"TypeError: if the promoted dtype is not {accepts}.")
     return _doc(
