@@ -29,7 +29,7 @@ SIGS = (
     ]
     + [
         ("numpy", n, "ax")
-        for n in "sum prod mean var std max min argmax any cumsum sort median ptp squeeze flip".split()
+        for n in "sum prod mean var std max min argmax any cumsum sort median ptp squeeze".split()
     ]
     + [
         ("numpy", n, "aa")
