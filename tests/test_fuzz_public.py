@@ -6,7 +6,8 @@ generator is ``tests/support/fuzz_public.py``), each run eagerly and under ``jit
 The cases run in a small pool of subprocesses (two, many cases each, so start-up cost stays
 low); a crash (a signal) or a hang (the timeout) fails the test with the seed that did it.
 Every outcome must be a value or a clean exception (TypeError, ValueError, IndexError or a
-subclass, with a message), eager and jit must agree (the same kind of exception, or the same
+subclass, with a message; OverflowError for a Python number that does not fit the dtype, as
+numpy and JAX raise), eager and jit must agree (the same kind of exception, or the same
 dtype and shape), and no program may fall back from compilation to numpy.
 """
 
@@ -91,3 +92,18 @@ def test_clean_errors_and_eager_jit_agree(runs, seed):
         bad += [f"{line['case']}: {p}" for p in _problems(line)]
     assert "compiling" not in stderr, f"a program fell back to numpy:\n{stderr[-2000:]}"
     assert not bad, f"{len(bad)} problems:\n" + "\n".join(bad[:30])
+
+
+def test_found_bool_to_same_width_int_compiles(strict_jit):
+    """Found by this fuzz: a bool converted to int8/uint8 and compared in one fused kernel
+    produced invalid LLVM IR (an i1 compared with an i8), and the program fell back to numpy."""
+    import numpy as np
+
+    import funcgrad as fg
+    import funcgrad.numpy as fnp
+
+    f = fg.jit(lambda a, b: fnp.equal(a, b))
+    got = f(np.array([True, False, True]), np.array([1, 1, 0], np.uint8))
+    assert np.asarray(got).tolist() == [True, False, False]
+    g = fg.jit(lambda a: fg.lax.convert_element_type(a, np.int8) * 3)
+    assert np.asarray(g(np.array([True, False]))).tolist() == [3, 0]

@@ -4,7 +4,8 @@
 ``python fuzz_public.py SEED COUNT`` draws ``COUNT`` cases from ``numpy.random.default_rng(SEED)``
 and prints one JSON line per case: ``{"case", "eager", "jit"}``, each outcome ``["ok", dtype,
 shape]`` or ``["raise", exception type, clean]`` where ``clean`` says the exception is one a
-caller can expect (TypeError, ValueError, IndexError or a subclass, with a message). The parent
+caller can expect (TypeError, ValueError, IndexError or a subclass, with a message; or an
+OverflowError for a Python number that does not fit the dtype). The parent
 test checks the lines; a crash (a signal) or a hang (its timeout) fails it there.
 """
 
@@ -17,7 +18,8 @@ import warnings
 import numpy as np
 
 DTYPES = ["bool", "int8", "uint8", "int32", "uint32", "float16", "float32", "complex64", ">f4"]
-CLEAN = (TypeError, ValueError, IndexError)
+# OverflowError: a Python number that does not fit the dtype (numpy and JAX raise it too)
+CLEAN = (TypeError, ValueError, IndexError, OverflowError)
 
 # (namespace, name, argument kinds); kinds: a array, i index-like int, n size-like int, x axis,
 # X axes, s shape, S starts, f float, D dtype, L list of arrays, E einsum spec, P pad config

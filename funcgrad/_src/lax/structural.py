@@ -330,11 +330,13 @@ def expand_dims(x, dimensions):
       An array of ``x``'s dtype and rank ``x.ndim + len(dimensions)``.
 
     Raises:
-      ValueError: if a position is out of bounds for the result.
+      ValueError: if a position is out of bounds for the result, or repeated.
     """
     x = as_operand(x)
     nd = get_aval(x).ndim + len(dimensions)
     dims = tuple(sorted(canonicalize_axis(d, nd) for d in dimensions))
+    if len(set(dims)) != len(dims):  # (numpy's message; checked before tracing goes on)
+        raise ValueError("repeated axis")
     return expand_dims_p.bind(x, dimensions=dims) if dims else x
 
 
