@@ -258,3 +258,17 @@ def test_primitives_take_any_index_dtype_without_wrapping(dtype, v, backend):
 @pytest.mark.parametrize(("dtype", "v"), _RAW)
 def test_primitives_take_any_index_dtype_without_wrapping_cuda(dtype, v):
     test_primitives_take_any_index_dtype_without_wrapping(dtype, v, "cuda")
+
+
+def test_non_native_byte_orders_are_accepted_wherever_arrays_are():
+    x = np.arange(4, dtype=">f4")
+    for got in (fnp.asarray(x), fg.jit(lambda v: v * 2)(x) / 2, fg.device_put(x)):
+        assert np.asarray(got).dtype.isnative and np.asarray(got).tolist() == [0, 1, 2, 3]
+    y = fnp.arange(5.0)
+    i = np.array([[1], [7]], ">i8")
+    assert np.asarray(fg.lax.gather(y, i, (0,))).tolist() == [1.0, 4.0]
+    assert np.asarray(fg.jit(lambda y, i: fg.lax.gather(y, i, (0,)))(y, i)).tolist() == [1.0, 4.0]
+    assert np.asarray(y.at[np.array([1, 2], ">i2")].set(9.0)).tolist() == [0, 9, 9, 3, 4]
+    start = np.array(-1, ">i4")
+    assert np.asarray(fg.lax.dynamic_slice(y, (start,), (2,))).tolist() == [3.0, 4.0]
+    assert np.asarray(fnp.bincount(np.array([1, 1, 3], ">u2"), length=4)).tolist() == [0, 2, 0, 1]

@@ -173,3 +173,10 @@ def test_cifar_gzip_stops_at_the_size_its_trailer_declares(tmp_path):
     (tmp_path / "test_batch.bin.gz").write_bytes(raw[:-4] + struct.pack("<I", 2**32 - 1))
     with pytest.raises(ValueError, match=rf"declares {2**32 - 1} bytes.*file has {len(raw)}"):
         load_cifar10(tmp_path, "test")
+
+
+def test_big_endian_checkpoint_leaves_load_native(tmp_path):
+    p = tmp_path / "be.npz"
+    fg.save(p, {"w": np.arange(4, dtype=">f4"), "i": np.arange(3, dtype=">i4")})
+    for out in (fg.load(p), fg.load(p, like={"w": np.zeros(4, "<f4"), "i": np.zeros(3, "<i4")})):
+        assert np.asarray(out["w"]).dtype.isnative and np.asarray(out["i"]).tolist() == [0, 1, 2]
