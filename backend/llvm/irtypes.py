@@ -141,6 +141,8 @@ def convert(b: ir.IRBuilder, x, src, dst):
             x = b.fpext(x, FLOAT[F32])
         name = "llvm.fptosi.sat" if dst.kind == "i" else "llvm.fptoui.sat"
         return sc.intrinsic(name, ty, [x], [ty, x.type])
+    if src.kind == "b":  # an i1 register, whatever the storage width
+        return b.zext(x, ty)
     if dst.itemsize < src.itemsize:
         return b.trunc(x, ty)
     if dst.itemsize == src.itemsize:

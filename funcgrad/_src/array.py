@@ -397,6 +397,23 @@ def _apply_bfloat16(prim, args, params):
     return res if prim.multiple_results else res[0]
 
 
+def _as_declared(outs, avals, multiple: bool):
+    """numpy results converted to the dtypes the abstract rule declares (where they differ,
+    e.g. numpy's ``bool ** 2`` is int8, the primitive's bool)."""
+    if not multiple:
+        return _cast_to(outs, avals)
+    return [_cast_to(o, a) for o, a in zip(outs, avals)]
+
+
+def _cast_to(out, aval):
+    dt = getattr(aval, "dtype", None)
+    if isinstance(out, np.ndarray) and isinstance(dt, np.dtype) and out.dtype != dt:
+        return out.astype(dt)
+    if isinstance(out, np.generic) and isinstance(dt, np.dtype) and out.dtype != dt:
+        return np.asarray(out, dt)
+    return out
+
+
 def apply_impl(prim, args, params):
     for a in args:
         if type(a) is Array and a._ldt is not None:
@@ -408,13 +425,10 @@ def apply_impl(prim, args, params):
     impl = core.impl_rules.get(prim)
     if impl is None:
         raise core.missing_rule("evaluation (impl)", prim)
-    try:
-        outs = impl(*vals, **params)
-    except (ValueError, IndexError, TypeError):
-        # numpy's message names neither the primitive nor the shapes: let the abstract-eval
-        # rule explain, if it finds the problem
-        core.abstract_eval(prim, *[get_aval(a) for a in args], **params)
-        raise
+    # the checks tracing makes (dtypes, shapes, parameters), eagerly too: eager and jit raise
+    # alike, and the result has the dtype jit would give it (numpy's promotion aside)
+    out_avals = core.abstract_eval(prim, *[get_aval(a) for a in args], **params)
+    outs = _as_declared(impl(*vals, **params), out_avals, prim.multiple_results)
     weak_in = [
         a._weak_type
         if type(a) is Array

@@ -188,7 +188,9 @@ def atomic_write(path: str, write) -> None:
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644
+        # mkstemp made it 0600: an existing file keeps its mode, a new one gets the mode
+        # open(path, "w") would give it (0666 less the umask)
+        mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o666 & ~_umask()
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
@@ -199,6 +201,20 @@ def atomic_write(path: str, write) -> None:
         if lock is not None:
             os.close(lock)
     _fsync_dir(directory)
+
+
+def _umask() -> int:
+    """The process umask (read from /proc where it exists: setting it is not thread-safe)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
 
 
 # A temporary is stale when no live save holds its lock (where fcntl exists; a killed process
@@ -324,7 +340,7 @@ def load_parts(path: str, meta: dict, values: list, like):
     """The tree from the structure description and the leaf values (npz or safetensors)."""
     if like is None:
         try:
-            return _rebuild(meta["tree"], [_to_output(v) for v in values])
+            return _rebuild(meta["tree"], _outputs(values))
         except (KeyError, TypeError, ValueError) as e:
             what = f"bad container description: {type(e).__name__}: {e}"
             raise _corrupt(path, what) from None
@@ -375,7 +391,8 @@ def _read(path: str) -> tuple[dict, list]:
 def _read_npz(path: str, npz) -> tuple[dict, list]:
     if _STRUCTURE not in npz.files:
         raise _corrupt(path, f"no {_STRUCTURE} entry (not written by funcgrad's save?)")
-    meta = json.loads(npz[_STRUCTURE].tobytes().decode("utf-8"))
+    members = _Members(path, npz)
+    meta = json.loads(members.get(_STRUCTURE).tobytes().decode("utf-8"))
     if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
         raise _corrupt(path, f"{_STRUCTURE} does not describe a {_FORMAT} file")
     if not isinstance(meta.get("version"), int) or meta["version"] > FORMAT_VERSION:
@@ -388,7 +405,7 @@ def _read_npz(path: str, npz) -> tuple[dict, list]:
         if entry["kind"] == "value":
             values.append(entry["value"])
             continue
-        arr = npz[entry["name"]]
+        arr = members.get(entry["name"])
         if list(arr.shape) != entry["shape"] or arr.dtype.str != entry["dtype"]:
             raise _corrupt(
                 path,
@@ -403,10 +420,62 @@ def _read_npz(path: str, npz) -> tuple[dict, list]:
                     f"leaf {entry['path']}: logical dtype {logical!r} of a "
                     f"{arr.dtype} array (only bfloat16 bits, uint16, exist)",
                 )
-            arr = Array(dtypes.bfloat16_from_bits(arr), False, dtypes.bfloat16)
+            if entry["name"] not in members.bf16:
+                members.bf16[entry["name"]] = _bf16(arr)
+            arr = members.bf16[entry["name"]]
         values.append(arr)
     _check_counts(path, meta, len(values))
     return meta, values
+
+
+def _bf16(bits: np.ndarray) -> Array:
+    return Array(dtypes.bfloat16_from_bits(bits), False, dtypes.bfloat16)
+
+
+# deflate's largest expansion (about 1032:1, RFC 1951's longest match per 2 bits), plus slack
+MAX_DEFLATE_RATIO = 1100
+
+
+class _Members:
+    """The arrays of an npz checkpoint, each read at most once (leaves naming the same entry
+    share one read-only array) and only after its declared size has been checked against the
+    bytes the file holds for it, so a crafted header cannot make ``load`` allocate more than
+    the file (times deflate's ratio for a compressed entry)."""
+
+    def __init__(self, path: str, npz):
+        self.path, self.npz, self.cache, self.bf16 = path, npz, {}, {}
+        self.file_size = os.path.getsize(path)
+
+    def get(self, name: str) -> np.ndarray:
+        if name not in self.cache:
+            self._check_size(name)
+            arr = self.npz[name]
+            arr.flags.writeable = False
+            self.cache[name] = arr
+        return self.cache[name]
+
+    def _check_size(self, name: str) -> None:
+        names = self.npz.zip.namelist()
+        key = name if name in names else name + ".npy"
+        if key not in names:
+            raise _corrupt(self.path, f"no entry {name!r}")
+        info = self.npz.zip.getinfo(key)
+        limit = info.compress_size
+        if info.compress_type != zipfile.ZIP_STORED:
+            limit = info.compress_size * MAX_DEFLATE_RATIO + 1024
+        with self.npz.zip.open(key) as f:
+            version = np.lib.format.read_magic(f)
+            read = {(1, 0): np.lib.format.read_array_header_1_0}
+            shape, _, dtype = read.get(version, np.lib.format.read_array_header_2_0)(f)
+            start = f.tell()
+        declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
+        if declared > min(info.file_size, limit) - start:
+            raise _corrupt(
+                self.path,
+                f"entry {name!r} declares {declared} bytes ({shape} {dtype}) but holds at "
+                f"most {max(min(info.file_size, limit) - start, 0)} (the file is "
+                f"{self.file_size} bytes)",
+            )
 
 
 def _check_counts(path: str, meta: dict, n: int) -> None:
@@ -444,11 +513,9 @@ def _load_like(path: str, meta: dict, values: list, like):
             f"the template {extra or 'nothing'}"
             + ("" if missing or extra else "; the leaf order differs")
         )
-    out = []
     for (p, template), value in zip(like_paths, values):
         _check_leaf(path, keystr(p), template, value)
-        out.append(_to_output(value))
-    return tree_unflatten(treedef, out)
+    return tree_unflatten(treedef, _outputs(values))
 
 
 def _describe(x) -> str:
@@ -480,6 +547,12 @@ def _check_leaf(path: str, name: str, template, value) -> None:
             f"checkpoint {path} leaf {name}: the file has {_describe(value)}, "
             f"the template has {_describe(template)}"
         )
+
+
+def _outputs(values: list) -> list:
+    """``_to_output`` of each value, once per distinct object (shared leaves stay shared)."""
+    done: dict[int, Any] = {}
+    return [done[id(v)] if id(v) in done else done.setdefault(id(v), _to_output(v)) for v in values]
 
 
 def _to_output(value):

@@ -714,5 +714,6 @@ prod = lambda xs: int(np.prod(xs, dtype=np.int64))
 def canonicalize_axis(axis: int, ndim: int, what: str = "axis") -> int:
     a = operator.index(axis)
     if not -ndim <= a < max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
-        raise ValueError(f"{what} {axis} is out of bounds for an array of rank {ndim}")
+        # numpy's AxisError: a ValueError (numpy) and an IndexError (what JAX raises)
+        raise np.exceptions.AxisError(f"{what} {axis} is out of bounds for an array of rank {ndim}")
     return a % ndim if ndim else 0

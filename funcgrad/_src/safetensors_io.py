@@ -125,12 +125,37 @@ def _read(path: str) -> tuple[dict, dict | None]:
     st = _package()
     with open(path, "rb") as f:
         data = f.read()
+    _check_sizes(path, data)
     try:
         tensors = {name: _tensor(info) for name, info in st.deserialize(data)}
         metadata = _header(data)[0].get("__metadata__")
     except Exception as e:  # the package raises its own SafetensorError, or a ValueError
         raise checkpoint._corrupt(path, f"{type(e).__name__}: {e}") from None
     return tensors, metadata
+
+
+def _check_sizes(path: str, data: bytes) -> None:
+    """Each tensor's declared size (shape x dtype) must be the bytes it points at, inside
+    the file: a crafted header is a clean ValueError naming both sizes."""
+    try:
+        header, start = _header(data)
+        for name, info in header.items():
+            if name == "__metadata__" or info.get("dtype") not in _DTYPES:
+                continue  # (the package reports those)
+            itemsize = np.dtype(_DTYPES[info["dtype"]]).itemsize
+            declared = int(np.prod(info["shape"], dtype=object)) * itemsize
+            begin, end = info["data_offsets"]
+            if declared != end - begin or start + end > len(data):
+                raise checkpoint._corrupt(
+                    path,
+                    f"tensor {name!r} declares {declared} bytes ({info['shape']} "
+                    f"{info['dtype']}) at offsets {begin}..{end}, but the file is "
+                    f"{len(data)} bytes",
+                )
+    except checkpoint._CheckpointError:
+        raise
+    except Exception:  # noqa: BLE001  (a malformed header: the package reports it)
+        return
 
 
 def _tensor(info: dict):

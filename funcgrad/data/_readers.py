@@ -9,7 +9,9 @@
 from __future__ import annotations
 
 import gzip
+import math
 import os
+import struct
 import zlib
 
 import numpy as np
@@ -27,17 +29,78 @@ _IDX_DTYPES = {
 }
 
 
+_CHUNK = 1 << 20
+# deflate's largest expansion (about 1032:1), plus slack: a gzip file of n bytes cannot hold
+# more than this many times n, so a header declaring more is refused before anything is read
+MAX_DEFLATE_RATIO = 1100
+
+
+def _bound(name: str, path: str, declared: int, gz: bool) -> None:
+    """Refuse a declared size the file cannot hold (before allocating anything)."""
+    size = os.path.getsize(path)
+    if declared > (size * MAX_DEFLATE_RATIO + 1024 if gz else size):
+        how = f"at most {MAX_DEFLATE_RATIO} times that gunzipped" if gz else "no more"
+        raise ValueError(
+            f"{name}: the header declares {declared} bytes but the file has {size} bytes "
+            f"({how}): corrupt or truncated"
+        )
+
+
+def _read_exact(f, n: int, name: str) -> bytes:
+    """Exactly ``n`` more bytes of ``f``, read in bounded chunks; a ValueError if the data
+    ends early or goes on beyond them (decompression stops at the declared size)."""
+    chunks, left = [], n
+    while left:
+        chunk = f.read(min(left, _CHUNK))
+        if not chunk:
+            raise ValueError(
+                f"{name}: truncated: {n} bytes declared, the data ends after {n - left}"
+            )
+        chunks.append(chunk)
+        left -= len(chunk)
+    if f.read(1):
+        raise ValueError(f"{name}: the data is longer than the {n} bytes its header declares")
+    return b"".join(chunks)
+
+
+class _GzipErrors:
+    """Turns the errors of a corrupt gzip stream into a ValueError naming the file."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, e, tb):
+        if kind is not None and issubclass(kind, (EOFError, zlib.error, gzip.BadGzipFile)):
+            raise ValueError(
+                f"{self.name}: not a valid gzip file (corrupt or truncated): {e}"
+            ) from None
+        return False
+
+
+def _gzip_size(path: str) -> int:
+    """The uncompressed size a gzip file's trailer declares (ISIZE, modulo 2**32)."""
+    with open(path, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        if f.tell() < 18:
+            return 0
+        f.seek(-4, os.SEEK_END)
+        return struct.unpack("<I", f.read(4))[0]
+
+
 def _read_bytes(path) -> bytes:
-    """All bytes of ``path``, gunzipped when it ends in ``.gz``."""
+    """All bytes of ``path``, gunzipped when it ends in ``.gz`` (in chunks, up to the size
+    the gzip trailer declares, after checking the file can hold that much)."""
     path = os.fspath(path)
     if not path.endswith(".gz"):
         with open(path, "rb") as f:
             return f.read()
-    try:
-        with gzip.open(path, "rb") as f:
-            return f.read()
-    except (OSError, EOFError, zlib.error) as e:
-        raise ValueError(f"{path}: not a valid gzip file (corrupt or truncated): {e}") from None
+    declared = _gzip_size(path)
+    _bound(path, path, declared, True)
+    with _GzipErrors(path), gzip.open(path, "rb") as f:
+        return _read_exact(f, declared, path)
 
 
 def read_idx(path) -> np.ndarray:
@@ -63,39 +126,57 @@ def read_idx(path) -> np.ndarray:
     >>> read_idx(p).tolist()
     [7, 8, 9]
     """
-    data = _read_bytes(path)
     name = os.fspath(path)
-    if len(data) < 4:
+    if not name.endswith(".gz"):
+        with open(name, "rb") as f:
+            return _parse_idx(name, f, False)
+    with _GzipErrors(name), gzip.open(name, "rb") as f:
+        return _parse_idx(name, f, True)
+
+
+def _idx_header(name: str, f) -> tuple[np.dtype, tuple, int]:
+    """(dtype, shape, header size) from the start of an IDX stream."""
+    head = f.read(4)
+    if len(head) < 4:
         raise ValueError(
-            f"{name}: not an IDX file: only {len(data)} bytes, shorter than the 4-byte magic number"
+            f"{name}: not an IDX file: only {len(head)} bytes, shorter than the 4-byte magic number"
         )
-    if data[0] != 0 or data[1] != 0:
+    if head[0] != 0 or head[1] != 0:
         raise ValueError(
             f"{name}: not an IDX file: the magic number must start with two zero "
-            f"bytes, got {data[:4].hex()}"
+            f"bytes, got {head[:4].hex()}"
         )
-    if data[2] not in _IDX_DTYPES:
+    if head[2] not in _IDX_DTYPES:
         raise ValueError(
-            f"{name}: unknown IDX data type byte 0x{data[2]:02X} (expected one of "
+            f"{name}: unknown IDX data type byte 0x{head[2]:02X} (expected one of "
             + ", ".join(f"0x{k:02X}" for k in _IDX_DTYPES)
             + ")"
         )
-    dtype, ndim = _IDX_DTYPES[data[2]], data[3]
+    dtype, ndim = _IDX_DTYPES[head[2]], head[3]
     header = 4 + 4 * ndim
-    if len(data) < header:
+    dims = f.read(4 * ndim)
+    if len(dims) < 4 * ndim:
         raise ValueError(
             f"{name}: truncated IDX header: {ndim} dimensions need {header} "
-            f"bytes, the file has {len(data)}"
+            f"bytes, the file has {4 + len(dims)}"
         )
-    shape = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
-    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if len(data) != expected:
-        what = "truncated" if len(data) < expected else "has trailing bytes"
-        raise ValueError(
-            f"{name}: IDX file {what}: shape {shape} of {dtype.newbyteorder('=')}"
-            f" needs {expected} bytes, the file has {len(data)}"
-        )
-    out = np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
+    return dtype, tuple(int(d) for d in np.frombuffer(dims, dtype=">u4")), header
+
+
+def _parse_idx(name: str, f, gz: bool) -> np.ndarray:
+    dtype, shape, header = _idx_header(name, f)
+    nbytes = math.prod(shape) * dtype.itemsize
+    if not gz:  # the file's own size says it all
+        size = os.path.getsize(name)
+        if size != header + nbytes:
+            what = "truncated" if size < header + nbytes else "has trailing bytes"
+            raise ValueError(
+                f"{name}: IDX file {what}: shape {shape} of {dtype.newbyteorder('=')}"
+                f" needs {header + nbytes} bytes, the file has {size}"
+            )
+    _bound(name, name, header + nbytes, gz)
+    data = _read_exact(f, nbytes, name)
+    out = np.frombuffer(data, dtype=dtype).reshape(shape)
     return out.astype(dtype.newbyteorder("="))
 
 
@@ -181,7 +262,8 @@ def _read_cifar_batch(path: str) -> tuple[np.ndarray, np.ndarray]:
 
 def load_cifar10(folder, split: str = "train", layout: str = "HWC"):
     """Load CIFAR-10 from its binary distribution (``data_batch_1.bin`` .. ``_5.bin``,
-    ``test_batch.bin``) in ``folder`` or ``folder/cifar-10-batches-bin``.
+    ``test_batch.bin``, each possibly gzip'd as ``.bin.gz``) in ``folder`` or
+    ``folder/cifar-10-batches-bin``.
 
     Args:
       folder: the directory (``~`` is expanded).
@@ -209,6 +291,8 @@ def load_cifar10(folder, split: str = "train", layout: str = "HWC"):
     images, labels = [], []
     for name in _CIFAR_FILES[split]:
         path = os.path.join(folder, name)
+        if not os.path.isfile(path) and os.path.isfile(path + ".gz"):
+            path += ".gz"  # gunzipped up to the size its trailer declares
         if not os.path.isfile(path):
             raise FileNotFoundError(
                 f"{path} not found: load_cifar10 needs the CIFAR-10 binary "

@@ -7,8 +7,8 @@ scalar rules. Every copy goes through ``_Kernel.copy``, which merges the dims bo
 contiguously, so most inner loops are plain contiguous runs that LLVM turns into vector copies
 or ``memcpy``:
 
-- gather / scatter: index row ``n`` (read as numpy's ``astype(int64)``, clamped to the axis
-  before any address is formed) selects a block of the operand: the dims not indexed. Gather
+- gather / scatter: index row ``n`` (read as i64, uint64 compared unsigned, clamped to the
+  axis before any address is formed) selects a block of the operand: the dims not indexed. Gather
   copies the block into output row ``n`` ("fill" mode writes the fill value instead when the
   row was out of bounds); scatter combines update row ``n`` into it (modes other than "clip"
   skip out-of-bounds rows). Rows are applied in index order, so duplicates accumulate
@@ -207,9 +207,17 @@ def _locate(k: _Kernel, indices, idx_dtype, n, axes, shape):
     row = b.mul(n, _i64(len(axes)))
     for j, a in enumerate(axes):
         raw = k.index(indices, b.add(row, _i64(j)), idx_dtype)
-        inside = b.and_(b.icmp_signed(">=", raw, _i64(0)), b.icmp_signed("<", raw, _i64(shape[a])))
+        hi = max(shape[a] - 1, 0)
+        if idx_dtype == np.uint64:  # above 2**63: a big number, not a negative one
+            inside = b.icmp_unsigned("<", raw, _i64(shape[a]))
+            raw = b.select(b.icmp_unsigned(">", raw, _i64(hi)), _i64(hi), raw)
+        else:
+            inside = b.and_(
+                b.icmp_signed(">=", raw, _i64(0)), b.icmp_signed("<", raw, _i64(shape[a]))
+            )
+            raw = k.clamp(raw, 0, hi)
         valid = b.and_(valid, inside)
-        base = b.add(base, b.mul(k.clamp(raw, 0, max(shape[a] - 1, 0)), _i64(strides[a])))
+        base = b.add(base, b.mul(raw, _i64(strides[a])))
     return base, valid
 
 

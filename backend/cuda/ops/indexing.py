@@ -5,7 +5,8 @@ concatenate and pad (the numpy impls in ``funcgrad/_src/lax/indexing.py`` and
 Every kernel is a grid-stride loop with one thread per element (shapes are static, so sizes and
 strides are constants); each element's coordinates come from its flat position:
 
-- ``gather``: one thread per output element loads its row of indices, clamps each to the axis
+- ``gather``: one thread per output element loads its row of indices (uint64 compared
+  unsigned: never a negative number), clamps each to the axis
   (``mode="fill"`` then selects the fill value where an index was out of range), and copies one
   operand element. An indexed axis of size 0 makes the output all zeros (or the fill value), as
   the numpy impl does; nothing is read.
@@ -167,8 +168,16 @@ def _index_row(k: Kernel, idx, row, shape, axes, strides) -> tuple:
     valid, offset = [], k.c(0)
     for j, a in enumerate(axes):
         v = as_i64(b, k.read(idx, b.add(base, k.c(j)) if j else base), dt)
-        valid.append(b.and_(b.icmp_signed(">=", v, i64(0)), b.icmp_signed("<", v, i64(shape[a]))))
-        v = narrow(b, clamp(b, v, 0, max(shape[a] - 1, 0)), k.ity)
+        hi = max(shape[a] - 1, 0)
+        if dt == np.uint64:  # above 2**63: a big number, not a negative one
+            valid.append(b.icmp_unsigned("<", v, i64(shape[a])))
+            v = b.select(b.icmp_unsigned(">", v, i64(hi)), i64(hi), v)
+        else:
+            valid.append(
+                b.and_(b.icmp_signed(">=", v, i64(0)), b.icmp_signed("<", v, i64(shape[a])))
+            )
+            v = clamp(b, v, 0, hi)
+        v = narrow(b, v, k.ity)
         offset = b.add(offset, b.mul(v, k.c(strides[a])))
     return all_of(b, valid), offset
 

@@ -61,7 +61,9 @@ def top_k(operand, k: int, *, axis: int = -1):
     x = as_operand(operand)
     a = get_aval(x)
     if a.ndim == 0:
-        raise TypeError("top_k: operand must have at least one dimension, got a scalar")
+        from funcgrad._src.core import ValueTypeError  # JAX: ValueError
+
+        raise ValueTypeError("top_k: operand must have at least one dimension, got a scalar")
     if a.dtype.kind == "c":
         raise TypeError(f"top_k: operand must not be complex, got {a.dtype}")
     ax = canonicalize_axis(axis, a.ndim)

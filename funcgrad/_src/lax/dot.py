@@ -60,7 +60,9 @@ def _dot_abstract(lhs, rhs, dimension_numbers, preferred_element_type, bf16_oper
         or any(lhs.shape[a] != rhs.shape[b] for a, b in zip(lb, rb))
     )
     if bad:
-        raise TypeError(
+        from funcgrad._src.core import ValueTypeError  # JAX: TypeError or ValueError
+
+        raise ValueTypeError(
             f"dot_general: contracting/batch dimensions {dimension_numbers} do not "
             f"match for shapes {lhs.str_short()} and {rhs.str_short()}"
         )

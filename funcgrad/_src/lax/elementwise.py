@@ -8,6 +8,7 @@ Each primitive is one block: the primitive and its wrapper, then every rule it h
 from __future__ import annotations
 
 import enum
+import operator
 
 from funcgrad._src.lax.common import (
     KIND_NAMES,
@@ -405,9 +406,10 @@ def integer_pow(x, y: int):
     Raises:
       TypeError: if ``y < 0`` and ``x`` is an integer array.
     """
+    y = operator.index(y)  # (a TypeError for 2.5, as JAX)
     if y == 1:
         return as_operand(x)
-    return integer_pow_p.bind(as_operand(x), y=int(y))
+    return integer_pow_p.bind(as_operand(x), y=y)
 
 
 def _integer_pow_d(t, x, y):

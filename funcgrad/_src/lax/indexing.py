@@ -55,6 +55,8 @@ def _prep(operand, indices, axes, mode):
     sizes = np.array([operand.shape[a] for a in axes], dtype=np.int64).reshape(
         (1,) * (indices.ndim - 1) + (-1,)
     )
+    if indices.dtype == np.uint64:  # above 2**63: out of bounds, not negative
+        indices = np.minimum(indices, np.uint64(np.iinfo(np.int64).max))
     idx = indices.astype(np.int64)
     valid = np.all((idx >= 0) & (idx < sizes), axis=-1)
     idx = np.clip(idx, 0, np.maximum(sizes - 1, 0))

@@ -242,6 +242,8 @@ cumsum_p = Primitive("cumsum")
 
 
 def _cumsum_impl(x, axis, reverse):
+    if x.ndim == 0:  # (numpy's cumsum of a scalar is 1-d)
+        return x.copy()
     if reverse:
         return np.flip(np.cumsum(np.flip(x, axis), axis, dtype=x.dtype), axis)
     return np.cumsum(x, axis, dtype=x.dtype)

@@ -153,7 +153,9 @@ def _pad_abstract(x, padval, padding_config):
         lo + hi + n + max(n - 1, 0) * it for (lo, hi, it), n in zip(padding_config, x.shape)
     )
     if any(s < 0 for s in shape) or len(padding_config) != x.ndim:
-        raise TypeError(f"pad: padding {padding_config} is invalid for {x.str_short()}")
+        from funcgrad._src.core import ValueTypeError  # JAX: ValueError here
+
+        raise ValueTypeError(f"pad: padding {padding_config} is invalid for {x.str_short()}")
     return ShapedArray(shape, x.dtype, x.weak_type)
 
 
@@ -334,22 +336,66 @@ abstract_eval_rules[dynamic_slice_p] = _dyn_slice_abstract
 weak_type_rules[dynamic_slice_p] = lambda w, **p: w[0]
 
 
-def _starts(start_indices, shape=None):
+def _starts(start_indices, shape):
     """int32 start indices; a negative one counts from the end of its dimension (as JAX's
-    ``lax.dynamic_slice`` / ``dynamic_update_slice`` do), then the primitive clamps."""
-    from funcgrad._src.lax.elementwise import add, lt, select
-
+    ``lax.dynamic_slice`` / ``dynamic_update_slice`` do), then the primitive clamps. No start
+    wraps: a wide one is saturated in its own dtype first (:func:`normalize_index`)."""
     out = []
     for k, s in enumerate(start_indices):
         s = as_operand(s)
-        negative_ok = get_aval(s).dtype.kind == "i" and shape is not None
-        s = convert_element_type(s, dtypes.int32)
-        if negative_ok:
-            zero = convert_element_type(as_operand(0), dtypes.int32)
-            size = convert_element_type(as_operand(int(shape[k])), dtypes.int32)
-            s = select(lt(s, zero), add(s, size), s)
-        out.append(s)
+        if get_aval(s).dtype.kind in "iu":
+            out.append(normalize_index(s, int(shape[k])))
+        else:  # the abstract rule names the bad start
+            out.append(s)
     return out
+
+
+# ---- index arithmetic that never wraps -------------------------------------------------------
+
+
+def _index_dtype(lo: int, hi: int):
+    return dtypes.int32 if -(2**31) <= lo and hi < 2**31 else dtypes.int64
+
+
+def saturate_index(s, lo: int, hi: int):
+    """An integer array clamped to ``[lo, hi]`` in its own dtype (the bounds cut to what the
+    dtype holds, so nothing overflows), then converted to int32 (int64 for bounds beyond
+    int32): every value keeps its place relative to the range, whatever its dtype (uint64 and
+    int64 limits included)."""
+    from funcgrad._src.lax.elementwise import full_like, max, min
+
+    info = np.iinfo(get_aval(s).dtype)
+    if lo > info.min:
+        s = max(s, full_like(s, builtins.min(lo, info.max)))
+    if hi < info.max:
+        s = min(s, full_like(s, builtins.max(hi, info.min)))
+    return convert_element_type(s, _index_dtype(lo, hi))
+
+
+def normalize_index(s, n: int):
+    """Integer indices for an axis of size ``n`` as int32: a negative (signed) index counts
+    from the end; out-of-range ones stay out of range (saturated to ``[-n - 1, n]`` in their
+    own dtype first, so int8 -1 on an axis of 200 gives 199 and int64/uint64 limits never
+    wrap into range)."""
+    from funcgrad._src.lax.elementwise import add, full_like, lt, select
+
+    signed = get_aval(s).dtype.kind == "i"
+    s = saturate_index(s, -n - 1, n)
+    if not signed:
+        return s
+    return select(lt(s, full_like(s, 0)), add(s, full_like(s, n)), s)
+
+
+def wrap_index(s, n: int):
+    """Integer indices taken modulo ``n`` (into ``[0, n)``), exact for every integer dtype,
+    as int32 (numpy's ``take(mode="wrap")``)."""
+    from funcgrad._src.lax.elementwise import add, full_like, rem
+
+    if n > np.iinfo(get_aval(s).dtype).max:  # a narrow dtype: int32 holds all of it
+        s = convert_element_type(s, dtypes.int32)
+    r = convert_element_type(rem(s, full_like(s, n)), _index_dtype(-n, n))
+    nn = full_like(r, n)
+    return rem(add(r, nn), nn)
 
 
 def dynamic_slice(x, start_indices, slice_sizes):

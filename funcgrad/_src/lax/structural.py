@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import operator
 
-from funcgrad._src.core import canonicalize_axis, prod
+from funcgrad._src.core import ValueTypeError, canonicalize_axis, prod
 from funcgrad._src.lax.common import (
     Primitive,
     ShapedArray,
@@ -38,11 +38,20 @@ def _bid_impl(x, shape, broadcast_dimensions):
     return np.broadcast_to(x.reshape(expanded), shape)
 
 
+def _check_shape(name: str, shape) -> None:
+    """Negative sizes: a ValueTypeError (numpy raises ValueError, JAX TypeError)."""
+    if any(d < 0 for d in shape):
+        raise ValueTypeError(f"{name}: the shape {tuple(shape)} has a negative size")
+
+
 def _bid_abstract(x, shape, broadcast_dimensions):
-    if len(broadcast_dimensions) != x.ndim or any(
-        x.shape[i] not in (1, shape[d]) for i, d in enumerate(broadcast_dimensions)
+    _check_shape("broadcast_in_dim", shape)
+    if (
+        len(broadcast_dimensions) != x.ndim
+        or any(not 0 <= d < len(shape) for d in broadcast_dimensions)
+        or any(x.shape[i] not in (1, shape[d]) for i, d in enumerate(broadcast_dimensions))
     ):
-        raise TypeError(
+        raise ValueTypeError(
             f"broadcast_in_dim: cannot broadcast {x.str_short()} to shape {shape} "
             f"with broadcast_dimensions={broadcast_dimensions}"
         )
@@ -150,8 +159,8 @@ impl_rules[reshape_p] = lambda x, new_sizes: np.reshape(x, new_sizes)
 
 
 def _reshape_abstract(x, new_sizes):
-    if prod(new_sizes) != x.size:
-        raise TypeError(
+    if prod(new_sizes) != x.size or any(d < 0 for d in new_sizes):
+        raise ValueTypeError(
             f"reshape: cannot reshape {x.str_short()} ({x.size} elements) into "
             f"shape {new_sizes} ({prod(new_sizes)} elements)"
         )
@@ -198,7 +207,7 @@ impl_rules[transpose_p] = lambda x, permutation: np.transpose(x, permutation)
 
 def _transpose_abstract(x, permutation):
     if sorted(permutation) != list(range(x.ndim)):
-        raise TypeError(
+        raise ValueTypeError(
             f"transpose: permutation {permutation} is not a permutation of the "
             f"axes of {x.str_short()}"
         )
@@ -258,7 +267,7 @@ impl_rules[squeeze_p] = lambda x, dimensions: np.squeeze(x, dimensions) if dimen
 
 def _squeeze_abstract(x, dimensions):
     if any(x.shape[d] != 1 for d in dimensions):
-        raise TypeError(f"squeeze: dimensions {dimensions} of {x.str_short()} are not all 1")
+        raise ValueTypeError(f"squeeze: dimensions {dimensions} of {x.str_short()} are not all 1")
     shape = tuple(s for i, s in enumerate(x.shape) if i not in dimensions)
     return ShapedArray(shape, x.dtype, x.weak_type)
 
@@ -321,11 +330,13 @@ def expand_dims(x, dimensions):
       An array of ``x``'s dtype and rank ``x.ndim + len(dimensions)``.
 
     Raises:
-      ValueError: if a position is out of bounds for the result.
+      ValueError: if a position is out of bounds for the result, or repeated.
     """
     x = as_operand(x)
     nd = get_aval(x).ndim + len(dimensions)
     dims = tuple(sorted(canonicalize_axis(d, nd) for d in dimensions))
+    if len(set(dims)) != len(dims):  # (numpy's message; checked before tracing goes on)
+        raise ValueError("repeated axis")
     return expand_dims_p.bind(x, dimensions=dims) if dims else x
 
 
@@ -385,7 +396,14 @@ def _iota_impl(dtype, shape, dimension):
 
 
 impl_rules[iota_p] = _iota_impl
-abstract_eval_rules[iota_p] = lambda dtype, shape, dimension: ShapedArray(shape, dtype, False)
+
+
+def _iota_abstract(dtype, shape, dimension):
+    _check_shape("iota", shape)
+    return ShapedArray(shape, dtype, False)
+
+
+abstract_eval_rules[iota_p] = _iota_abstract
 weak_type_rules[iota_p] = lambda w, **p: False
 ad.defzero(iota_p)
 batching.vmap_rules[iota_p] = lambda vals, dims, axis_size, **p: (_ for _ in ()).throw(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from funcgrad._src.array import get_aval
 from funcgrad._src.lax import elementwise as le
-from funcgrad._src.numpy.conversion import _broadcast, _promote, asarray
+from funcgrad._src.numpy.conversion import _broadcast, _promote_bools_to_int, asarray
 from funcgrad._src.numpy.ufuncs import _bin
 
 bitwise_and = _bin(
@@ -25,12 +25,19 @@ bitwise_xor = _bin(
     doc="Elementwise bitwise XOR ``x ^ y`` (logical XOR on bools).",
     accepts="integer or bool",
 )
-left_shift = _bin(
+_left_shift = _bin(
     le.shift_left,
     name="left_shift",
     doc="Elementwise ``x << y``; negative shifts, or shifts by the bit width or more, give 0.",
     accepts="integer",
 )
+
+
+def left_shift(x, y, /):
+    return _left_shift(*_promote_bools_to_int(x, y))
+
+
+left_shift.__doc__ = _left_shift.__doc__
 
 
 def right_shift(x, y, /):
@@ -50,7 +57,7 @@ def right_shift(x, y, /):
         ValueError: if the shapes cannot be broadcast together.
         TypeError: if the promoted dtype is not integer.
     """
-    x, y = _broadcast(*_promote(x, y))
+    x, y = _broadcast(*_promote_bools_to_int(x, y))
     if get_aval(x).dtype.kind == "u":
         return le.shift_right_logical(x, y)
     return le.shift_right_arithmetic(x, y)

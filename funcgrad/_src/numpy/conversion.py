@@ -144,12 +144,15 @@ def broadcast_shapes(*shapes):
         A tuple of ints.
 
     Raises:
-        ValueError: if the shapes cannot be broadcast together.
+        ValueError: (a ``ValueTypeError``, also a ``TypeError`` as in JAX) if the shapes
+            cannot be broadcast together.
     """
     try:
         return tuple(np.broadcast_shapes(*[tuple(s) for s in shapes]))
     except ValueError:
-        raise ValueError(
+        from funcgrad._src.core import ValueTypeError  # numpy: ValueError, JAX: TypeError
+
+        raise ValueTypeError(
             f"shapes {' and '.join(str(tuple(s)) for s in shapes)} cannot be broadcast together"
         ) from None
 
@@ -205,3 +208,14 @@ def _concrete_input(x, fname, what="this argument"):
 
 def _int_indices(vals):
     return array_from_user(np.asarray(vals, np.int64), dtypes.default_int())
+
+
+def _promote_bools_to_int(*xs):
+    """``_promote``, then two bools become the default int: JAX's arithmetic on bools
+    (``//``, ``%``, ``fmod``, ``**``, shifts, ``square``) runs in int32, never in bool."""
+    xs = _promote(*xs)
+    if get_aval(xs[0]).dtype == np.bool_:
+        from funcgrad._src.lax.elementwise import convert_element_type
+
+        xs = tuple(convert_element_type(x, dtypes.default_int()) for x in xs)
+    return xs

@@ -47,6 +47,10 @@ def signbit(x, /):
     if get_aval(x).dtype.kind == "f":
         bits = le.bitcast_convert_type(x, np.dtype(f"i{get_aval(x).dtype.itemsize}"))
         return le.lt(bits, zeros_like(bits))
+    if get_aval(x).dtype.kind == "c":
+        from funcgrad._src.core import ValueTypeError  # numpy: TypeError, JAX: ValueError
+
+        raise ValueTypeError("signbit is not defined for complex input (as numpy and JAX)")
     return less(x, 0)
 
 
@@ -113,12 +117,17 @@ def ldexp(x1, x2, /):
         Array of the broadcast shape with the floating dtype of ``x1``.
 
     Raises:
-        TypeError: if ``x2`` is not an integer array.
+        TypeError: (a ``ValueTypeError``, also a ``ValueError``) if ``x2`` is not an integer
+            array or ``x1`` is complex.
     """
+    from funcgrad._src.core import ValueTypeError  # numpy: TypeError, JAX: ValueError
+
     x2 = asarray(x2)
     if not dtypes.is_int(_dtype(x2)):
-        raise TypeError(f"ldexp: x2 must be an integer array, got {_dtype(x2)}")
+        raise ValueTypeError(f"ldexp: x2 must be an integer array, got {_dtype(x2)}")
     (x1,) = _inexact(asarray(x1))
+    if _dtype(x1).kind == "c":
+        raise ValueTypeError("ldexp: x1 must be real (as numpy and JAX), got complex")
     return _scale2(x1, astype(x2, _dtype(x1)))
 
 

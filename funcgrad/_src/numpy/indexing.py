@@ -165,28 +165,45 @@ def _traced_slice_error(s):
 
 
 def _dynamic_index(x, d, i, n):
-    i = le.convert_element_type(i, _INT)
-    i = le.select(le.lt(i, ls.full((), 0, _INT)), le.add(i, ls.full((), n, _INT)), i)
     starts = [ls.full((), 0, _INT)] * get_aval(x).ndim
-    starts[d] = i
+    starts[d] = i  # dynamic_slice normalises it (negative from the end) without wrapping
     sizes = list(get_aval(x).shape)
     sizes[d] = 1
     return lsl.dynamic_slice(x, starts, sizes)
 
 
-def _norm_index_array(it, n):
-    """Integer index array with negative indices wrapped (like numpy / JAX)."""
+def _np_index(a, n, how):
+    """A concrete index array as int32 (int64 for huge axes), exactly: ``how`` is "normalize"
+    (negative counts from the end), "saturate" (the raw value) or "wrap" (modulo ``n``); out of
+    range values stay out of range (saturated to ``[-n - 1, n]``), none wraps."""
+    a = np.asarray(a)
+    a = a.astype(a.dtype.newbyteorder("="))  # big-endian and other byte orders: native
+    if not (a.dtype.kind == "u" and a.dtype.itemsize == 8):
+        a = a.astype(np.int64)  # exact for every other integer dtype
+    if how == "wrap":
+        return (a % a.dtype.type(n)).astype(np.int32 if n < 2**31 else np.int64)
+    info = np.iinfo(a.dtype)
+    a = np.clip(a, a.dtype.type(max(-n - 1, info.min)), a.dtype.type(n)).astype(np.int64)
+    if how == "normalize":
+        a = np.where(a < 0, a + n, a)
+    return a.astype(np.int32 if n < 2**31 else np.int64)
+
+
+def _norm_index_array(it, n, how="normalize"):
+    """Integer index array as int32, negative indices counted from the end (like numpy / JAX)
+    for ``how="normalize"``; see ``_np_index``. No index wraps, whatever its dtype."""
+    kind = np.asarray(it).dtype.kind if not isinstance(it, (Array, Tracer)) else None
+    kind = kind or get_aval(it).dtype.kind
+    if kind not in "iu":
+        from funcgrad._src.core import ValueTypeError
+
+        raise ValueTypeError(f"indices must be integers, got dtype {get_aval(asarray(it)).dtype}")
     if isinstance(it, np.ndarray) or _is_int_scalar(it):
-        a = np.asarray(it)
-        return asarray(
-            np.where(a < 0, a + n, a).astype(np.int64 if dtypes.x64_enabled() else np.int32)
-        )
+        return asarray(_np_index(it, n, how))
     a = asarray(it)
-    if get_aval(a).dtype != _INT and get_aval(a).dtype.kind in "iu":
-        a = le.convert_element_type(a, dtypes.default_int())
-    zero = ls.full(get_aval(a).shape, 0, get_aval(a).dtype)
-    nn = ls.full(get_aval(a).shape, n, get_aval(a).dtype)
-    return le.select(le.lt(a, zero), le.add(a, nn), a)
+    if how == "wrap":
+        return lsl.wrap_index(a, n)
+    return lsl.normalize_index(a, n) if how == "normalize" else lsl.saturate_index(a, -1, n)
 
 
 def _advanced(x, items, adv, mode, fill_value):
@@ -279,13 +296,10 @@ def take(
     n = get_aval(a).shape[ax]
     # 'clip' clamps the raw index (-1 -> 0) and 'wrap' takes it modulo n, as numpy and JAX do;
     # only the fill modes count negative indices from the end.
-    raw = mode in ("clip", "wrap")
+    how = {"clip": "saturate", "wrap": "wrap"}.get(mode, "normalize")
     ind = _norm_index_array(
-        indices if not isinstance(indices, list) else np.asarray(indices), 0 if raw else n
+        indices if not isinstance(indices, list) else np.asarray(indices), n, how
     )
-    if mode == "wrap":
-        nn = ls.full(get_aval(ind).shape, n, get_aval(ind).dtype)
-        ind = le.rem(le.add(le.rem(ind, nn), nn), nn)
     ishape = get_aval(ind).shape
     idx = ls.expand_dims(le.convert_element_type(ind, _INT), (len(ishape),))
     res = li.gather(a, idx, (ax,), "fill" if mode in (None, "fill") else "clip", fill_value)

@@ -5,6 +5,8 @@ routines (``frexp``, ``ldexp``, ``copysign``, ...) in ``float_routines.py``."""
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from funcgrad._src import dtypes
@@ -13,7 +15,14 @@ from funcgrad._src.core import Tracer
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import transcendental as ltr
 from funcgrad._src.numpy.bitwise import bitwise_and, right_shift
-from funcgrad._src.numpy.conversion import _broadcast, _dtype, _promote, asarray, astype
+from funcgrad._src.numpy.conversion import (
+    _broadcast,
+    _dtype,
+    _promote,
+    _promote_bools_to_int,
+    asarray,
+    astype,
+)
 from funcgrad._src.numpy.creation import full_like, ones_like, zeros_like
 from funcgrad._src.numpy.logic import (
     equal,
@@ -96,7 +105,7 @@ def floor_divide(x, y, /):
         ValueError: if the shapes cannot be broadcast together.
         TypeError: for complex operands.
     """
-    x, y = _broadcast(*_promote(x, y))
+    x, y = _broadcast(*_promote_bools_to_int(x, y))
     if get_aval(x).dtype.kind in "iu":
         q = le.div(x, y)
         fix = logical_and(
@@ -124,7 +133,7 @@ def remainder(x, y, /):
         ValueError: if the shapes cannot be broadcast together.
         TypeError: for complex operands.
     """
-    x, y = _broadcast(*_promote(x, y))
+    x, y = _broadcast(*_promote_bools_to_int(x, y))
     r = le.rem(x, y)
     z = zeros_like(r)
     fix = logical_and(le.ne(r, z), le.ne(le.lt(r, z), le.lt(y, zeros_like(y))))
@@ -149,7 +158,7 @@ def fmod(x, y, /):
     Raises:
         ValueError: if the shapes cannot be broadcast together.
     """
-    x, y = _broadcast(*_promote(x, y))
+    x, y = _broadcast(*_promote_bools_to_int(x, y))
     return le.rem(x, y)
 
 
@@ -188,7 +197,7 @@ def power(x, y, /):
             also a ``TypeError``), or if the shapes cannot be broadcast together.
     """
     if isinstance(y, (int, np.integer)) and not isinstance(y, bool):
-        (x,) = _promote(x)
+        (x,) = _promote_bools_to_int(x)
         if get_aval(x).dtype.kind in "iu" and y < 0:
             from funcgrad._src.core import ValueTypeError
 
@@ -197,7 +206,7 @@ def power(x, y, /):
                 "a float base (x.astype(float)) or a non-negative exponent"
             )
         return le.integer_pow(x, int(y))
-    x, y = _broadcast(*_promote(x, y))
+    x, y = _broadcast(*_promote_bools_to_int(x, y))
     dt = get_aval(x).dtype
     if dt.kind in "iub":
         return _int_pow(x, y)
@@ -220,8 +229,8 @@ def _int_pow(x, y):
 def float_power(x, y, /):
     """Elementwise ``x ** y`` computed in float64 (float32 unless ``enable_x64``).
 
-    Follows ``numpy.float_power``: the operands are cast to the canonical float64 dtype (a
-    complex operand loses its imaginary part, where numpy would compute in complex128).
+    Follows ``numpy.float_power``: the operands are cast to the canonical float64 dtype, or
+    complex128 for a complex operand (complex64 without ``enable_x64``).
 
     Args:
         x: first operand (array_like).
@@ -234,8 +243,8 @@ def float_power(x, y, /):
         ValueError: if the shapes cannot be broadcast together.
     """
     x, y = _promote(x, y, to_inexact=True)
-    x, y = astype(x, dtypes.canonicalize(np.float64)), astype(y, dtypes.canonicalize(np.float64))
-    return power(x, y)
+    wide = dtypes.canonicalize(np.complex128 if _dtype(x).kind == "c" else np.float64)
+    return power(astype(x, wide), astype(y, wide))
 
 
 def negative(x, /):
@@ -272,9 +281,9 @@ def square(x, /):
         x: input (array_like).
 
     Returns:
-        Array of the shape and dtype of ``x`` (bool input gives int8).
+        Array of the shape and dtype of ``x`` (bool input gives the default int, as in JAX).
     """
-    return le.integer_pow(asarray(x), 2)
+    return le.integer_pow(_promote_bools_to_int(x)[0], 2)
 
 
 def reciprocal(x, /):
@@ -317,27 +326,36 @@ def fabs(x, /):
         x: input (array_like); integer and bool inputs are promoted to the default float dtype.
 
     Returns:
-        Array of the shape of ``x`` with a floating dtype (complex gives its magnitude).
+        Array of the shape of ``x`` with a floating dtype.
+
+    Raises:
+        TypeError: for complex input (as numpy and JAX; ``abs`` gives the magnitude).
     """
-    return le.abs(_promote(x, to_inexact=True)[0])
+    (x,) = _promote(x, to_inexact=True)
+    if _dtype(x).kind == "c":
+        raise TypeError("fabs does not accept complex input (as numpy and JAX): use abs")
+    return le.abs(x)
 
 
 def sign(x, /):
     """Elementwise sign: -1, 0 or 1 (NaN for NaN); ``z / |z|`` (0 at 0) for complex ``z``.
 
-    Follows ``numpy.sign``; bool input is returned unchanged.
+    Follows ``numpy.sign``.
 
     Args:
         x: input (array_like).
 
     Returns:
         Array of the shape and dtype of ``x``.
+
+    Raises:
+        TypeError: for bool input (as numpy and JAX).
     """
     x = asarray(x)
     if get_aval(x).dtype.kind == "c":
         return x / where(x == 0, ones_like(x), astype(le.abs(x), get_aval(x).dtype))
     if get_aval(x).dtype == np.bool_:
-        return x
+        raise TypeError("sign does not accept bool input (as numpy and JAX): use x.astype(int)")
     return le.sign(x)
 
 
@@ -383,6 +401,7 @@ def round(x, decimals=0, out=None):
         Array of the shape and dtype of ``x``.
     """
     x = asarray(x)
+    decimals = operator.index(decimals)  # (a TypeError for 2.5, as numpy and JAX)
     if get_aval(x).dtype.kind in "iub":
         return x
     if decimals == 0:
@@ -401,9 +420,10 @@ def rint(x):
         x: input (array_like).
 
     Returns:
-        Array of the shape and dtype of ``x`` (integer and bool input unchanged).
+        Array of the shape of ``x``: floating or complex (integer and bool input are promoted
+        to the default float dtype first, as in ``jax.numpy``).
     """
-    return round(x)
+    return round(_promote(x, to_inexact=True)[0])
 
 
 def clip(a, a_min=None, a_max=None, *, min=None, max=None):
@@ -453,6 +473,9 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     dt = get_aval(x).dtype
     if dt.kind not in "fc":
         return x
+    if dt.kind == "c":  # each part on its own (complex numbers have no order)
+        parts = (nan_to_num(p, True, nan, posinf, neginf) for p in (le.real(x), le.imag(x)))
+        return le.complex(*parts)
     info = np.finfo(dt)
     x = where(isnan(x), full_like(x, nan), x)
     x = where(isposinf(x), full_like(x, info.max if posinf is None else posinf), x)
@@ -608,7 +631,7 @@ def angle(z, deg=False):
 
 def _int_args(name, x1, x2):
     x1, x2 = _promote(asarray(x1), asarray(x2))
-    if not (dtypes.is_int(_dtype(x1)) or _dtype(x1) == np.bool_):
+    if not dtypes.is_int(_dtype(x1)):  # (bool too, as JAX: the loop carry must stay integer)
         raise ValueError(f"{name}: arguments must be integers, got {_dtype(x1)}")
     return _broadcast(x1, x2)
 
@@ -619,8 +642,8 @@ def gcd(x1, x2, /):
     Runs as a ``while_loop`` until every pair is done, so it works under ``jit`` and ``vmap``.
 
     Args:
-        x1: integer or bool operand (array_like).
-        x2: integer or bool operand (array_like).
+        x1: integer operand (array_like).
+        x2: integer operand (array_like).
 
     Returns:
         Array of the broadcast shape and the promoted integer dtype; ``gcd(0, 0) == 0``.

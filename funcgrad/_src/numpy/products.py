@@ -9,7 +9,7 @@ import numpy as np
 
 from funcgrad._src import dtypes
 from funcgrad._src.array import get_aval
-from funcgrad._src.core import canonicalize_axis
+from funcgrad._src.core import ValueTypeError, canonicalize_axis
 from funcgrad._src.lax import dot as ld
 from funcgrad._src.lax import reductions as lr
 from funcgrad._src.lax import structural as ls
@@ -254,7 +254,7 @@ def tensordot(a, b, axes=2, precision=None, preferred_element_type=None):
     na, nb = get_aval(a).ndim, get_aval(b).ndim
     if isinstance(axes, (int, np.integer)):
         if axes > builtins.min(na, nb):
-            raise ValueError(
+            raise ValueTypeError(  # numpy: ValueError, JAX: TypeError
                 f"tensordot: axes={axes} exceeds the rank of {_shape(a)} or {_shape(b)}"
             )
         ca, cb = tuple(range(na - axes, na)), tuple(range(axes))
@@ -266,7 +266,7 @@ def tensordot(a, b, axes=2, precision=None, preferred_element_type=None):
         cb = tuple(canonicalize_axis(x, nb) for x in cb)
     for x, y in zip(ca, cb):
         if _shape(a)[x] != _shape(b)[y]:
-            raise ValueError(
+            raise ValueTypeError(
                 f"tensordot: shape mismatch for sum: {_shape(a)} axis {x} vs {_shape(b)} axis {y}"
             )
     return _dot_widened(a, b, ((ca, cb), ((), ())), preferred_element_type)

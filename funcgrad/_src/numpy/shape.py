@@ -86,7 +86,7 @@ def transpose(a, axes=None):
         axes = tuple(range(nd))[::-1]
     axes = tuple(canonicalize_axis(x, nd) for x in axes)
     if sorted(axes) != list(range(nd)):
-        raise ValueError(f"transpose: axes {axes} don't match an array of rank {nd}")
+        raise ValueTypeError(f"transpose: axes {axes} don't match an array of rank {nd}")
     return ls.transpose(a, axes)
 
 
@@ -364,6 +364,8 @@ def pad(array, pad_width, mode="constant", constant_values=0, **kwargs):
         np.asarray(pad_width, dtype=np.int64).reshape((-1, 2) if np.ndim(pad_width) else (1, 1)),
         (nd, 2),
     )
+    if (pw < 0).any():
+        raise ValueError(f"pad: pad_width must not be negative (as numpy), got {pad_width}")
     if mode == "constant":
         cv = (
             np.broadcast_to(np.asarray(constant_values), (nd, 2))
@@ -510,7 +512,9 @@ def rot90(m, k=1, axes=(0, 1)):
     """
     m = asarray(m)
     k = k % 4
-    a0, a1 = axes
+    if get_aval(m).ndim < 2:
+        raise ValueError(f"rot90 needs an array of rank 2 or more, got shape {get_aval(m).shape}")
+    a0, a1 = (canonicalize_axis(a, get_aval(m).ndim) for a in axes)
     if k == 0:
         return m
     if k == 2:

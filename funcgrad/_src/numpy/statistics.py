@@ -12,6 +12,7 @@ from funcgrad._src import dtypes
 from funcgrad._src.array import get_aval
 from funcgrad._src.core import canonicalize_axis
 from funcgrad._src.lax import elementwise as le
+from funcgrad._src.lax import slicing
 from funcgrad._src.lax import structural as ls
 from funcgrad._src.numpy import reductions as R
 from funcgrad._src.numpy.conversion import (
@@ -29,7 +30,7 @@ from funcgrad._src.numpy.differences import diff
 from funcgrad._src.numpy.indexing import take
 from funcgrad._src.numpy.joining import concatenate
 from funcgrad._src.numpy.logic import equal, greater_equal, where
-from funcgrad._src.numpy.math import clip, conj, maximum, real
+from funcgrad._src.numpy.math import clip, conj, real
 from funcgrad._src.numpy.products import matmul
 from funcgrad._src.numpy.ranges import linspace
 from funcgrad._src.numpy.reductions import mean
@@ -128,10 +129,15 @@ def quantile(
       dimensions is flattened into it, where numpy keeps its shape).
 
     Raises:
-      ValueError: if ``method`` is not one of the five above, or ``axis`` is out of bounds.
+      ValueError: if ``method`` is not one of the five above, or ``axis`` is out of bounds;
+        for complex ``a`` (a ``ValueTypeError``, also a ``TypeError``).
     """
     a = asarray(a)
     (a,) = _promote(a, to_inexact=True)
+    if _dtype(a).kind == "c":
+        from funcgrad._src.core import ValueTypeError
+
+        raise ValueTypeError("quantile/median: complex input has no order (as JAX)")
     shape0 = get_aval(a).shape
     if axis is None:
         a, ax = ls.reshape(a, (get_aval(a).size,)), 0
@@ -325,7 +331,9 @@ def bincount(x, weights=None, minlength=0, *, length=None):
         w = asarray(weights)
         if _shape(w) != _shape(x):
             raise ValueError(f"bincount: weights shape {_shape(w)} must match x shape {_shape(x)}")
-    idx = maximum(astype(x, dtypes.default_int()), 0)
+    if _dtype(x) == np.bool_:
+        x = astype(x, dtypes.int32)
+    idx = slicing.saturate_index(x, 0, length)  # negative -> 0, >= length dropped; none wraps
     return zeros(length, _dtype(w)).at[idx].add(w, mode="drop")
 
 

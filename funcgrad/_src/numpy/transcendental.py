@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from funcgrad._src.array import get_aval
+from funcgrad._src.core import ValueTypeError
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import transcendental as ltr
 from funcgrad._src.numpy.conversion import _broadcast, _inexact, _promote, asarray
@@ -92,9 +94,12 @@ def hypot(x, y, /):
         Array of the broadcast shape, floating dtype.
 
     Raises:
-        ValueError: if the shapes cannot be broadcast together.
+        ValueError: if the shapes cannot be broadcast together, or for complex input (a
+            ``ValueTypeError``, also a ``TypeError``).
     """
     x, y = _broadcast(*_promote(x, y, to_inexact=True))
+    if get_aval(x).dtype.kind == "c":
+        raise ValueTypeError("hypot is not defined for complex input (as numpy, JAX): use abs(z)")
     ax, ay = le.abs(x), le.abs(y)
     hi, lo = le.max(ax, ay), le.min(ax, ay)
     safe = where(hi == 0, ones_like(hi), hi)

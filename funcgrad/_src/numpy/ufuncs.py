@@ -45,21 +45,24 @@ def _eager_binary(lax_fn, x, y, to_inexact, name):
     dt, weak = dtypes.result_type((dx, wx), (dy, wy))
     if to_inexact and dt.kind not in "fc":
         dt, weak = dtypes.default_float(), weak and dt.kind != "b"
-    if dt is dtypes.bfloat16:
-        return None  # bfloat16 rounds every result: the general path (bind)
+    if dt is dtypes.bfloat16 or (dt == np.bool_ and lax_fn in _BOOL_FNS):
+        return None  # bfloat16 rounds every result, bool + is or: the general path (bind)
     xv = _value_as(x, dt)
     yv = _value_as(y, dt)
     if xv.shape != yv.shape:
         try:
             np.broadcast_shapes(xv.shape, yv.shape)
         except ValueError:
-            raise ValueError(
+            raise core.ValueTypeError(  # numpy: ValueError, JAX: TypeError
                 f"{name}: shapes {xv.shape} and {yv.shape} cannot be broadcast together"
             ) from None
-    out = core.impl_rules[prim](xv, yv)
+    aval = core.ShapedArray((), dt, weak)  # the dtype checks tracing makes (bool for lax.div...)
+    declared = core.abstract_eval(prim, aval, aval).dtype
+    out = np.asarray(core.impl_rules[prim](xv, yv))
+    out = out if out.dtype == declared else out.astype(declared)
     if config.debug_nans:
         _check_nans(prim, [out])
-    return wrap(np.asarray(out), weak and out.dtype != np.bool_)
+    return wrap(out, weak and out.dtype != np.bool_)
 
 
 def _value_as(x, dt):
@@ -91,7 +94,7 @@ def _bin(lax_fn, to_inexact=False, name=None, *, doc, accepts=None):
             x, y = _promote(x, y, to_inexact=to_inexact)
             x, y = _broadcast(x, y)
         except ValueError as e:
-            raise ValueError(f"{name or lax_fn.__name__}: {e}") from None
+            raise type(e)(f"{name or lax_fn.__name__}: {e}") from None
         if get_aval(x).dtype == np.bool_ and lax_fn in _BOOL_FNS:  # numpy: bool + is or
             return _BOOL_FNS[lax_fn](x, y)
         return lax_fn(x, y)
@@ -115,7 +118,10 @@ def _binary_doc(name, summary, lax_fn, to_inexact, accepts):
         out = f"Array of the broadcast shape with the promoted dtype (bool: logical {logical})."
     else:
         out = "Array of the broadcast shape with the promoted dtype."
-    raises = ["ValueError: if the shapes of ``x`` and ``y`` cannot be broadcast together."]
+    raises = [
+        "ValueError: (a ``ValueTypeError``, also a ``TypeError``) if the shapes of ``x`` and "
+        "``y`` cannot be broadcast together."
+    ]
     if accepts:
         raises.append(f"TypeError: if the promoted dtype is not {accepts}.")
     return _doc(
