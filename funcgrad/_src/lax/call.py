@@ -184,19 +184,28 @@ def _custom_jvp_jvp(primals, tangents, jaxpr, jvp_fn, num_consts, **p):
 
 
 def _custom_jvp_vjp_fwd(primals, jaxpr, jvp_fn, num_consts, **p):
-    outs = custom_jvp_call_p.bind(*primals, jaxpr=jaxpr, jvp_fn=jvp_fn, num_consts=num_consts)
+    """Reverse mode of a custom_jvp function: the rule runs once (never the primal function),
+    with the tangents recorded on a tape at zero; the rule is linear in them, so pulling a
+    cotangent back through that tape is its transpose at any tangent point."""
     args = list(primals[num_consts:])
+    zeros = [ad.zeros_like_aval(get_aval(a)) for a in args]
+    k = []
+
+    def tangent_fn(*t):
+        outs, touts = jvp_fn(args, list(t))
+        k.append(len(touts))
+        return list(touts) + list(outs)
+
+    both, f_vjp = ad.vjp_flat(tangent_fn, zeros)
+    n = k[0]
 
     def bwd(cts):
-        # The jvp is linear in the tangents: its vjp (at any tangent point) is its transpose.
-        zeros = [ad.zeros_like_aval(get_aval(a)) for a in args]
-        _, f_vjp = ad.vjp_flat(lambda *t: list(jvp_fn(args, list(t))[1]), zeros)
-        cts_in = f_vjp(list(cts))
+        cts_in = f_vjp(list(cts) + [None] * (len(both) - n))
         return [None] * num_consts + [
             c if get_aval(a).dtype.kind in "fc" else None for c, a in zip(cts_in, args)
         ]
 
-    return outs, bwd
+    return both[n:], bwd
 
 
 def _custom_jvp_vmap(vals, dims, axis_size, jaxpr, jvp_fn, num_consts, **p):
