@@ -30,6 +30,7 @@ __all__ = [
     "disable_jit",
     "ensure_compile_time_eval",
     "eval_shape",
+    "experimental",
     "from_state_dict",
     "grad",
     "hessian",
@@ -49,6 +50,7 @@ __all__ = [
     "nn",
     "numpy",
     "optim",
+    "pure_callback",
     "random",
     "remat",
     "save",
@@ -64,6 +66,7 @@ __all__ = [
 
 from funcgrad import (  # noqa: F401,E402
     debug,  # noqa: F401
+    experimental,  # noqa: F401
     lax,  # noqa: F401
     metrics,
     nn,
@@ -95,6 +98,7 @@ from funcgrad._src.api import (
     vmap,
 )
 from funcgrad._src.array import Array
+from funcgrad._src.callbacks import pure_callback
 from funcgrad._src.core import (
     ClosedJaxpr,
     ConcretizationTypeError,
