@@ -243,3 +243,26 @@ def test_eval_shape_kwargs_and_weak_type():
     assert repr(fg.eval_shape(lambda x: x * 2, 1.0)) == (
         "ShapeDtypeStruct(shape=(), dtype=float32, weak_type=True)"
     )
+
+
+def _cuda_available():
+    from funcgrad.backend.cuda import driver
+
+    return driver.cuda_available()
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not _cuda_available(), reason="needs an NVIDIA GPU (or FUNCGRAD_FAKE_CUDA=1)")
+def test_callbacks_in_cuda_programs():
+    # a host node: operands read back, the callback run, its results written to the device
+    f = fg.jit(lambda x: psin(x) * 2 + 1, backend="cuda")
+    x = fnp.arange(3.0)
+    np.testing.assert_allclose(np.asarray(f(x)), np.sin(np.arange(3.0)) * 2 + 1, rtol=1e-6)
+    log = []
+    g = fg.jit(
+        lambda x: io_callback(lambda a: log.append(np.asarray(a).sum()), None, x), backend="cuda"
+    )
+    g(x)
+    assert log == [3.0]
+    h = fg.jit(fg.vmap(lambda x: psin(x, vmap_method="sequential")), backend="cuda")
+    np.testing.assert_allclose(np.asarray(h(x)), np.sin(np.arange(3.0)), rtol=1e-6)
