@@ -14,8 +14,10 @@ __all__ = [
     "ShapeDtypeStruct",
     "TracerArrayConversionError",
     "UnexpectedTracerError",
+    "ad_checkpoint",
     "block_until_ready",
     "checkpoint",
+    "checkpoint_policies",
     "clear_caches",
     "config",
     "custom_jvp",
@@ -65,6 +67,8 @@ __all__ = [
 ]
 
 from funcgrad import (  # noqa: F401,E402
+    ad_checkpoint,
+    checkpoint_policies,
     debug,  # noqa: F401
     experimental,  # noqa: F401
     lax,  # noqa: F401

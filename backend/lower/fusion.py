@@ -26,7 +26,7 @@ REDUCTIONS = {
     "reduce_and": "and",
     "reduce_or": "or",
 }
-IDENTITY_PRIMS = {"stop_gradient"}
+IDENTITY_PRIMS = {"stop_gradient", "name"}  # name: checkpoint_name
 EXPENSIVE = {
     "exp",
     "exp2",
