@@ -114,7 +114,7 @@ def _remat_vjp_fwd(primals, jaxpr, policy=None, **p):
         outs = remat_p.bind(*primals, jaxpr=jaxpr, policy=policy, **p)
 
         def bwd(cts):
-            vj, consts = vjp_jaxpr(jaxpr)
+            vj, consts = vjp_jaxpr(jaxpr, keep_effects=True)  # JAX's remat re-runs them
             cts_in = remat_p.bind(*consts, *primals, *cts, jaxpr=vj, policy=None, **p)
             return [c if get_aval(x).dtype.kind in "fc" else None for c, x in zip(cts_in, primals)]
 
