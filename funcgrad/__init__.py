@@ -176,16 +176,20 @@ from funcgrad._src.jit import clear_caches, disable_jit  # noqa: E402,F401
 
 @_contextlib.contextmanager
 def ensure_compile_time_eval():
-    """Accepted for JAX compatibility; a no-op in funcgrad.
+    """Evaluate operations on concrete values at once, even inside ``jit`` (as JAX's).
 
-    Operations on concrete (non-traced) values already run eagerly at trace time in
-    funcgrad, which is what JAX's version forces; operations on traced jit arguments stay
-    staged (as in JAX, where they cannot be evaluated either).
+    Inside ``jit`` operations on concrete values are staged like any other (omnistaging);
+    within this context they run eagerly at trace time and give concrete arrays instead.
+    Operations on traced jit arguments stay staged (as in JAX, where they cannot be
+    evaluated either).
 
     Yields:
       None.
     """
-    yield
+    from funcgrad._src.core import dynamic_main
+
+    with dynamic_main(None):
+        yield
 
 
 @_contextlib.contextmanager
