@@ -14,8 +14,10 @@ __all__ = [
     "ShapeDtypeStruct",
     "TracerArrayConversionError",
     "UnexpectedTracerError",
+    "ad_checkpoint",
     "block_until_ready",
     "checkpoint",
+    "checkpoint_policies",
     "clear_caches",
     "config",
     "custom_jvp",
@@ -30,6 +32,7 @@ __all__ = [
     "disable_jit",
     "ensure_compile_time_eval",
     "eval_shape",
+    "experimental",
     "from_state_dict",
     "grad",
     "hessian",
@@ -49,6 +52,7 @@ __all__ = [
     "nn",
     "numpy",
     "optim",
+    "pure_callback",
     "random",
     "remat",
     "save",
@@ -63,7 +67,10 @@ __all__ = [
 ]
 
 from funcgrad import (  # noqa: F401,E402
+    ad_checkpoint,
+    checkpoint_policies,
     debug,  # noqa: F401
+    experimental,  # noqa: F401
     lax,  # noqa: F401
     metrics,
     nn,
@@ -95,6 +102,7 @@ from funcgrad._src.api import (
     vmap,
 )
 from funcgrad._src.array import Array
+from funcgrad._src.callbacks import pure_callback
 from funcgrad._src.core import (
     ClosedJaxpr,
     ConcretizationTypeError,
@@ -168,16 +176,20 @@ from funcgrad._src.jit import clear_caches, disable_jit  # noqa: E402,F401
 
 @_contextlib.contextmanager
 def ensure_compile_time_eval():
-    """Accepted for JAX compatibility; a no-op in funcgrad.
+    """Evaluate operations on concrete values at once, even inside ``jit`` (as JAX's).
 
-    Operations on concrete (non-traced) values already run eagerly at trace time in
-    funcgrad, which is what JAX's version forces; operations on traced jit arguments stay
-    staged (as in JAX, where they cannot be evaluated either).
+    Inside ``jit`` operations on concrete values are staged like any other (omnistaging);
+    within this context they run eagerly at trace time and give concrete arrays instead.
+    Operations on traced jit arguments stay staged (as in JAX, where they cannot be
+    evaluated either).
 
     Yields:
       None.
     """
-    yield
+    from funcgrad._src.core import dynamic_main
+
+    with dynamic_main(None):
+        yield
 
 
 @_contextlib.contextmanager

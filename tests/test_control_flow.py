@@ -103,7 +103,7 @@ def test_cond_eager_traced_grad_vmap():
 
 
 def test_cond_branch_mismatch():
-    with pytest.raises(TypeError, match="same"):
+    with pytest.raises(TypeError, match="equal output types"):
         fg.make_jaxpr(lambda p: lax.cond(p, lambda: fnp.zeros(2), lambda: fnp.zeros(3)))(True)
 
 

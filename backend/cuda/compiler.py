@@ -224,6 +224,10 @@ class _DeviceRunner:
         """A buffer's values as a new host array (waits for the kernels queued before)."""
         return buf.to_numpy(stream=self.stream)
 
+    def write(self, buf, host: np.ndarray) -> None:
+        """Copy a host array (a host callback's result) into a device buffer."""
+        buf.copy_from_host(host, stream=self.stream)
+
     def _run(self, kernel, args) -> None:
         from . import runtime
 

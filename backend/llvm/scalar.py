@@ -347,6 +347,7 @@ SCALAR_RULES: dict = {
     "convert_element_type": _convert,
     "bitcast_convert_type": _bitcast,
     "stop_gradient": _identity,
+    "name": _identity,  # checkpoint_name
     **{n: _vmath(n) for n in _VMATH_RULES},
 }
 FLOAT_RULES = {"floor", "ceil", "sqrt", "round", "is_finite", "nextafter", *_VMATH_RULES}
@@ -357,6 +358,7 @@ _EXACT_IN_HALF = {
     "convert_element_type",
     "bitcast_convert_type",
     "stop_gradient",
+    "name",
     "nextafter",
 }
 

@@ -259,6 +259,7 @@ COMPLEX_RULES: dict = {
     "convert_element_type": _c_convert,
     "integer_pow": _c_integer_pow,
     "stop_gradient": lambda sc, args, dts, out, params: args[0],
+    "name": lambda sc, args, dts, out, params: args[0],
 }
 _C_TO_PART = {"real", "imag", "abs"}  # complex -> its part dtype
 

@@ -70,6 +70,7 @@ _EXACT = frozenset(
         "reduce_max",
         "reduce_min",
         "stop_gradient",
+        "name",
         "cond",
         "while",
         "scan",

@@ -26,7 +26,7 @@ REDUCTIONS = {
     "reduce_and": "and",
     "reduce_or": "or",
 }
-IDENTITY_PRIMS = {"stop_gradient"}
+IDENTITY_PRIMS = {"stop_gradient", "name"}  # name: checkpoint_name
 EXPENSIVE = {
     "exp",
     "exp2",
@@ -566,7 +566,9 @@ def _dot_rule(f: Fuser, eqn, lhs: Expr, rhs: Expr):
 
 # op kernels indifferent to their operands' dtype (they move bytes, or run inner programs that
 # are checked on their own), so they also take the complex dtypes of loop kernels
-BYTE_OP_KERNELS = frozenset({"cond", "while", "scan", "debug_callback"})
+BYTE_OP_KERNELS = frozenset(
+    {"cond", "while", "scan", "debug_callback", "pure_callback", "io_callback"}
+)
 
 FUSION_RULES = {
     "broadcast_in_dim": _view_rule(

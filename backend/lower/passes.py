@@ -87,9 +87,36 @@ def fold_constants(jaxpr: Jaxpr) -> Jaxpr:
 
 
 def _effectful(eqn: JaxprEqn) -> bool:
-    """Equations with side effects (``debug_callback``: params ``effect=True``) are never
-    folded, merged or dropped, even though nothing uses their (zero) outputs."""
-    return bool(eqn.params.get("effect", False))
+    """Equations with side effects (``debug_callback``: params ``effect=True``), or whose
+    inner jaxprs have some (a ``cond`` whose branch prints), are never folded, merged or
+    dropped, even though nothing uses their outputs."""
+    if eqn.params.get("effect", False):
+        return True
+    return any(_has_effects(j) for v in eqn.params.values() for j in _inner_jaxprs(v))
+
+
+def _inner_jaxprs(v) -> list:
+    if isinstance(v, core.ClosedJaxpr):
+        return [v.jaxpr]
+    if isinstance(v, Jaxpr):
+        return [v]
+    if isinstance(v, tuple):
+        return [j for x in v for j in _inner_jaxprs(x)]
+    return []
+
+
+_EFFECTS_SEEN: dict = {}
+
+
+def _has_effects(jaxpr: Jaxpr) -> bool:
+    key = id(jaxpr)
+    hit = _EFFECTS_SEEN.get(key)
+    if hit is None or hit[0] is not jaxpr:
+        hit = (jaxpr, any(_effectful(e) for e in jaxpr.eqns))
+        if len(_EFFECTS_SEEN) > 4096:
+            _EFFECTS_SEEN.clear()
+        _EFFECTS_SEEN[key] = hit
+    return hit[1]
 
 
 def _try_fold(eqn: JaxprEqn, inputs):

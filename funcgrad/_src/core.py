@@ -269,6 +269,7 @@ class _TraceStack(threading.local):
 
     def __init__(self):
         self.mains: list[MainTrace] = []
+        self.dynamic: MainTrace | None = None  # the innermost staging trace (omnistaging)
 
 
 _trace_stack = _TraceStack()
@@ -463,7 +464,10 @@ class TracerArrayConversionError(TypeError):
 
 
 def find_top_trace(xs) -> Trace:
-    top = None
+    """The trace of the highest level among the arguments' tracers and the innermost staging
+    trace (omnistaging, as JAX: inside ``jit``/``make_jaxpr`` even operations on concrete
+    values are staged; eagerly, with no staging trace, they run at once)."""
+    top = _trace_stack.dynamic
     for x in xs:
         if isinstance(x, Tracer):
             main = x._trace.main
@@ -619,10 +623,30 @@ def build_jaxpr(builder: JaxprBuilder, in_tracers, out_tracers) -> tuple[Jaxpr, 
     return jaxpr, constvals
 
 
-def trace_to_jaxpr(f: Callable, in_avals: list) -> tuple[Jaxpr, list]:
-    """Trace ``f`` (flat list in, flat list out) at the given avals; return (jaxpr, consts)."""
+def is_staging() -> bool:
+    """Whether operations on concrete values are being staged (inside jit/make_jaxpr)."""
+    return _trace_stack.dynamic is not None
+
+
+@contextmanager
+def dynamic_main(main: MainTrace | None):
+    """Make ``main`` the staging trace that operations on concrete values go to (None: they
+    run eagerly, as under ``ensure_compile_time_eval``)."""
+    prev, _trace_stack.dynamic = _trace_stack.dynamic, main
+    try:
+        yield
+    finally:
+        _trace_stack.dynamic = prev
+
+
+def trace_to_jaxpr(f: Callable, in_avals: list, dynamic: bool = True) -> tuple[Jaxpr, list]:
+    """Trace ``f`` (flat list in, flat list out) at the given avals; return (jaxpr, consts).
+
+    With ``dynamic`` (the default, JAX's omnistaging) operations on concrete values inside
+    ``f`` are staged too; without it they run at once (``linearize`` keeps its primal work
+    eager that way)."""
     builder = JaxprBuilder()
-    with new_main(JaxprTrace, builder) as main:
+    with new_main(JaxprTrace, builder) as main, dynamic_main(main if dynamic else None):
         trace = JaxprTrace(main)
         tracers_in = [trace.new_arg(a) for a in in_avals]
         outs = f(*tracers_in)

@@ -77,14 +77,34 @@ def _merge_nondiff(nd_vals, diff_vals, nondiff_argnums, n):
     return [next(it_nd) if i in nondiff_argnums else next(it_d) for i in range(n)]
 
 
+def _rule_only(flat) -> bool:
+    """True when the innermost transformation of the arguments is jvp or grad and it
+    differentiates them (a nonzero tangent, a recorded node): JAX then calls only the rule,
+    never the primal function (whose jaxpr is not needed: no tracing)."""
+    trace = core.find_top_trace(flat)
+    mine = [x for x in flat if isinstance(x, Tracer) and x._trace.main is trace.main]
+    if isinstance(trace, ad.JVPTrace):
+        return any(not x.zero for x in mine)
+    if isinstance(trace, ad.VJPTrace):
+        return any(x.node is not None for x in mine)
+    return False
+
+
 def _stage_custom(obj, args):
-    """Trace a custom_jvp/custom_vjp function's primal (None when no argument is traced)."""
+    """Split the arguments and trace the primal when a transformation needs its jaxpr.
+
+    Returns None when no argument is traced (``fun`` then just runs), else
+    ``(nd, diff, flat, in_tree, n, store, jaxpr, consts)`` with ``jaxpr`` None (and no
+    consts) when only the rule will run (see :func:`_rule_only`).
+    """
     nd, diff = _split_nondiff(args, obj.nondiff_argnums)
     flat, in_tree = _flatten_args(tuple(diff))
     if not _has_tracers(flat):
         return None
     n = len(args)
     store = {}
+    if _rule_only(flat):
+        return nd, diff, flat, in_tree, n, store, None, []
     fun = lambda *d: obj.fun(*_merge_nondiff(nd, d, obj.nondiff_argnums, n))  # noqa: E731
     jaxpr, consts = _trace_flat(fun, flat, in_tree, store)
     return nd, diff, flat, in_tree, n, store, jaxpr, consts
@@ -95,8 +115,10 @@ class custom_jvp:
 
     Used as a decorator; register the rule with :meth:`defjvp` (or :meth:`defjvps`).
     Reverse mode is derived by linearising and transposing the rule, so the tangent
-    output must be linear in the tangents. Called with no traced argument, ``fun`` runs
-    directly. Keyword arguments are bound to positions by ``fun``'s signature. Calling
+    output must be linear in the tangents. As in JAX, under ``grad``/``jvp``/``vjp`` only the
+    rule runs (never ``fun``; without ``jit`` its primals are concrete, so Python control
+    flow on them works); ``fun`` runs when called with no traced argument, and is traced
+    under ``jit``/``vmap``. Keyword arguments are bound to positions by ``fun``'s signature. Calling
     before a rule is defined raises ``AttributeError``.
 
     Args:
@@ -183,6 +205,7 @@ class custom_jvp:
             out, t_out = (
                 self.jvp(*nd, tuple(ps), tuple(ts)) if nd else self.jvp(tuple(ps), tuple(ts))
             )
+            store.setdefault("tree", tu.tree_structure(out))
             o_flat = [_as_array(o) for o in tu.tree_leaves(out)]
             t_flat = [_as_array(t) for t in tu.tree_leaves(t_out)]
             t_flat = [_match_dtype(t, o, strict=False) for t, o in zip(t_flat, o_flat)]
@@ -204,9 +227,10 @@ def _bind_kwargs(fun, args, kwargs):
 class custom_vjp:
     """A function with a user-defined reverse-mode rule (``jax.custom_vjp``).
 
-    Used as a decorator; register the rule with :meth:`defvjp`. Called with no traced
-    argument, ``fun`` runs directly. Keyword arguments are bound to positions by ``fun``'s
-    signature. Calling before a rule is defined raises ``AttributeError``.
+    Used as a decorator; register the rule with :meth:`defvjp`. As in JAX, under ``grad``/
+    ``vjp`` only ``fwd`` and ``bwd`` run (never ``fun``); ``fun`` runs when called with no
+    traced argument, and is traced under ``jit``/``vmap``. Keyword arguments are bound to
+    positions by ``fun``'s signature. Calling before a rule is defined raises ``AttributeError``.
 
     Args:
       fun: the primal function of positional arguments (pytrees of arrays).
@@ -259,6 +283,7 @@ class custom_vjp:
         def fwd_fn(primals):
             full = _merge_nondiff(nd, tu.tree_unflatten(in_tree, primals), self.nondiff_argnums, n)
             out, res = self.fwd(*full)
+            store.setdefault("tree", tu.tree_structure(out))
             return [_as_array(o) for o in tu.tree_leaves(out)], res
 
         def bwd_fn(res, cts):

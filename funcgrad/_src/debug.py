@@ -88,16 +88,28 @@ def debug_callback(callback: Callable, *args, **kwargs) -> None:
     debug_callback_p.bind(*leaves, callback=flat_callback, effect=True)
 
 
+def _as_arrays(tree):
+    from funcgrad._src.array import array_from_user
+
+    return tu.tree_map(lambda v: array_from_user(np.asarray(v)), tree)
+
+
 def debug_print(fmt: str, *args, **kwargs) -> None:
     """``print(fmt.format(*args, **kwargs))`` with the runtime values, also under
-    transformations (unlike Python's ``print``, which sees tracers).
+    transformations (unlike Python's ``print``, which sees tracers). The values are
+    formatted as funcgrad arrays (``str`` as numpy's; inside containers their ``repr``,
+    ``Array([...], dtype=float32)``, as JAX prints ``jax.Array``).
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> fg.vmap(lambda x: debug_print("x = {}", x))(fnp.arange(2.0))
     x = 0.0
     x = 1.0
     """
-    debug_callback(lambda *a, **kw: print(fmt.format(*a, **kw)), *args, **kwargs)
+
+    def show(*a, **kw):
+        print(fmt.format(*_as_arrays(a), **_as_arrays(kw)))
+
+    debug_callback(show, *args, **kwargs)
 
 
 __all__ = ["debug_callback", "debug_print", "debug_callback_p"]

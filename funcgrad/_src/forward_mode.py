@@ -118,7 +118,8 @@ def linearize(fun: Callable, *primals):
         holder["outs"] = outs
         return touts
 
-    jaxpr, consts = trace_to_jaxpr(tangent_fun, [get_aval(p) for p in p_flat])
+    # not omnistaged: the primal work runs now, only tangent operations are staged
+    jaxpr, consts = trace_to_jaxpr(tangent_fun, [get_aval(p) for p in p_flat], dynamic=False)
     out = tu.tree_unflatten(store["tree"], [core.full_lower(o) for o in holder["outs"]])
 
     def f_jvp(*tangents):

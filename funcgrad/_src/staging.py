@@ -67,34 +67,85 @@ def make_jaxpr(fun: Callable, static_argnums=(), return_shape=False):
 
 
 class ShapeDtypeStruct:
-    """A shape and dtype standing in for an array (``eval_shape`` results, ``lower`` inputs).
+    """A shape and dtype standing in for an array (``jax.ShapeDtypeStruct``): ``eval_shape``
+    results, ``lower`` inputs, ``pure_callback`` result types.
+
+    Compared and hashed by value (shape, dtype, sharding, weak type), as in JAX.
 
     Args:
       shape: a sequence of ints (stored as a tuple).
       dtype: anything ``funcgrad.numpy.dtype`` accepts, bfloat16 included (not
         canonicalised: ``float64`` stays ``float64``).
-      sharding: accepted for JAX compatibility and ignored.
+      sharding: kept as the ``sharding`` field (funcgrad runs on one device and uses it
+        for nothing).
       weak_type: whether it stands for a weakly-typed value (a Python scalar).
     """
 
+    __slots__ = ("shape", "dtype", "sharding", "weak_type")
+
     def __init__(self, shape, dtype, sharding=None, weak_type=False):
+        if dtype is None:
+            raise ValueError("ShapeDtypeStruct: dtype must be specified.")
         self.shape, self.dtype = tuple(shape), dtypes.as_dtype(dtype)  # bfloat16 too
-        self.weak_type = bool(weak_type)
+        self.sharding, self.weak_type = sharding, bool(weak_type)
 
     ndim = property(lambda self: len(self.shape))
     size = property(lambda self: int(np.prod(self.shape, dtype=np.int64)))
 
+    @classmethod
+    def like(cls, x) -> ShapeDtypeStruct:
+        """The ``ShapeDtypeStruct`` of an array, tracer or another ``ShapeDtypeStruct``.
+
+        Args:
+          x: anything with ``shape`` and ``dtype`` (its ``weak_type`` and ``sharding``
+            are kept when it has them).
+
+        Returns:
+          A new ``ShapeDtypeStruct``.
+        """
+        return cls(x.shape, x.dtype, getattr(x, "sharding", None), getattr(x, "weak_type", False))
+
+    def update(self, **kwargs) -> ShapeDtypeStruct:
+        """A copy with some of ``shape``, ``dtype``, ``sharding``, ``weak_type`` replaced.
+
+        Args:
+          **kwargs: the fields to replace.
+
+        Returns:
+          A new ``ShapeDtypeStruct``.
+        """
+        fields = {k: getattr(self, k) for k in self.__slots__}
+        fields.update(kwargs)
+        return ShapeDtypeStruct(**fields)
+
+    def __len__(self):
+        if not self.shape:
+            raise TypeError("len() of unsized object")
+        return self.shape[0]
+
+    def _key(self):
+        return (self.shape, self.dtype, self.sharding, self.weak_type)
+
+    def __eq__(self, other):
+        return isinstance(other, ShapeDtypeStruct) and self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
     def __repr__(self):
-        return f"ShapeDtypeStruct(shape={self.shape}, dtype={self.dtype.name})"
+        sh = f", sharding={self.sharding}" if self.sharding is not None else ""
+        wt = ", weak_type=True" if self.weak_type else ""
+        return f"ShapeDtypeStruct(shape={self.shape}, dtype={self.dtype.name}{sh}{wt})"
 
 
-def eval_shape(fun: Callable, *args):
+def eval_shape(fun: Callable, *args, **kwargs):
     """The output shapes and dtypes of ``fun(*args)``, traced without computing it.
 
     Args:
       fun: a function of positional arguments returning a pytree of arrays.
       *args: pytrees whose leaves are ``ShapeDtypeStruct``, arrays, numpy arrays or Python
-        scalars. Keyword arguments are not accepted (JAX's ``eval_shape`` takes them).
+        scalars.
+      **kwargs: keyword arguments for ``fun``, pytrees like ``args``.
 
     Returns:
       A pytree like ``fun``'s output with a ``ShapeDtypeStruct`` (weak type included) per
@@ -108,7 +159,7 @@ def eval_shape(fun: Callable, *args):
     >>> fg.eval_shape(lambda a, b: a @ b, a, fnp.ones((3, 4)))
     ShapeDtypeStruct(shape=(2, 4), dtype=float32)
     """
-    leaves, tree = tu.tree_flatten(args)
+    leaves, tree = tu.tree_flatten((args, kwargs))
     avals = [
         core.ShapedArray(tuple(x.shape), x.dtype, bool(getattr(x, "weak_type", False)))
         if isinstance(x, ShapeDtypeStruct)
@@ -118,7 +169,8 @@ def eval_shape(fun: Callable, *args):
     store = {}
 
     def flat_fun(*xs):
-        out, store["tree"] = tu.tree_flatten(fun(*tu.tree_unflatten(tree, xs)))
+        a, kw = tu.tree_unflatten(tree, xs)
+        out, store["tree"] = tu.tree_flatten(fun(*a, **kw))
         return [_as_array(o) for o in out]
 
     jaxpr, _ = trace_to_jaxpr(flat_fun, avals)

@@ -1,6 +1,7 @@
 """``funcgrad.lax``: the primitive operations (strict shapes and dtypes, no broadcasting)."""
 
 from funcgrad._src.api import stop_gradient  # noqa: F401
+from funcgrad._src.lax.associative_scan import associative_scan  # noqa: F401
 from funcgrad._src.lax.composite_reductions import (  # noqa: F401
     cumlogsumexp,
     reduce,
@@ -83,7 +84,6 @@ from funcgrad._src.lax.loops import (  # noqa: F401
 from funcgrad._src.lax.reductions import (  # noqa: F401
     argmax,
     argmin,
-    associative_scan,
     cummax,
     cummin,
     cumprod,

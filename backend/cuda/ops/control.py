@@ -228,11 +228,13 @@ class HostCond(HostNode):
 
 @dataclass(frozen=True, eq=False)
 class HostCallback(HostNode):
-    """``debug_callback``: the operands read back (literals as they are), then its impl."""
+    """``debug_callback`` / ``pure_callback`` / ``io_callback``: the operands read back
+    (literals as they are), then its impl; its results (if any) written to the outputs."""
 
     step: int
     eqn: object  # the JaxprEqn: its impl and params are the reference semantics
     inputs: tuple
+    outputs: tuple = ()
 
     def kernels(self):
         return ()
@@ -246,7 +248,9 @@ class HostCallback(HostNode):
             else np.asarray(runner.read(bufs[i])).reshape(x.aval.shape)
             for i, x in zip(self.inputs, self.eqn.inputs, strict=True)
         ]
-        core.impl_rules[self.eqn.primitive](*args, **self.eqn.params)
+        outs = core.impl_rules[self.eqn.primitive](*args, **self.eqn.params)
+        for o, r in zip(self.outputs, outs or (), strict=True):
+            runner.write(bufs[o], np.ascontiguousarray(r))
 
 
 # ---- lowering the inner jaxprs ----------------------------------------------------------------
@@ -374,10 +378,12 @@ def check_callback(eqn):
 
 
 def emit_callback(module, program, step: K.OpKernel, index: int) -> list:
-    return [HostCallback(index, step.eqn, step.inputs)]
+    return [HostCallback(index, step.eqn, step.inputs, tuple(step.outputs))]
 
 
 register("scan", check_scan, emit_scan)
 register("while", check_while, emit_while)
 register("cond", check_cond, emit_cond)
 register("debug_callback", check_callback, emit_callback)
+register("pure_callback", check_callback, emit_callback)
+register("io_callback", check_callback, emit_callback)

@@ -11,6 +11,7 @@ import weakref
 from funcgrad._src import ad, batching, core
 from funcgrad._src.core import (
     Jaxpr,
+    JaxprEqn,
     Primitive,
     abstract_eval_rules,
     close_over_consts,
@@ -63,18 +64,49 @@ def jvp_jaxpr(jaxpr: Jaxpr) -> tuple[Jaxpr, list]:
     return _cached("jvp", jaxpr, (), build)
 
 
-def vjp_jaxpr(jaxpr: Jaxpr) -> tuple[Jaxpr, list]:
-    """(primals..., cts...) -> (cts_in...): recomputes the forward pass (rematerialises)."""
+def _drop_effects_param(v):
+    if isinstance(v, Jaxpr):
+        return without_effects(v)
+    if isinstance(v, tuple) and v and all(isinstance(x, Jaxpr) for x in v):
+        return tuple(without_effects(x) for x in v)
+    return v
+
+
+def without_effects(jaxpr: Jaxpr) -> Jaxpr:
+    """``jaxpr`` without its output-less effects (``debug_callback``: print, callback,
+    breakpoint), also inside nested jaxprs. The forward pass recomputed inside a backward
+    pass runs this, so those effects happen once per call, in the forward pass (as JAX's
+    ``grad(jit(f))``); ``checkpoint`` re-runs them, as JAX's does."""
+
+    def build():
+        eqns = []
+        for e in jaxpr.eqns:
+            if e.params.get("effect", False) and not e.out_binders:
+                continue
+            params = {k: _drop_effects_param(v) for k, v in e.params.items()}
+            same = all(params[k] is e.params[k] for k in params)
+            eqns.append(e if same else JaxprEqn(e.primitive, e.inputs, params, e.out_binders))
+        if len(eqns) == len(jaxpr.eqns) and all(a is b for a, b in zip(eqns, jaxpr.eqns)):
+            return jaxpr
+        return Jaxpr(jaxpr.constvars, jaxpr.invars, tuple(eqns), jaxpr.outvars)
+
+    return _cached("noeffects", jaxpr, (), build)
+
+
+def vjp_jaxpr(jaxpr: Jaxpr, keep_effects: bool = False) -> tuple[Jaxpr, list]:
+    """(primals..., cts...) -> (cts_in...): recomputes the forward pass (rematerialises),
+    without its output-less effects unless ``keep_effects`` (see :func:`without_effects`)."""
     n = len(jaxpr.invars)
+    fwd = jaxpr if keep_effects else without_effects(jaxpr)
 
     def build():
         def f(*args):
-            _, f_vjp = ad.vjp_flat(lambda *a: eval_jaxpr(jaxpr, [], a), list(args[:n]))
+            _, f_vjp = ad.vjp_flat(lambda *a: eval_jaxpr(fwd, [], a), list(args[:n]))
             return f_vjp(list(args[n:]))
 
         return _trace_closed(f, jaxpr.in_avals + jaxpr.out_avals)
 
-    return _cached("vjp", jaxpr, (), build)
+    return _cached("vjp", jaxpr, (keep_effects,), build)
 
 
 def _batched_aval(aval, d, size):
@@ -184,19 +216,28 @@ def _custom_jvp_jvp(primals, tangents, jaxpr, jvp_fn, num_consts, **p):
 
 
 def _custom_jvp_vjp_fwd(primals, jaxpr, jvp_fn, num_consts, **p):
-    outs = custom_jvp_call_p.bind(*primals, jaxpr=jaxpr, jvp_fn=jvp_fn, num_consts=num_consts)
+    """Reverse mode of a custom_jvp function: the rule runs once (never the primal function),
+    with the tangents recorded on a tape at zero; the rule is linear in them, so pulling a
+    cotangent back through that tape is its transpose at any tangent point."""
     args = list(primals[num_consts:])
+    zeros = [ad.zeros_like_aval(get_aval(a)) for a in args]
+    k = []
+
+    def tangent_fn(*t):
+        outs, touts = jvp_fn(args, list(t))
+        k.append(len(touts))
+        return list(touts) + list(outs)
+
+    both, f_vjp = ad.vjp_flat(tangent_fn, zeros)
+    n = k[0]
 
     def bwd(cts):
-        # The jvp is linear in the tangents: its vjp (at any tangent point) is its transpose.
-        zeros = [ad.zeros_like_aval(get_aval(a)) for a in args]
-        _, f_vjp = ad.vjp_flat(lambda *t: list(jvp_fn(args, list(t))[1]), zeros)
-        cts_in = f_vjp(list(cts))
+        cts_in = f_vjp(list(cts) + [None] * (len(both) - n))
         return [None] * num_consts + [
             c if get_aval(a).dtype.kind in "fc" else None for c, a in zip(cts_in, args)
         ]
 
-    return outs, bwd
+    return both[n:], bwd
 
 
 def _custom_jvp_vmap(vals, dims, axis_size, jaxpr, jvp_fn, num_consts, **p):

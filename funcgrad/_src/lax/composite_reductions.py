@@ -54,7 +54,7 @@ def cumlogsumexp(operand, axis: int = 0, reverse: bool = False):
     x = as_operand(operand)
     if get_aval(x).dtype.kind not in "fc":
         raise TypeError(f"cumlogsumexp: operand must be floating point, got {get_aval(x).dtype}")
-    return lr.associative_scan(_logaddexp, x, axis, reverse, -np.inf)
+    return lr.prefix_scan(_logaddexp, x, axis, reverse, -np.inf)
 
 
 def _window_pads(shape, window, strides, padding):

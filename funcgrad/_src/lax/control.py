@@ -66,6 +66,13 @@ def _strong(x):
     return le.convert_element_type(x, a.dtype, weak_type=False) if a.weak_type else x
 
 
+def _as_out(x, aval):
+    """An eagerly evaluated branch output as an Array (constants keep the output's weak type)."""
+    if isinstance(x, (Array, Tracer)):
+        return x
+    return array_from_user(np.asarray(x), aval.dtype, weak=aval.weak_type)
+
+
 def _avals(xs):
     return [get_aval(x) for x in xs]
 
@@ -114,10 +121,88 @@ impl_rules[cond_p] = _cond_impl
 abstract_eval_rules[cond_p] = _cond_abstract
 
 
+def _fun_desc(f) -> str:
+    code = getattr(f, "__code__", None)
+    name = getattr(f, "__name__", type(f).__name__)
+    return f"{name} at {code.co_filename}:{code.co_firstlineno}" if code else name
+
+
+def _tree_desc(t) -> str:
+    if t.node_type is None:
+        return "a pytree leaf"
+    if t.aux is None:
+        return f"a {t.node_type}"
+    return f"a {t.node_type} with pytree metadata {t.aux}"
+
+
+def _first_tree_diff(a, b):
+    """The first differing pair of nodes of two tree structures and what differs."""
+    if a.node_type != b.node_type:
+        return a, b, "their Python types differ"
+    if a.aux != b.aux or len(a.children) != len(b.children):
+        return a, b, "the pytree node metadata does not match"
+    for ca, cb in zip(a.children, b.children):
+        if ca != cb:
+            return _first_tree_diff(ca, cb)
+    return a, b, "their pytree structures differ"
+
+
+def _type_str(a) -> str:
+    return f"{a.dtype.name}[{','.join(map(str, a.shape))}]"
+
+
+def _header(what, names, funs, i):
+    return f"{what}\n\n{names[0]} is {_fun_desc(funs[0])}\n{names[i]} is {_fun_desc(funs[i])}\n\n"
+
+
+def _check_branches(traced, funs, names, kind):
+    """JAX's checks (and messages): every branch returns one structure, shapes and dtypes."""
+    tree0, avals0 = traced[0][2], traced[0][0].out_avals
+    for i, (j, _, tree) in enumerate(traced[1:], 1):
+        if tree != tree0:
+            a, b, why = _first_tree_diff(tree0, tree)
+            raise TypeError(
+                _header(
+                    f"{kind} branch outputs must have the same pytree structure, but they differ:",
+                    names,
+                    funs,
+                    i,
+                )
+                + f"{names[0]} output is {_tree_desc(a)} but {names[i]} output is "
+                f"{_tree_desc(b)}, so {why}.\n\nRevise {names[0]} and/or {names[i]} so "
+                "that they have the same pytree structure."
+            )
+        for a, b in zip(avals0, j.out_avals):
+            if (a.shape, a.dtype) != (b.shape, b.dtype):
+                why = "shapes" if a.shape != b.shape else "dtypes"
+                raise TypeError(
+                    _header(
+                        f"{kind} branches must have equal output types but they differ.",
+                        names,
+                        funs,
+                        i,
+                    )
+                    + f"The output of {names[0]} has type {_type_str(a)} but "
+                    f"the corresponding output of {names[i]} has type "
+                    f"{_type_str(b)}, so the {why} do not match.\n\nRevise "
+                    f"{names[0]} and/or {names[i]} so that all output types match."
+                )
+
+
+def _check_index(index):
+    ia = get_aval(index) if isinstance(index, Tracer) else np.asarray(index)
+    if ia.dtype.kind not in "iu" or ia.shape != ():
+        raise TypeError(
+            f"switch: the index must be a scalar integer, got "
+            f"{ia.dtype.name}{list(ia.shape)}; cast it with .astype(int)"
+        )
+
+
 def switch(index, branches, *operands, operand=None):
     """Apply ``branches[index](*operands)``, as ``jax.lax.switch``; the index is clamped to
-    the valid range. A concrete index runs only its branch; a traced one traces every
-    branch into one ``cond`` primitive.
+    the valid range. Every branch is traced (also for a concrete index, as in JAX, so their
+    output types are always checked); a concrete index then runs only its branch's traced
+    program, a traced one binds one ``cond`` primitive.
 
     Args:
       index: a scalar integer (array, tracer or Python int).
@@ -131,49 +216,43 @@ def switch(index, branches, *operands, operand=None):
 
     Raises:
       ValueError: if ``branches`` is empty.
-      TypeError: if ``index`` is not a scalar integer, or (traced) the branches' outputs
-        differ in structure, shape or dtype.
+      TypeError: if ``index`` is not a scalar integer, or the branches' outputs differ in
+        structure, shape or dtype (JAX's messages).
     """
     if operand is not None:
         operands = (operand,)
     branches = list(branches)
     if not branches:
         raise ValueError("switch needs at least one branch")
-    ia = get_aval(index) if isinstance(index, Tracer) else np.asarray(index)
-    if ia.dtype.kind not in "iu" or ia.shape != ():
-        raise TypeError(
-            f"switch: the index must be a scalar integer, got "
-            f"{ia.dtype.name}{list(ia.shape)}; cast it with .astype(int)"
-        )
-    if not isinstance(index, Tracer):
-        i = int(np.clip(int(np.asarray(index)), 0, len(branches) - 1))
-        return tu.tree_map(_as_arr, branches[i](*operands))
+    names = ["branch 0"] + [f"branch{i}" for i in range(1, len(branches))]
+    return _switch(index, branches, operands, names, "switch")
+
+
+def _switch(index, branches, operands, names, kind):
+    _check_index(index)
     flat, in_tree = tu.tree_flatten(operands)
     flat = [_as_arr(x) for x in flat]
     avals = _avals(flat)
     traced = [_trace_tree_fn(b, avals, in_tree, "branch") for b in branches]
-    out_trees = [t[2] for t in traced]
-    for t in out_trees[1:]:
-        if t != out_trees[0]:
-            raise TypeError(
-                f"cond/switch branches must return the same structure:\n  {out_trees[0]}\n  {t}"
-            )
-    for j, _, _ in traced[1:]:
-        for a, b in zip(traced[0][0].out_avals, j.out_avals):
-            if (a.shape, a.dtype) != (b.shape, b.dtype):
-                raise _type_mismatch("cond/switch branches must return the same types", a, b)
+    order = slice(None, None, -1) if kind == "cond" else slice(None)  # JAX checks true_fun first
+    _check_branches(traced[order], branches[order], names, kind)
+    if not isinstance(index, Tracer):
+        jaxpr, consts, tree = traced[int(np.clip(int(np.asarray(index)), 0, len(branches) - 1))]
+        outs = _run(jaxpr, list(consts) + flat)
+        return tu.tree_unflatten(tree, [_as_out(o, a) for o, a in zip(outs, jaxpr.out_avals)])
     jaxprs, consts = _unify_branches([(j, c) for j, c, _ in traced], avals)
     idx = le.convert_element_type(_as_arr(index), dtypes.int32)
     outs = cond_p.bind(idx, *consts, *flat, branches=jaxprs)
-    return tu.tree_unflatten(out_trees[0], outs)
+    return tu.tree_unflatten(traced[0][2], outs)
 
 
 def cond(pred, true_fun, false_fun, *operands, operand=None):
     """``true_fun(*operands)`` if ``pred`` else ``false_fun(*operands)``, as ``jax.lax.cond``.
 
-    A concrete ``pred`` runs only the chosen function; a traced one traces both into one
-    ``cond`` primitive (differentiable; under ``vmap`` with a batched ``pred``, both run
-    and the results are selected).
+    Both functions are traced (also for a concrete ``pred``, as in JAX, so their output
+    types are always checked); a concrete ``pred`` then runs only the chosen one's traced
+    program, a traced one binds one ``cond`` primitive (differentiable; under ``vmap`` with
+    a batched ``pred``, both run and the results are selected).
 
     Args:
       pred: a scalar (bool or number; nonzero is true).
@@ -186,25 +265,27 @@ def cond(pred, true_fun, false_fun, *operands, operand=None):
       The chosen function's output.
 
     Raises:
-      TypeError: if ``pred`` is not a scalar, or (traced) the two outputs differ in
-        structure, shape or dtype.
+      TypeError: if ``pred`` is not a scalar, or the two outputs differ in structure, shape
+        or dtype (JAX's messages).
     """
     if operand is not None:
         operands = (operand,)
+    names = ["true_fun", "false_fun"]
     if not isinstance(pred, Tracer):
         p = np.asarray(pred._value if type(pred) is Array else pred)
         if p.shape != ():
             raise TypeError(f"cond predicate must be a scalar, got shape {p.shape}")
-        return tu.tree_map(_as_arr, true_fun(*operands) if bool(p) else false_fun(*operands))
-    a = get_aval(pred)
-    if a.shape != ():
-        raise TypeError(
-            f"cond predicate must be a scalar, got {a.str_short()}; for an "
-            f"elementwise choice use fnp.where"
-        )
-    idx = le.convert_element_type(pred, dtypes.bool_) if a.dtype != np.bool_ else pred
-    idx = le.convert_element_type(idx, dtypes.int32)
-    return switch(idx, [false_fun, true_fun], *operands)
+        idx = np.int32(bool(p))
+    else:
+        a = get_aval(pred)
+        if a.shape != ():
+            raise TypeError(
+                f"cond predicate must be a scalar, got {a.str_short()}; for an "
+                f"elementwise choice use fnp.where"
+            )
+        idx = le.convert_element_type(pred, dtypes.bool_) if a.dtype != np.bool_ else pred
+        idx = le.convert_element_type(idx, dtypes.int32)
+    return _switch(idx, [false_fun, true_fun], operands, names, "cond")
 
 
 def _cond_jvp(primals, tangents, branches):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import operator
 
+from funcgrad._src import core
 from funcgrad._src.lax.common import (
     KIND_NAMES,
     Primitive,
@@ -629,6 +630,10 @@ def convert_element_type(x, new_dtype, weak_type: bool = False):
     aval = get_aval(x)
     if aval.dtype == new_dtype and aval.weak_type == weak_type:
         return x
+    if aval.weak_type and aval.shape == () and not isinstance(x, core.Tracer):
+        # a Python scalar converted at once, also inside jit (JAX makes it a literal)
+        with core.dynamic_main(None):
+            return convert_element_type_p.bind(x, new_dtype=new_dtype, weak_type=bool(weak_type))
     return convert_element_type_p.bind(x, new_dtype=new_dtype, weak_type=bool(weak_type))
 
 

@@ -20,7 +20,7 @@ from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import loops_eager
 from funcgrad._src.lax import reductions as lr
 from funcgrad._src.lax import structural as ls
-from funcgrad._src.lax.call import batch_jaxpr, jvp_jaxpr
+from funcgrad._src.lax.call import batch_jaxpr, jvp_jaxpr, without_effects
 from funcgrad._src.lax.control import (
     _as_arr,
     _avals,
@@ -262,7 +262,13 @@ def _while_vjp_fwd(primals, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts, 
         body_nconsts=body_nconsts,
         max_steps=max_steps,
     )
-    f = _while_as_scan(cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts, max_steps)
+    f = _while_as_scan(
+        without_effects(cond_jaxpr),
+        without_effects(body_jaxpr),
+        cond_nconsts,
+        body_nconsts,
+        max_steps,
+    )
 
     def bwd(cts):
         _, f_vjp = ad.vjp_flat(f, list(primals))
@@ -548,7 +554,7 @@ def _scan_vjp_fwd(primals, jaxpr, length, reverse, num_consts, num_carry):
             ct_c, ct_k = state
             x, c_i, ct_y = inp
             _, f_vjp = ad.vjp_flat(
-                lambda *a: _run(jaxpr, list(a)), list(consts) + list(c_i) + list(x)
+                lambda *a: _run(without_effects(jaxpr), list(a)), list(consts) + list(c_i) + list(x)
             )
             g = f_vjp(list(ct_c) + list(ct_y))
             g_k, g_c, g_x = g[:nk], g[nk : nk + nc], g[nk + nc :]

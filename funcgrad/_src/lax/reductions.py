@@ -278,12 +278,12 @@ def cumsum(x, axis=0, reverse=False):
     return cumsum_p.bind(x, axis=canonicalize_axis(axis, get_aval(x).ndim), reverse=bool(reverse))
 
 
-def associative_scan(fn, x, axis=0, reverse=False, identity=0):
-    """Inclusive scan of an associative ``fn`` along ``axis`` by recursive doubling
-    (log2(n) steps of ``fn`` on shifted copies, so it is differentiable and batchable).
-
-    Unlike ``jax.lax.associative_scan(fn, elems, reverse=False, axis=0)``, ``x`` is one
-    array (not a pytree), ``axis`` comes before ``reverse``, and ``identity`` is needed.
+def prefix_scan(fn, x, axis=0, reverse=False, identity=0):
+    """Inclusive scan of an associative, commutative ``fn`` with an identity element along
+    ``axis`` by recursive doubling (Hillis-Steele: log2(n) steps of ``fn`` on the array and a
+    copy shifted by 1, 2, 4, ... padded with ``identity``). The cumulative reductions
+    (``cumprod``, ``cummax``, ``cummin``, ``cumlogsumexp``) use it; the general, JAX-compatible
+    scan is :func:`funcgrad.lax.associative_scan`.
 
     Args:
       fn: an associative elementwise function of two arrays of ``x``'s shape and dtype.
@@ -302,7 +302,7 @@ def associative_scan(fn, x, axis=0, reverse=False, identity=0):
     x = as_operand(x)
     axis = canonicalize_axis(axis, get_aval(x).ndim)
     if reverse:
-        return ls.rev(associative_scan(fn, ls.rev(x, (axis,)), axis, False, identity), (axis,))
+        return ls.rev(prefix_scan(fn, ls.rev(x, (axis,)), axis, False, identity), (axis,))
     n = get_aval(x).shape[axis]
     k = 1
     while k < n:
@@ -314,7 +314,7 @@ def associative_scan(fn, x, axis=0, reverse=False, identity=0):
 
 
 def cumprod(x, axis=0, reverse=False):
-    """Inclusive cumulative product along ``axis`` (an ``associative_scan`` of ``mul``).
+    """Inclusive cumulative product along ``axis`` (a ``prefix_scan`` of ``mul``).
 
     Args:
       x: an array.
@@ -327,11 +327,11 @@ def cumprod(x, axis=0, reverse=False):
     Raises:
       ValueError: if ``axis`` is out of bounds.
     """
-    return associative_scan(mul, x, axis, reverse, 1)
+    return prefix_scan(mul, x, axis, reverse, 1)
 
 
 def cummax(x, axis=0, reverse=False):
-    """Inclusive cumulative maximum along ``axis`` (an ``associative_scan`` of ``max``).
+    """Inclusive cumulative maximum along ``axis`` (a ``prefix_scan`` of ``max``).
 
     Args:
       x: an array (not complex).
@@ -345,11 +345,11 @@ def cummax(x, axis=0, reverse=False):
       ValueError: if ``axis`` is out of bounds.
     """
     dt = get_aval(as_operand(x)).dtype
-    return associative_scan(lmax, x, axis, reverse, _max_identity(dt))
+    return prefix_scan(lmax, x, axis, reverse, _max_identity(dt))
 
 
 def cummin(x, axis=0, reverse=False):
-    """Inclusive cumulative minimum along ``axis`` (an ``associative_scan`` of ``min``).
+    """Inclusive cumulative minimum along ``axis`` (a ``prefix_scan`` of ``min``).
 
     Args:
       x: an array (not complex).
@@ -363,7 +363,7 @@ def cummin(x, axis=0, reverse=False):
       ValueError: if ``axis`` is out of bounds.
     """
     dt = get_aval(as_operand(x)).dtype
-    return associative_scan(lmin, x, axis, reverse, _min_identity(dt))
+    return prefix_scan(lmin, x, axis, reverse, _min_identity(dt))
 
 
 # ---- sort ----------------------------------------------------------------------------------------

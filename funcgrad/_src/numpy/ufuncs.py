@@ -39,7 +39,10 @@ _PRIMS = {
 
 def _eager_binary(lax_fn, x, y, to_inexact, name):
     """Both operands concrete: promote, then call the primitive's numpy impl directly (numpy
-    broadcasting equals broadcast_in_dim + the primitive), skipping two binds."""
+    broadcasting equals broadcast_in_dim + the primitive), skipping two binds. None (the
+    general path) while staging: inside jit concrete operands are staged too (omnistaging)."""
+    if core.is_staging():
+        return None
     prim = _PRIMS.get(lax_fn)
     (dx, wx), (dy, wy) = _typed(x), _typed(y)
     dt, weak = dtypes.result_type((dx, wx), (dy, wy))
