@@ -65,6 +65,14 @@ def _bcast(x, shape, fname, what):
     return ls.broadcast_in_dim(x, tuple(shape), tuple(range(len(shape) - len(xs), len(shape))))
 
 
+def _to_rank(x, shape):
+    """``x`` broadcast to ``shape``, trailing axes aligned (no check: the caller's shapes)."""
+    xs = get_aval(x).shape
+    if xs == tuple(shape):
+        return x
+    return ls.broadcast_in_dim(x, tuple(shape), tuple(range(len(shape) - len(xs), len(shape))))
+
+
 def _params_shape(shape, *params):
     shapes = [get_aval(p).shape for p in params]
     return np.broadcast_shapes(*shapes) if shape is None else _shape(shape)
