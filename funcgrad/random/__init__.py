@@ -27,6 +27,7 @@ from funcgrad._src.random.basic import (
     truncated_normal,
     uniform,
 )
+from funcgrad._src.random.binomial import binomial, multinomial
 from funcgrad._src.random.continuous import (
     cauchy,
     double_sided_maxwell,
@@ -119,4 +120,6 @@ __all__ = [
     "double_sided_maxwell",
     "generalized_normal",
     "triangular",
+    "binomial",
+    "multinomial",
 ]

@@ -60,7 +60,7 @@ def _float_cases():
     c["ball"] = lambda k, dt: R.ball(k, 3, 2, (2,), dt)
     c["binomial"] = lambda k, dt: R.binomial(k, _p([5.0, 20.0, 100.0], dt), _p(0.3, dt), S23, dt)
     c["multinomial"] = lambda k, dt: R.multinomial(
-        k, _p(10.0, dt), _p([0.2, 0.3, 0.5], dt), (2, 3), dt
+        k, _p(10.0, dt), _p([0.2, 0.3, 0.5], dt), shape=(2, 3), dtype=dt
     )
     c["multivariate_normal"] = lambda k, dt: R.multivariate_normal(
         k, _p([0.0, 1.0], dt), _p([[2.0, 0.5], [0.5, 1.0]], dt), S3, dt
@@ -117,30 +117,48 @@ def _record(fn):
     return {"dtype": dt, "shape": list(x.shape), "hex": np.ascontiguousarray(raw).tobytes().hex()}
 
 
-def _one_config(seed, out):
-    key = R.key(seed)
-    out["PRNGKey"] = _record(lambda: R.PRNGKey(seed))
-    for name, fn in _other_cases().items():
-        out[name] = _record(lambda fn=fn: fn(key))
+def _one_config(tag, cases):
+    """Every case for every seed; the seeds share one compilation per case."""
+    keys = {seed: R.key(seed) for seed in SEEDS}
+    for seed in SEEDS:
+        cases[f"{tag}|seed={seed}"] = {"PRNGKey": _record(lambda s=seed: R.PRNGKey(s))}
+    todo = [(n, lambda k, fn=fn: fn(k)) for n, fn in _other_cases().items()]
     for name, fn in _float_cases().items():
-        for dt in FLOATS:
-            out[f"{name}|{dt}"] = _record(lambda fn=fn, dt=dt: fn(key, dt))
+        todo += [(f"{name}|{dt}", lambda k, fn=fn, dt=dt: fn(k, dt)) for dt in FLOATS]
+    for name, fn in todo:
+        for seed in SEEDS:
+            cases[f"{tag}|seed={seed}"][name] = _record(lambda fn=fn, s=seed: fn(keys[s]))
+        jax.clear_caches()
 
 
 def main():
+    """With an argument ``part x64``: record that configuration into a part file; without:
+    run every configuration in its own process (bounded memory) and merge the parts."""
+    import subprocess
+    import sys
     import warnings
 
-    warnings.simplefilter("ignore")
+    here = Path(__file__).parent
+    if len(sys.argv) == 3:
+        warnings.simplefilter("ignore")
+        part, x64 = int(sys.argv[1]), int(sys.argv[2])
+        jax.config.update("jax_threefry_partitionable", bool(part))
+        jax.config.update("jax_enable_x64", bool(x64))
+        cases = {}
+        _one_config(f"part={part}|x64={x64}", cases)
+        (here / f"_streams_{part}{x64}.json").write_text(json.dumps(cases))
+        return
     data = {"jax_version": jax.__version__, "cases": {}}
-    for part in (True, False):
-        for x64 in (False, True):
-            jax.config.update("jax_threefry_partitionable", part)
-            jax.config.update("jax_enable_x64", x64)
-            for seed in SEEDS:
-                out = data["cases"][f"part={int(part)}|x64={int(x64)}|seed={seed}"] = {}
-                _one_config(seed, out)
-    path = Path(__file__).parent / "jax_random_streams.json"
+    for part in (1, 0):
+        for x64 in (0, 1):
+            if not (here / f"_streams_{part}{x64}.json").exists():
+                subprocess.run([sys.executable, __file__, str(part), str(x64)], check=True)
+            data["cases"].update(json.loads((here / f"_streams_{part}{x64}.json").read_text()))
+    path = here / "jax_random_streams.json"
     path.write_text(json.dumps(data, separators=(",", ":"), sort_keys=True) + "\n")
+    for part in (1, 0):
+        for x64 in (0, 1):
+            (here / f"_streams_{part}{x64}.json").unlink()
 
 
 if __name__ == "__main__":

@@ -349,25 +349,6 @@ def _top_k_indices(x, k):
     return lsl.slice_in_dim(order, 0, k, axis=nd - 1)
 
 
-def _categorical_no_replace(key, lg, shape, lead):
-    """Gumbel top-k: one noise draw per batch entry, its ``k = prod(shape[:lead])`` best."""
-    n, bshape = get_aval(lg).shape[-1], shape[lead:]
-    k = int(np.prod(shape[:lead], dtype=np.int64))
-    if k > n:
-        raise ValueError(
-            f"categorical: number of samples without replacement ({k}) cannot exceed the "
-            f"number of categories ({n})"
-        )
-    nb = len(bshape)
-    lg = ls.broadcast_in_dim(lg, bshape + (n,), tuple(range(nb - get_aval(lg).ndim + 1, nb + 1)))
-    g = le.add(gumbel(key, bshape + (n,), get_aval(lg).dtype), lg)
-    io = ls.broadcasted_iota(dtypes.default_int(), bshape + (n,), nb)
-    order = lr.sort([le.neg(g), io], nb, num_keys=1)[1]
-    top = lsl.slice_in_dim(order, 0, k, axis=nb)
-    top = ls.transpose(top, (nb,) + tuple(range(nb)))
-    return ls.reshape(top, shape)
-
-
 def permutation(key, x, axis=0, independent=False):
     """A random permutation of ``range(x)`` (int ``x``) or of ``x`` along ``axis``.
 

@@ -67,19 +67,38 @@ def _gamma_one(key, alpha, log_space):
 
 
 def _gamma_sample(key, a, shape, dt, log_space):
-    """Gamma(a, 1) samples of ``shape`` (or their logs): one subkey per element, as JAX."""
-    import math
-
-    from funcgrad._src.api import stop_gradient
-    from funcgrad._src.vectorization import vmap
+    """Gamma(a, 1) samples of ``shape`` (or their logs): one subkey per element, as JAX;
+    differentiable in ``a`` (the implicit reparameterization derivative, ``_dlogz_da``)."""
+    from funcgrad._src.api import custom_jvp
 
     a_in = _bcast(a, shape, "gamma", "a")
+
+    @custom_jvp
+    def draw(a):
+        return _gamma_draw(key, a, shape, dt, log_space)
+
+    @draw.defjvp
+    def draw_jvp(primals, tangents):
+        (a,), (ta,) = primals, tangents
+        z = draw(a)
+        if log_space:
+            return z, le.mul(_dlogz_da(a, z), ta)
+        return z, le.mul(le.mul(z, _dlogz_da(a, ltr.log(z))), ta)
+
+    return draw(a_in)
+
+
+def _gamma_draw(key, a, shape, dt, log_space):
+    import math
+
+    from funcgrad._src.vectorization import vmap
+
     n = math.prod(shape)
-    flat_a = ls.reshape(stop_gradient(a_in), (n,))
+    if not n:
+        return ls.full(shape, 0.0, dt)
     keys = split_raw(key, (n,))
     one = lambda k, al: _gamma_one(k, al, log_space)
-    out = ls.reshape(vmap(one)(keys, flat_a), tuple(shape)) if n else ls.full(shape, 0.0, dt)
-    return _implicit_gamma(a_in, out, log_space)
+    return ls.reshape(vmap(one)(keys, ls.reshape(a, (n,))), tuple(shape))
 
 
 def _log_gamma_sample(key, a, shape, dt):
@@ -135,26 +154,6 @@ def _dlogz_da(a, logz):
     du = 1.0 / (9.0 * a * a) - x / (6.0 * a * fnp.sqrt(a))
     wh = 1.0 / a + 3.0 * du / u
     return fnp.where(a > _WH_A, wh, fnp.where(z < a + 1.0, lower, upper)).astype(dt)
-
-
-def _implicit_gamma(a, z, log_space):
-    """``z`` (Gamma(a, 1) samples, or their logs, drawn with a stop-gradient ``a``) with the
-    implicit reparameterization derivative in ``a``."""
-    from funcgrad._src.api import custom_jvp
-
-    @custom_jvp
-    def f(a, z):
-        return z
-
-    @f.defjvp
-    def f_jvp(primals, tangents):
-        a, z = primals
-        ta, _ = tangents  # z came from the stop-gradient a: its own tangent is zero
-        if log_space:
-            return z, le.mul(_dlogz_da(a, z), ta)
-        return z, le.mul(le.mul(z, _dlogz_da(a, ltr.log(z))), ta)
-
-    return f(a, z)
 
 
 def _gamma_args(key, a, shape, dtype, fname):
