@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from funcgrad._src import dtypes
-from funcgrad._src.array import get_aval
+from funcgrad._src.array import get_aval, wrap
 from funcgrad._src.core import canonicalize_axis
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import reductions as lr
@@ -18,7 +18,8 @@ from funcgrad._src.lax import structural as ls
 from funcgrad._src.lax import transcendental as ltr
 from funcgrad._src.numpy.conversion import _concrete_input, asarray, astype
 from funcgrad._src.numpy.logic import where
-from funcgrad._src.random.params import _float_dtype, _shape, _to_rank
+from funcgrad._src.random.params import _float_dtype, _fma, _shape, _to_rank
+from funcgrad._src.random.threefry import is_concrete
 from funcgrad._src.random.prng import _U32, _check_key, _keys, _u32, random_bits
 
 _ONE_BITS = {16: 0x3C00, 32: 0x3F800000, 64: 0x3FF0000000000000}
@@ -71,8 +72,23 @@ def _uniform(key, shape, dt, minval=0.0, maxval=1.0):
     """``max(minval, u * (maxval - minval) + minval)``, JAX's order of operations."""
     lo = _to_rank(astype(asarray(minval), dt), shape)
     hi = _to_rank(astype(asarray(maxval), dt), shape)
+    if all(map(is_concrete, (key, lo, hi))) and not dtypes.is_bf16(dt):
+        return wrap(_uniform_np(key, shape, dt, lo._value, hi._value))
     u = _unit_float(key, shape, dt)
+    if dt.itemsize >= 4:  # XLA fuses the multiply-add (float16/bfloat16 go through float32)
+        return le.max(lo, _fma(u, le.sub(hi, lo), lo))
     return le.max(lo, le.add(le.mul(u, le.sub(hi, lo)), lo))
+
+
+def _uniform_np(key, shape, dt, lo, hi):
+    """``_uniform`` for a concrete key, in numpy (the same IEEE operations, one call)."""
+    nbits, nmant = dt.itemsize * 8, int(np.finfo(dt).nmant)
+    b = random_bits(key, shape, nbits)._value
+    one = np.array(_ONE_BITS[nbits], b.dtype)
+    u = ((b >> np.array(nbits - nmant, b.dtype)) | one).view(dt) - np.array(1.0, dt)
+    if dt.itemsize >= 4:
+        return np.maximum(lo, _fma(u, hi - lo, lo))
+    return np.maximum(lo, u * (hi - lo) + lo)
 
 
 def normal(key, shape=(), dtype=None):
@@ -269,7 +285,7 @@ def gumbel(key, shape=(), dtype=None):
     """
     key = _check_key(key, "gumbel")
     dt = _float_dtype(dtype)
-    tiny = float(np.finfo(dt).tiny)
+    tiny = float(dtypes.finfo_of(dt).tiny)
     u = uniform(key, _shape(shape), dt, tiny, 1.0)
     return le.neg(ltr.log(le.neg(ltr.log(u))))
 
@@ -553,7 +569,7 @@ def logistic(key, shape=(), dtype=None):
             ``TypeError``).
     """
     dt = _float_dtype(dtype)
-    tiny = float(np.finfo(dt).tiny)
+    tiny = float(dtypes.finfo_of(dt).tiny)
     u = uniform(_check_key(key, "logistic"), _shape(shape), dt, tiny, 1.0)
     return le.sub(ltr.log(u), ltr.log1p(le.neg(u)))
 

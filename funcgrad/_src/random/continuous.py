@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from funcgrad._src import dtypes
 from funcgrad._src.array import get_aval
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import reductions as lr
@@ -36,7 +37,7 @@ def cauchy(key, shape=(), dtype=None):
     key = _check_key(key, "cauchy")
     dt = _float_dtype(dtype)
     shape = _shape(shape)
-    u = uniform(key, shape, dt, float(np.finfo(dt).eps), 1.0)
+    u = uniform(key, shape, dt, float(dtypes.finfo_of(dt).eps), 1.0)
     return ltr.tan(le.mul(ls.full(shape, np.pi, dt), le.sub(u, ls.full(shape, 0.5, dt))))
 
 

@@ -4,7 +4,9 @@ sampler with a fixed number of candidates and carry the implicit reparameterizat
 
 from __future__ import annotations
 
+from funcgrad._src import dtypes
 from funcgrad._src.array import get_aval
+from funcgrad._src.lax import slicing as lsl
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import reductions as lr
 from funcgrad._src.lax import structural as ls
@@ -98,7 +100,15 @@ def _gamma_draw(key, a, shape, dt, log_space):
         return ls.full(shape, 0.0, dt)
     keys = split_raw(key, (n,))
     one = lambda k, al: _gamma_one(k, al, log_space)
-    return ls.reshape(vmap(one)(keys, ls.reshape(a, (n,))), tuple(shape))
+    a = ls.reshape(a, (n,))
+    if dtypes.is_bf16(dt):  # funcgrad's vmap of while_loop loses bfloat16 carries: unroll
+        from funcgrad._src.numpy.joining import stack
+
+        pick = lambda x, i: ls.reshape(lsl.slice_in_dim(x, i, i + 1), get_aval(x).shape[1:])
+        out = stack([one(pick(keys, i), pick(a, i)) for i in range(n)])
+    else:
+        out = vmap(one)(keys, a)
+    return ls.reshape(out, tuple(shape))
 
 
 def _log_gamma_sample(key, a, shape, dt):

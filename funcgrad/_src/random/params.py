@@ -9,6 +9,7 @@ import numpy as np
 
 from funcgrad._src import dtypes
 from funcgrad._src.array import get_aval
+from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import slicing as lsl
 from funcgrad._src.lax import structural as ls
 from funcgrad._src.numpy.conversion import asarray, astype
@@ -86,3 +87,27 @@ def _first_accepted(ok, vals):
     for i in range(n - 2, -1, -1):
         out = where(pick(ok, i), pick(vals, i), out)
     return out
+
+
+# ---- a fused multiply-add, as XLA's CPU code contracts ``a * b + c`` ---------------------------
+
+
+def _split_float(x):
+    """Veltkamp's split: ``x == hi + lo`` with both halves' products exact (operators only, so
+    it runs on numpy arrays and on funcgrad arrays alike)."""
+    c = x * (2.0 ** (27 if x.dtype == np.float64 else 12) + 1.0)
+    hi = c - (c - x)
+    return hi, x - hi
+
+
+def _fma(a, b, c):
+    """``a * b + c`` rounded once (to within a tie case), from error-free transformations
+    (Dekker's product, Knuth's sum): XLA's CPU code fuses these multiply-adds, and the samplers'
+    bits follow from that rounding. Same-dtype numpy or funcgrad arrays."""
+    p = a * b
+    (ah, al), (bh, bl) = _split_float(a), _split_float(b)
+    e = (((ah * bh - p) + ah * bl) + al * bh) + al * bl
+    s = p + c
+    bb = s - p
+    t = (p - (s - bb)) + (c - bb)
+    return s + (t + e)
