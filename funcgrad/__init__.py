@@ -23,6 +23,7 @@ __all__ = [
     "data",
     "debug",
     "default_backend",
+    "dtypes",
     "device_count",
     "device_get",
     "device_put",
@@ -64,6 +65,7 @@ __all__ = [
 
 from funcgrad import (  # noqa: F401,E402
     debug,  # noqa: F401
+    dtypes,
     lax,  # noqa: F401
     metrics,
     nn,

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from funcgrad._src.dtypes import extended, prng_key
+
 
 class PRNGImpl:
     """A PRNG implementation: its name, the tag in its dtype's name, and the key data shape.
@@ -56,10 +58,6 @@ def resolve_impl(impl) -> PRNGImpl:
             + "?"
         )
     raise TypeError(f"unrecognized type {type(impl)} for specifying PRNG implementation.")
-
-
-class prng_key:  # noqa: N801 - JAX's name (jax.dtypes.prng_key)
-    """The abstract dtype of all typed PRNG keys: ``issubdtype(k.dtype, prng_key)``."""
 
 
 class KeyDType:
@@ -194,11 +192,23 @@ def _register():
 _register()
 
 
-def issubdtype_key(dt, parent) -> bool:
-    """``issubdtype`` for key dtypes: a key dtype is a subdtype of ``prng_key`` and of itself."""
-    if parent is prng_key:
-        return is_key_dtype(dt)
-    if is_key_dtype(parent):
-        return dt == parent
-    return False
+def issubdtype(arg1, arg2) -> bool:
+    """``numpy.issubdtype`` that also knows typed PRNG keys (as ``jax.dtypes.issubdtype``).
 
+    Args:
+        arg1: a dtype (a key dtype such as ``key(0).dtype`` included) or dtype-like.
+        arg2: a dtype, dtype-like, or an abstract type (``prng_key``, ``extended``,
+            ``numpy.floating``...).
+
+    Returns:
+        Whether ``arg1`` is ``arg2`` or a subtype of it.
+    """
+    if isinstance(arg1, KeyDType) or isinstance(arg2, KeyDType):
+        if arg2 in (prng_key, extended):
+            return isinstance(arg1, KeyDType)
+        return arg1 == arg2
+    if arg2 in (prng_key, extended) or arg1 in (prng_key, extended):
+        return arg1 is arg2 or (arg1 is prng_key and arg2 is extended)
+    from funcgrad._src.numpy.dtype_routines import issubdtype as np_issubdtype
+
+    return np_issubdtype(arg1, arg2)
