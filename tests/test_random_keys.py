@@ -74,7 +74,9 @@ def test_typed_keys_under_jit_vmap_scan_and_in_pytrees():
     f = fg.jit(lambda key: R.uniform(key, (3,)))
     np.testing.assert_array_equal(f(k), R.uniform(k, (3,)))
     # (normal: funcgrad's compiled erf_inv may differ from its eager one by an ulp)
-    np.testing.assert_allclose(fg.jit(lambda key: R.normal(key, (3,)))(k), R.normal(k, (3,)), rtol=1e-6)
+    np.testing.assert_allclose(
+        fg.jit(lambda key: R.normal(key, (3,)))(k), R.normal(k, (3,)), rtol=1e-6
+    )
     g = fg.jit(lambda key: R.split(key, 2))
     out = g(k)
     assert out.shape == (2,) and str(out.dtype) == "key<fry>"
@@ -144,7 +146,12 @@ def test_traced_and_eager_hashes_agree():
             k = R.PRNGKey(11)
             for w in ("uint8", "uint16", "uint32"):
                 eager = np.asarray(R.bits(k, (5,), w))
-                np.testing.assert_array_equal(fg.jit(lambda key, w=w: R.bits(key, (5,), w))(k), eager)
+                np.testing.assert_array_equal(
+                    fg.jit(lambda key, w=w: R.bits(key, (5,), w))(k), eager
+                )
             np.testing.assert_array_equal(fg.jit(lambda key: R.split(key, 3))(k), R.split(k, 3))
             np.testing.assert_array_equal(fg.jit(lambda key: R.fold_in(key, 9))(k), R.fold_in(k, 9))
-            np.testing.assert_array_equal(fg.jit(lambda key: R.uniform(key, (7,), minval=-2.0, maxval=3.0))(k), R.uniform(k, (7,), minval=-2.0, maxval=3.0))
+            np.testing.assert_array_equal(
+                fg.jit(lambda key: R.uniform(key, (7,), minval=-2.0, maxval=3.0))(k),
+                R.uniform(k, (7,), minval=-2.0, maxval=3.0),
+            )

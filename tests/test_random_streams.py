@@ -38,7 +38,8 @@ def _float_cases():
     for shp in (S3, S23):
         tag = "x".join(map(str, shp))
         for nm in ("uniform", "normal", "exponential", "gumbel", "laplace", "logistic", "cauchy"):
-            c[f"{nm}_{tag}"] = lambda k, dt, s=shp, f=getattr(R, nm): f(k, s, dt)
+            fn = getattr(R, nm)
+            c[f"{nm}_{tag}"] = lambda k, dt, s=shp, f=fn: f(k, s, dt)
     c["uniform_bounds"] = lambda k, dt: R.uniform(k, S23, dt, -2.0, 3.0)
     c["truncated_normal"] = lambda k, dt: R.truncated_normal(k, -1.5, 2.0, S23, dt)
     c["bernoulli"] = lambda k, dt: R.bernoulli(k, _p(0.3, dt), S23)

@@ -19,8 +19,8 @@ from funcgrad._src.lax import transcendental as ltr
 from funcgrad._src.numpy.conversion import _concrete_input, asarray, astype
 from funcgrad._src.numpy.logic import where
 from funcgrad._src.random.params import _float_dtype, _fma, _shape, _to_rank
-from funcgrad._src.random.threefry import is_concrete
 from funcgrad._src.random.prng import _U32, _check_key, _keys, _u32, random_bits
+from funcgrad._src.random.threefry import is_concrete
 
 _ONE_BITS = {16: 0x3C00, 32: 0x3F800000, 64: 0x3FF0000000000000}
 
@@ -30,8 +30,10 @@ def _unit_float(key, shape, dt):
     bfloat16), shifted into the mantissa of a float in [1, 2), minus 1."""
     if dtypes.is_bf16(dt):  # 8 bits into bfloat16's 7-bit mantissa: exact through float32
         b = le.convert_element_type(random_bits(key, shape, 8), _U32)
-        f = le.bitwise_or(le.shift_left(le.shift_right_logical(b, _u32(1, shape)), _u32(16, shape)),
-                          _u32(0x3F800000, shape))
+        f = le.bitwise_or(
+            le.shift_left(le.shift_right_logical(b, _u32(1, shape)), _u32(16, shape)),
+            _u32(0x3F800000, shape),
+        )
         u = le.sub(le.bitcast_convert_type(f, np.float32), ls.full(shape, 1.0, np.float32))
         return le.convert_element_type(u, dt)
     nbits, nmant = dt.itemsize * 8, int(np.finfo(dt).nmant)
@@ -122,7 +124,9 @@ def normal(key, shape=(), dtype=None):
 
 
 def _normal_real(key, shape, dt):
-    lo = float(np.nextafter(np.array(-1.0, dtypes.physical(dt)), np.array(0.0, dtypes.physical(dt))))
+    lo = float(
+        np.nextafter(np.array(-1.0, dtypes.physical(dt)), np.array(0.0, dtypes.physical(dt)))
+    )
     if dtypes.is_bf16(dt):
         lo = -1.0 + 2.0**-8
     u = _uniform(key, shape, dt, lo, 1.0)
@@ -250,7 +254,9 @@ def _randint(key, shape, minval, maxval, dt):
     udt = np.dtype(f"uint{nbits}")
     mdt = get_aval(maxval).dtype
     top = _convert_and_clip(asarray(np.iinfo(dt).max, dt), mdt)
-    out_of_range = _to_rank(le.gt(maxval, ls.broadcast_in_dim(top, get_aval(maxval).shape, ())), shape)
+    out_of_range = _to_rank(
+        le.gt(maxval, ls.broadcast_in_dim(top, get_aval(maxval).shape, ())), shape
+    )
     lo = _to_rank(_convert_and_clip(minval, dt), shape)
     hi = _to_rank(_convert_and_clip(maxval, dt), shape)
     k1, k2 = _keys(key, 2)
@@ -346,8 +352,7 @@ def _categorical_no_replace(key, logits, axis, shape, lead):
     k = int(np.prod(shape[:lead], dtype=np.int64))
     if k > n:
         raise ValueError(
-            f"Number of samples without replacement ({k}) cannot exceed number of "
-            f"categories ({n})."
+            f"Number of samples without replacement ({k}) cannot exceed number of categories ({n})."
         )
     g = moveaxis(le.add(logits, gumbel(key, lshape, get_aval(logits).dtype)), axis, -1)
     top = _top_k_indices(g, k)
@@ -477,7 +482,11 @@ def choice(key, a, shape=(), replace=True, p=None, axis=0):
     if p is None and not replace:
         perm = permutation(key, n if scalar else arr, axis if not scalar else 0)
         idx = lsl.slice_in_dim(perm, 0, m, axis=0 if scalar else axis)
-        out_shape = shape if scalar else get_aval(arr).shape[:axis] + shape + get_aval(arr).shape[axis + 1 :]
+        out_shape = (
+            shape
+            if scalar
+            else get_aval(arr).shape[:axis] + shape + get_aval(arr).shape[axis + 1 :]
+        )
         return ls.reshape(idx, out_shape)
     idx = _choice_indices(key, n, shape, replace, p)
     return idx if scalar else take(arr, idx, axis=axis)

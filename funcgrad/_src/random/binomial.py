@@ -7,10 +7,8 @@ import numpy as np
 
 from funcgrad._src import dtypes
 from funcgrad._src.array import get_aval
-from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import reductions as lr
 from funcgrad._src.lax import structural as ls
-from funcgrad._src.lax import transcendental as ltr
 from funcgrad._src.numpy.conversion import asarray, astype
 from funcgrad._src.random.basic import _uniform
 from funcgrad._src.random.params import _float_dtype, _shape, _to_rank
@@ -105,7 +103,12 @@ def _btrs(key, count, prob, shape):
         accept = accept1 | (~reject & (v <= ub))
         return i + 1, fnp.where(accept, k, k_out), accepted | accept, key
 
-    init = (ls.full((), 0, np.int32), ls.full(shape, -1.0, dt), ls.full(shape, False, np.bool_), key)
+    init = (
+        ls.full((), 0, np.int32),
+        ls.full(shape, -1.0, dt),
+        ls.full(shape, False, np.bool_),
+        key,
+    )
     return lax.while_loop(lambda c: _any(~c[2]), body, init)[1]
 
 
@@ -134,7 +137,11 @@ def binomial(key, n, p, shape=None, dtype=None):
     if get_aval(p).dtype.kind != "f":
         p = astype(p, dtypes.default_float())
     pdt = get_aval(p).dtype
-    shape = np.broadcast_shapes(get_aval(n).shape, get_aval(p).shape) if shape is None else _shape(shape)
+    shape = (
+        np.broadcast_shapes(get_aval(n).shape, get_aval(p).shape)
+        if shape is None
+        else _shape(shape)
+    )
     count, prob = _to_rank(astype(n, pdt), shape), _to_rank(p, shape)
     p_lt_half = prob < 0.5
     q = fnp.where(p_lt_half, prob, 1.0 - prob)

@@ -16,6 +16,7 @@ from funcgrad._src.random.basic import _uniform, uniform
 from funcgrad._src.random.params import _bcast, _params_shape, _shape
 from funcgrad._src.random.prng import _check_key, _keys
 
+
 def _c(v, shape, dt):
     return ls.full(shape, v, dt)
 
@@ -28,8 +29,10 @@ def _poisson_knuth(key, lam, shape, out_dt):
     neg_lam = le.neg(lam)
 
     def cond(c):
-        return le.bitwise_and(lr.reduce_or(le.gt(c[3], neg_lam), tuple(range(len(shape)))),
-                              le.lt(c[0], _c(np.iinfo(np.int32).max, (), np.int32)))
+        return le.bitwise_and(
+            lr.reduce_or(le.gt(c[3], neg_lam), tuple(range(len(shape)))),
+            le.lt(c[0], _c(np.iinfo(np.int32).max, (), np.int32)),
+        )
 
     def body(c):
         i, k, rng, log_prod = c
@@ -61,7 +64,9 @@ def _poisson_rejection(key, lam, shape, out_dt):
         u = le.sub(_uniform(k0, shape, dt), c(0.5))
         v = _uniform(k1, shape, dt)
         us = le.sub(c(0.5), le.abs(u))
-        k = le.floor(le.add(le.add(le.mul(le.add(le.div(le.mul(c(2.0), a), us), b), u), lam), c(0.43)))
+        k = le.floor(
+            le.add(le.add(le.mul(le.add(le.div(le.mul(c(2.0), a), us), b), u), lam), c(0.43))
+        )
         s = ltr.log(le.div(le.mul(v, inv_alpha), le.add(le.div(a, le.mul(us, us)), b)))
         # lgamma(k + 1) at k >= 0 only: where k < 0 the candidate is rejected anyway (and
         # funcgrad's eager lgamma refuses the poles)

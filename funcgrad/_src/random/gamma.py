@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from funcgrad._src import dtypes
 from funcgrad._src.array import get_aval
-from funcgrad._src.lax import slicing as lsl
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import reductions as lr
+from funcgrad._src.lax import slicing as lsl
 from funcgrad._src.lax import structural as ls
 from funcgrad._src.lax import transcendental as ltr
-from funcgrad._src.numpy.logic import where
 from funcgrad._src.random.basic import _normal_real, _uniform, normal, rademacher
 from funcgrad._src.random.params import (
     _bcast,
@@ -400,7 +399,9 @@ def generalized_normal(key, p, shape=(), dtype=None):
     if isinstance(p, (int, float)) and not isinstance(p, bool):
         inv_p = ls.full(shape, 1 / p, dt)  # as JAX: 1/p in Python, then cast
     else:
-        inv_p = le.div(ls.full(shape, 1.0, dt), _bcast(_param(p, dt), shape, "generalized_normal", "p"))
+        inv_p = le.div(
+            ls.full(shape, 1.0, dt), _bcast(_param(p, dt), shape, "generalized_normal", "p")
+        )
     k1, k2 = _keys(key, 2)
     g = _gamma_sample(k1, inv_p, shape, dt, False)
     return le.mul(rademacher(k2, shape, dt), ltr.pow(g, inv_p))

@@ -9,7 +9,6 @@ import numpy as np
 
 from funcgrad._src import dtypes
 from funcgrad._src.array import get_aval
-from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import slicing as lsl
 from funcgrad._src.lax import structural as ls
 from funcgrad._src.numpy.conversion import asarray, astype

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from funcgrad._src import dtypes
-from funcgrad._src.array import array_from_user, get_aval, wrap
+from funcgrad._src.array import get_aval, wrap
 from funcgrad._src.core import Tracer
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import slicing as lsl

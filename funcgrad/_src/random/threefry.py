@@ -253,7 +253,7 @@ def _unpack_original(bits, width, size, shape):
             out = bits
         else:
             shifts = np.arange(32 // width, dtype=np.uint32) * np.uint32(width)
-            out = ((bits[:, None] >> shifts[None, :]).reshape(-1) & np.uint32(2**width - 1))
+            out = (bits[:, None] >> shifts[None, :]).reshape(-1) & np.uint32(2**width - 1)
             out = out.astype(dt)[:size]
         return wrap(out.reshape(shape))
     return ls.reshape(_unpack_original_lax(bits, width, size), shape)
