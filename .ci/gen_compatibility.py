@@ -169,7 +169,7 @@ SECTIONS = [
         f gamma generalized_normal geometric gumbel laplace loggamma logistic lognormal
         maxwell multivariate_normal normal orthogonal pareto permutation poisson
         rademacher randint rayleigh t triangular truncated_normal uniform wald weibull_min
-        ball
+        ball key_impl multinomial
         """,
     ),
     Section(
@@ -247,10 +247,6 @@ SECTIONS = [
 
 # Known, intended differences of names funcgrad has: the one-line reason is the note.
 DIFFERS = {
-    "jax.random.key": "returns a raw `uint32[2]` key (like `PRNGKey`), not a typed key array",
-    "jax.random.key_data": "keys are raw `uint32[2]` arrays already: returns the key itself",
-    "jax.random.wrap_key_data": "keys are raw `uint32[2]` arrays: returns the data itself",
-    "jax.random.bits": "`bit_width=32` only",
     "jax.lax.conv_general_dilated": "`batch_group_count` must be 1",
     "jax.numpy.reshape": "`order='C'` only (JAX also has `'F'`)",
     "jax.numpy.pad": "modes constant, edge, reflect, symmetric, wrap (no linear_ramp, "

@@ -25,6 +25,7 @@ __all__ = [
     "data",
     "debug",
     "default_backend",
+    "dtypes",
     "device_count",
     "device_get",
     "device_put",
@@ -70,6 +71,7 @@ from funcgrad import (  # noqa: F401,E402
     ad_checkpoint,
     checkpoint_policies,
     debug,  # noqa: F401
+    dtypes,
     experimental,  # noqa: F401
     lax,  # noqa: F401
     metrics,

@@ -94,6 +94,14 @@ _SETTINGS = [
         True,
     ),
     _Setting(
+        "threefry_partitionable",
+        "FUNCGRAD_THREEFRY_PARTITIONABLE",
+        True,
+        _bool,
+        "random: JAX's partitionable threefry streams (JAX >= 0.5's default); off: the original.",
+        True,
+    ),
+    _Setting(
         "log_compiles", "FUNCGRAD_LOG_COMPILES", False, _bool, "Log every jit compilation.", False
     ),
     _Setting(

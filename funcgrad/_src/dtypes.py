@@ -374,3 +374,15 @@ def short_name(dtype) -> str:
     return {"b": "bool", "i": "i", "u": "u", "f": "f", "c": "c"}[dt.kind] + (
         "" if dt.kind == "b" else str(dt.itemsize * 8 if dt.kind != "c" else dt.itemsize * 8)
     )
+
+
+# ---- extended dtypes: the abstract type of typed PRNG keys (as jax.dtypes) -----------------------
+
+
+class extended:  # noqa: N801 - JAX's name (jax.dtypes.extended)
+    """The abstract dtype of JAX's extended dtypes: ``issubdtype(k.dtype, extended)``."""
+
+
+class prng_key(extended):  # noqa: N801 - JAX's name (jax.dtypes.prng_key)
+    """The abstract dtype of typed PRNG key arrays (``funcgrad.random.key``):
+    ``funcgrad.dtypes.issubdtype(key.dtype, funcgrad.dtypes.prng_key)`` is true."""

@@ -47,6 +47,10 @@ def key_to_data(key) -> np.ndarray:
         if seed < 0:
             seed &= 0xFFFFFFFFFFFFFFFF  # like JAX: a negative seed wraps to 64 bits
         return np.array([(seed >> 32) & 0xFFFFFFFF, seed & 0xFFFFFFFF], dtype=np.uint32)
+    if str(getattr(key, "dtype", "")).startswith("key<"):  # a typed key (fg.random.key)
+        from funcgrad.random import key_data
+
+        key = key_data(key)
     data = np.asarray(key)
     if data.shape != (2,) or data.dtype.kind not in "ui":
         raise TypeError(

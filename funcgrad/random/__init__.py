@@ -27,6 +27,7 @@ from funcgrad._src.random.basic import (
     truncated_normal,
     uniform,
 )
+from funcgrad._src.random.binomial import binomial, multinomial
 from funcgrad._src.random.continuous import (
     cauchy,
     double_sided_maxwell,
@@ -64,6 +65,7 @@ from funcgrad._src.random.prng import (
     fold_in,
     key,
     key_data,
+    key_impl,
     random_bits,
     split,
     threefry_2x32,
@@ -74,6 +76,7 @@ __all__ = [
     "PRNGKey",
     "key",
     "key_data",
+    "key_impl",
     "wrap_key_data",
     "split",
     "fold_in",
@@ -117,4 +120,6 @@ __all__ = [
     "double_sided_maxwell",
     "generalized_normal",
     "triangular",
+    "binomial",
+    "multinomial",
 ]

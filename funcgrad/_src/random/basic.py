@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from funcgrad._src import dtypes
-from funcgrad._src.array import get_aval
+from funcgrad._src.array import get_aval, wrap
 from funcgrad._src.core import canonicalize_axis
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import reductions as lr
@@ -18,22 +18,30 @@ from funcgrad._src.lax import structural as ls
 from funcgrad._src.lax import transcendental as ltr
 from funcgrad._src.numpy.conversion import _concrete_input, asarray, astype
 from funcgrad._src.numpy.logic import where
-from funcgrad._src.random.params import _float_dtype, _shape
-from funcgrad._src.random.prng import _U32, _check_key, _u32, random_bits, split
+from funcgrad._src.random.params import _float_dtype, _fma, _shape, _to_rank
+from funcgrad._src.random.prng import _U32, _check_key, _keys, _u32, random_bits
+from funcgrad._src.random.threefry import is_concrete
+
+_ONE_BITS = {16: 0x3C00, 32: 0x3F800000, 64: 0x3FF0000000000000}
 
 
 def _unit_float(key, shape, dt):
-    """Uniform in [0, 1) from the high mantissa bits."""
-    b = random_bits(key, shape)
-    if dt == np.float64:
-        b = le.convert_element_type(b, dtypes.canonicalize(np.uint64))
-        hi = le.shift_left(b, ls.full(shape, 20, get_aval(b).dtype))
-        f = le.bitwise_or(hi, ls.full(shape, 0x3FF0000000000000, get_aval(b).dtype))
-        return le.sub(le.bitcast_convert_type(f, np.float64), ls.full(shape, 1.0, np.float64))
-    mant = le.shift_right_logical(b, _u32(9, shape))
-    f = le.bitwise_or(mant, _u32(0x3F800000, shape))
-    u = le.sub(le.bitcast_convert_type(f, np.float32), ls.full(shape, 1.0, np.float32))
-    return le.convert_element_type(u, dt) if dt != np.float32 else u
+    """Uniform in [0, 1) from the high mantissa bits, as JAX: ``nbits`` random bits (8 for
+    bfloat16), shifted into the mantissa of a float in [1, 2), minus 1."""
+    if dtypes.is_bf16(dt):  # 8 bits into bfloat16's 7-bit mantissa: exact through float32
+        b = le.convert_element_type(random_bits(key, shape, 8), _U32)
+        f = le.bitwise_or(
+            le.shift_left(le.shift_right_logical(b, _u32(1, shape)), _u32(16, shape)),
+            _u32(0x3F800000, shape),
+        )
+        u = le.sub(le.bitcast_convert_type(f, np.float32), ls.full(shape, 1.0, np.float32))
+        return le.convert_element_type(u, dt)
+    nbits, nmant = dt.itemsize * 8, int(np.finfo(dt).nmant)
+    b = random_bits(key, shape, nbits)
+    udt = get_aval(b).dtype
+    f = le.shift_right_logical(b, ls.full(shape, nbits - nmant, udt))
+    f = le.bitwise_or(f, ls.full(shape, _ONE_BITS[nbits], udt))
+    return le.sub(le.bitcast_convert_type(f, dt), ls.full(shape, 1.0, dt))
 
 
 def uniform(key, shape=(), dtype=None, minval=0.0, maxval=1.0):
@@ -59,12 +67,30 @@ def uniform(key, shape=(), dtype=None, minval=0.0, maxval=1.0):
     key = _check_key(key, "uniform")
     dt = _float_dtype(dtype)
     shape = _shape(shape)
-    lo = astype(asarray(minval), dt)
-    hi = astype(asarray(maxval), dt)
+    return _uniform(key, shape, dt, minval, maxval)
+
+
+def _uniform(key, shape, dt, minval=0.0, maxval=1.0):
+    """``max(minval, u * (maxval - minval) + minval)``, JAX's order of operations."""
+    lo = _to_rank(astype(asarray(minval), dt), shape)
+    hi = _to_rank(astype(asarray(maxval), dt), shape)
+    if all(map(is_concrete, (key, lo, hi))) and not dtypes.is_bf16(dt):
+        return wrap(_uniform_np(key, shape, dt, lo._value, hi._value))
     u = _unit_float(key, shape, dt)
-    lo_b = ls.broadcast_in_dim(lo, shape, tuple(range(len(shape) - get_aval(lo).ndim, len(shape))))
-    hi_b = ls.broadcast_in_dim(hi, shape, tuple(range(len(shape) - get_aval(hi).ndim, len(shape))))
-    return le.max(lo_b, le.add(lo_b, le.mul(u, le.sub(hi_b, lo_b))))
+    if dt.itemsize >= 4:  # XLA fuses the multiply-add (float16/bfloat16 go through float32)
+        return le.max(lo, _fma(u, le.sub(hi, lo), lo))
+    return le.max(lo, le.add(le.mul(u, le.sub(hi, lo)), lo))
+
+
+def _uniform_np(key, shape, dt, lo, hi):
+    """``_uniform`` for a concrete key, in numpy (the same IEEE operations, one call)."""
+    nbits, nmant = dt.itemsize * 8, int(np.finfo(dt).nmant)
+    b = random_bits(key, shape, nbits)._value
+    one = np.array(_ONE_BITS[nbits], b.dtype)
+    u = ((b >> np.array(nbits - nmant, b.dtype)) | one).view(dt) - np.array(1.0, dt)
+    if dt.itemsize >= 4:
+        return np.maximum(lo, _fma(u, hi - lo, lo))
+    return np.maximum(lo, u * (hi - lo) + lo)
 
 
 def normal(key, shape=(), dtype=None):
@@ -90,14 +116,20 @@ def normal(key, shape=(), dtype=None):
         # as in JAX: independent real and imaginary parts, each of variance 1/2
         cdt = dtypes.canonicalize(dtype)
         rdt = np.dtype(f"float{cdt.itemsize * 4}")
-        k_re, k_im = split(key)
-        re, im = normal(k_re, shape, rdt), normal(k_im, shape, rdt)
-        s = ls.full(get_aval(re).shape, 1 / math.sqrt(2), rdt)
-        return le.complex(le.mul(re, s), le.mul(im, s))
-    dt = _float_dtype(dtype)
-    shape = _shape(shape)
-    lo = float(np.nextafter(np.array(-1.0, dt), np.array(1.0, dt)))
-    u = uniform(key, shape, dt, lo, 1.0)
+        k_re, k_im = _keys(key, 2)
+        re, im = _normal_real(k_re, _shape(shape), rdt), _normal_real(k_im, _shape(shape), rdt)
+        s = ls.full(get_aval(re).shape, math.sqrt(2), rdt)
+        return le.complex(le.div(re, s), le.div(im, s))
+    return _normal_real(key, _shape(shape), _float_dtype(dtype))
+
+
+def _normal_real(key, shape, dt):
+    lo = float(
+        np.nextafter(np.array(-1.0, dtypes.physical(dt)), np.array(0.0, dtypes.physical(dt)))
+    )
+    if dtypes.is_bf16(dt):
+        lo = -1.0 + 2.0**-8
+    u = _uniform(key, shape, dt, lo, 1.0)
     return le.mul(ls.full(shape, math.sqrt(2), dt), ltr.erf_inv(u))
 
 
@@ -128,16 +160,10 @@ def truncated_normal(key, lower, upper, shape=None, dtype=None):
     if shape is None:
         shape = np.broadcast_shapes(get_aval(lower).shape, get_aval(upper).shape)
     shape = _shape(shape)
-    lower = ls.broadcast_in_dim(
-        lower, shape, tuple(range(len(shape) - get_aval(lower).ndim, len(shape)))
-    )
-    upper = ls.broadcast_in_dim(
-        upper, shape, tuple(range(len(shape) - get_aval(upper).ndim, len(shape)))
-    )
+    lower, upper = _to_rank(lower, shape), _to_rank(upper, shape)
     sqrt2 = ls.full(shape, math.sqrt(2), dt)
     a, b = ltr.erf(le.div(lower, sqrt2)), ltr.erf(le.div(upper, sqrt2))
-    u = le.add(a, le.mul(_unit_float(key, shape, dt), le.sub(b, a)))
-    out = le.mul(sqrt2, ltr.erf_inv(u))
+    out = le.mul(sqrt2, ltr.erf_inv(_uniform(key, shape, dt, a, b)))
     lo = le.nextafter(lower, ls.full(shape, np.inf, dt))
     hi = le.nextafter(upper, ls.full(shape, -np.inf, dt))
     return le.min(le.max(out, lo), hi)
@@ -192,40 +218,58 @@ def randint(key, shape, minval, maxval, dtype=None):
     key = _check_key(key, "randint")
     dt = dtypes.canonicalize(dtype or dtypes.default_int())
     if dt.kind not in "iu":
-        raise TypeError(f"randint needs an integer dtype, got {dt}")
+        raise TypeError(f"randint only accepts integer dtypes, got {dt}")
     shape = _shape(shape)
-    keys = split(key)
-    k1 = ls.reshape(lsl.slice_in_dim(keys, 0, 1), (2,))
-    k2 = ls.reshape(lsl.slice_in_dim(keys, 1, 2), (2,))
-    hi_bits, lo_bits = random_bits(k1, shape), random_bits(k2, shape)
+    lo, hi = _int_bound(minval), _int_bound(maxval)
     info = np.iinfo(dt)
-    # as in JAX: the bounds are clipped to the dtype's range; a maxval above the range
-    # makes the dtype's largest value a possible draw
-    it = np.int64 if dtypes.x64_enabled() else np.int32
-    tmin, tmax = (
-        max(int(info.min), int(np.iinfo(it).min)),
-        min(int(info.max), int(np.iinfo(it).max)),
+    if info.bits < 32:  # as JAX: sample in int32 (bounds clipped to dt's range), then cast
+        i32 = np.dtype(np.int32)
+        lo = _clip_int(astype(lo, i32), int(info.min), int(info.max))
+        hi = _clip_int(astype(hi, i32), int(info.min), int(info.max) + 1)
+        return astype(_randint(key, shape, lo, hi, i32), dt)
+    return _randint(key, shape, lo, hi, dt)
+
+
+def _int_bound(v):
+    v = asarray(v)
+    return v if get_aval(v).dtype.kind in "iu" else astype(v, dtypes.default_int())
+
+
+def _clip_int(v, lo, hi):
+    dt = get_aval(v).dtype
+    shape = get_aval(v).shape
+    return le.clamp(ls.full(shape, lo, dt), v, ls.full(shape, hi, dt))
+
+
+def _convert_and_clip(v, dt):
+    """``v`` clipped to the range both its dtype and ``dt`` hold, then cast to ``dt``."""
+    vi, ti = np.iinfo(get_aval(v).dtype), np.iinfo(dt)
+    lo, hi = max(int(ti.min), int(vi.min)), min(int(ti.max), int(vi.max))
+    return le.convert_element_type(_clip_int(v, lo, hi), dt)
+
+
+def _randint(key, shape, minval, maxval, dt):
+    """JAX's randint: two words of bits per value reduced modulo the span."""
+    nbits = np.iinfo(dt).bits
+    udt = np.dtype(f"uint{nbits}")
+    mdt = get_aval(maxval).dtype
+    top = _convert_and_clip(asarray(np.iinfo(dt).max, dt), mdt)
+    out_of_range = _to_rank(
+        le.gt(maxval, ls.broadcast_in_dim(top, get_aval(maxval).shape, ())), shape
     )
-    lo = le.clamp(asarray(tmin, it), astype(asarray(minval), it), asarray(tmax, it))
-    lo = astype(
-        ls.broadcast_in_dim(lo, shape, tuple(range(len(shape) - get_aval(lo).ndim, len(shape)))), dt
-    )
-    hi_raw = astype(asarray(maxval), it)
-    hi_raw = ls.broadcast_in_dim(
-        hi_raw, shape, tuple(range(len(shape) - get_aval(hi_raw).ndim, len(shape)))
-    )
-    above = le.gt(hi_raw, ls.full(shape, tmax, it))
-    hi = astype(le.clamp(ls.full(shape, tmin, it), hi_raw, ls.full(shape, tmax, it)), dt)
-    span = le.convert_element_type(le.sub(hi, lo), _U32)
-    span = le.max(span, _u32(1, shape))
-    span = where(le.bitwise_and(above, le.gt(hi, lo)), le.add(span, _u32(1, shape)), span)
-    # (2**32 mod span)**2 mod span, so that hi*2**32 + lo is reduced modulo span exactly
-    mult = le.rem(_u32(2**32 - 1, shape), span)
-    mult = le.rem(le.add(mult, _u32(1, shape)), span)
+    lo = _to_rank(_convert_and_clip(minval, dt), shape)
+    hi = _to_rank(_convert_and_clip(maxval, dt), shape)
+    k1, k2 = _keys(key, 2)
+    higher, lower = random_bits(k1, shape, nbits), random_bits(k2, shape, nbits)
+    one = ls.full(shape, 1, udt)
+    span = le.convert_element_type(le.sub(hi, lo), udt)
+    span = le.select(le.le(hi, lo), one, span)
+    span = le.select(le.bitwise_and(out_of_range, le.gt(hi, lo)), le.add(span, one), span)
+    mult = le.rem(ls.full(shape, 2 ** (nbits // 2), udt), span)
     mult = le.rem(le.mul(mult, mult), span)
-    off = le.add(le.mul(le.rem(hi_bits, span), mult), le.rem(lo_bits, span))
+    off = le.add(le.mul(le.rem(higher, span), mult), le.rem(lower, span))
     off = le.rem(off, span)
-    return where(le.le(hi, lo), lo, le.add(lo, le.convert_element_type(off, dt)))
+    return le.add(lo, le.convert_element_type(off, dt))
 
 
 def gumbel(key, shape=(), dtype=None):
@@ -247,7 +291,7 @@ def gumbel(key, shape=(), dtype=None):
     """
     key = _check_key(key, "gumbel")
     dt = _float_dtype(dtype)
-    tiny = float(np.finfo(dt).tiny)
+    tiny = float(dtypes.finfo_of(dt).tiny)
     u = uniform(key, _shape(shape), dt, tiny, 1.0)
     return le.neg(ltr.log(le.neg(ltr.log(u))))
 
@@ -280,39 +324,50 @@ def categorical(key, logits, axis=-1, shape=None, replace=True):
     """
     key = _check_key(key, "categorical")
     logits = asarray(logits)
-    nd = get_aval(logits).ndim
-    axis = axis % nd
-    batch = tuple(s for i, s in enumerate(get_aval(logits).shape) if i != axis)
+    lshape = get_aval(logits).shape
+    nd = len(lshape)
+    axis = canonicalize_axis(axis, nd)
+    batch = tuple(s for i, s in enumerate(lshape) if i != axis)
     shape = batch if shape is None else _shape(shape)
-    n = get_aval(logits).shape[axis]
-    from funcgrad._src.numpy.shape import moveaxis
-
-    lg = moveaxis(logits, axis, -1)
+    if tuple(np.broadcast_shapes(shape, batch)) != shape:
+        raise ValueError(
+            f"categorical: shape {shape} must end with (a broadcast of) the batch shape {batch}"
+        )
     lead = len(shape) - len(batch)
     if not replace:
-        return _categorical_no_replace(key, lg, shape, lead)
-    lg = ls.broadcast_in_dim(lg, shape + (n,), tuple(range(lead, len(shape) + 1)))
-    g = gumbel(key, shape + (n,), get_aval(lg).dtype)
-    return lr.argmax(le.add(g, lg), len(shape), dtypes.default_int())
+        return _categorical_no_replace(key, logits, axis, shape, lead)
+    # as JAX: the noise has the logits' layout (category axis at ``axis``) behind the prefix
+    gshape = shape[:lead] + shape[lead:][:axis] + (lshape[axis],) + shape[lead:][axis:]
+    lg = ls.broadcast_in_dim(logits, gshape, tuple(range(len(gshape) - nd, len(gshape))))
+    g = gumbel(key, gshape, get_aval(logits).dtype)
+    return lr.argmax(le.add(g, lg), lead + axis, dtypes.default_int())
 
 
-def _categorical_no_replace(key, lg, shape, lead):
-    """Gumbel top-k: one noise draw per batch entry, its ``k = prod(shape[:lead])`` best."""
-    n, bshape = get_aval(lg).shape[-1], shape[lead:]
+def _categorical_no_replace(key, logits, axis, shape, lead):
+    """Gumbel top-k on the noisy logits: the ``k = prod(shape[:lead])`` best per batch entry."""
+    from funcgrad._src.numpy.shape import moveaxis
+
+    lshape = get_aval(logits).shape
+    n = lshape[axis]
     k = int(np.prod(shape[:lead], dtype=np.int64))
     if k > n:
         raise ValueError(
-            f"categorical: number of samples without replacement ({k}) cannot exceed the "
-            f"number of categories ({n})"
+            f"Number of samples without replacement ({k}) cannot exceed number of categories ({n})."
         )
-    nb = len(bshape)
-    lg = ls.broadcast_in_dim(lg, bshape + (n,), tuple(range(nb - get_aval(lg).ndim + 1, nb + 1)))
-    g = le.add(gumbel(key, bshape + (n,), get_aval(lg).dtype), lg)
-    io = ls.broadcasted_iota(dtypes.default_int(), bshape + (n,), nb)
-    order = lr.sort([le.neg(g), io], nb, num_keys=1)[1]
-    top = lsl.slice_in_dim(order, 0, k, axis=nb)
+    g = moveaxis(le.add(logits, gumbel(key, lshape, get_aval(logits).dtype)), axis, -1)
+    top = _top_k_indices(g, k)
+    nb = len(lshape) - 1
     top = ls.transpose(top, (nb,) + tuple(range(nb)))
     return ls.reshape(top, shape)
+
+
+def _top_k_indices(x, k):
+    """Indices of the ``k`` largest entries along the last axis (ties: lower index first)."""
+    shape = get_aval(x).shape
+    nd = len(shape)
+    io = ls.broadcasted_iota(dtypes.default_int(), shape, nd - 1)
+    order = lr.sort([le.neg(x), io], nd - 1, num_keys=1)[1]
+    return lsl.slice_in_dim(order, 0, k, axis=nd - 1)
 
 
 def permutation(key, x, axis=0, independent=False):
@@ -340,16 +395,27 @@ def permutation(key, x, axis=0, independent=False):
     arr = None if isinstance(x, (int, np.integer)) else asarray(x)
     if arr is not None and get_aval(arr).ndim == 0:
         if get_aval(arr).dtype.kind not in "iu":
-            raise TypeError("permutation: x must be an integer or at least 1-dimensional")
+            raise TypeError("x must be an integer or at least 1-dimensional")
         x, arr = int(_concrete_input(arr, "permutation", "a 0-d x")), None
-    if arr is not None and independent and get_aval(arr).ndim > 1:
-        bits = random_bits(key, get_aval(arr).shape)
-        return lr.sort([bits, arr], canonicalize_axis(axis, get_aval(arr).ndim), num_keys=1)[1]
-    n = int(x) if arr is None else get_aval(arr).shape[axis]
-    k = random_bits(key, (n,))
-    io = ls.iota(dtypes.default_int(), n)
-    perm = lr.sort([k, io], 0, num_keys=1)[1]
-    return perm if arr is None else take(arr, perm, axis=axis)
+    if arr is None:
+        return _shuffle(key, ls.iota(dtypes.default_int(), int(x)), 0)
+    axis = canonicalize_axis(axis, get_aval(arr).ndim)
+    if independent or get_aval(arr).ndim == 1:
+        return _shuffle(key, arr, axis)
+    ind = _shuffle(key, ls.iota(dtypes.default_int(), get_aval(arr).shape[axis]), 0)
+    return take(arr, ind, axis=axis)
+
+
+def _shuffle(key, x, axis):
+    """JAX's shuffle: sort by fresh 32-bit random keys, ``ceil(3 ln(n) / ln(2**32 - 1))``
+    rounds (one below ~1600 entries), each with a new subkey."""
+    size = max(1, int(np.prod(get_aval(x).shape, dtype=np.int64)))
+    rounds = int(np.ceil(3 * np.log(size) / np.log(np.iinfo(np.uint32).max)))
+    for _ in range(rounds):
+        key, sub = _keys(key, 2)
+        sort_keys = random_bits(sub, get_aval(x).shape, 32)
+        x = lr.sort([sort_keys, x], axis, num_keys=1)[1]
+    return x
 
 
 def shuffle(key, x, axis=0):
@@ -395,33 +461,58 @@ def choice(key, a, shape=(), replace=True, p=None, axis=0):
     key = _check_key(key, "choice")
     from funcgrad._src.numpy.indexing import take
 
-    arr = None if isinstance(a, (int, np.integer)) else asarray(a)
-    n = int(a) if arr is None else get_aval(arr).shape[axis]
+    arr = asarray(a)
+    scalar = get_aval(arr).ndim == 0
+    if scalar:
+        n = int(_concrete_input(arr, "choice", "a 0-d a"))
+    else:
+        axis = canonicalize_axis(axis, get_aval(arr).ndim)
+        n = get_aval(arr).shape[axis]
     shape = _shape(shape)
     m = int(np.prod(shape, dtype=np.int64))
+    if m == 0:
+        return ls.full(shape, 0, get_aval(arr).dtype)
+    if n <= 0:
+        raise ValueError("a must be greater than 0 unless no samples are taken")
+    if not replace and m > n:
+        raise ValueError(
+            f"Cannot take a larger sample (size {m}) than population (size {n}) when "
+            "'replace=False'"
+        )
+    if p is None and not replace:
+        perm = permutation(key, n if scalar else arr, axis if not scalar else 0)
+        idx = lsl.slice_in_dim(perm, 0, m, axis=0 if scalar else axis)
+        out_shape = (
+            shape
+            if scalar
+            else get_aval(arr).shape[:axis] + shape + get_aval(arr).shape[axis + 1 :]
+        )
+        return ls.reshape(idx, out_shape)
+    idx = _choice_indices(key, n, shape, replace, p)
+    return idx if scalar else take(arr, idx, axis=axis)
+
+
+def _choice_indices(key, n, shape, replace, p):
     if p is None:
-        if replace:
-            idx = randint(key, shape, 0, n)
-        else:
-            if m > n:
-                raise ValueError(
-                    f"choice: cannot take a larger sample ({m}) than the "
-                    f"population ({n}) when replace=False"
-                )
-            idx = ls.reshape(lsl.slice_in_dim(permutation(key, n), 0, m), shape)
-    else:
-        p = asarray(p)
-        logp = ltr.log(astype(p, dtypes.default_float()))
-        if replace:
-            idx = categorical(key, logp, shape=shape)
-        else:
-            if m > n:
-                raise ValueError("choice: sample larger than population with replace=False")
-            g = le.add(gumbel(key, (n,), get_aval(logp).dtype), logp)
-            io = ls.iota(dtypes.default_int(), n)
-            order = lr.sort([le.neg(g), io], 0, num_keys=1)[1]
-            idx = ls.reshape(lsl.slice_in_dim(order, 0, m), shape)
-    return idx if arr is None else take(arr, idx, axis=axis)
+        return randint(key, shape, 0, n)
+    import funcgrad.numpy as fnp
+
+    p = asarray(p)
+    if get_aval(p).dtype.kind not in "fc":
+        p = astype(p, dtypes.default_float())
+    if get_aval(p).shape != (n,):
+        raise ValueError(
+            "p must be None or a 1D vector with the same size as a.shape[axis]. "
+            f"p has shape {get_aval(p).shape} and a.shape[axis] is {n}."
+        )
+    dt = get_aval(p).dtype
+    if replace:
+        cum = fnp.cumsum(p)
+        r = cum[-1] * (1 - uniform(key, shape, dt))
+        return fnp.searchsorted(cum, r).astype(dtypes.default_int())
+    g = le.add(gumbel(key, (n,), dt), ltr.log(p))
+    m = int(np.prod(shape, dtype=np.int64))
+    return ls.reshape(_top_k_indices(g, m), shape)
 
 
 def exponential(key, shape=(), dtype=None):
@@ -464,9 +555,9 @@ def laplace(key, shape=(), dtype=None):
             ``TypeError``).
     """
     dt = _float_dtype(dtype)
-    lo = float(np.nextafter(np.array(-1.0, dt), np.array(0.0, dt)))
+    lo = -1.0 + float(dtypes.finfo_of(dt).epsneg)
     u = uniform(_check_key(key, "laplace"), _shape(shape), dt, lo, 1.0)
-    return le.mul(le.sign(u), le.neg(ltr.log1p(le.neg(le.abs(u)))))
+    return le.mul(le.sign(u), ltr.log1p(le.neg(le.abs(u))))
 
 
 def logistic(key, shape=(), dtype=None):
@@ -487,7 +578,7 @@ def logistic(key, shape=(), dtype=None):
             ``TypeError``).
     """
     dt = _float_dtype(dtype)
-    tiny = float(np.finfo(dt).tiny)
+    tiny = float(dtypes.finfo_of(dt).tiny)
     u = uniform(_check_key(key, "logistic"), _shape(shape), dt, tiny, 1.0)
     return le.sub(ltr.log(u), ltr.log1p(le.neg(u)))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from funcgrad._src import dtypes
 from funcgrad._src.array import get_aval
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import reductions as lr
@@ -36,7 +37,7 @@ def cauchy(key, shape=(), dtype=None):
     key = _check_key(key, "cauchy")
     dt = _float_dtype(dtype)
     shape = _shape(shape)
-    u = uniform(key, shape, dt, float(np.finfo(dt).eps), 1.0)
+    u = uniform(key, shape, dt, float(dtypes.finfo_of(dt).eps), 1.0)
     return ltr.tan(le.mul(ls.full(shape, np.pi, dt), le.sub(u, ls.full(shape, 0.5, dt))))
 
 
@@ -113,12 +114,10 @@ def weibull_min(key, scale, concentration, shape=(), dtype=None):
     dt = _float_dtype(dtype)
     scale, conc = _param(scale, dt), _param(concentration, dt)
     shape = _shape(shape)
-    e = exponential(key, shape, dt)
+    u = uniform(key, shape, dt)
     conc = _bcast(conc, shape, "weibull_min", "concentration")
-    return le.mul(
-        _bcast(scale, shape, "weibull_min", "scale"),
-        ltr.pow(e, le.div(ls.full(shape, 1.0, dt), conc)),
-    )
+    e = ltr.pow(le.neg(ltr.log1p(le.neg(u))), le.div(ls.full(shape, 1.0, dt), conc))
+    return le.mul(e, _bcast(scale, shape, "weibull_min", "scale"))
 
 
 def rayleigh(key, scale, shape=None, dtype=None):
@@ -143,10 +142,9 @@ def rayleigh(key, scale, shape=None, dtype=None):
     dt = _float_dtype(dtype)
     scale = _param(scale, dt)
     shape = _params_shape(shape, scale)
-    e = exponential(key, shape, dt)
-    return le.mul(
-        _bcast(scale, shape, "rayleigh", "scale"), ltr.sqrt(le.mul(ls.full(shape, 2.0, dt), e))
-    )
+    u = uniform(key, shape, dt)
+    root = ltr.sqrt(le.mul(ltr.log(u), ls.full(shape, -2.0, dt)))
+    return le.mul(_bcast(scale, shape, "rayleigh", "scale"), root)
 
 
 def wald(key, mean, shape=None, dtype=None):
@@ -227,14 +225,14 @@ def double_sided_maxwell(key, loc, scale, shape=(), dtype=None):
     key = _check_key(key, "double_sided_maxwell")
     dt = _float_dtype(dtype)
     loc, scale = _param(loc, dt), _param(scale, dt)
-    out_shape = _shape(shape) + tuple(
-        np.broadcast_shapes(get_aval(loc).shape, get_aval(scale).shape)
-    )
+    params = tuple(np.broadcast_shapes(get_aval(loc).shape, get_aval(scale).shape))
+    shape = _shape(shape)
+    out_shape = (shape or params) + params  # as JAX (an empty shape takes the params' twice)
     k1, k2 = _keys(key, 2)
-    mx = le.mul(maxwell(k1, out_shape, dt), rademacher(k2, out_shape, dt))
+    mx = le.mul(rademacher(k2, out_shape, dt), maxwell(k1, out_shape, dt))
     return le.add(
-        _bcast(loc, out_shape, "double_sided_maxwell", "loc"),
         le.mul(mx, _bcast(scale, out_shape, "double_sided_maxwell", "scale")),
+        _bcast(loc, out_shape, "double_sided_maxwell", "loc"),
     )
 
 

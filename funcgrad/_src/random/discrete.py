@@ -2,70 +2,93 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from funcgrad._src import dtypes
+from funcgrad._src.array import get_aval
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import reductions as lr
 from funcgrad._src.lax import structural as ls
 from funcgrad._src.lax import transcendental as ltr
+from funcgrad._src.numpy.conversion import asarray, astype
 from funcgrad._src.numpy.logic import where
-from funcgrad._src.random.basic import uniform
-from funcgrad._src.random.params import _TRIES, _bcast, _first_accepted, _param, _params_shape
+from funcgrad._src.random.basic import _uniform, uniform
+from funcgrad._src.random.params import _bcast, _params_shape, _shape
 from funcgrad._src.random.prng import _check_key, _keys
 
-_POISSON_TERMS = 48  # inversion is used for lam < 10: P(X >= 48) < 1e-17 there
+
+def _c(v, shape, dt):
+    return ls.full(shape, v, dt)
 
 
-def _poisson_small(key, lam, shape, dt):
-    """Inversion against the survival function, summed from the tail (accurate near 0)."""
-    n = _POISSON_TERMS
-    full_shape = tuple(shape) + (n,)
-    nd = len(shape)
-    k = ls.broadcasted_iota(dt, full_shape, nd)
-    lam_b = ls.broadcast_in_dim(lam, full_shape, tuple(range(nd)))
-    logpmf = le.sub(
-        le.sub(le.mul(k, ltr.log(lam_b)), lam_b),
-        ltr.lgamma(le.add(k, ls.full(full_shape, 1.0, dt))),
-    )
-    pmf = ltr.exp(logpmf)
-    sf = le.sub(lr.cumsum(pmf, nd, reverse=True), pmf)  # P(X > k)
-    v = le.sub(ls.full(shape, 1.0, dt), uniform(key, shape, dt))  # (0, 1]
-    hit = le.le(ls.broadcast_in_dim(v, full_shape, tuple(range(nd))), sf)
-    return lr.reduce_sum(le.convert_element_type(hit, dt), (nd,))
+def _poisson_knuth(key, lam, shape, out_dt):
+    """Knuth's multiplication method over the whole array (JAX's, for lam < 10)."""
+    from funcgrad import lax
+
+    f32 = np.dtype(np.float32)
+    neg_lam = le.neg(lam)
+
+    def cond(c):
+        return le.bitwise_and(
+            lr.reduce_or(le.gt(c[3], neg_lam), tuple(range(len(shape)))),
+            le.lt(c[0], _c(np.iinfo(np.int32).max, (), np.int32)),
+        )
+
+    def body(c):
+        i, k, rng, log_prod = c
+        rng, sub = _keys(rng, 2)
+        k = le.select(le.gt(log_prod, neg_lam), le.add(k, _c(1, shape, out_dt)), k)
+        u = _uniform(sub, shape, f32)
+        return le.add(i, _c(1, (), np.int32)), k, rng, le.add(log_prod, ltr.log(u))
+
+    init = (_c(0, (), np.int32), _c(0, shape, out_dt), key, _c(0.0, shape, f32))
+    k = lax.while_loop(cond, body, init)[1]
+    return le.sub(k, _c(1, shape, out_dt))
 
 
-def _poisson_large(key, lam, shape, dt):
-    """Hörmann's transformed rejection with squeeze (PTRS, 1993), for lam >= 10."""
-    cand = (_TRIES,) + tuple(shape)
-    bd = lambda v: ls.broadcast_in_dim(v, cand, tuple(range(1, len(cand))))
-    c = lambda v: ls.full(cand, v, dt)
-    lam = bd(lam)
-    slam, loglam = ltr.sqrt(lam), ltr.log(lam)
-    b = le.add(c(0.931), le.mul(c(2.53), slam))
+def _poisson_rejection(key, lam, shape, out_dt):
+    """Hörmann's transformed rejection with squeeze (PTRS, 1993), JAX's loop (lam >= 10)."""
+    from funcgrad import lax
+
+    dt = get_aval(lam).dtype
+    c = lambda v: _c(v, shape, dt)
+    log_lam = ltr.log(lam)
+    b = le.add(c(0.931), le.mul(c(2.53), ltr.sqrt(lam)))
     a = le.add(c(-0.059), le.mul(c(0.02483), b))
     inv_alpha = le.add(c(1.1239), le.div(c(1.1328), le.sub(b, c(3.4))))
-    vr = le.sub(c(0.9277), le.div(c(3.6224), le.sub(b, c(2.0))))
-    ku, kv = _keys(key, 2)
-    u = le.sub(uniform(ku, cand, dt), c(0.5))
-    v = le.sub(c(1.0), uniform(kv, cand, dt))  # (0, 1]
-    us = le.sub(c(0.5), le.abs(u))
-    us_safe = le.max(us, c(1e-30))
-    kf = le.floor(
-        le.add(le.mul(le.add(le.div(le.mul(c(2.0), a), us_safe), b), u), le.add(lam, c(0.43)))
-    )
-    quick = le.bitwise_and(le.ge(us, c(0.07)), le.le(v, vr))
-    bad = le.bitwise_or(le.lt(kf, c(0.0)), le.bitwise_and(le.lt(us, c(0.013)), le.gt(v, us)))
-    kpos = le.max(kf, c(0.0))
-    lhs = le.sub(
-        le.add(ltr.log(v), ltr.log(inv_alpha)),
-        ltr.log(le.add(le.div(a, le.mul(us_safe, us_safe)), b)),
-    )
-    rhs = le.sub(le.sub(le.mul(kpos, loglam), lam), ltr.lgamma(le.add(kpos, c(1.0))))
-    ok = le.bitwise_or(quick, le.bitwise_and(le.bitwise_not(bad), le.le(lhs, rhs)))
-    return _first_accepted(ok, kf)
+    v_r = le.sub(c(0.9277), le.div(c(3.6224), le.sub(b, c(2.0))))
+
+    def body(carry):
+        i, k_out, accepted, key = carry
+        key, k0, k1 = _keys(key, 3)
+        u = le.sub(_uniform(k0, shape, dt), c(0.5))
+        v = _uniform(k1, shape, dt)
+        us = le.sub(c(0.5), le.abs(u))
+        k = le.floor(
+            le.add(le.add(le.mul(le.add(le.div(le.mul(c(2.0), a), us), b), u), lam), c(0.43))
+        )
+        s = ltr.log(le.div(le.mul(v, inv_alpha), le.add(le.div(a, le.mul(us, us)), b)))
+        # lgamma(k + 1) at k >= 0 only: where k < 0 the candidate is rejected anyway (and
+        # funcgrad's eager lgamma refuses the poles)
+        lg = ltr.lgamma(le.max(le.add(k, c(1.0)), c(1.0)))
+        t = le.sub(le.add(le.neg(lam), le.mul(k, log_lam)), lg)
+        accept1 = le.bitwise_and(le.ge(us, c(0.07)), le.le(v, v_r))
+        reject = le.bitwise_or(le.lt(k, c(0.0)), le.bitwise_and(le.lt(us, c(0.013)), le.gt(v, us)))
+        accept = le.bitwise_or(accept1, le.bitwise_and(le.bitwise_not(reject), le.le(s, t)))
+        k_out = le.select(accept, k, k_out)
+        return le.add(i, _c(1, (), np.int32)), k_out, le.bitwise_or(accepted, accept), key
+
+    def cond(carry):
+        pending = lr.reduce_or(le.bitwise_not(carry[2]), tuple(range(len(shape))))
+        return le.bitwise_and(pending, le.lt(carry[0], _c(np.iinfo(np.int32).max, (), np.int32)))
+
+    init = (_c(0, (), np.int32), c(-1.0), _c(False, shape, np.bool_), key)
+    return le.convert_element_type(lax.while_loop(cond, body, init)[1], out_dt)
 
 
 def poisson(key, lam, shape=None, dtype=None):
-    """Poisson(``lam``) counts: inversion for ``lam < 10``, Hörmann's PTRS rejection above.
+    """Poisson(``lam``) counts: Knuth's method for ``lam < 10``, Hörmann's PTRS rejection above
+    (JAX's algorithms and loops; ``lam`` is converted to float32, as in JAX).
 
     ``lam <= 0`` gives 0. The gradient with respect to ``lam`` is zero (``lam`` is held
     constant, as the samples are integers).
@@ -93,19 +116,21 @@ def poisson(key, lam, shape=None, dtype=None):
     out_dt = dtypes.canonicalize(dtype or dtypes.default_int())
     if out_dt.kind not in "iu":
         raise TypeError(f"poisson: dtype must be an integer dtype, got {out_dt}")
-    dt = dtypes.default_float()
-    lam = _param(lam, dt)
-    shape = _params_shape(shape, lam)
+    f32 = np.dtype(np.float32)
+    lam = asarray(lam)
+    shape = get_aval(lam).shape if shape is None else _shape(shape)
     from funcgrad._src.api import stop_gradient
 
-    lam = stop_gradient(_bcast(lam, shape, "poisson", "lam"))
-    small = le.lt(lam, ls.full(shape, 10.0, dt))
-    lam_lo = where(small, le.max(lam, ls.full(shape, 1e-30, dt)), ls.full(shape, 1.0, dt))
-    lam_hi = where(small, ls.full(shape, 10.0, dt), lam)
-    k1, k2 = _keys(key, 2)
-    out = where(small, _poisson_small(k1, lam_lo, shape, dt), _poisson_large(k2, lam_hi, shape, dt))
-    out = where(le.le(lam, ls.full(shape, 0.0, dt)), ls.full(shape, 0.0, dt), out)
-    return le.convert_element_type(out, out_dt)
+    lam = astype(stop_gradient(_bcast(lam, shape, "poisson", "lam")), f32)  # float32, as JAX
+    use_knuth = le.bitwise_or(le.ne(lam, lam), le.lt(lam, _c(10.0, shape, f32)))
+    lam_knuth = le.select(use_knuth, lam, _c(0.0, shape, f32))
+    lam_rej = le.select(use_knuth, _c(1e5, shape, f32), lam)
+    out = le.select(
+        use_knuth,
+        _poisson_knuth(key, lam_knuth, shape, out_dt),
+        _poisson_rejection(key, lam_rej, shape, out_dt),
+    )
+    return le.select(le.eq(lam, _c(0.0, shape, f32)), _c(0, shape, out_dt), out)
 
 
 def geometric(key, p, shape=None, dtype=None):
@@ -129,11 +154,14 @@ def geometric(key, p, shape=None, dtype=None):
     key = _check_key(key, "geometric")
     out_dt = dtypes.canonicalize(dtype or dtypes.default_int())
     if out_dt.kind not in "iu":
-        raise TypeError(f"geometric: dtype must be an integer dtype, got {out_dt}")
-    dt = dtypes.default_float()
-    p = _param(p, dt)
+        raise ValueError(f"dtype argument to `geometric` must be an int dtype, got {out_dt}")
+    p = asarray(p)
+    if get_aval(p).dtype.kind not in "f":
+        p = astype(p, dtypes.default_float())
+    dt = get_aval(p).dtype
     shape = _params_shape(shape, p)
-    p = _bcast(p, shape, "geometric", "p")
-    u = le.sub(ls.full(shape, 1.0, dt), uniform(key, shape, dt))  # (0, 1]
-    k = le.floor(le.div(ltr.log(u), ltr.log1p(le.neg(p))))
-    return le.convert_element_type(le.add(k, ls.full(shape, 1.0, dt)), out_dt)
+    u = uniform(key, shape, dt)
+    u = where(le.eq(u, ls.full(shape, 0.0, dt)), ls.full(shape, 1.0, dt), u)
+    lp = _bcast(ltr.log1p(le.neg(p)), shape, "geometric", "p")
+    k = le.add(le.floor(le.div(ltr.log(u), lp)), ls.full(shape, 1.0, dt))
+    return le.convert_element_type(k, out_dt)

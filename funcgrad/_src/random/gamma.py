@@ -4,55 +4,114 @@ sampler with a fixed number of candidates and carry the implicit reparameterizat
 
 from __future__ import annotations
 
+from funcgrad._src import dtypes
 from funcgrad._src.array import get_aval
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import reductions as lr
+from funcgrad._src.lax import slicing as lsl
 from funcgrad._src.lax import structural as ls
 from funcgrad._src.lax import transcendental as ltr
-from funcgrad._src.numpy.logic import where
-from funcgrad._src.random.basic import normal, rademacher, uniform
+from funcgrad._src.random.basic import _normal_real, _uniform, normal, rademacher
 from funcgrad._src.random.params import (
-    _TRIES,
     _bcast,
-    _first_accepted,
     _float_dtype,
     _param,
     _params_shape,
     _shape,
 )
 from funcgrad._src.random.prng import _check_key, _keys
+from funcgrad._src.random.threefry import split_raw
+
+
+def _gamma_one(key, alpha, log_space):
+    """One Gamma(alpha, 1) sample (or its log), JAX's algorithm step for step: Marsaglia &
+    Tsang's rejection with a ``while_loop`` (and an inner one redrawing ``x`` until
+    ``v > 0``), the ``alpha < 1`` boost from one more uniform draw."""
+    from funcgrad import lax
+
+    dt = get_aval(alpha).dtype
+    c_ = lambda v: ls.full((), v, dt)
+    zero, one = c_(0.0), c_(1.0)
+    boost_mask = le.ge(alpha, one)
+    alpha_orig = alpha
+    alpha = le.select(boost_mask, alpha, le.add(alpha, one))
+    d = le.sub(alpha, c_(1.0 / 3.0))
+    c = le.div(c_(1.0 / 3.0), ltr.sqrt(d))
+
+    def cond_fn(kxvu):
+        _, x, v, u = kxvu
+        squeeze = le.ge(u, le.sub(one, le.mul(c_(0.0331), le.mul(x, x))))
+        rhs = le.add(le.mul(x, c_(0.5)), le.mul(d, le.add(le.sub(one, v), ltr.log(v))))
+        return le.bitwise_and(squeeze, le.ge(ltr.log(u), rhs))
+
+    def next_kxv(kxv):
+        k, sub = _keys(kxv[0], 2)
+        x = _normal_real(sub, (), dt)
+        return k, x, le.add(one, le.mul(x, c))
+
+    def body_fn(kxvu):
+        k, x_key, u_key = _keys(kxvu[0], 3)
+        _, x, v = lax.while_loop(lambda kxv: le.le(kxv[2], zero), next_kxv, (x_key, zero, c_(-1.0)))
+        u = _uniform(u_key, (), dt)
+        return k, le.mul(x, x), le.mul(le.mul(v, v), v), u
+
+    key, sub = _keys(key, 2)
+    v = lax.while_loop(cond_fn, body_fn, (key, zero, one, c_(2.0)))[2]
+    if log_space:
+        log_s = le.neg(le.neg(ltr.log1p(le.neg(_uniform(sub, (), dt)))))
+        skip = le.bitwise_or(boost_mask, le.eq(log_s, zero))
+        log_boost = le.select(skip, zero, le.mul(log_s, le.div(one, alpha_orig)))
+        return le.add(le.add(ltr.log(d), ltr.log(v)), log_boost)
+    s = le.sub(one, _uniform(sub, (), dt))
+    boost = le.select(boost_mask, one, ltr.pow(s, le.div(one, alpha_orig)))
+    return le.mul(le.mul(d, v), boost)
+
+
+def _gamma_sample(key, a, shape, dt, log_space):
+    """Gamma(a, 1) samples of ``shape`` (or their logs): one subkey per element, as JAX;
+    differentiable in ``a`` (the implicit reparameterization derivative, ``_dlogz_da``)."""
+    from funcgrad._src.api import custom_jvp
+
+    a_in = _bcast(a, shape, "gamma", "a")
+
+    @custom_jvp
+    def draw(a):
+        return _gamma_draw(key, a, shape, dt, log_space)
+
+    @draw.defjvp
+    def draw_jvp(primals, tangents):
+        (a,), (ta,) = primals, tangents
+        z = draw(a)
+        if log_space:
+            return z, le.mul(_dlogz_da(a, z), ta)
+        return z, le.mul(le.mul(z, _dlogz_da(a, ltr.log(z))), ta)
+
+    return draw(a_in)
+
+
+def _gamma_draw(key, a, shape, dt, log_space):
+    import math
+
+    from funcgrad._src.vectorization import vmap
+
+    n = math.prod(shape)
+    if not n:
+        return ls.full(shape, 0.0, dt)
+    keys = split_raw(key, (n,))
+    one = lambda k, al: _gamma_one(k, al, log_space)
+    a = ls.reshape(a, (n,))
+    if dtypes.is_bf16(dt):  # funcgrad's vmap of while_loop loses bfloat16 carries: unroll
+        from funcgrad._src.numpy.joining import stack
+
+        pick = lambda x, i: ls.reshape(lsl.slice_in_dim(x, i, i + 1), get_aval(x).shape[1:])
+        out = stack([one(pick(keys, i), pick(a, i)) for i in range(n)])
+    else:
+        out = vmap(one)(keys, a)
+    return ls.reshape(out, tuple(shape))
 
 
 def _log_gamma_sample(key, a, shape, dt):
-    """log of Gamma(a, 1) samples (Marsaglia & Tsang 2000), with the ``a < 1`` boost
-    ``G(a) = G(a + 1) * U**(1/a)`` applied in log space (no underflow for tiny ``a``)."""
-    from funcgrad._src.api import stop_gradient
-
-    a_in = _bcast(a, shape, "gamma", "a")
-    a = stop_gradient(a_in)
-    one = ls.full(shape, 1.0, dt)
-    boost = le.lt(a, one)
-    alpha = where(boost, le.add(a, one), a)
-    d = le.sub(alpha, ls.full(shape, 1.0 / 3.0, dt))
-    c = ltr.rsqrt(le.mul(ls.full(shape, 9.0, dt), d))
-    kx, ku, kb = _keys(key, 3)
-    cand = (_TRIES,) + tuple(shape)
-    bd = lambda v: ls.broadcast_in_dim(v, cand, tuple(range(1, len(cand))))
-    x = normal(kx, cand, dt)
-    u = uniform(ku, cand, dt)
-    v = le.integer_pow(le.add(ls.full(cand, 1.0, dt), le.mul(bd(c), x)), 3)
-    pos = le.gt(v, ls.full(cand, 0.0, dt))
-    v_safe = where(pos, v, ls.full(cand, 1.0, dt))
-    dd = bd(d)
-    rhs = le.add(
-        le.add(le.mul(ls.full(cand, 0.5, dt), le.mul(x, x)), dd),
-        le.mul(dd, le.sub(ltr.log(v_safe), v_safe)),
-    )
-    ok = le.bitwise_and(pos, le.lt(ltr.log(u), rhs))
-    log_v = _first_accepted(ok, ltr.log(v_safe))
-    log_s = le.add(ltr.log(d), log_v)
-    ub = le.sub(one, uniform(kb, shape, dt))  # (0, 1]
-    return _implicit_log_gamma(a_in, where(boost, le.add(log_s, le.div(ltr.log(ub), a)), log_s))
+    return _gamma_sample(key, a, shape, dt, True)
 
 
 # ---- the implicit reparameterization gradient of gamma samples ----------------------------------
@@ -106,24 +165,6 @@ def _dlogz_da(a, logz):
     return fnp.where(a > _WH_A, wh, fnp.where(z < a + 1.0, lower, upper)).astype(dt)
 
 
-def _implicit_log_gamma(a, logz):
-    """``logz`` (log Gamma(a, 1) samples drawn with a stop-gradient ``a``) with the implicit
-    reparameterization derivative in ``a``."""
-    from funcgrad._src.api import custom_jvp
-
-    @custom_jvp
-    def f(a, logz):
-        return logz
-
-    @f.defjvp
-    def f_jvp(primals, tangents):
-        a, logz = primals
-        ta, _ = tangents  # logz came from the stop-gradient a: its own tangent is zero
-        return logz, le.mul(_dlogz_da(a, logz), ta)
-
-    return f(a, logz)
-
-
 def _gamma_args(key, a, shape, dtype, fname):
     key = _check_key(key, fname)
     dt = _float_dtype(dtype)
@@ -158,7 +199,7 @@ def gamma(key, a, shape=None, dtype=None):
     (3,)
     """
     key, a, shape, dt = _gamma_args(key, a, shape, dtype, "gamma")
-    return ltr.exp(_log_gamma_sample(key, a, shape, dt))
+    return _gamma_sample(key, a, shape, dt, False)
 
 
 def loggamma(key, a, shape=None, dtype=None):
@@ -272,8 +313,8 @@ def chisquare(key, df, shape=None, dtype=None):
             float dtype (a ``ValueTypeError``, also a ``TypeError``).
     """
     key, df, shape, dt = _gamma_args(key, df, shape, dtype, "chisquare")
-    half = le.mul(df, ls.full(get_aval(df).shape, 0.5, dt))
-    return le.mul(ls.full(shape, 2.0, dt), ltr.exp(_log_gamma_sample(key, half, shape, dt)))
+    half = le.div(df, ls.full(get_aval(df).shape, 2.0, dt))
+    return le.mul(ltr.exp(_log_gamma_sample(key, half, shape, dt)), ls.full(shape, 2.0, dt))
 
 
 def t(key, df, shape=(), dtype=None):
@@ -297,8 +338,8 @@ def t(key, df, shape=(), dtype=None):
     key, df, shape, dt = _gamma_args(key, df, shape, dtype, "t")
     kn, kg = _keys(key, 2)
     n = normal(kn, shape, dt)
-    half = le.mul(_bcast(df, shape, "t", "df"), ls.full(shape, 0.5, dt))
-    g = ltr.exp(_log_gamma_sample(kg, half, shape, dt))
+    half = le.div(_bcast(df, shape, "t", "df"), ls.full(shape, 2.0, dt))
+    g = _gamma_sample(kg, half, shape, dt, False)
     return le.mul(n, ltr.sqrt(le.div(half, g)))
 
 
@@ -326,9 +367,9 @@ def f(key, dfnum, dfden, shape=(), dtype=None):
     dt = _float_dtype(dtype)
     dfnum, dfden = _param(dfnum, dt), _param(dfden, dt)
     shape = _params_shape(shape, dfnum, dfden)
-    k1, k2 = _keys(key, 2)
-    num = le.div(chisquare(k1, dfnum, shape, dt), _bcast(dfnum, shape, "f", "dfnum"))
-    den = le.div(chisquare(k2, dfden, shape, dt), _bcast(dfden, shape, "f", "dfden"))
+    k_den, k_num = _keys(key, 2)  # JAX's order: the first subkey is the denominator's
+    num = le.div(chisquare(k_num, dfnum, shape, dt), _bcast(dfnum, shape, "f", "dfnum"))
+    den = le.div(chisquare(k_den, dfden, shape, dt), _bcast(dfden, shape, "f", "dfden"))
     return le.div(num, den)
 
 
@@ -354,10 +395,13 @@ def generalized_normal(key, p, shape=(), dtype=None):
     """
     key = _check_key(key, "generalized_normal")
     dt = _float_dtype(dtype)
-    p = _param(p, dt)
     shape = _shape(shape)
-    pb = _bcast(p, shape, "generalized_normal", "p")
+    if isinstance(p, (int, float)) and not isinstance(p, bool):
+        inv_p = ls.full(shape, 1 / p, dt)  # as JAX: 1/p in Python, then cast
+    else:
+        inv_p = le.div(
+            ls.full(shape, 1.0, dt), _bcast(_param(p, dt), shape, "generalized_normal", "p")
+        )
     k1, k2 = _keys(key, 2)
-    inv_p = le.div(ls.full(shape, 1.0, dt), pb)
-    g = ltr.exp(le.mul(_log_gamma_sample(k1, inv_p, shape, dt), inv_p))
-    return le.mul(rademacher(k2, shape, dt), g)
+    g = _gamma_sample(k1, inv_p, shape, dt, False)
+    return le.mul(rademacher(k2, shape, dt), ltr.pow(g, inv_p))

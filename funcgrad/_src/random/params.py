@@ -65,6 +65,14 @@ def _bcast(x, shape, fname, what):
     return ls.broadcast_in_dim(x, tuple(shape), tuple(range(len(shape) - len(xs), len(shape))))
 
 
+def _to_rank(x, shape):
+    """``x`` broadcast to ``shape``, trailing axes aligned (no check: the caller's shapes)."""
+    xs = get_aval(x).shape
+    if xs == tuple(shape):
+        return x
+    return ls.broadcast_in_dim(x, tuple(shape), tuple(range(len(shape) - len(xs), len(shape))))
+
+
 def _params_shape(shape, *params):
     shapes = [get_aval(p).shape for p in params]
     return np.broadcast_shapes(*shapes) if shape is None else _shape(shape)
@@ -78,3 +86,27 @@ def _first_accepted(ok, vals):
     for i in range(n - 2, -1, -1):
         out = where(pick(ok, i), pick(vals, i), out)
     return out
+
+
+# ---- a fused multiply-add, as XLA's CPU code contracts ``a * b + c`` ---------------------------
+
+
+def _split_float(x):
+    """Veltkamp's split: ``x == hi + lo`` with both halves' products exact (operators only, so
+    it runs on numpy arrays and on funcgrad arrays alike)."""
+    c = x * (2.0 ** (27 if x.dtype == np.float64 else 12) + 1.0)
+    hi = c - (c - x)
+    return hi, x - hi
+
+
+def _fma(a, b, c):
+    """``a * b + c`` rounded once (to within a tie case), from error-free transformations
+    (Dekker's product, Knuth's sum): XLA's CPU code fuses these multiply-adds, and the samplers'
+    bits follow from that rounding. Same-dtype numpy or funcgrad arrays."""
+    p = a * b
+    (ah, al), (bh, bl) = _split_float(a), _split_float(b)
+    e = (((ah * bh - p) + ah * bl) + al * bh) + al * bl
+    s = p + c
+    bb = s - p
+    t = (p - (s - bb)) + (c - bb)
+    return s + (t + e)
