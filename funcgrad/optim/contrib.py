@@ -1,0 +1,1 @@
+"""``funcgrad.optim.contrib``: Optax's contributed transformations (``reduce_on_plateau``)."""
