@@ -181,11 +181,16 @@ from funcgrad.optim.schedules import (  # noqa: F401
     cosine_onecycle_schedule,
     exponential_decay,
     join_schedules,
+    linear_onecycle_schedule,
     linear_schedule,
     one_cycle,
     piecewise_constant_schedule,
+    piecewise_interpolate_schedule,
     polynomial_schedule,
+    sgdr_schedule,
+    warmup_constant_schedule,
     warmup_cosine_decay_schedule,
+    warmup_exponential_decay_schedule,
 )
 
 # Optax's aliases of the empty state and of the older names
@@ -201,6 +206,11 @@ update_moment_per_elem_norm = tree_utils.tree_update_moment_per_elem_norm
 update_infinity_moment = tree_utils.tree_update_infinity_moment
 
 __all__ = [
+    "linear_onecycle_schedule",
+    "piecewise_interpolate_schedule",
+    "sgdr_schedule",
+    "warmup_constant_schedule",
+    "warmup_exponential_decay_schedule",
     "AdaptiveGradClipState",
     "AddDecayedWeightsState",
     "AddNoiseState",

@@ -446,7 +446,8 @@ def scale_by_rprop(
             updates,
             sizes,
         )
-        out = _tm(lambda s, pg, _: fnp.where(s < 0, fnp.zeros_like(pg), pg), sign, prev, prev)
+        # as Optax 0.2.x: the update emitted is the previous step's (zero where the sign flips)
+        out = _tm(lambda s, pg: fnp.where(s < 0, fnp.zeros_like(pg), pg), sign, state.prev_updates)
         return out, ScaleByRpropState(sizes, prev)
 
     return GradientTransformation(init, update)
