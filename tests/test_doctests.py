@@ -29,6 +29,7 @@ MODULES = [
     "funcgrad.optim._base",
     "funcgrad.optim._extras",
     "funcgrad.optim._scalers",
+    "funcgrad.optim._linesearch",
     "funcgrad.optim._loss_class",
     "funcgrad.optim.losses",
     "funcgrad.optim.tree_utils",

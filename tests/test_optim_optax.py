@@ -18,7 +18,24 @@ DATA = json.loads((pathlib.Path(__file__).parent / "data" / "optax_reference.jso
 X = fnp.asarray(np.asarray(DATA["X"], np.float32))
 Y = fnp.asarray(np.asarray(DATA["Y"], np.float32))
 NAN_OK = {"zero_nans", "apply_if_finite", "multisteps_skip_not_finite"}
-SPECIAL = ("chain_clip_adamw", "multi_transform", "multisteps_skip_not_finite", "join_schedules")
+SPECIAL = (
+    "chain_clip_adamw",
+    "multi_transform",
+    "multisteps_skip_not_finite",
+    "join_schedules",
+    "sgd_backtracking",
+    "sgd_zoom",
+    "reduce_on_plateau",
+)
+EXTRA_ARGS = {
+    "polyak_sgd": "value",
+    "lbfgs": "ls",
+    "lbfgs_memory_2": "ls",
+    "lbfgs_backtracking": "ls",
+    "sgd_backtracking": "ls_plain",
+    "sgd_zoom": "ls",
+    "reduce_on_plateau": "value",
+}
 
 
 def tree(d):
@@ -72,6 +89,16 @@ def special(name):
         )
     if name == "multisteps_skip_not_finite":
         return optim.MultiSteps(optim.sgd(0.1), 2, should_skip_update_fn=optim.skip_not_finite)
+    if name == "sgd_backtracking":
+        ls = optim.scale_by_backtracking_linesearch(
+            max_backtracking_steps=15, decrease_factor=0.5, increase_factor=2.0
+        )
+        return optim.chain(optim.sgd(1.0), ls)
+    if name == "sgd_zoom":
+        return optim.chain(optim.sgd(1.0), optim.scale_by_zoom_linesearch(max_linesearch_steps=10))
+    if name == "reduce_on_plateau":
+        plateau = optim.contrib.reduce_on_plateau(factor=0.5, patience=1, rtol=0.05, cooldown=1)
+        return optim.chain(optim.adam(0.1), plateau)
     if name == "join_schedules":
         return optim.join_schedules(
             [optim.constant_schedule(1.0), optim.linear_schedule(1.0, 0.0, 4)], [3]
@@ -99,9 +126,15 @@ def test_alias_matches_optax(case):
     opt = make(case, rec["spec"])
     p = tree(DATA["P0"])
     state = opt.init(p)
+    kind = EXTRA_ARGS.get(case)
     for step in range(len(rec["params"])):
-        val, g = fg.value_and_grad(loss)(p)
-        extra = {"value": val} if case == "polyak_sgd" else {}
+        if kind == "ls":
+            val, g = optim.value_and_grad_from_state(loss)(p, state=state)
+        else:
+            val, g = fg.value_and_grad(loss)(p)
+        extra = {"value": val} if kind == "value" else {}
+        if kind in ("ls", "ls_plain"):
+            extra = {"value": val, "grad": g, "value_fn": loss}
         u, state = opt.update(g, state, p, **extra)
         p = optim.apply_updates(p, u)
         close(u, rec["updates"][step])

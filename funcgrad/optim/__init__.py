@@ -80,6 +80,18 @@ from funcgrad.optim._extras import (  # noqa: F401
     unitwise_norm,
     zero_nans,
 )
+from funcgrad.optim._linesearch import (  # noqa: F401
+    BacktrackingLinesearchInfo,
+    ScaleByBacktrackingLinesearchState,
+    ScaleByLBFGSState,
+    ScaleByZoomLinesearchState,
+    ZoomLinesearchInfo,
+    lbfgs,
+    scale_by_backtracking_linesearch,
+    scale_by_lbfgs,
+    scale_by_zoom_linesearch,
+    value_and_grad_from_state,
+)
 from funcgrad.optim._scalers import (  # noqa: F401
     FactoredState,
     ScaleByAdaDeltaState,
@@ -206,6 +218,16 @@ update_moment_per_elem_norm = tree_utils.tree_update_moment_per_elem_norm
 update_infinity_moment = tree_utils.tree_update_infinity_moment
 
 __all__ = [
+    "BacktrackingLinesearchInfo",
+    "ScaleByBacktrackingLinesearchState",
+    "ScaleByLBFGSState",
+    "ScaleByZoomLinesearchState",
+    "ZoomLinesearchInfo",
+    "lbfgs",
+    "scale_by_backtracking_linesearch",
+    "scale_by_lbfgs",
+    "scale_by_zoom_linesearch",
+    "value_and_grad_from_state",
     "linear_onecycle_schedule",
     "piecewise_interpolate_schedule",
     "sgdr_schedule",

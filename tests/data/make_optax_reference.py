@@ -153,6 +153,30 @@ ALIASES = {
         {"opt": S("sgd", learning_rate=0.1), "every_k_schedule": 2, "use_grad_mean": False},
     ],
     "lookahead_sgd": ["lookahead", {}],  # built specially
+    "lbfgs": ["lbfgs", {}],
+    "lbfgs_memory_2": ["lbfgs", {"memory_size": 2}],
+    "lbfgs_lr_no_linesearch": ["lbfgs", {"learning_rate": 0.5, "linesearch": None}],
+    "lbfgs_backtracking": [
+        "lbfgs",
+        {
+            "linesearch": S(
+                "scale_by_backtracking_linesearch", max_backtracking_steps=15, store_grad=True
+            )
+        },
+    ],
+    "sgd_backtracking": ["chain", {}],  # built specially
+    "sgd_zoom": ["chain", {}],  # built specially
+    "reduce_on_plateau": ["chain", {}],  # built specially
+}
+EXTRA_ARGS = {
+    "polyak_sgd": "value",
+    "lbfgs": "ls",
+    "lbfgs_memory_2": "ls",
+    "lbfgs_lr_no_linesearch": "none",
+    "lbfgs_backtracking": "ls",
+    "sgd_backtracking": "ls_plain",
+    "sgd_zoom": "ls",
+    "reduce_on_plateau": "value",
 }
 
 TRANSFORMS = {
@@ -314,6 +338,20 @@ def special(name, lib):
         )
     if name == "multisteps_skip_not_finite":
         return lib.MultiSteps(lib.sgd(0.1), 2, should_skip_update_fn=lib.skip_not_finite)
+    if name == "sgd_backtracking":
+        return lib.chain(
+            lib.sgd(1.0),
+            lib.scale_by_backtracking_linesearch(
+                max_backtracking_steps=15, decrease_factor=0.5, increase_factor=2.0
+            ),
+        )
+    if name == "sgd_zoom":
+        return lib.chain(lib.sgd(1.0), lib.scale_by_zoom_linesearch(max_linesearch_steps=10))
+    if name == "reduce_on_plateau":
+        return lib.chain(
+            lib.adam(0.1),
+            lib.contrib.reduce_on_plateau(factor=0.5, patience=1, rtol=0.05, cooldown=1),
+        )
     if name == "join_schedules":
         return lib.join_schedules(
             [lib.constant_schedule(1.0), lib.linear_schedule(1.0, 0.0, 4)], [3]
@@ -336,6 +374,9 @@ def make(case, spec, lib):
         "multi_transform",
         "multisteps_skip_not_finite",
         "join_schedules",
+        "sgd_backtracking",
+        "sgd_zoom",
+        "reduce_on_plateau",
     ):
         return special(case, lib)
     return build(fix_schedule_kwargs(spec), lib)
@@ -348,9 +389,15 @@ def run_alias(case, spec):
     p = jax.tree.map(jnp.asarray, P0)
     state = opt.init(p)
     params, updates = [], []
+    kind = EXTRA_ARGS.get(case)
     for _ in range(STEPS):
-        val, g = jax.value_and_grad(loss)(p)
-        extra = {"value": val} if case == "polyak_sgd" else {}
+        if kind == "ls":
+            val, g = optax.value_and_grad_from_state(loss)(p, state=state)
+        else:
+            val, g = jax.value_and_grad(loss)(p)
+        extra = {"value": val} if kind == "value" else {}
+        if kind in ("ls", "ls_plain"):
+            extra = {"value": val, "grad": g, "value_fn": loss}
         u, state = opt.update(g, state, p, **extra)
         p = optax.apply_updates(p, u)
         params.append(jax.tree.map(lambda x: np.asarray(x).tolist(), p))
