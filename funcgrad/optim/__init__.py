@@ -77,6 +77,11 @@ from funcgrad.optim._extras import (  # noqa: F401
     keep_params_nonnegative,
     lookahead,
     per_example_global_norm_clip,
+    safe_increment,
+    safe_int32_increment,
+    safe_norm,
+    safe_root_mean_squares,
+    scale_gradient,
     unitwise_norm,
     zero_nans,
 )
@@ -218,6 +223,11 @@ update_moment_per_elem_norm = tree_utils.tree_update_moment_per_elem_norm
 update_infinity_moment = tree_utils.tree_update_infinity_moment
 
 __all__ = [
+    "safe_increment",
+    "safe_int32_increment",
+    "safe_norm",
+    "safe_root_mean_squares",
+    "scale_gradient",
     "BacktrackingLinesearchInfo",
     "ScaleByBacktrackingLinesearchState",
     "ScaleByLBFGSState",

@@ -12,6 +12,7 @@ import numpy as np
 import funcgrad.numpy as fnp
 from funcgrad import random as frandom
 from funcgrad import tree_util as tu
+from funcgrad._src.api import stop_gradient
 from funcgrad.optim import tree_utils as otu
 from funcgrad.optim._base import (
     EmptyState,
@@ -24,6 +25,7 @@ from funcgrad.optim._base import (
     _zeros_tree,
     init_empty_state,
 )
+from funcgrad.optim._scalers import _safe_rms
 
 __all__ = [
     "AddNoiseState",
@@ -42,6 +44,11 @@ __all__ = [
     "keep_params_nonnegative",
     "lookahead",
     "per_example_global_norm_clip",
+    "safe_increment",
+    "safe_int32_increment",
+    "safe_norm",
+    "safe_root_mean_squares",
+    "scale_gradient",
     "unitwise_norm",
     "zero_nans",
 ]
@@ -436,3 +443,74 @@ def lookahead(
         return out, LookaheadState(fast_state, (state.steps_since_sync + 1) % sync_period)
 
     return GradientTransformation(init, update)
+
+
+# ---- numerics -----------------------------------------------------------------------------------
+
+
+def safe_norm(x, min_norm, ord=None, axis=None, keepdims: bool = False):
+    """``norm(x)``, but ``min_norm`` where the norm is at most ``min_norm``, with a finite
+    gradient there (the norm of ones is taken instead).
+
+    Args:
+      x: an array.
+      min_norm: the lower bound.
+      ord: the norm's order (as ``numpy.linalg.norm``).
+      axis: the axes of the norm.
+      keepdims: keep the reduced axes.
+
+    Returns:
+      The clipped norm.
+    """
+    x = fnp.asarray(x)
+    norm = fnp.linalg.norm(x, ord=ord, axis=axis, keepdims=True)
+    small_b = norm <= min_norm
+    masked_x = fnp.where(small_b, fnp.ones_like(x), x)
+    small = small_b if keepdims else fnp.squeeze(small_b, axis=axis)
+    masked = fnp.linalg.norm(masked_x, ord=ord, axis=axis, keepdims=keepdims)
+    return fnp.where(small, min_norm, masked)
+
+
+def safe_root_mean_squares(x, min_rms):
+    """The root mean square of ``x``, but ``min_rms`` where it is at most ``min_rms``.
+
+    Args:
+      x: an array.
+      min_rms: the lower bound.
+
+    Returns:
+      A scalar.
+    """
+    return _safe_rms(fnp.asarray(x), min_rms)
+
+
+def safe_increment(count):
+    """``count + 1``, saturating at the largest value of ``count``'s dtype.
+
+    Args:
+      count: an integer or float scalar array.
+
+    Returns:
+      The incremented count, same dtype.
+    """
+    return _safe_inc(count)
+
+
+safe_int32_increment = safe_increment
+
+
+def scale_gradient(inputs, scale):
+    """The identity on the forward pass; gradients through it are multiplied by ``scale``.
+
+    Args:
+      inputs: a pytree of arrays.
+      scale: the gradient factor.
+
+    Returns:
+      ``inputs`` (its gradient scaled).
+    """
+    if scale == 1.0:
+        return inputs
+    if scale == 0.0:
+        return _tm(stop_gradient, inputs)
+    return _tm(lambda x: stop_gradient(x) + (x - stop_gradient(x)) * scale, inputs)
