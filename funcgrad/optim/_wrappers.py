@@ -70,8 +70,15 @@ def _mask_pytree(tree, mask_tree):
     return _tm(lambda m, p: p if m else MaskedNode(), mask_tree, tree)
 
 
+def _is_fn(mask) -> bool:
+    """Optax's test: a mask is a function when every leaf of it is callable (a Module of
+    bools is callable itself, but its leaves are not)."""
+    flags = tu.tree_leaves(tu.tree_map(callable, mask))
+    return bool(flags) and all(flags)
+
+
 def _mask_of(mask, tree):
-    return mask(tree) if callable(mask) else mask
+    return mask(tree) if _is_fn(mask) else mask
 
 
 def masked(inner: GradientTransformation, mask) -> GradientTransformationExtraArgs:
