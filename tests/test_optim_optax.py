@@ -26,6 +26,9 @@ SPECIAL = (
     "sgd_backtracking",
     "sgd_zoom",
     "reduce_on_plateau",
+    "conditionally_mask",
+    "conditionally_transform",
+    "named_chain",
 )
 EXTRA_ARGS = {
     "polyak_sgd": "value",
@@ -89,6 +92,12 @@ def special(name):
         )
     if name == "multisteps_skip_not_finite":
         return optim.MultiSteps(optim.sgd(0.1), 2, should_skip_update_fn=optim.skip_not_finite)
+    if name == "conditionally_mask":
+        return optim.conditionally_mask(optim.adam(0.1), lambda step: step % 2 == 0)
+    if name == "conditionally_transform":
+        return optim.conditionally_transform(optim.adam(0.1), lambda step: step % 2 == 1)
+    if name == "named_chain":
+        return optim.named_chain(("clip", optim.clip(0.5)), ("opt", optim.sgd(0.1, momentum=0.9)))
     if name == "sgd_backtracking":
         ls = optim.scale_by_backtracking_linesearch(
             max_backtracking_steps=15, decrease_factor=0.5, increase_factor=2.0

@@ -85,6 +85,15 @@ from funcgrad.optim._extras import (  # noqa: F401
     unitwise_norm,
     zero_nans,
 )
+from funcgrad.optim._layout import (  # noqa: F401
+    ConditionallyMaskState,
+    ConditionallyTransformState,
+    conditionally_mask,
+    conditionally_transform,
+    flatten,
+    freeze,
+    selective_transform,
+)
 from funcgrad.optim._linesearch import (  # noqa: F401
     BacktrackingLinesearchInfo,
     ScaleByBacktrackingLinesearchState,
@@ -165,6 +174,7 @@ from funcgrad.optim._wrappers import (  # noqa: F401
     WrappedScheduleState,
     apply_if_finite,
     inject_hyperparams,
+    inject_stateful_hyperparams,
     masked,
     multi_transform,
     partition,
@@ -218,11 +228,21 @@ ScaleState = EmptyState
 ScaleByTrustRatioState = EmptyState
 AdaptiveGradClipState = EmptyState
 bias_correction = tree_utils.tree_bias_correction
+tree_map_params = tree_utils.tree_map_params
 update_moment = tree_utils.tree_update_moment
 update_moment_per_elem_norm = tree_utils.tree_update_moment_per_elem_norm
 update_infinity_moment = tree_utils.tree_update_infinity_moment
 
 __all__ = [
+    "ConditionallyMaskState",
+    "ConditionallyTransformState",
+    "conditionally_mask",
+    "conditionally_transform",
+    "flatten",
+    "freeze",
+    "selective_transform",
+    "inject_stateful_hyperparams",
+    "tree_map_params",
     "safe_increment",
     "safe_int32_increment",
     "safe_norm",

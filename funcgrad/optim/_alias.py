@@ -106,7 +106,9 @@ def adam(
     )
 
 
-def nadam(learning_rate, b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0, mu_dtype=None) -> Opt:
+def nadam(
+    learning_rate, b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0, mu_dtype=None, *, nesterov=True
+) -> Opt:
     """Adam with Nesterov momentum (Dozat 2016): ``adam(..., nesterov=True)``.
 
     Args:
@@ -116,11 +118,12 @@ def nadam(learning_rate, b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0, mu_dtype=None
       eps: added to the denominator outside the square root.
       eps_root: added inside the square root.
       mu_dtype: the dtype of the first moment.
+      nesterov: use Nesterov momentum (keyword-only; True, as Optax).
 
     Returns:
       A :class:`GradientTransformationExtraArgs` (a ``chain``).
     """
-    return adam(learning_rate, b1, b2, eps, eps_root, mu_dtype, nesterov=True)
+    return adam(learning_rate, b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov)
 
 
 def adamw(
@@ -169,6 +172,8 @@ def nadamw(
     mu_dtype=None,
     weight_decay=1e-4,
     mask=None,
+    *,
+    nesterov: bool = True,
 ) -> Opt:
     """AdamW with Nesterov momentum: ``adamw(..., nesterov=True)``.
 
@@ -181,11 +186,14 @@ def nadamw(
       mu_dtype: the dtype of the first moment.
       weight_decay: the decoupled weight decay rate.
       mask: a pytree of bools (or a function of the params) selecting the decayed leaves.
+      nesterov: use Nesterov momentum (keyword-only; True, as Optax).
 
     Returns:
       A :class:`GradientTransformationExtraArgs` (a ``chain``).
     """
-    return adamw(learning_rate, b1, b2, eps, eps_root, mu_dtype, weight_decay, mask, nesterov=True)
+    return adamw(
+        learning_rate, b1, b2, eps, eps_root, mu_dtype, weight_decay, mask, nesterov=nesterov
+    )
 
 
 def rmsprop(

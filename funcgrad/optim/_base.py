@@ -103,11 +103,11 @@ def init_empty_state(params) -> EmptyState:
     return EmptyState()
 
 
-def chain(*transforms: GradientTransformation) -> GradientTransformationExtraArgs:
+def chain(*args: GradientTransformation) -> GradientTransformationExtraArgs:
     """Apply ``transforms`` one after the other; the state is the tuple of their states.
 
     Args:
-      *transforms: the transformations, applied in order to the updates.
+      *args: the transformations, applied in order to the updates.
 
     Returns:
       A :class:`GradientTransformationExtraArgs` whose state is a tuple with one state per
@@ -119,7 +119,7 @@ def chain(*transforms: GradientTransformation) -> GradientTransformationExtraArg
     >>> type(state).__name__, type(state[1][0]).__name__
     ('tuple', 'ScaleByAdamState')
     """
-    txs = [with_extra_args_support(t) for t in transforms]
+    txs = [with_extra_args_support(t) for t in args]
 
     def init(params):
         return tuple(t.init(params) for t in txs)
@@ -139,11 +139,11 @@ def chain(*transforms: GradientTransformation) -> GradientTransformationExtraArg
     return GradientTransformationExtraArgs(init, update)
 
 
-def named_chain(*named: tuple) -> GradientTransformationExtraArgs:
+def named_chain(*args: tuple) -> GradientTransformationExtraArgs:
     """:func:`chain` with names: the state is a dict ``name -> state``.
 
     Args:
-      *named: ``(name, transformation)`` pairs, names unique.
+      *args: ``(name, transformation)`` pairs, names unique.
 
     Returns:
       A :class:`GradientTransformationExtraArgs` whose state is a dict.
@@ -151,10 +151,10 @@ def named_chain(*named: tuple) -> GradientTransformationExtraArgs:
     Raises:
       ValueError: for repeated names.
     """
-    names = [n for n, _ in named]
+    names = [n for n, _ in args]
     if len(names) != len(set(names)):
         raise ValueError(f"Named transformations must have unique names, but got {names}")
-    txs = [(n, with_extra_args_support(t)) for n, t in named]
+    txs = [(n, with_extra_args_support(t)) for n, t in args]
 
     def init(params):
         return {n: t.init(params) for n, t in txs}
@@ -168,27 +168,27 @@ def named_chain(*named: tuple) -> GradientTransformationExtraArgs:
     return GradientTransformationExtraArgs(init, update)
 
 
-def stateless(fn: Callable) -> GradientTransformation:
-    """A transformation from ``fn(updates, params) -> updates`` with no state.
+def stateless(f: Callable) -> GradientTransformation:
+    """A transformation from ``f(updates, params) -> updates`` with no state.
 
     Args:
-      fn: ``fn(updates, params) -> updates`` (``params`` may be None).
+      f: ``f(updates, params) -> updates`` (``params`` may be None).
 
     Returns:
       A :class:`GradientTransformation` whose state is :class:`EmptyState`.
     """
 
     def update(updates, state, params=None):
-        return fn(updates, params), EmptyState()
+        return f(updates, params), EmptyState()
 
     return GradientTransformation(init_empty_state, update)
 
 
-def stateless_with_tree_map(fn: Callable) -> GradientTransformation:
-    """A stateless transformation applying ``fn(update, param)`` leaf by leaf.
+def stateless_with_tree_map(f: Callable) -> GradientTransformation:
+    """A stateless transformation applying ``f(update, param)`` leaf by leaf.
 
     Args:
-      fn: ``fn(update_leaf, param_leaf_or_None) -> new update leaf``.
+      f: ``f(update_leaf, param_leaf_or_None) -> new update leaf``.
 
     Returns:
       A :class:`GradientTransformation` whose state is :class:`EmptyState`.
@@ -196,8 +196,8 @@ def stateless_with_tree_map(fn: Callable) -> GradientTransformation:
 
     def update(updates, state, params=None):
         if params is None:
-            return tu.tree_map(lambda u: fn(u, None), updates), EmptyState()
-        return tu.tree_map(fn, updates, params), EmptyState()
+            return tu.tree_map(lambda u: f(u, None), updates), EmptyState()
+        return tu.tree_map(f, updates, params), EmptyState()
 
     return GradientTransformation(init_empty_state, update)
 

@@ -532,11 +532,11 @@ def clip(max_delta) -> GradientTransformation:
     )
 
 
-def global_norm(tree):
+def global_norm(updates):
     """The global norm ``sqrt(sum of squares of every leaf)`` of a pytree.
 
     Args:
-      tree: a pytree of arrays.
+      updates: a pytree of arrays.
 
     Returns:
       A scalar array.
@@ -545,7 +545,7 @@ def global_norm(tree):
     >>> float(global_norm([fnp.array([3.0]), fnp.array([4.0])]))
     5.0
     """
-    return otu.tree_norm(tree)
+    return otu.tree_norm(updates)
 
 
 def clip_by_global_norm(max_norm) -> GradientTransformation:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import warnings
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -40,6 +41,7 @@ __all__ = [
     "WrappedScheduleState",
     "apply_if_finite",
     "inject_hyperparams",
+    "inject_stateful_hyperparams",
     "masked",
     "multi_transform",
     "partition",
@@ -81,7 +83,9 @@ def _mask_of(mask, tree):
     return mask(tree) if _is_fn(mask) else mask
 
 
-def masked(inner: GradientTransformation, mask) -> GradientTransformationExtraArgs:
+def masked(
+    inner: GradientTransformation, mask, *, mask_compatible_extra_args: bool = False
+) -> GradientTransformationExtraArgs:
     """Apply ``inner`` only where ``mask`` is True; other updates pass through unchanged.
 
     The inner transformation sees the tree with the left-out leaves replaced by
@@ -91,6 +95,8 @@ def masked(inner: GradientTransformation, mask) -> GradientTransformationExtraAr
       inner: the transformation to apply to the selected leaves.
       mask: a pytree of bools (a prefix of the params' tree), or a function ``params ->``
         such a pytree.
+      mask_compatible_extra_args: also mask the extra arguments of ``update`` that have the
+        updates' tree structure.
 
     Returns:
       A :class:`GradientTransformationExtraArgs` with a :class:`MaskedState`.
@@ -103,6 +109,12 @@ def masked(inner: GradientTransformation, mask) -> GradientTransformationExtraAr
     def update(updates, state, params=None, **extra_args):
         mask_tree = _mask_of(mask, updates)
         sub_p = None if params is None else _mask_pytree(params, mask_tree)
+        if mask_compatible_extra_args:
+            td = tu.tree_structure(updates)
+            extra_args = {
+                k: _mask_pytree(v, mask_tree) if tu.tree_structure(v) == td else v
+                for k, v in extra_args.items()
+            }
         new, s = inner.update(
             _mask_pytree(updates, mask_tree), state.inner_state, sub_p, **extra_args
         )
@@ -125,7 +137,9 @@ class PartitionState(NamedTuple):
 MultiTransformState = PartitionState
 
 
-def partition(transforms: dict, param_labels) -> GradientTransformationExtraArgs:
+def partition(
+    transforms: dict, param_labels, *, mask_compatible_extra_args: bool = False
+) -> GradientTransformationExtraArgs:
     """A different transformation per parameter group: ``param_labels`` (a pytree of labels,
     or ``params -> pytree of labels``) picks the key of ``transforms`` for each leaf.
 
@@ -134,6 +148,7 @@ def partition(transforms: dict, param_labels) -> GradientTransformationExtraArgs
         :func:`masked` to its leaves).
       param_labels: a pytree of labels (a prefix of the params' tree), or a function
         ``params ->`` such a pytree.
+      mask_compatible_extra_args: passed on to :func:`masked`.
 
     Returns:
       A :class:`GradientTransformationExtraArgs` with a :class:`PartitionState`; ``init``
@@ -151,7 +166,8 @@ def partition(transforms: dict, param_labels) -> GradientTransformationExtraArgs
     txs = {k: with_extra_args_support(v) for k, v in transforms.items()}
 
     def group(labels, k):
-        return masked(txs[k], _tm(lambda label: label == k, labels))
+        mask = _tm(lambda label: label == k, labels)
+        return masked(txs[k], mask, mask_compatible_extra_args=mask_compatible_extra_args)
 
     def init(params):
         labels = _mask_of(param_labels, params)
@@ -640,3 +656,24 @@ def inject_hyperparams(inner_factory: Callable, static_args=(), hyperparam_dtype
         return GradientTransformationExtraArgs(init, update)
 
     return factory
+
+
+def inject_stateful_hyperparams(
+    inner_factory: Callable, static_args=(), hyperparam_dtype=None
+) -> Callable:
+    """Optax's deprecated name of :func:`inject_hyperparams` (warns, then the same).
+
+    Args:
+      inner_factory: an optimizer factory.
+      static_args: names of numeric arguments to keep static.
+      hyperparam_dtype: the dtype of float hyperparameters.
+
+    Returns:
+      ``inject_hyperparams(inner_factory, static_args, hyperparam_dtype)``.
+    """
+    warnings.warn(
+        "inject_stateful_hyperparams is deprecated, use inject_hyperparams instead",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return inject_hyperparams(inner_factory, static_args, hyperparam_dtype)

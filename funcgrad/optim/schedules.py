@@ -15,8 +15,20 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 import funcgrad.numpy as fnp
+from funcgrad.optim._wrappers import (
+    InjectHyperparamsState,
+    InjectStatefulHyperparamsState,
+    WrappedSchedule,
+    inject_hyperparams,
+    inject_stateful_hyperparams,
+)
 
 __all__ = [
+    "InjectHyperparamsState",
+    "InjectStatefulHyperparamsState",
+    "WrappedSchedule",
+    "inject_hyperparams",
+    "inject_stateful_hyperparams",
     "Schedule",
     "constant_schedule",
     "cosine_decay_schedule",

@@ -219,6 +219,15 @@ TRANSFORMS = {
         {"inner": S("adam", learning_rate=0.1), "max_consecutive_errors": 2},
     ],
     "multisteps_skip_not_finite": ["MultiSteps", {}],  # built specially
+    "flatten_adam": ["flatten", {"inner": S("adam", learning_rate=0.1)}],
+    "freeze": ["freeze", {"mask": {"w": True, "b": False}}],
+    "selective_transform": [
+        "selective_transform",
+        {"optimizer": S("adam", learning_rate=0.1), "freeze_mask": {"w": False, "b": True}},
+    ],
+    "conditionally_mask": ["conditionally_mask", {}],  # built specially
+    "conditionally_transform": ["conditionally_transform", {}],  # built specially
+    "named_chain": ["named_chain", {}],  # built specially
     "masked_adam": [
         "masked",
         {"inner": S("adam", learning_rate=0.1), "mask": {"w": False, "b": True}},
@@ -338,6 +347,12 @@ def special(name, lib):
         )
     if name == "multisteps_skip_not_finite":
         return lib.MultiSteps(lib.sgd(0.1), 2, should_skip_update_fn=lib.skip_not_finite)
+    if name == "conditionally_mask":
+        return lib.conditionally_mask(lib.adam(0.1), lambda step: step % 2 == 0)
+    if name == "conditionally_transform":
+        return lib.conditionally_transform(lib.adam(0.1), lambda step: step % 2 == 1)
+    if name == "named_chain":
+        return lib.named_chain(("clip", lib.clip(0.5)), ("opt", lib.sgd(0.1, momentum=0.9)))
     if name == "sgd_backtracking":
         return lib.chain(
             lib.sgd(1.0),
@@ -377,6 +392,9 @@ def make(case, spec, lib):
         "sgd_backtracking",
         "sgd_zoom",
         "reduce_on_plateau",
+        "conditionally_mask",
+        "conditionally_transform",
+        "named_chain",
     ):
         return special(case, lib)
     return build(fix_schedule_kwargs(spec), lib)
