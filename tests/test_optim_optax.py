@@ -29,6 +29,7 @@ SPECIAL = (
     "conditionally_mask",
     "conditionally_transform",
     "named_chain",
+    "monitor",
 )
 EXTRA_ARGS = {
     "polyak_sgd": "value",
@@ -96,6 +97,14 @@ def special(name):
         return optim.conditionally_mask(optim.adam(0.1), lambda step: step % 2 == 0)
     if name == "conditionally_transform":
         return optim.conditionally_transform(optim.adam(0.1), lambda step: step % 2 == 1)
+    if name == "monitor":
+        measures = {
+            "norm": optim.global_norm,
+            "ema": optim.measure_with_ema(optim.global_norm, 0.9),
+        }
+        return optim.chain(
+            optim.monitor(measures), optim.sgd(0.1), optim.snapshot("u", optim.global_norm)
+        )
     if name == "named_chain":
         return optim.named_chain(("clip", optim.clip(0.5)), ("opt", optim.sgd(0.1, momentum=0.9)))
     if name == "sgd_backtracking":

@@ -88,11 +88,16 @@ from funcgrad.optim._extras import (  # noqa: F401
 from funcgrad.optim._layout import (  # noqa: F401
     ConditionallyMaskState,
     ConditionallyTransformState,
+    MonitorState,
+    SnapshotState,
     conditionally_mask,
     conditionally_transform,
     flatten,
     freeze,
+    measure_with_ema,
+    monitor,
     selective_transform,
+    snapshot,
 )
 from funcgrad.optim._linesearch import (  # noqa: F401
     BacktrackingLinesearchInfo,
@@ -234,6 +239,11 @@ update_moment_per_elem_norm = tree_utils.tree_update_moment_per_elem_norm
 update_infinity_moment = tree_utils.tree_update_infinity_moment
 
 __all__ = [
+    "MonitorState",
+    "SnapshotState",
+    "measure_with_ema",
+    "monitor",
+    "snapshot",
     "ConditionallyMaskState",
     "ConditionallyTransformState",
     "conditionally_mask",

@@ -1,6 +1,7 @@
 """Optax's wrappers that change when or where a transformation applies: conditionally
 (``conditionally_transform``, ``conditionally_mask``), on a flat vector (``flatten``), or not
-on frozen parameters (``freeze``, ``selective_transform``).
+on frozen parameters (``freeze``, ``selective_transform``); and its monitoring transforms
+(``snapshot``, ``monitor``, ``measure_with_ema``).
 """
 
 from __future__ import annotations
@@ -19,14 +20,22 @@ from funcgrad.optim._base import (
     _select_tree,
     _tm,
     _zeros_count,
+    chain,
     set_to_zero,
+    stateless,
     with_extra_args_support,
 )
+from funcgrad.optim._extras import ema
 from funcgrad.optim._wrappers import masked, partition
 
 __all__ = [
     "ConditionallyMaskState",
     "ConditionallyTransformState",
+    "MonitorState",
+    "SnapshotState",
+    "measure_with_ema",
+    "monitor",
+    "snapshot",
     "conditionally_mask",
     "conditionally_transform",
     "flatten",
@@ -182,3 +191,96 @@ def selective_transform(
         return _tm(lambda m: "freeze" if m else "train", freeze_mask)
 
     return partition({"train": optimizer, "freeze": set_to_zero()}, param_labels=labels)
+
+
+# ---- monitoring ---------------------------------------------------------------------------------
+
+
+class SnapshotState(NamedTuple):
+    """The state of :func:`snapshot`.
+
+    Args:
+      measurement: a dict ``{measure_name: measure(last updates)}``.
+    """
+
+    measurement: dict
+
+
+def snapshot(measure_name: str, measure: Callable) -> GradientTransformation:
+    """Keep ``measure(updates)`` of the last updates in the state (updates unchanged).
+
+    Args:
+      measure_name: the key of the measurement.
+      measure: ``measure(tree) -> pytree``.
+
+    Returns:
+      A :class:`GradientTransformation` with a :class:`SnapshotState`.
+    """
+
+    def update(updates, state, params=None):
+        return updates, SnapshotState({measure_name: measure(updates)})
+
+    return GradientTransformation(lambda p: SnapshotState({measure_name: measure(p)}), update)
+
+
+class MonitorState(NamedTuple):
+    """The state of :func:`monitor`.
+
+    Args:
+      measurements: a dict ``{name: measurement}`` of the last update (empty before).
+      measure_states: the states of the measuring transformations.
+    """
+
+    measurements: dict
+    measure_states: tuple
+
+
+def _as_measure(m):
+    if isinstance(m, GradientTransformation):
+        return with_extra_args_support(m)
+    return with_extra_args_support(stateless(lambda u, _, m=m: m(u)))
+
+
+def monitor(measures: dict) -> GradientTransformationExtraArgs:
+    """Record measurements of the updates (updates unchanged): each measure is a function of
+    the updates or a transformation whose output updates are the measurement.
+
+    Args:
+      measures: a dict ``{name: fn or transformation}``.
+
+    Returns:
+      A :class:`GradientTransformationExtraArgs` with a :class:`MonitorState`.
+    """
+    ms = {k: _as_measure(m) for k, m in measures.items()}
+
+    def init(params):
+        return MonitorState({}, tuple(m.init(params) for m in ms.values()))
+
+    def update(updates, state, params=None, **extra_args):
+        out, new = {}, []
+        for (k, m), s in zip(ms.items(), state.measure_states):
+            out[k], s = m.update(updates, s, params, **extra_args)
+            new.append(s)
+        return updates, MonitorState(out, tuple(new))
+
+    return GradientTransformationExtraArgs(init, update)
+
+
+def measure_with_ema(
+    measure: Callable, decay, debias: bool = True, accumulator_dtype=None
+) -> GradientTransformationExtraArgs:
+    """A transformation whose output is the exponential moving average of ``measure(updates)``
+    (use it inside :func:`monitor`).
+
+    Args:
+      measure: ``measure(updates) -> pytree``.
+      decay: the EMA decay.
+      debias: debias the EMA.
+      accumulator_dtype: the dtype of the EMA.
+
+    Returns:
+      A :class:`GradientTransformationExtraArgs` (a ``chain``).
+    """
+    base = ema(decay, debias, accumulator_dtype)
+    measured = base._replace(init=lambda p: base.init(measure(p)))
+    return chain(stateless(lambda u, _: measure(u)), measured)

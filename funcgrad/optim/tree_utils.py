@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 import funcgrad.numpy as fnp
+from funcgrad import random as frandom
 from funcgrad import tree_util as tu
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "tree_map_params",
     "tree_max",
     "tree_min",
+    "tree_random_like",
     "tree_mul",
     "tree_norm",
     "tree_ones_like",
@@ -52,6 +54,7 @@ __all__ = [
     "tree_scale",
     "tree_set",
     "tree_size",
+    "tree_split_key_like",
     "tree_sub",
     "tree_sum",
     "tree_update_infinity_moment",
@@ -720,3 +723,41 @@ def tree_map_params(
         return value if transform_non_params is None else transform_non_params(value)
 
     return _tm(one, skeleton, state, is_leaf=lambda v: isinstance(v, _Placeholder))
+
+
+# ---- random -------------------------------------------------------------------------------------
+
+
+def tree_split_key_like(rng_key, target_tree: Any) -> Any:
+    """One PRNG key per leaf of ``target_tree`` (``random.split`` into the tree's shape).
+
+    Args:
+      rng_key: a PRNG key.
+      target_tree: a pytree.
+
+    Returns:
+      A pytree of ``target_tree``'s structure whose leaves are keys.
+    """
+    td = tu.tree_structure(target_tree)
+    keys = frandom.split(rng_key, td.num_leaves)
+    return tu.tree_unflatten(td, [keys[i] for i in range(td.num_leaves)])
+
+
+def tree_random_like(rng_key, target_tree: Any, sampler: Callable | None = None, dtype=None):
+    """Random values shaped like every leaf: ``sampler(key, leaf.shape, dtype)`` with one key
+    per leaf (default sampler: ``random.normal``).
+
+    Args:
+      rng_key: a PRNG key.
+      target_tree: a pytree of arrays.
+      sampler: ``sampler(key, shape, dtype) -> array``.
+      dtype: the dtype (default: each leaf's).
+
+    Returns:
+      A pytree of ``target_tree``'s structure.
+    """
+    sampler = frandom.normal if sampler is None else sampler
+    keys = tree_split_key_like(rng_key, target_tree)
+    return _tm(
+        lambda x, k: sampler(k, fnp.shape(x), dtype or fnp.asarray(x).dtype), target_tree, keys
+    )

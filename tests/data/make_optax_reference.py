@@ -228,6 +228,7 @@ TRANSFORMS = {
     "conditionally_mask": ["conditionally_mask", {}],  # built specially
     "conditionally_transform": ["conditionally_transform", {}],  # built specially
     "named_chain": ["named_chain", {}],  # built specially
+    "monitor": ["monitor", {}],  # built specially
     "masked_adam": [
         "masked",
         {"inner": S("adam", learning_rate=0.1), "mask": {"w": False, "b": True}},
@@ -351,6 +352,9 @@ def special(name, lib):
         return lib.conditionally_mask(lib.adam(0.1), lambda step: step % 2 == 0)
     if name == "conditionally_transform":
         return lib.conditionally_transform(lib.adam(0.1), lambda step: step % 2 == 1)
+    if name == "monitor":
+        measures = {"norm": lib.global_norm, "ema": lib.measure_with_ema(lib.global_norm, 0.9)}
+        return lib.chain(lib.monitor(measures), lib.sgd(0.1), lib.snapshot("u", lib.global_norm))
     if name == "named_chain":
         return lib.named_chain(("clip", lib.clip(0.5)), ("opt", lib.sgd(0.1, momentum=0.9)))
     if name == "sgd_backtracking":
@@ -395,6 +399,7 @@ def make(case, spec, lib):
         "conditionally_mask",
         "conditionally_transform",
         "named_chain",
+        "monitor",
     ):
         return special(case, lib)
     return build(fix_schedule_kwargs(spec), lib)
