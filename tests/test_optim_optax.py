@@ -138,8 +138,15 @@ def close(got, want, rtol=2e-4, atol=2e-5):
 ALIASES = sorted(set(DATA["aliases"]) - {"lookahead_sgd"})
 
 
+def prng_matches_jax() -> bool:
+    probe = fg.random.normal(fg.random.PRNGKey(0), (3,))
+    return np.allclose(np.asarray(probe), DATA["prng_probe"], rtol=1e-6)
+
+
 @pytest.mark.parametrize("case", ALIASES)
 def test_alias_matches_optax(case):
+    if case.endswith("needs_jax_prng") and not prng_matches_jax():
+        pytest.skip("funcgrad's PRNG streams differ from JAX's (same call sequence as Optax)")
     rec = DATA["aliases"][case]
     opt = make(case, rec["spec"])
     p = tree(DATA["P0"])

@@ -122,6 +122,8 @@ ALIASES = {
     "lamb": ["lamb", {"learning_rate": 0.1, "weight_decay": 0.01}],
     "lion": ["lion", {"learning_rate": 0.01}],
     "noisy_sgd_no_noise": ["noisy_sgd", {"learning_rate": 0.1, "eta": 0.0, "key": 0}],
+    # compared only once funcgrad's PRNG streams equal JAX's (see "prng_probe")
+    "noisy_sgd_needs_jax_prng": ["noisy_sgd", {"learning_rate": 0.1, "eta": 0.01, "key": 0}],
     "novograd": ["novograd", {"learning_rate": 0.1}],
     "novograd_wd": ["novograd", {"learning_rate": 0.1, "weight_decay": 0.1}],
     "optimistic_gradient_descent": ["optimistic_gradient_descent", {"learning_rate": 0.1}],
@@ -464,6 +466,7 @@ data = {
     "P0": jax.tree.map(lambda x: x.tolist(), P0),
     "X": X.tolist(),
     "Y": Y.tolist(),
+    "prng_probe": np.asarray(jax.random.normal(jax.random.PRNGKey(0), (3,))).tolist(),
     "GRADS": [jax.tree.map(lambda x: x.tolist(), g) for g in GRADS],
     "aliases": {k: run_alias(k, v) for k, v in ALIASES.items()},
     "transforms": {k: run_transform(k, v) for k, v in TRANSFORMS.items()},
