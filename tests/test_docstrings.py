@@ -29,6 +29,7 @@ NAMESPACES = [
     "funcgrad.optim.losses",
     "funcgrad.optim.tree_utils",
     "funcgrad.optim.contrib",
+    "funcgrad.optim.projections",
     "funcgrad.data",
     "funcgrad.tree_util",
     "funcgrad.config",

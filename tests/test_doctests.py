@@ -34,6 +34,7 @@ MODULES = [
     "funcgrad.optim.losses",
     "funcgrad.optim.tree_utils",
     "funcgrad.optim.contrib",
+    "funcgrad.optim.projections",
     "funcgrad.nn.initializers",
     "funcgrad.nn.losses",
     "funcgrad.metrics",

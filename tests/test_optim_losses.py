@@ -11,6 +11,7 @@ import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import optim
 from funcgrad.optim import losses as L
+from funcgrad.optim import projections as P
 from funcgrad.scipy.special import logsumexp
 
 DATA = json.loads((pathlib.Path(__file__).parent / "data" / "optax_losses.json").read_text())
@@ -181,3 +182,38 @@ OPTAX_TOP_LEVEL = [
 def test_reexported_from_optim():
     for name in OPTAX_TOP_LEVEL:
         assert getattr(optim, name) is getattr(L, name), name
+
+
+# ---- projections (tests/data/optax_losses.json "projections") -----------------------------------
+
+PROJ = {
+    "projection_non_negative": lambda t, ta: P.projection_non_negative(t),
+    "projection_box": lambda t, ta: P.projection_box(a("pred")[0], -0.5, 0.5),
+    "projection_hypercube": lambda t, ta: P.projection_hypercube(a("pred")[0], 0.7),
+    "projection_simplex": lambda t, ta: P.projection_simplex(t, 2.0),
+    "projection_l1_sphere": lambda t, ta: P.projection_l1_sphere(t, 1.5),
+    "projection_l1_ball": lambda t, ta: P.projection_l1_ball(t, 1.5),
+    "projection_l2_sphere": lambda t, ta: P.projection_l2_sphere(t, 1.5),
+    "projection_l2_ball": lambda t, ta: P.projection_l2_ball(t, 1.5),
+    "projection_linf_ball": lambda t, ta: P.projection_linf_ball(t, 0.3),
+    "projection_vector": lambda t, ta: P.projection_vector(t, ta),
+    "projection_hyperplane": lambda t, ta: P.projection_hyperplane(t, ta, 0.5),
+    "projection_halfspace": lambda t, ta: P.projection_halfspace(t, ta, -0.5),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PROJ))
+def test_projection_matches_optax(name):
+    t = {"a": a("pred")[0], "b": a("pred")[1, :3]}
+    ta = {"a": a("targ")[0], "b": a("targ")[1, :3]}
+    got, want = PROJ[name](t, ta), DATA["projections"][name]
+    if isinstance(want, dict):
+        for k in want:
+            np.testing.assert_allclose(np.asarray(got[k]), want[k], rtol=1e-5, atol=1e-6)
+    else:
+        np.testing.assert_allclose(np.asarray(got), want, rtol=1e-5, atol=1e-6)
+
+
+def test_projection_simplex_gradient_matches_optax():
+    g = fg.grad(lambda x: fnp.sum(P.projection_simplex(x) * fnp.arange(5.0)))(a("pred")[0])
+    np.testing.assert_allclose(np.asarray(g), DATA["simplex_grad"], rtol=1e-5, atol=1e-6)

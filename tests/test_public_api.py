@@ -24,6 +24,7 @@ NAMESPACES = [
     "funcgrad.optim.losses",
     "funcgrad.optim.tree_utils",
     "funcgrad.optim.contrib",
+    "funcgrad.optim.projections",
     "funcgrad.metrics",
     "funcgrad.data",
     "funcgrad.tree_util",

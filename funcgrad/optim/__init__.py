@@ -12,7 +12,7 @@ update formulas.
 1
 """
 
-from funcgrad.optim import contrib, losses, schedules, tree_utils  # noqa: F401
+from funcgrad.optim import contrib, losses, projections, schedules, tree_utils  # noqa: F401
 from funcgrad.optim._alias import (  # noqa: F401
     adabelief,
     adadelta,
@@ -239,6 +239,7 @@ update_moment_per_elem_norm = tree_utils.tree_update_moment_per_elem_norm
 update_infinity_moment = tree_utils.tree_update_infinity_moment
 
 __all__ = [
+    "projections",
     "MonitorState",
     "SnapshotState",
     "measure_with_ema",

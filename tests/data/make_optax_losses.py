@@ -118,3 +118,28 @@ data = {
 path = pathlib.Path(__file__).with_name("optax_losses.json")
 path.write_text(json.dumps(data))
 print("wrote", path)
+
+# ---- projections (appended to the same file) ----------------------------------------------------
+Pj = optax.projections
+tree = {"a": pred[0], "b": pred[1, :3]}
+tree_a = {"a": targ[0], "b": targ[1, :3]}
+proj = {
+    "projection_non_negative": Pj.projection_non_negative(tree),
+    "projection_box": Pj.projection_box(pred[0], -0.5, 0.5),
+    "projection_hypercube": Pj.projection_hypercube(pred[0], 0.7),
+    "projection_simplex": Pj.projection_simplex(tree, 2.0),
+    "projection_l1_sphere": Pj.projection_l1_sphere(tree, 1.5),
+    "projection_l1_ball": Pj.projection_l1_ball(tree, 1.5),
+    "projection_l2_sphere": Pj.projection_l2_sphere(tree, 1.5),
+    "projection_l2_ball": Pj.projection_l2_ball(tree, 1.5),
+    "projection_linf_ball": Pj.projection_linf_ball(tree, 0.3),
+    "projection_vector": Pj.projection_vector(tree, tree_a),
+    "projection_hyperplane": Pj.projection_hyperplane(tree, tree_a, 0.5),
+    "projection_halfspace": Pj.projection_halfspace(tree, tree_a, -0.5),
+}
+data["projections"] = jax.tree.map(lambda x: np.asarray(x).tolist(), proj)
+data["simplex_grad"] = np.asarray(
+    jax.grad(lambda x: jnp.sum(Pj.projection_simplex(x) * jnp.arange(5.0)))(pred[0])
+).tolist()
+path.write_text(json.dumps(data))
+print("wrote projections")
