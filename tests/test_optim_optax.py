@@ -81,6 +81,8 @@ def build(spec):
         return optim.inject_hyperparams(getattr(optim, kwargs.pop("factory")))(**kwargs)
     if name.startswith("schedules."):
         return getattr(optim.schedules, name.split(".")[1])(**kwargs)
+    if name.startswith("contrib."):
+        return getattr(optim.contrib, name.split(".")[1])(**kwargs)
     return getattr(optim, name)(**kwargs)
 
 

@@ -1,4 +1,5 @@
-"""``funcgrad.optim.contrib``: Optax's contributed transformations (``reduce_on_plateau``).
+"""``funcgrad.optim.contrib``: some of Optax's contributed transformations
+(``reduce_on_plateau``, ADOPT, Schedule-Free), with Optax's names, states and numbers.
 
 >>> import funcgrad as fg, funcgrad.numpy as fnp
 >>> tx = fg.optim.contrib.reduce_on_plateau(factor=0.5, patience=1)
@@ -13,15 +14,45 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
 
 import funcgrad.numpy as fnp
-from funcgrad.optim._base import GradientTransformationExtraArgs, _safe_inc, _tm
+from funcgrad.optim import tree_utils as otu
+from funcgrad.optim._alias import sgd
+from funcgrad.optim._base import (
+    GradientTransformation,
+    GradientTransformationExtraArgs,
+    _cast_tree,
+    _safe_inc,
+    _tm,
+    _zeros_count,
+    _zeros_tree,
+    chain,
+    with_extra_args_support,
+)
+from funcgrad.optim._transforms import (
+    ScaleByAdamState,
+    add_decayed_weights,
+    scale_by_learning_rate,
+    scale_by_rms,
+)
+from funcgrad.optim.schedules import warmup_constant_schedule
 from funcgrad.optim.tree_utils import tree_dtype
 
-__all__ = ["ReduceLROnPlateauState", "reduce_on_plateau"]
+__all__ = [
+    "ReduceLROnPlateauState",
+    "ScheduleFreeState",
+    "adopt",
+    "reduce_on_plateau",
+    "scale_by_adopt",
+    "schedule_free",
+    "schedule_free_adamw",
+    "schedule_free_eval_params",
+    "schedule_free_sgd",
+]
 
 
 class ReduceLROnPlateauState(NamedTuple):
@@ -121,3 +152,256 @@ def reduce_on_plateau(
         return _tm(lambda g: s.scale * g, updates), s
 
     return GradientTransformationExtraArgs(init, update)
+
+
+# ---- ADOPT --------------------------------------------------------------------------------------
+
+
+def scale_by_adopt(
+    b1=0.9,
+    b2=0.9999,
+    eps=1e-6,
+    mu_dtype=None,
+    *,
+    nesterov: bool = False,
+    use_clipping: bool = True,
+    clip_value_fn: Callable = lambda x: x**0.25,
+) -> GradientTransformation:
+    """ADOPT's scaling (Taniguchi et al. 2024): normalise by the previous second moment, then
+    take momentum (the first step only initialises ``nu``).
+
+    Args:
+      b1: the momentum decay.
+      b2: the second-moment decay.
+      eps: the lower bound of ``sqrt(nu)``.
+      mu_dtype: the dtype of the momentum.
+      nesterov: Nesterov momentum.
+      use_clipping: clip the normalised gradient to ``clip_value_fn(step)``.
+      clip_value_fn: the clipping bound as a function of the step.
+
+    Returns:
+      A :class:`GradientTransformation` with a ``ScaleByAdamState``.
+    """
+
+    def init(params):
+        return ScaleByAdamState(_zeros_count(), _zeros_tree(params, mu_dtype), _zeros_tree(params))
+
+    def normalised(g, nu, clip):
+        x = g / fnp.maximum(fnp.sqrt(nu), eps)
+        return fnp.clip(x, -clip, clip) if use_clipping else x
+
+    def update(updates, state, params=None):
+        b2_ = fnp.where(state.count > 0, b2, 0.0)
+        b1_ = fnp.where(state.count > 0, b1, 1.0)
+        nu = otu.tree_update_moment_per_elem_norm(updates, state.nu, b2_, 2)
+        clip = clip_value_fn(state.count) if use_clipping else None
+        mu_u = _tm(lambda g, n: normalised(g, n, clip), updates, state.nu)
+        mu = otu.tree_update_moment(mu_u, state.mu, b1_, 1)
+        out = otu.tree_update_moment(mu_u, mu, b1_, 1) if nesterov else mu
+        return out, ScaleByAdamState(_safe_inc(state.count), _cast_tree(mu, mu_dtype), nu)
+
+    return GradientTransformation(init, update)
+
+
+def adopt(
+    learning_rate,
+    b1=0.9,
+    b2=0.9999,
+    eps=1e-6,
+    mu_dtype=None,
+    *,
+    nesterov: bool = False,
+    use_clipping: bool = True,
+    clip_value_fn: Callable = lambda x: x**0.25,
+) -> GradientTransformationExtraArgs:
+    """ADOPT (Taniguchi et al. 2024): :func:`scale_by_adopt` then ``-learning_rate``.
+
+    Args:
+      learning_rate: a number, an array, or a schedule ``count -> lr``.
+      b1: the momentum decay.
+      b2: the second-moment decay.
+      eps: the lower bound of ``sqrt(nu)``.
+      mu_dtype: the dtype of the momentum.
+      nesterov: Nesterov momentum.
+      use_clipping: clip the normalised gradient.
+      clip_value_fn: the clipping bound as a function of the step.
+
+    Returns:
+      A :class:`GradientTransformationExtraArgs` (a ``chain``).
+    """
+    return chain(
+        scale_by_adopt(
+            b1,
+            b2,
+            eps,
+            mu_dtype,
+            nesterov=nesterov,
+            use_clipping=use_clipping,
+            clip_value_fn=clip_value_fn,
+        ),
+        scale_by_learning_rate(learning_rate),
+    )
+
+
+# ---- Schedule-Free ------------------------------------------------------------------------------
+
+
+class ScheduleFreeState(NamedTuple):
+    """The state of :func:`schedule_free`.
+
+    Args:
+      b1: the interpolation factor.
+      weight_sum: the sum of the averaging weights so far.
+      step_count: the step (from 1).
+      max_lr: the largest learning rate so far.
+      base_optimizer_state: the base optimizer's state.
+      z: the base optimizer's iterate.
+    """
+
+    b1: Any
+    weight_sum: Any
+    step_count: Any
+    max_lr: Any
+    base_optimizer_state: Any
+    z: Any
+
+
+def schedule_free_eval_params(state, params):
+    """The parameters to evaluate a Schedule-Free model at: ``(y - (1 - b1) z) / b1``.
+
+    Args:
+      state: a :class:`ScheduleFreeState` (or a state holding ``b1`` and ``z``).
+      params: the training parameters ``y``.
+
+    Returns:
+      The averaged parameters ``x``.
+
+    Raises:
+      ValueError: if the state holds no ``b1``/``z``.
+    """
+    b1, z = getattr(state, "b1", None), getattr(state, "z", None)
+    if b1 is None or z is None:
+        raise ValueError("schedule_free_eval_params requires a ScheduleFreeState as input.")
+    return _tm(lambda y, zi: (y - (1.0 - b1) * zi) / b1, params, z)
+
+
+def _sf_weight(state, learning_rate, weight_lr_power):
+    lr = learning_rate
+    if callable(learning_rate):
+        lr = fnp.asarray(learning_rate(state.step_count)).astype(state.max_lr.dtype)
+    max_lr = fnp.maximum(state.max_lr, lr).astype(state.max_lr.dtype)
+    weight = max_lr**weight_lr_power
+    total = state.weight_sum + weight
+    bad = fnp.logical_or(fnp.isnan(weight), fnp.isnan(total))
+    ck = fnp.where(bad, np.nan, fnp.nan_to_num(weight / total, nan=0.0, posinf=np.inf))
+    return max_lr, total, ck
+
+
+def schedule_free(
+    base_optimizer: GradientTransformation,
+    learning_rate,
+    b1=0.9,
+    weight_lr_power=2.0,
+    state_dtype=None,
+) -> GradientTransformationExtraArgs:
+    """Schedule-Free wrapper (Defazio et al. 2024): the base optimizer steps ``z``, the
+    parameters are an interpolation of ``z`` and a weighted average of it (evaluate at
+    :func:`schedule_free_eval_params`).
+
+    Args:
+      base_optimizer: the base optimizer (its learning rate included).
+      learning_rate: its learning rate (a number or schedule), for the averaging weights.
+      b1: the interpolation factor.
+      weight_lr_power: the power of the learning rate in the weights.
+      state_dtype: the dtype of ``z`` (default: the params').
+
+    Returns:
+      A :class:`GradientTransformationExtraArgs` with a :class:`ScheduleFreeState`.
+    """
+    base = with_extra_args_support(base_optimizer)
+
+    def init(params):
+        dt = tree_dtype(params, "lowest")
+        z = params if state_dtype is None else otu.tree_cast(params, state_dtype)
+        z = _tm(lambda t: fnp.array(t), z)
+        return ScheduleFreeState(
+            fnp.asarray(b1).astype(dt), fnp.zeros((), dt), fnp.ones((), np.int32),
+            fnp.zeros((), dt), base.init(params), z,
+        )  # fmt: skip
+
+    def update(grads, state, params=None, **extra_args):
+        max_lr, total, ck = _sf_weight(state, learning_rate, weight_lr_power)
+        base_u, base_s = base.update(grads, state.base_optimizer_state, params, **extra_args)
+        z = _tm(lambda p, u: (fnp.asarray(p) + u).astype(fnp.asarray(p).dtype), state.z, base_u)
+        prev_x = _tm(lambda y, zi: (y - (1.0 - b1) * zi) / b1, params, state.z)
+        x = _tm(lambda xi, zi: (1.0 - ck) * xi + ck * zi, prev_x, z)
+        new_p = _tm(lambda xi, zi: b1 * xi + (1.0 - b1) * zi, x, z)
+        updates = _tm(lambda n, p: n - p, new_p, params)
+        step = _safe_inc(state.step_count)
+        return updates, ScheduleFreeState(state.b1, total, step, max_lr, base_s, z)
+
+    return GradientTransformationExtraArgs(init, update)
+
+
+def schedule_free_sgd(
+    learning_rate=1.0,
+    warmup_steps=None,
+    b1=0.9,
+    weight_decay=None,
+    weight_lr_power=2.0,
+    state_dtype=None,
+) -> GradientTransformationExtraArgs:
+    """Schedule-Free SGD.
+
+    Args:
+      learning_rate: the peak learning rate.
+      warmup_steps: a linear warm-up length, or None.
+      b1: the interpolation factor.
+      weight_decay: weight decay added before SGD, or None.
+      weight_lr_power: the power of the learning rate in the weights.
+      state_dtype: the dtype of ``z``.
+
+    Returns:
+      A :class:`GradientTransformationExtraArgs` (:func:`schedule_free` of SGD).
+    """
+    if warmup_steps is not None:
+        learning_rate = warmup_constant_schedule(0, learning_rate, warmup_steps)
+    opt = sgd(learning_rate)
+    if weight_decay is not None:
+        opt = chain(add_decayed_weights(weight_decay), opt)
+    return schedule_free(opt, learning_rate, b1, weight_lr_power, state_dtype)
+
+
+def schedule_free_adamw(
+    learning_rate=0.0025,
+    warmup_steps=None,
+    b1=0.9,
+    b2=0.999,
+    eps=1e-8,
+    weight_decay=0.0,
+    weight_lr_power=2.0,
+    state_dtype=None,
+) -> GradientTransformationExtraArgs:
+    """Schedule-Free AdamW.
+
+    Args:
+      learning_rate: the peak learning rate.
+      warmup_steps: a linear warm-up length, or None.
+      b1: the interpolation factor.
+      b2: the second-moment decay.
+      eps: added outside the square root.
+      weight_decay: the decoupled weight decay.
+      weight_lr_power: the power of the learning rate in the weights.
+      state_dtype: the dtype of ``z``.
+
+    Returns:
+      A :class:`GradientTransformationExtraArgs` (:func:`schedule_free` of an RMS scaling).
+    """
+    if warmup_steps is not None:
+        learning_rate = warmup_constant_schedule(0, learning_rate, warmup_steps)
+    opt = chain(
+        scale_by_rms(decay=b2, eps=eps, eps_in_sqrt=False, bias_correction=True),
+        add_decayed_weights(weight_decay),
+        scale_by_learning_rate(learning_rate),
+    )
+    return schedule_free(opt, learning_rate, b1, weight_lr_power, state_dtype)

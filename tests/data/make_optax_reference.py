@@ -155,6 +155,19 @@ ALIASES = {
         {"opt": S("sgd", learning_rate=0.1), "every_k_schedule": 2, "use_grad_mean": False},
     ],
     "lookahead_sgd": ["lookahead", {}],  # built specially
+    "contrib_adopt": ["contrib.adopt", {"learning_rate": 0.1}],
+    "contrib_adopt_nesterov": [
+        "contrib.adopt",
+        {"learning_rate": 0.1, "nesterov": True, "use_clipping": False},
+    ],
+    "contrib_schedule_free_adamw": [
+        "contrib.schedule_free_adamw",
+        {"learning_rate": 0.1, "warmup_steps": 2},
+    ],
+    "contrib_schedule_free_sgd": [
+        "contrib.schedule_free_sgd",
+        {"learning_rate": 0.1, "weight_decay": 0.01},
+    ],
     "lbfgs": ["lbfgs", {}],
     "lbfgs_memory_2": ["lbfgs", {"memory_size": 2}],
     "lbfgs_lr_no_linesearch": ["lbfgs", {"learning_rate": 0.5, "linesearch": None}],
