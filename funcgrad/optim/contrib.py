@@ -1,5 +1,6 @@
 """``funcgrad.optim.contrib``: some of Optax's contributed transformations
-(``reduce_on_plateau``, ADOPT, Schedule-Free), with Optax's names, states and numbers.
+(``reduce_on_plateau``, ADOPT, Schedule-Free, AdEMAMix, Prodigy), with Optax's names,
+states and numbers.
 
 >>> import funcgrad as fg, funcgrad.numpy as fnp
 >>> tx = fg.optim.contrib.reduce_on_plateau(factor=0.5, patience=1)
@@ -26,6 +27,7 @@ from funcgrad.optim._base import (
     GradientTransformation,
     GradientTransformationExtraArgs,
     _cast_tree,
+    _needs_params,
     _safe_inc,
     _tm,
     _zeros_count,
@@ -43,9 +45,17 @@ from funcgrad.optim.schedules import warmup_constant_schedule
 from funcgrad.optim.tree_utils import tree_dtype
 
 __all__ = [
+    "ProdigyState",
     "ReduceLROnPlateauState",
+    "ScaleByAdemamixState",
+    "ScaleBySimplifiedAdEMAMixState",
     "ScheduleFreeState",
+    "ademamix",
     "adopt",
+    "prodigy",
+    "scale_by_ademamix",
+    "scale_by_simplified_ademamix",
+    "simplified_ademamix",
     "reduce_on_plateau",
     "scale_by_adopt",
     "schedule_free",
@@ -405,3 +415,269 @@ def schedule_free_adamw(
         scale_by_learning_rate(learning_rate),
     )
     return schedule_free(opt, learning_rate, b1, weight_lr_power, state_dtype)
+
+
+# ---- AdEMAMix -----------------------------------------------------------------------------------
+
+
+class ScaleByAdemamixState(NamedTuple):
+    """The state of :func:`scale_by_ademamix`.
+
+    Args:
+      count: the number of updates so far (int32 scalar).
+      count_m2: the count of the slow EMA (for ``b3``/``alpha`` schedules).
+      m1: the fast EMA of the gradients.
+      m2: the slow EMA of the gradients.
+      nu: the EMA of the squared gradients.
+    """
+
+    count: Any
+    count_m2: Any
+    m1: Any
+    m2: Any
+    nu: Any
+
+
+def _sched(v, count):
+    return v(count) if callable(v) else v
+
+
+def scale_by_ademamix(
+    b1=0.9, b2=0.999, b3=0.9999, alpha=6.0, eps=1e-8, eps_root=0.0, mu_dtype=None
+) -> GradientTransformation:
+    """AdEMAMix's scaling (Pagliardini et al. 2024): ``(m1_hat + alpha m2) / (sqrt(nu_hat)
+    + eps)`` with a fast (``b1``) and a slow (``b3``) gradient EMA.
+
+    Args:
+      b1: the fast EMA decay.
+      b2: the second-moment decay.
+      b3: the slow EMA decay (or a schedule).
+      alpha: the weight of the slow EMA (or a schedule).
+      eps: added outside the square root.
+      eps_root: added inside the square root.
+      mu_dtype: the dtype of the moments.
+
+    Returns:
+      A :class:`GradientTransformation` with a :class:`ScaleByAdemamixState`.
+    """
+
+    def init(params):
+        z = _zeros_tree(params, mu_dtype)
+        return ScaleByAdemamixState(_zeros_count(), _zeros_count(), z, z, z)
+
+    def update(updates, state, params=None):
+        c_b3, c_alpha = _sched(b3, state.count_m2), _sched(alpha, state.count_m2)
+        m1 = otu.tree_update_moment(updates, state.m1, b1, 1)
+        m2 = otu.tree_update_moment(updates, state.m2, c_b3, 1)
+        nu = otu.tree_update_moment_per_elem_norm(updates, state.nu, b2, 2)
+        count, count_m2 = _safe_inc(state.count), _safe_inc(state.count_m2)
+        m1_hat = otu.tree_bias_correction(m1, b1, count)
+        nu_hat = otu.tree_bias_correction(nu, b2, count)
+        out = _tm(
+            lambda a, b, v: (a + c_alpha * b) / (fnp.sqrt(v + eps_root) + eps), m1_hat, m2, nu_hat
+        )
+        return out, ScaleByAdemamixState(count, count_m2, m1, m2, nu)
+
+    return GradientTransformation(init, update)
+
+
+def ademamix(
+    learning_rate,
+    b1=0.9,
+    b2=0.999,
+    b3=0.9999,
+    alpha=5.0,
+    eps=1e-8,
+    eps_root=0.0,
+    mu_dtype=None,
+    weight_decay=0.0,
+    mask=None,
+) -> GradientTransformationExtraArgs:
+    """AdEMAMix with decoupled weight decay.
+
+    Args:
+      learning_rate: a number, an array, or a schedule ``count -> lr``.
+      b1: the fast EMA decay.
+      b2: the second-moment decay.
+      b3: the slow EMA decay (or a schedule).
+      alpha: the weight of the slow EMA (or a schedule).
+      eps: added outside the square root.
+      eps_root: added inside the square root.
+      mu_dtype: the dtype of the moments.
+      weight_decay: the decoupled weight decay.
+      mask: the decayed leaves.
+
+    Returns:
+      A :class:`GradientTransformationExtraArgs` (a ``chain``).
+    """
+    return chain(
+        scale_by_ademamix(b1, b2, b3, alpha, eps, eps_root, mu_dtype),
+        add_decayed_weights(weight_decay, mask),
+        scale_by_learning_rate(learning_rate),
+    )
+
+
+class ScaleBySimplifiedAdEMAMixState(NamedTuple):
+    """The state of :func:`scale_by_simplified_ademamix`.
+
+    Args:
+      t: the number of updates so far (int32 scalar).
+      m: the (undamped) momentum.
+      n: the EMA of the squared gradients.
+    """
+
+    t: Any
+    m: Any
+    n: Any
+
+
+def scale_by_simplified_ademamix(
+    b1=0.99, b2=0.95, alpha=0.0, eps=1e-8, eps_root=0.0
+) -> GradientTransformation:
+    """Simplified AdEMAMix's scaling: ``(m + alpha g) / (sqrt(n_hat) + eps)`` with
+    ``m <- g + b1 m``.
+
+    Args:
+      b1: the momentum decay.
+      b2: the second-moment decay.
+      alpha: the weight of the current gradient (or a schedule).
+      eps: added outside the square root.
+      eps_root: added inside the square root.
+
+    Returns:
+      A :class:`GradientTransformation` with a :class:`ScaleBySimplifiedAdEMAMixState`.
+    """
+
+    def init(params):
+        return ScaleBySimplifiedAdEMAMixState(
+            _zeros_count(), _zeros_tree(params), _zeros_tree(params)
+        )
+
+    def update(updates, state, params=None):
+        c_alpha = _sched(alpha, state.t)
+        m = otu.tree_add_scale(updates, b1, state.m)
+        sq = otu.tree_mul(updates, updates)
+        n = otu.tree_add_scale(sq, b2, otu.tree_sub(state.n, sq))
+        t = _safe_inc(state.t)
+        n_hat = otu.tree_bias_correction(n, b2, t)
+        num = otu.tree_add_scale(m, c_alpha, updates)
+        den = _tm(lambda v: fnp.sqrt(v + eps_root) + eps, n_hat)
+        return otu.tree_div(num, den), ScaleBySimplifiedAdEMAMixState(t, m, n)
+
+    return GradientTransformation(init, update)
+
+
+def simplified_ademamix(
+    learning_rate, b1=0.99, b2=0.95, alpha=0.0, eps=1e-8, eps_root=0.0, weight_decay=0.0, mask=None
+) -> GradientTransformationExtraArgs:
+    """Simplified AdEMAMix with decoupled weight decay.
+
+    Args:
+      learning_rate: a number, an array, or a schedule ``count -> lr``.
+      b1: the momentum decay.
+      b2: the second-moment decay.
+      alpha: the weight of the current gradient (or a schedule).
+      eps: added outside the square root.
+      eps_root: added inside the square root.
+      weight_decay: the decoupled weight decay.
+      mask: the decayed leaves.
+
+    Returns:
+      A :class:`GradientTransformationExtraArgs` (a ``chain``).
+    """
+    return chain(
+        scale_by_simplified_ademamix(b1, b2, alpha, eps, eps_root),
+        add_decayed_weights(weight_decay, mask),
+        scale_by_learning_rate(learning_rate),
+    )
+
+
+# ---- Prodigy ------------------------------------------------------------------------------------
+
+
+class ProdigyState(NamedTuple):
+    """The state of :func:`prodigy`.
+
+    Args:
+      exp_avg: the EMA of the scaled gradients.
+      exp_avg_sq: the EMA of their squares.
+      grad_sum: the weighted sum of scaled gradients.
+      params0: the initial parameters.
+      estim_lr: the current estimate of the distance to the solution.
+      numerator_weighted: the numerator of that estimate.
+      count: the number of updates so far (int32 scalar).
+    """
+
+    exp_avg: Any
+    exp_avg_sq: Any
+    grad_sum: Any
+    params0: Any
+    estim_lr: Any
+    numerator_weighted: Any
+    count: Any
+
+
+def _prodigy_init(estim_lr0):
+    def init(params):
+        dt = tree_dtype(params, "lowest")
+        z = _zeros_tree(params)
+        est = fnp.asarray(estim_lr0).astype(dt)
+        return ProdigyState(z, z, z, params, est, fnp.zeros((), dt), _zeros_count())
+
+    return init
+
+
+def prodigy(
+    learning_rate=1.0,
+    betas=(0.9, 0.999),
+    beta3=None,
+    eps=1e-8,
+    estim_lr0=1e-6,
+    estim_lr_coef=1.0,
+    weight_decay=0.0,
+    safeguard_warmup: bool = False,
+) -> GradientTransformationExtraArgs:
+    """Prodigy (Mishchenko & Defazio 2023): Adam whose step size is an adaptive estimate of
+    the distance to the solution. ``update`` needs the params.
+
+    Args:
+      learning_rate: a multiplier of the estimated step (a number or schedule).
+      betas: ``(beta1, beta2)`` of the moments.
+      beta3: the decay of the estimate's sums (default ``sqrt(beta2)``).
+      eps: added to the denominator.
+      estim_lr0: the initial estimate.
+      estim_lr_coef: multiplies the estimate.
+      weight_decay: the decoupled weight decay.
+      safeguard_warmup: leave the learning rate out of the sums (safer with warm-up).
+
+    Returns:
+      A :class:`GradientTransformationExtraArgs` with a :class:`ProdigyState`.
+    """
+    beta1, beta2 = betas
+    beta3 = beta2**0.5 if beta3 is None else beta3
+
+    def update(updates, state, params=None, **extra_args):
+        _needs_params(params, "prodigy")
+        count = _safe_inc(state.count)
+        sched = _sched(learning_rate, state.count)
+        est = state.estim_lr
+        bc = (1 - beta2 ** count.astype(np.float32)) ** 0.5 / (
+            1 - beta1 ** count.astype(np.float32)
+        )
+        dlr = fnp.asarray(est * sched * bc).astype(est.dtype)
+        dg = _tm(lambda g: est * g, updates)
+        num_acc = otu.tree_vdot(updates, _tm(lambda p0, p: p0 - p, state.params0, params))
+        ea = _tm(lambda e, d: beta1 * e + (1 - beta1) * d, state.exp_avg, dg)
+        eas = _tm(lambda e, d: beta2 * e + (1 - beta2) * d * d, state.exp_avg_sq, dg)
+        scale = est if safeguard_warmup else dlr
+        gs = _tm(lambda s, d: beta3 * s + scale * d / estim_lr0, state.grad_sum, dg)
+        numw = beta3 * state.numerator_weighted + est / estim_lr0 * dlr * num_acc
+        den = otu.tree_sum(_tm(fnp.abs, gs))
+        est = fnp.maximum(state.estim_lr, estim_lr_coef * numw / den)
+        upd = _tm(
+            lambda e, s, p: -weight_decay * dlr * p - dlr * e / (fnp.sqrt(s) + est * eps),
+            ea, eas, params,
+        )  # fmt: skip
+        return upd, ProdigyState(ea, eas, gs, state.params0, est, numw, count)
+
+    return GradientTransformationExtraArgs(_prodigy_init(estim_lr0), update)

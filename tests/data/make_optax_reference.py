@@ -168,6 +168,19 @@ ALIASES = {
         "contrib.schedule_free_sgd",
         {"learning_rate": 0.1, "weight_decay": 0.01},
     ],
+    "contrib_ademamix": [
+        "contrib.ademamix",
+        {"learning_rate": 0.1, "b3": 0.99, "weight_decay": 0.01},
+    ],
+    "contrib_simplified_ademamix": [
+        "contrib.simplified_ademamix",
+        {"learning_rate": 0.1, "alpha": 0.5},
+    ],
+    "contrib_prodigy": ["contrib.prodigy", {"learning_rate": 1.0, "estim_lr0": 1e-3}],
+    "contrib_prodigy_wd_safeguard": [
+        "contrib.prodigy",
+        {"weight_decay": 0.1, "safeguard_warmup": True},
+    ],
     "lbfgs": ["lbfgs", {}],
     "lbfgs_memory_2": ["lbfgs", {"memory_size": 2}],
     "lbfgs_lr_no_linesearch": ["lbfgs", {"learning_rate": 0.5, "linesearch": None}],
