@@ -188,8 +188,15 @@ SECTIONS = [
         "Optax: optimizers, transformations, schedules",
         ("funcgrad.optim",),
         """
-        adabelief adadelta adafactor adagrad adam adamax adamw amsgrad fromage lamb lars
-        lion nadam nadamw noisy_sgd novograd radam rmsprop sgd sm3 yogi
+        adabelief adadelta adafactor adagrad adam adamax adamaxw adamw adan amsgrad fromage
+        lamb lars lbfgs lion nadam nadamw noisy_sgd novograd optimistic_gradient_descent
+        optimistic_adam_v2 polyak_sgd radam rmsprop rprop sgd sign_sgd signum sm3 yogi
+        lookahead apply_every skip_not_finite skip_large_updates partition named_chain
+        scale_by_backtracking_linesearch scale_by_zoom_linesearch value_and_grad_from_state
+        scale_by_lbfgs scale_by_polyak scale_by_factored_rms contrib.reduce_on_plateau
+        tree_utils.tree_get tree_utils.tree_set tree_utils.tree_map_params
+        tree_utils.tree_add tree_utils.tree_scale tree_utils.tree_norm
+        tree_utils.tree_zeros_like losses.softmax_cross_entropy
         GradientTransformation GradientTransformationExtraArgs EmptyState OptState
         apply_updates chain identity set_to_zero stateless stateless_with_tree_map
         inject_hyperparams masked multi_transform MultiSteps apply_if_finite clip
@@ -208,13 +215,17 @@ SECTIONS = [
     Section(
         "optax.losses",
         "Optax losses (`optax.losses`)",
-        ("funcgrad.nn.losses",),
+        ("funcgrad.optim.losses",),
         """
-        softmax_cross_entropy softmax_cross_entropy_with_integer_labels=softmax_cross_entropy
-        safe_softmax_cross_entropy sigmoid_binary_cross_entropy l2_loss squared_error
-        huber_loss cosine_distance cosine_similarity hinge_loss multiclass_hinge_loss
-        log_cosh kl_divergence convex_kl_divergence smooth_labels ctc_loss
-        poly_loss_cross_entropy sigmoid_focal_loss
+        softmax_cross_entropy softmax_cross_entropy_with_integer_labels
+        safe_softmax_cross_entropy sigmoid_binary_cross_entropy sigmoid_focal_loss
+        poly_loss_cross_entropy l2_loss squared_error huber_loss log_cosh cosine_distance
+        cosine_similarity hinge_loss multiclass_hinge_loss perceptron_loss
+        multiclass_perceptron_loss sparsemax_loss multiclass_sparsemax_loss kl_divergence
+        kl_divergence_with_log_targets generalized_kl_divergence convex_kl_divergence
+        smooth_labels ctc_loss ctc_loss_with_forward_probs ntxent triplet_margin_loss
+        ranking_softmax_loss dice_loss multiclass_generalized_dice_loss binary_dice_loss
+        make_fenchel_young_loss
         """,
     ),
     Section(
@@ -259,21 +270,6 @@ DIFFERS = {
     "jax.numpy.linalg.multi_dot": "multiplies left to right (JAX picks the cheapest order)",
     "equinox.nn.BatchNorm": "takes the whole batch outside `vmap`, with a `BatchNormState` "
     "(no `eqx.nn.State`/`axis_name`)",
-    **{
-        f"optax.losses.{name}": "reduces to the mean by default; `reduction='none'` gives "
-        "Optax's per-example values"
-        for name in (
-            "softmax_cross_entropy",
-            "sigmoid_binary_cross_entropy",
-            "l2_loss",
-            "huber_loss",
-            "hinge_loss",
-            "multiclass_hinge_loss",
-            "kl_divergence",
-        )
-    },
-    "optax.losses.softmax_cross_entropy_with_integer_labels": "one function for integer "
-    "labels and probabilities; reduces to the mean by default (`reduction='none'`)",
 }
 
 # Parameters of the JAX function (as in its current documentation, deprecated ones left

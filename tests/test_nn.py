@@ -446,4 +446,4 @@ def test_model_and_optimizer_state_checkpoint_round_trip(tmp_path):
     back = fg.load(path, like={"model": model, "opt": opt_state})
     assert isinstance(back["model"], nn.MLP)
     np.testing.assert_array_equal(back["model"].layers[0].weight, model.layers[0].weight)
-    assert type(back["opt"].states[0]).__name__ == "ScaleByAdamState"
+    assert type(back["opt"][0]).__name__ == "ScaleByAdamState"

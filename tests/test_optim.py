@@ -112,7 +112,7 @@ def test_three_steps_match_the_published_formula(opt, ref):
 
 def test_states_are_inspectable_namedtuples():
     state = optim.adam(LR).init({"w": fnp.zeros(2)})
-    adam_state = state.states[0]
+    adam_state = state[0]
     assert type(adam_state).__name__ == "ScaleByAdamState"
     assert adam_state._fields == ("count", "mu", "nu")
     assert len(fg.tree.leaves(state)) == 3

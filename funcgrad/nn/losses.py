@@ -1,5 +1,9 @@
 """Losses: tensors in, a scalar out (``reduction="mean"``, ``"sum"`` or ``"none"``).
 
+These are funcgrad's own torch-style losses: they **reduce** (the mean by default). The
+losses with Optax's names and Optax's semantics (one value per example, no reduction, Optax's
+arguments) are in :mod:`funcgrad.optim.losses`; port Optax code to those.
+
 Every loss is written to be finite in value and gradient for extreme logits (``+-1e4``):
 log-probabilities use the max-shift with a stopped-gradient max, and ``0 * log 0`` terms use a
 double ``where`` so neither branch produces a NaN gradient.
@@ -124,6 +128,9 @@ def softmax_cross_entropy(
 ):
     """Cross-entropy between ``softmax(logits)`` and integer labels or probability targets.
 
+    Reduces (``reduction="mean"`` by default), unlike Optax's ``softmax_cross_entropy``: for Optax's
+    per-example values and arguments use :func:`funcgrad.optim.losses.softmax_cross_entropy`.
+
     Args:
       logits: unnormalised log-probabilities (integers are cast to float32).
       labels: integers of shape ``logits.shape`` without ``axis``, or one-hot / probability
@@ -182,6 +189,10 @@ def binary_cross_entropy_with_logits(logits, labels, *, reduction: str = "mean")
     """``-y log sigmoid(x) - (1 - y) log(1 - sigmoid(x))`` computed as
     ``max(x, 0) - x y + log1p(exp(-|x|))`` (finite for any ``x``).
 
+    Reduces (``reduction="mean"`` by default); its alias ``sigmoid_binary_cross_entropy``
+    is Optax's name: for Optax's per-element values use
+    :func:`funcgrad.optim.losses.sigmoid_binary_cross_entropy`.
+
     Args:
       logits: the logits ``x`` (integers are cast to float32).
       labels: targets ``y`` in ``[0, 1]``, broadcastable to ``logits``.
@@ -228,6 +239,9 @@ def mse_loss(predictions, targets, *, reduction: str = "mean"):
 def l2_loss(predictions, targets, *, reduction: str = "mean"):
     """Half the squared error (Optax's ``l2_loss``).
 
+    Reduces (``reduction="mean"`` by default), unlike Optax's ``l2_loss``: for Optax's
+    per-example values and arguments use :func:`funcgrad.optim.losses.l2_loss`.
+
     Args:
       predictions: the predictions (integers are cast to float32).
       targets: the targets, broadcastable to ``predictions``.
@@ -261,6 +275,9 @@ def huber_loss(predictions, targets, *, delta: float = 1.0, reduction: str = "me
     """Huber loss of ``e = p - t``: ``0.5 e**2`` for ``|e| <= delta``, else
     ``delta (|e| - delta / 2)``.
 
+    Reduces (``reduction="mean"`` by default), unlike Optax's ``huber_loss``: for Optax's
+    per-example values and arguments use :func:`funcgrad.optim.losses.huber_loss`.
+
     Args:
       predictions: the predictions (integers are cast to float32).
       targets: the targets, broadcastable to ``predictions``.
@@ -284,6 +301,9 @@ def huber_loss(predictions, targets, *, delta: float = 1.0, reduction: str = "me
 def kl_divergence(log_predictions, targets, *, axis: int = -1, reduction: str = "mean"):
     """``KL(targets || predictions) = sum t (log t - log p)`` over ``axis`` (Optax's argument
     order: log-probabilities first, probabilities second; ``0 log 0 = 0``).
+
+    Reduces (``reduction="mean"`` by default), unlike Optax's ``kl_divergence``: for Optax's
+    per-example values and arguments use :func:`funcgrad.optim.losses.kl_divergence`.
 
     Args:
       log_predictions: predicted log-probabilities (integers are cast to float32).
@@ -310,6 +330,9 @@ def kl_divergence(log_predictions, targets, *, axis: int = -1, reduction: str = 
 def hinge_loss(scores, labels, *, reduction: str = "mean"):
     """Binary hinge ``max(0, 1 - y s)`` with labels in ``{-1, +1}``.
 
+    Reduces (``reduction="mean"`` by default), unlike Optax's ``hinge_loss``: for Optax's
+    per-example values and arguments use :func:`funcgrad.optim.losses.hinge_loss`.
+
     Args:
       scores: the scores ``s`` (integers are cast to float32).
       labels: labels ``y`` in ``{-1, +1}``, broadcastable to ``scores``.
@@ -330,6 +353,9 @@ def hinge_loss(scores, labels, *, reduction: str = "mean"):
 
 def multiclass_hinge_loss(scores, labels, *, reduction: str = "mean"):
     """Crammer-Singer hinge: ``max_j (s_j + [j != y]) - s_y`` for integer ``labels``.
+
+    Reduces (``reduction="mean"`` by default), unlike Optax's ``multiclass_hinge_loss``: for Optax's
+    per-example values and arguments use :func:`funcgrad.optim.losses.multiclass_hinge_loss`.
 
     Args:
       scores: class scores, classes on the last axis (integers are cast to float32).

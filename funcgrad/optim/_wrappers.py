@@ -4,7 +4,9 @@ accumulation (``MultiSteps``), skipping non-finite updates, hyperparameters in t
 
 from __future__ import annotations
 
+import functools
 import inspect
+import warnings
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -16,23 +18,35 @@ from funcgrad._src.array import Array
 from funcgrad._src.core import Tracer
 from funcgrad.optim._base import (
     GradientTransformation,
+    GradientTransformationExtraArgs,
+    _safe_inc,
     _select_tree,
     _tm,
     _zeros_count,
     _zeros_like_tree,
+    with_extra_args_support,
 )
 
 __all__ = [
     "ApplyIfFiniteState",
     "InjectHyperparamsState",
+    "InjectStatefulHyperparamsState",
+    "MaskedNode",
     "MaskedState",
     "MultiSteps",
     "MultiStepsState",
     "MultiTransformState",
+    "PartitionState",
+    "WrappedSchedule",
+    "WrappedScheduleState",
     "apply_if_finite",
     "inject_hyperparams",
+    "inject_stateful_hyperparams",
     "masked",
     "multi_transform",
+    "partition",
+    "skip_large_updates",
+    "skip_not_finite",
 ]
 
 
@@ -43,89 +57,102 @@ class MaskedState(NamedTuple):
     """The state of :func:`masked`.
 
     Args:
-      inner_state: the inner transformation's state (over the selected leaves).
+      inner_state: the inner transformation's state, over the masked tree (the leaves left
+        out are :class:`MaskedNode`).
     """
 
     inner_state: Any
 
 
-def _labels_list(labels, tree) -> list:
-    labels = labels(tree) if callable(labels) else labels
-    out = tu.tree_leaves(labels)
-    n = len(tu.tree_leaves(tree))
-    if len(out) != n:
-        raise ValueError(
-            f"the mask/labels tree has {len(out)} leaves but the parameters have "
-            f"{n}; build it with fg.tree.map(fn, params)"
-        )
-    return out
+class MaskedNode(NamedTuple):
+    """Stands for a leaf that a mask leaves out (an empty pytree node, as in Optax)."""
 
 
-def _gather(tree, flags, value):
-    return [x for x, f in zip(tu.tree_leaves(tree), flags) if f == value]
+def _mask_pytree(tree, mask_tree):
+    return _tm(lambda m, p: p if m else MaskedNode(), mask_tree, tree)
 
 
-def _scatter(tree, flags, value, new):
-    leaves, td = tu.tree_flatten(tree)
-    it = iter(new)
-    return tu.tree_unflatten(td, [next(it) if f == value else x for x, f in zip(leaves, flags)])
+def _is_fn(mask) -> bool:
+    """Optax's test: a mask is a function when every leaf of it is callable (a Module of
+    bools is callable itself, but its leaves are not)."""
+    flags = tu.tree_leaves(tu.tree_map(callable, mask))
+    return bool(flags) and all(flags)
 
 
-def masked(inner: GradientTransformation, mask) -> GradientTransformation:
+def _mask_of(mask, tree):
+    return mask(tree) if _is_fn(mask) else mask
+
+
+def masked(
+    inner: GradientTransformation, mask, *, mask_compatible_extra_args: bool = False
+) -> GradientTransformationExtraArgs:
     """Apply ``inner`` only where ``mask`` is True; other updates pass through unchanged.
 
-    The inner transformation sees a flat list of the selected leaves.
+    The inner transformation sees the tree with the left-out leaves replaced by
+    :class:`MaskedNode` (no leaves), as Optax's.
 
     Args:
       inner: the transformation to apply to the selected leaves.
-      mask: a pytree of bools with one leaf per parameter, or a function ``params ->`` such
-        a pytree.
+      mask: a pytree of bools (a prefix of the params' tree), or a function ``params ->``
+        such a pytree.
+      mask_compatible_extra_args: also mask the extra arguments of ``update`` that have the
+        updates' tree structure.
 
     Returns:
-      A :class:`GradientTransformation` with a :class:`MaskedState`; it raises
-      ``ValueError`` when the mask's leaf count differs from the parameters'.
+      A :class:`GradientTransformationExtraArgs` with a :class:`MaskedState`.
     """
+    inner = with_extra_args_support(inner)
 
     def init(params):
-        return MaskedState(inner.init(_gather(params, _mask_flags(mask, params), True)))
+        return MaskedState(inner.init(_mask_pytree(params, _mask_of(mask, params))))
 
-    def update(updates, state, params=None):
-        flags = _mask_flags(mask, updates if params is None else params)
-        sub_p = None if params is None else _gather(params, flags, True)
-        new, s = inner.update(_gather(updates, flags, True), state.inner_state, sub_p)
-        return _scatter(updates, flags, True, new), MaskedState(s)
+    def update(updates, state, params=None, **extra_args):
+        mask_tree = _mask_of(mask, updates)
+        sub_p = None if params is None else _mask_pytree(params, mask_tree)
+        if mask_compatible_extra_args:
+            td = tu.tree_structure(updates)
+            extra_args = {
+                k: _mask_pytree(v, mask_tree) if tu.tree_structure(v) == td else v
+                for k, v in extra_args.items()
+            }
+        new, s = inner.update(
+            _mask_pytree(updates, mask_tree), state.inner_state, sub_p, **extra_args
+        )
+        out = _tm(lambda m, n, o: n if m else o, mask_tree, new, updates)
+        return out, MaskedState(s)
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
-def _mask_flags(mask, tree):
-    return [bool(m) for m in _labels_list(mask, tree)]
-
-
-class MultiTransformState(NamedTuple):
-    """The state of :func:`multi_transform`.
+class PartitionState(NamedTuple):
+    """The state of :func:`partition` (:func:`multi_transform`).
 
     Args:
-      inner_states: a dict: label -> that group's transformation state.
+      inner_states: a dict: label -> that group's :class:`MaskedState`.
     """
 
     inner_states: dict
 
 
-def multi_transform(transforms: dict, param_labels) -> GradientTransformation:
+MultiTransformState = PartitionState
+
+
+def partition(
+    transforms: dict, param_labels, *, mask_compatible_extra_args: bool = False
+) -> GradientTransformationExtraArgs:
     """A different transformation per parameter group: ``param_labels`` (a pytree of labels,
     or ``params -> pytree of labels``) picks the key of ``transforms`` for each leaf.
 
     Args:
-      transforms: a dict ``label -> GradientTransformation`` (each sees a flat list of its
-        leaves).
-      param_labels: a pytree of labels with one leaf per parameter, or a function
+      transforms: a dict ``label -> GradientTransformation`` (each applied through
+        :func:`masked` to its leaves).
+      param_labels: a pytree of labels (a prefix of the params' tree), or a function
         ``params ->`` such a pytree.
+      mask_compatible_extra_args: passed on to :func:`masked`.
 
     Returns:
-      A :class:`GradientTransformation` with a :class:`MultiTransformState`; ``init`` and
-      ``update`` raise ``ValueError`` for a label without a transformation or a labels tree
-      of the wrong size.
+      A :class:`GradientTransformationExtraArgs` with a :class:`PartitionState`; ``init``
+      raises ``ValueError`` for a label without a transformation.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> opt = fg.optim.multi_transform({"train": fg.optim.sgd(0.1),
@@ -136,36 +163,75 @@ def multi_transform(transforms: dict, param_labels) -> GradientTransformation:
     >>> round(float(u["w"][0]), 6), float(u["emb"][0])
     (-0.1, 0.0)
     """
+    txs = {k: with_extra_args_support(v) for k, v in transforms.items()}
 
-    def flags_of(tree):
-        flags = _labels_list(param_labels, tree)
-        unknown = sorted({str(f) for f in flags} - {str(k) for k in transforms})
-        if unknown:
-            raise ValueError(
-                f"multi_transform: labels {unknown} have no transformation; "
-                f"known labels are {sorted(transforms)}"
-            )
-        return flags
+    def group(labels, k):
+        mask = _tm(lambda label: label == k, labels)
+        return masked(txs[k], mask, mask_compatible_extra_args=mask_compatible_extra_args)
 
     def init(params):
-        flags = flags_of(params)
-        return MultiTransformState(
-            {k: t.init(_gather(params, flags, k)) for k, t in transforms.items()}
-        )
+        labels = _mask_of(param_labels, params)
+        unknown = set(tu.tree_leaves(labels)) - set(txs)
+        if unknown:
+            raise ValueError(
+                "Some parameters have no corresponding transformation.\nParameter labels: "
+                f"{sorted(map(str, set(tu.tree_leaves(labels))))} \nTransforms keys: "
+                f"{sorted(map(str, txs))} \n(multi_transform: labels {sorted(map(str, unknown))}"
+                " have no transformation)"
+            )
+        return PartitionState({k: group(labels, k).init(params) for k in txs})
 
-    def update(updates, state, params=None):
-        flags = flags_of(updates if params is None else params)
-        new_states = {}
-        for k, t in transforms.items():
-            sub_p = None if params is None else _gather(params, flags, k)
-            new, new_states[k] = t.update(_gather(updates, flags, k), state.inner_states[k], sub_p)
-            updates = _scatter(updates, flags, k, new)
-        return updates, MultiTransformState(new_states)
+    def update(updates, state, params=None, **extra_args):
+        labels = _mask_of(param_labels, updates)
+        new = {}
+        for k in txs:
+            updates, new[k] = group(labels, k).update(
+                updates, state.inner_states[k], params, **extra_args
+            )
+        return updates, PartitionState(new)
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
+
+
+multi_transform = partition
 
 
 # ---- gradient accumulation and skipping ---------------------------------------------------------
+
+
+def skip_not_finite(updates, gradient_step, params):
+    """A ``should_skip_update_fn`` for :class:`MultiSteps`: skip updates with inf/NaN.
+
+    Args:
+      updates: the gradients.
+      gradient_step: the inner optimizer's step (unused).
+      params: the parameters (unused).
+
+    Returns:
+      ``(should_skip, {"should_skip": ..., "num_not_finite": ...})``.
+    """
+    counts = [fnp.sum(fnp.logical_not(fnp.isfinite(p))) for p in tu.tree_leaves(updates)]
+    n = fnp.sum(fnp.stack(counts)) if counts else fnp.zeros((), np.int32)
+    skip = n > 0
+    return skip, {"should_skip": skip, "num_not_finite": n}
+
+
+def skip_large_updates(updates, gradient_step, params, max_squared_norm):
+    """A ``should_skip_update_fn`` for :class:`MultiSteps` (bind ``max_squared_norm`` with
+    ``functools.partial``): skip updates whose squared norm is not below the bound.
+
+    Args:
+      updates: the gradients.
+      gradient_step: the inner optimizer's step (unused).
+      params: the parameters (unused).
+      max_squared_norm: the bound of the squared global norm.
+
+    Returns:
+      ``(should_skip, {"should_skip": ..., "norm_squared": ...})``.
+    """
+    sq = sum(fnp.sum(fnp.asarray(p) ** 2) for p in tu.tree_leaves(updates))
+    skip = fnp.logical_not(sq < max_squared_norm)
+    return skip, {"should_skip": skip, "norm_squared": sq}
 
 
 class MultiStepsState(NamedTuple):
@@ -175,28 +241,38 @@ class MultiStepsState(NamedTuple):
       mini_step: calls since the last applied update (int32 scalar).
       gradient_step: the number of applied updates (int32 scalar).
       inner_opt_state: the inner optimizer's state.
-      acc_grads: the running mean of the gradients since the last applied update.
+      acc_grads: the accumulated gradients (their running mean, or sum) since the last
+        applied update.
+      skip_state: what ``should_skip_update_fn`` returned last (``()`` without one).
     """
 
     mini_step: Any
     gradient_step: Any
     inner_opt_state: Any
     acc_grads: Any
+    skip_state: Any = ()
+
+
+def _never_skip(*args, **kwargs):
+    return fnp.asarray(False), ()
 
 
 class MultiSteps:
-    """Accumulate (average) gradients over ``every_k_schedule`` calls, then apply ``opt``.
-
-    On the other calls the updates are zeros and the inner state is unchanged. Use
-    ``.init``/``.update`` directly or ``.gradient_transformation()``.
+    """Accumulate gradients over ``every_k_schedule(gradient_step)`` calls, then apply ``opt``
+    to their mean (or sum); on the other calls the updates are zeros and the inner state is
+    unchanged. Use ``.init``/``.update`` directly or ``.gradient_transformation()``.
 
     Args:
       opt: the inner optimizer.
-      every_k_schedule: the number of calls per applied update (a positive int; Optax also
-        takes a schedule, funcgrad does not).
+      every_k_schedule: the number of calls per applied update: an int (a float with an
+        integer value is taken as that int), or a schedule ``gradient_step -> k``.
+      use_grad_mean: average the gradients (True) or sum them.
+      should_skip_update_fn: ``fn(updates, gradient_step, params) -> (skip, skip_state)``
+        (e.g. :func:`skip_not_finite`); a skipped call changes nothing but ``skip_state``.
+      accumulator_dtype: the dtype of ``acc_grads``.
 
     Raises:
-      ValueError: if ``every_k_schedule`` is not a positive int.
+      ValueError: if ``every_k_schedule`` is a number that is not a positive integer.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> opt = fg.optim.MultiSteps(fg.optim.sgd(1.0), every_k_schedule=2)
@@ -208,12 +284,28 @@ class MultiSteps:
     (0.0, -2.0)
     """
 
-    def __init__(self, opt: GradientTransformation, every_k_schedule: int):
-        if not isinstance(every_k_schedule, int) or every_k_schedule < 1:
-            raise ValueError(
-                f"MultiSteps: every_k_schedule must be a positive int, got {every_k_schedule!r}"
-            )
-        self.inner, self.k = opt, every_k_schedule
+    def __init__(
+        self,
+        opt: GradientTransformation,
+        every_k_schedule,
+        use_grad_mean: bool = True,
+        should_skip_update_fn=None,
+        accumulator_dtype=np.float32,
+    ):
+        self._opt = with_extra_args_support(opt)
+        self._every_k_schedule = _k_schedule(every_k_schedule)
+        self._use_grad_mean = use_grad_mean
+        self._should_skip_update_fn = should_skip_update_fn or _never_skip
+        self._accumulator_dtype = accumulator_dtype
+
+    @property
+    def inner_opt(self) -> GradientTransformationExtraArgs:
+        """The inner optimizer.
+
+        Returns:
+          It, taking extra arguments.
+        """
+        return self._opt
 
     def init(self, params) -> MultiStepsState:
         """The initial state.
@@ -224,33 +316,55 @@ class MultiSteps:
         Returns:
           A :class:`MultiStepsState` (zero counters and accumulator, the inner state).
         """
-        return MultiStepsState(
-            _zeros_count(), _zeros_count(), self.inner.init(params), _zeros_like_tree(params)
-        )
+        step = _zeros_count()
+        _, skip_state = self._should_skip_update_fn(_zeros_like_tree(params), step, params)
+        acc = _tm(lambda p: fnp.zeros_like(p, dtype=self._accumulator_dtype), params)
+        return MultiStepsState(_zeros_count(), step, self._opt.init(params), acc, skip_state)
 
-    def update(self, updates, state: MultiStepsState, params=None):
-        """Accumulate ``updates``; every ``k``-th call apply the inner optimizer to the mean.
+    def _acc(self, g, acc, n):
+        if self._use_grad_mean:
+            return acc + (g - acc) / (n + 1)
+        return g + acc
+
+    def update(self, updates, state: MultiStepsState, params=None, **extra_args):
+        """Accumulate ``updates``; on the ``k``-th call apply the inner optimizer.
 
         Args:
           updates: the gradients, a pytree like the params.
           state: the current :class:`MultiStepsState`.
           params: the parameters (passed on to the inner optimizer).
+          **extra_args: passed on to the inner optimizer.
 
         Returns:
           ``(updates, new_state)``: the inner optimizer's updates on the ``k``-th call, zeros
           of the same structure otherwise.
+
+        Raises:
+          ValueError: if ``should_skip_update_fn`` returns no boolean scalar.
         """
-        n = (state.mini_step + 1).astype(np.float32)
-        acc = _tm(lambda a, g: a + (g - a) / n, state.acc_grads, updates)
-        emit = state.mini_step == self.k - 1
-        new_u, new_inner = self.inner.update(acc, state.inner_opt_state, params)
-        out = _tm(lambda u: fnp.where(emit, u, fnp.zeros_like(u)), new_u)
-        return out, MultiStepsState(
-            fnp.where(emit, 0, state.mini_step + 1).astype(np.int32),
-            state.gradient_step + emit.astype(np.int32),
+        k = self._every_k_schedule(state.gradient_step)
+        skip, skip_state = self._should_skip_update_fn(updates, state.gradient_step, params)
+        skip = fnp.asarray(skip)
+        if (np.dtype(skip.dtype), tuple(skip.shape)) != (np.dtype(bool), ()):
+            raise ValueError(
+                "The `should_skip_update_fn` function should return a boolean scalar array, "
+                f"but it returned an array of dtype {skip.dtype} and shape {skip.shape}"
+            )
+        acc = _tm(lambda g, a: self._acc(g, a, state.mini_step), updates, state.acc_grads)
+        acc_cast = _tm(lambda a, g: a.astype(fnp.asarray(g).dtype), acc, updates)
+        new_u, new_inner = self._opt.update(acc_cast, state.inner_opt_state, params, **extra_args)
+        emit = fnp.logical_and(state.mini_step == k - 1, fnp.logical_not(skip))
+        done = MultiStepsState(
+            (_safe_inc(state.mini_step) % k).astype(np.int32),
+            fnp.where(emit, _safe_inc(state.gradient_step), state.gradient_step),
             _select_tree(emit, new_inner, state.inner_opt_state),
-            _tm(lambda a: fnp.where(emit, fnp.zeros_like(a), a), acc),
+            _tm(lambda a: fnp.where(emit, 0, a).astype(self._accumulator_dtype), acc),
+            skip_state,
         )
+        kept = state._replace(skip_state=skip_state)
+        new_state = _tm(lambda d, o: fnp.where(skip, o, d), done, kept)
+        out = _tm(lambda u: fnp.where(emit, u, fnp.zeros_like(u)), new_u)
+        return out, new_state
 
     def has_updated(self, state: MultiStepsState):
         """Whether the last call applied the accumulated gradient.
@@ -272,6 +386,21 @@ class MultiSteps:
         return GradientTransformation(self.init, self.update)
 
 
+def _k_schedule(every_k):
+    if callable(every_k):
+        return every_k
+    ok = isinstance(every_k, (int, float, np.integer, np.floating)) and not isinstance(
+        every_k, bool
+    )
+    if not ok or every_k < 1 or float(every_k) != int(every_k):
+        raise ValueError(
+            f"MultiSteps: every_k_schedule must be a positive integer or a schedule, "
+            f"got {every_k!r}"
+        )
+    k = int(every_k)
+    return lambda step: k
+
+
 class ApplyIfFiniteState(NamedTuple):
     """The state of :func:`apply_if_finite`.
 
@@ -288,9 +417,16 @@ class ApplyIfFiniteState(NamedTuple):
     inner_state: Any
 
 
+def _all_finite(tree):
+    ok = fnp.asarray(True)
+    for x in tu.tree_leaves(tree):
+        ok = fnp.logical_and(ok, fnp.all(fnp.isfinite(x)))
+    return ok
+
+
 def apply_if_finite(
     inner: GradientTransformation, max_consecutive_errors: int
-) -> GradientTransformation:
+) -> GradientTransformationExtraArgs:
     """Skip updates whose gradients contain inf/NaN (zeros out, inner state kept), unless that
     happened more than ``max_consecutive_errors`` times in a row.
 
@@ -300,7 +436,7 @@ def apply_if_finite(
         applied anyway.
 
     Returns:
-      A :class:`GradientTransformation` with an :class:`ApplyIfFiniteState`.
+      A :class:`GradientTransformationExtraArgs` with an :class:`ApplyIfFiniteState`.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> opt = fg.optim.apply_if_finite(fg.optim.sgd(1.0), max_consecutive_errors=3)
@@ -309,33 +445,33 @@ def apply_if_finite(
     >>> float(u[0]), int(s.total_notfinite)
     (0.0, 1)
     """
+    inner = with_extra_args_support(inner)
 
     def init(params):
         return ApplyIfFiniteState(
             _zeros_count(), fnp.asarray(True), _zeros_count(), inner.init(params)
         )
 
-    def update(updates, state, params=None):
-        ok = fnp.asarray(True)
-        for x in tu.tree_leaves(updates):
-            ok = fnp.logical_and(ok, fnp.all(fnp.isfinite(x)))
-        bad = fnp.where(ok, 0, state.notfinite_count + 1).astype(np.int32)
+    def update(updates, state, params=None, **extra_args):
+        ok = _all_finite(updates)
+        bad = fnp.where(ok, 0, _safe_inc(state.notfinite_count)).astype(np.int32)
         apply = fnp.logical_or(ok, bad > max_consecutive_errors)
-        new_u, new_inner = inner.update(updates, state.inner_state, params)
+        new_u, new_inner = inner.update(updates, state.inner_state, params, **extra_args)
         out = _tm(lambda u: fnp.where(apply, u, fnp.zeros_like(u)), new_u)
-        total = state.total_notfinite + fnp.logical_not(ok).astype(np.int32)
+        total = fnp.where(ok, state.total_notfinite, _safe_inc(state.total_notfinite))
         return out, ApplyIfFiniteState(
             bad, ok, total, _select_tree(apply, new_inner, state.inner_state)
         )
 
-    return GradientTransformation(init, update)
+    return GradientTransformationExtraArgs(init, update)
 
 
 # ---- hyperparameters in the state ---------------------------------------------------------------
 
 
 class InjectHyperparamsState(NamedTuple):
-    """The state of an optimizer made by :func:`inject_hyperparams`.
+    """Optax's older state of :func:`inject_hyperparams` (kept for the name; the optimizers
+    return :class:`InjectStatefulHyperparamsState`, as Optax 0.2.x does).
 
     Args:
       count: the number of updates so far (int32 scalar).
@@ -348,73 +484,196 @@ class InjectHyperparamsState(NamedTuple):
     inner_state: Any
 
 
+class InjectStatefulHyperparamsState(NamedTuple):
+    """The state of an optimizer made by :func:`inject_hyperparams`.
+
+    Args:
+      count: the number of updates so far (int32 scalar).
+      hyperparams: a dict: name -> current value (arrays); change values with
+        ``state.hyperparams["learning_rate"] = ...`` or ``tree_set``.
+      hyperparams_states: a dict: name -> :class:`WrappedScheduleState` of each schedule.
+      inner_state: the inner optimizer's state.
+    """
+
+    count: Any
+    hyperparams: dict
+    hyperparams_states: dict
+    inner_state: Any
+
+
+class WrappedScheduleState(NamedTuple):
+    """The state of a :class:`WrappedSchedule`.
+
+    Args:
+      count: the number of updates so far (int32 scalar).
+    """
+
+    count: Any
+
+
+class WrappedSchedule:
+    """A schedule ``count -> value`` as a stateful schedule (``init``/``update``/call).
+
+    Args:
+      schedule_fn: the schedule.
+    """
+
+    def __init__(self, schedule_fn: Callable):
+        self.schedule_fn = schedule_fn
+
+    def init(self) -> WrappedScheduleState:
+        """The initial state.
+
+        Returns:
+          ``WrappedScheduleState(count=0)``.
+        """
+        return WrappedScheduleState(_zeros_count())
+
+    def update(self, state: WrappedScheduleState, **extra_args) -> WrappedScheduleState:
+        """The next state.
+
+        Args:
+          state: the current state.
+          **extra_args: ignored.
+
+        Returns:
+          The state with the count incremented.
+        """
+        return WrappedScheduleState(_safe_inc(state.count))
+
+    def __call__(self, state: WrappedScheduleState, **extra_args):
+        """The schedule's value at ``state.count``.
+
+        Args:
+          state: the current state.
+          **extra_args: ignored.
+
+        Returns:
+          The value.
+        """
+        return self.schedule_fn(state.count)
+
+
 def _is_numeric(v) -> bool:
     return isinstance(v, (int, float, np.number, np.ndarray, Array, Tracer)) and not isinstance(
         v, bool
     )
 
 
-def _as_hparam(v):
-    v = fnp.asarray(v)
-    return v.astype(np.float32) if np.dtype(v.dtype).kind == "f" else v
+def _convert_floats(x, dtype):
+    x = fnp.asarray(x)
+    return x.astype(dtype) if np.dtype(x.dtype).kind == "f" else x
 
 
-def inject_hyperparams(inner_factory: Callable, static_args=()) -> Callable:
-    """Wrap an optimizer factory so its numeric hyperparameters live in the state.
+def _split_hparams(arguments, static_args):
+    sched, numeric, other = {}, {}, {}
+    for name, value in arguments.items():
+        if name in static_args or isinstance(value, bool):
+            other[name] = value
+        elif hasattr(value, "init") and hasattr(value, "update") and callable(value):
+            sched[name] = value
+        elif callable(value):
+            sched[name] = WrappedSchedule(value)
+        elif _is_numeric(value):
+            numeric[name] = value
+        else:
+            other[name] = value
+    return sched, numeric, other
 
-    Numbers become arrays in ``state.hyperparams`` (change them with ``state._replace``, or
-    trace them under ``jit`` without recompiling); schedules are evaluated at the step count
-    each update and their current value stored. Bools, None and ``static_args`` stay static.
+
+def _hp_dtype(hyperparam_dtype, params):
+    if hyperparam_dtype is not None:
+        return hyperparam_dtype
+    from funcgrad.optim.tree_utils import tree_dtype
+
+    dt = tree_dtype(params, "highest")
+    return dt if dt.kind == "f" else np.dtype(np.float32)
+
+
+def inject_hyperparams(inner_factory: Callable, static_args=(), hyperparam_dtype=None) -> Callable:
+    """Wrap an optimizer factory so its numeric hyperparameters live in the state (Optax's).
+
+    Numbers become arrays in ``state.hyperparams`` (change them there, or trace them under
+    ``jit`` without recompiling); schedules are evaluated at their own step count each update
+    and their current value stored. Bools, None and ``static_args`` stay static.
 
     Args:
       inner_factory: an optimizer factory such as :func:`sgd` or :func:`adam`.
-      static_args: names of numeric arguments to keep static.
+      static_args: a name or names of numeric arguments to keep static.
+      hyperparam_dtype: the dtype of float hyperparameters (default: the params' widest
+        float dtype).
 
     Returns:
       A factory with ``inner_factory``'s signature and docstring, returning a
-      :class:`GradientTransformation` with an :class:`InjectHyperparamsState`.
+      :class:`GradientTransformationExtraArgs` with an
+      :class:`InjectStatefulHyperparamsState`.
+
+    Raises:
+      ValueError: if ``static_args`` names an argument ``inner_factory`` lacks.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> opt = fg.optim.inject_hyperparams(fg.optim.sgd)(learning_rate=0.1)
     >>> s = opt.init(fnp.zeros(1))
-    >>> s = s._replace(hyperparams={**s.hyperparams, "learning_rate": fnp.asarray(0.5)})
+    >>> s.hyperparams["learning_rate"] = fnp.asarray(0.5)
     >>> u, s = opt.update(fnp.ones(1), s)
     >>> float(u[0])
     -0.5
     """
+    static_args = {static_args} if isinstance(static_args, str) else set(static_args)
     sig = inspect.signature(inner_factory)
+    if not static_args.issubset(sig.parameters):
+        raise ValueError(
+            "`static_args` must specify a subset of `inner_factory`'s parameters. Given "
+            f"`static_args`: {static_args}. `inner_factory` parameters: {set(sig.parameters)}"
+        )
 
+    @functools.wraps(inner_factory)
     def factory(*args, **kwargs):
         bound = sig.bind(*args, **kwargs)
         bound.apply_defaults()
-        arguments = dict(bound.arguments)
-        static = {
-            k: v
-            for k, v in arguments.items()
-            if k in static_args or not (_is_numeric(v) or callable(v))
-        }
-        schedules = {k: v for k, v in arguments.items() if k not in static and callable(v)}
-        numbers = {k: v for k, v in arguments.items() if k not in static and k not in schedules}
-
-        def hparams(count, stored):
-            hp = dict(stored)
-            hp.update({k: _as_hparam(fn(count)) for k, fn in schedules.items()})
-            return hp
+        sched, numeric, other = _split_hparams(dict(bound.arguments), static_args)
 
         def init(params):
-            count = _zeros_count()
-            hp = hparams(count, {k: _as_hparam(v) for k, v in numbers.items()})
-            return InjectHyperparamsState(count, hp, inner_factory(**static, **hp).init(params))
+            dt = _hp_dtype(hyperparam_dtype, params)
+            hp = {k: _convert_floats(v, dt) for k, v in numeric.items()}
+            hs = {k: f.init() for k, f in sched.items()}
+            hp.update({k: _convert_floats(f(hs[k]), dt) for k, f in sched.items()})
+            inner = inner_factory(**other, **hp).init(params)
+            return InjectStatefulHyperparamsState(_zeros_count(), hp, hs, inner)
 
-        def update(updates, state, params=None):
-            hp = hparams(state.count, state.hyperparams)
-            updates, inner = inner_factory(**static, **hp).update(
-                updates, state.inner_state, params
+        def update(updates, state, params=None, **extra_args):
+            dt = _hp_dtype(hyperparam_dtype, updates if params is None else params)
+            hp = {k: _convert_floats(v, dt) for k, v in state.hyperparams.items()}
+            hs = state.hyperparams_states
+            hp.update({k: _convert_floats(f(hs[k], **extra_args), dt) for k, f in sched.items()})
+            new_hs = {k: f.update(hs[k], **extra_args) for k, f in sched.items()}
+            tx = with_extra_args_support(inner_factory(**other, **hp))
+            updates, inner = tx.update(updates, state.inner_state, params, **extra_args)
+            return updates, InjectStatefulHyperparamsState(
+                _safe_inc(state.count), hp, new_hs, inner
             )
-            return updates, InjectHyperparamsState(state.count + 1, hp, inner)
 
-        return GradientTransformation(init, update)
+        return GradientTransformationExtraArgs(init, update)
 
-    factory.__name__ = getattr(inner_factory, "__name__", "optimizer")
-    factory.__doc__ = inner_factory.__doc__
     return factory
+
+
+def inject_stateful_hyperparams(
+    inner_factory: Callable, static_args=(), hyperparam_dtype=None
+) -> Callable:
+    """Optax's deprecated name of :func:`inject_hyperparams` (warns, then the same).
+
+    Args:
+      inner_factory: an optimizer factory.
+      static_args: names of numeric arguments to keep static.
+      hyperparam_dtype: the dtype of float hyperparameters.
+
+    Returns:
+      ``inject_hyperparams(inner_factory, static_args, hyperparam_dtype)``.
+    """
+    warnings.warn(
+        "inject_stateful_hyperparams is deprecated, use inject_hyperparams instead",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return inject_hyperparams(inner_factory, static_args, hyperparam_dtype)
