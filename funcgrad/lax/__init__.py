@@ -108,6 +108,7 @@ from funcgrad._src.lax.slicing import (  # noqa: F401
     slice_in_dim,
 )
 from funcgrad._src.lax.special import polygamma, zeta  # noqa: F401
+from funcgrad._src.lax.strict import strict_namespace
 from funcgrad._src.lax.structural import (  # noqa: F401
     broadcast,
     broadcast_in_dim,
@@ -152,6 +153,9 @@ from funcgrad._src.lax.transcendental import (  # noqa: F401
     tan,
     tanh,
 )
+
+globals().update(strict_namespace(globals()))  # JAX's dtype checks (no promotion in lax)
+del strict_namespace
 
 __all__ = [
     "ConvDimensionNumbers",

@@ -70,18 +70,27 @@ def matmul(a, b, /, precision=None, preferred_element_type=None):
     """
     a, b = _promote(a, b)
     sa, sb = _shape(a), _shape(b)
-    if not sa or not sb:
-        raise ValueError(f"matmul: operands must be at least 1-d, got shapes {sa} and {sb}")
+    for i, sh in enumerate((sa, sb)):
+        if not sh:  # JAX's message
+            raise ValueError(
+                f"matmul input operand {i} must have ndim at least 1, but it has ndim 0"
+            )
     a2 = ls.reshape(a, (1,) + sa) if len(sa) == 1 else a
     b2 = ls.reshape(b, sb + (1,)) if len(sb) == 1 else b
     sa2, sb2 = _shape(a2), _shape(b2)
     if sa2[-1] != sb2[-2]:
         from funcgrad._src.core import ValueTypeError
 
-        raise ValueTypeError(
-            f"matmul: contracting dimensions differ: shapes {sa} and {sb} ({sa2[-1]} != {sb2[-2]})"
+        raise ValueTypeError(  # JAX raises TypeError with dot_general's message
+            f"dot_general requires contracting dimensions to have the same shape, got "
+            f"({sa2[-1]},) and ({sb2[-2]},)."
         )
-    batch = broadcast_shapes(sa2[:-2], sb2[:-2])
+    try:
+        batch = broadcast_shapes(sa2[:-2], sb2[:-2])
+    except ValueError:
+        raise ValueError(  # JAX's message
+            f"Incompatible types for matmul arguments: {_type_str(a)} and {_type_str(b)}"
+        ) from None
     nb = len(batch)
     if sa2[:-2] != batch:
         a2 = broadcast_to(a2, batch + sa2[-2:])
@@ -265,9 +274,10 @@ def tensordot(a, b, axes=2, precision=None, preferred_element_type=None):
         ca = tuple(canonicalize_axis(x, na) for x in ca)
         cb = tuple(canonicalize_axis(x, nb) for x in cb)
     for x, y in zip(ca, cb):
-        if _shape(a)[x] != _shape(b)[y]:
-            raise ValueError(
-                f"tensordot: shape mismatch for sum: {_shape(a)} axis {x} vs {_shape(b)} axis {y}"
+        if _shape(a)[x] != _shape(b)[y]:  # JAX: dot_general's TypeError
+            raise TypeError(
+                f"dot_general requires contracting dimensions to have the same shape, got "
+                f"{tuple(_shape(a)[i] for i in ca)} and {tuple(_shape(b)[i] for i in cb)}."
             )
     return _dot_widened(a, b, ((ca, cb), ((), ())), preferred_element_type)
 
@@ -385,6 +395,7 @@ def einsum(
     ops = []
     for op, t in zip(operands, terms):
         ops.append(_diag_term(op, t))
+    _check_label_sizes(ops)
 
     # sum out letters that appear in one operand only and not in the output
     def others(k):
@@ -422,6 +433,26 @@ def einsum(
     if preferred_element_type is not None:  # one operand: no dot_general accumulated in it
         res = astype(res, preferred_element_type)
     return ls.transpose(res, tuple(rt.index(c) for c in out))
+
+
+def _type_str(x) -> str:
+    a = get_aval(x)
+    return f"{np.dtype(a.dtype).name}[{','.join(map(str, a.shape))}]"
+
+
+def _check_label_sizes(ops) -> None:
+    """JAX's (opt_einsum's) ValueError when a letter has two sizes (1 broadcasts)."""
+    seen: dict = {}
+    for k, (op, t) in enumerate(ops):
+        for c, n in zip(t, _shape(op)):
+            prev = seen.setdefault(c, n)
+            if n != prev and 1 not in (n, prev):  # opt_einsum's wording, sizes as it prints
+                raise ValueError(
+                    f"Size of label '{c}' for operand {k} ({prev}) does not match previous "
+                    f"terms ({n})."
+                )
+            if prev == 1:
+                seen[c] = n
 
 
 def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):

@@ -57,7 +57,7 @@ def _eager_binary(lax_fn, x, y, to_inexact, name):
                 f"{name}: shapes {xv.shape} and {yv.shape} cannot be broadcast together"
             ) from None
     out = core.impl_rules[prim](xv, yv)
-    if config.debug_nans:
+    if config.check_floats:
         _check_nans(prim, [out])
     return wrap(np.asarray(out), weak and out.dtype != np.bool_)
 
