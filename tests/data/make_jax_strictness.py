@@ -1,6 +1,8 @@
 """Record jax 0.10.2's strictness (error types and messages) for tests/test_strictness.py.
 
-Run with the JAX virtualenv: ``/tmp/jaxenv/bin/python tests/data/make_jax_strictness.py``.
+Run with the JAX virtualenv: ``/tmp/jaxenv/bin/python tests/data/make_jax_strictness.py
+NAMES.json``, where NAMES.json is a JSON list of funcgrad.numpy's ``__all__`` (written with
+funcgrad's own virtualenv; without it every public jax.numpy name is surveyed).
 Writes ``tests/data/jax_strictness.json``: for each case, the expression (evaluated by the test
 with ``lax``/``jnp``/``np``/``tree_util`` bound to funcgrad's modules) and JAX's outcome:
 ``["ok", dtype]`` or ``[exception type, message]``; and, for every ``funcgrad.numpy`` name that
@@ -58,6 +60,7 @@ CASES = [
     "lax.neg(True)",
     "lax.complex(f32, 1.0)",
     "lax.shift_left(i32, 1)",
+    "lax.dot(jnp.ones((2, 3)), jnp.ones((4, 5)))",
     # shape errors of products
     "lax.dot_general(jnp.ones((2, 3)), jnp.ones((4, 5)), (((1,), (0,)), ((), ())))",
     "jnp.dot(jnp.ones((2, 3)), jnp.ones((4, 5)))",

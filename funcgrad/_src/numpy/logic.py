@@ -270,10 +270,10 @@ def array_equal(a1, a2, equal_nan=False):
 def select(condlist, choicelist, default=0):
     """The value of ``choicelist[i]`` for the first ``condlist[i]`` that holds, else ``default``.
 
-    Follows ``numpy.select``; the conditions, choices and default are broadcast together.
+    Follows ``jax.numpy.select``; the conditions, choices and default are broadcast together.
 
     Args:
-        condlist: sequence of bool arrays.
+        condlist: sequence of arrays: a condition holds where its entry is true (nonzero).
         choicelist: sequence of arrays, as long as ``condlist``.
         default: value where no condition holds (array_like).
 
@@ -282,7 +282,6 @@ def select(condlist, choicelist, default=0):
 
     Raises:
         ValueError: if the lists differ in length or are empty.
-        TypeError: if a condition is not a bool array.
     """
     if len(condlist) != len(choicelist):
         raise ValueError(
@@ -291,12 +290,8 @@ def select(condlist, choicelist, default=0):
         )
     if len(condlist) == 0:
         raise ValueError("select: condlist must be non-empty")
-    conds = [asarray(c) for c in condlist]
-    for c in conds:
-        if _dtype(c) != np.bool_:
-            raise TypeError(
-                f"select: condlist entries must be boolean arrays, got dtype {_dtype(c)}"
-            )
+    conds = [asarray(c) for c in condlist]  # as JAX: any dtype, true where nonzero
+    conds = [c if _dtype(c) == np.bool_ else c != 0 for c in conds]
     out = default
     for c, v in zip(conds[::-1], choicelist[::-1]):
         out = where(c, v, out)

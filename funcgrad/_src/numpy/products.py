@@ -65,8 +65,7 @@ def matmul(a, b, /, precision=None, preferred_element_type=None):
 
     Raises:
       ValueError: if an operand is 0-d or the batch shapes do not broadcast.
-      ValueTypeError: (both a ``ValueError`` and a ``TypeError``) if the contracted sizes ``K``
-        differ.
+      TypeError: if the contracted sizes ``K`` differ (as JAX).
     """
     a, b = _promote(a, b)
     sa, sb = _shape(a), _shape(b)
@@ -79,9 +78,7 @@ def matmul(a, b, /, precision=None, preferred_element_type=None):
     b2 = ls.reshape(b, sb + (1,)) if len(sb) == 1 else b
     sa2, sb2 = _shape(a2), _shape(b2)
     if sa2[-1] != sb2[-2]:
-        from funcgrad._src.core import ValueTypeError
-
-        raise ValueTypeError(  # JAX raises TypeError with dot_general's message
+        raise TypeError(  # JAX's type and message (dot_general's)
             f"dot_general requires contracting dimensions to have the same shape, got "
             f"({sa2[-1]},) and ({sb2[-2]},)."
         )
@@ -395,7 +392,7 @@ def einsum(
     ops = []
     for op, t in zip(operands, terms):
         ops.append(_diag_term(op, t))
-    _check_label_sizes(ops)
+    ops = _squeeze_broadcast_labels(ops)
 
     # sum out letters that appear in one operand only and not in the output
     def others(k):
@@ -440,19 +437,28 @@ def _type_str(x) -> str:
     return f"{np.dtype(a.dtype).name}[{','.join(map(str, a.shape))}]"
 
 
-def _check_label_sizes(ops) -> None:
-    """JAX's (opt_einsum's) ValueError when a letter has two sizes (1 broadcasts)."""
-    seen: dict = {}
+def _squeeze_broadcast_labels(ops) -> list:
+    """A letter of size 1 in one operand and n > 1 in another broadcasts (as JAX/opt_einsum):
+    the size-1 axis is squeezed out of its operand. Other size mismatches are JAX's
+    ValueError."""
+    sizes: dict = {}
     for k, (op, t) in enumerate(ops):
         for c, n in zip(t, _shape(op)):
-            prev = seen.setdefault(c, n)
+            prev = sizes.setdefault(c, n)
             if n != prev and 1 not in (n, prev):  # opt_einsum's wording, sizes as it prints
                 raise ValueError(
                     f"Size of label '{c}' for operand {k} ({prev}) does not match previous "
                     f"terms ({n})."
                 )
-            if prev == 1:
-                seen[c] = n
+            sizes[c] = builtins.max(n, prev)
+    out = []
+    for op, t in ops:
+        drop = tuple(i for i, c in enumerate(t) if _shape(op)[i] == 1 and sizes[c] > 1)
+        if drop:
+            op = ls.squeeze(op, drop)
+            t = "".join(c for i, c in enumerate(t) if i not in drop)
+        out.append((op, t))
+    return out
 
 
 def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
