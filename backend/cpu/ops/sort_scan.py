@@ -187,7 +187,8 @@ def cumsum_emit(module, program, step, name, num_threads):
                 y.store(b, at(_c(0)), first)
                 with for_range(b, 1, n, name="j", unroll=False) as t:
                     i = at(t)
-                    s = _cumsum_add(b, b.load(acc), _widen(b, x.load(b, i), wide), dt)
+                    a, v = b.load(acc), _widen(b, x.load(b, i), wide)
+                    s = _ordered_fadd(b, a, v) if wide else _cumsum_add(b, a, v, dt)
                     b.store(s, acc)
                     y.store(b, i, _narrow(b, s, wide, first.type))
                 return
@@ -206,6 +207,12 @@ def cumsum_emit(module, program, step, name, num_threads):
     return _define(module, name, 2, body, outer, outer * n * inner, num_threads)
 
 
+def _ordered_fadd(b, acc, v):
+    """``acc + v`` whose NaN is ``acc``'s when ``acc`` is NaN (numpy's, whatever operand order
+    the vectorised add ends up with: x86 returns the first operand's NaN)."""
+    return b.select(b.fcmp_unordered("uno", acc, acc), acc, b.fadd(acc, v))
+
+
 def _cumsum_strided_wide(b, x, y, at, n, inner, dt):
     """A scan along a strided axis with one double accumulator per column (on the stack)."""
     with b.goto_entry_block():
@@ -220,7 +227,7 @@ def _cumsum_strided_wide(b, x, y, at, n, inner, dt):
         with for_range(b, inner, name="c", vectorize=True) as c:
             i = at(t, c)
             v = x.load(b, i)
-            s = b.fadd(b.load(slot(c)), _widen(b, v, True))
+            s = _ordered_fadd(b, b.load(slot(c)), _widen(b, v, True))
             b.store(s, slot(c))
             y.store(b, i, _narrow(b, s, True, v.type))
 
