@@ -11,7 +11,7 @@ import builtins  # fg.tree is this module: its aliases fg.tree.all / .map shadow
 import collections
 import dataclasses
 import functools
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -49,76 +49,13 @@ __all__ = [
 ]
 
 
-# ---- key path entries -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SequenceKey:
-    """A key path entry for a child of a tuple or list (prints as ``[i]``).
-
-    Args:
-      idx: the child's index.
-    """
-
-    idx: int
-
-    def __str__(self) -> str:
-        return f"[{self.idx}]"
-
-
-@dataclass(frozen=True)
-class DictKey:
-    """A key path entry for a dict value (prints as ``['k']``).
-
-    Args:
-      key: the dict key.
-    """
-
-    key: Hashable
-
-    def __str__(self) -> str:
-        return f"[{self.key!r}]"
-
-
-@dataclass(frozen=True)
-class GetAttrKey:
-    """A key path entry for an attribute: namedtuple or dataclass field (prints as ``.name``).
-
-    Args:
-      name: the attribute's name.
-    """
-
-    name: str
-
-    def __str__(self) -> str:
-        return f".{self.name}"
-
-
-@dataclass(frozen=True)
-class FlattenedIndexKey:
-    """A key path entry for the i-th child of a node registered without keys.
-
-    Args:
-      key: the child's index in the flattened children.
-    """
-
-    key: int
-
-    def __str__(self) -> str:
-        return f"[<flat index {self.key}>]"
-
-
-def keystr(path: tuple) -> str:
-    """Readable string of a key path, e.g. ``['w'][0].bias``.
-
-    Args:
-      path: a tuple of key entries (from :func:`tree_flatten_with_path`).
-
-    Returns:
-      The entries' strings joined (a ``str``).
-    """
-    return "".join(str(k) for k in path)
-
+from funcgrad._src.tree_keys import (  # noqa: E402  (key path entries, as jax.tree_util)
+    DictKey,
+    FlattenedIndexKey,
+    GetAttrKey,
+    SequenceKey,
+    keystr,
+)
 
 # ---- the registry -----------------------------------------------------------------------
 

@@ -9,7 +9,6 @@ re-exports it.
 from funcgrad._src.array import Array as Array
 from funcgrad._src.array import Array as ndarray  # noqa: F401
 from funcgrad._src.dlpack import from_dlpack  # noqa: F401
-from funcgrad._src.numpy.arraylike import arraylike_namespace
 from funcgrad._src.numpy.bitwise import (  # noqa: F401
     bitwise_and,
     bitwise_invert,
@@ -381,9 +380,6 @@ from funcgrad._src.numpy.transcendental import (  # noqa: F401
     tanh,
 )
 from funcgrad.numpy import linalg  # noqa: E402,F401
-
-globals().update(arraylike_namespace(globals()))  # JAX rejects lists where it does
-del arraylike_namespace
 
 __all__ = [
     "Array",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from funcgrad._src.array import get_aval
 from funcgrad._src.lax import elementwise as le
+from funcgrad._src.numpy.arraylike import arraylike_args
 from funcgrad._src.numpy.conversion import _broadcast, _promote, asarray
 from funcgrad._src.numpy.ufuncs import _bin
 
@@ -33,6 +34,7 @@ left_shift = _bin(
 )
 
 
+@arraylike_args(0, 1)
 def right_shift(x, y, /):
     """Elementwise ``x >> y``: arithmetic for signed integers, logical for unsigned ones.
 
@@ -56,6 +58,7 @@ def right_shift(x, y, /):
     return le.shift_right_arithmetic(x, y)
 
 
+@arraylike_args(0)
 def invert(x, /):
     """Elementwise bitwise NOT ``~x`` (logical NOT on bools).
 

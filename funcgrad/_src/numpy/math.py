@@ -12,6 +12,7 @@ from funcgrad._src.array import Array, get_aval
 from funcgrad._src.core import Tracer
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import transcendental as ltr
+from funcgrad._src.numpy.arraylike import arraylike_args
 from funcgrad._src.numpy.bitwise import bitwise_and, right_shift
 from funcgrad._src.numpy.conversion import _broadcast, _dtype, _promote, asarray, astype
 from funcgrad._src.numpy.creation import full_like, ones_like, zeros_like
@@ -48,6 +49,7 @@ minimum = _bin(
 )
 
 
+@arraylike_args(0, 1)
 def true_divide(x, y, /):
     """Elementwise true division ``x / y`` (alias ``divide``).
 
@@ -79,6 +81,7 @@ def true_divide(x, y, /):
 divide = true_divide
 
 
+@arraylike_args(0, 1)
 def floor_divide(x, y, /):
     """Elementwise floor division ``x // y`` (rounds towards minus infinity).
 
@@ -107,6 +110,7 @@ def floor_divide(x, y, /):
     return floor(le.div(x, y))
 
 
+@arraylike_args(0, 1)
 def remainder(x, y, /):
     """Elementwise remainder of floor division, with the sign of ``y`` (alias ``mod``).
 
@@ -134,6 +138,7 @@ def remainder(x, y, /):
 mod = remainder
 
 
+@arraylike_args(0, 1)
 def fmod(x, y, /):
     """Elementwise C-style remainder, with the sign of ``x`` (``numpy.fmod``).
 
@@ -153,6 +158,7 @@ def fmod(x, y, /):
     return le.rem(x, y)
 
 
+@arraylike_args(0, 1)
 def divmod(x, y, /):
     """``(floor_divide(x, y), remainder(x, y))``, as numpy's ``divmod``.
 
@@ -169,6 +175,7 @@ def divmod(x, y, /):
     return floor_divide(x, y), remainder(x, y)
 
 
+@arraylike_args(0, 1)
 def power(x, y, /):
     """Elementwise ``x ** y``.
 
@@ -217,6 +224,7 @@ def _int_pow(x, y):
     return acc
 
 
+@arraylike_args(0, 1)
 def float_power(x, y, /):
     """Elementwise ``x ** y`` computed in float64 (float32 unless ``enable_x64``).
 
@@ -238,6 +246,7 @@ def float_power(x, y, /):
     return power(x, y)
 
 
+@arraylike_args(0, 1)
 def negative(x, /):
     """Elementwise ``-x`` (unsigned integers wrap around, as in numpy).
 
@@ -253,6 +262,7 @@ def negative(x, /):
     return le.neg(asarray(x))
 
 
+@arraylike_args(0)
 def positive(x, /):
     """Elementwise ``+x``: ``x`` itself, as a funcgrad array.
 
@@ -265,6 +275,7 @@ def positive(x, /):
     return asarray(x)
 
 
+@arraylike_args(0)
 def square(x, /):
     """Elementwise ``x * x``.
 
@@ -277,6 +288,7 @@ def square(x, /):
     return le.integer_pow(asarray(x), 2)
 
 
+@arraylike_args(0)
 def reciprocal(x, /):
     """Elementwise ``1 / x``.
 
@@ -293,6 +305,7 @@ def reciprocal(x, /):
     return le.div(ones_like(x), x)
 
 
+@arraylike_args(0)
 def absolute(x, /):
     """Elementwise absolute value (alias ``abs``); ``|z|`` for complex ``z``.
 
@@ -310,6 +323,7 @@ def absolute(x, /):
 abs = absolute
 
 
+@arraylike_args(0)
 def fabs(x, /):
     """Elementwise absolute value, as a floating-point array.
 
@@ -322,6 +336,7 @@ def fabs(x, /):
     return le.abs(_promote(x, to_inexact=True)[0])
 
 
+@arraylike_args(0)
 def sign(x, /):
     """Elementwise sign: -1, 0 or 1 (NaN for NaN); ``z / |z|`` (0 at 0) for complex ``z``.
 
@@ -345,6 +360,7 @@ floor = _int_passthrough(le.floor, "Elementwise floor: the largest integer value
 ceil = _int_passthrough(le.ceil, "Elementwise ceiling: the smallest integer value ``>= x``.")
 
 
+@arraylike_args(0)
 def trunc(x, /):
     """Elementwise truncation towards zero (alias ``fix``).
 
@@ -368,6 +384,7 @@ def trunc(x, /):
 fix = trunc
 
 
+@arraylike_args(0)
 def round(x, decimals=0, out=None):
     """Round to ``decimals`` decimal places, halves to even (alias ``around``).
 
@@ -394,6 +411,7 @@ def round(x, decimals=0, out=None):
 around = round
 
 
+@arraylike_args(0)
 def rint(x):
     """Round to the nearest integer value, halves to even; ``round(x)``.
 
@@ -406,6 +424,7 @@ def rint(x):
     return round(x)
 
 
+@arraylike_args(0, 1)
 def clip(a, a_min=None, a_max=None, *, min=None, max=None):
     """Limit the values of ``a`` to ``[lo, hi]`` elementwise.
 
@@ -434,6 +453,7 @@ def clip(a, a_min=None, a_max=None, *, min=None, max=None):
     return a
 
 
+@arraylike_args(0)
 def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     """Replace NaN, +inf and -inf by finite numbers (real and imaginary parts together).
 
@@ -459,6 +479,7 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     return where(isneginf(x), full_like(x, info.min if neginf is None else neginf), x)
 
 
+@arraylike_args(0, 1)
 def fmax(x, y, /):
     """Elementwise maximum ignoring NaN: where one operand is NaN the other is returned.
 
@@ -478,6 +499,7 @@ def fmax(x, y, /):
     return where(isnan(y), x, where(isnan(x), y, le.max(x, y)))
 
 
+@arraylike_args(0, 1)
 def fmin(x, y, /):
     """Elementwise minimum ignoring NaN: where one operand is NaN the other is returned.
 
@@ -497,6 +519,7 @@ def fmin(x, y, /):
     return where(isnan(y), x, where(isnan(x), y, le.min(x, y)))
 
 
+@arraylike_args(0)
 def deg2rad(x, /):
     """Convert angles from degrees to radians (alias ``radians``).
 
@@ -510,6 +533,7 @@ def deg2rad(x, /):
     return x * (np.pi / 180)
 
 
+@arraylike_args(0)
 def rad2deg(x, /):
     """Convert angles from radians to degrees (alias ``degrees``).
 
@@ -526,6 +550,7 @@ def rad2deg(x, /):
 radians, degrees = deg2rad, rad2deg
 
 
+@arraylike_args(0, 1)
 def heaviside(x1, x2, /):
     """Elementwise Heaviside step: 0 where ``x1 < 0``, ``x2`` where ``x1 == 0``, 1 above.
 
@@ -543,6 +568,7 @@ def heaviside(x1, x2, /):
     return where(x1 < 0, zeros_like(x1), where(x1 > 0, ones_like(x1), x2))
 
 
+@arraylike_args(0)
 def real(x, /):
     """The real part of ``x`` (``x`` itself when it is not complex).
 
@@ -556,6 +582,7 @@ def real(x, /):
     return le.real(x) if get_aval(x).dtype.kind == "c" else x
 
 
+@arraylike_args(0)
 def imag(x, /):
     """The imaginary part of ``x`` (zeros of ``x``'s dtype when it is not complex).
 
@@ -569,6 +596,7 @@ def imag(x, /):
     return le.imag(x) if get_aval(x).dtype.kind == "c" else zeros_like(x)
 
 
+@arraylike_args(0)
 def conjugate(x, /):
     """Elementwise complex conjugate (alias ``conj``); real input is returned unchanged.
 
@@ -585,6 +613,7 @@ def conjugate(x, /):
 conj = conjugate
 
 
+@arraylike_args(0)
 def angle(z, deg=False):
     """The counterclockwise angle of complex ``z`` from the positive real axis.
 
@@ -613,6 +642,7 @@ def _int_args(name, x1, x2):
     return _broadcast(x1, x2)
 
 
+@arraylike_args(0, 1)
 def gcd(x1, x2, /):
     """Elementwise greatest common divisor (non-negative), by Euclid's algorithm.
 
@@ -646,6 +676,7 @@ def gcd(x1, x2, /):
     return while_loop(cond, body, (a, b))[0]
 
 
+@arraylike_args(0, 1)
 def lcm(x1, x2, /):
     """Elementwise least common multiple (non-negative); 0 when either operand is 0.
 

@@ -13,6 +13,7 @@ from funcgrad._src.core import canonicalize_axis
 from funcgrad._src.lax import dot as ld
 from funcgrad._src.lax import reductions as lr
 from funcgrad._src.lax import structural as ls
+from funcgrad._src.numpy.arraylike import arraylike_args
 from funcgrad._src.numpy.conversion import (
     _broadcast,
     _promote,
@@ -45,6 +46,7 @@ def _dot_widened(a, b, dimension_numbers, preferred_element_type=None):
     return ld.dot_general(a, b, dimension_numbers, preferred_element_type=pet)
 
 
+@arraylike_args(0, 1)
 def matmul(a, b, /, precision=None, preferred_element_type=None):
     """Matrix product of ``a`` and ``b`` with numpy's rules (the ``@`` operator).
 
@@ -109,6 +111,7 @@ def matmul(a, b, /, precision=None, preferred_element_type=None):
     return out
 
 
+@arraylike_args(0, 1)
 def dot(a, b, *, precision=None, preferred_element_type=None):
     """Dot product of ``a`` and ``b`` with numpy's rules (over the last axis of ``a``).
 
@@ -145,6 +148,7 @@ def _scalar_product(a, b, preferred_element_type):
     return _dot_widened(a, b, (((), ()), ((), ())), preferred_element_type)
 
 
+@arraylike_args(0, 1)
 def vdot(a, b, /, *, precision=None, preferred_element_type=None):
     """Dot product of the flattened arrays, conjugating the first: ``sum(conj(a) * b)``.
 
@@ -168,6 +172,7 @@ def vdot(a, b, /, *, precision=None, preferred_element_type=None):
     return dot(ravel(conj(a)), ravel(b), preferred_element_type=preferred_element_type)
 
 
+@arraylike_args(0, 1)
 def vecdot(x1, x2, /, *, axis=-1):
     """Vector dot product along ``axis``, conjugating ``x1``: ``sum(conj(x1) * x2, axis)``.
 
@@ -191,6 +196,7 @@ def vecdot(x1, x2, /, *, axis=-1):
     return sum(conj(x1) * x2, axis=axis)
 
 
+@arraylike_args(0, 1)
 def inner(a, b, /, *, precision=None, preferred_element_type=None):
     """Inner product over the last axes of ``a`` and ``b`` (for every pair of rows).
 
@@ -215,6 +221,7 @@ def inner(a, b, /, *, precision=None, preferred_element_type=None):
     return tensordot(a, b, ((-1,), (-1,)), preferred_element_type=preferred_element_type)
 
 
+@arraylike_args(0, 1)
 def outer(a, b, out=None):
     """Outer product of the flattened ``a`` and ``b``: ``out[i, j] = a[i] * b[j]``.
 
@@ -235,6 +242,7 @@ def outer(a, b, out=None):
     )
 
 
+@arraylike_args(0, 1)
 def tensordot(a, b, axes=2, precision=None, preferred_element_type=None):
     """Tensor contraction of ``a`` and ``b`` over the given pairs of axes.
 
@@ -279,6 +287,7 @@ def tensordot(a, b, axes=2, precision=None, preferred_element_type=None):
     return _dot_widened(a, b, ((ca, cb), ((), ())), preferred_element_type)
 
 
+@arraylike_args(0, 1)
 def kron(a, b):
     """Kronecker product of ``a`` and ``b``: blocks ``a[i, j] * b``.
 
@@ -461,6 +470,7 @@ def _squeeze_broadcast_labels(ops) -> list:
     return out
 
 
+@arraylike_args(0, 1)
 def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     """Cross product of (arrays of) 2- or 3-vectors.
 
