@@ -153,7 +153,8 @@ def check_jit(outs, name: str, rerun=None) -> None:
       FloatingPointError: naming the first primitive and source line when ``rerun`` finds
         it, else naming the jitted function.
     """
-    kind = next((k for k in (_bad(o._value) for o in outs) if k), None)
+    values = [o._value for o in outs if hasattr(o, "_value")]  # tracers are checked later
+    kind = next((k for k in map(_bad, values) if k), None)
     if kind is None:
         return
     if rerun is not None:
