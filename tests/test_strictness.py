@@ -42,8 +42,8 @@ def test_outcome_as_jax(expr):
             assert got_msg == msg
         return
     assert got is getattr(builtins, kind), (got, got_msg)
-    if expr not in OWN_MESSAGE:
-        assert got_msg == msg
+    if expr not in OWN_MESSAGE:  # JAX's message, then (perhaps) funcgrad's operand shapes
+        assert got_msg.startswith(msg.rstrip()), (got_msg, msg)
 
 
 def test_lax_does_not_promote_but_fnp_does():
@@ -147,7 +147,7 @@ def test_product_shape_errors():
     ):
         with pytest.raises(TypeError) as e:
             f()
-        assert type(e.value) is TypeError and str(e.value) == msg
+        assert type(e.value) is TypeError and str(e.value).startswith(msg)
     with pytest.raises(TypeError, match="batch dimensions"):
         lax.dot_general(fnp.ones((2, 3, 4)), fnp.ones((3, 4, 5)), (((2,), (1,)), ((0,), (0,))))
     with pytest.raises(ValueError, match="Size of label 'j'"):

@@ -63,7 +63,8 @@ def _dot_abstract(lhs, rhs, dimension_numbers, preferred_element_type, bf16_oper
         ls, rs = tuple(lhs.shape[a] for a in la), tuple(rhs.shape[b] for b in ra)
         if ls != rs:  # JAX's wording
             raise TypeError(
-                f"dot_general requires {what} dimensions to have the same shape, got {ls} and {rs}."
+                f"dot_general requires {what} dimensions to have the same shape, got {ls} and "
+                f"{rs}. (operands {lhs.str_short()} and {rhs.str_short()})"
             )
     if lhs.dtype != rhs.dtype:
         raise TypeError(f"dot_general: dtypes differ: {lhs.dtype} and {rhs.dtype}")

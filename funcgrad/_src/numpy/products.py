@@ -80,9 +80,9 @@ def matmul(a, b, /, precision=None, preferred_element_type=None):
     b2 = ls.reshape(b, sb + (1,)) if len(sb) == 1 else b
     sa2, sb2 = _shape(a2), _shape(b2)
     if sa2[-1] != sb2[-2]:
-        raise TypeError(  # JAX's type and message (dot_general's)
+        raise TypeError(  # JAX's type and message (dot_general's), then the shapes
             f"dot_general requires contracting dimensions to have the same shape, got "
-            f"({sa2[-1]},) and ({sb2[-2]},)."
+            f"({sa2[-1]},) and ({sb2[-2]},). (matmul of shapes {sa} and {sb})"
         )
     try:
         batch = broadcast_shapes(sa2[:-2], sb2[:-2])
@@ -282,7 +282,8 @@ def tensordot(a, b, axes=2, precision=None, preferred_element_type=None):
         if _shape(a)[x] != _shape(b)[y]:  # JAX: dot_general's TypeError
             raise TypeError(
                 f"dot_general requires contracting dimensions to have the same shape, got "
-                f"{tuple(_shape(a)[i] for i in ca)} and {tuple(_shape(b)[i] for i in cb)}."
+                f"{tuple(_shape(a)[i] for i in ca)} and {tuple(_shape(b)[i] for i in cb)}. "
+                f"(tensordot of shapes {_shape(a)} and {_shape(b)})"
             )
     return _dot_widened(a, b, ((ca, cb), ((), ())), preferred_element_type)
 
