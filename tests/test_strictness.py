@@ -235,3 +235,23 @@ def test_tracer_reprs_show_shape_and_dtype():
     out = []
     fg.jit(lambda v: out.append(str(v)) or v)(x)
     assert out == ["Traced<ShapedArray(float32[3])>with<DynamicJaxprTrace>"]
+
+
+def test_tracer_reprs_carry_jaxs_shape_and_dtype():
+    """jax 0.10 prints ``JitTracer(float32[3])``; funcgrad's classic form holds the same type."""
+    ref = DATA["tracer_reprs"]
+    seen = {}
+
+    def show(name):
+        def f(x):
+            seen[name] = repr(x)
+            return x
+
+        return f
+
+    fg.jit(show("jit"))(fnp.ones(3))
+    fg.vmap(show("vmap"))(fnp.ones(3))
+    fg.jit(show("jit_int"))(fnp.ones((2, 3), np.int32))
+    for name, jax_type in (("jit", "float32[3]"), ("vmap", "float32[]"), ("jit_int", "int32[2,3]")):
+        assert jax_type in ref[name]
+        assert f"ShapedArray({jax_type})" in seen[name]

@@ -126,6 +126,27 @@ def list_table(names):
     return table
 
 
+def tracer_reprs():
+    """repr of a tracer inside jit, grad, vmap and jvp (jax 0.10 prints e.g. JitTracer(...))."""
+    seen = {}
+
+    def show(name):
+        def f(x):
+            seen[name] = repr(x)
+            return x
+
+        return f
+
+    x = jnp.ones(3)
+    jax.jit(show("jit"))(x)
+    jax.grad(lambda v: show("grad")(v).sum())(x)
+    jax.vmap(show("vmap"))(x)
+    jax.jvp(show("jvp"), (x,), (x,))
+    jax.jit(show("jit_weak_scalar"))(1.0)
+    jax.jit(show("jit_int"))(jnp.ones((2, 3), jnp.int32))
+    return seen
+
+
 def main():
     names = json.load(open(sys.argv[1])) if len(sys.argv) > 1 else sorted(dir(jnp))
     out = {
@@ -133,6 +154,7 @@ def main():
         "setup": SETUP,
         "cases": {c: outcome(c) for c in CASES},
         "lists": list_table(names),
+        "tracer_reprs": tracer_reprs(),
     }
     with open(os.path.join(HERE, "jax_strictness.json"), "w") as fh:
         json.dump(out, fh, indent=1, sort_keys=True)
