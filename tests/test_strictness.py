@@ -117,6 +117,10 @@ def test_list_message_is_jaxs():
     )
     with pytest.raises(TypeError, match="got <class 'tuple'> at position 1"):
         fnp.add(fnp.ones(2), (1.0, 2.0))
+    with pytest.raises(TypeError, match="where requires .* at position 2"):
+        fnp.where(fnp.ones(2) > 0, 1.0, [1.0, 2.0])
+    with pytest.raises(TypeError, match="at position 2"):
+        fnp.clip(fnp.ones(2), 0.0, [1.0, 2.0])
 
 
 def test_sequences_accepted_where_jax_accepts_them():

@@ -98,7 +98,7 @@ def logical_not(x, /):
     return le.bitwise_not(_to_bool(x))
 
 
-@arraylike_args(0, 1)
+@arraylike_args(0, 1, 2)
 def where(condition, x=None, y=None, /, *, size=None, fill_value=None):
     """Elementwise select ``x`` where ``condition`` holds, else ``y``; or ``nonzero``.
 

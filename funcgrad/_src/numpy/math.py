@@ -424,7 +424,7 @@ def rint(x):
     return round(x)
 
 
-@arraylike_args(0, 1)
+@arraylike_args(0, 1, 2)
 def clip(a, a_min=None, a_max=None, *, min=None, max=None):
     """Limit the values of ``a`` to ``[lo, hi]`` elementwise.
 
