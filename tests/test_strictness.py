@@ -41,7 +41,7 @@ def test_outcome_as_jax(expr):
         if msg in ("float32", "int32", "bool", "complex64"):
             assert got_msg == msg
         return
-    assert got is getattr(builtins, kind), (got, got_msg)
+    assert issubclass(got, getattr(builtins, kind)), (got, got_msg)  # (ValueTypeError: both)
     if expr not in OWN_MESSAGE:  # JAX's message, then (perhaps) funcgrad's operand shapes
         assert got_msg.startswith(msg.rstrip()), (got_msg, msg)
 
@@ -151,7 +151,7 @@ def test_product_shape_errors():
     ):
         with pytest.raises(TypeError) as e:
             f()
-        assert type(e.value) is TypeError and str(e.value).startswith(msg)
+        assert str(e.value).startswith(msg)
     with pytest.raises(TypeError, match="batch dimensions"):
         lax.dot_general(fnp.ones((2, 3, 4)), fnp.ones((3, 4, 5)), (((2,), (1,)), ((0,), (0,))))
     with pytest.raises(ValueError, match="Size of label 'j'"):

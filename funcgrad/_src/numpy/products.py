@@ -67,7 +67,8 @@ def matmul(a, b, /, precision=None, preferred_element_type=None):
 
     Raises:
       ValueError: if an operand is 0-d or the batch shapes do not broadcast.
-      TypeError: if the contracted sizes ``K`` differ (as JAX).
+      ValueTypeError: (a ``TypeError`` as in JAX, also a ``ValueError`` as in numpy) if the
+        contracted sizes ``K`` differ.
     """
     a, b = _promote(a, b)
     sa, sb = _shape(a), _shape(b)
@@ -80,7 +81,9 @@ def matmul(a, b, /, precision=None, preferred_element_type=None):
     b2 = ls.reshape(b, sb + (1,)) if len(sb) == 1 else b
     sa2, sb2 = _shape(a2), _shape(b2)
     if sa2[-1] != sb2[-2]:
-        raise TypeError(  # JAX's type and message (dot_general's), then the shapes
+        from funcgrad._src.core import ValueTypeError
+
+        raise ValueTypeError(  # JAX's TypeError (numpy's ValueError) and message, then shapes
             f"dot_general requires contracting dimensions to have the same shape, got "
             f"({sa2[-1]},) and ({sb2[-2]},). (matmul of shapes {sa} and {sb})"
         )
@@ -279,8 +282,10 @@ def tensordot(a, b, axes=2, precision=None, preferred_element_type=None):
         ca = tuple(canonicalize_axis(x, na) for x in ca)
         cb = tuple(canonicalize_axis(x, nb) for x in cb)
     for x, y in zip(ca, cb):
-        if _shape(a)[x] != _shape(b)[y]:  # JAX: dot_general's TypeError
-            raise TypeError(
+        if _shape(a)[x] != _shape(b)[y]:  # JAX's TypeError (numpy's ValueError), JAX's text
+            from funcgrad._src.core import ValueTypeError
+
+            raise ValueTypeError(
                 f"dot_general requires contracting dimensions to have the same shape, got "
                 f"{tuple(_shape(a)[i] for i in ca)} and {tuple(_shape(b)[i] for i in cb)}. "
                 f"(tensordot of shapes {_shape(a)} and {_shape(b)})"
