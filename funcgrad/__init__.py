@@ -24,6 +24,8 @@ __all__ = [
     "custom_vjp",
     "data",
     "debug",
+    "debug_infs",
+    "debug_nans",
     "default_backend",
     "dtypes",
     "device_count",
@@ -173,6 +175,7 @@ def block_until_ready(x):
 import contextlib as _contextlib  # noqa: E402
 import functools as _functools  # noqa: E402
 
+from funcgrad._src.debug_nans import debug_infs, debug_nans  # noqa: E402,F401
 from funcgrad._src.jit import clear_caches, disable_jit  # noqa: E402,F401
 
 

@@ -26,6 +26,7 @@ class _Setting:
     parse: Callable[[str], Any]
     help: str
     changes_code: bool  # part of the jit cache key
+    jax_env: str = ""  # JAX's environment variable for the same setting, read too
 
 
 _SETTINGS = [
@@ -42,8 +43,18 @@ _SETTINGS = [
         "FUNCGRAD_DEBUG_NANS",
         False,
         _bool,
-        "Raise at the first operation that produces a NaN.",
+        "Raise at the first operation that produces a NaN (names it and the source line).",
         True,
+        "JAX_DEBUG_NANS",
+    ),
+    _Setting(
+        "debug_infs",
+        "FUNCGRAD_DEBUG_INFS",
+        False,
+        _bool,
+        "Raise at the first operation that produces an inf (names it and the source line).",
+        True,
+        "JAX_DEBUG_INFS",
     ),
     _Setting(
         "platform",
@@ -136,8 +147,17 @@ class Config:
         self.generation = 0  # bumped on every change (jit's fast path keys on it)
         self._values = {}
         for s in _SETTINGS:
-            raw = os.environ.get(s.env)
+            raw = os.environ.get(s.env, os.environ.get(s.jax_env) if s.jax_env else None)
             self._values[s.name] = s.default if raw is None else s.parse(raw)
+        self._changed()
+
+    def _changed(self) -> None:
+        self._code_key = None
+        self.generation += 1
+        # one plain attribute for the hot paths (eager ops check it on every call)
+        self.__dict__["check_floats"] = bool(
+            self._values["debug_nans"] or self._values["debug_infs"]
+        )
 
     def __getattr__(self, name: str) -> Any:
         values = self.__dict__.get("_values", {})
@@ -162,8 +182,7 @@ class Config:
         if name not in self._specs:
             raise ValueError(f"unknown setting {name!r}; known settings: {sorted(self._specs)}")
         self._values[name] = value
-        self._code_key = None
-        self.generation += 1
+        self._changed()
 
     def read(self, name: str) -> Any:
         """The current value of a setting (as ``getattr(config, name)``).
@@ -200,8 +219,7 @@ class Config:
         finally:
             for k, v in old.items():
                 self._values[k] = v
-            self._code_key = None
-            self.generation += 1
+            self._changed()
 
     def code_key(self) -> tuple:
         """The settings that change generated code (part of every jit cache key).

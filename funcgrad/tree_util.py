@@ -11,9 +11,11 @@ import builtins  # fg.tree is this module: its aliases fg.tree.all / .map shadow
 import collections
 import dataclasses
 import functools
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
+
+import numpy as np
 
 __all__ = [
     "PyTreeDef",
@@ -47,76 +49,13 @@ __all__ = [
 ]
 
 
-# ---- key path entries -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SequenceKey:
-    """A key path entry for a child of a tuple or list (prints as ``[i]``).
-
-    Args:
-      idx: the child's index.
-    """
-
-    idx: int
-
-    def __str__(self) -> str:
-        return f"[{self.idx}]"
-
-
-@dataclass(frozen=True)
-class DictKey:
-    """A key path entry for a dict value (prints as ``['k']``).
-
-    Args:
-      key: the dict key.
-    """
-
-    key: Hashable
-
-    def __str__(self) -> str:
-        return f"[{self.key!r}]"
-
-
-@dataclass(frozen=True)
-class GetAttrKey:
-    """A key path entry for an attribute: namedtuple or dataclass field (prints as ``.name``).
-
-    Args:
-      name: the attribute's name.
-    """
-
-    name: str
-
-    def __str__(self) -> str:
-        return f".{self.name}"
-
-
-@dataclass(frozen=True)
-class FlattenedIndexKey:
-    """A key path entry for the i-th child of a node registered without keys.
-
-    Args:
-      key: the child's index in the flattened children.
-    """
-
-    key: int
-
-    def __str__(self) -> str:
-        return f"[<flat index {self.key}>]"
-
-
-def keystr(path: tuple) -> str:
-    """Readable string of a key path, e.g. ``['w'][0].bias``.
-
-    Args:
-      path: a tuple of key entries (from :func:`tree_flatten_with_path`).
-
-    Returns:
-      The entries' strings joined (a ``str``).
-    """
-    return "".join(str(k) for k in path)
-
+from funcgrad._src.tree_keys import (  # noqa: E402  (key path entries, as jax.tree_util)
+    DictKey,
+    FlattenedIndexKey,
+    GetAttrKey,
+    SequenceKey,
+    keystr,
+)
 
 # ---- the registry -----------------------------------------------------------------------
 
@@ -290,12 +229,24 @@ def register_static(cls: type) -> type:
 
 
 def _dict_flatten(d):
-    keys = sorted(d, key=_sort_key)
+    try:  # as JAX: keys sorted by their own order; keys that do not compare are an error
+        keys = sorted(d)
+    except TypeError as e:
+        raise ValueError("Comparator raised exception while sorting pytree dictionary keys.") from e
     return [d[k] for k in keys], tuple(keys)
 
 
-def _sort_key(k):
-    return (type(k).__name__, k) if not isinstance(k, (int, float)) else ("", k)
+def _aux_eq(a, b) -> bool:
+    """Node data compared by equality (as JAX), arrays included (all elements equal)."""
+    if a is b:
+        return True
+    try:
+        r = a == b
+        if isinstance(r, np.ndarray):
+            return np.shape(a) == np.shape(b) and bool(r.all())
+        return bool(r)
+    except Exception:  # noqa: BLE001 - data that cannot be compared is not equal
+        return False
 
 
 _registry[tuple] = _NodeType(
@@ -345,7 +296,7 @@ def _node_of(x) -> tuple[Any, _NodeType] | None:
 # ---- PyTreeDef --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PyTreeDef:
     """The structure of a pytree: hashable, comparable, printable.
 
@@ -395,6 +346,24 @@ class PyTreeDef:
           ValueError: if the structures differ.
         """
         return _flatten_up_to(self, tree, None)[0]
+
+    def __eq__(self, other) -> bool:  # aux by equality: it need not be hashable (as JAX)
+        if self is other:
+            return True
+        if not isinstance(other, PyTreeDef):
+            return NotImplemented
+        return (
+            self.node_type is other.node_type
+            and self.children == other.children
+            and _aux_eq(self.aux, other.aux)
+        )
+
+    def __hash__(self) -> int:  # without aux (as JAX): equal treedefs still hash alike
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = hash((self.node_type, len(self.children), self.children))
+            object.__setattr__(self, "_hash", h)
+        return h
 
     def __repr__(self) -> str:
         return f"PyTreeDef({self._str()})"
@@ -568,7 +537,7 @@ def _flatten_up_to(td: PyTreeDef, tree, is_leaf):
         if node is None or node[0] is not t.node_type:
             raise structure_mismatch("tree_map", td, tree_structure(tree, is_leaf))
         children, aux = node[1].to_iter(x)
-        if aux != t.aux or len(children) != len(t.children):
+        if not _aux_eq(aux, t.aux) or len(children) != len(t.children):
             raise structure_mismatch("tree_map", td, tree_structure(tree, is_leaf))
         for ct, cx in zip(t.children, children):
             go(ct, cx)

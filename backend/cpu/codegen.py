@@ -557,12 +557,15 @@ def _emit_reduction(module, program, k: K.LoopKernel, name, bufs, num_threads=1)
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     ctx = _KernelCtx(b, program, dict(zip(bufs, fn.args)))
     if nred and all(labels[-nred:]):  # a full reduction to a scalar
-        acc = b.alloca(ir_type(odt))
-        b.store(ctx.sc.const(odt, ident), acc)
+        adt = _acc_dtype(r.op, odt)
+        acc = b.alloca(ir_type(adt))
+        b.store(ctx.sc.const(adt, ident), acc)
         with _nest(b, shape) as ridx:
-            v = _reduced_value(ctx, k, list(ridx), views, odt)
-            b.store(_combine(ctx.sc, r.op, b.load(acc), v, odt), acc)
-        ctx.store(r.out, ctx.linear([], (), 0), odt, b.load(acc))
+            v = _reduced_value(ctx, k, list(ridx), views, adt)
+            b.store(_combine(ctx.sc, r.op, b.load(acc), v, adt), acc)
+        ctx.store(r.out, ctx.linear([], (), 0), odt, convert(b, b.load(acc), adt, odt))
+    elif _acc_dtype(r.op, odt) != odt and out_buf.size * 8 <= _WIDE_SCRATCH:
+        _emit_outer_sum_wide(ctx, k, shape, views, out_strides, out_buf.size)
     else:  # initialise the output, then accumulate into it in the input's order
         with for_range(b, max(out_buf.size, 0), name="init") as i:
             ctx.store(r.out, i, odt, ctx.sc.const(odt, ident))
@@ -572,6 +575,32 @@ def _emit_reduction(module, program, k: K.LoopKernel, name, bufs, num_threads=1)
             ctx.store(r.out, o, odt, _combine(ctx.sc, r.op, ctx.load(r.out, o, odt), v, odt))
     b.ret_void()
     return fn
+
+
+_WIDE_SCRATCH = 1 << 18  # bytes of double accumulators an outer-axis sum may keep on the stack
+
+
+def _emit_outer_sum_wide(ctx, k, shape, views, out_strides, n_out):
+    """A float32/16 sum over outer axes, accumulated in double on the stack (as the eager
+    impl), then rounded once into the output."""
+    b, r = ctx.b, k.reduce
+    odt, adt = ctx.program.buffer(r.out).dtype, np.dtype(np.float64)
+    scratch = b.alloca(ir.ArrayType(ir_type(adt), n_out))
+    at = lambda i: b.gep(scratch, [ir.Constant(I64, 0), i], inbounds=True)
+    with for_range(b, n_out, name="init") as i:
+        b.store(ctx.sc.const(adt, 0), at(i))
+    with _nest(b, shape) as idx:
+        v = _reduced_value(ctx, k, idx, views, adt)
+        slot = at(ctx.linear(idx, out_strides, 0))
+        b.store(_combine(ctx.sc, r.op, b.load(slot), v, adt), slot)
+    with for_range(b, n_out, name="round") as i:
+        ctx.store(r.out, i, odt, convert(b, b.load(at(i)), adt, odt))
+
+
+def _acc_dtype(op, odt):
+    """float32/16 sums accumulate in double (rounded once at the end), as the eager impl: a
+    long row's sum is then as accurate as XLA's tree-shaped reductions."""
+    return np.dtype(np.float64) if op == "sum" and odt in (np.float32, np.float16) else odt
 
 
 def _reduced_value(ctx, k, idx, views, odt):
@@ -586,14 +615,16 @@ def _emit_row_reduce(ctx, k: K.LoopKernel, oidx, inner, views, out_row_strides):
     code too, so their sums add in the same order (bit-identical results)."""
     b, r = ctx.b, k.reduce
     odt = ctx.program.buffer(r.out).dtype
-    acc = b.alloca(ir_type(odt))
-    b.store(ctx.sc.const(odt, K.reduce_identity(r.op, odt)), acc)
+    adt = _acc_dtype(r.op, odt)
+    acc = b.alloca(ir_type(adt))
+    b.store(ctx.sc.const(adt, K.reduce_identity(r.op, odt)), acc)
     # float max/min chains have no reassociation flag: ask for 4 accumulators
     il = 4 if r.op in ("max", "min") and odt.kind == "f" else None
     with _nest(b, inner, interleave=il) as ridx:
-        v = _reduced_value(ctx, k, list(oidx) + list(ridx), views, odt)
-        b.store(_combine(ctx.sc, r.op, b.load(acc), v, odt), acc)
-    ctx.store(r.out, ctx.linear(oidx, out_row_strides, 0), odt, b.load(acc))
+        v = _reduced_value(ctx, k, list(oidx) + list(ridx), views, adt)
+        b.store(_combine(ctx.sc, r.op, b.load(acc), v, adt), acc)
+    out = convert(b, b.load(acc), adt, odt)
+    ctx.store(r.out, ctx.linear(oidx, out_row_strides, 0), odt, out)
 
 
 # ---- row fusion (the grouping: rows.py) ----------------------------------------------

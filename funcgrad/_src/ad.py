@@ -11,7 +11,9 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 
+from funcgrad._src import debug_nans
 from funcgrad._src.core import Trace, Tracer, get_aval, missing_rule, new_main
+from funcgrad.config import config
 
 jvp_rules: dict = {}
 vjp_rules: dict = {}  # rule(cts_out, primals_in, primals_out, **params) -> cts_in
@@ -104,14 +106,15 @@ _node_ids = itertools.count()
 class VJPNode:
     """One recorded primitive application: its parents and how to pull cotangents back."""
 
-    __slots__ = ("id", "parents", "bwd", "out_avals", "name")
+    __slots__ = ("id", "parents", "bwd", "out_avals", "name", "site")
 
-    def __init__(self, parents, bwd, out_avals, name):
+    def __init__(self, parents, bwd, out_avals, name, site=None):
         self.id = next(_node_ids)
         self.parents = parents  # per input: (node, out_index) or None
         self.bwd = bwd  # cts_out (list) -> cts_in (list, None = zero)
         self.out_avals = out_avals
         self.name = name
+        self.site = site  # the user's source line, recorded only under debug_nans/debug_infs
 
 
 class VJPTracer(Tracer):
@@ -152,6 +155,8 @@ class VJPTrace(Trace):
         outs, bwd = fwd(primals, **params) if fwd else _default_fwd(prim, primals, params)
         outs_l = outs if prim.multiple_results else [outs]
         node = VJPNode(parents, bwd, [get_aval(o) for o in outs_l], prim.name)
+        if config.check_floats:
+            node.site = debug_nans.user_site()
         return self._wrap(prim, outs, node)
 
     def _wrap(self, prim, outs, node):
@@ -184,7 +189,7 @@ def backward_pass(out_refs, cts, in_nodes) -> list:
         if node.bwd is None or node.id not in ct_env:
             continue
         cts_out = [instantiate(c, a) for c, a in zip(ct_env.pop(node.id), node.out_avals)]
-        cts_in = node.bwd(cts_out)
+        cts_in = node.bwd(cts_out) if node.site is None else debug_nans.pull_back(node, cts_out)
         for parent, ct in zip(node.parents, cts_in):
             if parent is None or ct is None:
                 continue

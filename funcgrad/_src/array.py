@@ -392,7 +392,7 @@ def _apply_bfloat16(prim, args, params):
         wrap_bfloat16(o, weak) if a.dtype is dtypes.bfloat16 else wrap(o, weak)
         for o, a in zip(outs if prim.multiple_results else [outs], outs_avals)
     ]
-    if config.debug_nans:
+    if config.check_floats:
         _check_nans(prim, [r._value for r in res])
     return res if prim.multiple_results else res[0]
 
@@ -437,20 +437,20 @@ def apply_impl(prim, args, params):
     ]
     wr = weak_type_rules.get(prim)
     weak = wr(weak_in, **params) if wr else (bool(weak_in) and all(weak_in))
-    if config.debug_nans:
-        _check_nans(prim, outs if prim.multiple_results else [outs])
+    if config.check_floats:
+        _check_nans(prim, outs if prim.multiple_results else [outs], args, params)
     if prim.multiple_results:
         return [wrap(o, weak) for o in outs]
     return wrap(outs, weak)
 
 
-def _check_nans(prim, outs):
-    for o in outs:
-        if o.dtype.kind in "fc" and np.isnan(o).any():
-            raise FloatingPointError(
-                f"debug_nans: the primitive '{prim.name}' produced a NaN "
-                f"(output {o.dtype}{list(o.shape)})"
-            )
+def _check_nans(prim, outs, args=(), params=None):
+    from funcgrad._src.debug_nans import check
+
+    rerun = None
+    if params and isinstance(params.get("jaxpr"), core.Jaxpr) and prim.name == "pjit":
+        rerun = lambda: core.eval_jaxpr(params["jaxpr"], [], list(args))  # op by op
+    check(prim.name, outs, rerun)
 
 
 core.eval_hooks["apply_impl"] = apply_impl

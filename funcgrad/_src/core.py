@@ -70,8 +70,10 @@ class ShapedArray:
         d.update(kw)
         return ShapedArray(tuple(d["shape"]), dtypes.as_dtype(d["dtype"]), bool(d["weak_type"]))
 
-    def __repr__(self) -> str:
-        return f"ShapedArray({self.str_short()}{', weak' if self.weak_type else ''})"
+    def __repr__(self) -> str:  # as JAX: ShapedArray(float32[3]), weak_type=True when weak
+        shape = ",".join(map(str, self.shape))
+        weak = ", weak_type=True" if self.weak_type else ""
+        return f"ShapedArray({np.dtype(self.dtype).name}[{shape}]{weak})"
 
 
 # ---- primitives ---------------------------------------------------------------------------
@@ -330,6 +332,9 @@ def _escaped_msg(t) -> str:
     )
 
 
+_TRACE_NAMES = {"JaxprTrace": "DynamicJaxprTrace", "VJPTrace": "JVPTrace"}
+
+
 class Tracer:
     """A value being traced. Array operators come from the Array mixin (see array.py)."""
 
@@ -339,6 +344,11 @@ class Tracer:
     @property
     def aval(self) -> ShapedArray:
         raise NotImplementedError
+
+    def __repr__(self) -> str:  # as JAX: Traced<ShapedArray(float32[3])>with<JVPTrace>
+        trace = getattr(self, "_trace", None)
+        name = _TRACE_NAMES.get(type(trace).__name__, type(trace).__name__)
+        return f"Traced<{self.aval!r}>with<{name}>"
 
     def full_lower(self):
         return self

@@ -316,8 +316,6 @@ class _Jitted:
             all_args = (*entry.consts, *flat)
             outs = exe(*[a._value if type(a) is Array else a for a in all_args])
             outs = _wrap_outs(outs, entry)
-            if config.debug_nans:
-                _check_nans(outs, self.__name__)
         else:
             entry = self._lookup(sig, static)
             all_args = (*entry.consts, *flat)
@@ -331,6 +329,8 @@ class _Jitted:
                 exe = target.compile(entry.jaxpr, self.__name__)
                 fc.exes[sig] = (entry, exe)
                 self._add_fast_path(args, kwargs, flat, entry, exe, sig)
+        if config.check_floats and not any(isinstance(a, Tracer) for a in flat):
+            _check_nans(outs, self.__name__, lambda: self._fun(*args, **kwargs))
         if entry.out_is_leaf:
             return outs[0]
         return tu.tree_unflatten(entry.out_tree, outs)
@@ -393,7 +393,7 @@ class _Jitted:
             given.append(len(entry.consts) + p)
         exe = target.compile(entry.jaxpr, self.__name__, tuple(given))
         outs = _wrap_outs(exe.call_donating(values), entry)
-        if config.debug_nans:
+        if config.check_floats:
             _check_nans(outs, self.__name__)
         return outs
 
@@ -406,7 +406,7 @@ class _Jitted:
             kwargs
             or self._static_nums
             or self._donate
-            or config.debug_nans
+            or config.check_floats
             or len(flat) != len(args)
             or not all(
                 type(a) is Array or (type(a) is np.ndarray and a is b) for a, b in zip(args, flat)
@@ -497,16 +497,13 @@ def _call(entry: _Entry, all_args, name: str, backend: str):
     # Top level: what EvalTrace would do, without the detour (per-call overhead matters).
     vals = [a._value if type(a) is Array else a for a in all_args]
     exe = get_target(backend).compile(entry.jaxpr, name, trace_ms=trace_ms(entry.jaxpr))
-    outs = _wrap_outs(exe(*vals), entry)
-    if config.debug_nans:
-        _check_nans(outs, name)
-    return outs
+    return _wrap_outs(exe(*vals), entry)
 
 
-def _check_nans(outs, name):
-    for o in outs:
-        if o.dtype.kind in "fc" and np.isnan(o._value).any():
-            raise FloatingPointError(f"debug_nans: jitted function {name} produced a NaN")
+def _check_nans(outs, name, rerun=None):
+    from funcgrad._src.debug_nans import check_jit
+
+    check_jit(outs, name, rerun)
 
 
 def _unbroadcast_consts(jaxpr: core.Jaxpr, consts):
@@ -642,10 +639,10 @@ class Compiled:
                     f"{core.ShapedArray(shape, dt).str_short()}; call the jitted "
                     f"function instead to compile for new shapes"
                 )
-        return tu.tree_unflatten(
-            low._entry.out_tree,
-            _call(low._entry, (*low._entry.consts, *flat), low._name, low._sig.backend),
-        )
+        outs = _call(low._entry, (*low._entry.consts, *flat), low._name, low._sig.backend)
+        if config.check_floats and not any(isinstance(a, Tracer) for a in flat):
+            _check_nans(outs, low._name)
+        return tu.tree_unflatten(low._entry.out_tree, outs)
 
     def as_text(self, stage: str = "kernels") -> str:
         return self._lowered.as_text(stage)

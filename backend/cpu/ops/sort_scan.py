@@ -4,10 +4,11 @@ Every kernel views its operand as ``(outer, n, inner)`` around the axis it works
 (``_geometry``) and matches the numpy ``impl_rules`` of ``funcgrad/_src/lax/reductions.py``
 exactly:
 
-- ``cumsum``: ``out[j] = out[j-1] + x[j]`` sequentially along the axis, like numpy's
-  ``add.accumulate`` (so float results are bit-identical); the first element is copied, not
-  added to 0 (``-0.0`` stays ``-0.0``); ints wrap; bool sums are "or". With ``inner > 1`` the
-  loop over ``inner`` is innermost and contiguous, so it vectorises.
+- ``cumsum``: ``out[j] = out[j-1] + x[j]`` sequentially along the axis (float32/16 in a
+  double accumulator, as the eager impl, so results are bit-identical to it; a strided scan
+  with over ``_WIDE_SCRATCH`` bytes of columns keeps float32 sums); the first element is
+  copied, not added to 0 (``-0.0`` stays ``-0.0``); ints wrap; bool sums are "or". With
+  ``inner > 1`` the loop over ``inner`` is innermost and contiguous, so it vectorises.
 - ``argmax``/``argmin``: the first extreme wins and the first NaN beats everything (numpy).
   Along a middle axis the running best values of a chunk of ``inner`` columns live in a stack
   array and the innermost loop (over the chunk) is contiguous select code the vectoriser
@@ -148,11 +149,25 @@ def _cumsum_add(b, acc, v, dtype):
     return b.or_(acc, v) if dtype.kind == "b" else b.add(acc, v)
 
 
+_WIDE_SCRATCH = 1 << 18  # bytes of double accumulators a strided cumsum may keep on the stack
+
+
+def _widen(b, v, wide):
+    return b.fpext(v, ir.DoubleType()) if wide else v
+
+
+def _narrow(b, v, wide, ty):
+    return b.fptrunc(v, ty) if wide else v
+
+
 def cumsum_emit(module, program, step, name, num_threads):
     x_aval = step.eqn.inputs[0].aval
     dt = np.dtype(x_aval.dtype)
     outer, n, inner = _geometry(x_aval.shape, step.eqn.params["axis"])
     reverse = step.eqn.params["reverse"]
+    # float32/16 prefix sums accumulate in double (as the eager impl): each output is the
+    # exact prefix sum rounded once, as accurate as XLA's tree-shaped scan
+    wide = dt in (np.float16, np.float32) and (inner == 1 or inner * 8 <= _WIDE_SCRATCH)
 
     def body(b, ptrs, lo, hi):
         x, y = _Col(ptrs[0], dt), _Col(ptrs[1], dt)
@@ -167,13 +182,18 @@ def cumsum_emit(module, program, step, name, num_threads):
                 return off if c is None else b.add(off, c)
 
             if inner == 1:
-                acc = local(b, x.load(b, at(_c(0))))
-                y.store(b, at(_c(0)), b.load(acc))
+                first = x.load(b, at(_c(0)))
+                acc = local(b, _widen(b, first, wide))
+                y.store(b, at(_c(0)), first)
                 with for_range(b, 1, n, name="j", unroll=False) as t:
                     i = at(t)
-                    s = _cumsum_add(b, b.load(acc), x.load(b, i), dt)
+                    a, v = b.load(acc), _widen(b, x.load(b, i), wide)
+                    s = _ordered_fadd(b, a, v) if wide else _cumsum_add(b, a, v, dt)
                     b.store(s, acc)
-                    y.store(b, i, s)
+                    y.store(b, i, _narrow(b, s, wide, first.type))
+                return
+            if wide:
+                _cumsum_strided_wide(b, x, y, at, n, inner, dt)
                 return
             with for_range(b, inner, name="c", vectorize=True) as c:
                 i = at(_c(0), c)
@@ -185,6 +205,31 @@ def cumsum_emit(module, program, step, name, num_threads):
                     y.store(b, i, _cumsum_add(b, y.load(b, at(prev, c)), x.load(b, i), dt))
 
     return _define(module, name, 2, body, outer, outer * n * inner, num_threads)
+
+
+def _ordered_fadd(b, acc, v):
+    """``acc + v`` whose NaN is ``acc``'s when ``acc`` is NaN (numpy's, whatever operand order
+    the vectorised add ends up with: x86 returns the first operand's NaN)."""
+    return b.select(b.fcmp_unordered("uno", acc, acc), acc, b.fadd(acc, v))
+
+
+def _cumsum_strided_wide(b, x, y, at, n, inner, dt):
+    """A scan along a strided axis with one double accumulator per column (on the stack)."""
+    with b.goto_entry_block():
+        accs = b.alloca(ir.ArrayType(ir.DoubleType(), inner))
+    slot = lambda c: b.gep(accs, [_c(0), c], inbounds=True)
+    with for_range(b, inner, name="c", vectorize=True) as c:
+        i = at(_c(0), c)
+        v = x.load(b, i)
+        b.store(_widen(b, v, True), slot(c))
+        y.store(b, i, v)
+    with for_range(b, 1, n, name="j", unroll=False) as t:
+        with for_range(b, inner, name="c", vectorize=True) as c:
+            i = at(t, c)
+            v = x.load(b, i)
+            s = _ordered_fadd(b, b.load(slot(c)), _widen(b, v, True))
+            b.store(s, slot(c))
+            y.store(b, i, _narrow(b, s, True, v.type))
 
 
 # ---- argmax / argmin ----------------------------------------------------------------------------

@@ -5,9 +5,9 @@ row ``r`` (``o = r // inner``, ``i = r % inner``) holds the elements ``o*n*inner
 for ``j < n``. Neighbouring rows are neighbouring in memory when ``inner > 1``, so one thread
 per row reads coalesced; along the last axis each thread walks its own contiguous row.
 
-- ``cumsum``: one thread per row, a sequential sum in the array's dtype in numpy's order
-  (``np.cumsum(x, axis, dtype=x.dtype)``: ints wrap, bool is a running "or", float16 rounds
-  every partial sum), backwards for ``reverse``.
+- ``cumsum``: one thread per row, a sequential sum in numpy's order (ints wrap, bool is a
+  running "or"; float32/16 accumulate in double, each partial sum rounded once, as the eager
+  impl and the CPU kernel), backwards for ``reverse``.
 - ``argmax`` / ``argmin``: one thread per row, numpy's scan: the first NaN wins, ties keep the
   first index (``-0.0 == 0.0``); the index is converted to ``index_dtype`` as ``astype`` does.
 - ``sort``: a stable bottom-up merge sort of a permutation (int32, in the scratch buffer: two
@@ -123,14 +123,16 @@ def emit_cumsum(module, program, step: K.OpKernel, index: int) -> list:
     outer, n, inner = _rows(aval.shape, eqn.params["axis"])
     k = Kernel.for_step(module, program, step, index, "cumsum")
     b = k.b
+    adt = np.dtype(np.float64) if dt in (np.float16, np.float32) else dt  # as the CPU kernel
     with ptx.emit_grid_stride_loop(b, i64(outer * inner)) as r:
         base = _row_base(b, r, n, inner)
-        acc = local(b, S.const(dt, 0))
+        acc = local(b, S.const(adt, 0))
         with for_range(b, i64(0), i64(n), name="j") as j:
             at = _at(b, base, b.sub(i64(n - 1), j) if eqn.params["reverse"] else j, inner)
-            total = S.emit(b, "add", [get(b, acc), _load(b, k.ins[0], at, dt)], [dt, dt], dt)
+            v = S.convert(b, _load(b, k.ins[0], at, dt), dt, adt)
+            total = S.emit(b, "add", [get(b, acc), v], [adt, adt], adt)
             b.store(total, acc)
-            _store(b, k.outs[0], at, total, dt)
+            _store(b, k.outs[0], at, S.convert(b, total, adt, dt), dt)
     rows = outer * inner if n else 0
     return [k.launch("cumsum", rows)]
 

@@ -53,19 +53,19 @@ def _dot_impl(lhs, rhs, dimension_numbers, preferred_element_type, bf16_operands
 
 def _dot_abstract(lhs, rhs, dimension_numbers, preferred_element_type, bf16_operands=False):
     (lc, rc), (lb, rb) = dimension_numbers
-    bad = (
-        len(lc) != len(rc)
-        or len(lb) != len(rb)
-        or any(lhs.shape[a] != rhs.shape[b] for a, b in zip(lc, rc))
-        or any(lhs.shape[a] != rhs.shape[b] for a, b in zip(lb, rb))
-    )
-    if bad:
-        from funcgrad._src.core import ValueTypeError  # JAX: TypeError or ValueError
-
-        raise ValueTypeError(
-            f"dot_general: contracting/batch dimensions {dimension_numbers} do not "
-            f"match for shapes {lhs.str_short()} and {rhs.str_short()}"
+    if len(lc) != len(rc) or len(lb) != len(rb):
+        raise TypeError(
+            f"dot_general requires equal numbers of lhs and rhs contracting and batch "
+            f"dimensions, got {dimension_numbers} for shapes {lhs.str_short()} and "
+            f"{rhs.str_short()}."
         )
+    for what, la, ra in (("lhs batch dimensions and rhs batch", lb, rb), ("contracting", lc, rc)):
+        ls, rs = tuple(lhs.shape[a] for a in la), tuple(rhs.shape[b] for b in ra)
+        if ls != rs:  # JAX's wording
+            raise TypeError(
+                f"dot_general requires {what} dimensions to have the same shape, got {ls} and "
+                f"{rs}. (operands {lhs.str_short()} and {rhs.str_short()})"
+            )
     if lhs.dtype != rhs.dtype:
         raise TypeError(f"dot_general: dtypes differ: {lhs.dtype} and {rhs.dtype}")
     lf, rf = _free(lhs.ndim, lc, lb), _free(rhs.ndim, rc, rb)
@@ -135,9 +135,17 @@ def dot(lhs, rhs, precision=None, preferred_element_type=None):
       An array of shape ``lhs.shape[:-1] + rhs.shape[1:]``.
 
     Raises:
+      ValueError: if the contracted sizes differ or an operand is 0-d (as ``jax.lax.dot``).
       TypeError: as :func:`dot_general`.
     """
-    nl = get_aval(lhs).ndim
+    sl, sr = get_aval(lhs).shape, get_aval(rhs).shape
+    nl = len(sl)
+    if not sl or not sr or sl[-1] != sr[0]:
+        raise ValueError(
+            "lax.dot: dimension_numbers must be specified when not performing simple "
+            "un-batched matrix-matrix, matrix-vector, or vector-vector products; got "
+            f"lhs_shape={sl} rhs_shape={sr}"
+        )
     return dot_general(
         lhs, rhs, (((nl - 1,), (0,)), ((), ())), preferred_element_type=preferred_element_type
     )

@@ -60,6 +60,7 @@ def unop(name: str, impl, kinds: str = "fc", out_dtype=None, doc="", ret="", rai
 
     wrapper.__name__ = name
     wrapper.__doc__ = unop_doc(doc, kinds, ret, raises)
+    wrapper.lax_kinds = (kinds,)  # read by strict.py (funcgrad.lax's dtype checks)
     return prim, wrapper
 
 
@@ -95,6 +96,7 @@ def binop(name: str, impl, kinds: str = "iufc", out_bool: bool = False, doc: str
 
     wrapper.__name__ = name
     wrapper.__doc__ = binop_doc(doc, kinds, out_bool)
+    wrapper.lax_kinds = (kinds, kinds)  # read by strict.py (funcgrad.lax's dtype checks)
     return prim, wrapper
 
 
@@ -462,6 +464,7 @@ def complex(x, y):
     return _complex(x, y)
 
 
+complex.lax_kinds = ("f", "f")
 ad.deflinear(real_p, lambda ct, x: [_complex(ct, full_like(ct, 0))])
 ad.deflinear(imag_p, lambda ct, x: [_complex(full_like(ct, 0), neg(ct))])
 ad.deflinear(conj_p, lambda ct, x: [conj(ct)])

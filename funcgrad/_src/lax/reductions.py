@@ -76,8 +76,19 @@ def _expand_back(ct, in_shape, axes):
     return ls.broadcast_in_dim(ct, in_shape, kept)
 
 
+# float32/16 and complex64 sums accumulate in double precision: an eager sum is then as
+# accurate as XLA's (and the compiled kernels') tree-shaped sums, along any axis (numpy sums a
+# non-contiguous axis with one running float32 sum, whose error grows with its length).
+_WIDE = {np.dtype(np.float16): np.float64, np.dtype(np.float32): np.float64}
+_WIDE[np.dtype(np.complex64)] = np.complex128
+
+
+def _sum_impl(x, axis):
+    return np.sum(x, axis=axis, dtype=_WIDE.get(x.dtype))
+
+
 reduce_sum_p, reduce_sum = reduction(
-    "reduce_sum", np.sum, "iufc", doc="Sum over ``axes`` (0 for an empty reduction)."
+    "reduce_sum", _sum_impl, "iufc", doc="Sum over ``axes`` (0 for an empty reduction)."
 )
 ad.deflinear(reduce_sum_p, lambda ct, x, axes: [_expand_back(ct, get_aval(x).shape, axes)])
 
@@ -241,12 +252,13 @@ argmin_p, argmin = _argfn("argmin", np.argmin)
 cumsum_p = Primitive("cumsum")
 
 
-def _cumsum_impl(x, axis, reverse):
+def _cumsum_impl(x, axis, reverse):  # accumulated in double, as reduce_sum (and the kernel)
     if x.ndim == 0:  # (numpy's cumsum of a scalar is 1-d)
         return x.copy()
+    wide = _WIDE.get(x.dtype, x.dtype)
     if reverse:
-        return np.flip(np.cumsum(np.flip(x, axis), axis, dtype=x.dtype), axis)
-    return np.cumsum(x, axis, dtype=x.dtype)
+        return np.flip(np.cumsum(np.flip(x, axis), axis, dtype=wide), axis).astype(x.dtype)
+    return np.cumsum(x, axis, dtype=wide).astype(x.dtype, copy=False)
 
 
 impl_rules[cumsum_p] = _cumsum_impl

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from funcgrad._src.array import get_aval
 from funcgrad._src.lax import elementwise as le
+from funcgrad._src.numpy.arraylike import arraylike_args
 from funcgrad._src.numpy.conversion import _broadcast, _promote_bools_to_int, asarray
 from funcgrad._src.numpy.ufuncs import _bin
 
@@ -33,6 +34,7 @@ _left_shift = _bin(
 )
 
 
+@arraylike_args(0, 1)
 def left_shift(x, y, /):
     return _left_shift(*_promote_bools_to_int(x, y))
 
@@ -40,6 +42,7 @@ def left_shift(x, y, /):
 left_shift.__doc__ = _left_shift.__doc__
 
 
+@arraylike_args(0, 1)
 def right_shift(x, y, /):
     """Elementwise ``x >> y``: arithmetic for signed integers, logical for unsigned ones.
 
@@ -63,6 +66,7 @@ def right_shift(x, y, /):
     return le.shift_right_arithmetic(x, y)
 
 
+@arraylike_args(0)
 def invert(x, /):
     """Elementwise bitwise NOT ``~x`` (logical NOT on bools).
 

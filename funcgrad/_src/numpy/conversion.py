@@ -15,6 +15,7 @@ from funcgrad._src.array import Array, array_from_user, get_aval
 from funcgrad._src.core import Tracer
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import structural as ls
+from funcgrad._src.numpy.arraylike import arraylike_args
 
 
 def _is_array(x) -> bool:
@@ -86,6 +87,7 @@ def array(object, dtype=None, copy=True, order=None, ndmin=0):
     return out
 
 
+@arraylike_args(0)
 def astype(x, dtype, copy=False):
     """``x`` converted to ``dtype`` (floats to integers truncate towards zero).
 
@@ -157,6 +159,7 @@ def broadcast_shapes(*shapes):
         ) from None
 
 
+@arraylike_args(0)
 def broadcast_to(x, shape):
     """``x`` broadcast to ``shape`` (numpy's rules: size-1 or missing leading axes).
 

@@ -11,6 +11,7 @@ from funcgrad._src import dtypes
 from funcgrad._src.array import get_aval
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import structural as ls
+from funcgrad._src.numpy.arraylike import arraylike_args
 from funcgrad._src.numpy.conversion import _is_array, asarray, astype, broadcast_to
 
 
@@ -75,6 +76,7 @@ def empty(shape, dtype=None):
     return zeros(shape, dtype)
 
 
+@arraylike_args(1)
 def full(shape, fill_value, dtype=None):
     """An array of the given shape filled with ``fill_value`` (broadcast to it).
 
@@ -107,6 +109,7 @@ def _weak_like(x, weak):
     return le.convert_element_type(x, get_aval(x).dtype, weak_type=weak)
 
 
+@arraylike_args(0)
 def zeros_like(a, dtype=None, shape=None):
     """An array of 0s (alias ``empty_like``) with the shape and dtype of ``a``.
 
@@ -123,6 +126,7 @@ def zeros_like(a, dtype=None, shape=None):
     return _weak_like(out, dtype is None and a_.weak_type)  # weak if `a` is (as in JAX)
 
 
+@arraylike_args(0)
 def ones_like(a, dtype=None, shape=None):
     """An array of 1s with the shape and dtype of ``a``.
 
@@ -139,6 +143,7 @@ def ones_like(a, dtype=None, shape=None):
     return _weak_like(out, dtype is None and a_.weak_type)
 
 
+@arraylike_args(0, 1)
 def full_like(a, fill_value, dtype=None, shape=None):
     """An array filled with ``fill_value``, with the shape and dtype of ``a``.
 
@@ -236,6 +241,7 @@ def fromfunction(function, shape, *, dtype=float, **kwargs):
     return function(*idx, **kwargs)
 
 
+@arraylike_args(0)
 def copy(a, order=None):
     """``a`` as a funcgrad array (arrays are immutable, so no copy is needed).
 

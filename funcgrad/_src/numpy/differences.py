@@ -12,6 +12,7 @@ from funcgrad._src.core import canonicalize_axis
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import slicing as lsl
 from funcgrad._src.numpy import math as fm
+from funcgrad._src.numpy.arraylike import arraylike_args
 from funcgrad._src.numpy.conversion import _dtype, _inexact, _shape, asarray, astype, broadcast_to
 from funcgrad._src.numpy.creation import zeros
 from funcgrad._src.numpy.joining import concatenate
@@ -21,6 +22,7 @@ from funcgrad._src.numpy.reductions import cumsum
 from funcgrad._src.numpy.shape import ravel
 
 
+@arraylike_args(0)
 def diff(a, n=1, axis=-1, prepend=None, append=None):
     """``n``-th discrete difference along ``axis``: ``a[1:] - a[:-1]``, applied ``n`` times.
 
@@ -76,6 +78,7 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
     return a
 
 
+@arraylike_args(0, 1)
 def ediff1d(ary, to_end=None, to_begin=None):
     """Differences between consecutive elements of the flattened array, with optional ends.
 
@@ -168,6 +171,7 @@ def gradient(f, *varargs, axis=None, edge_order=None):
     return out[0] if len(out) == 1 else out
 
 
+@arraylike_args(0)
 def unwrap(p, discont=None, axis=-1, period=2 * np.pi):
     """Unwrap phase angles: remove jumps larger than ``max(discont, period / 2)`` along ``axis``.
 

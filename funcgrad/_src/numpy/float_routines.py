@@ -8,6 +8,7 @@ import numpy as np
 from funcgrad._src import dtypes
 from funcgrad._src.array import get_aval
 from funcgrad._src.lax import elementwise as le
+from funcgrad._src.numpy.arraylike import arraylike_args
 from funcgrad._src.numpy.conversion import _broadcast, _dtype, _inexact, _promote, asarray, astype
 from funcgrad._src.numpy.creation import ones_like, zeros_like
 from funcgrad._src.numpy.logic import (
@@ -32,6 +33,7 @@ nextafter = _bin(
 )
 
 
+@arraylike_args(0)
 def signbit(x, /):
     """Elementwise: whether the sign bit is set (True for ``-0.0``, and for negative NaNs).
 
@@ -54,6 +56,7 @@ def signbit(x, /):
     return less(x, 0)
 
 
+@arraylike_args(0, 1)
 def copysign(x, y, /):
     """Elementwise magnitude of ``x`` with the sign (bit) of ``y``.
 
@@ -71,6 +74,7 @@ def copysign(x, y, /):
     return where(signbit(y), -le.abs(x), le.abs(x))
 
 
+@arraylike_args(0)
 def frexp(x, /):
     """Split ``x`` into mantissa and exponent: ``x = m * 2**e``, ``|m|`` in ``[0.5, 1)``.
 
@@ -106,6 +110,7 @@ def _scale2(x, e):
     return x * exp2(half) * exp2(e - half)
 
 
+@arraylike_args(0, 1)
 def ldexp(x1, x2, /):
     """Elementwise ``x1 * 2**x2``, scaled in two steps so no power of two overflows.
 
@@ -131,6 +136,7 @@ def ldexp(x1, x2, /):
     return _scale2(x1, astype(x2, _dtype(x1)))
 
 
+@arraylike_args(0)
 def modf(x, /, out=None):
     """Fractional and integral parts of ``x``, both with the sign of ``x``.
 

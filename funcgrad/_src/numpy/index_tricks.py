@@ -9,6 +9,7 @@ import numpy as np
 
 from funcgrad._src.array import get_aval
 from funcgrad._src.lax import structural as ls
+from funcgrad._src.numpy.arraylike import arraylike_args
 from funcgrad._src.numpy.conversion import _dtype, _int_indices, _shape, array, asarray, astype
 from funcgrad._src.numpy.creation import zeros
 from funcgrad._src.numpy.indexing import take
@@ -51,6 +52,7 @@ def _check_2d(name, arr):
         raise ValueError(f"{name}: input array must be 2-d, got shape {np.shape(arr)}")
 
 
+@arraylike_args(0)
 def tril_indices_from(arr, k=0):
     """``tril_indices`` for the shape of the 2-d ``arr``.
 
@@ -68,6 +70,7 @@ def tril_indices_from(arr, k=0):
     return tril_indices(np.shape(arr)[0], k, np.shape(arr)[1])
 
 
+@arraylike_args(0)
 def triu_indices_from(arr, k=0):
     """``triu_indices`` for the shape of the 2-d ``arr``.
 
@@ -103,6 +106,7 @@ def diag_indices(n, ndim=2):
     return (_int_indices(np.arange(n)),) * ndim
 
 
+@arraylike_args(0)
 def diag_indices_from(arr):
     """``diag_indices`` for ``arr``, whose dimensions must all be equal (at least 2).
 
@@ -174,6 +178,7 @@ def fill_diagonal(a, val, wrap=False, *, inplace=True):
     return ls.reshape(flat, s)
 
 
+@arraylike_args(0, 1)
 def ix_(*args):
     """Open mesh of 1-d index arrays, for cross-product indexing ``x[ix_(rows, cols)]``.
 

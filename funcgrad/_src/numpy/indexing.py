@@ -14,6 +14,7 @@ from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import indexing as li
 from funcgrad._src.lax import slicing as lsl
 from funcgrad._src.lax import structural as ls
+from funcgrad._src.numpy.arraylike import arraylike_args
 from funcgrad._src.numpy.conversion import _broadcast, _promote, asarray, broadcast_to
 
 _INT = dtypes.int32
@@ -253,6 +254,7 @@ def _gather_pairs(a, rows, cols):
     return ls.transpose(out, tuple(range(1, nd - 1)) + (0,))
 
 
+@arraylike_args(0, 1)
 def take(
     a,
     indices,
@@ -310,6 +312,7 @@ def take(
     return ls.transpose(res, tuple(perm))
 
 
+@arraylike_args(0, 1)
 def take_along_axis(arr, indices, axis, mode=None, fill_value=None):
     """Pick values of ``arr`` along ``axis`` with an index array of the same rank.
 

@@ -13,6 +13,7 @@ from funcgrad._src.array import get_aval
 from funcgrad._src.core import Tracer, canonicalize_axis
 from funcgrad._src.lax import slicing as lsl
 from funcgrad._src.lax import structural as ls
+from funcgrad._src.numpy.arraylike import arraylike_args
 from funcgrad._src.numpy.conversion import (
     _concrete_input,
     _dtype,
@@ -197,6 +198,7 @@ def _split_points(n, indices_or_sections, exact):
     return pts
 
 
+@arraylike_args(0)
 def split(ary, indices_or_sections, axis=0):
     """Split an array into pieces along ``axis``.
 
@@ -214,6 +216,7 @@ def split(ary, indices_or_sections, axis=0):
     return _split(ary, indices_or_sections, axis, True)
 
 
+@arraylike_args(0)
 def array_split(ary, indices_or_sections, axis=0):
     """Split an array into pieces along ``axis``, allowing unequal pieces.
 
@@ -240,6 +243,7 @@ def _split(ary, ios, axis, exact):
     return [lsl.slice_in_dim(a, s, builtins.max(s, e), axis=ax) for s, e in zip(pts[:-1], pts[1:])]
 
 
+@arraylike_args(0)
 def hsplit(a, ios):
     """``split`` along axis 1 (axis 0 for 1-d input).
 
@@ -256,6 +260,7 @@ def hsplit(a, ios):
     return split(a, ios, 1 if get_aval(asarray(a)).ndim > 1 else 0)
 
 
+@arraylike_args(0)
 def vsplit(a, ios):
     """``split`` along axis 0.
 
@@ -319,6 +324,7 @@ def block(arrays):
     return build(arrays, 0)
 
 
+@arraylike_args(0, 1)
 def append(arr, values, axis=None):
     """Values appended at the end of ``arr`` along ``axis`` (flattened when ``axis`` is None).
 
@@ -405,6 +411,7 @@ def insert(arr, obj, values, axis=None):
     return out.at[lead + (arr_pos,)].set(a)
 
 
+@arraylike_args(0, 1)
 def delete(arr, obj, axis=None, *, assume_unique_indices=False):
     """Remove the entries at ``obj`` along ``axis`` (flattened when ``axis`` is None).
 
@@ -459,6 +466,7 @@ def delete(arr, obj, axis=None, *, assume_unique_indices=False):
     return take(a, kept, axis=ax)
 
 
+@arraylike_args(0)
 def trim_zeros(filt, trim="fb"):
     """Strip leading (``'f'``) and/or trailing (``'b'``) zeros of a 1-d array.
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from funcgrad._src.array import Array, get_aval
 from funcgrad._src.lax import elementwise as le
+from funcgrad._src.numpy.arraylike import arraylike_args
 from funcgrad._src.numpy.bitwise import bitwise_and, bitwise_or, bitwise_xor
 from funcgrad._src.numpy.conversion import _broadcast, _dtype, _promote, asarray
 from funcgrad._src.numpy.creation import ones_like, zeros_like
@@ -27,6 +28,7 @@ def _to_bool(x):
     return x if get_aval(x).dtype == np.bool_ else le.ne(x, zeros_like(x))
 
 
+@arraylike_args(0, 1)
 def logical_and(x, y, /):
     """Elementwise logical AND of the truth values of ``x`` and ``y``.
 
@@ -45,6 +47,7 @@ def logical_and(x, y, /):
     return bitwise_and(_to_bool(x), _to_bool(y))
 
 
+@arraylike_args(0, 1)
 def logical_or(x, y, /):
     """Elementwise logical OR of the truth values of ``x`` and ``y``.
 
@@ -63,6 +66,7 @@ def logical_or(x, y, /):
     return bitwise_or(_to_bool(x), _to_bool(y))
 
 
+@arraylike_args(0, 1)
 def logical_xor(x, y, /):
     """Elementwise logical XOR of the truth values of ``x`` and ``y``.
 
@@ -81,6 +85,7 @@ def logical_xor(x, y, /):
     return bitwise_xor(_to_bool(x), _to_bool(y))
 
 
+@arraylike_args(0)
 def logical_not(x, /):
     """Elementwise logical NOT: True where ``x`` is zero / False.
 
@@ -93,6 +98,7 @@ def logical_not(x, /):
     return le.bitwise_not(_to_bool(x))
 
 
+@arraylike_args(0, 1, 2)
 def where(condition, x=None, y=None, /, *, size=None, fill_value=None):
     """Elementwise select ``x`` where ``condition`` holds, else ``y``; or ``nonzero``.
 
@@ -126,6 +132,7 @@ def where(condition, x=None, y=None, /, *, size=None, fill_value=None):
     return le.select(c, x, y)
 
 
+@arraylike_args(0)
 def isnan(x, /):
     """Elementwise test for NaN (real or imaginary part NaN for complex input).
 
@@ -141,6 +148,7 @@ def isnan(x, /):
     return le.ne(x, x)
 
 
+@arraylike_args(0)
 def isfinite(x, /):
     """Elementwise test for finite values (neither inf nor NaN; both parts for complex).
 
@@ -158,6 +166,7 @@ def isfinite(x, /):
     return le.is_finite(x)
 
 
+@arraylike_args(0)
 def isinf(x, /):
     """Elementwise test for +inf or -inf (either part, for complex input).
 
@@ -173,6 +182,7 @@ def isinf(x, /):
     return logical_and(logical_not(isfinite(x)), logical_not(isnan(x)))
 
 
+@arraylike_args(0)
 def isposinf(x, /):
     """Elementwise test for +inf.
 
@@ -185,6 +195,7 @@ def isposinf(x, /):
     return logical_and(isinf(x), greater(x, 0))
 
 
+@arraylike_args(0)
 def isneginf(x, /):
     """Elementwise test for -inf.
 
@@ -197,6 +208,7 @@ def isneginf(x, /):
     return logical_and(isinf(x), less(x, 0))
 
 
+@arraylike_args(0, 1)
 def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     """Elementwise ``|a - b| <= atol + rtol * |b|`` (numpy's asymmetric test).
 
@@ -224,6 +236,7 @@ def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     return close
 
 
+@arraylike_args(0, 1)
 def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     """Whether ``isclose(a, b, rtol, atol, equal_nan)`` holds everywhere.
 
@@ -270,10 +283,10 @@ def array_equal(a1, a2, equal_nan=False):
 def select(condlist, choicelist, default=0):
     """The value of ``choicelist[i]`` for the first ``condlist[i]`` that holds, else ``default``.
 
-    Follows ``numpy.select``; the conditions, choices and default are broadcast together.
+    Follows ``jax.numpy.select``; the conditions, choices and default are broadcast together.
 
     Args:
-        condlist: sequence of bool arrays.
+        condlist: sequence of arrays: a condition holds where its entry is true (nonzero).
         choicelist: sequence of arrays, as long as ``condlist``.
         default: value where no condition holds (array_like).
 
@@ -282,7 +295,6 @@ def select(condlist, choicelist, default=0):
 
     Raises:
         ValueError: if the lists differ in length or are empty.
-        TypeError: if a condition is not a bool array.
     """
     if len(condlist) != len(choicelist):
         raise ValueError(
@@ -291,12 +303,8 @@ def select(condlist, choicelist, default=0):
         )
     if len(condlist) == 0:
         raise ValueError("select: condlist must be non-empty")
-    conds = [asarray(c) for c in condlist]
-    for c in conds:
-        if _dtype(c) != np.bool_:
-            raise TypeError(
-                f"select: condlist entries must be boolean arrays, got dtype {_dtype(c)}"
-            )
+    conds = [asarray(c) for c in condlist]  # as JAX: any dtype, true where nonzero
+    conds = [c if _dtype(c) == np.bool_ else c != 0 for c in conds]
     out = default
     for c, v in zip(conds[::-1], choicelist[::-1]):
         out = where(c, v, out)

@@ -14,6 +14,7 @@ from funcgrad._src.array import Array, get_aval
 from funcgrad._src.core import Tracer
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import transcendental as ltr
+from funcgrad._src.numpy.arraylike import arraylike_args
 from funcgrad._src.numpy.bitwise import bitwise_and, right_shift
 from funcgrad._src.numpy.conversion import (
     _broadcast,
@@ -57,6 +58,7 @@ minimum = _bin(
 )
 
 
+@arraylike_args(0, 1)
 def true_divide(x, y, /):
     """Elementwise true division ``x / y`` (alias ``divide``).
 
@@ -88,6 +90,7 @@ def true_divide(x, y, /):
 divide = true_divide
 
 
+@arraylike_args(0, 1)
 def floor_divide(x, y, /):
     """Elementwise floor division ``x // y`` (rounds towards minus infinity).
 
@@ -116,6 +119,7 @@ def floor_divide(x, y, /):
     return floor(le.div(x, y))
 
 
+@arraylike_args(0, 1)
 def remainder(x, y, /):
     """Elementwise remainder of floor division, with the sign of ``y`` (alias ``mod``).
 
@@ -143,6 +147,7 @@ def remainder(x, y, /):
 mod = remainder
 
 
+@arraylike_args(0, 1)
 def fmod(x, y, /):
     """Elementwise C-style remainder, with the sign of ``x`` (``numpy.fmod``).
 
@@ -162,6 +167,7 @@ def fmod(x, y, /):
     return le.rem(x, y)
 
 
+@arraylike_args(0, 1)
 def divmod(x, y, /):
     """``(floor_divide(x, y), remainder(x, y))``, as numpy's ``divmod``.
 
@@ -178,6 +184,7 @@ def divmod(x, y, /):
     return floor_divide(x, y), remainder(x, y)
 
 
+@arraylike_args(0, 1)
 def power(x, y, /):
     """Elementwise ``x ** y``.
 
@@ -226,6 +233,7 @@ def _int_pow(x, y):
     return acc
 
 
+@arraylike_args(0, 1)
 def float_power(x, y, /):
     """Elementwise ``x ** y`` computed in float64 (float32 unless ``enable_x64``).
 
@@ -247,6 +255,7 @@ def float_power(x, y, /):
     return power(astype(x, wide), astype(y, wide))
 
 
+@arraylike_args(0, 1)
 def negative(x, /):
     """Elementwise ``-x`` (unsigned integers wrap around, as in numpy).
 
@@ -262,6 +271,7 @@ def negative(x, /):
     return le.neg(asarray(x))
 
 
+@arraylike_args(0)
 def positive(x, /):
     """Elementwise ``+x``: ``x`` itself, as a funcgrad array.
 
@@ -274,6 +284,7 @@ def positive(x, /):
     return asarray(x)
 
 
+@arraylike_args(0)
 def square(x, /):
     """Elementwise ``x * x``.
 
@@ -286,6 +297,7 @@ def square(x, /):
     return le.integer_pow(_promote_bools_to_int(x)[0], 2)
 
 
+@arraylike_args(0)
 def reciprocal(x, /):
     """Elementwise ``1 / x``.
 
@@ -302,6 +314,7 @@ def reciprocal(x, /):
     return le.div(ones_like(x), x)
 
 
+@arraylike_args(0)
 def absolute(x, /):
     """Elementwise absolute value (alias ``abs``); ``|z|`` for complex ``z``.
 
@@ -319,6 +332,7 @@ def absolute(x, /):
 abs = absolute
 
 
+@arraylike_args(0)
 def fabs(x, /):
     """Elementwise absolute value, as a floating-point array.
 
@@ -337,6 +351,7 @@ def fabs(x, /):
     return le.abs(x)
 
 
+@arraylike_args(0)
 def sign(x, /):
     """Elementwise sign: -1, 0 or 1 (NaN for NaN); ``z / |z|`` (0 at 0) for complex ``z``.
 
@@ -363,6 +378,7 @@ floor = _int_passthrough(le.floor, "Elementwise floor: the largest integer value
 ceil = _int_passthrough(le.ceil, "Elementwise ceiling: the smallest integer value ``>= x``.")
 
 
+@arraylike_args(0)
 def trunc(x, /):
     """Elementwise truncation towards zero (alias ``fix``).
 
@@ -386,6 +402,7 @@ def trunc(x, /):
 fix = trunc
 
 
+@arraylike_args(0)
 def round(x, decimals=0, out=None):
     """Round to ``decimals`` decimal places, halves to even (alias ``around``).
 
@@ -413,6 +430,7 @@ def round(x, decimals=0, out=None):
 around = round
 
 
+@arraylike_args(0)
 def rint(x):
     """Round to the nearest integer value, halves to even; ``round(x)``.
 
@@ -426,6 +444,7 @@ def rint(x):
     return round(_promote(x, to_inexact=True)[0])
 
 
+@arraylike_args(0, 1, 2)
 def clip(a, a_min=None, a_max=None, *, min=None, max=None):
     """Limit the values of ``a`` to ``[lo, hi]`` elementwise.
 
@@ -454,6 +473,7 @@ def clip(a, a_min=None, a_max=None, *, min=None, max=None):
     return a
 
 
+@arraylike_args(0)
 def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     """Replace NaN, +inf and -inf by finite numbers (real and imaginary parts together).
 
@@ -482,6 +502,7 @@ def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     return where(isneginf(x), full_like(x, info.min if neginf is None else neginf), x)
 
 
+@arraylike_args(0, 1)
 def fmax(x, y, /):
     """Elementwise maximum ignoring NaN: where one operand is NaN the other is returned.
 
@@ -501,6 +522,7 @@ def fmax(x, y, /):
     return where(isnan(y), x, where(isnan(x), y, le.max(x, y)))
 
 
+@arraylike_args(0, 1)
 def fmin(x, y, /):
     """Elementwise minimum ignoring NaN: where one operand is NaN the other is returned.
 
@@ -520,6 +542,7 @@ def fmin(x, y, /):
     return where(isnan(y), x, where(isnan(x), y, le.min(x, y)))
 
 
+@arraylike_args(0)
 def deg2rad(x, /):
     """Convert angles from degrees to radians (alias ``radians``).
 
@@ -533,6 +556,7 @@ def deg2rad(x, /):
     return x * (np.pi / 180)
 
 
+@arraylike_args(0)
 def rad2deg(x, /):
     """Convert angles from radians to degrees (alias ``degrees``).
 
@@ -549,6 +573,7 @@ def rad2deg(x, /):
 radians, degrees = deg2rad, rad2deg
 
 
+@arraylike_args(0, 1)
 def heaviside(x1, x2, /):
     """Elementwise Heaviside step: 0 where ``x1 < 0``, ``x2`` where ``x1 == 0``, 1 above.
 
@@ -566,6 +591,7 @@ def heaviside(x1, x2, /):
     return where(x1 < 0, zeros_like(x1), where(x1 > 0, ones_like(x1), x2))
 
 
+@arraylike_args(0)
 def real(x, /):
     """The real part of ``x`` (``x`` itself when it is not complex).
 
@@ -579,6 +605,7 @@ def real(x, /):
     return le.real(x) if get_aval(x).dtype.kind == "c" else x
 
 
+@arraylike_args(0)
 def imag(x, /):
     """The imaginary part of ``x`` (zeros of ``x``'s dtype when it is not complex).
 
@@ -592,6 +619,7 @@ def imag(x, /):
     return le.imag(x) if get_aval(x).dtype.kind == "c" else zeros_like(x)
 
 
+@arraylike_args(0)
 def conjugate(x, /):
     """Elementwise complex conjugate (alias ``conj``); real input is returned unchanged.
 
@@ -608,6 +636,7 @@ def conjugate(x, /):
 conj = conjugate
 
 
+@arraylike_args(0)
 def angle(z, deg=False):
     """The counterclockwise angle of complex ``z`` from the positive real axis.
 
@@ -636,6 +665,7 @@ def _int_args(name, x1, x2):
     return _broadcast(x1, x2)
 
 
+@arraylike_args(0, 1)
 def gcd(x1, x2, /):
     """Elementwise greatest common divisor (non-negative), by Euclid's algorithm.
 
@@ -669,6 +699,7 @@ def gcd(x1, x2, /):
     return while_loop(cond, body, (a, b))[0]
 
 
+@arraylike_args(0, 1)
 def lcm(x1, x2, /):
     """Elementwise least common multiple (non-negative); 0 when either operand is 0.
 

@@ -7,6 +7,7 @@ import builtins
 import operator
 
 from funcgrad._src.array import get_aval
+from funcgrad._src.numpy.arraylike import arraylike_args
 from funcgrad._src.numpy.conversion import (
     _dtype,
     _inexact,
@@ -34,6 +35,7 @@ def _poly1d(name, *ps):
     return out
 
 
+@arraylike_args(0, 1)
 def polyval(p, x, *, unroll=16):
     """Evaluate the polynomial with coefficients ``p`` at ``x`` (Horner's scheme).
 
@@ -79,6 +81,7 @@ def _poly_pair(name, a1, a2):
     return _pad_front(a1, n), _pad_front(a2, n)
 
 
+@arraylike_args(0, 1)
 def polyadd(a1, a2):
     """Sum of two polynomials given by their coefficients.
 
@@ -98,6 +101,7 @@ def polyadd(a1, a2):
     return a1 + a2
 
 
+@arraylike_args(0, 1)
 def polysub(a1, a2):
     """Difference of two polynomials given by their coefficients.
 
@@ -117,6 +121,7 @@ def polysub(a1, a2):
     return a1 - a2
 
 
+@arraylike_args(0, 1)
 def polymul(a1, a2, *, trim_leading_zeros=False):
     """Product of two polynomials given by their coefficients (a full convolution).
 
@@ -145,6 +150,7 @@ def polymul(a1, a2, *, trim_leading_zeros=False):
     return convolve(a1, a2, mode="full")
 
 
+@arraylike_args(0)
 def polyder(p, m=1):
     """The ``m``-th derivative of a polynomial given by its coefficients.
 
@@ -174,6 +180,7 @@ def polyder(p, m=1):
     return p
 
 
+@arraylike_args(0)
 def polyint(p, m=1, k=None):
     """The ``m``-th antiderivative of a polynomial given by its coefficients.
 
@@ -209,6 +216,7 @@ def polyint(p, m=1, k=None):
     return p
 
 
+@arraylike_args(0)
 def vander(x, N=None, increasing=False):
     """Vandermonde matrix of the 1-d ``x``: its columns are powers of ``x``.
 

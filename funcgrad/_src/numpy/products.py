@@ -13,6 +13,7 @@ from funcgrad._src.core import ValueTypeError, canonicalize_axis
 from funcgrad._src.lax import dot as ld
 from funcgrad._src.lax import reductions as lr
 from funcgrad._src.lax import structural as ls
+from funcgrad._src.numpy.arraylike import arraylike_args
 from funcgrad._src.numpy.conversion import (
     _broadcast,
     _promote,
@@ -45,6 +46,7 @@ def _dot_widened(a, b, dimension_numbers, preferred_element_type=None):
     return ld.dot_general(a, b, dimension_numbers, preferred_element_type=pet)
 
 
+@arraylike_args(0, 1)
 def matmul(a, b, /, precision=None, preferred_element_type=None):
     """Matrix product of ``a`` and ``b`` with numpy's rules (the ``@`` operator).
 
@@ -65,23 +67,32 @@ def matmul(a, b, /, precision=None, preferred_element_type=None):
 
     Raises:
       ValueError: if an operand is 0-d or the batch shapes do not broadcast.
-      ValueTypeError: (both a ``ValueError`` and a ``TypeError``) if the contracted sizes ``K``
-        differ.
+      ValueTypeError: (a ``TypeError`` as in JAX, also a ``ValueError`` as in numpy) if the
+        contracted sizes ``K`` differ.
     """
     a, b = _promote(a, b)
     sa, sb = _shape(a), _shape(b)
-    if not sa or not sb:
-        raise ValueError(f"matmul: operands must be at least 1-d, got shapes {sa} and {sb}")
+    for i, sh in enumerate((sa, sb)):
+        if not sh:  # JAX's message
+            raise ValueError(
+                f"matmul input operand {i} must have ndim at least 1, but it has ndim 0"
+            )
     a2 = ls.reshape(a, (1,) + sa) if len(sa) == 1 else a
     b2 = ls.reshape(b, sb + (1,)) if len(sb) == 1 else b
     sa2, sb2 = _shape(a2), _shape(b2)
     if sa2[-1] != sb2[-2]:
         from funcgrad._src.core import ValueTypeError
 
-        raise ValueTypeError(
-            f"matmul: contracting dimensions differ: shapes {sa} and {sb} ({sa2[-1]} != {sb2[-2]})"
+        raise ValueTypeError(  # JAX's TypeError (numpy's ValueError) and message, then shapes
+            f"dot_general requires contracting dimensions to have the same shape, got "
+            f"({sa2[-1]},) and ({sb2[-2]},). (matmul of shapes {sa} and {sb})"
         )
-    batch = broadcast_shapes(sa2[:-2], sb2[:-2])
+    try:
+        batch = broadcast_shapes(sa2[:-2], sb2[:-2])
+    except ValueError:
+        raise ValueError(  # JAX's message
+            f"Incompatible types for matmul arguments: {_type_str(a)} and {_type_str(b)}"
+        ) from None
     nb = len(batch)
     if sa2[:-2] != batch:
         a2 = broadcast_to(a2, batch + sa2[-2:])
@@ -103,6 +114,7 @@ def matmul(a, b, /, precision=None, preferred_element_type=None):
     return out
 
 
+@arraylike_args(0, 1)
 def dot(a, b, *, precision=None, preferred_element_type=None):
     """Dot product of ``a`` and ``b`` with numpy's rules (over the last axis of ``a``).
 
@@ -139,6 +151,7 @@ def _scalar_product(a, b, preferred_element_type):
     return _dot_widened(a, b, (((), ()), ((), ())), preferred_element_type)
 
 
+@arraylike_args(0, 1)
 def vdot(a, b, /, *, precision=None, preferred_element_type=None):
     """Dot product of the flattened arrays, conjugating the first: ``sum(conj(a) * b)``.
 
@@ -162,6 +175,7 @@ def vdot(a, b, /, *, precision=None, preferred_element_type=None):
     return dot(ravel(conj(a)), ravel(b), preferred_element_type=preferred_element_type)
 
 
+@arraylike_args(0, 1)
 def vecdot(x1, x2, /, *, axis=-1):
     """Vector dot product along ``axis``, conjugating ``x1``: ``sum(conj(x1) * x2, axis)``.
 
@@ -185,6 +199,7 @@ def vecdot(x1, x2, /, *, axis=-1):
     return sum(conj(x1) * x2, axis=axis)
 
 
+@arraylike_args(0, 1)
 def inner(a, b, /, *, precision=None, preferred_element_type=None):
     """Inner product over the last axes of ``a`` and ``b`` (for every pair of rows).
 
@@ -209,6 +224,7 @@ def inner(a, b, /, *, precision=None, preferred_element_type=None):
     return tensordot(a, b, ((-1,), (-1,)), preferred_element_type=preferred_element_type)
 
 
+@arraylike_args(0, 1)
 def outer(a, b, out=None):
     """Outer product of the flattened ``a`` and ``b``: ``out[i, j] = a[i] * b[j]``.
 
@@ -229,6 +245,7 @@ def outer(a, b, out=None):
     )
 
 
+@arraylike_args(0, 1)
 def tensordot(a, b, axes=2, precision=None, preferred_element_type=None):
     """Tensor contraction of ``a`` and ``b`` over the given pairs of axes.
 
@@ -265,13 +282,18 @@ def tensordot(a, b, axes=2, precision=None, preferred_element_type=None):
         ca = tuple(canonicalize_axis(x, na) for x in ca)
         cb = tuple(canonicalize_axis(x, nb) for x in cb)
     for x, y in zip(ca, cb):
-        if _shape(a)[x] != _shape(b)[y]:
+        if _shape(a)[x] != _shape(b)[y]:  # JAX's TypeError (numpy's ValueError), JAX's text
+            from funcgrad._src.core import ValueTypeError
+
             raise ValueTypeError(
-                f"tensordot: shape mismatch for sum: {_shape(a)} axis {x} vs {_shape(b)} axis {y}"
+                f"dot_general requires contracting dimensions to have the same shape, got "
+                f"{tuple(_shape(a)[i] for i in ca)} and {tuple(_shape(b)[i] for i in cb)}. "
+                f"(tensordot of shapes {_shape(a)} and {_shape(b)})"
             )
     return _dot_widened(a, b, ((ca, cb), ((), ())), preferred_element_type)
 
 
+@arraylike_args(0, 1)
 def kron(a, b):
     """Kronecker product of ``a`` and ``b``: blocks ``a[i, j] * b``.
 
@@ -385,6 +407,7 @@ def einsum(
     ops = []
     for op, t in zip(operands, terms):
         ops.append(_diag_term(op, t))
+    ops = _squeeze_broadcast_labels(ops)
 
     # sum out letters that appear in one operand only and not in the output
     def others(k):
@@ -424,6 +447,36 @@ def einsum(
     return ls.transpose(res, tuple(rt.index(c) for c in out))
 
 
+def _type_str(x) -> str:
+    a = get_aval(x)
+    return f"{np.dtype(a.dtype).name}[{','.join(map(str, a.shape))}]"
+
+
+def _squeeze_broadcast_labels(ops) -> list:
+    """A letter of size 1 in one operand and n > 1 in another broadcasts (as JAX/opt_einsum):
+    the size-1 axis is squeezed out of its operand. Other size mismatches are JAX's
+    ValueError."""
+    sizes: dict = {}
+    for k, (op, t) in enumerate(ops):
+        for c, n in zip(t, _shape(op)):
+            prev = sizes.setdefault(c, n)
+            if n != prev and 1 not in (n, prev):  # opt_einsum's wording, sizes as it prints
+                raise ValueError(
+                    f"Size of label '{c}' for operand {k} ({prev}) does not match previous "
+                    f"terms ({n})."
+                )
+            sizes[c] = builtins.max(n, prev)
+    out = []
+    for op, t in ops:
+        drop = tuple(i for i, c in enumerate(t) if _shape(op)[i] == 1 and sizes[c] > 1)
+        if drop:
+            op = ls.squeeze(op, drop)
+            t = "".join(c for i, c in enumerate(t) if i not in drop)
+        out.append((op, t))
+    return out
+
+
+@arraylike_args(0, 1)
 def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     """Cross product of (arrays of) 2- or 3-vectors.
 

@@ -13,6 +13,7 @@ from funcgrad._src.core import Tracer
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import structural as ls
 from funcgrad._src.numpy import math as fm
+from funcgrad._src.numpy.arraylike import arraylike_args
 from funcgrad._src.numpy.conversion import _dtype, _inexact, asarray, astype, broadcast_shapes
 from funcgrad._src.numpy.creation import _dt
 from funcgrad._src.numpy.math import floor, power
@@ -64,6 +65,7 @@ def arange(start, stop=None, step=None, dtype=None):
     return array_from_user(vals, dt)
 
 
+@arraylike_args(0, 1)
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
     """``num`` evenly spaced values from ``start`` to ``stop`` (numpy's ``linspace``).
 
@@ -164,6 +166,7 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
     return moveaxis(out, 0, axis) if axis != 0 else out
 
 
+@arraylike_args(0, 1)
 def meshgrid(*xi, indexing="xy", sparse=False, copy=True):
     """Coordinate grids from 1-d coordinate vectors (numpy's ``meshgrid``).
 

@@ -16,6 +16,7 @@ from funcgrad._src.lax import slicing as lsl
 from funcgrad._src.lax import structural as ls
 from funcgrad._src.lax import transcendental as ltr
 from funcgrad._src.numpy import logic as lg
+from funcgrad._src.numpy.arraylike import arraylike_args
 from funcgrad._src.numpy.conversion import _broadcast, _dtype, _inexact, _promote, asarray, astype
 from funcgrad._src.numpy.creation import full_like, ones_like, zeros_like
 from funcgrad._src.numpy.logic import _to_bool, isnan, logical_and, logical_not, where
@@ -52,6 +53,7 @@ def _sum_dtype(dt):
 def _reduction(lax_fn, name, promote_sum=False, initial_op=None):
     """Make the numpy reduction ``name`` (sum, prod, max, min) from the lax reduction."""
 
+    @arraylike_args(0)
     def f(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
         a = asarray(a)
         shape = get_aval(a).shape
@@ -96,6 +98,7 @@ def _bool_reduce(fn):
     """Make ``all`` (``fn`` is ``reduce_and``) or ``any`` (``reduce_or``)."""
     name = "all" if fn is lr.reduce_and else "any"
 
+    @arraylike_args(0)
     def f(a, axis=None, out=None, keepdims=False, where=None):
         a = _to_bool(asarray(a))
         return _reduction(fn, name)(a, axis, None, None, keepdims, where=where)
@@ -112,6 +115,7 @@ all = _bool_reduce(lr.reduce_and)
 any = _bool_reduce(lr.reduce_or)
 
 
+@arraylike_args(0)
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
     """Arithmetic mean of ``a`` over ``axis``.
 
@@ -159,6 +163,7 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
     return _keep(res, shape, axes, keepdims)
 
 
+@arraylike_args(0)
 @templated
 def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, correction=None):
     a = asarray(a)
@@ -185,16 +190,19 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, 
     return s / builtins.max(n - ddof, 0) if n - ddof > 0 else s * np.nan
 
 
+@arraylike_args(0)
 @templated
 def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, correction=None):
     return ltr.sqrt(var(a, axis, dtype, None, ddof, keepdims, where=where, correction=correction))
 
 
+@arraylike_args(0)
 @templated
 def argmax(a, axis=None, out=None, keepdims=False):
     return _arg(lr.argmax, a, axis, keepdims)
 
 
+@arraylike_args(0)
 @templated
 def argmin(a, axis=None, out=None, keepdims=False):
     return _arg(lr.argmin, a, axis, keepdims)
@@ -211,6 +219,7 @@ def _arg(fn, a, axis, keepdims):
     return ls.expand_dims(res, (ax,)) if keepdims else res
 
 
+@arraylike_args(0)
 def ptp(a, axis=None, out=None, keepdims=False):
     """Peak to peak: ``max(a, axis) - min(a, axis)``.
 
@@ -232,6 +241,7 @@ def ptp(a, axis=None, out=None, keepdims=False):
     return max(a, axis, keepdims=keepdims) - min(a, axis, keepdims=keepdims)
 
 
+@arraylike_args(0)
 def count_nonzero(a, axis=None, keepdims=False):
     """Number of nonzero (true) elements of ``a`` over ``axis``.
 
@@ -252,6 +262,7 @@ def count_nonzero(a, axis=None, keepdims=False):
     return sum(_to_bool(asarray(a)), axis, keepdims=keepdims)
 
 
+@arraylike_args(0)
 def nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
     """Sum over ``axis`` treating NaNs as zero.
 
@@ -278,6 +289,7 @@ def nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, whe
     return sum(a, axis, dtype, keepdims=keepdims, initial=initial, where=where)
 
 
+@arraylike_args(0)
 def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
     """Mean over ``axis`` of the non-NaN entries.
 
@@ -306,11 +318,13 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
     return total / astype(n, get_aval(total).dtype)
 
 
+@arraylike_args(0)
 @templated
 def nanmax(a, axis=None, out=None, keepdims=False, initial=None, where=None):
     return _nan_extremum(max, -np.inf, a, axis, keepdims, initial, where)
 
 
+@arraylike_args(0)
 @templated
 def nanmin(a, axis=None, out=None, keepdims=False, initial=None, where=None):
     return _nan_extremum(min, np.inf, a, axis, keepdims, initial, where)
@@ -340,6 +354,7 @@ def where_(c, x, y):
     return where(c, x, y)
 
 
+@arraylike_args(0)
 @templated
 def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, correction=None):
     a = _inexact(asarray(a))[0]
@@ -357,11 +372,13 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=Non
     return tot / astype(maximum(n - ddof, 0), _dtype(tot))
 
 
+@arraylike_args(0)
 @templated
 def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, correction=None):
     return sqrt(nanvar(a, axis, dtype, out, ddof, keepdims, where, correction))
 
 
+@arraylike_args(0)
 def nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
     """Product over ``axis`` treating NaNs as one.
 
@@ -402,11 +419,13 @@ def _nanarg(fn, fill, a, axis, keepdims):
     return where(all_nan, -1, res)
 
 
+@arraylike_args(0)
 @templated
 def nanargmax(a, axis=None, out=None, keepdims=False):
     return _nanarg(argmax, -np.inf, a, axis, keepdims)
 
 
+@arraylike_args(0)
 @templated
 def nanargmin(a, axis=None, out=None, keepdims=False):
     return _nanarg(argmin, np.inf, a, axis, keepdims)
@@ -468,6 +487,7 @@ def average(a, axis=None, weights=None, returned=False, keepdims=False):
 def _cum(kind, promote=False):
     """Make ``cum{kind}`` (``promote``: the accumulation dtype of ``sum``, as cumulative_*)."""
 
+    @arraylike_args(0)
     def f(a, axis=None, dtype=None, out=None):
         a = asarray(a)
         if axis is None:
@@ -497,6 +517,7 @@ def _cumulative(kind):
     """Make the array-API ``cumulative_{kind}``."""
     cum = _cum(kind, promote=True)
 
+    @arraylike_args(0)
     def f(x, /, *, axis=None, dtype=None, include_initial=False):
         x = asarray(x)
         nd = get_aval(x).ndim
@@ -530,6 +551,7 @@ cumulative_sum = _cumulative("sum")  # the array-API forms (as in JAX)
 cumulative_prod = _cumulative("prod")
 
 
+@arraylike_args(0)
 def nancumsum(a, axis=None, dtype=None):
     """Cumulative sum along ``axis`` treating NaNs as zero.
 

@@ -15,6 +15,7 @@ from funcgrad._src.lax import reductions as lr
 from funcgrad._src.lax import slicing as lsl
 from funcgrad._src.lax import structural as ls
 from funcgrad._src.numpy import reductions as R
+from funcgrad._src.numpy.arraylike import arraylike_args
 from funcgrad._src.numpy.conversion import (
     _concrete_input,
     _dtype,
@@ -35,6 +36,7 @@ from funcgrad._src.numpy.shape import ravel
 from funcgrad._src.numpy.sorting import _concrete, _nonzero_sized, argsort, nonzero, sort
 
 
+@arraylike_args(0)
 def unique(
     ar,
     return_index=False,
@@ -118,6 +120,7 @@ def count_unique(ar):
     return len(np.unique(_concrete(asarray(ar), "unique")))
 
 
+@arraylike_args(0)
 def unique_values(x, /, *, size=None, fill_value=None):
     """Sorted unique values of the flattened ``x`` (the array-API form of :func:`unique`).
 
@@ -150,6 +153,7 @@ class UniqueCountsResult(NamedTuple):
     counts: object
 
 
+@arraylike_args(0)
 def unique_counts(x, /, *, size=None, fill_value=None):
     """Sorted unique values of the flattened ``x`` and how often each occurs.
 
@@ -221,6 +225,7 @@ def _sorted_unique_mask(s):
     return concatenate([ones(1, np.bool_), not_equal(s[1:], s[:-1])])
 
 
+@arraylike_args(0, 1)
 def union1d(ar1, ar2, *, size=None, fill_value=None):
     """Sorted unique values that are in either of the flattened arrays.
 
@@ -245,6 +250,7 @@ def union1d(ar1, ar2, *, size=None, fill_value=None):
     return _set_result(s, _sorted_unique_mask(s), size, fill_value, "union1d")
 
 
+@arraylike_args(0, 1)
 def setdiff1d(ar1, ar2, assume_unique=False, *, size=None, fill_value=None):
     """Sorted unique values of ``ar1`` that are not in ``ar2`` (both flattened).
 
@@ -271,6 +277,7 @@ def setdiff1d(ar1, ar2, assume_unique=False, *, size=None, fill_value=None):
     return _set_result(s, mask, size, fill_value, "setdiff1d")
 
 
+@arraylike_args(0, 1)
 def intersect1d(ar1, ar2, assume_unique=False, return_indices=False, *, size=None, fill_value=None):
     """Sorted unique values that are in both flattened arrays.
 
@@ -312,6 +319,7 @@ def intersect1d(ar1, ar2, assume_unique=False, return_indices=False, *, size=Non
     return vals, idx1, idx2
 
 
+@arraylike_args(0, 1)
 def isin(element, test_elements, assume_unique=False, invert=False, *, method="auto"):
     """Elementwise ``element in test_elements``, of ``element``'s shape.
 

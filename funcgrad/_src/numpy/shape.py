@@ -14,6 +14,7 @@ from funcgrad._src.core import Tracer, ValueTypeError, canonicalize_axis
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import slicing as lsl
 from funcgrad._src.lax import structural as ls
+from funcgrad._src.numpy.arraylike import arraylike_args
 from funcgrad._src.numpy.conversion import (
     _broadcast,
     _shape,
@@ -25,6 +26,7 @@ from funcgrad._src.numpy.indexing import _gather_pairs, take
 from funcgrad._src.numpy.logic import where
 
 
+@arraylike_args(0)
 def reshape(a, newshape=None, order="C", *, shape=None):
     """``a`` with a new shape and the same data, in row-major (C) order.
 
@@ -67,6 +69,7 @@ def reshape(a, newshape=None, order="C", *, shape=None):
     return ls.reshape(a, tuple(newshape))
 
 
+@arraylike_args(0)
 def transpose(a, axes=None):
     """``a`` with its axes permuted (alias ``permute_dims``).
 
@@ -93,6 +96,7 @@ def transpose(a, axes=None):
 permute_dims = transpose
 
 
+@arraylike_args(0)
 def matrix_transpose(x):
     """Swap the last two axes (a batch of matrices transposed).
 
@@ -157,6 +161,7 @@ def swapaxes(a, axis1, axis2):
     return ls.transpose(a, tuple(perm))
 
 
+@arraylike_args(0)
 def expand_dims(a, axis):
     """Insert size-1 axes at the positions ``axis`` of the result.
 
@@ -175,6 +180,7 @@ def expand_dims(a, axis):
     return ls.expand_dims(a, axes)
 
 
+@arraylike_args(0)
 def squeeze(a, axis=None):
     """Remove size-1 axes.
 
@@ -204,6 +210,7 @@ def squeeze(a, axis=None):
     return ls.squeeze(a, axes)
 
 
+@arraylike_args(0, 1)
 def atleast_1d(*arys):
     """The inputs as arrays with at least 1 dimension.
 
@@ -219,6 +226,7 @@ def atleast_1d(*arys):
     return out[0] if len(out) == 1 else out
 
 
+@arraylike_args(0, 1)
 def atleast_2d(*arys):
     """The inputs as arrays with at least 2 dimensions.
 
@@ -238,6 +246,7 @@ def atleast_2d(*arys):
     return out[0] if len(out) == 1 else out
 
 
+@arraylike_args(0, 1)
 def atleast_3d(*arys):
     """The inputs as arrays with at least 3 dimensions.
 
@@ -264,6 +273,7 @@ def atleast_3d(*arys):
     return out[0] if len(out) == 1 else out
 
 
+@arraylike_args(0, 1)
 def broadcast_arrays(*args):
     """The arguments broadcast against each other.
 
@@ -279,6 +289,7 @@ def broadcast_arrays(*args):
     return _broadcast(*[asarray(a) for a in args])
 
 
+@arraylike_args(0)
 def tile(A, reps):
     """Repeat the whole array ``reps`` times along each axis (numpy's ``tile``).
 
@@ -303,6 +314,7 @@ def tile(A, reps):
     return reshape(b, tuple(r * s for r, s in zip(reps, shape)))
 
 
+@arraylike_args(0, 1)
 def repeat(a, repeats, axis=None, total_repeat_length=None):
     """Repeat each element ``repeats`` times along ``axis``.
 
@@ -341,6 +353,7 @@ def repeat(a, repeats, axis=None, total_repeat_length=None):
     return take(a, asarray(idx.astype(np.int32)), axis=ax)
 
 
+@arraylike_args(0)
 def pad(array, pad_width, mode="constant", constant_values=0, **kwargs):
     """Pad an array (numpy's ``pad``).
 
@@ -415,6 +428,7 @@ def _pad_axis_index(a, d, lo, hi, mode):
     return take(a, asarray(idx.astype(np.int32)), axis=d)
 
 
+@arraylike_args(0)
 def flip(m, axis=None):
     """Reverse the order of elements along ``axis``.
 
@@ -434,6 +448,7 @@ def flip(m, axis=None):
     return ls.rev(m, tuple(canonicalize_axis(a, nd) for a in axes))
 
 
+@arraylike_args(0)
 def fliplr(m):
     """Reverse the order of elements left/right (axis 1).
 
@@ -449,6 +464,7 @@ def fliplr(m):
     return flip(m, 1)
 
 
+@arraylike_args(0)
 def flipud(m):
     """Reverse the order of elements up/down (axis 0).
 
@@ -464,6 +480,7 @@ def flipud(m):
     return flip(m, 0)
 
 
+@arraylike_args(0)
 def roll(a, shift, axis=None):
     """Roll elements along axes: those shifted past the end come back at the start.
 
@@ -499,6 +516,7 @@ def roll(a, shift, axis=None):
     return a
 
 
+@arraylike_args(0)
 def rot90(m, k=1, axes=(0, 1)):
     """Rotate by 90 degrees ``k`` times in the plane of ``axes``, from the first towards the second.
 
@@ -526,6 +544,7 @@ def rot90(m, k=1, axes=(0, 1)):
     return flip(transpose(m, perm), a1)
 
 
+@arraylike_args(0)
 def diagonal(a, offset=0, axis1=0, axis2=1):
     """The ``offset``-th diagonal of the 2-d slices of ``a`` over ``axis1`` and ``axis2``.
 
@@ -553,6 +572,7 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
     return _gather_pairs(a, rows.astype(np.int32), cols.astype(np.int32))
 
 
+@arraylike_args(0)
 def diag(v, k=0):
     """Extract a diagonal of a 2-d array, or build a 2-d array with a 1-d one on its diagonal.
 
@@ -580,6 +600,7 @@ def diag(v, k=0):
     raise ValueError("diag input must be 1-d or 2-d")
 
 
+@arraylike_args(0)
 def diagflat(v, k=0):
     """A 2-d array with the flattened input on its ``k``-th diagonal.
 
@@ -593,6 +614,7 @@ def diagflat(v, k=0):
     return diag(ravel(v), k)
 
 
+@arraylike_args(0)
 def trace(a, offset=0, axis1=0, axis2=1, dtype=None):
     """The sum along a diagonal (``diagonal(a, offset, axis1, axis2).sum(-1)``).
 
@@ -620,6 +642,7 @@ def _tri_mask(shape, k, upper):
     return le.bitwise_not(t) if upper else t
 
 
+@arraylike_args(0)
 def tril(m, k=0):
     """Zero the elements above the ``k``-th diagonal of (each matrix in) ``m``.
 
@@ -638,6 +661,7 @@ def tril(m, k=0):
     return where(mask, m, zeros_like(m))
 
 
+@arraylike_args(0)
 def triu(m, k=0):
     """Zero the elements below the ``k``-th diagonal of (each matrix in) ``m``.
 
@@ -694,6 +718,7 @@ def size(a, axis=None):
     return int(np.prod(s, dtype=np.int64)) if axis is None else s[axis]
 
 
+@arraylike_args(0)
 def ravel(x, order="C"):
     """``x`` flattened to 1-d, in row-major (C) order.
 

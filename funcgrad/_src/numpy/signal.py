@@ -8,6 +8,7 @@ from funcgrad._src.array import get_aval
 from funcgrad._src.lax import dot as ld
 from funcgrad._src.lax import structural as ls
 from funcgrad._src.numpy import math as fm
+from funcgrad._src.numpy.arraylike import arraylike_args
 from funcgrad._src.numpy.conversion import (
     _dtype,
     _inexact,
@@ -68,6 +69,7 @@ def _conv(x, y, mode, op, preferred_element_type):
     return out
 
 
+@arraylike_args(0, 1)
 def convolve(a, v, mode="full", *, precision=None, preferred_element_type=None):
     """Discrete linear convolution of two 1-d arrays: ``c[k] = sum_n a[n] * v[k - n]``.
 
@@ -92,6 +94,7 @@ def convolve(a, v, mode="full", *, precision=None, preferred_element_type=None):
     return _conv(a, v, mode, "convolve", preferred_element_type)
 
 
+@arraylike_args(0, 1)
 def correlate(a, v, mode="valid", *, precision=None, preferred_element_type=None):
     """Cross-correlation of two 1-d arrays: ``c[k] = sum_n a[n + k] * conj(v[n])``.
 

@@ -14,6 +14,7 @@ from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import reductions as lr
 from funcgrad._src.lax import slicing as lsl
 from funcgrad._src.lax import structural as ls
+from funcgrad._src.numpy.arraylike import arraylike_args
 from funcgrad._src.numpy.conversion import (
     _dtype,
     _promote,
@@ -29,6 +30,7 @@ from funcgrad._src.numpy.math import imag, real
 from funcgrad._src.numpy.shape import ravel
 
 
+@arraylike_args(0)
 def sort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
     """Sorted copy of ``a`` along ``axis`` (stable; NaNs last).
 
@@ -56,6 +58,7 @@ def sort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
     return ls.rev(out, (ax,)) if descending else out
 
 
+@arraylike_args(0)
 def argsort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
     """Indices that sort ``a`` along ``axis`` (stable; NaNs last).
 
@@ -90,6 +93,7 @@ def argsort(a, axis=-1, kind=None, order=None, stable=True, descending=False):
     return perm
 
 
+@arraylike_args(0, 1)
 def searchsorted(a, v, side="left", sorter=None, method=None):
     """Indices where the values ``v`` would be inserted into the sorted 1-d ``a`` to keep it sorted.
 
@@ -154,6 +158,7 @@ def _concrete(x, fname):
     return np.asarray(x)
 
 
+@arraylike_args(0)
 def nonzero(a, *, size=None, fill_value=None):
     """Indices of the nonzero elements of ``a``: one index array per dimension.
 
@@ -209,6 +214,7 @@ def _nonzero_sized(a, size, fill_value):
     return tuple(le.convert_element_type(o, dtypes.default_int()) for o in reversed(out))
 
 
+@arraylike_args(0)
 def flatnonzero(a, *, size=None, fill_value=None):
     """Indices of the nonzero elements of the flattened ``a``.
 
@@ -231,6 +237,7 @@ def flatnonzero(a, *, size=None, fill_value=None):
     return nonzero(ravel(asarray(a)), size=size, fill_value=fill_value)[0]
 
 
+@arraylike_args(0)
 def argwhere(a, *, size=None, fill_value=None):
     """Indices of the nonzero elements of ``a``, one row per element.
 
@@ -348,6 +355,7 @@ def lexsort(keys, axis=-1):
     return lr.sort(keys[::-1] + [io], ax, num_keys=len(keys))[-1]
 
 
+@arraylike_args(0)
 def sort_complex(a):
     """Sort by real part, then imaginary part, along the last axis; the result is complex.
 

@@ -15,6 +15,7 @@ from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import slicing
 from funcgrad._src.lax import structural as ls
 from funcgrad._src.numpy import reductions as R
+from funcgrad._src.numpy.arraylike import arraylike_args
 from funcgrad._src.numpy.conversion import (
     _concrete_input,
     _dtype,
@@ -39,6 +40,7 @@ from funcgrad._src.numpy.sorting import searchsorted, sort
 from funcgrad._src.numpy.transcendental import sqrt
 
 
+@arraylike_args(0)
 def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     """Median of ``a`` along ``axis``: ``quantile(a, 0.5, axis, method='linear')``.
 
@@ -60,6 +62,7 @@ def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     return quantile(a, 0.5, axis, keepdims=keepdims, method="linear")
 
 
+@arraylike_args(0, 1)
 def percentile(
     a,
     q,
@@ -96,6 +99,7 @@ def percentile(
     return quantile(a, asarray(q) / 100.0, axis, method=method, keepdims=keepdims)
 
 
+@arraylike_args(0, 1)
 def quantile(
     a,
     q,
@@ -190,6 +194,7 @@ def _quantile_layout(res, q, shape0, axis, ax, keepdims):
     return res
 
 
+@arraylike_args(0, 1)
 def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None):
     """Covariance matrix of the variables in the rows (``rowvar``) of ``m`` (and ``y``).
 
@@ -260,6 +265,7 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
     return squeeze(c) if _shape(c) == (1, 1) else c
 
 
+@arraylike_args(0, 1)
 def corrcoef(x, y=None, rowvar=True):
     """Pearson correlation coefficients: :func:`cov` normalised by the standard deviations.
 
@@ -288,6 +294,7 @@ def corrcoef(x, y=None, rowvar=True):
     return c
 
 
+@arraylike_args(0)
 def bincount(x, weights=None, minlength=0, *, length=None):
     """Count occurrences of each non-negative integer in ``x`` (weighted by ``weights``).
 
@@ -337,6 +344,7 @@ def bincount(x, weights=None, minlength=0, *, length=None):
     return zeros(length, _dtype(w)).at[idx].add(w, mode="drop")
 
 
+@arraylike_args(0, 1)
 def digitize(x, bins, right=False, *, method=None):
     """Indices of the bins (of monotonic 1-d ``bins``) that the values of ``x`` fall in.
 
@@ -366,6 +374,7 @@ def digitize(x, bins, right=False, *, method=None):
     return where(greater_equal(bins[-1], bins[0]), inc, dec)
 
 
+@arraylike_args(0, 1)
 def histogram_bin_edges(a, bins=10, range=None, weights=None):
     """The ``bins + 1`` edges that :func:`histogram` uses.
 
@@ -408,6 +417,7 @@ def histogram_bin_edges(a, bins=10, range=None, weights=None):
     return linspace(lo, hi, bins + 1, dtype=_dtype(a))
 
 
+@arraylike_args(0, 1)
 def histogram(a, bins=10, range=None, weights=None, density=None):
     """Histogram of ``a``: ``(hist, bin_edges)``.
 

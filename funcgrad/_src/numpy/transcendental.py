@@ -9,6 +9,7 @@ from funcgrad._src.array import get_aval
 from funcgrad._src.core import ValueTypeError
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import transcendental as ltr
+from funcgrad._src.numpy.arraylike import arraylike_args
 from funcgrad._src.numpy.conversion import _broadcast, _inexact, _promote, asarray
 from funcgrad._src.numpy.creation import full_like, ones_like, zeros_like
 from funcgrad._src.numpy.logic import isfinite, isnan, less_equal, where
@@ -57,6 +58,7 @@ asin, acos, atan, asinh, acosh, atanh = arcsin, arccos, arctan, arcsinh, arccosh
 atan2 = arctan2
 
 
+@arraylike_args(0)
 def log2(x, /):
     """Elementwise base-2 logarithm (``log(x) / log(2)``).
 
@@ -70,6 +72,7 @@ def log2(x, /):
     return le.div(ltr.log(x), full_like(x, np.log(2)))
 
 
+@arraylike_args(0)
 def log10(x, /):
     """Elementwise base-10 logarithm (``log(x) / log(10)``).
 
@@ -83,6 +86,7 @@ def log10(x, /):
     return le.div(ltr.log(x), full_like(x, np.log(10)))
 
 
+@arraylike_args(0, 1)
 def hypot(x, y, /):
     """Elementwise ``sqrt(x**2 + y**2)``, without intermediate overflow or underflow.
 
@@ -107,6 +111,7 @@ def hypot(x, y, /):
     return where(hi == 0, zeros_like(hi), hi * sqrt(1 + r * r))
 
 
+@arraylike_args(0, 1)
 def logaddexp(x, y, /):
     """Elementwise ``log(exp(x) + exp(y))``, computed stably.
 
@@ -153,6 +158,7 @@ def _make_logaddexp():
     return f
 
 
+@arraylike_args(0, 1)
 def logaddexp2(x, y, /):
     """Elementwise ``log2(2**x + 2**y)``, computed stably.
 
@@ -171,6 +177,7 @@ def logaddexp2(x, y, /):
     return logaddexp(x * ln2, y * ln2) / ln2
 
 
+@arraylike_args(0)
 def sinc(x, /):
     """Elementwise normalised sinc ``sin(pi x) / (pi x)``, 1 at 0 (with a finite gradient).
 
@@ -189,6 +196,7 @@ def sinc(x, /):
 _logaddexp = _make_logaddexp()
 
 
+@arraylike_args(0)
 def i0(x):
     """Modified Bessel function of the first kind, order 0 (Cephes' Chebyshev expansions).
 

@@ -14,6 +14,7 @@ from funcgrad._src.array import Array, _check_nans, get_aval, wrap
 from funcgrad._src.core import Tracer
 from funcgrad._src.lax import elementwise as le
 from funcgrad._src.lax import transcendental as ltr
+from funcgrad._src.numpy.arraylike import arraylike_args
 from funcgrad._src.numpy.conversion import _broadcast, _promote, _typed, asarray
 from funcgrad.config import config
 
@@ -63,7 +64,7 @@ def _eager_binary(lax_fn, x, y, to_inexact, name):
     declared = core.abstract_eval(prim, aval, aval).dtype
     out = np.asarray(core.impl_rules[prim](xv, yv))
     out = out if out.dtype == declared else out.astype(declared)
-    if config.debug_nans:
+    if config.check_floats:
         _check_nans(prim, [out])
     return wrap(out, weak and out.dtype != np.bool_)
 
@@ -83,6 +84,7 @@ def _bin(lax_fn, to_inexact=False, name=None, *, doc, accepts=None):
     """A numpy binary ufunc from a lax one. ``doc`` is its one-line summary and ``accepts``
     names the dtypes it takes (else any): the rest of its docstring is generated."""
 
+    @arraylike_args(0, 1)
     def f(x, y, /):
         if (
             not isinstance(x, Tracer)
@@ -156,6 +158,7 @@ def _entry(text):
 def _un(lax_fn, to_inexact=True, name=None, *, doc, complex_ok=True):
     """A numpy unary ufunc from a lax one; ``doc`` is its one-line summary."""
 
+    @arraylike_args(0)
     def f(x, /):
         (x,) = _promote(x, to_inexact=to_inexact)
         return lax_fn(x)
@@ -185,6 +188,7 @@ def _un(lax_fn, to_inexact=True, name=None, *, doc, complex_ok=True):
 def _int_passthrough(fn, doc):
     """A rounding ufunc that returns integer and bool input unchanged (as ``jax.numpy``)."""
 
+    @arraylike_args(0)
     def f(x, /):
         x = asarray(x)
         if get_aval(x).dtype.kind in "iub":
