@@ -141,7 +141,7 @@ def test_inference_mode_returns_new_trees():
     x = fnp.ones(4)
     np.testing.assert_allclose(mi(x), mi(x))
     assert nn.train_mode(mi).dropout.inference is False
-    with pytest.raises(ValueError, match="needs a key"):
+    with pytest.raises(RuntimeError, match="requires a key"):
         m(x)
 
 

@@ -25,7 +25,7 @@ __all__ = ["BasicBlock", "ResNet"]
 
 def _norm(kind: str, channels: int):
     if kind == "batch":
-        return BatchNorm(channels, momentum=0.9)
+        return BatchNorm(channels, momentum=0.9, mode="batch")
     if kind == "group":
         return GroupNorm(min(8, channels), channels)
     raise ValueError(f"ResNet norm must be 'batch' or 'group', got {kind!r}")
@@ -50,7 +50,7 @@ def _conv(cin, cout, k, stride, key):
         padding=k // 2,
         use_bias=False,
         key=key,
-        weight_init=he_normal(),
+        weight_init=he_normal(in_axis=1, out_axis=0),
     )
 
 
@@ -97,7 +97,7 @@ class BasicBlock(Module):
         """The initial state of the block's norms.
 
         Returns:
-          A triple (norm1, norm2, shortcut norm) of :class:`BatchNormState` or None (group
+          A triple (norm1, norm2, shortcut norm) of ``fg.nn.State`` or None (group
           norms, no shortcut projection).
         """
         norms = (self.norm1, self.norm2, self.shortcut_norm)
