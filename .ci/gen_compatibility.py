@@ -261,8 +261,8 @@ DIFFERS = {
     "jax.numpy.linalg.det": "gradient at exactly singular matrices is not finite (JAX uses "
     "a cofactor expansion there)",
     "jax.numpy.linalg.multi_dot": "multiplies left to right (JAX picks the cheapest order)",
-    "equinox.nn.BatchNorm": "takes the whole batch outside `vmap`, with a `BatchNormState` "
-    "(no `eqx.nn.State`/`axis_name`)",
+    "equinox.nn.BatchNorm": "state in `fg.nn.State` as Equinox, but `axis_name=None` (whole "
+    "batch outside `vmap`) only until the collectives land",
     **{
         f"optax.losses.{name}": "reduces to the mean by default; `reduction='none'` gives "
         "Optax's per-example values"

@@ -600,5 +600,6 @@ def logmeanexp(x, axis=None, where=None, keepdims: bool = False):
     x = _f(x)
     lse = _logsumexp(x, axis, None, keepdims, False, where)
     ones = full_like(x, 1.0)
-    count = r.sum(ones if where is None else _where(where, ones, zeros_like(x)), axis, None, None, keepdims)
+    terms = ones if where is None else _where(where, ones, zeros_like(x))
+    count = r.sum(terms, axis, None, None, keepdims)
     return lse - log(count)

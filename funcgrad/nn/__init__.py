@@ -64,6 +64,14 @@ from funcgrad.nn._conv import (  # noqa: F401
     MaxPool1d,
     MaxPool2d,
 )
+from funcgrad.nn._filters import (  # noqa: F401
+    apply_updates,
+    filter_grad,
+    filter_jit,
+    filter_value_and_grad,
+    filter_vmap,
+    is_array_like,
+)
 from funcgrad.nn._layers import (  # noqa: F401
     MLP,
     Dropout,
@@ -90,15 +98,9 @@ from funcgrad.nn._module import (  # noqa: F401
     tree_at,
     tree_pformat,
 )
-from funcgrad.nn._filters import (  # noqa: F401
-    apply_updates,
-    filter_grad,
-    filter_jit,
-    filter_value_and_grad,
-    filter_vmap,
-    is_array_like,
-)
 from funcgrad.nn._norm import BatchNorm, GroupNorm, LayerNorm, RMSNorm  # noqa: F401
+from funcgrad.nn._recurrent import RNN, GRUCell, LSTMCell, RNNCell  # noqa: F401
+from funcgrad.nn._resnet import BasicBlock, ResNet  # noqa: F401
 from funcgrad.nn._serialise import (  # noqa: F401
     default_deserialise_filter_spec,
     default_serialise_filter_spec,
@@ -112,8 +114,6 @@ from funcgrad.nn._state import (  # noqa: F401
     delete_init_state,
     make_with_state,
 )
-from funcgrad.nn._recurrent import RNN, GRUCell, LSTMCell, RNNCell  # noqa: F401
-from funcgrad.nn._resnet import BasicBlock, ResNet  # noqa: F401
 
 __all__ = [
     "AdaptiveAvgPool2d",

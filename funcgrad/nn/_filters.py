@@ -192,6 +192,7 @@ def filter_value_and_grad(fun: Callable, *, has_aux: bool = False) -> Callable:
 
 def _axes_for(spec, tree):
     """One axis (int or None) per array leaf of ``tree`` from a prefix ``spec``."""
+
     def leaf_axes(s, sub):
         return [(s(x) if callable(s) else s) for x in tu.tree_leaves(sub) if is_array(x)]
 
@@ -245,10 +246,7 @@ def filter_vmap(
             out_static.append(out_st)
             return out_dyn
 
-        out = vmap(inner, tuple(axes), out_axes, axis_name=axis_name, axis_size=axis_size)(
-            *leaves
-        )
+        out = vmap(inner, tuple(axes), out_axes, axis_name=axis_name, axis_size=axis_size)(*leaves)
         return combine(out, out_static[-1])
 
     return wrapped
-

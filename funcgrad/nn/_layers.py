@@ -12,7 +12,6 @@ import numpy as np
 import funcgrad.numpy as fnp
 from funcgrad import random as fr
 from funcgrad._src.array import get_aval
-from funcgrad.nn import initializers as init
 from funcgrad.nn._module import Module, static_field
 from funcgrad.nn._state import StatefulLayer
 

@@ -308,12 +308,23 @@ class BatchNorm(StatefulLayer):
         self.channelwise_affine, self.momentum, self.mode = channelwise_affine, momentum, mode
 
     def init_state(self) -> State:
-        """The initial :class:`State` of this layer (``State(self)``).
+        """A fresh initial :class:`State` of this layer (works after ``delete_init_state``).
 
         Returns:
-          A :class:`State`; prefer ``make_with_state(BatchNorm)(...)``.
+          A :class:`State` holding this layer's entries only; ``make_with_state`` is the
+          Equinox way to build model and state together.
         """
-        return State(self)
+        c = self.input_size
+        dt = np.float32 if self.weight is None else self.weight.dtype
+        stats = (fnp.zeros((c,), dt), fnp.ones((c,), dt))
+        if self.mode == "ema":
+            pairs = [(self.ema_first_time_index, fnp.asarray(True)), (self.ema_state_index, stats)]
+        else:
+            pairs = [
+                (self.batch_counter, fnp.asarray(0, np.int32)),
+                (self.batch_state_index, stats),
+            ]
+        return State.from_values({index.marker: value for index, value in pairs})
 
     def _ema(self, x, state, inference):
         if inference:

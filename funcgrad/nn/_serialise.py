@@ -107,8 +107,7 @@ def tree_serialise_leaves(
 def _check_same(new, old):
     if type(new) is not type(old) and not (is_array_like(new) and hasattr(old, "aval")):
         raise RuntimeError(
-            f"Deserialised leaf has changed type from {type(old)} in `like` to {type(new)} "
-            "on disk."
+            f"Deserialised leaf has changed type from {type(old)} in `like` to {type(new)} on disk."
         )
     if hasattr(new, "shape") and hasattr(old, "shape"):
         if tuple(new.shape) != tuple(old.shape) or np.dtype(new.dtype) != np.dtype(old.dtype):

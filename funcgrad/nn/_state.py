@@ -114,6 +114,18 @@ class State:
                 values[leaf.marker] = tu.tree_map(fnp.asarray, leaf.init)
         self._state = values
 
+    @classmethod
+    def from_values(cls, values: dict) -> State:
+        """A state holding ``values``, a dict ``{StateIndex.marker: value}``.
+
+        Args:
+          values: the entries.
+
+        Returns:
+          A new :class:`State`.
+        """
+        return _new_state(dict(values))
+
     def _values(self) -> dict:
         if isinstance(self._state, _Sentinel):
             raise ValueError(_STATE_ERROR)
@@ -190,8 +202,7 @@ class State:
         for k, v in substate._values().items():
             if k not in values:
                 raise ValueError(
-                    "Cannot call `state1.update(state2)` unless `state2` is a substate of "
-                    "`state1`."
+                    "Cannot call `state1.update(state2)` unless `state2` is a substate of `state1`."
                 )
             values[k] = v
         self._state = _sentinel
@@ -205,11 +216,25 @@ class State:
         return "State(" + ", ".join(tree_pformat(v) for v in self._state.values()) + ")"
 
     def tree_flatten(self):
+        """The pytree protocol: ``(values, keys)``.
+
+        Returns:
+          The values and the markers (the tree's auxiliary data).
+        """
         keys = tuple(self._values())
         return tuple(self._state[k] for k in keys), keys
 
     @classmethod
     def tree_unflatten(cls, keys, values):
+        """The pytree protocol: a state from the markers and the values.
+
+        Args:
+          keys: the markers from :meth:`tree_flatten`.
+          values: the values.
+
+        Returns:
+          A new :class:`State`.
+        """
         return _new_state(dict(zip(keys, values)))
 
 
