@@ -247,7 +247,10 @@ def test_conv1d_groups_shape():
 def test_conv_transpose_is_the_adjoint_of_conv():
     conv = nn.Conv2d(3, 5, 3, stride=2, padding=1, use_bias=False, key=KEY)
     up = nn.ConvTranspose2d(5, 3, 3, stride=2, padding=1, output_padding=0, use_bias=False, key=KEY)
-    up = nn.tree_at(lambda m: m.weight, up, conv.weight)  # (O_conv, I_conv) = (in, out)
+    # Equinox's layout (out, in, *k) applied as a plain kernel: the adjoint of the conv is
+    # the conv weight with in/out swapped and the window flipped
+    w = fnp.flip(fnp.swapaxes(conv.weight, 0, 1), axis=(2, 3))
+    up = nn.tree_at(lambda m: m.weight, up, w)
     x = rand(3, 7, 7)
     y, vjp = fg.vjp(conv, x)
     ct = rand(*y.shape, seed=2)

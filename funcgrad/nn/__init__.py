@@ -61,6 +61,7 @@ from funcgrad.nn._conv import (  # noqa: F401
     ConvTranspose,
     ConvTranspose1d,
     ConvTranspose2d,
+    ConvTranspose3d,
     MaxPool1d,
     MaxPool2d,
 )
@@ -128,6 +129,7 @@ __all__ = [
     "ConvTranspose",
     "ConvTranspose1d",
     "ConvTranspose2d",
+    "ConvTranspose3d",
     "Dropout",
     "Embedding",
     "Flatten",

@@ -30,6 +30,7 @@ __all__ = [
     "ConvTranspose",
     "ConvTranspose1d",
     "ConvTranspose2d",
+    "ConvTranspose3d",
     "MaxPool1d",
     "MaxPool2d",
 ]
@@ -213,33 +214,49 @@ class Conv3d(Conv):
         super().__init__(3, in_channels, out_channels, kernel_size, *args, key=key, **kwargs)
 
 
-class ConvTranspose(Module):
-    """Transposed ("fractionally strided") convolution, the adjoint of :class:`Conv`.
+def _pairs(p, n: int) -> tuple:
+    """Explicit ``((lo, hi), ...)`` padding from an int, per-dim ints or pairs."""
+    if isinstance(p, str):
+        raise NotImplementedError("ConvTranspose: string padding ('SAME'/'VALID')")
+    return _padding(p, n)
 
-    Weight ``(C_in, C_out, *kernel_size)`` as in PyTorch; with the same weight, stride,
-    padding and dilation it computes the transpose of the matching ``Conv`` (``C_out ->
-    C_in``). Called as ``layer(x, *, key=None)`` on one example ``(in_channels, *spatial)``
-    (else ``ValueError``); each output size is ``(n-1)*stride - 2*padding + dilation*(k-1) +
-    output_padding + 1``.
+
+class ConvTranspose(Module):
+    """Transposed ("fractionally strided") convolution of one example, as ``equinox.nn``.
+
+    As Equinox: the weight is ``(C_out, C_in // groups, *kernel_size)`` and is applied as a
+    convolution of the input dilated by ``stride`` (``lhs_dilation``) with padding
+    ``dilation * (k - 1) - p`` (low) and ``dilation * (k - 1) - p + output_padding`` (high),
+    ``feature_group_count=groups``. Called as ``layer(x, *, key=None)`` on ``(in_channels,
+    *spatial)`` (else ``ValueError``); each output size is ``(n-1)*stride - p_lo - p_hi +
+    dilation*(k-1) + output_padding + 1``.
 
     Args:
       num_spatial_dims: the number of spatial dimensions.
       in_channels: input channels.
       out_channels: output channels.
       kernel_size: an int or one int per spatial dim.
-      stride: an int or one int per spatial dim (the input dilation of the adjoint).
-      padding: an int or one int per spatial dim (symmetric; removed from the output).
-      output_padding: extra size added at the high end of each spatial dim.
+      stride: an int or one int per spatial dim (the input dilation).
+      padding: an int, per-dim ints or ``(low, high)`` pairs (the padding of the forward
+        convolution this transposes).
+      output_padding: extra size at the high end of each spatial dim (``< stride``).
       dilation: the kernel dilation, an int or one int per spatial dim.
+      groups: the number of channel groups (``in_channels`` divisible by it).
       use_bias: whether to add a per-channel bias.
-      key: the PRNG key the parameters are drawn with (keyword-only, required).
-      dtype: the parameters' dtype.
-      weight_init: ``init(key, shape, dtype)`` for the weight; default
-        ``U(+-1/sqrt(fan_in))`` with ``fan_in = C_out * prod(kernel_size)`` (PyTorch's).
-      bias_init: ``init(key, shape, dtype)`` for the bias; default the same bound.
+      padding_mode: ``"ZEROS"`` (the only mode here).
+      dtype: the parameters' dtype (default float32).
+      key: the PRNG key (keyword-only): ``split(key, 2)`` draws weight and bias, both
+        ``U(+-1/sqrt(C_in // groups * prod(kernel_size)))`` (Equinox).
 
     Raises:
-      ValueError: if a per-dim argument has the wrong number of entries.
+      ValueError: if ``in_channels`` is not divisible by ``groups``, ``output_padding >=
+        stride``, or a per-dim argument has the wrong number of entries.
+      NotImplementedError: for another ``padding_mode`` or a string padding.
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> up = fg.nn.ConvTranspose(2, 8, 3, 4, stride=2, padding=1, key=fg.random.key(0))
+    >>> up(fnp.ones((8, 16, 16))).shape
+    (3, 32, 32)
     """
 
     weight: Any
@@ -252,6 +269,9 @@ class ConvTranspose(Module):
     padding: tuple = static_field()
     output_padding: tuple = static_field()
     dilation: tuple = static_field()
+    groups: int = static_field()
+    use_bias: bool = static_field()
+    padding_mode: str = static_field()
 
     def __init__(
         self,
@@ -263,85 +283,125 @@ class ConvTranspose(Module):
         padding=0,
         output_padding=0,
         dilation=1,
+        groups: int = 1,
         use_bias: bool = True,
+        padding_mode: str = "ZEROS",
+        dtype=None,
         *,
         key,
-        dtype=np.float32,
-        weight_init: Callable | None = None,
-        bias_init: Callable | None = None,
     ):
         n = num_spatial_dims
+        if in_channels % groups:
+            raise ValueError(f"`in_channels` (={in_channels}) must be divisible by `groups`")
+        if padding_mode.upper() != "ZEROS":
+            raise NotImplementedError(f"ConvTranspose: padding_mode={padding_mode!r}")
         self.num_spatial_dims, self.in_channels, self.out_channels = n, in_channels, out_channels
-        self.kernel_size = _tuple(kernel_size, n, "kernel_size")
-        self.stride, self.padding = _tuple(stride, n, "stride"), _tuple(padding, n, "padding")
+        self.kernel_size, self.stride = (
+            _tuple(kernel_size, n, "kernel_size"),
+            _tuple(stride, n, "stride"),
+        )
+        self.padding, self.dilation = _pairs(padding, n), _tuple(dilation, n, "dilation")
         self.output_padding = _tuple(output_padding, n, "output_padding")
-        self.dilation = _tuple(dilation, n, "dilation")
-        wshape = (in_channels, out_channels) + self.kernel_size
-        wkey, bkey = fr.split(key)
-        # PyTorch computes fans of this weight as if it were (O, I): fan_in = C_out * k
-        self.weight = (weight_init or default_kernel_init)(wkey, wshape, dtype)
-        fan_in = out_channels * math.prod(self.kernel_size)
-        self.bias = (
-            (bias_init or _default_bias_init(fan_in))(bkey, (out_channels,), dtype)
-            if use_bias
-            else None
+        if any(o >= s for o, s in zip(self.output_padding, self.stride)):
+            raise ValueError("Must have `output_padding < stride` (elementwise).")
+        self.groups, self.use_bias, self.padding_mode = groups, use_bias, "ZEROS"
+        wshape = (out_channels, in_channels // groups) + self.kernel_size
+        wkey, bkey = fr.split(key, 2)
+        dt = np.float32 if dtype is None else dtype
+        init = _default_bias_init(math.prod(wshape[1:]))
+        self.weight = init(wkey, wshape, dt)
+        self.bias = init(bkey, (out_channels,), dt) if use_bias else None
+
+    def _padding_t(self):
+        return tuple(
+            (d * (k - 1) - lo, d * (k - 1) - hi + a)
+            for k, (lo, hi), a, d in zip(
+                self.kernel_size, self.padding, self.output_padding, self.dilation
+            )
         )
 
     def __call__(self, x, *, key=None):
         n = self.num_spatial_dims
         _check_example(type(self).__name__, x, self.in_channels, n)
-        w = fnp.flip(fnp.swapaxes(self.weight, 0, 1), axis=tuple(range(2, 2 + n)))
-        pads = [
-            (d * (k - 1) - p, d * (k - 1) - p + op)
-            for k, p, op, d in zip(
-                self.kernel_size, self.padding, self.output_padding, self.dilation
-            )
-        ]
         y = lax.conv_general_dilated(
-            x[None], w, (1,) * n, pads, lhs_dilation=self.stride, rhs_dilation=self.dilation
+            x[None],
+            self.weight,
+            (1,) * n,
+            self._padding_t(),
+            lhs_dilation=self.stride,
+            rhs_dilation=self.dilation,
+            feature_group_count=self.groups,
         )[0]
         if self.bias is not None:
             y = y + fnp.reshape(self.bias, (-1,) + (1,) * n)
         return y
 
 
-class ConvTranspose1d(ConvTranspose):
-    """1-d transposed convolution of one example ``(C, L)``; arguments as :class:`ConvTranspose`
-    without the rank.
+def _transpose_nd(n: int, doc: str):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        output_padding=0,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        use_bias: bool = True,
+        padding_mode: str = "ZEROS",
+        dtype=None,
+        *,
+        key,
+    ):
+        ConvTranspose.__init__(
+            self,
+            n,
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            output_padding,
+            dilation,
+            groups,
+            use_bias,
+            padding_mode,
+            dtype,
+            key=key,
+        )
+
+    return type(f"ConvTranspose{n}d", (ConvTranspose,), {"__init__": __init__, "__doc__": doc})
+
+
+_ND_DOC = """{n}-d transposed convolution of one example, as ``equinox.nn.ConvTranspose{n}d``.
+
+    Arguments as :class:`ConvTranspose` without the rank, in Equinox's order: ``(in_channels,
+    out_channels, kernel_size, stride=1, output_padding=0, padding=0, dilation=1, groups=1,
+    use_bias=True, padding_mode="ZEROS", dtype=None, *, key)``.
 
     Args:
       in_channels: input channels.
       out_channels: output channels.
       kernel_size: an int or one int per spatial dim.
-      *args: the rest of :class:`ConvTranspose`'s positional arguments, after ``kernel_size``.
-      key: the PRNG key the parameters are drawn with (keyword-only, required).
-      **kwargs: :class:`ConvTranspose`'s other keyword arguments (``stride``, ``padding``, ...).
-    """
-
-    def __init__(self, in_channels, out_channels, kernel_size, *args, key, **kwargs):
-        super().__init__(1, in_channels, out_channels, kernel_size, *args, key=key, **kwargs)
-
-
-class ConvTranspose2d(ConvTranspose):
-    """2-d transposed convolution of one example ``(C, H, W)``; arguments as
-    :class:`ConvTranspose` without the rank.
-
-    Args:
-      in_channels: input channels.
-      out_channels: output channels.
-      kernel_size: an int or one int per spatial dim.
-      *args: the rest of :class:`ConvTranspose`'s positional arguments, after ``kernel_size``.
-      key: the PRNG key the parameters are drawn with (keyword-only, required).
-      **kwargs: :class:`ConvTranspose`'s other keyword arguments (``stride``, ``padding``, ...).
+      stride: an int or one int per spatial dim.
+      output_padding: extra size at the high end of each spatial dim.
+      padding: an int, per-dim ints or ``(low, high)`` pairs.
+      dilation: the kernel dilation.
+      groups: the number of channel groups.
+      use_bias: whether to add a per-channel bias.
+      padding_mode: ``"ZEROS"``.
+      dtype: the parameters' dtype.
+      key: the PRNG key (keyword-only, required).
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
-    >>> up = fg.nn.ConvTranspose2d(8, 3, 4, stride=2, padding=1, key=fg.random.key(0))
-    >>> up(fnp.ones((8, 16, 16))).shape
-    (3, 32, 32)
+    >>> up = fg.nn.ConvTranspose{n}d(8, 3, 4, stride=2, padding=1, key=fg.random.key(0))
+    >>> up(fnp.ones((8,) + (16,) * {n})).shape[1]
+    32
     """
-
-    def __init__(self, in_channels, out_channels, kernel_size, *args, key, **kwargs):
-        super().__init__(2, in_channels, out_channels, kernel_size, *args, key=key, **kwargs)
+ConvTranspose1d = _transpose_nd(1, _ND_DOC.format(n=1))
+ConvTranspose2d = _transpose_nd(2, _ND_DOC.format(n=2))
+ConvTranspose3d = _transpose_nd(3, _ND_DOC.format(n=3))
 
 
 # ---- pooling ------------------------------------------------------------------------------------
