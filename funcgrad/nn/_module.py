@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -92,6 +93,41 @@ def _wrap_init(init: Callable, cls: type) -> Callable:
     return __init__
 
 
+def _call_error(call, self, args, kwargs) -> str | None:
+    """A clear message when ``args``/``kwargs`` do not fit ``call``'s signature, else None."""
+    try:
+        sig = inspect.signature(call)
+        sig.bind(self, *args, **kwargs)
+    except TypeError as e:
+        name = type(self).__name__
+        shown = str(sig).replace("(self, ", "(", 1).replace("(self)", "()", 1)
+        hint = ""
+        if "key" in kwargs and "key" not in sig.parameters:
+            hint = (
+                " Layers are called with a keyword-only PRNG key by Sequential and friends: "
+                "define `def __call__(self, x, *, key=None)`."
+            )
+        return f"{name}.__call__{shown} cannot be called that way: {e}.{hint}"
+    except ValueError:  # no signature (a builtin): nothing to add
+        return None
+    return None
+
+
+def _checked_call(call: Callable) -> Callable:
+    @functools.wraps(call)
+    def __call__(self, *args, **kwargs):
+        try:
+            return call(self, *args, **kwargs)
+        except TypeError as e:
+            msg = _call_error(call, self, args, kwargs)
+            if msg is None:  # the TypeError came from inside the call: not ours to explain
+                raise
+            raise TypeError(msg) from e
+
+    __call__._fg_checked = True
+    return __call__
+
+
 def _check_all_set(module) -> None:
     missing = [f.name for f in dataclasses.fields(module) if f.name not in module.__dict__]
     if missing:
@@ -105,7 +141,9 @@ class Module:
 
     Subclasses are made dataclasses automatically. Declare parameters as plain annotated
     fields and hyperparameters with :func:`static_field`. A custom ``__init__`` may assign
-    ``self.x = ...``; after it returns the module is immutable.
+    ``self.x = ...``; after it returns the module is immutable. Calling a module with
+    arguments its ``__call__`` does not take raises a ``TypeError`` that shows the signature
+    (and, for an unexpected ``key=``, how to accept one).
 
     Args:
       *args, **kwargs: the subclass's fields (the generated dataclass ``__init__``), or what
@@ -137,6 +175,9 @@ class Module:
             if name in cls.__dict__:
                 delattr(cls, name)
         cls.__init__ = _wrap_init(cls.__init__, cls)
+        call = cls.__dict__.get("__call__")
+        if callable(call) and not getattr(call, "_fg_checked", False):
+            cls.__call__ = _checked_call(call)
         tu.register_dataclass(cls)
 
     def __setattr__(self, name, value):
