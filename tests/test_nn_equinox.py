@@ -168,3 +168,18 @@ def test_norm_layers_pass_state_through():
         assert same is state and y.shape == x.shape
     with pytest.raises(ValueError, match="channelwise_affine"):
         nn.GroupNorm(2)
+
+
+def test_field_converter_and_check_init_as_equinox():
+    class Scale(nn.Module):
+        factor: fg.Array = nn.field(converter=fnp.asarray)
+        name: str = nn.field(static=True, default="s")
+
+        def __check_init__(self):
+            if float(self.factor) < 0:
+                raise ValueError("factor must be non-negative")
+
+    s = Scale(2.0)
+    assert nn.is_array(s.factor) and fg.tree.leaves(s) == [s.factor]
+    with pytest.raises(ValueError, match="non-negative"):
+        Scale(-1.0)

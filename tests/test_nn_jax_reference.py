@@ -106,10 +106,15 @@ MAKERS = {
     "ones": lambda: init.ones,
 }
 
-# funcgrad.random today matches JAX with jax_threefry_partitionable=False; JAX 0.10's
-# default (True) is jax_nn_init_partitionable.json, to test against once funcgrad.random
-# follows it.
-INIT_REF = REF["initializers"]
+# funcgrad.random today matches JAX with jax_threefry_partitionable=False (recorded in
+# jax_nn_reference.json); JAX 0.10's default (True) is jax_nn_init_partitionable.json, used
+# when funcgrad's config has the flag set (the bit-exact partitionable stream).
+PARTITIONABLE = bool(getattr(fg.config, "threefry_partitionable", False))
+INIT_REF = (
+    json.loads((DATA / "jax_nn_init_partitionable.json").read_text())
+    if PARTITIONABLE
+    else REF["initializers"]
+)
 
 
 @pytest.mark.parametrize("name", sorted(MAKERS))

@@ -35,20 +35,30 @@ __all__ = [
 ]
 
 
-def field(*, static: bool = False, **kwargs) -> Any:
-    """A dataclass field of a :class:`Module`; ``static=True`` makes it metadata.
+def field(*, static: bool = False, converter: Callable | None = None, **kwargs) -> Any:
+    """A dataclass field of a :class:`Module`, as ``eqx.field``.
 
     Args:
       static: True for a hyperparameter (hashed into the tree structure, not a pytree child).
+      converter: applied to the field's value when ``__init__`` returns (Equinox's
+        converters), e.g. ``converter=fnp.asarray``.
       **kwargs: passed on to ``dataclasses.field`` (``default``, ``default_factory``,
         ``metadata``, ...).
 
     Returns:
       A ``dataclasses.Field`` to use as the field's default in the class body.
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> class Scale(fg.nn.Module):
+    ...     factor: fg.Array = fg.nn.field(converter=fnp.asarray)
+    >>> Scale(2.0).factor
+    Array(2., dtype=float32, weak_type=True)
     """
     metadata = dict(kwargs.pop("metadata", {}) or {})
     if static:
         metadata["static"] = True
+    if converter is not None:
+        metadata["converter"] = converter
     return dataclasses.field(metadata=metadata, **kwargs)
 
 
@@ -89,8 +99,21 @@ def _wrap_init(init: Callable, cls: type) -> Callable:
                 del _initialising[id(self)]
         if type(self) is cls:
             _check_all_set(self)
+            _convert_and_check(self)
 
     return __init__
+
+
+def _convert_and_check(module) -> None:
+    """Equinox's end of ``__init__``: field converters, then every ``__check_init__``."""
+    for f in dataclasses.fields(module):
+        conv = f.metadata.get("converter")
+        if conv is not None:
+            object.__setattr__(module, f.name, conv(module.__dict__[f.name]))
+    for klass in type(module).__mro__:
+        check = klass.__dict__.get("__check_init__")
+        if check is not None:
+            check(module)
 
 
 def _call_error(call, self, args, kwargs) -> str | None:
@@ -143,7 +166,9 @@ class Module:
     fields and hyperparameters with :func:`static_field`. A custom ``__init__`` may assign
     ``self.x = ...``; after it returns the module is immutable. Calling a module with
     arguments its ``__call__`` does not take raises a ``TypeError`` that shows the signature
-    (and, for an unexpected ``key=``, how to accept one).
+    (and, for an unexpected ``key=``, how to accept one). As Equinox, field converters
+    (:func:`field`) run when ``__init__`` returns, then every ``__check_init__(self)`` of the
+    class and its bases (to validate).
 
     Args:
       *args, **kwargs: the subclass's fields (the generated dataclass ``__init__``), or what
