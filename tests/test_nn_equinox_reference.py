@@ -147,3 +147,34 @@ def test_deserialise_checks_shapes_and_never_unpickles(tmp_path):
     buf.seek(0)
     with pytest.raises(ValueError, match="pickle"):
         nn.tree_deserialise_leaves(buf, fnp.zeros(1))
+
+
+# ---- signatures ---------------------------------------------------------------------------------
+
+# Equinox parameters funcgrad does not take: deprecated aliases and **kwargs passed on to jax
+NOT_TAKEN = {"deterministic", "elementwise_affine", "jitkwargs", "gradkwargs", "vmapkwargs"}
+POSITIONAL = ("POSITIONAL_ONLY", "POSITIONAL_OR_KEYWORD")
+
+
+def _resolve(name):
+    obj = nn
+    for part in name.split(".")[1:] if name.startswith("nn.") else [name]:
+        obj = getattr(obj, part)
+    return obj
+
+
+@pytest.mark.parametrize("name", sorted(REF["signatures"]))
+def test_equinox_signature(name):
+    import inspect
+
+    want = [(n, k) for n, k in REF["signatures"][name] if n not in NOT_TAKEN]
+    got = inspect.signature(_resolve(name)).parameters
+    # every Equinox parameter is accepted under its name ...
+    assert [n for n, _ in want if n not in got] == []
+    # ... and the positional ones are in Equinox's order (extensions come after, by keyword)
+    want_pos = [n for n, k in want if k in POSITIONAL]
+    got_pos = [n for n, p in got.items() if p.kind.name in POSITIONAL]
+    assert got_pos[: len(want_pos)] == want_pos
+    for n, k in want:
+        if k == "KEYWORD_ONLY":
+            assert got[n].kind.name in ("KEYWORD_ONLY", "POSITIONAL_OR_KEYWORD")

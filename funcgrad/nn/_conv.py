@@ -54,6 +54,27 @@ def _padding(p, n: int):
     return tuple((q, q) if isinstance(q, (int, np.integer)) else tuple(q) for q in p)
 
 
+_PAD_MODES = {"ZEROS": None, "REFLECT": "reflect", "REPLICATE": "edge", "CIRCULAR": "wrap"}
+
+
+def _padding_mode(mode: str) -> str:
+    mode = mode.upper()
+    if mode not in _PAD_MODES:
+        raise ValueError(
+            "`padding_mode` must be `'ZEROS'`, `'REFLECT'`, `'REPLICATE'`, or `'CIRCULAR'`."
+        )
+    return mode
+
+
+def _mode_pad(x, padding, mode: str):
+    """Equinox's non-zero padding modes: pad ``x`` with ``fnp.pad``, then convolve VALID."""
+    if mode == "ZEROS":
+        return x, padding
+    if isinstance(padding, str):
+        raise NotImplementedError(f"padding_mode={mode!r} with padding={padding!r}")
+    return fnp.pad(x, [(0, 0), *padding], mode=_PAD_MODES[mode]), "VALID"
+
+
 def _check_example(layer: str, x, channels: int, n: int):
     shape = tuple(fnp.shape(x))
     if len(shape) != n + 1 or shape[0] != channels:
@@ -80,16 +101,18 @@ class Conv(Module):
       dilation: the kernel dilation, an int or one int per spatial dim.
       groups: the feature group count (both channel counts must be divisible by it).
       use_bias: whether to add a per-channel bias.
-      key: the PRNG key the parameters are drawn with (keyword-only, required).
-      dtype: the parameters' dtype.
-      weight_init: ``init(key, shape, dtype)`` for the weight; default
-        ``U(+-1/sqrt(fan_in))`` with ``fan_in = C_in // groups * prod(kernel_size)``
-        (PyTorch's default).
-      bias_init: ``init(key, shape, dtype)`` for the bias; default the same bound.
+      padding_mode: ``"ZEROS"``, ``"REFLECT"``, ``"REPLICATE"`` or ``"CIRCULAR"`` (as
+        Equinox; the last three need explicit, not string, padding).
+      dtype: the parameters' dtype (default float32).
+      key: the PRNG key (keyword-only, required): ``split(key, 2)`` draws weight and bias,
+        both ``U(+-1/sqrt(fan_in))`` with ``fan_in = C_in // groups * prod(kernel_size)``
+        (Equinox's and PyTorch's default).
+      weight_init: ``init(key, shape, dtype)`` for the weight (a funcgrad extension).
+      bias_init: ``init(key, shape, dtype)`` for the bias.
 
     Raises:
-      ValueError: if a channel count is not divisible by ``groups``, or a per-dim argument
-        has the wrong number of entries.
+      ValueError: if a channel count is not divisible by ``groups``, a per-dim argument
+        has the wrong number of entries, or ``padding_mode`` is unknown.
     """
 
     weight: Any
@@ -102,6 +125,8 @@ class Conv(Module):
     padding: Any = static_field()
     dilation: tuple = static_field()
     groups: int = static_field()
+    use_bias: bool = static_field(default=True)
+    padding_mode: str = static_field(default="ZEROS")
 
     def __init__(
         self,
@@ -114,13 +139,16 @@ class Conv(Module):
         dilation=1,
         groups: int = 1,
         use_bias: bool = True,
+        padding_mode: str = "ZEROS",
+        dtype=None,
         *,
         key,
-        dtype=np.float32,
         weight_init: Callable | None = None,
         bias_init: Callable | None = None,
     ):
         n = num_spatial_dims
+        dtype = np.float32 if dtype is None else dtype
+        self.use_bias, self.padding_mode = use_bias, _padding_mode(padding_mode)
         if in_channels % groups or out_channels % groups:
             raise ValueError(
                 f"in_channels {in_channels} and out_channels {out_channels} must "
@@ -131,7 +159,7 @@ class Conv(Module):
         self.stride, self.dilation = _tuple(stride, n, "stride"), _tuple(dilation, n, "dilation")
         self.padding, self.groups = _padding(padding, n), groups
         wshape = (out_channels, in_channels // groups) + self.kernel_size
-        wkey, bkey = fr.split(key)
+        wkey, bkey = fr.split(key, 2)
         self.weight = (weight_init or default_kernel_init)(wkey, wshape, dtype)
         fan_in = math.prod(wshape[1:])
         self.bias = (
@@ -142,11 +170,12 @@ class Conv(Module):
 
     def __call__(self, x, *, key=None):
         _check_example(type(self).__name__, x, self.in_channels, self.num_spatial_dims)
+        x, padding = _mode_pad(x, self.padding, self.padding_mode)
         y = lax.conv_general_dilated(
             x[None],
             self.weight,
             self.stride,
-            self.padding,
+            padding,
             rhs_dilation=self.dilation,
             feature_group_count=self.groups,
         )[0]
@@ -155,63 +184,74 @@ class Conv(Module):
         return y
 
 
-class Conv1d(Conv):
-    """1-d convolution of one example ``(C, L)``; arguments as :class:`Conv` without the rank.
+def _conv_nd(n: int, doc: str):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        use_bias: bool = True,
+        padding_mode: str = "ZEROS",
+        dtype=None,
+        *,
+        key,
+        weight_init: Callable | None = None,
+        bias_init: Callable | None = None,
+    ):
+        Conv.__init__(
+            self,
+            n,
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            use_bias,
+            padding_mode,
+            dtype,
+            key=key,
+            weight_init=weight_init,
+            bias_init=bias_init,
+        )
+
+    return type(f"Conv{n}d", (Conv,), {"__init__": __init__, "__doc__": doc})
+
+
+_CONV_DOC = """{n}-d convolution of one example ``(C, *spatial)``, as ``equinox.nn.Conv{n}d``.
+
+    Arguments as :class:`Conv` without the rank: ``(in_channels, out_channels, kernel_size,
+    stride=1, padding=0, dilation=1, groups=1, use_bias=True, padding_mode="ZEROS",
+    dtype=None, *, key)``.
 
     Args:
       in_channels: input channels.
       out_channels: output channels.
       kernel_size: an int or one int per spatial dim.
-      *args: the rest of :class:`Conv`'s positional arguments, after ``kernel_size``.
-      key: the PRNG key the parameters are drawn with (keyword-only, required).
-      **kwargs: :class:`Conv`'s other keyword arguments (``stride``, ``padding``, ...).
+      stride: an int or one int per spatial dim.
+      padding: an int, per-dim ints or ``(low, high)`` pairs, or ``"SAME"`` / ``"VALID"``.
+      dilation: the kernel dilation.
+      groups: the feature group count.
+      use_bias: whether to add a per-channel bias.
+      padding_mode: ``"ZEROS"``, ``"REFLECT"``, ``"REPLICATE"`` or ``"CIRCULAR"``.
+      dtype: the parameters' dtype.
+      key: the PRNG key (keyword-only, required).
+      weight_init: ``init(key, shape, dtype)`` for the weight (a funcgrad extension).
+      bias_init: ``init(key, shape, dtype)`` for the bias.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
-    >>> fg.nn.Conv1d(2, 4, 3, key=fg.random.key(0))(fnp.ones((2, 10))).shape
-    (4, 8)
+    >>> conv = fg.nn.Conv{n}d(3, 8, kernel_size=3, padding=1, key=fg.random.key(0))
+    >>> conv(fnp.ones((3,) + (6,) * {n})).shape[0]
+    8
     """
-
-    def __init__(self, in_channels, out_channels, kernel_size, *args, key, **kwargs):
-        super().__init__(1, in_channels, out_channels, kernel_size, *args, key=key, **kwargs)
-
-
-class Conv2d(Conv):
-    """2-d convolution of one example ``(C, H, W)``; arguments as :class:`Conv` without the rank.
-
-    Args:
-      in_channels: input channels.
-      out_channels: output channels.
-      kernel_size: an int or one int per spatial dim.
-      *args: the rest of :class:`Conv`'s positional arguments, after ``kernel_size``.
-      key: the PRNG key the parameters are drawn with (keyword-only, required).
-      **kwargs: :class:`Conv`'s other keyword arguments (``stride``, ``padding``, ...).
-
-    >>> import funcgrad as fg, funcgrad.numpy as fnp
-    >>> conv = fg.nn.Conv2d(3, 8, kernel_size=3, padding=1, key=fg.random.key(0))
-    >>> conv(fnp.ones((3, 32, 32))).shape
-    (8, 32, 32)
-    >>> fg.vmap(conv)(fnp.ones((4, 3, 32, 32))).shape
-    (4, 8, 32, 32)
-    """
-
-    def __init__(self, in_channels, out_channels, kernel_size, *args, key, **kwargs):
-        super().__init__(2, in_channels, out_channels, kernel_size, *args, key=key, **kwargs)
-
-
-class Conv3d(Conv):
-    """3-d convolution of one example ``(C, D, H, W)``; arguments as :class:`Conv` without the rank.
-
-    Args:
-      in_channels: input channels.
-      out_channels: output channels.
-      kernel_size: an int or one int per spatial dim.
-      *args: the rest of :class:`Conv`'s positional arguments, after ``kernel_size``.
-      key: the PRNG key the parameters are drawn with (keyword-only, required).
-      **kwargs: :class:`Conv`'s other keyword arguments (``stride``, ``padding``, ...).
-    """
-
-    def __init__(self, in_channels, out_channels, kernel_size, *args, key, **kwargs):
-        super().__init__(3, in_channels, out_channels, kernel_size, *args, key=key, **kwargs)
+Conv1d = _conv_nd(1, _CONV_DOC.format(n=1))
+Conv2d = _conv_nd(2, _CONV_DOC.format(n=2))
+Conv3d = _conv_nd(3, _CONV_DOC.format(n=3))
 
 
 def _pairs(p, n: int) -> tuple:

@@ -25,11 +25,11 @@ __all__ = [
 ]
 
 
-def is_array_like(x) -> bool:
+def is_array_like(element) -> bool:
     """Whether ``x`` is an array or a Python/numpy scalar (as ``eqx.is_array_like``).
 
     Args:
-      x: any object.
+      element: any object.
 
     Returns:
       True for arrays, tracers, numpy scalars and Python ``bool``/``int``/``float``/
@@ -38,7 +38,7 @@ def is_array_like(x) -> bool:
     >>> is_array_like(1.0), is_array_like("relu")
     (True, False)
     """
-    return is_array(x) or isinstance(x, (bool, int, float, complex))
+    return is_array(element) or isinstance(element, (bool, int, float, complex))
 
 
 def apply_updates(model, updates):

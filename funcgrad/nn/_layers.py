@@ -259,6 +259,8 @@ class MLP(Module):
       use_bias: biases in the hidden layers.
       use_final_bias: a bias in the output layer.
       dtype: the parameters' dtype (default float32).
+      scan: Equinox's stacked hidden layers; only ``False`` (``True`` raises
+        ``NotImplementedError``).
       key: the PRNG key the parameters are drawn with (keyword-only, required): split into
         ``depth + 1`` keys, one per :class:`Linear` (as Equinox).
       dropout_p: dropout probability after each hidden activation (0: no dropout layer; a
@@ -274,6 +276,12 @@ class MLP(Module):
     activation: Callable = static_field()
     final_activation: Callable = static_field()
     dropout: Any = None
+    use_bias: bool = static_field(default=True)
+    use_final_bias: bool = static_field(default=True)
+    in_size: Any = static_field(default=None)
+    out_size: Any = static_field(default=None)
+    width_size: int = static_field(default=0)
+    depth: int = static_field(default=0)
 
     def __init__(
         self,
@@ -287,9 +295,12 @@ class MLP(Module):
         use_final_bias: bool = True,
         dtype=None,
         *,
+        scan: bool = False,
         key,
         dropout_p: float = 0.0,
     ):
+        if scan:
+            raise NotImplementedError("MLP(scan=True): the hidden layers are a tuple here")
         sizes = [in_size] + [width_size] * depth + [out_size]
         keys = fr.split(key, depth + 1)
         self.layers = tuple(
@@ -298,6 +309,13 @@ class MLP(Module):
         )
         self.activation, self.final_activation = activation, final_activation
         self.dropout = Dropout(dropout_p) if dropout_p else None
+        self.use_bias, self.use_final_bias = use_bias, use_final_bias
+        self.in_size, self.out_size, self.width_size, self.depth = (
+            in_size,
+            out_size,
+            width_size,
+            depth,
+        )
 
     def __call__(self, x, *, key=None):
         keys = _split(key, len(self.layers))

@@ -295,59 +295,72 @@ def tree_pformat(tree, indent: int = 0) -> str:
 # ---- filtering -----------------------------------------------------------------------------------
 
 
-def is_array(x) -> bool:
-    """Whether ``x`` is an array: a funcgrad array, a tracer or a numpy array/scalar.
+def is_array(element) -> bool:
+    """Whether ``element`` is an array: a funcgrad array, a tracer or a numpy array/scalar.
 
     Args:
-      x: any object (usually a pytree leaf).
+      element: any object (usually a pytree leaf).
 
     Returns:
       ``True`` for the leaves that count as parameters, else ``False``.
     """
-    return isinstance(x, (Array, Tracer, np.ndarray, np.generic))
+    return isinstance(element, (Array, Tracer, np.ndarray, np.generic))
 
 
-def is_inexact_array(x) -> bool:
-    """Whether ``x`` is a floating (or complex) array: the leaves you differentiate.
+def is_inexact_array(element) -> bool:
+    """Whether ``element`` is a floating (or complex) array: the leaves you differentiate.
 
     Args:
-      x: any object (usually a pytree leaf).
+      element: any object (usually a pytree leaf).
 
     Returns:
       ``True`` if :func:`is_array` holds and the dtype is floating or complex.
     """
-    return is_array(x) and np.dtype(x.dtype).kind in "fc"
+    return is_array(element) and np.dtype(element.dtype).kind in "fc"
 
 
-def _leaf_mask(spec, subtree):
+def _leaf_pred(is_leaf):
+    if is_leaf is None:
+        return lambda x: x is None
+    return lambda x: x is None or is_leaf(x)
+
+
+def _leaf_mask(spec, subtree, is_leaf):
     if isinstance(spec, bool):
-        return tu.tree_map(lambda _: spec, subtree, is_leaf=lambda x: x is None)
+        return tu.tree_map(lambda _: spec, subtree, is_leaf=is_leaf)
     if callable(spec):
-        return tu.tree_map(spec, subtree, is_leaf=lambda x: x is None)
+        return tu.tree_map(spec, subtree, is_leaf=is_leaf)
     raise TypeError(f"a filter spec leaf must be a bool or a callable, got {spec!r}")
 
 
-def _mask(tree, filter_spec):
+def _mask(tree, filter_spec, is_leaf):
     if isinstance(filter_spec, bool) or (
         callable(filter_spec) and not isinstance(filter_spec, Module)
     ):
-        return _leaf_mask(filter_spec, tree)
+        return _leaf_mask(filter_spec, tree, is_leaf)
     # a pytree prefix of ``tree`` whose leaves are bools or callables
-    return tu.tree_map(_leaf_mask, filter_spec, tree)
+    return tu.tree_map(lambda s, t: _leaf_mask(s, t, is_leaf), filter_spec, tree)
 
 
-def filter(tree, filter_spec: Any = is_array, inverse: bool = False, replace: Any = None):
+def filter(
+    pytree,
+    filter_spec: Any = is_array,
+    inverse: bool = False,
+    replace: Any = None,
+    is_leaf: Callable | None = None,
+):
     """Keep the leaves where ``filter_spec`` is true; the others become ``replace`` (None).
 
     Args:
-      tree: any pytree (None leaves are kept as leaves).
-      filter_spec: a predicate on leaves, a bool, or a pytree prefix of ``tree`` whose
+      pytree: any pytree (None leaves are kept as leaves).
+      filter_spec: a predicate on leaves, a bool, or a pytree prefix of ``pytree`` whose
         leaves are predicates or bools.
       inverse: keep the leaves where ``filter_spec`` is false instead.
       replace: what the dropped leaves become.
+      is_leaf: optional predicate: subtrees it is true for are treated as leaves.
 
     Returns:
-      A pytree of ``tree``'s structure.
+      A pytree of ``pytree``'s structure.
 
     Raises:
       TypeError: if a leaf of ``filter_spec`` is neither a bool nor a callable.
@@ -356,25 +369,28 @@ def filter(tree, filter_spec: Any = is_array, inverse: bool = False, replace: An
     >>> fg.nn.filter({"w": fg.numpy.ones(2), "act": "relu"})
     {'act': None, 'w': Array([1., 1.], dtype=float32)}
     """
-    none_leaf = lambda x: x is None
-    leaves, td = tu.tree_flatten(tree, is_leaf=none_leaf)
-    keep = tu.tree_leaves(_mask(tree, filter_spec), is_leaf=none_leaf)
+    leaf = _leaf_pred(is_leaf)
+    leaves, td = tu.tree_flatten(pytree, is_leaf=leaf)
+    keep = tu.tree_leaves(_mask(pytree, filter_spec, leaf), is_leaf=lambda x: x is None)
     return tu.tree_unflatten(
         td, [x if bool(k) != inverse else replace for x, k in zip(leaves, keep)]
     )
 
 
-def partition(tree, filter_spec: Any = is_array, replace: Any = None):
-    """Split ``tree`` into ``(matching, rest)``; :func:`combine` puts them back together.
+def partition(
+    pytree, filter_spec: Any = is_array, replace: Any = None, is_leaf: Callable | None = None
+):
+    """Split ``pytree`` into ``(matching, rest)``; :func:`combine` puts them back together.
 
     Args:
-      tree: any pytree.
+      pytree: any pytree.
       filter_spec: as for :func:`filter` (default: array leaves).
       replace: what the leaves missing from each part become.
+      is_leaf: optional predicate: subtrees it is true for are treated as leaves.
 
     Returns:
-      ``(filter(tree, filter_spec), filter(tree, filter_spec, inverse=True))``: two pytrees
-      of ``tree``'s structure.
+      ``(filter(pytree, filter_spec), filter(pytree, filter_spec, inverse=True))``: two
+      pytrees of ``pytree``'s structure.
 
     >>> import funcgrad as fg
     >>> params, static = fg.nn.partition([fg.numpy.ones(1), "tanh"])
@@ -384,24 +400,24 @@ def partition(tree, filter_spec: Any = is_array, replace: Any = None):
     [Array([1.], dtype=float32), 'tanh']
     """
     return (
-        filter(tree, filter_spec, replace=replace),
-        filter(tree, filter_spec, inverse=True, replace=replace),
+        filter(pytree, filter_spec, replace=replace, is_leaf=is_leaf),
+        filter(pytree, filter_spec, inverse=True, replace=replace, is_leaf=is_leaf),
     )
 
 
-def combine(*trees):
+def combine(*pytrees, is_leaf: Callable | None = None):
     """Merge trees of the same structure, taking the first non-None leaf at each position.
 
     Args:
-      *trees: pytrees of one structure (None leaves count as leaves), e.g. the two parts of
-        :func:`partition`.
+      *pytrees: pytrees of one structure (None leaves count as leaves), e.g. the two parts
+        of :func:`partition`.
+      is_leaf: optional predicate: subtrees it is true for are treated as leaves.
 
     Returns:
       One pytree of that structure.
     """
-    none_leaf = lambda x: x is None
     first = lambda *xs: next((x for x in xs if x is not None), None)
-    return tu.tree_map(first, *trees, is_leaf=none_leaf)
+    return tu.tree_map(first, *pytrees, is_leaf=_leaf_pred(is_leaf))
 
 
 def count_params(tree, filter_spec: Any = is_inexact_array) -> int:
@@ -539,13 +555,13 @@ def _replace_fields(module, **changes):
     return new
 
 
-def inference_mode(tree, value: bool = True):
+def inference_mode(pytree, value: bool = True):
     """A copy of ``tree`` where every module with an ``inference`` field has it set to ``value``.
 
     Dropout becomes the identity and BatchNorm uses its running statistics. Nothing is mutated.
 
     Args:
-      tree: a pytree of modules.
+      pytree: a pytree of modules.
       value: the new value of every ``inference`` field.
 
     Returns:
@@ -572,7 +588,7 @@ def inference_mode(tree, value: bool = True):
             return node
         return tu.tree_unflatten(td, [go(k) for k in kids])
 
-    return go(tree)
+    return go(pytree)
 
 
 def train_mode(tree):

@@ -139,7 +139,8 @@ class GRUCell(_Cell):
         if not self.use_bias:
             self.bias_n = None
 
-    def __call__(self, x, h, *, key=None):
+    def __call__(self, input, hidden, *, key=None):
+        x, h = input, hidden
         _check(self, x)
         n = self.hidden_size
         gi = self.weight_ih @ x
@@ -188,9 +189,9 @@ class LSTMCell(_Cell):
         z = fnp.zeros((self.hidden_size,), dtype)
         return z, z
 
-    def __call__(self, x, state, *, key=None):
+    def __call__(self, input, hidden, *, key=None):
+        x, (h, c) = input, hidden
         _check(self, x)
-        h, c = state
         n = self.hidden_size
         y = _gates(self, x, h)
         i, f = _sigmoid(y[:n]), _sigmoid(y[n : 2 * n])

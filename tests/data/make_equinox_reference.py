@@ -167,12 +167,40 @@ def train(steps=25):
     return {"x": arr(x), "y": arr(y), "losses": losses, "final_pred": arr(jax.vmap(test)(x))}
 
 
+SIGNATURE_NAMES = """Linear Identity MLP Sequential Lambda Conv Conv1d Conv2d Conv3d ConvTranspose
+ConvTranspose1d ConvTranspose2d ConvTranspose3d Dropout Embedding LayerNorm GroupNorm RMSNorm
+BatchNorm State StateIndex MultiheadAttention GRUCell LSTMCell""".split()
+FUNCTION_NAMES = """filter_jit filter_grad filter_value_and_grad filter_vmap is_array is_array_like
+is_inexact_array partition combine filter tree_at apply_updates tree_serialise_leaves
+tree_deserialise_leaves field inference_mode make_with_state""".split()
+
+
+def signatures():
+    """Parameter names and kinds of Equinox's layer constructors, calls and functions."""
+    import inspect
+
+    def params(fn):
+        return [[p.name, p.kind.name] for p in inspect.signature(fn).parameters.values()]
+
+    out = {}
+    for name in SIGNATURE_NAMES:
+        cls = getattr(eqx.nn, name)
+        out[f"nn.{name}.__init__"] = params(cls.__init__)
+        if "__call__" in dir(cls) and name not in ("State", "StateIndex"):
+            out[f"nn.{name}.__call__"] = params(cls.__call__)
+    for name in FUNCTION_NAMES:
+        fn = getattr(eqx, name, None) or getattr(eqx.nn, name)
+        out[name] = params(fn)
+    return out
+
+
 def record():
     return {
         "layers": layers(),
         "batchnorm": batchnorm(),
         "serialised_mlp": serialised(),
         "train": train(),
+        "signatures": signatures(),
     }
 
 
