@@ -141,7 +141,7 @@ def test_inference_mode_returns_new_trees():
     x = fnp.ones(4)
     np.testing.assert_allclose(mi(x), mi(x))
     assert nn.train_mode(mi).dropout.inference is False
-    with pytest.raises(ValueError, match="needs a key"):
+    with pytest.raises(RuntimeError, match="requires a key"):
         m(x)
 
 
@@ -199,7 +199,17 @@ def test_embedding():
     e = nn.Embedding(5, 3, key=KEY)
     np.testing.assert_allclose(e(fnp.asarray(2)), e.weight[2])
     with pytest.raises(TypeError, match="integer"):
-        e(fnp.ones(2))
+        e(fnp.asarray(1.0))
+    # as Equinox: one scalar index per call (vmap for many); out of range clamps (JAX indexing)
+    with pytest.raises(ValueError, match="scalar index"):
+        e(fnp.array([1, 2]))
+    np.testing.assert_allclose(fg.vmap(e)(fnp.array([4, 0])), np.asarray(e.weight)[[4, 0]])
+    np.testing.assert_allclose(e(fnp.asarray(7)), e.weight[4])
+    np.testing.assert_allclose(e(fnp.asarray(-1)), e.weight[4])
+    w = fnp.arange(6.0).reshape(3, 2)
+    assert nn.Embedding(weight=w).num_embeddings == 3
+    with pytest.raises(ValueError, match="weight must have shape"):
+        nn.Embedding(4, 2, weight=w)
 
 
 def _np_conv2d(x, w, stride, pad):
@@ -237,7 +247,10 @@ def test_conv1d_groups_shape():
 def test_conv_transpose_is_the_adjoint_of_conv():
     conv = nn.Conv2d(3, 5, 3, stride=2, padding=1, use_bias=False, key=KEY)
     up = nn.ConvTranspose2d(5, 3, 3, stride=2, padding=1, output_padding=0, use_bias=False, key=KEY)
-    up = nn.tree_at(lambda m: m.weight, up, conv.weight)  # (O_conv, I_conv) = (in, out)
+    # Equinox's layout (out, in, *k) applied as a plain kernel: the adjoint of the conv is
+    # the conv weight with in/out swapped and the window flipped
+    w = fnp.flip(fnp.swapaxes(conv.weight, 0, 1), axis=(2, 3))
+    up = nn.tree_at(lambda m: m.weight, up, w)
     x = rand(3, 7, 7)
     y, vjp = fg.vjp(conv, x)
     ct = rand(*y.shape, seed=2)
@@ -261,33 +274,69 @@ def test_layernorm_rmsnorm_groupnorm_match_numpy():
     xn = np.asarray(x)
     ln = (xn - xn.mean()) / np.sqrt(xn.var() + 1e-5)
     np.testing.assert_allclose(nn.LayerNorm((4, 6))(x), ln, rtol=1e-4, atol=1e-5)
-    rms = xn / np.sqrt((xn**2).mean(-1, keepdims=True) + 1e-6)
-    np.testing.assert_allclose(nn.RMSNorm(6)(x), rms, rtol=1e-4, atol=1e-5)
+    rms = xn / np.sqrt((xn**2).mean(-1, keepdims=True) + 1e-5)  # Equinox's eps
+    np.testing.assert_allclose(fg.vmap(nn.RMSNorm(6))(x), rms, rtol=1e-4, atol=1e-5)
+    # as Equinox, the input must be exactly one example of `shape`
+    for layer in (nn.RMSNorm(6), nn.LayerNorm(6)):
+        with pytest.raises(ValueError, match="shape == x.shape"):
+            layer(x)
     g = xn.reshape(2, -1)
     gn = (g - g.mean(1, keepdims=True)) / np.sqrt(g.var(1, keepdims=True) + 1e-5)
     np.testing.assert_allclose(nn.GroupNorm(2, 4)(x), gn.reshape(4, 6), rtol=1e-4, atol=1e-5)
 
 
-def test_batchnorm_state_and_modes():
-    bn = nn.BatchNorm(3, momentum=0.9)
-    s = bn.init_state()
+def _np_bn(xn, mean, var):
+    return (xn - mean[:, None, None]) / np.sqrt(np.asarray(var)[:, None, None] + 1e-5)
+
+
+def test_batchnorm_batch_mode_state():
+    bn, s = nn.make_with_state(nn.BatchNorm)(3, None, momentum=0.9, mode="batch")
     x = rand(8, 3, 2, 2) * 3 + 1
     y, s1 = bn(x, s)
     xn = np.asarray(x)
     mean, var = xn.mean((0, 2, 3)), xn.var((0, 2, 3))
-    ref = (xn - mean[:, None, None]) / np.sqrt(var[:, None, None] + 1e-5)
-    np.testing.assert_allclose(y, ref, rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(s1.mean, 0.1 * mean, rtol=1e-5)
-    np.testing.assert_allclose(s1.var, 0.9 + 0.1 * var, rtol=1e-5)
+    np.testing.assert_allclose(y, _np_bn(xn, mean, var), rtol=1e-4, atol=1e-4)
+    assert int(s1.get(bn.batch_counter)) == 1
+    hidden_mean, hidden_var = s1.get(bn.batch_state_index)
+    np.testing.assert_allclose(hidden_mean, 0.1 * mean, rtol=1e-5)
+    np.testing.assert_allclose(hidden_var, 0.9 + 0.1 * var, rtol=1e-5)
     yi, s2 = nn.inference_mode(bn)(x, s1)
     assert s2 is s1
-    np.testing.assert_allclose(
-        yi,
-        (xn - s1.mean[:, None, None]) / np.sqrt(np.asarray(s1.var)[:, None, None] + 1e-5),
-        rtol=1e-4,
-    )
+    # inference debiases the running averages by 1 - momentum**count (Equinox's "batch" mode)
+    np.testing.assert_allclose(yi, _np_bn(xn, mean, (0.9 + 0.1 * var) / 0.1), rtol=1e-4)
     with pytest.raises(ValueError, match="whole batch"):
-        bn(rand(3, 2, 2), s)
+        bn(rand(3, 2, 2), s1)
+    with pytest.raises(ValueError, match="old state"):
+        bn(x, s)  # s was retired by the first call
+
+
+def test_batchnorm_ema_mode_state():
+    bn, s = nn.make_with_state(nn.BatchNorm)(3, None, momentum=0.9)
+    assert bn.mode == "ema"
+    x1, x2 = rand(8, 3, 2, 2), rand(8, 3, 2, 2, seed=5) * 2 + 1
+    y1, s = bn(x1, s)
+    n1, n2 = np.asarray(x1), np.asarray(x2)
+    m1, v1 = n1.mean((0, 2, 3)), n1.var((0, 2, 3))
+    np.testing.assert_allclose(y1, _np_bn(n1, m1, v1), rtol=1e-4, atol=1e-4)
+    y2, s = bn(x2, s)  # normalised with the updated running statistics (as Equinox)
+    m = 0.1 * n2.mean((0, 2, 3)) + 0.9 * m1
+    v = 0.1 * n2.var((0, 2, 3)) + 0.9 * v1
+    np.testing.assert_allclose(y2, _np_bn(n2, m, v), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(s.get(bn.ema_state_index)[0], m, rtol=1e-5)
+    assert not bool(s.get(bn.ema_first_time_index))
+
+
+def test_sequential_passes_state_through_stateful_layers():
+    make = lambda: nn.Sequential([nn.Lambda(lambda x: 2 * x), nn.BatchNorm(3, mode="batch")])
+    seq, state = nn.make_with_state(make)()
+    assert seq.is_stateful()
+    y, state = seq(rand(4, 3), state)
+    assert y.shape == (4, 3) and int(state.get(seq.layers[1].batch_counter)) == 1
+    leaves, td = fg.tree.flatten(state)
+    assert len(leaves) == 3 and fg.tree.unflatten(td, leaves).get(seq.layers[1].batch_counter) == 1
+    plain = nn.Sequential([nn.Lambda(lambda x: 2 * x)])
+    assert not plain.is_stateful()
+    np.testing.assert_allclose(plain(fnp.ones(2)), [2, 2])
 
 
 def test_attention_matches_numpy_and_causal_mask():
@@ -315,10 +364,13 @@ def test_attention_matches_numpy_and_causal_mask():
 
 
 def test_fully_masked_rows_are_finite():
+    # JAX's layout (T, N, H); a fully masked row attends uniformly (JAX's large negative)
+    v = rand(3, 1, 4, seed=2)
     out = nn.dot_product_attention(
-        rand(2, 4), rand(3, 4), rand(3, 4), mask=fnp.zeros((2, 3), dtype=bool)
+        rand(2, 1, 4), rand(3, 1, 4), v, mask=fnp.zeros((2, 3), dtype=bool)
     )
     assert np.all(np.isfinite(out))
+    np.testing.assert_allclose(out[0, 0], np.asarray(v)[:, 0].mean(0), rtol=1e-5)
 
 
 def _np_sigmoid(x):
@@ -342,7 +394,7 @@ def test_cells_match_numpy():
     gi = np.asarray(gru.weight_ih) @ x + gru.bias
     gh = np.asarray(gru.weight_hh) @ h
     r, z = _np_sigmoid(gi[:4] + gh[:4]), _np_sigmoid(gi[4:8] + gh[4:8])
-    n = np.tanh(gi[8:] + r * gh[8:])
+    n = np.tanh(gi[8:] + r * (gh[8:] + np.asarray(gru.bias_n)))  # Equinox's second bias
     np.testing.assert_allclose(
         gru(fnp.asarray(x), fnp.asarray(h)), (1 - z) * n + z * h, rtol=1e-5, atol=1e-6
     )
@@ -369,6 +421,7 @@ def test_rnn_scan_matches_python_loop(cell_cls):
 def test_resnet_digits_and_cifar_shapes_and_grads():
     net = nn.ResNet(1, 10, stage_sizes=(1, 1), widths=(4, 8), key=KEY)
     state = net.init_state()
+    struct = fg.tree.structure(state)  # (using a State retires it, as in Equinox)
     x = rand(3, 1, 8, 8)
 
     def loss(m, s):
@@ -377,7 +430,7 @@ def test_resnet_digits_and_cifar_shapes_and_grads():
 
     (val, new_state), g = fg.value_and_grad(loss, has_aux=True)(net, state)
     assert np.isfinite(float(val))
-    assert fg.tree.structure(new_state) == fg.tree.structure(state)
+    assert fg.tree.structure(new_state) == struct
     assert all(np.all(np.isfinite(leaf)) for leaf in fg.tree.leaves(g))
     logits, same = nn.inference_mode(net)(x, new_state)
     assert logits.shape == (3, 10)
@@ -390,9 +443,14 @@ def test_resnet_digits_and_cifar_shapes_and_grads():
 
 
 def test_compute_fans_convention():
-    assert init.compute_fans((10, 20)) == (20, 10)
-    assert init.compute_fans((8, 4, 3, 3)) == (36, 72)
-    assert init.compute_fans((5,)) == (5, 5)
+    # JAX's: in_axis=-2, out_axis=-1, the other axes are the receptive field
+    assert init.compute_fans((10, 20)) == (10, 20)
+    assert init.compute_fans((3, 3, 4, 8)) == (36, 72)
+    assert init.compute_fans((8, 4, 3, 3), in_axis=1, out_axis=0) == (36, 72)
+    assert init.compute_fans((2, 10, 20), batch_axis=0) == (10, 20)
+    assert init.compute_fans((5,), in_axis=0, out_axis=0) == (1, 1)  # as JAX
+    with pytest.raises(ValueError, match="at least 2D"):
+        init.compute_fans((5,))
 
 
 @pytest.mark.parametrize(
@@ -400,10 +458,11 @@ def test_compute_fans_convention():
     [
         (init.glorot_uniform(), 2 / (200 + 300)),
         (init.glorot_normal(), 2 / 500),
-        (init.he_uniform(), 2 / 300),
-        (init.he_normal(), 2 / 300),
-        (init.lecun_uniform(), 1 / 300),
-        (init.lecun_normal(), 1 / 300),
+        (init.he_uniform(), 2 / 200),  # JAX: fan_in is shape[-2]
+        (init.he_normal(), 2 / 200),
+        (init.lecun_uniform(), 1 / 200),
+        (init.lecun_normal(), 1 / 200),
+        (init.he_normal(in_axis=1, out_axis=0), 2 / 300),
         (init.normal(0.5), 0.25),
         (init.truncated_normal(1.0), 0.774),
     ],

@@ -43,6 +43,7 @@ __all__ = [
     "leaky_relu",
     "log_sigmoid",
     "log_softmax",
+    "logmeanexp",
     "logsumexp",
     "one_hot",
     "relu",
@@ -354,28 +355,51 @@ def one_hot(x, num_classes: int, *, dtype=np.float32, axis=-1):
     return astype(xe == classes, dtype)
 
 
-def standardize(x, axis=-1, mean=None, variance=None, epsilon: float = 1e-5, where=None):
-    """Standardize ``(x - mean) / sqrt(variance + epsilon)`` along ``axis``.
+def standardize(
+    x,
+    axis=-1,
+    mean=None,
+    variance=None,
+    epsilon: float = 1e-5,
+    where=None,
+    *,
+    algorithm: str = "fast",
+):
+    """Standardize ``(x - mean) * rsqrt(variance + epsilon)`` along ``axis`` (as JAX).
 
     Args:
       x: input array; integers are promoted to the default float dtype.
       axis: the axis (or tuple of axes) the statistics are taken over.
       mean: the mean to subtract (broadcastable to ``x``); computed from ``x`` when None.
-      variance: the variance (broadcastable to ``x``); computed when None as
-        ``mean((x - mean)**2)``, which is never negative.
+      variance: the variance (broadcastable to ``x``); computed when None.
       epsilon: added to the variance before the square root.
       where: optional boolean mask: only these entries enter the computed statistics.
+      algorithm: how a computed variance is taken: ``"fast"`` (JAX's default,
+        ``mean(x**2) - mean**2`` clipped at 0) or ``"stable"`` (``mean((x - mean)**2)``).
 
     Returns:
       An array of ``x``'s shape and (float) dtype.
+
+    Raises:
+      ValueError: for another ``algorithm``.
+
+    >>> import funcgrad.numpy as fnp
+    >>> standardize(fnp.array([1.0, 3.0]), algorithm="stable")
+    Array([-0.999995,  0.999995], dtype=float32)
     """
     x = _f(x)
     if mean is None:
         mean = r.mean(x, axis=axis, keepdims=True, where=where)
     if variance is None:
-        d = x - mean
-        variance = r.mean(d * d, axis=axis, keepdims=True, where=where)
-    return (x - mean) / sqrt(variance + epsilon)
+        if algorithm == "stable":
+            d = x - mean
+            variance = r.mean(d * d, axis=axis, keepdims=True, where=where)
+        elif algorithm == "fast":
+            variance = r.mean(x * x, axis=axis, keepdims=True, where=where) - mean * mean
+            variance = maximum(variance, 0)
+        else:
+            raise ValueError(f"Unknown algorithm '{algorithm}'. Expected 'fast' or 'stable'.")
+    return (x - mean) * ltr.rsqrt(variance + epsilon)
 
 
 normalize = standardize  # its name in older JAX
@@ -555,3 +579,27 @@ def logsumexp(a, axis=None, b=None, keepdims: bool = False, return_sign: bool = 
       reduced shape; with ``return_sign``, the pair ``(log|sum|, sign)``.
     """
     return _logsumexp(a, axis, b, keepdims, return_sign, where)
+
+
+def logmeanexp(x, axis=None, where=None, keepdims: bool = False):
+    """``log(mean(exp(x), axis))`` without overflow, as ``jax.nn.logmeanexp``.
+
+    Args:
+      x: input array; integers are promoted to the default float dtype.
+      axis: the axis or tuple of axes averaged over (None: all).
+      where: optional boolean mask: only these terms enter the mean (and the count).
+      keepdims: keep the reduced axes as size-1 dimensions.
+
+    Returns:
+      ``logsumexp(x) - log(count)``, of ``x``'s float dtype and the reduced shape.
+
+    >>> import funcgrad.numpy as fnp
+    >>> logmeanexp(fnp.zeros(4))
+    Array(0., dtype=float32)
+    """
+    x = _f(x)
+    lse = _logsumexp(x, axis, None, keepdims, False, where)
+    ones = full_like(x, 1.0)
+    terms = ones if where is None else _where(where, ones, zeros_like(x))
+    count = r.sum(terms, axis, None, None, keepdims)
+    return lse - log(count)

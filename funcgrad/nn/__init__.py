@@ -24,6 +24,7 @@ from funcgrad._src.nn_functions import (  # noqa: F401
     log1mexp,
     log_sigmoid,
     log_softmax,
+    logmeanexp,
     logsumexp,
     mish,
     normalize,
@@ -60,8 +61,17 @@ from funcgrad.nn._conv import (  # noqa: F401
     ConvTranspose,
     ConvTranspose1d,
     ConvTranspose2d,
+    ConvTranspose3d,
     MaxPool1d,
     MaxPool2d,
+)
+from funcgrad.nn._filters import (  # noqa: F401
+    apply_updates,
+    filter_grad,
+    filter_jit,
+    filter_value_and_grad,
+    filter_vmap,
+    is_array_like,
 )
 from funcgrad.nn._layers import (  # noqa: F401
     MLP,
@@ -89,9 +99,22 @@ from funcgrad.nn._module import (  # noqa: F401
     tree_at,
     tree_pformat,
 )
-from funcgrad.nn._norm import BatchNorm, BatchNormState, GroupNorm, LayerNorm, RMSNorm  # noqa: F401
+from funcgrad.nn._norm import BatchNorm, GroupNorm, LayerNorm, RMSNorm  # noqa: F401
 from funcgrad.nn._recurrent import RNN, GRUCell, LSTMCell, RNNCell  # noqa: F401
 from funcgrad.nn._resnet import BasicBlock, ResNet  # noqa: F401
+from funcgrad.nn._serialise import (  # noqa: F401
+    default_deserialise_filter_spec,
+    default_serialise_filter_spec,
+    tree_deserialise_leaves,
+    tree_serialise_leaves,
+)
+from funcgrad.nn._state import (  # noqa: F401
+    State,
+    StatefulLayer,
+    StateIndex,
+    delete_init_state,
+    make_with_state,
+)
 
 __all__ = [
     "AdaptiveAvgPool2d",
@@ -99,7 +122,6 @@ __all__ = [
     "AvgPool2d",
     "BasicBlock",
     "BatchNorm",
-    "BatchNormState",
     "Conv",
     "Conv1d",
     "Conv2d",
@@ -107,6 +129,7 @@ __all__ = [
     "ConvTranspose",
     "ConvTranspose1d",
     "ConvTranspose2d",
+    "ConvTranspose3d",
     "Dropout",
     "Embedding",
     "Flatten",
@@ -128,13 +151,24 @@ __all__ = [
     "ResNet",
     "Residual",
     "Sequential",
+    "State",
+    "StateIndex",
+    "StatefulLayer",
+    "apply_updates",
     "celu",
     "combine",
     "count_params",
+    "default_deserialise_filter_spec",
+    "default_serialise_filter_spec",
+    "delete_init_state",
     "dot_product_attention",
     "elu",
     "field",
     "filter",
+    "filter_grad",
+    "filter_jit",
+    "filter_value_and_grad",
+    "filter_vmap",
     "gelu",
     "glu",
     "hard_sigmoid",
@@ -145,14 +179,17 @@ __all__ = [
     "inference_mode",
     "initializers",
     "is_array",
+    "is_array_like",
     "is_inexact_array",
     "leaky_relu",
     "log1mexp",
     "log_sigmoid",
     "log_softmax",
+    "logmeanexp",
     "logsumexp",
     "losses",
     "make_causal_mask",
+    "make_with_state",
     "mish",
     "normalize",
     "one_hot",
@@ -174,5 +211,7 @@ __all__ = [
     "tanh",
     "train_mode",
     "tree_at",
+    "tree_deserialise_leaves",
     "tree_pformat",
+    "tree_serialise_leaves",
 ]

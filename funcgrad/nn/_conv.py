@@ -30,6 +30,7 @@ __all__ = [
     "ConvTranspose",
     "ConvTranspose1d",
     "ConvTranspose2d",
+    "ConvTranspose3d",
     "MaxPool1d",
     "MaxPool2d",
 ]
@@ -51,6 +52,27 @@ def _padding(p, n: int):
     if isinstance(p, (int, np.integer)):
         return ((int(p), int(p)),) * n
     return tuple((q, q) if isinstance(q, (int, np.integer)) else tuple(q) for q in p)
+
+
+_PAD_MODES = {"ZEROS": None, "REFLECT": "reflect", "REPLICATE": "edge", "CIRCULAR": "wrap"}
+
+
+def _padding_mode(mode: str) -> str:
+    mode = mode.upper()
+    if mode not in _PAD_MODES:
+        raise ValueError(
+            "`padding_mode` must be `'ZEROS'`, `'REFLECT'`, `'REPLICATE'`, or `'CIRCULAR'`."
+        )
+    return mode
+
+
+def _mode_pad(x, padding, mode: str):
+    """Equinox's non-zero padding modes: pad ``x`` with ``fnp.pad``, then convolve VALID."""
+    if mode == "ZEROS":
+        return x, padding
+    if isinstance(padding, str):
+        raise NotImplementedError(f"padding_mode={mode!r} with padding={padding!r}")
+    return fnp.pad(x, [(0, 0), *padding], mode=_PAD_MODES[mode]), "VALID"
 
 
 def _check_example(layer: str, x, channels: int, n: int):
@@ -79,16 +101,18 @@ class Conv(Module):
       dilation: the kernel dilation, an int or one int per spatial dim.
       groups: the feature group count (both channel counts must be divisible by it).
       use_bias: whether to add a per-channel bias.
-      key: the PRNG key the parameters are drawn with (keyword-only, required).
-      dtype: the parameters' dtype.
-      weight_init: ``init(key, shape, dtype)`` for the weight; default
-        ``U(+-1/sqrt(fan_in))`` with ``fan_in = C_in // groups * prod(kernel_size)``
-        (PyTorch's default).
-      bias_init: ``init(key, shape, dtype)`` for the bias; default the same bound.
+      padding_mode: ``"ZEROS"``, ``"REFLECT"``, ``"REPLICATE"`` or ``"CIRCULAR"`` (as
+        Equinox; the last three need explicit, not string, padding).
+      dtype: the parameters' dtype (default float32).
+      key: the PRNG key (keyword-only, required): ``split(key, 2)`` draws weight and bias,
+        both ``U(+-1/sqrt(fan_in))`` with ``fan_in = C_in // groups * prod(kernel_size)``
+        (Equinox's and PyTorch's default).
+      weight_init: ``init(key, shape, dtype)`` for the weight (a funcgrad extension).
+      bias_init: ``init(key, shape, dtype)`` for the bias.
 
     Raises:
-      ValueError: if a channel count is not divisible by ``groups``, or a per-dim argument
-        has the wrong number of entries.
+      ValueError: if a channel count is not divisible by ``groups``, a per-dim argument
+        has the wrong number of entries, or ``padding_mode`` is unknown.
     """
 
     weight: Any
@@ -101,6 +125,8 @@ class Conv(Module):
     padding: Any = static_field()
     dilation: tuple = static_field()
     groups: int = static_field()
+    use_bias: bool = static_field(default=True)
+    padding_mode: str = static_field(default="ZEROS")
 
     def __init__(
         self,
@@ -113,13 +139,16 @@ class Conv(Module):
         dilation=1,
         groups: int = 1,
         use_bias: bool = True,
+        padding_mode: str = "ZEROS",
+        dtype=None,
         *,
         key,
-        dtype=np.float32,
         weight_init: Callable | None = None,
         bias_init: Callable | None = None,
     ):
         n = num_spatial_dims
+        dtype = np.float32 if dtype is None else dtype
+        self.use_bias, self.padding_mode = use_bias, _padding_mode(padding_mode)
         if in_channels % groups or out_channels % groups:
             raise ValueError(
                 f"in_channels {in_channels} and out_channels {out_channels} must "
@@ -130,7 +159,7 @@ class Conv(Module):
         self.stride, self.dilation = _tuple(stride, n, "stride"), _tuple(dilation, n, "dilation")
         self.padding, self.groups = _padding(padding, n), groups
         wshape = (out_channels, in_channels // groups) + self.kernel_size
-        wkey, bkey = fr.split(key)
+        wkey, bkey = fr.split(key, 2)
         self.weight = (weight_init or default_kernel_init)(wkey, wshape, dtype)
         fan_in = math.prod(wshape[1:])
         self.bias = (
@@ -141,11 +170,12 @@ class Conv(Module):
 
     def __call__(self, x, *, key=None):
         _check_example(type(self).__name__, x, self.in_channels, self.num_spatial_dims)
+        x, padding = _mode_pad(x, self.padding, self.padding_mode)
         y = lax.conv_general_dilated(
             x[None],
             self.weight,
             self.stride,
-            self.padding,
+            padding,
             rhs_dilation=self.dilation,
             feature_group_count=self.groups,
         )[0]
@@ -154,92 +184,119 @@ class Conv(Module):
         return y
 
 
-class Conv1d(Conv):
-    """1-d convolution of one example ``(C, L)``; arguments as :class:`Conv` without the rank.
+def _conv_nd(n: int, doc: str):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        use_bias: bool = True,
+        padding_mode: str = "ZEROS",
+        dtype=None,
+        *,
+        key,
+        weight_init: Callable | None = None,
+        bias_init: Callable | None = None,
+    ):
+        Conv.__init__(
+            self,
+            n,
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            use_bias,
+            padding_mode,
+            dtype,
+            key=key,
+            weight_init=weight_init,
+            bias_init=bias_init,
+        )
+
+    return type(f"Conv{n}d", (Conv,), {"__init__": __init__, "__doc__": doc})
+
+
+_CONV_DOC = """{n}-d convolution of one example ``(C, *spatial)``, as ``equinox.nn.Conv{n}d``.
+
+    Arguments as :class:`Conv` without the rank: ``(in_channels, out_channels, kernel_size,
+    stride=1, padding=0, dilation=1, groups=1, use_bias=True, padding_mode="ZEROS",
+    dtype=None, *, key)``.
 
     Args:
       in_channels: input channels.
       out_channels: output channels.
       kernel_size: an int or one int per spatial dim.
-      *args: the rest of :class:`Conv`'s positional arguments, after ``kernel_size``.
-      key: the PRNG key the parameters are drawn with (keyword-only, required).
-      **kwargs: :class:`Conv`'s other keyword arguments (``stride``, ``padding``, ...).
+      stride: an int or one int per spatial dim.
+      padding: an int, per-dim ints or ``(low, high)`` pairs, or ``"SAME"`` / ``"VALID"``.
+      dilation: the kernel dilation.
+      groups: the feature group count.
+      use_bias: whether to add a per-channel bias.
+      padding_mode: ``"ZEROS"``, ``"REFLECT"``, ``"REPLICATE"`` or ``"CIRCULAR"``.
+      dtype: the parameters' dtype.
+      key: the PRNG key (keyword-only, required).
+      weight_init: ``init(key, shape, dtype)`` for the weight (a funcgrad extension).
+      bias_init: ``init(key, shape, dtype)`` for the bias.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
-    >>> fg.nn.Conv1d(2, 4, 3, key=fg.random.key(0))(fnp.ones((2, 10))).shape
-    (4, 8)
+    >>> conv = fg.nn.Conv{n}d(3, 8, kernel_size=3, padding=1, key=fg.random.key(0))
+    >>> conv(fnp.ones((3,) + (6,) * {n})).shape[0]
+    8
     """
-
-    def __init__(self, in_channels, out_channels, kernel_size, *args, key, **kwargs):
-        super().__init__(1, in_channels, out_channels, kernel_size, *args, key=key, **kwargs)
-
-
-class Conv2d(Conv):
-    """2-d convolution of one example ``(C, H, W)``; arguments as :class:`Conv` without the rank.
-
-    Args:
-      in_channels: input channels.
-      out_channels: output channels.
-      kernel_size: an int or one int per spatial dim.
-      *args: the rest of :class:`Conv`'s positional arguments, after ``kernel_size``.
-      key: the PRNG key the parameters are drawn with (keyword-only, required).
-      **kwargs: :class:`Conv`'s other keyword arguments (``stride``, ``padding``, ...).
-
-    >>> import funcgrad as fg, funcgrad.numpy as fnp
-    >>> conv = fg.nn.Conv2d(3, 8, kernel_size=3, padding=1, key=fg.random.key(0))
-    >>> conv(fnp.ones((3, 32, 32))).shape
-    (8, 32, 32)
-    >>> fg.vmap(conv)(fnp.ones((4, 3, 32, 32))).shape
-    (4, 8, 32, 32)
-    """
-
-    def __init__(self, in_channels, out_channels, kernel_size, *args, key, **kwargs):
-        super().__init__(2, in_channels, out_channels, kernel_size, *args, key=key, **kwargs)
+Conv1d = _conv_nd(1, _CONV_DOC.format(n=1))
+Conv2d = _conv_nd(2, _CONV_DOC.format(n=2))
+Conv3d = _conv_nd(3, _CONV_DOC.format(n=3))
 
 
-class Conv3d(Conv):
-    """3-d convolution of one example ``(C, D, H, W)``; arguments as :class:`Conv` without the rank.
-
-    Args:
-      in_channels: input channels.
-      out_channels: output channels.
-      kernel_size: an int or one int per spatial dim.
-      *args: the rest of :class:`Conv`'s positional arguments, after ``kernel_size``.
-      key: the PRNG key the parameters are drawn with (keyword-only, required).
-      **kwargs: :class:`Conv`'s other keyword arguments (``stride``, ``padding``, ...).
-    """
-
-    def __init__(self, in_channels, out_channels, kernel_size, *args, key, **kwargs):
-        super().__init__(3, in_channels, out_channels, kernel_size, *args, key=key, **kwargs)
+def _pairs(p, n: int) -> tuple:
+    """Explicit ``((lo, hi), ...)`` padding from an int, per-dim ints or pairs."""
+    if isinstance(p, str):
+        raise NotImplementedError("ConvTranspose: string padding ('SAME'/'VALID')")
+    return _padding(p, n)
 
 
 class ConvTranspose(Module):
-    """Transposed ("fractionally strided") convolution, the adjoint of :class:`Conv`.
+    """Transposed ("fractionally strided") convolution of one example, as ``equinox.nn``.
 
-    Weight ``(C_in, C_out, *kernel_size)`` as in PyTorch; with the same weight, stride,
-    padding and dilation it computes the transpose of the matching ``Conv`` (``C_out ->
-    C_in``). Called as ``layer(x, *, key=None)`` on one example ``(in_channels, *spatial)``
-    (else ``ValueError``); each output size is ``(n-1)*stride - 2*padding + dilation*(k-1) +
-    output_padding + 1``.
+    As Equinox: the weight is ``(C_out, C_in // groups, *kernel_size)`` and is applied as a
+    convolution of the input dilated by ``stride`` (``lhs_dilation``) with padding
+    ``dilation * (k - 1) - p`` (low) and ``dilation * (k - 1) - p + output_padding`` (high),
+    ``feature_group_count=groups``. Called as ``layer(x, *, key=None)`` on ``(in_channels,
+    *spatial)`` (else ``ValueError``); each output size is ``(n-1)*stride - p_lo - p_hi +
+    dilation*(k-1) + output_padding + 1``.
 
     Args:
       num_spatial_dims: the number of spatial dimensions.
       in_channels: input channels.
       out_channels: output channels.
       kernel_size: an int or one int per spatial dim.
-      stride: an int or one int per spatial dim (the input dilation of the adjoint).
-      padding: an int or one int per spatial dim (symmetric; removed from the output).
-      output_padding: extra size added at the high end of each spatial dim.
+      stride: an int or one int per spatial dim (the input dilation).
+      padding: an int, per-dim ints or ``(low, high)`` pairs (the padding of the forward
+        convolution this transposes).
+      output_padding: extra size at the high end of each spatial dim (``< stride``).
       dilation: the kernel dilation, an int or one int per spatial dim.
+      groups: the number of channel groups (``in_channels`` divisible by it).
       use_bias: whether to add a per-channel bias.
-      key: the PRNG key the parameters are drawn with (keyword-only, required).
-      dtype: the parameters' dtype.
-      weight_init: ``init(key, shape, dtype)`` for the weight; default
-        ``U(+-1/sqrt(fan_in))`` with ``fan_in = C_out * prod(kernel_size)`` (PyTorch's).
-      bias_init: ``init(key, shape, dtype)`` for the bias; default the same bound.
+      padding_mode: ``"ZEROS"`` (the only mode here).
+      dtype: the parameters' dtype (default float32).
+      key: the PRNG key (keyword-only): ``split(key, 2)`` draws weight and bias, both
+        ``U(+-1/sqrt(C_in // groups * prod(kernel_size)))`` (Equinox).
 
     Raises:
-      ValueError: if a per-dim argument has the wrong number of entries.
+      ValueError: if ``in_channels`` is not divisible by ``groups``, ``output_padding >=
+        stride``, or a per-dim argument has the wrong number of entries.
+      NotImplementedError: for another ``padding_mode`` or a string padding.
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> up = fg.nn.ConvTranspose(2, 8, 3, 4, stride=2, padding=1, key=fg.random.key(0))
+    >>> up(fnp.ones((8, 16, 16))).shape
+    (3, 32, 32)
     """
 
     weight: Any
@@ -252,6 +309,9 @@ class ConvTranspose(Module):
     padding: tuple = static_field()
     output_padding: tuple = static_field()
     dilation: tuple = static_field()
+    groups: int = static_field()
+    use_bias: bool = static_field()
+    padding_mode: str = static_field()
 
     def __init__(
         self,
@@ -263,85 +323,125 @@ class ConvTranspose(Module):
         padding=0,
         output_padding=0,
         dilation=1,
+        groups: int = 1,
         use_bias: bool = True,
+        padding_mode: str = "ZEROS",
+        dtype=None,
         *,
         key,
-        dtype=np.float32,
-        weight_init: Callable | None = None,
-        bias_init: Callable | None = None,
     ):
         n = num_spatial_dims
+        if in_channels % groups:
+            raise ValueError(f"`in_channels` (={in_channels}) must be divisible by `groups`")
+        if padding_mode.upper() != "ZEROS":
+            raise NotImplementedError(f"ConvTranspose: padding_mode={padding_mode!r}")
         self.num_spatial_dims, self.in_channels, self.out_channels = n, in_channels, out_channels
-        self.kernel_size = _tuple(kernel_size, n, "kernel_size")
-        self.stride, self.padding = _tuple(stride, n, "stride"), _tuple(padding, n, "padding")
+        self.kernel_size, self.stride = (
+            _tuple(kernel_size, n, "kernel_size"),
+            _tuple(stride, n, "stride"),
+        )
+        self.padding, self.dilation = _pairs(padding, n), _tuple(dilation, n, "dilation")
         self.output_padding = _tuple(output_padding, n, "output_padding")
-        self.dilation = _tuple(dilation, n, "dilation")
-        wshape = (in_channels, out_channels) + self.kernel_size
-        wkey, bkey = fr.split(key)
-        # PyTorch computes fans of this weight as if it were (O, I): fan_in = C_out * k
-        self.weight = (weight_init or default_kernel_init)(wkey, wshape, dtype)
-        fan_in = out_channels * math.prod(self.kernel_size)
-        self.bias = (
-            (bias_init or _default_bias_init(fan_in))(bkey, (out_channels,), dtype)
-            if use_bias
-            else None
+        if any(o >= s for o, s in zip(self.output_padding, self.stride)):
+            raise ValueError("Must have `output_padding < stride` (elementwise).")
+        self.groups, self.use_bias, self.padding_mode = groups, use_bias, "ZEROS"
+        wshape = (out_channels, in_channels // groups) + self.kernel_size
+        wkey, bkey = fr.split(key, 2)
+        dt = np.float32 if dtype is None else dtype
+        init = _default_bias_init(math.prod(wshape[1:]))
+        self.weight = init(wkey, wshape, dt)
+        self.bias = init(bkey, (out_channels,), dt) if use_bias else None
+
+    def _padding_t(self):
+        return tuple(
+            (d * (k - 1) - lo, d * (k - 1) - hi + a)
+            for k, (lo, hi), a, d in zip(
+                self.kernel_size, self.padding, self.output_padding, self.dilation
+            )
         )
 
     def __call__(self, x, *, key=None):
         n = self.num_spatial_dims
         _check_example(type(self).__name__, x, self.in_channels, n)
-        w = fnp.flip(fnp.swapaxes(self.weight, 0, 1), axis=tuple(range(2, 2 + n)))
-        pads = [
-            (d * (k - 1) - p, d * (k - 1) - p + op)
-            for k, p, op, d in zip(
-                self.kernel_size, self.padding, self.output_padding, self.dilation
-            )
-        ]
         y = lax.conv_general_dilated(
-            x[None], w, (1,) * n, pads, lhs_dilation=self.stride, rhs_dilation=self.dilation
+            x[None],
+            self.weight,
+            (1,) * n,
+            self._padding_t(),
+            lhs_dilation=self.stride,
+            rhs_dilation=self.dilation,
+            feature_group_count=self.groups,
         )[0]
         if self.bias is not None:
             y = y + fnp.reshape(self.bias, (-1,) + (1,) * n)
         return y
 
 
-class ConvTranspose1d(ConvTranspose):
-    """1-d transposed convolution of one example ``(C, L)``; arguments as :class:`ConvTranspose`
-    without the rank.
+def _transpose_nd(n: int, doc: str):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        output_padding=0,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        use_bias: bool = True,
+        padding_mode: str = "ZEROS",
+        dtype=None,
+        *,
+        key,
+    ):
+        ConvTranspose.__init__(
+            self,
+            n,
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            output_padding,
+            dilation,
+            groups,
+            use_bias,
+            padding_mode,
+            dtype,
+            key=key,
+        )
+
+    return type(f"ConvTranspose{n}d", (ConvTranspose,), {"__init__": __init__, "__doc__": doc})
+
+
+_ND_DOC = """{n}-d transposed convolution of one example, as ``equinox.nn.ConvTranspose{n}d``.
+
+    Arguments as :class:`ConvTranspose` without the rank, in Equinox's order: ``(in_channels,
+    out_channels, kernel_size, stride=1, output_padding=0, padding=0, dilation=1, groups=1,
+    use_bias=True, padding_mode="ZEROS", dtype=None, *, key)``.
 
     Args:
       in_channels: input channels.
       out_channels: output channels.
       kernel_size: an int or one int per spatial dim.
-      *args: the rest of :class:`ConvTranspose`'s positional arguments, after ``kernel_size``.
-      key: the PRNG key the parameters are drawn with (keyword-only, required).
-      **kwargs: :class:`ConvTranspose`'s other keyword arguments (``stride``, ``padding``, ...).
-    """
-
-    def __init__(self, in_channels, out_channels, kernel_size, *args, key, **kwargs):
-        super().__init__(1, in_channels, out_channels, kernel_size, *args, key=key, **kwargs)
-
-
-class ConvTranspose2d(ConvTranspose):
-    """2-d transposed convolution of one example ``(C, H, W)``; arguments as
-    :class:`ConvTranspose` without the rank.
-
-    Args:
-      in_channels: input channels.
-      out_channels: output channels.
-      kernel_size: an int or one int per spatial dim.
-      *args: the rest of :class:`ConvTranspose`'s positional arguments, after ``kernel_size``.
-      key: the PRNG key the parameters are drawn with (keyword-only, required).
-      **kwargs: :class:`ConvTranspose`'s other keyword arguments (``stride``, ``padding``, ...).
+      stride: an int or one int per spatial dim.
+      output_padding: extra size at the high end of each spatial dim.
+      padding: an int, per-dim ints or ``(low, high)`` pairs.
+      dilation: the kernel dilation.
+      groups: the number of channel groups.
+      use_bias: whether to add a per-channel bias.
+      padding_mode: ``"ZEROS"``.
+      dtype: the parameters' dtype.
+      key: the PRNG key (keyword-only, required).
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
-    >>> up = fg.nn.ConvTranspose2d(8, 3, 4, stride=2, padding=1, key=fg.random.key(0))
-    >>> up(fnp.ones((8, 16, 16))).shape
-    (3, 32, 32)
+    >>> up = fg.nn.ConvTranspose{n}d(8, 3, 4, stride=2, padding=1, key=fg.random.key(0))
+    >>> up(fnp.ones((8,) + (16,) * {n})).shape[1]
+    32
     """
-
-    def __init__(self, in_channels, out_channels, kernel_size, *args, key, **kwargs):
-        super().__init__(2, in_channels, out_channels, kernel_size, *args, key=key, **kwargs)
+ConvTranspose1d = _transpose_nd(1, _ND_DOC.format(n=1))
+ConvTranspose2d = _transpose_nd(2, _ND_DOC.format(n=2))
+ConvTranspose3d = _transpose_nd(3, _ND_DOC.format(n=3))
 
 
 # ---- pooling ------------------------------------------------------------------------------------

@@ -12,8 +12,10 @@ import numpy as np
 import funcgrad.numpy as fnp
 from funcgrad import random as fr
 from funcgrad._src.array import get_aval
-from funcgrad.nn import initializers as init
 from funcgrad.nn._module import Module, static_field
+from funcgrad.nn._state import StatefulLayer
+
+_NO_STATE = object()
 
 __all__ = [
     "MLP",
@@ -47,13 +49,24 @@ def _split(key, n: int) -> list:
     return list(fr.split(key, n))
 
 
+def default_init(key, shape, dtype, lim: float):
+    """Equinox's default initialiser: ``uniform(key, shape, dtype, -lim, lim)``."""
+    return fr.uniform(key, shape, dtype, -lim, lim)
+
+
 def _default_bias_init(fan_in: int) -> Callable:
-    lim = 1.0 / math.sqrt(max(1, fan_in))
-    return lambda key, shape, dtype: fr.uniform(key, shape, dtype, -lim, lim)
+    lim = 1.0 if fan_in == 0 else 1 / math.sqrt(fan_in)
+    return lambda key, shape, dtype: default_init(key, shape, dtype, lim)
 
 
-# PyTorch's and Equinox's default for Linear and Conv weights: U(+-1/sqrt(fan_in))
-default_kernel_init = init.variance_scaling(1.0 / 3.0, "fan_in", "uniform")
+def default_kernel_init(key, shape, dtype):
+    """Equinox's (and PyTorch's) weight init: ``U(+-1/sqrt(fan_in))`` of an ``(O, I, ...)``
+    weight, ``fan_in = prod(shape[1:])``."""
+    return _default_bias_init(math.prod(shape[1:]))(key, shape, dtype)
+
+
+def _dtype(dtype):
+    return np.float32 if dtype is None else dtype
 
 
 def _wrong_size(layer: str, expected, got_shape) -> ValueError:
@@ -64,19 +77,20 @@ def _wrong_size(layer: str, expected, got_shape) -> ValueError:
 
 
 class Linear(Module):
-    """``y = W x + b`` on one vector; ``W`` has shape ``(out_features, in_features)``.
+    """``y = W x + b`` on one vector; ``W`` has shape ``(out_features, in_features)`` (Equinox).
 
     Called as ``lin(x, *, key=None)`` on one input of shape ``(in_features,)``; raises
-    ``ValueError`` for any other shape (batch with ``fg.vmap``).
+    ``ValueError`` for any other shape (batch with ``fg.vmap``). Weight and bias are drawn
+    as Equinox: ``wkey, bkey = split(key)``, both ``U(+-1/sqrt(in_features))``.
 
     Args:
       in_features: the input size, or ``"scalar"`` for a shape-``()`` input.
       out_features: the output size, or ``"scalar"`` for a shape-``()`` output.
       use_bias: whether to add a bias vector.
+      dtype: the parameters' dtype (default float32).
       key: the PRNG key the parameters are drawn with (keyword-only, required).
-      dtype: the parameters' dtype.
-      weight_init: ``init(key, shape, dtype)`` for the weight; default
-        ``U(+-1/sqrt(in_features))`` (``variance_scaling(1/3, "fan_in", "uniform")``).
+      weight_init: ``init(key, shape, dtype)`` for the weight (a funcgrad extension);
+        default ``U(+-1/sqrt(in_features))``.
       bias_init: ``init(key, shape, dtype)`` for the bias; default the same bound.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
@@ -98,19 +112,18 @@ class Linear(Module):
         in_features,
         out_features,
         use_bias: bool = True,
+        dtype=None,
         *,
         key,
-        dtype=np.float32,
         weight_init: Callable | None = None,
         bias_init: Callable | None = None,
     ):
         n_in = 1 if in_features == "scalar" else in_features
         n_out = 1 if out_features == "scalar" else out_features
-        wkey, bkey = fr.split(key)
-        self.weight = (weight_init or default_kernel_init)(wkey, (n_out, n_in), dtype)
-        self.bias = (
-            (bias_init or _default_bias_init(n_in))(bkey, (n_out,), dtype) if use_bias else None
-        )
+        wkey, bkey = fr.split(key, 2)
+        dtype, default = _dtype(dtype), _default_bias_init(n_in)
+        self.weight = (weight_init or default)(wkey, (n_out, n_in), dtype)
+        self.bias = (bias_init or default)(bkey, (n_out,), dtype) if use_bias else None
         self.in_features, self.out_features, self.use_bias = in_features, out_features, use_bias
 
     def __call__(self, x, *, key=None):
@@ -126,7 +139,15 @@ class Linear(Module):
 
 
 class Identity(Module):
-    """A layer that returns its input unchanged (``layer(x, *, key=None) -> x``)."""
+    """A layer that returns its input unchanged (``layer(x, *, key=None) -> x``).
+
+    Args:
+      *args: ignored (as Equinox, so it can stand in for any layer).
+      **kwargs: ignored.
+    """
+
+    def __init__(self, *args, **kwargs):
+        pass
 
     def __call__(self, x, *, key=None):
         return x
@@ -156,10 +177,12 @@ class Flatten(Module):
         return fnp.reshape(x, (-1,))
 
 
-class Sequential(Module):
-    """Applies ``layers`` in order; a ``key`` is split among them.
+class Sequential(StatefulLayer):
+    """Applies ``layers`` in order; a ``key`` is split among them (as Equinox).
 
-    Indexing (``seq[i]``) gives a layer, slicing a new ``Sequential``.
+    Called as ``seq(x, *, key=None)``, or ``seq(x, state, *, key=None) -> (y, state)`` when
+    a layer is stateful (:class:`BatchNorm`, or any ``StatefulLayer``): the state is passed
+    through those layers. Indexing (``seq[i]``) gives a layer, slicing a new ``Sequential``.
 
     Args:
       layers: the layers (callables ``layer(x, *, key=None)``), in order.
@@ -177,13 +200,31 @@ class Sequential(Module):
     def __init__(self, layers: Sequence[Callable]):
         self.layers = tuple(layers)
 
-    def __call__(self, x, *, key=None):
+    def is_stateful(self) -> bool:
+        """Whether any layer takes and returns a state.
+
+        Returns:
+          True if some layer is a stateful ``StatefulLayer``.
+        """
+        return any(isinstance(x, StatefulLayer) and x.is_stateful() for x in self.layers)
+
+    def __call__(self, x, state=_NO_STATE, *, key=None):
         for layer, k in zip(self.layers, _split(key, len(self.layers))):
-            x = layer(x, key=k)
-        return x
+            if isinstance(layer, StatefulLayer) and layer.is_stateful():
+                x, state = layer(x, state=state, key=k)
+            else:
+                x = layer(x, key=k)
+        return x if state is _NO_STATE else (x, state)
 
     def __getitem__(self, i):
-        return Sequential(self.layers[i]) if isinstance(i, slice) else self.layers[i]
+        if isinstance(i, slice):
+            return Sequential(self.layers[i])
+        if isinstance(i, int):
+            return self.layers[i]
+        raise TypeError(f"Indexing with type {type(i)} is not supported")
+
+    def __iter__(self):
+        yield from self.layers
 
     def __len__(self):
         return len(self.layers)
@@ -217,9 +258,13 @@ class MLP(Module):
       final_activation: applied to the output (default the identity).
       use_bias: biases in the hidden layers.
       use_final_bias: a bias in the output layer.
-      dropout_p: dropout probability after each hidden activation (0: no dropout layer).
-      key: the PRNG key the parameters are drawn with (keyword-only, required).
-      dtype: the parameters' dtype.
+      dtype: the parameters' dtype (default float32).
+      scan: Equinox's stacked hidden layers; only ``False`` (``True`` raises
+        ``NotImplementedError``).
+      key: the PRNG key the parameters are drawn with (keyword-only, required): split into
+        ``depth + 1`` keys, one per :class:`Linear` (as Equinox).
+      dropout_p: dropout probability after each hidden activation (0: no dropout layer; a
+        funcgrad extension, keyword-only).
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> mlp = fg.nn.MLP(64, 10, width_size=32, depth=2, key=fg.random.key(0))
@@ -231,6 +276,12 @@ class MLP(Module):
     activation: Callable = static_field()
     final_activation: Callable = static_field()
     dropout: Any = None
+    use_bias: bool = static_field(default=True)
+    use_final_bias: bool = static_field(default=True)
+    in_size: Any = static_field(default=None)
+    out_size: Any = static_field(default=None)
+    width_size: int = static_field(default=0)
+    depth: int = static_field(default=0)
 
     def __init__(
         self,
@@ -242,19 +293,29 @@ class MLP(Module):
         final_activation: Callable = _identity,
         use_bias: bool = True,
         use_final_bias: bool = True,
-        dropout_p: float = 0.0,
+        dtype=None,
         *,
+        scan: bool = False,
         key,
-        dtype=np.float32,
+        dropout_p: float = 0.0,
     ):
+        if scan:
+            raise NotImplementedError("MLP(scan=True): the hidden layers are a tuple here")
         sizes = [in_size] + [width_size] * depth + [out_size]
         keys = fr.split(key, depth + 1)
         self.layers = tuple(
-            Linear(a, b, use_bias if i < depth else use_final_bias, key=keys[i], dtype=dtype)
+            Linear(a, b, use_bias if i < depth else use_final_bias, dtype, key=keys[i])
             for i, (a, b) in enumerate(itertools.pairwise(sizes))
         )
         self.activation, self.final_activation = activation, final_activation
         self.dropout = Dropout(dropout_p) if dropout_p else None
+        self.use_bias, self.use_final_bias = use_bias, use_final_bias
+        self.in_size, self.out_size, self.width_size, self.depth = (
+            in_size,
+            out_size,
+            width_size,
+            depth,
+        )
 
     def __call__(self, x, *, key=None):
         keys = _split(key, len(self.layers))
@@ -268,9 +329,10 @@ class MLP(Module):
 class Dropout(Module):
     """Zeroes each element with probability ``p`` and scales the rest by ``1/(1-p)``.
 
-    Called as ``drop(x, *, key=None, inference=None)``. Needs an explicit ``key`` in
-    training (else ``ValueError``); it is the identity when ``inference`` is True (see
-    ``fg.nn.inference_mode``) or when called with ``inference=True``.
+    As Equinox: called as ``drop(x, *, key=None, inference=None)``; needs an explicit
+    ``key`` in training (else ``RuntimeError``); it is the identity when ``inference`` is
+    True (see ``fg.nn.inference_mode``), when called with ``inference=True`` or when
+    ``p == 0``. The mask is ``bernoulli(key, 1 - p, x.shape)``.
 
     Args:
       p: the probability of zeroing an element (``p >= 1`` zeroes everything).
@@ -292,57 +354,72 @@ class Dropout(Module):
         if inference or self.p == 0:
             return x
         if key is None:
-            raise ValueError(
-                "Dropout in training mode needs a key: dropout(x, key=key). For "
-                "evaluation use fg.nn.inference_mode(model)."
+            raise RuntimeError(
+                "Dropout requires a key when running in non-deterministic mode: "
+                "dropout(x, key=key). For evaluation use fg.nn.inference_mode(model)."
             )
-        if self.p >= 1:
-            return fnp.zeros_like(x)
-        keep = fr.bernoulli(key, 1.0 - self.p, fnp.shape(x))
-        return fnp.where(keep, x / (1.0 - self.p), fnp.zeros_like(x))
-
-
-_embedding_init = init.normal(1.0)
+        q = 1.0 - self.p
+        keep = fr.bernoulli(key, q, fnp.shape(x))
+        return fnp.where(keep, x / q, fnp.zeros_like(x)) if q > 0 else fnp.zeros_like(x)
 
 
 class Embedding(Module):
-    """A lookup table: integer index (or array of indices) -> rows of ``weight``.
+    """A lookup table: one integer index -> one row of ``weight`` (as Equinox).
 
-    Called as ``emb(x, *, key=None)``; ``x`` must be integers (else ``TypeError``) and
-    the result has shape ``x.shape + (embedding_size,)``.
+    Called as ``emb(x, *, key=None)`` with a SCALAR integer index (else ``ValueError``; use
+    ``fg.vmap(emb)(indices)`` for many, and a non-integer raises ``TypeError``). The lookup is
+    ``weight[x]``: as in JAX an out-of-range index is clamped to the last row and a negative
+    one counts from the end.
 
     Args:
-      num_embeddings: the number of rows (valid indices ``0 .. num_embeddings - 1``).
-      embedding_size: the length of each row.
-      key: the PRNG key the table is drawn with (keyword-only, required).
-      dtype: the table's dtype.
-      weight_init: ``init(key, shape, dtype)`` for the table; default ``N(0, 1)``.
+      num_embeddings: the number of rows (optional when ``weight`` is given).
+      embedding_size: the length of each row (optional when ``weight`` is given).
+      weight: the table itself, ``(num_embeddings, embedding_size)``, instead of drawing it.
+      dtype: the table's dtype (default float32).
+      key: the PRNG key the table is drawn with, ``normal(key, shape)`` (keyword-only;
+        required without ``weight``).
+
+    Raises:
+      ValueError: if neither ``weight`` nor the sizes and ``key`` are given, or the sizes
+        are negative or disagree with ``weight``.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> emb = fg.nn.Embedding(10, 4, key=fg.random.key(0))
-    >>> emb(fnp.array([1, 2, 3])).shape
+    >>> fg.vmap(emb)(fnp.array([1, 2, 3])).shape
     (3, 4)
     """
 
-    weight: Any
     num_embeddings: int = static_field()
     embedding_size: int = static_field()
+    weight: Any
 
     def __init__(
-        self,
-        num_embeddings: int,
-        embedding_size: int,
-        *,
-        key,
-        dtype=np.float32,
-        weight_init: Callable = _embedding_init,
+        self, num_embeddings=None, embedding_size=None, weight=None, dtype=None, *, key=None
     ):
-        self.weight = weight_init(key, (num_embeddings, embedding_size), dtype)
-        self.num_embeddings, self.embedding_size = num_embeddings, embedding_size
+        if weight is None:
+            if num_embeddings is None or embedding_size is None or key is None:
+                raise ValueError(
+                    "Must provide `fg.nn.Embedding(num_embeddings=..., embedding_size=..., "
+                    "key=...)` if not providing the weight directly."
+                )
+            if num_embeddings < 0 or embedding_size < 0:
+                raise ValueError("num_embeddings and embedding_size must not be negative.")
+            weight = fr.normal(key, (num_embeddings, embedding_size), _dtype(dtype))
+        elif fnp.ndim(weight) != 2 or (
+            (num_embeddings, embedding_size) != (None, None)
+            and tuple(fnp.shape(weight)) != (num_embeddings, embedding_size)
+        ):
+            raise ValueError("weight must have shape (num_embeddings, embedding_size).")
+        self.weight = weight
+        self.num_embeddings, self.embedding_size = (int(n) for n in fnp.shape(weight))
 
     def __call__(self, x, *, key=None):
-        if np.dtype(get_aval(fnp.asarray(x)).dtype).kind not in "iu":
-            raise TypeError(
-                f"Embedding takes integer indices, got dtype {get_aval(fnp.asarray(x)).dtype}"
+        x = fnp.asarray(x)
+        if fnp.ndim(x) != 0:
+            raise ValueError(
+                "`fg.nn.Embedding()(x)` should be called with a scalar index `x`. Use "
+                "`fg.vmap` if you would like to index with multiple values."
             )
-        return fnp.take(self.weight, x, axis=0)
+        if np.dtype(get_aval(x).dtype).kind not in "iu":
+            raise TypeError(f"Embedding takes integer indices, got dtype {get_aval(x).dtype}")
+        return self.weight[x]

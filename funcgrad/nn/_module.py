@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -34,20 +35,30 @@ __all__ = [
 ]
 
 
-def field(*, static: bool = False, **kwargs) -> Any:
-    """A dataclass field of a :class:`Module`; ``static=True`` makes it metadata.
+def field(*, static: bool = False, converter: Callable | None = None, **kwargs) -> Any:
+    """A dataclass field of a :class:`Module`, as ``eqx.field``.
 
     Args:
       static: True for a hyperparameter (hashed into the tree structure, not a pytree child).
+      converter: applied to the field's value when ``__init__`` returns (Equinox's
+        converters), e.g. ``converter=fnp.asarray``.
       **kwargs: passed on to ``dataclasses.field`` (``default``, ``default_factory``,
         ``metadata``, ...).
 
     Returns:
       A ``dataclasses.Field`` to use as the field's default in the class body.
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> class Scale(fg.nn.Module):
+    ...     factor: fg.Array = fg.nn.field(converter=fnp.asarray)
+    >>> Scale(2.0).factor
+    Array(2., dtype=float32, weak_type=True)
     """
     metadata = dict(kwargs.pop("metadata", {}) or {})
     if static:
         metadata["static"] = True
+    if converter is not None:
+        metadata["converter"] = converter
     return dataclasses.field(metadata=metadata, **kwargs)
 
 
@@ -88,8 +99,56 @@ def _wrap_init(init: Callable, cls: type) -> Callable:
                 del _initialising[id(self)]
         if type(self) is cls:
             _check_all_set(self)
+            _convert_and_check(self)
 
     return __init__
+
+
+def _convert_and_check(module) -> None:
+    """Equinox's end of ``__init__``: field converters, then every ``__check_init__``."""
+    for f in dataclasses.fields(module):
+        conv = f.metadata.get("converter")
+        if conv is not None:
+            object.__setattr__(module, f.name, conv(module.__dict__[f.name]))
+    for klass in type(module).__mro__:
+        check = klass.__dict__.get("__check_init__")
+        if check is not None:
+            check(module)
+
+
+def _call_error(call, self, args, kwargs) -> str | None:
+    """A clear message when ``args``/``kwargs`` do not fit ``call``'s signature, else None."""
+    try:
+        sig = inspect.signature(call)
+        sig.bind(self, *args, **kwargs)
+    except TypeError as e:
+        name = type(self).__name__
+        shown = str(sig).replace("(self, ", "(", 1).replace("(self)", "()", 1)
+        hint = ""
+        if "key" in kwargs and "key" not in sig.parameters:
+            hint = (
+                " Layers are called with a keyword-only PRNG key by Sequential and friends: "
+                "define `def __call__(self, x, *, key=None)`."
+            )
+        return f"{name}.__call__{shown} cannot be called that way: {e}.{hint}"
+    except ValueError:  # no signature (a builtin): nothing to add
+        return None
+    return None
+
+
+def _checked_call(call: Callable) -> Callable:
+    @functools.wraps(call)
+    def __call__(self, *args, **kwargs):
+        try:
+            return call(self, *args, **kwargs)
+        except TypeError as e:
+            msg = _call_error(call, self, args, kwargs)
+            if msg is None:  # the TypeError came from inside the call: not ours to explain
+                raise
+            raise TypeError(msg) from e
+
+    __call__._fg_checked = True
+    return __call__
 
 
 def _check_all_set(module) -> None:
@@ -105,7 +164,11 @@ class Module:
 
     Subclasses are made dataclasses automatically. Declare parameters as plain annotated
     fields and hyperparameters with :func:`static_field`. A custom ``__init__`` may assign
-    ``self.x = ...``; after it returns the module is immutable.
+    ``self.x = ...``; after it returns the module is immutable. Calling a module with
+    arguments its ``__call__`` does not take raises a ``TypeError`` that shows the signature
+    (and, for an unexpected ``key=``, how to accept one). As Equinox, field converters
+    (:func:`field`) run when ``__init__`` returns, then every ``__check_init__(self)`` of the
+    class and its bases (to validate).
 
     Args:
       *args, **kwargs: the subclass's fields (the generated dataclass ``__init__``), or what
@@ -137,6 +200,9 @@ class Module:
             if name in cls.__dict__:
                 delattr(cls, name)
         cls.__init__ = _wrap_init(cls.__init__, cls)
+        call = cls.__dict__.get("__call__")
+        if callable(call) and not getattr(call, "_fg_checked", False):
+            cls.__call__ = _checked_call(call)
         tu.register_dataclass(cls)
 
     def __setattr__(self, name, value):
@@ -229,59 +295,72 @@ def tree_pformat(tree, indent: int = 0) -> str:
 # ---- filtering -----------------------------------------------------------------------------------
 
 
-def is_array(x) -> bool:
-    """Whether ``x`` is an array: a funcgrad array, a tracer or a numpy array/scalar.
+def is_array(element) -> bool:
+    """Whether ``element`` is an array: a funcgrad array, a tracer or a numpy array/scalar.
 
     Args:
-      x: any object (usually a pytree leaf).
+      element: any object (usually a pytree leaf).
 
     Returns:
       ``True`` for the leaves that count as parameters, else ``False``.
     """
-    return isinstance(x, (Array, Tracer, np.ndarray, np.generic))
+    return isinstance(element, (Array, Tracer, np.ndarray, np.generic))
 
 
-def is_inexact_array(x) -> bool:
-    """Whether ``x`` is a floating (or complex) array: the leaves you differentiate.
+def is_inexact_array(element) -> bool:
+    """Whether ``element`` is a floating (or complex) array: the leaves you differentiate.
 
     Args:
-      x: any object (usually a pytree leaf).
+      element: any object (usually a pytree leaf).
 
     Returns:
       ``True`` if :func:`is_array` holds and the dtype is floating or complex.
     """
-    return is_array(x) and np.dtype(x.dtype).kind in "fc"
+    return is_array(element) and np.dtype(element.dtype).kind in "fc"
 
 
-def _leaf_mask(spec, subtree):
+def _leaf_pred(is_leaf):
+    if is_leaf is None:
+        return lambda x: x is None
+    return lambda x: x is None or is_leaf(x)
+
+
+def _leaf_mask(spec, subtree, is_leaf):
     if isinstance(spec, bool):
-        return tu.tree_map(lambda _: spec, subtree, is_leaf=lambda x: x is None)
+        return tu.tree_map(lambda _: spec, subtree, is_leaf=is_leaf)
     if callable(spec):
-        return tu.tree_map(spec, subtree, is_leaf=lambda x: x is None)
+        return tu.tree_map(spec, subtree, is_leaf=is_leaf)
     raise TypeError(f"a filter spec leaf must be a bool or a callable, got {spec!r}")
 
 
-def _mask(tree, filter_spec):
+def _mask(tree, filter_spec, is_leaf):
     if isinstance(filter_spec, bool) or (
         callable(filter_spec) and not isinstance(filter_spec, Module)
     ):
-        return _leaf_mask(filter_spec, tree)
+        return _leaf_mask(filter_spec, tree, is_leaf)
     # a pytree prefix of ``tree`` whose leaves are bools or callables
-    return tu.tree_map(_leaf_mask, filter_spec, tree)
+    return tu.tree_map(lambda s, t: _leaf_mask(s, t, is_leaf), filter_spec, tree)
 
 
-def filter(tree, filter_spec: Any = is_array, inverse: bool = False, replace: Any = None):
+def filter(
+    pytree,
+    filter_spec: Any = is_array,
+    inverse: bool = False,
+    replace: Any = None,
+    is_leaf: Callable | None = None,
+):
     """Keep the leaves where ``filter_spec`` is true; the others become ``replace`` (None).
 
     Args:
-      tree: any pytree (None leaves are kept as leaves).
-      filter_spec: a predicate on leaves, a bool, or a pytree prefix of ``tree`` whose
+      pytree: any pytree (None leaves are kept as leaves).
+      filter_spec: a predicate on leaves, a bool, or a pytree prefix of ``pytree`` whose
         leaves are predicates or bools.
       inverse: keep the leaves where ``filter_spec`` is false instead.
       replace: what the dropped leaves become.
+      is_leaf: optional predicate: subtrees it is true for are treated as leaves.
 
     Returns:
-      A pytree of ``tree``'s structure.
+      A pytree of ``pytree``'s structure.
 
     Raises:
       TypeError: if a leaf of ``filter_spec`` is neither a bool nor a callable.
@@ -290,25 +369,28 @@ def filter(tree, filter_spec: Any = is_array, inverse: bool = False, replace: An
     >>> fg.nn.filter({"w": fg.numpy.ones(2), "act": "relu"})
     {'act': None, 'w': Array([1., 1.], dtype=float32)}
     """
-    none_leaf = lambda x: x is None
-    leaves, td = tu.tree_flatten(tree, is_leaf=none_leaf)
-    keep = tu.tree_leaves(_mask(tree, filter_spec), is_leaf=none_leaf)
+    leaf = _leaf_pred(is_leaf)
+    leaves, td = tu.tree_flatten(pytree, is_leaf=leaf)
+    keep = tu.tree_leaves(_mask(pytree, filter_spec, leaf), is_leaf=lambda x: x is None)
     return tu.tree_unflatten(
         td, [x if bool(k) != inverse else replace for x, k in zip(leaves, keep)]
     )
 
 
-def partition(tree, filter_spec: Any = is_array, replace: Any = None):
-    """Split ``tree`` into ``(matching, rest)``; :func:`combine` puts them back together.
+def partition(
+    pytree, filter_spec: Any = is_array, replace: Any = None, is_leaf: Callable | None = None
+):
+    """Split ``pytree`` into ``(matching, rest)``; :func:`combine` puts them back together.
 
     Args:
-      tree: any pytree.
+      pytree: any pytree.
       filter_spec: as for :func:`filter` (default: array leaves).
       replace: what the leaves missing from each part become.
+      is_leaf: optional predicate: subtrees it is true for are treated as leaves.
 
     Returns:
-      ``(filter(tree, filter_spec), filter(tree, filter_spec, inverse=True))``: two pytrees
-      of ``tree``'s structure.
+      ``(filter(pytree, filter_spec), filter(pytree, filter_spec, inverse=True))``: two
+      pytrees of ``pytree``'s structure.
 
     >>> import funcgrad as fg
     >>> params, static = fg.nn.partition([fg.numpy.ones(1), "tanh"])
@@ -318,24 +400,24 @@ def partition(tree, filter_spec: Any = is_array, replace: Any = None):
     [Array([1.], dtype=float32), 'tanh']
     """
     return (
-        filter(tree, filter_spec, replace=replace),
-        filter(tree, filter_spec, inverse=True, replace=replace),
+        filter(pytree, filter_spec, replace=replace, is_leaf=is_leaf),
+        filter(pytree, filter_spec, inverse=True, replace=replace, is_leaf=is_leaf),
     )
 
 
-def combine(*trees):
+def combine(*pytrees, is_leaf: Callable | None = None):
     """Merge trees of the same structure, taking the first non-None leaf at each position.
 
     Args:
-      *trees: pytrees of one structure (None leaves count as leaves), e.g. the two parts of
-        :func:`partition`.
+      *pytrees: pytrees of one structure (None leaves count as leaves), e.g. the two parts
+        of :func:`partition`.
+      is_leaf: optional predicate: subtrees it is true for are treated as leaves.
 
     Returns:
       One pytree of that structure.
     """
-    none_leaf = lambda x: x is None
     first = lambda *xs: next((x for x in xs if x is not None), None)
-    return tu.tree_map(first, *trees, is_leaf=none_leaf)
+    return tu.tree_map(first, *pytrees, is_leaf=_leaf_pred(is_leaf))
 
 
 def count_params(tree, filter_spec: Any = is_inexact_array) -> int:
@@ -473,13 +555,13 @@ def _replace_fields(module, **changes):
     return new
 
 
-def inference_mode(tree, value: bool = True):
+def inference_mode(pytree, value: bool = True):
     """A copy of ``tree`` where every module with an ``inference`` field has it set to ``value``.
 
     Dropout becomes the identity and BatchNorm uses its running statistics. Nothing is mutated.
 
     Args:
-      tree: a pytree of modules.
+      pytree: a pytree of modules.
       value: the new value of every ``inference`` field.
 
     Returns:
@@ -506,7 +588,7 @@ def inference_mode(tree, value: bool = True):
             return node
         return tu.tree_unflatten(td, [go(k) for k in kids])
 
-    return go(tree)
+    return go(pytree)
 
 
 def train_mode(tree):

@@ -1,21 +1,23 @@
-"""Normalisation layers.
+"""Normalisation layers, as ``equinox.nn``.
 
-LayerNorm, GroupNorm and RMSNorm take one example. BatchNorm is the one layer that needs the
-whole batch: it takes ``(N, C, *spatial)``, is applied outside ``vmap``, and its running
-statistics are an explicit state pytree: ``y, state = bn(x, state)`` (see docs/modularity.md).
+LayerNorm, GroupNorm and RMSNorm take one example (and pass an optional ``State`` through, as
+Equinox). BatchNorm keeps running statistics in an ``fg.nn.State``: ``y, state = bn(x,
+state)``; with ``axis_name=None`` it takes the whole batch ``(N, C, *spatial)`` outside
+``vmap`` (see docs/modularity.md).
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 import funcgrad.numpy as fnp
-from funcgrad._src.api import stop_gradient
+from funcgrad import lax
 from funcgrad.nn._module import Module, static_field
+from funcgrad.nn._state import State, StatefulLayer, StateIndex
 
-__all__ = ["BatchNorm", "BatchNormState", "GroupNorm", "LayerNorm", "RMSNorm"]
+__all__ = ["BatchNorm", "GroupNorm", "LayerNorm", "RMSNorm"]
 
 
 def _shape(s) -> tuple:
@@ -30,19 +32,49 @@ def _affine(y, weight, bias):
     return y
 
 
-class LayerNorm(Module):
-    """Normalises the trailing ``shape`` dims of one example, then scales and shifts.
+_NO_STATE = object()
 
-    Called as ``ln(x, *, key=None)``: ``(x - mean) / sqrt(var + eps) * weight + bias`` with
-    the (biased) statistics over the trailing dims; raises ``ValueError`` when the trailing
-    dims of ``x`` are not ``shape``.
+
+def _compute_dtype(x):
+    return fnp.promote_types(x.dtype, np.float32)
+
+
+def _finish(out, orig_dtype, state):
+    out = out.astype(orig_dtype)
+    return out if state is _NO_STATE else (out, state)
+
+
+def _scale_shift(out, weight, bias, dtype):
+    if weight is not None:
+        out = weight.astype(dtype) * out
+    if bias is not None:
+        out = out + bias.astype(dtype)
+    return out
+
+
+def _check_shape(layer, shape, x):
+    if tuple(fnp.shape(x)) != shape:
+        raise ValueError(
+            f"`{layer}(shape)(x)` must satisfy the invariant `shape == x.shape`. Received "
+            f"shape={shape} and x.shape={tuple(fnp.shape(x))}. You might need to replace "
+            f"`layer(x)` with `fg.vmap(layer)(x)`."
+        )
+
+
+class LayerNorm(Module):
+    """Normalises one example of shape ``shape``, then scales and shifts (as Equinox).
+
+    Called as ``ln(x, state=None, *, key=None)``: ``(x - mean) * rsqrt(var + eps) * weight +
+    bias`` with the (biased) statistics over all of ``x``, computed in at least float32;
+    ``x.shape`` must equal ``shape`` (else ``ValueError``: batch with ``fg.vmap``). Given a
+    ``state``, returns ``(y, state)``.
 
     Args:
-      shape: the normalised trailing shape (an int or a tuple).
+      shape: the example's shape (an int or a tuple).
       eps: added to the variance.
       use_weight: learn a scale (initialised to ones).
       use_bias: learn a shift (initialised to zeros).
-      dtype: the parameters' dtype (keyword-only).
+      dtype: the parameters' dtype (default float32).
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> ln = fg.nn.LayerNorm(4)
@@ -51,229 +83,285 @@ class LayerNorm(Module):
     (0.0, 1.0)
     """
 
-    weight: Any
-    bias: Any
     shape: tuple = static_field()
     eps: float = static_field()
+    use_weight: bool = static_field()
+    use_bias: bool = static_field()
+    weight: Any
+    bias: Any
 
     def __init__(
-        self,
-        shape,
-        eps: float = 1e-5,
-        use_weight: bool = True,
-        use_bias: bool = True,
-        *,
-        dtype=np.float32,
+        self, shape, eps: float = 1e-5, use_weight: bool = True, use_bias: bool = True, dtype=None
     ):
+        dt = np.float32 if dtype is None else dtype
         self.shape, self.eps = _shape(shape), eps
-        self.weight = fnp.ones(self.shape, dtype) if use_weight else None
-        self.bias = fnp.zeros(self.shape, dtype) if use_bias else None
+        self.use_weight, self.use_bias = use_weight, use_bias
+        self.weight = fnp.ones(self.shape, dt) if use_weight else None
+        self.bias = fnp.zeros(self.shape, dt) if use_bias else None
 
-    def __call__(self, x, *, key=None):
-        n = len(self.shape)
-        if tuple(fnp.shape(x)[fnp.ndim(x) - n :]) != self.shape:
-            raise ValueError(
-                f"LayerNorm{self.shape} got an input of shape "
-                f"{tuple(fnp.shape(x))}; its trailing dims must be {self.shape}"
-            )
-        axes = tuple(range(fnp.ndim(x) - n, fnp.ndim(x)))
-        mean = fnp.mean(x, axis=axes, keepdims=True)
-        var = fnp.mean(fnp.square(x - mean), axis=axes, keepdims=True)
-        return _affine((x - mean) / fnp.sqrt(var + self.eps), self.weight, self.bias)
+    def __call__(self, x, state=_NO_STATE, *, key=None):
+        _check_shape("LayerNorm", self.shape, x)
+        orig, dt = x.dtype, _compute_dtype(x)
+        x = x.astype(dt)
+        mean = fnp.mean(x, keepdims=True)
+        var = fnp.maximum(0.0, fnp.var(x, keepdims=True))
+        out = (x - mean) * lax.rsqrt(var + self.eps)
+        return _finish(_scale_shift(out, self.weight, self.bias, dt), orig, state)
 
 
 class RMSNorm(Module):
-    """``x / sqrt(mean(x**2) + eps) * weight`` over the trailing ``shape`` dims of one example.
+    """``x * rsqrt(mean(x**2) + eps) * weight + bias`` on one example of shape ``shape``.
 
-    Called as ``norm(x, *, key=None)``; the mean is over the last ``len(shape)`` dims of
-    ``x`` (whose sizes must broadcast with ``shape``).
+    As Equinox: called as ``norm(x, state=None, *, key=None)``; ``x.shape`` must equal
+    ``shape`` (else ``ValueError``); computed in at least float32. Given a ``state``,
+    returns ``(y, state)``.
 
     Args:
-      shape: the normalised trailing shape (an int or a tuple).
+      shape: the example's shape (an int or a tuple).
       eps: added to the mean square.
       use_weight: learn a scale (initialised to ones).
-      use_bias: learn a shift too (initialised to zeros; off by default).
-      dtype: the parameters' dtype (keyword-only).
+      use_bias: learn a shift (initialised to zeros; on by default, as Equinox).
+      dtype: the parameters' dtype (default float32).
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> fg.nn.RMSNorm(2)(fnp.array([3.0, 4.0])).shape
+    (2,)
     """
 
-    weight: Any
-    bias: Any
     shape: tuple = static_field()
     eps: float = static_field()
+    use_weight: bool = static_field()
+    use_bias: bool = static_field()
+    weight: Any
+    bias: Any
 
     def __init__(
-        self,
-        shape,
-        eps: float = 1e-6,
-        use_weight: bool = True,
-        use_bias: bool = False,
-        *,
-        dtype=np.float32,
+        self, shape, eps: float = 1e-5, use_weight: bool = True, use_bias: bool = True, dtype=None
     ):
+        dt = np.float32 if dtype is None else dtype
         self.shape, self.eps = _shape(shape), eps
-        self.weight = fnp.ones(self.shape, dtype) if use_weight else None
-        self.bias = fnp.zeros(self.shape, dtype) if use_bias else None
+        self.use_weight, self.use_bias = use_weight, use_bias
+        self.weight = fnp.ones(self.shape, dt) if use_weight else None
+        self.bias = fnp.zeros(self.shape, dt) if use_bias else None
 
-    def __call__(self, x, *, key=None):
-        axes = tuple(range(fnp.ndim(x) - len(self.shape), fnp.ndim(x)))
-        ms = fnp.mean(fnp.square(x), axis=axes, keepdims=True)
-        return _affine(x / fnp.sqrt(ms + self.eps), self.weight, self.bias)
+    def __call__(self, x, state=_NO_STATE, *, key=None):
+        _check_shape("RMSNorm", self.shape, x)
+        orig, dt = x.dtype, _compute_dtype(x)
+        x = x.astype(dt)
+        out = lax.rsqrt(fnp.mean(x**2) + self.eps) * x
+        return _finish(_scale_shift(out, self.weight, self.bias, dt), orig, state)
 
 
 class GroupNorm(Module):
     """Normalises one example ``(C, *spatial)`` within ``groups`` groups of channels.
 
-    Called as ``gn(x, *, key=None)``; raises ``ValueError`` unless ``x.shape[0]`` is
-    ``channels``.
+    As Equinox: called as ``gn(x, state=None, *, key=None)``; statistics in at least
+    float32; given a ``state``, returns ``(y, state)``. ``x.shape[0]`` must be ``channels``
+    when that is given (else ``ValueError``).
 
     Args:
       groups: the number of channel groups (must divide ``channels``).
-      channels: the number of channels ``C``.
+      channels: the number of channels ``C`` (needed with ``channelwise_affine``).
       eps: added to the variance.
       channelwise_affine: learn a per-channel scale (ones) and shift (zeros).
-      dtype: the parameters' dtype (keyword-only).
+      dtype: the parameters' dtype (default float32).
 
     Raises:
-      ValueError: if ``channels`` is not divisible by ``groups``.
+      ValueError: if ``channels`` is not divisible by ``groups``, or is None with
+        ``channelwise_affine``.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> fg.nn.GroupNorm(2, 4)(fnp.arange(16.0).reshape(4, 2, 2)).shape
     (4, 2, 2)
     """
 
+    groups: int = static_field()
+    channels: Any = static_field()
+    eps: float = static_field()
+    channelwise_affine: bool = static_field()
     weight: Any
     bias: Any
-    groups: int = static_field()
-    channels: int = static_field()
-    eps: float = static_field()
 
     def __init__(
         self,
         groups: int,
-        channels: int,
+        channels: int | None = None,
         eps: float = 1e-5,
         channelwise_affine: bool = True,
-        *,
-        dtype=np.float32,
+        dtype=None,
     ):
-        if channels % groups:
-            raise ValueError(f"GroupNorm: channels {channels} not divisible by groups {groups}")
+        if channels is not None and channels % groups:
+            raise ValueError("The number of groups must divide the number of channels.")
+        if channels is None and channelwise_affine:
+            raise ValueError(
+                "The number of channels should be specified if `channelwise_affine=True`"
+            )
+        dt = np.float32 if dtype is None else dtype
         self.groups, self.channels, self.eps = groups, channels, eps
-        self.weight = fnp.ones((channels,), dtype) if channelwise_affine else None
-        self.bias = fnp.zeros((channels,), dtype) if channelwise_affine else None
+        self.channelwise_affine = channelwise_affine
+        self.weight = fnp.ones((channels,), dt) if channelwise_affine else None
+        self.bias = fnp.zeros((channels,), dt) if channelwise_affine else None
 
-    def __call__(self, x, *, key=None):
+    def __call__(self, x, state=_NO_STATE, *, key=None):
         shape = tuple(fnp.shape(x))
-        if not shape or shape[0] != self.channels:
+        if not shape or (self.channels is not None and shape[0] != self.channels):
             raise ValueError(
                 f"GroupNorm expects one example (C={self.channels}, ...), got "
                 f"shape {shape}; for a batch use fg.vmap(layer)(x)."
             )
-        g = fnp.reshape(x, (self.groups, -1))
-        mean = fnp.mean(g, axis=1, keepdims=True)
-        var = fnp.mean(fnp.square(g - mean), axis=1, keepdims=True)
-        y = fnp.reshape((g - mean) / fnp.sqrt(var + self.eps), shape)
-        bshape = (self.channels,) + (1,) * (len(shape) - 1)
+        orig, dt = x.dtype, _compute_dtype(x)
+        y = fnp.reshape(x.astype(dt), (self.groups, -1))
+        mean = fnp.mean(y, axis=1, keepdims=True)
+        var = fnp.maximum(0.0, fnp.var(y, axis=1, keepdims=True))
+        out = fnp.reshape((y - mean) * lax.rsqrt(var + self.eps), shape)
+        bshape = (shape[0],) + (1,) * (len(shape) - 1)
         w = None if self.weight is None else fnp.reshape(self.weight, bshape)
         b = None if self.bias is None else fnp.reshape(self.bias, bshape)
-        return _affine(y, w, b)
+        return _finish(_scale_shift(out, w, b, dt), orig, state)
 
 
-class BatchNormState(NamedTuple):
-    """BatchNorm's running statistics (a pytree, returned by every call).
+def _batch_stats(x, axis_name):
+    """Per-channel mean and biased variance of a whole batch ``(N, C, *spatial)``."""
+    if axis_name is not None:
+        raise NotImplementedError(
+            "BatchNorm(axis_name=...) needs the collectives (lax.pmean) over a named vmap "
+            "axis; until then use axis_name=None and call it on the whole batch."
+        )
+    axes = (0,) + tuple(range(2, fnp.ndim(x)))
+    return fnp.mean(x, axis=axes), fnp.var(x, axis=axes)
+
+
+class BatchNorm(StatefulLayer):
+    """Batch normalisation with Equinox's state handling: ``y, state = bn(x, state)``.
+
+    The state lives in an :class:`State` (build both with ``make_with_state(BatchNorm)(...)``).
+    With ``axis_name=None`` the layer is called OUTSIDE ``vmap`` on the whole batch ``(N, C,
+    *spatial)`` (else ``ValueError``); a named axis (Equinox's per-example call under
+    ``vmap(axis_name=...)``) needs the collectives and raises ``NotImplementedError`` for now.
+
+    ``mode="ema"`` (Equinox's default): the first training call stores the batch statistics;
+    later ones store ``(1 - momentum) * batch + momentum * running`` and normalise with that
+    (as Equinox). ``mode="batch"``: training normalises with the batch statistics and keeps
+    the debiased running averages ``hidden = momentum * hidden + (1 - momentum) * batch``,
+    which inference divides by ``1 - momentum**count``. Inference (``inference=True`` here or
+    in the call, or :func:`inference_mode`) returns the state unchanged.
 
     Args:
-      mean: the running mean per channel, shape ``(C,)``.
-      var: the running (biased) variance per channel, shape ``(C,)``.
-    """
-
-    mean: Any
-    var: Any
-
-
-class BatchNorm(Module):
-    """Batch normalisation over a WHOLE batch ``(N, C, *spatial)`` with explicit state.
-
-    Training (``inference=False``): normalise with the batch statistics and return updated
-    running statistics ``r <- momentum * r + (1 - momentum) * batch`` (biased variance, as
-    Flax/Equinox). Inference: normalise with the running statistics; the state is returned
-    unchanged. Call it outside ``vmap`` (it is the one layer that sees the batch):
-    ``y, state = bn(x, state, *, key=None, inference=None)``, where ``x`` is ``(N, C, ...)``
-    (else ``ValueError``) and ``y`` has ``x``'s shape.
-
-    Args:
-      num_features: the number of channels ``C``.
+      input_size: the number of channels ``C``.
+      axis_name: the named batch axis (``None``: the call gets the whole batch).
       eps: added to the variance.
-      momentum: the running statistics' decay (``r <- momentum * r + (1 - momentum) *
-        batch``).
-      affine: learn a per-channel scale (ones) and shift (zeros).
-      inference: use the running statistics (see :func:`inference_mode`).
-      dtype: the parameters' dtype (keyword-only).
+      channelwise_affine: learn a per-channel scale (ones) and shift (zeros).
+      momentum: the running statistics' decay.
+      inference: use the running statistics.
+      dtype: the parameters' and statistics' dtype (default float32).
+      mode: ``"ema"`` or ``"batch"``.
+
+    Raises:
+      ValueError: for another ``mode``.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
-    >>> bn = fg.nn.BatchNorm(3)
-    >>> state = bn.init_state()
+    >>> bn, state = fg.nn.make_with_state(fg.nn.BatchNorm)(3, None, mode="batch")
     >>> y, state = bn(fnp.ones((8, 3, 4, 4)), state)
-    >>> y.shape, state.mean.shape
-    ((8, 3, 4, 4), (3,))
-    >>> y, _ = fg.nn.inference_mode(bn)(fnp.ones((2, 3, 4, 4)), state)
+    >>> y.shape
+    (8, 3, 4, 4)
+    >>> y, state = fg.nn.inference_mode(bn)(fnp.ones((2, 3, 4, 4)), state)
     """
 
     weight: Any
     bias: Any
-    num_features: int = static_field()
-    eps: float = static_field()
-    momentum: float = static_field()
+    ema_first_time_index: Any
+    ema_state_index: Any
+    batch_counter: Any
+    batch_state_index: Any
+    axis_name: Any = static_field()
     inference: bool = static_field()
+    input_size: int = static_field()
+    eps: float = static_field()
+    channelwise_affine: bool = static_field()
+    momentum: float = static_field()
+    mode: str = static_field()
 
     def __init__(
         self,
-        num_features: int,
+        input_size: int,
+        axis_name=None,
         eps: float = 1e-5,
+        channelwise_affine: bool = True,
         momentum: float = 0.99,
-        affine: bool = True,
         inference: bool = False,
-        *,
-        dtype=np.float32,
+        dtype=None,
+        mode: str = "ema",
     ):
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.inference = inference
-        self.weight = fnp.ones((num_features,), dtype) if affine else None
-        self.bias = fnp.zeros((num_features,), dtype) if affine else None
+        if mode not in ("ema", "batch"):
+            raise ValueError("Invalid mode, must be 'ema' or 'batch'.")
+        dt = np.float32 if dtype is None else dtype
+        c = input_size
+        self.weight = fnp.ones((c,), dt) if channelwise_affine else None
+        self.bias = fnp.zeros((c,), dt) if channelwise_affine else None
+        ema, batch = mode == "ema", mode == "batch"
+        stats = (fnp.zeros((c,), dt), fnp.ones((c,), dt))
+        self.ema_first_time_index = StateIndex(fnp.asarray(True)) if ema else None
+        self.ema_state_index = StateIndex(stats) if ema else None
+        self.batch_counter = StateIndex(fnp.asarray(0, np.int32)) if batch else None
+        self.batch_state_index = StateIndex(stats) if batch else None
+        self.axis_name, self.inference, self.input_size, self.eps = axis_name, inference, c, eps
+        self.channelwise_affine, self.momentum, self.mode = channelwise_affine, momentum, mode
 
-    def init_state(self, dtype=np.float32) -> BatchNormState:
-        """The initial state: running mean 0 and running variance 1.
-
-        Args:
-          dtype: the statistics' dtype.
+    def init_state(self) -> State:
+        """A fresh initial :class:`State` of this layer (works after ``delete_init_state``).
 
         Returns:
-          A :class:`BatchNormState` of two ``(num_features,)`` arrays.
+          A :class:`State` holding this layer's entries only; ``make_with_state`` is the
+          Equinox way to build model and state together.
         """
-        return BatchNormState(
-            fnp.zeros((self.num_features,), dtype), fnp.ones((self.num_features,), dtype)
-        )
+        c = self.input_size
+        dt = np.float32 if self.weight is None else self.weight.dtype
+        stats = (fnp.zeros((c,), dt), fnp.ones((c,), dt))
+        if self.mode == "ema":
+            pairs = [(self.ema_first_time_index, fnp.asarray(True)), (self.ema_state_index, stats)]
+        else:
+            pairs = [
+                (self.batch_counter, fnp.asarray(0, np.int32)),
+                (self.batch_state_index, stats),
+            ]
+        return State.from_values({index.marker: value for index, value in pairs})
 
-    def __call__(self, x, state: BatchNormState, *, key=None, inference: bool | None = None):
+    def _ema(self, x, state, inference):
+        if inference:
+            return state.get(self.ema_state_index), state
+        first = state.get(self.ema_first_time_index)
+        state = state.set(self.ema_first_time_index, fnp.asarray(False))
+        batch_mean, batch_var = _batch_stats(x, self.axis_name)
+        run_mean, run_var = state.get(self.ema_state_index)
+        m = self.momentum
+        mean = fnp.where(first, batch_mean, (1 - m) * batch_mean + m * run_mean)
+        var = fnp.where(first, batch_var, (1 - m) * batch_var + m * run_var)
+        return (mean, var), state.set(self.ema_state_index, (mean, var))
+
+    def _batch(self, x, state, inference):
+        count = state.get(self.batch_counter)
+        hidden_mean, hidden_var = state.get(self.batch_state_index)
+        m = self.momentum
+        if inference:
+            scale = fnp.where(count == 0, 1, 1 - m**count).astype(hidden_mean.dtype)
+            return (hidden_mean / scale, hidden_var / scale), state
+        mean, var = _batch_stats(x, self.axis_name)
+        state = state.set(self.batch_counter, count + 1)
+        hidden = (hidden_mean * m + mean * (1 - m), hidden_var * m + var * (1 - m))
+        return (mean, var), state.set(self.batch_state_index, hidden)
+
+    def __call__(self, x, state: State, *, key=None, inference: bool | None = None):
         shape = tuple(fnp.shape(x))
-        if len(shape) < 2 or shape[1] != self.num_features:
+        if self.axis_name is None and (len(shape) < 2 or shape[1] != self.input_size):
             raise ValueError(
-                f"BatchNorm({self.num_features}) takes a whole batch (N, C, ...) "
-                f"with C={self.num_features}, got shape {shape}. Apply it outside "
-                f"fg.vmap."
+                f"BatchNorm({self.input_size}) with axis_name=None takes a whole batch "
+                f"(N, C, ...) with C={self.input_size}, got shape {shape}. Apply it "
+                f"outside fg.vmap."
             )
         inference = self.inference if inference is None else inference
-        axes = (0,) + tuple(range(2, len(shape)))
+        stats = self._ema if self.mode == "ema" else self._batch
+        (mean, var), state = stats(x, state, inference)
         bshape = (1, -1) + (1,) * (len(shape) - 2)
-        if inference:
-            mean, var = state.mean, state.var
-        else:
-            mean, var = fnp.mean(x, axis=axes), fnp.var(x, axis=axes)
-            m = self.momentum
-            state = BatchNormState(
-                stop_gradient(m * state.mean + (1 - m) * mean).astype(state.mean.dtype),
-                stop_gradient(m * state.var + (1 - m) * var).astype(state.var.dtype),
-            )
         y = (x - fnp.reshape(mean, bshape)) / fnp.sqrt(fnp.reshape(var, bshape) + self.eps)
         w = None if self.weight is None else fnp.reshape(self.weight, bshape)
         b = None if self.bias is None else fnp.reshape(self.bias, bshape)

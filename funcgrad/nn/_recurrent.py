@@ -15,14 +15,17 @@ from funcgrad.nn._module import Module, static_field
 __all__ = ["RNN", "GRUCell", "LSTMCell", "RNNCell"]
 
 
-def _params(key, n_gates, input_size, hidden_size, use_bias, dtype):
-    """PyTorch's init: every weight and bias ``U(+-1/sqrt(hidden_size))``."""
-    lim = 1.0 / math.sqrt(hidden_size)
-    k1, k2, k3 = fr.split(key, 3)
-    u = lambda k, shape: fr.uniform(k, shape, dtype, -lim, lim)
+def _uniform(key, shape, dtype, hidden_size):
+    """Equinox's (and PyTorch's) init of a cell: ``U(+-sqrt(1/hidden_size))``."""
+    lim = math.sqrt(1 / hidden_size)
+    return fr.uniform(key, shape, np.float32 if dtype is None else dtype, -lim, lim)
+
+
+def _params(keys, n_gates, input_size, hidden_size, use_bias, dtype):
     g = n_gates * hidden_size
-    bias = u(k3, (g,)) if use_bias else None
-    return u(k1, (g, input_size)), u(k2, (g, hidden_size)), bias
+    u = lambda k, shape: _uniform(k, shape, dtype, hidden_size)
+    bias = u(keys[2], (g,)) if use_bias else None
+    return u(keys[0], (g, input_size)), u(keys[1], (g, hidden_size)), bias
 
 
 def _gates(cell, x, h):
@@ -49,16 +52,23 @@ class _Cell(Module):
     bias: Any
     input_size: int = static_field()
     hidden_size: int = static_field()
+    use_bias: bool = static_field()
 
     _n_gates = 1
+    _n_keys = 3
 
     def __init__(
-        self, input_size: int, hidden_size: int, use_bias: bool = True, *, key, dtype=np.float32
+        self, input_size: int, hidden_size: int, use_bias: bool = True, dtype=None, *, key
     ):
-        self.input_size, self.hidden_size = input_size, hidden_size
+        self.input_size, self.hidden_size, self.use_bias = input_size, hidden_size, use_bias
+        keys = fr.split(key, self._n_keys)
         self.weight_ih, self.weight_hh, self.bias = _params(
-            key, self._n_gates, input_size, hidden_size, use_bias, dtype
+            keys, self._n_gates, input_size, hidden_size, use_bias, dtype
         )
+        self._init_extra(keys, dtype)
+
+    def _init_extra(self, keys, dtype):
+        pass
 
     def init_state(self, dtype=np.float32):
         """The zero hidden state.
@@ -82,9 +92,9 @@ class RNNCell(_Cell):
       input_size: the size of one input vector.
       hidden_size: the size of the hidden state.
       use_bias: whether to add a bias.
-      key: the PRNG key the parameters are drawn with (keyword-only, required); every weight
-        and bias is ``U(+-1/sqrt(hidden_size))`` (PyTorch's init).
-      dtype: the parameters' dtype (keyword-only).
+      dtype: the parameters' dtype (default float32).
+      key: the PRNG key (keyword-only, required): ``split(key, 3)`` draws ``weight_ih``,
+        ``weight_hh`` and ``bias``, each ``U(+-sqrt(1/hidden_size))`` (Equinox's init).
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> cell = fg.nn.RNNCell(3, 5, key=fg.random.key(0))
@@ -98,34 +108,50 @@ class RNNCell(_Cell):
 
 
 class GRUCell(_Cell):
-    """GRU cell (PyTorch's equations, gates ordered r, z, n); ``cell(x, h, *, key=None) -> h'``.
+    """GRU cell with Equinox's equations and parameters; ``cell(x, h, *, key=None) -> h'``.
 
-    One bias vector, added to the input projections (PyTorch's ``b_ih``; its ``b_hh`` is
-    absent, so ``b_hn`` inside ``r * (W_hn h + b_hn)`` is 0). ``x`` is one time step
-    ``(input_size,)`` (else ``ValueError``), ``h`` is ``(hidden_size,)``.
+    Gates ordered r, z, n. Two biases as Equinox: ``bias`` (``3 * hidden``, added to the
+    input projections) and ``bias_n`` (``hidden``, inside ``r * (W_hn h + bias_n)``, like
+    PyTorch's ``b_hn``): ``h' = n + z * (h - n)``. ``x`` is one time step ``(input_size,)``
+    (else ``ValueError``), ``h`` is ``(hidden_size,)``.
 
     Args:
       input_size: the size of one input vector.
       hidden_size: the size of the hidden state.
-      use_bias: whether to add a bias.
-      key: the PRNG key the parameters are drawn with (keyword-only, required); every weight
-        and bias is ``U(+-1/sqrt(hidden_size))`` (PyTorch's init).
-      dtype: the parameters' dtype (keyword-only).
+      use_bias: whether to add the biases.
+      dtype: the parameters' dtype (default float32).
+      key: the PRNG key (keyword-only, required): ``split(key, 4)`` draws ``weight_ih``,
+        ``weight_hh``, ``bias``, ``bias_n``, each ``U(+-sqrt(1/hidden_size))`` (Equinox).
+
+    >>> import funcgrad as fg, funcgrad.numpy as fnp
+    >>> cell = fg.nn.GRUCell(3, 5, key=fg.random.key(0))
+    >>> cell(fnp.ones(3), cell.init_state()).shape
+    (5,)
     """
 
-    _n_gates = 3
+    bias_n: Any = None
 
-    def __call__(self, x, h, *, key=None):
+    _n_gates = 3
+    _n_keys = 4
+
+    def _init_extra(self, keys, dtype):
+        self.bias_n = _uniform(keys[3], (self.hidden_size,), dtype, self.hidden_size)
+        if not self.use_bias:
+            self.bias_n = None
+
+    def __call__(self, input, hidden, *, key=None):
+        x, h = input, hidden
         _check(self, x)
         n = self.hidden_size
         gi = self.weight_ih @ x
-        gh = self.weight_hh @ h
         if self.bias is not None:
-            gi = gi + self.bias  # one bias (PyTorch has b_ih and b_hh; this is b_ih + b_hn=0)
+            gi = gi + self.bias
+        gh = self.weight_hh @ h
+        bias_n = 0.0 if self.bias_n is None else self.bias_n
         r = _sigmoid(gi[:n] + gh[:n])
         z = _sigmoid(gi[n : 2 * n] + gh[n : 2 * n])
-        cand = fnp.tanh(gi[2 * n :] + r * gh[2 * n :])
-        return (1 - z) * cand + z * h
+        new = fnp.tanh(gi[2 * n :] + r * (gh[2 * n :] + bias_n))
+        return new + z * (h - new)
 
 
 class LSTMCell(_Cell):
@@ -138,9 +164,9 @@ class LSTMCell(_Cell):
       input_size: the size of one input vector.
       hidden_size: the size of the hidden state.
       use_bias: whether to add a bias.
-      key: the PRNG key the parameters are drawn with (keyword-only, required); every weight
-        and bias is ``U(+-1/sqrt(hidden_size))`` (PyTorch's init).
-      dtype: the parameters' dtype (keyword-only).
+      dtype: the parameters' dtype (default float32).
+      key: the PRNG key (keyword-only, required): ``split(key, 3)`` draws ``weight_ih``,
+        ``weight_hh`` and ``bias``, each ``U(+-sqrt(1/hidden_size))`` (Equinox's init).
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> cell = fg.nn.LSTMCell(3, 4, key=fg.random.key(0))
@@ -163,9 +189,9 @@ class LSTMCell(_Cell):
         z = fnp.zeros((self.hidden_size,), dtype)
         return z, z
 
-    def __call__(self, x, state, *, key=None):
+    def __call__(self, input, hidden, *, key=None):
+        x, (h, c) = input, hidden
         _check(self, x)
-        h, c = state
         n = self.hidden_size
         y = _gates(self, x, h)
         i, f = _sigmoid(y[:n]), _sigmoid(y[n : 2 * n])

@@ -18,6 +18,7 @@ from funcgrad.nn._conv import Conv2d
 from funcgrad.nn._layers import Linear, _relu
 from funcgrad.nn._module import Module, static_field
 from funcgrad.nn._norm import BatchNorm, GroupNorm
+from funcgrad.nn._state import delete_init_state
 from funcgrad.nn.initializers import he_normal
 
 __all__ = ["BasicBlock", "ResNet"]
@@ -25,7 +26,8 @@ __all__ = ["BasicBlock", "ResNet"]
 
 def _norm(kind: str, channels: int):
     if kind == "batch":
-        return BatchNorm(channels, momentum=0.9)
+        # the initial values live in init_state(), not in the model (no integer leaves)
+        return delete_init_state(BatchNorm(channels, momentum=0.9, mode="batch"))
     if kind == "group":
         return GroupNorm(min(8, channels), channels)
     raise ValueError(f"ResNet norm must be 'batch' or 'group', got {kind!r}")
@@ -50,7 +52,7 @@ def _conv(cin, cout, k, stride, key):
         padding=k // 2,
         use_bias=False,
         key=key,
-        weight_init=he_normal(),
+        weight_init=he_normal(in_axis=1, out_axis=0),
     )
 
 
@@ -97,7 +99,7 @@ class BasicBlock(Module):
         """The initial state of the block's norms.
 
         Returns:
-          A triple (norm1, norm2, shortcut norm) of :class:`BatchNormState` or None (group
+          A triple (norm1, norm2, shortcut norm) of ``fg.nn.State`` or None (group
           norms, no shortcut projection).
         """
         norms = (self.norm1, self.norm2, self.shortcut_norm)

@@ -1,14 +1,13 @@
-"""Parameter initialisers: each is a function ``init(key, shape, dtype=float32) -> array``.
+"""Parameter initialisers, as ``jax.nn.initializers``: each is ``init(key, shape, dtype) -> array``.
 
-As in ``jax.nn.initializers``, ``zeros`` and ``ones`` are initialisers themselves and the
-others are factories that return one (``glorot_uniform()``, ``normal(0.02)``, ...).
-
-**Axis convention** (differs from JAX, which assumes Flax's ``(in, out)`` kernels): funcgrad
-layers store weights PyTorch-style, ``(out, in)`` for Linear and ``(O, I, *window)`` for
-convolutions, so by default ``out_axis=0`` and ``in_axis=1`` and every other axis is the
-receptive field: ``fan_in = shape[1] * prod(shape[2:])``, ``fan_out = shape[0] *
-prod(shape[2:])``. A 1-d shape has ``fan_in = fan_out = shape[0]``. Pass ``in_axis`` /
-``out_axis`` to :func:`variance_scaling` for another layout.
+``zeros`` and ``ones`` are initialisers themselves; the others are factories that return one
+(``glorot_uniform()``, ``normal(0.02)``, ...). The fan conventions are JAX's: by default the
+input axis is ``-2`` and the output axis ``-1`` (Flax's ``(in, out)`` kernels), every axis
+that is neither (nor in ``batch_axis``) is the receptive field. funcgrad's own layers store
+weights ``(out, in)`` (as Equinox) and draw them with Equinox's ``U(+-1/sqrt(fan_in))``, not
+with these; to use one of these on such a weight pass ``in_axis=1, out_axis=0``
+(``variance_scaling``, ``glorot_*``, ``he_*``, ``lecun_*``). The same key gives the same
+numbers as JAX where ``funcgrad.random`` matches JAX's sampler.
 
 >>> import funcgrad as fg
 >>> from funcgrad.nn import initializers as init
@@ -26,11 +25,13 @@ import numpy as np
 
 import funcgrad.numpy as fnp
 from funcgrad import random as fr
+from funcgrad._src.dtypes import default_float
 
 __all__ = [
     "Initializer",
     "compute_fans",
     "constant",
+    "delta_orthogonal",
     "glorot_normal",
     "glorot_uniform",
     "he_normal",
@@ -50,21 +51,25 @@ __all__ = [
     "zeros",
 ]
 
-Initializer = Callable  # (key, shape, dtype) -> array
-_F32 = np.float32
+Initializer = Callable  # (key, shape, dtype=None) -> array
+Axes = int | Sequence[int]
 
 
 def _shape(shape) -> tuple:
-    return (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    return (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
 
 
-def zeros(key, shape, dtype=_F32):
+def _dtype(dtype):
+    return default_float() if dtype is None else np.dtype(dtype)
+
+
+def zeros(key, shape, dtype=None):
     """The all-zeros initialiser (the key is ignored).
 
     Args:
       key: ignored (may be None).
       shape: the shape (an int or a tuple).
-      dtype: the dtype.
+      dtype: the dtype (default float32, float64 with x64).
 
     Returns:
       An array of ``shape`` and ``dtype``.
@@ -72,24 +77,27 @@ def zeros(key, shape, dtype=_F32):
     >>> zeros(None, (2,))
     Array([0., 0.], dtype=float32)
     """
-    return fnp.zeros(_shape(shape), dtype)
+    return fnp.zeros(_shape(shape), _dtype(dtype))
 
 
-def ones(key, shape, dtype=_F32):
+def ones(key, shape, dtype=None):
     """The all-ones initialiser (the key is ignored).
 
     Args:
       key: ignored (may be None).
       shape: the shape (an int or a tuple).
-      dtype: the dtype.
+      dtype: the dtype (default float32, float64 with x64).
 
     Returns:
       An array of ``shape`` and ``dtype``.
+
+    >>> ones(None, 2)
+    Array([1., 1.], dtype=float32)
     """
-    return fnp.ones(_shape(shape), dtype)
+    return fnp.ones(_shape(shape), _dtype(dtype))
 
 
-def constant(value, dtype=_F32) -> Initializer:
+def constant(value, dtype=None) -> Initializer:
     """An initialiser filling with ``value`` (it ignores the key).
 
     Args:
@@ -104,13 +112,13 @@ def constant(value, dtype=_F32) -> Initializer:
     """
 
     def init(key, shape, dtype=dtype):
-        return fnp.full(_shape(shape), value, dtype)
+        return fnp.full(_shape(shape), value, _dtype(dtype))
 
     return init
 
 
-def normal(stddev: float = 1e-2, dtype=_F32) -> Initializer:
-    """An initialiser sampling from ``N(0, stddev**2)``.
+def normal(stddev: float = 1e-2, dtype=None) -> Initializer:
+    """An initialiser sampling ``stddev * normal(key, shape)`` (as JAX).
 
     Args:
       stddev: the standard deviation.
@@ -118,16 +126,21 @@ def normal(stddev: float = 1e-2, dtype=_F32) -> Initializer:
 
     Returns:
       An initialiser ``init(key, shape, dtype=dtype) -> array``.
+
+    >>> import funcgrad as fg
+    >>> normal(1.0)(fg.random.key(0), (3,)).shape
+    (3,)
     """
 
     def init(key, shape, dtype=dtype):
-        return fr.normal(key, _shape(shape), dtype) * fnp.asarray(stddev, dtype)
+        dt = _dtype(dtype)
+        return fr.normal(key, _shape(shape), dt) * fnp.asarray(stddev, dt)
 
     return init
 
 
-def uniform(scale: float = 1e-2, dtype=_F32) -> Initializer:
-    """An initialiser sampling from ``U[0, scale)`` (JAX semantics: not centred).
+def uniform(scale: float = 1e-2, dtype=None) -> Initializer:
+    """An initialiser sampling ``scale * uniform(key, shape)``: ``U[0, scale)``, not centred.
 
     Args:
       scale: the upper bound.
@@ -135,16 +148,21 @@ def uniform(scale: float = 1e-2, dtype=_F32) -> Initializer:
 
     Returns:
       An initialiser ``init(key, shape, dtype=dtype) -> array``.
+
+    >>> import funcgrad as fg
+    >>> bool((uniform(2.0)(fg.random.key(0), (5,)) >= 0).all())
+    True
     """
 
     def init(key, shape, dtype=dtype):
-        return fr.uniform(key, _shape(shape), dtype) * fnp.asarray(scale, dtype)
+        dt = _dtype(dtype)
+        return fr.uniform(key, _shape(shape), dt) * fnp.asarray(scale, dt)
 
     return init
 
 
 def truncated_normal(
-    stddev: float = 1e-2, dtype=_F32, lower: float = -2.0, upper: float = 2.0
+    stddev: float = 1e-2, dtype=None, lower: float = -2.0, upper: float = 2.0
 ) -> Initializer:
     """An initialiser sampling ``stddev`` times a standard normal truncated to ``(lower, upper)``.
 
@@ -156,177 +174,173 @@ def truncated_normal(
 
     Returns:
       An initialiser ``init(key, shape, dtype=dtype) -> array``.
+
+    >>> import funcgrad as fg
+    >>> bool((abs(truncated_normal(1.0)(fg.random.key(0), (50,))) <= 2).all())
+    True
     """
 
     def init(key, shape, dtype=dtype):
-        s = fr.truncated_normal(key, lower, upper, _shape(shape), dtype)
-        return s * fnp.asarray(stddev, dtype)
+        dt = _dtype(dtype)
+        s = fr.truncated_normal(key, lower, upper, _shape(shape), dt)
+        return s * fnp.asarray(stddev, dt)
 
     return init
 
 
-def compute_fans(shape: Sequence[int], in_axis: int = 1, out_axis: int = 0) -> tuple:
-    """``(fan_in, fan_out)`` of a weight shape (see the module docstring for the axes).
+def _size(shape, axes) -> int:
+    if isinstance(axes, (int, np.integer)):
+        return shape[axes]
+    return math.prod(shape[i] for i in axes)
+
+
+def compute_fans(
+    shape: Sequence[int], in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = ()
+) -> tuple:
+    """``(fan_in, fan_out)`` of a weight shape, with JAX's conventions.
+
+    Axes not in ``in_axis``, ``out_axis`` or ``batch_axis`` are the receptive field:
+    ``fan_in = in_size * receptive`` and ``fan_out = out_size * receptive``.
 
     Args:
-      shape: the weight's shape (0-d: fans 1; 1-d: both fans ``shape[0]``).
-      in_axis: the input axis (negative counts from the end).
-      out_axis: the output axis; every other axis is the receptive field.
+      shape: the weight's shape.
+      in_axis: the input axis or axes (default ``-2``).
+      out_axis: the output axis or axes (default ``-1``).
+      batch_axis: axes ignored by the fans (default none).
 
     Returns:
-      The pair of ints ``(fan_in, fan_out)``.
+      The pair ``(fan_in, fan_out)`` (floats, as JAX).
 
-    >>> compute_fans((16, 3, 5, 5))        # conv kernel OIHW
-    (75, 400)
+    Raises:
+      ValueError: for a shape of fewer than 2 dimensions with the default ``in_axis``.
+
+    >>> compute_fans((3, 3, 4, 16))        # an HWIO convolution kernel
+    (36.0, 144.0)
     """
     shape = _shape(shape)
-    if len(shape) == 0:
-        return 1, 1
-    if len(shape) == 1:
-        return shape[0], shape[0]
-    in_axis, out_axis = in_axis % len(shape), out_axis % len(shape)
-    receptive = math.prod(s for i, s in enumerate(shape) if i not in (in_axis, out_axis))
-    return shape[in_axis] * receptive, shape[out_axis] * receptive
+    if isinstance(in_axis, int) and in_axis == -2 and len(shape) <= 1:
+        raise ValueError(
+            f"Can't compute input and output sizes of a {len(shape)}-dimensional weights "
+            "tensor with default in_axis. Must be at least 2D or specify in_axis explicitly."
+        )
+    n_in, n_out = _size(shape, in_axis), _size(shape, out_axis)
+    receptive = math.prod(shape) / n_in / n_out / _size(shape, batch_axis)
+    return n_in * receptive, n_out * receptive
 
 
 _TRUNC_STD = 0.87962566103423978  # std of a standard normal truncated to (-2, 2)
+_MODES = {
+    "fan_in": lambda fi, fo: fi,
+    "fan_out": lambda fi, fo: fo,
+    "fan_avg": lambda fi, fo: (fi + fo) / 2,
+    "fan_geo_avg": lambda fi, fo: (fi * fo) ** 0.5,
+}
+
+
+def _sample(distribution, key, shape, dt, variance):
+    if distribution == "truncated_normal":
+        std = fnp.sqrt(variance) / fnp.asarray(_TRUNC_STD, dt)
+        return fr.truncated_normal(key, -2, 2, shape, dt) * std
+    if distribution == "normal":
+        return fr.normal(key, shape, dt) * fnp.sqrt(variance)
+    return fr.uniform(key, shape, dt, -1) * fnp.sqrt(3 * variance)
 
 
 def variance_scaling(
-    scale: float, mode: str, distribution: str, in_axis: int = 1, out_axis: int = 0, dtype=_F32
+    scale: float,
+    mode: str,
+    distribution: str,
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
+    dtype=None,
 ) -> Initializer:
-    """Samples with variance ``scale / n``, ``n`` the fan given by ``mode`` (JAX semantics).
+    """Samples with variance ``scale / n``, ``n`` the fan given by ``mode`` (as JAX).
 
     Args:
       scale: the variance numerator.
-      mode: ``"fan_in"``, ``"fan_out"`` or ``"fan_avg"`` (``n`` is at least 1).
-      distribution: ``"truncated_normal"`` (rescaled to the variance), ``"normal"`` or
-        ``"uniform"`` (``U(+-sqrt(3 scale / n))``).
-      in_axis: the input axis for :func:`compute_fans`.
-      out_axis: the output axis for :func:`compute_fans`.
+      mode: ``"fan_in"``, ``"fan_out"``, ``"fan_avg"`` or ``"fan_geo_avg"``.
+      distribution: ``"truncated_normal"`` (truncated at 2 standard deviations, rescaled to
+        the variance), ``"normal"`` or ``"uniform"`` (``U(+-sqrt(3 scale / n))``).
+      in_axis: the input axis or axes for :func:`compute_fans`.
+      out_axis: the output axis or axes for :func:`compute_fans`.
+      batch_axis: the axes :func:`compute_fans` ignores.
       dtype: the default dtype of the arrays it makes.
 
     Returns:
       An initialiser ``init(key, shape, dtype=dtype) -> array``.
 
     Raises:
-      ValueError: for an unknown ``mode`` or ``distribution``.
+      ValueError: for an unknown ``mode`` or ``distribution`` (when the initialiser runs,
+        as JAX).
 
     >>> import funcgrad as fg
-    >>> w = variance_scaling(2.0, "fan_in", "normal")(fg.random.key(1), (256, 512))
+    >>> w = variance_scaling(2.0, "fan_in", "normal")(fg.random.key(1), (512, 256))
     >>> abs(float(w.std()) - (2 / 512) ** 0.5) < 3e-3
     True
     """
-    if mode not in ("fan_in", "fan_out", "fan_avg"):
-        raise ValueError(f"variance_scaling: mode must be fan_in, fan_out or fan_avg, got {mode!r}")
-    if distribution not in ("truncated_normal", "normal", "uniform"):
-        raise ValueError(f"variance_scaling: unknown distribution {distribution!r}")
 
     def init(key, shape, dtype=dtype):
-        fan_in, fan_out = compute_fans(shape, in_axis, out_axis)
-        n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
-        var = scale / max(1.0, n)
-        if distribution == "truncated_normal":
-            return truncated_normal(math.sqrt(var) / _TRUNC_STD, dtype)(key, shape, dtype)
-        if distribution == "normal":
-            return normal(math.sqrt(var), dtype)(key, shape, dtype)
-        lim = math.sqrt(3 * var)
-        return fr.uniform(key, _shape(shape), dtype, -lim, lim)
+        shape, dt = _shape(shape), _dtype(dtype)
+        fan_in, fan_out = compute_fans(shape, in_axis, out_axis, batch_axis)
+        if mode not in _MODES:
+            raise ValueError(f"invalid mode for variance scaling initializer: {mode}")
+        if distribution not in ("truncated_normal", "normal", "uniform"):
+            raise ValueError(
+                f"invalid distribution for variance scaling initializer: {distribution}"
+            )
+        variance = fnp.asarray(scale / _MODES[mode](fan_in, fan_out), dt)
+        return _sample(distribution, key, shape, dt, variance)
 
     return init
 
 
-def glorot_uniform(in_axis=1, out_axis=0, dtype=_F32) -> Initializer:
-    """Glorot/Xavier uniform: ``variance_scaling(1, "fan_avg", "uniform")``.
+def _named(scale: float, mode: str, distribution: str, doc: str) -> Callable:
+    def factory(
+        in_axis: Axes = -2, out_axis: Axes = -1, batch_axis: Axes = (), dtype=None
+    ) -> Initializer:
+        return variance_scaling(scale, mode, distribution, in_axis, out_axis, batch_axis, dtype)
+
+    factory.__doc__ = f"""{doc}: ``variance_scaling({scale:g}, "{mode}", "{distribution}")``.
 
     Args:
-      in_axis: the input axis for :func:`compute_fans`.
-      out_axis: the output axis for :func:`compute_fans`.
+      in_axis: the input axis or axes (default ``-2``).
+      out_axis: the output axis or axes (default ``-1``).
+      batch_axis: the axes the fans ignore.
       dtype: the default dtype of the arrays it makes.
 
     Returns:
       An initialiser ``init(key, shape, dtype=dtype) -> array``.
+
+    >>> import funcgrad as fg
+    >>> factory()(fg.random.key(0), (3, 2)).shape
+    (3, 2)
     """
-    return variance_scaling(1.0, "fan_avg", "uniform", in_axis, out_axis, dtype)
+    return factory
 
 
-def glorot_normal(in_axis=1, out_axis=0, dtype=_F32) -> Initializer:
-    """Glorot/Xavier normal: ``variance_scaling(1, "fan_avg", "truncated_normal")``.
-
-    Args:
-      in_axis: the input axis for :func:`compute_fans`.
-      out_axis: the output axis for :func:`compute_fans`.
-      dtype: the default dtype of the arrays it makes.
-
-    Returns:
-      An initialiser ``init(key, shape, dtype=dtype) -> array``.
-    """
-    return variance_scaling(1.0, "fan_avg", "truncated_normal", in_axis, out_axis, dtype)
-
-
-def he_uniform(in_axis=1, out_axis=0, dtype=_F32) -> Initializer:
-    """He/Kaiming uniform: ``variance_scaling(2, "fan_in", "uniform")``.
-
-    Args:
-      in_axis: the input axis for :func:`compute_fans`.
-      out_axis: the output axis for :func:`compute_fans`.
-      dtype: the default dtype of the arrays it makes.
-
-    Returns:
-      An initialiser ``init(key, shape, dtype=dtype) -> array``.
-    """
-    return variance_scaling(2.0, "fan_in", "uniform", in_axis, out_axis, dtype)
-
-
-def he_normal(in_axis=1, out_axis=0, dtype=_F32) -> Initializer:
-    """He/Kaiming normal: ``variance_scaling(2, "fan_in", "truncated_normal")``.
-
-    Args:
-      in_axis: the input axis for :func:`compute_fans`.
-      out_axis: the output axis for :func:`compute_fans`.
-      dtype: the default dtype of the arrays it makes.
-
-    Returns:
-      An initialiser ``init(key, shape, dtype=dtype) -> array``.
-    """
-    return variance_scaling(2.0, "fan_in", "truncated_normal", in_axis, out_axis, dtype)
-
-
-def lecun_uniform(in_axis=1, out_axis=0, dtype=_F32) -> Initializer:
-    """LeCun uniform: ``variance_scaling(1, "fan_in", "uniform")``.
-
-    Args:
-      in_axis: the input axis for :func:`compute_fans`.
-      out_axis: the output axis for :func:`compute_fans`.
-      dtype: the default dtype of the arrays it makes.
-
-    Returns:
-      An initialiser ``init(key, shape, dtype=dtype) -> array``.
-    """
-    return variance_scaling(1.0, "fan_in", "uniform", in_axis, out_axis, dtype)
-
-
-def lecun_normal(in_axis=1, out_axis=0, dtype=_F32) -> Initializer:
-    """LeCun normal: ``variance_scaling(1, "fan_in", "truncated_normal")``.
-
-    Args:
-      in_axis: the input axis for :func:`compute_fans`.
-      out_axis: the output axis for :func:`compute_fans`.
-      dtype: the default dtype of the arrays it makes.
-
-    Returns:
-      An initialiser ``init(key, shape, dtype=dtype) -> array``.
-    """
-    return variance_scaling(1.0, "fan_in", "truncated_normal", in_axis, out_axis, dtype)
-
-
+glorot_uniform = _named(1.0, "fan_avg", "uniform", "Glorot/Xavier uniform")
+glorot_normal = _named(1.0, "fan_avg", "truncated_normal", "Glorot/Xavier normal")
+he_uniform = _named(2.0, "fan_in", "uniform", "He/Kaiming uniform")
+he_normal = _named(2.0, "fan_in", "truncated_normal", "He/Kaiming normal")
+lecun_uniform = _named(1.0, "fan_in", "uniform", "LeCun uniform")
+lecun_normal = _named(1.0, "fan_in", "truncated_normal", "LeCun normal")
+for _f, _n in [
+    (glorot_uniform, "glorot_uniform"),
+    (glorot_normal, "glorot_normal"),
+    (he_uniform, "he_uniform"),
+    (he_normal, "he_normal"),
+    (lecun_uniform, "lecun_uniform"),
+    (lecun_normal, "lecun_normal"),
+]:
+    _f.__name__ = _f.__qualname__ = _n
+    _f.__doc__ = _f.__doc__.replace("factory()", _n + "()")
 xavier_uniform, xavier_normal = glorot_uniform, glorot_normal
 kaiming_uniform, kaiming_normal = he_uniform, he_normal
 
 
-def orthogonal(scale: float = 1.0, column_axis: int = -1, dtype=_F32) -> Initializer:
-    """An initialiser of (semi-)orthogonal matrices, from the QR decomposition of a normal
-    sample (as JAX).
+def orthogonal(scale: float = 1.0, column_axis: int = -1, dtype=None) -> Initializer:
+    """An initialiser of (semi-)orthogonal matrices, ``scale * random.orthogonal`` (as JAX).
 
     Args:
       scale: multiplies the matrix.
@@ -344,20 +358,48 @@ def orthogonal(scale: float = 1.0, column_axis: int = -1, dtype=_F32) -> Initial
     """
 
     def init(key, shape, dtype=dtype):
-        shape = _shape(shape)
+        shape, dt = _shape(shape), _dtype(dtype)
         if len(shape) < 2:
-            raise ValueError(f"orthogonal initialiser needs at least 2 dimensions, got {shape}")
-        n_cols = shape[column_axis]
-        n_rows = math.prod(shape) // n_cols
-        a = fr.normal(key, (max(n_rows, n_cols), min(n_rows, n_cols)), dtype)
-        q, r = fnp.linalg.qr(a)
-        q = q * fnp.sign(fnp.diagonal(r))  # a uniform (Haar) distribution
-        if n_rows < n_cols:
-            q = q.T
-        q = fnp.reshape(
-            q, tuple(s for i, s in enumerate(shape) if i != column_axis % len(shape)) + (n_cols,)
-        )
-        q = fnp.moveaxis(q, -1, column_axis)
-        return q * fnp.asarray(scale, dtype)
+            raise ValueError("orthogonal initializer requires at least a 2D shape")
+        if 0 in shape:
+            return fnp.zeros(shape, dt)
+        n_rows, n_cols = math.prod(shape) // shape[column_axis], shape[column_axis]
+        q = fr.orthogonal(key, n_rows, (), dt, n_cols)
+        q = fnp.reshape(q, tuple(np.delete(shape, column_axis)) + (n_cols,))
+        return fnp.asarray(scale, dt) * fnp.moveaxis(q, -1, column_axis)
+
+    return init
+
+
+def delta_orthogonal(scale: float = 1.0, column_axis: int = -1, dtype=None) -> Initializer:
+    """The delta-orthogonal initialiser of convolution kernels (Xiao et al. 2018), as JAX.
+
+    The kernel (``(*window, in, out)``, 3 to 5 dimensions) is zero except at the window's
+    centre, which holds an orthogonal ``(in, out)`` matrix.
+
+    Args:
+      scale: multiplies the orthogonal matrix.
+      column_axis: the column axis of the orthogonal matrix.
+      dtype: the default dtype of the arrays it makes.
+
+    Returns:
+      An initialiser ``init(key, shape, dtype=dtype) -> array``; it raises ``ValueError``
+      for a shape that is not 3-, 4- or 5-d, or with ``shape[-1] < shape[-2]``.
+
+    >>> import funcgrad as fg
+    >>> w = delta_orthogonal()(fg.random.key(0), (3, 3, 2, 2))
+    >>> float(abs(w[0, 0]).sum())
+    0.0
+    """
+
+    def init(key, shape, dtype=dtype):
+        shape, dt = _shape(shape), _dtype(dtype)
+        if len(shape) not in (3, 4, 5):
+            raise ValueError("Delta orthogonal initializer requires a 3D, 4D or 5D shape.")
+        if shape[-1] < shape[-2]:
+            raise ValueError("`fan_in` must be less or equal than `fan_out`. ")
+        ortho = orthogonal(scale, column_axis, dt)(key, shape[-2:])
+        centre = tuple((k - 1) // 2 for k in shape[:-2])
+        return fnp.zeros(shape, dt).at[centre].set(ortho)
 
     return init
