@@ -332,12 +332,12 @@ all_gather_p = Primitive("all_gather")
 reduce_scatter_p = Primitive("reduce_scatter")
 
 
-def _gather_abstract(x, all_gather_dimension, axis_name, axis_size, tiled):
+def _gather_abstract(x, all_gather_dimension, axis_name, size, tiled):
     shape = list(x.shape)
     if tiled:
-        shape[all_gather_dimension] *= axis_size
+        shape[all_gather_dimension] *= size
     else:
-        shape.insert(all_gather_dimension, axis_size)
+        shape.insert(all_gather_dimension, size)
     return x.update(shape=tuple(shape), weak_type=False)
 
 
@@ -351,7 +351,7 @@ def _gather_vmap(vals, dims, axis_size, all_gather_dimension, tiled, **p):
     return out, d
 
 
-def _gather_axis_rule(axis, vals, dims, all_gather_dimension, axis_name, axis_size, tiled):
+def _gather_axis_rule(axis, vals, dims, all_gather_dimension, axis_name, size, tiled):
     """Over the vmap's own axis: the batch axis becomes the gathered axis."""
     (x,), (d,) = vals, dims
     _single(axis_name, "all_gather")
@@ -359,21 +359,21 @@ def _gather_axis_rule(axis, vals, dims, all_gather_dimension, axis_name, axis_si
     return (_fold_axis(y, all_gather_dimension) if tiled else y), None
 
 
-def _scatter_abstract(x, scatter_dimension, axis_name, axis_size, tiled):
+def _scatter_abstract(x, scatter_dimension, axis_name, size, tiled):
     shape = list(x.shape)
     n = shape[scatter_dimension]
-    if tiled and n % axis_size:
+    if tiled and n % size:
         raise ValueError(
             f"psum_scatter(tiled=True): the scatter dimension's size {n} must be divisible "
-            f"by the size {axis_size} of axis {axis_name}"
+            f"by the size {size} of axis {axis_name}"
         )
-    if not tiled and n != axis_size:
+    if not tiled and n != size:
         raise ValueError(
             f"psum_scatter: the scatter dimension's size {n} must equal the size "
-            f"{axis_size} of axis {axis_name} (or use tiled=True)"
+            f"{size} of axis {axis_name} (or use tiled=True)"
         )
     if tiled:
-        shape[scatter_dimension] = n // axis_size
+        shape[scatter_dimension] = n // size
     else:
         del shape[scatter_dimension]
     return x.update(shape=tuple(shape), weak_type=False)
@@ -389,7 +389,7 @@ def _scatter_vmap(vals, dims, axis_size, scatter_dimension, tiled, **p):
     return out, d
 
 
-def _scatter_axis_rule(axis, vals, dims, scatter_dimension, axis_name, axis_size, tiled):
+def _scatter_axis_rule(axis, vals, dims, scatter_dimension, axis_name, size, tiled):
     """Over the vmap's own axis: sum over the batch axis; member i keeps block i."""
     (x,), (d,) = vals, dims
     _single(axis_name, "psum_scatter")
@@ -409,13 +409,13 @@ _register(
 )
 
 
-def _gather_transpose(ct, x, all_gather_dimension, axis_name, axis_size, tiled):
-    p = dict(axis_name=axis_name, axis_size=axis_size, tiled=tiled)
+def _gather_transpose(ct, x, all_gather_dimension, axis_name, size, tiled):
+    p = dict(axis_name=axis_name, size=size, tiled=tiled)
     return [reduce_scatter_p.bind(ct, scatter_dimension=all_gather_dimension, **p)]
 
 
-def _scatter_transpose(ct, x, scatter_dimension, axis_name, axis_size, tiled):
-    p = dict(axis_name=axis_name, axis_size=axis_size, tiled=tiled)
+def _scatter_transpose(ct, x, scatter_dimension, axis_name, size, tiled):
+    p = dict(axis_name=axis_name, size=size, tiled=tiled)
     return [all_gather_p.bind(ct, all_gather_dimension=scatter_dimension, **p)]
 
 
@@ -453,7 +453,7 @@ def all_gather(x, axis_name, *, axis_index_groups=None, axis=0, tiled=False):
         leaf = as_operand(leaf)
         nd = get_aval(leaf).ndim + (0 if tiled else 1)
         dim = canonicalize_axis(axis, nd, "all_gather axis")
-        p = dict(axis_name=names, axis_size=n, tiled=bool(tiled))
+        p = dict(axis_name=names, size=n, tiled=bool(tiled))
         return all_gather_p.bind(leaf, all_gather_dimension=dim, **p)
 
     return _tree_leaves_map(one, x)
@@ -489,7 +489,7 @@ def psum_scatter(x, axis_name, *, scatter_dimension=0, axis_index_groups=None, t
     def one(leaf):
         leaf = _prep(leaf)
         dim = canonicalize_axis(scatter_dimension, get_aval(leaf).ndim, "psum_scatter dimension")
-        p = dict(axis_name=names, axis_size=n, tiled=bool(tiled))
+        p = dict(axis_name=names, size=n, tiled=bool(tiled))
         return reduce_scatter_p.bind(leaf, scatter_dimension=dim, **p)
 
     return _tree_leaves_map(one, x)
@@ -678,15 +678,15 @@ def axis_index(axis_name):
 all_to_all_p = Primitive("all_to_all")
 
 
-def _a2a_abstract(x, axis_name, split_axis, concat_axis, axis_size):
+def _a2a_abstract(x, axis_name, split_axis, concat_axis, size):
     shape = list(x.shape)
-    if shape[split_axis] % axis_size:
+    if shape[split_axis] % size:
         raise ValueError(
             f"all_to_all: split_axis size {shape[split_axis]} is not divisible by the size "
-            f"{axis_size} of axis {axis_name}"
+            f"{size} of axis {axis_name}"
         )
-    shape[split_axis] //= axis_size
-    shape[concat_axis] *= axis_size
+    shape[split_axis] //= size
+    shape[concat_axis] *= size
     return x.update(shape=tuple(shape), weak_type=False)
 
 
@@ -696,7 +696,7 @@ def _a2a_vmap(vals, dims, axis_size, split_axis, concat_axis, **p):
     return all_to_all_p.bind(x, split_axis=s, concat_axis=c, **p), d
 
 
-def _a2a_axis_rule(axis, vals, dims, axis_name, split_axis, concat_axis, axis_size):
+def _a2a_axis_rule(axis, vals, dims, axis_name, split_axis, concat_axis, size):
     """Over the vmap's own axis: member k's chunk j of ``split_axis`` goes to member j,
     which concatenates the chunks in k order along ``concat_axis``."""
     (x,), (d,) = vals, dims
@@ -772,5 +772,5 @@ def _all_to_all_leaf(x, names, n, split_axis, concat_axis, tiled):
     elif not tiled and c < s:
         x = ls.expand_dims(x, (c,))
         s += 1
-    out = all_to_all_p.bind(x, axis_name=names, split_axis=s, concat_axis=c, axis_size=n)
+    out = all_to_all_p.bind(x, axis_name=names, split_axis=s, concat_axis=c, size=n)
     return ls.squeeze(out, (s,)) if not tiled and s != c else out
