@@ -178,3 +178,138 @@ def test_pmax_pmin_derivatives_follow_reduce_max(op, red):
     per = lambda v, c: fg.grad(lambda u: fnp.sum(op(u, "i") * c))(v)
     inside = fg.vmap(per, axis_name="i")(x, ct)
     np.testing.assert_allclose(np.asarray(inside), np.asarray(want), atol=1e-6)
+
+
+# ---- named axes through the rest of funcgrad ----------------------------------------------------
+
+
+def test_unbound_axis_name_is_a_name_error():
+    x = fnp.arange(3.0)
+    with pytest.raises(NameError, match="unbound axis name: b"):
+        lax.psum(x, "b")
+    with pytest.raises(NameError, match="unbound axis name: b"):
+        fg.jit(lambda v: lax.all_gather(v, "b"))(x)
+    with pytest.raises(NameError, match="unbound axis name: j"):
+        fg.vmap(lambda v: lax.psum(v, ("i", "j")), axis_name="i")(x)
+    with pytest.raises(NameError, match="unbound axis name: b"):
+        lax.axis_index("b")
+    with pytest.raises(NameError, match="unbound axis name: b"):
+        fg.vmap(lambda v: lax.pmax(v, "b"))(x)  # vmap without axis_name binds nothing
+
+
+def test_unsupported_options_raise_clearly():
+    x = fnp.ones((4, 4))
+    with pytest.raises(NotImplementedError, match="axis_index_groups"):
+        fg.vmap(lambda v: lax.psum(v, "i", axis_index_groups=[[0, 1], [2, 3]]), axis_name="i")(x)
+    two = fg.vmap(fg.vmap(lambda v: lax.all_gather(v, ("i", "j")), axis_name="j"), axis_name="i")
+    with pytest.raises(NotImplementedError, match="several axis names"):
+        two(fnp.ones((2, 2, 3)))
+    with pytest.raises(ValueError, match="repeated"):
+        fg.vmap(lambda v: lax.ppermute(v, "i", [(0, 1), (1, 1)]), axis_name="i")(x)
+    with pytest.raises(ValueError, match="psum_scatter"):
+        fg.vmap(lambda v: lax.psum_scatter(v, "i", scatter_dimension=0), axis_name="i")(
+            fnp.ones((4, 3))
+        )
+    with pytest.raises(TypeError):
+        fg.vmap(lambda v: v, axis_name=["not", "hashable"])
+
+
+def test_ppermute_partial_permutation_gives_zeros():
+    f = fg.vmap(lambda v: lax.ppermute(v, "i", [(0, 2), (3, 1)]), axis_name="i")
+    np.testing.assert_array_equal(np.asarray(f(fnp.array([1, 2, 3, 4]))), [0, 4, 1, 0])
+    g = fg.vmap(lambda v: lax.ppermute(5.0, "i", [(0, 1)]) + v, axis_name="i")  # unbatched
+    np.testing.assert_array_equal(np.asarray(g(fnp.zeros(3))), [0.0, 5.0, 0.0])
+
+
+def test_psum_of_python_number_is_the_axis_size():
+    seen = []
+
+    def f(v):
+        seen.append(lax.psum(1, "i"))
+        return v * lax.axis_size("i")
+
+    np.testing.assert_array_equal(np.asarray(fg.vmap(f, axis_name="i")(fnp.ones(3))), [3.0] * 3)
+    assert seen == [3] and isinstance(seen[0], int)
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_collectives_inside_control_flow(jit):
+    x = fnp.arange(4.0)
+
+    def f(v):
+        a = lax.cond(v > 1, lambda u: lax.psum(u, "i"), lambda u: u, v)
+        b = lax.fori_loop(0, 3, lambda k, c: c + lax.psum(c, "i"), v)
+        c = lax.scan(lambda c, _: (c + lax.pmean(c, "i"), None), v, None, length=2)[0]
+        d = lax.while_loop(
+            lambda s: s[1] < 2, lambda s: (lax.pmax(s[0], "i") + s[0], s[1] + 1), (v, 0)
+        )[0]
+        return a, b, c, d
+
+    g = fg.vmap(f, axis_name="i")
+    a, b, c, d = (np.asarray(o) for o in (fg.jit(g) if jit else g)(x))
+    np.testing.assert_allclose(a, [0.0, 1.0, 6.0, 6.0])
+    np.testing.assert_allclose(b, [186.0, 187.0, 188.0, 189.0])
+    np.testing.assert_allclose(c, [4.5, 5.5, 6.5, 7.5])
+    np.testing.assert_allclose(d, [9.0, 10.0, 11.0, 12.0])  # (v + 3), then + 6
+
+
+def test_jit_inside_vmap_retraces_for_a_new_axis_size():
+    g = fg.jit(lambda v: lax.all_gather(v, "i"))
+    assert fg.vmap(g, axis_name="i")(fnp.arange(3.0)).shape == (3, 3)
+    assert fg.vmap(g, axis_name="i")(fnp.arange(5.0)).shape == (5, 5)
+
+
+def test_jit_with_unbatched_arguments_still_sees_the_axis():
+    w = fnp.ones(2)
+    f = fg.vmap(lambda v: fg.jit(lambda u: lax.psum(u, "i"))(w) * v, axis_name="i")
+    np.testing.assert_allclose(np.asarray(f(fnp.arange(3.0))), [[0, 0], [3, 3], [6, 6]])
+    h = fg.vmap(lambda v: fg.jit(lambda: lax.axis_index("i"))() + v, axis_name="i")
+    np.testing.assert_allclose(np.asarray(h(fnp.zeros(3))), [0.0, 1.0, 2.0])
+
+
+def test_spmd_axis_name_is_accepted():
+    f = fg.vmap(lambda v: lax.psum(v, "i"), axis_name="i", spmd_axis_name="data")
+    np.testing.assert_allclose(np.asarray(f(fnp.ones(3))), [3.0] * 3)
+
+
+def test_compiled_as_reductions_not_loops():
+    jaxpr = fg.make_jaxpr(fg.vmap(lambda v: v / lax.psum(v, "i"), axis_name="i"))(fnp.ones(4))
+    text = str(jaxpr)
+    assert "reduce_sum" in text and "psum" not in text
+
+
+def test_composition_grad_of_jit_of_vmap_and_hessian():
+    x = _x((5,), seed=4)
+
+    def loss(a):
+        y = fg.vmap(lambda v: fnp.exp(v) / lax.psum(fnp.exp(v), "i"), axis_name="i")(a)
+        return fnp.sum(y * fnp.arange(5.0))
+
+    ref = lambda a: fnp.sum(fnp.exp(a) / fnp.sum(fnp.exp(a)) * fnp.arange(5.0))
+    np.testing.assert_allclose(
+        np.asarray(fg.jit(fg.grad(fg.jit(loss)))(x)), np.asarray(fg.grad(ref)(x)), atol=1e-6
+    )
+    np.testing.assert_allclose(
+        np.asarray(fg.hessian(loss)(x)), np.asarray(fg.hessian(ref)(x)), atol=1e-5
+    )
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_batchnorm_axis_name_synchronises_statistics(jit):
+    """BatchNorm over 4 shards of 6 examples with axis_name == BatchNorm over the 24."""
+    x = _x((4, 6, 3, 2, 2), seed=5)
+    bn = fg.nn.BatchNorm(3, axis_name="shards")
+    state = bn.init_state()
+    f = fg.vmap(lambda xs: bn(xs, state), axis_name="shards")
+    y, new = (fg.jit(f) if jit else f)(x)
+    y_all, new_all = fg.nn.BatchNorm(3)(x.reshape(24, 3, 2, 2), state)
+    np.testing.assert_allclose(np.asarray(y).reshape(24, 3, 2, 2), np.asarray(y_all), atol=2e-6)
+    for shard in range(4):
+        np.testing.assert_allclose(np.asarray(new.mean[shard]), np.asarray(new_all.mean), atol=1e-6)
+        np.testing.assert_allclose(np.asarray(new.var[shard]), np.asarray(new_all.var), atol=1e-6)
+    ct = _x((4, 6, 3, 2, 2), seed=6)
+    g1 = fg.grad(lambda a: fnp.sum(f(a)[0] * ct))(x)
+    g2 = fg.grad(lambda a: fnp.sum(fg.nn.BatchNorm(3)(a, state)[0] * ct.reshape(24, 3, 2, 2)))(
+        x.reshape(24, 3, 2, 2)
+    )
+    np.testing.assert_allclose(np.asarray(g1).reshape(24, 3, 2, 2), np.asarray(g2), atol=2e-5)

@@ -13,6 +13,7 @@ import numpy as np
 
 import funcgrad.numpy as fnp
 from funcgrad._src.api import stop_gradient
+from funcgrad.lax import pmean
 from funcgrad.nn._module import Module, static_field
 
 __all__ = ["BatchNorm", "BatchNormState", "GroupNorm", "LayerNorm", "RMSNorm"]
@@ -20,6 +21,18 @@ __all__ = ["BatchNorm", "BatchNormState", "GroupNorm", "LayerNorm", "RMSNorm"]
 
 def _shape(s) -> tuple:
     return (int(s),) if isinstance(s, (int, np.integer)) else tuple(s)
+
+
+def batch_stats(x, axes: tuple, axis_name=None):
+    """Mean and biased variance of ``x`` over ``axes``; with ``axis_name`` also over that
+    named axis (``vmap``'s ``axis_name``): the statistics of the whole batch, every member
+    holding as many elements (as Equinox's BatchNorm). BatchNorm's statistics, kept apart
+    so that any form of the layer can call it."""
+    if axis_name is None:
+        return fnp.mean(x, axis=axes), fnp.var(x, axis=axes)
+    mean = pmean(fnp.mean(x, axis=axes), axis_name)
+    centred = x - fnp.expand_dims(mean, axes)
+    return mean, pmean(fnp.mean(centred * centred, axis=axes), axis_name)
 
 
 def _affine(y, weight, bias):
@@ -209,6 +222,9 @@ class BatchNorm(Module):
       affine: learn a per-channel scale (ones) and shift (zeros).
       inference: use the running statistics (see :func:`inference_mode`).
       dtype: the parameters' dtype (keyword-only).
+      axis_name: (keyword-only) a name (or tuple of names) bound by an enclosing
+        ``vmap``/``pmap``: the batch statistics are then averaged over that axis too, so
+        each member (a shard of the batch) normalises with the whole batch's statistics.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> bn = fg.nn.BatchNorm(3)
@@ -225,6 +241,7 @@ class BatchNorm(Module):
     eps: float = static_field()
     momentum: float = static_field()
     inference: bool = static_field()
+    axis_name: Any = static_field()
 
     def __init__(
         self,
@@ -235,9 +252,10 @@ class BatchNorm(Module):
         inference: bool = False,
         *,
         dtype=np.float32,
+        axis_name=None,
     ):
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.inference = inference
+        self.inference, self.axis_name = inference, axis_name
         self.weight = fnp.ones((num_features,), dtype) if affine else None
         self.bias = fnp.zeros((num_features,), dtype) if affine else None
 
@@ -268,7 +286,7 @@ class BatchNorm(Module):
         if inference:
             mean, var = state.mean, state.var
         else:
-            mean, var = fnp.mean(x, axis=axes), fnp.var(x, axis=axes)
+            mean, var = batch_stats(x, axes, self.axis_name)
             m = self.momentum
             state = BatchNormState(
                 stop_gradient(m * state.mean + (1 - m) * mean).astype(state.mean.dtype),

@@ -490,6 +490,7 @@ def psum_scatter(x, axis_name, *, scatter_dimension=0, axis_index_groups=None, t
         leaf = _prep(leaf)
         dim = canonicalize_axis(scatter_dimension, get_aval(leaf).ndim, "psum_scatter dimension")
         p = dict(axis_name=names, size=n, tiled=bool(tiled))
+        _scatter_abstract(get_aval(leaf), dim, **p)  # its shape errors, also when eager
         return reduce_scatter_p.bind(leaf, scatter_dimension=dim, **p)
 
     return _tree_leaves_map(one, x)
