@@ -96,6 +96,14 @@ _SETTINGS = [
     _Setting(
         "log_compiles", "FUNCGRAD_LOG_COMPILES", False, _bool, "Log every jit compilation.", False
     ),
+    _Setting(
+        "num_cpu_devices",
+        "FUNCGRAD_NUM_CPU_DEVICES",
+        1,
+        int,
+        "How many CPU devices fg.devices() lists (each with its own thread; pmap/shard_map).",
+        False,
+    ),
 ]
 
 

@@ -13,6 +13,8 @@ compiles and fuses as any other op. A vmap over another axis batches it as usual
 
 from __future__ import annotations
 
+import threading
+
 from funcgrad import tree_util as tu
 from funcgrad._src.axis_env import axis_frame, axis_names_rules
 from funcgrad._src.core import canonicalize_axis, prod
@@ -65,8 +67,24 @@ def _single(names: tuple, what: str):
     return names[0]
 
 
+class _DeviceContext(threading.local):
+    """Set by pmap/shard_map in each device thread: ``comm.binds(names)``, and
+    ``comm.exchange(prim, args, params)`` runs a collective among the devices."""
+
+    comm = None
+
+
+device_context = _DeviceContext()
+
+
 def _unbound_impl(prim, names_of):
+    """Eagerly, a collective is a host exchange among pmap/shard_map's device threads;
+    anywhere else its axis is unbound."""
+
     def impl(*args, **params):
+        comm = device_context.comm
+        if comm is not None and comm.binds(names_of(params)):
+            return comm.exchange(prim, args, params)
         _check_bound(names_of(params))
         raise RuntimeError(f"internal: {prim} reached its eager implementation while bound")
 
