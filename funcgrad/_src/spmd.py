@@ -24,6 +24,7 @@ import numpy as np
 
 from funcgrad._src import axis_env, batching, core
 from funcgrad._src.array import wrap
+from funcgrad._src.jit import _unbroadcast_consts
 from funcgrad._src.lax import parallel
 from funcgrad.backend import get_target
 
@@ -50,6 +51,7 @@ def trace_per_device(f, in_avals: list, grid: Grid) -> tuple[core.Jaxpr, list]:
         tracers_in = [trace.new_arg(a) for a in in_avals]
         tracers_out = [trace.full_raise(o) for o in f(*tracers_in)]
         jaxpr, consts = core.build_jaxpr(builder, tracers_in, tracers_out)
+        jaxpr, consts = _unbroadcast_consts(jaxpr, consts)  # as jit: no big broadcast consts
     return core.close_over_consts(jaxpr), consts
 
 
