@@ -9,10 +9,12 @@ from collections.abc import Callable
 import numpy as np
 
 from funcgrad import tree_util as tu
-from funcgrad._src import spmd
+from funcgrad._src import spmd, vectorization
 from funcgrad._src.api_util import _as_array
 from funcgrad._src.array import get_aval, wrap
 from funcgrad._src.core import Tracer
+from funcgrad._src.lax import structural as ls
+from funcgrad._src.lax.composites import index_in_dim
 from funcgrad._src.sharding import Mesh, NamedSharding, PartitionSpec, block_index, with_sharding
 from funcgrad.config import config
 
@@ -30,10 +32,11 @@ def shard_map(
     """Map ``f`` over the blocks of its arguments on a mesh (``jax.shard_map``).
 
     Each device of ``mesh`` runs ``f`` (compiled once) on its block of every argument, in
-    its own thread; inside ``f`` every mesh axis name is bound, so collectives
-    (``lax.psum(x, "data")``, ``all_gather``, ``ppermute``, ``axis_index``...) exchange
-    values among the devices along that axis. The outputs' blocks are put together by
-    ``out_specs``.
+    its own thread (on traced values, inside ``jit``/``grad``/``vmap``, the mesh axes are
+    nested named ``vmap``s instead: the same results, one thread). Inside ``f`` every mesh
+    axis name is bound, so collectives (``lax.psum(x, "data")``, ``all_gather``,
+    ``ppermute``, ``axis_index``...) exchange values among the devices along that axis.
+    The outputs' blocks are put together by ``out_specs``.
 
     Args:
       f: the per-block function (also usable as a decorator: ``shard_map(mesh=...,
@@ -54,8 +57,7 @@ def shard_map(
 
     Raises:
       ValueError: if a split dimension is not divisible by its mesh axes' size.
-      NotImplementedError: when called on traced values (inside jit/grad/vmap) or with a
-        subset of the mesh's axes.
+      NotImplementedError: with a subset of the mesh's axes.
 
     >>> import funcgrad as fg, funcgrad.numpy as fnp
     >>> from funcgrad.sharding import PartitionSpec as P
@@ -101,10 +103,7 @@ class _ShardMapped:
 
     def __call__(self, *args):
         if any(isinstance(x, Tracer) for x in tu.tree_leaves(args)):
-            raise NotImplementedError(
-                "shard_map on traced values (inside jit, grad or vmap) is not supported yet: "
-                "call it on concrete arrays (its per-device program is compiled anyway)"
-            )
+            return self._via_vmap(args)
         specs = _spec_leaves(self.in_specs, args, "in_specs")
         flat, in_tree = tu.tree_flatten(args)
         flat = [_as_array(x) for x in flat]
@@ -152,3 +151,67 @@ def _default_backend() -> str:
     from funcgrad._src.devices import default_backend
 
     return default_backend()
+
+
+# ---- on traced values: the mesh axes as nested named vmaps --------------------------------------
+
+
+def _via_vmap(self, args):
+    """Inside jit/grad/vmap: every mesh axis becomes a named ``vmap`` over the blocks (the
+    same values as the threads give; the collectives lower as under any vmap)."""
+    mesh = self.mesh
+    specs = _spec_leaves(self.in_specs, args, "in_specs")
+    flat, in_tree = tu.tree_flatten(args)
+    split = [_to_blocks(_as_array(x), s, mesh) for x, s in zip(flat, specs)]
+    store = {}
+
+    def per_device(*blocks):
+        leaves, store["tree"] = tu.tree_flatten(self.f(*tu.tree_unflatten(in_tree, blocks)))
+        return [_as_array(o) for o in leaves]
+
+    g = lambda *a: tuple(per_device(*a))
+    for name in reversed(mesh.axis_names):
+        axes = tuple(0 if name in used else None for _, used in split)
+        g = vectorization.vmap(g, axes, 0, axis_name=name, axis_size=mesh.shape[name])
+    outs = g(*[a for a, _ in split])
+    tree = tu.tree_unflatten(store["tree"], list(outs))
+    out_specs = _spec_leaves(self.out_specs, tree, "out_specs")
+    res = [_from_blocks(o, s, mesh) for o, s in zip(outs, out_specs)]
+    return tu.tree_unflatten(store["tree"], res)
+
+
+_ShardMapped._via_vmap = _via_vmap
+
+
+def _to_blocks(x, spec, mesh):
+    """``x`` reshaped so that each mesh axis it is split over is a leading axis (in mesh
+    order), followed by the block; returns (array, names of those leading axes)."""
+    shape, pos, dims = [], {}, []
+    for d, size in enumerate(x.shape):
+        names = spec.names_of(d)
+        for n in names:
+            pos[n] = len(shape)
+            shape.append(mesh.shape[n])
+        dims.append(len(shape))
+        shape.append(size // int(np.prod([mesh.shape[n] for n in names])) if names else size)
+    used = tuple(n for n in mesh.axis_names if n in pos)
+    y = ls.reshape(x, tuple(shape))
+    return ls.transpose(y, tuple(pos[n] for n in used) + tuple(dims)), used
+
+
+def _from_blocks(y, spec, mesh):
+    """The inverse of ``_to_blocks`` for an output with every mesh axis leading: axes the
+    spec does not split over are taken at index 0 (the first device's block)."""
+    names = mesh.axis_names
+    for k in reversed(range(len(names))):
+        if not any(names[k] in spec.names_of(d) for d in range(len(spec))):
+            y = index_in_dim(y, 0, k, keepdims=False)
+    kept = [n for n in names if any(n in spec.names_of(d) for d in range(len(spec)))]
+    nblock = y.ndim - len(kept)
+    perm, shape = [], []
+    for d in range(nblock):
+        dnames = spec.names_of(d)
+        perm += [kept.index(n) for n in dnames] + [len(kept) + d]
+        shape.append(y.shape[len(kept) + d] * int(np.prod([mesh.shape[n] for n in dnames])))
+    y = ls.transpose(y, tuple(perm))
+    return ls.reshape(y, tuple(shape))
