@@ -81,16 +81,18 @@ from funcgrad._src.lax.loops import (  # noqa: F401
     while_loop,
 )
 from funcgrad._src.lax.parallel import (  # noqa: F401
-    all_gather,
-    all_to_all,
     axis_index,
     axis_size,
     pbroadcast,
     pmax,
     pmean,
     pmin,
-    ppermute,
     psum,
+)
+from funcgrad._src.lax.parallel_data import (  # noqa: F401
+    all_gather,
+    all_to_all,
+    ppermute,
     psum_scatter,
 )
 from funcgrad._src.lax.reductions import (  # noqa: F401
