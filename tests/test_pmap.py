@@ -297,3 +297,19 @@ def test_shard_map_under_jit_and_grad_matches_the_threads(mesh22, in_spec, out_s
     e[1, 2] = eps
     fd = (np.sum(np.asarray(sm(z + e)) * ct) - np.sum(np.asarray(sm(z - e)) * ct)) / (2 * eps)
     np.testing.assert_allclose(np.asarray(grad)[1, 2], fd, rtol=2e-2, atol=2e-3)
+
+
+def test_jitted_helpers_with_collectives_inside_pmap():
+    """A jitted function with a collective, called twice per device: its equations are
+    inlined and cut at the collective (fresh variables for each call)."""
+    h = fg.jit(lambda v: v + lax.psum(v, "i"))
+    f = lambda v: h(h(v)) * 2 + lax.pmax(fnp.asarray(2.0), "i")
+    x = fnp.arange(4.0)
+    want = fg.vmap(f, axis_name="i")(x)
+    np.testing.assert_allclose(np.asarray(fg.pmap(f, axis_name="i")(x)), np.asarray(want))
+    loop = lambda v: lax.fori_loop(0, 50, lambda k, c: c * 0.5 + lax.pmean(c, "i"), v)
+    np.testing.assert_allclose(
+        np.asarray(fg.pmap(loop, axis_name="i")(x)),
+        np.asarray(fg.vmap(loop, axis_name="i")(x)),
+        rtol=1e-6,
+    )

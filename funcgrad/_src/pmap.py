@@ -179,7 +179,8 @@ def _trace_and_plan(f, in_tree, avals, grid, backend):
         leaves, store["tree"] = tu.tree_flatten(out)
         return [_as_array(x) for x in leaves]
 
-    entry.jaxpr, entry.consts = spmd.trace_per_device(flat_fun, avals, grid)
+    jaxpr, entry.consts = spmd.trace_per_device(flat_fun, avals, grid)
+    entry.jaxpr = spmd.inline_named_calls(jaxpr)
     entry.out_tree = store["tree"]
     entry.steps = spmd.plan(entry.jaxpr, backend, getattr(f, "__name__", "pmap"))
     return entry

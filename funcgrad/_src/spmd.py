@@ -68,9 +68,40 @@ class _Host(NamedTuple):
     eqn: core.JaxprEqn
 
 
+_CALLS = frozenset({"pjit", "checkpoint", "custom_jvp_call", "custom_vjp_call"})
+
+
+def inline_named_calls(jaxpr: core.Jaxpr) -> core.Jaxpr:
+    """Calls (``jit`` inside the mapped function, ``checkpoint``, custom derivatives) whose
+    jaxpr uses a named axis are replaced by their equations, so that their collectives are
+    cut out like the others (never compiled, where constant folding would run them)."""
+    eqns: list = []
+    outs = _inline_into(jaxpr, dict(zip(jaxpr.invars, jaxpr.invars)), eqns)
+    return core.Jaxpr(jaxpr.constvars, jaxpr.invars, tuple(eqns), tuple(outs))
+
+
+def _inline_into(jaxpr: core.Jaxpr, env: dict, eqns: list) -> list:
+    """Append ``jaxpr``'s equations (fresh output variables; ``env`` maps its variables to
+    the caller's) to ``eqns``; returns its outputs in the caller's variables."""
+    sub = lambda x: env.get(x, x) if isinstance(x, core.Var) else x
+    for eqn in jaxpr.eqns:
+        inputs = tuple(sub(x) for x in eqn.inputs)
+        inner = eqn.params.get("jaxpr")
+        named = axis_env.used_axis_names(eqn.primitive, eqn.params)
+        if eqn.primitive.name in _CALLS and isinstance(inner, core.Jaxpr) and named:
+            outs = _inline_into(inner, dict(zip(inner.invars, inputs)), eqns)
+            env.update(zip(eqn.out_binders, outs))
+            continue
+        fresh = tuple(core.Var(v.aval) for v in eqn.out_binders)
+        env.update(zip(eqn.out_binders, fresh))
+        eqns.append(core.JaxprEqn(eqn.primitive, inputs, eqn.params, fresh))
+    return [sub(x) for x in jaxpr.outvars]
+
+
 def plan(jaxpr: core.Jaxpr, backend: str, name: str) -> list:
     """The steps every device runs: compiled runs of equations, and host steps (equations
-    that use a named axis: collectives, or control flow and calls containing them)."""
+    that use a named axis: collectives, or control flow containing them). ``jaxpr`` has
+    been through ``inline_named_calls``."""
     blocks: list = []
     for eqn in jaxpr.eqns:
         if axis_env.used_axis_names(eqn.primitive, eqn.params):
