@@ -80,11 +80,12 @@ class _PMapped:
         self.fun, self.axis_name, self.in_axes, self.out_axes = fun, axis_name, in_axes, out_axes
         self.statics, self.devices, self.backend = statics, devices, backend
         self.axis_size = axis_size
+        self._name = axis_name if axis_name is not None else _Unnamed()
         self._cache: dict = {}
         self._lock = threading.Lock()
 
     def __call__(self, *args, **kwargs):
-        fun, args = self._bind_statics(args)
+        fun, args, static_key = self._bind_statics(args)
         leaves = tu.tree_leaves((args, kwargs))
         if any(isinstance(x, Tracer) for x in leaves):  # under a transformation
             return vectorization.vmap(fun, self.in_axes, self.out_axes, self.axis_name)(
@@ -96,30 +97,27 @@ class _PMapped:
         n = vectorization._mapped_size(flat, dims, arg_of_leaf, self.axis_size)
         grid = self._grid(n)
         avals = [_per_device_aval(x, d) for x, d in zip(flat, dims)]
-        key = (in_tree, tuple(avals), tuple(dims), n, self._static_key(), config.code_key())
+        key = (in_tree, tuple(avals), tuple(dims), n, static_key, config.code_key())
         entry = self._entry(key, f, in_tree, avals, grid)
         per_device = [[_slice(x, d, i) for x, d in zip(flat, dims)] for i in range(n)]
         outs = spmd.run(entry.steps, entry.jaxpr, entry.consts, per_device, grid)
         return self._assemble(outs, entry.out_tree, grid)
 
     def _bind_statics(self, args):
+        """``fun`` with the static arguments bound, the dynamic ones, and a cache key."""
         if not self.statics:
-            return self.fun, args
+            return self.fun, args, ()
         nums = {i % len(args) for i in self.statics}
         static = {i: args[i] for i in nums}
         for v in static.values():
             hash(v)  # a TypeError for an unhashable static argument, as in JAX
         dyn = tuple(a for i, a in enumerate(args) if i not in nums)
-        self._statics_now = tuple(sorted(static.items()))
 
         def f(*dyn_args):
             it = iter(dyn_args)
             return self.fun(*[static[i] if i in static else next(it) for i in range(len(args))])
 
-        return f, dyn
-
-    def _static_key(self):
-        return getattr(self, "_statics_now", ()) if self.statics else ()
+        return f, dyn, tuple(sorted(static.items()))
 
     def _grid(self, n: int) -> spmd.Grid:
         from funcgrad._src.devices import devices as all_devices
@@ -131,8 +129,7 @@ class _PMapped:
                 f"available (set FUNCGRAD_NUM_CPU_DEVICES={n} or "
                 f"fg.config.update('num_cpu_devices', {n}) before the first call)"
             )
-        name = self.axis_name if self.axis_name is not None else _Unnamed()
-        return spmd.Grid((name,), (n,), tuple(devs[:n]))
+        return spmd.Grid((self._name,), (n,), tuple(devs[:n]))
 
     def _entry(self, key, f, in_tree, avals, grid):
         with self._lock:
@@ -146,7 +143,6 @@ class _PMapped:
         return self.backend or default_backend()
 
     def _assemble(self, outs, out_tree, grid):
-        n = grid.sizes[0]
         cols = list(zip(*outs)) if outs and outs[0] else []
         tree_out = tu.tree_unflatten(out_tree, [wrap(c[0]) for c in cols])
         wanted = (
@@ -155,7 +151,6 @@ class _PMapped:
             else [self.out_axes] * len(cols)
         )
         res = [_stack_out(c, w, grid) for c, w in zip(cols, wanted)]
-        del n
         return tu.tree_unflatten(out_tree, res)
 
 
