@@ -91,8 +91,9 @@ def _block_fn(f):
     return g
 
 
+@pytest.mark.parametrize("jit", [False, True])
 @pytest.mark.parametrize("name", SINGLE)
-def test_shard_map_values_match_jax(name):
+def test_shard_map_values_match_jax(name, jit):
     case = CASES[name]
     n = case["shapes"][0][0]
     mesh = fg.make_mesh((n,), ("i",))
@@ -104,7 +105,8 @@ def test_shard_map_values_match_jax(name):
         g = lambda v, *rest: _block_fn(lambda u: _fn(case)(u, *rest))(v)
     else:
         g = _block_fn(_fn(case))
-    out = fg.shard_map(g, mesh=mesh, in_specs=specs, out_specs=P("i"))(*args)
+    sm = fg.shard_map(g, mesh=mesh, in_specs=specs, out_specs=P("i"))
+    out = (fg.jit(sm) if jit else sm)(*args)  # jit: the mesh axis as a named vmap
     _close(_leaves(out), case["out"], f"shard_map {name}")
 
 
@@ -312,4 +314,13 @@ def test_jitted_helpers_with_collectives_inside_pmap():
         np.asarray(fg.pmap(loop, axis_name="i")(x)),
         np.asarray(fg.vmap(loop, axis_name="i")(x)),
         rtol=1e-6,
+    )
+
+
+def test_pmap_under_jit_runs_as_vmap():
+    f = fg.pmap(lambda v: v / lax.psum(v, "i"), axis_name="i")
+    x = fnp.arange(1.0, 5.0)
+    np.testing.assert_allclose(np.asarray(fg.jit(f)(x)), np.asarray(f(x)), rtol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(fg.vmap(f)(fnp.stack([x, 2 * x]))), np.asarray(fnp.stack([f(x), f(x)]))
     )
