@@ -49,17 +49,21 @@ __all__ = [
     "load",
     "local_devices",
     "make_jaxpr",
+    "make_mesh",
     "metrics",
     "named_call",
     "named_scope",
     "nn",
     "numpy",
     "optim",
+    "pmap",
     "pure_callback",
     "random",
     "remat",
     "save",
     "scipy",
+    "shard_map",
+    "sharding",
     "stop_gradient",
     "to_state_dict",
     "tree",
@@ -139,7 +143,11 @@ tree.flatten_with_path = tree_util.tree_flatten_with_path
 tree.leaves_with_path = tree_util.tree_leaves_with_path
 tree.transpose = tree_util.tree_transpose
 tree.broadcast = tree_util.tree_broadcast
-from funcgrad import data  # noqa: E402,F401
+from funcgrad import (  # noqa: E402,F401
+    data,  # noqa: E402,F401
+    experimental,
+    sharding,
+)
 from funcgrad._src.checkpoint import load, save  # noqa: E402
 from funcgrad._src.devices import (  # noqa: E402
     Device,
@@ -150,6 +158,9 @@ from funcgrad._src.devices import (  # noqa: E402
     devices,
     local_devices,
 )
+from funcgrad._src.pmap import pmap  # noqa: E402
+from funcgrad._src.shard_map import shard_map  # noqa: E402
+from funcgrad._src.sharding import make_mesh  # noqa: E402
 from funcgrad._src.state_dict import from_state_dict, to_state_dict  # noqa: E402
 
 

@@ -131,6 +131,14 @@ _SETTINGS = [
         "Warn once per function traced more often than this (0: never).",
         False,
     ),
+    _Setting(
+        "num_cpu_devices",
+        "FUNCGRAD_NUM_CPU_DEVICES",
+        1,
+        int,
+        "How many CPU devices fg.devices() lists (each with its own thread; pmap/shard_map).",
+        False,
+    ),
 ]
 
 

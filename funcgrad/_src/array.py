@@ -71,7 +71,7 @@ class Array(ArrayOps, metaclass=_ArrayMeta):
     """
 
     # _ldt: the logical dtype when it is not the numpy buffer's (bfloat16, held in float32)
-    __slots__ = ("_value", "_weak_type", "_aval", "_ldt", "__weakref__")
+    __slots__ = ("_value", "_weak_type", "_aval", "_ldt", "_sharding", "__weakref__")
 
     def __init__(self, value: np.ndarray, weak_type: bool = False, ldt=None):
         dt = value.dtype
@@ -109,9 +109,24 @@ class Array(ArrayOps, metaclass=_ArrayMeta):
         """The devices holding this array.
 
         Returns:
-          ``{CpuDevice(id=0)}``: a concrete Array lives on the host.
+          ``{CpuDevice(id=0)}`` (a concrete Array lives on the host), or the devices of its
+          sharding (``fg.device_put(x, NamedSharding(...))``, pmap's outputs).
         """
-        return {self.device}
+        return self.sharding.device_set
+
+    @property
+    def sharding(self):
+        """How the array is laid out on devices (``SingleDeviceSharding`` by default)."""
+        from funcgrad._src import sharding
+
+        return sharding.sharding_of(self)
+
+    @property
+    def addressable_shards(self) -> list:
+        """Each device's block: ``Shard(device, index, replica_id, data)`` (views)."""
+        from funcgrad._src import sharding
+
+        return sharding.addressable_shards(self)
 
     def block_until_ready(self):
         """Wait until the array is computed (funcgrad computes synchronously).

@@ -2,15 +2,35 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from typing import Any, NamedTuple
 
+from funcgrad._src import axis_env
 from funcgrad._src.core import Trace, Tracer, get_aval, missing_rule, new_main
 
 vmap_rules: dict = {}  # rule(vals, dims, **params) -> (outs, out_dims)
+# Collectives over a named axis, when the trace's own name is among theirs:
+# rule(axis_data, vals, dims, **params) -> (outs, out_dims) (JAX's fancy_primitive_batchers)
+axis_vmap_rules: dict = {}
 not_mapped = None
 
 # filled by lax.py
 ops: dict[str, Callable] = {}
+
+
+class AxisData(NamedTuple):
+    size: int
+    name: Any = None  # vmap(axis_name=): what psum & co. name this axis by
+
+
+class _RuleAxis(threading.local):
+    name: Any = None
+
+
+# The name of the axis whose batching rule is running (None: unnamed, or not named by the
+# primitive): batch_jaxpr batches inner jaxprs over the same named axis.
+_rule_axis = _RuleAxis()
 
 
 class BatchTracer(Tracer):
@@ -35,8 +55,12 @@ class BatchTracer(Tracer):
 
 class BatchTrace(Trace):
     @property
-    def axis_size(self) -> int:
+    def axis_data(self) -> AxisData:
         return self.main.global_data
+
+    @property
+    def axis_size(self) -> int:
+        return self.main.global_data.size
 
     def pure(self, val):
         return BatchTracer(self, val, not_mapped)
@@ -46,24 +70,42 @@ class BatchTrace(Trace):
     def process_primitive(self, prim, tracers, params):
         vals = [t.val for t in tracers]
         dims = [t.bdim for t in tracers]
-        if all(d is not_mapped for d in dims):
+        name = self.axis_data.name
+        named = name is not None and name in axis_env.used_axis_names(prim, params)
+        if named and prim in axis_vmap_rules:
+            outs, out_dims = axis_vmap_rules[prim](self.axis_data, vals, dims, **params)
+        elif all(d is not_mapped for d in dims) and not named:
             outs = prim.bind(*vals, **params)
-            return (
-                [BatchTracer(self, o, None) for o in outs]
-                if prim.multiple_results
-                else BatchTracer(self, outs, None)
-            )
-        rule = vmap_rules.get(prim)
-        if rule is None:
-            raise missing_rule("batching (vmap)", prim)
-        outs, out_dims = rule(vals, dims, axis_size=self.axis_size, **params)
+            out_dims = [None] * len(outs) if prim.multiple_results else None
+        else:
+            outs, out_dims = self._apply_rule(prim, vals, dims, params, name if named else None)
         if prim.multiple_results:
             return [BatchTracer(self, o, d) for o, d in zip(outs, out_dims)]
         return BatchTracer(self, outs, out_dims)
 
+    def _apply_rule(self, prim, vals, dims, params, name):
+        rule = vmap_rules.get(prim)
+        if rule is None:
+            raise missing_rule("batching (vmap)", prim)
+        saved, _rule_axis.name = _rule_axis.name, name
+        try:
+            return rule(vals, dims, axis_size=self.axis_size, **params)
+        finally:
+            _rule_axis.name = saved
 
-def vmap_flat(f: Callable, in_dims: list, axis_size: int, args: list, out_dims: list | None):
-    with new_main(BatchTrace, axis_size) as main:
+
+def current_axis_name():
+    """The axis name of the batching rule now running, if the primitive uses it (else None)."""
+    return _rule_axis.name
+
+
+def vmap_flat(
+    f: Callable, in_dims: list, axis_size: int, args: list, out_dims: list | None, axis_name=None
+):
+    with (
+        new_main(BatchTrace, AxisData(axis_size, axis_name)) as main,
+        axis_env.extend_axis_env(axis_name, axis_size, main),
+    ):
         trace = BatchTrace(main)
         tracers_in = [
             BatchTracer(trace, x, d) if d is not None else x for x, d in zip(args, in_dims)

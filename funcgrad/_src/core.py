@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from funcgrad._src import dtypes
+from funcgrad._src import axis_env, dtypes
 
 # ---- abstract values ----------------------------------------------------------------------
 
@@ -501,6 +501,8 @@ eval_hooks: dict[str, Callable] = {}
 def bind(prim: Primitive, *args, **params):
     """Apply a primitive in the current context (eager, or under the innermost transformation)."""
     trace = find_top_trace(args)
+    if axis_env.state.frames:  # a collective runs at the vmap binding its axis name, or above
+        trace = axis_env.axis_trace(trace, prim, params)
     tracers = [trace.full_raise(a) for a in args]
     outs = trace.process_primitive(prim, tracers, params)
     if prim.multiple_results:

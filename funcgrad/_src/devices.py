@@ -40,6 +40,16 @@ def cpu_device() -> Device:
     return _CPU
 
 
+def cpu_devices() -> list[Device]:
+    """The CPU devices: ``config.num_cpu_devices`` of them (``FUNCGRAD_NUM_CPU_DEVICES``, as
+    XLA's ``--xla_force_host_platform_device_count``). They share the host's memory; each
+    runs its part of a ``pmap``/``shard_map`` in its own thread."""
+    n = int(config.num_cpu_devices)
+    if n < 1:
+        raise ValueError(f"num_cpu_devices must be at least 1, got {n}")
+    return [_CPU] + [Device("cpu", i, "cpu") for i in range(1, n)]
+
+
 def _check_platform(name: str) -> str:
     name = {"gpu": "cuda"}.get(name, name)
     if name not in registered_targets():
@@ -52,11 +62,13 @@ def devices(backend: str | None = None) -> list[Device]:
 
     Args:
       backend: ``"cpu"``, ``"cuda"`` (or ``"gpu"``), ``"ref"``; default: the default
-        backend. Targets without devices of their own (``cpu``, ``ref``) share the one CPU
-        device.
+        backend. Targets without devices of their own (``cpu``, ``ref``) share the CPU
+        devices.
 
     Returns:
-      A list of :class:`Device`: ``[CpuDevice(id=0)]``, or one per visible GPU.
+      A list of :class:`Device`: the CPU devices (``[CpuDevice(id=0)]``, or as many as
+        ``FUNCGRAD_NUM_CPU_DEVICES`` / ``config.update("num_cpu_devices", n)`` ask for), or
+        one per visible GPU.
 
     Raises:
       ValueError: for an unknown backend name.
@@ -65,7 +77,7 @@ def devices(backend: str | None = None) -> list[Device]:
     """
     target = get_target(_check_platform(backend or default_backend()))
     if "devices" not in target.capabilities:
-        return [_CPU]
+        return cpu_devices()
     return [Device(target.name, i, kind) for i, kind in enumerate(target.device_kinds())]
 
 
@@ -106,8 +118,10 @@ def device_put(x, device: Device | None = None):
 
     Args:
       x: an array, numpy array, Python scalar or pytree of them.
-      device: a :class:`Device` or a backend name (its first device); default: the default
-        backend's first device. JAX's ``src``, ``donate`` and ``may_alias`` are not
+      device: a :class:`Device`, a backend name (its first device), or a sharding
+        (``NamedSharding``: the result carries it as ``.sharding``; CPU devices share the
+        host's memory, so this lays nothing out); default: the default backend's first
+        device. JAX's ``src``, ``donate`` and ``may_alias`` are not
         supported.
 
     Returns:
@@ -120,8 +134,11 @@ def device_put(x, device: Device | None = None):
       CudaUnavailableError: for a CUDA device without CUDA.
     """
     from funcgrad import tree_util as tu
+    from funcgrad._src import sharding
     from funcgrad._src.api import _as_array
 
+    if isinstance(device, sharding.Sharding):  # a host array marked with its layout
+        return tu.tree_map(lambda a: sharding.with_sharding(_copy(_as_array(a)), device), x)
     dev = device or devices()[0]
     if isinstance(dev, str):
         dev = devices(dev)[0]
@@ -130,6 +147,13 @@ def device_put(x, device: Device | None = None):
     from funcgrad._src import cuda_array
 
     return tu.tree_map(lambda a: cuda_array.to_device(_as_array(a), dev), x)
+
+
+def _copy(a):
+    """A new Array object on the same (immutable) buffer, so marking it changes nothing else."""
+    from funcgrad._src.array import Array
+
+    return Array(a._value, a._weak_type, a._ldt)
 
 
 def device_get(x):

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from funcgrad import tree_util as tu
-from funcgrad._src import core, dtypes, jit_cache
+from funcgrad._src import axis_env, core, dtypes, jit_cache
 from funcgrad._src.array import Array, array_from_user, to_numpy, wrap
 from funcgrad._src.core import Tracer
 from funcgrad._src.lax.call import jit_p
@@ -243,7 +243,11 @@ class _Jitted:
             for x in flat
         )
         return _Signature(
-            in_tree, avals, static, config.code_key(), _resolve_backend(self._backend)
+            in_tree,
+            avals,
+            static,
+            config.code_key() + axis_env.axis_env_key(),  # traces under vmap(axis_name=) differ
+            _resolve_backend(self._backend),
         )
 
     def _trace(self, sig: _Signature, static) -> _Entry:
@@ -320,6 +324,8 @@ class _Jitted:
             entry = self._lookup(sig, static)
             all_args = (*entry.consts, *flat)
             concrete = not any(isinstance(a, Tracer) for a in all_args)
+            # a jaxpr with collectives runs under the vmap naming their axis (through jit_p)
+            concrete = concrete and not axis_env.jaxpr_axis_names(entry.jaxpr)
             target = get_target(sig.backend)
             if self._donate and "donation" in target.capabilities and concrete:
                 outs = self._call_donating(target, entry, flat, self._donated_leaves(args, kwargs))
@@ -492,7 +498,7 @@ def _wrap_outs(outs, entry: _Entry) -> list:
 
 
 def _call(entry: _Entry, all_args, name: str, backend: str):
-    if any(isinstance(a, Tracer) for a in all_args):
+    if any(isinstance(a, Tracer) for a in all_args) or axis_env.jaxpr_axis_names(entry.jaxpr):
         return jit_p.bind(*all_args, jaxpr=entry.jaxpr, name=name, backend=backend)
     # Top level: what EvalTrace would do, without the detour (per-call overhead matters).
     vals = [a._value if type(a) is Array else a for a in all_args]

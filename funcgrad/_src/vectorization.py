@@ -58,10 +58,13 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_name=None, axis_size=None, s
         ``None`` (only for outputs that do not depend on a mapped input), or a pytree
         prefix of the output. An output that does not depend on a mapped input is
         broadcast along the batch axis.
-      axis_name: accepted and ignored: funcgrad has no named-axis collectives (``psum``...).
+      axis_name: a hashable name for the mapped axis, so that collectives inside ``fun``
+        (``lax.psum``, ``pmean``, ``all_gather``, ``axis_index``, ...) can refer to it; they
+        lower to ordinary reductions and gathers over the batch axis.
       axis_size: the batch size; needed when no argument is mapped, else it must equal the
         mapped size.
-      spmd_axis_name: accepted and ignored (no sharding in funcgrad).
+      spmd_axis_name: accepted for compatibility and ignored (it only names a mesh axis
+        for sharding the batch axis under ``jit``; vmap's results do not depend on it).
 
     Returns:
       A function with ``fun``'s arguments, each mapped argument carrying the extra batch
@@ -78,6 +81,8 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_name=None, axis_size=None, s
     Array([2., 2., 2.], dtype=float32)
     """
     in_axes = _check_in_axes(in_axes)
+    if axis_name is not None:
+        hash(axis_name)  # a TypeError now, as in JAX, for an unhashable name
 
     @functools.wraps(fun)
     def batched(*args, **kwargs):
@@ -95,7 +100,7 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_name=None, axis_size=None, s
         def out_dims(vals, bdims):
             return _out_dims(out_axes, store.get("out"), vals, bdims)
 
-        outs = batching.vmap_flat(flat_fun, dims, size, flat, out_dims)
+        outs = batching.vmap_flat(flat_fun, dims, size, flat, out_dims, axis_name=axis_name)
         return tu.tree_unflatten(store["tree"], outs)
 
     return batched

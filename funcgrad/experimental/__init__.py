@@ -7,5 +7,6 @@ Array(3., dtype=float32)
 """
 
 from funcgrad._src.callbacks import io_callback
+from funcgrad.experimental import shard_map  # noqa: F401
 
-__all__ = ["io_callback"]
+__all__ = ["io_callback", "shard_map"]

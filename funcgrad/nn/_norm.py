@@ -220,24 +220,36 @@ class GroupNorm(Module):
         return _finish(_scale_shift(out, w, b, dt), orig, state)
 
 
+def batch_stats(x, axes: tuple, axis_name=None):
+    """Mean and biased variance of ``x`` over ``axes``; with ``axis_name`` also over that
+    named axis (``vmap``'s or ``pmap``'s ``axis_name``): the statistics of the whole batch,
+    every member holding as many elements (as Equinox's BatchNorm: the variance is the mean
+    over the axis of each member's mean squared deviation from the global mean)."""
+    if axis_name is None:
+        return fnp.mean(x, axis=axes), fnp.var(x, axis=axes)
+    mean = lax.pmean(fnp.mean(x, axis=axes), axis_name)
+    centred = x - fnp.expand_dims(mean, axes)
+    var = lax.pmean(fnp.mean(centred * fnp.conj(centred), axis=axes), axis_name)
+    return mean, fnp.maximum(0.0, var)
+
+
 def _batch_stats(x, axis_name):
-    """Per-channel mean and biased variance of a whole batch ``(N, C, *spatial)``."""
-    if axis_name is not None:
-        raise NotImplementedError(
-            "BatchNorm(axis_name=...) needs the collectives (lax.pmean) over a named vmap "
-            "axis; until then use axis_name=None and call it on the whole batch."
-        )
-    axes = (0,) + tuple(range(2, fnp.ndim(x)))
-    return fnp.mean(x, axis=axes), fnp.var(x, axis=axes)
+    """Per-channel statistics: of a whole batch ``(N, C, *spatial)`` without a named axis, of
+    one example ``(C, *spatial)`` and the named axis with one (Equinox's call under vmap)."""
+    if axis_name is None:
+        return batch_stats(x, (0,) + tuple(range(2, fnp.ndim(x))))
+    return batch_stats(x, tuple(range(1, fnp.ndim(x))), axis_name)
 
 
 class BatchNorm(StatefulLayer):
     """Batch normalisation with Equinox's state handling: ``y, state = bn(x, state)``.
 
     The state lives in an :class:`State` (build both with ``make_with_state(BatchNorm)(...)``).
-    With ``axis_name=None`` the layer is called OUTSIDE ``vmap`` on the whole batch ``(N, C,
-    *spatial)`` (else ``ValueError``); a named axis (Equinox's per-example call under
-    ``vmap(axis_name=...)``) needs the collectives and raises ``NotImplementedError`` for now.
+    As in Equinox, with ``axis_name`` the layer is called on one example ``(C, *spatial)``
+    inside ``vmap(..., axis_name=...)`` (or ``pmap``), and the statistics are averaged over that
+    named axis with ``lax.pmean`` (an unbound name raises ``NameError``). With
+    ``axis_name=None`` (funcgrad's extension) it is called OUTSIDE ``vmap`` on the whole batch
+    ``(N, C, *spatial)`` (else ``ValueError``).
 
     ``mode="ema"`` (Equinox's default): the first training call stores the batch statistics;
     later ones store ``(1 - momentum) * batch + momentum * running`` and normalise with that
@@ -248,7 +260,8 @@ class BatchNorm(StatefulLayer):
 
     Args:
       input_size: the number of channels ``C``.
-      axis_name: the named batch axis (``None``: the call gets the whole batch).
+      axis_name: the named batch axis, or a tuple of names (``None``: the call gets the
+        whole batch).
       eps: added to the variance.
       channelwise_affine: learn a per-channel scale (ones) and shift (zeros).
       momentum: the running statistics' decay.
@@ -350,18 +363,29 @@ class BatchNorm(StatefulLayer):
         hidden = (hidden_mean * m + mean * (1 - m), hidden_var * m + var * (1 - m))
         return (mean, var), state.set(self.batch_state_index, hidden)
 
-    def __call__(self, x, state: State, *, key=None, inference: bool | None = None):
-        shape = tuple(fnp.shape(x))
-        if self.axis_name is None and (len(shape) < 2 or shape[1] != self.input_size):
+    def _check_shape(self, shape):
+        if self.axis_name is not None:
+            if len(shape) < 1 or shape[0] != self.input_size:
+                raise ValueError(
+                    f"BatchNorm({self.input_size}, axis_name={self.axis_name!r}) takes one "
+                    f"example (C, ...) with C={self.input_size} inside fg.vmap(..., "
+                    f"axis_name={self.axis_name!r}), got shape {shape}."
+                )
+        elif len(shape) < 2 or shape[1] != self.input_size:
             raise ValueError(
                 f"BatchNorm({self.input_size}) with axis_name=None takes a whole batch "
                 f"(N, C, ...) with C={self.input_size}, got shape {shape}. Apply it "
-                f"outside fg.vmap."
+                f"outside fg.vmap, or give axis_name and call it inside vmap."
             )
+
+    def __call__(self, x, state: State, *, key=None, inference: bool | None = None):
+        shape = tuple(fnp.shape(x))
+        self._check_shape(shape)
         inference = self.inference if inference is None else inference
         stats = self._ema if self.mode == "ema" else self._batch
         (mean, var), state = stats(x, state, inference)
-        bshape = (1, -1) + (1,) * (len(shape) - 2)
+        lead = (1, -1) if self.axis_name is None else (-1,)
+        bshape = lead + (1,) * (len(shape) - len(lead))
         y = (x - fnp.reshape(mean, bshape)) / fnp.sqrt(fnp.reshape(var, bshape) + self.eps)
         w = None if self.weight is None else fnp.reshape(self.weight, bshape)
         b = None if self.bias is None else fnp.reshape(self.bias, bshape)

@@ -118,8 +118,12 @@ def _batched_aval(aval, d, size):
 
 
 def batch_jaxpr(jaxpr: Jaxpr, dims: tuple, axis_size: int, out_dims=None):
-    """A jaxpr over batched inputs (batch axes ``dims``); outputs batched at ``out_dims``."""
+    """A jaxpr over batched inputs (batch axes ``dims``); outputs batched at ``out_dims``.
+
+    Called from a batching rule: the batch axis keeps the name that rule's axis has (when
+    the jaxpr's collectives use it), so ``psum`` & co. inside lower to reductions."""
     out_dims = tuple(out_dims) if out_dims is not None else (0,) * len(jaxpr.outvars)
+    name = batching.current_axis_name()
 
     def build():
         def f(*args):
@@ -129,12 +133,13 @@ def batch_jaxpr(jaxpr: Jaxpr, dims: tuple, axis_size: int, out_dims=None):
                 axis_size,
                 list(args),
                 list(out_dims),
+                axis_name=name,
             )
 
         avals = [_batched_aval(a, d, axis_size) for a, d in zip(jaxpr.in_avals, dims)]
         return _trace_closed(f, avals)
 
-    return _cached("vmap", jaxpr, (tuple(dims), axis_size, out_dims), build)
+    return _cached("vmap", jaxpr, (tuple(dims), axis_size, out_dims, name), build)
 
 
 # ---- a family of call primitives -----------------------------------------------------------------
@@ -244,6 +249,7 @@ def _custom_jvp_vmap(vals, dims, axis_size, jaxpr, jvp_fn, num_consts, **p):
     vals = [batching.bdim_at_front(v, d, axis_size) for v, d in zip(vals, dims)]
     bj, consts = batch_jaxpr(jaxpr, (0,) * len(vals), axis_size)  # consts: leading inputs
     n = len(vals) - num_consts
+    name = batching.current_axis_name()
 
     def batched_jvp(ps, ts):
         outs = batching.vmap_flat(
@@ -252,6 +258,7 @@ def _custom_jvp_vmap(vals, dims, axis_size, jaxpr, jvp_fn, num_consts, **p):
             axis_size,
             list(ps) + list(ts),
             None,
+            axis_name=name,
         )
         k = len(outs) // 2
         return outs[:k], outs[k:]
@@ -303,13 +310,13 @@ def _custom_vjp_vmap(vals, dims, axis_size, jaxpr, fwd_fn, bwd_fn, num_consts):
     bj, consts = batch_jaxpr(jaxpr, (0,) * len(vals), axis_size)
     from funcgrad._src.api import vmap as _vmap
 
+    kw = dict(in_axes=0, out_axes=0, axis_size=axis_size, axis_name=batching.current_axis_name())
+
     def batched_fwd(args):
-        return _vmap(lambda *a: fwd_fn(list(a)), in_axes=0, out_axes=0, axis_size=axis_size)(*args)
+        return _vmap(lambda *a: fwd_fn(list(a)), **kw)(*args)
 
     def batched_bwd(res, cts):
-        return _vmap(lambda r, c: bwd_fn(r, list(c)), in_axes=0, out_axes=0, axis_size=axis_size)(
-            res, list(cts)
-        )
+        return _vmap(lambda r, c: bwd_fn(r, list(c)), **kw)(res, list(cts))
 
     outs = custom_vjp_call_p.bind(
         *consts,
