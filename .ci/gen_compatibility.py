@@ -268,8 +268,8 @@ DIFFERS = {
     "jax.numpy.linalg.det": "gradient at exactly singular matrices is not finite (JAX uses "
     "a cofactor expansion there)",
     "jax.numpy.linalg.multi_dot": "multiplies left to right (JAX picks the cheapest order)",
-    "equinox.nn.BatchNorm": "state in `fg.nn.State` as Equinox, but `axis_name=None` (whole "
-    "batch outside `vmap`) only until the collectives land",
+    "equinox.nn.BatchNorm": "also accepts `axis_name=None`: then it is called outside `vmap` "
+    "on the whole batch (funcgrad's extension)",
 }
 
 # Parameters of the JAX function (as in its current documentation, deprecated ones left

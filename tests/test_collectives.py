@@ -294,22 +294,45 @@ def test_composition_grad_of_jit_of_vmap_and_hessian():
     )
 
 
+@pytest.mark.parametrize("mode", ["ema", "batch"])
 @pytest.mark.parametrize("jit", [False, True])
-def test_batchnorm_axis_name_synchronises_statistics(jit):
-    """BatchNorm over 4 shards of 6 examples with axis_name == BatchNorm over the 24."""
-    x = _x((4, 6, 3, 2, 2), seed=5)
-    bn = fg.nn.BatchNorm(3, axis_name="shards")
-    state = bn.init_state()
-    f = fg.vmap(lambda xs: bn(xs, state), axis_name="shards")
-    y, new = (fg.jit(f) if jit else f)(x)
-    y_all, new_all = fg.nn.BatchNorm(3)(x.reshape(24, 3, 2, 2), state)
+def test_batchnorm_axis_name_synchronises_statistics(jit, mode):
+    """Equinox's use: BatchNorm(C, "batch") per example under vmap(axis_name="batch"), the
+    state unbatched (out_axes=None), equals BatchNorm over the whole batch of 24."""
+    x = _x((24, 3, 2, 2), seed=5)
+    bn, state = fg.nn.make_with_state(fg.nn.BatchNorm)(3, "batch", mode=mode)
+    ref, ref_state = fg.nn.make_with_state(fg.nn.BatchNorm)(3, None, mode=mode)
+    f = fg.vmap(bn, axis_name="batch", in_axes=(0, None), out_axes=(0, None))
+    f = fg.jit(f) if jit else f
+    for step in range(2):  # the second step uses the running statistics of the first
+        y, state = f(x + step, state)
+        y_all, ref_state = ref(x + step, ref_state)
+        np.testing.assert_allclose(np.asarray(y), np.asarray(y_all), atol=2e-6)
+        for a, b in zip(fg.tree_util.tree_leaves(state), fg.tree_util.tree_leaves(ref_state)):
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-6)
+    ct = _x((24, 3, 2, 2), seed=6)
+    g1 = fg.grad(lambda a: fnp.sum(f(a, state)[0] * ct))(x)
+    g2 = fg.grad(lambda a: fnp.sum(ref(a, ref_state)[0] * ct))(x)
+    np.testing.assert_allclose(np.asarray(g1), np.asarray(g2), atol=2e-5)
+
+
+def test_batchnorm_axis_name_tuple_and_shard_axes():
+    """Nested named axes: shards x examples, statistics over both names == whole batch."""
+    x = _x((4, 6, 3, 2, 2), seed=7)
+    bn, state = fg.nn.make_with_state(fg.nn.BatchNorm)(3, ("s", "e"))
+    ref, ref_state = fg.nn.make_with_state(fg.nn.BatchNorm)(3, None)
+    inner = fg.vmap(bn, axis_name="e", in_axes=(0, None), out_axes=(0, None))
+    y, state = fg.vmap(inner, axis_name="s", in_axes=(0, None), out_axes=(0, None))(x, state)
+    y_all, ref_state = ref(x.reshape(24, 3, 2, 2), ref_state)
     np.testing.assert_allclose(np.asarray(y).reshape(24, 3, 2, 2), np.asarray(y_all), atol=2e-6)
-    for shard in range(4):
-        np.testing.assert_allclose(np.asarray(new.mean[shard]), np.asarray(new_all.mean), atol=1e-6)
-        np.testing.assert_allclose(np.asarray(new.var[shard]), np.asarray(new_all.var), atol=1e-6)
-    ct = _x((4, 6, 3, 2, 2), seed=6)
-    g1 = fg.grad(lambda a: fnp.sum(f(a)[0] * ct))(x)
-    g2 = fg.grad(lambda a: fnp.sum(fg.nn.BatchNorm(3)(a, state)[0] * ct.reshape(24, 3, 2, 2)))(
-        x.reshape(24, 3, 2, 2)
-    )
-    np.testing.assert_allclose(np.asarray(g1).reshape(24, 3, 2, 2), np.asarray(g2), atol=2e-5)
+
+
+def test_batchnorm_axis_name_errors():
+    bn, state = fg.nn.make_with_state(fg.nn.BatchNorm)(3, "batch")
+    with pytest.raises(NameError):
+        bn(_x((3, 2, 2), seed=1), state)  # no vmap binds "batch"
+    bn, state = fg.nn.make_with_state(fg.nn.BatchNorm)(3, "batch")
+    with pytest.raises(ValueError, match="one example"):
+        fg.vmap(bn, axis_name="batch", in_axes=(0, None), out_axes=(0, None))(
+            _x((5, 4, 2), seed=1), state
+        )
