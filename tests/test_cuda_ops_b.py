@@ -29,6 +29,7 @@ from funcgrad.backend.cpu import engine
 from funcgrad.backend.cuda import codegen, compiler, driver, ptx
 from funcgrad.backend.cuda import ops as cuda_ops
 from funcgrad.backend.cuda.ops import control
+from support import cuda_emu_ir  # noqa: F401  (binds __truncdfhf2 for the emulator)
 
 import funcgrad as fg
 import funcgrad.numpy as fnp

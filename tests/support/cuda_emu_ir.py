@@ -12,6 +12,26 @@ from dataclasses import dataclass, field
 import llvmlite.binding as llvm
 from funcgrad.backend.cpu import engine
 
+
+def register_half_libcalls() -> None:
+    """Bind the compiler-runtime conversions to half that host code needs (a PTX ``cvt`` on the
+    GPU, a libgcc call on the host CPU: ``fptrunc double to half`` is ``__truncdfhf2``, which
+    MCJIT does not find in this process by itself and would call through a null pointer)."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        lib = ctypes.CDLL(ctypes.util.find_library("gcc_s") or "libgcc_s.so.1")
+    except OSError:
+        return
+    for name in ("__truncdfhf2", "__truncsfhf2", "__extendhfsf2"):
+        fn = getattr(lib, name, None)
+        if fn is not None and not llvm.address_of_symbol(name):
+            llvm.add_symbol(name, ctypes.cast(fn, ctypes.c_void_p).value)
+
+
+register_half_libcalls()
+
 WARP = 32
 MAX_THREADS = 1024  # per block, as on every CUDA GPU
 POISON = 0xFF  # the bytes of shared memory at the start of every block
