@@ -78,7 +78,6 @@ from funcgrad import (  # noqa: F401,E402
     checkpoint_policies,
     debug,  # noqa: F401
     dtypes,
-    experimental,  # noqa: F401
     lax,  # noqa: F401
     metrics,
     nn,

@@ -232,7 +232,9 @@ def test_shape_dtype_struct_fields():
         "ShapeDtypeStruct(shape=(), dtype=float32, weak_type=True)"
     )
     assert s.update(shape=(4,)) == S((4,), fnp.float32) and len(s) == 2
-    assert S.like(fnp.ones((2, 2), fnp.int32)) == S((2, 2), fnp.int32)
+    x = fnp.ones((2, 2), fnp.int32)
+    assert S.like(x) == S((2, 2), fnp.int32, sharding=x.sharding)  # (like keeps the sharding)
+    assert S.like(S((2, 2), fnp.int32)) == S((2, 2), fnp.int32)
     with pytest.raises(ValueError):
         S((2,), None)
 

@@ -72,6 +72,17 @@ def _drop_effects_param(v):
     return v
 
 
+def _has_effects(jaxpr: Jaxpr) -> bool:
+    for e in jaxpr.eqns:
+        if e.params.get("effect", False) and not e.out_binders:
+            return True
+        for v in e.params.values():
+            inner = v if isinstance(v, tuple) else (v,)
+            if any(isinstance(x, Jaxpr) and _has_effects(x) for x in inner):
+                return True
+    return False
+
+
 def without_effects(jaxpr: Jaxpr) -> Jaxpr:
     """``jaxpr`` without its output-less effects (``debug_callback``: print, callback,
     breakpoint), also inside nested jaxprs. The forward pass recomputed inside a backward
@@ -90,6 +101,8 @@ def without_effects(jaxpr: Jaxpr) -> Jaxpr:
             return jaxpr
         return Jaxpr(jaxpr.constvars, jaxpr.invars, tuple(eqns), jaxpr.outvars)
 
+    if not _has_effects(jaxpr):  # (not cached: a cache entry holding its own key never goes)
+        return jaxpr
     return _cached("noeffects", jaxpr, (), build)
 
 

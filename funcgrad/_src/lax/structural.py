@@ -366,10 +366,17 @@ def rev(x, dimensions):
       An array of the shape and dtype of ``x``.
 
     Raises:
-      ValueError: if an axis is out of bounds.
+      TypeError: if an axis is out of bounds or repeated (as JAX).
     """
     x = as_operand(x)
     nd = get_aval(x).ndim
+    if len(set(dimensions)) != len(tuple(dimensions)):
+        raise TypeError(f"rev dimensions must be unique, got {tuple(dimensions)}.")
+    if any(not -nd <= operator.index(d) < nd for d in dimensions):
+        raise TypeError(
+            f"rev dimensions must all be less than operand ndim, got dimensions "
+            f"{tuple(dimensions)} for operand ndim {nd}."
+        )
     dims = tuple(sorted(canonicalize_axis(d, nd) for d in dimensions))
     return rev_p.bind(x, dimensions=dims) if dims else x
 

@@ -283,8 +283,6 @@ def tensordot(a, b, axes=2, precision=None, preferred_element_type=None):
         cb = tuple(canonicalize_axis(x, nb) for x in cb)
     for x, y in zip(ca, cb):
         if _shape(a)[x] != _shape(b)[y]:  # JAX's TypeError (numpy's ValueError), JAX's text
-            from funcgrad._src.core import ValueTypeError
-
             raise ValueTypeError(
                 f"dot_general requires contracting dimensions to have the same shape, got "
                 f"{tuple(_shape(a)[i] for i in ca)} and {tuple(_shape(b)[i] for i in cb)}. "
