@@ -69,7 +69,7 @@ def test_clear_cache_of_one_wrapper_clears_the_function():
 
 
 def _executable_refs(jitted) -> list:
-    return [weakref.ref(exe) for _, exe in jitted._fc.exes.values()]
+    return [weakref.ref(v[1]) for v in jitted._fc.exes.values()]
 
 
 def test_dropped_function_frees_its_executables():

@@ -80,7 +80,7 @@ def test_disk_cache_still_serves_code_after_clear_caches(tmp_path):
         first = np.asarray(jf(x))
         fg.clear_caches()
         second = np.asarray(jf(x))
-        ((_, exe),) = jf._fc.exes.values()
+        ((_, exe, _),) = jf._fc.exes.values()
     assert exe.compiled.from_disk_cache
     np.testing.assert_array_equal(first, second)
     assert any(p.suffix == ".o" for p in cache.iterdir())

@@ -315,8 +315,8 @@ class _Jitted:
         sig = self._signature_of(flat, in_tree, static)
         fast = fc.exes.get(sig)
         if fast is not None and not any(isinstance(a, Tracer) for a in flat):
-            jit_cache.touch(fc.lru_key(sig))
-            entry, exe = fast
+            entry, exe, token = fast
+            jit_cache.touch(token)
             all_args = (*entry.consts, *flat)
             outs = exe(*[a._value if type(a) is Array else a for a in all_args])
             outs = _wrap_outs(outs, entry)
@@ -333,7 +333,7 @@ class _Jitted:
             outs = _call(entry, all_args, self.__name__, sig.backend)
             if concrete and fc.entries.get(sig) is entry:  # (not evicted meanwhile)
                 exe = target.compile(entry.jaxpr, self.__name__)
-                fc.exes[sig] = (entry, exe)
+                fc.exes[sig] = (entry, exe, fc.lru_key(sig))
                 self._add_fast_path(args, kwargs, flat, entry, exe, sig)
         if config.check_floats and not any(isinstance(a, Tracer) for a in flat):
             _check_nans(outs, self.__name__, lambda: self._fun(*args, **kwargs))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import itertools
 import logging
 import threading
 import warnings
@@ -40,20 +41,22 @@ class FunCache:
     def __init__(self, name: str):
         self.name = name
         self.entries: dict = {}  # signature -> the traced entry
-        self.exes: dict = {}  # signature -> (entry, executable): the top-level path
+        self.exes: dict = {}  # signature -> (entry, executable, LRU key): the top-level path
         self.fast: dict = {}  # fast key -> (runner, LRU key): calls with only arrays
         self.fast_keys: dict = {}  # signature -> its fast key
+        self.tokens: dict = {}  # signature -> its LRU key (an int: cheap to hash per call)
         self.lock = threading.RLock()  # one trace per signature, even with threads racing
         self.traces = 0
         self.warned = False
         _ALL.add(self)
 
-    def lru_key(self, sig) -> tuple:
-        return (id(self), sig)
+    def lru_key(self, sig) -> int | None:
+        return self.tokens.get(sig)
 
     def drop(self, sig) -> None:
         """Forget one signature (no lock: each dict operation is atomic)."""
         self.entries.pop(sig, None)
+        self.tokens.pop(sig, None)
         self.exes.pop(sig, None)
         fast_key = self.fast_keys.pop(sig, None)
         if fast_key is not None:
@@ -62,8 +65,9 @@ class FunCache:
     def clear(self) -> None:
         """Forget every signature (the next call of each retraces and recompiles)."""
         with _LRU_LOCK:  # not self.lock: a finalizer may call this (see _REGISTRY_LOCK)
-            for sig in list(self.entries):
-                _LRU.pop(self.lru_key(sig), None)
+            for token in list(self.tokens.values()):
+                _LRU.pop(token, None)
+            self.tokens.clear()
             self.entries.clear()
             self.exes.clear()
             self.fast.clear()
@@ -76,7 +80,8 @@ _REGISTRY: dict = {}  # (ids of the callable's parts, options) -> FunCache
 # re-entrant: a finalizer (_forget, run by the garbage collector at any allocation) may take
 # them on a thread that already holds them
 _REGISTRY_LOCK = threading.RLock()
-_LRU: OrderedDict = OrderedDict()  # (id(FunCache), signature) -> FunCache, oldest first
+_LRU: OrderedDict = OrderedDict()  # token -> (FunCache, signature), oldest first
+_TOKENS = itertools.count()
 _LRU_LOCK = threading.RLock()
 
 
@@ -122,9 +127,10 @@ def record(cache: FunCache, sig) -> None:
     size = max(int(config.jit_cache_size), 1)
     evicted = []
     with _LRU_LOCK:
-        _LRU[cache.lru_key(sig)] = cache
+        token = cache.tokens[sig] = next(_TOKENS)
+        _LRU[token] = (cache, sig)
         while len(_LRU) > size:
-            (_, old), owner = _LRU.popitem(last=False)
+            _, (owner, old) = _LRU.popitem(last=False)
             evicted.append((owner, old))
     for owner, old in evicted:
         owner.drop(old)
@@ -137,7 +143,7 @@ def touch(lru_key) -> None:
     """Mark a signature as just used (a hit)."""
     try:
         mark_used(lru_key)
-    except KeyError:  # evicted meanwhile: the call still runs, the next one recompiles
+    except KeyError:  # evicted meanwhile (or None): the call still runs, the next recompiles
         pass
 
 
