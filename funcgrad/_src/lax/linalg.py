@@ -363,7 +363,7 @@ def _op(a, lower, transpose_a, conjugate_a, unit_diagonal):
         a = le.mul(a, le.sub(_const_like(a, 1), _eye_like(a)))  # the tangent of 1 is 0
     if transpose_a:
         a = _T(a)
-    return le.conj(a) if conjugate_a else a
+    return le.conj(a) if conjugate_a and _is_complex(a) else a
 
 
 def _triangular_solve_tangent(
@@ -403,7 +403,7 @@ def _triangular_solve_vjp(
     )
     op_bar = le.neg(_mm(b_bar, _T(x)) if left_side else _mm(_T(x), b_bar))
     a_bar = _T(op_bar) if transpose_a else op_bar
-    a_bar = le.conj(a_bar) if conjugate_a else a_bar
+    a_bar = le.conj(a_bar) if conjugate_a and _is_complex(a_bar) else a_bar
     a_bar = _tril(a_bar) if lower else _triu(a_bar)
     if unit_diagonal:
         a_bar = le.mul(a_bar, le.sub(_const_like(a_bar, 1), _eye_like(a_bar)))
