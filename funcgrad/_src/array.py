@@ -412,6 +412,26 @@ def _apply_bfloat16(prim, args, params):
     return res if prim.multiple_results else res[0]
 
 
+_AVAL_CACHE: dict = {}
+
+
+def _checked_avals(prim, args, params):
+    """The abstract rule's result for these operand types, memoised (the rules are pure
+    functions of the avals and the hashable parameters); a failing check raises every time."""
+    avals = tuple(get_aval(a) for a in args)
+    try:
+        key = (prim, avals, tuple(sorted(params.items())))
+        hit = _AVAL_CACHE.get(key)
+    except TypeError:  # an unhashable parameter: no memo
+        return core.abstract_eval(prim, *avals, **params)
+    if hit is None:
+        hit = core.abstract_eval(prim, *avals, **params)
+        if len(_AVAL_CACHE) > 8192:
+            _AVAL_CACHE.clear()
+        _AVAL_CACHE[key] = hit
+    return hit
+
+
 def _as_declared(outs, avals, multiple: bool):
     """numpy results converted to the dtypes the abstract rule declares (where they differ,
     e.g. numpy's ``bool ** 2`` is int8, the primitive's bool)."""
@@ -442,7 +462,7 @@ def apply_impl(prim, args, params):
         raise core.missing_rule("evaluation (impl)", prim)
     # the checks tracing makes (dtypes, shapes, parameters), eagerly too: eager and jit raise
     # alike, and the result has the dtype jit would give it (numpy's promotion aside)
-    out_avals = core.abstract_eval(prim, *[get_aval(a) for a in args], **params)
+    out_avals = _checked_avals(prim, args, params)
     outs = _as_declared(impl(*vals, **params), out_avals, prim.multiple_results)
     weak_in = [
         a._weak_type
