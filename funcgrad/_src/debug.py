@@ -13,7 +13,8 @@ Both are one primitive, ``debug_callback``: it has no outputs and the parameter
   (unbatched arguments are passed whole). Under nested vmaps every element is visited once,
   but the innermost vmap's axis is the outer loop (the order is not row-major).
 
-Without omnistaging, a callback whose arguments are all constants runs once, at trace time.
+Inside ``jit`` a callback is staged even when its arguments are all constants (omnistaging),
+so it runs each time the compiled program runs.
 """
 
 from __future__ import annotations
