@@ -204,3 +204,15 @@ def test_schedule_matches_optax(case):
     np.testing.assert_allclose(got, rec["values"], rtol=1e-5, atol=1e-7)
     got_traced = [float(s(fnp.asarray(i, np.int32))) for i in range(len(rec["values"]))]
     np.testing.assert_allclose(got_traced, rec["values"], rtol=1e-5, atol=1e-7)
+
+
+def test_per_example_clipping_matches_optax():
+    rec = DATA["per_example"]
+    g = tree(rec["BATCHED"])
+    summed, n = optim.per_example_global_norm_clip(g, 1.0)
+    close(summed, rec["global"][0])
+    assert int(n) == rec["global"][1]
+    for key, uniform in (("layer_uniform", True), ("layer_by_size", False)):
+        summed, counts = optim.per_example_layer_norm_clip(g, 1.0, uniform=uniform)
+        close(summed, rec[key][0])
+        assert {k: int(v) for k, v in counts.items()} == rec[key][1]

@@ -76,7 +76,9 @@ from funcgrad.optim._extras import (  # noqa: F401
     ema,
     keep_params_nonnegative,
     lookahead,
+    optimistic_adam,
     per_example_global_norm_clip,
+    per_example_layer_norm_clip,
     safe_increment,
     safe_int32_increment,
     safe_norm,
@@ -239,6 +241,8 @@ update_moment_per_elem_norm = tree_utils.tree_update_moment_per_elem_norm
 update_infinity_moment = tree_utils.tree_update_infinity_moment
 
 __all__ = [
+    "optimistic_adam",
+    "per_example_layer_norm_clip",
     "projections",
     "MonitorState",
     "SnapshotState",

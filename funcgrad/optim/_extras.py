@@ -5,6 +5,7 @@ noise and the ``lookahead`` wrapper. Same names, states and formulas as Optax 0.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -17,15 +18,18 @@ from funcgrad.optim import tree_utils as otu
 from funcgrad.optim._base import (
     EmptyState,
     GradientTransformation,
+    GradientTransformationExtraArgs,
     _cast_tree,
     _needs_params,
     _safe_inc,
     _tm,
     _zeros_count,
     _zeros_tree,
+    chain,
     init_empty_state,
 )
-from funcgrad.optim._scalers import _safe_rms
+from funcgrad.optim._scalers import _safe_rms, scale_by_optimistic_gradient
+from funcgrad.optim._transforms import scale_by_adam, scale_by_learning_rate
 
 __all__ = [
     "AddNoiseState",
@@ -43,7 +47,9 @@ __all__ = [
     "ema",
     "keep_params_nonnegative",
     "lookahead",
+    "optimistic_adam",
     "per_example_global_norm_clip",
+    "per_example_layer_norm_clip",
     "safe_increment",
     "safe_int32_increment",
     "safe_norm",
@@ -153,6 +159,79 @@ def per_example_global_norm_clip(grads, l2_norm_clip):
     mult = fnp.nan_to_num(fnp.minimum(l2_norm_clip / fnp.sqrt(sq), 1.0), nan=1.0)
     summed = _tm(lambda g: fnp.tensordot(mult, g, axes=1), grads)
     return summed, fnp.sum(mult < 1.0)
+
+
+def per_example_layer_norm_clip(grads, global_l2_norm_clip, uniform: bool = True):
+    """Per-example clipping leaf by leaf: each leaf gets a share of ``global_l2_norm_clip``
+    (equal shares with ``uniform``, else in proportion to its size) and is clipped and summed
+    as :func:`per_example_global_norm_clip` does.
+
+    Args:
+      grads: a pytree whose leaves all have the batch axis first.
+      global_l2_norm_clip: the overall norm bound.
+      uniform: equal shares (True) or shares by leaf size.
+
+    Returns:
+      ``(summed clipped gradients, per-leaf numbers of clipped examples)``, two pytrees
+      like ``grads``.
+    """
+    leaves, td = tu.tree_flatten(grads)
+    if uniform:
+        clips = [global_l2_norm_clip * (1.0 / len(leaves)) ** 0.5 for _ in leaves]
+    else:
+        total = sum(int(np.prod(fnp.shape(g)[1:])) for g in leaves)
+        clips = [
+            global_l2_norm_clip * (int(np.prod(fnp.shape(g)[1:])) / total) ** 0.5 for g in leaves
+        ]
+    outs = [per_example_global_norm_clip(g, c) for g, c in zip(leaves, clips)]
+    return tu.tree_unflatten(td, [o[0] for o in outs]), tu.tree_unflatten(td, [o[1] for o in outs])
+
+
+def optimistic_adam(
+    learning_rate,
+    optimism=None,
+    b1=0.9,
+    b2=0.999,
+    eps=1e-8,
+    eps_root=0.0,
+    mu_dtype=None,
+    *,
+    nesterov: bool = True,
+) -> GradientTransformationExtraArgs:
+    """Optax's deprecated optimistic Adam (warns; use :func:`optimistic_adam_v2`).
+
+    Args:
+      learning_rate: a number (no schedules).
+      optimism: the optimism strength (default: ``learning_rate``).
+      b1: the decay of the first moment.
+      b2: the decay of the second moment.
+      eps: added to the denominator outside the square root.
+      eps_root: added inside the square root.
+      mu_dtype: the dtype of the first moment.
+      nesterov: Nesterov-corrected first moment.
+
+    Returns:
+      A :class:`GradientTransformationExtraArgs` (a ``chain``).
+
+    Raises:
+      ValueError: for a learning-rate schedule.
+    """
+    warnings.warn(
+        "`optimistic_adam` is deprecated, please use `optimistic_adam_v2` instead.",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    if callable(learning_rate):
+        raise ValueError(
+            "This version of `optimistic_adam` does not support learning rate schedules but "
+            "`optimistic_adam_v2` does."
+        )
+    optimism = learning_rate if optimism is None else optimism
+    return chain(
+        scale_by_adam(b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov),
+        scale_by_optimistic_gradient(alpha=learning_rate, beta=optimism),
+        scale_by_learning_rate(1.0),
+    )
 
 
 # ---- constraints --------------------------------------------------------------------------------

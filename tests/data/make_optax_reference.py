@@ -181,6 +181,7 @@ ALIASES = {
         "contrib.prodigy",
         {"weight_decay": 0.1, "safeguard_warmup": True},
     ],
+    "optimistic_adam": ["optimistic_adam", {"learning_rate": 0.1, "optimism": 0.05}],
     "lbfgs": ["lbfgs", {}],
     "lbfgs_memory_2": ["lbfgs", {"memory_size": 2}],
     "lbfgs_lr_no_linesearch": ["lbfgs", {"learning_rate": 0.5, "linesearch": None}],
@@ -497,6 +498,20 @@ data = {
     "aliases": {k: run_alias(k, v) for k, v in ALIASES.items()},
     "transforms": {k: run_transform(k, v) for k, v in TRANSFORMS.items()},
     "schedules": {k: run_schedule(k, v) for k, v in SCHEDULES.items()},
+}
+BATCHED = {"w": rng.randn(4, 3, 2).astype(np.float32), "b": 3 * rng.randn(4, 2).astype(np.float32)}
+data["per_example"] = {
+    "BATCHED": jax.tree.map(lambda x: x.tolist(), BATCHED),
+    "global": jax.tree.map(
+        lambda x: np.asarray(x).tolist(), optax.per_example_global_norm_clip(BATCHED, 1.0)
+    ),
+    "layer_uniform": jax.tree.map(
+        lambda x: np.asarray(x).tolist(), optax.per_example_layer_norm_clip(BATCHED, 1.0)
+    ),
+    "layer_by_size": jax.tree.map(
+        lambda x: np.asarray(x).tolist(),
+        optax.per_example_layer_norm_clip(BATCHED, 1.0, uniform=False),
+    ),
 }
 path = pathlib.Path(__file__).with_name("optax_reference.json")
 path.write_text(json.dumps(data, allow_nan=True))
