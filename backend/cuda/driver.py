@@ -94,7 +94,7 @@ _FALLBACK_NAMES = {"cuEventElapsedTime": "cuEventElapsedTime_v2"}
 
 _lib: ctypes.CDLL | None = None
 _functions: dict[str, Any] = {}
-_lock = threading.Lock()
+_lock = threading.RLock()  # (re-entered when a collected Module unloads while loading)
 _initialized = False
 
 

@@ -414,6 +414,8 @@ class Module:
             driver.call("cuModuleUnload", handle)
 
     def __del__(self):
+        if driver._lib is None:  # the driver was reset or never loaded: the handle is gone
+            return
         try:
             self.unload()
         except Exception:
