@@ -1,7 +1,8 @@
 """Records jax 0.10.2's results for the cases of tests/test_silent_fixes.py's JAX comparison.
 
-Run once, in an environment with jax installed (never a test dependency), with JAX's legacy
-threefry stream (funcgrad's): JAX_THREEFRY_PARTITIONABLE=0 python make_jax_silent_fixes.py
+Run once, in an environment with jax installed (never a test dependency), with JAX's default
+threefry streams (jax_threefry_partitionable=True, funcgrad's default too):
+python make_jax_silent_fixes.py
 Writes jax_silent_fixes.json beside this file.
 """
 
