@@ -77,7 +77,7 @@ def test_ported_training_script_follows_the_recorded_loss_curve():
     x, y = jnp.asarray(arr(REF["x"])), jnp.asarray(arr(REF["y"]))
     losses, pred = train(x, y)
     want = np.asarray(REF["losses"])
-    assert want[-1] < 0.65 * want[0]  # the recorded run does learn
+    assert want[-1] < 0.75 * want[0]  # the recorded run does learn (both recordings do)
     # same keys, same initial parameters, same dropout masks, same Adam: the same curve
     # (float32 rounding differs between XLA and funcgrad's kernels, so not bit for bit)
     np.testing.assert_allclose(losses, want, rtol=1e-5)

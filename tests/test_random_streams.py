@@ -190,8 +190,24 @@ def _nan_mask(v, dt):
     return np.isnan(v.view(dt))
 
 
-@pytest.mark.parametrize("tag", CONFIGS)
-@pytest.mark.parametrize("name", sorted(FNS))
+# Streams that still differ from JAX's beyond the sampler's ulp bound (issue 14, part 4 is
+# open): each is an expected failure, strict, so the list must shrink as they are fixed.
+_KNOWN = set(
+    (Path(__file__).parent / "data" / "random_streams_known_mismatch.txt").read_text().split()
+)
+_XFAIL = pytest.mark.xfail(
+    strict=True, reason="differs from JAX's stream (docs/sharp-bits.md; issue 14 part 4)"
+)
+
+
+@pytest.mark.parametrize(
+    "name, tag",
+    [
+        pytest.param(n, t, id=f"{n}-{t}", marks=[_XFAIL] if f"{n}-{t}" in _KNOWN else [])
+        for n in sorted(FNS)
+        for t in CONFIGS
+    ],
+)
 def test_stream_matches_jax(tag, name):
     with _config(tag):
         for seed in SEEDS:

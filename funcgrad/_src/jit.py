@@ -675,9 +675,11 @@ def clear_caches() -> None:
     Returns:
       None.
     """
+    from funcgrad._src.lax import call as lax_call  # its transformed (jvp/vjp/vmap) jaxprs
     from funcgrad._src.lax import loops_eager  # its compiled eager loops
 
     jit_cache.clear_all()
+    lax_call._jaxpr_cache.clear()
     with loops_eager._lock:
         loops_eager._compiled.clear()
     for _ in range(4):  # a jaxpr and its executables refer to each other; freeing one cycle
